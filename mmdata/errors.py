@@ -1,0 +1,54 @@
+"""The errors mmdata raises for expected, user-facing failures.
+
+Only the CLI entry point turns these into one-line messages; any other exception is a bug and
+keeps its traceback. Each subclasses the builtin a caller would naturally catch.
+"""
+from __future__ import annotations
+
+
+class MmdataError(Exception):
+    """Expected, user-facing failure: what failed, the offending value, what was expected, a hint."""
+
+
+class CorpusNotFoundError(MmdataError, FileNotFoundError):
+    """A corpus root or an annotation file does not exist."""
+
+
+class CorpusFormatError(MmdataError, ValueError):
+    """An annotation file does not have the expected format (message carries `file:line`)."""
+
+
+class MediaError(MmdataError, ValueError):
+    """A media file is missing, truncated or cannot be decoded."""
+
+
+class SchemaMismatchError(MmdataError, ValueError):
+    """A table's shape, dtype or metadata disagrees with what was declared."""
+
+
+class UnknownNameError(MmdataError, LookupError):
+    """A registry lookup (extractor, corpus kind, option) named something that does not exist."""
+
+
+class UnknownExtractorError(UnknownNameError):
+    """An extractor name is not registered."""
+
+
+class UnknownCorpusError(UnknownNameError):
+    """A corpus kind is not registered."""
+
+
+class MissingWeightsError(MmdataError, FileNotFoundError):
+    """Model weights are not available locally; nothing is downloaded silently."""
+
+
+class DatasetError(MmdataError, ValueError):
+    """An output directory is not a valid mmdata dataset (missing manifest, wrong layout version)."""
+
+
+class ConfigError(MmdataError, ValueError):
+    """An extractor or loader option has a wrong name or value."""
+
+
+class ExtractionError(MmdataError, RuntimeError):
+    """A sample failed during extraction with on_error='fail'."""

@@ -1,0 +1,146 @@
+"""The extractor contract and registry.
+
+An extractor = a config dataclass + a small class registered under a stable kebab-case name.
+The pipeline calls `decode` once per sample (in worker processes, so keep it free of models) and
+`compute` once per batch of decoded items (in the main process or a Ray actor, holding the model).
+
+    @register_extractor
+    class ColorHistogram(Extractor):
+        name = "color-hist"
+        modality = "image"
+        config_type = ColorHistogramConfig
+        def output_spec(self): return FeatureSpec(dim=3 * self.config.bins)
+        def decode(self, row, corpus_root): ...      # -> one decoded item (or the feature itself)
+        def compute(self, items): ...                # -> one feature per item
+"""
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from mmdata.errors import ConfigError, UnknownExtractorError
+from mmdata.options import build_options, options_to_json, parse_key_values
+from mmdata.records import Modality
+from mmdata.store.metadata import FeatureSpec
+
+_REGISTRY: dict[str, type[Extractor]] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class NoConfig:
+    """For extractors without options."""
+
+
+class Extractor(ABC):
+    """Turns samples of one modality into one feature table."""
+
+    name: ClassVar[str]
+    modality: ClassVar[Modality]
+    config_type: ClassVar[type] = NoConfig
+    #: False when decode is trivial (text): the pipeline then skips the worker pool.
+    decode_in_workers: ClassVar[bool] = True
+    #: Library names whose versions go into the table's provenance.
+    libraries: ClassVar[tuple[str, ...]] = ("numpy",)
+
+    def __init__(self, config: Any = None):
+        if config is None:
+            config = self.config_type()
+        elif isinstance(config, dict):
+            config = build_options(self.config_type, config, owner=f"extractor {self.name!r}")
+        if not isinstance(config, self.config_type):
+            raise ConfigError(f"extractor {self.name!r} takes a {self.config_type.__name__}, got {type(config).__name__}")
+        self.config = config
+
+    @property
+    def table_name(self) -> str:
+        """`<modality>.<name>`, plus a suffix when the config changes what a row holds."""
+        return f"{self.modality}.{self.name}"
+
+    @abstractmethod
+    def output_spec(self) -> FeatureSpec:
+        """Dim, dtype, pooled or sequence (and frame rate) of what `compute` returns."""
+
+    @abstractmethod
+    def decode(self, row: dict[str, Any], corpus_root: Path) -> Any:
+        """Read and decode one sample's media (a samples-table row as a dict). Raise MediaError on bad input."""
+
+    @abstractmethod
+    def compute(self, items: list[Any]) -> list[Any]:
+        """Features for a batch of decoded items: one array per item, or (features, intervals) for
+        sequences with intervals."""
+
+    def provenance(self) -> dict[str, Any]:
+        """What goes into the table's schema metadata and the manifest."""
+        return {
+            "table": self.table_name,
+            "modality": self.modality,
+            "extractor": self.name,
+            "config": options_to_json(self.config),
+            "spec": self.output_spec().to_json(),
+            "versions": library_versions(("mmdata", *self.libraries)),
+        }
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Loaded models stay in the process that loaded them; workers get only the config.
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"])
+
+
+def register_extractor(cls: type[Extractor]) -> type[Extractor]:
+    """Class decorator: register an extractor under its `name` (a duplicate name raises)."""
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"extractor name {cls.name!r} is already registered by {_REGISTRY[cls.name].__qualname__}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_extractors(modality: str | None = None) -> list[str]:
+    _load_builtin_extractors()
+    return sorted(n for n, c in _REGISTRY.items() if modality is None or c.modality == modality)
+
+
+def get_extractor_class(name: str) -> type[Extractor]:
+    _load_builtin_extractors()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownExtractorError(f"unknown extractor {name!r}; available: {available_extractors()}") from None
+
+
+def create_extractor(spec: str, *, modality: str | None = None) -> Extractor:
+    """Build an extractor from `name` or `name:key=value,key=value` (the CLI and recipe syntax).
+
+    Example:
+        >>> create_extractor("color-hist:bins=8").output_spec().dim
+        24
+    """
+    name, _, options = spec.partition(":")
+    cls = get_extractor_class(name.strip())
+    if modality is not None and cls.modality != modality:
+        raise ConfigError(
+            f"extractor {cls.name!r} is for {cls.modality}, not {modality}; "
+            f"{modality} extractors: {available_extractors(modality)}"
+        )
+    values = parse_key_values([p for p in options.split(",") if p.strip()], owner=f"extractor {cls.name!r}")
+    return cls(values)
+
+
+def library_versions(names: tuple[str, ...]) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in dict.fromkeys(names):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def _load_builtin_extractors() -> None:
+    # Importing the modules registers their extractors (explicit list, no star-imports).
+    import mmdata.features.builtin  # noqa: F401

@@ -1,0 +1,340 @@
+"""corpus -> samples table -> extractors -> feature tables, resumable at shard granularity.
+
+    result = extract("coco", "/data/coco", "out/coco", extractors=["color-hist", "minilm"], split="val2017")
+
+A finished shard is never rewritten: a re-run skips it, so an interrupted run resumes where it
+stopped. Shards and the manifest are written atomically, so readers never see partial output.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmdata.corpora.base import LoadProblem, get_corpus_kind, load_corpus, require_dir
+from mmdata.errors import CorpusFormatError, DatasetError, ExtractionError
+from mmdata.executors import ItemResult, LocalExecutor
+from mmdata.features.base import Extractor, create_extractor
+from mmdata.progress import NullProgress, ProgressSink
+from mmdata.records import samples_to_table
+from mmdata.store import layout
+from mmdata.store.manifest import Manifest, TableEntry, read_manifest, write_manifest
+from mmdata.store.metadata import FeatureSpec, read_table_metadata
+from mmdata.store.reader import Dataset, open_dataset
+from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
+
+log = logging.getLogger(__name__)
+OnError = Literal["fail", "skip"]
+ExecutorName = Literal["local", "ray"]
+
+
+@dataclass
+class TableReport:
+    """What one extractor run did to its table."""
+
+    name: str
+    rows: int
+    errors: int
+    shards_written: int
+    shards_skipped: int
+    path: Path
+
+
+@dataclass
+class ExtractReport:
+    dataset_dir: Path
+    samples: int
+    loader_errors: int
+    tables: list[TableReport] = field(default_factory=list)
+
+
+def extract(
+    kind: str,
+    corpus_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    extractors: Sequence[str | Extractor] = (),
+    split: str | None = None,
+    corpus_options: dict[str, Any] | None = None,
+    batch_size: int = 32,
+    num_workers: int = 2,
+    on_error: OnError = "skip",
+    shard_size: int = layout.DEFAULT_SHARD_SIZE,
+    executor: ExecutorName = "local",
+    ray_address: str | None = None,
+    progress: ProgressSink | None = None,
+) -> ExtractReport:
+    """Load a corpus into a dataset directory and compute every requested feature table.
+
+    Args:
+        kind: corpus kind (`coco`, `karpathy`, `flickr30k`, `manifest`, ...).
+        extractors: extractor specs (`"resnet50"`, `"color-hist:bins=8"`) or instances.
+        on_error: 'skip' records failed items in the errors table and goes on; 'fail' stops at
+            the first, naming the sample and file, leaving only complete shards behind.
+
+    Raises:
+        CorpusNotFoundError, CorpusFormatError: the corpus is missing or malformed.
+        ExtractionError: an item failed with on_error='fail'.
+    """
+    dataset = prepare_dataset(
+        kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size
+    )
+    report = ExtractReport(
+        dataset_dir=dataset.root,
+        samples=int(dataset.manifest.samples["rows"]),
+        loader_errors=int(dataset.manifest.samples.get("loader_errors", 0)),
+    )
+    instances = [e if isinstance(e, Extractor) else create_extractor(e) for e in extractors]
+    report.tables = extract_features(
+        dataset,
+        instances,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        on_error=on_error,
+        executor=executor,
+        ray_address=ray_address,
+        progress=progress,
+    )
+    return report
+
+
+def prepare_dataset(
+    kind: str,
+    corpus_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    split: str | None = None,
+    options: dict[str, Any] | None = None,
+    on_error: OnError = "skip",
+    shard_size: int = layout.DEFAULT_SHARD_SIZE,
+) -> Dataset:
+    """Load the corpus and write the samples table (or reuse it when the same corpus is there)."""
+    get_corpus_kind(kind)  # unknown kinds fail before anything is read
+    root = require_dir(corpus_dir).resolve()
+    output_dir = Path(output_dir)
+    corpus_spec = {"kind": kind, "root": str(root), "split": split, "options": dict(sorted((options or {}).items()))}
+    if (output_dir / layout.MANIFEST_NAME).is_file():
+        manifest = read_manifest(output_dir)
+        if _same_corpus(manifest.corpus, corpus_spec):
+            return open_dataset(output_dir)
+        raise DatasetError(
+            f"{output_dir} already holds a dataset of another corpus ({manifest.corpus['kind']} at "
+            f"{manifest.corpus['root']}, split {manifest.corpus.get('split')}); choose another output directory"
+        )
+    result = load_corpus(kind, root, split=split, options=options)
+    if on_error == "fail" and result.problems:
+        first = result.problems[0]
+        raise CorpusFormatError(f"{first.path}: {first.reason}" + (f" (sample {first.sample_id})" if first.sample_id else ""))
+    table = samples_to_table(result.samples)
+    write_samples(output_dir, table, result.problems, shard_size=shard_size)
+    manifest = Manifest(
+        corpus=corpus_spec,
+        samples={
+            "path": layout.SAMPLES_DIR,
+            "rows": len(table),
+            "shards": _shard_rows(len(table), shard_size),
+            "shard_size": shard_size,
+            "fingerprint": fingerprint_ids(table.column("sample_id").to_pylist()),
+            "loader_errors": len(result.problems),
+            "splits": _count_splits(table),
+        },
+    )
+    write_manifest(output_dir, manifest)
+    return open_dataset(output_dir)
+
+
+def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProblem], *, shard_size: int) -> None:
+    """Write the samples table in shards of `shard_size` rows, and the loader's problems as errors."""
+    _check_unique_ids(table)
+    for index, start in enumerate(range(0, max(len(table), 1), shard_size)):
+        write_table_atomic(table.slice(start, shard_size), layout.samples_dir(output_dir) / layout.shard_name(index))
+    if problems:
+        records = [
+            {"table": layout.LOADER_ERRORS_TABLE, "sample_id": p.sample_id, "path": p.path, "stage": "load",
+             "error_type": "CorpusFormatError", "reason": p.reason}
+            for p in problems
+        ]
+        write_table_atomic(
+            errors_table(records), layout.errors_dir(output_dir, layout.LOADER_ERRORS_TABLE) / layout.shard_name(0)
+        )
+
+
+def extract_features(
+    dataset: Dataset,
+    extractors: Sequence[Extractor],
+    *,
+    corpus_root: str | Path | None = None,
+    batch_size: int = 32,
+    num_workers: int = 2,
+    on_error: OnError = "skip",
+    executor: ExecutorName = "local",
+    ray_address: str | None = None,
+    progress: ProgressSink | None = None,
+) -> list[TableReport]:
+    """Compute one feature table per extractor for an existing dataset, skipping finished shards."""
+    root = Path(corpus_root or dataset.manifest.corpus["root"])
+    progress = progress or NullProgress()
+    names = [e.table_name for e in extractors]
+    if len(set(names)) != len(names):
+        raise DatasetError(f"two extractors write the same table: {names}")
+    reports = []
+    if executor == "ray":
+        from mmdata.ray_executor import RayExecutor
+
+        runner: Any = RayExecutor(address=ray_address, num_workers=num_workers)
+    else:
+        runner = LocalExecutor(num_workers=num_workers)
+    with runner:
+        for extractor in extractors:
+            reports.append(_extract_table(dataset, extractor, root, runner, batch_size, on_error, progress))
+    return reports
+
+
+def _extract_table(
+    dataset: Dataset, extractor: Extractor, corpus_root: Path, runner: Any, batch_size: int,
+    on_error: OnError, progress: ProgressSink,
+) -> TableReport:
+    name = extractor.table_name
+    provenance = extractor.provenance()
+    provenance["samples_fingerprint"] = dataset.manifest.samples["fingerprint"]
+    spec = extractor.output_spec()
+    table_dir = layout.feature_dir(dataset.root, name)
+    _claim_table(dataset, name, provenance, table_dir)
+    shards = layout.shard_files(layout.samples_dir(dataset.root))
+    total_rows = int(dataset.manifest.samples["rows"])
+    progress.start(f"{name}", total_rows)
+    rows_done = errors_done = written = skipped = 0
+    try:
+        for index, samples_shard in enumerate(shards):
+            out_path = table_dir / layout.shard_name(index)
+            err_path = layout.errors_dir(dataset.root, name) / layout.shard_name(index)
+            if out_path.is_file():
+                rows = pq.read_metadata(out_path).num_rows
+                errors_done += pq.read_metadata(err_path).num_rows if err_path.is_file() else 0
+                rows_done += rows
+                skipped += 1
+                progress.advance(rows)
+                continue
+            features, errors = _run_shard(extractor, spec, provenance, samples_shard, corpus_root, runner, batch_size, on_error, progress)
+            if errors:
+                write_table_atomic(errors_table(errors), err_path)
+            else:
+                err_path.unlink(missing_ok=True)
+            write_table_atomic(features, out_path)
+            rows_done += features.num_rows
+            errors_done += len(errors)
+            written += 1
+    finally:
+        progress.finish()
+    entry = dataset.manifest.tables[name]
+    entry.rows, entry.errors, entry.complete = rows_done, errors_done, True
+    write_manifest(dataset.root, dataset.manifest)
+    return TableReport(name, rows_done, errors_done, written, skipped, table_dir)
+
+
+def _claim_table(dataset: Dataset, name: str, provenance: dict[str, Any], table_dir: Path) -> None:
+    """Register the table in the manifest; refuse to mix shards made with another config."""
+    existing = dataset.manifest.tables.get(name)
+    if existing is not None and (existing.config != provenance["config"] or existing.spec != provenance["spec"]):
+        raise DatasetError(
+            f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}; "
+            f"remove {table_dir} (and its errors) or write to another output directory"
+        )
+    for shard in layout.shard_files(table_dir):
+        meta = read_table_metadata(shard)
+        if meta.get("config") != provenance["config"] or meta.get("samples_fingerprint") != provenance["samples_fingerprint"]:
+            raise DatasetError(f"shard {shard} was written with another config or for other samples; remove {table_dir}")
+    dataset.manifest.tables[name] = TableEntry(
+        name=name,
+        path=str(table_dir.relative_to(dataset.root)),
+        modality=provenance["modality"],
+        extractor=provenance["extractor"],
+        config=provenance["config"],
+        spec=provenance["spec"],
+        versions=provenance["versions"],
+        rows=existing.rows if existing else 0,
+        errors=existing.errors if existing else 0,
+        complete=False,
+    )
+    write_manifest(dataset.root, dataset.manifest)
+
+
+def _run_shard(
+    extractor: Extractor, spec: FeatureSpec, provenance: dict[str, Any], samples_shard: Path, corpus_root: Path,
+    runner: Any, batch_size: int, on_error: OnError, progress: ProgressSink,
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    rows = pq.read_table(samples_shard).to_pylist()
+    builder = FeatureBatchBuilder(spec, provenance)
+    errors: list[dict[str, Any]] = []
+    for batch_rows, results in runner.run(extractor, _batches(rows, batch_size), corpus_root):
+        for row, result in zip(batch_rows, results):
+            if result.ok:
+                _add_feature(builder, spec, result)
+                continue
+            if on_error == "fail":
+                raise ExtractionError(
+                    f"sample {result.sample_id!r}" + (f" ({result.path})" if result.path else "")
+                    + f": {result.stage} failed in {extractor.table_name}: {result.error_type}: {result.reason}"
+                    + "; fix or remove the item, or re-run with --on-error skip to record it and go on"
+                )
+            builder.add(row["sample_id"], None)
+            errors.append(_error_record(extractor.table_name, result))
+        progress.advance(len(batch_rows))
+    return builder.build(), errors
+
+
+def _add_feature(builder: FeatureBatchBuilder, spec: FeatureSpec, result: ItemResult) -> None:
+    if spec.intervals:
+        values, intervals = result.value
+        builder.add(result.sample_id, values, intervals)
+    else:
+        builder.add(result.sample_id, result.value)
+
+
+def _error_record(table: str, result: ItemResult) -> dict[str, Any]:
+    return {"table": table, "sample_id": result.sample_id, "path": result.path, "stage": result.stage,
+            "error_type": result.error_type, "reason": result.reason}
+
+
+def _batches(rows: list[dict[str, Any]], batch_size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), batch_size):
+        yield rows[start : start + batch_size]
+
+
+def _same_corpus(recorded: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    return all(recorded.get(k) == wanted[k] for k in ("kind", "root", "split", "options"))
+
+
+def _check_unique_ids(table: pa.Table) -> None:
+    ids = table.column("sample_id")
+    if len(ids) != len(set(ids.to_pylist())):
+        import pyarrow.compute as pc
+
+        counts = pc.value_counts(ids)
+        dup = next(c["values"] for c in counts.to_pylist() if c["counts"] > 1)
+        raise CorpusFormatError(f"sample id {dup!r} occurs more than once; loaders must yield unique ids")
+
+
+def _shard_rows(total: int, shard_size: int) -> list[int]:
+    sizes = [min(shard_size, total - start) for start in range(0, total, shard_size)]
+    return sizes or [0]
+
+
+def _count_splits(table: pa.Table) -> dict[str, int]:
+    import pyarrow.compute as pc
+
+    return {c["values"]: c["counts"] for c in pc.value_counts(table.column("split")).to_pylist()}
+
+
+def fingerprint_ids(ids: Any) -> str:
+    digest = hashlib.sha256()
+    for sample_id in ids:
+        digest.update(sample_id.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]

@@ -1,0 +1,99 @@
+"""Records and the samples table: one row per sample, the same schema for every corpus.
+
+A loader turns a corpus into `Sample` records; `samples_to_table` makes the Arrow table that every
+later stage reads. Media paths are relative to the corpus root, so a dataset can move.
+
+Samples table schema (`SAMPLES_SCHEMA`):
+
+| column     | type           | meaning                                                                 |
+|------------|----------------|-------------------------------------------------------------------------|
+| sample_id  | string         | stable, unique id; the key every feature table is row-aligned on         |
+| corpus     | string         | corpus kind that produced the row (`coco`, `flickr30k`, `cmu-mosi`, ...)  |
+| split      | string         | `train`/`val`/`test`/`restval`/... as the corpus names it, or `all`       |
+| group_id   | string         | native media identity (COCO image id, video id) used for leakage checks  |
+| image      | string         | image path relative to the corpus root, or null                          |
+| audio      | string         | audio path relative to the corpus root, or null                          |
+| video      | string         | video path relative to the corpus root, or null                          |
+| start      | double         | segment start in seconds within audio/video (null = whole file)          |
+| end        | double         | segment end in seconds (null = to the end of the file)                   |
+| captions   | list<string>   | all captions of an image, in corpus order (empty for other corpora)      |
+| transcript | string         | spoken text of a segment, or null                                        |
+| label      | double         | primary label (e.g. MOSI sentiment in [-3, 3]), or null                   |
+| extra      | string (JSON)  | further corpus-native fields (image size, caption ids, unimodal labels)   |
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+
+Seconds = float
+Modality = Literal["image", "text", "audio", "video"]
+MODALITIES: tuple[Modality, ...] = ("image", "text", "audio", "video")
+
+SAMPLES_SCHEMA = pa.schema(
+    [
+        pa.field("sample_id", pa.string(), nullable=False),
+        pa.field("corpus", pa.string()),
+        pa.field("split", pa.string()),
+        pa.field("group_id", pa.string()),
+        pa.field("image", pa.string()),
+        pa.field("audio", pa.string()),
+        pa.field("video", pa.string()),
+        pa.field("start", pa.float64()),
+        pa.field("end", pa.float64()),
+        pa.field("captions", pa.list_(pa.string())),
+        pa.field("transcript", pa.string()),
+        pa.field("label", pa.float64()),
+        pa.field("extra", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sample of a corpus, before it becomes a row of the samples table."""
+
+    sample_id: str
+    corpus: str
+    split: str = "all"
+    group_id: str | None = None
+    image: str | None = None
+    audio: str | None = None
+    video: str | None = None
+    start: Seconds | None = None
+    end: Seconds | None = None
+    captions: tuple[str, ...] = ()
+    transcript: str | None = None
+    label: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def media_path(self, modality: Modality) -> str | None:
+        return getattr(self, modality) if modality != "text" else None
+
+
+def samples_to_table(samples: Iterable[Sample]) -> pa.Table:
+    """Build the samples table, sorted by `sample_id` so the order is stable across runs."""
+    rows = sorted(samples, key=lambda s: s.sample_id)
+    columns: dict[str, list] = {name: [] for name in SAMPLES_SCHEMA.names}
+    for s in rows:
+        for name in SAMPLES_SCHEMA.names:
+            value = getattr(s, name)
+            if name == "captions":
+                value = list(value)
+            elif name == "extra":
+                value = json.dumps(value, sort_keys=True) if value else None
+            columns[name].append(value)
+    return pa.table(columns, schema=SAMPLES_SCHEMA)
+
+
+def text_items(row: dict[str, Any]) -> list[str]:
+    """The texts of a samples-table row: its captions, else its transcript, else nothing."""
+    captions = row.get("captions") or []
+    if captions:
+        return list(captions)
+    transcript = row.get("transcript")
+    return [transcript] if transcript else []

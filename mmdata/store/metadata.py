@@ -1,0 +1,90 @@
+"""Feature specs and the provenance every table carries in its schema metadata.
+
+All of it lives under one key, `b"mmdata"`, as JSON (the way HF `datasets` keeps its feature spec
+under `b"huggingface"`), so plain pyarrow/pandas readers are unaffected.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+METADATA_KEY = b"mmdata"
+FeatureKind = Literal["pooled", "sequence"]
+FeatureDtype = Literal["float32", "float16", "int32", "int64"]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What an extractor writes for each sample.
+
+    kind='pooled': one vector per sample. kind='sequence': a list of vectors per sample (frames
+    of audio/video, words, or one per caption); `intervals=True` adds per-item (start, end)
+    seconds. `dim=None` means variable-length vectors (e.g. token ids).
+    """
+
+    dim: int | None
+    dtype: FeatureDtype = "float32"
+    kind: FeatureKind = "pooled"
+    intervals: bool = False
+    frame_rate: float | None = None
+    item_axis: str | None = None  # what a sequence runs over: "time", "word", "caption", ...
+
+    @property
+    def arrow_value_type(self) -> pa.DataType:
+        return pa.from_numpy_dtype(self.dtype)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FeatureSpec:
+        return cls(**data)
+
+
+INTERVAL_TYPE = pa.list_(pa.float64(), 2)
+
+
+def vector_type(spec: FeatureSpec) -> pa.DataType:
+    """The Arrow type of one vector: fixed-size when the dim is known."""
+    if spec.dim is None:
+        return pa.list_(spec.arrow_value_type)
+    return pa.list_(spec.arrow_value_type, spec.dim)
+
+
+def feature_type(spec: FeatureSpec) -> pa.DataType:
+    """The Arrow type of the `feature` column for a spec."""
+    vector = vector_type(spec)
+    return vector if spec.kind == "pooled" else pa.list_(vector)
+
+
+def feature_schema(spec: FeatureSpec, metadata: dict[str, Any] | None = None) -> pa.Schema:
+    fields = [pa.field("sample_id", pa.string(), nullable=False), pa.field("feature", feature_type(spec))]
+    if spec.kind == "sequence" and spec.intervals:
+        fields.append(pa.field("intervals", pa.list_(INTERVAL_TYPE)))
+    schema = pa.schema(fields)
+    return with_metadata(schema, metadata) if metadata else schema
+
+
+def with_metadata(schema: pa.Schema, metadata: dict[str, Any]) -> pa.Schema:
+    return schema.with_metadata({METADATA_KEY: json.dumps(metadata, sort_keys=True).encode()})
+
+
+def decode_metadata(schema: pa.Schema) -> dict[str, Any]:
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    return json.loads(raw) if raw else {}
+
+
+def read_table_metadata(path: str | Path) -> dict[str, Any]:
+    """The mmdata metadata of a Parquet shard (or of a table directory's first shard)."""
+    path = Path(path)
+    if path.is_dir():
+        shards = sorted(path.glob("part-*.parquet"))
+        if not shards:
+            return {}
+        path = shards[0]
+    return decode_metadata(pq.read_schema(path))

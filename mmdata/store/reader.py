@@ -1,0 +1,85 @@
+"""Reading a dataset directory: the samples table, feature tables and errors, via pyarrow.dataset."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from mmdata.errors import CorpusNotFoundError, DatasetError, UnknownNameError
+from mmdata.store.layout import ERRORS_DIR, shard_files
+from mmdata.store.manifest import Manifest, TableEntry, read_manifest
+from mmdata.store.metadata import FeatureSpec, decode_metadata
+
+
+@dataclass
+class Dataset:
+    """A dataset directory opened for reading.
+
+    Example:
+        >>> data = open_dataset("out/coco")
+        >>> data.table("image.color-hist").to_table().num_rows
+    """
+
+    root: Path
+    manifest: Manifest
+
+    @property
+    def table_names(self) -> list[str]:
+        return sorted(self.manifest.tables)
+
+    def samples(self) -> ds.Dataset:
+        return _parquet_dataset(self.root / self.manifest.samples["path"])
+
+    def samples_table(self, columns: list[str] | None = None) -> pa.Table:
+        return self.samples().to_table(columns=columns)
+
+    def entry(self, name: str) -> TableEntry:
+        try:
+            return self.manifest.tables[name]
+        except KeyError:
+            raise UnknownNameError(
+                f"dataset {self.root} has no table {name!r}; tables: {self.table_names}"
+            ) from None
+
+    def spec(self, name: str) -> FeatureSpec:
+        return FeatureSpec.from_json(self.entry(name).spec)
+
+    def table_dir(self, name: str) -> Path:
+        return self.root / self.entry(name).path
+
+    def table(self, name: str) -> ds.Dataset:
+        return _parquet_dataset(self.table_dir(name))
+
+    def table_metadata(self, name: str) -> dict:
+        return decode_metadata(self.table(name).schema)
+
+    def errors(self) -> pa.Table:
+        """All recorded failures (loader and every table), possibly empty."""
+        from mmdata.store.writer import ERRORS_SCHEMA
+
+        files = sorted((self.root / ERRORS_DIR).glob("*/part-*.parquet"))
+        if not files:
+            return ERRORS_SCHEMA.empty_table()
+        return ds.dataset([str(f) for f in files], format="parquet", schema=ERRORS_SCHEMA).to_table()
+
+
+def open_dataset(path: str | Path) -> Dataset:
+    """Open a dataset directory written by `mmdata extract`.
+
+    Raises:
+        CorpusNotFoundError: the directory does not exist.
+        DatasetError: it is not an mmdata dataset or has an unknown layout version.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise CorpusNotFoundError(f"dataset directory not found: {root}")
+    return Dataset(root=root, manifest=read_manifest(root))
+
+
+def _parquet_dataset(table_dir: Path) -> ds.Dataset:
+    files = shard_files(table_dir)
+    if not files:
+        raise DatasetError(f"table directory {table_dir} has no finished shards; re-run `mmdata extract`")
+    return ds.dataset([str(f) for f in files], format="parquet")

@@ -1,0 +1,175 @@
+"""Writing tables: atomic shard files and batch builders that cast to a fixed schema."""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmdata.errors import SchemaMismatchError
+from mmdata.store.metadata import INTERVAL_TYPE, FeatureSpec, feature_schema, vector_type
+
+ERRORS_SCHEMA = pa.schema(
+    [
+        pa.field("table", pa.string()),
+        pa.field("sample_id", pa.string()),
+        pa.field("path", pa.string()),
+        pa.field("stage", pa.string()),
+        pa.field("error_type", pa.string()),
+        pa.field("reason", pa.string()),
+    ]
+)
+
+
+def write_table_atomic(table: pa.Table, path: Path, *, compression: str = "zstd") -> int:
+    """Write a Parquet file so that readers see either nothing or the whole file.
+
+    The data goes to a hidden temporary file in the same directory (pyarrow.dataset ignores names
+    starting with '.'), is fsynced, then renamed over `path`. Returns the file size in bytes.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression=compression)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path.stat().st_size
+
+
+def errors_table(records: Sequence[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist([{k: r.get(k) for k in ERRORS_SCHEMA.names} for r in records], schema=ERRORS_SCHEMA)
+
+
+class FeatureBatchBuilder:
+    """Collects per-sample extractor outputs and builds a table with the spec's exact schema.
+
+    A failed sample gets a null feature (the table stays row-aligned with the samples table); its
+    reason goes to the errors table. A wrong shape or dim raises `SchemaMismatchError` naming the
+    sample id, the expected and the actual shape.
+    """
+
+    def __init__(self, spec: FeatureSpec, metadata: dict[str, Any] | None = None):
+        self.spec = spec
+        self.schema = feature_schema(spec, metadata)
+        self.sample_ids: list[str] = []
+        self.values: list[np.ndarray | None] = []
+        self.intervals: list[np.ndarray | None] = []
+
+    def __len__(self) -> int:
+        return len(self.sample_ids)
+
+    def add(self, sample_id: str, value: Any, intervals: Any = None) -> None:
+        """Add one sample's feature (None for a failed sample)."""
+        self.sample_ids.append(sample_id)
+        if value is None:
+            self.values.append(None)
+            self.intervals.append(None)
+            return
+        self.values.append(self._checked(sample_id, value))
+        if self.spec.intervals:
+            self.intervals.append(self._checked_intervals(sample_id, intervals, len(self.values[-1])))
+
+    def build(self) -> pa.Table:
+        arrays = [pa.array(self.sample_ids, pa.string()), self._feature_array()]
+        if self.spec.kind == "sequence" and self.spec.intervals:
+            arrays.append(_list_of(self.intervals, INTERVAL_TYPE, np.float64, 2))
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+    def _checked(self, sample_id: str, value: Any) -> np.ndarray | list:
+        spec = self.spec
+        if spec.dim is None:
+            if spec.kind == "pooled":
+                return np.asarray(value, dtype=spec.dtype).reshape(-1)
+            return [np.asarray(v, dtype=spec.dtype).reshape(-1) for v in value]
+        arr = np.asarray(value, dtype=spec.dtype)
+        expected = (spec.dim,) if spec.kind == "pooled" else ("T", spec.dim)
+        ok = arr.shape == (spec.dim,) if spec.kind == "pooled" else (arr.ndim == 2 and arr.shape[1] == spec.dim)
+        if not ok:
+            raise SchemaMismatchError(
+                f"sample {sample_id!r}: feature has shape {arr.shape}, expected {expected} "
+                f"(dtype {spec.dtype}, kind {spec.kind})"
+            )
+        return arr
+
+    def _checked_intervals(self, sample_id: str, intervals: Any, length: int) -> np.ndarray:
+        arr = np.asarray(intervals, dtype=np.float64)
+        if arr.shape != (length, 2):
+            raise SchemaMismatchError(
+                f"sample {sample_id!r}: intervals have shape {arr.shape}, expected ({length}, 2) "
+                "(one (start, end) pair per feature row)"
+            )
+        return arr
+
+    def _feature_array(self) -> pa.Array:
+        spec = self.spec
+        value_type = spec.arrow_value_type
+        if spec.kind == "pooled":
+            if spec.dim is None:
+                return _ragged(self.values, value_type, spec.dtype)
+            return _fixed_rows(self.values, value_type, spec.dtype, spec.dim)
+        if spec.dim is None:
+            # list<list<v>>: each sample holds a list of variable-length vectors.
+            inner_values = [None if v is None else _ragged(v, value_type, spec.dtype) for v in self.values]
+            return _nest(inner_values, vector_type(spec))
+        return _list_of(self.values, vector_type(spec), np.dtype(spec.dtype), spec.dim)
+
+
+def _mask(values: Sequence[Any]) -> np.ndarray | None:
+    mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    return mask if mask.any() else None
+
+
+def _fixed_rows(values: Sequence[np.ndarray | None], value_type: pa.DataType, dtype: str, dim: int) -> pa.Array:
+    """(n, dim) rows, None rows becoming nulls, as fixed_size_list<value>[dim]."""
+    zeros = np.zeros(dim, dtype=dtype)
+    flat = np.stack([zeros if v is None else v for v in values]).reshape(-1) if values else np.zeros(0, dtype)
+    arr = pa.FixedSizeListArray.from_arrays(pa.array(flat, value_type), dim)
+    mask = _mask(values)
+    return arr if mask is None else _with_nulls(arr, mask)
+
+
+def _ragged(values: Sequence[np.ndarray | None], value_type: pa.DataType, dtype: str) -> pa.Array:
+    """Variable-length vectors as list<value>."""
+    lengths = np.array([0 if v is None else len(v) for v in values], dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    parts = [v for v in values if v is not None]
+    flat = np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+    mask = _mask(values)
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), pa.array(flat, value_type), mask=None if mask is None else pa.array(mask)
+    )
+
+
+def _list_of(values: Sequence[np.ndarray | None], item_type: pa.DataType, dtype: Any, dim: int) -> pa.Array:
+    """Per-sample (T_i, dim) arrays as list<fixed_size_list<value>[dim]>."""
+    lengths = np.array([0 if v is None else len(v) for v in values], dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    parts = [np.asarray(v, dtype=dtype).reshape(-1, dim) for v in values if v is not None]
+    flat = np.concatenate(parts).reshape(-1) if parts else np.zeros(0, dtype)
+    items = pa.FixedSizeListArray.from_arrays(pa.array(flat, item_type.value_type), dim)
+    mask = _mask(values)
+    return pa.ListArray.from_arrays(pa.array(offsets), items, mask=None if mask is None else pa.array(mask))
+
+
+def _nest(inner: Sequence[pa.Array | None], item_type: pa.DataType) -> pa.Array:
+    lengths = np.array([0 if v is None else len(v) for v in inner], dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    parts = [v for v in inner if v is not None]
+    flat = pa.concat_arrays(parts) if parts else pa.array([], item_type)
+    mask = _mask(inner)
+    return pa.ListArray.from_arrays(pa.array(offsets), flat, mask=None if mask is None else pa.array(mask))
+
+
+def _with_nulls(arr: pa.Array, mask: np.ndarray) -> pa.Array:
+    validity = pa.array(~mask).buffers()[1]
+    return pa.Array.from_buffers(arr.type, len(arr), [validity], children=[arr.values])
