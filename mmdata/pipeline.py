@@ -59,7 +59,7 @@ def extract(
     corpus_dir: str | Path,
     output_dir: str | Path,
     *,
-    extractors: Sequence[str | Extractor] = (),
+    extractors: Sequence[str | Extractor] | None = None,
     split: str | None = None,
     corpus_options: dict[str, Any] | None = None,
     batch_size: int = 32,
@@ -74,7 +74,8 @@ def extract(
 
     Args:
         kind: corpus kind (`coco`, `karpathy`, `flickr30k`, `manifest`, ...).
-        extractors: extractor specs (`"resnet50"`, `"color-hist:bins=8"`) or instances.
+        extractors: extractor specs (`"resnet50"`, `"color-hist:bins=8"`) or instances; None picks
+            defaults that need no download for the modalities the corpus has (see `default_extractors`).
         on_error: 'skip' records failed items in the errors table and goes on; 'fail' stops at
             the first, naming the sample and file, leaving only complete shards behind.
 
@@ -90,6 +91,8 @@ def extract(
         samples=int(dataset.manifest.samples["rows"]),
         loader_errors=int(dataset.manifest.samples.get("loader_errors", 0)),
     )
+    if extractors is None:
+        extractors = default_extractors(dataset)
     instances = [e if isinstance(e, Extractor) else create_extractor(e) for e in extractors]
     report.tables = extract_features(
         dataset,
@@ -102,6 +105,39 @@ def extract(
         progress=progress,
     )
     return report
+
+
+#: Per modality, the extractors used when none are named: no weights to download.
+DEFAULT_EXTRACTORS: dict[str, tuple[str, ...]] = {
+    "image": ("color-hist",),
+    "text": ("minilm",),
+    "audio": ("librosa-logmel",),
+    "video": ("video-frames",),
+}
+
+
+def default_extractors(dataset: Dataset) -> list[str]:
+    """The default extractors for the modalities present in a dataset's samples table."""
+    import pyarrow.compute as pc
+
+    from mmdata.features.base import available_extractors
+
+    samples = dataset.samples_table(columns=["image", "audio", "video", "captions", "transcript"])
+    present = {
+        "image": samples.column("image").null_count < len(samples),
+        "audio": samples.column("audio").null_count < len(samples),
+        "video": samples.column("video").null_count < len(samples),
+        "text": bool(pc.sum(pc.list_value_length(samples.column("captions"))).as_py() or 0)
+        or samples.column("transcript").null_count < len(samples),
+    }
+    registered = set(available_extractors())
+    return [
+        name
+        for modality, names in DEFAULT_EXTRACTORS.items()
+        if present[modality] and len(samples)
+        for name in names
+        if name in registered
+    ]
 
 
 def prepare_dataset(

@@ -1,0 +1,27 @@
+"""`mmdata demo OUTPUT_DIR`: the main job on the embedded sample corpora, no data or network needed."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mmdata.cli.app import command
+from mmdata.cli.extract import print_report
+from mmdata.cli.progress import RichProgress
+from mmdata.pipeline import extract
+from mmdata.sample_data import SAMPLE_CORPORA, sample_corpus_dir
+
+
+@command("demo")
+def demo_command(
+    output_dir: Annotated[Path, typer.Argument(help="Where to write one dataset per sample corpus.")] = Path("out/demo"),
+    num_workers: Annotated[int, typer.Option("--num-workers", "-j", min=0)] = 2,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Extract the embedded COCO and Flickr30K samples with the default extractors."""
+    for kind in sorted(SAMPLE_CORPORA):
+        report = extract(kind, sample_corpus_dir(kind), output_dir / kind, num_workers=num_workers,
+                         progress=RichProgress(quiet=quiet))
+        print_report(report)
+        typer.echo(f"inspect it with: mmdata info {output_dir / kind}\n")

@@ -1,0 +1,69 @@
+"""`mmdata extract KIND CORPUS_ROOT OUTPUT_DIR`: corpus -> samples table -> feature tables."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mmdata.cli.app import command
+from mmdata.cli.progress import RichProgress
+from mmdata.options import parse_key_values
+from mmdata.pipeline import ExtractReport, extract
+from mmdata.recipe import Recipe, is_recipe_path, load_recipe
+
+ExtractorOption = Annotated[
+    Optional[list[str]], typer.Option(help="Extractor spec NAME[:KEY=VALUE,...]; repeat for several.")
+]
+
+
+@command("extract")
+def extract_command(
+    kind: Annotated[str, typer.Argument(help="Corpus kind (coco, karpathy, flickr30k, manifest, ...) or a recipe .toml file.")],
+    corpus_root: Annotated[Path, typer.Argument(help="Root folder of the corpus as it lies on disk.")],
+    output_dir: Annotated[Path, typer.Argument(help="Dataset directory to create or resume.")],
+    image: ExtractorOption = None,
+    text: ExtractorOption = None,
+    audio: ExtractorOption = None,
+    video: ExtractorOption = None,
+    split: Annotated[Optional[str], typer.Option("--split", "-s", help="Corpus split (e.g. val2017, test).")] = None,
+    option: Annotated[Optional[list[str]], typer.Option("--option", "-o", help="Corpus loader option KEY=VALUE.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", min=1)] = None,
+    num_workers: Annotated[Optional[int], typer.Option("--num-workers", "-j", min=0, help="Decode processes.")] = None,
+    on_error: Annotated[Optional[str], typer.Option(help="skip: record failed items and go on; fail: stop at the first.")] = None,
+    shard_size: Annotated[Optional[int], typer.Option(min=1, help="Rows per shard (the unit of resumption).")] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data).")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster address (auto, ray://host:port).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Load a corpus and write per-modality feature tables (resumes an interrupted run)."""
+    recipe = load_recipe(kind) if is_recipe_path(kind) else Recipe(kind=kind)
+    specs = {"image": image, "text": text, "audio": audio, "video": video}
+    named = [s for m in ("image", "text", "audio", "video") for s in (specs[m] or recipe.extractors.get(m, []))]
+    run = {**recipe.run, **{k: v for k, v in dict(batch_size=batch_size, num_workers=num_workers,
+                                                        on_error=on_error, shard_size=shard_size).items() if v is not None}}
+    report = extract(
+        recipe.kind, corpus_root, output_dir, extractors=named or None, split=split or recipe.split,
+        corpus_options={**recipe.corpus_options, **parse_key_values(option or [], owner="--option")},
+        executor=executor, ray_address=address, progress=RichProgress(quiet=quiet), **_checked_run(run),
+    )
+    print_report(report)
+
+
+def _checked_run(run: dict) -> dict:
+    from mmdata.errors import ConfigError
+
+    if run.get("on_error", "skip") not in ("skip", "fail"):
+        raise ConfigError(f"--on-error must be skip or fail, got {run['on_error']!r}")
+    return run
+
+
+def print_report(report: ExtractReport) -> None:
+    typer.echo(f"dataset: {report.dataset_dir}")
+    typer.echo(f"samples: {report.samples} ({report.dataset_dir / 'samples'})"
+               + (f", {report.loader_errors} loader errors" if report.loader_errors else ""))
+    for table in report.tables:
+        status = f"{table.shards_written} shards written, {table.shards_skipped} already done"
+        typer.echo(f"table {table.name}: {table.rows} rows, {table.errors} failed ({status}) -> {table.path}")
+    if report.loader_errors or any(t.errors for t in report.tables):
+        typer.echo(f"errors: {report.dataset_dir / 'errors'} (read with pyarrow.dataset or `mmdata info`)")

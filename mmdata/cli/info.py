@@ -1,0 +1,39 @@
+"""`mmdata info DIR [--json]`: tables, rows, dims and provenance of a dataset."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mmdata.cli.app import command
+from mmdata.info import describe_dataset
+
+
+@command("info")
+def info_command(
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Show the samples table and every feature table with rows, dims and provenance."""
+    info = describe_dataset(dataset_dir)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, sort_keys=True))
+        return
+    console = Console()
+    corpus = info["corpus"]
+    console.print(f"[bold]{info['dataset']}[/]  corpus {corpus['kind']} at {corpus['root']}"
+                  + (f" (split {corpus['split']})" if corpus.get("split") else ""))
+    splits = ", ".join(f"{k}: {v}" for k, v in sorted(info["samples"]["splits"].items()))
+    console.print(f"samples: {info['samples']['rows']} rows ({splits})")
+    table = Table("table", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed", "config")
+    for t in info["tables"]:
+        kind = t["kind"] + (f" @{t['frame_rate']:g} Hz" if t.get("frame_rate") else "")
+        table.add_row(t["name"], t["modality"], t["extractor"], str(t["rows"]), str(t["dim"]), t["dtype"], kind,
+                      str(t["errors"]), json.dumps(t["config"], sort_keys=True) + ("" if t["complete"] else " (incomplete)"))
+    console.print(table)
+    if info["errors"]["rows"]:
+        console.print(f"errors table: {info['errors']['rows']} rows in {info['errors']['path']}")

@@ -1,0 +1,52 @@
+"""A description of a dataset directory: tables, rows, dims, provenance (what `mmdata info` shows)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mmdata.store.reader import open_dataset
+
+
+def describe_dataset(path: str | Path) -> dict[str, Any]:
+    """One JSON-able object naming the samples table and every feature table.
+
+    Each table: name, path, modality, extractor, config, rows, dim, dtype, kind, frame_rate,
+    errors, complete, versions.
+    """
+    dataset = open_dataset(path)
+    manifest = dataset.manifest
+    tables = []
+    for name in dataset.table_names:
+        entry = manifest.tables[name]
+        spec = entry.spec
+        tables.append({
+            "name": name,
+            "path": str(dataset.root / entry.path),
+            "modality": entry.modality,
+            "extractor": entry.extractor,
+            "config": entry.config,
+            "rows": entry.rows,
+            "dim": spec.get("dim"),
+            "dtype": spec.get("dtype"),
+            "kind": spec.get("kind"),
+            "frame_rate": spec.get("frame_rate"),
+            "errors": entry.errors,
+            "complete": entry.complete,
+            "versions": entry.versions,
+            "source": entry.source,
+        })
+    errors = dataset.errors()
+    return {
+        "dataset": str(dataset.root),
+        "layout_version": manifest.layout_version,
+        "mmdata_version": manifest.mmdata_version,
+        "corpus": manifest.corpus,
+        "samples": {
+            "path": str(dataset.root / manifest.samples["path"]),
+            "rows": manifest.samples["rows"],
+            "splits": manifest.samples.get("splits", {}),
+            "loader_errors": manifest.samples.get("loader_errors", 0),
+        },
+        "tables": tables,
+        "errors": {"rows": errors.num_rows, "path": str(dataset.root / "errors")},
+    }
