@@ -174,8 +174,11 @@ def safe_relative_path(corpus_dir: Path, relative: str, *, where: str, allow_out
     if not isinstance(relative, str) or not relative or "\x00" in relative:
         raise CorpusFormatError(f"{where}: expected a non-empty media path, got {relative!r}")
     candidate = Path(relative)
-    resolved_root = corpus_dir.resolve()
-    resolved = (corpus_dir / candidate).resolve() if not candidate.is_absolute() else candidate.resolve()
+    try:
+        resolved_root = corpus_dir.resolve()
+        resolved = (corpus_dir / candidate).resolve() if not candidate.is_absolute() else candidate.resolve()
+    except (OSError, ValueError) as e:  # a name too long, not encodable for the file system, ...
+        raise CorpusFormatError(f"{where}: media path {relative[:200]!r} is not usable here ({e})") from e
     inside = resolved == resolved_root or resolved_root in resolved.parents
     if inside and not candidate.is_absolute():
         return candidate.as_posix()
@@ -185,6 +188,100 @@ def safe_relative_path(corpus_dir: Path, relative: str, *, where: str, allow_out
         f"{where}: media path {relative!r} points outside the corpus root {corpus_dir}; "
         "pass the option allow_outside_root=true if that is intended"
     )
+
+
+def expect_text(value: Any, where: Path | str, what: str, *, allow_empty: bool = False) -> str:
+    """Return `value` if it is a string storable as UTF-8 (and non-empty unless allowed), else raise
+    CorpusFormatError naming `what` and the value found."""
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        raise CorpusFormatError(f"{where}: expected {what} as a non-empty string, got {_clip(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate, which JSON escapes can produce
+        raise CorpusFormatError(f"{where}: {what} is not valid Unicode text: {_clip(value)}") from e
+    return value
+
+
+class JsonLocator:
+    """Finds where an item of a parsed JSON file sits in the text, to name it in errors.
+
+    Real annotation files are large and usually valid, so nothing is computed until an error or a
+    problem asks: `where("images", 12)` then scans the file once for `images` and gives
+    `"<file>:<line>:<column>: images[12]"`; steps past the located depth only extend the label.
+
+        >>> JsonLocator(path).where("images", 12, "sentences", 0)
+        '/data/dataset_coco.json:40:5: images[12].sentences[0]'
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._text: str | None = None
+        self._members: dict[tuple[str | int, ...], dict[str | int, int] | None] = {}
+        self._decoder = json.JSONDecoder()
+
+    def where(self, *steps: str | int) -> str:
+        label = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in steps).lstrip(".")
+        offset = self._offset(steps)
+        if offset is None:
+            return f"{self.path}: {label}" if label else str(self.path)
+        text = self._text or ""
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return f"{self.path}:{line}:{column}" + (f": {label}" if label else "")
+
+    def _offset(self, steps: tuple[str | int, ...]) -> int | None:
+        if self._text is None:
+            try:
+                self._text = read_text(self.path)
+            except (OSError, CorpusFormatError):
+                return None
+        offset = _skip_space(self._text, 0)
+        for depth in range(len(steps)):
+            members = self._scan(steps[:depth], offset)
+            if members is None or steps[depth] not in members:
+                break
+            offset = members[steps[depth]]
+        return offset
+
+    def _scan(self, key: tuple[str | int, ...], start: int) -> dict[str | int, int] | None:
+        """Offsets of the members of the object or array starting at `start` (cached per container)."""
+        if key not in self._members:
+            self._members[key] = self._scan_members(start)
+        return self._members[key]
+
+    def _scan_members(self, start: int) -> dict[str | int, int] | None:
+        text, members = self._text or "", {}
+        try:
+            opening = text[start]
+            if opening not in "[{":
+                return None
+            pos, index = _skip_space(text, start + 1), 0
+            while text[pos] not in "]}":
+                if opening == "{":
+                    name, pos = self._decoder.raw_decode(text, pos)
+                    pos = _skip_space(text, _skip_space(text, pos) + 1)  # past ':'
+                    members[name] = pos  # a repeated key: the last wins, as in json.loads
+                else:
+                    members[index] = pos
+                    index += 1
+                _, pos = self._decoder.raw_decode(text, pos)
+                pos = _skip_space(text, pos)
+                if text[pos] == ",":
+                    pos = _skip_space(text, pos + 1)
+        except (IndexError, ValueError, RecursionError):
+            return None
+        return members
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _clip(value: Any, limit: int = 80) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def resolve_media(corpus_root: Path, relative: str) -> Path:
