@@ -1,0 +1,93 @@
+"""The command line, end to end with Typer's CliRunner (and once as a real subprocess)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as ds
+from typer.testing import CliRunner
+
+from mmdata.cli import app
+from tests.sample_corpus import copy_sample_corpus
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_extract_then_info_json_names_every_table(tmp_path):
+    corpus = copy_sample_corpus("coco", tmp_path)
+    result = runner.invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "out"), "--image", "color-hist",
+                                 "--image", "pixel-stats", "-j", "0", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "table image.color-hist: 8 rows, 0 failed" in result.output
+    info = runner.invoke(app, ["info", str(tmp_path / "out"), "--json"])
+    assert info.exit_code == 0
+    data = json.loads(info.stdout)
+    assert data["samples"]["rows"] == 8
+    tables = {t["name"]: t for t in data["tables"]}
+    assert set(tables) == {"image.color-hist", "image.pixel-stats"}
+    hist = tables["image.color-hist"]
+    assert (hist["modality"], hist["extractor"], hist["rows"], hist["dim"]) == ("image", "color-hist", 8, 48)
+    assert hist["config"] == {"bins": 16, "decode_size": 128}
+    for table in [data["samples"], *data["tables"]]:
+        assert ds.dataset(table["path"]).count_rows() == 8
+
+
+def test_missing_corpus_root_is_a_one_line_error(tmp_path):
+    result = runner.invoke(app, ["extract", "coco", str(tmp_path / "nowhere"), str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: corpus root not found: {tmp_path / 'nowhere'}"
+    assert "Traceback" not in result.output
+
+
+def test_malformed_annotation_json_names_file_and_line(tmp_path):
+    corpus = copy_sample_corpus("coco", tmp_path)
+    ann = corpus / "annotations" / "captions_val2017.json"
+    ann.write_text('{\n "images": [\n  {"id": 1,}\n ]\n}\n')
+    result = runner.invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"{ann}:3:" in result.stderr and "invalid JSON" in result.stderr
+
+
+def test_unknown_kind_and_bad_option_are_clear_errors(tmp_path):
+    corpus = copy_sample_corpus("coco", tmp_path)
+    result = runner.invoke(app, ["extract", "cocoa", str(corpus), str(tmp_path / "out")])
+    assert result.exit_code == 2 and "unknown corpus kind 'cocoa'; available: [" in result.stderr
+    result = runner.invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "out"), "-o", "nope=1"])
+    assert result.exit_code == 2 and "unknown option 'nope'" in result.stderr
+    result = runner.invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "out"), "--image", "color-hist:bins=x"])
+    assert result.exit_code == 2 and "expected int, got 'x'" in result.stderr
+
+
+def test_fail_policy_exits_non_zero_naming_the_file(tmp_path):
+    corpus = copy_sample_corpus("coco", tmp_path)
+    bad = sorted((corpus / "val2017").iterdir())[2]
+    bad.write_bytes(b"not a jpeg")
+    result = runner.invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "out"), "--image", "color-hist",
+                                 "--on-error", "fail", "-j", "0", "-q"])
+    assert result.exit_code == 2
+    assert f"val2017/{bad.name}" in result.stderr
+
+
+def test_recipe_file_supplies_kind_and_extractors(tmp_path):
+    corpus = copy_sample_corpus("coco", tmp_path)
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[corpus]\nkind = "coco"\nsplit = "val2017"\n[extract]\nimage = ["color-hist:bins=4"]\nnum_workers = 0\n')
+    result = runner.invoke(app, ["extract", str(recipe), str(corpus), str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(runner.invoke(app, ["info", str(tmp_path / "out"), "--json"]).stdout)
+    assert info["corpus"]["split"] == "val2017"
+    assert [t["dim"] for t in info["tables"]] == [12]
+
+
+def test_info_on_a_non_dataset_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["info", str(tmp_path)])
+    assert result.exit_code == 2 and "not an mmdata dataset" in result.stderr
+
+
+def test_top_level_cli_py_and_module_entry_point_run_the_same_app():
+    for cmd in ([sys.executable, str(REPO / "cli.py"), "--help"], [sys.executable, "-m", "mmdata", "--help"]):
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO).stdout
+        assert "extract" in out and "info" in out
