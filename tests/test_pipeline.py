@@ -106,5 +106,5 @@ def test_caption_for_unknown_image_is_an_errors_row_or_a_failure(coco, tmp_path)
     assert row["stage"] == "load" and "unknown image id 424242" in row["reason"]
     from mmdata.errors import CorpusFormatError
 
-    with pytest.raises(CorpusFormatError, match=r"captions_val2017.json: annotations\[\d+\]: caption refers to unknown image id 424242"):
+    with pytest.raises(CorpusFormatError, match=r"captions_val2017.json(:\d+:\d+)?: annotations\[\d+\]: caption refers to unknown image id 424242"):
         extract("coco", coco, tmp_path / "fail", extractors=["color-hist"], on_error="fail")

@@ -10,7 +10,7 @@ import numpy as np
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import MediaError
 from mmdata.features.base import Extractor, register_extractor
-from mmdata.media.image import load_rgb_array
+from mmdata.media.image import load_rgb_array, open_image
 from mmdata.store.metadata import FeatureSpec
 
 
@@ -37,11 +37,20 @@ def color_histogram(rgb: np.ndarray, bins: int) -> np.ndarray:
     Feature definition: for channel c, bin b counts pixels with value v where
     floor(v * bins / 256) == b; the 3 histograms are concatenated (R, G, B).
     """
-    pixels = rgb.reshape(-1, 3)
-    index = (pixels.astype(np.uint16) * bins) >> 8  # floor(v * bins / 256)
-    index += np.arange(3, dtype=np.uint16) * bins
-    counts = np.bincount(index.reshape(-1), minlength=3 * bins).astype(np.float32)
-    return counts / max(1, len(pixels))
+    counts = np.stack([np.bincount(rgb[..., c].reshape(-1), minlength=256) for c in range(3)])
+    return histogram_from_counts(counts, bins)
+
+
+def histogram_from_counts(counts: np.ndarray, bins: int) -> np.ndarray:
+    """Reduce 3 x 256 per-value counts (e.g. PIL's `Image.histogram()`) to the colour-histogram feature."""
+    counts = np.asarray(counts, dtype=np.float64).reshape(3, 256)
+    if 256 % bins == 0:
+        reduced = counts.reshape(3, bins, 256 // bins).sum(axis=2)
+    else:
+        index = np.arange(256) * bins // 256
+        reduced = np.stack([np.bincount(index, weights=counts[c], minlength=bins) for c in range(3)])
+    total = max(1.0, counts[0].sum())
+    return (reduced / total).astype(np.float32).reshape(-1)
 
 
 @register_extractor
@@ -57,9 +66,9 @@ class ColorHistogram(Extractor):
         return FeatureSpec(dim=3 * self.config.bins)
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
-        # The histogram is computed in the worker: shipping pixels back would cost more than computing.
-        rgb = load_rgb_array(_image_path(row, corpus_root), min_size=self.config.decode_size or None)
-        return color_histogram(rgb, self.config.bins)
+        # Computed in the worker (shipping pixels back would cost more), from PIL's C histogram.
+        img = open_image(_image_path(row, corpus_root), min_size=self.config.decode_size or None)
+        return histogram_from_counts(np.asarray(img.histogram()), self.config.bins)
 
     def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
         return items
