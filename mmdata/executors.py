@@ -145,5 +145,7 @@ class LocalExecutor:
         if self._pool is None:
             # forkserver: workers never inherit a parent that already runs torch threads.
             context = multiprocessing.get_context("forkserver")
+            # Workers fork from a server that has imported the extractor modules once.
+            context.set_forkserver_preload(["mmdata.features.builtin"])
             self._pool = ProcessPoolExecutor(max_workers=self.num_workers, mp_context=context)
         return self._pool
