@@ -190,16 +190,21 @@ def safe_relative_path(corpus_dir: Path, relative: str, *, where: str, allow_out
     )
 
 
-def expect_text(value: Any, where: Path | str, what: str, *, allow_empty: bool = False) -> str:
+def expect_text(value: Any, where: Path | str | Callable[[], str], what: str, *, allow_empty: bool = False) -> str:
     """Return `value` if it is a string storable as UTF-8 (and non-empty unless allowed), else raise
-    CorpusFormatError naming `what` and the value found."""
+    CorpusFormatError naming `what` and the value found. `where` may be a function, called only on failure
+    (e.g. `lambda: locate.where("images", i)`)."""
+    problem = None
     if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        raise CorpusFormatError(f"{where}: expected {what} as a non-empty string, got {_clip(value)}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as e:  # a lone surrogate, which JSON escapes can produce
-        raise CorpusFormatError(f"{where}: {what} is not valid Unicode text: {_clip(value)}") from e
-    return value
+        problem = f"expected {what} as a{'' if allow_empty else ' non-empty'} string, got {short_repr(value)}"
+    else:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, which JSON escapes can produce
+            problem = f"{what} is not valid Unicode text: {short_repr(value)}"
+    if problem is None:
+        return value
+    raise CorpusFormatError(f"{where() if callable(where) else where}: {problem}")
 
 
 class JsonLocator:
@@ -279,7 +284,8 @@ def _skip_space(text: str, pos: int) -> int:
     return pos
 
 
-def _clip(value: Any, limit: int = 80) -> str:
+def short_repr(value: Any, limit: int = 80) -> str:
+    """`repr(value)` cut to `limit` characters, for error messages."""
     shown = repr(value)
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 

@@ -3,28 +3,33 @@
 annotations/captions_val2017.json looks like:
     {"images": [{"id": 397133, "file_name": "000000397133.jpg", "width": 640, "height": 427, ...}],
      "annotations": [{"id": 370, "image_id": 397133, "caption": "A man is in a kitchen ..."}]}
-Images live in `<split>/` (or `images/<split>/`) beside `annotations/`. One sample per image with
-all its captions in annotation order; sample_id = the image id zero-padded to 12 digits.
+Images live in `<split>/` (or `images/<split>/`, `images/`) beside `annotations/`. One sample per
+image with all its captions in annotation order (5 to 7 in real COCO); sample_id = the image id
+zero-padded to 12 digits (the `karpathy` loader uses the same ids for COCO images).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mmdata.corpora.base import (
+    JsonLocator,
     LoadProblem,
     LoadResult,
-    expect,
+    expect_text,
     read_json,
     register_corpus,
     safe_relative_path,
+    short_repr,
 )
-from mmdata.errors import CorpusNotFoundError
+from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
 
 ANNOTATION_DIRS = ("annotations", "")
 IMAGE_DIR_CANDIDATES = ("{split}", "images/{split}", "images", "")
+_RELEASE = re.compile(r"(\d{4})$")  # captions_train2014 -> 2014
 
 
 @dataclass(frozen=True)
@@ -33,16 +38,30 @@ class CocoOptions:
     keep_images_without_captions: bool = False
     #: Image folder relative to the corpus root (default: `<split>/`, then `images/<split>/`, `images/`).
     image_dir: str | None = None
+    #: Accept image paths outside the corpus root (`../`, absolute, symlinks out).
     allow_outside_root: bool = False
 
 
 @register_corpus("coco", CocoOptions)
 def load_coco(corpus_dir: Path, options: CocoOptions, split: str | None) -> LoadResult:
-    """COCO captions 2014/2017 (`annotations/captions_<split>.json`), one sample per image."""
-    files = _annotation_files(corpus_dir, split)
+    """COCO captions 2014/2017 (`annotations/captions_<split>.json`), one sample per image.
+
+    `split` names the file (`val2017`, `train2014`); None loads every caption file of one release.
+
+    Example:
+        >>> result = load_coco(Path("/data/coco"), CocoOptions(), "val2017")
+        >>> result.samples[0].captions[:1]
+        ('A man is in a kitchen making pizzas.',)
+
+    Raises:
+        CorpusNotFoundError: no `captions_<split>.json`.
+        CorpusFormatError: the JSON or one of its entries is malformed (`file:line:column: images[i]`).
+        ConfigError: split=None while caption files of several releases (2014 and 2017) are present.
+    """
     result = LoadResult(samples=[])
-    for split_name, path in files:
-        _load_split(corpus_dir, path, split_name, options, result)
+    seen: dict[str, str] = {}
+    for split_name, path in _annotation_files(corpus_dir, split):
+        _load_split(corpus_dir, path, split_name, options, result, seen)
     return result
 
 
@@ -57,56 +76,86 @@ def _annotation_files(corpus_dir: Path, split: str | None) -> list[tuple[str, Pa
         )
     found = sorted({p for folder in ANNOTATION_DIRS for p in (corpus_dir / folder).glob("captions_*.json")})
     if not found:
-        raise CorpusNotFoundError(
-            f"no COCO caption files (annotations/captions_<split>.json) found in {corpus_dir}"
+        raise CorpusNotFoundError(f"no COCO caption files (annotations/captions_<split>.json) found in {corpus_dir}")
+    splits = [(p.stem.removeprefix("captions_"), p) for p in found]
+    releases = sorted({m.group(1) for name, _ in splits if (m := _RELEASE.search(name))})
+    if len(releases) > 1:
+        # train2017 re-packs the 2014 images under the same ids: loading both would duplicate samples.
+        raise ConfigError(
+            f"{corpus_dir} holds caption files of several COCO releases ({', '.join(releases)}): "
+            f"{[name for name, _ in splits]}; pass a split (e.g. split='val{releases[-1]}')"
         )
-    return [(p.stem.removeprefix("captions_"), p) for p in found]
+    return splits
 
 
-def _load_split(corpus_dir: Path, path: Path, split: str, options: CocoOptions, result: LoadResult) -> None:
+def _load_split(
+    corpus_dir: Path, path: Path, split: str, options: CocoOptions, result: LoadResult, seen: dict[str, str]
+) -> None:
     data = read_json(path)
-    expect(isinstance(data, dict), path, f"expected a JSON object with 'images' and 'annotations', got {type(data).__name__}")
-    images = data.get("images")
-    annotations = data.get("annotations", [])
-    expect(isinstance(images, list), path, "expected key 'images' holding a list")
-    expect(isinstance(annotations, list), path, "expected key 'annotations' holding a list")
-    image_dir = _image_dir(corpus_dir, split, options)
-    by_id: dict[int, dict[str, Any]] = {}
-    for index, image in enumerate(images):
-        where = f"{path}: images[{index}]"
-        expect(isinstance(image, dict), where, f"expected an object, got {image!r:.80}")
-        image_id, file_name = image.get("id"), image.get("file_name")
-        expect(isinstance(image_id, int) and not isinstance(image_id, bool), where, f"expected integer 'id', got {image_id!r:.80}")
-        expect(isinstance(file_name, str) and file_name != "", where, f"expected string 'file_name', got {file_name!r:.80}")
-        if image_id in by_id:
-            result.problems.append(LoadProblem(_sample_id(image_id), where, f"duplicate image id {image_id}; the later entry is ignored"))
-            continue
-        by_id[image_id] = image
+    locate = JsonLocator(path)
+    if not isinstance(data, dict):
+        raise CorpusFormatError(
+            f"{locate.where()}: expected a JSON object with 'images' and 'annotations', got {type(data).__name__}"
+        )
+    images, annotations = data.get("images"), data.get("annotations", [])
+    if not isinstance(images, list):
+        raise CorpusFormatError(f"{locate.where()}: expected key 'images' holding a list, got {type(images).__name__}")
+    if not isinstance(annotations, list):
+        raise CorpusFormatError(
+            f"{locate.where()}: expected key 'annotations' holding a list, got {type(annotations).__name__}"
+        )
+    by_id = _index_images(images, locate, result)
     captions: dict[int, list[str]] = {i: [] for i in by_id}
-    caption_ids: dict[int, list[int]] = {i: [] for i in by_id}
+    caption_ids: dict[int, list[int | None]] = {i: [] for i in by_id}
+    seen_caption_ids: set[int] = set()
     for index, ann in enumerate(annotations):
-        where = f"{path}: annotations[{index}]"
-        expect(isinstance(ann, dict), where, f"expected an object, got {ann!r:.80}")
-        image_id, caption = ann.get("image_id"), ann.get("caption")
-        expect(isinstance(image_id, int) and not isinstance(image_id, bool), where, f"expected integer 'image_id', got {image_id!r:.80}")
-        expect(isinstance(caption, str), where, f"expected string 'caption', got {caption!r:.80}")
+        if not isinstance(ann, dict):
+            raise CorpusFormatError(f"{locate.where('annotations', index)}: expected an object, got {short_repr(ann)}")
+        image_id, caption, ann_id = ann.get("image_id"), ann.get("caption"), ann.get("id")
+        if not _is_int(image_id):
+            raise CorpusFormatError(
+                f"{locate.where('annotations', index)}: expected integer 'image_id', got {short_repr(image_id)}"
+            )
+        if ann_id is not None and not _is_int(ann_id):
+            raise CorpusFormatError(f"{locate.where('annotations', index)}: expected integer 'id', got {short_repr(ann_id)}")
+        expect_text(caption, lambda: locate.where("annotations", index), "'caption'", allow_empty=True)
         if image_id not in by_id:
-            result.problems.append(LoadProblem(None, where, f"caption refers to unknown image id {image_id}"))
-            continue
-        captions[image_id].append(caption)
-        caption_ids[image_id].append(ann.get("id"))
-    for image_id, image in by_id.items():
-        if not captions[image_id] and not options.keep_images_without_captions:
             result.problems.append(LoadProblem(
-                _sample_id(image_id), f"{path}", "image has no captions; dropped (keep_images_without_captions=true keeps it)"
+                None, locate.where("annotations", index), f"caption refers to unknown image id {image_id}; caption ignored"
             ))
             continue
+        if ann_id is not None:
+            if ann_id in seen_caption_ids:
+                result.problems.append(LoadProblem(
+                    _sample_id(image_id), locate.where("annotations", index),
+                    f"duplicate caption id {ann_id}; the later caption is ignored",
+                ))
+                continue
+            seen_caption_ids.add(ann_id)
+        captions[image_id].append(caption)
+        caption_ids[image_id].append(ann_id)
+    image_dir = _image_dir(corpus_dir, split, options)
+    for image_id, (index, image) in by_id.items():
+        sample_id = _sample_id(image_id)
+        if not captions[image_id] and not options.keep_images_without_captions:
+            result.problems.append(LoadProblem(
+                sample_id, locate.where("images", index),
+                "image has no captions; dropped (keep_images_without_captions=true keeps it)",
+            ))
+            continue
+        if sample_id in seen:
+            result.problems.append(LoadProblem(
+                sample_id, locate.where("images", index), f"image id {image_id} already loaded from {seen[sample_id]}; ignored"
+            ))
+            continue
+        seen[sample_id] = path.name
+        file_name = image["file_name"]
         rel = safe_relative_path(
-            corpus_dir, f"{image_dir}/{image['file_name']}" if image_dir else image["file_name"],
-            where=f"{path}: image {image_id}", allow_outside=options.allow_outside_root,
+            corpus_dir, f"{image_dir}/{file_name}" if image_dir else file_name,
+            where=locate.where("images", index), allow_outside=options.allow_outside_root,
         )
         result.samples.append(Sample(
-            sample_id=_sample_id(image_id),
+            sample_id=sample_id,
             corpus="coco",
             split=split,
             group_id=str(image_id),
@@ -117,8 +166,32 @@ def _load_split(corpus_dir: Path, path: Path, split: str, options: CocoOptions, 
         ))
 
 
+def _index_images(images: list[Any], locate: JsonLocator, result: LoadResult) -> dict[int, tuple[int, dict[str, Any]]]:
+    """image id -> (index in `images`, entry); a repeated id is a problem and its later entry is ignored."""
+    by_id: dict[int, tuple[int, dict[str, Any]]] = {}
+    for index, image in enumerate(images):
+        if not isinstance(image, dict):
+            raise CorpusFormatError(f"{locate.where('images', index)}: expected an object, got {short_repr(image)}")
+        image_id = image.get("id")
+        if not _is_int(image_id):
+            raise CorpusFormatError(f"{locate.where('images', index)}: expected integer 'id', got {short_repr(image_id)}")
+        expect_text(image.get("file_name"), lambda: locate.where("images", index), "'file_name'")
+        if image_id in by_id:
+            result.problems.append(LoadProblem(
+                _sample_id(image_id), locate.where("images", index),
+                f"duplicate image id {image_id} (first at images[{by_id[image_id][0]}]); the later entry is ignored",
+            ))
+            continue
+        by_id[image_id] = (index, image)
+    return by_id
+
+
 def _sample_id(image_id: int) -> str:
     return f"{image_id:012d}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _image_dir(corpus_dir: Path, split: str, options: CocoOptions) -> str:
@@ -129,4 +202,3 @@ def _image_dir(corpus_dir: Path, split: str, options: CocoOptions) -> str:
         if candidate and (corpus_dir / candidate).is_dir():
             return candidate
     return ""
-

@@ -1,0 +1,249 @@
+"""Flickr30K captions: the official `results_20130124.token` or Kaggle's `results.csv`.
+
+results_20130124.token lines look like (the index may have several digits: `#10`):
+    1000092795.jpg#0<TAB>Two young guys with shaggy hair look at their hands while hanging out in the yard .
+results.csv (Kaggle) is pipe-separated with spaces, and one real row lacks its second `|`:
+    image_name| comment_number| comment
+    1000092795.jpg| 0| Two young guys with shaggy hair look at their hands while hanging out in the yard .
+One sample per image, captions ordered by their index; sample_id = the file stem (`1000092795`), as the
+`karpathy` loader gives Flickr images. These files carry no split: every sample is in split `all`
+unless the option `karpathy_file` names a `dataset_flickr30k.json` to take train/val/test from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmdata.corpora.base import (
+    LoadProblem,
+    LoadResult,
+    read_text,
+    register_corpus,
+    safe_relative_path,
+    short_repr,
+)
+from mmdata.corpora.karpathy import SPLITS, parse_karpathy_file
+from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.records import Sample
+
+TOKEN_FILES = ("results_20130124.token", "results.token", "captions.token")
+CSV_FILES = ("results.csv",)
+ANNOTATION_DIRS = ("", "annotations", "flickr30k_images", "flickr30k")
+IMAGE_DIRS = ("flickr30k-images", "flickr30k_images/flickr30k_images", "flickr30k_images", "images", "Images", "")
+CSV_HEADER = ("image_name", "comment_number", "comment")
+TOKEN_LINE = "'<image>#<n>\\t<caption>'"
+
+
+@dataclass(frozen=True)
+class Flickr30kOptions:
+    #: Captions file relative to the root; a `.csv` name means the results.csv format
+    #: (default: the first of TOKEN_FILES, then CSV_FILES, in the root, `annotations/`, `flickr30k_images/`).
+    captions_file: str | None = None
+    #: Karpathy split file relative to the root (e.g. `dataset_flickr30k.json`) giving train/val/test.
+    karpathy_file: str | None = None
+    #: Image folder relative to the root (default: found automatically, see IMAGE_DIRS).
+    image_dir: str | None = None
+    #: Accept image paths outside the corpus root (`../`, absolute, symlinks out).
+    allow_outside_root: bool = False
+
+
+@dataclass
+class CaptionFile:
+    """Captions per image name in first-appearance order: {name: {index: caption}}, with row problems."""
+
+    path: Path
+    captions: dict[str, dict[int, str]] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)  # image name -> first line
+    problems: list[LoadProblem] = field(default_factory=list)
+
+    def add(self, image: str, index: int, caption: str, line: int) -> None:
+        if not caption:
+            self.problems.append(LoadProblem(_stem(image), f"{self.path}:{line}", "empty caption; row skipped"))
+            return
+        per_image = self.captions.setdefault(image, {})
+        self.lines.setdefault(image, line)
+        if index in per_image:
+            self.problems.append(LoadProblem(
+                _stem(image), f"{self.path}:{line}", f"duplicate caption #{index} of {image}; the later one is ignored"
+            ))
+            return
+        per_image[index] = caption
+
+
+@register_corpus("flickr30k", Flickr30kOptions)
+def load_flickr30k(corpus_dir: Path, options: Flickr30kOptions, split: str | None) -> LoadResult:
+    """Flickr30K captions (`results_20130124.token` or Kaggle `results.csv`), one sample per image.
+
+    `split`: none or `all` for every image; train/val/test/restval need the option `karpathy_file`.
+
+    Example:
+        >>> result = load_flickr30k(Path("/data/flickr30k"), Flickr30kOptions(), None)
+        >>> len(result.samples), len(result.samples[0].captions)
+        (31783, 5)
+
+    Raises:
+        CorpusNotFoundError: no captions file (or the named Karpathy file is missing).
+        CorpusFormatError: a malformed line, named `file:line` with what was expected and found.
+        ConfigError: a split without `karpathy_file`, or an unknown split.
+    """
+    _check_split(split, options.karpathy_file)
+    path = _captions_path(corpus_dir, options.captions_file)
+    parsed = parse_results_csv(path) if path.suffix.lower() == ".csv" else parse_token_file(path)
+    result = LoadResult(samples=[], problems=list(parsed.problems))
+    splits = _karpathy_splits(corpus_dir, options.karpathy_file, result)
+    image_dir = _image_dir(corpus_dir, next(iter(parsed.captions), None), options.image_dir)
+    seen: dict[str, str] = {}
+    for image, by_index in parsed.captions.items():
+        sample_id, where = _stem(image), f"{path}:{parsed.lines[image]}"
+        if sample_id in seen:
+            result.problems.append(LoadProblem(
+                sample_id, where, f"{image} and {seen[sample_id]} give the same sample id {sample_id!r}; {image} ignored"
+            ))
+            continue
+        seen[sample_id] = image
+        image_split = "all"
+        if splits is not None:
+            image_split = splits.get(Path(image).name, "all")
+            if Path(image).name not in splits:
+                result.problems.append(LoadProblem(
+                    sample_id, where, f"{image} is not in {options.karpathy_file}; kept with split 'all'"
+                ))
+        if split not in (None, "all") and image_split != split:
+            continue
+        rel = safe_relative_path(
+            corpus_dir, f"{image_dir}/{image}" if image_dir else image, where=where,
+            allow_outside=options.allow_outside_root,
+        )
+        numbers = sorted(by_index)
+        result.samples.append(Sample(
+            sample_id=sample_id,
+            corpus="flickr30k",
+            split=image_split,
+            group_id=sample_id,
+            image=rel,
+            captions=tuple(by_index[n] for n in numbers),
+            extra={"caption_numbers": numbers},
+        ))
+    return result
+
+
+def parse_token_file(path: Path) -> CaptionFile:
+    """Parse `<image>#<n>\\t<caption>` lines: split on the first tab (a tab inside a caption stays) and
+    on the last `#` (so `#10` works); blank lines are skipped.
+
+    Raises:
+        CorpusFormatError: `file:line: expected '<image>#<n>\\t<caption>', got '...'`.
+    """
+    parsed = CaptionFile(path)
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        key, tab, caption = line.partition("\t")
+        image, hash_sign, index = key.strip().rpartition("#")
+        if not tab or not hash_sign or not image or not (index.isascii() and index.isdigit()):
+            raise CorpusFormatError(f"{path}:{number}: expected {TOKEN_LINE}, got {short_repr(line)}")
+        parsed.add(_image_name(image, path, number), int(index), caption.strip(), number)
+    return parsed
+
+
+def parse_results_csv(path: Path) -> CaptionFile:
+    """Parse Kaggle's `results.csv` (`image_name| comment_number| comment`). A row missing a `|`
+    (a known quirk of the real file) becomes a problem naming `file:line`, not a crash.
+
+    Raises:
+        CorpusFormatError: a wrong header, a row with no `|`, or a non-integer comment_number.
+    """
+    parsed = CaptionFile(path)
+    header_seen = False
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("|", 2)
+        if not header_seen:
+            if tuple(f.strip() for f in line.split("|")) != CSV_HEADER:
+                raise CorpusFormatError(
+                    f"{path}:{number}: expected the header {'| '.join(CSV_HEADER)!r}, got {short_repr(line)}"
+                )
+            header_seen = True
+            continue
+        if len(fields) == 1:
+            raise CorpusFormatError(
+                f"{path}:{number}: expected 'image_name| comment_number| comment', got {short_repr(line)}"
+            )
+        image = _image_name(fields[0].strip(), path, number)
+        if len(fields) == 2:
+            parsed.problems.append(LoadProblem(
+                _stem(image), f"{path}:{number}",
+                f"expected 3 '|'-separated fields (image_name| comment_number| comment), found 2 in "
+                f"{short_repr(line)}; row skipped (add the missing '|' to keep it)",
+            ))
+            continue
+        index = fields[1].strip()
+        if not (index.isascii() and index.isdigit()):
+            raise CorpusFormatError(
+                f"{path}:{number}: expected an integer comment_number, got {short_repr(fields[1])} in {short_repr(line)}"
+            )
+        parsed.add(image, int(index), fields[2].strip(), number)
+    if not header_seen:
+        raise CorpusFormatError(f"{path}:1: empty file, expected the header {'| '.join(CSV_HEADER)!r}")
+    return parsed
+
+
+def _image_name(image: str, path: Path, number: int) -> str:
+    if not image or _stem(image) in ("", ".", ".."):
+        raise CorpusFormatError(f"{path}:{number}: expected an image file name, got {short_repr(image)}")
+    return image
+
+
+def _stem(image: str) -> str:
+    return Path(image).stem
+
+
+def _check_split(split: str | None, karpathy_file: str | None) -> None:
+    if split in (None, "all"):
+        return
+    if karpathy_file is None:
+        raise ConfigError(
+            f"split {split!r} asked, but Flickr30K caption files carry no split; pass the option "
+            "karpathy_file=dataset_flickr30k.json to take splits from a Karpathy file, or no split"
+        )
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; expected one of {['all', *SPLITS]}")
+
+
+def _captions_path(corpus_dir: Path, captions_file: str | None) -> Path:
+    if captions_file is not None:
+        path = corpus_dir / captions_file
+        if not path.is_file():
+            raise CorpusNotFoundError(f"Flickr30K captions file not found: {path} (option captions_file)")
+        return path
+    for name in (*TOKEN_FILES, *CSV_FILES):
+        for folder in ANNOTATION_DIRS:
+            if (corpus_dir / folder / name).is_file():
+                return corpus_dir / folder / name
+    raise CorpusNotFoundError(
+        f"no Flickr30K captions file ({', '.join(TOKEN_FILES + CSV_FILES)}) found in {corpus_dir} "
+        f"or its {', '.join(d + '/' for d in ANNOTATION_DIRS if d)} folders; name one with captions_file=<path>"
+    )
+
+
+def _karpathy_splits(corpus_dir: Path, karpathy_file: str | None, result: LoadResult) -> dict[str, str] | None:
+    """Image file name -> Karpathy split, or None without a Karpathy file."""
+    if karpathy_file is None:
+        return None
+    path = corpus_dir / karpathy_file
+    if not path.is_file():
+        raise CorpusNotFoundError(f"Karpathy split file not found: {path} (option karpathy_file)")
+    parsed = parse_karpathy_file(path)
+    result.problems.extend(parsed.problems)
+    return {Path(image.filename).name: image.split for image in parsed.images}
+
+
+def _image_dir(corpus_dir: Path, first_image: str | None, image_dir: str | None) -> str:
+    if image_dir is not None:
+        return image_dir.strip("/")
+    if first_image is not None:
+        for candidate in IMAGE_DIRS:
+            if (corpus_dir / candidate / first_image).is_file():
+                return candidate
+    return next((c for c in IMAGE_DIRS if c and (corpus_dir / c).is_dir()), "")

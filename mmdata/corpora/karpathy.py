@@ -1,0 +1,279 @@
+"""Karpathy split files for COCO, Flickr30K and Flickr8K (`dataset_coco.json`, `dataset_flickr30k.json`, ...).
+
+dataset_coco.json looks like (Flickr files have no `filepath` and no `cocoid`):
+    {"dataset": "coco", "images": [{"filepath": "val2014", "filename": "COCO_val2014_000000391895.jpg",
+      "imgid": 0, "cocoid": 391895, "split": "test", "sentids": [770337, ...],
+      "sentences": [{"raw": "A man with a red helmet ...", "tokens": [...], "imgid": 0, "sentid": 770337}]}]}
+One sample per image with its sentences' `raw` text in file order. Splits are train/val/test/restval
+(restval: the rest of COCO val2014, usually trained on; `restval_as_train=true` maps it to train).
+Ids: COCO uses the cocoid zero-padded to 12 digits, as the `coco` loader does, so the two kinds join;
+Flickr uses the file stem (`1000092795`), as the `flickr30k` loader does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmdata.corpora.base import (
+    JsonLocator,
+    LoadProblem,
+    LoadResult,
+    expect_text,
+    read_json,
+    register_corpus,
+    safe_relative_path,
+    short_repr,
+)
+from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.records import Sample
+
+KARPATHY_FILES = ("dataset_coco.json", "dataset_flickr30k.json", "dataset_flickr8k.json")
+ANNOTATION_DIRS = ("", "annotations", "karpathy", "caption_datasets")
+SPLITS = ("train", "val", "test", "restval")
+# Where each dataset's images usually sit; the first folder holding the first listed image wins.
+COCO_IMAGE_DIRS = ("", "images", "coco")
+FLICKR_IMAGE_DIRS = (
+    "images", "Images", "flickr30k-images", "flickr30k_images/flickr30k_images", "flickr30k_images",
+    "Flicker8k_Dataset", "Flickr8k_Dataset", "",
+)
+
+
+@dataclass(frozen=True)
+class KarpathyOptions:
+    #: The split file, relative to the corpus root (default: the one `dataset_*.json` found in the
+    #: root, `annotations/`, `karpathy/` or `caption_datasets/`).
+    annotation_file: str | None = None
+    #: Treat `restval` images as `train` (their split becomes train; `extra.karpathy_split` keeps restval).
+    restval_as_train: bool = False
+    #: Image folder relative to the root (default: found automatically, see COCO_IMAGE_DIRS / FLICKR_IMAGE_DIRS).
+    image_dir: str | None = None
+    #: Keep images without sentences (empty caption list) instead of dropping them.
+    keep_images_without_captions: bool = False
+    #: Accept image paths outside the corpus root (`../`, absolute, symlinks out).
+    allow_outside_root: bool = False
+
+
+@dataclass(frozen=True)
+class KarpathyImage:
+    """One validated `images[]` entry of a split file."""
+
+    index: int
+    filename: str
+    filepath: str | None
+    split: str
+    captions: tuple[str, ...]
+    imgid: int | None
+    sentids: list[Any]
+    cocoid: int | None
+
+
+@dataclass
+class KarpathyFile:
+    """A parsed split file: its dataset name, images in file order and entry-level problems."""
+
+    path: Path
+    dataset: str
+    locate: JsonLocator
+    images: list[KarpathyImage] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+
+    @property
+    def is_coco(self) -> bool:
+        return self.dataset == "coco"
+
+    def sample_id(self, image: KarpathyImage) -> str:
+        if self.is_coco:
+            return f"{image.cocoid:012d}"
+        return Path(image.filename).stem
+
+
+@register_corpus("karpathy", KarpathyOptions)
+def load_karpathy(corpus_dir: Path, options: KarpathyOptions, split: str | None) -> LoadResult:
+    """Karpathy split files (`dataset_coco.json`, `dataset_flickr30k.json`, `dataset_flickr8k.json`).
+
+    `split` is one of train/val/test/restval (None: all).
+
+    Example:
+        >>> result = load_karpathy(Path("/data/coco"), KarpathyOptions(restval_as_train=True), "train")
+        >>> len(result.samples)  # 82,783 train + 30,504 restval in the real file
+        113287
+
+    Raises:
+        CorpusNotFoundError: no split file in the corpus root.
+        CorpusFormatError: the JSON or an entry is malformed (`file:line:column: images[i]`).
+        ConfigError: an unknown split, or several split files and no `annotation_file` option.
+    """
+    wanted = _check_split(split, options.restval_as_train)
+    parsed = parse_karpathy_file(find_karpathy_file(corpus_dir, options.annotation_file))
+    result = LoadResult(samples=[], problems=list(parsed.problems))
+    image_dir = _image_dir(corpus_dir, parsed, options.image_dir)
+    locate = parsed.locate
+    seen: dict[str, int] = {}
+    for image in parsed.images:
+        sample_id = parsed.sample_id(image)
+        image_split = "train" if options.restval_as_train and image.split == "restval" else image.split
+        if sample_id in seen:
+            result.problems.append(LoadProblem(
+                sample_id, locate.where("images", image.index),
+                f"duplicate image {sample_id!r} (first at images[{seen[sample_id]}]); the later entry is ignored",
+            ))
+            continue
+        seen[sample_id] = image.index
+        if wanted is not None and image_split != wanted:
+            continue
+        if not image.captions and not options.keep_images_without_captions:
+            result.problems.append(LoadProblem(
+                sample_id, locate.where("images", image.index),
+                "image has no sentences; dropped (keep_images_without_captions=true keeps it)",
+            ))
+            continue
+        relative = f"{image.filepath}/{image.filename}" if image.filepath else image.filename
+        rel = safe_relative_path(
+            corpus_dir, f"{image_dir}/{relative}" if image_dir else relative,
+            where=locate.where("images", image.index), allow_outside=options.allow_outside_root,
+        )
+        extra: dict[str, Any] = {"dataset": parsed.dataset, "imgid": image.imgid, "sentids": image.sentids,
+                                 "karpathy_split": image.split}
+        if parsed.is_coco:
+            extra["cocoid"] = image.cocoid
+        result.samples.append(Sample(
+            sample_id=sample_id,
+            corpus="karpathy",
+            split=image_split,
+            group_id=str(image.cocoid) if parsed.is_coco else sample_id,
+            image=rel,
+            captions=image.captions,
+            extra=extra,
+        ))
+    return result
+
+
+def find_karpathy_file(corpus_dir: Path, annotation_file: str | None = None) -> Path:
+    """The split file of a corpus: `annotation_file` (relative to the root) or the one found.
+
+    Raises:
+        CorpusNotFoundError: the named file or any split file is missing.
+        ConfigError: several split files are found and none is named.
+    """
+    if annotation_file is not None:
+        path = corpus_dir / annotation_file
+        if not path.is_file():
+            raise CorpusNotFoundError(f"Karpathy split file not found: {path} (option annotation_file)")
+        return path
+    found = [corpus_dir / folder / name for folder in ANNOTATION_DIRS for name in KARPATHY_FILES
+             if (corpus_dir / folder / name).is_file()]
+    if not found:
+        raise CorpusNotFoundError(
+            f"no Karpathy split file ({', '.join(KARPATHY_FILES)}) found in {corpus_dir} "
+            f"or its {', '.join(d + '/' for d in ANNOTATION_DIRS if d)} folders"
+        )
+    if len(found) > 1:
+        raise ConfigError(
+            f"several Karpathy split files in {corpus_dir}: {[str(p.relative_to(corpus_dir)) for p in found]}; "
+            "choose one with the option annotation_file=<path>"
+        )
+    return found[0]
+
+
+def parse_karpathy_file(path: Path) -> KarpathyFile:
+    """Parse and validate a split file strictly (every entry, whatever split is asked for).
+
+    Raises:
+        CorpusFormatError: a malformed entry, named `file:line:column: images[i].field`.
+    """
+    data = read_json(path)
+    locate = JsonLocator(path)
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise CorpusFormatError(
+            f"{locate.where()}: expected a JSON object with an 'images' list (a Karpathy split file), "
+            f"got {short_repr(data, 60)}"
+        )
+    dataset = _dataset_name(data, path, locate)
+    parsed = KarpathyFile(path=path, dataset=dataset, locate=locate)
+    for index, entry in enumerate(data["images"]):
+        parsed.images.append(_parse_image(entry, index, parsed))
+    return parsed
+
+
+def _parse_image(entry: Any, index: int, parsed: KarpathyFile) -> KarpathyImage:
+    locate = parsed.locate
+
+    def where(*steps: str | int) -> str:
+        return locate.where("images", index, *steps)
+
+    if not isinstance(entry, dict):
+        raise CorpusFormatError(f"{where()}: expected an object, got {short_repr(entry)}")
+    filename = expect_text(entry.get("filename"), lambda: where("filename"), "'filename'")
+    filepath = None
+    if not parsed.is_coco and Path(filename).stem in ("", ".", ".."):
+        raise CorpusFormatError(f"{where('filename')}: expected an image file name, got {short_repr(filename)}")
+    if parsed.is_coco:
+        filepath = expect_text(entry.get("filepath"), lambda: where("filepath"), "'filepath' (e.g. 'val2014')")
+    split = entry.get("split")
+    if split not in SPLITS:
+        raise CorpusFormatError(f"{where('split')}: expected 'split' in {list(SPLITS)}, got {short_repr(split)}")
+    imgid = _optional_int(entry, "imgid", where)
+    cocoid = _optional_int(entry, "cocoid", where)
+    if parsed.is_coco and cocoid is None:
+        raise CorpusFormatError(f"{where('cocoid')}: expected integer 'cocoid' in a COCO split file, got nothing")
+    sentids = entry.get("sentids", [])
+    if not isinstance(sentids, list):
+        raise CorpusFormatError(f"{where('sentids')}: expected a list of sentence ids, got {short_repr(sentids)}")
+    sentences = entry.get("sentences")
+    if not isinstance(sentences, list):
+        raise CorpusFormatError(f"{where('sentences')}: expected a list of sentences, got {short_repr(sentences)}")
+    captions = []
+    for number, sentence in enumerate(sentences):
+        if not isinstance(sentence, dict):
+            raise CorpusFormatError(
+                f"{where('sentences', number)}: expected an object with 'raw', got {short_repr(sentence)}"
+            )
+        captions.append(expect_text(sentence.get("raw"), lambda: where("sentences", number, "raw"), "'raw'",
+                                    allow_empty=True))
+        owner = sentence.get("imgid")
+        if imgid is not None and owner is not None and owner != imgid:
+            parsed.problems.append(LoadProblem(
+                None, where("sentences", number),
+                f"sentence names imgid {short_repr(owner)} but sits in image imgid {imgid}; kept with this image",
+            ))
+    return KarpathyImage(index, filename, filepath, split, tuple(captions), imgid, sentids, cocoid)
+
+
+def _optional_int(entry: dict[str, Any], key: str, where: Any) -> int | None:
+    value = entry.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise CorpusFormatError(f"{where(key)}: expected integer {key!r}, got {short_repr(value)}")
+    return value
+
+
+def _dataset_name(data: dict[str, Any], path: Path, locate: JsonLocator) -> str:
+    name = data.get("dataset")
+    if name is None:
+        stem = path.stem.removeprefix("dataset_")
+        images = data["images"]
+        return "coco" if stem == "coco" or (images and isinstance(images[0], dict) and "cocoid" in images[0]) else stem
+    return expect_text(name, lambda: locate.where("dataset"), "'dataset' (coco, flickr30k or flickr8k)")
+
+
+def _check_split(split: str | None, restval_as_train: bool) -> str | None:
+    if split is None:
+        return None
+    if split not in SPLITS:
+        raise ConfigError(f"unknown Karpathy split {split!r}; expected one of {list(SPLITS)} (or none for all)")
+    if split == "restval" and restval_as_train:
+        raise ConfigError("split 'restval' is empty with restval_as_train=true (restval images are in 'train')")
+    return split
+
+
+def _image_dir(corpus_dir: Path, parsed: KarpathyFile, image_dir: str | None) -> str:
+    if image_dir is not None:
+        return image_dir.strip("/")
+    candidates = COCO_IMAGE_DIRS if parsed.is_coco else FLICKR_IMAGE_DIRS
+    if parsed.images:
+        first = parsed.images[0]
+        relative = f"{first.filepath}/{first.filename}" if first.filepath else first.filename
+        for candidate in candidates:
+            if (corpus_dir / candidate / relative).is_file():
+                return candidate
+    return next((c for c in candidates if c and (corpus_dir / c).is_dir()), "") if not parsed.is_coco else ""

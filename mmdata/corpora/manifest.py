@@ -1,0 +1,261 @@
+"""Generic manifests: one row per sample in JSONL or CSV, naming media files and their text.
+
+manifest.jsonl lines look like:
+    {"id": "clip-001", "video": "videos/a.mp4", "start": 1.5, "end": 4.0, "text": "hello there", "label": 1, "split": "train"}
+    {"image": "images/cat.jpg", "captions": ["a cat", "a cat on a mat"], "license": "cc-by"}
+manifest.csv looks like (a header row; `captions` cells are `|`-separated):
+    id,image,captions,split
+    cat-1,images/cat.jpg,a cat|a cat on a mat,train
+
+Columns; every one is optional, but a row names at least one medium or one text:
+    id                  sample id (string or integer). Default: the first media path without its suffix
+                        (`images/cat`), plus `@<start>-<end>` for a segment; `line-<n>` for a text-only row.
+    image, audio, video media paths relative to the corpus root (the manifest's folder).
+    start, end          segment bounds in seconds within audio/video (0 <= start < end).
+    captions            a list of strings (JSONL) or one `|`-separated cell (CSV).
+    caption             one caption.
+    text                one text: the transcript of an audio/video row, else the caption of the row.
+                        A row gives at most one of captions, caption and text.
+    split               default `all`.
+    label               a number (the primary label, e.g. a sentiment score).
+    group_id            leakage group (default: the first media path, else the id).
+    anything else       kept in `extra` (JSONL values as they are; CSV cells as strings, empty cells left out).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from mmdata.corpora.base import (
+    LoadProblem,
+    LoadResult,
+    expect_text,
+    read_csv_rows,
+    read_text,
+    register_corpus,
+    safe_relative_path,
+    short_repr,
+)
+from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.records import Sample
+
+ManifestFormat = Literal["auto", "jsonl", "csv"]
+MANIFEST_FILES = ("manifest.jsonl", "manifest.csv")
+MEDIA_COLUMNS = ("image", "audio", "video")
+TEXT_COLUMNS = ("captions", "caption", "text")
+KNOWN_COLUMNS = frozenset(("id", "split", "label", "group_id", "start", "end", *MEDIA_COLUMNS, *TEXT_COLUMNS))
+
+
+@dataclass(frozen=True)
+class ManifestOptions:
+    #: The manifest file relative to the corpus root (default: manifest.jsonl, manifest.csv, else the
+    #: only `*.jsonl` or `*.csv` file in the root).
+    manifest_file: str | None = None
+    #: `auto` picks the format from the file suffix (`.jsonl`/`.ndjson` or `.csv`).
+    file_format: ManifestFormat = "auto"
+    #: Accept media paths outside the corpus root (`../`, absolute, symlinks out).
+    allow_outside_root: bool = False
+
+
+@register_corpus("manifest", ManifestOptions)
+def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None) -> LoadResult:
+    """A JSONL or CSV manifest with one row per sample (format in the module docstring).
+
+    Example:
+        >>> result = load_manifest(Path("/data/clips"), ManifestOptions(manifest_file="train.jsonl"), None)
+        >>> result.samples[0].video, result.samples[0].start
+        ('videos/a.mp4', 1.5)
+
+    Raises:
+        CorpusNotFoundError: no manifest file.
+        CorpusFormatError: a malformed row, named `file:line` with what was expected and found.
+        ConfigError: a split no row has, or an ambiguous manifest file.
+    """
+    path = find_manifest_file(corpus_dir, options.manifest_file)
+    file_format = options.file_format if options.file_format != "auto" else _format_of(path)
+    rows = read_jsonl_rows(path) if file_format == "jsonl" else _read_csv(path)
+    result = LoadResult(samples=[])
+    seen: dict[str, int] = {}
+    splits: set[str] = set()
+    for line, row in rows:
+        sample = _row_to_sample(row, f"{path}:{line}", line, corpus_dir, options.allow_outside_root)
+        if sample.sample_id in seen:
+            result.problems.append(LoadProblem(
+                sample.sample_id, f"{path}:{line}",
+                f"duplicate sample id {sample.sample_id!r} (first on line {seen[sample.sample_id]}); row ignored",
+            ))
+            continue
+        seen[sample.sample_id] = line
+        splits.add(sample.split)
+        if split is None or sample.split == split:
+            result.samples.append(sample)
+    if split is not None and split not in splits and rows:
+        raise ConfigError(f"no row of {path} has split {split!r}; splits there: {sorted(splits)}")
+    return result
+
+
+def find_manifest_file(corpus_dir: Path, manifest_file: str | None = None) -> Path:
+    """The manifest of a corpus root: the named file, a `manifest.jsonl|csv`, or the only JSONL/CSV file."""
+    if manifest_file is not None:
+        path = corpus_dir / manifest_file
+        if not path.is_file():
+            raise CorpusNotFoundError(f"manifest file not found: {path} (option manifest_file)")
+        return path
+    if not corpus_dir.is_dir():
+        raise CorpusNotFoundError(f"corpus root not found: {corpus_dir}")
+    for name in MANIFEST_FILES:
+        if (corpus_dir / name).is_file():
+            return corpus_dir / name
+    found = sorted(p for p in corpus_dir.iterdir() if p.suffix.lower() in (".jsonl", ".ndjson", ".csv") and p.is_file())
+    if not found:
+        raise CorpusNotFoundError(f"no manifest (manifest.jsonl, manifest.csv or another *.jsonl/*.csv) in {corpus_dir}")
+    if len(found) > 1:
+        raise ConfigError(
+            f"several possible manifests in {corpus_dir}: {[p.name for p in found]}; choose one with manifest_file=<name>"
+        )
+    return found[0]
+
+
+def read_jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSONL file.
+
+    Raises:
+        CorpusFormatError: `file:line:column: invalid JSON (...)` or a line that is not an object.
+    """
+    rows = []
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise CorpusFormatError(f"{path}:{number}:{e.colno}: invalid JSON ({e.msg}) in {short_repr(line)}") from e
+        except RecursionError as e:
+            raise CorpusFormatError(f"{path}:{number}: JSON nested too deeply") from e
+        if not isinstance(row, dict):
+            raise CorpusFormatError(f"{path}:{number}: expected a JSON object per line, got {short_repr(row)}")
+        rows.append((number, row))
+    return rows
+
+
+def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    header, rows = read_csv_rows(path)
+    if len(set(header)) != len(header):
+        raise CorpusFormatError(f"{path}:1: repeated column names in the header {header}")
+    # CSV cells are strings: empty cells mean "absent", captions are `|`-separated.
+    out = []
+    for line, row in rows:
+        values: dict[str, Any] = {k: v for k, v in row.items() if v != ""}
+        if "captions" in values:
+            values["captions"] = [c.strip() for c in values["captions"].split("|") if c.strip()]
+        out.append((line, values))
+    return out
+
+
+def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path, allow_outside: bool) -> Sample:
+    media = {}
+    for column in MEDIA_COLUMNS:
+        if row.get(column) is not None:
+            value = expect_text(row[column], where, f"{column!r} (a media path)")
+            media[column] = safe_relative_path(corpus_dir, value, where=where, allow_outside=allow_outside)
+    start, end = _seconds(row, "start", where), _seconds(row, "end", where)
+    if (start is not None or end is not None) and not (media.get("audio") or media.get("video")):
+        raise CorpusFormatError(f"{where}: 'start'/'end' need an 'audio' or 'video' path in the same row")
+    if start is not None and end is not None and end <= start:
+        raise CorpusFormatError(f"{where}: expected end > start, got start={start} end={end}")
+    captions, transcript = _texts(row, where, has_av=bool(media.get("audio") or media.get("video")))
+    if not media and not captions and transcript is None:
+        raise CorpusFormatError(
+            f"{where}: expected at least one of {list(MEDIA_COLUMNS + TEXT_COLUMNS)}, got columns {sorted(row)[:12]}"
+        )
+    sample_id = _identifier(row.get("id"), where, "'id'")
+    if sample_id is None:
+        sample_id = _default_id(media, start, end, line)
+    group_id = _identifier(row.get("group_id"), where, "'group_id'")
+    first_media = next((media[c] for c in MEDIA_COLUMNS if c in media), None)
+    split = expect_text(row["split"], where, "'split'") if row.get("split") is not None else "all"
+    return Sample(
+        sample_id=sample_id,
+        corpus="manifest",
+        split=split,
+        group_id=group_id or first_media or sample_id,
+        image=media.get("image"),
+        audio=media.get("audio"),
+        video=media.get("video"),
+        start=start,
+        end=end,
+        captions=captions,
+        transcript=transcript,
+        label=_number(row.get("label"), where, "'label'"),
+        extra={k: v for k, v in row.items() if k not in KNOWN_COLUMNS},
+    )
+
+
+def _texts(row: dict[str, Any], where: str, *, has_av: bool) -> tuple[tuple[str, ...], str | None]:
+    given = [c for c in TEXT_COLUMNS if row.get(c) is not None]
+    if len(given) > 1:
+        raise CorpusFormatError(f"{where}: expected at most one of {list(TEXT_COLUMNS)}, got {given}")
+    if not given:
+        return (), None
+    value = row[given[0]]
+    if given[0] == "captions":
+        if not isinstance(value, list):
+            raise CorpusFormatError(f"{where}: expected 'captions' as a list of strings, got {short_repr(value)}")
+        return tuple(expect_text(c, where, "each of 'captions'") for c in value), None
+    text = expect_text(value, where, repr(given[0]))
+    if given[0] == "text" and has_av:
+        return (), text
+    return (text,), None
+
+
+def _seconds(row: dict[str, Any], column: str, where: str) -> float | None:
+    value = _number(row.get(column), where, f"{column!r} (seconds)")
+    if value is not None and value < 0:
+        raise CorpusFormatError(f"{where}: expected {column!r} >= 0 seconds, got {value}")
+    return value
+
+
+def _number(value: Any, where: str, what: str) -> float | None:
+    if value is None:
+        return None
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value) if abs(value) < 1e308 else math.inf
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number):
+        raise CorpusFormatError(f"{where}: expected {what} as a finite number, got {short_repr(value)}")
+    return number
+
+
+def _identifier(value: Any, where: str, what: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return expect_text(value, where, f"{what} (a string or an integer)").strip()
+
+
+def _default_id(media: dict[str, str], start: float | None, end: float | None, line: int) -> str:
+    first = next((media[c] for c in MEDIA_COLUMNS if c in media), None)
+    if first is None:
+        return f"line-{line:06d}"
+    base = PurePosixPath(first).with_suffix("").as_posix() if PurePosixPath(first).suffix else first
+    if start is None and end is None:
+        return base
+    return f"{base}@{start or 0.0:.3f}-{'' if end is None else f'{end:.3f}'}"
+
+
+def _format_of(path: Path) -> Literal["jsonl", "csv"]:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    raise ConfigError(f"cannot tell the format of manifest {path.name!r} from its suffix; pass file_format=jsonl|csv")
