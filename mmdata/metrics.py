@@ -1,0 +1,263 @@
+"""Standard metrics: MOSI-style sentiment regression and image-text retrieval Recall@K.
+
+Sentiment (labels in [-3, 3]), as MulT (`eval_mosei_senti`) and MMSA (`__eval_mosei_regression`) compute them:
+
+- MAE on unclipped values; Pearson correlation (`np.corrcoef`).
+- Acc-2 and weighted F1 in two conventions: `has0` (negative `< 0` vs non-negative `>= 0`, all samples;
+  papers' "Acc-2 a") and `non0` (samples with truth 0 dropped, then `> 0` vs `> 0`; papers' "Acc-2 b").
+- Acc-7 / Acc-5: `round(clip(x, -3, 3))` (resp. ±2) of prediction and truth must agree; `np.round` rounds
+  half to even (0.5 -> 0, 1.5 -> 2, -2.5 -> -2), exactly like the reference code.
+- `cmumosei_round`: the CMU-MultimodalSDK MOSEI README's own 7-class binning (0 is a class of its own;
+  (0, 1] -> 1, ...), kept separate because it disagrees with `np.round` on e.g. 0.3 and 1.5.
+
+Retrieval: a score matrix `(n_images, n_captions)` plus, for each caption, the index of its image. Image->text
+counts a hit at K when any caption of the image is among the top K; text->image when the caption's image is.
+Ties count against the query (a constant scorer gets 0, not 100).
+
+    >>> sentiment_metrics(np.array([1.2, -0.4, 0.0]), np.array([1.0, -1.0, 0.0]))["mae"]
+    0.2666...
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from mmdata.errors import SchemaMismatchError
+
+BinaryConvention = Literal["has0", "non0"]
+RECALL_KS: tuple[int, ...] = (1, 5, 10)
+_BLOCK = 1024
+#: Sentiment metric keys in report order (MMSA's, plus Pearson named `corr`).
+SENTIMENT_KEYS: tuple[str, ...] = (
+    "mae", "corr", "acc2_has0", "f1_has0", "acc2_non0", "f1_non0", "acc7", "acc5", "acc7_cmumosei",
+)
+
+
+def mae(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Mean absolute error on the raw (unclipped) values."""
+    pred, truth = _pair(pred, truth)
+    return float(np.mean(np.abs(pred - truth)))
+
+
+def pearson(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Pearson correlation; NaN when either side is constant (the correlation is undefined)."""
+    pred, truth = _pair(pred, truth)
+    if len(pred) < 2 or np.std(pred) == 0 or np.std(truth) == 0:
+        return float("nan")
+    return float(np.corrcoef(pred, truth)[0, 1])
+
+
+def binary_labels(values: np.ndarray, convention: BinaryConvention) -> np.ndarray:
+    """Sentiment polarity as booleans: has0 = `>= 0` (non-negative), non0 = `> 0` (positive)."""
+    values = np.asarray(values, dtype=np.float64)
+    if convention == "has0":
+        return values >= 0
+    if convention == "non0":
+        return values > 0
+    raise ValueError(f"convention must be 'has0' or 'non0', got {convention!r}")
+
+
+def binary_accuracy(pred: np.ndarray, truth: np.ndarray, convention: BinaryConvention = "has0") -> float:
+    """Acc-2. has0: all samples, `>= 0` vs `>= 0`. non0: samples with truth 0 dropped, `> 0` vs `> 0`."""
+    pred, truth = _binary_subset(pred, truth, convention)
+    if len(truth) == 0:
+        return float("nan")
+    return float(np.mean(binary_labels(pred, convention) == binary_labels(truth, convention)))
+
+
+def binary_f1(pred: np.ndarray, truth: np.ndarray, convention: BinaryConvention = "has0") -> float:
+    """Weighted F1 of the Acc-2 decision (`sklearn.metrics.f1_score(average='weighted')`)."""
+    from sklearn.metrics import f1_score
+
+    pred, truth = _binary_subset(pred, truth, convention)
+    if len(truth) == 0:
+        return float("nan")
+    return float(
+        f1_score(binary_labels(truth, convention), binary_labels(pred, convention), average="weighted", zero_division=0)
+    )
+
+
+def multiclass_accuracy(pred: np.ndarray, truth: np.ndarray, *, bound: float) -> float:
+    """Acc-7 (bound=3) / Acc-5 (bound=2): `np.round(np.clip(x, -bound, bound))` must agree (half to even)."""
+    pred, truth = _pair(pred, truth)
+    return float(np.mean(np.round(np.clip(pred, -bound, bound)) == np.round(np.clip(truth, -bound, bound))))
+
+
+def cmumosei_round(values: np.ndarray) -> np.ndarray:
+    """The SDK MOSEI README's 7-class binning of sentiment values.
+
+    `x < -2 -> -3, [-2, -1) -> -2, [-1, 0) -> -1, 0 -> 0, (0, 1] -> 1, (1, 2] -> 2, x > 2 -> 3`.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    negative = -np.clip(np.ceil(-values), 1, 3)  # [-1, 0) -> -1, [-2, -1) -> -2, < -2 -> -3
+    positive = np.clip(np.ceil(values), 1, 3)  # (0, 1] -> 1, (1, 2] -> 2, > 2 -> 3
+    return np.where(values < 0, negative, np.where(values > 0, positive, 0.0))
+
+
+def cmumosei_accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
+    """7-class accuracy with `cmumosei_round` instead of `np.round(np.clip(...))`."""
+    pred, truth = _pair(pred, truth)
+    return float(np.mean(cmumosei_round(pred) == cmumosei_round(truth)))
+
+
+def sentiment_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Every sentiment metric of `SENTIMENT_KEYS` for one set of predictions.
+
+    Raises:
+        SchemaMismatchError: the arrays differ in length, are empty or hold non-finite values.
+    """
+    return {
+        "mae": mae(pred, truth),
+        "corr": pearson(pred, truth),
+        "acc2_has0": binary_accuracy(pred, truth, "has0"),
+        "f1_has0": binary_f1(pred, truth, "has0"),
+        "acc2_non0": binary_accuracy(pred, truth, "non0"),
+        "f1_non0": binary_f1(pred, truth, "non0"),
+        "acc7": multiclass_accuracy(pred, truth, bound=3),
+        "acc5": multiclass_accuracy(pred, truth, bound=2),
+        "acc7_cmumosei": cmumosei_accuracy(pred, truth),
+    }
+
+
+# --- retrieval ----------------------------------------------------------------------------------
+
+
+def image_to_text_ranks(scores: np.ndarray, caption_image: np.ndarray) -> np.ndarray:
+    """For each image, the 0-based rank of its best-ranked caption among all captions.
+
+    The rank is the number of *other* images' captions scoring at least as high as the image's best
+    caption (ties with wrong captions count against the query).
+    """
+    scores, caption_image = _check_scores(scores, caption_image)
+    n_images = scores.shape[0]
+    own = scores[caption_image, np.arange(len(caption_image))]
+    best = np.full(n_images, -np.inf)
+    np.maximum.at(best, caption_image, own)
+    if np.isneginf(best).any():
+        missing = int(np.flatnonzero(np.isneginf(best))[0])
+        raise SchemaMismatchError(f"image {missing} has no caption; every image needs at least one for retrieval")
+    own_at_best = np.zeros(n_images, dtype=np.int64)
+    np.add.at(own_at_best, caption_image, own >= best[caption_image])
+    ranks = np.empty(n_images, dtype=np.int64)
+    for start in range(0, n_images, _BLOCK):  # blocks bound the (block, n_captions) comparison in memory
+        block = slice(start, start + _BLOCK)
+        ranks[block] = (scores[block] >= best[block, None]).sum(axis=1) - own_at_best[block]
+    return ranks
+
+
+def text_to_image_ranks(scores: np.ndarray, caption_image: np.ndarray) -> np.ndarray:
+    """For each caption, the 0-based rank of its image among all images (ties count against it)."""
+    scores, caption_image = _check_scores(scores, caption_image)
+    own = scores[caption_image, np.arange(len(caption_image))]
+    ranks = np.empty(len(caption_image), dtype=np.int64)
+    for start in range(0, len(caption_image), _BLOCK):
+        block = slice(start, start + _BLOCK)
+        ranks[block] = (scores[:, block] >= own[None, block]).sum(axis=0) - 1
+    return ranks
+
+
+def recall_at_k(ranks: np.ndarray, ks: Sequence[int] = RECALL_KS) -> dict[int, float]:
+    """Fraction of queries whose 0-based rank is < K, as a percentage, for each K."""
+    ranks = np.asarray(ranks)
+    return {k: float(100.0 * np.mean(ranks < k)) for k in ks}
+
+
+def retrieval_metrics(scores: np.ndarray, caption_image: np.ndarray, ks: Sequence[int] = RECALL_KS) -> dict[str, float]:
+    """Recall@K (percent) for image->text (`i2t_r1`, ...) and text->image (`t2i_r1`, ...), plus `rsum`.
+
+    Args:
+        scores: (n_images, n_captions) similarity, higher = more similar.
+        caption_image: (n_captions,) index of each caption's image.
+    """
+    i2t = recall_at_k(image_to_text_ranks(scores, caption_image), ks)
+    t2i = recall_at_k(text_to_image_ranks(scores, caption_image), ks)
+    out = {f"i2t_r{k}": v for k, v in i2t.items()} | {f"t2i_r{k}": v for k, v in t2i.items()}
+    out["rsum"] = float(sum(i2t.values()) + sum(t2i.values()))
+    return out
+
+
+def chance_recall(n_images: int, captions_per_image: float, ks: Sequence[int] = RECALL_KS) -> dict[str, float]:
+    """Expected Recall@K (percent) of a random scorer, for comparison with `retrieval_metrics`.
+
+    text->image: K / n_images. image->text: 1 - P(none of the image's c captions in a random top K).
+    """
+    n_captions = int(round(n_images * captions_per_image))
+    c = int(round(captions_per_image))
+    out = {}
+    for k in ks:
+        miss = 1.0
+        for j in range(min(k, n_captions)):
+            miss *= max(0.0, (n_captions - c - j) / (n_captions - j))
+        out[f"i2t_r{k}"] = 100.0 * (1.0 - miss)
+    for k in ks:
+        out[f"t2i_r{k}"] = 100.0 * min(1.0, k / n_images)
+    out["rsum"] = sum(out.values())
+    return out
+
+
+def fold_slices(n_images: int, fold_size: int = 1000) -> list[slice]:
+    """The standard 1K protocol's folds: consecutive blocks of `fold_size` images (5 on COCO 5K test).
+
+    Empty when the split has fewer than two folds' worth of images (then only the full set is reported).
+    """
+    if n_images < 2 * fold_size:
+        return []
+    return [slice(start, start + fold_size) for start in range(0, n_images - fold_size + 1, fold_size)]
+
+
+def folded_retrieval_metrics(
+    scores: np.ndarray, caption_image: np.ndarray, fold_size: int = 1000, ks: Sequence[int] = RECALL_KS
+) -> dict[str, float] | None:
+    """Recall@K averaged over `fold_slices` (the "1K test" protocol), or None when the split is too small."""
+    scores, caption_image = _check_scores(scores, caption_image)
+    folds = fold_slices(scores.shape[0], fold_size)
+    if not folds:
+        return None
+    results = []
+    for fold in folds:
+        keep = (caption_image >= fold.start) & (caption_image < fold.stop)
+        results.append(retrieval_metrics(scores[fold][:, keep], caption_image[keep] - fold.start, ks))
+    return {key: float(np.mean([r[key] for r in results])) for key in results[0]}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _pair(pred: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pred = np.asarray(pred, dtype=np.float64).reshape(-1)
+    truth = np.asarray(truth, dtype=np.float64).reshape(-1)
+    if pred.shape != truth.shape:
+        raise SchemaMismatchError(f"predictions have {len(pred)} values, truths {len(truth)}; expected the same count")
+    if len(pred) == 0:
+        raise SchemaMismatchError("no predictions to evaluate; expected at least one sample")
+    if not (np.isfinite(pred).all() and np.isfinite(truth).all()):
+        raise SchemaMismatchError("predictions or truths hold NaN/inf; expected finite values (check the model output)")
+    return pred, truth
+
+
+def _binary_subset(pred: np.ndarray, truth: np.ndarray, convention: BinaryConvention) -> tuple[np.ndarray, np.ndarray]:
+    pred, truth = _pair(pred, truth)
+    if convention == "non0":
+        keep = truth != 0
+        return pred[keep], truth[keep]
+    binary_labels(truth[:0], convention)  # validates the name
+    return pred, truth
+
+
+def _check_scores(scores: np.ndarray, caption_image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=np.float64)
+    caption_image = np.asarray(caption_image, dtype=np.int64).reshape(-1)
+    if scores.ndim != 2 or scores.shape[1] != len(caption_image):
+        raise SchemaMismatchError(
+            f"score matrix has shape {scores.shape}, expected (n_images, {len(caption_image)}) "
+            "with one column per caption"
+        )
+    if len(caption_image) and (caption_image.min() < 0 or caption_image.max() >= scores.shape[0]):
+        raise SchemaMismatchError(
+            f"caption image indices span [{caption_image.min()}, {caption_image.max()}], expected [0, {scores.shape[0] - 1}]"
+        )
+    if not np.isfinite(scores).all():
+        raise SchemaMismatchError("score matrix holds NaN/inf; expected finite similarities")
+    return scores, caption_image
