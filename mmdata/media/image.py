@@ -52,3 +52,34 @@ def center_crop(img: Image.Image, size: int) -> Image.Image:
     width, height = img.size
     left, top = (width - size) // 2, (height - size) // 2
     return img.crop((left, top, left + size, top + size))
+
+
+def resize_center_crop(
+    img: Image.Image, resize_size: int, crop_size: int, *, resample: str = "bilinear"
+) -> Image.Image:
+    """Resize so the shorter side is `resize_size`, then cut the centre `crop_size` square.
+
+    Follows torchvision's conventions exactly (the longer side is truncated, `int(size * long / short)`;
+    the crop offset is `round((side - crop) / 2)`), so the result equals torchvision's
+    `Resize(resize_size)` + `CenterCrop(crop_size)` on the same PIL image and a model sees the same
+    pixels whether it was fed by mmdata or by the weights' own transforms.
+    """
+    if not 0 < crop_size <= resize_size:
+        raise ValueError(f"crop_size must be in [1, resize_size={resize_size}], got {crop_size}")
+    width, height = img.size
+    short, long = (width, height) if width <= height else (height, width)
+    new_short, new_long = resize_size, int(resize_size * long / short)
+    new_width, new_height = (new_short, new_long) if width <= height else (new_long, new_short)
+    if (new_width, new_height) != (width, height):
+        img = img.resize((new_width, new_height), _resampling(resample))
+    top = int(round((new_height - crop_size) / 2.0))
+    left = int(round((new_width - crop_size) / 2.0))
+    return img.crop((left, top, left + crop_size, top + crop_size))
+
+
+def _resampling(name: str) -> Image.Resampling:
+    try:
+        return Image.Resampling[name.upper()]
+    except KeyError:
+        options = [m.name.lower() for m in Image.Resampling]
+        raise ValueError(f"unknown resampling {name!r}; expected one of {options}") from None

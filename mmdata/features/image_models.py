@@ -1,0 +1,340 @@
+"""Pooled image embeddings from torchvision backbones: the penultimate layer of ResNet-18/50 and ViT-B/16.
+
+Weights never download. `weights=` takes one of:
+  - a torchvision weights name (`IMAGENET1K_V1`, `DEFAULT`, ...), read only from the local torch hub cache
+    at `torch.hub.get_dir()/checkpoints/<file name of the weights' URL>`;
+  - a path to a state-dict file (`.pth`/`.pt`, or `.safetensors`), with or without the classifier head;
+  - `random`: torchvision's own initialisation under `seed` (tests, benchmarks).
+A missing file is a `MissingWeightsError` naming the path and how to supply it.
+
+Preprocessing is the weights' transforms (for a file or `random`: those of the model's default ImageNet
+weights): `decode` (worker processes, no torch) decodes the JPEG at reduced size, resizes the shorter side
+and crops the centre, returning a crop x crop x 3 uint8 array; `compute` (main process) normalizes the
+stacked batch on the device and runs the model, loaded once per process.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlparse
+
+import numpy as np
+
+from mmdata.errors import ConfigError, MissingWeightsError
+from mmdata.features.base import Extractor, register_extractor
+from mmdata.features.image_stats import _image_path
+from mmdata.media.image import open_image, resize_center_crop
+from mmdata.store.metadata import FeatureSpec
+
+log = logging.getLogger(__name__)
+
+RANDOM_WEIGHTS = "random"
+STATE_DICT_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors")
+_DEVICE_RE = re.compile(r"cpu|auto|cuda(:\d+)?|mps")
+#: Config fields that choose where a model runs, not what it computes: kept out of the table's
+#: recorded config so that a run started on a GPU can be resumed on a CPU.
+RUNTIME_OPTIONS = ("device",)
+
+
+def check_device(device: str) -> None:
+    """Raise ValueError unless `device` is 'cpu', 'auto', 'cuda', 'cuda:N' or 'mps'."""
+    if not _DEVICE_RE.fullmatch(device):
+        raise ValueError(f"device must be 'cpu', 'auto', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+
+
+def resolve_device(device: str) -> str:
+    """The torch device for a config value: 'auto' = 'cuda' when available, else 'cpu'.
+
+    Raises:
+        ConfigError: a CUDA (or MPS) device was asked for but is not available.
+    """
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        index = int(device.partition(":")[2] or 0)
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            raise ConfigError(f"device {device!r} is not available ({found} CUDA devices); use device=cpu or device=auto")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps' is not available; use device=cpu or device=auto")
+    return device
+
+
+def provenance_without_runtime(extractor: Extractor) -> dict[str, Any]:
+    """`Extractor.provenance()` with the runtime options moved from `config` to `runtime`."""
+    out = Extractor.provenance(extractor)
+    out["runtime"] = {k: out["config"].pop(k) for k in RUNTIME_OPTIONS if k in out["config"]}
+    return out
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """What the weights' transforms do: resize the shorter side, crop the centre, normalize."""
+
+    resize_size: int
+    crop_size: int
+    resample: str  # PIL resampling name: bilinear, bicubic, ...
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    #: A torchvision weights name (from the torch hub cache), a state-dict file path, or 'random'.
+    weights: str = "IMAGENET1K_V1"
+    #: Seed of the initialisation when weights='random'.
+    seed: int = 0
+    #: 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto' (cuda when available).
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if not self.weights.strip():
+            raise ValueError("weights must be a torchvision weights name, a state-dict file path or 'random'")
+        check_device(self.device)
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """Where a backbone's parameters come from (resolved without loading anything)."""
+
+    kind: Literal["random", "hub", "file"]
+    path: Path | None = None
+    name: str | None = None  # the weights enum member, for kind='hub'
+    url: str | None = None
+
+
+class TorchvisionBackbone(Extractor):
+    """A torchvision classification model with its classifier replaced by the identity."""
+
+    modality: ClassVar = "image"
+    config_type: ClassVar[type] = BackboneConfig
+    libraries: ClassVar[tuple[str, ...]] = ("torch", "torchvision", "numpy", "pillow")
+    #: torchvision.models name, the attribute holding the classifier, and the embedding size.
+    arch: ClassVar[str]
+    head: ClassVar[str]
+    dim: ClassVar[int]
+
+    def __init__(self, config: Any = None):
+        super().__init__(config)
+        self._preprocessing: Preprocessing | None = None
+        self._model: Any = None
+        self._device: str | None = None
+
+    def output_spec(self) -> FeatureSpec:
+        return FeatureSpec(dim=self.dim)
+
+    def provenance(self) -> dict[str, Any]:
+        out = provenance_without_runtime(self)
+        source = self.weights_source()
+        out["weights"] = {"kind": source.kind, "file": source.path.name if source.path else None, "name": source.name}
+        return out
+
+    # -- weights and preprocessing (resolved in the main process; workers receive the result) --
+
+    def weights_source(self) -> WeightsSource:
+        """Resolve `weights` to a hub-cache file, a given file or random init (nothing is read).
+
+        Raises:
+            ConfigError: `weights` is neither a known weights name, 'random' nor a file path.
+        """
+        weights = self.config.weights.strip()
+        if weights == RANDOM_WEIGHTS:
+            return WeightsSource("random")
+        enum = self._weights_enum()
+        name = weights.removeprefix(f"{enum.__name__}.")
+        if name in enum.__members__:
+            member = enum[name]
+            import torch
+
+            path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(member.url).path)
+            return WeightsSource("hub", path=path, name=member.name, url=member.url)
+        path = Path(weights).expanduser()
+        if path.suffix in STATE_DICT_SUFFIXES or os.sep in weights or "/" in weights or path.exists():
+            return WeightsSource("file", path=path)
+        raise ConfigError(
+            f"extractor {self.name!r}: unknown weights {weights!r}; expected one of {list(enum.__members__)} "
+            f"(read from the torch hub cache), a state-dict file path, or {RANDOM_WEIGHTS!r}"
+        )
+
+    def preprocessing(self) -> Preprocessing:
+        """The resize/crop/normalization of the weights' transforms (the default weights' for a file or random)."""
+        if self._preprocessing is None:
+            enum = self._weights_enum()
+            source = self.weights_source()
+            member = enum[source.name] if source.kind == "hub" else enum[self.config_type().weights]
+            transforms = member.transforms()
+            self._preprocessing = Preprocessing(
+                resize_size=int(transforms.resize_size[0]),
+                crop_size=int(transforms.crop_size[0]),
+                resample=transforms.interpolation.value,
+                mean=tuple(float(v) for v in transforms.mean),
+                std=tuple(float(v) for v in transforms.std),
+            )
+        return self._preprocessing
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Workers get the resolved preprocessing too, so that decode never imports torch.
+        return {"config": self.config, "preprocessing": self.preprocessing()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"])
+        self._preprocessing = state.get("preprocessing")
+
+    # -- the two stages --
+
+    def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
+        """The centre crop as a crop x crop x 3 uint8 array, decoded at reduced size (JPEG draft mode)."""
+        pre = self.preprocessing()
+        img = open_image(_image_path(row, corpus_root), min_size=pre.resize_size)
+        return np.asarray(resize_center_crop(img, pre.resize_size, pre.crop_size, resample=pre.resample))
+
+    def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
+        import torch
+
+        model, device = self.load_model()
+        pre = self.preprocessing()
+        # (N, H, W, 3) uint8 goes to the device as is (a quarter of the bytes of float); the NCHW view of
+        # NHWC memory is already channels_last, which the conv kernels prefer.
+        batch = torch.from_numpy(np.stack(items)).to(device, non_blocking=True).permute(0, 3, 1, 2)
+        mean = torch.tensor(pre.mean, device=device).view(1, -1, 1, 1)
+        std = torch.tensor(pre.std, device=device).view(1, -1, 1, 1)
+        with torch.inference_mode():
+            x = batch.float().div_(255.0).sub_(mean).div_(std).contiguous(memory_format=torch.channels_last)
+            out = model(x).float().cpu().numpy()
+        return list(out)
+
+    # -- the model --
+
+    def load_model(self) -> tuple[Any, str]:
+        """The model in eval mode on its device, built once per process (never pickled).
+
+        Raises:
+            MissingWeightsError: the weights file does not exist (the message says how to supply it).
+            ConfigError: the file does not fit the model, or the device is unavailable.
+        """
+        if self._model is None:
+            self._model, self._device = self._build_model()
+        return self._model, self._device
+
+    def _build_model(self) -> tuple[Any, str]:
+        import torch
+        import torchvision
+
+        device = resolve_device(self.config.device)
+        source = self.weights_source()
+        state = None if source.kind == "random" else self._read_state_dict(source)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.config.seed)
+            model = torchvision.models.get_model(self.arch, weights=None, **self._builder_kwargs())
+        setattr(model, self.head, torch.nn.Identity())
+        if state is not None:
+            self._load_state_dict(model, state, source)
+        model.eval().to(device).to(memory_format=torch.channels_last)
+        log.info("loaded %s (%s weights) on %s", self.name, source.kind, device)
+        return model, device
+
+    def _builder_kwargs(self) -> dict[str, Any]:
+        return {}
+
+    def _read_state_dict(self, source: WeightsSource) -> dict[str, Any]:
+        assert source.path is not None
+        if not source.path.is_file():
+            raise MissingWeightsError(self._missing_message(source))
+        if source.path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state: Any = load_file(str(source.path))
+        else:
+            import torch
+
+            try:
+                state = torch.load(source.path, map_location="cpu", weights_only=True)
+            except Exception as e:  # noqa: BLE001 - pickle/zip errors of all kinds
+                raise ConfigError(
+                    f"extractor {self.name!r}: cannot read weights file {source.path} ({type(e).__name__}: {e}); "
+                    "expected a state dict saved with torch.save(model.state_dict(), path)"
+                ) from e
+        for key in ("state_dict", "model"):  # training checkpoints wrap the state dict
+            if isinstance(state, dict) and isinstance(state.get(key), dict):
+                state = state[key]
+        if not isinstance(state, dict):
+            raise ConfigError(f"extractor {self.name!r}: {source.path} holds a {type(state).__name__}, expected a state dict")
+        if state and all(k.startswith("module.") for k in state):  # saved from DataParallel
+            state = {k.removeprefix("module."): v for k, v in state.items()}
+        return state
+
+    def _load_state_dict(self, model: Any, state: dict[str, Any], source: WeightsSource) -> None:
+        # The classifier is replaced by the identity, so its parameters (present or not) are not needed.
+        state = {k: v for k, v in state.items() if not k.startswith(f"{self.head}.")}
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as e:  # shape mismatches
+            raise ConfigError(f"extractor {self.name!r}: weights {source.path} do not fit {self.arch}: {e}") from e
+        if missing or unexpected:
+            raise ConfigError(
+                f"extractor {self.name!r}: weights {source.path} do not fit {self.arch}: "
+                f"missing keys {missing[:5]}, unexpected keys {unexpected[:5]}; expected a {self.arch} state dict"
+            )
+
+    def _missing_message(self, source: WeightsSource) -> str:
+        if source.kind == "hub":
+            return (
+                f"extractor {self.name!r}: weights {source.name} not found at {source.path}; mmdata never downloads. "
+                f"Fetch them with `curl -L --create-dirs -o {source.path} {source.url}`, "
+                f"or pass weights=/path/to/state_dict.pth (or weights={RANDOM_WEIGHTS} for untrained features)"
+            )
+        return (
+            f"extractor {self.name!r}: weights file not found: {source.path}; expected a state-dict file, "
+            f"one of {list(self._weights_enum().__members__)} (from the torch hub cache), or {RANDOM_WEIGHTS!r}"
+        )
+
+    def _weights_enum(self) -> Any:
+        import torchvision
+
+        return torchvision.models.get_model_weights(self.arch)
+
+
+@dataclass(frozen=True)
+class ResNet50Config(BackboneConfig):
+    weights: str = "IMAGENET1K_V2"
+
+
+@register_extractor
+class ResNet18(TorchvisionBackbone):
+    """ResNet-18 global-average-pooled features (512-d)."""
+
+    name: ClassVar[str] = "resnet18"
+    arch: ClassVar[str] = "resnet18"
+    head: ClassVar[str] = "fc"
+    dim: ClassVar[int] = 512
+
+
+@register_extractor
+class ResNet50(TorchvisionBackbone):
+    """ResNet-50 global-average-pooled features (2048-d)."""
+
+    name: ClassVar[str] = "resnet50"
+    config_type: ClassVar[type] = ResNet50Config
+    arch: ClassVar[str] = "resnet50"
+    head: ClassVar[str] = "fc"
+    dim: ClassVar[int] = 2048
+
+
+@register_extractor
+class VitB16(TorchvisionBackbone):
+    """ViT-B/16 class-token features after the final layer norm (768-d)."""
+
+    name: ClassVar[str] = "vit-b-16"
+    arch: ClassVar[str] = "vit_b_16"
+    head: ClassVar[str] = "heads"
+    dim: ClassVar[int] = 768
+
+    def _builder_kwargs(self) -> dict[str, Any]:
+        # SWAG weights run at 384 px: the position embeddings must match the crop.
+        return {"image_size": self.preprocessing().crop_size}
