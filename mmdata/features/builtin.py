@@ -1,2 +1,3 @@
 """The extractors that ship with mmdata. Importing a module registers its extractors."""
 from mmdata.features import image_stats  # noqa: F401
+from mmdata.features import image_models, text  # noqa: F401
