@@ -1,0 +1,312 @@
+"""`check_dataset`: run every check over a dataset directory, streaming shard by shard.
+
+    report = check_dataset("out/mosi")
+    if not report.ok: ...            # any error-severity issue
+
+Memory stays bounded: the samples table's small columns (ids, splits, spans, labels) are read
+whole, feature tables are scanned in record batches, and only per-table counters and the first
+few offending sample ids are kept.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from mmdata.checks import samples as sample_checks
+from mmdata.checks import tables as table_checks
+from mmdata.checks import temporal
+from mmdata.checks.issues import Issue, IssueCollector
+from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
+from mmdata.checks.stream import (
+    ShardInfo, fixed_rows, read_column, read_shard_infos, scan_batches, sequence_rows, valid_mask,
+)
+from mmdata.store.layout import samples_dir, shard_files
+from mmdata.store.metadata import FeatureSpec, feature_schema
+from mmdata.store.reader import Dataset, open_dataset
+
+log = logging.getLogger(__name__)
+
+#: `extra` JSON keys that give a media file's duration in seconds.
+DURATION_KEYS = ("duration", "media_duration")
+_SAMPLE_COLUMNS = ["sample_id", "corpus", "split", "group_id", "image", "video", "start", "end", "label"]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Tolerances and ranges of `check_dataset`.
+
+    label_range: (low, high) of `label`; None takes it from the corpus kind (MOSI [-3, 3], ...).
+    interval_tolerance: seconds an interval may stick out of its segment or media duration.
+    frame_tolerance: allowed relative difference of frame count vs duration x frame rate.
+    min_coverage: a temporal table covering less of a segment than this is a warning.
+    """
+
+    label_range: tuple[float, float] | None = None
+    interval_tolerance: float = 0.05
+    frame_tolerance: float = 0.1
+    min_coverage: float = 0.5
+    max_examples: int = 5
+
+
+@dataclass
+class CheckReport:
+    """Issues found in a dataset plus a few statistics; `ok` when no issue is an error."""
+
+    dataset_dir: Path
+    issues: list[Issue]
+    splits: dict[str, int] = field(default_factory=dict)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows_checked: int = 0
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def codes(self) -> set[str]:
+        return {i.code for i in self.issues}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset_dir": str(self.dataset_dir),
+            "ok": self.ok,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "issues": [i.to_json() for i in self.issues],
+            "splits": self.splits,
+            "tables": self.tables,
+            "rows_checked": self.rows_checked,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+def check_dataset(
+    dataset_dir: str | Path, options: CheckOptions | None = None, *, tables: Sequence[str] | None = None
+) -> CheckReport:
+    """Check that a dataset's tables agree with its samples table and with what its manifest declares.
+
+    Args:
+        tables: feature tables to check (default: every table in the manifest).
+
+    Raises:
+        CorpusNotFoundError, DatasetError: not a dataset directory.
+        UnknownNameError: a table in `tables` is not in the manifest.
+
+    Example:
+        >>> report = check_dataset("out/coco")
+        >>> report.ok, [i.code for i in report.errors]
+    """
+    started = time.perf_counter()
+    options = options or CheckOptions()
+    dataset = open_dataset(dataset_dir)
+    names = list(tables) if tables is not None else dataset.table_names
+    for name in names:
+        dataset.entry(name)  # unknown names fail before any work
+    context = _Context.build(dataset, options, needs_spans=any(
+        FeatureSpec.from_json(dataset.entry(n).spec).kind == "sequence" for n in names))
+    collector = IssueCollector(options.max_examples)
+    collector.extend(_check_samples(dataset, context, options))
+    report = CheckReport(dataset_dir=dataset.root, issues=[], splits=count_splits(context.samples.column("split")))
+    for name in names:
+        stats = _check_table(context, name, collector)
+        report.tables[name] = stats
+        report.rows_checked += stats["rows"]
+    report.issues = collector.issues()
+    report.seconds = time.perf_counter() - started
+    log.info("checked %s: %d rows x tables in %.2f s", dataset.root, report.rows_checked, report.seconds)
+    return report
+
+
+@dataclass
+class _Context:
+    dataset: Dataset
+    options: CheckOptions
+    samples: pa.Table
+    sample_ids: pa.Array
+    sample_shard_rows: list[int]
+    failed: pa.Table
+    lo: np.ndarray
+    hi: np.ndarray
+    duration: np.ndarray
+
+    @classmethod
+    def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool) -> _Context:
+        samples = dataset.samples_table(columns=_SAMPLE_COLUMNS)
+        ids = samples.column("sample_id").combine_chunks()
+        n = len(ids)
+        duration = _durations(dataset, n) if needs_spans else np.full(n, np.nan)
+        start = samples.column("start").to_numpy(zero_copy_only=False).astype(np.float64)
+        end = samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64)
+        lo = np.nan_to_num(start, nan=0.0)
+        hi = np.where(np.isfinite(end), end, duration)
+        errors = dataset.errors().select(["table", "sample_id"])
+        shard_rows = [pq.read_metadata(p).num_rows for p in shard_files(samples_dir(dataset.root))]
+        return cls(dataset, options, samples, ids, shard_rows, errors, lo, hi, duration)
+
+    def failed_ids(self, table: str) -> pa.Array:
+        rows = self.failed.filter(pc.equal(self.failed.column("table"), table))
+        return rows.column("sample_id").combine_chunks()
+
+
+def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -> list[Issue]:
+    samples = context.samples
+    issues = table_checks.check_unique_ids(None, context.sample_ids, max_examples=options.max_examples)
+    issues += check_split_counts(samples.column("split"))
+    issues += check_split_leaks(samples, max_examples=options.max_examples)
+    for batch in dataset.samples().to_batches(columns=["sample_id", "corpus", "captions", "transcript"]):
+        issues += sample_checks.check_text(pa.Table.from_batches([batch]), max_examples=options.max_examples)
+    label_range = options.label_range or sample_checks.label_range_for(dataset.manifest.corpus)
+    issues += sample_checks.check_labels(samples, label_range, max_examples=options.max_examples)
+    return issues
+
+
+def _check_table(context: _Context, name: str, collector: IssueCollector) -> dict[str, Any]:
+    dataset, options = context.dataset, context.options
+    entry = dataset.entry(name)
+    spec = FeatureSpec.from_json(entry.spec)
+    shards = read_shard_infos(dataset.table_dir(name))
+    stats: dict[str, Any] = {"rows": 0, "shards": len(shards), "null": 0, "kind": spec.kind, "dim": spec.dim}
+    collector.extend(table_checks.check_table_state(name, entry, shards))
+    if not shards:
+        return stats
+    id_schema = pa.schema([pa.field("sample_id", pa.string())])
+    table_ids = read_column([s.path for s in shards], "sample_id", id_schema)
+    starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
+    first_ids = [table_ids[int(starts[k])].as_py() if s.rows else None for k, s in enumerate(shards)]
+    collector.extend(table_checks.check_shard_types(name, spec, shards, first_ids))
+    collector.extend(table_checks.check_provenance(
+        name, entry, dataset.manifest.samples.get("fingerprint"), shards, first_ids))
+    collector.extend(table_checks.check_ids(
+        name, table_ids, context.sample_ids, table_shard_rows=[s.rows for s in shards],
+        sample_shard_rows=context.sample_shard_rows, max_examples=options.max_examples))
+    positions = None
+    if not table_ids.equals(context.sample_ids):
+        positions = pc.fill_null(pc.index_in(table_ids, value_set=context.sample_ids), -1).to_numpy()
+    good = [(int(starts[s.index]), s) for s in shards if table_checks.shard_type_ok(spec, s)]
+    coverage: list[np.ndarray] = []
+    columns = ["feature", "intervals"] if spec.kind == "sequence" and spec.intervals else ["feature"]
+    failed = context.failed_ids(name)
+    for row0, batch in _scan(good, columns, feature_schema(spec)):
+        n = batch.num_rows
+        ids = table_ids.slice(row0, n)
+        where = np.arange(row0, row0 + n) if positions is None else positions[row0 : row0 + n]
+        feature = batch.column("feature")
+        valid = valid_mask(feature)
+        stats["rows"] += n
+        stats["null"] += int(n - valid.sum())
+        collector.extend(table_checks.check_nulls(name, ids, valid, failed, max_examples=options.max_examples))
+        if spec.kind == "pooled":
+            values, owner = _pooled_values(feature, spec, valid)
+            collector.extend(table_checks.check_finite(name, ids, values, owner, max_examples=options.max_examples))
+        else:
+            collector.extend(_check_sequence(context, name, spec, batch, ids, where, valid, coverage))
+    if coverage:
+        values = np.concatenate(coverage)
+        values = values[np.isfinite(values)]
+        if len(values):
+            stats["coverage_mean"] = round(float(values.mean()), 4)
+            stats["coverage_min"] = round(float(values.min()), 4)
+    return stats
+
+
+def _check_sequence(
+    context: _Context, name: str, spec: FeatureSpec, batch: pa.RecordBatch, ids: pa.Array, where: np.ndarray,
+    valid: np.ndarray, coverage: list[np.ndarray],
+) -> list[Issue]:
+    options = context.options
+    feature = batch.column("feature")
+    if spec.dim is None:
+        values, owner = _ragged_values(pc.list_flatten(feature))
+        return table_checks.check_finite(name, ids, values, owner, max_examples=options.max_examples)
+    offsets, rows = sequence_rows(feature)
+    issues = table_checks.check_finite(name, ids, rows, temporal.owner_index(offsets), max_examples=options.max_examples)
+    known = where >= 0
+    lo = np.where(known, context.lo[where], 0.0)
+    hi = np.where(known, context.hi[where], np.nan)
+    duration = np.where(known, context.duration[where], np.nan)
+    intervals = None
+    if spec.intervals:
+        iv_offsets, intervals = sequence_rows(batch.column("intervals"))
+        counts = temporal.check_interval_counts(name, ids, offsets, iv_offsets, valid)
+        issues += counts
+        issues += temporal.check_interval_order(name, ids, iv_offsets, intervals)
+        issues += temporal.check_interval_span(
+            name, ids, iv_offsets, intervals, lo, hi, duration, options.interval_tolerance)
+        covered = temporal.segment_coverage(iv_offsets, intervals, lo, hi)
+        covered[~valid] = np.nan
+        coverage.append(covered)
+        issues += temporal.check_coverage(name, ids, covered, options.min_coverage)
+        if counts:
+            return issues
+    if spec.frame_rate:
+        width = temporal.span_width(offsets, intervals, lo, hi)
+        width[~valid] = np.nan
+        issues += temporal.check_frame_count(
+            name, ids, np.diff(offsets), width, spec.frame_rate, options.frame_tolerance)
+    return issues
+
+
+def _pooled_values(feature: pa.Array, spec: FeatureSpec, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    if spec.dim is None:
+        return _ragged_values(feature)
+    values = fixed_rows(feature)
+    if valid.all():
+        return values, None
+    return values[valid], np.flatnonzero(valid)
+
+
+def _ragged_values(feature: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """list<T> rows as a (values, 1) column and the row each value belongs to."""
+    feature = feature.combine_chunks() if isinstance(feature, pa.ChunkedArray) else feature
+    offsets = feature.offsets.to_numpy().astype(np.int64)
+    flat = pc.list_flatten(feature).to_numpy(zero_copy_only=False).astype(np.float64)
+    return flat.reshape(-1, 1), temporal.owner_index(offsets - offsets[0])
+
+
+def _scan(good: list[tuple[int, ShardInfo]], columns: list[str], schema: pa.Schema) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """Batches of the good shards with the table row index of each batch's first row."""
+    if not good:
+        return
+    index, consumed = 0, 0
+    for batch in scan_batches([s.path for _, s in good], columns, schema.remove_metadata()):
+        if batch.num_rows == 0:
+            continue
+        while consumed >= good[index][1].rows:
+            index, consumed = index + 1, 0
+        yield good[index][0] + consumed, batch
+        consumed += batch.num_rows
+
+
+def _durations(dataset: Dataset, n: int) -> np.ndarray:
+    """Media durations from the samples' `extra` JSON (only rows that mention a duration are parsed)."""
+    out = np.full(n, np.nan)
+    extra = dataset.samples_table(columns=["extra"]).column("extra").combine_chunks()
+    if extra.null_count == len(extra):
+        return out
+    pattern = "|".join(f'"{k}"' for k in DURATION_KEYS)
+    mentions = pc.fill_null(pc.match_substring_regex(extra, pattern), False).to_numpy(zero_copy_only=False)
+    for row in np.flatnonzero(mentions):
+        data = json.loads(extra[int(row)].as_py())
+        for key in DURATION_KEYS:
+            if isinstance(data.get(key), (int, float)):
+                out[row] = float(data[key])
+                break
+    return out

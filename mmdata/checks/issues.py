@@ -1,0 +1,134 @@
+"""The `Issue` record, its codes, and a collector that keeps reports small on big datasets.
+
+A check never raises for bad data: it returns issues. One issue per (code, table) is kept, with
+the number of offending rows and the first few offending sample ids, so a million NaN rows make
+one line of the report, not a million.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
+
+#: Every issue code a check can emit, with what it means (stable: tests and users match on them).
+CODES: dict[str, str] = {
+    # tables against the samples table
+    "table-missing": "the manifest names a table whose directory has no finished shards",
+    "table-incomplete": "the manifest marks the table as not complete (extraction was interrupted)",
+    "ids-missing": "a sample of the samples table has no row in the feature table",
+    "ids-extra": "a feature-table row names a sample id the samples table does not have",
+    "ids-duplicate": "a sample id occurs more than once in a table",
+    "ids-order": "the feature table has the samples' ids but not in the samples table's order",
+    "shard-rows": "feature shard k does not hold exactly the rows of samples shard k",
+    # declared spec against the data
+    "dim-mismatch": "a shard's feature type (dim, dtype, kind) differs from the spec the manifest declares",
+    "non-finite": "feature values that are NaN or +/-Inf",
+    "feature-failed": "null features whose extraction failure is recorded in the errors table",
+    "feature-null": "null features with no errors-table row explaining them",
+    # temporal tables
+    "intervals-length": "a sample has a different number of intervals than feature rows",
+    "intervals-unsorted": "a sample's intervals are not sorted by start time",
+    "intervals-negative": "an interval starts before 0 s or ends before it starts",
+    "intervals-outside": "an interval lies outside the sample's media span (start/end or duration)",
+    "coverage-low": "a modality covers less of the segment than the coverage threshold",
+    "frame-count": "the number of frames differs from duration x frame rate beyond the tolerance",
+    # samples table
+    "captions-missing": "a sample of a captioned corpus has no caption",
+    "transcript-missing": "a sample of a transcribed corpus has no transcript",
+    "label-missing": "a sample of a labelled corpus has no label",
+    "label-range": "a label lies outside the corpus's label range",
+    "split-leak": "one image, video or group id occurs in more than one split",
+    "split-counts": "per-split sample counts (informational)",
+    # provenance
+    "provenance-mismatch": "a shard was written by another extractor, config, spec or version than the manifest names",
+    "provenance-missing": "a shard carries no mmdata metadata, so its provenance cannot be verified",
+    "fingerprint-mismatch": "a table was computed for another samples table (another dataset)",
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One finding of a check.
+
+    `sample_id` is the first offending sample (None for table-level findings), `count` how many
+    rows or samples the finding covers; `message` says what failed, the offending value, what
+    was expected and a hint.
+    """
+
+    code: str
+    severity: Severity
+    sample_id: str | None
+    message: str
+    table: str | None = None
+    count: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def one_line(self) -> str:
+        where = f"table {self.table!r}" if self.table else "samples"
+        sample = f", sample {self.sample_id!r}" if self.sample_id is not None else ""
+        return f"{self.code} ({where}{sample}): {self.message}"
+
+
+def make_issue(
+    code: str,
+    severity: Severity,
+    message: str,
+    *,
+    table: str | None = None,
+    offenders: Sequence[Any] = (),
+    count: int | None = None,
+    max_examples: int = 5,
+) -> Issue:
+    """Build an issue naming the first offender and listing up to `max_examples` of them.
+
+    Raises:
+        KeyError: `code` is not one of `CODES` (a programming error, not a data error).
+    """
+    if code not in CODES:
+        raise KeyError(f"unknown issue code {code!r}; codes: {sorted(CODES)}")
+    offenders = list(offenders)
+    total = len(offenders) if count is None else count
+    if total > 1 and offenders:
+        shown = ", ".join(repr(o) for o in offenders[:max_examples])
+        more = f" and {total - min(total, max_examples)} more" if total > max_examples else ""
+        message = f"{message} ({total} rows; first: {shown}{more})"
+    return Issue(code, severity, str(offenders[0]) if offenders else None, message, table, max(total, 1))
+
+
+@dataclass
+class IssueCollector:
+    """Accumulates issues, merging repeated (code, table) findings from successive shards."""
+
+    max_examples: int = 5
+    _issues: dict[tuple[str, str | None, str], list[Any]] = field(default_factory=dict)
+    _order: list[tuple[str, str | None, str]] = field(default_factory=list)
+
+    def add(self, issue: Issue) -> None:
+        self.extend([issue])
+
+    def extend(self, issues: Iterable[Issue]) -> None:
+        for issue in issues:
+            key = (issue.code, issue.table, issue.severity)
+            if key not in self._issues:
+                self._issues[key] = [issue, issue.count, []]
+                self._order.append(key)
+            else:
+                self._issues[key][1] += issue.count
+            if issue.sample_id is not None and len(self._issues[key][2]) < self.max_examples:
+                self._issues[key][2].append(issue.sample_id)
+
+    def issues(self) -> list[Issue]:
+        """The merged issues, errors first, in the order they were first found."""
+        out = []
+        for key in self._order:
+            first, count, examples = self._issues[key]
+            message = first.message
+            if count != first.count:
+                message = f"{message}; {count} in all, first samples: {examples}"
+            out.append(Issue(first.code, first.severity, first.sample_id, message, first.table, count))
+        return sorted(out, key=lambda i: SEVERITY_ORDER[i.severity])

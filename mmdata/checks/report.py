@@ -1,0 +1,56 @@
+"""Rendering a `CheckReport`: a rich table for the terminal and a JSON file for machines."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from mmdata.checks.dataset import CheckReport
+from mmdata.store.manifest import write_text_atomic
+
+_STYLES = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def render_report(report: CheckReport, console: Console | None = None) -> None:
+    """Print the issues as a table, then per-table statistics and a one-line verdict."""
+    console = console or Console()
+    if report.issues:
+        table = Table(title=f"mmdata check: {report.dataset_dir}", show_lines=False)
+        for column in ("severity", "code", "table", "sample", "count", "message"):
+            table.add_column(column, overflow="fold")
+        for issue in report.issues:
+            style = _STYLES[issue.severity]
+            table.add_row(
+                f"[{style}]{issue.severity}[/]", issue.code, issue.table or "", issue.sample_id or "",
+                str(issue.count), issue.message,
+            )
+        console.print(table)
+    if report.tables:
+        stats = Table(title="feature tables")
+        for column in ("table", "kind", "dim", "rows", "null", "coverage"):
+            stats.add_column(column)
+        for name, s in report.tables.items():
+            coverage = f"{s['coverage_mean']:.3f} (min {s['coverage_min']:.3f})" if "coverage_mean" in s else ""
+            stats.add_row(name, str(s["kind"]), str(s["dim"]), str(s["rows"]), str(s["null"]), coverage)
+        console.print(stats)
+    console.print(summary_line(report))
+
+
+def summary_line(report: CheckReport) -> str:
+    """`ok: ...` or `FAILED: ...` with counts and throughput."""
+    verdict = "ok" if report.ok else "FAILED"
+    rate = report.rows_checked / report.seconds if report.seconds > 0 else 0.0
+    splits = ", ".join(f"{k}: {v}" for k, v in report.splits.items())
+    return (
+        f"{verdict}: {len(report.errors)} errors, {len(report.warnings)} warnings; {len(report.tables)} tables, "
+        f"splits {{{splits}}}; {report.rows_checked} rows x tables in {report.seconds:.2f} s ({rate:,.0f}/s)"
+    )
+
+
+def write_report_json(report: CheckReport, path: str | Path) -> Path:
+    """Write the machine-readable report atomically; returns its path."""
+    path = Path(path)
+    write_text_atomic(path, json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+    return path

@@ -1,0 +1,121 @@
+"""Checks of the samples table's text and labels (pure functions).
+
+What a corpus promises comes from its kind (the `corpus` column / the manifest): image–text
+corpora promise captions, MOSI-style raw corpora a transcript per segment, sentiment corpora a
+label in a known range (CMU-MOSI/MOSEI [-3, 3], CH-SIMS [-1, 1]).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mmdata.checks.issues import Issue, Severity, make_issue
+
+#: Corpus kinds whose every sample has at least one caption.
+CAPTIONED_CORPORA = frozenset({"coco", "karpathy", "flickr30k", "flickr8k"})
+#: Corpus kinds whose every sample has a transcript.
+TRANSCRIBED_CORPORA = frozenset({"mosi-raw", "mmsa-raw", "cmu-mosi", "cmu-mosei", "ch-sims"})
+#: Label ranges by corpus (kind, or the `dataset` option of a generic kind such as `mmsa`).
+LABEL_RANGES: dict[str, tuple[float, float]] = {
+    "cmu-mosi": (-3.0, 3.0),
+    "mosi": (-3.0, 3.0),
+    "cmu-mosei": (-3.0, 3.0),
+    "mosei": (-3.0, 3.0),
+    "ch-sims": (-1.0, 1.0),
+    "sims": (-1.0, 1.0),
+    "sims-v2": (-1.0, 1.0),
+    "simsv2": (-1.0, 1.0),
+}
+
+
+def label_range_for(corpus: Mapping[str, Any]) -> tuple[float, float] | None:
+    """The label range a manifest's corpus entry implies, or None when it implies none.
+
+    Looks at the corpus kind, then at a `dataset`/`name` option (e.g. `mmsa` with dataset=ch-sims).
+    """
+    names = [corpus.get("kind")]
+    options = corpus.get("options") or {}
+    names += [options.get("dataset"), options.get("name")]
+    for name in names:
+        if isinstance(name, str) and name.lower() in LABEL_RANGES:
+            return LABEL_RANGES[name.lower()]
+    return None
+
+
+def check_text(samples: pa.Table, *, max_examples: int = 5) -> list[Issue]:
+    """Captions where the corpus promises captions, transcripts where it promises transcripts.
+
+    `samples` needs `sample_id`, `corpus`, `captions` and `transcript`.
+    """
+    issues = []
+    corpus = samples.column("corpus")
+    captioned = pc.is_in(corpus, value_set=pa.array(sorted(CAPTIONED_CORPORA)))
+    if pc.any(captioned).as_py():
+        no_caption = pc.and_(captioned, pc.fill_null(pc.equal(pc.list_value_length(samples.column("captions")), 0), True))
+        issues += _missing(samples, no_caption, "captions-missing", "captions",
+                           "the corpus gives every image captions; check the annotation file", max_examples)
+    transcribed = pc.is_in(corpus, value_set=pa.array(sorted(TRANSCRIBED_CORPORA)))
+    if pc.any(transcribed).as_py():
+        text = samples.column("transcript")
+        empty = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), True)
+        issues += _missing(samples, pc.and_(transcribed, empty), "transcript-missing", "a transcript",
+                           "the corpus gives every segment a transcript; check the transcript files", max_examples)
+    return issues
+
+
+def check_labels(samples: pa.Table, label_range: tuple[float, float] | None, *, max_examples: int = 5) -> list[Issue]:
+    """Labels inside `label_range` (inclusive) and present on every sample when a range is known."""
+    if label_range is None:
+        return []
+    low, high = label_range
+    labels = samples.column("label").to_numpy(zero_copy_only=False).astype(np.float64)
+    issues = []
+    missing = np.isnan(labels)
+    if missing.any():
+        issues += _missing(samples, pa.array(missing), "label-missing", "a label",
+                           "a labelled corpus should label every sample", max_examples, severity="warning")
+    with np.errstate(invalid="ignore"):
+        outside = (labels < low) | (labels > high)
+    if outside.any():
+        first = int(np.argmax(outside))
+        ids = samples.column("sample_id").filter(pa.array(outside))
+        issues.append(make_issue(
+            "label-range", "error",
+            f"label {labels[first]:g} is outside [{low:g}, {high:g}]; check the label file or pass the "
+            "right range (--label-range LOW,HIGH)",
+            offenders=ids.to_pylist()[:max_examples], count=len(ids), max_examples=max_examples,
+        ))
+    return issues
+
+
+def _missing(samples: pa.Table, mask: Any, code: str, what: str, hint: str, max_examples: int,
+             severity: Severity = "error") -> list[Issue]:
+    ids = samples.column("sample_id").filter(mask)
+    if len(ids) == 0:
+        return []
+    return [make_issue(
+        code, severity, f"samples have no {what}; {hint}",
+        offenders=ids.to_pylist()[:max_examples], count=len(ids), max_examples=max_examples,
+    )]
+
+
+def parse_label_range(text: str) -> tuple[float, float]:
+    """`"-3,3"` -> (-3.0, 3.0).
+
+    Raises:
+        ConfigError: not two comma-separated numbers with low <= high.
+    """
+    from mmdata.errors import ConfigError
+
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        low, high = (float(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"--label-range: expected LOW,HIGH (e.g. -3,3), got {text!r}") from None
+    if low > high:
+        raise ConfigError(f"--label-range: low {low:g} is above high {high:g} in {text!r}")
+    return low, high

@@ -1,0 +1,74 @@
+"""Split hygiene: no image, video or group id in more than one split; per-split counts (pure functions).
+
+COCO/Karpathy and the MOSI folds both leak easily: a Karpathy test image that is also in
+train2017, or two segments of one MOSI video put in different folds. The group id is the corpus's
+native identity (COCO image id, MOSI video id), so segments of one video must share a split.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mmdata.checks.issues import Issue, make_issue
+
+#: Columns of the samples table whose values must each stay inside one split.
+LEAK_KEYS = ("group_id", "image", "video")
+
+
+def count_splits(splits: pa.Array) -> dict[str, int]:
+    """Samples per split, sorted by split name."""
+    counts = pc.value_counts(splits).to_pylist()
+    return dict(sorted((str(c["values"]), int(c["counts"])) for c in counts))
+
+
+def check_split_counts(splits: pa.Array) -> list[Issue]:
+    """An informational issue listing the samples per split."""
+    counts = count_splits(splits)
+    text = ", ".join(f"{name}: {n}" for name, n in counts.items())
+    return [make_issue("split-counts", "info", f"{len(counts)} splits ({text})", count=sum(counts.values()))]
+
+
+def check_split_leaks(samples: pa.Table, keys: tuple[str, ...] = LEAK_KEYS, *, max_examples: int = 5) -> list[Issue]:
+    """No value of `keys` (group id, image path, video path) is shared by samples of different splits.
+
+    `samples` needs `sample_id`, `split` and the key columns. The offending sample is the first
+    sample (in table order) of a leaking value that is not in that value's first split.
+    """
+    issues = []
+    for key in keys:
+        if key not in samples.column_names:
+            continue
+        rows = samples.select(["sample_id", "split", key]).filter(pc.is_valid(samples.column(key)))
+        if rows.num_rows == 0:
+            continue
+        per_key = rows.group_by(key).aggregate([("split", "count_distinct")])
+        leaking = per_key.filter(pc.greater(per_key.column("split_count_distinct"), 1)).column(key)
+        if len(leaking) == 0:
+            continue
+        leak_rows = rows.filter(pc.is_in(rows.column(key), value_set=leaking))
+        offenders, first_detail = _offenders(leak_rows, key)
+        issues.append(make_issue(
+            "split-leak", "error",
+            f"{len(leaking)} {key} values occur in more than one split, e.g. {first_detail}; "
+            "every sample of one image/video must be in the same split (re-split by group id)",
+            offenders=offenders[:max_examples], count=len(leaking), max_examples=max_examples,
+        ))
+    return issues
+
+
+def _offenders(leak_rows: pa.Table, key: str) -> tuple[list[str], str]:
+    """For each leaking value: the first sample outside the value's first split (small Python loop:
+    leaking rows are few compared with the table)."""
+    first_split: dict[str, str] = {}
+    splits_of: dict[str, list[str]] = {}
+    offenders: dict[str, str] = {}
+    for sample_id, split, value in zip(*(leak_rows.column(c).to_pylist() for c in ("sample_id", "split", key))):
+        first_split.setdefault(value, split)
+        seen = splits_of.setdefault(value, [])
+        if split not in seen:
+            seen.append(split)
+        if split != first_split[value] and value not in offenders:
+            offenders[value] = sample_id
+    value, sample = next(iter(offenders.items()))
+    detail = f"{key} {value!r} in splits {splits_of[value]} (sample {sample!r})"
+    return list(offenders.values()), detail

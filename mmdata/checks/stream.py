@@ -1,0 +1,103 @@
+"""Streaming, vectorized access to a dataset's tables (shared by the checks and by fusion).
+
+Feature tables are read shard by shard through `pyarrow.dataset` scanners (bounded read-ahead,
+so memory does not grow with the dataset), and Arrow list columns are turned into NumPy views
+without per-row Python:
+
+    feature: fixed_size_list<float32>[D]              -> (n, D) array          (`fixed_rows`)
+    feature: list<fixed_size_list<float32>[D]>        -> offsets (n+1,), (sum T_i, D) array (`sequence_rows`)
+    intervals: list<fixed_size_list<float64>[2]>      -> offsets (n+1,), (sum T_i, 2) array
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from mmdata.store.layout import shard_files
+from mmdata.store.metadata import decode_metadata
+
+#: Rows per record batch when scanning feature tables.
+SCAN_BATCH_ROWS = 4096
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One finished shard file of a table: its rows, Arrow schema and mmdata metadata."""
+
+    index: int
+    path: Path
+    rows: int
+    schema: pa.Schema
+    metadata: dict
+
+    @property
+    def feature_type(self) -> pa.DataType | None:
+        index = self.schema.get_field_index("feature")
+        return None if index < 0 else self.schema.field(index).type
+
+
+def read_shard_infos(table_dir: Path) -> list[ShardInfo]:
+    """Footer-only look at every shard of a table (cheap: no data pages are read)."""
+    infos = []
+    for index, path in enumerate(shard_files(table_dir)):
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema()
+        infos.append(ShardInfo(index, path, meta.num_rows, schema, decode_metadata(schema)))
+    return infos
+
+
+def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = None) -> pa.Array:
+    """One column of several shards, concatenated (for small columns such as `sample_id`)."""
+    if not files:
+        return pa.array([], pa.string())
+    data = ds.dataset([str(f) for f in files], format="parquet", schema=schema)
+    chunked = data.to_table(columns=[column]).column(column)
+    return chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+
+
+def scan_batches(
+    files: Sequence[Path], columns: Sequence[str], schema: pa.Schema, batch_size: int = SCAN_BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of `columns` over `files`, in file order, with bounded read-ahead."""
+    if not files:
+        return
+    data = ds.dataset([str(f) for f in files], format="parquet", schema=schema)
+    yield from data.to_batches(columns=list(columns), batch_size=batch_size, fragment_readahead=2)
+
+
+def fixed_rows(arr: pa.Array) -> np.ndarray:
+    """A fixed_size_list<T>[D] array as an (n, D) NumPy array (null rows hold whatever the slot holds)."""
+    arr = _single_chunk(arr)
+    dim = arr.type.list_size
+    values = arr.values.slice(arr.offset * dim, len(arr) * dim)
+    flat = values.to_numpy(zero_copy_only=False)
+    return flat.reshape(len(arr), dim)
+
+
+def sequence_rows(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A list<fixed_size_list<T>[D]> array as (offsets starting at 0, (sum T_i, D) rows)."""
+    arr = _single_chunk(arr)
+    offsets = arr.offsets.to_numpy().astype(np.int64)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    rows = fixed_rows(arr.values.slice(start, stop - start))
+    return offsets - start, rows
+
+
+def valid_mask(arr: pa.Array) -> np.ndarray:
+    """True where a row is not null."""
+    arr = _single_chunk(arr)
+    if arr.null_count == 0:
+        return np.ones(len(arr), dtype=bool)
+    return arr.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _single_chunk(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr

@@ -1,0 +1,230 @@
+"""Checks of one feature table against the samples table and its manifest entry (pure functions).
+
+Each function takes arrays already read (ids, shard footers, one batch of features) and returns
+a list of `Issue`s; none reads files or raises for bad data.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mmdata.checks.issues import Issue, make_issue
+from mmdata.checks.stream import ShardInfo
+from mmdata.store.manifest import TableEntry
+from mmdata.store.metadata import FeatureSpec, feature_type
+
+FLOAT_DTYPES = ("float16", "float32", "float64")
+
+
+def check_shard_types(table: str, spec: FeatureSpec, shards: Sequence[ShardInfo], first_ids: Sequence[str | None]) -> list[Issue]:
+    """Every shard's `feature` (and `intervals`) column has the type the declared spec implies.
+
+    `first_ids[k]` is the first sample id of shard k (to name it in the message).
+    """
+    expected = feature_type(spec)
+    issues = []
+    for shard, first_id in zip(shards, first_ids):
+        if shard_type_ok(spec, shard):
+            continue
+        actual = shard.feature_type
+        what = "no 'intervals' column" if actual == expected else f"feature type {actual}"
+        issues.append(make_issue(
+            "dim-mismatch", "error",
+            f"shard {shard.path.name} has {what}, expected {expected} (dim {spec.dim}, dtype {spec.dtype}, "
+            f"kind {spec.kind}{', with intervals' if spec.intervals else ''}) as the manifest declares; "
+            "re-extract the table (`mmdata extract`) so that every shard has the same spec",
+            table=table, offenders=[first_id] if first_id is not None else [],
+        ))
+    return issues
+
+
+def shard_type_ok(spec: FeatureSpec, shard: ShardInfo) -> bool:
+    """The shard's `feature` column has the spec's type (and an `intervals` column when the spec has one)."""
+    if shard.feature_type != feature_type(spec):
+        return False
+    return not (spec.kind == "sequence" and spec.intervals and "intervals" not in shard.schema.names)
+
+
+def check_unique_ids(table: str | None, ids: pa.Array, *, max_examples: int = 5) -> list[Issue]:
+    """No sample id occurs twice (in the samples table when `table` is None)."""
+    counts = pc.value_counts(ids)
+    dup_values = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    if len(dup_values) == 0:
+        return []
+    where = "feature table; re-extract it" if table else "samples table; loaders must yield unique ids"
+    return [make_issue(
+        "ids-duplicate", "error", f"sample ids occur more than once in the {where}",
+        table=table, offenders=dup_values.to_pylist()[:max_examples], count=len(dup_values), max_examples=max_examples,
+    )]
+
+
+def check_provenance(
+    table: str, entry: TableEntry, samples_fingerprint: str | None, shards: Sequence[ShardInfo], first_ids: Sequence[str | None]
+) -> list[Issue]:
+    """Shards were written by the extractor, config, spec and versions the manifest names, for these samples."""
+    declared = {"extractor": entry.extractor, "config": entry.config, "spec": entry.spec}
+    if entry.versions:
+        declared["versions"] = entry.versions
+    issues = []
+    for shard, first_id in zip(shards, first_ids):
+        offenders = [first_id] if first_id is not None else []
+        meta = shard.metadata
+        if not meta:
+            issues.append(make_issue(
+                "provenance-missing", "warning",
+                f"shard {shard.path.name} has no mmdata schema metadata; its extractor and config cannot be verified",
+                table=table, offenders=offenders,
+            ))
+            continue
+        for key, value in declared.items():
+            if key in meta and meta[key] != value:
+                issues.append(make_issue(
+                    "provenance-mismatch", "error",
+                    f"shard {shard.path.name} was written with {key} {_short(meta[key])}, the manifest names "
+                    f"{_short(value)}; re-extract the table so all shards share one {key}",
+                    table=table, offenders=offenders,
+                ))
+        recorded = meta.get("samples_fingerprint")
+        if samples_fingerprint and recorded and recorded != samples_fingerprint:
+            issues.append(make_issue(
+                "fingerprint-mismatch", "error",
+                f"shard {shard.path.name} was computed for samples with fingerprint {recorded}, this dataset's "
+                f"samples have {samples_fingerprint}: the table comes from another dataset; re-extract it here",
+                table=table, offenders=offenders,
+            ))
+    return issues
+
+
+def check_ids(
+    table: str,
+    table_ids: pa.Array,
+    sample_ids: pa.Array,
+    *,
+    table_shard_rows: Sequence[int] = (),
+    sample_shard_rows: Sequence[int] = (),
+    max_examples: int = 5,
+) -> list[Issue]:
+    """The table has exactly the samples' ids, in the same order, no duplicates, shard for shard."""
+    if table_ids.equals(sample_ids):
+        return _check_shard_rows(table, table_shard_rows, sample_shard_rows, sample_ids)
+    issues = check_unique_ids(table, table_ids, max_examples=max_examples)
+    missing = sample_ids.filter(pc.invert(pc.is_in(sample_ids, value_set=table_ids)))
+    if len(missing):
+        issues.append(make_issue(
+            "ids-missing", "error",
+            "samples have no row in the feature table (a failed sample must still have a row, with a null "
+            "feature); re-run `mmdata extract` to complete the table",
+            table=table, offenders=missing.to_pylist()[:max_examples], count=len(missing), max_examples=max_examples,
+        ))
+    extra = table_ids.filter(pc.invert(pc.is_in(table_ids, value_set=sample_ids)))
+    if len(extra):
+        issues.append(make_issue(
+            "ids-extra", "error",
+            "feature rows name sample ids the samples table does not have: the table belongs to another dataset",
+            table=table, offenders=extra.to_pylist()[:max_examples], count=len(extra), max_examples=max_examples,
+        ))
+    if not issues:
+        differ = pc.not_equal(table_ids, sample_ids).to_numpy(zero_copy_only=False)
+        position = int(np.argmax(differ))
+        issues.append(make_issue(
+            "ids-order", "error",
+            f"row {position} holds sample {table_ids[position].as_py()!r}, the samples table has "
+            f"{sample_ids[position].as_py()!r} there: same ids, different order; rows must follow the samples table",
+            table=table, offenders=[table_ids[position].as_py()], count=int(differ.sum()),
+        ))
+    return issues
+
+
+def check_finite(table: str, sample_ids: pa.Array, values: np.ndarray, row_sample: np.ndarray | None = None,
+                 *, max_examples: int = 5) -> list[Issue]:
+    """No NaN/Inf in a batch of feature rows.
+
+    `values` is (rows, D); `row_sample[r]` maps each row to its position in `sample_ids` (frames of a
+    sequence map to their sample); None means one row per sample.
+    """
+    if values.size == 0 or values.dtype.kind != "f":
+        return []
+    total = np.add.reduce(values, axis=None, dtype=np.float64)
+    if np.isfinite(total):  # fast path: a NaN or Inf anywhere makes the sum non-finite
+        return []
+    bad_rows = ~np.isfinite(values).all(axis=1)
+    if not bad_rows.any():
+        return []
+    bad_values = int((~np.isfinite(values[bad_rows])).sum())
+    rows = np.flatnonzero(bad_rows)
+    samples = np.unique(rows if row_sample is None else row_sample[rows])
+    nan = int(np.isnan(values[bad_rows]).sum())
+    return [make_issue(
+        "non-finite", "error",
+        f"{bad_values} feature values are not finite ({nan} NaN, {bad_values - nan} Inf) in {len(samples)} samples; "
+        "fix the extractor or sanitize the source (e.g. COVAREP's -inf)",
+        table=table, offenders=sample_ids.take(pa.array(samples[:max_examples])).to_pylist(),
+        count=len(samples), max_examples=max_examples,
+    )]
+
+
+def check_nulls(table: str, sample_ids: pa.Array, valid: np.ndarray, failed_ids: pa.Array,
+                *, max_examples: int = 5) -> list[Issue]:
+    """Null features are failures recorded in the errors table (warning) or unexplained (error)."""
+    if valid.all():
+        return []
+    null_ids = sample_ids.filter(pa.array(~valid))
+    explained = pc.is_in(null_ids, value_set=failed_ids).to_numpy(zero_copy_only=False)
+    issues = []
+    if explained.any():
+        ids = null_ids.filter(pa.array(explained))
+        issues.append(make_issue(
+            "feature-failed", "warning",
+            "samples have no feature because extraction failed (reasons in the errors table, `mmdata info`)",
+            table=table, offenders=ids.to_pylist()[:max_examples], count=len(ids), max_examples=max_examples,
+        ))
+    if not explained.all():
+        ids = null_ids.filter(pa.array(~explained))
+        issues.append(make_issue(
+            "feature-null", "error",
+            "null features with no errors-table row saying why; the table was written outside `mmdata extract` "
+            "or its errors were lost; re-extract it",
+            table=table, offenders=ids.to_pylist()[:max_examples], count=len(ids), max_examples=max_examples,
+        ))
+    return issues
+
+
+def check_table_state(table: str, entry: TableEntry, shards: Sequence[ShardInfo]) -> list[Issue]:
+    """The manifest's entry is complete and its directory holds shards."""
+    if not shards:
+        return [make_issue(
+            "table-missing", "error",
+            f"the manifest lists table {table!r} at {entry.path!r} but it has no finished shards; run `mmdata extract`",
+            table=table,
+        )]
+    if not entry.complete:
+        return [make_issue(
+            "table-incomplete", "error",
+            "the manifest marks the table as incomplete (an interrupted extraction); re-run `mmdata extract` to finish it",
+            table=table,
+        )]
+    return []
+
+
+def _check_shard_rows(table: str, table_rows: Sequence[int], sample_rows: Sequence[int], sample_ids: pa.Array) -> list[Issue]:
+    if not table_rows or list(table_rows) == list(sample_rows):
+        return []
+    table_shard = np.repeat(np.arange(len(table_rows)), table_rows)
+    sample_shard = np.repeat(np.arange(len(sample_rows)), sample_rows)
+    row = int(np.argmax(table_shard != sample_shard))
+    return [make_issue(
+        "shard-rows", "error",
+        f"row {row} is in shard {table_shard[row]} of the table but in samples shard {sample_shard[row]} "
+        f"({len(table_rows)} vs {len(sample_rows)} shards); feature shard k must hold exactly "
+        "the rows of samples shard k (resume and fusion pair them up); re-extract the table",
+        table=table, offenders=[sample_ids[row].as_py()],
+    )]
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,183 @@
+"""Checks of temporal (sequence) tables, vectorized over a batch of samples (pure functions).
+
+Shapes shared by every function (n samples in the batch, M interval rows in all):
+
+    offsets    (n+1,) int64   rows of sample i are intervals[offsets[i]:offsets[i+1]]
+    intervals  (M, 2) float64 [start, end] seconds of the media file
+    lo, hi     (n,)   float64 the sample's segment span; hi is NaN when unknown
+    duration   (n,)   float64 the media file's duration; NaN when unknown
+
+The segment span is the sample's start/end in the samples table (start null = 0, end null =
+the media duration), so a whole-file sample and a MOSI segment are checked alike.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from mmdata.checks.issues import Issue, make_issue
+
+#: Frames within this many of duration x frame rate always pass the frame-count check.
+FRAME_SLACK = 2
+
+
+def owner_index(offsets: np.ndarray) -> np.ndarray:
+    """For each row, the index of the sample it belongs to."""
+    return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+
+
+def check_interval_counts(table: str, sample_ids: pa.Array, feature_offsets: np.ndarray,
+                          interval_offsets: np.ndarray, valid: np.ndarray) -> list[Issue]:
+    """Each sample has one (start, end) pair per feature row."""
+    bad = (np.diff(feature_offsets) != np.diff(interval_offsets)) & valid
+    if not bad.any():
+        return []
+    first = int(np.argmax(bad))
+    return [make_issue(
+        "intervals-length", "error",
+        f"sample has {int(np.diff(feature_offsets)[first])} feature rows but "
+        f"{int(np.diff(interval_offsets)[first])} intervals; every row needs its (start, end)",
+        table=table, offenders=sample_ids.filter(pa.array(bad)).to_pylist(), count=int(bad.sum()),
+    )]
+
+
+def check_interval_order(table: str, sample_ids: pa.Array, offsets: np.ndarray, intervals: np.ndarray) -> list[Issue]:
+    """Intervals are sorted by start within each sample, start >= 0 and end >= start."""
+    issues = []
+    owner = owner_index(offsets)
+    starts, ends = intervals[:, 0], intervals[:, 1]
+    negative = (starts < 0) | (ends < starts) | ~np.isfinite(intervals).all(axis=1)
+    if negative.any():
+        row = int(np.argmax(negative))
+        bad_samples = np.unique(owner[negative])
+        issues.append(make_issue(
+            "intervals-negative", "error",
+            f"interval [{starts[row]:.6g}, {ends[row]:.6g}] (row {row - int(offsets[owner[row]])} of the sample) "
+            "starts before 0 s, ends before it starts or is not finite; expected 0 <= start <= end",
+            table=table, offenders=sample_ids.take(pa.array(bad_samples)).to_pylist(), count=len(bad_samples),
+        ))
+    if len(starts) > 1:
+        same_sample = owner[1:] == owner[:-1]
+        unsorted = same_sample & (starts[1:] < starts[:-1])
+        if unsorted.any():
+            row = int(np.argmax(unsorted)) + 1
+            bad_samples = np.unique(owner[1:][unsorted])
+            issues.append(make_issue(
+                "intervals-unsorted", "error",
+                f"interval starting at {starts[row]:.6g} s follows one starting at {starts[row - 1]:.6g} s; "
+                "expected intervals sorted by start",
+                table=table, offenders=sample_ids.take(pa.array(bad_samples)).to_pylist(), count=len(bad_samples),
+            ))
+    return issues
+
+
+def check_interval_span(table: str, sample_ids: pa.Array, offsets: np.ndarray, intervals: np.ndarray,
+                        lo: np.ndarray, hi: np.ndarray, duration: np.ndarray, tolerance: float) -> list[Issue]:
+    """No interval lies wholly outside the sample's segment, nor extends past the media's duration.
+
+    Rows that only overlap the segment's edge are fine (a word or frame window straddling a
+    segment boundary); `tolerance` seconds of slack absorb rounding.
+    """
+    owner = owner_index(offsets)
+    starts, ends = intervals[:, 0], intervals[:, 1]
+    seg_lo, seg_hi, dur = lo[owner], hi[owner], duration[owner]
+    with np.errstate(invalid="ignore"):
+        outside = (ends < seg_lo - tolerance) | (starts > seg_hi + tolerance) | (ends > dur + tolerance)
+    if not outside.any():
+        return []
+    row = int(np.argmax(outside))
+    sample = int(owner[row])
+    bad_samples = np.unique(owner[outside])
+    span = f"[{lo[sample]:.6g}, {hi[sample]:.6g}]" if np.isfinite(hi[sample]) else f"[{lo[sample]:.6g}, ...)"
+    media = f", media duration {duration[sample]:.6g} s" if np.isfinite(duration[sample]) else ""
+    return [make_issue(
+        "intervals-outside", "error",
+        f"interval [{starts[row]:.6g}, {ends[row]:.6g}] lies outside the sample's segment {span}{media}; "
+        "rows must overlap the segment they belong to",
+        table=table, offenders=sample_ids.take(pa.array(bad_samples)).to_pylist(), count=len(bad_samples),
+    )]
+
+
+def segment_coverage(offsets: np.ndarray, intervals: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Fraction of each sample's segment [lo, hi] covered by the union of its intervals.
+
+    Where `hi` is unknown (NaN) the end of the last interval is used, so the fraction then
+    measures gaps between rows. NaN for empty spans.
+    """
+    n = len(offsets) - 1
+    owner = owner_index(offsets)
+    lo, hi = _known_span(offsets, intervals, lo, hi)
+    width = hi - lo
+    if len(owner) == 0:
+        return np.where(width > 0, 0.0, np.nan)
+    starts = np.clip(intervals[:, 0], lo[owner], hi[owner])
+    ends = np.clip(intervals[:, 1], lo[owner], hi[owner])
+    order = np.lexsort((starts, owner))
+    starts, ends, owner = starts[order], ends[order], owner[order]
+    # Shift each sample onto its own stretch of one time line, so a single running maximum of
+    # the ends (the union's right edge so far) never carries over from one sample to the next.
+    safe_width = np.nan_to_num(width, nan=0.0)
+    base = np.concatenate([[0.0], np.cumsum(safe_width + 1.0)[:-1]])
+    shift = base[owner] - lo[owner]
+    starts, ends = starts + shift, ends + shift
+    reach = np.maximum.accumulate(ends)
+    previous = np.concatenate([[-np.inf], reach[:-1]])
+    covered = np.clip(ends - np.maximum(starts, previous), 0.0, None)
+    total = np.bincount(owner, weights=covered, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(width > 0, total / np.where(width > 0, width, 1.0), np.nan)
+
+
+def check_coverage(table: str, sample_ids: pa.Array, coverage: np.ndarray, min_coverage: float) -> list[Issue]:
+    """Warn about samples whose segment the modality covers less than `min_coverage` of."""
+    with np.errstate(invalid="ignore"):
+        low = coverage < min_coverage
+    if not low.any():
+        return []
+    first = int(np.argmax(low))
+    return [make_issue(
+        "coverage-low", "warning",
+        f"the table covers {coverage[first]:.0%} of the sample's segment, below {min_coverage:.0%}; "
+        "the modality is missing for part of the segment",
+        table=table, offenders=sample_ids.filter(pa.array(low)).to_pylist(), count=int(low.sum()),
+    )]
+
+
+def check_frame_count(table: str, sample_ids: pa.Array, lengths: np.ndarray, width: np.ndarray,
+                      frame_rate: float, tolerance: float) -> list[Issue]:
+    """Frames per sample match duration x declared frame rate within `tolerance` (a fraction) or 2 frames."""
+    expected = width * frame_rate
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(lengths - expected) > np.maximum(FRAME_SLACK, tolerance * expected)
+    bad &= np.isfinite(expected)
+    if not bad.any():
+        return []
+    first = int(np.argmax(bad))
+    return [make_issue(
+        "frame-count", "error",
+        f"sample has {int(lengths[first])} frames over {width[first]:.6g} s, expected about "
+        f"{expected[first]:.1f} at the declared {frame_rate:g} Hz (tolerance {tolerance:.0%} or {FRAME_SLACK} frames); "
+        "the declared frame rate does not match the data",
+        table=table, offenders=sample_ids.filter(pa.array(bad)).to_pylist(), count=int(bad.sum()),
+    )]
+
+
+def span_width(offsets: np.ndarray, intervals: np.ndarray | None, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Each sample's segment length: hi - lo when known, else up to its last interval's end (NaN without)."""
+    if intervals is None:
+        return hi - lo
+    lo, hi = _known_span(offsets, intervals, lo, hi)
+    return hi - lo
+
+
+def _known_span(offsets: np.ndarray, intervals: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    unknown = ~np.isfinite(hi)
+    if not unknown.any():
+        return lo, hi
+    hi = hi.copy()
+    nonempty = np.diff(offsets) > 0
+    last_end = np.full(len(lo), np.nan)
+    if nonempty.any():
+        last_end[nonempty] = np.maximum.reduceat(intervals[:, 1], offsets[:-1][nonempty])
+    hi[unknown] = last_end[unknown]
+    return lo, hi

@@ -1,0 +1,33 @@
+"""`mmdata check DIR [--json REPORT]`: prove a dataset's tables agree before training on it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mmdata.checks import CheckOptions, check_dataset
+from mmdata.checks.report import render_report, write_report_json
+from mmdata.checks.samples import parse_label_range
+from mmdata.cli.app import command
+
+#: Exit status when the check ran and found error-severity issues (2 means it could not run).
+ISSUES_EXIT_CODE = 1
+
+
+@command("check")
+def check_command(
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the report as JSON to this file.")] = None,
+    table: Annotated[Optional[list[str]], typer.Option("--table", "-t", help="Check only this table; repeat.")] = None,
+    label_range: Annotated[Optional[str], typer.Option(help="Label range LOW,HIGH (default: from the corpus kind).")] = None,
+    min_coverage: Annotated[float, typer.Option(min=0.0, max=1.0, help="Warn below this segment coverage.")] = 0.5,
+) -> None:
+    """Check ids, dims, values, intervals, text, labels, splits and provenance; exit 1 on any error."""
+    options = CheckOptions(label_range=parse_label_range(label_range) if label_range else None, min_coverage=min_coverage)
+    report = check_dataset(dataset_dir, options, tables=table or None)
+    render_report(report)
+    if json_path is not None:
+        write_report_json(report, json_path)
+    if not report.ok:
+        raise typer.Exit(ISSUES_EXIT_CODE)

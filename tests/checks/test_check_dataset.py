@@ -1,0 +1,219 @@
+"""`check_dataset` end to end: clean datasets pass; one dataset per defect is caught with the right
+code, table and sample id."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mmdata.checks import CheckOptions, check_dataset
+from mmdata.errors import UnknownNameError
+from mmdata.store.metadata import FeatureSpec
+from tests.checks.builder import (
+    aligned_table, build_dataset, frames_table, image_text_samples, mosi_samples, pooled_table, with_value,
+)
+
+MOSI = {"corpus_kind": "mosi-raw", "corpus_options": {"dataset": "cmu-mosi"}}
+
+
+def _image_text(tmp_path, *, image=None, text=None, samples=None, **kwargs):
+    samples = samples or image_text_samples()
+    image = image or pooled_table("image.a", samples, 4)
+    text = text or pooled_table("text.b", samples, 3, seed=1)
+    return build_dataset(tmp_path / "ds", samples, [image, text], **kwargs)
+
+
+def _mosi(tmp_path, *, audio=None, samples=None, **kwargs):
+    samples = samples or mosi_samples()
+    audio = audio or frames_table("audio.f", samples, 3, 10.0)
+    tables = [audio, frames_table("video.g", samples, 2, 5.0, seed=2), aligned_table("text.w", samples, 3, 4)]
+    return build_dataset(tmp_path / "ds", samples, tables, **{**MOSI, **kwargs})
+
+
+def _only(report, code):
+    found = [i for i in report.issues if i.code == code]
+    assert found, f"expected {code}, got {[i.one_line() for i in report.issues]}"
+    return found[0]
+
+
+def test_clean_image_text_dataset_passes_with_split_counts(tmp_path):
+    report = check_dataset(_image_text(tmp_path))
+    assert report.ok
+    assert [i.code for i in report.issues] == ["split-counts"]
+    assert report.splits == {"test": 2, "train": 7, "val": 3}
+    assert report.rows_checked == 24
+    assert report.tables["image.a"]["rows"] == 12
+
+
+def test_clean_temporal_dataset_passes_with_full_coverage(tmp_path):
+    report = check_dataset(_mosi(tmp_path))
+    assert report.ok, [i.one_line() for i in report.issues]
+    assert report.codes() == {"split-counts"}
+    assert report.tables["audio.f"]["coverage_min"] == pytest.approx(1.0)
+    assert report.tables["text.w"]["coverage_mean"] == pytest.approx(1.0)
+
+
+def _drop_last(fake):
+    return replace(fake, ids=[f"{i:012d}" for i in range(11)], values=fake.values[:11])
+
+
+def _rename(fake, index, new_id):
+    ids = [f"{i:012d}" for i in range(12)]
+    ids[index] = new_id
+    return replace(fake, ids=ids)
+
+
+def _swap(fake, a, b):
+    ids = [f"{i:012d}" for i in range(12)]
+    values = list(fake.values)
+    ids[a], ids[b] = ids[b], ids[a]
+    values[a], values[b] = values[b], values[a]
+    return replace(fake, ids=ids, values=values)
+
+
+S = image_text_samples()
+IMAGE = pooled_table("image.a", S, 4)
+POOLED_DEFECTS = {
+    "ids-missing": (_drop_last(IMAGE), "000000000011"),
+    "ids-extra": (_rename(IMAGE, 4, "999999999999"), "999999999999"),
+    "ids-duplicate": (_rename(IMAGE, 4, "000000000003"), "000000000003"),
+    "ids-order": (_swap(IMAGE, 2, 7), "000000000007"),
+    "dim-mismatch": (replace(IMAGE, shard_specs={1: FeatureSpec(dim=5)},
+                             values=[np.zeros(5, np.float32) if 5 <= i < 10 else v for i, v in enumerate(IMAGE.values)]),
+                     "000000000005"),
+    "non-finite": (with_value(IMAGE, 6, np.array([0, np.nan, 1, np.inf], np.float32)), "000000000006"),
+    "feature-null": (replace(with_value(IMAGE, 9, None), record_failures=False), "000000000009"),
+    "provenance-mismatch": (replace(IMAGE, metadata={"config": {"size": 2}}), "000000000000"),
+    "fingerprint-mismatch": (replace(IMAGE, metadata={"samples_fingerprint": "0123456789abcdef"}), "000000000000"),
+    "shard-rows": (replace(IMAGE, shard_size=4), "000000000004"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(POOLED_DEFECTS))
+def test_each_pooled_table_defect_is_caught_with_code_and_sample(tmp_path, code):
+    fake, sample_id = POOLED_DEFECTS[code]
+    report = check_dataset(_image_text(tmp_path, image=fake))
+    assert not report.ok
+    issue = _only(report, code)
+    assert (issue.severity, issue.table, issue.sample_id) == ("error", "image.a", sample_id)
+    assert "text.b" not in {i.table for i in report.errors}
+
+
+def test_non_finite_counts_nan_and_inf_and_names_first_offenders(tmp_path):
+    fake = with_value(with_value(IMAGE, 6, np.array([0, np.nan, np.nan, 1], np.float32)), 8,
+                      np.array([np.inf, 0, 0, 0], np.float32))
+    issue = _only(check_dataset(_image_text(tmp_path, image=fake)), "non-finite")
+    assert issue.count == 2
+    assert "3 feature values are not finite (2 NaN, 1 Inf)" in issue.message
+    assert "'000000000006', '000000000008'" in issue.message
+
+
+def test_failed_sample_recorded_in_errors_table_is_a_warning_not_an_error(tmp_path):
+    report = check_dataset(_image_text(tmp_path, image=with_value(IMAGE, 9, None)))
+    assert report.ok
+    issue = _only(report, "feature-failed")
+    assert (issue.severity, issue.sample_id, issue.count) == ("warning", "000000000009", 1)
+    assert report.tables["image.a"]["null"] == 1
+
+
+def test_incomplete_table_is_an_error(tmp_path):
+    issue = _only(check_dataset(_image_text(tmp_path, image=replace(IMAGE, complete=False))), "table-incomplete")
+    assert (issue.severity, issue.table) == ("error", "image.a")
+
+
+def test_missing_captions_in_a_captioned_corpus(tmp_path):
+    samples = [replace(s, captions=()) if s.sample_id == "000000000004" else s for s in S]
+    issue = _only(check_dataset(_image_text(tmp_path, samples=samples)), "captions-missing")
+    assert (issue.severity, issue.sample_id) == ("error", "000000000004")
+
+
+def test_image_in_two_splits_is_a_split_leak(tmp_path):
+    samples = [replace(s, image="img/000000000001.jpg") if s.sample_id == "000000000008" else s for s in S]
+    issue = _only(check_dataset(_image_text(tmp_path, samples=samples)), "split-leak")
+    assert issue.sample_id == "000000000008"
+    assert "image 'img/000000000001.jpg' in splits ['train', 'test']" in issue.message
+
+
+M = mosi_samples()
+AUDIO = frames_table("audio.f", M, 3, 10.0)
+_IDX = {s.sample_id: i for i, s in enumerate(M)}
+
+
+def _intervals_of(sample_id, edit):
+    ivs = np.array(AUDIO.intervals[_IDX[sample_id]], copy=True)
+    edit(ivs)
+    return with_value(AUDIO, _IDX[sample_id], AUDIO.values[_IDX[sample_id]], ivs)
+
+
+def _swap_rows(ivs):
+    ivs[[2, 5]] = ivs[[5, 2]]
+
+
+def _negative(ivs):
+    ivs[0, 0] = -0.25
+
+
+def _outside(ivs):
+    ivs[-1] = [30.0, 30.1]
+
+
+TEMPORAL_DEFECTS = {
+    "intervals-unsorted": (_intervals_of("vid1[2]", _swap_rows), "vid1[2]"),
+    "intervals-negative": (_intervals_of("vid2[0]", _negative), "vid2[0]"),
+    "intervals-outside": (_intervals_of("vid3[1]", _outside), "vid3[1]"),
+    "frame-count": (replace(AUDIO, spec=replace(AUDIO.spec, frame_rate=25.0)), "vid0[0]"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(TEMPORAL_DEFECTS))
+def test_each_temporal_defect_is_caught_with_code_and_sample(tmp_path, code):
+    fake, sample_id = TEMPORAL_DEFECTS[code]
+    report = check_dataset(_mosi(tmp_path, audio=fake))
+    issue = _only(report, code)
+    assert (issue.severity, issue.table, issue.sample_id) == ("error", "audio.f", sample_id)
+
+
+def test_half_covered_segment_is_a_low_coverage_warning(tmp_path):
+    index = _IDX["vid2[1]"]
+    fake = with_value(AUDIO, index, AUDIO.values[index][:6], AUDIO.intervals[index][:6])
+    report = check_dataset(_mosi(tmp_path, audio=fake), CheckOptions(min_coverage=0.9, frame_tolerance=0.9))
+    issue = _only(report, "coverage-low")
+    assert (issue.severity, issue.sample_id) == ("warning", "vid2[1]")
+    assert "covers 30%" in issue.message
+    assert report.tables["audio.f"]["coverage_min"] == pytest.approx(0.3)
+
+
+def test_segments_of_one_video_in_two_folds_leak(tmp_path):
+    samples = [replace(s, split="test") if s.sample_id == "vid0[2]" else s for s in M]
+    issue = _only(check_dataset(_mosi(tmp_path, samples=samples)), "split-leak")
+    assert issue.sample_id == "vid0[2]"
+    assert "group_id 'vid0'" in issue.message
+
+
+def test_missing_transcript_and_label_out_of_mosi_range(tmp_path):
+    samples = [replace(s, transcript=" ") if s.sample_id == "vid1[0]" else
+               replace(s, label=3.5) if s.sample_id == "vid3[2]" else s for s in M]
+    report = check_dataset(_mosi(tmp_path, samples=samples))
+    assert _only(report, "transcript-missing").sample_id == "vid1[0]"
+    issue = _only(report, "label-range")
+    assert issue.sample_id == "vid3[2]" and "outside [-3, 3]" in issue.message
+
+
+def test_label_range_comes_from_the_corpus_or_the_option(tmp_path):
+    samples = [replace(s, label=0.9 if s.sample_id != "vid0[1]" else 1.5) for s in M]
+    sims = check_dataset(_mosi(tmp_path, samples=samples, corpus_options={"dataset": "ch-sims"}))
+    assert _only(sims, "label-range").sample_id == "vid0[1]"
+    widened = check_dataset(tmp_path / "ds", CheckOptions(label_range=(-3.0, 3.0)))
+    assert "label-range" not in widened.codes()
+
+
+def test_unknown_table_name_raises_before_checking(tmp_path):
+    with pytest.raises(UnknownNameError, match="no table 'image.nope'"):
+        check_dataset(_image_text(tmp_path), tables=["image.nope"])
+
+
+def test_only_the_named_tables_are_checked(tmp_path):
+    root = _image_text(tmp_path, image=_rename(IMAGE, 4, "999999999999"))
+    report = check_dataset(root, tables=["text.b"])
+    assert report.ok and list(report.tables) == ["text.b"]
