@@ -246,6 +246,9 @@ def _extract_table(
     total_rows = int(dataset.manifest.samples["rows"])
     progress.start(f"{name}", total_rows)
     rows_done = errors_done = written = skipped = 0
+    if hasattr(runner, "stream_shards"):  # Ray: one execution over every pending shard
+        pending = [s for i, s in enumerate(shards) if not (table_dir / layout.shard_name(i)).is_file()]
+        runner.stream_shards(extractor, pending, corpus_root, batch_size)
     try:
         for index, samples_shard in enumerate(shards):
             out_path = table_dir / layout.shard_name(index)

@@ -1,0 +1,323 @@
+"""Running an extractor on Ray Data: the same contract and the same output as the local executor.
+
+    with RayExecutor(address="auto", num_workers=16) as runner:
+        for rows, results in runner.run(extractor, batches, corpus_root): ...
+
+Ray is the engine; this module only describes the pipeline. Record shapes between stages:
+    tasks:    {"shard": str, "start": int, "length": int, "rows": bytes}
+                                      one Ray Data block per task: a slice of a samples shard (path,
+                                      read by the worker) or pickled rows handed over by `run`
+    decoded:  {"sample_id": str, "media_path": str|None, "result": bytes}
+                                      per row, a pickled ItemResult (value = the decoded item);
+                                      decoding runs as Ray tasks on CPUs (map_batches over a function)
+    computed: same columns, ItemResult.value = the feature; compute runs in an actor pool
+                                      (map_batches over a class) that loads the model once per actor,
+                                      with one GPU per actor when the cluster has GPUs
+Order is preserved, so the driver streams results back shard by shard and the pipeline writes and
+resumes shards exactly as with the local executor. `stream_shards` starts one Ray Data execution
+over every pending samples shard, so actors load their model once per table, not once per shard.
+
+On a multi-node cluster, every node needs mmdata installed and must see the corpus and the dataset
+directory at the same paths (shared storage), as for any Ray job reading files.
+"""
+from __future__ import annotations
+
+import logging
+import pickle
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmdata.errors import ConfigError, MmdataError
+from mmdata.executors import ItemResult, compute_batch, decode_batch, media_path_of
+from mmdata.features.base import Extractor
+
+log = logging.getLogger(__name__)
+
+#: Rows each decode task handles, in batches of the pipeline's batch size: fewer, larger Ray
+#: tasks amortise the per-task overhead; the cap keeps blocks of decoded images well under
+#: Ray Data's default 128 MiB target block size.
+BATCHES_PER_TASK = 4
+MAX_ROWS_PER_TASK = 256
+_FATAL = "__fatal__"  # sample_id of a result row carrying a run-stopping MmdataError
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where a stage runs: decode task concurrency, actor count and resources per actor."""
+
+    decode_tasks: int | None
+    actors: int
+    gpus_per_actor: float
+
+
+class RayExecutor:
+    """Decode in Ray tasks, compute in a Ray actor pool; yields (rows, results) per batch in input order.
+
+    Args:
+        address: None starts (or reuses) a Ray instance on this machine; "auto" joins the running
+            cluster; "ray://host:10001" connects through Ray Client.
+        num_workers: at most this many decode tasks at once (0 = as many as Ray schedules).
+        num_actors: compute actors (default: one per GPU of the cluster, else 1).
+        num_gpus: GPUs per actor (default: 1 when the cluster has GPUs and the extractor is not
+            pinned to the CPU by a `device=cpu` option, else 0).
+
+    Raises:
+        ConfigError: Ray is not installed, or the cluster cannot be reached.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        num_workers: int = 2,
+        *,
+        num_actors: int | None = None,
+        num_gpus: float | None = None,
+    ):
+        self.address = address
+        self.num_workers = num_workers
+        self.num_actors = num_actors
+        self.num_gpus = num_gpus
+        self._started_ray = False
+        self._stream: _ResultStream | None = None
+
+    def __enter__(self) -> RayExecutor:
+        self._ensure_ray()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop any running stream; shut Ray down only if this executor started it."""
+        self._close_stream()
+        if self._started_ray:
+            import ray
+
+            ray.shutdown()
+            self._started_ray = False
+
+    def stream_shards(
+        self, extractor: Extractor, shard_paths: Sequence[Path], corpus_root: Path, batch_size: int
+    ) -> None:
+        """Start one Ray Data execution over whole samples shards, read by the workers.
+
+        Later `run` calls for this extractor take their results from it, in order, so the pipeline
+        keeps its shard-by-shard loop while Ray keeps its actors (and their models) for the table.
+        """
+        import pyarrow.parquet as pq
+
+        self._close_stream()
+        tasks = []
+        for path in shard_paths:
+            rows = pq.read_metadata(path).num_rows
+            step = _rows_per_task(batch_size)
+            tasks += [{"shard": str(path), "start": s, "length": min(step, rows - s), "rows": None}
+                      for s in range(0, rows, step)]
+        if tasks:
+            self._stream = _ResultStream(extractor.table_name, self._execute(extractor, tasks, corpus_root, batch_size))
+
+    def run(
+        self, extractor: Extractor, batches: Iterable[list[dict[str, Any]]], corpus_root: Path
+    ) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
+        """Yield (rows, results) per batch, in input order (the `LocalExecutor.run` contract)."""
+        if self._stream is not None and self._stream.table == extractor.table_name:
+            for rows in batches:
+                yield rows, self._stream.take(rows)
+            return
+        # Rows handed over directly: one Ray Data execution over them (the pipeline passes one
+        # samples shard per call, so this holds at most one shard's rows).
+        batches = [list(rows) for rows in batches]
+        batch_size = max((len(rows) for rows in batches), default=1)
+        step = _rows_per_task(batch_size)
+        flat = [row for rows in batches for row in rows]
+        tasks = [{"shard": None, "start": 0, "length": len(flat[s : s + step]), "rows": pickle.dumps(flat[s : s + step])}
+                 for s in range(0, len(flat), step)]
+        stream = _ResultStream(extractor.table_name, self._execute(extractor, tasks, corpus_root, batch_size))
+        try:
+            for rows in batches:
+                yield rows, stream.take(rows)
+        finally:
+            stream.close()
+
+    # --- building the Ray Data pipeline ---------------------------------------------------------
+
+    def _execute(
+        self, extractor: Extractor, tasks: list[dict[str, Any]], corpus_root: Path, batch_size: int
+    ) -> Iterator[dict[str, Any]]:
+        """Build and run the Ray Data pipeline; yields result blocks (column dicts) in order."""
+        import ray.data
+
+        self._ensure_ray()
+        plan = self._plan(extractor)
+        ds = ray.data.from_items(tasks, override_num_blocks=len(tasks))
+        if extractor.decode_in_workers:
+            ds = ds.map_batches(
+                _decode_tasks, fn_args=(extractor, str(corpus_root)), batch_size=None, batch_format="pyarrow",
+                compute=ray.data.TaskPoolStrategy(size=min(plan.decode_tasks, len(tasks))) if plan.decode_tasks else None,
+                num_cpus=1,
+            )
+        ds = ds.map_batches(
+            _ComputeActor, fn_constructor_args=(extractor, str(corpus_root), batch_size), batch_size=None, batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(size=plan.actors),
+            # On CPUs the actor shares them with the decode tasks, as the local executor's main
+            # process does with its pool; on GPUs it holds one device.
+            num_cpus=1 if plan.gpus_per_actor else 0, num_gpus=plan.gpus_per_actor or None,
+        )
+        ds.context.execution_options.preserve_order = True
+        ds.context.enable_progress_bars = False
+        ds.context.print_on_execution_start = False
+        # Ray Data logs a warning when its bars are off; mmdata draws its own progress.
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
+        iterator = ds.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=2)
+        try:
+            for block in iterator:
+                yield block.to_pydict()
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    def _plan(self, extractor: Extractor) -> _Plan:
+        import ray
+
+        gpus_in_cluster = int(ray.cluster_resources().get("GPU", 0))
+        wants_gpu = str(getattr(extractor.config, "device", "auto")).lower() not in ("cpu",)
+        gpus = self.num_gpus if self.num_gpus is not None else (1.0 if gpus_in_cluster and wants_gpu else 0.0)
+        actors = self.num_actors or (max(1, int(gpus_in_cluster // gpus)) if gpus else 1)
+        return _Plan(self.num_workers if self.num_workers > 0 else None, actors, gpus)
+
+    def _ensure_ray(self) -> None:
+        try:
+            import ray
+        except ImportError as e:
+            raise ConfigError(
+                "the ray executor needs Ray Data, which is not installed; install it with "
+                "`pip install 'mmdata[ray]'` or use --executor local"
+            ) from e
+        if ray.is_initialized():
+            return
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        try:
+            ray.init(address=self.address, include_dashboard=False, logging_level=logging.WARNING,
+                     log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise ConfigError(
+                f"cannot connect to a Ray cluster at address {self.address!r} ({type(e).__name__}: {e}); "
+                "start one with `ray start --head`, pass --address auto|ray://HOST:10001, or omit --address "
+                "to start Ray on this machine"
+            ) from e
+        self._started_ray = True
+
+    def _close_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+class _ResultStream:
+    """Hands out results of an ordered Ray Data execution, a batch of rows at a time."""
+
+    def __init__(self, table: str, blocks: Iterator[dict[str, Any]]):
+        self.table = table
+        self._blocks = blocks
+        self._ready: deque[tuple[str, bytes]] = deque()
+
+    def take(self, rows: list[dict[str, Any]]) -> list[ItemResult]:
+        out = []
+        for row in rows:
+            while not self._ready:
+                self._pull()
+            sample_id, payload = self._ready.popleft()
+            if sample_id != row["sample_id"]:
+                raise RuntimeError(
+                    f"ray executor returned sample {sample_id!r} where {row['sample_id']!r} was expected "
+                    f"(table {self.table!r}); results must come back in input order"
+                )
+            out.append(pickle.loads(payload))
+        return out
+
+    def close(self) -> None:
+        close = getattr(self._blocks, "close", None)
+        if close is not None:
+            close()
+
+    def _pull(self) -> None:
+        try:
+            block = next(self._blocks)
+        except StopIteration:
+            raise RuntimeError(f"ray executor ended early for table {self.table!r}: fewer results than rows") from None
+        for sample_id, payload in zip(block["sample_id"], block["result"]):
+            if sample_id == _FATAL:
+                raise pickle.loads(payload)
+            self._ready.append((sample_id, payload))
+
+
+# --- stage functions (run in Ray workers) -------------------------------------------------------
+
+
+def _rows_per_task(batch_size: int) -> int:
+    return max(batch_size, min(MAX_ROWS_PER_TASK, BATCHES_PER_TASK * batch_size) // batch_size * batch_size)
+
+
+def _task_rows(tasks: Any) -> list[dict[str, Any]]:
+    """The samples-table rows of one block of task descriptors."""
+    import pyarrow.parquet as pq
+
+    rows: list[dict[str, Any]] = []
+    for task in tasks.to_pylist():
+        if task["rows"] is not None:
+            rows += pickle.loads(task["rows"])
+        else:
+            rows += pq.read_table(task["shard"]).slice(task["start"], task["length"]).to_pylist()
+    return rows
+
+
+def _result_block(rows: list[dict[str, Any]], results: list[ItemResult], modality: str) -> Any:
+    import pyarrow as pa
+
+    return pa.table({
+        "sample_id": pa.array([r.sample_id for r in results], pa.string()),
+        "media_path": pa.array([media_path_of(row, modality) for row in rows], pa.string()),
+        "result": pa.array([pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in results], pa.large_binary()),
+    })
+
+
+def _decode_tasks(tasks: Any, extractor: Extractor, corpus_root: str) -> Any:
+    rows = _task_rows(tasks)
+    return _result_block(rows, decode_batch(extractor, rows, Path(corpus_root)), extractor.modality)
+
+
+class _ComputeActor:
+    """Holds one extractor (and the model it loads) for the life of the actor."""
+
+    def __init__(self, extractor: Extractor, corpus_root: str, batch_size: int):
+        self.extractor = extractor
+        self.corpus_root = Path(corpus_root)
+        self.batch_size = batch_size
+
+    def __call__(self, block: Any) -> Any:
+        import pyarrow as pa
+
+        extractor = self.extractor
+        if "result" in block.column_names:
+            rows = [{"sample_id": s, extractor.modality: p}
+                    for s, p in zip(block["sample_id"].to_pylist(), block["media_path"].to_pylist())]
+            decoded = [pickle.loads(b) for b in block["result"].to_pylist()]
+        else:  # decode_in_workers=False: decoding is trivial and happens here
+            rows = _task_rows(block)
+            decoded = decode_batch(extractor, rows, self.corpus_root)
+        results: list[ItemResult] = []
+        try:
+            for start in range(0, len(rows), self.batch_size):
+                chunk = slice(start, start + self.batch_size)
+                results += compute_batch(extractor, decoded[chunk], rows[chunk])
+        except MmdataError as e:
+            # A configuration error (missing weights, bad option) stops the run: hand it to the
+            # driver as data so it is re-raised there as itself, not wrapped by Ray.
+            return pa.table({"sample_id": [_FATAL], "media_path": pa.array([None], pa.string()),
+                             "result": pa.array([pickle.dumps(e)], pa.large_binary())})
+        return _result_block(rows, results, extractor.modality)
+
