@@ -83,7 +83,10 @@ def load_sentence_model(model_dir: str, device: str) -> Any:
     """A SentenceTransformer from a local directory, once per (directory, device) in a process."""
     with offline_hub():
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # The weight-loading bar would interleave with mmdata's own progress bars.
+        transformers_logging.disable_progress_bar()
         return SentenceTransformer(model_dir, device=device, local_files_only=True)
 
 

@@ -91,3 +91,14 @@ def test_top_level_cli_py_and_module_entry_point_run_the_same_app():
     for cmd in ([sys.executable, str(REPO / "cli.py"), "--help"], [sys.executable, "-m", "mmdata", "--help"]):
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO).stdout
         assert "extract" in out and "info" in out
+
+
+def test_demo_extracts_both_embedded_corpora(tmp_path):
+    result = runner.invoke(app, ["demo", str(tmp_path / "demo"), "-j", "0", "-q"])
+    assert result.exit_code == 0, result.output
+    for kind in ("coco", "flickr30k"):
+        info = json.loads(runner.invoke(app, ["info", str(tmp_path / "demo" / kind), "--json"]).stdout)
+        tables = {t["name"]: t for t in info["tables"]}
+        assert set(tables) == {"image.color-hist", "text.minilm", "text.minilm.caption"}
+        assert all(t["rows"] == info["samples"]["rows"] == 8 and t["errors"] == 0 for t in tables.values())
+        assert tables["text.minilm"]["dim"] == 384
