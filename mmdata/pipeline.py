@@ -17,7 +17,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mmdata.corpora.base import LoadProblem, get_corpus_kind, load_corpus, require_dir
+from mmdata.corpora.base import LoadProblem, PrecomputedTable, get_corpus_kind, load_corpus, require_dir
 from mmdata.errors import CorpusFormatError, DatasetError, ExtractionError
 from mmdata.executors import ItemResult, LocalExecutor
 from mmdata.features.base import Extractor, create_extractor
@@ -83,7 +83,7 @@ def extract(
         CorpusNotFoundError, CorpusFormatError: the corpus is missing or malformed.
         ExtractionError: an item failed with on_error='fail'.
     """
-    dataset = prepare_dataset(
+    dataset, precomputed = _prepare(
         kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size
     )
     report = ExtractReport(
@@ -94,7 +94,7 @@ def extract(
     if extractors is None:
         extractors = default_extractors(dataset)
     instances = [e if isinstance(e, Extractor) else create_extractor(e) for e in extractors]
-    report.tables = extract_features(
+    report.tables = precomputed + extract_features(
         dataset,
         instances,
         batch_size=batch_size,
@@ -150,7 +150,19 @@ def prepare_dataset(
     on_error: OnError = "skip",
     shard_size: int = layout.DEFAULT_SHARD_SIZE,
 ) -> Dataset:
-    """Load the corpus and write the samples table (or reuse it when the same corpus is there)."""
+    """Load the corpus and write the samples table (or reuse it when the same corpus is there).
+
+    Tables the loader reads from the corpus files themselves (`LoadResult.tables`: .csd sequences,
+    processed pickles) are written here too, shard-aligned with the samples and resumable.
+    """
+    return _prepare(kind, corpus_dir, output_dir, split=split, options=options, on_error=on_error,
+                    shard_size=shard_size)[0]
+
+
+def _prepare(
+    kind: str, corpus_dir: str | Path, output_dir: str | Path, *, split: str | None, options: dict[str, Any] | None,
+    on_error: OnError, shard_size: int,
+) -> tuple[Dataset, list[TableReport]]:
     get_corpus_kind(kind)  # unknown kinds fail before anything is read
     root = require_dir(corpus_dir).resolve()
     output_dir = Path(output_dir)
@@ -158,7 +170,13 @@ def prepare_dataset(
     if (output_dir / layout.MANIFEST_NAME).is_file():
         manifest = read_manifest(output_dir)
         if _same_corpus(manifest.corpus, corpus_spec):
-            return open_dataset(output_dir)
+            dataset = open_dataset(output_dir)
+            pending = [n for n in manifest.samples.get("precomputed", []) if not _table_complete(manifest, n)]
+            if not pending:
+                return dataset, []
+            # An interrupted run left precomputed tables unfinished: load again to finish them.
+            tables = load_corpus(kind, root, split=split, options=options).tables
+            return open_dataset(output_dir), write_precomputed_tables(dataset, tables, on_error=on_error)
         raise DatasetError(
             f"{output_dir} already holds a dataset of another corpus ({manifest.corpus['kind']} at "
             f"{manifest.corpus['root']}, split {manifest.corpus.get('split')}); choose another output directory"
@@ -179,10 +197,13 @@ def prepare_dataset(
             "fingerprint": fingerprint_ids(table.column("sample_id").to_pylist()),
             "loader_errors": len(result.problems),
             "splits": _count_splits(table),
+            "precomputed": [t.name for t in result.tables],
         },
+        extra={"loader": result.metadata} if result.metadata else {},
     )
     write_manifest(output_dir, manifest)
-    return open_dataset(output_dir)
+    reports = write_precomputed_tables(open_dataset(output_dir), result.tables, on_error=on_error)
+    return open_dataset(output_dir), reports
 
 
 def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProblem], *, shard_size: int) -> None:
@@ -199,6 +220,75 @@ def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProb
         write_table_atomic(
             errors_table(records), layout.errors_dir(output_dir, layout.LOADER_ERRORS_TABLE) / layout.shard_name(0)
         )
+
+
+def write_precomputed_tables(
+    dataset: Dataset, tables: Sequence[PrecomputedTable], *, on_error: OnError = "skip"
+) -> list[TableReport]:
+    """Write the loader's precomputed tables shard by shard (finished shards are skipped).
+
+    Non-finite values each table met are counted per shard (shard metadata) and summed into the
+    manifest's `extra["nonfinite_values"]`.
+    """
+    return [_write_precomputed_table(dataset, table, on_error) for table in tables]
+
+
+def _write_precomputed_table(dataset: Dataset, table: PrecomputedTable, on_error: OnError) -> TableReport:
+    from mmdata.features.base import library_versions
+
+    provenance = {"table": table.name, "modality": table.modality, "extractor": "precomputed", "config": table.config,
+                  "spec": table.spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow", "h5py")),
+                  "source": table.source, "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
+    table_dir = layout.feature_dir(dataset.root, table.name)
+    _claim_table(dataset, table.name, provenance, table_dir)
+    dataset.manifest.tables[table.name].source = table.source
+    written = skipped = 0
+    for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
+        out_path = table_dir / layout.shard_name(index)
+        err_path = layout.errors_dir(dataset.root, table.name) / layout.shard_name(index)
+        if out_path.is_file():
+            skipped += 1
+            continue
+        ids = pq.read_table(samples_shard, columns=["sample_id"]).column(0).to_pylist()
+        rows = list(table.read(ids))
+        if [r.sample_id for r in rows] != ids:
+            raise DatasetError(f"precomputed table {table.name!r} did not return one row per sample of {samples_shard}, in order")
+        builder = FeatureBatchBuilder(table.spec, {**provenance, "nonfinite_values": sum(r.nonfinite for r in rows)})
+        errors = []
+        for row in rows:
+            if row.error is None:
+                builder.add(row.sample_id, row.features, row.intervals if table.spec.intervals else None)
+                continue
+            if on_error == "fail":
+                raise ExtractionError(f"sample {row.sample_id!r} ({row.path}): {row.error}; fix the file, or re-run "
+                                      "with --on-error skip to record it and go on")
+            builder.add(row.sample_id, None)
+            errors.append({"table": table.name, "sample_id": row.sample_id, "path": row.path, "stage": "load",
+                           "error_type": "CorpusFormatError", "reason": row.error})
+        out = builder.build()
+        for name, arrow_type in table.extra_columns.items():
+            values = [r.columns.get(name) if r.error is None else None for r in rows]
+            out = out.append_column(pa.field(name, arrow_type), pa.array(values, arrow_type))
+        if errors:
+            write_table_atomic(errors_table(errors), err_path)
+        write_table_atomic(out, out_path)
+        written += 1
+    shards = layout.shard_files(table_dir)
+    entry = dataset.manifest.tables[table.name]
+    entry.rows = sum(pq.read_metadata(s).num_rows for s in shards)
+    err_shards = layout.shard_files(layout.errors_dir(dataset.root, table.name))
+    entry.errors, entry.complete = sum(pq.read_metadata(s).num_rows for s in err_shards), True
+    nonfinite = sum(int(read_table_metadata(s).get("nonfinite_values", 0)) for s in shards)
+    dataset.manifest.extra.setdefault("nonfinite_values", {})[table.name] = nonfinite
+    if nonfinite:
+        log.warning("%s: %d non-finite values (-inf/NaN) in %s (policy %s)", table.name, nonfinite, table.source,
+                    table.config.get("nonfinite"))
+    write_manifest(dataset.root, dataset.manifest)
+    return TableReport(table.name, entry.rows, entry.errors, written, skipped, table_dir)
+
+
+def _table_complete(manifest: Manifest, name: str) -> bool:
+    return name in manifest.tables and manifest.tables[name].complete
 
 
 def extract_features(

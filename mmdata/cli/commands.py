@@ -1,3 +1,4 @@
 """Imports every command module so that each registers itself on the app (explicit list)."""
 from mmdata.cli import demo, extract, info  # noqa: F401
 from mmdata.cli import check  # noqa: F401
+from mmdata.cli import align, export_csd  # noqa: F401

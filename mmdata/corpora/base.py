@@ -15,14 +15,15 @@ import csv
 import io
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError, MediaError, UnknownCorpusError
 from mmdata.options import build_options
-from mmdata.records import Sample
+from mmdata.records import Modality, Sample
+from mmdata.store.metadata import FeatureSpec
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,51 @@ class LoadProblem:
     reason: str
 
 
+@dataclass(frozen=True)
+class PrecomputedRow:
+    """One sample's stored values in a precomputed table, or why it has none.
+
+    `features` is (T, D) for a sequence table (with `intervals` (T, 2) seconds when the spec has
+    intervals) or (D,) for a pooled one; `columns` holds the values of the table's extra columns
+    (e.g. the word strings of `text.words`); `nonfinite` counts -inf/NaN values met (already
+    replaced or kept per the loader's policy). A failed row has `error` set and no features.
+    """
+
+    sample_id: str
+    features: Any = None
+    intervals: Any = None
+    columns: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    path: str | None = None
+    nonfinite: int = 0
+
+
+@dataclass(frozen=True)
+class PrecomputedTable:
+    """A feature table whose values are already in the corpus files (.csd sequences, processed pickles).
+
+    `read(sample_ids)` yields one `PrecomputedRow` per id, in order; it is called once per samples
+    shard and should read lazily (one video at a time) so memory stays bounded. The pipeline writes
+    the table shard-aligned with the samples during `prepare_dataset`.
+    """
+
+    name: str  # "<modality>.<name>", e.g. "audio.covarep", "text.words", "video.facet-41"
+    modality: Modality
+    source: str  # where the values come from, e.g. "CMU_MOSI_COVAREP.csd (root 'COAVAREP')"
+    spec: FeatureSpec
+    read: Callable[[Sequence[str]], Iterable[PrecomputedRow]]
+    config: dict[str, Any] = field(default_factory=dict)  # recorded in the manifest (file, root name, policies)
+    extra_columns: dict[str, Any] = field(default_factory=dict)  # column name -> pyarrow type
+
+
 @dataclass
 class LoadResult:
     samples: list[Sample]
     problems: list[LoadProblem] = field(default_factory=list)
+    #: Feature tables read from the corpus files themselves (no extractor to run).
+    tables: list[PrecomputedTable] = field(default_factory=list)
+    #: Corpus-level facts to keep in the manifest (`extra["loader"]`), e.g. the label file's metadata.
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 Loader = Callable[[Path, Any, "str | None"], LoadResult]

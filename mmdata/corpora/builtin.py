@@ -3,3 +3,4 @@ from mmdata.corpora import coco  # noqa: F401
 from mmdata.corpora import karpathy  # noqa: F401
 from mmdata.corpora import flickr30k  # noqa: F401
 from mmdata.corpora import manifest  # noqa: F401
+from mmdata.corpora import csd, mmsa  # noqa: F401

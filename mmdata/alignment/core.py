@@ -1,0 +1,259 @@
+"""Interval alignment with the CMU-MultimodalSDK's semantics, vectorized over sorted intervals.
+
+The SDK's `mmdataset.align(reference, collapse_functions)` does, per video and per reference
+interval i = [r0, r1] (skipped when |r1 - r0| < eps, eps = 1e-5):
+    for every other sequence: take the rows [s0, s1] with  r1 - s0 > -eps  and  s1 - r0 > -eps,
+    clip them to [max(s0, r0), min(s1, r1)], drop pieces with |end - start| <= eps (sub rows are
+    first stably sorted by start), then collapse the pieces (mean, max, ...) to one vector;
+    the output key is `f"{video_id}[{i}]"`, and a sequence without pieces gets no key at all.
+It compares each reference interval with every row (O(N*M) per video). Here the rows are sorted
+once; each reference interval's candidate rows are found with `searchsorted` on the starts and on
+the running maximum of the ends, and the exact SDK predicate is then applied to those candidates
+only, so the pieces are identical to the SDK's at O((N + M) log M + pieces) cost.
+
+Differences, on purpose: the reference itself is never collapsed (the SDK collapses it too, which
+fails for words); a reference interval that some sequence does not overlap follows an explicit
+policy (`on_missing`: drop it from every sequence, impute zeros, or raise) instead of a missing key;
+aligned rows carry the reference interval (the SDK stores the span [min, max] of the pieces).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+import numpy as np
+
+from mmdata.errors import DatasetError
+
+EPSILON = 1e-5  # the SDK's `epsilon = 10e-6`
+Collapse = Literal["mean", "max", "first", "last"]
+COLLAPSES: tuple[str, ...] = ("mean", "max", "first", "last")
+OnMissing = Literal["drop", "impute", "error"]
+CollapseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # SDK signature: f(intervals, features) -> (D',)
+CollapseSpec = Union[Collapse, CollapseFn]
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """The rows of a sequence that overlap each reference interval, clipped to it.
+
+    Pieces are ordered by reference interval, then by row start time (stable), as in the SDK.
+    """
+
+    ref_index: np.ndarray  # (P,) int64, ascending: the reference interval of each piece
+    row_index: np.ndarray  # (P,) int64: the piece's row in the sequence as given (unsorted order)
+    intervals: np.ndarray  # (P, 2) float64: the row's interval clipped to the reference interval
+    counts: np.ndarray  # (N,) int64: pieces per reference interval
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.counts)])
+
+
+@dataclass
+class AlignedVideo:
+    """Every sequence of one video collapsed onto the kept reference intervals."""
+
+    index: np.ndarray  # (K,) reference row numbers kept (the SDK key is f"{video_id}[{index[k]}]")
+    intervals: np.ndarray  # (K, 2) the reference intervals kept
+    features: dict[str, np.ndarray]  # per sequence: (K, D')
+    pieces: dict[str, Pieces] = field(default_factory=dict)
+    imputed: dict[str, int] = field(default_factory=dict)  # reference intervals zero-filled per sequence
+    dropped: int = 0  # non-zero-length reference intervals dropped for lack of overlap
+
+
+def valid_reference(reference: np.ndarray, epsilon: float = EPSILON) -> np.ndarray:
+    """Reference intervals the SDK aligns to (it skips those shorter than eps)."""
+    reference = np.asarray(reference, dtype=np.float64).reshape(-1, 2)
+    return ~(np.abs(reference[:, 0] - reference[:, 1]) < epsilon)
+
+
+def overlap_pieces(reference: np.ndarray, intervals: np.ndarray, *, epsilon: float = EPSILON) -> Pieces:
+    """Clip the rows of `intervals` (M, 2) to each reference interval (N, 2), with the SDK's rules.
+
+    Reference intervals shorter than eps get no pieces. Works for unsorted and overlapping rows.
+    """
+    ref = np.asarray(reference, dtype=np.float64).reshape(-1, 2)
+    sub = np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
+    n = len(ref)
+    order = np.argsort(sub[:, 0], kind="stable")
+    starts, ends = sub[order, 0], sub[order, 1]
+    if len(sub) == 0 or n == 0:
+        empty = np.zeros(0, np.int64)
+        return Pieces(empty, empty, np.zeros((0, 2)), np.zeros(n, np.int64))
+    # Candidate window per reference interval, slightly wider than the SDK predicate (2 eps), so
+    # that rounding in `r1 + eps` cannot lose a row; the exact predicate is applied below.
+    running_max_end = np.maximum.accumulate(ends)
+    lo = np.searchsorted(running_max_end, ref[:, 0] - 2 * epsilon, side="right")
+    hi = np.searchsorted(starts, ref[:, 1] + 2 * epsilon, side="left")
+    window = np.where(valid_reference(ref, epsilon), np.maximum(hi - lo, 0), 0)
+    total = int(window.sum())
+    ref_index = np.repeat(np.arange(n), window)
+    first = np.repeat(np.cumsum(window) - window, window)
+    sorted_rows = lo[ref_index] + (np.arange(total) - first)
+    r0, r1 = ref[ref_index, 0], ref[ref_index, 1]
+    s0, s1 = starts[sorted_rows], ends[sorted_rows]
+    hit = ((r1 - s0) > -epsilon) & ((s1 - r0) > -epsilon)
+    c0, c1 = np.maximum(s0, r0), np.minimum(s1, r1)
+    keep = hit & (np.abs(c0 - c1) > epsilon)
+    ref_index = ref_index[keep]
+    clipped = np.stack([c0[keep], c1[keep]], axis=1)
+    counts = np.bincount(ref_index, minlength=n).astype(np.int64)
+    return Pieces(ref_index.astype(np.int64), order[sorted_rows[keep]].astype(np.int64), clipped, counts)
+
+
+def collapse_pieces(pieces: Pieces, features: np.ndarray, how: CollapseSpec) -> np.ndarray:
+    """One vector per reference interval that has pieces: (number of such intervals, D').
+
+    'mean' is the unweighted mean of the pieces' rows (what `np.average(features, axis=0)`, the
+    SDK examples' collapse, computes); a callable gets (clipped intervals, rows) per interval.
+    """
+    arr = np.asarray(features)
+    feats = arr.reshape(len(arr), int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1)
+    offsets = pieces.offsets
+    nonempty = np.flatnonzero(pieces.counts)
+    starts = offsets[nonempty]
+    if callable(how):
+        return _collapse_with(how, pieces, feats, nonempty, offsets)
+    if how == "first":
+        return feats[pieces.row_index[starts]]
+    if how == "last":
+        return feats[pieces.row_index[offsets[nonempty + 1] - 1]]
+    rows = feats[pieces.row_index]
+    if how == "mean" and rows.dtype.kind not in "fc":
+        rows = rows.astype(np.float64)
+    if len(nonempty) == 0:
+        return np.zeros((0, feats.shape[1]), dtype=rows.dtype)
+    if how == "max":
+        return np.maximum.reduceat(rows, starts, axis=0)
+    if how == "mean":
+        counts = pieces.counts[nonempty]
+        sums = _sums_in_numpy_order(rows, starts, counts)
+        # Divide in the sums' dtype, as np.mean does (float32 stays float32 throughout).
+        return sums / counts.astype(sums.dtype)[:, None]
+    raise ValueError(f"unknown collapse {how!r}; expected one of {list(COLLAPSES)} or a callable")
+
+
+def align_video(
+    reference: np.ndarray,
+    sequences: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    collapse: CollapseSpec = "mean",
+    on_missing: OnMissing = "drop",
+    keep: np.ndarray | None = None,
+    epsilon: float = EPSILON,
+    where: str = "",
+) -> AlignedVideo:
+    """Collapse every sequence ((features (M, D), intervals (M, 2)) by name) onto the reference intervals.
+
+    `keep` (N,) bool excludes further reference intervals (e.g. pause tokens). With on_missing
+    'drop', an interval that some sequence does not overlap is dropped from all of them (what the
+    SDK's missing keys + `hard_unify` end up doing); 'impute' zero-fills it (the SDK's `impute`);
+    'error' raises `DatasetError` naming `where`, the sequence and the interval.
+    """
+    ref = np.asarray(reference, dtype=np.float64).reshape(-1, 2)
+    valid = valid_reference(ref, epsilon)
+    if keep is not None:
+        valid &= np.asarray(keep, dtype=bool)
+    pieces = {name: overlap_pieces(ref, intervals, epsilon=epsilon) for name, (_, intervals) in sequences.items()}
+    covered = {name: p.counts > 0 for name, p in pieces.items()}
+    kept = valid.copy()
+    for name, has in covered.items():
+        missing = valid & ~has
+        if not missing.any() or on_missing == "impute":
+            continue
+        if on_missing == "error":
+            i = int(np.flatnonzero(missing)[0])
+            raise DatasetError(
+                f"{where or 'alignment'}: reference interval {i} {ref[i].tolist()} overlaps no row of {name!r} "
+                f"({int(missing.sum())} such intervals); expected every sequence to cover every reference interval; "
+                "use on_missing='drop' or 'impute'"
+            )
+        kept &= has
+    index = np.flatnonzero(kept)
+    out: dict[str, np.ndarray] = {}
+    imputed: dict[str, int] = {}
+    for name, (features, _) in sequences.items():
+        collapsed = collapse_pieces(pieces[name], features, collapse)
+        rows_of = np.full(len(ref), -1, dtype=np.int64)
+        rows_of[np.flatnonzero(covered[name])] = np.arange(len(collapsed))
+        picked = rows_of[index]
+        dim = collapsed.shape[1] if len(collapsed) else collapsed_dim(collapse, features)
+        values = np.zeros((len(index), dim), collapsed.dtype)
+        present = picked >= 0
+        values[present] = collapsed[picked[present]]
+        imputed[name] = int((~present).sum())
+        out[name] = values
+    return AlignedVideo(
+        index=index, intervals=ref[index], features=out, pieces=pieces, imputed=imputed,
+        dropped=int((valid & ~kept).sum()),
+    )
+
+
+@dataclass(frozen=True)
+class UnifyResult:
+    """Video ids present in every sequence, and for each other id the sequences lacking it."""
+
+    kept: list[str]
+    missing: dict[str, list[str]]
+
+
+def unify_ids(sequences: Mapping[str, Iterable[str]], *, by_base: bool = True) -> UnifyResult:
+    """Keep the video ids present in every sequence, comparing base ids (before `[`) exactly.
+
+    The SDK's `unify` purges by string prefix, so dropping id `abc` also deletes `abcd[0]`;
+    here only exact ids are compared. With `by_base=False` whole keys (`vid[3]`) are compared.
+    """
+    bases = {name: {key.split("[")[0] if by_base else key for key in keys} for name, keys in sequences.items()}
+    if not bases:
+        return UnifyResult([], {})
+    everywhere = set.intersection(*bases.values())
+    missing = {
+        vid: sorted(name for name, ids in bases.items() if vid not in ids)
+        for vid in sorted(set.union(*bases.values()) - everywhere)
+    }
+    return UnifyResult(sorted(everywhere), missing)
+
+
+def _collapse_with(fn: CollapseFn, pieces: Pieces, feats: np.ndarray, nonempty: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    rows = []
+    for i in nonempty:
+        part = slice(offsets[i], offsets[i + 1])
+        value = np.asarray(fn(pieces.intervals[part], feats[pieces.row_index[part]]))
+        rows.append(value.reshape(-1))
+    if not rows:
+        return np.zeros((0, 0), dtype=feats.dtype)
+    return np.stack(rows)
+
+
+def _sums_in_numpy_order(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per-group column sums of (P, D) rows, added in the order `np.sum(group, axis=0)` uses.
+
+    For D > 1 numpy adds the rows one after another; doing the same here, one row position at a
+    time across all groups, makes the means bit-identical to the SDK's `np.average` (float32 too).
+    A (k, 1) group is summed pairwise by numpy, so single-column groups are summed one by one.
+    """
+    if rows.shape[1] == 1:
+        ends = starts + counts
+        return np.array([[np.add.reduce(rows[s:e, 0])] for s, e in zip(starts, ends)], dtype=rows.dtype).reshape(-1, 1)
+    by_length = np.argsort(-counts, kind="stable")
+    group_starts, group_counts = starts[by_length], counts[by_length]
+    sums = rows[group_starts].copy()
+    active = len(group_counts)
+    for position in range(1, int(group_counts[0]) if len(group_counts) else 0):
+        while active and group_counts[active - 1] <= position:
+            active -= 1
+        sums[:active] += rows[group_starts[:active] + position]
+    out = np.empty_like(sums)
+    out[by_length] = sums
+    return out
+
+
+def collapsed_dim(how: CollapseSpec, features: np.ndarray) -> int:
+    """The width of a collapsed vector for (T, ...) `features` (a callable is probed on one zero row)."""
+    arr = np.asarray(features)
+    dim = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
+    if callable(how):
+        return int(np.asarray(how(np.zeros((1, 2)), np.zeros((1, dim), dtype=arr.dtype))).size)
+    return dim

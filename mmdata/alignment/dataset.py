@@ -1,0 +1,255 @@
+"""`align_dataset`: align a dataset's temporal tables to a reference table, writing `<table>@<reference>`.
+
+    report = align_dataset("out/mosi", "text.words", collapse="mean", on_missing="drop")
+
+Streaming: one samples shard at a time (tables are row-aligned with the samples shard by shard),
+and within it one sample (a video or a segment) at a time, so memory stays bounded by a shard.
+Each chosen table's rows are clipped to the reference rows and collapsed (`core.align_video`, the
+SDK's semantics). The outputs are sequence tables whose intervals are the kept reference
+intervals, so all `*@<reference>` tables of a dataset line up row for row; a `keys` column names
+each row the SDK's way (`<sample_id>[<i>]`, i = the reference row), and word tables keep a `words`
+column (the tokens of the pieces, joined by spaces). `<reference>@<reference>` holds the kept
+reference rows themselves. Outputs are registered in the manifest like any other table; a rerun
+with the same settings skips finished shards, other settings need `force=True`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmdata.alignment.core import COLLAPSES, EPSILON, CollapseSpec, OnMissing, collapsed_dim, align_video
+from mmdata.corpora.csd import PAUSE_TOKENS
+from mmdata.errors import ConfigError, DatasetError, ExtractionError
+from mmdata.features.base import library_versions
+from mmdata.pipeline import OnError, TableReport
+from mmdata.store import layout
+from mmdata.store.manifest import TableEntry, write_manifest
+from mmdata.store.metadata import FeatureSpec
+from mmdata.store.reader import Dataset, open_dataset
+from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
+
+log = logging.getLogger(__name__)
+ALIGNED_SEPARATOR = "@"
+STRINGS = pa.list_(pa.string())
+
+
+@dataclass
+class AlignReport:
+    """What `align_dataset` wrote, and what happened to the reference intervals."""
+
+    reference: str
+    tables: list[TableReport] = field(default_factory=list)
+    intervals: int = 0  # reference intervals of the samples aligned
+    kept: int = 0  # intervals present in every output table
+    dropped: int = 0  # intervals some table did not overlap (on_missing='drop')
+    skipped: int = 0  # zero-length (< 1e-5 s) or pause intervals, never aligned
+    imputed: dict[str, int] = field(default_factory=dict)  # zero-filled intervals per table (on_missing='impute')
+
+
+def aligned_name(table: str, reference: str) -> str:
+    return f"{table}{ALIGNED_SEPARATOR}{reference}"
+
+
+def align_dataset(
+    dataset_dir: str | Path,
+    reference: str,
+    *,
+    tables: list[str] | None = None,
+    collapse: CollapseSpec = "mean",
+    on_missing: OnMissing = "drop",
+    skip_pauses: bool = False,
+    on_error: OnError = "skip",
+    force: bool = False,
+) -> AlignReport:
+    """Align temporal tables of a dataset to the intervals of `reference` and write `<table>@<reference>`.
+
+    Args:
+        tables: the tables to align (default: every temporal table with intervals, except aligned ones).
+        collapse: mean / max / first / last, or f(intervals, features) -> vector (SDK signature).
+        on_missing: a reference interval some table does not overlap is dropped from every output,
+            zero-filled ('impute'), or raises ('error').
+        skip_pauses: leave out reference rows whose word is a pause token (`sp`), with their rows.
+        on_error: a sample that has no features in an input table (it failed earlier) gets null
+            outputs recorded in the errors table ('skip'), or stops the run ('fail').
+
+    Raises:
+        DatasetError: the reference is not a temporal table, a table is missing, an output exists
+            with other settings (use force=True), or on_missing='error' met an uncovered interval.
+    """
+    dataset = open_dataset(dataset_dir)
+    _check_temporal(dataset, reference, "reference")
+    sources = list(tables) if tables else [n for n in dataset.table_names if n != reference
+                                            and ALIGNED_SEPARATOR not in n and _is_temporal(dataset, n)]
+    for name in sources:
+        _check_temporal(dataset, name, "table")
+    if not sources:
+        raise DatasetError(f"dataset {dataset.root} has no temporal table to align to {reference!r} besides it")
+    if not callable(collapse) and collapse not in COLLAPSES:
+        raise ConfigError(f"collapse {collapse!r} is not one of {list(COLLAPSES)} (or a function)")
+    names = [reference, *[s for s in sources if s != reference]]
+    outputs = {name: _claim(dataset, name, reference, collapse, on_missing, skip_pauses, force) for name in names}
+    report = AlignReport(reference=reference, imputed={name: 0 for name in names})
+    written = {name: 0 for name in names}
+    for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
+        if all((layout.feature_dir(dataset.root, out) / layout.shard_name(index)).is_file() for out, _, _ in outputs.values()):
+            continue
+        _align_shard(dataset, index, reference, names, outputs, collapse, on_missing, skip_pauses, on_error, report)
+        for name in names:
+            written[name] += 1
+    for name, (out, spec, provenance) in outputs.items():
+        report.tables.append(_finish(dataset, out, written[name]))
+    write_manifest(dataset.root, dataset.manifest)
+    return report
+
+
+def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str], outputs: dict[str, Any],
+                 collapse: CollapseSpec, on_missing: OnMissing, skip_pauses: bool, on_error: OnError,
+                 report: AlignReport) -> None:
+    shard = layout.shard_name(index)
+    for name in names:
+        if not (dataset.table_dir(name) / shard).is_file():
+            raise DatasetError(f"table {name!r} has no shard {shard} (incomplete); finish it with `mmdata extract` first")
+    inputs = {name: pq.read_table(dataset.table_dir(name) / shard) for name in names}
+    ids = inputs[reference].column("sample_id").to_pylist()
+    for name, table in inputs.items():
+        if table.column("sample_id").to_pylist() != ids:
+            raise DatasetError(f"table {name!r} shard {shard} does not hold the samples of {reference!r} in the same "
+                               "order; the dataset is inconsistent, re-run `mmdata extract`")
+    rows = {name: _sequence_rows(table, dataset.spec(name).dim) for name, table in inputs.items()}
+    words = {name: table.column("words").to_pylist() for name, table in inputs.items() if "words" in table.column_names}
+    builders = {name: FeatureBatchBuilder(outputs[name][1], outputs[name][2]) for name in names}
+    keys: list[list[str] | None] = []
+    out_words: dict[str, list[list[str] | None]] = {name: [] for name in words}
+    errors: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for j, sample_id in enumerate(ids):
+        absent = [name for name in names if rows[name][j] is None]
+        if absent:
+            reason = f"no features in {absent[0]!r} for this sample (see its errors); nothing to align"
+            if on_error == "fail":
+                raise ExtractionError(f"sample {sample_id!r}: {reason}")
+            for name in names:
+                builders[name].add(sample_id, None)
+                errors[name].append({"table": outputs[name][0], "sample_id": sample_id, "stage": "align",
+                                     "error_type": "DatasetError", "reason": reason})
+            keys.append(None)
+            for name in out_words:
+                out_words[name].append(None)
+            continue
+        ref_features, ref_intervals = rows[reference][j]
+        keep = None
+        if skip_pauses and reference in words:
+            keep = np.array([w not in PAUSE_TOKENS for w in words[reference][j]], dtype=bool)
+        aligned = align_video(ref_intervals, {n: rows[n][j] for n in names if n != reference}, collapse=collapse,
+                              on_missing=on_missing, keep=keep, where=f"sample {sample_id!r}")
+        report.intervals += len(ref_intervals)
+        report.kept += len(aligned.index)
+        report.dropped += aligned.dropped
+        report.skipped += len(ref_intervals) - len(aligned.index) - aligned.dropped
+        keys.append([f"{sample_id}[{i}]" for i in aligned.index])
+        builders[reference].add(sample_id, ref_features[aligned.index], aligned.intervals)
+        for name in names[1:]:
+            builders[name].add(sample_id, aligned.features[name], aligned.intervals)
+            report.imputed[name] += aligned.imputed[name]
+        for name in out_words:
+            tokens = words[name][j]
+            if name == reference:
+                out_words[name].append([tokens[i] for i in aligned.index])
+                continue
+            pieces = aligned.pieces[name]
+            offsets = pieces.offsets
+            out_words[name].append([" ".join(tokens[r] for r in pieces.row_index[offsets[i]:offsets[i + 1]])
+                                    for i in aligned.index])
+    for name in names:
+        out_name = outputs[name][0]
+        table = builders[name].build().append_column(pa.field("keys", STRINGS), pa.array(keys, STRINGS))
+        if name in out_words:
+            table = table.append_column(pa.field("words", STRINGS), pa.array(out_words[name], STRINGS))
+        err_path = layout.errors_dir(dataset.root, out_name) / shard
+        if errors[name]:
+            write_table_atomic(errors_table(errors[name]), err_path)
+        else:
+            err_path.unlink(missing_ok=True)
+        write_table_atomic(table, layout.feature_dir(dataset.root, out_name) / shard)
+
+
+def _sequence_rows(table: pa.Table, dim: int | None) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Per row (features (T, D), intervals (T, 2)), or None for a null row, without per-row Arrow calls."""
+    feature = table.column("feature").combine_chunks()
+    intervals = table.column("intervals").combine_chunks()
+    flat = feature.values.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim or 1)
+    flat_iv = intervals.values.flatten().to_numpy(zero_copy_only=False).reshape(-1, 2)
+    f_off, i_off = feature.offsets.to_numpy(), intervals.offsets.to_numpy()
+    valid = feature.is_valid().to_numpy(zero_copy_only=False)
+    return [(flat[f_off[k]:f_off[k + 1]], flat_iv[i_off[k]:i_off[k + 1]]) if valid[k] else None
+            for k in range(len(feature))]
+
+
+def _claim(dataset: Dataset, name: str, reference: str, collapse: CollapseSpec, on_missing: OnMissing,
+           skip_pauses: bool, force: bool) -> tuple[str, FeatureSpec, dict[str, Any]]:
+    out = aligned_name(name, reference)
+    source_spec, ref_spec = dataset.spec(name), dataset.spec(reference)
+    dim = source_spec.dim if name == reference else collapsed_dim(collapse, np.zeros((1, source_spec.dim or 1)))
+    spec = FeatureSpec(dim=dim, kind="sequence", intervals=True, item_axis=ref_spec.item_axis or "interval")
+    source_entry = dataset.entry(name)
+    config = {
+        "reference": reference, "table": name, "on_missing": on_missing, "skip_pauses": skip_pauses, "epsilon": EPSILON,
+        "collapse": collapse if isinstance(collapse, str) else getattr(collapse, "__qualname__", repr(collapse)),
+        "inputs": _fingerprint({n: [dataset.entry(n).config, dataset.entry(n).rows] for n in (name, reference)}),
+    }
+    provenance = {"table": out, "modality": source_entry.modality, "extractor": "align", "config": config,
+                  "spec": spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow")),
+                  "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
+    table_dir = layout.feature_dir(dataset.root, out)
+    existing = dataset.manifest.tables.get(out)
+    if existing is not None and (existing.config != config or existing.spec != provenance["spec"]) or (
+            existing is None and table_dir.exists()):
+        if not force:
+            raise DatasetError(f"table {out!r} in {dataset.root} was aligned with other settings "
+                               f"({existing.config if existing else 'unknown'}); pass force=True (--force) to redo it")
+        existing = None
+    if existing is None:
+        shutil.rmtree(table_dir, ignore_errors=True)
+        shutil.rmtree(layout.errors_dir(dataset.root, out), ignore_errors=True)
+    dataset.manifest.tables[out] = TableEntry(
+        name=out, path=str(table_dir.relative_to(dataset.root)), modality=source_entry.modality, extractor="align",
+        config=config, spec=spec.to_json(), versions=provenance["versions"], complete=False,
+        source=f"{name} aligned to {reference}",
+    )
+    write_manifest(dataset.root, dataset.manifest)
+    return out, spec, provenance
+
+
+def _finish(dataset: Dataset, out: str, written: int) -> TableReport:
+    shards = layout.shard_files(layout.feature_dir(dataset.root, out))
+    errors = layout.shard_files(layout.errors_dir(dataset.root, out))
+    entry = dataset.manifest.tables[out]
+    entry.rows = sum(pq.read_metadata(s).num_rows for s in shards)
+    entry.errors = sum(pq.read_metadata(s).num_rows for s in errors)
+    entry.complete = True
+    return TableReport(out, entry.rows, entry.errors, written, len(shards) - written, dataset.table_dir(out))
+
+
+def _is_temporal(dataset: Dataset, name: str) -> bool:
+    spec = dataset.spec(name)
+    return spec.kind == "sequence" and spec.intervals and spec.dim is not None
+
+
+def _check_temporal(dataset: Dataset, name: str, role: str) -> None:
+    dataset.entry(name)  # unknown names raise, listing the tables
+    if not _is_temporal(dataset, name):
+        temporal = [n for n in dataset.table_names if _is_temporal(dataset, n)]
+        raise DatasetError(f"{role} {name!r} is not a temporal table (it has no per-row intervals: {dataset.spec(name)}); "
+                           f"align needs sequence tables with intervals; temporal tables: {temporal}")
+
+
+def _fingerprint(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,32 @@
+"""`mmdata align OUTPUT_DIR --reference TABLE`: temporal tables -> `<table>@<reference>`, SDK semantics."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from mmdata.alignment.dataset import align_dataset
+from mmdata.cli.app import command
+
+
+@command("align")
+def align_command(
+    output_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
+    reference: Annotated[str, typer.Option("--reference", "-r", help="Temporal table whose intervals the others are aligned to (e.g. text.words).")],
+    table: Annotated[Optional[list[str]], typer.Option("--table", "-t", help="Table to align (repeat); default: every temporal table.")] = None,
+    collapse: Annotated[Literal["mean", "max", "first", "last"], typer.Option(help="How the rows inside a reference interval become one vector.")] = "mean",
+    on_missing: Annotated[Literal["drop", "impute", "error"], typer.Option(help="A reference interval a table does not overlap: drop it everywhere, zero-fill it, or stop.")] = "drop",
+    skip_pauses: Annotated[bool, typer.Option("--skip-pauses", help="Leave out reference words that are pauses (sp).")] = False,
+    on_error: Annotated[Literal["skip", "fail"], typer.Option(help="A sample without input features: record it and go on, or stop.")] = "skip",
+    force: Annotated[bool, typer.Option("--force", help="Redo outputs aligned earlier with other settings.")] = False,
+) -> None:
+    """Align temporal tables to a reference table's intervals and write them into the dataset."""
+    report = align_dataset(output_dir, reference, tables=table or None, collapse=collapse, on_missing=on_missing,
+                           skip_pauses=skip_pauses, on_error=on_error, force=force)
+    typer.echo(f"reference {reference}: {report.intervals} intervals, {report.kept} aligned, {report.dropped} dropped "
+               f"(no overlap), {report.skipped} skipped (zero-length or pause)")
+    for t in report.tables:
+        imputed = report.imputed.get(t.name.split("@")[0], 0)
+        typer.echo(f"table {t.name}: {t.rows} rows, {t.errors} failed" + (f", {imputed} intervals imputed" if imputed else "")
+                   + f" ({t.shards_written} shards written, {t.shards_skipped} already done) -> {t.path}")

@@ -1,0 +1,22 @@
+"""`mmdata export-csd OUTPUT_DIR CSD_DIR`: temporal tables -> .csd files the CMU-MultimodalSDK reads."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mmdata.cli.app import command
+from mmdata.formats.csd_export import export_csd
+
+
+@command("export-csd")
+def export_csd_command(
+    output_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
+    csd_dir: Annotated[Path, typer.Argument(help="Folder to write the .csd files into.")],
+    table: Annotated[Optional[list[str]], typer.Option("--table", "-t", help="Table to write (repeat); default: every temporal table.")] = None,
+    labels: Annotated[bool, typer.Option("--labels/--no-labels", help="Also write the segment labels as a .csd.")] = True,
+) -> None:
+    """Write temporal tables (and segment labels) as SDK computational sequences."""
+    for path in export_csd(output_dir, csd_dir, tables=table or None, labels=labels):
+        typer.echo(f"wrote {path}")

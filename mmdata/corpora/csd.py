@@ -1,0 +1,411 @@
+"""CMU-MultimodalSDK computational sequences (a folder of `.csd` files) as a dataset (kind `csd`).
+
+    CSD_DIR/
+      CMU_MOSI_COVAREP.csd              root 'COAVAREP': data/<vid>/features (T, 74), intervals (T, 2)
+      CMU_MOSI_TimestampedWords.csd     root may differ from the file name; words b'sp' are pauses
+      CMU_MOSI_Opinion_Labels.csd       one row per opinion segment, sentiment in [-3, 3]
+      folds.json                        optional: {"train": [video ids], "valid": [...], "test": [...]}
+
+Samples. With a label sequence (option `labels`, default: the file whose name or root name
+contains "label"), one sample per labelled segment: sample_id `vid[i]` (the SDK's name for the
+i-th label interval), start/end = that interval, label = its first value (all values in
+extra["labels"] when there are several, e.g. MOSEI's 7), group_id = the video id. Without one,
+one sample per key of the files (`vid`, or `vid[i]` in files the SDK already aligned). The split
+comes from the `folds` file (JSON, or the SDK's `*_std_folds.py` read with `ast`, never run):
+`unassigned` for videos in no fold, `all` without a folds file. The transcript is the words of
+the segment without pause tokens.
+
+Tables. Every other file becomes a sequence table with intervals: per sample, the rows that
+overlap the sample's interval clipped to it with the SDK's rules (what `align(labels)` without a
+collapse gives; keys `vid[i]` of one video are gathered and sorted by start first, as the SDK
+does); a whole-video sample keeps all rows. Features are stored as float32 (T, D), D the product
+of the trailing dims. Table names are `<modality>.<name>` guessed from the file and root names
+(CMU_MOSI_COVAREP -> audio.covarep, CMU_MOSI_Visual_Facet_41 -> video.facet-41), or set with
+`tables=FILE_STEM=modality.name+...`. A word (or phone) file becomes `text.words` (`text.phones`):
+feature (T, 1) = 1.0 for a pause token (`sp`) else 0.0, plus a `words` column (list<string>)
+with the tokens themselves, from which word embeddings can be computed and which `export-csd`
+writes back as bytes.
+
+Bad input. Each key of each file is checked while loading: shapes (features (T, D...), intervals
+(T, 2), same T, the file's feature dims), finite intervals with end >= start, starts sorted (or
+sorted stably with `unsorted=sort`, as the SDK does). A bad video, and a video missing from some
+file (the SDK's `unify`, but comparing ids exactly), is dropped from every table and reported as
+a load problem naming the file and the video id. -inf/NaN in features follow `nonfinite`: error
+(the sample fails and is recorded in the errors table), zero (replaced, as MulT and MMSA do on
+load) or keep; they are counted either way (manifest `extra.nonfinite_values`).
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from mmdata.alignment.core import EPSILON, overlap_pieces, unify_ids, valid_reference
+from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, read_json, read_text, register_corpus
+from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words
+from mmdata.records import MODALITIES, Sample
+from mmdata.store.metadata import FeatureSpec
+
+NonFinite = Literal["error", "zero", "keep"]
+PAUSE_TOKENS = frozenset({"sp", "sil", "<sp>", "<sil>"})
+UNASSIGNED_SPLIT = "unassigned"
+_PREFIX = re.compile(r"^(cmu_)?(mosi|mosei|sims|pom|iemocap)_+", re.IGNORECASE)
+_MODALITY_WORDS = re.compile(r"^(visual|acoustic|audio|language|text|video|vision)[-_ ]+", re.IGNORECASE)
+_MODALITY_HINTS = (
+    ("audio", ("covarep", "coavarep", "opensmile", "smile", "acoustic", "audio", "mfcc", "egemaps", "is09",
+               "eb10", "emobase", "wav2vec", "prosody")),
+    ("video", ("facet", "openface", "visual", "vision", "video", "face")),
+    ("text", ("glove", "bert", "word", "phone", "text", "language", "vectors")),
+)
+
+
+@dataclass(frozen=True)
+class CsdOptions:
+    #: File stem or root name of the label sequence; 'auto' = the one named like '*label*'; 'none' = no labels.
+    labels: str = "auto"
+    #: Folds file (JSON {split: [video ids]} or the SDK's *_std_folds.py), relative to the corpus dir or absolute.
+    folds: str | None = None
+    #: Table names per file: FILE_STEM=modality.name (join several with '+').
+    tables: tuple[str, ...] = ()
+    #: -inf/NaN in features: 'error' fails the sample, 'zero' replaces them, 'keep' stores them (counted always).
+    nonfinite: NonFinite = "error"
+    #: Rows not sorted by start time: 'error' reports the video, 'sort' sorts them stably (the SDK's behaviour).
+    unsorted: Literal["error", "sort"] = "error"
+
+
+@dataclass
+class _FileInfo:
+    path: Path
+    root_name: str
+    metadata: dict[str, Any]
+    is_text: bool
+    keys_by_base: dict[str, list[str]] = field(default_factory=dict)  # valid keys only
+    bad_keys: set[str] = field(default_factory=set)  # keys that failed the checks
+    feature_shape: tuple[int, ...] | None = None
+    frame_rate: float | None = None
+
+    @property
+    def names(self) -> str:
+        return f"{self.path.stem} {self.root_name}".lower()
+
+
+@register_corpus("csd", CsdOptions)
+def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadResult:
+    """CMU-MultimodalSDK computational sequences (*.csd): segments (with labels) or videos, with temporal tables."""
+    paths = sorted(p for p in corpus_dir.glob("*.csd") if p.is_file())
+    if not paths:
+        raise CorpusNotFoundError(f"no .csd files in {corpus_dir}; expected CMU-MultimodalSDK computational sequences")
+    result = LoadResult(samples=[])
+    infos = [_inspect(path, options, result.problems) for path in paths]
+    labels = _pick_labels(infos, options)
+    sequences = [i for i in infos if i is not labels]
+    by_segments = labels is not None
+    keys = {i.path.name: (list(i.keys_by_base) if by_segments else _all_keys(i)) for i in infos}
+    unified = unify_ids(keys, by_base=by_segments)
+    bad = {k.split("[")[0] if by_segments else k for i in infos for k in i.bad_keys}
+    for vid, lacking in unified.missing.items():
+        if vid not in bad:
+            result.problems.append(LoadProblem(vid, str(corpus_dir / lacking[0]), (
+                f"video {vid!r} is missing from {', '.join(lacking)}; expected every sequence to hold it "
+                "(dropped from all tables)")))
+    videos = [v for v in unified.kept if v not in bad]
+    folds = _read_folds(_folds_path(corpus_dir, options.folds)) if options.folds else None
+    spans = _segments(labels, videos, result) if labels is not None else {v: None for v in videos}
+    words = next((i for i in sequences if i.is_text and "phone" not in i.names), None)
+    transcripts = _transcripts(words, spans, by_segments) if words is not None else {}
+    for sample_id, span in spans.items():
+        base = sample_id.split("[")[0]
+        fold = folds.get(base, UNASSIGNED_SPLIT) if folds is not None else "all"
+        if split is not None and fold != split:
+            continue
+        start, end, values, index = span if span is not None else (None, None, None, None)
+        extra: dict[str, Any] = {"video_id": base}
+        if index is not None:
+            extra["segment"] = index
+        if values is not None and len(values) > 1:
+            extra["labels"] = [float(v) for v in values]
+        result.samples.append(Sample(
+            sample_id=sample_id, corpus="csd", split=fold, group_id=base, start=start, end=end,
+            transcript=transcripts.get(sample_id), label=float(values[0]) if values is not None else None, extra=extra,
+        ))
+    if split is not None and not result.samples and spans:
+        raise CorpusFormatError(f"{corpus_dir}: no samples in split {split!r}; the folds name train/valid/test")
+    names = _table_names(sequences, options)
+    spans = {s.sample_id: spans[s.sample_id] for s in result.samples}
+    result.tables = [_table(info, names[info.path.name], spans, by_segments, options) for info in sequences]
+    if labels is not None:
+        result.metadata["labels"] = {"file": labels.path.name, "root_name": labels.root_name, "metadata": labels.metadata}
+    return result
+
+
+def sanitize_nonfinite(values: np.ndarray, policy: NonFinite) -> tuple[np.ndarray, int]:
+    """Count -inf/NaN in `values`; with 'zero' replace them by 0 (a copy). 'error'/'keep' leave them."""
+    finite = np.isfinite(values)
+    count = int(values.size - np.count_nonzero(finite))
+    if count and policy == "zero":
+        values = np.where(finite, values, 0).astype(values.dtype, copy=False)
+    return values, count
+
+
+def nonfinite_error(count: int, where: str) -> str:
+    return (f"{where}: {count} non-finite values (-inf/NaN) in the features; expected finite values; "
+            "pass the option nonfinite=zero to replace them with 0, or nonfinite=keep to store them")
+
+
+class _SequenceReader:
+    """Reads one file's rows for a list of sample ids, one video at a time (see `PrecomputedTable.read`)."""
+
+    def __init__(self, info: _FileInfo, spans: dict[str, Any], by_segments: bool, options: CsdOptions):
+        self.path, self.is_text = info.path, info.is_text
+        self.keys_by_base = info.keys_by_base
+        self.spans, self.by_segments, self.options = spans, by_segments, options
+
+    def __call__(self, sample_ids: Sequence[str]) -> Iterator[PrecomputedRow]:
+        with CsdFile(self.path) as csd:
+            position = 0
+            while position < len(sample_ids):
+                video = self._video_of(sample_ids[position])
+                group = [position]
+                while position + len(group) < len(sample_ids) and self._video_of(sample_ids[position + len(group)]) == video:
+                    group.append(position + len(group))
+                yield from self._rows(csd, video, [sample_ids[i] for i in group])
+                position += len(group)
+
+    def _video_of(self, sample_id: str) -> str:
+        return sample_id.split("[")[0] if self.by_segments else sample_id
+
+    def _rows(self, csd: CsdFile, video: str, sample_ids: list[str]) -> Iterator[PrecomputedRow]:
+        keys = self.keys_by_base[video] if self.by_segments else [video]
+        features, intervals = read_rows(csd, keys, sort=self.options.unsorted == "sort" or len(keys) > 1)
+        words = decode_words(features) if self.is_text else None
+        values = np.asarray([[w in PAUSE_TOKENS] for w in words], np.float32).reshape(-1, 1) if words is not None \
+            else np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+        if self.by_segments:
+            segments = np.array([self.spans[s][:2] for s in sample_ids], dtype=np.float64)
+            pieces = overlap_pieces(segments, intervals)
+            offsets = pieces.offsets
+            parts = [(pieces.row_index[offsets[k]:offsets[k + 1]], pieces.intervals[offsets[k]:offsets[k + 1]])
+                     for k in range(len(sample_ids))]
+        else:
+            parts = [(np.arange(len(values)), intervals)]
+        for sample_id, (rows, row_intervals) in zip(sample_ids, parts):
+            picked, count = sanitize_nonfinite(values[rows], self.options.nonfinite)
+            where = csd.where(video)
+            if count and self.options.nonfinite == "error":
+                yield PrecomputedRow(sample_id, error=nonfinite_error(count, where), path=where, nonfinite=count)
+                continue
+            columns = {"words": [words[r] for r in rows]} if words is not None else {}
+            yield PrecomputedRow(sample_id, picked, row_intervals, columns=columns, nonfinite=count)
+
+
+def read_rows(csd: CsdFile, keys: Sequence[str], *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Features and intervals of one video's keys, concatenated (and stably sorted by start if `sort`)."""
+    entries = [csd.read(key) for key in keys]
+    features = np.concatenate([e.features for e in entries]) if len(entries) > 1 else entries[0].features
+    intervals = np.concatenate([e.intervals for e in entries]) if len(entries) > 1 else entries[0].intervals
+    if sort:
+        order = np.argsort(intervals[:, 0], kind="stable")
+        features, intervals = features[order], intervals[order]
+    return features, intervals
+
+
+def _inspect(path: Path, options: CsdOptions, problems: list[LoadProblem]) -> _FileInfo:
+    with CsdFile(path) as csd:
+        info = _FileInfo(path, csd.root_name, csd.metadata, csd.is_text())
+        hint = "pass the option unsorted=sort to sort rows by start time as the SDK does"
+        for key in csd.video_ids:
+            base = key.split("[")[0]
+            try:
+                features_shape, intervals_shape, _ = csd.shapes(key)
+                check_shapes(csd.where(key), features_shape, intervals_shape)
+                if info.feature_shape is None:
+                    info.feature_shape = tuple(features_shape[1:])
+                elif tuple(features_shape[1:]) != info.feature_shape:
+                    raise CorpusFormatError(f"{csd.where(key)}: features have shape {features_shape}, expected "
+                                            f"(T, {', '.join(map(str, info.feature_shape))}) like the file's other videos")
+                intervals = csd.read_intervals(key)
+                check_intervals(csd.where(key), intervals, require_sorted=options.unsorted == "error", hint=hint)
+            except CorpusFormatError as e:
+                problems.append(LoadProblem(key, str(path), str(e)))
+                info.bad_keys.add(key)
+                continue
+            info.keys_by_base.setdefault(base, []).append(key)
+            if info.frame_rate is None and not info.is_text and len(intervals) >= 3:
+                info.frame_rate = _frame_rate(intervals)
+    return info
+
+
+def _frame_rate(intervals: np.ndarray) -> float | None:
+    steps = np.diff(np.sort(intervals[:, 0]))
+    step = float(np.median(steps))
+    if step <= 0 or np.abs(steps - step).max() > 1e-3 * step + 1e-9:
+        return None
+    return round(1.0 / step, 6)
+
+
+def _all_keys(info: _FileInfo) -> list[str]:
+    return [k for keys in info.keys_by_base.values() for k in keys]
+
+
+def _pick_labels(infos: list[_FileInfo], options: CsdOptions) -> _FileInfo | None:
+    if options.labels == "none":
+        return None
+    if options.labels != "auto":
+        for info in infos:
+            if options.labels in (info.path.stem, info.path.name, info.root_name):
+                return info
+        raise ConfigError(f"option labels={options.labels!r} names no .csd file; files: {[i.path.name for i in infos]}")
+    found = [i for i in infos if "label" in i.names and not i.is_text]
+    if len(found) > 1:
+        raise ConfigError(f"several label sequences found ({[i.path.name for i in found]}); choose one with labels=FILE_STEM")
+    return found[0] if found else None
+
+
+def _segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> dict[str, Any]:
+    """`vid[i]` -> (start, end, label values, i) for every labelled, non-zero-length segment."""
+    spans: dict[str, Any] = {}
+    with CsdFile(labels.path) as csd:
+        for video in videos:
+            values, intervals = read_rows(csd, labels.keys_by_base[video], sort=False)
+            values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+            valid = valid_reference(intervals, EPSILON)
+            for i in range(len(intervals)):
+                sample_id = f"{video}[{i}]"
+                if not valid[i]:
+                    result.problems.append(LoadProblem(sample_id, csd.where(video), (
+                        f"label segment {i} has zero length (at {float(intervals[i, 0])!r} s); skipped, as the SDK skips it")))
+                elif not np.isfinite(values[i]).all():
+                    result.problems.append(LoadProblem(sample_id, csd.where(video), (
+                        f"label segment {i} has a non-finite value {values[i].tolist()}; expected numbers; skipped")))
+                else:
+                    spans[sample_id] = (float(intervals[i, 0]), float(intervals[i, 1]), values[i], i)
+    return spans
+
+
+def _transcripts(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> dict[str, str]:
+    out: dict[str, str] = {}
+    by_video: dict[str, list[str]] = {}
+    for sample_id in spans:
+        by_video.setdefault(sample_id.split("[")[0] if by_segments else sample_id, []).append(sample_id)
+    with CsdFile(words.path) as csd:
+        for video, sample_ids in by_video.items():
+            keys = words.keys_by_base[video] if by_segments else [video]
+            tokens, intervals = read_rows(csd, keys, sort=True)
+            tokens = decode_words(tokens)
+            if not by_segments:
+                out[video] = " ".join(t for t in tokens if t not in PAUSE_TOKENS)
+                continue
+            pieces = overlap_pieces(np.array([spans[s][:2] for s in sample_ids]), intervals)
+            offsets = pieces.offsets
+            for k, sample_id in enumerate(sample_ids):
+                rows = pieces.row_index[offsets[k]:offsets[k + 1]]
+                out[sample_id] = " ".join(tokens[r] for r in rows if tokens[r] not in PAUSE_TOKENS)
+    return out
+
+
+def _table(info: _FileInfo, name: str, spans: dict[str, Any], by_segments: bool, options: CsdOptions) -> PrecomputedTable:
+    modality = name.split(".", 1)[0]
+    dim = 1 if info.is_text else int(np.prod(info.feature_shape or (1,)))
+    spec = FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=info.frame_rate,
+                       item_axis="word" if info.is_text else "time")
+    config = {"file": info.path.name, "root_name": info.root_name, "metadata": _jsonable(info.metadata),
+              "feature_shape": list(info.feature_shape or ()), "words": info.is_text, "nonfinite": options.nonfinite,
+              "unsorted": options.unsorted, "samples": "segments" if by_segments else "keys"}
+    return PrecomputedTable(
+        name=name, modality=modality, source=f"{info.path.name} (root {info.root_name!r})", spec=spec,
+        read=_SequenceReader(info, spans, by_segments, options), config=config,
+        extra_columns={"words": pa.list_(pa.string())} if info.is_text else {},
+    )
+
+
+def _table_names(infos: list[_FileInfo], options: CsdOptions) -> dict[str, str]:
+    overrides = {}
+    for item in options.tables:
+        stem, sep, name = item.partition("=")
+        if not sep or name.split(".", 1)[0] not in MODALITIES or "." not in name:
+            raise ConfigError(f"option tables: expected FILE_STEM=modality.name with modality in {list(MODALITIES)}, got {item!r}")
+        overrides[stem.strip()] = name.strip()
+    names: dict[str, str] = {}
+    for info in infos:
+        name = overrides.get(info.path.stem) or _guess_name(info)
+        clash = next((f for f, n in names.items() if n == name), None)
+        if clash:
+            raise CorpusFormatError(f"{info.path.name} and {clash} would both become table {name!r}; "
+                                    f"name them with the option tables={info.path.stem}=<modality>.<name>")
+        names[info.path.name] = name
+    return names
+
+
+def _guess_name(info: _FileInfo) -> str:
+    if info.is_text:
+        return "text.phones" if "phone" in info.names else "text.words"
+    modality = next((m for m, hints in _MODALITY_HINTS if any(h in info.names for h in hints)), None)
+    if modality is None:
+        raise CorpusFormatError(f"{info.path}: cannot tell the modality of root {info.root_name!r}; name its table "
+                                f"with the option tables={info.path.stem}=audio.<name> (or video./text.)")
+    slug = _MODALITY_WORDS.sub("", _PREFIX.sub("", info.path.stem))
+    return f"{modality}.{re.sub(r'[^a-z0-9]+', '-', slug.lower()).strip('-') or 'features'}"
+
+
+def _folds_path(corpus_dir: Path, folds: str) -> Path:
+    path = Path(folds)
+    return path if path.is_absolute() else corpus_dir / path
+
+
+def _read_folds(path: Path) -> dict[str, str]:
+    """video id -> split, from JSON {split: [ids]} or assignments `standard_train_fold = [...]` in a .py file."""
+    if not path.is_file():
+        raise CorpusNotFoundError(f"folds file not found: {path}")
+    if path.suffix == ".py":
+        folds = _read_python_folds(path)
+    else:
+        folds = read_json(path)
+        ok = isinstance(folds, dict) and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in folds.values())
+        if not ok:
+            raise CorpusFormatError(f"{path}: expected a JSON object {{split: [video ids]}}, got {json.dumps(folds)[:80]}")
+    out: dict[str, str] = {}
+    for split, ids in folds.items():
+        for vid in ids:
+            if vid in out and out[vid] != split:
+                raise CorpusFormatError(f"{path}: video {vid!r} is in both folds {out[vid]!r} and {split!r}; expected one fold per video")
+            out[vid] = split
+    return out
+
+
+def _read_python_folds(path: Path) -> dict[str, list[str]]:
+    try:
+        tree = ast.parse(read_text(path), filename=str(path))
+    except SyntaxError as e:
+        raise CorpusFormatError(f"{path}:{e.lineno}: not valid Python ({e.msg})") from e
+    folds: dict[str, list[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+                folds[_split_name(node.targets[0].id)] = list(value)
+    if not folds:
+        raise CorpusFormatError(f"{path}: no `name = [video ids]` assignments found; expected e.g. standard_train_fold = [...]")
+    return folds
+
+
+def _split_name(variable: str) -> str:
+    lowered = variable.lower()
+    for key, split in (("train", "train"), ("valid", "valid"), ("dev", "valid"), ("test", "test")):
+        if key in lowered:
+            return split
+    return variable
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,226 @@
+"""Processed-feature pickles of MMSA (kind `mmsa`) and MulT (kind `mult`), loaded without running code.
+
+MMSA `Processed/unaligned_50.pkl` (also aligned_50, SIMS unaligned_39) looks like:
+    {"train": {"id": ["vid$_$clip", ...], "raw_text": [...], "audio": (N, La, Da), "vision": (N, Lv, Dv),
+               "text": (N, Lt, 768), "text_bert": (N, 3, Lt), "audio_lengths": (N,), "vision_lengths": (N,),
+               "regression_labels": (N,), "regression_labels_T"/"_A"/"_V" (SIMS), "annotations", ...},
+     "valid": {...}, "test": {...}}
+MulT `mosi_data.pkl` / `mosi_data_noalign.pkl` looks like:
+    {"train": {"vision": (N, L, 20), "text": (N, L, 300), "audio": (N, L, 5), "labels": (N, 1, 1),
+               "id": (N, 3) bytes (video_id, start, end)}, "valid": ..., "test": ...}
+
+One sample per row, split = the top-level key. MMSA: sample_id = the id (`video_id$_$clip_id`),
+group_id = video_id, transcript = raw_text, label = regression_labels (unimodal SIMS labels,
+classification label and annotation in extra). MulT: sample_id = `video_id_start_end`, start/end
+from the id, label = labels when it holds one value (else all of them in extra["labels"]).
+
+Tables (sequences without intervals: the pickles carry no times): `audio.mmsa`, `video.mmsa`
+(truncated to audio_lengths / vision_lengths where the file gives them; the padding is dropped),
+`text.mmsa` (the `text` array, all Lt steps), `text.mmsa-tokens` (text_bert as int64 (Lt, 3) rows
+of input_id, attention_mask, token_type_id); `audio.mult`, `video.mult`, `text.mult` (all L steps:
+MulT files carry no lengths, so their zero padding stays). -inf/NaN follow the `nonfinite`
+option as in the csd loader (MulT audio holds -inf; MulT and MMSA zero it on load).
+
+Pickles can run code when loaded; these are read with `mmdata.formats.safe_pickle`, which admits
+only numpy arrays and plain containers.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
+from mmdata.corpora.csd import NonFinite, nonfinite_error, sanitize_nonfinite
+from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+from mmdata.formats.safe_pickle import load_pickle_safely
+from mmdata.records import Sample
+from mmdata.store.metadata import FeatureSpec
+
+SPLITS = ("train", "valid", "test")
+ID_SEPARATOR = "$_$"
+# table name -> (array key, lengths key or None, item axis)
+MMSA_TABLES = {
+    "audio.mmsa": ("audio", "audio_lengths", "time"),
+    "video.mmsa": ("vision", "vision_lengths", "time"),
+    "text.mmsa": ("text", None, "token"),
+}
+MULT_TABLES = {
+    "audio.mult": ("audio", None, "time"),
+    "video.mult": ("vision", None, "time"),
+    "text.mult": ("text", None, "token"),
+}
+
+
+@dataclass(frozen=True)
+class PickleOptions:
+    #: The pickle, relative to the corpus dir or absolute (default: the only *.pkl in it or in Processed/).
+    file: str | None = None
+    #: -inf/NaN in features: 'error' fails the sample, 'zero' replaces them, 'keep' stores them (counted always).
+    nonfinite: NonFinite = "error"
+
+
+@register_corpus("mmsa", PickleOptions)
+def load_mmsa(corpus_dir: Path, options: PickleOptions, split: str | None) -> LoadResult:
+    """MMSA processed pickle ({train,valid,test: {text, text_bert, audio, vision, lengths, labels, id}})."""
+    path, splits = _read(corpus_dir, options, split)
+    result = LoadResult(samples=[])
+    rows: dict[str, tuple[str, int]] = {}
+    for split_name, part in splits.items():
+        ids = [_text(v) for v in _column(part, "id", path, split_name)]
+        labels = _column(part, "regression_labels", path, split_name).reshape(len(ids), -1)
+        texts = part.get("raw_text")
+        for i, sample_id in enumerate(ids):
+            if not _claim(rows, sample_id, split_name, i, path, result):
+                continue
+            video_id, _, clip_id = sample_id.partition(ID_SEPARATOR)
+            extra: dict[str, Any] = {"video_id": video_id, "clip_id": clip_id}
+            for key in ("regression_labels_T", "regression_labels_A", "regression_labels_V"):
+                if key in part:
+                    extra["label_" + key[-1]] = float(np.asarray(part[key]).reshape(len(ids), -1)[i, 0])
+            if "classification_labels" in part:
+                extra["classification_label"] = float(np.asarray(part["classification_labels"]).reshape(len(ids), -1)[i, 0])
+            if "annotations" in part:
+                extra["annotation"] = _text(part["annotations"][i])
+            result.samples.append(Sample(
+                sample_id=sample_id, corpus="mmsa", split=split_name, group_id=video_id,
+                transcript=_text(texts[i]) if texts is not None else None, label=float(labels[i, 0]), extra=extra,
+            ))
+    tables = dict(MMSA_TABLES)
+    result.tables = [_table(name, *spec, splits, rows, path, options) for name, spec in tables.items()
+                     if all(spec[0] in part for part in splits.values())]
+    if all("text_bert" in part for part in splits.values()):
+        result.tables.append(_table("text.mmsa-tokens", "text_bert", None, "token", splits, rows, path, options, tokens=True))
+    return result
+
+
+@register_corpus("mult", PickleOptions)
+def load_mult(corpus_dir: Path, options: PickleOptions, split: str | None) -> LoadResult:
+    """MulT processed pickle ({train,valid,test: {vision, text, audio, labels, id}})."""
+    path, splits = _read(corpus_dir, options, split)
+    result = LoadResult(samples=[])
+    rows: dict[str, tuple[str, int]] = {}
+    for split_name, part in splits.items():
+        raw_ids = _column(part, "id", path, split_name)
+        labels = _column(part, "labels", path, split_name).reshape(len(raw_ids), -1)
+        for i, raw in enumerate(raw_ids):
+            parts = [_text(v) for v in np.asarray(raw, dtype=object).reshape(-1)]
+            sample_id = "_".join(parts)
+            if not _claim(rows, sample_id, split_name, i, path, result):
+                continue
+            start, end = (_seconds(parts[1]), _seconds(parts[2])) if len(parts) == 3 else (None, None)
+            extra: dict[str, Any] = {"video_id": parts[0]}
+            if labels.shape[1] > 1:
+                extra["labels"] = np.asarray(part["labels"][i]).tolist()
+            result.samples.append(Sample(
+                sample_id=sample_id, corpus="mult", split=split_name, group_id=parts[0], start=start, end=end,
+                label=float(labels[i, 0]) if labels.shape[1] == 1 else None, extra=extra,
+            ))
+    result.tables = [_table(name, *spec, splits, rows, path, options) for name, spec in MULT_TABLES.items()
+                     if all(spec[0] in part for part in splits.values())]
+    return result
+
+
+class _ArrayReader:
+    """Slices one array key of the loaded pickle per sample (see `PrecomputedTable.read`)."""
+
+    def __init__(self, key: str, lengths_key: str | None, splits: dict[str, dict[str, Any]],
+                 rows: dict[str, tuple[str, int]], path: Path, nonfinite: NonFinite, tokens: bool):
+        self.key, self.lengths_key, self.splits, self.rows = key, lengths_key, splits, rows
+        self.path, self.nonfinite, self.tokens = path, nonfinite, tokens
+
+    def __call__(self, sample_ids: Sequence[str]) -> Iterator[PrecomputedRow]:
+        for sample_id in sample_ids:
+            split_name, i = self.rows[sample_id]
+            part = self.splits[split_name]
+            values = np.asarray(part[self.key][i])
+            if self.tokens:  # (3, Lt) ids / mask / types -> (Lt, 3)
+                values = values.T.astype(np.int64)
+            values = values.reshape(len(values), -1)
+            if self.lengths_key and self.lengths_key in part:
+                values = values[: max(0, min(int(part[self.lengths_key][i]), len(values)))]
+            values, count = sanitize_nonfinite(values, self.nonfinite)
+            where = f"{self.path} [{split_name}][{self.key!r}][{i}]"
+            if count and self.nonfinite == "error":
+                yield PrecomputedRow(sample_id, error=nonfinite_error(count, where), path=str(self.path), nonfinite=count)
+                continue
+            yield PrecomputedRow(sample_id, values, nonfinite=count)
+
+
+def _table(name: str, key: str, lengths_key: str | None, axis: str, splits: dict[str, dict[str, Any]],
+           rows: dict[str, tuple[str, int]], path: Path, options: PickleOptions, tokens: bool = False) -> PrecomputedTable:
+    shapes = {s: np.shape(part[key]) for s, part in splits.items()}
+    dims = {shape[1] if tokens else int(np.prod(shape[2:])) for shape in shapes.values() if len(shape) >= 3}
+    if len(dims) != 1 or any(len(shape) != 3 if tokens else len(shape) < 3 for shape in shapes.values()):
+        raise CorpusFormatError(f"{path}: key {key!r} has shapes {shapes}; expected (N, L, D) arrays with one D across splits")
+    spec = FeatureSpec(dim=dims.pop(), dtype="int64" if tokens else "float32", kind="sequence", item_axis=axis)
+    config = {"file": path.name, "key": key, "lengths": lengths_key, "nonfinite": options.nonfinite,
+              "shapes": {s: list(v) for s, v in shapes.items()}}
+    return PrecomputedTable(name=name, modality=name.split(".", 1)[0], source=f"{path.name} [{key!r}]", spec=spec,
+                            read=_ArrayReader(key, lengths_key, splits, rows, path, options.nonfinite, tokens), config=config)
+
+
+def _read(corpus_dir: Path, options: PickleOptions, split: str | None) -> tuple[Path, dict[str, dict[str, Any]]]:
+    path = _pickle_path(corpus_dir, options.file)
+    data = load_pickle_safely(path)
+    if not isinstance(data, dict) or not any(s in data for s in SPLITS):
+        keys = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
+        raise CorpusFormatError(f"{path}: expected a dict with keys {list(SPLITS)}, got {keys}")
+    splits = {s: data[s] for s in SPLITS if s in data}
+    for name, part in splits.items():
+        if not isinstance(part, dict):
+            raise CorpusFormatError(f"{path}: split {name!r} holds a {type(part).__name__}, expected a dict of arrays")
+    if split is not None:
+        if split not in splits:
+            raise CorpusFormatError(f"{path}: no split {split!r}; splits: {list(splits)}")
+        splits = {split: splits[split]}
+    return path, splits
+
+
+def _pickle_path(corpus_dir: Path, file: str | None) -> Path:
+    if file is not None:
+        path = Path(file) if Path(file).is_absolute() else corpus_dir / file
+        if not path.is_file():
+            raise CorpusNotFoundError(f"pickle file not found: {path}")
+        return path
+    found = sorted(p for folder in (corpus_dir, corpus_dir / "Processed") for p in folder.glob("*.pkl") if p.is_file())
+    if len(found) != 1:
+        what = "no .pkl file" if not found else f"several .pkl files ({[p.name for p in found]})"
+        raise CorpusNotFoundError(f"{what} in {corpus_dir} or its Processed/; name one with the option file=NAME.pkl")
+    return found[0]
+
+
+def _column(part: dict[str, Any], key: str, path: Path, split: str) -> np.ndarray:
+    if key not in part:
+        raise CorpusFormatError(f"{path}: split {split!r} has no key {key!r}; keys: {sorted(map(str, part))}")
+    values = np.asarray(part[key], dtype=object if key == "id" else None)
+    n = len(part["id"]) if "id" in part else len(values)
+    if len(values) != n:
+        raise CorpusFormatError(f"{path}: split {split!r} key {key!r} has {len(values)} rows, expected {n} (one per id)")
+    return values
+
+
+def _claim(rows: dict[str, tuple[str, int]], sample_id: str, split: str, index: int, path: Path, result: LoadResult) -> bool:
+    if sample_id in rows:
+        first = rows[sample_id]
+        result.problems.append(LoadProblem(sample_id, str(path), (
+            f"id {sample_id!r} of {split}[{index}] already appeared at {first[0]}[{first[1]}]; the later row is skipped")))
+        return False
+    rows[sample_id] = (split, index)
+    return True
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(-1)[0]
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None

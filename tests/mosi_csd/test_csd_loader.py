@@ -1,0 +1,223 @@
+"""The `csd` corpus kind: segments from labels, temporal tables, folds, and each kind of bad input."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from mmdata.corpora import load_corpus
+from mmdata.errors import ConfigError, CorpusFormatError, ExtractionError
+from mmdata.pipeline import extract
+from mmdata.store import open_dataset
+from tests.fakes.csd import (
+    COVAREP_FILE,
+    COVAREP_ROOT,
+    FACET_FILE,
+    LABELS_FILE,
+    SEGMENTS,
+    WORDS,
+    write_mosi_csd,
+    write_sdk_csd,
+)
+
+EPS = 1e-5
+
+
+def overlapping_rows(intervals, start, end):
+    """Brute force, SDK rules: rows overlapping [start, end], clipped, zero-length pieces dropped."""
+    out = []
+    for k, (s0, s1) in enumerate(intervals):
+        if end - s0 > -EPS and s1 - start > -EPS:
+            c0, c1 = max(s0, start), min(s1, end)
+            if abs(c0 - c1) > EPS:
+                out.append((k, [c0, c1]))
+    return out
+
+
+def test_label_segments_become_samples_with_folds_labels_and_transcripts(tmp_path):
+    write_mosi_csd(tmp_path)
+    (tmp_path / "folds.json").write_text(json.dumps({"train": ["abc", "x9Y_z-1"], "test": ["abcd"]}))
+    result = load_corpus("csd", tmp_path, options={"folds": "folds.json"})
+    assert result.problems == []
+    got = {s.sample_id: (s.split, s.group_id, s.start, s.end, s.label, s.transcript) for s in result.samples}
+    assert got == {
+        "abc[0]": ("train", "abc", 0.0, 3.0, 2.5, "i loved it"),
+        "abc[1]": ("train", "abc", 3.0, 6.0, 1.25, "really good"),
+        "abcd[0]": ("test", "abcd", 0.5, 4.0, pytest.approx(-1.4), "not great"),
+        "x9Y_z-1[0]": ("train", "x9Y_z-1", 0.0, 2.5, 0.0, "so so"),
+        "x9Y_z-1[1]": ("train", "x9Y_z-1", 2.5, 5.0, -3.0, "bad"),
+    }
+    assert result.samples[0].extra == {"video_id": "abc", "segment": 0}
+    tables = {t.name: t for t in result.tables}
+    assert set(tables) == {"audio.covarep", "video.facet-41", "text.words"}
+    assert (tables["audio.covarep"].spec.dim, tables["audio.covarep"].spec.frame_rate) == (4, 100.0)
+    assert (tables["video.facet-41"].spec.dim, tables["video.facet-41"].spec.frame_rate) == (3, 30.0)
+    assert (tables["text.words"].spec.dim, tables["text.words"].spec.item_axis) == (1, "word")
+    assert tables["audio.covarep"].config["root_name"] == COVAREP_ROOT
+    assert result.metadata["labels"]["root_name"] == "Opinion Segment Labels"
+
+
+def test_sdk_folds_module_is_parsed_never_run_and_split_filters(tmp_path):
+    write_mosi_csd(tmp_path)
+    (tmp_path / "cmu_mosi_std_folds.py").write_text(
+        "raise SystemExit('this file must not run')\n"
+        "standard_train_fold=['abc']\nstandard_valid_fold=['abcd']\nstandard_test_fold=['x9Y_z-1']\n")
+    result = load_corpus("csd", tmp_path, split="valid", options={"folds": "cmu_mosi_std_folds.py"})
+    assert [(s.sample_id, s.split) for s in result.samples] == [("abcd[0]", "valid")]
+    result = load_corpus("csd", tmp_path)  # no folds file: one split
+    assert {s.split for s in result.samples} == {"all"} and len(result.samples) == 5
+
+
+def test_extract_writes_segment_tables_row_aligned_with_clipped_rows(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    report = extract("csd", fake.root, tmp_path / "out", extractors=[], shard_size=2, num_workers=0)
+    assert {t.name: (t.rows, t.errors) for t in report.tables} == {
+        "audio.covarep": (5, 0), "video.facet-41": (5, 0), "text.words": (5, 0)}
+    data = open_dataset(tmp_path / "out")
+    samples = data.samples_table()
+    for name in ("audio.covarep", "video.facet-41", "text.words"):
+        assert data.entry(name).extractor == "precomputed" and data.entry(name).complete
+        assert data.entry(name).source.endswith(")") and "root" in data.entry(name).source
+        table = data.table(name).to_table()
+        assert table.column("sample_id").to_pylist() == samples.column("sample_id").to_pylist()
+        assert [pq.read_metadata(p).num_rows for p in sorted(data.table_dir(name).glob("part-*"))] == [2, 2, 1]
+    for file, name in ((COVAREP_FILE, "audio.covarep"), (FACET_FILE, "video.facet-41")):
+        rows = {r["sample_id"]: r for r in data.table(name).to_table().to_pylist()}
+        for vid, segments in SEGMENTS.items():
+            features, intervals = fake.data[file][vid]
+            for i, (start, end, _) in enumerate(segments):
+                expected = overlapping_rows(intervals, start, end)
+                row = rows[f"{vid}[{i}]"]
+                assert np.array_equal(np.array(row["feature"], np.float32), features[[k for k, _ in expected]])
+                assert np.allclose(row["intervals"], [iv for _, iv in expected])
+    words = {r["sample_id"]: r for r in data.table("text.words").to_table().to_pylist()}
+    assert words["abc[1]"]["words"] == ["sp", "really", "good"]
+    assert words["abc[1]"]["feature"] == [[1.0], [0.0], [0.0]]
+    assert words["abc[1]"]["intervals"] == [[3.0, 3.25], [3.25, 4.5], [4.5, 6.0]]
+
+
+def test_without_labels_samples_are_videos_with_all_rows(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd", labels=False)
+    extract("csd", fake.root, tmp_path / "out", extractors=[], num_workers=0)
+    data = open_dataset(tmp_path / "out")
+    samples = {s["sample_id"]: s for s in data.samples_table().to_pylist()}
+    assert set(samples) == set(WORDS) and samples["abc"]["label"] is None and samples["abc"]["start"] is None
+    covarep = {r["sample_id"]: r for r in data.table("audio.covarep").to_table().to_pylist()}
+    features, intervals = fake.data[COVAREP_FILE]["abcd"]
+    assert np.array_equal(np.array(covarep["abcd"]["feature"], np.float32), features)
+    assert np.array_equal(np.array(covarep["abcd"]["intervals"]), intervals)
+
+
+def test_video_missing_from_a_file_is_reported_with_file_and_id_and_dropped(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    data = dict(fake.data[COVAREP_FILE])
+    data["zzz"] = data["abc"]
+    write_sdk_csd(fake.files[COVAREP_FILE], COVAREP_ROOT, data)
+    result = load_corpus("csd", fake.root)
+    assert [(p.sample_id, p.path.endswith(LABELS_FILE)) for p in result.problems] == [("zzz", True)]
+    reason = result.problems[0].reason
+    assert f"video 'zzz' is missing from {LABELS_FILE}, CMU_MOSI_TimestampedWords.csd, {FACET_FILE}" in reason
+    assert "expected every sequence to hold it" in result.problems[0].reason
+    assert not any(s.group_id == "zzz" for s in result.samples) and len(result.samples) == 5
+    with pytest.raises(CorpusFormatError, match=r"CMU_MOSI_Opinion_Labels\.csd: video 'zzz' is missing"):
+        extract("csd", fake.root, tmp_path / "out", extractors=[], on_error="fail")
+    report = extract("csd", fake.root, tmp_path / "out2", extractors=[], on_error="skip", num_workers=0)
+    assert report.loader_errors == 1 and report.samples == 5
+    errors = open_dataset(tmp_path / "out2").errors().to_pylist()
+    assert [(e["sample_id"], e["stage"]) for e in errors] == [("zzz", "load")]
+
+
+@pytest.mark.parametrize(("broken", "message"), [
+    (np.array([[0.0, 1.0], [1.0, 0.5]]), r"\[COAVAREP/data/abc\]: interval row 1 ends before it starts \(1.0 -> 0.5\)"),
+    (np.array([[1.0, 2.0], [0.0, 1.0]]), r"\[COAVAREP/data/abc\]: intervals are not sorted by start time.*unsorted=sort"),
+    (np.array([[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]]), r"\[COAVAREP/data/abc\]: features have 2 rows but intervals have 3"),
+])
+def test_bad_intervals_are_reported_with_file_and_video_and_the_video_dropped(tmp_path, broken, message):
+    fake = write_mosi_csd(tmp_path)
+    data = dict(fake.data[COVAREP_FILE])
+    data["abc"] = (np.zeros((2, 4), np.float32), broken)
+    write_sdk_csd(fake.files[COVAREP_FILE], COVAREP_ROOT, data)
+    result = load_corpus("csd", tmp_path)
+    assert len(result.problems) == 1
+    problem = result.problems[0]
+    assert problem.sample_id == "abc" and problem.path.endswith(COVAREP_FILE)
+    assert __import__("re").search(message, problem.reason), problem.reason
+    assert sorted(s.sample_id for s in result.samples) == ["abcd[0]", "x9Y_z-1[0]", "x9Y_z-1[1]"]
+
+
+def test_unsorted_rows_are_sorted_stably_on_request(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    features, intervals = fake.data[COVAREP_FILE]["abcd"]
+    order = np.r_[np.arange(200, 400), np.arange(0, 200)]
+    data = {**fake.data[COVAREP_FILE], "abcd": (features[order], intervals[order])}
+    write_sdk_csd(fake.files[COVAREP_FILE], COVAREP_ROOT, data)
+    assert len(load_corpus("csd", fake.root).problems) == 1
+    extract("csd", fake.root, tmp_path / "out", corpus_options={"unsorted": "sort"}, extractors=[], num_workers=0)
+    row = [r for r in open_dataset(tmp_path / "out").table("audio.covarep").to_table().to_pylist()
+           if r["sample_id"] == "abcd[0]"][0]
+    assert np.array_equal(np.array(row["feature"], np.float32), features[50:400])  # [0.5, 4.0] at 100 Hz
+
+
+def test_nonfinite_policies_error_zero_keep_are_counted(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    features, intervals = fake.data[COVAREP_FILE]["abc"]
+    features = features.copy()
+    features[10, 1], features[20, 2], features[400, 0] = -np.inf, np.nan, -np.inf  # 2 in abc[0], 1 in abc[1]
+    write_sdk_csd(fake.files[COVAREP_FILE], COVAREP_ROOT, {**fake.data[COVAREP_FILE], "abc": (features, intervals)})
+    report = extract("csd", fake.root, tmp_path / "err", extractors=[], num_workers=0)
+    assert {t.name: t.errors for t in report.tables}["audio.covarep"] == 2
+    data = open_dataset(tmp_path / "err")
+    errors = [e for e in data.errors().to_pylist() if e["table"] == "audio.covarep"]
+    assert [e["sample_id"] for e in errors] == ["abc[0]", "abc[1]"]
+    assert "2 non-finite values (-inf/NaN)" in errors[0]["reason"] and "[COAVAREP/data/abc]" in errors[0]["path"]
+    assert "nonfinite=zero" in errors[0]["reason"]
+    nulls = {r["sample_id"] for r in data.table("audio.covarep").to_table().to_pylist() if r["feature"] is None}
+    assert nulls == {"abc[0]", "abc[1]"}
+    assert data.manifest.extra["nonfinite_values"]["audio.covarep"] == 3
+    with pytest.raises(ExtractionError, match=r"sample 'abc\[0\]'.*non-finite"):
+        extract("csd", fake.root, tmp_path / "fail", extractors=[], on_error="fail")
+    for policy, check in (("zero", lambda v: v == 0.0), ("keep", lambda v: not np.isfinite(v))):
+        extract("csd", fake.root, tmp_path / policy, corpus_options={"nonfinite": policy}, extractors=[], num_workers=0)
+        data = open_dataset(tmp_path / policy)
+        assert data.manifest.extra["nonfinite_values"]["audio.covarep"] == 3
+        row = [r for r in data.table("audio.covarep").to_table().to_pylist() if r["sample_id"] == "abc[0]"][0]
+        assert check(row["feature"][10][1]) and check(row["feature"][20][2])
+
+
+def test_multi_column_labels_go_to_extra_and_table_names_can_be_set(tmp_path):
+    fake = write_mosi_csd(tmp_path, labels=False)
+    labels = {v: (np.array([[s, 1.0, 2.0] for _, _, s in segs], np.float32), np.array([[a, b] for a, b, _ in segs]))
+              for v, segs in SEGMENTS.items()}
+    write_sdk_csd(tmp_path / "CMU_MOSEI_All_Labels.csd", "All Labels", labels)
+    write_sdk_csd(tmp_path / "mystery.csd", "Mystery", fake.data[COVAREP_FILE])
+    with pytest.raises(CorpusFormatError, match=r"cannot tell the modality of root 'Mystery'.*tables=mystery=audio"):
+        load_corpus("csd", tmp_path)
+    result = load_corpus("csd", tmp_path, options={"tables": "mystery=video.mystery+CMU_MOSI_COVAREP=audio.cov"})
+    assert {t.name for t in result.tables} == {"video.mystery", "audio.cov", "video.facet-41", "text.words"}
+    sample = next(s for s in result.samples if s.sample_id == "abc[1]")
+    assert sample.label == 1.25 and sample.extra["labels"] == [1.25, 1.0, 2.0]
+    with pytest.raises(ConfigError, match="modality"):
+        load_corpus("csd", tmp_path, options={"tables": "mystery=sound.x"})
+    with pytest.raises(ConfigError, match="names no .csd file"):
+        load_corpus("csd", tmp_path, options={"labels": "nothing"})
+
+
+def test_interrupted_precomputed_tables_are_finished_on_rerun(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    out = tmp_path / "out"
+    extract("csd", fake.root, out, extractors=[], shard_size=2, num_workers=0)
+    shard = out / "features" / "audio.covarep" / "part-00001.parquet"
+    before = pq.read_table(shard)
+    shard.unlink()
+    manifest = json.loads((out / "mmdata.json").read_text())
+    manifest["tables"]["audio.covarep"]["complete"] = False
+    (out / "mmdata.json").write_text(json.dumps(manifest))
+    report = extract("csd", fake.root, out, extractors=[], shard_size=2, num_workers=0)
+    assert sorted((t.name, t.shards_written, t.shards_skipped) for t in report.tables) == [
+        ("audio.covarep", 1, 2), ("text.words", 0, 3), ("video.facet-41", 0, 3)]
+    assert pq.read_table(shard).equals(before)
+    assert open_dataset(out).entry("audio.covarep").complete
+    assert ds.dataset(str(out / "features" / "audio.covarep")).count_rows() == 5

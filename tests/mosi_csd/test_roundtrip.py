@@ -1,0 +1,85 @@
+"""csd -> dataset -> export-csd -> read back, and the `align` / `export-csd` commands."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from mmdata.cli import app
+from mmdata.formats.csd import CsdFile
+from mmdata.pipeline import extract
+from mmdata.store import open_dataset
+from tests.fakes.csd import LABELS_FILE, LABELS_ROOT, write_mosi_csd
+
+runner = CliRunner()
+
+
+def read_all(path):
+    with CsdFile(path) as csd:
+        return csd.root_name, csd.metadata, {vid: csd.read(vid) for vid in csd.video_ids}
+
+
+def test_video_level_round_trip_gives_back_the_same_files(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd", labels=False)
+    extract("csd", fake.root, tmp_path / "out", extractors=[], shard_size=2, num_workers=0)
+    result = runner.invoke(app, ["export-csd", str(tmp_path / "out"), str(tmp_path / "back")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "back").iterdir()) == sorted(fake.files)
+    for name, path in fake.files.items():
+        root, metadata, data = read_all(path)
+        root2, metadata2, data2 = read_all(tmp_path / "back" / name)
+        assert root2 == root and set(data2) == set(data)
+        assert {k: v for k, v in metadata2.items() if k in metadata} == metadata
+        for vid, entry in data.items():
+            assert np.array_equal(data2[vid].features, entry.features), (name, vid)
+            assert data2[vid].features.dtype.kind == entry.features.dtype.kind
+            assert np.array_equal(data2[vid].intervals, entry.intervals)
+
+
+def test_segment_dataset_exports_sdk_aligned_keys_and_labels_and_reimports_equal(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    extract("csd", fake.root, tmp_path / "out", extractors=[], num_workers=0)
+    runner.invoke(app, ["export-csd", str(tmp_path / "out"), str(tmp_path / "back")], catch_exceptions=False)
+    root, _, labels = read_all(tmp_path / "back" / LABELS_FILE)
+    _, _, original = read_all(fake.files[LABELS_FILE])
+    assert root == LABELS_ROOT and set(labels) == set(original)
+    for vid in original:
+        assert np.array_equal(labels[vid].features, original[vid].features)
+        assert np.array_equal(labels[vid].intervals, original[vid].intervals)
+    with CsdFile(tmp_path / "back" / "CMU_MOSI_COVAREP.csd") as csd:
+        assert csd.video_ids == ["abc[0]", "abc[1]", "abcd[0]", "x9Y_z-1[0]", "x9Y_z-1[1]"]
+    extract("csd", tmp_path / "back", tmp_path / "again", extractors=[], num_workers=0)
+    first, second = open_dataset(tmp_path / "out"), open_dataset(tmp_path / "again")
+    columns = ["sample_id", "group_id", "start", "end", "label", "transcript", "extra"]
+    assert first.samples_table(columns).equals(second.samples_table(columns))
+    for name in first.table_names:
+        assert first.table(name).to_table().select(["sample_id", "feature", "intervals"]).equals(
+            second.table(name).to_table().select(["sample_id", "feature", "intervals"])), name
+
+
+def test_cli_extract_align_info_and_export(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["extract", "csd", str(fake.root), str(out), "--text", "hashed-bow", "-j", "0", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "table audio.covarep: 5 rows, 0 failed" in result.output
+    result = runner.invoke(app, ["align", str(out), "--reference", "text.words", "--collapse", "max",
+                                 "--on-missing", "impute", "--skip-pauses"])
+    assert result.exit_code == 0, result.output
+    assert "reference text.words: 14 intervals, 10 aligned, 0 dropped (no overlap), 4 skipped" in result.output
+    assert "table audio.covarep@text.words: 5 rows, 0 failed" in result.output
+    info = json.loads(runner.invoke(app, ["info", str(out), "--json"]).stdout)
+    tables = {t["name"]: t for t in info["tables"]}
+    assert {"audio.covarep", "text.words", "video.facet-41", "text.hashed-bow", "audio.covarep@text.words",
+            "video.facet-41@text.words", "text.words@text.words"} <= set(tables)
+    assert tables["audio.covarep@text.words"]["extractor"] == "align"
+    assert tables["audio.covarep"]["kind"] == "sequence" and tables["audio.covarep"]["frame_rate"] == 100.0
+    result = runner.invoke(app, ["export-csd", str(out), str(tmp_path / "csd2"), "--table", "audio.covarep@text.words"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "csd2").iterdir()) == ["CMU_MOSI_Opinion_Labels.csd",
+                                                                    "audio.covarep@text.words.csd"]
+    with CsdFile(tmp_path / "csd2" / "audio.covarep@text.words.csd") as csd:
+        assert csd.root_name == "audio.covarep@text.words" and csd.read("abc[0]").features.shape == (3, 4)
+    bad = runner.invoke(app, ["align", str(out), "--reference", "text.hashed-bow"])
+    assert bad.exit_code == 2 and "error: reference 'text.hashed-bow' is not a temporal table" in bad.output
