@@ -2,3 +2,4 @@
 from mmdata.cli import demo, extract, info  # noqa: F401
 from mmdata.cli import check  # noqa: F401
 from mmdata.cli import align, export_csd  # noqa: F401
+from mmdata.cli import fuse  # noqa: F401

@@ -1,0 +1,30 @@
+"""Early fusion and trainer-ready exports.
+
+    from mmdata.fusion import fuse, FusedDataset, collate_fused
+    fuse("out/mosi", "out/mosi-fused", tables=("text", "audio", "video"), missing="zero", format="arrow")
+    loader = DataLoader(FusedDataset("out/mosi-fused", "train"), batch_size=32, collate_fn=collate_fused)
+
+Modules: `plan` (table selection, validation, shard reader), `normalize` (z-score/L2, pooling),
+`formats` (Parquet, Arrow IPC, HF, NumPy sinks), `fuse` (the two passes), `torch_dataset`.
+"""
+from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat
+from mmdata.fusion.fuse import FuseOptions, FuseReport, MissingPolicy, SequenceMode, fuse
+from mmdata.fusion.normalize import Normalization, NormStats, Pooling
+from mmdata.fusion.torch_dataset import FusedDataset, collate_fused, read_fused_metadata
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "FUSED_METADATA",
+    "ExportFormat",
+    "FuseOptions",
+    "FuseReport",
+    "FusedDataset",
+    "MissingPolicy",
+    "NormStats",
+    "Normalization",
+    "Pooling",
+    "SequenceMode",
+    "collate_fused",
+    "fuse",
+    "read_fused_metadata",
+]

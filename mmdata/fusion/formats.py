@@ -1,0 +1,362 @@
+"""Export formats of a fused dataset: Parquet shards, Arrow IPC, a Hugging Face dataset, NumPy .npy.
+
+Every format holds the same columns, one row per sample, files split by the samples' split:
+
+    sample_id  string
+    split      string
+    label      double (null when the corpus has none)
+    feature    pooled:  fixed_size_list<float32>[D]
+               padded:  fixed_size_list<fixed_size_list<float32>[D]>[L]   (+ length, mask)
+               ragged:  list<fixed_size_list<float32>[D]>                 (+ length)
+    present    fixed_size_list<bool>[m]   only with missing='zero': which modalities the row really has
+    length     int32                      sequences only: time steps before padding
+    mask       fixed_size_list<bool>[L]   padded only: True on real time steps
+
+Files inside the export directory:
+
+    parquet  data/<split>-00000-of-00002.parquet   (HF `load_dataset("parquet")` reads the features
+                                                     from the b"huggingface" schema metadata)
+    arrow    data/<split>.arrow                    (IPC file format, uncompressed: memory-mappable)
+    hf       dataset_dict.json, <split>/...        (`datasets.load_from_disk`)
+    npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy), <split>/index.parquet
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmdata.store.metadata import METADATA_KEY
+
+ExportFormat = Literal["parquet", "arrow", "hf", "npy"]
+EXPORT_FORMATS: tuple[str, ...] = ("parquet", "arrow", "hf", "npy")
+RowKind = Literal["pooled", "padded", "ragged"]
+FUSED_METADATA = "fused.json"
+DATA_DIR = "data"
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """The shape of one fused row: dim D, pooled/padded/ragged, padded length L, modalities m (presence)."""
+
+    dim: int
+    kind: RowKind = "pooled"
+    max_length: int | None = None
+    presence: int | None = None
+
+    def feature_type(self) -> pa.DataType:
+        vector = pa.list_(pa.float32(), self.dim)
+        if self.kind == "pooled":
+            return vector
+        if self.kind == "padded":
+            return pa.list_(vector, int(self.max_length or 0))
+        return pa.list_(vector)
+
+    def schema(self, metadata: dict[str, Any] | None = None) -> pa.Schema:
+        fields = [
+            pa.field("sample_id", pa.string(), nullable=False),
+            pa.field("split", pa.string()),
+            pa.field("label", pa.float64()),
+            pa.field("feature", self.feature_type()),
+        ]
+        if self.presence:
+            fields.append(pa.field("present", pa.list_(pa.bool_(), self.presence)))
+        if self.kind != "pooled":
+            fields.append(pa.field("length", pa.int32()))
+        if self.kind == "padded":
+            fields.append(pa.field("mask", pa.list_(pa.bool_(), int(self.max_length or 0))))
+        raw = {b"huggingface": json.dumps({"info": {"features": self.hf_features()}}).encode()}
+        if metadata is not None:
+            raw[METADATA_KEY] = json.dumps(metadata, sort_keys=True).encode()
+        return pa.schema(fields, metadata=raw)
+
+    def hf_features(self) -> dict[str, Any]:
+        """The Hugging Face `Features` of a row, as `Features.to_dict()` writes them."""
+        def value(dtype: str) -> dict[str, Any]:
+            return {"dtype": dtype, "_type": "Value"}
+
+        def listed(inner: dict[str, Any], length: int | None = None) -> dict[str, Any]:
+            out: dict[str, Any] = {"feature": inner, "_type": "List"}
+            if length is not None:
+                out["length"] = length
+            return out
+
+        vector = listed(value("float32"), self.dim)
+        feature = vector if self.kind == "pooled" else listed(vector, self.max_length if self.kind == "padded" else None)
+        out = {"sample_id": value("string"), "split": value("string"), "label": value("float64"), "feature": feature}
+        if self.presence:
+            out["present"] = listed(value("bool"), self.presence)
+        if self.kind != "pooled":
+            out["length"] = value("int32")
+        if self.kind == "padded":
+            out["mask"] = listed(value("bool"), self.max_length)
+        return out
+
+
+@dataclass
+class FusedBatch:
+    """Fused rows of one input shard (n samples).
+
+    feature: pooled (n, D); padded (n, L, D); ragged (sum of lengths, D) with `lengths` giving
+    each sample's rows. present: (n, m) bool or None. lengths: (n,) for sequences, else None.
+    """
+
+    sample_id: pa.Array
+    split: pa.Array
+    label: pa.Array
+    feature: np.ndarray
+    lengths: np.ndarray | None = None
+    present: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.sample_id)
+
+    def take(self, rows: np.ndarray, layout: RowLayout) -> FusedBatch:
+        index = pa.array(rows, pa.int64())
+        feature = self.feature[rows] if layout.kind != "ragged" else self.feature[_ragged_rows(self.lengths, rows)]
+        return FusedBatch(
+            self.sample_id.take(index), self.split.take(index), self.label.take(index), feature,
+            None if self.lengths is None else self.lengths[rows], None if self.present is None else self.present[rows],
+        )
+
+    def to_arrow(self, layout: RowLayout, schema: pa.Schema) -> pa.RecordBatch:
+        dim = layout.dim
+        vectors = pa.FixedSizeListArray.from_arrays(pa.array(self.feature.reshape(-1), pa.float32()), dim)
+        if layout.kind == "padded":
+            feature = pa.FixedSizeListArray.from_arrays(vectors, int(layout.max_length or 0))
+        elif layout.kind == "ragged":
+            offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int32)
+            feature = pa.ListArray.from_arrays(pa.array(offsets), vectors)
+        else:
+            feature = vectors
+        arrays = [self.sample_id, self.split, self.label, feature]
+        if layout.presence:
+            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(self.present.reshape(-1)), layout.presence))
+        if layout.kind != "pooled":
+            arrays.append(pa.array(self.lengths.astype(np.int32)))
+        if layout.kind == "padded":
+            mask = np.arange(int(layout.max_length or 0))[None, :] < self.lengths[:, None]
+            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(mask.reshape(-1)), int(layout.max_length or 0)))
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _ragged_rows(lengths: np.ndarray | None, samples: np.ndarray) -> np.ndarray:
+    """Row indices of the chosen samples in a ragged (sum of lengths, D) array."""
+    assert lengths is not None
+    starts = np.concatenate([[0], np.cumsum(lengths)])[:-1]
+    chosen = lengths[samples]
+    owner = np.repeat(np.arange(len(samples)), chosen)
+    step = np.arange(int(chosen.sum())) - np.repeat(np.cumsum(chosen) - chosen, chosen)
+    return starts[samples][owner] + step
+
+
+class Sink(ABC):
+    """Receives fused batches (rows of any split) and writes them under `root`."""
+
+    def __init__(self, root: Path, layout: RowLayout, metadata: dict[str, Any], counts: dict[str, dict[str, int]] | None):
+        self.root = root
+        self.layout = layout
+        self.schema = layout.schema(metadata)
+        self.counts = counts or {}
+        self.rows: dict[str, int] = {}
+
+    def write(self, batch: FusedBatch) -> None:
+        splits = batch.split.to_numpy(zero_copy_only=False).astype(str)
+        for split in map(str, dict.fromkeys(splits)):
+            rows = np.flatnonzero(splits == split)
+            part = batch if len(rows) == len(batch) else batch.take(rows, self.layout)
+            self._write(split, part)
+            self.rows[split] = self.rows.get(split, 0) + len(part)
+
+    @abstractmethod
+    def _write(self, split: str, batch: FusedBatch) -> None: ...
+
+    @abstractmethod
+    def close(self) -> dict[str, list[str]]:
+        """Finish every file; returns the files of each split, relative to `root`."""
+
+
+class ParquetSink(Sink):
+    """data/<split>-<i>-of-<n>.parquet, `shard_rows` rows per file, one row group per input shard."""
+
+    def __init__(self, *args: Any, shard_rows: int = 100_000, compression: str = "zstd", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.shard_rows = shard_rows
+        self.compression = compression
+        self._writers: dict[str, tuple[pq.ParquetWriter, int]] = {}
+        self._files: dict[str, list[Path]] = {}
+
+    def _write(self, split: str, batch: FusedBatch) -> None:
+        table = pa.Table.from_batches([batch.to_arrow(self.layout, self.schema)])
+        start = 0
+        while start < table.num_rows:
+            writer, written = self._writer(split)
+            take = min(self.shard_rows - written, table.num_rows - start)
+            writer.write_table(table.slice(start, take))
+            self._writers[split] = (writer, written + take)
+            start += take
+
+    def _writer(self, split: str) -> tuple[pq.ParquetWriter, int]:
+        current = self._writers.get(split)
+        if current is not None and current[1] < self.shard_rows:
+            return current
+        if current is not None:
+            current[0].close()
+        path = self.root / DATA_DIR / f".{split}-{len(self._files.get(split, [])):05d}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._files.setdefault(split, []).append(path)
+        writer = pq.ParquetWriter(
+            path, self.schema, compression=self.compression, use_dictionary=["sample_id", "split"],
+            write_statistics=["sample_id", "split", "label"],
+        )
+        self._writers[split] = (writer, 0)
+        return writer, 0
+
+    def close(self) -> dict[str, list[str]]:
+        for writer, _ in self._writers.values():
+            writer.close()
+        out = {}
+        for split, paths in self._files.items():
+            names = []
+            for index, path in enumerate(paths):
+                final = path.with_name(f"{split}-{index:05d}-of-{len(paths):05d}.parquet")
+                path.rename(final)
+                names.append(str(final.relative_to(self.root)))
+            out[split] = names
+        return out
+
+
+class ArrowSink(Sink):
+    """data/<split>.arrow: one uncompressed Arrow IPC file per split (memory-mapped, zero-copy reads)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._writers: dict[str, tuple[Any, Any]] = {}
+
+    def _write(self, split: str, batch: FusedBatch) -> None:
+        if split not in self._writers:
+            path = self.root / DATA_DIR / f"{split}.arrow"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sink = pa.OSFile(str(path), "wb")
+            self._writers[split] = (sink, pa.ipc.new_file(sink, self.schema))
+        self._writers[split][1].write_batch(batch.to_arrow(self.layout, self.schema))
+
+    def close(self) -> dict[str, list[str]]:
+        for sink, writer in self._writers.values():
+            writer.close()
+            sink.close()
+        return {split: [f"{DATA_DIR}/{split}.arrow"] for split in self._writers}
+
+
+class NpySink(Sink):
+    """<split>/features.npy (+ lengths, offsets, present) preallocated from the first pass's counts,
+    and <split>/index.parquet (sample_id, split, label, row)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._arrays: dict[str, dict[str, np.ndarray]] = {}
+        self._cursor: dict[str, tuple[int, int]] = {}
+        self._index: dict[str, pq.ParquetWriter] = {}
+
+    def _open(self, split: str) -> dict[str, np.ndarray]:
+        counts = self.counts[split]
+        folder = self.root / split
+        folder.mkdir(parents=True, exist_ok=True)
+        layout, n = self.layout, counts["rows"]
+        shape = {"pooled": (n, layout.dim), "padded": (n, layout.max_length, layout.dim),
+                 "ragged": (counts.get("steps", 0), layout.dim)}[layout.kind]
+        arrays = {"features": np.lib.format.open_memmap(folder / "features.npy", "w+", np.float32, shape)}
+        if layout.kind != "pooled":
+            arrays["lengths"] = np.lib.format.open_memmap(folder / "lengths.npy", "w+", np.int32, (n,))
+        if layout.kind == "ragged":
+            arrays["offsets"] = np.lib.format.open_memmap(folder / "offsets.npy", "w+", np.int64, (n + 1,))
+            arrays["offsets"][0] = 0
+        if layout.presence:
+            arrays["present"] = np.lib.format.open_memmap(folder / "present.npy", "w+", np.bool_, (n, layout.presence))
+        index_schema = self.schema.remove_metadata()
+        index_schema = pa.schema([index_schema.field(c) for c in ("sample_id", "split", "label")] + [pa.field("row", pa.int64())])
+        self._index[split] = pq.ParquetWriter(folder / "index.parquet", index_schema)
+        self._cursor[split] = (0, 0)
+        return arrays
+
+    def _write(self, split: str, batch: FusedBatch) -> None:
+        if split not in self._arrays:
+            self._arrays[split] = self._open(split)
+        arrays = self._arrays[split]
+        row, step = self._cursor[split]
+        n = len(batch)
+        if self.layout.kind == "ragged":
+            steps = len(batch.feature)
+            arrays["features"][step : step + steps] = batch.feature
+            arrays["offsets"][row + 1 : row + n + 1] = step + np.cumsum(batch.lengths)
+            step += steps
+        else:
+            arrays["features"][row : row + n] = batch.feature
+        if "lengths" in arrays:
+            arrays["lengths"][row : row + n] = batch.lengths
+        if "present" in arrays:
+            arrays["present"][row : row + n] = batch.present
+        rows = pa.array(np.arange(row, row + n, dtype=np.int64))
+        self._index[split].write_table(pa.table([batch.sample_id, batch.split, batch.label, rows],
+                                                schema=self._index[split].schema))
+        self._cursor[split] = (row + n, step)
+
+    def close(self) -> dict[str, list[str]]:
+        out = {}
+        for split, arrays in self._arrays.items():
+            for array in arrays.values():
+                array.flush()
+            self._index[split].close()
+            out[split] = [f"{split}/{name}.npy" for name in arrays] + [f"{split}/index.parquet"]
+        self._arrays.clear()
+        return out
+
+
+class HfSink(ParquetSink):
+    """A `DatasetDict` saved with `save_to_disk`, built from Parquet shards staged in the export."""
+
+    STAGING = ".hf-staging"
+
+    def __init__(self, root: Path, *args: Any, **kwargs: Any):
+        self.final_root = root
+        super().__init__(root / self.STAGING, *args, **kwargs)
+
+    def close(self) -> dict[str, list[str]]:
+        import datasets
+
+        staged = super().close()
+        features = datasets.Features.from_dict(self.layout.hf_features())
+        quiet = datasets.are_progress_bars_disabled()
+        datasets.disable_progress_bars()  # library code draws no bars; the CLI reports a summary
+        try:
+            splits = {
+                split: datasets.Dataset.from_parquet([str(self.root / f) for f in files], features=features,
+                                                     cache_dir=str(self.root / "cache"), split=split)
+                for split, files in staged.items()
+            }
+            datasets.DatasetDict(splits).save_to_disk(str(self.final_root))
+        finally:
+            if not quiet:
+                datasets.enable_progress_bars()
+        del splits
+        shutil.rmtree(self.root)
+        return {split: [f"{split}/"] for split in staged}
+
+
+def open_sink(fmt: ExportFormat, root: Path, layout: RowLayout, metadata: dict[str, Any],
+              counts: dict[str, dict[str, int]] | None, *, shard_rows: int) -> Sink:
+    """The sink writing format `fmt` under `root`."""
+    if fmt == "parquet":
+        return ParquetSink(root, layout, metadata, counts, shard_rows=shard_rows)
+    if fmt == "hf":
+        return HfSink(root, layout, metadata, counts, shard_rows=shard_rows)
+    if fmt == "arrow":
+        return ArrowSink(root, layout, metadata, counts)
+    return NpySink(root, layout, metadata, counts)

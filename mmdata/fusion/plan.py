@@ -1,0 +1,250 @@
+"""What to fuse (tables, order, slices) and the validated, prefetching shard reader behind it.
+
+`plan_fusion` resolves the requested tables and runs the cheap checks of `mmdata.checks` (shard
+footers and id columns only) before any feature is read, turning the first error into one line
+naming the table and the sample. `iter_shards` then yields, per samples shard, every table's
+features decoded to NumPy (record shapes below), reading the next shard while this one is fused.
+
+    ShardData.tables[name]: TableData
+        valid    (n,) bool            the sample has this table's feature
+        vectors  (n, D) float32       pooled tables, and sequences pooled to one vector
+        offsets  (n+1,), rows (sum T_i, D) float32, intervals (sum T_i, 2)   sequences kept as such
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmdata.checks import tables as table_checks
+from mmdata.checks.issues import Issue
+from mmdata.checks.stream import fixed_rows, read_column, read_shard_infos, sequence_rows, valid_mask
+from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
+from mmdata.fusion.normalize import Normalization, pool_sequences
+from mmdata.store.layout import samples_dir, shard_files
+from mmdata.store.manifest import TableEntry
+from mmdata.store.metadata import FeatureSpec
+from mmdata.store.reader import Dataset
+
+if TYPE_CHECKING:
+    from mmdata.fusion.fuse import FuseOptions
+
+#: Input shards read ahead of the one being fused.
+PREFETCH = 2
+
+
+@dataclass
+class TablePlan:
+    name: str
+    modality: str
+    entry: TableEntry
+    spec: FeatureSpec
+    method: Normalization
+    files: list[Path]
+    start: int = 0
+
+    @property
+    def dim(self) -> int:
+        return int(self.spec.dim or 0)
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.dim
+
+
+@dataclass
+class FusePlan:
+    dataset: Dataset
+    tables: list[TablePlan]
+    sample_files: list[Path]
+    stats_splits: tuple[str, ...]
+    keeps_sequences: bool
+    has_sequences: bool
+    needs_first_pass: bool
+    pool: str
+    compare_intervals: bool = False
+
+    @property
+    def dim(self) -> int:
+        return sum(t.dim for t in self.tables)
+
+
+@dataclass
+class TableData:
+    valid: np.ndarray
+    why_missing: str
+    vectors: np.ndarray | None = None
+    offsets: np.ndarray | None = None
+    rows: np.ndarray | None = None
+    intervals: np.ndarray | None = None
+
+    def rows_of(self, samples: np.ndarray) -> np.ndarray:
+        """Feature rows of the chosen samples: their vectors, or all their time steps."""
+        if self.offsets is None:
+            return self.vectors[samples]
+        return self.rows[np.repeat(samples, np.diff(self.offsets))]
+
+
+@dataclass
+class ShardData:
+    sample_ids: pa.Array
+    split_array: pa.Array
+    labels: pa.Array
+    splits: np.ndarray
+    tables: dict[str, TableData] = field(default_factory=dict)
+
+
+def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
+    """Resolve tables, check they agree with the samples table, and lay out the fused vector.
+
+    Raises:
+        ConfigError, DatasetError, SchemaMismatchError: see `fuse`.
+    """
+    names = _select_tables(dataset, options.tables)
+    if not isinstance(options.normalize, str):
+        modalities = {dataset.entry(n).modality for n in names}
+        unknown = sorted(k for k in options.normalize if k not in names and k not in modalities)
+        if unknown:
+            raise ConfigError(f"--normalize names {unknown}, which are not among the fused tables {names}")
+    sample_ids = dataset.samples_table(columns=["sample_id"]).column("sample_id").combine_chunks()
+    sample_files = shard_files(samples_dir(dataset.root))
+    sample_rows = [pq.read_metadata(p).num_rows for p in sample_files]
+    tables, start = [], 0
+    for name in names:
+        table = _plan_table(dataset, name, options, sample_ids, sample_rows)
+        table.start, start = start, start + table.dim
+        tables.append(table)
+    stats_splits = tuple(options.stats_splits)
+    if any(t.method == "zscore" for t in tables):
+        available = sorted(set(dataset.samples_table(columns=["split"]).column("split").to_pylist()))
+        unknown = [s for s in stats_splits if s not in available]
+        if unknown:
+            raise ConfigError(
+                f"split {unknown[0]!r} named for normalization statistics does not exist; splits: {available}; "
+                "pass --stats-split with one of them (or --normalize l2/none)"
+            )
+    sequences = [t for t in tables if t.spec.kind == "sequence"]
+    keeps = bool(sequences) and options.sequences != "pool"
+    first_pass = (any(t.method == "zscore" for t in tables) or options.format == "npy"
+                  or (keeps and options.sequences == "pad" and options.max_length is None))
+    with_intervals = [t for t in sequences if t.spec.intervals]
+    return FusePlan(dataset, tables, sample_files, stats_splits, keeps, bool(sequences), first_pass, options.pool,
+                    compare_intervals=keeps and len(with_intervals) > 1)
+
+
+def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
+    """Decoded shards in order, `PREFETCH` shards read ahead in threads (Arrow releases the GIL)."""
+    with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
+        pending: deque[Future[ShardData]] = deque()
+        for index in range(len(plan.sample_files)):
+            pending.append(pool.submit(_read_shard, plan, index))
+            if len(pending) > PREFETCH:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _read_shard(plan: FusePlan, index: int) -> ShardData:
+    samples = pq.read_table(plan.sample_files[index], columns=["sample_id", "split", "label"])
+    split_array = samples.column("split").combine_chunks()
+    shard = ShardData(
+        samples.column("sample_id").combine_chunks(), split_array, samples.column("label").combine_chunks(),
+        np.asarray(split_array.to_numpy(zero_copy_only=False), dtype=str),
+    )
+    for table in plan.tables:
+        shard.tables[table.name] = _read_table_shard(plan, table, index, len(samples))
+    return shard
+
+
+def _read_table_shard(plan: FusePlan, table: TablePlan, index: int, rows: int) -> TableData:
+    read_intervals = plan.compare_intervals and table.spec.intervals
+    data = pq.read_table(table.files[index], columns=["feature", "intervals"] if read_intervals else ["feature"])
+    if data.num_rows != rows:  # plan_fusion checked the footers; a file replaced since then lands here
+        raise DatasetError(f"table {table.name!r}: shard {table.files[index].name} has {data.num_rows} rows, "
+                           f"samples shard {index} has {rows}; re-run `mmdata check`")
+    feature = data.column("feature")
+    valid = valid_mask(feature)
+    why = "extraction failed; the reason is in the errors table (`mmdata check`)"
+    if table.spec.kind == "pooled":
+        return TableData(valid, why, vectors=fixed_rows(feature).astype(np.float32, copy=False))
+    offsets, values = sequence_rows(feature)
+    values = values.astype(np.float32, copy=False)
+    if not plan.keeps_sequences:
+        pooled, nonempty = pool_sequences(offsets, values, plan.pool)  # type: ignore[arg-type]
+        empty = valid & ~nonempty
+        return TableData(valid & nonempty, why if not empty.any() else f"{why}, or the sequence is empty",
+                         vectors=pooled)
+    intervals = sequence_rows(data.column("intervals"))[1] if read_intervals else None
+    return TableData(valid, why, offsets=offsets, rows=values, intervals=intervals)
+
+
+def _select_tables(dataset: Dataset, requested: tuple[str, ...] | None) -> list[str]:
+    """Table names in output order from table or modality names; one table per modality."""
+    by_modality: dict[str, list[str]] = {}
+    for name in dataset.table_names:
+        by_modality.setdefault(dataset.entry(name).modality, []).append(name)
+    if not dataset.table_names:
+        raise DatasetError(f"dataset {dataset.root} has no feature tables to fuse; run `mmdata extract` first")
+    if requested is None:
+        several = {m: names for m, names in by_modality.items() if len(names) > 1}
+        if several:
+            modality, names = next(iter(several.items()))
+            raise ConfigError(f"modality {modality!r} has {len(names)} tables {names}; choose one per modality "
+                              "with --tables (e.g. --tables " + ",".join(n[0] for n in by_modality.values()) + ")")
+        return [names[0] for names in by_modality.values()]
+    chosen = []
+    for item in requested:
+        if item in dataset.manifest.tables:
+            chosen.append(item)
+        elif item in by_modality and len(by_modality[item]) == 1:
+            chosen.append(by_modality[item][0])
+        elif item in by_modality:
+            raise ConfigError(f"modality {item!r} has several tables {by_modality[item]}; name one of them")
+        else:
+            raise DatasetError(f"no feature table {item!r} in {dataset.root} (neither a table nor a modality); "
+                               f"tables: {dataset.table_names}; extract it first with `mmdata extract`")
+    modalities = [dataset.entry(n).modality for n in chosen]
+    for modality in dict.fromkeys(modalities):
+        if modalities.count(modality) > 1:
+            twice = [n for n in chosen if dataset.entry(n).modality == modality]
+            raise ConfigError(f"tables {twice} are both {modality!r}; early fusion takes one table per modality")
+    return chosen
+
+
+def _plan_table(dataset: Dataset, name: str, options: FuseOptions, sample_ids: pa.Array,
+                sample_rows: list[int]) -> TablePlan:
+    entry = dataset.entry(name)
+    spec = FeatureSpec.from_json(entry.spec)
+    if spec.dim is None or spec.dtype not in ("float16", "float32"):
+        raise SchemaMismatchError(f"table {name!r} holds {'variable-length' if spec.dim is None else spec.dtype} "
+                                  "vectors; fusion concatenates fixed-dim float features only")
+    shards = read_shard_infos(dataset.table_dir(name))
+    _raise_first(name, table_checks.check_table_state(name, entry, shards))
+    files = [s.path for s in shards]
+    table_ids = read_column(files, "sample_id", pa.schema([pa.field("sample_id", pa.string())]))
+    starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(int)
+    first_ids = [table_ids[int(starts[k])].as_py() if s.rows else None for k, s in enumerate(shards)]
+    _raise_first(name, table_checks.check_shard_types(name, spec, shards, first_ids), SchemaMismatchError)
+    provenance = table_checks.check_provenance(name, entry, dataset.manifest.samples.get("fingerprint"), shards, first_ids)
+    _raise_first(name, [i for i in provenance if i.code == "fingerprint-mismatch"])
+    _raise_first(name, table_checks.check_ids(name, table_ids, sample_ids, table_shard_rows=[s.rows for s in shards],
+                                              sample_shard_rows=sample_rows))
+    normalize = options.normalize
+    method = normalize if isinstance(normalize, str) else normalize.get(name, normalize.get(entry.modality, "none"))
+    return TablePlan(name, entry.modality, entry, spec, method, files)
+
+
+def _raise_first(name: str, issues: list[Issue], error: type[Exception] = DatasetError) -> None:
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        issue = errors[0]
+        sample = f", sample {issue.sample_id!r}" if issue.sample_id is not None else ""
+        raise error(f"table {name!r}{sample}: {issue.message} [{issue.code}]")
+

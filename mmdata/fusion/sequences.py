@@ -1,0 +1,98 @@
+"""Temporal tables kept as sequences: the common time axis of aligned tables, and fused (T, D) rows.
+
+Aligned tables (the output of `mmdata align`, or any tables made on one reference) have the same
+number of steps per sample and the same intervals; pooled tables joining them repeat their vector
+at every step. Rows between stages:
+
+    out      (sum of T_i, D) float32   every kept sample's steps, in sample order (ragged)
+    padded   (n, L, D) float32         the first L steps of each sample, zeros after
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from mmdata.errors import DatasetError
+from mmdata.fusion.formats import RowLayout
+from mmdata.fusion.normalize import NormStats, apply_normalization
+from mmdata.fusion.plan import FusePlan, ShardData, TableData, TablePlan
+
+#: Seconds within which two aligned tables' intervals count as the same step.
+INTERVAL_ATOL = 1e-6
+
+
+def fuse_sequences(plan: FusePlan, shard: ShardData, keep: np.ndarray, stats: dict[str, NormStats],
+                   layout: RowLayout) -> tuple[np.ndarray, np.ndarray]:
+    """(feature, lengths) of the kept samples: ragged (sum T_i, D) rows or padded (n, L, D)."""
+    steps = common_lengths(plan, shard)[keep]
+    total = int(steps.sum())
+    out = np.zeros((total, plan.dim), np.float32)
+    for table in plan.tables:
+        data = shard.tables[table.name]
+        valid = data.valid[keep]
+        if data.offsets is None:  # a pooled table: its vector repeats at every step
+            vectors = np.zeros((len(steps), table.dim), np.float32)
+            vectors[valid] = apply_normalization(data.vectors[keep][valid], stats[table.name])
+            out[:, table.start : table.stop] = np.repeat(vectors, steps, axis=0)
+        else:
+            source = np.repeat(keep & data.valid, np.diff(data.offsets))
+            target = np.repeat(valid, steps)
+            out[target, table.start : table.stop] = apply_normalization(data.rows[source], stats[table.name])
+    if layout.kind == "ragged":
+        return out, steps
+    length = int(layout.max_length or 0)
+    owner = np.repeat(np.arange(len(steps)), steps)
+    step = np.arange(total) - np.repeat(np.cumsum(steps) - steps, steps)
+    inside = step < length
+    padded = np.zeros((len(steps), length, plan.dim), np.float32)
+    padded[owner[inside], step[inside]] = out[inside]
+    return padded, np.minimum(steps, length)
+
+
+def common_lengths(plan: FusePlan, shard: ShardData) -> np.ndarray:
+    """Time steps per sample shared by every sequence table present for it.
+
+    Sequence tables must be aligned to one reference: the same number of steps per sample and,
+    where both carry intervals, the same intervals (within INTERVAL_ATOL seconds).
+    """
+    steps = np.zeros(len(shard.splits), np.int64)
+    first: TablePlan | None = None
+    set_by = np.full(len(steps), -1)
+    for position, table in enumerate(plan.tables):
+        data = shard.tables[table.name]
+        if data.offsets is None:
+            continue
+        lengths = np.diff(data.offsets)
+        seen = data.valid & (set_by >= 0)
+        conflict = seen & (lengths != steps)
+        if conflict.any():
+            row = int(np.argmax(conflict))
+            _misaligned(shard, row, table,
+                        f"{int(lengths[row])} time steps, table {plan.tables[set_by[row]].name!r} has {int(steps[row])}")
+        if first is not None and data.intervals is not None:
+            _compare_intervals(shard, table, data, first, shard.tables[first.name])
+        if first is None and data.intervals is not None:
+            first = table
+        fresh = data.valid & (set_by < 0)
+        steps = np.where(fresh, lengths, steps)
+        set_by = np.where(fresh, position, set_by)
+    return steps
+
+
+def _compare_intervals(shard: ShardData, table: TablePlan, data: TableData, ref_table: TablePlan, ref: TableData) -> None:
+    both = data.valid & ref.valid
+    mine = data.intervals[np.repeat(both, np.diff(data.offsets))]
+    theirs = ref.intervals[np.repeat(both, np.diff(ref.offsets))]
+    differ = np.abs(mine - theirs).max(axis=1) > INTERVAL_ATOL
+    if differ.any():
+        step = int(np.argmax(differ))
+        owner = np.repeat(np.flatnonzero(both), np.diff(data.offsets)[both])[step]
+        _misaligned(shard, int(owner), table,
+                    f"a step spans {mine[step].round(6).tolist()} s, in table {ref_table.name!r} "
+                    f"{theirs[step].round(6).tolist()} s")
+
+
+def _misaligned(shard: ShardData, row: int, table: TablePlan, detail: str) -> None:
+    raise DatasetError(
+        f"table {table.name!r}, sample {shard.sample_ids[row].as_py()!r}: {detail}: sequences are not aligned "
+        "to a common reference; align them first (`mmdata align --reference TABLE`) or pool them (--sequences pool)"
+    )

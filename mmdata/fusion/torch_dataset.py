@@ -1,0 +1,257 @@
+"""A map-style PyTorch Dataset over a fused export, memory-mapped, plus a collate function.
+
+    data = FusedDataset("out/mosi-fused", split="train")       # arrow, hf or npy export
+    loader = DataLoader(data, batch_size=64, shuffle=True, num_workers=4, collate_fn=collate_fused)
+    for batch in loader: batch["feature"], batch["label"], batch["mask"] ...
+
+Nothing is copied at open: Arrow IPC and .npy files are memory-mapped and each item is cut from
+the mapped buffers. Worker processes reopen the files themselves (only the path is pickled).
+An item is a dict: sample_id (str), feature (D,) / (T, D) float32 tensor, label (float, NaN when
+absent), plus length (int) for sequences, mask (L,) bool for padded rows, present (m,) bool with
+missing='zero'.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmdata.errors import DatasetError
+from mmdata.fusion.formats import DATA_DIR, FUSED_METADATA
+
+
+def read_fused_metadata(export_dir: str | Path) -> dict[str, Any]:
+    """The `fused.json` of an export directory.
+
+    Raises:
+        DatasetError: the directory holds no fused export.
+    """
+    path = Path(export_dir) / FUSED_METADATA
+    if not path.is_file():
+        raise DatasetError(f"{export_dir} is not a fused export: no {FUSED_METADATA}; create one with `mmdata fuse`")
+    return json.loads(path.read_text())
+
+
+class FusedDataset:
+    """Map-style dataset over one split of a fused export (formats arrow, hf and npy).
+
+    Raises:
+        DatasetError: not an export, a Parquet export (not memory-mappable: export with
+            --format arrow or npy), or a split the export does not have.
+    """
+
+    def __init__(self, export_dir: str | Path, split: str = "train"):
+        self.export_dir = Path(export_dir)
+        self.split = split
+        self.metadata = read_fused_metadata(self.export_dir)
+        self.format = self.metadata["format"]
+        if self.format == "parquet":
+            raise DatasetError(f"{self.export_dir} is a Parquet export, which is not memory-mappable; "
+                               "re-export with `mmdata fuse --format arrow` (or npy), or read it with pyarrow/datasets")
+        rows = self.metadata.get("rows", {})
+        if split not in rows:
+            raise DatasetError(f"export {self.export_dir} has no split {split!r}; splits: {sorted(rows)}")
+        self._length = int(rows[split])
+        self._columns: dict[str, Any] | None = None
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Workers reopen the memory maps; mapped buffers are not pickled.
+        state = dict(self.__dict__)
+        state["_columns"] = None
+        return state
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
+        """Items for a batch of indices with one gather per column (DataLoader calls this)."""
+        import torch
+
+        columns = self._open()
+        idx = np.asarray(indices, dtype=np.int64)
+        if len(idx) and (idx.min() < -self._length or idx.max() >= self._length):
+            raise IndexError(f"index out of range for split {self.split!r} of {self._length} rows")
+        idx = np.where(idx < 0, idx + self._length, idx)
+        labels = columns["label"][idx]
+        ids = columns["sample_id"]
+        fields: dict[str, list[Any]] = {}
+        if "rows" in columns:
+            fields["feature"] = [torch.from_numpy(np.array(columns["rows"].item(int(i)))) for i in idx]
+        else:
+            fields["feature"] = list(torch.from_numpy(np.array(columns["feature"][idx])).unbind(0))
+        for name in ("present", "mask"):
+            if name in columns:
+                fields[name] = list(torch.from_numpy(np.array(columns[name][idx])).unbind(0))
+        if "length" in columns:
+            fields["length"] = [int(v) for v in columns["length"][idx]]
+        items = []
+        for position, row in enumerate(idx):
+            item = {"sample_id": ids[row], "label": float(labels[position])}
+            for name, values in fields.items():
+                item[name] = values[position]
+            items.append(item)
+        return items
+
+    def _open(self) -> dict[str, Any]:
+        if self._columns is None:
+            self._columns = _open_npy(self.export_dir, self.split) if self.format == "npy" else \
+                _open_arrow(self.export_dir, self.split, self.format)
+        return self._columns
+
+
+def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack items into a batch; ragged sequences are zero-padded to the batch's longest, with a mask.
+
+    Returns feature (B, D) or (B, T, D), label (B,), sample_id (list), and length (B,), mask
+    (B, T) for sequences, present (B, m) when the export has it.
+    """
+    import torch
+
+    batch: dict[str, Any] = {
+        "sample_id": [item["sample_id"] for item in items],
+        "label": torch.tensor([item["label"] for item in items], dtype=torch.float32),
+    }
+    features = [item["feature"] for item in items]
+    if "length" in items[0] and "mask" not in items[0]:
+        lengths = torch.tensor([item["length"] for item in items], dtype=torch.int64)
+        longest = int(lengths.max()) if len(lengths) else 0
+        padded = features[0].new_zeros((len(items), longest, features[0].shape[-1]))
+        for row, feature in enumerate(features):
+            padded[row, : len(feature)] = feature
+        batch["feature"] = padded
+        batch["length"] = lengths
+        batch["mask"] = torch.arange(longest)[None, :] < lengths[:, None]
+    else:
+        batch["feature"] = torch.stack(features)
+        if "length" in items[0]:
+            batch["length"] = torch.tensor([item["length"] for item in items], dtype=torch.int64)
+            batch["mask"] = torch.stack([item["mask"] for item in items])
+    if "present" in items[0]:
+        batch["present"] = torch.stack([item["present"] for item in items])
+    return batch
+
+
+def _open_arrow(export_dir: Path, split: str, fmt: str) -> dict[str, Any]:
+    """Columns of an Arrow IPC export (file format) or HF save_to_disk split (stream format), zero-copy:
+    each record batch stays a view of the mapped file."""
+    import pyarrow as pa
+
+    if fmt == "arrow":
+        files = [export_dir / DATA_DIR / f"{split}.arrow"]
+    else:
+        files = sorted((export_dir / split).glob("data-*.arrow"))
+    batches = []
+    for path in files:
+        source = pa.memory_map(str(path), "r")
+        reader = pa.ipc.open_file(source) if fmt == "arrow" else pa.ipc.open_stream(source)
+        batches.extend(b for b in reader.read_all().to_batches() if b.num_rows)
+    if not batches:
+        raise DatasetError(f"split {split!r} of {export_dir} holds no rows")
+    names = batches[0].schema.names
+    columns: dict[str, Any] = {
+        "sample_id": [v for b in batches for v in b.column("sample_id").to_pylist()],
+        "label": np.concatenate([b.column("label").to_numpy(zero_copy_only=False) for b in batches]).astype(np.float32),
+    }
+    if isinstance(batches[0].column("feature").type, pa.FixedSizeListType):
+        columns["feature"] = _Chunked([_fixed_view(b.column("feature")) for b in batches])
+    else:
+        columns["rows"] = _Ragged([_ragged_view(b.column("feature")) for b in batches])
+    for name in ("present", "mask"):
+        if name in names:
+            columns[name] = _Chunked([_fixed_view(b.column(name), np.bool_) for b in batches])
+    if "length" in names:
+        columns["length"] = np.concatenate([b.column("length").to_numpy() for b in batches])
+    return columns
+
+
+def _fixed_view(arr: Any, dtype: Any = None) -> np.ndarray:
+    """A (nested) fixed_size_list array as an N-d NumPy array: a view of the mapped buffer for floats
+    (booleans are bit-packed in Arrow, so those are unpacked into a copy)."""
+    import pyarrow as pa
+
+    shape, values, position = [len(arr)], arr, 0
+    while isinstance(values.type, pa.FixedSizeListType):
+        size = values.type.list_size
+        shape.append(size)
+        position = (values.offset + position) * size  # index into the child's logical values
+        values = values.values
+    flat = values.slice(position, int(np.prod(shape)))
+    data = flat.to_numpy(zero_copy_only=False) if dtype is np.bool_ else flat.to_numpy(zero_copy_only=True)
+    return data.reshape(shape)
+
+
+def _ragged_view(arr: Any) -> tuple[np.ndarray, np.ndarray]:
+    offsets = arr.offsets.to_numpy().astype(np.int64)
+    rows = _fixed_view(arr.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
+    return offsets - offsets[0], rows
+
+
+class _Chunked:
+    """Row gather over a list of per-batch arrays, as if they were one: chunked[idx] -> ndarray."""
+
+    def __init__(self, chunks: list[np.ndarray]):
+        self.chunks = chunks
+        self.starts = np.cumsum([0] + [len(c) for c in chunks])
+
+    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
+        if len(self.chunks) == 1:
+            return self.chunks[0][idx]
+        which = np.searchsorted(self.starts, idx, side="right") - 1
+        out = np.empty((len(idx), *self.chunks[0].shape[1:]), self.chunks[0].dtype)
+        for chunk in np.unique(which):
+            chosen = which == chunk
+            out[chosen] = self.chunks[chunk][idx[chosen] - self.starts[chunk]]
+        return out
+
+
+class _Ragged:
+    """Per-sample (T_i, D) views over chunks of (offsets, rows)."""
+
+    def __init__(self, chunks: list[tuple[np.ndarray, np.ndarray]]):
+        self.chunks = chunks
+        self.starts = np.cumsum([0] + [len(offsets) - 1 for offsets, _ in chunks])
+
+    def item(self, index: int) -> np.ndarray:
+        chunk = int(np.searchsorted(self.starts, index, side="right") - 1)
+        offsets, rows = self.chunks[chunk]
+        local = index - int(self.starts[chunk])
+        return rows[offsets[local] : offsets[local + 1]]
+
+
+def _open_npy(export_dir: Path, split: str) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
+    folder = export_dir / split
+    index = pq.read_table(folder / "index.parquet", columns=["sample_id", "label"])
+    columns: dict[str, Any] = {
+        "sample_id": index.column("sample_id").to_pylist(),
+        "label": index.column("label").to_numpy(zero_copy_only=False).astype(np.float32),
+    }
+    features = np.load(folder / "features.npy", mmap_mode="r")
+    if (folder / "offsets.npy").is_file():
+        columns["rows"] = _Ragged([(np.load(folder / "offsets.npy", mmap_mode="r"), features)])
+    else:
+        columns["feature"] = features
+    if (folder / "lengths.npy").is_file():
+        columns["length"] = np.load(folder / "lengths.npy", mmap_mode="r")
+        if "rows" not in columns:
+            columns["mask"] = _LengthMask(columns["length"], features.shape[1])
+    if (folder / "present.npy").is_file():
+        columns["present"] = np.load(folder / "present.npy", mmap_mode="r")
+    return columns
+
+
+class _LengthMask:
+    """mask[idx] computed from lengths on access (the npy export stores lengths, not masks)."""
+
+    def __init__(self, lengths: np.ndarray, max_length: int):
+        self.lengths = lengths
+        self.max_length = max_length
+
+    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
+        return np.arange(self.max_length)[None, :] < np.asarray(self.lengths[idx])[:, None]

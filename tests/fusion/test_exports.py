@@ -1,0 +1,142 @@
+"""Every export format reads back with identical values: pyarrow, Hugging Face datasets, NumPy memmaps,
+and the PyTorch Dataset through a multi-worker DataLoader; plus `mmdata fuse`."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from torch.utils.data import DataLoader
+from typer.testing import CliRunner
+
+from mmdata.cli import app
+from mmdata.errors import DatasetError
+from mmdata.fusion import FusedDataset, collate_fused, fuse, read_fused_metadata
+from tests.checks.builder import aligned_table, build_dataset, image_text_samples, mosi_samples, pooled_table, with_value
+
+runner = CliRunner()
+S = image_text_samples()
+M = mosi_samples()
+
+
+def _image_text(tmp_path):
+    image = with_value(pooled_table("image.a", S, 4), 2, None)
+    return build_dataset(tmp_path / "ds", S, [image, pooled_table("text.b", S, 3, seed=1)], shard_size=5)
+
+
+def _mosi(tmp_path):
+    tables = [aligned_table("text.w", M, 2, 4), aligned_table("video.v", M, 2, 4, seed=3), pooled_table("image.p", M, 2)]
+    # ragged lengths: sample 1 of each video has only 2 steps (the same 2 in both aligned tables)
+    for table in tables[:2]:
+        for i, s in enumerate(M):
+            if s.sample_id.endswith("[1]"):
+                table.values[i], table.intervals[i] = table.values[i][:2], table.intervals[i][:2]
+    return build_dataset(tmp_path / "mosi", M, tables, corpus_kind="mosi-raw", shard_size=5)
+
+
+def _parquet_rows(out):
+    meta = read_fused_metadata(out)
+    table = pa.concat_tables([pq.read_table(out / f) for files in meta["files"].values() for f in files])
+    return {r["sample_id"]: r for r in table.to_pylist()}
+
+
+def test_hf_save_to_disk_and_parquet_load_dataset_read_the_same_values(tmp_path):
+    import datasets
+
+    root = _image_text(tmp_path)
+    fuse(root, tmp_path / "pq", missing="zero")
+    fuse(root, tmp_path / "hf", missing="zero", format="hf")
+    expected = _parquet_rows(tmp_path / "pq")
+    loaded = datasets.load_from_disk(str(tmp_path / "hf"))
+    assert sorted(loaded) == ["test", "train", "val"] and loaded["train"].num_rows == 7
+    files = read_fused_metadata(tmp_path / "pq")["files"]
+    from_parquet = datasets.load_dataset("parquet", data_files={k: [str(tmp_path / "pq" / f) for f in v] for k, v in files.items()},
+                                         cache_dir=str(tmp_path / "cache"))
+    for dataset in (loaded, from_parquet):
+        features = dataset["train"].features
+        assert features["feature"] == datasets.List(datasets.Value("float32"), length=7)
+        assert features["present"] == datasets.List(datasets.Value("bool"), length=2)
+        for split in ("train", "val", "test"):
+            for row in dataset[split]:
+                want = expected[row["sample_id"]]
+                np.testing.assert_array_equal(np.array(row["feature"], np.float32), np.array(want["feature"], np.float32))
+                assert row["present"] == want["present"] and row["split"] == split
+
+
+@pytest.mark.parametrize("fmt", ["arrow", "npy", "hf"])
+def test_dataloader_with_workers_reads_pooled_export_identically(tmp_path, fmt):
+    root = _image_text(tmp_path)
+    fuse(root, tmp_path / "pq", missing="zero")
+    fuse(root, tmp_path / "out", missing="zero", format=fmt)
+    expected = _parquet_rows(tmp_path / "pq")
+    data = FusedDataset(tmp_path / "out", "train")
+    loader = DataLoader(data, batch_size=3, num_workers=2, collate_fn=collate_fused)
+    seen = []
+    for batch in loader:
+        assert batch["feature"].dtype == torch.float32 and batch["feature"].shape[1] == 7
+        for row, sample_id in enumerate(batch["sample_id"]):
+            np.testing.assert_array_equal(batch["feature"][row].numpy(), np.array(expected[sample_id]["feature"], np.float32))
+            assert batch["present"][row].tolist() == expected[sample_id]["present"]
+            seen.append(sample_id)
+    assert sorted(seen) == sorted(k for k, v in expected.items() if v["split"] == "train")
+    assert torch.isnan(batch["label"]).all()  # the image-text corpus has no labels
+
+
+@pytest.mark.parametrize("fmt", ["arrow", "npy"])
+@pytest.mark.parametrize("mode", ["pad", "ragged"])
+def test_sequence_exports_read_back_with_lengths_and_masks(tmp_path, fmt, mode):
+    root = _mosi(tmp_path)
+    fuse(root, tmp_path / "pq", sequences="ragged")
+    fuse(root, tmp_path / "out", sequences=mode, format=fmt)
+    expected = _parquet_rows(tmp_path / "pq")
+    data = FusedDataset(tmp_path / "out", "train")
+    assert len(data) == 6
+    batch = next(iter(DataLoader(data, batch_size=6, num_workers=2, collate_fn=collate_fused)))
+    assert batch["feature"].shape == (6, 4, 6)
+    for row, sample_id in enumerate(batch["sample_id"]):
+        want = np.array(expected[sample_id]["feature"], np.float32)
+        length = len(want)
+        assert int(batch["length"][row]) == length and batch["mask"][row].tolist() == [True] * length + [False] * (4 - length)
+        np.testing.assert_array_equal(batch["feature"][row, :length].numpy(), want)
+        assert not batch["feature"][row, length:].any()
+        assert batch["label"][row].item() == pytest.approx(expected[sample_id]["label"])
+
+
+def test_parquet_export_is_not_memory_mappable_and_unknown_split_is_named(tmp_path):
+    root = _image_text(tmp_path)
+    fuse(root, tmp_path / "pq", missing="drop")
+    with pytest.raises(DatasetError, match="not memory-mappable"):
+        FusedDataset(tmp_path / "pq")
+    fuse(root, tmp_path / "arrow", missing="drop", format="arrow")
+    with pytest.raises(DatasetError, match=r"no split 'valid'; splits: \['test', 'train', 'val'\]"):
+        FusedDataset(tmp_path / "arrow", "valid")
+    data = FusedDataset(tmp_path / "arrow", "train")
+    assert data[-1]["sample_id"] == data[len(data) - 1]["sample_id"]
+    with pytest.raises(IndexError):
+        data[len(data)]
+
+
+def test_npy_export_is_memory_mappable_with_an_index(tmp_path):
+    fuse(_image_text(tmp_path), tmp_path / "out", missing="zero", format="npy", normalize="none")
+    features = np.load(tmp_path / "out" / "train" / "features.npy", mmap_mode="r")
+    index = pq.read_table(tmp_path / "out" / "train" / "index.parquet")
+    assert isinstance(features, np.memmap) and features.shape == (7, 7)
+    assert index.column("row").to_pylist() == list(range(7))
+    first = S[0]
+    assert index.column("sample_id")[0].as_py() == first.sample_id
+    np.testing.assert_allclose(features[0, :4], pooled_table("image.a", S, 4).values[0])
+
+
+def test_cli_fuse_writes_the_export_and_reports_counts(tmp_path):
+    root = _image_text(tmp_path)
+    result = runner.invoke(app, ["fuse", str(root), str(tmp_path / "out"), "--tables", "text,image",
+                                 "--normalize", "l2", "--missing", "drop", "--format", "arrow"])
+    assert result.exit_code == 0, result.output
+    assert "fused 11 rows x 7 dims (text.b, image.a)" in result.output and "dropped 1" in result.output
+    assert read_fused_metadata(tmp_path / "out")["tables"] == ["text.b", "image.a"]
+    bad = runner.invoke(app, ["fuse", str(root), str(tmp_path / "out2"), "--missing", "error"])
+    assert bad.exit_code == 2
+    assert bad.output.startswith("error: table 'image.a', sample '000000000002': no feature")
+    wrong = runner.invoke(app, ["fuse", str(root), str(tmp_path / "out3"), "--format", "csv"])
+    assert wrong.exit_code == 2 and "format='csv' is not one of" in wrong.output

@@ -1,0 +1,275 @@
+"""`fuse`: output equals a NumPy reference, train-only statistics, missing policies, sequences, bad input."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
+from mmdata.fusion import FuseOptions, fuse, read_fused_metadata
+from mmdata.fusion.fuse import parse_normalization
+from mmdata.fusion.normalize import RunningMoments, pool_sequences
+from mmdata.store.metadata import FeatureSpec
+from tests.checks.builder import (
+    aligned_table, build_dataset, frames_table, image_text_samples, mosi_samples, pooled_table, with_value,
+)
+
+S = image_text_samples()
+IDS = [s.sample_id for s in S]
+SPLIT = np.array([s.split for s in S])
+IMAGE = pooled_table("image.a", S, 4)
+TEXT = pooled_table("text.b", S, 3, seed=1)
+
+
+def _dataset(tmp_path, image=IMAGE, text=TEXT, samples=S, name="ds"):
+    return build_dataset(tmp_path / name, samples, [image, text], shard_size=5)
+
+
+def _read_parquet(out):
+    table = pa.concat_tables([pq.read_table(out / f) for files in read_fused_metadata(out)["files"].values() for f in files])
+    return table.sort_by("sample_id")
+
+
+def _features(table):
+    return np.stack(table.column("feature").to_numpy(zero_copy_only=False))
+
+
+def _zscore(values, train):
+    mean, std = values[train].mean(axis=0), values[train].std(axis=0)
+    return (values - mean) / np.where(std > 0, std, 1)
+
+
+def test_zscore_fusion_equals_a_numpy_reference(tmp_path):
+    report = fuse(_dataset(tmp_path), tmp_path / "out", tables=("image", "text"))
+    train = SPLIT == "train"
+    expected = np.concatenate([_zscore(np.stack(IMAGE.values), train), _zscore(np.stack(TEXT.values), train)], axis=1)
+    table = _read_parquet(tmp_path / "out")
+    assert table.column("sample_id").to_pylist() == IDS
+    np.testing.assert_allclose(_features(table), expected, rtol=1e-5, atol=1e-5)
+    assert table.column("split").to_pylist() == SPLIT.tolist()
+    assert report.rows == {"test": 2, "train": 7, "val": 3}
+    assert report.slices == {"image.a": (0, 4), "text.b": (4, 7)}
+    assert report.dim == 7 and report.dropped == 0
+
+
+def test_statistics_come_from_train_only_and_are_stored(tmp_path):
+    fuse(_dataset(tmp_path), tmp_path / "out", tables=("image", "text"))
+    huge = [v * 1000 + 500 if s.split != "train" else v for v, s in zip(IMAGE.values, S)]
+    fuse(_dataset(tmp_path, image=replace(IMAGE, values=huge), name="ds2"), tmp_path / "out2", tables=("image", "text"))
+    first, second = read_fused_metadata(tmp_path / "out"), read_fused_metadata(tmp_path / "out2")
+    stats = first["normalization"]["tables"]["image.a"]
+    assert stats == second["normalization"]["tables"]["image.a"]
+    train_values = np.stack(IMAGE.values)[SPLIT == "train"]
+    np.testing.assert_allclose(stats["mean"], train_values.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(stats["std"], train_values.std(axis=0), rtol=1e-6)
+    assert stats["count"] == 7
+    a, b = _features(_read_parquet(tmp_path / "out")), _features(_read_parquet(tmp_path / "out2"))
+    np.testing.assert_array_equal(a[SPLIT == "train"], b[SPLIT == "train"])
+
+
+def test_running_moments_merge_equals_numpy_over_all_rows():
+    rows = np.random.default_rng(3).normal(5, 2, size=(1000, 6)).astype(np.float32)
+    moments = RunningMoments(6)
+    for part in np.array_split(rows, 7):
+        moments.update(part)
+    stats = moments.finish("zscore")
+    np.testing.assert_allclose(stats.mean, rows.astype(np.float64).mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(stats.std, rows.astype(np.float64).std(axis=0), rtol=1e-10)
+
+
+def test_per_table_l2_and_none_and_stats_from_two_splits(tmp_path):
+    fuse(_dataset(tmp_path), tmp_path / "out", tables=("text", "image"),
+         normalize={"text": "l2", "image.a": "none"}, stats_splits=("train", "val"))
+    features = _features(_read_parquet(tmp_path / "out"))
+    text = np.stack(TEXT.values)
+    np.testing.assert_allclose(features[:, :3], text / np.linalg.norm(text, axis=1, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(features[:, 3:], np.stack(IMAGE.values), rtol=1e-6)
+    meta = read_fused_metadata(tmp_path / "out")
+    assert meta["tables"] == ["text.b", "image.a"] and meta["slices"] == {"text.b": [0, 3], "image.a": [3, 7]}
+    assert meta["normalization"]["tables"]["text.b"]["method"] == "l2"
+
+
+def test_zero_fill_adds_presence_mask_and_counts_missing(tmp_path):
+    image = with_value(IMAGE, 3, None)
+    report = fuse(_dataset(tmp_path, image=image), tmp_path / "out", missing="zero", normalize="none")
+    table = _read_parquet(tmp_path / "out")
+    present = np.stack(table.column("present").to_numpy(zero_copy_only=False))
+    assert present.shape == (12, 2) and present[3].tolist() == [False, True] and present.sum() == 23
+    np.testing.assert_array_equal(_features(table)[3, :4], np.zeros(4))
+    assert report.missing == {"image.a": 1, "text.b": 0}
+    assert read_fused_metadata(tmp_path / "out")["missing"] == {"policy": "zero", "counts": report.missing, "dropped": 0}
+
+
+def test_zero_fill_statistics_ignore_missing_rows(tmp_path):
+    image = with_value(IMAGE, 0, None)
+    fuse(_dataset(tmp_path, image=image), tmp_path / "out", missing="zero")
+    train = (SPLIT == "train") & (np.arange(12) != 0)
+    stats = read_fused_metadata(tmp_path / "out")["normalization"]["tables"]["image.a"]
+    np.testing.assert_allclose(stats["mean"], np.stack(IMAGE.values)[train].mean(axis=0), rtol=1e-6)
+
+
+def test_drop_leaves_the_sample_out_and_counts_it(tmp_path):
+    report = fuse(_dataset(tmp_path, text=with_value(TEXT, 5, None)), tmp_path / "out", missing="drop")
+    table = _read_parquet(tmp_path / "out")
+    assert "000000000005" not in table.column("sample_id").to_pylist() and table.num_rows == 11
+    assert report.dropped == 1 and report.rows["train"] == 6
+    assert "present" not in table.column_names
+
+
+def test_missing_error_names_table_and_sample_and_writes_nothing(tmp_path):
+    with pytest.raises(DatasetError, match=r"table 'text.b', sample '000000000005': no feature .*--missing zero"):
+        fuse(_dataset(tmp_path, text=with_value(TEXT, 5, None)), tmp_path / "out", missing="error")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+M = mosi_samples()
+AUDIO = frames_table("audio.f", M, 3, 10.0)
+WORDS = aligned_table("text.w", M, 2, 4)
+VIDEO = aligned_table("video.v", M, 2, 4, seed=3)
+FACE = pooled_table("image.p", M, 2, seed=4)
+
+
+def _mosi(tmp_path, tables=(AUDIO, WORDS, VIDEO, FACE)):
+    return build_dataset(tmp_path / "mosi", M, list(tables), corpus_kind="mosi-raw", shard_size=5)
+
+
+@pytest.mark.parametrize("how", ["mean", "max", "first", "last"])
+def test_sequences_pool_to_one_vector(tmp_path, how):
+    fuse(_mosi(tmp_path), tmp_path / "out", tables=("audio", "image"), normalize="none", pool=how)
+    reduce = {"mean": lambda v: v.mean(axis=0), "max": lambda v: v.max(axis=0),
+              "first": lambda v: v[0], "last": lambda v: v[-1]}[how]
+    order = np.argsort([s.sample_id for s in M])
+    expected = np.concatenate([np.stack([reduce(v) for v in AUDIO.values]), np.stack(FACE.values)], axis=1)[order]
+    np.testing.assert_allclose(_features(_read_parquet(tmp_path / "out")), expected, rtol=1e-5)
+
+
+def test_pool_sequences_handles_empty_sequences():
+    rows = np.arange(10, dtype=np.float32).reshape(5, 2)
+    pooled, nonempty = pool_sequences(np.array([0, 2, 2, 5]), rows, "mean")
+    np.testing.assert_allclose(pooled, [[1, 2], [0, 0], [6, 7]])
+    assert nonempty.tolist() == [True, False, True]
+
+
+def _padded_reference(order, length):
+    words, video = _zscore_seq(WORDS.values), _zscore_seq(VIDEO.values)
+    face = _zscore(np.stack(FACE.values), np.array([s.split == "train" for s in M]))
+    out = np.zeros((len(M), length, 6), np.float32)
+    for i in range(len(M)):
+        steps = min(len(words[i]), length)
+        out[i, :steps] = np.concatenate([words[i], video[i], np.repeat(face[i][None], len(words[i]), 0)], 1)[:steps]
+    return out[order]
+
+
+def _zscore_seq(values):
+    train = np.concatenate([v for v, s in zip(values, M) if s.split == "train"])
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    return [(v - mean) / std for v in values]
+
+
+def test_aligned_sequences_pad_with_lengths_and_masks_equal_reference(tmp_path):
+    fuse(_mosi(tmp_path), tmp_path / "out", tables=("text", "video", "image"), sequences="pad", max_length=3)
+    table = _read_parquet(tmp_path / "out")
+    order = np.argsort([s.sample_id for s in M])
+    feature = np.stack([np.stack(row) for row in table.column("feature").to_pylist()])
+    np.testing.assert_allclose(feature, _padded_reference(order, 3), rtol=1e-4, atol=1e-5)
+    assert table.column("length").to_pylist() == [3] * 12
+    meta = read_fused_metadata(tmp_path / "out")
+    assert meta["rows_kind"] == "padded" and meta["max_length"] == 3
+    assert meta["normalization"]["tables"]["text.w"]["count"] == 6 * 4  # train frames, not samples
+
+
+def test_aligned_sequences_ragged_keep_every_step(tmp_path):
+    fuse(_mosi(tmp_path), tmp_path / "out", tables=("text", "video", "image"), sequences="ragged")
+    table = _read_parquet(tmp_path / "out")
+    order = np.argsort([s.sample_id for s in M])
+    rows = table.column("feature").to_pylist()
+    assert [len(r) for r in rows] == table.column("length").to_pylist() == [4] * 12
+    np.testing.assert_allclose(np.array(rows, dtype=np.float32), _padded_reference(order, 4), rtol=1e-4, atol=1e-5)
+
+
+def test_unaligned_sequences_are_refused_naming_tables_and_sample(tmp_path):
+    with pytest.raises(DatasetError, match=r"table 'audio.f', sample 'vid0\[0\]': 20 time steps, table 'text.w' has 4"):
+        fuse(_mosi(tmp_path), tmp_path / "out", tables=("text", "audio"), sequences="pad")
+    shifted = replace(VIDEO, intervals=[iv + 0.1 for iv in VIDEO.intervals])
+    with pytest.raises(DatasetError, match=r"table 'video.v', sample 'vid0\[0\]': a step spans"):
+        fuse(_mosi(tmp_path / "b", (WORDS, shifted)), tmp_path / "out", sequences="ragged")
+    assert not (tmp_path / "out").exists()
+
+
+def _other_dataset_table():
+    other = [replace(s, sample_id="x" + s.sample_id) for s in S]
+    return replace(IMAGE, ids=sorted(s.sample_id for s in other), metadata={"samples_fingerprint": "ffffffffffffffff"})
+
+
+BAD_INPUT = {
+    "other dataset": (dict(image=_other_dataset_table()), DatasetError, r"table 'image.a', sample 'x000000000000': .*another dataset"),
+    "order": (dict(image=replace(IMAGE, ids=IDS[:2] + [IDS[3], IDS[2]] + IDS[4:])), DatasetError,
+              r"table 'image.a', sample '000000000003': row 2 holds .*\[ids-order\]"),
+    "dims changed": (dict(image=replace(IMAGE, shard_specs={2: FeatureSpec(dim=6)},
+                                        values=[np.zeros(6, np.float32) if i >= 10 else v for i, v in enumerate(IMAGE.values)])),
+                     SchemaMismatchError, r"table 'image.a', sample '000000000010': shard part-00002.parquet has feature type"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_is_one_line_naming_table_and_sample_and_writes_nothing(tmp_path, case):
+    tables, error, pattern = BAD_INPUT[case]
+    root = _dataset(tmp_path, **tables)
+    with pytest.raises(error, match=pattern) as info:
+        fuse(root, tmp_path / "out")
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_missing_table_for_requested_modality_and_unknown_stats_split(tmp_path):
+    root = _dataset(tmp_path)
+    with pytest.raises(DatasetError, match=r"no feature table 'audio'.*tables: \['image.a', 'text.b'\]"):
+        fuse(root, tmp_path / "out", tables=("image", "audio"))
+    with pytest.raises(ConfigError, match=r"split 'training' named for normalization statistics does not exist; "
+                                          r"splits: \['test', 'train', 'val'\]"):
+        fuse(root, tmp_path / "out", stats_splits=("training",))
+    assert not (tmp_path / "out").exists()
+
+
+def test_two_tables_of_one_modality_need_a_choice(tmp_path):
+    root = build_dataset(tmp_path / "ds", S, [IMAGE, pooled_table("image.z", S, 2)])
+    with pytest.raises(ConfigError, match="modality 'image' has 2 tables"):
+        fuse(root, tmp_path / "out")
+    with pytest.raises(ConfigError, match="both 'image'"):
+        fuse(root, tmp_path / "out", tables=("image.a", "image.z"))
+    assert fuse(root, tmp_path / "out", tables=("image.z",)).dim == 2
+
+
+def test_existing_output_is_kept_unless_overwrite(tmp_path):
+    root = _dataset(tmp_path)
+    fuse(root, tmp_path / "out", normalize="none")
+    with pytest.raises(DatasetError, match="already exists"):
+        fuse(root, tmp_path / "out")
+    fuse(root, tmp_path / "out", normalize="l2", overwrite=True)
+    assert read_fused_metadata(tmp_path / "out")["normalization"]["tables"]["image.a"]["method"] == "l2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "out"]
+
+
+def test_options_and_normalization_strings_are_validated():
+    with pytest.raises(ConfigError, match=r"format='csv' is not one of"):
+        FuseOptions(format="csv")  # type: ignore[arg-type]
+    assert parse_normalization(["zscore"]) == "zscore"
+    assert parse_normalization(["image=l2,text=none"]) == {"image": "l2", "text": "none"}
+    with pytest.raises(ConfigError, match="normalize='minmax'"):
+        parse_normalization("image=minmax")
+
+
+def test_fused_metadata_describes_the_source(tmp_path):
+    root = _dataset(tmp_path)
+    fuse(root, tmp_path / "out", format="parquet")
+    meta = read_fused_metadata(tmp_path / "out")
+    manifest = json.loads((root / "mmdata.json").read_text())
+    assert meta["source"]["samples_fingerprint"] == manifest["samples"]["fingerprint"]
+    assert meta["source"]["tables"]["image.a"]["spec"]["dim"] == 4
+    assert meta["missing"]["policy"] == "error" and meta["rows"] == {"test": 2, "train": 7, "val": 3}
+    schema_meta = json.loads(pq.read_schema(tmp_path / "out" / meta["files"]["train"][0]).metadata[b"mmdata"])
+    assert schema_meta["slices"] == meta["slices"] and schema_meta["normalization"] == meta["normalization"]
