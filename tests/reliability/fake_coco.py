@@ -65,14 +65,15 @@ def write_annotations(root: Path, images: list[dict], annotations: list[dict]) -
     return path
 
 
-def write_broken_coco(root: Path, *, seed: int = 0) -> FakeCoco:
-    """A corpus of 42 images of which 14 are broken, two of each kind.
+def write_broken_coco(root: Path, *, seed: int = 0, first: int = 1) -> FakeCoco:
+    """A corpus of 40 images of which 14 are broken: two of each kind (5% each), every other image
+    from the `first`-th on.
 
     Kinds: corrupt JPEG (garbage after the header), truncated JPEG, corrupt PNG, truncated PNG,
-    zero-byte file, missing file, a text file named .jpg.
+    zero-byte file, missing file, a text file named .jpg. One good image is a PNG.
     """
     rng = np.random.default_rng(seed)
-    corpus = write_fake_coco(root, 42, seed=seed)
+    corpus = write_fake_coco(root, 40, seed=seed)
     image_dir = root / SPLIT
     jpeg, png = image_bytes(rng), image_bytes(rng, "PNG")
     breakers = {
@@ -84,10 +85,27 @@ def write_broken_coco(root: Path, *, seed: int = 0) -> FakeCoco:
         "missing": lambda p: p.unlink(),
         "not-an-image": lambda p: p.write_text("hello, I am text\n"),
     }
-    broken_ids = iter(corpus.ids[1::3])
+    broken_ids = iter(corpus.ids[first::2])
     for kind, breaker in breakers.items():
         for _ in range(2):
             sid = next(broken_ids)
             breaker(image_dir / f"{sid}.jpg")
             corpus.broken[sid] = kind
+    (image_dir / f"{corpus.ids[0]}.png").write_bytes(png)
+    _rename_to_png(root, [i for i, kind in corpus.broken.items() if "png" in kind] + [corpus.ids[0]])
     return corpus
+
+
+def _rename_to_png(root: Path, ids: list[str]) -> None:
+    """Point the annotations of `ids` at `<id>.png` (moving the file when only the .jpg exists)."""
+    path = root / "annotations" / f"captions_{SPLIT}.json"
+    data = json.loads(path.read_text())
+    for image in data["images"]:
+        sid = sample_id(image["id"])
+        if sid in ids:
+            jpg, png = root / SPLIT / f"{sid}.jpg", root / SPLIT / f"{sid}.png"
+            if not png.exists():
+                jpg.rename(png)
+            jpg.unlink(missing_ok=True)
+            image["file_name"] = png.name
+    path.write_text(json.dumps(data))

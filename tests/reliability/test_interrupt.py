@@ -1,0 +1,174 @@
+"""SIGKILL at random points, then resume: the dataset equals an uninterrupted run.
+
+While the killed runs write, a reader thread keeps opening every table with plain
+`pyarrow.dataset` and parsing `mmdata.json`: it must never meet a partial shard or a torn manifest.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from mmdata.pipeline import extract
+from mmdata.store import open_dataset
+from tests.reliability.fake_coco import write_fake_coco
+
+SEED = 20261129
+KILLS = 10
+SHARD_SIZE = 2
+NUM_IMAGES = 16
+EXTRACTORS = ("color-hist:bins=8", "pixel-stats")
+EXTRACTOR_FLAGS = [flag for spec in EXTRACTORS for flag in ("--image", spec)]
+TABLES = ("image.color-hist", "image.pixel-stats")
+
+
+def extract_command(corpus: Path, out: Path, num_workers: int) -> list[str]:
+    return [sys.executable, "-m", "mmdata", "extract", "coco", str(corpus), str(out), *EXTRACTOR_FLAGS,
+            "--shard-size", str(SHARD_SIZE), "-j", str(num_workers), "-q"]
+
+
+def launch(command: list[str], cwd: Path) -> subprocess.Popen:
+    # A session of its own, so the kill takes the decode workers with it (a node going down).
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def wait_for_first_write(process: subprocess.Popen, out: Path) -> None:
+    """Wait until the run writes its first file (shards and the manifest are replaced, so their inode
+    changes), so that kill times fall in the work and not in the interpreter's start-up."""
+    before = files_of(out)
+    while process.poll() is None and files_of(out) == before:
+        time.sleep(0.005)
+
+
+def files_of(out: Path) -> dict[str, int]:
+    try:
+        return {str(p): p.stat().st_ino for p in out.rglob("*") if p.is_file()}
+    except FileNotFoundError:  # a temporary file renamed while listing
+        return {}
+
+
+def run_to_completion(command: list[str], cwd: Path, out: Path) -> float:
+    """Run without interruption; returns the seconds from the first write to the exit."""
+    process = launch(command, cwd)
+    wait_for_first_write(process, out)
+    start = time.perf_counter()
+    stderr = process.communicate(timeout=120)[1]
+    assert process.returncode == 0, stderr
+    return time.perf_counter() - start
+
+
+class Reader(threading.Thread):
+    """Reads a dataset directory in a loop, as a trainer or `mmdata check` would, recording what fails."""
+
+    def __init__(self, out: Path):
+        super().__init__(daemon=True)
+        self.out = out
+        self.stop = threading.Event()
+        self.failures: list[str] = []
+        self.reads = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.read_once()
+            time.sleep(0.02)
+
+    def read_once(self) -> None:
+        manifest = self.out / "mmdata.json"
+        try:
+            if manifest.is_file():
+                json.loads(manifest.read_text())
+            for table_dir in [self.out / "samples", *self.out.glob("features/*"), *self.out.glob("errors/*")]:
+                if table_dir.is_dir():
+                    ds.dataset(table_dir, format="parquet").to_table()
+            self.reads += 1
+        except FileNotFoundError:
+            pass  # the output directory was removed between trials
+        except Exception as e:  # noqa: BLE001 - any other failure is what this reader exists to catch
+            self.failures.append(f"{type(e).__name__}: {e}")
+
+
+def check_consistent(out: Path) -> int:
+    """After a kill: the manifest parses and every visible feature shard is whole and row-aligned
+    with its samples shard. Returns how many feature shards are finished."""
+    if not (out / "mmdata.json").is_file():
+        assert not (out / "features").exists()
+        return 0
+    dataset = open_dataset(out)  # parses and validates the manifest
+    finished = 0
+    for name in TABLES:
+        for shard in sorted((out / "features" / name).glob("part-*.parquet")):
+            samples = pq.read_table(out / "samples" / shard.name, columns=["sample_id"])
+            assert pq.read_table(shard).column("sample_id").equals(samples.column("sample_id")), shard
+            finished += 1
+    assert dataset.manifest.samples["rows"] == sum(dataset.manifest.samples["shards"])
+    return finished
+
+
+def assert_same_dataset(got: Path, want: Path) -> None:
+    a, b = open_dataset(got), open_dataset(want)
+    assert a.samples_table().equals(b.samples_table())
+    for name in TABLES:
+        assert a.table(name).to_table().equals(b.table(name).to_table(), check_metadata=True)
+    assert a.errors().equals(b.errors())
+    assert a.manifest.to_json() == b.manifest.to_json()
+
+
+def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_path):
+    corpus = write_fake_coco(tmp_path / "corpus", NUM_IMAGES)
+    for sid in corpus.ids[5::7]:  # a few unreadable images, so errors tables take part too
+        (corpus.root / "val2017" / f"{sid}.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    reference = tmp_path / "reference"
+    start = time.perf_counter()
+    extract("coco", corpus.root, reference, extractors=EXTRACTORS, shard_size=SHARD_SIZE, num_workers=0)
+    work = time.perf_counter() - start
+    total_shards = len(TABLES) * -(-NUM_IMAGES // SHARD_SIZE)
+
+    out = tmp_path / "out"
+    rng = random.Random(SEED)
+    reader = Reader(out)
+    reader.start()
+    kills, midway, attempts, finished = 0, 0, 0, 0
+    try:
+        while kills < KILLS:
+            attempts += 1
+            assert attempts <= 3 * KILLS, "runs kept finishing before their kill time"
+            num_workers = int(kills % 3 == 1)  # mostly in-process decoding; a worker pool killed with its parent
+            process = launch(extract_command(corpus.root, out, num_workers), tmp_path)
+            wait_for_first_write(process, out)
+            try:
+                # Kill somewhere in what is left of the work (finished shards are skipped quickly).
+                stderr = process.communicate(timeout=rng.uniform(0, work * (1 - finished / total_shards) + 0.05))[1]
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                kills += 1
+                finished = check_consistent(out)
+                midway += 0 < finished < total_shards
+                if finished < total_shards or kills == KILLS:
+                    continue
+            else:
+                assert process.returncode == 0, stderr
+            shutil.rmtree(out)  # nothing left to interrupt: start again so the next kill lands mid-run
+            finished = 0
+        run_to_completion(extract_command(corpus.root, out, 1), tmp_path, out)
+    finally:
+        reader.stop.set()
+        reader.join()
+    assert reader.failures == []
+    assert reader.reads > 0
+    assert midway > 0, "no kill landed between the first and the last shard"
+    # Files a kill left half-written are hidden temporaries ('.part-*.tmp'), which readers ignore.
+    visible = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert all(p.name == "mmdata.json" or re.fullmatch(r"part-\d{5}\.parquet", p.name) for p in visible), visible
+    assert_same_dataset(out, reference)
