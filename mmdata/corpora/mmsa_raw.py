@@ -1,0 +1,98 @@
+"""MMSA-style raw corpora (kind `mmsa-raw`): CH-SIMS, SIMSv2, and MOSI/MOSEI as THUIAR lays them out.
+
+    label.csv                       # parsed by header (distributed files exist in several column orders)
+        video_id,clip_id,text,label,label_T,label_A,label_V,annotation,mode
+        video_0001,0001,我不知道,-0.8,-1.0,-0.6,-0.8,Negative,train
+    Raw/<video_id>/<clip_id>.mp4
+
+One sample per row: sample_id `<video_id>$_$<clip_id>` (MMSA's id), group_id the video id, the clip
+as `video` (audio extractors read its audio track), `text` as transcript, `label` as label, and
+`label_T/A/V` (CH-SIMS unimodal labels; empty elsewhere) and `annotation` in `extra`. `mode`
+must be train, valid or test and becomes the split. A row whose clip file is missing is reported
+and dropped.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmdata.corpora.base import (
+    LoadProblem,
+    LoadResult,
+    expect,
+    read_csv_rows,
+    register_corpus,
+    require_file,
+    safe_relative_path,
+)
+from mmdata.errors import CorpusFormatError
+from mmdata.records import Sample
+
+CORPUS = "mmsa-raw"
+LABEL_FILE = "label.csv"
+REQUIRED_COLUMNS = ("video_id", "clip_id", "label", "mode")
+UNIMODAL_COLUMNS = ("label_T", "label_A", "label_V")
+MODES = ("train", "valid", "test")
+ID_SEPARATOR = "$_$"
+
+
+@dataclass(frozen=True)
+class MmsaRawOptions:
+    #: Folder of the clips relative to the root.
+    raw_dir: str = "Raw"
+    #: Clip file extension.
+    video_ext: str = ".mp4"
+    allow_outside_root: bool = False
+
+
+@register_corpus(CORPUS, MmsaRawOptions)
+def load_mmsa_raw(corpus_dir: Path, options: MmsaRawOptions, split: str | None) -> LoadResult:
+    """MMSA `label.csv` + `Raw/<video_id>/<clip_id>.mp4` (CH-SIMS, MOSI, MOSEI as MMSA ships them)."""
+    path = require_file(corpus_dir / LABEL_FILE, "MMSA label file", "expected label.csv beside Raw/")
+    header, rows = read_csv_rows(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    expect(not missing, f"{path}:1", f"header lacks {missing}; expected columns {','.join(REQUIRED_COLUMNS)} "
+           f"(plus text, label_T, label_A, label_V, annotation), got {','.join(header)!r}")
+    if split is not None and split not in MODES:
+        raise CorpusFormatError(f"{path}: unknown split {split!r}; MMSA splits are {list(MODES)}")
+    result = LoadResult(samples=[])
+    seen: set[str] = set()
+    for line, row in rows:
+        where = f"{path}:{line}"
+        video_id, clip_id, mode = row["video_id"], row["clip_id"], row["mode"]
+        expect(bool(video_id) and bool(clip_id), where, f"expected non-empty video_id and clip_id, got {video_id!r}, {clip_id!r}")
+        expect(mode in MODES, where, f"mode {mode!r} is not one of {list(MODES)}")
+        sample_id = f"{video_id}{ID_SEPARATOR}{clip_id}"
+        if sample_id in seen:
+            result.problems.append(LoadProblem(sample_id, where, "duplicate (video_id, clip_id); the later row is ignored"))
+            continue
+        seen.add(sample_id)
+        if split is not None and mode != split:
+            continue
+        relative = safe_relative_path(
+            corpus_dir, f"{options.raw_dir.strip('/')}/{video_id}/{clip_id}{options.video_ext}", where=where,
+            allow_outside=options.allow_outside_root,
+        )
+        if not (corpus_dir / relative).is_file():
+            result.problems.append(LoadProblem(sample_id, relative, f"clip file not found (row {where}); dropped"))
+            continue
+        extra = {c: _parse_label(row[c], where, c) for c in UNIMODAL_COLUMNS if row.get(c)}
+        extra.update({"video_id": video_id, "clip_id": clip_id})
+        if row.get("annotation"):
+            extra["annotation"] = row["annotation"]
+        result.samples.append(Sample(
+            sample_id=sample_id, corpus=CORPUS, split=mode, group_id=video_id, video=relative,
+            transcript=row.get("text") or None, label=_parse_label(row["label"], where, "label"), extra=extra,
+        ))
+    return result
+
+
+def _parse_label(text: str, where: str, column: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise CorpusFormatError(f"{where}: {column} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise CorpusFormatError(f"{where}: {column} {text!r} is not finite; expected a number")
+    return value

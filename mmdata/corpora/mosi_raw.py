@@ -1,0 +1,307 @@
+"""Raw segmented sentiment corpora (kind `mosi-raw`): audio/video clips or whole recordings with
+segment times, transcripts, labels, optional word timings and folds.
+
+Layout "cmu" (the CMU-MOSI raw release; chosen when `Raw/` exists):
+    Raw/Audio/WAV_16000/Segmented/<vid>_<k>.wav      # k = 1-based segment number; <vid> may hold '_'
+    Raw/Video/Segmented/<vid>_<k>.mp4
+    Raw/Transcript/Segmented/<vid>.annotprocessed    # one line per segment:
+        3_DELIM_i thought it was pretty good
+    labels.csv (or Labels/OpinionLevelSentiment.csv, or the option labels_file), parsed by header:
+        segment_id,label            (segment_id = <vid>_<k>)
+     or video_id,segment,label
+  One sample per segment found in any of these (a segment needs a WAV or an MP4): sample_id
+  `<vid>_<k>`, group_id `<vid>`, whole clips (start/end null), `extra.sdk_key` = `<vid>[<k-1>]`, the
+  key the CMU-MultimodalSDK gives that segment after alignment.
+
+Layout "generic" (chosen when `segments.csv` exists): one row per segment, parsed by header:
+    segment_id,video_id,audio,video,start,end,text,label,split
+    v1_1,v1,audio/v1.wav,video/v1.mp4,0.00,4.52,this movie was great,2.4,train
+  Only `segment_id` and one of `audio`/`video` are required; `start`/`end` (seconds) cut segments
+  out of whole recordings; other columns go to `extra`.
+
+Both layouts, optional:
+  - `words.csv` (or the option words_file): `segment_id,word,start,end`, seconds of the segment's
+    media file, filling `extra.words` = [[word, start, end], ...] for `word-embeddings` and alignment;
+  - `folds.json` (or the option folds_file): {"train": [vid, ...], "valid": [...], "test": [...]},
+    video ids per split (the standard MOSI folds are 52/10/31 videos); videos in no fold get split
+    "unassigned". Without folds (and without a split column) every sample is in split "all".
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mmdata.corpora.base import (
+    LoadProblem,
+    LoadResult,
+    expect,
+    read_csv_rows,
+    read_json,
+    read_text,
+    register_corpus,
+    require_file,
+    safe_relative_path,
+)
+from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+from mmdata.records import Sample
+
+log = logging.getLogger(__name__)
+
+CORPUS = "mosi-raw"
+CMU_AUDIO_DIR = "Raw/Audio/WAV_16000/Segmented"
+CMU_VIDEO_DIR = "Raw/Video/Segmented"
+CMU_TRANSCRIPT_DIR = "Raw/Transcript/Segmented"
+CMU_LABEL_FILES = ("labels.csv", "Labels/OpinionLevelSentiment.csv")
+SEGMENTS_FILE = "segments.csv"
+WORDS_FILE = "words.csv"
+FOLDS_FILE = "folds.json"
+UNASSIGNED = "unassigned"
+Layout = Literal["auto", "cmu", "generic"]
+
+
+@dataclass(frozen=True)
+class MosiRawOptions:
+    #: 'cmu' (Raw/...), 'generic' (segments.csv) or 'auto' (whichever exists).
+    layout: Layout = "auto"
+    #: Label CSV relative to the root (cmu layout); default: labels.csv, then Labels/OpinionLevelSentiment.csv.
+    labels_file: str | None = None
+    #: Fail when the cmu layout has no label file (false: labels stay null).
+    require_labels: bool = True
+    words_file: str | None = None
+    folds_file: str | None = None
+    allow_outside_root: bool = False
+
+
+@dataclass
+class _Segment:
+    video_id: str
+    number: int | None = None
+    audio: str | None = None
+    video: str | None = None
+    start: float | None = None
+    end: float | None = None
+    transcript: str | None = None
+    label: float | None = None
+    split: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@register_corpus(CORPUS, MosiRawOptions)
+def load_mosi_raw(corpus_dir: Path, options: MosiRawOptions, split: str | None) -> LoadResult:
+    """Raw segmented sentiment corpus: CMU-MOSI `Raw/` release or a generic `segments.csv`."""
+    result = LoadResult(samples=[])
+    layout = _detect_layout(corpus_dir, options.layout)
+    if layout == "cmu":
+        segments = _read_cmu(corpus_dir, options, result)
+    else:
+        segments = _read_generic(corpus_dir, options, result)
+    _attach_words(corpus_dir, options, segments, result)
+    _assign_folds(corpus_dir, options, segments)
+    for sample_id in sorted(segments):
+        seg = segments[sample_id]
+        seg_split = seg.split or "all"
+        if split is not None and seg_split != split:
+            continue
+        result.samples.append(Sample(
+            sample_id=sample_id, corpus=CORPUS, split=seg_split, group_id=seg.video_id, audio=seg.audio,
+            video=seg.video, start=seg.start, end=seg.end, transcript=seg.transcript, label=seg.label,
+            extra=seg.extra,
+        ))
+    return result
+
+
+def _detect_layout(corpus_dir: Path, layout: Layout) -> str:
+    if layout != "auto":
+        return layout
+    if (corpus_dir / "Raw").is_dir():
+        return "cmu"
+    if (corpus_dir / SEGMENTS_FILE).is_file():
+        return "generic"
+    raise CorpusNotFoundError(
+        f"{corpus_dir}: neither a CMU raw layout (Raw/Audio/WAV_16000/Segmented, ...) nor {SEGMENTS_FILE} found; "
+        "see `mmdata.corpora.mosi_raw` for the accepted layouts"
+    )
+
+
+# --- layout "cmu" ------------------------------------------------------------------------------
+
+
+def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> dict[str, _Segment]:
+    segments: dict[str, _Segment] = {}
+    for folder, suffix, attr in ((CMU_AUDIO_DIR, ".wav", "audio"), (CMU_VIDEO_DIR, ".mp4", "video")):
+        for path in sorted((corpus_dir / folder).glob(f"*{suffix}")):
+            parsed = _parse_segment_name(path.stem)
+            if parsed is None:
+                result.problems.append(LoadProblem(None, str(path), "file name is not <video_id>_<k>; ignored"))
+                continue
+            seg = segments.setdefault(_segment_id(*parsed), _Segment(*parsed))
+            setattr(seg, attr, path.relative_to(corpus_dir).as_posix())
+    if not segments:
+        raise CorpusNotFoundError(
+            f"{corpus_dir}: no segment clips found in {CMU_AUDIO_DIR}/*.wav or {CMU_VIDEO_DIR}/*.mp4"
+        )
+    transcripts = _read_transcripts(corpus_dir / CMU_TRANSCRIPT_DIR)
+    labels = _read_cmu_labels(corpus_dir, options)
+    for sample_id, text in transcripts.items():
+        if sample_id in segments:
+            segments[sample_id].transcript = text
+        else:
+            result.problems.append(LoadProblem(sample_id, f"{CMU_TRANSCRIPT_DIR}", "transcript line without a WAV or MP4 clip; dropped"))
+    for sample_id, (label, where) in labels.items():
+        if sample_id in segments:
+            segments[sample_id].label = label
+        else:
+            result.problems.append(LoadProblem(sample_id, where, "label without a WAV or MP4 clip; dropped"))
+    for seg in segments.values():
+        seg.extra["sdk_key"] = f"{seg.video_id}[{seg.number - 1}]"
+        seg.extra["segment"] = seg.number
+    return segments
+
+
+def _read_transcripts(folder: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for path in sorted(folder.glob("*.annotprocessed")):
+        for number, line in enumerate(read_text(path).splitlines(), start=1):
+            if not line.strip():
+                continue
+            k, sep, text = line.partition("_DELIM_")
+            expect(bool(sep) and k.strip().isdigit(), f"{path}:{number}", f"expected '<k>_DELIM_<text>', got {line[:80]!r}")
+            out[_segment_id(path.stem, int(k))] = text.strip()
+    return out
+
+
+def _read_cmu_labels(corpus_dir: Path, options: MosiRawOptions) -> dict[str, tuple[float, str]]:
+    candidates = (options.labels_file,) if options.labels_file else CMU_LABEL_FILES
+    path = next((corpus_dir / c for c in candidates if (corpus_dir / c).is_file()), None)
+    if path is None:
+        if options.require_labels or options.labels_file:
+            raise CorpusNotFoundError(
+                f"{corpus_dir}: no label file ({', '.join(candidates)}); expected a CSV with a header "
+                "'segment_id,label' or 'video_id,segment,label'; pass labels_file=..., or require_labels=false"
+            )
+        log.warning("%s: no label file; labels stay null", corpus_dir)
+        return {}
+    header, rows = read_csv_rows(path)
+    by_segment = "segment_id" in header
+    expect("label" in header and (by_segment or {"video_id", "segment"} <= set(header)), f"{path}:1",
+           f"expected a header with 'segment_id,label' or 'video_id,segment,label', got {','.join(header)!r}")
+    out: dict[str, tuple[float, str]] = {}
+    for line, row in rows:
+        where = f"{path}:{line}"
+        if by_segment:
+            sample_id = row["segment_id"]
+        else:
+            expect(row["segment"].isdigit(), where, f"expected a 1-based segment number, got {row['segment']!r}")
+            sample_id = _segment_id(row["video_id"], int(row["segment"]))
+        out[sample_id] = (_parse_float(row["label"], where, "label", required=True), where)
+    return out
+
+
+def _parse_segment_name(stem: str) -> tuple[str, int] | None:
+    video_id, sep, k = stem.rpartition("_")
+    if not sep or not video_id or not k.isdigit() or int(k) < 1:
+        return None
+    return video_id, int(k)
+
+
+def _segment_id(video_id: str, number: int) -> str:
+    return f"{video_id}_{number}"
+
+
+# --- layout "generic" --------------------------------------------------------------------------
+
+_GENERIC_COLUMNS = ("segment_id", "video_id", "audio", "video", "start", "end", "text", "transcript", "label", "split")
+
+
+def _read_generic(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> dict[str, _Segment]:
+    path = require_file(corpus_dir / SEGMENTS_FILE, "segment list", f"expected {SEGMENTS_FILE} with a header row")
+    header, rows = read_csv_rows(path)
+    expect("segment_id" in header and ("audio" in header or "video" in header), f"{path}:1",
+           f"expected a header with segment_id and audio and/or video columns, got {','.join(header)!r}")
+    segments: dict[str, _Segment] = {}
+    for line, row in rows:
+        where = f"{path}:{line}"
+        sample_id = row["segment_id"]
+        expect(bool(sample_id), where, "empty segment_id")
+        if sample_id in segments:
+            result.problems.append(LoadProblem(sample_id, where, "duplicate segment_id; the later row is ignored"))
+            continue
+        media = {k: safe_relative_path(corpus_dir, row[k], where=where, allow_outside=options.allow_outside_root)
+                 for k in ("audio", "video") if row.get(k)}
+        expect(bool(media), where, "expected an audio or a video path")
+        start = _parse_float(row.get("start", ""), where, "start")
+        end = _parse_float(row.get("end", ""), where, "end")
+        expect(start is None or end is None or start < end, where, f"segment end {end} <= start {start}; expected start < end")
+        segments[sample_id] = _Segment(
+            video_id=row.get("video_id") or sample_id, audio=media.get("audio"), video=media.get("video"),
+            start=start, end=end, transcript=row.get("text") or row.get("transcript") or None,
+            label=_parse_float(row.get("label", ""), where, "label"), split=row.get("split") or None,
+            extra={k: v for k, v in row.items() if k not in _GENERIC_COLUMNS and v != ""},
+        )
+    return segments
+
+
+# --- shared: word timings, folds ---------------------------------------------------------------
+
+
+def _attach_words(corpus_dir: Path, options: MosiRawOptions, segments: dict[str, _Segment], result: LoadResult) -> None:
+    path = corpus_dir / (options.words_file or WORDS_FILE)
+    if not path.is_file():
+        if options.words_file:
+            raise CorpusNotFoundError(f"word timings file not found: {path}")
+        return
+    header, rows = read_csv_rows(path)
+    expect({"segment_id", "word", "start", "end"} <= set(header), f"{path}:1",
+           f"expected a header with segment_id,word,start,end, got {','.join(header)!r}")
+    words: dict[str, list[list[Any]]] = {}
+    for line, row in rows:
+        where = f"{path}:{line}"
+        start = _parse_float(row["start"], where, "start", required=True)
+        end = _parse_float(row["end"], where, "end", required=True)
+        expect(start <= end, where, f"word end {end} < start {start}; expected start <= end (seconds)")
+        if row["segment_id"] not in segments:
+            result.problems.append(LoadProblem(row["segment_id"], where, "word timing for an unknown segment; ignored"))
+            continue
+        words.setdefault(row["segment_id"], []).append([row["word"], start, end])
+    for sample_id, entries in words.items():
+        segments[sample_id].extra["words"] = sorted(entries, key=lambda w: w[1])
+
+
+def _assign_folds(corpus_dir: Path, options: MosiRawOptions, segments: dict[str, _Segment]) -> None:
+    path = corpus_dir / (options.folds_file or FOLDS_FILE)
+    if not path.is_file():
+        if options.folds_file:
+            raise CorpusNotFoundError(f"folds file not found: {path}")
+        return
+    folds = read_json(path)
+    expect(isinstance(folds, dict) and all(isinstance(v, list) for v in folds.values()), path,
+           'expected {"train": [video ids], "valid": [...], "test": [...]}')
+    fold_of: dict[str, str] = {}
+    for name, video_ids in folds.items():
+        for video_id in video_ids:
+            if video_id in fold_of and fold_of[video_id] != name:
+                raise CorpusFormatError(f"{path}: video {video_id!r} is in folds {fold_of[video_id]!r} and {name!r}; expected one fold per video")
+            fold_of[str(video_id)] = name
+    unassigned = 0
+    for seg in segments.values():
+        seg.split = fold_of.get(seg.video_id, UNASSIGNED)
+        unassigned += seg.split == UNASSIGNED
+    if unassigned:
+        log.warning("%s: %d segments belong to videos in no fold; their split is %r", path, unassigned, UNASSIGNED)
+
+
+def _parse_float(text: str | None, where: str, what: str, *, required: bool = False) -> float | None:
+    if text is None or text == "":
+        if required:
+            raise CorpusFormatError(f"{where}: empty {what}; expected a number")
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise CorpusFormatError(f"{where}: {what} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise CorpusFormatError(f"{where}: {what} {text!r} is not finite; expected a number")
+    return value

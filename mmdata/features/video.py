@@ -1,0 +1,137 @@
+"""`video-frames`: any registered image extractor applied to frames sampled from a video.
+
+Frames are sampled at `fps` within the sample's `[start, end)` segment (`mmdata.media.video`).
+Each frame goes through the image extractor's own `decode` (in the worker processes) and its
+`compute` (one call per batch of samples, over all their frames together, in the main process),
+so model-based image extractors batch across frames as they do across images.
+
+Output: `pool='none'` keeps one row per frame (a sequence table with per-frame intervals and
+`frame_rate=fps`), `pool='mean'|'max'` reduces the frames to one vector per sample. The table is
+`video.frames-<image extractor>` (plus `-mean`/`-max` when pooled).
+
+    create_extractor("video-frames:image_extractor=color-hist,image_options=bins=8;decode_size=64,fps=2")
+
+The image extractor reads files, so each frame is handed to it as a lossless PNG in a temporary
+directory of the worker; what the extractor computes is what it computes on a still image.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from mmdata.corpora.base import resolve_media
+from mmdata.errors import ConfigError, MediaError
+from mmdata.features.base import Extractor, create_extractor, register_extractor
+from mmdata.media.video import read_video_frames
+from mmdata.store.metadata import FeatureSpec
+
+Pool = Literal["none", "mean", "max"]
+
+
+@dataclass(frozen=True)
+class VideoFramesConfig:
+    #: Name of a registered image extractor (pooled, fixed dim): color-hist, pixel-stats, resnet50, ...
+    image_extractor: str = "color-hist"
+    #: Options of the image extractor, `key=value` pairs separated by ';' (e.g. "bins=8;decode_size=64").
+    image_options: str = ""
+    #: Frames sampled per second of video.
+    fps: float = 1.0
+    pool: Pool = "none"
+    #: At most this many frames per sample (0 = no limit).
+    max_frames: int = 0
+
+    def __post_init__(self) -> None:
+        if self.fps <= 0:
+            raise ValueError(f"fps must be > 0, got {self.fps}")
+        if self.max_frames < 0:
+            raise ValueError(f"max_frames must be >= 0, got {self.max_frames}")
+
+
+@dataclass
+class DecodedFrames:
+    """What a worker returns for one sample: the image extractor's decoded items, one per frame."""
+
+    items: list[Any]
+    intervals: np.ndarray  # (T, 2) seconds of the media file
+
+
+@register_extractor
+class VideoFrames(Extractor):
+    """An image extractor applied to frames sampled at `fps`; kept as a sequence or pooled."""
+
+    name: ClassVar[str] = "video-frames"
+    modality: ClassVar = "video"
+    config_type: ClassVar[type] = VideoFramesConfig
+
+    def __init__(self, config: Any = None):
+        super().__init__(config)
+        spec = self.config.image_extractor + (":" + self.config.image_options.replace(";", ",") if self.config.image_options else "")
+        self.image = create_extractor(spec, modality="image")
+        inner = self.image.output_spec()
+        if inner.kind != "pooled" or inner.dim is None:
+            raise ConfigError(
+                f"extractor 'video-frames': image extractor {self.image.name!r} writes {inner.kind} features of dim "
+                f"{inner.dim}; expected one fixed-size vector per image"
+            )
+        self.libraries = ("numpy", "av", *self.image.libraries)
+
+    @property
+    def table_name(self) -> str:
+        suffix = "" if self.config.pool == "none" else f"-{self.config.pool}"
+        return f"video.frames-{self.image.name}{suffix}"
+
+    def output_spec(self) -> FeatureSpec:
+        inner = self.image.output_spec()
+        if self.config.pool != "none":
+            return FeatureSpec(dim=inner.dim, dtype=inner.dtype)
+        return FeatureSpec(
+            dim=inner.dim, dtype=inner.dtype, kind="sequence", intervals=True, frame_rate=float(self.config.fps),
+            item_axis="time",
+        )
+
+    def provenance(self) -> dict[str, Any]:
+        out = super().provenance()
+        out["image_extractor"] = self.image.provenance()
+        return out
+
+    def decode(self, row: dict[str, Any], corpus_root: Path) -> DecodedFrames:
+        if not row.get("video"):
+            raise MediaError(f"sample {row['sample_id']!r} has no video file; expected a 'video' path")
+        clip = read_video_frames(
+            resolve_media(corpus_root, row["video"]), fps=self.config.fps, start=row.get("start"), end=row.get("end"),
+            max_frames=self.config.max_frames or None,
+        )
+        from PIL import Image
+
+        items = []
+        with tempfile.TemporaryDirectory(prefix="mmdata-frames-") as tmp:
+            for index, (rgb, (t0, _)) in enumerate(zip(clip.frames, clip.intervals)):
+                name = f"frame-{index:06d}.png"
+                Image.fromarray(rgb).save(Path(tmp) / name, compress_level=1)
+                frame_row = {"sample_id": f"{row['sample_id']}@{t0:.3f}s", "image": name}
+                try:
+                    items.append(self.image.decode(frame_row, Path(tmp)))
+                except MediaError as e:
+                    raise MediaError(f"{clip.path}: frame at {t0:.3f}s: {e}") from e
+        return DecodedFrames(items, clip.intervals)
+
+    def compute(self, items: list[DecodedFrames]) -> list[Any]:
+        flat = [frame for item in items for frame in item.items]
+        vectors = self.image.compute(flat)
+        if len(vectors) != len(flat):
+            raise RuntimeError(f"image extractor {self.image.name!r} returned {len(vectors)} features for {len(flat)} frames")
+        out, start = [], 0
+        for item in items:
+            frames = np.stack([np.asarray(v) for v in vectors[start : start + len(item.items)]])
+            start += len(item.items)
+            if self.config.pool == "mean":
+                out.append(frames.mean(axis=0))
+            elif self.config.pool == "max":
+                out.append(frames.max(axis=0))
+            else:
+                out.append((frames, item.intervals))
+        return out

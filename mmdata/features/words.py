@@ -1,0 +1,255 @@
+"""`word-embeddings`: one vector per spoken word, with the word's (start, end) times.
+
+The words come from the samples table only: a row's `extra` JSON holds them as
+    {"words": [["hello", 0.12, 0.40], ["sp", 0.40, 0.55], ["world", 0.55, 0.98]], ...}
+(seconds of the sample's media file, in time order; loaders such as `mosi-raw` fill it when the
+corpus gives word timings). The table is a sequence table (`item_axis='word'`) with per-word
+intervals, ready to be the reference of `mmdata align`.
+
+Methods:
+- `minilm` (table `text.word-embeddings`): the words of a sample are tokenized together as one
+  text (so each word is embedded in its context), run through the MiniLM transformer, and each
+  word's vector is the mean of its tokens' last hidden states (384-d). Samples longer than the
+  model's limit are split at word boundaries.
+- `hashed` (table `text.word-embeddings-hashed`, no model): the signed hashing trick over the
+  lowercased word and its character 3- to 5-grams (fastText-style, so spelling variants share
+  components), L2-normalized, `dim` wide.
+
+Pause tokens (`sp`, P2FA's silences in CMU-MOSI word sequences) are `pauses='zero'` zero vectors
+kept in place (default), `'drop'` removed with their intervals, or `'embed'` treated as words.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from mmdata.errors import CorpusFormatError
+from mmdata.features.base import Extractor, register_extractor
+from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
+from mmdata.features.text import BUNDLED_MINILM, BUNDLED_MINILM_DIM, offline_hub, resolve_text_model
+from mmdata.store.metadata import FeatureSpec
+
+PAUSE_TOKENS = frozenset({"sp", "<sp>", "sil", "<sil>"})
+Method = Literal["minilm", "hashed"]
+Pauses = Literal["zero", "drop", "embed"]
+
+
+@dataclass(frozen=True)
+class TimedWords:
+    """The words of one sample, as read from its `extra`."""
+
+    words: list[str]
+    intervals: np.ndarray  # (n, 2) float64 seconds
+
+
+@dataclass(frozen=True)
+class WordEmbeddingsConfig:
+    method: Method = "minilm"
+    #: For method=minilm: 'all-MiniLM-L6-v2' (bundled) or a local sentence-transformers directory.
+    model: str = BUNDLED_MINILM
+    #: For method=hashed: the vector width.
+    dim: int = 64
+    pauses: Pauses = "zero"
+    #: Text chunks per forward pass.
+    encode_batch_size: int = 64
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        check_device(self.device)
+        if not 1 <= self.dim <= 65536:
+            raise ValueError(f"dim must be in [1, 65536], got {self.dim}")
+        if self.encode_batch_size < 1:
+            raise ValueError(f"encode_batch_size must be >= 1, got {self.encode_batch_size}")
+
+
+def read_timed_words(row: dict[str, Any]) -> TimedWords:
+    """The `extra['words']` of a samples-table row, validated.
+
+    Raises:
+        CorpusFormatError: no word list, a malformed entry, end < start, or words out of time order.
+    """
+    sample_id = row.get("sample_id")
+    extra = row.get("extra") or {}
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except json.JSONDecodeError as e:
+            raise CorpusFormatError(f"sample {sample_id!r}: extra is not valid JSON ({e.msg})") from e
+    entries = extra.get("words") if isinstance(extra, dict) else None
+    if not isinstance(entries, list):
+        raise CorpusFormatError(
+            f"sample {sample_id!r} has no word timings: expected extra['words'] = [[word, start, end], ...] "
+            f"(seconds), got {entries!r:.80}; use a corpus with word timings (e.g. mosi-raw with a words.csv)"
+        )
+    words, times = [], np.zeros((len(entries), 2), np.float64)
+    for index, entry in enumerate(entries):
+        ok = isinstance(entry, (list, tuple)) and len(entry) == 3 and isinstance(entry[0], str)
+        ok = ok and all(isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) for t in entry[1:])
+        if not ok or entry[2] < entry[1]:
+            raise CorpusFormatError(
+                f"sample {sample_id!r}: extra['words'][{index}] = {entry!r:.80}; "
+                "expected [word, start, end] with finite start <= end (seconds)"
+            )
+        if index and entry[1] < times[index - 1, 0]:
+            raise CorpusFormatError(
+                f"sample {sample_id!r}: extra['words'][{index}] starts at {entry[1]}, before the previous word "
+                f"({times[index - 1, 0]}); expected words in time order"
+            )
+        words.append(entry[0])
+        times[index] = entry[1:]
+    return TimedWords(words, times)
+
+
+def hashed_word_vectors(words: list[str], dim: int) -> np.ndarray:
+    """(len(words), dim) signed-hash vectors of each word and its character 3-5-grams, L2-normalized."""
+    out = np.zeros((len(words), dim), np.float32)
+    for row, word in enumerate(words):
+        lowered = word.lower()
+        padded = f"<{lowered}>"
+        grams = [lowered] + [padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
+        for gram in grams:
+            code = zlib.crc32(gram.encode("utf-8"))
+            out[row, code % dim] += 1.0 if code & 0x80000000 else -1.0
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.maximum(norms, np.finfo(np.float32).tiny)
+
+
+@register_extractor
+class WordEmbeddings(Extractor):
+    """Per-word vectors (MiniLM token states mean-pooled per word, or hashed) with word intervals."""
+
+    name: ClassVar[str] = "word-embeddings"
+    modality: ClassVar = "text"
+    config_type: ClassVar[type] = WordEmbeddingsConfig
+    decode_in_workers: ClassVar[bool] = False
+    libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "transformers")
+
+    @property
+    def table_name(self) -> str:
+        return "text.word-embeddings" + ("-hashed" if self.config.method == "hashed" else "")
+
+    def output_spec(self) -> FeatureSpec:
+        cfg = self.config
+        if cfg.method == "hashed":
+            dim = cfg.dim
+        elif cfg.model == BUNDLED_MINILM:
+            dim = BUNDLED_MINILM_DIM
+        else:
+            dim = int(self._load_model().transformer.config.hidden_size)
+        return FeatureSpec(dim=dim, kind="sequence", intervals=True, item_axis="word")
+
+    def provenance(self) -> dict[str, Any]:
+        out = provenance_without_runtime(self)
+        out["runtime"]["encode_batch_size"] = out["config"].pop("encode_batch_size")
+        if self.config.method == "hashed":
+            out["versions"] = {k: v for k, v in out["versions"].items() if k in ("mmdata", "numpy")}
+        return out
+
+    def decode(self, row: dict[str, Any], corpus_root: Path) -> TimedWords:
+        timed = read_timed_words(row)
+        if self.config.pauses == "drop":
+            keep = [i for i, w in enumerate(timed.words) if w.lower() not in PAUSE_TOKENS]
+            return TimedWords([timed.words[i] for i in keep], timed.intervals[keep].reshape(-1, 2))
+        return timed
+
+    def compute(self, items: list[TimedWords]) -> list[tuple[np.ndarray, np.ndarray]]:
+        skip_pauses = self.config.pauses == "zero"
+        # Words that get a vector from the method; pauses (when zeroed) stay zero rows.
+        spoken = [[i for i, w in enumerate(t.words) if not (skip_pauses and w.lower() in PAUSE_TOKENS)] for t in items]
+        texts = [[t.words[i] for i in keep] for t, keep in zip(items, spoken)]
+        if self.config.method == "hashed":
+            vectors = [hashed_word_vectors(words, self.config.dim) for words in texts]
+        else:
+            vectors = self._embed_minilm(texts)
+        dim = self.output_spec().dim
+        out = []
+        for timed, keep, vecs in zip(items, spoken, vectors):
+            rows = np.zeros((len(timed.words), dim), np.float32)
+            rows[keep] = vecs
+            out.append((rows, timed.intervals))
+        return out
+
+    def _load_model(self) -> TokenModel:
+        return load_token_model(str(resolve_text_model(self.config.model)), resolve_device(self.config.device))
+
+    def _embed_minilm(self, texts: list[list[str]]) -> list[np.ndarray]:
+        import torch
+
+        model = self._load_model()
+        tokenizer, transformer = model.tokenizer, model.transformer
+        limit = model.max_tokens - 2  # room for [CLS] and [SEP]
+        chunks = [c for i, words in enumerate(texts) for c in _chunk_words(i, words, tokenizer, limit)]
+        dim = int(transformer.config.hidden_size)
+        out = [np.zeros((len(words), dim), np.float32) for words in texts]
+        device = next(transformer.parameters()).device
+        step = self.config.encode_batch_size
+        for begin in range(0, len(chunks), step):
+            batch = chunks[begin : begin + step]
+            encoded = tokenizer(
+                [c[2] for c in batch], is_split_into_words=True, truncation=True, max_length=limit + 2,
+                padding=True, return_tensors="pt",
+            )
+            with torch.inference_mode():
+                states = transformer(**{k: v.to(device) for k, v in encoded.items()}).last_hidden_state.float().cpu().numpy()
+            for row, (sample, offset, words) in enumerate(batch):
+                word_ids = np.array([-1 if w is None else w for w in encoded.word_ids(row)])
+                mask = word_ids >= 0
+                sums = np.zeros((len(words), dim), np.float32)
+                np.add.at(sums, word_ids[mask], states[row][mask])
+                counts = np.bincount(word_ids[mask], minlength=len(words))[:, None]
+                out[sample][offset : offset + len(words)] = sums / np.maximum(counts, 1)
+        return out
+
+
+@dataclass(frozen=True)
+class TokenModel:
+    tokenizer: Any
+    transformer: Any
+    max_tokens: int
+
+
+@functools.lru_cache(maxsize=2)
+def load_token_model(model_dir: str, device: str) -> TokenModel:
+    """The tokenizer and transformer of a local sentence-transformers (or Hugging Face) model directory,
+    loaded offline once per process. Only the transformer is needed for token states, so this skips
+    importing sentence-transformers (seconds of start-up)."""
+    root = Path(model_dir)
+    transformer_dir, max_tokens = root, None
+    modules = root / "modules.json"
+    if modules.is_file():
+        entries = json.loads(modules.read_text())
+        sub = next((m.get("path", "") for m in entries if str(m.get("type", "")).endswith("models.Transformer")), "")
+        transformer_dir = root / sub
+    config = transformer_dir / "sentence_bert_config.json"
+    if config.is_file():
+        max_tokens = json.loads(config.read_text()).get("max_seq_length")
+    with offline_hub():
+        from transformers import AutoModel, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(transformer_dir), local_files_only=True)
+        transformer = AutoModel.from_pretrained(str(transformer_dir), local_files_only=True).to(device).eval()
+    limit = min(int(max_tokens or tokenizer.model_max_length), int(tokenizer.model_max_length))
+    return TokenModel(tokenizer, transformer, limit)
+
+
+def _chunk_words(sample: int, words: list[str], tokenizer: Any, limit: int) -> list[tuple[int, int, list[str]]]:
+    """Split a word list into (sample, word offset, words) chunks of at most `limit` tokens each."""
+    if not words:
+        return []
+    encoded = tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+    counts = np.bincount([w for w in encoded.word_ids() if w is not None], minlength=len(words))
+    chunks, start, used = [], 0, 0
+    for index, count in enumerate(counts):
+        if used + count > limit and index > start:
+            chunks.append((sample, start, words[start:index]))
+            start, used = index, 0
+        used += int(count)
+    chunks.append((sample, start, words[start:]))
+    return chunks

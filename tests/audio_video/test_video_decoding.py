@@ -1,0 +1,61 @@
+"""mmdata.media.video: frames at a chosen rate, segment-aware, with intervals in media-file seconds."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmdata.errors import MediaError
+from mmdata.media.video import read_video_frames
+from tests.audio_video.conftest import BLUE, RED
+
+
+def colours(clip) -> list[tuple[int, ...]]:
+    """The colour each sampled frame shows, snapped to the nearest test colour."""
+    palette = np.array([RED, BLUE])
+    return [tuple(palette[np.argmin(np.abs(palette - f[8, 8].astype(int)).sum(axis=1))]) for f in clip.frames]
+
+
+def test_frames_sampled_at_one_fps_cover_the_whole_video(media):
+    clip = read_video_frames(media.video_with_audio, fps=1.0)
+    assert len(clip) == 2 and clip.frames[0].shape == (48, 64, 3) and clip.frames[0].dtype == np.uint8
+    np.testing.assert_allclose(clip.intervals, [[0.0, 1.0], [1.0, 2.0]])
+    assert colours(clip) == [RED, BLUE]
+    assert np.abs(clip.frames[0][8, 8].astype(int) - RED).max() <= 4
+
+
+def test_segment_sampling_starts_at_the_segment_and_clips_the_last_interval(media):
+    clip = read_video_frames(media.video_with_audio, fps=4.0, start=0.8, end=1.6)
+    np.testing.assert_allclose(clip.intervals, [[0.8, 1.05], [1.05, 1.3], [1.3, 1.55], [1.55, 1.6]])
+    # at 0.8 s the red frame is on screen, from 1.0 s the blue one
+    assert colours(clip) == [RED, BLUE, BLUE, BLUE]
+
+
+def test_rate_above_the_video_rate_repeats_frames(media):
+    clip = read_video_frames(media.video_with_audio, fps=20.0, start=0.9, end=1.1)
+    assert len(clip) == 4
+    assert colours(clip) == [RED, RED, BLUE, BLUE]
+
+
+def test_max_frames_limits_the_samples(media):
+    clip = read_video_frames(media.video_with_audio, fps=10.0, max_frames=3)
+    assert len(clip) == 3
+    np.testing.assert_allclose(clip.intervals[:, 0], [0.0, 0.1, 0.2])
+
+
+def test_segment_outside_the_video_is_a_media_error(media):
+    with pytest.raises(MediaError, match=r"no frames in segment \[5.0, None\] \(video ends at 2.000s\)"):
+        read_video_frames(media.video_with_audio, fps=1.0, start=5.0)
+
+
+def test_audio_only_and_empty_files_are_media_errors(media):
+    with pytest.raises(MediaError, match=r"tone220.wav: no video stream \(streams: audio pcm_s16le\)"):
+        read_video_frames(media.tone_wav, fps=1.0)
+    with pytest.raises(MediaError, match=r"video file is empty \(0 bytes\)"):
+        read_video_frames(media.empty_wav, fps=1.0)
+
+
+def test_garbage_file_is_a_media_error_naming_it(tmp_path):
+    path = tmp_path / "broken.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(100))
+    with pytest.raises(MediaError, match="broken.mp4: cannot decode video"):
+        read_video_frames(path, fps=1.0)
