@@ -95,12 +95,12 @@ def read_all(out: Path, table: str):
 
 def test_ray_and_local_write_identical_tables_errors_and_manifest(ray_session, tmp_path):
     corpus = write_broken_coco(tmp_path / "corpus")
-    args = dict(extractors=["color-hist:bins=8", "pixel-stats"], shard_size=7, batch_size=4, num_workers=2)
-    local = extract("coco", corpus.root, tmp_path / "local", **args)
-    remote = extract("coco", corpus.root, tmp_path / "ray", executor="ray", **args)
+    args = dict(extractors=["color-hist:bins=8", "pixel-stats"], shard_size=7, batch_size=4)
+    local = extract("coco", corpus.root, tmp_path / "local", num_workers=0, **args)
+    remote = extract("coco", corpus.root, tmp_path / "ray", executor="ray", num_workers=2, **args)
     assert [(t.name, t.rows, t.errors, t.shards_written) for t in remote.tables] == [
         (t.name, t.rows, t.errors, t.shards_written) for t in local.tables
-    ] == [(name, 42, 14, 6) for name in TABLES]
+    ] == [(name, 40, 14, 6) for name in TABLES]
     for name in TABLES:
         want, got = read_all(tmp_path / "local", name), read_all(tmp_path / "ray", name)
         assert got.equals(want, check_metadata=True)
@@ -111,10 +111,10 @@ def test_ray_and_local_write_identical_tables_errors_and_manifest(ray_session, t
 
 def test_model_loads_once_in_one_actor_for_all_shards_and_failures_match_local(ray_session, tmp_path):
     corpus = write_fake_coco(tmp_path / "corpus", 30)
-    args = dict(shard_size=6, batch_size=4, num_workers=2)
-    extract("coco", corpus.root, tmp_path / "ray", extractors=[FakeModel()], executor="ray", **args)
-    extract("coco", corpus.root, tmp_path / "local", extractors=[FakeModel()], num_workers=0, **{
-        k: v for k, v in args.items() if k != "num_workers"})
+    args = dict(shard_size=6, batch_size=4)
+    extract("coco", corpus.root, tmp_path / "ray", extractors=[FakeModel(), CaptionLength()], executor="ray",
+            num_workers=2, **args)
+    extract("coco", corpus.root, tmp_path / "local", extractors=[FakeModel(), CaptionLength()], num_workers=0, **args)
     got, want = read_all(tmp_path / "ray", "image.fake-model"), read_all(tmp_path / "local", "image.fake-model")
     assert got.column("sample_id").equals(want.column("sample_id"))
     rows = [r for r in got.column("feature").to_pylist() if r is not None]
@@ -129,26 +129,27 @@ def test_model_loads_once_in_one_actor_for_all_shards_and_failures_match_local(r
         (f"{i:012d}", "compute", "RuntimeError") for i in (7, 17, 27)
     ]
     assert all(e["path"].endswith(f"{e['sample_id']}.jpg") for e in errors)
+    # The text extractor decodes in the actor (decode_in_workers=False) and gives the local table.
+    text = read_all(tmp_path / "ray", "text.caption-length")
+    assert text.equals(read_all(tmp_path / "local", "text.caption-length"))
+    assert text.column("feature").to_pylist()[0] == [2.0, float(len("picture 1 caption 0") * 2)]
 
 
-def test_text_extractor_decodes_in_the_actor(ray_session, tmp_path):
-    corpus = write_fake_coco(tmp_path / "corpus", 9)
-    for executor in ("local", "ray"):
-        extract("coco", corpus.root, tmp_path / executor, extractors=[CaptionLength()], shard_size=4, executor=executor)
-    got = read_all(tmp_path / "ray", "text.caption-length")
-    assert got.equals(read_all(tmp_path / "local", "text.caption-length"))
-    assert got.column("feature").to_pylist()[0] == [2.0, float(len("picture 1 caption 0") * 2)]
-
-
-def test_resume_with_ray_rewrites_only_the_missing_shard(ray_session, tmp_path):
+def test_cli_executor_ray_resumes_by_rewriting_only_the_missing_shard(ray_session, tmp_path):
     corpus = write_fake_coco(tmp_path / "corpus", 20)
-    out = tmp_path / "out"
-    extract("coco", corpus.root, out, extractors=["color-hist"], shard_size=5, executor="ray")
-    before = read_all(out, "image.color-hist")
+    extract("coco", corpus.root, tmp_path / "local", extractors=["color-hist"], shard_size=5, num_workers=0)
+    out = tmp_path / "ray"
+    args = ["extract", "coco", str(corpus.root), str(out), "--image", "color-hist", "--shard-size", "5",
+            "--executor", "ray", "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "table image.color-hist: 20 rows, 0 failed (4 shards written, 0 already done)" in result.output
+    assert read_all(out, "image.color-hist").equals(read_all(tmp_path / "local", "image.color-hist"))
     (out / "features" / "image.color-hist" / "part-00002.parquet").unlink()
-    report = extract("coco", corpus.root, out, extractors=["color-hist"], shard_size=5, executor="ray")
-    assert (report.tables[0].shards_written, report.tables[0].shards_skipped) == (1, 3)
-    assert read_all(out, "image.color-hist").equals(before)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "table image.color-hist: 20 rows, 0 failed (1 shards written, 3 already done)" in result.output
+    assert read_all(out, "image.color-hist").equals(read_all(tmp_path / "local", "image.color-hist"))
 
 
 def test_on_error_fail_with_ray_names_the_file_and_keeps_only_whole_shards(ray_session, tmp_path):
@@ -186,17 +187,6 @@ def test_run_without_a_stream_matches_the_local_executor_batch_by_batch(ray_sess
             (r.sample_id, r.ok, r.path, r.stage, r.error_type, r.reason) for r in want_results]
         for g, w in zip(got_results, want_results):
             assert (g.value is None and w.value is None) or np.array_equal(g.value, w.value)
-
-
-def test_cli_executor_ray_gives_the_local_table(ray_session, tmp_path):
-    corpus = write_fake_coco(tmp_path / "corpus", 12)
-    runner = CliRunner()
-    for executor in ("local", "ray"):
-        result = runner.invoke(app, ["extract", "coco", str(corpus.root), str(tmp_path / executor), "--image",
-                                     "color-hist", "--shard-size", "5", "--executor", executor, "-q"])
-        assert result.exit_code == 0, result.output
-        assert "table image.color-hist: 12 rows, 0 failed (3 shards written" in result.output
-    assert read_all(tmp_path / "ray", "image.color-hist").equals(read_all(tmp_path / "local", "image.color-hist"))
 
 
 def test_actors_take_one_gpu_each_when_the_cluster_has_gpus(ray_session, monkeypatch):
