@@ -22,7 +22,7 @@ from mmdata.corpora.base import (
     safe_relative_path,
     short_repr,
 )
-from mmdata.corpora.karpathy import SPLITS, parse_karpathy_file
+from mmdata.corpora.karpathy import SPLITS, is_file_quietly, parse_karpathy_file
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
 
@@ -244,6 +244,6 @@ def _image_dir(corpus_dir: Path, first_image: str | None, image_dir: str | None)
         return image_dir.strip("/")
     if first_image is not None:
         for candidate in IMAGE_DIRS:
-            if (corpus_dir / candidate / first_image).is_file():
+            if is_file_quietly(corpus_dir / candidate / first_image):
                 return candidate
     return next((c for c in IMAGE_DIRS if c and (corpus_dir / c).is_dir()), "")

@@ -274,6 +274,14 @@ def _image_dir(corpus_dir: Path, parsed: KarpathyFile, image_dir: str | None) ->
         first = parsed.images[0]
         relative = f"{first.filepath}/{first.filename}" if first.filepath else first.filename
         for candidate in candidates:
-            if (corpus_dir / candidate / relative).is_file():
+            if is_file_quietly(corpus_dir / candidate / relative):
                 return candidate
     return next((c for c in candidates if c and (corpus_dir / c).is_dir()), "") if not parsed.is_coco else ""
+
+
+def is_file_quietly(path: Path) -> bool:
+    """`path.is_file()`, False also for names the file system refuses (too long, bad bytes)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False

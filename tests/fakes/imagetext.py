@@ -31,6 +31,7 @@ def write_fake_coco(
     captions_per_image: tuple[int, ...] = (5, 6, 7),
     uncaptioned: int = 0,
     image_dir: str | None = None,
+    first_id: int = 100,
 ) -> FakeCorpus:
     """`annotations/captions_<split>.json` + one JPEG per image in `<split>/` (or `image_dir`).
 
@@ -38,7 +39,7 @@ def write_fake_coco(
     `uncaptioned` extra images have no caption; they are not in `expected` (dropped by default).
     """
     folder = split if image_dir is None else image_dir
-    image_ids = [100 + 7 * i for i in range(len(captions_per_image) + uncaptioned)]
+    image_ids = [first_id + 7 * i for i in range(len(captions_per_image) + uncaptioned)]
     images = [{"id": i, "file_name": f"{i:012d}.jpg", "width": 10, "height": 10} for i in image_ids]
     for n, image in enumerate(images):
         write_jpeg(root / folder / image["file_name"], seed=n)
