@@ -1,0 +1,26 @@
+"""`mmdata report DIR --out report.html`: a self-contained HTML page about a dataset."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mmdata.cli.app import command
+from mmdata.report import write_report
+
+
+@command("report")
+def report_command(
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract` (or `mmdata share`).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
+    corpus_root: Annotated[Optional[Path], typer.Option(help="Where the corpus lies now (for the gallery).")] = None,
+    allow_failed_checks: Annotated[bool, typer.Option(help="Report even when `mmdata check` finds errors.")] = False,
+    gallery: Annotated[int, typer.Option(min=0, help="Samples in the gallery.")] = 12,
+) -> None:
+    """Tables, plots (norms, PCA, coverage, labels), a gallery and the checks' results, in one HTML file."""
+    summary = write_report(dataset_dir, out, corpus_root=corpus_root, allow_failed_checks=allow_failed_checks,
+                           max_gallery=gallery)
+    verdict = "checks passed" if summary.checks_ok else "checks FAILED (listed on the page)"
+    typer.echo(f"report: {summary.out_path} ({summary.bytes:,} bytes): {summary.tables} tables, {summary.figures} plots, "
+               f"{summary.gallery} gallery samples, {summary.issues} check issues, {verdict}")

@@ -1,0 +1,28 @@
+"""`mmdata verify DIR`: compare every file with checksums.sha256; name each missing, extra or altered file."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mmdata.cli.app import command
+from mmdata.share import CHECKSUMS_NAME, verify_checksums
+
+#: Exit status when the files differ from the checksums (2 means the check could not run).
+MISMATCH_EXIT_CODE = 1
+
+
+@command("verify")
+def verify_command(
+    dataset_dir: Annotated[Path, typer.Argument(help=f"Folder with a {CHECKSUMS_NAME} (made by `mmdata share` or `mmdata checksum`).")],
+) -> None:
+    """Check every file against checksums.sha256; exit 1 naming each missing, extra or altered file."""
+    report = verify_checksums(dataset_dir)
+    if report.ok:
+        typer.echo(f"ok: {report.checked} files match {dataset_dir / CHECKSUMS_NAME}")
+        return
+    for line in report.problems():
+        typer.echo(line)
+    typer.echo(f"error: {len(report.problems())} files differ from {dataset_dir / CHECKSUMS_NAME}", err=True)
+    raise typer.Exit(MISMATCH_EXIT_CODE)

@@ -1,0 +1,199 @@
+"""What the report shows about each feature table, computed by scanning it in record batches.
+
+Record shapes (n rows of a batch, D the dim):
+
+    feature fixed_size_list<float>[D]            -> vectors (n, D)
+    feature list<fixed_size_list<float>[D]>      -> per-sample mean over its items (n, D), items (n,)
+    intervals list<fixed_size_list<double>[2]>   -> coverage (n,): fraction of the sample's segment covered
+
+Norms are kept for every row (a float each); vectors only for a seeded random subset of at most
+`max_points` rows, which is what the PCA projection uses, so memory does not grow with the table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mmdata.checks.stream import fixed_rows, sequence_rows, valid_mask
+from mmdata.checks.temporal import segment_coverage
+from mmdata.store.metadata import FeatureSpec
+from mmdata.store.reader import Dataset
+
+SCAN_ROWS = 4096
+
+
+@dataclass
+class TableSummary:
+    """One feature table as the report's table section lists it."""
+
+    name: str
+    modality: str
+    extractor: str
+    config: dict[str, Any]
+    versions: dict[str, str]
+    rows: int
+    dim: int | None
+    dtype: str
+    kind: str
+    frame_rate: float | None
+    failed: int  # rows of the errors table for this table
+    missing: int  # null features
+    complete: bool
+
+
+@dataclass
+class TableVectors:
+    """Per-row numbers of one table for the plots; `positions` index the samples table (-1: unknown id)."""
+
+    name: str
+    modality: str
+    kind: str
+    positions: np.ndarray  # (n,) int64
+    norms: np.ndarray  # (n,) float64, NaN for null rows
+    points: np.ndarray  # (m, D) float64, a subset of valid rows (pooled, or mean over items)
+    point_positions: np.ndarray  # (m,) int64
+    items: np.ndarray | None = None  # (n,) items per sample (sequences)
+    coverage: np.ndarray | None = None  # (n,) covered fraction of the segment (tables with intervals)
+    pooled_by_mean: bool = False
+
+
+@dataclass
+class SampleColumns:
+    """The small samples-table columns the report needs, as NumPy arrays."""
+
+    ids: pa.Array
+    splits: np.ndarray  # (n,) object (str)
+    labels: np.ndarray  # (n,) float64, NaN when unlabelled
+    lo: np.ndarray  # segment start (0 when null)
+    hi: np.ndarray  # segment end (NaN when null)
+    split_counts: dict[str, int] = field(default_factory=dict)
+
+
+def read_sample_columns(dataset: Dataset) -> SampleColumns:
+    samples = dataset.samples_table(columns=["sample_id", "split", "label", "start", "end"])
+    splits = np.asarray(samples.column("split").to_pylist(), dtype=object)
+    counts = {str(s): int(c) for s, c in zip(*np.unique(splits.astype(str), return_counts=True))} if len(splits) else {}
+    start = samples.column("start").to_numpy(zero_copy_only=False).astype(np.float64)
+    return SampleColumns(
+        ids=samples.column("sample_id").combine_chunks(),
+        splits=splits,
+        labels=samples.column("label").to_numpy(zero_copy_only=False).astype(np.float64),
+        lo=np.nan_to_num(start, nan=0.0),
+        hi=samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64),
+        split_counts=counts,
+    )
+
+
+def summarize_tables(dataset: Dataset) -> list[TableSummary]:
+    """Rows, dims, dtype, extractor, config, failed and missing counts of every feature table."""
+    errors = dataset.errors()
+    failed = {}
+    if errors.num_rows:
+        for row in pc.value_counts(errors.column("table")).to_pylist():
+            failed[row["values"]] = row["counts"]
+    out = []
+    for name in dataset.table_names:
+        entry = dataset.entry(name)
+        spec = FeatureSpec.from_json(entry.spec)
+        table = dataset.table(name)
+        missing = int(table.count_rows(filter=pc.field("feature").is_null()))
+        out.append(TableSummary(
+            name=name, modality=entry.modality, extractor=entry.extractor, config=entry.config,
+            versions=entry.versions, rows=int(table.count_rows()), dim=spec.dim, dtype=spec.dtype, kind=spec.kind,
+            frame_rate=spec.frame_rate, failed=int(failed.get(name, 0)), missing=missing, complete=entry.complete,
+        ))
+    return out
+
+
+def table_vectors(dataset: Dataset, name: str, samples: SampleColumns, *, max_points: int = 2000,
+                  seed: int = 0) -> TableVectors | None:
+    """Norms, a PCA subset, items and coverage of one table (None for variable-dim tables)."""
+    spec = FeatureSpec.from_json(dataset.entry(name).spec)
+    if spec.dim is None:
+        return None
+    data = dataset.table(name)
+    total = int(data.count_rows())
+    rng = np.random.default_rng(seed)
+    chosen = np.zeros(total, dtype=bool)
+    chosen[rng.choice(total, size=min(total, max_points), replace=False)] = True
+    with_intervals = spec.kind == "sequence" and spec.intervals
+    columns = ["sample_id", "feature"] + (["intervals"] if with_intervals else [])
+    norms, positions, points, point_positions, items, coverage = [], [], [], [], [], []
+    row0 = 0
+    for batch in data.to_batches(columns=columns, batch_size=SCAN_ROWS):
+        n = batch.num_rows
+        if n == 0:
+            continue
+        pos = _positions(batch.column("sample_id"), samples.ids)
+        feature = batch.column("feature")
+        valid = valid_mask(feature)
+        if spec.kind == "pooled":
+            vectors = fixed_rows(feature).astype(np.float64)
+        else:
+            offsets, rows = sequence_rows(feature)
+            counts = np.diff(offsets)
+            vectors = _mean_per_sample(offsets, rows.astype(np.float64))
+            valid = valid & (counts > 0)
+            items.append(np.where(valid_mask(feature), counts, 0))
+            if with_intervals:
+                iv_offsets, intervals = sequence_rows(batch.column("intervals"))
+                known = pos >= 0
+                lo = np.where(known, samples.lo[np.maximum(pos, 0)], 0.0)
+                hi = np.where(known, samples.hi[np.maximum(pos, 0)], np.nan)
+                cov = segment_coverage(iv_offsets, intervals.astype(np.float64), lo, hi)
+                coverage.append(np.where(valid_mask(feature), cov, np.nan))
+        row_norms = np.full(n, np.nan)
+        row_norms[valid] = np.linalg.norm(vectors[valid], axis=1)
+        norms.append(row_norms)
+        positions.append(pos)
+        pick = chosen[row0 : row0 + n] & valid & np.isfinite(row_norms)
+        points.append(vectors[pick])
+        point_positions.append(pos[pick])
+        row0 += n
+    return TableVectors(
+        name=name, modality=dataset.entry(name).modality, kind=spec.kind,
+        positions=_cat(positions, np.int64), norms=_cat(norms, np.float64),
+        points=np.concatenate(points) if points else np.zeros((0, spec.dim)),
+        point_positions=_cat(point_positions, np.int64),
+        items=_cat(items, np.int64) if items else None,
+        coverage=_cat(coverage, np.float64) if coverage else None,
+        pooled_by_mean=spec.kind == "sequence",
+    )
+
+
+def pca_2d(points: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """Project rows onto their first two principal components: (m, 2) coordinates and explained variance ratios."""
+    if len(points) < 2:
+        return np.zeros((len(points), 2)), (0.0, 0.0)
+    centered = points - points.mean(axis=0)
+    u, s, _ = np.linalg.svd(centered, full_matrices=False)
+    k = min(2, len(s))
+    coords = np.zeros((len(points), 2))
+    coords[:, :k] = u[:, :k] * s[:k]
+    variance = s**2
+    total = float(variance.sum()) or 1.0
+    ratios = [float(v / total) for v in variance[:2]] + [0.0] * (2 - k)
+    return coords, (ratios[0], ratios[1])
+
+
+def _positions(table_ids: pa.Array, sample_ids: pa.Array) -> np.ndarray:
+    return pc.fill_null(pc.index_in(table_ids, value_set=sample_ids), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _mean_per_sample(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(n, D) mean of each sample's rows (zeros for samples without rows)."""
+    n, dim = len(offsets) - 1, rows.shape[1]
+    counts = np.diff(offsets)
+    sums = np.zeros((n, dim))
+    nonempty = counts > 0
+    if nonempty.any():
+        sums[nonempty] = np.add.reduceat(rows, offsets[:-1][nonempty], axis=0)
+    return sums / np.maximum(counts, 1)[:, None]
+
+
+def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)

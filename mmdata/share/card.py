@@ -1,0 +1,280 @@
+"""The dataset card (README.md) of a shared dataset: a YAML header `datasets` reads, and a body people read.
+
+The header declares one config per table (`samples`, the default, and one per feature table) with
+its data files per split, and `dataset_info` with each config's features and split sizes:
+
+    ---
+    license: unknown
+    configs:
+    - config_name: samples
+      default: true
+      data_files:
+      - split: val2017
+        path: [samples/part-00000-val2017.parquet]
+    dataset_info:
+    - config_name: image.color-hist
+      features:
+      - {name: sample_id, dtype: string}
+      - {name: feature, list: float32, length: 48}
+      splits:
+      - {name: val2017, num_bytes: 1811, num_examples: 8}
+    ---
+
+The body comes from the manifest: corpus, splits and counts, every extractor with its config and
+library versions, the checks' summary, how to load the data, and a licence section for the user.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from mmdata.share.checks import severity_counts
+from mmdata.share.hf import features_yaml
+from mmdata.store.manifest import Manifest
+
+if TYPE_CHECKING:
+    import datasets
+
+    from mmdata.checks import CheckReport
+    from mmdata.share.media import MissingMedia
+
+_MAX_ISSUES_IN_CARD = 20
+
+
+@dataclass
+class CardConfig:
+    """One `datasets` config of a shared dataset: a table, its features and its files per split."""
+
+    name: str
+    path: str  # the table's folder, relative to the dataset root
+    features: datasets.Features | None = None
+    default: bool = False
+    files: dict[str, list[str]] = field(default_factory=dict)  # split -> relative paths
+    rows: dict[str, int] = field(default_factory=dict)
+    nbytes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, split: str, relative_path: str, part: pa.Table) -> None:
+        """Record one written shard of `split`."""
+        self.files.setdefault(split, []).append(relative_path)
+        self.rows[split] = self.rows.get(split, 0) + part.num_rows
+        self.nbytes[split] = self.nbytes.get(split, 0) + part.nbytes
+
+    def config_yaml(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"config_name": self.name}
+        if self.default:
+            data["default"] = True
+        data["data_files"] = [{"split": split, "path": paths} for split, paths in self.files.items()]
+        return data
+
+    def info_yaml(self) -> dict[str, Any]:
+        return {
+            "config_name": self.name,
+            "features": features_yaml(self.features) if self.features is not None else [],
+            "splits": [
+                {"name": split, "num_bytes": self.nbytes[split], "num_examples": self.rows[split]} for split in self.files
+            ],
+        }
+
+
+def render_card(
+    manifest: Manifest,
+    configs: list[CardConfig],
+    checks: CheckReport,
+    media: str,
+    missing_media: list[MissingMedia],
+) -> str:
+    """The whole README.md: YAML header and Markdown body."""
+    return f"---\n{_yaml_header(manifest, configs)}---\n\n{_body(manifest, configs, checks, media, missing_media)}"
+
+
+def _yaml_header(manifest: Manifest, configs: list[CardConfig]) -> str:
+    import yaml
+
+    rows = int(manifest.samples.get("rows", 0))
+    header = {
+        "license": "unknown",
+        "pretty_name": _title(manifest),
+        "tags": ["mmdata", "multimodal", manifest.corpus.get("kind", "corpus")],
+        "size_categories": [_size_category(rows)],
+        "configs": [c.config_yaml() for c in configs],
+        "dataset_info": [c.info_yaml() for c in sorted(configs, key=lambda c: c.name)],
+    }
+    return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=120)
+
+
+def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, media: str,
+          missing_media: list[MissingMedia]) -> str:
+    corpus = manifest.corpus
+    samples = manifest.samples
+    split_names = manifest.extra.get("share", {}).get("split_names", {})
+    parts = [
+        f"# {_title(manifest)}\n",
+        f"Multimodal features of the `{corpus.get('kind')}` corpus"
+        + (f" (split `{corpus['split']}`)" if corpus.get("split") else "")
+        + f", prepared with mmdata {manifest.mmdata_version}: "
+        f"{samples.get('rows', 0)} samples and {len(manifest.tables)} feature tables, one `datasets` config each. "
+        "Every config lists a split's rows in the same order, so row *i* of `samples` and row *i* of a "
+        "feature table are the same sample (`sample_id` says so in every table).\n",
+        "## Splits\n",
+        _md_table(["split", "`datasets` split", "samples"],
+                  [[f"`{s}`", f"`{split_names.get(s, s)}`", str(n)] for s, n in samples.get("splits", {}).items()]),
+        "## Configs\n",
+        _md_table(
+            ["config", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed items"],
+            [["`samples` (default)", "", "", str(samples.get("rows", 0)), "", "", "", str(samples.get("loader_errors", 0))]]
+            + [[f"`{name}`", e.modality, f"`{e.extractor}`", str(e.rows), str(e.spec.get("dim")), str(e.spec.get("dtype")),
+                _kind(e.spec), str(e.errors)] for name, e in sorted(manifest.tables.items())],
+        ),
+        "## Extractors\n",
+        *[_extractor_section(name, entry) for name, entry in sorted(manifest.tables.items())],
+        "## Media\n",
+        _media_section(media, corpus, missing_media),
+        "## Checks\n",
+        _checks_section(checks),
+        "## Loading\n",
+        _loading_section(configs),
+        "## Verifying a copy\n",
+        "`checksums.sha256` holds the SHA-256 of every other file. `mmdata verify .` names any missing, extra "
+        "or altered file (plain `sha256sum -c checksums.sha256` checks the listed ones). After editing this "
+        "card (say, to fill in the licence), record the new state with `mmdata checksum .`.\n",
+        "## Publishing\n",
+        "Upload the folder with the Hub's own command (`pip install huggingface_hub`, then `hf auth login`):\n\n"
+        "```bash\nhf upload USER/DATASET_NAME . --repo-type dataset\n```\n",
+        "## Licence\n",
+        "TODO: state the licence of this dataset (and of the corpus it comes from) here and in the `license:` "
+        "field of the header, then run `mmdata checksum .`.\n",
+    ]
+    return "\n".join(parts)
+
+
+def _extractor_section(name: str, entry: Any) -> str:
+    versions = ", ".join(f"{lib} {v}" for lib, v in sorted(entry.versions.items())) or "not recorded"
+    spec = entry.spec
+    extra = f", frame rate {spec['frame_rate']:g} Hz" if spec.get("frame_rate") else ""
+    extra += ", with per-item intervals (seconds)" if spec.get("intervals") else ""
+    source = f"\n- source: `{entry.source}`" if entry.source else ""
+    return (
+        f"### `{name}`\n\n- extractor: `{entry.extractor}` ({entry.modality})\n"
+        f"- config: `{json.dumps(entry.config, sort_keys=True)}`\n"
+        f"- output: {_kind(spec)}, dim {spec.get('dim')}, {spec.get('dtype')}{extra}\n"
+        f"- versions: {versions}{source}\n"
+    )
+
+
+def _media_section(media: str, corpus: dict[str, Any], missing: list[MissingMedia]) -> str:
+    if media == "embed":
+        text = ("Images and audio are embedded in the `samples` config, in the columns `image_file` "
+                "(`datasets.Image`: the original image files) and `audio_file` (`datasets.Audio`: whole files as they "
+                "are, segments as FLAC); `image`, `audio` and `video` keep the paths relative to the corpus root. "
+                "Videos are not embedded. Decoding `datasets.Audio` needs `torchcodec` (datasets >= 4); without it, "
+                "`cast_column(\"audio_file\", Audio(decode=False))` gives the bytes, which soundfile reads.\n")
+        if missing:
+            shown = ", ".join(f"`{m.sample_id}`" for m in missing[:10])
+            text += f"\n{len(missing)} media files could not be read and are null: {shown}" + (" ..." if len(missing) > 10 else "") + "\n"
+        return text
+    return ("Media are referenced, not embedded: the `image`, `audio` and `video` columns of `samples` hold paths "
+            f"relative to the root of the `{corpus.get('kind')}` corpus, which is not part of this folder; get the corpus "
+            "from its publisher and join the paths to its root.\n")
+
+
+def _checks_section(checks: CheckReport) -> str:
+    counts = severity_counts(checks)
+    verdict = "passed" if checks.ok else "**FAILED** (shared anyway with `--allow-failed-checks`)"
+    text = f"`mmdata check` {verdict}: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes.\n"
+    if checks.issues:
+        rows = [[i.severity, f"`{i.code}`", f"`{i.table}`" if i.table else "samples", str(i.count), _md_cell(i.message)]
+                for i in checks.issues[:_MAX_ISSUES_IN_CARD]]
+        text += "\n" + _md_table(["severity", "code", "table", "count", "message"], rows)
+        if len(checks.issues) > _MAX_ISSUES_IN_CARD:
+            text += f"\n... and {len(checks.issues) - _MAX_ISSUES_IN_CARD} more (run `mmdata check .`).\n"
+    return text
+
+
+def _loading_section(configs: list[CardConfig]) -> str:
+    feature = next((c for c in configs if c.name != "samples"), configs[0])
+    split = next(iter(feature.files), "train")
+    first_file = feature.files.get(split, [f"{feature.path}/part-00000.parquet"])[0]
+    per_modality: dict[str, str] = {}
+    for config in configs[1:]:
+        per_modality.setdefault(config.name.split(".", 1)[0], config.name)
+    fused_tables = tuple(per_modality.values())
+    return f"""With `datasets` (from this folder, or from the Hub as `USER/DATASET_NAME`):
+
+```python
+from datasets import load_dataset
+
+samples = load_dataset(".", "samples", split="{split}")
+features = load_dataset(".", "{feature.name}", split="{split}")
+assert samples["sample_id"] == features["sample_id"]
+```
+
+With pandas or pyarrow (every file is plain Parquet):
+
+```python
+import pandas as pd
+import pyarrow.dataset as ds
+
+df = pd.read_parquet("{first_file}")
+table = ds.dataset("{feature.path}", format="parquet").to_table()
+```
+
+As a PyTorch dataset, straight from `datasets`:
+
+```python
+from torch.utils.data import DataLoader
+
+train = load_dataset(".", "{feature.name}", split="{split}").with_format("torch", columns=["feature"])
+loader = DataLoader(train, batch_size=64, shuffle=True)
+```
+
+or fused across modalities (one table per modality, normalized with statistics of the first split) with mmdata's:
+
+```python
+from torch.utils.data import DataLoader
+
+from mmdata.fusion import FusedDataset, collate_fused, fuse
+
+fuse(".", "fused", tables={fused_tables!r}, stats_splits=("{split}",), format="arrow")
+loader = DataLoader(FusedDataset("fused", "{split}"), batch_size=64, collate_fn=collate_fused)
+```
+
+With mmdata (the folder is an mmdata dataset too: `mmdata info .`, `mmdata check .`, `mmdata report .`):
+
+```python
+from mmdata.store import open_dataset
+
+data = open_dataset(".")
+data.table("{feature.name}").to_table()
+```
+"""
+
+
+def _title(manifest: Manifest) -> str:
+    corpus = manifest.corpus
+    split = f" {corpus['split']}" if corpus.get("split") else ""
+    return f"{corpus.get('kind', 'corpus')}{split} features (mmdata)"
+
+
+def _kind(spec: dict[str, Any]) -> str:
+    return "pooled" if spec.get("kind") == "pooled" else f"sequence over {spec.get('item_axis') or 'items'}"
+
+
+def _size_category(rows: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                        (10_000_000, "1M<n<10M")):
+        if rows < limit:
+            return name
+    return "n>10M"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

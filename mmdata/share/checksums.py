@@ -1,0 +1,144 @@
+"""SHA-256 checksums of every file of a dataset directory, in `sha256sum` format.
+
+`checksums.sha256` sits at the top of the directory and lists every other file, sorted by path,
+one line each (the format `sha256sum -c` reads, so no mmdata is needed to check a download):
+
+    3b5d3c7d207e37dceeedd301e35e2e58a5e2a4d1a8fd0a6e0f3d1c6e4a3f8d2b  features/image.color-hist/part-00000-train.parquet
+    9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  mmdata.json
+
+`verify_checksums` names every missing, extra or altered file. Folders that tools add to a copy
+(`.git/`, the `.cache/huggingface/` of `hf download --local-dir`) are not part of the dataset.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmdata.errors import CorpusNotFoundError, DatasetError
+from mmdata.store.manifest import write_text_atomic
+
+log = logging.getLogger(__name__)
+
+CHECKSUMS_NAME = "checksums.sha256"
+#: Paths (relative, POSIX) that belong to the tools around a dataset, not to the dataset.
+IGNORED_PREFIXES = (".git/", ".cache/huggingface/")
+_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+_CHUNK = 1 << 20
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of `verify_checksums`: files that differ from the recorded checksums."""
+
+    dataset_dir: Path
+    checked: int
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    altered: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.extra or self.altered)
+
+    def problems(self) -> list[str]:
+        """One line per offending file: `missing: PATH`, `altered: PATH`, `extra: PATH`."""
+        return (
+            [f"missing: {p}" for p in self.missing]
+            + [f"altered: {p}" for p in self.altered]
+            + [f"extra: {p}" for p in self.extra]
+        )
+
+
+def sha256_file(path: Path) -> str:
+    """The hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def list_dataset_files(dataset_dir: Path) -> list[str]:
+    """Every file under `dataset_dir` (relative POSIX paths, sorted), except the checksums file itself
+    and the ignored tool folders."""
+    files = []
+    for path in dataset_dir.rglob("*"):
+        if path.is_dir():
+            continue
+        rel = path.relative_to(dataset_dir).as_posix()
+        if rel == CHECKSUMS_NAME or rel.startswith(IGNORED_PREFIXES):
+            continue
+        files.append(rel)
+    return sorted(files)
+
+
+def compute_checksums(dataset_dir: str | Path) -> dict[str, str]:
+    """{relative path: sha256} for every file of the directory."""
+    root = _existing_dir(dataset_dir)
+    return {rel: sha256_file(root / rel) for rel in list_dataset_files(root)}
+
+
+def write_checksums(dataset_dir: str | Path) -> Path:
+    """Write (or rewrite) `checksums.sha256` for every file of the directory; returns its path.
+
+    Example:
+        >>> write_checksums("out/coco-shared")   # then: mmdata verify out/coco-shared
+    """
+    root = _existing_dir(dataset_dir)
+    sums = compute_checksums(root)
+    path = root / CHECKSUMS_NAME
+    write_text_atomic(path, "".join(f"{digest}  {rel}\n" for rel, digest in sums.items()))
+    log.info("wrote %d checksums to %s", len(sums), path)
+    return path
+
+
+def read_checksums(path: Path) -> dict[str, str]:
+    """Parse a `sha256sum`-format file.
+
+    Raises:
+        DatasetError: the file does not exist or a line is not `<64 hex>  <path>`.
+    """
+    if not path.is_file():
+        raise DatasetError(
+            f"{path.parent} has no {CHECKSUMS_NAME}; write one with `mmdata checksum {path.parent}` "
+            "(`mmdata share` writes one into every folder it makes)"
+        )
+    sums: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _LINE.match(line)
+        if match is None:
+            raise DatasetError(f"{path}:{number}: expected '<64 hex digits>  <relative path>', got {line[:80]!r}")
+        sums[match.group(2)] = match.group(1)
+    return sums
+
+
+def verify_checksums(dataset_dir: str | Path) -> VerifyReport:
+    """Compare every file of the directory with `checksums.sha256`.
+
+    Returns a report naming each missing, extra (unlisted) and altered file; `report.ok` is True
+    when the directory holds exactly the recorded files with the recorded contents.
+
+    Raises:
+        CorpusNotFoundError: the directory does not exist.
+        DatasetError: it has no readable checksums file.
+    """
+    root = _existing_dir(dataset_dir)
+    recorded = read_checksums(root / CHECKSUMS_NAME)
+    present = set(list_dataset_files(root))
+    report = VerifyReport(dataset_dir=root, checked=len(recorded))
+    report.missing = sorted(set(recorded) - present)
+    report.extra = sorted(present - set(recorded))
+    report.altered = sorted(rel for rel in set(recorded) & present if sha256_file(root / rel) != recorded[rel])
+    return report
+
+
+def _existing_dir(dataset_dir: str | Path) -> Path:
+    root = Path(dataset_dir)
+    if not root.is_dir():
+        raise CorpusNotFoundError(f"dataset directory not found: {root}")
+    return root

@@ -1,0 +1,272 @@
+"""`share_dataset`: a dataset directory -> a folder ready to publish on the Hugging Face Hub or copy anywhere.
+
+The folder is still an mmdata dataset (`open_dataset`, `mmdata check`, `mmdata report` work on it),
+re-sharded by split so that `datasets.load_dataset(OUT, name=...)` finds one Parquet file list per
+split and config:
+
+    OUT/
+      README.md                                  dataset card: YAML configs + dataset_info, then the description
+      mmdata.json                                manifest (samples re-sharded by split; provenance kept)
+      checksums.sha256                           SHA-256 of every other file (`mmdata verify OUT`)
+      samples/part-00000-train.parquet ...       config "samples" (the default)
+      features/<table>/part-00000-train.parquet  one config per feature table; shard k holds the rows of
+                                                 samples shard k, in the same order
+      errors/<table>/part-*.parquet              failed items, copied as they are
+
+Rows of a split come in the same order in every config, so row i of `samples` and row i of a
+feature table are the same sample.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mmdata.errors import DatasetError
+from mmdata.share.card import CardConfig, render_card
+from mmdata.share.checks import checks_summary, require_passing, run_checks
+from mmdata.share.checksums import CHECKSUMS_NAME, write_checksums
+from mmdata.share.hf import hf_features, hf_split_names, with_hf_metadata
+from mmdata.share.media import MissingMedia, embed_media, embedded_name, media_columns
+from mmdata.store import layout
+from mmdata.store.manifest import Manifest, write_manifest, write_text_atomic
+from mmdata.store.metadata import METADATA_KEY, decode_metadata
+from mmdata.store.reader import Dataset, open_dataset
+from mmdata.store.writer import write_table_atomic
+
+if TYPE_CHECKING:
+    from mmdata.checks import CheckReport
+
+log = logging.getLogger(__name__)
+
+MediaMode = Literal["reference", "embed"]
+CARD_NAME = "README.md"
+
+
+@dataclass(frozen=True)
+class OutputShard:
+    """One output shard: rows `indices` of the source samples table, all of split `split`."""
+
+    index: int
+    split: str
+    hf_split: str
+    indices: pa.Array  # int64 positions in the source samples table
+
+    @property
+    def file_name(self) -> str:
+        return f"part-{self.index:05d}-{self.hf_split}.parquet"
+
+
+@dataclass
+class ShareReport:
+    """What `share_dataset` wrote."""
+
+    out_dir: Path
+    rows: int
+    splits: dict[str, int]  # datasets split name -> rows
+    configs: list[str]
+    files: int
+    bytes: int
+    media: MediaMode
+    checks: CheckReport
+    missing_media: list[MissingMedia] = field(default_factory=list)
+
+
+def share_dataset(
+    dataset_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    media: MediaMode = "reference",
+    corpus_root: str | Path | None = None,
+    allow_failed_checks: bool = False,
+    shard_size: int | None = None,
+    overwrite: bool = False,
+) -> ShareReport:
+    """Write a publishable copy of a dataset: Parquet per split and table, a dataset card, checksums.
+
+    Args:
+        media: 'reference' keeps media as paths relative to the corpus root; 'embed' also stores the
+            image and audio files in the samples table, as `image_file`/`audio_file` columns
+            (`datasets.Image`/`Audio`).
+        corpus_root: where the corpus lies now (default: the root recorded in the manifest); only
+            read with media='embed'.
+        allow_failed_checks: share even when `mmdata check` finds errors.
+        shard_size: rows per output shard (default: the dataset's shard size).
+        overwrite: replace an existing share folder at `out_dir`.
+
+    Raises:
+        DatasetError: not a dataset, an older layout, failing checks (`ChecksFailedError`), a
+            feature table without rows for some samples, or an unusable `out_dir`.
+
+    Example:
+        >>> share_dataset("out/coco-val", "out/coco-val-hf", media="embed")
+        >>> datasets.load_dataset("out/coco-val-hf", "image.color-hist", split="val2017")
+    """
+    if media not in ("reference", "embed"):
+        raise DatasetError(f"media must be 'reference' or 'embed', got {media!r}")
+    dataset = open_dataset(dataset_dir)
+    checks = run_checks(dataset)
+    require_passing(checks, allow_failed_checks=allow_failed_checks, action="share")
+    out_dir = Path(out_dir)
+    _check_out_dir(dataset.root, out_dir, overwrite)
+    partial = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        report = _write_share(dataset, partial, media, Path(corpus_root or dataset.manifest.corpus["root"]),
+                              checks, shard_size or int(dataset.manifest.samples.get("shard_size", layout.DEFAULT_SHARD_SIZE)))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(partial, out_dir)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    report.out_dir = out_dir
+    log.info("shared %s as %s (%d files, %d bytes)", dataset.root, out_dir, report.files, report.bytes)
+    return report
+
+
+def plan_shards(splits: pa.Array, shard_size: int) -> list[OutputShard]:
+    """Group row positions by split (usual split order), in source order, cut into shards of `shard_size`."""
+    names = hf_split_names(splits.to_pylist())
+    shards: list[OutputShard] = []
+    for split, hf_split in names.items():
+        positions = pc.indices_nonzero(pc.equal(splits, split)).cast(pa.int64())
+        for start in range(0, len(positions), shard_size):
+            shards.append(OutputShard(len(shards), split, hf_split, positions.slice(start, shard_size)))
+    return shards
+
+
+def _write_share(dataset: Dataset, out: Path, media: MediaMode, corpus_root: Path, checks: CheckReport,
+                 shard_size: int) -> ShareReport:
+    from mmdata.pipeline import fingerprint_ids
+
+    samples = dataset.samples_table()
+    shards = plan_shards(samples.column("split").combine_chunks(), shard_size)
+    order = pa.concat_arrays([s.indices for s in shards]) if shards else pa.array([], pa.int64())
+    ordered_ids = samples.column("sample_id").take(order)
+    fingerprint = fingerprint_ids(ordered_ids.to_pylist())
+
+    embedded = media_columns(samples) if media == "embed" else {}
+    samples_config, missing = _write_samples(samples, shards, out, embedded, corpus_root)
+    configs = [samples_config]
+    for name in dataset.table_names:
+        configs.append(_write_feature_table(dataset, name, samples.column("sample_id"), shards, out, fingerprint))
+    _copy_errors(dataset.root, out)
+
+    manifest = _shared_manifest(dataset.manifest, shards, fingerprint, media, checks, missing)
+    write_manifest(out, manifest)
+    write_text_atomic(out / CARD_NAME, render_card(manifest, configs, checks, media, missing))
+    write_checksums(out)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    split_rows: dict[str, int] = {}
+    for shard in shards:
+        split_rows[shard.hf_split] = split_rows.get(shard.hf_split, 0) + len(shard.indices)
+    return ShareReport(out, len(samples), split_rows, [c.name for c in configs], len(files),
+                       sum(p.stat().st_size for p in files), media, checks, missing)
+
+
+def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, embedded: dict, corpus_root: Path
+                   ) -> tuple[CardConfig, list[MissingMedia]]:
+    config = CardConfig("samples", layout.SAMPLES_DIR, default=True)
+    missing: list[MissingMedia] = []
+    for shard in shards:
+        part = samples.take(shard.indices)
+        if embedded:
+            part, lost = embed_media(part, corpus_root, embedded)
+            missing.extend(lost)
+        if config.features is None:
+            config.features = hf_features(part.schema, {embedded_name(c): kind for c, kind in embedded.items()})
+        part = part.replace_schema_metadata(with_hf_metadata(part.schema, config.features).metadata)
+        write_table_atomic(part, out / layout.SAMPLES_DIR / shard.file_name)
+        config.add(shard.hf_split, f"{layout.SAMPLES_DIR}/{shard.file_name}", part)
+    return config, missing
+
+
+def _write_feature_table(dataset: Dataset, name: str, sample_ids: pa.ChunkedArray, shards: list[OutputShard],
+                         out: Path, fingerprint: str) -> CardConfig:
+    table = dataset.table(name).to_table()
+    positions = _row_positions(name, table.column("sample_id"), sample_ids)
+    metadata = decode_metadata(table.schema)
+    if metadata:
+        metadata["samples_fingerprint"] = fingerprint  # the rows now follow the shared samples' order
+    entry_path = dataset.entry(name).path
+    config = CardConfig(name, entry_path, features=hf_features(table.schema))
+    schema_metadata = dict(with_hf_metadata(table.schema, config.features).metadata)
+    if metadata:
+        schema_metadata[METADATA_KEY] = _json_bytes(metadata)
+    for shard in shards:
+        part = table.take(positions.take(shard.indices)).replace_schema_metadata(schema_metadata)
+        relative = f"{entry_path}/{shard.file_name}"
+        write_table_atomic(part, out / relative)
+        config.add(shard.hf_split, relative, part)
+    return config
+
+
+def _row_positions(name: str, table_ids: pa.ChunkedArray, sample_ids: pa.ChunkedArray) -> pa.Array:
+    """Position in the feature table of each sample (identity when the table is row-aligned)."""
+    if table_ids.equals(sample_ids):
+        return pa.array(np.arange(len(sample_ids), dtype=np.int64))
+    positions = pc.index_in(sample_ids, value_set=table_ids)
+    if positions.null_count:
+        lacking = sample_ids.filter(pc.is_null(positions))
+        raise DatasetError(
+            f"table {name!r} has no row for {len(lacking)} samples (first: {lacking[0].as_py()!r}); a shared "
+            "table must have a row for every sample; re-run `mmdata extract` to complete it"
+        )
+    return positions.combine_chunks().cast(pa.int64())
+
+
+def _copy_errors(source: Path, out: Path) -> None:
+    for path in sorted((source / layout.ERRORS_DIR).glob("*/part-*.parquet")):
+        target = out / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+
+
+def _shared_manifest(source: Manifest, shards: list[OutputShard], fingerprint: str, media: MediaMode,
+                     checks: CheckReport, missing: list[MissingMedia]) -> Manifest:
+    manifest = Manifest.from_json(source.to_json())
+    manifest.samples = {
+        **source.samples,
+        "path": layout.SAMPLES_DIR,
+        "shards": [len(s.indices) for s in shards] or [0],
+        "fingerprint": fingerprint,
+    }
+    manifest.extra = {
+        **source.extra,
+        "share": {
+            "media": media,
+            "split_names": {s.split: s.hf_split for s in shards},
+            "checks": checks_summary(checks),
+            "missing_media": [m.sample_id for m in missing],
+        },
+    }
+    return manifest
+
+
+def _check_out_dir(source: Path, out_dir: Path, overwrite: bool) -> None:
+    src, dst = source.resolve(), out_dir.resolve()
+    if dst == src or src in dst.parents or dst in src.parents:
+        raise DatasetError(f"output folder {out_dir} overlaps the dataset {source}; choose a folder outside it")
+    if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
+        return
+    ours = (out_dir / CHECKSUMS_NAME).is_file() and (out_dir / layout.MANIFEST_NAME).is_file()
+    if not overwrite:
+        raise DatasetError(f"output folder {out_dir} already exists; choose another or pass --force to replace it")
+    if not ours:
+        raise DatasetError(
+            f"output folder {out_dir} exists and is not a shared mmdata dataset (no {CHECKSUMS_NAME} and "
+            f"{layout.MANIFEST_NAME}); refusing to replace it, choose another folder"
+        )
+
+
+def _json_bytes(metadata: dict) -> bytes:
+    return json.dumps(metadata, sort_keys=True).encode()

@@ -1,0 +1,106 @@
+"""Embedding media files into the samples table (`mmdata share --media embed`).
+
+The samples table keeps its path columns (its schema is what every mmdata stage reads) and gains
+one column per embedded medium, `<column>_file: struct<bytes: binary, path: string>`, what
+`datasets.Image` and `datasets.Audio` store:
+
+    image "val2017/000000000100.jpg"   -> image_file {"bytes": <the JPEG as it is>, "path": "val2017/000000000100.jpg"}
+    audio "wav/clip.wav" (whole file)  -> audio_file {"bytes": <the file as it is>, "path": "wav/clip.wav"}
+    audio "wav/talk.wav", start 1.5, end 3.0
+                                       -> audio_file {"bytes": <FLAC of that segment, mono>,
+                                                      "path": "wav/talk.wav@1.500-3.000.flac"}
+
+Images are never re-encoded. Audio is copied as it is when the row is a whole soundfile-readable
+file; a segment, or audio inside a container (MP4, ...), is decoded and stored as FLAC, so each
+row holds exactly its own sound. A file that cannot be read leaves a null and is reported.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from mmdata.corpora.base import resolve_media
+from mmdata.errors import MediaError
+from mmdata.share.hf import MEDIA_TYPE, MediaKind
+
+log = logging.getLogger(__name__)
+
+#: Columns of the samples table that can be embedded, and their `datasets` type.
+EMBEDDABLE: dict[str, MediaKind] = {"image": "image", "audio": "audio"}
+EMBEDDED_SUFFIX = "_file"
+_RAW_AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3"})
+
+
+@dataclass(frozen=True)
+class MissingMedia:
+    """A media file that could not be embedded (its cell is left null)."""
+
+    sample_id: str
+    column: str
+    path: str
+    reason: str
+
+
+def media_columns(table: pa.Table) -> dict[str, MediaKind]:
+    """The embeddable columns that name at least one file in `table`."""
+    return {c: kind for c, kind in EMBEDDABLE.items() if c in table.column_names and table.column(c).null_count < len(table)}
+
+
+def embedded_name(column: str) -> str:
+    """The column that holds the embedded files of a path column (`image` -> `image_file`)."""
+    return f"{column}{EMBEDDED_SUFFIX}"
+
+
+def embed_media(table: pa.Table, corpus_root: Path, columns: dict[str, MediaKind]) -> tuple[pa.Table, list[MissingMedia]]:
+    """Append `<column>_file` with the embedded files of each path column in `columns` (see the module docstring)."""
+    missing: list[MissingMedia] = []
+    rows = table.select(["sample_id", "start", "end", *columns]).to_pylist()
+    for column in columns:
+        cells = []
+        for row in rows:
+            relative = row[column]
+            if relative is None:
+                cells.append(None)
+                continue
+            try:
+                cells.append(_embed_one(column, relative, row, corpus_root))
+            except (OSError, MediaError) as e:
+                missing.append(MissingMedia(row["sample_id"], column, relative, str(e)))
+                log.warning("cannot embed %s of sample %s: %s", column, row["sample_id"], e)
+                cells.append(None)
+        table = table.append_column(pa.field(embedded_name(column), MEDIA_TYPE), pa.array(cells, MEDIA_TYPE))
+    return table, missing
+
+
+def _embed_one(column: str, relative: str, row: dict[str, Any], corpus_root: Path) -> dict[str, Any]:
+    path = resolve_media(corpus_root, relative)
+    if not path.is_file():
+        raise MediaError(f"media file not found: {path}; pass the corpus root (--corpus-root) if it moved")
+    whole = row["start"] is None and row["end"] is None
+    if column == "image" or (whole and path.suffix.lower() in _RAW_AUDIO_SUFFIXES):
+        return {"bytes": path.read_bytes(), "path": relative}
+    return {"bytes": _flac_segment(path, row["start"], row["end"]), "path": _segment_name(relative, row)}
+
+
+def _flac_segment(path: Path, start: float | None, end: float | None) -> bytes:
+    import soundfile
+
+    from mmdata.media.audio import load_audio
+
+    segment = load_audio(path, start=start, end=end, on_silence="allow")
+    buffer = io.BytesIO()
+    soundfile.write(buffer, segment.samples, segment.sample_rate, format="FLAC")
+    return buffer.getvalue()
+
+
+def _segment_name(relative: str, row: dict[str, Any]) -> str:
+    if row["start"] is None and row["end"] is None:
+        return f"{relative}.flac"
+    start = 0.0 if row["start"] is None else row["start"]
+    end = "end" if row["end"] is None else f"{row['end']:.3f}"
+    return f"{relative}@{start:.3f}-{end}.flac"
