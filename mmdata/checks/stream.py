@@ -68,7 +68,8 @@ def scan_batches(
     if not files:
         return
     data = ds.dataset([str(f) for f in files], format="parquet", schema=schema)
-    yield from data.to_batches(columns=list(columns), batch_size=batch_size, fragment_readahead=2)
+    # Read-ahead of a few shards keeps both cores decoding while memory stays a few shards' worth.
+    yield from data.to_batches(columns=list(columns), batch_size=batch_size, batch_readahead=4, fragment_readahead=4)
 
 
 def fixed_rows(arr: pa.Array) -> np.ndarray:

@@ -126,6 +126,24 @@ class FusedBatch:
             None if self.lengths is None else self.lengths[rows], None if self.present is None else self.present[rows],
         )
 
+    @classmethod
+    def from_arrow(cls, record: pa.RecordBatch, layout: RowLayout) -> FusedBatch:
+        """The inverse of `to_arrow` for pooled and ragged layouts (the staging format)."""
+        from mmdata.checks.stream import fixed_rows, sequence_rows
+
+        feature = record.column("feature")
+        lengths = None
+        if layout.kind == "ragged":
+            offsets, values = sequence_rows(feature)
+            lengths = np.diff(offsets)
+        else:
+            values = fixed_rows(feature)
+        present = None
+        if layout.presence:
+            present = fixed_rows(record.column("present")).astype(bool).reshape(len(record), layout.presence)
+        return cls(record.column("sample_id"), record.column("split"), record.column("label"),
+                   np.array(values, dtype=np.float32), lengths, present)
+
     def to_arrow(self, layout: RowLayout, schema: pa.Schema) -> pa.RecordBatch:
         dim = layout.dim
         vectors = pa.FixedSizeListArray.from_arrays(pa.array(self.feature.reshape(-1), pa.float32()), dim)

@@ -3,10 +3,10 @@
     report = fuse("out/mosi", "out/mosi-fused", tables=("text", "audio", "video"),
                   normalize="zscore", missing="zero", format="arrow")
 
-Two streaming passes over the samples shards (each feature shard k pairs with samples shard k):
-  1. statistics (z-score mean/std on the statistics splits only), counts per split and the longest
-     sequence — only when something needs them;
-  2. normalize with those statistics, concatenate in table order, write every split.
+Two streaming passes (`passes.py`) over the samples shards (feature shard k pairs with samples shard k):
+  1. decode and concatenate each shard once, accumulate z-score statistics on the statistics splits
+     only, count rows per split, stage the raw rows — only when something needs statistics or counts;
+  2. normalize the staged (or freshly decoded) rows with those statistics and write every split.
 Everything is written into a hidden temporary directory renamed onto OUTPUT_DIR at the end, so a
 failure (bad input found in pass 2, an interrupted run) leaves nothing behind.
 """
@@ -22,16 +22,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-import pyarrow as pa
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat, FusedBatch, RowLayout, open_sink
-from mmdata.fusion.normalize import (
-    NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling, RunningMoments, apply_normalization,
-)
-from mmdata.fusion.plan import FusePlan, ShardData, iter_shards, plan_fusion
-from mmdata.fusion.sequences import common_lengths, fuse_sequences
+from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat, RowLayout, open_sink
+from mmdata.fusion.normalize import NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling
+from mmdata.fusion.passes import STAGING_NAME, FirstPass, Tally, first_pass, second_pass
+from mmdata.fusion.plan import FusePlan, plan_fusion
 from mmdata.store.manifest import write_text_atomic
 from mmdata.store.reader import open_dataset
 
@@ -124,14 +120,20 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
     tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    tally = Tally()
     try:
-        stats, counts = _first_pass(plan, options) if plan.needs_first_pass else (_plain_stats(plan), None)
-        layout = _layout(plan, options, counts)
+        first = first_pass(plan, options, tally, tmp / STAGING_NAME) if plan.needs_first_pass else None
+        stats = first.stats if first else {t.name: NormStats(t.method) for t in plan.tables}
+        layout = _layout(plan, options, first)
         metadata = _metadata(plan, options, stats, layout)
-        sink = open_sink(options.format, tmp, layout, metadata, counts, shard_rows=options.shard_rows)
-        missing, dropped = _second_pass(plan, options, stats, layout, sink)
+        sink = open_sink(options.format, tmp, layout, metadata, first.counts if first else None,
+                         shard_rows=options.shard_rows)
+        second_pass(plan, options, stats, layout, sink, tally, first.staging if first else None)
         files = sink.close()
+        if first:
+            first.staging.unlink()
         rows = dict(sorted(sink.rows.items()))
+        missing, dropped = tally.missing, tally.dropped
         metadata.update(rows=rows, files=files, missing={"policy": options.missing, "counts": missing, "dropped": dropped})
         write_text_atomic(tmp / FUSED_METADATA, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
         _replace_dir(tmp, output_dir)
@@ -147,110 +149,13 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
     return report
 
 
-# ---- pass 1: statistics and counts ---------------------------------------------------------------
-
-
-def _first_pass(plan: FusePlan, options: FuseOptions) -> tuple[dict[str, NormStats], dict[str, dict[str, int]]]:
-    moments = {t.name: RunningMoments(t.dim) for t in plan.tables if t.method == "zscore"}
-    counts: dict[str, dict[str, int]] = {}
-    longest = 0
-    for shard in iter_shards(plan):
-        keep = _keep_mask(plan, shard, options)
-        in_stats = np.isin(shard.splits, plan.stats_splits) & keep
-        for table in plan.tables:
-            data = shard.tables[table.name]
-            if table.name in moments:
-                moments[table.name].update(data.rows_of(in_stats & data.valid))
-        steps = common_lengths(plan, shard) if plan.keeps_sequences else None
-        for split in np.unique(shard.splits[keep]):
-            chosen = keep & (shard.splits == split)
-            entry = counts.setdefault(str(split), {"rows": 0, "steps": 0})
-            entry["rows"] += int(chosen.sum())
-            if steps is not None:
-                entry["steps"] += int(np.minimum(steps[chosen], options.max_length or np.iinfo(np.int64).max).sum())
-        if steps is not None and keep.any():
-            longest = max(longest, int(steps[keep].max()))
-    stats = {t.name: (moments[t.name].finish("zscore") if t.name in moments else NormStats(t.method)) for t in plan.tables}
-    for name, s in stats.items():
-        if s.method == "zscore" and s.count == 0:
-            raise DatasetError(
-                f"table {name!r} has no feature in the statistics splits {list(plan.stats_splits)}; "
-                "z-score statistics need at least one; choose other --stats-split or --normalize none/l2"
-            )
-    counts["_longest"] = {"rows": longest, "steps": longest}
-    return stats, counts
-
-
-def _plain_stats(plan: FusePlan) -> dict[str, NormStats]:
-    return {t.name: NormStats(t.method) for t in plan.tables}
-
-
-# ---- pass 2: normalize, concatenate, write -------------------------------------------------------
-
-
-def _second_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout,
-                 sink: Any) -> tuple[dict[str, int], int]:
-    missing = {t.name: 0 for t in plan.tables}
-    dropped = 0
-    for shard in iter_shards(plan):
-        keep = _keep_mask(plan, shard, options)
-        for table in plan.tables:
-            missing[table.name] += int((~shard.tables[table.name].valid).sum())
-        dropped += int((~keep).sum())
-        if keep.any():
-            sink.write(_fuse_shard(plan, shard, keep, stats, layout))
-    return missing, dropped
-
-
-def _fuse_shard(plan: FusePlan, shard: ShardData, keep: np.ndarray, stats: dict[str, NormStats],
-                layout: RowLayout) -> FusedBatch:
-    """The fused rows of the kept samples of one shard."""
-    rows = np.flatnonzero(keep)
-    index = pa.array(rows, pa.int64())
-    present = np.stack([shard.tables[t.name].valid[keep] for t in plan.tables], axis=1)
-    batch = FusedBatch(shard.sample_ids.take(index), shard.split_array.take(index), shard.labels.take(index),
-                       np.empty(0, np.float32), present=present if layout.presence else None)
-    if layout.kind == "pooled":
-        out = np.zeros((len(rows), plan.dim), np.float32)
-        for table in plan.tables:
-            data = shard.tables[table.name]
-            valid = data.valid[keep]
-            out[valid, table.start : table.stop] = apply_normalization(data.vectors[keep][valid], stats[table.name])
-        batch.feature = out
-        return batch
-    batch.feature, batch.lengths = fuse_sequences(plan, shard, keep, stats, layout)
-    return batch
-
-
-# ---- shared helpers ------------------------------------------------------------------------------
-
-
-def _keep_mask(plan: FusePlan, shard: ShardData, options: FuseOptions) -> np.ndarray:
-    """Samples to write; with missing='error' the first missing feature raises, naming table and sample."""
-    keep = np.ones(len(shard.splits), dtype=bool)
-    for table in plan.tables:
-        valid = shard.tables[table.name].valid
-        if valid.all():
-            continue
-        if options.missing == "error":
-            first = int(np.argmax(~valid))
-            raise DatasetError(
-                f"table {table.name!r}, sample {shard.sample_ids[first].as_py()!r}: no feature "
-                f"({shard.tables[table.name].why_missing}); {int((~valid).sum())} such samples in this shard; "
-                "pass --missing zero (zero-fill + presence mask) or --missing drop"
-            )
-        if options.missing == "drop":
-            keep &= valid
-    return keep
-
-
-def _layout(plan: FusePlan, options: FuseOptions, counts: dict[str, dict[str, int]] | None) -> RowLayout:
+def _layout(plan: FusePlan, options: FuseOptions, first: FirstPass | None) -> RowLayout:
     presence = len(plan.tables) if options.missing == "zero" else None
     if not plan.keeps_sequences:
         return RowLayout(plan.dim, "pooled", presence=presence)
     if options.sequences == "ragged":
         return RowLayout(plan.dim, "ragged", presence=presence)
-    longest = options.max_length or (counts or {}).get("_longest", {}).get("rows", 0)
+    longest = options.max_length or (first.longest if first else 0)
     return RowLayout(plan.dim, "padded", max(int(longest), 1), presence=presence)
 
 

@@ -60,9 +60,12 @@ class RunningMoments:
         n = len(rows)
         if n == 0:
             return
-        rows64 = rows.astype(np.float64, copy=False)
-        batch_mean = rows64.mean(axis=0)
-        batch_m2 = ((rows64 - batch_mean) ** 2).sum(axis=0)
+        # Batch moments in float32 around the batch's own (float64) mean, accumulated in float64:
+        # no float64 copy of the batch, and centring first keeps the squares well conditioned.
+        batch_mean = rows.mean(axis=0, dtype=np.float64)
+        centred = rows - batch_mean.astype(rows.dtype)
+        np.square(centred, out=centred)
+        batch_m2 = centred.sum(axis=0, dtype=np.float64)
         total = self.count + n
         delta = batch_mean - self.mean
         self.mean += delta * (n / total)

@@ -4,7 +4,7 @@ Aligned tables (the output of `mmdata align`, or any tables made on one referenc
 number of steps per sample and the same intervals; pooled tables joining them repeat their vector
 at every step. Rows between stages:
 
-    out      (sum of T_i, D) float32   every kept sample's steps, in sample order (ragged)
+    rows     (sum of T_i, D) float32   every kept sample's steps, in sample order (ragged)
     padded   (n, L, D) float32         the first L steps of each sample, zeros after
 """
 from __future__ import annotations
@@ -12,40 +12,40 @@ from __future__ import annotations
 import numpy as np
 
 from mmdata.errors import DatasetError
-from mmdata.fusion.formats import RowLayout
-from mmdata.fusion.normalize import NormStats, apply_normalization
 from mmdata.fusion.plan import FusePlan, ShardData, TableData, TablePlan
 
 #: Seconds within which two aligned tables' intervals count as the same step.
 INTERVAL_ATOL = 1e-6
 
 
-def fuse_sequences(plan: FusePlan, shard: ShardData, keep: np.ndarray, stats: dict[str, NormStats],
-                   layout: RowLayout) -> tuple[np.ndarray, np.ndarray]:
-    """(feature, lengths) of the kept samples: ragged (sum T_i, D) rows or padded (n, L, D)."""
-    steps = common_lengths(plan, shard)[keep]
-    total = int(steps.sum())
-    out = np.zeros((total, plan.dim), np.float32)
+def concat_sequences(plan: FusePlan, shard: ShardData, keep: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raw (not normalized) ragged rows (sum T_i, D) of the kept samples and their T_i.
+
+    A sequence table fills its slice on the steps of the samples it has (zeros elsewhere); a pooled
+    table's vector repeats at every step of its sample.
+    """
+    steps = steps[keep]
+    out = np.zeros((int(steps.sum()), plan.dim), np.float32)
     for table in plan.tables:
         data = shard.tables[table.name]
         valid = data.valid[keep]
-        if data.offsets is None:  # a pooled table: its vector repeats at every step
-            vectors = np.zeros((len(steps), table.dim), np.float32)
-            vectors[valid] = apply_normalization(data.vectors[keep][valid], stats[table.name])
+        if data.offsets is None:
+            vectors = np.where(valid[:, None], data.vectors[keep], 0.0).astype(np.float32, copy=False)
             out[:, table.start : table.stop] = np.repeat(vectors, steps, axis=0)
         else:
             source = np.repeat(keep & data.valid, np.diff(data.offsets))
-            target = np.repeat(valid, steps)
-            out[target, table.start : table.stop] = apply_normalization(data.rows[source], stats[table.name])
-    if layout.kind == "ragged":
-        return out, steps
-    length = int(layout.max_length or 0)
-    owner = np.repeat(np.arange(len(steps)), steps)
-    step = np.arange(total) - np.repeat(np.cumsum(steps) - steps, steps)
+            out[np.repeat(valid, steps), table.start : table.stop] = data.rows[source]
+    return out, steps
+
+
+def pad_rows(rows: np.ndarray, lengths: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ragged (sum T_i, D) rows as (n, length, D): the first `length` steps of each sample, zeros after."""
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    step = np.arange(len(rows)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     inside = step < length
-    padded = np.zeros((len(steps), length, plan.dim), np.float32)
-    padded[owner[inside], step[inside]] = out[inside]
-    return padded, np.minimum(steps, length)
+    padded = np.zeros((len(lengths), length, rows.shape[1]), np.float32)
+    padded[owner[inside], step[inside]] = rows[inside]
+    return padded, np.minimum(lengths, length)
 
 
 def common_lengths(plan: FusePlan, shard: ShardData) -> np.ndarray:

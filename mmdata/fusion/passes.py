@@ -1,0 +1,187 @@
+"""The two streaming passes of `fuse`, batch by batch (memory bounded by one shard).
+
+    pass 1 (when statistics or counts are needed): decode each shard once, update the z-score
+           moments from the statistics splits, and stage the raw concatenated rows in an
+           uncompressed Arrow stream next to the export;
+    pass 2: read the staged rows back (or decode the shards, when there was no pass 1), normalize
+           each table's slice with the final statistics, pad sequences, hand the batch to the sink.
+
+Staging costs one sequential write and read of the fused rows, far cheaper than decoding the
+Parquet feature tables a second time. Record shape between the stages (`FusedBatch`, raw):
+
+    feature  (n, D) pooled, or (sum T_i, D) rows of kept sequences (`lengths` T_i)
+    present  (n, m) bool: which tables have the sample (zeros stand where they do not)
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from mmdata.errors import DatasetError
+from mmdata.fusion.formats import FusedBatch, RowLayout, Sink
+from mmdata.fusion.normalize import NormStats, RunningMoments, apply_normalization
+from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
+from mmdata.fusion.sequences import common_lengths, concat_sequences, pad_rows
+
+if TYPE_CHECKING:
+    from mmdata.fusion.fuse import FuseOptions
+
+STAGING_NAME = ".staging.arrows"
+
+
+@dataclass
+class Tally:
+    """Missing features per table and dropped samples, counted on the pass that decodes the shards."""
+
+    missing: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
+
+
+@dataclass
+class FirstPass:
+    stats: dict[str, NormStats]
+    counts: dict[str, dict[str, int]]  # split -> rows (and time steps of ragged rows)
+    longest: int
+    staging: Path
+
+
+def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path) -> FirstPass:
+    """Statistics over the statistics splits, counts per split, the longest sequence; stage raw rows."""
+    moments = {t.name: RunningMoments(t.dim) for t in plan.tables if t.method == "zscore"}
+    counts: dict[str, dict[str, int]] = {}
+    longest = 0
+    stage_layout = staging_layout(plan)
+    schema = stage_layout.schema()
+    with pa.OSFile(str(staging), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
+        for shard, keep, raw in raw_batches(plan, options, tally):
+            in_stats = np.isin(shard.splits, plan.stats_splits) & keep
+            for name, moment in moments.items():
+                data = shard.tables[name]
+                moment.update(data.rows_of(in_stats & data.valid))
+            if raw is None:
+                continue
+            writer.write_batch(raw.to_arrow(stage_layout, schema))
+            splits = raw.split.to_numpy(zero_copy_only=False).astype(str)
+            capped = None if raw.lengths is None else np.minimum(raw.lengths, options.max_length or np.iinfo(np.int64).max)
+            for split in np.unique(splits):
+                chosen = splits == split
+                entry = counts.setdefault(str(split), {"rows": 0, "steps": 0})
+                entry["rows"] += int(chosen.sum())
+                entry["steps"] += 0 if capped is None else int(capped[chosen].sum())
+            if raw.lengths is not None and len(raw.lengths):
+                longest = max(longest, int(raw.lengths.max()))
+    stats = {t.name: moments[t.name].finish("zscore") if t.name in moments else NormStats(t.method) for t in plan.tables}
+    for name, s in stats.items():
+        if s.method == "zscore" and s.count == 0:
+            raise DatasetError(
+                f"table {name!r} has no feature in the statistics splits {list(plan.stats_splits)}; z-score "
+                "statistics need at least one; choose other --stats-split or --normalize none/l2"
+            )
+    return FirstPass(stats, counts, longest, staging)
+
+
+def second_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout, sink: Sink,
+                tally: Tally, staged: Path | None) -> None:
+    """Normalize, pad and write every kept sample (from the staged rows when pass 1 ran)."""
+    if staged is not None:
+        batches: Iterator[FusedBatch] = read_staged(staged, staging_layout(plan))
+    else:
+        batches = (raw for _, _, raw in raw_batches(plan, options, tally) if raw is not None)
+    for batch in batches:
+        normalize_batch(batch, plan, stats)
+        if layout.kind == "padded":
+            batch.feature, batch.lengths = pad_rows(batch.feature, batch.lengths, int(layout.max_length or 1))
+        if not layout.presence:
+            batch.present = None
+        sink.write(batch)
+
+
+def raw_batches(plan: FusePlan, options: FuseOptions, tally: Tally) -> Iterator[tuple[ShardData, np.ndarray, FusedBatch | None]]:
+    """(decoded shard, kept samples, their raw fused batch or None when none is kept), counting missing/dropped."""
+    for shard in iter_shards(plan):
+        keep = keep_mask(plan, shard, options)
+        for table in plan.tables:
+            missing = int((~shard.tables[table.name].valid).sum())
+            tally.missing[table.name] = tally.missing.get(table.name, 0) + missing
+        tally.dropped += int((~keep).sum())
+        yield shard, keep, (build_raw_batch(plan, shard, keep) if keep.any() else None)
+
+
+def build_raw_batch(plan: FusePlan, shard: ShardData, keep: np.ndarray) -> FusedBatch:
+    """Concatenated, not yet normalized rows of the kept samples (zeros where a table is missing)."""
+    every = bool(keep.all())
+    index = None if every else pa.array(np.flatnonzero(keep), pa.int64())
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        return values if every else values[keep]
+
+    present = np.stack([kept(shard.tables[t.name].valid) for t in plan.tables], axis=1)
+    batch = FusedBatch(
+        shard.sample_ids if every else shard.sample_ids.take(index),
+        shard.split_array if every else shard.split_array.take(index),
+        shard.labels if every else shard.labels.take(index),
+        np.empty(0, np.float32), present=present,
+    )
+    if plan.keeps_sequences:
+        batch.feature, batch.lengths = concat_sequences(plan, shard, keep, common_lengths(plan, shard))
+        return batch
+    out = np.empty((int(keep.sum()), plan.dim), np.float32)
+    for position, table in enumerate(plan.tables):
+        vectors = kept(shard.tables[table.name].vectors)
+        out[:, table.start : table.stop] = vectors
+        if not present[:, position].all():
+            out[~present[:, position], table.start : table.stop] = 0.0
+    batch.feature = out
+    return batch
+
+
+def normalize_batch(batch: FusedBatch, plan: FusePlan, stats: dict[str, NormStats]) -> None:
+    """Normalize each table's slice in place (rows where the table is missing stay zero)."""
+    for position, table in enumerate(plan.tables):
+        table_stats = stats[table.name]
+        if table_stats.method == "none":
+            continue
+        present = batch.present[:, position] if batch.present is not None else np.ones(len(batch), bool)
+        if batch.lengths is not None:
+            present = np.repeat(present, batch.lengths)
+        block = batch.feature[:, table.start : table.stop]
+        if present.all():
+            batch.feature[:, table.start : table.stop] = apply_normalization(block, table_stats)
+        elif present.any():
+            batch.feature[present, table.start : table.stop] = apply_normalization(block[present], table_stats)
+
+
+def keep_mask(plan: FusePlan, shard: ShardData, options: FuseOptions) -> np.ndarray:
+    """Samples to write; with missing='error' the first missing feature raises, naming table and sample."""
+    keep = np.ones(len(shard.splits), dtype=bool)
+    for table in plan.tables:
+        valid = shard.tables[table.name].valid
+        if valid.all():
+            continue
+        if options.missing == "error":
+            first = int(np.argmax(~valid))
+            raise DatasetError(
+                f"table {table.name!r}, sample {shard.sample_ids[first].as_py()!r}: no feature "
+                f"({shard.tables[table.name].why_missing}); {int((~valid).sum())} such samples in this shard; "
+                "pass --missing zero (zero-fill + presence mask) or --missing drop"
+            )
+        if options.missing == "drop":
+            keep &= valid
+    return keep
+
+
+def staging_layout(plan: FusePlan) -> RowLayout:
+    return RowLayout(plan.dim, "ragged" if plan.keeps_sequences else "pooled", presence=len(plan.tables))
+
+
+def read_staged(path: Path, layout: RowLayout) -> Iterator[FusedBatch]:
+    """Staged batches back, read (not memory-mapped) one at a time so memory stays bounded."""
+    with pa.OSFile(str(path), "rb") as source:
+        reader = pa.ipc.open_stream(source)
+        for record in reader:
+            yield FusedBatch.from_arrow(record, layout)
