@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from mmdata.checks.stream import fixed_rows, sequence_rows, valid_mask
 from mmdata.checks.temporal import segment_coverage
+from mmdata.share.hf import split_order
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset
 
@@ -76,7 +77,8 @@ class SampleColumns:
 def read_sample_columns(dataset: Dataset) -> SampleColumns:
     samples = dataset.samples_table(columns=["sample_id", "split", "label", "start", "end"])
     splits = np.asarray(samples.column("split").to_pylist(), dtype=object)
-    counts = {str(s): int(c) for s, c in zip(*np.unique(splits.astype(str), return_counts=True))} if len(splits) else {}
+    found = dict(zip(*np.unique(splits.astype(str), return_counts=True))) if len(splits) else {}
+    counts = {str(split): int(found[split]) for split in split_order(found)}
     start = samples.column("start").to_numpy(zero_copy_only=False).astype(np.float64)
     return SampleColumns(
         ids=samples.column("sample_id").combine_chunks(),
@@ -165,18 +167,28 @@ def table_vectors(dataset: Dataset, name: str, samples: SampleColumns, *, max_po
     )
 
 
-def pca_2d(points: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
-    """Project rows onto their first two principal components: (m, 2) coordinates and explained variance ratios."""
+def pca_2d(points: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, tuple[float, float]]:
+    """Project rows onto their first two principal components: (m, 2) coordinates and explained variance ratios.
+
+    A seeded randomized SVD (a range finder with power iterations, Halko et al. 2011): O(m x D) per
+    pass instead of a full SVD's O(m x D x min(m, D)), and exact up to rounding for the top components
+    of feature clouds this size.
+    """
     if len(points) < 2:
         return np.zeros((len(points), 2)), (0.0, 0.0)
     centered = points - points.mean(axis=0)
-    u, s, _ = np.linalg.svd(centered, full_matrices=False)
+    total = float(np.square(centered).sum()) or 1.0
+    rank = min(2 + 8, *centered.shape)
+    sketch = centered @ np.random.default_rng(seed).standard_normal((centered.shape[1], rank))
+    for _ in range(4):
+        basis, _ = np.linalg.qr(sketch)
+        sketch = centered @ (centered.T @ basis)
+    basis, _ = np.linalg.qr(sketch)
+    u, s, _ = np.linalg.svd(basis.T @ centered, full_matrices=False)
     k = min(2, len(s))
     coords = np.zeros((len(points), 2))
-    coords[:, :k] = u[:, :k] * s[:k]
-    variance = s**2
-    total = float(variance.sum()) or 1.0
-    ratios = [float(v / total) for v in variance[:2]] + [0.0] * (2 - k)
+    coords[:, :k] = (basis @ u[:, :k]) * s[:k]
+    ratios = [float(v**2 / total) for v in s[:k]] + [0.0] * (2 - k)
     return coords, (ratios[0], ratios[1])
 
 

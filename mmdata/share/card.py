@@ -194,11 +194,17 @@ def _checks_section(checks: CheckReport) -> str:
 
 
 def _loading_section(configs: list[CardConfig]) -> str:
-    feature = next((c for c in configs if c.name != "samples"), configs[0])
+    samples, tables = configs[0], configs[1:]
+    if not tables:
+        split = next(iter(samples.files), "train")
+        return ("No feature tables yet (add some with `mmdata extract`). The samples load with `datasets`:\n\n"
+                f"```python\nfrom datasets import load_dataset\n\nsamples = load_dataset(\".\", \"samples\", "
+                f"split=\"{split}\")\n```\n")
+    feature = tables[0]
     split = next(iter(feature.files), "train")
     first_file = feature.files.get(split, [f"{feature.path}/part-00000.parquet"])[0]
     per_modality: dict[str, str] = {}
-    for config in configs[1:]:
+    for config in tables:
         per_modality.setdefault(config.name.split(".", 1)[0], config.name)
     fused_tables = tuple(per_modality.values())
     return f"""With `datasets` (from this folder, or from the Hub as `USER/DATASET_NAME`):

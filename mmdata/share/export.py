@@ -14,7 +14,8 @@ split and config:
       errors/<table>/part-*.parquet              failed items, copied as they are
 
 Rows of a split come in the same order in every config, so row i of `samples` and row i of a
-feature table are the same sample.
+feature table are the same sample. Feature tables are re-sharded one at a time, each read whole;
+embedded media are read one output shard at a time.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mmdata.errors import DatasetError
+from mmdata.errors import ConfigError, DatasetError
 from mmdata.share.card import CardConfig, render_card
 from mmdata.share.checks import checks_summary, require_passing, run_checks
 from mmdata.share.checksums import CHECKSUMS_NAME, write_checksums
@@ -103,6 +104,7 @@ def share_dataset(
         overwrite: replace an existing share folder at `out_dir`.
 
     Raises:
+        ConfigError: `media` is neither 'reference' nor 'embed'.
         DatasetError: not a dataset, an older layout, failing checks (`ChecksFailedError`), a
             feature table without rows for some samples, or an unusable `out_dir`.
 
@@ -111,7 +113,7 @@ def share_dataset(
         >>> datasets.load_dataset("out/coco-val-hf", "image.color-hist", split="val2017")
     """
     if media not in ("reference", "embed"):
-        raise DatasetError(f"media must be 'reference' or 'embed', got {media!r}")
+        raise ConfigError(f"--media must be 'reference' or 'embed', got {media!r}")
     dataset = open_dataset(dataset_dir)
     checks = run_checks(dataset)
     require_passing(checks, allow_failed_checks=allow_failed_checks, action="share")

@@ -68,7 +68,7 @@ def hf_split_names(splits: Iterable[str]) -> dict[str, str]:
         DatasetError: two splits map to the same name.
     """
     names: dict[str, str] = {}
-    for split in sorted(set(splits), key=_split_sort_key):
+    for split in split_order(splits):
         name = split if _SPLIT_NAME.match(split) else re.sub(r"\W", "_", split).strip("_") or "split"
         clash = next((other for other, taken in names.items() if taken == name), None)
         if clash is not None:
@@ -78,6 +78,11 @@ def hf_split_names(splits: Iterable[str]) -> dict[str, str]:
             )
         names[split] = name
     return names
+
+
+def split_order(splits: Iterable[str]) -> list[str]:
+    """Distinct split names in the usual order: train, restval, val, validation, dev, valid, test, then the rest."""
+    return sorted(set(splits), key=_split_sort_key)
 
 
 def _split_sort_key(split: str) -> tuple[int, str]:

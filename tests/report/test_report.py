@@ -16,7 +16,7 @@ from mmdata.pipeline import extract
 from mmdata.report import write_report
 from mmdata.report.html import SECTIONS
 from mmdata.sample_data import sample_corpus_dir
-from mmdata.share import ChecksFailedError
+from mmdata.share import ChecksFailedError, share_dataset
 from tests.report.browser import render_page
 from tests.share.corpus import extract_mixed
 
@@ -115,6 +115,14 @@ def test_failing_checks_are_refused_or_listed_with_the_offending_samples(mixed, 
     checks = html[html.index('<section id="checks">'):]
     assert "checks FAILED" in checks
     assert re.search(r'<tr class="error"><td>error</td><td>non-finite</td><td>image.color-hist</td><td>1</td><td>s-03</td>', checks)
+
+
+def test_a_share_with_embedded_media_shows_them_without_the_corpus(mixed, tmp_path):
+    share_dataset(mixed, tmp_path / "hf", media="embed")
+    summary = write_report(tmp_path / "hf", tmp_path / "hf.html", corpus_root=tmp_path / "no-corpus-here")
+    assert summary.checks_ok and summary.gallery == 9
+    html = (tmp_path / "hf.html").read_text()
+    assert html.count("<img class=thumb") == 9 and html.count("class=wave") == 9 and "not found at" not in html
 
 
 def test_unreadable_media_become_notes_not_broken_images(mixed, tmp_path):

@@ -238,6 +238,8 @@ def test_existing_output_needs_force_and_foreign_folders_are_never_replaced(tmp_
     with pytest.raises(DatasetError, match="is not a shared mmdata dataset"):
         share_dataset(tmp_path / "ds", foreign, overwrite=True)
     assert (foreign / "holiday.jpg").read_bytes() == b"not yours"
+    result = runner.invoke(app, ["share", str(tmp_path / "ds"), "--out", str(tmp_path / "x"), "--media", "copy"])
+    assert result.exit_code == 2 and "--media must be 'reference' or 'embed', got 'copy'" in result.stderr
     with pytest.raises(DatasetError, match="overlaps the dataset"):
         share_dataset(tmp_path / "ds", tmp_path / "ds" / "hf")
 
@@ -252,6 +254,19 @@ def test_embedding_a_missing_file_leaves_a_null_and_names_it(tmp_path):
     files = dict(zip(table.column("sample_id").to_pylist(), table.column("image_file").to_pylist()))
     assert files["000000000107"] is None and files["000000000100"]["bytes"] == (corpus / "val2017/000000000100.jpg").read_bytes()
     assert "`000000000107`" in (tmp_path / "hf" / "README.md").read_text()
+
+
+def test_failed_items_share_as_null_features_with_their_errors(tmp_path):
+    corpus = copy_sample_corpus("coco", tmp_path)
+    (corpus / "val2017" / "000000000121.jpg").write_bytes(b"not a jpeg")
+    extract("coco", corpus, tmp_path / "ds", extractors=["pixel-stats"], num_workers=0)
+    report = share_dataset(tmp_path / "ds", tmp_path / "hf")
+    assert [i.code for i in report.checks.warnings] == ["feature-failed"]
+    rows = {r["sample_id"]: r["feature"] for r in load(tmp_path / "hf", "image.pixel-stats", "val2017", tmp_path / "cache")}
+    assert rows["000000000121"] is None and len(rows["000000000100"]) == 12
+    errors = open_dataset(tmp_path / "hf").errors().to_pylist()
+    assert [(e["table"], e["sample_id"]) for e in errors] == [("image.pixel-stats", "000000000121")]
+    assert "| `image.pixel-stats` | image | `pixel-stats` | 8 | 12 | float32 | pooled | 1 |" in (tmp_path / "hf" / "README.md").read_text()
 
 
 def test_split_names_are_made_valid_for_datasets_and_clashes_are_refused():
