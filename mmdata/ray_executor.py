@@ -61,8 +61,8 @@ class RayExecutor:
             cluster; "ray://host:10001" connects through Ray Client.
         num_workers: at most this many decode tasks at once (0 = as many as Ray schedules).
         num_actors: compute actors (default: one per GPU of the cluster, else 1).
-        num_gpus: GPUs per actor (default: 1 when the cluster has GPUs and the extractor is not
-            pinned to the CPU by a `device=cpu` option, else 0).
+        num_gpus: GPUs per actor (default: 1 when the cluster has GPUs and the extractor has a
+            `device` option other than `cpu`, else 0).
 
     Raises:
         ConfigError: Ray is not installed, or the cluster cannot be reached.
@@ -184,7 +184,9 @@ class RayExecutor:
         import ray
 
         gpus_in_cluster = int(ray.cluster_resources().get("GPU", 0))
-        wants_gpu = str(getattr(extractor.config, "device", "auto")).lower() not in ("cpu",)
+        # Extractors that run a model have a `device` option; weight-free ones never need a GPU.
+        device = getattr(extractor.config, "device", None)
+        wants_gpu = device is not None and str(device).lower() != "cpu"
         gpus = self.num_gpus if self.num_gpus is not None else (1.0 if gpus_in_cluster and wants_gpu else 0.0)
         actors = self.num_actors or (max(1, int(gpus_in_cluster // gpus)) if gpus else 1)
         return _Plan(self.num_workers if self.num_workers > 0 else None, actors, gpus)

@@ -76,8 +76,8 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
     """
     path = find_manifest_file(corpus_dir, options.manifest_file)
     file_format = options.file_format if options.file_format != "auto" else _format_of(path)
-    rows = read_jsonl_rows(path) if file_format == "jsonl" else _read_csv(path)
     result = LoadResult(samples=[])
+    rows = read_jsonl_rows(path, result.problems) if file_format == "jsonl" else _read_csv(path)
     seen: dict[str, int] = {}
     splits: set[str] = set()
     for line, row in rows:
@@ -119,15 +119,19 @@ def find_manifest_file(corpus_dir: Path, manifest_file: str | None = None) -> Pa
     return found[0]
 
 
-def read_jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def read_jsonl_rows(path: Path, problems: list[LoadProblem] | None = None) -> list[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of a JSONL file.
+
+    With `problems`, a line that is not valid UTF-8 is left out and reported there (one bad
+    caption costs one row, recorded in the errors table); without, it fails the whole file.
 
     Raises:
         CorpusFormatError: `file:line:column: invalid JSON (...)` or a line that is not an object.
     """
     rows = []
-    for number, line in enumerate(read_text(path).split("\n"), start=1):
-        if not line.strip():
+    lines = read_text(path).split("\n") if problems is None else _utf8_lines(path, problems)
+    for number, line in enumerate(lines, start=1):
+        if line is None or not line.strip():
             continue
         try:
             row = json.loads(line)
@@ -139,6 +143,19 @@ def read_jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
             raise CorpusFormatError(f"{path}:{number}: expected a JSON object per line, got {short_repr(row)}")
         rows.append((number, row))
     return rows
+
+
+def _utf8_lines(path: Path, problems: list[LoadProblem]) -> list[str | None]:
+    """The lines of a file; one that is not valid UTF-8 becomes None and a LoadProblem naming `file:line`."""
+    lines: list[str | None] = []
+    for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+        except UnicodeDecodeError as e:
+            problems.append(LoadProblem(None, f"{path}:{number}", f"not valid UTF-8 (byte {raw[e.start]:#04x} at "
+                                        f"column {e.start + 1}); row left out, re-encode the file as UTF-8"))
+            lines.append(None)
+    return lines
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:

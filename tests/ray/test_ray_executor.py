@@ -194,6 +194,7 @@ def test_actors_take_one_gpu_each_when_the_cluster_has_gpus(ray_session, monkeyp
     plan = RayExecutor(num_workers=6)._plan(FakeModel())
     assert (plan.decode_tasks, plan.actors, plan.gpus_per_actor) == (6, 2, 1.0)
     assert RayExecutor()._plan(FakeModel(FakeModelConfig(device="cpu"))).gpus_per_actor == 0.0
+    assert RayExecutor()._plan(create_extractor("color-hist")).gpus_per_actor == 0.0  # no model, no GPU
     monkeypatch.setattr(ray_session, "cluster_resources", lambda: {"CPU": 8.0})
     plan = RayExecutor(num_workers=0)._plan(FakeModel())
     assert (plan.decode_tasks, plan.actors, plan.gpus_per_actor) == (None, 1, 0.0)

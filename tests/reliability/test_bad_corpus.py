@@ -104,3 +104,53 @@ def test_fail_after_good_shards_keeps_them_whole(tmp_path):
     assert [s.name for s in shards] == ["part-00000.parquet"]
     assert pq.read_table(shards[0]).column("sample_id").to_pylist() == corpus.ids[:6]
     assert not list(out.rglob("*.tmp"))
+
+
+def write_broken_manifest(root, rng_seed: int = 0) -> dict[str, str]:
+    """An 18-line JSONL manifest: 12 good rows, 2 broken images, 2 lines with non-UTF-8 captions, and
+    2 rows repeating an earlier id. Returns {what: expected reason fragment} per bad line or sample."""
+    import numpy as np
+
+    from tests.reliability.fake_coco import image_bytes
+
+    rng = np.random.default_rng(rng_seed)
+    (root / "images").mkdir(parents=True)
+    lines, bad = [], {}
+    for i in range(16):
+        (root / "images" / f"{i}.jpg").write_bytes(image_bytes(rng))
+        lines.append(json.dumps({"id": f"s{i:02d}", "image": f"images/{i}.jpg", "caption": f"caption {i}"}).encode())
+    (root / "images" / "3.jpg").write_bytes(b"")
+    (root / "images" / "9.jpg").write_bytes(image_bytes(rng)[:40])
+    bad.update({"s03": "empty (0 bytes)", "s09": "corrupt or truncated"})
+    for i in (5, 12):  # Latin-1 bytes in the caption
+        lines[i] = f'{{"id": "s{i:02d}", "image": "images/{i}.jpg", "caption": "caf'.encode() + b"\xe9 cr\xe8me\"}"
+        bad[f"manifest.jsonl:{i + 1}"] = "not valid UTF-8"
+    for i in (1, 7):
+        lines.append(json.dumps({"id": f"s{i:02d}", "image": f"images/{i}.jpg", "caption": "again"}).encode())
+        bad[f"manifest.jsonl:{len(lines)}"] = f"duplicate sample id 's{i:02d}'"
+    (root / "manifest.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    return bad
+
+
+def test_manifest_with_non_utf8_captions_and_duplicate_ids_under_skip_and_fail(tmp_path):
+    root = tmp_path / "manifest"
+    bad = write_broken_manifest(root)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["extract", "manifest", str(root), str(out), "--image", "color-hist", "-j", "0", "-q"])
+    assert result.exit_code == 0, result.output
+    dataset = open_dataset(out)
+    errors = dataset.errors().to_pylist()
+    by_key = {e["path"].rsplit("/", 1)[-1] if e["table"] == "loader" else e["sample_id"]: e for e in errors}
+    assert set(by_key) == set(bad)
+    for key, reason in bad.items():
+        assert reason in by_key[key]["reason"], (key, by_key[key])
+    table = dataset.table(TABLE).to_table()
+    good = sum(f is not None for f in table.column("feature").to_pylist())
+    assert good == 12 and table.num_rows == 14  # 18 lines - 2 non-UTF-8 - 2 duplicates; 2 images broken
+    assert good + len(errors) == 18
+
+    result = runner.invoke(app, ["extract", "manifest", str(root), str(tmp_path / "out2"), "--image", "color-hist",
+                                 "--on-error", "fail", "-q"])
+    assert result.exit_code == 2
+    assert f"{root / 'manifest.jsonl'}:6: not valid UTF-8" in result.stderr
+    assert not (tmp_path / "out2").exists() or not list((tmp_path / "out2").rglob("*.parquet"))
