@@ -113,9 +113,12 @@ def build_figures(dataset: Dataset, samples: SampleColumns, *, max_points: int =
                               f"First two principal components of up to {max_points} samples, coloured by {coloured_by}."))
         sequences = [t for t in tables if t.kind == "sequence"]
         if sequences:
-            figures.append(Figure(f"{modality}: temporal coverage", plots.coverage_figure(modality, sequences, samples),
-                                  "Fraction of each sample's segment its intervals cover (items per sample for "
-                                  "sequences without intervals), per split."))
+            timed = any(t.coverage is not None for t in sequences)
+            figures.append(Figure(
+                f"{modality}: " + ("temporal coverage" if timed else "items per sample"),
+                plots.coverage_figure(modality, sequences, samples),
+                "Fraction of each sample's segment its intervals cover (items per sample for sequences without "
+                "intervals), per split." if timed else "Number of items (captions, words, ...) per sample, per split."))
     if np.isfinite(samples.labels).any():
         figures.append(Figure("labels", plots.labels_figure(samples), "Histogram of the samples' labels, stacked by split."))
     return figures

@@ -31,7 +31,10 @@ def norms_figure(modality: str, tables: Sequence[TableVectors], samples: SampleC
             if len(values):
                 ax.hist(values, bins=edges, alpha=0.55, color=color, label=f"{split} ({len(values)})")
         ax.set_title(_title(vectors, "L2 norm"), fontsize=9)
-        ax.set_xlabel("norm" + (" of the mean over items" if vectors.pooled_by_mean else ""), fontsize=8)
+        label = "norm" + (" of the mean over items" if vectors.pooled_by_mean else "")
+        if finite.any() and np.ptp(vectors.norms[finite]) <= 1e-6 * max(1.0, float(np.abs(vectors.norms[finite]).max())):
+            label += f" (all {float(vectors.norms[finite][0]):.4g})"
+        ax.set_xlabel(label, fontsize=8)
         ax.set_ylabel("samples", fontsize=8)
         ax.legend(fontsize=7, loc="upper right")
     return _png(fig, f"{modality}: feature norms by split")
@@ -85,7 +88,8 @@ def coverage_figure(modality: str, tables: Sequence[TableVectors], samples: Samp
         ax.set_xlabel(what, fontsize=8)
         ax.set_ylabel("samples", fontsize=8)
         ax.legend(fontsize=7, loc="upper right")
-    return _png(fig, f"{modality}: temporal coverage")
+    timed = any(t.coverage is not None for t in tables)
+    return _png(fig, f"{modality}: " + ("temporal coverage" if timed else "items per sample"))
 
 
 def labels_figure(samples: SampleColumns) -> bytes:
@@ -176,8 +180,9 @@ def _edges(values: np.ndarray, *, integer: bool = False) -> np.ndarray:
     lo, hi = float(values.min()), float(values.max())
     if integer:
         return np.arange(np.floor(lo), np.ceil(hi) + 2) - 0.5
-    if hi - lo < 1e-9:
-        lo, hi = lo - 0.5, hi + 0.5
+    if hi - lo <= 1e-6 * max(1.0, abs(hi)):  # one value (e.g. L2-normalized features): centre it
+        pad = 0.05 * abs(hi) or 0.5
+        return np.linspace(lo - pad, hi + pad, 30)  # an odd number of bins: the value sits mid-bin
     return np.linspace(lo, hi, 31)
 
 

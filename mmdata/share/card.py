@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from mmdata.share.checks import severity_counts
-from mmdata.share.hf import features_yaml
 from mmdata.store.manifest import Manifest
 
 if TYPE_CHECKING:
@@ -69,14 +68,14 @@ class CardConfig:
         data["data_files"] = [{"split": split, "path": paths} for split, paths in self.files.items()]
         return data
 
-    def info_yaml(self) -> dict[str, Any]:
-        return {
-            "config_name": self.name,
-            "features": features_yaml(self.features) if self.features is not None else [],
-            "splits": [
-                {"name": split, "num_bytes": self.nbytes[split], "num_examples": self.rows[split]} for split in self.files
-            ],
-        }
+    def info(self) -> datasets.DatasetInfo:
+        """The config's `datasets.DatasetInfo`: features and split sizes."""
+        import datasets
+
+        splits = datasets.SplitDict()
+        for split in self.files:
+            splits.add(datasets.SplitInfo(name=split, num_bytes=self.nbytes[split], num_examples=self.rows[split]))
+        return datasets.DatasetInfo(features=self.features, splits=splits)
 
 
 def render_card(
@@ -100,9 +99,19 @@ def _yaml_header(manifest: Manifest, configs: list[CardConfig]) -> str:
         "tags": ["mmdata", "multimodal", manifest.corpus.get("kind", "corpus")],
         "size_categories": [_size_category(rows)],
         "configs": [c.config_yaml() for c in configs],
-        "dataset_info": [c.info_yaml() for c in sorted(configs, key=lambda c: c.name)],
+        "dataset_info": _dataset_info_yaml(configs),
     }
     return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=120)
+
+
+def _dataset_info_yaml(configs: list[CardConfig]) -> list[dict[str, Any]] | dict[str, Any]:
+    """`dataset_info` as `datasets` itself writes it into a card (what `push_to_hub` does)."""
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCardData
+
+    card = DatasetCardData()
+    DatasetInfosDict({c.name: c.info() for c in configs}).to_dataset_card_data(card)
+    return card.to_dict()["dataset_info"]
 
 
 def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, media: str,

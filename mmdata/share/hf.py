@@ -47,11 +47,6 @@ def hf_features(schema: pa.Schema, media: Mapping[str, MediaKind] | None = None)
     return features
 
 
-def features_yaml(features: datasets.Features) -> list[dict[str, Any]]:
-    """The card-YAML form of features (`- {name: feature, list: float32, length: 48}`)."""
-    return features._to_yaml_list()
-
-
 def with_hf_metadata(schema: pa.Schema, features: datasets.Features) -> pa.Schema:
     """`schema` with the features under b"huggingface" (other metadata, e.g. b"mmdata", kept)."""
     metadata = dict(schema.metadata or {})

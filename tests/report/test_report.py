@@ -85,7 +85,7 @@ def test_labelled_temporal_dataset_gets_every_plot_and_waveforms(mixed, tmp_path
     assert summary.checks_ok and summary.gallery == 9 and summary.tables == 4
     assert summary.titles == [
         "audio: feature norms", "audio: PCA", "audio: temporal coverage", "image: feature norms", "image: PCA",
-        "text: feature norms", "text: PCA", "text: temporal coverage", "labels"]
+        "text: feature norms", "text: PCA", "text: items per sample", "labels"]
     html = (tmp_path / "mixed.html").read_text()
     assert html.count('class=wave alt="waveform of') == 9 and html.count("<img class=thumb") == 9
     assert "coloured by label" in html and "sequence @ 10 Hz" in html

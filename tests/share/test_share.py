@@ -39,7 +39,7 @@ def shared_embedded(mixed, tmp_path_factory) -> Path:
     return out
 
 
-def load(folder: Path, config: str, split: str | None, cache: Path):
+def load(folder: Path, config: str | None, split: str | None, cache: Path):
     """One split of a config (or the DatasetDict of all its splits), read from the folder by `datasets`."""
     import datasets
 
@@ -81,6 +81,7 @@ def test_every_table_loads_with_datasets_and_equals_the_source(mixed, tmp_path):
     assert load(out, "image.color-hist", "val", tmp_path / "cache").features["feature"] == datasets.List(
         datasets.Value("float32"), length=24)
     samples = load(out, "samples", "test", tmp_path / "cache")
+    assert load(out, None, "test", tmp_path / "cache")["sample_id"] == samples["sample_id"]  # the default config
     assert samples.features["image"] == datasets.Value("string") and "image_file" not in samples.features
     assert samples.features["captions"] == datasets.List(datasets.Value("string"))
 
