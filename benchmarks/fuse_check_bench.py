@@ -7,6 +7,8 @@ layout (1000-row shards, zstd), splits 80/10/10. Measured (medians of >= 3 runs)
   - fuse -> Parquet (z-score, train-only stats) vs `pq.write_table` of the already-concatenated
     (N, 970) array with the same columns and codec;  target >= 0.7x its throughput
   - fuse -> Arrow IPC vs `pa.ipc.new_file(...).write_table` of that array;       target >= 0.7x
+  - (info) both vs the in-memory pipeline a user would write: read every table whole with pyarrow,
+    concatenate, z-score with train statistics, write
   - `check_dataset` on the same data, in rows x tables per second;               target >= 1M/s
   - an epoch of DataLoader(FusedDataset(arrow export)) vs a per-item np.memmap Dataset over the same
     matrix (batch 256, shuffled, 2 workers);                                     target >= 0.8x
@@ -85,16 +87,33 @@ def make_dataset(n: int) -> Path:
     return root
 
 
-def concatenated_table(root: Path) -> pa.Table:
-    """The (N, 970) concatenation of the 3 tables with the fused export's columns (the baseline's input)."""
+def concatenated_table(root: Path, zscore: bool = False) -> pa.Table:
+    """The (N, 970) concatenation of the 3 tables with the fused export's columns (the baseline's input).
+
+    With zscore=True this is also the in-memory pipeline a user would write without mmdata: read every
+    table whole, concatenate, z-score with train statistics (memory grows with the dataset)."""
+    from mmdata.checks.stream import fixed_rows
     from mmdata.store.reader import open_dataset
 
     data = open_dataset(root)
     samples = data.samples_table(columns=["sample_id", "split", "label"])
-    parts = [np.stack(data.table(n).to_table(columns=["feature"]).column(0).to_numpy(zero_copy_only=False)) for n in DIMS]
-    matrix = np.concatenate([p.astype(np.float32) for p in parts], axis=1)
+    parts = [fixed_rows(data.table(n).to_table(columns=["feature"]).column(0)) for n in DIMS]
+    matrix = np.concatenate(parts, axis=1)
+    if zscore:
+        train = samples.column("split").to_numpy() == "train"
+        mean, std = matrix[train].mean(axis=0), matrix[train].std(axis=0)
+        matrix = (matrix - mean) / np.where(std > 0, std, 1)
     feature = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
     return samples.append_column("feature", feature)
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path, compression="zstd")
+
+
+def write_ipc(table: pa.Table, path: Path) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
 
 
 def bench_dataloader(export: Path, matrix_path: Path, repeats: int) -> dict:
@@ -180,14 +199,14 @@ def main() -> None:
         def clean(path: Path):
             return lambda: shutil.rmtree(path, ignore_errors=True) or (path.unlink() if path.is_file() else None)
 
-        plain_pq, plain_pq_runs = median_time(lambda: pq.write_table(table, work / "plain.parquet", compression="zstd"),
+        plain_pq, plain_pq_runs = median_time(lambda: write_parquet(table, work / "plain.parquet"),
                                               args.repeats, setup=clean(work / "plain.parquet"))
-
-        def write_ipc():
-            with pa.OSFile(str(work / "plain.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
-
-        plain_ipc, plain_ipc_runs = median_time(write_ipc, args.repeats, setup=clean(work / "plain.arrow"))
+        plain_ipc, plain_ipc_runs = median_time(lambda: write_ipc(table, work / "plain.arrow"), args.repeats,
+                                                setup=clean(work / "plain.arrow"))
+        naive_pq, _ = median_time(lambda: write_parquet(concatenated_table(root, zscore=True), work / "naive.parquet"),
+                                  args.repeats, setup=clean(work / "naive.parquet"))
+        naive_ipc, _ = median_time(lambda: write_ipc(concatenated_table(root, zscore=True), work / "naive.arrow"),
+                                   args.repeats, setup=clean(work / "naive.arrow"))
         fuse_pq, fuse_pq_runs = median_time(lambda: fuse(root, work / "fused-pq"), args.repeats, setup=clean(work / "fused-pq"))
         fuse_ipc, fuse_ipc_runs = median_time(lambda: fuse(root, work / "fused-arrow", format="arrow"), args.repeats,
                                               setup=clean(work / "fused-arrow"))
@@ -195,9 +214,11 @@ def main() -> None:
                                    args.repeats, setup=clean(work / "fused-none"))
         check_time, check_runs = median_time(lambda: check_dataset(root), args.repeats)
         results["fuse_parquet"] = {"fuse_s": fuse_pq, "fuse_runs": fuse_pq_runs, "plain_write_s": plain_pq,
-                                   "plain_runs": plain_pq_runs, "ratio": plain_pq / fuse_pq}
+                                   "plain_runs": plain_pq_runs, "ratio": plain_pq / fuse_pq,
+                                   "in_memory_pipeline_s": naive_pq, "ratio_vs_in_memory_pipeline": naive_pq / fuse_pq}
         results["fuse_arrow"] = {"fuse_s": fuse_ipc, "fuse_runs": fuse_ipc_runs, "plain_write_s": plain_ipc,
                                  "plain_runs": plain_ipc_runs, "ratio": plain_ipc / fuse_ipc,
+                                 "in_memory_pipeline_s": naive_ipc, "ratio_vs_in_memory_pipeline": naive_ipc / fuse_ipc,
                                  "fuse_no_normalization_s": fuse_none, "ratio_no_normalization": plain_ipc / fuse_none}
         rate = n * len(DIMS) / check_time
         results["check"] = {"seconds": check_time, "runs": check_runs, "rows_x_tables_per_s": rate}
@@ -217,6 +238,10 @@ def main() -> None:
         ("fuse -> parquet (s)", f"{fuse_pq:.2f}", f"{plain_pq:.2f}", f"{results['fuse_parquet']['ratio']:.2f}x", ">= 0.7x"),
         ("fuse -> arrow ipc (s)", f"{fuse_ipc:.2f}", f"{plain_ipc:.2f}", f"{results['fuse_arrow']['ratio']:.2f}x", ">= 0.7x"),
         ("  (normalize none) (s)", f"{fuse_none:.2f}", f"{plain_ipc:.2f}", f"{results['fuse_arrow']['ratio_no_normalization']:.2f}x", ""),
+        ("fuse -> parquet vs read+concat+zscore+write", f"{fuse_pq:.2f}", f"{naive_pq:.2f}",
+         f"{naive_pq / fuse_pq:.2f}x", "(info)"),
+        ("fuse -> arrow vs read+concat+zscore+write", f"{fuse_ipc:.2f}", f"{naive_ipc:.2f}",
+         f"{naive_ipc / fuse_ipc:.2f}x", "(info)"),
         ("check (rows x tables/s)", f"{rate:,.0f}", "", f"{rate / 1e6:.2f}M/s", ">= 1M/s"),
         ("dataloader epoch (s)", f"{results['dataloader']['fused_s']:.2f}", f"{results['dataloader']['memmap_s']:.2f}",
          f"{results['dataloader']['ratio']:.2f}x", ">= 0.8x"),

@@ -187,27 +187,22 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     collector.extend(table_checks.check_table_state(name, entry, shards))
     if not shards:
         return stats
-    id_schema = pa.schema([pa.field("sample_id", pa.string())])
-    table_ids = read_column([s.path for s in shards], "sample_id", id_schema)
     starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
-    first_ids = [table_ids[int(starts[k])].as_py() if s.rows else None for k, s in enumerate(shards)]
-    collector.extend(table_checks.check_shard_types(name, spec, shards, first_ids))
-    collector.extend(table_checks.check_provenance(
-        name, entry, dataset.manifest.samples.get("fingerprint"), shards, first_ids))
-    collector.extend(table_checks.check_ids(
-        name, table_ids, context.sample_ids, table_shard_rows=[s.rows for s in shards],
-        sample_shard_rows=context.sample_shard_rows, max_examples=options.max_examples))
-    positions = None
-    if not table_ids.equals(context.sample_ids):
-        positions = pc.fill_null(pc.index_in(table_ids, value_set=context.sample_ids), -1).to_numpy()
     good = [(int(starts[s.index]), s) for s in shards if table_checks.shard_type_ok(spec, s)]
     coverage: list[np.ndarray] = []
-    columns = ["feature", "intervals"] if spec.kind == "sequence" and spec.intervals else ["feature"]
+    columns = ["sample_id", "feature", "intervals"] if spec.kind == "sequence" and spec.intervals else ["sample_id", "feature"]
     failed = context.failed_ids(name)
-    for row0, batch in _scan(good, columns, feature_schema(spec)):
+    id_chunks: dict[int, list[pa.Array]] = {}
+    # One scan reads the ids with the features; rows whose ids line up with the samples table map to
+    # their sample by position, others by an id lookup (the ids check below names what is wrong).
+    for row0, shard, batch in _scan(good, columns, feature_schema(spec)):
         n = batch.num_rows
-        ids = table_ids.slice(row0, n)
-        where = np.arange(row0, row0 + n) if positions is None else positions[row0 : row0 + n]
+        ids = batch.column("sample_id")
+        id_chunks.setdefault(shard, []).append(ids)
+        if ids.equals(context.sample_ids.slice(row0, n)):
+            where = np.arange(row0, row0 + n)
+        else:
+            where = pc.fill_null(pc.index_in(ids, value_set=context.sample_ids), -1).to_numpy()
         feature = batch.column("feature")
         valid = valid_mask(feature)
         stats["rows"] += n
@@ -218,6 +213,17 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
             collector.extend(table_checks.check_finite(name, ids, values, owner, max_examples=options.max_examples))
         else:
             collector.extend(_check_sequence(context, name, spec, batch, ids, where, valid, coverage))
+    id_schema = pa.schema([pa.field("sample_id", pa.string())])
+    parts = [pa.concat_arrays(id_chunks[s.index]) if s.index in id_chunks else read_column([s.path], "sample_id", id_schema)
+             for s in shards]
+    table_ids = pa.concat_arrays(parts)
+    first_ids = [table_ids[int(starts[k])].as_py() if s.rows else None for k, s in enumerate(shards)]
+    collector.extend(table_checks.check_shard_types(name, spec, shards, first_ids))
+    collector.extend(table_checks.check_provenance(
+        name, entry, dataset.manifest.samples.get("fingerprint"), shards, first_ids))
+    collector.extend(table_checks.check_ids(
+        name, table_ids, context.sample_ids, table_shard_rows=[s.rows for s in shards],
+        sample_shard_rows=context.sample_shard_rows, max_examples=options.max_examples))
     if coverage:
         values = np.concatenate(coverage)
         values = values[np.isfinite(values)]
@@ -281,8 +287,8 @@ def _ragged_values(feature: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return flat.reshape(-1, 1), temporal.owner_index(offsets - offsets[0])
 
 
-def _scan(good: list[tuple[int, ShardInfo]], columns: list[str], schema: pa.Schema) -> Iterator[tuple[int, pa.RecordBatch]]:
-    """Batches of the good shards with the table row index of each batch's first row."""
+def _scan(good: list[tuple[int, ShardInfo]], columns: list[str], schema: pa.Schema) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+    """Batches of the good shards with the table row index of each batch's first row and its shard index."""
     if not good:
         return
     index, consumed = 0, 0
@@ -291,7 +297,7 @@ def _scan(good: list[tuple[int, ShardInfo]], columns: list[str], schema: pa.Sche
             continue
         while consumed >= good[index][1].rows:
             index, consumed = index + 1, 0
-        yield good[index][0] + consumed, batch
+        yield good[index][0] + consumed, good[index][1].index, batch
         consumed += batch.num_rows
 
 

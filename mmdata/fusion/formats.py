@@ -126,6 +126,22 @@ class FusedBatch:
             None if self.lengths is None else self.lengths[rows], None if self.present is None else self.present[rows],
         )
 
+    def slice(self, start: int, stop: int, layout: RowLayout) -> FusedBatch:
+        """Rows start..stop as views (no copy)."""
+        if start == 0 and stop == len(self):
+            return self
+        if layout.kind == "ragged":
+            edges = np.concatenate([[0], np.cumsum(self.lengths)])
+            feature = self.feature[edges[start] : edges[stop]]
+        else:
+            feature = self.feature[start:stop]
+        return FusedBatch(
+            self.sample_id.slice(start, stop - start), self.split.slice(start, stop - start),
+            self.label.slice(start, stop - start), feature,
+            None if self.lengths is None else self.lengths[start:stop],
+            None if self.present is None else self.present[start:stop],
+        )
+
     @classmethod
     def from_arrow(cls, record: pa.RecordBatch, layout: RowLayout) -> FusedBatch:
         """The inverse of `to_arrow` for pooled and ragged layouts (the staging format)."""
@@ -187,9 +203,13 @@ class Sink(ABC):
 
     def write(self, batch: FusedBatch) -> None:
         splits = batch.split.to_numpy(zero_copy_only=False).astype(str)
-        for split in map(str, dict.fromkeys(splits)):
-            rows = np.flatnonzero(splits == split)
-            part = batch if len(rows) == len(batch) else batch.take(rows, self.layout)
+        bounds = np.concatenate([[0], np.flatnonzero(splits[1:] != splits[:-1]) + 1, [len(splits)]])
+        names = [str(splits[b]) for b in bounds[:-1]]
+        if len(set(names)) == len(names):  # each split is one run: write slices (views)
+            parts = [(name, batch.slice(int(a), int(b), self.layout)) for name, a, b in zip(names, bounds[:-1], bounds[1:])]
+        else:
+            parts = [(name, batch.take(np.flatnonzero(splits == name), self.layout)) for name in dict.fromkeys(names)]
+        for split, part in parts:
             self._write(split, part)
             self.rows[split] = self.rows.get(split, 0) + len(part)
 

@@ -114,11 +114,15 @@ def raw_batches(plan: FusePlan, options: FuseOptions, tally: Tally) -> Iterator[
 
 def build_raw_batch(plan: FusePlan, shard: ShardData, keep: np.ndarray) -> FusedBatch:
     """Concatenated, not yet normalized rows of the kept samples (zeros where a table is missing)."""
-    every = bool(keep.all())
-    index = None if every else pa.array(np.flatnonzero(keep), pa.int64())
+    rows = np.flatnonzero(keep)
+    if not plan.keeps_sequences:
+        # Gather in split order: the sink then writes each split as one slice, without another copy.
+        rows = rows[np.argsort(shard.splits[rows], kind="stable")]
+    every = len(rows) == len(keep) and bool((rows == np.arange(len(rows))).all())
+    index = None if every else pa.array(rows, pa.int64())
 
     def kept(values: np.ndarray) -> np.ndarray:
-        return values if every else values[keep]
+        return values if every else values[rows]
 
     present = np.stack([kept(shard.tables[t.name].valid) for t in plan.tables], axis=1)
     batch = FusedBatch(
@@ -130,7 +134,7 @@ def build_raw_batch(plan: FusePlan, shard: ShardData, keep: np.ndarray) -> Fused
     if plan.keeps_sequences:
         batch.feature, batch.lengths = concat_sequences(plan, shard, keep, common_lengths(plan, shard))
         return batch
-    out = np.empty((int(keep.sum()), plan.dim), np.float32)
+    out = np.empty((len(rows), plan.dim), np.float32)
     for position, table in enumerate(plan.tables):
         vectors = kept(shard.tables[table.name].vectors)
         out[:, table.start : table.stop] = vectors
