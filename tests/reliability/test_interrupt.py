@@ -1,7 +1,7 @@
-"""SIGKILL at random points, then resume: the dataset equals an uninterrupted run.
+"""SIGKILL at random points, then resume: the output equals an uninterrupted run (extract and fuse).
 
 While the killed runs write, a reader thread keeps opening every table with plain
-`pyarrow.dataset` and parsing `mmdata.json`: it must never meet a partial shard or a torn manifest.
+`pyarrow.dataset` and parsing `mmdata.json` / `fused.json`: it must never meet a partial file.
 """
 from __future__ import annotations
 
@@ -43,17 +43,17 @@ def launch(command: list[str], cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
-def wait_for_first_write(process: subprocess.Popen, out: Path) -> None:
-    """Wait until the run writes its first file (shards and the manifest are replaced, so their inode
-    changes), so that kill times fall in the work and not in the interpreter's start-up."""
-    before = files_of(out)
-    while process.poll() is None and files_of(out) == before:
-        time.sleep(0.005)
+def wait_for_first_write(process: subprocess.Popen, watched: Path) -> None:
+    """Wait until the run writes its first file or folder under `watched` (shards and manifests are
+    replaced, so their inode changes), so that kill times fall in the work, not in the start-up."""
+    before = entries_of(watched)
+    while process.poll() is None and entries_of(watched) == before:
+        time.sleep(0.01)
 
 
-def files_of(out: Path) -> dict[str, int]:
+def entries_of(folder: Path) -> dict[str, int]:
     try:
-        return {str(p): p.stat().st_ino for p in out.rglob("*") if p.is_file()}
+        return {str(p): p.stat().st_ino for p in folder.rglob("*")}
     except FileNotFoundError:  # a temporary file renamed while listing
         return {}
 
@@ -81,7 +81,7 @@ class Reader(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             self.read_once()
-            time.sleep(0.02)
+            time.sleep(0.05)
 
     def read_once(self) -> None:
         manifest = self.out / "mmdata.json"
@@ -172,3 +172,77 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_pa
     visible = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert all(p.name == "mmdata.json" or re.fullmatch(r"part-\d{5}\.parquet", p.name) for p in visible), visible
     assert_same_dataset(out, reference)
+
+
+FUSE_TABLES = ("image.color-hist", "text.hashed-bow")
+
+
+def fuse_command(dataset: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "mmdata", "fuse", str(dataset), str(out), "--tables", ",".join(FUSE_TABLES),
+            "--stats-split", "val2017", *(["--force"] if out.exists() else [])]
+
+
+class FusedReader(Reader):
+    """Reads a fused export in a loop: `fused.json` and every data file, whenever the folder exists."""
+
+    def read_once(self) -> None:
+        try:
+            if self.out.is_dir():
+                json.loads((self.out / "fused.json").read_text())
+                ds.dataset(self.out / "data", format="parquet").to_table()
+                self.reads += 1
+        except FileNotFoundError:
+            pass  # no export yet, or the instant between moving the old one out and the new one in
+        except Exception as e:  # noqa: BLE001 - any other failure is what this reader exists to catch
+            self.failures.append(f"{type(e).__name__}: {e}")
+
+
+def read_export(out: Path) -> tuple[dict, object]:
+    return json.loads((out / "fused.json").read_text()), ds.dataset(out / "data", format="parquet").to_table()
+
+
+def test_sigkill_during_fuse_never_leaves_a_partial_export(tmp_path):
+    from mmdata.fusion import fuse
+
+    corpus = write_fake_coco(tmp_path / "corpus", 60)
+    dataset = tmp_path / "dataset"
+    extract("coco", corpus.root, dataset, extractors=["color-hist", "hashed-bow"], shard_size=10, num_workers=0)
+    exports = tmp_path / "exports"
+    start = time.perf_counter()
+    fuse(dataset, exports / "reference", tables=FUSE_TABLES, stats_splits=("val2017",))
+    work = time.perf_counter() - start
+    want_meta, want_rows = read_export(exports / "reference")
+
+    out = exports / "fused"
+    rng = random.Random(SEED + 1)
+    reader = FusedReader(out)
+    reader.start()
+    kills = attempts = midway = 0
+    try:
+        while kills < KILLS:
+            attempts += 1
+            assert attempts <= 3 * KILLS, "runs kept finishing before their kill time"
+            hidden = {p.name for p in exports.iterdir() if p.name.startswith(".")}
+            process = launch(fuse_command(dataset, out), tmp_path)
+            wait_for_first_write(process, exports)
+            try:
+                stderr = process.communicate(timeout=rng.uniform(0, work + 0.05))[1]
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                kills += 1
+                # A kill in the middle leaves the run's hidden work folder behind, never a visible one.
+                midway += bool({p.name for p in exports.iterdir() if p.name.startswith(".")} - hidden)
+            else:
+                assert process.returncode == 0, stderr
+            if out.exists():  # all or nothing: a visible export is always a whole one
+                assert read_export(out) == (want_meta, want_rows)
+        run_to_completion(fuse_command(dataset, out), tmp_path, exports)
+    finally:
+        reader.stop.set()
+        reader.join()
+    assert reader.failures == []
+    assert midway > 0, "no kill landed while the export was being written"
+    assert read_export(out) == (want_meta, want_rows)
+    visible = sorted(p.name for p in exports.iterdir() if not p.name.startswith("."))
+    assert visible == ["fused", "reference"]
