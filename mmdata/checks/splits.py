@@ -6,6 +6,7 @@ native identity (COCO image id, MOSI video id), so segments of one video must sh
 """
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -35,18 +36,16 @@ def check_split_leaks(samples: pa.Table, keys: tuple[str, ...] = LEAK_KEYS, *, m
     sample (in table order) of a leaking value that is not in that value's first split.
     """
     issues = []
+    split_codes = _codes(samples.column("split"))
     for key in keys:
-        if key not in samples.column_names:
+        if key not in samples.column_names or samples.column(key).null_count == len(samples):
             continue
-        rows = samples.select(["sample_id", "split", key]).filter(pc.is_valid(samples.column(key)))
-        if rows.num_rows == 0:
+        leaking_rows = _leaking_rows(_codes(samples.column(key)), split_codes)
+        if not leaking_rows.any():
             continue
-        per_key = rows.group_by(key).aggregate([("split", "count_distinct")])
-        leaking = per_key.filter(pc.greater(per_key.column("split_count_distinct"), 1)).column(key)
-        if len(leaking) == 0:
-            continue
-        leak_rows = rows.filter(pc.is_in(rows.column(key), value_set=leaking))
+        leak_rows = samples.select(["sample_id", "split", key]).filter(pa.array(leaking_rows))
         offenders, first_detail = _offenders(leak_rows, key)
+        leaking = pc.unique(leak_rows.column(key))
         issues.append(make_issue(
             "split-leak", "error",
             f"{len(leaking)} {key} values occur in more than one split, e.g. {first_detail}; "
@@ -54,6 +53,25 @@ def check_split_leaks(samples: pa.Table, keys: tuple[str, ...] = LEAK_KEYS, *, m
             offenders=offenders[:max_examples], count=len(leaking), max_examples=max_examples,
         ))
     return issues
+
+
+def _codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Dictionary codes of a string column (-1 for null): integers instead of strings, little memory."""
+    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    return pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+
+
+def _leaking_rows(key_codes: np.ndarray, split_codes: np.ndarray) -> np.ndarray:
+    """Rows whose key is seen with two or more splits: per key, the smallest and largest split code differ."""
+    known = key_codes >= 0
+    keys, splits = key_codes[known], split_codes[known]
+    size = int(keys.max()) + 1 if len(keys) else 0
+    low = np.full(size, np.iinfo(np.int64).max)
+    high = np.full(size, np.iinfo(np.int64).min)
+    np.minimum.at(low, keys, splits)
+    np.maximum.at(high, keys, splits)
+    mixed = low != high
+    return known & mixed[np.where(known, key_codes, 0)]
 
 
 def _offenders(leak_rows: pa.Table, key: str) -> tuple[list[str], str]:
