@@ -272,11 +272,18 @@ class ParquetSink(Sink):
 
 
 class ArrowSink(Sink):
-    """data/<split>.arrow: one uncompressed Arrow IPC file per split (memory-mapped, zero-copy reads)."""
+    """data/<split>.arrow: one uncompressed Arrow IPC file per split (memory-mapped, zero-copy reads).
+
+    Input batches are coalesced into record batches of about `BATCH_BYTES`: fewer, larger batches
+    make random access by a Dataset cheaper, while memory stays bounded by one such batch per split.
+    """
+
+    BATCH_BYTES = 16 << 20
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._writers: dict[str, tuple[Any, Any]] = {}
+        self._pending: dict[str, list[pa.RecordBatch]] = {}
 
     def _write(self, split: str, batch: FusedBatch) -> None:
         if split not in self._writers:
@@ -284,10 +291,21 @@ class ArrowSink(Sink):
             path.parent.mkdir(parents=True, exist_ok=True)
             sink = pa.OSFile(str(path), "wb")
             self._writers[split] = (sink, pa.ipc.new_file(sink, self.schema))
-        self._writers[split][1].write_batch(batch.to_arrow(self.layout, self.schema))
+        pending = self._pending.setdefault(split, [])
+        pending.append(batch.to_arrow(self.layout, self.schema))
+        if sum(b.nbytes for b in pending) >= self.BATCH_BYTES:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        pending = self._pending.pop(split, [])
+        if not pending:
+            return
+        merged = pending[0] if len(pending) == 1 else pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+        self._writers[split][1].write_batch(merged)
 
     def close(self) -> dict[str, list[str]]:
-        for sink, writer in self._writers.values():
+        for split, (sink, writer) in self._writers.items():
+            self._flush(split)
             writer.close()
             sink.close()
         return {split: [f"{DATA_DIR}/{split}.arrow"] for split in self._writers}

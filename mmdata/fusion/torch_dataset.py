@@ -69,7 +69,11 @@ class FusedDataset:
         return self.__getitems__([index])[0]
 
     def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
-        """Items for a batch of indices with one gather per column (DataLoader calls this)."""
+        """Items for a batch of indices with one gather per column (DataLoader calls this).
+
+        Returns a list of item dicts (so any collate function works) that also carries the batch
+        already stacked, which `collate_fused` takes as is instead of stacking the items again.
+        """
         import torch
 
         columns = self._open()
@@ -80,21 +84,26 @@ class FusedDataset:
         labels = columns["label"][idx]
         ids = columns["sample_id"]
         fields: dict[str, list[Any]] = {}
+        stacked: dict[str, Any] = {"label": torch.from_numpy(np.asarray(labels, dtype=np.float32))}
         if "rows" in columns:
             fields["feature"] = [torch.from_numpy(np.array(columns["rows"].item(int(i)))) for i in idx]
         else:
-            fields["feature"] = list(torch.from_numpy(np.array(columns["feature"][idx])).unbind(0))
+            stacked["feature"] = torch.from_numpy(np.array(columns["feature"][idx]))
         for name in ("present", "mask"):
             if name in columns:
-                fields[name] = list(torch.from_numpy(np.array(columns[name][idx])).unbind(0))
+                stacked[name] = torch.from_numpy(np.array(columns[name][idx]))
         if "length" in columns:
-            fields["length"] = [int(v) for v in columns["length"][idx]]
-        items = []
-        for position, row in enumerate(idx):
-            item = {"sample_id": ids[row], "label": float(labels[position])}
-            for name, values in fields.items():
-                item[name] = values[position]
-            items.append(item)
+            lengths = np.asarray(columns["length"][idx], dtype=np.int64)
+            stacked["length"] = torch.from_numpy(lengths)
+            fields["length"] = lengths.tolist()
+        for name in ("feature", "present", "mask"):
+            if name in stacked:
+                fields[name] = list(stacked[name].unbind(0))
+        items = FusedItems(
+            {"sample_id": ids[row], "label": float(labels[position]), **{k: v[position] for k, v in fields.items()}}
+            for position, row in enumerate(idx)
+        )
+        items.stacked = None if "rows" in columns else stacked
         return items
 
     def _open(self) -> dict[str, Any]:
@@ -102,6 +111,12 @@ class FusedDataset:
             self._columns = _open_npy(self.export_dir, self.split) if self.format == "npy" else \
                 _open_arrow(self.export_dir, self.split, self.format)
         return self._columns
+
+
+class FusedItems(list):
+    """Items of one `__getitems__` call; `stacked` holds the same columns as batch tensors (or None)."""
+
+    stacked: dict[str, Any] | None = None
 
 
 def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -112,6 +127,8 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
     """
     import torch
 
+    if isinstance(items, FusedItems) and items.stacked is not None:
+        return {"sample_id": [item["sample_id"] for item in items], **items.stacked}
     batch: dict[str, Any] = {
         "sample_id": [item["sample_id"] for item in items],
         "label": torch.tensor([item["label"] for item in items], dtype=torch.float32),

@@ -140,3 +140,15 @@ def test_cli_fuse_writes_the_export_and_reports_counts(tmp_path):
     assert bad.output.startswith("error: table 'image.a', sample '000000000002': no feature")
     wrong = runner.invoke(app, ["fuse", str(root), str(tmp_path / "out3"), "--format", "csv"])
     assert wrong.exit_code == 2 and "format='csv' is not one of" in wrong.output
+
+
+def test_batched_fetch_equals_per_item_fetch_and_works_with_default_collate(tmp_path):
+    fuse(_mosi(tmp_path), tmp_path / "out", sequences="pad", missing="zero", format="arrow")
+    data = FusedDataset(tmp_path / "out", "train")
+    fast = collate_fused(data.__getitems__([4, 0, 2]))
+    slow = collate_fused([data[4], data[0], data[2]])  # a plain list: stacked item by item
+    assert fast["sample_id"] == slow["sample_id"]
+    for key in ("feature", "label", "length", "mask", "present"):
+        assert torch.equal(fast[key], slow[key]), key
+    default = next(iter(DataLoader(data, batch_size=3)))  # torch's default collate also takes the items
+    assert torch.equal(default["feature"], collate_fused(data.__getitems__([0, 1, 2]))["feature"])
