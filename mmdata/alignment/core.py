@@ -9,7 +9,8 @@ interval i = [r0, r1] (skipped when |r1 - r0| < eps, eps = 1e-5):
 It compares each reference interval with every row (O(N*M) per video). Here the rows are sorted
 once; each reference interval's candidate rows are found with `searchsorted` on the starts and on
 the running maximum of the ends, and the exact SDK predicate is then applied to those candidates
-only, so the pieces are identical to the SDK's at O((N + M) log M + pieces) cost.
+only, so the pieces are identical to the SDK's at O((N + M) log M + pieces) cost; the mean adds
+each group's rows in the order `np.average` does (`kernels.py`), so results are bit-identical.
 
 Differences, on purpose: the reference itself is never collapsed (the SDK collapses it too, which
 fails for words); a reference interval that some sequence does not overlap follows an explicit
@@ -24,6 +25,7 @@ from typing import Literal, Union
 
 import numpy as np
 
+from mmdata.alignment.kernels import group_sums
 from mmdata.errors import DatasetError
 
 EPSILON = 1e-5  # the SDK's `epsilon = 10e-6`
@@ -77,8 +79,11 @@ def overlap_pieces(reference: np.ndarray, intervals: np.ndarray, *, epsilon: flo
     ref = np.asarray(reference, dtype=np.float64).reshape(-1, 2)
     sub = np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
     n = len(ref)
-    order = np.argsort(sub[:, 0], kind="stable")
-    starts, ends = sub[order, 0], sub[order, 1]
+    if np.all(sub[1:, 0] >= sub[:-1, 0]):  # already sorted (the usual case): no reordering
+        order, starts, ends = None, np.ascontiguousarray(sub[:, 0]), sub[:, 1]
+    else:
+        order = np.argsort(sub[:, 0], kind="stable")
+        starts, ends = sub[order, 0], sub[order, 1]
     if len(sub) == 0 or n == 0:
         empty = np.zeros(0, np.int64)
         return Pieces(empty, empty, np.zeros((0, 2)), np.zeros(n, np.int64))
@@ -98,9 +103,11 @@ def overlap_pieces(reference: np.ndarray, intervals: np.ndarray, *, epsilon: flo
     c0, c1 = np.maximum(s0, r0), np.minimum(s1, r1)
     keep = hit & (np.abs(c0 - c1) > epsilon)
     ref_index = ref_index[keep]
-    clipped = np.stack([c0[keep], c1[keep]], axis=1)
+    clipped = np.empty((len(ref_index), 2))
+    clipped[:, 0], clipped[:, 1] = c0[keep], c1[keep]
     counts = np.bincount(ref_index, minlength=n).astype(np.int64)
-    return Pieces(ref_index.astype(np.int64), order[sorted_rows[keep]].astype(np.int64), clipped, counts)
+    rows = sorted_rows[keep] if order is None else order[sorted_rows[keep]]
+    return Pieces(ref_index.astype(np.int64), rows.astype(np.int64, copy=False), clipped, counts)
 
 
 def collapse_pieces(pieces: Pieces, features: np.ndarray, how: CollapseSpec) -> np.ndarray:
@@ -120,18 +127,17 @@ def collapse_pieces(pieces: Pieces, features: np.ndarray, how: CollapseSpec) -> 
         return feats[pieces.row_index[starts]]
     if how == "last":
         return feats[pieces.row_index[offsets[nonempty + 1] - 1]]
-    rows = feats[pieces.row_index]
-    if how == "mean" and rows.dtype.kind not in "fc":
-        rows = rows.astype(np.float64)
-    if len(nonempty) == 0:
-        return np.zeros((0, feats.shape[1]), dtype=rows.dtype)
-    if how == "max":
-        return np.maximum.reduceat(rows, starts, axis=0)
     if how == "mean":
+        if feats.dtype.kind not in "fc":
+            feats = feats.astype(np.float64)
         counts = pieces.counts[nonempty]
-        sums = _sums_in_numpy_order(rows, starts, counts)
+        sums = group_sums(feats, pieces.row_index, offsets, nonempty)
         # Divide in the sums' dtype, as np.mean does (float32 stays float32 throughout).
         return sums / counts.astype(sums.dtype)[:, None]
+    if how == "max":
+        if len(nonempty) == 0:
+            return np.zeros((0, feats.shape[1]), dtype=feats.dtype)
+        return np.maximum.reduceat(feats[pieces.row_index], starts, axis=0)
     raise ValueError(f"unknown collapse {how!r}; expected one of {list(COLLAPSES)} or a callable")
 
 
@@ -176,6 +182,9 @@ def align_video(
     imputed: dict[str, int] = {}
     for name, (features, _) in sequences.items():
         collapsed = collapse_pieces(pieces[name], features, collapse)
+        if len(collapsed) == len(index) and on_missing != "impute":  # every covered interval is kept
+            out[name], imputed[name] = collapsed, 0
+            continue
         rows_of = np.full(len(ref), -1, dtype=np.int64)
         rows_of[np.flatnonzero(covered[name])] = np.arange(len(collapsed))
         picked = rows_of[index]
@@ -225,29 +234,6 @@ def _collapse_with(fn: CollapseFn, pieces: Pieces, feats: np.ndarray, nonempty: 
     if not rows:
         return np.zeros((0, 0), dtype=feats.dtype)
     return np.stack(rows)
-
-
-def _sums_in_numpy_order(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Per-group column sums of (P, D) rows, added in the order `np.sum(group, axis=0)` uses.
-
-    For D > 1 numpy adds the rows one after another; doing the same here, one row position at a
-    time across all groups, makes the means bit-identical to the SDK's `np.average` (float32 too).
-    A (k, 1) group is summed pairwise by numpy, so single-column groups are summed one by one.
-    """
-    if rows.shape[1] == 1:
-        ends = starts + counts
-        return np.array([[np.add.reduce(rows[s:e, 0])] for s, e in zip(starts, ends)], dtype=rows.dtype).reshape(-1, 1)
-    by_length = np.argsort(-counts, kind="stable")
-    group_starts, group_counts = starts[by_length], counts[by_length]
-    sums = rows[group_starts].copy()
-    active = len(group_counts)
-    for position in range(1, int(group_counts[0]) if len(group_counts) else 0):
-        while active and group_counts[active - 1] <= position:
-            active -= 1
-        sums[:active] += rows[group_starts[:active] + position]
-    out = np.empty_like(sums)
-    out[by_length] = sums
-    return out
 
 
 def collapsed_dim(how: CollapseSpec, features: np.ndarray) -> int:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_a
 log = logging.getLogger(__name__)
 ALIGNED_SEPARATOR = "@"
 STRINGS = pa.list_(pa.string())
+BATCH_BYTES = 4 << 20  # about this much feature data (uncompressed) is decoded at a time
 
 
 @dataclass
@@ -111,80 +113,116 @@ def align_dataset(
     return report
 
 
+@dataclass
+class _ShardOutput:
+    """What one samples shard adds to every output table."""
+
+    builders: dict[str, FeatureBatchBuilder]
+    keys: list[list[str] | None] = field(default_factory=list)
+    words: dict[str, list[list[str] | None]] = field(default_factory=dict)
+    errors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
 def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str], outputs: dict[str, Any],
                  collapse: CollapseSpec, on_missing: OnMissing, skip_pauses: bool, on_error: OnError,
                  report: AlignReport) -> None:
     shard = layout.shard_name(index)
-    for name in names:
-        if not (dataset.table_dir(name) / shard).is_file():
+    paths = {name: dataset.table_dir(name) / shard for name in names}
+    for name, path in paths.items():
+        if not path.is_file():
             raise DatasetError(f"table {name!r} has no shard {shard} (incomplete); finish it with `mmdata extract` first")
-    inputs = {name: pq.read_table(dataset.table_dir(name) / shard) for name in names}
-    ids = inputs[reference].column("sample_id").to_pylist()
-    for name, table in inputs.items():
-        if table.column("sample_id").to_pylist() != ids:
-            raise DatasetError(f"table {name!r} shard {shard} does not hold the samples of {reference!r} in the same "
-                               "order; the dataset is inconsistent, re-run `mmdata extract`")
-    rows = {name: _sequence_rows(table, dataset.spec(name).dim) for name, table in inputs.items()}
-    words = {name: table.column("words").to_pylist() for name, table in inputs.items() if "words" in table.column_names}
-    builders = {name: FeatureBatchBuilder(outputs[name][1], outputs[name][2]) for name in names}
-    keys: list[list[str] | None] = []
-    out_words: dict[str, list[list[str] | None]] = {name: [] for name in words}
-    errors: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-    for j, sample_id in enumerate(ids):
-        absent = [name for name in names if rows[name][j] is None]
+    row_counts = {name: pq.read_metadata(path).num_rows for name, path in paths.items()}
+    if len(set(row_counts.values())) != 1:
+        raise DatasetError(f"shard {shard} has different row counts across tables ({row_counts}); "
+                           "the dataset is inconsistent, re-run `mmdata extract`")
+    word_tables = [name for name, path in paths.items() if "words" in pq.read_schema(path).names]
+    out = _ShardOutput({name: FeatureBatchBuilder(outputs[name][1], outputs[name][2]) for name in names},
+                       words={name: [] for name in word_tables}, errors={name: [] for name in names})
+    streams = [_stream_rows(paths[name], dataset.spec(name).dim) for name in names]
+    # record shape between stages: per sample, {table: (sample_id, (features (T, D), intervals (T, 2)) | None, words | None)}
+    for rows in zip(*streams):
+        sample_id = rows[0][0]
+        if any(row[0] != sample_id for row in rows):
+            raise DatasetError(f"shard {shard} of the tables {names} does not hold the same samples in the same order "
+                               f"({[row[0] for row in rows]}); the dataset is inconsistent, re-run `mmdata extract`")
+        by_name = dict(zip(names, rows))
+        absent = [name for name in names if by_name[name][1] is None]
         if absent:
-            reason = f"no features in {absent[0]!r} for this sample (see its errors); nothing to align"
-            if on_error == "fail":
-                raise ExtractionError(f"sample {sample_id!r}: {reason}")
-            for name in names:
-                builders[name].add(sample_id, None)
-                errors[name].append({"table": outputs[name][0], "sample_id": sample_id, "stage": "align",
-                                     "error_type": "DatasetError", "reason": reason})
-            keys.append(None)
-            for name in out_words:
-                out_words[name].append(None)
+            _add_failed(out, outputs, names, sample_id, absent[0], on_error)
             continue
-        ref_features, ref_intervals = rows[reference][j]
+        ref_features, ref_intervals = by_name[reference][1]
         keep = None
-        if skip_pauses and reference in words:
-            keep = np.array([w not in PAUSE_TOKENS for w in words[reference][j]], dtype=bool)
-        aligned = align_video(ref_intervals, {n: rows[n][j] for n in names if n != reference}, collapse=collapse,
+        if skip_pauses and reference in word_tables:
+            keep = np.array([w not in PAUSE_TOKENS for w in by_name[reference][2]], dtype=bool)
+        aligned = align_video(ref_intervals, {n: by_name[n][1] for n in names if n != reference}, collapse=collapse,
                               on_missing=on_missing, keep=keep, where=f"sample {sample_id!r}")
         report.intervals += len(ref_intervals)
         report.kept += len(aligned.index)
         report.dropped += aligned.dropped
         report.skipped += len(ref_intervals) - len(aligned.index) - aligned.dropped
-        keys.append([f"{sample_id}[{i}]" for i in aligned.index])
-        builders[reference].add(sample_id, ref_features[aligned.index], aligned.intervals)
+        out.keys.append([f"{sample_id}[{i}]" for i in aligned.index])
+        out.builders[reference].add(sample_id, ref_features[aligned.index], aligned.intervals)
         for name in names[1:]:
-            builders[name].add(sample_id, aligned.features[name], aligned.intervals)
+            out.builders[name].add(sample_id, aligned.features[name], aligned.intervals)
             report.imputed[name] += aligned.imputed[name]
-        for name in out_words:
-            tokens = words[name][j]
-            if name == reference:
-                out_words[name].append([tokens[i] for i in aligned.index])
-                continue
-            pieces = aligned.pieces[name]
-            offsets = pieces.offsets
-            out_words[name].append([" ".join(tokens[r] for r in pieces.row_index[offsets[i]:offsets[i + 1]])
-                                    for i in aligned.index])
+        for name in word_tables:
+            out.words[name].append(_aligned_words(by_name[name][2], aligned, None if name == reference else name))
     for name in names:
         out_name = outputs[name][0]
-        table = builders[name].build().append_column(pa.field("keys", STRINGS), pa.array(keys, STRINGS))
-        if name in out_words:
-            table = table.append_column(pa.field("words", STRINGS), pa.array(out_words[name], STRINGS))
+        table = out.builders[name].build().append_column(pa.field("keys", STRINGS), pa.array(out.keys, STRINGS))
+        if name in word_tables:
+            table = table.append_column(pa.field("words", STRINGS), pa.array(out.words[name], STRINGS))
         err_path = layout.errors_dir(dataset.root, out_name) / shard
-        if errors[name]:
-            write_table_atomic(errors_table(errors[name]), err_path)
+        if out.errors[name]:
+            write_table_atomic(errors_table(out.errors[name]), err_path)
         else:
             err_path.unlink(missing_ok=True)
         write_table_atomic(table, layout.feature_dir(dataset.root, out_name) / shard)
 
 
-def _sequence_rows(table: pa.Table, dim: int | None) -> list[tuple[np.ndarray, np.ndarray] | None]:
+def _add_failed(out: _ShardOutput, outputs: dict[str, Any], names: list[str], sample_id: str, absent: str,
+                on_error: OnError) -> None:
+    reason = f"no features in {absent!r} for this sample (see its errors); nothing to align"
+    if on_error == "fail":
+        raise ExtractionError(f"sample {sample_id!r}: {reason}")
+    for name in names:
+        out.builders[name].add(sample_id, None)
+        out.errors[name].append({"table": outputs[name][0], "sample_id": sample_id, "stage": "align",
+                                 "error_type": "DatasetError", "reason": reason})
+    out.keys.append(None)
+    for name in out.words:
+        out.words[name].append(None)
+
+
+def _aligned_words(tokens: list[str], aligned: Any, name: str | None) -> list[str]:
+    """The reference's own kept tokens (name None), or per kept interval the tokens of a table's pieces."""
+    if name is None:
+        return [tokens[i] for i in aligned.index]
+    pieces = aligned.pieces[name]
+    offsets = pieces.offsets
+    return [" ".join(tokens[r] for r in pieces.row_index[offsets[i]:offsets[i + 1]]) for i in aligned.index]
+
+
+def _stream_rows(path: Path, dim: int | None) -> Iterator[tuple[str, tuple[np.ndarray, np.ndarray] | None, Any]]:
+    """(sample_id, (features, intervals) or None, words or None) per row, reading a few rows at a time.
+
+    Whole videos hold ~10^5 frames, and decoding a Parquet shard at once costs several times its
+    size, so rows are read in batches of about BATCH_BYTES (one video, or many short segments)
+    with a small read buffer: memory stays per batch, not per shard.
+    """
+    file = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
+    has_words = "words" in file.schema_arrow.names
+    meta = file.metadata
+    row_bytes = sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups)) / max(meta.num_rows, 1)
+    batch_rows = int(min(max(BATCH_BYTES // max(row_bytes, 1), 1), 1024))
+    for batch in file.iter_batches(batch_size=batch_rows, use_threads=False):
+        words = batch.column("words").to_pylist() if has_words else [None] * batch.num_rows
+        yield from zip(batch.column("sample_id").to_pylist(), _sequence_rows(batch, dim), words)
+
+
+def _sequence_rows(batch: pa.RecordBatch, dim: int | None) -> list[tuple[np.ndarray, np.ndarray] | None]:
     """Per row (features (T, D), intervals (T, 2)), or None for a null row, without per-row Arrow calls."""
-    feature = table.column("feature").combine_chunks()
-    intervals = table.column("intervals").combine_chunks()
+    feature, intervals = batch.column("feature"), batch.column("intervals")
     flat = feature.values.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim or 1)
     flat_iv = intervals.values.flatten().to_numpy(zero_copy_only=False).reshape(-1, 2)
     f_off, i_off = feature.offsets.to_numpy(), intervals.offsets.to_numpy()

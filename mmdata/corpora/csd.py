@@ -13,7 +13,8 @@ extra["labels"] when there are several, e.g. MOSEI's 7), group_id = the video id
 one sample per key of the files (`vid`, or `vid[i]` in files the SDK already aligned). The split
 comes from the `folds` file (JSON, or the SDK's `*_std_folds.py` read with `ast`, never run):
 `unassigned` for videos in no fold, `all` without a folds file. The transcript is the words of
-the segment without pause tokens.
+the segment without pause tokens; extra["words"] lists them with their times, pauses included
+(`[[word, start, end], ...]`, what the `word-embeddings` extractor reads).
 
 Tables. Every other file becomes a sequence table with intervals: per sample, the rows that
 overlap the sample's interval clipped to it with the SDK's rules (what `align(labels)` without a
@@ -36,7 +37,6 @@ load) or keep; they are counted either way (manifest `extra.nonfinite_values`).
 """
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -48,9 +48,10 @@ import numpy as np
 import pyarrow as pa
 
 from mmdata.alignment.core import EPSILON, overlap_pieces, unify_ids, valid_reference
-from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, read_json, read_text, register_corpus
+from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words
+from mmdata.formats.folds import read_folds
 from mmdata.records import MODALITIES, Sample
 from mmdata.store.metadata import FeatureSpec
 
@@ -117,10 +118,10 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
                 f"video {vid!r} is missing from {', '.join(lacking)}; expected every sequence to hold it "
                 "(dropped from all tables)")))
     videos = [v for v in unified.kept if v not in bad]
-    folds = _read_folds(_folds_path(corpus_dir, options.folds)) if options.folds else None
+    folds = read_folds(_folds_path(corpus_dir, options.folds)) if options.folds else None
     spans = _segments(labels, videos, result) if labels is not None else {v: None for v in videos}
     words = next((i for i in sequences if i.is_text and "phone" not in i.names), None)
-    transcripts = _transcripts(words, spans, by_segments) if words is not None else {}
+    timed_words = _timed_words(words, spans, by_segments) if words is not None else {}
     for sample_id, span in spans.items():
         base = sample_id.split("[")[0]
         fold = folds.get(base, UNASSIGNED_SPLIT) if folds is not None else "all"
@@ -132,9 +133,13 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
             extra["segment"] = index
         if values is not None and len(values) > 1:
             extra["labels"] = [float(v) for v in values]
+        transcript = None
+        if sample_id in timed_words:
+            extra["words"] = timed_words[sample_id]
+            transcript = " ".join(w for w, _, _ in timed_words[sample_id] if w not in PAUSE_TOKENS)
         result.samples.append(Sample(
             sample_id=sample_id, corpus="csd", split=fold, group_id=base, start=start, end=end,
-            transcript=transcripts.get(sample_id), label=float(values[0]) if values is not None else None, extra=extra,
+            transcript=transcript, label=float(values[0]) if values is not None else None, extra=extra,
         ))
     if split is not None and not result.samples and spans:
         raise CorpusFormatError(f"{corpus_dir}: no samples in split {split!r}; the folds name train/valid/test")
@@ -142,7 +147,8 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     spans = {s.sample_id: spans[s.sample_id] for s in result.samples}
     result.tables = [_table(info, names[info.path.name], spans, by_segments, options) for info in sequences]
     if labels is not None:
-        result.metadata["labels"] = {"file": labels.path.name, "root_name": labels.root_name, "metadata": labels.metadata}
+        result.metadata["labels"] = {"file": labels.path.name, "root_name": labels.root_name,
+                                     "metadata": _jsonable(labels.metadata)}
     return result
 
 
@@ -290,8 +296,9 @@ def _segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> dict[
     return spans
 
 
-def _transcripts(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _timed_words(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> dict[str, list[list[Any]]]:
+    """sample_id -> [[word, start, end], ...]: the sample's words (pauses included), clipped to it."""
+    out: dict[str, list[list[Any]]] = {}
     by_video: dict[str, list[str]] = {}
     for sample_id in spans:
         by_video.setdefault(sample_id.split("[")[0] if by_segments else sample_id, []).append(sample_id)
@@ -301,13 +308,14 @@ def _transcripts(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> 
             tokens, intervals = read_rows(csd, keys, sort=True)
             tokens = decode_words(tokens)
             if not by_segments:
-                out[video] = " ".join(t for t in tokens if t not in PAUSE_TOKENS)
+                out[video] = [[t, float(a), float(b)] for t, (a, b) in zip(tokens, intervals)]
                 continue
             pieces = overlap_pieces(np.array([spans[s][:2] for s in sample_ids]), intervals)
             offsets = pieces.offsets
             for k, sample_id in enumerate(sample_ids):
-                rows = pieces.row_index[offsets[k]:offsets[k + 1]]
-                out[sample_id] = " ".join(tokens[r] for r in rows if tokens[r] not in PAUSE_TOKENS)
+                part = slice(offsets[k], offsets[k + 1])
+                out[sample_id] = [[tokens[r], float(a), float(b)]
+                                  for r, (a, b) in zip(pieces.row_index[part], pieces.intervals[part])]
     return out
 
 
@@ -358,53 +366,6 @@ def _guess_name(info: _FileInfo) -> str:
 def _folds_path(corpus_dir: Path, folds: str) -> Path:
     path = Path(folds)
     return path if path.is_absolute() else corpus_dir / path
-
-
-def _read_folds(path: Path) -> dict[str, str]:
-    """video id -> split, from JSON {split: [ids]} or assignments `standard_train_fold = [...]` in a .py file."""
-    if not path.is_file():
-        raise CorpusNotFoundError(f"folds file not found: {path}")
-    if path.suffix == ".py":
-        folds = _read_python_folds(path)
-    else:
-        folds = read_json(path)
-        ok = isinstance(folds, dict) and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in folds.values())
-        if not ok:
-            raise CorpusFormatError(f"{path}: expected a JSON object {{split: [video ids]}}, got {json.dumps(folds)[:80]}")
-    out: dict[str, str] = {}
-    for split, ids in folds.items():
-        for vid in ids:
-            if vid in out and out[vid] != split:
-                raise CorpusFormatError(f"{path}: video {vid!r} is in both folds {out[vid]!r} and {split!r}; expected one fold per video")
-            out[vid] = split
-    return out
-
-
-def _read_python_folds(path: Path) -> dict[str, list[str]]:
-    try:
-        tree = ast.parse(read_text(path), filename=str(path))
-    except SyntaxError as e:
-        raise CorpusFormatError(f"{path}:{e.lineno}: not valid Python ({e.msg})") from e
-    folds: dict[str, list[str]] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                continue
-            if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-                folds[_split_name(node.targets[0].id)] = list(value)
-    if not folds:
-        raise CorpusFormatError(f"{path}: no `name = [video ids]` assignments found; expected e.g. standard_train_fold = [...]")
-    return folds
-
-
-def _split_name(variable: str) -> str:
-    lowered = variable.lower()
-    for key, split in (("train", "train"), ("valid", "valid"), ("dev", "valid"), ("test", "test")):
-        if key in lowered:
-            return split
-    return variable
 
 
 def _jsonable(value: Any) -> Any:

@@ -85,8 +85,20 @@ def random_intervals(rng, n, duration, overlapping):
     return intervals
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def sum_kernel(request, monkeypatch):
+    """Run a test with the numba kernel and with the pure-numpy fallback of the exact-order sums."""
+    from mmdata.alignment import kernels
+
+    if request.param == "numpy":
+        monkeypatch.setattr(kernels, "_KERNEL", False)
+    else:
+        assert kernels._numba_kernel(), "numba is installed with librosa; the compiled path must be tested"
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(6))
-def test_vectorized_alignment_equals_the_sdk_loop_bit_for_bit(seed):
+def test_vectorized_alignment_equals_the_sdk_loop_bit_for_bit(seed, sum_kernel):
     rng = np.random.default_rng(seed)
     ref_seq, seq_a, seq_b = {}, {}, {}
     for v in range(4):

@@ -50,7 +50,8 @@ def test_label_segments_become_samples_with_folds_labels_and_transcripts(tmp_pat
         "x9Y_z-1[0]": ("train", "x9Y_z-1", 0.0, 2.5, 0.0, "so so"),
         "x9Y_z-1[1]": ("train", "x9Y_z-1", 2.5, 5.0, -3.0, "bad"),
     }
-    assert result.samples[0].extra == {"video_id": "abc", "segment": 0}
+    assert result.samples[0].extra == {"video_id": "abc", "segment": 0, "words": [
+        ["sp", 0.0, 0.5], ["i", 0.5, 1.0], ["loved", 1.0, 2.0], ["it", 2.0, 3.0]]}
     tables = {t.name: t for t in result.tables}
     assert set(tables) == {"audio.covarep", "video.facet-41", "text.words"}
     assert (tables["audio.covarep"].spec.dim, tables["audio.covarep"].spec.frame_rate) == (4, 100.0)
@@ -221,3 +222,16 @@ def test_interrupted_precomputed_tables_are_finished_on_rerun(tmp_path):
     assert pq.read_table(shard).equals(before)
     assert open_dataset(out).entry("audio.covarep").complete
     assert ds.dataset(str(out / "features" / "audio.covarep")).count_rows() == 5
+
+
+def test_folds_files_with_a_video_in_two_folds_or_bad_json_are_refused(tmp_path):
+    write_mosi_csd(tmp_path)
+    (tmp_path / "twice.json").write_text(json.dumps({"train": ["abc"], "test": ["abc"]}))
+    with pytest.raises(CorpusFormatError, match=r"twice\.json: video 'abc' is in both folds 'train' and 'test'"):
+        load_corpus("csd", tmp_path, options={"folds": "twice.json"})
+    (tmp_path / "bad.json").write_text('{"train": ["abc",]}')
+    with pytest.raises(CorpusFormatError, match=r"bad\.json:1:\d+: invalid JSON"):
+        load_corpus("csd", tmp_path, options={"folds": "bad.json"})
+    (tmp_path / "folds.py").write_text("x = 1\n")
+    with pytest.raises(CorpusFormatError, match=r"folds\.py: no `name = \[video ids\]` assignments"):
+        load_corpus("csd", tmp_path, options={"folds": str(tmp_path / "folds.py")})

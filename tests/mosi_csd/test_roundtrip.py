@@ -83,3 +83,17 @@ def test_cli_extract_align_info_and_export(tmp_path):
         assert csd.root_name == "audio.covarep@text.words" and csd.read("abc[0]").features.shape == (3, 4)
     bad = runner.invoke(app, ["align", str(out), "--reference", "text.hashed-bow"])
     assert bad.exit_code == 2 and "error: reference 'text.hashed-bow' is not a temporal table" in bad.output
+
+
+def test_word_embeddings_from_csd_words_share_the_word_intervals_and_align(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    extract("csd", fake.root, tmp_path / "out", extractors=["word-embeddings:method=hashed,dim=16"], num_workers=0)
+    data = open_dataset(tmp_path / "out")
+    name = next(n for n in data.table_names if n.startswith("text.word-embeddings"))
+    embedded = data.table(name).to_table().to_pylist()
+    words = data.table("text.words").to_table().to_pylist()
+    assert [r["intervals"] for r in embedded] == [r["intervals"] for r in words]
+    from mmdata.alignment.dataset import align_dataset
+
+    report = align_dataset(tmp_path / "out", name, tables=["audio.covarep"])
+    assert report.kept == report.intervals == 14
