@@ -23,8 +23,9 @@ Both layouts, optional:
   - `words.csv` (or the option words_file): `segment_id,word,start,end`, seconds of the segment's
     media file, filling `extra.words` = [[word, start, end], ...] for `word-embeddings` and alignment;
   - `folds.json` (or the option folds_file): {"train": [vid, ...], "valid": [...], "test": [...]},
-    video ids per split (the standard MOSI folds are 52/10/31 videos); videos in no fold get split
-    "unassigned". Without folds (and without a split column) every sample is in split "all".
+    video ids per split (the standard MOSI folds are 52/10/31 videos); when present it sets every
+    split (over a `split` column), and videos in no fold get split "unassigned". Without folds
+    (and without a split column) every sample is in split "all".
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Audio decoding: mono float32 at a chosen rate, segment-aware, with strict checks.
 
 WAV/FLAC/OGG go through soundfile; containers (MP4, MKV, M4A, ...) and anything soundfile cannot
-open go through PyAV. Resampling uses soxr (high quality, via librosa), a real band-limited
+decode go through PyAV (FFmpeg). Resampling uses soxr (high quality, via librosa), a real band-limited
 resampler. Every failure is a `MediaError` naming the file:
 
 - a missing or empty (0-byte) file;
@@ -155,10 +155,16 @@ def _read_soundfile(path: Path, start: float | None, end: float | None) -> tuple
         first, last = _segment_frames(path, rate, info.frames, start, end)
         data, _ = sf.read(str(path), start=first, stop=last, dtype="float32", always_2d=True)
     except sf.LibsndfileError as e:
-        raise MediaError(f"{path}: cannot decode audio ({e}); expected a readable audio file") from e
-    if data.shape[0] < last - first:
+        try:  # a codec libsndfile lacks (e.g. MP3 or ADPCM inside a WAV) may still decode with FFmpeg
+            return _read_pyav(path, start, end)
+        except MediaError as fallback:
+            raise MediaError(
+                f"{path}: cannot decode audio (soundfile: {e}; PyAV: {fallback}); expected a readable audio file"
+            ) from e
+    exact = info.subtype.startswith("PCM") or info.subtype in ("FLOAT", "DOUBLE")  # compressed counts are estimates
+    if exact and data.shape[0] < last - first:
         raise MediaError(
-            f"{path}: WAV file is truncated: expected {last - first} frames from frame {first}, read {data.shape[0]}"
+            f"{path}: audio file is truncated: expected {last - first} frames from frame {first}, read {data.shape[0]}"
         )
     return data.mean(axis=1, dtype=np.float32), rate, first / rate
 

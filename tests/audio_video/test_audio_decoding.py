@@ -97,3 +97,15 @@ def test_streamed_wav_with_placeholder_sizes_is_accepted(tmp_path, media):
     path = tmp_path / "streamed.wav"
     path.write_bytes(bytes(data))
     check_wav_complete(path)
+
+
+def test_file_soundfile_cannot_read_falls_back_to_pyav(tmp_path, media):
+    misnamed = tmp_path / "clip.flac"  # an MP4 with a wrong extension
+    misnamed.write_bytes(media.video_with_audio.read_bytes())
+    seg = load_audio(misnamed, sample_rate=16000)
+    assert seg.duration == pytest.approx(2.0, abs=1e-3)
+    assert dominant_frequency(seg.samples, 16000) == pytest.approx(330, abs=2)
+    garbage = tmp_path / "noise.flac"
+    garbage.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(MediaError, match=r"noise.flac: cannot decode audio \(soundfile: .*; PyAV: "):
+        load_audio(garbage)
