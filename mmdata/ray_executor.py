@@ -7,12 +7,15 @@ Ray is the engine; this module only describes the pipeline. Record shapes betwee
     tasks:    {"shard": str, "start": int, "length": int, "rows": bytes}
                                       one Ray Data block per task: a slice of a samples shard (path,
                                       read by the worker) or pickled rows handed over by `run`
-    decoded:  {"sample_id": str, "media_path": str|None, "result": bytes}
+    decoded:  {"sample_id": str, "media_path": str|None, "result": bytes, "fatal": bool}
                                       per row, a pickled ItemResult (value = the decoded item);
                                       decoding runs as Ray tasks on CPUs (map_batches over a function)
-    computed: same columns, ItemResult.value = the feature; compute runs in an actor pool
-                                      (map_batches over a class) that loads the model once per actor,
-                                      with one GPU per actor when the cluster has GPUs
+    computed: same columns, ItemResult.value = the feature (or, in a row with fatal=True, a
+                                      pickled MmdataError that stops the run)
+Extractors that run a model (those with a `device` option) compute in an actor pool (map_batches
+over a class) that loads the model once per actor, with one GPU per actor when the cluster has
+GPUs. Weight-free extractors compute in the decode tasks themselves: an actor would only add a
+process and a hop. Either way `compute` sees the same batches as with the local executor.
 Order is preserved, so the driver streams results back shard by shard and the pipeline writes and
 resumes shards exactly as with the local executor. `stream_shards` starts one Ray Data execution
 over every pending samples shard, so actors load their model once per table, not once per shard.
@@ -41,12 +44,12 @@ log = logging.getLogger(__name__)
 #: Ray Data's default 128 MiB target block size.
 BATCHES_PER_TASK = 4
 MAX_ROWS_PER_TASK = 256
-_FATAL = "__fatal__"  # sample_id of a result row carrying a run-stopping MmdataError
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """Where a stage runs: decode task concurrency, actor count and resources per actor."""
+    """Where a stage runs: decode task concurrency, compute actors (0 = compute in the decode
+    tasks) and GPUs per actor."""
 
     decode_tasks: int | None
     actors: int
@@ -60,7 +63,7 @@ class RayExecutor:
         address: None starts (or reuses) a Ray instance on this machine; "auto" joins the running
             cluster; "ray://host:10001" connects through Ray Client.
         num_workers: at most this many decode tasks at once (0 = as many as Ray schedules).
-        num_actors: compute actors (default: one per GPU of the cluster, else 1).
+        num_actors: compute actors for model extractors (default: one per GPU of the cluster, else 1).
         num_gpus: GPUs per actor (default: 1 when the cluster has GPUs and the extractor has a
             `device` option other than `cpu`, else 0).
 
@@ -152,20 +155,22 @@ class RayExecutor:
 
         self._ensure_ray()
         plan = self._plan(extractor)
+        tasks_compute = ray.data.TaskPoolStrategy(size=min(plan.decode_tasks, len(tasks))) if plan.decode_tasks else None
         ds = ray.data.from_items(tasks, override_num_blocks=len(tasks))
-        if extractor.decode_in_workers:
+        if not plan.actors:  # weight-free: decode and compute in the same CPU tasks
+            ds = ds.map_batches(_decode_and_compute_tasks, fn_args=(extractor, str(corpus_root), batch_size),
+                                batch_size=None, batch_format="pyarrow", compute=tasks_compute, num_cpus=1)
+        else:
+            if extractor.decode_in_workers:
+                ds = ds.map_batches(_decode_tasks, fn_args=(extractor, str(corpus_root)), batch_size=None,
+                                    batch_format="pyarrow", compute=tasks_compute, num_cpus=1)
             ds = ds.map_batches(
-                _decode_tasks, fn_args=(extractor, str(corpus_root)), batch_size=None, batch_format="pyarrow",
-                compute=ray.data.TaskPoolStrategy(size=min(plan.decode_tasks, len(tasks))) if plan.decode_tasks else None,
-                num_cpus=1,
+                _ComputeActor, fn_constructor_args=(extractor, str(corpus_root), batch_size), batch_size=None,
+                batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=plan.actors),
+                # On CPUs the actor shares them with the decode tasks, as the local executor's main
+                # process does with its pool; on GPUs it holds one device.
+                num_cpus=1 if plan.gpus_per_actor else 0, num_gpus=plan.gpus_per_actor or None,
             )
-        ds = ds.map_batches(
-            _ComputeActor, fn_constructor_args=(extractor, str(corpus_root), batch_size), batch_size=None, batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=plan.actors),
-            # On CPUs the actor shares them with the decode tasks, as the local executor's main
-            # process does with its pool; on GPUs it holds one device.
-            num_cpus=1 if plan.gpus_per_actor else 0, num_gpus=plan.gpus_per_actor or None,
-        )
         ds.context.execution_options.preserve_order = True
         ds.context.enable_progress_bars = False
         ds.context.print_on_execution_start = False
@@ -183,13 +188,16 @@ class RayExecutor:
     def _plan(self, extractor: Extractor) -> _Plan:
         import ray
 
-        gpus_in_cluster = int(ray.cluster_resources().get("GPU", 0))
-        # Extractors that run a model have a `device` option; weight-free ones never need a GPU.
+        decode_tasks = self.num_workers if self.num_workers > 0 else None
+        # Extractors that run a model have a `device` option; weight-free ones need no actor, no GPU.
         device = getattr(extractor.config, "device", None)
-        wants_gpu = device is not None and str(device).lower() != "cpu"
+        if device is None:
+            return _Plan(decode_tasks, 0, 0.0)
+        gpus_in_cluster = int(ray.cluster_resources().get("GPU", 0))
+        wants_gpu = str(device).lower() != "cpu"
         gpus = self.num_gpus if self.num_gpus is not None else (1.0 if gpus_in_cluster and wants_gpu else 0.0)
         actors = self.num_actors or (max(1, int(gpus_in_cluster // gpus)) if gpus else 1)
-        return _Plan(self.num_workers if self.num_workers > 0 else None, actors, gpus)
+        return _Plan(decode_tasks, actors, gpus)
 
     def _ensure_ray(self) -> None:
         try:
@@ -251,8 +259,8 @@ class _ResultStream:
             block = next(self._blocks)
         except StopIteration:
             raise RuntimeError(f"ray executor ended early for table {self.table!r}: fewer results than rows") from None
-        for sample_id, payload in zip(block["sample_id"], block["result"]):
-            if sample_id == _FATAL:
+        for sample_id, payload, fatal in zip(block["sample_id"], block["result"], block["fatal"]):
+            if fatal:
                 raise pickle.loads(payload)
             self._ready.append((sample_id, payload))
 
@@ -284,12 +292,42 @@ def _result_block(rows: list[dict[str, Any]], results: list[ItemResult], modalit
         "sample_id": pa.array([r.sample_id for r in results], pa.string()),
         "media_path": pa.array([media_path_of(row, modality) for row in rows], pa.string()),
         "result": pa.array([pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in results], pa.large_binary()),
+        "fatal": pa.array([False] * len(results), pa.bool_()),
     })
+
+
+def _fatal_block(error: MmdataError) -> Any:
+    """A configuration error (missing weights, bad option) stops the run: it goes to the driver as
+    data, so that it is re-raised there as itself rather than wrapped by Ray."""
+    import pyarrow as pa
+
+    return pa.table({"sample_id": pa.array([None], pa.string()), "media_path": pa.array([None], pa.string()),
+                     "result": pa.array([pickle.dumps(error)], pa.large_binary()), "fatal": [True]})
+
+
+def _compute_in_batches(
+    extractor: Extractor, decoded: list[ItemResult], rows: list[dict[str, Any]], batch_size: int
+) -> list[ItemResult]:
+    """`compute_batch` over consecutive chunks of `batch_size`: the batches the local executor uses."""
+    results: list[ItemResult] = []
+    for start in range(0, len(rows), batch_size):
+        chunk = slice(start, start + batch_size)
+        results += compute_batch(extractor, decoded[chunk], rows[chunk])
+    return results
 
 
 def _decode_tasks(tasks: Any, extractor: Extractor, corpus_root: str) -> Any:
     rows = _task_rows(tasks)
     return _result_block(rows, decode_batch(extractor, rows, Path(corpus_root)), extractor.modality)
+
+
+def _decode_and_compute_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size: int) -> Any:
+    rows = _task_rows(tasks)
+    decoded = decode_batch(extractor, rows, Path(corpus_root))
+    try:
+        return _result_block(rows, _compute_in_batches(extractor, decoded, rows, batch_size), extractor.modality)
+    except MmdataError as e:
+        return _fatal_block(e)
 
 
 class _ComputeActor:
@@ -301,8 +339,6 @@ class _ComputeActor:
         self.batch_size = batch_size
 
     def __call__(self, block: Any) -> Any:
-        import pyarrow as pa
-
         extractor = self.extractor
         if "result" in block.column_names:
             rows = [{"sample_id": s, extractor.modality: p}
@@ -311,15 +347,8 @@ class _ComputeActor:
         else:  # decode_in_workers=False: decoding is trivial and happens here
             rows = _task_rows(block)
             decoded = decode_batch(extractor, rows, self.corpus_root)
-        results: list[ItemResult] = []
         try:
-            for start in range(0, len(rows), self.batch_size):
-                chunk = slice(start, start + self.batch_size)
-                results += compute_batch(extractor, decoded[chunk], rows[chunk])
+            return _result_block(rows, _compute_in_batches(extractor, decoded, rows, self.batch_size), extractor.modality)
         except MmdataError as e:
-            # A configuration error (missing weights, bad option) stops the run: hand it to the
-            # driver as data so it is re-raised there as itself, not wrapped by Ray.
-            return pa.table({"sample_id": [_FATAL], "media_path": pa.array([None], pa.string()),
-                             "result": pa.array([pickle.dumps(e)], pa.large_binary())})
-        return _result_block(rows, results, extractor.modality)
+            return _fatal_block(e)
 

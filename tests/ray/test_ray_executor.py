@@ -15,7 +15,7 @@ import ray.cloudpickle
 from typer.testing import CliRunner
 
 from mmdata.cli import app
-from mmdata.errors import ExtractionError, MissingWeightsError
+from mmdata.errors import ConfigError, ExtractionError, MissingWeightsError
 from mmdata.executors import LocalExecutor
 from mmdata.features.base import Extractor, create_extractor
 from mmdata.media.image import load_rgb_array
@@ -72,11 +72,17 @@ class NoWeights(FakeModel):
         raise MissingWeightsError("weights not found: /nowhere/model.pt; put the file there or pass weights=PATH")
 
 
+@dataclass(frozen=True)
+class TextModelConfig:
+    device: str = "cpu"
+
+
 class CaptionLength(Extractor):
-    """Text extractor with trivial decode (decoded in the compute stage, not in workers)."""
+    """A 'text model' with trivial decode: decoded in the compute actor, not in decode tasks."""
 
     name: ClassVar[str] = "caption-length"
     modality: ClassVar = "text"
+    config_type: ClassVar[type] = TextModelConfig
     decode_in_workers: ClassVar[bool] = False
 
     def output_spec(self) -> FeatureSpec:
@@ -189,7 +195,7 @@ def test_run_without_a_stream_matches_the_local_executor_batch_by_batch(ray_sess
             assert (g.value is None and w.value is None) or np.array_equal(g.value, w.value)
 
 
-def test_actors_take_one_gpu_each_when_the_cluster_has_gpus(ray_session, monkeypatch):
+def test_model_actors_take_one_gpu_each_when_the_cluster_has_gpus(ray_session, monkeypatch):
     monkeypatch.setattr(ray_session, "cluster_resources", lambda: {"CPU": 8.0, "GPU": 2.0})
     plan = RayExecutor(num_workers=6)._plan(FakeModel())
     assert (plan.decode_tasks, plan.actors, plan.gpus_per_actor) == (6, 2, 1.0)
@@ -198,3 +204,15 @@ def test_actors_take_one_gpu_each_when_the_cluster_has_gpus(ray_session, monkeyp
     monkeypatch.setattr(ray_session, "cluster_resources", lambda: {"CPU": 8.0})
     plan = RayExecutor(num_workers=0)._plan(FakeModel())
     assert (plan.decode_tasks, plan.actors, plan.gpus_per_actor) == (None, 1, 0.0)
+    plan = RayExecutor(num_workers=3)._plan(create_extractor("pixel-stats"))
+    assert (plan.decode_tasks, plan.actors, plan.gpus_per_actor) == (3, 0, 0.0)  # computed in the decode tasks
+
+
+def test_an_unreachable_cluster_is_a_config_error_with_a_hint(ray_session, monkeypatch):
+    def refuse(**kwargs):
+        raise ConnectionError(f"could not connect to {kwargs['address']}")
+
+    monkeypatch.setattr(ray_session, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray_session, "init", refuse)
+    with pytest.raises(ConfigError, match=r"cannot connect to a Ray cluster at address 'ray://head:10001' .*ray start"):
+        RayExecutor(address="ray://head:10001").__enter__()
