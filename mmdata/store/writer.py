@@ -36,7 +36,7 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str = "zstd"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression=compression)
+        pq.write_table(table, tmp, compression=compression, use_dictionary=_dictionary_columns(table.schema))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -44,6 +44,12 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str = "zstd"
         Path(tmp).unlink(missing_ok=True)
         raise
     return path.stat().st_size
+
+
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """Dictionary-encode only string columns: on float vectors it costs 2x the write time and 5x the
+    read time for nothing (every value is distinct)."""
+    return [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
 
 
 def errors_table(records: Sequence[dict[str, Any]]) -> pa.Table:
