@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mmdata.store.metadata import METADATA_KEY
@@ -157,8 +158,42 @@ class FusedBatch:
         present = None
         if layout.presence:
             present = fixed_rows(record.column("present")).astype(bool).reshape(len(record), layout.presence)
-        return cls(record.column("sample_id"), record.column("split"), record.column("label"),
-                   np.array(values, dtype=np.float32), lengths, present)
+        return cls(record.column("sample_id"), record.column("split"), record.column("label"), values, lengths, present)
+
+    @classmethod
+    def merge(cls, parts: list[FusedBatch], layout: RowLayout) -> FusedBatch:
+        """One writable batch with every row of `parts`; pooled rows come out grouped by split (stable)."""
+        splits = pa.concat_arrays([_array(p.split) for p in parts])
+        order = None
+        if layout.kind == "pooled":
+            codes = pc.dictionary_encode(splits).indices.to_numpy()
+            order = np.argsort(codes, kind="stable")
+            if (order == np.arange(len(order))).all():
+                order = None
+        target = None if order is None else np.empty_like(order)
+        if target is not None:
+            target[order] = np.arange(len(order))  # where each input row goes
+
+        def stack(values: list[np.ndarray]) -> np.ndarray:
+            if target is None:
+                return np.concatenate(values) if len(values) > 1 else np.array(values[0])
+            out = np.empty((len(target), *values[0].shape[1:]), values[0].dtype)
+            start = 0
+            for part in values:  # scatter each part straight to its place: one copy per row
+                out[target[start : start + len(part)]] = part
+                start += len(part)
+            return out
+
+        def column(values: list[Any]) -> pa.Array:
+            merged = pa.concat_arrays([_array(v) for v in values])
+            return merged if order is None else merged.take(pa.array(order))
+
+        return cls(
+            column([p.sample_id for p in parts]), column([p.split for p in parts]), column([p.label for p in parts]),
+            stack([p.feature for p in parts]),
+            None if parts[0].lengths is None else np.concatenate([p.lengths for p in parts]),
+            None if parts[0].present is None else stack([p.present for p in parts]),
+        )
 
     def to_arrow(self, layout: RowLayout, schema: pa.Schema) -> pa.RecordBatch:
         dim = layout.dim
@@ -179,6 +214,10 @@ class FusedBatch:
             mask = np.arange(int(layout.max_length or 0))[None, :] < self.lengths[:, None]
             arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(mask.reshape(-1)), int(layout.max_length or 0)))
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _ragged_rows(lengths: np.ndarray | None, samples: np.ndarray) -> np.ndarray:

@@ -91,6 +91,17 @@ def apply_normalization(rows: np.ndarray, stats: NormStats) -> np.ndarray:
     return rows.astype(np.float32, copy=False)
 
 
+def normalize_in_place(block: np.ndarray, stats: NormStats) -> None:
+    """Normalize a writable float32 (n, D) block (possibly a column slice of a wider array) in place."""
+    if stats.method == "zscore" and stats.mean is not None and stats.std is not None:
+        np.subtract(block, stats.mean.astype(np.float32), out=block)
+        np.multiply(block, (1.0 / stats.std).astype(np.float32), out=block)
+    elif stats.method == "l2":
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
+        inverse = np.where(norms > L2_EPSILON, 1.0 / np.maximum(norms, L2_EPSILON), 0.0).astype(np.float32)
+        np.multiply(block, inverse[:, None], out=block)
+
+
 def pool_sequences(offsets: np.ndarray, rows: np.ndarray, how: Pooling) -> tuple[np.ndarray, np.ndarray]:
     """Pool each sample's rows[offsets[i]:offsets[i+1]] to one vector.
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from mmdata.errors import DatasetError
 from mmdata.fusion.formats import FusedBatch, RowLayout, Sink
-from mmdata.fusion.normalize import NormStats, RunningMoments, apply_normalization
+from mmdata.fusion.normalize import NormStats, RunningMoments, apply_normalization, normalize_in_place
 from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
 from mmdata.fusion.sequences import common_lengths, concat_sequences, pad_rows
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from mmdata.fusion.fuse import FuseOptions
 
 STAGING_NAME = ".staging.arrows"
+#: Rows are written in batches of about this many bytes (Arrow record batches, Parquet row groups).
+MERGE_BYTES = 16 << 20
 
 
 @dataclass
@@ -59,14 +61,17 @@ def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path
     schema = stage_layout.schema()
     with pa.OSFile(str(staging), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
         for shard, keep, raw in raw_batches(plan, options, tally):
-            in_stats = np.isin(shard.splits, plan.stats_splits) & keep
-            for name, moment in moments.items():
-                data = shard.tables[name]
-                moment.update(data.rows_of(in_stats & data.valid))
+            if plan.keeps_sequences or raw is None:  # statistics per step/sample from the decoded tables
+                in_stats = np.isin(shard.splits, plan.stats_splits) & keep
+                for name, moment in moments.items():
+                    data = shard.tables[name]
+                    moment.update(data.rows_of(in_stats & data.valid))
             if raw is None:
                 continue
-            writer.write_batch(raw.to_arrow(stage_layout, schema))
             splits = raw.split.to_numpy(zero_copy_only=False).astype(str)
+            if not plan.keeps_sequences:  # raw rows are grouped by split: statistics from views, no copy
+                _update_from_raw(moments, plan, raw, np.isin(splits, plan.stats_splits))
+            writer.write_batch(raw.to_arrow(stage_layout, schema))
             capped = None if raw.lengths is None else np.minimum(raw.lengths, options.max_length or np.iinfo(np.int64).max)
             for split in np.unique(splits):
                 chosen = splits == split
@@ -92,13 +97,42 @@ def second_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats
         batches: Iterator[FusedBatch] = read_staged(staged, staging_layout(plan))
     else:
         batches = (raw for _, _, raw in raw_batches(plan, options, tally) if raw is not None)
-    for batch in batches:
+    for batch in merged(batches, staging_layout(plan)):
         normalize_batch(batch, plan, stats)
         if layout.kind == "padded":
             batch.feature, batch.lengths = pad_rows(batch.feature, batch.lengths, int(layout.max_length or 1))
         if not layout.presence:
             batch.present = None
         sink.write(batch)
+
+
+def merged(batches: Iterator[FusedBatch], layout: RowLayout, target_bytes: int = MERGE_BYTES) -> Iterator[FusedBatch]:
+    """Consecutive batches merged into writable batches of about `target_bytes`, rows grouped by split.
+
+    The one copy every row needs anyway (staged rows are read-only) builds batches large enough
+    for few Parquet row groups / Arrow record batches, and split-contiguous so sinks write slices.
+    """
+    group: list[FusedBatch] = []
+    size = 0
+    for batch in batches:
+        group.append(batch)
+        size += batch.feature.nbytes
+        if size >= target_bytes:
+            yield FusedBatch.merge(group, layout)
+            group, size = [], 0
+    if group:
+        yield FusedBatch.merge(group, layout)
+
+
+def _update_from_raw(moments: dict[str, RunningMoments], plan: FusePlan, raw: FusedBatch, in_stats: np.ndarray) -> None:
+    for position, table in enumerate(plan.tables):
+        if table.name not in moments:
+            continue
+        rows = in_stats & raw.present[:, position]
+        where = np.flatnonzero(rows)
+        contiguous = len(where) and where[-1] - where[0] + 1 == len(where)
+        chosen = slice(int(where[0]), int(where[-1]) + 1) if contiguous else rows
+        moments[table.name].update(raw.feature[chosen, table.start : table.stop])
 
 
 def raw_batches(plan: FusePlan, options: FuseOptions, tally: Tally) -> Iterator[tuple[ShardData, np.ndarray, FusedBatch | None]]:
@@ -145,7 +179,9 @@ def build_raw_batch(plan: FusePlan, shard: ShardData, keep: np.ndarray) -> Fused
 
 
 def normalize_batch(batch: FusedBatch, plan: FusePlan, stats: dict[str, NormStats]) -> None:
-    """Normalize each table's slice in place (rows where the table is missing stay zero)."""
+    """Normalize each table's slice in place (rows where the table is missing stay zero).
+
+    `batch.feature` must be writable (batches from `merged` are)."""
     for position, table in enumerate(plan.tables):
         table_stats = stats[table.name]
         if table_stats.method == "none":
@@ -155,7 +191,7 @@ def normalize_batch(batch: FusedBatch, plan: FusePlan, stats: dict[str, NormStat
             present = np.repeat(present, batch.lengths)
         block = batch.feature[:, table.start : table.stop]
         if present.all():
-            batch.feature[:, table.start : table.stop] = apply_normalization(block, table_stats)
+            normalize_in_place(block, table_stats)
         elif present.any():
             batch.feature[present, table.start : table.stop] = apply_normalization(block[present], table_stats)
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mmdata.checks import tables as table_checks
@@ -123,7 +124,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
         tables.append(table)
     stats_splits = tuple(options.stats_splits)
     if any(t.method == "zscore" for t in tables):
-        available = sorted(set(dataset.samples_table(columns=["split"]).column("split").to_pylist()))
+        available = sorted(pc.unique(dataset.samples_table(columns=["split"]).column("split")).drop_null().to_pylist())
         unknown = [s for s in stats_splits if s not in available]
         if unknown:
             raise ConfigError(
