@@ -4,8 +4,9 @@
     fuse("out/mosi", "out/mosi-fused", tables=("text", "audio", "video"), missing="zero", format="arrow")
     loader = DataLoader(FusedDataset("out/mosi-fused", "train"), batch_size=32, collate_fn=collate_fused)
 
-Modules: `plan` (table selection, validation, shard reader), `normalize` (z-score/L2, pooling),
-`formats` (Parquet, Arrow IPC, HF, NumPy sinks), `fuse` (the two passes), `torch_dataset`.
+Modules: `plan` (table selection, validation, shard reader), `normalize` (z-score/L2, pooling), `rows`
+(row layout and batches), `sequences` (aligned time axis), `passes` (the two streaming passes),
+`formats` (Parquet, Arrow IPC, HF, NumPy sinks), `fuse` (options, report, atomic export), `torch_dataset`.
 """
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat
 from mmdata.fusion.fuse import FuseOptions, FuseReport, MissingPolicy, SequenceMode, fuse

@@ -22,212 +22,21 @@ Files inside the export directory:
 """
 from __future__ import annotations
 
-import json
 import shutil
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mmdata.store.metadata import METADATA_KEY
+from mmdata.fusion.rows import FusedBatch, RowLayout
 
 ExportFormat = Literal["parquet", "arrow", "hf", "npy"]
 EXPORT_FORMATS: tuple[str, ...] = ("parquet", "arrow", "hf", "npy")
-RowKind = Literal["pooled", "padded", "ragged"]
 FUSED_METADATA = "fused.json"
 DATA_DIR = "data"
-
-
-@dataclass(frozen=True)
-class RowLayout:
-    """The shape of one fused row: dim D, pooled/padded/ragged, padded length L, modalities m (presence)."""
-
-    dim: int
-    kind: RowKind = "pooled"
-    max_length: int | None = None
-    presence: int | None = None
-
-    def feature_type(self) -> pa.DataType:
-        vector = pa.list_(pa.float32(), self.dim)
-        if self.kind == "pooled":
-            return vector
-        if self.kind == "padded":
-            return pa.list_(vector, int(self.max_length or 0))
-        return pa.list_(vector)
-
-    def schema(self, metadata: dict[str, Any] | None = None) -> pa.Schema:
-        fields = [
-            pa.field("sample_id", pa.string(), nullable=False),
-            pa.field("split", pa.string()),
-            pa.field("label", pa.float64()),
-            pa.field("feature", self.feature_type()),
-        ]
-        if self.presence:
-            fields.append(pa.field("present", pa.list_(pa.bool_(), self.presence)))
-        if self.kind != "pooled":
-            fields.append(pa.field("length", pa.int32()))
-        if self.kind == "padded":
-            fields.append(pa.field("mask", pa.list_(pa.bool_(), int(self.max_length or 0))))
-        raw = {b"huggingface": json.dumps({"info": {"features": self.hf_features()}}).encode()}
-        if metadata is not None:
-            raw[METADATA_KEY] = json.dumps(metadata, sort_keys=True).encode()
-        return pa.schema(fields, metadata=raw)
-
-    def hf_features(self) -> dict[str, Any]:
-        """The Hugging Face `Features` of a row, as `Features.to_dict()` writes them."""
-        def value(dtype: str) -> dict[str, Any]:
-            return {"dtype": dtype, "_type": "Value"}
-
-        def listed(inner: dict[str, Any], length: int | None = None) -> dict[str, Any]:
-            out: dict[str, Any] = {"feature": inner, "_type": "List"}
-            if length is not None:
-                out["length"] = length
-            return out
-
-        vector = listed(value("float32"), self.dim)
-        feature = vector if self.kind == "pooled" else listed(vector, self.max_length if self.kind == "padded" else None)
-        out = {"sample_id": value("string"), "split": value("string"), "label": value("float64"), "feature": feature}
-        if self.presence:
-            out["present"] = listed(value("bool"), self.presence)
-        if self.kind != "pooled":
-            out["length"] = value("int32")
-        if self.kind == "padded":
-            out["mask"] = listed(value("bool"), self.max_length)
-        return out
-
-
-@dataclass
-class FusedBatch:
-    """Fused rows of one input shard (n samples).
-
-    feature: pooled (n, D); padded (n, L, D); ragged (sum of lengths, D) with `lengths` giving
-    each sample's rows. present: (n, m) bool or None. lengths: (n,) for sequences, else None.
-    """
-
-    sample_id: pa.Array
-    split: pa.Array
-    label: pa.Array
-    feature: np.ndarray
-    lengths: np.ndarray | None = None
-    present: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.sample_id)
-
-    def take(self, rows: np.ndarray, layout: RowLayout) -> FusedBatch:
-        index = pa.array(rows, pa.int64())
-        feature = self.feature[rows] if layout.kind != "ragged" else self.feature[_ragged_rows(self.lengths, rows)]
-        return FusedBatch(
-            self.sample_id.take(index), self.split.take(index), self.label.take(index), feature,
-            None if self.lengths is None else self.lengths[rows], None if self.present is None else self.present[rows],
-        )
-
-    def slice(self, start: int, stop: int, layout: RowLayout) -> FusedBatch:
-        """Rows start..stop as views (no copy)."""
-        if start == 0 and stop == len(self):
-            return self
-        if layout.kind == "ragged":
-            edges = np.concatenate([[0], np.cumsum(self.lengths)])
-            feature = self.feature[edges[start] : edges[stop]]
-        else:
-            feature = self.feature[start:stop]
-        return FusedBatch(
-            self.sample_id.slice(start, stop - start), self.split.slice(start, stop - start),
-            self.label.slice(start, stop - start), feature,
-            None if self.lengths is None else self.lengths[start:stop],
-            None if self.present is None else self.present[start:stop],
-        )
-
-    @classmethod
-    def from_arrow(cls, record: pa.RecordBatch, layout: RowLayout) -> FusedBatch:
-        """The inverse of `to_arrow` for pooled and ragged layouts (the staging format)."""
-        from mmdata.checks.stream import fixed_rows, sequence_rows
-
-        feature = record.column("feature")
-        lengths = None
-        if layout.kind == "ragged":
-            offsets, values = sequence_rows(feature)
-            lengths = np.diff(offsets)
-        else:
-            values = fixed_rows(feature)
-        present = None
-        if layout.presence:
-            present = fixed_rows(record.column("present")).astype(bool).reshape(len(record), layout.presence)
-        return cls(record.column("sample_id"), record.column("split"), record.column("label"), values, lengths, present)
-
-    @classmethod
-    def merge(cls, parts: list[FusedBatch], layout: RowLayout) -> FusedBatch:
-        """One writable batch with every row of `parts`; pooled rows come out grouped by split (stable)."""
-        splits = pa.concat_arrays([_array(p.split) for p in parts])
-        order = None
-        if layout.kind == "pooled":
-            codes = pc.dictionary_encode(splits).indices.to_numpy()
-            order = np.argsort(codes, kind="stable")
-            if (order == np.arange(len(order))).all():
-                order = None
-        target = None if order is None else np.empty_like(order)
-        if target is not None:
-            target[order] = np.arange(len(order))  # where each input row goes
-
-        def stack(values: list[np.ndarray]) -> np.ndarray:
-            if target is None:
-                return np.concatenate(values) if len(values) > 1 else np.array(values[0])
-            out = np.empty((len(target), *values[0].shape[1:]), values[0].dtype)
-            start = 0
-            for part in values:  # scatter each part straight to its place: one copy per row
-                out[target[start : start + len(part)]] = part
-                start += len(part)
-            return out
-
-        def column(values: list[Any]) -> pa.Array:
-            merged = pa.concat_arrays([_array(v) for v in values])
-            return merged if order is None else merged.take(pa.array(order))
-
-        return cls(
-            column([p.sample_id for p in parts]), column([p.split for p in parts]), column([p.label for p in parts]),
-            stack([p.feature for p in parts]),
-            None if parts[0].lengths is None else np.concatenate([p.lengths for p in parts]),
-            None if parts[0].present is None else stack([p.present for p in parts]),
-        )
-
-    def to_arrow(self, layout: RowLayout, schema: pa.Schema) -> pa.RecordBatch:
-        dim = layout.dim
-        vectors = pa.FixedSizeListArray.from_arrays(pa.array(self.feature.reshape(-1), pa.float32()), dim)
-        if layout.kind == "padded":
-            feature = pa.FixedSizeListArray.from_arrays(vectors, int(layout.max_length or 0))
-        elif layout.kind == "ragged":
-            offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int32)
-            feature = pa.ListArray.from_arrays(pa.array(offsets), vectors)
-        else:
-            feature = vectors
-        arrays = [self.sample_id, self.split, self.label, feature]
-        if layout.presence:
-            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(self.present.reshape(-1)), layout.presence))
-        if layout.kind != "pooled":
-            arrays.append(pa.array(self.lengths.astype(np.int32)))
-        if layout.kind == "padded":
-            mask = np.arange(int(layout.max_length or 0))[None, :] < self.lengths[:, None]
-            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(mask.reshape(-1)), int(layout.max_length or 0)))
-        return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-
-
-def _ragged_rows(lengths: np.ndarray | None, samples: np.ndarray) -> np.ndarray:
-    """Row indices of the chosen samples in a ragged (sum of lengths, D) array."""
-    assert lengths is not None
-    starts = np.concatenate([[0], np.cumsum(lengths)])[:-1]
-    chosen = lengths[samples]
-    owner = np.repeat(np.arange(len(samples)), chosen)
-    step = np.arange(int(chosen.sum())) - np.repeat(np.cumsum(chosen) - chosen, chosen)
-    return starts[samples][owner] + step
 
 
 class Sink(ABC):

@@ -24,7 +24,8 @@ from typing import Any, Literal
 
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat, RowLayout, open_sink
+from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat, open_sink
+from mmdata.fusion.rows import RowLayout
 from mmdata.fusion.normalize import NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling
 from mmdata.fusion.passes import STAGING_NAME, FirstPass, Tally, first_pass, second_pass
 from mmdata.fusion.plan import FusePlan, plan_fusion

@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 
 from mmdata.errors import DatasetError
-from mmdata.fusion.formats import FusedBatch, RowLayout, Sink
+from mmdata.fusion.formats import Sink
+from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.fusion.normalize import NormStats, RunningMoments, apply_normalization, normalize_in_place
 from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
 from mmdata.fusion.sequences import common_lengths, concat_sequences, pad_rows
