@@ -25,7 +25,9 @@ app = typer.Typer(
 ERROR_EXIT_CODE = 2
 
 
-def command(name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def command(name: str, *, group: typer.Typer | None = None, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a command on the app, or on `group` (a sub-app added with `app.add_typer`)."""
+
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
         def wrapper(*args: Any, **kw: Any) -> Any:
@@ -35,7 +37,7 @@ def command(name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable
                 typer.echo(f"error: {e}", err=True)
                 raise typer.Exit(ERROR_EXIT_CODE) from None
 
-        app.command(name, **kwargs)(wrapper)
+        (group or app).command(name, **kwargs)(wrapper)
         return func
 
     return decorate

@@ -5,3 +5,4 @@ from mmdata.cli import align, export_csd  # noqa: F401
 from mmdata.cli import fuse  # noqa: F401
 from mmdata.cli import share, verify, checksum  # noqa: F401
 from mmdata.cli import report  # noqa: F401
+from mmdata.cli import train  # noqa: F401

@@ -1,0 +1,110 @@
+"""Result tables and metrics JSON shared by the training recipes.
+
+A recipe's result is a list of rows (`ResultRow`: model name, kind, modalities, metrics); `format_table`
+renders them as a plain-text table for the terminal and `write_metrics_json` writes the whole report
+atomically (temporary file + rename) so a reader never sees half a file.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+RowKind = Literal["unimodal", "multimodal", "cross-modal", "reference"]
+
+
+@dataclass
+class ResultRow:
+    """One model's test metrics (and how long it took to train)."""
+
+    model: str
+    kind: RowKind
+    modalities: list[str]
+    metrics: dict[str, float]
+    train_seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["metrics"] = {k: _json_number(v) for k, v in self.metrics.items()}
+        return out
+
+
+def format_table(
+    rows: Sequence[ResultRow], columns: Sequence[tuple[str, str]], *, percent: Sequence[str] = (), decimals: int = 3
+) -> str:
+    """A plain-text table: model, kind, modalities, then one column per (metric key, header).
+
+    Metrics named in `percent` are fractions shown as percentages with one decimal; the others get
+    `decimals` decimals. A metric a row lacks shows as '-'.
+    """
+    header = ["model", "kind", "modalities", *[h for _, h in columns]]
+    lines = [header]
+    for row in rows:
+        cells = [row.model, row.kind, "+".join(row.modalities)]
+        for key, _ in columns:
+            value = row.metrics.get(key)
+            if value is None:
+                cells.append("-")
+            elif isinstance(value, float) and math.isnan(value):
+                cells.append("nan")
+            else:
+                cells.append(f"{100 * value:.1f}" if key in percent else f"{value:.{decimals}f}")
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    rendered = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
+    rendered.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(rendered)
+
+
+def write_metrics_json(path: str | Path, report: dict[str, Any]) -> Path:
+    """Write a recipe report as indented JSON (NaN becomes null), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_clean(report), indent=2, sort_keys=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def environment() -> dict[str, str]:
+    """Versions that make a result reproducible: Python, torch, numpy, scikit-learn, mmdata."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("mmdata", "torch", "numpy", "scikit-learn"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        value = value.item()
+    return _json_number(value)

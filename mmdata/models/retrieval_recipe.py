@@ -1,0 +1,232 @@
+"""Image-text retrieval recipe: train the alignment models on an export, report Recall@1/5/10.
+
+Reads a dataset directory written by `mmdata extract` on a captioned-image corpus (COCO, Flickr30K,
+Karpathy, the shapes demo): one or more pooled image tables (concatenated) and a caption-level text
+table (`<text extractor>:level=caption`, one vector per caption), joined on sample id. Trains on the
+train splits, tests on the test split with every caption of every test image (the standard protocol;
+with >= 2000 test images also the mean over 1K folds, COCO's "1K test").
+
+Rows of the result: chance (expected Recall@K of a random scorer), a unimodal text-only reference
+(caption -> other captions of the same image, no training), and one cross-modal row per alignment model.
+
+    report = run_retrieval_recipe("out/shapes", "out/shapes/retrieval.json")
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmdata.errors import ConfigError, DatasetError
+from mmdata.metrics import chance_recall, folded_retrieval_metrics, image_to_text_ranks, recall_at_k, retrieval_metrics
+from mmdata.models.data import align_ids, concat_tables, read_pooled, read_sequence, standardize
+from mmdata.models.report import ResultRow, environment, format_table, write_metrics_json
+from mmdata.models.retrieval import RETRIEVAL_MODELS, RetrievalModelConfig, cosine_scores, create_retrieval_model
+from mmdata.models.trainer import TrainConfig, limit_threads, seed_everything
+from mmdata.store.reader import Dataset, open_dataset
+
+log = logging.getLogger(__name__)
+
+RECALL_COLUMNS = [("i2t_r1", "i2t R@1"), ("i2t_r5", "R@5"), ("i2t_r10", "R@10"),
+                  ("t2i_r1", "t2i R@1"), ("t2i_r5", "R@5"), ("t2i_r10", "R@10"), ("rsum", "rsum"),
+                  ("t2t_r1", "t2t R@1"), ("t2t_r5", "R@5"), ("t2t_r10", "R@10")]
+TRAIN_SPLIT_HINTS = ("train", "restval")
+TEST_SPLIT_HINTS = ("test", "val")
+
+
+@dataclass(frozen=True)
+class RetrievalRecipeConfig:
+    """What to train on and how."""
+
+    #: Pooled image tables to concatenate (default: every pooled image table of the dataset).
+    image_tables: tuple[str, ...] = ()
+    #: Caption-level text table (default: the only text table with item_axis 'caption').
+    text_table: str | None = None
+    #: Splits to train on (default: those named train*/restval) and to test on (default: test, else val*).
+    train_splits: tuple[str, ...] = ()
+    test_split: str | None = None
+    models: tuple[str, ...] = tuple(RETRIEVAL_MODELS)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30, batch_size=128, lr=2e-3, patience=0))
+    model: RetrievalModelConfig = field(default_factory=RetrievalModelConfig)
+    #: Threads for torch and BLAS while training (small models: 1 is fastest on a shared CPU; None = leave).
+    num_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.models if m not in RETRIEVAL_MODELS]
+        if unknown or not self.models:
+            raise ConfigError(f"unknown retrieval models {unknown}; available: {sorted(RETRIEVAL_MODELS)}")
+
+
+@dataclass
+class RetrievalSplit:
+    """Image vectors, caption vectors and each caption's image index for one split."""
+
+    sample_ids: np.ndarray
+    images: np.ndarray
+    texts: np.ndarray
+    caption_image: np.ndarray
+
+
+@dataclass
+class RetrievalReport:
+    """The recipe's result rows plus everything needed to reproduce them."""
+
+    rows: list[ResultRow]
+    folded: dict[str, dict[str, float]]
+    info: dict[str, Any]
+
+    def table(self) -> str:
+        return format_table(self.rows, RECALL_COLUMNS, decimals=1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.info, "results": [r.to_json() for r in self.rows], "folded_1k": self.folded}
+
+
+def run_retrieval_recipe(
+    dataset_dir: str | Path, output_path: str | Path | None = None, config: RetrievalRecipeConfig | None = None
+) -> RetrievalReport:
+    """Train every configured alignment model and evaluate it; write the metrics JSON when `output_path` is given.
+
+    Raises:
+        DatasetError: the dataset lacks an image or caption-level text table, or a train/test split.
+    """
+    config = config or RetrievalRecipeConfig()
+    with limit_threads(config.num_threads):
+        return _run(open_dataset(dataset_dir), output_path, config)
+
+
+def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalRecipeConfig) -> RetrievalReport:
+    image_tables, text_table = _choose_tables(dataset, config)
+    train_splits, test_split = _choose_splits(dataset, config)
+    train = load_retrieval_split(dataset, image_tables, text_table, train_splits)
+    test = load_retrieval_split(dataset, image_tables, text_table, (test_split,))
+    train.images, test.images = standardize(train.images, test.images)
+    train.texts, test.texts = standardize(train.texts, test.texts)
+    n_test, n_captions = len(test.images), len(test.texts)
+    log.info("retrieval: %d train images, %d test images with %d captions", len(train.images), n_test, n_captions)
+    rows = [ResultRow("chance", "reference", ["image", "text"], chance_recall(n_test, n_captions / n_test)),
+            ResultRow("text-only", "unimodal", ["text"], caption_to_caption_metrics(test.texts, test.caption_image))]
+    folded: dict[str, dict[str, float]] = {}
+    for name in config.models:
+        seed_everything(config.train.seed)
+        model = create_retrieval_model(name, config.model)
+        began = time.perf_counter()
+        model.fit(train.images, train.texts, train.caption_image, config.train)
+        seconds = time.perf_counter() - began
+        scores = model.scores(test.images, test.texts)
+        rows.append(ResultRow(name, "cross-modal", ["image", "text"], retrieval_metrics(scores, test.caption_image),
+                              train_seconds=round(seconds, 2)))
+        fold_metrics = folded_retrieval_metrics(scores, test.caption_image)
+        if fold_metrics is not None:
+            folded[name] = fold_metrics
+    info = {
+        "recipe": "retrieval",
+        "dataset": str(dataset.root),
+        "image_tables": list(image_tables),
+        "text_table": text_table,
+        "train_splits": list(train_splits),
+        "test_split": test_split,
+        "train_images": len(train.images),
+        "train_captions": len(train.texts),
+        "test_images": n_test,
+        "test_captions": n_captions,
+        "protocol": f"{n_test} test images, all {n_captions} captions" + ("; plus 1K folds" if folded else ""),
+        "config": _config_json(config),
+        "environment": environment(),
+    }
+    report = RetrievalReport(rows=rows, folded=folded, info=info)
+    if output_path is not None:
+        write_metrics_json(output_path, report.to_json())
+    return report
+
+
+def load_retrieval_split(
+    dataset: Dataset, image_tables: tuple[str, ...], text_table: str, splits: tuple[str, ...]
+) -> RetrievalSplit:
+    """The images of `splits` that have an image vector and at least one caption vector."""
+    samples = dataset.samples_table(columns=["sample_id", "split"])
+    wanted = np.asarray(samples.column("sample_id").to_pylist(), dtype=object)[
+        np.isin(np.asarray(samples.column("split").to_pylist(), dtype=object), list(splits))
+    ]
+    image_ids, images = concat_tables(dataset, image_tables)
+    text_ids, flat, offsets = read_sequence(dataset, text_table)
+    counts = np.diff(offsets)
+    keep_text = counts > 0
+    ids, (image_index, text_index, _) = align_ids(image_ids, text_ids[keep_text], wanted)
+    if len(ids) == 0:
+        raise DatasetError(
+            f"no image of splits {list(splits)} in {dataset.root} has both an image vector ({', '.join(image_tables)}) "
+            f"and caption vectors ({text_table}); check the splits (`mmdata info`) and the errors tables"
+        )
+    rows = np.flatnonzero(keep_text)[text_index]
+    starts, ends = offsets[rows], offsets[rows + 1]
+    caption_rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
+    caption_image = np.repeat(np.arange(len(ids)), ends - starts)
+    return RetrievalSplit(ids, images[image_index], flat[caption_rows], caption_image)
+
+
+def caption_to_caption_metrics(texts: np.ndarray, caption_image: np.ndarray) -> dict[str, float]:
+    """Text-only reference: each caption retrieves the other captions; a hit is one of the same image.
+
+    Reported as t2i (caption query) only; captions of images with a single caption always miss.
+    """
+    scores = cosine_scores(texts, texts)
+    np.fill_diagonal(scores, scores.min() - 1.0)  # a caption never retrieves itself
+    # Each caption is its own "image" query over all captions; its positives are the other captions of its image.
+    ranks = []
+    for start in range(0, len(texts), 1024):
+        block = np.arange(start, min(start + 1024, len(texts)))
+        own = caption_image[None, :] == caption_image[block, None]
+        own[np.arange(len(block)), block] = False
+        best = np.where(own, scores[block], -np.inf).max(axis=1)
+        wrong = (~own) & (np.arange(len(texts))[None, :] != block[:, None])
+        ranks.append(np.where(np.isfinite(best), (np.where(wrong, scores[block], -np.inf) >= best[:, None]).sum(axis=1),
+                              len(texts)))
+    recall = recall_at_k(np.concatenate(ranks))
+    return {f"t2t_r{k}": v for k, v in recall.items()}
+
+
+def _choose_tables(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tuple[str, ...], str]:
+    entries = dataset.manifest.tables
+    image_tables = config.image_tables or tuple(
+        n for n, e in sorted(entries.items()) if e.modality == "image" and e.spec.get("kind") == "pooled"
+    )
+    if not image_tables:
+        raise DatasetError(
+            f"{dataset.root} has no pooled image table; tables: {dataset.table_names}; "
+            "extract one (`mmdata extract ... --image color-hist`)"
+        )
+    if config.text_table:
+        return image_tables, config.text_table
+    captions = [n for n, e in sorted(entries.items()) if e.modality == "text" and e.spec.get("item_axis") == "caption"]
+    if len(captions) != 1:
+        raise DatasetError(
+            f"{dataset.root} has {len(captions)} caption-level text tables ({captions}); expected exactly one, or pass "
+            "text_table=...; extract one with `--text minilm:level=caption` (or hashed-bow:level=caption)"
+        )
+    return image_tables, captions[0]
+
+
+def _choose_splits(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tuple[str, ...], str]:
+    present = sorted(dataset.manifest.samples.get("splits", {}))
+    train = config.train_splits or tuple(s for s in present if any(h in s for h in TRAIN_SPLIT_HINTS))
+    test = config.test_split
+    if test is None:
+        test = next((s for hint in TEST_SPLIT_HINTS for s in present if hint in s and s not in train), None)
+    if not train or test is None:
+        raise DatasetError(
+            f"cannot tell the train and test splits of {dataset.root} (splits: {present}); pass train_splits=... and "
+            "test_split=... (CLI: --train-split, --test-split)"
+        )
+    missing = [s for s in (*train, test) if s not in present]
+    if missing:
+        raise DatasetError(f"splits {missing} are not in {dataset.root}; splits: {present}")
+    return tuple(train), test
+
+
+def _config_json(config: RetrievalRecipeConfig) -> dict[str, Any]:
+    return asdict(config)

@@ -1,0 +1,199 @@
+"""Sentiment recipe: unimodal baselines vs early, late, intermediate and tensor fusion on a fused export.
+
+Reads a pooled fused export (`mmdata fuse DATASET EXPORT`, one table per modality, normalised with
+train-only statistics), trains every model with an L1 loss (MulT's choice for MOSI) and early stopping
+on the validation MAE, and evaluates on the test split with `mmdata.metrics.sentiment_metrics`.
+
+Rows of the result: `mean` (predicts the train mean: the floor), one `unimodal` row per modality, and
+one row per fusion model over all modalities.
+
+    report = run_sentiment_recipe("out/mosi-fused", "out/mosi-fused/sentiment.json")
+    print(report.table())
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmdata.errors import ConfigError, DatasetError
+from mmdata.metrics import mae, sentiment_metrics
+from mmdata.models.data import SplitArrays, read_fused_splits
+from mmdata.models.report import ResultRow, environment, format_table, write_metrics_json
+from mmdata.models.sentiment import SENTIMENT_MODELS, SentimentModelConfig, create_sentiment_model
+from mmdata.models.trainer import TrainConfig, fit, limit_threads, seed_everything
+
+log = logging.getLogger(__name__)
+
+SENTIMENT_COLUMNS = [("mae", "MAE"), ("corr", "Corr"), ("acc2_has0", "Acc2 has0"), ("f1_has0", "F1 has0"),
+                     ("acc2_non0", "Acc2 non0"), ("f1_non0", "F1 non0"), ("acc7", "Acc7"), ("acc5", "Acc5")]
+PERCENT_METRICS = ("acc2_has0", "f1_has0", "acc2_non0", "f1_non0", "acc7", "acc5", "acc7_cmumosei")
+VALID_SPLIT_NAMES = ("valid", "val", "dev", "validation")
+
+
+@dataclass(frozen=True)
+class SentimentRecipeConfig:
+    """Which models to train, on which splits, and how."""
+
+    models: tuple[str, ...] = tuple(SENTIMENT_MODELS)
+    train_split: str = "train"
+    #: Early-stopping split (default: valid/val/dev; without one, 15% of train is held out).
+    valid_split: str | None = None
+    test_split: str = "test"
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=80, batch_size=32, lr=1e-3, patience=15))
+    model: SentimentModelConfig = field(default_factory=SentimentModelConfig)
+    #: Threads for torch and BLAS while training (small models: 1 is fastest on a shared CPU; None = leave).
+    num_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.models if m not in SENTIMENT_MODELS]
+        if unknown or not self.models:
+            raise ConfigError(f"unknown sentiment models {unknown}; available: {sorted(SENTIMENT_MODELS)}")
+
+
+@dataclass
+class SentimentReport:
+    """The recipe's result rows plus everything needed to reproduce them."""
+
+    rows: list[ResultRow]
+    info: dict[str, Any]
+
+    def table(self) -> str:
+        return format_table(self.rows, SENTIMENT_COLUMNS, percent=PERCENT_METRICS)
+
+    def row(self, model: str, modalities: list[str] | None = None) -> ResultRow:
+        """The row of `model` (and, for unimodal rows, its modality)."""
+        for row in self.rows:
+            if row.model == model and (modalities is None or row.modalities == modalities):
+                return row
+        raise KeyError(f"no result row for {model!r} {modalities or ''}")
+
+    def best_unimodal(self) -> ResultRow:
+        """The unimodal row with the lowest MAE."""
+        return min((r for r in self.rows if r.kind == "unimodal"), key=lambda r: r.metrics["mae"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.info, "results": [r.to_json() for r in self.rows]}
+
+
+def run_sentiment_recipe(
+    export_dir: str | Path, output_path: str | Path | None = None, config: SentimentRecipeConfig | None = None
+) -> SentimentReport:
+    """Train every configured model on a fused export and evaluate it; write the metrics JSON when asked.
+
+    Raises:
+        DatasetError: not a pooled fused export, a missing split, or no labelled rows.
+    """
+    config = config or SentimentRecipeConfig()
+    with limit_threads(config.num_threads):
+        return _run(Path(export_dir), output_path, config)
+
+
+def _run(export_dir: Path, output_path: str | Path | None, config: SentimentRecipeConfig) -> SentimentReport:
+    train, valid, test, valid_name = load_sentiment_splits(export_dir, config)
+    modalities = sorted(train.features)
+    dims = {m: train.features[m].shape[1] for m in modalities}
+    log.info("sentiment: %d train, %d valid, %d test rows; dims %s", len(train), len(valid), len(test), dims)
+    baseline = np.full(len(test), float(np.mean(train.labels)))
+    rows = [ResultRow("mean", "reference", [], sentiment_metrics(baseline, test.labels))]
+    jobs = [(name, [m]) for name in config.models if name == "unimodal" for m in modalities]
+    jobs += [(name, modalities) for name in config.models if name != "unimodal" and len(modalities) > 1]
+    for name, used in jobs:
+        seed_everything(config.train.seed)
+        model = create_sentiment_model(name, {m: dims[m] for m in used}, config.model)
+        began = time.perf_counter()
+        result = train_sentiment_model(model, train, valid, config.train)
+        seconds = time.perf_counter() - began
+        predictions = predict_sentiment(model, test)
+        rows.append(ResultRow(name, model.kind, used, sentiment_metrics(predictions, test.labels),
+                              train_seconds=round(seconds, 2),
+                              details={"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                                       "valid_mae": result.best_score}))
+        log.info("%s %s: test MAE %.3f (%.1f s)", name, "+".join(used), rows[-1].metrics["mae"], seconds)
+    info = {
+        "recipe": "sentiment",
+        "export": str(export_dir),
+        "modalities": {m: {"dim": dims[m]} for m in modalities},
+        "splits": {"train": config.train_split, "valid": valid_name, "test": config.test_split},
+        "rows": {"train": len(train), "valid": len(valid), "test": len(test)},
+        "config": asdict(config),
+        "environment": environment(),
+    }
+    report = SentimentReport(rows=rows, info=info)
+    if output_path is not None:
+        write_metrics_json(output_path, report.to_json())
+    return report
+
+
+def load_sentiment_splits(
+    export_dir: Path, config: SentimentRecipeConfig
+) -> tuple[SplitArrays, SplitArrays, SplitArrays, str]:
+    """Train, validation and test arrays of the export (rows without a label are left out)."""
+    splits = {name: _labelled(name, data) for name, data in read_fused_splits(export_dir).items()}
+    for name in (config.train_split, config.test_split):
+        if name not in splits or not len(splits[name]):
+            raise DatasetError(
+                f"fused export {export_dir} has no labelled rows in split {name!r}; splits: {sorted(splits)}; "
+                "choose others with train_split=/test_split= (CLI: --train-split, --test-split)"
+            )
+    train = splits[config.train_split]
+    valid_name = config.valid_split or next((n for n in VALID_SPLIT_NAMES if n in splits and len(splits[n])), None)
+    if valid_name is not None:
+        if valid_name not in splits:
+            raise DatasetError(f"fused export {export_dir} has no split {valid_name!r}; splits: {sorted(splits)}")
+        return train, splits[valid_name], splits[config.test_split], valid_name
+    if len(train) < 4:
+        raise DatasetError(f"split {config.train_split!r} has {len(train)} rows; expected at least 4 to hold some out")
+    order = np.random.default_rng(config.train.seed).permutation(len(train))
+    cut = max(1, int(round(0.15 * len(train))))
+    log.warning("no validation split in %s: holding out %d of %d train rows for early stopping", export_dir, cut, len(train))
+    return train.subset(np.sort(order[cut:])), train.subset(np.sort(order[:cut])), splits[config.test_split], \
+        f"{config.train_split} (15% held out)"
+
+
+def train_sentiment_model(model: Any, train: SplitArrays, valid: SplitArrays, config: TrainConfig):
+    """Fit `model` with L1 loss (plus its auxiliary loss) and early stopping on validation MAE."""
+    import torch
+
+    inputs = _tensors(train, model.modalities)
+    target = torch.as_tensor(train.labels, dtype=torch.float32)
+
+    def loss_fn(net, index):
+        batch = {m: x[index] for m, x in inputs.items()}
+        loss = torch.abs(net(batch) - target[index]).mean()
+        extra = net.auxiliary_loss(batch, target[index])
+        return loss if extra is None else loss + extra
+
+    def validate() -> float:
+        return mae(predict_sentiment(model, valid), valid.labels)
+
+    return fit(model, loss_fn, len(train), config, validate)
+
+
+def predict_sentiment(model: Any, data: SplitArrays) -> np.ndarray:
+    """The model's predictions for every row of `data` (eval mode, no gradients)."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model(_tensors(data, model.modalities)).numpy().astype(np.float64)
+    model.train(was_training)
+    return out
+
+
+def _tensors(data: SplitArrays, modalities: tuple[str, ...]) -> dict[str, Any]:
+    import torch
+
+    return {m: torch.as_tensor(data.features[m], dtype=torch.float32) for m in modalities}
+
+
+def _labelled(name: str, data: SplitArrays) -> SplitArrays:
+    keep = np.isfinite(data.labels)
+    if not keep.all():
+        log.warning("split %s: %d rows without a label are left out", name, int((~keep).sum()))
+    return data.subset(np.flatnonzero(keep))
