@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmdata.corpora.base import LoadProblem, PrecomputedTable, get_corpus_kind, load_corpus, require_dir
-from mmdata.errors import CorpusFormatError, DatasetError, ExtractionError
+from mmdata.errors import ConfigError, CorpusFormatError, DatasetError, ExtractionError
 from mmdata.executors import ItemResult, LocalExecutor
 from mmdata.features.base import Extractor, create_extractor
 from mmdata.progress import NullProgress, ProgressSink
@@ -310,6 +310,8 @@ def extract_features(
     if len(set(names)) != len(names):
         raise DatasetError(f"two extractors write the same table: {names}")
     reports = []
+    if executor not in ("local", "ray"):
+        raise ConfigError(f"unknown executor {executor!r}; expected 'local' (process pool) or 'ray' (Ray Data)")
     if executor == "ray":
         from mmdata.ray_executor import RayExecutor
 

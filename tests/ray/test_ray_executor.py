@@ -216,3 +216,12 @@ def test_an_unreachable_cluster_is_a_config_error_with_a_hint(ray_session, monke
     monkeypatch.setattr(ray_session, "init", refuse)
     with pytest.raises(ConfigError, match=r"cannot connect to a Ray cluster at address 'ray://head:10001' .*ray start"):
         RayExecutor(address="ray://head:10001").__enter__()
+
+
+def test_an_unknown_executor_is_a_clear_error_and_writes_no_feature(tmp_path):
+    corpus = write_fake_coco(tmp_path / "corpus", 2)
+    result = CliRunner().invoke(app, ["extract", "coco", str(corpus.root), str(tmp_path / "out"), "--image",
+                                      "color-hist", "--executor", "rya", "-q"])
+    assert result.exit_code == 2
+    assert "unknown executor 'rya'; expected 'local' (process pool) or 'ray' (Ray Data)" in result.stderr
+    assert not list((tmp_path / "out").glob("features/*/*.parquet"))
