@@ -273,3 +273,15 @@ def test_fused_metadata_describes_the_source(tmp_path):
     assert meta["missing"]["policy"] == "error" and meta["rows"] == {"test": 2, "train": 7, "val": 3}
     schema_meta = json.loads(pq.read_schema(tmp_path / "out" / meta["files"]["train"][0]).metadata[b"mmdata"])
     assert schema_meta["slices"] == meta["slices"] and schema_meta["normalization"] == meta["normalization"]
+
+
+def test_a_failing_writer_surfaces_its_error_and_leaves_nothing(tmp_path, monkeypatch):
+    from mmdata.fusion import formats
+
+    def broken(self, split, batch):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(formats.ParquetSink, "_write", broken)
+    with pytest.raises(OSError, match="disk full"):
+        fuse(_dataset(tmp_path), tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
