@@ -175,8 +175,7 @@ def caption_to_caption_metrics(texts: np.ndarray, caption_image: np.ndarray) -> 
     Reported as t2i (caption query) only; captions of images with a single caption always miss.
     """
     scores = cosine_scores(texts, texts)
-    np.fill_diagonal(scores, scores.min() - 1.0)  # a caption never retrieves itself
-    # Each caption is its own "image" query over all captions; its positives are the other captions of its image.
+    # A caption's positives are the other captions of its image; it never retrieves itself.
     ranks = []
     for start in range(0, len(texts), 1024):
         block = np.arange(start, min(start + 1024, len(texts)))

@@ -102,6 +102,8 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
     rows = [ResultRow("mean", "reference", [], sentiment_metrics(baseline, test.labels))]
     jobs = [(name, [m]) for name in config.models if name == "unimodal" for m in modalities]
     jobs += [(name, modalities) for name in config.models if name != "unimodal" and len(modalities) > 1]
+    if len(modalities) == 1:
+        log.warning("the export has one modality (%s): only unimodal models are trained", modalities[0])
     for name, used in jobs:
         seed_everything(config.train.seed)
         model = create_sentiment_model(name, {m: dims[m] for m in used}, config.model)
