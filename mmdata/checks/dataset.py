@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: `extra` JSON keys that give a media file's duration in seconds.
 DURATION_KEYS = ("duration", "media_duration")
-_SAMPLE_COLUMNS = ["sample_id", "corpus", "split", "group_id", "image", "video", "start", "end", "label"]
+_SAMPLE_COLUMNS = ["sample_id", "split", "group_id", "image", "video", "start", "end", "label"]
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,10 @@ def check_dataset(
     collector = IssueCollector(options.max_examples)
     collector.extend(_check_samples(dataset, context, options))
     report = CheckReport(dataset_dir=dataset.root, issues=[], splits=count_splits(context.samples.column("split")))
+    context.samples = context.samples.select(["sample_id"])  # the table scans need ids and spans only
+    pool = pa.default_memory_pool()
     for name in names:
+        pool.release_unused()  # hand freed Arrow memory back before the next scan (flat peak memory)
         stats = _check_table(context, name, collector)
         report.tables[name] = stats
         report.rows_checked += stats["rows"]
