@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.metrics import chance_recall, folded_retrieval_metrics, image_to_text_ranks, recall_at_k, retrieval_metrics
-from mmdata.models.data import align_ids, concat_tables, read_pooled, read_sequence, standardize
+from mmdata.metrics import chance_recall, folded_retrieval_metrics, recall_at_k, retrieval_metrics
+from mmdata.models.data import align_ids, concat_tables, read_sequence, standardize
 from mmdata.models.report import ResultRow, environment, format_table, write_metrics_json
 from mmdata.models.retrieval import RETRIEVAL_MODELS, RetrievalModelConfig, cosine_scores, create_retrieval_model
 from mmdata.models.trainer import TrainConfig, limit_threads, seed_everything
@@ -135,7 +135,7 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
         "test_images": n_test,
         "test_captions": n_captions,
         "protocol": f"{n_test} test images, all {n_captions} captions" + ("; plus 1K folds" if folded else ""),
-        "config": _config_json(config),
+        "config": asdict(config),
         "environment": environment(),
     }
     report = RetrievalReport(rows=rows, folded=folded, info=info)
@@ -172,7 +172,7 @@ def load_retrieval_split(
 def caption_to_caption_metrics(texts: np.ndarray, caption_image: np.ndarray) -> dict[str, float]:
     """Text-only reference: each caption retrieves the other captions; a hit is one of the same image.
 
-    Reported as t2i (caption query) only; captions of images with a single caption always miss.
+    Reported as `t2t_r1`, ...; a caption whose image has no other caption always misses.
     """
     scores = cosine_scores(texts, texts)
     # A caption's positives are the other captions of its image; it never retrieves itself.
@@ -225,7 +225,3 @@ def _choose_splits(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tup
     if missing:
         raise DatasetError(f"splits {missing} are not in {dataset.root}; splits: {present}")
     return tuple(train), test
-
-
-def _config_json(config: RetrievalRecipeConfig) -> dict[str, Any]:
-    return asdict(config)
