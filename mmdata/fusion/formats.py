@@ -72,7 +72,7 @@ class Sink(ABC):
 class ParquetSink(Sink):
     """data/<split>-<i>-of-<n>.parquet, `shard_rows` rows per file, one row group per input shard."""
 
-    def __init__(self, *args: Any, shard_rows: int = 100_000, compression: str = "zstd", **kwargs: Any):
+    def __init__(self, *args: Any, shard_rows: int = 100_000, compression: str = "snappy", **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.shard_rows = shard_rows
         self.compression = compression

@@ -26,17 +26,19 @@ ERRORS_SCHEMA = pa.schema(
 )
 
 
-def write_table_atomic(table: pa.Table, path: Path, *, compression: str = "zstd") -> int:
+def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None = None) -> int:
     """Write a Parquet file so that readers see either nothing or the whole file.
 
     The data goes to a hidden temporary file in the same directory (pyarrow.dataset ignores names
     starting with '.'), is fsynced, then renamed over `path`. Returns the file size in bytes.
+    Compression defaults to `default_compression(table.schema)`.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression=compression, use_dictionary=_dictionary_columns(table.schema))
+        pq.write_table(table, tmp, compression=compression or default_compression(table.schema),
+                       use_dictionary=_dictionary_columns(table.schema))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -44,6 +46,23 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str = "zstd"
         Path(tmp).unlink(missing_ok=True)
         raise
     return path.stat().st_size
+
+
+def default_compression(schema: pa.Schema) -> str:
+    """snappy for tables holding float vectors, zstd otherwise.
+
+    Embeddings and spectra barely compress (zstd saves ~8% on float32 vectors) while zstd makes
+    reading them 4-5x slower; snappy is Parquet's default codec, so every reader has it.
+    """
+    return "snappy" if any(_holds_floats(f.type) for f in schema) else "zstd"
+
+
+def _holds_floats(arrow_type: pa.DataType) -> bool:
+    """A (nested) list of floats: a vector column, not a scalar like `label`."""
+    nested = False
+    while pa.types.is_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        arrow_type, nested = arrow_type.value_type, True
+    return nested and pa.types.is_floating(arrow_type)
 
 
 def _dictionary_columns(schema: pa.Schema) -> list[str]:
