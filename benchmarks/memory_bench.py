@@ -1,10 +1,13 @@
 """Peak memory of `extract` as the corpus grows: extraction streams, so it should not grow with N.
 
 For each N (default 2,000 and 20,000; add 100,000 with --sizes), a COCO-layout corpus of N small
-JPEGs (64x64, 2 captions each) is extracted with color-hist and pixel-stats, 2 decode workers, in a
-fresh process. Reported per N: wall time, the peak RSS of the main process (getrusage), and the
-peak summed RSS of the whole process tree (main + forkserver + decode workers, sampled from /proc
-every 20 ms). The figure of merit is the ratio of peaks at the largest N to the smallest.
+JPEGs (64x64, 2 captions each) goes through `mmdata extract` (color-hist and pixel-stats, 2 decode
+workers) in fresh processes, one per stage, so that each stage's peak is its own:
+  prepare   the loader parses the annotations and writes the samples table (`prepare_dataset`);
+  extract   the feature tables are computed from the samples table (`extract_features`).
+Reported per N and stage: wall time, the peak RSS of the stage's process (getrusage) and the peak
+summed RSS of its whole process tree (+ forkserver + decode workers, sampled from /proc every
+20 ms). The figures of merit are the ratios of peaks at the largest N to the smallest.
 
     python benchmarks/memory_bench.py [--sizes 2000 20000 100000]
 """
@@ -83,29 +86,37 @@ def tree_rss_mb(pid: int) -> float:
 def measure(num_images: int, work: Path) -> dict:
     corpus = make_tiny_corpus(num_images)
     out = work / f"out-{num_images}"
-    start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, __file__, "--child", str(corpus), str(out)], stdout=subprocess.PIPE,
-                               text=True)
-    peak_tree = 0.0
-    while process.poll() is None:
-        peak_tree = max(peak_tree, tree_rss_mb(process.pid))
-        time.sleep(0.02)
-    seconds = time.perf_counter() - start
-    output = process.stdout.read()
-    if process.returncode != 0:
-        raise SystemExit(f"extraction of {num_images} images failed:\n{output}")
-    child = json.loads(output.strip().splitlines()[-1])
+    result: dict = {"images": num_images}
+    for stage in STAGES:
+        process = subprocess.Popen([sys.executable, __file__, "--child", stage, str(corpus), str(out)],
+                                   stdout=subprocess.PIPE, text=True)
+        peak_tree = 0.0
+        while process.poll() is None:
+            peak_tree = max(peak_tree, tree_rss_mb(process.pid))
+            time.sleep(0.02)
+        output = process.stdout.read()
+        if process.returncode != 0:
+            raise SystemExit(f"{stage} of {num_images} images failed:\n{output}")
+        child = json.loads(output.strip().splitlines()[-1])
+        result[stage] = {"seconds": child["seconds"], "peak_rss_mb": child["maxrss_mb"], "tree_peak_rss_mb": peak_tree}
     shutil.rmtree(out)
-    return {"images": num_images, "seconds": seconds, "extract_seconds": child["seconds"],
-            "main_peak_rss_mb": child["maxrss_mb"], "tree_peak_rss_mb": peak_tree}
+    return result
 
 
-def run_child(corpus: Path, out: Path) -> None:
-    from mmdata.pipeline import extract
+STAGES = ("prepare", "extract")
+
+
+def run_child(stage: str, corpus: Path, out: Path) -> None:
+    from mmdata.features.base import create_extractor
+    from mmdata.pipeline import extract_features, prepare_dataset
+    from mmdata.store import open_dataset
 
     start = time.perf_counter()
-    report = extract("coco", corpus, out, extractors=list(EXTRACTORS), split="val2017", num_workers=2)
-    assert all(t.rows == report.samples for t in report.tables)
+    if stage == "prepare":
+        prepare_dataset("coco", corpus, out, split="val2017")
+    else:
+        reports = extract_features(open_dataset(out), [create_extractor(e) for e in EXTRACTORS], num_workers=2)
+        assert all(r.rows == reports[0].rows for r in reports)
     print(json.dumps({"seconds": time.perf_counter() - start,
                       "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
@@ -113,10 +124,10 @@ def run_child(corpus: Path, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
-    parser.add_argument("--child", nargs=2, metavar=("CORPUS", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, metavar=("STAGE", "CORPUS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        run_child(Path(args.child[0]), Path(args.child[1]))
+        run_child(args.child[0], Path(args.child[1]), Path(args.child[2]))
         return
     work = Path(tempfile.mkdtemp(prefix="mmdata-memory-bench-"))
     try:
@@ -124,18 +135,19 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     small, large = runs[0], runs[-1]
-    results = {
-        "extractors": list(EXTRACTORS), "image_size": SIZE, "runs": runs,
-        "main_peak_ratio": large["main_peak_rss_mb"] / small["main_peak_rss_mb"],
-        "tree_peak_ratio": large["tree_peak_rss_mb"] / small["tree_peak_rss_mb"],
-    }
-    rows = [("images", "seconds", "images/s", "main peak RSS MiB", "tree peak RSS MiB")]
+    ratios = {f"{stage}_{kind}_ratio": large[stage][kind] / small[stage][kind]
+              for stage in STAGES for kind in ("peak_rss_mb", "tree_peak_rss_mb")}
+    results = {"extractors": list(EXTRACTORS), "image_size": SIZE, "runs": runs, "ratios": ratios,
+               "ratio_of": [small["images"], large["images"]]}
+    rows = [("images", "stage", "seconds", "images/s", "peak RSS MiB", "tree peak RSS MiB")]
     for r in runs:
-        rows.append((str(r["images"]), f"{r['seconds']:.1f}", f"{r['images'] / r['extract_seconds']:.0f}",
-                     f"{r['main_peak_rss_mb']:.0f}", f"{r['tree_peak_rss_mb']:.0f}"))
+        for stage in STAGES:
+            m = r[stage]
+            rows.append((str(r["images"]), stage, f"{m['seconds']:.1f}", f"{r['images'] / m['seconds']:.0f}",
+                         f"{m['peak_rss_mb']:.0f}", f"{m['tree_peak_rss_mb']:.0f}"))
     print_table(rows)
-    print(f"peak ratio {large['images']} / {small['images']} images: main {results['main_peak_ratio']:.2f}, "
-          f"tree {results['tree_peak_ratio']:.2f}")
+    print(f"peak ratios {large['images']} / {small['images']} images: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
     print("results:", write_results("memory", results))
 
 

@@ -11,10 +11,13 @@ errors table or stops, per `on_error`.
 """
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import json
 import os
+import re
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,6 +268,7 @@ class JsonLocator:
         self._text: str | None = None
         self._members: dict[tuple[str | int, ...], dict[str | int, int] | None] = {}
         self._decoder = json.JSONDecoder()
+        self._newlines: array | None = None  # offsets of the newlines, for O(log n) line numbers
 
     def where(self, *steps: str | int) -> str:
         label = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in steps).lstrip(".")
@@ -272,7 +276,9 @@ class JsonLocator:
         if offset is None:
             return f"{self.path}: {label}" if label else str(self.path)
         text = self._text or ""
-        line = text.count("\n", 0, offset) + 1
+        if self._newlines is None:
+            self._newlines = array("q", (m.start() for m in re.finditer("\n", text)))
+        line = bisect.bisect_left(self._newlines, offset) + 1
         column = offset - (text.rfind("\n", 0, offset) + 1) + 1
         return f"{self.path}:{line}:{column}" + (f": {label}" if label else "")
 
