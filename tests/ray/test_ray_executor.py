@@ -39,7 +39,8 @@ class FakeModelConfig:
 class FakeModel(Extractor):
     """Stands in for an embedding model: loaded lazily on first compute, once per process.
 
-    Row = [mean red, pid of the computing process, model loads in that process]; decode sleeps a
+    Row = [mean red, pid of the computing process, model loads in that process, its
+    OMP_NUM_THREADS]; decode sleeps a
     random few milliseconds so that Ray tasks finish out of order; compute fails for ids ending
     in 7 (an item-level failure the executor must isolate).
     """
@@ -50,7 +51,7 @@ class FakeModel(Extractor):
     loads: ClassVar[int] = 0
 
     def output_spec(self) -> FeatureSpec:
-        return FeatureSpec(dim=3)
+        return FeatureSpec(dim=4)
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> tuple[str, float]:
         time.sleep(np.random.default_rng().uniform(0, 0.004))
@@ -62,7 +63,8 @@ class FakeModel(Extractor):
             self._model = object()
         if any(sample_id.endswith("7") for sample_id, _ in items):
             raise RuntimeError("model rejected the item")
-        return [np.array([red, os.getpid(), type(self).loads], dtype=np.float32) for _, red in items]
+        threads = float(os.environ.get("OMP_NUM_THREADS", 0))
+        return [np.array([red, os.getpid(), type(self).loads, threads], dtype=np.float32) for _, red in items]
 
 
 class NoWeights(FakeModel):
@@ -125,8 +127,9 @@ def test_model_loads_once_in_one_actor_for_all_shards_and_failures_match_local(r
     assert got.column("sample_id").equals(want.column("sample_id"))
     rows = [r for r in got.column("feature").to_pylist() if r is not None]
     assert len(rows) == 27  # ids ...007, ...017, ...027 fail in compute
-    assert {(pid, loads) for _, pid, loads in rows} == {(rows[0][1], 1.0)}  # one actor, one load, 5 shards
+    assert {(pid, loads) for _, pid, loads, _ in rows} == {(rows[0][1], 1.0)}  # one actor, one load, 5 shards
     assert rows[0][1] != os.getpid()
+    assert {threads for *_, threads in rows} == {len(os.sched_getaffinity(0))}  # all cores, not Ray's 1
     want_red = [r[0] for r in want.column("feature").to_pylist() if r is not None]
     assert [r[0] for r in rows] == want_red
     errors = open_dataset(tmp_path / "ray").errors().to_pylist()
