@@ -167,8 +167,7 @@ class RayExecutor:
                                     batch_format="pyarrow", compute=tasks_compute, num_cpus=1)
             ds = ds.map_batches(
                 _ComputeActor, fn_constructor_args=(extractor, str(corpus_root), batch_size, not plan.gpus_per_actor),
-                batch_size=None,
-                batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=plan.actors),
+                batch_size=None, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=plan.actors),
                 # On CPUs the actor shares them with the decode tasks, as the local executor's main
                 # process does with its pool; on GPUs it holds one device.
                 num_cpus=1 if plan.gpus_per_actor else 0, num_gpus=plan.gpus_per_actor or None,
