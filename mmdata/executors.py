@@ -103,6 +103,10 @@ def _failure(row: dict[str, Any], extractor: Extractor, stage: str, e: Exception
     )
 
 
+def _ready() -> bool:
+    return True
+
+
 class LocalExecutor:
     """Decode in `num_workers` processes (0 = in this process), compute in this process."""
 
@@ -116,6 +120,13 @@ class LocalExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def start(self) -> None:
+        """Boot the worker processes in the background (returns at once)."""
+        if self.num_workers > 0:
+            pool = self._get_pool()
+            for _ in range(self.num_workers):
+                pool.submit(_ready)
 
     def close(self) -> None:
         if self._pool is not None:

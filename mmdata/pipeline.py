@@ -17,33 +17,23 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mmdata.corpora.base import LoadProblem, PrecomputedTable, get_corpus_kind, load_corpus, require_dir
+from mmdata.corpora.base import LoadProblem, get_corpus_kind, load_corpus, require_dir
 from mmdata.errors import ConfigError, CorpusFormatError, DatasetError, ExtractionError
 from mmdata.executors import ItemResult, LocalExecutor
 from mmdata.features.base import Extractor, create_extractor
+from mmdata.precomputed import write_precomputed_tables
 from mmdata.progress import NullProgress, ProgressSink
 from mmdata.records import samples_to_table
 from mmdata.store import layout
-from mmdata.store.manifest import Manifest, TableEntry, read_manifest, write_manifest
-from mmdata.store.metadata import FeatureSpec, read_table_metadata
+from mmdata.store.manifest import Manifest, read_manifest, write_manifest
+from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset, open_dataset
+from mmdata.store.tables import TableReport, claim_table, finish_table
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
 OnError = Literal["fail", "skip"]
 ExecutorName = Literal["local", "ray"]
-
-
-@dataclass
-class TableReport:
-    """What one extractor run did to its table."""
-
-    name: str
-    rows: int
-    errors: int
-    shards_written: int
-    shards_skipped: int
-    path: Path
 
 
 @dataclass
@@ -83,27 +73,20 @@ def extract(
         CorpusNotFoundError, CorpusFormatError: the corpus is missing or malformed.
         ExtractionError: an item failed with on_error='fail'.
     """
-    dataset, precomputed = _prepare(
-        kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size
-    )
-    report = ExtractReport(
-        dataset_dir=dataset.root,
-        samples=int(dataset.manifest.samples["rows"]),
-        loader_errors=int(dataset.manifest.samples.get("loader_errors", 0)),
-    )
-    if extractors is None:
-        extractors = default_extractors(dataset)
-    instances = [e if isinstance(e, Extractor) else create_extractor(e) for e in extractors]
-    report.tables = precomputed + extract_features(
-        dataset,
-        instances,
-        batch_size=batch_size,
-        num_workers=num_workers,
-        on_error=on_error,
-        executor=executor,
-        ray_address=ray_address,
-        progress=progress,
-    )
+    instances = None if extractors is None else [e if isinstance(e, Extractor) else create_extractor(e) for e in extractors]
+    with make_executor(executor, num_workers=num_workers, ray_address=ray_address) as runner:
+        runner.start()  # local workers boot while the corpus loads
+        dataset, precomputed = _prepare(
+            kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size
+        )
+        report = ExtractReport(
+            dataset_dir=dataset.root,
+            samples=int(dataset.manifest.samples["rows"]),
+            loader_errors=int(dataset.manifest.samples.get("loader_errors", 0)),
+        )
+        if instances is None:
+            instances = [create_extractor(name) for name in default_extractors(dataset)]
+        report.tables = precomputed + _extract_all(dataset, instances, None, runner, batch_size, on_error, progress)
     return report
 
 
@@ -222,71 +205,6 @@ def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProb
         )
 
 
-def write_precomputed_tables(
-    dataset: Dataset, tables: Sequence[PrecomputedTable], *, on_error: OnError = "skip"
-) -> list[TableReport]:
-    """Write the loader's precomputed tables shard by shard (finished shards are skipped).
-
-    Non-finite values each table met are counted per shard (shard metadata) and summed into the
-    manifest's `extra["nonfinite_values"]`.
-    """
-    return [_write_precomputed_table(dataset, table, on_error) for table in tables]
-
-
-def _write_precomputed_table(dataset: Dataset, table: PrecomputedTable, on_error: OnError) -> TableReport:
-    from mmdata.features.base import library_versions
-
-    provenance = {"table": table.name, "modality": table.modality, "extractor": "precomputed", "config": table.config,
-                  "spec": table.spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow", "h5py")),
-                  "source": table.source, "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
-    table_dir = layout.feature_dir(dataset.root, table.name)
-    _claim_table(dataset, table.name, provenance, table_dir)
-    dataset.manifest.tables[table.name].source = table.source
-    written = skipped = 0
-    for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
-        out_path = table_dir / layout.shard_name(index)
-        err_path = layout.errors_dir(dataset.root, table.name) / layout.shard_name(index)
-        if out_path.is_file():
-            skipped += 1
-            continue
-        ids = pq.read_table(samples_shard, columns=["sample_id"]).column(0).to_pylist()
-        rows = list(table.read(ids))
-        if [r.sample_id for r in rows] != ids:
-            raise DatasetError(f"precomputed table {table.name!r} did not return one row per sample of {samples_shard}, in order")
-        builder = FeatureBatchBuilder(table.spec, {**provenance, "nonfinite_values": sum(r.nonfinite for r in rows)})
-        errors = []
-        for row in rows:
-            if row.error is None:
-                builder.add(row.sample_id, row.features, row.intervals if table.spec.intervals else None)
-                continue
-            if on_error == "fail":
-                raise ExtractionError(f"sample {row.sample_id!r} ({row.path}): {row.error}; fix the file, or re-run "
-                                      "with --on-error skip to record it and go on")
-            builder.add(row.sample_id, None)
-            errors.append({"table": table.name, "sample_id": row.sample_id, "path": row.path, "stage": "load",
-                           "error_type": "CorpusFormatError", "reason": row.error})
-        out = builder.build()
-        for name, arrow_type in table.extra_columns.items():
-            values = [r.columns.get(name) if r.error is None else None for r in rows]
-            out = out.append_column(pa.field(name, arrow_type), pa.array(values, arrow_type))
-        if errors:
-            write_table_atomic(errors_table(errors), err_path)
-        write_table_atomic(out, out_path)
-        written += 1
-    shards = layout.shard_files(table_dir)
-    entry = dataset.manifest.tables[table.name]
-    entry.rows = sum(pq.read_metadata(s).num_rows for s in shards)
-    err_shards = layout.shard_files(layout.errors_dir(dataset.root, table.name))
-    entry.errors, entry.complete = sum(pq.read_metadata(s).num_rows for s in err_shards), True
-    nonfinite = sum(int(read_table_metadata(s).get("nonfinite_values", 0)) for s in shards)
-    dataset.manifest.extra.setdefault("nonfinite_values", {})[table.name] = nonfinite
-    if nonfinite:
-        log.warning("%s: %d non-finite values (-inf/NaN) in %s (policy %s)", table.name, nonfinite, table.source,
-                    table.config.get("nonfinite"))
-    write_manifest(dataset.root, dataset.manifest)
-    return TableReport(table.name, entry.rows, entry.errors, written, skipped, table_dir)
-
-
 def _table_complete(manifest: Manifest, name: str) -> bool:
     return name in manifest.tables and manifest.tables[name].complete
 
@@ -304,24 +222,30 @@ def extract_features(
     progress: ProgressSink | None = None,
 ) -> list[TableReport]:
     """Compute one feature table per extractor for an existing dataset, skipping finished shards."""
-    root = Path(corpus_root or dataset.manifest.corpus["root"])
-    progress = progress or NullProgress()
-    names = [e.table_name for e in extractors]
-    if len(set(names)) != len(names):
-        raise DatasetError(f"two extractors write the same table: {names}")
-    reports = []
-    if executor not in ("local", "ray"):
-        raise ConfigError(f"unknown executor {executor!r}; expected 'local' (process pool) or 'ray' (Ray Data)")
+    with make_executor(executor, num_workers=num_workers, ray_address=ray_address) as runner:
+        return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress)
+
+
+def make_executor(executor: ExecutorName, *, num_workers: int = 2, ray_address: str | None = None) -> Any:
+    """The executor named: 'local' (process pool) or 'ray' (Ray Data)."""
+    if executor == "local":
+        return LocalExecutor(num_workers=num_workers)
     if executor == "ray":
         from mmdata.ray_executor import RayExecutor
 
-        runner: Any = RayExecutor(address=ray_address, num_workers=num_workers)
-    else:
-        runner = LocalExecutor(num_workers=num_workers)
-    with runner:
-        for extractor in extractors:
-            reports.append(_extract_table(dataset, extractor, root, runner, batch_size, on_error, progress))
-    return reports
+        return RayExecutor(address=ray_address, num_workers=num_workers)
+    raise ConfigError(f"unknown executor {executor!r}; expected 'local' (process pool) or 'ray' (Ray Data)")
+
+
+def _extract_all(
+    dataset: Dataset, extractors: Sequence[Extractor], corpus_root: str | Path | None, runner: Any, batch_size: int,
+    on_error: OnError, progress: ProgressSink | None,
+) -> list[TableReport]:
+    root = Path(corpus_root or dataset.manifest.corpus["root"])
+    names = [e.table_name for e in extractors]
+    if len(set(names)) != len(names):
+        raise DatasetError(f"two extractors write the same table: {names}")
+    return [_extract_table(dataset, e, root, runner, batch_size, on_error, progress or NullProgress()) for e in extractors]
 
 
 def _extract_table(
@@ -332,12 +256,11 @@ def _extract_table(
     provenance = extractor.provenance()
     provenance["samples_fingerprint"] = dataset.manifest.samples["fingerprint"]
     spec = extractor.output_spec()
-    table_dir = layout.feature_dir(dataset.root, name)
-    _claim_table(dataset, name, provenance, table_dir)
+    table_dir = claim_table(dataset, provenance)
     shards = layout.shard_files(layout.samples_dir(dataset.root))
     total_rows = int(dataset.manifest.samples["rows"])
     progress.start(f"{name}", total_rows)
-    rows_done = errors_done = written = skipped = 0
+    written = 0
     if hasattr(runner, "stream_shards"):  # Ray: one execution over every pending shard
         pending = [s for i, s in enumerate(shards) if not (table_dir / layout.shard_name(i)).is_file()]
         runner.stream_shards(extractor, pending, corpus_root, batch_size)
@@ -346,11 +269,7 @@ def _extract_table(
             out_path = table_dir / layout.shard_name(index)
             err_path = layout.errors_dir(dataset.root, name) / layout.shard_name(index)
             if out_path.is_file():
-                rows = pq.read_metadata(out_path).num_rows
-                errors_done += pq.read_metadata(err_path).num_rows if err_path.is_file() else 0
-                rows_done += rows
-                skipped += 1
-                progress.advance(rows)
+                progress.advance(pq.read_metadata(out_path).num_rows)
                 continue
             features, errors = _run_shard(extractor, spec, provenance, samples_shard, corpus_root, runner, batch_size, on_error, progress)
             if errors:
@@ -358,42 +277,10 @@ def _extract_table(
             else:
                 err_path.unlink(missing_ok=True)
             write_table_atomic(features, out_path)
-            rows_done += features.num_rows
-            errors_done += len(errors)
             written += 1
     finally:
         progress.finish()
-    entry = dataset.manifest.tables[name]
-    entry.rows, entry.errors, entry.complete = rows_done, errors_done, True
-    write_manifest(dataset.root, dataset.manifest)
-    return TableReport(name, rows_done, errors_done, written, skipped, table_dir)
-
-
-def _claim_table(dataset: Dataset, name: str, provenance: dict[str, Any], table_dir: Path) -> None:
-    """Register the table in the manifest; refuse to mix shards made with another config."""
-    existing = dataset.manifest.tables.get(name)
-    if existing is not None and (existing.config != provenance["config"] or existing.spec != provenance["spec"]):
-        raise DatasetError(
-            f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}; "
-            f"remove {table_dir} (and its errors) or write to another output directory"
-        )
-    for shard in layout.shard_files(table_dir):
-        meta = read_table_metadata(shard)
-        if meta.get("config") != provenance["config"] or meta.get("samples_fingerprint") != provenance["samples_fingerprint"]:
-            raise DatasetError(f"shard {shard} was written with another config or for other samples; remove {table_dir}")
-    dataset.manifest.tables[name] = TableEntry(
-        name=name,
-        path=str(table_dir.relative_to(dataset.root)),
-        modality=provenance["modality"],
-        extractor=provenance["extractor"],
-        config=provenance["config"],
-        spec=provenance["spec"],
-        versions=provenance["versions"],
-        rows=existing.rows if existing else 0,
-        errors=existing.errors if existing else 0,
-        complete=False,
-    )
-    write_manifest(dataset.root, dataset.manifest)
+    return finish_table(dataset, name, written=written)
 
 
 def _run_shard(

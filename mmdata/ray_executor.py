@@ -94,6 +94,9 @@ class RayExecutor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def start(self) -> None:
+        """Ray is connected on entering the context; nothing more to boot."""
+
     def close(self) -> None:
         """Stop any running stream; shut Ray down only if this executor started it."""
         self._close_stream()

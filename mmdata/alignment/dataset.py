@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +30,12 @@ from mmdata.alignment.core import COLLAPSES, EPSILON, CollapseSpec, OnMissing, c
 from mmdata.corpora.csd import PAUSE_TOKENS
 from mmdata.errors import ConfigError, DatasetError, ExtractionError
 from mmdata.features.base import library_versions
-from mmdata.pipeline import OnError, TableReport
+from mmdata.pipeline import OnError
 from mmdata.store import layout
-from mmdata.store.manifest import TableEntry, write_manifest
+from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset, open_dataset
+from mmdata.store.tables import TableReport, claim_table, finish_table
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def align_dataset(
         for name in names:
             written[name] += 1
     for name, (out, spec, provenance) in outputs.items():
-        report.tables.append(_finish(dataset, out, written[name]))
+        report.tables.append(finish_table(dataset, out, written=written[name]))
     write_manifest(dataset.root, dataset.manifest)
     return report
 
@@ -246,34 +246,8 @@ def _claim(dataset: Dataset, name: str, reference: str, collapse: CollapseSpec, 
     provenance = {"table": out, "modality": source_entry.modality, "extractor": "align", "config": config,
                   "spec": spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow")),
                   "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
-    table_dir = layout.feature_dir(dataset.root, out)
-    existing = dataset.manifest.tables.get(out)
-    if existing is not None and (existing.config != config or existing.spec != provenance["spec"]) or (
-            existing is None and table_dir.exists()):
-        if not force:
-            raise DatasetError(f"table {out!r} in {dataset.root} was aligned with other settings "
-                               f"({existing.config if existing else 'unknown'}); pass force=True (--force) to redo it")
-        existing = None
-    if existing is None:
-        shutil.rmtree(table_dir, ignore_errors=True)
-        shutil.rmtree(layout.errors_dir(dataset.root, out), ignore_errors=True)
-    dataset.manifest.tables[out] = TableEntry(
-        name=out, path=str(table_dir.relative_to(dataset.root)), modality=source_entry.modality, extractor="align",
-        config=config, spec=spec.to_json(), versions=provenance["versions"], complete=False,
-        source=f"{name} aligned to {reference}",
-    )
-    write_manifest(dataset.root, dataset.manifest)
+    claim_table(dataset, provenance, force=force, source=f"{name} aligned to {reference}")
     return out, spec, provenance
-
-
-def _finish(dataset: Dataset, out: str, written: int) -> TableReport:
-    shards = layout.shard_files(layout.feature_dir(dataset.root, out))
-    errors = layout.shard_files(layout.errors_dir(dataset.root, out))
-    entry = dataset.manifest.tables[out]
-    entry.rows = sum(pq.read_metadata(s).num_rows for s in shards)
-    entry.errors = sum(pq.read_metadata(s).num_rows for s in errors)
-    entry.complete = True
-    return TableReport(out, entry.rows, entry.errors, written, len(shards) - written, dataset.table_dir(out))
 
 
 def _is_temporal(dataset: Dataset, name: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import functools
 import io
 import json
 import os
@@ -214,14 +215,17 @@ def safe_relative_path(corpus_dir: Path, relative: str, *, where: str, allow_out
     """Validate a media path from an annotation file and return it relative to the corpus root.
 
     Paths that escape the root (`../`, absolute paths, symlinks out) are refused unless
-    `allow_outside` is set, in which case the absolute resolved path is returned.
+    `allow_outside` is set, in which case the absolute resolved path is returned. Folders are
+    resolved once and cached (a corpus has many files in few folders); the file itself costs one
+    lstat, and only a symlink is resolved further.
     """
     if not isinstance(relative, str) or not relative or "\x00" in relative:
         raise CorpusFormatError(f"{where}: expected a non-empty media path, got {relative!r}")
     candidate = Path(relative)
     try:
-        resolved_root = corpus_dir.resolve()
-        resolved = (corpus_dir / candidate).resolve() if not candidate.is_absolute() else candidate.resolve()
+        resolved_root = _resolved(str(corpus_dir))
+        full = candidate if candidate.is_absolute() else corpus_dir / candidate
+        resolved = _resolved_file(full)
     except (OSError, ValueError) as e:  # a name too long, not encodable for the file system, ...
         raise CorpusFormatError(f"{where}: media path {relative[:200]!r} is not usable here ({e})") from e
     inside = resolved == resolved_root or resolved_root in resolved.parents
@@ -233,6 +237,18 @@ def safe_relative_path(corpus_dir: Path, relative: str, *, where: str, allow_out
         f"{where}: media path {relative!r} points outside the corpus root {corpus_dir}; "
         "pass the option allow_outside_root=true if that is intended"
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(folder: str) -> Path:
+    return Path(folder).resolve()
+
+
+def _resolved_file(path: Path) -> Path:
+    """`path.resolve()`, with the parent folder's resolution cached."""
+    if path.name in ("", ".", "..") or path.is_symlink():
+        return path.resolve()
+    return _resolved(str(path.parent)) / path.name
 
 
 def expect_text(value: Any, where: Path | str | Callable[[], str], what: str, *, allow_empty: bool = False) -> str:

@@ -1,0 +1,82 @@
+"""Writing the tables a loader reads straight from the corpus files (.csd sequences, processed
+pickles), shard-aligned with the samples table and resumable like extracted tables."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmdata.corpora.base import PrecomputedTable
+from mmdata.errors import DatasetError, ExtractionError
+from mmdata.features.base import library_versions
+from mmdata.store import layout
+from mmdata.store.manifest import write_manifest
+from mmdata.store.metadata import read_table_metadata
+from mmdata.store.reader import Dataset
+from mmdata.store.tables import TableReport, claim_table, finish_table
+from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
+
+log = logging.getLogger(__name__)
+
+
+def write_precomputed_tables(
+    dataset: Dataset, tables: Sequence[PrecomputedTable], *, on_error: Literal["fail", "skip"] = "skip"
+) -> list[TableReport]:
+    """Write the loader's precomputed tables shard by shard (finished shards are skipped).
+
+    Non-finite values each table met are counted per shard (shard metadata) and summed into the
+    manifest's `extra["nonfinite_values"]`.
+    """
+    return [_write_table(dataset, table, on_error) for table in tables]
+
+
+def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str) -> TableReport:
+    provenance = {"table": table.name, "modality": table.modality, "extractor": "precomputed", "config": table.config,
+                  "spec": table.spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow", "h5py")),
+                  "source": table.source, "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
+    table_dir = claim_table(dataset, provenance, source=table.source)
+    written = 0
+    for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
+        out_path = table_dir / layout.shard_name(index)
+        if out_path.is_file():
+            continue
+        ids = pq.read_table(samples_shard, columns=["sample_id"]).column(0).to_pylist()
+        out, errors = _build_shard(table, provenance, ids, samples_shard, on_error)
+        if errors:
+            write_table_atomic(errors_table(errors), layout.errors_dir(dataset.root, table.name) / layout.shard_name(index))
+        write_table_atomic(out, out_path)
+        written += 1
+    shards = layout.shard_files(table_dir)
+    nonfinite = sum(int(read_table_metadata(s).get("nonfinite_values", 0)) for s in shards)
+    dataset.manifest.extra.setdefault("nonfinite_values", {})[table.name] = nonfinite
+    if nonfinite:
+        log.warning("%s: %d non-finite values (-inf/NaN) in %s (policy %s)", table.name, nonfinite, table.source,
+                    table.config.get("nonfinite"))
+    write_manifest(dataset.root, dataset.manifest)
+    return finish_table(dataset, table.name, written=written)
+
+
+def _build_shard(table: PrecomputedTable, provenance: dict, ids: list[str], samples_shard, on_error: str) -> tuple[pa.Table, list[dict]]:
+    rows = list(table.read(ids))
+    if [r.sample_id for r in rows] != ids:
+        raise DatasetError(f"precomputed table {table.name!r} did not return one row per sample of {samples_shard}, in order")
+    builder = FeatureBatchBuilder(table.spec, {**provenance, "nonfinite_values": sum(r.nonfinite for r in rows)})
+    errors = []
+    for row in rows:
+        if row.error is None:
+            builder.add(row.sample_id, row.features, row.intervals if table.spec.intervals else None)
+            continue
+        if on_error == "fail":
+            raise ExtractionError(f"sample {row.sample_id!r} ({row.path}): {row.error}; fix the file, or re-run "
+                                  "with --on-error skip to record it and go on")
+        builder.add(row.sample_id, None)
+        errors.append({"table": table.name, "sample_id": row.sample_id, "path": row.path, "stage": "load",
+                       "error_type": "CorpusFormatError", "reason": row.error})
+    out = builder.build()
+    for name, arrow_type in table.extra_columns.items():
+        values = [r.columns.get(name) if r.error is None else None for r in rows]
+        out = out.append_column(pa.field(name, arrow_type), pa.array(values, arrow_type))
+    return out, errors

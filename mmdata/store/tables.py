@@ -1,0 +1,95 @@
+"""The life of a feature table in a dataset: claim it in the manifest, write shards, finish it.
+
+Every stage that adds a table (extractors, precomputed corpus tables, alignment) goes through
+`claim_table` and `finish_table`, so a table is registered, resumed and counted the same way.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from mmdata.errors import DatasetError
+from mmdata.store import layout
+from mmdata.store.manifest import TableEntry, write_manifest
+from mmdata.store.metadata import read_table_metadata
+from mmdata.store.reader import Dataset
+
+
+@dataclass
+class TableReport:
+    """What one run did to a table."""
+
+    name: str
+    rows: int
+    errors: int
+    shards_written: int
+    shards_skipped: int
+    path: Path
+
+
+def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = False, source: str | None = None) -> Path:
+    """Register `provenance["table"]` in the manifest as incomplete and return its directory.
+
+    Shards of an interrupted run with the same config are kept (the run resumes); a table or a
+    shard made with another config or for other samples is refused, or removed when `force`.
+    Temporary files a killed writer left behind are removed.
+
+    `provenance` holds table, modality, extractor, config, spec, versions, samples_fingerprint.
+    """
+    name = provenance["table"]
+    table_dir = layout.feature_dir(dataset.root, name)
+    errors_dir = layout.errors_dir(dataset.root, name)
+    conflict = _conflict(dataset, provenance, table_dir)
+    if conflict and not force:
+        raise DatasetError(f"{conflict}; remove {table_dir} (and {errors_dir}), pass --force where the command has it, "
+                           "or write to another output directory")
+    existing = None if conflict else dataset.manifest.tables.get(name)
+    if conflict:
+        shutil.rmtree(table_dir, ignore_errors=True)
+        shutil.rmtree(errors_dir, ignore_errors=True)
+    for folder in (table_dir, errors_dir):
+        for stale in folder.glob(".part-*.tmp") if folder.is_dir() else ():
+            stale.unlink(missing_ok=True)
+    dataset.manifest.tables[name] = TableEntry(
+        name=name,
+        path=str(table_dir.relative_to(dataset.root)),
+        modality=provenance["modality"],
+        extractor=provenance["extractor"],
+        config=provenance["config"],
+        spec=provenance["spec"],
+        versions=provenance["versions"],
+        rows=existing.rows if existing else 0,
+        errors=existing.errors if existing else 0,
+        complete=False,
+        source=source,
+    )
+    write_manifest(dataset.root, dataset.manifest)
+    return table_dir
+
+
+def finish_table(dataset: Dataset, name: str, *, written: int) -> TableReport:
+    """Count the table's rows and failures from its shards, mark it complete, write the manifest."""
+    shards = layout.shard_files(layout.feature_dir(dataset.root, name))
+    error_shards = layout.shard_files(layout.errors_dir(dataset.root, name))
+    entry = dataset.manifest.tables[name]
+    entry.rows = sum(pq.read_metadata(s).num_rows for s in shards)
+    entry.errors = sum(pq.read_metadata(s).num_rows for s in error_shards)
+    entry.complete = True
+    write_manifest(dataset.root, dataset.manifest)
+    return TableReport(name, entry.rows, entry.errors, written, len(shards) - written, dataset.root / entry.path)
+
+
+def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path) -> str | None:
+    name = provenance["table"]
+    existing = dataset.manifest.tables.get(name)
+    if existing is not None and (existing.config != provenance["config"] or existing.spec != provenance["spec"]):
+        return f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}"
+    for shard in layout.shard_files(table_dir):
+        meta = read_table_metadata(shard)
+        if meta.get("config") != provenance["config"] or meta.get("samples_fingerprint") != provenance["samples_fingerprint"]:
+            return f"shard {shard} of table {name!r} was written with another config or for other samples"
+    return None
