@@ -211,14 +211,22 @@ def read_csv_rows(path: Path, *, delimiter: str = ",") -> tuple[list[str], list[
     return header, rows
 
 
-def safe_relative_path(corpus_dir: Path, relative: str, *, where: str, allow_outside: bool = False) -> str:
+def safe_relative_path(
+    corpus_dir: Path, relative: str, *, where: str | Callable[[], str], allow_outside: bool = False
+) -> str:
     """Validate a media path from an annotation file and return it relative to the corpus root.
 
     Paths that escape the root (`../`, absolute paths, symlinks out) are refused unless
     `allow_outside` is set, in which case the absolute resolved path is returned. Folders are
     resolved once and cached (a corpus has many files in few folders); the file itself costs one
-    lstat, and only a symlink is resolved further.
+    lstat, and only a symlink is resolved further. `where` (the annotation's location, for errors)
+    may be a function, called only on failure.
     """
+    if callable(where):
+        try:
+            return safe_relative_path(corpus_dir, relative, where="", allow_outside=allow_outside)
+        except CorpusFormatError as e:
+            raise CorpusFormatError(f"{where()}{e}") from e.__cause__
     if not isinstance(relative, str) or not relative or "\x00" in relative:
         raise CorpusFormatError(f"{where}: expected a non-empty media path, got {relative!r}")
     candidate = Path(relative)

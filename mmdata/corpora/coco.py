@@ -152,7 +152,7 @@ def _load_split(
         file_name = image["file_name"]
         rel = safe_relative_path(
             corpus_dir, f"{image_dir}/{file_name}" if image_dir else file_name,
-            where=locate.where("images", index), allow_outside=options.allow_outside_root,
+            where=lambda: locate.where("images", index), allow_outside=options.allow_outside_root,
         )
         result.samples.append(Sample(
             sample_id=sample_id,

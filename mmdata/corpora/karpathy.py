@@ -131,7 +131,7 @@ def load_karpathy(corpus_dir: Path, options: KarpathyOptions, split: str | None)
         relative = f"{image.filepath}/{image.filename}" if image.filepath else image.filename
         rel = safe_relative_path(
             corpus_dir, f"{image_dir}/{relative}" if image_dir else relative,
-            where=locate.where("images", image.index), allow_outside=options.allow_outside_root,
+            where=lambda: locate.where("images", image.index), allow_outside=options.allow_outside_root,
         )
         extra: dict[str, Any] = {"dataset": parsed.dataset, "imgid": image.imgid, "sentids": image.sentids,
                                  "karpathy_split": image.split}
