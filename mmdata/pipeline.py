@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,37 +261,59 @@ def _extract_table(
     shards = layout.shard_files(layout.samples_dir(dataset.root))
     total_rows = int(dataset.manifest.samples["rows"])
     progress.start(f"{name}", total_rows)
-    written = 0
+    pending = []
+    for index, samples_shard in enumerate(shards):
+        out_path = table_dir / layout.shard_name(index)
+        if out_path.is_file():
+            progress.advance(pq.read_metadata(out_path).num_rows)
+        else:
+            pending.append((index, samples_shard))
     if hasattr(runner, "stream_shards"):  # Ray: one execution over every pending shard
-        pending = [s for i, s in enumerate(shards) if not (table_dir / layout.shard_name(i)).is_file()]
-        runner.stream_shards(extractor, pending, corpus_root, batch_size)
+        runner.stream_shards(extractor, [s for _, s in pending], corpus_root, batch_size)
+    written = 0
     try:
-        for index, samples_shard in enumerate(shards):
-            out_path = table_dir / layout.shard_name(index)
+        for index, features, errors in _run_shards(extractor, spec, provenance, pending, corpus_root, runner,
+                                                   batch_size, on_error, progress):
             err_path = layout.errors_dir(dataset.root, name) / layout.shard_name(index)
-            if out_path.is_file():
-                progress.advance(pq.read_metadata(out_path).num_rows)
-                continue
-            features, errors = _run_shard(extractor, spec, provenance, samples_shard, corpus_root, runner, batch_size, on_error, progress)
             if errors:
                 write_table_atomic(errors_table(errors), err_path)
             else:
                 err_path.unlink(missing_ok=True)
-            write_table_atomic(features, out_path)
+            write_table_atomic(features, table_dir / layout.shard_name(index))
             written += 1
     finally:
         progress.finish()
     return finish_table(dataset, name, written=written)
 
 
-def _run_shard(
-    extractor: Extractor, spec: FeatureSpec, provenance: dict[str, Any], samples_shard: Path, corpus_root: Path,
-    runner: Any, batch_size: int, on_error: OnError, progress: ProgressSink,
-) -> tuple[pa.Table, list[dict[str, Any]]]:
-    rows = pq.read_table(samples_shard).to_pylist()
-    builder = FeatureBatchBuilder(spec, provenance)
-    errors: list[dict[str, Any]] = []
-    for batch_rows, results in runner.run(extractor, _batches(rows, batch_size), corpus_root):
+def _run_shards(
+    extractor: Extractor, spec: FeatureSpec, provenance: dict[str, Any], pending: list[tuple[int, Path]],
+    corpus_root: Path, runner: Any, batch_size: int, on_error: OnError, progress: ProgressSink,
+) -> Iterator[tuple[int, pa.Table, list[dict[str, Any]]]]:
+    """Yield (shard index, feature table, error records) per pending samples shard.
+
+    The batches of every pending shard go to the runner as one stream, so the workers stay busy
+    across shard boundaries while a finished shard is written.
+    """
+    boundaries: deque[tuple[int, int]] = deque()  # (shard index, rows), appended as the stream reads ahead
+
+    def batches() -> Iterator[list[dict[str, Any]]]:
+        for index, samples_shard in pending:
+            rows = pq.read_table(samples_shard).to_pylist()
+            boundaries.append((index, len(rows)))
+            yield from _batches(rows, batch_size)
+
+    builder, errors = FeatureBatchBuilder(spec, provenance), []
+
+    def finished_shards() -> Iterator[tuple[int, pa.Table, list[dict[str, Any]]]]:
+        nonlocal builder, errors
+        while boundaries and len(builder) == boundaries[0][1]:
+            index, _ = boundaries.popleft()
+            yield index, builder.build(), errors
+            builder, errors = FeatureBatchBuilder(spec, provenance), []
+
+    stream = batches()
+    for batch_rows, results in runner.run(extractor, stream, corpus_root):
         for row, result in zip(batch_rows, results):
             if result.ok:
                 _add_feature(builder, spec, result)
@@ -304,7 +327,10 @@ def _run_shard(
             builder.add(row["sample_id"], None)
             errors.append(_error_record(extractor.table_name, result))
         progress.advance(len(batch_rows))
-    return builder.build(), errors
+        yield from finished_shards()
+    for _ in stream:  # shards with no rows left in the stream (empty samples table)
+        pass
+    yield from finished_shards()
 
 
 def _add_feature(builder: FeatureBatchBuilder, spec: FeatureSpec, result: ItemResult) -> None:

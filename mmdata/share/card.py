@@ -178,7 +178,7 @@ def _media_section(media: str, corpus: dict[str, Any], missing: list[MissingMedi
         text = ("Images and audio are embedded in the `samples` config, in the columns `image_file` "
                 "(`datasets.Image`: the original image files) and `audio_file` (`datasets.Audio`: whole files as they "
                 "are, segments as FLAC); `image`, `audio` and `video` keep the paths relative to the corpus root. "
-                "Videos are not embedded. Decoding `datasets.Audio` needs `torchcodec` (datasets >= 4); without it, "
+                "Videos are not embedded. Decoding `datasets.Audio` uses `torchcodec` (datasets >= 4, installed with mmdata's `video` extra); without it, "
                 "`cast_column(\"audio_file\", Audio(decode=False))` gives the bytes, which soundfile reads.\n")
         if missing:
             shown = ", ".join(f"`{m.sample_id}`" for m in missing[:10])

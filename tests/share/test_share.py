@@ -101,7 +101,7 @@ def test_embedded_images_are_the_original_files_and_audio_segments_are_flac(mixe
     corpus = Path(open_dataset(mixed).manifest.corpus["root"])
     samples = load(shared_embedded, "samples", "train", tmp_path / "cache")
     assert samples.features["image_file"] == datasets.Image() and samples.features["audio_file"] == datasets.Audio()
-    # Decoding datasets.Audio needs torchcodec (datasets >= 4); the bytes are read with soundfile instead.
+    # The raw bytes, compared with the files (decoding through datasets is tested below).
     samples = samples.cast_column("audio_file", datasets.Audio(decode=False))
     first = samples[0]
     assert first["image_file"].size == image_size(corpus / first["image"])
@@ -118,6 +118,22 @@ def test_embedded_images_are_the_original_files_and_audio_segments_are_flac(mixe
             full, _ = soundfile.read(corpus / row["audio"], dtype="float32")
             segment = full[int(row["start"] * rate) : int(row["end"] * rate)]
             np.testing.assert_allclose(samples_, segment, atol=1e-4)
+
+
+def test_embedded_audio_decodes_through_datasets_own_audio_feature(mixed, shared_embedded, tmp_path):
+    import soundfile
+
+    corpus = Path(open_dataset(mixed).manifest.corpus["root"])
+    samples = load(shared_embedded, "samples", "train", tmp_path / "cache")
+    rows = [r for r in samples.select_columns(["audio", "start", "end"]) if r["audio"] is not None]
+    decoded = [d for d in samples["audio_file"] if d is not None]
+    assert rows and len(decoded) == len(rows)
+    for row, audio in zip(rows, decoded):  # torchcodec AudioDecoder, as datasets >= 4 decodes
+        waveform = audio.get_all_samples()
+        full, rate = soundfile.read(corpus / row["audio"], dtype="float32")
+        expected = full if row["start"] is None else full[int(row["start"] * rate) : int(row["end"] * rate)]
+        assert waveform.sample_rate == rate
+        np.testing.assert_allclose(waveform.data.numpy().reshape(-1)[: len(expected)], expected, atol=1e-3)
 
 
 def image_size(path: Path) -> tuple[int, int]:
