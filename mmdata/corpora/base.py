@@ -229,18 +229,17 @@ def safe_relative_path(
             raise CorpusFormatError(f"{where()}{e}") from e.__cause__
     if not isinstance(relative, str) or not relative or "\x00" in relative:
         raise CorpusFormatError(f"{where}: expected a non-empty media path, got {relative!r}")
-    candidate = Path(relative)
+    absolute = os.path.isabs(relative)
     try:
         resolved_root = _resolved(str(corpus_dir))
-        full = candidate if candidate.is_absolute() else corpus_dir / candidate
-        resolved = _resolved_file(full)
+        resolved = _resolved_file(relative if absolute else os.path.join(str(corpus_dir), relative))
     except (OSError, ValueError) as e:  # a name too long, not encodable for the file system, ...
         raise CorpusFormatError(f"{where}: media path {relative[:200]!r} is not usable here ({e})") from e
-    inside = resolved == resolved_root or resolved_root in resolved.parents
-    if inside and not candidate.is_absolute():
-        return candidate.as_posix()
+    inside = resolved == resolved_root or resolved.startswith(resolved_root.rstrip(os.sep) + os.sep)
+    if inside and not absolute:
+        return Path(relative).as_posix()
     if allow_outside:
-        return str(resolved)
+        return resolved
     raise CorpusFormatError(
         f"{where}: media path {relative!r} points outside the corpus root {corpus_dir}; "
         "pass the option allow_outside_root=true if that is intended"
@@ -248,15 +247,16 @@ def safe_relative_path(
 
 
 @functools.lru_cache(maxsize=4096)
-def _resolved(folder: str) -> Path:
-    return Path(folder).resolve()
+def _resolved(folder: str) -> str:
+    return os.path.realpath(folder)
 
 
-def _resolved_file(path: Path) -> Path:
-    """`path.resolve()`, with the parent folder's resolution cached."""
-    if path.name in ("", ".", "..") or path.is_symlink():
-        return path.resolve()
-    return _resolved(str(path.parent)) / path.name
+def _resolved_file(path: str) -> str:
+    """`os.path.realpath(path)`, with the parent folder's resolution cached."""
+    name = os.path.basename(path)
+    if name in ("", ".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    return os.path.join(_resolved(os.path.dirname(path)), name)
 
 
 def expect_text(value: Any, where: Path | str | Callable[[], str], what: str, *, allow_empty: bool = False) -> str:
