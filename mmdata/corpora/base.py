@@ -16,6 +16,7 @@ import csv
 import functools
 import io
 import json
+import math
 import os
 import re
 from array import array
@@ -209,6 +210,21 @@ def read_csv_rows(path: Path, *, delimiter: str = ",") -> tuple[list[str], list[
     except csv.Error as e:
         raise CorpusFormatError(f"{path}:{reader.line_num}: {e}") from e
     return header, rows
+
+
+def parse_number(text: str | None, where: str, what: str, *, required: bool = False) -> float | None:
+    """A finite number from a CSV cell; empty gives None (or an error when `required`)."""
+    if text is None or text == "":
+        if required:
+            raise CorpusFormatError(f"{where}: empty {what}; expected a number")
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise CorpusFormatError(f"{where}: {what} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise CorpusFormatError(f"{where}: {what} {text!r} is not finite; expected a number")
+    return value
 
 
 def safe_relative_path(

@@ -13,7 +13,6 @@ and dropped.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from mmdata.corpora.base import (
     LoadProblem,
     LoadResult,
     expect,
+    parse_number,
     read_csv_rows,
     register_corpus,
     require_file,
@@ -77,22 +77,12 @@ def load_mmsa_raw(corpus_dir: Path, options: MmsaRawOptions, split: str | None) 
         if not (corpus_dir / relative).is_file():
             result.problems.append(LoadProblem(sample_id, relative, f"clip file not found (row {where}); dropped"))
             continue
-        extra = {c: _parse_label(row[c], where, c) for c in UNIMODAL_COLUMNS if row.get(c)}
+        extra = {c: parse_number(row[c], where, c, required=True) for c in UNIMODAL_COLUMNS if row.get(c)}
         extra.update({"video_id": video_id, "clip_id": clip_id})
         if row.get("annotation"):
             extra["annotation"] = row["annotation"]
         result.samples.append(Sample(
             sample_id=sample_id, corpus=CORPUS, split=mode, group_id=video_id, video=relative,
-            transcript=row.get("text") or None, label=_parse_label(row["label"], where, "label"), extra=extra,
+            transcript=row.get("text") or None, label=parse_number(row["label"], where, "label", required=True), extra=extra,
         ))
     return result
-
-
-def _parse_label(text: str, where: str, column: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise CorpusFormatError(f"{where}: {column} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise CorpusFormatError(f"{where}: {column} {text!r} is not finite; expected a number")
-    return value

@@ -30,7 +30,6 @@ Both layouts, optional:
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +38,7 @@ from mmdata.corpora.base import (
     LoadProblem,
     LoadResult,
     expect,
+    parse_number,
     read_csv_rows,
     read_json,
     read_text,
@@ -197,7 +197,7 @@ def _read_cmu_labels(corpus_dir: Path, options: MosiRawOptions) -> dict[str, tup
         else:
             expect(row["segment"].isdigit(), where, f"expected a 1-based segment number, got {row['segment']!r}")
             sample_id = _segment_id(row["video_id"], int(row["segment"]))
-        out[sample_id] = (_parse_float(row["label"], where, "label", required=True), where)
+        out[sample_id] = (parse_number(row["label"], where, "label", required=True), where)
     return out
 
 
@@ -233,13 +233,13 @@ def _read_generic(corpus_dir: Path, options: MosiRawOptions, result: LoadResult)
         media = {k: safe_relative_path(corpus_dir, row[k], where=where, allow_outside=options.allow_outside_root)
                  for k in ("audio", "video") if row.get(k)}
         expect(bool(media), where, "expected an audio or a video path")
-        start = _parse_float(row.get("start", ""), where, "start")
-        end = _parse_float(row.get("end", ""), where, "end")
+        start = parse_number(row.get("start", ""), where, "start")
+        end = parse_number(row.get("end", ""), where, "end")
         expect(start is None or end is None or start < end, where, f"segment end {end} <= start {start}; expected start < end")
         segments[sample_id] = _Segment(
             video_id=row.get("video_id") or sample_id, audio=media.get("audio"), video=media.get("video"),
             start=start, end=end, transcript=row.get("text") or row.get("transcript") or None,
-            label=_parse_float(row.get("label", ""), where, "label"), split=row.get("split") or None,
+            label=parse_number(row.get("label", ""), where, "label"), split=row.get("split") or None,
             extra={k: v for k, v in row.items() if k not in _GENERIC_COLUMNS and v != ""},
         )
     return segments
@@ -260,8 +260,8 @@ def _attach_words(corpus_dir: Path, options: MosiRawOptions, segments: dict[str,
     words: dict[str, list[list[Any]]] = {}
     for line, row in rows:
         where = f"{path}:{line}"
-        start = _parse_float(row["start"], where, "start", required=True)
-        end = _parse_float(row["end"], where, "end", required=True)
+        start = parse_number(row["start"], where, "start", required=True)
+        end = parse_number(row["end"], where, "end", required=True)
         expect(start <= end, where, f"word end {end} < start {start}; expected start <= end (seconds)")
         if row["segment_id"] not in segments:
             result.problems.append(LoadProblem(row["segment_id"], where, "word timing for an unknown segment; ignored"))
@@ -292,17 +292,3 @@ def _assign_folds(corpus_dir: Path, options: MosiRawOptions, segments: dict[str,
         unassigned += seg.split == UNASSIGNED
     if unassigned:
         log.warning("%s: %d segments belong to videos in no fold; their split is %r", path, unassigned, UNASSIGNED)
-
-
-def _parse_float(text: str | None, where: str, what: str, *, required: bool = False) -> float | None:
-    if text is None or text == "":
-        if required:
-            raise CorpusFormatError(f"{where}: empty {what}; expected a number")
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise CorpusFormatError(f"{where}: {what} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise CorpusFormatError(f"{where}: {what} {text!r} is not finite; expected a number")
-    return value
