@@ -85,8 +85,8 @@ def check_labels(samples: pa.Table, label_range: tuple[float, float] | None, *, 
         ids = samples.column("sample_id").filter(pa.array(outside))
         issues.append(make_issue(
             "label-range", "error",
-            f"label {labels[first]:g} is outside [{low:g}, {high:g}]; check the label file or pass the "
-            "right range (--label-range LOW,HIGH)",
+            f"label {labels[first]:g} is outside [{low:g}, {high:g}]; check the label file, the corpus "
+            "option `dataset` given to `mmdata extract`, or pass the right range (--label-range LOW,HIGH)",
             offenders=ids.to_pylist()[:max_examples], count=len(ids), max_examples=max_examples,
         ))
     return issues

@@ -80,6 +80,8 @@ class CsdOptions:
     nonfinite: NonFinite = "error"
     #: Rows not sorted by start time: 'error' reports the video, 'sort' sorts them stably (the SDK's behaviour).
     unsorted: Literal["error", "sort"] = "error"
+    #: Which corpus this is (cmu-mosi, cmu-mosei, ch-sims, ...): sets the label range `mmdata check` enforces.
+    dataset: str | None = None
 
 
 @dataclass

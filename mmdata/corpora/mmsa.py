@@ -61,6 +61,8 @@ class PickleOptions:
     file: str | None = None
     #: -inf/NaN in features: 'error' fails the sample, 'zero' replaces them, 'keep' stores them (counted always).
     nonfinite: NonFinite = "error"
+    #: Which corpus this is (cmu-mosi, cmu-mosei, ch-sims, ...): sets the label range `mmdata check` enforces.
+    dataset: str | None = None
 
 
 @register_corpus("mmsa", PickleOptions)

@@ -44,6 +44,8 @@ class MmsaRawOptions:
     #: Clip file extension.
     video_ext: str = ".mp4"
     allow_outside_root: bool = False
+    #: Which corpus this is (cmu-mosi, cmu-mosei, ch-sims, ...): sets the label range `mmdata check` enforces.
+    dataset: str | None = None
 
 
 @register_corpus(CORPUS, MmsaRawOptions)

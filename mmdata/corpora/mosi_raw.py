@@ -74,6 +74,8 @@ class MosiRawOptions:
     words_file: str | None = None
     folds_file: str | None = None
     allow_outside_root: bool = False
+    #: Which corpus this is (cmu-mosi, cmu-mosei, ch-sims, ...): sets the label range `mmdata check` enforces.
+    dataset: str | None = None
 
 
 @dataclass
