@@ -13,6 +13,14 @@ Layout "cmu" (the CMU-MOSI raw release; chosen when `Raw/` exists):
   `<vid>_<k>`, group_id `<vid>`, whole clips (start/end null), `extra.sdk_key` = `<vid>[<k-1>]`, the
   key the CMU-MultimodalSDK gives that segment after alignment.
 
+Layout "mosei" (the CMU-MOSEI raw release; chosen when `Raw/Transcript/Segmented/Combined` exists):
+    Raw/Transcript/Segmented/Combined/<vid>.txt      # one line per segment, times in seconds:
+        <vid>___<k>___<start>___<end>___<text>
+    Raw/Audio/Full/**/<vid>.wav, Raw/Video*/Full/**/<vid>.mp4   # whole recordings (not segmented)
+  One sample per transcript line: sample_id `<vid>_<k>`, the segment cut from the full recording by
+  start/end. MOSEI's raw labels are per-annotator AMT output, so labels come only from the option
+  labels_file (same CSV formats as "cmu"); otherwise they stay null.
+
 Layout "generic" (chosen when `segments.csv` exists): one row per segment, parsed by header:
     segment_id,video_id,audio,video,start,end,text,label,split
     v1_1,v1,audio/v1.wav,video/v1.mp4,0.00,4.52,this movie was great,2.4,train
@@ -60,12 +68,15 @@ SEGMENTS_FILE = "segments.csv"
 WORDS_FILE = "words.csv"
 FOLDS_FILE = "folds.json"
 UNASSIGNED = "unassigned"
-Layout = Literal["auto", "cmu", "generic"]
+MOSEI_TRANSCRIPT_DIR = "Raw/Transcript/Segmented/Combined"
+MOSEI_AUDIO_GLOB = "Raw/Audio/Full/**/*.wav"
+MOSEI_VIDEO_GLOB = "Raw/Video*/Full/**/*.mp4"
+Layout = Literal["auto", "cmu", "mosei", "generic"]
 
 
 @dataclass(frozen=True)
 class MosiRawOptions:
-    #: 'cmu' (Raw/...), 'generic' (segments.csv) or 'auto' (whichever exists).
+    #: 'cmu' (MOSI Raw/...), 'mosei' (MOSEI Raw/...), 'generic' (segments.csv) or 'auto' (whichever exists).
     layout: Layout = "auto"
     #: Label CSV relative to the root (cmu layout); default: labels.csv, then Labels/OpinionLevelSentiment.csv.
     labels_file: str | None = None
@@ -99,6 +110,8 @@ def load_mosi_raw(corpus_dir: Path, options: MosiRawOptions, split: str | None) 
     layout = _detect_layout(corpus_dir, options.layout)
     if layout == "cmu":
         segments = _read_cmu(corpus_dir, options, result)
+    elif layout == "mosei":
+        segments = _read_mosei(corpus_dir, options, result)
     else:
         segments = _read_generic(corpus_dir, options, result)
     _attach_words(corpus_dir, options, segments, result)
@@ -119,6 +132,8 @@ def load_mosi_raw(corpus_dir: Path, options: MosiRawOptions, split: str | None) 
 def _detect_layout(corpus_dir: Path, layout: Layout) -> str:
     if layout != "auto":
         return layout
+    if (corpus_dir / MOSEI_TRANSCRIPT_DIR).is_dir():
+        return "mosei"
     if (corpus_dir / "Raw").is_dir():
         return "cmu"
     if (corpus_dir / SEGMENTS_FILE).is_file():
@@ -176,11 +191,13 @@ def _read_transcripts(folder: Path) -> dict[str, str]:
     return out
 
 
-def _read_cmu_labels(corpus_dir: Path, options: MosiRawOptions) -> dict[str, tuple[float, str]]:
-    candidates = (options.labels_file,) if options.labels_file else CMU_LABEL_FILES
+def _read_cmu_labels(
+    corpus_dir: Path, options: MosiRawOptions, defaults: tuple[str, ...] = CMU_LABEL_FILES
+) -> dict[str, tuple[float, str]]:
+    candidates = (options.labels_file,) if options.labels_file else defaults
     path = next((corpus_dir / c for c in candidates if (corpus_dir / c).is_file()), None)
     if path is None:
-        if options.require_labels or options.labels_file:
+        if options.labels_file or (options.require_labels and defaults):
             raise CorpusNotFoundError(
                 f"{corpus_dir}: no label file ({', '.join(candidates)}); expected a CSV with a header "
                 "'segment_id,label' or 'video_id,segment,label'; pass labels_file=..., or require_labels=false"
@@ -212,6 +229,46 @@ def _parse_segment_name(stem: str) -> tuple[str, int] | None:
 
 def _segment_id(video_id: str, number: int) -> str:
     return f"{video_id}_{number}"
+
+
+# --- layout "mosei" -----------------------------------------------------------------------------
+
+
+def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> dict[str, _Segment]:
+    media = {attr: {p.stem: p.relative_to(corpus_dir).as_posix() for p in sorted(corpus_dir.glob(pattern))}
+             for attr, pattern in (("audio", MOSEI_AUDIO_GLOB), ("video", MOSEI_VIDEO_GLOB))}
+    segments: dict[str, _Segment] = {}
+    for path in sorted((corpus_dir / MOSEI_TRANSCRIPT_DIR).glob("*.txt")):
+        for number, line in enumerate(read_text(path).splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            parts = line.split("___", 4)
+            expect(len(parts) == 5 and parts[1].strip().isdigit(), where,
+                   f"expected '<vid>___<k>___<start>___<end>___<text>', got {line[:80]!r}")
+            video_id, k = parts[0].strip(), int(parts[1])
+            start = parse_number(parts[2].strip(), where, "start", required=True)
+            end = parse_number(parts[3].strip(), where, "end", required=True)
+            expect(start < end, where, f"segment end {end} <= start {start}; expected start < end")
+            sample_id = _segment_id(video_id, k)
+            if sample_id in segments:
+                result.problems.append(LoadProblem(sample_id, where, "duplicate segment; the later line is ignored"))
+                continue
+            audio, video = media["audio"].get(video_id), media["video"].get(video_id)
+            if audio is None and video is None:
+                result.problems.append(LoadProblem(sample_id, where, f"no recording {video_id}.wav or {video_id}.mp4 "
+                                                   "under Raw/Audio/Full or Raw/Video*/Full; segment dropped"))
+                continue
+            segments[sample_id] = _Segment(video_id, k, audio=audio, video=video, start=start, end=end,
+                                           transcript=parts[4].strip() or None, extra={"segment": k})
+    if not segments and not result.problems:
+        raise CorpusNotFoundError(f"{corpus_dir}: no transcript lines in {MOSEI_TRANSCRIPT_DIR}/*.txt")
+    for sample_id, (label, where) in _read_cmu_labels(corpus_dir, options, defaults=()).items():
+        if sample_id in segments:
+            segments[sample_id].label = label
+        else:
+            result.problems.append(LoadProblem(sample_id, where, "label without a transcript segment; dropped"))
+    return segments
 
 
 # --- layout "generic" --------------------------------------------------------------------------
