@@ -15,6 +15,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,10 +148,34 @@ class LocalExecutor:
             window.append((rows, pool.submit(decode_batch, extractor, rows, corpus_root)))
             if len(window) >= self.max_in_flight:
                 done_rows, future = window.popleft()
-                yield done_rows, compute_batch(extractor, future.result(), done_rows)
+                yield done_rows, compute_batch(extractor, self._decoded(extractor, done_rows, future, corpus_root), done_rows)
         while window:
             done_rows, future = window.popleft()
-            yield done_rows, compute_batch(extractor, future.result(), done_rows)
+            yield done_rows, compute_batch(extractor, self._decoded(extractor, done_rows, future, corpus_root), done_rows)
+
+    def _decoded(self, extractor: Extractor, rows: list[dict[str, Any]], future: Future, corpus_root: Path) -> list[ItemResult]:
+        """The batch's decode results; if a worker died (a decoder crash, the OOM killer), the pool is
+        restarted and the rows are decoded one per task, so only the item that kills a worker fails."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._restart()
+            return [self._decode_alone(extractor, row, corpus_root) for row in rows]
+
+    def _decode_alone(self, extractor: Extractor, row: dict[str, Any], corpus_root: Path) -> ItemResult:
+        try:
+            return self._get_pool().submit(decode_batch, extractor, [row], corpus_root).result()[0]
+        except BrokenProcessPool:
+            self._restart()
+            log.warning("sample %r killed its decoding process", row["sample_id"])
+            return ItemResult(row["sample_id"], False, path=media_path_of(row, extractor.modality), stage="decode",
+                              error_type="WorkerCrash",
+                              reason="the decoding process died on this item (a crash in the decoder, or out of memory)")
+
+    def _restart(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
