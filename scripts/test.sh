@@ -16,7 +16,7 @@ set -e
 if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
-if grep -qE "^=+ .*[0-9]+ skipped" "$log"; then
+if grep -qE "^SKIPPED|[0-9]+ skipped" <(grep -E "^SKIPPED|^=* ?[0-9]+ (passed|failed|skipped)" "$log"); then
   echo "error: tests were skipped; every dependency is installed here, so a skip is a failure" >&2
   exit 1
 fi
