@@ -26,7 +26,7 @@ import numpy as np
 
 from mmdata.errors import ConfigError, MissingWeightsError
 from mmdata.features.base import Extractor, register_extractor
-from mmdata.features.image_stats import _image_path
+from mmdata.features.image_stats import sample_image_path
 from mmdata.media.image import open_image, resize_center_crop
 from mmdata.store.metadata import FeatureSpec
 
@@ -191,7 +191,7 @@ class TorchvisionBackbone(Extractor):
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         """The centre crop as a crop x crop x 3 uint8 array, decoded at reduced size (JPEG draft mode)."""
         pre = self.preprocessing()
-        img = open_image(_image_path(row, corpus_root), min_size=pre.resize_size)
+        img = open_image(sample_image_path(row, corpus_root), min_size=pre.resize_size)
         return np.asarray(resize_center_crop(img, pre.resize_size, pre.crop_size, resample=pre.resample))
 
     def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:

@@ -14,7 +14,8 @@ from mmdata.media.image import load_rgb_array, open_image
 from mmdata.store.metadata import FeatureSpec
 
 
-def _image_path(row: dict[str, Any], corpus_root: Path) -> Path:
+def sample_image_path(row: dict[str, Any], corpus_root: Path) -> Path:
+    """The image file of a samples-table row (MediaError when the sample has none)."""
     if not row.get("image"):
         raise MediaError(f"sample {row['sample_id']!r} has no image")
     return resolve_media(corpus_root, row["image"])
@@ -67,7 +68,7 @@ class ColorHistogram(Extractor):
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         # Computed in the worker (shipping pixels back would cost more), from PIL's C histogram.
-        img = open_image(_image_path(row, corpus_root), min_size=self.config.decode_size or None)
+        img = open_image(sample_image_path(row, corpus_root), min_size=self.config.decode_size or None)
         return histogram_from_counts(np.asarray(img.histogram()), self.config.bins)
 
     def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
@@ -118,7 +119,7 @@ class PixelStats(Extractor):
         return FeatureSpec(dim=len(PIXEL_STATS_NAMES))
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
-        return pixel_stats(load_rgb_array(_image_path(row, corpus_root), min_size=self.config.decode_size or None))
+        return pixel_stats(load_rgb_array(sample_image_path(row, corpus_root), min_size=self.config.decode_size or None))
 
     def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
         return items
