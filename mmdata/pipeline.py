@@ -29,7 +29,8 @@ from mmdata.store import layout
 from mmdata.store.manifest import Manifest, read_manifest, write_manifest
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.tables import TableReport, claim_table, finish_table
+from mmdata.store.shards import shard_rows
+from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def extract(
     executor: ExecutorName = "local",
     ray_address: str | None = None,
     progress: ProgressSink | None = None,
+    table_format: str = layout.DEFAULT_FEATURE_FORMAT,
 ) -> ExtractReport:
     """Load a corpus into a dataset directory and compute every requested feature table.
 
@@ -69,6 +71,8 @@ def extract(
             defaults that need no download for the modalities the corpus has (see `default_extractors`).
         on_error: 'skip' records failed items in the errors table and goes on; 'fail' stops at
             the first, naming the sample and file, leaving only complete shards behind.
+        table_format: the feature tables' shard files: 'arrow' (Arrow IPC, memory-mapped zero-copy
+            reads; the default) or 'parquet' (compressed; for sparse or integer features).
 
     Raises:
         CorpusNotFoundError, CorpusFormatError: the corpus is missing or malformed.
@@ -78,7 +82,8 @@ def extract(
     with make_executor(executor, num_workers=num_workers, ray_address=ray_address) as runner:
         runner.start()  # local workers boot while the corpus loads
         dataset, precomputed = _prepare(
-            kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size
+            kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size,
+            table_format=table_format,
         )
         report = ExtractReport(
             dataset_dir=dataset.root,
@@ -87,7 +92,8 @@ def extract(
         )
         if instances is None:
             instances = [create_extractor(name) for name in default_extractors(dataset)]
-        report.tables = precomputed + _extract_all(dataset, instances, None, runner, batch_size, on_error, progress)
+        report.tables = precomputed + _extract_all(dataset, instances, None, runner, batch_size, on_error, progress,
+                                                   table_format)
     return report
 
 
@@ -133,6 +139,7 @@ def prepare_dataset(
     options: dict[str, Any] | None = None,
     on_error: OnError = "skip",
     shard_size: int = layout.DEFAULT_SHARD_SIZE,
+    table_format: str = layout.DEFAULT_FEATURE_FORMAT,
 ) -> Dataset:
     """Load the corpus and write the samples table (or reuse it when the same corpus is there).
 
@@ -140,12 +147,12 @@ def prepare_dataset(
     processed pickles) are written here too, shard-aligned with the samples and resumable.
     """
     return _prepare(kind, corpus_dir, output_dir, split=split, options=options, on_error=on_error,
-                    shard_size=shard_size)[0]
+                    shard_size=shard_size, table_format=table_format)[0]
 
 
 def _prepare(
     kind: str, corpus_dir: str | Path, output_dir: str | Path, *, split: str | None, options: dict[str, Any] | None,
-    on_error: OnError, shard_size: int,
+    on_error: OnError, shard_size: int, table_format: str = layout.DEFAULT_FEATURE_FORMAT,
 ) -> tuple[Dataset, list[TableReport]]:
     get_corpus_kind(kind)  # unknown kinds fail before anything is read
     root = require_dir(corpus_dir).resolve()
@@ -160,7 +167,8 @@ def _prepare(
                 return dataset, []
             # An interrupted run left precomputed tables unfinished: load again to finish them.
             tables = load_corpus(kind, root, split=split, options=options).tables
-            return open_dataset(output_dir), write_precomputed_tables(dataset, tables, on_error=on_error)
+            return open_dataset(output_dir), write_precomputed_tables(dataset, tables, on_error=on_error,
+                                                                      table_format=table_format)
         raise DatasetError(
             f"{output_dir} already holds a dataset of another corpus ({manifest.corpus['kind']} at "
             f"{manifest.corpus['root']}, split {manifest.corpus.get('split')}); choose another output directory"
@@ -186,7 +194,8 @@ def _prepare(
         extra={"loader": result.metadata} if result.metadata else {},
     )
     write_manifest(output_dir, manifest)
-    reports = write_precomputed_tables(open_dataset(output_dir), result.tables, on_error=on_error)
+    reports = write_precomputed_tables(open_dataset(output_dir), result.tables, on_error=on_error,
+                                       table_format=table_format)
     return open_dataset(output_dir), reports
 
 
@@ -221,10 +230,11 @@ def extract_features(
     executor: ExecutorName = "local",
     ray_address: str | None = None,
     progress: ProgressSink | None = None,
+    table_format: str = layout.DEFAULT_FEATURE_FORMAT,
 ) -> list[TableReport]:
     """Compute one feature table per extractor for an existing dataset, skipping finished shards."""
     with make_executor(executor, num_workers=num_workers, ray_address=ray_address) as runner:
-        return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress)
+        return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress, table_format)
 
 
 def make_executor(executor: ExecutorName, *, num_workers: int = 2, ray_address: str | None = None) -> Any:
@@ -240,32 +250,33 @@ def make_executor(executor: ExecutorName, *, num_workers: int = 2, ray_address: 
 
 def _extract_all(
     dataset: Dataset, extractors: Sequence[Extractor], corpus_root: str | Path | None, runner: Any, batch_size: int,
-    on_error: OnError, progress: ProgressSink | None,
+    on_error: OnError, progress: ProgressSink | None, table_format: str = layout.DEFAULT_FEATURE_FORMAT,
 ) -> list[TableReport]:
     root = Path(corpus_root or dataset.manifest.corpus["root"])
     names = [e.table_name for e in extractors]
     if len(set(names)) != len(names):
         raise DatasetError(f"two extractors write the same table: {names}")
-    return [_extract_table(dataset, e, root, runner, batch_size, on_error, progress or NullProgress()) for e in extractors]
+    return [_extract_table(dataset, e, root, runner, batch_size, on_error, progress or NullProgress(), table_format)
+            for e in extractors]
 
 
 def _extract_table(
     dataset: Dataset, extractor: Extractor, corpus_root: Path, runner: Any, batch_size: int,
-    on_error: OnError, progress: ProgressSink,
+    on_error: OnError, progress: ProgressSink, table_format: str,
 ) -> TableReport:
     name = extractor.table_name
     provenance = extractor.provenance()
     provenance["samples_fingerprint"] = dataset.manifest.samples["fingerprint"]
     spec = extractor.output_spec()
-    table_dir = claim_table(dataset, provenance)
+    claim_table(dataset, provenance, table_format=table_format)
     shards = layout.shard_files(layout.samples_dir(dataset.root))
     total_rows = int(dataset.manifest.samples["rows"])
     progress.start(f"{name}", total_rows)
     pending = []
     for index, samples_shard in enumerate(shards):
-        out_path = table_dir / layout.shard_name(index)
+        out_path = shard_path(dataset, name, index)
         if out_path.is_file():
-            progress.advance(pq.read_metadata(out_path).num_rows)
+            progress.advance(shard_rows(out_path))
         else:
             pending.append((index, samples_shard))
     if hasattr(runner, "stream_shards"):  # Ray: one execution over every pending shard
@@ -279,7 +290,7 @@ def _extract_table(
                 write_table_atomic(errors_table(errors), err_path)
             else:
                 err_path.unlink(missing_ok=True)
-            write_table_atomic(features, table_dir / layout.shard_name(index))
+            write_table_atomic(features, shard_path(dataset, name, index))
             written += 1
     finally:
         progress.finish()

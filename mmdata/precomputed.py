@@ -16,31 +16,32 @@ from mmdata.store import layout
 from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import read_table_metadata
 from mmdata.store.reader import Dataset
-from mmdata.store.tables import TableReport, claim_table, finish_table
+from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
 
 
 def write_precomputed_tables(
-    dataset: Dataset, tables: Sequence[PrecomputedTable], *, on_error: Literal["fail", "skip"] = "skip"
+    dataset: Dataset, tables: Sequence[PrecomputedTable], *, on_error: Literal["fail", "skip"] = "skip",
+    table_format: str = layout.DEFAULT_FEATURE_FORMAT,
 ) -> list[TableReport]:
     """Write the loader's precomputed tables shard by shard (finished shards are skipped).
 
     Non-finite values each table met are counted per shard (shard metadata) and summed into the
     manifest's `extra["nonfinite_values"]`.
     """
-    return [_write_table(dataset, table, on_error) for table in tables]
+    return [_write_table(dataset, table, on_error, table_format) for table in tables]
 
 
-def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str) -> TableReport:
+def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str, table_format: str) -> TableReport:
     provenance = {"table": table.name, "modality": table.modality, "extractor": "precomputed", "config": table.config,
                   "spec": table.spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow", "h5py")),
                   "source": table.source, "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
-    table_dir = claim_table(dataset, provenance, source=table.source)
+    table_dir = claim_table(dataset, provenance, source=table.source, table_format=table_format)
     written = 0
     for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
-        out_path = table_dir / layout.shard_name(index)
+        out_path = shard_path(dataset, table.name, index)
         if out_path.is_file():
             continue
         ids = pq.read_table(samples_shard, columns=["sample_id"]).column(0).to_pylist()

@@ -9,7 +9,7 @@ recipes/coco-resnet50-minilm.toml looks like:
     [extract]
     image = ["resnet50"]
     text = ["minilm", "minilm:level=caption"]
-    batch_size = 64              # optional: batch_size, num_workers, on_error, shard_size
+    batch_size = 64              # optional: batch_size, num_workers, on_error, shard_size, table_format
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.features.base import create_extractor
 from mmdata.records import MODALITIES
 
-RUN_KEYS = ("batch_size", "num_workers", "on_error", "shard_size")
+RUN_KEYS = ("batch_size", "num_workers", "on_error", "shard_size", "table_format")
 
 
 @dataclass

@@ -35,7 +35,8 @@ from mmdata.store import layout
 from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.tables import TableReport, claim_table, finish_table
+from mmdata.store.shards import read_shard, shard_rows, shard_schema
+from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def align_dataset(
     report = AlignReport(reference=reference, imputed={name: 0 for name in names})
     written = {name: 0 for name in names}
     for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
-        if all((layout.feature_dir(dataset.root, out) / layout.shard_name(index)).is_file() for out, _, _ in outputs.values()):
+        if all(shard_path(dataset, out, index).is_file() for out, _, _ in outputs.values()):
             continue
         _align_shard(dataset, index, reference, names, outputs, collapse, on_missing, skip_pauses, on_error, report)
         for name in names:
@@ -126,16 +127,16 @@ class _ShardOutput:
 def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str], outputs: dict[str, Any],
                  collapse: CollapseSpec, on_missing: OnMissing, skip_pauses: bool, on_error: OnError,
                  report: AlignReport) -> None:
-    shard = layout.shard_name(index)
-    paths = {name: dataset.table_dir(name) / shard for name in names}
+    shard = layout.shard_name(index)  # errors tables are Parquet
+    paths = {name: shard_path(dataset, name, index) for name in names}
     for name, path in paths.items():
         if not path.is_file():
-            raise DatasetError(f"table {name!r} has no shard {shard} (incomplete); finish it with `mmdata extract` first")
-    row_counts = {name: pq.read_metadata(path).num_rows for name, path in paths.items()}
+            raise DatasetError(f"table {name!r} has no shard {path.name} (incomplete); finish it with `mmdata extract` first")
+    row_counts = {name: shard_rows(path) for name, path in paths.items()}
     if len(set(row_counts.values())) != 1:
         raise DatasetError(f"shard {shard} has different row counts across tables ({row_counts}); "
                            "the dataset is inconsistent, re-run `mmdata extract`")
-    word_tables = [name for name, path in paths.items() if "words" in pq.read_schema(path).names]
+    word_tables = [name for name, path in paths.items() if "words" in shard_schema(path).names]
     out = _ShardOutput({name: FeatureBatchBuilder(outputs[name][1], outputs[name][2]) for name in names},
                        words={name: [] for name in word_tables}, errors={name: [] for name in names})
     streams = [_stream_rows(paths[name], dataset.spec(name).dim) for name in names]
@@ -177,7 +178,7 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
             write_table_atomic(errors_table(out.errors[name]), err_path)
         else:
             err_path.unlink(missing_ok=True)
-        write_table_atomic(table, layout.feature_dir(dataset.root, out_name) / shard)
+        write_table_atomic(table, shard_path(dataset, out_name, index))
 
 
 def _add_failed(out: _ShardOutput, outputs: dict[str, Any], names: list[str], sample_id: str, absent: str,
@@ -208,8 +209,17 @@ def _stream_rows(path: Path, dim: int | None) -> Iterator[tuple[str, tuple[np.nd
 
     Whole videos hold ~10^5 frames, and decoding a Parquet shard at once costs several times its
     size, so rows are read in batches of about BATCH_BYTES (one video, or many short segments)
-    with a small read buffer: memory stays per batch, not per shard.
+    with a small read buffer: memory stays per batch, not per shard. Arrow IPC shards are
+    memory-mapped and sliced: nothing is decoded, pages are touched batch by batch.
     """
+    if layout.shard_format(path) == "arrow":
+        table = read_shard(path)
+        has_words = "words" in table.schema.names
+        batch_rows = int(min(max(BATCH_BYTES * max(table.num_rows, 1) // max(path.stat().st_size, 1), 1), 1024))
+        for batch in table.to_batches(max_chunksize=batch_rows):
+            words = batch.column("words").to_pylist() if has_words else [None] * batch.num_rows
+            yield from zip(batch.column("sample_id").to_pylist(), _sequence_rows(batch, dim), words)
+        return
     file = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
     has_words = "words" in file.schema_arrow.names
     meta = file.metadata
@@ -246,7 +256,8 @@ def _claim(dataset: Dataset, name: str, reference: str, collapse: CollapseSpec, 
     provenance = {"table": out, "modality": source_entry.modality, "extractor": "align", "config": config,
                   "spec": spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow")),
                   "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
-    claim_table(dataset, provenance, force=force, source=f"{name} aligned to {reference}")
+    claim_table(dataset, provenance, force=force, source=f"{name} aligned to {reference}",
+                table_format=dataset.entry(reference).format)
     return out, spec, provenance
 
 

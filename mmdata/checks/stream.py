@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from mmdata.store.layout import shard_files
 from mmdata.store.metadata import decode_metadata
+from mmdata.store.shards import shard_rows, shard_schema, shards_dataset
 
 #: Rows per record batch when scanning feature tables.
 SCAN_BATCH_ROWS = 4096
@@ -46,9 +45,8 @@ def read_shard_infos(table_dir: Path) -> list[ShardInfo]:
     """Footer-only look at every shard of a table (cheap: no data pages are read)."""
     infos = []
     for index, path in enumerate(shard_files(table_dir)):
-        meta = pq.read_metadata(path)
-        schema = meta.schema.to_arrow_schema()
-        infos.append(ShardInfo(index, path, meta.num_rows, schema, decode_metadata(schema)))
+        schema = shard_schema(path)
+        infos.append(ShardInfo(index, path, shard_rows(path), schema, decode_metadata(schema)))
     return infos
 
 
@@ -56,7 +54,7 @@ def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = N
     """One column of several shards, concatenated (for small columns such as `sample_id`)."""
     if not files:
         return pa.array([], pa.string())
-    data = ds.dataset([str(f) for f in files], format="parquet", schema=schema)
+    data = shards_dataset(files, schema=schema)
     chunked = data.to_table(columns=[column]).column(column)
     return chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
 
@@ -67,7 +65,7 @@ def scan_batches(
     """Record batches of `columns` over `files`, in file order, with bounded read-ahead."""
     if not files:
         return
-    data = ds.dataset([str(f) for f in files], format="parquet", schema=schema)
+    data = shards_dataset(files, schema=schema)
     # Read-ahead of a few shards keeps both cores decoding while memory stays a few shards' worth.
     yield from data.to_batches(columns=list(columns), batch_size=batch_size, batch_readahead=4, fragment_readahead=4)
 

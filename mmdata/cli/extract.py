@@ -32,6 +32,8 @@ def extract_command(
     num_workers: Annotated[Optional[int], typer.Option("--num-workers", "-j", min=0, help="Decode processes.")] = None,
     on_error: Annotated[Optional[str], typer.Option(help="skip: record failed items and go on; fail: stop at the first.")] = None,
     shard_size: Annotated[Optional[int], typer.Option(min=1, help="Rows per shard (the unit of resumption).")] = None,
+    table_format: Annotated[Optional[str], typer.Option(
+        help="Feature table files: arrow (Arrow IPC, zero-copy reads; default) or parquet (compressed).")] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data).")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address (auto, ray://host:port).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
@@ -41,7 +43,8 @@ def extract_command(
     specs = {"image": image, "text": text, "audio": audio, "video": video}
     named = [s for m in ("image", "text", "audio", "video") for s in (specs[m] or recipe.extractors.get(m, []))]
     run = {**recipe.run, **{k: v for k, v in dict(batch_size=batch_size, num_workers=num_workers,
-                                                        on_error=on_error, shard_size=shard_size).items() if v is not None}}
+                                                        on_error=on_error, shard_size=shard_size,
+                                                        table_format=table_format).items() if v is not None}}
     report = extract(
         recipe.kind, corpus_root, output_dir, extractors=named or None, split=split or recipe.split,
         corpus_options={**recipe.corpus_options, **parse_key_values(option or [], owner="--option")},
@@ -53,8 +56,12 @@ def extract_command(
 def _checked_run(run: dict) -> dict:
     from mmdata.errors import ConfigError
 
+    from mmdata.store.layout import TABLE_FORMATS
+
     if run.get("on_error", "skip") not in ("skip", "fail"):
         raise ConfigError(f"--on-error must be skip or fail, got {run['on_error']!r}")
+    if run.get("table_format", "arrow") not in TABLE_FORMATS:
+        raise ConfigError(f"--table-format must be one of {sorted(TABLE_FORMATS)}, got {run['table_format']!r}")
     return run
 
 

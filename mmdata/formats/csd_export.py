@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from mmdata.errors import DatasetError
 from mmdata.formats.csd import write_csd
 from mmdata.store import layout
+from mmdata.store.shards import read_shard
 from mmdata.store.reader import Dataset, open_dataset
 
 DEFAULT_LABELS_ROOT = "labels"
@@ -61,7 +61,7 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
 
 def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...]) -> Iterator[tuple[str, Any, np.ndarray]]:
     for shard in layout.shard_files(dataset.table_dir(name)):
-        table = pq.read_table(shard)
+        table = read_shard(shard)
         words = table.column("words").to_pylist() if "words" in table.column_names else None
         features = table.column("feature").to_pylist()
         intervals = table.column("intervals").to_pylist()

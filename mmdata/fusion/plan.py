@@ -30,6 +30,7 @@ from mmdata.checks.stream import fixed_rows, read_column, read_shard_infos, sequ
 from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.layout import samples_dir, shard_files
+from mmdata.store.shards import read_shard
 from mmdata.store.manifest import TableEntry
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset
@@ -166,7 +167,7 @@ def _read_shard(plan: FusePlan, index: int) -> ShardData:
 
 def _read_table_shard(plan: FusePlan, table: TablePlan, index: int, rows: int) -> TableData:
     read_intervals = plan.compare_intervals and table.spec.intervals
-    data = pq.read_table(table.files[index], columns=["feature", "intervals"] if read_intervals else ["feature"])
+    data = read_shard(table.files[index], columns=["feature", "intervals"] if read_intervals else ["feature"])
     if data.num_rows != rows:  # plan_fusion checked the footers; a file replaced since then lands here
         raise DatasetError(f"table {table.name!r}: shard {table.files[index].name} has {data.num_rows} rows, "
                            f"samples shard {index} has {rows}; re-run `mmdata check`")

@@ -1,13 +1,16 @@
 """The on-disk dataset: a samples table, one feature table per (modality, extractor), a manifest.
 
-Layout of a dataset directory (every table reads with plain `pyarrow.dataset.dataset(path)`):
+Layout of a dataset directory (every table reads with plain `pyarrow.dataset.dataset(path, format=...)`,
+format "ipc" or "parquet" after the shards' suffix):
 
     OUTPUT_DIR/
       mmdata.json                      manifest: corpus, tables, provenance, checksums
       samples/part-00000.parquet       the samples table, sharded by rows
-      features/<table>/part-00000.parquet
+      features/<table>/part-00000.arrow
                                        one feature table per (modality, extractor); shard k holds
-                                       exactly the rows of samples shard k, in the same order
+                                       exactly the rows of samples shard k, in the same order.
+                                       Arrow IPC files (memory-mapped, zero-copy) by default, or
+                                       Parquet (`table_format="parquet"`, compressed)
       errors/<table>/part-00000.parquet
                                        items that failed, with sample id, file and reason
 """

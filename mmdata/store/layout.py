@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mmdata.errors import DatasetError
+
 LAYOUT_VERSION = 1
 MANIFEST_NAME = "mmdata.json"
 SAMPLES_DIR = "samples"
@@ -10,10 +12,23 @@ FEATURES_DIR = "features"
 ERRORS_DIR = "errors"
 LOADER_ERRORS_TABLE = "loader"
 DEFAULT_SHARD_SIZE = 1000
+#: On-disk formats of a table's shards, by file suffix. The samples and errors tables are Parquet;
+#: feature tables are Arrow IPC files by default (memory-mapped, zero-copy reads; dense float
+#: vectors barely compress) or Parquet (compressed, for sparse or integer features).
+TABLE_FORMATS = {"arrow": ".arrow", "parquet": ".parquet"}
+DEFAULT_FEATURE_FORMAT = "arrow"
 
 
-def shard_name(index: int) -> str:
-    return f"part-{index:05d}.parquet"
+def shard_name(index: int, table_format: str = "parquet") -> str:
+    return f"part-{index:05d}{TABLE_FORMATS[table_format]}"
+
+
+def shard_format(path: Path) -> str:
+    """'arrow' or 'parquet', from a shard file's suffix."""
+    for name, suffix in TABLE_FORMATS.items():
+        if path.suffix == suffix:
+            return name
+    raise ValueError(f"{path} is not a table shard (expected one of {sorted(TABLE_FORMATS.values())})")
 
 
 def samples_dir(dataset_dir: Path) -> Path:
@@ -29,7 +44,16 @@ def errors_dir(dataset_dir: Path, table_name: str) -> Path:
 
 
 def shard_files(table_dir: Path) -> list[Path]:
-    """Finished shards of a table, in order (temporary files start with '.' and are skipped)."""
+    """Finished shards of a table, in order (temporary files start with '.' and are skipped).
+
+    A table holds shards of one format; a directory holding both (a table re-extracted with another
+    `table_format` over an old one) is refused rather than read twice.
+    """
     if not table_dir.is_dir():
         return []
-    return sorted(p for p in table_dir.glob("part-*.parquet") if p.is_file())
+    files = sorted(p for p in table_dir.glob("part-*") if p.is_file() and p.suffix in TABLE_FORMATS.values())
+    suffixes = {p.suffix for p in files}
+    if len(suffixes) > 1:
+        raise DatasetError(f"table directory {table_dir} holds shards of two formats ({sorted(suffixes)}); "
+                           "remove the table and extract it again with one --table-format")
+    return files

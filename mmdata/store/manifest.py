@@ -30,6 +30,7 @@ class TableEntry:
     errors: int = 0
     complete: bool = False
     source: str | None = None  # e.g. the .csd file or the reference table it was aligned to
+    format: str = "parquet"  # shard files: "arrow" (IPC) or "parquet" (manifests before formats: parquet)
 
 
 @dataclass

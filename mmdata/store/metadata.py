@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 METADATA_KEY = b"mmdata"
 FeatureKind = Literal["pooled", "sequence"]
@@ -80,11 +79,14 @@ def decode_metadata(schema: pa.Schema) -> dict[str, Any]:
 
 
 def read_table_metadata(path: str | Path) -> dict[str, Any]:
-    """The mmdata metadata of a Parquet shard (or of a table directory's first shard)."""
+    """The mmdata metadata of a shard (or of a table directory's first shard)."""
+    from mmdata.store.layout import shard_files
+    from mmdata.store.shards import shard_schema
+
     path = Path(path)
     if path.is_dir():
-        shards = sorted(path.glob("part-*.parquet"))
+        shards = shard_files(path)
         if not shards:
             return {}
         path = shards[0]
-    return decode_metadata(pq.read_schema(path))
+    return decode_metadata(shard_schema(path))

@@ -11,6 +11,7 @@ from mmdata.errors import CorpusNotFoundError, DatasetError, UnknownNameError
 from mmdata.store.layout import ERRORS_DIR, shard_files
 from mmdata.store.manifest import Manifest, TableEntry, read_manifest
 from mmdata.store.metadata import FeatureSpec, decode_metadata
+from mmdata.store.shards import shards_dataset
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Dataset:
         return sorted(self.manifest.tables)
 
     def samples(self) -> ds.Dataset:
-        return _parquet_dataset(self.root / self.manifest.samples["path"])
+        return _table_dataset(self.root / self.manifest.samples["path"])
 
     def samples_table(self, columns: list[str] | None = None) -> pa.Table:
         return self.samples().to_table(columns=columns)
@@ -50,7 +51,7 @@ class Dataset:
         return self.root / self.entry(name).path
 
     def table(self, name: str) -> ds.Dataset:
-        return _parquet_dataset(self.table_dir(name))
+        return _table_dataset(self.table_dir(name))
 
     def table_metadata(self, name: str) -> dict:
         return decode_metadata(self.table(name).schema)
@@ -78,8 +79,8 @@ def open_dataset(path: str | Path) -> Dataset:
     return Dataset(root=root, manifest=read_manifest(root))
 
 
-def _parquet_dataset(table_dir: Path) -> ds.Dataset:
+def _table_dataset(table_dir: Path) -> ds.Dataset:
     files = shard_files(table_dir)
     if not files:
         raise DatasetError(f"table directory {table_dir} has no finished shards; re-run `mmdata extract`")
-    return ds.dataset([str(f) for f in files], format="parquet")
+    return shards_dataset(files)

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from mmdata.errors import DatasetError
 from mmdata.store import layout
 from mmdata.store.manifest import TableEntry, write_manifest
 from mmdata.store.metadata import read_table_metadata
 from mmdata.store.reader import Dataset
+from mmdata.store.shards import shard_rows
 
 
 @dataclass
@@ -31,8 +30,12 @@ class TableReport:
     path: Path
 
 
-def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = False, source: str | None = None) -> Path:
+def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = False, source: str | None = None,
+                table_format: str = layout.DEFAULT_FEATURE_FORMAT) -> Path:
     """Register `provenance["table"]` in the manifest as incomplete and return its directory.
+
+    `table_format` ('arrow' or 'parquet', see `layout.TABLE_FORMATS`) is the format of its shards;
+    `shard_path` names them.
 
     Shards of an interrupted run with the same config are kept (the run resumes); a table or a
     shard made with another config or for other samples is refused, or removed when `force`.
@@ -43,7 +46,9 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     name = provenance["table"]
     table_dir = layout.feature_dir(dataset.root, name)
     errors_dir = layout.errors_dir(dataset.root, name)
-    conflict = _conflict(dataset, provenance, table_dir)
+    if table_format not in layout.TABLE_FORMATS:
+        raise DatasetError(f"table format {table_format!r} is not one of {sorted(layout.TABLE_FORMATS)}")
+    conflict = _conflict(dataset, provenance, table_dir, table_format)
     if conflict and not force:
         raise DatasetError(f"{conflict}; remove {table_dir} (and {errors_dir}), pass --force where the command has it, "
                            "or write to another output directory")
@@ -66,9 +71,15 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
         errors=existing.errors if existing else 0,
         complete=False,
         source=source,
+        format=table_format,
     )
     write_manifest(dataset.root, dataset.manifest)
     return table_dir
+
+
+def shard_path(dataset: Dataset, name: str, index: int) -> Path:
+    """Where shard `index` of table `name` goes, in the table's format."""
+    return dataset.table_dir(name) / layout.shard_name(index, dataset.entry(name).format)
 
 
 def finish_table(dataset: Dataset, name: str, *, written: int) -> TableReport:
@@ -76,19 +87,23 @@ def finish_table(dataset: Dataset, name: str, *, written: int) -> TableReport:
     shards = layout.shard_files(layout.feature_dir(dataset.root, name))
     error_shards = layout.shard_files(layout.errors_dir(dataset.root, name))
     entry = dataset.manifest.tables[name]
-    entry.rows = sum(pq.read_metadata(s).num_rows for s in shards)
-    entry.errors = sum(pq.read_metadata(s).num_rows for s in error_shards)
+    entry.rows = sum(shard_rows(s) for s in shards)
+    entry.errors = sum(shard_rows(s) for s in error_shards)
     entry.complete = True
     write_manifest(dataset.root, dataset.manifest)
     return TableReport(name, entry.rows, entry.errors, written, len(shards) - written, dataset.root / entry.path)
 
 
-def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path) -> str | None:
+def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path, table_format: str) -> str | None:
     name = provenance["table"]
     existing = dataset.manifest.tables.get(name)
     if existing is not None and (existing.config != provenance["config"] or existing.spec != provenance["spec"]):
         return f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}"
-    for shard in layout.shard_files(table_dir):
+    shards = layout.shard_files(table_dir)
+    if shards and layout.shard_format(shards[0]) != table_format:
+        return (f"table {name!r} in {dataset.root} holds {layout.shard_format(shards[0])} shards, not {table_format}; "
+                f"extract it with --table-format {layout.shard_format(shards[0])} to resume")
+    for shard in shards:
         meta = read_table_metadata(shard)
         if meta.get("config") != provenance["config"] or meta.get("samples_fingerprint") != provenance["samples_fingerprint"]:
             return f"shard {shard} of table {name!r} was written with another config or for other samples"

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmdata.errors import SchemaMismatchError
+from mmdata.store.layout import shard_format
 from mmdata.store.metadata import INTERVAL_TYPE, FeatureSpec, feature_schema, vector_type
 
 ERRORS_SCHEMA = pa.schema(
@@ -27,18 +28,22 @@ ERRORS_SCHEMA = pa.schema(
 
 
 def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None = None) -> int:
-    """Write a Parquet file so that readers see either nothing or the whole file.
+    """Write a shard so that readers see either nothing or the whole file; returns its size in bytes.
 
-    The data goes to a hidden temporary file in the same directory (pyarrow.dataset ignores names
-    starting with '.'), is fsynced, then renamed over `path`. Returns the file size in bytes.
-    Compression defaults to `default_compression(table.schema)`.
+    The format follows the suffix (`layout.TABLE_FORMATS`): `.parquet` with `compression`
+    (default `default_compression(table.schema)`), `.arrow` an uncompressed Arrow IPC file (one
+    record batch: memory-mappable, zero-copy). The data goes to a hidden temporary file in the same
+    directory (readers skip names starting with '.'), is fsynced, then renamed over `path`.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression=compression or default_compression(table.schema),
-                       use_dictionary=_dictionary_columns(table.schema))
+        if shard_format(path) == "arrow":
+            _write_ipc(table, tmp)
+        else:
+            pq.write_table(table, tmp, compression=compression or default_compression(table.schema),
+                           use_dictionary=_dictionary_columns(table.schema))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -46,6 +51,11 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
         Path(tmp).unlink(missing_ok=True)
         raise
     return path.stat().st_size
+
+
+def _write_ipc(table: pa.Table, path: str) -> None:
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=max(table.num_rows, 1))
 
 
 def default_compression(schema: pa.Schema) -> str:

@@ -1,0 +1,57 @@
+"""One shard file of a table, whatever its format: read it, count its rows, look at its schema.
+
+    read_shard(path, columns=["feature"])   -> pa.Table
+    shard_rows(path)                        -> int (footer only)
+    shard_schema(path)                      -> pa.Schema with the mmdata metadata
+    shards_dataset(files)                   -> pyarrow.dataset over shards of one format
+
+Arrow IPC shards are memory-mapped: their columns are zero-copy views of the page cache, so a
+reader pays for the pages it touches and nothing is decoded. Parquet shards are decoded.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from mmdata.store.layout import shard_format
+
+#: pyarrow.dataset's name of each shard format.
+DATASET_FORMATS = {"arrow": "ipc", "parquet": "parquet"}
+
+
+def read_shard(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """The shard's table (only `columns`, when given)."""
+    if shard_format(path) == "parquet":
+        return pq.read_table(path, columns=list(columns) if columns is not None else None)
+    with pa.memory_map(str(path)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    return table.select(list(columns)) if columns is not None else table
+
+
+def shard_rows(path: Path) -> int:
+    """Rows in a shard, from its footer (no data is read)."""
+    if shard_format(path) == "parquet":
+        return pq.read_metadata(path).num_rows
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).count_rows()
+
+
+def shard_schema(path: Path) -> pa.Schema:
+    """The shard's Arrow schema, with its schema metadata."""
+    if shard_format(path) == "parquet":
+        return pq.read_schema(path)
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).schema
+
+
+def shards_dataset(files: Sequence[Path], schema: pa.Schema | None = None) -> ds.Dataset:
+    """A pyarrow dataset over shard files (all of one format, as `layout.shard_files` returns them)."""
+    fmt = DATASET_FORMATS[shard_format(files[0])] if files else "parquet"
+    return ds.dataset([str(f) for f in files], format=fmt, schema=schema)
+
+
+__all__ = ["read_shard", "shard_rows", "shard_schema", "shards_dataset"]

@@ -1,0 +1,109 @@
+"""Feature tables as Arrow IPC (the default) or Parquet: same tables, zero-copy reads, no mixing."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+from typer.testing import CliRunner
+
+from mmdata.checks import check_dataset
+from mmdata.cli import app
+from mmdata.errors import DatasetError
+from mmdata.fusion import fuse
+from mmdata.fusion.torch_dataset import FusedDataset
+from mmdata.pipeline import extract
+from mmdata.store import open_dataset
+from mmdata.store.layout import shard_files
+from mmdata.store.shards import read_shard, shard_rows, shard_schema
+from tests.sample_corpus import copy_sample_corpus
+
+EXTRACTORS = ["color-hist:bins=4", "pixel-stats"]
+
+
+@pytest.fixture(scope="module")
+def both_formats(tmp_path_factory):
+    """The sample COCO corpus extracted twice: Arrow IPC tables (default) and Parquet tables."""
+    tmp = tmp_path_factory.mktemp("formats")
+    coco = copy_sample_corpus("coco", tmp)
+    extract("coco", coco, tmp / "arrow", extractors=EXTRACTORS, num_workers=0, shard_size=3)
+    extract("coco", coco, tmp / "parquet", extractors=EXTRACTORS, num_workers=0, shard_size=3, table_format="parquet")
+    return tmp
+
+
+def test_default_feature_tables_are_memory_mappable_ipc_files_with_provenance(both_formats):
+    data = open_dataset(both_formats / "arrow")
+    files = shard_files(data.table_dir("image.color-hist"))
+    assert [f.name for f in files] == ["part-00000.arrow", "part-00001.arrow", "part-00002.arrow"]
+    assert data.entry("image.color-hist").format == "arrow"
+    with pa.memory_map(str(files[0])) as source:  # a plain IPC file any Arrow reader opens, zero-copy
+        table = pa.ipc.open_file(source).read_all()
+    assert table.num_rows == shard_rows(files[0]) == 3
+    assert json.loads(shard_schema(files[0]).metadata[b"mmdata"])["extractor"] == "color-hist"
+    assert ds.dataset(data.table_dir("image.color-hist"), format="ipc").count_rows() == 8
+    # samples and errors stay Parquet
+    assert {p.suffix for p in (both_formats / "arrow" / "samples").iterdir()} == {".parquet"}
+
+
+def test_parquet_and_arrow_tables_hold_the_same_rows_and_pass_the_same_checks(both_formats):
+    arrow, parquet = open_dataset(both_formats / "arrow"), open_dataset(both_formats / "parquet")
+    assert parquet.entry("image.color-hist").format == "parquet"
+    assert [f.suffix for f in shard_files(parquet.table_dir("image.color-hist"))] == [".parquet"] * 3
+    for name in ("image.color-hist", "image.pixel-stats"):
+        assert arrow.table(name).to_table().equals(parquet.table(name).to_table())
+    assert check_dataset(arrow.root).ok and check_dataset(parquet.root).ok
+
+
+def test_fuse_reads_either_format_to_the_same_export(both_formats, tmp_path):
+    fuse(both_formats / "arrow", tmp_path / "a", format="arrow", normalize="zscore", stats_splits=("val2017",),
+         tables=("image.color-hist",))
+    fuse(both_formats / "parquet", tmp_path / "p", format="arrow", normalize="zscore", stats_splits=("val2017",),
+         tables=("image.color-hist",))
+    a, p = FusedDataset(tmp_path / "a", "val2017"), FusedDataset(tmp_path / "p", "val2017")
+    assert len(a) == len(p) == 8
+    np.testing.assert_array_equal(np.stack([a[i]["feature"] for i in range(8)]), np.stack([p[i]["feature"] for i in range(8)]))
+
+
+def test_resuming_a_table_in_another_format_is_refused_with_the_fix(both_formats, tmp_path):
+    coco = copy_sample_corpus("coco", tmp_path)
+    out = tmp_path / "out"
+    extract("coco", coco, out, extractors=["color-hist:bins=4"], num_workers=0, shard_size=3)
+    with pytest.raises(DatasetError, match=r"holds arrow shards, not parquet; extract it with --table-format arrow"):
+        extract("coco", coco, out, extractors=["color-hist:bins=4"], num_workers=0, shard_size=3, table_format="parquet")
+
+
+def test_a_table_directory_with_both_formats_is_refused(both_formats, tmp_path):
+    table_dir = tmp_path / "t"
+    table_dir.mkdir()
+    src = both_formats / "arrow" / "features" / "image.color-hist" / "part-00000.arrow"
+    (table_dir / "part-00000.arrow").write_bytes(src.read_bytes())
+    (table_dir / "part-00001.parquet").write_bytes(b"PAR1")
+    with pytest.raises(DatasetError, match=r"holds shards of two formats"):
+        shard_files(table_dir)
+    assert read_shard(table_dir / "part-00000.arrow", columns=["sample_id"]).column_names == ["sample_id"]
+
+
+def test_manifest_without_a_format_reads_as_parquet(both_formats, tmp_path):
+    import shutil
+
+    copy = tmp_path / "old"
+    shutil.copytree(both_formats / "parquet", copy)
+    manifest = json.loads((copy / "mmdata.json").read_text())
+    for entry in manifest["tables"].values():
+        del entry["format"]  # written before feature tables had a format
+    (copy / "mmdata.json").write_text(json.dumps(manifest))
+    assert open_dataset(copy).entry("image.color-hist").format == "parquet"
+    assert check_dataset(copy).ok
+
+
+def test_cli_table_format_option(tmp_path):
+    coco = copy_sample_corpus("coco", tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["extract", "coco", str(coco), str(tmp_path / "out"), "--image", "pixel-stats",
+                                 "-j", "0", "-q", "--table-format", "parquet"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "features" / "image.pixel-stats" / "part-00000.parquet").is_file()
+    result = runner.invoke(app, ["extract", "coco", str(coco), str(tmp_path / "bad"), "--table-format", "csv", "-q"])
+    assert result.exit_code != 0 and "--table-format must be one of ['arrow', 'parquet']" in result.output + result.stderr
