@@ -3,7 +3,7 @@
     python benchmarks/fuse_check_bench.py [--quick]
 
 Data: N samples x 3 pooled feature tables (512 + 384 + 74 dims, float32), written with the store
-layout (1000-row shards, zstd), splits 80/10/10. Measured (medians of >= 3 runs):
+layout (1000-row shards; feature tables as Arrow IPC, the store's default), splits 80/10/10. Measured (medians of >= 3 runs):
   - fuse -> Parquet (z-score, train-only stats) vs `pq.write_table` of the already-concatenated
     (N, 970) array with the same columns, codec and encodings;  target >= 0.7x its throughput
   - fuse -> Arrow IPC vs `pa.ipc.new_file(...).write_table` of that array;       target >= 0.7x
@@ -36,15 +36,17 @@ DIMS = {"image.clip": 512, "text.minilm": 384, "audio.covarep": 74}
 SHARD = 1000
 
 
-def make_dataset(n: int) -> Path:
-    """A dataset directory of n samples and the 3 tables (cached under the bench data dir)."""
+def make_dataset(n: int, table_format: str = "arrow") -> Path:
+    """A dataset directory of n samples and the 3 tables (cached under the bench data dir).
+
+    Feature tables in `table_format`: 'arrow' (the store's default, Arrow IPC) or 'parquet'."""
     from mmdata.pipeline import fingerprint_ids
     from mmdata.store import layout
     from mmdata.store.manifest import Manifest, TableEntry, write_manifest
     from mmdata.store.metadata import FeatureSpec, feature_schema
     from mmdata.store.writer import write_table_atomic
 
-    root = DATA_DIR / f"fuse-{n}"
+    root = DATA_DIR / (f"fuse-{n}" if table_format == "parquet" else f"fuse-{table_format}-{n}")
     if (root / ".complete").is_file():
         return root
     shutil.rmtree(root, ignore_errors=True)
@@ -78,10 +80,10 @@ def make_dataset(n: int) -> Path:
             values = rng.normal(seed, 1.0 + seed, size=rows * dim).astype(np.float32)
             feature = pa.FixedSizeListArray.from_arrays(pa.array(values), dim)
             table = pa.Table.from_arrays([pa.array(ids[start : start + rows]), feature], schema=schema)
-            write_table_atomic(table, layout.feature_dir(root, name) / layout.shard_name(k))
+            write_table_atomic(table, layout.feature_dir(root, name) / layout.shard_name(k, table_format))
         manifest.tables[name] = TableEntry(name=name, path=f"features/{name}", modality=modality, extractor=extractor,
                                            config={}, spec=spec.to_json(), versions={"mmdata": "0.1.0"}, rows=n,
-                                           complete=True)
+                                           complete=True, format=table_format)
     write_manifest(root, manifest)
     (root / ".complete").touch()
     return root
@@ -108,8 +110,8 @@ def concatenated_table(root: Path, zscore: bool = False) -> pa.Table:
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    # The export's codec and encodings (dictionary pages for strings only), so only the work differs.
-    pq.write_table(table, path, compression="zstd", use_dictionary=["sample_id", "split"])
+    # The export's codec (snappy) and encodings (dictionary pages for strings only), so only the work differs.
+    pq.write_table(table, path, compression="snappy", use_dictionary=["sample_id", "split"])
 
 
 def write_ipc(table: pa.Table, path: Path) -> None:

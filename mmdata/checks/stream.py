@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from mmdata.store.layout import shard_files
 from mmdata.store.metadata import decode_metadata
-from mmdata.store.shards import shard_rows, shard_schema, shards_dataset
+from mmdata.store.shards import iter_shard_batches, shard_footer, shards_dataset
 
 #: Rows per record batch when scanning feature tables.
 SCAN_BATCH_ROWS = 4096
@@ -45,8 +45,8 @@ def read_shard_infos(table_dir: Path) -> list[ShardInfo]:
     """Footer-only look at every shard of a table (cheap: no data pages are read)."""
     infos = []
     for index, path in enumerate(shard_files(table_dir)):
-        schema = shard_schema(path)
-        infos.append(ShardInfo(index, path, shard_rows(path), schema, decode_metadata(schema)))
+        rows, schema = shard_footer(path)
+        infos.append(ShardInfo(index, path, rows, schema, decode_metadata(schema)))
     return infos
 
 
@@ -65,9 +65,7 @@ def scan_batches(
     """Record batches of `columns` over `files`, in file order, with bounded read-ahead."""
     if not files:
         return
-    data = shards_dataset(files, schema=schema)
-    # Read-ahead of a few shards keeps both cores decoding while memory stays a few shards' worth.
-    yield from data.to_batches(columns=list(columns), batch_size=batch_size, batch_readahead=4, fragment_readahead=4)
+    yield from iter_shard_batches(files, columns, schema, batch_size)
 
 
 def fixed_rows(arr: pa.Array) -> np.ndarray:

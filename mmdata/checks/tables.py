@@ -150,8 +150,9 @@ def check_finite(table: str, sample_ids: pa.Array, values: np.ndarray, row_sampl
     """
     if values.size == 0 or values.dtype.kind != "f":
         return []
-    total = np.add.reduce(values, axis=None, dtype=np.float64)
-    if np.isfinite(total):  # fast path: a NaN or Inf anywhere makes the sum non-finite
+    total = np.add.reduce(values, axis=None)
+    if np.isfinite(total):  # fast path: a NaN or Inf anywhere makes the sum non-finite (an overflowing sum
+        # of finite values only sends the batch down the exact path below)
         return []
     bad_rows = ~np.isfinite(values).all(axis=1)
     if not bad_rows.any():

@@ -22,7 +22,9 @@ Files inside the export directory:
 """
 from __future__ import annotations
 
+import queue
 import shutil
+import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Literal
@@ -122,16 +124,12 @@ class ParquetSink(Sink):
 class ArrowSink(Sink):
     """data/<split>.arrow: one uncompressed Arrow IPC file per split (memory-mapped, zero-copy reads).
 
-    Input batches are coalesced into record batches of about `BATCH_BYTES`: fewer, larger batches
-    make random access by a Dataset cheaper, while memory stays bounded by one such batch per split.
+    Each batch the passes hand over (about 16 MB, rows of one split) becomes one record batch.
     """
-
-    BATCH_BYTES = 16 << 20
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._writers: dict[str, tuple[Any, Any]] = {}
-        self._pending: dict[str, list[pa.RecordBatch]] = {}
 
     def _write(self, split: str, batch: FusedBatch) -> None:
         if split not in self._writers:
@@ -139,21 +137,10 @@ class ArrowSink(Sink):
             path.parent.mkdir(parents=True, exist_ok=True)
             sink = pa.OSFile(str(path), "wb")
             self._writers[split] = (sink, pa.ipc.new_file(sink, self.schema))
-        pending = self._pending.setdefault(split, [])
-        pending.append(batch.to_arrow(self.layout, self.schema))
-        if sum(b.nbytes for b in pending) >= self.BATCH_BYTES:
-            self._flush(split)
-
-    def _flush(self, split: str) -> None:
-        pending = self._pending.pop(split, [])
-        if not pending:
-            return
-        merged = pending[0] if len(pending) == 1 else pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
-        self._writers[split][1].write_batch(merged)
+        self._writers[split][1].write_batch(batch.to_arrow(self.layout, self.schema))
 
     def close(self) -> dict[str, list[str]]:
-        for split, (sink, writer) in self._writers.items():
-            self._flush(split)
+        for sink, writer in self._writers.values():
             writer.close()
             sink.close()
         return {split: [f"{DATA_DIR}/{split}.arrow"] for split in self._writers}
@@ -252,6 +239,57 @@ class HfSink(ParquetSink):
         del splits
         shutil.rmtree(self.root)
         return {split: [f"{split}/"] for split in staged}
+
+
+class BackgroundSink:
+    """A sink whose writes run on a thread while the caller builds the next batch.
+
+    Arrow's IPC and Parquet writers release the GIL, so encoding and writing one batch overlaps
+    gathering and normalizing the next on the other core. At most `depth` batches wait (memory
+    stays bounded); a writer error stops the writes and is raised by the next `write` or `close`.
+    Batches must not be modified after `write` (the passes hand over fresh arrays).
+    """
+
+    def __init__(self, inner: Sink, depth: int = 2):
+        self.inner = inner
+        self._queue: queue.Queue[FusedBatch | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="mmdata-fuse-writer", daemon=True)
+        self._thread.start()
+
+    @property
+    def rows(self) -> dict[str, int]:
+        return self.inner.rows
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self.inner.write(batch)
+                except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+                    self._error = e
+
+    def write(self, batch: FusedBatch) -> None:
+        self._raise_error()
+        self._queue.put(batch)
+
+    def close(self) -> dict[str, list[str]]:
+        self._stop()
+        self._raise_error()
+        return self.inner.close()
+
+    def abort(self) -> None:
+        """Stop the writer thread without finishing the files (the caller removes them)."""
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 def open_sink(fmt: ExportFormat, root: Path, layout: RowLayout, metadata: dict[str, Any],

@@ -7,6 +7,8 @@ Two streaming passes (`passes.py`) over the samples shards (feature shard k pair
   1. decode and concatenate each shard once, accumulate z-score statistics on the statistics splits
      only, count rows per split, stage the raw rows — only when something needs statistics or counts;
   2. normalize the staged (or freshly decoded) rows with those statistics and write every split.
+Pooled rows from Arrow IPC tables skip the staging: pass 2 maps the shards again and writes each
+value once, gathered and normalized in its output buffer (`direct.py`).
 Everything is written into a hidden temporary directory renamed onto OUTPUT_DIR at the end, so a
 failure (bad input found in pass 2, an interrupted run) leaves nothing behind.
 """
@@ -24,7 +26,8 @@ from typing import Any, Literal
 
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat, open_sink
+from mmdata.fusion.direct import can_fuse_directly, direct_pass
+from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
 from mmdata.fusion.rows import RowLayout
 from mmdata.fusion.normalize import NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling
 from mmdata.fusion.passes import STAGING_NAME, FirstPass, Tally, first_pass, second_pass
@@ -122,16 +125,22 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     tally = Tally()
+    sink: BackgroundSink | None = None
     try:
-        first = first_pass(plan, options, tally, tmp / STAGING_NAME) if plan.needs_first_pass else None
+        direct = can_fuse_directly(plan)
+        staging = None if direct else tmp / STAGING_NAME
+        first = first_pass(plan, options, tally, staging) if plan.needs_first_pass else None
         stats = first.stats if first else {t.name: NormStats(t.method) for t in plan.tables}
         layout = _layout(plan, options, first)
         metadata = _metadata(plan, options, stats, layout)
-        sink = open_sink(options.format, tmp, layout, metadata, first.counts if first else None,
-                         shard_rows=options.shard_rows)
-        second_pass(plan, options, stats, layout, sink, tally, first.staging if first else None)
+        sink = BackgroundSink(open_sink(options.format, tmp, layout, metadata, first.counts if first else None,
+                                        shard_rows=options.shard_rows))
+        if direct:
+            direct_pass(plan, options, stats, layout, sink, tally)
+        else:
+            second_pass(plan, options, stats, layout, sink, tally, first.staging if first else None)
         files = sink.close()
-        if first:
+        if first and first.staging:
             first.staging.unlink()
         rows = dict(sorted(sink.rows.items()))
         missing, dropped = tally.missing, tally.dropped
@@ -139,6 +148,8 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
         write_text_atomic(tmp / FUSED_METADATA, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
         _replace_dir(tmp, output_dir)
     except BaseException:
+        if sink is not None:
+            sink.abort()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     report = FuseReport(

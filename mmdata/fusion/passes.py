@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmdata.errors import DatasetError
-from mmdata.fusion.formats import Sink
+from mmdata.fusion.formats import BackgroundSink, Sink
 from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.fusion.normalize import NormStats, RunningMoments, apply_normalization, normalize_in_place
 from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
@@ -50,23 +50,30 @@ class FirstPass:
     stats: dict[str, NormStats]
     counts: dict[str, dict[str, int]]  # split -> rows (and time steps of ragged rows)
     longest: int
-    staging: Path
+    staging: Path | None
 
 
-def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path) -> FirstPass:
-    """Statistics over the statistics splits, counts per split, the longest sequence; stage raw rows."""
+def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path | None) -> FirstPass:
+    """Statistics over the statistics splits, counts per split, the longest sequence; stage raw rows.
+
+    With `staging` None (pooled rows from memory-mapped tables, see `direct.py`) nothing is staged
+    and nothing tallied: pass 2 reads the shards again and counts there.
+    """
     moments = {t.name: RunningMoments(t.dim) for t in plan.tables if t.method == "zscore"}
     counts: dict[str, dict[str, int]] = {}
     longest = 0
+    if staging is None:
+        for shard in iter_shards(plan):
+            keep = keep_mask(plan, shard, options)
+            _update_from_tables(moments, plan, shard, keep)
+            _count_splits(counts, shard.splits[keep], None)
+        return FirstPass(_finish(moments, plan), counts, longest, None)
     stage_layout = staging_layout(plan)
     schema = stage_layout.schema()
     with pa.OSFile(str(staging), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
         for shard, keep, raw in raw_batches(plan, options, tally):
             if plan.keeps_sequences or raw is None:  # statistics per step/sample from the decoded tables
-                in_stats = np.isin(shard.splits, plan.stats_splits) & keep
-                for name, moment in moments.items():
-                    data = shard.tables[name]
-                    moment.update(data.rows_of(in_stats & data.valid))
+                _update_from_tables(moments, plan, shard, keep)
             if raw is None:
                 continue
             splits = raw.split.to_numpy(zero_copy_only=False).astype(str)
@@ -74,13 +81,29 @@ def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path
                 _update_from_raw(moments, plan, raw, np.isin(splits, plan.stats_splits))
             writer.write_batch(raw.to_arrow(stage_layout, schema))
             capped = None if raw.lengths is None else np.minimum(raw.lengths, options.max_length or np.iinfo(np.int64).max)
-            for split in np.unique(splits):
-                chosen = splits == split
-                entry = counts.setdefault(str(split), {"rows": 0, "steps": 0})
-                entry["rows"] += int(chosen.sum())
-                entry["steps"] += 0 if capped is None else int(capped[chosen].sum())
+            _count_splits(counts, splits, capped)
             if raw.lengths is not None and len(raw.lengths):
                 longest = max(longest, int(raw.lengths.max()))
+    return FirstPass(_finish(moments, plan), counts, longest, staging)
+
+
+def _update_from_tables(moments: dict[str, RunningMoments], plan: FusePlan, shard: ShardData, keep: np.ndarray) -> None:
+    """Moments from the decoded tables: kept samples of the statistics splits that have the feature."""
+    in_stats = np.isin(shard.splits, plan.stats_splits) & keep
+    for name, moment in moments.items():
+        data = shard.tables[name]
+        moment.update(data.rows_of(in_stats & data.valid))
+
+
+def _count_splits(counts: dict[str, dict[str, int]], splits: np.ndarray, steps: np.ndarray | None) -> None:
+    for split in np.unique(splits):
+        chosen = splits == split
+        entry = counts.setdefault(str(split), {"rows": 0, "steps": 0})
+        entry["rows"] += int(chosen.sum())
+        entry["steps"] += 0 if steps is None else int(steps[chosen].sum())
+
+
+def _finish(moments: dict[str, RunningMoments], plan: FusePlan) -> dict[str, NormStats]:
     stats = {t.name: moments[t.name].finish("zscore") if t.name in moments else NormStats(t.method) for t in plan.tables}
     for name, s in stats.items():
         if s.method == "zscore" and s.count == 0:
@@ -88,11 +111,11 @@ def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path
                 f"table {name!r} has no feature in the statistics splits {list(plan.stats_splits)}; z-score "
                 "statistics need at least one; choose other --stats-split or --normalize none/l2"
             )
-    return FirstPass(stats, counts, longest, staging)
+    return stats
 
 
-def second_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout, sink: Sink,
-                tally: Tally, staged: Path | None) -> None:
+def second_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout,
+                sink: Sink | BackgroundSink, tally: Tally, staged: Path | None) -> None:
     """Normalize, pad and write every kept sample (from the staged rows when pass 1 ran)."""
     if staged is not None:
         batches: Iterator[FusedBatch] = read_staged(staged, staging_layout(plan))
@@ -140,11 +163,16 @@ def raw_batches(plan: FusePlan, options: FuseOptions, tally: Tally) -> Iterator[
     """(decoded shard, kept samples, their raw fused batch or None when none is kept), counting missing/dropped."""
     for shard in iter_shards(plan):
         keep = keep_mask(plan, shard, options)
-        for table in plan.tables:
-            missing = int((~shard.tables[table.name].valid).sum())
-            tally.missing[table.name] = tally.missing.get(table.name, 0) + missing
-        tally.dropped += int((~keep).sum())
+        count_shard(plan, shard, keep, tally)
         yield shard, keep, (build_raw_batch(plan, shard, keep) if keep.any() else None)
+
+
+def count_shard(plan: FusePlan, shard: ShardData, keep: np.ndarray, tally: Tally) -> None:
+    """Add the shard's missing features (per table) and dropped samples to the tally."""
+    for table in plan.tables:
+        missing = int((~shard.tables[table.name].valid).sum())
+        tally.missing[table.name] = tally.missing.get(table.name, 0) + missing
+    tally.dropped += int((~keep).sum())
 
 
 def build_raw_batch(plan: FusePlan, shard: ShardData, keep: np.ndarray) -> FusedBatch:

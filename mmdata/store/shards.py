@@ -2,6 +2,8 @@
 
     read_shard(path, columns=["feature"])   -> pa.Table
     shard_rows(path)                        -> int (footer only)
+    shard_footer(path)                      -> (rows, schema), one open
+    iter_shard_batches(files, columns)      -> record batches, memory bounded by a shard
     shard_schema(path)                      -> pa.Schema with the mmdata metadata
     shards_dataset(files)                   -> pyarrow.dataset over shards of one format
 
@@ -10,7 +12,7 @@ reader pays for the pages it touches and nothing is decoded. Parquet shards are 
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -48,10 +50,40 @@ def shard_schema(path: Path) -> pa.Schema:
         return pa.ipc.open_file(source).schema
 
 
+def shard_footer(path: Path) -> tuple[int, pa.Schema]:
+    """(rows, schema) of a shard, opening it once."""
+    if shard_format(path) == "parquet":
+        meta = pq.read_metadata(path)
+        return meta.num_rows, meta.schema.to_arrow_schema()
+    with pa.memory_map(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        return reader.count_rows(), reader.schema
+
+
+def iter_shard_batches(files: Sequence[Path], columns: Sequence[str], schema: pa.Schema | None = None,
+                       batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
+    """Record batches of `columns` over shard files, in file order, memory bounded by a few shards.
+
+    Arrow IPC shards are memory-mapped one at a time: batches are zero-copy views. Parquet shards
+    go through a pyarrow.dataset scanner with a little read-ahead (decoding uses both cores).
+    """
+    if not files:
+        return
+    if shard_format(files[0]) == "parquet":
+        data = shards_dataset(files, schema=schema)
+        yield from data.to_batches(columns=list(columns), batch_size=batch_size, batch_readahead=4, fragment_readahead=4)
+        return
+    for path in files:
+        table = read_shard(path, columns)
+        if schema is not None:
+            table = table.cast(pa.schema([schema.field(c) for c in columns]))
+        yield from table.to_batches(max_chunksize=batch_size)
+
+
 def shards_dataset(files: Sequence[Path], schema: pa.Schema | None = None) -> ds.Dataset:
     """A pyarrow dataset over shard files (all of one format, as `layout.shard_files` returns them)."""
     fmt = DATASET_FORMATS[shard_format(files[0])] if files else "parquet"
     return ds.dataset([str(f) for f in files], format=fmt, schema=schema)
 
 
-__all__ = ["read_shard", "shard_rows", "shard_schema", "shards_dataset"]
+__all__ = ["iter_shard_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]

@@ -37,6 +37,7 @@ class FakeTable:
     complete: bool = True
     shard_size: int | None = None  # another shard size than the samples table's
     source: str | None = None
+    table_format: str = layout.DEFAULT_FEATURE_FORMAT  # shard files: "arrow" or "parquet"
 
     @property
     def modality(self) -> str:
@@ -90,13 +91,13 @@ def _write_table(root: Path, fake: FakeTable, samples: list[Sample], order: np.n
             if values[row] is None and fake.record_failures:
                 errors.append({"table": fake.name, "sample_id": ids[row], "path": None, "stage": "decode",
                                "error_type": "MediaError", "reason": "cannot decode"})
-        write_table_atomic(builder.build(), layout.feature_dir(root, fake.name) / layout.shard_name(shard))
+        write_table_atomic(builder.build(), layout.feature_dir(root, fake.name) / layout.shard_name(shard, fake.table_format))
     if errors:
         write_table_atomic(errors_table(errors), layout.errors_dir(root, fake.name) / layout.shard_name(0))
     return TableEntry(name=fake.name, path=f"{layout.FEATURES_DIR}/{fake.name}", modality=fake.modality,
                       extractor=fake.extractor, config=fake.config, spec=fake.spec.to_json(),
                       versions={"mmdata": "0.1.0"}, rows=len(ids), errors=len(errors), complete=fake.complete,
-                      source=fake.source)
+                      source=fake.source, format=fake.table_format)
 
 
 # ---- ready-made clean datasets -------------------------------------------------------------------

@@ -25,8 +25,14 @@ IMAGE = pooled_table("image.a", S, 4)
 TEXT = pooled_table("text.b", S, 3, seed=1)
 
 
-def _dataset(tmp_path, image=IMAGE, text=TEXT, samples=S, name="ds"):
-    return build_dataset(tmp_path / name, samples, [image, text], shard_size=5)
+def _dataset(tmp_path, image=IMAGE, text=TEXT, samples=S, name="ds", table_format="arrow"):
+    """Pooled rows from Arrow IPC tables take the direct path, from Parquet tables the staged one."""
+    tables = [replace(image, table_format=table_format), replace(text, table_format=table_format)]
+    return build_dataset(tmp_path / name, samples, tables, shard_size=5)
+
+
+#: Both input formats: the direct (memory-mapped) and the staged pass must write the same export.
+BOTH_FORMATS = pytest.mark.parametrize("table_format", ["arrow", "parquet"])
 
 
 def _read_parquet(out):
@@ -43,8 +49,9 @@ def _zscore(values, train):
     return (values - mean) / np.where(std > 0, std, 1)
 
 
-def test_zscore_fusion_equals_a_numpy_reference(tmp_path):
-    report = fuse(_dataset(tmp_path), tmp_path / "out", tables=("image", "text"))
+@BOTH_FORMATS
+def test_zscore_fusion_equals_a_numpy_reference(tmp_path, table_format):
+    report = fuse(_dataset(tmp_path, table_format=table_format), tmp_path / "out", tables=("image", "text"))
     train = SPLIT == "train"
     expected = np.concatenate([_zscore(np.stack(IMAGE.values), train), _zscore(np.stack(TEXT.values), train)], axis=1)
     table = _read_parquet(tmp_path / "out")
@@ -81,8 +88,9 @@ def test_running_moments_merge_equals_numpy_over_all_rows():
     np.testing.assert_allclose(stats.std, rows.astype(np.float64).std(axis=0), rtol=1e-6)
 
 
-def test_per_table_l2_and_none_and_stats_from_two_splits(tmp_path):
-    fuse(_dataset(tmp_path), tmp_path / "out", tables=("text", "image"),
+@BOTH_FORMATS
+def test_per_table_l2_and_none_and_stats_from_two_splits(tmp_path, table_format):
+    fuse(_dataset(tmp_path, table_format=table_format), tmp_path / "out", tables=("text", "image"),
          normalize={"text": "l2", "image.a": "none"}, stats_splits=("train", "val"))
     features = _features(_read_parquet(tmp_path / "out"))
     text = np.stack(TEXT.values)
@@ -93,9 +101,10 @@ def test_per_table_l2_and_none_and_stats_from_two_splits(tmp_path):
     assert meta["normalization"]["tables"]["text.b"]["method"] == "l2"
 
 
-def test_zero_fill_adds_presence_mask_and_counts_missing(tmp_path):
+@BOTH_FORMATS
+def test_zero_fill_adds_presence_mask_and_counts_missing(tmp_path, table_format):
     image = with_value(IMAGE, 3, None)
-    report = fuse(_dataset(tmp_path, image=image), tmp_path / "out", missing="zero", normalize="none")
+    report = fuse(_dataset(tmp_path, image=image, table_format=table_format), tmp_path / "out", missing="zero", normalize="none")
     table = _read_parquet(tmp_path / "out")
     present = np.stack(table.column("present").to_numpy(zero_copy_only=False))
     assert present.shape == (12, 2) and present[3].tolist() == [False, True] and present.sum() == 23
@@ -104,16 +113,18 @@ def test_zero_fill_adds_presence_mask_and_counts_missing(tmp_path):
     assert read_fused_metadata(tmp_path / "out")["missing"] == {"policy": "zero", "counts": report.missing, "dropped": 0}
 
 
-def test_zero_fill_statistics_ignore_missing_rows(tmp_path):
+@BOTH_FORMATS
+def test_zero_fill_statistics_ignore_missing_rows(tmp_path, table_format):
     image = with_value(IMAGE, 0, None)
-    fuse(_dataset(tmp_path, image=image), tmp_path / "out", missing="zero")
+    fuse(_dataset(tmp_path, image=image, table_format=table_format), tmp_path / "out", missing="zero")
     train = (SPLIT == "train") & (np.arange(12) != 0)
     stats = read_fused_metadata(tmp_path / "out")["normalization"]["tables"]["image.a"]
     np.testing.assert_allclose(stats["mean"], np.stack(IMAGE.values)[train].mean(axis=0), rtol=1e-6)
 
 
-def test_drop_leaves_the_sample_out_and_counts_it(tmp_path):
-    report = fuse(_dataset(tmp_path, text=with_value(TEXT, 5, None)), tmp_path / "out", missing="drop")
+@BOTH_FORMATS
+def test_drop_leaves_the_sample_out_and_counts_it(tmp_path, table_format):
+    report = fuse(_dataset(tmp_path, text=with_value(TEXT, 5, None), table_format=table_format), tmp_path / "out", missing="drop")
     table = _read_parquet(tmp_path / "out")
     assert "000000000005" not in table.column("sample_id").to_pylist() and table.num_rows == 11
     assert report.dropped == 1 and report.rows["train"] == 6
@@ -211,7 +222,7 @@ BAD_INPUT = {
               r"table 'image.a', sample '000000000003': row 2 holds .*\[ids-order\]"),
     "dims changed": (dict(image=replace(IMAGE, shard_specs={2: FeatureSpec(dim=6)},
                                         values=[np.zeros(6, np.float32) if i >= 10 else v for i, v in enumerate(IMAGE.values)])),
-                     SchemaMismatchError, r"table 'image.a', sample '000000000010': shard part-00002.parquet has feature type"),
+                     SchemaMismatchError, r"table 'image.a', sample '000000000010': shard part-00002.arrow has feature type"),
 }
 
 
@@ -285,3 +296,16 @@ def test_a_failing_writer_surfaces_its_error_and_leaves_nothing(tmp_path, monkey
     with pytest.raises(OSError, match="disk full"):
         fuse(_dataset(tmp_path), tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_direct_pass_cut_into_many_small_batches_writes_the_same_rows(tmp_path, monkeypatch):
+    root = _dataset(tmp_path)
+    fuse(root, tmp_path / "one", format="arrow")
+    monkeypatch.setattr("mmdata.fusion.direct.MERGE_BYTES", 2 * 7 * 4)  # two fused rows per output batch
+    fuse(root, tmp_path / "many", format="arrow")
+    for split, rows in {"train": 7, "val": 3, "test": 2}.items():
+        with pa.memory_map(str(tmp_path / "one" / "data" / f"{split}.arrow")) as a, \
+                pa.memory_map(str(tmp_path / "many" / "data" / f"{split}.arrow")) as b:
+            one, many = pa.ipc.open_file(a), pa.ipc.open_file(b)
+            assert many.num_record_batches == (rows + 1) // 2 and one.num_record_batches == 1
+            assert one.read_all().equals(many.read_all())

@@ -1,0 +1,111 @@
+"""Pooled fusion straight from memory-mapped feature tables: every output value is written once.
+
+When rows are pooled vectors and every input table is Arrow IPC (memory-mapped: reading a shard
+again costs page faults, not decoding), pass 2 reads the shards again instead of staging the raw
+rows. Each split has an output buffer of about `MERGE_BYTES`; per shard, the rows of a split are
+gathered from each table's mapped vectors straight into the table's column slice of that buffer,
+normalized there in place, and a full buffer goes to the sink as one batch:
+
+    shard k, table t (n_k, D_t) mapped ──gather rows of split s──▶ buffer[s][r:r+m, t.start:t.stop]
+                                                                      normalize in place
+    buffer[s] full ──▶ sink.write(FusedBatch)   (rows of one split, in shard and row order)
+
+Rows come out in the same order as the staged path gives them (shards in order, split-stable).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from mmdata.fusion.formats import BackgroundSink, Sink
+from mmdata.fusion.normalize import NormStats, apply_normalization, normalize_in_place
+from mmdata.fusion.passes import MERGE_BYTES, Tally, count_shard, keep_mask
+from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
+from mmdata.fusion.rows import FusedBatch, RowLayout
+from mmdata.store.layout import shard_format
+
+if TYPE_CHECKING:
+    from mmdata.fusion.fuse import FuseOptions
+
+
+def can_fuse_directly(plan: FusePlan) -> bool:
+    """Rows are pooled vectors and every input table is memory-mappable (Arrow IPC)."""
+    return not plan.keeps_sequences and all(shard_format(f) == "arrow" for t in plan.tables for f in t.files)
+
+
+@dataclass
+class _SplitBuffer:
+    """Rows of one split waiting to be written: features and presence filled in place, key columns as chunks."""
+
+    feature: np.ndarray
+    present: np.ndarray
+    size: int = 0
+    sample_ids: list[pa.Array] = field(default_factory=list)
+    splits: list[pa.Array] = field(default_factory=list)
+    labels: list[pa.Array] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, capacity: int, dim: int, tables: int) -> _SplitBuffer:
+        return cls(np.empty((capacity, dim), np.float32), np.empty((capacity, tables), bool))
+
+    @property
+    def space(self) -> int:
+        return len(self.feature) - self.size
+
+    def batch(self, layout: RowLayout) -> FusedBatch:
+        return FusedBatch(
+            pa.concat_arrays(self.sample_ids), pa.concat_arrays(self.splits), pa.concat_arrays(self.labels),
+            self.feature[: self.size], present=self.present[: self.size] if layout.presence else None,
+        )
+
+
+def direct_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout,
+                sink: Sink | BackgroundSink, tally: Tally) -> None:
+    """Gather, normalize and write every kept sample, counting missing features and dropped samples."""
+    capacity = max(1, MERGE_BYTES // (4 * max(plan.dim, 1)))
+    buffers: dict[str, _SplitBuffer] = {}
+    for shard in iter_shards(plan):
+        keep = keep_mask(plan, shard, options)
+        count_shard(plan, shard, keep, tally)
+        for split in dict.fromkeys(shard.splits[keep].tolist()):
+            rows = np.flatnonzero(keep & (shard.splits == split))
+            while len(rows):
+                buffer = buffers.get(split) or _SplitBuffer.empty(capacity, plan.dim, len(plan.tables))
+                buffers[split] = buffer
+                taken, rows = rows[: buffer.space], rows[buffer.space :]
+                _fill(buffer, plan, shard, taken, stats)
+                if buffer.space == 0:
+                    sink.write(buffers.pop(split).batch(layout))
+    for buffer in buffers.values():
+        sink.write(buffer.batch(layout))
+
+
+def _fill(buffer: _SplitBuffer, plan: FusePlan, shard: ShardData, rows: np.ndarray, stats: dict[str, NormStats]) -> None:
+    """Append the shard's `rows` (all of one split) to the buffer: each table's slice gathered and normalized."""
+    start, stop = buffer.size, buffer.size + len(rows)
+    every = len(rows) == len(shard.splits)  # the whole shard, in order: no gather
+    for position, table in enumerate(plan.tables):
+        data = shard.tables[table.name]
+        vectors = data.vectors if every else data.vectors[rows]
+        present = data.valid if every else data.valid[rows]
+        block = buffer.feature[start:stop, table.start : table.stop]
+        table_stats = stats[table.name]
+        if not present.all():
+            block[:] = 0.0
+            if present.any():
+                block[present] = apply_normalization(vectors[present], table_stats)
+        elif table_stats.method == "zscore" and table_stats.mean is not None and table_stats.std is not None:
+            np.subtract(vectors, table_stats.mean.astype(np.float32), out=block)  # the gather's one copy lands here
+            np.multiply(block, (1.0 / table_stats.std).astype(np.float32), out=block)
+        else:
+            block[:] = vectors
+            normalize_in_place(block, table_stats)
+        buffer.present[start:stop, position] = present
+    index = None if every else pa.array(rows, pa.int64())
+    for target, column in ((buffer.sample_ids, shard.sample_ids), (buffer.splits, shard.split_array),
+                           (buffer.labels, shard.labels)):
+        target.append(column if index is None else column.take(index))
+    buffer.size = stop
