@@ -201,7 +201,8 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     for row0, shard, batch in _scan(good, columns, feature_schema(spec)):
         n = batch.num_rows
         ids = batch.column("sample_id")
-        id_chunks.setdefault(shard, []).append(ids)
+        # A copy: a slice would keep the whole shard (features too) alive, mapped or decoded, until the end.
+        id_chunks.setdefault(shard, []).append(pa.concat_arrays([ids]))
         if ids.equals(context.sample_ids.slice(row0, n)):
             where = np.arange(row0, row0 + n)
         else:

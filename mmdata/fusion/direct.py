@@ -2,7 +2,7 @@
 
 When rows are pooled vectors and every input table is Arrow IPC (memory-mapped: reading a shard
 again costs page faults, not decoding), pass 2 reads the shards again instead of staging the raw
-rows. Each split has an output buffer of about `MERGE_BYTES`; per shard, the rows of a split are
+rows. Each split has an output buffer of about `BUFFER_BYTES`; per shard, the rows of a split are
 gathered from each table's mapped vectors straight into the table's column slice of that buffer,
 normalized there in place, and a full buffer goes to the sink as one batch:
 
@@ -22,13 +22,17 @@ import pyarrow as pa
 
 from mmdata.fusion.formats import BackgroundSink, Sink
 from mmdata.fusion.normalize import NormStats, apply_normalization, normalize_in_place
-from mmdata.fusion.passes import MERGE_BYTES, Tally, count_shard, keep_mask
+from mmdata.fusion.passes import Tally, count_shard, keep_mask
 from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
 from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.store.layout import shard_format
 
 if TYPE_CHECKING:
     from mmdata.fusion.fuse import FuseOptions
+
+#: Features per output batch (Arrow record batch, Parquet row group). One buffer per split is
+#: filling and the writer holds two more, so memory is a few times this whatever the dataset size.
+BUFFER_BYTES = 4 << 20
 
 
 def can_fuse_directly(plan: FusePlan) -> bool:
@@ -65,7 +69,7 @@ class _SplitBuffer:
 def direct_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout,
                 sink: Sink | BackgroundSink, tally: Tally) -> None:
     """Gather, normalize and write every kept sample, counting missing features and dropped samples."""
-    capacity = max(1, MERGE_BYTES // (4 * max(plan.dim, 1)))
+    capacity = max(1, BUFFER_BYTES // (4 * max(plan.dim, 1)))
     buffers: dict[str, _SplitBuffer] = {}
     for shard in iter_shards(plan):
         keep = keep_mask(plan, shard, options)

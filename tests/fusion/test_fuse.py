@@ -301,7 +301,7 @@ def test_a_failing_writer_surfaces_its_error_and_leaves_nothing(tmp_path, monkey
 def test_direct_pass_cut_into_many_small_batches_writes_the_same_rows(tmp_path, monkeypatch):
     root = _dataset(tmp_path)
     fuse(root, tmp_path / "one", format="arrow")
-    monkeypatch.setattr("mmdata.fusion.direct.MERGE_BYTES", 2 * 7 * 4)  # two fused rows per output batch
+    monkeypatch.setattr("mmdata.fusion.direct.BUFFER_BYTES", 2 * 7 * 4)  # two fused rows per output batch
     fuse(root, tmp_path / "many", format="arrow")
     for split, rows in {"train": 7, "val": 3, "test": 2}.items():
         with pa.memory_map(str(tmp_path / "one" / "data" / f"{split}.arrow")) as a, \
