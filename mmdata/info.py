@@ -10,8 +10,8 @@ from mmdata.store.reader import open_dataset
 def describe_dataset(path: str | Path) -> dict[str, Any]:
     """One JSON-able object naming the samples table and every feature table.
 
-    Each table: name, path, modality, extractor, config, rows, dim, dtype, kind, frame_rate,
-    errors, complete, versions.
+    Each table: name, path, format (arrow or parquet shards), modality, extractor, config, rows,
+    dim, dtype, kind, frame_rate, errors, complete, versions.
     """
     dataset = open_dataset(path)
     manifest = dataset.manifest
@@ -22,6 +22,7 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
         tables.append({
             "name": name,
             "path": str(dataset.root / entry.path),
+            "format": entry.format,
             "modality": entry.modality,
             "extractor": entry.extractor,
             "config": entry.config,

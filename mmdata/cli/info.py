@@ -29,12 +29,12 @@ def info_command(
                   + (f" (split {corpus['split']})" if corpus.get("split") else ""))
     splits = ", ".join(f"{k}: {v}" for k, v in sorted(info["samples"]["splits"].items()))
     console.print(f"samples: {info['samples']['rows']} rows ({splits})")
-    table = Table("table", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed")
+    table = Table("table", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed", "files")
     table.columns[0].overflow = table.columns[2].overflow = "fold"
     for t in info["tables"]:
         kind = t["kind"] + (f" @{t['frame_rate']:g} Hz" if t.get("frame_rate") else "")
         table.add_row(t["name"] + ("" if t["complete"] else " (incomplete)"), t["modality"], t["extractor"],
-                      str(t["rows"]), str(t["dim"]), t["dtype"], kind, str(t["errors"]))
+                      str(t["rows"]), str(t["dim"]), t["dtype"], kind, str(t["errors"]), t["format"])
     console.print(table)
     for t in info["tables"]:
         console.print(f"{t['name']}: config {json.dumps(t['config'], sort_keys=True)}, "
