@@ -71,8 +71,8 @@ def extract(
             defaults that need no download for the modalities the corpus has (see `default_extractors`).
         on_error: 'skip' records failed items in the errors table and goes on; 'fail' stops at
             the first, naming the sample and file, leaving only complete shards behind.
-        table_format: the feature tables' shard files: 'arrow' (Arrow IPC, memory-mapped zero-copy
-            reads; the default) or 'parquet' (compressed; for sparse or integer features).
+        table_format: the feature tables' shard files: 'parquet' (the default; any tool reads it) or
+            'arrow' (Arrow IPC files: memory-mapped zero-copy reads, ~10x faster for check and fuse).
 
     Raises:
         CorpusNotFoundError, CorpusFormatError: the corpus is missing or malformed.

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from mmdata.errors import DatasetError, ExtractionError, UnknownExtractorError
@@ -12,7 +13,6 @@ from mmdata.features.image_stats import color_histogram
 from mmdata.media.image import load_rgb_array
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
-from mmdata.store.shards import read_shard
 from tests.sample_corpus import copy_sample_corpus
 
 
@@ -26,7 +26,7 @@ def test_feature_table_is_row_aligned_with_samples_and_self_describing(coco, tmp
     assert report.samples == 8 and report.tables[0].rows == 8 and report.tables[0].shards_written == 3
     data = open_dataset(tmp_path / "out")
     samples = ds.dataset(tmp_path / "out" / "samples").to_table()
-    features = ds.dataset(tmp_path / "out" / "features" / "image.color-hist", format="ipc").to_table()
+    features = ds.dataset(tmp_path / "out" / "features" / "image.color-hist").to_table()
     assert features.column("sample_id").to_pylist() == samples.column("sample_id").to_pylist()
     meta = data.table_metadata("image.color-hist")
     assert meta["extractor"] == "color-hist" and meta["config"]["bins"] == 8 and meta["spec"]["dim"] == 24
@@ -39,18 +39,18 @@ def test_feature_table_is_row_aligned_with_samples_and_self_describing(coco, tmp
 def test_rerun_skips_finished_shards_and_resumes_a_missing_one(coco, tmp_path):
     out = tmp_path / "out"
     extract("coco", coco, out, extractors=["color-hist"], num_workers=0, shard_size=3)
-    before = ds.dataset(out / "features" / "image.color-hist", format="ipc").to_table()
-    (out / "features" / "image.color-hist" / "part-00001.arrow").unlink()
+    before = ds.dataset(out / "features" / "image.color-hist").to_table()
+    (out / "features" / "image.color-hist" / "part-00001.parquet").unlink()
     report = extract("coco", coco, out, extractors=["color-hist"], num_workers=0, shard_size=3)
     assert (report.tables[0].shards_written, report.tables[0].shards_skipped) == (1, 2)
-    assert ds.dataset(out / "features" / "image.color-hist", format="ipc").to_table().equals(before)
+    assert ds.dataset(out / "features" / "image.color-hist").to_table().equals(before)
 
 
 def test_worker_pool_gives_the_same_table_as_in_process(coco, tmp_path):
     extract("coco", coco, tmp_path / "a", extractors=["pixel-stats"], num_workers=0)
     extract("coco", coco, tmp_path / "b", extractors=["pixel-stats"], num_workers=2, batch_size=3)
-    a = ds.dataset(tmp_path / "a" / "features" / "image.pixel-stats", format="ipc").to_table()
-    b = ds.dataset(tmp_path / "b" / "features" / "image.pixel-stats", format="ipc").to_table()
+    a = ds.dataset(tmp_path / "a" / "features" / "image.pixel-stats").to_table()
+    b = ds.dataset(tmp_path / "b" / "features" / "image.pixel-stats").to_table()
     assert a.equals(b)
 
 
@@ -64,7 +64,7 @@ def test_corrupt_and_missing_images_are_recorded_not_dropped(coco, tmp_path):
     assert {e["sample_id"] for e in errors} == {images[1].stem, images[4].stem}
     assert {e["path"] for e in errors} == {f"val2017/{images[1].name}", f"val2017/{images[4].name}"}
     assert any("not found" in e["reason"] for e in errors) and any("truncated" in e["reason"] for e in errors)
-    features = ds.dataset(tmp_path / "out" / "features" / "image.color-hist", format="ipc").to_table()
+    features = ds.dataset(tmp_path / "out" / "features" / "image.color-hist").to_table()
     assert features.column("feature").null_count == 2  # good + failed = total, rows stay aligned
 
 
@@ -74,8 +74,8 @@ def test_on_error_fail_names_the_file_and_writes_no_partial_shard(coco, tmp_path
     with pytest.raises(ExtractionError, match=rf"sample '{images[5].stem}' \(val2017/{images[5].name}\).*empty"):
         extract("coco", coco, tmp_path / "out", extractors=["color-hist"], num_workers=0, on_error="fail", shard_size=4)
     shards = sorted(p.name for p in (tmp_path / "out" / "features" / "image.color-hist").iterdir())
-    assert shards == ["part-00000.arrow"]  # the finished shard before the failure, nothing partial
-    assert read_shard(tmp_path / "out" / "features" / "image.color-hist" / shards[0]).num_rows == 4
+    assert shards == ["part-00000.parquet"]  # the finished shard before the failure, nothing partial
+    assert pq.read_table(tmp_path / "out" / "features" / "image.color-hist" / shards[0]).num_rows == 4
 
 
 def test_another_config_into_the_same_table_is_refused(coco, tmp_path):

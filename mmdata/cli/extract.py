@@ -33,7 +33,7 @@ def extract_command(
     on_error: Annotated[Optional[str], typer.Option(help="skip: record failed items and go on; fail: stop at the first.")] = None,
     shard_size: Annotated[Optional[int], typer.Option(min=1, help="Rows per shard (the unit of resumption).")] = None,
     table_format: Annotated[Optional[str], typer.Option(
-        help="Feature table files: arrow (Arrow IPC, zero-copy reads; default) or parquet (compressed).")] = None,
+        help="Feature table files: parquet (default) or arrow (Arrow IPC: memory-mapped, zero-copy reads, ~10x faster check/fuse).")] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data).")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address (auto, ray://host:port).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
@@ -60,7 +60,7 @@ def _checked_run(run: dict) -> dict:
 
     if run.get("on_error", "skip") not in ("skip", "fail"):
         raise ConfigError(f"--on-error must be skip or fail, got {run['on_error']!r}")
-    if run.get("table_format", "arrow") not in TABLE_FORMATS:
+    if run.get("table_format", "parquet") not in TABLE_FORMATS:
         raise ConfigError(f"--table-format must be one of {sorted(TABLE_FORMATS)}, got {run['table_format']!r}")
     return run
 

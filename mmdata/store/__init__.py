@@ -1,16 +1,16 @@
 """The on-disk dataset: a samples table, one feature table per (modality, extractor), a manifest.
 
-Layout of a dataset directory (every table reads with plain `pyarrow.dataset.dataset(path, format=...)`,
-format "ipc" or "parquet" after the shards' suffix):
+Layout of a dataset directory (every table reads with plain `pyarrow.dataset.dataset(path)`; Arrow IPC
+feature tables with `format="ipc"`):
 
     OUTPUT_DIR/
       mmdata.json                      manifest: corpus, tables, provenance, checksums
       samples/part-00000.parquet       the samples table, sharded by rows
-      features/<table>/part-00000.arrow
+      features/<table>/part-00000.parquet
                                        one feature table per (modality, extractor); shard k holds
                                        exactly the rows of samples shard k, in the same order.
-                                       Arrow IPC files (memory-mapped, zero-copy) by default, or
-                                       Parquet (`table_format="parquet"`, compressed)
+                                       Parquet by default, or Arrow IPC files (`table_format="arrow"`:
+                                       part-00000.arrow, memory-mapped, zero-copy reads)
       errors/<table>/part-00000.parquet
                                        items that failed, with sample id, file and reason
 """

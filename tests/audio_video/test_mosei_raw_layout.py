@@ -46,7 +46,7 @@ def test_segments_come_from_combined_transcripts_and_full_recordings(tmp_path):
 def test_frames_of_a_mosei_segment_stay_inside_it(tmp_path):
     root = write_mosei_raw(tmp_path / "mosei", {"zz_9": LINES["zz_9"]}, recordings=("zz_9",))
     extract("mosi-raw", root, tmp_path / "out", extractors=["kaldi-fbank"], num_workers=0)
-    table = ds.dataset(tmp_path / "out" / "features" / "audio.kaldi-fbank", format="ipc").to_table()
+    table = ds.dataset(tmp_path / "out" / "features" / "audio.kaldi-fbank").to_table()
     intervals = np.array(table.column("intervals")[0].as_py())
     assert len(intervals) > 150 and intervals.min() >= 1.0 - 1e-6 and intervals.max() <= 3.0 + 1e-6
 

@@ -31,9 +31,9 @@ def test_extract_then_info_json_names_every_table(tmp_path):
     hist = tables["image.color-hist"]
     assert (hist["modality"], hist["extractor"], hist["rows"], hist["dim"]) == ("image", "color-hist", 8, 48)
     assert hist["config"] == {"bins": 16, "decode_size": 128}
-    assert hist["format"] == "arrow"
+    assert hist["format"] == "parquet"
     for table in [data["samples"], *data["tables"]]:
-        assert ds.dataset(table["path"], format="parquet" if table is data["samples"] else "ipc").count_rows() == 8
+        assert ds.dataset(table["path"]).count_rows() == 8
 
 
 def test_missing_corpus_root_is_a_one_line_error(tmp_path):

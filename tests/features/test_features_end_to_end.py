@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from mmdata.errors import MissingWeightsError
 from mmdata.features import create_extractor
 from mmdata.pipeline import extract
 from mmdata.store.reader import open_dataset
-from mmdata.store.shards import shard_schema
 
 EXTRACTORS = ["resnet18:weights=random", "minilm", "minilm:level=caption", "hashed-bow:dim=64", "tokens:level=caption"]
 
@@ -72,8 +72,8 @@ def test_tables_record_their_provenance(dataset):
     assert meta["runtime"] == {"device": "cpu", "encode_batch_size": 128}
     entry = data.entry("image.resnet18")
     assert entry.config == {"weights": "random", "seed": 0} and entry.complete
-    shard = next((dataset.dataset_dir / entry.path).glob("part-*.arrow"))
-    assert shard_schema(shard).metadata[b"mmdata"]
+    shard = next((dataset.dataset_dir / entry.path).glob("part-*.parquet"))
+    assert pq.read_schema(shard).metadata[b"mmdata"]
 
 
 def test_rerun_on_another_device_setting_resumes(dataset, module_fake_coco):

@@ -2,6 +2,8 @@
 and the PyTorch Dataset through a multi-worker DataLoader; plus `mmdata fuse`."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,9 +22,11 @@ S = image_text_samples()
 M = mosi_samples()
 
 
-def _image_text(tmp_path):
-    image = with_value(pooled_table("image.a", S, 4), 2, None)
-    return build_dataset(tmp_path / "ds", S, [image, pooled_table("text.b", S, 3, seed=1)], shard_size=5)
+def _image_text(tmp_path, table_format="parquet"):
+    """Parquet inputs take fuse's staged pass, Arrow IPC inputs its direct one (`mmdata.fusion.direct`)."""
+    image = replace(with_value(pooled_table("image.a", S, 4), 2, None), table_format=table_format)
+    text = replace(pooled_table("text.b", S, 3, seed=1), table_format=table_format)
+    return build_dataset(tmp_path / "ds", S, [image, text], shard_size=5)
 
 
 def _mosi(tmp_path):
@@ -64,9 +68,10 @@ def test_hf_save_to_disk_and_parquet_load_dataset_read_the_same_values(tmp_path)
                 assert row["present"] == want["present"] and row["split"] == split
 
 
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
 @pytest.mark.parametrize("fmt", ["arrow", "npy", "hf"])
-def test_dataloader_with_workers_reads_pooled_export_identically(tmp_path, fmt):
-    root = _image_text(tmp_path)
+def test_dataloader_with_workers_reads_pooled_export_identically(tmp_path, fmt, table_format):
+    root = _image_text(tmp_path, table_format)
     fuse(root, tmp_path / "pq", missing="zero")
     fuse(root, tmp_path / "out", missing="zero", format=fmt)
     expected = _parquet_rows(tmp_path / "pq")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import ray.cloudpickle
 from typer.testing import CliRunner
@@ -22,7 +23,6 @@ from mmdata.pipeline import extract
 from mmdata.ray_executor import RayExecutor
 from mmdata.store import open_dataset
 from mmdata.store.metadata import FeatureSpec
-from mmdata.store.shards import shard_rows
 from tests.reliability.fake_coco import write_broken_coco, write_fake_coco
 
 # Ray workers cannot import this test module: ship its classes by value.
@@ -154,7 +154,7 @@ def test_cli_executor_ray_resumes_by_rewriting_only_the_missing_shard(ray_sessio
     assert result.exit_code == 0, result.output
     assert "table image.color-hist: 20 rows, 0 failed (4 shards written, 0 already done)" in result.output
     assert read_all(out, "image.color-hist").equals(read_all(tmp_path / "local", "image.color-hist"))
-    (out / "features" / "image.color-hist" / "part-00002.arrow").unlink()
+    (out / "features" / "image.color-hist" / "part-00002.parquet").unlink()
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "table image.color-hist: 20 rows, 0 failed (1 shards written, 3 already done)" in result.output
@@ -168,8 +168,8 @@ def test_on_error_fail_with_ray_names_the_file_and_keeps_only_whole_shards(ray_s
         extract("coco", corpus.root, tmp_path / "out", extractors=["color-hist"], shard_size=1,
                 on_error="fail", executor="ray")
     shards = sorted((tmp_path / "out" / "features" / "image.color-hist").iterdir())
-    assert [p.name for p in shards] == [f"part-{i:05d}.arrow" for i in range(corpus.ids.index(first_bad))]
-    assert all(shard_rows(p) == 1 for p in shards)
+    assert [p.name for p in shards] == [f"part-{i:05d}.parquet" for i in range(corpus.ids.index(first_bad))]
+    assert all(pq.read_metadata(p).num_rows == 1 for p in shards)
     assert not open_dataset(tmp_path / "out").entry("image.color-hist").complete
 
 
@@ -178,7 +178,7 @@ def test_configuration_error_in_the_actor_reaches_the_caller_as_itself(ray_sessi
     with pytest.raises(MissingWeightsError, match="weights not found: /nowhere/model.pt"):
         extract("coco", corpus.root, tmp_path / "out", extractors=[NoWeights()], executor="ray")
     assert not (tmp_path / "out" / "features" / "image.no-weights").exists() or not any(
-        (tmp_path / "out" / "features" / "image.no-weights").glob("part-*.arrow"))
+        (tmp_path / "out" / "features" / "image.no-weights").glob("part-*.parquet"))
 
 
 def test_run_without_a_stream_matches_the_local_executor_batch_by_batch(ray_session, tmp_path):
@@ -227,4 +227,4 @@ def test_an_unknown_executor_is_a_clear_error_and_writes_no_feature(tmp_path):
                                       "color-hist", "--executor", "rya", "-q"])
     assert result.exit_code == 2
     assert "unknown executor 'rya'; expected 'local' (process pool) or 'ray' (Ray Data)" in result.stderr
-    assert not list((tmp_path / "out").glob("features/*/part-*"))
+    assert not list((tmp_path / "out").glob("features/*/*.parquet"))

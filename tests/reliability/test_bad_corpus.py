@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from mmdata.cli import app
 from mmdata.store import open_dataset
-from mmdata.store.shards import read_shard
 from tests.reliability.fake_coco import SPLIT, write_broken_coco
 
 runner = CliRunner()
@@ -100,9 +100,9 @@ def test_fail_after_good_shards_keeps_them_whole(tmp_path):
     assert result.exit_code == 2
     first_bad = min(corpus.broken)
     assert f"sample '{first_bad}' ({SPLIT}/{first_bad}.jpg)" in result.stderr
-    shards = sorted((out / "features" / TABLE).glob("*.arrow"))
-    assert [s.name for s in shards] == ["part-00000.arrow"]
-    assert read_shard(shards[0]).column("sample_id").to_pylist() == corpus.ids[:6]
+    shards = sorted((out / "features" / TABLE).glob("*.parquet"))
+    assert [s.name for s in shards] == ["part-00000.parquet"]
+    assert pq.read_table(shards[0]).column("sample_id").to_pylist() == corpus.ids[:6]
     assert not list(out.rglob("*.tmp"))
 
 
@@ -153,4 +153,4 @@ def test_manifest_with_non_utf8_captions_and_duplicate_ids_under_skip_and_fail(t
                                  "--on-error", "fail", "-q"])
     assert result.exit_code == 2
     assert f"{root / 'manifest.jsonl'}:6: not valid UTF-8" in result.stderr
-    assert not (tmp_path / "out2").exists() or not list((tmp_path / "out2").rglob("part-*"))
+    assert not (tmp_path / "out2").exists() or not list((tmp_path / "out2").rglob("*.parquet"))

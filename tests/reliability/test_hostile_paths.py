@@ -89,7 +89,7 @@ def test_paths_escaping_the_corpus_root_are_refused_by_default(kind, escape, tmp
     assert result.exit_code == 2, result.output
     assert f"media path {offending!r} points outside the corpus root" in result.stderr
     assert "allow_outside_root=true" in result.stderr
-    assert not out.exists() or not list(out.rglob("part-*"))
+    assert not out.exists() or not list(out.rglob("*.parquet"))
 
 
 @pytest.mark.parametrize("escape", ESCAPES)

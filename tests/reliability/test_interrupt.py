@@ -22,7 +22,6 @@ import pyarrow.parquet as pq
 
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
-from mmdata.store.shards import read_shard
 from tests.reliability.fake_coco import write_fake_coco
 
 SEED = 20261129
@@ -91,7 +90,7 @@ class Reader(threading.Thread):
                 json.loads(manifest.read_text())
             for table_dir in [self.out / "samples", *self.out.glob("features/*"), *self.out.glob("errors/*")]:
                 if table_dir.is_dir():
-                    ds.dataset(table_dir, format="ipc" if table_dir.parent.name == "features" else "parquet").to_table()
+                    ds.dataset(table_dir, format="parquet").to_table()
             self.reads += 1
         except FileNotFoundError:
             pass  # the output directory was removed between trials
@@ -108,9 +107,9 @@ def check_consistent(out: Path) -> int:
     dataset = open_dataset(out)  # parses and validates the manifest
     finished = 0
     for name in TABLES:
-        for shard in sorted((out / "features" / name).glob("part-*.arrow")):
-            samples = pq.read_table(out / "samples" / shard.with_suffix(".parquet").name, columns=["sample_id"])
-            assert read_shard(shard).column("sample_id").equals(samples.column("sample_id")), shard
+        for shard in sorted((out / "features" / name).glob("part-*.parquet")):
+            samples = pq.read_table(out / "samples" / shard.name, columns=["sample_id"])
+            assert pq.read_table(shard).column("sample_id").equals(samples.column("sample_id")), shard
             finished += 1
     assert dataset.manifest.samples["rows"] == sum(dataset.manifest.samples["shards"])
     return finished
@@ -171,7 +170,7 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_pa
     assert midway > 0, "no kill landed between the first and the last shard"
     # Files a kill left half-written are hidden temporaries ('.part-*.tmp'), which readers ignore.
     visible = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
-    assert all(p.name == "mmdata.json" or re.fullmatch(r"part-\d{5}\.(parquet|arrow)", p.name) for p in visible), visible
+    assert all(p.name == "mmdata.json" or re.fullmatch(r"part-\d{5}\.parquet", p.name) for p in visible), visible
     assert_same_dataset(out, reference)
 
 

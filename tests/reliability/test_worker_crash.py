@@ -17,7 +17,7 @@ def test_a_worker_killed_by_one_item_fails_only_that_item(tmp_path):
     assert (report.tables[0].rows, report.tables[0].errors) == (8, 1)
     errors = open_dataset(tmp_path / "out").errors().to_pylist()
     assert [(e["sample_id"], e["error_type"], e["path"]) for e in errors] == [(victim, "WorkerCrash", f"val2017/{victim}.jpg")]
-    table = ds.dataset(tmp_path / "out" / "features" / "image.test-crashing-decoder", format="ipc").to_table()
+    table = ds.dataset(tmp_path / "out" / "features" / "image.test-crashing-decoder").to_table()
     features = dict(zip(table.column("sample_id").to_pylist(), table.column("feature").to_pylist()))
     assert features.pop(victim) is None
     assert all(value[0] == (corpus / "val2017" / f"{sid}.jpg").stat().st_size for sid, value in features.items())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -16,8 +17,6 @@ from mmdata.report import write_report
 from mmdata.report.html import SECTIONS
 from mmdata.sample_data import sample_corpus_dir
 from mmdata.share import ChecksFailedError, share_dataset
-from mmdata.store.shards import read_shard
-from mmdata.store.writer import write_table_atomic
 from tests.report.browser import render_page
 from tests.share.corpus import extract_mixed
 
@@ -96,13 +95,13 @@ def test_labelled_temporal_dataset_gets_every_plot_and_waveforms(mixed, tmp_path
 def test_failing_checks_are_refused_or_listed_with_the_offending_samples(mixed, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(mixed, broken)
-    shard = broken / "features" / "image.color-hist" / "part-00000.arrow"
-    table = read_shard(shard)
+    shard = broken / "features" / "image.color-hist" / "part-00000.parquet"
+    table = pq.read_table(shard)
     values = np.asarray(table.column("feature").combine_chunks().values).reshape(table.num_rows, -1).copy()
     row = table.column("sample_id").to_pylist().index("s-03")
     values[row, 0] = np.nan
     feature = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), pa.float32()), values.shape[1])
-    write_table_atomic(table.set_column(1, table.schema.field("feature"), feature), shard)
+    pq.write_table(table.set_column(1, table.schema.field("feature"), feature), shard)
 
     with pytest.raises(ChecksFailedError, match=r"refusing to report on .*\n  non-finite \(table 'image.color-hist', sample 's-03'\)"):
         write_report(broken, tmp_path / "r.html")

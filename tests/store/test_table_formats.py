@@ -1,4 +1,4 @@
-"""Feature tables as Arrow IPC (the default) or Parquet: same tables, zero-copy reads, no mixing."""
+"""Feature tables as Parquet (the default) or Arrow IPC: same tables, zero-copy reads, no mixing."""
 from __future__ import annotations
 
 import json
@@ -25,15 +25,15 @@ EXTRACTORS = ["color-hist:bins=4", "pixel-stats"]
 
 @pytest.fixture(scope="module")
 def both_formats(tmp_path_factory):
-    """The sample COCO corpus extracted twice: Arrow IPC tables (default) and Parquet tables."""
+    """The sample COCO corpus extracted twice: Parquet tables (default) and Arrow IPC tables."""
     tmp = tmp_path_factory.mktemp("formats")
     coco = copy_sample_corpus("coco", tmp)
-    extract("coco", coco, tmp / "arrow", extractors=EXTRACTORS, num_workers=0, shard_size=3)
-    extract("coco", coco, tmp / "parquet", extractors=EXTRACTORS, num_workers=0, shard_size=3, table_format="parquet")
+    extract("coco", coco, tmp / "arrow", extractors=EXTRACTORS, num_workers=0, shard_size=3, table_format="arrow")
+    extract("coco", coco, tmp / "parquet", extractors=EXTRACTORS, num_workers=0, shard_size=3)
     return tmp
 
 
-def test_default_feature_tables_are_memory_mappable_ipc_files_with_provenance(both_formats):
+def test_arrow_feature_tables_are_memory_mappable_ipc_files_with_provenance(both_formats):
     data = open_dataset(both_formats / "arrow")
     files = shard_files(data.table_dir("image.color-hist"))
     assert [f.name for f in files] == ["part-00000.arrow", "part-00001.arrow", "part-00002.arrow"]
@@ -54,6 +54,7 @@ def test_parquet_and_arrow_tables_hold_the_same_rows_and_pass_the_same_checks(bo
     for name in ("image.color-hist", "image.pixel-stats"):
         assert arrow.table(name).to_table().equals(parquet.table(name).to_table())
     assert check_dataset(arrow.root).ok and check_dataset(parquet.root).ok
+    assert ds.dataset(parquet.table_dir("image.color-hist")).count_rows() == 8  # plain pyarrow, no format
 
 
 def test_fuse_reads_either_format_to_the_same_export(both_formats, tmp_path):
@@ -69,9 +70,9 @@ def test_fuse_reads_either_format_to_the_same_export(both_formats, tmp_path):
 def test_resuming_a_table_in_another_format_is_refused_with_the_fix(both_formats, tmp_path):
     coco = copy_sample_corpus("coco", tmp_path)
     out = tmp_path / "out"
-    extract("coco", coco, out, extractors=["color-hist:bins=4"], num_workers=0, shard_size=3)
+    extract("coco", coco, out, extractors=["color-hist:bins=4"], num_workers=0, shard_size=3, table_format="arrow")
     with pytest.raises(DatasetError, match=r"holds arrow shards, not parquet; extract it with --table-format arrow"):
-        extract("coco", coco, out, extractors=["color-hist:bins=4"], num_workers=0, shard_size=3, table_format="parquet")
+        extract("coco", coco, out, extractors=["color-hist:bins=4"], num_workers=0, shard_size=3)
 
 
 def test_a_table_directory_with_both_formats_is_refused(both_formats, tmp_path):
@@ -102,8 +103,9 @@ def test_cli_table_format_option(tmp_path):
     coco = copy_sample_corpus("coco", tmp_path)
     runner = CliRunner()
     result = runner.invoke(app, ["extract", "coco", str(coco), str(tmp_path / "out"), "--image", "pixel-stats",
-                                 "-j", "0", "-q", "--table-format", "parquet"])
+                                 "-j", "0", "-q", "--table-format", "arrow"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "out" / "features" / "image.pixel-stats" / "part-00000.parquet").is_file()
+    assert (tmp_path / "out" / "features" / "image.pixel-stats" / "part-00000.arrow").is_file()
+    assert ds.dataset(tmp_path / "out" / "features" / "image.pixel-stats", format="ipc").count_rows() == 8
     result = runner.invoke(app, ["extract", "coco", str(coco), str(tmp_path / "bad"), "--table-format", "csv", "-q"])
     assert result.exit_code != 0 and "--table-format must be one of ['arrow', 'parquet']" in result.output + result.stderr
