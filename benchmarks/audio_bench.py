@@ -9,21 +9,22 @@ n_fft 400, hop 160, periodic Hann window, centred frames with zero padding.
             results kept in memory (nothing written).
   mmdata    `mmdata.pipeline.extract("mosi-raw", ..., extractors=["torchaudio-logmel"], num_workers=2)`:
             load the corpus, write the samples table, decode in 2 worker processes, compute in the
-            main process (batches of 64 rows, sorted by length into torchaudio transform calls of
-            16 signals), write the Parquet feature table and the manifest.
+            main process (batches of 64 rows, sorted by length into batched torch.stft + mel
+            filter bank calls of 16 signals), write the feature table and the manifest.
             Each run writes a fresh dataset directory, worker start-up included.
   mmdata-0  the same with num_workers=0 (decode in the main process), to show what the workers add.
 
 Runs are interleaved (baseline, mmdata, mmdata-0, repeat) so that all three see the same machine
-load. Two thread configurations, each in its own interpreter: the libraries' default thread pools
-(what a user gets; OpenBLAS and torch start one thread per core) and one thread per process
+load; each method runs once untimed first (warm-up). Two thread configurations, each in its own
+interpreter: the libraries' default thread pools (what a user gets; OpenBLAS and torch start one
+thread per core, and mmdata caps its own workers at one) and one thread per process
 (OMP/OPENBLAS/MKL_NUM_THREADS=1), because on a machine with more runnable processes than cores,
 idle pool threads spinning for work cost more than the work. Reports medians of >= 3 runs (default
-5), main-process CPU seconds, the 1-minute load average, the speed-up, and the largest absolute
+7), main-process CPU seconds, the 1-minute load average, the speed-ups, and the largest absolute
 difference between the two feature sets (per frame and band, over every file); results go to
 benchmarks/results/audio_bench.json.
 
-    python benchmarks/audio_bench.py [--files 600] [--runs 5] [--threads both|default|1]
+    python benchmarks/audio_bench.py [--files 600] [--runs 7] [--threads both|default|1]
 """
 from __future__ import annotations
 
@@ -131,9 +132,11 @@ def measure(corpus: Path, runs: int) -> dict[str, Any]:
     cpu: dict[str, list[float]] = {k: [] for k in METHODS}
     with tempfile.TemporaryDirectory(prefix="mmdata-audio-bench-") as tmp:
         out = Path(tmp) / "out"
-        # Warm-ups (untimed): numba-compiled librosa paths, torch import, first-touch file cache.
+        # Warm-ups (untimed), one per method: numba-compiled librosa paths, torch import, first-touch
+        # file cache, and the fork server the worker pools fork from (started once per process).
         librosa_loop(corpus)
         run_mmdata(corpus, out, 0)
+        run_mmdata(corpus, out, 2)
         calls = {"baseline": lambda: librosa_loop(corpus), "mmdata2": lambda: run_mmdata(corpus, out, 2),
                  "mmdata0": lambda: run_mmdata(corpus, out, 0)}
         load_before = os.getloadavg()[0]
@@ -170,7 +173,7 @@ def run_configuration(args: argparse.Namespace, threads: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=600)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--threads", choices=["both", "default", "1"], default="both",
                         help="library default thread pools, one thread per process, or both (two interpreters)")
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # where a child interpreter writes its figures

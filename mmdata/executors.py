@@ -7,11 +7,20 @@ Record shapes between stages:
 
 The local executor decodes in a pool of worker processes (a bounded window of batches in
 flight, so memory stays flat) while the main process runs `compute` on the previous batch.
+
+Threads: the pool has one process per core it is given, so every worker runs one BLAS/OpenMP/torch
+thread, and while workers run, the main process's torch uses the cores they leave (at least one).
+Default pools start one thread per core in every process; with more runnable threads than cores,
+the idle ones spin for work on cores the others need.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
+import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -104,6 +113,58 @@ def _failure(row: dict[str, Any], extractor: Extractor, stage: str, e: Exception
     )
 
 
+#: The variables BLAS and OpenMP libraries (and torch) read their thread counts from when loaded.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+                    "NUMEXPR_NUM_THREADS")
+#: Modules the fork server imports once, so that every worker starts with them loaded.
+WORKER_PRELOAD = ("mmdata.features.builtin", "soundfile")
+
+
+def limit_threads(num_threads: int = 1) -> None:
+    """Cap this process's BLAS, OpenMP and torch thread pools at `num_threads`.
+
+    Runs first in every worker. Workers fork from a server started with the thread variables set
+    (`_start_fork_server`), so the libraries it loaded already run one thread and only torch is
+    checked; in a server started otherwise, threadpoolctl caps the pools of loaded libraries
+    (~25 ms) and the variables cover libraries imported later.
+    """
+    value = str(num_threads)
+    inherited = all(os.environ.get(name) == value for name in THREAD_VARIABLES)
+    for name in THREAD_VARIABLES:
+        os.environ[name] = value
+    if not inherited:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=num_threads)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != num_threads:
+        torch.set_num_threads(num_threads)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+def _start_fork_server() -> None:
+    """Start this process's fork server (once; later calls return at once) with one thread per
+    BLAS/OpenMP pool in its environment, so that the libraries it preloads, and every worker
+    forked from it, start single-threaded at no cost per worker. The variables are set in this
+    process only while the server is launched."""
+    multiprocessing.forkserver.set_forkserver_preload(list(WORKER_PRELOAD))
+    with _environment({name: "1" for name in THREAD_VARIABLES}):
+        multiprocessing.forkserver.ensure_running()
+
+
 def _ready() -> bool:
     return True
 
@@ -144,14 +205,17 @@ class LocalExecutor:
             return
         pool = self._get_pool()
         window: deque[tuple[list[dict[str, Any]], Future]] = deque()
-        for rows in batches:
-            window.append((rows, pool.submit(decode_batch, extractor, rows, corpus_root)))
-            if len(window) >= self.max_in_flight:
+        with _MainThreads(max(1, (os.cpu_count() or 1) - self.num_workers)) as threads:
+            for rows in batches:
+                window.append((rows, pool.submit(decode_batch, extractor, rows, corpus_root)))
+                if len(window) >= self.max_in_flight:
+                    done_rows, future = window.popleft()
+                    decoded = self._decoded(extractor, done_rows, future, corpus_root)
+                    yield done_rows, threads.run(compute_batch, extractor, decoded, done_rows)
+            while window:
                 done_rows, future = window.popleft()
-                yield done_rows, compute_batch(extractor, self._decoded(extractor, done_rows, future, corpus_root), done_rows)
-        while window:
-            done_rows, future = window.popleft()
-            yield done_rows, compute_batch(extractor, self._decoded(extractor, done_rows, future, corpus_root), done_rows)
+                decoded = self._decoded(extractor, done_rows, future, corpus_root)
+                yield done_rows, threads.run(compute_batch, extractor, decoded, done_rows)
 
     def _decoded(self, extractor: Extractor, rows: list[dict[str, Any]], future: Future, corpus_root: Path) -> list[ItemResult]:
         """The batch's decode results; if a worker died (a decoder crash, the OOM killer), the pool is
@@ -179,9 +243,34 @@ class LocalExecutor:
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # forkserver: workers never inherit a parent that already runs torch threads.
-            context = multiprocessing.get_context("forkserver")
-            # Workers fork from a server that has imported the extractor modules once.
-            context.set_forkserver_preload(["mmdata.features.builtin"])
-            self._pool = ProcessPoolExecutor(max_workers=self.num_workers, mp_context=context)
+            # forkserver: workers never inherit a parent that already runs torch threads; they fork
+            # from a server that has imported the extractor modules once.
+            _start_fork_server()
+            self._pool = ProcessPoolExecutor(max_workers=self.num_workers, mp_context=multiprocessing.get_context("forkserver"),
+                                             initializer=limit_threads)
         return self._pool
+
+
+class _MainThreads:
+    """Caps torch's intra-op threads in this process at `num_threads` while workers run, and puts
+    back the caller's setting at exit. torch is usually imported by the first `compute`, so the
+    cap is (re)checked before every call and set once torch is there."""
+
+    def __init__(self, num_threads: int):
+        self.num_threads = num_threads
+        self._saved: int | None = None
+
+    def __enter__(self) -> _MainThreads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            sys.modules["torch"].set_num_threads(self._saved)
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        torch = sys.modules.get("torch")
+        if torch is not None and self._saved is None:
+            self._saved = torch.get_num_threads()
+            if self._saved != self.num_threads:
+                torch.set_num_threads(self.num_threads)
+        return fn(*args)

@@ -25,6 +25,7 @@ within 1e-3 on log-mel and 1e-2 on MFCC):
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -196,18 +197,20 @@ class LibrosaMfcc(_StftExtractor):
         return items
 
 
-# --- torchaudio: one transform call per batch in the main process ----------------------------
+# --- torchaudio: one batched STFT per group of similar length, in the main process -----------
 
 
 def centred_batch(segments: list[AudioSegment], n_fft: int, pad_mode: PadMode) -> tuple[np.ndarray, list[int]]:
     """Pad each signal by n_fft // 2 on both sides (as a centred STFT does), then zero-pad all to
     one length. Returns the (B, L) batch and each signal's own padded length."""
     half = n_fft // 2
-    padded = [np.pad(s.samples, half, mode=pad_mode) for s in segments]
-    lengths = [len(p) for p in padded]
-    batch = np.zeros((len(padded), max(max(lengths), n_fft)), dtype=np.float32)
-    for i, p in enumerate(padded):
-        batch[i, : len(p)] = p
+    lengths = [len(s.samples) + 2 * half for s in segments]
+    batch = np.zeros((len(segments), max(max(lengths), n_fft)), dtype=np.float32)
+    for row, segment, length in zip(batch, segments, lengths):
+        if pad_mode == "constant":  # the batch is zeros already: copy the signal in, no padded temporary
+            row[half : length - half] = segment.samples
+        else:
+            row[:length] = np.pad(segment.samples, half, mode=pad_mode)
     return batch, lengths
 
 
@@ -219,15 +222,43 @@ def _n_frames(padded_length: int, n_fft: int, hop_length: int) -> int:
     return 1 + max(0, padded_length - n_fft) // hop_length
 
 
+@functools.lru_cache(maxsize=8)
+def _stft_constants(cfg: StftConfig) -> tuple[Any, Any]:
+    """(window, mel filter bank (n_fft // 2 + 1, n_mels)) of a config, built once per process:
+    torchaudio's periodic Hann window and Slaney mel filters, as `MelSpectrogram` builds them."""
+    import torch
+    import torchaudio
+
+    window = torch.hann_window(cfg.win_length or cfg.n_fft)
+    filters = torchaudio.functional.melscale_fbanks(
+        cfg.n_fft // 2 + 1, cfg.f_min, cfg.f_max if cfg.f_max is not None else float(cfg.sample_rate // 2), cfg.n_mels,
+        cfg.sample_rate, norm="slaney", mel_scale="slaney",
+    )
+    return window, filters
+
+
+def mel_power_frames(batch: Any, cfg: StftConfig) -> Any:
+    """(B, T, n_mels) mel power frames of a (B, L) tensor of already centred signals.
+
+    This is `torchaudio.transforms.MelSpectrogram(power=2, center=False)` computed in frame-major
+    order: |X|^2 as re^2 + im^2 (a third of the time of `abs().pow(2)`, which takes a square root
+    only to square it), then one matmul with the same filter bank; no transposes of the output.
+    """
+    import torch
+
+    window, filters = _stft_constants(cfg)
+    spectrum = torch.stft(batch, cfg.n_fft, cfg.hop_length, win_length=cfg.win_length, window=window, center=False,
+                          return_complex=True)  # (B, n_fft // 2 + 1, T)
+    power = spectrum.real.square() + spectrum.imag.square()
+    return torch.matmul(power.transpose(1, 2), filters)
+
+
 class _TorchaudioStft(_StftExtractor):
     libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "torchaudio", "soundfile", "soxr")
-    _cached_transform: Any = None  # built on first use in the computing process
 
-    def _transform(self) -> Any:
+    def _finish(self, mel: Any) -> Any:
+        """(B, T, dim) features from (B, T, n_mels) mel power frames."""
         raise NotImplementedError
-
-    def _finish(self, output: Any) -> Any:
-        return output
 
     def compute(self, items: list[AudioSegment]) -> list[Feature]:
         # Items sorted by length go through the transform in groups of similar length, so little of
@@ -244,59 +275,51 @@ class _TorchaudioStft(_StftExtractor):
         import torch
 
         cfg = self.config
-        if self._cached_transform is None:
-            self._cached_transform = self._transform()
         batch, lengths = centred_batch(items, cfg.n_fft, cfg.pad_mode)
         with torch.inference_mode():
-            # (B, 1, L): a channel axis keeps amplitude_to_DB's top_db floor per item, not per batch.
-            out = self._finish(self._cached_transform(torch.from_numpy(batch)[:, None, :]))[:, 0].transpose(1, 2).numpy()
+            out = self._finish(mel_power_frames(torch.from_numpy(batch), cfg)).numpy()  # (B, T, dim)
         results = []
-        for segment, row, length in zip(items, out, lengths):
+        for segment, frames, length in zip(items, out, lengths):
             n = _n_frames(length, cfg.n_fft, cfg.hop_length)
-            results.append((np.ascontiguousarray(row[:n], dtype=np.float32), stft_intervals(n, cfg.hop_length, segment)))
+            results.append((frames[:n], stft_intervals(n, cfg.hop_length, segment)))
         return results
-
-
-def _torchaudio_mel_kwargs(cfg: StftConfig) -> dict[str, Any]:
-    import torch
-
-    return dict(
-        n_fft=cfg.n_fft, win_length=cfg.win_length, hop_length=cfg.hop_length, f_min=cfg.f_min, f_max=cfg.f_max,
-        n_mels=cfg.n_mels, window_fn=torch.hann_window, power=2.0, center=False, norm="slaney", mel_scale="slaney",
-    )
 
 
 @register_extractor
 class TorchaudioLogMel(_TorchaudioStft):
-    """Log-mel spectrogram frames computed with torchaudio, one padded batch per call."""
+    """Log-mel spectrogram frames computed with torch.stft and torchaudio's mel filter bank, one
+    padded batch per call."""
 
     name: ClassVar[str] = "torchaudio-logmel"
     config_type: ClassVar[type] = LogMelConfig
 
-    def _transform(self) -> Any:
-        import torchaudio
+    def _finish(self, mel: Any) -> Any:
+        return mel.add_(self.config.log_offset).log_()
 
-        return torchaudio.transforms.MelSpectrogram(sample_rate=self.config.sample_rate, **_torchaudio_mel_kwargs(self.config))
 
-    def _finish(self, output: Any) -> Any:
-        return (output + self.config.log_offset).log()
+@functools.lru_cache(maxsize=8)
+def _dct_matrix(n_mfcc: int, n_mels: int) -> Any:
+    """(n_mels, n_mfcc) orthonormal DCT-II matrix, as `torchaudio.transforms.MFCC` builds it."""
+    import torchaudio
+
+    return torchaudio.functional.create_dct(n_mfcc, n_mels, norm="ortho")
 
 
 @register_extractor
 class TorchaudioMfcc(_TorchaudioStft):
-    """MFCC frames computed with torchaudio, one padded batch per call."""
+    """MFCC frames computed with torch.stft and torchaudio's mel filter bank, dB scaling and DCT,
+    one padded batch per call (`torchaudio.transforms.MFCC(log_mels=False)`, frame-major)."""
 
     name: ClassVar[str] = "torchaudio-mfcc"
     config_type: ClassVar[type] = MfccConfig
 
-    def _transform(self) -> Any:
+    def _finish(self, mel: Any) -> Any:
         import torchaudio
 
-        cfg = self.config
-        return torchaudio.transforms.MFCC(
-            sample_rate=cfg.sample_rate, n_mfcc=cfg.n_mfcc, dct_type=2, norm="ortho", log_mels=False,
-            melkwargs=_torchaudio_mel_kwargs(cfg),
-        )
+        # (B, 1, T, n_mels): amplitude_to_DB floors each item at top_db below its own peak.
+        decibels = torchaudio.functional.amplitude_to_DB(mel[:, None], multiplier=10.0, amin=1e-10, db_multiplier=0.0,
+                                                         top_db=80.0)[:, 0]
+        return decibels @ _dct_matrix(self.config.n_mfcc, self.config.n_mels)
 
 
 # --- Kaldi-compatible filter banks ------------------------------------------------------------

@@ -15,6 +15,7 @@ Torch-free on purpose: this runs in the decode worker processes.
 from __future__ import annotations
 
 import logging
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,7 @@ def load_audio(
     if sample_rate is not None and rate != sample_rate:
         samples = resample(samples, rate, sample_rate)
         rate = sample_rate
-    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    peak = _peak_amplitude(samples)
     if on_silence == "error" and peak < SILENCE_PEAK:
         raise MediaError(
             f"{path}: audio segment [{offset:.3f}s, {offset + len(samples) / rate:.3f}s] is silent "
@@ -102,6 +103,11 @@ def load_audio(
             "or set on_silence=allow to keep silent segments"
         )
     return AudioSegment(np.ascontiguousarray(samples, dtype=np.float32), int(rate), float(offset), str(path))
+
+
+def _peak_amplitude(samples: np.ndarray) -> float:
+    """max |sample| (0 for no samples), without the temporary array `np.abs` would allocate."""
+    return max(float(samples.max()), -float(samples.min())) if len(samples) else 0.0
 
 
 def resample(samples: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
@@ -140,9 +146,13 @@ def check_wav_complete(path: Path) -> None:
 
 
 def _check_file(path: Path) -> None:
-    if not path.is_file():
+    try:
+        info = path.stat()
+    except OSError:
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode):
         raise MediaError(f"audio file not found: {path}")
-    if path.stat().st_size == 0:
+    if info.st_size == 0:
         raise MediaError(f"audio file is empty (0 bytes): {path}")
 
 
@@ -150,10 +160,12 @@ def _read_soundfile(path: Path, start: float | None, end: float | None) -> tuple
     import soundfile as sf
 
     try:
-        info = sf.info(str(path))
-        rate = int(info.samplerate)
-        first, last = _segment_frames(path, rate, info.frames, start, end)
-        data, _ = sf.read(str(path), start=first, stop=last, dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:  # one open for the header and the samples
+            rate, channels, subtype = int(f.samplerate), f.channels, f.subtype
+            first, last = _segment_frames(path, rate, f.frames, start, end)
+            if first:
+                f.seek(first)
+            data = _read_float32(f, last - first)
     except sf.LibsndfileError as e:
         try:  # a codec libsndfile lacks (e.g. MP3 or ADPCM inside a WAV) may still decode with FFmpeg
             return _read_pyav(path, start, end)
@@ -161,12 +173,22 @@ def _read_soundfile(path: Path, start: float | None, end: float | None) -> tuple
             raise MediaError(
                 f"{path}: cannot decode audio (soundfile: {e}; PyAV: {fallback}); expected a readable audio file"
             ) from e
-    exact = info.subtype.startswith("PCM") or info.subtype in ("FLOAT", "DOUBLE")  # compressed counts are estimates
+    exact = subtype.startswith("PCM") or subtype in ("FLOAT", "DOUBLE")  # compressed counts are estimates
     if exact and data.shape[0] < last - first:
         raise MediaError(
             f"{path}: audio file is truncated: expected {last - first} frames from frame {first}, read {data.shape[0]}"
         )
-    return data.mean(axis=1, dtype=np.float32), rate, first / rate
+    mono = data[:, 0] if channels == 1 else data.mean(axis=1, dtype=np.float32)  # the mean of one channel is itself
+    return mono, rate, first / rate
+
+
+def _read_float32(f, frames: int) -> np.ndarray:
+    """(frames, channels) float32 samples from an open SoundFile. 16-bit PCM is read as int16 and
+    scaled here: bit-identical to libsndfile's own conversion (x / 32768, a power of two) and
+    about a third faster."""
+    if f.subtype == "PCM_16":
+        return np.multiply(f.read(frames, dtype="int16", always_2d=True), np.float32(1 / 32768), dtype=np.float32)
+    return f.read(frames, dtype="float32", always_2d=True)
 
 
 def _segment_frames(path: Path, rate: int, total: int, start: float | None, end: float | None) -> tuple[int, int]:

@@ -1,0 +1,77 @@
+"""The fast audio paths give what the straightforward ones give: 16-bit PCM read as int16 and scaled
+is bit-identical to libsndfile's float conversion, and the frame-major torchaudio log-mel / MFCC
+equal `torchaudio.transforms.MelSpectrogram` / `MFCC` run on each signal alone."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mmdata.features import create_extractor
+from mmdata.media.audio import load_audio
+
+
+def _noise(seconds: float, channels: int, rate: int = 16000, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(0.3 * rng.standard_normal((int(seconds * rate), channels)), -1, 1)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_decoded_samples_are_bit_identical_to_libsndfile_float32(tmp_path, subtype, channels):
+    path = tmp_path / f"{subtype}-{channels}.wav"
+    sf.write(path, _noise(1.0, channels), 16000, subtype=subtype)
+    expected = sf.read(path, dtype="float32", always_2d=True)[0].mean(axis=1, dtype=np.float32)
+    whole = load_audio(path)
+    np.testing.assert_array_equal(whole.samples, expected)
+    assert whole.samples.dtype == np.float32 and whole.samples.flags.c_contiguous
+    segment = load_audio(path, start=0.25, end=0.5)
+    np.testing.assert_array_equal(segment.samples, expected[4000:8000])
+    assert segment.offset == 0.25
+
+
+def _signals(tmp_path) -> list[dict]:
+    rows = []
+    for index, seconds in enumerate([0.05, 0.4, 1.0, 1.37, 2.2]):
+        name = f"s{index}.wav"
+        sf.write(tmp_path / name, _noise(seconds, 1, seed=index)[:, 0], 16000, subtype="PCM_16")
+        rows.append({"sample_id": f"s{index}", "audio": name, "video": None, "start": None, "end": None})
+    return rows
+
+
+def _reference(spec: str, samples: np.ndarray) -> np.ndarray:
+    """The transform torchaudio itself offers, on one centred signal (what the extractor computed before)."""
+    import torch
+    import torchaudio
+
+    extractor = create_extractor(spec)
+    cfg = extractor.config
+    half = cfg.n_fft // 2
+    signal = torch.from_numpy(np.pad(samples, half, mode=cfg.pad_mode))[None]
+    mel = dict(n_fft=cfg.n_fft, win_length=cfg.win_length, hop_length=cfg.hop_length, f_min=cfg.f_min, f_max=cfg.f_max,
+               n_mels=cfg.n_mels, power=2.0, center=False, norm="slaney", mel_scale="slaney")
+    with torch.inference_mode():
+        if spec.startswith("torchaudio-mfcc"):
+            transform = torchaudio.transforms.MFCC(sample_rate=cfg.sample_rate, n_mfcc=cfg.n_mfcc, norm="ortho",
+                                                   log_mels=False, melkwargs=mel)
+            return transform(signal)[0].T.numpy()
+        transform = torchaudio.transforms.MelSpectrogram(sample_rate=cfg.sample_rate, **mel)
+        return (transform(signal)[0] + cfg.log_offset).log().T.numpy()
+
+
+@pytest.mark.parametrize("spec, atol", [
+    ("torchaudio-logmel", 1e-5),
+    ("torchaudio-logmel:pad_mode=reflect,n_mels=64", 1e-5),
+    ("torchaudio-logmel:win_length=300,f_min=50,f_max=7000", 1e-5),
+    ("torchaudio-mfcc", 1e-3),  # MFCC values reach a few hundred: 1e-3 is ~1e-6 relative
+    ("torchaudio-mfcc:pad_mode=reflect,n_mfcc=20,win_length=320", 1e-3),
+])
+def test_torchaudio_extractors_equal_torchaudio_transforms_on_each_signal_alone(tmp_path, spec, atol):
+    rows = _signals(tmp_path)
+    extractor = create_extractor(spec)
+    segments = [extractor.decode(row, tmp_path) for row in rows]
+    for segment, (frames, intervals) in zip(segments, extractor.compute(segments)):
+        expected = _reference(spec, segment.samples)
+        assert frames.shape == expected.shape and frames.dtype == np.float32
+        np.testing.assert_allclose(frames, expected, atol=atol, rtol=0)
+        assert len(intervals) == len(frames)
