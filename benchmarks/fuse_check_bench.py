@@ -3,7 +3,8 @@
     python benchmarks/fuse_check_bench.py [--quick]
 
 Data: N samples x 3 pooled feature tables (512 + 384 + 74 dims, float32), written with the store
-layout (1000-row shards; feature tables as Arrow IPC, the store's default), splits 80/10/10. Measured (medians of >= 3 runs):
+layout (1000-row shards), splits 80/10/10, once per feature table format: Parquet (the store's
+default) and Arrow IPC (`--table-format arrow`). Measured per format (medians of >= 3 runs):
   - fuse -> Parquet (z-score, train-only stats) vs `pq.write_table` of the already-concatenated
     (N, 970) array with the same columns, codec and encodings;  target >= 0.7x its throughput
   - fuse -> Arrow IPC vs `pa.ipc.new_file(...).write_table` of that array;       target >= 0.7x
@@ -32,11 +33,13 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA_DIR, median_time, print_table, write_results  # noqa: E402
 
+from mmdata.checks.stream import fixed_rows  # noqa: E402
+
 DIMS = {"image.clip": 512, "text.minilm": 384, "audio.covarep": 74}
 SHARD = 1000
 
 
-def make_dataset(n: int, table_format: str = "arrow") -> Path:
+def make_dataset(n: int, table_format: str = "parquet") -> Path:
     """A dataset directory of n samples and the 3 tables (cached under the bench data dir).
 
     Feature tables in `table_format`: 'arrow' (the store's default, Arrow IPC) or 'parquet'."""
@@ -188,75 +191,93 @@ def main() -> None:
     if args.probe:
         probe_memory(*args.probe)
         return
+    n = 10_000 if args.quick else 100_000
+    roots = {fmt: (make_dataset(n, fmt), make_dataset(n // 10, fmt)) for fmt in TABLE_FORMATS}
+    work = Path(tempfile.mkdtemp(prefix="fuse-bench-"))
+    try:
+        results = run_all(roots, work, n, args.repeats)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print_table(summary_rows(results, n))
+    path = write_results("fuse_check_quick" if args.quick else "fuse_check", results)
+    print(f"results: {path}")
+
+
+#: Feature table formats measured: the store's default (Parquet) and Arrow IPC (`--table-format arrow`).
+TABLE_FORMATS = ("parquet", "arrow")
+
+
+def run_all(roots: dict[str, tuple[Path, Path]], work: Path, n: int, repeats: int) -> dict:
     from mmdata.checks import check_dataset
     from mmdata.fusion import fuse
 
-    n = 10_000 if args.quick else 100_000
-    root, small = make_dataset(n), make_dataset(n // 10)
-    work = Path(tempfile.mkdtemp(prefix="fuse-bench-"))
-    try:
-        table = concatenated_table(root)
-        dim = table.schema.field("feature").type.list_size
-        results: dict = {"samples": n, "dims": DIMS, "fused_dim": dim, "repeats": args.repeats}
+    table = concatenated_table(roots["parquet"][0])
+    results: dict = {"samples": n, "dims": DIMS, "fused_dim": table.schema.field("feature").type.list_size,
+                     "repeats": repeats, "baselines": {}, "table_formats": {}}
 
-        def clean(path: Path):
-            return lambda: shutil.rmtree(path, ignore_errors=True) or (path.unlink() if path.is_file() else None)
+    def clean(path: Path):
+        return lambda: shutil.rmtree(path, ignore_errors=True) or (path.unlink() if path.is_file() else None)
 
-        plain_pq, plain_pq_runs = median_time(lambda: write_parquet(table, work / "plain.parquet"),
-                                              args.repeats, setup=clean(work / "plain.parquet"))
-        plain_ipc, plain_ipc_runs = median_time(lambda: write_ipc(table, work / "plain.arrow"), args.repeats,
-                                                setup=clean(work / "plain.arrow"))
-        naive_pq, _ = median_time(lambda: write_parquet(concatenated_table(root, zscore=True), work / "naive.parquet"),
-                                  args.repeats, setup=clean(work / "naive.parquet"))
-        naive_ipc, _ = median_time(lambda: write_ipc(concatenated_table(root, zscore=True), work / "naive.arrow"),
-                                   args.repeats, setup=clean(work / "naive.arrow"))
-        fuse_pq, fuse_pq_runs = median_time(lambda: fuse(root, work / "fused-pq"), args.repeats, setup=clean(work / "fused-pq"))
-        fuse_ipc, fuse_ipc_runs = median_time(lambda: fuse(root, work / "fused-arrow", format="arrow"), args.repeats,
-                                              setup=clean(work / "fused-arrow"))
-        fuse_none, _ = median_time(lambda: fuse(root, work / "fused-none", format="arrow", normalize="none"),
-                                   args.repeats, setup=clean(work / "fused-none"))
-        check_time, check_runs = median_time(lambda: check_dataset(root), args.repeats)
-        results["fuse_parquet"] = {"fuse_s": fuse_pq, "fuse_runs": fuse_pq_runs, "plain_write_s": plain_pq,
-                                   "plain_runs": plain_pq_runs, "ratio": plain_pq / fuse_pq,
-                                   "in_memory_pipeline_s": naive_pq, "ratio_vs_in_memory_pipeline": naive_pq / fuse_pq}
-        results["fuse_arrow"] = {"fuse_s": fuse_ipc, "fuse_runs": fuse_ipc_runs, "plain_write_s": plain_ipc,
-                                 "plain_runs": plain_ipc_runs, "ratio": plain_ipc / fuse_ipc,
-                                 "in_memory_pipeline_s": naive_ipc, "ratio_vs_in_memory_pipeline": naive_ipc / fuse_ipc,
-                                 "fuse_no_normalization_s": fuse_none, "ratio_no_normalization": plain_ipc / fuse_none}
-        rate = n * len(DIMS) / check_time
-        results["check"] = {"seconds": check_time, "runs": check_runs, "rows_x_tables_per_s": rate}
-        train = table.filter(pa.compute.equal(table.column("split"), "train"))
-        matrix = np.stack(train.column("feature").to_numpy(zero_copy_only=False)).astype(np.float32)
-        np.save(work / "matrix.npy", matrix)
-        del matrix, train, table
-        results["dataloader"] = bench_dataloader(work / "fused-arrow", work / "matrix.npy", args.repeats)
-        memory = {what: {"small": peak_rss(small, what), "large": peak_rss(root, what)} for what in ("fuse", "check")}
-        for entry in memory.values():
-            entry["growth"] = entry["large"] / entry["small"]
-        results["peak_rss_mb"] = {"sizes": [n // 10, n], **memory}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    rows = [
-        ("measure", "mmdata", "baseline", "ratio", "target"),
-        ("fuse -> parquet (s)", f"{fuse_pq:.2f}", f"{plain_pq:.2f}", f"{results['fuse_parquet']['ratio']:.2f}x", ">= 0.7x"),
-        ("fuse -> arrow ipc (s)", f"{fuse_ipc:.2f}", f"{plain_ipc:.2f}", f"{results['fuse_arrow']['ratio']:.2f}x", ">= 0.7x"),
-        ("  (normalize none) (s)", f"{fuse_none:.2f}", f"{plain_ipc:.2f}", f"{results['fuse_arrow']['ratio_no_normalization']:.2f}x", ""),
-        ("fuse -> parquet vs read+concat+zscore+write", f"{fuse_pq:.2f}", f"{naive_pq:.2f}",
-         f"{naive_pq / fuse_pq:.2f}x", "(info)"),
-        ("fuse -> arrow vs read+concat+zscore+write", f"{fuse_ipc:.2f}", f"{naive_ipc:.2f}",
-         f"{naive_ipc / fuse_ipc:.2f}x", "(info)"),
-        ("check (rows x tables/s)", f"{rate:,.0f}", "", f"{rate / 1e6:.2f}M/s", ">= 1M/s"),
-        ("dataloader epoch (s)", f"{results['dataloader']['fused_s']:.2f}", f"{results['dataloader']['memmap_s']:.2f}",
-         f"{results['dataloader']['ratio']:.2f}x", ">= 0.8x"),
-        (f"peak RSS fuse {n // 10}->{n} (MiB)", f"{memory['fuse']['large']:.0f}", f"{memory['fuse']['small']:.0f}",
-         f"{memory['fuse']['growth']:.2f}x", "<= 1.2x"),
-        (f"peak RSS check {n // 10}->{n} (MiB)", f"{memory['check']['large']:.0f}", f"{memory['check']['small']:.0f}",
-         f"{memory['check']['growth']:.2f}x", "<= 1.2x"),
-    ]
-    print_table(rows)
-    path = write_results("fuse_check_quick" if args.quick else "fuse_check", results)
-    print(f"results: {path}")
-    print(json.dumps({k: results[k]["ratio"] for k in ("fuse_parquet", "fuse_arrow", "dataloader")}))
+    def timed(fn, out: Path) -> tuple[float, list[float]]:
+        return median_time(fn, repeats, setup=clean(out))
+
+    base = results["baselines"]
+    base["parquet_write_s"], base["parquet_write_runs"] = timed(lambda: write_parquet(table, work / "p.parquet"), work / "p.parquet")
+    base["ipc_write_s"], base["ipc_write_runs"] = timed(lambda: write_ipc(table, work / "p.arrow"), work / "p.arrow")
+    for fmt, (root, _) in roots.items():  # the in-memory pipeline a user would write, reading each format
+        base[f"in_memory_parquet_from_{fmt}_s"], _ = timed(
+            lambda: write_parquet(concatenated_table(root, zscore=True), work / "n.parquet"), work / "n.parquet")
+        base[f"in_memory_ipc_from_{fmt}_s"], _ = timed(
+            lambda: write_ipc(concatenated_table(root, zscore=True), work / "n.arrow"), work / "n.arrow")
+    del table
+    for fmt, (root, _) in roots.items():
+        entry: dict = {}
+        entry["fuse_parquet_s"], entry["fuse_parquet_runs"] = timed(lambda: fuse(root, work / "fp"), work / "fp")
+        entry["fuse_arrow_s"], entry["fuse_arrow_runs"] = timed(lambda: fuse(root, work / "fa", format="arrow"), work / "fa")
+        entry["fuse_arrow_no_norm_s"], _ = timed(lambda: fuse(root, work / "fn", format="arrow", normalize="none"), work / "fn")
+        entry["check_s"], entry["check_runs"] = median_time(lambda: check_dataset(root), repeats)
+        entry["check_rows_x_tables_per_s"] = n * len(DIMS) / entry["check_s"]
+        entry["fuse_parquet_ratio"] = base["parquet_write_s"] / entry["fuse_parquet_s"]
+        entry["fuse_arrow_ratio"] = base["ipc_write_s"] / entry["fuse_arrow_s"]
+        entry["fuse_arrow_no_norm_ratio"] = base["ipc_write_s"] / entry["fuse_arrow_no_norm_s"]
+        entry["fuse_parquet_vs_in_memory"] = base[f"in_memory_parquet_from_{fmt}_s"] / entry["fuse_parquet_s"]
+        entry["fuse_arrow_vs_in_memory"] = base[f"in_memory_ipc_from_{fmt}_s"] / entry["fuse_arrow_s"]
+        memory = {what: {"small": peak_rss(roots[fmt][1], what), "large": peak_rss(root, what)} for what in ("fuse", "check")}
+        for value in memory.values():
+            value["growth"] = value["large"] / value["small"]
+        entry["peak_rss_mb"] = {"sizes": [n // 10, n], **memory}
+        results["table_formats"][fmt] = entry
+    fuse(roots["arrow"][0], work / "export", format="arrow")
+    train = pa.ipc.open_file(pa.memory_map(str(work / "export" / "data" / "train.arrow"))).read_all()
+    np.save(work / "matrix.npy", fixed_rows(train.column("feature").combine_chunks()))
+    del train
+    results["dataloader"] = bench_dataloader(work / "export", work / "matrix.npy", repeats)
+    return results
+
+
+def summary_rows(results: dict, n: int) -> list[tuple[str, ...]]:
+    base = results["baselines"]
+    rows = [("measure", "tables", "mmdata", "baseline", "ratio", "target")]
+    for fmt, e in results["table_formats"].items():
+        rows += [
+            ("fuse -> parquet (s)", fmt, f"{e['fuse_parquet_s']:.2f}", f"{base['parquet_write_s']:.2f}",
+             f"{e['fuse_parquet_ratio']:.2f}x", ">= 0.7x"),
+            ("fuse -> arrow ipc (s)", fmt, f"{e['fuse_arrow_s']:.2f}", f"{base['ipc_write_s']:.2f}",
+             f"{e['fuse_arrow_ratio']:.2f}x", ">= 0.7x"),
+            ("  (normalize none) (s)", fmt, f"{e['fuse_arrow_no_norm_s']:.2f}", f"{base['ipc_write_s']:.2f}",
+             f"{e['fuse_arrow_no_norm_ratio']:.2f}x", ""),
+            ("fuse vs read+concat+zscore+write (pq/ipc)", fmt, "", "",
+             f"{e['fuse_parquet_vs_in_memory']:.2f}x / {e['fuse_arrow_vs_in_memory']:.2f}x", "(info)"),
+            ("check (rows x tables/s)", fmt, f"{e['check_rows_x_tables_per_s']:,.0f}", "",
+             f"{e['check_rows_x_tables_per_s'] / 1e6:.2f}M/s", ">= 1M/s"),
+        ]
+        for what in ("fuse", "check"):
+            m = e["peak_rss_mb"][what]
+            rows.append((f"peak RSS {what} {n // 10}->{n} (MiB)", fmt, f"{m['large']:.0f}", f"{m['small']:.0f}",
+                         f"{m['growth']:.2f}x", "<= 1.2x"))
+    d = results["dataloader"]
+    rows.append(("dataloader epoch (s)", "", f"{d['fused_s']:.2f}", f"{d['memmap_s']:.2f}", f"{d['ratio']:.2f}x", ">= 0.8x"))
+    return rows
 
 
 if __name__ == "__main__":

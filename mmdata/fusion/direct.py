@@ -11,10 +11,14 @@ normalized there in place, and a full buffer goes to the sink as one batch:
     buffer[s] full ──▶ sink.write(FusedBatch)   (rows of one split, in shard and row order)
 
 Rows come out in the same order as the staged path gives them (shards in order, split-stable).
+Pooled Parquet tables get there too: pass 1, which decodes them anyway, writes each decoded shard
+as an Arrow IPC copy next to the export (`MappableCopies`), and pass 2 maps the copies.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +42,44 @@ BUFFER_BYTES = 4 << 20
 def can_fuse_directly(plan: FusePlan) -> bool:
     """Rows are pooled vectors and every input table is memory-mappable (Arrow IPC)."""
     return not plan.keeps_sequences and all(shard_format(f) == "arrow" for t in plan.tables for f in t.files)
+
+
+def copies_make_it_direct(plan: FusePlan) -> bool:
+    """Every table holds pooled vectors: Arrow IPC copies of its Parquet shards can stand in for it."""
+    return not plan.keeps_sequences and all(t.spec.kind == "pooled" for t in plan.tables)
+
+
+class MappableCopies:
+    """Arrow IPC copies of the Parquet tables' decoded shards, written in pass 1, mapped in pass 2.
+
+    A copy holds the `feature` column only (float32 vectors, nulls kept); it costs one sequential
+    write, where staging concatenated rows cost a write, a read and a copy into writable batches.
+    """
+
+    def __init__(self, plan: FusePlan, folder: Path):
+        self.folder = folder
+        self.tables = [t for t in plan.tables if any(shard_format(f) == "parquet" for f in t.files)]
+        self.files: dict[str, list[Path]] = {t.name: [] for t in self.tables}
+
+    def add(self, index: int, shard: ShardData) -> None:
+        for table in self.tables:
+            data = shard.tables[table.name]
+            values = pa.array(np.ascontiguousarray(data.vectors, np.float32).reshape(-1))
+            feature = pa.FixedSizeListArray.from_arrays(values, table.dim, mask=pa.array(~data.valid))
+            path = self.folder / table.name / f"part-{index:05d}.arrow"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            copy = pa.table({"feature": feature})
+            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, copy.schema) as writer:
+                writer.write_table(copy)
+            self.files[table.name].append(path)
+
+    def plan(self, plan: FusePlan) -> FusePlan:
+        """The plan reading the copies instead of the Parquet tables."""
+        tables = [replace(t, files=self.files[t.name]) if t.name in self.files else t for t in plan.tables]
+        return replace(plan, tables=tables)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @dataclass

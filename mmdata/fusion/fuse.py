@@ -7,8 +7,9 @@ Two streaming passes (`passes.py`) over the samples shards (feature shard k pair
   1. decode and concatenate each shard once, accumulate z-score statistics on the statistics splits
      only, count rows per split, stage the raw rows — only when something needs statistics or counts;
   2. normalize the staged (or freshly decoded) rows with those statistics and write every split.
-Pooled rows from Arrow IPC tables skip the staging: pass 2 maps the shards again and writes each
-value once, gathered and normalized in its output buffer (`direct.py`).
+Pooled rows skip the staging: pass 2 maps the Arrow IPC shards (or IPC copies of the Parquet ones
+that pass 1 writes) and writes each value once, gathered and normalized in its output buffer
+(`direct.py`). Sequences kept as sequences go through the staged rows.
 Everything is written into a hidden temporary directory renamed onto OUTPUT_DIR at the end, so a
 failure (bad input found in pass 2, an interrupted run) leaves nothing behind.
 """
@@ -26,11 +27,11 @@ from typing import Any, Literal
 
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.fusion.direct import can_fuse_directly, direct_pass
+from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_it_direct, direct_pass
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
 from mmdata.fusion.rows import RowLayout
 from mmdata.fusion.normalize import NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling
-from mmdata.fusion.passes import STAGING_NAME, FirstPass, Tally, first_pass, second_pass
+from mmdata.fusion.passes import COPIES_NAME, STAGING_NAME, FirstPass, Tally, first_pass, second_pass
 from mmdata.fusion.plan import FusePlan, plan_fusion
 from mmdata.store.manifest import write_text_atomic
 from mmdata.store.reader import open_dataset
@@ -128,20 +129,25 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
     sink: BackgroundSink | None = None
     try:
         direct = can_fuse_directly(plan)
+        copies = None
+        if not direct and copies_make_it_direct(plan):
+            copies, direct = MappableCopies(plan, tmp / COPIES_NAME), True
         staging = None if direct else tmp / STAGING_NAME
-        first = first_pass(plan, options, tally, staging) if plan.needs_first_pass else None
+        first = first_pass(plan, options, tally, staging, copies) if plan.needs_first_pass or copies else None
         stats = first.stats if first else {t.name: NormStats(t.method) for t in plan.tables}
         layout = _layout(plan, options, first)
         metadata = _metadata(plan, options, stats, layout)
         sink = BackgroundSink(open_sink(options.format, tmp, layout, metadata, first.counts if first else None,
                                         shard_rows=options.shard_rows))
         if direct:
-            direct_pass(plan, options, stats, layout, sink, tally)
+            direct_pass(copies.plan(plan) if copies else plan, options, stats, layout, sink, tally)
         else:
             second_pass(plan, options, stats, layout, sink, tally, first.staging if first else None)
         files = sink.close()
         if first and first.staging:
             first.staging.unlink()
+        if copies:
+            copies.remove()
         rows = dict(sorted(sink.rows.items()))
         missing, dropped = tally.missing, tally.dropped
         metadata.update(rows=rows, files=files, missing={"policy": options.missing, "counts": missing, "dropped": dropped})

@@ -30,9 +30,12 @@ from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
 from mmdata.fusion.sequences import common_lengths, concat_sequences, pad_rows
 
 if TYPE_CHECKING:
+    from mmdata.fusion.direct import MappableCopies
     from mmdata.fusion.fuse import FuseOptions
 
 STAGING_NAME = ".staging.arrows"
+#: Folder of the Arrow IPC copies of Parquet tables (`direct.MappableCopies`), inside the export being written.
+COPIES_NAME = ".mappable-copies"
 #: Rows are written in batches of about this many bytes (Arrow record batches, Parquet row groups).
 MERGE_BYTES = 16 << 20
 
@@ -53,17 +56,20 @@ class FirstPass:
     staging: Path | None
 
 
-def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path | None) -> FirstPass:
+def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path | None,
+               copies: MappableCopies | None = None) -> FirstPass:
     """Statistics over the statistics splits, counts per split, the longest sequence; stage raw rows.
 
-    With `staging` None (pooled rows from memory-mapped tables, see `direct.py`) nothing is staged
-    and nothing tallied: pass 2 reads the shards again and counts there.
+    With `staging` None (pooled rows for the direct pass, see `direct.py`) nothing is staged and
+    nothing tallied: pass 2 maps the shards (or their `copies`, written here) and counts there.
     """
     moments = {t.name: RunningMoments(t.dim) for t in plan.tables if t.method == "zscore"}
     counts: dict[str, dict[str, int]] = {}
     longest = 0
     if staging is None:
-        for shard in iter_shards(plan):
+        for index, shard in enumerate(iter_shards(plan)):
+            if copies is not None:
+                copies.add(index, shard)
             keep = keep_mask(plan, shard, options)
             _update_from_tables(moments, plan, shard, keep)
             _count_splits(counts, shard.splits[keep], None)

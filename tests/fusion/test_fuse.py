@@ -61,6 +61,8 @@ def test_zscore_fusion_equals_a_numpy_reference(tmp_path, table_format):
     assert report.rows == {"test": 2, "train": 7, "val": 3}
     assert report.slices == {"image.a": (0, 4), "text.b": (4, 7)}
     assert report.dim == 7 and report.dropped == 0
+    # nothing of pass 1 (staged rows, Arrow copies of Parquet tables) is left in the export
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["data", "fused.json"]
 
 
 def test_statistics_come_from_train_only_and_are_stored(tmp_path):
