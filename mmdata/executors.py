@@ -9,9 +9,9 @@ The local executor decodes in a pool of worker processes (a bounded window of ba
 flight, so memory stays flat) while the main process runs `compute` on the previous batch.
 
 Threads: the pool has one process per core it is given, so every worker runs one BLAS/OpenMP/torch
-thread, and while workers run, the main process's torch uses the cores they leave (at least one).
-Default pools start one thread per core in every process; with more runnable threads than cores,
-the idle ones spin for work on cores the others need.
+thread (default pools start one thread per core in every process; with more runnable threads than
+cores, the idle ones spin for work on cores the others need). The main process keeps the caller's
+torch threads: `compute` is where a model runs, and decoding workers mostly wait on it then.
 """
 from __future__ import annotations
 
@@ -205,17 +205,16 @@ class LocalExecutor:
             return
         pool = self._get_pool()
         window: deque[tuple[list[dict[str, Any]], Future]] = deque()
-        with _MainThreads(max(1, (os.cpu_count() or 1) - self.num_workers)) as threads:
-            for rows in batches:
-                window.append((rows, pool.submit(decode_batch, extractor, rows, corpus_root)))
-                if len(window) >= self.max_in_flight:
-                    done_rows, future = window.popleft()
-                    decoded = self._decoded(extractor, done_rows, future, corpus_root)
-                    yield done_rows, threads.run(compute_batch, extractor, decoded, done_rows)
-            while window:
+        for rows in batches:
+            window.append((rows, pool.submit(decode_batch, extractor, rows, corpus_root)))
+            if len(window) >= self.max_in_flight:
                 done_rows, future = window.popleft()
                 decoded = self._decoded(extractor, done_rows, future, corpus_root)
-                yield done_rows, threads.run(compute_batch, extractor, decoded, done_rows)
+                yield done_rows, compute_batch(extractor, decoded, done_rows)
+        while window:
+            done_rows, future = window.popleft()
+            decoded = self._decoded(extractor, done_rows, future, corpus_root)
+            yield done_rows, compute_batch(extractor, decoded, done_rows)
 
     def _decoded(self, extractor: Extractor, rows: list[dict[str, Any]], future: Future, corpus_root: Path) -> list[ItemResult]:
         """The batch's decode results; if a worker died (a decoder crash, the OOM killer), the pool is
@@ -249,28 +248,3 @@ class LocalExecutor:
             self._pool = ProcessPoolExecutor(max_workers=self.num_workers, mp_context=multiprocessing.get_context("forkserver"),
                                              initializer=limit_threads)
         return self._pool
-
-
-class _MainThreads:
-    """Caps torch's intra-op threads in this process at `num_threads` while workers run, and puts
-    back the caller's setting at exit. torch is usually imported by the first `compute`, so the
-    cap is (re)checked before every call and set once torch is there."""
-
-    def __init__(self, num_threads: int):
-        self.num_threads = num_threads
-        self._saved: int | None = None
-
-    def __enter__(self) -> _MainThreads:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._saved is not None:
-            sys.modules["torch"].set_num_threads(self._saved)
-
-    def run(self, fn: Any, *args: Any) -> Any:
-        torch = sys.modules.get("torch")
-        if torch is not None and self._saved is None:
-            self._saved = torch.get_num_threads()
-            if self._saved != self.num_threads:
-                torch.set_num_threads(self.num_threads)
-        return fn(*args)
