@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -68,12 +69,24 @@ class _Plan:
     tasks_in_flight: int | None = None
 
 
+def _join_with_token(address: str | None) -> None:
+    """Send the cluster's token when joining one: `ray start` turns token auth on when a token exists
+    (~/.ray/auth_token, RAY_AUTH_TOKEN[_PATH]), but a driver joining with `ray.init(address=...)`
+    sends it only when RAY_AUTH_MODE=token was set before `ray` was imported. A mode the user set
+    is kept; a program that imported ray already sets it itself."""
+    if address is None or "RAY_AUTH_MODE" in os.environ or "ray" in sys.modules:
+        return
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") or (Path.home() / ".ray" / "auth_token").is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"
+
+
 class RayExecutor:
     """Decode in Ray tasks, compute in a Ray actor pool; yields (rows, results) per batch in input order.
 
     Args:
-        address: None starts (or reuses) a Ray instance on this machine; "auto" joins the running
-            cluster; "ray://host:10001" connects through Ray Client.
+        address: None starts (or reuses) a Ray instance on this machine; "auto" (or the head's
+            "HOST:PORT") joins a running cluster from one of its nodes. Ray Client ("ray://") is refused:
+            Ray Data does not run through it; submit mmdata as a Ray job instead.
         num_workers: at most this many decode tasks at once (0 = as many as Ray schedules).
         num_actors: compute actors for model extractors (default: one per GPU of the cluster, else 1).
         num_gpus: GPUs per actor (default: 1 when the cluster has GPUs and the extractor has a
@@ -226,6 +239,13 @@ class RayExecutor:
         return _Plan(decode_tasks, actors, gpus, in_flight)
 
     def _ensure_ray(self) -> None:
+        if (self.address or "").startswith("ray://"):
+            raise ConfigError(
+                f"--address {self.address}: Ray Data does not run through Ray Client (ray://); run mmdata on a "
+                "node of the cluster with --address auto (or the head's HOST:PORT), for instance as a Ray job: "
+                "`ray job submit --address http://HEAD:8265 -- mmdata extract ... --executor ray --address auto`"
+            )
+        _join_with_token(self.address)
         try:
             import ray
         except ImportError as e:
@@ -242,7 +262,7 @@ class RayExecutor:
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise ConfigError(
                 f"cannot connect to a Ray cluster at address {self.address!r} ({type(e).__name__}: {e}); "
-                "start one with `ray start --head`, pass --address auto|ray://HOST:10001, or omit --address "
+                "start one with `ray start --head`, pass --address auto|HOST:PORT, or omit --address "
                 "to start Ray on this machine"
             ) from e
         self._started_ray = True

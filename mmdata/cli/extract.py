@@ -35,7 +35,7 @@ def extract_command(
     table_format: Annotated[Optional[str], typer.Option(
         help="Feature table files: parquet (default) or arrow (Arrow IPC: memory-mapped, zero-copy reads, ~10x faster check/fuse).")] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data).")] = "local",
-    address: Annotated[Optional[str], typer.Option(help="Ray cluster address (auto, ray://host:port).")] = None,
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join from one of its nodes (auto, HOST:PORT); remote: `ray job submit`.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Load a corpus and write per-modality feature tables (resumes an interrupted run)."""

@@ -217,8 +217,8 @@ def test_an_unreachable_cluster_is_a_config_error_with_a_hint(ray_session, monke
 
     monkeypatch.setattr(ray_session, "is_initialized", lambda: False)
     monkeypatch.setattr(ray_session, "init", refuse)
-    with pytest.raises(ConfigError, match=r"cannot connect to a Ray cluster at address 'ray://head:10001' .*ray start"):
-        RayExecutor(address="ray://head:10001").__enter__()
+    with pytest.raises(ConfigError, match=r"cannot connect to a Ray cluster at address 'head:6379' .*ray start"):
+        RayExecutor(address="head:6379").__enter__()
 
 
 def test_an_unknown_executor_is_a_clear_error_and_writes_no_feature(tmp_path):
