@@ -17,6 +17,7 @@ import pytest
 
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
+from tests.processes import stop_process
 from tests.reliability.fake_coco import write_fake_coco
 
 
@@ -54,12 +55,7 @@ def ray_head():
         _wait_for_port(port, head)
         yield f"127.0.0.1:{port}"
     finally:
-        head.terminate()
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            head.kill()
-            head.wait()
+        stop_process(head, timeout=60)
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from tests.processes import stop_process
+
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--mute-audio",
@@ -73,12 +75,7 @@ def render_page(html_path: Path, screenshot_path: Path, profile_dir: Path, timeo
         with _WebSocket(target["webSocketDebuggerUrl"], timeout) as ws:
             return _drive(ws, html_path, screenshot_path, timeout)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=10)
 
 
 def _drive(ws: _WebSocket, html_path: Path, screenshot_path: Path, timeout: float) -> PageResult:
