@@ -152,7 +152,7 @@ class _Context:
 
     @classmethod
     def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool) -> _Context:
-        samples = dataset.samples_table(columns=_SAMPLE_COLUMNS)
+        samples = dataset.samples().to_table(columns=_SAMPLE_COLUMNS, memory_pool=pa.system_memory_pool())
         ids = samples.column("sample_id").combine_chunks()
         n = len(ids)
         duration = _durations(dataset, n) if needs_spans else np.full(n, np.nan)
