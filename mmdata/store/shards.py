@@ -71,7 +71,8 @@ def iter_shard_batches(files: Sequence[Path], columns: Sequence[str], schema: pa
         return
     if shard_format(files[0]) == "parquet":
         data = shards_dataset(files, schema=schema)
-        yield from data.to_batches(columns=list(columns), batch_size=batch_size, batch_readahead=4, fragment_readahead=4)
+        yield from data.to_batches(columns=list(columns), batch_size=batch_size, batch_readahead=4, fragment_readahead=4,
+                                   memory_pool=pa.system_memory_pool())
         return
     for path in files:
         table = read_shard(path, columns)
