@@ -118,3 +118,18 @@ def test_cli_check_on_a_missing_directory_is_a_one_line_error(tmp_path):
     result = runner.invoke(app, ["check", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert "error: dataset directory not found" in result.output
+
+
+def test_split_leaks_on_distinct_and_on_repeated_keys():
+    from mmdata.checks.splits import check_split_leaks
+
+    def samples(images, splits):
+        return pa.table({"sample_id": [f"s{i}" for i in range(len(images))], "split": splits, "image": images})
+
+    # every path distinct (nulls aside): nothing can leak, found without a hash table
+    assert check_split_leaks(samples(["b.jpg", None, "a.jpg", None, "c.jpg"], ["train", "val", "test", "val", "train"])) == []
+    # a repeated path inside one split is no leak; across splits it is, naming the sample outside the first split
+    assert check_split_leaks(samples(["a.jpg", "a.jpg", "b.jpg"], ["train", "train", "val"])) == []
+    issues = check_split_leaks(samples(["a.jpg", "b.jpg", "a.jpg"], ["train", "val", "test"]))
+    assert [(i.code, i.sample_id) for i in issues] == [("split-leak", "s2")]
+    assert "image 'a.jpg' in splits ['train', 'test']" in issues[0].message
