@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 #: Input shards read ahead of the one being fused.
 PREFETCH = 2
+#: Shards between two hand-backs of freed Arrow memory (`iter_shards`).
+RELEASE_EVERY = 8
 
 
 @dataclass
@@ -142,13 +144,19 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
 
 
 def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
-    """Decoded shards in order, `PREFETCH` shards read ahead in threads (Arrow releases the GIL)."""
+    """Decoded shards in order, `PREFETCH` shards read ahead in threads (Arrow releases the GIL).
+
+    Every `RELEASE_EVERY` shards the Arrow pool hands freed memory back: mimalloc keeps what a
+    reader thread's decodes freed, and peak memory would creep up with the number of shards."""
+    arrow_pool = pa.default_memory_pool()
     with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
         pending: deque[Future[ShardData]] = deque()
         for index in range(len(plan.sample_files)):
             pending.append(pool.submit(_read_shard, plan, index))
             if len(pending) > PREFETCH:
                 yield pending.popleft().result()
+            if index % RELEASE_EVERY == RELEASE_EVERY - 1:
+                arrow_pool.release_unused()
         while pending:
             yield pending.popleft().result()
 
