@@ -311,3 +311,14 @@ def test_direct_pass_cut_into_many_small_batches_writes_the_same_rows(tmp_path, 
             one, many = pa.ipc.open_file(a), pa.ipc.open_file(b)
             assert many.num_record_batches == (rows + 1) // 2 and one.num_record_batches == 1
             assert one.read_all().equals(many.read_all())
+
+
+def test_tables_of_both_formats_in_one_fusion_equal_the_reference(tmp_path):
+    image, text = replace(IMAGE, table_format="arrow"), replace(TEXT, table_format="parquet")
+    fuse(build_dataset(tmp_path / "mixed", S, [image, text], shard_size=5), tmp_path / "out", tables=("image", "text"))
+    train = SPLIT == "train"
+    expected = np.concatenate([_zscore(np.stack(IMAGE.values), train), _zscore(np.stack(TEXT.values), train)], axis=1)
+    table = _read_parquet(tmp_path / "out")
+    assert table.column("sample_id").to_pylist() == IDS
+    np.testing.assert_allclose(_features(table), expected, rtol=1e-5, atol=1e-5)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["data", "fused.json"]
