@@ -138,15 +138,15 @@ class RayExecutor:
         Later `run` calls for this extractor take their results from it, in order, so the pipeline
         keeps its shard-by-shard loop while Ray keeps its actors (and their models) for the table.
         """
-        import pyarrow.parquet as pq
+        from mmdata.store.shards import shard_rows
 
         self._close_stream()
         self._ensure_ray()
         plan = self._plan(extractor)
-        shard_rows = [pq.read_metadata(path).num_rows for path in shard_paths]
-        step = _rows_per_task(batch_size, plan, sum(shard_rows))
+        rows_per_shard = [shard_rows(path) for path in shard_paths]
+        step = _rows_per_task(batch_size, plan, sum(rows_per_shard))
         tasks = [{"shard": str(path), "start": s, "length": min(step, rows - s), "rows": None}
-                 for path, rows in zip(shard_paths, shard_rows) for s in range(0, rows, step)]
+                 for path, rows in zip(shard_paths, rows_per_shard) for s in range(0, rows, step)]
         if tasks:
             self._stream = _ResultStream(extractor.table_name,
                                          self._execute(extractor, plan, tasks, corpus_root, batch_size))

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from mmdata.checks import samples as sample_checks
 from mmdata.checks import tables as table_checks
@@ -28,11 +27,12 @@ from mmdata.checks import temporal
 from mmdata.checks.issues import Issue, IssueCollector
 from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
 from mmdata.checks.stream import (
-    ShardInfo, fixed_rows, read_column, read_shard_infos, scan_batches, sequence_rows, valid_mask,
+    SCAN_BATCH_ROWS, ShardInfo, fixed_rows, read_column, read_shard_infos, sequence_rows, valid_mask,
 )
 from mmdata.store.layout import samples_dir, shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
+from mmdata.store.shards import iter_shard_batches, shard_rows
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,8 @@ class _Context:
         lo = np.nan_to_num(start, nan=0.0)
         hi = np.where(np.isfinite(end), end, duration)
         errors = dataset.errors().select(["table", "sample_id"])
-        shard_rows = [pq.read_metadata(p).num_rows for p in shard_files(samples_dir(dataset.root))]
-        return cls(dataset, options, samples, ids, shard_rows, errors, lo, hi, duration)
+        sample_shard_rows = [shard_rows(p) for p in shard_files(samples_dir(dataset.root))]
+        return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, hi, duration)
 
     def failed_ids(self, table: str) -> pa.Array:
         rows = self.failed.filter(pc.equal(self.failed.column("table"), table))
@@ -296,7 +296,7 @@ def _scan(good: list[tuple[int, ShardInfo]], columns: list[str], schema: pa.Sche
     if not good:
         return
     index, consumed = 0, 0
-    for batch in scan_batches([s.path for _, s in good], columns, schema.remove_metadata()):
+    for batch in iter_shard_batches([s.path for _, s in good], columns, schema.remove_metadata(), SCAN_BATCH_ROWS):
         if batch.num_rows == 0:
             continue
         while consumed >= good[index][1].rows:

@@ -1,8 +1,8 @@
 """Streaming, vectorized access to a dataset's tables (shared by the checks and by fusion).
 
-Feature tables are read shard by shard through `pyarrow.dataset` scanners (bounded read-ahead,
-so memory does not grow with the dataset), and Arrow list columns are turned into NumPy views
-without per-row Python:
+Feature tables are read shard by shard (`store.shards.iter_shard_batches`: memory-mapped Arrow IPC,
+or Parquet through a scanner with bounded read-ahead, so memory does not grow with the dataset), and
+Arrow list columns are turned into NumPy views without per-row Python:
 
     feature: fixed_size_list<float32>[D]              -> (n, D) array          (`fixed_rows`)
     feature: list<fixed_size_list<float32>[D]>        -> offsets (n+1,), (sum T_i, D) array (`sequence_rows`)
@@ -10,7 +10,7 @@ without per-row Python:
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +19,9 @@ import pyarrow as pa
 
 from mmdata.store.layout import shard_files
 from mmdata.store.metadata import decode_metadata
-from mmdata.store.shards import iter_shard_batches, shard_footer, shards_dataset
+from mmdata.store.shards import shard_footer, shards_dataset
 
-#: Rows per record batch when scanning feature tables.
+#: Rows per record batch when the checks scan feature tables.
 SCAN_BATCH_ROWS = 4096
 
 
@@ -57,15 +57,6 @@ def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = N
     data = shards_dataset(files, schema=schema)
     chunked = data.to_table(columns=[column]).column(column)
     return chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
-
-
-def scan_batches(
-    files: Sequence[Path], columns: Sequence[str], schema: pa.Schema, batch_size: int = SCAN_BATCH_ROWS
-) -> Iterator[pa.RecordBatch]:
-    """Record batches of `columns` over `files`, in file order, with bounded read-ahead."""
-    if not files:
-        return
-    yield from iter_shard_batches(files, columns, schema, batch_size)
 
 
 def fixed_rows(arr: pa.Array) -> np.ndarray:

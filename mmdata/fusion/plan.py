@@ -30,7 +30,7 @@ from mmdata.checks.stream import fixed_rows, read_column, read_shard_infos, sequ
 from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.layout import samples_dir, shard_files
-from mmdata.store.shards import read_shard
+from mmdata.store.shards import read_shard, shard_rows
 from mmdata.store.manifest import TableEntry
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset
@@ -119,7 +119,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
             raise ConfigError(f"--normalize names {unknown}, which are not among the fused tables {names}")
     sample_ids = dataset.samples_table(columns=["sample_id"]).column("sample_id").combine_chunks()
     sample_files = shard_files(samples_dir(dataset.root))
-    sample_rows = [pq.read_metadata(p).num_rows for p in sample_files]
+    sample_rows = [shard_rows(p) for p in sample_files]
     tables, start = [], 0
     for name in names:
         table = _plan_table(dataset, name, options, sample_ids, sample_rows)

@@ -36,22 +36,16 @@ def read_shard(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
 
 def shard_rows(path: Path) -> int:
     """Rows in a shard, from its footer (no data is read)."""
-    if shard_format(path) == "parquet":
-        return pq.read_metadata(path).num_rows
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).count_rows()
+    return shard_footer(path)[0]
 
 
 def shard_schema(path: Path) -> pa.Schema:
     """The shard's Arrow schema, with its schema metadata."""
-    if shard_format(path) == "parquet":
-        return pq.read_schema(path)
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).schema
+    return shard_footer(path)[1]
 
 
 def shard_footer(path: Path) -> tuple[int, pa.Schema]:
-    """(rows, schema) of a shard, opening it once."""
+    """(rows, schema with its metadata) of a shard, from its footer, opening it once."""
     if shard_format(path) == "parquet":
         meta = pq.read_metadata(path)
         return meta.num_rows, meta.schema.to_arrow_schema()
@@ -62,7 +56,8 @@ def shard_footer(path: Path) -> tuple[int, pa.Schema]:
 
 def iter_shard_batches(files: Sequence[Path], columns: Sequence[str], schema: pa.Schema | None = None,
                        batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
-    """Record batches of `columns` over shard files, in file order, memory bounded by a few shards.
+    """Record batches of `columns` over shard files, in file order, memory bounded by a few shards
+    (files of a table: one format, as `layout.shard_files` returns them).
 
     Arrow IPC shards are memory-mapped one at a time: batches are zero-copy views. Parquet shards
     go through a pyarrow.dataset scanner with a little read-ahead (decoding uses both cores).
