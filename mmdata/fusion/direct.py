@@ -25,11 +25,12 @@ import numpy as np
 import pyarrow as pa
 
 from mmdata.fusion.formats import BackgroundSink, Sink
-from mmdata.fusion.normalize import NormStats, apply_normalization, normalize_in_place
+from mmdata.fusion.normalize import NormStats, apply_normalization, normalize_into
 from mmdata.fusion.passes import Tally, count_shard, keep_mask
 from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
 from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.store.layout import shard_format
+from mmdata.store.writer import write_ipc
 
 if TYPE_CHECKING:
     from mmdata.fusion.fuse import FuseOptions
@@ -68,9 +69,7 @@ class MappableCopies:
             feature = pa.FixedSizeListArray.from_arrays(values, table.dim, mask=pa.array(~data.valid))
             path = self.folder / table.name / f"part-{index:05d}.arrow"
             path.parent.mkdir(parents=True, exist_ok=True)
-            copy = pa.table({"feature": feature})
-            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, copy.schema) as writer:
-                writer.write_table(copy)
+            write_ipc(pa.table({"feature": feature}), path)  # a scratch copy: no fsync, no rename
             self.files[table.name].append(path)
 
     def plan(self, plan: FusePlan) -> FusePlan:
@@ -143,12 +142,8 @@ def _fill(buffer: _SplitBuffer, plan: FusePlan, shard: ShardData, rows: np.ndarr
             block[:] = 0.0
             if present.any():
                 block[present] = apply_normalization(vectors[present], table_stats)
-        elif table_stats.method == "zscore" and table_stats.mean is not None and table_stats.std is not None:
-            np.subtract(vectors, table_stats.mean.astype(np.float32), out=block)  # the gather's one copy lands here
-            np.multiply(block, (1.0 / table_stats.std).astype(np.float32), out=block)
         else:
-            block[:] = vectors
-            normalize_in_place(block, table_stats)
+            normalize_into(block, vectors, table_stats)  # the gather's one copy lands in the block
         buffer.present[start:stop, position] = present
     index = None if every else pa.array(rows, pa.int64())
     for target, column in ((buffer.sample_ids, shard.sample_ids), (buffer.splits, shard.split_array),

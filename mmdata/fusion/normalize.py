@@ -79,27 +79,33 @@ class RunningMoments:
         return NormStats("zscore", self.mean.copy(), np.where(std > 0, std, 1.0), self.count)
 
 
-def apply_normalization(rows: np.ndarray, stats: NormStats) -> np.ndarray:
-    """Normalized float32 copy of (n, D) rows."""
+def normalize_into(out: np.ndarray, rows: np.ndarray, stats: NormStats) -> None:
+    """Write the normalized (n, D) `rows` into the float32 `out` of the same shape, in one pass.
+
+    `out` may be `rows` itself (in place) or a column slice of a wider array (a fused row's slot)."""
     if stats.method == "zscore" and stats.mean is not None and stats.std is not None:
-        scale = (1.0 / stats.std).astype(np.float32)
-        return (rows - stats.mean.astype(np.float32)) * scale
-    if stats.method == "l2":
+        np.subtract(rows, stats.mean.astype(np.float32), out=out)
+        np.multiply(out, (1.0 / stats.std).astype(np.float32), out=out)
+    elif stats.method == "l2":
         norms = np.sqrt(np.einsum("ij,ij->i", rows, rows, dtype=np.float64))
         inverse = np.where(norms > L2_EPSILON, 1.0 / np.maximum(norms, L2_EPSILON), 0.0).astype(np.float32)
-        return rows * inverse[:, None]
-    return rows.astype(np.float32, copy=False)
+        np.multiply(rows, inverse[:, None], out=out)
+    elif out is not rows:
+        out[...] = rows
+
+
+def apply_normalization(rows: np.ndarray, stats: NormStats) -> np.ndarray:
+    """Normalized float32 copy of (n, D) rows (the rows themselves, as float32, for 'none')."""
+    if stats.method not in ("zscore", "l2") or (stats.method == "zscore" and stats.mean is None):
+        return rows.astype(np.float32, copy=False)
+    out = np.empty(rows.shape, np.float32)
+    normalize_into(out, rows, stats)
+    return out
 
 
 def normalize_in_place(block: np.ndarray, stats: NormStats) -> None:
     """Normalize a writable float32 (n, D) block (possibly a column slice of a wider array) in place."""
-    if stats.method == "zscore" and stats.mean is not None and stats.std is not None:
-        np.subtract(block, stats.mean.astype(np.float32), out=block)
-        np.multiply(block, (1.0 / stats.std).astype(np.float32), out=block)
-    elif stats.method == "l2":
-        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
-        inverse = np.where(norms > L2_EPSILON, 1.0 / np.maximum(norms, L2_EPSILON), 0.0).astype(np.float32)
-        np.multiply(block, inverse[:, None], out=block)
+    normalize_into(block, block, stats)
 
 
 def pool_sequences(offsets: np.ndarray, rows: np.ndarray, how: Pooling) -> tuple[np.ndarray, np.ndarray]:

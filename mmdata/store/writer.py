@@ -40,7 +40,7 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
     os.close(fd)
     try:
         if shard_format(path) == "arrow":
-            _write_ipc(table, tmp)
+            write_ipc(table, tmp)
         else:
             pq.write_table(table, tmp, compression=compression or default_compression(table.schema),
                            use_dictionary=_dictionary_columns(table.schema))
@@ -53,8 +53,9 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
     return path.stat().st_size
 
 
-def _write_ipc(table: pa.Table, path: str) -> None:
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+def write_ipc(table: pa.Table, path: str | Path) -> None:
+    """An uncompressed Arrow IPC file holding `table` as one record batch per chunk (memory-mappable)."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=max(table.num_rows, 1))
 
 
