@@ -212,22 +212,24 @@ def _stream_rows(path: Path, dim: int | None) -> Iterator[tuple[str, tuple[np.nd
     with a small read buffer: memory stays per batch, not per shard. Arrow IPC shards are
     memory-mapped and sliced: nothing is decoded, pages are touched batch by batch.
     """
+    for batch in _row_batches(path):
+        words = batch.column("words").to_pylist() if "words" in batch.schema.names else [None] * batch.num_rows
+        yield from zip(batch.column("sample_id").to_pylist(), _sequence_rows(batch, dim), words)
+
+
+def _row_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    """The shard's rows in record batches of about BATCH_BYTES of feature data (at most 1024 rows)."""
+    def rows_per_batch(row_bytes: float) -> int:
+        return int(min(max(BATCH_BYTES // max(row_bytes, 1), 1), 1024))
+
     if layout.shard_format(path) == "arrow":
         table = read_shard(path)
-        has_words = "words" in table.schema.names
-        batch_rows = int(min(max(BATCH_BYTES * max(table.num_rows, 1) // max(path.stat().st_size, 1), 1), 1024))
-        for batch in table.to_batches(max_chunksize=batch_rows):
-            words = batch.column("words").to_pylist() if has_words else [None] * batch.num_rows
-            yield from zip(batch.column("sample_id").to_pylist(), _sequence_rows(batch, dim), words)
+        yield from table.to_batches(max_chunksize=rows_per_batch(path.stat().st_size / max(table.num_rows, 1)))
         return
     file = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
-    has_words = "words" in file.schema_arrow.names
     meta = file.metadata
     row_bytes = sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups)) / max(meta.num_rows, 1)
-    batch_rows = int(min(max(BATCH_BYTES // max(row_bytes, 1), 1), 1024))
-    for batch in file.iter_batches(batch_size=batch_rows, use_threads=False):
-        words = batch.column("words").to_pylist() if has_words else [None] * batch.num_rows
-        yield from zip(batch.column("sample_id").to_pylist(), _sequence_rows(batch, dim), words)
+    yield from file.iter_batches(batch_size=rows_per_batch(row_bytes), use_threads=False)
 
 
 def _sequence_rows(batch: pa.RecordBatch, dim: int | None) -> list[tuple[np.ndarray, np.ndarray] | None]:

@@ -197,3 +197,16 @@ def test_align_to_frames_with_missing_policy_and_bad_reference(video_dataset):
     assert rows["abc"]["words"][0] == "sp"
     with pytest.raises(UnknownNameError, match=r"has no table 'nope'; tables: \['audio.covarep'"):
         align_dataset(out, "nope")
+
+
+def test_align_reads_and_writes_arrow_ipc_tables_like_parquet_ones(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    outs = {}
+    for fmt in ("parquet", "arrow"):
+        out = outs[fmt] = tmp_path / fmt
+        extract("csd", fake.root, out, extractors=[], shard_size=2, num_workers=0, table_format=fmt)
+        align_dataset(out, "text.words", collapse="mean")
+    arrow, parquet = open_dataset(outs["arrow"]), open_dataset(outs["parquet"])
+    assert arrow.entry("audio.covarep@text.words").format == "arrow"  # aligned tables keep the reference's format
+    for name in parquet.table_names:
+        assert arrow.table(name).to_table().equals(parquet.table(name).to_table()), name
