@@ -163,38 +163,43 @@ def librosa_mfcc(samples: np.ndarray, cfg: MfccConfig) -> np.ndarray:
     return librosa.feature.mfcc(y=samples, n_mfcc=cfg.n_mfcc, dct_type=2, norm="ortho", **kwargs).T.astype(np.float32)
 
 
+class _LibrosaFrames(_StftExtractor):
+    """Frames computed with librosa one item at a time, in the workers (`compute` passes them on)."""
+
+    libraries: ClassVar[tuple[str, ...]] = ("numpy", "librosa", "soundfile", "soxr")
+
+    def frames(self, samples: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def decode(self, row: dict[str, Any], corpus_root: Path) -> Feature:
+        segment = super().decode(row, corpus_root)
+        frames = self.frames(segment.samples)
+        return frames, stft_intervals(len(frames), self.config.hop_length, segment)
+
+    def compute(self, items: list[Feature]) -> list[Feature]:
+        return items
+
+
 @register_extractor
-class LibrosaLogMel(_StftExtractor):
-    """Log-mel spectrogram frames computed with librosa (one item at a time, in the workers)."""
+class LibrosaLogMel(_LibrosaFrames):
+    """Log-mel spectrogram frames computed with librosa."""
 
     name: ClassVar[str] = "librosa-logmel"
     config_type: ClassVar[type] = LogMelConfig
-    libraries: ClassVar[tuple[str, ...]] = ("numpy", "librosa", "soundfile", "soxr")
 
-    def decode(self, row: dict[str, Any], corpus_root: Path) -> Feature:
-        segment = super().decode(row, corpus_root)
-        frames = librosa_logmel(segment.samples, self.config)
-        return frames, stft_intervals(len(frames), self.config.hop_length, segment)
-
-    def compute(self, items: list[Feature]) -> list[Feature]:
-        return items
+    def frames(self, samples: np.ndarray) -> np.ndarray:
+        return librosa_logmel(samples, self.config)
 
 
 @register_extractor
-class LibrosaMfcc(_StftExtractor):
-    """MFCC frames computed with librosa (one item at a time, in the workers)."""
+class LibrosaMfcc(_LibrosaFrames):
+    """MFCC frames computed with librosa."""
 
     name: ClassVar[str] = "librosa-mfcc"
     config_type: ClassVar[type] = MfccConfig
-    libraries: ClassVar[tuple[str, ...]] = ("numpy", "librosa", "soundfile", "soxr")
 
-    def decode(self, row: dict[str, Any], corpus_root: Path) -> Feature:
-        segment = super().decode(row, corpus_root)
-        frames = librosa_mfcc(segment.samples, self.config)
-        return frames, stft_intervals(len(frames), self.config.hop_length, segment)
-
-    def compute(self, items: list[Feature]) -> list[Feature]:
-        return items
+    def frames(self, samples: np.ndarray) -> np.ndarray:
+        return librosa_mfcc(samples, self.config)
 
 
 # --- torchaudio: one batched STFT per group of similar length, in the main process -----------
