@@ -22,7 +22,7 @@ import multiprocessing.forkserver
 import os
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -183,8 +183,11 @@ class LocalExecutor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self) -> None:
-        """Boot the worker processes in the background (returns at once)."""
+    def start(self, extractors: Sequence[Extractor] | None = None) -> None:
+        """Boot the worker processes in the background (returns at once), unless none of
+        `extractors` (when known) decodes in workers."""
+        if extractors is not None and not any(e.decode_in_workers for e in extractors):
+            return
         if self.num_workers > 0:
             pool = self._get_pool()
             for _ in range(self.num_workers):

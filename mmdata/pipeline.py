@@ -80,7 +80,7 @@ def extract(
     """
     instances = None if extractors is None else [e if isinstance(e, Extractor) else create_extractor(e) for e in extractors]
     with make_executor(executor, num_workers=num_workers, ray_address=ray_address) as runner:
-        runner.start()  # local workers boot while the corpus loads
+        runner.start(instances)  # local workers boot while the corpus loads
         dataset, precomputed = _prepare(
             kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size,
             table_format=table_format,

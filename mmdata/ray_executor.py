@@ -118,7 +118,7 @@ class RayExecutor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self) -> None:
+    def start(self, extractors: Sequence[Extractor] | None = None) -> None:
         """Ray is connected on entering the context; nothing more to boot."""
 
     def close(self) -> None:

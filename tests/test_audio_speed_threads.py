@@ -82,3 +82,21 @@ def test_limit_threads_caps_libraries_loaded_before_it():
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "1"]
+
+
+class InProcessDecode(ThreadReport):
+    """Decoding is trivial (like text): the executor keeps it in this process."""
+
+    name: ClassVar[str] = "test-in-process-decode"
+    decode_in_workers: ClassVar[bool] = False
+
+
+def test_start_boots_workers_only_for_extractors_that_decode_in_them():
+    with LocalExecutor(num_workers=2) as executor:
+        executor.start([InProcessDecode()])
+        assert executor._pool is None  # text-like extractors never pay for worker processes
+        executor.start([InProcessDecode(), ThreadReport()])
+        assert executor._pool is not None
+    with LocalExecutor(num_workers=2) as executor:
+        executor.start()  # extractors not known yet (picked after the corpus loads): boot them
+        assert executor._pool is not None
