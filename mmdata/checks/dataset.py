@@ -32,13 +32,15 @@ from mmdata.checks.stream import (
 from mmdata.store.layout import samples_dir, shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.shards import iter_shard_batches, shard_rows
+from mmdata.store.shards import iter_shard_batches
 
 log = logging.getLogger(__name__)
 
 #: `extra` JSON keys that give a media file's duration in seconds.
 DURATION_KEYS = ("duration", "media_duration")
 _SAMPLE_COLUMNS = ["sample_id", "split", "group_id", "image", "video", "start", "end", "label"]
+#: Read with them, checked batch by batch (`samples.check_text`) and not kept.
+_TEXT_COLUMNS = ["corpus", "captions", "transcript"]
 
 
 @dataclass(frozen=True)
@@ -149,10 +151,23 @@ class _Context:
     lo: np.ndarray
     hi: np.ndarray
     duration: np.ndarray
+    text_issues: list[Issue]
 
     @classmethod
     def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool) -> _Context:
-        samples = dataset.samples().to_table(columns=_SAMPLE_COLUMNS, memory_pool=pa.system_memory_pool())
+        """One scan of the samples table: its small columns are kept, its text is checked batch by
+        batch (`text_issues`) and dropped, and the rows of each shard are counted."""
+        text_issues: list[Issue] = []
+        parts: list[pa.RecordBatch] = []
+        rows_by_file: dict[str, int] = {}
+        scanner = dataset.samples().scanner(columns=_SAMPLE_COLUMNS + _TEXT_COLUMNS, memory_pool=pa.system_memory_pool())
+        for tagged in scanner.scan_batches():
+            batch, name = tagged.record_batch, Path(tagged.fragment.path).name
+            rows_by_file[name] = rows_by_file.get(name, 0) + batch.num_rows
+            text_issues += sample_checks.check_text(pa.Table.from_batches([batch]), max_examples=options.max_examples)
+            parts.append(batch.select(_SAMPLE_COLUMNS))
+        schema = scanner.projected_schema
+        samples = pa.Table.from_batches(parts, schema=pa.schema([schema.field(c) for c in _SAMPLE_COLUMNS]))
         ids = samples.column("sample_id").combine_chunks()
         n = len(ids)
         duration = _durations(dataset, n) if needs_spans else np.full(n, np.nan)
@@ -161,8 +176,8 @@ class _Context:
         lo = np.nan_to_num(start, nan=0.0)
         hi = np.where(np.isfinite(end), end, duration)
         errors = dataset.errors().select(["table", "sample_id"])
-        sample_shard_rows = [shard_rows(p) for p in shard_files(samples_dir(dataset.root))]
-        return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, hi, duration)
+        sample_shard_rows = [rows_by_file.get(p.name, 0) for p in shard_files(samples_dir(dataset.root))]
+        return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, hi, duration, text_issues)
 
     def failed_ids(self, table: str) -> pa.Array:
         rows = self.failed.filter(pc.equal(self.failed.column("table"), table))
@@ -174,8 +189,7 @@ def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -
     issues = table_checks.check_unique_ids(None, context.sample_ids, max_examples=options.max_examples)
     issues += check_split_counts(samples.column("split"))
     issues += check_split_leaks(samples, max_examples=options.max_examples)
-    for batch in dataset.samples().to_batches(columns=["sample_id", "corpus", "captions", "transcript"]):
-        issues += sample_checks.check_text(pa.Table.from_batches([batch]), max_examples=options.max_examples)
+    issues += context.text_issues
     label_range = options.label_range or sample_checks.label_range_for(dataset.manifest.corpus)
     issues += sample_checks.check_labels(samples, label_range, max_examples=options.max_examples)
     return issues
@@ -185,7 +199,8 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     dataset, options = context.dataset, context.options
     entry = dataset.entry(name)
     spec = FeatureSpec.from_json(entry.spec)
-    shards = read_shard_infos(dataset.table_dir(name))
+    mapped: dict[Path, pa.Table] = {}  # Arrow IPC shards, opened once: the scan takes each out as it reads it
+    shards = read_shard_infos(dataset.table_dir(name), mapped)
     stats: dict[str, Any] = {"rows": 0, "shards": len(shards), "null": 0, "kind": spec.kind, "dim": spec.dim}
     collector.extend(table_checks.check_table_state(name, entry, shards))
     if not shards:
@@ -198,7 +213,7 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     id_chunks: dict[int, list[pa.Array]] = {}
     # One scan reads the ids with the features; rows whose ids line up with the samples table map to
     # their sample by position, others by an id lookup (the ids check below names what is wrong).
-    for row0, shard, batch in _scan(good, columns, feature_schema(spec)):
+    for row0, shard, batch in _scan(good, columns, feature_schema(spec), mapped):
         n = batch.num_rows
         ids = batch.column("sample_id")
         # A copy: a slice would keep the whole shard (features too) alive, mapped or decoded, until the end.
@@ -217,6 +232,7 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
             collector.extend(table_checks.check_finite(name, ids, values, owner, max_examples=options.max_examples))
         else:
             collector.extend(_check_sequence(context, name, spec, batch, ids, where, valid, coverage))
+    mapped.clear()  # shards the scan skipped (wrong type) are unmapped too
     id_schema = pa.schema([pa.field("sample_id", pa.string())])
     parts = [pa.concat_arrays(id_chunks[s.index]) if s.index in id_chunks else read_column([s.path], "sample_id", id_schema)
              for s in shards]
@@ -291,12 +307,14 @@ def _ragged_values(feature: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return flat.reshape(-1, 1), temporal.owner_index(offsets - offsets[0])
 
 
-def _scan(good: list[tuple[int, ShardInfo]], columns: list[str], schema: pa.Schema) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+def _scan(good: list[tuple[int, ShardInfo]], columns: list[str], schema: pa.Schema,
+          mapped: dict[Path, pa.Table]) -> Iterator[tuple[int, int, pa.RecordBatch]]:
     """Batches of the good shards with the table row index of each batch's first row and its shard index."""
     if not good:
         return
     index, consumed = 0, 0
-    for batch in iter_shard_batches([s.path for _, s in good], columns, schema.remove_metadata(), SCAN_BATCH_ROWS):
+    for batch in iter_shard_batches([s.path for _, s in good], columns, schema.remove_metadata(), SCAN_BATCH_ROWS,
+                                    mapped):
         if batch.num_rows == 0:
             continue
         while consumed >= good[index][1].rows:

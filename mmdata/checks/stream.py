@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from mmdata.store.layout import shard_files
+from mmdata.store.layout import shard_files, shard_format
 from mmdata.store.metadata import decode_metadata
-from mmdata.store.shards import shard_footer, shards_dataset
+from mmdata.store.shards import map_shard, shard_footer, shards_dataset
 
 #: Rows per record batch when the checks scan feature tables.
 SCAN_BATCH_ROWS = 4096
@@ -41,11 +41,19 @@ class ShardInfo:
         return None if index < 0 else self.schema.field(index).type
 
 
-def read_shard_infos(table_dir: Path) -> list[ShardInfo]:
-    """Footer-only look at every shard of a table (cheap: no data pages are read)."""
+def read_shard_infos(table_dir: Path, mapped: dict[Path, pa.Table] | None = None) -> list[ShardInfo]:
+    """Footer-only look at every shard of a table (cheap: no data pages are read).
+
+    With `mapped`, Arrow IPC shards are opened once for good: their memory-mapped tables go into
+    it by path, for `iter_shard_batches` to scan without opening them again.
+    """
     infos = []
     for index, path in enumerate(shard_files(table_dir)):
-        rows, schema = shard_footer(path)
+        if mapped is not None and shard_format(path) == "arrow":
+            table = mapped[path] = map_shard(path)
+            rows, schema = table.num_rows, table.schema
+        else:
+            rows, schema = shard_footer(path)
         infos.append(ShardInfo(index, path, rows, schema, decode_metadata(schema)))
     return infos
 

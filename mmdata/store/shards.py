@@ -1,6 +1,7 @@
 """One shard file of a table, whatever its format: read it, count its rows, look at its schema.
 
     read_shard(path, columns=["feature"])   -> pa.Table
+    map_shard(path)                         -> pa.Table over an Arrow IPC shard's memory map
     shard_rows(path)                        -> int (footer only)
     shard_footer(path)                      -> (rows, schema), one open
     iter_shard_batches(files, columns)      -> record batches, memory bounded by a shard
@@ -29,9 +30,15 @@ def read_shard(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
     """The shard's table (only `columns`, when given)."""
     if shard_format(path) == "parquet":
         return pq.read_table(path, columns=list(columns) if columns is not None else None)
-    with pa.memory_map(str(path)) as source:
-        table = pa.ipc.open_file(source).read_all()
+    table = map_shard(path)
     return table.select(list(columns)) if columns is not None else table
+
+
+def map_shard(path: Path) -> pa.Table:
+    """An Arrow IPC shard as a table over its memory map: only the footer and batch headers are
+    read; each data page is read when something touches it, and the map goes with the table."""
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def shard_rows(path: Path) -> int:
@@ -55,12 +62,13 @@ def shard_footer(path: Path) -> tuple[int, pa.Schema]:
 
 
 def iter_shard_batches(files: Sequence[Path], columns: Sequence[str], schema: pa.Schema | None = None,
-                       batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
+                       batch_size: int = 4096, mapped: dict[Path, pa.Table] | None = None) -> Iterator[pa.RecordBatch]:
     """Record batches of `columns` over shard files, in file order, memory bounded by a few shards
     (files of a table: one format, as `layout.shard_files` returns them).
 
-    Arrow IPC shards are memory-mapped one at a time: batches are zero-copy views. Parquet shards
-    go through a pyarrow.dataset scanner with a little read-ahead (decoding uses both cores).
+    Arrow IPC shards are memory-mapped one at a time: batches are zero-copy views; a shard already
+    in `mapped` (`map_shard`) is taken out of it and used, not opened again. Parquet shards go
+    through a pyarrow.dataset scanner with a little read-ahead (decoding uses both cores).
     """
     if not files:
         return
@@ -70,7 +78,8 @@ def iter_shard_batches(files: Sequence[Path], columns: Sequence[str], schema: pa
                                    memory_pool=pa.system_memory_pool())
         return
     for path in files:
-        table = read_shard(path, columns)
+        opened = mapped.pop(path, None) if mapped is not None else None
+        table = (opened if opened is not None else map_shard(path)).select(list(columns))
         if schema is not None:
             table = table.cast(pa.schema([schema.field(c) for c in columns]))
         yield from table.to_batches(max_chunksize=batch_size)
@@ -82,4 +91,4 @@ def shards_dataset(files: Sequence[Path], schema: pa.Schema | None = None) -> ds
     return ds.dataset([str(f) for f in files], format=fmt, schema=schema)
 
 
-__all__ = ["iter_shard_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]
+__all__ = ["iter_shard_batches", "map_shard", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]

@@ -90,10 +90,12 @@ POOLED_DEFECTS = {
 }
 
 
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
 @pytest.mark.parametrize("code", sorted(POOLED_DEFECTS))
-def test_each_pooled_table_defect_is_caught_with_code_and_sample(tmp_path, code):
+def test_each_pooled_table_defect_is_caught_with_code_and_sample(tmp_path, code, table_format):
     fake, sample_id = POOLED_DEFECTS[code]
-    report = check_dataset(_image_text(tmp_path, image=fake))
+    text = replace(pooled_table("text.b", S, 3, seed=1), table_format=table_format)
+    report = check_dataset(_image_text(tmp_path, image=replace(fake, table_format=table_format), text=text))
     assert not report.ok
     issue = _only(report, code)
     assert (issue.severity, issue.table, issue.sample_id) == ("error", "image.a", sample_id)
@@ -166,10 +168,11 @@ TEMPORAL_DEFECTS = {
 }
 
 
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
 @pytest.mark.parametrize("code", sorted(TEMPORAL_DEFECTS))
-def test_each_temporal_defect_is_caught_with_code_and_sample(tmp_path, code):
+def test_each_temporal_defect_is_caught_with_code_and_sample(tmp_path, code, table_format):
     fake, sample_id = TEMPORAL_DEFECTS[code]
-    report = check_dataset(_mosi(tmp_path, audio=fake))
+    report = check_dataset(_mosi(tmp_path, audio=replace(fake, table_format=table_format)))
     issue = _only(report, code)
     assert (issue.severity, issue.table, issue.sample_id) == ("error", "audio.f", sample_id)
 
