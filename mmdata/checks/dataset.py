@@ -27,9 +27,8 @@ from mmdata.checks import temporal
 from mmdata.checks.issues import Issue, IssueCollector
 from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
 from mmdata.checks.stream import (
-    SCAN_BATCH_ROWS, ShardInfo, fixed_rows, read_column, read_shard_infos, sequence_rows, valid_mask,
+    SCAN_BATCH_ROWS, ShardInfo, fixed_rows, read_column, read_shard_infos, scan_samples, sequence_rows, valid_mask,
 )
-from mmdata.store.layout import samples_dir, shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import iter_shard_batches
@@ -158,16 +157,11 @@ class _Context:
         """One scan of the samples table: its small columns are kept, its text is checked batch by
         batch (`text_issues`) and dropped, and the rows of each shard are counted."""
         text_issues: list[Issue] = []
-        parts: list[pa.RecordBatch] = []
-        rows_by_file: dict[str, int] = {}
-        scanner = dataset.samples().scanner(columns=_SAMPLE_COLUMNS + _TEXT_COLUMNS, memory_pool=pa.system_memory_pool())
-        for tagged in scanner.scan_batches():
-            batch, name = tagged.record_batch, Path(tagged.fragment.path).name
-            rows_by_file[name] = rows_by_file.get(name, 0) + batch.num_rows
-            text_issues += sample_checks.check_text(pa.Table.from_batches([batch]), max_examples=options.max_examples)
-            parts.append(batch.select(_SAMPLE_COLUMNS))
-        schema = scanner.projected_schema
-        samples = pa.Table.from_batches(parts, schema=pa.schema([schema.field(c) for c in _SAMPLE_COLUMNS]))
+
+        def check_text(batch: pa.RecordBatch) -> None:
+            text_issues.extend(sample_checks.check_text(pa.Table.from_batches([batch]), max_examples=options.max_examples))
+
+        samples, sample_shard_rows = scan_samples(dataset, _SAMPLE_COLUMNS + _TEXT_COLUMNS, _SAMPLE_COLUMNS, check_text)
         ids = samples.column("sample_id").combine_chunks()
         n = len(ids)
         duration = _durations(dataset, n) if needs_spans else np.full(n, np.nan)
@@ -176,7 +170,6 @@ class _Context:
         lo = np.nan_to_num(start, nan=0.0)
         hi = np.where(np.isfinite(end), end, duration)
         errors = dataset.errors().select(["table", "sample_id"])
-        sample_shard_rows = [rows_by_file.get(p.name, 0) for p in shard_files(samples_dir(dataset.root))]
         return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, hi, duration, text_issues)
 
     def failed_ids(self, table: str) -> pa.Array:

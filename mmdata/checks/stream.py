@@ -10,16 +10,20 @@ Arrow list columns are turned into NumPy views without per-row Python:
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
-from mmdata.store.layout import shard_files, shard_format
+from mmdata.store.layout import samples_dir, shard_files, shard_format
 from mmdata.store.metadata import decode_metadata
 from mmdata.store.shards import map_shard, shard_footer, shards_dataset
+
+if TYPE_CHECKING:
+    from mmdata.store.reader import Dataset
 
 #: Rows per record batch when the checks scan feature tables.
 SCAN_BATCH_ROWS = 4096
@@ -58,13 +62,37 @@ def read_shard_infos(table_dir: Path, mapped: dict[Path, pa.Table] | None = None
     return infos
 
 
-def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = None) -> pa.Array:
-    """One column of several shards, concatenated (for small columns such as `sample_id`)."""
+def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = None,
+                mapped: dict[Path, pa.Table] | None = None) -> pa.Array:
+    """One column of several shards, concatenated (for small columns such as `sample_id`); shards
+    already in `mapped` (`read_shard_infos`) are read from their maps, not opened again."""
     if not files:
         return pa.array([], pa.string())
+    if mapped is not None and all(f in mapped for f in files):
+        parts = [mapped[f].column(column) for f in files]
+        return pa.concat_arrays([chunk for part in parts for chunk in part.chunks])  # a copy: no map stays referenced
     data = shards_dataset(files, schema=schema)
     chunked = data.to_table(columns=[column]).column(column)
     return chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+
+
+def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = None,
+                 each: Callable[[pa.RecordBatch], None] | None = None) -> tuple[pa.Table, list[int]]:
+    """One scan of the samples table: its `keep` columns (default: all `columns`) whole, the rows
+    of each shard in shard order, and every batch handed to `each` (for checks of columns not kept)."""
+    keep = keep or columns
+    rows_by_file: dict[str, int] = {}
+    parts: list[pa.RecordBatch] = []
+    scanner = dataset.samples().scanner(columns=columns, memory_pool=pa.system_memory_pool())
+    for tagged in scanner.scan_batches():
+        batch, name = tagged.record_batch, Path(tagged.fragment.path).name
+        rows_by_file[name] = rows_by_file.get(name, 0) + batch.num_rows
+        if each is not None:
+            each(batch)
+        parts.append(batch.select(keep))
+    schema = scanner.projected_schema
+    table = pa.Table.from_batches(parts, schema=pa.schema([schema.field(c) for c in keep]))
+    return table, [rows_by_file.get(p.name, 0) for p in shard_files(samples_dir(dataset.root))]
 
 
 def fixed_rows(arr: pa.Array) -> np.ndarray:

@@ -26,11 +26,11 @@ import pyarrow.parquet as pq
 
 from mmdata.checks import tables as table_checks
 from mmdata.checks.issues import Issue
-from mmdata.checks.stream import fixed_rows, read_column, read_shard_infos, sequence_rows, valid_mask
+from mmdata.checks.stream import fixed_rows, read_column, read_shard_infos, scan_samples, sequence_rows, valid_mask
 from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.layout import samples_dir, shard_files
-from mmdata.store.shards import read_shard, shard_rows
+from mmdata.store.shards import read_shard
 from mmdata.store.manifest import TableEntry
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset
@@ -117,9 +117,9 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
         unknown = sorted(k for k in options.normalize if k not in names and k not in modalities)
         if unknown:
             raise ConfigError(f"--normalize names {unknown}, which are not among the fused tables {names}")
-    sample_ids = dataset.samples_table(columns=["sample_id"]).column("sample_id").combine_chunks()
+    samples, sample_rows = scan_samples(dataset, ["sample_id", "split"])
+    sample_ids = samples.column("sample_id").combine_chunks()
     sample_files = shard_files(samples_dir(dataset.root))
-    sample_rows = [shard_rows(p) for p in sample_files]
     tables, start = [], 0
     for name in names:
         table = _plan_table(dataset, name, options, sample_ids, sample_rows)
@@ -127,7 +127,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
         tables.append(table)
     stats_splits = tuple(options.stats_splits)
     if any(t.method == "zscore" for t in tables):
-        available = sorted(pc.unique(dataset.samples_table(columns=["split"]).column("split")).drop_null().to_pylist())
+        available = sorted(pc.unique(samples.column("split")).drop_null().to_pylist())
         unknown = [s for s in stats_splits if s not in available]
         if unknown:
             raise ConfigError(
@@ -235,10 +235,12 @@ def _plan_table(dataset: Dataset, name: str, options: FuseOptions, sample_ids: p
     if spec.dim is None or spec.dtype not in ("float16", "float32"):
         raise SchemaMismatchError(f"table {name!r} holds {'variable-length' if spec.dim is None else spec.dtype} "
                                   "vectors; fusion concatenates fixed-dim float features only")
-    shards = read_shard_infos(dataset.table_dir(name))
+    mapped: dict[Path, pa.Table] = {}  # Arrow IPC shards opened once for their footers and ids
+    shards = read_shard_infos(dataset.table_dir(name), mapped)
     _raise_first(name, table_checks.check_table_state(name, entry, shards))
     files = [s.path for s in shards]
-    table_ids = read_column(files, "sample_id", pa.schema([pa.field("sample_id", pa.string())]))
+    table_ids = read_column(files, "sample_id", pa.schema([pa.field("sample_id", pa.string())]), mapped)
+    mapped.clear()
     starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(int)
     first_ids = [table_ids[int(starts[k])].as_py() if s.rows else None for k, s in enumerate(shards)]
     _raise_first(name, table_checks.check_shard_types(name, spec, shards, first_ids), SchemaMismatchError)

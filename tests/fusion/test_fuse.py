@@ -90,6 +90,17 @@ def test_running_moments_merge_equals_numpy_over_all_rows():
     np.testing.assert_allclose(stats.std, rows.astype(np.float64).std(axis=0), rtol=1e-6)
 
 
+def test_running_moments_of_one_large_badly_centred_update_stay_accurate():
+    # More rows than one float32 block, values far from zero with a small spread (the hard case
+    # for sums of squares): blocks are centred on their own means and merged in float64.
+    rows = np.random.default_rng(4).normal(1000.0, 0.5, size=(10_000, 5)).astype(np.float32)
+    moments = RunningMoments(5)
+    moments.update(rows)
+    stats = moments.finish("zscore")
+    np.testing.assert_allclose(stats.mean, rows.astype(np.float64).mean(axis=0), rtol=1e-7)
+    np.testing.assert_allclose(stats.std, rows.astype(np.float64).std(axis=0), rtol=1e-4)
+
+
 @BOTH_FORMATS
 def test_per_table_l2_and_none_and_stats_from_two_splits(tmp_path, table_format):
     fuse(_dataset(tmp_path, table_format=table_format), tmp_path / "out", tables=("text", "image"),
