@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 #: `extra` JSON keys that give a media file's duration in seconds.
 DURATION_KEYS = ("duration", "media_duration")
-_SAMPLE_COLUMNS = ["sample_id", "split", "group_id", "image", "video", "start", "end", "label"]
+_SAMPLE_COLUMNS = ["sample_id", "split", "group_id", "image", "video", "label"]
+_SPAN_COLUMNS = ["start", "end"]
 #: Read with them, checked batch by batch (`samples.check_text`) and not kept.
 _TEXT_COLUMNS = ["corpus", "captions", "transcript"]
 
@@ -126,7 +127,7 @@ def check_dataset(
     collector = IssueCollector(options.max_examples)
     collector.extend(_check_samples(dataset, context, options))
     report = CheckReport(dataset_dir=dataset.root, issues=[], splits=count_splits(context.samples.column("split")))
-    context.samples = context.samples.select(["sample_id"])  # the table scans need ids and spans only
+    context.samples = pa.table({"sample_id": context.sample_ids})  # the table scans need ids (and spans) only
     pool = pa.default_memory_pool()
     for name in names:
         pool.release_unused()  # hand freed Arrow memory back before the next scan (flat peak memory)
@@ -161,14 +162,16 @@ class _Context:
         def check_text(batch: pa.RecordBatch) -> None:
             text_issues.extend(sample_checks.check_text(pa.Table.from_batches([batch]), max_examples=options.max_examples))
 
-        samples, sample_shard_rows = scan_samples(dataset, _SAMPLE_COLUMNS + _TEXT_COLUMNS, _SAMPLE_COLUMNS, check_text)
+        keep = _SAMPLE_COLUMNS + (_SPAN_COLUMNS if needs_spans else [])
+        samples, sample_shard_rows = scan_samples(dataset, keep + _TEXT_COLUMNS, keep, check_text)
         ids = samples.column("sample_id").combine_chunks()
-        n = len(ids)
-        duration = _durations(dataset, n) if needs_spans else np.full(n, np.nan)
-        start = samples.column("start").to_numpy(zero_copy_only=False).astype(np.float64)
-        end = samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64)
-        lo = np.nan_to_num(start, nan=0.0)
-        hi = np.where(np.isfinite(end), end, duration)
+        lo = hi = duration = np.empty(0)  # segment spans: only sequence tables are checked against them
+        if needs_spans:
+            duration = _durations(dataset, len(ids))
+            start = samples.column("start").to_numpy(zero_copy_only=False).astype(np.float64)
+            end = samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64)
+            lo = np.nan_to_num(start, nan=0.0)
+            hi = np.where(np.isfinite(end), end, duration)
         errors = dataset.errors().select(["table", "sample_id"])
         return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, hi, duration, text_issues)
 
