@@ -48,10 +48,6 @@ class NormStats:
         return cls(data["method"], mean, std, int(data.get("count", 0)))
 
 
-#: Rows per block of `RunningMoments.update` (each block's sums are float32).
-MOMENT_BLOCK_ROWS = 4096
-
-
 class RunningMoments:
     """Per-dimension count, mean and sum of squared deviations, merged batch by batch."""
 
@@ -61,24 +57,15 @@ class RunningMoments:
         self.m2 = np.zeros(dim, np.float64)
 
     def update(self, rows: np.ndarray) -> None:
-        for start in range(0, len(rows), MOMENT_BLOCK_ROWS):
-            self._update_block(rows[start : start + MOMENT_BLOCK_ROWS])
-
-    def _update_block(self, rows: np.ndarray) -> None:
         n = len(rows)
         if n == 0:
             return
-        # Block moments, merged into the running ones in float64. Column sums are BLAS
-        # matrix-vector products (ones @ rows: no float64 copy of the block). The block is centred
-        # on its float32 mean, whose rounding error the sum of the centred rows then corrects:
-        # sums of values near zero lose nothing that matters, and the squares stay well conditioned.
-        ones = np.ones(n, rows.dtype)
-        shift = ((ones @ rows) / n).astype(rows.dtype)
-        centred = rows - shift
-        correction = (ones @ centred).astype(np.float64) / n
-        batch_mean = shift.astype(np.float64) + correction
+        # Batch moments in float32 around the batch's own (float64) mean, accumulated in float64:
+        # no float64 copy of the batch, and centring first keeps the squares well conditioned.
+        batch_mean = rows.mean(axis=0, dtype=np.float64)
+        centred = rows - batch_mean.astype(rows.dtype)
         np.square(centred, out=centred)
-        batch_m2 = (ones @ centred).astype(np.float64) - n * correction**2
+        batch_m2 = centred.sum(axis=0, dtype=np.float64)
         total = self.count + n
         delta = batch_mean - self.mean
         self.mean += delta * (n / total)
