@@ -3,6 +3,8 @@ is bit-identical to libsndfile's float conversion, and the frame-major torchaudi
 equal `torchaudio.transforms.MelSpectrogram` / `MFCC` run on each signal alone."""
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -75,3 +77,60 @@ def test_torchaudio_extractors_equal_torchaudio_transforms_on_each_signal_alone(
         assert frames.shape == expected.shape and frames.dtype == np.float32
         np.testing.assert_allclose(frames, expected, atol=atol, rtol=0)
         assert len(intervals) == len(frames)
+
+
+def _with_chunks(path, before: bytes = b"", after: bytes = b"", data_size: int | None = None) -> bytes:
+    """The WAV at `path` with extra chunks around its `data` chunk (and, optionally, another declared data size)."""
+    raw = path.read_bytes()
+    at = raw.index(b"data")
+    declared = int.from_bytes(raw[at + 4 : at + 8], "little")
+    body = raw[at + 8 : at + 8 + declared]
+    size = declared if data_size is None else data_size
+    chunks = raw[12:at] + before + b"data" + size.to_bytes(4, "little") + body + after
+    return b"RIFF" + (4 + len(chunks)).to_bytes(4, "little") + b"WAVE" + chunks
+
+
+def _extensible(path) -> bytes:
+    """The 16-bit PCM WAV at `path` with a WAVE_FORMAT_EXTENSIBLE `fmt ` chunk (sub-format: PCM)."""
+    raw = path.read_bytes()
+    at = raw.index(b"fmt ")
+    channels, rate, byte_rate, block_align, bits = struct.unpack("<HIIHH", raw[at + 10 : at + 24])
+    pcm_guid = b"\x01\x00\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+    fmt = struct.pack("<HHIIHHHHI", 0xFFFE, channels, rate, byte_rate, block_align, bits, 22, bits, 0) + pcm_guid
+    rest = raw[at + 8 + int.from_bytes(raw[at + 4 : at + 8], "little") :]
+    chunks = raw[12:at] + b"fmt " + len(fmt).to_bytes(4, "little") + fmt + rest
+    return b"RIFF" + (4 + len(chunks)).to_bytes(4, "little") + b"WAVE" + chunks
+
+
+def test_pcm16_wav_is_read_without_libsndfile_in_every_layout(tmp_path, monkeypatch):
+    import mmdata.media.audio as audio
+
+    source = tmp_path / "four.wav"
+    sf.write(source, _noise(0.5, 4), 16000, subtype="PCM_16")
+    expected = sf.read(source, dtype="float32", always_2d=True)[0].mean(axis=1, dtype=np.float32)
+    listing = b"LIST" + (10).to_bytes(4, "little") + b"INFOISFT\x02\x00"
+    odd = b"junk" + (3).to_bytes(4, "little") + b"abc\x00"  # odd size: padded to even
+    layouts = {
+        "chunks-before-and-after.wav": _with_chunks(source, before=listing + odd, after=listing),
+        "streamed.wav": _with_chunks(source, data_size=0xFFFFFFFF),  # size unknown: to the end of the file
+        "extensible.wav": _extensible(source),
+    }
+    (tmp_path / "check.wav").write_bytes(layouts["extensible.wav"])
+    np.testing.assert_array_equal(sf.read(tmp_path / "check.wav", dtype="float32")[0].mean(axis=1, dtype=np.float32),
+                                  expected)  # libsndfile reads the rebuilt header as the same audio
+    monkeypatch.setattr(audio, "_read_soundfile", lambda *a: pytest.fail("16-bit PCM went to libsndfile"))
+    for name, data in {"four.wav": source.read_bytes(), **layouts}.items():
+        (tmp_path / name).write_bytes(data)
+        np.testing.assert_array_equal(load_audio(tmp_path / name).samples, expected, err_msg=name)
+        np.testing.assert_array_equal(load_audio(tmp_path / name, start=0.1, end=0.2).samples, expected[1600:3200])
+
+
+def test_other_wav_encodings_still_go_to_libsndfile(tmp_path):
+    import mmdata.media.audio as audio
+
+    for subtype in ("PCM_24", "FLOAT", "PCM_U8", "IMA_ADPCM"):
+        path = tmp_path / f"{subtype}.wav"
+        sf.write(path, _noise(0.25, 1), 16000, subtype=subtype)
+        assert audio._read_wav_pcm16(path, None, None) is None, subtype
+        expected = sf.read(path, dtype="float32", always_2d=True)[0][:, 0]
+        np.testing.assert_array_equal(load_audio(path).samples, expected)
