@@ -34,4 +34,21 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 "$venv/bin/pip" install -q --no-deps --no-build-isolation -e . >&2
+touch "$venv/.last-used"
+
+# Cached venvs are ~7 GB each: remove those no run has used for MMDATA_VENV_KEEP_DAYS days
+# (default 7; requirements changed since), and links to venvs that are gone.
+if [ -z "${MMDATA_VENV:-}" ]; then
+  keep_days="${MMDATA_VENV_KEEP_DAYS:-7}"
+  for old in "$HOME"/.cache/mmdata/venv-*; do
+    [ "$old" = "$venv" ] && continue
+    if [ -L "$old" ]; then
+      [ -e "$old" ] || rm -f "$old"
+    elif [ -d "$old" ] && [ -z "$(find "$old" -maxdepth 1 -name .last-used -mtime "-$keep_days")" ] \
+         && [ -z "$(find "$old" -maxdepth 1 -name .complete -mtime "-$keep_days")" ]; then
+      echo "removing $old (unused for $keep_days days)" >&2
+      rm -rf "$old"
+    fi
+  done
+fi
 echo "$venv"
