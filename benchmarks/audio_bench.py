@@ -12,7 +12,8 @@ n_fft 400, hop 160, periodic Hann window, centred frames with zero padding.
             main process (batches of 64 rows, sorted by length into batched torch.stft + mel
             filter bank calls of 16 signals), write the feature table and the manifest.
             Each run writes a fresh dataset directory, worker start-up included.
-  mmdata-0  the same with num_workers=0 (decode in the main process), to show what the workers add.
+  mmdata-0  the same with num_workers=0 (decode in the main process), to show what the workers add,
+            and once more writing an Arrow IPC feature table (`table_format="arrow"`) instead of Parquet.
 
 Runs are interleaved (baseline, mmdata, mmdata-0, repeat) so that all three see the same machine
 load; each method runs once untimed first (warm-up). Two thread configurations, each in its own
@@ -104,9 +105,10 @@ def librosa_loop(corpus: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def run_mmdata(corpus: Path, output: Path, num_workers: int) -> None:
+def run_mmdata(corpus: Path, output: Path, num_workers: int, table_format: str = "parquet") -> None:
     shutil.rmtree(output, ignore_errors=True)
-    report = extract("mosi-raw", corpus, output, extractors=["torchaudio-logmel"], num_workers=num_workers, batch_size=64)
+    report = extract("mosi-raw", corpus, output, extractors=["torchaudio-logmel"], num_workers=num_workers, batch_size=64,
+                     table_format=table_format)
     assert report.tables[0].errors == 0, report
 
 
@@ -123,7 +125,8 @@ def max_difference(output: Path, baseline: dict[str, np.ndarray]) -> tuple[float
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-METHODS = {"baseline": "librosa per-file loop", "mmdata2": "mmdata pipeline, 2 workers", "mmdata0": "mmdata pipeline, 0 workers"}
+METHODS = {"baseline": "librosa per-file loop", "mmdata2": "mmdata pipeline, 2 workers", "mmdata0": "mmdata pipeline, 0 workers",
+           "mmdata0_ipc": "mmdata pipeline, 0 workers, Arrow IPC table"}
 
 
 def measure(corpus: Path, runs: int) -> dict[str, Any]:
@@ -138,7 +141,7 @@ def measure(corpus: Path, runs: int) -> dict[str, Any]:
         run_mmdata(corpus, out, 0)
         run_mmdata(corpus, out, 2)
         calls = {"baseline": lambda: librosa_loop(corpus), "mmdata2": lambda: run_mmdata(corpus, out, 2),
-                 "mmdata0": lambda: run_mmdata(corpus, out, 0)}
+                 "mmdata0": lambda: run_mmdata(corpus, out, 0), "mmdata0_ipc": lambda: run_mmdata(corpus, out, 0, "arrow")}
         load_before = os.getloadavg()[0]
         for _ in range(runs):  # interleaved, so that every method sees the same machine load
             for key, call in calls.items():
@@ -152,6 +155,7 @@ def measure(corpus: Path, runs: int) -> dict[str, Any]:
         "wall_s": medians, "wall_runs_s": wall, "main_process_cpu_s": {k: statistics.median(v) for k, v in cpu.items()},
         "speedup_2_workers": medians["baseline"] / medians["mmdata2"],
         "speedup_0_workers": medians["baseline"] / medians["mmdata0"],
+        "speedup_0_workers_ipc": medians["baseline"] / medians["mmdata0_ipc"],
         "max_abs_difference": worst, "frames_compared": frames, "load_average_1min": [load_before, load_after],
         "peak_rss_mb_main_process": peak_rss_mb(),
     }
@@ -194,7 +198,7 @@ def main() -> None:
     for t, figures in configurations.items():
         load = figures["load_average_1min"]
         print(f"threads={t}: speed-up {figures['speedup_2_workers']:.1f}x (2 workers), {figures['speedup_0_workers']:.1f}x "
-              f"(0 workers); max |difference| {figures['max_abs_difference']:.2e} over {figures['frames_compared']} frames; "
+              f"(0 workers), {figures['speedup_0_workers_ipc']:.1f}x (0 workers, IPC table); max |difference| {figures['max_abs_difference']:.2e} over {figures['frames_compared']} frames; "
               f"load average {load[0]:.1f} -> {load[1]:.1f} on {os.cpu_count()} CPUs")
     seconds = sum(_duration(p) for p in (corpus / "audio").glob("*.wav"))
     path = write_results("audio_bench", {
