@@ -16,6 +16,7 @@ The pipeline calls `decode` once per sample (in worker processes, so keep it fre
 from __future__ import annotations
 
 import dataclasses
+import functools
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -130,6 +131,12 @@ def create_extractor(spec: str, *, modality: str | None = None) -> Extractor:
 
 
 def library_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """Installed versions of the distributions `names` (those installed), looked up once per process."""
+    return dict(_library_versions(tuple(names)))
+
+
+@functools.lru_cache(maxsize=64)
+def _library_versions(names: tuple[str, ...]) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
