@@ -128,9 +128,10 @@ def check_dataset(
     collector.extend(_check_samples(dataset, context, options))
     report = CheckReport(dataset_dir=dataset.root, issues=[], splits=count_splits(context.samples.column("split")))
     context.samples = pa.table({"sample_id": context.sample_ids})  # the table scans need ids (and spans) only
-    pool = pa.default_memory_pool()
+    pools = (pa.default_memory_pool(), pa.system_memory_pool())
     for name in names:
-        pool.release_unused()  # hand freed Arrow memory back before the next scan (flat peak memory)
+        for pool in pools:  # hand freed memory back before the next scan (flat peak memory); for the
+            pool.release_unused()  # system allocator that is malloc_trim: the scan threads' arenas keep freed blocks
         stats = _check_table(context, name, collector)
         report.tables[name] = stats
         report.rows_checked += stats["rows"]
