@@ -27,8 +27,10 @@ from mmdata.checks import temporal
 from mmdata.checks.issues import Issue, IssueCollector
 from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
 from mmdata.checks.stream import (
-    SCAN_BATCH_ROWS, ShardInfo, fixed_rows, read_column, read_shard_infos, scan_samples, sequence_rows, valid_mask,
+    SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_mapped_shards, read_column, read_shard_infos, scan_samples,
+    sequence_rows, valid_mask,
 )
+from mmdata.store.layout import shard_files, shard_format
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import iter_shard_batches
@@ -196,21 +198,15 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     dataset, options = context.dataset, context.options
     entry = dataset.entry(name)
     spec = FeatureSpec.from_json(entry.spec)
-    mapped: dict[Path, pa.Table] = {}  # Arrow IPC shards, opened once: the scan takes each out as it reads it
-    shards = read_shard_infos(dataset.table_dir(name), mapped)
-    stats: dict[str, Any] = {"rows": 0, "shards": len(shards), "null": 0, "kind": spec.kind, "dim": spec.dim}
-    collector.extend(table_checks.check_table_state(name, entry, shards))
-    if not shards:
-        return stats
-    starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
-    good = [(int(starts[s.index]), s) for s in shards if table_checks.shard_type_ok(spec, s)]
+    shards: list[ShardInfo] = []  # every shard's footer, filled in by the scan
+    stats: dict[str, Any] = {"rows": 0, "shards": 0, "null": 0, "kind": spec.kind, "dim": spec.dim}
     coverage: list[np.ndarray] = []
     columns = ["sample_id", "feature", "intervals"] if spec.kind == "sequence" and spec.intervals else ["sample_id", "feature"]
     failed = context.failed_ids(name)
     id_chunks: dict[int, list[pa.Array]] = {}
     # One scan reads the ids with the features; rows whose ids line up with the samples table map to
     # their sample by position, others by an id lookup (the ids check below names what is wrong).
-    for row0, shard, batch in _scan(good, columns, feature_schema(spec), mapped):
+    for row0, shard, batch in _scan(dataset.table_dir(name), spec, columns, shards):
         n = batch.num_rows
         ids = batch.column("sample_id")
         # A copy: a slice would keep the whole shard (features too) alive, mapped or decoded, until the end.
@@ -229,7 +225,11 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
             collector.extend(table_checks.check_finite(name, ids, values, owner, max_examples=options.max_examples))
         else:
             collector.extend(_check_sequence(context, name, spec, batch, ids, where, valid, coverage))
-    mapped.clear()  # shards the scan skipped (wrong type) are unmapped too
+    stats["shards"] = len(shards)
+    collector.extend(table_checks.check_table_state(name, entry, shards))
+    if not shards:
+        return stats
+    starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
     id_schema = pa.schema([pa.field("sample_id", pa.string())])
     parts = [pa.concat_arrays(id_chunks[s.index]) if s.index in id_chunks else read_column([s.path], "sample_id", id_schema)
              for s in shards]
@@ -304,14 +304,38 @@ def _ragged_values(feature: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return flat.reshape(-1, 1), temporal.owner_index(offsets - offsets[0])
 
 
-def _scan(good: list[tuple[int, ShardInfo]], columns: list[str], schema: pa.Schema,
-          mapped: dict[Path, pa.Table]) -> Iterator[tuple[int, int, pa.RecordBatch]]:
-    """Batches of the good shards with the table row index of each batch's first row and its shard index."""
+def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
+          shards: list[ShardInfo]) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+    """Batches of a table's shards of the declared type, with the table row index of each batch's
+    first row and its shard index; every shard's footer goes into `shards` as the scan finds it.
+
+    Arrow IPC shards are opened once each, one at a time (footer and scan share the mapped table;
+    mapping them all up front would keep a few pages of every shard resident). Parquet shards have
+    their footers read first, then one scanner decodes the good ones with read-ahead."""
+    schema = feature_schema(spec).remove_metadata()
+    files = shard_files(table_dir)
+    if files and shard_format(files[0]) == "arrow":
+        wanted = pa.schema([schema.field(c) for c in columns])
+        row0 = 0
+        for info, table in iter_mapped_shards(files):
+            shards.append(info)
+            if table_checks.shard_type_ok(spec, info):
+                table = table.select(columns)
+                consumed = 0
+                for batch in (table if table.schema.equals(wanted) else table.cast(wanted)).to_batches(SCAN_BATCH_ROWS):
+                    if batch.num_rows:
+                        yield row0 + consumed, info.index, batch
+                        consumed += batch.num_rows
+            row0 += info.rows
+            del table
+        return
+    shards.extend(read_shard_infos(table_dir))
+    starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
+    good = [(int(starts[s.index]), s) for s in shards if table_checks.shard_type_ok(spec, s)]
     if not good:
         return
     index, consumed = 0, 0
-    for batch in iter_shard_batches([s.path for _, s in good], columns, schema.remove_metadata(), SCAN_BATCH_ROWS,
-                                    mapped):
+    for batch in iter_shard_batches([s.path for _, s in good], columns, schema, SCAN_BATCH_ROWS):
         if batch.num_rows == 0:
             continue
         while consumed >= good[index][1].rows:

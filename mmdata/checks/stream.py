@@ -10,7 +10,7 @@ Arrow list columns are turned into NumPy views without per-row Python:
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 #: Rows per record batch when the checks scan feature tables.
 SCAN_BATCH_ROWS = 4096
+_ID_SCHEMA = pa.schema([pa.field("sample_id", pa.string())])
 
 
 @dataclass(frozen=True)
@@ -45,32 +46,41 @@ class ShardInfo:
         return None if index < 0 else self.schema.field(index).type
 
 
-def read_shard_infos(table_dir: Path, mapped: dict[Path, pa.Table] | None = None) -> list[ShardInfo]:
-    """Footer-only look at every shard of a table (cheap: no data pages are read).
-
-    With `mapped`, Arrow IPC shards are opened once for good: their memory-mapped tables go into
-    it by path, for `iter_shard_batches` to scan without opening them again.
-    """
+def read_shard_infos(table_dir: Path) -> list[ShardInfo]:
+    """Footer-only look at every shard of a table (cheap: no data pages are read)."""
     infos = []
     for index, path in enumerate(shard_files(table_dir)):
-        if mapped is not None and shard_format(path) == "arrow":
-            table = mapped[path] = map_shard(path)
-            rows, schema = table.num_rows, table.schema
-        else:
-            rows, schema = shard_footer(path)
+        rows, schema = shard_footer(path)
         infos.append(ShardInfo(index, path, rows, schema, decode_metadata(schema)))
     return infos
 
 
-def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = None,
-                mapped: dict[Path, pa.Table] | None = None) -> pa.Array:
-    """One column of several shards, concatenated (for small columns such as `sample_id`); shards
-    already in `mapped` (`read_shard_infos`) are read from their maps, not opened again."""
+def iter_mapped_shards(files: Sequence[Path]) -> Iterator[tuple[ShardInfo, pa.Table]]:
+    """The Arrow IPC shard files of a table (`layout.shard_files`), each opened once: its info and
+    its memory-mapped table, one shard at a time (a reader that drops each table before the next
+    keeps one shard mapped)."""
+    for index, path in enumerate(files):
+        table = map_shard(path)
+        yield ShardInfo(index, path, table.num_rows, table.schema, decode_metadata(table.schema)), table
+
+
+def read_shard_infos_and_ids(table_dir: Path) -> tuple[list[ShardInfo], pa.Array]:
+    """Every shard's info and the table's `sample_id` column, concatenated; Arrow IPC shards are
+    opened once each, Parquet ones read their footers, then the ids in one multi-threaded scan."""
+    files = shard_files(table_dir)
+    if not files or shard_format(files[0]) != "arrow":
+        return read_shard_infos(table_dir), read_column(files, "sample_id", _ID_SCHEMA)
+    infos, ids = [], []
+    for info, table in iter_mapped_shards(files):
+        infos.append(info)
+        ids.extend(table.column("sample_id").chunks)
+    return infos, pa.concat_arrays(ids) if ids else pa.array([], pa.string())  # a copy: no map stays referenced
+
+
+def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = None) -> pa.Array:
+    """One column of several shards, concatenated (for small columns such as `sample_id`)."""
     if not files:
         return pa.array([], pa.string())
-    if mapped is not None and all(f in mapped for f in files):
-        parts = [mapped[f].column(column) for f in files]
-        return pa.concat_arrays([chunk for part in parts for chunk in part.chunks])  # a copy: no map stays referenced
     data = shards_dataset(files, schema=schema)
     chunked = data.to_table(columns=[column]).column(column)
     return chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)

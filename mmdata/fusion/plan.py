@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from mmdata.checks import tables as table_checks
 from mmdata.checks.issues import Issue
-from mmdata.checks.stream import fixed_rows, read_column, read_shard_infos, scan_samples, sequence_rows, valid_mask
+from mmdata.checks.stream import fixed_rows, read_shard_infos_and_ids, scan_samples, sequence_rows, valid_mask
 from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.layout import samples_dir, shard_files
@@ -235,12 +235,9 @@ def _plan_table(dataset: Dataset, name: str, options: FuseOptions, sample_ids: p
     if spec.dim is None or spec.dtype not in ("float16", "float32"):
         raise SchemaMismatchError(f"table {name!r} holds {'variable-length' if spec.dim is None else spec.dtype} "
                                   "vectors; fusion concatenates fixed-dim float features only")
-    mapped: dict[Path, pa.Table] = {}  # Arrow IPC shards opened once for their footers and ids
-    shards = read_shard_infos(dataset.table_dir(name), mapped)
+    shards, table_ids = read_shard_infos_and_ids(dataset.table_dir(name))
     _raise_first(name, table_checks.check_table_state(name, entry, shards))
     files = [s.path for s in shards]
-    table_ids = read_column(files, "sample_id", pa.schema([pa.field("sample_id", pa.string())]), mapped)
-    mapped.clear()
     starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(int)
     first_ids = [table_ids[int(starts[k])].as_py() if s.rows else None for k, s in enumerate(shards)]
     _raise_first(name, table_checks.check_shard_types(name, spec, shards, first_ids), SchemaMismatchError)

@@ -62,12 +62,11 @@ def shard_footer(path: Path) -> tuple[int, pa.Schema]:
 
 
 def iter_shard_batches(files: Sequence[Path], columns: Sequence[str], schema: pa.Schema | None = None,
-                       batch_size: int = 4096, mapped: dict[Path, pa.Table] | None = None) -> Iterator[pa.RecordBatch]:
+                       batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
     """Record batches of `columns` over shard files, in file order, memory bounded by a few shards
     (files of a table: one format, as `layout.shard_files` returns them).
 
-    Arrow IPC shards are memory-mapped one at a time: batches are zero-copy views; a shard already
-    in `mapped` (`map_shard`) is taken out of it and used, not opened again. Parquet shards go
+    Arrow IPC shards are memory-mapped one at a time: batches are zero-copy views. Parquet shards go
     through a pyarrow.dataset scanner with a little read-ahead (decoding uses both cores).
     """
     if not files:
@@ -78,8 +77,7 @@ def iter_shard_batches(files: Sequence[Path], columns: Sequence[str], schema: pa
                                    memory_pool=pa.system_memory_pool())
         return
     for path in files:
-        opened = mapped.pop(path, None) if mapped is not None else None
-        table = (opened if opened is not None else map_shard(path)).select(list(columns))
+        table = map_shard(path).select(list(columns))
         if schema is not None:
             table = table.cast(pa.schema([schema.field(c) for c in columns]))
         yield from table.to_batches(max_chunksize=batch_size)
