@@ -203,17 +203,16 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     coverage: list[np.ndarray] = []
     columns = ["sample_id", "feature", "intervals"] if spec.kind == "sequence" and spec.intervals else ["sample_id", "feature"]
     failed = context.failed_ids(name)
-    id_chunks: dict[int, list[pa.Array]] = {}
+    aligned = True  # so far every batch's ids are the samples table's at the same rows
     # One scan reads the ids with the features; rows whose ids line up with the samples table map to
     # their sample by position, others by an id lookup (the ids check below names what is wrong).
-    for row0, shard, batch in _scan(dataset.table_dir(name), spec, columns, shards):
+    for row0, _, batch in _scan(dataset.table_dir(name), spec, columns, shards):
         n = batch.num_rows
         ids = batch.column("sample_id")
-        # A copy: a slice would keep the whole shard (features too) alive, mapped or decoded, until the end.
-        id_chunks.setdefault(shard, []).append(pa.concat_arrays([ids]))
         if ids.equals(context.sample_ids.slice(row0, n)):
             where = np.arange(row0, row0 + n)
         else:
+            aligned = False
             where = pc.fill_null(pc.index_in(ids, value_set=context.sample_ids), -1).to_numpy()
         feature = batch.column("feature")
         valid = valid_mask(feature)
@@ -230,10 +229,11 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     if not shards:
         return stats
     starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
-    id_schema = pa.schema([pa.field("sample_id", pa.string())])
-    parts = [pa.concat_arrays(id_chunks[s.index]) if s.index in id_chunks else read_column([s.path], "sample_id", id_schema)
-             for s in shards]
-    table_ids = pa.concat_arrays(parts)
+    scanned_all = all(table_checks.shard_type_ok(spec, s) for s in shards)
+    if aligned and scanned_all and int(starts[-1]) == len(context.sample_ids):
+        table_ids = context.sample_ids  # every row's id was compared with the samples table's: no copy
+    else:  # something differs: read the ids again for the checks that name it
+        table_ids = read_column([s.path for s in shards], "sample_id", pa.schema([pa.field("sample_id", pa.string())]))
     first_ids = [table_ids[int(starts[k])].as_py() if s.rows else None for k, s in enumerate(shards)]
     collector.extend(table_checks.check_shard_types(name, spec, shards, first_ids))
     collector.extend(table_checks.check_provenance(
