@@ -179,7 +179,7 @@ def main() -> None:
     print_table(rows)
     print(f"feature difference vs torchvision: mean per-channel L1 {l1.mean():.4f}, max {l1.max():.4f} "
           f"(draft-mode DCT downscale vs PIL bilinear Resize)")
-    print(f"results: {write_results('imagetext', results)}")
+    print(f"results: {write_results('imagetext_quick' if args.quick else 'imagetext', results)}")
     shutil.rmtree(work, ignore_errors=True)
 
 
