@@ -8,6 +8,8 @@ default) and Arrow IPC (`--table-format arrow`). Measured per format (medians of
   - fuse -> Parquet (z-score, train-only stats) vs `pq.write_table` of the already-concatenated
     (N, 970) array with the same columns, codec and encodings;  target >= 0.7x its throughput
   - fuse -> Arrow IPC vs `pa.ipc.new_file(...).write_table` of that array;       target >= 0.7x
+  - both again with the per-split moments `mmdata extract` stores with each shard hidden, so
+    that fuse makes its own statistics pass (the dataset is written with them, as extract does)
   - (info) both vs the in-memory pipeline a user would write: read every table whole with pyarrow,
     concatenate, z-score with train statistics, write
   - `check_dataset` on the same data, in rows x tables per second (after one untimed run);  target >= 1M/s
@@ -19,11 +21,13 @@ Prints a table of ratios and writes benchmarks/results/fuse_check[_quick].json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +55,7 @@ def make_dataset(n: int, table_format: str = "parquet") -> Path:
 
     root = DATA_DIR / (f"fuse-{n}" if table_format == "parquet" else f"fuse-{table_format}-{n}")
     if (root / ".complete").is_file():
-        return root
+        return add_moments(root)
     shutil.rmtree(root, ignore_errors=True)
     ids = [f"s{i:07d}" for i in range(n)]
     splits = np.array(["train"] * 8 + ["val", "test"])[np.arange(n) % 10]
@@ -89,7 +93,41 @@ def make_dataset(n: int, table_format: str = "parquet") -> Path:
                                            complete=True, format=table_format)
     write_manifest(root, manifest)
     (root / ".complete").touch()
+    return add_moments(root)
+
+
+def add_moments(root: Path) -> Path:
+    """Store each shard's per-split moments the way `mmdata extract` does (datasets cached before
+    moments existed get them here)."""
+    from mmdata.store import layout, open_dataset
+    from mmdata.store.moments import feature_moments, moments_path, write_shard_moments
+    from mmdata.store.shards import read_shard
+
+    data = open_dataset(root)
+    samples = layout.shard_files(layout.samples_dir(root))
+    for name in DIMS:
+        for samples_shard, shard in zip(samples, layout.shard_files(data.table_dir(name))):
+            if moments_path(shard).is_file():
+                continue
+            splits = pq.read_table(samples_shard, columns=["split"]).column("split").to_numpy(zero_copy_only=False)
+            moments = feature_moments(read_shard(shard, ["feature"]).column("feature"), splits)
+            write_shard_moments(shard, moments, DIMS[name], data.manifest.samples["fingerprint"])
     return root
+
+
+@contextlib.contextmanager
+def moments_hidden(root: Path) -> Iterator[None]:
+    """fuse as on a dataset without stored moments: it makes its statistics pass."""
+    from mmdata.store.moments import MOMENTS_DIR
+
+    folders = [root / "features" / name / MOMENTS_DIR for name in DIMS]
+    for folder in folders:
+        folder.rename(folder.with_name(".moments-hidden"))
+    try:
+        yield
+    finally:
+        for folder in folders:
+            folder.with_name(".moments-hidden").rename(folder)
 
 
 def concatenated_table(root: Path, zscore: bool = False) -> pa.Table:
@@ -235,6 +273,9 @@ def run_all(roots: dict[str, tuple[Path, Path]], work: Path, n: int, repeats: in
         entry["fuse_parquet_s"], entry["fuse_parquet_runs"] = timed(lambda: fuse(root, work / "fp"), work / "fp")
         entry["fuse_arrow_s"], entry["fuse_arrow_runs"] = timed(lambda: fuse(root, work / "fa", format="arrow"), work / "fa")
         entry["fuse_arrow_no_norm_s"], _ = timed(lambda: fuse(root, work / "fn", format="arrow", normalize="none"), work / "fn")
+        with moments_hidden(root):  # the statistics pass fuse makes without moments stored at extraction
+            entry["fuse_parquet_no_moments_s"], _ = timed(lambda: fuse(root, work / "fq", format="parquet"), work / "fq")
+            entry["fuse_arrow_no_moments_s"], _ = timed(lambda: fuse(root, work / "fm", format="arrow"), work / "fm")
         check_dataset(root)  # warm-up: the 15 fuse runs before it wrote ~6 GB that compete for the page cache
         entry["check_s"], entry["check_runs"] = median_time(lambda: check_dataset(root), repeats)
         entry["check_rows_x_tables_per_s"] = n * len(DIMS) / entry["check_s"]
@@ -267,6 +308,10 @@ def summary_rows(results: dict, n: int) -> list[tuple[str, ...]]:
              f"{e['fuse_arrow_ratio']:.2f}x", ">= 0.7x"),
             ("  (normalize none) (s)", fmt, f"{e['fuse_arrow_no_norm_s']:.2f}", f"{base['ipc_write_s']:.2f}",
              f"{e['fuse_arrow_no_norm_ratio']:.2f}x", ""),
+            ("  (no stored moments: -> parquet / -> ipc) (s)", fmt,
+             f"{e['fuse_parquet_no_moments_s']:.2f} / {e['fuse_arrow_no_moments_s']:.2f}", "",
+             f"{base['parquet_write_s'] / e['fuse_parquet_no_moments_s']:.2f}x / "
+             f"{base['ipc_write_s'] / e['fuse_arrow_no_moments_s']:.2f}x", ""),
             ("fuse vs read+concat+zscore+write (pq/ipc)", fmt, "", "",
              f"{e['fuse_parquet_vs_in_memory']:.2f}x / {e['fuse_arrow_vs_in_memory']:.2f}x", "(info)"),
             ("check (rows x tables/s)", fmt, f"{e['check_rows_x_tables_per_s']:,.0f}", "",

@@ -28,6 +28,7 @@ from mmdata.records import samples_to_table
 from mmdata.store import layout
 from mmdata.store.manifest import Manifest, read_manifest, write_manifest
 from mmdata.store.metadata import FeatureSpec
+from mmdata.store.moments import feature_moments, has_moments, write_shard_moments
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import shard_rows
 from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
@@ -290,11 +291,20 @@ def _extract_table(
                 write_table_atomic(errors_table(errors), err_path)
             else:
                 err_path.unlink(missing_ok=True)
-            write_table_atomic(features, shard_path(dataset, name, index))
+            out_path = shard_path(dataset, name, index)
+            write_table_atomic(features, out_path)
+            if has_moments(spec):
+                _write_moments(out_path, features, shards[index], spec, provenance["samples_fingerprint"])
             written += 1
     finally:
         progress.finish()
     return finish_table(dataset, name, written=written)
+
+
+def _write_moments(path: Path, features: pa.Table, samples_shard: Path, spec: FeatureSpec, fingerprint: str | None) -> None:
+    """Per-split moments of a pooled shard next to it, so `fuse` need not read it again for its statistics."""
+    splits = pq.read_table(samples_shard, columns=["split"]).column("split").to_numpy(zero_copy_only=False)
+    write_shard_moments(path, feature_moments(features.column("feature"), splits), int(spec.dim or 0), fingerprint)
 
 
 def _run_shards(

@@ -13,6 +13,7 @@ from mmdata.features.image_stats import color_histogram
 from mmdata.media.image import load_rgb_array
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
+from mmdata.store.moments import MOMENTS_DIR
 from tests.sample_corpus import copy_sample_corpus
 
 
@@ -73,8 +74,10 @@ def test_on_error_fail_names_the_file_and_writes_no_partial_shard(coco, tmp_path
     images[5].write_bytes(b"")
     with pytest.raises(ExtractionError, match=rf"sample '{images[5].stem}' \(val2017/{images[5].name}\).*empty"):
         extract("coco", coco, tmp_path / "out", extractors=["color-hist"], num_workers=0, on_error="fail", shard_size=4)
-    shards = sorted(p.name for p in (tmp_path / "out" / "features" / "image.color-hist").iterdir())
+    table_dir = tmp_path / "out" / "features" / "image.color-hist"
+    shards = sorted(p.name for p in table_dir.iterdir() if p.name != MOMENTS_DIR)
     assert shards == ["part-00000.parquet"]  # the finished shard before the failure, nothing partial
+    assert sorted(p.name for p in (table_dir / MOMENTS_DIR).iterdir()) == ["part-00000.arrow"]  # and its moments
     assert pq.read_table(tmp_path / "out" / "features" / "image.color-hist" / shards[0]).num_rows == 4
 
 

@@ -31,7 +31,9 @@ from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
 from mmdata.fusion.rows import RowLayout
 from mmdata.fusion.normalize import NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling
-from mmdata.fusion.passes import COPIES_NAME, STAGING_NAME, FirstPass, Tally, first_pass, second_pass
+from mmdata.fusion.passes import (
+    COPIES_NAME, STAGING_NAME, FirstPass, Tally, first_pass, second_pass, stored_statistics,
+)
 from mmdata.fusion.plan import FusePlan, plan_fusion
 from mmdata.store.manifest import write_text_atomic
 from mmdata.store.reader import open_dataset
@@ -133,8 +135,12 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
         if not direct and copies_make_it_direct(plan):
             copies, direct = MappableCopies(plan, tmp / COPIES_NAME), True
         staging = None if direct else tmp / STAGING_NAME
-        first = first_pass(plan, options, tally, staging, copies) if plan.needs_first_pass or copies else None
-        stats = first.stats if first else {t.name: NormStats(t.method) for t in plan.tables}
+        # Pass 1 over mapped tables only gathers statistics (and counts, for .npy): moments stored
+        # at extraction replace it when every shard has them.
+        stored = stored_statistics(plan, options) if direct and not copies and options.format != "npy" else None
+        needs_first = (plan.needs_first_pass and stored is None) or copies is not None
+        first = first_pass(plan, options, tally, staging, copies) if needs_first else None
+        stats = first.stats if first else stored or {t.name: NormStats(t.method) for t in plan.tables}
         layout = _layout(plan, options, first)
         metadata = _metadata(plan, options, stats, layout)
         sink = BackgroundSink(open_sink(options.format, tmp, layout, metadata, first.counts if first else None,

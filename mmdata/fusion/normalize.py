@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mmdata.store.moments import batch_moments
+
 Normalization = Literal["zscore", "l2", "none"]
 Pooling = Literal["mean", "max", "first", "last"]
 NORMALIZATIONS: tuple[str, ...] = ("zscore", "l2", "none")
@@ -57,15 +59,13 @@ class RunningMoments:
         self.m2 = np.zeros(dim, np.float64)
 
     def update(self, rows: np.ndarray) -> None:
-        n = len(rows)
+        if len(rows):
+            self.merge(*batch_moments(rows))
+
+    def merge(self, n: int, batch_mean: np.ndarray, batch_m2: np.ndarray) -> None:
+        """Add the moments of n more rows (`store.moments.batch_moments`), Chan's parallel update."""
         if n == 0:
             return
-        # Batch moments in float32 around the batch's own (float64) mean, accumulated in float64:
-        # no float64 copy of the batch, and centring first keeps the squares well conditioned.
-        batch_mean = rows.mean(axis=0, dtype=np.float64)
-        centred = rows - batch_mean.astype(rows.dtype)
-        np.square(centred, out=centred)
-        batch_m2 = centred.sum(axis=0, dtype=np.float64)
         total = self.count + n
         delta = batch_mean - self.mean
         self.mean += delta * (n / total)

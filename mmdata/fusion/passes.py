@@ -28,6 +28,7 @@ from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.fusion.normalize import NormStats, RunningMoments, apply_normalization, normalize_in_place
 from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
 from mmdata.fusion.sequences import common_lengths, concat_sequences, pad_rows
+from mmdata.store.moments import read_table_moments
 
 if TYPE_CHECKING:
     from mmdata.fusion.direct import MappableCopies
@@ -91,6 +92,29 @@ def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path
             if raw.lengths is not None and len(raw.lengths):
                 longest = max(longest, int(raw.lengths.max()))
     return FirstPass(_finish(moments, plan), counts, longest, staging)
+
+
+def stored_statistics(plan: FusePlan, options: FuseOptions) -> dict[str, NormStats] | None:
+    """The normalization statistics from the moments extraction stored with every shard
+    (`store.moments`), merged in shard order as pass 1 would compute them; None when a z-scored
+    table lacks them (or they do not match its shards), or when dropping samples with a missing
+    feature would leave rows out of a table's statistics that its moments include."""
+    if options.missing == "drop" and any(t.entry.errors for t in plan.tables):
+        return None
+    fingerprint = plan.dataset.manifest.samples.get("fingerprint")
+    moments = {}
+    for table in plan.tables:
+        if table.method != "zscore":
+            continue
+        shards = read_table_moments(table.files, table.dim, fingerprint) if table.spec.kind == "pooled" else None
+        if shards is None:
+            return None
+        moments[table.name] = RunningMoments(table.dim)
+        for shard in shards:
+            for split in plan.stats_splits:
+                if split in shard:
+                    moments[table.name].merge(*shard[split])
+    return _finish(moments, plan)
 
 
 def _update_from_tables(moments: dict[str, RunningMoments], plan: FusePlan, shard: ShardData, keep: np.ndarray) -> None:

@@ -1,0 +1,133 @@
+"""Per-split moments of a pooled float feature table, written next to each shard when it is extracted.
+
+    features/<table>/.moments/part-00000.arrow     one row per split: split, count, mean (D), m2 (D)
+
+count, mean and m2 (the sum of squared deviations from the mean, per dimension, float64) are taken
+over the shard's rows of each split that have a feature. `fuse` z-scores with statistics of the
+train split (or others); when every shard of a table has its moments it merges them instead of
+reading all the features once more for them (Chan's parallel update: the same figures it would
+compute itself, since each shard's moments are computed the same way and merged in shard order).
+
+A moments file names the samples fingerprint and the size and modification time of the shard it
+describes, and one that does not match is ignored (a shard copied without its times only costs fuse
+its statistics pass), as are missing ones (tables extracted before moments existed, or
+not by `mmdata extract`). The folder starts with '.', so readers of the table skip it
+(`layout.shard_files`, `pyarrow.dataset.dataset(path)`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from mmdata.store.metadata import FeatureSpec
+
+MOMENTS_DIR = ".moments"
+_META_KEY = b"mmdata.moments"
+
+#: (count, mean, m2) of a set of rows: m2 is the per-dimension sum of squared deviations from the mean.
+Moments = tuple[int, np.ndarray, np.ndarray]
+
+
+def batch_moments(rows: np.ndarray) -> Moments:
+    """count, mean and m2 of (n, D) rows (n > 0), in float64 around the rows' own mean.
+
+    The rows stay float32: the mean is accumulated in float64, the rows are centred in their own
+    dtype (no float64 copy) and the squares summed in float64; centring first keeps them well
+    conditioned.
+    """
+    mean = rows.mean(axis=0, dtype=np.float64)
+    centred = rows - mean.astype(rows.dtype)
+    np.square(centred, out=centred)
+    return len(rows), mean, centred.sum(axis=0, dtype=np.float64)
+
+
+def has_moments(spec: FeatureSpec) -> bool:
+    """Tables of fixed-dim float vectors, one per sample, get moments (what fuse z-scores as they are)."""
+    return spec.kind == "pooled" and bool(spec.dim) and spec.dtype in ("float16", "float32", "float64")
+
+
+def shard_moments(vectors: np.ndarray, valid: np.ndarray, splits: np.ndarray) -> dict[str, Moments]:
+    """Moments per split of a shard's (n, D) vectors, over the rows that have a feature (`valid`)."""
+    rows = np.asarray(vectors, dtype=np.float32)
+    out = {}
+    for split in sorted(set(splits[valid].tolist())):
+        out[str(split)] = batch_moments(rows[valid & (splits == split)])
+    return out
+
+
+def feature_moments(feature: pa.Array | pa.ChunkedArray, splits: np.ndarray) -> dict[str, Moments]:
+    """Moments per split of a shard's `feature` column (fixed_size_list of floats; null rows left
+    out), `splits` holding each row's split."""
+    if isinstance(feature, pa.ChunkedArray):
+        feature = feature.combine_chunks() if feature.num_chunks != 1 else feature.chunk(0)
+    dim = feature.type.list_size
+    values = feature.values.slice(feature.offset * dim, len(feature) * dim).to_numpy(zero_copy_only=False)
+    valid = (np.ones(len(feature), bool) if feature.null_count == 0
+             else feature.is_valid().to_numpy(zero_copy_only=False))
+    return shard_moments(values.reshape(len(feature), dim), valid, np.asarray(splits, dtype=str))
+
+
+def moments_path(shard: Path) -> Path:
+    return shard.parent / MOMENTS_DIR / f"{shard.stem}.arrow"
+
+
+def write_shard_moments(shard: Path, moments: dict[str, Moments], dim: int, samples_fingerprint: str | None) -> None:
+    """Write the moments of the finished `shard` (atomically: a reader sees all of them or none)."""
+    path = moments_path(shard)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = sorted(moments)
+    table = pa.table({
+        "split": pa.array(names, pa.string()),
+        "count": pa.array([moments[s][0] for s in names], pa.int64()),
+        "mean": pa.FixedSizeListArray.from_arrays(
+            pa.array(np.concatenate([moments[s][1] for s in names]) if names else np.zeros(0)), dim),
+        "m2": pa.FixedSizeListArray.from_arrays(
+            pa.array(np.concatenate([moments[s][2] for s in names]) if names else np.zeros(0)), dim),
+    })
+    info = shard.stat()
+    meta = {"shard_bytes": info.st_size, "shard_mtime_ns": info.st_mtime_ns, "samples_fingerprint": samples_fingerprint,
+            "dim": dim}
+    table = table.replace_schema_metadata({_META_KEY: json.dumps(meta)})
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_table_moments(shards: Sequence[Path], dim: int, samples_fingerprint: str | None) -> list[dict[str, Moments]] | None:
+    """Each shard's moments per split, in shard order; None unless every shard has moments that
+    match it (same samples fingerprint, dim, shard size and modification time)."""
+    out = []
+    for shard in shards:
+        path = moments_path(shard)
+        try:
+            with pa.memory_map(str(path)) as source:
+                table = pa.ipc.open_file(source).read_all()
+        except (FileNotFoundError, pa.ArrowInvalid):
+            return None
+        meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+        info = shard.stat()
+        if (meta.get("samples_fingerprint") != samples_fingerprint or meta.get("dim") != dim
+                or meta.get("shard_bytes") != info.st_size or meta.get("shard_mtime_ns") != info.st_mtime_ns):
+            return None
+        means = table.column("mean").combine_chunks().values.to_numpy().reshape(-1, dim)
+        m2s = table.column("m2").combine_chunks().values.to_numpy().reshape(-1, dim)
+        counts = table.column("count").to_pylist()
+        out.append({split: (counts[i], means[i].copy(), m2s[i].copy())
+                    for i, split in enumerate(table.column("split").to_pylist())})
+    return out
+
+
+__all__ = ["MOMENTS_DIR", "Moments", "batch_moments", "feature_moments", "has_moments", "moments_path", "read_table_moments",
+           "shard_moments", "write_shard_moments"]

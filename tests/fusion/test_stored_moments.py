@@ -1,0 +1,140 @@
+"""Per-split moments stored with each shard at extraction: what extract writes, and fuse using them
+instead of its statistics pass, falling back to the pass whenever they could differ."""
+from __future__ import annotations
+
+import importlib
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from mmdata.fusion import fuse, read_fused_metadata
+from mmdata.pipeline import extract
+from mmdata.store import layout, open_dataset
+from mmdata.store.moments import MOMENTS_DIR, feature_moments, read_table_moments, write_shard_moments
+from tests.checks.builder import build_dataset, image_text_samples, pooled_table, with_value
+from tests.sample_corpus import copy_sample_corpus
+
+fuse_module = importlib.import_module("mmdata.fusion.fuse")  # the module (`mmdata.fusion.fuse` is the function)
+S = image_text_samples()
+IMAGE = replace(pooled_table("image.a", S, 4), table_format="arrow")
+TEXT = replace(pooled_table("text.b", S, 3, seed=1), table_format="arrow")
+
+
+def _with_moments(root):
+    """Write every pooled shard's moments the way `extract` does."""
+    data = open_dataset(root)
+    fingerprint = data.manifest.samples["fingerprint"]
+    samples = layout.shard_files(layout.samples_dir(root))
+    for name in data.table_names:
+        for samples_shard, shard in zip(samples, layout.shard_files(data.table_dir(name))):
+            splits = pq.read_table(samples_shard, columns=["split"]).column("split").to_numpy(zero_copy_only=False)
+            table = pa.ipc.open_file(pa.memory_map(str(shard))).read_all()
+            write_shard_moments(shard, feature_moments(table.column("feature"), splits), data.spec(name).dim, fingerprint)
+    return root
+
+
+def _dataset(tmp_path, name="ds", image=IMAGE, moments=True):
+    root = build_dataset(tmp_path / name, S, [image, TEXT], shard_size=5)
+    return _with_moments(root) if moments else root
+
+
+def _export(out):
+    files = [out / f for split_files in read_fused_metadata(out)["files"].values() for f in split_files]
+    return pa.concat_tables([pq.read_table(f) for f in files]).sort_by("sample_id")
+
+
+def _first_pass_runs(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    real = fuse_module.first_pass
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fuse_module, "first_pass", counting)
+    return calls
+
+
+def test_extract_stores_per_split_moments_of_each_pooled_shard(tmp_path):
+    coco = copy_sample_corpus("coco", tmp_path / "coco")
+    extract("coco", coco, tmp_path / "out", extractors=["color-hist:bins=4"], num_workers=0, shard_size=3,
+            table_format="arrow")
+    data = open_dataset(tmp_path / "out")
+    table_dir = data.table_dir("image.color-hist")
+    shards = layout.shard_files(table_dir)
+    stored = read_table_moments(shards, 12, data.manifest.samples["fingerprint"])
+    assert stored is not None and len(stored) == len(shards)
+    samples = data.samples_table(columns=["split"]).column("split").to_numpy(zero_copy_only=False)
+    features = np.stack(data.table("image.color-hist").to_table().column("feature").to_numpy(zero_copy_only=False))
+    for index, moments in enumerate(stored):
+        rows, splits = features[index * 3 : index * 3 + 3].astype(np.float32), samples[index * 3 : index * 3 + 3]
+        assert set(moments) == set(splits.tolist())
+        for split, (count, mean, m2) in moments.items():
+            chosen = rows[splits == split].astype(np.float64)
+            assert count == len(chosen)
+            np.testing.assert_allclose(mean, chosen.mean(axis=0), rtol=1e-12)
+            np.testing.assert_allclose(m2, ((chosen - chosen.mean(axis=0)) ** 2).sum(axis=0), rtol=1e-6, atol=1e-9)
+    # the moments folder is invisible to readers of the table
+    assert ds.dataset(table_dir, format="ipc").count_rows() == len(features)
+    assert [p.name for p in table_dir.iterdir() if p.name.startswith(".")] == [MOMENTS_DIR]
+
+
+def test_fuse_uses_stored_moments_and_writes_the_same_export(tmp_path, monkeypatch):
+    calls = _first_pass_runs(monkeypatch)
+    fuse(_dataset(tmp_path, "with"), tmp_path / "a", tables=("image", "text"))
+    assert calls == []  # no statistics pass
+    fuse(_dataset(tmp_path, "without", moments=False), tmp_path / "b", tables=("image", "text"))
+    assert calls == [1]
+    a, b = _export(tmp_path / "a"), _export(tmp_path / "b")
+    assert a.equals(b)  # bit-identical: the same per-shard moments, merged in the same order
+    assert read_fused_metadata(tmp_path / "a")["normalization"] == read_fused_metadata(tmp_path / "b")["normalization"]
+
+
+def test_statistics_from_two_splits_merge_per_split_moments(tmp_path, monkeypatch):
+    calls = _first_pass_runs(monkeypatch)
+    fuse(_dataset(tmp_path, "with"), tmp_path / "a", tables=("image", "text"), stats_splits=("train", "val"))
+    fuse(_dataset(tmp_path, "without", moments=False), tmp_path / "b", tables=("image", "text"), stats_splits=("train", "val"))
+    assert calls == [1]
+    stats_a = read_fused_metadata(tmp_path / "a")["normalization"]["tables"]
+    stats_b = read_fused_metadata(tmp_path / "b")["normalization"]["tables"]
+    for name in stats_a:  # per split, then merged, vs both splits at once: squares are summed from
+        # float32 deviations around each batch's own mean, so the last digits may differ (float32 data)
+        np.testing.assert_allclose(stats_a[name]["mean"], stats_b[name]["mean"], rtol=1e-12)
+        np.testing.assert_allclose(stats_a[name]["std"], stats_b[name]["std"], rtol=1e-7)
+
+
+def test_moments_that_do_not_match_their_shard_are_ignored(tmp_path, monkeypatch):
+    calls = _first_pass_runs(monkeypatch)
+    root = _dataset(tmp_path, "stale")
+    data = open_dataset(root)
+    shard = layout.shard_files(data.table_dir("image.a"))[1]
+    other = _dataset(tmp_path, "other", image=replace(pooled_table("image.a", S, 4, seed=7), table_format="arrow"))
+    shutil.copy(layout.shard_files(open_dataset(other).table_dir("image.a"))[1], shard)  # rewritten after its moments
+    fuse(root, tmp_path / "a", tables=("image", "text"))
+    assert calls == [1]
+    for name in data.table_names:  # no moments at all: the statistics pass, on the same data
+        shutil.rmtree(data.table_dir(name) / MOMENTS_DIR)
+    fuse(root, tmp_path / "b", tables=("image", "text"))
+    assert calls == [1, 1]
+    assert _export(tmp_path / "a").equals(_export(tmp_path / "b"))
+
+
+def test_dropping_samples_with_a_failed_feature_uses_the_statistics_pass(tmp_path, monkeypatch):
+    calls = _first_pass_runs(monkeypatch)
+    root = _dataset(tmp_path, image=with_value(IMAGE, 3, None))  # a failed sample, recorded in the errors table
+    fuse(root, tmp_path / "zero", tables=("image", "text"), missing="zero")
+    assert calls == []  # moments leave out the rows without a feature, as the zero policy does
+    fuse(root, tmp_path / "drop", tables=("image", "text"), missing="drop")
+    assert calls == [1]  # dropping the sample also removes its text row from the text statistics
+
+
+@pytest.mark.parametrize("fmt", ["npy"])
+def test_npy_export_still_counts_rows_in_a_first_pass(tmp_path, monkeypatch, fmt):
+    calls = _first_pass_runs(monkeypatch)
+    fuse(_dataset(tmp_path), tmp_path / "out", tables=("image", "text"), format=fmt)
+    assert calls == [1]  # the .npy files are preallocated from the row counts
