@@ -28,9 +28,9 @@ from mmdata.records import samples_to_table
 from mmdata.store import layout
 from mmdata.store.manifest import Manifest, read_manifest, write_manifest
 from mmdata.store.metadata import FeatureSpec
-from mmdata.store.moments import feature_moments, has_moments, write_shard_moments
+from mmdata.store.moments import feature_moments, has_moments, moments_path, write_shard_moments
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.shards import shard_rows
+from mmdata.store.shards import read_shard, shard_rows
 from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
@@ -278,6 +278,9 @@ def _extract_table(
         out_path = shard_path(dataset, name, index)
         if out_path.is_file():
             progress.advance(shard_rows(out_path))
+            if has_moments(spec) and not moments_path(out_path).is_file():  # interrupted between the two writes
+                _write_moments(out_path, read_shard(out_path, ["feature"]), samples_shard, spec,
+                               provenance["samples_fingerprint"])
         else:
             pending.append((index, samples_shard))
     if hasattr(runner, "stream_shards"):  # Ray: one execution over every pending shard

@@ -15,7 +15,7 @@ import pytest
 from mmdata.fusion import fuse, read_fused_metadata
 from mmdata.pipeline import extract
 from mmdata.store import layout, open_dataset
-from mmdata.store.moments import MOMENTS_DIR, feature_moments, read_table_moments, write_shard_moments
+from mmdata.store.moments import MOMENTS_DIR, feature_moments, moments_path, read_table_moments, write_shard_moments
 from tests.checks.builder import build_dataset, image_text_samples, pooled_table, with_value
 from tests.sample_corpus import copy_sample_corpus
 
@@ -82,6 +82,23 @@ def test_extract_stores_per_split_moments_of_each_pooled_shard(tmp_path):
     # the moments folder is invisible to readers of the table
     assert ds.dataset(table_dir, format="ipc").count_rows() == len(features)
     assert [p.name for p in table_dir.iterdir() if p.name.startswith(".")] == [MOMENTS_DIR]
+
+
+def test_a_resumed_extraction_stores_the_moments_an_interruption_left_out(tmp_path):
+    coco = copy_sample_corpus("coco", tmp_path / "coco")
+    run = dict(extractors=["color-hist:bins=4"], num_workers=0, shard_size=3, table_format="arrow")
+    extract("coco", coco, tmp_path / "out", **run)
+    data = open_dataset(tmp_path / "out")
+    shards = layout.shard_files(data.table_dir("image.color-hist"))
+    before = read_table_moments(shards, 12, data.manifest.samples["fingerprint"])
+    moments_path(shards[1]).unlink()  # killed after writing the shard, before its moments
+    extract("coco", coco, tmp_path / "out", **run)
+    after = read_table_moments(shards, 12, data.manifest.samples["fingerprint"])
+    assert after is not None and after[1].keys() == before[1].keys()
+    for split, (count, mean, m2) in before[1].items():
+        assert after[1][split][0] == count
+        np.testing.assert_array_equal(after[1][split][1], mean)
+        np.testing.assert_array_equal(after[1][split][2], m2)
 
 
 def test_fuse_uses_stored_moments_and_writes_the_same_export(tmp_path, monkeypatch):

@@ -21,7 +21,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from mmdata.pipeline import extract
-from mmdata.store import open_dataset
+from mmdata.store import layout, open_dataset
+from mmdata.store.moments import has_moments, read_table_moments
 from tests.reliability.fake_coco import write_fake_coco
 
 SEED = 20261129
@@ -168,10 +169,16 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_pa
     assert reader.failures == []
     assert reader.reads > 0
     assert midway > 0, "no kill landed between the first and the last shard"
-    # Files a kill left half-written are hidden temporaries ('.part-*.tmp'), which readers ignore.
-    visible = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    # Files a kill left half-written are hidden temporaries ('.part-*.tmp'), which readers ignore,
+    # as they ignore the hidden folders of per-shard moments.
+    visible = [p for p in out.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(out).parts)]
     assert all(p.name == "mmdata.json" or re.fullmatch(r"part-\d{5}\.parquet", p.name) for p in visible), visible
     assert_same_dataset(out, reference)
+    dataset = open_dataset(out)  # a shard finished before a kill got its moments when the run resumed
+    for name in TABLES:
+        if has_moments(dataset.spec(name)):
+            shards = layout.shard_files(dataset.table_dir(name))
+            assert read_table_moments(shards, dataset.spec(name).dim, dataset.manifest.samples["fingerprint"]), name
 
 
 FUSE_TABLES = ("image.color-hist", "text.hashed-bow")
