@@ -11,8 +11,10 @@ normalized there in place, and a full buffer goes to the sink as one batch:
     buffer[s] full ──▶ sink.write(FusedBatch)   (rows of one split, in shard and row order)
 
 Rows come out in the same order as the staged path gives them (shards in order, split-stable).
-Pooled Parquet tables get there too: pass 1, which decodes them anyway, writes each decoded shard
-as an Arrow IPC copy next to the export (`MappableCopies`), and pass 2 maps the copies.
+Pooled Parquet tables get there too: when no first pass is needed (no z-score, or moments stored at
+extraction give the statistics) they are decoded once, in this pass; otherwise pass 1, which decodes
+them anyway, writes each decoded shard as an Arrow IPC copy next to the export (`MappableCopies`),
+and pass 2 maps the copies.
 """
 from __future__ import annotations
 

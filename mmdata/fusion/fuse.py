@@ -9,7 +9,9 @@ Two streaming passes (`passes.py`) over the samples shards (feature shard k pair
   2. normalize the staged (or freshly decoded) rows with those statistics and write every split.
 Pooled rows skip the staging: pass 2 maps the Arrow IPC shards (or IPC copies of the Parquet ones
 that pass 1 writes) and writes each value once, gathered and normalized in its output buffer
-(`direct.py`). Sequences kept as sequences go through the staged rows.
+(`direct.py`). With the per-split moments `extract` stores next to each pooled shard, pass 1 is not
+needed at all: the statistics are merged from them, and every table is read once. Sequences kept as
+sequences go through the staged rows.
 Everything is written into a hidden temporary directory renamed onto OUTPUT_DIR at the end, so a
 failure (bad input found in pass 2, an interrupted run) leaves nothing behind.
 """
@@ -130,14 +132,16 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
     tally = Tally()
     sink: BackgroundSink | None = None
     try:
-        direct = can_fuse_directly(plan)
+        # For pooled rows a first pass only gathers statistics (and counts, for .npy): moments stored
+        # at extraction replace it when every shard has them, and then every table, Parquet too, is
+        # read once, in the direct pass.
+        pooled_rows = not plan.keeps_sequences
+        stored = stored_statistics(plan, options) if pooled_rows and options.format != "npy" else None
+        direct = can_fuse_directly(plan) or (pooled_rows and (stored is not None or not plan.needs_first_pass))
         copies = None
         if not direct and copies_make_it_direct(plan):
             copies, direct = MappableCopies(plan, tmp / COPIES_NAME), True
         staging = None if direct else tmp / STAGING_NAME
-        # Pass 1 over mapped tables only gathers statistics (and counts, for .npy): moments stored
-        # at extraction replace it when every shard has them.
-        stored = stored_statistics(plan, options) if direct and not copies and options.format != "npy" else None
         needs_first = (plan.needs_first_pass and stored is None) or copies is not None
         first = first_pass(plan, options, tally, staging, copies) if needs_first else None
         stats = first.stats if first else stored or {t.name: NormStats(t.method) for t in plan.tables}

@@ -15,6 +15,7 @@ import pytest
 from mmdata.fusion import fuse, read_fused_metadata
 from mmdata.pipeline import extract
 from mmdata.store import layout, open_dataset
+from mmdata.store.shards import read_shard
 from mmdata.store.moments import MOMENTS_DIR, feature_moments, moments_path, read_table_moments, write_shard_moments
 from tests.checks.builder import build_dataset, image_text_samples, pooled_table, with_value
 from tests.sample_corpus import copy_sample_corpus
@@ -33,13 +34,14 @@ def _with_moments(root):
     for name in data.table_names:
         for samples_shard, shard in zip(samples, layout.shard_files(data.table_dir(name))):
             splits = pq.read_table(samples_shard, columns=["split"]).column("split").to_numpy(zero_copy_only=False)
-            table = pa.ipc.open_file(pa.memory_map(str(shard))).read_all()
-            write_shard_moments(shard, feature_moments(table.column("feature"), splits), data.spec(name).dim, fingerprint)
+            feature = read_shard(shard, ["feature"]).column("feature")
+            write_shard_moments(shard, feature_moments(feature, splits), data.spec(name).dim, fingerprint)
     return root
 
 
-def _dataset(tmp_path, name="ds", image=IMAGE, moments=True):
-    root = build_dataset(tmp_path / name, S, [image, TEXT], shard_size=5)
+def _dataset(tmp_path, name="ds", image=IMAGE, moments=True, table_format="arrow"):
+    tables = [replace(image, table_format=table_format), replace(TEXT, table_format=table_format)]
+    root = build_dataset(tmp_path / name, S, tables, shard_size=5)
     return _with_moments(root) if moments else root
 
 
@@ -101,11 +103,12 @@ def test_a_resumed_extraction_stores_the_moments_an_interruption_left_out(tmp_pa
         np.testing.assert_array_equal(after[1][split][2], m2)
 
 
-def test_fuse_uses_stored_moments_and_writes_the_same_export(tmp_path, monkeypatch):
+@pytest.mark.parametrize("table_format", ["arrow", "parquet"])
+def test_fuse_uses_stored_moments_and_writes_the_same_export(tmp_path, monkeypatch, table_format):
     calls = _first_pass_runs(monkeypatch)
-    fuse(_dataset(tmp_path, "with"), tmp_path / "a", tables=("image", "text"))
-    assert calls == []  # no statistics pass
-    fuse(_dataset(tmp_path, "without", moments=False), tmp_path / "b", tables=("image", "text"))
+    fuse(_dataset(tmp_path, "with", table_format=table_format), tmp_path / "a", tables=("image", "text"))
+    assert calls == []  # no statistics pass: every table is read once (Parquet ones decoded once)
+    fuse(_dataset(tmp_path, "without", moments=False, table_format=table_format), tmp_path / "b", tables=("image", "text"))
     assert calls == [1]
     a, b = _export(tmp_path / "a"), _export(tmp_path / "b")
     assert a.equals(b)  # bit-identical: the same per-shard moments, merged in the same order
