@@ -71,6 +71,11 @@ class Sink(ABC):
         """Finish every file; returns the files of each split, relative to `root`."""
 
 
+#: Values the Parquet writer encodes between two page-size checks (pyarrow's default is 1024): a
+#: fused row holds ~1000 of them, and larger steps write the export ~6% faster (A/B, 100k x 970).
+WRITE_BATCH_VALUES = 64 * 1024
+
+
 class ParquetSink(Sink):
     """data/<split>-<i>-of-<n>.parquet, `shard_rows` rows per file, one row group per input shard."""
 
@@ -102,7 +107,7 @@ class ParquetSink(Sink):
         self._files.setdefault(split, []).append(path)
         writer = pq.ParquetWriter(
             path, self.schema, compression=self.compression, use_dictionary=["sample_id", "split"],
-            write_statistics=["sample_id", "split", "label"],
+            write_statistics=["sample_id", "split", "label"], write_batch_size=WRITE_BATCH_VALUES,
         )
         self._writers[split] = (writer, 0)
         return writer, 0
