@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from mmdata.checks import tables as table_checks
 from mmdata.checks.issues import Issue
@@ -162,7 +161,7 @@ def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
 
 
 def _read_shard(plan: FusePlan, index: int) -> ShardData:
-    samples = pq.read_table(plan.sample_files[index], columns=["sample_id", "split", "label"])
+    samples = read_shard(plan.sample_files[index], ["sample_id", "split", "label"])
     split_array = samples.column("split").combine_chunks()
     shard = ShardData(
         samples.column("sample_id").combine_chunks(), split_array, samples.column("label").combine_chunks(),

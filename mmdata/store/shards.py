@@ -18,18 +18,28 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from mmdata.store.layout import shard_format
 
+_PARQUET = ds.ParquetFileFormat()
+_LOCAL_FS = pafs.LocalFileSystem()
 #: pyarrow.dataset's name of each shard format.
 DATASET_FORMATS = {"arrow": "ipc", "parquet": "parquet"}
 
 
 def read_shard(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
-    """The shard's table (only `columns`, when given)."""
+    """The shard's table (only `columns`, when given).
+
+    Parquet shards are decoded into memory from the system allocator: readers decode shards on
+    prefetch threads, and mimalloc (Arrow's default) keeps what each thread's decodes freed, so
+    memory would grow with the number of shards read (fuse at 300k samples: 320-338 MiB against
+    261-268 with the system allocator)."""
     if shard_format(path) == "parquet":
-        return pq.read_table(path, columns=list(columns) if columns is not None else None)
+        fragment = _PARQUET.make_fragment(str(path), _LOCAL_FS)
+        return fragment.to_table(columns=list(columns) if columns is not None else None,
+                                 memory_pool=pa.system_memory_pool())
     table = map_shard(path)
     return table.select(list(columns)) if columns is not None else table
 
