@@ -15,7 +15,6 @@ torch threads: `compute` is where a model runs, and decoding workers mostly wait
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mmdata.environment import environment
 from mmdata.errors import MediaError, MmdataError
 from mmdata.features.base import Extractor
 
@@ -141,27 +141,13 @@ def limit_threads(num_threads: int = 1) -> None:
         torch.set_num_threads(num_threads)
 
 
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
-
-
 def _start_fork_server() -> None:
     """Start this process's fork server (once; later calls return at once) with one thread per
     BLAS/OpenMP pool in its environment, so that the libraries it preloads, and every worker
     forked from it, start single-threaded at no cost per worker. The variables are set in this
     process only while the server is launched."""
     multiprocessing.forkserver.set_forkserver_preload(list(WORKER_PRELOAD))
-    with _environment({name: "1" for name in THREAD_VARIABLES}):
+    with environment({name: "1" for name in THREAD_VARIABLES}):
         multiprocessing.forkserver.ensure_running()
 
 

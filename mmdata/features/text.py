@@ -13,18 +13,17 @@ Models are read only from local directories (`HF_HUB_OFFLINE=1` while loading): 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
-import os
 import re
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from mmdata.environment import environment
 from mmdata.errors import MediaError, MissingWeightsError
 from mmdata.features.base import Extractor, register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
@@ -63,19 +62,9 @@ def resolve_text_model(model: str) -> Path:
     )
 
 
-@contextmanager
-def offline_hub() -> Iterator[None]:
+def offline_hub() -> contextlib.AbstractContextManager[None]:
     """Set HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE for the duration (a model load must not reach the network)."""
-    saved = {k: os.environ.get(k) for k in _OFFLINE_VARS}
-    os.environ.update({k: "1" for k in _OFFLINE_VARS})
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment({k: "1" for k in _OFFLINE_VARS})
 
 
 @functools.lru_cache(maxsize=4)
