@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmdata.checks.issues import Issue, make_issue
+from mmdata.store.arrays import single_chunk
 
 #: Columns of the samples table whose values must each stay inside one split.
 LEAK_KEYS = ("group_id", "image", "video")
@@ -60,7 +61,7 @@ def check_split_leaks(samples: pa.Table, keys: tuple[str, ...] = LEAK_KEYS, *, m
 def _all_distinct(column: pa.ChunkedArray | pa.Array) -> bool:
     """No value occurs twice (nulls aside), found by sorting and comparing neighbours: no hash table,
     which for 10^5+ distinct media paths is the leak check's largest allocation (and slower)."""
-    values = (column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column).drop_null()
+    values = single_chunk(column).drop_null()
     if len(values) < 2:
         return True
     ordered = values.take(pc.sort_indices(values))
@@ -72,8 +73,7 @@ def _codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     # The system allocator: the hash table's growth costs mimalloc ~4x its final size in resident
     # memory (freed blocks are kept), which would make the check's peak grow with the dataset.
     pool = pa.system_memory_pool()
-    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column,
-                                   memory_pool=pool)
+    encoded = pc.dictionary_encode(single_chunk(column), memory_pool=pool)
     return pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
 
 

@@ -2,7 +2,7 @@
 
 Feature tables are read shard by shard (`store.shards.iter_shard_batches`: memory-mapped Arrow IPC,
 or Parquet through a scanner with bounded read-ahead, so memory does not grow with the dataset), and
-Arrow list columns are turned into NumPy views without per-row Python:
+Arrow list columns are turned into NumPy views without per-row Python (`store.arrays`, imported here):
 
     feature: fixed_size_list<float32>[D]              -> (n, D) array          (`fixed_rows`)
     feature: list<fixed_size_list<float32>[D]>        -> offsets (n+1,), (sum T_i, D) array (`sequence_rows`)
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pyarrow as pa
 
+from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk, valid_mask  # noqa: F401 - shared here too
 from mmdata.store.layout import samples_dir, shard_files, shard_format
 from mmdata.store.metadata import decode_metadata
 from mmdata.store.shards import map_shard, shard_footer, shards_dataset
@@ -103,35 +103,3 @@ def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = 
     schema = scanner.projected_schema
     table = pa.Table.from_batches(parts, schema=pa.schema([schema.field(c) for c in keep]))
     return table, [rows_by_file.get(p.name, 0) for p in shard_files(samples_dir(dataset.root))]
-
-
-def fixed_rows(arr: pa.Array) -> np.ndarray:
-    """A fixed_size_list<T>[D] array as an (n, D) NumPy array (null rows hold whatever the slot holds)."""
-    arr = _single_chunk(arr)
-    dim = arr.type.list_size
-    values = arr.values.slice(arr.offset * dim, len(arr) * dim)
-    flat = values.to_numpy(zero_copy_only=False)
-    return flat.reshape(len(arr), dim)
-
-
-def sequence_rows(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """A list<fixed_size_list<T>[D]> array as (offsets starting at 0, (sum T_i, D) rows)."""
-    arr = _single_chunk(arr)
-    offsets = arr.offsets.to_numpy().astype(np.int64)
-    start, stop = int(offsets[0]), int(offsets[-1])
-    rows = fixed_rows(arr.values.slice(start, stop - start))
-    return offsets - start, rows
-
-
-def valid_mask(arr: pa.Array) -> np.ndarray:
-    """True where a row is not null."""
-    arr = _single_chunk(arr)
-    if arr.null_count == 0:
-        return np.ones(len(arr), dtype=bool)
-    return arr.is_valid().to_numpy(zero_copy_only=False)
-
-
-def _single_chunk(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(arr, pa.ChunkedArray):
-        return arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    return arr

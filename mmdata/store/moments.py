@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from mmdata.store.arrays import fixed_rows, valid_mask
 from mmdata.store.metadata import FeatureSpec
 
 MOMENTS_DIR = ".moments"
@@ -64,13 +65,7 @@ def shard_moments(vectors: np.ndarray, valid: np.ndarray, splits: np.ndarray) ->
 def feature_moments(feature: pa.Array | pa.ChunkedArray, splits: np.ndarray) -> dict[str, Moments]:
     """Moments per split of a shard's `feature` column (fixed_size_list of floats; null rows left
     out), `splits` holding each row's split."""
-    if isinstance(feature, pa.ChunkedArray):
-        feature = feature.combine_chunks() if feature.num_chunks != 1 else feature.chunk(0)
-    dim = feature.type.list_size
-    values = feature.values.slice(feature.offset * dim, len(feature) * dim).to_numpy(zero_copy_only=False)
-    valid = (np.ones(len(feature), bool) if feature.null_count == 0
-             else feature.is_valid().to_numpy(zero_copy_only=False))
-    return shard_moments(values.reshape(len(feature), dim), valid, np.asarray(splits, dtype=str))
+    return shard_moments(fixed_rows(feature), valid_mask(feature), np.asarray(splits, dtype=str))
 
 
 def moments_path(shard: Path) -> Path:
