@@ -17,8 +17,6 @@ not by `mmdata extract`). The folder starts with '.', so readers of the table sk
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import pyarrow as pa
 
 from mmdata.store.arrays import fixed_rows, valid_mask
 from mmdata.store.metadata import FeatureSpec
+from mmdata.store.writer import write_table_atomic
 
 MOMENTS_DIR = ".moments"
 _META_KEY = b"mmdata.moments"
@@ -75,7 +74,6 @@ def moments_path(shard: Path) -> Path:
 def write_shard_moments(shard: Path, moments: dict[str, Moments], dim: int, samples_fingerprint: str | None) -> None:
     """Write the moments of the finished `shard` (atomically: a reader sees all of them or none)."""
     path = moments_path(shard)
-    path.parent.mkdir(parents=True, exist_ok=True)
     names = sorted(moments)
     table = pa.table({
         "split": pa.array(names, pa.string()),
@@ -88,16 +86,7 @@ def write_shard_moments(shard: Path, moments: dict[str, Moments], dim: int, samp
     info = shard.stat()
     meta = {"shard_bytes": info.st_size, "shard_mtime_ns": info.st_mtime_ns, "samples_fingerprint": samples_fingerprint,
             "dim": dim}
-    table = table.replace_schema_metadata({_META_KEY: json.dumps(meta)})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_table_atomic(table.replace_schema_metadata({_META_KEY: json.dumps(meta)}), path)
 
 
 def read_table_moments(shards: Sequence[Path], dim: int, samples_fingerprint: str | None) -> list[dict[str, Moments]] | None:
