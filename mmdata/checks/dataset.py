@@ -27,13 +27,13 @@ from mmdata.checks import temporal
 from mmdata.checks.issues import Issue, IssueCollector
 from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
 from mmdata.checks.stream import (
-    SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_mapped_shards, read_column, read_shard_infos, scan_samples,
-    sequence_rows, valid_mask,
+    ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_mapped_shards, read_column, read_shard_infos, row_starts,
+    scan_samples, sequence_rows, valid_mask,
 )
 from mmdata.store.layout import shard_files, shard_format
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.shards import iter_shard_batches
+from mmdata.store.shards import iter_shard_batches, table_batches
 
 log = logging.getLogger(__name__)
 
@@ -228,12 +228,12 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     collector.extend(table_checks.check_table_state(name, entry, shards))
     if not shards:
         return stats
-    starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
+    starts = row_starts(shards)
     scanned_all = all(table_checks.shard_type_ok(spec, s) for s in shards)
     if aligned and scanned_all and int(starts[-1]) == len(context.sample_ids):
         table_ids = context.sample_ids  # every row's id was compared with the samples table's: no copy
     else:  # something differs: read the ids again for the checks that name it
-        table_ids = read_column([s.path for s in shards], "sample_id", pa.schema([pa.field("sample_id", pa.string())]))
+        table_ids = read_column([s.path for s in shards], "sample_id", ID_SCHEMA)
     first_ids = [table_ids[int(starts[k])].as_py() if s.rows else None for k, s in enumerate(shards)]
     collector.extend(table_checks.check_shard_types(name, spec, shards, first_ids))
     collector.extend(table_checks.check_provenance(
@@ -315,14 +315,12 @@ def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
     schema = feature_schema(spec).remove_metadata()
     files = shard_files(table_dir)
     if files and shard_format(files[0]) == "arrow":
-        wanted = pa.schema([schema.field(c) for c in columns])
         row0 = 0
         for info, table in iter_mapped_shards(files):
             shards.append(info)
             if table_checks.shard_type_ok(spec, info):
-                table = table.select(columns)
                 consumed = 0
-                for batch in (table if table.schema.equals(wanted) else table.cast(wanted)).to_batches(SCAN_BATCH_ROWS):
+                for batch in table_batches(table, columns, schema, SCAN_BATCH_ROWS):
                     if batch.num_rows:
                         yield row0 + consumed, info.index, batch
                         consumed += batch.num_rows
@@ -330,7 +328,7 @@ def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
             del table
         return
     shards.extend(read_shard_infos(table_dir))
-    starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
+    starts = row_starts(shards)
     good = [(int(starts[s.index]), s) for s in shards if table_checks.shard_type_ok(spec, s)]
     if not good:
         return

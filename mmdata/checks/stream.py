@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 
 from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk, valid_mask  # noqa: F401 - shared here too
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 #: Rows per record batch when the checks scan feature tables.
 SCAN_BATCH_ROWS = 4096
-_ID_SCHEMA = pa.schema([pa.field("sample_id", pa.string())])
+ID_SCHEMA = pa.schema([pa.field("sample_id", pa.string())])
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,11 @@ def read_shard_infos(table_dir: Path) -> list[ShardInfo]:
     return infos
 
 
+def row_starts(shards: Sequence[ShardInfo]) -> np.ndarray:
+    """The table row index of each shard's first row, then the table's row count ((len + 1,) int64)."""
+    return np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
+
+
 def iter_mapped_shards(files: Sequence[Path]) -> Iterator[tuple[ShardInfo, pa.Table]]:
     """The Arrow IPC shard files of a table (`layout.shard_files`), each opened once: its info and
     its memory-mapped table, one shard at a time (a reader that drops each table before the next
@@ -69,7 +75,7 @@ def read_shard_infos_and_ids(table_dir: Path) -> tuple[list[ShardInfo], pa.Array
     opened once each, Parquet ones read their footers, then the ids in one multi-threaded scan."""
     files = shard_files(table_dir)
     if not files or shard_format(files[0]) != "arrow":
-        return read_shard_infos(table_dir), read_column(files, "sample_id", _ID_SCHEMA)
+        return read_shard_infos(table_dir), read_column(files, "sample_id", ID_SCHEMA)
     infos, ids = [], []
     for info, table in iter_mapped_shards(files):
         infos.append(info)

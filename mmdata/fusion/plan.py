@@ -25,7 +25,9 @@ import pyarrow.compute as pc
 
 from mmdata.checks import tables as table_checks
 from mmdata.checks.issues import Issue
-from mmdata.checks.stream import fixed_rows, read_shard_infos_and_ids, scan_samples, sequence_rows, valid_mask
+from mmdata.checks.stream import (
+    fixed_rows, read_shard_infos_and_ids, row_starts, scan_samples, sequence_rows, valid_mask,
+)
 from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.layout import samples_dir, shard_files
@@ -237,7 +239,7 @@ def _plan_table(dataset: Dataset, name: str, options: FuseOptions, sample_ids: p
     shards, table_ids = read_shard_infos_and_ids(dataset.table_dir(name))
     _raise_first(name, table_checks.check_table_state(name, entry, shards))
     files = [s.path for s in shards]
-    starts = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(int)
+    starts = row_starts(shards)
     first_ids = [table_ids[int(starts[k])].as_py() if s.rows else None for k, s in enumerate(shards)]
     _raise_first(name, table_checks.check_shard_types(name, spec, shards, first_ids), SchemaMismatchError)
     provenance = table_checks.check_provenance(name, entry, dataset.manifest.samples.get("fingerprint"), shards, first_ids)

@@ -5,6 +5,7 @@
     shard_rows(path)                        -> int (footer only)
     shard_footer(path)                      -> (rows, schema), one open
     iter_shard_batches(files, columns)      -> record batches, memory bounded by a shard
+    table_batches(table, columns)           -> record batches of an open (mapped) shard's table
     shard_schema(path)                      -> pa.Schema with the mmdata metadata
     shards_dataset(files)                   -> pyarrow.dataset over shards of one format
 
@@ -87,10 +88,18 @@ def iter_shard_batches(files: Sequence[Path], columns: Sequence[str], schema: pa
                                    memory_pool=pa.system_memory_pool())
         return
     for path in files:
-        table = map_shard(path).select(list(columns))
-        if schema is not None:
-            table = table.cast(pa.schema([schema.field(c) for c in columns]))
-        yield from table.to_batches(max_chunksize=batch_size)
+        yield from table_batches(map_shard(path), columns, schema, batch_size)
+
+
+def table_batches(table: pa.Table, columns: Sequence[str], schema: pa.Schema | None = None,
+                  batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
+    """Record batches of a table's `columns` (views of it), cast to `schema`'s fields where they differ."""
+    table = table.select(list(columns))
+    if schema is not None:
+        wanted = pa.schema([schema.field(c) for c in columns])
+        if not table.schema.equals(wanted):
+            table = table.cast(wanted)
+    yield from table.to_batches(max_chunksize=batch_size)
 
 
 def shards_dataset(files: Sequence[Path], schema: pa.Schema | None = None) -> ds.Dataset:
@@ -99,4 +108,4 @@ def shards_dataset(files: Sequence[Path], schema: pa.Schema | None = None) -> ds
     return ds.dataset([str(f) for f in files], format=fmt, schema=schema)
 
 
-__all__ = ["iter_shard_batches", "map_shard", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]
+__all__ = ["iter_shard_batches", "map_shard", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]
