@@ -84,11 +84,11 @@ def load_audio(
         ((24000,), 1.5)
     """
     path = Path(path)
-    _check_file(path)
+    size = _check_file(path)
     if start is not None and end is not None and end <= start:
         raise MediaError(f"{path}: segment end {end} <= start {start}; expected start < end (seconds)")
     if path.suffix.lower() in SOUNDFILE_SUFFIXES:
-        pcm = _read_wav_pcm16(path, start, end) if path.suffix.lower() in (".wav", ".wave") else None
+        pcm = _read_wav_pcm16(path, size, start, end) if path.suffix.lower() in (".wav", ".wave") else None
         samples, rate, offset = pcm if pcm is not None else _read_soundfile(path, start, end)
     else:
         samples, rate, offset = _read_pyav(path, start, end)
@@ -176,12 +176,11 @@ def _pcm16_layout(fmt: bytes) -> tuple[int, int] | None:
     return channels, rate
 
 
-def _read_wav_pcm16(path: Path, start: float | None, end: float | None) -> tuple[np.ndarray, int, float] | None:
+def _read_wav_pcm16(path: Path, size: int, start: float | None, end: float | None) -> tuple[np.ndarray, int, float] | None:
     """(mono float32 samples, rate, offset) of a 16-bit PCM WAV, read straight from the file: one
     seek and one read of the segment's bytes, no decoder (a third of the time libsndfile takes on
     short files, bit-identical: x / 32768 is exact in float32). None for any other WAV (float,
     24-bit, compressed, RF64), which libsndfile reads. Truncated files raise MediaError either way."""
-    size = path.stat().st_size
     with open(path, "rb") as f:
         chunks = _wav_chunks(path, f, size)
         layout = _pcm16_layout(chunks.fmt) if chunks is not None else None
@@ -194,12 +193,21 @@ def _read_wav_pcm16(path: Path, start: float | None, end: float | None) -> tuple
     ints = np.frombuffer(raw, "<i2", count=len(raw) // 2).reshape(-1, channels)
     if len(ints) < last - first:
         raise MediaError(f"{path}: audio file is truncated: expected {last - first} frames from frame {first}, read {len(ints)}")
-    data = np.multiply(ints, np.float32(1 / 32768), dtype=np.float32)
-    mono = data[:, 0] if channels == 1 else data.mean(axis=1, dtype=np.float32)
-    return mono, rate, first / rate
+    return _mono(_pcm16_to_float32(ints)), rate, first / rate
 
 
-def _check_file(path: Path) -> None:
+def _pcm16_to_float32(ints: np.ndarray) -> np.ndarray:
+    """16-bit PCM as float32 in [-1, 1): x / 32768, which is exact in float32 and what libsndfile returns."""
+    return np.multiply(ints, np.float32(1 / 32768), dtype=np.float32)
+
+
+def _mono(data: np.ndarray) -> np.ndarray:
+    """(frames, channels) samples as (frames,): the channels' mean (a view of the one channel of mono audio)."""
+    return data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
+
+
+def _check_file(path: Path) -> int:
+    """The size of the regular file at `path`; MediaError if it is missing or empty."""
     try:
         info = path.stat()
     except OSError:
@@ -208,6 +216,7 @@ def _check_file(path: Path) -> None:
         raise MediaError(f"audio file not found: {path}")
     if info.st_size == 0:
         raise MediaError(f"audio file is empty (0 bytes): {path}")
+    return info.st_size
 
 
 def _read_soundfile(path: Path, start: float | None, end: float | None) -> tuple[np.ndarray, int, float]:
@@ -215,7 +224,7 @@ def _read_soundfile(path: Path, start: float | None, end: float | None) -> tuple
 
     try:
         with sf.SoundFile(str(path)) as f:  # one open for the header and the samples
-            rate, channels, subtype = int(f.samplerate), f.channels, f.subtype
+            rate, subtype = int(f.samplerate), f.subtype
             first, last = _segment_frames(path, rate, f.frames, start, end)
             if first:
                 f.seek(first)
@@ -232,8 +241,7 @@ def _read_soundfile(path: Path, start: float | None, end: float | None) -> tuple
         raise MediaError(
             f"{path}: audio file is truncated: expected {last - first} frames from frame {first}, read {data.shape[0]}"
         )
-    mono = data[:, 0] if channels == 1 else data.mean(axis=1, dtype=np.float32)  # the mean of one channel is itself
-    return mono, rate, first / rate
+    return _mono(data), rate, first / rate
 
 
 def _read_float32(f, frames: int) -> np.ndarray:
@@ -241,7 +249,7 @@ def _read_float32(f, frames: int) -> np.ndarray:
     scaled here: bit-identical to libsndfile's own conversion (x / 32768, a power of two) and
     about a third faster."""
     if f.subtype == "PCM_16":
-        return np.multiply(f.read(frames, dtype="int16", always_2d=True), np.float32(1 / 32768), dtype=np.float32)
+        return _pcm16_to_float32(f.read(frames, dtype="int16", always_2d=True))
     return f.read(frames, dtype="float32", always_2d=True)
 
 
