@@ -129,7 +129,8 @@ class ParquetSink(Sink):
 class ArrowSink(Sink):
     """data/<split>.arrow: one uncompressed Arrow IPC file per split (memory-mapped, zero-copy reads).
 
-    Each batch the passes hand over (about 16 MB, rows of one split) becomes one record batch.
+    Each batch the passes hand over becomes one record batch: rows of one split, about 4 MB from the
+    direct pass (`direct.BUFFER_BYTES`), 16 MB from the staged one (`passes.MERGE_BYTES`).
     """
 
     def __init__(self, *args: Any, **kwargs: Any):

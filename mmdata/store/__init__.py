@@ -11,6 +11,8 @@ feature tables with `format="ipc"`):
                                        exactly the rows of samples shard k, in the same order.
                                        Parquet by default, or Arrow IPC files (`table_format="arrow"`:
                                        part-00000.arrow, memory-mapped, zero-copy reads)
+      features/<table>/.moments/part-00000.arrow
+                                       pooled tables: per-split moments of each shard (`store.moments`)
       errors/<table>/part-00000.parquet
                                        items that failed, with sample id, file and reason
 """
