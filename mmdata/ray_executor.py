@@ -34,7 +34,7 @@ import pickle
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -401,6 +401,15 @@ def _decode_and_compute_tasks(tasks: Any, extractor: Extractor, corpus_root: str
     return _result_block(rows, results, extractor.modality)
 
 
+def on_assigned_gpu(extractor: Extractor) -> Extractor:
+    """The extractor as a GPU actor runs it: Ray shows the actor only the GPU it assigned (as
+    `cuda:0`), so a `cuda:N` chosen for the cluster means that GPU, whatever N is."""
+    device = str(getattr(extractor.config, "device", ""))
+    if not device.startswith("cuda:"):
+        return extractor
+    return type(extractor)(replace(extractor.config, device="cuda"))
+
+
 class _ComputeActor:
     """Holds one extractor (and the model it loads) for the life of the actor."""
 
@@ -411,7 +420,7 @@ class _ComputeActor:
             # yet (extractors import torch lazily), so the setting takes effect.
             os.environ["OMP_NUM_THREADS"] = str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                                                 else os.cpu_count() or 1)
-        self.extractor = extractor
+        self.extractor = extractor if on_cpu else on_assigned_gpu(extractor)
         self.corpus_root = Path(corpus_root)
         self.batch_size = batch_size
 

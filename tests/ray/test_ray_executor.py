@@ -212,6 +212,19 @@ def test_model_actors_take_one_gpu_each_when_the_cluster_has_gpus(ray_session, m
     assert (plan.decode_tasks, plan.actors, plan.gpus_per_actor) == (3, 0, 0.0)  # computed in the decode tasks
 
 
+def test_a_gpu_actor_runs_cuda_n_on_the_gpu_ray_assigned_it():
+    # Ray shows a GPU actor only its own device, as cuda:0: cuda:1 chosen for the cluster must not
+    # fail there as "not available".
+    from mmdata.ray_executor import on_assigned_gpu
+
+    assert on_assigned_gpu(FakeModel(FakeModelConfig(device="cuda:1"))).config.device == "cuda"
+    for device in ("cuda", "auto", "cpu"):
+        extractor = FakeModel(FakeModelConfig(device=device))
+        assert on_assigned_gpu(extractor) is extractor
+    weight_free = create_extractor("color-hist")
+    assert on_assigned_gpu(weight_free) is weight_free
+
+
 def test_an_unreachable_cluster_is_a_config_error_with_a_hint(ray_session, monkeypatch):
     def refuse(**kwargs):
         raise ConnectionError(f"could not connect to {kwargs['address']}")
