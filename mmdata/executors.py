@@ -8,6 +8,13 @@ Record shapes between stages:
 The local executor decodes in a pool of worker processes (a bounded window of batches in
 flight, so memory stays flat) while the main process runs `compute` on the previous batch.
 
+Workers are not free: each decoded item is pickled, piped and unpickled, and the pool takes a few
+tenths of a second of CPU to start. By default (`num_workers=None`) the executor measures: it
+decodes the first batch of each extractor in this process, timing each item and what shipping the
+decoded items back would cost, and starts the workers only when they save at least
+`WORKER_GAIN_PER_ITEM_S` per item (`DecodeCost`). A 16 kHz WAV (~0.2 ms to read, as much again to
+ship) stays in this process; a JPEG decoded and resized (~5 ms) goes to the workers.
+
 Threads: the pool has one process per core it is given, so every worker runs one BLAS/OpenMP/torch
 thread (default pools start one thread per core in every process; with more runnable threads than
 cores, the idle ones spin for work on cores the others need). The main process keeps the caller's
@@ -19,7 +26,10 @@ import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import pickle
+import statistics
 import sys
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -59,6 +69,54 @@ def decode_batch(extractor: Extractor, rows: list[dict[str, Any]], corpus_root: 
         except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
             out.append(_failure(row, extractor, "decode", e))
     return out
+
+
+@dataclass(frozen=True)
+class DecodeCost:
+    """What decoding one item costs this process, measured on a batch (seconds per item)."""
+
+    #: Median time to decode an item (the median leaves out a first call's warm-up).
+    decode_s: float
+    #: Time to pickle and unpickle a decoded item: what a worker's result costs to ship back.
+    transfer_s: float
+
+    def worker_gain_s(self) -> float:
+        """Seconds per item the main process saves when workers decode (it still receives the items)."""
+        return self.decode_s - self.transfer_s - RESULT_OVERHEAD_S
+
+    def pays_for_workers(self) -> bool:
+        return self.worker_gain_s() >= WORKER_GAIN_PER_ITEM_S
+
+    def describe(self) -> str:
+        return f"decode {self.decode_s * 1e3:.2f} ms/item, shipping a decoded item {self.transfer_s * 1e3:.2f} ms"
+
+
+#: Besides the pickling, each item received from a worker costs the main process about this much:
+#: its share of the task's future, the pipe and the result queue. Measured on 2 cores, batches of
+#: 64: ~0.015 ms per item for a decoder returning 16 bytes; for 128 KB items the workers cost the
+#: main process 0.23-0.30 ms per item, and their pickle round trip alone measures 0.28 ms.
+RESULT_OVERHEAD_S = 0.02e-3
+#: Workers are started when they save the main process at least this much per item: on a few
+#: thousand items, more than the ~0.3 s of CPU the pool takes to start and import the decoders.
+WORKER_GAIN_PER_ITEM_S = 0.25e-3
+
+
+#: Items whose pickle round trip is timed (a few suffice; all of a batch of audio would take ~20 ms).
+TRANSFER_SAMPLE = 8
+
+
+def measure_decode(extractor: Extractor, rows: list[dict[str, Any]], corpus_root: Path) -> tuple[list[ItemResult], DecodeCost]:
+    """`decode_batch` in this process, timing each item and the pickle round trip of the results."""
+    out, seconds = [], []
+    for row in rows:
+        started = time.perf_counter()
+        out.extend(decode_batch(extractor, [row], corpus_root))
+        seconds.append(time.perf_counter() - started)
+    shipped = out[:TRANSFER_SAMPLE]
+    started = time.perf_counter()
+    pickle.loads(pickle.dumps(shipped))
+    transfer = (time.perf_counter() - started) / max(len(shipped), 1)
+    return out, DecodeCost(statistics.median(seconds) if seconds else 0.0, transfer)
 
 
 def compute_batch(extractor: Extractor, decoded: list[ItemResult], rows: list[dict[str, Any]]) -> list[ItemResult]:
@@ -155,13 +213,43 @@ def _ready() -> bool:
     return True
 
 
-class LocalExecutor:
-    """Decode in `num_workers` processes (0 = in this process), compute in this process."""
+def _run_here(
+    extractor: Extractor, batches: Iterable[list[dict[str, Any]]], corpus_root: Path
+) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
+    for rows in batches:
+        yield rows, compute_batch(extractor, decode_batch(extractor, rows, corpus_root), rows)
 
-    def __init__(self, num_workers: int = 2, max_in_flight: int | None = None):
-        self.num_workers = num_workers
-        self.max_in_flight = max_in_flight or max(2, 2 * num_workers)
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+#: Worker processes in auto mode (never more than the usable CPUs; none on a single CPU).
+AUTO_WORKERS = 2
+
+
+class LocalExecutor:
+    """Decode in worker processes, compute in this process.
+
+    Args:
+        num_workers: decode processes; 0 decodes in this process; None (auto) measures each
+            extractor's decoding on its first batch and uses `AUTO_WORKERS` processes (at most one
+            per usable CPU) only when they pay for themselves (`DecodeCost`).
+        max_in_flight: batches submitted to the workers and not yet computed (memory bound).
+    """
+
+    def __init__(self, num_workers: int | None = None, max_in_flight: int | None = None):
+        self.auto = num_workers is None
+        cpus = usable_cpus()
+        self.num_workers = (min(AUTO_WORKERS, cpus) if cpus > 1 else 0) if num_workers is None else num_workers
+        self.max_in_flight = max_in_flight or max(2, 2 * self.num_workers)
         self._pool: ProcessPoolExecutor | None = None
+        #: Per table: where its items were decoded ("this process" or "N worker processes") and why.
+        self.decisions: dict[str, str] = {}
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -171,8 +259,9 @@ class LocalExecutor:
 
     def start(self, extractors: Sequence[Extractor] | None = None) -> None:
         """Boot the worker processes in the background (returns at once), unless none of
-        `extractors` (when known) decodes in workers."""
-        if extractors is not None and not any(e.decode_in_workers for e in extractors):
+        `extractors` (when known) decodes in workers. In auto mode the pool boots only once an
+        extractor's measured decoding asks for it."""
+        if self.auto or (extractors is not None and not any(e.decode_in_workers for e in extractors)):
             return
         if self.num_workers > 0:
             pool = self._get_pool()
@@ -189,9 +278,32 @@ class LocalExecutor:
     ) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
         """Yield (rows, results) per batch, in input order."""
         if self.num_workers <= 0 or not extractor.decode_in_workers:
-            for rows in batches:
-                yield rows, compute_batch(extractor, decode_batch(extractor, rows, corpus_root), rows)
+            self.decisions[extractor.table_name] = "this process"
+            yield from _run_here(extractor, batches, corpus_root)
             return
+        if self.auto:
+            batches = iter(batches)
+            first = next(batches, None)
+            if first is None:
+                return
+            decoded, cost = measure_decode(extractor, first, corpus_root)
+            yield first, compute_batch(extractor, decoded, first)
+            if not cost.pays_for_workers():
+                self._decide(extractor, f"this process ({cost.describe()}: workers would not pay)")
+                yield from _run_here(extractor, batches, corpus_root)
+                return
+            self._decide(extractor, f"{self.num_workers} worker processes ({cost.describe()})")
+        else:
+            self.decisions[extractor.table_name] = f"{self.num_workers} worker processes"
+        yield from self._run_in_pool(extractor, batches, corpus_root)
+
+    def _decide(self, extractor: Extractor, decision: str) -> None:
+        self.decisions[extractor.table_name] = decision
+        log.info("%s: decoding in %s", extractor.table_name, decision)
+
+    def _run_in_pool(
+        self, extractor: Extractor, batches: Iterable[list[dict[str, Any]]], corpus_root: Path
+    ) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
         pool = self._get_pool()
         window: deque[tuple[list[dict[str, Any]], Future]] = deque()
         for rows in batches:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from functools import partial
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +28,10 @@ from mmdata.progress import NullProgress, ProgressSink
 from mmdata.records import samples_to_table
 from mmdata.store import layout
 from mmdata.store.manifest import Manifest, read_manifest, write_manifest
-from mmdata.store.metadata import FeatureSpec
+from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.moments import feature_moments, has_moments, moments_path, write_shard_moments
 from mmdata.store.reader import Dataset, open_dataset
+from mmdata.store.shard_writer import BackgroundShardWriter
 from mmdata.store.shards import read_shard, shard_rows
 from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
@@ -56,7 +58,7 @@ def extract(
     split: str | None = None,
     corpus_options: dict[str, Any] | None = None,
     batch_size: int = 32,
-    num_workers: int = 2,
+    num_workers: int | None = None,
     on_error: OnError = "skip",
     shard_size: int = layout.DEFAULT_SHARD_SIZE,
     executor: ExecutorName = "local",
@@ -70,6 +72,8 @@ def extract(
         kind: corpus kind (`coco`, `karpathy`, `flickr30k`, `manifest`, ...).
         extractors: extractor specs (`"resnet50"`, `"color-hist:bins=8"`) or instances; None picks
             defaults that need no download for the modalities the corpus has (see `default_extractors`).
+        num_workers: decode processes (0: decode in this process); None measures each extractor's
+            decoding on its first batch and starts workers only where they pay (`LocalExecutor`).
         on_error: 'skip' records failed items in the errors table and goes on; 'fail' stops at
             the first, naming the sample and file, leaving only complete shards behind.
         table_format: the feature tables' shard files: 'parquet' (the default; any tool reads it) or
@@ -226,7 +230,7 @@ def extract_features(
     *,
     corpus_root: str | Path | None = None,
     batch_size: int = 32,
-    num_workers: int = 2,
+    num_workers: int | None = None,
     on_error: OnError = "skip",
     executor: ExecutorName = "local",
     ray_address: str | None = None,
@@ -238,14 +242,15 @@ def extract_features(
         return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress, table_format)
 
 
-def make_executor(executor: ExecutorName, *, num_workers: int = 2, ray_address: str | None = None) -> Any:
-    """The executor named: 'local' (process pool) or 'ray' (Ray Data)."""
+def make_executor(executor: ExecutorName, *, num_workers: int | None = None, ray_address: str | None = None) -> Any:
+    """The executor named: 'local' (process pool) or 'ray' (Ray Data); `num_workers` None: each
+    executor's default (local: decide per extractor from its measured decoding; Ray: 2 tasks)."""
     if executor == "local":
         return LocalExecutor(num_workers=num_workers)
     if executor == "ray":
         from mmdata.ray_executor import RayExecutor
 
-        return RayExecutor(address=ray_address, num_workers=num_workers)
+        return RayExecutor(address=ray_address, num_workers=2 if num_workers is None else num_workers)
     raise ConfigError(f"unknown executor {executor!r}; expected 'local' (process pool) or 'ray' (Ray Data)")
 
 
@@ -285,23 +290,35 @@ def _extract_table(
             pending.append((index, samples_shard))
     if hasattr(runner, "stream_shards"):  # Ray: one execution over every pending shard
         runner.stream_shards(extractor, [s for _, s in pending], corpus_root, batch_size)
+    fingerprint = provenance["samples_fingerprint"]
     written = 0
     try:
-        for index, features, errors in _run_shards(extractor, spec, provenance, pending, corpus_root, runner,
-                                                   batch_size, on_error, progress):
-            err_path = layout.errors_dir(dataset.root, name) / layout.shard_name(index)
-            if errors:
-                write_table_atomic(errors_table(errors), err_path)
-            else:
-                err_path.unlink(missing_ok=True)
-            out_path = shard_path(dataset, name, index)
-            write_table_atomic(features, out_path)
-            if has_moments(spec):
-                _write_moments(out_path, features, shards[index], spec, provenance["samples_fingerprint"])
-            written += 1
+        # Shards are written on a thread as their chunks arrive, while the next rows are computed.
+        with BackgroundShardWriter(feature_schema(spec, provenance), keep_rows=has_moments(spec)) as writer:
+            for index, chunk, errors in _run_shards(extractor, spec, provenance, pending, corpus_root, runner,
+                                                    batch_size, on_error, progress):
+                out_path = shard_path(dataset, name, index)
+                writer.add(out_path, chunk)
+                if errors is None:  # more rows of this shard to come
+                    continue
+                err_path = layout.errors_dir(dataset.root, name) / layout.shard_name(index)
+                moments = partial(_write_moments, out_path, samples_shard=shards[index], spec=spec, fingerprint=fingerprint)
+                writer.finish(out_path, before=partial(_write_errors, err_path, errors),
+                              then=moments if has_moments(spec) else None)
+                written += 1
     finally:
         progress.finish()
-    return finish_table(dataset, name, written=written)
+    report = finish_table(dataset, name, written=written)
+    report.decoded_in = getattr(runner, "decisions", {}).get(name)
+    return report
+
+
+def _write_errors(path: Path, errors: list[dict[str, Any]]) -> None:
+    """The shard's errors table (before the shard itself: a finished shard always has its errors)."""
+    if errors:
+        write_table_atomic(errors_table(errors), path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _write_moments(path: Path, features: pa.Table, samples_shard: Path, spec: FeatureSpec, fingerprint: str | None) -> None:
@@ -310,14 +327,19 @@ def _write_moments(path: Path, features: pa.Table, samples_shard: Path, spec: Fe
     write_shard_moments(path, feature_moments(features.column("feature"), splits), int(spec.dim or 0), fingerprint)
 
 
+#: A shard's rows go to the writer in chunks of about this many feature bytes (Parquet row groups).
+CHUNK_BYTES = 8 << 20
+
+
 def _run_shards(
     extractor: Extractor, spec: FeatureSpec, provenance: dict[str, Any], pending: list[tuple[int, Path]],
     corpus_root: Path, runner: Any, batch_size: int, on_error: OnError, progress: ProgressSink,
-) -> Iterator[tuple[int, pa.Table, list[dict[str, Any]]]]:
-    """Yield (shard index, feature table, error records) per pending samples shard.
+) -> Iterator[tuple[int, pa.Table, list[dict[str, Any]] | None]]:
+    """Yield (shard index, feature rows, error records) per chunk of each pending samples shard:
+    the error records come with a shard's last chunk, None with the chunks before it.
 
     The batches of every pending shard go to the runner as one stream, so the workers stay busy
-    across shard boundaries while a finished shard is written.
+    across shard boundaries while a finished shard is written. A batch never spans two shards.
     """
     boundaries: deque[tuple[int, int]] = deque()  # (shard index, rows), appended as the stream reads ahead
 
@@ -327,14 +349,18 @@ def _run_shards(
             boundaries.append((index, len(rows)))
             yield from _batches(rows, batch_size)
 
-    builder, errors = FeatureBatchBuilder(spec, provenance), []
+    builder, errors, handed = FeatureBatchBuilder(spec, provenance), [], 0  # handed: rows of this shard yielded
 
-    def finished_shards() -> Iterator[tuple[int, pa.Table, list[dict[str, Any]]]]:
-        nonlocal builder, errors
-        while boundaries and len(builder) == boundaries[0][1]:
+    def ready_chunks() -> Iterator[tuple[int, pa.Table, list[dict[str, Any]] | None]]:
+        nonlocal builder, errors, handed
+        while boundaries and handed + len(builder) == boundaries[0][1]:
             index, _ = boundaries.popleft()
             yield index, builder.build(), errors
-            builder, errors = FeatureBatchBuilder(spec, provenance), []
+            builder, errors, handed = FeatureBatchBuilder(spec, provenance), [], 0
+        if boundaries and builder.nbytes >= CHUNK_BYTES:
+            handed += len(builder)
+            yield boundaries[0][0], builder.build(), None
+            builder = FeatureBatchBuilder(spec, provenance)
 
     stream = batches()
     for batch_rows, results in runner.run(extractor, stream, corpus_root):
@@ -351,10 +377,10 @@ def _run_shards(
             builder.add(row["sample_id"], None)
             errors.append(_error_record(extractor.table_name, result))
         progress.advance(len(batch_rows))
-        yield from finished_shards()
+        yield from ready_chunks()
     for _ in stream:  # shards with no rows left in the stream (empty samples table)
         pass
-    yield from finished_shards()
+    yield from ready_chunks()
 
 
 def _add_feature(builder: FeatureBatchBuilder, spec: FeatureSpec, result: ItemResult) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -20,7 +20,8 @@ DEMO_EXTRACTORS = ["color-hist", "minilm", "minilm:level=caption"]
 @command("demo")
 def demo_command(
     output_dir: Annotated[Path, typer.Argument(help="Where to write one dataset per sample corpus.")] = Path("out/demo"),
-    num_workers: Annotated[int, typer.Option("--num-workers", "-j", min=0)] = 2,
+    num_workers: Annotated[Optional[int], typer.Option(
+        "--num-workers", "-j", min=0, help="Decode processes (default: started only where decoding pays for them).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Extract the embedded COCO and Flickr30K samples: colour histograms and MiniLM per sample and per caption."""

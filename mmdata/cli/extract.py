@@ -29,7 +29,8 @@ def extract_command(
     split: Annotated[Optional[str], typer.Option("--split", "-s", help="Corpus split (e.g. val2017, test).")] = None,
     option: Annotated[Optional[list[str]], typer.Option("--option", "-o", help="Corpus loader option KEY=VALUE.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", min=1)] = None,
-    num_workers: Annotated[Optional[int], typer.Option("--num-workers", "-j", min=0, help="Decode processes.")] = None,
+    num_workers: Annotated[Optional[int], typer.Option(
+        "--num-workers", "-j", min=0, help="Decode processes; 0: none (default: started only where decoding pays for them).")] = None,
     on_error: Annotated[Optional[str], typer.Option(help="skip: record failed items and go on; fail: stop at the first.")] = None,
     shard_size: Annotated[Optional[int], typer.Option(min=1, help="Rows per shard (the unit of resumption).")] = None,
     table_format: Annotated[Optional[str], typer.Option(
@@ -72,5 +73,7 @@ def print_report(report: ExtractReport) -> None:
     for table in report.tables:
         status = f"{table.shards_written} shards written, {table.shards_skipped} already done"
         typer.echo(f"table {table.name}: {table.rows} rows, {table.errors} failed ({status}) -> {table.path}")
+        if table.decoded_in:
+            typer.echo(f"  decoded in {table.decoded_in}")
     if report.loader_errors or any(t.errors for t in report.tables):
         typer.echo(f"errors: {report.dataset_dir / 'errors'} (read with pyarrow.dataset or `mmdata info`)")

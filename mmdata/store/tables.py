@@ -28,6 +28,8 @@ class TableReport:
     shards_written: int
     shards_skipped: int
     path: Path
+    #: Where the run decoded the items ("this process", "2 worker processes", and why), when known.
+    decoded_in: str | None = None
 
 
 def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = False, source: str | None = None,

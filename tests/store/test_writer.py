@@ -77,3 +77,17 @@ def test_metadata_lives_under_one_key():
     table = builder.build()
     assert set(table.schema.metadata) == {b"mmdata"}
     assert decode_metadata(table.schema)["extractor"] == "color-hist"
+
+
+def test_parquet_shards_keep_statistics_for_ids_not_for_vectors(tmp_path):
+    import pyarrow.parquet as pq
+
+    builder = FeatureBatchBuilder(FeatureSpec(dim=3, kind="sequence", intervals=True))
+    builder.add("b", np.ones((2, 3)), [[0.0, 0.5], [0.5, 1.0]])
+    builder.add("a", np.zeros((1, 3)), [[0.0, 0.2]])
+    write_table_atomic(builder.build(), tmp_path / "part-00000.parquet")
+    row_group = pq.ParquetFile(tmp_path / "part-00000.parquet").metadata.row_group(0)
+    stats = {row_group.column(i).path_in_schema.split(".")[0]: row_group.column(i).statistics
+             for i in range(row_group.num_columns)}
+    assert (stats["sample_id"].min, stats["sample_id"].max) == ("a", "b")  # row groups can be skipped by id
+    assert stats["feature"] is None and stats["intervals"] is None

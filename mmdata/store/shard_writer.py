@@ -1,0 +1,171 @@
+"""Feature shards written on a background thread while the next rows are decoded and computed.
+
+    main thread    rows ─▶ FeatureBatchBuilder ─chunk─▶ add(path, chunk) ······ finish(path, ...)
+    writer thread                 Parquet: append the chunk as row groups       errors table
+                                  to the hidden temporary file                 (Arrow IPC: one batch)
+                                  Arrow IPC: keep the chunk                     fsync, rename to path
+                                                                                moments (pooled tables)
+
+Steps run on one thread in the order they were submitted, at most `DEPTH` waiting, so memory stays
+bounded by a few chunks. A shard is written exactly as `write_table_atomic` writes it (same codec,
+encodings and statistics; Arrow IPC shards hold one record batch, so they stay zero-copy) and
+appears under its final name only once complete: readers see nothing or the whole file, and an
+interrupted run leaves only hidden temporary files, which `claim_table` removes on resumption.
+
+An error on the writer thread is raised by the next call of the main thread; `abort` waits for the
+thread and removes the temporary file of the shard in progress.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mmdata.store.layout import shard_format
+from mmdata.store.writer import parquet_options, write_ipc
+
+#: Chunks and finishing steps waiting for the writer thread.
+DEPTH = 2
+
+
+@dataclass
+class _OpenShard:
+    path: Path
+    keep: bool
+    tmp: Path = field(init=False)
+    writer: pq.ParquetWriter | None = None
+    chunks: list[pa.Table] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    @property
+    def parquet(self) -> bool:
+        return shard_format(self.path) != "arrow"
+
+    def append(self, chunk: pa.Table) -> None:
+        if self.parquet:
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.tmp, chunk.schema, **parquet_options(chunk.schema))
+            self.writer.write_table(chunk)
+        if not self.parquet or self.keep:
+            self.chunks.append(chunk)
+
+    def commit(self, schema: pa.Schema) -> pa.Table | None:
+        """Close, fsync and rename the file over `path`; returns the shard's rows when kept."""
+        table = pa.concat_tables(self.chunks) if self.chunks else schema.empty_table()
+        if self.parquet:
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.tmp, schema, **parquet_options(schema))
+                self.writer.write_table(schema.empty_table())
+            self.writer.close()
+        else:
+            write_ipc(table.combine_chunks(), self.tmp)
+        with open(self.tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(self.tmp, self.path)
+        return table if self.keep else None
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+class BackgroundShardWriter:
+    """Writes feature shards chunk by chunk on a thread (see the module docstring).
+
+    Args:
+        schema: the feature table's schema (every chunk has it).
+        keep_rows: hand each finished shard's rows to `finish`'s `then` (pooled tables, for moments).
+    """
+
+    def __init__(self, schema: pa.Schema, *, keep_rows: bool = False):
+        self.schema = schema
+        self.keep_rows = keep_rows
+        self._open: _OpenShard | None = None
+        self._steps: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=DEPTH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="mmdata-shard-writer", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> BackgroundShardWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: Any) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+    def add(self, path: Path, chunk: pa.Table) -> None:
+        """Append rows to the shard at `path` (opened by its first chunk)."""
+        self._submit(lambda: self._shard(path).append(chunk))
+
+    def finish(self, path: Path, before: Callable[[], None] | None = None,
+               then: Callable[[pa.Table | None], None] | None = None) -> None:
+        """Complete the shard at `path`: run `before`, publish the file, then run `then(rows)`."""
+        def step() -> None:
+            shard = self._shard(path)
+            if before is not None:
+                before()
+            rows = shard.commit(self.schema)
+            self._open = None
+            if then is not None:
+                then(rows)
+
+        self._submit(step)
+
+    def close(self) -> None:
+        """Wait for every submitted step; raise the writer's error, if any."""
+        self._stop()
+        if self._open is not None:  # added to but never finished: not a shard
+            self._open.discard()
+            self._open = None
+        self._raise_error()
+
+    def abort(self) -> None:
+        """Stop after the steps in flight and drop the unfinished shard's temporary file."""
+        self._stop()
+        if self._open is not None:
+            self._open.discard()
+            self._open = None
+
+    def _shard(self, path: Path) -> _OpenShard:
+        if self._open is None or self._open.path != path:
+            if self._open is not None:
+                self._open.discard()
+            self._open = _OpenShard(path, self.keep_rows)
+        return self._open
+
+    def _submit(self, step: Callable[[], None]) -> None:
+        self._raise_error()
+        self._steps.put(step)
+
+    def _run(self) -> None:
+        while (step := self._steps.get()) is not None:
+            if self._error is None:
+                try:
+                    step()
+                except BaseException as e:  # noqa: BLE001 - raised in the main thread
+                    self._error = e
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._steps.put(None)
+            self._thread.join()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error

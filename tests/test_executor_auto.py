@@ -1,0 +1,108 @@
+"""The local executor's auto mode: workers only for extractors whose measured decoding pays for them."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+import mmdata.executors as executors
+from mmdata.executors import DecodeCost, LocalExecutor, measure_decode
+from mmdata.features.base import Extractor
+from mmdata.store.metadata import FeatureSpec
+
+
+@dataclass(frozen=True)
+class DecodeCostConfig:
+    #: Seconds each decode keeps the CPU busy.
+    busy_s: float = 0.0
+
+
+class DecodingPid(Extractor):
+    """Feature: [row number, pid of the decoding process]; decode keeps the CPU busy `busy_s`."""
+
+    name: ClassVar[str] = "test-decoding-pid"
+    modality: ClassVar = "audio"
+    config_type: ClassVar[type] = DecodeCostConfig
+
+    def output_spec(self) -> FeatureSpec:
+        return FeatureSpec(dim=2)
+
+    def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
+        until = time.perf_counter() + self.config.busy_s
+        while time.perf_counter() < until:
+            pass
+        return np.array([row["n"], os.getpid()], dtype=np.float64)
+
+    def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
+        return items
+
+
+def _batches(count: int, size: int = 8) -> list[list[dict[str, Any]]]:
+    return [[{"sample_id": f"s{b * size + i}", "n": b * size + i} for i in range(size)] for b in range(count)]
+
+
+@pytest.fixture
+def two_cpus(monkeypatch):
+    """Auto mode as on a machine with 2 usable CPUs, whatever this one has."""
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+
+
+def _run(executor: LocalExecutor, extractor: Extractor, batches) -> np.ndarray:
+    results = [r for _, batch in executor.run(extractor, batches, Path(".")) for r in batch]
+    assert all(r.ok for r in results)
+    return np.stack([r.value for r in results])
+
+
+def test_cheap_decoding_stays_in_this_process(two_cpus):
+    with LocalExecutor() as executor:
+        executor.start([DecodingPid()])
+        assert executor._pool is None  # auto mode boots nothing before it has measured
+        values = _run(executor, DecodingPid(), _batches(5))
+        assert executor._pool is None
+    np.testing.assert_array_equal(values[:, 0], np.arange(40))
+    assert set(values[:, 1]) == {os.getpid()}
+    assert executor.decisions["audio.test-decoding-pid"].startswith("this process (decode ")
+
+
+def test_costly_decoding_moves_to_workers_after_the_measured_batch(two_cpus):
+    extractor = DecodingPid({"busy_s": 0.002})
+    with LocalExecutor() as executor:
+        values = _run(executor, extractor, _batches(4))
+    np.testing.assert_array_equal(values[:, 0], np.arange(32))  # input order kept
+    assert set(values[:8, 1]) == {os.getpid()}  # the first batch is measured here
+    assert os.getpid() not in set(values[8:, 1])
+    assert executor.decisions[extractor.table_name].startswith("2 worker processes (decode 2.")
+
+
+def test_a_single_cpu_never_starts_workers(monkeypatch):
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 1)
+    with LocalExecutor() as executor:
+        values = _run(executor, DecodingPid({"busy_s": 0.002}), _batches(3))
+    assert set(values[:, 1]) == {os.getpid()} and executor._pool is None
+
+
+def test_an_explicit_worker_count_is_honoured_without_measuring():
+    with LocalExecutor(num_workers=2) as executor:
+        values = _run(executor, DecodingPid(), _batches(3))
+    assert os.getpid() not in set(values[:, 1])
+    assert executor.decisions["audio.test-decoding-pid"] == "2 worker processes"
+
+
+def test_workers_pay_only_when_decoding_outweighs_shipping_the_item_back():
+    wav = DecodeCost(decode_s=0.18e-3, transfer_s=0.28e-3)  # 2 s of 16 kHz audio read from a WAV
+    jpeg = DecodeCost(decode_s=5e-3, transfer_s=0.3e-3)  # a 640x480 JPEG decoded, resized and cropped
+    assert not wav.pays_for_workers() and jpeg.pays_for_workers()
+    assert not DecodeCost(decode_s=0.2e-3, transfer_s=0.0).pays_for_workers()  # saves less than the pool costs
+
+
+def test_measure_decode_times_items_and_keeps_failures():
+    rows = _batches(1)[0] + [{"sample_id": "bad"}]  # no "n": decode raises
+    results, cost = measure_decode(DecodingPid({"busy_s": 0.001}), rows, Path("."))
+    assert [r.ok for r in results] == [True] * 8 + [False]
+    assert results[-1].error_type == "KeyError" and results[-1].stage == "decode"
+    assert 0.0009 < cost.decode_s < 0.01 and cost.transfer_s > 0
