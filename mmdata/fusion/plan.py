@@ -75,6 +75,10 @@ class FusePlan:
     needs_first_pass: bool
     pool: str
     compare_intervals: bool = False
+    #: The samples table's sample_id, split and label (read once, by the plan), and the first row of
+    #: each samples shard in it: the passes slice a shard's rows instead of reading its file again.
+    samples: pa.Table | None = None
+    sample_starts: list[int] = field(default_factory=list)
 
     @property
     def dim(self) -> int:
@@ -118,8 +122,9 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
         unknown = sorted(k for k in options.normalize if k not in names and k not in modalities)
         if unknown:
             raise ConfigError(f"--normalize names {unknown}, which are not among the fused tables {names}")
-    samples, sample_rows = scan_samples(dataset, ["sample_id", "split"])
-    sample_ids = samples.column("sample_id").combine_chunks()
+    samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label"])
+    samples = samples.combine_chunks()
+    sample_ids = samples.column("sample_id").chunk(0) if samples.num_rows else pa.array([], pa.string())
     sample_files = shard_files(samples_dir(dataset.root))
     tables, start = [], 0
     for name in names:
@@ -141,7 +146,8 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
                   or (keeps and options.sequences == "pad" and options.max_length is None))
     with_intervals = [t for t in sequences if t.spec.intervals]
     return FusePlan(dataset, tables, sample_files, stats_splits, keeps, bool(sequences), first_pass, options.pool,
-                    compare_intervals=keeps and len(with_intervals) > 1)
+                    compare_intervals=keeps and len(with_intervals) > 1, samples=samples,
+                    sample_starts=[int(x) for x in np.cumsum([0, *sample_rows[:-1]])] if sample_rows else [])
 
 
 def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
@@ -163,7 +169,11 @@ def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
 
 
 def _read_shard(plan: FusePlan, index: int) -> ShardData:
-    samples = read_shard(plan.sample_files[index], ["sample_id", "split", "label"])
+    if plan.samples is not None:  # the plan's copy: a slice, no file read
+        next_start = plan.sample_starts[index + 1] if index + 1 < len(plan.sample_starts) else plan.samples.num_rows
+        samples = plan.samples.slice(plan.sample_starts[index], next_start - plan.sample_starts[index])
+    else:
+        samples = read_shard(plan.sample_files[index], ["sample_id", "split", "label"])
     split_array = samples.column("split").combine_chunks()
     shard = ShardData(
         samples.column("sample_id").combine_chunks(), split_array, samples.column("label").combine_chunks(),

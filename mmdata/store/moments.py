@@ -95,9 +95,8 @@ def read_table_moments(shards: Sequence[Path], dim: int, samples_fingerprint: st
     out = []
     for shard in shards:
         path = moments_path(shard)
-        try:
-            with pa.memory_map(str(path)) as source:
-                table = pa.ipc.open_file(source).read_all()
+        try:  # a few KB: read whole (mapping and unmapping each costs ~4x as much, 300 files: 50 vs 11 ms)
+            table = pa.ipc.open_file(pa.py_buffer(path.read_bytes())).read_all()
         except (FileNotFoundError, pa.ArrowInvalid):
             return None
         meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
