@@ -79,6 +79,10 @@ class FusePlan:
     #: each samples shard in it: the passes slice a shard's rows instead of reading its file again.
     samples: pa.Table | None = None
     sample_starts: list[int] = field(default_factory=list)
+    #: Each sample's split as a code into `split_names` (null: "None"): a shard's splits as strings
+    #: come from one NumPy take, without a Python string per row.
+    split_codes: np.ndarray | None = None
+    split_names: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
@@ -145,9 +149,19 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
     first_pass = (any(t.method == "zscore" for t in tables) or options.format == "npy"
                   or (keeps and options.sequences == "pad" and options.max_length is None))
     with_intervals = [t for t in sequences if t.spec.intervals]
+    split_codes, split_names = _split_codes(samples.column("split"))
     return FusePlan(dataset, tables, sample_files, stats_splits, keeps, bool(sequences), first_pass, options.pool,
                     compare_intervals=keeps and len(with_intervals) > 1, samples=samples,
-                    sample_starts=[int(x) for x in np.cumsum([0, *sample_rows[:-1]])] if sample_rows else [])
+                    sample_starts=[int(x) for x in np.cumsum([0, *sample_rows[:-1]])] if sample_rows else [],
+                    split_codes=split_codes, split_names=split_names)
+
+
+def _split_codes(splits: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, names): names[codes] is the split of every row as a NumPy string array, "None" where null."""
+    encoded = pc.dictionary_encode(splits.combine_chunks())
+    names = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=str)
+    names = np.append(names, "None")
+    return pc.fill_null(encoded.indices, len(names) - 1).to_numpy().astype(np.int32), names
 
 
 def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
@@ -169,16 +183,13 @@ def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
 
 
 def _read_shard(plan: FusePlan, index: int) -> ShardData:
-    if plan.samples is not None:  # the plan's copy: a slice, no file read
-        next_start = plan.sample_starts[index + 1] if index + 1 < len(plan.sample_starts) else plan.samples.num_rows
-        samples = plan.samples.slice(plan.sample_starts[index], next_start - plan.sample_starts[index])
-    else:
-        samples = read_shard(plan.sample_files[index], ["sample_id", "split", "label"])
-    split_array = samples.column("split").combine_chunks()
-    shard = ShardData(
-        samples.column("sample_id").combine_chunks(), split_array, samples.column("label").combine_chunks(),
-        np.asarray(split_array.to_numpy(zero_copy_only=False), dtype=str),
-    )
+    assert plan.samples is not None and plan.split_codes is not None and plan.split_names is not None
+    start = plan.sample_starts[index]  # the plan's copy of the samples shard: a slice, no file read
+    stop = plan.sample_starts[index + 1] if index + 1 < len(plan.sample_starts) else plan.samples.num_rows
+    samples = plan.samples.slice(start, stop - start)
+    splits = plan.split_names[plan.split_codes[start:stop]]
+    shard = ShardData(samples.column("sample_id").combine_chunks(), samples.column("split").combine_chunks(),
+                      samples.column("label").combine_chunks(), splits)
     for table in plan.tables:
         shard.tables[table.name] = _read_table_shard(plan, table, index, len(samples))
     return shard
