@@ -22,6 +22,7 @@ torch threads: `compute` is where a model runs, and decoding workers mostly wait
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -288,6 +289,11 @@ class LocalExecutor:
                 return
             decoded, cost = measure_decode(extractor, first, corpus_root)
             yield first, compute_batch(extractor, decoded, first)
+            following = next(batches, None)
+            if following is None:  # one batch in all: decoded here
+                self._decide(extractor, f"this process ({cost.describe()}: one batch)")
+                return
+            batches = itertools.chain([following], batches)
             if not cost.pays_for_workers():
                 self._decide(extractor, f"this process ({cost.describe()}: workers would not pay)")
                 yield from _run_here(extractor, batches, corpus_root)

@@ -79,6 +79,15 @@ def test_costly_decoding_moves_to_workers_after_the_measured_batch(two_cpus):
     assert executor.decisions[extractor.table_name].startswith("2 worker processes (decode 2.")
 
 
+def test_a_single_batch_is_decoded_here_and_reported_so(two_cpus):
+    extractor = DecodingPid({"busy_s": 0.002})
+    with LocalExecutor() as executor:
+        values = _run(executor, extractor, _batches(1))
+        assert executor._pool is None
+    assert set(values[:, 1]) == {os.getpid()}
+    assert executor.decisions[extractor.table_name].startswith("this process (decode 2.")
+
+
 def test_a_single_cpu_never_starts_workers(monkeypatch):
     monkeypatch.setattr(executors, "usable_cpus", lambda: 1)
     with LocalExecutor() as executor:
