@@ -79,8 +79,11 @@ def read_shard_infos_and_ids(table_dir: Path) -> tuple[list[ShardInfo], pa.Array
     infos, ids = [], []
     for info, table in iter_mapped_shards(files):
         infos.append(info)
-        ids.extend(table.column("sample_id").chunks)
-    return infos, pa.concat_arrays(ids) if ids else pa.array([], pa.string())  # a copy: no map stays referenced
+        # Copied out at once, so that the shard's map goes with its table: ids still pointing into
+        # every map would keep ~128 KiB of each shard resident (the kernel maps pages around each
+        # one touched), 15 MiB more peak memory at 100k samples.
+        ids.append(pa.concat_arrays(table.column("sample_id").chunks))
+    return infos, pa.concat_arrays(ids) if ids else pa.array([], pa.string())
 
 
 def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = None) -> pa.Array:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
 
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_it_direct, direct_pass
@@ -145,6 +146,7 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
         needs_first = (plan.needs_first_pass and stored is None) or copies is not None
         first = first_pass(plan, options, tally, staging, copies) if needs_first else None
         stats = first.stats if first else stored or {t.name: NormStats(t.method) for t in plan.tables}
+        _release_unused_memory()  # what the plan's scans freed, before the pass allocates its own
         layout = _layout(plan, options, first)
         metadata = _metadata(plan, options, stats, layout)
         sink = BackgroundSink(open_sink(options.format, tmp, layout, metadata, first.counts if first else None,
@@ -175,6 +177,14 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
     )
     log.info("fused %d rows x %d dims into %s in %.2f s", report.total_rows, report.dim, output_dir, report.seconds)
     return report
+
+
+def _release_unused_memory() -> None:
+    """Hand the memory both Arrow pools hold freed back to the system (for the system pool that is
+    malloc_trim: the plan's scan threads' arenas keep what they freed). Without it, the pass's
+    memory sits on top of what the plan freed: fuse's peak at 100k samples was 12 MiB higher."""
+    for pool in (pa.default_memory_pool(), pa.system_memory_pool()):
+        pool.release_unused()
 
 
 def _layout(plan: FusePlan, options: FuseOptions, first: FirstPass | None) -> RowLayout:
