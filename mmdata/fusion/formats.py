@@ -247,6 +247,10 @@ class HfSink(ParquetSink):
         return {split: [f"{split}/"] for split in staged}
 
 
+#: Batches between two hand-backs of the memory the writer thread freed.
+RELEASE_EVERY = 8
+
+
 class BackgroundSink:
     """A sink whose writes run on a thread while the caller builds the next batch.
 
@@ -268,12 +272,19 @@ class BackgroundSink:
         return self.inner.rows
 
     def _run(self) -> None:
+        pool, written = pa.default_memory_pool(), 0
         while (batch := self._queue.get()) is not None:
             if self._error is None:
                 try:
                     self.inner.write(batch)
                 except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
                     self._error = e
+            del batch
+            written += 1
+            if written % RELEASE_EVERY == 0:
+                # mimalloc keeps what this thread freed (the encoders' page buffers) until this
+                # thread collects it: the Parquet export's memory grew by ~40 MiB over 100 batches.
+                pool.release_unused()
 
     def write(self, batch: FusedBatch) -> None:
         self._raise_error()

@@ -28,7 +28,7 @@ from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.fusion.normalize import NormStats, RunningMoments, apply_normalization, normalize_in_place
 from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
 from mmdata.fusion.sequences import common_lengths, concat_sequences, pad_rows
-from mmdata.store.moments import read_table_moments
+from mmdata.store.moments import iter_shard_moments
 
 if TYPE_CHECKING:
     from mmdata.fusion.direct import MappableCopies
@@ -106,14 +106,15 @@ def stored_statistics(plan: FusePlan, options: FuseOptions) -> dict[str, NormSta
     for table in plan.tables:
         if table.method != "zscore":
             continue
-        shards = read_table_moments(table.files, table.dim, fingerprint) if table.spec.kind == "pooled" else None
-        if shards is None:
+        if table.spec.kind != "pooled":
             return None
-        moments[table.name] = RunningMoments(table.dim)
-        for shard in shards:
+        moments[table.name] = merged = RunningMoments(table.dim)
+        for shard in iter_shard_moments(table.files, table.dim, fingerprint):  # merged as read: none kept
+            if shard is None:
+                return None
             for split in plan.stats_splits:
                 if split in shard:
-                    moments[table.name].merge(*shard[split])
+                    merged.merge(*shard[split])
     return _finish(moments, plan)
 
 

@@ -127,8 +127,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
         if unknown:
             raise ConfigError(f"--normalize names {unknown}, which are not among the fused tables {names}")
     samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label"])
-    samples = samples.combine_chunks()
-    sample_ids = samples.column("sample_id").chunk(0) if samples.num_rows else pa.array([], pa.string())
+    sample_ids = samples.column("sample_id").combine_chunks()  # for the comparisons; the passes slice `samples`
     sample_files = shard_files(samples_dir(dataset.root))
     tables, start = [], 0
     for name in names:

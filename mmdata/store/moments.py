@@ -17,7 +17,7 @@ not by `mmdata extract`). The folder starts with '.', so readers of the table sk
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -93,24 +93,34 @@ def read_table_moments(shards: Sequence[Path], dim: int, samples_fingerprint: st
     """Each shard's moments per split, in shard order; None unless every shard has moments that
     match it (same samples fingerprint, dim, shard size and modification time)."""
     out = []
+    for moments in iter_shard_moments(shards, dim, samples_fingerprint):
+        if moments is None:
+            return None
+        out.append(moments)
+    return out
+
+
+def iter_shard_moments(shards: Sequence[Path], dim: int, samples_fingerprint: str | None) -> Iterator[dict[str, Moments] | None]:
+    """Each shard's moments per split, in shard order, read one at a time (a caller merging them
+    keeps none); None for a shard without moments that match it, and nothing after it."""
     for shard in shards:
         path = moments_path(shard)
         try:  # a few KB: read whole (mapping and unmapping each costs ~4x as much, 300 files: 50 vs 11 ms)
             table = pa.ipc.open_file(pa.py_buffer(path.read_bytes())).read_all()
         except (FileNotFoundError, pa.ArrowInvalid):
-            return None
+            yield None
+            return
         meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
         info = shard.stat()
         if (meta.get("samples_fingerprint") != samples_fingerprint or meta.get("dim") != dim
                 or meta.get("shard_bytes") != info.st_size or meta.get("shard_mtime_ns") != info.st_mtime_ns):
-            return None
+            yield None
+            return
         means = table.column("mean").combine_chunks().values.to_numpy().reshape(-1, dim)
         m2s = table.column("m2").combine_chunks().values.to_numpy().reshape(-1, dim)
         counts = table.column("count").to_pylist()
-        out.append({split: (counts[i], means[i].copy(), m2s[i].copy())
-                    for i, split in enumerate(table.column("split").to_pylist())})
-    return out
+        yield {split: (counts[i], means[i].copy(), m2s[i].copy()) for i, split in enumerate(table.column("split").to_pylist())}
 
 
-__all__ = ["MOMENTS_DIR", "Moments", "batch_moments", "feature_moments", "has_moments", "moments_path", "read_table_moments",
-           "shard_moments", "write_shard_moments"]
+__all__ = ["MOMENTS_DIR", "Moments", "batch_moments", "feature_moments", "has_moments", "iter_shard_moments", "moments_path",
+           "read_table_moments", "shard_moments", "write_shard_moments"]
