@@ -129,7 +129,7 @@ class ParquetSink(Sink):
 class ArrowSink(Sink):
     """data/<split>.arrow: one uncompressed Arrow IPC file per split (memory-mapped, zero-copy reads).
 
-    Each batch the passes hand over becomes one record batch: rows of one split, about 4 MB from the
+    Each batch the passes hand over becomes one record batch: rows of one split, about 2 MB from the
     direct pass (`direct.BUFFER_BYTES`), 16 MB from the staged one (`passes.MERGE_BYTES`).
     """
 
