@@ -7,31 +7,38 @@ n_fft 400, hop 160, periodic Hann window, centred frames with zero padding.
 
   baseline  for each file: `librosa.load(path, sr=16000)`, `librosa.feature.melspectrogram`, log;
             results kept in memory (nothing written).
-  mmdata    `mmdata.pipeline.extract("mosi-raw", ..., extractors=["torchaudio-logmel"], num_workers=2)`:
-            load the corpus, write the samples table, decode in 2 worker processes, compute in the
-            main process (batches of 64 rows, sorted by length into batched torch.stft + mel
-            filter bank calls of 16 signals), write the feature table and the manifest.
-            Each run writes a fresh dataset directory, worker start-up included.
-  mmdata-0  the same with num_workers=0 (decode in the main process), to show what the workers add,
-            and once more writing an Arrow IPC feature table (`table_format="arrow"`) instead of Parquet.
+  mmdata    `mmdata.pipeline.extract("mosi-raw", ..., extractors=["torchaudio-logmel"])`, the defaults
+            a user gets: load the corpus, write the samples table, decode the first batch in the
+            main process to measure what decoding costs, then decode the rest wherever that says
+            is faster (for these WAVs: the main process; the run records the decision), compute in
+            the main process (batches of 64 rows, sorted by length into batched torch.stft + mel
+            filter bank calls of 16 signals), write the feature table (on a background thread, as
+            its chunks arrive) and the manifest. Each run writes a fresh dataset directory.
+  mmdata-2  the same with num_workers=2: decode in 2 worker processes whatever it costs (start-up
+            included), to show what the workers would add.
+  mmdata-0  the same with num_workers=0 (decode in the main process, nothing measured), and once
+            more writing an Arrow IPC feature table (`table_format="arrow"`) instead of Parquet.
 
-Runs are interleaved (baseline, mmdata, mmdata-0, repeat) so that all three see the same machine
-load; each method runs once untimed first (warm-up). Two thread configurations, each in its own
-interpreter: the libraries' default thread pools (what a user gets; OpenBLAS and torch start one
-thread per core, and mmdata caps its own workers at one) and one thread per process
+Runs are interleaved (each round runs every method once, in a shuffled order, after a 0.3 s pause
+for the thread pools of the run before to go idle) so that all see the same machine load; each
+method runs once untimed first (warm-up). Two
+thread configurations, each in its own interpreter: the libraries' default thread pools (what a
+user gets; OpenBLAS and torch start one thread per core, and mmdata caps its own workers at one)
+and one thread per process
 (OMP/OPENBLAS/MKL_NUM_THREADS=1), because on a machine with more runnable processes than cores,
 idle pool threads spinning for work cost more than the work. Reports medians of >= 3 runs (default
-7), main-process CPU seconds, the 1-minute load average, the speed-ups, and the largest absolute
+10), main-process CPU seconds, the 1-minute load average, the speed-ups, and the largest absolute
 difference between the two feature sets (per frame and band, over every file); results go to
 benchmarks/results/audio_bench.json.
 
-    python benchmarks/audio_bench.py [--files 600] [--runs 7] [--threads both|default|1]
+    python benchmarks/audio_bench.py [--files 600] [--runs 10] [--threads both|default|1]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -105,11 +112,13 @@ def librosa_loop(corpus: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def run_mmdata(corpus: Path, output: Path, num_workers: int, table_format: str = "parquet") -> None:
+def run_mmdata(corpus: Path, output: Path, num_workers: int | None, table_format: str = "parquet") -> str | None:
+    """One extraction; returns where it decoded (the executor's decision)."""
     shutil.rmtree(output, ignore_errors=True)
     report = extract("mosi-raw", corpus, output, extractors=["torchaudio-logmel"], num_workers=num_workers, batch_size=64,
                      table_format=table_format)
     assert report.tables[0].errors == 0, report
+    return report.tables[0].decoded_in
 
 
 def max_difference(output: Path, baseline: dict[str, np.ndarray]) -> tuple[float, int]:
@@ -125,8 +134,10 @@ def max_difference(output: Path, baseline: dict[str, np.ndarray]) -> tuple[float
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-METHODS = {"baseline": "librosa per-file loop", "mmdata2": "mmdata pipeline, 2 workers", "mmdata0": "mmdata pipeline, 0 workers",
-           "mmdata0_ipc": "mmdata pipeline, 0 workers, Arrow IPC table"}
+#: Untimed pause before each timed run, for the thread pools of the run before to go idle.
+SETTLE_S = 0.3
+METHODS = {"baseline": "librosa per-file loop", "mmdata": "mmdata pipeline, defaults", "mmdata2": "mmdata pipeline, 2 workers",
+           "mmdata0": "mmdata pipeline, 0 workers", "mmdata0_ipc": "mmdata pipeline, 0 workers, Arrow IPC table"}
 
 
 def measure(corpus: Path, runs: int) -> dict[str, Any]:
@@ -140,11 +151,19 @@ def measure(corpus: Path, runs: int) -> dict[str, Any]:
         librosa_loop(corpus)
         run_mmdata(corpus, out, 0)
         run_mmdata(corpus, out, 2)
-        calls = {"baseline": lambda: librosa_loop(corpus), "mmdata2": lambda: run_mmdata(corpus, out, 2),
+        decisions = [run_mmdata(corpus, out, None)]
+        calls = {"baseline": lambda: librosa_loop(corpus), "mmdata": lambda: decisions.append(run_mmdata(corpus, out, None)),
+                 "mmdata2": lambda: run_mmdata(corpus, out, 2),
                  "mmdata0": lambda: run_mmdata(corpus, out, 0), "mmdata0_ipc": lambda: run_mmdata(corpus, out, 0, "arrow")}
         load_before = os.getloadavg()[0]
-        for _ in range(runs):  # interleaved, so that every method sees the same machine load
-            for key, call in calls.items():
+        order = random.Random(0)
+        for _ in range(runs):
+            # Interleaved, so that every method sees the same machine load, in a shuffled order, with a
+            # pause before each: BLAS threads keep spinning in this process for a while after librosa's
+            # loop returns, and would slow whatever ran next (its CPU time counts them).
+            for key in order.sample(list(calls), len(calls)):
+                call = calls[key]
+                time.sleep(SETTLE_S)
                 cpu_start = time.process_time()
                 wall[key].append(median_time(call, 1)[0])
                 cpu[key].append(time.process_time() - cpu_start)
@@ -153,6 +172,8 @@ def measure(corpus: Path, runs: int) -> dict[str, Any]:
     medians = {k: statistics.median(v) for k, v in wall.items()}
     return {
         "wall_s": medians, "wall_runs_s": wall, "main_process_cpu_s": {k: statistics.median(v) for k, v in cpu.items()},
+        "speedup_defaults": medians["baseline"] / medians["mmdata"], "decoded_in": sorted({str(d).split(" (")[0] for d in decisions}),
+        "decision_example": decisions[-1],
         "speedup_2_workers": medians["baseline"] / medians["mmdata2"],
         "speedup_0_workers": medians["baseline"] / medians["mmdata0"],
         "speedup_0_workers_ipc": medians["baseline"] / medians["mmdata0_ipc"],
@@ -177,7 +198,7 @@ def run_configuration(args: argparse.Namespace, threads: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=600)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--threads", choices=["both", "default", "1"], default="both",
                         help="library default thread pools, one thread per process, or both (two interpreters)")
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # where a child interpreter writes its figures
@@ -197,7 +218,8 @@ def main() -> None:
     print_table(rows)
     for t, figures in configurations.items():
         load = figures["load_average_1min"]
-        print(f"threads={t}: speed-up {figures['speedup_2_workers']:.1f}x (2 workers), {figures['speedup_0_workers']:.1f}x "
+        print(f"threads={t}: speed-up {figures['speedup_defaults']:.1f}x (defaults: decoded in {figures['decoded_in']}), "
+              f"{figures['speedup_2_workers']:.1f}x (2 workers), {figures['speedup_0_workers']:.1f}x "
               f"(0 workers), {figures['speedup_0_workers_ipc']:.1f}x (0 workers, IPC table); max |difference| {figures['max_abs_difference']:.2e} over {figures['frames_compared']} frames; "
               f"load average {load[0]:.1f} -> {load[1]:.1f} on {os.cpu_count()} CPUs")
     seconds = sum(_duration(p) for p in (corpus / "audio").glob("*.wav"))

@@ -30,6 +30,18 @@ def median_time(fn: Callable[[], Any], repeats: int = 3, setup: Callable[[], Any
     return statistics.median(times), times
 
 
+def median_cpu_time(fn: Callable[[], Any], repeats: int = 3, setup: Callable[[], Any] | None = None) -> float:
+    """Median CPU seconds (user + system, every thread of this process) of `fn` over `repeats` runs."""
+    times = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far (MiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
