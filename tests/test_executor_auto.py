@@ -13,7 +13,7 @@ import pytest
 import mmdata.executors as executors
 from mmdata.executors import DecodeCost, LocalExecutor, measure_decode
 from mmdata.features.base import Extractor
-from mmdata.store.metadata import FeatureSpec
+from tests.fakes.extractors import PassThrough
 
 
 @dataclass(frozen=True)
@@ -22,24 +22,19 @@ class DecodeCostConfig:
     busy_s: float = 0.0
 
 
-class DecodingPid(Extractor):
+class DecodingPid(PassThrough):
     """Feature: [row number, pid of the decoding process]; decode keeps the CPU busy `busy_s`."""
 
     name: ClassVar[str] = "test-decoding-pid"
     modality: ClassVar = "audio"
     config_type: ClassVar[type] = DecodeCostConfig
-
-    def output_spec(self) -> FeatureSpec:
-        return FeatureSpec(dim=2)
+    dim: ClassVar[int] = 2
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         until = time.perf_counter() + self.config.busy_s
         while time.perf_counter() < until:
             pass
         return np.array([row["n"], os.getpid()], dtype=np.float64)
-
-    def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
-        return items
 
 
 def _batches(count: int, size: int = 8) -> list[list[dict[str, Any]]]:

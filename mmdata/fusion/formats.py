@@ -22,9 +22,7 @@ Files inside the export directory:
 """
 from __future__ import annotations
 
-import queue
 import shutil
-import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mmdata.background import SerialWorker
 from mmdata.fusion.rows import FusedBatch, RowLayout
 
 ExportFormat = Literal["parquet", "arrow", "hf", "npy"]
@@ -247,10 +246,6 @@ class HfSink(ParquetSink):
         return {split: [f"{split}/"] for split in staged}
 
 
-#: Batches between two hand-backs of the memory the writer thread freed.
-RELEASE_EVERY = 8
-
-
 class BackgroundSink:
     """A sink whose writes run on a thread while the caller builds the next batch.
 
@@ -262,51 +257,22 @@ class BackgroundSink:
 
     def __init__(self, inner: Sink, depth: int = 2):
         self.inner = inner
-        self._queue: queue.Queue[FusedBatch | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="mmdata-fuse-writer", daemon=True)
-        self._thread.start()
+        self._worker = SerialWorker("mmdata-fuse-writer", depth)
 
     @property
     def rows(self) -> dict[str, int]:
         return self.inner.rows
 
-    def _run(self) -> None:
-        pool, written = pa.default_memory_pool(), 0
-        while (batch := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    self.inner.write(batch)
-                except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
-                    self._error = e
-            del batch
-            written += 1
-            if written % RELEASE_EVERY == 0:
-                # mimalloc keeps what this thread freed (the encoders' page buffers) until this
-                # thread collects it: the Parquet export's memory grew by ~40 MiB over 100 batches.
-                pool.release_unused()
-
     def write(self, batch: FusedBatch) -> None:
-        self._raise_error()
-        self._queue.put(batch)
+        self._worker.submit(lambda: self.inner.write(batch))
 
     def close(self) -> dict[str, list[str]]:
-        self._stop()
-        self._raise_error()
+        self._worker.close()
         return self.inner.close()
 
     def abort(self) -> None:
         """Stop the writer thread without finishing the files (the caller removes them)."""
-        self._stop()
-
-    def _stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            raise self._error
+        self._worker.stop()
 
 
 def open_sink(fmt: ExportFormat, root: Path, layout: RowLayout, metadata: dict[str, Any],

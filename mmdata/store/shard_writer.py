@@ -18,9 +18,7 @@ thread and removes the temporary file of the shard in progress.
 from __future__ import annotations
 
 import os
-import queue
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mmdata.background import SerialWorker
 from mmdata.store.layout import shard_format
 from mmdata.store.writer import parquet_options, write_ipc
 
@@ -95,10 +94,7 @@ class BackgroundShardWriter:
         self.schema = schema
         self.keep_rows = keep_rows
         self._open: _OpenShard | None = None
-        self._steps: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=DEPTH)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="mmdata-shard-writer", daemon=True)
-        self._thread.start()
+        self._worker = SerialWorker("mmdata-shard-writer", DEPTH)
 
     def __enter__(self) -> BackgroundShardWriter:
         return self
@@ -111,7 +107,7 @@ class BackgroundShardWriter:
 
     def add(self, path: Path, chunk: pa.Table) -> None:
         """Append rows to the shard at `path` (opened by its first chunk)."""
-        self._submit(lambda: self._shard(path).append(chunk))
+        self._worker.submit(lambda: self._shard(path).append(chunk))
 
     def finish(self, path: Path, before: Callable[[], None] | None = None,
                then: Callable[[pa.Table | None], None] | None = None) -> None:
@@ -125,19 +121,20 @@ class BackgroundShardWriter:
             if then is not None:
                 then(rows)
 
-        self._submit(step)
+        self._worker.submit(step)
 
     def close(self) -> None:
         """Wait for every submitted step; raise the writer's error, if any."""
-        self._stop()
-        if self._open is not None:  # added to but never finished: not a shard
-            self._open.discard()
-            self._open = None
-        self._raise_error()
+        self._worker.stop()
+        self._discard_open()  # added to but never finished: not a shard
+        self._worker.raise_error()
 
     def abort(self) -> None:
         """Stop after the steps in flight and drop the unfinished shard's temporary file."""
-        self._stop()
+        self._worker.stop()
+        self._discard_open()
+
+    def _discard_open(self) -> None:
         if self._open is not None:
             self._open.discard()
             self._open = None
@@ -148,24 +145,3 @@ class BackgroundShardWriter:
                 self._open.discard()
             self._open = _OpenShard(path, self.keep_rows)
         return self._open
-
-    def _submit(self, step: Callable[[], None]) -> None:
-        self._raise_error()
-        self._steps.put(step)
-
-    def _run(self) -> None:
-        while (step := self._steps.get()) is not None:
-            if self._error is None:
-                try:
-                    step()
-                except BaseException as e:  # noqa: BLE001 - raised in the main thread
-                    self._error = e
-
-    def _stop(self) -> None:
-        if self._thread.is_alive():
-            self._steps.put(None)
-            self._thread.join()
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            raise self._error

@@ -16,6 +16,7 @@ from mmdata.pipeline import extract
 from mmdata.ray_executor import ROWS_PER_TASK, RayExecutor, _Plan, _rows_per_task, _tasks_in_flight
 from mmdata.store import open_dataset
 from mmdata.store.metadata import FeatureSpec
+from tests.fakes.extractors import PassThrough
 from tests.reliability.fake_coco import write_fake_coco
 
 # Ray workers cannot import this test module: ship its classes by value.
@@ -28,7 +29,7 @@ class SlowDecodeConfig:
     seconds: float = 0.025
 
 
-class SlowDecode(Extractor):
+class SlowDecode(PassThrough):
     """Weight-free; decode sleeps (no CPU use, so the machine's load does not matter) and appends
     `pid start end` to a log, from which the test reads how many items were in progress at once."""
 
@@ -36,18 +37,12 @@ class SlowDecode(Extractor):
     modality: ClassVar = "image"
     config_type: ClassVar[type] = SlowDecodeConfig
 
-    def output_spec(self) -> FeatureSpec:
-        return FeatureSpec(dim=1)
-
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         start = time.monotonic()
         time.sleep(self.config.seconds)
         with open(self.config.log, "a") as log:
             log.write(f"{os.getpid()} {start} {time.monotonic()}\n")
         return np.array([1.0], dtype=np.float32)
-
-    def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
-        return items
 
 
 class BatchProbe(Extractor):

@@ -9,8 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mmdata.features.base import Extractor
-from mmdata.store.metadata import FeatureSpec
+from tests.fakes.extractors import PassThrough
 
 
 @dataclass(frozen=True)
@@ -18,20 +17,14 @@ class CrashingConfig:
     crash_on: str = ""
 
 
-class CrashingDecoder(Extractor):
+class CrashingDecoder(PassThrough):
     """File size as a 1-d feature; SIGKILLs the decoding process on the sample named `crash_on`."""
 
     name: ClassVar[str] = "test-crashing-decoder"
     modality: ClassVar = "image"
     config_type: ClassVar[type] = CrashingConfig
 
-    def output_spec(self) -> FeatureSpec:
-        return FeatureSpec(dim=1)
-
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         if row["sample_id"] == self.config.crash_on:
             os.kill(os.getpid(), signal.SIGKILL)
         return np.array([(corpus_root / row["image"]).stat().st_size], dtype=np.float32)
-
-    def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
-        return items
