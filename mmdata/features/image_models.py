@@ -47,7 +47,9 @@ def check_device(device: str) -> None:
 
 
 def resolve_device(device: str) -> str:
-    """The torch device for a config value: 'auto' = 'cuda' when available, else 'cpu'.
+    """The torch device for a config value: 'auto' = the current CUDA device when there is one,
+    else 'cpu'. CUDA devices come back numbered ('cuda' -> 'cuda:0' when device 0 is current), so
+    that models cached per device load once whichever way the device was named.
 
     Raises:
         ConfigError: a CUDA (or MPS) device was asked for but is not available.
@@ -55,12 +57,13 @@ def resolve_device(device: str) -> str:
     import torch
 
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda"):
-        index = int(device.partition(":")[2] or 0)
-        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
-            found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(device.partition(":")[2] or (torch.cuda.current_device() if found else 0))
+        if index >= found:
             raise ConfigError(f"device {device!r} is not available ({found} CUDA devices); use device=cpu or device=auto")
+        return f"cuda:{index}"
     if device == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("device 'mps' is not available; use device=cpu or device=auto")
     return device

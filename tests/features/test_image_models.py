@@ -146,3 +146,19 @@ def test_device_is_runtime_not_part_of_the_recorded_config():
     assert provenance["config"] == {"weights": "random", "seed": 0}
     assert provenance["runtime"] == {"device": "auto"}
     assert provenance["spec"]["dim"] == 512 and "torchvision" in provenance["versions"]
+
+
+def test_cuda_devices_resolve_numbered_so_models_load_once(monkeypatch):
+    from mmdata.features.image_models import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    assert [resolve_device(d) for d in ("auto", "cuda", "cuda:0", "cuda:1", "cpu")] == [
+        "cuda:0", "cuda:0", "cuda:0", "cuda:1", "cpu"]
+    with pytest.raises(ConfigError, match="'cuda:2' is not available \\(2 CUDA devices\\)"):
+        resolve_device("cuda:2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(ConfigError, match="'cuda' is not available \\(0 CUDA devices\\)"):
+        resolve_device("cuda")
