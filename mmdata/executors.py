@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -89,7 +90,8 @@ class DecodeCost:
         return self.worker_gain_s() >= WORKER_GAIN_PER_ITEM_S
 
     def describe(self) -> str:
-        return f"decode {self.decode_s * 1e3:.2f} ms/item, shipping a decoded item {self.transfer_s * 1e3:.2f} ms"
+        shipping = "cannot be pickled" if math.isinf(self.transfer_s) else f"{self.transfer_s * 1e3:.2f} ms"
+        return f"decode {self.decode_s * 1e3:.2f} ms/item, shipping a decoded item {shipping}"
 
 
 #: Besides the pickling, each item received from a worker costs the main process about this much:
@@ -113,11 +115,14 @@ def measure_decode(extractor: Extractor, rows: list[dict[str, Any]], corpus_root
         started = time.perf_counter()
         out.extend(decode_batch(extractor, [row], corpus_root))
         seconds.append(time.perf_counter() - started)
+    decode = statistics.median(seconds) if seconds else 0.0
     shipped = out[:TRANSFER_SAMPLE]
     started = time.perf_counter()
-    pickle.loads(pickle.dumps(shipped))
-    transfer = (time.perf_counter() - started) / max(len(shipped), 1)
-    return out, DecodeCost(statistics.median(seconds) if seconds else 0.0, transfer)
+    try:
+        pickle.loads(pickle.dumps(shipped))
+    except Exception:  # noqa: BLE001 - items a worker could not send back are decoded here
+        return out, DecodeCost(decode, math.inf)
+    return out, DecodeCost(decode, (time.perf_counter() - started) / max(len(shipped), 1))
 
 
 def compute_batch(extractor: Extractor, decoded: list[ItemResult], rows: list[dict[str, Any]]) -> list[ItemResult]:

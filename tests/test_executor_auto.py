@@ -110,3 +110,24 @@ def test_measure_decode_times_items_and_keeps_failures():
     assert [r.ok for r in results] == [True] * 8 + [False]
     assert results[-1].error_type == "KeyError" and results[-1].stage == "decode"
     assert 0.0009 < cost.decode_s < 0.01 and cost.transfer_s > 0
+
+
+class UnpicklableItems(DecodingPid):
+    """Decoded items no worker could send back (they hold a lambda); costly to decode."""
+
+    name: ClassVar[str] = "test-unpicklable-items"
+
+    def decode(self, row: dict[str, Any], corpus_root: Path) -> Any:
+        return super().decode(row, corpus_root), lambda: None
+
+    def compute(self, items: list[Any]) -> list[np.ndarray]:
+        return [value for value, _ in items]
+
+
+def test_items_that_cannot_be_pickled_are_decoded_here(two_cpus):
+    extractor = UnpicklableItems({"busy_s": 0.002})
+    with LocalExecutor() as executor:
+        values = _run(executor, extractor, _batches(3))
+        assert executor._pool is None
+    np.testing.assert_array_equal(values[:, 0], np.arange(24))
+    assert executor.decisions[extractor.table_name].endswith("shipping a decoded item cannot be pickled: workers would not pay)")
