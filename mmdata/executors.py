@@ -12,8 +12,11 @@ Workers are not free: each decoded item is pickled, piped and unpickled, and the
 tenths of a second of CPU to start. By default (`num_workers=None`) the executor measures: it
 decodes the first batch of each extractor in this process, timing each item and what shipping the
 decoded items back would cost, and starts the workers only when they save at least
-`WORKER_GAIN_PER_ITEM_S` per item (`DecodeCost`). A 16 kHz WAV (~0.2 ms to read, as much again to
-ship) stays in this process; a JPEG decoded and resized (~5 ms) goes to the workers.
+`WORKER_GAIN_PER_ITEM_S` per item (`DecodeCost`). A 16 kHz WAV (~0.1 ms to read, ~0.3 ms to ship)
+stays in this process; a JPEG decoded and resized (~1-5 ms) goes to the workers. Only decoders
+that cannot crash the process are measured here (`Extractor.decodes_safely_here`: Pillow,
+libsndfile, mmdata's WAV reader); the others (FFmpeg's, unknown ones) always decode in workers,
+where a crash costs one item.
 
 Threads: the pool has one process per core it is given, so every worker runs one BLAS/OpenMP/torch
 thread (default pools start one thread per core in every process; with more runnable threads than
@@ -287,26 +290,37 @@ class LocalExecutor:
             self.decisions[extractor.table_name] = "this process"
             yield from _run_here(extractor, batches, corpus_root)
             return
-        if self.auto:
-            batches = iter(batches)
-            first = next(batches, None)
-            if first is None:
-                return
-            decoded, cost = measure_decode(extractor, first, corpus_root)
-            yield first, compute_batch(extractor, decoded, first)
-            following = next(batches, None)
-            if following is None:  # one batch in all: decoded here
-                self._decide(extractor, f"this process ({cost.describe()}: one batch)")
-                return
-            batches = itertools.chain([following], batches)
-            if not cost.pays_for_workers():
-                self._decide(extractor, f"this process ({cost.describe()}: workers would not pay)")
-                yield from _run_here(extractor, batches, corpus_root)
-                return
-            self._decide(extractor, f"{self.num_workers} worker processes ({cost.describe()})")
-        else:
+        if not self.auto:
             self.decisions[extractor.table_name] = f"{self.num_workers} worker processes"
-        yield from self._run_in_pool(extractor, batches, corpus_root)
+            yield from self._run_in_pool(extractor, batches, corpus_root)
+            return
+        batches = iter(batches)
+        first = next(batches, None)
+        if first is None:
+            return
+        if not extractor.decodes_safely_here(first):
+            self._decide(extractor, f"{self.num_workers} worker processes (a crash of its decoder must cost one item)")
+            yield from self._run_in_pool(extractor, itertools.chain([first], batches), corpus_root)
+            return
+        decoded, cost = measure_decode(extractor, first, corpus_root)
+        yield first, compute_batch(extractor, decoded, first)
+        following = next(batches, None)
+        if following is None:  # one batch in all: decoded here
+            self._decide(extractor, f"this process ({cost.describe()}: one batch)")
+            return
+        batches = itertools.chain([following], batches)
+        if cost.pays_for_workers():
+            self._decide(extractor, f"{self.num_workers} worker processes ({cost.describe()})")
+            yield from self._run_in_pool(extractor, batches, corpus_root)
+            return
+        self._decide(extractor, f"this process ({cost.describe()}: workers would not pay)")
+        for rows in batches:
+            if not extractor.decodes_safely_here(rows):  # files this decoder is not safe on: workers from here
+                self._decide(extractor, f"this process, then {self.num_workers} worker processes from a batch whose "
+                                        "files need a decoder that could crash")
+                yield from self._run_in_pool(extractor, itertools.chain([rows], batches), corpus_root)
+                return
+            yield rows, compute_batch(extractor, decode_batch(extractor, rows, corpus_root), rows)
 
     def _decide(self, extractor: Extractor, decision: str) -> None:
         self.decisions[extractor.table_name] = decision

@@ -30,6 +30,9 @@ class DecodingPid(PassThrough):
     config_type: ClassVar[type] = DecodeCostConfig
     dim: ClassVar[int] = 2
 
+    def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
+        return all("crashes" not in row for row in rows)  # pure Python, unless a row says otherwise
+
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         until = time.perf_counter() + self.config.busy_s
         while time.perf_counter() < until:
@@ -81,6 +84,43 @@ def test_a_single_batch_is_decoded_here_and_reported_so(two_cpus):
         assert executor._pool is None
     assert set(values[:, 1]) == {os.getpid()}
     assert executor.decisions[extractor.table_name].startswith("this process (decode 2.")
+
+
+class UnknownDecoder(DecodingPid):
+    """A decoder that does not say it is safe in the main process."""
+
+    name: ClassVar[str] = "test-unknown-decoder"
+
+    def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
+        return False
+
+
+def test_a_decoder_not_known_to_be_safe_decodes_in_workers_from_the_first_batch(two_cpus):
+    with LocalExecutor() as executor:
+        values = _run(executor, UnknownDecoder(), _batches(2))
+    assert os.getpid() not in set(values[:, 1])  # a crash would cost one item, not the run
+    assert "a crash of its decoder must cost one item" in executor.decisions["audio.test-unknown-decoder"]
+
+
+def test_a_later_batch_with_files_unsafe_here_moves_the_rest_to_workers(two_cpus):
+    batches = _batches(4)
+    batches[2][0]["crashes"] = True  # e.g. the audio track of a video: FFmpeg
+    with LocalExecutor() as executor:
+        values = _run(executor, DecodingPid(), batches)
+    np.testing.assert_array_equal(values[:, 0], np.arange(32))
+    assert set(values[:16, 1]) == {os.getpid()} and os.getpid() not in set(values[16:, 1])
+    assert "then 2 worker processes" in executor.decisions["audio.test-decoding-pid"]
+
+
+def test_audio_decodes_here_only_files_libsndfile_reads():
+    from mmdata.features import create_extractor
+
+    audio = create_extractor("torchaudio-logmel")
+    assert audio.decodes_safely_here([{"audio": "a/x.wav"}, {"audio": "b/y.FLAC"}])
+    assert not audio.decodes_safely_here([{"audio": "a/x.wav"}, {"audio": "b/y.m4a"}])
+    assert not audio.decodes_safely_here([{"audio": None, "video": "v/clip.mp4"}])
+    assert create_extractor("color-hist").decodes_safely_here([{"image": "x.jpg"}])
+    assert not create_extractor("video-frames").decodes_safely_here([{"video": "v/clip.mp4"}])
 
 
 def test_a_single_cpu_never_starts_workers(monkeypatch):

@@ -35,7 +35,7 @@ import numpy as np
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import MediaError
 from mmdata.features.base import Extractor, register_extractor
-from mmdata.media.audio import AudioSegment, OnSilence, load_audio
+from mmdata.media.audio import SOUNDFILE_SUFFIXES, AudioSegment, OnSilence, load_audio
 from mmdata.store.metadata import FeatureSpec
 
 PadMode = Literal["constant", "reflect"]
@@ -127,6 +127,10 @@ class AudioFrameExtractor(Extractor):
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> Any:
         return load_sample_audio(row, corpus_root, sample_rate=self.config.sample_rate, on_silence=self.config.on_silence)
+
+    def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
+        """Audio files libsndfile (or mmdata's own WAV reader) decodes; not the audio of a video (FFmpeg)."""
+        return all(row.get("audio") and Path(row["audio"]).suffix.lower() in SOUNDFILE_SUFFIXES for row in rows)
 
 
 class _StftExtractor(AudioFrameExtractor):

@@ -54,6 +54,14 @@ class Extractor(ABC):
             raise ConfigError(f"extractor {self.name!r} takes a {self.config_type.__name__}, got {type(config).__name__}")
         self.config = config
 
+    def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
+        """Whether decoding `rows` cannot bring the process down (pure Python, or libraries hardened
+        against bad files), so that the executor's auto mode may decode them in the main process.
+
+        False (the default, for decoders not known to be safe, such as FFmpeg's): they decode in
+        worker processes, where a decoder that crashes costs one item, recorded as failed."""
+        return False
+
     @property
     def table_name(self) -> str:
         """`<modality>.<name>`, plus a suffix when the config changes what a row holds."""

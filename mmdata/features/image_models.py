@@ -191,6 +191,9 @@ class TorchvisionBackbone(Extractor):
 
     # -- the two stages --
 
+    def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
+        return True  # Pillow: a bad image file is an exception, not a crash
+
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         """The centre crop as a crop x crop x 3 uint8 array, decoded at reduced size (JPEG draft mode)."""
         pre = self.preprocessing()

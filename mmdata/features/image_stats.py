@@ -66,6 +66,9 @@ class ColorHistogram(Extractor):
     def output_spec(self) -> FeatureSpec:
         return FeatureSpec(dim=3 * self.config.bins)
 
+    def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
+        return True  # Pillow: a bad image file is an exception, not a crash
+
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         # Computed in the worker (shipping pixels back would cost more), from PIL's C histogram.
         img = open_image(sample_image_path(row, corpus_root), min_size=self.config.decode_size or None)
@@ -117,6 +120,9 @@ class PixelStats(Extractor):
 
     def output_spec(self) -> FeatureSpec:
         return FeatureSpec(dim=len(PIXEL_STATS_NAMES))
+
+    def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
+        return True  # Pillow: a bad image file is an exception, not a crash
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         return pixel_stats(load_rgb_array(sample_image_path(row, corpus_root), min_size=self.config.decode_size or None))
