@@ -237,7 +237,8 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-#: Worker processes in auto mode (never more than the usable CPUs; none on a single CPU).
+#: Worker processes in auto mode, never more than the usable CPUs. On a single CPU only decoders
+#: that could crash the process use (one): there they isolate the crash, they cannot add speed.
 AUTO_WORKERS = 2
 
 
@@ -247,14 +248,15 @@ class LocalExecutor:
     Args:
         num_workers: decode processes; 0 decodes in this process; None (auto) measures each
             extractor's decoding on its first batch and uses `AUTO_WORKERS` processes (at most one
-            per usable CPU) only when they pay for themselves (`DecodeCost`).
+            per usable CPU) only when they pay for themselves (`DecodeCost`) or when the decoder
+            could crash the process (`Extractor.decodes_safely_here`).
         max_in_flight: batches submitted to the workers and not yet computed (memory bound).
     """
 
     def __init__(self, num_workers: int | None = None, max_in_flight: int | None = None):
         self.auto = num_workers is None
-        cpus = usable_cpus()
-        self.num_workers = (min(AUTO_WORKERS, cpus) if cpus > 1 else 0) if num_workers is None else num_workers
+        self.cpus = usable_cpus()
+        self.num_workers = min(AUTO_WORKERS, self.cpus) if num_workers is None else num_workers
         self.max_in_flight = max_in_flight or max(2, 2 * self.num_workers)
         self._pool: ProcessPoolExecutor | None = None
         #: Per table: where its items were decoded ("this process" or "N worker processes") and why.
@@ -291,7 +293,7 @@ class LocalExecutor:
             yield from _run_here(extractor, batches, corpus_root)
             return
         if not self.auto:
-            self.decisions[extractor.table_name] = f"{self.num_workers} worker processes"
+            self.decisions[extractor.table_name] = self._workers()
             yield from self._run_in_pool(extractor, batches, corpus_root)
             return
         batches = iter(batches)
@@ -299,8 +301,12 @@ class LocalExecutor:
         if first is None:
             return
         if not extractor.decodes_safely_here(first):
-            self._decide(extractor, f"{self.num_workers} worker processes (a crash of its decoder must cost one item)")
+            self._decide(extractor, f"{self._workers()} (a crash of its decoder must cost one item)")
             yield from self._run_in_pool(extractor, itertools.chain([first], batches), corpus_root)
+            return
+        if self.cpus < 2:  # workers would only take turns with this process
+            self._decide(extractor, "this process (one CPU)")
+            yield from self._run_checked_here(extractor, itertools.chain([first], batches), corpus_root)
             return
         decoded, cost = measure_decode(extractor, first, corpus_root)
         yield first, compute_batch(extractor, decoded, first)
@@ -310,17 +316,26 @@ class LocalExecutor:
             return
         batches = itertools.chain([following], batches)
         if cost.pays_for_workers():
-            self._decide(extractor, f"{self.num_workers} worker processes ({cost.describe()})")
+            self._decide(extractor, f"{self._workers()} ({cost.describe()})")
             yield from self._run_in_pool(extractor, batches, corpus_root)
             return
         self._decide(extractor, f"this process ({cost.describe()}: workers would not pay)")
+        yield from self._run_checked_here(extractor, batches, corpus_root)
+
+    def _run_checked_here(
+        self, extractor: Extractor, batches: Iterator[list[dict[str, Any]]], corpus_root: Path
+    ) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
+        """Decode here while the decoder is safe on the batch's files; from a batch it is not, in workers."""
         for rows in batches:
-            if not extractor.decodes_safely_here(rows):  # files this decoder is not safe on: workers from here
-                self._decide(extractor, f"this process, then {self.num_workers} worker processes from a batch whose "
-                                        "files need a decoder that could crash")
+            if not extractor.decodes_safely_here(rows):
+                self._decide(extractor, f"{self.decisions[extractor.table_name]}, then {self._workers()} from a "
+                                        "batch whose files need a decoder that could crash")
                 yield from self._run_in_pool(extractor, itertools.chain([rows], batches), corpus_root)
                 return
             yield rows, compute_batch(extractor, decode_batch(extractor, rows, corpus_root), rows)
+
+    def _workers(self) -> str:
+        return f"{self.num_workers} worker process" + ("es" if self.num_workers != 1 else "")
 
     def _decide(self, extractor: Extractor, decision: str) -> None:
         self.decisions[extractor.table_name] = decision

@@ -123,11 +123,16 @@ def test_audio_decodes_here_only_files_libsndfile_reads():
     assert not create_extractor("video-frames").decodes_safely_here([{"video": "v/clip.mp4"}])
 
 
-def test_a_single_cpu_never_starts_workers(monkeypatch):
+def test_a_single_cpu_starts_a_worker_only_to_isolate_unsafe_decoders(monkeypatch):
     monkeypatch.setattr(executors, "usable_cpus", lambda: 1)
     with LocalExecutor() as executor:
         values = _run(executor, DecodingPid({"busy_s": 0.002}), _batches(3))
-    assert set(values[:, 1]) == {os.getpid()} and executor._pool is None
+        assert executor._pool is None
+        assert executor.decisions["audio.test-decoding-pid"] == "this process (one CPU)"
+        isolated = _run(executor, UnknownDecoder(), _batches(2))
+    assert set(values[:, 1]) == {os.getpid()}
+    assert os.getpid() not in set(isolated[:, 1])
+    assert executor.decisions["audio.test-unknown-decoder"].startswith("1 worker process (")
 
 
 def test_an_explicit_worker_count_is_honoured_without_measuring():
