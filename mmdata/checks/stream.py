@@ -102,7 +102,8 @@ def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = 
     keep = keep or columns
     rows_by_file: dict[str, int] = {}
     parts: list[pa.RecordBatch] = []
-    scanner = dataset.samples().scanner(columns=columns, memory_pool=pa.system_memory_pool())
+    scanner = dataset.samples().scanner(columns=columns, memory_pool=pa.system_memory_pool(), fragment_readahead=1,
+                                        batch_readahead=1)
     for tagged in scanner.scan_batches():
         batch, name = tagged.record_batch, Path(tagged.fragment.path).name
         rows_by_file[name] = rows_by_file.get(name, 0) + batch.num_rows
