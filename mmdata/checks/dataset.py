@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 #: `extra` JSON keys that give a media file's duration in seconds.
 DURATION_KEYS = ("duration", "media_duration")
 _SAMPLE_COLUMNS = ["sample_id", "split", "group_id", "image", "video", "label"]
+#: Parquet batches between two hand-backs of what the scanner's threads freed.
+RELEASE_EVERY = 16
 _SPAN_COLUMNS = ["start", "end"]
 #: Read with them, checked batch by batch (`samples.check_text`) and not kept.
 _TEXT_COLUMNS = ["corpus", "captions", "transcript"]
@@ -332,8 +334,10 @@ def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
     good = [(int(starts[s.index]), s) for s in shards if table_checks.shard_type_ok(spec, s)]
     if not good:
         return
-    index, consumed = 0, 0
-    for batch in iter_shard_batches([s.path for _, s in good], columns, schema, SCAN_BATCH_ROWS):
+    index, consumed, pool = 0, 0, pa.system_memory_pool()
+    for count, batch in enumerate(iter_shard_batches([s.path for _, s in good], columns, schema, SCAN_BATCH_ROWS)):
+        if count % RELEASE_EVERY == RELEASE_EVERY - 1:
+            pool.release_unused()  # malloc_trim: the scanner's threads keep what their decodes freed
         if batch.num_rows == 0:
             continue
         while consumed >= good[index][1].rows:
