@@ -18,7 +18,8 @@ default) and Arrow IPC (`--table-format arrow`). Measured per format (medians of
   - `check_dataset` on the same data, in rows x tables per second (after one untimed run);  target >= 1M/s
   - an epoch of DataLoader(FusedDataset(arrow export)) vs a per-item np.memmap Dataset over the same
     matrix (batch 256, shuffled, 2 workers);                                     target >= 0.8x
-  - peak RSS of `fuse` and `check` in fresh processes at N/10 and N samples;     target within 20%
+  - peak RSS of `fuse` and `check` in fresh processes at N/10 and N samples (median of 3 processes
+    each);                                                                    target within 20%
 Prints a table of ratios and writes benchmarks/results/fuse_check[_quick].json.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ import contextlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -245,10 +247,18 @@ def probe_memory(root: str, what: str) -> None:
     print(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024)
 
 
+#: Fresh processes per peak-RSS figure (the median is reported: one run's peak swings by ~10 MiB).
+MEMORY_RUNS = 3
+
+
 def peak_rss(root: Path, what: str) -> float:
-    output = subprocess.run([sys.executable, __file__, "--probe", str(root), what], check=True,
-                            capture_output=True, text=True).stdout
-    return float(output.strip().splitlines()[-1])
+    """Median peak RSS (MiB) of `what` ('fuse' or 'check') on `root` over `MEMORY_RUNS` fresh processes."""
+    peaks = []
+    for _ in range(MEMORY_RUNS):
+        output = subprocess.run([sys.executable, __file__, "--probe", str(root), what], check=True,
+                                capture_output=True, text=True).stdout
+        peaks.append(float(output.strip().splitlines()[-1]))
+    return statistics.median(peaks)
 
 
 def main() -> None:
