@@ -17,8 +17,6 @@ thread and removes the temporary file of the shard in progress.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +27,7 @@ import pyarrow.parquet as pq
 
 from mmdata.background import SerialWorker
 from mmdata.store.layout import shard_format
-from mmdata.store.writer import parquet_options, write_ipc
+from mmdata.store.writer import parquet_options, publish, temporary_beside, write_ipc
 
 #: Chunks and finishing steps waiting for the writer thread.
 DEPTH = 2
@@ -44,10 +42,7 @@ class _OpenShard:
     chunks: list[pa.Table] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = temporary_beside(self.path)
 
     @property
     def parquet(self) -> bool:
@@ -71,9 +66,7 @@ class _OpenShard:
             self.writer.close()
         else:
             write_ipc(table.combine_chunks(), self.tmp)
-        with open(self.tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(self.tmp, self.path)
+        publish(self.tmp, self.path)
         return table if self.keep else None
 
     def discard(self) -> None:

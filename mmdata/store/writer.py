@@ -35,21 +35,33 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
     record batch: memory-mappable, zero-copy). The data goes to a hidden temporary file in the same
     directory (readers skip names starting with '.'), is fsynced, then renamed over `path`.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = temporary_beside(path)
     try:
         if shard_format(path) == "arrow":
             write_ipc(table, tmp)
         else:
             pq.write_table(table, tmp, **parquet_options(table.schema, compression))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path.stat().st_size
+
+
+def temporary_beside(path: Path) -> Path:
+    """A new hidden temporary file in `path`'s directory (created with it; readers skip '.' names,
+    and `claim_table` removes the ones an interrupted run leaves)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def publish(tmp: Path, path: Path) -> None:
+    """fsync the finished temporary file and rename it over `path` (readers see all of it or nothing)."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def write_ipc(table: pa.Table, path: str | Path) -> None:
