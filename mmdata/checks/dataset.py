@@ -33,7 +33,7 @@ from mmdata.checks.stream import (
 from mmdata.store.layout import shard_files, shard_format
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.shards import iter_shard_batches, table_batches
+from mmdata.store.shards import iter_shard_batches, release_unused_memory, table_batches
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +132,8 @@ def check_dataset(
     collector.extend(_check_samples(dataset, context, options))
     report = CheckReport(dataset_dir=dataset.root, issues=[], splits=count_splits(context.samples.column("split")))
     context.samples = pa.table({"sample_id": context.sample_ids})  # the table scans need ids (and spans) only
-    pools = (pa.default_memory_pool(), pa.system_memory_pool())
     for name in names:
-        for pool in pools:  # hand freed memory back before the next scan (flat peak memory); for the
-            pool.release_unused()  # system allocator that is malloc_trim: the scan threads' arenas keep freed blocks
+        release_unused_memory()  # before the next scan: flat peak memory
         stats = _check_table(context, name, collector)
         report.tables[name] = stats
         report.rows_checked += stats["rows"]

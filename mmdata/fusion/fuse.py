@@ -27,8 +27,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_it_direct, direct_pass
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
@@ -40,6 +38,7 @@ from mmdata.fusion.passes import (
 from mmdata.fusion.plan import FusePlan, plan_fusion
 from mmdata.store.manifest import write_text_atomic
 from mmdata.store.reader import open_dataset
+from mmdata.store.shards import release_unused_memory
 
 log = logging.getLogger(__name__)
 MissingPolicy = Literal["error", "zero", "drop"]
@@ -146,7 +145,9 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
         needs_first = (plan.needs_first_pass and stored is None) or copies is not None
         first = first_pass(plan, options, tally, staging, copies) if needs_first else None
         stats = first.stats if first else stored or {t.name: NormStats(t.method) for t in plan.tables}
-        _release_unused_memory()  # what the plan's scans freed, before the pass allocates its own
+        # What the plan's scans freed, before the pass allocates its own: without it the pass's memory
+        # sits on top of it (fuse's peak at 100k samples was 12 MiB higher).
+        release_unused_memory()
         layout = _layout(plan, options, first)
         metadata = _metadata(plan, options, stats, layout)
         sink = BackgroundSink(open_sink(options.format, tmp, layout, metadata, first.counts if first else None,
@@ -177,14 +178,6 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
     )
     log.info("fused %d rows x %d dims into %s in %.2f s", report.total_rows, report.dim, output_dir, report.seconds)
     return report
-
-
-def _release_unused_memory() -> None:
-    """Hand the memory both Arrow pools hold freed back to the system (for the system pool that is
-    malloc_trim: the plan's scan threads' arenas keep what they freed). Without it, the pass's
-    memory sits on top of what the plan freed: fuse's peak at 100k samples was 12 MiB higher."""
-    for pool in (pa.default_memory_pool(), pa.system_memory_pool()):
-        pool.release_unused()
 
 
 def _layout(plan: FusePlan, options: FuseOptions, first: FirstPass | None) -> RowLayout:

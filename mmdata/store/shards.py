@@ -30,6 +30,14 @@ _LOCAL_FS = pafs.LocalFileSystem()
 DATASET_FORMATS = {"arrow": "ipc", "parquet": "parquet"}
 
 
+def release_unused_memory() -> None:
+    """Hand what both Arrow pools hold freed back to the system, between two scans: for mimalloc
+    (the default pool) what this thread freed, for the system pool malloc_trim (scanner and
+    prefetch threads' arenas keep what their decodes freed, and peak memory would grow with it)."""
+    for pool in (pa.default_memory_pool(), pa.system_memory_pool()):
+        pool.release_unused()
+
+
 def read_shard(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
     """The shard's table (only `columns`, when given).
 
@@ -108,4 +116,4 @@ def shards_dataset(files: Sequence[Path], schema: pa.Schema | None = None) -> ds
     return ds.dataset([str(f) for f in files], format=fmt, schema=schema)
 
 
-__all__ = ["iter_shard_batches", "map_shard", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]
+__all__ = ["iter_shard_batches", "map_shard", "release_unused_memory", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]
