@@ -30,6 +30,7 @@ from mmdata.checks.stream import (
 )
 from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.normalize import Normalization, pool_sequences
+from mmdata.store.arrays import single_chunk
 from mmdata.store.layout import samples_dir, shard_files
 from mmdata.store.shards import read_shard
 from mmdata.store.manifest import TableEntry
@@ -76,7 +77,8 @@ class FusePlan:
     pool: str
     compare_intervals: bool = False
     #: The samples table's sample_id, split and label (read once, by the plan), and the first row of
-    #: each samples shard in it: the passes slice a shard's rows instead of reading its file again.
+    #: each samples shard in it, then its row count: the passes slice shard k's rows
+    #: [sample_starts[k], sample_starts[k + 1]) instead of reading its file again.
     samples: pa.Table | None = None
     sample_starts: list[int] = field(default_factory=list)
     #: Each sample's split as a code into `split_names` (null: "None"): a shard's splits as strings
@@ -151,13 +153,13 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
     split_codes, split_names = _split_codes(samples.column("split"))
     return FusePlan(dataset, tables, sample_files, stats_splits, keeps, bool(sequences), first_pass, options.pool,
                     compare_intervals=keeps and len(with_intervals) > 1, samples=samples,
-                    sample_starts=[int(x) for x in np.cumsum([0, *sample_rows[:-1]])] if sample_rows else [],
+                    sample_starts=[int(x) for x in np.cumsum([0, *sample_rows])],
                     split_codes=split_codes, split_names=split_names)
 
 
 def _split_codes(splits: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, names): names[codes] is the split of every row as a NumPy string array, "None" where null."""
-    encoded = pc.dictionary_encode(splits.combine_chunks())
+    encoded = pc.dictionary_encode(single_chunk(splits))
     names = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=str)
     names = np.append(names, "None")
     return pc.fill_null(encoded.indices, len(names) - 1).to_numpy().astype(np.int32), names
@@ -183,8 +185,7 @@ def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
 
 def _read_shard(plan: FusePlan, index: int) -> ShardData:
     assert plan.samples is not None and plan.split_codes is not None and plan.split_names is not None
-    start = plan.sample_starts[index]  # the plan's copy of the samples shard: a slice, no file read
-    stop = plan.sample_starts[index + 1] if index + 1 < len(plan.sample_starts) else plan.samples.num_rows
+    start, stop = plan.sample_starts[index], plan.sample_starts[index + 1]  # the plan's copy: a slice, no file read
     samples = plan.samples.slice(start, stop - start)
     splits = plan.split_names[plan.split_codes[start:stop]]
     shard = ShardData(samples.column("sample_id").combine_chunks(), samples.column("split").combine_chunks(),
