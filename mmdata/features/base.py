@@ -42,6 +42,8 @@ class Extractor(ABC):
     config_type: ClassVar[type] = NoConfig
     #: False when decode is trivial (text): the pipeline then skips the worker pool.
     decode_in_workers: ClassVar[bool] = True
+    #: decode cannot crash the process whatever the file (`decodes_safely_here`).
+    safe_decoder: ClassVar[bool] = False
     #: Library names whose versions go into the table's provenance.
     libraries: ClassVar[tuple[str, ...]] = ("numpy",)
 
@@ -58,9 +60,9 @@ class Extractor(ABC):
         """Whether decoding `rows` cannot bring the process down (pure Python, or libraries hardened
         against bad files), so that the executor's auto mode may decode them in the main process.
 
-        False (the default, for decoders not known to be safe, such as FFmpeg's): they decode in
+        By default `safe_decoder`. Decoders not known to be safe (FFmpeg's, unknown ones) decode in
         worker processes, where a decoder that crashes costs one item, recorded as failed."""
-        return False
+        return self.safe_decoder
 
     @property
     def table_name(self) -> str:

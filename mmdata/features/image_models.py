@@ -116,6 +116,7 @@ class TorchvisionBackbone(Extractor):
     """A torchvision classification model with its classifier replaced by the identity."""
 
     modality: ClassVar = "image"
+    safe_decoder: ClassVar[bool] = True  # Pillow: a bad image file is an exception, not a crash
     config_type: ClassVar[type] = BackboneConfig
     libraries: ClassVar[tuple[str, ...]] = ("torch", "torchvision", "numpy", "pillow")
     #: torchvision.models name, the attribute holding the classifier, and the embedding size.
@@ -190,9 +191,6 @@ class TorchvisionBackbone(Extractor):
         self._preprocessing = state.get("preprocessing")
 
     # -- the two stages --
-
-    def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
-        return True  # Pillow: a bad image file is an exception, not a crash
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         """The centre crop as a crop x crop x 3 uint8 array, decoded at reduced size (JPEG draft mode)."""

@@ -60,14 +60,12 @@ class ColorHistogram(Extractor):
 
     name: ClassVar[str] = "color-hist"
     modality: ClassVar = "image"
+    safe_decoder: ClassVar[bool] = True  # Pillow: a bad image file is an exception, not a crash
     config_type: ClassVar[type] = ColorHistogramConfig
     libraries: ClassVar[tuple[str, ...]] = ("numpy", "pillow")
 
     def output_spec(self) -> FeatureSpec:
         return FeatureSpec(dim=3 * self.config.bins)
-
-    def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
-        return True  # Pillow: a bad image file is an exception, not a crash
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         # Computed in the worker (shipping pixels back would cost more), from PIL's C histogram.
@@ -115,14 +113,12 @@ class PixelStats(Extractor):
 
     name: ClassVar[str] = "pixel-stats"
     modality: ClassVar = "image"
+    safe_decoder: ClassVar[bool] = True  # Pillow: a bad image file is an exception, not a crash
     config_type: ClassVar[type] = PixelStatsConfig
     libraries: ClassVar[tuple[str, ...]] = ("numpy", "pillow")
 
     def output_spec(self) -> FeatureSpec:
         return FeatureSpec(dim=len(PIXEL_STATS_NAMES))
-
-    def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
-        return True  # Pillow: a bad image file is an exception, not a crash
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         return pixel_stats(load_rgb_array(sample_image_path(row, corpus_root), min_size=self.config.decode_size or None))
