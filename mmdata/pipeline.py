@@ -291,10 +291,11 @@ def _extract_table(
     if hasattr(runner, "stream_shards"):  # Ray: one execution over every pending shard
         runner.stream_shards(extractor, [s for _, s in pending], corpus_root, batch_size)
     fingerprint = provenance["samples_fingerprint"]
+    pooled_floats = has_moments(spec)
     written = 0
     try:
         # Shards are written on a thread as their chunks arrive, while the next rows are computed.
-        with BackgroundShardWriter(feature_schema(spec, provenance), keep_rows=has_moments(spec)) as writer:
+        with BackgroundShardWriter(feature_schema(spec, provenance), keep_rows=pooled_floats) as writer:
             for index, chunk, errors in _run_shards(extractor, spec, provenance, pending, corpus_root, runner,
                                                     batch_size, on_error, progress):
                 out_path = shard_path(dataset, name, index)
@@ -302,9 +303,9 @@ def _extract_table(
                 if errors is None:  # more rows of this shard to come
                     continue
                 err_path = layout.errors_dir(dataset.root, name) / layout.shard_name(index)
-                moments = partial(_write_moments, out_path, samples_shard=shards[index], spec=spec, fingerprint=fingerprint)
-                writer.finish(out_path, before=partial(_write_errors, err_path, errors),
-                              then=moments if has_moments(spec) else None)
+                moments = partial(_write_moments, out_path, samples_shard=shards[index], spec=spec,
+                                  fingerprint=fingerprint) if pooled_floats else None
+                writer.finish(out_path, before=partial(_write_errors, err_path, errors), then=moments)
                 written += 1
     finally:
         progress.finish()
