@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from functools import partial
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -335,9 +335,10 @@ CHUNK_BYTES = 8 << 20
 def _run_shards(
     extractor: Extractor, spec: FeatureSpec, provenance: dict[str, Any], pending: list[tuple[int, Path]],
     corpus_root: Path, runner: Any, batch_size: int, on_error: OnError, progress: ProgressSink,
-) -> Iterator[tuple[int, pa.Table, list[dict[str, Any]] | None]]:
+) -> Iterator[tuple[int, Callable[[], pa.Table], list[dict[str, Any]] | None]]:
     """Yield (shard index, feature rows, error records) per chunk of each pending samples shard:
-    the error records come with a shard's last chunk, None with the chunks before it.
+    the error records come with a shard's last chunk, None with the chunks before it. The rows
+    come as a function that builds their Arrow table, for the shard writer's thread to call.
 
     The batches of every pending shard go to the runner as one stream, so the workers stay busy
     across shard boundaries while a finished shard is written. A batch never spans two shards.
@@ -352,15 +353,15 @@ def _run_shards(
 
     builder, errors, handed = FeatureBatchBuilder(spec, provenance), [], 0  # handed: rows of this shard yielded
 
-    def ready_chunks() -> Iterator[tuple[int, pa.Table, list[dict[str, Any]] | None]]:
+    def ready_chunks() -> Iterator[tuple[int, Callable[[], pa.Table], list[dict[str, Any]] | None]]:
         nonlocal builder, errors, handed
         while boundaries and handed + len(builder) == boundaries[0][1]:
             index, _ = boundaries.popleft()
-            yield index, builder.build(), errors
+            yield index, builder.build, errors
             builder, errors, handed = FeatureBatchBuilder(spec, provenance), [], 0
         if boundaries and builder.nbytes >= CHUNK_BYTES:
             handed += len(builder)
-            yield boundaries[0][0], builder.build(), None
+            yield boundaries[0][0], builder.build, None
             builder = FeatureBatchBuilder(spec, provenance)
 
     stream = batches()

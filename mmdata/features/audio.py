@@ -64,8 +64,28 @@ def cell_intervals(centres: np.ndarray, duration: float, offset: float) -> np.nd
 
 
 def stft_intervals(n_frames: int, hop_length: int, segment: AudioSegment) -> np.ndarray:
-    """Intervals of the frames of a centred STFT over `segment` (frame i centred at i * hop)."""
-    return cell_intervals(np.arange(n_frames) * hop_length / segment.sample_rate, segment.duration, segment.offset)
+    """Intervals of the frames of a centred STFT over `segment` (frame i centred at i * hop):
+    `cell_intervals` of those centres, with the midpoints between them taken from a cached table."""
+    rate = segment.sample_rate
+    if n_frames < 2 or (n_frames - 1) * hop_length / rate > segment.duration:  # a centre to clip: the general case
+        return cell_intervals(np.arange(n_frames) * hop_length / rate, segment.duration, segment.offset)
+    bounds = _centre_midpoints(hop_length, rate, 1 << (n_frames - 1).bit_length())[: n_frames - 1]
+    out = np.empty((n_frames, 2))
+    out[0, 0] = 0.0
+    out[1:, 0] = bounds
+    out[:-1, 1] = bounds
+    out[-1, 1] = segment.duration
+    out += segment.offset
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _centre_midpoints(hop_length: int, sample_rate: int, size: int) -> np.ndarray:
+    """Midpoints between consecutive frame centres `i * hop / rate`, for i < size (read-only)."""
+    centres = np.arange(size) * hop_length / sample_rate
+    bounds = (centres[1:] + centres[:-1]) / 2
+    bounds.flags.writeable = False
+    return bounds
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 When rows are pooled vectors and every input table is Arrow IPC (memory-mapped: reading a shard
 again costs page faults, not decoding), pass 2 reads the shards again instead of staging the raw
-rows. Each split has an output buffer of about `BUFFER_BYTES`; per shard, the rows of a split are
+rows. Each split has an output buffer of about the sink's `batch_bytes`; per shard, the rows of a split are
 gathered from each table's mapped vectors straight into the table's column slice of that buffer,
 normalized there in place, and a full buffer goes to the sink as one batch:
 
@@ -36,14 +36,6 @@ from mmdata.store.writer import write_ipc
 
 if TYPE_CHECKING:
     from mmdata.fusion.fuse import FuseOptions
-
-#: Features per output batch (Arrow record batch, Parquet row group). One buffer per split is
-#: filling and the writer holds two more, so memory is a few times this whatever the dataset size.
-#: The Parquet encoder's working set grows with it: at 4 MB, fuse -> Parquet peaked at 235-238 MiB
-#: for 100k samples against 195-200 for 10k; at 2 MB, 199-206 against 194-206, as fast (A/B), and
-#: -> Arrow IPC faster (0.67 vs 0.83 s: the buffers stay in cache).
-BUFFER_BYTES = 2 << 20
-
 
 def can_fuse_directly(plan: FusePlan) -> bool:
     """Rows are pooled vectors and every input table is memory-mappable (Arrow IPC)."""
@@ -115,7 +107,7 @@ class _SplitBuffer:
 def direct_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout,
                 sink: Sink | BackgroundSink, tally: Tally) -> None:
     """Gather, normalize and write every kept sample, counting missing features and dropped samples."""
-    capacity = max(1, BUFFER_BYTES // (4 * max(plan.dim, 1)))
+    capacity = max(1, sink.batch_bytes // (4 * max(plan.dim, 1)))
     buffers: dict[str, _SplitBuffer] = {}
     for shard in iter_shards(plan):
         keep = keep_mask(plan, shard, options)

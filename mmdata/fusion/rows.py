@@ -29,26 +29,29 @@ class RowLayout:
     presence: int | None = None
 
     def feature_type(self) -> pa.DataType:
-        vector = pa.list_(pa.float32(), self.dim)
+        """Non-null all the way down: a fused row always has every value (missing modalities are
+        zero-filled and flagged in `present`, or their samples dropped). Declaring it spares the
+        Parquet encoder the definition levels of ~1,000 values per row."""
+        vector = _required_list(pa.float32(), self.dim)
         if self.kind == "pooled":
             return vector
         if self.kind == "padded":
-            return pa.list_(vector, int(self.max_length or 0))
-        return pa.list_(vector)
+            return _required_list(vector, int(self.max_length or 0))
+        return _required_list(vector)
 
     def schema(self, metadata: dict[str, Any] | None = None) -> pa.Schema:
         fields = [
             pa.field("sample_id", pa.string(), nullable=False),
             pa.field("split", pa.string()),
             pa.field("label", pa.float64()),
-            pa.field("feature", self.feature_type()),
+            pa.field("feature", self.feature_type(), nullable=False),
         ]
         if self.presence:
-            fields.append(pa.field("present", pa.list_(pa.bool_(), self.presence)))
+            fields.append(pa.field("present", _required_list(pa.bool_(), self.presence), nullable=False))
         if self.kind != "pooled":
-            fields.append(pa.field("length", pa.int32()))
+            fields.append(pa.field("length", pa.int32(), nullable=False))
         if self.kind == "padded":
-            fields.append(pa.field("mask", pa.list_(pa.bool_(), int(self.max_length or 0))))
+            fields.append(pa.field("mask", _required_list(pa.bool_(), int(self.max_length or 0)), nullable=False))
         raw = {b"huggingface": json.dumps({"info": {"features": self.hf_features()}}).encode()}
         if metadata is not None:
             raw[METADATA_KEY] = json.dumps(metadata, sort_keys=True).encode()
@@ -173,23 +176,32 @@ class FusedBatch:
 
     def to_arrow(self, layout: RowLayout, schema: pa.Schema) -> pa.RecordBatch:
         dim = layout.dim
-        vectors = pa.FixedSizeListArray.from_arrays(pa.array(self.feature.reshape(-1), pa.float32()), dim)
+        vectors = pa.FixedSizeListArray.from_arrays(pa.array(self.feature.reshape(-1), pa.float32()),
+                                                    type=_required_list(pa.float32(), dim))
         if layout.kind == "padded":
-            feature = pa.FixedSizeListArray.from_arrays(vectors, int(layout.max_length or 0))
+            feature = pa.FixedSizeListArray.from_arrays(vectors, type=layout.feature_type())
         elif layout.kind == "ragged":
             offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int32)
-            feature = pa.ListArray.from_arrays(pa.array(offsets), vectors)
+            feature = pa.ListArray.from_arrays(pa.array(offsets), vectors, type=layout.feature_type())
         else:
             feature = vectors
         arrays = [self.sample_id, self.split, self.label, feature]
         if layout.presence:
-            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(self.present.reshape(-1)), layout.presence))
+            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(self.present.reshape(-1)),
+                                                            type=_required_list(pa.bool_(), layout.presence)))
         if layout.kind != "pooled":
             arrays.append(pa.array(self.lengths.astype(np.int32)))
         if layout.kind == "padded":
-            mask = np.arange(int(layout.max_length or 0))[None, :] < self.lengths[:, None]
-            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(mask.reshape(-1)), int(layout.max_length or 0)))
+            length = int(layout.max_length or 0)
+            mask = np.arange(length)[None, :] < self.lengths[:, None]
+            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(mask.reshape(-1)), type=_required_list(pa.bool_(), length)))
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _required_list(item: pa.DataType, size: int | None = None) -> pa.DataType:
+    """list<item> (fixed_size_list when `size` is given) whose items are never null."""
+    field = pa.field("item", item, nullable=False)
+    return pa.list_(field) if size is None else pa.list_(field, size)
 
 
 def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:

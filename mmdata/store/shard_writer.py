@@ -1,10 +1,10 @@
 """Feature shards written on a background thread while the next rows are decoded and computed.
 
-    main thread    rows ─▶ FeatureBatchBuilder ─chunk─▶ add(path, chunk) ······ finish(path, ...)
-    writer thread                 Parquet: append the chunk as row groups       errors table
-                                  to the hidden temporary file                 (Arrow IPC: one batch)
-                                  Arrow IPC: keep the chunk                     fsync, rename to path
-                                                                                moments (pooled tables)
+    main thread    rows ─▶ FeatureBatchBuilder ─▶ add(path, builder.build) ······ finish(path, ...)
+    writer thread          build the chunk's Arrow table;                         errors table
+                           Parquet: append it as row groups                       (Arrow IPC: one batch)
+                           to the hidden temporary file                           fsync, rename to path
+                           Arrow IPC: keep it                                     moments (pooled tables)
 
 Steps run on one thread in the order they were submitted, at most `DEPTH` waiting, so memory stays
 bounded by a few chunks. A shard is written exactly as `write_table_atomic` writes it (same codec,
@@ -98,9 +98,11 @@ class BackgroundShardWriter:
         else:
             self.abort()
 
-    def add(self, path: Path, chunk: pa.Table) -> None:
-        """Append rows to the shard at `path` (opened by its first chunk)."""
-        self._worker.submit(lambda: self._shard(path).append(chunk))
+    def add(self, path: Path, chunk: pa.Table | Callable[[], pa.Table]) -> None:
+        """Append rows to the shard at `path` (opened by its first chunk). `chunk` may be a function
+        that builds the rows, called on the writer thread (assembling Arrow arrays from many small
+        per-sample arrays is a copy the main thread need not wait for)."""
+        self._worker.submit(lambda: self._shard(path).append(chunk() if callable(chunk) else chunk))
 
     def finish(self, path: Path, before: Callable[[], None] | None = None,
                then: Callable[[pa.Table | None], None] | None = None) -> None:

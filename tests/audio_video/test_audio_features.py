@@ -7,7 +7,9 @@ import pytest
 
 from mmdata.errors import MediaError
 from mmdata.features import create_extractor
+from mmdata.features.audio import cell_intervals, stft_intervals
 from mmdata.features.audio_prosody import prosody_columns
+from mmdata.media.audio import AudioSegment
 
 # Stated tolerances of the librosa/torchaudio agreement (float32 on both sides).
 LOGMEL_ATOL = 1e-3
@@ -66,6 +68,18 @@ def test_frames_tile_the_segment_in_media_file_seconds(media, rows):
     assert intervals[-1, 1] == pytest.approx(0.2 + n / 16000)
     np.testing.assert_allclose(intervals[1:, 0], intervals[:-1, 1])  # contiguous, no overlap
     np.testing.assert_allclose(intervals[1:-1, 1] - intervals[1:-1, 0], 0.01)
+
+
+@pytest.mark.parametrize("sample_rate, hop, samples, frames", [
+    (16000, 160, 32000, 201), (16000, 160, 32000, 1), (16000, 160, 32000, 0), (22050, 512, 22050, 44),
+    (8000, 80, 8123, 102), (16000, 160, 1000, 9),  # the last centre, 0.08 s, lies past the 0.0625 s segment
+])
+def test_stft_intervals_equal_the_cells_of_the_frame_centres(sample_rate, hop, samples, frames):
+    segment = AudioSegment(np.zeros(samples, np.float32), sample_rate, 3.25, "x.wav")
+    expected = cell_intervals(np.arange(frames) * hop / sample_rate, segment.duration, segment.offset)
+    got = stft_intervals(frames, hop, segment)
+    assert got.shape == (frames, 2) and got.dtype == np.float64
+    np.testing.assert_array_equal(got, expected)  # bit for bit: the cached midpoints are the same sums
 
 
 def test_kaldi_fbank_matches_torchaudio_compliance_and_centres_intervals(media):

@@ -108,6 +108,26 @@ def test_sequence_exports_read_back_with_lengths_and_masks(tmp_path, fmt, mode):
         assert batch["label"][row].item() == pytest.approx(expected[sample_id]["label"])
 
 
+@pytest.mark.parametrize("sequences, kind", [(None, "pooled"), ("pad", "padded"), ("ragged", "ragged")])
+def test_exported_features_are_declared_never_null_in_the_files(tmp_path, sequences, kind):
+    root = _mosi(tmp_path) if sequences else _image_text(tmp_path)
+    options = {"sequences": sequences} if sequences else {"missing": "zero"}
+    fuse(root, tmp_path / "pq", **options)
+    fuse(root, tmp_path / "arrow", format="arrow", **options)
+    parquet_schema = pq.read_schema(tmp_path / "pq" / read_fused_metadata(tmp_path / "pq")["files"]["train"][0])
+    with pa.memory_map(str(tmp_path / "arrow" / "data" / "train.arrow")) as source:
+        arrow_schema = pa.ipc.open_file(source).schema
+    for schema in (parquet_schema, arrow_schema):
+        field, depth = schema.field("feature"), 0
+        assert not field.nullable
+        while pa.types.is_list(field.type) or pa.types.is_fixed_size_list(field.type):
+            field, depth = field.type.value_field, depth + 1
+            assert not field.nullable
+        assert field.type == pa.float32() and depth == (1 if kind == "pooled" else 2)
+        extra = {"pooled": ["present"], "padded": ["length", "mask"], "ragged": ["length"]}[kind]
+        assert all(not schema.field(name).nullable for name in extra)
+
+
 def test_parquet_export_is_not_memory_mappable_and_unknown_split_is_named(tmp_path):
     root = _image_text(tmp_path)
     fuse(root, tmp_path / "pq", missing="drop")

@@ -314,14 +314,22 @@ def test_a_failing_writer_surfaces_its_error_and_leaves_nothing(tmp_path, monkey
 def test_direct_pass_cut_into_many_small_batches_writes_the_same_rows(tmp_path, monkeypatch):
     root = _dataset(tmp_path)
     fuse(root, tmp_path / "one", format="arrow")
-    monkeypatch.setattr("mmdata.fusion.direct.BUFFER_BYTES", 2 * 7 * 4)  # two fused rows per output batch
+    fuse(root, tmp_path / "one-pq", format="parquet")
+    # Each format's sink says how large a batch it wants: two fused rows per batch here.
+    monkeypatch.setattr("mmdata.fusion.formats.ArrowSink.batch_bytes", 2 * 7 * 4)
+    monkeypatch.setattr("mmdata.fusion.formats.ParquetSink.batch_bytes", 2 * 7 * 4)
     fuse(root, tmp_path / "many", format="arrow")
+    fuse(root, tmp_path / "many-pq", format="parquet")
     for split, rows in {"train": 7, "val": 3, "test": 2}.items():
         with pa.memory_map(str(tmp_path / "one" / "data" / f"{split}.arrow")) as a, \
                 pa.memory_map(str(tmp_path / "many" / "data" / f"{split}.arrow")) as b:
             one, many = pa.ipc.open_file(a), pa.ipc.open_file(b)
             assert many.num_record_batches == (rows + 1) // 2 and one.num_record_batches == 1
             assert one.read_all().equals(many.read_all())
+        name = f"data/{split}-00000-of-00001.parquet"
+        one_pq, many_pq = pq.ParquetFile(tmp_path / "one-pq" / name), pq.ParquetFile(tmp_path / "many-pq" / name)
+        assert many_pq.num_row_groups == (rows + 1) // 2 and one_pq.num_row_groups == 1
+        assert one_pq.read().equals(many_pq.read())
 
 
 def test_tables_of_both_formats_in_one_fusion_equal_the_reference(tmp_path):

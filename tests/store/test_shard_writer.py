@@ -1,6 +1,8 @@
 """Feature shards written chunk by chunk on a background thread: same files, atomic, errors surfaced."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -52,6 +54,23 @@ def test_chunks_become_one_shard_published_only_when_finished(tmp_path, suffix):
     else:
         with pa.memory_map(str(path)) as source:
             assert pa.ipc.open_file(source).num_record_batches == 1  # stays zero-copy for check and fuse
+
+
+def test_a_chunk_given_as_a_function_is_built_on_the_writer_thread(tmp_path):
+    path, built_on = tmp_path / "part-00000.parquet", []
+
+    def chunk(first: int, count: int):
+        def build() -> pa.Table:
+            built_on.append(threading.current_thread().name)
+            return _chunk(first, count)
+        return build
+
+    with BackgroundShardWriter(feature_schema(SPEC)) as writer:
+        writer.add(path, chunk(0, 2))
+        writer.add(path, _chunk(2, 1))  # tables and functions mix
+        writer.finish(path)
+    assert built_on == ["mmdata-shard-writer"]
+    assert read_shard(path).column("sample_id").to_pylist() == ["s0", "s1", "s2"]
 
 
 def test_errors_table_goes_first_and_rows_reach_then(tmp_path):
