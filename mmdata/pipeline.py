@@ -359,7 +359,10 @@ def _run_shards(
             index, _ = boundaries.popleft()
             yield index, builder.build, errors
             builder, errors, handed = FeatureBatchBuilder(spec, provenance), [], 0
-        if boundaries and builder.nbytes >= CHUNK_BYTES:
+        # A chunk is cut at CHUNK_BYTES, and before a shard's last batch when it holds a quarter of
+        # that: the writer is then left with one batch's rows to encode once the computing is over.
+        last_batch_next = boundaries and 0 < boundaries[0][1] - handed - len(builder) <= batch_size
+        if boundaries and (builder.nbytes >= CHUNK_BYTES or (last_batch_next and builder.nbytes >= CHUNK_BYTES // 4)):
             handed += len(builder)
             yield boundaries[0][0], builder.build, None
             builder = FeatureBatchBuilder(spec, provenance)

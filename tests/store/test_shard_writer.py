@@ -132,3 +132,17 @@ def test_extraction_in_small_chunks_writes_the_same_tables_and_moments(tmp_path,
             np.testing.assert_array_equal(a[split][2], b[split][2])
     if table_format == "parquet":
         assert pq.ParquetFile(shards[0]).metadata.num_row_groups == 3  # rows 2 + 2 + 1
+
+
+def test_a_shard_s_last_batch_is_its_own_chunk_once_a_quarter_chunk_waits(tmp_path, monkeypatch):
+    coco = copy_sample_corpus("coco", tmp_path)
+    row_bytes = 24 * 4  # color-hist with 8 bins: 24 float32 per image
+    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 4 * row_bytes * 4)  # a quarter chunk is 4 rows
+    extract("coco", coco, tmp_path / "out", extractors=["color-hist:bins=8"], num_workers=0, batch_size=2,
+            shard_size=5, table_format="parquet")
+    shards = sorted((tmp_path / "out" / "features" / "image.color-hist").glob("part-*"))
+    groups = [[meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+              for meta in (pq.ParquetFile(s).metadata for s in shards)]
+    # 5 rows in batches of 2, 2, 1: after the second, 4 rows wait and one batch is left, so they go
+    # first; 3 rows in batches of 2, 1: 2 rows are under a quarter chunk, so the shard is one chunk
+    assert groups == [[4, 1], [3]]
