@@ -37,6 +37,12 @@ from mmdata.store.writer import write_ipc
 if TYPE_CHECKING:
     from mmdata.fusion.fuse import FuseOptions
 
+#: Output batch size when the inputs are Parquet tables decoded in this pass: decoding is then the
+#: slow side, and the larger batches a sink may ask for only add memory (Parquet tables -> Parquet:
+#: peak 1.13-1.19x higher at 100k samples than at 10k with 4 MB batches, 1.05-1.10x with 2 MB).
+DECODED_INPUT_BATCH_BYTES = 2 << 20
+
+
 def can_fuse_directly(plan: FusePlan) -> bool:
     """Rows are pooled vectors and every input table is memory-mappable (Arrow IPC)."""
     return not plan.keeps_sequences and all(shard_format(f) == "arrow" for t in plan.tables for f in t.files)
@@ -107,7 +113,8 @@ class _SplitBuffer:
 def direct_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout,
                 sink: Sink | BackgroundSink, tally: Tally) -> None:
     """Gather, normalize and write every kept sample, counting missing features and dropped samples."""
-    capacity = max(1, sink.batch_bytes // (4 * max(plan.dim, 1)))
+    batch_bytes = sink.batch_bytes if can_fuse_directly(plan) else min(sink.batch_bytes, DECODED_INPUT_BATCH_BYTES)
+    capacity = max(1, batch_bytes // (4 * max(plan.dim, 1)))
     buffers: dict[str, _SplitBuffer] = {}
     for shard in iter_shards(plan):
         keep = keep_mask(plan, shard, options)

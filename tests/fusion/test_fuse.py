@@ -332,6 +332,17 @@ def test_direct_pass_cut_into_many_small_batches_writes_the_same_rows(tmp_path, 
         assert one_pq.read().equals(many_pq.read())
 
 
+def test_decoded_parquet_tables_are_fused_in_batches_of_at_most_the_decoded_input_size(tmp_path, monkeypatch):
+    monkeypatch.setattr("mmdata.fusion.direct.DECODED_INPUT_BATCH_BYTES", 2 * 7 * 4)  # two fused rows
+    for table_format in ("arrow", "parquet"):
+        root = _dataset(tmp_path, name=table_format, table_format=table_format)
+        fuse(root, tmp_path / f"out-{table_format}", format="parquet", normalize="none")  # no statistics: one pass
+    train = "data/train-00000-of-00001.parquet"
+    assert pq.ParquetFile(tmp_path / "out-arrow" / train).num_row_groups == 1  # mapped inputs: the sink's 4 MB
+    assert pq.ParquetFile(tmp_path / "out-parquet" / train).num_row_groups == 4  # 7 rows, 2 per batch
+    assert _read_parquet(tmp_path / "out-arrow").equals(_read_parquet(tmp_path / "out-parquet"))
+
+
 def test_tables_of_both_formats_in_one_fusion_equal_the_reference(tmp_path):
     image, text = replace(IMAGE, table_format="arrow"), replace(TEXT, table_format="parquet")
     fuse(build_dataset(tmp_path / "mixed", S, [image, text], shard_size=5), tmp_path / "out", tables=("image", "text"))
