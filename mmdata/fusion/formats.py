@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mmdata.background import SerialWorker
@@ -60,13 +61,18 @@ class Sink(ABC):
         self.rows: dict[str, int] = {}
 
     def write(self, batch: FusedBatch) -> None:
-        splits = batch.split.to_numpy(zero_copy_only=False).astype(str)
-        bounds = np.concatenate([[0], np.flatnonzero(splits[1:] != splits[:-1]) + 1, [len(splits)]])
-        names = [str(splits[b]) for b in bounds[:-1]]
-        if len(set(names)) == len(names):  # each split is one run: write slices (views)
-            parts = [(name, batch.slice(int(a), int(b), self.layout)) for name, a, b in zip(names, bounds[:-1], bounds[1:])]
+        distinct = pc.unique(batch.split)
+        if len(distinct) == 1:  # one split, as the direct pass's batches: ~20 us instead of ~0.25 ms a batch
+            parts = [(str(distinct[0].as_py()), batch)]
         else:
-            parts = [(name, batch.take(np.flatnonzero(splits == name), self.layout)) for name in dict.fromkeys(names)]
+            splits = batch.split.to_numpy(zero_copy_only=False).astype(str)
+            bounds = np.concatenate([[0], np.flatnonzero(splits[1:] != splits[:-1]) + 1, [len(splits)]])
+            names = [str(splits[b]) for b in bounds[:-1]]
+            if len(set(names)) == len(names):  # each split is one run: write slices (views)
+                parts = [(name, batch.slice(int(a), int(b), self.layout))
+                         for name, a, b in zip(names, bounds[:-1], bounds[1:])]
+            else:
+                parts = [(name, batch.take(np.flatnonzero(splits == name), self.layout)) for name in dict.fromkeys(names)]
         for split, part in parts:
             self._write(split, part)
             self.rows[split] = self.rows.get(split, 0) + len(part)
