@@ -45,6 +45,7 @@ CODES: dict[str, str] = {
     # provenance
     "provenance-mismatch": "a shard was written by another extractor, config, spec or version than the manifest names",
     "provenance-missing": "a shard carries no mmdata metadata, so its provenance cannot be verified",
+    "provenance-runtime": "a table's shards were computed with different runtime options (e.g. device), as a run resumed elsewhere does",
     "fingerprint-mismatch": "a table was computed for another samples table (another dataset)",
 }
 

@@ -5,6 +5,7 @@ a list of `Issue`s; none reads files or raises for bad data.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -98,7 +99,28 @@ def check_provenance(
                 f"samples have {samples_fingerprint}: the table comes from another dataset; re-extract it here",
                 table=table, offenders=offenders,
             ))
-    return issues
+    return issues + _check_runtime(table, shards, first_ids)
+
+
+def _check_runtime(table: str, shards: Sequence[ShardInfo], first_ids: Sequence[str | None]) -> list[Issue]:
+    """One warning when the shards record different runtime options (`device`): allowed, since the
+    options do not change what is computed, but the features then differ by rounding between shards."""
+    groups: dict[str, list[int]] = {}  # runtime options (JSON) -> positions of its shards, in shard order
+    for position, shard in enumerate(shards):
+        if shard.metadata:
+            groups.setdefault(json.dumps(shard.metadata.get("runtime") or {}, sort_keys=True), []).append(position)
+    if len(groups) < 2:
+        return []
+    parts = [f"{runtime} in {shards[members[0]].path.name}" + (f" and {len(members) - 1} more" if len(members) > 1 else "")
+             for runtime, members in groups.items()]
+    first_id = first_ids[list(groups.values())[1][0]]  # the first shard computed with the second options met
+    return [make_issue(
+        "provenance-runtime", "warning",
+        "shards were computed with different runtime options: " + "; ".join(parts) + " (a run resumed with "
+        "another device); a model's features on CUDA differ from the CPU's by rounding (~1e-6 relative, ~5e-4 "
+        "where PyTorch runs convolutions as TF32): re-extract the table on one device if that matters",
+        table=table, offenders=[first_id] if first_id is not None else [],
+    )]
 
 
 def check_ids(

@@ -32,6 +32,7 @@ class FakeTable:
     ids: list[str] | None = None  # the ids written (default: the samples' ids)
     shard_specs: dict[int, FeatureSpec] = field(default_factory=dict)  # another spec for some shards
     metadata: dict[str, Any] = field(default_factory=dict)  # overrides of the shard provenance
+    shard_metadata: dict[int, dict[str, Any]] = field(default_factory=dict)  # ... of some shards only
     config: dict[str, Any] = field(default_factory=lambda: {"size": 1})
     record_failures: bool = True  # write an errors-table row per None value
     complete: bool = True
@@ -85,7 +86,8 @@ def _write_table(root: Path, fake: FakeTable, samples: list[Sample], order: np.n
     shard_size = fake.shard_size or shard_size
     for shard, start in enumerate(range(0, len(ids), shard_size)):
         spec = fake.shard_specs.get(shard, fake.spec)
-        builder = FeatureBatchBuilder(spec, {**provenance, "spec": spec.to_json(), **fake.metadata})
+        builder = FeatureBatchBuilder(spec, {**provenance, "spec": spec.to_json(), **fake.metadata,
+                                             **fake.shard_metadata.get(shard, {})})
         for row in range(start, min(start + shard_size, len(ids))):
             builder.add(ids[row], values[row], None if intervals is None else intervals[row])
             if values[row] is None and fake.record_failures:

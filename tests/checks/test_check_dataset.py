@@ -102,6 +102,21 @@ def test_each_pooled_table_defect_is_caught_with_code_and_sample(tmp_path, code,
     assert "text.b" not in {i.table for i in report.errors}
 
 
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
+def test_shards_computed_on_different_devices_are_a_warning_naming_both(tmp_path, table_format):
+    devices = {0: "cpu", 1: "cuda:0", 2: "cuda:0"}  # shards of 5 rows: a run resumed on a GPU after shard 0
+    fake = replace(IMAGE, table_format=table_format,
+                   shard_metadata={k: {"runtime": {"device": d}} for k, d in devices.items()})
+    report = check_dataset(_image_text(tmp_path, image=fake))
+    assert report.ok  # runtime options do not change what is computed: a warning, not an error
+    issue = _only(report, "provenance-runtime")
+    assert (issue.severity, issue.table, issue.sample_id) == ("warning", "image.a", "000000000005")
+    assert f'{{"device": "cpu"}} in part-00000.{table_format}' in issue.message
+    assert f'{{"device": "cuda:0"}} in part-00001.{table_format} and 1 more' in issue.message
+    same = replace(fake, shard_metadata={k: {"runtime": {"device": "cpu"}} for k in devices})
+    assert not [i for i in check_dataset(_image_text(tmp_path / "same", image=same)).issues if i.code == "provenance-runtime"]
+
+
 def test_non_finite_counts_nan_and_inf_and_names_first_offenders(tmp_path):
     fake = with_value(with_value(IMAGE, 6, np.array([0, np.nan, np.nan, 1], np.float32)), 8,
                       np.array([np.inf, 0, 0, 0], np.float32))
