@@ -237,9 +237,17 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-#: Worker processes in auto mode, never more than the usable CPUs. On a single CPU only decoders
-#: that could crash the process use (one): there they isolate the crash, they cannot add speed.
-AUTO_WORKERS = 2
+#: The most worker processes auto mode starts: each holds its own decoders (and their memory), and
+#: a main process computing one batch at a time is rarely fed faster by more.
+MAX_AUTO_WORKERS = 8
+
+
+def auto_workers(cpus: int) -> int:
+    """Worker processes in auto mode on `cpus` usable CPUs: one per CPU but the main process's, at
+    least 2 (on 2 CPUs the main process mostly waits on the workers), at most `MAX_AUTO_WORKERS`, never
+    more than the CPUs. On a single CPU only decoders that could crash the process use (one): there
+    they isolate the crash, they cannot add speed."""
+    return min(cpus, max(2, min(MAX_AUTO_WORKERS, cpus - 1)))
 
 
 class LocalExecutor:
@@ -247,16 +255,16 @@ class LocalExecutor:
 
     Args:
         num_workers: decode processes; 0 decodes in this process; None (auto) measures each
-            extractor's decoding on its first batch and uses `AUTO_WORKERS` processes (at most one
-            per usable CPU) only when they pay for themselves (`DecodeCost`) or when the decoder
-            could crash the process (`Extractor.decodes_safely_here`).
+            extractor's decoding on its first batch and uses `auto_workers(usable CPUs)` processes
+            only when they pay for themselves (`DecodeCost`) or when the decoder could crash the
+            process (`Extractor.decodes_safely_here`).
         max_in_flight: batches submitted to the workers and not yet computed (memory bound).
     """
 
     def __init__(self, num_workers: int | None = None, max_in_flight: int | None = None):
         self.auto = num_workers is None
         self.cpus = usable_cpus()
-        self.num_workers = min(AUTO_WORKERS, self.cpus) if num_workers is None else num_workers
+        self.num_workers = auto_workers(self.cpus) if num_workers is None else num_workers
         self.max_in_flight = max_in_flight or max(2, 2 * self.num_workers)
         self._pool: ProcessPoolExecutor | None = None
         #: Per table: where its items were decoded ("this process" or "N worker processes") and why.

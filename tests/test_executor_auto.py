@@ -176,3 +176,19 @@ def test_items_that_cannot_be_pickled_are_decoded_here(two_cpus):
         assert executor._pool is None
     np.testing.assert_array_equal(values[:, 0], np.arange(24))
     assert executor.decisions[extractor.table_name].endswith("shipping a decoded item cannot be pickled: workers would not pay)")
+
+
+@pytest.mark.parametrize("cpus, workers", [(1, 1), (2, 2), (3, 2), (4, 3), (9, 8), (64, 8)])
+def test_auto_mode_starts_one_worker_per_cpu_but_the_main_process_s_from_2_to_8(monkeypatch, cpus, workers):
+    monkeypatch.setattr(executors, "usable_cpus", lambda: cpus)
+    assert LocalExecutor().num_workers == workers
+    assert LocalExecutor(num_workers=5).num_workers == 5  # an explicit count is kept
+
+
+def test_costly_decoding_on_four_cpus_runs_in_three_workers(monkeypatch):
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 4)
+    extractor = DecodingPid({"busy_s": 0.002})
+    with LocalExecutor() as executor:
+        values = _run(executor, extractor, _batches(4))
+    assert executor.decisions[extractor.table_name].startswith("3 worker processes")
+    np.testing.assert_array_equal(values[:, 0], np.arange(32))
