@@ -244,13 +244,14 @@ def extract_features(
 
 def make_executor(executor: ExecutorName, *, num_workers: int | None = None, ray_address: str | None = None) -> Any:
     """The executor named: 'local' (process pool) or 'ray' (Ray Data); `num_workers` None: each
-    executor's default (local: decide per extractor from its measured decoding; Ray: 2 tasks)."""
+    executor's default (local: decide per extractor from its measured decoding; Ray: one task per CPU
+    of the cluster)."""
     if executor == "local":
         return LocalExecutor(num_workers=num_workers)
     if executor == "ray":
         from mmdata.ray_executor import RayExecutor
 
-        return RayExecutor(address=ray_address, num_workers=2 if num_workers is None else num_workers)
+        return RayExecutor(address=ray_address, num_workers=num_workers)
     raise ConfigError(f"unknown executor {executor!r}; expected 'local' (process pool) or 'ray' (Ray Data)")
 
 

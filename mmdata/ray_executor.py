@@ -87,7 +87,8 @@ class RayExecutor:
         address: None starts (or reuses) a Ray instance on this machine; "auto" (or the head's
             "HOST:PORT") joins a running cluster from one of its nodes. Ray Client ("ray://") is refused:
             Ray Data does not run through it; submit mmdata as a Ray job instead.
-        num_workers: at most this many decode tasks at once (0 = as many as Ray schedules).
+        num_workers: at most this many decode tasks at once; None (the default) or 0: one per CPU of
+            the cluster (Ray schedules them), so that a bigger cluster decodes faster.
         num_actors: compute actors for model extractors (default: one per GPU of the cluster, else 1).
         num_gpus: GPUs per actor (default: 1 when the cluster has GPUs and the extractor has a
             `device` option other than `cpu`, else 0).
@@ -99,7 +100,7 @@ class RayExecutor:
     def __init__(
         self,
         address: str | None = None,
-        num_workers: int = 2,
+        num_workers: int | None = None,
         *,
         num_actors: int | None = None,
         num_gpus: float | None = None,
@@ -225,7 +226,7 @@ class RayExecutor:
     def _plan(self, extractor: Extractor) -> _Plan:
         import ray
 
-        decode_tasks = self.num_workers if self.num_workers > 0 else None
+        decode_tasks = self.num_workers or None
         resources = ray.cluster_resources()
         in_flight = _tasks_in_flight(decode_tasks, int(resources.get("CPU", 0)))
         # Extractors that run a model have a `device` option; weight-free ones need no actor, no GPU.

@@ -30,7 +30,8 @@ def extract_command(
     option: Annotated[Optional[list[str]], typer.Option("--option", "-o", help="Corpus loader option KEY=VALUE.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", min=1)] = None,
     num_workers: Annotated[Optional[int], typer.Option(
-        "--num-workers", "-j", min=0, help="Decode processes; 0: none (default: started only where decoding pays for them).")] = None,
+        "--num-workers", "-j", min=0, help="Decode processes; 0: none (default: started only where decoding pays for them). "
+             "With --executor ray: decode tasks at once (default or 0: one per CPU of the cluster).")] = None,
     on_error: Annotated[Optional[str], typer.Option(help="skip: record failed items and go on; fail: stop at the first.")] = None,
     shard_size: Annotated[Optional[int], typer.Option(min=1, help="Rows per shard (the unit of resumption).")] = None,
     table_format: Annotated[Optional[str], typer.Option(

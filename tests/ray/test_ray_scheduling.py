@@ -12,7 +12,7 @@ import numpy as np
 import ray.cloudpickle
 
 from mmdata.features.base import Extractor, create_extractor
-from mmdata.pipeline import extract
+from mmdata.pipeline import extract, make_executor
 from mmdata.ray_executor import ROWS_PER_TASK, RayExecutor, _Plan, _rows_per_task, _tasks_in_flight
 from mmdata.store import open_dataset
 from mmdata.store.metadata import FeatureSpec
@@ -126,3 +126,12 @@ def test_ray_tasks_hand_compute_the_local_executors_batches(ray_session, tmp_pat
     sizes = [int(size) for size, _ in got.column("feature").to_pylist()]
     assert sizes[:30] == [4] * 28 + [2] * 2
     assert sizes[60:] == [4] * 8 + [2] * 2
+
+
+def test_by_default_ray_runs_one_decode_task_per_cpu_of_the_cluster(ray_session, monkeypatch):
+    monkeypatch.setattr(ray_session, "cluster_resources", lambda: {"CPU": 64.0})
+    for runner in (RayExecutor(), RayExecutor(num_workers=0), make_executor("ray")):
+        plan = runner._plan(create_extractor("color-hist"))
+        assert (plan.decode_tasks, plan.tasks_in_flight) == (None, 128)  # all 64 CPUs busy, 64 more queued
+    plan = make_executor("ray", num_workers=3)._plan(create_extractor("color-hist"))
+    assert (plan.decode_tasks, plan.tasks_in_flight) == (3, 3)  # an explicit cap is kept
