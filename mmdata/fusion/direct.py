@@ -2,9 +2,9 @@
 
 When rows are pooled vectors and every input table is Arrow IPC (memory-mapped: reading a shard
 again costs page faults, not decoding), pass 2 reads the shards again instead of staging the raw
-rows. Each split has an output buffer of about the sink's `batch_bytes`; per shard, the rows of a split are
-gathered from each table's mapped vectors straight into the table's column slice of that buffer,
-normalized there in place, and a full buffer goes to the sink as one batch:
+rows. Each split has an output buffer of about the sink's `batch_bytes`; per shard, the rows of a
+split are gathered from each table's mapped vectors straight into the table's column slice of that
+buffer, normalized there in place, and a full buffer goes to the sink as one batch:
 
     shard k, table t (n_k, D_t) mapped ──gather rows of split s──▶ buffer[s][r:r+m, t.start:t.stop]
                                                                       normalize in place
@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from mmdata.fusion.fuse import FuseOptions
 
 #: Output batch size when the inputs are Parquet tables decoded in this pass: decoding is then the
-#: slow side, and the larger batches a sink may ask for only add memory (Parquet tables -> Parquet:
-#: peak 1.13-1.19x higher at 100k samples than at 10k with 4 MB batches, 1.05-1.10x with 2 MB).
+#: slow side, and the larger batches a sink may ask for only add memory (Parquet tables -> Parquet,
+#: peak at 100k samples over peak at 10k, medians of 5 processes: 1.13x with 4 MB batches, 1.06x
+#: with 2 MB).
 DECODED_INPUT_BATCH_BYTES = 2 << 20
 
 
