@@ -258,14 +258,16 @@ class LocalExecutor:
             extractor's decoding on its first batch and uses `auto_workers(usable CPUs)` processes
             only when they pay for themselves (`DecodeCost`) or when the decoder could crash the
             process (`Extractor.decodes_safely_here`).
-        max_in_flight: batches submitted to the workers and not yet computed (memory bound).
+        max_in_flight: batches submitted to the workers and not yet computed (memory bound);
+            default: one per worker and 2 more, so that every worker has a batch while this process
+            computes one (4 with 2 workers, 10 with 8).
     """
 
     def __init__(self, num_workers: int | None = None, max_in_flight: int | None = None):
         self.auto = num_workers is None
         self.cpus = usable_cpus()
         self.num_workers = auto_workers(self.cpus) if num_workers is None else num_workers
-        self.max_in_flight = max_in_flight or max(2, 2 * self.num_workers)
+        self.max_in_flight = max_in_flight or self.num_workers + 2
         self._pool: ProcessPoolExecutor | None = None
         #: Per table: where its items were decoded ("this process" or "N worker processes") and why.
         self.decisions: dict[str, str] = {}

@@ -181,7 +181,7 @@ def test_items_that_cannot_be_pickled_are_decoded_here(two_cpus):
 @pytest.mark.parametrize("cpus, workers", [(1, 1), (2, 2), (3, 2), (4, 3), (9, 8), (64, 8)])
 def test_auto_mode_starts_one_worker_per_cpu_but_the_main_process_s_from_2_to_8(monkeypatch, cpus, workers):
     monkeypatch.setattr(executors, "usable_cpus", lambda: cpus)
-    assert LocalExecutor().num_workers == workers
+    assert (LocalExecutor().num_workers, LocalExecutor().max_in_flight) == (workers, workers + 2)
     assert LocalExecutor(num_workers=5).num_workers == 5  # an explicit count is kept
 
 
