@@ -32,7 +32,7 @@ from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.arrays import single_chunk
 from mmdata.store.layout import samples_dir, shard_files
-from mmdata.store.shards import read_shard
+from mmdata.store.shards import decode_pool, read_shard
 from mmdata.store.manifest import TableEntry
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset
@@ -173,9 +173,10 @@ def _split_codes(splits: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
 def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
     """Decoded shards in order, `PREFETCH` shards read ahead in threads (Arrow releases the GIL).
 
-    Every `RELEASE_EVERY` shards the Arrow pool hands freed memory back: mimalloc keeps what a
-    reader thread's decodes freed, and peak memory would creep up with the number of shards."""
-    arrow_pool = pa.default_memory_pool()
+    Every `RELEASE_EVERY` shards the Arrow pools hand freed memory back: mimalloc keeps what a
+    thread freed, jemalloc its dirty pages for a while, and peak memory would creep up with the
+    number of shards."""
+    arrow_pools = dict.fromkeys((pa.default_memory_pool(), decode_pool()))  # Parquet shards decode into the second
     with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
         pending: deque[Future[ShardData]] = deque()
         for index in range(len(plan.sample_files)):
@@ -183,7 +184,8 @@ def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
             if len(pending) > PREFETCH:
                 yield pending.popleft().result()
             if index % RELEASE_EVERY == RELEASE_EVERY - 1:
-                arrow_pool.release_unused()
+                for arrow_pool in arrow_pools:
+                    arrow_pool.release_unused()
         while pending:
             yield pending.popleft().result()
 

@@ -17,7 +17,7 @@ from mmdata.fusion.torch_dataset import FusedDataset
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
 from mmdata.store.layout import shard_files
-from mmdata.store.shards import read_shard, shard_rows, shard_schema
+from mmdata.store.shards import decode_pool, read_shard, release_unused_memory, shard_rows, shard_schema
 from tests.sample_corpus import copy_sample_corpus
 
 EXTRACTORS = ["color-hist:bins=4", "pixel-stats"]
@@ -109,3 +109,17 @@ def test_cli_table_format_option(tmp_path):
     assert ds.dataset(tmp_path / "out" / "features" / "image.pixel-stats", format="ipc").count_rows() == 8
     result = runner.invoke(app, ["extract", "coco", str(coco), str(tmp_path / "bad"), "--table-format", "csv", "-q"])
     assert result.exit_code != 0 and "--table-format must be one of ['arrow', 'parquet']" in result.output + result.stderr
+
+
+def test_parquet_shards_decode_into_jemalloc_and_give_it_back(both_formats):
+    pool = decode_pool()
+    assert pool.backend_name == "jemalloc"  # pyarrow's Linux and macOS wheels have it
+    parquet_shard = shard_files(both_formats / "parquet" / "features" / "image.color-hist")[0]
+    before = pool.bytes_allocated()
+    table = read_shard(parquet_shard, ["feature"])
+    assert pool.bytes_allocated() > before  # the decoded columns live in the decode pool
+    arrow_shard = shard_files(both_formats / "arrow" / "features" / "image.color-hist")[0]
+    assert read_shard(arrow_shard, ["feature"]).equals(table)  # memory-mapped: no pool at all
+    del table
+    release_unused_memory()
+    assert pool.bytes_allocated() == before
