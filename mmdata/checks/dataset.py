@@ -332,10 +332,10 @@ def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
     good = [(int(starts[s.index]), s) for s in shards if table_checks.shard_type_ok(spec, s)]
     if not good:
         return
-    index, consumed, pool = 0, 0, decode_pool()
+    index, consumed = 0, 0
     for count, batch in enumerate(iter_shard_batches([s.path for _, s in good], columns, schema, SCAN_BATCH_ROWS)):
         if count % RELEASE_EVERY == RELEASE_EVERY - 1:
-            pool.release_unused()  # the scanner's threads keep what their decodes freed
+            release_unused_memory(decode_pool())  # the scanner's threads keep what their decodes freed
         if batch.num_rows == 0:
             continue
         while consumed >= good[index][1].rows:

@@ -32,7 +32,7 @@ from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.arrays import single_chunk
 from mmdata.store.layout import samples_dir, shard_files
-from mmdata.store.shards import decode_pool, read_shard
+from mmdata.store.shards import decode_pool, read_shard, release_unused_memory
 from mmdata.store.manifest import TableEntry
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset
@@ -176,7 +176,6 @@ def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
     Every `RELEASE_EVERY` shards the Arrow pools hand freed memory back: mimalloc keeps what a
     thread freed, jemalloc its dirty pages for a while, and peak memory would creep up with the
     number of shards."""
-    arrow_pools = dict.fromkeys((pa.default_memory_pool(), decode_pool()))  # Parquet shards decode into the second
     with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
         pending: deque[Future[ShardData]] = deque()
         for index in range(len(plan.sample_files)):
@@ -184,8 +183,7 @@ def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
             if len(pending) > PREFETCH:
                 yield pending.popleft().result()
             if index % RELEASE_EVERY == RELEASE_EVERY - 1:
-                for arrow_pool in arrow_pools:
-                    arrow_pool.release_unused()
+                release_unused_memory(pa.default_memory_pool(), decode_pool())  # Parquet shards decode into the second
         while pending:
             yield pending.popleft().result()
 

@@ -44,12 +44,12 @@ def decode_pool() -> pa.MemoryPool:
         return pa.system_memory_pool()
 
 
-def release_unused_memory() -> None:
-    """Hand what the Arrow pools hold freed back to the system, between two scans: for mimalloc
-    (the default pool) what this thread freed, for the system pool malloc_trim, for jemalloc its
-    dirty pages (scanner and prefetch threads keep what their decodes freed, and peak memory would
-    grow with it)."""
-    for pool in dict.fromkeys((pa.default_memory_pool(), pa.system_memory_pool(), decode_pool())):
+def release_unused_memory(*pools: pa.MemoryPool) -> None:
+    """Hand what Arrow pools hold freed back to the system (default: the default, system and decode
+    pools, between two scans): for mimalloc (the default pool) what this thread freed, for the
+    system pool malloc_trim, for jemalloc its dirty pages (scanner and prefetch threads keep what
+    their decodes freed, and peak memory would grow with it)."""
+    for pool in dict.fromkeys(pools or (pa.default_memory_pool(), pa.system_memory_pool(), decode_pool())):
         pool.release_unused()
 
 
