@@ -33,7 +33,7 @@ from mmdata.checks.stream import (
 from mmdata.store.layout import shard_files, shard_format
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.shards import decode_pool, iter_shard_batches, release_unused_memory, table_batches
+from mmdata.store.shards import iter_shard_batches, parquet_pool, release_unused_memory, table_batches
 
 log = logging.getLogger(__name__)
 
@@ -335,7 +335,7 @@ def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
     index, consumed = 0, 0
     for count, batch in enumerate(iter_shard_batches([s.path for _, s in good], columns, schema, SCAN_BATCH_ROWS)):
         if count % RELEASE_EVERY == RELEASE_EVERY - 1:
-            release_unused_memory(decode_pool())  # the scanner's threads keep what their decodes freed
+            release_unused_memory(parquet_pool())  # the scanner's threads keep what their decodes freed
         if batch.num_rows == 0:
             continue
         while consumed >= good[index][1].rows:

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from mmdata.background import SerialWorker
 from mmdata.fusion.rows import FusedBatch, RowLayout
+from mmdata.store.shards import parquet_pool
 
 ExportFormat = Literal["parquet", "arrow", "hf", "npy"]
 EXPORT_FORMATS: tuple[str, ...] = ("parquet", "arrow", "hf", "npy")
@@ -97,6 +98,11 @@ class ParquetSink(Sink):
     writer thread busy while the next is gathered. Against 2 MB batches two deep, fuse -> Parquet
     of 100k x 970 from Arrow IPC tables took 0.84-0.90 s instead of 1.00 (A/B), its peak memory
     growing 1.09-1.14x from 10k to 100k samples; 8 MB batches were no faster and grew it 1.20-1.23x.
+
+    The encoder allocates from jemalloc (`parquet_pool`): Arrow's default pool purged what each
+    batch's encoding freed and the next faulted it in again (~45% of the writer thread's time went
+    to the kernel). 100k x 970, medians of 4 in 3 alternating processes: 0.90-1.06 -> 0.82-0.91 s
+    from Arrow IPC tables, 1.45-1.72 -> 1.34-1.43 s from Parquet tables; peak memory 5-7% lower.
     """
 
     batch_bytes: ClassVar[int] = 4 << 20
@@ -131,6 +137,7 @@ class ParquetSink(Sink):
         writer = pq.ParquetWriter(
             path, self.schema, compression=self.compression, use_dictionary=["sample_id", "split"],
             write_statistics=["sample_id", "split", "label"], write_batch_size=WRITE_BATCH_VALUES,
+            memory_pool=parquet_pool(),
         )
         self._writers[split] = (writer, 0)
         return writer, 0

@@ -32,7 +32,7 @@ from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.arrays import single_chunk
 from mmdata.store.layout import samples_dir, shard_files
-from mmdata.store.shards import decode_pool, read_shard, release_unused_memory
+from mmdata.store.shards import parquet_pool, read_shard, release_unused_memory
 from mmdata.store.manifest import TableEntry
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset
@@ -183,7 +183,7 @@ def iter_shards(plan: FusePlan) -> Iterator[ShardData]:
             if len(pending) > PREFETCH:
                 yield pending.popleft().result()
             if index % RELEASE_EVERY == RELEASE_EVERY - 1:
-                release_unused_memory(pa.default_memory_pool(), decode_pool())  # Parquet shards decode into the second
+                release_unused_memory(pa.default_memory_pool(), parquet_pool())  # Parquet shards decode into the second
         while pending:
             yield pending.popleft().result()
 

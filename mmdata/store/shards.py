@@ -32,12 +32,15 @@ DATASET_FORMATS = {"arrow": "ipc", "parquet": "parquet"}
 
 
 @functools.lru_cache(maxsize=1)
-def decode_pool() -> pa.MemoryPool:
-    """The Arrow pool Parquet shards are decoded into: jemalloc where pyarrow has it, else the
-    system allocator. Not mimalloc (Arrow's default): it keeps what each reader thread's decodes
-    freed, so memory grew with the shards read (fuse at 300k samples: 320-338 MiB against 261-268).
-    The system allocator hands every decoded shard back and faults the next one in: decoding 300
-    shards of 1,000 x 512/384/74 floats took 1.4-1.7 s of CPU with it, 0.58 s with jemalloc."""
+def parquet_pool() -> pa.MemoryPool:
+    """The Arrow pool Parquet shards are decoded into and fused exports encoded from: jemalloc where
+    pyarrow has it, else the system allocator.
+
+    Not mimalloc (Arrow's default): it keeps what each reader thread's decodes freed, so memory grew
+    with the shards read (fuse at 300k samples: 320-338 MiB against 261-268), and it purges what
+    the encoder frees soon enough that every batch faults its pages in afresh. The system allocator
+    hands every decoded shard back and faults the next one in: decoding 300 shards of 1,000 x
+    512/384/74 floats took 1.4-1.7 s of CPU with it, 0.58 s with jemalloc."""
     try:
         return pa.jemalloc_memory_pool()
     except NotImplementedError:  # a pyarrow built without jemalloc (Windows)
@@ -45,22 +48,22 @@ def decode_pool() -> pa.MemoryPool:
 
 
 def release_unused_memory(*pools: pa.MemoryPool) -> None:
-    """Hand what Arrow pools hold freed back to the system (default: the default, system and decode
+    """Hand what Arrow pools hold freed back to the system (default: the default, system and Parquet
     pools, between two scans): for mimalloc (the default pool) what this thread freed, for the
     system pool malloc_trim, for jemalloc its dirty pages (scanner and prefetch threads keep what
     their decodes freed, and peak memory would grow with it)."""
-    for pool in dict.fromkeys(pools or (pa.default_memory_pool(), pa.system_memory_pool(), decode_pool())):
+    for pool in dict.fromkeys(pools or (pa.default_memory_pool(), pa.system_memory_pool(), parquet_pool())):
         pool.release_unused()
 
 
 def read_shard(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
     """The shard's table (only `columns`, when given).
 
-    Parquet shards are decoded into `decode_pool()`: readers decode shards on prefetch threads,
+    Parquet shards are decoded into `parquet_pool()`: readers decode shards on prefetch threads,
     and mimalloc (Arrow's default) would keep what each thread's decodes freed."""
     if shard_format(path) == "parquet":
         fragment = _PARQUET.make_fragment(str(path), _LOCAL_FS)
-        return fragment.to_table(columns=list(columns) if columns is not None else None, memory_pool=decode_pool())
+        return fragment.to_table(columns=list(columns) if columns is not None else None, memory_pool=parquet_pool())
     table = map_shard(path)
     return table.select(list(columns)) if columns is not None else table
 
@@ -105,7 +108,7 @@ def iter_shard_batches(files: Sequence[Path], columns: Sequence[str], schema: pa
     if shard_format(files[0]) == "parquet":
         data = shards_dataset(files, schema=schema)
         yield from data.to_batches(columns=list(columns), batch_size=batch_size, batch_readahead=4, fragment_readahead=4,
-                                   memory_pool=decode_pool())
+                                   memory_pool=parquet_pool())
         return
     for path in files:
         yield from table_batches(map_shard(path), columns, schema, batch_size)
@@ -128,4 +131,4 @@ def shards_dataset(files: Sequence[Path], schema: pa.Schema | None = None) -> ds
     return ds.dataset([str(f) for f in files], format=fmt, schema=schema)
 
 
-__all__ = ["decode_pool", "iter_shard_batches", "map_shard", "release_unused_memory", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]
+__all__ = ["iter_shard_batches", "map_shard", "parquet_pool", "release_unused_memory", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]

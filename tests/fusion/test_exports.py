@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from mmdata.cli import app
 from mmdata.errors import DatasetError
 from mmdata.fusion import FusedDataset, collate_fused, fuse, read_fused_metadata
+from mmdata.store.shards import parquet_pool
 from tests.checks.builder import aligned_table, build_dataset, image_text_samples, mosi_samples, pooled_table, with_value
 
 runner = CliRunner()
@@ -140,6 +141,19 @@ def test_parquet_export_is_not_memory_mappable_and_unknown_split_is_named(tmp_pa
     assert data[-1]["sample_id"] == data[len(data) - 1]["sample_id"]
     with pytest.raises(IndexError):
         data[len(data)]
+
+
+def test_parquet_export_is_encoded_in_the_parquet_pool(tmp_path):
+    """The encoder allocates from jemalloc (`parquet_pool`), not Arrow's default pool (Arrow IPC
+    inputs: memory-mapped, they allocate nothing there)."""
+    image = replace(pooled_table("image.a", S, 2048), table_format="arrow")
+    root = build_dataset(tmp_path / "ds", S, [image], shard_size=5)
+    pool = parquet_pool()
+    before = pool.total_bytes_allocated()
+    fuse(root, tmp_path / "pq", normalize="none")
+    assert pool.total_bytes_allocated() - before >= 4 * 2048 * len(S)  # at least the values went through it
+    rows = _parquet_rows(tmp_path / "pq")
+    np.testing.assert_array_equal(rows[S[0].sample_id]["feature"], image.values[0])
 
 
 def test_npy_export_is_memory_mappable_with_an_index(tmp_path):

@@ -17,7 +17,7 @@ from mmdata.fusion.torch_dataset import FusedDataset
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
 from mmdata.store.layout import shard_files
-from mmdata.store.shards import decode_pool, read_shard, release_unused_memory, shard_rows, shard_schema
+from mmdata.store.shards import parquet_pool, read_shard, release_unused_memory, shard_rows, shard_schema
 from tests.sample_corpus import copy_sample_corpus
 
 EXTRACTORS = ["color-hist:bins=4", "pixel-stats"]
@@ -112,7 +112,7 @@ def test_cli_table_format_option(tmp_path):
 
 
 def test_parquet_shards_decode_into_jemalloc_and_give_it_back(both_formats):
-    pool = decode_pool()
+    pool = parquet_pool()
     assert pool.backend_name == "jemalloc"  # pyarrow's Linux and macOS wheels have it
     parquet_shard = shard_files(both_formats / "parquet" / "features" / "image.color-hist")[0]
     before = pool.bytes_allocated()
