@@ -299,11 +299,11 @@ class LocalExecutor:
     ) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
         """Yield (rows, results) per batch, in input order."""
         if self.num_workers <= 0 or not extractor.decode_in_workers:
-            self.decisions[extractor.table_name] = "this process"
+            self._decide(extractor, "this process")
             yield from _run_here(extractor, batches, corpus_root)
             return
         if not self.auto:
-            self.decisions[extractor.table_name] = self._workers()
+            self._decide(extractor, self._workers())
             yield from self._run_in_pool(extractor, batches, corpus_root)
             return
         batches = iter(batches)
