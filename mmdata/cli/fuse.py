@@ -1,4 +1,4 @@
-"""`mmdata fuse DIR OUT`: one fused, normalized, leakage-free export a trainer loads directly."""
+"""`mmdata fuse DIR OUT` (or `DIR --out OUT`): one fused, normalized, leakage-free export a trainer loads directly."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,10 +14,12 @@ from mmdata.fusion.fuse import parse_normalization
 @command("fuse")
 def fuse_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
-    output_dir: Annotated[Path, typer.Argument(help="Export directory to create.")],
+    output_dir: Annotated[Optional[Path], typer.Argument(help="Export directory to create (or --out).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Export directory to create (instead of OUTPUT_DIR).")] = None,
     tables: Annotated[Optional[list[str]], typer.Option(help="Tables or modalities in output order (comma list or repeat).")] = None,
-    normalize: Annotated[list[str], typer.Option(help="zscore|l2|none, or TABLE=METHOD,... per table.")] = ["zscore"],  # noqa: B006
+    normalize: Annotated[list[str], typer.Option(help="zscore|l2|none, or TABLE=METHOD,... per table (tables not named: none).")] = ["zscore"],  # noqa: B006
     missing: Annotated[str, typer.Option(help="error | zero (zero-fill + presence mask) | drop.")] = "error",
+    non_finite: Annotated[str, typer.Option(help="A feature holding NaN/Inf: error | missing (then --missing decides).")] = "error",
     fmt: Annotated[str, typer.Option("--format", help="parquet | arrow | hf | npy.")] = "parquet",
     sequences: Annotated[str, typer.Option(help="Temporal tables: pool | pad | ragged.")] = "pool",
     pool: Annotated[str, typer.Option(help="Pooling of sequences: mean | max | first | last.")] = "mean",
@@ -26,11 +28,13 @@ def fuse_command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing export.")] = False,
 ) -> None:
     """Concatenate one feature table per modality, normalize with train-only statistics, export."""
+    if (output_dir is None) == (out is None):
+        raise typer.BadParameter("give the export directory once: as OUTPUT_DIR or as --out OUT")
     chosen = tuple(t.strip() for item in tables or [] for t in item.split(",") if t.strip()) or None
-    options = FuseOptions(tables=chosen, normalize=parse_normalization(normalize), missing=missing, format=fmt,  # type: ignore[arg-type]
-                          sequences=sequences, pool=pool, max_length=max_length, stats_splits=tuple(stats_split),  # type: ignore[arg-type]
-                          overwrite=force)
-    report = fuse(dataset_dir, output_dir, options)
+    options = FuseOptions(tables=chosen, normalize=parse_normalization(normalize), missing=missing,  # type: ignore[arg-type]
+                          non_finite=non_finite, format=fmt, sequences=sequences, pool=pool,  # type: ignore[arg-type]
+                          max_length=max_length, stats_splits=tuple(stats_split), overwrite=force)
+    report = fuse(dataset_dir, output_dir or out, options)
     typer.echo(f"fused {report.total_rows} rows x {report.dim} dims ({', '.join(report.tables)}) -> {report.output_dir} "
                f"[{report.format}] in {report.seconds:.2f} s")
     typer.echo("rows per split: " + ", ".join(f"{k}: {v}" for k, v in report.rows.items()))

@@ -17,6 +17,7 @@ failure (bad input found in pass 2, an interrupted run) leaves nothing behind.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ from mmdata.store.shards import release_unused_memory
 
 log = logging.getLogger(__name__)
 MissingPolicy = Literal["error", "zero", "drop"]
+NonFinitePolicy = Literal["error", "missing"]
 SequenceMode = Literal["pool", "pad", "ragged"]
 FUSED_LAYOUT_VERSION = 1
 
@@ -51,9 +53,13 @@ class FuseOptions:
     """What to fuse and how.
 
     tables: table names or modality names, in output order (default: every table, one per modality).
-    normalize: one method for all tables, or {table: method}; statistics come from `stats_splits`.
+    normalize: one method for all tables, or {table or modality: method} (a table it does not name
+        is not normalized); statistics come from `stats_splits`.
     missing: a sample lacking a table's feature: 'error' stops, 'zero' fills zeros and adds a
         `present` mask column, 'drop' leaves the sample out (counted in the report).
+    non_finite: a feature holding NaN or Inf (one would turn a z-score's statistics, and with them
+        every exported row, into NaN): 'error' stops naming the table and sample, 'missing' treats
+        the feature as missing, and `missing` decides.
     sequences: temporal tables are pooled to one vector ('pool', with `pool`), or kept as (T, D)
         sequences aligned to a common reference, 'pad'ded to `max_length` (default: the longest;
         longer sequences keep their first steps) or 'ragged'.
@@ -62,6 +68,7 @@ class FuseOptions:
     tables: tuple[str, ...] | None = None
     normalize: Normalization | Mapping[str, Normalization] = "zscore"
     missing: MissingPolicy = "error"
+    non_finite: NonFinitePolicy = "error"
     format: ExportFormat = "parquet"
     stats_splits: tuple[str, ...] = ("train",)
     sequences: SequenceMode = "pool"
@@ -72,6 +79,7 @@ class FuseOptions:
 
     def __post_init__(self) -> None:
         _expect_choice("missing", self.missing, ("error", "zero", "drop"))
+        _expect_choice("non_finite", self.non_finite, ("error", "missing"))
         _expect_choice("format", self.format, EXPORT_FORMATS)
         _expect_choice("sequences", self.sequences, ("pool", "pad", "ragged"))
         _expect_choice("pool", self.pool, POOLINGS)
@@ -128,6 +136,7 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
     plan = plan_fusion(dataset, options)
     tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
+    created = _missing_folders(output_dir.parent)  # removed again on failure: nothing left behind
     tmp.mkdir(parents=True)
     tally = Tally()
     sink: BackgroundSink | None = None
@@ -163,13 +172,17 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
             copies.remove()
         rows = dict(sorted(sink.rows.items()))
         missing, dropped = tally.missing, tally.dropped
-        metadata.update(rows=rows, files=files, missing={"policy": options.missing, "counts": missing, "dropped": dropped})
+        metadata.update(rows=rows, files=files, missing={"policy": options.missing, "non_finite": options.non_finite,
+                                                         "counts": missing, "dropped": dropped})
         write_text_atomic(tmp / FUSED_METADATA, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
         _replace_dir(tmp, output_dir)
     except BaseException:
         if sink is not None:
             sink.abort()
         shutil.rmtree(tmp, ignore_errors=True)
+        for folder in created:
+            with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
+                folder.rmdir()
         raise
     report = FuseReport(
         output_dir=output_dir, format=options.format, dim=plan.dim, tables=[t.name for t in plan.tables],
@@ -217,6 +230,15 @@ def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats],
     }
 
 
+def _missing_folders(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
 def _replace_dir(tmp: Path, output_dir: Path) -> None:
     """Move the finished export into place (an existing one only goes once the new one is complete)."""
     if output_dir.exists():
@@ -252,4 +274,4 @@ def _expect_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise ConfigError(f"fuse option {name}={value!r} is not one of {list(choices)}")
 
 
-__all__ = ["FuseOptions", "FuseReport", "MissingPolicy", "SequenceMode", "fuse", "parse_normalization"]
+__all__ = ["FuseOptions", "FuseReport", "MissingPolicy", "NonFinitePolicy", "SequenceMode", "fuse", "parse_normalization"]

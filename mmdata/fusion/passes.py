@@ -97,24 +97,36 @@ def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path
 def stored_statistics(plan: FusePlan, options: FuseOptions) -> dict[str, NormStats] | None:
     """The normalization statistics from the moments extraction stored with every shard
     (`store.moments`), merged in shard order as pass 1 would compute them; None when a z-scored
-    table lacks them (or they do not match its shards), or when dropping samples with a missing
-    feature would leave rows out of a table's statistics that its moments include."""
-    if options.missing == "drop" and any(t.entry.errors for t in plan.tables):
-        return None
+    table lacks them (or they do not match its shards), when they hold NaN or Inf (with
+    --non-finite missing, pass 1 leaves those rows out), or when dropping samples would leave rows
+    out of a table's statistics that its moments include: with missing='drop', a sample lacking
+    any table's feature leaves every table, so then every table must be pooled and have a feature
+    for every sample (its moments count every row of each shard)."""
+    if not any(t.method == "zscore" for t in plan.tables):
+        return _finish({}, plan)
+    drop = options.missing == "drop"
+    if drop and any(t.spec.kind != "pooled" for t in plan.tables):
+        return None  # a sequence can pool to nothing: its sample leaves the other tables' statistics
     fingerprint = plan.dataset.manifest.samples.get("fingerprint")
     moments = {}
     for table in plan.tables:
-        if table.method != "zscore":
+        if table.method != "zscore" and not drop:
             continue
         if table.spec.kind != "pooled":
             return None
-        moments[table.name] = merged = RunningMoments(table.dim)
-        for shard in iter_shard_moments(table.files, table.dim, fingerprint):  # merged as read: none kept
+        merged = RunningMoments(table.dim)
+        for index, shard in enumerate(iter_shard_moments(table.files, table.dim, fingerprint)):  # merged as read
             if shard is None:
                 return None
+            if drop and sum(count for count, _, _ in shard.values()) != plan.shard_rows(index):
+                return None  # some sample lacks this table's feature
             for split in plan.stats_splits:
                 if split in shard:
                     merged.merge(*shard[split])
+        if not (np.isfinite(merged.mean).all() and np.isfinite(merged.m2).all()):
+            return None
+        if table.method == "zscore":
+            moments[table.name] = merged
     return _finish(moments, plan)
 
 

@@ -6,7 +6,7 @@ naming the table and the sample. `iter_shards` then yields, per samples shard, e
 features decoded to NumPy (record shapes below), reading the next shard while this one is fused.
 
     ShardData.tables[name]: TableData
-        valid    (n,) bool            the sample has this table's feature
+        valid    (n,) bool            the sample has this table's feature (NaN/Inf: per FuseOptions.non_finite)
         vectors  (n, D) float32       pooled tables, and sequences pooled to one vector
         offsets  (n+1,), rows (sum T_i, D) float32, intervals (sum T_i, 2)   sequences kept as such
 """
@@ -76,6 +76,8 @@ class FusePlan:
     needs_first_pass: bool
     pool: str
     compare_intervals: bool = False
+    #: A feature holding NaN or Inf: "error" or "missing" (`FuseOptions.non_finite`).
+    non_finite: str = "error"
     #: The samples table's sample_id, split and label (read once, by the plan), and the first row of
     #: each samples shard in it, then its row count: the passes slice shard k's rows
     #: [sample_starts[k], sample_starts[k + 1]) instead of reading its file again.
@@ -89,6 +91,10 @@ class FusePlan:
     @property
     def dim(self) -> int:
         return sum(t.dim for t in self.tables)
+
+    def shard_rows(self, index: int) -> int:
+        """Rows of samples shard `index` (and of every table's shard `index`)."""
+        return self.sample_starts[index + 1] - self.sample_starts[index]
 
 
 @dataclass
@@ -159,7 +165,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
     return FusePlan(dataset, tables, sample_files, stats_splits, keeps, bool(sequences), first_pass, options.pool,
                     compare_intervals=keeps and len(with_intervals) > 1, samples=samples,
                     sample_starts=[int(x) for x in np.cumsum([0, *sample_rows])],
-                    split_codes=split_codes, split_names=split_names)
+                    split_codes=split_codes, split_names=split_names, non_finite=options.non_finite)
 
 
 def _split_codes(splits: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -196,23 +202,28 @@ def _read_shard(plan: FusePlan, index: int) -> ShardData:
     shard = ShardData(samples.column("sample_id").combine_chunks(), samples.column("split").combine_chunks(),
                       samples.column("label").combine_chunks(), splits)
     for table in plan.tables:
-        shard.tables[table.name] = _read_table_shard(plan, table, index, len(samples))
+        shard.tables[table.name] = _read_table_shard(plan, table, index, shard.sample_ids)
     return shard
 
 
-def _read_table_shard(plan: FusePlan, table: TablePlan, index: int, rows: int) -> TableData:
+def _read_table_shard(plan: FusePlan, table: TablePlan, index: int, sample_ids: pa.Array) -> TableData:
     read_intervals = plan.compare_intervals and table.spec.intervals
     data = read_shard(table.files[index], columns=["feature", "intervals"] if read_intervals else ["feature"])
-    if data.num_rows != rows:  # plan_fusion checked the footers; a file replaced since then lands here
+    if data.num_rows != len(sample_ids):  # plan_fusion checked the footers; a file replaced since then lands here
         raise DatasetError(f"table {table.name!r}: shard {table.files[index].name} has {data.num_rows} rows, "
-                           f"samples shard {index} has {rows}; re-run `mmdata check`")
+                           f"samples shard {index} has {len(sample_ids)}; re-run `mmdata check`")
     feature = data.column("feature")
     valid = valid_mask(feature)
     why = "extraction failed; the reason is in the errors table (`mmdata check`)"
     if table.spec.kind == "pooled":
-        return TableData(valid, why, vectors=fixed_rows(feature).astype(np.float32, copy=False))
+        vectors = fixed_rows(feature).astype(np.float32, copy=False)
+        valid, why = _screen_non_finite(plan, table, index, sample_ids, valid, why, non_finite_rows(vectors))
+        return TableData(valid, why, vectors=vectors)
     offsets, values = sequence_rows(feature)
     values = values.astype(np.float32, copy=False)
+    bad_steps = non_finite_rows(values)
+    bad = None if bad_steps is None else np.unique(np.searchsorted(offsets, bad_steps, side="right") - 1)
+    valid, why = _screen_non_finite(plan, table, index, sample_ids, valid, why, bad)
     if not plan.keeps_sequences:
         pooled, nonempty = pool_sequences(offsets, values, plan.pool)  # type: ignore[arg-type]
         empty = valid & ~nonempty
@@ -220,6 +231,37 @@ def _read_table_shard(plan: FusePlan, table: TablePlan, index: int, rows: int) -
                          vectors=pooled)
     intervals = sequence_rows(data.column("intervals"))[1] if read_intervals else None
     return TableData(valid, why, offsets=offsets, rows=values, intervals=intervals)
+
+
+def non_finite_rows(values: np.ndarray) -> np.ndarray | None:
+    """Indices of the rows of (N, D) `values` holding NaN or an infinity; None when none do.
+
+    One max and one min over every value decide that (both propagate NaN, and an infinity is an
+    extreme): ~1% of decoding a shard. Only a shard that has one is looked at row by row."""
+    flat = values.reshape(-1)
+    if not len(flat) or (np.isfinite(np.maximum.reduce(flat)) and np.isfinite(np.minimum.reduce(flat))):
+        return None
+    return np.flatnonzero(~np.isfinite(values).all(axis=1))
+
+
+def _screen_non_finite(plan: FusePlan, table: TablePlan, index: int, sample_ids: pa.Array, valid: np.ndarray,
+                       why: str, bad: np.ndarray | None) -> tuple[np.ndarray, str]:
+    """Apply the plan's policy to the samples whose feature holds NaN or Inf: 'error' raises naming
+    the first, 'missing' makes them missing features (then --missing decides)."""
+    if bad is None:
+        return valid, why
+    bad = bad[valid[bad]]  # a null row has no feature: whatever its slots hold is no value
+    if not len(bad):
+        return valid, why
+    if plan.non_finite == "error":
+        raise DatasetError(
+            f"table {table.name!r}, sample {sample_ids[int(bad[0])].as_py()!r}: the feature holds NaN or Inf; "
+            f"{len(bad)} such samples in shard {table.files[index].name}; `mmdata check` lists them; re-extract, "
+            "or pass --non-finite missing to treat such features as missing (--missing then decides)"
+        )
+    valid = valid.copy()
+    valid[bad] = False
+    return valid, f"{why}, or the feature holds NaN or Inf (--non-finite missing)"
 
 
 def _select_tables(dataset: Dataset, requested: tuple[str, ...] | None) -> list[str]:

@@ -181,6 +181,23 @@ def test_cli_fuse_writes_the_export_and_reports_counts(tmp_path):
     assert wrong.exit_code == 2 and "format='csv' is not one of" in wrong.output
 
 
+def test_cli_fuse_takes_the_export_directory_as_out_and_a_non_finite_policy(tmp_path):
+    image = replace(with_value(pooled_table("image.a", S, 4), 2, np.array([0, np.inf, 0, 0], np.float32)),
+                    table_format="arrow")
+    root = build_dataset(tmp_path / "ds", S, [image, pooled_table("text.b", S, 3, seed=1)], shard_size=5)
+    bad = runner.invoke(app, ["fuse", str(root), "--out", str(tmp_path / "out")])
+    assert bad.exit_code == 2 and "sample '000000000002': the feature holds NaN or Inf" in bad.output
+    assert not (tmp_path / "out").exists()
+    result = runner.invoke(app, ["fuse", str(root), "--out", str(tmp_path / "out"), "--non-finite", "missing",
+                                 "--missing", "zero"])
+    assert result.exit_code == 0, result.output
+    assert "missing: image.a: 1, text.b: 0; dropped 0" in result.output
+    both = runner.invoke(app, ["fuse", str(root), str(tmp_path / "a"), "--out", str(tmp_path / "b")])
+    assert both.exit_code == 2 and "give the export directory once" in both.output
+    neither = runner.invoke(app, ["fuse", str(root)])
+    assert neither.exit_code == 2 and "give the export directory once" in neither.output
+
+
 def test_batched_fetch_equals_per_item_fetch_and_works_with_default_collate(tmp_path):
     fuse(_mosi(tmp_path), tmp_path / "out", sequences="pad", missing="zero", format="arrow")
     data = FusedDataset(tmp_path / "out", "train")

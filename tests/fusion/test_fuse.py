@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -123,7 +124,8 @@ def test_zero_fill_adds_presence_mask_and_counts_missing(tmp_path, table_format)
     assert present.shape == (12, 2) and present[3].tolist() == [False, True] and present.sum() == 23
     np.testing.assert_array_equal(_features(table)[3, :4], np.zeros(4))
     assert report.missing == {"image.a": 1, "text.b": 0}
-    assert read_fused_metadata(tmp_path / "out")["missing"] == {"policy": "zero", "counts": report.missing, "dropped": 0}
+    assert read_fused_metadata(tmp_path / "out")["missing"] == {"policy": "zero", "non_finite": "error", "counts": report.missing,
+                                                                 "dropped": 0}
 
 
 @BOTH_FORMATS
@@ -236,6 +238,11 @@ BAD_INPUT = {
     "dims changed": (dict(image=replace(IMAGE, shard_specs={2: FeatureSpec(dim=6)},
                                         values=[np.zeros(6, np.float32) if i >= 10 else v for i, v in enumerate(IMAGE.values)])),
                      SchemaMismatchError, r"table 'image.a', sample '000000000010': shard part-00002.arrow has feature type"),
+    "NaN": (dict(image=with_value(IMAGE, 6, np.array([0, np.nan, 0, 0], np.float32))), DatasetError,
+            r"table 'image.a', sample '000000000006': the feature holds NaN or Inf; 1 such samples in shard "
+            r"part-00001.arrow; .*--non-finite missing"),
+    "-Inf in a val row": (dict(text=with_value(TEXT, 9, np.array([1, -np.inf, 0], np.float32))), DatasetError,
+                          r"table 'text.b', sample '000000000009': the feature holds NaN or Inf"),
 }
 
 
@@ -247,6 +254,70 @@ def test_bad_input_is_one_line_naming_table_and_sample_and_writes_nothing(tmp_pa
         fuse(root, tmp_path / "out")
     assert "\n" not in str(info.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+    with pytest.raises(error, match=pattern):  # folders it would have created for the export go too
+        fuse(root, tmp_path / "new" / "deeper" / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def _with_non_finite(fake, index, value):
+    row = np.array(fake.values[index], np.float32)
+    row[1] = value
+    return with_value(fake, index, row)
+
+
+@BOTH_FORMATS
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_features_can_be_treated_as_missing(tmp_path, table_format, value):
+    image = _with_non_finite(IMAGE, 1, value)  # a train row: it would make the z-score statistics NaN
+    root = _dataset(tmp_path, image=image, table_format=table_format)
+    with pytest.raises(DatasetError, match="sample '000000000001': the feature holds NaN or Inf"):
+        fuse(root, tmp_path / "out")
+    report = fuse(root, tmp_path / "zero", non_finite="missing", missing="zero")
+    assert report.missing == {"image.a": 1, "text.b": 0}
+    table = _read_parquet(tmp_path / "zero")
+    features = _features(table)
+    assert np.isfinite(features).all()
+    np.testing.assert_array_equal(features[1, :4], np.zeros(4))
+    assert table.column("present").to_pylist()[1] == [False, True]
+    train = (SPLIT == "train") & (np.arange(len(S)) != 1)  # statistics without the row
+    np.testing.assert_allclose(features[SPLIT != "train", :4], _zscore(np.stack(IMAGE.values), train)[SPLIT != "train"],
+                               rtol=1e-5, atol=1e-5)
+    report = fuse(root, tmp_path / "drop", non_finite="missing", missing="drop")
+    assert report.dropped == 1 and IDS[1] not in _read_parquet(tmp_path / "drop").column("sample_id").to_pylist()
+    assert read_fused_metadata(tmp_path / "drop")["missing"]["non_finite"] == "missing"
+    with pytest.raises(DatasetError, match=r"sample '000000000001': no feature \(.*or the feature holds NaN or Inf"):
+        fuse(root, tmp_path / "error", non_finite="missing")
+
+
+def test_non_finite_steps_of_a_sequence_name_their_sample(tmp_path):
+    steps = aligned_table("text.w", M, 2, 4)
+    bad = np.array(steps.values[2], np.float32)
+    bad[3, 0] = np.nan
+    root = build_dataset(tmp_path / "mosi", M, [with_value(steps, 2, bad, steps.intervals[2]), pooled_table("image.p", M, 2)],
+                         corpus_kind="mosi-raw", shard_size=5)
+    for sequences in ("pool", "pad"):
+        with pytest.raises(DatasetError, match=re.escape(f"table 'text.w', sample {M[2].sample_id!r}: the feature holds NaN")):
+            fuse(root, tmp_path / sequences, sequences=sequences)
+    report = fuse(root, tmp_path / "out", sequences="ragged", non_finite="missing", missing="drop", normalize="none")
+    assert report.dropped == 1 and report.total_rows == len(M) - 1
+
+
+def test_nan_in_the_slots_of_a_failed_feature_is_no_value(tmp_path):
+    """A null row has no feature: NaN its producer left in the slots is neither missing twice nor an error."""
+    image = replace(with_value(IMAGE, 3, None), table_format="arrow")
+    root = _dataset(tmp_path, image=image)
+    shard = sorted((root / "features" / "image.a").glob("part-*.arrow"))[0]
+    table = pa.ipc.open_file(pa.py_buffer(shard.read_bytes())).read_all()  # not mapped: the file is rewritten
+    feature = table.column("feature").combine_chunks()
+    values = feature.values.to_numpy(zero_copy_only=False).copy()
+    values[3 * 4 : 4 * 4] = np.nan
+    poisoned = pa.FixedSizeListArray.from_arrays(pa.array(values), 4, mask=feature.is_null())
+    table = table.set_column(table.schema.get_field_index("feature"), table.schema.field("feature"), [poisoned])
+    with pa.OSFile(str(shard), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    report = fuse(root, tmp_path / "out", missing="zero")
+    assert report.missing == {"image.a": 1, "text.b": 0}
+    assert np.isfinite(_features(_read_parquet(tmp_path / "out"))).all()
 
 
 def test_missing_table_for_requested_modality_and_unknown_stats_split(tmp_path):

@@ -158,3 +158,51 @@ def test_npy_export_still_counts_rows_in_a_first_pass(tmp_path, monkeypatch, fmt
     calls = _first_pass_runs(monkeypatch)
     fuse(_dataset(tmp_path), tmp_path / "out", tables=("image", "text"), format=fmt)
     assert calls == [1]  # the .npy files are preallocated from the row counts
+
+
+def test_dropping_a_sample_another_table_lacks_keeps_it_out_of_the_statistics(tmp_path, monkeypatch):
+    """A null without an errors-table row (a table written elsewhere) still drops the sample from
+    every table's statistics: the moments' row counts show it, and the statistics pass runs."""
+    calls = _first_pass_runs(monkeypatch)
+    text = replace(with_value(TEXT, 0, None), record_failures=False)
+    exports = []
+    for name, moments in (("with", True), ("without", False)):
+        root = build_dataset(tmp_path / name, S, [IMAGE, text], shard_size=5)
+        if moments:
+            _with_moments(root)
+        report = fuse(root, tmp_path / f"out-{name}", tables=("image", "text"), missing="drop")
+        assert report.dropped == 1
+        exports.append(tmp_path / f"out-{name}")
+    assert calls == [1, 1]
+    stats = read_fused_metadata(exports[0])["normalization"]["tables"]["image.a"]
+    train = np.array([s.split == "train" for s in S]) & (np.arange(len(S)) != 0)
+    np.testing.assert_allclose(stats["mean"], np.stack(IMAGE.values)[train].mean(axis=0), rtol=1e-6)
+    assert stats["count"] == int(train.sum())
+    assert _export(exports[0]).equals(_export(exports[1]))
+
+
+def _with_nan(fake, index):
+    row = np.array(fake.values[index], np.float32)
+    row[0] = np.nan
+    return with_value(fake, index, row)
+
+
+def test_nan_in_a_train_row_sends_the_statistics_to_the_pass_that_leaves_it_out(tmp_path, monkeypatch):
+    calls = _first_pass_runs(monkeypatch)
+    fuse(_dataset(tmp_path, "with", image=_with_nan(IMAGE, 1)), tmp_path / "a", non_finite="missing", missing="zero")
+    assert calls == [1]  # the stored moments of that shard are NaN
+    fuse(_dataset(tmp_path, "without", image=_with_nan(IMAGE, 1), moments=False), tmp_path / "b",
+         non_finite="missing", missing="zero")
+    assert _export(tmp_path / "a").equals(_export(tmp_path / "b"))
+    stats = read_fused_metadata(tmp_path / "a")["normalization"]["tables"]["image.a"]
+    assert np.isfinite(stats["mean"]).all() and stats["count"] == 6
+
+
+def test_nan_outside_the_statistics_splits_leaves_the_stored_statistics_usable(tmp_path, monkeypatch):
+    calls = _first_pass_runs(monkeypatch)
+    val = next(i for i, s in enumerate(S) if s.split == "val")
+    fuse(_dataset(tmp_path, "with", image=_with_nan(IMAGE, val)), tmp_path / "a", non_finite="missing", missing="zero")
+    assert calls == []
+    fuse(_dataset(tmp_path, "without", image=_with_nan(IMAGE, val), moments=False), tmp_path / "b",
+         non_finite="missing", missing="zero")
+    assert _export(tmp_path / "a").equals(_export(tmp_path / "b"))
