@@ -9,7 +9,6 @@ few offending sample ids are kept.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -37,8 +36,12 @@ from mmdata.store.shards import iter_shard_batches, parquet_pool, release_unused
 
 log = logging.getLogger(__name__)
 
-#: `extra` JSON keys that give a media file's duration in seconds.
+#: `extra` JSON keys that give a media file's duration in seconds (a JSON number or a numeric string).
 DURATION_KEYS = ("duration", "media_duration")
+#: A key's value in JSON: a string's content without its quotes, or a bare value (number, true, ...) as written.
+_DURATION_VALUE = r'"{key}"\s*:\s*(?:"(?P<string>[^"\\]*)"|(?P<bare>[^",}}\]\s]+))'
+#: A plain decimal number ("2", "2.5", ".5", "1e3"); "inf", "nan" and hex stay unknown.
+_DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _SAMPLE_COLUMNS = ["sample_id", "split", "group_id", "image", "video", "label"]
 #: Parquet batches between two hand-backs of what the scanner's threads freed.
 RELEASE_EVERY = 16
@@ -241,6 +244,9 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     collector.extend(table_checks.check_ids(
         name, table_ids, context.sample_ids, table_shard_rows=[s.rows for s in shards],
         sample_shard_rows=context.sample_shard_rows, max_examples=options.max_examples))
+    if spec.kind == "sequence" and spec.intervals:
+        collector.extend(temporal.check_known_span(
+            name, context.sample_ids, context.hi, max_examples=options.max_examples))
     if coverage:
         values = np.concatenate(coverage)
         values = values[np.isfinite(values)]
@@ -345,17 +351,30 @@ def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
 
 
 def _durations(dataset: Dataset, n: int) -> np.ndarray:
-    """Media durations from the samples' `extra` JSON (only rows that mention a duration are parsed)."""
-    out = np.full(n, np.nan)
-    extra = dataset.samples_table(columns=["extra"]).column("extra").combine_chunks()
+    """Media durations from the samples' `extra` JSON; NaN where none is given."""
+    extra = dataset.samples_table(columns=["extra"]).column("extra")
     if extra.null_count == len(extra):
-        return out
-    pattern = "|".join(f'"{k}"' for k in DURATION_KEYS)
-    mentions = pc.fill_null(pc.match_substring_regex(extra, pattern), False).to_numpy(zero_copy_only=False)
-    for row in np.flatnonzero(mentions):
-        data = json.loads(extra[int(row)].as_py())
-        for key in DURATION_KEYS:
-            if isinstance(data.get(key), (int, float)):
-                out[row] = float(data[key])
-                break
+        return np.full(n, np.nan)
+    return media_durations(extra)
+
+
+def media_durations(extra: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The first of `DURATION_KEYS` in each `extra` JSON string that holds a finite number >= 0,
+    given as a JSON number (`2.5`) or as a numeric string (`"2.5"`, as a CSV column of a corpus's
+    segment list arrives); NaN for rows without one.
+
+    One regex pass per key over the whole column, not a JSON parse per row; a key nested in
+    another value would count too, but the loaders write flat `extra` dicts.
+    """
+    out = np.full(len(extra), np.nan)
+    for key in DURATION_KEYS:
+        found = pc.extract_regex(extra, _DURATION_VALUE.format(key=key))  # null where the key is absent
+        text = pc.utf8_trim_whitespace(pc.binary_join_element_wise(
+            pc.struct_field(found, [0]), pc.struct_field(found, [1]), ""))  # one of the two is empty
+        number = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
+        values = pc.cast(pc.if_else(number, text, pa.scalar(None, pa.string())), pa.float64())
+        values = pc.fill_null(values, np.nan).to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            usable = np.isnan(out) & np.isfinite(values) & (values >= 0)
+        out[usable] = values[usable]
     return out

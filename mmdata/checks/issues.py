@@ -34,6 +34,7 @@ CODES: dict[str, str] = {
     "intervals-negative": "an interval starts before 0 s or ends before it starts",
     "intervals-outside": "an interval lies outside the sample's media span (start/end or duration)",
     "coverage-low": "a modality covers less of the segment than the coverage threshold",
+    "duration-unknown": "samples have no end time and no media duration: intervals are checked up to the last one only",
     "frame-count": "the number of frames differs from duration x frame rate beyond the tolerance",
     # samples table
     "captions-missing": "a sample of a captioned corpus has no caption",

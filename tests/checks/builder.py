@@ -4,7 +4,8 @@
     root = build_dataset(tmp_path / "ds", samples, [pooled_table("image.a", samples, dim=4)])
 
 Each `FakeTable` holds one value per sample (None = failed) and optional per-table defects:
-other ids, another spec for one shard, other provenance, missing errors-table rows.
+other ids, another spec for one shard, other provenance, missing errors-table rows, and shards
+edited after the writer built them (defects the writer itself refuses to write).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from mmdata.pipeline import fingerprint_ids
 from mmdata.records import Sample, samples_to_table
@@ -39,6 +41,7 @@ class FakeTable:
     shard_size: int | None = None  # another shard size than the samples table's
     source: str | None = None
     table_format: str = layout.DEFAULT_FEATURE_FORMAT  # shard files: "arrow" or "parquet"
+    edit: Callable[[int, pa.Table], pa.Table] | None = None  # (shard index, built shard) -> shard written
 
     @property
     def modality(self) -> str:
@@ -93,7 +96,8 @@ def _write_table(root: Path, fake: FakeTable, samples: list[Sample], order: np.n
             if values[row] is None and fake.record_failures:
                 errors.append({"table": fake.name, "sample_id": ids[row], "path": None, "stage": "decode",
                                "error_type": "MediaError", "reason": "cannot decode"})
-        write_table_atomic(builder.build(), layout.feature_dir(root, fake.name) / layout.shard_name(shard, fake.table_format))
+        built = builder.build() if fake.edit is None else fake.edit(shard, builder.build())
+        write_table_atomic(built, layout.feature_dir(root, fake.name) / layout.shard_name(shard, fake.table_format))
     if errors:
         write_table_atomic(errors_table(errors), layout.errors_dir(root, fake.name) / layout.shard_name(0))
     return TableEntry(name=fake.name, path=f"{layout.FEATURES_DIR}/{fake.name}", modality=fake.modality,
@@ -155,6 +159,15 @@ def frames_table(name: str, samples: Sequence[Sample], dim: int, frame_rate: flo
         values.append(rng.normal(size=(count, dim)).astype(np.float32) + seed)
     spec = FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=frame_rate, item_axis="time")
     return FakeTable(name, spec, values, intervals)
+
+
+def clip_table(name: str, samples: Sequence[Sample], dim: int, frame_rate: float, seconds: float) -> FakeTable:
+    """A sequence table over whole clips (start/end null): frames at `frame_rate` over [0, `seconds`)."""
+    count = int(round(seconds * frame_rate))
+    starts = np.arange(count) / frame_rate
+    intervals = np.stack([starts, starts + 1.0 / frame_rate], axis=1)
+    spec = FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=frame_rate, item_axis="time")
+    return FakeTable(name, spec, [np.zeros((count, dim), np.float32) for _ in samples], [intervals] * len(samples))
 
 
 def aligned_table(name: str, samples: Sequence[Sample], dim: int, steps: int, *, seed: int = 0) -> FakeTable:

@@ -2,13 +2,16 @@
 code, table and sample id."""
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from mmdata.checks import CheckOptions, check_dataset
 from mmdata.errors import UnknownNameError
+from mmdata.store import layout
 from mmdata.store.metadata import FeatureSpec
 from tests.checks.builder import (
     aligned_table, build_dataset, frames_table, image_text_samples, mosi_samples, pooled_table, with_value,
@@ -139,6 +142,53 @@ def test_incomplete_table_is_an_error(tmp_path):
     assert (issue.severity, issue.table) == ("error", "image.a")
 
 
+def test_table_in_the_manifest_without_shards_is_missing(tmp_path):
+    root = _image_text(tmp_path)
+    shutil.rmtree(layout.feature_dir(root, "image.a"))
+    report = check_dataset(root)
+    issue = _only(report, "table-missing")
+    assert (issue.severity, issue.table, issue.sample_id) == ("error", "image.a", None)
+    assert report.tables["image.a"]["rows"] == 0 and "text.b" not in {i.table for i in report.errors}
+
+
+def _strip_metadata(shard):
+    """A shard edit: shard `shard` written by another tool, without mmdata's schema metadata."""
+    return lambda index, table: table.replace_schema_metadata(None) if index == shard else table
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
+def test_shard_without_mmdata_metadata_is_a_provenance_warning(tmp_path, table_format):
+    fake = replace(IMAGE, edit=_strip_metadata(1), table_format=table_format)
+    report = check_dataset(_image_text(tmp_path, image=fake))
+    assert report.ok  # the data may well be right; it just cannot be verified
+    issue = _only(report, "provenance-missing")
+    assert (issue.severity, issue.table, issue.sample_id, issue.count) == ("warning", "image.a", "000000000005", 1)
+    assert f"part-00001.{table_format} has no mmdata schema metadata" in issue.message
+
+
+PROVENANCE_CHANGES = {  # what one shard records differently -> the first sample of that shard
+    "versions": ({2: {"versions": {"mmdata": "0.2.0"}}}, "000000000010", "{'mmdata': '0.2.0'}"),
+    "extractor": ({1: {"extractor": "other"}}, "000000000005", "'other'"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(PROVENANCE_CHANGES))
+def test_shard_written_by_another_version_or_extractor_is_a_provenance_mismatch(tmp_path, key):
+    shard_metadata, sample_id, recorded = PROVENANCE_CHANGES[key]
+    report = check_dataset(_image_text(tmp_path, image=replace(IMAGE, shard_metadata=shard_metadata)))
+    issue = _only(report, "provenance-mismatch")
+    assert (issue.severity, issue.table, issue.sample_id, issue.count) == ("error", "image.a", sample_id, 1)
+    assert f"was written with {key} {recorded}" in issue.message
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
+def test_shard_of_another_dtype_only_is_a_type_mismatch(tmp_path, table_format):
+    fake = replace(IMAGE, shard_specs={1: FeatureSpec(dim=4, dtype="float16")}, table_format=table_format)
+    issue = _only(check_dataset(_image_text(tmp_path, image=fake)), "dim-mismatch")
+    assert (issue.severity, issue.table, issue.sample_id) == ("error", "image.a", "000000000005")
+    assert "halffloat" in issue.message and "(dim 4, dtype float32, kind pooled)" in issue.message
+
+
 def test_missing_captions_in_a_captioned_corpus(tmp_path):
     samples = [replace(s, captions=()) if s.sample_id == "000000000004" else s for s in S]
     issue = _only(check_dataset(_image_text(tmp_path, samples=samples)), "captions-missing")
@@ -202,6 +252,42 @@ def test_half_covered_segment_is_a_low_coverage_warning(tmp_path):
     assert report.tables["audio.f"]["coverage_min"] == pytest.approx(0.3)
 
 
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
+def test_non_finite_frames_of_a_sequence_table_name_their_samples(tmp_path, table_format):
+    values = [v.copy() for v in AUDIO.values]
+    values[_IDX["vid0[2]"]][[0, 7], 2] = np.nan  # two frames of one sample, and one of another
+    values[_IDX["vid1[1]"]][3, 1] = -np.inf
+    report = check_dataset(_mosi(tmp_path, audio=replace(AUDIO, values=values, table_format=table_format)))
+    issue = _only(report, "non-finite")
+    assert (issue.severity, issue.table, issue.sample_id, issue.count) == ("error", "audio.f", "vid0[2]", 2)
+    assert "3 feature values are not finite (2 NaN, 1 Inf) in 2 samples" in issue.message
+    assert "'vid0[2]', 'vid1[1]'" in issue.message
+
+
+def _drop_last_interval(sample_id):
+    """A shard edit: `sample_id` loses its last interval but keeps every feature row (the writer refuses that)."""
+    def edit(index, table):
+        ids = table.column("sample_id").to_pylist()
+        if sample_id not in ids:
+            return table
+        intervals = table.column("intervals").to_pylist()
+        intervals[ids.index(sample_id)].pop()
+        column = table.schema.get_field_index("intervals")
+        field = table.schema.field(column)
+        return table.set_column(column, field, pa.array(intervals, field.type))
+    return edit
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
+def test_fewer_intervals_than_feature_rows_is_an_interval_length_error(tmp_path, table_format):
+    fake = replace(AUDIO, edit=_drop_last_interval("vid2[1]"), table_format=table_format)
+    report = check_dataset(_mosi(tmp_path, audio=fake))
+    issue = _only(report, "intervals-length")
+    assert (issue.severity, issue.table, issue.sample_id, issue.count) == ("error", "audio.f", "vid2[1]", 1)
+    assert "sample has 20 feature rows but 19 intervals" in issue.message
+    assert {i.code for i in report.errors} == {"intervals-length"}
+
+
 def test_segments_of_one_video_in_two_folds_leak(tmp_path):
     samples = [replace(s, split="test") if s.sample_id == "vid0[2]" else s for s in M]
     issue = _only(check_dataset(_mosi(tmp_path, samples=samples)), "split-leak")
@@ -216,6 +302,14 @@ def test_missing_transcript_and_label_out_of_mosi_range(tmp_path):
     assert _only(report, "transcript-missing").sample_id == "vid1[0]"
     issue = _only(report, "label-range")
     assert issue.sample_id == "vid3[2]" and "outside [-3, 3]" in issue.message
+
+
+def test_unlabelled_sample_of_a_labelled_corpus_is_a_warning(tmp_path):
+    samples = [replace(s, label=None) if s.sample_id == "vid1[1]" else s for s in M]
+    report = check_dataset(_mosi(tmp_path, samples=samples))
+    assert report.ok
+    issue = _only(report, "label-missing")
+    assert (issue.severity, issue.table, issue.sample_id, issue.count) == ("warning", None, "vid1[1]", 1)
 
 
 def test_label_range_comes_from_the_corpus_or_the_option(tmp_path):
