@@ -232,7 +232,10 @@ def _collapse_with(fn: CollapseFn, pieces: Pieces, feats: np.ndarray, nonempty: 
         value = np.asarray(fn(pieces.intervals[part], feats[pieces.row_index[part]]))
         rows.append(value.reshape(-1))
     if not rows:
-        return np.zeros((0, 0), dtype=feats.dtype)
+        # No interval has pieces (a sample whose rows all lie outside the reference): the empty
+        # result still needs the function's output width, or it cannot be stored as (0, D').
+        probe = _probe(fn, feats)
+        return np.zeros((0, probe.size), dtype=probe.dtype)
     return np.stack(rows)
 
 
@@ -241,5 +244,10 @@ def collapsed_dim(how: CollapseSpec, features: np.ndarray) -> int:
     arr = np.asarray(features)
     dim = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
     if callable(how):
-        return int(np.asarray(how(np.zeros((1, 2)), np.zeros((1, dim), dtype=arr.dtype))).size)
+        return _probe(how, arr.reshape(len(arr), dim)).size
     return dim
+
+
+def _probe(fn: CollapseFn, feats: np.ndarray) -> np.ndarray:
+    """`fn` applied to one zero row shaped like `feats` (T, D): its output tells width and dtype."""
+    return np.asarray(fn(np.zeros((1, 2)), np.zeros((1, feats.shape[1]), dtype=feats.dtype))).reshape(-1)

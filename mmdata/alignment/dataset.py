@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmdata.alignment.core import COLLAPSES, EPSILON, CollapseSpec, OnMissing, collapsed_dim, align_video
-from mmdata.corpora.csd import PAUSE_TOKENS
+from mmdata.corpora.csd import is_pause
 from mmdata.errors import ConfigError, DatasetError, ExtractionError
 from mmdata.features.base import library_versions
 from mmdata.pipeline import OnError
@@ -80,7 +80,7 @@ def align_dataset(
         collapse: mean / max / first / last, or f(intervals, features) -> vector (SDK signature).
         on_missing: a reference interval some table does not overlap is dropped from every output,
             zero-filled ('impute'), or raises ('error').
-        skip_pauses: leave out reference rows whose word is a pause token (`sp`), with their rows.
+        skip_pauses: leave out reference rows whose word is a pause token (`sp`, any case), with their rows.
         on_error: a sample that has no features in an input table (it failed earlier) gets null
             outputs recorded in the errors table ('skip'), or stops the run ('fail').
 
@@ -154,7 +154,7 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
         ref_features, ref_intervals = by_name[reference][1]
         keep = None
         if skip_pauses and reference in word_tables:
-            keep = np.array([w not in PAUSE_TOKENS for w in by_name[reference][2]], dtype=bool)
+            keep = np.array([not is_pause(w) for w in by_name[reference][2]], dtype=bool)
         aligned = align_video(ref_intervals, {n: by_name[n][1] for n in names if n != reference}, collapse=collapse,
                               on_missing=on_missing, keep=keep, where=f"sample {sample_id!r}")
         report.intervals += len(ref_intervals)

@@ -192,7 +192,8 @@ def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -
     issues += check_split_counts(samples.column("split"))
     issues += check_split_leaks(samples, max_examples=options.max_examples)
     issues += context.text_issues
-    label_range = options.label_range or sample_checks.label_range_for(dataset.manifest.corpus)
+    label_range = options.label_range or sample_checks.label_range_for(dataset.manifest.corpus,
+                                                                         dataset.manifest.extra.get("loader"))
     issues += sample_checks.check_labels(samples, label_range, max_examples=options.max_examples)
     return issues
 

@@ -32,14 +32,15 @@ LABEL_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-def label_range_for(corpus: Mapping[str, Any]) -> tuple[float, float] | None:
+def label_range_for(corpus: Mapping[str, Any], loader: Mapping[str, Any] | None = None) -> tuple[float, float] | None:
     """The label range a manifest's corpus entry implies, or None when it implies none.
 
-    Looks at the corpus kind, then at a `dataset`/`name` option (e.g. `mmsa` with dataset=ch-sims).
+    Looks at the corpus kind, then at a `dataset`/`name` option (e.g. `mmsa` with dataset=ch-sims),
+    then at the dataset the loader recognised (`extra.loader.dataset`, e.g. a CMU_MOSI_*.csd label file).
     """
     names = [corpus.get("kind")]
     options = corpus.get("options") or {}
-    names += [options.get("dataset"), options.get("name")]
+    names += [options.get("dataset"), options.get("name"), (loader or {}).get("dataset")]
     for name in names:
         if isinstance(name, str) and name.lower() in LABEL_RANGES:
             return LABEL_RANGES[name.lower()]

@@ -8,13 +8,15 @@
 
 Samples. With a label sequence (option `labels`, default: the file whose name or root name
 contains "label"), one sample per labelled segment: sample_id `vid[i]` (the SDK's name for the
-i-th label interval), start/end = that interval, label = its first value (all values in
-extra["labels"] when there are several, e.g. MOSEI's 7), group_id = the video id. Without one,
-one sample per key of the files (`vid`, or `vid[i]` in files the SDK already aligned). The split
-comes from the `folds` file (JSON, or the SDK's `*_std_folds.py` read with `ast`, never run):
-`unassigned` for videos in no fold, `all` without a folds file. The transcript is the words of
-the segment without pause tokens; extra["words"] lists them with their times, pauses included
-(`[[word, start, end], ...]`, what the `word-embeddings` extractor reads).
+i-th label interval; a label file the SDK already aligned, one key `vid[i]` of one row per
+segment, keeps its keys as they are, gaps included), start/end = that interval, label = its first
+value (all values in extra["labels"] when there are several, e.g. MOSEI's 7), group_id = the
+video id. Without one, one sample per key of the files (`vid`, or `vid[i]` in files the SDK
+already aligned). The split comes from the `folds` file (JSON, or the SDK's `*_std_folds.py` read
+with `ast`, never run): `unassigned` for videos in no fold, `all` without a folds file. The
+transcript is the words of the segment without pause tokens (`sp`, in any case); extra["words"]
+lists them with their times, pauses included (`[[word, start, end], ...]`, what the
+`word-embeddings` extractor reads).
 
 Tables. Every other file becomes a sequence table with intervals: per sample, the rows that
 overlap the sample's interval clipped to it with the SDK's rules (what `align(labels)` without a
@@ -34,6 +36,10 @@ file (the SDK's `unify`, but comparing ids exactly), is dropped from every table
 a load problem naming the file and the video id. -inf/NaN in features follow `nonfinite`: error
 (the sample fails and is recorded in the errors table), zero (replaced, as MulT and MMSA do on
 load) or keep; they are counted either way (manifest `extra.nonfinite_values`).
+
+Dataset. The corpus a label file belongs to (cmu-mosi, cmu-mosei: its file name starts with
+CMU_MOSI_ / CMU_MOSEI_, or its metadata `dataset name` says so), or the option `dataset`, is
+recorded in the manifest (`extra.loader.dataset`): the corpus whose label range applies.
 """
 from __future__ import annotations
 
@@ -50,13 +56,16 @@ import pyarrow as pa
 from mmdata.alignment.core import EPSILON, overlap_pieces, unify_ids, valid_reference
 from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
-from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words
+from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, split_key
 from mmdata.formats.folds import read_folds
 from mmdata.records import MODALITIES, Sample
 from mmdata.store.metadata import FeatureSpec
 
 NonFinite = Literal["error", "zero", "keep"]
-PAUSE_TOKENS = frozenset({"sp", "sil", "<sp>", "<sil>"})
+PAUSE_TOKENS = frozenset({"sp", "sil", "<sp>", "<sil>"})  # lower case; see `is_pause`
+# Names a label file goes by (file name prefix, metadata `dataset name`) -> the `dataset` they imply.
+_DATASETS = {"cmu-mosi": "cmu-mosi", "mosi": "cmu-mosi", "cmu-mosei": "cmu-mosei", "mosei": "cmu-mosei"}
+_DATASET_PREFIX = re.compile(r"^cmu_(mosi|mosei)_", re.IGNORECASE)
 UNASSIGNED_SPLIT = "unassigned"
 _PREFIX = re.compile(r"^(cmu_)?(mosi|mosei|sims|pom|iemocap)_+", re.IGNORECASE)
 _MODALITY_WORDS = re.compile(r"^(visual|acoustic|audio|language|text|video|vision)[-_ ]+", re.IGNORECASE)
@@ -99,6 +108,11 @@ class _FileInfo:
     def names(self) -> str:
         return f"{self.path.stem} {self.root_name}".lower()
 
+    @property
+    def keyed_by_segment(self) -> bool:
+        """Every key is an SDK-aligned `vid[i]` (a label file the SDK aligned: one key per segment)."""
+        return bool(self.keys_by_base) and all(_is_segment_key(k) for keys in self.keys_by_base.values() for k in keys)
+
 
 @register_corpus("csd", CsdOptions)
 def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadResult:
@@ -138,7 +152,7 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
         transcript = None
         if sample_id in timed_words:
             extra["words"] = timed_words[sample_id]
-            transcript = " ".join(w for w, _, _ in timed_words[sample_id] if w not in PAUSE_TOKENS)
+            transcript = " ".join(w for w, _, _ in timed_words[sample_id] if not is_pause(w))
         result.samples.append(Sample(
             sample_id=sample_id, corpus="csd", split=fold, group_id=base, start=start, end=end,
             transcript=transcript, label=float(values[0]) if values is not None else None, extra=extra,
@@ -150,8 +164,17 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     result.tables = [_table(info, names[info.path.name], spans, by_segments, options) for info in sequences]
     if labels is not None:
         result.metadata["labels"] = {"file": labels.path.name, "root_name": labels.root_name,
-                                     "metadata": _jsonable(labels.metadata)}
+                                     "metadata": _jsonable(labels.metadata),
+                                     "keys": "segments" if labels.keyed_by_segment else "videos"}
+    dataset = options.dataset or (_dataset_of(labels) if labels is not None else None)
+    if dataset:
+        result.metadata["dataset"] = dataset
     return result
+
+
+def is_pause(word: str) -> bool:
+    """A pause token (`sp`, `SP`, `<sil>`, ...), matched case-insensitively as the word extractors match it."""
+    return word.lower() in PAUSE_TOKENS
 
 
 def sanitize_nonfinite(values: np.ndarray, policy: NonFinite) -> tuple[np.ndarray, int]:
@@ -194,7 +217,7 @@ class _SequenceReader:
         keys = self.keys_by_base[video] if self.by_segments else [video]
         features, intervals = read_rows(csd, keys, sort=self.options.unsorted == "sort" or len(keys) > 1)
         words = decode_words(features) if self.is_text else None
-        values = np.asarray([[w in PAUSE_TOKENS] for w in words], np.float32).reshape(-1, 1) if words is not None \
+        values = np.asarray([[is_pause(w)] for w in words], np.float32).reshape(-1, 1) if words is not None \
             else np.asarray(features, dtype=np.float32).reshape(len(features), -1)
         if self.by_segments:
             segments = np.array([self.spans[s][:2] for s in sample_ids], dtype=np.float64)
@@ -282,20 +305,42 @@ def _segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> dict[
     spans: dict[str, Any] = {}
     with CsdFile(labels.path) as csd:
         for video in videos:
-            values, intervals = read_rows(csd, labels.keys_by_base[video], sort=False)
-            values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-            valid = valid_reference(intervals, EPSILON)
-            for i in range(len(intervals)):
-                sample_id = f"{video}[{i}]"
-                if not valid[i]:
-                    result.problems.append(LoadProblem(sample_id, csd.where(video), (
-                        f"label segment {i} has zero length (at {float(intervals[i, 0])!r} s); skipped, as the SDK skips it")))
-                elif not np.isfinite(values[i]).all():
-                    result.problems.append(LoadProblem(sample_id, csd.where(video), (
-                        f"label segment {i} has a non-finite value {values[i].tolist()}; expected numbers; skipped")))
+            for sample_id, i, interval, values, where in _label_rows(csd, video, labels.keys_by_base[video], result):
+                if not valid_reference(interval, EPSILON)[0]:
+                    result.problems.append(LoadProblem(sample_id, where, (
+                        f"label segment {i} has zero length (at {float(interval[0])!r} s); skipped, as the SDK skips it")))
+                elif not np.isfinite(values).all():
+                    result.problems.append(LoadProblem(sample_id, where, (
+                        f"label segment {i} has a non-finite value {values.tolist()}; expected numbers; skipped")))
                 else:
-                    spans[sample_id] = (float(intervals[i, 0]), float(intervals[i, 1]), values[i], i)
+                    spans[sample_id] = (float(interval[0]), float(interval[1]), values, i)
     return spans
+
+
+def _label_rows(
+    csd: CsdFile, video: str, keys: list[str], result: LoadResult
+) -> Iterator[tuple[str, int, np.ndarray, np.ndarray, str]]:
+    """(sample_id, i, [start, end], label values, where) per segment of one video's label keys.
+
+    Keys the SDK already aligned (`vid[i]`, one row each) are the segments' ids as they stand: the
+    SDK leaves gaps where it skipped an interval, so renumbering them by position would shift ids.
+    Otherwise the rows of the video's keys are numbered in order (`vid` -> `vid[0]`, `vid[1]`, ...).
+    """
+    indexed = [(key, split_key(key)[1]) for key in keys]
+    if all(i is not None for _, i in indexed):
+        for key, i in indexed:
+            entry = csd.read(key)
+            if len(entry.intervals) != 1:
+                result.problems.append(LoadProblem(key, csd.where(key), (
+                    f"label key {key!r} holds {len(entry.intervals)} rows; expected one row per SDK-aligned key "
+                    "vid[i] (align the labels with a collapse function); skipped")))
+                continue
+            yield key, i, entry.intervals[0], np.asarray(entry.features, dtype=np.float64).reshape(-1), csd.where(key)
+        return
+    values, intervals = read_rows(csd, keys, sort=False)
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    for i in range(len(intervals)):
+        yield f"{video}[{i}]", i, intervals[i], values[i], csd.where(video)
 
 
 def _timed_words(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> dict[str, list[list[Any]]]:
@@ -363,6 +408,23 @@ def _guess_name(info: _FileInfo) -> str:
                                 f"with the option tables={info.path.stem}=audio.<name> (or video./text.)")
     slug = _MODALITY_WORDS.sub("", _PREFIX.sub("", info.path.stem))
     return f"{modality}.{re.sub(r'[^a-z0-9]+', '-', slug.lower()).strip('-') or 'features'}"
+
+
+def _is_segment_key(key: str) -> bool:
+    return split_key(key)[1] is not None
+
+
+def _dataset_of(labels: _FileInfo) -> str | None:
+    """cmu-mosi / cmu-mosei when the label file's name or its metadata `dataset name` says so (and they agree)."""
+    found: set[str | None] = set()
+    prefix = _DATASET_PREFIX.match(labels.path.name)
+    if prefix:
+        found.add(_DATASETS[prefix[1].lower()])
+    name = labels.metadata.get("dataset name")
+    if isinstance(name, str):
+        found.add(_DATASETS.get(re.sub(r"[\s_]+", "-", name.strip().lower())))
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
 
 
 def _folds_path(corpus_dir: Path, folds: str) -> Path:

@@ -31,9 +31,14 @@ Both layouts, optional:
   - `words.csv` (or the option words_file): `segment_id,word,start,end`, seconds of the segment's
     media file, filling `extra.words` = [[word, start, end], ...] for `word-embeddings` and alignment;
   - `folds.json` (or the option folds_file): {"train": [vid, ...], "valid": [...], "test": [...]},
+    or the SDK's `cmu_mosi_std_folds.py` (`standard_train_fold = [...]`, read with `ast`, never run),
     video ids per split (the standard MOSI folds are 52/10/31 videos); when present it sets every
     split (over a `split` column), and videos in no fold get split "unassigned". Without folds
     (and without a split column) every sample is in split "all".
+
+The layouts "cmu" and "mosei" are the raw releases of CMU-MOSI and CMU-MOSEI, so the manifest
+records dataset cmu-mosi / cmu-mosei (`extra.loader.dataset`, unless the option `dataset` names
+another): the corpus whose label range ([-3, 3]) applies.
 """
 from __future__ import annotations
 
@@ -48,13 +53,13 @@ from mmdata.corpora.base import (
     expect,
     parse_number,
     read_csv_rows,
-    read_json,
     read_text,
     register_corpus,
     require_file,
     safe_relative_path,
 )
-from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+from mmdata.errors import CorpusNotFoundError
+from mmdata.formats.folds import read_folds
 from mmdata.records import Sample
 
 log = logging.getLogger(__name__)
@@ -72,6 +77,8 @@ MOSEI_TRANSCRIPT_DIR = "Raw/Transcript/Segmented/Combined"
 MOSEI_AUDIO_GLOB = "Raw/Audio/Full/**/*.wav"
 MOSEI_VIDEO_GLOB = "Raw/Video*/Full/**/*.mp4"
 Layout = Literal["auto", "cmu", "mosei", "generic"]
+# The corpus each raw release layout is (the `dataset` that sets the label range `check` enforces).
+LAYOUT_DATASETS = {"cmu": "cmu-mosi", "mosei": "cmu-mosei"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class MosiRawOptions:
     #: Fail when the cmu layout has no label file (false: labels stay null).
     require_labels: bool = True
     words_file: str | None = None
+    #: Folds relative to the root: JSON {split: [video ids]} or the SDK's *_std_folds.py (default folds.json).
     folds_file: str | None = None
     allow_outside_root: bool = False
     #: Which corpus this is (cmu-mosi, cmu-mosei, ch-sims, ...): sets the label range `mmdata check` enforces.
@@ -126,6 +134,9 @@ def load_mosi_raw(corpus_dir: Path, options: MosiRawOptions, split: str | None) 
             video=seg.video, start=seg.start, end=seg.end, transcript=seg.transcript, label=seg.label,
             extra=seg.extra,
         ))
+    dataset = options.dataset or LAYOUT_DATASETS.get(layout)
+    if dataset:
+        result.metadata["dataset"] = dataset
     return result
 
 
@@ -336,15 +347,7 @@ def _assign_folds(corpus_dir: Path, options: MosiRawOptions, segments: dict[str,
         if options.folds_file:
             raise CorpusNotFoundError(f"folds file not found: {path}")
         return
-    folds = read_json(path)
-    expect(isinstance(folds, dict) and all(isinstance(v, list) for v in folds.values()), path,
-           'expected {"train": [video ids], "valid": [...], "test": [...]}')
-    fold_of: dict[str, str] = {}
-    for name, video_ids in folds.items():
-        for video_id in video_ids:
-            if video_id in fold_of and fold_of[video_id] != name:
-                raise CorpusFormatError(f"{path}: video {video_id!r} is in folds {fold_of[video_id]!r} and {name!r}; expected one fold per video")
-            fold_of[str(video_id)] = name
+    fold_of = read_folds(path)
     unassigned = 0
     for seg in segments.values():
         seg.split = fold_of.get(seg.video_id, UNASSIGNED)

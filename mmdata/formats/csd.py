@@ -11,6 +11,9 @@ A .csd file looks like this (the SDK's `file_ops.write_CSD`):
 Under h5py 3 metadata strings come back as `bytes`; they are decoded before parsing, so a plain
 (non-JSON) string keeps its text instead of turning into "b'...'".
 
+Keys are listed in natural order: by base video id, then by the integer index of the SDK's
+aligned keys `vid[i]`, so `vid[2]` comes before `vid[10]` (a plain string sort puts it after).
+
 Written files carry every key of the SDK's metadata template, including the key that the
 template's missing comma merges ("dimension namescomputational sequence version"), so the SDK's
 `deploy` never prompts on stdin and its integrity checks pass. Values are JSON; data is
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
@@ -49,6 +53,8 @@ SDK_METADATA_TEMPLATE = (
 # Written as well: the two keys the template meant, and what the SDK's `deploy` adds.
 EXTRA_METADATA_KEYS = ("dimension names", "computational sequence version", "uuid", "md5")
 _TEXT_KINDS = ("S", "O", "U")
+# An SDK-aligned key: "03bSnISJMiM[3]" = the 4th reference interval of video 03bSnISJMiM.
+_INDEXED_KEY = re.compile(r"^(?P<base>.*)\[(?P<index>\d+)\]$")
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ class CsdFile:
         root = self._h5[self.root_name]
         self._data = root["data"]
         self.metadata: dict[str, Any] = read_metadata(root["metadata"]) if "metadata" in root else {}
-        self.video_ids: list[str] = sorted(self._data.keys())
+        self.video_ids: list[str] = sorted(self._data.keys(), key=key_order)
 
     def __enter__(self) -> CsdFile:
         return self
@@ -133,6 +139,18 @@ class CsdFile:
             return self._data[video_id]
         except KeyError:
             raise CorpusFormatError(f"{self.path}: no video {video_id!r} under {self.root_name}/data") from None
+
+
+def split_key(key: str) -> tuple[str, int | None]:
+    """(base video id, i) of an SDK-aligned key `vid[i]`; (key, None) for a plain video id."""
+    match = _INDEXED_KEY.match(key)
+    return (match["base"], int(match["index"])) if match else (key, None)
+
+
+def key_order(key: str) -> tuple[str, int]:
+    """Sort key putting a video's plain key first, then its `vid[i]` keys by integer i (not as text)."""
+    base, index = split_key(key)
+    return base, -1 if index is None else index
 
 
 def check_shapes(where: str, features_shape: tuple[int, ...], intervals_shape: tuple[int, ...]) -> None:

@@ -6,8 +6,10 @@ file name, root name and metadata; other tables (`audio.covarep@text.words`, ext
 get `<table>.csd` with the table name as root. Word tables are written as bytes of shape (T, 1)
 from their `words` column. When the samples are labelled segments (start, end, label), a label
 file is written too: one key per video, one row per segment in segment order (the original label
-file's name, root and metadata when the dataset came from `.csd` files). Tables are read one
-shard at a time, so memory stays bounded.
+file's name, root and metadata when the dataset came from `.csd` files), or, when the original
+label file was one the SDK had aligned, one key `vid[i]` of one row per segment as it was, so the
+segment ids (gaps included) survive a round trip. Tables are read one shard at a time, so memory
+stays bounded.
 """
 from __future__ import annotations
 
@@ -81,24 +83,28 @@ def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...]) -> Ite
 def _export_labels(dataset: Dataset, csd_dir: Path) -> Path | None:
     import json
 
-    samples = dataset.samples_table(columns=["group_id", "start", "end", "label", "extra"]).to_pylist()
+    samples = dataset.samples_table(columns=["sample_id", "group_id", "start", "end", "label", "extra"]).to_pylist()
     rows = [s for s in samples if s["label"] is not None and s["start"] is not None and s["end"] is not None]
     if not rows:
         return None
-    by_video: dict[str, list[tuple[float, list[float], list[float]]]] = {}
+    # per video: (segment order, sample id, label values, [start, end])
+    by_video: dict[str, list[tuple[float, str, list[float], list[float]]]] = {}
     for s in rows:
         extra = json.loads(s["extra"]) if s["extra"] else {}
         order = extra.get("segment", s["start"])
         values = extra.get("labels") or [s["label"]]
-        by_video.setdefault(s["group_id"], []).append((order, values, [s["start"], s["end"]]))
+        by_video.setdefault(s["group_id"], []).append((order, s["sample_id"], values, [s["start"], s["end"]]))
     source = dataset.manifest.extra.get("loader", {}).get("labels", {})
     root = source.get("root_name", DEFAULT_LABELS_ROOT)
     metadata = {k: v for k, v in source.get("metadata", {}).items() if k != "uuid"}
-    entries = (
-        (video, np.asarray([r[1] for r in ordered], dtype=np.float32), np.asarray([r[2] for r in ordered]))
-        for video, segments in sorted(by_video.items())
-        for ordered in [sorted(segments, key=lambda r: r[0])]
-    )
+    ordered = [(video, sorted(segments, key=lambda r: r[0])) for video, segments in sorted(by_video.items())]
+    if source.get("keys") == "segments":
+        entries: Iterator[tuple[str, Any, np.ndarray]] = (
+            (sample_id, np.asarray([values], dtype=np.float32), np.asarray([interval]))
+            for _, segments in ordered for _, sample_id, values, interval in segments)
+    else:
+        entries = ((video, np.asarray([r[2] for r in segments], dtype=np.float32), np.asarray([r[3] for r in segments]))
+                   for video, segments in ordered)
     return write_csd(csd_dir / source.get("file", f"{DEFAULT_LABELS_ROOT}.csd"), root, entries, metadata)
 
 

@@ -14,6 +14,7 @@ from tests.fakes.av import (
     write_fake_mmsa,
     write_fake_mosi_cmu,
     write_fake_mosi_generic,
+    write_tone_wav,
 )
 
 
@@ -52,8 +53,31 @@ def test_cmu_layout_without_folds_is_split_all_and_videos_missing_from_folds_are
 def test_a_video_in_two_folds_is_a_format_error(tmp_path):
     fake = write_fake_mosi_cmu(tmp_path / "mosi")
     (fake.root / "folds.json").write_text(json.dumps({"train": ["a_b-1"], "test": ["a_b-1"]}))
-    with pytest.raises(CorpusFormatError, match="video 'a_b-1' is in folds 'train' and 'test'"):
+    with pytest.raises(CorpusFormatError, match="folds.json: video 'a_b-1' is in both folds 'train' and 'test'"):
         load_corpus("mosi-raw", fake.root)
+
+
+def test_cmu_layout_reads_the_sdks_python_folds_file_without_running_it(tmp_path):
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    (fake.root / "folds.json").unlink()
+    (fake.root / "cmu_mosi_std_folds.py").write_text(
+        "raise SystemExit('a folds file must never be executed')\n"
+        "standard_train_fold = ['a_b-1']\nstandard_valid_fold = []\nstandard_test_fold = ['Xy9']\n")
+    result = load_corpus("mosi-raw", fake.root, options={"folds_file": "cmu_mosi_std_folds.py"})
+    assert {s.sample_id: s.split for s in result.samples} == {"a_b-1_1": "train", "a_b-1_2": "train", "Xy9_1": "test"}
+
+
+def test_raw_releases_record_which_dataset_they_are(tmp_path):
+    cmu = write_fake_mosi_cmu(tmp_path / "mosi")
+    assert load_corpus("mosi-raw", cmu.root).metadata["dataset"] == "cmu-mosi"
+    assert load_corpus("mosi-raw", cmu.root, options={"dataset": "ch-sims"}).metadata["dataset"] == "ch-sims"
+    mosei = tmp_path / "mosei" / "Raw/Transcript/Segmented/Combined"
+    mosei.mkdir(parents=True)
+    (mosei / "v1.txt").write_text("v1___1___0.0___1.0___fine\n")
+    write_tone_wav(tmp_path / "mosei" / "Raw/Audio/Full/v1.wav", duration=1.0)
+    assert load_corpus("mosi-raw", tmp_path / "mosei").metadata["dataset"] == "cmu-mosei"
+    generic = write_fake_mosi_generic(tmp_path / "generic")
+    assert "dataset" not in load_corpus("mosi-raw", generic.root).metadata  # a generic layout could be any corpus
 
 
 def test_labels_by_video_and_segment_number_and_orphans_reported(tmp_path):

@@ -11,7 +11,7 @@ from mmdata.alignment.reference import SDK_COLLAPSE, align_like_sdk, unify_like_
 from mmdata.errors import DatasetError, UnknownNameError
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
-from tests.fakes.csd import COVAREP_FILE, FACET_FILE, WORDS_FILE, write_mosi_csd
+from tests.fakes.csd import COVAREP_FILE, FACET_FILE, WORDS_FILE, write_mosi_csd, write_sdk_csd
 
 # reference (e.g. words): [0,1], [1,2], a zero-length [2,2], [2,3.5], [4,5]
 REF = np.array([[0, 1], [1, 2], [2, 2], [2, 3.5], [4, 5]], dtype=np.float64)
@@ -70,6 +70,33 @@ def test_user_collapse_function_gets_sdk_arguments():
 
     aligned = align_video(REF, {"s": (FEATS, SUB)}, collapse=mean_and_span)
     assert aligned.features["s"].tolist() == [[1.5, 15, 1.0], [2.5, 25, 1.0], [5, 50, 1.5]]
+
+
+def test_user_collapse_function_sizes_an_all_dropped_result_by_its_output():
+    def mean_and_span(intervals, features):
+        return np.concatenate([features.mean(axis=0), [intervals[-1, 1] - intervals[0, 0]]])
+
+    later = (FEATS, SUB + 100.0)  # no row overlaps any reference interval
+    aligned = align_video(REF, {"s": later}, collapse=mean_and_span)
+    assert aligned.index.tolist() == [] and aligned.features["s"].shape == (0, 3)
+
+
+def test_align_dataset_with_a_collapse_function_keeps_a_sample_with_no_overlap(tmp_path):
+    words = (np.array([[b"a"], [b"b"]]), np.array([[0, 1.0], [1.0, 2.0]]))
+    starts = np.arange(20) / 10
+    write_sdk_csd(tmp_path / "csd" / "words.csd", "words", {"u": words, "w": words})
+    write_sdk_csd(tmp_path / "csd" / COVAREP_FILE, "COVAREP", {
+        "u": (np.ones((20, 2), np.float32), np.stack([starts, starts + 0.1], axis=1)),
+        "w": (np.ones((20, 2), np.float32), np.stack([starts + 10, starts + 10.1], axis=1))})  # after w's words
+    extract("csd", tmp_path / "csd", tmp_path / "out", extractors=[], num_workers=0)
+
+    def mean(intervals, features):
+        return features.mean(axis=0)
+
+    report = align_dataset(tmp_path / "out", "text.words", tables=["audio.covarep"], collapse=mean)
+    assert (report.kept, report.dropped) == (2, 2)
+    rows = {r["sample_id"]: r for r in pq.read_table(tmp_path / "out" / "features" / "audio.covarep@text.words").to_pylist()}
+    assert rows["u"]["feature"] == [[1.0, 1.0], [1.0, 1.0]] and rows["w"]["feature"] == []
 
 
 def random_intervals(rng, n, duration, overlapping):
@@ -184,6 +211,19 @@ def test_align_skips_pauses_and_reruns_need_force_for_other_settings(video_datas
         align_dataset(out, "text.words", tables=["audio.covarep"], collapse="mean")
     redo = align_dataset(out, "text.words", tables=["audio.covarep"], collapse="mean", force=True)
     assert redo.kept == 14 and open_dataset(out).entry("audio.covarep@text.words").config["collapse"] == "mean"
+
+
+def test_align_skips_pause_tokens_in_any_case(tmp_path):
+    words = (np.array([[b"i"], [b"SP"], [b"go"], [b"<Sil>"]]), np.array([[0, 1.0], [1, 2], [2, 3], [3, 4]]))
+    starts = np.arange(40) / 10
+    write_sdk_csd(tmp_path / "csd" / "words.csd", "words", {"v": words})
+    write_sdk_csd(tmp_path / "csd" / COVAREP_FILE, "COVAREP",
+                  {"v": (np.ones((40, 2), np.float32), np.stack([starts, starts + 0.1], axis=1))})
+    extract("csd", tmp_path / "csd", tmp_path / "out", extractors=[], num_workers=0)
+    report = align_dataset(tmp_path / "out", "text.words", tables=["audio.covarep"], skip_pauses=True)
+    assert (report.kept, report.skipped) == (2, 2)
+    words = pq.read_table(tmp_path / "out" / "features" / "text.words@text.words").column("words").to_pylist()
+    assert words == [["i", "go"]]
 
 
 def test_align_to_frames_with_missing_policy_and_bad_reference(video_dataset):

@@ -44,6 +44,14 @@ def test_reader_takes_root_name_from_the_group_and_decodes_plain_bytes_metadata(
         assert entry.intervals.tolist()[0] == [0.0, 0.5]
 
 
+def test_keys_are_listed_by_video_then_by_the_number_of_their_segment(tmp_path):
+    keys = ["b", "a[10]", "a[2]", "a", "a[0]", "a-x", "a[1]", "b[11]", "b[9]"]
+    row = (np.zeros((1, 1), np.float32), np.array([[0.0, 1.0]]))
+    write_sdk_csd(tmp_path / "seq.csd", "seq", {key: row for key in keys})
+    with CsdFile(tmp_path / "seq.csd") as csd:
+        assert csd.video_ids == ["a", "a[0]", "a[1]", "a[2]", "a[10]", "a-x", "b", "b[9]", "b[11]"]
+
+
 def test_written_file_reads_back_through_the_sdk_path_with_every_template_key(tmp_path):
     path = tmp_path / "out" / "seq.csd"
     feats = np.arange(12, dtype=np.float32).reshape(4, 3)

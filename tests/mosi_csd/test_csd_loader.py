@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 
+import h5py
 import numpy as np
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from mmdata.checks import check_dataset
 from mmdata.corpora import load_corpus
 from mmdata.errors import ConfigError, CorpusFormatError, ExtractionError
 from mmdata.pipeline import extract
@@ -17,8 +19,11 @@ from tests.fakes.csd import (
     COVAREP_ROOT,
     FACET_FILE,
     LABELS_FILE,
+    LABELS_ROOT,
+    SDK_METADATA,
     SEGMENTS,
     WORDS,
+    frames,
     write_mosi_csd,
     write_sdk_csd,
 )
@@ -235,3 +240,75 @@ def test_folds_files_with_a_video_in_two_folds_or_bad_json_are_refused(tmp_path)
     (tmp_path / "folds.py").write_text("x = 1\n")
     with pytest.raises(CorpusFormatError, match=r"folds\.py: no `name = \[video ids\]` assignments"):
         load_corpus("csd", tmp_path, options={"folds": str(tmp_path / "folds.py")})
+
+
+def write_sdk_aligned_labels(root, indices):
+    """Labels as the SDK's `align(labels)` leaves them: one key `v[i]` of one row per segment [i, i + 1]."""
+    labels = {f"v[{i}]": (np.array([[i / 4]], np.float32), np.array([[float(i), i + 1.0]])) for i in indices}
+    write_sdk_csd(root / LABELS_FILE, LABELS_ROOT, labels)
+    write_sdk_csd(root / COVAREP_FILE, COVAREP_ROOT, {"v": frames(14.0, 10, 2, seed=0)})
+
+
+def test_sdk_aligned_label_keys_are_the_sample_ids_in_numeric_order(tmp_path):
+    indices = [i for i in range(13) if i != 5]  # 12 keys; the SDK left out v[5] (a skipped interval)
+    write_sdk_aligned_labels(tmp_path, indices)
+    result = load_corpus("csd", tmp_path)
+    assert result.problems == [] and result.metadata["labels"]["keys"] == "segments"
+    got = [(s.sample_id, s.start, s.end, s.label, s.extra["segment"]) for s in result.samples]
+    assert got == [(f"v[{i}]", float(i), i + 1.0, i / 4, i) for i in indices]  # v[2] before v[10], v[5] stays out
+    covarep = next(t for t in result.tables if t.name == "audio.covarep")
+    rows = {row.sample_id: row for row in covarep.read(["v[2]", "v[10]", "v[12]"])}
+    for sample_id, start in (("v[2]", 2.0), ("v[10]", 10.0), ("v[12]", 12.0)):
+        assert rows[sample_id].intervals[:, 0].min() == pytest.approx(start)
+        assert rows[sample_id].intervals[:, 1].max() == pytest.approx(start + 1)
+
+
+def test_sdk_aligned_label_key_with_several_rows_is_reported_and_skipped(tmp_path):
+    write_sdk_aligned_labels(tmp_path, range(3))
+    two_rows = (np.array([[0.5], [1.0]], np.float32), np.array([[3.0, 3.5], [3.5, 4.0]]))
+    with h5py.File(tmp_path / LABELS_FILE, "a") as h5:
+        group = h5[LABELS_ROOT]["data"].create_group("v[3]")
+        group.create_dataset("features", data=two_rows[0])
+        group.create_dataset("intervals", data=two_rows[1])
+    result = load_corpus("csd", tmp_path)
+    assert [s.sample_id for s in result.samples] == ["v[0]", "v[1]", "v[2]"]
+    assert [(p.sample_id, p.path) for p in result.problems] == [("v[3]", f"{tmp_path / LABELS_FILE} [{LABELS_ROOT}/data/v[3]]")]
+    assert "holds 2 rows; expected one row per SDK-aligned key" in result.problems[0].reason
+
+
+def test_pause_tokens_are_matched_in_any_case(tmp_path):
+    words = (np.array([[b"i"], [b"SP"], [b"go"], [b"<Sil>"]]), np.array([[0, 1.0], [1, 2], [2, 3], [3, 4]]))
+    write_sdk_csd(tmp_path / "words.csd", "words", {"v": words})
+    write_sdk_csd(tmp_path / "labels.csd", "labels", {"v": (np.array([[1.0]], np.float32), np.array([[0, 4.0]]))})
+    result = load_corpus("csd", tmp_path)
+    assert [s.transcript for s in result.samples] == ["i go"]
+    row = next(next(t for t in result.tables if t.name == "text.words").read(["v[0]"]))
+    assert row.features.ravel().tolist() == [0.0, 1.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize(("file", "dataset_name", "option", "expected"), [
+    ("CMU_MOSI_Opinion_Labels.csd", "", None, "cmu-mosi"),  # the file name says it
+    ("labels.csd", "CMU-MOSI", None, "cmu-mosi"),  # the metadata says it
+    ("CMU_MOSEI_LabelsSentiment.csd", "CMU_MOSEI", None, "cmu-mosei"),
+    ("labels.csd", "my corpus", None, None),  # nothing to tell
+    ("CMU_MOSEI_Labels.csd", "CMU-MOSI", None, None),  # name and metadata disagree: no guess
+    ("CMU_MOSI_Opinion_Labels.csd", "CMU-MOSI", "ch-sims", "ch-sims"),  # the option wins
+])
+def test_label_file_records_which_dataset_it_belongs_to(tmp_path, file, dataset_name, option, expected):
+    labels = {v: (np.array([[s] for _, _, s in segs], np.float32), np.array([[a, b] for a, b, _ in segs]))
+              for v, segs in SEGMENTS.items()}
+    write_mosi_csd(tmp_path, labels=False)
+    write_sdk_csd(tmp_path / file, LABELS_ROOT, labels, {**SDK_METADATA, "dataset name": dataset_name})
+    result = load_corpus("csd", tmp_path, options={"dataset": option} if option else None)
+    assert result.metadata.get("dataset") == expected
+
+
+def test_check_enforces_the_label_range_of_a_recognised_dataset_without_the_option(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    labels = dict(fake.data[LABELS_FILE])
+    labels["abc"] = (np.array([[4.5], [1.25]], np.float32), labels["abc"][1])  # outside MOSI's [-3, 3]
+    write_sdk_csd(fake.files[LABELS_FILE], LABELS_ROOT, labels)
+    extract("csd", fake.root, tmp_path / "out", extractors=[], num_workers=0)
+    assert open_dataset(tmp_path / "out").manifest.extra["loader"]["dataset"] == "cmu-mosi"
+    issues = [i for i in check_dataset(tmp_path / "out").issues if i.code == "label-range"]
+    assert len(issues) == 1 and "label 4.5 is outside [-3, 3]" in issues[0].message and issues[0].count == 1

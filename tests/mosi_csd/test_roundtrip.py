@@ -8,9 +8,10 @@ from typer.testing import CliRunner
 
 from mmdata.cli import app
 from mmdata.formats.csd import CsdFile
+from mmdata.formats.csd_export import export_csd
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
-from tests.fakes.csd import LABELS_FILE, LABELS_ROOT, write_mosi_csd
+from tests.fakes.csd import COVAREP_FILE, COVAREP_ROOT, LABELS_FILE, LABELS_ROOT, frames, write_mosi_csd, write_sdk_csd
 
 runner = CliRunner()
 
@@ -56,6 +57,26 @@ def test_segment_dataset_exports_sdk_aligned_keys_and_labels_and_reimports_equal
     for name in first.table_names:
         assert first.table(name).to_table().select(["sample_id", "feature", "intervals"]).equals(
             second.table(name).to_table().select(["sample_id", "feature", "intervals"])), name
+
+
+def test_sdk_aligned_labels_export_as_they_came_and_reload_with_the_same_ids(tmp_path):
+    indices = [i for i in range(13) if i != 5]  # keys v[0] .. v[12] without v[5], as the SDK's align leaves them
+    labels = {f"v[{i}]": (np.array([[i / 4]], np.float32), np.array([[float(i), i + 1.0]])) for i in indices}
+    write_sdk_csd(tmp_path / "csd" / LABELS_FILE, LABELS_ROOT, labels)
+    write_sdk_csd(tmp_path / "csd" / COVAREP_FILE, COVAREP_ROOT, {"v": frames(14.0, 10, 2, seed=0)})
+    extract("csd", tmp_path / "csd", tmp_path / "out", extractors=[], num_workers=0)
+    export_csd(tmp_path / "out", tmp_path / "back")
+    _, _, exported = read_all(tmp_path / "back" / LABELS_FILE)
+    assert list(exported) == list(labels)  # one key of one row per segment, in numeric order
+    for key, (values, intervals) in labels.items():
+        assert exported[key].features.tolist() == values.tolist() and exported[key].intervals.tolist() == intervals.tolist()
+    extract("csd", tmp_path / "back", tmp_path / "again", extractors=[], num_workers=0)
+    columns = ["sample_id", "start", "end", "label", "extra"]
+    first, second = open_dataset(tmp_path / "out"), open_dataset(tmp_path / "again")
+    assert second.samples_table(columns).equals(first.samples_table(columns))
+    assert sorted(second.samples_table(["sample_id"]).column("sample_id").to_pylist()) == sorted(labels)
+    assert first.table("audio.covarep").to_table().select(["sample_id", "feature", "intervals"]).equals(
+        second.table("audio.covarep").to_table().select(["sample_id", "feature", "intervals"]))
 
 
 def test_cli_extract_align_info_and_export(tmp_path):
