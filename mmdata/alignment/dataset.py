@@ -212,12 +212,12 @@ def _stream_rows(path: Path, dim: int | None) -> Iterator[tuple[str, tuple[np.nd
     with a small read buffer: memory stays per batch, not per shard. Arrow IPC shards are
     memory-mapped and sliced: nothing is decoded, pages are touched batch by batch.
     """
-    for batch in _row_batches(path):
+    for batch in shard_row_batches(path):
         words = batch.column("words").to_pylist() if "words" in batch.schema.names else [None] * batch.num_rows
-        yield from zip(batch.column("sample_id").to_pylist(), _sequence_rows(batch, dim), words)
+        yield from zip(batch.column("sample_id").to_pylist(), batch_sequences(batch, dim), words)
 
 
-def _row_batches(path: Path) -> Iterator[pa.RecordBatch]:
+def shard_row_batches(path: Path) -> Iterator[pa.RecordBatch]:
     """The shard's rows in record batches of about BATCH_BYTES of feature data (at most 1024 rows)."""
     def rows_per_batch(row_bytes: float) -> int:
         return int(min(max(BATCH_BYTES // max(row_bytes, 1), 1), 1024))
@@ -232,7 +232,7 @@ def _row_batches(path: Path) -> Iterator[pa.RecordBatch]:
     yield from file.iter_batches(batch_size=rows_per_batch(row_bytes), use_threads=False)
 
 
-def _sequence_rows(batch: pa.RecordBatch, dim: int | None) -> list[tuple[np.ndarray, np.ndarray] | None]:
+def batch_sequences(batch: pa.RecordBatch, dim: int | None) -> list[tuple[np.ndarray, np.ndarray] | None]:
     """Per row (features (T, D), intervals (T, 2)), or None for a null row, without per-row Arrow calls."""
     feature, intervals = batch.column("feature"), batch.column("intervals")
     flat = feature.values.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim or 1)
@@ -253,7 +253,7 @@ def _claim(dataset: Dataset, name: str, reference: str, collapse: CollapseSpec, 
     config = {
         "reference": reference, "table": name, "on_missing": on_missing, "skip_pauses": skip_pauses, "epsilon": EPSILON,
         "collapse": collapse if isinstance(collapse, str) else getattr(collapse, "__qualname__", repr(collapse)),
-        "inputs": _fingerprint({n: [dataset.entry(n).config, dataset.entry(n).rows] for n in (name, reference)}),
+        "inputs": config_fingerprint({n: [dataset.entry(n).config, dataset.entry(n).rows] for n in (name, reference)}),
     }
     provenance = {"table": out, "modality": source_entry.modality, "extractor": "align", "config": config,
                   "spec": spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow")),
@@ -276,5 +276,5 @@ def _check_temporal(dataset: Dataset, name: str, role: str) -> None:
                            f"align needs sequence tables with intervals; temporal tables: {temporal}")
 
 
-def _fingerprint(value: Any) -> str:
+def config_fingerprint(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]

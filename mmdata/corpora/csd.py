@@ -12,7 +12,11 @@ i-th label interval; a label file the SDK already aligned, one key `vid[i]` of o
 segment, keeps its keys as they are, gaps included), start/end = that interval, label = its first
 value (all values in extra["labels"] when there are several, e.g. MOSEI's 7), group_id = the
 video id. Without one, one sample per key of the files (`vid`, or `vid[i]` in files the SDK
-already aligned). The split comes from the `folds` file (JSON, or the SDK's `*_std_folds.py` read
+already aligned). `labels=none` asks for that even when a label file lies in the folder: files
+named like labels (`*label*`, not words) are then left out, neither samples nor tables (named in
+the manifest, `extra.loader.left_out`), unless the option `tables` names them. That is the first
+step of the SDK's canonical pipeline (align whole videos to words), after which `mmdata segment`
+cuts the videos into the label segments. The split comes from the `folds` file (JSON, or the SDK's `*_std_folds.py` read
 with `ast`, never run): `unassigned` for videos in no fold, `all` without a folds file. The
 transcript is the words of the segment without pause tokens (`sp`, in any case); extra["words"]
 lists them with their times, pauses included (`[[word, start, end], ...]`, what the
@@ -79,7 +83,8 @@ _MODALITY_HINTS = (
 
 @dataclass(frozen=True)
 class CsdOptions:
-    #: File stem or root name of the label sequence; 'auto' = the one named like '*label*'; 'none' = no labels.
+    #: File stem or root name of the label sequence; 'auto' = the one named like '*label*'; 'none' = no labels:
+    #: whole-video samples, files named like '*label*' left out (unless `tables` names them).
     labels: str = "auto"
     #: Folds file (JSON {split: [video ids]} or the SDK's *_std_folds.py), relative to the corpus dir or absolute.
     folds: str | None = None
@@ -121,8 +126,12 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     if not paths:
         raise CorpusNotFoundError(f"no .csd files in {corpus_dir}; expected CMU-MultimodalSDK computational sequences")
     result = LoadResult(samples=[])
-    infos = [_inspect(path, options, result.problems) for path in paths]
+    infos = [inspect_csd(path, options, result.problems) for path in paths]
     labels = _pick_labels(infos, options)
+    left_out = _left_out(infos, options)
+    if left_out:  # their bad keys are no problem of the samples
+        infos = [i for i in infos if i not in left_out]
+        result.problems = [p for p in result.problems if p.path not in {str(i.path) for i in left_out}]
     sequences = [i for i in infos if i is not labels]
     by_segments = labels is not None
     keys = {i.path.name: (list(i.keys_by_base) if by_segments else _all_keys(i)) for i in infos}
@@ -135,7 +144,7 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
                 "(dropped from all tables)")))
     videos = [v for v in unified.kept if v not in bad]
     folds = read_folds(_folds_path(corpus_dir, options.folds)) if options.folds else None
-    spans = _segments(labels, videos, result) if labels is not None else {v: None for v in videos}
+    spans = label_segments(labels, videos, result) if labels is not None else {v: None for v in videos}
     words = next((i for i in sequences if i.is_text and "phone" not in i.names), None)
     timed_words = _timed_words(words, spans, by_segments) if words is not None else {}
     for sample_id, span in spans.items():
@@ -164,9 +173,11 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     result.tables = [_table(info, names[info.path.name], spans, by_segments, options) for info in sequences]
     if labels is not None:
         result.metadata["labels"] = {"file": labels.path.name, "root_name": labels.root_name,
-                                     "metadata": _jsonable(labels.metadata),
+                                     "metadata": jsonable(labels.metadata),
                                      "keys": "segments" if labels.keyed_by_segment else "videos"}
-    dataset = options.dataset or (_dataset_of(labels) if labels is not None else None)
+    if left_out:
+        result.metadata["left_out"] = [i.path.name for i in left_out]
+    dataset = options.dataset or (dataset_of(labels) if labels is not None else None)
     if dataset:
         result.metadata["dataset"] = dataset
     return result
@@ -248,7 +259,7 @@ def read_rows(csd: CsdFile, keys: Sequence[str], *, sort: bool) -> tuple[np.ndar
     return features, intervals
 
 
-def _inspect(path: Path, options: CsdOptions, problems: list[LoadProblem]) -> _FileInfo:
+def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem]) -> _FileInfo:
     with CsdFile(path) as csd:
         info = _FileInfo(path, csd.root_name, csd.metadata, csd.is_text())
         hint = "pass the option unsorted=sort to sort rows by start time as the SDK does"
@@ -300,7 +311,19 @@ def _pick_labels(infos: list[_FileInfo], options: CsdOptions) -> _FileInfo | Non
     return found[0] if found else None
 
 
-def _segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> dict[str, Any]:
+def _left_out(infos: list[_FileInfo], options: CsdOptions) -> list[_FileInfo]:
+    """With labels=none, the label-like files (`*label*`, not words) the option `tables` does not name.
+
+    Loaded as a sequence they would fail (no modality to guess) or, keyed `vid[i]`, leave no video
+    shared by every file; the user asked for no labels, so they are not read at all.
+    """
+    if options.labels != "none":
+        return []
+    named = {item.partition("=")[0].strip() for item in options.tables}
+    return [i for i in infos if "label" in i.names and not i.is_text and i.path.stem not in named]
+
+
+def label_segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> dict[str, Any]:
     """`vid[i]` -> (start, end, label values, i) for every labelled, non-zero-length segment."""
     spans: dict[str, Any] = {}
     with CsdFile(labels.path) as csd:
@@ -371,7 +394,7 @@ def _table(info: _FileInfo, name: str, spans: dict[str, Any], by_segments: bool,
     dim = 1 if info.is_text else int(np.prod(info.feature_shape or (1,)))
     spec = FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=info.frame_rate,
                        item_axis="word" if info.is_text else "time")
-    config = {"file": info.path.name, "root_name": info.root_name, "metadata": _jsonable(info.metadata),
+    config = {"file": info.path.name, "root_name": info.root_name, "metadata": jsonable(info.metadata),
               "feature_shape": list(info.feature_shape or ()), "words": info.is_text, "nonfinite": options.nonfinite,
               "unsorted": options.unsorted, "samples": "segments" if by_segments else "keys"}
     return PrecomputedTable(
@@ -414,7 +437,7 @@ def _is_segment_key(key: str) -> bool:
     return split_key(key)[1] is not None
 
 
-def _dataset_of(labels: _FileInfo) -> str | None:
+def dataset_of(labels: _FileInfo) -> str | None:
     """cmu-mosi / cmu-mosei when the label file's name or its metadata `dataset name` says so (and they agree)."""
     found: set[str | None] = set()
     prefix = _DATASET_PREFIX.match(labels.path.name)
@@ -432,5 +455,5 @@ def _folds_path(corpus_dir: Path, folds: str) -> Path:
     return path if path.is_absolute() else corpus_dir / path
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,430 @@
+"""`segment_dataset`: cut a dataset of whole videos into label segments, the SDK's `align(labels)`.
+
+    report = segment_dataset("out/mosi-videos", "out/mosi", "csd/CMU_MOSI_Opinion_Labels.csd")
+
+The SDK's canonical MOSI pipeline aligns whole videos to the words first (`align(words, [avg])`:
+each word row averages all the frames of the word) and only then cuts them into the opinion
+segments (`align(labels)` without a collapse). Cutting first, as `mmdata extract` with a label file
+does, averages only the frames inside the segment for a word straddling its boundary; this module
+is the second step, so `extract -o labels=none` -> `align -r text.words` -> `segment` gives what
+the SDK gives.
+
+Input: a dataset whose samples are whole videos (sample_id = video id, no start/end), and a label
+`.csd` read as the csd loader reads it (keys `vid` of one row per segment, or keys `vid[i]` the SDK
+already aligned, kept as they are). Output: a new dataset at OUTPUT_DIR with
+  - samples: one per segment: sample_id `vid[i]`, group_id the video, start/end the segment,
+    label its first value (all in extra["labels"] when several), the split from the folds file or
+    the video's, media paths of the video (the segment of a longer file), words and transcript
+    clipped to the segment, as the loader makes them;
+  - for each temporal table (rows with intervals; `*@text.words` tables included): per segment
+    the rows of its video that overlap it, clipped to it with the SDK's rules (`overlap_pieces`),
+    sorted by start as the SDK sorts; the `words` and `keys` columns follow their rows, so a row
+    the SDK named `vid[j]` keeps that key. The table keeps its name, modality and spec; the
+    manifest records extractor `segment` and the source table (fingerprinted) in its config.
+Pooled tables (one vector per video) are skipped and named in the report: a whole-video summary
+is no segment's feature; extract them again on the segmented dataset. Label segments of videos the
+dataset lacks, and videos without a segment, are recorded as load problems (errors table
+`loader`) and counted in the report. Everything is written into a hidden temporary directory
+renamed onto OUTPUT_DIR at the end, so a failure leaves no half dataset.
+
+Memory: a table is read one record batch (a few videos) at a time, in the source's order, and
+written one output shard at a time. Output samples are sorted by id (`vid[i]`), which orders
+videos as the source does except where one id is a prefix of another (`abc`, `abc-x`); a video cut
+before its turn waits, cut, until the videos sorted before it are written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from mmdata.alignment.core import EPSILON, overlap_pieces
+from mmdata.alignment.dataset import batch_sequences, config_fingerprint, shard_row_batches
+from mmdata.corpora.base import LoadProblem, LoadResult
+# The csd loader's own label reading, so that a label file means the same here as at load time.
+from mmdata.corpora.csd import (
+    UNASSIGNED_SPLIT, CsdOptions, dataset_of, inspect_csd, is_pause, jsonable, label_segments,
+)
+from mmdata.errors import CorpusFormatError, CorpusNotFoundError, DatasetError
+from mmdata.features.base import library_versions
+from mmdata.formats.csd import CsdFile, split_key
+from mmdata.formats.folds import read_folds
+from mmdata.pipeline import fingerprint_ids, write_samples
+from mmdata.records import Sample, samples_to_table
+from mmdata.store import layout
+from mmdata.store.manifest import Manifest, write_manifest
+from mmdata.store.reader import Dataset, open_dataset
+from mmdata.store.shards import shard_schema
+from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
+from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
+
+#: Columns that hold one value per feature row and so follow the rows into the segments.
+ROW_COLUMNS = ("keys", "words")
+# One video's cut rows: sample id -> (features, intervals, {column: values}) or None (no source features).
+Cut = dict[str, "tuple[np.ndarray, np.ndarray, dict[str, list]] | None"]
+
+
+@dataclass
+class SegmentReport:
+    """What `segment_dataset` wrote, and what it could not use."""
+
+    output_dir: Path
+    samples: int  # segments written
+    videos: int  # videos they come from
+    problems: list[LoadProblem] = field(default_factory=list)  # also in the errors table `loader`
+    tables: list[TableReport] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # table -> why it was not cut
+    empty: dict[str, int] = field(default_factory=dict)  # table -> segments no row of it overlaps
+
+
+def segment_dataset(
+    dataset_dir: str | Path,
+    output_dir: str | Path,
+    labels: str | Path,
+    *,
+    tables: Sequence[str] | None = None,
+    folds: str | Path | None = None,
+    shard_size: int | None = None,
+    force: bool = False,
+) -> SegmentReport:
+    """Write a new dataset at `output_dir` whose samples are the label segments of `dataset_dir`'s videos.
+
+    Args:
+        labels: the label `.csd` (keys `vid` with one row per segment, or SDK-aligned keys `vid[i]`).
+        tables: the tables to cut (default: every temporal table with intervals).
+        folds: folds file (JSON or the SDK's *_std_folds.py) giving the splits; default: the videos' splits.
+        shard_size: samples per shard (default: the source dataset's).
+        force: replace an existing `output_dir`.
+
+    Raises:
+        CorpusNotFoundError: no label or folds file there.
+        DatasetError: samples that are not whole videos, a table that is not temporal or not complete,
+            no segment of any video of the dataset, or `output_dir` exists (without force).
+
+    Example:
+        >>> segment_dataset("out/mosi-videos", "out/mosi", "csd/CMU_MOSI_Opinion_Labels.csd", folds="csd/folds.json")
+    """
+    source = open_dataset(dataset_dir)
+    output_dir = Path(output_dir)
+    _check_output(source, output_dir, force)
+    videos = _whole_videos(source)
+    names, skipped = _choose_tables(source, tables)
+    info, segments, problems = _read_labels(Path(labels), [v["sample_id"] for v in videos])
+    split_of = read_folds(Path(folds)) if folds is not None else None
+    samples = [s for video in videos for s in _segment_samples(video, segments.get(video["sample_id"], []), split_of)]
+    if not samples:
+        raise DatasetError(f"no label segment of {labels} falls on a video of {source.root} ({len(videos)} videos, "
+                           f"first {[v['sample_id'] for v in videos[:3]]}); expected the label file of this corpus")
+    table = samples_to_table(samples)
+    size = shard_size or int(source.manifest.samples.get("shard_size", layout.DEFAULT_SHARD_SIZE))
+    order = table.column("sample_id").to_pylist()
+    report = SegmentReport(output_dir, len(order), len({s.group_id for s in samples}), problems, skipped=skipped)
+    tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        write_samples(tmp, table, problems, shard_size=size)
+        write_manifest(tmp, _manifest(source, table, size, problems, info, Path(labels), folds, names, skipped))
+        out = open_dataset(tmp)
+        for name in names:
+            table_report, report.empty[name] = _cut_table(source, out, name, order, segments, size)
+            report.tables.append(table_report)
+        _publish_dir(tmp, output_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for t in report.tables:
+        t.path = output_dir / t.path.relative_to(tmp)
+    return report
+
+
+# --- samples ---------------------------------------------------------------------------------------
+
+# One label segment: (sample_id `vid[i]`, start, end, label values, i).
+Segment = tuple[str, float, float, np.ndarray, int]
+
+
+def _whole_videos(source: Dataset) -> list[dict[str, Any]]:
+    """The samples table's rows, refusing any that is not a whole video."""
+    rows = source.samples_table().to_pylist()
+    for row in rows:
+        sample_id, why = row["sample_id"], None
+        if split_key(sample_id)[1] is not None:
+            why = "its id is an SDK segment id vid[i]"
+        elif row["start"] is not None or row["end"] is not None:
+            why = f"it spans {row['start']}..{row['end']} s"
+        elif row["group_id"] not in (None, sample_id):
+            why = f"it belongs to video {row['group_id']!r}"
+        if why:
+            raise DatasetError(
+                f"sample {sample_id!r} of {source.root} is not a whole video ({why}); `segment` cuts whole videos "
+                "(sample_id = video id, no start/end): extract the .csd folder with `-o labels=none` first")
+    return rows
+
+
+def _read_labels(path: Path, videos: list[str]) -> tuple[Any, dict[str, list[Segment]], list[LoadProblem]]:
+    """(label file info, video -> its segments, problems), the label file read as the csd loader reads it."""
+    if not path.is_file():
+        raise CorpusNotFoundError(f"label file not found: {path}; expected the SDK's label sequence "
+                                  "(.csd, one row per segment, e.g. CMU_MOSI_Opinion_Labels.csd)")
+    result = LoadResult(samples=[])
+    info = inspect_csd(path, CsdOptions(), result.problems)
+    if info.is_text:
+        raise CorpusFormatError(f"{path}: holds words (strings); expected numeric labels, one row per segment")
+    bad = {key.split("[")[0] for key in info.bad_keys}  # reported by inspect_csd; the loader drops the video too
+    for video in sorted(set(info.keys_by_base) - set(videos) - bad):
+        result.problems.append(LoadProblem(video, str(path), (
+            f"video {video!r} has {_count_rows(path, info.keys_by_base[video])} label segments but the dataset has "
+            "no such video; expected every labelled video among the samples (its segments are left out)")))
+    for video in videos:
+        if video not in info.keys_by_base and video not in bad:
+            result.problems.append(LoadProblem(video, str(path), (
+                f"video {video!r} has no label segment in {path.name}; expected one or more (no sample made from it)")))
+    spans = label_segments(info, [v for v in videos if v in info.keys_by_base and v not in bad], result)
+    segments: dict[str, list[Segment]] = {}
+    for sample_id, (start, end, values, index) in spans.items():
+        segments.setdefault(split_key(sample_id)[0], []).append((sample_id, start, end, values, index))
+    return info, segments, result.problems
+
+
+def _count_rows(path: Path, keys: list[str]) -> int:
+    with CsdFile(path) as csd:
+        return sum(csd.shapes(key)[1][0] for key in keys)
+
+
+def _segment_samples(video: dict[str, Any], segments: list[Segment], split_of: dict[str, str] | None) -> Iterator[Sample]:
+    """The samples of one video's segments, made as the csd loader makes labelled segments."""
+    vid = video["sample_id"]
+    extra = json.loads(video["extra"]) if video["extra"] else {}
+    words = extra.pop("words", None)
+    clipped = _clip_words(words, segments) if words is not None else [None] * len(segments)
+    split = split_of.get(vid, UNASSIGNED_SPLIT) if split_of is not None else video["split"]
+    for (sample_id, start, end, values, index), timed in zip(segments, clipped):
+        sample_extra = {**extra, "video_id": vid, "segment": index}
+        if len(values) > 1:
+            sample_extra["labels"] = [float(v) for v in values]
+        if timed is not None:
+            sample_extra["words"] = timed
+        yield Sample(
+            sample_id=sample_id, corpus=video["corpus"], split=split, group_id=vid, image=video["image"],
+            audio=video["audio"], video=video["video"], start=start, end=end, captions=tuple(video["captions"] or ()),
+            transcript=" ".join(w for w, _, _ in timed if not is_pause(w)) if timed is not None else None,
+            label=float(values[0]), extra=sample_extra,
+        )
+
+
+def _clip_words(words: list[list[Any]], segments: list[Segment]) -> list[list[list[Any]]]:
+    """Per segment, the video's timed words [[word, start, end], ...] overlapping it, clipped to it."""
+    intervals = np.array([[w[1], w[2]] for w in words], dtype=np.float64).reshape(-1, 2)
+    pieces = overlap_pieces(np.array([[s[1], s[2]] for s in segments]), intervals)
+    offsets = pieces.offsets
+    return [[[words[r][0], float(a), float(b)] for r, (a, b) in
+             zip(pieces.row_index[offsets[k]:offsets[k + 1]], pieces.intervals[offsets[k]:offsets[k + 1]])]
+            for k in range(len(segments))]
+
+
+# --- tables ----------------------------------------------------------------------------------------
+
+def _choose_tables(source: Dataset, tables: Sequence[str] | None) -> tuple[list[str], dict[str, str]]:
+    """(tables to cut, {table: why it is skipped}); a table named in `tables` must be cuttable."""
+    skipped = {}
+    for name in tables or source.table_names:
+        why = _why_not_cuttable(source, name)
+        if why and tables:
+            raise DatasetError(f"table {name!r} of {source.root} cannot be cut into segments: {why}")
+        if why:
+            skipped[name] = why
+    return [n for n in tables or source.table_names if n not in skipped], skipped
+
+
+def _why_not_cuttable(source: Dataset, name: str) -> str | None:
+    entry, spec = source.entry(name), source.spec(name)  # an unknown name raises, listing the tables
+    if spec.kind != "sequence":
+        return ("pooled, one vector per video: a whole-video summary is no segment's feature; "
+                "extract it again on the segmented dataset")
+    if not spec.intervals or spec.dim is None:
+        return "its rows have no intervals or no fixed width, so they cannot be clipped to a segment"
+    if not entry.complete or not layout.shard_files(source.table_dir(name)):
+        return f"incomplete (an interrupted run); finish it in {source.root} first"
+    return None
+
+
+def _cut_table(source: Dataset, out: Dataset, name: str, order: list[str], segments: dict[str, list[Segment]],
+               shard_size: int) -> tuple[TableReport, int]:
+    """Write table `name` of `out`, cut from the source's: (its report, segments it has no row for)."""
+    entry, spec = source.entry(name), source.spec(name)
+    shards = layout.shard_files(source.table_dir(name))
+    schema = shard_schema(shards[0])
+    columns = {c: schema.field(c).type for c in ROW_COLUMNS if c in schema.names}
+    provenance = _provenance(source, out, name, spec)
+    claim_table(out, provenance, source=f"{name} of {source.root.name} cut into label segments", table_format=entry.format)
+    sink = _ShardSink(out, name, provenance, columns, shard_size, len(order))
+    blocks = deque(_video_blocks(order))  # record shape: (video, [its sample ids in output order]) per video
+    waiting: dict[str, Cut] = {}
+    for video, row in _source_rows(source, name, shards, columns):
+        if video in segments:
+            waiting[video] = _cut(row, segments[video], columns)
+        while blocks and blocks[0][0] in waiting:
+            video_done, sample_ids = blocks.popleft()
+            cut = waiting.pop(video_done)
+            for sample_id in sample_ids:
+                sink.add(sample_id, cut[sample_id], video_done, source.root)
+    if blocks:
+        raise DatasetError(f"table {name!r} of {source.root} has no row for video {blocks[0][0]!r}; the dataset is "
+                           "inconsistent, re-run `mmdata extract`")
+    sink.close()
+    return finish_table(out, name, written=sink.written), sink.empty
+
+
+def _source_rows(source: Dataset, name: str, shards: list[Path], columns: dict[str, pa.DataType]) -> Iterator[tuple[str, Any]]:
+    """(video, (features, intervals, {column: values}) or None) per row, a record batch at a time, in the
+    samples table's order (checked)."""
+    ids = iter(source.samples_table(columns=["sample_id"]).column(0).to_pylist())
+    dim = source.spec(name).dim
+    for path in shards:
+        for batch in shard_row_batches(path):
+            values = {c: batch.column(c).to_pylist() for c in columns}
+            for k, (video, rows) in enumerate(zip(batch.column("sample_id").to_pylist(), batch_sequences(batch, dim))):
+                expected = next(ids, None)
+                if video != expected:
+                    raise DatasetError(f"table {name!r} of {source.root} holds {video!r} where the samples table has "
+                                       f"{expected!r} ({path.name}); the dataset is inconsistent, re-run `mmdata extract`")
+                yield video, None if rows is None else (*rows, {c: values[c][k] for c in columns})
+
+
+def _cut(row: Any, segments: list[Segment], columns: dict[str, pa.DataType]) -> Cut:
+    """One video's rows per segment: those overlapping it, clipped to it (the SDK's `align(labels)`)."""
+    if row is None:
+        return {s[0]: None for s in segments}
+    features, intervals, values = row
+    pieces = overlap_pieces(np.array([[s[1], s[2]] for s in segments]), intervals)
+    offsets = pieces.offsets
+    out: Cut = {}
+    for k, segment in enumerate(segments):
+        part = slice(offsets[k], offsets[k + 1])
+        rows = pieces.row_index[part]
+        out[segment[0]] = (features[rows], pieces.intervals[part], {c: [values[c][r] for r in rows] for c in columns})
+    return out
+
+
+def _video_blocks(order: list[str]) -> list[tuple[str, list[str]]]:
+    blocks: list[tuple[str, list[str]]] = []
+    for sample_id in order:
+        video = split_key(sample_id)[0]
+        if not blocks or blocks[-1][0] != video:
+            blocks.append((video, []))
+        blocks[-1][1].append(sample_id)
+    return blocks
+
+
+class _ShardSink:
+    """Rows of one output table, written as shard k once it holds the rows of samples shard k."""
+
+    def __init__(self, out: Dataset, name: str, provenance: dict[str, Any], columns: dict[str, pa.DataType],
+                 shard_size: int, total: int):
+        self.out, self.name, self.provenance, self.columns = out, name, provenance, columns
+        self.sizes = [min(shard_size, total - start) for start in range(0, total, shard_size)] or [0]
+        self.index = self.written = self.empty = 0
+        self._start()
+
+    def _start(self) -> None:
+        self.builder = FeatureBatchBuilder(self.out.spec(self.name), self.provenance)
+        self.values: dict[str, list[Any]] = {c: [] for c in self.columns}
+        self.errors: list[dict[str, Any]] = []
+
+    def add(self, sample_id: str, cut: Any, video: str, source_root: Path) -> None:
+        if cut is None:
+            self.builder.add(sample_id, None)
+            self.errors.append({"table": self.name, "sample_id": sample_id, "path": str(source_root), "stage": "segment",
+                                "error_type": "DatasetError", "reason": (
+                                    f"video {video!r} has no features in {self.name!r} of the source dataset "
+                                    "(see its errors); nothing to cut")})
+        else:
+            features, intervals, values = cut
+            self.builder.add(sample_id, features, intervals)
+            self.empty += not len(features)
+        for c in self.columns:
+            self.values[c].append(None if cut is None else cut[2][c])
+        if len(self.builder) == self.sizes[self.index]:
+            self._write()
+
+    def close(self) -> None:
+        while self.index < len(self.sizes):  # an empty samples table still has one (empty) shard
+            self._write()
+
+    def _write(self) -> None:
+        table = self.builder.build()
+        for c, arrow_type in self.columns.items():
+            table = table.append_column(pa.field(c, arrow_type), pa.array(self.values[c], arrow_type))
+        if self.errors:
+            write_table_atomic(errors_table(self.errors), layout.errors_dir(self.out.root, self.name) / layout.shard_name(self.index))
+        write_table_atomic(table, shard_path(self.out, self.name, self.index))
+        self.index += 1
+        self.written += 1
+        self._start()
+
+
+def _provenance(source: Dataset, out: Dataset, name: str, spec: Any) -> dict[str, Any]:
+    entry = source.entry(name)
+    extra = out.manifest.extra["segment"]
+    config = {"table": name, "labels": extra["labels"]["file"], "epsilon": EPSILON,
+              "source": {"extractor": entry.extractor, "source": entry.source, "rows": entry.rows,
+                         "config": config_fingerprint(entry.config), "samples": source.manifest.samples["fingerprint"]}}
+    return {"table": name, "modality": entry.modality, "extractor": "segment", "config": config,
+            "spec": spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow")),
+            "samples_fingerprint": out.manifest.samples["fingerprint"]}
+
+
+# --- the dataset -----------------------------------------------------------------------------------
+
+def _manifest(source: Dataset, table: pa.Table, shard_size: int, problems: list[LoadProblem], info: Any,
+              labels: Path, folds: str | Path | None, names: list[str], skipped: dict[str, str]) -> Manifest:
+    loader = dict(source.manifest.extra.get("loader", {}))
+    # What `export-csd` writes the segment labels back as, and `check` takes the label range from.
+    loader["labels"] = {"file": labels.name, "root_name": info.root_name, "metadata": jsonable(info.metadata),
+                        "keys": "segments" if info.keyed_by_segment else "videos"}
+    dataset = loader.get("dataset") or dataset_of(info)
+    if dataset:
+        loader["dataset"] = dataset
+    splits: dict[str, int] = {}
+    for split in table.column("split").to_pylist():
+        splits[split] = splits.get(split, 0) + 1
+    ids = table.column("sample_id").to_pylist()
+    return Manifest(
+        corpus=dict(source.manifest.corpus),
+        samples={"path": layout.SAMPLES_DIR, "rows": len(ids), "shard_size": shard_size,
+                 "shards": [min(shard_size, len(ids) - s) for s in range(0, len(ids), shard_size)] or [0],
+                 "fingerprint": fingerprint_ids(ids), "loader_errors": len(problems), "splits": splits,
+                 "precomputed": []},
+        extra={"loader": loader, "segment": {
+            "source": str(source.root.resolve()), "source_samples": source.manifest.samples["fingerprint"],
+            "labels": {"path": str(labels.resolve()), "file": labels.name, "root_name": info.root_name},
+            "folds": str(Path(folds).resolve()) if folds is not None else None, "epsilon": EPSILON,
+            "tables": names, "skipped": skipped, "problems": len(problems)}},
+    )
+
+
+def _check_output(source: Dataset, output_dir: Path, force: bool) -> None:
+    if output_dir.resolve() == source.root.resolve():
+        raise DatasetError(f"output directory {output_dir} is the dataset itself; segment writes a new dataset "
+                           "next to it, choose another directory")
+    if output_dir.exists() and not force:
+        raise DatasetError(f"output directory {output_dir} already exists; choose another or pass --force")
+
+
+def _publish_dir(tmp: Path, output_dir: Path) -> None:
+    """Move the finished dataset into place (an existing one only goes once the new one is complete)."""
+    if output_dir.exists():
+        old = output_dir.parent / f".{output_dir.name}.old-{os.getpid()}"
+        os.replace(output_dir, old)
+        os.replace(tmp, output_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, output_dir)

@@ -1,0 +1,37 @@
+"""`mmdata segment DATASET_DIR OUTPUT_DIR --labels LABELS.csd`: whole videos -> label segments (SDK `align(labels)`)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mmdata.alignment.segment import segment_dataset
+from mmdata.cli.app import command
+
+SHOWN_PROBLEMS = 5
+
+
+@command("segment")
+def segment_command(
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset of whole videos (e.g. `extract csd -o labels=none`, then `align`).")],
+    output_dir: Annotated[Path, typer.Argument(help="Dataset directory to create, one sample per label segment.")],
+    labels: Annotated[Path, typer.Option("--labels", "-l", help="Label .csd: one row per segment (keys vid or vid[i]).")],
+    table: Annotated[Optional[list[str]], typer.Option("--table", "--tables", "-t", help="Table to cut (repeat or comma list); default: every temporal table.")] = None,
+    folds: Annotated[Optional[Path], typer.Option(help="Folds file (JSON or the SDK's *_std_folds.py); default: the videos' splits.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUTPUT_DIR.")] = False,
+) -> None:
+    """Cut whole-video sequences into the label segments, clipping rows with the SDK's rules."""
+    chosen = [t.strip() for item in table or [] for t in item.split(",") if t.strip()] or None
+    report = segment_dataset(dataset_dir, output_dir, labels, tables=chosen, folds=folds, force=force)
+    typer.echo(f"samples: {report.samples} segments of {report.videos} videos -> {report.output_dir}")
+    for t in report.tables:
+        empty = report.empty.get(t.name, 0)
+        typer.echo(f"table {t.name}: {t.rows} rows, {t.errors} failed" + (f", {empty} segments with no row" if empty else "")
+                   + f" -> {t.path}")
+    for name, why in report.skipped.items():
+        typer.echo(f"table {name}: skipped ({why})")
+    if report.problems:
+        typer.echo(f"{len(report.problems)} problems (errors table 'loader'):")
+        for p in report.problems[:SHOWN_PROBLEMS]:
+            typer.echo(f"  {p.sample_id}: {p.reason}")
