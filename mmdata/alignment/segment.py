@@ -64,7 +64,7 @@ from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import shard_schema
 from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
-from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
+from mmdata.store.writer import FeatureBatchBuilder, errors_table, publish_dir, write_table_atomic
 
 #: Columns that hold one value per feature row and so follow the rows into the segments.
 ROW_COLUMNS = ("keys", "words")
@@ -136,7 +136,7 @@ def segment_dataset(
         for name in names:
             table_report, report.empty[name] = _cut_table(source, out, name, order, segments, size)
             report.tables.append(table_report)
-        _publish_dir(tmp, output_dir)
+        publish_dir(tmp, output_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -417,14 +417,3 @@ def _check_output(source: Dataset, output_dir: Path, force: bool) -> None:
                            "next to it, choose another directory")
     if output_dir.exists() and not force:
         raise DatasetError(f"output directory {output_dir} already exists; choose another or pass --force")
-
-
-def _publish_dir(tmp: Path, output_dir: Path) -> None:
-    """Move the finished dataset into place (an existing one only goes once the new one is complete)."""
-    if output_dir.exists():
-        old = output_dir.parent / f".{output_dir.name}.old-{os.getpid()}"
-        os.replace(output_dir, old)
-        os.replace(tmp, output_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, output_dir)

@@ -40,6 +40,7 @@ from mmdata.fusion.plan import FusePlan, plan_fusion
 from mmdata.store.manifest import write_text_atomic
 from mmdata.store.reader import open_dataset
 from mmdata.store.shards import release_unused_memory
+from mmdata.store.writer import publish_dir
 
 log = logging.getLogger(__name__)
 MissingPolicy = Literal["error", "zero", "drop"]
@@ -175,7 +176,7 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
         metadata.update(rows=rows, files=files, missing={"policy": options.missing, "non_finite": options.non_finite,
                                                          "counts": missing, "dropped": dropped})
         write_text_atomic(tmp / FUSED_METADATA, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
-        _replace_dir(tmp, output_dir)
+        publish_dir(tmp, output_dir)
     except BaseException:
         if sink is not None:
             sink.abort()
@@ -237,17 +238,6 @@ def _missing_folders(folder: Path) -> list[Path]:
         missing.append(folder)
         folder = folder.parent
     return missing
-
-
-def _replace_dir(tmp: Path, output_dir: Path) -> None:
-    """Move the finished export into place (an existing one only goes once the new one is complete)."""
-    if output_dir.exists():
-        old = output_dir.parent / f".{output_dir.name}.old-{os.getpid()}"
-        os.replace(output_dir, old)
-        os.replace(tmp, output_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, output_dir)
 
 
 def parse_normalization(values: list[str] | tuple[str, ...] | str) -> Normalization | dict[str, Normalization]:

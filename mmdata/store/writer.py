@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,6 +63,18 @@ def publish(tmp: Path, path: Path) -> None:
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def publish_dir(tmp: Path, output_dir: Path) -> None:
+    """Move a finished directory written at `tmp` onto `output_dir`; an existing one only goes once
+    the new one is in place (readers see the old or the new, never half of either)."""
+    if output_dir.exists():
+        old = output_dir.parent / f".{output_dir.name}.old-{os.getpid()}"
+        os.replace(output_dir, old)
+        os.replace(tmp, output_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, output_dir)
 
 
 def write_ipc(table: pa.Table, path: str | Path) -> None:
