@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -16,7 +16,10 @@ def export_csd_command(
     csd_dir: Annotated[Path, typer.Argument(help="Folder to write the .csd files into.")],
     table: Annotated[Optional[list[str]], typer.Option("--table", "-t", help="Table to write (repeat); default: every temporal table.")] = None,
     labels: Annotated[bool, typer.Option("--labels/--no-labels", help="Also write the segment labels as a .csd.")] = True,
+    keys: Annotated[Literal["sample", "sdk"], typer.Option(help=(
+        "Keys to write: sample ids, or the SDK's keys (e.g. Xy9\\[0] for the raw clip Xy9_1) from extra.sdk_key, "
+        "with rows moved onto the full video's time line."))] = "sample",
 ) -> None:
     """Write temporal tables (and segment labels) as SDK computational sequences."""
-    for path in export_csd(output_dir, csd_dir, tables=table or None, labels=labels):
+    for path in export_csd(output_dir, csd_dir, tables=table or None, labels=labels, keys=keys):
         typer.echo(f"wrote {path}")

@@ -16,10 +16,23 @@ from the id, label = labels when it holds one value (else all of them in extra["
 
 Tables (sequences without intervals: the pickles carry no times): `audio.mmsa`, `video.mmsa`
 (truncated to audio_lengths / vision_lengths where the file gives them; the padding is dropped),
-`text.mmsa` (the `text` array, all Lt steps), `text.mmsa-tokens` (text_bert as int64 (Lt, 3) rows
-of input_id, attention_mask, token_type_id); `audio.mult`, `video.mult`, `text.mult` (all L steps:
-MulT files carry no lengths, so their zero padding stays). -inf/NaN follow the `nonfinite`
-option as in the csd loader (MulT audio holds -inf; MulT and MMSA zero it on load).
+`text.mmsa` (the `text` BERT features), `text.mmsa-tokens` (text_bert as int64 (Lt, 3) rows of
+input_id, attention_mask, token_type_id); `audio.mult`, `video.mult`, `text.mult`.
+
+Padding. MMSA pads `text` and `text_bert` with zeros to Lt; the attention mask (text_bert[:, 1])
+marks the real tokens, [CLS] and [SEP] included. By default (option text_padding=trim) both text
+tables keep only the steps whose mask is 1, so each sample has its own token count and the two
+tables stay step-aligned; text_padding=keep keeps all Lt steps (as MMSA's models read them). An
+aligned file (no *_lengths) keeps audio/vision at their L steps either way, so use keep there to
+fuse the three step by step. MulT files are left-zero-padded and carry no lengths, so by default
+(left_padding=keep) every step stays; left_padding=trim-zeros drops the leading steps that are zero
+in every modality of the file when the modalities share L (aligned files), else the leading all-zero
+rows of each modality: a heuristic, since a real all-zero step (a frame without a face in FACET,
+an out-of-vocabulary word) at the start is dropped too. Each table's config (`padding`) and the
+loader metadata (`extra.loader.padding`) say what was done.
+
+-inf/NaN follow the `nonfinite` option as in the csd loader (MulT audio holds -inf; MulT and MMSA
+zero it on load).
 
 Pickles can run code when loaded; these are read with `mmdata.formats.safe_pickle`, which admits
 only numpy arrays and plain containers.
@@ -29,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -65,8 +78,38 @@ class PickleOptions:
     dataset: str | None = None
 
 
-@register_corpus("mmsa", PickleOptions)
-def load_mmsa(corpus_dir: Path, options: PickleOptions, split: str | None) -> LoadResult:
+@dataclass(frozen=True)
+class MmsaOptions(PickleOptions):
+    #: Zero padding of `text`/`text_bert`: 'trim' keeps the steps whose attention mask is 1, 'keep' all Lt steps.
+    text_padding: Literal["trim", "keep"] = "trim"
+
+
+@dataclass(frozen=True)
+class MultOptions(PickleOptions):
+    #: MulT's left zero padding (no lengths in the file): 'keep' every step, or 'trim-zeros' (a heuristic, see above).
+    left_padding: Literal["keep", "trim-zeros"] = "keep"
+
+
+@dataclass(frozen=True)
+class _Padding:
+    """How a table's padded steps are found: by a lengths key, the text_bert mask, or leading zero steps."""
+
+    lengths: str | None = None  # key of (N,) lengths: keep the first n steps
+    mask: bool = False  # keep the steps whose text_bert attention mask is 1
+    zeros_in: tuple[str, ...] = ()  # drop the leading steps that are zero in all of these keys
+
+    def describe(self) -> str:
+        if self.lengths:
+            return f"trimmed to {self.lengths}"
+        if self.mask:
+            return "trimmed to the text_bert attention mask"
+        if self.zeros_in:
+            return f"leading steps zero in {'+'.join(self.zeros_in)} dropped"
+        return "kept"
+
+
+@register_corpus("mmsa", MmsaOptions)
+def load_mmsa(corpus_dir: Path, options: MmsaOptions, split: str | None) -> LoadResult:
     """MMSA processed pickle ({train,valid,test: {text, text_bert, audio, vision, lengths, labels, id}})."""
     path, splits = _read(corpus_dir, options, split)
     result = LoadResult(samples=[])
@@ -91,16 +134,24 @@ def load_mmsa(corpus_dir: Path, options: PickleOptions, split: str | None) -> Lo
                 sample_id=sample_id, corpus="mmsa", split=split_name, group_id=video_id,
                 transcript=_text(texts[i]) if texts is not None else None, label=float(labels[i, 0]), extra=extra,
             ))
-    tables = dict(MMSA_TABLES)
-    result.tables = [_table(name, *spec, splits, rows, path, options) for name, spec in tables.items()
-                     if all(spec[0] in part for part in splits.values())]
-    if all("text_bert" in part for part in splits.values()):
-        result.tables.append(_table("text.mmsa-tokens", "text_bert", None, "token", splits, rows, path, options, tokens=True))
+    has_tokens = all("text_bert" in part for part in splits.values())
+    by_mask = has_tokens and options.text_padding == "trim"
+    if by_mask:
+        _check_mask_length(splits, path)
+    for name, (key, lengths, axis) in MMSA_TABLES.items():
+        if all(key in part for part in splits.values()):
+            given = lengths if lengths and all(lengths in part for part in splits.values()) else None
+            padding = _Padding(mask=True) if key == "text" and by_mask else _Padding(lengths=given)
+            result.tables.append(_table(name, key, padding, axis, splits, rows, path, options))
+    if has_tokens:
+        result.tables.append(_table("text.mmsa-tokens", "text_bert", _Padding(mask=by_mask), "token", splits, rows,
+                                    path, options, tokens=True))
+    result.metadata["padding"] = {t.name: t.config["padding"] for t in result.tables}
     return result
 
 
-@register_corpus("mult", PickleOptions)
-def load_mult(corpus_dir: Path, options: PickleOptions, split: str | None) -> LoadResult:
+@register_corpus("mult", MultOptions)
+def load_mult(corpus_dir: Path, options: MultOptions, split: str | None) -> LoadResult:
     """MulT processed pickle ({train,valid,test: {vision, text, audio, labels, id}})."""
     path, splits = _read(corpus_dir, options, split)
     result = LoadResult(samples=[])
@@ -121,17 +172,23 @@ def load_mult(corpus_dir: Path, options: PickleOptions, split: str | None) -> Lo
                 sample_id=sample_id, corpus="mult", split=split_name, group_id=parts[0], start=start, end=end,
                 label=float(labels[i, 0]) if labels.shape[1] == 1 else None, extra=extra,
             ))
-    result.tables = [_table(name, *spec, splits, rows, path, options) for name, spec in MULT_TABLES.items()
-                     if all(spec[0] in part for part in splits.values())]
+    keys = [key for key, _, _ in MULT_TABLES.values() if all(key in part for part in splits.values())]
+    # Aligned files give every modality the same L: a step is padding only when all are zero there.
+    aligned = len({np.shape(part[key])[1:2] for part in splits.values() for key in keys}) == 1
+    for name, (key, _, axis) in MULT_TABLES.items():
+        if key in keys:
+            zeros_in = (tuple(keys) if aligned else (key,)) if options.left_padding == "trim-zeros" else ()
+            result.tables.append(_table(name, key, _Padding(zeros_in=zeros_in), axis, splits, rows, path, options))
+    result.metadata["padding"] = {t.name: t.config["padding"] for t in result.tables}
     return result
 
 
 class _ArrayReader:
-    """Slices one array key of the loaded pickle per sample (see `PrecomputedTable.read`)."""
+    """Slices one array key of the loaded pickle per sample, padding dropped (see `PrecomputedTable.read`)."""
 
-    def __init__(self, key: str, lengths_key: str | None, splits: dict[str, dict[str, Any]],
+    def __init__(self, key: str, padding: _Padding, splits: dict[str, dict[str, Any]],
                  rows: dict[str, tuple[str, int]], path: Path, nonfinite: NonFinite, tokens: bool):
-        self.key, self.lengths_key, self.splits, self.rows = key, lengths_key, splits, rows
+        self.key, self.padding, self.splits, self.rows = key, padding, splits, rows
         self.path, self.nonfinite, self.tokens = path, nonfinite, tokens
 
     def __call__(self, sample_ids: Sequence[str]) -> Iterator[PrecomputedRow]:
@@ -141,9 +198,7 @@ class _ArrayReader:
             values = np.asarray(part[self.key][i])
             if self.tokens:  # (3, Lt) ids / mask / types -> (Lt, 3)
                 values = values.T.astype(np.int64)
-            values = values.reshape(len(values), -1)
-            if self.lengths_key and self.lengths_key in part:
-                values = values[: max(0, min(int(part[self.lengths_key][i]), len(values)))]
+            values = values.reshape(len(values), -1)[self._steps(part, i, len(values))]
             values, count = sanitize_nonfinite(values, self.nonfinite)
             where = f"{self.path} [{split_name}][{self.key!r}][{i}]"
             if count and self.nonfinite == "error":
@@ -151,18 +206,46 @@ class _ArrayReader:
                 continue
             yield PrecomputedRow(sample_id, values, nonfinite=count)
 
+    def _steps(self, part: dict[str, Any], i: int, length: int) -> slice | np.ndarray:
+        """The real (unpadded) steps of row i: a slice, or a boolean mask for the attention mask."""
+        padding = self.padding
+        if padding.lengths:
+            return slice(0, max(0, min(int(part[padding.lengths][i]), length)))
+        if padding.mask:
+            return np.asarray(part["text_bert"][i][1]) != 0
+        if padding.zeros_in:
+            return slice(min(_leading_zero_steps(np.asarray(part[key][i])) for key in padding.zeros_in), length)
+        return slice(0, length)
 
-def _table(name: str, key: str, lengths_key: str | None, axis: str, splits: dict[str, dict[str, Any]],
+
+def _leading_zero_steps(values: np.ndarray) -> int:
+    """How many steps at the start of an (L, ...) array are zero in every value (L when all are)."""
+    nonzero = (values.reshape(len(values), -1) != 0).any(axis=1)
+    return int(np.argmax(nonzero)) if nonzero.any() else len(values)
+
+
+def _check_mask_length(splits: dict[str, dict[str, Any]], path: Path) -> None:
+    """`text` (N, Lt, D) and `text_bert` (N, 3, Lt) must share Lt for the mask to select text steps."""
+    for name, part in splits.items():
+        text, tokens = np.shape(part.get("text", np.zeros((0, 0)))), np.shape(part["text_bert"])
+        if len(tokens) != 3 or tokens[1] < 2 or (len(text) >= 2 and text[1] != tokens[2]):
+            raise CorpusFormatError(
+                f"{path}: split {name!r} has text {text} and text_bert {tokens}; expected text (N, Lt, D) and "
+                "text_bert (N, 3, Lt) with one Lt (ids, attention mask, segment ids); pass the option "
+                "text_padding=keep to keep the padded steps without the mask")
+
+
+def _table(name: str, key: str, padding: _Padding, axis: str, splits: dict[str, dict[str, Any]],
            rows: dict[str, tuple[str, int]], path: Path, options: PickleOptions, tokens: bool = False) -> PrecomputedTable:
     shapes = {s: np.shape(part[key]) for s, part in splits.items()}
     dims = {shape[1] if tokens else int(np.prod(shape[2:])) for shape in shapes.values() if len(shape) >= 3}
     if len(dims) != 1 or any(len(shape) != 3 if tokens else len(shape) < 3 for shape in shapes.values()):
         raise CorpusFormatError(f"{path}: key {key!r} has shapes {shapes}; expected (N, L, D) arrays with one D across splits")
     spec = FeatureSpec(dim=dims.pop(), dtype="int64" if tokens else "float32", kind="sequence", item_axis=axis)
-    config = {"file": path.name, "key": key, "lengths": lengths_key, "nonfinite": options.nonfinite,
-              "shapes": {s: list(v) for s, v in shapes.items()}}
+    config = {"file": path.name, "key": key, "lengths": padding.lengths, "padding": padding.describe(),
+              "nonfinite": options.nonfinite, "shapes": {s: list(v) for s, v in shapes.items()}}
     return PrecomputedTable(name=name, modality=name.split(".", 1)[0], source=f"{path.name} [{key!r}]", spec=spec,
-                            read=_ArrayReader(key, lengths_key, splits, rows, path, options.nonfinite, tokens), config=config)
+                            read=_ArrayReader(key, padding, splits, rows, path, options.nonfinite, tokens), config=config)
 
 
 def _read(corpus_dir: Path, options: PickleOptions, split: str | None) -> tuple[Path, dict[str, dict[str, Any]]]:

@@ -9,9 +9,17 @@ Layout "cmu" (the CMU-MOSI raw release; chosen when `Raw/` exists):
     labels.csv (or Labels/OpinionLevelSentiment.csv, or the option labels_file), parsed by header:
         segment_id,label            (segment_id = <vid>_<k>)
      or video_id,segment,label
+     or the SDK's label sequence (CMU_MOSI_Opinion_Labels.csd in the root, or labels_file=<path>.csd):
+        data/<vid>/features (n_seg, 1) sentiment, data/<vid>/intervals (n_seg, 2) seconds in the full video
   One sample per segment found in any of these (a segment needs a WAV or an MP4): sample_id
   `<vid>_<k>`, group_id `<vid>`, whole clips (start/end null), `extra.sdk_key` = `<vid>[<k-1>]`, the
   key the CMU-MultimodalSDK gives that segment after alignment.
+  With the SDK's label file, clip k takes row k-1 of key `<vid>` (or the row of key `<vid>[k-1]` in a
+  file the SDK aligned): its label (all values in `extra.labels` when there are several) and its
+  place in the full video as `extra.video_start` / `extra.video_end`. Those stay out of start/end on
+  purpose: start/end cut a sample out of its media file, and a clip's file already is the segment,
+  so its features keep clip-relative times (`export-csd --keys sdk` shifts them by video_start).
+  A clip without a label row, or of a video missing from the file, is a load problem (label null).
 
 Layout "mosei" (the CMU-MOSEI raw release; chosen when `Raw/Transcript/Segmented/Combined` exists):
     Raw/Transcript/Segmented/Combined/<vid>.txt      # one line per segment, times in seconds:
@@ -58,7 +66,9 @@ from mmdata.corpora.base import (
     require_file,
     safe_relative_path,
 )
-from mmdata.errors import CorpusNotFoundError
+from mmdata.corpora.mosi_sdk_labels import attach_sdk_labels, clip_id
+from mmdata.errors import ConfigError, CorpusNotFoundError
+from mmdata.formats.csd import CSD_SUFFIX
 from mmdata.formats.folds import read_folds
 from mmdata.records import Sample
 
@@ -68,7 +78,7 @@ CORPUS = "mosi-raw"
 CMU_AUDIO_DIR = "Raw/Audio/WAV_16000/Segmented"
 CMU_VIDEO_DIR = "Raw/Video/Segmented"
 CMU_TRANSCRIPT_DIR = "Raw/Transcript/Segmented"
-CMU_LABEL_FILES = ("labels.csv", "Labels/OpinionLevelSentiment.csv")
+CMU_LABEL_FILES = ("labels.csv", "Labels/OpinionLevelSentiment.csv", "CMU_MOSI_Opinion_Labels.csd")
 SEGMENTS_FILE = "segments.csv"
 WORDS_FILE = "words.csv"
 FOLDS_FILE = "folds.json"
@@ -85,7 +95,8 @@ LAYOUT_DATASETS = {"cmu": "cmu-mosi", "mosei": "cmu-mosei"}
 class MosiRawOptions:
     #: 'cmu' (MOSI Raw/...), 'mosei' (MOSEI Raw/...), 'generic' (segments.csv) or 'auto' (whichever exists).
     layout: Layout = "auto"
-    #: Label CSV relative to the root (cmu layout); default: labels.csv, then Labels/OpinionLevelSentiment.csv.
+    #: Label CSV, or the SDK's label sequence (*.csd, cmu layout), relative to the root or absolute;
+    #: default: labels.csv, then Labels/OpinionLevelSentiment.csv, then CMU_MOSI_Opinion_Labels.csd.
     labels_file: str | None = None
     #: Fail when the cmu layout has no label file (false: labels stay null).
     require_labels: bool = True
@@ -166,27 +177,30 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
             if parsed is None:
                 result.problems.append(LoadProblem(None, str(path), "file name is not <video_id>_<k>; ignored"))
                 continue
-            seg = segments.setdefault(_segment_id(*parsed), _Segment(*parsed))
+            seg = segments.setdefault(clip_id(*parsed), _Segment(*parsed))
             setattr(seg, attr, path.relative_to(corpus_dir).as_posix())
     if not segments:
         raise CorpusNotFoundError(
             f"{corpus_dir}: no segment clips found in {CMU_AUDIO_DIR}/*.wav or {CMU_VIDEO_DIR}/*.mp4"
         )
     transcripts = _read_transcripts(corpus_dir / CMU_TRANSCRIPT_DIR)
-    labels = _read_cmu_labels(corpus_dir, options)
     for sample_id, text in transcripts.items():
         if sample_id in segments:
             segments[sample_id].transcript = text
         else:
             result.problems.append(LoadProblem(sample_id, f"{CMU_TRANSCRIPT_DIR}", "transcript line without a WAV or MP4 clip; dropped"))
-    for sample_id, (label, where) in labels.items():
+    for seg in segments.values():
+        seg.extra["sdk_key"] = f"{seg.video_id}[{seg.number - 1}]"
+        seg.extra["segment"] = seg.number
+    label_path = _label_file(corpus_dir, options)
+    if label_path is not None and label_path.suffix.lower() == CSD_SUFFIX:
+        attach_sdk_labels(label_path, segments, result)
+        return segments
+    for sample_id, (label, where) in (_read_cmu_labels(label_path) if label_path else {}).items():
         if sample_id in segments:
             segments[sample_id].label = label
         else:
             result.problems.append(LoadProblem(sample_id, where, "label without a WAV or MP4 clip; dropped"))
-    for seg in segments.values():
-        seg.extra["sdk_key"] = f"{seg.video_id}[{seg.number - 1}]"
-        seg.extra["segment"] = seg.number
     return segments
 
 
@@ -198,23 +212,25 @@ def _read_transcripts(folder: Path) -> dict[str, str]:
                 continue
             k, sep, text = line.partition("_DELIM_")
             expect(bool(sep) and k.strip().isdigit(), f"{path}:{number}", f"expected '<k>_DELIM_<text>', got {line[:80]!r}")
-            out[_segment_id(path.stem, int(k))] = text.strip()
+            out[clip_id(path.stem, int(k))] = text.strip()
     return out
 
 
-def _read_cmu_labels(
-    corpus_dir: Path, options: MosiRawOptions, defaults: tuple[str, ...] = CMU_LABEL_FILES
-) -> dict[str, tuple[float, str]]:
+def _label_file(corpus_dir: Path, options: MosiRawOptions, defaults: tuple[str, ...] = CMU_LABEL_FILES) -> Path | None:
     candidates = (options.labels_file,) if options.labels_file else defaults
     path = next((corpus_dir / c for c in candidates if (corpus_dir / c).is_file()), None)
     if path is None:
         if options.labels_file or (options.require_labels and defaults):
             raise CorpusNotFoundError(
                 f"{corpus_dir}: no label file ({', '.join(candidates)}); expected a CSV with a header "
-                "'segment_id,label' or 'video_id,segment,label'; pass labels_file=..., or require_labels=false"
+                "'segment_id,label' or 'video_id,segment,label', or the SDK's CMU_MOSI_Opinion_Labels.csd; "
+                "pass labels_file=..., or require_labels=false"
             )
         log.warning("%s: no label file; labels stay null", corpus_dir)
-        return {}
+    return path
+
+
+def _read_cmu_labels(path: Path) -> dict[str, tuple[float, str]]:
     header, rows = read_csv_rows(path)
     by_segment = "segment_id" in header
     expect("label" in header and (by_segment or {"video_id", "segment"} <= set(header)), f"{path}:1",
@@ -226,7 +242,7 @@ def _read_cmu_labels(
             sample_id = row["segment_id"]
         else:
             expect(row["segment"].isdigit(), where, f"expected a 1-based segment number, got {row['segment']!r}")
-            sample_id = _segment_id(row["video_id"], int(row["segment"]))
+            sample_id = clip_id(row["video_id"], int(row["segment"]))
         out[sample_id] = (parse_number(row["label"], where, "label", required=True), where)
     return out
 
@@ -236,10 +252,6 @@ def _parse_segment_name(stem: str) -> tuple[str, int] | None:
     if not sep or not video_id or not k.isdigit() or int(k) < 1:
         return None
     return video_id, int(k)
-
-
-def _segment_id(video_id: str, number: int) -> str:
-    return f"{video_id}_{number}"
 
 
 # --- layout "mosei" -----------------------------------------------------------------------------
@@ -261,7 +273,7 @@ def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -
             start = parse_number(parts[2].strip(), where, "start", required=True)
             end = parse_number(parts[3].strip(), where, "end", required=True)
             expect(start < end, where, f"segment end {end} <= start {start}; expected start < end")
-            sample_id = _segment_id(video_id, k)
+            sample_id = clip_id(video_id, k)
             if sample_id in segments:
                 result.problems.append(LoadProblem(sample_id, where, "duplicate segment; the later line is ignored"))
                 continue
@@ -274,7 +286,13 @@ def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -
                                            transcript=parts[4].strip() or None, extra={"segment": k})
     if not segments and not result.problems:
         raise CorpusNotFoundError(f"{corpus_dir}: no transcript lines in {MOSEI_TRANSCRIPT_DIR}/*.txt")
-    for sample_id, (label, where) in _read_cmu_labels(corpus_dir, options, defaults=()).items():
+    label_path = _label_file(corpus_dir, options, defaults=())
+    if label_path is not None and label_path.suffix.lower() == CSD_SUFFIX:
+        # MOSEI's SDK labels are not numbered like the transcript lines, so row k-1 would be a guess.
+        raise ConfigError(f"labels_file={options.labels_file!r}: an SDK label sequence (.csd) is read in the cmu "
+                          "layout only; for CMU-MOSEI pass a CSV 'segment_id,label', or load the .csd files with "
+                          "the csd corpus kind")
+    for sample_id, (label, where) in (_read_cmu_labels(label_path) if label_path else {}).items():
         if sample_id in segments:
             segments[sample_id].label = label
         else:

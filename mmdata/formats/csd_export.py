@@ -10,35 +10,74 @@ file's name, root and metadata when the dataset came from `.csd` files), or, whe
 label file was one the SDK had aligned, one key `vid[i]` of one row per segment as it was, so the
 segment ids (gaps included) survive a round trip. Tables are read one shard at a time, so memory
 stays bounded.
+
+Keys. `keys="sample"` (the default) writes each sample under its sample id, its intervals as they
+are. `keys="sdk"` writes each under the SDK's key in `extra.sdk_key` (the mosi-raw loader records
+`vid[k-1]` for clip `vid_k`) and puts its rows on the full video's time line, as in a file the SDK
+aligned: a clip's rows (clip-relative times) are shifted by its segment start, taken from its
+start/end, else from `extra.video_start` / `extra.video_end` (what the SDK's label file gives
+mosi-raw), else from consecutive spans of its video's clip durations (`extra.duration`), and
+clipped to that span with the SDK's rules so no row spills into the next segment. The label file
+then holds, per video, the labels in clip order over those spans (keys `vid[i]` of one row each
+when the labels came that way or a video's clips have gaps, so the ids survive a reload).
 """
 from __future__ import annotations
 
+import json
+import logging
+import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from mmdata.errors import DatasetError
-from mmdata.formats.csd import write_csd
+from mmdata.alignment.core import overlap_pieces
+from mmdata.checks.dataset import DURATION_KEYS
+from mmdata.errors import ConfigError, DatasetError
+from mmdata.formats.csd import split_key, write_csd
 from mmdata.store import layout
 from mmdata.store.shards import read_shard
 from mmdata.store.reader import Dataset, open_dataset
 
+log = logging.getLogger(__name__)
+
 DEFAULT_LABELS_ROOT = "labels"
+KeyStyle = Literal["sample", "sdk"]
+KEY_STYLES: tuple[KeyStyle, ...] = ("sample", "sdk")
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a sample goes in SDK-keyed files."""
+
+    key: str  # its `extra.sdk_key`, e.g. "Xy9[0]"
+    video: str  # the label file's key of its video ("Xy9")
+    index: int  # i of `vid[i]`: its position among the video's segments
+    span: tuple[float, float]  # [start, end] in seconds of the full video
+    shift: float  # added to its feature intervals: clip-relative -> full-video seconds
 
 
 def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str] | None = None,
-               labels: bool = True) -> list[Path]:
+               labels: bool = True, keys: KeyStyle = "sample") -> list[Path]:
     """Write temporal tables (default: all with intervals) and segment labels as `.csd` files.
+
+    `keys`: "sample" writes sample ids as keys; "sdk" writes the SDK's keys (`extra.sdk_key`, e.g.
+    `Xy9[0]` for the raw clip `Xy9_1`) on the full video's time line (see the module docstring).
 
     Example:
         >>> export_csd("out/mosi", "out/mosi-csd", tables=["audio.covarep@text.words"])
+        >>> export_csd("out/mosi-raw", "out/mosi-csd", keys="sdk")
 
     Raises:
-        DatasetError: a named table is not a sequence table with intervals.
+        DatasetError: a named table is not a sequence table with intervals; with keys="sdk", a
+            sample without an SDK key, or whose place in its video is unknown.
     """
+    if keys not in KEY_STYLES:
+        raise ConfigError(f"keys={keys!r} is not one of {list(KEY_STYLES)}")
     dataset = open_dataset(dataset_dir)
+    places = _sdk_places(dataset) if keys == "sdk" else None
     csd_dir = Path(csd_dir)
     names = tables or [n for n in dataset.table_names if _is_temporal(dataset, n)]
     written = []
@@ -53,15 +92,16 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
             "computational sequence description": f"mmdata table {name} ({entry.source or entry.extractor})"}
         path = csd_dir / (entry.config["file"] if from_csd else f"{name}.csd")
         shape = tuple(entry.config.get("feature_shape") or ()) if from_csd else ()
-        written.append(write_csd(path, root, _entries(dataset, name, shape), metadata))
+        written.append(write_csd(path, root, _entries(dataset, name, shape, places), metadata))
     if labels:
-        label_path = _export_labels(dataset, csd_dir)
+        label_path = _export_labels(dataset, csd_dir, places)
         if label_path is not None:
             written.append(label_path)
     return written
 
 
-def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...]) -> Iterator[tuple[str, Any, np.ndarray]]:
+def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...],
+             places: dict[str, _Place] | None) -> Iterator[tuple[str, Any, np.ndarray]]:
     for shard in layout.shard_files(dataset.table_dir(name)):
         table = read_shard(shard)
         words = table.column("words").to_pylist() if "words" in table.column_names else None
@@ -77,35 +117,126 @@ def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...]) -> Ite
                 values = np.asarray(features[k], dtype=np.float32).reshape(len(ivs), -1)
                 if feature_shape and int(np.prod(feature_shape)) == values.shape[1]:
                     values = values.reshape(len(ivs), *feature_shape)
-            yield sample_id, values, ivs
+            if places is None:
+                yield sample_id, values, ivs
+            else:
+                yield _placed(places[sample_id], values, ivs)
 
 
-def _export_labels(dataset: Dataset, csd_dir: Path) -> Path | None:
-    import json
+def _placed(place: _Place, values: Any, intervals: np.ndarray) -> tuple[str, Any, np.ndarray]:
+    """A sample's rows under its SDK key, shifted onto the video's time line and clipped to its span."""
+    pieces = overlap_pieces(np.array([place.span]), intervals + place.shift)
+    return place.key, values[pieces.row_index], pieces.intervals
 
+
+def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, _Place] | None) -> Path | None:
     samples = dataset.samples_table(columns=["sample_id", "group_id", "start", "end", "label", "extra"]).to_pylist()
-    rows = [s for s in samples if s["label"] is not None and s["start"] is not None and s["end"] is not None]
-    if not rows:
-        return None
-    # per video: (segment order, sample id, label values, [start, end])
+    # per video: (segment order, key, label values, [start, end])
     by_video: dict[str, list[tuple[float, str, list[float], list[float]]]] = {}
-    for s in rows:
+    unplaced = 0
+    for s in samples:
+        if s["label"] is None:
+            continue
         extra = json.loads(s["extra"]) if s["extra"] else {}
-        order = extra.get("segment", s["start"])
         values = extra.get("labels") or [s["label"]]
-        by_video.setdefault(s["group_id"], []).append((order, s["sample_id"], values, [s["start"], s["end"]]))
+        if places is not None:
+            place = places[s["sample_id"]]
+            by_video.setdefault(place.video, []).append((place.index, place.key, values, list(place.span)))
+        elif s["start"] is not None and s["end"] is not None:
+            order = extra.get("segment", s["start"])
+            by_video.setdefault(s["group_id"], []).append((order, s["sample_id"], values, [s["start"], s["end"]]))
+        else:
+            unplaced += 1
+    if unplaced:
+        log.warning("%d labelled samples have no start/end (whole clips), so the label file leaves them out; "
+                    "export with keys='sdk' to place raw clips on their videos' time lines", unplaced)
+    if not by_video:
+        return None
     source = dataset.manifest.extra.get("loader", {}).get("labels", {})
     root = source.get("root_name", DEFAULT_LABELS_ROOT)
     metadata = {k: v for k, v in source.get("metadata", {}).items() if k != "uuid"}
     ordered = [(video, sorted(segments, key=lambda r: r[0])) for video, segments in sorted(by_video.items())]
-    if source.get("keys") == "segments":
+    # One key per video numbers its rows 0, 1, ... on reading; a video whose SDK keys have gaps
+    # (a clip without a label) keeps its ids only as one key `vid[i]` per segment.
+    gaps = places is not None and any([r[0] for r in segments] != list(range(len(segments))) for _, segments in ordered)
+    if source.get("keys") == "segments" or gaps:
         entries: Iterator[tuple[str, Any, np.ndarray]] = (
-            (sample_id, np.asarray([values], dtype=np.float32), np.asarray([interval]))
-            for _, segments in ordered for _, sample_id, values, interval in segments)
+            (key, np.asarray([values], dtype=np.float32), np.asarray([interval]))
+            for _, segments in ordered for _, key, values, interval in segments)
     else:
         entries = ((video, np.asarray([r[2] for r in segments], dtype=np.float32), np.asarray([r[3] for r in segments]))
                    for video, segments in ordered)
     return write_csd(csd_dir / source.get("file", f"{DEFAULT_LABELS_ROOT}.csd"), root, entries, metadata)
+
+
+def _sdk_places(dataset: Dataset) -> dict[str, _Place]:
+    """Every sample's SDK key and span in its video (see the module docstring for the sources)."""
+    rows = dataset.samples_table(columns=["sample_id", "start", "end", "extra"]).to_pylist()
+    # video -> [(i of vid[i], key, samples-table row, its extra)]
+    by_video: dict[str, list[tuple[int, str, dict[str, Any], dict[str, Any]]]] = {}
+    owners: dict[str, str] = {}
+    for row in rows:
+        extra = json.loads(row["extra"]) if row["extra"] else {}
+        key = extra.get("sdk_key")
+        video, index = split_key(key) if isinstance(key, str) else (None, None)
+        if index is None:
+            raise DatasetError(
+                f"sample {row['sample_id']!r} has no SDK key (extra.sdk_key = {key!r}); keys='sdk' needs a key "
+                "'vid[i]' on every sample (the mosi-raw loader records them for the CMU-MOSI raw layout); "
+                "export with keys='sample'")
+        if key in owners:
+            raise DatasetError(f"samples {owners[key]!r} and {row['sample_id']!r} both have the SDK key {key!r}; "
+                               "expected one sample per key; export with keys='sample'")
+        owners[key] = row["sample_id"]
+        by_video.setdefault(video, []).append((index, key, row, extra))
+    places: dict[str, _Place] = {}
+    for video, members in by_video.items():
+        members.sort(key=lambda m: m[0])
+        spans = [_known_span(row, extra) for _, _, row, extra in members]
+        if all(span is None for span in spans):
+            spans = _consecutive_spans(video, members)
+        elif None in spans:  # laying these clips end to end would contradict the others' times
+            _, key, row, _ = members[spans.index(None)]
+            raise DatasetError(
+                f"sample {row['sample_id']!r} (key {key!r}) has no segment times (start/end or extra.video_start/"
+                f"video_end) while other clips of video {video!r} have them; expected times for every clip of a "
+                "video (was its label row missing when the corpus was loaded?); export with keys='sample'")
+        for (index, key, row, _), (span, shift) in zip(members, spans):
+            places[row["sample_id"]] = _Place(key, video, index, span, shift)
+    return places
+
+
+def _known_span(row: dict[str, Any], extra: dict[str, Any]) -> tuple[tuple[float, float], float] | None:
+    """(span, shift) from a cut segment's start/end (rows already in video time) or a clip's video_start/end."""
+    if row["start"] is not None and row["end"] is not None:
+        return (row["start"], row["end"]), 0.0
+    start, end = _seconds(extra.get("video_start")), _seconds(extra.get("video_end"))
+    return ((start, end), start) if start is not None and end is not None else None
+
+
+def _consecutive_spans(video: str, members: list[tuple[int, str, dict[str, Any], dict[str, Any]]]
+                       ) -> list[tuple[tuple[float, float], float]]:
+    """Clips laid end to end in key order, from their durations: the best time line without segment times."""
+    out, offset = [], 0.0
+    for _, key, row, extra in members:
+        duration = next((d for d in (_seconds(extra.get(k)) for k in DURATION_KEYS) if d is not None), None)
+        if duration is None:
+            raise DatasetError(
+                f"sample {row['sample_id']!r} (key {key!r}) has no place in video {video!r}: no start/end, no "
+                "extra.video_start/video_end and no extra.duration, and keys='sdk' writes rows in video time; load "
+                "the corpus with the SDK's label file (mosi-raw labels_file=CMU_MOSI_Opinion_Labels.csd records "
+                "the segment times), or export with keys='sample'")
+        out.append(((offset, offset + duration), offset))
+        offset += duration
+    return out
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _is_temporal(dataset: Dataset, name: str) -> bool:

@@ -72,10 +72,11 @@ def test_mmsa_pickle_loads_samples_and_tables_with_lengths(tmp_path):
         assert np.array_equal(audio, train["audio"][k][: train["audio_lengths"][k]])  # padding dropped
         vision = np.array(tables["video.mmsa"][sample_id]["feature"], np.float32)
         assert vision.shape == (train["vision_lengths"][k], MMSA_DIMS["vision"][1])
+        real = train["text_bert"][k][1] == 1  # BERT padding dropped by the attention mask (text_padding=trim)
         text = np.array(tables["text.mmsa"][sample_id]["feature"], np.float32)
-        assert text.shape == MMSA_DIMS["text"]
+        assert np.array_equal(text, train["text"][k][real]) and text.shape == (real.sum(), MMSA_DIMS["text"][1])
         tokens = np.array(tables["text.mmsa-tokens"][sample_id]["feature"])
-        assert np.array_equal(tokens, train["text_bert"][k].T.astype(np.int64))
+        assert np.array_equal(tokens, train["text_bert"][k].T.astype(np.int64)[real])
     assert dataset.spec("audio.mmsa").dim == MMSA_DIMS["audio"][1] and not dataset.spec("audio.mmsa").intervals
     assert dataset.spec("text.mmsa-tokens").dtype == "int64"
 

@@ -1,0 +1,107 @@
+"""Labels of raw CMU-MOSI clips from the SDK's label sequence (`CMU_MOSI_Opinion_Labels.csd`).
+
+Clip `<vid>_<k>` (k 1-based) of the raw release is segment k-1 of video `vid` in the SDK: row k-1
+of key `vid`, or the one row of key `vid[k-1]` in a file the SDK already aligned. Each clip gets
+that row's label (all values in extra["labels"] when there are several) and the segment's times in
+the full video (extra["video_start"], extra["video_end"]; the clip's own start/end stay null, as
+its features are timed in the clip). Clips without a row, videos missing from the file and rows
+without a clip are load problems naming the file and the key.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mmdata.corpora.base import LoadProblem, LoadResult
+from mmdata.errors import CorpusFormatError
+from mmdata.formats.csd import CsdFile, split_key
+
+if TYPE_CHECKING:
+    from mmdata.corpora.mosi_raw import _Segment as Segment
+
+log = logging.getLogger(__name__)
+
+
+def clip_id(video_id: str, number: int) -> str:
+    """The raw release's name of clip `number` (1-based) of a video: `<vid>_<k>`."""
+    return f"{video_id}_{number}"
+
+
+def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResult) -> None:
+    """Label and full-video segment times of each clip from the SDK's label sequence.
+
+    The file is read one video at a time (only videos with clips), as the SDK's files are large.
+    """
+    by_video: dict[str, list[Segment]] = {}
+    for seg in segments.values():
+        by_video.setdefault(seg.video_id, []).append(seg)
+    with CsdFile(path) as csd:
+        if csd.is_text():
+            raise CorpusFormatError(f"{path}: holds words (root {csd.root_name!r}), expected the SDK's label sequence "
+                                    "(numeric features, one row per segment); pass the label file as labels_file")
+        keys: dict[str, dict[int | None, str]] = {}
+        for key in csd.video_ids:
+            base, index = split_key(key)
+            keys.setdefault(base, {})[index] = key
+        for video_id, video_segments in sorted(by_video.items()):
+            if video_id not in keys:
+                for seg in video_segments:
+                    result.problems.append(LoadProblem(clip_id(video_id, seg.number), str(path), (
+                        f"video {video_id!r} is not in the label file (root {csd.root_name!r}); expected key "
+                        f"{video_id!r} or {seg.extra['sdk_key']!r}; label stays null")))
+                continue
+            rows = sdk_label_rows(csd, video_id, keys[video_id], result)
+            for seg in sorted(video_segments, key=lambda seg: seg.number):
+                row = rows.pop(seg.number - 1, None)
+                if row is None:
+                    result.problems.append(LoadProblem(clip_id(video_id, seg.number), csd.where(video_id), (
+                        f"no label row {seg.number - 1} (key {seg.extra['sdk_key']!r}) for clip {seg.number} of video "
+                        f"{video_id!r}; expected one row per segment in clip order; label stays null")))
+                    continue
+                values, interval = row
+                seg.label = float(values[0])
+                seg.extra["video_start"], seg.extra["video_end"] = float(interval[0]), float(interval[1])
+                if len(values) > 1:
+                    seg.extra["labels"] = [float(v) for v in values]
+            for index in sorted(rows):
+                result.problems.append(LoadProblem(clip_id(video_id, index + 1), csd.where(video_id), (
+                    f"label row {index} (key {video_id}[{index}]) without a WAV or MP4 clip "
+                    f"{clip_id(video_id, index + 1)}; dropped")))
+        unused = len(set(keys) - set(by_video))
+        if unused:
+            log.warning("%s: %d videos of the label file have no clips in this corpus; ignored", path, unused)
+        # What `export-csd` needs to write the labels back under the same file, root and key form.
+        indexed = bool(keys) and all(None not in found for found in keys.values())
+        result.metadata["labels"] = {"file": path.name, "root_name": csd.root_name,
+                                     "keys": "segments" if indexed else "videos",
+                                     "metadata": json.loads(json.dumps(csd.metadata, default=str))}
+
+
+def sdk_label_rows(csd: CsdFile, video_id: str, keys: dict[int | None, str],
+                    result: LoadResult) -> dict[int, tuple[list[float], list[float]]]:
+    """Segment index -> (label values, [start, end]) of one video: the rows of key `vid`, then the
+    keys `vid[i]` of a file the SDK aligned (one row each). Bad rows are load problems."""
+    rows: dict[int, tuple[list[float], list[float]]] = {}
+    for index, key in sorted(keys.items(), key=lambda item: -1 if item[0] is None else item[0]):
+        try:
+            entry = csd.read(key)
+        except CorpusFormatError as e:
+            result.problems.append(LoadProblem(None, csd.where(key), f"{e}; skipped"))
+            continue
+        values = entry.features.astype("float64", copy=False).reshape(len(entry.intervals), -1)
+        if index is not None and len(values) != 1:
+            result.problems.append(LoadProblem(clip_id(video_id, index + 1), csd.where(key), (
+                f"label key {key!r} holds {len(values)} rows; expected one row per SDK-aligned key vid[i]; skipped")))
+            continue
+        for i, (row, interval) in enumerate(zip(values.tolist(), entry.intervals.tolist())):
+            number = i if index is None else index
+            if not all(map(math.isfinite, row + interval)) or interval[1] < interval[0]:
+                result.problems.append(LoadProblem(clip_id(video_id, number + 1), csd.where(key), (
+                    f"label row {number} (key {video_id}[{number}]) is {row} over {interval}; expected finite "
+                    "values and end >= start; skipped")))
+                continue
+            rows[number] = (row, interval)
+    return rows

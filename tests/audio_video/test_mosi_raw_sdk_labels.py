@@ -1,0 +1,124 @@
+"""mosi-raw (cmu layout) with the SDK's label sequence: clip `<vid>_<k>` is row k-1 of key `<vid>`."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from mmdata.corpora import load_corpus
+from mmdata.errors import ConfigError, CorpusFormatError
+from mmdata.pipeline import extract
+from tests.fakes.av import MOSI_SEGMENTS, write_fake_mosi_cmu, write_tone_wav
+from tests.fakes.csd import LABELS_FILE, LABELS_ROOT, WORDS_FILE, WORDS_ROOT, word_arrays, write_sdk_csd
+
+# video -> [(start, end, sentiment)] in seconds of the full video; the fake's clips are 0.5 s long
+SDK_SEGMENTS = {"a_b-1": [(2.0, 2.5, 1.5), (2.5, 3.0, -0.25)], "Xy9": [(10.0, 10.5, -2.75)]}
+
+
+def write_sdk_labels(path, segments=SDK_SEGMENTS, *, aligned=False):
+    """The SDK's label file: one key per video with one row per segment, or (aligned) one key `vid[i]` per segment."""
+    data = {}
+    for vid, rows in segments.items():
+        values = np.array([r[2:] for r in rows], np.float32).reshape(len(rows), -1)
+        intervals = np.array([r[:2] for r in rows], np.float64)
+        if aligned:
+            data.update({f"{vid}[{i}]": (values[i : i + 1], intervals[i : i + 1]) for i in range(len(rows))})
+        else:
+            data[vid] = (values, intervals)
+    return write_sdk_csd(path, LABELS_ROOT, data)
+
+
+def sdk_fake(tmp_path, **kwargs):
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    (fake.root / "labels.csv").unlink()
+    write_sdk_labels(fake.root / LABELS_FILE, **kwargs)
+    return fake
+
+
+def by_id(result):
+    return {s.sample_id: s for s in result.samples}
+
+
+def expected_rows():
+    return {f"{vid}_{k + 1}": row for vid, rows in SDK_SEGMENTS.items() for k, row in enumerate(rows)}
+
+
+def test_sdk_label_file_in_the_root_gives_each_clip_its_label_and_full_video_times(tmp_path):
+    fake = sdk_fake(tmp_path)
+    result = load_corpus("mosi-raw", fake.root)
+    assert result.problems == []
+    samples = by_id(result)
+    assert sorted(samples) == sorted(MOSI_SEGMENTS)
+    for sample_id, (start, end, label) in expected_rows().items():
+        s = samples[sample_id]
+        assert s.label == label
+        # The clip file is the segment: start/end stay null so extractors read the whole clip.
+        assert (s.start, s.end) == (None, None)
+        assert (s.extra["video_start"], s.extra["video_end"]) == (start, end)
+    assert samples["a_b-1_2"].extra["sdk_key"] == "a_b-1[1]" and "labels" not in samples["a_b-1_2"].extra
+    labels = result.metadata["labels"]
+    assert (labels["file"], labels["root_name"], labels["keys"]) == (LABELS_FILE, LABELS_ROOT, "videos")
+    assert labels["metadata"]["dataset name"] == "CMU-MOSI"
+
+
+def test_sdk_aligned_label_keys_are_read_one_row_each(tmp_path):
+    fake = sdk_fake(tmp_path, aligned=True)
+    result = load_corpus("mosi-raw", fake.root)
+    assert result.problems == [] and result.metadata["labels"]["keys"] == "segments"
+    samples = by_id(result)
+    for sample_id, (start, end, label) in expected_rows().items():
+        assert (samples[sample_id].label, samples[sample_id].extra["video_start"], samples[sample_id].extra["video_end"]) \
+            == (label, start, end)
+
+
+def test_labels_file_option_takes_a_csd_anywhere_and_keeps_every_label_column(tmp_path):
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    several = {vid: [(a, b, s, s / 2) for a, b, s in rows] for vid, rows in SDK_SEGMENTS.items()}
+    outside = write_sdk_labels(tmp_path / "sdk" / "my_labels.csd", several)
+    samples = by_id(load_corpus("mosi-raw", fake.root, options={"labels_file": str(outside)}))
+    assert samples["Xy9_1"].label == -2.75 and samples["Xy9_1"].extra["labels"] == [-2.75, -1.375]
+    assert samples["a_b-1_1"].label == 1.5  # not the 1.8 of labels.csv: the option names the file
+
+
+def test_clip_without_a_label_row_and_video_missing_from_the_file_are_problems_naming_file_and_key(tmp_path):
+    fake = sdk_fake(tmp_path, segments={"a_b-1": [(2.0, 2.5, 1.5)]})
+    write_tone_wav(fake.root / "Raw/Audio/WAV_16000/Segmented/a_b-1_3.wav", duration=0.5)
+    result = load_corpus("mosi-raw", fake.root)
+    samples = by_id(result)
+    assert samples["a_b-1_1"].label == 1.5
+    assert (samples["a_b-1_2"].label, samples["Xy9_1"].label) == (None, None)
+    assert "video_start" not in samples["Xy9_1"].extra
+    problems = {p.sample_id: p for p in result.problems}
+    assert sorted(problems) == ["Xy9_1", "a_b-1_2", "a_b-1_3"]
+    assert problems["a_b-1_2"].path.endswith(f"{LABELS_FILE} [{LABELS_ROOT}/data/a_b-1]")
+    assert problems["a_b-1_2"].reason.startswith("no label row 1 (key 'a_b-1[1]') for clip 2 of video 'a_b-1'")
+    assert problems["Xy9_1"].path.endswith(LABELS_FILE)
+    assert re.match(r"video 'Xy9' is not in the label file .* expected key 'Xy9' or 'Xy9\[0\]'; label stays null",
+                    problems["Xy9_1"].reason)
+    with pytest.raises(CorpusFormatError, match=r"Labels.csd: video 'Xy9' is not in the label file .*\(sample Xy9_1\)"):
+        extract("mosi-raw", fake.root, tmp_path / "out", extractors=[], on_error="fail", num_workers=0)
+
+
+def test_label_rows_without_a_clip_or_with_bad_values_are_reported(tmp_path):
+    fake = sdk_fake(tmp_path, segments={"a_b-1": [(2.0, 2.5, 1.5), (2.5, 3.0, float("nan")), (3.0, 3.5, 0.5)],
+                                        "Xy9": [(10.0, 10.5, -2.75)]})
+    result = load_corpus("mosi-raw", fake.root)
+    reasons = sorted((p.sample_id, p.reason.split(";")[0]) for p in result.problems)
+    assert reasons[0][0] == "a_b-1_2" and "label row 1 (key a_b-1[1]) is [nan] over [2.5, 3.0]" in reasons[0][1]
+    assert reasons[1:] == [("a_b-1_2", "no label row 1 (key 'a_b-1[1]') for clip 2 of video 'a_b-1'"),
+                           ("a_b-1_3", "label row 2 (key a_b-1[2]) without a WAV or MP4 clip a_b-1_3")]
+
+
+def test_a_word_sequence_as_label_file_and_csd_labels_for_mosei_are_refused(tmp_path):
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    words = write_sdk_csd(tmp_path / WORDS_FILE, WORDS_ROOT, {"Xy9": word_arrays("abc")})
+    with pytest.raises(CorpusFormatError, match="holds words .* expected the SDK's label sequence"):
+        load_corpus("mosi-raw", fake.root, options={"labels_file": str(words)})
+    mosei = tmp_path / "mosei"
+    (mosei / "Raw/Transcript/Segmented/Combined").mkdir(parents=True)
+    (mosei / "Raw/Transcript/Segmented/Combined/v1.txt").write_text("v1___1___0.0___1.0___fine\n")
+    write_tone_wav(mosei / "Raw/Audio/Full/v1.wav", duration=1.0)
+    write_sdk_labels(mosei / "labels.csd", {"v1": [(0.0, 1.0, 1.0)]})
+    with pytest.raises(ConfigError, match=r"labels_file='labels.csd': an SDK label sequence \(.csd\) is read in the cmu"):
+        load_corpus("mosi-raw", mosei, options={"labels_file": "labels.csd"})
