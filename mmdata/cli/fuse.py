@@ -26,6 +26,8 @@ def fuse_command(
     max_length: Annotated[Optional[int], typer.Option(min=1, help="Padded length (default: the longest).")] = None,
     stats_split: Annotated[list[str], typer.Option(help="Split(s) the normalization statistics come from.")] = ["train"],  # noqa: B006
     force: Annotated[bool, typer.Option("--force", help="Replace an existing export.")] = False,
+    allow_split_leaks: Annotated[bool, typer.Option(
+        "--allow-split-leaks", help="Fuse although an image/video/group id lies in two splits.")] = False,
 ) -> None:
     """Concatenate one feature table per modality, normalize with train-only statistics, export."""
     if (output_dir is None) == (out is None):
@@ -33,7 +35,8 @@ def fuse_command(
     chosen = tuple(t.strip() for item in tables or [] for t in item.split(",") if t.strip()) or None
     options = FuseOptions(tables=chosen, normalize=parse_normalization(normalize), missing=missing,  # type: ignore[arg-type]
                           non_finite=non_finite, format=fmt, sequences=sequences, pool=pool,  # type: ignore[arg-type]
-                          max_length=max_length, stats_splits=tuple(stats_split), overwrite=force)
+                          max_length=max_length, stats_splits=tuple(stats_split), overwrite=force,
+                          allow_split_leaks=allow_split_leaks)
     report = fuse(dataset_dir, output_dir or out, options)
     typer.echo(f"fused {report.total_rows} rows x {report.dim} dims ({', '.join(report.tables)}) -> {report.output_dir} "
                f"[{report.format}] in {report.seconds:.2f} s")

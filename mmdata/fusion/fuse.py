@@ -61,6 +61,8 @@ class FuseOptions:
     non_finite: a feature holding NaN or Inf (one would turn a z-score's statistics, and with them
         every exported row, into NaN): 'error' stops naming the table and sample, 'missing' treats
         the feature as missing, and `missing` decides.
+    allow_split_leaks: fuse although a sample, image or video id (group_id, image, video) lies in
+        more than one split; by default that stops the export, which would leak it.
     sequences: temporal tables are pooled to one vector ('pool', with `pool`), or kept as (T, D)
         sequences aligned to a common reference, 'pad'ded to `max_length` (default: the longest;
         longer sequences keep their first steps) or 'ragged'.
@@ -77,6 +79,7 @@ class FuseOptions:
     max_length: int | None = None
     shard_rows: int = 100_000
     overwrite: bool = False
+    allow_split_leaks: bool = False
 
     def __post_init__(self) -> None:
         _expect_choice("missing", self.missing, ("error", "zero", "drop"))

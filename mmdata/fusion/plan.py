@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from mmdata.checks import tables as table_checks
 from mmdata.checks.issues import Issue
+from mmdata.checks.splits import LEAK_KEYS, check_split_leaks
 from mmdata.checks.stream import (
     ShardInfo, fixed_rows, read_shard_infos_and_ids, row_starts, scan_samples, sequence_rows, valid_mask,
 )
@@ -139,7 +140,10 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
     # instead of ~125.
     with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
         reads = [pool.submit(read_shard_infos_and_ids, dataset.table_dir(name)) for name in names]
-        samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label"])
+        samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label", *LEAK_KEYS])
+        if not options.allow_split_leaks:
+            _refuse_split_leaks(samples)
+        samples = samples.select(["sample_id", "split", "label"])  # what the passes need; the keys go
         sample_ids = samples.column("sample_id").combine_chunks()  # for the comparisons; the passes slice `samples`
         tables, start = [], 0
         for name, read in zip(names, reads):
@@ -310,13 +314,27 @@ def _plan_table(dataset: Dataset, name: str, options: FuseOptions, sample_ids: p
     starts = row_starts(shards)
     first_ids = [table_ids[int(starts[k])].as_py() if s.rows else None for k, s in enumerate(shards)]
     _raise_first(name, table_checks.check_shard_types(name, spec, shards, first_ids), SchemaMismatchError)
-    provenance = table_checks.check_provenance(name, entry, dataset.manifest.samples.get("fingerprint"), shards, first_ids)
-    _raise_first(name, [i for i in provenance if i.code == "fingerprint-mismatch"])
+    # Shards of another dataset, or written by another extractor, config or library version: a
+    # fused column mixing them would silently hold two different features.
+    _raise_first(name, table_checks.check_provenance(name, entry, dataset.manifest.samples.get("fingerprint"), shards,
+                                                     first_ids))
     _raise_first(name, table_checks.check_ids(name, table_ids, sample_ids, table_shard_rows=[s.rows for s in shards],
                                               sample_shard_rows=sample_rows))
     normalize = options.normalize
     method = normalize if isinstance(normalize, str) else normalize.get(name, normalize.get(entry.modality, "none"))
     return TablePlan(name, entry.modality, entry, spec, method, files)
+
+
+def _refuse_split_leaks(samples: pa.Table) -> None:
+    """Raise when a sample, image or video id lies in two splits: the export would leak it (one
+    line naming the first offender; `mmdata check` lists them all)."""
+    leaks = check_split_leaks(samples, max_examples=1)
+    if leaks:
+        leak = leaks[0]
+        raise DatasetError(
+            f"sample {leak.sample_id!r}: {leak.message}; the export would leak it between splits; pass "
+            f"--allow-split-leaks if the protocol shares it on purpose (e.g. speaker-dependent folds) [{leak.code}]"
+        )
 
 
 def _raise_first(name: str, issues: list[Issue], error: type[Exception] = DatasetError) -> None:

@@ -198,6 +198,15 @@ def test_cli_fuse_takes_the_export_directory_as_out_and_a_non_finite_policy(tmp_
     assert neither.exit_code == 2 and "give the export directory once" in neither.output
 
 
+def test_cli_fuse_refuses_a_split_leak_unless_allowed(tmp_path):
+    samples = [replace(s, image="img/000000000001.jpg") if s.sample_id == "000000000008" else s for s in S]
+    root = build_dataset(tmp_path / "ds", samples, [pooled_table("image.a", S, 4)], shard_size=5)
+    bad = runner.invoke(app, ["fuse", str(root), str(tmp_path / "out")])
+    assert bad.exit_code == 2 and "[split-leak]" in bad.output and not (tmp_path / "out").exists()
+    result = runner.invoke(app, ["fuse", str(root), str(tmp_path / "out"), "--allow-split-leaks"])
+    assert result.exit_code == 0, result.output
+
+
 def test_batched_fetch_equals_per_item_fetch_and_works_with_default_collate(tmp_path):
     fuse(_mosi(tmp_path), tmp_path / "out", sequences="pad", missing="zero", format="arrow")
     data = FusedDataset(tmp_path / "out", "train")

@@ -241,6 +241,9 @@ BAD_INPUT = {
     "NaN": (dict(image=with_value(IMAGE, 6, np.array([0, np.nan, 0, 0], np.float32))), DatasetError,
             r"table 'image.a', sample '000000000006': the feature holds NaN or Inf; 1 such samples in shard "
             r"part-00001.arrow; .*--non-finite missing"),
+    "config changed": (dict(image=replace(IMAGE, shard_metadata={1: {"config": {"bins": 8}}})), DatasetError,
+                       r"table 'image.a', sample '000000000005': shard part-00001.arrow was written with config "
+                       r".*\[provenance-mismatch\]"),
     "-Inf in a val row": (dict(text=with_value(TEXT, 9, np.array([1, -np.inf, 0], np.float32))), DatasetError,
                           r"table 'text.b', sample '000000000009': the feature holds NaN or Inf"),
 }
@@ -318,6 +321,18 @@ def test_nan_in_the_slots_of_a_failed_feature_is_no_value(tmp_path):
     report = fuse(root, tmp_path / "out", missing="zero")
     assert report.missing == {"image.a": 1, "text.b": 0}
     assert np.isfinite(_features(_read_parquet(tmp_path / "out"))).all()
+
+
+def test_an_image_in_two_splits_stops_the_export_unless_allowed(tmp_path):
+    samples = [replace(s, image="img/000000000001.jpg") if s.sample_id == "000000000008" else s for s in S]
+    root = _dataset(tmp_path, samples=samples)
+    with pytest.raises(DatasetError, match=r"sample '000000000008': 1 image values occur in more than one split, e\.g\. "
+                                           r"image 'img/000000000001.jpg' in splits \['train', 'test'\].*"
+                                           r"--allow-split-leaks .*\[split-leak\]"):
+        fuse(root, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    report = fuse(root, tmp_path / "out", allow_split_leaks=True)
+    assert report.total_rows == len(S)
 
 
 def test_missing_table_for_requested_modality_and_unknown_stats_split(tmp_path):
