@@ -69,6 +69,37 @@ def test_hf_save_to_disk_and_parquet_load_dataset_read_the_same_values(tmp_path)
                 assert row["present"] == want["present"] and row["split"] == split
 
 
+@pytest.mark.parametrize("mode", ["pad", "ragged"])
+def test_hf_exports_of_sequences_read_back_with_their_steps(tmp_path, mode):
+    """Sequences through `save_to_disk` and Parquet + `load_dataset`: (T, D) rows, lengths, masks."""
+    import datasets
+
+    root = _mosi(tmp_path)
+    fuse(root, tmp_path / "pq", sequences=mode, missing="zero")
+    fuse(root, tmp_path / "hf", sequences=mode, missing="zero", format="hf")
+    expected = _parquet_rows(tmp_path / "pq")
+    files = read_fused_metadata(tmp_path / "pq")["files"]
+    from_parquet = datasets.load_dataset("parquet", data_files={k: [str(tmp_path / "pq" / f) for f in v] for k, v in files.items()},
+                                         cache_dir=str(tmp_path / "cache"))
+    loaded = datasets.load_from_disk(str(tmp_path / "hf"))
+    step = datasets.List(datasets.Value("float32"), length=read_fused_metadata(tmp_path / "pq")["dim"])
+    for dataset in (loaded, from_parquet):
+        feature_type = dataset["train"].features["feature"]
+        assert feature_type == (datasets.List(step, length=4) if mode == "pad" else datasets.List(step))
+        for row in dataset["train"]:
+            want = expected[row["sample_id"]]
+            np.testing.assert_array_equal(np.array(row["feature"], np.float32), np.array(want["feature"], np.float32))
+            assert row["length"] == want["length"] == (2 if row["sample_id"].endswith("[1]") else 4)
+            if mode == "pad":
+                assert row["mask"] == want["mask"] == [True] * row["length"] + [False] * (4 - row["length"])
+    batch = next(iter(DataLoader(FusedDataset(tmp_path / "hf", "train"), batch_size=4, num_workers=2,
+                                 collate_fn=collate_fused)))
+    first = expected[batch["sample_id"][0]]
+    np.testing.assert_array_equal(batch["feature"][0, : first["length"]].numpy(),
+                                  np.array(first["feature"], np.float32)[: first["length"]])
+    assert batch["length"].tolist() == [expected[s]["length"] for s in batch["sample_id"]]
+
+
 @pytest.mark.parametrize("table_format", ["parquet", "arrow"])
 @pytest.mark.parametrize("fmt", ["arrow", "npy", "hf"])
 def test_dataloader_with_workers_reads_pooled_export_identically(tmp_path, fmt, table_format):
