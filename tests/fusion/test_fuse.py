@@ -15,6 +15,7 @@ from mmdata.fusion import FuseOptions, fuse, read_fused_metadata
 from mmdata.fusion.fuse import parse_normalization
 from mmdata.fusion.normalize import RunningMoments, pool_sequences
 from mmdata.store.metadata import FeatureSpec
+from tests.checks.test_check_dataset import POOLED_DEFECTS
 from tests.checks.builder import (
     aligned_table, build_dataset, frames_table, image_text_samples, mosi_samples, pooled_table, with_value,
 )
@@ -438,3 +439,25 @@ def test_tables_of_both_formats_in_one_fusion_equal_the_reference(tmp_path):
     assert table.column("sample_id").to_pylist() == IDS
     np.testing.assert_allclose(_features(table), expected, rtol=1e-5, atol=1e-5)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["data", "fused.json"]
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
+@pytest.mark.parametrize("code", sorted(POOLED_DEFECTS))
+def test_fuse_refuses_every_table_defect_check_calls_an_error(tmp_path, code, table_format):
+    """What `mmdata check` reports as an error of a table stops fuse before anything is written, in
+    one line naming the table and the sample check names."""
+    fake, sample_id = POOLED_DEFECTS[code]
+    root = _dataset(tmp_path, image=replace(fake, table_format=table_format), table_format=table_format)
+    with pytest.raises((DatasetError, SchemaMismatchError)) as info:
+        fuse(root, tmp_path / "out")
+    message = str(info.value)
+    # a renamed row is also a sample the table lacks: fuse names the first problem it meets
+    named = {sample_id, "000000000004"} if code == "ids-extra" else {sample_id}
+    assert "\n" not in message and any(message.startswith(f"table 'image.a', sample {s!r}") for s in named)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_fuse_refuses_an_incomplete_table(tmp_path):
+    root = _dataset(tmp_path, image=replace(IMAGE, complete=False))
+    with pytest.raises(DatasetError, match=r"table 'image.a'.*\[table-incomplete\]"):
+        fuse(root, tmp_path / "out")
