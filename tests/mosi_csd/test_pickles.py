@@ -116,3 +116,27 @@ def test_pickle_with_unexpected_object_or_shape_is_refused_by_the_loader(tmp_pat
         pickle.dump([1, 2], f)
     with pytest.raises(CorpusFormatError, match=r"expected a dict with keys \['train', 'valid', 'test'\]"):
         load_corpus("mmsa", tmp_path / "b")
+
+
+def test_mmsa_pickle_nonfinite_values_follow_the_policy(tmp_path):
+    """The released MOSI audio holds -inf; MMSA pickles go through the same policy as MulT's and .csd."""
+    path = tmp_path / "mosi" / "Processed" / "unaligned_50.pkl"
+    data = write_mmsa_pickle(path)
+    data["train"]["audio"][1, 0, 2] = -np.inf
+    data["train"]["audio"][1, 1, 0] = np.nan
+    with open(path, "wb") as f:
+        pickle.dump(data, f)
+    sample_id = str(data["train"]["id"][1])
+    report = extract("mmsa", tmp_path / "mosi", tmp_path / "out", extractors=[], num_workers=0)
+    assert {t.name: t.errors for t in report.tables}["audio.mmsa"] == 1
+    dataset = open_dataset(tmp_path / "out")
+    assert dataset.manifest.extra["nonfinite_values"]["audio.mmsa"] == 2
+    error = next(e for e in dataset.errors().to_pylist() if e["table"] == "audio.mmsa")
+    assert error["sample_id"] == sample_id and "non-finite" in error["reason"]
+    extract("mmsa", tmp_path / "mosi", tmp_path / "zero", corpus_options={"nonfinite": "zero"}, extractors=[],
+            num_workers=0)
+    rows = {r["sample_id"]: r for r in open_dataset(tmp_path / "zero").table("audio.mmsa").to_table().to_pylist()}
+    audio = np.array(rows[sample_id]["feature"], np.float32)
+    length = data["train"]["audio_lengths"][1]
+    expected = data["train"]["audio"][1][:length]
+    assert np.array_equal(audio, np.where(np.isfinite(expected), expected, 0))
