@@ -245,9 +245,9 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     collector.extend(table_checks.check_ids(
         name, table_ids, context.sample_ids, table_shard_rows=[s.rows for s in shards],
         sample_shard_rows=context.sample_shard_rows, max_examples=options.max_examples))
-    if spec.kind == "sequence" and spec.intervals:
+    if spec.kind == "sequence" and (spec.intervals or spec.frame_rate):
         collector.extend(temporal.check_known_span(
-            name, context.sample_ids, context.hi, max_examples=options.max_examples))
+            name, context.sample_ids, context.hi, intervals=spec.intervals, max_examples=options.max_examples))
     if coverage:
         values = np.concatenate(coverage)
         values = values[np.isfinite(values)]

@@ -85,3 +85,11 @@ def test_a_segment_covered_exactly_at_the_threshold_is_not_low(tmp_path):
                            CheckOptions(min_coverage=0.5))
     assert report.tables["audio.f"]["coverage_min"] == pytest.approx(0.5)
     assert not _found(report, "coverage-low")
+
+
+def test_frames_at_a_rate_without_intervals_say_their_count_was_not_checked(tmp_path):
+    frames = clip_table("audio.f", CLIPS, 3, 10.0, 2.0)
+    frames = replace(frames, spec=replace(frames.spec, intervals=False), intervals=None)
+    issue = _found(check_dataset(_clips(tmp_path, {}, audio=frames)), "duration-unknown")[0]
+    assert (issue.table, issue.severity, issue.count) == ("audio.f", "warning", 12)
+    assert "frame counts could not be checked" in issue.message
