@@ -60,7 +60,9 @@ def make_dataset(n: int, table_format: str = "parquet") -> Path:
     from mmdata.store.metadata import FeatureSpec, feature_schema
     from mmdata.store.writer import write_table_atomic
 
-    root = DATA_DIR / (f"fuse-{n}" if table_format == "parquet" else f"fuse-{table_format}-{n}")
+    # "-v2": tables as this version writes them (vector values declared non-null); the cache of the
+    # layout before stays where it was.
+    root = DATA_DIR / (f"fuse-v2-{n}" if table_format == "parquet" else f"fuse-v2-{table_format}-{n}")
     if (root / ".complete").is_file():
         return add_moments(root)
     shutil.rmtree(root, ignore_errors=True)
@@ -92,7 +94,7 @@ def make_dataset(n: int, table_format: str = "parquet") -> Path:
         for k, start in enumerate(range(0, n, SHARD)):
             rows = min(SHARD, n - start)
             values = rng.normal(seed, 1.0 + seed, size=rows * dim).astype(np.float32)
-            feature = pa.FixedSizeListArray.from_arrays(pa.array(values), dim)
+            feature = pa.FixedSizeListArray.from_arrays(pa.array(values), type=schema.field("feature").type)
             table = pa.Table.from_arrays([pa.array(ids[start : start + rows]), feature], schema=schema)
             write_table_atomic(table, layout.feature_dir(root, name) / layout.shard_name(k, table_format))
         manifest.tables[name] = TableEntry(name=name, path=f"features/{name}", modality=modality, extractor=extractor,

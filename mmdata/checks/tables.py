@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from mmdata.checks.issues import Issue, make_issue
 from mmdata.checks.stream import ShardInfo
 from mmdata.store.manifest import TableEntry
-from mmdata.store.metadata import FeatureSpec, feature_type
+from mmdata.store.metadata import FeatureSpec, feature_type, feature_types
 
 FLOAT_DTYPES = ("float16", "float32", "float64")
 
@@ -32,7 +32,7 @@ def check_shard_types(table: str, spec: FeatureSpec, shards: Sequence[ShardInfo]
         if shard_type_ok(spec, shard):
             continue
         actual = shard.feature_type
-        what = "no 'intervals' column" if actual == expected else f"feature type {actual}"
+        what = "no 'intervals' column" if actual in feature_types(spec) else f"feature type {actual}"
         issues.append(make_issue(
             "dim-mismatch", "error",
             f"shard {shard.path.name} has {what}, expected {expected} (dim {spec.dim}, dtype {spec.dtype}, "
@@ -45,7 +45,7 @@ def check_shard_types(table: str, spec: FeatureSpec, shards: Sequence[ShardInfo]
 
 def shard_type_ok(spec: FeatureSpec, shard: ShardInfo) -> bool:
     """The shard's `feature` column has the spec's type (and an `intervals` column when the spec has one)."""
-    if shard.feature_type != feature_type(spec):
+    if shard.feature_type not in feature_types(spec):
         return False
     return not (spec.kind == "sequence" and spec.intervals and "intervals" not in shard.schema.names)
 

@@ -189,16 +189,16 @@ class FeatureBatchBuilder:
 
     def _feature_array(self) -> pa.Array:
         spec = self.spec
-        value_type = spec.arrow_value_type
+        vector = vector_type(spec)
         if spec.kind == "pooled":
             if spec.dim is None:
-                return _ragged(self.values, value_type, spec.dtype)
-            return _fixed_rows(self.values, value_type, spec.dtype, spec.dim)
+                return _ragged(self.values, vector, spec.dtype)
+            return _fixed_rows(self.values, vector, spec.dtype, spec.dim)
         if spec.dim is None:
             # list<list<v>>: each sample holds a list of variable-length vectors.
-            inner_values = [None if v is None else _ragged(v, value_type, spec.dtype) for v in self.values]
-            return _nest(inner_values, vector_type(spec))
-        return _list_of(self.values, vector_type(spec), np.dtype(spec.dtype), spec.dim)
+            inner_values = [None if v is None else _ragged(v, vector, spec.dtype) for v in self.values]
+            return _nest(inner_values, vector)
+        return _list_of(self.values, vector, np.dtype(spec.dtype), spec.dim)
 
 
 def _mask(values: Sequence[Any]) -> np.ndarray | None:
@@ -206,24 +206,24 @@ def _mask(values: Sequence[Any]) -> np.ndarray | None:
     return mask if mask.any() else None
 
 
-def _fixed_rows(values: Sequence[np.ndarray | None], value_type: pa.DataType, dtype: str, dim: int) -> pa.Array:
-    """(n, dim) rows, None rows becoming nulls, as fixed_size_list<value>[dim]."""
+def _fixed_rows(values: Sequence[np.ndarray | None], vector: pa.DataType, dtype: str, dim: int) -> pa.Array:
+    """(n, dim) rows, None rows becoming nulls, as `vector` (fixed_size_list<value>[dim])."""
     zeros = np.zeros(dim, dtype=dtype)
     flat = np.stack([zeros if v is None else v for v in values]).reshape(-1) if values else np.zeros(0, dtype)
-    arr = pa.FixedSizeListArray.from_arrays(pa.array(flat, value_type), dim)
+    arr = pa.FixedSizeListArray.from_arrays(pa.array(flat, vector.value_type), type=vector)
     mask = _mask(values)
     return arr if mask is None else _with_nulls(arr, mask)
 
 
-def _ragged(values: Sequence[np.ndarray | None], value_type: pa.DataType, dtype: str) -> pa.Array:
-    """Variable-length vectors as list<value>."""
+def _ragged(values: Sequence[np.ndarray | None], vector: pa.DataType, dtype: str) -> pa.Array:
+    """Variable-length vectors as `vector` (list<value>)."""
     lengths = np.array([0 if v is None else len(v) for v in values], dtype=np.int32)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
     parts = [v for v in values if v is not None]
     flat = np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
     mask = _mask(values)
     return pa.ListArray.from_arrays(
-        pa.array(offsets), pa.array(flat, value_type), mask=None if mask is None else pa.array(mask)
+        pa.array(offsets), pa.array(flat, vector.value_type), type=vector, mask=None if mask is None else pa.array(mask)
     )
 
 
@@ -233,7 +233,7 @@ def _list_of(values: Sequence[np.ndarray | None], item_type: pa.DataType, dtype:
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
     parts = [np.asarray(v, dtype=dtype).reshape(-1, dim) for v in values if v is not None]
     flat = np.concatenate(parts).reshape(-1) if parts else np.zeros(0, dtype)
-    items = pa.FixedSizeListArray.from_arrays(pa.array(flat, item_type.value_type), dim)
+    items = pa.FixedSizeListArray.from_arrays(pa.array(flat, item_type.value_type), type=item_type)
     mask = _mask(values)
     return pa.ListArray.from_arrays(pa.array(offsets), items, mask=None if mask is None else pa.array(mask))
 

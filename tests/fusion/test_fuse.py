@@ -315,7 +315,7 @@ def test_nan_in_the_slots_of_a_failed_feature_is_no_value(tmp_path):
     feature = table.column("feature").combine_chunks()
     values = feature.values.to_numpy(zero_copy_only=False).copy()
     values[3 * 4 : 4 * 4] = np.nan
-    poisoned = pa.FixedSizeListArray.from_arrays(pa.array(values), 4, mask=feature.is_null())
+    poisoned = pa.FixedSizeListArray.from_arrays(pa.array(values), type=feature.type, mask=feature.is_null())
     table = table.set_column(table.schema.get_field_index("feature"), table.schema.field("feature"), [poisoned])
     with pa.OSFile(str(shard), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -461,3 +461,28 @@ def test_fuse_refuses_an_incomplete_table(tmp_path):
     root = _dataset(tmp_path, image=replace(IMAGE, complete=False))
     with pytest.raises(DatasetError, match=r"table 'image.a'.*\[table-incomplete\]"):
         fuse(root, tmp_path / "out")
+
+
+@BOTH_FORMATS
+def test_tables_written_with_nullable_values_still_check_and_fuse(tmp_path, table_format):
+    """Earlier versions declared a vector's values nullable; such tables check clean and fuse the same."""
+    from mmdata.checks import check_dataset
+    from mmdata.store.metadata import feature_type
+
+    root = _dataset(tmp_path, table_format=table_format)
+    fuse(root, tmp_path / "now")
+    legacy = feature_type(FeatureSpec(dim=4), nullable_values=True)
+    for shard in sorted((root / "features" / "image.a").glob("part-*")):
+        data = pq.read_table(shard) if table_format == "parquet" else pa.ipc.open_file(pa.py_buffer(shard.read_bytes())).read_all()
+        position = data.schema.get_field_index("feature")
+        data = data.set_column(position, data.schema.field("feature").with_type(legacy), data.column("feature").cast(legacy))
+        assert data.schema.field("feature").type.value_field.nullable
+        if table_format == "parquet":
+            pq.write_table(data, shard)
+        else:
+            with pa.OSFile(str(shard), "wb") as sink, pa.ipc.new_file(sink, data.schema) as writer:
+                writer.write_table(data)
+    report = check_dataset(root)
+    assert report.ok and not [i for i in report.issues if i.code == "dim-mismatch"]
+    fuse(root, tmp_path / "legacy")
+    assert _read_parquet(tmp_path / "legacy").equals(_read_parquet(tmp_path / "now"))

@@ -100,7 +100,7 @@ def test_failing_checks_are_refused_or_listed_with_the_offending_samples(mixed, 
     values = np.asarray(table.column("feature").combine_chunks().values).reshape(table.num_rows, -1).copy()
     row = table.column("sample_id").to_pylist().index("s-03")
     values[row, 0] = np.nan
-    feature = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), pa.float32()), values.shape[1])
+    feature = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), pa.float32()), type=table.schema.field("feature").type)
     pq.write_table(table.set_column(1, table.schema.field("feature"), feature), shard)
 
     with pytest.raises(ChecksFailedError, match=r"refusing to report on .*\n  non-finite \(table 'image.color-hist', sample 's-03'\)"):

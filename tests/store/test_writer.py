@@ -17,7 +17,7 @@ def test_pooled_builder_writes_fixed_size_lists_and_nulls_for_failed_samples(tmp
     builder.add("b", None)
     builder.add("c", np.array([4, 5, 6], dtype=np.float64))
     table = builder.build()
-    assert table.schema.field("feature").type == pa.list_(pa.float32(), 3)
+    assert table.schema.field("feature").type == pa.list_(pa.field("item", pa.float32(), nullable=False), 3)
     assert table.column("feature").to_pylist() == [[1, 2, 3], None, [4, 5, 6]]
     assert table.column("feature").null_count == 1
     write_table_atomic(table, tmp_path / "t" / "part-00000.parquet")
@@ -55,7 +55,7 @@ def test_variable_length_int_vectors_per_caption():
     builder.add("a", [[101, 7, 102], [101, 102]])
     builder.add("b", None)
     table = builder.build()
-    assert table.schema.field("feature").type == pa.list_(pa.list_(pa.int32()))
+    assert table.schema.field("feature").type == pa.list_(pa.list_(pa.field("item", pa.int32(), nullable=False)))
     assert table.column("feature").to_pylist() == [[[101, 7, 102], [101, 102]], None]
 
 
