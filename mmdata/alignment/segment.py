@@ -50,9 +50,8 @@ from mmdata.alignment.core import EPSILON, overlap_pieces
 from mmdata.alignment.dataset import batch_sequences, config_fingerprint, shard_row_batches
 from mmdata.corpora.base import LoadProblem, LoadResult
 # The csd loader's own label reading, so that a label file means the same here as at load time.
-from mmdata.corpora.csd import (
-    UNASSIGNED_SPLIT, CsdOptions, dataset_of, inspect_csd, is_pause, jsonable, label_segments,
-)
+from mmdata.corpora.csd import UNASSIGNED_SPLIT, CsdOptions, inspect_csd, is_pause, jsonable
+from mmdata.corpora.csd_labels import dataset_of, label_segments
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError, DatasetError
 from mmdata.features.base import library_versions
 from mmdata.formats.csd import CsdFile, split_key

@@ -57,10 +57,11 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from mmdata.alignment.core import EPSILON, overlap_pieces, unify_ids, valid_reference
+from mmdata.alignment.core import overlap_pieces, unify_ids
 from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
+from mmdata.corpora.csd_labels import dataset_of, label_segments, left_out, pick_labels
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
-from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, split_key
+from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, read_rows, split_key
 from mmdata.formats.folds import read_folds
 from mmdata.records import MODALITIES, Sample
 from mmdata.store.metadata import FeatureSpec
@@ -68,8 +69,6 @@ from mmdata.store.metadata import FeatureSpec
 NonFinite = Literal["error", "zero", "keep"]
 PAUSE_TOKENS = frozenset({"sp", "sil", "<sp>", "<sil>"})  # lower case; see `is_pause`
 # Names a label file goes by (file name prefix, metadata `dataset name`) -> the `dataset` they imply.
-_DATASETS = {"cmu-mosi": "cmu-mosi", "mosi": "cmu-mosi", "cmu-mosei": "cmu-mosei", "mosei": "cmu-mosei"}
-_DATASET_PREFIX = re.compile(r"^cmu_(mosi|mosei)_", re.IGNORECASE)
 UNASSIGNED_SPLIT = "unassigned"
 _PREFIX = re.compile(r"^(cmu_)?(mosi|mosei|sims|pom|iemocap)_+", re.IGNORECASE)
 _MODALITY_WORDS = re.compile(r"^(visual|acoustic|audio|language|text|video|vision)[-_ ]+", re.IGNORECASE)
@@ -127,11 +126,11 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
         raise CorpusNotFoundError(f"no .csd files in {corpus_dir}; expected CMU-MultimodalSDK computational sequences")
     result = LoadResult(samples=[])
     infos = [inspect_csd(path, options, result.problems) for path in paths]
-    labels = _pick_labels(infos, options)
-    left_out = _left_out(infos, options)
-    if left_out:  # their bad keys are no problem of the samples
-        infos = [i for i in infos if i not in left_out]
-        result.problems = [p for p in result.problems if p.path not in {str(i.path) for i in left_out}]
+    labels = pick_labels(infos, options)
+    excluded = left_out(infos, options)
+    if excluded:  # their bad keys are no problem of the samples
+        infos = [i for i in infos if i not in excluded]
+        result.problems = [p for p in result.problems if p.path not in {str(i.path) for i in excluded}]
     sequences = [i for i in infos if i is not labels]
     by_segments = labels is not None
     keys = {i.path.name: (list(i.keys_by_base) if by_segments else _all_keys(i)) for i in infos}
@@ -175,8 +174,8 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
         result.metadata["labels"] = {"file": labels.path.name, "root_name": labels.root_name,
                                      "metadata": jsonable(labels.metadata),
                                      "keys": "segments" if labels.keyed_by_segment else "videos"}
-    if left_out:
-        result.metadata["left_out"] = [i.path.name for i in left_out]
+    if excluded:
+        result.metadata["left_out"] = [i.path.name for i in excluded]
     dataset = options.dataset or (dataset_of(labels) if labels is not None else None)
     if dataset:
         result.metadata["dataset"] = dataset
@@ -248,17 +247,6 @@ class _SequenceReader:
             yield PrecomputedRow(sample_id, picked, row_intervals, columns=columns, nonfinite=count)
 
 
-def read_rows(csd: CsdFile, keys: Sequence[str], *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Features and intervals of one video's keys, concatenated (and stably sorted by start if `sort`)."""
-    entries = [csd.read(key) for key in keys]
-    features = np.concatenate([e.features for e in entries]) if len(entries) > 1 else entries[0].features
-    intervals = np.concatenate([e.intervals for e in entries]) if len(entries) > 1 else entries[0].intervals
-    if sort:
-        order = np.argsort(intervals[:, 0], kind="stable")
-        features, intervals = features[order], intervals[order]
-    return features, intervals
-
-
 def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem]) -> _FileInfo:
     with CsdFile(path) as csd:
         info = _FileInfo(path, csd.root_name, csd.metadata, csd.is_text())
@@ -295,75 +283,6 @@ def _frame_rate(intervals: np.ndarray) -> float | None:
 
 def _all_keys(info: _FileInfo) -> list[str]:
     return [k for keys in info.keys_by_base.values() for k in keys]
-
-
-def _pick_labels(infos: list[_FileInfo], options: CsdOptions) -> _FileInfo | None:
-    if options.labels == "none":
-        return None
-    if options.labels != "auto":
-        for info in infos:
-            if options.labels in (info.path.stem, info.path.name, info.root_name):
-                return info
-        raise ConfigError(f"option labels={options.labels!r} names no .csd file; files: {[i.path.name for i in infos]}")
-    found = [i for i in infos if "label" in i.names and not i.is_text]
-    if len(found) > 1:
-        raise ConfigError(f"several label sequences found ({[i.path.name for i in found]}); choose one with labels=FILE_STEM")
-    return found[0] if found else None
-
-
-def _left_out(infos: list[_FileInfo], options: CsdOptions) -> list[_FileInfo]:
-    """With labels=none, the label-like files (`*label*`, not words) the option `tables` does not name.
-
-    Loaded as a sequence they would fail (no modality to guess) or, keyed `vid[i]`, leave no video
-    shared by every file; the user asked for no labels, so they are not read at all.
-    """
-    if options.labels != "none":
-        return []
-    named = {item.partition("=")[0].strip() for item in options.tables}
-    return [i for i in infos if "label" in i.names and not i.is_text and i.path.stem not in named]
-
-
-def label_segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> dict[str, Any]:
-    """`vid[i]` -> (start, end, label values, i) for every labelled, non-zero-length segment."""
-    spans: dict[str, Any] = {}
-    with CsdFile(labels.path) as csd:
-        for video in videos:
-            for sample_id, i, interval, values, where in _label_rows(csd, video, labels.keys_by_base[video], result):
-                if not valid_reference(interval, EPSILON)[0]:
-                    result.problems.append(LoadProblem(sample_id, where, (
-                        f"label segment {i} has zero length (at {float(interval[0])!r} s); skipped, as the SDK skips it")))
-                elif not np.isfinite(values).all():
-                    result.problems.append(LoadProblem(sample_id, where, (
-                        f"label segment {i} has a non-finite value {values.tolist()}; expected numbers; skipped")))
-                else:
-                    spans[sample_id] = (float(interval[0]), float(interval[1]), values, i)
-    return spans
-
-
-def _label_rows(
-    csd: CsdFile, video: str, keys: list[str], result: LoadResult
-) -> Iterator[tuple[str, int, np.ndarray, np.ndarray, str]]:
-    """(sample_id, i, [start, end], label values, where) per segment of one video's label keys.
-
-    Keys the SDK already aligned (`vid[i]`, one row each) are the segments' ids as they stand: the
-    SDK leaves gaps where it skipped an interval, so renumbering them by position would shift ids.
-    Otherwise the rows of the video's keys are numbered in order (`vid` -> `vid[0]`, `vid[1]`, ...).
-    """
-    indexed = [(key, split_key(key)[1]) for key in keys]
-    if all(i is not None for _, i in indexed):
-        for key, i in indexed:
-            entry = csd.read(key)
-            if len(entry.intervals) != 1:
-                result.problems.append(LoadProblem(key, csd.where(key), (
-                    f"label key {key!r} holds {len(entry.intervals)} rows; expected one row per SDK-aligned key "
-                    "vid[i] (align the labels with a collapse function); skipped")))
-                continue
-            yield key, i, entry.intervals[0], np.asarray(entry.features, dtype=np.float64).reshape(-1), csd.where(key)
-        return
-    values, intervals = read_rows(csd, keys, sort=False)
-    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-    for i in range(len(intervals)):
-        yield f"{video}[{i}]", i, intervals[i], values[i], csd.where(video)
 
 
 def _timed_words(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> dict[str, list[list[Any]]]:
@@ -435,19 +354,6 @@ def _guess_name(info: _FileInfo) -> str:
 
 def _is_segment_key(key: str) -> bool:
     return split_key(key)[1] is not None
-
-
-def dataset_of(labels: _FileInfo) -> str | None:
-    """cmu-mosi / cmu-mosei when the label file's name or its metadata `dataset name` says so (and they agree)."""
-    found: set[str | None] = set()
-    prefix = _DATASET_PREFIX.match(labels.path.name)
-    if prefix:
-        found.add(_DATASETS[prefix[1].lower()])
-    name = labels.metadata.get("dataset name")
-    if isinstance(name, str):
-        found.add(_DATASETS.get(re.sub(r"[\s_]+", "-", name.strip().lower())))
-    found.discard(None)
-    return found.pop() if len(found) == 1 else None
 
 
 def _folds_path(corpus_dir: Path, folds: str) -> Path:

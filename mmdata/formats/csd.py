@@ -26,7 +26,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -299,3 +299,14 @@ def _storable_features(features: Any) -> np.ndarray:
         width = max((len(w) for w in words), default=1) or 1
         return np.array(words, dtype=f"S{width}").reshape(len(words), 1)
     return arr
+
+
+def read_rows(csd: CsdFile, keys: Sequence[str], *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Features and intervals of one video's keys, concatenated (and stably sorted by start if `sort`)."""
+    entries = [csd.read(key) for key in keys]
+    features = np.concatenate([e.features for e in entries]) if len(entries) > 1 else entries[0].features
+    intervals = np.concatenate([e.intervals for e in entries]) if len(entries) > 1 else entries[0].intervals
+    if sort:
+        order = np.argsort(intervals[:, 0], kind="stable")
+        features, intervals = features[order], intervals[order]
+    return features, intervals

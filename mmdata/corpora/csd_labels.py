@@ -1,0 +1,109 @@
+"""Label sequences of a `.csd` folder: which file holds the labels, its segments, its dataset.
+
+    pick_labels(infos, options)              -> the label file's info (option `labels`, or '*label*')
+    left_out(infos, options)                 -> label-like files `labels=none` leaves out
+    label_segments(info, videos, result)     -> {vid[i]: (start, end, values, i)}, bad rows as problems
+    dataset_of(info)                         -> cmu-mosi / cmu-mosei from the file name or metadata
+
+Shared by the `csd` loader and `mmdata segment`, so that a label file means the same to both.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mmdata.alignment.core import EPSILON, valid_reference
+from mmdata.corpora.base import LoadProblem, LoadResult
+from mmdata.errors import ConfigError
+from mmdata.formats.csd import CsdFile, read_rows, split_key
+
+if TYPE_CHECKING:
+    from mmdata.corpora.csd import CsdOptions, _FileInfo
+
+_DATASETS = {"cmu-mosi": "cmu-mosi", "mosi": "cmu-mosi", "cmu-mosei": "cmu-mosei", "mosei": "cmu-mosei"}
+_DATASET_PREFIX = re.compile(r"^cmu_(mosi|mosei)_", re.IGNORECASE)
+
+
+def pick_labels(infos: list[_FileInfo], options: CsdOptions) -> _FileInfo | None:
+    if options.labels == "none":
+        return None
+    if options.labels != "auto":
+        for info in infos:
+            if options.labels in (info.path.stem, info.path.name, info.root_name):
+                return info
+        raise ConfigError(f"option labels={options.labels!r} names no .csd file; files: {[i.path.name for i in infos]}")
+    found = [i for i in infos if "label" in i.names and not i.is_text]
+    if len(found) > 1:
+        raise ConfigError(f"several label sequences found ({[i.path.name for i in found]}); choose one with labels=FILE_STEM")
+    return found[0] if found else None
+
+
+def left_out(infos: list[_FileInfo], options: CsdOptions) -> list[_FileInfo]:
+    """With labels=none, the label-like files (`*label*`, not words) the option `tables` does not name.
+
+    Loaded as a sequence they would fail (no modality to guess) or, keyed `vid[i]`, leave no video
+    shared by every file; the user asked for no labels, so they are not read at all.
+    """
+    if options.labels != "none":
+        return []
+    named = {item.partition("=")[0].strip() for item in options.tables}
+    return [i for i in infos if "label" in i.names and not i.is_text and i.path.stem not in named]
+
+
+def label_segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> dict[str, Any]:
+    """`vid[i]` -> (start, end, label values, i) for every labelled, non-zero-length segment."""
+    spans: dict[str, Any] = {}
+    with CsdFile(labels.path) as csd:
+        for video in videos:
+            for sample_id, i, interval, values, where in label_rows(csd, video, labels.keys_by_base[video], result):
+                if not valid_reference(interval, EPSILON)[0]:
+                    result.problems.append(LoadProblem(sample_id, where, (
+                        f"label segment {i} has zero length (at {float(interval[0])!r} s); skipped, as the SDK skips it")))
+                elif not np.isfinite(values).all():
+                    result.problems.append(LoadProblem(sample_id, where, (
+                        f"label segment {i} has a non-finite value {values.tolist()}; expected numbers; skipped")))
+                else:
+                    spans[sample_id] = (float(interval[0]), float(interval[1]), values, i)
+    return spans
+
+
+def label_rows(
+    csd: CsdFile, video: str, keys: list[str], result: LoadResult
+) -> Iterator[tuple[str, int, np.ndarray, np.ndarray, str]]:
+    """(sample_id, i, [start, end], label values, where) per segment of one video's label keys.
+
+    Keys the SDK already aligned (`vid[i]`, one row each) are the segments' ids as they stand: the
+    SDK leaves gaps where it skipped an interval, so renumbering them by position would shift ids.
+    Otherwise the rows of the video's keys are numbered in order (`vid` -> `vid[0]`, `vid[1]`, ...).
+    """
+    indexed = [(key, split_key(key)[1]) for key in keys]
+    if all(i is not None for _, i in indexed):
+        for key, i in indexed:
+            entry = csd.read(key)
+            if len(entry.intervals) != 1:
+                result.problems.append(LoadProblem(key, csd.where(key), (
+                    f"label key {key!r} holds {len(entry.intervals)} rows; expected one row per SDK-aligned key "
+                    "vid[i] (align the labels with a collapse function); skipped")))
+                continue
+            yield key, i, entry.intervals[0], np.asarray(entry.features, dtype=np.float64).reshape(-1), csd.where(key)
+        return
+    values, intervals = read_rows(csd, keys, sort=False)
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    for i in range(len(intervals)):
+        yield f"{video}[{i}]", i, intervals[i], values[i], csd.where(video)
+
+
+def dataset_of(labels: _FileInfo) -> str | None:
+    """cmu-mosi / cmu-mosei when the label file's name or its metadata `dataset name` says so (and they agree)."""
+    found: set[str | None] = set()
+    prefix = _DATASET_PREFIX.match(labels.path.name)
+    if prefix:
+        found.add(_DATASETS[prefix[1].lower()])
+    name = labels.metadata.get("dataset name")
+    if isinstance(name, str):
+        found.add(_DATASETS.get(re.sub(r"[\s_]+", "-", name.strip().lower())))
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
