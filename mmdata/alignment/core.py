@@ -52,6 +52,11 @@ class Pieces:
     def offsets(self) -> np.ndarray:
         return np.concatenate([[0], np.cumsum(self.counts)])
 
+    def per_reference(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(row indices, clipped intervals) of the pieces of each reference interval, in order."""
+        offsets = self.offsets
+        return [(self.row_index[a:b], self.intervals[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+
 
 @dataclass
 class AlignedVideo:

@@ -222,11 +222,8 @@ def _segment_samples(video: dict[str, Any], segments: list[Segment], split_of: d
 def _clip_words(words: list[list[Any]], segments: list[Segment]) -> list[list[list[Any]]]:
     """Per segment, the video's timed words [[word, start, end], ...] overlapping it, clipped to it."""
     intervals = np.array([[w[1], w[2]] for w in words], dtype=np.float64).reshape(-1, 2)
-    pieces = overlap_pieces(np.array([[s[1], s[2]] for s in segments]), intervals)
-    offsets = pieces.offsets
-    return [[[words[r][0], float(a), float(b)] for r, (a, b) in
-             zip(pieces.row_index[offsets[k]:offsets[k + 1]], pieces.intervals[offsets[k]:offsets[k + 1]])]
-            for k in range(len(segments))]
+    return [[[words[r][0], float(a), float(b)] for r, (a, b) in zip(rows, clipped)]
+            for rows, clipped in _clip(segments, intervals)]
 
 
 # --- tables ----------------------------------------------------------------------------------------
@@ -303,14 +300,13 @@ def _cut(row: Any, segments: list[Segment], columns: dict[str, pa.DataType]) -> 
     if row is None:
         return {s[0]: None for s in segments}
     features, intervals, values = row
-    pieces = overlap_pieces(np.array([[s[1], s[2]] for s in segments]), intervals)
-    offsets = pieces.offsets
-    out: Cut = {}
-    for k, segment in enumerate(segments):
-        part = slice(offsets[k], offsets[k + 1])
-        rows = pieces.row_index[part]
-        out[segment[0]] = (features[rows], pieces.intervals[part], {c: [values[c][r] for r in rows] for c in columns})
-    return out
+    return {segment[0]: (features[rows], clipped, {c: [values[c][r] for r in rows] for c in columns})
+            for segment, (rows, clipped) in zip(segments, _clip(segments, intervals))}
+
+
+def _clip(segments: list[Segment], intervals: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per segment, (rows overlapping it, their intervals clipped to it) with the SDK's rules."""
+    return overlap_pieces(np.array([[s[1], s[2]] for s in segments]), intervals).per_reference()
 
 
 def _video_blocks(order: list[str]) -> list[tuple[str, list[str]]]:

@@ -231,10 +231,7 @@ class _SequenceReader:
             else np.asarray(features, dtype=np.float32).reshape(len(features), -1)
         if self.by_segments:
             segments = np.array([self.spans[s][:2] for s in sample_ids], dtype=np.float64)
-            pieces = overlap_pieces(segments, intervals)
-            offsets = pieces.offsets
-            parts = [(pieces.row_index[offsets[k]:offsets[k + 1]], pieces.intervals[offsets[k]:offsets[k + 1]])
-                     for k in range(len(sample_ids))]
+            parts = overlap_pieces(segments, intervals).per_reference()
         else:
             parts = [(np.arange(len(values)), intervals)]
         for sample_id, (rows, row_intervals) in zip(sample_ids, parts):
@@ -299,12 +296,9 @@ def _timed_words(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> 
             if not by_segments:
                 out[video] = [[t, float(a), float(b)] for t, (a, b) in zip(tokens, intervals)]
                 continue
-            pieces = overlap_pieces(np.array([spans[s][:2] for s in sample_ids]), intervals)
-            offsets = pieces.offsets
-            for k, sample_id in enumerate(sample_ids):
-                part = slice(offsets[k], offsets[k + 1])
-                out[sample_id] = [[tokens[r], float(a), float(b)]
-                                  for r, (a, b) in zip(pieces.row_index[part], pieces.intervals[part])]
+            parts = overlap_pieces(np.array([spans[s][:2] for s in sample_ids]), intervals).per_reference()
+            for sample_id, (rows, clipped) in zip(sample_ids, parts):
+                out[sample_id] = [[tokens[r], float(a), float(b)] for r, (a, b) in zip(rows, clipped)]
     return out
 
 
