@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from mmdata.checks.issues import Issue, make_issue
 from mmdata.checks.stream import ShardInfo
+from mmdata.store.arrays import non_finite_rows
 from mmdata.store.manifest import TableEntry
 from mmdata.store.metadata import FeatureSpec, feature_type, feature_types
 
@@ -172,17 +173,13 @@ def check_finite(table: str, sample_ids: pa.Array, values: np.ndarray, row_sampl
     """
     if values.size == 0 or values.dtype.kind != "f":
         return []
-    total = np.add.reduce(values, axis=None)
-    if np.isfinite(total):  # fast path: a NaN or Inf anywhere makes the sum non-finite (an overflowing sum
-        # of finite values only sends the batch down the exact path below)
+    rows = non_finite_rows(values)
+    if rows is None:
         return []
-    bad_rows = ~np.isfinite(values).all(axis=1)
-    if not bad_rows.any():
-        return []
-    bad_values = int((~np.isfinite(values[bad_rows])).sum())
-    rows = np.flatnonzero(bad_rows)
+    bad = values[rows]
+    bad_values = int((~np.isfinite(bad)).sum())
     samples = np.unique(rows if row_sample is None else row_sample[rows])
-    nan = int(np.isnan(values[bad_rows]).sum())
+    nan = int(np.isnan(bad).sum())
     return [make_issue(
         "non-finite", "error",
         f"{bad_values} feature values are not finite ({nan} NaN, {bad_values - nan} Inf) in {len(samples)} samples; "

@@ -31,7 +31,7 @@ from mmdata.checks.stream import (
 )
 from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.normalize import Normalization, pool_sequences
-from mmdata.store.arrays import single_chunk
+from mmdata.store.arrays import non_finite_rows, single_chunk
 from mmdata.store.layout import samples_dir, shard_files
 from mmdata.store.shards import parquet_pool, read_shard, release_unused_memory
 from mmdata.store.manifest import TableEntry
@@ -235,17 +235,6 @@ def _read_table_shard(plan: FusePlan, table: TablePlan, index: int, sample_ids: 
                          vectors=pooled)
     intervals = sequence_rows(data.column("intervals"))[1] if read_intervals else None
     return TableData(valid, why, offsets=offsets, rows=values, intervals=intervals)
-
-
-def non_finite_rows(values: np.ndarray) -> np.ndarray | None:
-    """Indices of the rows of (N, D) `values` holding NaN or an infinity; None when none do.
-
-    One max and one min over every value decide that (both propagate NaN, and an infinity is an
-    extreme): ~1% of decoding a shard. Only a shard that has one is looked at row by row."""
-    flat = values.reshape(-1)
-    if not len(flat) or (np.isfinite(np.maximum.reduce(flat)) and np.isfinite(np.minimum.reduce(flat))):
-        return None
-    return np.flatnonzero(~np.isfinite(values).all(axis=1))
 
 
 def _screen_non_finite(plan: FusePlan, table: TablePlan, index: int, sample_ids: pa.Array, valid: np.ndarray,

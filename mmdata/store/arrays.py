@@ -3,6 +3,7 @@
     feature: fixed_size_list<float32>[D]              -> (n, D) array          (`fixed_rows`)
     feature: list<fixed_size_list<float32>[D]>        -> offsets (n+1,), (sum T_i, D) array (`sequence_rows`)
     any column                                        -> (n,) bool, True where not null (`valid_mask`)
+    (n, D) values                                     -> rows holding NaN/Inf, or None (`non_finite_rows`)
 """
 from __future__ import annotations
 
@@ -43,4 +44,15 @@ def single_chunk(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr
 
 
-__all__ = ["fixed_rows", "sequence_rows", "single_chunk", "valid_mask"]
+def non_finite_rows(values: np.ndarray) -> np.ndarray | None:
+    """Indices of the rows of (N, D) `values` holding NaN or an infinity; None when none do.
+
+    One max and one min over every value decide that (both propagate NaN, and an infinity is an
+    extreme): ~1% of decoding a shard. Only a shard that has one is looked at row by row."""
+    flat = values.reshape(-1)
+    if not len(flat) or (np.isfinite(np.maximum.reduce(flat)) and np.isfinite(np.minimum.reduce(flat))):
+        return None
+    return np.flatnonzero(~np.isfinite(values).all(axis=1))
+
+
+__all__ = ["fixed_rows", "non_finite_rows", "sequence_rows", "single_chunk", "valid_mask"]
