@@ -35,8 +35,6 @@ before its turn waits, cut, until the videos sorted before it are written.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -63,7 +61,7 @@ from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import shard_schema
 from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
-from mmdata.store.writer import FeatureBatchBuilder, errors_table, publish_dir, write_table_atomic
+from mmdata.store.writer import FeatureBatchBuilder, errors_table, staged_dir, write_table_atomic
 
 #: Columns that hold one value per feature row and so follow the rows into the segments.
 ROW_COLUMNS = ("keys", "words")
@@ -126,19 +124,13 @@ def segment_dataset(
     size = shard_size or int(source.manifest.samples.get("shard_size", layout.DEFAULT_SHARD_SIZE))
     order = table.column("sample_id").to_pylist()
     report = SegmentReport(output_dir, len(order), len({s.group_id for s in samples}), problems, skipped=skipped)
-    tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with staged_dir(output_dir) as tmp:  # written there, moved onto output_dir when complete
         write_samples(tmp, table, problems, shard_size=size)
         write_manifest(tmp, _manifest(source, table, size, problems, info, Path(labels), folds, names, skipped))
         out = open_dataset(tmp)
         for name in names:
             table_report, report.empty[name] = _cut_table(source, out, name, order, segments, size)
             report.tables.append(table_report)
-        publish_dir(tmp, output_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     for t in report.tables:
         t.path = output_dir / t.path.relative_to(tmp)
     return report

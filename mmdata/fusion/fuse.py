@@ -17,11 +17,8 @@ failure (bad input found in pass 2, an interrupted run) leaves nothing behind.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -40,7 +37,7 @@ from mmdata.fusion.plan import FusePlan, plan_fusion
 from mmdata.store.manifest import write_text_atomic
 from mmdata.store.reader import open_dataset
 from mmdata.store.shards import release_unused_memory
-from mmdata.store.writer import publish_dir
+from mmdata.store.writer import staged_dir
 
 log = logging.getLogger(__name__)
 MissingPolicy = Literal["error", "zero", "drop"]
@@ -138,56 +135,49 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
         raise DatasetError(f"output directory {output_dir} already exists; choose another or pass --force")
     dataset = open_dataset(dataset_dir)
     plan = plan_fusion(dataset, options)
-    tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    created = _missing_folders(output_dir.parent)  # removed again on failure: nothing left behind
-    tmp.mkdir(parents=True)
     tally = Tally()
     sink: BackgroundSink | None = None
-    try:
-        # For pooled rows a first pass only gathers statistics (and counts, for .npy): moments stored
-        # at extraction replace it when every shard has them, and then every table, Parquet too, is
-        # read once, in the direct pass.
-        pooled_rows = not plan.keeps_sequences
-        stored = stored_statistics(plan, options) if pooled_rows and options.format != "npy" else None
-        direct = can_fuse_directly(plan) or (pooled_rows and (stored is not None or not plan.needs_first_pass))
-        copies = None
-        if not direct and copies_make_it_direct(plan):
-            copies, direct = MappableCopies(plan, tmp / COPIES_NAME), True
-        staging = None if direct else tmp / STAGING_NAME
-        needs_first = (plan.needs_first_pass and stored is None) or copies is not None
-        first = first_pass(plan, options, tally, staging, copies) if needs_first else None
-        stats = first.stats if first else stored or {t.name: NormStats(t.method) for t in plan.tables}
-        # What the plan's scans freed, before the pass allocates its own: without it the pass's memory
-        # sits on top of it (fuse's peak at 100k samples was 12 MiB higher).
-        release_unused_memory()
-        layout = _layout(plan, options, first)
-        metadata = _metadata(plan, options, stats, layout)
-        sink = BackgroundSink(open_sink(options.format, tmp, layout, metadata, first.counts if first else None,
-                                        shard_rows=options.shard_rows))
-        if direct:
-            direct_pass(copies.plan(plan) if copies else plan, options, stats, layout, sink, tally)
-        else:
-            second_pass(plan, options, stats, layout, sink, tally, first.staging if first else None)
-        files = sink.close()
-        if first and first.staging:
-            first.staging.unlink()
-        if copies:
-            copies.remove()
-        rows = dict(sorted(sink.rows.items()))
-        missing, dropped = tally.missing, tally.dropped
-        metadata.update(rows=rows, files=files, missing={"policy": options.missing, "non_finite": options.non_finite,
-                                                         "counts": missing, "dropped": dropped})
-        write_text_atomic(tmp / FUSED_METADATA, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
-        publish_dir(tmp, output_dir)
-    except BaseException:
-        if sink is not None:
-            sink.abort()
-        shutil.rmtree(tmp, ignore_errors=True)
-        for folder in created:
-            with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
-                folder.rmdir()
-        raise
+    with staged_dir(output_dir) as tmp:  # written there, moved onto output_dir when complete
+        try:
+            # For pooled rows a first pass only gathers statistics (and counts, for .npy): moments
+            # stored at extraction replace it when every shard has them, and then every table,
+            # Parquet too, is read once, in the direct pass.
+            pooled_rows = not plan.keeps_sequences
+            stored = stored_statistics(plan, options) if pooled_rows and options.format != "npy" else None
+            direct = can_fuse_directly(plan) or (pooled_rows and (stored is not None
+                                                                  or not plan.needs_first_pass))
+            copies = None
+            if not direct and copies_make_it_direct(plan):
+                copies, direct = MappableCopies(plan, tmp / COPIES_NAME), True
+            staging = None if direct else tmp / STAGING_NAME
+            needs_first = (plan.needs_first_pass and stored is None) or copies is not None
+            first = first_pass(plan, options, tally, staging, copies) if needs_first else None
+            stats = first.stats if first else stored or {t.name: NormStats(t.method) for t in plan.tables}
+            # What the plan's scans freed, before the pass allocates its own: without it the pass's
+            # memory sits on top of it (fuse's peak at 100k samples was 12 MiB higher).
+            release_unused_memory()
+            layout = _layout(plan, options, first)
+            metadata = _metadata(plan, options, stats, layout)
+            sink = BackgroundSink(open_sink(options.format, tmp, layout, metadata, first.counts if first else None,
+                                            shard_rows=options.shard_rows))
+            if direct:
+                direct_pass(copies.plan(plan) if copies else plan, options, stats, layout, sink, tally)
+            else:
+                second_pass(plan, options, stats, layout, sink, tally, first.staging if first else None)
+            files = sink.close()
+            if first and first.staging:
+                first.staging.unlink()
+            if copies:
+                copies.remove()
+            rows = dict(sorted(sink.rows.items()))
+            missing, dropped = tally.missing, tally.dropped
+            metadata.update(rows=rows, files=files, missing={
+                "policy": options.missing, "non_finite": options.non_finite, "counts": missing, "dropped": dropped})
+            write_text_atomic(tmp / FUSED_METADATA, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+        except BaseException:
+            if sink is not None:
+                sink.abort()  # before the folder it writes into goes
+            raise
     report = FuseReport(
         output_dir=output_dir, format=options.format, dim=plan.dim, tables=[t.name for t in plan.tables],
         slices={t.name: (t.start, t.stop) for t in plan.tables}, rows=rows, missing=missing, dropped=dropped,
@@ -232,15 +222,6 @@ def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats],
         "normalization": {"stats_splits": list(plan.stats_splits), "tables": {n: s.to_json() for n, s in stats.items()}},
         "columns": layout.schema().names,
     }
-
-
-def _missing_folders(folder: Path) -> list[Path]:
-    """`folder` and those of its parents that do not exist yet, deepest first."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    return missing
 
 
 def parse_normalization(values: list[str] | tuple[str, ...] | str) -> Normalization | dict[str, Normalization]:

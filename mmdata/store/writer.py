@@ -1,10 +1,11 @@
 """Writing tables: atomic shard files and batch builders that cast to a fixed schema."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,38 @@ def publish(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def publish_dir(tmp: Path, output_dir: Path) -> None:
-    """Move a finished directory written at `tmp` onto `output_dir`; an existing one only goes once
-    the new one is in place (readers see the old or the new, never half of either)."""
+@contextlib.contextmanager
+def staged_dir(output_dir: Path) -> Iterator[Path]:
+    """A hidden temporary directory beside `output_dir` to write a whole output into.
+
+    When the block ends it is moved onto `output_dir` (an existing one only goes once the new one
+    is in place: readers see the old or the new, never half of either); when the block raises it
+    is removed, with the parent folders made for it, so a failure leaves nothing behind."""
+    tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    created = _missing_folders(output_dir.parent)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        _publish_dir(tmp, output_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for folder in created:
+            with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
+                folder.rmdir()
+        raise
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _publish_dir(tmp: Path, output_dir: Path) -> None:
     if output_dir.exists():
         old = output_dir.parent / f".{output_dir.name}.old-{os.getpid()}"
         os.replace(output_dir, old)
