@@ -229,6 +229,9 @@ def test_a_failure_leaves_no_half_dataset_and_force_replaces_only_once_done(tmp_
     with pytest.raises(OSError, match="disk full"):
         segment_dataset(videos, tmp_path / "out", fake.files[LABELS_FILE])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["csd", "videos"]  # no output, no temporary folder
+    with pytest.raises(OSError, match="disk full"):  # nor the folders made for the output
+        segment_dataset(videos, tmp_path / "new" / "out", fake.files[LABELS_FILE])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["csd", "videos"]
     monkeypatch.undo()
     segment_dataset(videos, tmp_path / "out", fake.files[LABELS_FILE], tables=["text.words"])
     monkeypatch.setattr(segment, "_cut", broken)
