@@ -186,16 +186,8 @@ def _prepare(
     write_samples(output_dir, table, result.problems, shard_size=shard_size)
     manifest = Manifest(
         corpus=corpus_spec,
-        samples={
-            "path": layout.SAMPLES_DIR,
-            "rows": len(table),
-            "shards": _shard_rows(len(table), shard_size),
-            "shard_size": shard_size,
-            "fingerprint": fingerprint_ids(table.column("sample_id").to_pylist()),
-            "loader_errors": len(result.problems),
-            "splits": _count_splits(table),
-            "precomputed": [t.name for t in result.tables],
-        },
+        samples=samples_entry(table, shard_size, loader_errors=len(result.problems),
+                              precomputed=[t.name for t in result.tables]),
         extra={"loader": result.metadata} if result.metadata else {},
     )
     write_manifest(output_dir, manifest)
@@ -421,15 +413,21 @@ def _check_unique_ids(table: pa.Table) -> None:
         raise CorpusFormatError(f"sample id {dup!r} occurs more than once; loaders must yield unique ids")
 
 
-def _shard_rows(total: int, shard_size: int) -> list[int]:
-    sizes = [min(shard_size, total - start) for start in range(0, total, shard_size)]
-    return sizes or [0]
-
-
-def _count_splits(table: pa.Table) -> dict[str, int]:
+def samples_entry(table: pa.Table, shard_size: int, *, loader_errors: int, precomputed: Sequence[str] = ()) -> dict[str, Any]:
+    """The manifest's `samples` entry for a samples table written by `write_samples` in shards of `shard_size`."""
     import pyarrow.compute as pc
 
-    return {c["values"]: c["counts"] for c in pc.value_counts(table.column("split")).to_pylist()}
+    total = len(table)
+    return {
+        "path": layout.SAMPLES_DIR,
+        "rows": total,
+        "shards": [min(shard_size, total - start) for start in range(0, total, shard_size)] or [0],
+        "shard_size": shard_size,
+        "fingerprint": fingerprint_ids(table.column("sample_id").to_pylist()),
+        "loader_errors": loader_errors,
+        "splits": {c["values"]: c["counts"] for c in pc.value_counts(table.column("split")).to_pylist()},
+        "precomputed": list(precomputed),
+    }
 
 
 def fingerprint_ids(ids: Any) -> str:

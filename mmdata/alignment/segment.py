@@ -54,7 +54,7 @@ from mmdata.errors import CorpusFormatError, CorpusNotFoundError, DatasetError
 from mmdata.features.base import library_versions
 from mmdata.formats.csd import CsdFile, split_key
 from mmdata.formats.folds import read_folds
-from mmdata.pipeline import fingerprint_ids, write_samples
+from mmdata.pipeline import samples_entry, write_samples
 from mmdata.records import Sample, samples_to_table
 from mmdata.store import layout
 from mmdata.store.manifest import Manifest, write_manifest
@@ -129,7 +129,7 @@ def segment_dataset(
         write_manifest(tmp, _manifest(source, table, size, problems, info, Path(labels), folds, names, skipped))
         out = open_dataset(tmp)
         for name in names:
-            table_report, report.empty[name] = _cut_table(source, out, name, order, segments, size)
+            table_report, report.empty[name] = _cut_table(source, out, name, order, segments)
             report.tables.append(table_report)
     for t in report.tables:
         t.path = output_dir / t.path.relative_to(tmp)
@@ -244,8 +244,8 @@ def _why_not_cuttable(source: Dataset, name: str) -> str | None:
     return None
 
 
-def _cut_table(source: Dataset, out: Dataset, name: str, order: list[str], segments: dict[str, list[Segment]],
-               shard_size: int) -> tuple[TableReport, int]:
+def _cut_table(source: Dataset, out: Dataset, name: str, order: list[str],
+               segments: dict[str, list[Segment]]) -> tuple[TableReport, int]:
     """Write table `name` of `out`, cut from the source's: (its report, segments it has no row for)."""
     entry, spec = source.entry(name), source.spec(name)
     shards = layout.shard_files(source.table_dir(name))
@@ -253,7 +253,7 @@ def _cut_table(source: Dataset, out: Dataset, name: str, order: list[str], segme
     columns = {c: schema.field(c).type for c in ROW_COLUMNS if c in schema.names}
     provenance = _provenance(source, out, name, spec)
     claim_table(out, provenance, source=f"{name} of {source.root.name} cut into label segments", table_format=entry.format)
-    sink = _ShardSink(out, name, provenance, columns, shard_size, len(order))
+    sink = _ShardSink(out, name, provenance, columns)
     blocks = deque(_video_blocks(order))  # record shape: (video, [its sample ids in output order]) per video
     waiting: dict[str, Cut] = {}
     for video, row in _source_rows(source, name, shards, columns):
@@ -314,10 +314,9 @@ def _video_blocks(order: list[str]) -> list[tuple[str, list[str]]]:
 class _ShardSink:
     """Rows of one output table, written as shard k once it holds the rows of samples shard k."""
 
-    def __init__(self, out: Dataset, name: str, provenance: dict[str, Any], columns: dict[str, pa.DataType],
-                 shard_size: int, total: int):
+    def __init__(self, out: Dataset, name: str, provenance: dict[str, Any], columns: dict[str, pa.DataType]):
         self.out, self.name, self.provenance, self.columns = out, name, provenance, columns
-        self.sizes = [min(shard_size, total - start) for start in range(0, total, shard_size)] or [0]
+        self.sizes = list(out.manifest.samples["shards"])  # rows of each samples shard
         self.index = self.written = self.empty = 0
         self._start()
 
@@ -380,16 +379,9 @@ def _manifest(source: Dataset, table: pa.Table, shard_size: int, problems: list[
     dataset = loader.get("dataset") or dataset_of(info)
     if dataset:
         loader["dataset"] = dataset
-    splits: dict[str, int] = {}
-    for split in table.column("split").to_pylist():
-        splits[split] = splits.get(split, 0) + 1
-    ids = table.column("sample_id").to_pylist()
     return Manifest(
         corpus=dict(source.manifest.corpus),
-        samples={"path": layout.SAMPLES_DIR, "rows": len(ids), "shard_size": shard_size,
-                 "shards": [min(shard_size, len(ids) - s) for s in range(0, len(ids), shard_size)] or [0],
-                 "fingerprint": fingerprint_ids(ids), "loader_errors": len(problems), "splits": splits,
-                 "precomputed": []},
+        samples=samples_entry(table, shard_size, loader_errors=len(problems)),
         extra={"loader": loader, "segment": {
             "source": str(source.root.resolve()), "source_samples": source.manifest.samples["fingerprint"],
             "labels": {"path": str(labels.resolve()), "file": labels.name, "root_name": info.root_name},
