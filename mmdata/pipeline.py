@@ -413,7 +413,8 @@ def _check_unique_ids(table: pa.Table) -> None:
         raise CorpusFormatError(f"sample id {dup!r} occurs more than once; loaders must yield unique ids")
 
 
-def samples_entry(table: pa.Table, shard_size: int, *, loader_errors: int, precomputed: Sequence[str] = ()) -> dict[str, Any]:
+def samples_entry(table: pa.Table, shard_size: int, *, loader_errors: int,
+                  precomputed: Sequence[str] = ()) -> dict[str, Any]:
     """The manifest's `samples` entry for a samples table written by `write_samples` in shards of `shard_size`."""
     import pyarrow.compute as pc
 
