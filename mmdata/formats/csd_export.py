@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mmdata.alignment.core import overlap_pieces
-from mmdata.checks.dataset import DURATION_KEYS
+from mmdata.checks.dataset import media_durations
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.formats.csd import split_key, write_csd
 from mmdata.store import layout
@@ -171,7 +171,10 @@ def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, _Place] | 
 
 def _sdk_places(dataset: Dataset) -> dict[str, _Place]:
     """Every sample's SDK key and span in its video (see the module docstring for the sources)."""
-    rows = dataset.samples_table(columns=["sample_id", "start", "end", "extra"]).to_pylist()
+    table = dataset.samples_table(columns=["sample_id", "start", "end", "extra"])
+    rows = table.to_pylist()
+    for row, duration in zip(rows, media_durations(table.column("extra"))):  # NaN where none is given
+        row["duration"] = None if math.isnan(duration) else float(duration)
     # video -> [(i of vid[i], key, samples-table row, its extra)]
     by_video: dict[str, list[tuple[int, str, dict[str, Any], dict[str, Any]]]] = {}
     owners: dict[str, str] = {}
@@ -219,7 +222,7 @@ def _consecutive_spans(video: str, members: list[tuple[int, str, dict[str, Any],
     """Clips laid end to end in key order, from their durations: the best time line without segment times."""
     out, offset = [], 0.0
     for _, key, row, extra in members:
-        duration = next((d for d in (_seconds(extra.get(k)) for k in DURATION_KEYS) if d is not None), None)
+        duration = row["duration"]
         if duration is None:
             raise DatasetError(
                 f"sample {row['sample_id']!r} (key {key!r}) has no place in video {video!r}: no start/end, no "
