@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mmdata.store.metadata import METADATA_KEY
+from mmdata.store.metadata import METADATA_KEY, required_list
 
 RowKind = Literal["pooled", "padded", "ragged"]
 
@@ -32,12 +32,12 @@ class RowLayout:
         """Non-null all the way down: a fused row always has every value (missing modalities are
         zero-filled and flagged in `present`, or their samples dropped). Declaring it spares the
         Parquet encoder the definition levels of ~1,000 values per row."""
-        vector = _required_list(pa.float32(), self.dim)
+        vector = required_list(pa.float32(), self.dim)
         if self.kind == "pooled":
             return vector
         if self.kind == "padded":
-            return _required_list(vector, int(self.max_length or 0))
-        return _required_list(vector)
+            return required_list(vector, int(self.max_length or 0))
+        return required_list(vector)
 
     def schema(self, metadata: dict[str, Any] | None = None) -> pa.Schema:
         fields = [
@@ -47,11 +47,11 @@ class RowLayout:
             pa.field("feature", self.feature_type(), nullable=False),
         ]
         if self.presence:
-            fields.append(pa.field("present", _required_list(pa.bool_(), self.presence), nullable=False))
+            fields.append(pa.field("present", required_list(pa.bool_(), self.presence), nullable=False))
         if self.kind != "pooled":
             fields.append(pa.field("length", pa.int32(), nullable=False))
         if self.kind == "padded":
-            fields.append(pa.field("mask", _required_list(pa.bool_(), int(self.max_length or 0)), nullable=False))
+            fields.append(pa.field("mask", required_list(pa.bool_(), int(self.max_length or 0)), nullable=False))
         raw = {b"huggingface": json.dumps({"info": {"features": self.hf_features()}}).encode()}
         if metadata is not None:
             raw[METADATA_KEY] = json.dumps(metadata, sort_keys=True).encode()
@@ -177,7 +177,7 @@ class FusedBatch:
     def to_arrow(self, layout: RowLayout, schema: pa.Schema) -> pa.RecordBatch:
         dim = layout.dim
         vectors = pa.FixedSizeListArray.from_arrays(pa.array(self.feature.reshape(-1), pa.float32()),
-                                                    type=_required_list(pa.float32(), dim))
+                                                    type=required_list(pa.float32(), dim))
         if layout.kind == "padded":
             feature = pa.FixedSizeListArray.from_arrays(vectors, type=layout.feature_type())
         elif layout.kind == "ragged":
@@ -188,20 +188,14 @@ class FusedBatch:
         arrays = [self.sample_id, self.split, self.label, feature]
         if layout.presence:
             arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(self.present.reshape(-1)),
-                                                            type=_required_list(pa.bool_(), layout.presence)))
+                                                            type=required_list(pa.bool_(), layout.presence)))
         if layout.kind != "pooled":
             arrays.append(pa.array(self.lengths.astype(np.int32)))
         if layout.kind == "padded":
             length = int(layout.max_length or 0)
             mask = np.arange(length)[None, :] < self.lengths[:, None]
-            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(mask.reshape(-1)), type=_required_list(pa.bool_(), length)))
+            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(mask.reshape(-1)), type=required_list(pa.bool_(), length)))
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def _required_list(item: pa.DataType, size: int | None = None) -> pa.DataType:
-    """list<item> (fixed_size_list when `size` is given) whose items are never null."""
-    field = pa.field("item", item, nullable=False)
-    return pa.list_(field) if size is None else pa.list_(field, size)
 
 
 def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
