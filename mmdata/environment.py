@@ -1,4 +1,5 @@
-"""Environment variables set for the duration of a block (thread pools, offline model hubs)."""
+"""The process's environment: variables set for the duration of a block (thread pools, offline model
+hubs) and the CPUs it may use."""
 from __future__ import annotations
 
 import contextlib
@@ -22,4 +23,12 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = old
 
 
-__all__ = ["environment"]
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+__all__ = ["environment", "usable_cpus"]

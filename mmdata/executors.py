@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmdata.environment import environment
+from mmdata.environment import environment, usable_cpus
 from mmdata.errors import MediaError, MmdataError
 from mmdata.features.base import Extractor
 
@@ -227,14 +227,6 @@ def _run_here(
 ) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
     for rows in batches:
         yield rows, compute_batch(extractor, decode_batch(extractor, rows, corpus_root), rows)
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, where the platform has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 #: The most worker processes auto mode starts: each holds its own decoders (and their memory), and

@@ -26,13 +26,13 @@ from mmdata.checks import temporal
 from mmdata.checks.issues import Issue, IssueCollector
 from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
 from mmdata.checks.stream import (
-    ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_mapped_shards, read_column, read_shard_infos, row_starts,
-    scan_samples, sequence_rows, valid_mask,
+    ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_table_shards, read_column, row_starts, scan_samples,
+    sequence_rows, valid_mask,
 )
-from mmdata.store.layout import shard_files, shard_format
+from mmdata.store.layout import shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.shards import iter_shard_batches, parquet_pool, release_unused_memory, table_batches
+from mmdata.store.shards import parquet_pool, release_unused_memory, table_batches
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ _DURATION_VALUE = r'"{key}"\s*:\s*(?:"(?P<string>[^"\\]*)"|(?P<bare>[^",}}\]\s]+
 #: A plain decimal number ("2", "2.5", ".5", "1e3"); "inf", "nan" and hex stay unknown.
 _DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _SAMPLE_COLUMNS = ["sample_id", "split", "group_id", "image", "video", "label"]
-#: Parquet batches between two hand-backs of what the scanner's threads freed.
+#: Shards between two hand-backs of what the Parquet decoding threads freed.
 RELEASE_EVERY = 16
 _SPAN_COLUMNS = ["start", "end"]
 #: Read with them, checked batch by batch (`samples.check_text`) and not kept.
@@ -165,8 +165,8 @@ class _Context:
         batch (`text_issues`) and dropped, and the rows of each shard are counted."""
         text_issues: list[Issue] = []
 
-        def check_text(batch: pa.RecordBatch) -> None:
-            text_issues.extend(sample_checks.check_text(pa.Table.from_batches([batch]), max_examples=options.max_examples))
+        def check_text(shard: pa.Table) -> None:
+            text_issues.extend(sample_checks.check_text(shard, max_examples=options.max_examples))
 
         keep = _SAMPLE_COLUMNS + (_SPAN_COLUMNS if needs_spans else [])
         samples, sample_shard_rows = scan_samples(dataset, keep + _TEXT_COLUMNS, keep, check_text)
@@ -316,39 +316,23 @@ def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
     """Batches of a table's shards of the declared type, with the table row index of each batch's
     first row and its shard index; every shard's footer goes into `shards` as the scan finds it.
 
-    Arrow IPC shards are opened once each, one at a time (footer and scan share the mapped table;
-    mapping them all up front would keep a few pages of every shard resident). Parquet shards have
-    their footers read first, then one scanner decodes the good ones with read-ahead."""
+    Each shard is opened once (`stream.iter_table_shards`): Arrow IPC shards are mapped one at a
+    time (mapping them all up front would keep a few pages of every shard resident), Parquet ones
+    decoded a few ahead on threads."""
     schema = feature_schema(spec).remove_metadata()
-    files = shard_files(table_dir)
-    if files and shard_format(files[0]) == "arrow":
-        row0 = 0
-        for info, table in iter_mapped_shards(files):
-            shards.append(info)
-            if table_checks.shard_type_ok(spec, info):
-                consumed = 0
-                for batch in table_batches(table, columns, schema, SCAN_BATCH_ROWS):
-                    if batch.num_rows:
-                        yield row0 + consumed, info.index, batch
-                        consumed += batch.num_rows
-            row0 += info.rows
-            del table
-        return
-    shards.extend(read_shard_infos(table_dir))
-    starts = row_starts(shards)
-    good = [(int(starts[s.index]), s) for s in shards if table_checks.shard_type_ok(spec, s)]
-    if not good:
-        return
-    index, consumed = 0, 0
-    for count, batch in enumerate(iter_shard_batches([s.path for _, s in good], columns, schema, SCAN_BATCH_ROWS)):
-        if count % RELEASE_EVERY == RELEASE_EVERY - 1:
-            release_unused_memory(parquet_pool())  # the scanner's threads keep what their decodes freed
-        if batch.num_rows == 0:
-            continue
-        while consumed >= good[index][1].rows:
-            index, consumed = index + 1, 0
-        yield good[index][0] + consumed, good[index][1].index, batch
-        consumed += batch.num_rows
+    row0 = 0
+    for info, table in iter_table_shards(shard_files(table_dir), columns):
+        shards.append(info)
+        if table is not None and table_checks.shard_type_ok(spec, info):
+            consumed = 0
+            for batch in table_batches(table, columns, schema, SCAN_BATCH_ROWS):
+                if batch.num_rows:
+                    yield row0 + consumed, info.index, batch
+                    consumed += batch.num_rows
+        row0 += info.rows
+        del table
+        if info.index % RELEASE_EVERY == RELEASE_EVERY - 1:
+            release_unused_memory(parquet_pool())  # what the decoding threads freed
 
 
 def _durations(dataset: Dataset, n: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Streaming, vectorized access to a dataset's tables (shared by the checks and by fusion).
 
-Feature tables are read shard by shard (`store.shards.iter_shard_batches`: memory-mapped Arrow IPC,
-or Parquet through a scanner with bounded read-ahead, so memory does not grow with the dataset), and
+Tables are read shard by shard, each shard opened once (`iter_table_shards`: memory-mapped Arrow IPC,
+or Parquet decoded a few shards ahead on threads, so memory does not grow with the dataset), and
 Arrow list columns are turned into NumPy views without per-row Python (`store.arrays`, imported here):
 
     feature: fixed_size_list<float32>[D]              -> (n, D) array          (`fixed_rows`)
@@ -10,7 +10,9 @@ Arrow list columns are turned into NumPy views without per-row Python (`store.ar
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,10 +20,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from mmdata.environment import usable_cpus
+from mmdata.errors import DatasetError
+from mmdata.records import SAMPLES_SCHEMA
 from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk, valid_mask  # noqa: F401 - shared here too
 from mmdata.store.layout import samples_dir, shard_files, shard_format
 from mmdata.store.metadata import decode_metadata
-from mmdata.store.shards import map_shard, shard_footer, shards_dataset
+from mmdata.store.shards import map_shard, open_shard, shard_footer, shards_dataset
 
 if TYPE_CHECKING:
     from mmdata.store.reader import Dataset
@@ -29,6 +34,8 @@ if TYPE_CHECKING:
 #: Rows per record batch when the checks scan feature tables.
 SCAN_BATCH_ROWS = 4096
 ID_SCHEMA = pa.schema([pa.field("sample_id", pa.string())])
+#: Parquet shards being decoded ahead of the one a reader works on.
+READ_AHEAD = 4
 
 
 @dataclass(frozen=True)
@@ -47,15 +54,6 @@ class ShardInfo:
         return None if index < 0 else self.schema.field(index).type
 
 
-def read_shard_infos(table_dir: Path) -> list[ShardInfo]:
-    """Footer-only look at every shard of a table (cheap: no data pages are read)."""
-    infos = []
-    for index, path in enumerate(shard_files(table_dir)):
-        rows, schema = shard_footer(path)
-        infos.append(ShardInfo(index, path, rows, schema, decode_metadata(schema)))
-    return infos
-
-
 def row_starts(shards: Sequence[ShardInfo]) -> np.ndarray:
     """The table row index of each shard's first row, then the table's row count ((len + 1,) int64)."""
     return np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
@@ -70,19 +68,50 @@ def iter_mapped_shards(files: Sequence[Path]) -> Iterator[tuple[ShardInfo, pa.Ta
         yield ShardInfo(index, path, table.num_rows, table.schema, decode_metadata(table.schema)), table
 
 
+def iter_table_shards(files: Sequence[Path], columns: Sequence[str]) -> Iterator[tuple[ShardInfo, pa.Table]]:
+    """The shard files of a table (`layout.shard_files`) in order, each opened once: its info and its
+    table of `columns` (a shard without one of them: its info and None).
+
+    Arrow IPC shards are memory-mapped one at a time (`iter_mapped_shards`). Parquet shards are
+    decoded `READ_AHEAD` ahead on one thread per CPU (Arrow releases the GIL), footer and columns in
+    one open (`store.shards.open_shard`)."""
+    if not files:
+        return
+    if shard_format(files[0]) == "arrow":
+        for info, table in iter_mapped_shards(files):
+            yield info, table.select(list(columns)) if all(c in table.schema.names for c in columns) else None
+        return
+    pool = ThreadPoolExecutor(max_workers=usable_cpus())
+    try:
+        pending: deque[Future[tuple[pa.Schema, pa.Table | None]]] = deque(
+            pool.submit(_open_if_complete, path, columns) for path in files[:READ_AHEAD])
+        for index, path in enumerate(files):
+            schema, table = pending.popleft().result()
+            if index + READ_AHEAD < len(files):
+                pending.append(pool.submit(_open_if_complete, files[index + READ_AHEAD], columns))
+            rows = table.num_rows if table is not None else shard_footer(path)[0]
+            yield ShardInfo(index, path, rows, schema, decode_metadata(schema)), table
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _open_if_complete(path: Path, columns: Sequence[str]) -> tuple[pa.Schema, pa.Table | None]:
+    try:
+        return open_shard(path, columns)
+    except KeyError:
+        return shard_footer(path)[1], None
+
+
 def read_shard_infos_and_ids(table_dir: Path) -> tuple[list[ShardInfo], pa.Array]:
-    """Every shard's info and the table's `sample_id` column, concatenated; Arrow IPC shards are
-    opened once each, Parquet ones read their footers, then the ids in one multi-threaded scan."""
-    files = shard_files(table_dir)
-    if not files or shard_format(files[0]) != "arrow":
-        return read_shard_infos(table_dir), read_column(files, "sample_id", ID_SCHEMA)
+    """Every shard's info and the table's `sample_id` column, concatenated, each shard opened once."""
     infos, ids = [], []
-    for info, table in iter_mapped_shards(files):
+    for info, table in iter_table_shards(shard_files(table_dir), ["sample_id"]):
         infos.append(info)
-        # Copied out at once, so that the shard's map goes with its table: ids still pointing into
-        # every map would keep ~128 KiB of each shard resident (the kernel maps pages around each
-        # one touched), 15 MiB more peak memory at 100k samples.
-        ids.append(pa.concat_arrays(table.column("sample_id").chunks))
+        if table is not None:
+            # Copied out at once, so that an Arrow IPC shard's map goes with its table: ids still
+            # pointing into every map would keep ~128 KiB of each shard resident (the kernel maps
+            # pages around each one touched), 15 MiB more peak memory at 100k samples.
+            ids.append(pa.concat_arrays(table.column("sample_id").chunks))
     return infos, pa.concat_arrays(ids) if ids else pa.array([], pa.string())
 
 
@@ -96,20 +125,22 @@ def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = N
 
 
 def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = None,
-                 each: Callable[[pa.RecordBatch], None] | None = None) -> tuple[pa.Table, list[int]]:
+                 each: Callable[[pa.Table], None] | None = None) -> tuple[pa.Table, list[int]]:
     """One scan of the samples table: its `keep` columns (default: all `columns`) whole, the rows
-    of each shard in shard order, and every batch handed to `each` (for checks of columns not kept)."""
+    of each shard in shard order, and every shard's `columns` handed to `each` (for checks of
+    columns not kept)."""
     keep = keep or columns
-    rows_by_file: dict[str, int] = {}
-    parts: list[pa.RecordBatch] = []
-    scanner = dataset.samples().scanner(columns=columns, memory_pool=pa.system_memory_pool(), fragment_readahead=1,
-                                        batch_readahead=1)
-    for tagged in scanner.scan_batches():
-        batch, name = tagged.record_batch, Path(tagged.fragment.path).name
-        rows_by_file[name] = rows_by_file.get(name, 0) + batch.num_rows
+    parts: list[pa.Table] = []
+    rows: list[int] = []
+    for info, table in iter_table_shards(shard_files(samples_dir(dataset.root)), columns):
+        if table is None:
+            missing = sorted(set(columns) - set(info.schema.names))
+            raise DatasetError(f"samples shard {info.path} lacks the columns {missing}; it was not written by "
+                               "this mmdata version: re-run `mmdata extract`")
+        rows.append(info.rows)
         if each is not None:
-            each(batch)
-        parts.append(batch.select(keep))
-    schema = scanner.projected_schema
-    table = pa.Table.from_batches(parts, schema=pa.schema([schema.field(c) for c in keep]))
-    return table, [rows_by_file.get(p.name, 0) for p in shard_files(samples_dir(dataset.root))]
+            each(table)
+        parts.append(table.select(keep))
+    if not parts:
+        return SAMPLES_SCHEMA.empty_table().select(keep), rows
+    return pa.concat_tables(parts, promote_options="permissive"), rows

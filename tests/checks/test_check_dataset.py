@@ -329,3 +329,15 @@ def test_only_the_named_tables_are_checked(tmp_path):
     root = _image_text(tmp_path, image=_rename(IMAGE, 4, "999999999999"))
     report = check_dataset(root, tables=["text.b"])
     assert report.ok and list(report.tables) == ["text.b"]
+
+
+def test_samples_shard_without_a_column_names_the_shard_and_the_column(tmp_path):
+    import pyarrow.parquet as pq
+
+    from mmdata.errors import DatasetError
+
+    root = _image_text(tmp_path)
+    shard = layout.shard_files(layout.samples_dir(root))[0]
+    pq.write_table(pq.read_table(shard).drop_columns(["split"]), shard)  # rewritten by another tool
+    with pytest.raises(DatasetError, match=rf"samples shard .*{shard.name} lacks the columns \['split'\]"):
+        check_dataset(root)

@@ -17,7 +17,7 @@ from mmdata.fusion.torch_dataset import FusedDataset
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
 from mmdata.store.layout import shard_files
-from mmdata.store.shards import parquet_pool, read_shard, release_unused_memory, shard_rows, shard_schema
+from mmdata.store.shards import open_shard, parquet_pool, read_shard, release_unused_memory, shard_rows, shard_schema
 from tests.sample_corpus import copy_sample_corpus
 
 EXTRACTORS = ["color-hist:bins=4", "pixel-stats"]
@@ -123,3 +123,38 @@ def test_parquet_shards_decode_into_jemalloc_and_give_it_back(both_formats):
     del table
     release_unused_memory()
     assert pool.bytes_allocated() == before
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_open_shard_gives_the_whole_schema_and_the_columns_asked_for_in_that_order(both_formats, fmt):
+    shard = shard_files(both_formats / fmt / "features" / "image.color-hist")[0]
+    schema, table = open_shard(shard, ["feature", "sample_id"])
+    assert schema.names == ["sample_id", "feature"] and b"mmdata" in schema.metadata
+    assert table.column_names == ["feature", "sample_id"] and table.num_rows == 3
+    assert table.equals(read_shard(shard).select(["feature", "sample_id"]))
+    with pytest.raises(KeyError, match="intervals"):
+        open_shard(shard, ["sample_id", "intervals"])
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_iter_table_shards_keeps_shard_order_past_the_read_ahead(tmp_path, fmt):
+    """More shards than are read ahead, of different sizes: infos and tables come in file order,
+    and a shard without an asked-for column comes as its info and no table."""
+    from mmdata.checks.stream import READ_AHEAD, iter_table_shards
+    from mmdata.store.writer import write_table_atomic
+
+    sizes = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3][: READ_AHEAD + 6]
+    files, start = [], 0
+    for k, rows in enumerate(sizes):
+        ids = [f"s{i:03d}" for i in range(start, start + rows)]
+        columns = {"sample_id": ids} if k == 4 else {"sample_id": ids, "value": np.arange(start, start + rows)}
+        files.append(tmp_path / f"part-{k:05d}.{fmt}")
+        write_table_atomic(pa.table(columns), files[-1])
+        start += rows
+    seen = list(iter_table_shards(files, ["value", "sample_id"]))
+    assert [info.index for info, _ in seen] == list(range(len(sizes)))
+    assert [info.path for info, _ in seen] == files and [info.rows for info, _ in seen] == sizes
+    assert seen[4][1] is None and seen[4][0].schema.names == ["sample_id"]
+    values = np.concatenate([t.column("value").to_numpy() for _, t in seen if t is not None])
+    expected = np.concatenate([np.arange(s, s + n) for k, (s, n) in enumerate(zip(np.cumsum([0, *sizes]), sizes)) if k != 4])
+    assert np.array_equal(values, expected)
