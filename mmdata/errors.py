@@ -46,6 +46,10 @@ class DatasetError(MmdataError, ValueError):
     """An output directory is not a valid mmdata dataset (missing manifest, wrong layout version)."""
 
 
+class ShardReadError(DatasetError):
+    """A shard file of a table cannot be read: truncated, corrupt, or not the format its name says."""
+
+
 class ConfigError(MmdataError, ValueError):
     """An extractor or loader option has a wrong name or value."""
 

@@ -23,12 +23,13 @@ import pyarrow.compute as pc
 from mmdata.checks import samples as sample_checks
 from mmdata.checks import tables as table_checks
 from mmdata.checks import temporal
-from mmdata.checks.issues import Issue, IssueCollector
+from mmdata.checks.issues import Issue, IssueCollector, make_issue
 from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
 from mmdata.checks.stream import (
     ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_table_shards, read_column, row_starts, scan_samples,
     sequence_rows, valid_mask,
 )
+from mmdata.errors import ShardReadError
 from mmdata.store.layout import shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
@@ -206,28 +207,12 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     stats: dict[str, Any] = {"rows": 0, "shards": 0, "null": 0, "kind": spec.kind, "dim": spec.dim}
     coverage: list[np.ndarray] = []
     columns = ["sample_id", "feature", "intervals"] if spec.kind == "sequence" and spec.intervals else ["sample_id", "feature"]
-    failed = context.failed_ids(name)
-    aligned = True  # so far every batch's ids are the samples table's at the same rows
-    # One scan reads the ids with the features; rows whose ids line up with the samples table map to
-    # their sample by position, others by an id lookup (the ids check below names what is wrong).
-    for row0, _, batch in _scan(dataset.table_dir(name), spec, columns, shards):
-        n = batch.num_rows
-        ids = batch.column("sample_id")
-        if ids.equals(context.sample_ids.slice(row0, n)):
-            where = np.arange(row0, row0 + n)
-        else:
-            aligned = False
-            where = pc.fill_null(pc.index_in(ids, value_set=context.sample_ids), -1).to_numpy()
-        feature = batch.column("feature")
-        valid = valid_mask(feature)
-        stats["rows"] += n
-        stats["null"] += int(n - valid.sum())
-        collector.extend(table_checks.check_nulls(name, ids, valid, failed, max_examples=options.max_examples))
-        if spec.kind == "pooled":
-            values, owner = _pooled_values(feature, spec, valid)
-            collector.extend(table_checks.check_finite(name, ids, values, owner, max_examples=options.max_examples))
-        else:
-            collector.extend(_check_sequence(context, name, spec, batch, ids, where, valid, coverage))
+    try:
+        aligned = _check_rows(context, name, spec, columns, shards, stats, coverage, collector)
+    except ShardReadError as e:
+        collector.extend([make_issue("shard-unreadable", "error", str(e), table=name)])
+        stats["shards"] = len(shards)
+        return stats
     stats["shards"] = len(shards)
     collector.extend(table_checks.check_table_state(name, entry, shards))
     if not shards:
@@ -255,6 +240,36 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
             stats["coverage_mean"] = round(float(values.mean()), 4)
             stats["coverage_min"] = round(float(values.min()), 4)
     return stats
+
+
+def _check_rows(context: _Context, name: str, spec: FeatureSpec, columns: list[str], shards: list[ShardInfo],
+                stats: dict[str, Any], coverage: list[np.ndarray], collector: IssueCollector) -> bool:
+    """Check every row of a table, shard by shard; True when every row's id is the samples table's
+    at the same position."""
+    options = context.options
+    failed = context.failed_ids(name)
+    aligned = True
+    # One scan reads the ids with the features; rows whose ids line up with the samples table map to
+    # their sample by position, others by an id lookup (the ids check below names what is wrong).
+    for row0, _, batch in _scan(context.dataset.table_dir(name), spec, columns, shards):
+        n = batch.num_rows
+        ids = batch.column("sample_id")
+        if ids.equals(context.sample_ids.slice(row0, n)):
+            where = np.arange(row0, row0 + n)
+        else:
+            aligned = False
+            where = pc.fill_null(pc.index_in(ids, value_set=context.sample_ids), -1).to_numpy()
+        feature = batch.column("feature")
+        valid = valid_mask(feature)
+        stats["rows"] += n
+        stats["null"] += int(n - valid.sum())
+        collector.extend(table_checks.check_nulls(name, ids, valid, failed, max_examples=options.max_examples))
+        if spec.kind == "pooled":
+            values, owner = _pooled_values(feature, spec, valid)
+            collector.extend(table_checks.check_finite(name, ids, values, owner, max_examples=options.max_examples))
+        else:
+            collector.extend(_check_sequence(context, name, spec, batch, ids, where, valid, coverage))
+    return aligned
 
 
 def _check_sequence(

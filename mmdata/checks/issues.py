@@ -23,6 +23,7 @@ CODES: dict[str, str] = {
     "ids-duplicate": "a sample id occurs more than once in a table",
     "ids-order": "the feature table has the samples' ids but not in the samples table's order",
     "shard-rows": "feature shard k does not hold exactly the rows of samples shard k",
+    "shard-unreadable": "a shard file cannot be read (truncated or corrupt); the rest of its table is not checked",
     # declared spec against the data
     "dim-mismatch": "a shard's feature type (dim, dtype, kind) differs from the spec the manifest declares",
     "non-finite": "feature values that are NaN or +/-Inf",

@@ -14,6 +14,7 @@ reader pays for the pages it touches and nothing is decoded. Parquet shards are 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pyarrow import _parquet
 
+from mmdata.errors import ShardReadError
 from mmdata.store.layout import shard_format
 
 #: Column chunks are read where they are decoded (`pre_buffer=False`): pre-buffering hands each read to
@@ -72,26 +74,46 @@ def open_shard(path: Path, columns: Sequence[str] | None = None) -> tuple[pa.Sch
     reader behind `pq.ParquetFile`, which offers no memory pool): 300 shards of 1,000 x
     512/384/74 floats on 2 threads took 0.19 s wall, 0.36 s CPU this way, 0.25 s and 0.46 s as
     pyarrow.dataset fragments, 0.21 s and 0.41 s through one dataset scanner (which reads each
-    footer a second time). Raises KeyError for a column the shard does not have."""
-    if shard_format(path) == "parquet":
+    footer a second time).
+
+    Raises:
+        KeyError: the shard has no column of that name.
+        ShardReadError: the file cannot be read (truncated, corrupt).
+    """
+    if shard_format(path) != "parquet":
+        table = map_shard(path)
+        return table.schema, table.select(list(columns)) if columns is not None else table
+    with unreadable_as_error(path):
         reader = _parquet.ParquetReader(memory_pool=parquet_pool())
         reader.open(str(path), pre_buffer=False)
-        schema = reader.schema_arrow
-        if columns is None:
-            return schema, reader.read_all(use_threads=False)
+        schema, leaf_paths = reader.schema_arrow, reader.column_paths
+    if columns is not None:
         missing = [c for c in columns if c not in schema.names]
         if missing:
             raise KeyError(f"{path}: no column {missing[0]!r} (columns: {schema.names})")
-        leaves = [i for i, leaf in enumerate(reader.column_paths) if leaf[0] in columns]
+    with unreadable_as_error(path):
+        if columns is None:
+            return schema, reader.read_all(use_threads=False)
+        leaves = [i for i, leaf in enumerate(leaf_paths) if leaf[0] in columns]
         return schema, reader.read_all(column_indices=leaves, use_threads=False).select(list(columns))
-    table = map_shard(path)
-    return table.schema, table.select(list(columns)) if columns is not None else table
+
+
+@contextlib.contextmanager
+def unreadable_as_error(path: Path) -> Iterator[None]:
+    """Arrow's error for a file it cannot read, as a ShardReadError naming the file and the fix."""
+    try:
+        yield
+    except (pa.ArrowException, OSError) as e:
+        raise ShardReadError(
+            f"{path}: cannot read this shard ({e}); it is truncated or corrupt. Delete it and re-run the "
+            "`mmdata extract` that wrote the table: finished shards are kept and this one is computed again"
+        ) from e
 
 
 def map_shard(path: Path) -> pa.Table:
     """An Arrow IPC shard as a table over its memory map: only the footer and batch headers are
     read; each data page is read when something touches it, and the map goes with the table."""
-    with pa.memory_map(str(path)) as source:
+    with unreadable_as_error(path), pa.memory_map(str(path)) as source:
         return pa.ipc.open_file(source).read_all()
 
 
@@ -108,9 +130,10 @@ def shard_schema(path: Path) -> pa.Schema:
 def shard_footer(path: Path) -> tuple[int, pa.Schema]:
     """(rows, schema with its metadata) of a shard, from its footer, opening it once."""
     if shard_format(path) == "parquet":
-        meta = pq.read_metadata(path)
-        return meta.num_rows, meta.schema.to_arrow_schema()
-    with pa.memory_map(str(path)) as source:
+        with unreadable_as_error(path):
+            meta = pq.read_metadata(path)
+            return meta.num_rows, meta.schema.to_arrow_schema()
+    with unreadable_as_error(path), pa.memory_map(str(path)) as source:
         reader = pa.ipc.open_file(source)
         return reader.count_rows(), reader.schema
 

@@ -341,3 +341,17 @@ def test_samples_shard_without_a_column_names_the_shard_and_the_column(tmp_path)
     pq.write_table(pq.read_table(shard).drop_columns(["split"]), shard)  # rewritten by another tool
     with pytest.raises(DatasetError, match=rf"samples shard .*{shard.name} lacks the columns \['split'\]"):
         check_dataset(root)
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
+def test_truncated_shard_is_an_unreadable_shard_error_and_the_other_tables_are_still_checked(tmp_path, table_format):
+    image = replace(pooled_table("image.a", S, 4), table_format=table_format)
+    text = replace(pooled_table("text.b", S, 3, seed=1), table_format=table_format)
+    root = _image_text(tmp_path, image=image, text=text)
+    shard = layout.shard_files(layout.feature_dir(root, "image.a"))[1]
+    shard.write_bytes(shard.read_bytes()[:200])  # a copy cut short
+    report = check_dataset(root)
+    issue = _only(report, "shard-unreadable")
+    assert (issue.severity, issue.table) == ("error", "image.a")
+    assert str(shard) in issue.message and "re-run the `mmdata extract`" in issue.message
+    assert report.tables["text.b"]["rows"] == 12 and "text.b" not in {i.table for i in report.errors}

@@ -486,3 +486,16 @@ def test_tables_written_with_nullable_values_still_check_and_fuse(tmp_path, tabl
     assert report.ok and not [i for i in report.issues if i.code == "dim-mismatch"]
     fuse(root, tmp_path / "legacy")
     assert _read_parquet(tmp_path / "legacy").equals(_read_parquet(tmp_path / "now"))
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
+def test_truncated_shard_fails_naming_the_file_and_writes_nothing(tmp_path, table_format):
+    from mmdata.errors import ShardReadError
+    from mmdata.store import layout
+
+    root = _dataset(tmp_path, table_format=table_format)
+    shard = layout.shard_files(layout.feature_dir(root, "text.b"))[-1]
+    shard.write_bytes(shard.read_bytes()[:-64])  # its footer cut off
+    with pytest.raises(ShardReadError, match=rf"{shard.name}: cannot read this shard .*truncated or corrupt"):
+        fuse(root, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
