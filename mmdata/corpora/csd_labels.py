@@ -10,7 +10,7 @@ Shared by the `csd` loader and `mmdata segment`, so that a label file means the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,29 +71,31 @@ def label_segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> 
 
 
 def label_rows(
-    csd: CsdFile, video: str, keys: list[str], result: LoadResult
+    csd: CsdFile, video: str, keys: list[str], result: LoadResult, name: Callable[[int], str] | None = None,
 ) -> Iterator[tuple[str, int, np.ndarray, np.ndarray, str]]:
     """(sample_id, i, [start, end], label values, where) per segment of one video's label keys.
 
     Keys the SDK already aligned (`vid[i]`, one row each) are the segments' ids as they stand: the
     SDK leaves gaps where it skipped an interval, so renumbering them by position would shift ids.
     Otherwise the rows of the video's keys are numbered in order (`vid` -> `vid[0]`, `vid[1]`, ...).
+    `name(i)` names segment i's sample (default: its SDK key `vid[i]`).
     """
     indexed = [(key, split_key(key)[1]) for key in keys]
     if all(i is not None for _, i in indexed):
         for key, i in indexed:
             entry = csd.read(key)
             if len(entry.intervals) != 1:
-                result.problems.append(LoadProblem(key, csd.where(key), (
+                result.problems.append(LoadProblem(name(i) if name else key, csd.where(key), (
                     f"label key {key!r} holds {len(entry.intervals)} rows; expected one row per SDK-aligned key "
                     "vid[i] (align the labels with a collapse function); skipped")))
                 continue
-            yield key, i, entry.intervals[0], np.asarray(entry.features, dtype=np.float64).reshape(-1), csd.where(key)
+            yield (name(i) if name else key), i, entry.intervals[0], \
+                np.asarray(entry.features, dtype=np.float64).reshape(-1), csd.where(key)
         return
     values, intervals = read_rows(csd, keys, sort=False)
     values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
     for i in range(len(intervals)):
-        yield f"{video}[{i}]", i, intervals[i], values[i], csd.where(video)
+        yield (name(i) if name else f"{video}[{i}]"), i, intervals[i], values[i], csd.where(video)
 
 
 def dataset_of(labels: _FileInfo) -> str | None:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmdata.corpora.base import LoadProblem, LoadResult
+from mmdata.corpora.csd_labels import label_rows
 from mmdata.errors import CorpusFormatError
-from mmdata.formats.csd import CsdFile, split_key
+from mmdata.formats.csd import CsdFile, key_order, split_key
 
 if TYPE_CHECKING:
     from mmdata.corpora.mosi_raw import _Segment as Segment
@@ -42,10 +43,9 @@ def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResu
         if csd.is_text():
             raise CorpusFormatError(f"{path}: holds words (root {csd.root_name!r}), expected the SDK's label sequence "
                                     "(numeric features, one row per segment); pass the label file as labels_file")
-        keys: dict[str, dict[int | None, str]] = {}
-        for key in csd.video_ids:
-            base, index = split_key(key)
-            keys.setdefault(base, {})[index] = key
+        keys: dict[str, list[str]] = {}
+        for key in sorted(csd.video_ids, key=key_order):
+            keys.setdefault(split_key(key)[0], []).append(key)
         for video_id, video_segments in sorted(by_video.items()):
             if video_id not in keys:
                 for seg in video_segments:
@@ -74,34 +74,29 @@ def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResu
         if unused:
             log.warning("%s: %d videos of the label file have no clips in this corpus; ignored", path, unused)
         # What `export-csd` needs to write the labels back under the same file, root and key form.
-        indexed = bool(keys) and all(None not in found for found in keys.values())
+        indexed = bool(keys) and all(split_key(key)[1] is not None for found in keys.values() for key in found)
         result.metadata["labels"] = {"file": path.name, "root_name": csd.root_name,
                                      "keys": "segments" if indexed else "videos",
                                      "metadata": json.loads(json.dumps(csd.metadata, default=str))}
 
 
-def sdk_label_rows(csd: CsdFile, video_id: str, keys: dict[int | None, str],
-                    result: LoadResult) -> dict[int, tuple[list[float], list[float]]]:
-    """Segment index -> (label values, [start, end]) of one video: the rows of key `vid`, then the
-    keys `vid[i]` of a file the SDK aligned (one row each). Bad rows are load problems."""
+def sdk_label_rows(csd: CsdFile, video_id: str, keys: list[str],
+                   result: LoadResult) -> dict[int, tuple[list[float], list[float]]]:
+    """Segment index -> (label values, [start, end]) of one video's keys, numbered as the `csd`
+    loader numbers them (`csd_labels.label_rows`). Rows that cannot be read, are not finite or end
+    before they start are load problems naming the clip."""
     rows: dict[int, tuple[list[float], list[float]]] = {}
-    for index, key in sorted(keys.items(), key=lambda item: -1 if item[0] is None else item[0]):
-        try:
-            entry = csd.read(key)
-        except CorpusFormatError as e:
-            result.problems.append(LoadProblem(None, csd.where(key), f"{e}; skipped"))
+    try:
+        segments = list(label_rows(csd, video_id, keys, result, name=lambda i: clip_id(video_id, i + 1)))
+    except CorpusFormatError as e:
+        result.problems.append(LoadProblem(None, csd.where(video_id), f"{e}; the video's labels stay null"))
+        return rows
+    for clip, number, interval, values, where in segments:
+        row, span = values.tolist(), interval.tolist()
+        if not all(map(math.isfinite, row + span)) or span[1] < span[0]:
+            result.problems.append(LoadProblem(clip, where, (
+                f"label row {number} (key {video_id}[{number}]) is {row} over {span}; expected finite "
+                "values and end >= start; skipped")))
             continue
-        values = entry.features.astype("float64", copy=False).reshape(len(entry.intervals), -1)
-        if index is not None and len(values) != 1:
-            result.problems.append(LoadProblem(clip_id(video_id, index + 1), csd.where(key), (
-                f"label key {key!r} holds {len(values)} rows; expected one row per SDK-aligned key vid[i]; skipped")))
-            continue
-        for i, (row, interval) in enumerate(zip(values.tolist(), entry.intervals.tolist())):
-            number = i if index is None else index
-            if not all(map(math.isfinite, row + interval)) or interval[1] < interval[0]:
-                result.problems.append(LoadProblem(clip_id(video_id, number + 1), csd.where(key), (
-                    f"label row {number} (key {video_id}[{number}]) is {row} over {interval}; expected finite "
-                    "values and end >= start; skipped")))
-                continue
-            rows[number] = (row, interval)
+        rows[number] = (row, span)
     return rows

@@ -122,3 +122,22 @@ def test_a_word_sequence_as_label_file_and_csd_labels_for_mosei_are_refused(tmp_
     write_sdk_labels(mosei / "labels.csd", {"v1": [(0.0, 1.0, 1.0)]})
     with pytest.raises(ConfigError, match=r"labels_file='labels.csd': an SDK label sequence \(.csd\) is read in the cmu"):
         load_corpus("mosi-raw", mosei, options={"labels_file": "labels.csd"})
+
+
+def test_sdk_aligned_key_with_several_rows_is_a_problem_naming_the_clip(tmp_path):
+    """The same rule as the csd loader's (`csd_labels.label_rows`), the problem named by the clip."""
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    (fake.root / "labels.csv").unlink()
+    rows = SDK_SEGMENTS["a_b-1"]
+    write_sdk_csd(fake.root / LABELS_FILE, LABELS_ROOT, {
+        "a_b-1[0]": (np.array([[rows[0][2]]], np.float32), np.array([rows[0][:2]])),
+        "a_b-1[1]": (np.array([[0.5], [1.0]], np.float32), np.array([[2.5, 2.7], [2.7, 3.0]])),
+        "Xy9[0]": (np.array([[-2.75]], np.float32), np.array([[10.0, 10.5]])),
+    })
+    result = load_corpus("mosi-raw", fake.root)
+    samples = by_id(result)
+    assert (samples["a_b-1_1"].label, samples["a_b-1_2"].label, samples["Xy9_1"].label) == (1.5, None, -2.75)
+    reasons = [p.reason for p in result.problems if p.sample_id == "a_b-1_2"]
+    assert reasons[0].startswith("label key 'a_b-1[1]' holds 2 rows; expected one row per SDK-aligned key")
+    assert reasons[1].startswith("no label row 1 (key 'a_b-1[1]') for clip 2")
+    assert {p.sample_id for p in result.problems} == {"a_b-1_2"}
