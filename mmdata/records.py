@@ -28,11 +28,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 Seconds = float
 Modality = Literal["image", "text", "audio", "video"]
 MODALITIES: tuple[Modality, ...] = ("image", "text", "audio", "video")
+
+#: `extra` JSON keys that give a media file's duration in seconds (a JSON number or a numeric string).
+DURATION_KEYS = ("duration", "media_duration")
+#: A key's value in JSON: a string's content without its quotes, or a bare value (number, true, ...) as written.
+_DURATION_VALUE = r'"{key}"\s*:\s*(?:"(?P<string>[^"\\]*)"|(?P<bare>[^",}}\]\s]+))'
+#: A plain decimal number ("2", "2.5", ".5", "1e3"); "inf", "nan" and hex stay unknown.
+_DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 SAMPLES_SCHEMA = pa.schema(
     [
@@ -97,3 +106,25 @@ def text_items(row: dict[str, Any]) -> list[str]:
         return list(captions)
     transcript = row.get("transcript")
     return [transcript] if transcript else []
+
+
+def media_durations(extra: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The first of `DURATION_KEYS` in each `extra` JSON string that holds a finite number >= 0,
+    given as a JSON number (`2.5`) or as a numeric string (`"2.5"`, as a CSV column of a corpus's
+    segment list arrives); NaN for rows without one.
+
+    One regex pass per key over the whole column, not a JSON parse per row; a key nested in
+    another value would count too, but the loaders write flat `extra` dicts.
+    """
+    out = np.full(len(extra), np.nan)
+    for key in DURATION_KEYS:
+        found = pc.extract_regex(extra, _DURATION_VALUE.format(key=key))  # null where the key is absent
+        text = pc.utf8_trim_whitespace(pc.binary_join_element_wise(
+            pc.struct_field(found, [0]), pc.struct_field(found, [1]), ""))  # one of the two is empty
+        number = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
+        values = pc.cast(pc.if_else(number, text, pa.scalar(None, pa.string())), pa.float64())
+        values = pc.fill_null(values, np.nan).to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            usable = np.isnan(out) & np.isfinite(values) & (values >= 0)
+        out[usable] = values[usable]
+    return out

@@ -34,9 +34,9 @@ from typing import Any, Literal
 import numpy as np
 
 from mmdata.alignment.core import overlap_pieces
-from mmdata.checks.dataset import media_durations
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.formats.csd import split_key, write_csd
+from mmdata.records import media_durations
 from mmdata.store import layout
 from mmdata.store.shards import read_shard
 from mmdata.store.reader import Dataset, open_dataset

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from mmdata.checks import CheckOptions, check_dataset
-from mmdata.checks.dataset import media_durations
+from mmdata.records import media_durations
 from tests.checks.builder import build_dataset, clip_table, mosi_samples, with_value
 
 MOSI = {"corpus_kind": "mosi-raw", "corpus_options": {"dataset": "cmu-mosi"}}
