@@ -35,7 +35,7 @@ from mmdata.store import layout
 from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.shards import read_shard, shard_rows, shard_schema
+from mmdata.store.shards import read_shard, shard_rows, shard_schema, unreadable_as_error
 from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
@@ -226,10 +226,11 @@ def shard_row_batches(path: Path) -> Iterator[pa.RecordBatch]:
         table = read_shard(path)
         yield from table.to_batches(max_chunksize=rows_per_batch(path.stat().st_size / max(table.num_rows, 1)))
         return
-    file = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
-    meta = file.metadata
-    row_bytes = sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups)) / max(meta.num_rows, 1)
-    yield from file.iter_batches(batch_size=rows_per_batch(row_bytes), use_threads=False)
+    with unreadable_as_error(path):
+        file = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
+        meta = file.metadata
+        row_bytes = sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups)) / max(meta.num_rows, 1)
+        yield from file.iter_batches(batch_size=rows_per_batch(row_bytes), use_threads=False)
 
 
 def batch_sequences(batch: pa.RecordBatch, dim: int | None) -> list[tuple[np.ndarray, np.ndarray] | None]:

@@ -24,7 +24,7 @@ from mmdata.environment import usable_cpus
 from mmdata.errors import DatasetError
 from mmdata.records import SAMPLES_SCHEMA
 from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk, valid_mask  # noqa: F401 - shared here too
-from mmdata.store.layout import samples_dir, shard_files, shard_format
+from mmdata.store.layout import MANIFEST_NAME, samples_dir, shard_files, shard_format, shard_name
 from mmdata.store.metadata import decode_metadata
 from mmdata.store.shards import map_shard, open_shard, shard_footer, shards_dataset
 
@@ -36,6 +36,8 @@ SCAN_BATCH_ROWS = 4096
 ID_SCHEMA = pa.schema([pa.field("sample_id", pa.string())])
 #: Parquet shards being decoded ahead of the one a reader works on.
 READ_AHEAD = 4
+#: What to do about a samples table that lost a shard (`mmdata extract` writes it once, and never again).
+_RESTORE = "restore it from a copy, or extract the corpus again into a new output directory"
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = 
     keep = keep or columns
     parts: list[pa.Table] = []
     rows: list[int] = []
-    for info, table in iter_table_shards(shard_files(samples_dir(dataset.root)), columns):
+    for info, table in iter_table_shards(_samples_shards(dataset), columns):
         if table is None:
             missing = sorted(set(columns) - set(info.schema.names))
             raise DatasetError(f"samples shard {info.path} lacks the columns {missing}; it was not written by "
@@ -141,6 +143,22 @@ def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = 
         if each is not None:
             each(table)
         parts.append(table.select(keep))
+    if sum(rows) != dataset.manifest.samples.get("rows", sum(rows)):
+        raise DatasetError(f"samples table {samples_dir(dataset.root)} holds {sum(rows)} rows, {MANIFEST_NAME} lists "
+                           f"{dataset.manifest.samples['rows']}; a shard was replaced: {_RESTORE}")
     if not parts:
         return SAMPLES_SCHEMA.empty_table().select(keep), rows
     return pa.concat_tables(parts, promote_options="permissive"), rows
+
+
+def _samples_shards(dataset: Dataset) -> list[Path]:
+    """The samples table's shard files, every one the manifest lists (`samples.shards`, rows per shard)."""
+    folder = samples_dir(dataset.root)
+    files = shard_files(folder)
+    expected = dataset.manifest.samples.get("shards")
+    if expected is not None and len(files) != len(expected):
+        present = {f.name for f in files}
+        missing = [name for name in map(shard_name, range(len(expected))) if name not in present]
+        raise DatasetError(f"samples table {folder}: {len(files)} of the {len(expected)} shards {MANIFEST_NAME} lists "
+                           f"are there, {missing[:3]}{' ...' if len(missing) > 3 else ''} missing; {_RESTORE}")
+    return files

@@ -71,8 +71,9 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
         >>> export_csd("out/mosi-raw", "out/mosi-csd", keys="sdk")
 
     Raises:
-        DatasetError: a named table is not a sequence table with intervals; with keys="sdk", a
-            sample without an SDK key, or whose place in its video is unknown.
+        DatasetError: a named table is not a sequence table with intervals or has no shards;
+            nothing to export; with keys="sdk", a sample without an SDK key, or whose place in its
+            video is unknown.
     """
     if keys not in KEY_STYLES:
         raise ConfigError(f"keys={keys!r} is not one of {list(KEY_STYLES)}")
@@ -80,11 +81,15 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
     places = _sdk_places(dataset) if keys == "sdk" else None
     csd_dir = Path(csd_dir)
     names = tables or [n for n in dataset.table_names if _is_temporal(dataset, n)]
-    written = []
-    for name in names:
+    for name in names:  # every table is checked before any file is written
         if not _is_temporal(dataset, name):
             raise DatasetError(f"table {name!r} is not a sequence table with intervals ({dataset.spec(name)}); "
                                "a .csd needs per-row [start, end] intervals")
+        if not layout.shard_files(dataset.table_dir(name)):
+            raise DatasetError(f"table {name!r}: {dataset.table_dir(name)} has no finished shards, while "
+                               f"{layout.MANIFEST_NAME} lists the table; re-run the command that wrote it")
+    written = []
+    for name in names:
         entry = dataset.entry(name)
         from_csd = entry.extractor == "precomputed" and "root_name" in entry.config
         root = entry.config["root_name"] if from_csd else name
@@ -97,6 +102,9 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
         label_path = _export_labels(dataset, csd_dir, places)
         if label_path is not None:
             written.append(label_path)
+    if not written:
+        raise DatasetError(f"{dataset.root} has no sequence table with intervals and no labels: nothing to export "
+                           f"as .csd (tables: {dataset.table_names}); align a table to a reference first, or name one")
     return written
 
 

@@ -12,26 +12,74 @@ missing='zero'.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from mmdata.errors import DatasetError
-from mmdata.fusion.formats import DATA_DIR, FUSED_METADATA
+from mmdata.fusion.formats import DATA_DIR, EXPORT_FORMATS, FUSED_METADATA
+
+#: What to do about an export whose files are damaged.
+REFUSE_HINT = "re-create the export with `mmdata fuse DATASET_DIR OUTPUT_DIR --force`"
+#: Fields of `fused.json` that readers of an export rely on, with their JSON type.
+_REQUIRED = {"format": str, "dim": int, "rows": dict, "rows_kind": str, "tables": list, "modalities": list,
+             "slices": dict, "files": dict}
+_JSON_NAMES = {str: "string", int: "number", float: "number", dict: "object", list: "array", type(None): "null"}
 
 
 def read_fused_metadata(export_dir: str | Path) -> dict[str, Any]:
     """The `fused.json` of an export directory.
 
     Raises:
-        DatasetError: the directory holds no fused export.
+        DatasetError: the directory holds no fused export, or its `fused.json` is not valid JSON or
+            lacks a field readers need.
     """
     path = Path(export_dir) / FUSED_METADATA
     if not path.is_file():
         raise DatasetError(f"{export_dir} is not a fused export: no {FUSED_METADATA}; create one with `mmdata fuse`")
-    return json.loads(path.read_text())
+    try:
+        metadata = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {e.start}); the file is damaged: {REFUSE_HINT}") from e
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); the file is damaged: {REFUSE_HINT}") from e
+    _check_fused_metadata(path, metadata)
+    return metadata
+
+
+def _check_fused_metadata(path: Path, metadata: Any) -> None:
+    """The fields readers use are there, with the JSON types `mmdata fuse` gives them."""
+    if not isinstance(metadata, dict):
+        raise DatasetError(f"{path}: holds a JSON {_JSON_NAMES.get(type(metadata), 'value')}, expected the object "
+                           f"`mmdata fuse` writes; the file is damaged: {REFUSE_HINT}")
+    for key, kind in _REQUIRED.items():
+        if not isinstance(metadata.get(key), kind):
+            got = f"is {metadata[key]!r}" if key in metadata else "is missing"
+            raise DatasetError(f"{path}: field {key!r} {got}, expected a JSON {_JSON_NAMES[kind]}; "
+                               f"the file is damaged or was edited: {REFUSE_HINT}")
+    if metadata["format"] not in EXPORT_FORMATS:
+        raise DatasetError(f"{path}: format {metadata['format']!r} is not one of {list(EXPORT_FORMATS)}; "
+                           f"the file is damaged or was edited: {REFUSE_HINT}")
+    bad = {split: n for split, n in metadata["rows"].items() if not isinstance(n, int) or n < 0}
+    if bad:
+        raise DatasetError(f"{path}: rows per split {bad} are not counts of rows; "
+                           f"the file is damaged or was edited: {REFUSE_HINT}")
+
+
+@contextlib.contextmanager
+def export_file(path: Path) -> Iterator[None]:
+    """A data file of an export that cannot be read (missing, truncated, corrupt, a column missing) as a
+    DatasetError naming it."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError, pa.ArrowException) as e:
+        raise DatasetError(f"{path}: cannot read this file of the fused export ({e}); it is missing, truncated or "
+                           f"corrupt: {REFUSE_HINT}") from e
 
 
 class FusedDataset:
@@ -156,17 +204,16 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
 def _open_arrow(export_dir: Path, split: str, fmt: str) -> dict[str, Any]:
     """Columns of an Arrow IPC export (file format) or HF save_to_disk split (stream format), zero-copy:
     each record batch stays a view of the mapped file."""
-    import pyarrow as pa
-
     if fmt == "arrow":
         files = [export_dir / DATA_DIR / f"{split}.arrow"]
     else:
         files = sorted((export_dir / split).glob("data-*.arrow"))
     batches = []
     for path in files:
-        source = pa.memory_map(str(path), "r")
-        reader = pa.ipc.open_file(source) if fmt == "arrow" else pa.ipc.open_stream(source)
-        batches.extend(b for b in reader.read_all().to_batches() if b.num_rows)
+        with export_file(path):
+            source = pa.memory_map(str(path), "r")
+            reader = pa.ipc.open_file(source) if fmt == "arrow" else pa.ipc.open_stream(source)
+            batches.extend(b for b in reader.read_all().to_batches() if b.num_rows)
     if not batches:
         raise DatasetError(f"split {split!r} of {export_dir} holds no rows")
     names = batches[0].schema.names
@@ -189,8 +236,6 @@ def _open_arrow(export_dir: Path, split: str, fmt: str) -> dict[str, Any]:
 def _fixed_view(arr: Any, dtype: Any = None) -> np.ndarray:
     """A (nested) fixed_size_list array as an N-d NumPy array: a view of the mapped buffer for floats
     (booleans are bit-packed in Arrow, so those are unpacked into a copy)."""
-    import pyarrow as pa
-
     shape, values, position = [len(arr)], arr, 0
     while isinstance(values.type, pa.FixedSizeListType):
         size = values.type.list_size
@@ -244,23 +289,29 @@ def _open_npy(export_dir: Path, split: str) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     folder = export_dir / split
-    index = pq.read_table(folder / "index.parquet", columns=["sample_id", "label"])
+    with export_file(folder / "index.parquet"):
+        index = pq.read_table(folder / "index.parquet", columns=["sample_id", "label"])
     columns: dict[str, Any] = {
         "sample_id": index.column("sample_id").to_pylist(),
         "label": index.column("label").to_numpy(zero_copy_only=False).astype(np.float32),
     }
-    features = np.load(folder / "features.npy", mmap_mode="r")
+    features = _load_npy(folder / "features.npy")
     if (folder / "offsets.npy").is_file():
-        columns["rows"] = _Ragged([(np.load(folder / "offsets.npy", mmap_mode="r"), features)])
+        columns["rows"] = _Ragged([(_load_npy(folder / "offsets.npy"), features)])
     else:
         columns["feature"] = features
     if (folder / "lengths.npy").is_file():
-        columns["length"] = np.load(folder / "lengths.npy", mmap_mode="r")
+        columns["length"] = _load_npy(folder / "lengths.npy")
         if "rows" not in columns:
             columns["mask"] = _LengthMask(columns["length"], features.shape[1])
     if (folder / "present.npy").is_file():
-        columns["present"] = np.load(folder / "present.npy", mmap_mode="r")
+        columns["present"] = _load_npy(folder / "present.npy")
     return columns
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    with export_file(path):
+        return np.load(path, mmap_mode="r")
 
 
 class _LengthMask:

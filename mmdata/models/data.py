@@ -34,7 +34,7 @@ def read_pooled(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray]:
             f"table {name!r} is a {spec.kind} table with dim {spec.dim}; expected a pooled table with a fixed dim "
             "(pool sequences with `mmdata fuse`, or pick a pooled extractor)"
         )
-    table = _non_null(dataset.table(name).to_table(columns=["sample_id", "feature"]))
+    table = _non_null(dataset.read_table(name, columns=["sample_id", "feature"]))
     feature = table.column("feature").combine_chunks()
     values = _fixed_values(feature, spec.dim)
     return np.asarray(table.column("sample_id").to_pylist(), dtype=object), values
@@ -47,7 +47,7 @@ def read_sequence(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray, 
         raise SchemaMismatchError(
             f"table {name!r} is a {spec.kind} table with dim {spec.dim}; expected a sequence table with a fixed dim"
         )
-    table = _non_null(dataset.table(name).to_table(columns=["sample_id", "feature"]))
+    table = _non_null(dataset.read_table(name, columns=["sample_id", "feature"]))
     feature = table.column("feature").combine_chunks()
     if isinstance(feature, pa.ChunkedArray):  # an empty table
         feature = pa.array([], type=feature.type)
@@ -128,27 +128,44 @@ def read_fused_splits(export_dir: str | Path) -> dict[str, SplitArrays]:
 
 def _read_fused_split(export_dir: Path, metadata: dict, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ids, float64 labels, (n, dim) float32 features) of one split, whatever the export format."""
-    import pyarrow.parquet as pq
+    from mmdata.fusion.formats import FUSED_METADATA
+    from mmdata.fusion.torch_dataset import REFUSE_HINT, export_file
 
     fmt, dim = metadata["format"], int(metadata["dim"])
     if fmt == "npy":
-        index = pq.read_table(export_dir / split / "index.parquet", columns=["sample_id", "label"])
-        features = np.load(export_dir / split / "features.npy").astype(np.float32, copy=False)
+        index = _read_export_file(export_dir / split / "index.parquet", "parquet", ["sample_id", "label"])
+        with export_file(export_dir / split / "features.npy"):
+            features = np.load(export_dir / split / "features.npy").astype(np.float32, copy=False)
     else:
-        if fmt == "parquet":
-            parts = [pq.read_table(export_dir / f, columns=["sample_id", "label", "feature"]) for f in metadata["files"][split]]
-        elif fmt == "arrow":
-            parts = [pa.ipc.open_file(pa.memory_map(str(export_dir / f), "r")).read_all() for f in metadata["files"][split]]
-        else:  # hf: save_to_disk writes Arrow IPC streams
-            parts = [pa.ipc.open_stream(pa.memory_map(str(f), "r")).read_all()
-                     for f in sorted((export_dir / split).glob("data-*.arrow"))]
-        index = pa.concat_tables([p.select(["sample_id", "label", "feature"]) for p in parts])
+        if fmt == "hf":  # save_to_disk writes Arrow IPC streams
+            files = sorted((export_dir / split).glob("data-*.arrow"))
+        else:
+            files = [export_dir / f for f in metadata["files"].get(split, [])]
+        if not files:
+            raise DatasetError(f"split {split!r} of {export_dir} has {metadata['rows'].get(split)} rows in "
+                               f"{FUSED_METADATA} but no data file; {REFUSE_HINT}")
+        parts = [_read_export_file(f, fmt, ["sample_id", "label", "feature"]) for f in files]
+        index = pa.concat_tables(parts)
         features = _fixed_values(index.column("feature"), dim)
     ids = np.asarray(index.column("sample_id").to_pylist(), dtype=object)
     labels = index.column("label").to_numpy(zero_copy_only=False).astype(np.float64)
     if features.shape != (len(ids), dim):
         raise DatasetError(f"split {split!r} of {export_dir}: features {features.shape}, expected ({len(ids)}, {dim})")
     return ids, labels, features
+
+
+def _read_export_file(path: Path, fmt: str, columns: list[str]) -> pa.Table:
+    """`columns` of one data file of an export: Parquet, an Arrow IPC file (arrow) or stream (hf)."""
+    import pyarrow.parquet as pq
+
+    from mmdata.fusion.torch_dataset import export_file
+
+    with export_file(path):
+        if fmt == "parquet":
+            return pq.read_table(path, columns=columns)
+        source = pa.memory_map(str(path), "r")
+        table = pa.ipc.open_file(source).read_all() if fmt == "arrow" else pa.ipc.open_stream(source).read_all()
+        return table.select(columns)
 
 
 def _non_null(table: pa.Table) -> pa.Table:

@@ -44,8 +44,9 @@ def gallery_items(dataset: Dataset, corpus_root: Path, max_items: int = 12) -> l
     samples = dataset.samples()
     names = samples.schema.names
     columns = [c for c in _COLUMNS if c in names] + [c for c in _EMBEDDED if c in names]
-    splits = samples.to_table(columns=["split"]).column("split").to_pylist()
-    rows = samples.take(_pick(splits, max_items), columns=columns).to_pylist() if splits else []
+    with dataset.reading():
+        splits = samples.to_table(columns=["split"]).column("split").to_pylist()
+        rows = samples.take(_pick(splits, max_items), columns=columns).to_pylist() if splits else []
     return [_item(row, corpus_root) for row in rows]
 
 

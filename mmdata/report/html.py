@@ -101,7 +101,8 @@ def build_figures(dataset: Dataset, samples: SampleColumns, *, max_points: int =
 
     by_modality: dict[str, list[TableVectors]] = {}
     for name in dataset.table_names:
-        vectors = table_vectors(dataset, name, samples, max_points=max_points)
+        with dataset.reading(name):
+            vectors = table_vectors(dataset, name, samples, max_points=max_points)
         if vectors is not None and len(vectors.norms):
             by_modality.setdefault(vectors.modality, []).append(vectors)
     figures = []

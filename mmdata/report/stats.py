@@ -102,10 +102,12 @@ def summarize_tables(dataset: Dataset) -> list[TableSummary]:
         entry = dataset.entry(name)
         spec = FeatureSpec.from_json(entry.spec)
         table = dataset.table(name)
-        missing = int(table.count_rows(filter=pc.field("feature").is_null()))
+        with dataset.reading(name):
+            missing = int(table.count_rows(filter=pc.field("feature").is_null()))
+            rows = int(table.count_rows())
         out.append(TableSummary(
             name=name, modality=entry.modality, extractor=entry.extractor, config=entry.config,
-            versions=entry.versions, rows=int(table.count_rows()), dim=spec.dim, dtype=spec.dtype, kind=spec.kind,
+            versions=entry.versions, rows=rows, dim=spec.dim, dtype=spec.dtype, kind=spec.kind,
             frame_rate=spec.frame_rate, failed=int(failed.get(name, 0)), missing=missing, complete=entry.complete,
         ))
     return out

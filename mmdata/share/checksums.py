@@ -27,6 +27,9 @@ CHECKSUMS_NAME = "checksums.sha256"
 IGNORED_PREFIXES = (".git/", ".cache/huggingface/")
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _CHUNK = 1 << 20
+#: A checksums file that cannot be parsed proves nothing about the files: get it again, or vouch for them anew.
+_DAMAGED_HINT = (f"the {CHECKSUMS_NAME} is damaged: get it again from where the dataset came from, or, if you trust the "
+                 f"files as they are, write a new one with `mmdata checksum DIR`")
 
 
 @dataclass
@@ -106,13 +109,19 @@ def read_checksums(path: Path) -> dict[str, str]:
             f"{path.parent} has no {CHECKSUMS_NAME}; write one with `mmdata checksum {path.parent}` "
             "(`mmdata share` writes one into every folder it makes)"
         )
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {e.start}), expected lines '<64 hex digits>  <relative path>'; "
+                           f"{_DAMAGED_HINT}") from e
     sums: dict[str, str] = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         match = _LINE.match(line)
         if match is None:
-            raise DatasetError(f"{path}:{number}: expected '<64 hex digits>  <relative path>', got {line[:80]!r}")
+            raise DatasetError(f"{path}:{number}: expected '<64 hex digits>  <relative path>', got {line[:80]!r}; "
+                               f"{_DAMAGED_HINT}")
         sums[match.group(2)] = match.group(1)
     return sums
 

@@ -194,7 +194,7 @@ def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, embe
 
 def _write_feature_table(dataset: Dataset, name: str, sample_ids: pa.ChunkedArray, shards: list[OutputShard],
                          out: Path, fingerprint: str) -> CardConfig:
-    table = dataset.table(name).to_table()
+    table = dataset.read_table(name)
     positions = _row_positions(name, table.column("sample_id"), sample_ids)
     metadata = decode_metadata(table.schema)
     if metadata:

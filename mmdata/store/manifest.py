@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from mmdata.errors import DatasetError
-from mmdata.store.layout import LAYOUT_VERSION, MANIFEST_NAME
+from mmdata.store.layout import LAYOUT_VERSION, MANIFEST_NAME, TABLE_FORMATS
+from mmdata.store.metadata import FeatureSpec
 
 
 @dataclass
@@ -62,6 +63,11 @@ class Manifest:
         )
 
 
+#: What to do about a manifest that was damaged or edited by hand.
+DAMAGED_HINT = (f"the file is damaged or was edited: restore {MANIFEST_NAME} from a copy, "
+                "or extract the corpus again into a new output directory")
+
+
 def manifest_path(dataset_dir: Path) -> Path:
     return Path(dataset_dir) / MANIFEST_NAME
 
@@ -70,7 +76,8 @@ def read_manifest(dataset_dir: str | Path) -> Manifest:
     """Read and validate a dataset's manifest.
 
     Raises:
-        DatasetError: no manifest, unreadable JSON, or a layout version this mmdata does not know.
+        DatasetError: no manifest, unreadable JSON, a field of the wrong shape, or a layout version
+            this mmdata does not know.
     """
     path = manifest_path(Path(dataset_dir))
     if not path.is_file():
@@ -78,20 +85,76 @@ def read_manifest(dataset_dir: str | Path) -> Manifest:
             f"{dataset_dir} is not an mmdata dataset: no {MANIFEST_NAME} found; "
             "create one with `mmdata extract KIND CORPUS_ROOT OUTPUT_DIR`"
         )
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}:{e.lineno}: manifest is not valid JSON ({e.msg})") from e
+    data = _parse_manifest(path)
     version = data.get("layout_version")
     if version != LAYOUT_VERSION:
         raise DatasetError(
             f"{path}: dataset layout version {version!r}, this mmdata reads version {LAYOUT_VERSION}; "
             "re-create the dataset with `mmdata extract` (or use the mmdata release that wrote it)"
         )
+    _check_fields(path, data)
     try:
         return Manifest.from_json(data)
     except (KeyError, TypeError) as e:
-        raise DatasetError(f"{path}: manifest is missing or has a malformed field ({e})") from e
+        raise DatasetError(f"{path}: manifest is missing or has a malformed field ({e}); {DAMAGED_HINT}") from e
+
+
+def _parse_manifest(path: Path) -> dict[str, Any]:
+    """The manifest's JSON object."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: manifest is not UTF-8 text (byte {e.start} is {e.object[e.start]:#04x}); "
+                           f"{DAMAGED_HINT}") from e
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{path}:{e.lineno}: manifest is not valid JSON ({e.msg}); {DAMAGED_HINT}") from e
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path}: manifest holds {_json_kind(data)}, expected an object with corpus, "
+                           f"samples and tables; {DAMAGED_HINT}")
+    return data
+
+
+def _check_fields(path: Path, data: dict[str, Any]) -> None:
+    """Each field readers use has the shape `write_manifest` gives it."""
+    _expect_object(path, "corpus", data, ("kind", "root"))
+    _expect_object(path, "samples", data, ("path", "rows"))
+    tables = data.get("tables", {})
+    if not isinstance(tables, dict):
+        raise DatasetError(f"{path}: manifest field 'tables' is {_json_kind(tables)}, expected an object "
+                           f"of table name -> entry; {DAMAGED_HINT}")
+    required = tuple(f.name for f in fields(TableEntry) if f.default is MISSING and f.default_factory is MISSING)
+    for name, entry in tables.items():
+        _expect_object(path, name, tables, required, where="table")
+        unknown = sorted(set(entry) - {f.name for f in fields(TableEntry)})
+        if unknown:
+            raise DatasetError(f"{path}: table {name!r} has unknown fields {unknown}; {DAMAGED_HINT}")
+        if entry.get("format", "parquet") not in TABLE_FORMATS:
+            raise DatasetError(f"{path}: table {name!r} has format {entry['format']!r}, expected one of "
+                               f"{sorted(TABLE_FORMATS)}; {DAMAGED_HINT}")
+        try:
+            FeatureSpec.from_json(entry["spec"])
+        except TypeError as e:
+            raise DatasetError(f"{path}: table {name!r} has a malformed spec ({e}), expected an object with the "
+                               f"fields of a FeatureSpec (dim, dtype, kind, ...); {DAMAGED_HINT}") from e
+
+
+def _expect_object(path: Path, key: str, parent: dict[str, Any], keys: tuple[str, ...], *,
+                   where: str = "manifest field") -> None:
+    """`parent[key]` is a JSON object holding each of `keys`."""
+    if key not in parent or not isinstance(parent[key], dict):
+        got = f"is {_json_kind(parent[key])}" if key in parent else "is missing"
+        raise DatasetError(f"{path}: {where} {key!r} {got}, expected an object with {', '.join(keys)}; {DAMAGED_HINT}")
+    missing = [k for k in keys if k not in parent[key]]
+    if missing:
+        raise DatasetError(f"{path}: {where} {key!r} has no {', '.join(map(repr, missing))}; {DAMAGED_HINT}")
+
+
+def _json_kind(value: Any) -> str:
+    """'a JSON array', 'JSON null', ... for a message."""
+    if value is None:
+        return "JSON null"
+    kinds = {list: "array", str: "string", bool: "boolean", int: "number", float: "number", dict: "object"}
+    return f"a JSON {kinds.get(type(value), 'value')}"
 
 
 def write_manifest(dataset_dir: str | Path, manifest: Manifest) -> None:

@@ -104,23 +104,37 @@ def iter_shard_moments(shards: Sequence[Path], dim: int, samples_fingerprint: st
     """Each shard's moments per split, in shard order, read one at a time (a caller merging them
     keeps none); None for a shard without moments that match it, and nothing after it."""
     for shard in shards:
-        path = moments_path(shard)
-        try:  # a few KB: read whole (mapping and unmapping each costs ~4x as much, 300 files: 50 vs 11 ms)
-            table = pa.ipc.open_file(pa.py_buffer(path.read_bytes())).read_all()
-        except (FileNotFoundError, pa.ArrowInvalid):
-            yield None
+        moments = stored_moments(shard, dim, samples_fingerprint)
+        yield moments
+        if moments is None:
             return
+
+
+def stored_moments(shard: Path, dim: int, samples_fingerprint: str | None) -> dict[str, Moments] | None:
+    """The moments stored for `shard`, per split; None when it has none, they do not match it, or their
+    file is damaged (truncated, not Arrow, metadata not JSON, columns missing or of another size): fuse
+    then computes its statistics from the features, as for a table extracted before moments existed."""
+    path = moments_path(shard)
+    try:  # a few KB: read whole (mapping and unmapping each costs ~4x as much, 300 files: 50 vs 11 ms)
+        table = pa.ipc.open_file(pa.py_buffer(path.read_bytes())).read_all()
         meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
-        info = shard.stat()
-        if (meta.get("samples_fingerprint") != samples_fingerprint or meta.get("dim") != dim
-                or meta.get("shard_bytes") != info.st_size or meta.get("shard_mtime_ns") != info.st_mtime_ns):
-            yield None
-            return
+    except (OSError, ValueError, pa.ArrowException):  # missing, unreadable, or metadata that is not JSON
+        return None
+    info = shard.stat()
+    if (not isinstance(meta, dict) or meta.get("samples_fingerprint") != samples_fingerprint or meta.get("dim") != dim
+            or meta.get("shard_bytes") != info.st_size or meta.get("shard_mtime_ns") != info.st_mtime_ns):
+        return None
+    try:
         means = table.column("mean").combine_chunks().values.to_numpy().reshape(-1, dim)
         m2s = table.column("m2").combine_chunks().values.to_numpy().reshape(-1, dim)
         counts = table.column("count").to_pylist()
-        yield {split: (counts[i], means[i].copy(), m2s[i].copy()) for i, split in enumerate(table.column("split").to_pylist())}
+        splits = table.column("split").to_pylist()
+    except (KeyError, ValueError, AttributeError, pa.ArrowException):  # a column missing or of another type
+        return None
+    if not len(splits) == len(counts) == len(means) == len(m2s):
+        return None
+    return {split: (counts[i], means[i].copy(), m2s[i].copy()) for i, split in enumerate(splits)}
 
 
 __all__ = ["MOMENTS_DIR", "Moments", "batch_moments", "feature_moments", "has_moments", "iter_shard_moments", "moments_path",
-           "read_table_moments", "shard_moments", "write_shard_moments"]
+           "read_table_moments", "shard_moments", "stored_moments", "write_shard_moments"]

@@ -1,6 +1,8 @@
 """Reading a dataset directory: the samples table, feature tables and errors, via pyarrow.dataset."""
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,10 +10,10 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from mmdata.errors import CorpusNotFoundError, DatasetError, UnknownNameError
-from mmdata.store.layout import ERRORS_DIR, shard_files
+from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, shard_files
 from mmdata.store.manifest import Manifest, TableEntry, read_manifest
 from mmdata.store.metadata import FeatureSpec, decode_metadata
-from mmdata.store.shards import shards_dataset
+from mmdata.store.shards import read_shard, shards_dataset
 
 
 @dataclass
@@ -31,10 +33,20 @@ class Dataset:
         return sorted(self.manifest.tables)
 
     def samples(self) -> ds.Dataset:
-        return _table_dataset(self.root / self.manifest.samples["path"])
+        if not shard_files(self.samples_dir):  # `mmdata extract` writes the samples once: running it again does not help
+            raise DatasetError(
+                f"samples table {self.samples_dir} has no finished shards, while {MANIFEST_NAME} lists "
+                f"{self.manifest.samples['rows']} samples; the folder was deleted or copied incompletely: restore it "
+                "from a copy, or extract the corpus again into a new output directory")
+        return _table_dataset(self.samples_dir)
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.root / self.manifest.samples["path"]
 
     def samples_table(self, columns: list[str] | None = None) -> pa.Table:
-        return self.samples().to_table(columns=columns)
+        with self.reading():
+            return self.samples().to_table(columns=columns)
 
     def entry(self, name: str) -> TableEntry:
         try:
@@ -53,6 +65,16 @@ class Dataset:
     def table(self, name: str) -> ds.Dataset:
         return _table_dataset(self.table_dir(name))
 
+    def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """Feature table `name` read whole (only `columns` when given)."""
+        with self.reading(name):
+            return self.table(name).to_table(columns=columns)
+
+    def reading(self, name: str | None = None) -> contextlib.AbstractContextManager[None]:
+        """A block that reads table `name` (the samples table when None) through `table` or `samples`:
+        an Arrow error in it becomes the ShardReadError of the shard that cannot be read."""
+        return naming_unreadable_shard(self.samples_dir if name is None else self.table_dir(name))
+
     def table_metadata(self, name: str) -> dict:
         return decode_metadata(self.table(name).schema)
 
@@ -63,7 +85,12 @@ class Dataset:
         files = sorted((self.root / ERRORS_DIR).glob("*/part-*.parquet"))
         if not files:
             return ERRORS_SCHEMA.empty_table()
-        return ds.dataset([str(f) for f in files], format="parquet", schema=ERRORS_SCHEMA).to_table()
+        try:
+            return ds.dataset([str(f) for f in files], format="parquet", schema=ERRORS_SCHEMA).to_table()
+        except (pa.ArrowException, OSError):
+            for path in files:
+                read_shard(path)  # raises the ShardReadError naming the shard and the fix
+            raise
 
 
 def open_dataset(path: str | Path) -> Dataset:
@@ -83,4 +110,18 @@ def _table_dataset(table_dir: Path) -> ds.Dataset:
     files = shard_files(table_dir)
     if not files:
         raise DatasetError(f"table directory {table_dir} has no finished shards; re-run `mmdata extract`")
-    return shards_dataset(files)
+    with naming_unreadable_shard(table_dir):  # pyarrow reads the first shard's schema here
+        return shards_dataset(files)
+
+
+@contextlib.contextmanager
+def naming_unreadable_shard(table_dir: Path) -> Iterator[None]:
+    """pyarrow.dataset's error while reading a table's shards (it names no file when the first shard is
+    bad, and no fix) as the ShardReadError of the first shard that cannot be read; any other error
+    goes on as it is."""
+    try:
+        yield
+    except (pa.ArrowException, OSError):
+        for shard in shard_files(table_dir):
+            read_shard(shard)  # raises the ShardReadError naming the shard and the fix
+        raise

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from pyarrow import _parquet
 
 from mmdata.errors import ShardReadError
-from mmdata.store.layout import shard_format
+from mmdata.store.layout import ERRORS_DIR, FEATURES_DIR, LOADER_ERRORS_TABLE, SAMPLES_DIR, shard_format
 
 #: Column chunks are read where they are decoded (`pre_buffer=False`): pre-buffering hands each read to
 #: Arrow's I/O threads and back, which cost more than the read itself for local shards (decoding the
@@ -104,10 +104,23 @@ def unreadable_as_error(path: Path) -> Iterator[None]:
     try:
         yield
     except (pa.ArrowException, OSError) as e:
-        raise ShardReadError(
-            f"{path}: cannot read this shard ({e}); it is truncated or corrupt. Delete it and re-run the "
-            "`mmdata extract` that wrote the table: finished shards are kept and this one is computed again"
-        ) from e
+        raise ShardReadError(f"{path}: cannot read this shard ({e}); it is truncated or corrupt: {repair_hint(path)}") from e
+
+
+def repair_hint(path: Path) -> str:
+    """How to replace a damaged shard, by the table it belongs to: the samples table and the loader's
+    errors are written once, with the dataset; a feature table's shards (and their errors shards)
+    are computed again by a re-run of the command that wrote the table."""
+    table_dir = path.parent
+    if table_dir.name == SAMPLES_DIR or (table_dir.parent.name == ERRORS_DIR and table_dir.name == LOADER_ERRORS_TABLE):
+        return ("this table is written once, with the samples: restore the file from a copy, or extract the corpus "
+                "again into a new output directory")
+    if table_dir.parent.name == ERRORS_DIR:
+        features = table_dir.parent.parent / FEATURES_DIR / table_dir.name
+        return (f"delete it and the shard of the same number in {features}, then re-run the command that wrote the "
+                "table (`mmdata extract`, `mmdata align`): that shard and its failures are computed again")
+    return ("delete it and re-run the command that wrote the table (`mmdata extract`, `mmdata align`): finished "
+            "shards are kept and this one is computed again")
 
 
 def map_shard(path: Path) -> pa.Table:

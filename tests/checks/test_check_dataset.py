@@ -353,5 +353,20 @@ def test_truncated_shard_is_an_unreadable_shard_error_and_the_other_tables_are_s
     report = check_dataset(root)
     issue = _only(report, "shard-unreadable")
     assert (issue.severity, issue.table) == ("error", "image.a")
-    assert str(shard) in issue.message and "re-run the `mmdata extract`" in issue.message
+    assert str(shard) in issue.message and "re-run the command that wrote the table" in issue.message
     assert report.tables["text.b"]["rows"] == 12 and "text.b" not in {i.table for i in report.errors}
+
+
+def test_a_missing_or_replaced_samples_shard_is_named_not_reported_as_another_dataset(tmp_path):
+    from mmdata.errors import DatasetError
+
+    root = _image_text(tmp_path)
+    shards = layout.shard_files(layout.samples_dir(root))
+    shards[1].unlink()
+    with pytest.raises(DatasetError, match=r"2 of the 3 shards mmdata.json lists are there, \['part-00001.parquet'\] "
+                                           r"missing; restore it from a copy"):
+        check_dataset(root)
+    for replaced in shards[1:]:  # shard 0 (5 rows) copied where shards 1 (5) and 2 (2) were
+        shutil.copy(shards[0], replaced)
+    with pytest.raises(DatasetError, match=r"holds 15 rows, mmdata.json lists 12; a shard was replaced"):
+        check_dataset(root)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pyarrow.dataset as ds
+import pytest
 from typer.testing import CliRunner
 
 from mmdata.cli import app
@@ -103,3 +105,62 @@ def test_demo_extracts_both_embedded_corpora(tmp_path):
         assert set(tables) == {"image.color-hist", "text.minilm", "text.minilm.caption"}
         assert all(t["rows"] == info["samples"]["rows"] == 8 and t["errors"] == 0 for t in tables.values())
         assert tables["text.minilm"]["dim"] == 384
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    """The COCO sample corpus extracted with one undecodable image: feature, samples and errors shards."""
+    tmp = tmp_path_factory.mktemp("extracted")
+    corpus = copy_sample_corpus("coco", tmp)
+    sorted((corpus / "val2017").iterdir())[2].write_bytes(b"not a jpeg")
+    result = runner.invoke(app, ["extract", "coco", str(corpus), str(tmp / "ds"), "--image", "color-hist:bins=4",
+                                 "-j", "0", "-q", "--shard-size", "3"])
+    assert result.exit_code == 0, result.output
+    return tmp / "ds"
+
+
+def _truncated(path: Path) -> Path:
+    path.write_bytes(path.read_bytes()[:40])
+    return path
+
+
+def _replaced(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _edit_manifest(root: Path, edit) -> Path:
+    data = json.loads((root / "mmdata.json").read_text())
+    edit(data)
+    (root / "mmdata.json").write_text(json.dumps(data))
+    return root / "mmdata.json"
+
+
+DAMAGE = {
+    "manifest-array": lambda root: _replaced(root / "mmdata.json", "[]"),
+    "spec-unknown-field": lambda root: _edit_manifest(root, lambda d: d["tables"]["image.color-hist"]["spec"].update(x=1)),
+    "errors-shard": lambda root: _truncated(root / "errors" / "image.color-hist" / "part-00000.parquet"),
+    "samples-shard": lambda root: _truncated(root / "samples" / "part-00001.parquet"),
+    "feature-shard": lambda root: _truncated(root / "features" / "image.color-hist" / "part-00002.parquet"),
+}
+
+
+@pytest.mark.parametrize(("damage", "command"), [
+    ("manifest-array", ["info"]),
+    ("spec-unknown-field", ["check"]),
+    ("spec-unknown-field", ["fuse", "{out}", "--stats-split", "val2017"]),
+    ("errors-shard", ["info"]),
+    ("errors-shard", ["check"]),
+    ("samples-shard", ["export-csd", "{out}"]),
+    ("feature-shard", ["share", "--out", "{out}", "--allow-failed-checks"]),
+    ("feature-shard", ["report", "--out", "{out}/r.html", "--allow-failed-checks", "--gallery", "0"]),
+])
+def test_a_damaged_dataset_is_a_one_line_error_naming_the_file(extracted, tmp_path, damage, command):
+    root = tmp_path / "ds"
+    shutil.copytree(extracted, root)
+    damaged = DAMAGE[damage](root)
+    args = [command[0], str(root), *(a.format(out=tmp_path / "out") for a in command[1:])]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith(f"error: {damaged}") and len(result.stderr.strip().splitlines()) == 1

@@ -248,3 +248,29 @@ def test_batched_fetch_equals_per_item_fetch_and_works_with_default_collate(tmp_
         assert torch.equal(fast[key], slow[key]), key
     default = next(iter(DataLoader(data, batch_size=3)))  # torch's default collate also takes the items
     assert torch.equal(default["feature"], collate_fused(data.__getitems__([0, 1, 2]))["feature"])
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda text: text[: len(text) // 2], r"fused.json:\d+: not valid JSON"),
+    (lambda text: "[]", r"fused.json: holds a JSON array"),
+    (lambda text: text.replace('"format"', '"formats"'), r"fused.json: field 'format' is missing, expected a JSON string"),
+    (lambda text: text.replace('"rows": {', '"rows": {"x": -1, '), r"fused.json: rows per split \{'x': -1\}"),
+])
+def test_a_damaged_fused_json_is_named_with_a_fix(tmp_path, damage, message):
+    fuse(_image_text(tmp_path), tmp_path / "out", missing="drop", format="arrow")
+    path = tmp_path / "out" / "fused.json"
+    path.write_text(damage(path.read_text()))
+    for read in (read_fused_metadata, FusedDataset):
+        with pytest.raises(DatasetError, match=rf"{message}.*re-create the export with `mmdata fuse"):
+            read(tmp_path / "out")
+
+
+@pytest.mark.parametrize(("fmt", "data_file"), [("arrow", "data/train.arrow"), ("npy", "train/features.npy"),
+                                                 ("npy", "train/index.parquet")])
+def test_a_truncated_export_file_is_named_when_the_dataset_opens_it(tmp_path, fmt, data_file):
+    fuse(_image_text(tmp_path), tmp_path / "out", missing="drop", format=fmt)
+    path = tmp_path / "out" / data_file
+    path.write_bytes(path.read_bytes()[:100])
+    data = FusedDataset(tmp_path / "out", "train")
+    with pytest.raises(DatasetError, match=rf"{path}: cannot read this file of the fused export .*truncated or corrupt"):
+        data[0]

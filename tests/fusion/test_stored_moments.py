@@ -16,6 +16,7 @@ from mmdata.fusion import fuse, read_fused_metadata
 from mmdata.pipeline import extract
 from mmdata.store import layout, open_dataset
 from mmdata.store.shards import read_shard
+from mmdata.store.writer import write_ipc
 from mmdata.store.moments import MOMENTS_DIR, feature_moments, moments_path, read_table_moments, write_shard_moments
 from tests.checks.builder import build_dataset, image_text_samples, pooled_table, with_value
 from tests.sample_corpus import copy_sample_corpus
@@ -142,6 +143,38 @@ def test_moments_that_do_not_match_their_shard_are_ignored(tmp_path, monkeypatch
     fuse(root, tmp_path / "b", tables=("image", "text"))
     assert calls == [1, 1]
     assert _export(tmp_path / "a").equals(_export(tmp_path / "b"))
+
+
+def _rewrite_moments(shard, edit):
+    """Rewrite the moments file of `shard` through `edit(table)` (the shard itself untouched: they still match it)."""
+    path = moments_path(shard)
+    table = pa.ipc.open_file(pa.py_buffer(path.read_bytes())).read_all()
+    write_ipc(edit(table), path)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda table: table.replace_schema_metadata({b"mmdata.moments": b'{"dim": 4, "shard_'}),  # metadata cut short
+    lambda table: table.replace_schema_metadata({b"mmdata.moments": b"[4]"}),
+    lambda table: table.drop_columns(["m2"]),
+])
+def test_damaged_moments_are_ignored_for_the_statistics_pass(tmp_path, monkeypatch, damage):
+    calls = _first_pass_runs(monkeypatch)
+    root = _dataset(tmp_path, "damaged")
+    shard = layout.shard_files(open_dataset(root).table_dir("image.a"))[1]
+    _rewrite_moments(shard, damage)
+    fuse(root, tmp_path / "a", tables=("image", "text"))
+    assert calls == [1]
+    fuse(_dataset(tmp_path, "none", moments=False), tmp_path / "b", tables=("image", "text"))
+    assert _export(tmp_path / "a").equals(_export(tmp_path / "b"))
+
+
+def test_a_truncated_moments_file_is_ignored(tmp_path, monkeypatch):
+    calls = _first_pass_runs(monkeypatch)
+    root = _dataset(tmp_path)
+    path = moments_path(layout.shard_files(open_dataset(root).table_dir("image.a"))[0])
+    path.write_bytes(path.read_bytes()[:100])
+    fuse(root, tmp_path / "a", tables=("image", "text"))
+    assert calls == [1]
 
 
 def test_dropping_samples_with_a_failed_feature_uses_the_statistics_pass(tmp_path, monkeypatch):

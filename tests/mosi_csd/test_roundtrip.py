@@ -118,3 +118,33 @@ def test_word_embeddings_from_csd_words_share_the_word_intervals_and_align(tmp_p
 
     report = align_dataset(tmp_path / "out", name, tables=["audio.covarep"])
     assert report.kept == report.intervals == 14
+
+
+def test_a_table_whose_folder_is_gone_fails_before_any_file_is_written(tmp_path):
+    import shutil
+
+    import pytest
+
+    from mmdata.errors import DatasetError
+    from mmdata.store import layout
+
+    fake = write_mosi_csd(tmp_path / "csd", labels=False)
+    extract("csd", fake.root, tmp_path / "out", extractors=[], shard_size=2, num_workers=0)
+    data = open_dataset(tmp_path / "out")
+    gone = data.table_names[-1]
+    shutil.rmtree(layout.feature_dir(data.root, gone))
+    with pytest.raises(DatasetError, match=rf"table '{gone}': .* has no finished shards, while mmdata.json lists the table"):
+        export_csd(data.root, tmp_path / "back")
+    assert not (tmp_path / "back").exists()
+
+
+def test_a_dataset_without_sequences_or_labels_is_an_error_not_an_empty_export(tmp_path):
+    import pytest
+
+    from mmdata.errors import DatasetError
+    from tests.sample_corpus import copy_sample_corpus
+
+    coco = copy_sample_corpus("coco", tmp_path)
+    extract("coco", coco, tmp_path / "out", extractors=["pixel-stats"], num_workers=0)
+    with pytest.raises(DatasetError, match=r"no sequence table with intervals and no labels: nothing to export"):
+        export_csd(tmp_path / "out", tmp_path / "back")

@@ -14,7 +14,7 @@ from mmdata.alignment.reference import SDK_COLLAPSE, align_like_sdk
 from mmdata.checks import check_dataset
 from mmdata.cli import app
 from mmdata.corpora import load_corpus
-from mmdata.errors import CorpusNotFoundError, DatasetError
+from mmdata.errors import CorpusNotFoundError, DatasetError, ShardReadError
 from mmdata.formats.csd import CsdFile, decode_words
 from mmdata.fusion import fuse
 from mmdata.pipeline import extract
@@ -238,6 +238,18 @@ def test_a_failure_leaves_no_half_dataset_and_force_replaces_only_once_done(tmp_
     with pytest.raises(OSError):
         segment_dataset(videos, tmp_path / "out", fake.files[LABELS_FILE], force=True)
     assert open_dataset(tmp_path / "out").table_names == ["text.words"]  # the old dataset is still whole
+
+
+@pytest.mark.parametrize("damaged", ["samples/part-00001.parquet", "features/audio.covarep/part-00001.parquet"])
+def test_a_truncated_shard_of_the_videos_is_named_and_leaves_no_output(tmp_path, damaged):
+    fake = write_mosi_csd(tmp_path / "csd")
+    extract("csd", fake.root, tmp_path / "videos", extractors=[], corpus_options={"labels": "none"}, shard_size=2,
+            num_workers=0)
+    shard = tmp_path / "videos" / damaged
+    shard.write_bytes(shard.read_bytes()[:40])
+    with pytest.raises(ShardReadError, match=rf"{shard}: cannot read this shard .*truncated or corrupt"):
+        segment_dataset(tmp_path / "videos", tmp_path / "out", fake.files[LABELS_FILE])
+    assert not (tmp_path / "out").exists()
 
 
 def test_pooled_tables_are_skipped_and_named_and_chosen_tables_must_be_temporal(tmp_path):

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from mmdata.cli import app
 from mmdata.demo_corpora.mosi_demo import MosiDemoConfig
 from mmdata.demo_corpora.shapes_demo import ShapesDemoConfig, write_shapes_demo
-from mmdata.errors import DatasetError
+from mmdata.errors import DatasetError, ShardReadError
 from mmdata.models.data import read_fused_splits, read_pooled, read_sequence
 from mmdata.models.demo import RetrievalDemo, SentimentDemo, run_retrieval_demo, run_sentiment_demo
 from mmdata.models.retrieval_recipe import RetrievalRecipeConfig, run_retrieval_recipe
@@ -193,6 +193,40 @@ def test_cli_train_errors_are_one_line_with_exit_2(tmp_path):
     assert result.exit_code == 2 and "is not a fused export" in result.output
     result = CliRunner().invoke(app, ["train", "demo", str(tmp_path), "--task", "nothing"])
     assert result.exit_code == 2 and "demo task must be" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["arrow", "parquet", "npy", "hf"])
+def test_cli_train_names_a_truncated_file_of_the_export(sentiment_run, tmp_path, fmt):
+    from mmdata.fusion import fuse, read_fused_metadata
+
+    work, _ = sentiment_run
+    out = tmp_path / fmt
+    fuse(work / "dataset", out, tables=("text", "audio", "video"), format=fmt)
+    data_file = {"arrow": "data/train.arrow", "parquet": read_fused_metadata(out)["files"]["train"][0],
+                 "npy": "train/features.npy", "hf": "train/data-00000-of-00001.arrow"}[fmt]
+    path = out / data_file
+    path.write_bytes(path.read_bytes()[:100])
+    result = CliRunner().invoke(app, ["train", "sentiment", str(out), "-m", "early", "--epochs", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {path}: cannot read this file of the fused export")
+    assert "re-create the export with `mmdata fuse" in result.stderr
+
+
+def test_cli_train_names_a_damaged_fused_json(sentiment_run, tmp_path):
+    shutil.copytree(sentiment_run[0] / "fused", tmp_path / "fused")
+    path = tmp_path / "fused" / "fused.json"
+    path.write_text(path.read_text()[:200])
+    result = CliRunner().invoke(app, ["train", "sentiment", str(tmp_path / "fused")])
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: {path}:") and "not valid JSON" in result.stderr
+
+
+def test_a_truncated_feature_shard_is_named_when_read_for_training(retrieval_run, tmp_path):
+    shutil.copytree(retrieval_run[0] / "dataset", tmp_path / "dataset")
+    dataset = open_dataset(tmp_path / "dataset")
+    shard = sorted(dataset.table_dir("image.color-hist").glob("part-*"))[-1]
+    shard.write_bytes(shard.read_bytes()[:40])
+    with pytest.raises(ShardReadError, match=rf"{shard}: cannot read this shard"):
+        read_pooled(dataset, "image.color-hist")
 
 
 @pytest.mark.parametrize("script,run", [("train_sentiment.py", "sentiment_run"), ("train_retrieval.py", "retrieval_run")])

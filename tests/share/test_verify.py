@@ -122,3 +122,12 @@ def test_missing_or_malformed_checksums_file_is_a_clear_error(shared, tmp_path):
         verify_checksums(shared)
     result = verify(tmp_path / "nowhere")
     assert result.exit_code == 2 and "dataset directory not found" in result.stderr
+
+
+def test_a_checksums_file_that_is_not_text_is_a_one_line_error_with_a_fix(shared):
+    path = shared / "checksums.sha256"
+    path.write_bytes(path.read_bytes()[:30] + b"\xff\xfe" + path.read_bytes()[30:])  # damaged in transfer
+    result = verify(shared)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"error: {path}: not UTF-8 text (byte 30)")
+    assert "write a new one with `mmdata checksum DIR`" in result.stderr
