@@ -29,7 +29,7 @@ from mmdata.records import samples_to_table
 from mmdata.store import layout
 from mmdata.store.manifest import Manifest, read_manifest, write_manifest
 from mmdata.store.metadata import FeatureSpec, feature_schema
-from mmdata.store.moments import feature_moments, has_moments, moments_path, write_shard_moments
+from mmdata.store.moments import feature_moments, has_moments, stored_moments, write_shard_moments
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shard_writer import BackgroundShardWriter
 from mmdata.store.shards import read_shard, shard_rows
@@ -272,18 +272,18 @@ def _extract_table(
     total_rows = int(dataset.manifest.samples["rows"])
     progress.start(f"{name}", total_rows)
     pending = []
+    fingerprint = provenance["samples_fingerprint"]
     for index, samples_shard in enumerate(shards):
         out_path = shard_path(dataset, name, index)
         if out_path.is_file():
             progress.advance(shard_rows(out_path))
-            if has_moments(spec) and not moments_path(out_path).is_file():  # interrupted between the two writes
-                _write_moments(out_path, read_shard(out_path, ["feature"]), samples_shard, spec,
-                               provenance["samples_fingerprint"])
+            if has_moments(spec) and stored_moments(out_path, int(spec.dim or 0), fingerprint) is None:
+                # interrupted between the two writes, or the moments file was damaged or outlived its shard
+                _write_moments(out_path, read_shard(out_path, ["feature"]), samples_shard, spec, fingerprint)
         else:
             pending.append((index, samples_shard))
     if hasattr(runner, "stream_shards"):  # Ray: one execution over every pending shard
         runner.stream_shards(extractor, [s for _, s in pending], corpus_root, batch_size)
-    fingerprint = provenance["samples_fingerprint"]
     pooled_floats = has_moments(spec)
     written = 0
     try:

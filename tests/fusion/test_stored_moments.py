@@ -87,14 +87,19 @@ def test_extract_stores_per_split_moments_of_each_pooled_shard(tmp_path):
     assert [p.name for p in table_dir.iterdir() if p.name.startswith(".")] == [MOMENTS_DIR]
 
 
-def test_a_resumed_extraction_stores_the_moments_an_interruption_left_out(tmp_path):
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_a_resumed_extraction_stores_the_moments_an_interruption_left_out_or_damaged(tmp_path, damage):
     coco = copy_sample_corpus("coco", tmp_path / "coco")
     run = dict(extractors=["color-hist:bins=4"], num_workers=0, shard_size=3, table_format="arrow")
     extract("coco", coco, tmp_path / "out", **run)
     data = open_dataset(tmp_path / "out")
     shards = layout.shard_files(data.table_dir("image.color-hist"))
     before = read_table_moments(shards, 12, data.manifest.samples["fingerprint"])
-    moments_path(shards[1]).unlink()  # killed after writing the shard, before its moments
+    if damage == "missing":
+        moments_path(shards[1]).unlink()  # killed after writing the shard, before its moments
+    else:
+        moments_path(shards[1]).write_bytes(moments_path(shards[1]).read_bytes()[:100])
+    assert read_table_moments(shards, 12, data.manifest.samples["fingerprint"]) is None
     extract("coco", coco, tmp_path / "out", **run)
     after = read_table_moments(shards, 12, data.manifest.samples["fingerprint"])
     assert after is not None and after[1].keys() == before[1].keys()
