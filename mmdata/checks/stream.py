@@ -70,31 +70,42 @@ def iter_mapped_shards(files: Sequence[Path]) -> Iterator[tuple[ShardInfo, pa.Ta
         yield ShardInfo(index, path, table.num_rows, table.schema, decode_metadata(table.schema)), table
 
 
-def iter_table_shards(files: Sequence[Path], columns: Sequence[str]) -> Iterator[tuple[ShardInfo, pa.Table]]:
+def iter_table_shards(files: Sequence[Path], columns: Sequence[str], *,
+                      threads: int | None = None) -> Iterator[tuple[ShardInfo, pa.Table]]:
     """The shard files of a table (`layout.shard_files`) in order, each opened once: its info and its
     table of `columns` (a shard without one of them: its info and None).
 
     Arrow IPC shards are memory-mapped one at a time (`iter_mapped_shards`). Parquet shards are
-    decoded `READ_AHEAD` ahead on one thread per CPU (Arrow releases the GIL), footer and columns in
-    one open (`store.shards.open_shard`)."""
+    decoded `READ_AHEAD` ahead on `threads` threads (default one per CPU; Arrow releases the GIL),
+    footer and columns in one open (`store.shards.open_shard`); `threads=0` decodes them in the
+    calling thread, which is faster for a small column: reading the ids of 300 shards of 1,000 rows
+    took 0.045 s there, 0.069 s on two threads (the hand-offs cost more than the decoding)."""
     if not files:
         return
     if shard_format(files[0]) == "arrow":
         for info, table in iter_mapped_shards(files):
             yield info, table.select(list(columns)) if all(c in table.schema.names for c in columns) else None
         return
-    pool = ThreadPoolExecutor(max_workers=usable_cpus())
+    if threads == 0:
+        for index, path in enumerate(files):
+            yield _shard_info(index, path, *_open_if_complete(path, columns))
+        return
+    pool = ThreadPoolExecutor(max_workers=threads or usable_cpus())
     try:
         pending: deque[Future[tuple[pa.Schema, pa.Table | None]]] = deque(
             pool.submit(_open_if_complete, path, columns) for path in files[:READ_AHEAD])
         for index, path in enumerate(files):
-            schema, table = pending.popleft().result()
+            opened = pending.popleft().result()
             if index + READ_AHEAD < len(files):
                 pending.append(pool.submit(_open_if_complete, files[index + READ_AHEAD], columns))
-            rows = table.num_rows if table is not None else shard_footer(path)[0]
-            yield ShardInfo(index, path, rows, schema, decode_metadata(schema)), table
+            yield _shard_info(index, path, *opened)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _shard_info(index: int, path: Path, schema: pa.Schema, table: pa.Table | None) -> tuple[ShardInfo, pa.Table | None]:
+    rows = table.num_rows if table is not None else shard_footer(path)[0]
+    return ShardInfo(index, path, rows, schema, decode_metadata(schema)), table
 
 
 def _open_if_complete(path: Path, columns: Sequence[str]) -> tuple[pa.Schema, pa.Table | None]:
@@ -107,7 +118,7 @@ def _open_if_complete(path: Path, columns: Sequence[str]) -> tuple[pa.Schema, pa
 def read_shard_infos_and_ids(table_dir: Path) -> tuple[list[ShardInfo], pa.Array]:
     """Every shard's info and the table's `sample_id` column, concatenated, each shard opened once."""
     infos, ids = [], []
-    for info, table in iter_table_shards(shard_files(table_dir), ["sample_id"]):
+    for info, table in iter_table_shards(shard_files(table_dir), ["sample_id"], threads=0):
         infos.append(info)
         if table is not None:
             # Copied out at once, so that an Arrow IPC shard's map goes with its table: ids still

@@ -136,8 +136,9 @@ def test_open_shard_gives_the_whole_schema_and_the_columns_asked_for_in_that_ord
         open_shard(shard, ["sample_id", "intervals"])
 
 
+@pytest.mark.parametrize("threads", [None, 0])
 @pytest.mark.parametrize("fmt", ["parquet", "arrow"])
-def test_iter_table_shards_keeps_shard_order_past_the_read_ahead(tmp_path, fmt):
+def test_iter_table_shards_keeps_shard_order_past_the_read_ahead(tmp_path, fmt, threads):
     """More shards than are read ahead, of different sizes: infos and tables come in file order,
     and a shard without an asked-for column comes as its info and no table."""
     from mmdata.checks.stream import READ_AHEAD, iter_table_shards
@@ -151,7 +152,7 @@ def test_iter_table_shards_keeps_shard_order_past_the_read_ahead(tmp_path, fmt):
         files.append(tmp_path / f"part-{k:05d}.{fmt}")
         write_table_atomic(pa.table(columns), files[-1])
         start += rows
-    seen = list(iter_table_shards(files, ["value", "sample_id"]))
+    seen = list(iter_table_shards(files, ["value", "sample_id"], threads=threads))
     assert [info.index for info, _ in seen] == list(range(len(sizes)))
     assert [info.path for info, _ in seen] == files and [info.rows for info, _ in seen] == sizes
     assert seen[4][1] is None and seen[4][0].schema.names == ["sample_id"]
