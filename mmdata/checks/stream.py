@@ -138,14 +138,16 @@ def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = N
 
 
 def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = None,
-                 each: Callable[[pa.Table], None] | None = None) -> tuple[pa.Table, list[int]]:
+                 each: Callable[[pa.Table], None] | None = None, *,
+                 threads: int | None = None) -> tuple[pa.Table, list[int]]:
     """One scan of the samples table: its `keep` columns (default: all `columns`) whole, the rows
     of each shard in shard order, and every shard's `columns` handed to `each` (for checks of
-    columns not kept)."""
+    columns not kept). `threads`: as for `iter_table_shards` (0 when other threads keep the CPUs
+    busy meanwhile)."""
     keep = keep or columns
     parts: list[pa.Table] = []
     rows: list[int] = []
-    for info, table in iter_table_shards(_samples_shards(dataset), columns):
+    for info, table in iter_table_shards(_samples_shards(dataset), columns, threads=threads):
         if table is None:
             missing = sorted(set(columns) - set(info.schema.names))
             raise DatasetError(f"samples shard {info.path} lacks the columns {missing}; it was not written by "

@@ -137,10 +137,11 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
             raise ConfigError(f"--normalize names {unknown}, which are not among the fused tables {names}")
     # The tables' footers and ids are read on threads while this one scans the samples (Arrow
     # releases the GIL): fuse -> Parquet of 100k samples x 3 Arrow IPC tables planned in ~90 ms
-    # instead of ~125.
+    # instead of ~125. The samples are decoded here, not on threads of their own, as those two keep
+    # the CPUs busy: 0.146 -> 0.123 s (Arrow IPC tables), 0.117 -> 0.103 s (Parquet tables).
     with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
         reads = [pool.submit(read_shard_infos_and_ids, dataset.table_dir(name)) for name in names]
-        samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label", *LEAK_KEYS])
+        samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label", *LEAK_KEYS], threads=0)
         if not options.allow_split_leaks:
             _refuse_split_leaks(samples)
         samples = samples.select(["sample_id", "split", "label"])  # what the passes need; the keys go
