@@ -71,7 +71,7 @@ def iter_mapped_shards(files: Sequence[Path]) -> Iterator[tuple[ShardInfo, pa.Ta
 
 
 def iter_table_shards(files: Sequence[Path], columns: Sequence[str], *,
-                      threads: int | None = None) -> Iterator[tuple[ShardInfo, pa.Table]]:
+                      threads: int | None = None) -> Iterator[tuple[ShardInfo, pa.Table | None]]:
     """The shard files of a table (`layout.shard_files`) in order, each opened once: its info and its
     table of `columns` (a shard without one of them: its info and None).
 
