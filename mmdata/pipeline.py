@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from mmdata.corpora.base import LoadProblem, get_corpus_kind, load_corpus, require_dir
 from mmdata.errors import ConfigError, CorpusFormatError, DatasetError, ExtractionError
@@ -317,7 +316,7 @@ def _write_errors(path: Path, errors: list[dict[str, Any]]) -> None:
 
 def _write_moments(path: Path, features: pa.Table, samples_shard: Path, spec: FeatureSpec, fingerprint: str | None) -> None:
     """Per-split moments of a pooled shard next to it, so `fuse` need not read it again for its statistics."""
-    splits = pq.read_table(samples_shard, columns=["split"]).column("split").to_numpy(zero_copy_only=False)
+    splits = read_shard(samples_shard, ["split"]).column("split").to_numpy(zero_copy_only=False)
     write_shard_moments(path, feature_moments(features.column("feature"), splits), int(spec.dim or 0), fingerprint)
 
 
@@ -340,7 +339,7 @@ def _run_shards(
 
     def batches() -> Iterator[list[dict[str, Any]]]:
         for index, samples_shard in pending:
-            rows = pq.read_table(samples_shard).to_pylist()
+            rows = read_shard(samples_shard).to_pylist()
             boundaries.append((index, len(rows)))
             yield from _batches(rows, batch_size)
 

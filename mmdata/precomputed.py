@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Literal
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from mmdata.corpora.base import PrecomputedTable
 from mmdata.errors import DatasetError, ExtractionError
@@ -16,6 +15,7 @@ from mmdata.store import layout
 from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import read_table_metadata
 from mmdata.store.reader import Dataset
+from mmdata.store.shards import read_shard
 from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
@@ -44,7 +44,7 @@ def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str, table
         out_path = shard_path(dataset, table.name, index)
         if out_path.is_file():
             continue
-        ids = pq.read_table(samples_shard, columns=["sample_id"]).column(0).to_pylist()
+        ids = read_shard(samples_shard, ["sample_id"]).column(0).to_pylist()
         out, errors = _build_shard(table, provenance, ids, samples_shard, on_error)
         if errors:
             write_table_atomic(errors_table(errors), layout.errors_dir(dataset.root, table.name) / layout.shard_name(index))

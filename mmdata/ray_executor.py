@@ -342,14 +342,14 @@ def _rows_per_task(batch_size: int, plan: _Plan, total_rows: int) -> int:
 
 def _task_rows(tasks: Any) -> list[dict[str, Any]]:
     """The samples-table rows of one block of task descriptors."""
-    import pyarrow.parquet as pq
+    from mmdata.store.shards import read_shard
 
     rows: list[dict[str, Any]] = []
     for task in tasks.to_pylist():
         if task["rows"] is not None:
             rows += pickle.loads(task["rows"])
         else:
-            rows += pq.read_table(task["shard"]).slice(task["start"], task["length"]).to_pylist()
+            rows += read_shard(Path(task["shard"])).slice(task["start"], task["length"]).to_pylist()
     return rows
 
 

@@ -42,7 +42,7 @@ _SAMPLE_COLUMNS = ["sample_id", "split", "group_id", "image", "video", "label"]
 #: Shards between two hand-backs of what the Parquet decoding threads freed.
 RELEASE_EVERY = 16
 _SPAN_COLUMNS = ["start", "end"]
-#: Read with them, checked batch by batch (`samples.check_text`) and not kept.
+#: Read with them, checked shard by shard (`samples.check_text`) and not kept.
 _TEXT_COLUMNS = ["corpus", "captions", "transcript"]
 
 
@@ -157,8 +157,8 @@ class _Context:
 
     @classmethod
     def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool) -> _Context:
-        """One scan of the samples table: its small columns are kept, its text is checked batch by
-        batch (`text_issues`) and dropped, and the rows of each shard are counted."""
+        """One scan of the samples table: its small columns are kept, its text is checked shard by
+        shard (`text_issues`) and dropped, and the rows of each shard are counted."""
         text_issues: list[Issue] = []
 
         def check_text(shard: pa.Table) -> None:
@@ -213,7 +213,7 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     if not shards:
         return stats
     starts = row_starts(shards)
-    scanned_all = all(table_checks.shard_type_ok(spec, s) for s in shards)
+    scanned_all = all(table_checks.shard_type_ok(spec, s) and "sample_id" in s.schema.names for s in shards)
     if aligned and scanned_all and int(starts[-1]) == len(context.sample_ids):
         table_ids = context.sample_ids  # every row's id was compared with the samples table's: no copy
     else:  # something differs: read the ids again for the checks that name it

@@ -26,7 +26,7 @@ from mmdata.records import SAMPLES_SCHEMA
 from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk, valid_mask  # noqa: F401 - shared here too
 from mmdata.store.layout import MANIFEST_NAME, samples_dir, shard_files, shard_format, shard_name
 from mmdata.store.metadata import decode_metadata
-from mmdata.store.shards import map_shard, open_shard, shard_footer, shards_dataset
+from mmdata.store.shards import RESTORE_SAMPLES, map_shard, open_shard, shard_footer, shards_dataset
 
 if TYPE_CHECKING:
     from mmdata.store.reader import Dataset
@@ -36,8 +36,6 @@ SCAN_BATCH_ROWS = 4096
 ID_SCHEMA = pa.schema([pa.field("sample_id", pa.string())])
 #: Parquet shards being decoded ahead of the one a reader works on.
 READ_AHEAD = 4
-#: What to do about a samples table that lost a shard (`mmdata extract` writes it once, and never again).
-_RESTORE = "restore it from a copy, or extract the corpus again into a new output directory"
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,9 @@ def read_shard_infos_and_ids(table_dir: Path) -> tuple[list[ShardInfo], pa.Array
     infos, ids = [], []
     for info, table in iter_table_shards(shard_files(table_dir), ["sample_id"], threads=0):
         infos.append(info)
-        if table is not None:
+        if table is None:  # a shard without ids: null ids, which the id checks name
+            ids.append(pa.nulls(info.rows, pa.string()))
+        else:
             # Copied out at once, so that an Arrow IPC shard's map goes with its table: ids still
             # pointing into every map would keep ~128 KiB of each shard resident (the kernel maps
             # pages around each one touched), 15 MiB more peak memory at 100k samples.
@@ -151,27 +151,40 @@ def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = 
         if table is None:
             missing = sorted(set(columns) - set(info.schema.names))
             raise DatasetError(f"samples shard {info.path} lacks the columns {missing}; it was not written by "
-                               "this mmdata version: re-run `mmdata extract`")
+                               f"this mmdata version: {RESTORE_SAMPLES}")
         rows.append(info.rows)
         if each is not None:
             each(table)
         parts.append(table.select(keep))
-    if sum(rows) != dataset.manifest.samples.get("rows", sum(rows)):
-        raise DatasetError(f"samples table {samples_dir(dataset.root)} holds {sum(rows)} rows, {MANIFEST_NAME} lists "
-                           f"{dataset.manifest.samples['rows']}; a shard was replaced: {_RESTORE}")
+    _check_sample_rows(dataset, rows)
     if not parts:
         return SAMPLES_SCHEMA.empty_table().select(keep), rows
     return pa.concat_tables(parts, promote_options="permissive"), rows
 
 
 def _samples_shards(dataset: Dataset) -> list[Path]:
-    """The samples table's shard files, every one the manifest lists (`samples.shards`, rows per shard)."""
+    """The samples table's shard files: the ones the manifest lists (`samples.shards`, rows per shard)."""
     folder = samples_dir(dataset.root)
     files = shard_files(folder)
     expected = dataset.manifest.samples.get("shards")
-    if expected is not None and len(files) != len(expected):
-        present = {f.name for f in files}
-        missing = [name for name in map(shard_name, range(len(expected))) if name not in present]
-        raise DatasetError(f"samples table {folder}: {len(files)} of the {len(expected)} shards {MANIFEST_NAME} lists "
-                           f"are there, {missing[:3]}{' ...' if len(missing) > 3 else ''} missing; {_RESTORE}")
+    if isinstance(expected, list) and len(files) != len(expected):
+        present, listed = {f.name for f in files}, [shard_name(k) for k in range(len(expected))]
+        missing, extra = [n for n in listed if n not in present], sorted(present - set(listed))
+        what = f"{missing[:3]}{' ...' if len(missing) > 3 else ''} missing" if missing else f"{extra[:3]} not listed"
+        raise DatasetError(f"samples table {folder}: {len(files)} shards, {MANIFEST_NAME} lists {len(expected)} "
+                           f"({what}); {RESTORE_SAMPLES}")
     return files
+
+
+def _check_sample_rows(dataset: Dataset, rows: list[int]) -> None:
+    """Each samples shard holds the rows the manifest lists for it (or, for a manifest without
+    per-shard rows, all of them add up to its total)."""
+    expected = dataset.manifest.samples.get("shards")
+    if isinstance(expected, list):
+        for index, (found, listed) in enumerate(zip(rows, expected)):
+            if found != listed:
+                raise DatasetError(f"samples shard {samples_dir(dataset.root) / shard_name(index)} holds {found} rows, "
+                                   f"{MANIFEST_NAME} lists {listed}: the file was replaced; {RESTORE_SAMPLES}")
+    elif sum(rows) != dataset.manifest.samples.get("rows", sum(rows)):
+        raise DatasetError(f"samples table {samples_dir(dataset.root)} holds {sum(rows)} rows, {MANIFEST_NAME} lists "
+                           f"{dataset.manifest.samples['rows']}: a shard was replaced; {RESTORE_SAMPLES}")

@@ -38,7 +38,7 @@ from mmdata.errors import ConfigError, DatasetError
 from mmdata.formats.csd import split_key, write_csd
 from mmdata.records import media_durations
 from mmdata.store import layout
-from mmdata.store.shards import read_shard
+from mmdata.store.shards import read_shard, repair_hint
 from mmdata.store.reader import Dataset, open_dataset
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
                                "a .csd needs per-row [start, end] intervals")
         if not layout.shard_files(dataset.table_dir(name)):
             raise DatasetError(f"table {name!r}: {dataset.table_dir(name)} has no finished shards, while "
-                               f"{layout.MANIFEST_NAME} lists the table; re-run the command that wrote it")
+                               f"{layout.MANIFEST_NAME} lists the table; {repair_hint(dataset.table_dir(name) / 'part')}")
     written = []
     for name in names:
         entry = dataset.entry(name)
@@ -104,7 +104,8 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
             written.append(label_path)
     if not written:
         raise DatasetError(f"{dataset.root} has no sequence table with intervals and no labels: nothing to export "
-                           f"as .csd (tables: {dataset.table_names}); align a table to a reference first, or name one")
+                           f"as .csd (tables: {dataset.table_names}); align a table to a reference first "
+                           "(`mmdata align DIR --reference TABLE`)")
     return written
 
 

@@ -41,7 +41,7 @@ from mmdata.store.reader import Dataset
 if TYPE_CHECKING:
     from mmdata.fusion.fuse import FuseOptions
 
-#: Input shards read ahead of the one being fused.
+#: Input shards read ahead of the one being fused, and the threads the plan reads the tables' ids on.
 PREFETCH = 2
 #: Shards between two hand-backs of freed Arrow memory (`iter_shards`).
 RELEASE_EVERY = 8
@@ -135,10 +135,10 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
         unknown = sorted(k for k in options.normalize if k not in names and k not in modalities)
         if unknown:
             raise ConfigError(f"--normalize names {unknown}, which are not among the fused tables {names}")
-    # The tables' footers and ids are read on threads while this one scans the samples (Arrow
-    # releases the GIL): fuse -> Parquet of 100k samples x 3 Arrow IPC tables planned in ~90 ms
-    # instead of ~125. The samples are decoded here, not on threads of their own, as those two keep
-    # the CPUs busy: 0.146 -> 0.123 s (Arrow IPC tables), 0.117 -> 0.103 s (Parquet tables).
+    # The tables' footers and ids are read on `PREFETCH` threads while this one scans the samples
+    # (Arrow releases the GIL), and the samples are decoded here, not on threads of their own, as
+    # those two keep the CPUs busy: the plan of 100k samples x 3 Arrow IPC tables took 0.146 s with
+    # the samples on threads of their own, 0.123 s so (Parquet tables: 0.117 -> 0.103 s).
     with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
         reads = [pool.submit(read_shard_infos_and_ids, dataset.table_dir(name)) for name in names]
         samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label", *LEAK_KEYS], threads=0)

@@ -13,7 +13,7 @@ from mmdata.errors import CorpusNotFoundError, DatasetError, UnknownNameError
 from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, shard_files
 from mmdata.store.manifest import Manifest, TableEntry, read_manifest
 from mmdata.store.metadata import FeatureSpec, decode_metadata
-from mmdata.store.shards import read_shard, shards_dataset
+from mmdata.store.shards import RESTORE_SAMPLES, read_shard, repair_hint, shards_dataset
 
 
 @dataclass
@@ -36,8 +36,8 @@ class Dataset:
         if not shard_files(self.samples_dir):  # `mmdata extract` writes the samples once: running it again does not help
             raise DatasetError(
                 f"samples table {self.samples_dir} has no finished shards, while {MANIFEST_NAME} lists "
-                f"{self.manifest.samples['rows']} samples; the folder was deleted or copied incompletely: restore it "
-                "from a copy, or extract the corpus again into a new output directory")
+                f"{self.manifest.samples['rows']} samples; the folder was deleted or copied incompletely: "
+                f"{RESTORE_SAMPLES}")
         return _table_dataset(self.samples_dir)
 
     @property
@@ -109,7 +109,7 @@ def open_dataset(path: str | Path) -> Dataset:
 def _table_dataset(table_dir: Path) -> ds.Dataset:
     files = shard_files(table_dir)
     if not files:
-        raise DatasetError(f"table directory {table_dir} has no finished shards; re-run `mmdata extract`")
+        raise DatasetError(f"table directory {table_dir} has no finished shards; {repair_hint(table_dir / 'part')}")
     with naming_unreadable_shard(table_dir):  # pyarrow reads the first shard's schema here
         return shards_dataset(files)
 

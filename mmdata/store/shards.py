@@ -2,6 +2,7 @@
 
     read_shard(path, columns=["feature"])   -> pa.Table
     open_shard(path, columns)               -> (schema with metadata, pa.Table), one open
+    unreadable_as_error(path)               -> a block whose Arrow errors become a ShardReadError (+ repair_hint)
     map_shard(path)                         -> pa.Table over an Arrow IPC shard's memory map
     shard_rows(path)                        -> int (footer only)
     shard_footer(path)                      -> (rows, schema), one open
@@ -27,10 +28,11 @@ from pyarrow import _parquet
 from mmdata.errors import ShardReadError
 from mmdata.store.layout import ERRORS_DIR, FEATURES_DIR, LOADER_ERRORS_TABLE, SAMPLES_DIR, shard_format
 
-#: Column chunks are read where they are decoded (`pre_buffer=False`): pre-buffering hands each read to
-#: Arrow's I/O threads and back, which cost more than the read itself for local shards (decoding the
-#: 300 Parquet shards of the fuse benchmark on 2 threads: 0.39-0.43 s wall, 0.65-0.69 s CPU with it,
-#: 0.33 s and 0.60 s without).
+#: pyarrow.dataset's Parquet format for scans over whole tables (`shards_dataset`). Column chunks are read
+#: where they are decoded (`pre_buffer=False`): pre-buffering hands each read to Arrow's I/O threads and
+#: back, which cost more than the read itself for local shards (the fuse benchmark's 300 shards through
+#: the scanner on 2 threads, in the version that measured it: 0.39-0.43 s wall, 0.65-0.69 s CPU with it,
+#: 0.33 s and 0.60 s without). Single shards are read with `open_shard`, faster still.
 _PARQUET = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
 #: pyarrow.dataset's name of each shard format.
 DATASET_FORMATS = {"arrow": "ipc", "parquet": "parquet"}
@@ -83,44 +85,58 @@ def open_shard(path: Path, columns: Sequence[str] | None = None) -> tuple[pa.Sch
     if shard_format(path) != "parquet":
         table = map_shard(path)
         return table.schema, table.select(list(columns)) if columns is not None else table
-    with unreadable_as_error(path):
-        reader = _parquet.ParquetReader(memory_pool=parquet_pool())
-        reader.open(str(path), pre_buffer=False)
-        schema, leaf_paths = reader.schema_arrow, reader.column_paths
-    if columns is not None:
-        missing = [c for c in columns if c not in schema.names]
-        if missing:
-            raise KeyError(f"{path}: no column {missing[0]!r} (columns: {schema.names})")
-    with unreadable_as_error(path):
-        if columns is None:
-            return schema, reader.read_all(use_threads=False)
-        leaves = [i for i, leaf in enumerate(leaf_paths) if leaf[0] in columns]
-        return schema, reader.read_all(column_indices=leaves, use_threads=False).select(list(columns))
+    reader = _parquet.ParquetReader(memory_pool=parquet_pool())
+    try:
+        with unreadable_as_error(path):
+            reader.open(str(path), pre_buffer=False)
+            schema, leaf_paths = reader.schema_arrow, reader.column_paths
+        if columns is not None:
+            missing = [c for c in columns if c not in schema.names]
+            if missing:
+                raise KeyError(f"{path}: no column {missing[0]!r} (columns: {schema.names})")
+        with unreadable_as_error(path):
+            if columns is None:
+                return schema, reader.read_all(use_threads=False)
+            leaves = [i for i, leaf in enumerate(leaf_paths) if leaf[0] in columns]
+            return schema, reader.read_all(column_indices=leaves, use_threads=False).select(list(columns))
+    finally:
+        reader.close()
+
+
+#: What to do about a samples table (or the loader's errors) that lost or damaged a shard: `mmdata
+#: extract` writes them once, with the dataset, and never again.
+RESTORE_SAMPLES = "restore the file from a copy, or extract the corpus again into a new output directory"
 
 
 @contextlib.contextmanager
 def unreadable_as_error(path: Path) -> Iterator[None]:
-    """Arrow's error for a file it cannot read, as a ShardReadError naming the file and the fix."""
+    """Arrow's error for a file it cannot read, as a ShardReadError naming the file and the fix.
+
+    A file that cannot be opened at all (permissions, gone since it was listed) is named as such:
+    deleting it is not the fix then."""
     try:
         yield
+    except (PermissionError, FileNotFoundError, IsADirectoryError) as e:
+        raise ShardReadError(f"{path}: cannot open this shard ({e})") from e
     except (pa.ArrowException, OSError) as e:
         raise ShardReadError(f"{path}: cannot read this shard ({e}); it is truncated or corrupt: {repair_hint(path)}") from e
 
 
 def repair_hint(path: Path) -> str:
     """How to replace a damaged shard, by the table it belongs to: the samples table and the loader's
-    errors are written once, with the dataset; a feature table's shards (and their errors shards)
-    are computed again by a re-run of the command that wrote the table."""
+    errors are written once, with the dataset; an extractor's or an aligned table's shards (and their
+    errors shards) are computed again by a re-run of the command that wrote the table; a table a
+    loader read from the corpus (`.csd`, MMSA features) is written once too."""
     table_dir = path.parent
     if table_dir.name == SAMPLES_DIR or (table_dir.parent.name == ERRORS_DIR and table_dir.name == LOADER_ERRORS_TABLE):
-        return ("this table is written once, with the samples: restore the file from a copy, or extract the corpus "
-                "again into a new output directory")
+        return f"this table is written once, with the samples: {RESTORE_SAMPLES}"
+    again = ("re-run the command that wrote the table (`mmdata extract` for an extractor's table, `mmdata align` "
+             "for an aligned one) and it is computed again; a table the loader read from the corpus (.csd, MMSA "
+             f"features) is written once: {RESTORE_SAMPLES}")
     if table_dir.parent.name == ERRORS_DIR:
         features = table_dir.parent.parent / FEATURES_DIR / table_dir.name
-        return (f"delete it and the shard of the same number in {features}, then re-run the command that wrote the "
-                "table (`mmdata extract`, `mmdata align`): that shard and its failures are computed again")
-    return ("delete it and re-run the command that wrote the table (`mmdata extract`, `mmdata align`): finished "
-            "shards are kept and this one is computed again")
+        return f"delete it and the shard of the same number in {features}, then {again}"
+    return f"delete it, then {again}"
 
 
 def map_shard(path: Path) -> pa.Table:
@@ -168,4 +184,4 @@ def shards_dataset(files: Sequence[Path], schema: pa.Schema | None = None) -> ds
     return ds.dataset([str(f) for f in files], format=_PARQUET if fmt == "parquet" else fmt, schema=schema)
 
 
-__all__ = ["map_shard", "open_shard", "parquet_pool", "release_unused_memory", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]
+__all__ = ["RESTORE_SAMPLES", "map_shard", "open_shard", "repair_hint", "unreadable_as_error", "parquet_pool", "release_unused_memory", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]

@@ -339,7 +339,8 @@ def test_samples_shard_without_a_column_names_the_shard_and_the_column(tmp_path)
     root = _image_text(tmp_path)
     shard = layout.shard_files(layout.samples_dir(root))[0]
     pq.write_table(pq.read_table(shard).drop_columns(["split"]), shard)  # rewritten by another tool
-    with pytest.raises(DatasetError, match=rf"samples shard .*{shard.name} lacks the columns \['split'\]"):
+    with pytest.raises(DatasetError, match=rf"samples shard .*{shard.name} lacks the columns \['split'\]; .*"
+                                           r"restore the file from a copy"):
         check_dataset(root)
 
 
@@ -363,10 +364,34 @@ def test_a_missing_or_replaced_samples_shard_is_named_not_reported_as_another_da
     root = _image_text(tmp_path)
     shards = layout.shard_files(layout.samples_dir(root))
     shards[1].unlink()
-    with pytest.raises(DatasetError, match=r"2 of the 3 shards mmdata.json lists are there, \['part-00001.parquet'\] "
-                                           r"missing; restore it from a copy"):
+    with pytest.raises(DatasetError, match=r"2 shards, mmdata.json lists 3 \(\['part-00001.parquet'\] missing\); "
+                                           r"restore the file from a copy"):
         check_dataset(root)
     for replaced in shards[1:]:  # shard 0 (5 rows) copied where shards 1 (5) and 2 (2) were
         shutil.copy(shards[0], replaced)
-    with pytest.raises(DatasetError, match=r"holds 15 rows, mmdata.json lists 12; a shard was replaced"):
+    with pytest.raises(DatasetError, match=r"part-00002.parquet holds 5 rows, mmdata.json lists 2: the file was replaced"):
         check_dataset(root)
+    shutil.copy(shards[0], shards[0].with_name("part-00003.parquet"))  # one more than the manifest lists
+    with pytest.raises(DatasetError, match=r"4 shards, mmdata.json lists 3 \(\['part-00003.parquet'\] not listed\)"):
+        check_dataset(root)
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
+def test_a_shard_without_ids_is_caught_by_check_and_refused_by_fuse(tmp_path, table_format):
+    from mmdata.errors import DatasetError
+    from mmdata.fusion import fuse
+    from mmdata.store.writer import write_table_atomic
+
+    image = replace(pooled_table("image.a", S, 4), table_format=table_format)
+    text = replace(pooled_table("text.b", S, 3, seed=1), table_format=table_format)
+    root = _image_text(tmp_path, image=image, text=text)
+    shard = layout.shard_files(layout.feature_dir(root, "image.a"))[1]
+    from mmdata.store.shards import read_shard
+
+    table = read_shard(shard)
+    write_table_atomic(table.drop_columns(["sample_id"]).replace_schema_metadata(table.schema.metadata), shard)
+    report = check_dataset(root)
+    assert not report.ok and "ids-missing" in {i.code for i in report.errors if i.table == "image.a"}
+    with pytest.raises(DatasetError, match="image.a"):
+        fuse(root, tmp_path / "out", format=table_format)
+    assert not (tmp_path / "out").exists()

@@ -49,7 +49,7 @@ def test_a_truncated_samples_shard_is_named(dataset, index):
 def test_a_truncated_feature_shard_is_named_by_read_table_and_reading(dataset):
     shard = _truncate(layout.feature_dir(dataset, "image.a") / layout.shard_name(2))
     data = open_dataset(dataset)
-    with pytest.raises(ShardReadError, match=rf"{shard}: cannot read this shard .*delete it and re-run the command "
+    with pytest.raises(ShardReadError, match=rf"{shard}: cannot read this shard .*delete it, then re-run the command "
                                              r"that wrote the table"):
         data.read_table("image.a", columns=["feature"])
     with pytest.raises(ShardReadError, match=rf"{shard}: cannot read this shard"), data.reading("image.a"):
@@ -66,5 +66,5 @@ def test_errors_other_than_unreadable_shards_go_on_as_they_are(dataset):
 def test_a_missing_samples_folder_is_not_sent_back_to_extract(dataset):
     shutil.rmtree(layout.samples_dir(dataset))
     with pytest.raises(DatasetError, match=rf"samples table {layout.samples_dir(dataset)} has no finished shards, "
-                                           r"while mmdata.json lists 12 samples; .*restore it from a copy"):
+                                           r"while mmdata.json lists 12 samples; .*restore the file from a copy"):
         open_dataset(dataset).samples_table()
