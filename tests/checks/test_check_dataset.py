@@ -344,12 +344,17 @@ def test_samples_shard_without_a_column_names_the_shard_and_the_column(tmp_path)
         check_dataset(root)
 
 
-@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
-def test_truncated_shard_is_an_unreadable_shard_error_and_the_other_tables_are_still_checked(tmp_path, table_format):
+def _second_image_shard(tmp_path, table_format):
+    """The image-text dataset with both tables in `table_format`, and the second shard of image.a."""
     image = replace(pooled_table("image.a", S, 4), table_format=table_format)
     text = replace(pooled_table("text.b", S, 3, seed=1), table_format=table_format)
     root = _image_text(tmp_path, image=image, text=text)
-    shard = layout.shard_files(layout.feature_dir(root, "image.a"))[1]
+    return root, layout.shard_files(layout.feature_dir(root, "image.a"))[1]
+
+
+@pytest.mark.parametrize("table_format", ["parquet", "arrow"])
+def test_truncated_shard_is_an_unreadable_shard_error_and_the_other_tables_are_still_checked(tmp_path, table_format):
+    root, shard = _second_image_shard(tmp_path, table_format)
     shard.write_bytes(shard.read_bytes()[:200])  # a copy cut short
     report = check_dataset(root)
     issue = _only(report, "shard-unreadable")
@@ -380,14 +385,10 @@ def test_a_missing_or_replaced_samples_shard_is_named_not_reported_as_another_da
 def test_a_shard_without_ids_is_caught_by_check_and_refused_by_fuse(tmp_path, table_format):
     from mmdata.errors import DatasetError
     from mmdata.fusion import fuse
+    from mmdata.store.shards import read_shard
     from mmdata.store.writer import write_table_atomic
 
-    image = replace(pooled_table("image.a", S, 4), table_format=table_format)
-    text = replace(pooled_table("text.b", S, 3, seed=1), table_format=table_format)
-    root = _image_text(tmp_path, image=image, text=text)
-    shard = layout.shard_files(layout.feature_dir(root, "image.a"))[1]
-    from mmdata.store.shards import read_shard
-
+    root, shard = _second_image_shard(tmp_path, table_format)
     table = read_shard(shard)
     write_table_atomic(table.drop_columns(["sample_id"]).replace_schema_metadata(table.schema.metadata), shard)
     report = check_dataset(root)
