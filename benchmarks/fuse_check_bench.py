@@ -173,12 +173,13 @@ def read_inputs(root: Path) -> float:
     """Read every feature value of the dataset's tables once, as any fuse or check must, the fastest
     way measured here, and sum them so each is touched; nothing is gathered, normalized or written.
 
-    Arrow IPC shards are memory-mapped, one thread per CPU. Parquet tables are decoded by one
-    `pyarrow.dataset` scanner each (its own thread pools; 0.39-0.43 s for the 100k tables, against
-    0.52-0.78 s decoding shard by shard on one thread per CPU)."""
-    import pyarrow.dataset as ds
+    Arrow IPC shards are memory-mapped, one thread per CPU. Parquet shards are decoded a few ahead on
+    one thread per CPU, each opened once (`checks.stream.iter_table_shards`: 0.19 s for the 100k
+    tables, against 0.21 s through one `pyarrow.dataset` scanner per table, which the version before
+    used here)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from mmdata.checks.stream import iter_table_shards
     from mmdata.store import layout
     from mmdata.store.shards import map_shard
 
@@ -189,9 +190,8 @@ def read_inputs(root: Path) -> float:
             with ThreadPoolExecutor(max_workers=CPUS) as pool:
                 total += sum(pool.map(lambda f: float(fixed_rows(map_shard(f).column("feature")).sum()), files))
             continue
-        scanner = ds.dataset([str(f) for f in files], format="parquet").scanner(columns=["feature"])
-        for batch in scanner.to_batches():
-            total += float(fixed_rows(batch.column(0)).sum())
+        for _, table in iter_table_shards(files, ["feature"]):
+            total += float(fixed_rows(table.column("feature")).sum())
     return total
 
 
