@@ -206,7 +206,8 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
         aligned = _check_rows(context, name, spec, columns, shards, stats, coverage, collector)
     except ShardReadError as e:
         collector.extend([make_issue("shard-unreadable", "error", str(e), table=name)])
-        stats["shards"] = len(shards)
+        stats["shards"] = len(shard_files(dataset.table_dir(name)))
+        stats["partial"] = True  # rows and nulls of the shards read before the unreadable one
         return stats
     stats["shards"] = len(shards)
     collector.extend(table_checks.check_table_state(name, entry, shards))

@@ -86,11 +86,15 @@ def sdk_label_rows(csd: CsdFile, video_id: str, keys: list[str],
     loader numbers them (`csd_labels.label_rows`). Rows that cannot be read, are not finite or end
     before they start are load problems naming the clip."""
     rows: dict[int, tuple[list[float], list[float]]] = {}
-    try:
-        segments = list(label_rows(csd, video_id, keys, result, name=lambda i: clip_id(video_id, i + 1)))
-    except CorpusFormatError as e:
-        result.problems.append(LoadProblem(None, csd.where(video_id), f"{e}; the video's labels stay null"))
-        return rows
+    segments = []
+    # SDK-aligned keys (one segment each) are read one by one, so that one unreadable key costs only its segment.
+    groups = [[key] for key in keys] if all(split_key(key)[1] is not None for key in keys) else [keys]
+    for group in groups:
+        try:
+            segments += label_rows(csd, video_id, group, result, name=lambda i: clip_id(video_id, i + 1))
+        except CorpusFormatError as e:
+            result.problems.append(LoadProblem(None, csd.where(group[0] if len(group) == 1 else video_id),
+                                               f"{e}; label stays null"))
     for clip, number, interval, values, where in segments:
         row, span = values.tolist(), interval.tolist()
         if not all(map(math.isfinite, row + span)) or span[1] < span[0]:

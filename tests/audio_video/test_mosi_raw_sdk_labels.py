@@ -141,3 +141,18 @@ def test_sdk_aligned_key_with_several_rows_is_a_problem_naming_the_clip(tmp_path
     assert reasons[0].startswith("label key 'a_b-1[1]' holds 2 rows; expected one row per SDK-aligned key")
     assert reasons[1].startswith("no label row 1 (key 'a_b-1[1]') for clip 2")
     assert {p.sample_id for p in result.problems} == {"a_b-1_2"}
+
+
+def test_an_unreadable_sdk_aligned_key_costs_only_its_clip(tmp_path):
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    (fake.root / "labels.csv").unlink()
+    write_sdk_csd(fake.root / LABELS_FILE, LABELS_ROOT, {
+        "a_b-1[0]": (np.array([[1.5]], np.float32), np.array([[2.0, 2.5]])),
+        "a_b-1[1]": (np.array([[0.5], [1.0]], np.float32), np.array([[2.5, 3.0]])),  # 2 feature rows, 1 interval
+        "Xy9[0]": (np.array([[-2.75]], np.float32), np.array([[10.0, 10.5]])),
+    })
+    result = load_corpus("mosi-raw", fake.root)
+    samples = by_id(result)
+    assert (samples["a_b-1_1"].label, samples["a_b-1_2"].label, samples["Xy9_1"].label) == (1.5, None, -2.75)
+    unreadable = [p for p in result.problems if p.sample_id is None]
+    assert len(unreadable) == 1 and unreadable[0].path.endswith("a_b-1[1]]") and "label stays null" in unreadable[0].reason

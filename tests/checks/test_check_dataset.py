@@ -361,6 +361,8 @@ def test_truncated_shard_is_an_unreadable_shard_error_and_the_other_tables_are_s
     assert (issue.severity, issue.table) == ("error", "image.a")
     assert str(shard) in issue.message and "re-run the command that wrote the table" in issue.message
     assert report.tables["text.b"]["rows"] == 12 and "text.b" not in {i.table for i in report.errors}
+    assert report.tables["image.a"]["partial"] and report.tables["image.a"]["shards"] == 3
+    assert "partial" not in report.tables["text.b"]
 
 
 def test_a_missing_or_replaced_samples_shard_is_named_not_reported_as_another_dataset(tmp_path):
