@@ -13,7 +13,6 @@ missing='zero'.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,13 @@ import pyarrow as pa
 
 from mmdata.errors import DatasetError
 from mmdata.fusion.formats import DATA_DIR, EXPORT_FORMATS, FUSED_METADATA
+from mmdata.jsonfile import json_kind, read_json_object
 
 #: What to do about an export whose files are damaged.
 REFUSE_HINT = "re-create the export with `mmdata fuse DATASET_DIR OUTPUT_DIR --force`"
 #: Fields of `fused.json` that readers of an export rely on, with their JSON type.
 _REQUIRED = {"format": str, "dim": int, "rows": dict, "rows_kind": str, "tables": list, "modalities": list,
              "slices": dict, "files": dict}
-_JSON_NAMES = {str: "string", int: "number", float: "number", dict: "object", list: "array", type(None): "null"}
 
 
 def read_fused_metadata(export_dir: str | Path) -> dict[str, Any]:
@@ -42,25 +41,18 @@ def read_fused_metadata(export_dir: str | Path) -> dict[str, Any]:
     path = Path(export_dir) / FUSED_METADATA
     if not path.is_file():
         raise DatasetError(f"{export_dir} is not a fused export: no {FUSED_METADATA}; create one with `mmdata fuse`")
-    try:
-        metadata = json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise DatasetError(f"{path}: not UTF-8 text (byte {e.start}); the file is damaged: {REFUSE_HINT}") from e
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); the file is damaged: {REFUSE_HINT}") from e
+    metadata = read_json_object(path, "export metadata", "the object `mmdata fuse` writes",
+                                f"the file is damaged: {REFUSE_HINT}")
     _check_fused_metadata(path, metadata)
     return metadata
 
 
-def _check_fused_metadata(path: Path, metadata: Any) -> None:
+def _check_fused_metadata(path: Path, metadata: dict[str, Any]) -> None:
     """The fields readers use are there, with the JSON types `mmdata fuse` gives them."""
-    if not isinstance(metadata, dict):
-        raise DatasetError(f"{path}: holds a JSON {_JSON_NAMES.get(type(metadata), 'value')}, expected the object "
-                           f"`mmdata fuse` writes; the file is damaged: {REFUSE_HINT}")
     for key, kind in _REQUIRED.items():
         if not isinstance(metadata.get(key), kind):
             got = f"is {metadata[key]!r}" if key in metadata else "is missing"
-            raise DatasetError(f"{path}: field {key!r} {got}, expected a JSON {_JSON_NAMES[kind]}; "
+            raise DatasetError(f"{path}: field {key!r} {got}, expected {json_kind(kind())}; "
                                f"the file is damaged or was edited: {REFUSE_HINT}")
     if metadata["format"] not in EXPORT_FORMATS:
         raise DatasetError(f"{path}: format {metadata['format']!r} is not one of {list(EXPORT_FORMATS)}; "

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.errors import DatasetError
+from mmdata.jsonfile import json_kind, read_json_object
 from mmdata.store.layout import LAYOUT_VERSION, MANIFEST_NAME, TABLE_FORMATS
 from mmdata.store.metadata import FeatureSpec
 
@@ -85,7 +86,7 @@ def read_manifest(dataset_dir: str | Path) -> Manifest:
             f"{dataset_dir} is not an mmdata dataset: no {MANIFEST_NAME} found; "
             "create one with `mmdata extract KIND CORPUS_ROOT OUTPUT_DIR`"
         )
-    data = _parse_manifest(path)
+    data = read_json_object(path, "manifest", "an object with corpus, samples and tables", DAMAGED_HINT)
     version = data.get("layout_version")
     if version != LAYOUT_VERSION:
         raise DatasetError(
@@ -99,28 +100,13 @@ def read_manifest(dataset_dir: str | Path) -> Manifest:
         raise DatasetError(f"{path}: manifest is missing or has a malformed field ({e}); {DAMAGED_HINT}") from e
 
 
-def _parse_manifest(path: Path) -> dict[str, Any]:
-    """The manifest's JSON object."""
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise DatasetError(f"{path}: manifest is not UTF-8 text (byte {e.start} is {e.object[e.start]:#04x}); "
-                           f"{DAMAGED_HINT}") from e
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}:{e.lineno}: manifest is not valid JSON ({e.msg}); {DAMAGED_HINT}") from e
-    if not isinstance(data, dict):
-        raise DatasetError(f"{path}: manifest holds {_json_kind(data)}, expected an object with corpus, "
-                           f"samples and tables; {DAMAGED_HINT}")
-    return data
-
-
 def _check_fields(path: Path, data: dict[str, Any]) -> None:
     """Each field readers use has the shape `write_manifest` gives it."""
     _expect_object(path, "corpus", data, ("kind", "root"))
     _expect_object(path, "samples", data, ("path", "rows"))
     tables = data.get("tables", {})
     if not isinstance(tables, dict):
-        raise DatasetError(f"{path}: manifest field 'tables' is {_json_kind(tables)}, expected an object "
+        raise DatasetError(f"{path}: manifest field 'tables' is {json_kind(tables)}, expected an object "
                            f"of table name -> entry; {DAMAGED_HINT}")
     required = tuple(f.name for f in fields(TableEntry) if f.default is MISSING and f.default_factory is MISSING)
     for name, entry in tables.items():
@@ -142,19 +128,11 @@ def _expect_object(path: Path, key: str, parent: dict[str, Any], keys: tuple[str
                    where: str = "manifest field") -> None:
     """`parent[key]` is a JSON object holding each of `keys`."""
     if key not in parent or not isinstance(parent[key], dict):
-        got = f"is {_json_kind(parent[key])}" if key in parent else "is missing"
+        got = f"is {json_kind(parent[key])}" if key in parent else "is missing"
         raise DatasetError(f"{path}: {where} {key!r} {got}, expected an object with {', '.join(keys)}; {DAMAGED_HINT}")
     missing = [k for k in keys if k not in parent[key]]
     if missing:
         raise DatasetError(f"{path}: {where} {key!r} has no {', '.join(map(repr, missing))}; {DAMAGED_HINT}")
-
-
-def _json_kind(value: Any) -> str:
-    """'a JSON array', 'JSON null', ... for a message."""
-    if value is None:
-        return "JSON null"
-    kinds = {list: "array", str: "string", bool: "boolean", int: "number", float: "number", dict: "object"}
-    return f"a JSON {kinds.get(type(value), 'value')}"
 
 
 def write_manifest(dataset_dir: str | Path, manifest: Manifest) -> None:

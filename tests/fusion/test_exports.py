@@ -251,8 +251,8 @@ def test_batched_fetch_equals_per_item_fetch_and_works_with_default_collate(tmp_
 
 
 @pytest.mark.parametrize(("damage", "message"), [
-    (lambda text: text[: len(text) // 2], r"fused.json:\d+: not valid JSON"),
-    (lambda text: "[]", r"fused.json: holds a JSON array"),
+    (lambda text: text[: len(text) // 2], r"fused.json:\d+: export metadata is not valid JSON"),
+    (lambda text: "[]", r"fused.json: export metadata holds a JSON array"),
     (lambda text: text.replace('"format"', '"formats"'), r"fused.json: field 'format' is missing, expected a JSON string"),
     (lambda text: text.replace('"rows": {', '"rows": {"x": -1, '), r"fused.json: rows per split \{'x': -1\}"),
 ])
