@@ -74,6 +74,24 @@ def export_file(path: Path) -> Iterator[None]:
                            f"corrupt: {REFUSE_HINT}") from e
 
 
+def hf_split_files(export_dir: Path, split: str) -> list[Path]:
+    """The Arrow IPC stream files `save_to_disk` wrote for a split of an hf export."""
+    return sorted((export_dir / split).glob("data-*.arrow"))
+
+
+def read_export_file(path: Path, fmt: str, columns: list[str] | None = None) -> pa.Table:
+    """One data file of an export (`columns` of it, when given): Parquet, an Arrow IPC file (arrow,
+    memory-mapped: zero-copy) or stream (hf). A file that cannot be read is a DatasetError naming it."""
+    import pyarrow.parquet as pq
+
+    with export_file(path):
+        if fmt == "parquet":
+            return pq.read_table(path, columns=columns)
+        source = pa.memory_map(str(path), "r")
+        table = pa.ipc.open_file(source).read_all() if fmt == "arrow" else pa.ipc.open_stream(source).read_all()
+        return table.select(columns) if columns is not None else table
+
+
 class FusedDataset:
     """Map-style dataset over one split of a fused export (formats arrow, hf and npy).
 
@@ -196,16 +214,8 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
 def _open_arrow(export_dir: Path, split: str, fmt: str) -> dict[str, Any]:
     """Columns of an Arrow IPC export (file format) or HF save_to_disk split (stream format), zero-copy:
     each record batch stays a view of the mapped file."""
-    if fmt == "arrow":
-        files = [export_dir / DATA_DIR / f"{split}.arrow"]
-    else:
-        files = sorted((export_dir / split).glob("data-*.arrow"))
-    batches = []
-    for path in files:
-        with export_file(path):
-            source = pa.memory_map(str(path), "r")
-            reader = pa.ipc.open_file(source) if fmt == "arrow" else pa.ipc.open_stream(source)
-            batches.extend(b for b in reader.read_all().to_batches() if b.num_rows)
+    files = [export_dir / DATA_DIR / f"{split}.arrow"] if fmt == "arrow" else hf_split_files(export_dir, split)
+    batches = [b for path in files for b in read_export_file(path, fmt).to_batches() if b.num_rows]
     if not batches:
         raise DatasetError(f"split {split!r} of {export_dir} holds no rows")
     names = batches[0].schema.names
@@ -278,11 +288,8 @@ class _Ragged:
 
 
 def _open_npy(export_dir: Path, split: str) -> dict[str, Any]:
-    import pyarrow.parquet as pq
-
     folder = export_dir / split
-    with export_file(folder / "index.parquet"):
-        index = pq.read_table(folder / "index.parquet", columns=["sample_id", "label"])
+    index = read_export_file(folder / "index.parquet", "parquet", ["sample_id", "label"])
     columns: dict[str, Any] = {
         "sample_id": index.column("sample_id").to_pylist(),
         "label": index.column("label").to_numpy(zero_copy_only=False).astype(np.float32),

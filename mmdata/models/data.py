@@ -129,22 +129,22 @@ def read_fused_splits(export_dir: str | Path) -> dict[str, SplitArrays]:
 def _read_fused_split(export_dir: Path, metadata: dict, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ids, float64 labels, (n, dim) float32 features) of one split, whatever the export format."""
     from mmdata.fusion.formats import FUSED_METADATA
-    from mmdata.fusion.torch_dataset import REFUSE_HINT, export_file
+    from mmdata.fusion.torch_dataset import REFUSE_HINT, export_file, hf_split_files, read_export_file
 
     fmt, dim = metadata["format"], int(metadata["dim"])
     if fmt == "npy":
-        index = _read_export_file(export_dir / split / "index.parquet", "parquet", ["sample_id", "label"])
+        index = read_export_file(export_dir / split / "index.parquet", "parquet", ["sample_id", "label"])
         with export_file(export_dir / split / "features.npy"):
             features = np.load(export_dir / split / "features.npy").astype(np.float32, copy=False)
     else:
-        if fmt == "hf":  # save_to_disk writes Arrow IPC streams
-            files = sorted((export_dir / split).glob("data-*.arrow"))
+        if fmt == "hf":
+            files = hf_split_files(export_dir, split)
         else:
             files = [export_dir / f for f in metadata["files"].get(split, [])]
         if not files:
             raise DatasetError(f"split {split!r} of {export_dir} has {metadata['rows'].get(split)} rows in "
                                f"{FUSED_METADATA} but no data file; {REFUSE_HINT}")
-        parts = [_read_export_file(f, fmt, ["sample_id", "label", "feature"]) for f in files]
+        parts = [read_export_file(f, fmt, ["sample_id", "label", "feature"]) for f in files]
         index = pa.concat_tables(parts)
         features = _fixed_values(index.column("feature"), dim)
     ids = np.asarray(index.column("sample_id").to_pylist(), dtype=object)
@@ -152,20 +152,6 @@ def _read_fused_split(export_dir: Path, metadata: dict, split: str) -> tuple[np.
     if features.shape != (len(ids), dim):
         raise DatasetError(f"split {split!r} of {export_dir}: features {features.shape}, expected ({len(ids)}, {dim})")
     return ids, labels, features
-
-
-def _read_export_file(path: Path, fmt: str, columns: list[str]) -> pa.Table:
-    """`columns` of one data file of an export: Parquet, an Arrow IPC file (arrow) or stream (hf)."""
-    import pyarrow.parquet as pq
-
-    from mmdata.fusion.torch_dataset import export_file
-
-    with export_file(path):
-        if fmt == "parquet":
-            return pq.read_table(path, columns=columns)
-        source = pa.memory_map(str(path), "r")
-        table = pa.ipc.open_file(source).read_all() if fmt == "arrow" else pa.ipc.open_stream(source).read_all()
-        return table.select(columns)
 
 
 def _non_null(table: pa.Table) -> pa.Table:
