@@ -11,6 +11,7 @@ import pyarrow.dataset as ds
 
 from mmdata.errors import CorpusNotFoundError, DatasetError, UnknownNameError
 from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, shard_files
+from mmdata.store.layout import samples_dir as layout_samples_dir
 from mmdata.store.manifest import Manifest, TableEntry, read_manifest
 from mmdata.store.metadata import FeatureSpec, decode_metadata
 from mmdata.store.shards import RESTORE_SAMPLES, read_shard, repair_hint, shards_dataset
@@ -42,7 +43,9 @@ class Dataset:
 
     @property
     def samples_dir(self) -> Path:
-        return self.root / self.manifest.samples["path"]
+        """Where the samples table's shards are (`layout.samples_dir`, as every writer and reader of
+        the dataset has it; the manifest's `samples.path` records the same folder)."""
+        return layout_samples_dir(self.root)
 
     def samples_table(self, columns: list[str] | None = None) -> pa.Table:
         with self.reading():
