@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +76,7 @@ class Dataset:
     def reading(self, name: str | None = None) -> contextlib.AbstractContextManager[None]:
         """A block that reads table `name` (the samples table when None) through `table` or `samples`:
         an Arrow error in it becomes the ShardReadError of the shard that cannot be read."""
-        return naming_unreadable_shard(self.samples_dir if name is None else self.table_dir(name))
+        return naming_unreadable_shard(shard_files(self.samples_dir if name is None else self.table_dir(name)))
 
     def table_metadata(self, name: str) -> dict:
         return decode_metadata(self.table(name).schema)
@@ -88,12 +88,8 @@ class Dataset:
         files = sorted((self.root / ERRORS_DIR).glob("*/part-*.parquet"))
         if not files:
             return ERRORS_SCHEMA.empty_table()
-        try:
+        with naming_unreadable_shard(files):
             return ds.dataset([str(f) for f in files], format="parquet", schema=ERRORS_SCHEMA).to_table()
-        except (pa.ArrowException, OSError):
-            for path in files:
-                read_shard(path)  # raises the ShardReadError naming the shard and the fix
-            raise
 
 
 def open_dataset(path: str | Path) -> Dataset:
@@ -113,18 +109,18 @@ def _table_dataset(table_dir: Path) -> ds.Dataset:
     files = shard_files(table_dir)
     if not files:
         raise DatasetError(f"table directory {table_dir} has no finished shards; {repair_hint(table_dir / 'part')}")
-    with naming_unreadable_shard(table_dir):  # pyarrow reads the first shard's schema here
+    with naming_unreadable_shard(files):  # pyarrow reads the first shard's schema here
         return shards_dataset(files)
 
 
 @contextlib.contextmanager
-def naming_unreadable_shard(table_dir: Path) -> Iterator[None]:
-    """pyarrow.dataset's error while reading a table's shards (it names no file when the first shard is
-    bad, and no fix) as the ShardReadError of the first shard that cannot be read; any other error
-    goes on as it is."""
+def naming_unreadable_shard(files: Sequence[Path]) -> Iterator[None]:
+    """pyarrow.dataset's error while reading the shard `files` of a table (it names no file when the
+    first shard is bad, and no fix) as the ShardReadError of the first one that cannot be read; any
+    other error goes on as it is."""
     try:
         yield
     except (pa.ArrowException, OSError):
-        for shard in shard_files(table_dir):
+        for shard in files:
             read_shard(shard)  # raises the ShardReadError naming the shard and the fix
         raise
