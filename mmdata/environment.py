@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator, Mapping
 
 
@@ -32,3 +33,25 @@ def usable_cpus() -> int:
 
 
 __all__ = ["environment", "usable_cpus"]
+
+
+#: The variable Arrow reads, once, when pyarrow loads, to choose its default memory pool.
+ARROW_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def prefer_jemalloc_arrow_pool() -> None:
+    """On Linux, have pyarrow load with jemalloc as Arrow's default pool, unless the user chose one.
+
+    `pq.ParquetWriter(memory_pool=...)` reaches only the Arrow side of the writer: its column writers
+    build every page in Arrow's default pool. mimalloc (pyarrow's default) hands those pages back soon
+    enough that each row group faults them in again; with jemalloc, fuse -> Parquet of 100k x 970 ran
+    10-15% faster (1.28 -> 1.15 s from Parquet tables, 0.94 -> 0.80 s from Arrow IPC ones, medians of
+    8 processes in ABBA order) with 2-4 times fewer page faults and a peak memory no higher; check
+    and extraction were the same within noise. Parquet shards are already decoded into jemalloc
+    (`store.shards.parquet_pool`).
+
+    It only takes effect when mmdata is imported before pyarrow (the `mmdata` command always is);
+    a value already in ARROW_DEFAULT_MEMORY_POOL is kept. Processes started from this one (decode
+    workers, Ray workers) inherit it."""
+    if sys.platform.startswith("linux"):
+        os.environ.setdefault(ARROW_POOL_VARIABLE, "jemalloc")

@@ -1,0 +1,49 @@
+"""Arrow's default memory pool in a process that imports mmdata first (`environment.prefer_jemalloc_arrow_pool`)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.checks.builder import build_dataset, image_text_samples, pooled_table
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jemalloc is preferred on Linux only")
+
+
+def _python(script: str, *args: str, **env: str) -> str:
+    """stdout of `script` in a fresh interpreter, ARROW_DEFAULT_MEMORY_POOL unset unless given in `env`."""
+    environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"} | env
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=environ, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_importing_mmdata_before_pyarrow_makes_jemalloc_the_default_pool():
+    assert _python("import mmdata, pyarrow as pa; print(pa.default_memory_pool().backend_name)") == "jemalloc"
+
+
+def test_a_pool_the_user_chose_is_kept():
+    script = "import mmdata, pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+    assert _python(script, ARROW_DEFAULT_MEMORY_POOL="system") == "system"
+
+
+def test_a_parquet_export_builds_its_pages_outside_mimalloc(tmp_path):
+    """The column writers allocate from Arrow's default pool whatever pool the writer is given:
+    in a process that imported mmdata first, that is jemalloc, and mimalloc allocates nothing."""
+    samples = image_text_samples()
+    image = replace(pooled_table("image.a", samples, 512), table_format="arrow")
+    root = build_dataset(tmp_path / "ds", samples, [image], shard_size=5)
+    script = (
+        "import sys; from mmdata.fusion import fuse; import pyarrow as pa\n"
+        "fuse(sys.argv[1], sys.argv[2], normalize='none')\n"
+        "print(pa.mimalloc_memory_pool().total_bytes_allocated(), pa.jemalloc_memory_pool().total_bytes_allocated())\n"
+    )
+    mimalloc, jemalloc = map(int, _python(script, str(root), str(tmp_path / "out")).split())
+    assert mimalloc == 0
+    assert jemalloc >= 4 * 512 * len(samples)
+    rows = sum(pq.read_metadata(f).num_rows for f in (tmp_path / "out" / "data").glob("*.parquet"))
+    assert rows == len(samples)
