@@ -297,7 +297,14 @@ def run_all(roots: dict[str, tuple[Path, Path]], work: Path, n: int, repeats: in
                      "repeats": repeats, "baselines": {}, "table_formats": {}}
 
     def clean(path: Path):
-        return lambda: shutil.rmtree(path, ignore_errors=True) or (path.unlink() if path.is_file() else None)
+        """Before each timed run (untimed): remove the last run's output, and write every dirty page
+        to disk, so that no run competes with the writeback of the gigabytes written before it."""
+        def setup() -> None:
+            shutil.rmtree(path, ignore_errors=True)
+            if path.is_file():
+                path.unlink()
+            os.sync()
+        return setup
 
     def timed(fn, out: Path) -> tuple[float, list[float]]:
         return median_time(fn, repeats, setup=clean(out))
@@ -319,8 +326,8 @@ def run_all(roots: dict[str, tuple[Path, Path]], work: Path, n: int, repeats: in
         # The floor under any fuse: it reads its inputs once and writes the export, each at least as
         # costly as alone, and the CPU seconds of both share the cores. So a fuse takes at least
         # max(read wall, (read CPU + write CPU) / cores), were gathering and normalizing free.
-        entry["read_inputs_s"], entry["read_inputs_runs"] = median_time(lambda: read_inputs(root), repeats)
-        entry["read_inputs_cpu_s"] = median_cpu_time(lambda: read_inputs(root), repeats)
+        entry["read_inputs_s"], entry["read_inputs_runs"] = median_time(lambda: read_inputs(root), repeats, setup=os.sync)
+        entry["read_inputs_cpu_s"] = median_cpu_time(lambda: read_inputs(root), repeats, setup=os.sync)
         for out in ("parquet", "ipc"):
             floor = max(entry["read_inputs_s"], (entry["read_inputs_cpu_s"] + base[f"{out}_write_cpu_s"]) / CPUS)
             entry[f"best_possible_{out}_ratio"] = base[f"{out}_write_s"] / floor
@@ -331,7 +338,7 @@ def run_all(roots: dict[str, tuple[Path, Path]], work: Path, n: int, repeats: in
             entry["fuse_parquet_no_moments_s"], _ = timed(lambda: fuse(root, work / "fq", format="parquet"), work / "fq")
             entry["fuse_arrow_no_moments_s"], _ = timed(lambda: fuse(root, work / "fm", format="arrow"), work / "fm")
         check_dataset(root)  # warm-up: the 15 fuse runs before it wrote ~6 GB that compete for the page cache
-        entry["check_s"], entry["check_runs"] = median_time(lambda: check_dataset(root), repeats)
+        entry["check_s"], entry["check_runs"] = median_time(lambda: check_dataset(root), repeats, setup=os.sync)
         entry["check_rows_x_tables_per_s"] = n * len(DIMS) / entry["check_s"]
         entry["fuse_parquet_ratio"] = base["parquet_write_s"] / entry["fuse_parquet_s"]
         entry["fuse_arrow_ratio"] = base["ipc_write_s"] / entry["fuse_arrow_s"]
