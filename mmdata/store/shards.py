@@ -19,6 +19,7 @@ import contextlib
 import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -85,15 +86,13 @@ def open_shard(path: Path, columns: Sequence[str] | None = None) -> tuple[pa.Sch
     if shard_format(path) != "parquet":
         table = map_shard(path)
         return table.schema, table.select(list(columns)) if columns is not None else table
-    reader = _parquet.ParquetReader(memory_pool=parquet_pool())
+    reader = _open_parquet_reader(path)
+    if reader is None:
+        return _open_parquet_file(path, columns)
     try:
         with unreadable_as_error(path):
-            reader.open(str(path), pre_buffer=False)
             schema, leaf_paths = reader.schema_arrow, reader.column_paths
-        if columns is not None:
-            missing = [c for c in columns if c not in schema.names]
-            if missing:
-                raise KeyError(f"{path}: no column {missing[0]!r} (columns: {schema.names})")
+        _expect_columns(path, schema, columns)
         with unreadable_as_error(path):
             if columns is None:
                 return schema, reader.read_all(use_threads=False)
@@ -101,6 +100,38 @@ def open_shard(path: Path, columns: Sequence[str] | None = None) -> tuple[pa.Sch
             return schema, reader.read_all(column_indices=leaves, use_threads=False).select(list(columns))
     finally:
         reader.close()
+
+
+def _open_parquet_reader(path: Path) -> Any:
+    """pyarrow's private Parquet reader over `path`, decoding into `parquet_pool()`; None where this
+    pyarrow's reader no longer takes these arguments (then `pq.ParquetFile` reads the shard, in the
+    default pool)."""
+    try:
+        reader = _parquet.ParquetReader(memory_pool=parquet_pool())
+    except (AttributeError, TypeError):
+        return None
+    try:
+        with unreadable_as_error(path):
+            reader.open(str(path), pre_buffer=False)
+        return reader
+    except TypeError:
+        reader.close()
+        return None
+
+
+def _open_parquet_file(path: Path, columns: Sequence[str] | None) -> tuple[pa.Schema, pa.Table]:
+    """`open_shard` through pyarrow's public `pq.ParquetFile`."""
+    with unreadable_as_error(path), pq.ParquetFile(str(path), pre_buffer=False) as file:
+        schema = file.schema_arrow
+        _expect_columns(path, schema, columns)
+        table = file.read(columns=list(columns) if columns is not None else None, use_threads=False)
+    return schema, table.select(list(columns)) if columns is not None else table
+
+
+def _expect_columns(path: Path, schema: pa.Schema, columns: Sequence[str] | None) -> None:
+    missing = [c for c in columns or () if c not in schema.names]
+    if missing:
+        raise KeyError(f"{path}: no column {missing[0]!r} (columns: {schema.names})")
 
 
 #: What to do about a samples table (or the loader's errors) that lost or damaged a shard: `mmdata

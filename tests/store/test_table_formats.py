@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
 from mmdata.cli import app
-from mmdata.errors import DatasetError
+from mmdata.errors import DatasetError, ShardReadError
 from mmdata.fusion import fuse
 from mmdata.fusion.torch_dataset import FusedDataset
 from mmdata.pipeline import extract
@@ -134,6 +134,40 @@ def test_open_shard_gives_the_whole_schema_and_the_columns_asked_for_in_that_ord
     assert table.equals(read_shard(shard).select(["feature", "sample_id"]))
     with pytest.raises(KeyError, match="intervals"):
         open_shard(shard, ["sample_id", "intervals"])
+
+
+class _ReaderOfAnotherPyarrow:
+    """pyarrow's private Parquet reader as a later pyarrow might have it: other arguments."""
+
+    def __init__(self, changed_at: str):
+        self.changed_at = changed_at
+        if changed_at == "constructor":
+            raise TypeError("__cinit__() got an unexpected keyword argument 'memory_pool'")
+
+    def open(self, *args, **kwargs):
+        raise TypeError("open() got an unexpected keyword argument 'pre_buffer'")
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("changed_at", ["constructor", "open"])
+def test_open_shard_reads_parquet_through_the_public_reader_when_the_private_one_changed(both_formats, monkeypatch,
+                                                                                       tmp_path, changed_at):
+    from mmdata.store import shards
+
+    shard = shard_files(both_formats / "parquet" / "features" / "image.color-hist")[0]
+    expected_schema, expected = open_shard(shard, ["feature", "sample_id"])
+    monkeypatch.setattr(shards._parquet, "ParquetReader", lambda **kwargs: _ReaderOfAnotherPyarrow(changed_at))
+    schema, table = open_shard(shard, ["feature", "sample_id"])
+    assert schema.equals(expected_schema, check_metadata=True) and table.equals(expected)
+    assert read_shard(shard).column_names == ["sample_id", "feature"]
+    with pytest.raises(KeyError, match="intervals"):
+        open_shard(shard, ["sample_id", "intervals"])
+    truncated = tmp_path / "truncated.parquet"
+    truncated.write_bytes(shard.read_bytes()[:100])
+    with pytest.raises(ShardReadError, match="truncated.parquet"):
+        open_shard(truncated)
 
 
 @pytest.mark.parametrize("threads", [None, 0])
