@@ -37,8 +37,7 @@ from mmdata.alignment.core import overlap_pieces
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.formats.csd import split_key, write_csd
 from mmdata.records import media_durations
-from mmdata.store import layout
-from mmdata.store.shards import read_shard, repair_hint
+from mmdata.store.shards import read_shard
 from mmdata.store.reader import Dataset, open_dataset
 
 log = logging.getLogger(__name__)
@@ -85,9 +84,7 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
         if not _is_temporal(dataset, name):
             raise DatasetError(f"table {name!r} is not a sequence table with intervals ({dataset.spec(name)}); "
                                "a .csd needs per-row [start, end] intervals")
-        if not layout.shard_files(dataset.table_dir(name)):
-            raise DatasetError(f"table {name!r}: {dataset.table_dir(name)} has no finished shards, while "
-                               f"{layout.MANIFEST_NAME} lists the table; {repair_hint(dataset.table_dir(name) / 'part')}")
+        dataset.table_files(name)  # raises when the manifest lists a table whose shards are gone
     written = []
     for name in names:
         entry = dataset.entry(name)
@@ -111,7 +108,7 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
 
 def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...],
              places: dict[str, _Place] | None) -> Iterator[tuple[str, Any, np.ndarray]]:
-    for shard in layout.shard_files(dataset.table_dir(name)):
+    for shard in dataset.table_files(name):
         table = read_shard(shard)
         words = table.column("words").to_pylist() if "words" in table.column_names else None
         features = table.column("feature").to_pylist()

@@ -39,7 +39,7 @@ class Dataset:
                 f"samples table {self.samples_dir} has no finished shards, while {MANIFEST_NAME} lists "
                 f"{self.manifest.samples['rows']} samples; the folder was deleted or copied incompletely: "
                 f"{RESTORE_SAMPLES}")
-        return _table_dataset(self.samples_dir)
+        return _shards_dataset(shard_files(self.samples_dir))
 
     @property
     def samples_dir(self) -> Path:
@@ -65,8 +65,21 @@ class Dataset:
     def table_dir(self, name: str) -> Path:
         return self.root / self.entry(name).path
 
+    def table_files(self, name: str) -> list[Path]:
+        """Table `name`'s finished shard files, in order.
+
+        Raises:
+            DatasetError: there are none, while the manifest lists the table.
+        """
+        folder = self.table_dir(name)
+        files = shard_files(folder)
+        if not files:
+            raise DatasetError(f"table {name!r}: {folder} has no finished shards, while {MANIFEST_NAME} lists the "
+                               f"table; {repair_hint(folder / 'part')}")
+        return files
+
     def table(self, name: str) -> ds.Dataset:
-        return _table_dataset(self.table_dir(name))
+        return _shards_dataset(self.table_files(name))
 
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """Feature table `name` read whole (only `columns` when given)."""
@@ -105,10 +118,7 @@ def open_dataset(path: str | Path) -> Dataset:
     return Dataset(root=root, manifest=read_manifest(root))
 
 
-def _table_dataset(table_dir: Path) -> ds.Dataset:
-    files = shard_files(table_dir)
-    if not files:
-        raise DatasetError(f"table directory {table_dir} has no finished shards; {repair_hint(table_dir / 'part')}")
+def _shards_dataset(files: list[Path]) -> ds.Dataset:
     with naming_unreadable_shard(files):  # pyarrow reads the first shard's schema here
         return shards_dataset(files)
 

@@ -68,3 +68,16 @@ def test_a_missing_samples_folder_is_not_sent_back_to_extract(dataset):
     with pytest.raises(DatasetError, match=rf"samples table {layout.samples_dir(dataset)} has no finished shards, "
                                            r"while mmdata.json lists 12 samples; .*restore the file from a copy"):
         open_dataset(dataset).samples_table()
+
+
+def test_a_table_whose_shards_are_gone_is_named_with_the_command_that_writes_it_again(dataset):
+    folder = layout.feature_dir(dataset, "image.a")
+    data = open_dataset(dataset)
+    assert data.table_files("image.a") == layout.shard_files(folder) and len(layout.shard_files(folder)) == 3
+    for shard in layout.shard_files(folder):
+        shard.unlink()
+    message = rf"table 'image.a': {folder} has no finished shards, while mmdata.json lists the table; .*re-run the command"
+    with pytest.raises(DatasetError, match=message):
+        data.table("image.a")
+    with pytest.raises(DatasetError, match=message):
+        data.table_files("image.a")
