@@ -3,9 +3,12 @@ hubs) and the CPUs it may use."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -51,7 +54,28 @@ def prefer_jemalloc_arrow_pool() -> None:
     (`store.shards.parquet_pool`).
 
     It only takes effect when mmdata is imported before pyarrow (the `mmdata` command always is);
-    a value already in ARROW_DEFAULT_MEMORY_POOL is kept. Processes started from this one (decode
-    workers, Ray workers) inherit it."""
-    if sys.platform.startswith("linux"):
-        os.environ.setdefault(ARROW_POOL_VARIABLE, "jemalloc")
+    a value already in ARROW_DEFAULT_MEMORY_POOL is kept, and a pyarrow built without jemalloc (its
+    `arrow/util/config.h` says so; Arrow would warn about the variable at every start) is left
+    alone. Processes started from this one (decode workers, Ray workers) inherit it."""
+    if sys.platform.startswith("linux") and ARROW_POOL_VARIABLE not in os.environ and _pyarrow_has_jemalloc():
+        os.environ[ARROW_POOL_VARIABLE] = "jemalloc"
+
+
+def _pyarrow_has_jemalloc() -> bool:
+    """Whether the installed pyarrow was built with jemalloc, read from the build configuration
+    header its wheel ships, without importing pyarrow."""
+    header = _arrow_config_header()
+    try:
+        text = header.read_text(encoding="utf-8", errors="replace") if header is not None else ""
+    except OSError:
+        return False
+    return re.search(r"^#define ARROW_JEMALLOC\b", text, re.MULTILINE) is not None
+
+
+def _arrow_config_header() -> Path | None:
+    spec = importlib.util.find_spec("pyarrow")  # locates the package, does not import it
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        header = Path(folder) / "include" / "arrow" / "util" / "config.h"
+        if header.is_file():
+            return header
+    return None

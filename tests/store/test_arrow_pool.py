@@ -47,3 +47,22 @@ def test_a_parquet_export_builds_its_pages_outside_mimalloc(tmp_path):
     assert jemalloc >= 4 * 512 * len(samples)
     rows = sum(pq.read_metadata(f).num_rows for f in (tmp_path / "out" / "data").glob("*.parquet"))
     assert rows == len(samples)
+
+
+@pytest.mark.parametrize("header", ["with", "without", "none"])
+def test_jemalloc_is_asked_for_only_when_this_pyarrow_was_built_with_it(monkeypatch, tmp_path, header):
+    """A pyarrow built without jemalloc would print a warning about the variable at every start."""
+    from mmdata import environment
+
+    config = tmp_path / "config.h"
+    config.write_text("#define ARROW_MIMALLOC\n" + ("#define ARROW_JEMALLOC\n#define ARROW_JEMALLOC_VENDORED\n" if header == "with" else ""))
+    monkeypatch.setattr(environment, "_arrow_config_header", lambda: None if header == "none" else config)
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "restored after the test")  # so that the end restores it
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+    environment.prefer_jemalloc_arrow_pool()
+    assert os.environ.get("ARROW_DEFAULT_MEMORY_POOL") == ("jemalloc" if header == "with" else None)
+
+
+def test_the_installed_pyarrow_is_found_to_have_jemalloc_without_importing_it():
+    script = "import sys; from mmdata import environment as e; print(e._pyarrow_has_jemalloc(), 'pyarrow' in sys.modules)"
+    assert _python(script) == "True False"
