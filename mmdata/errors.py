@@ -56,3 +56,7 @@ class ConfigError(MmdataError, ValueError):
 
 class ExtractionError(MmdataError, RuntimeError):
     """A sample failed during extraction with on_error='fail'."""
+
+
+class WorkersCannotStartError(MmdataError, RuntimeError):
+    """Decode worker processes die before they run anything, so no item can be blamed."""

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.environment import environment, usable_cpus
-from mmdata.errors import MediaError, MmdataError
+from mmdata.errors import MediaError, MmdataError, WorkersCannotStartError
 from mmdata.features.base import Extractor
 
 log = logging.getLogger(__name__)
@@ -222,6 +222,13 @@ def _ready() -> bool:
     return True
 
 
+WORKERS_CANNOT_START = (
+    "decode worker processes die as they start (the error each printed is above); if mmdata runs from a script, "
+    "put its calls under `if __name__ == \"__main__\":`: workers start from a fork server, which first runs the "
+    "script's main module, as multiprocessing's spawn does; or decode in this process (num_workers=0, `-j 0`)"
+)
+
+
 def _run_here(
     extractor: Extractor, batches: Iterable[list[dict[str, Any]]], corpus_root: Path
 ) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
@@ -346,37 +353,66 @@ class LocalExecutor:
     def _run_in_pool(
         self, extractor: Extractor, batches: Iterable[list[dict[str, Any]]], corpus_root: Path
     ) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
-        pool = self._get_pool()
-        window: deque[tuple[list[dict[str, Any]], Future]] = deque()
+        window: deque[tuple[list[dict[str, Any]], Future, ProcessPoolExecutor]] = deque()
         for rows in batches:
-            window.append((rows, pool.submit(decode_batch, extractor, rows, corpus_root)))
+            window.append((rows, *self._submit(extractor, rows, corpus_root)))
             if len(window) >= self.max_in_flight:
-                done_rows, future = window.popleft()
-                decoded = self._decoded(extractor, done_rows, future, corpus_root)
+                done_rows, future, pool = window.popleft()
+                decoded = self._decoded(extractor, done_rows, future, pool, corpus_root)
                 yield done_rows, compute_batch(extractor, decoded, done_rows)
         while window:
-            done_rows, future = window.popleft()
-            decoded = self._decoded(extractor, done_rows, future, corpus_root)
+            done_rows, future, pool = window.popleft()
+            decoded = self._decoded(extractor, done_rows, future, pool, corpus_root)
             yield done_rows, compute_batch(extractor, decoded, done_rows)
 
-    def _decoded(self, extractor: Extractor, rows: list[dict[str, Any]], future: Future, corpus_root: Path) -> list[ItemResult]:
+    def _submit(self, extractor: Extractor, rows: list[dict[str, Any]], corpus_root: Path) -> tuple[Future, ProcessPoolExecutor]:
+        """(the batch's decode future, the pool it runs in); a pool that a worker's death broke since
+        the last batch is replaced first (the batches still in it are decoded again by `_decoded`)."""
+        pool = self._get_pool()
+        try:
+            return pool.submit(decode_batch, extractor, rows, corpus_root), pool
+        except BrokenProcessPool:
+            self._replace(pool)
+            pool = self._get_pool()
+            return pool.submit(decode_batch, extractor, rows, corpus_root), pool
+
+    def _decoded(self, extractor: Extractor, rows: list[dict[str, Any]], future: Future, pool: ProcessPoolExecutor,
+                 corpus_root: Path) -> list[ItemResult]:
         """The batch's decode results; if a worker died (a decoder crash, the OOM killer), the pool is
-        restarted and the rows are decoded one per task, so only the item that kills a worker fails."""
+        replaced and the rows are decoded one per task, so only the item that kills a worker fails."""
         try:
             return future.result()
         except BrokenProcessPool:
-            self._restart()
+            self._replace(pool)
             return [self._decode_alone(extractor, row, corpus_root) for row in rows]
 
     def _decode_alone(self, extractor: Extractor, row: dict[str, Any], corpus_root: Path) -> ItemResult:
+        pool = self._get_pool()
         try:
-            return self._get_pool().submit(decode_batch, extractor, [row], corpus_root).result()[0]
+            return pool.submit(decode_batch, extractor, [row], corpus_root).result()[0]
         except BrokenProcessPool:
-            self._restart()
+            self._replace(pool)
             log.warning("sample %r killed its decoding process", row["sample_id"])
             return ItemResult(row["sample_id"], False, path=media_path_of(row, extractor.modality), stage="decode",
                               error_type="WorkerCrash",
                               reason="the decoding process died on this item (a crash in the decoder, or out of memory)")
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """Replace the `broken` pool by a fresh one (unless an earlier batch of it did already) and
+        make sure a fresh worker starts at all: when none does, no item is to blame.
+
+        Raises:
+            WorkersCannotStartError: a worker dies before it runs anything (typically a script
+                without an `if __name__ == "__main__":` guard, which every worker runs first).
+        """
+        if self._pool is not broken:
+            return
+        self._restart()
+        try:
+            self._get_pool().submit(_ready).result()
+        except BrokenProcessPool:
+            self._restart()
+            raise WorkersCannotStartError(WORKERS_CANNOT_START) from None
 
     def _restart(self) -> None:
         if self._pool is not None:
