@@ -12,14 +12,21 @@ from tests.reliability.crashing_extractor import CrashingConfig, CrashingDecoder
 from tests.sample_corpus import copy_sample_corpus
 
 
-def test_a_worker_killed_by_one_item_fails_only_that_item(tmp_path):
+def _extract_crashing_on(tmp_path, index: int, batch_size: int):
+    """(corpus, victim, report) of an extraction with 2 workers whose decoder kills its process on the
+    `index`-th image; every failure the dataset records is checked to be that one crash."""
     corpus = copy_sample_corpus("coco", tmp_path)
-    victim = sorted(p.stem for p in (corpus / "val2017").iterdir())[3]
+    victim = sorted(p.stem for p in (corpus / "val2017").iterdir())[index]
     report = extract("coco", corpus, tmp_path / "out", extractors=[CrashingDecoder(CrashingConfig(crash_on=victim))],
-                     num_workers=2, batch_size=3)
+                     num_workers=2, batch_size=batch_size)
     assert (report.tables[0].rows, report.tables[0].errors) == (8, 1)
     errors = open_dataset(tmp_path / "out").errors().to_pylist()
     assert [(e["sample_id"], e["error_type"], e["path"]) for e in errors] == [(victim, "WorkerCrash", f"val2017/{victim}.jpg")]
+    return corpus, victim, report
+
+
+def test_a_worker_killed_by_one_item_fails_only_that_item(tmp_path):
+    corpus, victim, _ = _extract_crashing_on(tmp_path, 3, batch_size=3)
     table = ds.dataset(tmp_path / "out" / "features" / "image.test-crashing-decoder").to_table()
     features = dict(zip(table.column("sample_id").to_pylist(), table.column("feature").to_pylist()))
     assert features.pop(victim) is None
@@ -29,13 +36,8 @@ def test_a_worker_killed_by_one_item_fails_only_that_item(tmp_path):
 def test_a_crash_before_more_batches_are_sent_replaces_the_pool_and_the_run_goes_on(tmp_path):
     """Batches of one item, more of them than the executor keeps in flight: after the crash, batches
     go to a fresh pool (the broken one refused them), and those of the broken pool are decoded again."""
-    corpus = copy_sample_corpus("coco", tmp_path)
-    victim = sorted(p.stem for p in (corpus / "val2017").iterdir())[0]
-    report = extract("coco", corpus, tmp_path / "out", extractors=[CrashingDecoder(CrashingConfig(crash_on=victim))],
-                     num_workers=2, batch_size=1)
-    assert (report.tables[0].rows, report.tables[0].errors) == (8, 1)
-    errors = open_dataset(tmp_path / "out").errors().to_pylist()
-    assert [(e["sample_id"], e["error_type"]) for e in errors] == [(victim, "WorkerCrash")]
+    _, _, report = _extract_crashing_on(tmp_path, 0, batch_size=1)
+    assert report.tables[0].decoded_in.startswith("2 worker processes")
 
 
 UNGUARDED_SCRIPT = """
