@@ -222,6 +222,14 @@ def _ready() -> bool:
     return True
 
 
+def worker_crash(row: dict[str, Any], extractor: Extractor) -> ItemResult:
+    """The failure of an item whose decoding killed its process (logged as it is recorded)."""
+    log.warning("sample %r killed its decoding process", row["sample_id"])
+    return ItemResult(row["sample_id"], False, path=media_path_of(row, extractor.modality), stage="decode",
+                      error_type="WorkerCrash",
+                      reason="the decoding process died on this item (a crash in the decoder, or out of memory)")
+
+
 WORKERS_CANNOT_START = (
     "decode worker processes die as they start (the error each printed is above); if mmdata runs from a script, "
     "put its calls under `if __name__ == \"__main__\":`: workers start from a fork server, which first runs the "
@@ -268,6 +276,9 @@ class LocalExecutor:
         self.num_workers = auto_workers(self.cpus) if num_workers is None else num_workers
         self.max_in_flight = max_in_flight or self.num_workers + 2
         self._pool: ProcessPoolExecutor | None = None
+        #: The pool while no batch has been sent to it since `_replace` started it, only single items
+        #: (`_decode_alone`), one at a time: a worker that dies there was killed by that item.
+        self._isolated: ProcessPoolExecutor | None = None
         #: Per table: where its items were decoded ("this process" or "N worker processes") and why.
         self.decisions: dict[str, str] = {}
 
@@ -353,6 +364,10 @@ class LocalExecutor:
     def _run_in_pool(
         self, extractor: Extractor, batches: Iterable[list[dict[str, Any]]], corpus_root: Path
     ) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
+        # An extractor no worker can receive (a class defined in a function) is no item's fault: its
+        # pickling error stops the run here, before a batch is sent (a batch that cannot be sent can
+        # leave the pool's shutdown waiting).
+        pickle.dumps(extractor)
         window: deque[tuple[list[dict[str, Any]], Future, ProcessPoolExecutor]] = deque()
         for rows in batches:
             window.append((rows, *self._submit(extractor, rows, corpus_root)))
@@ -370,32 +385,44 @@ class LocalExecutor:
         the last batch is replaced first (the batches still in it are decoded again by `_decoded`)."""
         pool = self._get_pool()
         try:
-            return pool.submit(decode_batch, extractor, rows, corpus_root), pool
+            future = pool.submit(decode_batch, extractor, rows, corpus_root)
         except BrokenProcessPool:
             self._replace(pool)
             pool = self._get_pool()
-            return pool.submit(decode_batch, extractor, rows, corpus_root), pool
+            future = pool.submit(decode_batch, extractor, rows, corpus_root)
+        self._isolated = None
+        return future, pool
 
     def _decoded(self, extractor: Extractor, rows: list[dict[str, Any]], future: Future, pool: ProcessPoolExecutor,
                  corpus_root: Path) -> list[ItemResult]:
         """The batch's decode results; if a worker died (a decoder crash, the OOM killer), the pool is
-        replaced and the rows are decoded one per task, so only the item that kills a worker fails."""
+        replaced and the rows are decoded one per task, so only the item that kills a worker fails.
+        So are they when the worker could not send the results back (a decoded item that cannot be
+        pickled): the pool is intact, and only such items fail."""
         try:
             return future.result()
         except BrokenProcessPool:
             self._replace(pool)
-            return [self._decode_alone(extractor, row, corpus_root) for row in rows]
+        except Exception:  # noqa: BLE001 - the item that could not be sent back is found and recorded below
+            pass
+        return [self._decode_alone(extractor, row, corpus_root) for row in rows]
 
     def _decode_alone(self, extractor: Extractor, row: dict[str, Any], corpus_root: Path) -> ItemResult:
-        pool = self._get_pool()
-        try:
-            return pool.submit(decode_batch, extractor, [row], corpus_root).result()[0]
-        except BrokenProcessPool:
-            self._replace(pool)
-            log.warning("sample %r killed its decoding process", row["sample_id"])
-            return ItemResult(row["sample_id"], False, path=media_path_of(row, extractor.modality), stage="decode",
-                              error_type="WorkerCrash",
-                              reason="the decoding process died on this item (a crash in the decoder, or out of memory)")
+        """Decode `row` in a task of its own. A worker's death is blamed on it only in an isolated pool
+        (`_isolated`): batches sent since to the current one may be what killed it, so there the row is
+        decoded again in a fresh pool first."""
+        for _ in range(2):
+            pool = self._get_pool()
+            try:
+                return pool.submit(decode_batch, extractor, [row], corpus_root).result()[0]
+            except BrokenProcessPool:
+                isolated = pool is self._isolated
+                self._replace(pool)
+                if isolated:
+                    break
+            except Exception as e:  # noqa: BLE001 - its decoded item could not be sent back from the worker
+                return _failure(row, extractor, "decode", e)
+        return worker_crash(row, extractor)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """Replace the `broken` pool by a fresh one (unless an earlier batch of it did already) and
@@ -413,6 +440,7 @@ class LocalExecutor:
         except BrokenProcessPool:
             self._restart()
             raise WorkersCannotStartError(WORKERS_CANNOT_START) from None
+        self._isolated = self._pool
 
     def _restart(self) -> None:
         if self._pool is not None:
