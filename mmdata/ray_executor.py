@@ -19,6 +19,8 @@ process and a hop. Either way `compute` sees the same batches as with the local 
 Where `num_workers` asks for all the cluster's CPUs, Ray Data keeps twice as many tasks submitted as
 there are CPUs (`_tasks_in_flight`), so that Ray starts the next task the moment one ends rather
 than on Ray Data's next scheduling step.
+A decoder that kills its process costs only its item: Ray retries the task, and the retry decodes
+each of its rows in a Ray task of its own (`_attempt_decoder`).
 Order is preserved, so the driver streams results back shard by shard and the pipeline writes and
 resumes shards exactly as with the local executor. `stream_shards` starts one Ray Data execution
 over every pending samples shard, so actors load their model once per table, not once per shard.
@@ -28,18 +30,20 @@ directory at the same paths (shared storage), as for any Ray job reading files.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import pickle
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from mmdata.errors import ConfigError, MmdataError
-from mmdata.executors import ItemResult, compute_batch, decode_batch, media_path_of
+from mmdata.executors import ItemResult, compute_batch, decode_batch, media_path_of, worker_crash
 from mmdata.features.base import Extractor
 
 log = logging.getLogger(__name__)
@@ -384,21 +388,72 @@ def _compute_in_batches(
     return results
 
 
+@contextmanager
+def _attempt_decoder() -> Iterator[Callable[[Extractor, list[dict[str, Any]], Path], list[ItemResult]]]:
+    """How this attempt of the running Ray task decodes: `decode_batch` in its own process, or
+    `_decode_each_alone` when an earlier attempt's process died (a decoder crash, the OOM killer).
+
+    Ray Data retries a task whose worker died, without end: a decoder that kills its process on
+    one item would kill every attempt, and the run would never finish. Each attempt leaves a
+    marker named by the task's id (the same for every attempt) in the node's Ray session folder
+    until it ends; an attempt that finds one knows the previous attempt died. A retry that Ray
+    places on another node decodes in its own process once more there, so an item kills at most
+    one process per node before it is decoded alone.
+    """
+    import ray
+
+    context = ray.get_runtime_context()
+    marker = Path(context.get_temp_dir()) / context.get_session_name() / "mmdata-attempts" / context.get_task_id()
+    died_before = marker.exists()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    try:
+        yield _decode_each_alone if died_before else decode_batch
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+@functools.cache
+def _remote_decode() -> Any:
+    """`decode_batch` as a Ray task that is never retried: its worker's death is the item's failure."""
+    import ray
+
+    return ray.remote(max_retries=0)(decode_batch)
+
+
+def _decode_each_alone(extractor: Extractor, rows: list[dict[str, Any]], corpus_root: Path) -> list[ItemResult]:
+    """`decode_batch`, each row in a Ray task of its own, so that only the item that kills a process
+    fails (as `WorkerCrash`, as with the local executor). The calling task waits, which frees its
+    CPU for the row's task."""
+    import ray
+
+    decode, shipped = _remote_decode(), ray.put(extractor)
+    out: list[ItemResult] = []
+    for row in rows:
+        try:
+            out += ray.get(decode.remote(shipped, [row], corpus_root))
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.OutOfMemoryError):
+            out.append(worker_crash(row, extractor))
+    return out
+
+
 def _decode_tasks(tasks: Any, extractor: Extractor, corpus_root: str) -> Any:
     rows = _task_rows(tasks)
-    return _result_block(rows, decode_batch(extractor, rows, Path(corpus_root)), extractor.modality)
+    with _attempt_decoder() as decode:
+        return _result_block(rows, decode(extractor, rows, Path(corpus_root)), extractor.modality)
 
 
 def _decode_and_compute_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size: int) -> Any:
     """Decode and compute a batch at a time, so that a task holds one batch of decoded items."""
     rows, root = _task_rows(tasks), Path(corpus_root)
     results: list[ItemResult] = []
-    try:
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            results += compute_batch(extractor, decode_batch(extractor, batch, root), batch)
-    except MmdataError as e:
-        return _fatal_block(e)
+    with _attempt_decoder() as decode:
+        try:
+            for start in range(0, len(rows), batch_size):
+                batch = rows[start : start + batch_size]
+                results += compute_batch(extractor, decode(extractor, batch, root), batch)
+        except MmdataError as e:
+            return _fatal_block(e)
     return _result_block(rows, results, extractor.modality)
 
 
