@@ -1,4 +1,7 @@
-"""Arrow's default memory pool in a process that imports mmdata first (`environment.prefer_jemalloc_arrow_pool`)."""
+"""Arrow's default memory pool in a process that imports mmdata first (`environment.prefer_jemalloc_arrow_pool`).
+
+The suite runs on Linux, as its install script does (apt-get, /proc); the choice on other platforms
+is tested with the platform's name replaced."""
 from __future__ import annotations
 
 import os
@@ -10,9 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.checks.builder import build_dataset, image_text_samples, pooled_table
-
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jemalloc is preferred on Linux only")
-
 
 def _python(script: str, *args: str, **env: str) -> str:
     """stdout of `script` in a fresh interpreter, ARROW_DEFAULT_MEMORY_POOL unset unless given in `env`."""
@@ -57,6 +57,7 @@ def test_jemalloc_is_asked_for_only_when_this_pyarrow_was_built_with_it(monkeypa
     config = tmp_path / "config.h"
     config.write_text("#define ARROW_MIMALLOC\n" + ("#define ARROW_JEMALLOC\n#define ARROW_JEMALLOC_VENDORED\n" if header == "with" else ""))
     monkeypatch.setattr(environment, "_arrow_config_header", lambda: None if header == "none" else config)
+    monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "restored after the test")  # so that the end restores it
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
     environment.prefer_jemalloc_arrow_pool()
@@ -66,3 +67,13 @@ def test_jemalloc_is_asked_for_only_when_this_pyarrow_was_built_with_it(monkeypa
 def test_the_installed_pyarrow_is_found_to_have_jemalloc_without_importing_it():
     script = "import sys; from mmdata import environment as e; print(e._pyarrow_has_jemalloc(), 'pyarrow' in sys.modules)"
     assert _python(script) == "True False"
+
+
+def test_jemalloc_is_not_asked_for_off_linux(monkeypatch):
+    from mmdata import environment
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "restored after the test")
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+    environment.prefer_jemalloc_arrow_pool()
+    assert "ARROW_DEFAULT_MEMORY_POOL" not in os.environ
