@@ -35,9 +35,6 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-__all__ = ["environment", "usable_cpus"]
-
-
 #: The variable Arrow reads, once, when pyarrow loads, to choose its default memory pool.
 ARROW_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
 
@@ -79,3 +76,6 @@ def _arrow_config_header() -> Path | None:
         if header.is_file():
             return header
     return None
+
+
+__all__ = ["ARROW_POOL_VARIABLE", "environment", "prefer_jemalloc_arrow_pool", "usable_cpus"]

@@ -34,12 +34,13 @@ class Dataset:
         return sorted(self.manifest.tables)
 
     def samples(self) -> ds.Dataset:
-        if not shard_files(self.samples_dir):  # `mmdata extract` writes the samples once: running it again does not help
+        files = shard_files(self.samples_dir)
+        if not files:  # `mmdata extract` writes the samples once: running it again does not help
             raise DatasetError(
                 f"samples table {self.samples_dir} has no finished shards, while {MANIFEST_NAME} lists "
                 f"{self.manifest.samples['rows']} samples; the folder was deleted or copied incompletely: "
                 f"{RESTORE_SAMPLES}")
-        return _shards_dataset(shard_files(self.samples_dir))
+        return _shards_dataset(files)
 
     @property
     def samples_dir(self) -> Path:
