@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -222,12 +222,15 @@ def _ready() -> bool:
     return True
 
 
-def worker_crash(row: dict[str, Any], extractor: Extractor) -> ItemResult:
-    """The failure of an item whose decoding killed its process (logged as it is recorded)."""
-    log.warning("sample %r killed its decoding process", row["sample_id"])
-    return ItemResult(row["sample_id"], False, path=media_path_of(row, extractor.modality), stage="decode",
+def worker_crash(row: dict[str, Any], extractor: Extractor, stage: str = "decode") -> ItemResult:
+    """The failure of an item whose decoding (or, on Ray, computing) killed its process (logged as it
+    is recorded)."""
+    what = "decoding" if stage == "decode" else "computing"
+    log.warning("sample %r killed its %s process", row["sample_id"], what)
+    culprit = "the decoder" if stage == "decode" else "the extractor or its model"
+    return ItemResult(row["sample_id"], False, path=media_path_of(row, extractor.modality), stage=stage,
                       error_type="WorkerCrash",
-                      reason="the decoding process died on this item (a crash in the decoder, or out of memory)")
+                      reason=f"the {what} process died on this item (a crash in {culprit}, or out of memory)")
 
 
 WORKERS_CANNOT_START = (
@@ -235,6 +238,18 @@ WORKERS_CANNOT_START = (
     "put its calls under `if __name__ == \"__main__\":`: workers start from a fork server, which first runs the "
     "script's main module, as multiprocessing's spawn does; or decode in this process (num_workers=0, `-j 0`)"
 )
+
+
+def _decode_receivable(extractor: Extractor, row: dict[str, Any], corpus_root: Path) -> ItemResult:
+    """Decode one row in a worker, failing it there if its decoded item could not be received: one
+    that pickles but cannot be unpickled would otherwise break the pool, and pass for a crash."""
+    [result] = decode_batch(extractor, [row], corpus_root)
+    try:
+        pickle.loads(pickle.dumps(result))
+    except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
+        return replace(_failure(row, extractor, "decode", e),
+                       reason=f"the decoded item cannot be received from the worker process: {e or type(e).__name__}")
+    return result
 
 
 def _run_here(
@@ -414,7 +429,7 @@ class LocalExecutor:
         for _ in range(2):
             pool = self._get_pool()
             try:
-                return pool.submit(decode_batch, extractor, [row], corpus_root).result()[0]
+                return pool.submit(_decode_receivable, extractor, row, corpus_root).result()
             except BrokenProcessPool:
                 isolated = pool is self._isolated
                 self._replace(pool)

@@ -19,8 +19,9 @@ process and a hop. Either way `compute` sees the same batches as with the local 
 Where `num_workers` asks for all the cluster's CPUs, Ray Data keeps twice as many tasks submitted as
 there are CPUs (`_tasks_in_flight`), so that Ray starts the next task the moment one ends rather
 than on Ray Data's next scheduling step.
-A decoder that kills its process costs only its item: Ray retries the task, and the retry decodes
-each of its rows in a Ray task of its own (`_attempt_decoder`).
+A decoder or a model that kills its process costs only its item: Ray retries the task (or the
+actor's call), and the retries run its rows one at a time until the row that kills the process is
+known and recorded as `WorkerCrash` (`mmdata.ray_attempts`).
 Order is preserved, so the driver streams results back shard by shard and the pipeline writes and
 resumes shards exactly as with the local executor. `stream_shards` starts one Ray Data execution
 over every pending samples shard, so actors load their model once per table, not once per shard.
@@ -30,21 +31,20 @@ directory at the same paths (shared storage), as for any Ray job reading files.
 """
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import pickle
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from mmdata.errors import ConfigError, MmdataError
-from mmdata.executors import ItemResult, compute_batch, decode_batch, media_path_of, worker_crash
+from mmdata.executors import ItemResult, media_path_of
 from mmdata.features.base import Extractor
+from mmdata.ray_attempts import attempt, block_key, run_rows, task_key
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class RayExecutor:
                                 batch_size=None, batch_format="pyarrow", compute=tasks_compute, num_cpus=1)
         else:
             if extractor.decode_in_workers:
-                ds = ds.map_batches(_decode_tasks, fn_args=(extractor, str(corpus_root)), batch_size=None,
+                ds = ds.map_batches(_decode_tasks, fn_args=(extractor, str(corpus_root), batch_size), batch_size=None,
                                     batch_format="pyarrow", compute=tasks_compute, num_cpus=1)
             ds = ds.map_batches(
                 _ComputeActor, fn_constructor_args=(extractor, str(corpus_root), batch_size, not plan.gpus_per_actor),
@@ -357,15 +357,36 @@ def _task_rows(tasks: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _result_block(rows: list[dict[str, Any]], results: list[ItemResult], modality: str) -> Any:
+def _result_block(rows: list[dict[str, Any]], results: list[ItemResult], modality: str, stage: str) -> Any:
+    """The block a stage returns; a result that cannot be pickled (a decoded item with an open handle,
+    say) fails its item at `stage`, as the local executor fails an item its worker cannot send back."""
     import pyarrow as pa
 
+    payloads = []
+    for row, result in zip(rows, results):
+        try:
+            payloads.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
+            payloads.append(pickle.dumps(_failed(row, modality, stage, e), protocol=pickle.HIGHEST_PROTOCOL))
     return pa.table({
         "sample_id": pa.array([r.sample_id for r in results], pa.string()),
         "media_path": pa.array([media_path_of(row, modality) for row in rows], pa.string()),
-        "result": pa.array([pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in results], pa.large_binary()),
+        "result": pa.array(payloads, pa.large_binary()),
         "fatal": pa.array([False] * len(results), pa.bool_()),
     })
+
+
+def _failed(row: dict[str, Any], modality: str, stage: str, error: Exception, context: str = "") -> ItemResult:
+    return ItemResult(row["sample_id"], False, path=media_path_of(row, modality), stage=stage,
+                      error_type=type(error).__name__, reason=context + (str(error) or type(error).__name__))
+
+
+def _received(payload: bytes, row: dict[str, Any], modality: str) -> ItemResult:
+    """A decode task's result as the actor unpickles it; one that cannot be rebuilt here fails its item."""
+    try:
+        return pickle.loads(payload)
+    except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
+        return _failed(row, modality, "decode", e, "the decoded item cannot be received from the decode task: ")
 
 
 def _fatal_block(error: MmdataError) -> Any:
@@ -377,84 +398,22 @@ def _fatal_block(error: MmdataError) -> Any:
                      "result": pa.array([pickle.dumps(error)], pa.large_binary()), "fatal": [True]})
 
 
-def _compute_in_batches(
-    extractor: Extractor, decoded: list[ItemResult], rows: list[dict[str, Any]], batch_size: int
-) -> list[ItemResult]:
-    """`compute_batch` over consecutive chunks of `batch_size`: the batches the local executor uses."""
-    results: list[ItemResult] = []
-    for start in range(0, len(rows), batch_size):
-        chunk = slice(start, start + batch_size)
-        results += compute_batch(extractor, decoded[chunk], rows[chunk])
-    return results
-
-
-@contextmanager
-def _attempt_decoder() -> Iterator[Callable[[Extractor, list[dict[str, Any]], Path], list[ItemResult]]]:
-    """How this attempt of the running Ray task decodes: `decode_batch` in its own process, or
-    `_decode_each_alone` when an earlier attempt's process died (a decoder crash, the OOM killer).
-
-    Ray Data retries a task whose worker died, without end: a decoder that kills its process on
-    one item would kill every attempt, and the run would never finish. Each attempt leaves a
-    marker named by the task's id (the same for every attempt) in the node's Ray session folder
-    until it ends; an attempt that finds one knows the previous attempt died. A retry that Ray
-    places on another node decodes in its own process once more there, so an item kills at most
-    one process per node before it is decoded alone.
-    """
-    import ray
-
-    context = ray.get_runtime_context()
-    marker = Path(context.get_temp_dir()) / context.get_session_name() / "mmdata-attempts" / context.get_task_id()
-    died_before = marker.exists()
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.touch()
-    try:
-        yield _decode_each_alone if died_before else decode_batch
-    finally:
-        marker.unlink(missing_ok=True)
-
-
-@functools.cache
-def _remote_decode() -> Any:
-    """`decode_batch` as a Ray task that is never retried: its worker's death is the item's failure."""
-    import ray
-
-    return ray.remote(max_retries=0)(decode_batch)
-
-
-def _decode_each_alone(extractor: Extractor, rows: list[dict[str, Any]], corpus_root: Path) -> list[ItemResult]:
-    """`decode_batch`, each row in a Ray task of its own, so that only the item that kills a process
-    fails (as `WorkerCrash`, as with the local executor). The calling task waits, which frees its
-    CPU for the row's task."""
-    import ray
-
-    decode, shipped = _remote_decode(), ray.put(extractor)
-    out: list[ItemResult] = []
-    for row in rows:
-        try:
-            out += ray.get(decode.remote(shipped, [row], corpus_root))
-        except (ray.exceptions.WorkerCrashedError, ray.exceptions.OutOfMemoryError):
-            out.append(worker_crash(row, extractor))
-    return out
-
-
-def _decode_tasks(tasks: Any, extractor: Extractor, corpus_root: str) -> Any:
+def _decode_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size: int) -> Any:
     rows = _task_rows(tasks)
-    with _attempt_decoder() as decode:
-        return _result_block(rows, decode(extractor, rows, Path(corpus_root)), extractor.modality)
+    with attempt(task_key()) as current:
+        decoded = run_rows(current, extractor, rows, Path(corpus_root), batch_size, compute=False)
+    return _result_block(rows, decoded, extractor.modality, "decode")
 
 
 def _decode_and_compute_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size: int) -> Any:
     """Decode and compute a batch at a time, so that a task holds one batch of decoded items."""
-    rows, root = _task_rows(tasks), Path(corpus_root)
-    results: list[ItemResult] = []
-    with _attempt_decoder() as decode:
+    rows = _task_rows(tasks)
+    with attempt(task_key()) as current:
         try:
-            for start in range(0, len(rows), batch_size):
-                batch = rows[start : start + batch_size]
-                results += compute_batch(extractor, decode(extractor, batch, root), batch)
+            results = run_rows(current, extractor, rows, Path(corpus_root), batch_size)
         except MmdataError as e:
             return _fatal_block(e)
-    return _result_block(rows, results, extractor.modality)
+    return _result_block(rows, results, extractor.modality, "compute")
 
 
 def on_assigned_gpu(extractor: Extractor) -> Extractor:
@@ -485,12 +444,13 @@ class _ComputeActor:
         if "result" in block.column_names:
             rows = [{"sample_id": s, extractor.modality: p}
                     for s, p in zip(block["sample_id"].to_pylist(), block["media_path"].to_pylist())]
-            decoded = [pickle.loads(b) for b in block["result"].to_pylist()]
+            decoded = [_received(b, row, extractor.modality) for b, row in zip(block["result"].to_pylist(), rows)]
         else:  # decode_in_workers=False: decoding is trivial and happens here
-            rows = _task_rows(block)
-            decoded = decode_batch(extractor, rows, self.corpus_root)
-        try:
-            return _result_block(rows, _compute_in_batches(extractor, decoded, rows, self.batch_size), extractor.modality)
-        except MmdataError as e:
-            return _fatal_block(e)
-
+            rows, decoded = _task_rows(block), None
+        key = block_key(extractor.table_name, [row["sample_id"] for row in rows])
+        with attempt(key) as current:
+            try:
+                results = run_rows(current, extractor, rows, self.corpus_root, self.batch_size, decoded=decoded)
+            except MmdataError as e:
+                return _fatal_block(e)
+        return _result_block(rows, results, extractor.modality, "compute")

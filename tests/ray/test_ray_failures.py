@@ -1,12 +1,14 @@
 """The Ray executor keeps the local executor's reliability contract against the real Ray: an item whose
-decoder raises, or kills its process, fails alone and is recorded; every sample ends with a feature row
-or an error row; an interrupted run resumes without writing any row twice."""
+decoder raises, or whose decoder or model kills its process, fails alone and is recorded; every sample
+ends with a feature row or an error row; an interrupted run resumes without writing any row twice."""
 from __future__ import annotations
 
+import operator
 import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,6 +67,51 @@ class FailingModel(FailingDecoder):
     config_type: ClassVar[type] = FailingModelConfig
 
 
+@dataclass(frozen=True)
+class ComputeFailingConfig:
+    #: Samples whose compute SIGKILLs its process (a segfault in a model's native code).
+    crash_on: tuple[str, ...] = ()
+    #: Samples whose decoded item cannot be pickled (it holds a lock).
+    unpicklable: tuple[str, ...] = ()
+    #: Samples whose decoded item pickles but cannot be unpickled.
+    unloadable: tuple[str, ...] = ()
+    device: str | None = None
+
+
+class Unloadable:
+    """Pickles, but unpickling it raises ZeroDivisionError (its pickle calls 1 / 0)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[int, int]]:
+        return operator.truediv, (1, 0)
+
+
+class ComputeFailing(PassThrough):
+    """The image file's size; compute kills its process on the configured samples. With a `device`,
+    the Ray executor computes in an actor pool."""
+
+    name: ClassVar[str] = "test-compute-failing"
+    modality: ClassVar = "image"
+    config_type: ClassVar[type] = ComputeFailingConfig
+
+    def decode(self, row: dict[str, Any], corpus_root: Path) -> tuple[str, np.ndarray, Any]:
+        size = np.array([(corpus_root / row["image"]).stat().st_size], dtype=np.float32)
+        if row["sample_id"] in self.config.unloadable:
+            return row["sample_id"], size, Unloadable()
+        return row["sample_id"], size, threading.Lock() if row["sample_id"] in self.config.unpicklable else None
+
+    def compute(self, items: list[tuple[str, np.ndarray, Any]]) -> list[np.ndarray]:
+        if any(sample_id in self.config.crash_on for sample_id, _, _ in items):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return [size for _, size, _ in items]
+
+
+class DecodingInTheActor(FailingModel):
+    """A model extractor whose decoding runs in the compute actor (`decode_in_workers=False`)."""
+
+    name: ClassVar[str] = "test-decoding-in-actor"
+    decode_in_workers: ClassVar[bool] = False
+
+
 PATHS = {
     "weight-free": lambda **failures: FailingDecoder(FailingConfig(**failures)),
     "model": lambda **failures: FailingModel(FailingModelConfig(**failures)),
@@ -115,6 +162,21 @@ def assert_file_sizes(corpus: Path, features: dict[str, Any], failed: set[str]) 
             assert value == [(corpus / "val2017" / f"{sample_id}.jpg").stat().st_size], sample_id
 
 
+def the_one_failure(tmp_path: Path, make_extractor: Callable[[str], Any], index: int) -> tuple[str, tuple]:
+    """Extract the sample corpus on Ray with `make_extractor(victim)`, the victim being the `index`-th
+    image; check that the victim alone failed and everyone else has their feature: (victim, its error)."""
+    corpus = copy_sample_corpus("coco", tmp_path)
+    victim = image_ids(corpus)[index]
+    extractor = make_extractor(victim)
+    report = extract_in_time("coco", corpus, tmp_path / "out", extractors=[extractor], executor="ray",
+                             num_workers=2, batch_size=3)
+    assert (report.tables[0].rows, report.tables[0].errors) == (8, 1)
+    [error] = errors_of(tmp_path / "out")
+    assert error[:2] == (victim, f"val2017/{victim}.jpg")
+    assert_file_sizes(corpus, features_of(tmp_path / "out", extractor.table_name), {victim})
+    return victim, error[2:]
+
+
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_a_decoder_that_raises_on_one_item_records_it_and_the_run_goes_on(ray_session, tmp_path, path):
     corpus = copy_sample_corpus("coco", tmp_path)
@@ -137,17 +199,12 @@ def test_a_decoder_that_raises_on_one_item_records_it_and_the_run_goes_on(ray_se
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_a_decoder_that_kills_its_worker_costs_only_that_item(ray_session, tmp_path, path):
     """Ray retries a task whose worker died; the retry must not die on the same item again and again."""
-    corpus = copy_sample_corpus("coco", tmp_path)
-    victim = image_ids(corpus)[3]
-    extractor = (CrashingDecoder(CrashingConfig(crash_on=victim)) if path == "weight-free"
-                 else PATHS[path](crash_on=(victim,)))
-    report = extract_in_time("coco", corpus, tmp_path / "out", extractors=[extractor], executor="ray",
-                             num_workers=2, batch_size=3)
-    assert (report.tables[0].rows, report.tables[0].errors) == (8, 1)
-    [(sample_id, media, stage, error_type, reason)] = errors_of(tmp_path / "out")
-    assert (sample_id, media, stage, error_type) == (victim, f"val2017/{victim}.jpg", "decode", "WorkerCrash")
+    def make(victim: str) -> Any:
+        return CrashingDecoder(CrashingConfig(crash_on=victim)) if path == "weight-free" else PATHS[path](crash_on=(victim,))
+
+    _, (stage, error_type, reason) = the_one_failure(tmp_path, make, 3)
+    assert (stage, error_type) == ("decode", "WorkerCrash")
     assert "died" in reason
-    assert_file_sizes(corpus, features_of(tmp_path / "out", extractor.table_name), {victim})
 
 
 def test_every_sample_ends_with_a_feature_row_or_an_error_row(ray_session, tmp_path):
@@ -240,3 +297,43 @@ def test_an_interrupted_run_resumes_without_duplicated_rows(ray_session, tmp_pat
                                                                  check_metadata=True)
     assert dataset.errors().equals(whole.errors())
     assert dataset.manifest.tables == whole.manifest.tables
+
+
+@pytest.mark.parametrize("device", [None, "cpu"], ids=["weight-free", "model"])
+def test_a_compute_step_that_kills_its_process_costs_only_that_item(ray_session, tmp_path, device):
+    """Weight-free extractors compute in the decode tasks, model ones in actors; Ray retries both
+    without end, so the retries must find the item and record it instead of dying on it again."""
+    corpus = copy_sample_corpus("coco", tmp_path)
+    ids = image_ids(corpus)
+    victims = (ids[2], ids[5])
+    extractor = ComputeFailing(ComputeFailingConfig(crash_on=victims, device=device))
+    report = extract_in_time("coco", corpus, tmp_path / "out", extractors=[extractor], executor="ray",
+                             num_workers=2, batch_size=3)
+    assert (report.tables[0].rows, report.tables[0].errors) == (8, 2)
+    errors = errors_of(tmp_path / "out")
+    assert [(sid, media, stage, error_type) for sid, media, stage, error_type, _ in errors] == [
+        (v, f"val2017/{v}.jpg", "compute", "WorkerCrash") for v in victims]
+    assert all("computing process died" in reason for *_, reason in errors)
+    assert_file_sizes(corpus, features_of(tmp_path / "out", extractor.table_name), set(victims))
+
+
+def test_a_decoder_that_kills_the_compute_actor_it_runs_in_costs_only_that_item(ray_session, tmp_path):
+    _, (stage, error_type, _) = the_one_failure(
+        tmp_path, lambda victim: DecodingInTheActor(FailingModelConfig(crash_on=(victim,))), 4)
+    assert (stage, error_type) == ("decode", "WorkerCrash")
+
+
+def test_a_decoded_item_that_cannot_reach_the_actor_fails_alone(ray_session, tmp_path):
+    """Decode tasks pickle their items for the compute actors; one that cannot be pickled fails its
+    item at decoding, as with the local executor's workers, and the run goes on."""
+    _, (stage, error_type, reason) = the_one_failure(
+        tmp_path, lambda victim: ComputeFailing(ComputeFailingConfig(unpicklable=(victim,), device="cpu")), 1)
+    assert (stage, error_type) == ("decode", "TypeError")
+    assert "lock" in reason
+
+
+def test_a_decoded_item_that_the_actor_cannot_unpickle_fails_alone(ray_session, tmp_path):
+    _, (stage, error_type, reason) = the_one_failure(
+        tmp_path, lambda victim: ComputeFailing(ComputeFailingConfig(unloadable=(victim,), device="cpu")), 6)
+    assert (stage, error_type) == ("decode", "ZeroDivisionError")
+    assert reason.startswith("the decoded item cannot be received from the decode task")

@@ -31,6 +31,8 @@ class EdgeConfig:
     unpicklable_error_on: tuple[str, ...] = ()
     #: Samples whose decoded item cannot be pickled.
     unpicklable_item_on: tuple[str, ...] = ()
+    #: Samples whose decoded item pickles but cannot be unpickled.
+    unloadable_item_on: tuple[str, ...] = ()
     #: Samples whose decoding raises MediaError.
     bad_on: tuple[str, ...] = ()
     #: Samples that make `compute` raise (for any batch holding them).
@@ -54,6 +56,17 @@ class NeedsArgs(Exception):
 
     def __init__(self, a: str, b: str):
         super().__init__(f"{a} {b}")
+
+
+class Unloadable:
+    """Pickles, but raises when it is unpickled (a value whose class changed between processes, say)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return _refuse_to_load, ("a handle only its own process can open",)
+
+
+def _refuse_to_load(what: str) -> None:
+    raise ValueError(f"cannot rebuild {what}")
 
 
 class EdgeDecoder(PassThrough):
@@ -84,6 +97,8 @@ class EdgeDecoder(PassThrough):
         value = np.array([_number(row), os.getpid()], dtype=np.float64)
         if sid in self.config.unpicklable_item_on:
             return value, lambda: None
+        if sid in self.config.unloadable_item_on:
+            return value, Unloadable()
         return value, None
 
     def compute(self, items: list[Any]) -> list[np.ndarray]:
@@ -229,6 +244,19 @@ def test_a_decoded_item_that_cannot_be_pickled_back_fails_its_item_only():
     assert set(_failed(results)) == {"s5"}
     failure = next(r for r in results if not r.ok)
     assert failure.stage == "decode" and "pickle" in failure.reason.lower()
+
+
+def test_a_decoded_item_that_cannot_be_unpickled_here_fails_its_item_with_its_own_error():
+    """Not as a worker crash: the worker lives, only its item cannot be rebuilt in the main process."""
+    extractor = EdgeDecoder(EdgeConfig(unloadable_item_on=("s6",)))
+    with LocalExecutor(num_workers=2) as executor:
+        results = _results(executor, extractor, _batches(3, 4))
+    assert [r.sample_id for r in results] == [f"s{i}" for i in range(12)]
+    assert _failed(results) == {"s6": "ValueError"}
+    failure = next(r for r in results if not r.ok)
+    assert failure.stage == "decode"
+    assert "cannot rebuild a handle only its own process can open" in failure.reason
+    assert "received" in failure.reason
 
 
 def test_in_auto_mode_an_unsafe_decoder_s_item_that_cannot_be_pickled_fails_its_item_only(two_cpus):
