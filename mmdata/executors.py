@@ -32,6 +32,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import pickle
+import signal
 import statistics
 import sys
 import time
@@ -208,6 +209,13 @@ def limit_threads(num_threads: int = 1) -> None:
         torch.set_num_threads(num_threads)
 
 
+def _start_worker() -> None:
+    """Runs first in every worker: one thread per library pool, and Ctrl-C left to the main process,
+    which stops the workers itself (a worker interrupted mid-batch only printed a traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_threads()
+
+
 def _start_fork_server() -> None:
     """Start this process's fork server (once; later calls return at once) with one thread per
     BLAS/OpenMP pool in its environment, so that the libraries it preloads, and every worker
@@ -300,8 +308,8 @@ class LocalExecutor:
     def __enter__(self) -> LocalExecutor:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.close(abort=exc_type is not None)
 
     def start(self, extractors: Sequence[Extractor] | None = None) -> None:
         """Boot the worker processes in the background (returns at once), unless none of
@@ -314,10 +322,16 @@ class LocalExecutor:
             for _ in range(self.num_workers):
                 pool.submit(_ready)
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers: once their running batches end, or at once when `abort` (an error or
+        Ctrl-C stopped the run: nothing waits for a batch then, which a hung decoder never ends)."""
+        if self._pool is None:
+            return
+        if abort:
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
 
     def run(
         self, extractor: Extractor, batches: Iterable[list[dict[str, Any]]], corpus_root: Path
@@ -468,5 +482,5 @@ class LocalExecutor:
             # from a server that has imported the extractor modules once.
             _start_fork_server()
             self._pool = ProcessPoolExecutor(max_workers=self.num_workers, mp_context=multiprocessing.get_context("forkserver"),
-                                             initializer=limit_threads)
+                                             initializer=_start_worker)
         return self._pool

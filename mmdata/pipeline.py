@@ -32,7 +32,7 @@ from mmdata.store.moments import feature_moments, has_moments, stored_moments, w
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shard_writer import BackgroundShardWriter
 from mmdata.store.shards import read_shard, shard_rows
-from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
+from mmdata.store.tables import TableReport, claim_table, drop_table, finish_table, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def extract(
     ray_address: str | None = None,
     progress: ProgressSink | None = None,
     table_format: str = layout.DEFAULT_FEATURE_FORMAT,
+    force: bool = False,
 ) -> ExtractReport:
     """Load a corpus into a dataset directory and compute every requested feature table.
 
@@ -77,6 +78,9 @@ def extract(
             the first, naming the sample and file, leaving only complete shards behind.
         table_format: the feature tables' shard files: 'parquet' (the default; any tool reads it) or
             'arrow' (Arrow IPC files: memory-mapped zero-copy reads, ~10x faster for check and fuse).
+        force: compute the extractors' tables from scratch, replacing what the dataset holds of them
+            (another config's table included). Without it a re-run keeps finished shards whose rows
+            still match the samples table, and refuses a table made with another config.
 
     Raises:
         CorpusNotFoundError, CorpusFormatError: the corpus is missing or malformed.
@@ -97,7 +101,7 @@ def extract(
         if instances is None:
             instances = [create_extractor(name) for name in default_extractors(dataset)]
         report.tables = precomputed + _extract_all(dataset, instances, None, runner, batch_size, on_error, progress,
-                                                   table_format)
+                                                   table_format, force)
     return report
 
 
@@ -178,6 +182,13 @@ def _prepare(
             f"{manifest.corpus['root']}, split {manifest.corpus.get('split')}); choose another output directory"
         )
     result = load_corpus(kind, root, split=split, options=options)
+    if not result.samples:
+        first = f"; the first: {result.problems[0].path}: {result.problems[0].reason}" if result.problems else ""
+        raise CorpusFormatError(
+            f"no sample loaded from {root} (corpus {kind}" + (f", split {split}" if split else "") + f"): "
+            f"{len(result.problems)} annotation entries could not be used{first}; check the corpus kind, split "
+            "and annotation files"
+        )
     if on_error == "fail" and result.problems:
         first = result.problems[0]
         raise CorpusFormatError(f"{first.path}: {first.reason}" + (f" (sample {first.sample_id})" if first.sample_id else ""))
@@ -227,10 +238,13 @@ def extract_features(
     ray_address: str | None = None,
     progress: ProgressSink | None = None,
     table_format: str = layout.DEFAULT_FEATURE_FORMAT,
+    force: bool = False,
 ) -> list[TableReport]:
-    """Compute one feature table per extractor for an existing dataset, skipping finished shards."""
+    """Compute one feature table per extractor for an existing dataset, skipping finished shards
+    (`force`: computing them all again, as `extract` does)."""
     with make_executor(executor, num_workers=num_workers, ray_address=ray_address) as runner:
-        return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress, table_format)
+        return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress, table_format,
+                            force)
 
 
 def make_executor(executor: ExecutorName, *, num_workers: int | None = None, ray_address: str | None = None) -> Any:
@@ -249,13 +263,45 @@ def make_executor(executor: ExecutorName, *, num_workers: int | None = None, ray
 def _extract_all(
     dataset: Dataset, extractors: Sequence[Extractor], corpus_root: str | Path | None, runner: Any, batch_size: int,
     on_error: OnError, progress: ProgressSink | None, table_format: str = layout.DEFAULT_FEATURE_FORMAT,
+    force: bool = False,
 ) -> list[TableReport]:
     root = Path(corpus_root or dataset.manifest.corpus["root"])
     names = [e.table_name for e in extractors]
     if len(set(names)) != len(names):
         raise DatasetError(f"two extractors write the same table: {names}")
-    return [_extract_table(dataset, e, root, runner, batch_size, on_error, progress or NullProgress(), table_format)
-            for e in extractors]
+    _check_media_present(dataset, extractors)
+    reports = []
+    for extractor in extractors:
+        if force:
+            drop_table(dataset, extractor.table_name)
+        reports.append(_extract_table(dataset, extractor, root, runner, batch_size, on_error,
+                                      progress or NullProgress(), table_format))
+    return reports
+
+
+#: The samples-table columns an extractor of each modality reads its media from (audio extractors
+#: fall back to the audio track of the video).
+MEDIA_COLUMNS = {"image": ("image",), "audio": ("audio", "video"), "video": ("video",)}
+
+
+def _check_media_present(dataset: Dataset, extractors: Sequence[Extractor]) -> None:
+    """Refuse, before anything is computed, an extractor whose modality no sample has a file for:
+    every item would fail."""
+    wanted = {e.modality for e in extractors if e.modality in MEDIA_COLUMNS}
+    if not wanted or not int(dataset.manifest.samples["rows"]):
+        return
+    columns = sorted({c for m in wanted for c in MEDIA_COLUMNS[m]})
+    samples = dataset.samples_table(columns=columns)
+    present = {c for c in columns if samples.column(c).null_count < len(samples)}
+    for extractor in extractors:
+        files = MEDIA_COLUMNS.get(extractor.modality, ())
+        if files and not present.intersection(files):
+            corpus = dataset.manifest.corpus
+            raise ConfigError(
+                f"extractor {extractor.name!r} reads {extractor.modality}, but no sample of {dataset.root} has "
+                f"{' or '.join(repr(c) for c in files)} media (corpus {corpus['kind']} at {corpus['root']}); "
+                f"drop --{extractor.modality}, or extract a corpus that has {extractor.modality}"
+            )
 
 
 def _extract_table(
@@ -267,14 +313,35 @@ def _extract_table(
     provenance["samples_fingerprint"] = dataset.manifest.samples["fingerprint"]
     spec = extractor.output_spec()
     claim_table(dataset, provenance, table_format=table_format)
+    try:
+        return _fill_table(dataset, extractor, provenance, spec, corpus_root, runner, batch_size, on_error, progress)
+    except BaseException:
+        if not layout.shard_files(layout.feature_dir(dataset.root, name)):
+            drop_table(dataset, name)  # failed before its first shard (weights missing, a bad option): no trace
+        raise
+
+
+def _fill_table(
+    dataset: Dataset, extractor: Extractor, provenance: dict[str, Any], spec: FeatureSpec, corpus_root: Path,
+    runner: Any, batch_size: int, on_error: OnError, progress: ProgressSink,
+) -> TableReport:
+    """Compute the claimed table's pending shards (and those that no longer match the samples)."""
+    name = extractor.table_name
     shards = layout.shard_files(layout.samples_dir(dataset.root))
     total_rows = int(dataset.manifest.samples["rows"])
     progress.start(f"{name}", total_rows)
     pending = []
     fingerprint = provenance["samples_fingerprint"]
+    redone = 0
     for index, samples_shard in enumerate(shards):
         out_path = shard_path(dataset, name, index)
-        if out_path.is_file():
+        if out_path.is_file() and not _rows_match(out_path, samples_shard):
+            # edited or replaced since it was written: computed again (and written atomically over it)
+            log.warning("%s: %s does not hold the rows of samples shard %s; computing it again", name, out_path,
+                        samples_shard.name)
+            redone += 1
+            pending.append((index, samples_shard))
+        elif out_path.is_file():
             progress.advance(shard_rows(out_path))
             if has_moments(spec) and stored_moments(out_path, int(spec.dim or 0), fingerprint) is None:
                 # interrupted between the two writes, or the moments file was damaged or outlived its shard
@@ -303,7 +370,14 @@ def _extract_table(
         progress.finish()
     report = finish_table(dataset, name, written=written)
     report.decoded_in = getattr(runner, "decisions", {}).get(name)
+    report.shards_redone = redone
     return report
+
+
+def _rows_match(shard: Path, samples_shard: Path) -> bool:
+    """The feature shard holds exactly the sample ids of its samples shard, in order (a finished
+    shard a re-run may keep)."""
+    return read_shard(shard, ["sample_id"]).column(0).equals(read_shard(samples_shard, ["sample_id"]).column(0))
 
 
 def _write_errors(path: Path, errors: list[dict[str, Any]]) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mmdata.checks import manifest as manifest_checks
 from mmdata.checks import samples as sample_checks
 from mmdata.checks import tables as table_checks
 from mmdata.checks import temporal
@@ -31,7 +32,7 @@ from mmdata.checks.stream import (
 )
 from mmdata.errors import ShardReadError
 from mmdata.records import media_durations
-from mmdata.store.layout import shard_files
+from mmdata.store.layout import LOADER_ERRORS_TABLE, shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import parquet_pool, release_unused_memory, table_batches
@@ -184,7 +185,12 @@ class _Context:
 
 def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -> list[Issue]:
     samples = context.samples
-    issues = table_checks.check_unique_ids(None, context.sample_ids, max_examples=options.max_examples)
+    loader = context.failed.filter(pc.equal(context.failed.column("table"), LOADER_ERRORS_TABLE))
+    issues = manifest_checks.check_loaded(len(context.sample_ids), loader.column("sample_id").to_pylist(),
+                                          max_examples=options.max_examples)
+    issues += manifest_checks.check_samples_entry(dataset.manifest.samples, len(context.sample_ids),
+                                                  count_splits(samples.column("split")))
+    issues += table_checks.check_unique_ids(None, context.sample_ids, max_examples=options.max_examples)
     issues += check_split_counts(samples.column("split"))
     issues += check_split_leaks(samples, max_examples=options.max_examples)
     issues += context.text_issues
@@ -210,9 +216,13 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
         stats["partial"] = True  # rows and nulls of the shards read before the unreadable one
         return stats
     stats["shards"] = len(shards)
-    collector.extend(table_checks.check_table_state(name, entry, shards))
+    state = table_checks.check_table_state(name, entry, shards)
+    collector.extend(state)
     if not shards:
         return stats
+    if not state:  # a complete table: its manifest entry must count what its shards hold
+        collector.extend(manifest_checks.check_table_entry(name, entry.rows, entry.errors, stats["rows"],
+                                                           len(context.failed_ids(name))))
     starts = row_starts(shards)
     scanned_all = all(table_checks.shard_type_ok(spec, s) and "sample_id" in s.schema.names for s in shards)
     if aligned and scanned_all and int(starts[-1]) == len(context.sample_ids):

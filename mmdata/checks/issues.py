@@ -44,6 +44,9 @@ CODES: dict[str, str] = {
     "label-range": "a label lies outside the corpus's label range",
     "split-leak": "one image, video or group id occurs in more than one split",
     "split-counts": "per-split sample counts (informational)",
+    "samples-empty": "the samples table has no rows (the loader found no usable sample)",
+    "loader-errors": "annotation entries the loader could not use, recorded in its errors table",
+    "manifest-counts": "the manifest's row, error or per-split counts differ from what the tables hold",
     # provenance
     "provenance-mismatch": "a shard was written by another extractor, config, spec or version than the manifest names",
     "provenance-missing": "a shard carries no mmdata metadata, so its provenance cannot be verified",

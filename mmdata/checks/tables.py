@@ -38,7 +38,7 @@ def check_shard_types(table: str, spec: FeatureSpec, shards: Sequence[ShardInfo]
             "dim-mismatch", "error",
             f"shard {shard.path.name} has {what}, expected {expected} (dim {spec.dim}, dtype {spec.dtype}, "
             f"kind {spec.kind}{', with intervals' if spec.intervals else ''}) as the manifest declares; "
-            "re-extract the table (`mmdata extract`) so that every shard has the same spec",
+            "re-extract the table (`mmdata extract ... --force`) so that every shard has the same spec",
             table=table, offenders=[first_id] if first_id is not None else [],
         ))
     return issues
@@ -59,7 +59,7 @@ def check_unique_ids(table: str | None, ids: pa.Array, *, max_examples: int = 5)
     dup_values = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
     if len(dup_values) == 0:
         return []
-    where = "feature table; re-extract it" if table else "samples table; loaders must yield unique ids"
+    where = "feature table; re-run `mmdata extract`, which computes such shards again" if table else "samples table; loaders must yield unique ids"
     return [make_issue(
         "ids-duplicate", "error", f"sample ids occur more than once in the {where}",
         table=table, offenders=dup_values.to_pylist()[:max_examples], count=len(dup_values), max_examples=max_examples,
@@ -89,7 +89,7 @@ def check_provenance(
                 issues.append(make_issue(
                     "provenance-mismatch", "error",
                     f"shard {shard.path.name} was written with {key} {_short(meta[key])}, the manifest names "
-                    f"{_short(value)}; re-extract the table so all shards share one {key}",
+                    f"{_short(value)}; re-extract the table (`mmdata extract ... --force`) so all shards share one {key}",
                     table=table, offenders=offenders,
                 ))
         recorded = meta.get("samples_fingerprint")
@@ -142,7 +142,7 @@ def check_ids(
         issues.append(make_issue(
             "ids-missing", "error",
             "samples have no row in the feature table (a failed sample must still have a row, with a null "
-            "feature); re-run `mmdata extract` to complete the table",
+            "feature); re-run `mmdata extract`, which computes the shards that lack them again",
             table=table, offenders=missing.to_pylist()[:max_examples], count=len(missing), max_examples=max_examples,
         ))
     extra = table_ids.filter(pc.invert(pc.is_in(table_ids, value_set=sample_ids)))
@@ -158,7 +158,8 @@ def check_ids(
         issues.append(make_issue(
             "ids-order", "error",
             f"row {position} holds sample {table_ids[position].as_py()!r}, the samples table has "
-            f"{sample_ids[position].as_py()!r} there: same ids, different order; rows must follow the samples table",
+            f"{sample_ids[position].as_py()!r} there: same ids, different order; rows must follow the samples table (re-run "
+            "`mmdata extract`, which computes such shards again)",
             table=table, offenders=[table_ids[position].as_py()], count=int(differ.sum()),
         ))
     return issues
@@ -209,7 +210,7 @@ def check_nulls(table: str, sample_ids: pa.Array, valid: np.ndarray, failed_ids:
         issues.append(make_issue(
             "feature-null", "error",
             "null features with no errors-table row saying why; the table was written outside `mmdata extract` "
-            "or its errors were lost; re-extract it",
+            "or its errors were lost; re-extract it (`mmdata extract ... --force`)",
             table=table, offenders=ids.to_pylist()[:max_examples], count=len(ids), max_examples=max_examples,
         ))
     return issues
@@ -242,7 +243,8 @@ def _check_shard_rows(table: str, table_rows: Sequence[int], sample_rows: Sequen
         "shard-rows", "error",
         f"row {row} is in shard {table_shard[row]} of the table but in samples shard {sample_shard[row]} "
         f"({len(table_rows)} vs {len(sample_rows)} shards); feature shard k must hold exactly "
-        "the rows of samples shard k (resume and fusion pair them up); re-extract the table",
+        "the rows of samples shard k (resume and fusion pair them up); re-run `mmdata extract`, which computes "
+        "such shards again",
         table=table, offenders=[sample_ids[row].as_py()],
     )]
 

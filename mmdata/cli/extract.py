@@ -38,6 +38,8 @@ def extract_command(
         help="Feature table files: parquet (default) or arrow (Arrow IPC: memory-mapped, zero-copy reads, ~10x faster check/fuse).")] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data).")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join from one of its nodes (auto, HOST:PORT); remote: `ray job submit`.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Compute the named extractors' tables from scratch, replacing them (another config's included).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Load a corpus and write per-modality feature tables (resumes an interrupted run)."""
@@ -47,11 +49,16 @@ def extract_command(
     run = {**recipe.run, **{k: v for k, v in dict(batch_size=batch_size, num_workers=num_workers,
                                                         on_error=on_error, shard_size=shard_size,
                                                         table_format=table_format).items() if v is not None}}
-    report = extract(
-        recipe.kind, corpus_root, output_dir, extractors=named or None, split=split or recipe.split,
-        corpus_options={**recipe.corpus_options, **parse_key_values(option or [], owner="--option")},
-        executor=executor, ray_address=address, progress=RichProgress(quiet=quiet), **_checked_run(run),
-    )
+    try:
+        report = extract(
+            recipe.kind, corpus_root, output_dir, extractors=named or None, split=split or recipe.split,
+            corpus_options={**recipe.corpus_options, **parse_key_values(option or [], owner="--option")},
+            executor=executor, ray_address=address, progress=RichProgress(quiet=quiet), force=force, **_checked_run(run),
+        )
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: the finished shards in {output_dir} are kept; run the same command again to resume",
+                   err=True)
+        raise typer.Exit(130) from None
     print_report(report)
 
 
@@ -73,6 +80,8 @@ def print_report(report: ExtractReport) -> None:
                + (f", {report.loader_errors} loader errors" if report.loader_errors else ""))
     for table in report.tables:
         status = f"{table.shards_written} shards written, {table.shards_skipped} already done"
+        if table.shards_redone:
+            status += f"; {table.shards_redone} of the written ones replaced shards that no longer matched the samples"
         typer.echo(f"table {table.name}: {table.rows} rows, {table.errors} failed ({status}) -> {table.path}")
         if table.decoded_in:
             typer.echo(f"  decoded in {table.decoded_in}")

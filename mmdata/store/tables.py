@@ -30,6 +30,8 @@ class TableReport:
     path: Path
     #: Where the run decoded the items ("this process", "2 worker processes", and why), when known.
     decoded_in: str | None = None
+    #: Finished shards computed again because their rows no longer matched the samples table's.
+    shards_redone: int = 0
 
 
 def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = False, source: str | None = None,
@@ -52,7 +54,7 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
         raise DatasetError(f"table format {table_format!r} is not one of {sorted(layout.TABLE_FORMATS)}")
     conflict = _conflict(dataset, provenance, table_dir, table_format)
     if conflict and not force:
-        raise DatasetError(f"{conflict}; remove {table_dir} (and {errors_dir}), pass --force where the command has it, "
+        raise DatasetError(f"{conflict}; pass --force to `mmdata extract` or `mmdata align` to replace the table, remove {table_dir} (and {errors_dir}), "
                            "or write to another output directory")
     existing = None if conflict else dataset.manifest.tables.get(name)
     if conflict:
@@ -79,6 +81,14 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     return table_dir
 
 
+def drop_table(dataset: Dataset, name: str) -> None:
+    """Remove table `name` from the dataset: its shards, its errors and its manifest entry."""
+    shutil.rmtree(layout.feature_dir(dataset.root, name), ignore_errors=True)
+    shutil.rmtree(layout.errors_dir(dataset.root, name), ignore_errors=True)
+    if dataset.manifest.tables.pop(name, None) is not None:
+        write_manifest(dataset.root, dataset.manifest)
+
+
 def shard_path(dataset: Dataset, name: str, index: int) -> Path:
     """Where shard `index` of table `name` goes, in the table's format."""
     return dataset.table_dir(name) / layout.shard_name(index, dataset.entry(name).format)
@@ -99,9 +109,11 @@ def finish_table(dataset: Dataset, name: str, *, written: int) -> TableReport:
 def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path, table_format: str) -> str | None:
     name = provenance["table"]
     existing = dataset.manifest.tables.get(name)
-    if existing is not None and (existing.config != provenance["config"] or existing.spec != provenance["spec"]):
-        return f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}"
     shards = layout.shard_files(table_dir)
+    if (existing is not None and (existing.config != provenance["config"] or existing.spec != provenance["spec"])
+            and (shards or layout.shard_files(layout.errors_dir(dataset.root, name)))):
+        # (an entry whose shards were all removed is replaced: nothing of it is left to keep)
+        return f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}"
     if shards and layout.shard_format(shards[0]) != table_format:
         return (f"table {name!r} in {dataset.root} holds {layout.shard_format(shards[0])} shards, not {table_format}; "
                 f"extract it with --table-format {layout.shard_format(shards[0])} to resume")

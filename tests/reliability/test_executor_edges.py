@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,8 @@ class EdgeConfig:
     no_weights: bool = False
     #: Seconds each decode sleeps (keeps batches in flight while others fail).
     sleep_s: float = 0.0
+    #: Samples whose decoding never ends (a decoder stuck on a broken stream).
+    hang_on: tuple[str, ...] = ()
     #: Seconds each `compute` call sleeps (lets a worker die before the next batch is sent).
     compute_sleep_s: float = 0.0
     #: Seconds each decode keeps the CPU busy (makes auto mode choose workers).
@@ -87,6 +90,8 @@ class EdgeDecoder(PassThrough):
         if sid in self.config.crash_on:
             os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(self.config.sleep_s)
+        if sid in self.config.hang_on:
+            time.sleep(3600)
         until = time.perf_counter() + self.config.busy_s
         while time.perf_counter() < until:
             pass
@@ -335,6 +340,49 @@ def test_on_error_fail_names_the_crashed_item_and_the_workers_are_gone(tmp_path)
     while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [pid for pid in pids if _alive(pid)]
+
+
+def test_a_run_stopped_while_a_decoder_hangs_stops_its_workers_at_once(tmp_path):
+    """An error (or Ctrl-C) in the main process must not wait for a batch that never ends."""
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    extractor = EdgeDecoder(EdgeConfig(hang_on=("s5",), pid_dir=str(pid_dir)))
+    outcome: dict[str, BaseException] = {}
+
+    def stop_while_s5_decodes() -> None:
+        try:
+            with LocalExecutor(num_workers=2) as executor:
+                for rows, _ in executor.run(extractor, _batches(3, 4), Path(".")):
+                    if rows[0]["sample_id"] == "s0":
+                        time.sleep(0.5)  # the batch with s5 is decoding by now
+                        raise RuntimeError("stopped by the caller")
+        except BaseException as e:  # noqa: BLE001 - checked below
+            outcome["error"] = e
+
+    thread = threading.Thread(target=stop_while_s5_decodes, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "the executor still waits for the hung batch after 30 s"
+    assert str(outcome.get("error")) == "stopped by the caller"
+    pids = [int(p.name) for p in pid_dir.iterdir()]
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pids and not [pid for pid in pids if _alive(pid)]
+
+
+def test_workers_leave_ctrl_c_to_the_main_process(tmp_path):
+    """The terminal sends Ctrl-C's SIGINT to every process of the run; workers ignore it (the main
+    process stops them), so they print no traceback and a batch in flight is not lost."""
+    extractor = EdgeDecoder(EdgeConfig())
+    with LocalExecutor(num_workers=1) as executor:
+        [(_, [first])] = list(executor.run(extractor, _batches(1, 1), Path(".")))
+        worker = int(first.value[1])
+        os.kill(worker, signal.SIGINT)
+        time.sleep(0.3)
+        assert _alive(worker)
+        [(_, [second])] = list(executor.run(extractor, _batches(1, 1), Path(".")))
+    assert int(second.value[1]) == worker
 
 
 def test_every_sample_ends_with_a_feature_or_an_error_row(tmp_path):

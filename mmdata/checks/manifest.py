@@ -1,0 +1,68 @@
+"""Checks of what the manifest says against what the tables hold, and of what the loader left out
+(pure functions over counts already read).
+
+`mmdata info`, `fuse` and `share` take their counts from the manifest, so a stale or hand-edited
+count would mislead them; and a loader that dropped annotation entries (or every sample) leaves
+tables that agree with each other but not with the corpus.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mmdata.checks.issues import Issue, make_issue
+
+#: What to do about a manifest count that differs from its tables.
+_MANIFEST_HINT = ("the manifest was edited by hand or outlived its tables; restore mmdata.json, or extract again "
+                  "into a new output directory")
+
+
+def check_samples_entry(samples: dict[str, Any], rows: int, splits: dict[str, int]) -> list[Issue]:
+    """The manifest's samples entry counts the samples table's rows and its samples per split."""
+    issues = []
+    if samples.get("rows") != rows:
+        issues.append(make_issue(
+            "manifest-counts", "error",
+            f"the manifest counts {samples.get('rows')} samples, the samples table holds {rows}; {_MANIFEST_HINT}",
+        ))
+    recorded = {str(k): v for k, v in (samples.get("splits") or {}).items()}
+    if recorded != splits:
+        issues.append(make_issue(
+            "manifest-counts", "error",
+            f"the manifest counts samples per split as {dict(sorted(recorded.items()))}, the samples table holds "
+            f"{splits}; {_MANIFEST_HINT}",
+        ))
+    return issues
+
+
+def check_table_entry(table: str, entry_rows: int, entry_errors: int, rows: int, errors: int) -> list[Issue]:
+    """A complete table's manifest entry counts its rows and its errors-table rows."""
+    if (entry_rows, entry_errors) == (rows, errors):
+        return []
+    return [make_issue(
+        "manifest-counts", "error",
+        f"the manifest counts {entry_rows} rows and {entry_errors} failed samples, the table holds {rows} rows "
+        f"and its errors table {errors}; {_MANIFEST_HINT}",
+        table=table,
+    )]
+
+
+def check_loaded(rows: int, loader_failures: Sequence[str | None], *, max_examples: int = 5) -> list[Issue]:
+    """An empty samples table is an error; annotation entries the loader could not use, a warning."""
+    issues = []
+    where = "errors/loader, `mmdata info`"
+    if rows == 0:
+        issues.append(make_issue(
+            "samples-empty", "error",
+            f"the samples table has no rows ({len(loader_failures)} loader errors, in {where}); check that the corpus "
+            "kind, split and annotation files are the right ones",
+        ))
+    elif loader_failures:
+        named = [s for s in loader_failures if s is not None]
+        issues.append(make_issue(
+            "loader-errors", "warning",
+            f"the loader left out {len(loader_failures)} annotation entries it could not use (reasons in {where}); "
+            "they have no row in any table",
+            offenders=named[:max_examples], count=len(loader_failures), max_examples=max_examples,
+        ))
+    return issues
