@@ -49,11 +49,11 @@ from mmdata.alignment.dataset import batch_sequences, config_fingerprint, shard_
 from mmdata.corpora.base import LoadProblem, LoadResult
 # The csd loader's own label reading, so that a label file means the same here as at load time.
 from mmdata.corpora.csd import UNASSIGNED_SPLIT, CsdOptions, inspect_csd, is_pause, jsonable
-from mmdata.corpora.csd_labels import dataset_of, label_segments
-from mmdata.errors import CorpusFormatError, CorpusNotFoundError, DatasetError
+from mmdata.corpora.csd_labels import dataset_of, label_segments, require_label_sequence
+from mmdata.errors import CorpusNotFoundError, DatasetError
 from mmdata.features.base import library_versions
 from mmdata.formats.csd import CsdFile, split_key
-from mmdata.formats.folds import read_folds
+from mmdata.formats.folds import read_folds, resolve_folds_path
 from mmdata.pipeline import samples_entry, write_samples
 from mmdata.records import Sample, samples_to_table
 from mmdata.store import layout
@@ -97,7 +97,8 @@ def segment_dataset(
     Args:
         labels: the label `.csd` (keys `vid` with one row per segment, or SDK-aligned keys `vid[i]`).
         tables: the tables to cut (default: every temporal table with intervals).
-        folds: folds file (JSON or the SDK's *_std_folds.py) giving the splits; default: the videos' splits.
+        folds: folds file (JSON or the SDK's *_std_folds.py) giving the splits, relative to the current
+            directory or absolute; default: the videos' splits.
         shard_size: samples per shard (default: the source dataset's).
         force: replace an existing `output_dir`.
 
@@ -115,7 +116,8 @@ def segment_dataset(
     videos = _whole_videos(source)
     names, skipped = _choose_tables(source, tables)
     info, segments, problems = _read_labels(Path(labels), [v["sample_id"] for v in videos])
-    split_of = read_folds(Path(folds)) if folds is not None else None
+    folds_path = resolve_folds_path(folds) if folds is not None else None
+    split_of = read_folds(folds_path) if folds_path is not None else None
     samples = [s for video in videos for s in _segment_samples(video, segments.get(video["sample_id"], []), split_of)]
     if not samples:
         raise DatasetError(f"no label segment of {labels} falls on a video of {source.root} ({len(videos)} videos, "
@@ -126,7 +128,7 @@ def segment_dataset(
     report = SegmentReport(output_dir, len(order), len({s.group_id for s in samples}), problems, skipped=skipped)
     with staged_dir(output_dir) as tmp:  # written there, moved onto output_dir when complete
         write_samples(tmp, table, problems, shard_size=size)
-        write_manifest(tmp, _manifest(source, table, size, problems, info, Path(labels), folds, names, skipped))
+        write_manifest(tmp, _manifest(source, table, size, problems, info, Path(labels), folds_path, names, skipped))
         out = open_dataset(tmp)
         for name in names:
             table_report, report.empty[name] = _cut_table(source, out, name, order, segments)
@@ -167,8 +169,8 @@ def _read_labels(path: Path, videos: list[str]) -> tuple[Any, dict[str, list[Seg
                                   "(.csd, one row per segment, e.g. CMU_MOSI_Opinion_Labels.csd)")
     result = LoadResult(samples=[])
     info = inspect_csd(path, CsdOptions(), result.problems)
-    if info.is_text:
-        raise CorpusFormatError(f"{path}: holds words (strings); expected numeric labels, one row per segment")
+    require_label_sequence(path, info.root_name, info.is_text, info.feature_shape,
+                           hint="pass the label file with --labels, e.g. CMU_MOSI_Opinion_Labels.csd")
     bad = {key.split("[")[0] for key in info.bad_keys}  # reported by inspect_csd; the loader drops the video too
     for video in sorted(set(info.keys_by_base) - set(videos) - bad):
         result.problems.append(LoadProblem(video, str(path), (

@@ -97,13 +97,8 @@ def _load_split(
         raise CorpusFormatError(
             f"{locate.where()}: expected a JSON object with 'images' and 'annotations', got {type(data).__name__}"
         )
-    images, annotations = data.get("images"), data.get("annotations", [])
-    if not isinstance(images, list):
-        raise CorpusFormatError(f"{locate.where()}: expected key 'images' holding a list, got {type(images).__name__}")
-    if not isinstance(annotations, list):
-        raise CorpusFormatError(
-            f"{locate.where()}: expected key 'annotations' holding a list, got {type(annotations).__name__}"
-        )
+    images = _expect_list(data, "images", locate, "image objects (id, file_name)")
+    annotations = _expect_list(data, "annotations", locate, "caption objects (id, image_id, caption)")
     by_id = _index_images(images, locate, result)
     captions: dict[int, list[str]] = {i: [] for i in by_id}
     caption_ids: dict[int, list[int | None]] = {i: [] for i in by_id}
@@ -164,6 +159,18 @@ def _load_split(
             extra={"image_id": image_id, "width": image.get("width"), "height": image.get("height"),
                    "caption_ids": caption_ids[image_id]},
         ))
+
+
+def _expect_list(data: dict[str, Any], key: str, locate: JsonLocator, items: str) -> list[Any]:
+    """`data[key]`, a list; a missing key is an error too (no captions would silently mean no samples)."""
+    value = data.get(key)
+    if not isinstance(value, list):
+        got = type(value).__name__ if key in data else "no such key"
+        raise CorpusFormatError(
+            f"{locate.where()}: expected key {key!r} holding a list of {items}, got {got}; "
+            "is this a COCO captions file (captions_<split>.json)?"
+        )
+    return value
 
 
 def _index_images(images: list[Any], locate: JsonLocator, result: LoadResult) -> dict[int, tuple[int, dict[str, Any]]]:

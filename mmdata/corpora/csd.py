@@ -62,7 +62,7 @@ from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, Precomp
 from mmdata.corpora.csd_labels import dataset_of, label_segments, left_out, pick_labels
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, read_rows, split_key
-from mmdata.formats.folds import read_folds
+from mmdata.formats.folds import read_folds, resolve_folds_path
 from mmdata.records import MODALITIES, Sample
 from mmdata.store.metadata import FeatureSpec
 
@@ -85,7 +85,8 @@ class CsdOptions:
     #: File stem or root name of the label sequence; 'auto' = the one named like '*label*'; 'none' = no labels:
     #: whole-video samples, files named like '*label*' left out (unless `tables` names them).
     labels: str = "auto"
-    #: Folds file (JSON {split: [video ids]} or the SDK's *_std_folds.py), relative to the corpus dir or absolute.
+    #: Folds file (JSON {split: [video ids]} or the SDK's *_std_folds.py): absolute, relative to the current
+    #: directory, else relative to the corpus dir.
     folds: str | None = None
     #: Table names per file: FILE_STEM=modality.name (join several with '+').
     tables: tuple[str, ...] = ()
@@ -142,7 +143,7 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
                 f"video {vid!r} is missing from {', '.join(lacking)}; expected every sequence to hold it "
                 "(dropped from all tables)")))
     videos = [v for v in unified.kept if v not in bad]
-    folds = read_folds(_folds_path(corpus_dir, options.folds)) if options.folds else None
+    folds = read_folds(resolve_folds_path(options.folds, corpus_dir)) if options.folds else None
     spans = label_segments(labels, videos, result) if labels is not None else {v: None for v in videos}
     words = next((i for i in sequences if i.is_text and "phone" not in i.names), None)
     timed_words = _timed_words(words, spans, by_segments) if words is not None else {}
@@ -348,11 +349,6 @@ def _guess_name(info: _FileInfo) -> str:
 
 def _is_segment_key(key: str) -> bool:
     return split_key(key)[1] is not None
-
-
-def _folds_path(corpus_dir: Path, folds: str) -> Path:
-    path = Path(folds)
-    return path if path.is_absolute() else corpus_dir / path
 
 
 def jsonable(value: Any) -> Any:

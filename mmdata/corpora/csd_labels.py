@@ -1,6 +1,7 @@
 """Label sequences of a `.csd` folder: which file holds the labels, its segments, its dataset.
 
     pick_labels(infos, options)              -> the label file's info (option `labels`, or '*label*')
+    require_label_sequence(path, ...)        -> raises unless a file reads as a label sequence
     left_out(infos, options)                 -> label-like files `labels=none` leaves out
     label_segments(info, videos, result)     -> {vid[i]: (start, end, values, i)}, bad rows as problems
     dataset_of(info)                         -> cmu-mosi / cmu-mosei from the file name or metadata
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mmdata.alignment.core import EPSILON, valid_reference
 from mmdata.corpora.base import LoadProblem, LoadResult
-from mmdata.errors import ConfigError
+from mmdata.errors import ConfigError, CorpusFormatError
 from mmdata.formats.csd import CsdFile, read_rows, split_key
 
 if TYPE_CHECKING:
@@ -33,12 +35,38 @@ def pick_labels(infos: list[_FileInfo], options: CsdOptions) -> _FileInfo | None
     if options.labels != "auto":
         for info in infos:
             if options.labels in (info.path.stem, info.path.name, info.root_name):
+                require_label_sequence(info.path, info.root_name, info.is_text, info.feature_shape,
+                                       hint=f"option labels={options.labels!r} names it; name the label file, or labels=none")
                 return info
         raise ConfigError(f"option labels={options.labels!r} names no .csd file; files: {[i.path.name for i in infos]}")
     found = [i for i in infos if "label" in i.names and not i.is_text]
     if len(found) > 1:
         raise ConfigError(f"several label sequences found ({[i.path.name for i in found]}); choose one with labels=FILE_STEM")
     return found[0] if found else None
+
+
+def require_label_sequence(path: Path, root_name: str, is_text: bool, feature_shape: tuple[int, ...] | None, *,
+                           hint: str) -> None:
+    """Raise unless the `.csd` at `path` reads as a label sequence: numbers, one value per interval.
+
+    The SDK's label files hold one row per segment: (n, 1) sentiment in CMU-MOSI's
+    `Opinion Segment Labels`, (n, 7) sentiment and six emotions in CMU-MOSEI's `All Labels`. So a
+    file is taken as labels when its rows hold one value, or when its name or root name says
+    'label' (as `labels=auto` picks them). Feature sequences (COVAREP 74, FACET 35, GloVe 300 per
+    frame) would otherwise make every frame a segment and its first column the label.
+
+    Raises:
+        CorpusFormatError: words, or rows of several values in a file not named as labels.
+    """
+    if is_text:
+        raise CorpusFormatError(f"{path}: not a label sequence: holds words (root {root_name!r}); expected numeric "
+                                f"labels, one row per segment; {hint}")
+    dim = int(np.prod(feature_shape)) if feature_shape else 1
+    if dim != 1 and "label" not in f"{path.stem} {root_name}".lower():
+        raise CorpusFormatError(
+            f"{path}: not a label sequence: features of dim {dim} (root {root_name!r}), expected 1 label value per "
+            "interval (or a file named as labels, e.g. CMU_MOSEI_Labels.csd with 7); "
+            f"{hint}")
 
 
 def left_out(infos: list[_FileInfo], options: CsdOptions) -> list[_FileInfo]:

@@ -13,7 +13,10 @@ Layout "cmu" (the CMU-MOSI raw release; chosen when `Raw/` exists):
         data/<vid>/features (n_seg, 1) sentiment, data/<vid>/intervals (n_seg, 2) seconds in the full video
   One sample per segment found in any of these (a segment needs a WAV or an MP4): sample_id
   `<vid>_<k>`, group_id `<vid>`, whole clips (start/end null), `extra.sdk_key` = `<vid>[<k-1>]`, the
-  key the CMU-MultimodalSDK gives that segment after alignment.
+  key the CMU-MultimodalSDK gives that segment after alignment. A clip with an MP4 but no WAV takes
+  its audio from the MP4's audio track, unless other clips of its video have WAVs: then the WAV is
+  missing, a load problem, and the sample keeps the missing WAV as its audio (audio extractors fail
+  it, naming the file).
   With the SDK's label file, clip k takes row k-1 of key `<vid>` (or the row of key `<vid>[k-1]` in a
   file the SDK aligned): its label (all values in `extra.labels` when there are several) and its
   place in the full video as `extra.video_start` / `extra.video_end`. Those stay out of start/end on
@@ -26,7 +29,8 @@ Layout "mosei" (the CMU-MOSEI raw release; chosen when `Raw/Transcript/Segmented
         <vid>___<k>___<start>___<end>___<text>
     Raw/Audio/Full/**/<vid>.wav, Raw/Video*/Full/**/<vid>.mp4   # whole recordings (not segmented)
   One sample per transcript line: sample_id `<vid>_<k>`, the segment cut from the full recording by
-  start/end. MOSEI's raw labels are per-annotator AMT output, so labels come only from the option
+  start/end (a recording with an MP4 but no WAV, while others have WAVs, is a load problem, as in
+  "cmu"). MOSEI's raw labels are per-annotator AMT output, so labels come only from the option
   labels_file (same CSV formats as "cmu"); otherwise they stay null.
 
 Layout "generic" (chosen when `segments.csv` exists): one row per segment, parsed by header:
@@ -69,7 +73,7 @@ from mmdata.corpora.base import (
 from mmdata.corpora.mosi_sdk_labels import attach_sdk_labels, clip_id
 from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.formats.csd import CSD_SUFFIX
-from mmdata.formats.folds import read_folds
+from mmdata.formats.folds import read_folds, resolve_folds_path
 from mmdata.records import Sample
 
 log = logging.getLogger(__name__)
@@ -101,7 +105,8 @@ class MosiRawOptions:
     #: Fail when the cmu layout has no label file (false: labels stay null).
     require_labels: bool = True
     words_file: str | None = None
-    #: Folds relative to the root: JSON {split: [video ids]} or the SDK's *_std_folds.py (default folds.json).
+    #: Folds: JSON {split: [video ids]} or the SDK's *_std_folds.py; absolute, relative to the current
+    #: directory, else to the root (default: folds.json in the root).
     folds_file: str | None = None
     allow_outside_root: bool = False
     #: Which corpus this is (cmu-mosi, cmu-mosei, ch-sims, ...): sets the label range `mmdata check` enforces.
@@ -183,6 +188,7 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
         raise CorpusNotFoundError(
             f"{corpus_dir}: no segment clips found in {CMU_AUDIO_DIR}/*.wav or {CMU_VIDEO_DIR}/*.mp4"
         )
+    _flag_missing_clip_wavs(corpus_dir, segments, result)
     transcripts = _read_transcripts(corpus_dir / CMU_TRANSCRIPT_DIR)
     for sample_id, text in transcripts.items():
         if sample_id in segments:
@@ -202,6 +208,29 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
         else:
             result.problems.append(LoadProblem(sample_id, where, "label without a WAV or MP4 clip; dropped"))
     return segments
+
+
+def _flag_missing_clip_wavs(corpus_dir: Path, segments: dict[str, _Segment], result: LoadResult) -> None:
+    """A clip without its WAV, of a video whose other clips have one, is a load problem.
+
+    Its audio path stays the missing WAV, so audio extractors fail the sample naming that file
+    instead of reading the MP4's audio track (another recording: mixing the two in one table would
+    go unnoticed). The sample is kept for its video and transcript. A video with no WAV at all
+    (an MP4-only clip set) keeps taking its audio from the MP4s.
+    """
+    with_wavs = {seg.video_id for seg in segments.values() if seg.audio is not None}
+    for sample_id in sorted(segments):
+        seg = segments[sample_id]
+        if seg.audio is not None or seg.video_id not in with_wavs:
+            continue
+        seg.audio = f"{CMU_AUDIO_DIR}/{sample_id}.wav"
+        result.problems.append(_missing_wav(corpus_dir, sample_id, seg, f"the other clips of video {seg.video_id!r} have one"))
+
+
+def _missing_wav(corpus_dir: Path, sample_id: str, seg: _Segment, why: str) -> LoadProblem:
+    return LoadProblem(sample_id, str(corpus_dir / str(seg.audio)), (
+        f"WAV file not found: {seg.audio} ({why}); sample kept with that audio path, so audio extractors "
+        f"fail it instead of reading the audio track of {seg.video}; restore the WAV"))
 
 
 def _read_transcripts(folder: Path) -> dict[str, str]:
@@ -260,6 +289,9 @@ def _parse_segment_name(stem: str) -> tuple[str, int] | None:
 def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> dict[str, _Segment]:
     media = {attr: {p.stem: p.relative_to(corpus_dir).as_posix() for p in sorted(corpus_dir.glob(pattern))}
              for attr, pattern in (("audio", MOSEI_AUDIO_GLOB), ("video", MOSEI_VIDEO_GLOB))}
+    # Where the release keeps its WAVs (the most common folder), None without any.
+    folders = [rel.rpartition("/")[0] for rel in media["audio"].values()]
+    wav_dir = max(sorted(set(folders)), key=folders.count) if folders else None
     segments: dict[str, _Segment] = {}
     for path in sorted((corpus_dir / MOSEI_TRANSCRIPT_DIR).glob("*.txt")):
         for number, line in enumerate(read_text(path).splitlines(), start=1):
@@ -282,8 +314,12 @@ def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -
                 result.problems.append(LoadProblem(sample_id, where, f"no recording {video_id}.wav or {video_id}.mp4 "
                                                    "under Raw/Audio/Full or Raw/Video*/Full; segment dropped"))
                 continue
-            segments[sample_id] = _Segment(video_id, k, audio=audio, video=video, start=start, end=end,
-                                           transcript=parts[4].strip() or None, extra={"segment": k})
+            seg = _Segment(video_id, k, audio=audio, video=video, start=start, end=end,
+                           transcript=parts[4].strip() or None, extra={"segment": k})
+            if audio is None and wav_dir is not None:  # the release has WAVs, this recording's is missing
+                seg.audio = f"{wav_dir}/{video_id}.wav"
+                result.problems.append(_missing_wav(corpus_dir, sample_id, seg, "the other recordings have one"))
+            segments[sample_id] = seg
     if not segments and not result.problems:
         raise CorpusNotFoundError(f"{corpus_dir}: no transcript lines in {MOSEI_TRANSCRIPT_DIR}/*.txt")
     label_path = _label_file(corpus_dir, options, defaults=())
@@ -360,11 +396,12 @@ def _attach_words(corpus_dir: Path, options: MosiRawOptions, segments: dict[str,
 
 
 def _assign_folds(corpus_dir: Path, options: MosiRawOptions, segments: dict[str, _Segment]) -> None:
-    path = corpus_dir / (options.folds_file or FOLDS_FILE)
-    if not path.is_file():
-        if options.folds_file:
-            raise CorpusNotFoundError(f"folds file not found: {path}")
-        return
+    if options.folds_file:
+        path = resolve_folds_path(options.folds_file, corpus_dir)
+    else:
+        path = corpus_dir / FOLDS_FILE
+        if not path.is_file():
+            return
     fold_of = read_folds(path)
     unassigned = 0
     for seg in segments.values():

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmdata.corpora.base import LoadProblem, LoadResult
-from mmdata.corpora.csd_labels import label_rows
+from mmdata.corpora.csd_labels import label_rows, require_label_sequence
 from mmdata.errors import CorpusFormatError
 from mmdata.formats.csd import CsdFile, key_order, split_key
 
@@ -43,6 +43,8 @@ def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResu
         if csd.is_text():
             raise CorpusFormatError(f"{path}: holds words (root {csd.root_name!r}), expected the SDK's label sequence "
                                     "(numeric features, one row per segment); pass the label file as labels_file")
+        require_label_sequence(path, csd.root_name, False, csd.shapes(csd.video_ids[0])[0][1:] if csd.video_ids else None,
+                               hint="pass the label file as labels_file")
         keys: dict[str, list[str]] = {}
         for key in sorted(csd.video_ids, key=key_order):
             keys.setdefault(split_key(key)[0], []).append(key)

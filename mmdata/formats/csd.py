@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+from mmdata.store.files import temporary_beside
 
 CSD_SUFFIX = ".csd"
 # The SDK's `featuresetMetadataTemplate`, in its order; a missing comma in the SDK merges two keys.
@@ -260,8 +260,7 @@ def write_csd(
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = temporary_beside(path)  # the mode `open()` gives, not mkstemp's 0600
     keys: list[str] = []
     try:
         with h5py.File(tmp, "w") as h5:

@@ -17,6 +17,25 @@ from mmdata.corpora.base import read_json, read_text
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 
 
+def resolve_folds_path(folds: str | Path, corpus_dir: Path | None = None) -> Path:
+    """The folds file a user named, read as typed: an absolute path as it is; a relative one from
+    the current directory when it exists there, else (given `corpus_dir`, as the corpus options
+    have always read it) from the corpus root.
+
+    Raises:
+        CorpusNotFoundError: the file is in none of those places (the message lists each).
+    """
+    path = Path(folds)
+    tried = [path] if path.is_absolute() else [Path.cwd() / path] + ([corpus_dir / path] if corpus_dir else [])
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    order = "" if path.is_absolute() else \
+        " (a relative path is read from the current directory" + (", then the corpus root)" if corpus_dir else ")")
+    raise CorpusNotFoundError(f"folds file not found: {' or '.join(map(str, tried))}{order}; expected a JSON "
+                              "{split: [video ids]} or the SDK's *_std_folds.py")
+
+
 def read_folds(path: Path) -> dict[str, str]:
     """video id -> split, from JSON {split: [ids]} or assignments `standard_train_fold = [...]` in a .py file."""
     if not path.is_file():

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from mmdata.store.files import write_text_atomic
 
 RowKind = Literal["unimodal", "multimodal", "cross-modal", "reference"]
 
@@ -65,18 +65,7 @@ def format_table(
 
 def write_metrics_json(path: str | Path, report: dict[str, Any]) -> Path:
     """Write a recipe report as indented JSON (NaN becomes null), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_clean(report), indent=2, sort_keys=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, json.dumps(_clean(report), indent=2, sort_keys=False) + "\n")
 
 
 def environment() -> dict[str, str]:

@@ -5,14 +5,13 @@ Written atomically (temporary file + rename), so a reader never sees a half-writ
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from mmdata.errors import DatasetError
 from mmdata.jsonfile import json_kind, read_json_object
+from mmdata.store import files
 from mmdata.store.layout import LAYOUT_VERSION, MANIFEST_NAME, TABLE_FORMATS
 from mmdata.store.metadata import FeatureSpec
 
@@ -144,14 +143,5 @@ def write_manifest(dataset_dir: str | Path, manifest: Manifest) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `text` (UTF-8) so that readers see the old file or the whole new one (`files.write_text_atomic`)."""
+    files.write_text_atomic(path, text)

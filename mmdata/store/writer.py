@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmdata.errors import SchemaMismatchError
+from mmdata.store import files
 from mmdata.store.layout import shard_format
 from mmdata.store.metadata import INTERVAL_TYPE, FeatureSpec, feature_schema, vector_type
 
@@ -52,11 +52,8 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
 
 def temporary_beside(path: Path) -> Path:
     """A new hidden temporary file in `path`'s directory (created with it; readers skip '.' names,
-    and `claim_table` removes the ones an interrupted run leaves)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
+    and `claim_table` removes the ones an interrupted run leaves), with the mode `open()` gives."""
+    return files.temporary_beside(path)
 
 
 def publish(tmp: Path, path: Path) -> None:

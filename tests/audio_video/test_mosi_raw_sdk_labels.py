@@ -156,3 +156,12 @@ def test_an_unreadable_sdk_aligned_key_costs_only_its_clip(tmp_path):
     assert (samples["a_b-1_1"].label, samples["a_b-1_2"].label, samples["Xy9_1"].label) == (1.5, None, -2.75)
     unreadable = [p for p in result.problems if p.sample_id is None]
     assert len(unreadable) == 1 and unreadable[0].path.endswith("a_b-1[1]]") and "label stays null" in unreadable[0].reason
+
+
+def test_a_feature_sequence_as_label_file_is_refused_naming_it(tmp_path):
+    """COVAREP-like frames (several values per row, a file not named as labels) would make every frame a label."""
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    frames = np.zeros((5, 4), np.float32), np.stack([np.arange(5) * 0.01, np.arange(1, 6) * 0.01], axis=1)
+    covarep = write_sdk_csd(tmp_path / "CMU_MOSI_COVAREP.csd", "COVAREP", {"Xy9": frames})
+    with pytest.raises(CorpusFormatError, match=r"CMU_MOSI_COVAREP.csd: not a label sequence: features of dim 4"):
+        load_corpus("mosi-raw", fake.root, options={"labels_file": str(covarep)})

@@ -82,7 +82,10 @@ def test_malformed_entry_names_file_line_index_and_value(fake_coco):
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d.pop("images"), "expected key 'images' holding a list"),
+    (lambda d: d.pop("images"), "expected key 'images' holding a list of image objects .*, got no such key"),
+    (lambda d: d.pop("annotations"), r"captions_val2017.json:1:1: expected key 'annotations' holding a list of caption "
+                                     r"objects \(id, image_id, caption\), got no such key; is this a COCO captions file"),
+    (lambda d: d.update(annotations={"a": 1}), "expected key 'annotations' holding a list of caption objects .*, got dict"),
     (lambda d: d["annotations"][0].update(caption=["a", "list"]), r"annotations\[0\]: expected 'caption' as a string"),
     (lambda d: d["annotations"][2].update(image_id=True), r"annotations\[2\]: expected integer 'image_id', got True"),
     (lambda d: d["images"][0].update(file_name=""), r"images\[0\]: expected 'file_name' as a non-empty string"),
@@ -161,3 +164,16 @@ def test_loader_problems_become_errors_table_rows(fake_coco, tmp_path):
     assert len(errors) == 1 and "unknown image id 999" in json.dumps(errors)
     with pytest.raises(CorpusFormatError, match="unknown image id 999"):
         prepare_dataset("coco", fake_coco.root, tmp_path / "out2", split="val2017", on_error="fail")
+
+
+def test_a_captions_file_without_annotations_fails_the_extraction(tmp_path):
+    from typer.testing import CliRunner
+
+    from mmdata.cli import app
+    from tests.sample_corpus import copy_sample_corpus
+
+    corpus = copy_sample_corpus("coco", tmp_path)
+    rewrite(corpus / "annotations" / "captions_val2017.json", lambda d: d.pop("annotations"))
+    result = CliRunner().invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "out"), "--image", "color-hist", "-q"])
+    assert result.exit_code == 2 and "expected key 'annotations' holding a list" in result.output
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,59 @@
+"""Files written atomically: a hidden temporary file beside the target, renamed over it when done.
+
+The temporary file is created as `open()` creates a file (mode 0o666 less the process umask), not
+as `tempfile.mkstemp` does (always 0o600): the rename keeps the mode, so a dataset on a shared
+disk stays readable by the people the umask lets read it. The kernel applies the umask when the
+file is created, so nothing here reads or changes it (changing it is not thread-safe).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+#: Mode a new file is created with before the umask applies (what `open(path, "w")` uses).
+FILE_MODE = 0o666
+_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_ATTEMPTS = 100
+
+
+def create_temporary(path: str | Path, *, suffix: str = ".tmp") -> tuple[int, Path]:
+    """(open descriptor, path) of a new, empty hidden file `.<name>.<random><suffix>` beside `path`.
+
+    Created exclusively (never an existing file) with the mode `open()` would give; the caller
+    closes the descriptor, then renames the file over `path` or removes it. `path`'s folder is
+    made if missing. Readers skip names starting with '.'.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(_ATTEMPTS):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            return os.open(tmp, _FLAGS, FILE_MODE), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary name for {path.name} after {_ATTEMPTS} tries; "
+                          f"remove the leftover .{path.name}.*{suffix} files there")
+
+
+def temporary_beside(path: str | Path, *, suffix: str = ".tmp") -> Path:
+    """`create_temporary`, closed: the path of a new, empty hidden file beside `path`."""
+    fd, tmp = create_temporary(path, suffix=suffix)
+    os.close(fd)
+    return tmp
+
+
+def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
+    """Write `text` to `path` so that readers see the old file or the whole new one, never part of it."""
+    path = Path(path)
+    fd, tmp = create_temporary(path)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding) as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
