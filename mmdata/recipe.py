@@ -14,12 +14,14 @@ recipes/coco-resnet50-minilm.toml looks like:
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mmdata.corpora.base import get_corpus_kind
-from mmdata.errors import ConfigError, CorpusNotFoundError
+from mmdata.errors import ConfigError, CorpusNotFoundError, MmdataError
 from mmdata.features.base import create_extractor
 from mmdata.records import MODALITIES
 
@@ -63,7 +65,8 @@ def load_recipe(path: str | Path) -> Recipe:
     corpus = data.get("corpus", {})
     if "kind" not in corpus:
         raise ConfigError(f"{path}: [corpus] needs kind = \"coco\" (or another corpus kind)")
-    get_corpus_kind(corpus["kind"])
+    with _naming(path, "[corpus] kind"):
+        get_corpus_kind(corpus["kind"])
     extract = data.get("extract", {})
     bad = set(extract) - set(MODALITIES) - set(RUN_KEYS)
     if bad:
@@ -73,7 +76,8 @@ def load_recipe(path: str | Path) -> Recipe:
         specs = extract.get(modality, [])
         specs = [specs] if isinstance(specs, str) else list(specs)
         for spec in specs:
-            create_extractor(spec, modality=modality)  # validates name, modality and options
+            with _naming(path, f"[extract] {modality}"):
+                create_extractor(spec, modality=modality)  # validates name, modality and options
         if specs:
             extractors[modality] = specs
     return Recipe(
@@ -84,3 +88,12 @@ def load_recipe(path: str | Path) -> Recipe:
         run={k: extract[k] for k in RUN_KEYS if k in extract},
         path=path,
     )
+
+
+@contextmanager
+def _naming(path: Path, key: str) -> Iterator[None]:
+    """Errors about a recipe's value name the recipe file and the key (the same error type)."""
+    try:
+        yield
+    except MmdataError as e:
+        raise type(e)(f"{path}: {key}: {e}") from e
