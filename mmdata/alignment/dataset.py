@@ -56,6 +56,13 @@ class AlignReport:
     dropped: int = 0  # intervals some table did not overlap (on_missing='drop')
     skipped: int = 0  # zero-length (< 1e-5 s) or pause intervals, never aligned
     imputed: dict[str, int] = field(default_factory=dict)  # zero-filled intervals per table (on_missing='impute')
+    shards_aligned: int = 0  # samples shards aligned by this call: the counts above are theirs
+    shards_done: int = 0  # samples shards whose outputs an earlier run wrote: skipped, not counted above
+
+    @property
+    def up_to_date(self) -> bool:
+        """Every output was already there: nothing was recomputed (a resumed run that had nothing left)."""
+        return self.shards_aligned == 0
 
 
 def aligned_name(table: str, reference: str) -> str:
@@ -104,7 +111,9 @@ def align_dataset(
     written = {name: 0 for name in names}
     for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
         if all(shard_path(dataset, out, index).is_file() for out, _, _ in outputs.values()):
+            report.shards_done += 1
             continue
+        report.shards_aligned += 1
         _align_shard(dataset, index, reference, names, outputs, collapse, on_missing, skip_pauses, on_error, report)
         for name in names:
             written[name] += 1

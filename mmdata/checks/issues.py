@@ -125,8 +125,9 @@ class IssueCollector:
                 self._order.append(key)
             else:
                 self._issues[key][1] += issue.count
-            if issue.sample_id is not None and len(self._issues[key][2]) < self.max_examples:
-                self._issues[key][2].append(issue.sample_id)
+            examples = self._issues[key][2]
+            if issue.sample_id is not None and len(examples) < self.max_examples and issue.sample_id not in examples:
+                examples.append(issue.sample_id)
 
     def issues(self) -> list[Issue]:
         """The merged issues, errors first, in the order they were first found."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from mmdata.checks.dataset import CheckReport
 from mmdata.store.manifest import write_text_atomic
@@ -17,14 +18,14 @@ def render_report(report: CheckReport, console: Console | None = None) -> None:
     """Print the issues as a table, then per-table statistics and a one-line verdict."""
     console = console or Console()
     if report.issues:
-        table = Table(title=f"mmdata check: {report.dataset_dir}", show_lines=False)
+        table = Table(title=Text(f"mmdata check: {report.dataset_dir}"), show_lines=False)
         for column in ("severity", "code", "table", "sample", "count", "message"):
             table.add_column(column, overflow="fold")
         for issue in report.issues:
-            style = _STYLES[issue.severity]
+            # Paths, ids and messages are data, not markup: `out [i]/ds` or `vid[3]` print as they are.
             table.add_row(
-                f"[{style}]{issue.severity}[/]", issue.code, issue.table or "", issue.sample_id or "",
-                str(issue.count), issue.message,
+                Text(issue.severity, style=_STYLES[issue.severity]), Text(issue.code), Text(issue.table or ""),
+                Text(issue.sample_id or ""), str(issue.count), Text(issue.message),
             )
         console.print(table)
     if report.tables:
@@ -33,9 +34,9 @@ def render_report(report: CheckReport, console: Console | None = None) -> None:
             stats.add_column(column)
         for name, s in report.tables.items():
             coverage = f"{s['coverage_mean']:.3f} (min {s['coverage_min']:.3f})" if "coverage_mean" in s else ""
-            stats.add_row(name, str(s["kind"]), str(s["dim"]), str(s["rows"]), str(s["null"]), coverage)
+            stats.add_row(Text(name), str(s["kind"]), str(s["dim"]), str(s["rows"]), str(s["null"]), coverage)
         console.print(stats)
-    console.print(summary_line(report))
+    console.print(summary_line(report), markup=False)
 
 
 def summary_line(report: CheckReport) -> str:

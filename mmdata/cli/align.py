@@ -24,8 +24,14 @@ def align_command(
     """Align temporal tables to a reference table's intervals and write them into the dataset."""
     report = align_dataset(output_dir, reference, tables=table or None, collapse=collapse, on_missing=on_missing,
                            skip_pauses=skip_pauses, on_error=on_error, force=force)
-    typer.echo(f"reference {reference}: {report.intervals} intervals, {report.kept} aligned, {report.dropped} dropped "
-               f"(no overlap), {report.skipped} skipped (zero-length or pause)")
+    if report.up_to_date:
+        typer.echo(f"reference {reference}: the aligned tables {', '.join(t.name for t in report.tables)} are already "
+                   f"there (every shard written by an earlier run); nothing recomputed")
+    else:
+        resumed = (f" in the {report.shards_aligned} shards aligned now ({report.shards_done} already done)"
+                   if report.shards_done else "")
+        typer.echo(f"reference {reference}: {report.intervals} intervals{resumed}, {report.kept} aligned, {report.dropped} "
+                   f"dropped (no overlap), {report.skipped} skipped (zero-length or pause)")
     for t in report.tables:
         imputed = report.imputed.get(t.name.split("@")[0], 0)
         typer.echo(f"table {t.name}: {t.rows} rows, {t.errors} failed" + (f", {imputed} intervals imputed" if imputed else "")

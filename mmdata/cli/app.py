@@ -2,7 +2,7 @@
 
 `@command("name")` registers a function on the app and turns an `MmdataError` into a one-line
 `error: ...` on stderr and exit status 2 (also under Typer's CliRunner); any other exception is a
-bug and keeps its traceback.
+bug and keeps its traceback. Help texts are shown as written: `vid[i]` is text, not rich markup.
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
+from rich.markup import escape
+from typer import core as typer_core
 
 from mmdata.errors import MmdataError
 
@@ -25,6 +27,19 @@ app = typer.Typer(
 ERROR_EXIT_CODE = 2
 
 
+class LiteralHelpCommand(typer_core.TyperCommand):
+    """A command whose help texts are escaped for rich: square brackets in them stay visible."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not (typer_core.HAS_RICH and self.rich_markup_mode == "rich"):
+            return  # plain click help prints the texts as they are
+        self.help, self.short_help, self.epilog = (escape(t) if t else t for t in (self.help, self.short_help, self.epilog))
+        for param in self.params:
+            if getattr(param, "help", None):
+                param.help = escape(param.help)  # type: ignore[attr-defined]
+
+
 def command(name: str, *, group: typer.Typer | None = None, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a command on the app, or on `group` (a sub-app added with `app.add_typer`)."""
 
@@ -37,7 +52,7 @@ def command(name: str, *, group: typer.Typer | None = None, **kwargs: Any) -> Ca
                 typer.echo(f"error: {e}", err=True)
                 raise typer.Exit(ERROR_EXIT_CODE) from None
 
-        (group or app).command(name, **kwargs)(wrapper)
+        (group or app).command(name, cls=LiteralHelpCommand, **kwargs)(wrapper)
         return func
 
     return decorate

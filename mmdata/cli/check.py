@@ -10,6 +10,7 @@ from mmdata.checks import CheckOptions, check_dataset
 from mmdata.checks.report import render_report, write_report_json
 from mmdata.checks.samples import parse_label_range
 from mmdata.cli.app import command
+from mmdata.cli.paths import output_file
 
 #: Exit status when the check ran and found error-severity issues (2 means it could not run).
 ISSUES_EXIT_CODE = 1
@@ -23,7 +24,13 @@ def check_command(
     label_range: Annotated[Optional[str], typer.Option(help="Label range LOW,HIGH (default: from the corpus kind).")] = None,
     min_coverage: Annotated[float, typer.Option(min=0.0, max=1.0, help="Warn below this segment coverage.")] = 0.5,
 ) -> None:
-    """Check ids, dims, values, intervals, text, labels, splits and provenance; exit 1 on any error."""
+    """Check ids, dims, values, intervals, text, labels, splits and provenance; exit 1 on any error.
+
+    Exit status: 0 no error-severity issue, 1 some (listed), 2 the check could not run: no dataset there, a bad
+    option or output path, or a manifest, samples or errors table that cannot be read (the one-line error names it).
+    """
+    if json_path is not None:
+        output_file(json_path, "--json", "check.json")  # before the check runs, and never exit 1 for it
     options = CheckOptions(label_range=parse_label_range(label_range) if label_range else None, min_coverage=min_coverage)
     report = check_dataset(dataset_dir, options, tables=table or None)
     render_report(report)
@@ -31,3 +38,4 @@ def check_command(
         write_report_json(report, json_path)
     if not report.ok:
         raise typer.Exit(ISSUES_EXIT_CODE)
+

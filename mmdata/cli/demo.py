@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmdata.cli.app import command
+from mmdata.cli.paths import output_dir as checked_dir
 from mmdata.cli.extract import print_report
 from mmdata.cli.progress import RichProgress
 from mmdata.pipeline import extract
@@ -25,6 +26,7 @@ def demo_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Extract the embedded COCO and Flickr30K samples: colour histograms and MiniLM per sample and per caption."""
+    checked_dir(output_dir, "OUTPUT_DIR")
     for kind in sorted(SAMPLE_CORPORA):
         report = extract(kind, sample_corpus_dir(kind), output_dir / kind, extractors=DEMO_EXTRACTORS,
                          num_workers=num_workers, progress=RichProgress(quiet=quiet))

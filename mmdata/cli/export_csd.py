@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from mmdata.cli.app import command
+from mmdata.cli.paths import output_dir as checked_dir
 from mmdata.formats.csd_export import export_csd
 
 
@@ -17,9 +18,9 @@ def export_csd_command(
     table: Annotated[Optional[list[str]], typer.Option("--table", "-t", help="Table to write (repeat); default: every temporal table.")] = None,
     labels: Annotated[bool, typer.Option("--labels/--no-labels", help="Also write the segment labels as a .csd.")] = True,
     keys: Annotated[Literal["sample", "sdk"], typer.Option(help=(
-        "Keys to write: sample ids, or the SDK's keys (e.g. Xy9\\[0] for the raw clip Xy9_1) from extra.sdk_key, "
+        "Keys to write: sample ids, or the SDK's keys (e.g. Xy9[0] for the raw clip Xy9_1) from extra.sdk_key, "
         "with rows moved onto the full video's time line."))] = "sample",
 ) -> None:
     """Write temporal tables (and segment labels) as SDK computational sequences."""
-    for path in export_csd(output_dir, csd_dir, tables=table or None, labels=labels, keys=keys):
+    for path in export_csd(output_dir, checked_dir(csd_dir, "CSD_DIR"), tables=table or None, labels=labels, keys=keys):
         typer.echo(f"wrote {path}")

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmdata.cli.app import command
+from mmdata.cli.paths import output_dir as check_output_dir
 from mmdata.cli.progress import RichProgress
 from mmdata.options import parse_key_values
 from mmdata.pipeline import ExtractReport, extract
@@ -43,6 +44,7 @@ def extract_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Load a corpus and write per-modality feature tables (resumes an interrupted run)."""
+    check_output_dir(output_dir, "OUTPUT_DIR")
     recipe = load_recipe(kind) if is_recipe_path(kind) else Recipe(kind=kind)
     specs = {"image": image, "text": text, "audio": audio, "video": video}
     named = [s for m in ("image", "text", "audio", "video") for s in (specs[m] or recipe.extractors.get(m, []))]

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmdata.cli.app import command
+from mmdata.cli.paths import output_dir as checked_dir
 from mmdata.fusion import FuseOptions, fuse
 from mmdata.fusion.fuse import parse_normalization
 
@@ -37,7 +38,8 @@ def fuse_command(
                           non_finite=non_finite, format=fmt, sequences=sequences, pool=pool,  # type: ignore[arg-type]
                           max_length=max_length, stats_splits=tuple(stats_split), overwrite=force,
                           allow_split_leaks=allow_split_leaks)
-    report = fuse(dataset_dir, output_dir or out, options)
+    export_dir = checked_dir(output_dir, "OUTPUT_DIR") if output_dir is not None else checked_dir(out, "--out")
+    report = fuse(dataset_dir, export_dir, options)
     typer.echo(f"fused {report.total_rows} rows x {report.dim} dims ({', '.join(report.tables)}) -> {report.output_dir} "
                f"[{report.format}] in {report.seconds:.2f} s")
     typer.echo("rows per split: " + ", ".join(f"{k}: {v}" for k, v in report.rows.items()))

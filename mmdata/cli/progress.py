@@ -33,8 +33,9 @@ class RichProgress:
     def start(self, description: str, total: int) -> None:
         self.finish()
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), ItemsPerSecondColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, transient=False,
+            TextColumn("{task.description}", style="bold", markup=False),  # a table name is text, not markup
+            BarColumn(), MofNCompleteColumn(), ItemsPerSecondColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=self.console, transient=False,
         )
         self._progress.start()
         self._task = self._progress.add_task(description, total=total)

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmdata.cli.app import command
+from mmdata.cli.paths import output_file
 from mmdata.report import write_report
 
 
@@ -19,8 +20,8 @@ def report_command(
     gallery: Annotated[int, typer.Option(min=0, help="Samples in the gallery.")] = 12,
 ) -> None:
     """Tables, plots (norms, PCA, coverage, labels), a gallery and the checks' results, in one HTML file."""
-    summary = write_report(dataset_dir, out, corpus_root=corpus_root, allow_failed_checks=allow_failed_checks,
-                           max_gallery=gallery)
+    summary = write_report(dataset_dir, output_file(out, "--out", "report.html"), corpus_root=corpus_root,
+                           allow_failed_checks=allow_failed_checks, max_gallery=gallery)
     verdict = "checks passed" if summary.checks_ok else "checks FAILED (listed on the page)"
     typer.echo(f"report: {summary.out_path} ({summary.bytes:,} bytes): {summary.tables} tables, {summary.figures} plots, "
                f"{summary.gallery} gallery samples, {summary.issues} check issues, {verdict}")

@@ -8,6 +8,7 @@ import typer
 
 from mmdata.alignment.segment import segment_dataset
 from mmdata.cli.app import command
+from mmdata.cli.paths import output_dir as check_output_dir
 
 SHOWN_PROBLEMS = 5
 
@@ -23,6 +24,7 @@ def segment_command(
 ) -> None:
     """Cut whole-video sequences into the label segments, clipping rows with the SDK's rules."""
     chosen = [t.strip() for item in table or [] for t in item.split(",") if t.strip()] or None
+    check_output_dir(output_dir, "OUTPUT_DIR")
     report = segment_dataset(dataset_dir, output_dir, labels, tables=chosen, folds=folds, force=force)
     typer.echo(f"samples: {report.samples} segments of {report.videos} videos -> {report.output_dir}")
     for t in report.tables:

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmdata.cli.app import command
+from mmdata.cli.paths import output_dir as checked_dir
 from mmdata.share import share_dataset
 
 
@@ -21,7 +22,7 @@ def share_command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing share folder at --out.")] = False,
 ) -> None:
     """Write a publishable copy: Parquet per split and table, a dataset card for `datasets`, SHA-256 checksums."""
-    report = share_dataset(dataset_dir, out, media=media, corpus_root=corpus_root,  # type: ignore[arg-type]
+    report = share_dataset(dataset_dir, checked_dir(out, "--out"), media=media, corpus_root=corpus_root,  # type: ignore[arg-type]
                            allow_failed_checks=allow_failed_checks, shard_size=shard_size, overwrite=force)
     splits = ", ".join(f"{k}: {v}" for k, v in report.splits.items())
     typer.echo(f"shared {dataset_dir} -> {report.out_dir}: {report.rows} samples ({splits}), configs {report.configs}, "

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmdata.cli.app import app, command
+from mmdata.cli.paths import output_dir, output_file
 
 train_app = typer.Typer(help="Train the recipe models on an export and report standard metrics.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
@@ -31,7 +32,7 @@ def sentiment_command(
     base = SentimentRecipeConfig()
     config = SentimentRecipeConfig(models=tuple(model or base.models), train_split=train_split, valid_split=valid_split,
                                    test_split=test_split, train=base.train.override(epochs=epochs, seed=seed))
-    path = output or export_dir / "sentiment-metrics.json"
+    path = output_file(output, "--output", "sentiment-metrics.json") if output else export_dir / "sentiment-metrics.json"
     typer.echo(run_sentiment_recipe(export_dir, path, config).table())
     typer.echo(f"metrics: {path}")
 
@@ -52,7 +53,7 @@ def retrieval_command(
     config = RetrievalRecipeConfig(image_tables=tuple(image or ()), text_table=text, train_splits=tuple(train_split or ()),
                                    test_split=test_split, models=tuple(model or base.models),
                                    train=base.train.override(epochs=epochs, seed=seed))
-    path = output or dataset_dir / "retrieval-metrics.json"
+    path = output_file(output, "--output", "retrieval-metrics.json") if output else dataset_dir / "retrieval-metrics.json"
     typer.echo(run_retrieval_recipe(dataset_dir, path, config).table())
     typer.echo(f"metrics: {path}")
 
@@ -66,5 +67,5 @@ def demo_command(
     """Generate the demo corpora, extract, fuse and train: the seed's claims, measured on known structure."""
     from mmdata.models.demo import run_demos
 
-    for name, report, path in run_demos(work_dir, task, num_workers=num_workers):
+    for name, report, path in run_demos(output_dir(work_dir, "WORK_DIR"), task, num_workers=num_workers):
         typer.echo(f"\n{name} ({path}):\n{report.table()}")

@@ -276,7 +276,7 @@ def _select_tables(dataset: Dataset, requested: tuple[str, ...] | None) -> list[
         if several:
             modality, names = next(iter(several.items()))
             raise ConfigError(f"modality {modality!r} has {len(names)} tables {names}; choose one per modality "
-                              "with --tables (e.g. --tables " + ",".join(n[0] for n in by_modality.values()) + ")")
+                              f"with --tables (e.g. --tables {','.join(_suggested_tables(dataset, by_modality))})")
         return [names[0] for names in by_modality.values()]
     chosen = []
     for item in requested:
@@ -295,6 +295,22 @@ def _select_tables(dataset: Dataset, requested: tuple[str, ...] | None) -> list[
             twice = [n for n in chosen if dataset.entry(n).modality == modality]
             raise ConfigError(f"tables {twice} are both {modality!r}; early fusion takes one table per modality")
     return chosen
+
+
+def _suggested_tables(dataset: Dataset, by_modality: dict[str, list[str]]) -> list[str]:
+    """One table per modality for a hint: the ones `mmdata align` wrote for the reference most tables
+    were aligned to, when there are such (`X@REF` tables share REF's time steps, so they fuse as padded
+    sequences too); each modality's first table otherwise."""
+    references = [e.config.get("reference") for e in map(dataset.entry, dataset.table_names) if e.extractor == "align"]
+    if not references:
+        return [names[0] for names in by_modality.values()]
+    reference = max(dict.fromkeys(references), key=references.count)  # the first one on a tie
+
+    def aligned(name: str) -> bool:
+        entry = dataset.entry(name)
+        return entry.extractor == "align" and entry.config.get("reference") == reference
+
+    return [next((n for n in names if aligned(n)), names[0]) for names in by_modality.values()]
 
 
 def _plan_table(dataset: Dataset, name: str, options: FuseOptions, sample_ids: pa.Array, sample_rows: list[int],

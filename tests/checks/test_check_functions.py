@@ -66,6 +66,15 @@ def test_collector_merges_findings_of_successive_shards():
     assert "4 in all, first samples: ['s1', 's2', 's3']" in merged[0].message
 
 
+def test_collector_names_a_sample_found_twice_once():
+    """One sample leaking by image id and by group id: two findings, one example."""
+    collector = IssueCollector(max_examples=3)
+    collector.add(make_issue("split-leak", "error", "image leaks", offenders=["dog"]))
+    collector.add(make_issue("split-leak", "error", "group leaks", offenders=["dog"]))
+    [merged] = collector.issues()
+    assert merged.count == 2 and merged.message.endswith("2 in all, first samples: ['dog']")
+
+
 def test_unknown_issue_code_is_a_programming_error():
     with pytest.raises(KeyError, match="unknown issue code 'nope'"):
         make_issue("nope", "error", "x")

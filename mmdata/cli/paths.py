@@ -1,0 +1,43 @@
+"""Output paths given on the command line, checked before any work starts.
+
+A report path that names a directory, or an export directory under a file, would otherwise fail
+late, deep in an atomic write, with an OSError traceback; here it is a one-line error naming the
+path, what was expected and a path that would do.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmdata.errors import MmdataError
+
+
+class OutputPathError(MmdataError, ValueError):
+    """An output path is a directory where a file is written, a file where a directory is, or lies under a file."""
+
+
+def output_file(path: Path, what: str, example: str) -> Path:
+    """`path` if it can become a file; `what` names it in the error (an option), `example` is a file
+    name to suggest inside it when it is a directory."""
+    if path.is_dir():
+        raise OutputPathError(f"{what} {path} is a directory; expected a file path, e.g. {path / example}")
+    _check_parents(path, what)
+    return path
+
+
+def output_dir(path: Path, what: str) -> Path:
+    """`path` if it can be (or already is) a directory; `what` names it in the error."""
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{what} {path} is a file; expected a directory (a new one, or one written earlier); "
+                              "choose another path or remove the file")
+    _check_parents(path, what)
+    return path
+
+
+def _check_parents(path: Path, what: str) -> None:
+    """The nearest existing ancestor of `path` must be a directory."""
+    for parent in path.parents:
+        if parent.is_dir():
+            return
+        if parent.exists():
+            raise OutputPathError(f"{what} {path} lies under the file {parent}; expected a path inside a directory, "
+                                  f"e.g. {parent.parent / path.name}")
