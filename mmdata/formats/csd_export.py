@@ -1,7 +1,9 @@
 """`export_csd`: write a dataset's temporal tables back as `.csd` files the CMU-MultimodalSDK reads.
 
-One file per table, one key per sample (`vid` for whole videos, `vid[i]` for segments, the SDK's
-aligned form), rows = the sample's feature rows and intervals. A table read from a .csd keeps its
+One file per table, one key per sample (`vid` for whole videos, `vid[i]` for segments), rows = the
+sample's feature rows and intervals; a table `mmdata align` wrote is written in the SDK's aligned
+form instead (with keys="sample"): one key per aligned row, `vid[i]` for reference interval i of sample `vid` (its `keys`
+column; intervals dropped by the alignment leave their gap in the numbering), one row each. A table read from a .csd keeps its
 file name, root name and metadata; other tables (`audio.covarep@text.words`, extractor outputs)
 get `<table>.csd` with the table name as root. Word tables are written as bytes of shape (T, 1)
 from their `words` column. When the samples are labelled segments (start, end, label), a label
@@ -108,9 +110,14 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
 
 def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...],
              places: dict[str, _Place] | None) -> Iterator[tuple[str, Any, np.ndarray]]:
+    # (`segment` keeps the aligned rows' keys of the whole videos; its tables are keyed by segment)
+    per_row_keys = places is None and dataset.entry(name).extractor == "align"
     for shard in dataset.table_files(name):
         table = read_shard(shard)
         words = table.column("words").to_pylist() if "words" in table.column_names else None
+        # An aligned table names its rows the SDK's way (`vid[i]`: reference interval i of sample vid):
+        # written under those keys, one row each, as the SDK's align leaves a file.
+        row_keys = table.column("keys").to_pylist() if per_row_keys and "keys" in table.column_names else None
         features = table.column("feature").to_pylist()
         intervals = table.column("intervals").to_pylist()
         for k, sample_id in enumerate(table.column("sample_id").to_pylist()):
@@ -123,7 +130,10 @@ def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...],
                 values = np.asarray(features[k], dtype=np.float32).reshape(len(ivs), -1)
                 if feature_shape and int(np.prod(feature_shape)) == values.shape[1]:
                     values = values.reshape(len(ivs), *feature_shape)
-            if places is None:
+            if row_keys is not None:
+                for j, key in enumerate(row_keys[k] or []):
+                    yield key, values[j : j + 1], ivs[j : j + 1]
+            elif places is None:
                 yield sample_id, values, ivs
             else:
                 yield _placed(places[sample_id], values, ivs)

@@ -214,7 +214,24 @@ def _read_shard(plan: FusePlan, index: int) -> ShardData:
                       samples.column("label").combine_chunks(), splits)
     for table in plan.tables:
         shard.tables[table.name] = _read_table_shard(plan, table, index, shard.sample_ids)
+    if plan.keeps_sequences:
+        _without_steps_no_vector(plan, shard)
     return shard
+
+
+def _without_steps_no_vector(plan: FusePlan, shard: ShardData) -> None:
+    """A pooled table's vector is repeated at each time step of its sample: where the sample has none
+    (no sequence table has it), the vector has nowhere to go, so it counts as missing (in `present`,
+    the missing counts and the statistics) rather than present and stored nowhere."""
+    from mmdata.fusion.sequences import common_lengths
+
+    no_steps = common_lengths(plan, shard) == 0
+    for table in plan.tables:
+        data = shard.tables[table.name]
+        lost = data.valid & no_steps if data.offsets is None else None
+        if lost is not None and lost.any():
+            data.valid = data.valid & ~no_steps
+            data.why_missing += "; or the sample has no time step to carry it (no sequence table has it)"
 
 
 def _read_table_shard(plan: FusePlan, table: TablePlan, index: int, sample_ids: pa.Array) -> TableData:

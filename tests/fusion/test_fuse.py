@@ -218,6 +218,22 @@ def test_aligned_sequences_ragged_keep_every_step(tmp_path):
     np.testing.assert_allclose(np.array(rows, dtype=np.float32), _padded_reference(order, 4), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("sequences", ["pad", "ragged"])
+def test_a_pooled_vector_with_no_time_step_to_carry_it_counts_as_missing(tmp_path, sequences):
+    """Every sequence table lacks the sample: its row has no step, so its pooled vector is nowhere in
+    the export; it must not be flagged present, nor enter the statistics."""
+    lost = next(i for i, s in enumerate(M) if s.split == "train")
+    tables = (with_value(WORDS, lost, None), with_value(VIDEO, lost, None), FACE)
+    report = fuse(_mosi(tmp_path, tables), tmp_path / "out", tables=("text", "video", "image"), sequences=sequences,
+                  missing="zero")
+    assert report.missing == {"text.w": 1, "video.v": 1, "image.p": 1}
+    table = _read_parquet(tmp_path / "out")
+    row = table.column("sample_id").to_pylist().index(M[lost].sample_id)
+    assert table.column("length")[row].as_py() == 0 and table.column("present")[row].as_py() == [False] * 3
+    train = sum(s.split == "train" for s in M)
+    assert read_fused_metadata(tmp_path / "out")["normalization"]["tables"]["image.p"]["count"] == train - 1
+
+
 def test_unaligned_sequences_are_refused_naming_tables_and_sample(tmp_path):
     with pytest.raises(DatasetError, match=r"table 'audio.f', sample 'vid0\[0\]': 20 time steps, table 'text.w' has 4"):
         fuse(_mosi(tmp_path), tmp_path / "out", tables=("text", "audio"), sequences="pad")

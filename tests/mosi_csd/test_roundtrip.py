@@ -101,7 +101,17 @@ def test_cli_extract_align_info_and_export(tmp_path):
     assert sorted(p.name for p in (tmp_path / "csd2").iterdir()) == ["CMU_MOSI_Opinion_Labels.csd",
                                                                     "audio.covarep@text.words.csd"]
     with CsdFile(tmp_path / "csd2" / "audio.covarep@text.words.csd") as csd:
-        assert csd.root_name == "audio.covarep@text.words" and csd.read("abc[0]").features.shape == (3, 4)
+        # the SDK's aligned form: one key per aligned word, numbered by the reference's intervals
+        # (pauses skipped by --skip-pauses leave gaps), one row each
+        assert csd.root_name == "audio.covarep@text.words"
+        aligned = open_dataset(out).table("audio.covarep@text.words").to_table()
+        keys = [k for row in aligned.column("keys").to_pylist() for k in row or []]
+        assert sorted(csd.video_ids) == sorted(keys) and len(keys) == 10
+        values = [v for row in aligned.column("feature").to_pylist() for v in row]
+        for key, value in zip(keys, values):
+            record = csd.read(key)
+            assert record.features.shape == (1, 4)
+            np.testing.assert_array_equal(record.features[0], np.asarray(value, np.float32))
     bad = runner.invoke(app, ["align", str(out), "--reference", "text.hashed-bow"])
     assert bad.exit_code == 2 and "error: reference 'text.hashed-bow' is not a temporal table" in bad.output
 
