@@ -88,8 +88,10 @@ PIXEL_STATS_NAMES = (
 
 
 def pixel_stats(rgb: np.ndarray) -> np.ndarray:
-    """12 statistics of an H x W x 3 uint8 image, in the order of PIXEL_STATS_NAMES (values in [0, 1] except
-    aspect_ratio = width / height)."""
+    """12 statistics of an H x W x 3 uint8 image, in the order of PIXEL_STATS_NAMES: channel means and
+    stds, brightness, contrast and saturation in [0, 1]; colourfulness (Hasler & Suesstrunk on [0, 1]
+    values) >= 0, at most ~1.8; edge density (mean |horizontal| + mean |vertical| grey difference) in
+    [0, 2]; aspect_ratio = width / height."""
     x = rgb.astype(np.float32) / 255.0
     mean = x.mean(axis=(0, 1))
     std = x.std(axis=(0, 1))

@@ -1,7 +1,13 @@
-"""Image decoding at reduced size: JPEG draft mode decodes at 1/2, 1/4 or 1/8 scale directly.
+"""Image decoding as 8-bit RGB, at reduced size where a feature allows it.
 
-A feature that only needs a 224-pixel image should not pay for decoding 640x480 pixels: PIL's
-`Image.draft` asks libjpeg for the smallest DCT scale that still covers the requested size.
+A feature that only needs a small image should not pay for decoding 640x480 pixels: PIL's
+`Image.draft` asks libjpeg for the smallest DCT scale (1/2, 1/4, 1/8) that still covers the
+requested size. Its pixels differ slightly from a full decode resized to the same size.
+
+Pixels are the stored ones, as Pillow and torchvision load them: EXIF orientation is not applied
+(a photo tagged "rotate 90" is seen as stored), and alpha is dropped (the colour stored under
+transparent pixels is kept). Grey, palette and CMYK images convert to RGB as Pillow converts them;
+16-bit images keep their 8 high bits; floating-point and 32-bit images are refused.
 """
 from __future__ import annotations
 
@@ -29,10 +35,28 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
                 if scale >= 2:
                     img.draft("RGB", (max(1, int(width / scale)), max(1, int(height / scale))))
             img.load()
-            return img.convert("RGB") if img.mode != "RGB" else img.copy()
+            return _as_rgb(img, path)
+    except MediaError:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         kind = "empty (0 bytes)" if path.stat().st_size == 0 else "corrupt or truncated"
         raise MediaError(f"image file is {kind}: {path} ({type(e).__name__}: {e})") from e
+
+
+def _as_rgb(img: Image.Image, path: Path) -> Image.Image:
+    """8-bit RGB. Pillow's own conversion of a 16-bit grey image clips it (nearly all white), so
+    those keep their 8 high bits instead."""
+    if img.mode == "RGB":
+        return img.copy()
+    if img.mode.startswith("I;16") or img.mode == "I":
+        values = np.asarray(img)
+        if img.mode == "I" and (values.min() < 0 or values.max() > 0xFFFF):
+            raise MediaError(f"{path}: 32-bit integer pixels (range {values.min()}..{values.max()}); "
+                             "expected an 8- or 16-bit image")
+        return Image.fromarray((values.astype(np.uint32) >> 8).astype(np.uint8), "L").convert("RGB")
+    if img.mode == "F":
+        raise MediaError(f"{path}: floating-point pixels (Pillow mode F); expected an 8- or 16-bit image")
+    return img.convert("RGB")
 
 
 def load_rgb_array(path: Path, *, min_size: int | None = None) -> np.ndarray:

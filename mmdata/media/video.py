@@ -1,10 +1,12 @@
 """Video frames sampled at a chosen rate with PyAV, segment-aware.
 
 Sampling: within the segment `[start, end)` (default: the whole video) the k-th sample is taken at
-`t_k = start + k / fps` and shows the frame on screen at that instant (the last frame whose
+`t_k = t_0 + k / fps` and shows the frame on screen at that instant (the last frame whose
 presentation time is <= t_k). It stands for the interval `[t_k, min(t_k + 1/fps, end))`, so sampled
-frames tile the segment; times are seconds of the media file. A rate above the video's own frame
-rate repeats frames, which keeps the table at the rate that was asked for.
+frames tile the segment; times are seconds of the media file. `t_0` is `start`, or the first frame's
+presentation time when that comes later: a stream whose time line starts after 0 (MPEG-TS, a cut
+file) has no frame on screen before its first one, so none is made up. A rate above the video's own
+frame rate repeats frames, which keeps the table at the rate that was asked for.
 
 Torch-free on purpose: this runs in the decode worker processes.
 """
@@ -76,7 +78,7 @@ def read_video_frames(
             stream.thread_type = "AUTO"
             if begin > 0:
                 container.seek(int(begin / stream.time_base), stream=stream, backward=True, any_frame=False)
-            frames, stop = _sample(container, stream, begin, end, fps, max_frames)
+            frames, stop, begin = _sample(container, stream, begin, end, fps, max_frames)
     except MediaError:
         raise
     except (av.FFmpegError, ValueError, OSError) as e:
@@ -94,8 +96,8 @@ def read_video_frames(
 def _sample(container, stream, begin: float, end: float | None, fps: float, max_frames: int | None):
     """Walk the decoded frames once, emitting the frame on screen at each sampling instant.
 
-    Returns the sampled frames and where the sampled span stops (the segment end, or the end of
-    the last frame's display time).
+    Returns the sampled frames, where the sampled span stops (the segment end, or the end of the
+    last frame's display time) and where it starts (`begin`, or the first frame's time if later).
     """
     limit = max_frames if max_frames is not None else math.inf
     frame_step = 1.0 / float(stream.average_rate) if stream.average_rate else 0.0
@@ -103,22 +105,25 @@ def _sample(container, stream, begin: float, end: float | None, fps: float, max_
     current = None  # (time, frame) on screen before the next decoded frame
     for frame in container.decode(stream):
         time = float(frame.time) if frame.time is not None else 0.0
+        if current is None:
+            if end is not None and time >= end - _EPS:
+                return out, begin, begin  # the segment ends before the first frame: no frame in it
+            begin = max(begin, time)  # nothing is on screen before the first frame: sampling starts with it
         while len(out) < limit and _instant(begin, len(out), fps) < min(time, _or_inf(end)) - _EPS:
-            # Before the first decoded frame, that frame stands in.
-            out.append((current[1] if current is not None else frame).to_ndarray(format="rgb24"))
+            out.append(current[1].to_ndarray(format="rgb24"))  # current is set: the first frame is at or before begin
         if len(out) >= limit:
-            return out, _or_inf(end)
+            return out, _or_inf(end), begin
         if end is not None and time >= end - _EPS:
-            return out, end
+            return out, end, begin
         current = (time, frame)
     if current is None:
-        return out, begin
+        return out, begin, begin
     stop = min(current[0] + frame_step, _or_inf(end))
     if stop > current[0]:
         last = current[1].to_ndarray(format="rgb24")
         while len(out) < limit and _instant(begin, len(out), fps) < stop - _EPS:
             out.append(last)
-    return out, stop
+    return out, stop, begin
 
 
 def _instant(begin: float, k: int, fps: float) -> float:

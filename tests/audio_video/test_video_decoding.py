@@ -59,3 +59,33 @@ def test_garbage_file_is_a_media_error_naming_it(tmp_path):
     path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(100))
     with pytest.raises(MediaError, match="broken.mp4: cannot decode video"):
         read_video_frames(path, fps=1.0)
+
+
+def write_late_start(path, first_pts: int, colors, fps: int = 10, per_color: int = 10):
+    """A video whose time line starts at `first_pts / fps` s, as MPEG-TS files and cut files do."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        for k in range(len(colors) * per_color):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), colors[k // per_color], np.uint8), format="rgb24")
+            frame.pts, frame.time_base = first_pts + k, Fraction(1, fps)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_sampling_starts_at_the_first_frame_when_the_time_line_starts_later(tmp_path):
+    """No frame is on screen before the first one: none is made up for [0, 1.5) s."""
+    path = write_late_start(tmp_path / "late.mp4", 15, [RED, BLUE])
+    clip = read_video_frames(path, fps=2.0)
+    np.testing.assert_allclose(clip.intervals, [[1.5, 2.0], [2.0, 2.5], [2.5, 3.0], [3.0, 3.5]])
+    assert colours(clip) == [RED, RED, BLUE, BLUE]
+    # a segment reaching back before the first frame starts at it too; one that ends before it has no frame
+    np.testing.assert_allclose(read_video_frames(path, fps=2.0, start=0.5, end=2.5).intervals, [[1.5, 2.0], [2.0, 2.5]])
+    with pytest.raises(MediaError, match=r"no frames in segment \[0.2, 1.0\]"):
+        read_video_frames(path, fps=2.0, start=0.2, end=1.0)

@@ -71,7 +71,7 @@ def test_tables_record_their_provenance(dataset):
     assert meta["extractor"] == "minilm" and meta["config"]["level"] == "caption"
     assert meta["runtime"] == {"device": "cpu", "encode_batch_size": 128}
     entry = data.entry("image.resnet18")
-    assert entry.config == {"weights": "random", "seed": 0} and entry.complete
+    assert entry.config == {"weights": "random", "seed": 0, "decode": "full"} and entry.complete
     shard = next((dataset.dataset_dir / entry.path).glob("part-*.parquet"))
     assert pq.read_schema(shard).metadata[b"mmdata"]
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from PIL import Image
 from torchvision.models import ResNet18_Weights
 
 from mmdata.errors import ConfigError, MissingWeightsError
@@ -35,13 +36,31 @@ def test_resnet18_matches_torchvision_model_and_transforms(resnet18, fake_coco):
     ours = resnet18.compute([resnet18.decode(fake_coco.row(s), fake_coco.root) for s in sample_ids])
 
     transforms = ResNet18_Weights.IMAGENET1K_V1.transforms()
-    # Same reduced-size decode, then torchvision's own preprocessing and model.
-    batch = torch.stack([transforms(open_image(fake_coco.images[s], min_size=256)) for s in sample_ids])
+    # Pillow's plain decode, then torchvision's own preprocessing and model.
+    batch = torch.stack([transforms(Image.open(fake_coco.images[s]).convert("RGB")) for s in sample_ids])
     with torch.inference_mode():
         expected = reference_resnet18(seed=0)(batch).numpy()
     assert np.stack(ours).shape == (3, 512) and ours[0].dtype == np.float32
     assert_close(np.stack(ours), expected)
     assert not np.allclose(ours[0], ours[1])
+
+
+def test_a_large_jpeg_gives_the_model_torchvision_s_pixels_unless_draft_decoding_is_asked(tmp_path):
+    """A JPEG at least twice the resize size: the default decodes it whole, as torchvision's transforms
+    see it; decode=draft decodes it at half size first (faster, slightly different pixels)."""
+    from skimage import data
+    from torchvision.transforms import functional as F
+
+    path = tmp_path / "astronaut.jpg"
+    Image.fromarray(data.astronaut()).save(path, quality=92)  # 512 x 512: twice resnet18's resize (256)
+    row = {"sample_id": "a", "image": path.name}
+    full = create_extractor("resnet18:weights=random").decode(row, tmp_path)
+    theirs = np.asarray(F.center_crop(F.resize(Image.open(path).convert("RGB"), [256]), [224]))
+    np.testing.assert_array_equal(full, theirs)
+    draft = create_extractor("resnet18:weights=random,decode=draft").decode(row, tmp_path)
+    assert draft.shape == full.shape and not np.array_equal(draft, full)
+    with pytest.raises(ConfigError, match=r"option 'decode': 'fast' is not one of \['full', 'draft'\]"):
+        create_extractor("resnet18:weights=random,decode=fast")
 
 
 def test_resize_center_crop_equals_torchvision_resize_and_crop(fake_coco):
@@ -143,7 +162,7 @@ def test_preprocessing_follows_the_chosen_weights():
 
 def test_device_is_runtime_not_part_of_the_recorded_config():
     provenance = create_extractor("resnet18:weights=random,device=auto").provenance()
-    assert provenance["config"] == {"weights": "random", "seed": 0}
+    assert provenance["config"] == {"weights": "random", "seed": 0, "decode": "full"}
     assert provenance["runtime"] == {"device": "auto"}
     assert provenance["spec"]["dim"] == 512 and "torchvision" in provenance["versions"]
 
