@@ -10,6 +10,11 @@ Sentiment (labels in [-3, 3]), as MulT (`eval_mosei_senti`) and MMSA (`__eval_mo
 - `cmumosei_round`: the CMU-MultimodalSDK MOSEI README's own 7-class binning (0 is a class of its own;
   (0, 1] -> 1, ...), kept separate because it disagrees with `np.round` on e.g. 0.3 and 1.5.
 
+CH-SIMS (labels in [-1, 1]), as MMSA (`__eval_sims_regression`) computes it: prediction and truth clipped
+to [-1, 1]; MAE and Pearson on the clipped values; classes are intervals `(lo, hi]` (the first one closed):
+2 classes cut at 0 (`[-1, 0]` negative, `(0, 1]` positive) with weighted F1, 3 classes cut at -0.1 and 0.1,
+5 classes cut at -0.7, -0.1, 0.1 and 0.7.
+
 Retrieval: a score matrix `(n_images, n_captions)` plus, for each caption, the index of its image. Image->text
 counts a hit at K when any caption of the image is among the top K; text->image when the caption's image is.
 Ties count against the query (a constant scorer gets 0, not 100).
@@ -118,6 +123,39 @@ def sentiment_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         "acc7": multiclass_accuracy(pred, truth, bound=3),
         "acc5": multiclass_accuracy(pred, truth, bound=2),
         "acc7_cmumosei": cmumosei_accuracy(pred, truth),
+    }
+
+
+#: CH-SIMS metric keys in report order (MMSA's `Mult_acc_2, F1_score, Mult_acc_3, Mult_acc_5, MAE, Corr`).
+SIMS_KEYS: tuple[str, ...] = ("mae", "corr", "acc2", "f1", "acc3", "acc5")
+#: Inner class boundaries of the SIMS 2-, 3- and 5-class accuracies (classes are `(lo, hi]`).
+SIMS_CUTS: dict[int, tuple[float, ...]] = {2: (0.0,), 3: (-0.1, 0.1), 5: (-0.7, -0.1, 0.1, 0.7)}
+
+
+def sims_classes(values: np.ndarray, classes: int) -> np.ndarray:
+    """Class index of each value (clipped to [-1, 1]) for the SIMS 2/3/5-class accuracies."""
+    clipped = np.clip(np.asarray(values, dtype=np.float64), -1.0, 1.0)
+    return np.searchsorted(np.array(SIMS_CUTS[classes]), clipped, side="left")
+
+
+def sims_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Every CH-SIMS metric of `SIMS_KEYS` for one set of predictions (see the module docstring).
+
+    Raises:
+        SchemaMismatchError: the arrays differ in length, are empty or hold non-finite values.
+    """
+    from sklearn.metrics import f1_score
+
+    pred, truth = _pair(pred, truth)
+    pred, truth = np.clip(pred, -1.0, 1.0), np.clip(truth, -1.0, 1.0)
+    accuracy = {k: float(np.mean(sims_classes(pred, k) == sims_classes(truth, k))) for k in SIMS_CUTS}
+    return {
+        "mae": float(np.mean(np.abs(pred - truth))),
+        "corr": pearson(pred, truth),
+        "acc2": accuracy[2],
+        "f1": float(f1_score(sims_classes(truth, 2), sims_classes(pred, 2), average="weighted", zero_division=0)),
+        "acc3": accuracy[3],
+        "acc5": accuracy[5],
     }
 
 

@@ -2,7 +2,8 @@
 
 Reads a pooled fused export (`mmdata fuse DATASET EXPORT`, one table per modality, normalised with
 train-only statistics), trains every model with an L1 loss (MulT's choice for MOSI) and early stopping
-on the validation MAE, and evaluates on the test split with `mmdata.metrics.sentiment_metrics`.
+on the validation MAE, and evaluates on the test split with `mmdata.metrics.sentiment_metrics` (CH-SIMS
+exports, labelled in [-1, 1]: `mmdata.metrics.sims_metrics`, MMSA's definitions).
 
 Rows of the result: `mean` (predicts the train mean: the floor), one `unimodal` row per modality, and
 one row per fusion model over all modalities.
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.metrics import mae, sentiment_metrics
+from mmdata.metrics import mae, sentiment_metrics, sims_metrics
 from mmdata.models.data import SplitArrays, read_fused_splits
 from mmdata.models.report import ResultRow, environment, format_table, write_metrics_json
 from mmdata.models.sentiment import SENTIMENT_MODELS, SentimentModelConfig, create_sentiment_model
@@ -31,7 +32,10 @@ log = logging.getLogger(__name__)
 
 SENTIMENT_COLUMNS = [("mae", "MAE"), ("corr", "Corr"), ("acc2_has0", "Acc2 has0"), ("f1_has0", "F1 has0"),
                      ("acc2_non0", "Acc2 non0"), ("f1_non0", "F1 non0"), ("acc7", "Acc7"), ("acc5", "Acc5")]
-PERCENT_METRICS = ("acc2_has0", "f1_has0", "acc2_non0", "f1_non0", "acc7", "acc5", "acc7_cmumosei")
+#: CH-SIMS (labels in [-1, 1]) is scored with MMSA's SIMS definitions (`mmdata.metrics.sims_metrics`).
+SIMS_COLUMNS = [("mae", "MAE"), ("corr", "Corr"), ("acc2", "Acc2"), ("f1", "F1"), ("acc3", "Acc3"), ("acc5", "Acc5")]
+PERCENT_METRICS = ("acc2_has0", "f1_has0", "acc2_non0", "f1_non0", "acc7", "acc5", "acc7_cmumosei", "acc2", "f1", "acc3")
+METRIC_SETS = {"mosi": (sentiment_metrics, SENTIMENT_COLUMNS), "sims": (sims_metrics, SIMS_COLUMNS)}
 VALID_SPLIT_NAMES = ("valid", "val", "dev", "validation")
 
 
@@ -63,7 +67,8 @@ class SentimentReport:
     info: dict[str, Any]
 
     def table(self) -> str:
-        return format_table(self.rows, SENTIMENT_COLUMNS, percent=PERCENT_METRICS)
+        columns = METRIC_SETS[self.info.get("metrics", "mosi")][1]
+        return format_table(self.rows, columns, percent=PERCENT_METRICS)
 
     def row(self, model: str, modalities: list[str] | None = None) -> ResultRow:
         """The row of `model` (and, for unimodal rows, its modality)."""
@@ -95,11 +100,13 @@ def run_sentiment_recipe(
 
 def _run(export_dir: Path, output_path: str | Path | None, config: SentimentRecipeConfig) -> SentimentReport:
     train, valid, test, valid_name = load_sentiment_splits(export_dir, config)
+    metric_set = metric_set_of(export_dir)
+    score = METRIC_SETS[metric_set][0]
     modalities = sorted(train.features)
     dims = {m: train.features[m].shape[1] for m in modalities}
     log.info("sentiment: %d train, %d valid, %d test rows; dims %s", len(train), len(valid), len(test), dims)
     baseline = np.full(len(test), float(np.mean(train.labels)))
-    rows = [ResultRow("mean", "reference", [], sentiment_metrics(baseline, test.labels))]
+    rows = [ResultRow("mean", "reference", [], score(baseline, test.labels))]
     jobs = [(name, [m]) for name in config.models if name == "unimodal" for m in modalities]
     jobs += [(name, modalities) for name in config.models if name != "unimodal" and len(modalities) > 1]
     if len(modalities) == 1:
@@ -111,7 +118,7 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
         result = train_sentiment_model(model, train, valid, config.train)
         seconds = time.perf_counter() - began
         predictions = predict_sentiment(model, test)
-        rows.append(ResultRow(name, model.kind, used, sentiment_metrics(predictions, test.labels),
+        rows.append(ResultRow(name, model.kind, used, score(predictions, test.labels),
                               train_seconds=round(seconds, 2),
                               details={"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                                        "valid_mae": result.best_score}))
@@ -119,6 +126,7 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
     info = {
         "recipe": "sentiment",
         "export": str(export_dir),
+        "metrics": metric_set,
         "modalities": {m: {"dim": dims[m]} for m in modalities},
         "splits": {"train": config.train_split, "valid": valid_name, "test": config.test_split},
         "rows": {"train": len(train), "valid": len(valid), "test": len(test)},
@@ -129,6 +137,15 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
     if output_path is not None:
         write_metrics_json(output_path, report.to_json())
     return report
+
+
+def metric_set_of(export_dir: Path) -> str:
+    """'sims' for an export of a corpus labelled in [-1, 1] (CH-SIMS), else 'mosi' (MOSI/MOSEI, [-3, 3])."""
+    from mmdata.checks.samples import label_range_for
+    from mmdata.fusion import read_fused_metadata
+
+    corpus = read_fused_metadata(export_dir).get("source", {}).get("corpus") or {}
+    return "sims" if label_range_for(corpus) == (-1.0, 1.0) else "mosi"
 
 
 def load_sentiment_splits(

@@ -19,6 +19,8 @@ from mmdata.metrics import (
     pearson,
     retrieval_metrics,
     sentiment_metrics,
+    sims_classes,
+    sims_metrics,
     text_to_image_ranks,
 )
 
@@ -172,3 +174,30 @@ def test_folded_protocol_averages_disjoint_1k_folds():
     assert folded["t2i_r1"] == pytest.approx((100.0 + 0.1) / 2)
     assert full["t2i_r1"] == pytest.approx(100 * 2 / 4000)
     assert folded_retrieval_metrics(scores[:1000, :2000], caption_image[:2000]) is None
+
+
+# CH-SIMS, in [-1, 1]: worked by hand below.
+SIMS_PRED = np.array([0.9, -0.2, 0.05, 0.5, -1.4, 0.0])  # -1.4 clips to -1
+SIMS_TRUTH = np.array([1.0, -0.05, 0.0, 0.75, -0.8, 0.2])
+
+
+def test_sims_classes_are_left_open_intervals_cut_as_mmsa_cuts_them():
+    edges = np.array([-1.0, -0.7, -0.1, 0.0, 0.1, 0.7, 1.0])
+    assert sims_classes(edges, 2).tolist() == [0, 0, 0, 0, 1, 1, 1]  # [-1, 0] vs (0, 1]
+    assert sims_classes(edges, 3).tolist() == [0, 0, 0, 1, 1, 2, 2]  # cuts at -0.1, 0.1
+    assert sims_classes(edges, 5).tolist() == [0, 0, 1, 2, 2, 3, 4]  # cuts at -0.7, -0.1, 0.1, 0.7
+    assert sims_classes(np.array([-3.0, 3.0]), 5).tolist() == [0, 4]  # clipped first
+
+
+def test_sims_metrics_clip_then_score_two_three_and_five_classes():
+    metrics = sims_metrics(SIMS_PRED, SIMS_TRUTH)
+    assert list(metrics) == ["mae", "corr", "acc2", "f1", "acc3", "acc5"]
+    # 2 classes: pred [1,0,1,1,0,0], truth [1,0,0,1,0,1] -> 4 of 6; each class has P = R = 2/3
+    assert metrics["acc2"] == pytest.approx(4 / 6) and metrics["f1"] == pytest.approx(2 / 3)
+    # 3 classes: pred [2,0,1,2,0,1], truth [2,1,1,2,0,2] -> 4 of 6
+    assert metrics["acc3"] == pytest.approx(4 / 6)
+    # 5 classes: pred [4,1,2,3,0,2], truth [4,2,2,4,0,3] -> 3 of 6
+    assert metrics["acc5"] == pytest.approx(3 / 6)
+    # on clipped predictions: 0.1 + 0.15 + 0.05 + 0.25 + 0.2 + 0.2
+    assert metrics["mae"] == pytest.approx(0.95 / 6)
+    assert metrics["corr"] == pytest.approx(np.corrcoef(np.clip(SIMS_PRED, -1, 1), SIMS_TRUTH)[0, 1])

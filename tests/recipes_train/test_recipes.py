@@ -111,6 +111,24 @@ def test_sentiment_recipe_refuses_sequence_exports_and_missing_splits(sentiment_
         run_sentiment_recipe(work / "fused", None, SentimentRecipeConfig(test_split="holdout", train=FAST))
 
 
+def test_a_ch_sims_export_is_scored_with_the_sims_metrics(sentiment_run, tmp_path):
+    """An export of a corpus labelled in [-1, 1] (here the demo's, declared CH-SIMS) gets MMSA's SIMS
+    metrics: 2/3/5 classes on clipped values, not MOSI's Acc-7/Acc-5 (which collapse on [-1, 1])."""
+    work, _ = sentiment_run
+    sims = tmp_path / "sims"
+    shutil.copytree(work / "fused", sims)
+    metadata = json.loads((sims / "fused.json").read_text())
+    metadata["source"]["corpus"] = {"kind": "mmsa", "options": {"dataset": "ch-sims"}}
+    (sims / "fused.json").write_text(json.dumps(metadata))
+    report = run_sentiment_recipe(sims, None, SentimentRecipeConfig(models=("unimodal",), train=FAST))
+    assert report.info["metrics"] == "sims"
+    assert all(list(row.metrics) == ["mae", "corr", "acc2", "f1", "acc3", "acc5"] for row in report.rows)
+    assert report.table().splitlines()[0].split() == ["model", "kind", "modalities", "MAE", "Corr", "Acc2", "F1",
+                                                     "Acc3", "Acc5"]
+    assert run_sentiment_recipe(work / "fused", None, SentimentRecipeConfig(models=("unimodal",), train=FAST)
+                                ).info["metrics"] == "mosi"
+
+
 def test_retrieval_demo_reports_chance_text_only_and_three_aligners(retrieval_run):
     work, report = retrieval_run
     assert [(r.model, r.kind) for r in report.rows] == [
