@@ -4,8 +4,9 @@ Two forms are read:
     folds.json                {"train": ["03bSnISJMiM", ...], "valid": [...], "test": [...]}
     cmu_mosi_std_folds.py     standard_train_fold=['2iD-tVS8NPw', ...]  (the SDK's module; parsed
                               with `ast` and never executed, so a fold file cannot run code)
-Variable names containing train / valid (or dev) / test name the splits; a video in two folds is
-an error.
+In a .py file, the lists assigned to names containing train / valid (or dev) / test are the splits
+(dev is read as valid, as the SDK's modules name it; other lists are ignored; two lists for one
+split are an error). In JSON the split names are kept as written. A video in two folds is an error.
 """
 from __future__ import annotations
 
@@ -57,27 +58,57 @@ def read_folds(path: Path) -> dict[str, str]:
 
 
 def _read_python_folds(path: Path) -> dict[str, list[str]]:
+    """Split -> ids from the module's list-of-strings assignments whose names say a split (`x = [...]`
+    and `x, y = [...], [...]`); other assignments are left alone. Two lists naming one split are an
+    error: which one the module meant cannot be told."""
     try:
         tree = ast.parse(read_text(path), filename=str(path))
     except SyntaxError as e:
         raise CorpusFormatError(f"{path}:{e.lineno}: not valid Python ({e.msg})") from e
     folds: dict[str, list[str]] = {}
+    named: dict[str, str] = {}  # split -> the variable that gave it
     for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
+        for name, value, line in _list_assignments(node):
+            split = _split_name(name)
+            if split is None:
                 continue
-            if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-                folds[_split_name(node.targets[0].id)] = list(value)
+            if split in folds:
+                raise CorpusFormatError(f"{path}:{line}: {name} names split {split!r}, as {named[split]} does; "
+                                        "expected one list per split (train, valid/dev, test)")
+            folds[split], named[split] = value, name
     if not folds:
-        raise CorpusFormatError(f"{path}: no `name = [video ids]` assignments found; expected e.g. standard_train_fold = [...]")
+        raise CorpusFormatError(f"{path}: no `<split>_fold = [video ids]` assignments found (a name containing train, "
+                                "valid, dev or test); expected e.g. standard_train_fold = [...]")
     return folds
 
 
-def _split_name(variable: str) -> str:
+def _list_assignments(node: ast.stmt) -> list[tuple[str, list[str], int]]:
+    """(variable, list of strings, line) for each name that `node` assigns a literal list of strings."""
+    if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+        return []
+    target, value = node.targets[0], node.value
+    if isinstance(target, ast.Name):
+        pairs = [(target, value)]
+    elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) \
+            and len(target.elts) == len(value.elts):
+        pairs = list(zip(target.elts, value.elts))
+    else:
+        return []
+    out = []
+    for name, expression in pairs:
+        try:
+            literal = ast.literal_eval(expression)
+        except ValueError:
+            continue
+        if isinstance(name, ast.Name) and isinstance(literal, (list, tuple)) and all(isinstance(v, str) for v in literal):
+            out.append((name.id, list(literal), node.lineno))
+    return out
+
+
+def _split_name(variable: str) -> str | None:
+    """The split a variable's name says (dev is valid), or None."""
     lowered = variable.lower()
     for key, split in (("train", "train"), ("valid", "valid"), ("dev", "valid"), ("test", "test")):
         if key in lowered:
             return split
-    return variable
+    return None

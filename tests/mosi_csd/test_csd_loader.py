@@ -237,9 +237,22 @@ def test_folds_files_with_a_video_in_two_folds_or_bad_json_are_refused(tmp_path)
     (tmp_path / "bad.json").write_text('{"train": ["abc",]}')
     with pytest.raises(CorpusFormatError, match=r"bad\.json:1:\d+: invalid JSON"):
         load_corpus("csd", tmp_path, options={"folds": "bad.json"})
-    (tmp_path / "folds.py").write_text("x = 1\n")
-    with pytest.raises(CorpusFormatError, match=r"folds\.py: no `name = \[video ids\]` assignments"):
+    (tmp_path / "folds.py").write_text("x = 1\nmodalities = ['audio', 'video']\n")
+    with pytest.raises(CorpusFormatError, match=r"folds\.py: no `<split>_fold = \[video ids\]` assignments"):
         load_corpus("csd", tmp_path, options={"folds": str(tmp_path / "folds.py")})
+    (tmp_path / "twice.py").write_text("train_ids = ['abc']\nother = 2\ntrain_extra_ids = ['abcd']\n")
+    with pytest.raises(CorpusFormatError, match=r"twice\.py:3: train_extra_ids names split 'train', as train_ids does"):
+        load_corpus("csd", tmp_path, options={"folds": str(tmp_path / "twice.py")})
+
+
+def test_a_folds_module_s_tuple_assignments_count_and_other_lists_do_not(tmp_path):
+    from mmdata.formats.folds import read_folds
+
+    path = tmp_path / "folds.py"
+    path.write_text("modalities = ['audio', 'video']\n"
+                    "standard_train_fold, standard_dev_fold = ['a', 'b'], ['c']\n"
+                    "standard_test_fold = ('d',)\n")
+    assert read_folds(path) == {"a": "train", "b": "train", "c": "valid", "d": "test"}
 
 
 def write_sdk_aligned_labels(root, indices):
