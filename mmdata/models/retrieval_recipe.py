@@ -4,7 +4,9 @@ Reads a dataset directory written by `mmdata extract` on a captioned-image corpu
 Karpathy, the shapes demo): one or more pooled image tables (concatenated) and a caption-level text
 table (`<text extractor>:level=caption`, one vector per caption), joined on sample id. Trains on the
 train splits, tests on the test split with every caption of every test image (the standard protocol;
-with >= 2000 test images also the mean over 1K folds, COCO's "1K test").
+with >= 2000 test images also the mean over 1K folds, COCO's "1K test": consecutive blocks of 1000 test
+images in sample-id order, a last block under 1000 images left out and said so in the report's protocol;
+VSE++/SCAN cut their folds in the Karpathy file's order, so fold figures compare only roughly).
 
 Rows of the result: chance (expected Recall@K of a random scorer), a unimodal text-only reference
 (caption -> other captions of the same image, no training), and one cross-modal row per alignment model.
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.metrics import chance_recall, folded_retrieval_metrics, recall_at_k, retrieval_metrics
+from mmdata.metrics import chance_recall, fold_slices, folded_retrieval_metrics, recall_at_k, retrieval_metrics
 from mmdata.models.data import align_ids, concat_tables, read_sequence, standardize
 from mmdata.models.report import ResultRow, environment, format_table, write_metrics_json
 from mmdata.models.retrieval import RETRIEVAL_MODELS, RetrievalModelConfig, cosine_scores, create_retrieval_model
@@ -134,7 +136,7 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
         "train_captions": len(train.texts),
         "test_images": n_test,
         "test_captions": n_captions,
-        "protocol": f"{n_test} test images, all {n_captions} captions" + ("; plus 1K folds" if folded else ""),
+        "protocol": f"{n_test} test images, all {n_captions} captions" + (f"; plus {_folds_note(n_test)}" if folded else ""),
         "config": asdict(config),
         "environment": environment(),
     }
@@ -225,3 +227,11 @@ def _choose_splits(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tup
     if missing:
         raise DatasetError(f"splits {missing} are not in {dataset.root}; splits: {present}")
     return tuple(train), test
+
+
+def _folds_note(n_images: int, fold_size: int = 1000) -> str:
+    """How the 1K folds were cut, for the report: their count, their order and the images left out."""
+    folds = len(fold_slices(n_images, fold_size))
+    left = n_images - folds * fold_size
+    return (f"the mean over {folds} folds of {fold_size} images (consecutive in sample-id order"
+            + (f"; the last {left} images are in no fold" if left else "") + ")")

@@ -201,3 +201,11 @@ def test_sims_metrics_clip_then_score_two_three_and_five_classes():
     # on clipped predictions: 0.1 + 0.15 + 0.05 + 0.25 + 0.2 + 0.2
     assert metrics["mae"] == pytest.approx(0.95 / 6)
     assert metrics["corr"] == pytest.approx(np.corrcoef(np.clip(SIMS_PRED, -1, 1), SIMS_TRUTH)[0, 1])
+
+
+def test_the_retrieval_report_says_how_its_1k_folds_were_cut():
+    from mmdata.models.retrieval_recipe import _folds_note
+
+    assert _folds_note(5000) == "the mean over 5 folds of 1000 images (consecutive in sample-id order)"
+    assert _folds_note(2600) == ("the mean over 2 folds of 1000 images (consecutive in sample-id order; "
+                                 "the last 600 images are in no fold)")
