@@ -46,6 +46,10 @@ class DatasetError(MmdataError, ValueError):
     """An output directory is not a valid mmdata dataset (missing manifest, wrong layout version)."""
 
 
+class DatasetBusyError(DatasetError):
+    """Another process is writing to the dataset directory (`mmdata.store.lock.writing`)."""
+
+
 class ShardReadError(DatasetError):
     """A shard file of a table cannot be read: truncated, corrupt, or not the format its name says."""
 

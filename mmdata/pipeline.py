@@ -26,6 +26,7 @@ from mmdata.precomputed import write_precomputed_tables
 from mmdata.progress import NullProgress, ProgressSink
 from mmdata.records import samples_to_table
 from mmdata.store import layout
+from mmdata.store.lock import writing
 from mmdata.store.manifest import Manifest, read_manifest, write_manifest
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.moments import feature_moments, has_moments, stored_moments, write_shard_moments
@@ -87,7 +88,10 @@ def extract(
         ExtractionError: an item failed with on_error='fail'.
     """
     instances = None if extractors is None else [e if isinstance(e, Extractor) else create_extractor(e) for e in extractors]
-    with make_executor(executor, num_workers=num_workers, ray_address=ray_address) as runner:
+    get_corpus_kind(kind)  # unknown kinds and missing corpora fail before the output directory is made
+    require_dir(corpus_dir)
+    with writing(output_dir, "extraction"), make_executor(executor, num_workers=num_workers,
+                                                          ray_address=ray_address) as runner:
         runner.start(instances)  # local workers boot while the corpus loads
         dataset, precomputed = _prepare(
             kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size,
@@ -242,7 +246,8 @@ def extract_features(
 ) -> list[TableReport]:
     """Compute one feature table per extractor for an existing dataset, skipping finished shards
     (`force`: computing them all again, as `extract` does)."""
-    with make_executor(executor, num_workers=num_workers, ray_address=ray_address) as runner:
+    with writing(dataset.root, "extraction"), make_executor(executor, num_workers=num_workers,
+                                                           ray_address=ray_address) as runner:
         return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress, table_format,
                             force)
 

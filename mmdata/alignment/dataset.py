@@ -32,6 +32,7 @@ from mmdata.errors import ConfigError, DatasetError, ExtractionError
 from mmdata.features.base import library_versions
 from mmdata.pipeline import OnError
 from mmdata.store import layout
+from mmdata.store.lock import writing
 from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset, open_dataset
@@ -95,7 +96,14 @@ def align_dataset(
         DatasetError: the reference is not a temporal table, a table is missing, an output exists
             with other settings (use force=True), or on_missing='error' met an uncovered interval.
     """
-    dataset = open_dataset(dataset_dir)
+    if not Path(dataset_dir).is_dir():
+        open_dataset(dataset_dir)  # the usual error for a path that is no dataset, before any lock
+    with writing(dataset_dir, "alignment"):
+        return _align(open_dataset(dataset_dir), reference, tables, collapse, on_missing, skip_pauses, on_error, force)
+
+
+def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse: CollapseSpec, on_missing: OnMissing,
+           skip_pauses: bool, on_error: OnError, force: bool) -> AlignReport:
     _check_temporal(dataset, reference, "reference")
     sources = list(tables) if tables else [n for n in dataset.table_names if n != reference
                                             and ALIGNED_SEPARATOR not in n and _is_temporal(dataset, n)]

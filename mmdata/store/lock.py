@@ -1,0 +1,55 @@
+"""One writer per dataset directory at a time.
+
+Every command that adds to a dataset (extract, align) reads its manifest, writes tables and writes
+the manifest back. Two of them running at once on one directory, say an image and a text extraction
+started side by side, would each write back the manifest they read, and the second would drop the
+first one's table. So a writer holds an exclusive lock on the dataset directory itself (`flock` on
+the directory: no lock file that `share` or `checksum` would pick up) while it runs; a second writer
+is refused at once with an error saying why. Readers (check, info, fuse) take no lock.
+
+The lock is the kernel's: it goes with the process, a killed writer holds nothing. It guards one
+machine; on a network file system whose `flock` is local to each client, run the writers of one
+dataset from one machine (a Ray cluster's driver is one process).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mmdata.errors import DatasetBusyError, DatasetError
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: no lock, as before
+    fcntl = None  # type: ignore[assignment]
+
+
+@contextmanager
+def writing(dataset_dir: str | Path, what: str) -> Iterator[Path]:
+    """Hold the dataset directory's writer lock (creating the directory) while `what` writes to it.
+
+    Raises:
+        DatasetBusyError: another process writes to the directory now.
+        DatasetError: the path exists and is not a directory.
+    """
+    root = Path(dataset_dir)
+    if root.exists() and not root.is_dir():
+        raise DatasetError(f"{root} is a file; expected a dataset directory (a new one, or one written earlier)")
+    root.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield root
+        return
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatasetBusyError(
+                f"{root} is being written by another mmdata process (an extract or align running now); "
+                f"run this {what} when that one has finished, or write to another directory"
+            ) from None
+        yield root
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
