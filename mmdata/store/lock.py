@@ -37,19 +37,21 @@ def writing(dataset_dir: str | Path, what: str) -> Iterator[Path]:
     root = Path(dataset_dir)
     if root.exists() and not root.is_dir():
         raise DatasetError(f"{root} is a file; expected a dataset directory (a new one, or one written earlier)")
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    if fcntl is None:
-        yield root
-        return
-    fd = os.open(root, os.O_RDONLY)
+    fd = os.open(root, os.O_RDONLY) if fcntl is not None else None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DatasetBusyError(
-                f"{root} is being written by another mmdata process (an extract or align running now); "
-                f"run this {what} when that one has finished, or write to another directory"
-            ) from None
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise DatasetBusyError(
+                    f"{root} is being written by another mmdata process (an extract or align running now); "
+                    f"run this {what} when that one has finished, or write to another directory"
+                ) from None
         yield root
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        if created and not any(root.iterdir()):
+            root.rmdir()  # a run that failed before writing anything leaves no empty directory either
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from mmdata.alignment.dataset import align_dataset
 from mmdata.cli import app
-from mmdata.errors import DatasetBusyError, DatasetError
+from mmdata.errors import CorpusFormatError, DatasetBusyError, DatasetError
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
 from mmdata.store.lock import writing
@@ -74,3 +74,11 @@ def test_a_file_in_place_of_the_directory_is_a_clear_error(tmp_path):
     with pytest.raises(DatasetError, match="afile is a file; expected a dataset directory"), \
             writing(tmp_path / "afile", "extraction"):
         pass
+
+
+def test_a_run_that_fails_before_writing_leaves_no_empty_directory(tmp_path):
+    coco = copy_sample_corpus("coco", tmp_path)
+    (coco / "annotations" / "captions_val2017.json").write_text("{}")
+    with pytest.raises(CorpusFormatError, match="expected key 'images'"):
+        extract("coco", coco, tmp_path / "new" / "out", extractors=["color-hist"], num_workers=0)
+    assert not (tmp_path / "new" / "out").exists()
