@@ -100,7 +100,8 @@ def _sample(container, stream, begin: float, end: float | None, fps: float, max_
     last frame's display time) and where it starts (`begin`, or the first frame's time if later).
     """
     limit = max_frames if max_frames is not None else math.inf
-    frame_step = 1.0 / float(stream.average_rate) if stream.average_rate else 0.0
+    rate = stream.average_rate or getattr(stream, "guessed_rate", None)  # MPEG-TS streams state no average rate
+    frame_step = 1.0 / float(rate) if rate else 0.0
     out: list[np.ndarray] = []
     current = None  # (time, frame) on screen before the next decoded frame
     for frame in container.decode(stream):
