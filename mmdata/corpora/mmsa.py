@@ -125,9 +125,10 @@ def load_mmsa(corpus_dir: Path, options: MmsaOptions, split: str | None) -> Load
             extra: dict[str, Any] = {"video_id": video_id, "clip_id": clip_id}
             for key in ("regression_labels_T", "regression_labels_A", "regression_labels_V"):
                 if key in part:
-                    extra["label_" + key[-1]] = float(np.asarray(part[key]).reshape(len(ids), -1)[i, 0])
+                    extra["label_" + key[-1]] = float(_column(part, key, path, split_name).reshape(len(ids), -1)[i, 0])
             if "classification_labels" in part:
-                extra["classification_label"] = float(np.asarray(part["classification_labels"]).reshape(len(ids), -1)[i, 0])
+                extra["classification_label"] = float(
+                    _column(part, "classification_labels", path, split_name).reshape(len(ids), -1)[i, 0])
             if "annotations" in part:
                 extra["annotation"] = _text(part["annotations"][i])
             result.samples.append(Sample(
@@ -237,7 +238,10 @@ def _check_mask_length(splits: dict[str, dict[str, Any]], path: Path) -> None:
 
 def _table(name: str, key: str, padding: _Padding, axis: str, splits: dict[str, dict[str, Any]],
            rows: dict[str, tuple[str, int]], path: Path, options: PickleOptions, tokens: bool = False) -> PrecomputedTable:
-    shapes = {s: np.shape(part[key]) for s, part in splits.items()}
+    shapes = {s: _rows_shape(part, key, path, s) for s, part in splits.items()}
+    if padding.lengths:
+        for s, part in splits.items():
+            _rows_shape(part, padding.lengths, path, s)
     dims = {shape[1] if tokens else int(np.prod(shape[2:])) for shape in shapes.values() if len(shape) >= 3}
     if len(dims) != 1 or any(len(shape) != 3 if tokens else len(shape) < 3 for shape in shapes.values()):
         raise CorpusFormatError(f"{path}: key {key!r} has shapes {shapes}; expected (N, L, D) arrays with one D across splits")
@@ -279,13 +283,50 @@ def _pickle_path(corpus_dir: Path, file: str | None) -> Path:
 
 
 def _column(part: dict[str, Any], key: str, path: Path, split: str) -> np.ndarray:
+    """One value per sample of `key` (ids as objects, labels as numbers), checked against the ids."""
     if key not in part:
         raise CorpusFormatError(f"{path}: split {split!r} has no key {key!r}; keys: {sorted(map(str, part))}")
-    values = np.asarray(part[key], dtype=object if key == "id" else None)
-    n = len(part["id"]) if "id" in part else len(values)
+    n = _id_count(part, path, split)
+    values = np.asarray(part[key], dtype=object) if key == "id" else _numbers(part, key, path, split)
+    if values.ndim == 0:
+        raise CorpusFormatError(f"{path}: split {split!r} key {key!r} holds one {type(part[key]).__name__}, expected "
+                                "a list or array with one entry per sample")
     if len(values) != n:
         raise CorpusFormatError(f"{path}: split {split!r} key {key!r} has {len(values)} rows, expected {n} (one per id)")
     return values
+
+
+def _numbers(part: dict[str, Any], key: str, path: Path, split: str) -> np.ndarray:
+    """`part[key]` as a float64 array; a key holding anything but numbers is a format error naming it."""
+    try:
+        return np.asarray(part[key], dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise CorpusFormatError(f"{path}: split {split!r} key {key!r} holds values that are not numbers ({e}); "
+                                "expected a numeric array with one label per sample") from e
+
+
+def _id_count(part: dict[str, Any], path: Path, split: str) -> int:
+    if "id" not in part:
+        raise CorpusFormatError(f"{path}: split {split!r} has no key 'id'; keys: {sorted(map(str, part))}")
+    ids = np.asarray(part["id"], dtype=object)
+    if ids.ndim == 0:
+        raise CorpusFormatError(f"{path}: split {split!r} key 'id' holds one {type(part['id']).__name__}, expected a "
+                                "list or array of sample ids")
+    return len(ids)
+
+
+def _rows_shape(part: dict[str, Any], key: str, path: Path, split: str) -> tuple[int, ...]:
+    """The shape of array key `key` of a split: one row per id, the same shape for every row."""
+    try:
+        shape = np.shape(part[key])
+    except ValueError as e:  # rows of different shapes (a ragged list)
+        raise CorpusFormatError(f"{path}: split {split!r} key {key!r} is ragged (its rows differ in shape: {e}); "
+                                "expected one (N, L, ...) array per split, padded to one L") from e
+    n = _id_count(part, path, split)
+    if not shape or shape[0] != n:
+        raise CorpusFormatError(f"{path}: split {split!r} key {key!r} has {shape[0] if shape else 0} rows (shape "
+                                f"{shape}), expected {n} (one per id)")
+    return shape
 
 
 def _claim(rows: dict[str, tuple[str, int]], sample_id: str, split: str, index: int, path: Path, result: LoadResult) -> bool:

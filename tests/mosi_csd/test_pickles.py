@@ -118,6 +118,24 @@ def test_pickle_with_unexpected_object_or_shape_is_refused_by_the_loader(tmp_pat
         load_corpus("mmsa", tmp_path / "b")
 
 
+@pytest.mark.parametrize("change, words", [
+    (lambda part: part.update(audio=part["audio"][:-1]), r"key 'audio' has \d+ rows \(shape .*\), expected \d+ \(one per id\)"),
+    (lambda part: part.update(audio=[a[: 2 + i % 2] for i, a in enumerate(part["audio"])]), r"key 'audio' is ragged"),
+    (lambda part: part.update(audio_lengths=part["audio_lengths"][:1]), r"key 'audio_lengths' has 1 rows"),
+    (lambda part: part.update(id="v0$_$0"), r"key 'id' holds one str, expected a list or array of sample ids"),
+    (lambda part: part.update(regression_labels=["a"] * len(part["id"])),
+     r"key 'regression_labels' holds values that are not numbers"),
+], ids=["short-feature", "ragged-feature", "short-lengths", "id-string", "text-labels"])
+def test_a_malformed_key_is_a_format_error_naming_file_split_and_key_before_anything_is_written(tmp_path, change, words):
+    data = write_mmsa_pickle(tmp_path / "corpus" / "data.pkl")
+    change(data["train"])
+    with open(tmp_path / "corpus" / "data.pkl", "wb") as f:
+        pickle.dump(data, f)
+    with pytest.raises(CorpusFormatError, match=rf"data\.pkl: split 'train' {words}"):
+        extract("mmsa", tmp_path / "corpus", tmp_path / "out", extractors=[], num_workers=0)
+    assert not (tmp_path / "out").exists()
+
+
 def test_mmsa_pickle_nonfinite_values_follow_the_policy(tmp_path):
     """The released MOSI audio holds -inf; MMSA pickles go through the same policy as MulT's and .csd."""
     path = tmp_path / "mosi" / "Processed" / "unaligned_50.pkl"
