@@ -61,7 +61,7 @@ from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import shard_schema
 from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
-from mmdata.store.writer import FeatureBatchBuilder, errors_table, staged_dir, write_table_atomic
+from mmdata.store.writer import FeatureBatchBuilder, check_replaceable, errors_table, staged_dir, write_table_atomic
 
 #: Columns that hold one value per feature row and so follow the rows into the segments.
 ROW_COLUMNS = ("keys", "words")
@@ -393,8 +393,4 @@ def _manifest(source: Dataset, table: pa.Table, shard_size: int, problems: list[
 
 
 def _check_output(source: Dataset, output_dir: Path, force: bool) -> None:
-    if output_dir.resolve() == source.root.resolve():
-        raise DatasetError(f"output directory {output_dir} is the dataset itself; segment writes a new dataset "
-                           "next to it, choose another directory")
-    if output_dir.exists() and not force:
-        raise DatasetError(f"output directory {output_dir} already exists; choose another or pass --force")
+    check_replaceable(output_dir, [source.root], force=force, marker=layout.MANIFEST_NAME, what="segment")

@@ -56,7 +56,7 @@ def check_text(samples: pa.Table, *, max_examples: int = 5) -> list[Issue]:
     corpus = samples.column("corpus")
     captioned = pc.is_in(corpus, value_set=pa.array(sorted(CAPTIONED_CORPORA)))
     if pc.any(captioned).as_py():
-        no_caption = pc.and_(captioned, pc.fill_null(pc.equal(pc.list_value_length(samples.column("captions")), 0), True))
+        no_caption = pc.and_(captioned, pa.array(~_has_text(samples.column("captions"))))
         issues += _missing(samples, no_caption, "captions-missing", "captions",
                            "the corpus gives every image captions; check the annotation file", max_examples)
     transcribed = pc.is_in(corpus, value_set=pa.array(sorted(TRANSCRIBED_CORPORA)))
@@ -66,6 +66,15 @@ def check_text(samples: pa.Table, *, max_examples: int = 5) -> list[Issue]:
         issues += _missing(samples, pc.and_(transcribed, empty), "transcript-missing", "a transcript",
                            "the corpus gives every segment a transcript; check the transcript files", max_examples)
     return issues
+
+
+def _has_text(captions: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Per sample: at least one caption with something besides whitespace."""
+    captions = captions.combine_chunks() if isinstance(captions, pa.ChunkedArray) else captions
+    flat = pc.list_flatten(captions)
+    owner = pc.list_parent_indices(captions).to_numpy()
+    written = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(flat)), 0), False)
+    return np.bincount(owner[written.to_numpy(zero_copy_only=False)], minlength=len(captions)) > 0
 
 
 def check_labels(samples: pa.Table, label_range: tuple[float, float] | None, *, max_examples: int = 5) -> list[Issue]:

@@ -37,7 +37,7 @@ from mmdata.fusion.plan import FusePlan, plan_fusion
 from mmdata.store.manifest import write_text_atomic
 from mmdata.store.reader import open_dataset
 from mmdata.store.shards import release_unused_memory
-from mmdata.store.writer import staged_dir
+from mmdata.store.writer import check_replaceable, staged_dir
 
 log = logging.getLogger(__name__)
 MissingPolicy = Literal["error", "zero", "drop"]
@@ -131,8 +131,7 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
     started = time.perf_counter()
     options = replace(options or FuseOptions(), **overrides)
     output_dir = Path(output_dir)
-    if output_dir.exists() and not options.overwrite:
-        raise DatasetError(f"output directory {output_dir} already exists; choose another or pass --force")
+    check_replaceable(output_dir, [Path(dataset_dir)], force=options.overwrite, marker=FUSED_METADATA, what="fuse")
     dataset = open_dataset(dataset_dir)
     plan = plan_fusion(dataset, options)
     tally = Tally()

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mmdata.errors import SchemaMismatchError
+from mmdata.errors import DatasetError, SchemaMismatchError
 from mmdata.store import files
 from mmdata.store.layout import shard_format
 from mmdata.store.metadata import INTERVAL_TYPE, FeatureSpec, feature_schema, vector_type
@@ -72,6 +72,7 @@ def staged_dir(output_dir: Path) -> Iterator[Path]:
     is removed, with the parent folders made for it, so a failure leaves nothing behind."""
     tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
+    _remove_abandoned(output_dir)
     created = _missing_folders(output_dir.parent)
     tmp.mkdir(parents=True)
     try:
@@ -83,6 +84,53 @@ def staged_dir(output_dir: Path) -> Iterator[Path]:
             with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
                 folder.rmdir()
         raise
+
+
+def _remove_abandoned(output_dir: Path) -> None:
+    """Remove the temporary folders of earlier writes of `output_dir` whose process is gone (killed,
+    so its own clean-up never ran): `.<name>.tmp-<pid>` and `.<name>.old-<pid>`."""
+    if not output_dir.parent.is_dir():
+        return
+    for kind in ("tmp", "old"):
+        for folder in output_dir.parent.glob(f".{output_dir.name}.{kind}-*"):
+            pid = folder.name.rsplit("-", 1)[-1]
+            if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def check_replaceable(output_dir: Path, inputs: Sequence[Path], *, force: bool, marker: str, what: str) -> None:
+    """Refuse an output directory that would destroy input: one that is an input, holds one or lies
+    inside one; and, with `force`, an existing directory that is not an earlier output (it lacks
+    `marker`). Without `force` an existing directory is refused.
+
+    Raises:
+        DatasetError: naming the directory and why.
+    """
+    out = output_dir.resolve()
+    for source in (Path(p).resolve() for p in inputs):
+        if out == source or source.is_relative_to(out) or out.is_relative_to(source):
+            where = "is" if out == source else ("holds" if source.is_relative_to(out) else "lies inside")
+            raise DatasetError(f"output directory {output_dir} {where} the input {source}; {what} writes a new "
+                               "directory beside it: choose another path")
+    if not output_dir.exists():
+        return
+    if not output_dir.is_dir():
+        raise DatasetError(f"output {output_dir} is a file; expected a directory: choose another path")
+    if not force:
+        raise DatasetError(f"output directory {output_dir} already exists; choose another or pass --force")
+    if not (output_dir / marker).is_file() and any(output_dir.iterdir()):
+        raise DatasetError(f"output directory {output_dir} exists and is not an earlier {what} output (no {marker}); "
+                           "--force replaces those only: choose another path, or remove it yourself")
 
 
 def _missing_folders(folder: Path) -> list[Path]:

@@ -195,6 +195,13 @@ def test_missing_captions_in_a_captioned_corpus(tmp_path):
     assert (issue.severity, issue.sample_id) == ("error", "000000000004")
 
 
+def test_captions_of_whitespace_only_are_missing_captions(tmp_path):
+    blank = {"000000000002": ("   ", "\t"), "000000000006": ("", " a dog ")}
+    samples = [replace(s, captions=blank[s.sample_id]) if s.sample_id in blank else s for s in S]
+    issue = _only(check_dataset(_image_text(tmp_path, samples=samples)), "captions-missing")
+    assert (issue.severity, issue.sample_id, issue.count) == ("error", "000000000002", 1)  # 6 has one real caption
+
+
 def test_image_in_two_splits_is_a_split_leak(tmp_path):
     samples = [replace(s, image="img/000000000001.jpg") if s.sample_id == "000000000008" else s for s in S]
     issue = _only(check_dataset(_image_text(tmp_path, samples=samples)), "split-leak")

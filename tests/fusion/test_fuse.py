@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -379,6 +382,39 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path):
     fuse(root, tmp_path / "out", normalize="l2", overwrite=True)
     assert read_fused_metadata(tmp_path / "out")["normalization"]["tables"]["image.a"]["method"] == "l2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "out"]
+
+
+@pytest.mark.parametrize("where", ["itself", "above", "inside"])
+def test_force_never_replaces_the_input_or_a_folder_holding_it(tmp_path, where):
+    root = _dataset(tmp_path)
+    out = {"itself": root, "above": tmp_path, "inside": root / "features"}[where]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(DatasetError, match=r"(is|holds|lies inside) the input .*fuse writes a new directory beside it"):
+        fuse(root, out, overwrite=True)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_force_replaces_an_earlier_export_only(tmp_path):
+    root = _dataset(tmp_path)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    with pytest.raises(DatasetError, match=r"notes exists and is not an earlier fuse output \(no fused.json\)"):
+        fuse(root, tmp_path / "notes", overwrite=True)
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+
+
+def test_a_killed_fuse_s_temporary_folder_is_removed_by_the_next_one(tmp_path):
+    """SIGKILL (or SIGTERM outside the command line) skips clean-up: the next write of that output
+    removes what a process that is gone left."""
+    root = _dataset(tmp_path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    leftover = tmp_path / f".out.tmp-{gone.pid}"
+    (leftover / "data").mkdir(parents=True)
+    running = tmp_path / f".out.tmp-{os.getppid()}"  # a live process's: left alone
+    running.mkdir()
+    fuse(root, tmp_path / "out", normalize="none")
+    assert not leftover.exists() and running.exists()
 
 
 def test_options_and_normalization_strings_are_validated():

@@ -82,3 +82,4 @@ def test_a_run_that_fails_before_writing_leaves_no_empty_directory(tmp_path):
     with pytest.raises(CorpusFormatError, match="expected key 'images'"):
         extract("coco", coco, tmp_path / "new" / "out", extractors=["color-hist"], num_workers=0)
     assert not (tmp_path / "new" / "out").exists()
+
