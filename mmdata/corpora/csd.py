@@ -260,7 +260,7 @@ def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem]) ->
                     raise CorpusFormatError(f"{csd.where(key)}: features have shape {features_shape}, expected "
                                             f"(T, {', '.join(map(str, info.feature_shape))}) like the file's other videos")
                 intervals = csd.read_intervals(key)
-                check_intervals(csd.where(key), intervals, require_sorted=options.unsorted == "error", hint=hint)
+                check_intervals(csd.where(key), intervals, require_sorted=options.unsorted == "error", sort_hint=hint)
             except CorpusFormatError as e:
                 problems.append(LoadProblem(key, str(path), str(e)))
                 info.bad_keys.add(key)

@@ -166,19 +166,20 @@ def check_shapes(where: str, features_shape: tuple[int, ...], intervals_shape: t
         )
 
 
-def check_intervals(where: str, intervals: np.ndarray, *, require_sorted: bool = True, hint: str = "") -> None:
-    """Refuse non-finite intervals, end < start and (when `require_sorted`) decreasing start times."""
-    suffix = f"; {hint}" if hint else ""
+def check_intervals(where: str, intervals: np.ndarray, *, require_sorted: bool = True, sort_hint: str = "") -> None:
+    """Refuse non-finite intervals, end < start and (when `require_sorted`) decreasing start times;
+    `sort_hint` (how to have rows sorted instead) ends the message about unsorted rows only."""
+    suffix = f"; {sort_hint}" if sort_hint else ""
     bad = np.flatnonzero(~np.isfinite(intervals).all(axis=1))
     if bad.size:
         i = int(bad[0])
-        raise CorpusFormatError(f"{where}: interval row {i} is {intervals[i].tolist()}; expected finite seconds{suffix}")
+        raise CorpusFormatError(f"{where}: interval row {i} is {intervals[i].tolist()}; expected finite seconds")
     bad = np.flatnonzero(intervals[:, 1] < intervals[:, 0])
     if bad.size:
         i = int(bad[0])
         raise CorpusFormatError(
             f"{where}: interval row {i} ends before it starts ({float(intervals[i, 0])!r} -> {float(intervals[i, 1])!r}); "
-            f"expected end >= start ({bad.size} such rows){suffix}"
+            f"expected end >= start ({bad.size} such rows)"
         )
     if require_sorted:
         bad = np.flatnonzero(np.diff(intervals[:, 0]) < 0)
