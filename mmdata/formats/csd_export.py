@@ -96,7 +96,11 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
             "computational sequence description": f"mmdata table {name} ({entry.source or entry.extractor})"}
         path = csd_dir / (entry.config["file"] if from_csd else f"{name}.csd")
         shape = tuple(entry.config.get("feature_shape") or ()) if from_csd else ()
-        written.append(write_csd(path, root, _entries(dataset, name, shape, places), metadata))
+        left_out: list[str] = []
+        written.append(write_csd(path, root, _entries(dataset, name, shape, places, left_out), metadata))
+        if left_out:
+            log.warning("%s: %d samples have no feature in table %s (their failures are in the errors table) and are "
+                        "not in it, e.g. %s", path, len(left_out), name, ", ".join(left_out[:3]))
     if labels:
         label_path = _export_labels(dataset, csd_dir, places)
         if label_path is not None:
@@ -108,8 +112,9 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
     return written
 
 
-def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...],
-             places: dict[str, _Place] | None) -> Iterator[tuple[str, Any, np.ndarray]]:
+def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...], places: dict[str, _Place] | None,
+             left_out: list[str]) -> Iterator[tuple[str, Any, np.ndarray]]:
+    """The (key, rows, intervals) entries of a table; samples without a feature go to `left_out`."""
     # (`segment` keeps the aligned rows' keys of the whole videos; its tables are keyed by segment)
     per_row_keys = places is None and dataset.entry(name).extractor == "align"
     for shard in dataset.table_files(name):
@@ -122,6 +127,7 @@ def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...],
         intervals = table.column("intervals").to_pylist()
         for k, sample_id in enumerate(table.column("sample_id").to_pylist()):
             if features[k] is None:
+                left_out.append(sample_id)
                 continue
             ivs = np.asarray(intervals[k], dtype=np.float64).reshape(-1, 2)
             if words is not None:

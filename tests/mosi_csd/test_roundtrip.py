@@ -158,3 +158,20 @@ def test_a_dataset_without_sequences_or_labels_is_an_error_not_an_empty_export(t
     extract("coco", coco, tmp_path / "out", extractors=["pixel-stats"], num_workers=0)
     with pytest.raises(DatasetError, match=r"no sequence table with intervals and no labels: nothing to export"):
         export_csd(tmp_path / "out", tmp_path / "back")
+
+
+def test_samples_without_a_feature_are_named_when_their_table_is_exported(tmp_path, caplog):
+    fake = write_mosi_csd(tmp_path / "csd")
+    data = dict(fake.data[COVAREP_FILE])
+    features, intervals = data["abc"]
+    features = np.array(features, np.float32)
+    features[0, 0] = np.nan  # the loader's default non-finite policy fails the segments of abc in this table
+    data["abc"] = (features, intervals)
+    write_sdk_csd(fake.files[COVAREP_FILE], COVAREP_ROOT, data)
+    extract("csd", fake.root, tmp_path / "out", extractors=[], num_workers=0)
+    failed = [r["sample_id"] for r in open_dataset(tmp_path / "out").errors().to_pylist()]
+    assert failed
+    with caplog.at_level("WARNING", logger="mmdata.formats.csd_export"):
+        export_csd(tmp_path / "out", tmp_path / "back")
+    [message] = [r.getMessage() for r in caplog.records if r.name == "mmdata.formats.csd_export"]
+    assert f"{len(set(failed))} samples have no feature in table audio.covarep" in message and failed[0] in message
