@@ -63,7 +63,10 @@ class ItemResult:
 
 
 def media_path_of(row: dict[str, Any], modality: str) -> str | None:
-    return row.get(modality) if modality in ("image", "audio", "video") else None
+    """The file an item of `modality` is read from (audio without a file of its own: the video's track)."""
+    if modality == "audio":
+        return row.get("audio") or row.get("video")
+    return row.get(modality) if modality in ("image", "video") else None
 
 
 def decode_batch(extractor: Extractor, rows: list[dict[str, Any]], corpus_root: Path) -> list[ItemResult]:

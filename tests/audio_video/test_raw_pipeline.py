@@ -63,6 +63,7 @@ def test_bad_media_become_error_rows_and_null_features_in_row_aligned_tables(bad
             assert rows[sample_id]["error_type"] == error_type and rows[sample_id]["stage"] == "decode"
             assert words in rows[sample_id]["reason"]
         assert "no-audio.mp4" in rows["no-audio"]["reason"] and rows["truncated"]["path"] == "audio/truncated.wav"
+        assert rows["no-audio"]["path"] == "video/no-audio.mp4"  # the file its audio was to come from
     spec = data.spec("audio.torchaudio-logmel")
     assert (spec.kind, spec.intervals, spec.frame_rate, spec.dim) == ("sequence", True, 100.0, 80)
     table = data.table("audio.torchaudio-logmel").to_table().to_pylist()
