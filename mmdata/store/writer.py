@@ -109,17 +109,18 @@ def _alive(pid: int) -> bool:
 
 
 def check_replaceable(output_dir: Path, inputs: Sequence[Path], *, force: bool, marker: str, what: str) -> None:
-    """Refuse an output directory that would destroy input: one that is an input, holds one or lies
-    inside one; and, with `force`, an existing directory that is not an earlier output (it lacks
-    `marker`). Without `force` an existing directory is refused.
+    """Refuse an output directory that would destroy input: one that is an input or holds one; and,
+    with `force`, an existing directory that is not an earlier output (it lacks `marker`), such as a
+    dataset's own `features/`. Without `force` an existing directory is refused. A new folder inside
+    an input is fine (`DATASET/fused`).
 
     Raises:
         DatasetError: naming the directory and why.
     """
     out = output_dir.resolve()
     for source in (Path(p).resolve() for p in inputs):
-        if out == source or source.is_relative_to(out) or out.is_relative_to(source):
-            where = "is" if out == source else ("holds" if source.is_relative_to(out) else "lies inside")
+        if out == source or source.is_relative_to(out):
+            where = "is" if out == source else "holds"
             raise DatasetError(f"output directory {output_dir} {where} the input {source}; {what} writes a new "
                                "directory beside it: choose another path")
     if not output_dir.exists():

@@ -384,14 +384,20 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "out"]
 
 
-@pytest.mark.parametrize("where", ["itself", "above", "inside"])
-def test_force_never_replaces_the_input_or_a_folder_holding_it(tmp_path, where):
+@pytest.mark.parametrize("where, words", [
+    ("itself", r"is the input .*fuse writes a new directory beside it"),
+    ("above", r"holds the input .*fuse writes a new directory beside it"),
+    ("inside", r"features exists and is not an earlier fuse output"),
+])
+def test_force_never_replaces_the_input_a_folder_holding_it_or_one_of_its_folders(tmp_path, where, words):
     root = _dataset(tmp_path)
     out = {"itself": root, "above": tmp_path, "inside": root / "features"}[where]
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    with pytest.raises(DatasetError, match=r"(is|holds|lies inside) the input .*fuse writes a new directory beside it"):
+    with pytest.raises(DatasetError, match=words):
         fuse(root, out, overwrite=True)
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    fuse(root, root / "fused", normalize="none")  # a new folder inside the dataset is fine
+    assert read_fused_metadata(root / "fused")["tables"]
 
 
 def test_force_replaces_an_earlier_export_only(tmp_path):
