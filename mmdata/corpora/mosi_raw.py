@@ -190,11 +190,11 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
         )
     _flag_missing_clip_wavs(corpus_dir, segments, result)
     transcripts = _read_transcripts(corpus_dir / CMU_TRANSCRIPT_DIR)
-    for sample_id, text in transcripts.items():
+    for sample_id, (text, where) in transcripts.items():
         if sample_id in segments:
             segments[sample_id].transcript = text
         else:
-            result.problems.append(LoadProblem(sample_id, f"{CMU_TRANSCRIPT_DIR}", "transcript line without a WAV or MP4 clip; dropped"))
+            result.problems.append(LoadProblem(sample_id, where, "transcript line without a WAV or MP4 clip; dropped"))
     for seg in segments.values():
         seg.extra["sdk_key"] = f"{seg.video_id}[{seg.number - 1}]"
         seg.extra["segment"] = seg.number
@@ -233,15 +233,16 @@ def _missing_wav(corpus_dir: Path, sample_id: str, seg: _Segment, why: str) -> L
         f"fail it instead of reading the audio track of {seg.video}; restore the WAV"))
 
 
-def _read_transcripts(folder: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _read_transcripts(folder: Path) -> dict[str, tuple[str, str]]:
+    """clip id -> (its transcript, `Raw/Transcript/Segmented/<file>:<line>` where it was read)."""
+    out: dict[str, tuple[str, str]] = {}
     for path in sorted(folder.glob("*.annotprocessed")):
         for number, line in enumerate(read_text(path).splitlines(), start=1):
             if not line.strip():
                 continue
             k, sep, text = line.partition("_DELIM_")
             expect(bool(sep) and k.strip().isdigit(), f"{path}:{number}", f"expected '<k>_DELIM_<text>', got {line[:80]!r}")
-            out[clip_id(path.stem, int(k))] = text.strip()
+            out[clip_id(path.stem, int(k))] = (text.strip(), f"{CMU_TRANSCRIPT_DIR}/{path.name}:{number}")
     return out
 
 

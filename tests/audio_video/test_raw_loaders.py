@@ -112,6 +112,8 @@ def test_transcript_line_without_a_clip_is_reported(tmp_path):
         f.write("2_DELIM_a segment whose clips are missing\n")
     result = load_corpus("mosi-raw", fake.root)
     assert [(p.sample_id, p.reason) for p in result.problems] == [("Xy9_2", "transcript line without a WAV or MP4 clip; dropped")]
+    lines = (fake.root / "Raw/Transcript/Segmented/Xy9.annotprocessed").read_text().splitlines()
+    assert result.problems[0].path == f"Raw/Transcript/Segmented/Xy9.annotprocessed:{len(lines)}"  # file and line
 
 
 def test_generic_layout_reads_segments_of_whole_recordings_by_header(tmp_path):
