@@ -62,7 +62,8 @@ class FuseOptions:
         more than one split; by default that stops the export, which would leak it.
     sequences: temporal tables are pooled to one vector ('pool', with `pool`), or kept as (T, D)
         sequences aligned to a common reference, 'pad'ded to `max_length` (default: the longest;
-        longer sequences keep their first steps) or 'ragged'.
+        longer sequences keep their first steps; z-score statistics are those of every train step,
+        the cut ones included, so they describe the table, not the cut) or 'ragged'.
     """
 
     tables: tuple[str, ...] | None = None
