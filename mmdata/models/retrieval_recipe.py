@@ -5,8 +5,8 @@ Karpathy, the shapes demo): one or more pooled image tables (concatenated) and a
 table (`<text extractor>:level=caption`, one vector per caption), joined on sample id. Trains on the
 train splits, tests on the test split with every caption of every test image (the standard protocol;
 with >= 2000 test images also the mean over 1K folds, COCO's "1K test": consecutive blocks of 1000 test
-images in sample-id order, a last block under 1000 images left out and said so in the report's protocol;
-VSE++/SCAN cut their folds in the Karpathy file's order, so fold figures compare only roughly).
+images in the Karpathy file's order (`extra.imgid`), as VSE++/SCAN cut them, or in sample-id order for
+other corpora; a last block under 1000 images is left out, and the report's protocol says so).
 
 Rows of the result: chance (expected Recall@K of a random scorer), a unimodal text-only reference
 (caption -> other captions of the same image, no training), and one cross-modal row per alignment model.
@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.metrics import chance_recall, fold_slices, folded_retrieval_metrics, recall_at_k, retrieval_metrics
@@ -71,6 +73,8 @@ class RetrievalSplit:
     images: np.ndarray
     texts: np.ndarray
     caption_image: np.ndarray
+    #: How the images are ordered: "Karpathy file" (its `imgid`s) or "sample-id".
+    order: str = "sample-id"
 
 
 @dataclass
@@ -136,7 +140,8 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
         "train_captions": len(train.texts),
         "test_images": n_test,
         "test_captions": n_captions,
-        "protocol": f"{n_test} test images, all {n_captions} captions" + (f"; plus {_folds_note(n_test)}" if folded else ""),
+        "protocol": f"{n_test} test images, all {n_captions} captions" + (
+            f"; plus {_folds_note(n_test, test.order)}" if folded else ""),
         "config": asdict(config),
         "environment": environment(),
     }
@@ -150,15 +155,19 @@ def load_retrieval_split(
     dataset: Dataset, image_tables: tuple[str, ...], text_table: str, splits: tuple[str, ...]
 ) -> RetrievalSplit:
     """The images of `splits` that have an image vector and at least one caption vector."""
-    samples = dataset.samples_table(columns=["sample_id", "split"])
-    wanted = np.asarray(samples.column("sample_id").to_pylist(), dtype=object)[
-        np.isin(np.asarray(samples.column("split").to_pylist(), dtype=object), list(splits))
-    ]
+    samples = dataset.samples_table(columns=["sample_id", "split", "extra"])
+    in_splits = np.isin(np.asarray(samples.column("split").to_pylist(), dtype=object), list(splits))
+    wanted = np.asarray(samples.column("sample_id").to_pylist(), dtype=object)[in_splits]
+    file_index = _karpathy_indices(samples.column("extra"))[in_splits]
     image_ids, images = concat_tables(dataset, image_tables)
     text_ids, flat, offsets = read_sequence(dataset, text_table)
     counts = np.diff(offsets)
     keep_text = counts > 0
-    ids, (image_index, text_index, _) = align_ids(image_ids, text_ids[keep_text], wanted)
+    ids, (image_index, text_index, wanted_index) = align_ids(image_ids, text_ids[keep_text], wanted)
+    order = "sample-id"
+    if len(ids) and (file_index[wanted_index] >= 0).all():  # Karpathy's file order, as published 1K folds use
+        by_file = np.argsort(file_index[wanted_index], kind="stable")
+        ids, image_index, text_index, order = ids[by_file], image_index[by_file], text_index[by_file], "Karpathy file"
     if len(ids) == 0:
         raise DatasetError(
             f"no image of splits {list(splits)} in {dataset.root} has both an image vector ({', '.join(image_tables)}) "
@@ -168,7 +177,14 @@ def load_retrieval_split(
     starts, ends = offsets[rows], offsets[rows + 1]
     caption_rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
     caption_image = np.repeat(np.arange(len(ids)), ends - starts)
-    return RetrievalSplit(ids, images[image_index], flat[caption_rows], caption_image)
+    return RetrievalSplit(ids, images[image_index], flat[caption_rows], caption_image, order)
+
+
+def _karpathy_indices(extra: pa.ChunkedArray) -> np.ndarray:
+    """Each sample's `imgid` (its place in a Karpathy split file), -1 where it has none."""
+    found = pc.extract_regex(extra, r'"imgid": (?P<imgid>\d+)')
+    values = pc.cast(pc.struct_field(found, [0]), pa.int64())
+    return pc.fill_null(values, -1).to_numpy(zero_copy_only=False)
 
 
 def caption_to_caption_metrics(texts: np.ndarray, caption_image: np.ndarray) -> dict[str, float]:
@@ -229,9 +245,9 @@ def _choose_splits(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tup
     return tuple(train), test
 
 
-def _folds_note(n_images: int, fold_size: int = 1000) -> str:
+def _folds_note(n_images: int, order: str = "sample-id", fold_size: int = 1000) -> str:
     """How the 1K folds were cut, for the report: their count, their order and the images left out."""
     folds = len(fold_slices(n_images, fold_size))
     left = n_images - folds * fold_size
-    return (f"the mean over {folds} folds of {fold_size} images (consecutive in sample-id order"
+    return (f"the mean over {folds} folds of {fold_size} images (consecutive in {order} order"
             + (f"; the last {left} images are in no fold" if left else "") + ")")
