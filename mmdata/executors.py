@@ -25,6 +25,7 @@ torch threads: `compute` is where a model runs, and decoding workers mostly wait
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
@@ -251,6 +252,13 @@ WORKERS_CANNOT_START = (
 )
 
 
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM every worker process `pool` started (its private process table; none if that changes)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):  # already gone
+            process.terminate()
+
+
 def _decode_receivable(extractor: Extractor, row: dict[str, Any], corpus_root: Path) -> ItemResult:
     """Decode one row in a worker, failing it there if its decoded item could not be received: one
     that pickles but cannot be unpickled would otherwise break the pool, and pass for a crash."""
@@ -331,8 +339,7 @@ class LocalExecutor:
         if self._pool is None:
             return
         if abort:
-            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
-                process.terminate()
+            _terminate_workers(self._pool)
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
 
@@ -475,8 +482,13 @@ class LocalExecutor:
         self._isolated = self._pool
 
     def _restart(self) -> None:
+        """Drop the current (broken) pool for a fresh one at the next `_get_pool`. Its workers are
+        terminated: a worker the pool started for a batch submitted while another was dying is
+        missed by the pool's own clean-up, and its manager thread would wait for it for ever (at
+        interpreter exit too)."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            _terminate_workers(self._pool)
             self._pool = None
 
     def _get_pool(self) -> ProcessPoolExecutor:
