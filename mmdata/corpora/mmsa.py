@@ -108,6 +108,11 @@ class _Padding:
         return "kept"
 
 
+#: Per-sample numbers of an MMSA split kept in `extra`: pickle key -> extra key (SIMS' unimodal labels).
+EXTRA_LABELS = {"regression_labels_T": "label_T", "regression_labels_A": "label_A", "regression_labels_V": "label_V",
+                "classification_labels": "classification_label"}
+
+
 @register_corpus("mmsa", MmsaOptions)
 def load_mmsa(corpus_dir: Path, options: MmsaOptions, split: str | None) -> LoadResult:
     """MMSA processed pickle ({train,valid,test: {text, text_bert, audio, vision, lengths, labels, id}})."""
@@ -117,18 +122,16 @@ def load_mmsa(corpus_dir: Path, options: MmsaOptions, split: str | None) -> Load
     for split_name, part in splits.items():
         ids = [_text(v) for v in _column(part, "id", path, split_name)]
         labels = _column(part, "regression_labels", path, split_name).reshape(len(ids), -1)
+        # The other per-sample numbers of the split, each column read and checked once: extra key -> values.
+        extras = {name: _column(part, key, path, split_name).reshape(len(ids), -1)[:, 0]
+                  for key, name in EXTRA_LABELS.items() if key in part}
         texts = part.get("raw_text")
         for i, sample_id in enumerate(ids):
             if not _claim(rows, sample_id, split_name, i, path, result):
                 continue
             video_id, _, clip_id = sample_id.partition(ID_SEPARATOR)
             extra: dict[str, Any] = {"video_id": video_id, "clip_id": clip_id}
-            for key in ("regression_labels_T", "regression_labels_A", "regression_labels_V"):
-                if key in part:
-                    extra["label_" + key[-1]] = float(_column(part, key, path, split_name).reshape(len(ids), -1)[i, 0])
-            if "classification_labels" in part:
-                extra["classification_label"] = float(
-                    _column(part, "classification_labels", path, split_name).reshape(len(ids), -1)[i, 0])
+            extra.update({name: float(values[i]) for name, values in extras.items()})
             if "annotations" in part:
                 extra["annotation"] = _text(part["annotations"][i])
             result.samples.append(Sample(
