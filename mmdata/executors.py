@@ -77,7 +77,7 @@ def decode_batch(extractor: Extractor, rows: list[dict[str, Any]], corpus_root: 
         try:
             out.append(ItemResult(row["sample_id"], True, extractor.decode(row, corpus_root)))
         except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
-            out.append(_failure(row, extractor, "decode", e))
+            out.append(item_failure(row, extractor, "decode", e))
     return out
 
 
@@ -161,7 +161,7 @@ def _retry_one_by_one(
     extractor: Extractor, out: list[ItemResult], rows: list[dict[str, Any]], good: list[int], error: Exception
 ) -> list[ItemResult]:
     if len(good) == 1:
-        out[good[0]] = _failure(rows[good[0]], extractor, "compute", error)
+        out[good[0]] = item_failure(rows[good[0]], extractor, "compute", error)
         return out
     log.debug("batch compute failed (%s); retrying item by item", error)
     for i in good:
@@ -174,7 +174,8 @@ def _check_count(extractor: Extractor, values: Any, expected: int) -> None:
         raise RuntimeError(f"extractor {extractor.name!r} returned {len(values)} features for {expected} items")
 
 
-def _failure(row: dict[str, Any], extractor: Extractor, stage: str, e: Exception) -> ItemResult:
+def item_failure(row: dict[str, Any], extractor: Extractor, stage: str, e: Exception) -> ItemResult:
+    """The failure of `row`'s item at `stage`, recorded with the exception's type and message."""
     return ItemResult(
         row["sample_id"],
         False,
@@ -266,7 +267,7 @@ def _decode_receivable(extractor: Extractor, row: dict[str, Any], corpus_root: P
     try:
         pickle.loads(pickle.dumps(result))
     except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
-        return replace(_failure(row, extractor, "decode", e),
+        return replace(item_failure(row, extractor, "decode", e),
                        reason=f"the decoded item cannot be received from the worker process: {e or type(e).__name__}")
     return result
 
@@ -460,7 +461,7 @@ class LocalExecutor:
                 if isolated:
                     break
             except Exception as e:  # noqa: BLE001 - its decoded item could not be sent back from the worker
-                return _failure(row, extractor, "decode", e)
+                return item_failure(row, extractor, "decode", e)
         return worker_crash(row, extractor)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:

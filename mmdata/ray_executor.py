@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.errors import ConfigError, MmdataError
-from mmdata.executors import ItemResult, media_path_of
+from mmdata.executors import ItemResult, item_failure, media_path_of
 from mmdata.features.base import Extractor
 from mmdata.ray_attempts import attempt, block_key, run_rows, task_key
 
@@ -357,7 +357,7 @@ def _task_rows(tasks: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _result_block(rows: list[dict[str, Any]], results: list[ItemResult], modality: str, stage: str) -> Any:
+def _result_block(rows: list[dict[str, Any]], results: list[ItemResult], extractor: Extractor, stage: str) -> Any:
     """The block a stage returns; a result that cannot be pickled (a decoded item with an open handle,
     say) fails its item at `stage`, as the local executor fails an item its worker cannot send back."""
     import pyarrow as pa
@@ -367,26 +367,22 @@ def _result_block(rows: list[dict[str, Any]], results: list[ItemResult], modalit
         try:
             payloads.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
-            payloads.append(pickle.dumps(_failed(row, modality, stage, e), protocol=pickle.HIGHEST_PROTOCOL))
+            payloads.append(pickle.dumps(item_failure(row, extractor, stage, e), protocol=pickle.HIGHEST_PROTOCOL))
     return pa.table({
         "sample_id": pa.array([r.sample_id for r in results], pa.string()),
-        "media_path": pa.array([media_path_of(row, modality) for row in rows], pa.string()),
+        "media_path": pa.array([media_path_of(row, extractor.modality) for row in rows], pa.string()),
         "result": pa.array(payloads, pa.large_binary()),
         "fatal": pa.array([False] * len(results), pa.bool_()),
     })
 
 
-def _failed(row: dict[str, Any], modality: str, stage: str, error: Exception, context: str = "") -> ItemResult:
-    return ItemResult(row["sample_id"], False, path=media_path_of(row, modality), stage=stage,
-                      error_type=type(error).__name__, reason=context + (str(error) or type(error).__name__))
-
-
-def _received(payload: bytes, row: dict[str, Any], modality: str) -> ItemResult:
+def _received(payload: bytes, row: dict[str, Any], extractor: Extractor) -> ItemResult:
     """A decode task's result as the actor unpickles it; one that cannot be rebuilt here fails its item."""
     try:
         return pickle.loads(payload)
     except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
-        return _failed(row, modality, "decode", e, "the decoded item cannot be received from the decode task: ")
+        failure = item_failure(row, extractor, "decode", e)
+        return replace(failure, reason=f"the decoded item cannot be received from the decode task: {failure.reason}")
 
 
 def _fatal_block(error: MmdataError) -> Any:
@@ -402,7 +398,7 @@ def _decode_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size
     rows = _task_rows(tasks)
     with attempt(task_key()) as current:
         decoded = run_rows(current, extractor, rows, Path(corpus_root), batch_size, compute=False)
-    return _result_block(rows, decoded, extractor.modality, "decode")
+    return _result_block(rows, decoded, extractor, "decode")
 
 
 def _decode_and_compute_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size: int) -> Any:
@@ -413,7 +409,7 @@ def _decode_and_compute_tasks(tasks: Any, extractor: Extractor, corpus_root: str
             results = run_rows(current, extractor, rows, Path(corpus_root), batch_size)
         except MmdataError as e:
             return _fatal_block(e)
-    return _result_block(rows, results, extractor.modality, "compute")
+    return _result_block(rows, results, extractor, "compute")
 
 
 def on_assigned_gpu(extractor: Extractor) -> Extractor:
@@ -444,7 +440,7 @@ class _ComputeActor:
         if "result" in block.column_names:
             rows = [{"sample_id": s, extractor.modality: p}
                     for s, p in zip(block["sample_id"].to_pylist(), block["media_path"].to_pylist())]
-            decoded = [_received(b, row, extractor.modality) for b, row in zip(block["result"].to_pylist(), rows)]
+            decoded = [_received(b, row, extractor) for b, row in zip(block["result"].to_pylist(), rows)]
         else:  # decode_in_workers=False: decoding is trivial and happens here
             rows, decoded = _task_rows(block), None
         key = block_key(extractor.table_name, [row["sample_id"] for row in rows])
@@ -453,4 +449,4 @@ class _ComputeActor:
                 results = run_rows(current, extractor, rows, self.corpus_root, self.batch_size, decoded=decoded)
             except MmdataError as e:
                 return _fatal_block(e)
-        return _result_block(rows, results, extractor.modality, "compute")
+        return _result_block(rows, results, extractor, "compute")
