@@ -27,7 +27,7 @@ from mmdata.fusion.formats import BackgroundSink, Sink
 from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.fusion.normalize import NormStats, RunningMoments, apply_normalization, normalize_in_place
 from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
-from mmdata.fusion.sequences import common_lengths, concat_sequences, pad_rows
+from mmdata.fusion.sequences import concat_sequences, pad_rows
 from mmdata.store.moments import iter_shard_moments
 
 if TYPE_CHECKING:
@@ -238,7 +238,7 @@ def build_raw_batch(plan: FusePlan, shard: ShardData, keep: np.ndarray) -> Fused
         np.empty(0, np.float32), present=present,
     )
     if plan.keeps_sequences:
-        batch.feature, batch.lengths = concat_sequences(plan, shard, keep, common_lengths(plan, shard))
+        batch.feature, batch.lengths = concat_sequences(plan, shard, keep, shard.steps)
         return batch
     out = np.empty((len(rows), plan.dim), np.float32)
     for position, table in enumerate(plan.tables):

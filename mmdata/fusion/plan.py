@@ -121,6 +121,8 @@ class ShardData:
     labels: pa.Array
     splits: np.ndarray
     tables: dict[str, TableData] = field(default_factory=dict)
+    #: Time steps per sample shared by the sequence tables (`common_lengths`), when rows keep sequences.
+    steps: np.ndarray | None = None
 
 
 def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
@@ -215,6 +217,9 @@ def _read_shard(plan: FusePlan, index: int) -> ShardData:
     for table in plan.tables:
         shard.tables[table.name] = _read_table_shard(plan, table, index, shard.sample_ids)
     if plan.keeps_sequences:
+        from mmdata.fusion.sequences import common_lengths
+
+        shard.steps = common_lengths(plan, shard)
         _without_steps_no_vector(plan, shard)
     return shard
 
@@ -223,13 +228,10 @@ def _without_steps_no_vector(plan: FusePlan, shard: ShardData) -> None:
     """A pooled table's vector is repeated at each time step of its sample: where the sample has none
     (no sequence table has it), the vector has nowhere to go, so it counts as missing (in `present`,
     the missing counts and the statistics) rather than present and stored nowhere."""
-    from mmdata.fusion.sequences import common_lengths
-
-    no_steps = common_lengths(plan, shard) == 0
+    no_steps = shard.steps == 0
     for table in plan.tables:
         data = shard.tables[table.name]
-        lost = data.valid & no_steps if data.offsets is None else None
-        if lost is not None and lost.any():
+        if data.offsets is None and (data.valid & no_steps).any():
             data.valid = data.valid & ~no_steps
             data.why_missing += "; or the sample has no time step to carry it (no sequence table has it)"
 
