@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mmdata.checks.dataset import CheckReport
-from mmdata.store.manifest import write_text_atomic
+from mmdata.store.files import write_text_atomic
 
 _STYLES = {"error": "bold red", "warning": "yellow", "info": "dim"}
 

@@ -34,7 +34,7 @@ from mmdata.fusion.passes import (
     COPIES_NAME, STAGING_NAME, FirstPass, Tally, first_pass, second_pass, stored_statistics,
 )
 from mmdata.fusion.plan import FusePlan, plan_fusion
-from mmdata.store.manifest import write_text_atomic
+from mmdata.store.files import write_text_atomic
 from mmdata.store.reader import open_dataset
 from mmdata.store.shards import release_unused_memory
 from mmdata.store.writer import check_replaceable, staged_dir

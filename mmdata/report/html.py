@@ -22,7 +22,8 @@ import numpy as np
 from mmdata.report.gallery import GalleryItem, gallery_items
 from mmdata.report.stats import SampleColumns, TableSummary, TableVectors, read_sample_columns, summarize_tables, table_vectors
 from mmdata.share.checks import require_passing, run_checks, severity_counts
-from mmdata.store.manifest import Manifest, write_text_atomic
+from mmdata.store.files import write_text_atomic
+from mmdata.store.manifest import Manifest
 from mmdata.store.reader import Dataset, open_dataset
 
 if TYPE_CHECKING:

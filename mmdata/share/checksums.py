@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmdata.errors import CorpusNotFoundError, DatasetError
-from mmdata.store.manifest import write_text_atomic
+from mmdata.store.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,8 @@ from mmdata.share.checksums import CHECKSUMS_NAME, write_checksums
 from mmdata.share.hf import hf_features, hf_split_names, with_hf_metadata
 from mmdata.share.media import MissingMedia, embed_media, embedded_name, media_columns
 from mmdata.store import layout
-from mmdata.store.manifest import Manifest, write_manifest, write_text_atomic
+from mmdata.store.files import write_text_atomic
+from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.metadata import METADATA_KEY, decode_metadata
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.writer import write_table_atomic

@@ -11,7 +11,7 @@ from typing import Any
 
 from mmdata.errors import DatasetError
 from mmdata.jsonfile import json_kind, read_json_object
-from mmdata.store import files
+from mmdata.store.files import write_text_atomic
 from mmdata.store.layout import LAYOUT_VERSION, MANIFEST_NAME, TABLE_FORMATS
 from mmdata.store.metadata import FeatureSpec
 
@@ -140,8 +140,3 @@ def write_manifest(dataset_dir: str | Path, manifest: Manifest) -> None:
 
     manifest.mmdata_version = __version__
     write_text_atomic(manifest_path(Path(dataset_dir)), json.dumps(manifest.to_json(), indent=2, sort_keys=True) + "\n")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` (UTF-8) so that readers see the old file or the whole new one (`files.write_text_atomic`)."""
-    files.write_text_atomic(path, text)

@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 
 from mmdata.background import SerialWorker
 from mmdata.store.layout import shard_format
-from mmdata.store.writer import parquet_options, publish, temporary_beside, write_ipc
+from mmdata.store.files import temporary_beside
+from mmdata.store.writer import parquet_options, publish, write_ipc
 
 #: Chunks and finishing steps waiting for the writer thread.
 DEPTH = 2

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmdata.errors import DatasetError, SchemaMismatchError
-from mmdata.store import files
+from mmdata.store.files import temporary_beside
 from mmdata.store.layout import shard_format
 from mmdata.store.metadata import INTERVAL_TYPE, FeatureSpec, feature_schema, vector_type
 
@@ -48,12 +48,6 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
         tmp.unlink(missing_ok=True)
         raise
     return path.stat().st_size
-
-
-def temporary_beside(path: Path) -> Path:
-    """A new hidden temporary file in `path`'s directory (created with it; readers skip '.' names,
-    and `claim_table` removes the ones an interrupted run leaves), with the mode `open()` gives."""
-    return files.temporary_beside(path)
 
 
 def publish(tmp: Path, path: Path) -> None:
