@@ -5,9 +5,17 @@ Two levels, two tables:
 - `level='lld'` -> `audio.egemaps-lld`: the 25 low-level descriptors (loudness, pitch, jitter,
   shimmer, formants, spectral slopes, ...) every 10 ms, a sequence table. openSMILE reports each
   frame's 20 ms span; as for every audio table (`mmdata.features.audio`), a frame owns the part of
-  the segment nearest that span's centre: 10 ms cells tiling the segment.
+  the segment nearest that span's centre: 10 ms cells tiling the segment. (The pitch, jitter,
+  shimmer, HNR and formant descriptors come from 60 ms windows starting at the same time, so
+  their own centres lie 20 ms later.)
 - `level='functionals'` -> `audio.egemaps-functionals`: the 88 functionals over the whole segment
   (means, percentiles, rates), one pooled vector per sample.
+
+openSMILE reads 16-bit samples: samples beyond full scale (float files, or a clipped recording
+after resampling) are clipped at full scale first, as a 16-bit file would hold them (the opensmile
+package's own conversion wraps them around to the opposite sign). A segment shorter than 60 ms
+(one pitch window) fails with a MediaError: openSMILE gives no frame for it, and the package a row
+of NaN.
 
 Column names are stored as `columns` in the table metadata. openSMILE itself is free for research
 and education only (audEERING's licence); the numbers it produces are the user's.
@@ -20,6 +28,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from mmdata.errors import MediaError
 from mmdata.features.audio import AudioFrameExtractor, cell_intervals
 from mmdata.features.base import register_extractor
 from mmdata.media.audio import OnSilence
@@ -29,6 +38,8 @@ EgemapsLevel = Literal["lld", "functionals"]
 EGEMAPS_DIMS = {"lld": 25, "functionals": 88}
 LLD_HOP = 0.01  # seconds between eGeMAPS LLD frames
 LLD_WINDOW = 0.02  # the frame span openSMILE reports for each LLD row (the last one is cut at the signal end)
+MIN_SECONDS = 0.06  # eGeMAPS's pitch window: openSMILE outputs nothing for a shorter signal
+_INT16_MAX = 32767 / 32768  # the largest sample a 16-bit signal holds
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,10 @@ class EgemapsConfig:
     level: EgemapsLevel = "lld"
     sample_rate: int = 16000
     on_silence: OnSilence = "error"
+
+    def __post_init__(self) -> None:
+        if self.sample_rate <= 0:
+            raise ValueError(f"sample_rate must be > 0, got {self.sample_rate}")
 
 
 @register_extractor
@@ -62,7 +77,13 @@ class Egemaps(AudioFrameExtractor):
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> Any:
         segment = super().decode(row, corpus_root)
-        frame = self._load().process_signal(segment.samples, segment.sample_rate)
+        if len(segment.samples) < round(MIN_SECONDS * segment.sample_rate):
+            raise MediaError(
+                f"{segment.path}: segment of {segment.duration * 1000:.1f} ms is too short for openSMILE eGeMAPS: "
+                f"expected at least {MIN_SECONDS * 1000:.0f} ms (one pitch window); use a longer segment"
+            )
+        samples = np.clip(segment.samples, -1.0, _INT16_MAX)
+        frame = self._load().process_signal(samples, segment.sample_rate)
         values = frame.to_numpy(dtype=np.float32)
         if self.config.level == "functionals":
             return values[0]

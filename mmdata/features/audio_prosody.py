@@ -15,12 +15,17 @@ same 10 ms grid, so tables made from raw audio line up with the SDK's. Columns, 
 | mfcc_0..mfcc_{n-1}  | MFCCs (librosa's definition, see `mmdata.features.audio`)                           |
 | spectral_centroid_hz | magnitude-weighted mean frequency                                                  |
 | spectral_bandwidth_hz | magnitude-weighted standard deviation around the centroid                        |
-| spectral_flatness   | geometric / arithmetic mean of the power spectrum, in [0, 1] (1 = white noise)       |
+| spectral_flatness   | geometric / arithmetic mean of the power spectrum, in [0, 1] (1: white noise or digital silence) |
 | spectral_rolloff_hz | frequency below which 85% of the spectral magnitude lies                            |
 | zero_crossing_rate  | fraction of sign changes within the frame                                          |
 
-All frames are centred at `i / frame_rate` seconds (intervals as in `mmdata.features.audio`). pYIN
-is the slow part (about 0.1 s of CPU per second of audio); it runs in the decode workers.
+All frames are centred at `i / frame_rate` seconds from the segment start (intervals as in
+`mmdata.features.audio`: seconds of the media file). pYIN is the slow part (about 0.1 s of CPU per
+second of audio); it runs in the decode workers.
+
+A segment shorter than two periods of `f0_min` (33.4 ms at the defaults) or than one `n_fft` frame
+fails with a MediaError: pYIN cannot find a pitch in so little signal, yet reports one (20 ms of
+white noise comes out voiced), so its frames would be garbage.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mmdata.errors import MediaError
 from mmdata.features.audio import AudioFrameExtractor, Feature, stft_intervals
 from mmdata.features.base import register_extractor
 from mmdata.media.audio import OnSilence
@@ -60,6 +66,9 @@ class ProsodyConfig:
     on_silence: OnSilence = "error"
 
     def __post_init__(self) -> None:
+        if self.sample_rate <= 0 or self.frame_rate <= 0 or self.n_fft <= 0:
+            raise ValueError(f"sample_rate, frame_rate and n_fft must be > 0, "
+                             f"got {self.sample_rate}, {self.frame_rate}, {self.n_fft}")
         hop = self.sample_rate / self.frame_rate
         if hop != int(hop) or hop <= 0:
             raise ValueError(f"sample_rate / frame_rate must be a whole number of samples, got {hop}")
@@ -76,6 +85,11 @@ class ProsodyConfig:
     @property
     def hop_length(self) -> int:
         return int(self.sample_rate / self.frame_rate)
+
+    @property
+    def min_samples(self) -> int:
+        """The shortest segment analysed: two periods of f0_min, and at least one n_fft frame."""
+        return max(int(np.ceil(2 * self.sample_rate / self.f0_min)), self.n_fft)
 
 
 def prosody_frames(samples: np.ndarray, cfg: ProsodyConfig) -> np.ndarray:
@@ -127,7 +141,14 @@ class Prosody(AudioFrameExtractor):
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> Feature:
         segment = super().decode(row, corpus_root)
-        frames = prosody_frames(segment.samples, self.config)
+        cfg = self.config
+        if len(segment.samples) < cfg.min_samples:
+            raise MediaError(
+                f"{segment.path}: segment of {segment.duration * 1000:.1f} ms is too short for prosody: expected at "
+                f"least {cfg.min_samples / cfg.sample_rate * 1000:.1f} ms (two periods of f0_min={cfg.f0_min:g} Hz and "
+                f"one n_fft={cfg.n_fft} frame); use a longer segment or a higher f0_min"
+            )
+        frames = prosody_frames(segment.samples, cfg)
         return frames, stft_intervals(len(frames), self.config.hop_length, segment)
 
     def compute(self, items: list[Feature]) -> list[Feature]:
