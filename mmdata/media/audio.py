@@ -16,6 +16,7 @@ Torch-free on purpose: this runs in the decode worker processes.
 from __future__ import annotations
 
 import logging
+import math
 import stat
 import struct
 from dataclasses import dataclass
@@ -94,10 +95,16 @@ def load_audio(
         samples, rate, offset = _read_pyav(path, start, end)
     if len(samples) == 0:
         raise MediaError(f"{path}: segment [{start}, {end}] holds no audio samples; expected a non-empty segment")
+    peak = _peak_amplitude(samples)
+    if not math.isfinite(peak):  # max and min propagate NaN and infinities: no extra pass over the samples
+        raise MediaError(
+            f"{path}: audio segment [{offset:.3f}s, {offset + len(samples) / rate:.3f}s] holds NaN or infinite "
+            "samples; expected finite audio (a float WAV written from a failed computation?); re-export the file"
+        )
     if sample_rate is not None and rate != sample_rate:
         samples = resample(samples, rate, sample_rate)
         rate = sample_rate
-    peak = _peak_amplitude(samples)
+        peak = _peak_amplitude(samples)
     if on_silence == "error" and peak < SILENCE_PEAK:
         raise MediaError(
             f"{path}: audio segment [{offset:.3f}s, {offset + len(samples) / rate:.3f}s] is silent "

@@ -109,3 +109,16 @@ def test_file_soundfile_cannot_read_falls_back_to_pyav(tmp_path, media):
     garbage.write_bytes(bytes(range(256)) * 8)
     with pytest.raises(MediaError, match=r"noise.flac: cannot decode audio \(soundfile: .*; PyAV: "):
         load_audio(garbage)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("sample_rate", [None, 16000])
+def test_non_finite_samples_are_a_media_error_naming_the_file(tmp_path, bad, sample_rate):
+    import soundfile
+
+    samples = (0.3 * np.sin(2 * np.pi * 220 * np.arange(22050) / 22050)).astype(np.float32)
+    samples[1000] = bad
+    path = tmp_path / "float.wav"
+    soundfile.write(path, samples, 22050, subtype="FLOAT")
+    with pytest.raises(MediaError, match=re.escape(str(path)) + r".*NaN or infinite samples"):
+        load_audio(path, sample_rate=sample_rate)  # before resampling too, where librosa would fail unnamed
