@@ -140,11 +140,11 @@ def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, me
         "## Extractors\n",
         *[_extractor_section(name, entry) for name, entry in sorted(manifest.tables.items())],
         "## Media\n",
-        _media_section(media, corpus, missing_media),
+        _media_section(media, corpus, missing_media, configs[0].features or {}),
         "## Checks\n",
         _checks_section(checks),
         "## Loading\n",
-        _loading_section(configs),
+        _loading_section(configs, split_names),
         "## Verifying a copy\n",
         "`checksums.sha256` holds the SHA-256 of every other file. `mmdata verify .` names any missing, extra "
         "or altered file (plain `sha256sum -c checksums.sha256` checks the listed ones). After editing this "
@@ -153,8 +153,11 @@ def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, me
         "Upload the folder with the Hub's own command (`pip install huggingface_hub`, then `hf auth login`):\n\n"
         "```bash\nhf upload USER/DATASET_NAME . --repo-type dataset\n```\n",
         "## Licence\n",
-        "TODO: state the licence of this dataset (and of the corpus it comes from) here and in the `license:` "
-        "field of the header, then run `mmdata checksum .`.\n",
+        f"TODO: state the licence of this dataset (and of the `{corpus.get('kind')}` corpus it comes from, with "
+        "the citation its publishers ask for) here and in the `license:` field of the header, then run "
+        "`mmdata checksum .`."
+        + (" The embedded media files are the corpus's own: share them only where its terms allow it."
+           if media == "embed" else "") + "\n",
     ]
     return "\n".join(parts)
 
@@ -173,13 +176,20 @@ def _extractor_section(name: str, entry: Any) -> str:
     )
 
 
-def _media_section(media: str, corpus: dict[str, Any], missing: list[MissingMedia]) -> str:
+def _media_section(media: str, corpus: dict[str, Any], missing: list[MissingMedia], samples_features: Any) -> str:
     if media == "embed":
-        text = ("Images and audio are embedded in the `samples` config, in the columns `image_file` "
-                "(`datasets.Image`: the original image files) and `audio_file` (`datasets.Audio`: whole files as they "
-                "are, segments as FLAC); `image`, `audio` and `video` keep the paths relative to the corpus root. "
-                "Videos are not embedded. Decoding `datasets.Audio` uses `torchcodec` (datasets >= 4, installed with mmdata's `video` extra); without it, "
-                "`cast_column(\"audio_file\", Audio(decode=False))` gives the bytes, which soundfile reads.\n")
+        # Only the columns the samples config really has: a corpus without audio has no `audio_file`.
+        columns = {"image_file": "`image_file` (`datasets.Image`: the original image files)",
+                   "audio_file": "`audio_file` (`datasets.Audio`: whole files as they are, segments as FLAC)"}
+        embedded = [text for column, text in columns.items() if column in samples_features]
+        text = ("Media files are embedded in the `samples` config, in " + " and ".join(embedded) + "; "
+                if embedded else "This corpus has no image or audio files to embed; ")
+        text += "`image`, `audio` and `video` keep the paths relative to the corpus root. Videos are not embedded."
+        if "audio_file" in samples_features:
+            text += (" Decoding `datasets.Audio` uses `torchcodec` (datasets >= 4, installed with mmdata's `video` "
+                     "extra); without it, `cast_column(\"audio_file\", Audio(decode=False))` gives the bytes, which "
+                     "soundfile reads.")
+        text += "\n"
         if missing:
             shown = ", ".join(f"`{m.sample_id}`" for m in missing[:10])
             text += f"\n{len(missing)} media files could not be read and are null: {shown}" + (" ..." if len(missing) > 10 else "") + "\n"
@@ -202,7 +212,8 @@ def _checks_section(checks: CheckReport) -> str:
     return text
 
 
-def _loading_section(configs: list[CardConfig]) -> str:
+def _loading_section(configs: list[CardConfig], split_names: dict[str, str]) -> str:
+    """How to load the data; `split_names` maps mmdata's split names (what `fuse` reads) to the `datasets` ones."""
     samples, tables = configs[0], configs[1:]
     if not tables:
         split = next(iter(samples.files), "train")
@@ -216,6 +227,7 @@ def _loading_section(configs: list[CardConfig]) -> str:
     for config in tables:
         per_modality.setdefault(config.name.split(".", 1)[0], config.name)
     fused_tables = tuple(per_modality.values())
+    mmdata_split = next((s for s, hf_split in split_names.items() if hf_split == split), split)
     return f"""With `datasets` (from this folder, or from the Hub as `USER/DATASET_NAME`):
 
 ```python
@@ -252,8 +264,8 @@ from torch.utils.data import DataLoader
 
 from mmdata.fusion import FusedDataset, collate_fused, fuse
 
-fuse(".", "fused", tables={fused_tables!r}, stats_splits=("{split}",), format="arrow")
-loader = DataLoader(FusedDataset("fused", "{split}"), batch_size=64, collate_fn=collate_fused)
+fuse(".", "fused", tables={fused_tables!r}, stats_splits=("{mmdata_split}",), format="arrow")
+loader = DataLoader(FusedDataset("fused", "{mmdata_split}"), batch_size=64, collate_fn=collate_fused)
 ```
 
 With mmdata (the folder is an mmdata dataset too: `mmdata info .`, `mmdata check .`, `mmdata report .`):
@@ -277,12 +289,14 @@ def _kind(spec: dict[str, Any]) -> str:
     return "pooled" if spec.get("kind") == "pooled" else f"sequence over {spec.get('item_axis') or 'items'}"
 
 
+#: The Hub's `size_categories` values (`huggingface_hub.DatasetCardData`), by upper bound.
+_SIZE_CATEGORIES = ((10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M"),
+                    (10**7, "1M<n<10M"), (10**8, "10M<n<100M"), (10**9, "100M<n<1B"), (10**10, "1B<n<10B"),
+                    (10**11, "10B<n<100B"), (10**12, "100B<n<1T"))
+
+
 def _size_category(rows: int) -> str:
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-                        (10_000_000, "1M<n<10M")):
-        if rows < limit:
-            return name
-    return "n>10M"
+    return next((name for limit, name in _SIZE_CATEGORIES if rows < limit), "n>1T")
 
 
 def _md_cell(text: str) -> str:

@@ -6,8 +6,11 @@ one line each (the format `sha256sum -c` reads, so no mmdata is needed to check 
     3b5d3c7d207e37dceeedd301e35e2e58a5e2a4d1a8fd0a6e0f3d1c6e4a3f8d2b  features/image.color-hist/part-00000-train.parquet
     9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  mmdata.json
 
-`verify_checksums` names every missing, extra or altered file. Folders that tools add to a copy
-(`.git/`, the `.cache/huggingface/` of `hf download --local-dir`) are not part of the dataset.
+`verify_checksums` names every missing, extra or altered file. What tools add to a copy (`.git/`,
+the `.cache/huggingface/` of `hf download --local-dir`, the `.gitattributes` the Hub puts into every
+new repository) is not part of the dataset. The files are those `hf upload` sends: regular files,
+symbolic links to files included, but not the files under a symbolic link to a folder, nor a link
+whose target is gone.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 CHECKSUMS_NAME = "checksums.sha256"
 #: Paths (relative, POSIX) that belong to the tools around a dataset, not to the dataset.
 IGNORED_PREFIXES = (".git/", ".cache/huggingface/")
+IGNORED_FILES = frozenset({".gitattributes"})
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _CHUNK = 1 << 20
 #: A checksums file that cannot be parsed proves nothing about the files: get it again, or vouch for them anew.
@@ -66,22 +70,26 @@ def sha256_file(path: Path) -> str:
 
 def list_dataset_files(dataset_dir: Path) -> list[str]:
     """Every file under `dataset_dir` (relative POSIX paths, sorted), except the checksums file itself
-    and the ignored tool folders."""
+    and what tools add (`IGNORED_PREFIXES`, `IGNORED_FILES`)."""
     files = []
     for path in dataset_dir.rglob("*"):
-        if path.is_dir():
+        if not path.is_file():  # folders, and links to nothing (which `hf upload` leaves out too)
             continue
         rel = path.relative_to(dataset_dir).as_posix()
-        if rel == CHECKSUMS_NAME or rel.startswith(IGNORED_PREFIXES):
+        if rel == CHECKSUMS_NAME or rel in IGNORED_FILES or rel.startswith(IGNORED_PREFIXES):
             continue
         files.append(rel)
     return sorted(files)
 
 
 def compute_checksums(dataset_dir: str | Path) -> dict[str, str]:
-    """{relative path: sha256} for every file of the directory."""
+    """{relative path: sha256} for every file of the directory.
+
+    Raises:
+        DatasetError: a file cannot be read (its path and the reason in the message).
+    """
     root = _existing_dir(dataset_dir)
-    return {rel: sha256_file(root / rel) for rel in list_dataset_files(root)}
+    return {rel: _checksum(root, rel) for rel in list_dataset_files(root)}
 
 
 def write_checksums(dataset_dir: str | Path) -> Path:
@@ -134,7 +142,7 @@ def verify_checksums(dataset_dir: str | Path) -> VerifyReport:
 
     Raises:
         CorpusNotFoundError: the directory does not exist.
-        DatasetError: it has no readable checksums file.
+        DatasetError: it is a file, has no readable checksums file, or a file in it cannot be read.
     """
     root = _existing_dir(dataset_dir)
     recorded = read_checksums(root / CHECKSUMS_NAME)
@@ -142,12 +150,23 @@ def verify_checksums(dataset_dir: str | Path) -> VerifyReport:
     report = VerifyReport(dataset_dir=root, checked=len(recorded))
     report.missing = sorted(set(recorded) - present)
     report.extra = sorted(present - set(recorded))
-    report.altered = sorted(rel for rel in set(recorded) & present if sha256_file(root / rel) != recorded[rel])
+    report.altered = sorted(rel for rel in set(recorded) & present if _checksum(root, rel) != recorded[rel])
     return report
+
+
+def _checksum(root: Path, rel: str) -> str:
+    try:
+        return sha256_file(root / rel)
+    except OSError as e:
+        raise DatasetError(f"cannot read {root / rel} ({e.strerror or e}); every file of the folder is checksummed: "
+                           "make it readable, or move it out of the folder") from e
 
 
 def _existing_dir(dataset_dir: str | Path) -> Path:
     root = Path(dataset_dir)
+    if root.is_file():
+        raise DatasetError(f"{root} is a file; expected the dataset folder that holds {CHECKSUMS_NAME} "
+                           f"(e.g. {root.parent})")
     if not root.is_dir():
         raise CorpusNotFoundError(f"dataset directory not found: {root}")
     return root

@@ -36,7 +36,7 @@ from mmdata.share.card import CardConfig, render_card
 from mmdata.share.checks import checks_summary, require_passing, run_checks
 from mmdata.share.checksums import CHECKSUMS_NAME, write_checksums
 from mmdata.share.hf import hf_features, hf_split_names, with_hf_metadata
-from mmdata.share.media import MissingMedia, embed_media, embedded_name, media_columns
+from mmdata.share.media import MissingMedia, embed_media, embedded_columns, embedded_name, media_columns
 from mmdata.store import layout
 from mmdata.store.files import write_text_atomic
 from mmdata.store.manifest import Manifest, write_manifest
@@ -97,7 +97,8 @@ def share_dataset(
     Args:
         media: 'reference' keeps media as paths relative to the corpus root; 'embed' also stores the
             image and audio files in the samples table, as `image_file`/`audio_file` columns
-            (`datasets.Image`/`Audio`).
+            (`datasets.Image`/`Audio`). Sharing a shared folder again, 'embed' keeps the files it
+            holds and 'reference' leaves them out.
         corpus_root: where the corpus lies now (default: the root recorded in the manifest); only
             read with media='embed'.
         allow_failed_checks: share even when `mmdata check` finds errors.
@@ -120,14 +121,15 @@ def share_dataset(
     require_passing(checks, allow_failed_checks=allow_failed_checks, action="share")
     out_dir = Path(out_dir)
     _check_out_dir(dataset.root, out_dir, overwrite)
-    partial = out_dir.with_name(f".{out_dir.name}.partial")
+    target = Path(os.path.realpath(out_dir))  # a link to a folder stays; the folder it names is replaced
+    partial = target.with_name(f".{target.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     try:
         report = _write_share(dataset, partial, media, Path(corpus_root or dataset.manifest.corpus["root"]),
                               checks, shard_size or int(dataset.manifest.samples.get("shard_size", layout.DEFAULT_SHARD_SIZE)))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(partial, out_dir)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(partial, target)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -157,14 +159,19 @@ def _write_share(dataset: Dataset, out: Path, media: MediaMode, corpus_root: Pat
     ordered_ids = samples.column("sample_id").take(order)
     fingerprint = fingerprint_ids(ordered_ids.to_pylist())
 
-    embedded = media_columns(samples) if media == "embed" else {}
-    samples_config, missing = _write_samples(samples, shards, out, embedded, corpus_root)
+    # A dataset shared before with media='embed' holds its files already: 'embed' keeps them as they
+    # are (the corpus may not be at hand), 'reference' leaves them out.
+    kept = embedded_columns(samples)
+    if media == "reference":
+        samples, kept = samples.drop_columns([embedded_name(c) for c in kept]), {}
+    embedded = {c: kind for c, kind in media_columns(samples).items() if c not in kept} if media == "embed" else {}
+    samples_config, missing = _write_samples(samples, shards, out, embedded, kept, corpus_root)
     configs = [samples_config]
     for name in dataset.table_names:
         configs.append(_write_feature_table(dataset, name, samples.column("sample_id"), shards, out, fingerprint))
     _copy_errors(dataset.root, out)
 
-    manifest = _shared_manifest(dataset.manifest, shards, fingerprint, media, checks, missing)
+    manifest = _shared_manifest(dataset.manifest, shards, shard_size, fingerprint, media, checks, missing)
     write_manifest(out, manifest)
     write_text_atomic(out / CARD_NAME, render_card(manifest, configs, checks, media, missing))
     write_checksums(out)
@@ -176,8 +183,9 @@ def _write_share(dataset: Dataset, out: Path, media: MediaMode, corpus_root: Pat
                        sum(p.stat().st_size for p in files), media, checks, missing)
 
 
-def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, embedded: dict, corpus_root: Path
-                   ) -> tuple[CardConfig, list[MissingMedia]]:
+def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, embedded: dict, kept: dict,
+                   corpus_root: Path) -> tuple[CardConfig, list[MissingMedia]]:
+    """Write the samples shards, embedding the files of the `embedded` path columns (`kept` ones hold theirs)."""
     config = CardConfig("samples", layout.SAMPLES_DIR, default=True)
     missing: list[MissingMedia] = []
     for shard in shards:
@@ -186,7 +194,7 @@ def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, embe
             part, lost = embed_media(part, corpus_root, embedded)
             missing.extend(lost)
         if config.features is None:
-            config.features = hf_features(part.schema, {embedded_name(c): kind for c, kind in embedded.items()})
+            config.features = hf_features(part.schema, {embedded_name(c): kind for c, kind in {**kept, **embedded}.items()})
         part = part.replace_schema_metadata(with_hf_metadata(part.schema, config.features).metadata)
         write_table_atomic(part, out / layout.SAMPLES_DIR / shard.file_name)
         config.add(shard.hf_split, f"{layout.SAMPLES_DIR}/{shard.file_name}", part)
@@ -234,13 +242,16 @@ def _copy_errors(source: Path, out: Path) -> None:
         shutil.copy2(path, target)
 
 
-def _shared_manifest(source: Manifest, shards: list[OutputShard], fingerprint: str, media: MediaMode,
+def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: int, fingerprint: str, media: MediaMode,
                      checks: CheckReport, missing: list[MissingMedia]) -> Manifest:
     manifest = Manifest.from_json(source.to_json())
+    for entry in manifest.tables.values():
+        entry.format = "parquet"  # every table is written as Parquet, whatever the source's shards were
     manifest.samples = {
         **source.samples,
         "path": layout.SAMPLES_DIR,
         "shards": [len(s.indices) for s in shards] or [0],
+        "shard_size": shard_size,
         "fingerprint": fingerprint,
     }
     manifest.extra = {
@@ -259,6 +270,11 @@ def _check_out_dir(source: Path, out_dir: Path, overwrite: bool) -> None:
     src, dst = source.resolve(), out_dir.resolve()
     if dst == src or src in dst.parents or dst in src.parents:
         raise DatasetError(f"output folder {out_dir} overlaps the dataset {source}; choose a folder outside it")
+    cwd = Path.cwd().resolve()
+    if out_dir.exists() and (dst == cwd or dst in cwd.parents):
+        raise DatasetError(f"output folder {out_dir} is or holds the current directory, and the finished share "
+                           f"replaces it as a whole; run the command from outside it (e.g. `cd {dst.parent}`, then "
+                           f"--out {dst.name})")
     if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
         return
     ours = (out_dir / CHECKSUMS_NAME).is_file() and (out_dir / layout.MANIFEST_NAME).is_file()

@@ -30,8 +30,12 @@ MediaKind = Literal["image", "audio"]
 HF_METADATA_KEY = b"huggingface"
 #: Arrow type of an embedded image or audio file (what `datasets.Image`/`Audio` store).
 MEDIA_TYPE = pa.struct([pa.field("bytes", pa.binary()), pa.field("path", pa.string())])
-#: Split names `datasets` accepts (`datasets.splits._split_re`).
+#: Split names `datasets` accepts (`datasets.naming._split_re`).
 _SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
+#: `datasets` reserves "all" (any case) for the union of the splits and refuses it as a split of
+#: its own; mmdata puts an unsplit corpus in split "all", which becomes what `datasets` calls an
+#: unsplit dataset's only split.
+_RESERVED_SPLIT, _UNSPLIT_NAME = "all", "train"
 #: Usual split order; other names follow alphabetically.
 _SPLIT_ORDER = ("train", "restval", "val", "validation", "dev", "valid", "test")
 
@@ -57,7 +61,8 @@ def with_hf_metadata(schema: pa.Schema, features: datasets.Features) -> pa.Schem
 def hf_split_names(splits: Iterable[str]) -> dict[str, str]:
     """{mmdata split: datasets split name}, in the usual order (train, val, test, then the rest).
 
-    Characters `datasets` does not accept in split names become '_' (`dev-clean` -> `dev_clean`).
+    Characters `datasets` does not accept in split names become '_' (`dev-clean` -> `dev_clean`);
+    `all`, which `datasets` reserves, becomes `train` (its name for an unsplit dataset's rows).
 
     Raises:
         DatasetError: two splits map to the same name.
@@ -65,11 +70,14 @@ def hf_split_names(splits: Iterable[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for split in split_order(splits):
         name = split if _SPLIT_NAME.match(split) else re.sub(r"\W", "_", split).strip("_") or "split"
+        if name.lower() == _RESERVED_SPLIT:
+            name = _UNSPLIT_NAME
         clash = next((other for other, taken in names.items() if taken == name), None)
         if clash is not None:
             raise DatasetError(
                 f"splits {clash!r} and {split!r} both become the `datasets` split name {name!r}; "
-                "rename one of them (split names may hold letters, digits, '_' and '.')"
+                "rename one of them (split names may hold letters, digits, '_' and '.'; "
+                f"{_RESERVED_SPLIT!r} is reserved by `datasets` and becomes {_UNSPLIT_NAME!r})"
             )
         names[split] = name
     return names

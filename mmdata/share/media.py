@@ -51,6 +51,11 @@ def media_columns(table: pa.Table) -> dict[str, MediaKind]:
     return {c: kind for c, kind in EMBEDDABLE.items() if c in table.column_names and table.column(c).null_count < len(table)}
 
 
+def embedded_columns(table: pa.Table) -> dict[str, MediaKind]:
+    """The path columns whose files `table` already holds (a samples table shared with media='embed')."""
+    return {c: kind for c, kind in EMBEDDABLE.items() if embedded_name(c) in table.column_names}
+
+
 def embedded_name(column: str) -> str:
     """The column that holds the embedded files of a path column (`image` -> `image_file`)."""
     return f"{column}{EMBEDDED_SUFFIX}"
