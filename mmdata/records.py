@@ -38,6 +38,8 @@ MODALITIES: tuple[Modality, ...] = ("image", "text", "audio", "video")
 
 #: `extra` JSON keys that give a media file's duration in seconds (a JSON number or a numeric string).
 DURATION_KEYS = ("duration", "media_duration")
+#: Word tokens that mark a silence in word-aligned transcripts (P2FA's `sp` in CMU-MOSI word sequences), lower case.
+PAUSE_TOKENS = frozenset({"sp", "sil", "<sp>", "<sil>"})
 #: A key's value in JSON: a string's content without its quotes, or a bare value (number, true, ...) as written.
 _DURATION_VALUE = r'"{key}"\s*:\s*(?:"(?P<string>[^"\\]*)"|(?P<bare>[^",}}\]\s]+))'
 #: A plain decimal number ("2", "2.5", ".5", "1e3"); "inf", "nan" and hex stay unknown.
@@ -102,6 +104,8 @@ def samples_to_table(samples: Iterable[Sample]) -> pa.Table:
 def text_items(row: dict[str, Any]) -> list[str]:
     """The texts of a samples-table row: its captions, else its transcript, else nothing."""
     captions = row.get("captions") or []
+    if isinstance(captions, str):  # one caption given as a string, not a list of them
+        captions = [captions]
     if captions:
         return list(captions)
     transcript = row.get("transcript")

@@ -63,11 +63,10 @@ from mmdata.corpora.csd_labels import dataset_of, label_segments, left_out, pick
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, read_rows, split_key
 from mmdata.formats.folds import read_folds, resolve_folds_path
-from mmdata.records import MODALITIES, Sample
+from mmdata.records import MODALITIES, PAUSE_TOKENS, Sample
 from mmdata.store.metadata import FeatureSpec
 
 NonFinite = Literal["error", "zero", "keep"]
-PAUSE_TOKENS = frozenset({"sp", "sil", "<sp>", "<sil>"})  # lower case; see `is_pause`
 # Names a label file goes by (file name prefix, metadata `dataset name`) -> the `dataset` they imply.
 UNASSIGNED_SPLIT = "unassigned"
 _PREFIX = re.compile(r"^(cmu_)?(mosi|mosei|sims|pom|iemocap)_+", re.IGNORECASE)

@@ -387,7 +387,7 @@ def _attach_words(corpus_dir: Path, options: MosiRawOptions, segments: dict[str,
         where = f"{path}:{line}"
         start = parse_number(row["start"], where, "start", required=True)
         end = parse_number(row["end"], where, "end", required=True)
-        expect(start <= end, where, f"word end {end} < start {start}; expected start <= end (seconds)")
+        expect(0 <= start <= end, where, f"word start {start}, end {end}; expected 0 <= start <= end (seconds)")
         if row["segment_id"] not in segments:
             result.problems.append(LoadProblem(row["segment_id"], where, "word timing for an unknown segment; ignored"))
             continue

