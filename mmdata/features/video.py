@@ -12,10 +12,13 @@ Output: `pool='none'` keeps one row per frame (a sequence table with per-frame i
     create_extractor("video-frames:image_extractor=color-hist,image_options=bins=8;decode_size=64,fps=2")
 
 The image extractor reads files, so each frame is handed to it as a lossless PNG in a temporary
-directory of the worker; what the extractor computes is what it computes on a still image.
+directory of the worker; what the extractor computes is what it computes on a still image. Frames
+go through it one by one as they are decoded, so a long video's frames are never all in memory;
+`compute` hands the image extractor at most `FRAMES_PER_COMPUTE` frames at a time.
 """
 from __future__ import annotations
 
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,10 @@ from mmdata.store.metadata import FeatureSpec
 
 Pool = Literal["none", "mean", "max"]
 
+#: Frames per call of the image extractor's `compute`: a batch of samples may hold thousands of
+#: frames, which a model must not see as one batch.
+FRAMES_PER_COMPUTE = 64
+
 
 @dataclass(frozen=True)
 class VideoFramesConfig:
@@ -45,8 +52,8 @@ class VideoFramesConfig:
     max_frames: int = 0
 
     def __post_init__(self) -> None:
-        if self.fps <= 0:
-            raise ValueError(f"fps must be > 0, got {self.fps}")
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"fps must be a finite number > 0, got {self.fps}")
         if self.max_frames < 0:
             raise ValueError(f"max_frames must be >= 0, got {self.max_frames}")
 
@@ -101,29 +108,36 @@ class VideoFrames(Extractor):
     def decode(self, row: dict[str, Any], corpus_root: Path) -> DecodedFrames:
         if not row.get("video"):
             raise MediaError(f"sample {row['sample_id']!r} has no video file; expected a 'video' path")
-        clip = read_video_frames(
-            resolve_media(corpus_root, row["video"]), fps=self.config.fps, start=row.get("start"), end=row.get("end"),
-            max_frames=self.config.max_frames or None,
-        )
         from PIL import Image
 
-        items = []
         with tempfile.TemporaryDirectory(prefix="mmdata-frames-") as tmp:
-            for index, (rgb, (t0, _)) in enumerate(zip(clip.frames, clip.intervals)):
-                name = f"frame-{index:06d}.png"
-                Image.fromarray(rgb).save(Path(tmp) / name, compress_level=1)
-                frame_row = {"sample_id": f"{row['sample_id']}@{t0:.3f}s", "image": name}
+            path = resolve_media(corpus_root, row["video"])
+
+            def decode_frame(rgb: np.ndarray, time: float) -> Any:
+                Image.fromarray(rgb).save(Path(tmp) / "frame.png", compress_level=1)
                 try:
-                    items.append(self.image.decode(frame_row, Path(tmp)))
+                    return self.image.decode({"sample_id": f"{row['sample_id']}@{time:.3f}s", "image": "frame.png"},
+                                             Path(tmp))
                 except MediaError as e:
-                    raise MediaError(f"{clip.path}: frame at {t0:.3f}s: {e}") from e
-        return DecodedFrames(items, clip.intervals)
+                    raise MediaError(f"{path}: frame at {time:.3f}s: {e}") from e
+
+            clip = read_video_frames(
+                path, fps=self.config.fps, start=row.get("start"), end=row.get("end"),
+                max_frames=self.config.max_frames or None, convert=decode_frame,
+            )
+        return DecodedFrames(clip.frames, clip.intervals)
 
     def compute(self, items: list[DecodedFrames]) -> list[Any]:
         flat = [frame for item in items for frame in item.items]
-        vectors = self.image.compute(flat)
-        if len(vectors) != len(flat):
-            raise RuntimeError(f"image extractor {self.image.name!r} returned {len(vectors)} features for {len(flat)} frames")
+        vectors = []
+        for first in range(0, len(flat), FRAMES_PER_COMPUTE):
+            chunk = flat[first : first + FRAMES_PER_COMPUTE]
+            computed = self.image.compute(chunk)
+            if len(computed) != len(chunk):
+                raise RuntimeError(
+                    f"image extractor {self.image.name!r} returned {len(computed)} features for {len(chunk)} frames"
+                )
+            vectors.extend(computed)
         out, start = [], 0
         for item in items:
             frames = np.stack([np.asarray(v) for v in vectors[start : start + len(item.items)]])

@@ -88,6 +88,8 @@ def load_audio(
     size = _check_file(path)
     if start is not None and end is not None and end <= start:
         raise MediaError(f"{path}: segment end {end} <= start {start}; expected start < end (seconds)")
+    if start is not None and start < 0:  # every reader, not only the WAV one (PyAV's would clamp it to 0)
+        raise MediaError(f"{path}: segment start {start} is negative; expected seconds >= 0")
     if path.suffix.lower() in SOUNDFILE_SUFFIXES:
         pcm = _read_wav_pcm16(path, size, start, end) if path.suffix.lower() in (".wav", ".wave") else None
         samples, rate, offset = pcm if pcm is not None else _read_soundfile(path, start, end)

@@ -5,29 +5,44 @@ Sampling: within the segment `[start, end)` (default: the whole video) the k-th 
 presentation time is <= t_k). It stands for the interval `[t_k, min(t_k + 1/fps, end))`, so sampled
 frames tile the segment; times are seconds of the media file. `t_0` is `start`, or the first frame's
 presentation time when that comes later: a stream whose time line starts after 0 (MPEG-TS, a cut
-file) has no frame on screen before its first one, so none is made up. A rate above the video's own
-frame rate repeats frames, which keeps the table at the rate that was asked for.
+file) has no frame on screen before its first one, so none is made up. The last frame stays on
+screen for its own duration (variable frame rate files state it per frame), else for one frame at
+the stream's average rate. A rate above the video's own frame rate repeats frames, which keeps the
+table at the rate that was asked for.
+
+Pixels are PyAV's `VideoFrame.to_ndarray(format="rgb24")` of each decoded frame: the frame's own
+colour matrix and range (BT.601 when untagged, as FFmpeg assumes), 8 bits per channel (10-bit and
+grey sources convert too), the stored width and height. Rotation metadata (phone videos) is not
+applied: frames are seen as stored, as PyAV and `torchvision.io.read_video` return them (the
+`ffmpeg` command line and torchcodec turn them upright). Where chroma goes through FFmpeg's general
+scaler (odd sizes, high bit depth), PyAV's interpolation (bilinear) can differ from the command
+line's and torchcodec's at sharp colour edges; flat areas agree.
 
 Torch-free on purpose: this runs in the decode worker processes.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mmdata.errors import MediaError
 
 _EPS = 1e-6
+#: A seek that lands after a segment's start (MPEG-TS seeks to the next keyframe) is retried this
+#: many seconds before the start, then from the beginning of the file.
+_SEEK_RETRY_BACK = (1.0, 4.0, 16.0)
 
 
 @dataclass(frozen=True)
 class VideoFrames:
     """Frames sampled from one video (or segment)."""
 
-    frames: list[np.ndarray]  # each H x W x 3 uint8 RGB
+    frames: list[Any]  # each H x W x 3 uint8 RGB, or what `convert` made of it
     intervals: np.ndarray  # (T, 2) float64 seconds of the media file
     fps: float
     path: str
@@ -43,14 +58,20 @@ def read_video_frames(
     start: float | None = None,
     end: float | None = None,
     max_frames: int | None = None,
+    convert: Callable[[np.ndarray, float], Any] | None = None,
 ) -> VideoFrames:
     """Sample RGB frames of `path` at `fps` frames per second within `[start, end)` seconds.
 
     Args:
         max_frames: stop after this many sampled frames (None = no limit).
+        convert: called as `convert(rgb, time)` on each sampled frame as soon as it is decoded (`time`:
+            its presentation time in seconds); only its result is kept, so a long video's frames are
+            never all in memory. A frame sampled at several instants is converted once and its result
+            repeated.
 
     Raises:
-        MediaError: missing, empty or undecodable file, no video stream, a segment outside the video.
+        MediaError: missing, empty or undecodable file, no video stream, no decodable frame, frames
+            without timestamps, a segment outside the video.
 
     Example:
         >>> clip = read_video_frames("clip.mp4", fps=2.0, start=1.0, end=3.0)
@@ -60,15 +81,18 @@ def read_video_frames(
     import av
 
     path = Path(path)
-    if fps <= 0:
-        raise MediaError(f"{path}: frame sampling rate {fps} must be > 0 frames per second")
+    if not (math.isfinite(fps) and fps > 0):
+        raise MediaError(f"{path}: frame sampling rate {fps} must be a finite number > 0 frames per second")
+    if any(t is not None and not math.isfinite(t) for t in (start, end)):
+        raise MediaError(f"{path}: segment [{start}, {end}] must have finite bounds (seconds)")
     if not path.is_file():
         raise MediaError(f"video file not found: {path}")
     if path.stat().st_size == 0:
         raise MediaError(f"video file is empty (0 bytes): {path}")
     if start is not None and end is not None and end <= start:
         raise MediaError(f"{path}: segment end {end} <= start {start}; expected start < end (seconds)")
-    begin = float(start or 0.0)
+    if start is not None and start < 0:
+        raise MediaError(f"{path}: segment start {start} is negative; expected seconds >= 0")
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -76,59 +100,114 @@ def read_video_frames(
                 raise MediaError(f"{path}: no video stream (streams: {kinds}); expected a file with a video track")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            if begin > 0:
-                container.seek(int(begin / stream.time_base), stream=stream, backward=True, any_frame=False)
-            frames, stop, begin = _sample(container, stream, begin, end, fps, max_frames)
+            begin = float(start or 0.0)
+            sampler = _Sampler(begin, end, fps, max_frames, convert)
+            sampler.run(_decode_from(container, stream, begin), stream, path)
     except MediaError:
         raise
     except (av.FFmpegError, ValueError, OSError) as e:
-        raise MediaError(f"{path}: cannot decode video ({type(e).__name__}: {e}); expected a readable video file") from e
-    if not frames:
         raise MediaError(
-            f"{path}: no frames in segment [{begin}, {end}] (video ends at {stop:.3f}s); "
+            f"{path}: cannot decode video ({type(e).__name__}: {e}); expected a readable video file "
+            "(the file may be truncated or corrupt)"
+        ) from e
+    if sampler.first is None:
+        raise MediaError(
+            f"{path}: the video stream decoded to no frames; expected at least one frame (is the file truncated?)"
+        )
+    if not sampler.out:
+        where = (f"video starts at {sampler.first:.3f}s" if end is not None and end <= sampler.first + _EPS
+                 else f"video ends at {sampler.stop:.3f}s")
+        raise MediaError(
+            f"{path}: no frames in segment [{float(start or 0.0)}, {end}] ({where}); "
             "expected a segment inside the video"
         )
-    starts = begin + np.arange(len(frames)) / fps
-    ends = np.minimum(starts + 1.0 / fps, stop)
-    return VideoFrames(frames, np.stack([starts, ends], axis=1), float(fps), str(path))
+    starts = sampler.begin + np.arange(len(sampler.out)) / fps
+    ends = np.minimum(starts + 1.0 / fps, sampler.stop)
+    return VideoFrames(sampler.out, np.stack([starts, ends], axis=1), float(fps), str(path))
 
 
-def _sample(container, stream, begin: float, end: float | None, fps: float, max_frames: int | None):
-    """Walk the decoded frames once, emitting the frame on screen at each sampling instant.
+def _decode_from(container, stream, begin: float) -> Iterator[Any]:
+    """The decoded frames of `stream`, from a keyframe at or before `begin` on (from its start when
+    `begin` is 0). A seek that lands after `begin` is retried from further back, then from the start."""
+    if begin <= 0:
+        yield from container.decode(stream)
+        return
+    for back in (0.0, *_SEEK_RETRY_BACK):
+        target = begin - back
+        if target <= 0:
+            break
+        container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+        frames = container.decode(stream)
+        first = next(frames, None)
+        if first is not None and first.time is not None and first.time <= begin + _EPS:
+            yield first
+            yield from frames
+            return
+        frames.close()
+    container.seek(0)
+    yield from container.decode(stream)
 
-    Returns the sampled frames, where the sampled span stops (the segment end, or the end of the
-    last frame's display time) and where it starts (`begin`, or the first frame's time if later).
+
+class _Sampler:
+    """Walks the decoded frames once, keeping the frame on screen at each sampling instant.
+
+    After `run`: `out` holds the samples, `first` the first decoded frame's time (None: no frame),
+    `begin` the first sampling instant (`start`, or the first frame's time if later) and `stop` where
+    the sampled span ends (the segment end, or the end of the last frame's display time).
     """
-    limit = max_frames if max_frames is not None else math.inf
-    rate = stream.average_rate or getattr(stream, "guessed_rate", None)  # MPEG-TS streams state no average rate
-    frame_step = 1.0 / float(rate) if rate else 0.0
-    out: list[np.ndarray] = []
-    current = None  # (time, frame) on screen before the next decoded frame
-    for frame in container.decode(stream):
-        time = float(frame.time) if frame.time is not None else 0.0
-        if current is None:
-            if end is not None and time >= end - _EPS:
-                return out, begin, begin  # the segment ends before the first frame: no frame in it
-            begin = max(begin, time)  # nothing is on screen before the first frame: sampling starts with it
-        while len(out) < limit and _instant(begin, len(out), fps) < min(time, _or_inf(end)) - _EPS:
-            out.append(current[1].to_ndarray(format="rgb24"))  # current is set: the first frame is at or before begin
-        if len(out) >= limit:
-            return out, _or_inf(end), begin
-        if end is not None and time >= end - _EPS:
-            return out, end, begin
-        current = (time, frame)
-    if current is None:
-        return out, begin, begin
-    stop = min(current[0] + frame_step, _or_inf(end))
-    if stop > current[0]:
-        last = current[1].to_ndarray(format="rgb24")
-        while len(out) < limit and _instant(begin, len(out), fps) < stop - _EPS:
-            out.append(last)
-    return out, stop, begin
+
+    def __init__(self, begin: float, end: float | None, fps: float, max_frames: int | None,
+                 convert: Callable[[np.ndarray, float], Any] | None):
+        self.begin, self.end, self.fps, self.convert = begin, end, fps, convert
+        self.limit = max_frames if max_frames is not None else math.inf
+        self.out: list[Any] = []
+        self.first: float | None = None
+        self.stop = begin
+
+    def run(self, frames: Iterator[Any], stream, path: Path) -> None:
+        rate = stream.average_rate or getattr(stream, "guessed_rate", None)  # MPEG-TS streams state no average rate
+        step = 1.0 / float(rate) if rate else 0.0
+        end = _or_inf(self.end)
+        shown = None  # the frame on screen before the next decoded one: [time, frame, converted]
+        for index, frame in enumerate(frames):
+            if frame.time is None:
+                raise MediaError(
+                    f"{path}: decoded frame {index} has no presentation timestamp; expected a container "
+                    "with timestamps (remux a raw stream first, e.g. `ffmpeg -i in.h264 -c copy out.mp4`)"
+                )
+            time = float(frame.time)
+            if shown is None:
+                self.first = time
+                if time >= end - _EPS:
+                    return  # the segment ends before the first frame: no frame in it
+                self.begin = max(self.begin, time)  # nothing is on screen before the first frame
+            self._emit(shown, min(time, end))  # shown is set: the first frame is at or before begin
+            if len(self.out) >= self.limit:
+                self.stop = end
+                return
+            if time >= end - _EPS:
+                self.stop = end
+                return
+            shown = [time, frame, None]
+        if shown is not None:
+            self.stop = min(shown[0] + (_frame_duration(shown[1]) or step), end)
+            self._emit(shown, self.stop)
+
+    def _emit(self, shown: list[Any] | None, until: float) -> None:
+        """Append `shown` for each sampling instant before `until`."""
+        while len(self.out) < self.limit and self.begin + len(self.out) / self.fps < until - _EPS:
+            if self.convert is None:
+                self.out.append(shown[1].to_ndarray(format="rgb24"))
+                continue
+            if shown[2] is None:
+                shown[2] = (self.convert(shown[1].to_ndarray(format="rgb24"), shown[0]),)
+            self.out.append(shown[2][0])
 
 
-def _instant(begin: float, k: int, fps: float) -> float:
-    return begin + k / fps
+def _frame_duration(frame) -> float:
+    """How long the frame stays on screen as its container states it (seconds; 0 when unknown)."""
+    duration, time_base = getattr(frame, "duration", None), frame.time_base
+    return float(duration * time_base) if duration and time_base else 0.0
 
 
 def _or_inf(value: float | None) -> float:

@@ -47,6 +47,15 @@ def test_segment_outside_the_video_is_a_media_error(media):
         read_video_frames(media.video_with_audio, fps=1.0, start=5.0)
 
 
+def test_negative_segment_start_is_a_media_error_for_video_and_its_audio_track(media):
+    from mmdata.media.audio import load_audio
+
+    with pytest.raises(MediaError, match=r"segment start -0.5 is negative; expected seconds >= 0"):
+        read_video_frames(media.video_with_audio, fps=1.0, start=-0.5, end=1.0)
+    with pytest.raises(MediaError, match=r"segment start -0.5 is negative; expected seconds >= 0"):
+        load_audio(media.video_with_audio, start=-0.5, end=1.0)  # PyAV's reader clamped it to 0
+
+
 def test_audio_only_and_empty_files_are_media_errors(media):
     with pytest.raises(MediaError, match=r"tone220.wav: no video stream \(streams: audio pcm_s16le\)"):
         read_video_frames(media.tone_wav, fps=1.0)
