@@ -5,12 +5,22 @@ A feature that only needs a small image should not pay for decoding 640x480 pixe
 requested size. Its pixels differ slightly from a full decode resized to the same size.
 
 Pixels are the stored ones, as Pillow and torchvision load them: EXIF orientation is not applied
-(a photo tagged "rotate 90" is seen as stored), and alpha is dropped (the colour stored under
-transparent pixels is kept). Grey, palette and CMYK images convert to RGB as Pillow converts them;
-16-bit images keep their 8 high bits; floating-point and 32-bit images are refused.
+(a photo tagged "rotate 90" is seen as stored, the orientation COCO's and Flickr30K's annotations and
+torchvision's loaders use), colour profiles (ICC) are not applied, and alpha is dropped (the colour
+stored under transparent pixels is kept, whatever background the image would be shown on). An
+animated GIF or WebP, or a multi-page TIFF, gives its first frame. Grey, palette and CMYK images
+convert to RGB as Pillow converts them; 16-bit images keep their 8 high bits; floating-point and
+32-bit images are refused.
+
+A file that cannot give every pixel is a `MediaError` naming it: a truncated file (never padded with
+grey, even where the calling program turned Pillow's `ImageFile.LOAD_TRUNCATED_IMAGES` on), an empty
+file, a file in no image format Pillow reads (an HTML error page saved as .jpg), and an image over
+Pillow's decompression-bomb limit (2 x `PIL.Image.MAX_IMAGE_PIXELS` pixels).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +28,19 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from mmdata.errors import MediaError
 
-# Truncated files must fail, not be silently padded with grey.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
-
 
 def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
     """Decode an image as RGB; with `min_size`, JPEGs decode at the smallest scale whose shorter
-    side is still >= min_size (draft mode). Raises MediaError naming the file."""
+    side is still >= min_size (draft mode).
+
+    Raises:
+        MediaError: the file is missing, empty, truncated or corrupt, not an image, too large, or
+            has pixels with no 8-bit reading; the message names the file.
+    """
     if not path.is_file():
         raise MediaError(f"image file not found: {path}")
     try:
-        with Image.open(path) as img:
+        with _truncated_files_fail(), Image.open(path) as img:
             if min_size is not None and img.format == "JPEG":
                 width, height = img.size
                 scale = min(width, height) / float(min_size)
@@ -38,9 +50,34 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
             return _as_rgb(img, path)
     except MediaError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        kind = "empty (0 bytes)" if path.stat().st_size == 0 else "corrupt or truncated"
-        raise MediaError(f"image file is {kind}: {path} ({type(e).__name__}: {e})") from e
+    except Image.DecompressionBombError as e:
+        raise MediaError(
+            f"image is too large to decode: {path} ({e}); the limit is Pillow's decompression-bomb guard, "
+            "2 x PIL.Image.MAX_IMAGE_PIXELS; downscale the file or remove the sample"
+        ) from e
+    except UnidentifiedImageError as e:
+        if path.stat().st_size == 0:
+            raise MediaError(f"image file is empty (0 bytes): {path}") from e
+        with open(path, "rb") as f:
+            head = f.read(16)
+        raise MediaError(
+            f"image file is corrupt or truncated, or not an image: {path} (Pillow recognises no image format "
+            f"in it; it starts with {head!r}); expected a JPEG, PNG, WebP, GIF, TIFF or BMP file"
+        ) from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise MediaError(f"image file is corrupt or truncated: {path} ({type(e).__name__}: {e})") from e
+
+
+@contextmanager
+def _truncated_files_fail() -> Iterator[None]:
+    """Pillow pads a truncated file with grey when its process-wide `LOAD_TRUNCATED_IMAGES` is on
+    (training scripts often turn it on): here it is off, and the caller's setting comes back after."""
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
 def _as_rgb(img: Image.Image, path: Path) -> Image.Image:
