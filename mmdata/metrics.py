@@ -17,7 +17,10 @@ to [-1, 1]; MAE and Pearson on the clipped values; classes are intervals `(lo, h
 
 Retrieval: a score matrix `(n_images, n_captions)` plus, for each caption, the index of its image. Image->text
 counts a hit at K when any caption of the image is among the top K; text->image when the caption's image is.
-Ties count against the query (a constant scorer gets 0, not 100).
+Ties count against the query (a constant scorer gets 0, not 100): VSE++ and SCAN rank with
+`np.argsort(scores)[::-1]`, whose order among equal scores is an accident of the sort, so the conservative
+(pessimistic) rank is used; without ties both agree. The median rank (`i2t_medr`, `t2i_medr`) is 1-based,
+`floor(median(rank)) + 1`, as VSE++/SCAN report it.
 
     >>> sentiment_metrics(np.array([1.2, -0.4, 0.0]), np.array([1.0, -1.0, 0.0]))["mae"]
     0.2666...
@@ -202,17 +205,29 @@ def recall_at_k(ranks: np.ndarray, ks: Sequence[int] = RECALL_KS) -> dict[int, f
     return {k: float(100.0 * np.mean(ranks < k)) for k in ks}
 
 
+def median_rank(ranks: np.ndarray) -> float:
+    """VSE++/SCAN's `medr` of 0-based ranks: `floor(median(rank)) + 1` (1 is best)."""
+    return float(np.floor(np.median(np.asarray(ranks))) + 1)
+
+
 def retrieval_metrics(scores: np.ndarray, caption_image: np.ndarray, ks: Sequence[int] = RECALL_KS) -> dict[str, float]:
-    """Recall@K (percent) for image->text (`i2t_r1`, ...) and text->image (`t2i_r1`, ...), plus `rsum`.
+    """Recall@K (percent) for image->text (`i2t_r1`, ...) and text->image (`t2i_r1`, ...), `rsum`, and
+    the median ranks `i2t_medr`, `t2i_medr`.
 
     Args:
         scores: (n_images, n_captions) similarity, higher = more similar.
         caption_image: (n_captions,) index of each caption's image.
+
+    Raises:
+        SchemaMismatchError: the shapes disagree, there is no image, an image has no caption, or a score
+            is not finite.
     """
-    i2t = recall_at_k(image_to_text_ranks(scores, caption_image), ks)
-    t2i = recall_at_k(text_to_image_ranks(scores, caption_image), ks)
+    i2t_ranks = image_to_text_ranks(scores, caption_image)
+    t2i_ranks = text_to_image_ranks(scores, caption_image)
+    i2t, t2i = recall_at_k(i2t_ranks, ks), recall_at_k(t2i_ranks, ks)
     out = {f"i2t_r{k}": v for k, v in i2t.items()} | {f"t2i_r{k}": v for k, v in t2i.items()}
     out["rsum"] = float(sum(i2t.values()) + sum(t2i.values()))
+    out["i2t_medr"], out["t2i_medr"] = median_rank(i2t_ranks), median_rank(t2i_ranks)
     return out
 
 
@@ -248,7 +263,8 @@ def fold_slices(n_images: int, fold_size: int = 1000) -> list[slice]:
 def folded_retrieval_metrics(
     scores: np.ndarray, caption_image: np.ndarray, fold_size: int = 1000, ks: Sequence[int] = RECALL_KS
 ) -> dict[str, float] | None:
-    """Recall@K averaged over `fold_slices` (the "1K test" protocol), or None when the split is too small."""
+    """Every `retrieval_metrics` value averaged over `fold_slices` (the "1K test" protocol, as VSE++/SCAN average
+    theirs), or None when the split is too small."""
     scores, caption_image = _check_scores(scores, caption_image)
     folds = fold_slices(scores.shape[0], fold_size)
     if not folds:
@@ -296,6 +312,8 @@ def _check_scores(scores: np.ndarray, caption_image: np.ndarray) -> tuple[np.nda
         raise SchemaMismatchError(
             f"caption image indices span [{caption_image.min()}, {caption_image.max()}], expected [0, {scores.shape[0] - 1}]"
         )
+    if scores.shape[0] == 0:
+        raise SchemaMismatchError("score matrix has no image; expected at least one image with a caption to evaluate")
     if not np.isfinite(scores).all():
         raise SchemaMismatchError("score matrix holds NaN/inf; expected finite similarities")
     return scores, caption_image

@@ -3,16 +3,21 @@
     python recipes/train_retrieval.py out/coco                         # image tables + a caption-level text table
     python recipes/train_retrieval.py --demo out/demo-retrieval        # shapes corpus -> extract -> train
 
-Prints the comparison table and writes the metrics JSON (`--output`, default inside the dataset or
-work directory). The same as `mmdata train retrieval` / `mmdata train demo --task retrieval`.
+Prints the comparison table and the metrics path, and writes the metrics JSON (`--output`, also with
+`--demo`; default inside the dataset or work directory). The same as `mmdata train retrieval` /
+`mmdata train demo --task retrieval`; a user error (a missing split, a wrong table, ...) prints one
+`error: ...` line and exits with status 2.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
+from mmdata.errors import MmdataError
 from mmdata.models.demo import RetrievalDemo, run_retrieval_demo
+from mmdata.models.report import write_metrics_json
 from mmdata.models.retrieval_recipe import RetrievalRecipeConfig, run_retrieval_recipe
 
 
@@ -24,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", "-m", action="append", help="model to train; repeat (default: all)")
     parser.add_argument("--image", action="append", help="pooled image table; repeat (default: all)")
     parser.add_argument("--text", help="caption-level text table (default: the only one)")
+    parser.add_argument("--train-split", action="append", help="split to train on; repeat (default: train*, restval)")
     parser.add_argument("--test-split", help="split to test on (default: test, else val*)")
     parser.add_argument("--epochs", type=int, help="training epochs")
     parser.add_argument("--seed", type=int, default=0)
@@ -32,14 +38,24 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("give a dataset directory or --demo WORK_DIR (one of them)")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     base = RetrievalRecipeConfig()
-    config = RetrievalRecipeConfig(image_tables=tuple(args.image or ()), text_table=args.text, test_split=args.test_split,
-                                   models=tuple(args.model or base.models),
-                                   train=base.train.override(epochs=args.epochs, seed=args.seed))
-    if args.demo is not None:
-        report = run_retrieval_demo(args.demo, RetrievalDemo(recipe=config))
-    else:
-        report = run_retrieval_recipe(args.dataset_dir, args.output or args.dataset_dir / "retrieval-metrics.json", config)
+    try:
+        config = RetrievalRecipeConfig(image_tables=tuple(args.image or ()), text_table=args.text,
+                                       train_splits=tuple(args.train_split or ()), test_split=args.test_split,
+                                       models=tuple(args.model or base.models),
+                                       train=base.train.override(epochs=args.epochs, seed=args.seed))
+        if args.demo is not None:
+            report = run_retrieval_demo(args.demo, RetrievalDemo(recipe=config))
+            path = args.output or args.demo / "retrieval-metrics.json"
+            if args.output:
+                write_metrics_json(path, report.to_json())
+        else:
+            path = args.output or args.dataset_dir / "retrieval-metrics.json"
+            report = run_retrieval_recipe(args.dataset_dir, path, config)
+    except MmdataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(report.table())
+    print(f"metrics: {path}")
 
 
 if __name__ == "__main__":

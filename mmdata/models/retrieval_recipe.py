@@ -2,14 +2,16 @@
 
 Reads a dataset directory written by `mmdata extract` on a captioned-image corpus (COCO, Flickr30K,
 Karpathy, the shapes demo): one or more pooled image tables (concatenated) and a caption-level text
-table (`<text extractor>:level=caption`, one vector per caption), joined on sample id. Trains on the
-train splits, tests on the test split with every caption of every test image (the standard protocol;
+table (`<text extractor>:level=caption`, one vector per caption), joined on sample id; other tables are
+refused. Trains on the train splits (z-score statistics from them only), tests on the test split, which
+must not be one of them, with every caption of every test image (the standard protocol;
 with >= 2000 test images also the mean over 1K folds, COCO's "1K test": consecutive blocks of 1000 test
 images in the Karpathy file's order (`extra.imgid`), as VSE++/SCAN cut them, or in sample-id order for
 other corpora; a last block under 1000 images is left out, and the report's protocol says so).
 
 Rows of the result: chance (expected Recall@K of a random scorer), a unimodal text-only reference
-(caption -> other captions of the same image, no training), and one cross-modal row per alignment model.
+(caption -> other captions of the same image, no training), and one cross-modal row per alignment model;
+the metrics JSON also holds each model's median ranks (`i2t_medr`, `t2i_medr`).
 
     report = run_retrieval_recipe("out/shapes", "out/shapes/retrieval.json")
 """
@@ -209,17 +211,29 @@ def caption_to_caption_metrics(texts: np.ndarray, caption_image: np.ndarray) -> 
 
 def _choose_tables(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tuple[str, ...], str]:
     entries = dataset.manifest.tables
-    image_tables = config.image_tables or tuple(
-        n for n, e in sorted(entries.items()) if e.modality == "image" and e.spec.get("kind") == "pooled"
-    )
+    pooled_images = [n for n, e in sorted(entries.items()) if e.modality == "image" and e.spec.get("kind") == "pooled"]
+    captions = [n for n, e in sorted(entries.items()) if e.modality == "text" and e.spec.get("item_axis") == "caption"]
+    image_tables = config.image_tables or tuple(pooled_images)
     if not image_tables:
         raise DatasetError(
             f"{dataset.root} has no pooled image table; tables: {dataset.table_names}; "
             "extract one (`mmdata extract ... --image color-hist`)"
         )
+    for name in image_tables:
+        if name not in pooled_images:
+            entry = dataset.entry(name)  # an unknown name: the error lists the tables
+            raise DatasetError(
+                f"table {name!r} (modality {entry.modality}, {entry.spec.get('kind')}) is not a pooled image table; "
+                f"the image side takes those: {pooled_images}"
+            )
     if config.text_table:
+        if config.text_table not in captions:
+            entry = dataset.entry(config.text_table)
+            raise DatasetError(
+                f"table {config.text_table!r} (modality {entry.modality}, item axis {entry.spec.get('item_axis')!r}) "
+                f"is not a caption-level text table; the text side takes one vector per caption: {captions}"
+            )
         return image_tables, config.text_table
-    captions = [n for n, e in sorted(entries.items()) if e.modality == "text" and e.spec.get("item_axis") == "caption"]
     if len(captions) != 1:
         raise DatasetError(
             f"{dataset.root} has {len(captions)} caption-level text tables ({captions}); expected exactly one, or pass "
@@ -230,7 +244,8 @@ def _choose_tables(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tup
 
 def _choose_splits(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tuple[str, ...], str]:
     present = sorted(dataset.manifest.samples.get("splits", {}))
-    train = config.train_splits or tuple(s for s in present if any(h in s for h in TRAIN_SPLIT_HINTS))
+    train = config.train_splits or tuple(
+        s for s in present if any(h in s for h in TRAIN_SPLIT_HINTS) and s != config.test_split)
     test = config.test_split
     if test is None:
         test = next((s for hint in TEST_SPLIT_HINTS for s in present if hint in s and s not in train), None)
@@ -242,6 +257,9 @@ def _choose_splits(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tup
     missing = [s for s in (*train, test) if s not in present]
     if missing:
         raise DatasetError(f"splits {missing} are not in {dataset.root}; splits: {present}")
+    if test in train:
+        raise ConfigError(f"test split {test!r} is also a train split ({list(train)}); testing on training images "
+                          "would overstate the recall; pick disjoint splits")
     return tuple(train), test
 
 

@@ -3,7 +3,11 @@
 Reads a pooled fused export (`mmdata fuse DATASET EXPORT`, one table per modality, normalised with
 train-only statistics), trains every model with an L1 loss (MulT's choice for MOSI) and early stopping
 on the validation MAE, and evaluates on the test split with `mmdata.metrics.sentiment_metrics` (CH-SIMS
-exports, labelled in [-1, 1]: `mmdata.metrics.sims_metrics`, MMSA's definitions).
+exports, labelled in [-1, 1]: `mmdata.metrics.sims_metrics`, MMSA's definitions). The train, validation
+and test splits must differ; an export whose normalization statistics came from the validation or test
+split is trained with a warning, and the report records the statistics splits. Labels must be signed
+sentiment scores: an export without labels or with class ids (non-negative integers only) is refused;
+labels outside the corpus's range get a warning.
 
 Rows of the result: `mean` (predicts the train mean: the floor), one `unimodal` row per modality, and
 one row per fusion model over all modalities.
@@ -57,6 +61,12 @@ class SentimentRecipeConfig:
         unknown = [m for m in self.models if m not in SENTIMENT_MODELS]
         if unknown or not self.models:
             raise ConfigError(f"unknown sentiment models {unknown}; available: {sorted(SENTIMENT_MODELS)}")
+        if self.train_split == self.test_split or self.valid_split in (self.train_split, self.test_split):
+            raise ConfigError(
+                f"the train, validation and test splits must differ, got train={self.train_split!r}, "
+                f"valid={self.valid_split!r}, test={self.test_split!r}; scoring training rows or early stopping on "
+                "the test split would overstate the result"
+            )
 
 
 @dataclass
@@ -101,6 +111,8 @@ def run_sentiment_recipe(
 def _run(export_dir: Path, output_path: str | Path | None, config: SentimentRecipeConfig) -> SentimentReport:
     train, valid, test, valid_name = load_sentiment_splits(export_dir, config)
     metric_set = metric_set_of(export_dir)
+    check_sentiment_labels(export_dir, [train, valid, test])
+    normalization = normalization_of(export_dir, config.train_split, evaluated=(valid_name, config.test_split))
     score = METRIC_SETS[metric_set][0]
     modalities = sorted(train.features)
     dims = {m: train.features[m].shape[1] for m in modalities}
@@ -130,6 +142,7 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
         "modalities": {m: {"dim": dims[m]} for m in modalities},
         "splits": {"train": config.train_split, "valid": valid_name, "test": config.test_split},
         "rows": {"train": len(train), "valid": len(valid), "test": len(test)},
+        "normalization": normalization,
         "config": asdict(config),
         "environment": environment(),
     }
@@ -148,11 +161,71 @@ def metric_set_of(export_dir: Path) -> str:
     return "sims" if label_range_for(corpus) == (-1.0, 1.0) else "mosi"
 
 
+def check_sentiment_labels(export_dir: Path, parts: list[SplitArrays]) -> None:
+    """Refuse labels the sentiment metrics cannot score; warn about labels outside the corpus's range.
+
+    Labels outside the range the export's corpus implies (MOSI/MOSEI [-3, 3], CH-SIMS [-1, 1]) are
+    clipped by the metrics as MMSA clips them, so they are only a warning (`mmdata check` lists them).
+
+    Raises:
+        DatasetError: every label is a non-negative integer (class ids, not signed sentiment scores).
+    """
+    from mmdata.checks.samples import label_range_for
+    from mmdata.fusion import read_fused_metadata
+
+    labels = np.concatenate([part.labels for part in parts])
+    low, high = float(labels.min()), float(labels.max())
+    if low >= 0 and np.array_equal(labels, np.round(labels)):
+        classes = np.unique(labels)
+        shown = ", ".join(f"{v:g}" for v in classes[:10]) + (", ..." if len(classes) > 10 else "")
+        raise DatasetError(
+            f"the labels of {export_dir} are non-negative integers ({shown}): class ids, not sentiment scores; the "
+            "sentiment recipe regresses a signed score (MOSI/MOSEI in [-3, 3], CH-SIMS in [-1, 1]) and scores Acc-2 by "
+            "its sign; export the regression label (e.g. MMSA's regression_labels)"
+        )
+    corpus = read_fused_metadata(export_dir).get("source", {}).get("corpus") or {}
+    expected = label_range_for(corpus)
+    if expected is not None and (low < expected[0] - 1e-6 or high > expected[1] + 1e-6):
+        log.warning("the labels of %s span [%g, %g], outside [%g, %g] of its corpus (%s %s); check the corpus's "
+                    "dataset option (`mmdata check` lists the rows out of range)", export_dir, low, high, *expected,
+                    corpus.get("kind"), corpus.get("options") or "")
+
+
+def normalization_of(export_dir: Path, train_split: str, evaluated: tuple[str, ...]) -> dict[str, Any]:
+    """How the export was normalised: statistics splits and each table's method (from its fused.json).
+
+    Logs a warning when z-score statistics came from a split the recipe evaluates on (validation, test).
+    """
+    from mmdata.fusion import read_fused_metadata
+
+    normalization = read_fused_metadata(export_dir).get("normalization") or {}
+    stats_splits = list(normalization.get("stats_splits") or [])
+    methods = {name: stats.get("method") for name, stats in (normalization.get("tables") or {}).items()}
+    leaked = [split for split in stats_splits if split in evaluated]
+    if leaked and "zscore" in methods.values():
+        log.warning("%s was z-scored with statistics of split(s) %s that the recipe evaluates on; re-fuse with "
+                    "--stats-split %s for train-only statistics", export_dir, leaked, train_split)
+    return {"stats_splits": stats_splits, "methods": methods}
+
+
 def load_sentiment_splits(
     export_dir: Path, config: SentimentRecipeConfig
 ) -> tuple[SplitArrays, SplitArrays, SplitArrays, str]:
-    """Train, validation and test arrays of the export (rows without a label are left out)."""
+    """Train, validation and test arrays of the export (rows without a label are left out).
+
+    The validation split is `config.valid_split`, else the first non-empty one named valid/val/dev/
+    validation other than the train and test splits, else 15% of the train rows.
+
+    Raises:
+        DatasetError: the export has no label at all, or the train, test or named validation split has
+            no labelled row.
+    """
     splits = {name: _labelled(name, data) for name, data in read_fused_splits(export_dir).items()}
+    if not any(len(data) for data in splits.values()):
+        raise DatasetError(
+            f"fused export {export_dir} has no labels (splits: {sorted(splits)}, every label null); the sentiment "
+            "recipe needs a labelled corpus (MOSI, MOSEI, CH-SIMS): fuse one whose samples have labels"
+        )
     for name in (config.train_split, config.test_split):
         if name not in splits or not len(splits[name]):
             raise DatasetError(
@@ -160,10 +233,15 @@ def load_sentiment_splits(
                 "choose others with train_split=/test_split= (CLI: --train-split, --test-split)"
             )
     train = splits[config.train_split]
-    valid_name = config.valid_split or next((n for n in VALID_SPLIT_NAMES if n in splits and len(splits[n])), None)
+    evaluated = (config.train_split, config.test_split)
+    valid_name = config.valid_split or next(
+        (n for n in VALID_SPLIT_NAMES if n in splits and len(splits[n]) and n not in evaluated), None)
     if valid_name is not None:
         if valid_name not in splits:
             raise DatasetError(f"fused export {export_dir} has no split {valid_name!r}; splits: {sorted(splits)}")
+        if not len(splits[valid_name]):
+            raise DatasetError(f"split {valid_name!r} of {export_dir} has no labelled rows; expected some for early "
+                               "stopping; choose another with valid_split= (CLI: --valid-split)")
         return train, splits[valid_name], splits[config.test_split], valid_name
     if len(train) < 4:
         raise DatasetError(f"split {config.train_split!r} has {len(train)} rows; expected at least 4 to hold some out")
@@ -208,7 +286,8 @@ def predict_sentiment(model: Any, data: SplitArrays) -> np.ndarray:
 def _tensors(data: SplitArrays, modalities: tuple[str, ...]) -> dict[str, Any]:
     import torch
 
-    return {m: torch.as_tensor(data.features[m], dtype=torch.float32) for m in modalities}
+    # np.require copies a read-only (memory-mapped) array: torch warns about tensors over those.
+    return {m: torch.as_tensor(np.require(data.features[m], np.float32, ["W"])) for m in modalities}
 
 
 def _labelled(name: str, data: SplitArrays) -> SplitArrays:

@@ -19,12 +19,18 @@ from typing import Any
 
 import numpy as np
 
+from mmdata.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings (Adam with weight decay, mini-batches, early stopping)."""
+    """Optimisation settings (Adam with weight decay, mini-batches, early stopping).
+
+    Raises:
+        ConfigError: a setting out of range (a `ValueError` too).
+    """
 
     epochs: int = 60
     batch_size: int = 64
@@ -37,11 +43,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+            raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.patience < 0:
-            raise ValueError(f"patience must be >= 0, got {self.patience}")
+            raise ConfigError(f"patience must be >= 0, got {self.patience}")
 
     def override(self, **values: Any) -> TrainConfig:
         """A copy with the given fields replaced; None values keep the current setting (CLI flags not given)."""
