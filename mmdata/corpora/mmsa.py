@@ -131,12 +131,12 @@ def load_mmsa(corpus_dir: Path, options: MmsaOptions, split: str | None) -> Load
                 continue
             video_id, _, clip_id = sample_id.partition(ID_SEPARATOR)
             extra: dict[str, Any] = {"video_id": video_id, "clip_id": clip_id}
-            extra.update({name: float(values[i]) for name, values in extras.items()})
+            extra.update({name: _label(values[i]) for name, values in extras.items()})
             if "annotations" in part:
                 extra["annotation"] = _text(part["annotations"][i])
             result.samples.append(Sample(
                 sample_id=sample_id, corpus="mmsa", split=split_name, group_id=video_id,
-                transcript=_text(texts[i]) if texts is not None else None, label=float(labels[i, 0]), extra=extra,
+                transcript=_text(texts[i]) if texts is not None else None, label=_label(labels[i, 0]), extra=extra,
             ))
     has_tokens = all("text_bert" in part for part in splits.values())
     by_mask = has_tokens and options.text_padding == "trim"
@@ -152,6 +152,13 @@ def load_mmsa(corpus_dir: Path, options: MmsaOptions, split: str | None) -> Load
                                     path, options, tokens=True))
     result.metadata["padding"] = {t.name: t.config["padding"] for t in result.tables}
     return result
+
+
+def _label(value: Any) -> float:
+    """A label as the number its file holds: a float32 0.1 becomes 0.1, not 0.10000000149 (which
+    would fall on the other side of CH-SIMS's class boundaries at +-0.1 and +-0.7, where MMSA compares
+    the float32 values)."""
+    return float(str(value)) if isinstance(value, (np.float16, np.float32)) else float(value)
 
 
 @register_corpus("mult", MultOptions)
@@ -174,7 +181,7 @@ def load_mult(corpus_dir: Path, options: MultOptions, split: str | None) -> Load
                 extra["labels"] = np.asarray(part["labels"][i]).tolist()
             result.samples.append(Sample(
                 sample_id=sample_id, corpus="mult", split=split_name, group_id=parts[0], start=start, end=end,
-                label=float(labels[i, 0]) if labels.shape[1] == 1 else None, extra=extra,
+                label=_label(labels[i, 0]) if labels.shape[1] == 1 else None, extra=extra,
             ))
     keys = [key for key, _, _ in MULT_TABLES.values() if all(key in part for part in splits.values())]
     # Aligned files give every modality the same L: a step is padding only when all are zero there.
@@ -300,9 +307,13 @@ def _column(part: dict[str, Any], key: str, path: Path, split: str) -> np.ndarra
 
 
 def _numbers(part: dict[str, Any], key: str, path: Path, split: str) -> np.ndarray:
-    """`part[key]` as a float64 array; a key holding anything but numbers is a format error naming it."""
+    """`part[key]` as a float64 array (a float16/32 array as it is, so that `_label` reads each value as
+    the number written); a key holding anything but numbers is a format error naming it."""
+    value = part[key]
+    if isinstance(value, np.ndarray) and value.dtype in (np.float16, np.float32):
+        return value
     try:
-        return np.asarray(part[key], dtype=np.float64)
+        return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise CorpusFormatError(f"{path}: split {split!r} key {key!r} holds values that are not numbers ({e}); "
                                 "expected a numeric array with one label per sample") from e

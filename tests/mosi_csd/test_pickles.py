@@ -158,3 +158,15 @@ def test_mmsa_pickle_nonfinite_values_follow_the_policy(tmp_path):
     length = data["train"]["audio_lengths"][1]
     expected = data["train"]["audio"][1][:length]
     assert np.array_equal(audio, np.where(np.isfinite(expected), expected, 0))
+
+
+def test_float32_labels_keep_the_value_written_not_its_float64_widening(tmp_path):
+    data = write_mmsa_pickle(tmp_path / "sims" / "Processed" / "unaligned_39.pkl")
+    data["train"]["regression_labels"][:2] = np.array([0.1, -0.7], np.float32)  # CH-SIMS class boundaries
+    data["train"]["regression_labels_T"] = np.array([0.1] * len(data["train"]["id"]), np.float32)
+    with open(tmp_path / "sims" / "Processed" / "unaligned_39.pkl", "wb") as f:
+        pickle.dump(data, f)
+    samples = {s.sample_id: s for s in load_corpus("mmsa", tmp_path / "sims").samples}
+    first, second = samples[data["train"]["id"][0]], samples[data["train"]["id"][1]]
+    assert (first.label, second.label) == (0.1, -0.7)  # float(np.float32(0.1)) is 0.10000000149011612
+    assert first.extra["label_T"] == 0.1
