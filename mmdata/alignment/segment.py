@@ -53,7 +53,7 @@ from mmdata.corpora.csd_labels import dataset_of, label_segments, require_label_
 from mmdata.errors import CorpusNotFoundError, DatasetError
 from mmdata.features.base import library_versions
 from mmdata.formats.csd import CsdFile, split_key
-from mmdata.formats.folds import read_folds, resolve_folds_path
+from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
 from mmdata.pipeline import samples_entry, write_samples
 from mmdata.records import Sample, samples_to_table
 from mmdata.store import layout
@@ -118,6 +118,8 @@ def segment_dataset(
     info, segments, problems = _read_labels(Path(labels), [v["sample_id"] for v in videos])
     folds_path = resolve_folds_path(folds) if folds is not None else None
     split_of = read_folds(folds_path) if folds_path is not None else None
+    if split_of is not None:
+        report_fold_coverage(folds_path, split_of, [v["sample_id"] for v in videos])
     samples = [s for video in videos for s in _segment_samples(video, segments.get(video["sample_id"], []), split_of)]
     if not samples:
         raise DatasetError(f"no label segment of {labels} falls on a video of {source.root} ({len(videos)} videos, "

@@ -17,7 +17,8 @@ named like labels (`*label*`, not words) are then left out, neither samples nor 
 the manifest, `extra.loader.left_out`), unless the option `tables` names them. That is the first
 step of the SDK's canonical pipeline (align whole videos to words), after which `mmdata segment`
 cuts the videos into the label segments. The split comes from the `folds` file (JSON, or the SDK's `*_std_folds.py` read
-with `ast`, never run): `unassigned` for videos in no fold, `all` without a folds file. The
+with `ast`, never run): `unassigned` for videos in no fold, `all` without a folds file; a warning
+names videos in no fold and fold ids that are no video of the folder. The
 transcript is the words of the segment without pause tokens (`sp`, in any case); extra["words"]
 lists them with their times, pauses included (`[[word, start, end], ...]`, what the
 `word-embeddings` extractor reads).
@@ -62,7 +63,7 @@ from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, Precomp
 from mmdata.corpora.csd_labels import dataset_of, label_segments, left_out, pick_labels
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, read_rows, split_key
-from mmdata.formats.folds import read_folds, resolve_folds_path
+from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
 from mmdata.records import MODALITIES, PAUSE_TOKENS, Sample
 from mmdata.store.metadata import FeatureSpec
 
@@ -70,6 +71,8 @@ NonFinite = Literal["error", "zero", "keep"]
 # Names a label file goes by (file name prefix, metadata `dataset name`) -> the `dataset` they imply.
 UNASSIGNED_SPLIT = "unassigned"
 _PREFIX = re.compile(r"^(cmu_)?(mosi|mosei|sims|pom|iemocap)_+", re.IGNORECASE)
+# A raw CMU-MOSI clip id: `<vid>_<k>`, k 1-based (the SDK's segment `<vid>[k-1]`).
+_CLIP_KEY = re.compile(r"^(?P<video>.+)_(?P<number>[1-9]\d*)$")
 _MODALITY_WORDS = re.compile(r"^(visual|acoustic|audio|language|text|video|vision)[-_ ]+", re.IGNORECASE)
 _MODALITY_HINTS = (
     ("audio", ("covarep", "coavarep", "opensmile", "smile", "acoustic", "audio", "mfcc", "egemaps", "is09",
@@ -136,13 +139,23 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     keys = {i.path.name: (list(i.keys_by_base) if by_segments else _all_keys(i)) for i in infos}
     unified = unify_ids(keys, by_base=by_segments)
     bad = {k.split("[")[0] if by_segments else k for i in infos for k in i.bad_keys}
+    known = unified.missing.keys() | set(unified.kept)
     for vid, lacking in unified.missing.items():
         if vid not in bad:
+            clip = _CLIP_KEY.match(vid)
+            index = int(clip["number"]) - 1 if clip else 0
+            hint = (f"; {vid!r} reads like raw clip {clip['number']} of video {clip['video']!r}, a segment the SDK "
+                    f"keys {clip['video']}[{index}] (or as row {index} of key {clip['video']!r}): write its keys in "
+                    "that form") if clip and clip["video"] in known else ""
             result.problems.append(LoadProblem(vid, str(corpus_dir / lacking[0]), (
                 f"video {vid!r} is missing from {', '.join(lacking)}; expected every sequence to hold it "
-                "(dropped from all tables)")))
+                f"(dropped from all tables){hint}")))
     videos = [v for v in unified.kept if v not in bad]
-    folds = read_folds(resolve_folds_path(options.folds, corpus_dir)) if options.folds else None
+    folds = None
+    if options.folds:
+        folds_path = resolve_folds_path(options.folds, corpus_dir)
+        folds = read_folds(folds_path)
+        report_fold_coverage(folds_path, folds, {v.split("[")[0] for v in videos})
     spans = label_segments(labels, videos, result) if labels is not None else {v: None for v in videos}
     words = next((i for i in sequences if i.is_text and "phone" not in i.names), None)
     timed_words = _timed_words(words, spans, by_segments) if words is not None else {}
@@ -228,7 +241,7 @@ class _SequenceReader:
         features, intervals = read_rows(csd, keys, sort=self.options.unsorted == "sort" or len(keys) > 1)
         words = decode_words(features) if self.is_text else None
         values = np.asarray([[is_pause(w)] for w in words], np.float32).reshape(-1, 1) if words is not None \
-            else np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+            else np.asarray(features, dtype=np.float32).reshape(len(features), int(np.prod(features.shape[1:])))
         if self.by_segments:
             segments = np.array([self.spans[s][:2] for s in sample_ids], dtype=np.float64)
             parts = overlap_pieces(segments, intervals).per_reference()

@@ -121,7 +121,7 @@ def label_rows(
                 np.asarray(entry.features, dtype=np.float64).reshape(-1), csd.where(key)
         return
     values, intervals = read_rows(csd, keys, sort=False)
-    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), int(np.prod(values.shape[1:])))
     for i in range(len(intervals)):
         yield (name(i) if name else f"{video}[{i}]"), i, intervals[i], values[i], csd.where(video)
 

@@ -73,7 +73,7 @@ from mmdata.corpora.base import (
 from mmdata.corpora.mosi_sdk_labels import attach_sdk_labels, clip_id
 from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.formats.csd import CSD_SUFFIX
-from mmdata.formats.folds import read_folds, resolve_folds_path
+from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
 from mmdata.records import Sample
 
 log = logging.getLogger(__name__)
@@ -404,9 +404,6 @@ def _assign_folds(corpus_dir: Path, options: MosiRawOptions, segments: dict[str,
         if not path.is_file():
             return
     fold_of = read_folds(path)
-    unassigned = 0
     for seg in segments.values():
         seg.split = fold_of.get(seg.video_id, UNASSIGNED)
-        unassigned += seg.split == UNASSIGNED
-    if unassigned:
-        log.warning("%s: %d segments belong to videos in no fold; their split is %r", path, unassigned, UNASSIGNED)
+    report_fold_coverage(path, fold_of, {seg.video_id for seg in segments.values()})

@@ -43,8 +43,7 @@ def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResu
         if csd.is_text():
             raise CorpusFormatError(f"{path}: holds words (root {csd.root_name!r}), expected the SDK's label sequence "
                                     "(numeric features, one row per segment); pass the label file as labels_file")
-        require_label_sequence(path, csd.root_name, False, csd.shapes(csd.video_ids[0])[0][1:] if csd.video_ids else None,
-                               hint="pass the label file as labels_file")
+        require_label_sequence(path, csd.root_name, False, _feature_shape(csd), hint="pass the label file as labels_file")
         keys: dict[str, list[str]] = {}
         for key in sorted(csd.video_ids, key=key_order):
             keys.setdefault(split_key(key)[0], []).append(key)
@@ -80,6 +79,16 @@ def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResu
         result.metadata["labels"] = {"file": path.name, "root_name": csd.root_name,
                                      "keys": "segments" if indexed else "videos",
                                      "metadata": json.loads(json.dumps(csd.metadata, default=str))}
+
+
+def _feature_shape(csd: CsdFile) -> tuple[int, ...] | None:
+    """Trailing feature dims of the first key that has its datasets (a broken key costs only its own clips)."""
+    for key in csd.video_ids:
+        try:
+            return tuple(csd.shapes(key)[0][1:])
+        except CorpusFormatError:
+            continue
+    return None
 
 
 def sdk_label_rows(csd: CsdFile, video_id: str, keys: list[str],

@@ -9,7 +9,9 @@ A .csd file looks like this (the SDK's `file_ops.write_CSD`):
                                       (some released files hold plain strings instead)
 
 Under h5py 3 metadata strings come back as `bytes`; they are decoded before parsing, so a plain
-(non-JSON) string keeps its text instead of turning into "b'...'".
+(non-JSON) string keeps its text instead of turning into "b'...'". Metadata kept as attributes
+(of `metadata/` or of the root group) is read too. The root is the first top-level group holding
+`data/` (the SDK takes the first entry); when several do, a warning names them.
 
 Keys are listed in natural order: by base video id, then by the integer index of the SDK's
 aligned keys `vid[i]`, so `vid[2]` comes before `vid[10]` (a plain string sort puts it after).
@@ -22,6 +24,7 @@ gzip-compressed as the SDK's `deploy` does. Files are written to a temporary nam
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import uuid
@@ -56,6 +59,8 @@ _TEXT_KINDS = ("S", "O", "U")
 # An SDK-aligned key: "03bSnISJMiM[3]" = the 4th reference interval of video 03bSnISJMiM.
 _INDEXED_KEY = re.compile(r"^(?P<base>.*)\[(?P<index>\d+)\]$")
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class CsdEntry:
@@ -87,16 +92,22 @@ class CsdFile:
                 f"{self.path}: not a readable HDF5 file ({e}); expected an SDK computational sequence (.csd)"
             ) from e
         roots = list(self._h5.keys())
-        if not roots or not isinstance(self._h5[roots[0]], h5py.Group) or "data" not in self._h5[roots[0]]:
+        # The SDK reads the first top-level entry; here the first group that holds a `data` group.
+        found = [r for r in roots
+                 if isinstance(self._h5[r], h5py.Group) and isinstance(self._h5[r].get("data"), h5py.Group)]
+        if not found:
             self._h5.close()
             raise CorpusFormatError(
                 f"{self.path}: expected one top-level group holding 'data/<video_id>/features|intervals', "
                 f"found top-level entries {roots[:5]}"
             )
-        self.root_name: str = roots[0]
+        if len(found) > 1:
+            log.warning("%s: %d top-level groups hold sequences (%s); reading %r, the first, as the SDK does, and "
+                        "ignoring the others", self.path, len(found), ", ".join(map(repr, found[:5])), found[0])
+        self.root_name: str = found[0]
         root = self._h5[self.root_name]
         self._data = root["data"]
-        self.metadata: dict[str, Any] = read_metadata(root["metadata"]) if "metadata" in root else {}
+        self.metadata: dict[str, Any] = read_metadata(root)
         self.video_ids: list[str] = sorted(self._data.keys(), key=key_order)
 
     def __enter__(self) -> CsdFile:
@@ -114,15 +125,24 @@ class CsdFile:
 
     def shapes(self, video_id: str) -> tuple[tuple[int, ...], tuple[int, ...], np.dtype]:
         """Features shape, intervals shape and features dtype of a video, without reading data."""
+        import h5py
+
         group = self._group(video_id)
         for name in ("features", "intervals"):
-            if name not in group:
-                raise CorpusFormatError(f"{self.where(video_id)}: missing dataset {name!r}; expected 'features' and 'intervals'")
+            if not isinstance(group.get(name), h5py.Dataset):
+                raise CorpusFormatError(f"{self.where(video_id)}: missing dataset {name!r}; expected 'features' and "
+                                        "'intervals' datasets in each video's group, as the SDK writes them")
         return group["features"].shape, group["intervals"].shape, group["features"].dtype
 
     def is_text(self) -> bool:
-        """True when features hold strings (a word or phone sequence)."""
-        return bool(self.video_ids) and self.shapes(self.video_ids[0])[2].kind in _TEXT_KINDS
+        """True when features hold strings (a word or phone sequence), judged by the first video that has features."""
+        import h5py
+
+        for video_id in self.video_ids:
+            features = self._data[video_id].get("features") if isinstance(self._data[video_id], h5py.Group) else None
+            if isinstance(features, h5py.Dataset):
+                return features.dtype.kind in _TEXT_KINDS
+        return False
 
     def read_intervals(self, video_id: str) -> np.ndarray:
         features_shape, intervals_shape, _ = self.shapes(video_id)
@@ -135,10 +155,17 @@ class CsdFile:
         return CsdEntry(features=np.asarray(self._group(video_id)["features"][()]), intervals=intervals)
 
     def _group(self, video_id: str) -> Any:
+        import h5py
+
         try:
-            return self._data[video_id]
+            group = self._data[video_id]
         except KeyError:
-            raise CorpusFormatError(f"{self.path}: no video {video_id!r} under {self.root_name}/data") from None
+            raise CorpusFormatError(f"{self.path}: no video {video_id!r} under {self.root_name}/data; expected one of "
+                                    f"its {len(self.video_ids)} keys, e.g. {self.video_ids[:3]}") from None
+        if not isinstance(group, h5py.Group):
+            raise CorpusFormatError(f"{self.where(video_id)}: is a dataset of shape {group.shape}; expected a group "
+                                    "holding 'features' and 'intervals', as the SDK writes each video")
+        return group
 
 
 def split_key(key: str) -> tuple[str, int | None]:
@@ -197,23 +224,47 @@ def decode_words(features: np.ndarray) -> list[str]:
     return [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v) for v in flat]
 
 
-def read_metadata(group: Any) -> dict[str, Any]:
-    """The metadata group as a dict: bytes decoded, JSON parsed, plain strings kept as text."""
+def read_metadata(root: Any) -> dict[str, Any]:
+    """The metadata of a sequence's root group as a dict: bytes decoded, JSON parsed, plain strings kept as text.
+
+    Read from the datasets of `metadata/` (one-element strings, as the SDK writes them; several
+    elements give a list, none give None; a key holding '/' was written as a subgroup and is read
+    back as 'a/b'), then, for keys not found there, from the attributes of `metadata/` and of the
+    root group, where other writers keep it.
+    """
+    import h5py
+
     out: dict[str, Any] = {}
-    for key in group.keys():
-        dataset = group[key]
-        value = dataset[0] if dataset.shape not in ((), None) and len(dataset) else dataset[()]
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", errors="replace")
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                pass
-        elif isinstance(value, np.generic):
-            value = value.item()
-        out[key] = value
+    group = root.get("metadata")
+    if isinstance(group, h5py.Group):
+        def visit(name: str, item: Any) -> None:
+            if isinstance(item, h5py.Dataset):
+                out[name] = _metadata_value(item[()])
+        group.visititems(visit)
+    holders = ([group] if isinstance(group, h5py.Group) else []) + [root]
+    for holder in holders:
+        for key, value in holder.attrs.items():
+            out.setdefault(key, _metadata_value(value))
     return out
+
+
+def _metadata_value(raw: Any) -> Any:
+    """One metadata value as Python: the SDK's one-element array unwrapped, bytes decoded, JSON parsed."""
+    import h5py
+
+    if isinstance(raw, h5py.Empty):
+        return None
+    if isinstance(raw, np.ndarray):
+        values = [_metadata_value(v) for v in raw.reshape(-1)]
+        return None if not values else values[0] if len(values) == 1 else values
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw.item() if isinstance(raw, np.generic) else raw
 
 
 def complete_metadata(root_name: str, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -250,16 +301,20 @@ def write_csd(
 ) -> Path:
     """Write (video_id, features, intervals) entries as a `.csd` file the SDK reads back.
 
-    Word features (strings) are stored as bytes of shape (T, 1), as in the SDK's word sequences.
+    Word features (strings) are stored as UTF-8 bytes of shape (T, 1), as in the SDK's word sequences.
     The `uuid` is derived from the root name and the keys written (deterministic, unlike the
-    SDK's uuid4), unless `metadata` gives one.
+    SDK's uuid4), unless `metadata` gives one. Metadata values are written as JSON (NumPy scalars
+    and arrays as numbers and lists).
 
     Raises:
-        CorpusFormatError: an entry breaks the SDK's integrity rules (names the video id).
+        CorpusFormatError: an entry breaks the SDK's integrity rules, a word is not a string, or a
+            video id is empty, '.', repeated or holds '/' (names the video id); the root name or a
+            metadata key is empty or holds '/', or a metadata value is not JSON.
     """
     import h5py
 
     path = Path(path)
+    _check_name(path, "root name", root_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_beside(path)  # the mode `open()` gives, not mkstemp's 0600
     keys: list[str] = []
@@ -269,7 +324,11 @@ def write_csd(
             data = root.create_group("data")
             for video_id, features, intervals in entries:
                 where = f"{path} [{root_name}/data/{video_id}]"
-                features_arr = _storable_features(features)
+                _check_name(path, "video id", video_id)
+                if video_id in data:
+                    raise CorpusFormatError(f"{where}: video id {video_id!r} is given twice; expected one entry per "
+                                            "key (the SDK keys a sequence's rows by video id, or `vid[i]` per segment)")
+                features_arr = _storable_features(features, where)
                 intervals_arr = np.asarray(intervals, dtype=np.float64)
                 check_shapes(where, features_arr.shape, intervals_arr.shape)
                 group = data.create_group(video_id)
@@ -282,7 +341,13 @@ def write_csd(
             meta.setdefault("uuid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"mmdata-csd:{root_name}:{'|'.join(keys)}")))
             group = root.create_group("metadata")
             for key, value in meta.items():
-                group.create_dataset(key, (1,), dtype=h5py.string_dtype())[0] = json.dumps(value)
+                _check_name(path, "metadata key", key)
+                try:
+                    text = json.dumps(value, default=_plain)
+                except (TypeError, ValueError) as e:
+                    raise CorpusFormatError(f"{path}: metadata {key!r} is {value!r}, which is not JSON ({e}); expected "
+                                            "str, numbers, bools, None, lists or dicts of them") from e
+                group.create_dataset(key, (1,), dtype=h5py.string_dtype())[0] = text
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -290,12 +355,34 @@ def write_csd(
     return path
 
 
-def _storable_features(features: Any) -> np.ndarray:
+def _check_name(path: Path, what: str, name: str) -> None:
+    """Refuse a group or dataset name HDF5 would split into subgroups (or cannot store)."""
+    if isinstance(name, str) and name not in ("", ".") and "/" not in name:
+        return
+    hint = ("HDF5 reads '/' as nested groups, which the SDK cannot read; replace it, e.g. by '_'"
+            if isinstance(name, str) and "/" in name else "HDF5 names cannot be empty or '.'")
+    raise CorpusFormatError(f"{path}: {what} {name!r} cannot be an HDF5 name; expected a non-empty string without "
+                            f"'/' ({hint})")
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays as the JSON numbers and lists they hold (json.dumps' `default`)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"object of type {type(value).__name__} is not JSON serializable")
+
+
+def _storable_features(features: Any, where: str) -> np.ndarray:
     if isinstance(features, np.ndarray) and features.dtype.kind not in _TEXT_KINDS:
         return features
     arr = np.asarray(features)
     if arr.dtype.kind in _TEXT_KINDS:
-        words = [w.encode("utf-8") if isinstance(w, str) else bytes(w) for w in arr.reshape(-1)]
+        words = []
+        for i, word in enumerate(arr.reshape(-1)):
+            if not isinstance(word, (str, bytes)):  # bytes(3) would be three NUL bytes, bytes(None) fails
+                raise CorpusFormatError(f"{where}: word {i} is {word!r}; expected a string (words are written as "
+                                        "UTF-8 bytes of shape (T, 1))")
+            words.append(word.encode("utf-8") if isinstance(word, str) else bytes(word))
         width = max((len(w) for w in words), default=1) or 1
         return np.array(words, dtype=f"S{width}").reshape(len(words), 1)
     return arr

@@ -117,6 +117,7 @@ def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...], places
     """The (key, rows, intervals) entries of a table; samples without a feature go to `left_out`."""
     # (`segment` keeps the aligned rows' keys of the whole videos; its tables are keyed by segment)
     per_row_keys = places is None and dataset.entry(name).extractor == "align"
+    dim = dataset.spec(name).dim  # the row width, also for a sample of no rows
     for shard in dataset.table_files(name):
         table = read_shard(shard)
         words = table.column("words").to_pylist() if "words" in table.column_names else None
@@ -133,7 +134,7 @@ def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...], places
             if words is not None:
                 values: Any = np.asarray(words[k] or [], dtype=object).reshape(-1, 1)
             else:
-                values = np.asarray(features[k], dtype=np.float32).reshape(len(ivs), -1)
+                values = np.asarray(features[k], dtype=np.float32).reshape(len(ivs), dim or -1)
                 if feature_shape and int(np.prod(feature_shape)) == values.shape[1]:
                     values = values.reshape(len(ivs), *feature_shape)
             if row_keys is not None:

@@ -6,16 +6,26 @@ Two forms are read:
                               with `ast` and never executed, so a fold file cannot run code)
 In a .py file, the lists assigned to names containing train / valid (or dev) / test are the splits
 (dev is read as valid, as the SDK's modules name it; other lists are ignored; two lists for one
-split are an error). In JSON the split names are kept as written. A video in two folds is an error.
+split, or one holding anything but strings, are errors). In JSON the split names are kept as
+written. A video in two folds is an error. Video ids are strings, also those that look like
+numbers ("0042" is not 42), so a number in a fold is an error naming the split and the item.
+
+`report_fold_coverage` names the videos of a corpus in no fold and the fold ids that are no video
+of it (a folds file of another corpus, or one whose videos were dropped).
 """
 from __future__ import annotations
 
 import ast
 import json
+import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 from mmdata.corpora.base import read_json, read_text
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+
+log = logging.getLogger(__name__)
+_FORMS = "a JSON object {split: [video ids]} or the SDK's *_std_folds.py (standard_train_fold = [...])"
 
 
 def resolve_folds_path(folds: str | Path, corpus_dir: Path | None = None) -> Path:
@@ -44,10 +54,11 @@ def read_folds(path: Path) -> dict[str, str]:
     if path.suffix == ".py":
         folds = _read_python_folds(path)
     else:
-        folds = read_json(path)
-        ok = isinstance(folds, dict) and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in folds.values())
-        if not ok:
-            raise CorpusFormatError(f"{path}: expected a JSON object {{split: [video ids]}}, got {json.dumps(folds)[:80]}")
+        try:
+            folds = read_json(path)
+        except CorpusFormatError as e:
+            raise CorpusFormatError(f"{e}; expected {_FORMS}") from e
+        _check_json_folds(path, folds)
     out: dict[str, str] = {}
     for split, ids in folds.items():
         for vid in ids:
@@ -55,6 +66,32 @@ def read_folds(path: Path) -> dict[str, str]:
                 raise CorpusFormatError(f"{path}: video {vid!r} is in both folds {out[vid]!r} and {split!r}; expected one fold per video")
             out[vid] = split
     return out
+
+
+def report_fold_coverage(path: Path, split_of: dict[str, str], video_ids: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(videos in no fold, fold ids that are no video), both sorted; a warning names a few of each."""
+    videos = set(video_ids)
+    unassigned, unknown = sorted(videos - set(split_of)), sorted(set(split_of) - videos)
+    if unassigned:
+        log.warning("%s: %d of %d videos are in no fold (split 'unassigned'), e.g. %s; expected the folds of this "
+                    "corpus", path, len(unassigned), len(videos), ", ".join(unassigned[:3]))
+    if unknown:
+        log.warning("%s: %d of %d fold ids are no video of the corpus (or were dropped while loading), e.g. %s",
+                    path, len(unknown), len(split_of), ", ".join(unknown[:3]))
+    return unassigned, unknown
+
+
+def _check_json_folds(path: Path, folds: object) -> None:
+    if not isinstance(folds, dict):
+        raise CorpusFormatError(f"{path}: expected {_FORMS}, got {json.dumps(folds)[:80]}")
+    for split, ids in folds.items():
+        if not isinstance(ids, list):
+            raise CorpusFormatError(f"{path}: fold {split!r} is {json.dumps(ids)[:80]}; expected a list of video ids")
+        for i, vid in enumerate(ids):
+            if not isinstance(vid, str):
+                hint = f'; quote ids that look like numbers: "{vid}"' if isinstance(vid, (int, float)) else ""
+                raise CorpusFormatError(f"{path}: fold {split!r} item {i} is {json.dumps(vid)[:80]}; expected a video "
+                                        f"id as a string{hint}")
 
 
 def _read_python_folds(path: Path) -> dict[str, list[str]]:
@@ -75,6 +112,10 @@ def _read_python_folds(path: Path) -> dict[str, list[str]]:
             if split in folds:
                 raise CorpusFormatError(f"{path}:{line}: {name} names split {split!r}, as {named[split]} does; "
                                         "expected one list per split (train, valid/dev, test)")
+            bad = next((v for v in value if not isinstance(v, str)), None)
+            if bad is not None:
+                raise CorpusFormatError(f"{path}:{line}: {name} holds {bad!r}; expected video ids as strings "
+                                        f"(quote ids that look like numbers: '{bad}')")
             folds[split], named[split] = value, name
     if not folds:
         raise CorpusFormatError(f"{path}: no `<split>_fold = [video ids]` assignments found (a name containing train, "
@@ -82,8 +123,8 @@ def _read_python_folds(path: Path) -> dict[str, list[str]]:
     return folds
 
 
-def _list_assignments(node: ast.stmt) -> list[tuple[str, list[str], int]]:
-    """(variable, list of strings, line) for each name that `node` assigns a literal list of strings."""
+def _list_assignments(node: ast.stmt) -> list[tuple[str, list[object], int]]:
+    """(variable, list, line) for each name that `node` assigns a literal list or tuple."""
     if not isinstance(node, ast.Assign) or len(node.targets) != 1:
         return []
     target, value = node.targets[0], node.value
@@ -100,7 +141,7 @@ def _list_assignments(node: ast.stmt) -> list[tuple[str, list[str], int]]:
             literal = ast.literal_eval(expression)
         except ValueError:
             continue
-        if isinstance(name, ast.Name) and isinstance(literal, (list, tuple)) and all(isinstance(v, str) for v in literal):
+        if isinstance(name, ast.Name) and isinstance(literal, (list, tuple)):
             out.append((name.id, list(literal), node.lineno))
     return out
 
