@@ -3,9 +3,14 @@
 annotations/captions_val2017.json looks like:
     {"images": [{"id": 397133, "file_name": "000000397133.jpg", "width": 640, "height": 427, ...}],
      "annotations": [{"id": 370, "image_id": 397133, "caption": "A man is in a kitchen ..."}]}
-Images live in `<split>/` (or `images/<split>/`, `images/`) beside `annotations/`. One sample per
-image with all its captions in annotation order (5 to 7 in real COCO); sample_id = the image id
-zero-padded to 12 digits (the `karpathy` loader uses the same ids for COCO images).
+Images live in `<split>/` (or `images/<split>/`, `images/`) beside `annotations/`; 2014 file names
+are `COCO_val2014_000000391895.jpg`, 2017 ones `000000391895.jpg`, as each file's `file_name` says.
+One sample per image with all its captions in annotation order (5 to 7 in real COCO), each stripped
+of surrounding whitespace (real captions carry leading spaces and trailing newlines); sample_id = the
+image id zero-padded to 12 digits, the same in both releases (the `karpathy` loader uses the same
+ids for COCO images), and group_id = the image id.
+Test images come without captions in `image_info_<split>.json` (test2014, test2015, test2017,
+test-dev2017 with its images in `test2017/`): asking for such a split loads them, captionless.
 """
 from __future__ import annotations
 
@@ -28,8 +33,13 @@ from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
 
 ANNOTATION_DIRS = ("annotations", "")
-IMAGE_DIR_CANDIDATES = ("{split}", "images/{split}", "images", "")
+IMAGE_DIR_CANDIDATES = ("{folder}", "images/{folder}", "images", "")
 _RELEASE = re.compile(r"(\d{4})$")  # captions_train2014 -> 2014
+# Annotation files of the same zips that hold no captions: named in errors when captions are missing.
+OTHER_ANNOTATION_FILES = {
+    "instances": "object detection boxes and masks", "person_keypoints": "person keypoints",
+    "stuff": "stuff segmentation", "panoptic": "panoptic segmentation",
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ def load_coco(corpus_dir: Path, options: CocoOptions, split: str | None) -> Load
     """COCO captions 2014/2017 (`annotations/captions_<split>.json`), one sample per image.
 
     `split` names the file (`val2017`, `train2014`); None loads every caption file of one release.
+    A test split (`test2014`, `test2017`, `test-dev2017`) has no captions file: its
+    `image_info_<split>.json` gives the images, each loaded with no captions.
 
     Example:
         >>> result = load_coco(Path("/data/coco"), CocoOptions(), "val2017")
@@ -54,8 +66,10 @@ def load_coco(corpus_dir: Path, options: CocoOptions, split: str | None) -> Load
         ('A man is in a kitchen making pizzas.',)
 
     Raises:
-        CorpusNotFoundError: no `captions_<split>.json`.
-        CorpusFormatError: the JSON or one of its entries is malformed (`file:line:column: images[i]`).
+        CorpusNotFoundError: no `captions_<split>.json` (nor `image_info_<split>.json`); the message
+            lists the splits found and names an instances file that is there instead.
+        CorpusFormatError: the JSON or one of its entries is malformed (`file:line:column: images[i]`),
+            or it is not a captions file (an instances file renamed, say).
         ConfigError: split=None while caption files of several releases (2014 and 2017) are present.
     """
     result = LoadResult(samples=[])
@@ -67,16 +81,21 @@ def load_coco(corpus_dir: Path, options: CocoOptions, split: str | None) -> Load
 
 def _annotation_files(corpus_dir: Path, split: str | None) -> list[tuple[str, Path]]:
     if split is not None:
-        for folder in ANNOTATION_DIRS:
-            path = corpus_dir / folder / f"captions_{split}.json"
-            if path.is_file():
-                return [(split, path)]
+        for name in (f"captions_{split}.json", f"image_info_{split}.json"):
+            for folder in ANNOTATION_DIRS:
+                path = corpus_dir / folder / name
+                if path.is_file():
+                    return [(split, path)]
         raise CorpusNotFoundError(
             f"COCO annotation file captions_{split}.json not found in {corpus_dir}/annotations or {corpus_dir}"
+            + _found_instead(corpus_dir, split)
         )
     found = sorted({p for folder in ANNOTATION_DIRS for p in (corpus_dir / folder).glob("captions_*.json")})
     if not found:
-        raise CorpusNotFoundError(f"no COCO caption files (annotations/captions_<split>.json) found in {corpus_dir}")
+        raise CorpusNotFoundError(
+            f"no COCO caption files (annotations/captions_<split>.json) found in {corpus_dir}"
+            + _found_instead(corpus_dir, None)
+        )
     splits = [(p.stem.removeprefix("captions_"), p) for p in found]
     releases = sorted({m.group(1) for name, _ in splits if (m := _RELEASE.search(name))})
     if len(releases) > 1:
@@ -98,7 +117,10 @@ def _load_split(
             f"{locate.where()}: expected a JSON object with 'images' and 'annotations', got {type(data).__name__}"
         )
     images = _expect_list(data, "images", locate, "image objects (id, file_name)")
-    annotations = _expect_list(data, "annotations", locate, "caption objects (id, image_id, caption)")
+    # image_info_<split>.json lists test images only: no captions are published for them.
+    images_only = path.name.startswith("image_info_")
+    annotations = [] if images_only else _expect_list(data, "annotations", locate,
+                                                      "caption objects (id, image_id, caption)")
     by_id = _index_images(images, locate, result)
     captions: dict[int, list[str]] = {i: [] for i in by_id}
     caption_ids: dict[int, list[int | None]] = {i: [] for i in by_id}
@@ -113,7 +135,14 @@ def _load_split(
             )
         if ann_id is not None and not _is_int(ann_id):
             raise CorpusFormatError(f"{locate.where('annotations', index)}: expected integer 'id', got {short_repr(ann_id)}")
-        expect_text(caption, lambda: locate.where("annotations", index), "'caption'", allow_empty=True)
+        if caption is None and not {"bbox", "segmentation", "keypoints"}.isdisjoint(ann):
+            raise CorpusFormatError(
+                f"{locate.where('annotations', index)}: expected a caption (id, image_id, caption), got an object "
+                f"annotation with keys {sorted(ann)[:8]}; {path.name} looks like an instances or keypoints file: "
+                "captions are in captions_<split>.json (annotations_trainval<year>.zip)"
+            )
+        caption = expect_text(caption, lambda: locate.where("annotations", index), "'caption'",
+                              allow_empty=True).strip()
         if image_id not in by_id:
             result.problems.append(LoadProblem(
                 None, locate.where("annotations", index), f"caption refers to unknown image id {image_id}; caption ignored"
@@ -127,12 +156,18 @@ def _load_split(
                 ))
                 continue
             seen_caption_ids.add(ann_id)
+        if not caption:
+            result.problems.append(LoadProblem(
+                _sample_id(image_id), locate.where("annotations", index),
+                f"blank caption{'' if ann_id is None else f' (id {ann_id})'}; ignored",
+            ))
+            continue
         captions[image_id].append(caption)
         caption_ids[image_id].append(ann_id)
     image_dir = _image_dir(corpus_dir, split, options)
     for image_id, (index, image) in by_id.items():
         sample_id = _sample_id(image_id)
-        if not captions[image_id] and not options.keep_images_without_captions:
+        if not captions[image_id] and not options.keep_images_without_captions and not images_only:
             result.problems.append(LoadProblem(
                 sample_id, locate.where("images", index),
                 "image has no captions; dropped (keep_images_without_captions=true keeps it)",
@@ -193,6 +228,22 @@ def _index_images(images: list[Any], locate: JsonLocator, result: LoadResult) ->
     return by_id
 
 
+def _found_instead(corpus_dir: Path, split: str | None) -> str:
+    """A hint for a missing captions file: the splits that have one, or the other annotation files there."""
+    splits = sorted({p.stem.removeprefix("captions_").removeprefix("image_info_")
+                     for folder in ANNOTATION_DIRS for pattern in ("captions_*.json", "image_info_*.json")
+                     for p in (corpus_dir / folder).glob(pattern)})
+    hint = f"; splits found: {splits}" if splits else ""
+    for prefix, holds in OTHER_ANNOTATION_FILES.items():
+        others = sorted(p.name for folder in ANNOTATION_DIRS for p in (corpus_dir / folder).glob(f"{prefix}_*.json")
+                        if split is None or p.stem == f"{prefix}_{split}")
+        if others:
+            hint += (f"; {others[0]} is there, but it holds {holds}, not captions: captions are in "
+                     "captions_<split>.json (annotations_trainval<year>.zip)")
+            break
+    return hint
+
+
 def _sample_id(image_id: int) -> str:
     return f"{image_id:012d}"
 
@@ -204,8 +255,9 @@ def _is_int(value: Any) -> bool:
 def _image_dir(corpus_dir: Path, split: str, options: CocoOptions) -> str:
     if options.image_dir is not None:
         return options.image_dir.strip("/")
+    folder = split.replace("test-dev", "test")  # test-dev2017 is a subset of the test2017 images
     for pattern in IMAGE_DIR_CANDIDATES:
-        candidate = pattern.format(split=split)
+        candidate = pattern.format(folder=folder)
         if candidate and (corpus_dir / candidate).is_dir():
             return candidate
     return ""

@@ -1,16 +1,23 @@
-"""Flickr30K captions: the official `results_20130124.token` or Kaggle's `results.csv`.
+"""Flickr30K captions: the official `results_20130124.token`, Kaggle's `results.csv` or `captions.txt`.
 
 results_20130124.token lines look like (the index may have several digits: `#10`):
     1000092795.jpg#0<TAB>Two young guys with shaggy hair look at their hands while hanging out in the yard .
 results.csv (Kaggle) is pipe-separated with spaces, and one real row lacks its second `|`:
     image_name| comment_number| comment
     1000092795.jpg| 0| Two young guys with shaggy hair look at their hands while hanging out in the yard .
-One sample per image, captions ordered by their index; sample_id = the file stem (`1000092795`), as the
-`karpathy` loader gives Flickr images. These files carry no split: every sample is in split `all`
+captions.txt (Kaggle, with images in `Images/`) is a comma CSV, quoted where a caption has a comma; a
+caption's number is its place among its image's rows (some copies have `image_name,comment_number,comment`):
+    image,caption
+    1000092795.jpg,"Two young , White males are outside near many bushes ."
+The first line tells the format, whatever the file's name. One sample per image, captions ordered
+by their index; sample_id = group_id = the file stem (`1000092795`), as the `karpathy` loader gives
+Flickr images. These files carry no split: every sample is in split `all`
 unless the option `karpathy_file` names a `dataset_flickr30k.json` to take train/val/test from.
 """
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,16 +34,18 @@ from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
 
 TOKEN_FILES = ("results_20130124.token", "results.token", "captions.token")
-CSV_FILES = ("results.csv",)
+CSV_FILES = ("results.csv", "captions.txt")
 ANNOTATION_DIRS = ("", "annotations", "flickr30k_images", "flickr30k")
 IMAGE_DIRS = ("flickr30k-images", "flickr30k_images/flickr30k_images", "flickr30k_images", "images", "Images", "")
 CSV_HEADER = ("image_name", "comment_number", "comment")
+#: Headers of the comma-separated captions files (Kaggle's captions.txt variants), lower-cased.
+COMMA_HEADERS = (("image", "caption"), CSV_HEADER)
 TOKEN_LINE = "'<image>#<n>\\t<caption>'"
 
 
 @dataclass(frozen=True)
 class Flickr30kOptions:
-    #: Captions file relative to the root; a `.csv` name means the results.csv format
+    #: Captions file relative to the root, in any of the formats above, told by its first line
     #: (default: the first of TOKEN_FILES, then CSV_FILES, in the root, `annotations/`, `flickr30k_images/`).
     captions_file: str | None = None
     #: Karpathy split file relative to the root (e.g. `dataset_flickr30k.json`) giving train/val/test.
@@ -72,7 +81,7 @@ class CaptionFile:
 
 @register_corpus("flickr30k", Flickr30kOptions)
 def load_flickr30k(corpus_dir: Path, options: Flickr30kOptions, split: str | None) -> LoadResult:
-    """Flickr30K captions (`results_20130124.token` or Kaggle `results.csv`), one sample per image.
+    """Flickr30K captions (`results_20130124.token`, Kaggle's `results.csv`, `captions.txt`), one sample per image.
 
     `split`: none or `all` for every image; train/val/test/restval need the option `karpathy_file`.
 
@@ -84,11 +93,11 @@ def load_flickr30k(corpus_dir: Path, options: Flickr30kOptions, split: str | Non
     Raises:
         CorpusNotFoundError: no captions file (or the named Karpathy file is missing).
         CorpusFormatError: a malformed line, named `file:line` with what was expected and found.
-        ConfigError: a split without `karpathy_file`, or an unknown split.
+        ConfigError: a split without `karpathy_file`, an unknown split, or a COCO `karpathy_file`.
     """
     _check_split(split, options.karpathy_file)
     path = _captions_path(corpus_dir, options.captions_file)
-    parsed = parse_results_csv(path) if path.suffix.lower() == ".csv" else parse_token_file(path)
+    parsed = parse_captions_file(path)
     result = LoadResult(samples=[], problems=list(parsed.problems))
     splits = _karpathy_splits(corpus_dir, options.karpathy_file, result)
     image_dir = _image_dir(corpus_dir, next(iter(parsed.captions), None), options.image_dir)
@@ -125,6 +134,17 @@ def load_flickr30k(corpus_dir: Path, options: Flickr30kOptions, split: str | Non
             extra={"caption_numbers": numbers},
         ))
     return result
+
+
+def parse_captions_file(path: Path) -> CaptionFile:
+    """Parse a captions file in the format its first non-blank line shows: the `results.csv` or a
+    comma-separated header, else `<image>#<n>\\t<caption>` lines (a `.csv` file must have a header)."""
+    first = _first_line(path)
+    if tuple(f.strip() for f in first.split("|")) == CSV_HEADER:
+        return parse_results_csv(path)
+    if tuple(f.strip().lower() for f in first.split(",")) in COMMA_HEADERS:
+        return parse_comma_csv(path)
+    return parse_results_csv(path) if path.suffix.lower() == ".csv" else parse_token_file(path)
 
 
 def parse_token_file(path: Path) -> CaptionFile:
@@ -189,6 +209,69 @@ def parse_results_csv(path: Path) -> CaptionFile:
     return parsed
 
 
+def parse_comma_csv(path: Path) -> CaptionFile:
+    """Parse a comma-separated captions file with the header `image,caption` (a caption's number is
+    its place among its image's rows) or `image_name,comment_number,comment`. A caption is the rest
+    of the row, so an unquoted comma inside it is kept.
+
+    Raises:
+        CorpusFormatError: a wrong header, a row with too few fields or a non-integer comment_number.
+    """
+    parsed = CaptionFile(path)
+    reader = csv.reader(io.StringIO(read_text(path)), strict=True)
+    header: tuple[str, ...] | None = None
+    rows_per_image: dict[str, int] = {}
+    end = 0
+    try:
+        for values in reader:
+            number, end = end + 1, reader.line_num  # the row's first and last line
+            if end != number:  # captions are one line: a row over several has a quote left open
+                raise CorpusFormatError(
+                    f"{path}:{number}: a quoted field runs on to line {end}; expected one row per line "
+                    f"(is a '\"' not closed?), got {short_repr(','.join(values))}"
+                )
+            if not any(v.strip() for v in values):
+                continue
+            if header is None:
+                header = tuple(v.strip().lower() for v in values)
+                if header not in COMMA_HEADERS:
+                    raise CorpusFormatError(
+                        f"{path}:{number}: expected the header 'image,caption' or "
+                        f"'image_name,comment_number,comment', got {short_repr(','.join(values))}"
+                    )
+                continue
+            if len(values) < len(header):
+                raise CorpusFormatError(
+                    f"{path}:{number}: expected {','.join(header)!r}, got {short_repr(','.join(values))}"
+                )
+            image = _image_name(values[0].strip(), path, number)
+            if len(header) == 2:
+                index = rows_per_image.get(image, 0)
+                rows_per_image[image] = index + 1
+            else:
+                text = values[1].strip()
+                if not (text.isascii() and text.isdigit()):
+                    raise CorpusFormatError(
+                        f"{path}:{number}: expected an integer comment_number, got {short_repr(values[1])}"
+                    )
+                index = int(text)
+            parsed.add(image, index, ",".join(values[len(header) - 1:]).strip(), number)
+    except csv.Error as e:
+        raise CorpusFormatError(f"{path}:{reader.line_num}: {e}") from e
+    if header is None:
+        raise CorpusFormatError(f"{path}:1: empty file, expected the header 'image,caption'")
+    return parsed
+
+
+def _first_line(path: Path) -> str:
+    """The first non-blank line of a text file (enough of it to tell a header), or ''."""
+    with path.open(encoding="utf-8-sig", errors="replace") as f:
+        for line in f:
+            if line.strip():
+                return line[:200]
+    return ""
+
+
 def _image_name(image: str, path: Path, number: int) -> str:
     if not image or _stem(image) in ("", ".", ".."):
         raise CorpusFormatError(f"{path}:{number}: expected an image file name, got {short_repr(image)}")
@@ -235,6 +318,10 @@ def _karpathy_splits(corpus_dir: Path, karpathy_file: str | None, result: LoadRe
     if not path.is_file():
         raise CorpusNotFoundError(f"Karpathy split file not found: {path} (option karpathy_file)")
     parsed = parse_karpathy_file(path)
+    if parsed.is_coco:  # no file name would match: every image would land in split 'all'
+        raise ConfigError(
+            f"{path} is the Karpathy split file of COCO (option karpathy_file); Flickr30K's is dataset_flickr30k.json"
+        )
     result.problems.extend(parsed.problems)
     return {Path(image.filename).name: image.split for image in parsed.images}
 

@@ -4,13 +4,19 @@ dataset_coco.json looks like (Flickr files have no `filepath` and no `cocoid`):
     {"dataset": "coco", "images": [{"filepath": "val2014", "filename": "COCO_val2014_000000391895.jpg",
       "imgid": 0, "cocoid": 391895, "split": "test", "sentids": [770337, ...],
       "sentences": [{"raw": "A man with a red helmet ...", "tokens": [...], "imgid": 0, "sentid": 770337}]}]}
-One sample per image with its sentences' `raw` text in file order. Splits are train/val/test/restval
-(restval: the rest of COCO val2014, usually trained on; `restval_as_train=true` maps it to train).
+One sample per image with its sentences' `raw` text in file order, stripped of surrounding whitespace
+(`tokens` are Karpathy's lower-cased, punctuation-free version, not used). Splits are
+train/val/test/restval (restval: the rest of COCO val2014, usually trained on; `restval_as_train=true`
+maps it to train, giving the 113,287 training images of the COCO split).
+COCO images are found as the file names them (`val2014/COCO_val2014_000000391895.jpg`), or, where
+only the 2017 release is on disk, as `train2017/000000391895.jpg` or `val2017/...` (the val2014
+images are spread over both).
 Ids: COCO uses the cocoid zero-padded to 12 digits, as the `coco` loader does, so the two kinds join;
-Flickr uses the file stem (`1000092795`), as the `flickr30k` loader does.
+Flickr uses the file stem (`1000092795`), as the `flickr30k` loader does. group_id: the cocoid or the stem.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +37,11 @@ from mmdata.records import Sample
 KARPATHY_FILES = ("dataset_coco.json", "dataset_flickr30k.json", "dataset_flickr8k.json")
 ANNOTATION_DIRS = ("", "annotations", "karpathy", "caption_datasets")
 SPLITS = ("train", "val", "test", "restval")
-# Where each dataset's images usually sit; the first folder holding the first listed image wins.
+# Where each dataset's images usually sit; the first folder holding one of the first listed images wins.
 COCO_IMAGE_DIRS = ("", "images", "coco")
+# The 2017 release re-packs the 2014 images as `<folder>/<cocoid:012d>.jpg`.
+COCO_2017_FOLDERS = ("train2017", "val2017")
+LAYOUT_PROBES = 50  # images looked for to find the layout (the first few may be missing from a download)
 FLICKR_IMAGE_DIRS = (
     "images", "Images", "flickr30k-images", "flickr30k_images/flickr30k_images", "flickr30k_images",
     "Flicker8k_Dataset", "Flickr8k_Dataset", "",
@@ -46,7 +55,8 @@ class KarpathyOptions:
     annotation_file: str | None = None
     #: Treat `restval` images as `train` (their split becomes train; `extra.karpathy_split` keeps restval).
     restval_as_train: bool = False
-    #: Image folder relative to the root (default: found automatically, see COCO_IMAGE_DIRS / FLICKR_IMAGE_DIRS).
+    #: Image folder relative to the root (default: found automatically, see COCO_IMAGE_DIRS / FLICKR_IMAGE_DIRS);
+    #: for COCO, the folder holding `train2014/`, `val2014/` (or `train2017/`, `val2017/`).
     image_dir: str | None = None
     #: Keep images without sentences (empty caption list) instead of dropping them.
     keep_images_without_captions: bool = False
@@ -107,7 +117,7 @@ def load_karpathy(corpus_dir: Path, options: KarpathyOptions, split: str | None)
     wanted = _check_split(split, options.restval_as_train)
     parsed = parse_karpathy_file(find_karpathy_file(corpus_dir, options.annotation_file))
     result = LoadResult(samples=[], problems=list(parsed.problems))
-    image_dir = _image_dir(corpus_dir, parsed, options.image_dir)
+    layout = _image_layout(corpus_dir, parsed, options.image_dir)
     locate = parsed.locate
     seen: dict[str, int] = {}
     for image in parsed.images:
@@ -128,10 +138,17 @@ def load_karpathy(corpus_dir: Path, options: KarpathyOptions, split: str | None)
                 "image has no sentences; dropped (keep_images_without_captions=true keeps it)",
             ))
             continue
-        relative = f"{image.filepath}/{image.filename}" if image.filepath else image.filename
+        relative = layout.relative(image)
+        if relative is None:
+            result.problems.append(LoadProblem(
+                sample_id, locate.where("images", image.index),
+                f"image not found: neither {layout.coco2017_candidates(image)} exists (the COCO 2017 layout "
+                f"found for {_file_path(image)}); dropped",
+            ))
+            continue
         rel = safe_relative_path(
-            corpus_dir, f"{image_dir}/{relative}" if image_dir else relative,
-            where=lambda: locate.where("images", image.index), allow_outside=options.allow_outside_root,
+            corpus_dir, relative, where=lambda: locate.where("images", image.index),
+            allow_outside=options.allow_outside_root,
         )
         extra: dict[str, Any] = {"dataset": parsed.dataset, "imgid": image.imgid, "sentids": image.sentids,
                                  "karpathy_split": image.split}
@@ -229,8 +246,12 @@ def _parse_image(entry: Any, index: int, parsed: KarpathyFile) -> KarpathyImage:
             raise CorpusFormatError(
                 f"{where('sentences', number)}: expected an object with 'raw', got {short_repr(sentence)}"
             )
-        captions.append(expect_text(sentence.get("raw"), lambda: where("sentences", number, "raw"), "'raw'",
-                                    allow_empty=True))
+        raw = expect_text(sentence.get("raw"), lambda: where("sentences", number, "raw"), "'raw'", allow_empty=True)
+        if raw.strip():
+            captions.append(raw.strip())
+        else:
+            sample_id = f"{cocoid:012d}" if parsed.is_coco else Path(filename).stem
+            parsed.problems.append(LoadProblem(sample_id, where("sentences", number, "raw"), "blank sentence; ignored"))
         owner = sentence.get("imgid")
         if imgid is not None and owner is not None and owner != imgid:
             parsed.problems.append(LoadProblem(
@@ -266,17 +287,64 @@ def _check_split(split: str | None, restval_as_train: bool) -> str | None:
     return split
 
 
-def _image_dir(corpus_dir: Path, parsed: KarpathyFile, image_dir: str | None) -> str:
-    if image_dir is not None:
-        return image_dir.strip("/")
-    candidates = COCO_IMAGE_DIRS if parsed.is_coco else FLICKR_IMAGE_DIRS
-    if parsed.images:
-        first = parsed.images[0]
-        relative = f"{first.filepath}/{first.filename}" if first.filepath else first.filename
+@dataclass(frozen=True)
+class ImageLayout:
+    """Where a split file's images are: under `base`, as the file names them, or (COCO 2017) as
+    `<base>/<train2017|val2017>/<cocoid:012d>.jpg`, with `coco2017` mapping each file name found to its folder."""
+
+    base: str
+    coco2017: dict[str, str] | None = None
+
+    def relative(self, image: KarpathyImage) -> str | None:
+        """The image's path relative to the corpus root; None: not in the COCO 2017 folders."""
+        if self.coco2017 is None:
+            relative = _file_path(image)
+        else:
+            name = f"{image.cocoid:012d}.jpg"
+            if name not in self.coco2017:
+                return None
+            relative = f"{self.coco2017[name]}/{name}"
+        return f"{self.base}/{relative}" if self.base else relative
+
+    def coco2017_candidates(self, image: KarpathyImage) -> str:
+        base = f"{self.base}/" if self.base else ""
+        return " nor ".join(f"{base}{folder}/{image.cocoid:012d}.jpg" for folder in COCO_2017_FOLDERS)
+
+
+def _file_path(image: KarpathyImage) -> str:
+    return f"{image.filepath}/{image.filename}" if image.filepath else image.filename
+
+
+def _image_layout(corpus_dir: Path, parsed: KarpathyFile, image_dir: str | None) -> ImageLayout:
+    candidates = (image_dir.strip("/"),) if image_dir is not None else (
+        COCO_IMAGE_DIRS if parsed.is_coco else FLICKR_IMAGE_DIRS)
+    probes = parsed.images[:LAYOUT_PROBES]
+    for candidate in candidates:
+        if any(is_file_quietly(corpus_dir / candidate / _file_path(image)) for image in probes):
+            return ImageLayout(candidate)
+    if parsed.is_coco:  # the images as the 2017 release names them, listed once (a stat per image is slow)
         for candidate in candidates:
-            if is_file_quietly(corpus_dir / candidate / relative):
-                return candidate
-    return next((c for c in candidates if c and (corpus_dir / c).is_dir()), "") if not parsed.is_coco else ""
+            names = _coco2017_names(corpus_dir / candidate)
+            if names and any(f"{image.cocoid:012d}.jpg" in names for image in parsed.images):
+                return ImageLayout(candidate, names)
+    if image_dir is not None:
+        return ImageLayout(image_dir.strip("/"))
+    if parsed.is_coco:
+        return ImageLayout("")
+    return ImageLayout(next((c for c in candidates if c and (corpus_dir / c).is_dir()), ""))
+
+
+def _coco2017_names(folder: Path) -> dict[str, str]:
+    """File name -> `train2017`/`val2017` for the files of those folders under `folder`."""
+    names: dict[str, str] = {}
+    for release_folder in COCO_2017_FOLDERS:
+        try:
+            with os.scandir(folder / release_folder) as entries:
+                for entry in entries:
+                    names.setdefault(entry.name, release_folder)
+        except OSError:  # no such folder (or unreadable): nothing found there
+            continue
+    return names
 
 
 def is_file_quietly(path: Path) -> bool:
