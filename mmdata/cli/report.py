@@ -22,6 +22,8 @@ def report_command(
     """Tables, plots (norms, PCA, coverage, labels), a gallery and the checks' results, in one HTML file."""
     summary = write_report(dataset_dir, output_file(out, "--out", "report.html"), corpus_root=corpus_root,
                            allow_failed_checks=allow_failed_checks, max_gallery=gallery)
-    verdict = "checks passed" if summary.checks_ok else "checks FAILED (listed on the page)"
+    counts = summary.severities
+    verdict = "checks passed" if summary.checks_ok else "checks FAILED"
     typer.echo(f"report: {summary.out_path} ({summary.bytes:,} bytes): {summary.tables} tables, {summary.figures} plots, "
-               f"{summary.gallery} gallery samples, {summary.issues} check issues, {verdict}")
+               f"{summary.gallery} gallery samples, {verdict} ({counts['error']} errors, {counts['warning']} warnings, "
+               f"{counts['info']} notes; listed on the page)")

@@ -6,6 +6,6 @@
 Modules: `html` (the page and `write_report`), `stats` (per-table numbers, scanned in batches),
 `plots` (matplotlib figures as PNG), `gallery` (thumbnails, captions, transcripts, waveforms).
 """
-from mmdata.report.html import ReportSummary, write_report
+from mmdata.report.html import ReportSummary, ReportWriteError, write_report
 
-__all__ = ["ReportSummary", "write_report"]
+__all__ = ["ReportSummary", "ReportWriteError", "write_report"]

@@ -3,7 +3,8 @@
 Samples are picked round-robin over the splits (first rows of each), so every split shows up.
 Media come from the corpus root (paths in the samples table) or, in a shared dataset made with
 `--media embed`, from the embedded `image_file`/`audio_file` columns. A file that cannot be read
-gets a note instead of a picture, so the page never shows a broken image.
+gets a note instead of a picture, so the page never shows a broken image; a corpus root that is not
+a directory is also logged once, as a warning.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from mmdata.corpora.base import resolve_media
+from mmdata.errors import MediaError
 from mmdata.records import text_items
 from mmdata.store.reader import Dataset
 
@@ -47,7 +49,15 @@ def gallery_items(dataset: Dataset, corpus_root: Path, max_items: int = 12) -> l
     with dataset.reading():
         splits = samples.to_table(columns=["split"]).column("split").to_pylist()
         rows = samples.take(_pick(splits, max_items), columns=columns).to_pylist() if splits else []
+    if not corpus_root.is_dir() and any(_reads_corpus(row) for row in rows):
+        log.warning("corpus root %s is not a directory: the gallery shows no pictures or waveforms of its files; "
+                    "pass --corpus-root where the corpus lies now", corpus_root)
     return [_item(row, corpus_root) for row in rows]
+
+
+def _reads_corpus(row: dict[str, Any]) -> bool:
+    """Whether the row's image or audio is read from the corpus (a path without embedded bytes)."""
+    return any(row.get(c) and not (row.get(f"{c}_file") or {}).get("bytes") for c in ("image", "audio"))
 
 
 def _pick(splits: list[str], max_items: int) -> list[int]:
@@ -70,7 +80,7 @@ def _item(row: dict[str, Any], corpus_root: Path) -> GalleryItem:
     item = GalleryItem(row["sample_id"], row["split"], row.get("label"), text_items(row))
     if row.get("image"):
         try:
-            item.image = (_thumbnail(_media_bytes(row, "image", corpus_root)), "image/jpeg")
+            item.image = (_thumbnail(row, corpus_root), "image/jpeg")
         except Exception as e:  # noqa: BLE001 - any unreadable image becomes a note on the page
             item.notes.append(f"image {row['image']}: {_reason(e)}")
     if row.get("audio"):
@@ -84,13 +94,6 @@ def _item(row: dict[str, Any], corpus_root: Path) -> GalleryItem:
     return item
 
 
-def _media_bytes(row: dict[str, Any], column: str, corpus_root: Path) -> bytes:
-    embedded = row.get(f"{column}_file")
-    if embedded and embedded.get("bytes"):
-        return embedded["bytes"]
-    return _media_path(row, column, corpus_root).read_bytes()
-
-
 def _media_path(row: dict[str, Any], column: str, corpus_root: Path) -> Path:
     path = resolve_media(corpus_root, row[column])
     if not path.is_file():
@@ -98,14 +101,28 @@ def _media_path(row: dict[str, Any], column: str, corpus_root: Path) -> Path:
     return path
 
 
-def _thumbnail(data: bytes) -> bytes:
-    from PIL import Image
+def _thumbnail(row: dict[str, Any], corpus_root: Path) -> bytes:
+    """A JPEG of at most THUMBNAIL_SIZE pixels a side. A file decodes as the extractors decode it
+    (`media.image.open_image`: truncated files fail, 16-bit images keep their high bits; a large
+    JPEG decodes at a reduced scale); embedded bytes decode with Pillow."""
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(io.BytesIO(data)) as img:
-        img = img.convert("RGB")
-        img.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-        out = io.BytesIO()
-        img.save(out, format="JPEG", quality=82)
+    from mmdata.media.image import open_image
+
+    embedded = row.get("image_file")
+    if embedded and embedded.get("bytes"):
+        try:
+            with Image.open(io.BytesIO(embedded["bytes"])) as source:
+                img = source.convert("RGB")
+        except UnidentifiedImageError as e:
+            raise MediaError("the embedded image_file holds no image format Pillow reads") from e
+        except (OSError, SyntaxError, ValueError) as e:
+            raise MediaError(f"the embedded image_file is corrupt or truncated ({type(e).__name__}: {e})") from e
+    else:
+        img = open_image(_media_path(row, "image", corpus_root), min_size=THUMBNAIL_SIZE)
+    img.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=82)
     return out.getvalue()
 
 
@@ -116,7 +133,10 @@ def _waveform(row: dict[str, Any], corpus_root: Path) -> bytes:
     if embedded and embedded.get("bytes"):
         import soundfile
 
-        samples, rate = soundfile.read(io.BytesIO(embedded["bytes"]), dtype="float32", always_2d=True)
+        try:
+            samples, rate = soundfile.read(io.BytesIO(embedded["bytes"]), dtype="float32", always_2d=True)
+        except soundfile.LibsndfileError as e:  # its text names the in-memory file object, not the file
+            raise MediaError(f"the embedded audio_file cannot be decoded: {e.error_string}") from e
         return waveform_png(samples.mean(axis=1), int(rate), row.get("start") or 0.0)
     from mmdata.media.audio import load_audio
 
@@ -132,4 +152,4 @@ def _span(row: dict[str, Any]) -> str:
 
 def _reason(error: Exception) -> str:
     text = str(error) or type(error).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
+    return text if len(text) <= 300 else text[:297] + "..."

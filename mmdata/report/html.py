@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mmdata.errors import MmdataError
 from mmdata.report.gallery import GalleryItem, gallery_items
 from mmdata.report.stats import SampleColumns, TableSummary, TableVectors, read_sample_columns, summarize_tables, table_vectors
 from mmdata.share.checks import require_passing, run_checks, severity_counts
 from mmdata.store.files import write_text_atomic
+from mmdata.store.layout import ERRORS_DIR
 from mmdata.store.manifest import Manifest
 from mmdata.store.reader import Dataset, open_dataset
 
@@ -33,6 +35,11 @@ log = logging.getLogger(__name__)
 
 SECTIONS = ("overview", "tables", "plots", "gallery", "checks")
 _MAX_FAILED_ROWS = 20
+_MAX_TEXTS = 5  # captions shown per gallery sample
+
+
+class ReportWriteError(MmdataError, OSError):
+    """The HTML file cannot be written where it was asked for."""
 
 
 @dataclass
@@ -56,6 +63,7 @@ class ReportSummary:
     checks_ok: bool
     bytes: int
     titles: list[str] = field(default_factory=list)
+    severities: dict[str, int] = field(default_factory=dict)  # issues per severity: error, warning, info
 
 
 def write_report(
@@ -76,6 +84,7 @@ def write_report(
 
     Raises:
         DatasetError: not a dataset, an older layout, or failing checks (`ChecksFailedError`).
+        ReportWriteError: `out_path` cannot be written (no such folder can be made, no permission).
 
     Example:
         >>> write_report("out/coco-val", "out/coco-val.html")
@@ -90,10 +99,14 @@ def write_report(
     gallery = gallery_items(dataset, root, max_gallery)
     page = render_page(dataset, samples, summaries, figures, gallery, checks)
     out_path = Path(out_path)
-    write_text_atomic(out_path, page)
+    try:
+        write_text_atomic(out_path, page)
+    except OSError as e:
+        raise ReportWriteError(f"cannot write the report to {out_path} ({e.strerror or e}); "
+                               "choose an --out path in a folder you can write to") from e
     log.info("wrote report of %s to %s (%d figures, %d gallery items)", dataset.root, out_path, len(figures), len(gallery))
     return ReportSummary(out_path, len(summaries), len(figures), len(gallery), len(checks.issues), checks.ok,
-                         out_path.stat().st_size, [f.title for f in figures])
+                         out_path.stat().st_size, [f.title for f in figures], severity_counts(checks))
 
 
 def build_figures(dataset: Dataset, samples: SampleColumns, *, max_points: int = 2000) -> list[Figure]:
@@ -182,7 +195,9 @@ def _tables(summaries: list[TableSummary], dataset: Dataset) -> str:
     errors = dataset.errors()
     if errors.num_rows:
         failed = errors.slice(0, _MAX_FAILED_ROWS).to_pylist()
-        text += f"<h3>Failed items ({errors.num_rows})</h3>" + _table(
+        shown = "" if errors.num_rows <= _MAX_FAILED_ROWS else (
+            f"; the first {_MAX_FAILED_ROWS}, all are in the Parquet files under {_e(dataset.root / ERRORS_DIR)}")
+        text += f"<h3>Failed items ({errors.num_rows}{shown})</h3>" + _table(
             ["table", "sample", "file", "stage", "error"],
             [(r["table"], r["sample_id"] or "", r["path"] or "", r["stage"] or "", f"{r['error_type']}: {r['reason']}")
              for r in failed])
@@ -211,7 +226,9 @@ def _gallery(items: list[GalleryItem]) -> str:
         if item.waveform:
             parts.append(f'<img class=wave alt="waveform of {_e(item.sample_id)}" src="{_data_uri(*item.waveform)}">')
         if item.texts:
-            parts.append("<ul>" + "".join(f"<li>{_e(t)}</li>" for t in item.texts[:5]) + "</ul>")
+            more = len(item.texts) - _MAX_TEXTS
+            parts.append("<ul>" + "".join(f"<li>{_e(t)}</li>" for t in item.texts[:_MAX_TEXTS])
+                         + (f"<li class=note>and {more} more</li>" if more > 0 else "") + "</ul>")
         parts += [f"<p class=note>{_e(n)}</p>" for n in item.notes]
         cards.append("".join(parts) + "</div>")
     return '<div class=grid>' + "\n".join(cards) + "</div>"

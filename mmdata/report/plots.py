@@ -29,14 +29,16 @@ def norms_figure(modality: str, tables: Sequence[TableVectors], samples: SampleC
         for color, split in zip(_colors(len(samples.split_counts)), samples.split_counts):
             values = vectors.norms[finite & (splits == split)]
             if len(values):
-                ax.hist(values, bins=edges, alpha=0.55, color=color, label=f"{split} ({len(values)})")
+                ax.hist(values, bins=edges, alpha=0.55, color=color, label=f"{_plain(split)} ({len(values)})")
         ax.set_title(_title(vectors, "L2 norm"), fontsize=9)
         label = "norm" + (" of the mean over items" if vectors.pooled_by_mean else "")
         if finite.any() and np.ptp(vectors.norms[finite]) <= 1e-6 * max(1.0, float(np.abs(vectors.norms[finite]).max())):
             label += f" (all {float(vectors.norms[finite][0]):.4g})"
+        if not finite.all():  # null features, empty sequences, NaN or Inf values
+            label += f"; {int((~finite).sum())} rows without a finite norm not shown"
         ax.set_xlabel(label, fontsize=8)
         ax.set_ylabel("samples", fontsize=8)
-        ax.legend(fontsize=7, loc="upper right")
+        _legend(ax)
     return _png(fig, f"{modality}: feature norms by split")
 
 
@@ -49,22 +51,32 @@ def pca_figure(modality: str, tables: Sequence[TableVectors], samples: SampleCol
     fig, axes = _panels(len(tables))
     for ax, vectors in zip(axes, tables):
         coords, (r1, r2) = pca_2d(vectors.points)
+        if len(coords) < 2:
+            ax.text(0.5, 0.5, f"no projection: {len(coords)} sample{'' if len(coords) == 1 else 's'} with a "
+                    "finite feature, 2 needed", ha="center", va="center", fontsize=8, transform=ax.transAxes)
+            ax.set_title(_title(vectors, "PCA"), fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
         if labelled:
             labels = samples.labels[vectors.point_positions.clip(0)]
             known = np.isfinite(labels) & (vectors.point_positions >= 0)
-            ax.scatter(coords[~known, 0], coords[~known, 1], s=10, c="#bbbbbb", label="no label")
-            art = ax.scatter(coords[known, 0], coords[known, 1], s=10, c=labels[known], cmap="coolwarm")
-            fig.colorbar(art, ax=ax, label="label")
+            if (~known).any():
+                ax.scatter(coords[~known, 0], coords[~known, 1], s=10, c="#bbbbbb", label=f"no label ({int((~known).sum())})")
+                _legend(ax)
+            if known.any():
+                art = ax.scatter(coords[known, 0], coords[known, 1], s=10, c=labels[known], cmap="coolwarm")
+                fig.colorbar(art, ax=ax, label="label")
         else:
             splits = _split_of(vectors.point_positions, samples)
             for color, split in zip(_colors(len(samples.split_counts)), samples.split_counts):
                 mask = splits == split
                 if mask.any():
-                    ax.scatter(coords[mask, 0], coords[mask, 1], s=12, color=color, label=split, alpha=0.8)
-            ax.legend(fontsize=7, loc="upper right")
+                    ax.scatter(coords[mask, 0], coords[mask, 1], s=12, color=color, label=_plain(split), alpha=0.8)
+            _legend(ax)
         ax.set_title(_title(vectors, f"PCA of {len(coords)} samples"), fontsize=9)
-        ax.set_xlabel(f"PC1 ({r1:.0%} of variance)", fontsize=8)
-        ax.set_ylabel(f"PC2 ({r2:.0%})", fontsize=8)
+        ax.set_xlabel(f"PC1 ({r1:.1%} of variance)", fontsize=8)
+        ax.set_ylabel(f"PC2 ({r2:.1%} of variance)", fontsize=8)
     return _png(fig, f"{modality}: 2-D PCA projection"), "label" if labelled else "split"
 
 
@@ -83,11 +95,11 @@ def coverage_figure(modality: str, tables: Sequence[TableVectors], samples: Samp
         for color, split in zip(_colors(len(samples.split_counts)), samples.split_counts):
             chosen = values[np.isfinite(values) & (splits == split)]
             if len(chosen):
-                ax.hist(chosen, bins=edges, alpha=0.55, color=color, label=split)
+                ax.hist(chosen, bins=edges, alpha=0.55, color=color, label=f"{_plain(split)} ({len(chosen)})")
         ax.set_title(_title(vectors, what), fontsize=9)
         ax.set_xlabel(what, fontsize=8)
         ax.set_ylabel("samples", fontsize=8)
-        ax.legend(fontsize=7, loc="upper right")
+        _legend(ax)
     timed = any(t.coverage is not None for t in tables)
     return _png(fig, f"{modality}: " + ("temporal coverage" if timed else "items per sample"))
 
@@ -102,7 +114,7 @@ def labels_figure(samples: SampleColumns) -> bytes:
         values = samples.labels[finite & (samples.splits == split)]
         if len(values):
             groups.append(values)
-            names.append(f"{split} ({len(values)})")
+            names.append(f"{_plain(split)} ({len(values)})")
             colors.append(color)
     edges = _edges(samples.labels[finite])
     ax.hist(groups, bins=edges, stacked=True, color=colors, label=names)
@@ -155,7 +167,7 @@ def _panels(count: int) -> tuple[Any, list[Any]]:
 def _png(fig: Any, title: str | None) -> bytes:
     plt = _pyplot()
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(_plain(title), fontsize=10)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -164,7 +176,18 @@ def _png(fig: Any, title: str | None) -> bytes:
 
 
 def _title(vectors: TableVectors, what: str) -> str:
-    return f"{vectors.name}: {what}"
+    return f"{_plain(vectors.name)}: {what}"
+
+
+def _plain(text: object) -> str:
+    """Text as it is written: matplotlib reads a pair of `$` as math (a split named `$\\frac$` fails)."""
+    return str(text).replace("$", r"\$")
+
+
+def _legend(ax: Any) -> None:
+    """A legend of the labelled artists, none on a panel without any (matplotlib warns)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper right")
 
 
 def _split_of(positions: np.ndarray, samples: SampleColumns) -> np.ndarray:

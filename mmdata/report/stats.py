@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from mmdata.checks.stream import fixed_rows, sequence_rows, valid_mask
 from mmdata.checks.temporal import segment_coverage
+from mmdata.records import media_durations
 from mmdata.share.hf import split_order
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset
@@ -70,12 +71,12 @@ class SampleColumns:
     splits: np.ndarray  # (n,) object (str)
     labels: np.ndarray  # (n,) float64, NaN when unlabelled
     lo: np.ndarray  # segment start (0 when null)
-    hi: np.ndarray  # segment end (NaN when null)
+    hi: np.ndarray  # segment end; for a whole file its duration from `extra` (as `mmdata check` uses); else NaN
     split_counts: dict[str, int] = field(default_factory=dict)
 
 
 def read_sample_columns(dataset: Dataset) -> SampleColumns:
-    samples = dataset.samples_table(columns=["sample_id", "split", "label", "start", "end"])
+    samples = dataset.samples_table(columns=["sample_id", "split", "label", "start", "end", "extra"])
     splits = np.asarray(samples.column("split").to_pylist(), dtype=object)
     found = dict(zip(*np.unique(splits.astype(str), return_counts=True))) if len(splits) else {}
     counts = {str(split): int(found[split]) for split in split_order(found)}
@@ -85,9 +86,19 @@ def read_sample_columns(dataset: Dataset) -> SampleColumns:
         splits=splits,
         labels=samples.column("label").to_numpy(zero_copy_only=False).astype(np.float64),
         lo=np.nan_to_num(start, nan=0.0),
-        hi=samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64),
+        hi=_segment_ends(samples),
         split_counts=counts,
     )
+
+
+def _segment_ends(samples: pa.Table) -> np.ndarray:
+    """Each sample's end: `end`, else the media duration its `extra` gives (whole files), else NaN,
+    where coverage then only measures the gaps between rows."""
+    end = samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64)
+    extra = samples.column("extra")
+    if extra.null_count == len(extra):
+        return end
+    return np.where(np.isfinite(end), end, media_durations(extra))
 
 
 def summarize_tables(dataset: Dataset) -> list[TableSummary]:
@@ -120,19 +131,22 @@ def table_vectors(dataset: Dataset, name: str, samples: SampleColumns, *, max_po
     if spec.dim is None:
         return None
     data = dataset.table(name)
-    total = int(data.count_rows())
+    # Every row's position in the samples table, from one lookup over the table's ids: a lookup per
+    # batch would hash the whole samples table each time (quadratic in the rows).
+    all_positions = _positions(data.to_table(columns=["sample_id"]).column("sample_id"), samples.ids)
+    total = len(all_positions)
     rng = np.random.default_rng(seed)
     chosen = np.zeros(total, dtype=bool)
     chosen[rng.choice(total, size=min(total, max_points), replace=False)] = True
     with_intervals = spec.kind == "sequence" and spec.intervals
-    columns = ["sample_id", "feature"] + (["intervals"] if with_intervals else [])
-    norms, positions, points, point_positions, items, coverage = [], [], [], [], [], []
+    columns = ["feature"] + (["intervals"] if with_intervals else [])
+    norms, points, point_positions, items, coverage = [], [], [], [], []
     row0 = 0
     for batch in data.to_batches(columns=columns, batch_size=SCAN_ROWS):
         n = batch.num_rows
         if n == 0:
             continue
-        pos = _positions(batch.column("sample_id"), samples.ids)
+        pos = all_positions[row0 : row0 + n]
         feature = batch.column("feature")
         valid = valid_mask(feature)
         if spec.kind == "pooled":
@@ -153,14 +167,13 @@ def table_vectors(dataset: Dataset, name: str, samples: SampleColumns, *, max_po
         row_norms = np.full(n, np.nan)
         row_norms[valid] = np.linalg.norm(vectors[valid], axis=1)
         norms.append(row_norms)
-        positions.append(pos)
         pick = chosen[row0 : row0 + n] & valid & np.isfinite(row_norms)
         points.append(vectors[pick])
         point_positions.append(pos[pick])
         row0 += n
     return TableVectors(
         name=name, modality=dataset.entry(name).modality, kind=spec.kind,
-        positions=_cat(positions, np.int64), norms=_cat(norms, np.float64),
+        positions=all_positions, norms=_cat(norms, np.float64),
         points=np.concatenate(points) if points else np.zeros((0, spec.dim)),
         point_positions=_cat(point_positions, np.int64),
         items=_cat(items, np.int64) if items else None,
@@ -169,32 +182,39 @@ def table_vectors(dataset: Dataset, name: str, samples: SampleColumns, *, max_po
     )
 
 
-def pca_2d(points: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, tuple[float, float]]:
+def pca_2d(points: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     """Project rows onto their first two principal components: (m, 2) coordinates and explained variance ratios.
 
-    A seeded randomized SVD (a range finder with power iterations, Halko et al. 2011): O(m x D) per
-    pass instead of a full SVD's O(m x D x min(m, D)), and exact up to rounding for the top components
-    of feature clouds this size.
+    Exact: an eigendecomposition of the smaller Gram matrix of the centred rows (D x D, or m x m
+    when there are fewer rows than dims), O(m x D x min(m, D) + min(m, D)^3); about a second for
+    2,000 rows of any dim. Each component's sign is fixed (its largest coordinate is positive), so
+    the picture is the same on every run.
     """
     if len(points) < 2:
         return np.zeros((len(points), 2)), (0.0, 0.0)
     centered = points - points.mean(axis=0)
-    total = float(np.square(centered).sum()) or 1.0
-    rank = min(2 + 8, *centered.shape)
-    sketch = centered @ np.random.default_rng(seed).standard_normal((centered.shape[1], rank))
-    for _ in range(4):
-        basis, _ = np.linalg.qr(sketch)
-        sketch = centered @ (centered.T @ basis)
-    basis, _ = np.linalg.qr(sketch)
-    u, s, _ = np.linalg.svd(basis.T @ centered, full_matrices=False)
-    k = min(2, len(s))
-    coords = np.zeros((len(points), 2))
-    coords[:, :k] = (basis @ u[:, :k]) * s[:k]
-    ratios = [float(v**2 / total) for v in s[:k]] + [0.0] * (2 - k)
-    return coords, (ratios[0], ratios[1])
+    total = float(np.square(centered).sum())
+    if total == 0.0:
+        return np.zeros((len(points), 2)), (0.0, 0.0)
+    m, dim = centered.shape
+    if dim <= m:
+        values, vectors = np.linalg.eigh(centered.T @ centered)  # ascending eigenvalues
+        order = np.argsort(values)[::-1][:2]
+        coords = centered @ vectors[:, order]
+    else:
+        values, vectors = np.linalg.eigh(centered @ centered.T)
+        order = np.argsort(values)[::-1][:2]
+        coords = vectors[:, order] * np.sqrt(np.clip(values[order], 0.0, None))
+    variances = np.clip(values[order], 0.0, None)
+    signs = np.sign(coords[np.abs(coords).argmax(axis=0), np.arange(coords.shape[1])])
+    coords = coords * np.where(signs == 0, 1.0, signs)
+    out = np.zeros((m, 2))
+    out[:, : coords.shape[1]] = coords
+    ratios = [float(v / total) for v in variances] + [0.0] * (2 - len(variances))
+    return out, (ratios[0], ratios[1])
 
 
-def _positions(table_ids: pa.Array, sample_ids: pa.Array) -> np.ndarray:
+def _positions(table_ids: pa.Array | pa.ChunkedArray, sample_ids: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.index_in(table_ids, value_set=sample_ids), -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 

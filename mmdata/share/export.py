@@ -130,6 +130,10 @@ def share_dataset(
         if target.exists():
             shutil.rmtree(target)
         os.replace(partial, target)
+    except OSError as e:  # a folder the system will not let us write (read-only, /proc, no space)
+        shutil.rmtree(partial, ignore_errors=True)
+        raise DatasetError(f"cannot write the share to {out_dir} ({e.strerror or e}: {e.filename or partial}); "
+                           "choose a folder you can write to") from e
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -107,3 +107,11 @@ def test_extract_and_segment_into_a_file_are_one_line_errors(tmp_path):
     assert line.startswith(f"error: OUTPUT_DIR {afile / 'ds'} lies under the file {afile}")
     line = _one_line_error(runner.invoke(app, ["segment", str(tmp_path), str(afile), "--labels", "labels.csd"]))
     assert line.startswith(f"error: OUTPUT_DIR {afile} is a file")
+
+
+@pytest.mark.parametrize("args", [["report", "{ds}", "--out", "{long}.html", "--gallery", "0"],
+                                  ["fuse", "{ds}", "{long}", "--stats-split", "val2017"]])
+def test_an_output_name_the_system_refuses_is_a_one_line_error(dataset, tmp_path, args):
+    long = tmp_path / ("x" * 300)  # over the 255-byte limit of a file name
+    line = _one_line_error(runner.invoke(app, [a.format(ds=dataset, long=long) for a in args]))
+    assert "File name too long; choose a shorter or other path" in line

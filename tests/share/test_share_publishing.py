@@ -264,3 +264,19 @@ def test_verify_given_the_checksums_file_names_the_folder_to_give(shared):
     assert result.exit_code == 2
     assert f"is a file; expected the dataset folder that holds checksums.sha256 (e.g. {shared})" in result.stderr
     assert os.path.isfile(shared / "checksums.sha256")
+
+
+def test_a_share_into_a_folder_the_system_refuses_is_a_one_line_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from mmdata.cli import app
+    from tests.sample_corpus import copy_sample_corpus
+
+    runner = CliRunner()
+    corpus = copy_sample_corpus("coco", tmp_path)
+    assert runner.invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "ds"), "--image", "color-hist:bins=4",
+                               "-j", "0", "-q"]).exit_code == 0
+    result = runner.invoke(app, ["share", str(tmp_path / "ds"), "--out", "/proc/mmdata-share"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.strip().startswith("error: cannot write the share to /proc/mmdata-share (")
+    assert result.stderr.strip().endswith("choose a folder you can write to")
