@@ -1,8 +1,47 @@
-"""mmdata: multimodal corpora to aligned, validated, self-describing Arrow feature tables."""
+"""mmdata: multimodal corpora to aligned, validated, self-describing Arrow feature tables.
+
+    import mmdata
+    mmdata.extract("coco", "/data/coco", "out/coco-val", split="val2017")
+    data = mmdata.open_dataset("out/coco-val")
+    mmdata.fuse("out/coco-val", "out/coco-fused", stats_splits=("val2017",), format="arrow")
+    fused = mmdata.FusedDataset("out/coco-fused", "val2017")
+    loader = DataLoader(fused, batch_size=64, shuffle=True, num_workers=2, collate_fn=mmdata.collate_fused)
+
+The names above are imported when first used, so `import mmdata` stays light (and comes before
+pyarrow's import, which reads the memory pool chosen here).
+"""
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from mmdata.environment import prefer_jemalloc_arrow_pool
 
 prefer_jemalloc_arrow_pool()  # before anything imports pyarrow
 
 __version__ = "0.1.0"
+
+#: Public names and the module that defines each.
+_EXPORTS = {
+    "extract": "mmdata.pipeline",
+    "open_dataset": "mmdata.store.reader",
+    "Dataset": "mmdata.store.reader",
+    "fuse": "mmdata.fusion.fuse",
+    "FusedDataset": "mmdata.fusion.torch_dataset",
+    "collate_fused": "mmdata.fusion.torch_dataset",
+    "read_fused_metadata": "mmdata.fusion.torch_dataset",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'mmdata' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

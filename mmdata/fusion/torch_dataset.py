@@ -6,13 +6,15 @@
 
 Nothing is copied at open: Arrow IPC and .npy files are memory-mapped and each item is cut from
 the mapped buffers. Worker processes reopen the files themselves (only the path is pickled).
-An item is a dict: sample_id (str), feature (D,) / (T, D) float32 tensor, label (float, NaN when
-absent), plus length (int) for sequences, mask (L,) bool for padded rows, present (m,) bool with
-missing='zero'.
+An item is a dict: sample_id (str), feature (D,) / (T, D) float32 tensor, label (float, the value
+the export holds; NaN when absent), plus length (int) for sequences, mask (L,) bool for padded rows,
+present (m,) bool with missing='zero'. `collate_fused` stacks them into float32, int64 and bool
+tensors.
 """
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,11 +42,27 @@ def read_fused_metadata(export_dir: str | Path) -> dict[str, Any]:
     """
     path = Path(export_dir) / FUSED_METADATA
     if not path.is_file():
-        raise DatasetError(f"{export_dir} is not a fused export: no {FUSED_METADATA}; create one with `mmdata fuse`")
+        raise DatasetError(f"{export_dir} is not a fused export: {_missing_export(Path(export_dir))}")
     metadata = read_json_object(path, "export metadata", "the object `mmdata fuse` writes",
                                 f"the file is damaged: {REFUSE_HINT}")
     _check_fused_metadata(path, metadata)
     return metadata
+
+
+def _missing_export(export_dir: Path) -> str:
+    """Why `export_dir` holds no export, and what to do."""
+    from mmdata.store.layout import MANIFEST_NAME
+
+    if (export_dir / MANIFEST_NAME).is_file():
+        return (f"it is a dataset directory ({MANIFEST_NAME}); fuse its tables into an export with `mmdata fuse "
+                f"{export_dir} OUTPUT_DIR`, or read them with `mmdata.store.open_dataset`")
+    # `mmdata fuse` writes into a hidden folder beside the export and renames it when done.
+    staged = sorted(export_dir.parent.glob(f".{export_dir.name}.tmp-*"))
+    if not export_dir.exists() and staged:
+        return (f"the directory does not exist yet; a `mmdata fuse` is writing it now into {staged[0]} (or was "
+                "killed there): open it when that has finished")
+    return ("the directory does not exist" if not export_dir.exists() else f"no {FUSED_METADATA}") + \
+        "; create one with `mmdata fuse DATASET_DIR OUTPUT_DIR`"
 
 
 def _check_fused_metadata(path: Path, metadata: dict[str, Any]) -> None:
@@ -124,7 +142,7 @@ class FusedDataset:
         return state
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.__getitems__([index])[0]
+        return self.__getitems__([operator.index(index)])[0]
 
     def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
         """Items for a batch of indices with one gather per column (DataLoader calls this).
@@ -135,7 +153,10 @@ class FusedDataset:
         import torch
 
         columns = self._open()
-        idx = np.asarray(indices, dtype=np.int64)
+        idx = np.asarray(indices)
+        if idx.dtype.kind not in "iu" and len(idx):
+            raise TypeError(f"indices must be integers, got {indices!r}")
+        idx = idx.astype(np.int64, copy=False)
         if len(idx) and (idx.min() < -self._length or idx.max() >= self._length):
             raise IndexError(f"index out of range for split {self.split!r} of {self._length} rows")
         idx = np.where(idx < 0, idx + self._length, idx)
@@ -180,8 +201,9 @@ class FusedItems(list):
 def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack items into a batch; ragged sequences are zero-padded to the batch's longest, with a mask.
 
-    Returns feature (B, D) or (B, T, D), label (B,), sample_id (list), and length (B,), mask
-    (B, T) for sequences, present (B, m) when the export has it.
+    Returns feature (B, D) or (B, T, D) float32, label (B,) float32 (NaN when absent), sample_id
+    (list of str), and length (B,) int64, mask (B, T) bool for sequences, present (B, m) bool when
+    the export has it.
     """
     import torch
 
@@ -221,7 +243,7 @@ def _open_arrow(export_dir: Path, split: str, fmt: str) -> dict[str, Any]:
     names = batches[0].schema.names
     columns: dict[str, Any] = {
         "sample_id": [v for b in batches for v in b.column("sample_id").to_pylist()],
-        "label": np.concatenate([b.column("label").to_numpy(zero_copy_only=False) for b in batches]).astype(np.float32),
+        "label": np.concatenate([b.column("label").to_numpy(zero_copy_only=False) for b in batches]),
     }
     if isinstance(batches[0].column("feature").type, pa.FixedSizeListType):
         columns["feature"] = _Chunked([_fixed_view(b.column("feature")) for b in batches])
@@ -292,7 +314,7 @@ def _open_npy(export_dir: Path, split: str) -> dict[str, Any]:
     index = read_export_file(folder / "index.parquet", "parquet", ["sample_id", "label"])
     columns: dict[str, Any] = {
         "sample_id": index.column("sample_id").to_pylist(),
-        "label": index.column("label").to_numpy(zero_copy_only=False).astype(np.float32),
+        "label": index.column("label").to_numpy(zero_copy_only=False),
     }
     features = _load_npy(folder / "features.npy")
     if (folder / "offsets.npy").is_file():

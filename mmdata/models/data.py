@@ -34,7 +34,7 @@ def read_pooled(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray]:
             f"table {name!r} is a {spec.kind} table with dim {spec.dim}; expected a pooled table with a fixed dim "
             "(pool sequences with `mmdata fuse`, or pick a pooled extractor)"
         )
-    table = _non_null(dataset.read_table(name, columns=["sample_id", "feature"]))
+    table = _non_null(_complete_table(dataset, name))
     feature = table.column("feature").combine_chunks()
     values = _fixed_values(feature, spec.dim)
     return np.asarray(table.column("sample_id").to_pylist(), dtype=object), values
@@ -47,7 +47,7 @@ def read_sequence(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray, 
         raise SchemaMismatchError(
             f"table {name!r} is a {spec.kind} table with dim {spec.dim}; expected a sequence table with a fixed dim"
         )
-    table = _non_null(dataset.read_table(name, columns=["sample_id", "feature"]))
+    table = _non_null(_complete_table(dataset, name))
     feature = table.column("feature").combine_chunks()
     if isinstance(feature, pa.ChunkedArray):  # an empty table
         feature = pa.array([], type=feature.type)
@@ -55,6 +55,15 @@ def read_sequence(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray, 
     offsets = offsets - offsets[0]
     values = _fixed_values(feature.flatten(), spec.dim)
     return np.asarray(table.column("sample_id").to_pylist(), dtype=object), values, offsets
+
+
+def _complete_table(dataset: Dataset, name: str) -> pa.Table:
+    """The ids and features of a finished table: training on the finished shards of an interrupted
+    extraction would train on a subset without saying so."""
+    if not dataset.entry(name).complete:
+        raise DatasetError(f"table {name!r} of {dataset.root} is incomplete (an extraction is running or was "
+                           "interrupted); finish it with `mmdata extract` (it resumes) before training")
+    return dataset.read_table(name, columns=["sample_id", "feature"])
 
 
 def align_ids(*id_arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:

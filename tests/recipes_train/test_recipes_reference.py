@@ -227,3 +227,23 @@ def test_recipe_scripts_print_where_the_metrics_went(retrieval_work, tmp_path, c
     assert f"metrics: {out}" in capsys.readouterr().out
     saved = json.loads(out.read_text())
     assert saved["train_splits"] == ["train2017"] and "t2i_medr" in saved["results"][2]["metrics"]
+
+
+def test_an_incomplete_table_is_refused_before_training(tmp_path):
+    import json
+
+    from mmdata.errors import DatasetError
+    from mmdata.models.data import read_pooled
+    from mmdata.pipeline import extract
+    from mmdata.store.reader import open_dataset
+    from tests.sample_corpus import copy_sample_corpus
+
+    corpus = copy_sample_corpus("coco", tmp_path)
+    extract("coco", corpus, tmp_path / "ds", extractors=["color-hist:bins=4"], num_workers=0)
+    ids, values = read_pooled(open_dataset(tmp_path / "ds"), "image.color-hist")
+    assert len(ids) == len(values) > 0
+    manifest = json.loads((tmp_path / "ds" / "mmdata.json").read_text())
+    manifest["tables"]["image.color-hist"]["complete"] = False  # as an interrupted extraction leaves it
+    (tmp_path / "ds" / "mmdata.json").write_text(json.dumps(manifest))
+    with pytest.raises(DatasetError, match=r"table 'image.color-hist' of .* is incomplete .* before training"):
+        read_pooled(open_dataset(tmp_path / "ds"), "image.color-hist")
