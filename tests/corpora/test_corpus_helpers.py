@@ -63,3 +63,15 @@ def test_safe_relative_path_follows_symlinks(tmp_path):
         safe_relative_path(tmp_path / "root", "link/a.jpg", where="f:1")
     assert safe_relative_path(tmp_path / "root", "link/a.jpg", where="f:1", allow_outside=True) == str(
         (tmp_path / "out" / "a.jpg").resolve())
+
+
+@pytest.mark.parametrize("relative", [
+    "a.jpg", "val2014/COCO_val2014_000000391895.jpg", "a//b.jpg", "./a.jpg", "a/./b.jpg", "a/", "a/.", ".",
+    "a/../b.jpg", "..a/b", "a.b/c", "dir.with.dots/./x", "x/y//", "./", "a/b/.", "é/ü.jpg",
+])
+def test_posix_path_equals_pathlibs_normal_form(relative):
+    from pathlib import Path
+
+    from mmdata.corpora.base import posix_path
+
+    assert posix_path(relative) == Path(relative).as_posix()
