@@ -9,8 +9,10 @@ interval i = [r0, r1] (skipped when |r1 - r0| < eps, eps = 1e-5):
 It compares each reference interval with every row (O(N*M) per video). Here the rows are sorted
 once; each reference interval's candidate rows are found with `searchsorted` on the starts and on
 the running maximum of the ends, and the exact SDK predicate is then applied to those candidates
-only, so the pieces are identical to the SDK's at O((N + M) log M + pieces) cost; the mean adds
-each group's rows in the order `np.average` does (`kernels.py`), so results are bit-identical.
+only, so the pieces are identical to the SDK's at O((N + M) log M + pieces) cost (a few rows much
+longer than the others, which would keep that running maximum high and every window wide, are
+made candidates of every interval instead); the mean adds each group's rows in the order
+`np.average` does (`kernels.py`), so results are bit-identical.
 
 Differences, on purpose: the reference itself is never collapsed (the SDK collapses it too, which
 fails for words); a reference interval that some sequence does not overlap follows an explicit
@@ -92,16 +94,14 @@ def overlap_pieces(reference: np.ndarray, intervals: np.ndarray, *, epsilon: flo
     if len(sub) == 0 or n == 0:
         empty = np.zeros(0, np.int64)
         return Pieces(empty, empty, np.zeros((0, 2)), np.zeros(n, np.int64))
-    # Candidate window per reference interval, slightly wider than the SDK predicate (2 eps), so
-    # that rounding in `r1 + eps` cannot lose a row; the exact predicate is applied below.
-    running_max_end = np.maximum.accumulate(ends)
-    lo = np.searchsorted(running_max_end, ref[:, 0] - 2 * epsilon, side="right")
-    hi = np.searchsorted(starts, ref[:, 1] + 2 * epsilon, side="left")
-    window = np.where(valid_reference(ref, epsilon), np.maximum(hi - lo, 0), 0)
+    valid = valid_reference(ref, epsilon)
+    lo, window = _windows(ref, starts, ends, valid, epsilon)
     total = int(window.sum())
-    ref_index = np.repeat(np.arange(n), window)
-    first = np.repeat(np.cumsum(window) - window, window)
-    sorted_rows = lo[ref_index] + (np.arange(total) - first)
+    long_rows = _long_rows(ref, starts, ends, valid, epsilon, total) if total > _WIDE * (len(sub) + n) else None
+    if long_rows is None:
+        ref_index, sorted_rows = _candidates(lo, window)
+    else:
+        ref_index, sorted_rows = _candidates_apart_from(long_rows, ref, starts, ends, valid, epsilon)
     r0, r1 = ref[ref_index, 0], ref[ref_index, 1]
     s0, s1 = starts[sorted_rows], ends[sorted_rows]
     hit = ((r1 - s0) > -epsilon) & ((s1 - r0) > -epsilon)
@@ -113,6 +113,65 @@ def overlap_pieces(reference: np.ndarray, intervals: np.ndarray, *, epsilon: flo
     counts = np.bincount(ref_index, minlength=n).astype(np.int64)
     rows = sorted_rows[keep] if order is None else order[sorted_rows[keep]]
     return Pieces(ref_index.astype(np.int64), rows.astype(np.int64, copy=False), clipped, counts)
+
+
+# More candidates than this many per row and reference interval: a few long rows widen every window.
+_WIDE = 4
+# A row longer than this many times the median row length is a long row.
+_LONG = 8
+
+
+def _windows(ref: np.ndarray, starts: np.ndarray, ends: np.ndarray, valid: np.ndarray,
+             epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """(first candidate row, number of candidates) per reference interval, rows sorted by start.
+
+    The window of reference interval i runs from the first row whose running maximum end reaches r0
+    to the last row starting before r1, widened by 2 eps so that rounding in `r1 + eps` cannot lose
+    a row; the exact SDK predicate is applied to the candidates afterwards.
+    """
+    running_max_end = np.maximum.accumulate(ends)
+    lo = np.searchsorted(running_max_end, ref[:, 0] - 2 * epsilon, side="right")
+    hi = np.searchsorted(starts, ref[:, 1] + 2 * epsilon, side="left")
+    return lo, np.where(valid, np.maximum(hi - lo, 0), 0)
+
+
+def _candidates(lo: np.ndarray, window: np.ndarray, positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(reference interval, row) of every candidate, by interval then row; rows index `positions` when given."""
+    ref_index = np.repeat(np.arange(len(lo)), window)
+    first = np.repeat(np.cumsum(window) - window, window)
+    rows = lo[ref_index] + (np.arange(len(ref_index)) - first)
+    return ref_index, rows if positions is None else positions[rows]
+
+
+def _long_rows(ref: np.ndarray, starts: np.ndarray, ends: np.ndarray, valid: np.ndarray, epsilon: float,
+               total: int) -> np.ndarray | None:
+    """The long rows (a row spanning the video, a bad end time) when setting them apart saves candidates.
+
+    Such a row keeps the running maximum end high, so every later window reaches back to it: up
+    to N * M candidates. Apart, the short rows get tight windows and the long ones are candidates
+    of every reference interval. None when that is no better.
+    """
+    lengths = ends - starts
+    positive = lengths[lengths > 0]
+    long = lengths > _LONG * (np.median(positive) if len(positive) else 0.0)
+    short = np.flatnonzero(~long)
+    _, window = _windows(ref, starts[short], ends[short], valid, epsilon)
+    if int(window.sum()) + int(long.sum()) * int(valid.sum()) >= total:
+        return None
+    return np.flatnonzero(long)
+
+
+def _candidates_apart_from(long_rows: np.ndarray, ref: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                           valid: np.ndarray, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """`_candidates` with `long_rows` candidates of every valid reference interval, the other rows windowed."""
+    short = np.setdiff1d(np.arange(len(starts)), long_rows, assume_unique=True)
+    lo, window = _windows(ref, starts[short], ends[short], valid, epsilon)
+    ref_short, rows_short = _candidates(lo, window, short)
+    kept = np.flatnonzero(valid)
+    ref_index = np.concatenate([ref_short, np.repeat(kept, len(long_rows))])
+    rows = np.concatenate([rows_short, np.tile(long_rows, len(kept))])
+    order = np.lexsort((rows, ref_index))  # by interval, then by start as the SDK orders pieces
+    return ref_index[order], rows[order]
 
 
 def collapse_pieces(pieces: Pieces, features: np.ndarray, how: CollapseSpec) -> np.ndarray:
@@ -133,12 +192,16 @@ def collapse_pieces(pieces: Pieces, features: np.ndarray, how: CollapseSpec) -> 
     if how == "last":
         return feats[pieces.row_index[offsets[nonempty + 1] - 1]]
     if how == "mean":
+        # np.mean's accumulators: float64 for integers, float32 for float16 (rounded back after).
+        result_dtype = feats.dtype if feats.dtype.kind in "fc" else np.dtype(np.float64)
         if feats.dtype.kind not in "fc":
             feats = feats.astype(np.float64)
+        elif feats.dtype == np.float16:
+            feats = feats.astype(np.float32)
         counts = pieces.counts[nonempty]
         sums = group_sums(feats, pieces.row_index, offsets, nonempty)
         # Divide in the sums' dtype, as np.mean does (float32 stays float32 throughout).
-        return sums / counts.astype(sums.dtype)[:, None]
+        return (sums / counts.astype(sums.dtype)[:, None]).astype(result_dtype, copy=False)
     if how == "max":
         if len(nonempty) == 0:
             return np.zeros((0, feats.shape[1]), dtype=feats.dtype)
@@ -157,6 +220,9 @@ def align_video(
     where: str = "",
 ) -> AlignedVideo:
     """Collapse every sequence ((features (M, D), intervals (M, 2)) by name) onto the reference intervals.
+
+    Neither needs sorting: a sequence's pieces are collapsed in start order (stable, as the SDK
+    sorts rows), and the output follows the reference's row order (`index` ascending).
 
     `keep` (N,) bool excludes further reference intervals (e.g. pause tokens). With on_missing
     'drop', an interval that some sequence does not overlap is dropped from all of them (what the
@@ -179,7 +245,7 @@ def align_video(
             raise DatasetError(
                 f"{where or 'alignment'}: reference interval {i} {ref[i].tolist()} overlaps no row of {name!r} "
                 f"({int(missing.sum())} such intervals); expected every sequence to cover every reference interval; "
-                "use on_missing='drop' or 'impute'"
+                "use on_missing='drop' or 'impute' (`mmdata align --on-missing drop|impute --force`)"
             )
         kept &= has
     index = np.flatnonzero(kept)
@@ -245,7 +311,7 @@ def _collapse_with(fn: CollapseFn, pieces: Pieces, feats: np.ndarray, nonempty: 
 
 
 def collapsed_dim(how: CollapseSpec, features: np.ndarray) -> int:
-    """The width of a collapsed vector for (T, ...) `features` (a callable is probed on one zero row)."""
+    """The width of a collapsed vector for (T, ...) `features` (a callable is probed on one zero row, piece [0, 1])."""
     arr = np.asarray(features)
     dim = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
     if callable(how):
@@ -254,5 +320,9 @@ def collapsed_dim(how: CollapseSpec, features: np.ndarray) -> int:
 
 
 def _probe(fn: CollapseFn, feats: np.ndarray) -> np.ndarray:
-    """`fn` applied to one zero row shaped like `feats` (T, D): its output tells width and dtype."""
-    return np.asarray(fn(np.zeros((1, 2)), np.zeros((1, feats.shape[1]), dtype=feats.dtype))).reshape(-1)
+    """`fn` applied to one zero row shaped like `feats` (T, D): its output tells width and dtype.
+
+    The row's piece is [0, 1], not zero-length: `fn` only ever gets pieces longer than eps, and a
+    collapse weighting rows by their overlap would divide by a zero total length.
+    """
+    return np.asarray(fn(np.array([[0.0, 1.0]]), np.zeros((1, feats.shape[1]), dtype=feats.dtype))).reshape(-1)

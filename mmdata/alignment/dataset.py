@@ -10,7 +10,10 @@ intervals, so all `*@<reference>` tables of a dataset line up row for row; a `ke
 each row the SDK's way (`<sample_id>[<i>]`, i = the reference row), and word tables keep a `words`
 column (the tokens of the pieces, joined by spaces). `<reference>@<reference>` holds the kept
 reference rows themselves. Outputs are registered in the manifest like any other table; a rerun
-with the same settings skips finished shards, other settings need `force=True`.
+with the same settings skips finished shards, other settings need `force=True`. Tables aligned to
+one reference are aligned in one run: with on_missing='drop' the kept intervals depend on every
+table of the run, so a run that would rewrite `<reference>@<reference>` while leaving out a table
+an earlier run aligned to it (or that changes on_missing/skip_pauses under it) is refused.
 """
 from __future__ import annotations
 
@@ -94,7 +97,9 @@ def align_dataset(
 
     Raises:
         DatasetError: the reference is not a temporal table, a table is missing, an output exists
-            with other settings (use force=True), or on_missing='error' met an uncovered interval.
+            with other settings (use force=True), the run would put tables an earlier run aligned to
+            the reference out of step (align them in one run), or on_missing='error' met an
+            uncovered interval.
     """
     if not Path(dataset_dir).is_dir():
         open_dataset(dataset_dir)  # the usual error for a path that is no dataset, before any lock
@@ -105,8 +110,8 @@ def align_dataset(
 def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse: CollapseSpec, on_missing: OnMissing,
            skip_pauses: bool, on_error: OnError, force: bool) -> AlignReport:
     _check_temporal(dataset, reference, "reference")
-    sources = list(tables) if tables else [n for n in dataset.table_names if n != reference
-                                            and ALIGNED_SEPARATOR not in n and _is_temporal(dataset, n)]
+    sources = list(dict.fromkeys(tables)) if tables else [n for n in dataset.table_names if n != reference
+                                                          and ALIGNED_SEPARATOR not in n and _is_temporal(dataset, n)]
     for name in sources:
         _check_temporal(dataset, name, "table")
     if not sources:
@@ -114,7 +119,10 @@ def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse:
     if not callable(collapse) and collapse not in COLLAPSES:
         raise ConfigError(f"collapse {collapse!r} is not one of {list(COLLAPSES)} (or a function)")
     names = [reference, *[s for s in sources if s != reference]]
-    outputs = {name: _claim(dataset, name, reference, collapse, on_missing, skip_pauses, force) for name in names}
+    planned = {name: _provenance(dataset, name, reference, collapse, on_missing, skip_pauses) for name in names}
+    if not _up_to_date(dataset, planned):
+        _refuse_out_of_step(dataset, reference, names, on_missing, skip_pauses)
+    outputs = {name: _claim(dataset, name, reference, *planned[name], force) for name in names}
     report = AlignReport(reference=reference, imputed={name: 0 for name in names})
     written = {name: 0 for name in names}
     for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
@@ -173,7 +181,7 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
         if skip_pauses and reference in word_tables:
             keep = np.array([not is_pause(w) for w in by_name[reference][2]], dtype=bool)
         aligned = align_video(ref_intervals, {n: by_name[n][1] for n in names if n != reference}, collapse=collapse,
-                              on_missing=on_missing, keep=keep, where=f"sample {sample_id!r}")
+                              on_missing=on_missing, keep=keep, where=f"sample {sample_id!r} aligned to {reference!r}")
         report.intervals += len(ref_intervals)
         report.kept += len(aligned.index)
         report.dropped += aligned.dropped
@@ -261,8 +269,9 @@ def batch_sequences(batch: pa.RecordBatch, dim: int | None) -> list[tuple[np.nda
             for k in range(len(feature))]
 
 
-def _claim(dataset: Dataset, name: str, reference: str, collapse: CollapseSpec, on_missing: OnMissing,
-           skip_pauses: bool, force: bool) -> tuple[str, FeatureSpec, dict[str, Any]]:
+def _provenance(dataset: Dataset, name: str, reference: str, collapse: CollapseSpec, on_missing: OnMissing,
+                skip_pauses: bool) -> tuple[str, FeatureSpec, dict[str, Any]]:
+    """(output name, spec, provenance) of `name` aligned to `reference` with these settings."""
     out = aligned_name(name, reference)
     source_spec, ref_spec = dataset.spec(name), dataset.spec(reference)
     dim = source_spec.dim if name == reference else collapsed_dim(collapse, np.zeros((1, source_spec.dim or 1)))
@@ -276,9 +285,55 @@ def _claim(dataset: Dataset, name: str, reference: str, collapse: CollapseSpec, 
     provenance = {"table": out, "modality": source_entry.modality, "extractor": "align", "config": config,
                   "spec": spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow")),
                   "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
+    return out, spec, provenance
+
+
+def _claim(dataset: Dataset, name: str, reference: str, out: str, spec: FeatureSpec, provenance: dict[str, Any],
+           force: bool) -> tuple[str, FeatureSpec, dict[str, Any]]:
     claim_table(dataset, provenance, force=force, source=f"{name} aligned to {reference}",
                 table_format=dataset.entry(reference).format)
     return out, spec, provenance
+
+
+def _up_to_date(dataset: Dataset, planned: dict[str, tuple[str, FeatureSpec, dict[str, Any]]]) -> bool:
+    """Every output exists, complete, with these settings and every shard: the run will rewrite nothing."""
+    count = len(layout.shard_files(layout.samples_dir(dataset.root)))
+    for out, _, provenance in planned.values():
+        entry = dataset.manifest.tables.get(out)
+        if entry is None or not entry.complete or entry.config != provenance["config"]:
+            return False
+        if not all(shard_path(dataset, out, index).is_file() for index in range(count)):
+            return False
+    return True
+
+
+def _refuse_out_of_step(dataset: Dataset, reference: str, names: list[str], on_missing: OnMissing,
+                        skip_pauses: bool) -> None:
+    """Refuse a run that would rewrite `<reference>@<reference>` under tables an earlier run aligned to it.
+
+    Which reference intervals are kept depends on the settings and, with on_missing='drop', on every
+    table aligned together (an interval one of them does not overlap is dropped from all): aligning
+    another table alone would rewrite the reference's rows and leave the earlier outputs out of step
+    with them. Tables aligned with 'impute' or 'error' and the same skip_pauses keep the same rows.
+    """
+    stale = []
+    for out in dataset.table_names:
+        entry = dataset.manifest.tables[out]
+        table = entry.config.get("table")
+        if entry.extractor != "align" or entry.config.get("reference") != reference or table in names:
+            continue
+        if on_missing == "drop" or entry.config.get("on_missing") == "drop" or entry.config.get("skip_pauses") != skip_pauses:
+            stale.append((out, table, entry.config.get("on_missing"), entry.config.get("skip_pauses")))
+    if stale:
+        out, _, their_missing, their_pauses = stale[0]
+        flags = " ".join(f"-t {n}" for n in [*names[1:], *(table for _, table, _, _ in stale)])
+        raise DatasetError(
+            f"table {out!r} of {dataset.root} was aligned to {reference!r} by an earlier run (on_missing {their_missing!r}, "
+            f"skip_pauses {their_pauses}); aligning {names[1:]} without it (on_missing {on_missing!r}, skip_pauses "
+            f"{skip_pauses}) would rewrite {aligned_name(reference, reference)!r} with other reference intervals and "
+            f"leave {[o for o, _, _, _ in stale]} out of step (with on_missing 'drop' an interval is kept only where "
+            f"every table aligned together overlaps it); expected one run for all of them: "
+            f"`mmdata align {dataset.root} -r {reference} {flags} --force`")
 
 
 def _is_temporal(dataset: Dataset, name: str) -> bool:

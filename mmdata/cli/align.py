@@ -14,7 +14,7 @@ from mmdata.cli.app import command
 def align_command(
     output_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
     reference: Annotated[str, typer.Option("--reference", "-r", help="Temporal table whose intervals the others are aligned to (e.g. text.words).")],
-    table: Annotated[Optional[list[str]], typer.Option("--table", "-t", help="Table to align (repeat); default: every temporal table.")] = None,
+    table: Annotated[Optional[list[str]], typer.Option("--table", "--tables", "-t", help="Table to align (repeat or comma list); default: every temporal table.")] = None,
     collapse: Annotated[Literal["mean", "max", "first", "last"], typer.Option(help="How the rows inside a reference interval become one vector.")] = "mean",
     on_missing: Annotated[Literal["drop", "impute", "error"], typer.Option(help="A reference interval a table does not overlap: drop it everywhere, zero-fill it, or stop.")] = "drop",
     skip_pauses: Annotated[bool, typer.Option("--skip-pauses", help="Leave out reference words that are pauses (sp).")] = False,
@@ -22,7 +22,8 @@ def align_command(
     force: Annotated[bool, typer.Option("--force", help="Redo outputs aligned earlier with other settings.")] = False,
 ) -> None:
     """Align temporal tables to a reference table's intervals and write them into the dataset."""
-    report = align_dataset(output_dir, reference, tables=table or None, collapse=collapse, on_missing=on_missing,
+    chosen = [t.strip() for item in table or [] for t in item.split(",") if t.strip()] or None
+    report = align_dataset(output_dir, reference, tables=chosen, collapse=collapse, on_missing=on_missing,
                            skip_pauses=skip_pauses, on_error=on_error, force=force)
     if report.up_to_date:
         typer.echo(f"reference {reference}: the aligned tables {', '.join(t.name for t in report.tables)} are already "
@@ -33,6 +34,6 @@ def align_command(
         typer.echo(f"reference {reference}: {report.intervals} intervals{resumed}, {report.kept} aligned, {report.dropped} "
                    f"dropped (no overlap), {report.skipped} skipped (zero-length or pause)")
     for t in report.tables:
-        imputed = report.imputed.get(t.name.split("@")[0], 0)
+        imputed = report.imputed.get(t.name.removesuffix(f"@{reference}"), 0)
         typer.echo(f"table {t.name}: {t.rows} rows, {t.errors} failed" + (f", {imputed} intervals imputed" if imputed else "")
                    + f" ({t.shards_written} shards written, {t.shards_skipped} already done) -> {t.path}")
