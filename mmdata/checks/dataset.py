@@ -24,6 +24,7 @@ from mmdata.checks import manifest as manifest_checks
 from mmdata.checks import samples as sample_checks
 from mmdata.checks import tables as table_checks
 from mmdata.checks import temporal
+from mmdata.checks.aligned import check_aligned_in_step
 from mmdata.checks.issues import Issue, IssueCollector, make_issue
 from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
 from mmdata.checks.stream import (
@@ -137,6 +138,7 @@ def check_dataset(
         stats = _check_table(context, name, collector)
         report.tables[name] = stats
         report.rows_checked += stats["rows"]
+    collector.extend(check_aligned_in_step(dataset, names, max_examples=options.max_examples))
     report.issues = collector.issues()
     report.seconds = time.perf_counter() - started
     log.info("checked %s: %d rows x tables in %.2f s", dataset.root, report.rows_checked, report.seconds)

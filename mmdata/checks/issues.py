@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     "coverage-low": "a modality covers less of the segment than the coverage threshold",
     "duration-unknown": "samples have no end time and no media duration: intervals are checked up to the last one only",
     "frame-count": "the number of frames differs from duration x frame rate beyond the tolerance",
+    "aligned-out-of-step": "a table aligned to a reference has other time steps than the reference's own aligned table",
     # samples table
     "captions-missing": "a sample of a captioned corpus has no caption",
     "transcript-missing": "a sample of a transcribed corpus has no transcript",

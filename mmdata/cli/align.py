@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from mmdata.alignment.dataset import align_dataset
-from mmdata.cli.app import command
+from mmdata.cli.app import command, table_names
 
 
 @command("align")
@@ -22,7 +22,7 @@ def align_command(
     force: Annotated[bool, typer.Option("--force", help="Redo outputs aligned earlier with other settings.")] = False,
 ) -> None:
     """Align temporal tables to a reference table's intervals and write them into the dataset."""
-    chosen = [t.strip() for item in table or [] for t in item.split(",") if t.strip()] or None
+    chosen = table_names(table)
     report = align_dataset(output_dir, reference, tables=chosen, collapse=collapse, on_missing=on_missing,
                            skip_pauses=skip_pauses, on_error=on_error, force=force)
     if report.up_to_date:

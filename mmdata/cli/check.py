@@ -1,26 +1,32 @@
-"""`mmdata check DIR [--json REPORT]`: prove a dataset's tables agree before training on it."""
+"""`mmdata check DIR [--json REPORT|-]`: prove a dataset's tables agree before training on it."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
 
 from mmdata.checks import CheckOptions, check_dataset
 from mmdata.checks.report import render_report, write_report_json
 from mmdata.checks.samples import parse_label_range
-from mmdata.cli.app import command
+from mmdata.cli.app import command, table_names
 from mmdata.cli.paths import output_file
 
 #: Exit status when the check ran and found error-severity issues (2 means it could not run).
 ISSUES_EXIT_CODE = 1
+#: `--json -` writes the report to stdout.
+STDOUT = Path("-")
 
 
 @command("check")
 def check_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the report as JSON to this file.")] = None,
-    table: Annotated[Optional[list[str]], typer.Option("--table", "-t", help="Check only this table; repeat.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option(
+        "--json", help="Also write the report as JSON to this file; - writes it to stdout (and the table to stderr).")] = None,
+    table: Annotated[Optional[list[str]], typer.Option(
+        "--table", "--tables", "-t", help="Check only this table (repeat or comma list); default: every table.")] = None,
     label_range: Annotated[Optional[str], typer.Option(help="Label range LOW,HIGH (default: from the corpus kind).")] = None,
     min_coverage: Annotated[float, typer.Option(min=0.0, max=1.0, help="Warn below this segment coverage.")] = 0.5,
 ) -> None:
@@ -29,13 +35,16 @@ def check_command(
     Exit status: 0 no error-severity issue, 1 some (listed), 2 the check could not run: no dataset there, a bad
     option or output path, or a manifest, samples or errors table that cannot be read (the one-line error names it).
     """
-    if json_path is not None:
+    to_stdout = json_path == STDOUT
+    if json_path is not None and not to_stdout:
         output_file(json_path, "--json", "check.json")  # before the check runs, and never exit 1 for it
     options = CheckOptions(label_range=parse_label_range(label_range) if label_range else None, min_coverage=min_coverage)
-    report = check_dataset(dataset_dir, options, tables=table or None)
-    render_report(report)
-    if json_path is not None:
+    chosen = table_names(table)
+    report = check_dataset(dataset_dir, options, tables=chosen)
+    render_report(report, Console(stderr=to_stdout))
+    if to_stdout:
+        typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    elif json_path is not None:
         write_report_json(report, json_path)
     if not report.ok:
         raise typer.Exit(ISSUES_EXIT_CODE)
-

@@ -6,7 +6,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from mmdata.cli.app import command
+from mmdata.cli.app import command, table_names
+from mmdata.cli.paths import OutputPathError
 from mmdata.cli.paths import output_dir as checked_dir
 from mmdata.formats.csd_export import export_csd
 
@@ -15,12 +16,21 @@ from mmdata.formats.csd_export import export_csd
 def export_csd_command(
     output_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
     csd_dir: Annotated[Path, typer.Argument(help="Folder to write the .csd files into.")],
-    table: Annotated[Optional[list[str]], typer.Option("--table", "-t", help="Table to write (repeat); default: every temporal table.")] = None,
+    table: Annotated[Optional[list[str]], typer.Option(
+        "--table", "--tables", "-t", help="Table to write (repeat or comma list); default: every temporal table.")] = None,
     labels: Annotated[bool, typer.Option("--labels/--no-labels", help="Also write the segment labels as a .csd.")] = True,
     keys: Annotated[Literal["sample", "sdk"], typer.Option(help=(
         "Keys to write: sample ids, or the SDK's keys (e.g. Xy9[0] for the raw clip Xy9_1) from extra.sdk_key, "
         "with rows moved onto the full video's time line."))] = "sample",
+    force: Annotated[bool, typer.Option("--force", help="Write into a CSD_DIR that already holds .csd files, "
+                                                        "replacing those of the same names.")] = False,
 ) -> None:
     """Write temporal tables (and segment labels) as SDK computational sequences."""
-    for path in export_csd(output_dir, checked_dir(csd_dir, "CSD_DIR"), tables=table or None, labels=labels, keys=keys):
+    chosen = table_names(table)
+    existing = sorted(csd_dir.glob("*.csd")) if checked_dir(csd_dir, "CSD_DIR").is_dir() else []
+    if existing and not force:
+        # The files keep the names of the corpus's .csd files: CSD_DIR = the corpus folder would replace its own.
+        raise OutputPathError(f"CSD_DIR {csd_dir} already holds .csd files (e.g. {existing[0].name}), which this "
+                              "export may replace; choose a new or empty folder, or pass --force")
+    for path in export_csd(output_dir, csd_dir, tables=chosen, labels=labels, keys=keys):
         typer.echo(f"wrote {path}")

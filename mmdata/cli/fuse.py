@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mmdata.cli.app import command
+from mmdata.cli.app import command, table_names
 from mmdata.cli.paths import output_dir as checked_dir
 from mmdata.fusion import FuseOptions, fuse
 from mmdata.fusion.fuse import parse_normalization
@@ -16,8 +16,10 @@ from mmdata.fusion.fuse import parse_normalization
 def fuse_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
     output_dir: Annotated[Optional[Path], typer.Argument(help="Export directory to create (or --out).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Export directory to create (instead of OUTPUT_DIR).")] = None,
-    tables: Annotated[Optional[list[str]], typer.Option(help="Tables or modalities in output order (comma list or repeat).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Export directory to create (instead of OUTPUT_DIR).")] = None,
+    tables: Annotated[Optional[list[str]], typer.Option(
+        "--tables", "--table", "-t", help="Tables or modalities in output order (repeat or comma list); default: every "
+                                          "table, one per modality.")] = None,
     normalize: Annotated[list[str], typer.Option(help="zscore|l2|none, or TABLE=METHOD,... per table (tables not named: none).")] = ["zscore"],  # noqa: B006
     missing: Annotated[str, typer.Option(help="error | zero (zero-fill + presence mask) | drop.")] = "error",
     non_finite: Annotated[str, typer.Option(help="A feature holding NaN/Inf: error | missing (then --missing decides).")] = "error",
@@ -33,7 +35,7 @@ def fuse_command(
     """Concatenate one feature table per modality, normalize with train-only statistics, export."""
     if (output_dir is None) == (out is None):
         raise typer.BadParameter("give the export directory once: as OUTPUT_DIR or as --out OUT")
-    chosen = tuple(t.strip() for item in tables or [] for t in item.split(",") if t.strip()) or None
+    chosen = tuple(table_names(tables) or ()) or None
     options = FuseOptions(tables=chosen, normalize=parse_normalization(normalize), missing=missing,  # type: ignore[arg-type]
                           non_finite=non_finite, format=fmt, sequences=sequences, pool=pool,  # type: ignore[arg-type]
                           max_length=max_length, stats_splits=tuple(stats_split), overwrite=force,

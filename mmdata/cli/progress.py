@@ -23,7 +23,8 @@ class ItemsPerSecondColumn(ProgressColumn):
 
 
 class RichProgress:
-    """Draws one bar per long step on stderr (nothing when stderr is not a terminal and quiet=True)."""
+    """Draws one bar per long step on stderr (nothing with quiet=True; where stderr is no terminal, each bar's
+    final state only)."""
 
     def __init__(self, quiet: bool = False):
         self.console = Console(stderr=True, quiet=quiet)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmdata.alignment.segment import segment_dataset
-from mmdata.cli.app import command
+from mmdata.cli.app import command, table_names
 from mmdata.cli.paths import output_dir as check_output_dir
 
 SHOWN_PROBLEMS = 5
@@ -23,7 +23,7 @@ def segment_command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing OUTPUT_DIR.")] = False,
 ) -> None:
     """Cut whole-video sequences into the label segments, clipping rows with the SDK's rules."""
-    chosen = [t.strip() for item in table or [] for t in item.split(",") if t.strip()] or None
+    chosen = table_names(table)
     check_output_dir(output_dir, "OUTPUT_DIR")
     report = segment_dataset(dataset_dir, output_dir, labels, tables=chosen, folds=folds, force=force)
     typer.echo(f"samples: {report.samples} segments of {report.videos} videos -> {report.output_dir}")

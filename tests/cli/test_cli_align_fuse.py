@@ -97,3 +97,9 @@ def test_the_readme_csd_align_check_fuse_example_runs_as_written(tmp_path, monke
     assert json.loads((tmp_path / "check.json").read_text())["ok"]
     fused = json.loads((tmp_path / "out" / "mosi-fused" / "fused.json").read_text())
     assert (fused["tables"], fused["sequences"]["mode"], fused["format"]) == (ALIGNED, "pad", "arrow")
+    # The training section's sentiment lines run on the same dataset: a pooled export, then the recipe.
+    training = [c for c in _readme_commands("## Training recipes") if "out/mosi-pooled" in c]
+    assert [c[:3] for c in training] == [["mmdata", "fuse", "out/mosi"], ["mmdata", "train", "sentiment"]]
+    for argv in training:
+        result = runner.invoke(app, argv[1:])
+        assert result.exit_code == 0, (argv, result.output)

@@ -460,3 +460,26 @@ def test_segment_command_cuts_rows_as_the_naive_loop_and_attaches_labels(csd_vid
             for column in ("keys", "words"):
                 if column in video:
                     assert part[column] == [video[column][r] for r in rows], (name, sample_id, column)
+
+
+def test_check_finds_aligned_tables_out_of_step_with_their_reference(tmp_path):
+    """A dataset aligned in one run passes; one whose aligned table drifted from `REF@REF` (as separate
+    runs with --on-missing drop left them before such runs were refused) is an error naming the sample."""
+    import pyarrow as pa
+
+    from mmdata.checks import check_dataset
+    from mmdata.store import open_dataset
+    from mmdata.store.shards import read_shard
+    from mmdata.store.writer import write_table_atomic
+
+    out = spans_csd(tmp_path)
+    assert run_cli("align", out, "-r", "text.words", "-t", "audio.covarep,video.facet-41").exit_code == 0
+    assert not [i for i in check_dataset(out).issues if i.code == "aligned-out-of-step"]
+    (shard,) = open_dataset(out).table_files("audio.covarep@text.words")
+    table = read_shard(shard)
+    moved = pa.array([[[1.5, 2.0]]], table.schema.field("intervals").type)  # the one step, shifted by 0.5 s
+    write_table_atomic(table.set_column(table.schema.get_field_index("intervals"), table.schema.field("intervals"),
+                                        moved), shard)
+    (issue,) = [i for i in check_dataset(out).issues if i.code == "aligned-out-of-step"]
+    assert (issue.severity, issue.table, issue.sample_id) == ("error", "audio.covarep@text.words", "u")
+    assert "other time steps than 'text.words@text.words'" in issue.message and "--force" in issue.message

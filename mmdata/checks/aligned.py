@@ -1,0 +1,98 @@
+"""Tables aligned to one reference must keep the same time steps.
+
+`mmdata align DIR -r REF` writes `X@REF` for each table X and `REF@REF`, the reference's own rows at
+the kept intervals; fusion keeps sequences aligned because every `X@REF` has, per sample, exactly
+the intervals of `REF@REF`. Tables aligned in separate runs with `--on-missing drop` (each run drops
+the intervals its own tables miss), or made before `align` refused such runs, can fall out of step:
+each table is fine on its own, and only `fuse` would notice. Here the intervals of every `X@REF` are
+compared with those of `REF@REF`, shard by shard (the intervals column only).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from mmdata.checks.issues import Issue, make_issue
+from mmdata.checks.stream import iter_table_shards, sequence_rows, valid_mask
+from mmdata.store.layout import shard_files
+from mmdata.store.reader import Dataset
+
+#: Seconds within which two intervals are the same step (as `fuse` compares them).
+INTERVAL_ATOL = 1e-6
+
+
+def aligned_groups(dataset: Dataset, names: Sequence[str]) -> dict[str, list[str]]:
+    """{reference: complete tables `mmdata align` made on it}, for the tables checked."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        entry = dataset.entry(name)
+        reference = entry.config.get("reference") if entry.extractor == "align" else None
+        if isinstance(reference, str) and entry.complete and entry.spec.get("intervals"):
+            groups.setdefault(reference, []).append(name)
+    return groups
+
+
+def check_aligned_in_step(dataset: Dataset, names: Sequence[str], *, max_examples: int = 5) -> list[Issue]:
+    """An `aligned-out-of-step` error per table whose intervals differ from its reference's `REF@REF`
+    for some sample (both features present), naming the first such sample."""
+    issues: list[Issue] = []
+    for reference, members in aligned_groups(dataset, names).items():
+        anchor = f"{reference}@{reference}"
+        if anchor not in members:
+            continue
+        for name in members:
+            if name == anchor:
+                continue
+            offenders = _samples_out_of_step(dataset, anchor, name)
+            if offenders:
+                issues.append(make_issue(
+                    "aligned-out-of-step", "error",
+                    f"table {name!r} has other time steps than {anchor!r} for {len(offenders)} samples, though both "
+                    f"are aligned to {reference!r} (they were aligned in separate runs that dropped different "
+                    f"intervals); align them in one run: `mmdata align {dataset.root} -r {reference} "
+                    f"-t {name.removesuffix('@' + reference)} ... --force`",
+                    table=name, offenders=offenders, count=len(offenders), max_examples=max_examples,
+                ))
+    return issues
+
+
+def _samples_out_of_step(dataset: Dataset, anchor: str, name: str) -> list[str]:
+    anchor_files, files = shard_files(dataset.table_dir(anchor)), shard_files(dataset.table_dir(name))
+    if len(anchor_files) != len(files):
+        return []  # the per-table checks report shards that do not match the samples table
+    offenders: list[str] = []
+    columns = ["sample_id", "intervals"]
+    pairs = zip(iter_table_shards(anchor_files, columns, threads=0), iter_table_shards(files, columns, threads=0))
+    for (_, ours), (_, theirs) in pairs:
+        if ours is None or theirs is None or ours.num_rows != theirs.num_rows:
+            continue
+        if not ours.column("sample_id").equals(theirs.column("sample_id")):
+            continue  # ids that differ are the ids checks' finding
+        offenders += _differing(ours.column("sample_id"), ours.column("intervals"), theirs.column("intervals"))
+    return offenders
+
+
+def _differing(ids, ours, theirs) -> list[str]:
+    """Ids of the rows present in both whose intervals differ (count, or a bound by more than the tolerance)."""
+    both = valid_mask(ours) & valid_mask(theirs)
+    our_offsets, our_rows = sequence_rows(ours)
+    their_offsets, their_rows = sequence_rows(theirs)
+    our_lengths, their_lengths = np.diff(our_offsets), np.diff(their_offsets)
+    differ = both & (our_lengths != their_lengths)
+    same = np.flatnonzero(both & ~differ)
+    if len(same):
+        steps = np.repeat(same, our_lengths[same])
+        a = our_rows[_rows_of(our_offsets, same, our_lengths)]
+        b = their_rows[_rows_of(their_offsets, same, their_lengths)]
+        off = ~np.isclose(a, b, rtol=0.0, atol=INTERVAL_ATOL).all(axis=1)
+        differ[np.unique(steps[off])] = True
+    return [ids[int(i)].as_py() for i in np.flatnonzero(differ)]
+
+
+def _rows_of(offsets: np.ndarray, samples: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The row indices of the given samples' steps, in sample order."""
+    counts = lengths[samples]
+    starts = np.repeat(offsets[:-1][samples], counts)
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return starts + within
