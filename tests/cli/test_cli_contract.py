@@ -23,6 +23,7 @@ from mmdata.pipeline import extract
 from mmdata.store.layout import DEFAULT_SHARD_SIZE
 from tests.fakes.csd import write_mosi_csd
 from tests.sample_corpus import copy_sample_corpus
+from tests.cli.test_cli_output_paths import _one_line_error
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "400"}
@@ -57,14 +58,6 @@ def mosi(tmp_path_factory):
     fake = write_mosi_csd(tmp / "CMU_MOSI")
     extract("csd", fake.root, tmp / "ds", extractors=[], num_workers=0)
     return fake.root, tmp / "ds"
-
-
-def _one_line_error(result) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 # --- help -------------------------------------------------------------------------------------------
