@@ -181,6 +181,13 @@ def _prepare(
             tables = load_corpus(kind, root, split=split, options=options).tables
             return open_dataset(output_dir), write_precomputed_tables(dataset, tables, on_error=on_error,
                                                                       table_format=table_format)
+        differing = [k for k in ("kind", "root", "split", "options") if manifest.corpus.get(k) != corpus_spec[k]]
+        if differing and set(differing) <= {"split", "options"}:
+            changes = "; ".join(f"{k} {manifest.corpus.get(k)!r} there, {corpus_spec[k]!r} now" for k in differing)
+            raise DatasetError(
+                f"{output_dir} holds a dataset of this corpus loaded with other settings ({changes}); use the "
+                "settings it was made with to add tables, or choose another output directory"
+            )
         raise DatasetError(
             f"{output_dir} already holds a dataset of another corpus ({manifest.corpus['kind']} at "
             f"{manifest.corpus['root']}, split {manifest.corpus.get('split')}); choose another output directory"

@@ -90,7 +90,15 @@ def test_another_config_into_the_same_table_is_refused(coco, tmp_path):
 def test_another_corpus_into_the_same_directory_is_refused(coco, tmp_path):
     extract("coco", coco, tmp_path / "out", extractors=["color-hist"], num_workers=0)
     with pytest.raises(DatasetError, match="already holds a dataset of another corpus"):
-        extract("coco", coco, tmp_path / "out", extractors=["color-hist"], split="val2017", num_workers=0)
+        extract("flickr30k", coco, tmp_path / "out", extractors=["color-hist"], num_workers=0)
+
+
+def test_the_same_corpus_with_other_loader_settings_names_what_changed(coco, tmp_path):
+    extract("coco", coco, tmp_path / "out", extractors=["color-hist"], num_workers=0)
+    with pytest.raises(DatasetError, match=r"loaded with other settings \(split None there, 'val2017' now; options "
+                                           r"\{\} there, \{'keep_images_without_captions': True\} now\)"):
+        extract("coco", coco, tmp_path / "out", extractors=["color-hist"], split="val2017",
+                corpus_options={"keep_images_without_captions": True}, num_workers=0)
 
 
 def test_unknown_extractor_lists_the_available_ones(coco, tmp_path):

@@ -1,7 +1,8 @@
 """The Typer application object and the `command` decorator every command module uses.
 
-`@command("name")` registers a function on the app and turns an `MmdataError` into a one-line
-`error: ...` on stderr and exit status 2 (also under Typer's CliRunner), and Ctrl-C into
+`@command("name")` registers a function on the app and turns an `MmdataError`, or an OSError
+about a path (permission denied, disk full), into a one-line `error: ...` on stderr and exit
+status 2 (also under Typer's CliRunner), and Ctrl-C into
 `interrupted` and exit status 130; any other exception is a bug and keeps its traceback. Help texts
 are shown as written: `vid[i]` is text, not rich markup.
 """
@@ -77,6 +78,13 @@ def command(name: str, *, group: typer.Typer | None = None, **kwargs: Any) -> Ca
             except KeyboardInterrupt:
                 typer.echo("interrupted", err=True)
                 raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
+            except OSError as e:
+                if e.filename is None or not e.strerror:
+                    raise  # not about a path: a bug, with its traceback
+                # The system refused a path (no permission, read-only or full disk, /proc): the user's to fix.
+                typer.echo(f"error: {e.strerror}: {e.filename}; check that the path can be written there "
+                           "(permissions, free space, a real folder)", err=True)
+                raise typer.Exit(ERROR_EXIT_CODE) from None
 
         (group or app).command(name, cls=LiteralHelpCommand, **kwargs)(wrapper)
         return func

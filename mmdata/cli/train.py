@@ -15,7 +15,7 @@ app.add_typer(train_app, name="train")
 Models = Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Model to train; repeat (default: all).")]
 Epochs = Annotated[Optional[int], typer.Option(min=1, help="Training epochs (default: the recipe's).")]
 Seed = Annotated[int, typer.Option(help="Seed of everything random.")]
-Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Metrics JSON (default: inside the input directory).")]
+Output = Annotated[Optional[Path], typer.Option("--out", "-o", help="Metrics JSON (default: inside the input directory).")]
 
 
 @command("sentiment", group=train_app)
@@ -32,7 +32,7 @@ def sentiment_command(
     base = SentimentRecipeConfig()
     config = SentimentRecipeConfig(models=tuple(model or base.models), train_split=train_split, valid_split=valid_split,
                                    test_split=test_split, train=base.train.override(epochs=epochs, seed=seed))
-    path = output_file(output, "--output", "sentiment-metrics.json") if output else export_dir / "sentiment-metrics.json"
+    path = output_file(output, "--out", "sentiment-metrics.json") if output else export_dir / "sentiment-metrics.json"
     typer.echo(run_sentiment_recipe(export_dir, path, config).table())
     typer.echo(f"metrics: {path}")
 
@@ -53,7 +53,7 @@ def retrieval_command(
     config = RetrievalRecipeConfig(image_tables=tuple(image or ()), text_table=text, train_splits=tuple(train_split or ()),
                                    test_split=test_split, models=tuple(model or base.models),
                                    train=base.train.override(epochs=epochs, seed=seed))
-    path = output_file(output, "--output", "retrieval-metrics.json") if output else dataset_dir / "retrieval-metrics.json"
+    path = output_file(output, "--out", "retrieval-metrics.json") if output else dataset_dir / "retrieval-metrics.json"
     typer.echo(run_retrieval_recipe(dataset_dir, path, config).table())
     typer.echo(f"metrics: {path}")
 

@@ -145,6 +145,8 @@ def load_corpus(kind: str, corpus_dir: str | Path, *, split: str | None = None, 
 
 def require_dir(path: str | Path) -> Path:
     root = Path(path)
+    if root.is_file():
+        raise CorpusNotFoundError(f"corpus root {root} is a file; expected the corpus folder (e.g. {root.parent})")
     if not root.is_dir():
         raise CorpusNotFoundError(f"corpus root not found: {root}")
     return root

@@ -84,8 +84,10 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
     names = tables or [n for n in dataset.table_names if _is_temporal(dataset, n)]
     for name in names:  # every table is checked before any file is written
         if not _is_temporal(dataset, name):
-            raise DatasetError(f"table {name!r} is not a sequence table with intervals ({dataset.spec(name)}); "
-                               "a .csd needs per-row [start, end] intervals")
+            spec = dataset.spec(name)
+            what = "a pooled table" if spec.kind == "pooled" else "a sequence table without intervals"
+            raise DatasetError(f"table {name!r} is {what}, not a sequence table with intervals; a .csd needs "
+                               "per-row [start, end] intervals")
         dataset.table_files(name)  # raises when the manifest lists a table whose shards are gone
     written = []
     for name in names:

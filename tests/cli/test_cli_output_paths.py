@@ -79,8 +79,8 @@ def test_an_output_directory_that_is_a_file_is_refused_and_kept(dataset, tmp_pat
 @pytest.mark.parametrize(("command", "example"), [("sentiment", "sentiment-metrics.json"),
                                                   ("retrieval", "retrieval-metrics.json")])
 def test_train_output_naming_a_directory_is_a_one_line_error(dataset, tmp_path, command, example):
-    line = _one_line_error(runner.invoke(app, ["train", command, str(dataset), "--output", str(tmp_path)]))
-    assert line == f"error: --output {tmp_path} is a directory; expected a file path, e.g. {tmp_path / example}"
+    line = _one_line_error(runner.invoke(app, ["train", command, str(dataset), "--out", str(tmp_path)]))
+    assert line == f"error: --out {tmp_path} is a directory; expected a file path, e.g. {tmp_path / example}"
 
 
 def test_checksum_over_a_directory_named_like_the_checksums_file(tmp_path):
@@ -115,3 +115,19 @@ def test_an_output_name_the_system_refuses_is_a_one_line_error(dataset, tmp_path
     long = tmp_path / ("x" * 300)  # over the 255-byte limit of a file name
     line = _one_line_error(runner.invoke(app, [a.format(ds=dataset, long=long) for a in args]))
     assert "File name too long; choose a shorter or other path" in line
+
+
+@pytest.mark.parametrize("args", [["extract", "coco", "{corpus}", "/proc/mmdata-out", "-j", "0", "-q"],
+                                  ["fuse", "{ds}", "/proc/mmdata-fused", "--stats-split", "val2017"],
+                                  ["check", "{ds}", "--json", "/proc/mmdata-check.json"]])
+def test_an_output_the_system_refuses_to_create_is_a_one_line_error(dataset, tmp_path, args):
+    corpus = copy_sample_corpus("coco", tmp_path)
+    line = _one_line_error(runner.invoke(app, [a.format(ds=dataset, corpus=corpus) for a in args]))
+    assert line.startswith("error: ") and "/proc/" in line and "mmdata-" in line and line.endswith("check that the path can be written there (permissions, "
+                                                     "free space, a real folder)")
+
+
+def test_a_file_given_as_the_corpus_root_is_named_as_a_file(tmp_path):
+    (tmp_path / "captions.json").write_text("{}")
+    line = _one_line_error(runner.invoke(app, ["extract", "coco", str(tmp_path / "captions.json"), str(tmp_path / "o")]))
+    assert line == f"error: corpus root {tmp_path / 'captions.json'} is a file; expected the corpus folder (e.g. {tmp_path})"
