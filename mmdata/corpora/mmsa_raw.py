@@ -7,12 +7,18 @@
 
 One sample per row: sample_id `<video_id>$_$<clip_id>` (MMSA's id), group_id the video id, the clip
 as `video` (audio extractors read its audio track), `text` as transcript, `label` as label, and
-`label_T/A/V` (CH-SIMS unimodal labels; empty elsewhere) and `annotation` in `extra`. `mode`
-must be train, valid or test and becomes the split. A row whose clip file is missing is reported
-and dropped.
+`label_T/A/V` (CH-SIMS unimodal labels; empty elsewhere, as numbers), `annotation` and any other
+non-empty column (as text) in `extra`. `mode` must be train, valid or test and becomes the split.
+A row whose clip file is missing is reported and dropped.
+
+A label.csv saved back by pandas without `dtype={'clip_id': str}` holds clip id `1` for the file
+`0001.mp4`: such a row takes the one zero-padded file of its video with that number, and its id is
+spelled as the file (`video_0001$_$0001`, as MMSA's processed files spell it). Two rows naming one
+clip (`1` and `0001`) are a duplicate, reported; the first stays.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +35,14 @@ from mmdata.corpora.base import (
 from mmdata.errors import CorpusFormatError
 from mmdata.records import Sample
 
+log = logging.getLogger(__name__)
+
 CORPUS = "mmsa-raw"
 LABEL_FILE = "label.csv"
 REQUIRED_COLUMNS = ("video_id", "clip_id", "label", "mode")
 UNIMODAL_COLUMNS = ("label_T", "label_A", "label_V")
 MODES = ("train", "valid", "test")
+KNOWN_COLUMNS = (*REQUIRED_COLUMNS, "text", *UNIMODAL_COLUMNS, "annotation")
 ID_SEPARATOR = "$_$"
 
 
@@ -59,23 +68,28 @@ def load_mmsa_raw(corpus_dir: Path, options: MmsaRawOptions, split: str | None) 
     if split is not None and split not in MODES:
         raise CorpusFormatError(f"{path}: unknown split {split!r}; MMSA splits are {list(MODES)}")
     result = LoadResult(samples=[])
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
+    numbered: dict[str, dict[int, list[str]]] = {}  # video folder -> clip number -> clip ids of its files
+    unpadded = 0
     for line, row in rows:
         where = f"{path}:{line}"
         video_id, clip_id, mode = row["video_id"], row["clip_id"], row["mode"]
         expect(bool(video_id) and bool(clip_id), where, f"expected non-empty video_id and clip_id, got {video_id!r}, {clip_id!r}")
         expect(mode in MODES, where, f"mode {mode!r} is not one of {list(MODES)}")
+        relative = _clip_path(corpus_dir, options, video_id, clip_id, where)
+        if not (corpus_dir / relative).is_file() and clip_id.isascii() and clip_id.isdigit():
+            files = _numbered_clips(corpus_dir / Path(relative).parent, options.video_ext, numbered)
+            if len(files.get(int(clip_id), ())) == 1:  # `1` for `0001.mp4`: the id lost its zeros in a spreadsheet
+                clip_id, unpadded = files[int(clip_id)][0], unpadded + 1
+                relative = _clip_path(corpus_dir, options, video_id, clip_id, where)
         sample_id = f"{video_id}{ID_SEPARATOR}{clip_id}"
         if sample_id in seen:
-            result.problems.append(LoadProblem(sample_id, where, "duplicate (video_id, clip_id); the later row is ignored"))
+            result.problems.append(LoadProblem(sample_id, where, (
+                f"duplicate (video_id, clip_id) (first at {seen[sample_id]}); the later row is ignored")))
             continue
-        seen.add(sample_id)
+        seen[sample_id] = where
         if split is not None and mode != split:
             continue
-        relative = safe_relative_path(
-            corpus_dir, f"{options.raw_dir.strip('/')}/{video_id}/{clip_id}{options.video_ext}", where=where,
-            allow_outside=options.allow_outside_root,
-        )
         if not (corpus_dir / relative).is_file():
             result.problems.append(LoadProblem(sample_id, relative, f"clip file not found (row {where}); dropped"))
             continue
@@ -83,8 +97,30 @@ def load_mmsa_raw(corpus_dir: Path, options: MmsaRawOptions, split: str | None) 
         extra.update({"video_id": video_id, "clip_id": clip_id})
         if row.get("annotation"):
             extra["annotation"] = row["annotation"]
+        extra.update({c: v for c, v in row.items() if c not in KNOWN_COLUMNS and v != ""})
         result.samples.append(Sample(
             sample_id=sample_id, corpus=CORPUS, split=mode, group_id=video_id, video=relative,
             transcript=row.get("text") or None, label=parse_number(row["label"], where, "label", required=True), extra=extra,
         ))
+    if unpadded:
+        log.warning("%s: %d rows name a clip id without its leading zeros (e.g. 1 for 0001%s); matched to the "
+                    "zero-padded clip files, whose names the sample ids use", path, unpadded, options.video_ext)
     return result
+
+
+def _clip_path(corpus_dir: Path, options: MmsaRawOptions, video_id: str, clip_id: str, where: str) -> str:
+    return safe_relative_path(corpus_dir, f"{options.raw_dir.strip('/')}/{video_id}/{clip_id}{options.video_ext}",
+                              where=where, allow_outside=options.allow_outside_root)
+
+
+def _numbered_clips(folder: Path, video_ext: str, cache: dict[str, dict[int, list[str]]]) -> dict[int, list[str]]:
+    """Clip number -> clip ids (file stems, e.g. '0001') of the clip files in `folder` named by digits."""
+    key = str(folder)
+    if key not in cache:
+        cache[key] = {}
+        if folder.is_dir():
+            for clip in sorted(folder.iterdir()):
+                stem = clip.name[: -len(video_ext)] if video_ext and clip.name.endswith(video_ext) else None
+                if stem and stem.isascii() and stem.isdigit():
+                    cache[key].setdefault(int(stem), []).append(stem)
+    return cache[key]

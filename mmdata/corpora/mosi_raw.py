@@ -23,6 +23,9 @@ Layout "cmu" (the CMU-MOSI raw release; chosen when `Raw/` exists):
   purpose: start/end cut a sample out of its media file, and a clip's file already is the segment,
   so its features keep clip-relative times (`export-csd --keys sdk` shifts them by video_start).
   A clip without a label row, or of a video missing from the file, is a load problem (label null).
+  Clip numbers may carry leading zeros (`<vid>_01` is clip 1 in file names, transcript lines and
+  label ids alike); a second file, transcript line or label row for one clip is a load problem, and
+  the first one stays.
 
 Layout "mosei" (the CMU-MOSEI raw release; chosen when `Raw/Transcript/Segmented/Combined` exists):
     Raw/Transcript/Segmented/Combined/<vid>.txt      # one line per segment, times in seconds:
@@ -36,8 +39,11 @@ Layout "mosei" (the CMU-MOSEI raw release; chosen when `Raw/Transcript/Segmented
 Layout "generic" (chosen when `segments.csv` exists): one row per segment, parsed by header:
     segment_id,video_id,audio,video,start,end,text,label,split
     v1_1,v1,audio/v1.wav,video/v1.mp4,0.00,4.52,this movie was great,2.4,train
-  Only `segment_id` and one of `audio`/`video` are required; `start`/`end` (seconds) cut segments
-  out of whole recordings; other columns go to `extra`.
+  Only `segment_id` and one of `audio`/`video` are required (a row may have either or both);
+  `start`/`end` (seconds, or `start_ms`/`end_ms` in milliseconds) cut segments out of whole
+  recordings; other columns go to `extra`. group_id is `video_id`, else the row's audio (else
+  video) path, so segments of one recording never land in different groups; folds and `split`
+  still go by `video_id` (default: the segment id).
 
 Both layouts, optional:
   - `words.csv` (or the option words_file): `segment_id,word,start,end`, seconds of the segment's
@@ -124,6 +130,7 @@ class _Segment:
     transcript: str | None = None
     label: float | None = None
     split: str | None = None
+    group_id: str | None = None  # default: video_id
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -146,7 +153,7 @@ def load_mosi_raw(corpus_dir: Path, options: MosiRawOptions, split: str | None) 
         if split is not None and seg_split != split:
             continue
         result.samples.append(Sample(
-            sample_id=sample_id, corpus=CORPUS, split=seg_split, group_id=seg.video_id, audio=seg.audio,
+            sample_id=sample_id, corpus=CORPUS, split=seg_split, group_id=seg.group_id or seg.video_id, audio=seg.audio,
             video=seg.video, start=seg.start, end=seg.end, transcript=seg.transcript, label=seg.label,
             extra=seg.extra,
         ))
@@ -183,13 +190,19 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
                 result.problems.append(LoadProblem(None, str(path), "file name is not <video_id>_<k>; ignored"))
                 continue
             seg = segments.setdefault(clip_id(*parsed), _Segment(*parsed))
-            setattr(seg, attr, path.relative_to(corpus_dir).as_posix())
+            relative = path.relative_to(corpus_dir).as_posix()
+            if getattr(seg, attr) is not None:  # `<vid>_1` and `<vid>_01`: one clip number, two files
+                result.problems.append(LoadProblem(clip_id(*parsed), relative, (
+                    f"second {suffix} file for clip {parsed[1]} of video {parsed[0]!r} (first: {getattr(seg, attr)}); "
+                    "ignored; keep one file per clip")))
+                continue
+            setattr(seg, attr, relative)
     if not segments:
         raise CorpusNotFoundError(
             f"{corpus_dir}: no segment clips found in {CMU_AUDIO_DIR}/*.wav or {CMU_VIDEO_DIR}/*.mp4"
         )
     _flag_missing_clip_wavs(corpus_dir, segments, result)
-    transcripts = _read_transcripts(corpus_dir / CMU_TRANSCRIPT_DIR)
+    transcripts = _read_transcripts(corpus_dir / CMU_TRANSCRIPT_DIR, result)
     for sample_id, (text, where) in transcripts.items():
         if sample_id in segments:
             segments[sample_id].transcript = text
@@ -202,7 +215,7 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
     if label_path is not None and label_path.suffix.lower() == CSD_SUFFIX:
         attach_sdk_labels(label_path, segments, result)
         return segments
-    for sample_id, (label, where) in (_read_cmu_labels(label_path) if label_path else {}).items():
+    for sample_id, (label, where) in (_read_cmu_labels(label_path, result) if label_path else {}).items():
         if sample_id in segments:
             segments[sample_id].label = label
         else:
@@ -223,7 +236,7 @@ def _flag_missing_clip_wavs(corpus_dir: Path, segments: dict[str, _Segment], res
         seg = segments[sample_id]
         if seg.audio is not None or seg.video_id not in with_wavs:
             continue
-        seg.audio = f"{CMU_AUDIO_DIR}/{sample_id}.wav"
+        seg.audio = f"{CMU_AUDIO_DIR}/{Path(str(seg.video)).stem}.wav"  # the MP4's name, zero padding included
         result.problems.append(_missing_wav(corpus_dir, sample_id, seg, f"the other clips of video {seg.video_id!r} have one"))
 
 
@@ -233,16 +246,25 @@ def _missing_wav(corpus_dir: Path, sample_id: str, seg: _Segment, why: str) -> L
         f"fail it instead of reading the audio track of {seg.video}; restore the WAV"))
 
 
-def _read_transcripts(folder: Path) -> dict[str, tuple[str, str]]:
-    """clip id -> (its transcript, `Raw/Transcript/Segmented/<file>:<line>` where it was read)."""
+def _read_transcripts(folder: Path, result: LoadResult) -> dict[str, tuple[str, str]]:
+    """clip id -> (its transcript, `Raw/Transcript/Segmented/<file>:<line>` where it was read).
+
+    A second line for the same clip (`3_DELIM_...` twice, or `3` and `03`) is a load problem; the first stays.
+    """
     out: dict[str, tuple[str, str]] = {}
     for path in sorted(folder.glob("*.annotprocessed")):
         for number, line in enumerate(read_text(path).splitlines(), start=1):
             if not line.strip():
                 continue
             k, sep, text = line.partition("_DELIM_")
-            expect(bool(sep) and k.strip().isdigit(), f"{path}:{number}", f"expected '<k>_DELIM_<text>', got {line[:80]!r}")
-            out[clip_id(path.stem, int(k))] = (text.strip(), f"{CMU_TRANSCRIPT_DIR}/{path.name}:{number}")
+            expect(bool(sep) and _is_number(k.strip()), f"{path}:{number}", f"expected '<k>_DELIM_<text>', got {line[:80]!r}")
+            sample_id, where = clip_id(path.stem, int(k)), f"{CMU_TRANSCRIPT_DIR}/{path.name}:{number}"
+            if sample_id in out:
+                result.problems.append(LoadProblem(sample_id, where, (
+                    f"second transcript line for clip {int(k)} (first at line {out[sample_id][1].rpartition(':')[2]}); "
+                    "ignored")))
+                continue
+            out[sample_id] = (text.strip(), where)
     return out
 
 
@@ -260,7 +282,9 @@ def _label_file(corpus_dir: Path, options: MosiRawOptions, defaults: tuple[str, 
     return path
 
 
-def _read_cmu_labels(path: Path) -> dict[str, tuple[float, str]]:
+def _read_cmu_labels(path: Path, result: LoadResult) -> dict[str, tuple[float, str]]:
+    """clip id -> (label, `file:line`). A `segment_id` is read as `<vid>_<k>` (so `vid_01` is clip
+    `vid_1`, as its file name is); a second row for the same clip is a load problem, the first stays."""
     header, rows = read_csv_rows(path)
     by_segment = "segment_id" in header
     expect("label" in header and (by_segment or {"video_id", "segment"} <= set(header)), f"{path}:1",
@@ -269,19 +293,30 @@ def _read_cmu_labels(path: Path) -> dict[str, tuple[float, str]]:
     for line, row in rows:
         where = f"{path}:{line}"
         if by_segment:
-            sample_id = row["segment_id"]
+            parsed = _parse_segment_name(row["segment_id"])
+            sample_id = clip_id(*parsed) if parsed else row["segment_id"]
         else:
-            expect(row["segment"].isdigit(), where, f"expected a 1-based segment number, got {row['segment']!r}")
+            expect(_is_number(row["segment"]), where, f"expected a 1-based segment number, got {row['segment']!r}")
             sample_id = clip_id(row["video_id"], int(row["segment"]))
-        out[sample_id] = (parse_number(row["label"], where, "label", required=True), where)
+        label = parse_number(row["label"], where, "label", required=True)
+        if sample_id in out:
+            result.problems.append(LoadProblem(sample_id, where, (
+                f"second label row for {sample_id!r} (first at {out[sample_id][1]}); ignored")))
+            continue
+        out[sample_id] = (label, where)
     return out
 
 
 def _parse_segment_name(stem: str) -> tuple[str, int] | None:
     video_id, sep, k = stem.rpartition("_")
-    if not sep or not video_id or not k.isdigit() or int(k) < 1:
+    if not sep or not video_id or not _is_number(k) or int(k) < 1:
         return None
     return video_id, int(k)
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only (`str.isdigit` also accepts '²', which `int` refuses)."""
+    return text.isascii() and text.isdigit()
 
 
 # --- layout "mosei" -----------------------------------------------------------------------------
@@ -300,7 +335,7 @@ def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -
                 continue
             where = f"{path}:{number}"
             parts = line.split("___", 4)
-            expect(len(parts) == 5 and parts[1].strip().isdigit(), where,
+            expect(len(parts) == 5 and _is_number(parts[1].strip()), where,
                    f"expected '<vid>___<k>___<start>___<end>___<text>', got {line[:80]!r}")
             video_id, k = parts[0].strip(), int(parts[1])
             start = parse_number(parts[2].strip(), where, "start", required=True)
@@ -329,7 +364,7 @@ def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -
         raise ConfigError(f"labels_file={options.labels_file!r}: an SDK label sequence (.csd) is read in the cmu "
                           "layout only; for CMU-MOSEI pass a CSV 'segment_id,label', or load the .csd files with "
                           "the csd corpus kind")
-    for sample_id, (label, where) in (_read_cmu_labels(label_path) if label_path else {}).items():
+    for sample_id, (label, where) in (_read_cmu_labels(label_path, result) if label_path else {}).items():
         if sample_id in segments:
             segments[sample_id].label = label
         else:
@@ -339,7 +374,8 @@ def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -
 
 # --- layout "generic" --------------------------------------------------------------------------
 
-_GENERIC_COLUMNS = ("segment_id", "video_id", "audio", "video", "start", "end", "text", "transcript", "label", "split")
+_GENERIC_COLUMNS = ("segment_id", "video_id", "audio", "video", "start", "end", "start_ms", "end_ms", "text", "transcript",
+                    "label", "split")
 
 
 def _read_generic(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> dict[str, _Segment]:
@@ -347,6 +383,9 @@ def _read_generic(corpus_dir: Path, options: MosiRawOptions, result: LoadResult)
     header, rows = read_csv_rows(path)
     expect("segment_id" in header and ("audio" in header or "video" in header), f"{path}:1",
            f"expected a header with segment_id and audio and/or video columns, got {','.join(header)!r}")
+    both = [c for c in ("start", "end") if c in header and f"{c}_ms" in header]
+    expect(not both, f"{path}:1", f"both {both[0] if both else ''} and {both[0] if both else ''}_ms columns; "
+           "expected times in seconds (start,end) or in milliseconds (start_ms,end_ms), not both")
     segments: dict[str, _Segment] = {}
     for line, row in rows:
         where = f"{path}:{line}"
@@ -358,16 +397,25 @@ def _read_generic(corpus_dir: Path, options: MosiRawOptions, result: LoadResult)
         media = {k: safe_relative_path(corpus_dir, row[k], where=where, allow_outside=options.allow_outside_root)
                  for k in ("audio", "video") if row.get(k)}
         expect(bool(media), where, "expected an audio or a video path")
-        start = parse_number(row.get("start", ""), where, "start")
-        end = parse_number(row.get("end", ""), where, "end")
+        start, end = (_parse_time(row, c, where) for c in ("start", "end"))
         expect(start is None or end is None or start < end, where, f"segment end {end} <= start {start}; expected start < end")
         segments[sample_id] = _Segment(
             video_id=row.get("video_id") or sample_id, audio=media.get("audio"), video=media.get("video"),
+            # Without a video_id, segments cut from one recording share its group (no leakage across splits).
+            group_id=row.get("video_id") or media.get("audio") or media.get("video"),
             start=start, end=end, transcript=row.get("text") or row.get("transcript") or None,
             label=parse_number(row.get("label", ""), where, "label"), split=row.get("split") or None,
             extra={k: v for k, v in row.items() if k not in _GENERIC_COLUMNS and v != ""},
         )
     return segments
+
+
+def _parse_time(row: dict[str, str], column: str, where: str) -> float | None:
+    """Seconds from the `start`/`end` column, or from `start_ms`/`end_ms` (milliseconds)."""
+    if f"{column}_ms" in row:
+        ms = parse_number(row[f"{column}_ms"], where, f"{column}_ms")
+        return None if ms is None else ms / 1000.0
+    return parse_number(row.get(column, ""), where, column)
 
 
 # --- shared: word timings, folds ---------------------------------------------------------------
