@@ -4,12 +4,17 @@ recipes/coco-resnet50-minilm.toml looks like:
     [corpus]
     kind = "coco"
     split = "val2017"            # optional
-    [corpus.options]             # optional, the loader's options
+    [corpus.options]             # optional, the loader's options (as `-o KEY=VALUE`; a list is `a+b`)
     keep_images_without_captions = false
-    [extract]
+    [extract]                    # optional; without extractors, the defaults for the corpus's modalities
     image = ["resnet50"]
     text = ["minilm", "minilm:level=caption"]
     batch_size = 64              # optional: batch_size, num_workers, on_error, shard_size, table_format
+
+Every key is checked when the recipe is read: an unknown key, a value of the wrong type or an
+unknown extractor option is a `ConfigError` naming the file and the key. Flags given with a recipe
+override it: `--image` etc. replace that modality's list, `--split` the split, `-o KEY=VALUE` one
+loader option, `--batch-size` etc. the run setting.
 """
 from __future__ import annotations
 
@@ -20,11 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.base import get_corpus_kind
+from mmdata.corpora.base import get_corpus_kind, short_repr
 from mmdata.errors import ConfigError, CorpusNotFoundError, MmdataError
 from mmdata.features.base import create_extractor
+from mmdata.options import build_options
 from mmdata.records import MODALITIES
+from mmdata.store.layout import TABLE_FORMATS
 
+CORPUS_KEYS = ("kind", "split", "options")
 RUN_KEYS = ("batch_size", "num_workers", "on_error", "shard_size", "table_format")
 
 
@@ -42,7 +50,7 @@ class Recipe:
 
 
 def is_recipe_path(value: str) -> bool:
-    return value.endswith(".toml")
+    return value.lower().endswith(".toml")
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -56,38 +64,94 @@ def load_recipe(path: str | Path) -> Recipe:
     if not path.is_file():
         raise CorpusNotFoundError(f"recipe file not found: {path}")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte offset {e.start}); a TOML file is UTF-8") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML ({e})") from e
     unknown = set(data) - {"corpus", "extract"}
     if unknown:
         raise ConfigError(f"{path}: unknown sections {sorted(unknown)}; expected [corpus] and [extract]")
-    corpus = data.get("corpus", {})
+    corpus = _table(data, "corpus", path, "[corpus]")
+    bad = set(corpus) - set(CORPUS_KEYS)
+    if bad:
+        raise ConfigError(f"{path}: unknown keys in [corpus]: {sorted(bad)}; expected {list(CORPUS_KEYS)}")
     if "kind" not in corpus:
         raise ConfigError(f"{path}: [corpus] needs kind = \"coco\" (or another corpus kind)")
     with _naming(path, "[corpus] kind"):
-        get_corpus_kind(corpus["kind"])
-    extract = data.get("extract", {})
+        kind = get_corpus_kind(_text(corpus["kind"]))
+    if corpus.get("split") is not None:
+        with _naming(path, "[corpus] split"):
+            _text(corpus["split"])
+    options = {}
+    for key, value in _table(corpus, "options", path, "[corpus.options]").items():
+        with _naming(path, f"[corpus.options] {key}"):
+            options[key] = _option_text(value)
+    with _naming(path, "[corpus.options]"):
+        build_options(kind.options_type, options, owner=f"corpus {kind.name!r}")  # names, types, values
+    extract = _table(data, "extract", path, "[extract]")
     bad = set(extract) - set(MODALITIES) - set(RUN_KEYS)
     if bad:
         raise ConfigError(f"{path}: unknown keys in [extract]: {sorted(bad)}; expected {list(MODALITIES) + list(RUN_KEYS)}")
     extractors = {}
     for modality in MODALITIES:
         specs = extract.get(modality, [])
-        specs = [specs] if isinstance(specs, str) else list(specs)
+        specs = [specs] if isinstance(specs, str) else specs
+        if not isinstance(specs, list) or not all(isinstance(spec, str) for spec in specs):
+            raise ConfigError(f"{path}: [extract] {modality}: expected a list of extractor specs "
+                              f"(\"NAME\" or \"NAME:KEY=VALUE,...\"), got {short_repr(extract[modality])}")
         for spec in specs:
             with _naming(path, f"[extract] {modality}"):
                 create_extractor(spec, modality=modality)  # validates name, modality and options
         if specs:
             extractors[modality] = specs
+    for key in RUN_KEYS:
+        if key in extract:
+            with _naming(path, f"[extract] {key}"):
+                _check_run_value(key, extract[key])
     return Recipe(
-        kind=corpus["kind"],
+        kind=kind.name,
         split=corpus.get("split"),
-        corpus_options={k: str(v).lower() if isinstance(v, bool) else v for k, v in corpus.get("options", {}).items()},
+        corpus_options=options,
         extractors=extractors,
         run={k: extract[k] for k in RUN_KEYS if k in extract},
         path=path,
     )
+
+
+def _table(data: dict[str, Any], key: str, path: Path, name: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: expected {name} to be a table, got {key} = {short_repr(value)}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"expected a non-empty string, got {short_repr(value)}")
+    return value
+
+
+def _option_text(value: Any) -> str:
+    """A loader option as the CLI's `-o KEY=VALUE` gives it, so both are converted and checked alike."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        return "+".join(str(v) for v in value)
+    raise ConfigError(f"expected a string, number, boolean or list of them, got {short_repr(value)}")
+
+
+def _check_run_value(key: str, value: Any) -> None:
+    if key in ("batch_size", "shard_size", "num_workers"):
+        least = 0 if key == "num_workers" else 1
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ConfigError(f"expected an integer >= {least}, got {short_repr(value)}")
+    elif key == "on_error" and value not in ("skip", "fail"):
+        raise ConfigError(f"expected \"skip\" or \"fail\", got {short_repr(value)}")
+    elif key == "table_format" and value not in TABLE_FORMATS:
+        raise ConfigError(f"expected one of {sorted(TABLE_FORMATS)}, got {short_repr(value)}")
 
 
 @contextmanager

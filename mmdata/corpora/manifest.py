@@ -1,23 +1,25 @@
-"""Generic manifests: one row per sample in JSONL or CSV, naming media files and their text.
+r"""Generic manifests: one row per sample in JSONL or CSV, naming media files and their text.
 
 manifest.jsonl lines look like:
     {"id": "clip-001", "video": "videos/a.mp4", "start": 1.5, "end": 4.0, "text": "hello there", "label": 1, "split": "train"}
     {"image": "images/cat.jpg", "captions": ["a cat", "a cat on a mat"], "license": "cc-by"}
-manifest.csv looks like (a header row; `captions` cells are `|`-separated):
+manifest.csv looks like (a comma-separated header row; `captions` cells are `|`-separated, `\|` is a literal `|`):
     id,image,captions,split
     cat-1,images/cat.jpg,a cat|a cat on a mat,train
 
 Columns; every one is optional, but a row names at least one medium or one text:
     id                  sample id (string or integer). Default: the first media path without its suffix
                         (`images/cat`), plus `@<start>-<end>` for a segment; `line-<n>` for a text-only row.
-    image, audio, video media paths relative to the corpus root (the manifest's folder).
+    image, audio, video media paths relative to the corpus root (the manifest's folder). A path that is not on
+                        disk as written but is with `/` for `\` (a manifest written on Windows) or in the
+                        other Unicode normal form (NFC/NFD, e.g. names from macOS) is read as it is on disk.
     start, end          segment bounds in seconds within audio/video (0 <= start < end).
-    captions            a list of strings (JSONL) or one `|`-separated cell (CSV).
+    captions            a list of strings (JSONL) or one `|`-separated cell (CSV; `\|` for a `|` inside a caption).
     caption             one caption.
     text                one text: the transcript of an audio/video row, else the caption of the row.
                         A row gives at most one of captions, caption and text.
     split               default `all`.
-    label               a number (the primary label, e.g. a sentiment score).
+    label               a number or a numeric string (the primary label, e.g. a sentiment score).
     group_id            leakage group (default: the first media path, else the id).
     anything else       kept in `extra` (JSONL values as they are; CSV cells as strings, empty cells left out).
 """
@@ -25,6 +27,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -47,6 +52,8 @@ MANIFEST_FILES = ("manifest.jsonl", "manifest.csv")
 MEDIA_COLUMNS = ("image", "audio", "video")
 TEXT_COLUMNS = ("captions", "caption", "text")
 KNOWN_COLUMNS = frozenset(("id", "split", "label", "group_id", "start", "end", *MEDIA_COLUMNS, *TEXT_COLUMNS))
+#: A `|` in a CSV `captions` cell separates captions unless escaped as `\|`.
+_CAPTION_SEPARATOR = re.compile(r"(?<!\\)\|")
 
 
 @dataclass(frozen=True)
@@ -83,9 +90,12 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
     for line, row in rows:
         sample = _row_to_sample(row, f"{path}:{line}", line, corpus_dir, options.allow_outside_root)
         if sample.sample_id in seen:
+            derived = "" if row.get("id") is not None else (
+                "; this id comes from the row's media path, give the rows an 'id' column to keep both")
             result.problems.append(LoadProblem(
                 sample.sample_id, f"{path}:{line}",
-                f"duplicate sample id {sample.sample_id!r} (first on line {seen[sample.sample_id]}); row ignored",
+                f"duplicate sample id {sample.sample_id!r} (first on line {seen[sample.sample_id]}); row ignored"
+                + derived,
             ))
             continue
         seen[sample.sample_id] = line
@@ -162,12 +172,17 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
     header, rows = read_csv_rows(path)
     if len(set(header)) != len(header):
         raise CorpusFormatError(f"{path}:1: repeated column names in the header {header}")
-    # CSV cells are strings: empty cells mean "absent", captions are `|`-separated.
+    if len(header) == 1 and any(sep in header[0] for sep in "\t;"):
+        raise CorpusFormatError(
+            f"{path}:1: the header {short_repr(header[0])} is one column; a CSV manifest is comma-separated"
+        )
+    # CSV cells are strings: empty cells mean "absent", captions are `|`-separated (`\|` is a literal `|`).
     out = []
     for line, row in rows:
         values: dict[str, Any] = {k: v for k, v in row.items() if v != ""}
         if "captions" in values:
-            values["captions"] = [c.strip() for c in values["captions"].split("|") if c.strip()]
+            parts = (c.replace("\\|", "|").strip() for c in _CAPTION_SEPARATOR.split(values["captions"]))
+            values["captions"] = [c for c in parts if c]
         out.append((line, values))
     return out
 
@@ -176,7 +191,7 @@ def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path,
     media = {}
     for column in MEDIA_COLUMNS:
         if row.get(column) is not None:
-            value = expect_text(row[column], where, f"{column!r} (a media path)")
+            value = _spelling_on_disk(corpus_dir, expect_text(row[column], where, f"{column!r} (a media path)"))
             media[column] = safe_relative_path(corpus_dir, value, where=where, allow_outside=allow_outside)
     start, end = _seconds(row, "start", where), _seconds(row, "end", where)
     if (start is not None or end is not None) and not (media.get("audio") or media.get("video")):
@@ -241,7 +256,7 @@ def _number(value: Any, where: str, what: str) -> float | None:
     number = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value) if abs(value) < 1e308 else math.inf
-    elif isinstance(value, str):
+    elif isinstance(value, str) and "_" not in value:  # float() reads "1_0" as 10
         try:
             number = float(value)
         except ValueError:
@@ -249,6 +264,21 @@ def _number(value: Any, where: str, what: str) -> float | None:
     if number is None or not math.isfinite(number):
         raise CorpusFormatError(f"{where}: expected {what} as a finite number, got {short_repr(value)}")
     return number
+
+
+def _spelling_on_disk(corpus_dir: Path, path: str) -> str:
+    """`path`, or the spelling of it that exists on disk: `/` for `\\` (a manifest written on Windows), or
+    the other Unicode normal form (names written on macOS are NFD, typed ones usually NFC). Plain
+    ASCII paths cost nothing; others one `lexists` each, and only when not found as written."""
+    if path.isascii() and "\\" not in path:
+        return path
+    if os.path.lexists(os.path.join(corpus_dir, path)):
+        return path
+    slashed = path.replace("\\", "/") if os.sep == "/" else path
+    for candidate in (slashed, unicodedata.normalize("NFC", slashed), unicodedata.normalize("NFD", slashed)):
+        if candidate != path and os.path.lexists(os.path.join(corpus_dir, candidate)):
+            return candidate
+    return slashed
 
 
 def _identifier(value: Any, where: str, what: str) -> str | None:
