@@ -18,6 +18,7 @@ import io
 import json
 import math
 import os
+import posixpath
 import re
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -235,7 +236,8 @@ def safe_relative_path(
     """Validate a media path from an annotation file and return it relative to the corpus root.
 
     Paths that escape the root (`../`, absolute paths, symlinks out) are refused unless
-    `allow_outside` is set, in which case the absolute resolved path is returned. Folders are
+    `allow_outside` is set, in which case the absolute resolved path is returned. A path inside the
+    root comes back relative to it: an absolute one made relative, `a/../x.jpg` as `x.jpg`. Folders are
     resolved once and cached (a corpus has many files in few folders); the file itself costs one
     lstat, and only a symlink is resolved further. `where` (the annotation's location, for errors)
     may be a function, called only on failure.
@@ -255,7 +257,10 @@ def safe_relative_path(
         raise CorpusFormatError(f"{where}: media path {relative[:200]!r} is not usable here ({e})") from e
     inside = resolved == resolved_root or resolved.startswith(resolved_root.rstrip(os.sep) + os.sep)
     if inside and not absolute:
-        return posix_path(relative)
+        return posix_path(posixpath.normpath(relative) if ".." in relative.split("/") else relative)
+    if inside:  # an absolute path into the root: kept relative, so that the dataset can move with it
+        spelled = os.path.relpath(os.path.normpath(relative), os.path.abspath(str(corpus_dir)))
+        return posix_path(spelled if not spelled.startswith("..") else os.path.relpath(resolved, resolved_root))
     if allow_outside:
         return resolved
     raise CorpusFormatError(

@@ -75,3 +75,17 @@ def test_posix_path_equals_pathlibs_normal_form(relative):
     from mmdata.corpora.base import posix_path
 
     assert posix_path(relative) == Path(relative).as_posix()
+
+
+def test_paths_inside_the_root_come_back_relative_and_normalized(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "x.jpg").write_bytes(b"x")
+    assert safe_relative_path(tmp_path, str(tmp_path / "images" / "x.jpg"), where="m:1") == "images/x.jpg"
+    assert safe_relative_path(tmp_path, "nowhere/../images/x.jpg", where="m:1") == "images/x.jpg"
+    assert safe_relative_path(tmp_path, "images/./x.jpg", where="m:1") == "images/x.jpg"
+    link = tmp_path.parent / f"{tmp_path.name}-link"  # the root reached through a symbolic link
+    link.symlink_to(tmp_path)
+    assert safe_relative_path(link, str(link / "images" / "x.jpg"), where="m:1") == "images/x.jpg"
+    assert safe_relative_path(link, str(tmp_path / "images" / "x.jpg"), where="m:1") == "images/x.jpg"
+    with pytest.raises(CorpusFormatError, match="points outside the corpus root"):
+        safe_relative_path(tmp_path / "images", str(tmp_path / "other.jpg"), where="m:1")
