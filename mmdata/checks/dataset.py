@@ -286,8 +286,9 @@ def _check_sequence(
 ) -> list[Issue]:
     options = context.options
     feature = batch.column("feature")
-    if spec.dim is None:
-        values, owner = _ragged_values(pc.list_flatten(feature))
+    if spec.dim is None:  # list<list<T>>: each value belongs to a frame, each frame to a sample
+        values, frame = _ragged_values(pc.list_flatten(feature))
+        owner = pc.list_parent_indices(feature).to_numpy()[frame]
         return table_checks.check_finite(name, ids, values, owner, max_examples=options.max_examples)
     offsets, rows = sequence_rows(feature)
     issues = table_checks.check_finite(name, ids, rows, temporal.owner_index(offsets), max_examples=options.max_examples)

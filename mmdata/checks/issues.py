@@ -61,8 +61,8 @@ class Issue:
     """One finding of a check.
 
     `sample_id` is the first offending sample (None for table-level findings), `count` how many
-    rows or samples the finding covers; `message` says what failed, the offending value, what
-    was expected and a hint.
+    rows or samples the finding covers, `examples` the first few offending samples in table order;
+    `message` says what failed, the offending value, what was expected and a hint.
     """
 
     code: str
@@ -71,9 +71,13 @@ class Issue:
     message: str
     table: str | None = None
     count: int = 1
+    examples: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "examples", tuple(self.examples))  # a list, as read back from JSON
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "examples": list(self.examples)}
 
     def one_line(self) -> str:
         where = f"table {self.table!r}" if self.table else "samples"
@@ -98,18 +102,27 @@ def make_issue(
     """
     if code not in CODES:
         raise KeyError(f"unknown issue code {code!r}; codes: {sorted(CODES)}")
-    offenders = list(offenders)
+    examples = tuple(str(o) for o in list(offenders)[:max_examples])
     total = len(offenders) if count is None else count
-    if total > 1 and offenders:
-        shown = ", ".join(repr(o) for o in offenders[:max_examples])
-        more = f" and {total - min(total, max_examples)} more" if total > max_examples else ""
-        message = f"{message} ({total} rows; first: {shown}{more})"
-    return Issue(code, severity, str(offenders[0]) if offenders else None, message, table, max(total, 1))
+    message += _listing(total, examples)
+    return Issue(code, severity, examples[0] if examples else None, message, table, max(total, 1), examples)
+
+
+def _listing(total: int, examples: Sequence[str]) -> str:
+    """What `make_issue` appends to a message of several offenders: ` (N rows; first: 'a', 'b' and 3 more)`."""
+    if total <= 1 or not examples:
+        return ""
+    more = f" and {total - len(examples)} more" if total > len(examples) else ""
+    return f" ({total} rows; first: {', '.join(repr(e) for e in examples)}{more})"
 
 
 @dataclass
 class IssueCollector:
-    """Accumulates issues, merging repeated (code, table) findings from successive shards."""
+    """Accumulates issues, merging repeated (code, table) findings from successive shards.
+
+    A merged issue counts every finding and names the first `max_examples` offenders in the order
+    they were found; its message is the first finding's, followed by the total.
+    """
 
     max_examples: int = 5
     _issues: dict[tuple[str, str | None, str], list[Any]] = field(default_factory=dict)
@@ -127,8 +140,9 @@ class IssueCollector:
             else:
                 self._issues[key][1] += issue.count
             examples = self._issues[key][2]
-            if issue.sample_id is not None and len(examples) < self.max_examples and issue.sample_id not in examples:
-                examples.append(issue.sample_id)
+            for example in issue.examples or ([issue.sample_id] if issue.sample_id is not None else []):
+                if len(examples) < self.max_examples and example not in examples:
+                    examples.append(example)
 
     def issues(self) -> list[Issue]:
         """The merged issues, errors first, in the order they were first found."""
@@ -137,6 +151,8 @@ class IssueCollector:
             first, count, examples = self._issues[key]
             message = first.message
             if count != first.count:
-                message = f"{message}; {count} in all, first samples: {examples}"
-            out.append(Issue(first.code, first.severity, first.sample_id, message, first.table, count))
+                # The first finding's numbers describe its own shard or batch of rows; the total follows.
+                base = message.removesuffix(_listing(first.count, first.examples))
+                message = f"{base} (first finding); {count} in all, first samples: {examples}"
+            out.append(Issue(first.code, first.severity, first.sample_id, message, first.table, count, tuple(examples)))
         return sorted(out, key=lambda i: SEVERITY_ORDER[i.severity])

@@ -18,21 +18,18 @@ _MANIFEST_HINT = ("the manifest was edited by hand or outlived its tables; resto
 
 
 def check_samples_entry(samples: dict[str, Any], rows: int, splits: dict[str, int]) -> list[Issue]:
-    """The manifest's samples entry counts the samples table's rows and its samples per split."""
-    issues = []
+    """The manifest's samples entry counts the samples table's rows and its samples per split (one
+    issue naming every count that differs)."""
+    wrong = []
     if samples.get("rows") != rows:
-        issues.append(make_issue(
-            "manifest-counts", "error",
-            f"the manifest counts {samples.get('rows')} samples, the samples table holds {rows}; {_MANIFEST_HINT}",
-        ))
+        wrong.append(f"the manifest counts {samples.get('rows')} samples, the samples table holds {rows}")
     recorded = {str(k): v for k, v in (samples.get("splits") or {}).items()}
     if recorded != splits:
-        issues.append(make_issue(
-            "manifest-counts", "error",
-            f"the manifest counts samples per split as {dict(sorted(recorded.items()))}, the samples table holds "
-            f"{splits}; {_MANIFEST_HINT}",
-        ))
-    return issues
+        wrong.append(f"the manifest counts samples per split as {dict(sorted(recorded.items()))}, the samples "
+                     f"table holds {splits}")
+    if not wrong:
+        return []
+    return [make_issue("manifest-counts", "error", f"{'; '.join(wrong)}; {_MANIFEST_HINT}")]
 
 
 def check_table_entry(table: str, entry_rows: int, entry_errors: int, rows: int, errors: int) -> list[Issue]:

@@ -84,14 +84,16 @@ def check_provenance(
                 table=table, offenders=offenders,
             ))
             continue
-        for key, value in declared.items():
-            if key in meta and meta[key] != value:
-                issues.append(make_issue(
-                    "provenance-mismatch", "error",
-                    f"shard {shard.path.name} was written with {key} {_short(meta[key])}, the manifest names "
-                    f"{_short(value)}; re-extract the table (`mmdata extract ... --force`) so all shards share one {key}",
-                    table=table, offenders=offenders,
-                ))
+        differ = [key for key, value in declared.items() if key in meta and meta[key] != value]
+        if differ:  # one finding per shard, however many of its keys differ
+            what = "; with ".join(f"{key} {_short(meta[key])}, the manifest names {_short(declared[key])}"
+                                  for key in differ)
+            issues.append(make_issue(
+                "provenance-mismatch", "error",
+                f"shard {shard.path.name} was written with {what}; re-extract the table (`mmdata extract ... --force`) "
+                f"so all shards share one {' and '.join(differ)}",
+                table=table, offenders=offenders,
+            ))
         recorded = meta.get("samples_fingerprint")
         if samples_fingerprint and recorded and recorded != samples_fingerprint:
             issues.append(make_issue(

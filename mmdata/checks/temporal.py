@@ -19,6 +19,11 @@ from mmdata.checks.issues import Issue, make_issue
 
 #: Frames within this many of duration x frame rate always pass the frame-count check.
 FRAME_SLACK = 2
+#: Slack for float rounding at the tolerances' edges, in seconds and in frames: a bound computed as
+#: `end + tolerance` or `tolerance * duration * rate` lands an ulp on either side of the value
+#: it is compared with (an interval stored to the millisecond, 220 frames for 2 s at 100 Hz).
+ROUNDING_SECONDS = 1e-9
+ROUNDING_FRAMES = 1e-6
 
 
 def owner_index(offsets: np.ndarray) -> np.ndarray:
@@ -76,10 +81,12 @@ def check_interval_span(table: str, sample_ids: pa.Array, offsets: np.ndarray, i
     """No interval lies wholly outside the sample's segment, nor extends past the media's duration.
 
     Rows that only overlap the segment's edge are fine (a word or frame window straddling a
-    segment boundary); `tolerance` seconds of slack absorb rounding.
+    segment boundary); `tolerance` seconds of slack absorb rounding (an interval exactly
+    `tolerance` out passes).
     """
     owner = owner_index(offsets)
     starts, ends = intervals[:, 0], intervals[:, 1]
+    tolerance = tolerance + ROUNDING_SECONDS
     seg_lo, seg_hi, dur = lo[owner], hi[owner], duration[owner]
     with np.errstate(invalid="ignore"):
         outside = (ends < seg_lo - tolerance) | (starts > seg_hi + tolerance) | (ends > dur + tolerance)
@@ -176,10 +183,11 @@ def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, interv
 
 def check_frame_count(table: str, sample_ids: pa.Array, lengths: np.ndarray, width: np.ndarray,
                       frame_rate: float, tolerance: float) -> list[Issue]:
-    """Frames per sample match duration x declared frame rate within `tolerance` (a fraction) or 2 frames."""
+    """Frames per sample match duration x declared frame rate within `tolerance` (a fraction) or 2
+    frames (inclusive: 220 frames for 2 s at 100 Hz pass a 10% tolerance)."""
     expected = width * frame_rate
     with np.errstate(invalid="ignore"):
-        bad = np.abs(lengths - expected) > np.maximum(FRAME_SLACK, tolerance * expected)
+        bad = np.abs(lengths - expected) > np.maximum(FRAME_SLACK, tolerance * expected) + ROUNDING_FRAMES
     bad &= np.isfinite(expected)
     if not bad.any():
         return []
