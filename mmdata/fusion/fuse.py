@@ -63,7 +63,8 @@ class FuseOptions:
     sequences: temporal tables are pooled to one vector ('pool', with `pool`), or kept as (T, D)
         sequences aligned to a common reference, 'pad'ded to `max_length` (default: the longest;
         longer sequences keep their first steps; z-score statistics are those of every train step,
-        the cut ones included, so they describe the table, not the cut) or 'ragged'.
+        the cut ones included, so they describe the table, not the cut) or 'ragged' (every step:
+        `max_length` is the padded length only).
     """
 
     tables: tuple[str, ...] | None = None

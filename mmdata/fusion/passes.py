@@ -87,7 +87,10 @@ def first_pass(plan: FusePlan, options: FuseOptions, tally: Tally, staging: Path
             if not plan.keeps_sequences:  # raw rows are grouped by split: statistics from views, no copy
                 _update_from_raw(moments, plan, raw, np.isin(splits, plan.stats_splits))
             writer.write_batch(raw.to_arrow(stage_layout, schema))
-            capped = None if raw.lengths is None else np.minimum(raw.lengths, options.max_length or np.iinfo(np.int64).max)
+            # Steps as written: padded rows keep their first max_length, ragged rows every one
+            # (max_length is the padded length only); the .npy sink sizes its arrays from these.
+            cut = options.max_length if options.sequences == "pad" else None
+            capped = None if raw.lengths is None else np.minimum(raw.lengths, cut or np.iinfo(np.int64).max)
             _count_splits(counts, splits, capped)
             if raw.lengths is not None and len(raw.lengths):
                 longest = max(longest, int(raw.lengths.max()))

@@ -43,8 +43,12 @@ def batch_moments(rows: np.ndarray) -> Moments:
     """
     mean = rows.mean(axis=0, dtype=np.float64)
     centred = rows - mean.astype(rows.dtype)
+    # The centre is the mean rounded to the rows' dtype: the squares around it exceed those around
+    # the true mean by n * (mean - centre)^2, which is sum(centred)^2 / n (a mean of 1e6 with a std
+    # of 1 otherwise came out 1.7e-4 off).
+    shift = centred.sum(axis=0, dtype=np.float64)
     np.square(centred, out=centred)
-    return len(rows), mean, centred.sum(axis=0, dtype=np.float64)
+    return len(rows), mean, centred.sum(axis=0, dtype=np.float64) - shift**2 / len(rows)
 
 
 def has_moments(spec: FeatureSpec) -> bool:

@@ -103,7 +103,19 @@ def test_running_moments_of_one_large_badly_centred_update_stay_accurate():
     moments.update(rows)
     stats = moments.finish("zscore")
     np.testing.assert_allclose(stats.mean, rows.astype(np.float64).mean(axis=0), rtol=1e-7)
-    np.testing.assert_allclose(stats.std, rows.astype(np.float64).std(axis=0), rtol=1e-4)
+    np.testing.assert_allclose(stats.std, rows.astype(np.float64).std(axis=0), rtol=1e-8)
+
+
+@pytest.mark.parametrize(("mean", "std"), [(1e5, 0.1), (1e6, 1.0), (1e7, 10.0)])
+def test_moments_of_features_far_from_zero_are_exact_to_float64(mean, std):
+    """The rows are centred on their mean rounded to float32; what that rounding adds is taken out."""
+    from mmdata.store.moments import batch_moments
+
+    rows = np.random.default_rng(5).normal(mean, std, size=(1000, 3)).astype(np.float32)
+    n, got_mean, m2 = batch_moments(rows)
+    exact = rows.astype(np.float64)
+    np.testing.assert_allclose(got_mean, exact.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(np.sqrt(m2 / n), exact.std(axis=0), rtol=1e-9)
 
 
 @BOTH_FORMATS
