@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mmdata.errors import ConfigError, UnknownExtractorError
-from mmdata.options import build_options, options_to_json, parse_key_values
+from mmdata.options import build_options, did_you_mean, options_to_json, split_options
 from mmdata.records import Modality
 from mmdata.store.metadata import FeatureSpec
 
@@ -119,11 +119,23 @@ def get_extractor_class(name: str) -> type[Extractor]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UnknownExtractorError(f"unknown extractor {name!r}; available: {available_extractors()}") from None
+        raise UnknownExtractorError(
+            f"unknown extractor {name!r}; available: {available_extractors()}{did_you_mean(name, _REGISTRY)}"
+        ) from None
 
 
 def create_extractor(spec: str, *, modality: str | None = None) -> Extractor:
     """Build an extractor from `name` or `name:key=value,key=value` (the CLI and recipe syntax).
+
+    Options are read as `mmdata.options.split_options` reads them: spaces around separators are
+    ignored, a value may hold commas (`weights=/models/a,b.pth`) or be quoted, and each value is
+    converted to its config field's type. The order of the options does not matter, and an option
+    given at its default value is the same as one left out: such specs build equal configs.
+
+    Raises:
+        UnknownExtractorError: no extractor has that name (the closest one is suggested).
+        ConfigError: the extractor is for another modality, or an option is unknown, given twice,
+            or has a value its config rejects (one line naming the extractor and the option).
 
     Example:
         >>> create_extractor("color-hist:bins=8").output_spec().dim
@@ -136,8 +148,7 @@ def create_extractor(spec: str, *, modality: str | None = None) -> Extractor:
             f"extractor {cls.name!r} is for {cls.modality}, not {modality}; "
             f"{modality} extractors: {available_extractors(modality)}"
         )
-    values = parse_key_values([p for p in options.split(",") if p.strip()], owner=f"extractor {cls.name!r}")
-    return cls(values)
+    return cls(split_options(options, owner=f"extractor {cls.name!r}"))
 
 
 def library_versions(names: tuple[str, ...]) -> dict[str, str]:
