@@ -9,19 +9,25 @@ video, soxr resampling to `sample_rate`, the sample's start/end honoured). A sam
 Frame intervals: frame i of a centred STFT sits at `t_i = i * hop / sample_rate`; it owns the part
 of the segment closer to t_i than to any other frame, `[t_i - hop/2, t_i + hop/2]` with the first
 interval starting at the segment start and the last ending at the segment end, shifted by the
-segment's start. The frames of a sample thus tile it without gaps or overlap.
+segment's start. The frames of a sample thus tile it without gaps or overlap. Kaldi fbank frames
+are placed the same way around their window centres: frame i covers samples
+`[i * shift, i * shift + window)` (snip_edges=True), centre `i * shift + window / 2`, or is
+centred at `i * shift + shift / 2` (snip_edges=False).
 
 Definitions (the librosa and torchaudio variants compute the same thing and agree in tests to
-within 1e-3 on log-mel and 1e-2 on MFCC):
+within 1e-3 on log-mel and 2e-3 on MFCC):
 
 - log-mel = `ln(mel + log_offset)` of the power (|STFT|^2) mel spectrogram: periodic Hann window,
   centred frames (`pad_mode` zero or reflect padding), Slaney mel scale and Slaney area
   normalisation (librosa's defaults).
 - MFCC = DCT-II (orthonormal) of `10 log10(max(mel, 1e-10))` floored at 80 dB below the segment's
   peak: `librosa.feature.mfcc(y=...)` and `torchaudio.transforms.MFCC(log_mels=False)` with the
-  same mel settings.
+  same mel settings. The batched torchaudio path takes each item's peak over its own frames.
 - Kaldi fbank = `torchaudio.compliance.kaldi.fbank` on the waveform scaled to the int16 range
-  (Kaldi's convention), dither 0 by default so the output is deterministic.
+  (Kaldi's convention), dither 0 by default so the output is deterministic, torchaudio's other
+  defaults (Povey window, pre-emphasis 0.97; with use_energy, the log energy floored at 0, i.e.
+  torchaudio's energy_floor=1.0 where Kaldi's own default is no floor). A segment shorter than
+  one window is an error.
 """
 from __future__ import annotations
 
@@ -290,8 +296,9 @@ def mel_power_frames(batch: Any, cfg: StftConfig) -> Any:
 class _TorchaudioStft(_StftExtractor):
     libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "torchaudio", "soundfile", "soxr")
 
-    def _finish(self, mel: Any) -> Any:
-        """(B, T, dim) features from (B, T, n_mels) mel power frames."""
+    def _finish(self, mel: Any, n_frames: list[int]) -> Any:
+        """(B, T, dim) features from (B, T, n_mels) mel power frames; item b's own frames are the
+        first `n_frames[b]`, the rest cover the padding after it."""
         raise NotImplementedError
 
     def compute(self, items: list[AudioSegment]) -> list[Feature]:
@@ -310,13 +317,10 @@ class _TorchaudioStft(_StftExtractor):
 
         cfg = self.config
         batch, lengths = centred_batch(items, cfg.n_fft, cfg.pad_mode)
+        counts = [_n_frames(length, cfg.n_fft, cfg.hop_length) for length in lengths]
         with torch.inference_mode():
-            out = self._finish(mel_power_frames(torch.from_numpy(batch), cfg)).numpy()  # (B, T, dim)
-        results = []
-        for segment, frames, length in zip(items, out, lengths):
-            n = _n_frames(length, cfg.n_fft, cfg.hop_length)
-            results.append((frames[:n], stft_intervals(n, cfg.hop_length, segment)))
-        return results
+            out = self._finish(mel_power_frames(torch.from_numpy(batch), cfg), counts).numpy()  # (B, T, dim)
+        return [(frames[:n], stft_intervals(n, cfg.hop_length, segment)) for segment, frames, n in zip(items, out, counts)]
 
 
 @register_extractor
@@ -327,7 +331,7 @@ class TorchaudioLogMel(_TorchaudioStft):
     name: ClassVar[str] = "torchaudio-logmel"
     config_type: ClassVar[type] = LogMelConfig
 
-    def _finish(self, mel: Any) -> Any:
+    def _finish(self, mel: Any, n_frames: list[int]) -> Any:
         return mel.add_(self.config.log_offset).log_()
 
 
@@ -347,12 +351,16 @@ class TorchaudioMfcc(_TorchaudioStft):
     name: ClassVar[str] = "torchaudio-mfcc"
     config_type: ClassVar[type] = MfccConfig
 
-    def _finish(self, mel: Any) -> Any:
-        import torchaudio
+    def _finish(self, mel: Any, n_frames: list[int]) -> Any:
+        import torch
 
-        # (B, 1, T, n_mels): amplitude_to_DB floors each item at top_db below its own peak.
-        decibels = torchaudio.functional.amplitude_to_DB(mel[:, None], multiplier=10.0, amin=1e-10, db_multiplier=0.0,
-                                                         top_db=80.0)[:, 0]
+        # torchaudio's amplitude_to_DB(multiplier=10, amin=1e-10, top_db=80), with each item's peak
+        # taken over its own frames only: the frames past a shorter item's end (batch padding) may
+        # hold the windowed tail of its signal with more power than any of its own frames.
+        decibels = mel.clamp_(min=1e-10).log10_().mul_(10.0)
+        own = torch.arange(decibels.shape[1]) < torch.tensor(n_frames)[:, None]  # (B, T)
+        peaks = decibels.masked_fill(~own[..., None], -torch.inf).amax(dim=(1, 2))
+        decibels = torch.maximum(decibels, (peaks - 80.0)[:, None, None])
         return decibels @ _dct_matrix(self.config.n_mfcc, self.config.n_mels)
 
 
@@ -365,7 +373,8 @@ class KaldiFbankConfig:
     num_mel_bins: int = 80
     frame_length_ms: float = 25.0
     frame_shift_ms: float = 10.0
-    #: Kaldi's default is 1.0 (random noise); 0 keeps the output deterministic.
+    #: Kaldi's default is 1.0 (random noise); 0 keeps the output deterministic (torch's global
+    #: generator draws the noise, so a dithered table differs from run to run).
     dither: float = 0.0
     low_freq: float = 20.0
     #: Kaldi convention: <= 0 means an offset from the Nyquist frequency.
@@ -379,14 +388,22 @@ class KaldiFbankConfig:
     def __post_init__(self) -> None:
         if self.frame_shift_ms <= 0 or self.frame_length_ms <= 0:
             raise ValueError("frame_length_ms and frame_shift_ms must be > 0")
+        if self.sample_rate <= 0 or self.num_mel_bins <= 0:
+            raise ValueError(f"sample_rate and num_mel_bins must be > 0, got {self.sample_rate}, {self.num_mel_bins}")
+        if self.frame_shift < 1 or self.frame_length < 2:
+            raise ValueError(f"frame_shift_ms={self.frame_shift_ms:g} and frame_length_ms={self.frame_length_ms:g} give "
+                             f"{self.frame_shift} and {self.frame_length} samples at {self.sample_rate} Hz; expected a "
+                             "shift of at least 1 sample and a window of at least 2")
 
+    # Window and shift in samples, truncated as Kaldi and torchaudio.compliance.kaldi truncate them
+    # (11025 Hz x 25 ms = 275.6 -> 275 samples; 16 kHz x 10.3 ms = 164.8 -> 164).
     @property
     def frame_length(self) -> int:
-        return int(round(self.sample_rate * self.frame_length_ms / 1000))
+        return int(self.sample_rate * self.frame_length_ms * 0.001)
 
     @property
     def frame_shift(self) -> int:
-        return int(round(self.sample_rate * self.frame_shift_ms / 1000))
+        return int(self.sample_rate * self.frame_shift_ms * 0.001)
 
 
 @register_extractor
@@ -406,10 +423,11 @@ class KaldiFbank(AudioFrameExtractor):
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> AudioSegment:
         segment = super().decode(row, corpus_root)
-        if self.config.snip_edges and len(segment.samples) < self.config.frame_length:
+        # torchaudio's fbank needs one whole window of samples, with snip_edges=false too.
+        if len(segment.samples) < self.config.frame_length:
             raise MediaError(
                 f"{segment.path}: segment of {segment.duration * 1000:.1f} ms is shorter than one Kaldi frame "
-                f"({self.config.frame_length_ms} ms); expected a longer segment, or snip_edges=false"
+                f"({self.config.frame_length_ms} ms); expected a segment of at least one frame"
             )
         return segment
 
