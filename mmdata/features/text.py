@@ -96,6 +96,12 @@ def load_tokenizer(model_dir: str) -> Any:
         return AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
 
 
+def check_model(model: str) -> None:
+    """An empty model name would resolve to the working directory."""
+    if not model.strip():
+        raise ValueError(f"model must be {BUNDLED_MINILM!r} or a local model directory, got {model!r}")
+
+
 def check_level(level: str) -> None:
     """Raise ValueError unless `level` is 'sample' or 'caption'."""
     if level not in ("sample", "caption"):
@@ -185,6 +191,7 @@ class MiniLMConfig:
     def __post_init__(self) -> None:
         check_level(self.level)
         check_device(self.device)
+        check_model(self.model)
         if self.encode_batch_size < 1:
             raise ValueError(f"encode_batch_size must be >= 1, got {self.encode_batch_size}")
 
@@ -313,6 +320,7 @@ class TokensConfig:
 
     def __post_init__(self) -> None:
         check_level(self.level)
+        check_model(self.model)
         if self.max_length < 0:
             raise ValueError(f"max_length must be >= 0, got {self.max_length}")
 

@@ -30,6 +30,7 @@ from mmdata.corpora.base import resolve_media
 from mmdata.errors import ConfigError, MediaError
 from mmdata.features.base import Extractor, create_extractor, register_extractor
 from mmdata.media.video import read_video_frames
+from mmdata.options import options_to_json
 from mmdata.store.metadata import FeatureSpec
 
 Pool = Literal["none", "mean", "max"]
@@ -58,6 +59,10 @@ class VideoFramesConfig:
             raise ValueError(f"max_frames must be >= 0, got {self.max_frames}")
 
 
+def _option_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 @dataclass
 class DecodedFrames:
     """What a worker returns for one sample: the image extractor's decoded items, one per frame."""
@@ -77,7 +82,10 @@ class VideoFrames(Extractor):
     def __init__(self, config: Any = None):
         super().__init__(config)
         spec = self.config.image_extractor + (":" + self.config.image_options.replace(";", ",") if self.config.image_options else "")
-        self.image = create_extractor(spec, modality="image")
+        try:
+            self.image = create_extractor(spec, modality="image")
+        except ConfigError as e:
+            raise ConfigError(f"extractor 'video-frames' option 'image_options': {e}") from e
         inner = self.image.output_spec()
         if inner.kind != "pooled" or inner.dim is None:
             raise ConfigError(
@@ -101,8 +109,15 @@ class VideoFrames(Extractor):
         )
 
     def provenance(self) -> dict[str, Any]:
+        """The image extractor's options are recorded in one spelling (sorted, defaults and runtime
+        options such as its device left out), so that `bins=8;decode_size=64` and
+        `decode_size=64;bins=8`, or the same options on another device, resume the same table."""
         out = super().provenance()
-        out["image_extractor"] = self.image.provenance()
+        inner = self.image.provenance()
+        out["image_extractor"] = inner
+        defaults = options_to_json(type(self.image.config)())
+        out["config"]["image_options"] = ";".join(
+            f"{key}={_option_text(value)}" for key, value in sorted(inner["config"].items()) if value != defaults.get(key))
         return out
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> DecodedFrames:

@@ -40,7 +40,7 @@ import numpy as np
 from mmdata.errors import CorpusFormatError
 from mmdata.features.base import Extractor, register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
-from mmdata.features.text import BUNDLED_MINILM, BUNDLED_MINILM_DIM, offline_hub, resolve_text_model
+from mmdata.features.text import BUNDLED_MINILM, BUNDLED_MINILM_DIM, check_model, offline_hub, resolve_text_model
 from mmdata.records import PAUSE_TOKENS
 from mmdata.store.metadata import FeatureSpec
 
@@ -70,6 +70,7 @@ class WordEmbeddingsConfig:
 
     def __post_init__(self) -> None:
         check_device(self.device)
+        check_model(self.model)
         if not 1 <= self.dim <= 65536:
             raise ValueError(f"dim must be in [1, 65536], got {self.dim}")
         if self.encode_batch_size < 1:

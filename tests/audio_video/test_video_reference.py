@@ -234,8 +234,10 @@ def test_non_finite_rates_and_segment_bounds_are_refused(tmp_path):
             read_video_frames(path, fps=fps)
     with pytest.raises(MediaError, match=r"segment \[nan, None\] must have finite bounds"):
         read_video_frames(path, fps=1.0, start=math.nan)
-    with pytest.raises(ValueError, match="fps must be a finite number > 0, got inf"):
+    with pytest.raises(ValueError, match="option 'fps': expected a finite float, got 'inf'"):
         create_extractor("video-frames:fps=inf")
+    with pytest.raises(ValueError, match="fps must be a finite number > 0, got 0"):
+        create_extractor("video-frames:fps=0")
 
 
 # --- the video-frames extractor ----------------------------------------------------------------
@@ -323,3 +325,26 @@ def test_bad_videos_become_error_rows_naming_sample_file_and_cause(tmp_path):
     assert all(table[s]["feature"] is None for s in bad)
     assert len(table["good"]["feature"]) == 4
     np.testing.assert_allclose(table["good-part"]["intervals"], [[0.5, 1.0], [1.0, 1.2]])
+
+
+def test_image_options_in_another_order_at_their_defaults_or_on_another_device_are_one_config():
+    from mmdata.features.base import create_extractor
+
+    def recorded(spec: str) -> dict:
+        return create_extractor(spec).provenance()["config"]
+
+    base = "video-frames:image_extractor=color-hist,image_options="
+    assert recorded(base + "bins=8;decode_size=64") == recorded(base + "decode_size=64;bins=8")
+    assert recorded(base + "bins=16") == recorded("video-frames:image_extractor=color-hist")  # 16 is the default
+    resnet = "video-frames:image_extractor=resnet18,image_options=weights=random"
+    assert recorded(resnet + ";device=cpu") == recorded(resnet)  # the device is a runtime option
+    assert recorded(base + "bins=8")["image_options"] == "bins=8"
+
+
+def test_a_bad_image_option_names_video_frames_and_the_option():
+    from mmdata.errors import ConfigError
+    from mmdata.features.base import create_extractor
+
+    with pytest.raises(ConfigError, match=r"^extractor 'video-frames' option 'image_options': extractor 'color-hist': "
+                                          r"unknown option 'binz'"):
+        create_extractor("video-frames:image_options=binz=8")

@@ -166,7 +166,8 @@ def test_video_frames_reads_nested_image_options():
     quoted = create_extractor('video-frames:image_options="bins=8,decode_size=64",pool=mean')
     assert quoted.image.config == ColorHistogramConfig(bins=8, decode_size=64)
     assert quoted.table_name == "video.frames-color-hist-mean"
-    with pytest.raises(ConfigError, match=r"^extractor 'color-hist': unknown option 'binz'.*did you mean 'bins'\?$"):
+    with pytest.raises(ConfigError, match=r"^extractor 'video-frames' option 'image_options': extractor 'color-hist': "
+                                          r"unknown option 'binz'.*did you mean 'bins'\?$"):
         create_extractor("video-frames:image_options=binz=8")
 
 

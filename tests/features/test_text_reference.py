@@ -192,3 +192,12 @@ def test_one_caption_given_as_a_string_is_one_text_not_its_characters():
     assert text_items({"captions": "a dog on a beach"}) == ["a dog on a beach"]
     assert text_items({"captions": ["a", "b"], "transcript": "t"}) == ["a", "b"]
     assert text_items({"captions": [], "transcript": "spoken"}) == ["spoken"]
+
+
+@pytest.mark.parametrize("spec", ["minilm:model=", "tokens:model= ", "word-embeddings:model="])
+def test_an_empty_model_name_is_a_config_error(spec):
+    from mmdata.errors import ConfigError
+    from mmdata.features.base import create_extractor
+
+    with pytest.raises(ConfigError, match="model must be 'all-MiniLM-L6-v2' or a local model directory"):
+        create_extractor(spec)
