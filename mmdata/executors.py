@@ -25,6 +25,7 @@ torch threads: `compute` is where a model runs, and decoding workers mostly wait
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import logging
@@ -36,7 +37,9 @@ import pickle
 import signal
 import statistics
 import sys
+import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -255,9 +258,45 @@ WORKERS_CANNOT_START = (
 
 def _terminate_workers(pool: ProcessPoolExecutor) -> None:
     """SIGTERM every worker process `pool` started (its private process table; none if that changes)."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    _terminate_processes(getattr(pool, "_processes", None) or {})
+
+
+def _terminate_processes(table: dict[int, Any]) -> None:
+    for process in list(table.values()):
         with contextlib.suppress(Exception):  # already gone
             process.terminate()
+
+
+#: (the pool, its worker table) of every decode pool started here. A broken pool's manager thread
+#: terminates the workers it knows of and then joins every one in the table; a worker the pool
+#: started for a batch submitted while it was breaking can land there after that, and waits for
+#: work for ever, so the join (and the interpreter's exit, which joins the manager threads) hangs.
+_POOL_TABLES: list[tuple[weakref.ref, dict[int, Any]]] = []
+
+
+def _track_pool(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:
+    _POOL_TABLES[:] = [(ref, table) for ref, table in _POOL_TABLES if ref() is not None or _any_alive(table)]
+    table = getattr(pool, "_processes", None)  # the pool's own dict (empty now): not `or {}`, a new one
+    _POOL_TABLES.append((weakref.ref(pool), table if table is not None else {}))
+    return pool
+
+
+def _any_alive(table: dict[int, Any]) -> bool:
+    return any(process.is_alive() for process in list(table.values()))
+
+
+def release_broken_pools() -> None:
+    """SIGTERM the workers left in the tables of broken (or dropped) decode pools, so that their
+    manager threads' joins end; run at interpreter exit before concurrent.futures joins those
+    threads (a test run once hung there after its last test)."""
+    for ref, table in list(_POOL_TABLES):
+        pool = ref()
+        if pool is None or getattr(pool, "_broken", False):
+            _terminate_processes(table)
+
+
+# Hooks registered here run before concurrent.futures' own exit hook, which joins the manager threads.
+getattr(threading, "_register_atexit", atexit.register)(release_broken_pools)
 
 
 def _decode_receivable(extractor: Extractor, row: dict[str, Any], corpus_root: Path) -> ItemResult:
@@ -497,6 +536,7 @@ class LocalExecutor:
             # forkserver: workers never inherit a parent that already runs torch threads; they fork
             # from a server that has imported the extractor modules once.
             _start_fork_server()
-            self._pool = ProcessPoolExecutor(max_workers=self.num_workers, mp_context=multiprocessing.get_context("forkserver"),
-                                             initializer=_start_worker)
+            self._pool = _track_pool(ProcessPoolExecutor(
+                max_workers=self.num_workers, mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_start_worker))
         return self._pool

@@ -401,3 +401,34 @@ def test_every_sample_ends_with_a_feature_or_an_error_row(tmp_path):
     features = dict(zip(table.column("sample_id").to_pylist(), table.column("feature").to_pylist()))
     assert {sid for sid, value in features.items() if value is None} == set(errors)
     assert (report.tables[0].rows, report.tables[0].errors) == (8, 5)
+
+
+def _exit_now() -> None:
+    os._exit(3)  # a worker that dies: the pool breaks
+
+
+def test_a_worker_left_in_a_broken_pools_table_is_terminated_before_the_exit_joins_it():
+    """The end state of the race that once hung a test run at exit: a broken pool whose worker table
+    holds a live worker its manager thread did not terminate. The exit hook terminates it."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("forkserver")
+    pool = executors._track_pool(ProcessPoolExecutor(max_workers=1, mp_context=context))
+    with pytest.raises(BrokenProcessPool):
+        pool.submit(_exit_now).result(timeout=60)
+    manager = pool._executor_manager_thread
+    if manager is not None:
+        manager.join(timeout=60)  # the pool's own clean-up is done
+    straggler = context.Process(target=time.sleep, args=(120,))
+    straggler.start()
+    pool._processes[straggler.pid] = straggler  # as a worker started while the pool was breaking lands
+    executors.release_broken_pools()
+    straggler.join(timeout=30)
+    assert straggler.exitcode == -signal.SIGTERM
+    healthy = executors._track_pool(ProcessPoolExecutor(max_workers=1, mp_context=context))
+    assert healthy.submit(abs, -2).result(timeout=60) == 2
+    executors.release_broken_pools()  # a working pool is left to its own shutdown
+    assert all(p.is_alive() for p in healthy._processes.values())
+    healthy.shutdown(wait=True)
