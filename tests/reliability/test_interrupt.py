@@ -55,6 +55,14 @@ def wait_for_first_write(process: subprocess.Popen, watched: Path) -> None:
         time.sleep(0.01)
 
 
+def wait_for_work_folder(process: subprocess.Popen, watched: Path, hidden: set[str]) -> None:
+    """Wait until the run's hidden work folder appears under `watched` (a name not in `hidden`), so
+    that kill times fall in the writing: its first change there may be removing an earlier run's
+    abandoned folder, before it has planned anything."""
+    while process.poll() is None and not ({p.name for p in watched.iterdir() if p.name.startswith(".")} - hidden):
+        time.sleep(0.005)
+
+
 def entries_of(folder: Path) -> dict[str, int]:
     try:
         return {str(p): p.stat().st_ino for p in folder.rglob("*")}
@@ -234,7 +242,7 @@ def test_sigkill_during_fuse_never_leaves_a_partial_export(tmp_path):
             assert attempts <= MAX_ATTEMPTS, "runs kept finishing before their kill time"
             hidden = {p.name for p in exports.iterdir() if p.name.startswith(".")}
             process = launch(fuse_command(dataset, out), tmp_path)
-            wait_for_first_write(process, exports)
+            wait_for_work_folder(process, exports, hidden)
             try:
                 stderr = process.communicate(timeout=rng.uniform(0, work + 0.05))[1]
             except subprocess.TimeoutExpired:
