@@ -18,7 +18,7 @@ from mmdata.checks.stream import iter_table_shards, sequence_rows, valid_mask
 from mmdata.store.layout import shard_files
 from mmdata.store.reader import Dataset
 
-#: Seconds within which two intervals are the same step (as `fuse` compares them).
+#: Seconds within which two aligned tables' intervals count as the same step (`check` and `fuse`).
 INTERVAL_ATOL = 1e-6
 
 
@@ -80,19 +80,8 @@ def _differing(ids, ours, theirs) -> list[str]:
     their_offsets, their_rows = sequence_rows(theirs)
     our_lengths, their_lengths = np.diff(our_offsets), np.diff(their_offsets)
     differ = both & (our_lengths != their_lengths)
-    same = np.flatnonzero(both & ~differ)
-    if len(same):
-        steps = np.repeat(same, our_lengths[same])
-        a = our_rows[_rows_of(our_offsets, same, our_lengths)]
-        b = their_rows[_rows_of(their_offsets, same, their_lengths)]
-        off = ~np.isclose(a, b, rtol=0.0, atol=INTERVAL_ATOL).all(axis=1)
-        differ[np.unique(steps[off])] = True
+    same = both & ~differ  # the same number of steps: compare them step by step, in order
+    a, b = our_rows[np.repeat(same, our_lengths)], their_rows[np.repeat(same, their_lengths)]
+    off = ~np.isclose(a, b, rtol=0.0, atol=INTERVAL_ATOL).all(axis=1)
+    differ[np.repeat(np.flatnonzero(same), our_lengths[same])[off]] = True
     return [ids[int(i)].as_py() for i in np.flatnonzero(differ)]
-
-
-def _rows_of(offsets: np.ndarray, samples: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The row indices of the given samples' steps, in sample order."""
-    counts = lengths[samples]
-    starts = np.repeat(offsets[:-1][samples], counts)
-    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    return starts + within

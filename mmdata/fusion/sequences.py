@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmdata.checks.aligned import INTERVAL_ATOL
 from mmdata.errors import DatasetError
 from mmdata.fusion.plan import FusePlan, ShardData, TableData, TablePlan
 
-#: Seconds within which two aligned tables' intervals count as the same step.
-INTERVAL_ATOL = 1e-6
 
 
 def concat_sequences(plan: FusePlan, shard: ShardData, keep: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
