@@ -121,6 +121,8 @@ def media_durations(extra: pa.Array | pa.ChunkedArray) -> np.ndarray:
     another value would count too, but the loaders write flat `extra` dicts.
     """
     out = np.full(len(extra), np.nan)
+    if extra.null_count == len(extra):  # no row has an `extra`: nothing to search
+        return out
     for key in DURATION_KEYS:
         found = pc.extract_regex(extra, _DURATION_VALUE.format(key=key))  # null where the key is absent
         text = pc.utf8_trim_whitespace(pc.binary_join_element_wise(

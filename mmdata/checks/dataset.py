@@ -172,7 +172,7 @@ class _Context:
         ids = samples.column("sample_id").combine_chunks()
         lo = hi = duration = np.empty(0)  # segment spans: only sequence tables are checked against them
         if needs_spans:
-            duration = _durations(dataset, len(ids))
+            duration = media_durations(dataset.samples_table(columns=["extra"]).column("extra"))  # NaN: none given
             start = samples.column("start").to_numpy(zero_copy_only=False).astype(np.float64)
             end = samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64)
             lo = np.nan_to_num(start, nan=0.0)
@@ -357,11 +357,3 @@ def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
         del table
         if info.index % RELEASE_EVERY == RELEASE_EVERY - 1:
             release_unused_memory(parquet_pool())  # what the decoding threads freed
-
-
-def _durations(dataset: Dataset, n: int) -> np.ndarray:
-    """Media durations from the samples' `extra` JSON; NaN where none is given."""
-    extra = dataset.samples_table(columns=["extra"]).column("extra")
-    if extra.null_count == len(extra):
-        return np.full(n, np.nan)
-    return media_durations(extra)

@@ -95,10 +95,7 @@ def _segment_ends(samples: pa.Table) -> np.ndarray:
     """Each sample's end: `end`, else the media duration its `extra` gives (whole files), else NaN,
     where coverage then only measures the gaps between rows."""
     end = samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64)
-    extra = samples.column("extra")
-    if extra.null_count == len(extra):
-        return end
-    return np.where(np.isfinite(end), end, media_durations(extra))
+    return np.where(np.isfinite(end), end, media_durations(samples.column("extra")))
 
 
 def summarize_tables(dataset: Dataset) -> list[TableSummary]:
