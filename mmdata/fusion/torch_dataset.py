@@ -52,12 +52,13 @@ def read_fused_metadata(export_dir: str | Path) -> dict[str, Any]:
 def _missing_export(export_dir: Path) -> str:
     """Why `export_dir` holds no export, and what to do."""
     from mmdata.store.layout import MANIFEST_NAME
+    from mmdata.store.writer import staging_folders
 
     if (export_dir / MANIFEST_NAME).is_file():
         return (f"it is a dataset directory ({MANIFEST_NAME}); fuse its tables into an export with `mmdata fuse "
                 f"{export_dir} OUTPUT_DIR`, or read them with `mmdata.store.open_dataset`")
     # `mmdata fuse` writes into a hidden folder beside the export and renames it when done.
-    staged = sorted(export_dir.parent.glob(f".{export_dir.name}.tmp-*"))
+    staged = staging_folders(export_dir)
     if not export_dir.exists() and staged:
         return (f"the directory does not exist yet; a `mmdata fuse` is writing it now into {staged[0]} (or was "
                 "killed there): open it when that has finished")

@@ -16,6 +16,7 @@ from mmdata.store.layout import samples_dir as layout_samples_dir
 from mmdata.store.manifest import Manifest, TableEntry, read_manifest
 from mmdata.store.metadata import FeatureSpec, decode_metadata
 from mmdata.store.shards import RESTORE_SAMPLES, read_shard, repair_hint, shards_dataset
+from mmdata.store.writer import staging_folders
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def open_dataset(path: str | Path) -> Dataset:
     if not root.exists():
         # `mmdata segment` writes a new dataset into `.<name>.tmp-<pid>` beside it, `mmdata share` into
         # `.<name>.partial`, and renames the folder when done.
-        staged = sorted([*root.parent.glob(f".{root.name}.tmp-*"), *root.parent.glob(f".{root.name}.partial")])
+        staged = [*staging_folders(root), *sorted(root.parent.glob(f".{root.name}.partial"))]
         progress = f"; a command is writing it now into {staged[0]} (or was killed there)" if staged else ""
         raise CorpusNotFoundError(f"dataset directory not found: {root}{progress}")
     if not root.is_dir():

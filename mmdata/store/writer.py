@@ -64,7 +64,7 @@ def staged_dir(output_dir: Path) -> Iterator[Path]:
     When the block ends it is moved onto `output_dir` (an existing one only goes once the new one
     is in place: readers see the old or the new, never half of either); when the block raises it
     is removed, with the parent folders made for it, so a failure leaves nothing behind."""
-    tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"
+    tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"  # the name `staging_folders` finds
     shutil.rmtree(tmp, ignore_errors=True)
     _remove_abandoned(output_dir)
     created = _missing_folders(output_dir.parent)
@@ -78,6 +78,11 @@ def staged_dir(output_dir: Path) -> Iterator[Path]:
             with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
                 folder.rmdir()
         raise
+
+
+def staging_folders(output_dir: Path) -> list[Path]:
+    """The hidden folders `staged_dir` is writing `output_dir` in now, or a killed write left behind."""
+    return sorted(output_dir.parent.glob(f".{output_dir.name}.tmp-*"))
 
 
 def _remove_abandoned(output_dir: Path) -> None:
