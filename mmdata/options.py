@@ -178,6 +178,26 @@ def _convert_scalar(raw: Any, hint: type, *, owner: str) -> Any:
     raise ConfigError(f"{owner}: expected {'int' if hint is int else 'a finite float'}, got {raw!r}")
 
 
+def option_text(value: Any) -> str:
+    """`value` as the VALUE of `KEY=VALUE` text that `convert_value` reads back: booleans as
+    true/false, None as none, lists and tuples as '+'-separated items.
+
+    Raises:
+        ConfigError: a value of another kind (a table, a list of lists).
+    """
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        return "+".join(str(v) for v in value)
+    shown = repr(value)
+    raise ConfigError(f"expected a string, number, boolean or list of them, got "
+                      f"{shown if len(shown) <= 80 else shown[:77] + '...'}")
+
+
 def did_you_mean(value: Any, choices: typing.Iterable[Any]) -> str:
     """A "; did you mean 'x'?" suffix naming the choice closest to `value` ('_'/'-' and case ignored),
     or "" when none is close."""

@@ -28,7 +28,7 @@ from typing import Any
 from mmdata.corpora.base import get_corpus_kind, short_repr
 from mmdata.errors import ConfigError, CorpusNotFoundError, MmdataError
 from mmdata.features.base import create_extractor
-from mmdata.options import build_options
+from mmdata.options import build_options, option_text
 from mmdata.records import MODALITIES
 from mmdata.store.layout import TABLE_FORMATS
 
@@ -86,7 +86,7 @@ def load_recipe(path: str | Path) -> Recipe:
     options = {}
     for key, value in _table(corpus, "options", path, "[corpus.options]").items():
         with _naming(path, f"[corpus.options] {key}"):
-            options[key] = _option_text(value)
+            options[key] = option_text(value)
     with _naming(path, "[corpus.options]"):
         build_options(kind.options_type, options, owner=f"corpus {kind.name!r}")  # names, types, values
     extract = _table(data, "extract", path, "[extract]")
@@ -130,17 +130,6 @@ def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"expected a non-empty string, got {short_repr(value)}")
     return value
-
-
-def _option_text(value: Any) -> str:
-    """A loader option as the CLI's `-o KEY=VALUE` gives it, so both are converted and checked alike."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
-        return "+".join(str(v) for v in value)
-    raise ConfigError(f"expected a string, number, boolean or list of them, got {short_repr(value)}")
 
 
 def _check_run_value(key: str, value: Any) -> None:

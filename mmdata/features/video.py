@@ -30,7 +30,7 @@ from mmdata.corpora.base import resolve_media
 from mmdata.errors import ConfigError, MediaError
 from mmdata.features.base import Extractor, create_extractor, register_extractor
 from mmdata.media.video import read_video_frames
-from mmdata.options import options_to_json
+from mmdata.options import option_text, options_to_json
 from mmdata.store.metadata import FeatureSpec
 
 Pool = Literal["none", "mean", "max"]
@@ -57,10 +57,6 @@ class VideoFramesConfig:
             raise ValueError(f"fps must be a finite number > 0, got {self.fps}")
         if self.max_frames < 0:
             raise ValueError(f"max_frames must be >= 0, got {self.max_frames}")
-
-
-def _option_text(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 @dataclass
@@ -117,7 +113,7 @@ class VideoFrames(Extractor):
         out["image_extractor"] = inner
         defaults = options_to_json(type(self.image.config)())
         out["config"]["image_options"] = ";".join(
-            f"{key}={_option_text(value)}" for key, value in sorted(inner["config"].items()) if value != defaults.get(key))
+            f"{key}={option_text(value)}" for key, value in sorted(inner["config"].items()) if value != defaults.get(key))
         return out
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> DecodedFrames:
