@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_costly_decoding_moves_to_workers_after_the_measured_batch(two_cpus):
     np.testing.assert_array_equal(values[:, 0], np.arange(32))  # input order kept
     assert set(values[:8, 1]) == {os.getpid()}  # the first batch is measured here
     assert os.getpid() not in set(values[8:, 1])
-    assert executor.decisions[extractor.table_name].startswith("2 worker processes (decode 2.")
+    assert _measured_decode_ms(executor.decisions[extractor.table_name], "2 worker processes") >= 2.0
 
 
 def test_a_single_batch_is_decoded_here_and_reported_so(two_cpus):
@@ -83,7 +84,14 @@ def test_a_single_batch_is_decoded_here_and_reported_so(two_cpus):
         values = _run(executor, extractor, _batches(1))
         assert executor._pool is None
     assert set(values[:, 1]) == {os.getpid()}
-    assert executor.decisions[extractor.table_name].startswith("this process (decode 2.")
+    assert _measured_decode_ms(executor.decisions[extractor.table_name], "this process") >= 2.0
+
+
+def _measured_decode_ms(decision: str, where: str) -> float:
+    """The per-item decode time a decision reports (at least the decoder's busy time; more on a loaded machine)."""
+    match = re.match(rf"{re.escape(where)} \(decode (\d+\.\d+) ms", decision)
+    assert match, decision
+    return float(match.group(1))
 
 
 class UnknownDecoder(DecodingPid):

@@ -227,12 +227,20 @@ def check_table_state(table: str, entry: TableEntry, shards: Sequence[ShardInfo]
             table=table,
         )]
     if not entry.complete:
-        return [make_issue(
-            "table-incomplete", "error",
-            "the manifest marks the table as incomplete (an interrupted extraction); re-run `mmdata extract` to finish it",
-            table=table,
-        )]
+        return [make_issue("table-incomplete", "error", f"the manifest marks the table as incomplete ({_finish_hint(entry)})",
+                           table=table)]
     return []
+
+
+def _finish_hint(entry: TableEntry) -> str:
+    """What left a table incomplete, by the command that writes it, and how to finish it."""
+    if entry.extractor == "align":
+        reference = entry.config.get("reference", "REFERENCE")
+        return (f"an interrupted `mmdata align`; re-run it with the same options (--reference {reference}) to finish "
+                "it, or pass --force to align again")
+    if entry.extractor == "segment":
+        return "an interrupted `mmdata segment`; run it again with --force to write the segmented dataset anew"
+    return "an interrupted extraction; re-run `mmdata extract` to finish it"
 
 
 def _check_shard_rows(table: str, table_rows: Sequence[int], sample_rows: Sequence[int], sample_ids: pa.Array) -> list[Issue]:

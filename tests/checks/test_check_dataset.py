@@ -12,6 +12,7 @@ import pytest
 from mmdata.checks import CheckOptions, check_dataset
 from mmdata.errors import UnknownNameError
 from mmdata.store import layout
+from mmdata.store.manifest import read_manifest, write_manifest
 from mmdata.store.metadata import FeatureSpec
 from tests.checks.builder import (
     aligned_table, build_dataset, frames_table, image_text_samples, mosi_samples, pooled_table, with_value,
@@ -140,6 +141,20 @@ def test_failed_sample_recorded_in_errors_table_is_a_warning_not_an_error(tmp_pa
 def test_incomplete_table_is_an_error(tmp_path):
     issue = _only(check_dataset(_image_text(tmp_path, image=replace(IMAGE, complete=False))), "table-incomplete")
     assert (issue.severity, issue.table) == ("error", "image.a")
+
+
+@pytest.mark.parametrize(("extractor", "config", "hint"), [
+    ("color-hist", {}, "re-run `mmdata extract`"),
+    ("align", {"reference": "text.words"}, "re-run it with the same options (--reference text.words)"),
+    ("segment", {}, "run it again with --force"),
+])
+def test_an_incomplete_table_names_the_command_that_finishes_it(tmp_path, extractor, config, hint):
+    root = _image_text(tmp_path, image=replace(IMAGE, complete=False))
+    manifest = read_manifest(root)
+    manifest.tables["image.a"].extractor, manifest.tables["image.a"].config = extractor, config
+    write_manifest(root, manifest)
+    issue = _only(check_dataset(root), "table-incomplete")
+    assert hint in issue.message
 
 
 def test_table_in_the_manifest_without_shards_is_missing(tmp_path):
