@@ -4,7 +4,7 @@ Layout of a dataset directory (every table reads with plain `pyarrow.dataset.dat
 feature tables with `format="ipc"`):
 
     OUTPUT_DIR/
-      mmdata.json                      manifest: corpus, tables, provenance, checksums
+      mmdata.json                      manifest: corpus, tables, provenance, row counts
       samples/part-00000.parquet       the samples table, sharded by rows
       features/<table>/part-00000.parquet
                                        one feature table per (modality, extractor); shard k holds

@@ -52,9 +52,17 @@ def shard_files(table_dir: Path) -> list[Path]:
     """
     if not table_dir.is_dir():
         return []
-    files = sorted(p for p in table_dir.glob("part-*") if p.is_file() and p.suffix in TABLE_FORMATS.values())
+    files = sorted((p for p in table_dir.glob("part-*") if p.is_file() and p.suffix in TABLE_FORMATS.values()),
+                   key=_shard_order)
     suffixes = {p.suffix for p in files}
     if len(suffixes) > 1:
         raise DatasetError(f"table directory {table_dir} holds shards of two formats ({sorted(suffixes)}); "
                            "remove the table and extract it again with one --table-format")
     return files
+
+
+def _shard_order(path: Path) -> tuple[int, str]:
+    """Shards by their number, not by name: past part-99999 the number has 6 digits, and by name
+    part-100000 would come before part-10001."""
+    number = path.stem.removeprefix("part-")
+    return (int(number), path.name) if number.isdigit() else (-1, path.name)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -151,7 +152,7 @@ def open_dataset(path: str | Path) -> Dataset:
     if not root.exists():
         # `mmdata segment` writes a new dataset into `.<name>.tmp-<pid>` beside it, `mmdata share` into
         # `.<name>.partial`, and renames the folder when done.
-        staged = [*staging_folders(root), *sorted(root.parent.glob(f".{root.name}.partial"))]
+        staged = [*staging_folders(root), *sorted(root.parent.glob(glob.escape(f".{root.name}.partial")))]
         progress = f"; a command is writing it now into {staged[0]} (or was killed there)" if staged else ""
         raise CorpusNotFoundError(f"dataset directory not found: {root}{progress}")
     if not root.is_dir():

@@ -85,6 +85,7 @@ def open_shard(path: Path, columns: Sequence[str] | None = None) -> tuple[pa.Sch
     """
     if shard_format(path) != "parquet":
         table = map_shard(path)
+        _expect_columns(path, table.schema, columns)
         return table.schema, table.select(list(columns)) if columns is not None else table
     reader = _open_parquet_reader(path)
     if reader is None:

@@ -14,6 +14,7 @@ from mmdata.errors import DatasetError
 from mmdata.store import layout
 from mmdata.store.manifest import TableEntry, write_manifest
 from mmdata.store.metadata import read_table_metadata
+from mmdata.store.moments import MOMENTS_DIR
 from mmdata.store.reader import Dataset
 from mmdata.store.shards import shard_rows
 
@@ -43,7 +44,7 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
 
     Shards of an interrupted run with the same config are kept (the run resumes); a table or a
     shard made with another config or for other samples is refused, or removed when `force`.
-    Temporary files a killed writer left behind are removed.
+    Temporary files a killed writer left behind (of shards, errors and moments) are removed.
 
     `provenance` holds table, modality, extractor, config, spec, versions, samples_fingerprint.
     """
@@ -60,7 +61,7 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     if conflict:
         shutil.rmtree(table_dir, ignore_errors=True)
         shutil.rmtree(errors_dir, ignore_errors=True)
-    for folder in (table_dir, errors_dir):
+    for folder in (table_dir, errors_dir, table_dir / MOMENTS_DIR):
         for stale in folder.glob(".part-*.tmp") if folder.is_dir() else ():
             stale.unlink(missing_ok=True)
     dataset.manifest.tables[name] = TableEntry(

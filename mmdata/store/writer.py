@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 from collections.abc import Iterator, Sequence
@@ -40,7 +41,7 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
     tmp = temporary_beside(path)
     try:
         if shard_format(path) == "arrow":
-            write_ipc(table, tmp)
+            write_ipc(table.combine_chunks(), tmp)  # one record batch, whatever chunks the table came in
         else:
             pq.write_table(table, tmp, **parquet_options(table.schema, compression))
         publish(tmp, path)
@@ -62,10 +63,13 @@ def staged_dir(output_dir: Path) -> Iterator[Path]:
     """A hidden temporary directory beside `output_dir` to write a whole output into.
 
     When the block ends it is moved onto `output_dir` (an existing one only goes once the new one
-    is in place: readers see the old or the new, never half of either); when the block raises it
-    is removed, with the parent folders made for it, so a failure leaves nothing behind."""
+    is in place: readers see the old or the new, never half of either; a process killed between
+    the two renames leaves the old one aside, and the next write of `output_dir` moves it back
+    first); when the block raises it is removed, with the parent folders made for it, so a failure
+    leaves nothing behind."""
     tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"  # the name `staging_folders` finds
     shutil.rmtree(tmp, ignore_errors=True)
+    _restore_interrupted_publish(output_dir)
     _remove_abandoned(output_dir)
     created = _missing_folders(output_dir.parent)
     tmp.mkdir(parents=True)
@@ -82,7 +86,22 @@ def staged_dir(output_dir: Path) -> Iterator[Path]:
 
 def staging_folders(output_dir: Path) -> list[Path]:
     """The hidden folders `staged_dir` is writing `output_dir` in now, or a killed write left behind."""
-    return sorted(output_dir.parent.glob(f".{output_dir.name}.tmp-*"))
+    return sorted(output_dir.parent.glob(f"{_hidden_pattern(output_dir)}.tmp-*"))
+
+
+def _restore_interrupted_publish(output_dir: Path) -> None:
+    """Move back the earlier output that a write killed between the two renames of `_publish_dir` set
+    aside: it left no `output_dir`, only `.<name>.old-<pid>` (the earlier output, whole) beside the new
+    one's `.<name>.tmp-<pid>` (an `.old-<pid>` without it was being removed, after the new output was in
+    place). Without this, `_remove_abandoned` would remove both, and a crash at that step would lose
+    the old output as well as the new."""
+    if output_dir.exists() or not output_dir.parent.is_dir():
+        return
+    for old in sorted(output_dir.parent.glob(f"{_hidden_pattern(output_dir)}.old-*")):
+        pid = old.name.rsplit("-", 1)[-1]
+        if _abandoned(old) and (output_dir.parent / f".{output_dir.name}.tmp-{pid}").is_dir():
+            os.replace(old, output_dir)
+            return
 
 
 def _remove_abandoned(output_dir: Path) -> None:
@@ -91,10 +110,20 @@ def _remove_abandoned(output_dir: Path) -> None:
     if not output_dir.parent.is_dir():
         return
     for kind in ("tmp", "old"):
-        for folder in output_dir.parent.glob(f".{output_dir.name}.{kind}-*"):
-            pid = folder.name.rsplit("-", 1)[-1]
-            if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
+        for folder in output_dir.parent.glob(f"{_hidden_pattern(output_dir)}.{kind}-*"):
+            if _abandoned(folder):
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def _hidden_pattern(output_dir: Path) -> str:
+    """`.<name>` as a glob pattern matching that name only (`out[1]` holds a character class)."""
+    return glob.escape(f".{output_dir.name}")
+
+
+def _abandoned(folder: Path) -> bool:
+    """A `.<name>.tmp-<pid>` or `.<name>.old-<pid>` folder whose writing process is gone."""
+    pid = folder.name.rsplit("-", 1)[-1]
+    return folder.is_dir() and pid.isdigit() and not _alive(int(pid))
 
 
 def _alive(pid: int) -> bool:
@@ -219,17 +248,22 @@ class FeatureBatchBuilder:
         return len(self.sample_ids)
 
     def add(self, sample_id: str, value: Any, intervals: Any = None) -> None:
-        """Add one sample's feature (None for a failed sample)."""
-        self.sample_ids.append(sample_id)
+        """Add one sample's feature (None for a failed sample). A feature the spec cannot hold raises
+        (`SchemaMismatchError`, or numpy's ValueError/TypeError for values that are not numbers) and
+        adds nothing: the rows stay as they were."""
         if value is None:
+            self.sample_ids.append(sample_id)
             self.values.append(None)
             self.intervals.append(None)
             return
         checked = self._checked(sample_id, value)
+        if self.spec.intervals:
+            checked_intervals = self._checked_intervals(sample_id, intervals, len(checked))
+        self.sample_ids.append(sample_id)
         self.values.append(checked)
         self.nbytes += checked.nbytes if isinstance(checked, np.ndarray) else sum(v.nbytes for v in checked)
         if self.spec.intervals:
-            self.intervals.append(self._checked_intervals(sample_id, intervals, len(self.values[-1])))
+            self.intervals.append(checked_intervals)
 
     def build(self) -> pa.Table:
         arrays = [pa.array(self.sample_ids, pa.string()), self._feature_array()]
