@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import numbers
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -19,8 +20,8 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from mmdata.corpora.base import LoadProblem, get_corpus_kind, load_corpus, require_dir
-from mmdata.errors import ConfigError, CorpusFormatError, DatasetError, ExtractionError
-from mmdata.executors import ItemResult, LocalExecutor
+from mmdata.errors import ConfigError, CorpusFormatError, DatasetError, ExtractionError, SchemaMismatchError
+from mmdata.executors import ItemResult, LocalExecutor, item_failure
 from mmdata.features.base import Extractor, create_extractor
 from mmdata.precomputed import write_precomputed_tables
 from mmdata.progress import NullProgress, ProgressSink
@@ -76,7 +77,9 @@ def extract(
         num_workers: decode processes (0: decode in this process); None measures each extractor's
             decoding on its first batch and starts workers only where they pay (`LocalExecutor`).
         on_error: 'skip' records failed items in the errors table and goes on; 'fail' stops at
-            the first, naming the sample and file, leaving only complete shards behind.
+            the first, naming the sample and file, leaving only complete shards behind. An item
+            fails when its decoding or computing raises, kills its decode worker, or when the
+            extractor returns for it no feature (None) or one its declared spec cannot hold.
         table_format: the feature tables' shard files: 'parquet' (the default; any tool reads it) or
             'arrow' (Arrow IPC files: memory-mapped zero-copy reads, ~10x faster for check and fuse).
         force: compute the extractors' tables from scratch, replacing what the dataset holds of them
@@ -85,8 +88,10 @@ def extract(
 
     Raises:
         CorpusNotFoundError, CorpusFormatError: the corpus is missing or malformed.
+        ConfigError: `on_error`, `batch_size` or `shard_size` has a value the pipeline does not take.
         ExtractionError: an item failed with on_error='fail'.
     """
+    check_run_options(on_error=on_error, batch_size=batch_size, shard_size=shard_size)
     instances = None if extractors is None else [e if isinstance(e, Extractor) else create_extractor(e) for e in extractors]
     get_corpus_kind(kind)  # unknown kinds and missing corpora fail before the output directory is made
     require_dir(corpus_dir)
@@ -107,6 +112,25 @@ def extract(
         report.tables = precomputed + _extract_all(dataset, instances, None, runner, batch_size, on_error, progress,
                                                    table_format, force)
     return report
+
+
+#: The values `on_error` takes: record a failed item and go on, or stop at it.
+ON_ERROR_CHOICES = ("skip", "fail")
+
+
+def check_run_options(*, on_error: str, batch_size: int = 1, shard_size: int = 1) -> None:
+    """Refuse, before anything is read or written, an `on_error` the pipeline does not know (any
+    other value would silently act as 'skip') and batch or shard sizes below one.
+
+    Raises:
+        ConfigError: naming the value and what is expected.
+    """
+    if on_error not in ON_ERROR_CHOICES:
+        raise ConfigError(f"on_error must be 'skip' (record failed items in the errors table and go on) or 'fail' "
+                          f"(stop at the first), got {on_error!r}")
+    for name, value in (("batch_size", batch_size), ("shard_size", shard_size)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ConfigError(f"{name} must be a whole number of rows, at least 1, got {value!r}")
 
 
 #: Per modality, the extractors used when none are named: no weights to download.
@@ -158,6 +182,7 @@ def prepare_dataset(
     Tables the loader reads from the corpus files themselves (`LoadResult.tables`: .csd sequences,
     processed pickles) are written here too, shard-aligned with the samples and resumable.
     """
+    check_run_options(on_error=on_error, shard_size=shard_size)
     return _prepare(kind, corpus_dir, output_dir, split=split, options=options, on_error=on_error,
                     shard_size=shard_size, table_format=table_format)[0]
 
@@ -253,6 +278,7 @@ def extract_features(
 ) -> list[TableReport]:
     """Compute one feature table per extractor for an existing dataset, skipping finished shards
     (`force`: computing them all again, as `extract` does)."""
+    check_run_options(on_error=on_error, batch_size=batch_size)
     with writing(dataset.root, "extraction"), make_executor(executor, num_workers=num_workers,
                                                            ray_address=ray_address) as runner:
         return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress, table_format,
@@ -449,8 +475,10 @@ def _run_shards(
     for batch_rows, results in runner.run(extractor, stream, corpus_root):
         for row, result in zip(batch_rows, results):
             if result.ok:
-                _add_feature(builder, spec, result)
-                continue
+                unfit = _add_feature(builder, spec, result)
+                if unfit is None:
+                    continue
+                result = _unfit_output(extractor, spec, row, unfit)
             if on_error == "fail":
                 raise ExtractionError(
                     f"sample {result.sample_id!r}" + (f" ({result.path})" if result.path else "")
@@ -466,12 +494,28 @@ def _run_shards(
     yield from ready_chunks()
 
 
-def _add_feature(builder: FeatureBatchBuilder, spec: FeatureSpec, result: ItemResult) -> None:
-    if spec.intervals:
-        values, intervals = result.value
-        builder.add(result.sample_id, values, intervals)
-    else:
-        builder.add(result.sample_id, result.value)
+def _add_feature(builder: FeatureBatchBuilder, spec: FeatureSpec, result: ItemResult) -> Exception | None:
+    """Add the item's feature to the shard's rows; a feature the table cannot hold (None, another
+    shape, values that are not numbers) adds nothing and is returned, to fail that item alone."""
+    if result.value is None:
+        return SchemaMismatchError("the extractor returned no feature (None) for this item")
+    try:
+        if spec.intervals:
+            values, intervals = result.value
+            builder.add(result.sample_id, values, intervals)
+        else:
+            builder.add(result.sample_id, result.value)
+    except (SchemaMismatchError, ValueError, TypeError) as e:  # the builder added nothing
+        return e
+    return None
+
+
+def _unfit_output(extractor: Extractor, spec: FeatureSpec, row: dict[str, Any], error: Exception) -> ItemResult:
+    """The failure of an item whose computed feature does not fit the extractor's declared output."""
+    failure = item_failure(row, extractor, "compute", error)
+    declared = f"{spec.kind} {spec.dtype} features of dim {spec.dim if spec.dim is not None else 'any'}"
+    return replace(failure, reason=f"extractor {extractor.name!r} declares {declared}, and this item's cannot be "
+                                   f"stored as one: {failure.reason}")
 
 
 def _error_record(table: str, result: ItemResult) -> dict[str, Any]:
