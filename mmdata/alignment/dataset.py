@@ -91,7 +91,8 @@ def align_dataset(
         collapse: mean / max / first / last, or f(intervals, features) -> vector (SDK signature).
         on_missing: a reference interval some table does not overlap is dropped from every output,
             zero-filled ('impute'), or raises ('error').
-        skip_pauses: leave out reference rows whose word is a pause token (`sp`, any case), with their rows.
+        skip_pauses: leave out reference rows whose word is a pause token (`sp`, any case), with their rows
+            (the reference must have words: a word or phone table).
         on_error: a sample that has no features in an input table (it failed earlier) gets null
             outputs recorded in the errors table ('skip'), or stops the run ('fail').
 
@@ -99,7 +100,8 @@ def align_dataset(
         DatasetError: the reference is not a temporal table, a table is missing, an output exists
             with other settings (use force=True), the run would put tables an earlier run aligned to
             the reference out of step (align them in one run), or on_missing='error' met an
-            uncovered interval.
+            uncovered interval. A refused run leaves the manifest as it was.
+        ConfigError: an unknown collapse, or skip_pauses with a reference that has no words.
     """
     if not Path(dataset_dir).is_dir():
         open_dataset(dataset_dir)  # the usual error for a path that is no dataset, before any lock
@@ -110,6 +112,8 @@ def align_dataset(
 def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse: CollapseSpec, on_missing: OnMissing,
            skip_pauses: bool, on_error: OnError, force: bool) -> AlignReport:
     _check_temporal(dataset, reference, "reference")
+    if skip_pauses:
+        _check_has_words(dataset, reference)
     sources = list(dict.fromkeys(tables)) if tables else [n for n in dataset.table_names if n != reference
                                                           and ALIGNED_SEPARATOR not in n and _is_temporal(dataset, n)]
     for name in sources:
@@ -122,7 +126,7 @@ def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse:
     planned = {name: _provenance(dataset, name, reference, collapse, on_missing, skip_pauses) for name in names}
     if not _up_to_date(dataset, planned):
         _refuse_out_of_step(dataset, reference, names, on_missing, skip_pauses)
-    outputs = {name: _claim(dataset, name, reference, *planned[name], force) for name in names}
+    outputs = _claim_all(dataset, names, reference, planned, force)
     report = AlignReport(reference=reference, imputed={name: 0 for name in names})
     written = {name: 0 for name in names}
     for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
@@ -210,7 +214,8 @@ def _add_failed(out: _ShardOutput, outputs: dict[str, Any], names: list[str], sa
                 on_error: OnError) -> None:
     reason = f"no features in {absent!r} for this sample (see its errors); nothing to align"
     if on_error == "fail":
-        raise ExtractionError(f"sample {sample_id!r}: {reason}")
+        raise ExtractionError(f"sample {sample_id!r}: {reason}; expected features in every table aligned; "
+                              "`--on-error skip` (on_error='skip') gives it null outputs, recorded in the errors table")
     for name in names:
         out.builders[name].add(sample_id, None)
         out.errors[name].append({"table": outputs[name][0], "sample_id": sample_id, "stage": "align",
@@ -295,6 +300,27 @@ def _claim(dataset: Dataset, name: str, reference: str, out: str, spec: FeatureS
     return out, spec, provenance
 
 
+def _claim_all(dataset: Dataset, names: list[str], reference: str,
+               planned: dict[str, tuple[str, FeatureSpec, dict[str, Any]]], force: bool) -> dict[str, Any]:
+    """Claim every output table, or none of them.
+
+    A claim refused (an output made with other settings, without force) would leave the outputs
+    claimed before it marked incomplete, `<reference>@<reference>` first: a refused run would
+    break a finished alignment. Their manifest entries are put back before the error goes on.
+    """
+    before = {planned[name][0]: dataset.manifest.tables.get(planned[name][0]) for name in names}
+    try:
+        return {name: _claim(dataset, name, reference, *planned[name], force) for name in names}
+    except DatasetError:
+        for out, entry in before.items():
+            if entry is None:
+                dataset.manifest.tables.pop(out, None)
+            else:
+                dataset.manifest.tables[out] = entry
+        write_manifest(dataset.root, dataset.manifest)
+        raise
+
+
 def _up_to_date(dataset: Dataset, planned: dict[str, tuple[str, FeatureSpec, dict[str, Any]]]) -> bool:
     """Every output exists, complete, with these settings and every shard: the run will rewrite nothing."""
     count = len(layout.shard_files(layout.samples_dir(dataset.root)))
@@ -339,6 +365,22 @@ def _refuse_out_of_step(dataset: Dataset, reference: str, names: list[str], on_m
 def _is_temporal(dataset: Dataset, name: str) -> bool:
     spec = dataset.spec(name)
     return spec.kind == "sequence" and spec.intervals and spec.dim is not None
+
+
+def _check_has_words(dataset: Dataset, reference: str) -> None:
+    """Refuse skip_pauses for a reference without tokens: there would be no pause to leave out, silently."""
+    if _has_words(dataset, reference) is False:
+        words = [n for n in dataset.table_names if ALIGNED_SEPARATOR not in n and _has_words(dataset, n)]
+        raise ConfigError(f"skip_pauses leaves out the reference rows whose word is a pause (sp), but the reference "
+                          f"{reference!r} has no words column; expected a word or phone table as the reference "
+                          f"(tables with words: {words}), or no --skip-pauses (a word-embeddings table leaves "
+                          "pauses out when extracted with pauses=drop)")
+
+
+def _has_words(dataset: Dataset, name: str) -> bool | None:
+    """Whether the table's shards carry a `words` column (None: it has no shard to tell)."""
+    shards = layout.shard_files(dataset.table_dir(name))
+    return "words" in shard_schema(shards[0]).names if shards else None
 
 
 def _check_temporal(dataset: Dataset, name: str, role: str) -> None:

@@ -225,15 +225,17 @@ def _clip_words(words: list[list[Any]], segments: list[Segment]) -> list[list[li
 # --- tables ----------------------------------------------------------------------------------------
 
 def _choose_tables(source: Dataset, tables: Sequence[str] | None) -> tuple[list[str], dict[str, str]]:
-    """(tables to cut, {table: why it is skipped}); a table named in `tables` must be cuttable."""
+    """(tables to cut, {table: why it is skipped}); a table named in `tables` must be cuttable, and is
+    cut once however often it is named."""
     skipped = {}
-    for name in tables or source.table_names:
+    chosen = list(dict.fromkeys(tables or source.table_names))
+    for name in chosen:
         why = _why_not_cuttable(source, name)
         if why and tables:
             raise DatasetError(f"table {name!r} of {source.root} cannot be cut into segments: {why}")
         if why:
             skipped[name] = why
-    return [n for n in tables or source.table_names if n not in skipped], skipped
+    return [n for n in chosen if n not in skipped], skipped
 
 
 def _why_not_cuttable(source: Dataset, name: str) -> str | None:
