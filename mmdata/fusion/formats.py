@@ -20,6 +20,8 @@ Files inside the export directory:
     arrow    data/<split>.arrow                    (IPC file format, uncompressed: memory-mappable)
     hf       dataset_dict.json, <split>/...        (`datasets.load_from_disk`)
     npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy), <split>/index.parquet
+
+A split's name is part of its files' names, so it must be a plain file name (`check_split_name`).
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mmdata.background import SerialWorker
+from mmdata.errors import DatasetError
 from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.store.shards import parquet_pool
 
@@ -63,6 +66,9 @@ class Sink(ABC):
 
     def write(self, batch: FusedBatch) -> None:
         distinct = pc.unique(batch.split)
+        for name in distinct.to_pylist():
+            if name not in self.rows:
+                check_split_name(name)
         if len(distinct) == 1:  # one split, as the direct pass's batches: ~20 us instead of ~0.25 ms a batch
             parts = [(str(distinct[0].as_py()), batch)]
         else:
@@ -84,6 +90,21 @@ class Sink(ABC):
     @abstractmethod
     def close(self) -> dict[str, list[str]]:
         """Finish every file; returns the files of each split, relative to `root`."""
+
+
+def check_split_name(split: str | None) -> None:
+    """A split's name names its files (data/<split>.arrow, <split>/features.npy, ...): it must be one
+    plain file name, or its files would land in a folder of their own or outside the export.
+
+    Raises:
+        DatasetError: the name is empty, '.' or '..', or holds a path separator.
+    """
+    if split is None or split in ("", ".", "..") or any(c in split for c in "/\\\0"):
+        raise DatasetError(
+            f"split {split!r} cannot name the files of its rows in the export: a split name must be a plain "
+            "file name (not empty, '.' or '..', no '/' or '\\'); rename the split in the corpus (a manifest's "
+            "`split` column) and extract it again"
+        )
 
 
 #: Values the Parquet writer encodes between two page-size checks (pyarrow's default is 1024): a
@@ -258,14 +279,19 @@ class HfSink(ParquetSink):
     def close(self) -> dict[str, list[str]]:
         import datasets
 
+        from mmdata.share.hf import hf_split_names
+
         staged = super().close()
         features = datasets.Features.from_dict(self.layout.hf_features())
         quiet = datasets.are_progress_bars_disabled()
         datasets.disable_progress_bars()  # library code draws no bars; the CLI reports a summary
         try:
+            # The DatasetDict keys are mmdata's split names, as in every format; each Dataset's own
+            # `split` is the name `datasets` can hold (`all` is reserved, `test-dev2017` refused).
             splits = {
                 split: datasets.Dataset.from_parquet([str(self.root / f) for f in files], features=features,
-                                                     cache_dir=str(self.root / "cache"), split=split)
+                                                     cache_dir=str(self.root / "cache"),
+                                                     split=hf_split_names([split])[split])
                 for split, files in staged.items()
             }
             datasets.DatasetDict(splits).save_to_disk(str(self.final_root))

@@ -30,6 +30,7 @@ from mmdata.checks.stream import (
     ShardInfo, fixed_rows, read_shard_infos_and_ids, row_starts, scan_samples, sequence_rows, valid_mask,
 )
 from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
+from mmdata.fusion.formats import check_split_name
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.arrays import non_finite_rows, single_chunk
 from mmdata.store.layout import samples_dir, shard_files
@@ -169,6 +170,8 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
                   or (keeps and options.sequences == "pad" and options.max_length is None))
     with_intervals = [t for t in sequences if t.spec.intervals]
     split_codes, split_names = _split_codes(samples.column("split"))
+    for name in split_names:  # they name the export's files: a bad one stops the fuse before any pass
+        check_split_name(str(name))
     return FusePlan(dataset, tables, sample_files, stats_splits, keeps, bool(sequences), first_pass, options.pool,
                     compare_intervals=keeps and len(with_intervals) > 1, samples=samples,
                     sample_starts=[int(x) for x in np.cumsum([0, *sample_rows])],

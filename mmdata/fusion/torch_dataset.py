@@ -9,7 +9,7 @@ the mapped buffers. Worker processes reopen the files themselves (only the path 
 An item is a dict: sample_id (str), feature (D,) / (T, D) float32 tensor, label (float, the value
 the export holds; NaN when absent), plus length (int) for sequences, mask (L,) bool for padded rows,
 present (m,) bool with missing='zero'. `collate_fused` stacks them into float32, int64 and bool
-tensors.
+tensors. As with a list, data[-1] is the last item and data[a:b] (or data[[i, j]]) a list of items.
 """
 from __future__ import annotations
 
@@ -142,14 +142,26 @@ class FusedDataset:
         state["_columns"] = None
         return state
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.__getitems__([operator.index(index)])[0]
+    def __getitem__(self, index: Any) -> Any:
+        """The item of an integer index (negative ones count from the end); for a slice or a list or
+        1-d array of integers, the list of those items, as a list gives (`collate_fused` stacks it)."""
+        if isinstance(index, slice):
+            return self.__getitems__(list(range(self._length)[index]))
+        if isinstance(index, (list, tuple, range)) or getattr(index, "ndim", None) == 1:  # arrays, tensors
+            return self.__getitems__(np.asarray(index).tolist())
+        try:
+            position = operator.index(index)
+        except TypeError:
+            raise TypeError(f"FusedDataset indices are integers, slices or lists of integers, got "
+                            f"{type(index).__name__} {index!r}") from None
+        return self.__getitems__([position])[0]
 
     def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
         """Items for a batch of indices with one gather per column (DataLoader calls this).
 
         Returns a list of item dicts (so any collate function works) that also carries the batch
-        already stacked, which `collate_fused` takes as is instead of stacking the items again.
+        already stacked, which `collate_fused` takes as is (while the items are unchanged) instead of
+        stacking them again.
         """
         import torch
 
@@ -179,12 +191,11 @@ class FusedDataset:
         for name in ("feature", "present", "mask"):
             if name in stacked:
                 fields[name] = list(stacked[name].unbind(0))
-        items = FusedItems(
-            {"sample_id": ids[row], "label": float(labels[position]), **{k: v[position] for k, v in fields.items()}}
-            for position, row in enumerate(idx)
+        return FusedItems(
+            [{"sample_id": ids[row], "label": float(labels[position]), **{k: v[position] for k, v in fields.items()}}
+             for position, row in enumerate(idx)],
+            None if "rows" in columns else stacked,
         )
-        items.stacked = None if "rows" in columns else stacked
-        return items
 
     def _open(self) -> dict[str, Any]:
         if self._columns is None:
@@ -194,9 +205,26 @@ class FusedDataset:
 
 
 class FusedItems(list):
-    """Items of one `__getitems__` call; `stacked` holds the same columns as batch tensors (or None)."""
+    """Items of one `__getitems__` call, with the same rows already stacked as batch tensors (or None).
 
-    stacked: dict[str, Any] | None = None
+    The stacked batch stands for the items only while they are the ones handed out, holding the
+    values they were given (tensors edited in place are views of it): a collate function that
+    replaces a value, or drops or adds items, before calling `collate_fused` gets its items stacked.
+    """
+
+    def __init__(self, items: list[dict[str, Any]], stacked: dict[str, Any] | None = None):
+        super().__init__(items)
+        self.stacked = stacked
+        self._handed_out = [dict(item) for item in items] if stacked is not None else []
+
+    def unchanged_stack(self) -> dict[str, Any] | None:
+        """The stacked batch, or None when there is none or the items differ from those handed out."""
+        if self.stacked is None or len(self) != len(self._handed_out):
+            return None
+        for item, handed in zip(self, self._handed_out):
+            if item.keys() != handed.keys() or any(item[key] is not value for key, value in handed.items()):
+                return None
+        return self.stacked
 
 
 def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -208,8 +236,9 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
     """
     import torch
 
-    if isinstance(items, FusedItems) and items.stacked is not None:
-        return {"sample_id": [item["sample_id"] for item in items], **items.stacked}
+    stacked = items.unchanged_stack() if isinstance(items, FusedItems) else None
+    if stacked is not None:
+        return {"sample_id": [item["sample_id"] for item in items], **stacked}
     batch: dict[str, Any] = {
         "sample_id": [item["sample_id"] for item in items],
         "label": torch.tensor([item["label"] for item in items], dtype=torch.float32),
