@@ -64,7 +64,7 @@ def demo_command(
     task: Annotated[str, typer.Option(help="sentiment | retrieval | all.")] = "all",
     num_workers: Annotated[int, typer.Option("--num-workers", "-j", min=0, help="Decode processes.")] = 1,
 ) -> None:
-    """Generate the demo corpora, extract, fuse and train: the seed's claims, measured on known structure."""
+    """Generate the demo corpora, extract, fuse and train: the models compared on data of known structure."""
     from mmdata.models.demo import run_demos
 
     for name, report, path in run_demos(output_dir(work_dir, "WORK_DIR"), task, num_workers=num_workers):

@@ -15,7 +15,7 @@ third of the label's variance, so a model that fuses all three can beat every un
 Written in the layout `mosi-raw` reads (`mmdata.corpora.mosi_raw`, layout "cmu"):
 
     Raw/Audio/WAV_16000/Segmented/<vid>_<k>.wav       16 kHz mono PCM
-    Raw/Video/Segmented/<vid>_<k>.mp4                 MPEG-4, `fps`, same duration as the WAV
+    Raw/Video/Segmented/<vid>_<k>.mp4                 MPEG-4, `fps`, the WAV's duration rounded up to whole frames
     Raw/Transcript/Segmented/<vid>.annotprocessed     "<k>_DELIM_<text>" per line
     labels.csv                                        segment_id,label
     folds.json                                        {"train": [vids], "valid": [...], "test": [...]}
@@ -61,10 +61,18 @@ TEMPLATES = (
 #: espeak-ng pitch (0-99) and tone frequency (Hz) per audio level.
 ESPEAK_PITCH = {-1.0: 15, -0.5: 32, 0.0: 50, 0.5: 68, 1.0: 85}
 TONE_HZ = {-1.0: 140.0, -0.5: 190.0, 0.0: 250.0, 0.5: 320.0, 1.0: 400.0}
+#: What to do without a working espeak-ng, for each way of running the demo.
+ESPEAK_HINT = (
+    "Install it (apt-get install espeak-ng), or write hummed tones instead of speech: "
+    "MosiDemoConfig(audio='tones') (in run_sentiment_demo: SentimentDemo(corpus=MosiDemoConfig(audio='tones'))); "
+    "the retrieval demo (`mmdata train demo --task retrieval`) needs no espeak-ng"
+)
 AUDIO_DIR = "Raw/Audio/WAV_16000/Segmented"
 VIDEO_DIR = "Raw/Video/Segmented"
 TRANSCRIPT_DIR = "Raw/Transcript/Segmented"
 SAMPLE_RATE = 16000
+#: Smallest frame side that leaves room for the face disc and its mouth.
+MIN_FRAME_SIZE = 16
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
 AudioKind = Literal["speech", "tones"]
 
@@ -95,6 +103,13 @@ class MosiDemoConfig:
             )
         if self.audio not in ("speech", "tones"):
             raise ConfigError(f"audio must be 'speech' or 'tones', got {self.audio!r}")
+        if self.fps < 1:
+            raise ConfigError(f"fps must be >= 1 frame per second, got {self.fps}")
+        if self.width < MIN_FRAME_SIZE or self.height < MIN_FRAME_SIZE:
+            raise ConfigError(f"width and height must be >= {MIN_FRAME_SIZE} pixels (room for the face), got "
+                              f"{self.width} x {self.height}")
+        if not self.label_noise >= 0:
+            raise ConfigError(f"label_noise is a standard deviation: it must be >= 0, got {self.label_noise}")
         if not (0 < self.train_fraction and 0 < self.valid_fraction and self.train_fraction + self.valid_fraction < 1):
             raise ConfigError(
                 f"train_fraction and valid_fraction must be > 0 and sum below 1, got {self.train_fraction} "
@@ -140,7 +155,7 @@ def write_mosi_demo(root: str | Path, config: MosiDemoConfig | None = None) -> M
     root = Path(root)
     rng = np.random.default_rng(config.seed)
     if config.audio == "speech" and shutil.which("espeak-ng") is None:
-        raise MediaError("espeak-ng is not installed; install it (apt-get install espeak-ng) or use audio='tones'")
+        raise MediaError(f"espeak-ng is not installed; the demo's speech is spoken by it. {ESPEAK_HINT}")
     video_ids = _video_ids(rng, config.num_videos)
     folds = _folds(video_ids, config)
     split_of = {vid: name for name, vids in folds.items() for vid in vids}
@@ -205,7 +220,7 @@ def _speech(text: str, level: float) -> np.ndarray:
             check=True, capture_output=True, timeout=60,
         ).stdout
     except (OSError, subprocess.SubprocessError) as e:
-        raise MediaError(f"espeak-ng failed on {text!r}: {e}; use audio='tones' to do without it") from e
+        raise MediaError(f"espeak-ng failed on {text!r}: {e}. {ESPEAK_HINT}") from e
     samples, rate = sf.read(io.BytesIO(_fix_stream_wav(out)), dtype="float32")
     if samples.ndim > 1:
         samples = samples.mean(axis=1)

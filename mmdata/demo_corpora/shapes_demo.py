@@ -4,7 +4,7 @@ Each image shows one shape on a light, slightly noisy background. Four attribute
 independently: colour (COLORS), shape (circle, square, triangle), size (small, large) and position
 (top left, top right, bottom left, bottom right, center). Each image gets `captions_per_image` captions
 from different templates with synonyms ("a large red circle in the top left", "a big crimson disc
-near the upper left corner", ...), so captions of one image share meaning, not wording.
+in the upper left corner", ...), so captions of one image share meaning, not wording.
 
 Written as COCO 2017 captions (`mmdata extract coco` reads it with no options; split=None loads both):
 

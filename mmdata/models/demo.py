@@ -23,6 +23,7 @@ from mmdata.demo_corpora.shapes_demo import ShapesDemoConfig, write_shapes_demo
 from mmdata.errors import ConfigError
 from mmdata.models.retrieval_recipe import RetrievalRecipeConfig, RetrievalReport, run_retrieval_recipe
 from mmdata.models.sentiment_recipe import SentimentRecipeConfig, SentimentReport, run_sentiment_recipe
+from mmdata.store.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,21 @@ def _prepare(work: Path, task: str, demo: Any) -> Path:
     """Create the work directory; wipe what an earlier run with another corpus or extractors left there."""
     settings = json.loads(json.dumps({"task": task, "corpus": asdict(demo.corpus), "extractors": list(demo.extractors)}))
     marker = work / "demo.json"
-    if marker.is_file() and json.loads(marker.read_text()) != settings:
-        log.info("demo settings changed: starting %s afresh", work)
+    if marker.is_file() and _recorded_settings(marker) != settings:
+        log.info("demo settings changed (or their record %s is unreadable): starting %s afresh", marker, work)
         for name in ("corpus", "dataset", "fused"):
             shutil.rmtree(work / name, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(settings, indent=1) + "\n")
+    write_text_atomic(marker, json.dumps(settings, indent=1) + "\n")
     return work
+
+
+def _recorded_settings(marker: Path) -> Any:
+    """The settings an earlier run recorded; None when the record is unreadable (a run killed as it wrote it)."""
+    try:
+        return json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def run_demos(work_dir: str | Path, task: str = "all", *, num_workers: int = 1) -> Iterator[tuple[str, Any, Path]]:

@@ -1,7 +1,7 @@
 """Sentiment regression over per-modality vectors: unimodal, early, late, intermediate and tensor fusion.
 
 Every model takes `inputs: dict[modality, Tensor (batch, dim)]` and returns a `(batch,)` prediction.
-The fusion strategies (after the seed document and TFN, Zadeh et al. 2017):
+The fusion strategies (the usual early/late/intermediate taxonomy, and TFN, Zadeh et al. 2017):
 
 - `unimodal` / `early`: concatenate the vectors of the modalities it is given (one for unimodal), then an
   MLP: the representation model;
