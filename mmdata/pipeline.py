@@ -48,6 +48,9 @@ class ExtractReport:
     samples: int
     loader_errors: int
     tables: list[TableReport] = field(default_factory=list)
+    #: The samples table an earlier run of this corpus made, kept as it is: the corpus was not read
+    #: again, so files added to it since are not in the dataset (extract into a new directory for them).
+    samples_reused: bool = False
 
 
 def extract(
@@ -98,6 +101,7 @@ def extract(
     with writing(output_dir, "extraction"), make_executor(executor, num_workers=num_workers,
                                                           ray_address=ray_address) as runner:
         runner.start(instances)  # local workers boot while the corpus loads
+        reused = (Path(output_dir) / layout.MANIFEST_NAME).is_file()  # _prepare refuses it for another corpus
         dataset, precomputed = _prepare(
             kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size,
             table_format=table_format,
@@ -106,7 +110,10 @@ def extract(
             dataset_dir=dataset.root,
             samples=int(dataset.manifest.samples["rows"]),
             loader_errors=int(dataset.manifest.samples.get("loader_errors", 0)),
+            samples_reused=reused,
         )
+        if reused:
+            log.info("%s: the samples table of an earlier run is kept; the corpus is not read again", dataset.root)
         if instances is None:
             instances = [create_extractor(name) for name in default_extractors(dataset)]
         report.tables = precomputed + _extract_all(dataset, instances, None, runner, batch_size, on_error, progress,

@@ -99,7 +99,9 @@ def _checked_run(run: dict) -> dict:
 def print_report(report: ExtractReport) -> None:
     typer.echo(f"dataset: {report.dataset_dir}")
     typer.echo(f"samples: {report.samples} ({report.dataset_dir / 'samples'})"
-               + (f", {report.loader_errors} loader errors" if report.loader_errors else ""))
+               + (f", {report.loader_errors} loader errors" if report.loader_errors else "")
+               + ("; kept from the run that made the dataset: the corpus is not read again (files added to it "
+                  "since need a new output directory)" if report.samples_reused else ""))
     for table in report.tables:
         status = f"{table.shards_written} shards written, {table.shards_skipped} already done"
         if table.shards_redone:

@@ -164,3 +164,16 @@ def test_a_damaged_dataset_is_a_one_line_error_naming_the_file(extracted, tmp_pa
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert result.stderr.startswith(f"error: {damaged}") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_rerun_says_the_samples_table_is_kept_and_the_corpus_not_read_again(tmp_path):
+    corpus, out = copy_sample_corpus("coco", tmp_path), tmp_path / "out"
+    first = runner.invoke(app, ["extract", "coco", str(corpus), str(out), "--image", "color-hist", "-q"])
+    assert first.exit_code == 0 and "not read again" not in first.stdout
+    annotations = next(corpus.rglob("captions_*.json"))
+    data = json.loads(annotations.read_text())
+    data["images"].append({**data["images"][0], "id": 999999})  # an image added to the corpus since
+    annotations.write_text(json.dumps(data))
+    again = runner.invoke(app, ["extract", "coco", str(corpus), str(out), "--image", "color-hist", "-q"])
+    assert again.exit_code == 0, again.output
+    assert "samples: 8 " in again.stdout and "the corpus is not read again" in again.stdout
