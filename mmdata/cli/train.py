@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -63,9 +63,10 @@ def demo_command(
     work_dir: Annotated[Path, typer.Argument(help="Work directory (corpus, dataset, export, metrics).")] = Path("out/train-demo"),
     task: Annotated[str, typer.Option(help="sentiment | retrieval | all.")] = "all",
     num_workers: Annotated[int, typer.Option("--num-workers", "-j", min=0, help="Decode processes.")] = 1,
+    audio: Annotated[Literal["speech", "tones"], typer.Option(help="The sentiment corpus's audio: speech (espeak-ng) or hummed tones (no espeak-ng needed).")] = "speech",
 ) -> None:
     """Generate the demo corpora, extract, fuse and train: the models compared on data of known structure."""
     from mmdata.models.demo import run_demos
 
-    for name, report, path in run_demos(output_dir(work_dir, "WORK_DIR"), task, num_workers=num_workers):
+    for name, report, path in run_demos(output_dir(work_dir, "WORK_DIR"), task, num_workers=num_workers, audio=audio):
         typer.echo(f"\n{name} ({path}):\n{report.table()}")

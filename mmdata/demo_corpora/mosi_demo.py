@@ -64,8 +64,8 @@ TONE_HZ = {-1.0: 140.0, -0.5: 190.0, 0.0: 250.0, 0.5: 320.0, 1.0: 400.0}
 #: What to do without a working espeak-ng, for each way of running the demo.
 ESPEAK_HINT = (
     "Install it (apt-get install espeak-ng), or write hummed tones instead of speech: "
-    "MosiDemoConfig(audio='tones') (in run_sentiment_demo: SentimentDemo(corpus=MosiDemoConfig(audio='tones'))); "
-    "the retrieval demo (`mmdata train demo --task retrieval`) needs no espeak-ng"
+    "MosiDemoConfig(audio='tones') (in run_sentiment_demo: SentimentDemo(corpus=MosiDemoConfig(audio='tones')); "
+    "`mmdata train demo --audio tones`); the retrieval demo (`mmdata train demo --task retrieval`) needs no espeak-ng"
 )
 AUDIO_DIR = "Raw/Audio/WAV_16000/Segmented"
 VIDEO_DIR = "Raw/Video/Segmented"

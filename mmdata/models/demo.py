@@ -105,17 +105,21 @@ def _recorded_settings(marker: Path) -> Any:
         return None
 
 
-def run_demos(work_dir: str | Path, task: str = "all", *, num_workers: int = 1) -> Iterator[tuple[str, Any, Path]]:
+def run_demos(work_dir: str | Path, task: str = "all", *, num_workers: int = 1,
+              audio: str = "speech") -> Iterator[tuple[str, Any, Path]]:
     """Run the sentiment and/or retrieval demo under `work_dir/<task>`; yields (task, report, metrics path).
 
+    `audio` is the sentiment corpus's audio: 'speech' (espeak-ng) or 'tones' (hummed, no espeak-ng needed).
+
     Raises:
-        ConfigError: `task` is not 'sentiment', 'retrieval' or 'all'.
+        ConfigError: `task` is not 'sentiment', 'retrieval' or 'all', or `audio` not 'speech' or 'tones'.
     """
     if task not in ("sentiment", "retrieval", "all"):
         raise ConfigError(f"demo task must be 'sentiment', 'retrieval' or 'all', got {task!r}")
     work = Path(work_dir)
     if task in ("sentiment", "all"):
-        report = run_sentiment_demo(work / "sentiment", SentimentDemo(num_workers=num_workers))
+        demo = SentimentDemo(corpus=MosiDemoConfig(audio=audio), num_workers=num_workers)  # type: ignore[arg-type]
+        report = run_sentiment_demo(work / "sentiment", demo)
         yield "sentiment", report, work / "sentiment" / "sentiment-metrics.json"
     if task in ("retrieval", "all"):
         report = run_retrieval_demo(work / "retrieval", RetrievalDemo(num_workers=num_workers))

@@ -99,3 +99,15 @@ def test_the_caption_pattern_matches_what_the_corpus_writes(tmp_path):
     info = shapes_demo.write_shapes_demo(tmp_path, ShapesDemoConfig(num_train=6, num_val=2, captions_per_image=7))
     captions = list(itertools.chain.from_iterable(image.captions for image in info.images))
     assert len(captions) == 56 and all(_caption_pattern().fullmatch(_written_as(c)) for c in captions)
+
+
+def test_train_demo_audio_tones_reaches_the_sentiment_corpus(tmp_path, monkeypatch):
+    """`--audio tones` is the way to run the sentiment demo without espeak-ng: it must reach the corpus settings."""
+    import mmdata.models.demo as demo_module
+
+    seen = []
+    monkeypatch.setattr(demo_module, "run_sentiment_demo", lambda work, demo: seen.append(demo.corpus.audio) or None)
+    result = CliRunner().invoke(app, ["train", "demo", str(tmp_path / "work"), "--task", "sentiment", "--audio", "tones"])
+    assert seen == ["tones"], result.output
+    refused = CliRunner().invoke(app, ["train", "demo", str(tmp_path / "work"), "--audio", "hum"])
+    assert refused.exit_code == 2 and "hum" in refused.output
