@@ -18,7 +18,9 @@ item kills at most one process per node before it is isolated. Without a death, 
 creating and removing one small file per unit.
 
 Keys: a task's id is the same for every attempt of it; an actor's calls are keyed by the block's
-contents (the table and its rows' sample ids), since a retried call gets a new task id.
+contents (the table and its rows' sample ids) and the Ray Data execution they belong to, since a
+retried call gets a new task id. The execution keeps a ledger that an interrupted run left in the Ray
+session (or one of a concurrent run of the same table) from being taken for this run's.
 """
 from __future__ import annotations
 
@@ -64,9 +66,10 @@ def ledger_folder() -> Path:
     return Path(context.get_temp_dir()) / context.get_session_name() / "mmdata-attempts"
 
 
-def block_key(table: str, sample_ids: list[str]) -> str:
-    """A key for an actor's call on a block: the same for every retry of the call."""
-    digest = hashlib.sha256(table.encode())
+def block_key(table: str, sample_ids: list[str], execution: str = "") -> str:
+    """A key for an actor's call on a block: the same for every retry of the call, and different in
+    another `execution` (an id the driver draws for each Ray Data execution)."""
+    digest = hashlib.sha256(execution.encode() + b"\0" + table.encode())
     for sample_id in sample_ids:
         digest.update(b"\0" + str(sample_id).encode())
     return f"block-{digest.hexdigest()[:32]}"

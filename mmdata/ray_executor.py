@@ -35,6 +35,7 @@ import logging
 import os
 import pickle
 import sys
+import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -164,16 +165,14 @@ class RayExecutor:
             for rows in batches:
                 yield rows, self._stream.take(rows)
             return
-        # Rows handed over directly: one Ray Data execution over them (the pipeline passes one
-        # samples shard per call, so this holds at most one shard's rows).
+        # Rows handed over directly: one Ray Data execution over them.
         batches = [list(rows) for rows in batches]
         batch_size = max((len(rows) for rows in batches), default=1)
         self._ensure_ray()
         plan = self._plan(extractor)
-        flat = [row for rows in batches for row in rows]
-        step = _rows_per_task(batch_size, plan, len(flat))
-        tasks = [{"shard": None, "start": 0, "length": len(flat[s : s + step]), "rows": pickle.dumps(flat[s : s + step])}
-                 for s in range(0, len(flat), step)]
+        step = _rows_per_task(batch_size, plan, sum(len(rows) for rows in batches))
+        tasks = [{"shard": None, "start": 0, "length": len(rows), "rows": pickle.dumps(rows)}
+                 for rows in _whole_batch_tasks(batches, batch_size, step)]
         stream = _ResultStream(extractor.table_name, self._execute(extractor, plan, tasks, corpus_root, batch_size))
         try:
             for rows in batches:
@@ -199,8 +198,10 @@ class RayExecutor:
             if extractor.decode_in_workers:
                 ds = ds.map_batches(_decode_tasks, fn_args=(extractor, str(corpus_root), batch_size), batch_size=None,
                                     batch_format="pyarrow", compute=tasks_compute, num_cpus=1)
+            execution = uuid.uuid4().hex  # keys the actors' attempt ledgers to this execution
             ds = ds.map_batches(
-                _ComputeActor, fn_constructor_args=(extractor, str(corpus_root), batch_size, not plan.gpus_per_actor),
+                _ComputeActor,
+                fn_constructor_args=(extractor, str(corpus_root), batch_size, not plan.gpus_per_actor, execution),
                 batch_size=None, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=plan.actors),
                 # On CPUs the actor shares them with the decode tasks, as the local executor's main
                 # process does with its pool; on GPUs it holds one device.
@@ -344,16 +345,49 @@ def _rows_per_task(batch_size: int, plan: _Plan, total_rows: int) -> int:
     return min(most, max(batch_size, -(-share // batch_size) * batch_size))
 
 
+def _whole_batch_tasks(batches: list[list[dict[str, Any]]], batch_size: int, step: int) -> list[list[dict[str, Any]]]:
+    """The rows of `batches`, cut into tasks of at most `step` rows in which only the
+    last batch may be shorter than `batch_size`: a task cut into `batch_size` rows from its start
+    then hands `compute` exactly the batches given, as the local executor does."""
+    tasks: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    for rows in batches:
+        if current and len(current) + len(rows) > step:
+            tasks.append(current)
+            current = []
+        current += rows
+        if current and len(rows) < batch_size:
+            tasks.append(current)
+            current = []
+    if current:
+        tasks.append(current)
+    return tasks
+
+
+#: Why a Ray worker may not find a samples shard the driver listed.
+SHARED_STORAGE_HINT = ("Ray workers read the samples shards themselves: on a cluster, every node must see the "
+                       "dataset directory at the same path (shared storage)")
+
+
 def _task_rows(tasks: Any) -> list[dict[str, Any]]:
-    """The samples-table rows of one block of task descriptors."""
+    """The samples-table rows of one block of task descriptors.
+
+    Raises:
+        ShardReadError: a samples shard cannot be read on this node (named, with the shared-storage hint).
+    """
+    from mmdata.errors import ShardReadError
     from mmdata.store.shards import read_shard
 
     rows: list[dict[str, Any]] = []
     for task in tasks.to_pylist():
         if task["rows"] is not None:
             rows += pickle.loads(task["rows"])
-        else:
-            rows += read_shard(Path(task["shard"])).slice(task["start"], task["length"]).to_pylist()
+            continue
+        try:
+            shard = read_shard(Path(task["shard"]))
+        except ShardReadError as e:
+            raise ShardReadError(f"{e}; {SHARED_STORAGE_HINT}") from e
+        rows += shard.slice(task["start"], task["length"]).to_pylist()
     return rows
 
 
@@ -386,8 +420,9 @@ def _received(payload: bytes, row: dict[str, Any], extractor: Extractor) -> Item
 
 
 def _fatal_block(error: MmdataError) -> Any:
-    """A configuration error (missing weights, bad option) stops the run: it goes to the driver as
-    data, so that it is re-raised there as itself rather than wrapped by Ray."""
+    """An error that is no item's fault (missing weights, a bad option, a samples shard this node
+    cannot read) stops the run: it goes to the driver as data, so that it is re-raised there as
+    itself rather than wrapped by Ray."""
     import pyarrow as pa
 
     return pa.table({"sample_id": pa.array([None], pa.string()), "media_path": pa.array([None], pa.string()),
@@ -395,7 +430,10 @@ def _fatal_block(error: MmdataError) -> Any:
 
 
 def _decode_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size: int) -> Any:
-    rows = _task_rows(tasks)
+    try:
+        rows = _task_rows(tasks)
+    except MmdataError as e:
+        return _fatal_block(e)
     with attempt(task_key()) as current:
         decoded = run_rows(current, extractor, rows, Path(corpus_root), batch_size, compute=False)
     return _result_block(rows, decoded, extractor, "decode")
@@ -403,12 +441,12 @@ def _decode_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size
 
 def _decode_and_compute_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size: int) -> Any:
     """Decode and compute a batch at a time, so that a task holds one batch of decoded items."""
-    rows = _task_rows(tasks)
-    with attempt(task_key()) as current:
-        try:
+    try:
+        rows = _task_rows(tasks)
+        with attempt(task_key()) as current:
             results = run_rows(current, extractor, rows, Path(corpus_root), batch_size)
-        except MmdataError as e:
-            return _fatal_block(e)
+    except MmdataError as e:
+        return _fatal_block(e)
     return _result_block(rows, results, extractor, "compute")
 
 
@@ -422,9 +460,10 @@ def on_assigned_gpu(extractor: Extractor) -> Extractor:
 
 
 class _ComputeActor:
-    """Holds one extractor (and the model it loads) for the life of the actor."""
+    """Holds one extractor (and the model it loads) for the life of the actor; `execution` names the
+    Ray Data execution it serves (its calls' attempt ledgers are keyed by it)."""
 
-    def __init__(self, extractor: Extractor, corpus_root: str, batch_size: int, on_cpu: bool):
+    def __init__(self, extractor: Extractor, corpus_root: str, batch_size: int, on_cpu: bool, execution: str):
         if on_cpu:
             # Ray gives a zero-CPU actor OMP_NUM_THREADS=1; inference on the CPU should use the
             # node's cores, as the local executor's main process does. The model is not loaded
@@ -434,16 +473,22 @@ class _ComputeActor:
         self.extractor = extractor if on_cpu else on_assigned_gpu(extractor)
         self.corpus_root = Path(corpus_root)
         self.batch_size = batch_size
+        self.execution = execution
 
     def __call__(self, block: Any) -> Any:
         extractor = self.extractor
         if "result" in block.column_names:
+            if any(block["fatal"].to_pylist()):  # the decode task's error, on its way to the driver
+                return block
             rows = [{"sample_id": s, extractor.modality: p}
                     for s, p in zip(block["sample_id"].to_pylist(), block["media_path"].to_pylist())]
             decoded = [_received(b, row, extractor) for b, row in zip(block["result"].to_pylist(), rows)]
         else:  # decode_in_workers=False: decoding is trivial and happens here
-            rows, decoded = _task_rows(block), None
-        key = block_key(extractor.table_name, [row["sample_id"] for row in rows])
+            try:
+                rows, decoded = _task_rows(block), None
+            except MmdataError as e:
+                return _fatal_block(e)
+        key = block_key(extractor.table_name, [row["sample_id"] for row in rows], self.execution)
         with attempt(key) as current:
             try:
                 results = run_rows(current, extractor, rows, self.corpus_root, self.batch_size, decoded=decoded)

@@ -11,12 +11,11 @@ from typing import Any, ClassVar
 import numpy as np
 import ray.cloudpickle
 
-from mmdata.features.base import Extractor, create_extractor
+from mmdata.features.base import create_extractor
 from mmdata.pipeline import extract, make_executor
 from mmdata.ray_executor import ROWS_PER_TASK, RayExecutor, _Plan, _rows_per_task, _tasks_in_flight
 from mmdata.store import open_dataset
-from mmdata.store.metadata import FeatureSpec
-from tests.fakes.extractors import PassThrough
+from tests.fakes.extractors import BatchProbe, PassThrough
 from tests.reliability.fake_coco import write_fake_coco
 
 # Ray workers cannot import this test module: ship its classes by value.
@@ -43,22 +42,6 @@ class SlowDecode(PassThrough):
         with open(self.config.log, "a") as log:
             log.write(f"{os.getpid()} {start} {time.monotonic()}\n")
         return np.array([1.0], dtype=np.float32)
-
-
-class BatchProbe(Extractor):
-    """Weight-free; the feature of an item is (size of the batch `compute` got, its place in it)."""
-
-    name: ClassVar[str] = "batch-probe"
-    modality: ClassVar = "image"
-
-    def output_spec(self) -> FeatureSpec:
-        return FeatureSpec(dim=2)
-
-    def decode(self, row: dict[str, Any], corpus_root: Path) -> str:
-        return row["sample_id"]
-
-    def compute(self, items: list[str]) -> list[np.ndarray]:
-        return [np.array([len(items), i], dtype=np.float32) for i in range(len(items))]
 
 
 def test_tasks_in_flight_are_twice_the_cpus_unless_fewer_workers_than_cpus_are_asked_for():
