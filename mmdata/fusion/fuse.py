@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from mmdata.errors import ConfigError, DatasetError
+from mmdata.errors import ConfigError
 from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_it_direct, direct_pass
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
 from mmdata.fusion.rows import RowLayout

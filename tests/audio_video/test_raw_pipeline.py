@@ -8,7 +8,6 @@ from mmdata.errors import ExtractionError
 from mmdata.pipeline import extract
 from mmdata.store.reader import open_dataset
 from tests.fakes.av import (
-    tone,
     write_empty_file,
     write_fake_mmsa,
     write_fake_mosi_generic,

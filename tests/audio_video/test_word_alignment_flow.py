@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from mmdata.alignment.dataset import align_dataset
 from mmdata.pipeline import extract

@@ -20,7 +20,7 @@ from mmdata.fusion import fuse
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
 from tests.fakes.csd import (
-    COVAREP_FILE, COVAREP_ROOT, FOLDS, LABELS_FILE, LABELS_ROOT, WORDS_FILE, WORDS_ROOT, frames, write_mosi_csd,
+    COVAREP_FILE, COVAREP_ROOT, FOLDS, LABELS_FILE, LABELS_ROOT, WORDS_FILE, WORDS_ROOT, write_mosi_csd,
     write_sdk_csd,
 )
 
