@@ -31,6 +31,7 @@ from mmdata.checks.stream import (
     ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_table_shards, read_column, row_starts, scan_samples,
     sequence_rows, valid_mask,
 )
+from mmdata.corpora.base import UNCAPTIONED_SPLITS_KEY
 from mmdata.errors import ShardReadError
 from mmdata.records import media_durations
 from mmdata.store.layout import LOADER_ERRORS_TABLE, shard_files
@@ -145,6 +146,14 @@ def check_dataset(
     return report
 
 
+def _captions_expected(dataset: Dataset) -> tuple[list[str], bool]:
+    """(splits the corpus publishes without captions, whether images without captions were kept on
+    purpose), from what the loader recorded and the options the corpus was loaded with."""
+    uncaptioned = (dataset.manifest.extra.get("loader") or {}).get(UNCAPTIONED_SPLITS_KEY) or []
+    kept = (dataset.manifest.corpus.get("options") or {}).get("keep_images_without_captions", False)
+    return list(uncaptioned), kept is True or str(kept).strip().lower() in ("true", "1", "yes")
+
+
 @dataclass
 class _Context:
     dataset: Dataset
@@ -164,8 +173,11 @@ class _Context:
         shard (`text_issues`) and dropped, and the rows of each shard are counted."""
         text_issues: list[Issue] = []
 
+        uncaptioned, optional = _captions_expected(dataset)
+
         def check_text(shard: pa.Table) -> None:
-            text_issues.extend(sample_checks.check_text(shard, max_examples=options.max_examples))
+            text_issues.extend(sample_checks.check_text(shard, max_examples=options.max_examples,
+                                                        uncaptioned_splits=uncaptioned, captions_optional=optional))
 
         keep = _SAMPLE_COLUMNS + (_SPAN_COLUMNS if needs_spans else [])
         samples, sample_shard_rows = scan_samples(dataset, keep + _TEXT_COLUMNS, keep, check_text)

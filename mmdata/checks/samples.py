@@ -6,7 +6,7 @@ label in a known range (CMU-MOSI/MOSEI [-3, 3], CH-SIMS [-1, 1]).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,18 +47,30 @@ def label_range_for(corpus: Mapping[str, Any], loader: Mapping[str, Any] | None 
     return None
 
 
-def check_text(samples: pa.Table, *, max_examples: int = 5) -> list[Issue]:
+def check_text(samples: pa.Table, *, max_examples: int = 5, uncaptioned_splits: Sequence[str] = (),
+               captions_optional: bool = False) -> list[Issue]:
     """Captions where the corpus promises captions, transcripts where it promises transcripts.
 
-    `samples` needs `sample_id`, `corpus`, `captions` and `transcript`.
+    `samples` needs `sample_id`, `corpus`, `captions` and `transcript` (and `split` when
+    `uncaptioned_splits` names any: splits published without captions, as COCO's test images).
+    `captions_optional`: the corpus was loaded keeping images without captions on purpose, so one
+    without is a warning, not an error.
     """
     issues = []
     corpus = samples.column("corpus")
     captioned = pc.is_in(corpus, value_set=pa.array(sorted(CAPTIONED_CORPORA)))
+    if uncaptioned_splits:
+        published = pc.invert(pc.is_in(samples.column("split"), value_set=pa.array(sorted(uncaptioned_splits))))
+        captioned = pc.and_(captioned, pc.fill_null(published, True))
     if pc.any(captioned).as_py():
         no_caption = pc.and_(captioned, pa.array(~_has_text(samples.column("captions"))))
-        issues += _missing(samples, no_caption, "captions-missing", "captions",
-                           "the corpus gives every image captions; check the annotation file", max_examples)
+        if captions_optional:
+            issues += _missing(samples, no_caption, "captions-missing", "captions",
+                               "kept on purpose (keep_images_without_captions=true); text extractors leave them "
+                               "without a text feature", max_examples, severity="warning")
+        else:
+            issues += _missing(samples, no_caption, "captions-missing", "captions",
+                               "the corpus gives every image captions; check the annotation file", max_examples)
     transcribed = pc.is_in(corpus, value_set=pa.array(sorted(TRANSCRIBED_CORPORA)))
     if pc.any(transcribed).as_py():
         text = samples.column("transcript")

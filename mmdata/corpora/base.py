@@ -88,6 +88,10 @@ class LoadResult:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+#: Key of `LoadResult.metadata` listing the splits published without captions (COCO's test images):
+#: `check` expects none there.
+UNCAPTIONED_SPLITS_KEY = "uncaptioned_splits"
+
 Loader = Callable[[Path, Any, "str | None"], LoadResult]
 
 

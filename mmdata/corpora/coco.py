@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.corpora.base import (
+    UNCAPTIONED_SPLITS_KEY,
     JsonLocator,
     LoadProblem,
     LoadResult,
@@ -119,6 +120,8 @@ def _load_split(
     images = _expect_list(data, "images", locate, "image objects (id, file_name)")
     # image_info_<split>.json lists test images only: no captions are published for them.
     images_only = path.name.startswith("image_info_")
+    if images_only:  # recorded in the manifest: `check` expects no captions from these images
+        result.metadata.setdefault(UNCAPTIONED_SPLITS_KEY, []).append(split)
     annotations = [] if images_only else _expect_list(data, "annotations", locate,
                                                       "caption objects (id, image_id, caption)")
     by_id = _index_images(images, locate, result)

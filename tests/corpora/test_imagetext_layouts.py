@@ -19,6 +19,7 @@ from PIL import Image
 from skimage import data
 from typer.testing import CliRunner
 
+from mmdata.checks import check_dataset
 from mmdata.checks.splits import check_split_leaks
 from mmdata.cli import app
 from mmdata.corpora import load_corpus
@@ -152,17 +153,22 @@ def test_coco_captions_are_stripped_and_a_blank_one_is_a_problem_naming_its_entr
     assert "crème brûlée" in table.column("captions").to_pylist()[0][3]
 
 
-def test_coco_test_splits_load_their_images_from_image_info_without_captions(tmp_path):
-    write_coco_release(tmp_path, "2014")
+def write_coco_test_splits(root: Path) -> None:
+    """COCO's captionless test splits: `image_info_<split>.json` with their JPEGs."""
     categories = [{"supercategory": "person", "id": 1, "name": "person"}]
     for name, folder, ids in (("image_info_test2014.json", "test2014", (1, 14)),
                               ("image_info_test-dev2017.json", "test2017", (16,))):
         images = [{"license": 1, "file_name": coco_file_name(i, folder), "coco_url": "", "height": 24, "width": 32,
                    "date_captured": "2013-11-14 16:28:13", "id": i} for i in ids]
-        (tmp_path / "annotations" / name).write_text(json.dumps({"info": {}, "images": images, "licenses": [],
-                                                                  "categories": categories}), encoding="utf-8")
+        (root / "annotations" / name).write_text(json.dumps({"info": {}, "images": images, "licenses": [],
+                                                              "categories": categories}), encoding="utf-8")
         for i in ids:
-            write_photo(tmp_path / folder / coco_file_name(i, folder), i)
+            write_photo(root / folder / coco_file_name(i, folder), i)
+
+
+def test_coco_test_splits_load_their_images_from_image_info_without_captions(tmp_path):
+    write_coco_release(tmp_path, "2014")
+    write_coco_test_splits(tmp_path)
     test = load_corpus("coco", tmp_path, split="test2014")
     assert [(s.sample_id, s.split, s.image, s.captions) for s in test.samples] == [
         ("000000000001", "test2014", "test2014/COCO_test2014_000000000001.jpg", ()),
@@ -172,6 +178,31 @@ def test_coco_test_splits_load_their_images_from_image_info_without_captions(tmp
     assert dev.image == "test2017/000000000016.jpg" and (tmp_path / dev.image).is_file()
     # Loading every split of the release leaves the captionless test images out.
     assert {s.split for s in load_corpus("coco", tmp_path).samples} == {"train2014", "val2014"}
+
+
+def test_a_coco_test_split_passes_check_without_captions(tmp_path):
+    """Test images are published without captions: `check` must not call that an error."""
+    write_coco_release(tmp_path, "2014")
+    write_coco_test_splits(tmp_path)
+    extract("coco", tmp_path, tmp_path / "out", split="test2014", extractors=["color-hist"], num_workers=0)
+    report = check_dataset(tmp_path / "out")
+    assert report.ok and not [i for i in report.issues if i.code == "captions-missing"], report.issues
+
+
+def test_images_kept_without_captions_on_purpose_are_a_warning_in_check(tmp_path):
+    write_coco_release(tmp_path, "2017")
+    path = tmp_path / "annotations" / "captions_val2017.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    lonely = document["images"][0]["id"]
+    document["annotations"] = [a for a in document["annotations"] if a["image_id"] != lonely]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    out = tmp_path / "out"
+    extract("coco", tmp_path, out, split="val2017", corpus_options={"keep_images_without_captions": True},
+            extractors=["color-hist"], num_workers=0)
+    report = check_dataset(out)
+    [issue] = [i for i in report.issues if i.code == "captions-missing"]
+    assert report.ok and issue.severity == "warning" and issue.sample_id == f"{lonely:012d}"
+    assert "keep_images_without_captions=true" in issue.message
 
 
 def test_coco_missing_captions_file_lists_the_splits_found(tmp_path):
