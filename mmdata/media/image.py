@@ -19,6 +19,7 @@ Pillow's decompression-bomb limit (2 x `PIL.Image.MAX_IMAGE_PIXELS` pixels).
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,6 +67,25 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
         ) from e
     except (OSError, SyntaxError, ValueError) as e:
         raise MediaError(f"image file is corrupt or truncated: {path} ({type(e).__name__}: {e})") from e
+
+
+def decode_image_bytes(data: bytes, name: str) -> Image.Image:
+    """Decode an image held in memory (an embedded `image_file`) as RGB, by the rules of
+    `open_image`: truncated data fails, 16-bit images keep their 8 high bits, alpha is dropped.
+
+    Raises:
+        MediaError: the bytes hold no image Pillow reads, or a truncated or corrupt one; the message names `name`.
+    """
+    try:
+        with _truncated_files_fail(), Image.open(io.BytesIO(data)) as img:
+            img.load()
+            return _as_rgb(img, Path(name))
+    except MediaError:
+        raise
+    except UnidentifiedImageError as e:
+        raise MediaError(f"{name} holds no image format Pillow reads") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise MediaError(f"{name} is corrupt or truncated ({type(e).__name__}: {e})") from e
 
 
 @contextmanager

@@ -39,7 +39,8 @@ class RetrievalModelConfig:
 
     #: Shared-space size of `infonce` and the hidden size of `mse`'s MLP.
     dim: int = 64
-    #: Canonical components of `cca` (capped by the smaller input dim and the pair count).
+    #: Canonical components of `cca` (capped by the smaller input dim, the pair count, the image count - 1
+    #: and, with the 'svd' solver, the number of non-zero canonical correlations).
     cca_components: int = 16
     #: 'svd': closed-form CCA (whiten each side, SVD of the cross-covariance), ridge-regularised;
     #: 'sklearn': `sklearn.cross_decomposition.CCA` (iterative NIPALS) after PCA to `cca_pca` dims.
@@ -144,7 +145,9 @@ class CcaProjection(RetrievalModel):
         _check_pairs(images, texts, caption_image)
         pair_images = np.asarray(images, dtype=np.float64)[caption_image]
         texts = np.asarray(texts, dtype=np.float64)
-        components = max(1, min(self.config.cca_components, pair_images.shape[1], texts.shape[1], len(texts) - 1))
+        # The image side varies only between distinct images: n images span at most n - 1 directions.
+        components = max(1, min(self.config.cca_components, pair_images.shape[1], texts.shape[1], len(texts) - 1,
+                                len(images) - 1))
         if self.config.cca_solver == "sklearn":
             self._fit_sklearn(pair_images, texts, components, train.seed)
             return
@@ -153,6 +156,7 @@ class CcaProjection(RetrievalModel):
         whiten_x = _inverse_sqrt(x.T @ x / len(x), self.config.cca_regularization)
         whiten_y = _inverse_sqrt(y.T @ y / len(y), self.config.cca_regularization)
         u, correlations, vt = np.linalg.svd(whiten_x @ (x.T @ y / len(x)) @ whiten_y)
+        components = min(components, _correlated_components(correlations))
         self.image_weights = whiten_x @ u[:, :components]
         self.text_weights = whiten_y @ vt.T[:, :components]
         self.correlations = correlations[:components]
@@ -259,6 +263,14 @@ def _inverse_sqrt(covariance: np.ndarray, regularization: float) -> np.ndarray:
     ridge = regularization * max(float(np.trace(covariance)) / len(covariance), 1e-12)
     values, vectors = np.linalg.eigh(covariance + ridge * np.eye(len(covariance)))
     return (vectors / np.sqrt(np.maximum(values, 1e-12))) @ vectors.T
+
+
+def _correlated_components(correlations: np.ndarray, tolerance: float = 1e-6) -> int:
+    """How many canonical pairs are correlated at all (at least 1). Singular vectors of a zero
+    singular value are any basis of a null space: whatever directions the SVD happens to return
+    (they change with the column order or the BLAS build), so scoring with them would add noise."""
+    largest = float(correlations[0]) if len(correlations) else 0.0
+    return max(1, int(np.count_nonzero(correlations > tolerance * max(largest, 1e-12))))
 
 
 def _check_pairs(images: np.ndarray, texts: np.ndarray, caption_image: np.ndarray) -> None:

@@ -8,6 +8,9 @@ must not be one of them, with every caption of every test image (the standard pr
 with >= 2000 test images also the mean over 1K folds, COCO's "1K test": consecutive blocks of 1000 test
 images in the Karpathy file's order (`extra.imgid`), as VSE++/SCAN cut them, or in sample-id order for
 other corpora; a last block under 1000 images is left out, and the report's protocol says so).
+An image of a split without an image vector or without caption vectors (its extraction failed, or it
+has no caption) cannot be scored: it is left out with a warning, and the metrics JSON counts and names
+those of each side under `left_out` (the test side's count is also in the protocol).
 
 Rows of the result: chance (expected Recall@K of a random scorer), a unimodal text-only reference
 (caption -> other captions of the same image, no training), and one cross-modal row per alignment model;
@@ -77,6 +80,8 @@ class RetrievalSplit:
     caption_image: np.ndarray
     #: How the images are ordered: "Karpathy file" (its `imgid`s) or "sample-id".
     order: str = "sample-id"
+    #: Samples of the splits left out: no image vector or no caption vector (failed or captionless).
+    left_out: np.ndarray = field(default_factory=lambda: np.asarray([], dtype=object))
 
 
 @dataclass
@@ -112,6 +117,8 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
     train_splits, test_split = _choose_splits(dataset, config)
     train = load_retrieval_split(dataset, image_tables, text_table, train_splits)
     test = load_retrieval_split(dataset, image_tables, text_table, (test_split,))
+    left_out = {"train": _left_out_note(train, "train", image_tables, text_table),
+                "test": _left_out_note(test, "test", image_tables, text_table)}
     train.images, test.images = standardize(train.images, test.images)
     train.texts, test.texts = standardize(train.texts, test.texts)
     n_test, n_captions = len(test.images), len(test.texts)
@@ -143,7 +150,10 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
         "test_images": n_test,
         "test_captions": n_captions,
         "protocol": f"{n_test} test images, all {n_captions} captions" + (
-            f"; plus {_folds_note(n_test, test.order)}" if folded else ""),
+            f" ({len(test.left_out)} of the {n_test + len(test.left_out)} images of split {test_split!r} left out: "
+            "no image or caption vector)"
+            if len(test.left_out) else "") + (f"; plus {_folds_note(n_test, test.order)}" if folded else ""),
+        "left_out": left_out,
         "config": asdict(config),
         "environment": environment(),
     }
@@ -179,7 +189,21 @@ def load_retrieval_split(
     starts, ends = offsets[rows], offsets[rows + 1]
     caption_rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
     caption_image = np.repeat(np.arange(len(ids)), ends - starts)
-    return RetrievalSplit(ids, images[image_index], flat[caption_rows], caption_image, order)
+    left_out = np.asarray(sorted(set(wanted.tolist()) - set(ids.tolist())), dtype=object)
+    return RetrievalSplit(ids, images[image_index], flat[caption_rows], caption_image, order, left_out)
+
+
+def _left_out_note(split: RetrievalSplit, role: str, image_tables: tuple[str, ...], text_table: str,
+                   max_ids: int = 10) -> dict[str, Any]:
+    """The samples of a split the recipe cannot use, counted and named (first `max_ids`), with a
+    warning: on the test side they change the benchmark (a 5K test scored on fewer images)."""
+    count = len(split.left_out)
+    if count:
+        log.warning(
+            "%d %s images have no image vector (%s) or no caption vector (%s) and are left out (first: %s); "
+            "their reasons are in the dataset's errors tables (`mmdata info`)",
+            count, role, ", ".join(image_tables), text_table, ", ".join(split.left_out[:3].tolist()))
+    return {"images": count, "first": split.left_out[:max_ids].tolist()}
 
 
 def _karpathy_indices(extra: pa.ChunkedArray) -> np.ndarray:

@@ -102,22 +102,14 @@ def _media_path(row: dict[str, Any], column: str, corpus_root: Path) -> Path:
 
 
 def _thumbnail(row: dict[str, Any], corpus_root: Path) -> bytes:
-    """A JPEG of at most THUMBNAIL_SIZE pixels a side. A file decodes as the extractors decode it
-    (`media.image.open_image`: truncated files fail, 16-bit images keep their high bits; a large
-    JPEG decodes at a reduced scale); embedded bytes decode with Pillow."""
-    from PIL import Image, UnidentifiedImageError
-
-    from mmdata.media.image import open_image
+    """A JPEG of at most THUMBNAIL_SIZE pixels a side. A file or embedded bytes decode as the
+    extractors decode images (`media.image`: truncated data fails, 16-bit images keep their high
+    bits; a large JPEG file decodes at a reduced scale)."""
+    from mmdata.media.image import decode_image_bytes, open_image
 
     embedded = row.get("image_file")
     if embedded and embedded.get("bytes"):
-        try:
-            with Image.open(io.BytesIO(embedded["bytes"])) as source:
-                img = source.convert("RGB")
-        except UnidentifiedImageError as e:
-            raise MediaError("the embedded image_file holds no image format Pillow reads") from e
-        except (OSError, SyntaxError, ValueError) as e:
-            raise MediaError(f"the embedded image_file is corrupt or truncated ({type(e).__name__}: {e})") from e
+        img = decode_image_bytes(embedded["bytes"], "the embedded image_file")
     else:
         img = open_image(_media_path(row, "image", corpus_root), min_size=THUMBNAIL_SIZE)
     img.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
