@@ -7,17 +7,22 @@ recipes/coco-resnet50-minilm.toml looks like:
     [corpus.options]             # optional, the loader's options (as `-o KEY=VALUE`; a list is `a+b`)
     keep_images_without_captions = false
     [extract]                    # optional; without extractors, the defaults for the corpus's modalities
+    modules = ["my_extractors"]  # optional: modules to import first, which register extractors of your own
     image = ["resnet50"]
     text = ["minilm", "minilm:level=caption"]
     batch_size = 64              # optional: batch_size, num_workers, on_error, shard_size, table_format
 
 Every key is checked when the recipe is read: an unknown key, a value of the wrong type or an
-unknown extractor option is a `ConfigError` naming the file and the key. Flags given with a recipe
-override it: `--image` etc. replace that modality's list, `--split` the split, `-o KEY=VALUE` one
-loader option, `--batch-size` etc. the run setting.
+unknown extractor option is a `ConfigError` naming the file and the key. `modules` are imported
+before the extractors are looked up (from sys.path, else from the recipe's folder, which is added to
+sys.path so that decode workers import them too; `mmdata.features.base` says how to write one).
+Flags given with a recipe override it: `--image` etc. replace that modality's list, `--split` the
+split, `-o KEY=VALUE` one loader option, `--batch-size` etc. the run setting.
 """
 from __future__ import annotations
 
+import importlib
+import sys
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +39,7 @@ from mmdata.store.layout import TABLE_FORMATS
 
 CORPUS_KEYS = ("kind", "split", "options")
 RUN_KEYS = ("batch_size", "num_workers", "on_error", "shard_size", "table_format")
+MODULES_KEY = "modules"
 
 
 @dataclass
@@ -42,6 +48,7 @@ class Recipe:
     split: str | None = None
     corpus_options: dict[str, Any] = field(default_factory=dict)
     extractors: dict[str, list[str]] = field(default_factory=dict)  # modality -> extractor specs
+    modules: list[str] = field(default_factory=list)  # imported when read: they register extractors
     run: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -90,16 +97,16 @@ def load_recipe(path: str | Path) -> Recipe:
     with _naming(path, "[corpus.options]"):
         build_options(kind.options_type, options, owner=f"corpus {kind.name!r}")  # names, types, values
     extract = _table(data, "extract", path, "[extract]")
-    bad = set(extract) - set(MODALITIES) - set(RUN_KEYS)
+    bad = set(extract) - set(MODALITIES) - set(RUN_KEYS) - {MODULES_KEY}
     if bad:
-        raise ConfigError(f"{path}: unknown keys in [extract]: {sorted(bad)}; expected {list(MODALITIES) + list(RUN_KEYS)}")
+        raise ConfigError(f"{path}: unknown keys in [extract]: {sorted(bad)}; "
+                          f"expected {[MODULES_KEY, *MODALITIES, *RUN_KEYS]}")
+    modules = _text_list(extract.get(MODULES_KEY, []), path, f"[extract] {MODULES_KEY}", "module names")
+    import_extractor_modules(modules, path)
     extractors = {}
     for modality in MODALITIES:
-        specs = extract.get(modality, [])
-        specs = [specs] if isinstance(specs, str) else specs
-        if not isinstance(specs, list) or not all(isinstance(spec, str) for spec in specs):
-            raise ConfigError(f"{path}: [extract] {modality}: expected a list of extractor specs "
-                              f"(\"NAME\" or \"NAME:KEY=VALUE,...\"), got {short_repr(extract[modality])}")
+        specs = _text_list(extract.get(modality, []), path, f"[extract] {modality}",
+                           "extractor specs (\"NAME\" or \"NAME:KEY=VALUE,...\")")
         for spec in specs:
             with _naming(path, f"[extract] {modality}"):
                 create_extractor(spec, modality=modality)  # validates name, modality and options
@@ -114,9 +121,49 @@ def load_recipe(path: str | Path) -> Recipe:
         split=corpus.get("split"),
         corpus_options=options,
         extractors=extractors,
+        modules=modules,
         run={k: extract[k] for k in RUN_KEYS if k in extract},
         path=path,
     )
+
+
+def import_extractor_modules(names: list[str], recipe: Path) -> None:
+    """Import the modules a recipe names, so that the extractors they register can be named in it.
+
+    A module is looked up on sys.path, then in the recipe's folder, which is appended to sys.path for
+    the rest of the process: decode workers start with this process's sys.path and import an
+    extractor's module to receive it. An error raised inside a module that is found goes on as it is
+    (with its traceback: it is the module's bug).
+
+    Raises:
+        ConfigError: a name that is a file name, or a module found in neither place.
+    """
+    folder = str(recipe.resolve().parent)
+    for name in names:
+        where = f"{recipe}: [extract] {MODULES_KEY}"
+        if not name.strip():
+            raise ConfigError(f"{where}: expected module names, got an empty one")
+        if name.endswith(".py") or "/" in name or "\\" in name:
+            module = Path(name).with_suffix("").name
+            raise ConfigError(f"{where}: {name!r} is a file; name the module instead ({module!r}), "
+                              f"found on sys.path or in the recipe's folder {folder}")
+        if folder not in sys.path:
+            sys.path.append(folder)
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name is None or not (name == e.name or name.startswith(e.name + ".")):
+                raise  # the module was found; something it imports was not
+            raise ConfigError(f"{where}: no module {name!r} on sys.path or in the recipe's folder {folder}; put "
+                              f"{name.replace('.', '/')}.py there or install the package that has it") from e
+
+
+def _text_list(value: Any, path: Path, key: str, what: str) -> list[str]:
+    """A recipe value that is a string or a list of strings, as a list."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{path}: {key}: expected a list of {what}, got {short_repr(value)}")
+    return values
 
 
 def _table(data: dict[str, Any], key: str, path: Path, name: str) -> dict[str, Any]:

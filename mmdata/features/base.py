@@ -12,21 +12,46 @@ The pipeline calls `decode` once per sample (in worker processes, so keep it fre
         def output_spec(self): return FeatureSpec(dim=3 * self.config.bins)
         def decode(self, row, corpus_root): ...      # -> one decoded item (or the feature itself)
         def compute(self, items): ...                # -> one feature per item
+
+Extractors of your own are written the same way (`from mmdata.features import Extractor,
+register_extractor`, `from mmdata.store.metadata import FeatureSpec`), at the top level of a module
+file: decode workers receive an extractor by its class's module and name, so a class defined in a
+notebook cell or inside a function cannot be sent to them (`extract` says so before it starts; or
+decode in the main process with num_workers=0). Importing the module registers its extractors; for
+the command line and recipes:
+
+    [extract]                                     # in a recipe: modules imported first (sys.path,
+    modules = ["my_extractors"]                   # then the recipe's folder)
+    image = ["grey-hist:dim=16"]
+
+    [project.entry-points."mmdata.extractors"]    # in an installed package's pyproject.toml:
+    my_lab = "my_lab.extractors"                  # every mmdata process imports it when an
+                                                  # extractor is looked up
 """
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import functools
-from abc import ABC, abstractmethod
+import logging
+import os
+from abc import ABC, ABCMeta, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mmdata.errors import ConfigError, UnknownExtractorError
+from mmdata.errors import ConfigError, UnknownExtractorError, WorkersCannotStartError
 from mmdata.options import build_options, did_you_mean, options_to_json, split_options
 from mmdata.records import Modality
 from mmdata.store.metadata import FeatureSpec
 
+log = logging.getLogger(__name__)
+
 _REGISTRY: dict[str, type[Extractor]] = {}
+#: Entry-point group of installed packages that register extractors (`_load_plugin_extractors`).
+EXTRACTOR_ENTRY_POINTS = "mmdata.extractors"
+#: Plugins whose module could not be imported: entry point text -> the error, named when an
+#: extractor cannot be found.
+_FAILED_PLUGINS: dict[str, str] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +59,59 @@ class NoConfig:
     """For extractors without options."""
 
 
-class Extractor(ABC):
+class ExtractorType(ABCMeta):
+    """The metaclass of extractors: pickling an extractor class by reference, as decode workers
+    receive it, first checks that a worker process can import it (`_reduce_extractor_class`)."""
+
+
+def _reduce_extractor_class(cls: ExtractorType) -> str:
+    """Pickle `cls` by reference (its qualified name, as pickle does any class) when a worker process
+    can import it; else stop with what to do instead.
+
+    Without this check a class defined in a notebook pickles fine here, every worker would die
+    unpickling it, and each item would be recorded as a crash of its decoder.
+
+    Raises:
+        WorkersCannotStartError: the class is defined in a function or in an interactive `__main__`.
+    """
+    where = _why_workers_cannot_import(cls)
+    if where is not None:
+        extractor = f"extractor {cls.name!r} (class {cls.__qualname__})" if isinstance(getattr(cls, "name", None), str) \
+            else f"class {cls.__qualname__}"
+        raise WorkersCannotStartError(
+            f"{extractor} cannot be sent to decode worker processes: it is defined {where}, which they cannot "
+            "import; define it at the top level of a module file (e.g. my_extractors.py beside the notebook or "
+            "script) and import it from there, or decode in this process (num_workers=0, `-j 0`)")
+    return cls.__qualname__
+
+
+def _why_workers_cannot_import(cls: type) -> str | None:
+    """Where `cls` is defined when a worker process cannot import it by module and name, else None."""
+    if "<locals>" in cls.__qualname__:
+        return f"inside a function ({cls.__qualname__})"
+    if cls.__module__ == "__main__" and not _main_module_runs_in_workers():
+        return "in an interactive session's __main__ (a notebook, `python -c` or standard input)"
+    return None
+
+
+def _main_module_runs_in_workers() -> bool:
+    """Whether processes multiprocessing starts (the fork server's workers) run this process's main
+    module first, as they do a script's or a `python -m` module's (so that its classes exist there):
+    multiprocessing's own test, `spawn.get_preparation_data`."""
+    from multiprocessing import spawn
+
+    data = spawn.get_preparation_data("main-module-check")
+    name = data.get("init_main_from_name")
+    if name is not None:
+        return name != "__main__" and not name.endswith(".__main__")  # a package's __main__ is not run again
+    path = data.get("init_main_from_path")
+    return path is not None and os.path.isfile(path)
+
+
+copyreg.pickle(ExtractorType, _reduce_extractor_class)
+
+
+class Extractor(ABC, metaclass=ExtractorType):
     """Turns samples of one modality into one feature table."""
 
     name: ClassVar[str]
@@ -110,6 +187,8 @@ def register_extractor(cls: type[Extractor]) -> type[Extractor]:
 
 
 def available_extractors(modality: str | None = None) -> list[str]:
+    """Names of the registered extractors (of `modality` when given): mmdata's, those of installed
+    plugins (entry points `mmdata.extractors`) and of modules imported so far."""
     _load_builtin_extractors()
     return sorted(n for n, c in _REGISTRY.items() if modality is None or c.modality == modality)
 
@@ -119,9 +198,11 @@ def get_extractor_class(name: str) -> type[Extractor]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UnknownExtractorError(
-            f"unknown extractor {name!r}; available: {available_extractors()}{did_you_mean(name, _REGISTRY)}"
-        ) from None
+        failed = "".join(f"; plugin {plugin} could not be imported ({error})" for plugin, error in _FAILED_PLUGINS.items())
+        hint = did_you_mean(name, _REGISTRY) or (
+            "; an extractor of your own is registered by importing its module (in a recipe: [extract] modules = "
+            f"[\"my_extractors\"]; for an installed package: an entry point in the group {EXTRACTOR_ENTRY_POINTS!r})")
+        raise UnknownExtractorError(f"unknown extractor {name!r}; available: {available_extractors()}{failed}{hint}") from None
 
 
 def create_extractor(spec: str, *, modality: str | None = None) -> Extractor:
@@ -172,3 +253,22 @@ def _library_versions(names: tuple[str, ...]) -> dict[str, str]:
 def _load_builtin_extractors() -> None:
     # Importing the modules registers their extractors (explicit list, no star-imports).
     import mmdata.features.builtin  # noqa: F401
+
+    _load_plugin_extractors()
+
+
+@functools.cache
+def _load_plugin_extractors() -> None:
+    """Import the modules installed packages name in the entry-point group `mmdata.extractors`
+    (once per process, workers included), which register their extractors. A plugin that cannot be
+    imported is logged and named when an extractor is not found; the others stay usable."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=EXTRACTOR_ENTRY_POINTS):
+        try:
+            entry.load()
+        except Exception as e:  # noqa: BLE001 - a broken plugin must not take mmdata's own extractors down
+            plugin = f"{entry.name!r} ({entry.value})"
+            _FAILED_PLUGINS[plugin] = f"{type(e).__name__}: {e}"
+            log.warning("extractor plugin %s could not be imported, its extractors are unavailable: %s: %s",
+                        plugin, type(e).__name__, e)

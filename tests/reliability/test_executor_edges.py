@@ -4,7 +4,6 @@ send back), and the workers are gone once the run has ended."""
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import threading
 import time
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 
 import mmdata.executors as executors
-from mmdata.errors import ExtractionError, MediaError, MissingWeightsError
+from mmdata.errors import ExtractionError, MediaError, MissingWeightsError, WorkersCannotStartError
 from mmdata.executors import ItemResult, LocalExecutor
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
@@ -282,9 +281,9 @@ def _local_extractor() -> EdgeDecoder:
 
 def test_an_extractor_that_cannot_be_sent_to_the_workers_stops_the_run_instead_of_failing_every_item():
     """An extractor no worker can receive (a class defined in a function) is a programming error: the
-    run stops with the pickling error rather than recording every item as failed."""
-    with LocalExecutor(num_workers=2) as executor, pytest.raises((AttributeError, TypeError, pickle.PicklingError),
-                                                                  match="(?i)pickle"):
+    run stops saying where the class is and what to do, rather than recording every item as failed."""
+    with LocalExecutor(num_workers=2) as executor, pytest.raises(
+            WorkersCannotStartError, match=r"defined inside a function .*top level of a module file.*num_workers=0"):
         _results(executor, _local_extractor(), _batches(2, 2))
 
 
