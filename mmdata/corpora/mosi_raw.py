@@ -33,8 +33,9 @@ Layout "mosei" (the CMU-MOSEI raw release; chosen when `Raw/Transcript/Segmented
     Raw/Audio/Full/**/<vid>.wav, Raw/Video*/Full/**/<vid>.mp4   # whole recordings (not segmented)
   One sample per transcript line: sample_id `<vid>_<k>`, the segment cut from the full recording by
   start/end (a recording with an MP4 but no WAV, while others have WAVs, is a load problem, as in
-  "cmu"). MOSEI's raw labels are per-annotator AMT output, so labels come only from the option
-  labels_file (same CSV formats as "cmu"); otherwise they stay null.
+  "cmu"). MOSEI's raw labels are per-annotator AMT output, so labels come from a CSV of one's own:
+  `labels.csv` in the root or the option labels_file (same CSV formats as "cmu"); without one they
+  stay null (a warning, not an error).
 
 Layout "generic" (chosen when `segments.csv` exists): one row per segment, parsed by header:
     segment_id,video_id,audio,video,start,end,text,label,split
@@ -48,6 +49,8 @@ Layout "generic" (chosen when `segments.csv` exists): one row per segment, parse
 Both layouts, optional:
   - `words.csv` (or the option words_file): `segment_id,word,start,end`, seconds of the segment's
     media file, filling `extra.words` = [[word, start, end], ...] for `word-embeddings` and alignment;
+    for a segment cut from a whole recording (start/end), words lying outside it (e.g. times counted
+    from the segment's beginning) are a load problem of that segment, and left out;
   - `folds.json` (or the option folds_file): {"train": [vid, ...], "valid": [...], "test": [...]},
     or the SDK's `cmu_mosi_std_folds.py` (`standard_train_fold = [...]`, read with `ast`, never run),
     video ids per split (the standard MOSI folds are 52/10/31 videos); when present it sets every
@@ -89,6 +92,8 @@ CMU_AUDIO_DIR = "Raw/Audio/WAV_16000/Segmented"
 CMU_VIDEO_DIR = "Raw/Video/Segmented"
 CMU_TRANSCRIPT_DIR = "Raw/Transcript/Segmented"
 CMU_LABEL_FILES = ("labels.csv", "Labels/OpinionLevelSentiment.csv", "CMU_MOSI_Opinion_Labels.csd")
+# MOSEI's raw release has no segment labels (Raw/Labels holds per-annotator AMT output): only a CSV of one's own.
+MOSEI_LABEL_FILES = ("labels.csv",)
 SEGMENTS_FILE = "segments.csv"
 WORDS_FILE = "words.csv"
 FOLDS_FILE = "folds.json"
@@ -268,17 +273,21 @@ def _read_transcripts(folder: Path, result: LoadResult) -> dict[str, tuple[str, 
     return out
 
 
-def _label_file(corpus_dir: Path, options: MosiRawOptions, defaults: tuple[str, ...] = CMU_LABEL_FILES) -> Path | None:
+def _label_file(corpus_dir: Path, options: MosiRawOptions, defaults: tuple[str, ...] = CMU_LABEL_FILES,
+                required: bool = True) -> Path | None:
+    """The label file: the option labels_file, else the first of `defaults` in the root. None (with a
+    warning) when there is none and labels are not `required` (nor `options.require_labels`)."""
     candidates = (options.labels_file,) if options.labels_file else defaults
     path = next((corpus_dir / c for c in candidates if (corpus_dir / c).is_file()), None)
     if path is None:
-        if options.labels_file or (options.require_labels and defaults):
+        if options.labels_file or (options.require_labels and required):
             raise CorpusNotFoundError(
                 f"{corpus_dir}: no label file ({', '.join(candidates)}); expected a CSV with a header "
                 "'segment_id,label' or 'video_id,segment,label', or the SDK's CMU_MOSI_Opinion_Labels.csd; "
                 "pass labels_file=..., or require_labels=false"
             )
-        log.warning("%s: no label file; labels stay null", corpus_dir)
+        log.warning("%s: no label file (%s); labels stay null; pass labels_file=PATH to name one",
+                    corpus_dir, ", ".join(candidates))
     return path
 
 
@@ -358,7 +367,7 @@ def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -
             segments[sample_id] = seg
     if not segments and not result.problems:
         raise CorpusNotFoundError(f"{corpus_dir}: no transcript lines in {MOSEI_TRANSCRIPT_DIR}/*.txt")
-    label_path = _label_file(corpus_dir, options, defaults=())
+    label_path = _label_file(corpus_dir, options, defaults=MOSEI_LABEL_FILES, required=False)
     if label_path is not None and label_path.suffix.lower() == CSD_SUFFIX:
         # MOSEI's SDK labels are not numbered like the transcript lines, so row k-1 would be a guess.
         raise ConfigError(f"labels_file={options.labels_file!r}: an SDK label sequence (.csd) is read in the cmu "
@@ -431,17 +440,43 @@ def _attach_words(corpus_dir: Path, options: MosiRawOptions, segments: dict[str,
     expect({"segment_id", "word", "start", "end"} <= set(header), f"{path}:1",
            f"expected a header with segment_id,word,start,end, got {','.join(header)!r}")
     words: dict[str, list[list[Any]]] = {}
+    outside: dict[str, list[tuple[str, list[Any]]]] = {}  # segment -> (where, word) of its words outside it
     for line, row in rows:
         where = f"{path}:{line}"
         start = parse_number(row["start"], where, "start", required=True)
         end = parse_number(row["end"], where, "end", required=True)
         expect(0 <= start <= end, where, f"word start {start}, end {end}; expected 0 <= start <= end (seconds)")
-        if row["segment_id"] not in segments:
+        seg = segments.get(row["segment_id"])
+        if seg is None:
             result.problems.append(LoadProblem(row["segment_id"], where, "word timing for an unknown segment; ignored"))
+            continue
+        if _outside_segment(seg, start, end):
+            outside.setdefault(row["segment_id"], []).append((where, [row["word"], start, end]))
             continue
         words.setdefault(row["segment_id"], []).append([row["word"], start, end])
     for sample_id, entries in words.items():
         segments[sample_id].extra["words"] = sorted(entries, key=lambda w: w[1])
+    for sample_id, misplaced in outside.items():
+        result.problems.append(_words_outside(sample_id, segments[sample_id], misplaced))
+
+
+#: Seconds a word may lie outside its segment and still belong to it (rounded times).
+WORD_SLACK = 0.05
+
+
+def _outside_segment(seg: _Segment, start: float, end: float) -> bool:
+    """Whether a word timed [start, end] lies wholly outside the segment cut from its recording."""
+    return ((seg.start is not None and end < seg.start - WORD_SLACK)
+            or (seg.end is not None and start > seg.end + WORD_SLACK))
+
+
+def _words_outside(sample_id: str, seg: _Segment, misplaced: list[tuple[str, list[Any]]]) -> LoadProblem:
+    where, (word, start, end) = misplaced[0]
+    span = f"[{seg.start or 0:g}, {'end' if seg.end is None else format(seg.end, 'g')}]"
+    return LoadProblem(sample_id, where, (
+        f"{len(misplaced)} word timing(s) of segment {sample_id!r} lie outside it ({span} s of "
+        f"its recording; first: {word!r} at [{start:g}, {end:g}]); ignored; word times are seconds of the media "
+        "file, the whole recording here: add the segment start to times measured from the segment's beginning"))
 
 
 def _assign_folds(corpus_dir: Path, options: MosiRawOptions, segments: dict[str, _Segment]) -> None:

@@ -4,7 +4,9 @@ Every extractor here writes a temporal table (`kind='sequence'`, one row per fra
 intervals in seconds of the media file and the frame rate in the metadata). Audio is decoded in
 the worker processes (`mmdata.media.audio.load_audio`: soundfile, PyAV for the audio track of a
 video, soxr resampling to `sample_rate`, the sample's start/end honoured). A sample without an
-`audio` path falls back to the audio track of its `video`.
+`audio` path falls back to the audio track of its `video`. A segment that runs past the end of its
+audio by more than a tenth of its length (a transcript's segment times beyond a recording) fails
+the sample naming both times; a shorter overrun is cut at the end of the audio.
 
 Frame intervals: frame i of a centred STFT sits at `t_i = i * hop / sample_rate`; it owns the part
 of the segment closer to t_i than to any other frame, `[t_i - hop/2, t_i + hop/2]` with the first
@@ -41,22 +43,49 @@ import numpy as np
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import MediaError
 from mmdata.features.base import Extractor, register_extractor
-from mmdata.media.audio import SOUNDFILE_SUFFIXES, AudioSegment, OnSilence, load_audio
+from mmdata.media.audio import SOUNDFILE_SUFFIXES, AudioSegment, OnSilence, check_not_silent, load_audio
 from mmdata.store.metadata import FeatureSpec
 
 PadMode = Literal["constant", "reflect"]
 Feature = tuple[np.ndarray, np.ndarray]  # (T, dim) float32 frames, (T, 2) float64 intervals
 
 
+#: A segment may run past the end of its media file by this fraction of its length (segment
+#: times rounded in a transcript, a recording a few frames short): its features then stop at the
+#: end of the media. A longer overrun fails the sample, as `mmdata check` would fail its frame count.
+SEGMENT_OVERRUN_TOLERANCE = 0.1
+
+
+def check_segment_overrun(row: dict[str, Any], path: Path | str, media_end: float, what: str) -> None:
+    """Raise MediaError if the row's segment ends more than `SEGMENT_OVERRUN_TOLERANCE` of its
+    length after `media_end` (seconds of the media file where the decoded `what` stops)."""
+    start, end = row.get("start") or 0.0, row.get("end")
+    if end is None or end <= start:
+        return
+    missing = end - max(media_end, start)
+    if missing > SEGMENT_OVERRUN_TOLERANCE * (end - start):
+        raise MediaError(
+            f"{path}: segment [{start:g}s, {end:g}s] of sample {row['sample_id']!r} runs {missing:.3f}s past the end "
+            f"of the {what} ({media_end:.3f}s), so only {1 - missing / (end - start):.0%} of it has {what}; expected a "
+            "segment inside its media file (check the segment times against the recording)"
+        )
+
+
 def load_sample_audio(row: dict[str, Any], corpus_root: Path, *, sample_rate: int, on_silence: OnSilence) -> AudioSegment:
-    """The audio of a samples-table row: its `audio` file, else the audio track of its `video`."""
+    """The audio of a samples-table row: its `audio` file, else the audio track of its `video`.
+
+    A segment that runs past the end of the audio (beyond `SEGMENT_OVERRUN_TOLERANCE`) is a
+    MediaError saying so, checked before silence: the silent tail of a recording is not the reason.
+    """
     relative = row.get("audio") or row.get("video")
     if not relative:
         raise MediaError(f"sample {row['sample_id']!r} has no audio or video file; expected an 'audio' or 'video' path")
-    return load_audio(
-        resolve_media(corpus_root, relative), sample_rate=sample_rate, start=row.get("start"), end=row.get("end"),
-        on_silence=on_silence,
-    )
+    path = resolve_media(corpus_root, relative)
+    segment = load_audio(path, sample_rate=sample_rate, start=row.get("start"), end=row.get("end"), on_silence="allow")
+    check_segment_overrun(row, path, segment.offset + segment.duration, "audio")
+    if on_silence == "error":
+        check_not_silent(segment)
+    return segment
 
 
 def cell_intervals(centres: np.ndarray, duration: float, offset: float) -> np.ndarray:

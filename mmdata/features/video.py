@@ -1,6 +1,8 @@
 """`video-frames`: any registered image extractor applied to frames sampled from a video.
 
 Frames are sampled at `fps` within the sample's `[start, end)` segment (`mmdata.media.video`).
+A segment that runs past the end of the video by more than a tenth of its length fails the sample
+naming both times, as for audio (`mmdata.features.audio.check_segment_overrun`).
 Each frame goes through the image extractor's own `decode` (in the worker processes) and its
 `compute` (one call per batch of samples, over all their frames together, in the main process),
 so model-based image extractors batch across frames as they do across images.
@@ -28,6 +30,7 @@ import numpy as np
 
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import ConfigError, MediaError
+from mmdata.features.audio import check_segment_overrun
 from mmdata.features.base import Extractor, create_extractor, register_extractor
 from mmdata.media.video import read_video_frames
 from mmdata.options import option_text, options_to_json
@@ -136,6 +139,8 @@ class VideoFrames(Extractor):
                 path, fps=self.config.fps, start=row.get("start"), end=row.get("end"),
                 max_frames=self.config.max_frames or None, convert=decode_frame,
             )
+        if not self.config.max_frames or len(clip) < self.config.max_frames:  # max_frames stops early on purpose
+            check_segment_overrun(row, path, float(clip.intervals[-1, 1]), "video")
         return DecodedFrames(clip.frames, clip.intervals)
 
     def compute(self, items: list[DecodedFrames]) -> list[Any]:

@@ -53,6 +53,8 @@ class AudioSegment:
     sample_rate: int
     offset: float
     path: str
+    #: max |sample|, when the decoder measured it (None: not measured)
+    peak: float | None = None
 
     @property
     def duration(self) -> float:
@@ -107,13 +109,21 @@ def load_audio(
         samples = resample(samples, rate, sample_rate)
         rate = sample_rate
         peak = _peak_amplitude(samples)
-    if on_silence == "error" and peak < SILENCE_PEAK:
+    segment = AudioSegment(np.ascontiguousarray(samples, dtype=np.float32), int(rate), float(offset), str(path), peak)
+    if on_silence == "error":
+        check_not_silent(segment)
+    return segment
+
+
+def check_not_silent(segment: AudioSegment) -> None:
+    """Raise MediaError if the segment's peak amplitude (measured when it was decoded, else now) is below -80 dBFS."""
+    peak = _peak_amplitude(segment.samples) if segment.peak is None else segment.peak
+    if peak < SILENCE_PEAK:
         raise MediaError(
-            f"{path}: audio segment [{offset:.3f}s, {offset + len(samples) / rate:.3f}s] is silent "
+            f"{segment.path}: audio segment [{segment.offset:.3f}s, {segment.offset + segment.duration:.3f}s] is silent "
             f"(peak amplitude {peak:.2e} < {SILENCE_PEAK:.0e}); expected audible audio, "
             "or set on_silence=allow to keep silent segments"
         )
-    return AudioSegment(np.ascontiguousarray(samples, dtype=np.float32), int(rate), float(offset), str(path))
 
 
 def _peak_amplitude(samples: np.ndarray) -> float:
