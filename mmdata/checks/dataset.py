@@ -200,7 +200,9 @@ class _Context:
 def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -> list[Issue]:
     samples = context.samples
     loader = context.failed.filter(pc.equal(context.failed.column("table"), LOADER_ERRORS_TABLE))
-    issues = manifest_checks.check_loaded(len(context.sample_ids), loader.column("sample_id").to_pylist(),
+    failed_ids = loader.column("sample_id")
+    kept = pc.fill_null(pc.is_in(failed_ids, value_set=context.sample_ids), False).to_pylist()
+    issues = manifest_checks.check_loaded(len(context.sample_ids), failed_ids.to_pylist(), kept=kept,
                                           max_examples=options.max_examples)
     issues += manifest_checks.check_samples_entry(dataset.manifest.samples, len(context.sample_ids),
                                                   count_splits(samples.column("split")))

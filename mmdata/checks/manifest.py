@@ -44,8 +44,13 @@ def check_table_entry(table: str, entry_rows: int, entry_errors: int, rows: int,
     )]
 
 
-def check_loaded(rows: int, loader_failures: Sequence[str | None], *, max_examples: int = 5) -> list[Issue]:
-    """An empty samples table is an error; annotation entries the loader could not use, a warning."""
+def check_loaded(rows: int, loader_failures: Sequence[str | None], *, kept: Sequence[bool] = (),
+                 max_examples: int = 5) -> list[Issue]:
+    """An empty samples table is an error; annotation entries the loader could not use, a warning.
+
+    `kept[i]`: whether the sample of `loader_failures[i]` is in the samples table all the same (a
+    problem the loader recorded and kept the sample with, e.g. a missing WAV); the others were left out.
+    """
     issues = []
     where = "errors/loader, `mmdata info`"
     if rows == 0:
@@ -55,11 +60,19 @@ def check_loaded(rows: int, loader_failures: Sequence[str | None], *, max_exampl
             "kind, split and annotation files are the right ones",
         ))
     elif loader_failures:
-        named = [s for s in loader_failures if s is not None]
+        kept = list(kept) or [False] * len(loader_failures)
+        left_out = [s for s, k in zip(loader_failures, kept) if not k]
+        with_problem = [s for s, k in zip(loader_failures, kept) if k]
+        parts = []
+        if left_out:
+            parts.append(f"the loader left out {len(left_out)} annotation entries it could not use; they have no "
+                         "row in any table")
+        if with_problem:
+            parts.append(f"{len(with_problem)} samples were kept with a problem the loader recorded (their "
+                         "extractors fail them where it matters)")
+        named = [s for s in left_out + with_problem if s is not None]
         issues.append(make_issue(
-            "loader-errors", "warning",
-            f"the loader left out {len(loader_failures)} annotation entries it could not use (reasons in {where}); "
-            "they have no row in any table",
+            "loader-errors", "warning", f"{'; '.join(parts)} (reasons in {where})",
             offenders=named[:max_examples], count=len(loader_failures), max_examples=max_examples,
         ))
     return issues

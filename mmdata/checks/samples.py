@@ -75,7 +75,7 @@ def check_text(samples: pa.Table, *, max_examples: int = 5, uncaptioned_splits: 
     if pc.any(transcribed).as_py():
         text = samples.column("transcript")
         empty = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), True)
-        issues += _missing(samples, pc.and_(transcribed, empty), "transcript-missing", "a transcript",
+        issues += _missing(samples, pc.and_(transcribed, empty), "transcript-missing", "transcript",
                            "the corpus gives every segment a transcript; check the transcript files", max_examples)
     return issues
 
@@ -98,7 +98,7 @@ def check_labels(samples: pa.Table, label_range: tuple[float, float] | None, *, 
     issues = []
     missing = np.isnan(labels)
     if missing.any():
-        issues += _missing(samples, pa.array(missing), "label-missing", "a label",
+        issues += _missing(samples, pa.array(missing), "label-missing", "label",
                            "a labelled corpus should label every sample", max_examples, severity="warning")
     with np.errstate(invalid="ignore"):
         outside = (labels < low) | (labels > high)

@@ -192,11 +192,14 @@ def check_frame_count(table: str, sample_ids: pa.Array, lengths: np.ndarray, wid
     if not bad.any():
         return []
     first = int(np.argmax(bad))
+    cause = ("the media may end before the segment does (check the segment's start/end against its file), or the "
+             "declared frame rate does not match the data") if lengths[first] < expected[first] else \
+        "the declared frame rate does not match the data"
     return [make_issue(
         "frame-count", "error",
         f"sample has {int(lengths[first])} frames over {width[first]:.6g} s, expected about "
         f"{expected[first]:.1f} at the declared {frame_rate:g} Hz (tolerance {tolerance:.0%} or {FRAME_SLACK} frames); "
-        "the declared frame rate does not match the data",
+        f"{cause}",
         table=table, offenders=sample_ids.filter(pa.array(bad)).to_pylist(), count=int(bad.sum()),
     )]
 

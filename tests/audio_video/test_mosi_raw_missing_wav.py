@@ -74,3 +74,14 @@ def test_mosei_recording_missing_its_wav_is_a_problem(tmp_path):
                                                               "Raw/Videos/Full/Combined/v2.mp4")
     assert [(p.sample_id, p.path) for p in result.problems] == [("v2_1", str(root / "Raw/Audio/Full/WAV_16000/v2.wav"))]
     assert "WAV file not found: Raw/Audio/Full/WAV_16000/v2.wav (the other recordings have one)" in result.problems[0].reason
+
+
+def test_check_counts_a_clip_kept_with_a_load_problem_as_kept_not_left_out(tmp_path):
+    from mmdata.checks import check_dataset
+
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    (fake.root / WAV_DIR / "a_b-1_1.wav").unlink()
+    extract("mosi-raw", fake.root, tmp_path / "out", extractors=["hashed-bow"], num_workers=0)
+    [issue] = [i for i in check_dataset(tmp_path / "out").issues if i.code == "loader-errors"]
+    assert issue.sample_id == "a_b-1_1" and "1 samples were kept with a problem the loader recorded" in issue.message
+    assert "left out" not in issue.message
