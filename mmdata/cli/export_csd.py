@@ -9,7 +9,8 @@ import typer
 from mmdata.cli.app import command, table_names
 from mmdata.cli.paths import OutputPathError
 from mmdata.cli.paths import output_dir as checked_dir
-from mmdata.formats.csd_export import export_csd
+from mmdata.formats.csd_export import export_csd, refuse_corpus_root
+from mmdata.store.reader import open_dataset
 
 
 @command("export-csd")
@@ -28,6 +29,7 @@ def export_csd_command(
     """Write temporal tables (and segment labels) as SDK computational sequences."""
     chosen = table_names(table)
     existing = sorted(csd_dir.glob("*.csd")) if checked_dir(csd_dir, "CSD_DIR").is_dir() else []
+    refuse_corpus_root(open_dataset(output_dir), csd_dir)  # before the hint below, whose --force it refuses too
     if existing and not force:
         # The files keep the names of the corpus's .csd files: CSD_DIR = the corpus folder would replace its own.
         raise OutputPathError(f"CSD_DIR {csd_dir} already holds .csd files (e.g. {existing[0].name}), which this "

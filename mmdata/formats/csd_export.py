@@ -9,8 +9,9 @@ get `<table>.csd` with the table name as root. Word tables are written as bytes 
 from their `words` column. When the samples are labelled segments (start, end, label), a label
 file is written too: one key per video, one row per segment in segment order (the original label
 file's name, root and metadata when the dataset came from `.csd` files), or, when the original
-label file was one the SDK had aligned, one key `vid[i]` of one row per segment as it was, so the
-segment ids (gaps included) survive a round trip. Tables are read one shard at a time, so memory
+label file was one the SDK had aligned or a video's segments `vid[i]` skip a number (a label row
+the loader left out), one key `vid[i]` of one row per segment, so the segment ids (gaps included)
+survive a round trip. Tables are read one shard at a time, so memory
 stays bounded.
 
 Keys. `keys="sample"` (the default) writes each sample under its sample id, its intervals as they
@@ -72,15 +73,17 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
         >>> export_csd("out/mosi-raw", "out/mosi-csd", keys="sdk")
 
     Raises:
-        DatasetError: a named table is not a sequence table with intervals or has no shards;
+        ConfigError: `csd_dir` is the folder the dataset's corpus was read from (its files would be replaced).
+        DatasetError: a named table is not a sequence table with intervals, has no shards or no feature at all;
             nothing to export; with keys="sdk", a sample without an SDK key, or whose place in its
             video is unknown.
     """
     if keys not in KEY_STYLES:
         raise ConfigError(f"keys={keys!r} is not one of {list(KEY_STYLES)}")
     dataset = open_dataset(dataset_dir)
-    places = _sdk_places(dataset) if keys == "sdk" else None
     csd_dir = Path(csd_dir)
+    refuse_corpus_root(dataset, csd_dir)
+    places = _sdk_places(dataset) if keys == "sdk" else None
     names = tables or [n for n in dataset.table_names if _is_temporal(dataset, n)]
     for name in names:  # every table is checked before any file is written
         if not _is_temporal(dataset, name):
@@ -89,6 +92,7 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
             raise DatasetError(f"table {name!r} is {what}, not a sequence table with intervals; a .csd needs "
                                "per-row [start, end] intervals")
         dataset.table_files(name)  # raises when the manifest lists a table whose shards are gone
+        _require_some_feature(dataset, name)
     written = []
     for name in names:
         entry = dataset.entry(name)
@@ -112,6 +116,36 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
                            f"as .csd (tables: {dataset.table_names}); align a table to a reference first "
                            "(`mmdata align DIR --reference TABLE`)")
     return written
+
+
+def refuse_corpus_root(dataset: Dataset, csd_dir: Path) -> None:
+    """Refuse to write into the folder the dataset's corpus was read from.
+
+    The files written keep the names of the corpus's own `.csd` files (CMU_MOSI_COVAREP.csd, the
+    label file), so they would replace the source: cut into segments, non-finite values zeroed, and
+    the dataset could no longer be extracted again from it.
+
+    Raises:
+        ConfigError: `csd_dir` is the corpus root recorded in the dataset's manifest.
+    """
+    root = dataset.manifest.corpus.get("root")
+    if root and csd_dir.resolve() == Path(root).resolve():
+        raise ConfigError(f"{csd_dir} is the corpus folder {dataset.root} was read from; the export would replace "
+                          "its own .csd files (same names) with the dataset's rows; choose a new or empty folder")
+
+
+def _require_some_feature(dataset: Dataset, name: str) -> None:
+    """Refuse a table whose every sample failed: its `.csd` would hold no key, and the SDK's `unify`
+    (which keeps only the videos every sequence holds) would then drop every video of the folder."""
+    entry = dataset.entry(name)
+    if not entry.rows or entry.errors < entry.rows:
+        return
+    failures = [r for r in dataset.errors().to_pylist() if r["table"] == name]
+    example = f"; e.g. {failures[0]['sample_id']}: {failures[0]['reason']}" if failures else ""
+    raise DatasetError(
+        f"table {name!r} has no feature for any of its {entry.rows} samples (all failed, see the errors table"
+        f"{example}); its .csd would hold no video and the SDK would drop every video of the folder; extract the "
+        "table again so that its samples succeed, or leave it out with --tables")
 
 
 def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...], places: dict[str, _Place] | None,
@@ -182,8 +216,9 @@ def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, _Place] | 
     metadata = {k: v for k, v in source.get("metadata", {}).items() if k != "uuid"}
     ordered = [(video, sorted(segments, key=lambda r: r[0])) for video, segments in sorted(by_video.items())]
     # One key per video numbers its rows 0, 1, ... on reading; a video whose SDK keys have gaps
-    # (a clip without a label) keeps its ids only as one key `vid[i]` per segment.
-    gaps = places is not None and any([r[0] for r in segments] != list(range(len(segments))) for _, segments in ordered)
+    # (a clip without a label, a label row the loader skipped) keeps its ids only as one key
+    # `vid[i]` per segment.
+    gaps = any(_has_gaps(video, segments, keyed_by_sample=places is None) for video, segments in ordered)
     if source.get("keys") == "segments" or gaps:
         entries: Iterator[tuple[str, Any, np.ndarray]] = (
             (key, np.asarray([values], dtype=np.float32), np.asarray([interval]))
@@ -192,6 +227,21 @@ def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, _Place] | 
         entries = ((video, np.asarray([r[2] for r in segments], dtype=np.float32), np.asarray([r[3] for r in segments]))
                    for video, segments in ordered)
     return write_csd(csd_dir / source.get("file", f"{DEFAULT_LABELS_ROOT}.csd"), root, entries, metadata)
+
+
+def _has_gaps(video: str, segments: list[tuple[Any, str, list[float], list[float]]], *, keyed_by_sample: bool) -> bool:
+    """Whether a video's segment numbers skip some (e.g. `vid[0]`, `vid[2]`), so that one key per video,
+    whose rows a reader numbers 0, 1, ..., would rename its later segments.
+
+    With sample keys this holds only for samples named `vid[i]` after their segment number (the
+    `csd` loader's segments, whose label row i was skipped); other numbering says nothing about ids.
+    """
+    numbers = [order for order, *_ in segments]
+    if numbers == list(range(len(segments))):
+        return False
+    if not keyed_by_sample:
+        return True
+    return all(isinstance(n, int) and key == f"{video}[{n}]" for n, key, *_ in segments)
 
 
 def _sdk_places(dataset: Dataset) -> dict[str, _Place]:

@@ -201,10 +201,18 @@ def test_fuse_takes_its_export_directory_as_o_like_share_and_report(dataset, tmp
 def test_export_csd_does_not_replace_the_corpus_files_without_force(mosi):
     corpus, ds = mosi
     before = {p.name: p.read_bytes() for p in corpus.glob("*.csd")}
-    line = _one_line_error(runner.invoke(app, ["export-csd", str(ds), str(corpus)]))
-    assert line.startswith(f"error: CSD_DIR {corpus} already holds .csd files (e.g. CMU_MOSI_COVAREP.csd)")
-    assert line.endswith("pass --force")
+    for force in ([], ["--force"]):  # the corpus folder is refused with or without --force
+        line = _one_line_error(runner.invoke(app, ["export-csd", str(ds), str(corpus), *force]))
+        assert line.startswith(f"error: {corpus} is the corpus folder {ds} was read from") and "--force" not in line
     assert {p.name: p.read_bytes() for p in corpus.glob("*.csd")} == before
+
+
+def test_export_csd_does_not_replace_csd_files_of_another_folder_without_force(mosi, tmp_path):
+    target = tmp_path / "csd"
+    assert runner.invoke(app, ["export-csd", str(mosi[1]), str(target)]).exit_code == 0
+    line = _one_line_error(runner.invoke(app, ["export-csd", str(mosi[1]), str(target)]))
+    assert line.startswith(f"error: CSD_DIR {target} already holds .csd files (e.g. CMU_MOSI_COVAREP.csd)")
+    assert line.endswith("pass --force")
 
 
 def test_export_csd_force_writes_into_a_folder_holding_csd_files(mosi, tmp_path):

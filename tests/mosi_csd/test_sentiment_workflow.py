@@ -1,0 +1,80 @@
+"""A CMU-MOSI researcher's path: SDK `.csd` files -> segments -> export back to `.csd` -> reload."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmdata.errors import ConfigError, DatasetError
+from mmdata.formats.csd import CsdFile
+from mmdata.formats.csd_export import export_csd
+from mmdata.pipeline import extract
+from mmdata.store import open_dataset
+from tests.fakes.csd import (
+    COVAREP_FILE, COVAREP_ROOT, LABELS_FILE, LABELS_ROOT, SEGMENTS, write_mosi_csd, write_sdk_csd,
+)
+
+
+def _sample_labels(dataset_dir):
+    rows = open_dataset(dataset_dir).samples_table(["sample_id", "start", "label"]).to_pylist()
+    return {r["sample_id"]: (r["start"], r["label"]) for r in rows}
+
+
+def test_segment_ids_survive_a_round_trip_when_a_label_row_was_skipped(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    labels = dict(fake.data[LABELS_FILE])
+    values, intervals = labels["abc"]
+    values = values.copy()
+    values[0, 0] = np.nan  # the loader skips segment abc[0]; abc[1] keeps its SDK index
+    labels["abc"] = (values, intervals)
+    write_sdk_csd(fake.files[LABELS_FILE], LABELS_ROOT, labels)
+    extract("csd", fake.root, tmp_path / "out", extractors=[], num_workers=0)
+    first = _sample_labels(tmp_path / "out")
+    assert "abc[1]" in first and "abc[0]" not in first
+
+    export_csd(tmp_path / "out", tmp_path / "back")
+    extract("csd", tmp_path / "back", tmp_path / "again", extractors=[], num_workers=0)
+
+    assert _sample_labels(tmp_path / "again") == first  # abc[1] is not renamed abc[0]
+    with CsdFile(tmp_path / "back" / LABELS_FILE) as csd:
+        assert "abc[1]" in csd.video_ids and "abc" not in csd.video_ids
+
+
+def test_labels_without_gaps_are_still_written_one_key_per_video(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    extract("csd", fake.root, tmp_path / "out", extractors=[], num_workers=0)
+    export_csd(tmp_path / "out", tmp_path / "back", tables=[])
+    with CsdFile(tmp_path / "back" / LABELS_FILE) as csd:
+        assert csd.video_ids == sorted(SEGMENTS)
+
+
+def test_a_table_whose_every_sample_failed_is_refused_before_any_file_is_written(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    covarep = {}
+    for vid, (features, intervals) in fake.data[COVAREP_FILE].items():
+        features = np.array(features, np.float32)
+        features[::50, 1] = -np.inf  # -inf in every segment: the default nonfinite=error fails them all
+        covarep[vid] = (features, intervals)
+    write_sdk_csd(fake.files[COVAREP_FILE], COVAREP_ROOT, covarep)
+    extract("csd", fake.root, tmp_path / "out", extractors=[], num_workers=0)
+
+    with pytest.raises(DatasetError, match=r"'audio.covarep' has no feature for any of its 5 samples.*nonfinite=zero"):
+        export_csd(tmp_path / "out", tmp_path / "back")
+    assert not list((tmp_path / "back").glob("*.csd"))
+    written = export_csd(tmp_path / "out", tmp_path / "back", tables=["text.words", "video.facet-41"])
+    assert COVAREP_FILE not in {p.name for p in written}
+
+
+def test_exporting_into_the_corpus_folder_is_refused_even_with_force(tmp_path):
+    from typer.testing import CliRunner
+
+    from mmdata.cli import app
+
+    fake = write_mosi_csd(tmp_path / "csd")
+    before = {name: path.read_bytes() for name, path in fake.files.items()}
+    extract("csd", fake.root, tmp_path / "out", extractors=[], num_workers=0)
+
+    result = CliRunner().invoke(app, ["export-csd", str(tmp_path / "out"), str(fake.root), "--force"])
+    assert result.exit_code != 0 and "is the corpus folder" in result.output, result.output
+    with pytest.raises(ConfigError, match="is the corpus folder"):
+        export_csd(tmp_path / "out", tmp_path / "csd" / ".")
+    assert {name: path.read_bytes() for name, path in fake.files.items()} == before
