@@ -506,6 +506,9 @@ def _add_feature(builder: FeatureBatchBuilder, spec: FeatureSpec, result: ItemRe
     shape, values that are not numbers) adds nothing and is returned, to fail that item alone."""
     if result.value is None:
         return SchemaMismatchError("the extractor returned no feature (None) for this item")
+    if spec.intervals and not (isinstance(result.value, (tuple, list)) and len(result.value) == 2):
+        return SchemaMismatchError(f"the extractor declares intervals, so compute must return (features (T, D), "
+                                   f"intervals (T, 2)) per item; got {type(result.value).__name__}")
     try:
         if spec.intervals:
             values, intervals = result.value

@@ -54,8 +54,10 @@ def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str, table
     nonfinite = sum(int(read_table_metadata(s).get("nonfinite_values", 0)) for s in shards)
     dataset.manifest.extra.setdefault("nonfinite_values", {})[table.name] = nonfinite
     if nonfinite:
-        log.warning("%s: %d non-finite values (-inf/NaN) in %s (policy %s)", table.name, nonfinite, table.source,
-                    table.config.get("nonfinite"))
+        policy = table.config.get("nonfinite")
+        hint = "; -o nonfinite=zero sets them to 0, as MulT and MMSA do" if policy == "error" else ""
+        log.warning("%s: %d non-finite values (-inf/NaN) in %s (policy %s%s)", table.name, nonfinite, table.source,
+                    policy, hint)
     write_manifest(dataset.root, dataset.manifest)
     return finish_table(dataset, table.name, written=written)
 

@@ -23,7 +23,7 @@ def fuse_command(
     normalize: Annotated[list[str], typer.Option(help="zscore|l2|none, or TABLE=METHOD,... per table (tables not named: none).")] = ["zscore"],  # noqa: B006
     missing: Annotated[str, typer.Option(help="error | zero (zero-fill + presence mask) | drop.")] = "error",
     non_finite: Annotated[str, typer.Option(help="A feature holding NaN/Inf: error | missing (then --missing decides).")] = "error",
-    fmt: Annotated[str, typer.Option("--format", help="parquet | arrow | hf | npy.")] = "parquet",
+    fmt: Annotated[str, typer.Option("--format", help="parquet | arrow | hf | npy (arrow, hf and npy are memory-mapped by mmdata.FusedDataset for PyTorch).")] = "parquet",
     sequences: Annotated[str, typer.Option(help="Temporal tables: pool | pad | ragged.")] = "pool",
     pool: Annotated[str, typer.Option(help="Pooling of sequences: mean | max | first | last.")] = "mean",
     max_length: Annotated[Optional[int], typer.Option(min=1, help="Padded length (default: the longest).")] = None,

@@ -168,14 +168,16 @@ def test_unsorted_rows_are_sorted_stably_on_request(tmp_path):
     assert np.array_equal(np.array(row["feature"], np.float32), features[50:400])  # [0.5, 4.0] at 100 Hz
 
 
-def test_nonfinite_policies_error_zero_keep_are_counted(tmp_path):
+def test_nonfinite_policies_error_zero_keep_are_counted(tmp_path, caplog):
     fake = write_mosi_csd(tmp_path / "csd")
     features, intervals = fake.data[COVAREP_FILE]["abc"]
     features = features.copy()
     features[10, 1], features[20, 2], features[400, 0] = -np.inf, np.nan, -np.inf  # 2 in abc[0], 1 in abc[1]
     write_sdk_csd(fake.files[COVAREP_FILE], COVAREP_ROOT, {**fake.data[COVAREP_FILE], "abc": (features, intervals)})
-    report = extract("csd", fake.root, tmp_path / "err", extractors=[], num_workers=0)
+    with caplog.at_level("WARNING", logger="mmdata.precomputed"):
+        report = extract("csd", fake.root, tmp_path / "err", extractors=[], num_workers=0)
     assert {t.name: t.errors for t in report.tables}["audio.covarep"] == 2
+    assert "3 non-finite values" in caplog.text and "-o nonfinite=zero sets them to 0" in caplog.text
     data = open_dataset(tmp_path / "err")
     errors = [e for e in data.errors().to_pylist() if e["table"] == "audio.covarep"]
     assert [e["sample_id"] for e in errors] == ["abc[0]", "abc[1]"]

@@ -64,7 +64,7 @@ class FixedFrames(FixedOutput):
     def output(self, sid: str) -> Any:
         frames, intervals = self.good()
         return {"frames-1d": (np.ones(2), intervals), "bad-intervals": (frames, intervals[:2]),
-                "none": None}[self.config.output]
+                "frames-alone": frames, "none": None}[self.config.output]
 
 
 @pytest.fixture
@@ -85,6 +85,7 @@ def run(corpus: Path, out: Path, extractor: FixedOutput, **kwargs: Any):
     (FixedFrames, "frames-1d", "SchemaMismatchError", "feature has shape (2,), expected ('T', 2)"),
     (FixedFrames, "bad-intervals", "SchemaMismatchError", "intervals have shape (2, 2), expected (3, 2)"),
     (FixedFrames, "none", "SchemaMismatchError", "returned no feature (None)"),
+    (FixedFrames, "frames-alone", "SchemaMismatchError", "compute must return (features (T, D), intervals (T, 2))"),
 ])
 def test_an_output_the_table_cannot_hold_fails_its_item_alone(coco, tmp_path, kind, output, error_type, said):
     corpus, ids = coco
