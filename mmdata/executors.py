@@ -331,6 +331,16 @@ def auto_workers(cpus: int) -> int:
     return min(cpus, max(2, min(MAX_AUTO_WORKERS, cpus - 1)))
 
 
+def _why_not_sendable(extractor: Extractor) -> str | None:
+    """Why no worker process can receive `extractor` (its class defined in a notebook's `__main__` or
+    in a function: `mmdata.features.base`), or None when it can."""
+    try:
+        pickle.dumps(extractor)
+    except WorkersCannotStartError as e:
+        return f"its class cannot be sent to worker processes: {e}"
+    return None
+
+
 class LocalExecutor:
     """Decode in worker processes, compute in this process.
 
@@ -394,6 +404,12 @@ class LocalExecutor:
         if not self.auto:
             self._decide(extractor, self._workers())
             yield from self._run_in_pool(extractor, batches, corpus_root)
+            return
+        unsendable = _why_not_sendable(extractor)
+        if unsendable is not None:  # auto mode: decode here rather than stop (an explicit count stops)
+            self._decide(extractor, f"this process ({unsendable})")
+            log.warning("%s: decoding in this process: %s", extractor.table_name, unsendable)
+            yield from _run_here(extractor, batches, corpus_root)
             return
         batches = iter(batches)
         first = next(batches, None)

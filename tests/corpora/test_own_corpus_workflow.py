@@ -114,6 +114,7 @@ def own_module(tmp_path, monkeypatch):
     folder = tmp_path / "lab"
     folder.mkdir()
     (folder / f"{EXTRACTORS_MODULE}.py").write_text(EXTRACTORS_SOURCE)
+    base.available_extractors()  # the built-in extractors registered first: the copy restored after holds them
     monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.delitem(sys.modules, EXTRACTORS_MODULE, raising=False)

@@ -431,3 +431,14 @@ def test_a_worker_left_in_a_broken_pools_table_is_terminated_before_the_exit_joi
     executors.release_broken_pools()  # a working pool is left to its own shutdown
     assert all(p.is_alive() for p in healthy._processes.values())
     healthy.shutdown(wait=True)
+
+
+def test_in_auto_mode_an_extractor_no_worker_can_receive_decodes_here_and_says_why(caplog):
+    extractor = _local_extractor()
+    with caplog.at_level("WARNING", logger="mmdata.executors"), LocalExecutor() as executor:
+        results = _results(executor, extractor, _batches(2, 2))
+        assert executor._pool is None
+    assert all(r.ok for r in results) and {r.value[1] for r in results} == {os.getpid()}
+    decision = executor.decisions[extractor.table_name]
+    assert decision.startswith("this process (its class cannot be sent to worker processes: ") and "inside a function" in decision
+    assert "decoding in this process" in caplog.text
