@@ -52,7 +52,9 @@ def mae(pred: np.ndarray, truth: np.ndarray) -> float:
 def pearson(pred: np.ndarray, truth: np.ndarray) -> float:
     """Pearson correlation; NaN when either side is constant (the correlation is undefined)."""
     pred, truth = _pair(pred, truth)
-    if len(pred) < 2 or np.std(pred) == 0 or np.std(truth) == 0:
+    # Constant means every value equal (np.ptp == 0): np.std of np.full(21, 0.1) is 1.7e-17, not 0, and
+    # the mean predictor then got a correlation of 2e-17 instead of "undefined".
+    if len(pred) < 2 or np.ptp(pred) == 0 or np.ptp(truth) == 0:
         return float("nan")
     return float(np.corrcoef(pred, truth)[0, 1])
 

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from mmdata.store.files import write_text_atomic
 
 RowKind = Literal["unimodal", "multimodal", "cross-modal", "reference"]
@@ -64,7 +66,7 @@ def format_table(
 
 
 def write_metrics_json(path: str | Path, report: dict[str, Any]) -> Path:
-    """Write a recipe report as indented JSON (NaN becomes null), atomically."""
+    """Write a recipe report as indented JSON (NaN becomes null, NumPy arrays lists), atomically."""
     return write_text_atomic(path, json.dumps(_clean(report), indent=2, sort_keys=False) + "\n")
 
 
@@ -94,6 +96,8 @@ def _clean(value: Any) -> Any:
         return [_clean(v) for v in value]
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, np.ndarray):  # a list of its values, whatever its size (`item` takes size 1 only)
+        return _clean(value.tolist())
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         value = value.item()
     return _json_number(value)

@@ -5,12 +5,17 @@ train-only statistics), trains every model with an L1 loss (MulT's choice for MO
 on the validation MAE, and evaluates on the test split with `mmdata.metrics.sentiment_metrics` (CH-SIMS
 exports, labelled in [-1, 1]: `mmdata.metrics.sims_metrics`, MMSA's definitions). The train, validation
 and test splits must differ; an export whose normalization statistics came from the validation or test
-split is trained with a warning, and the report records the statistics splits. Labels must be signed
-sentiment scores: an export without labels or with class ids (non-negative integers only) is refused;
-labels outside the corpus's range get a warning.
+split is trained with a warning, and the report records the statistics splits. A sample id in two of
+the train, validation and test rows (or twice in one) is refused. Labels must be signed sentiment
+scores: an export without labels or with class ids (non-negative integers only) is refused; labels
+outside the corpus's range, labels scored as MOSI's that all lie in CH-SIMS's [-1, 1], and splits with
+fewer than `FEW_ROWS` labelled rows get a warning.
 
 Rows of the result: `mean` (predicts the train mean: the floor), one `unimodal` row per modality, and
-one row per fusion model over all modalities.
+one row per fusion model over all modalities. A model row's `details` hold `best_epoch` (counted from 1,
+as `epochs_run` counts: the epoch whose weights were kept and tested), `epochs_run` and `valid_mae`. The
+report also names each modality's table, the export's source (dataset, samples fingerprint, corpus) and
+the rows left out for want of a label.
 
     report = run_sentiment_recipe("out/mosi-fused", "out/mosi-fused/sentiment.json")
     print(report.table())
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +47,14 @@ SIMS_COLUMNS = [("mae", "MAE"), ("corr", "Corr"), ("acc2", "Acc2"), ("f1", "F1")
 PERCENT_METRICS = ("acc2_has0", "f1_has0", "acc2_non0", "f1_non0", "acc7", "acc5", "acc7_cmumosei", "acc2", "f1", "acc3")
 METRIC_SETS = {"mosi": (sentiment_metrics, SENTIMENT_COLUMNS), "sims": (sims_metrics, SIMS_COLUMNS)}
 VALID_SPLIT_NAMES = ("valid", "val", "dev", "validation")
+#: A split with fewer labelled rows gets a warning: one row moves its Acc-2 by more than 5 points.
+FEW_ROWS = 20
+#: The label range CH-SIMS implies; labels scored with MOSI's metrics that all lie in it get a warning.
+SIMS_RANGE = (-1.0, 1.0)
+#: Fewer labels than this may all lie in [-1, 1] by chance even on MOSI: no warning then.
+RANGE_CHECK_MIN_LABELS = 20
+#: What to do about an export whose splits share or repeat samples.
+_REFUSE_HINT = "fuse the dataset again with `mmdata fuse` (it writes each sample once, in its own split)"
 
 
 @dataclass(frozen=True)
@@ -109,13 +123,20 @@ def run_sentiment_recipe(
 
 
 def _run(export_dir: Path, output_path: str | Path | None, config: SentimentRecipeConfig) -> SentimentReport:
+    from mmdata.fusion import read_fused_metadata
+
     train, valid, test, valid_name = load_sentiment_splits(export_dir, config)
+    parts = {config.train_split: train, valid_name: valid, config.test_split: test}
+    check_disjoint_splits(export_dir, parts)
+    warn_small_splits(export_dir, parts)
     metric_set = metric_set_of(export_dir)
     check_sentiment_labels(export_dir, [train, valid, test])
     normalization = normalization_of(export_dir, config.train_split, evaluated=(valid_name, config.test_split))
     score = METRIC_SETS[metric_set][0]
     modalities = sorted(train.features)
     dims = {m: train.features[m].shape[1] for m in modalities}
+    metadata = read_fused_metadata(export_dir)
+    tables = dict(zip(metadata["modalities"], metadata["tables"]))
     log.info("sentiment: %d train, %d valid, %d test rows; dims %s", len(train), len(valid), len(test), dims)
     baseline = np.full(len(test), float(np.mean(train.labels)))
     rows = [ResultRow("mean", "reference", [], score(baseline, test.labels))]
@@ -132,16 +153,18 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
         predictions = predict_sentiment(model, test)
         rows.append(ResultRow(name, model.kind, used, score(predictions, test.labels),
                               train_seconds=round(seconds, 2),
-                              details={"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                              details={"best_epoch": result.best_epoch + 1, "epochs_run": result.epochs_run,
                                        "valid_mae": result.best_score}))
         log.info("%s %s: test MAE %.3f (%.1f s)", name, "+".join(used), rows[-1].metrics["mae"], seconds)
     info = {
         "recipe": "sentiment",
         "export": str(export_dir),
         "metrics": metric_set,
-        "modalities": {m: {"dim": dims[m]} for m in modalities},
+        "source": export_source(metadata),
+        "modalities": {m: {"table": tables[m], "dim": dims[m]} for m in modalities},
         "splits": {"train": config.train_split, "valid": valid_name, "test": config.test_split},
         "rows": {"train": len(train), "valid": len(valid), "test": len(test)},
+        "rows_without_label": rows_without_label(metadata, config, valid_name, train, valid, test),
         "normalization": normalization,
         "config": asdict(config),
         "environment": environment(),
@@ -161,11 +184,65 @@ def metric_set_of(export_dir: Path) -> str:
     return "sims" if label_range_for(corpus) == (-1.0, 1.0) else "mosi"
 
 
+def export_source(metadata: dict[str, Any]) -> dict[str, Any]:
+    """What the export was made from and how, from its fused.json: enough to tell two exports apart."""
+    source = metadata.get("source") or {}
+    return {"dataset_dir": source.get("dataset_dir"), "samples_fingerprint": source.get("samples_fingerprint"),
+            "corpus": source.get("corpus"), "tables": metadata["tables"], "format": metadata["format"],
+            "mmdata_version": metadata.get("mmdata_version")}
+
+
+def rows_without_label(metadata: dict[str, Any], config: SentimentRecipeConfig, valid_name: str,
+                       train: SplitArrays, valid: SplitArrays, test: SplitArrays) -> dict[str, int]:
+    """Rows of each split read that were left out for want of a label (a held-out validation is part of train)."""
+    exported = metadata["rows"]
+    labelled = {config.train_split: len(train), config.test_split: len(test)}
+    if valid_name in exported:
+        labelled[valid_name] = len(valid)
+    else:  # held out of the train split
+        labelled[config.train_split] += len(valid)
+    return {split: int(exported.get(split, 0)) - count for split, count in labelled.items()}
+
+
+def check_disjoint_splits(export_dir: Path, parts: dict[str, SplitArrays]) -> None:
+    """Refuse a sample id that is in two of the train, validation and test rows, or twice in one of them.
+
+    `mmdata fuse` writes every sample once, in its own split; an export assembled or edited otherwise
+    could score rows the model trained on, or count a row twice.
+
+    Raises:
+        DatasetError: naming the splits and up to five of the ids.
+    """
+    seen: dict[str, str] = {}
+    for split, part in parts.items():
+        ids = [str(i) for i in part.sample_ids.tolist()]
+        repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+        if repeated:
+            raise DatasetError(f"split {split!r} of {export_dir} holds sample id(s) {repeated[:5]} more than once; "
+                               f"expected each sample once: {_REFUSE_HINT}")
+        shared = sorted(i for i in ids if i in seen)
+        if shared:
+            raise DatasetError(f"sample id(s) {shared[:5]} ({len(shared)} in all) of {export_dir} are in both split "
+                               f"{seen[shared[0]]!r} and split {split!r}; the splits must not share samples: "
+                               f"{_REFUSE_HINT}")
+        seen.update(dict.fromkeys(ids, split))
+
+
+def warn_small_splits(export_dir: Path, parts: dict[str, SplitArrays]) -> None:
+    """Warn about splits with fewer than `FEW_ROWS` labelled rows: their metrics cannot rank models."""
+    for split, part in parts.items():
+        if len(part) < FEW_ROWS:
+            log.warning("split %s of %s has %d labelled row(s), fewer than %d: one row is %.0f%% of it, too few "
+                        "for results that rank models", split, export_dir, len(part), FEW_ROWS, 100 / max(len(part), 1))
+
+
 def check_sentiment_labels(export_dir: Path, parts: list[SplitArrays]) -> None:
     """Refuse labels the sentiment metrics cannot score; warn about labels outside the corpus's range.
 
     Labels outside the range the export's corpus implies (MOSI/MOSEI [-3, 3], CH-SIMS [-1, 1]) are
     clipped by the metrics as MMSA clips them, so they are only a warning (`mmdata check` lists them).
+    So are labels all within [-1, 1] (at least `RANGE_CHECK_MIN_LABELS`) of a corpus not declared
+    CH-SIMS: a CH-SIMS export without its dataset option, whose Acc-7/Acc-5 would mean nothing.
 
     Raises:
         DatasetError: every label is a non-negative integer (class ids, not signed sentiment scores).
@@ -188,6 +265,12 @@ def check_sentiment_labels(export_dir: Path, parts: list[SplitArrays]) -> None:
     if expected is not None and (low < expected[0] - 1e-6 or high > expected[1] + 1e-6):
         log.warning("the labels of %s span [%g, %g], outside [%g, %g] of its corpus (%s %s); check the corpus's "
                     "dataset option (`mmdata check` lists the rows out of range)", export_dir, low, high, *expected,
+                    corpus.get("kind"), corpus.get("options") or "")
+    within_sims_range = SIMS_RANGE[0] <= low and high <= SIMS_RANGE[1]
+    if expected != SIMS_RANGE and len(labels) >= RANGE_CHECK_MIN_LABELS and within_sims_range:
+        log.warning("the labels of %s all lie in [%g, %g], as CH-SIMS labels do, but its corpus (%s %s) is scored as "
+                    "MOSI/MOSEI (Acc-7/Acc-5 on [-3, 3]); if it is CH-SIMS, declare it (e.g. `mmdata extract mmsa "
+                    "-o dataset=ch-sims`) and fuse again for the SIMS metrics", export_dir, low, high,
                     corpus.get("kind"), corpus.get("options") or "")
 
 

@@ -23,6 +23,9 @@ from mmdata.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+#: The largest seed `seed_everything` accepts (NumPy's legacy global seed is 32-bit).
+MAX_SEED = 2**32 - 1
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -48,6 +51,9 @@ class TrainConfig:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.patience < 0:
             raise ConfigError(f"patience must be >= 0, got {self.patience}")
+        if not 0 <= self.seed <= MAX_SEED:
+            # NumPy's legacy seeding (`seed_everything`) takes no other value and would fail mid-run
+            raise ConfigError(f"seed must be in [0, {MAX_SEED}] (2**32 - 1), got {self.seed}")
 
     def override(self, **values: Any) -> TrainConfig:
         """A copy with the given fields replaced; None values keep the current setting (CLI flags not given)."""
@@ -56,7 +62,11 @@ class TrainConfig:
 
 @dataclass
 class FitResult:
-    """What training did: epochs run, the epoch whose state was kept, and per-epoch scores."""
+    """What training did: epochs run, the epoch whose state was kept, and per-epoch scores.
+
+    `best_epoch` indexes `valid_score` (from 0; -1 when no validation score improved on infinity), while
+    `epochs_run` counts epochs: a report for readers adds 1 to `best_epoch`.
+    """
 
     epochs_run: int
     best_epoch: int

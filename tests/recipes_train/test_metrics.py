@@ -43,6 +43,8 @@ def test_pearson_matches_hand_computed_correlation():
 
 def test_pearson_of_constant_predictions_is_nan():
     assert np.isnan(pearson(np.zeros(4), np.array([1.0, 2.0, 3.0, 4.0])))
+    # np.std of these is 1.7e-17, not 0: the mean predictor must still get "undefined", not 2e-17.
+    assert np.isnan(pearson(np.full(21, 0.1), np.linspace(-3.0, 3.0, 21)))
 
 
 def test_acc2_has0_counts_zero_as_non_negative_over_all_samples():
