@@ -205,7 +205,7 @@ def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -
     issues = manifest_checks.check_loaded(len(context.sample_ids), failed_ids.to_pylist(), kept=kept,
                                           max_examples=options.max_examples)
     issues += manifest_checks.check_samples_entry(dataset.manifest.samples, len(context.sample_ids),
-                                                  count_splits(samples.column("split")))
+                                                  count_splits(samples.column("split")), len(failed_ids))
     issues += table_checks.check_unique_ids(None, context.sample_ids, max_examples=options.max_examples)
     issues += check_split_counts(samples.column("split"))
     issues += check_split_leaks(samples, max_examples=options.max_examples)
@@ -236,10 +236,11 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     collector.extend(state)
     if not shards:
         return stats
-    if not state:  # a complete table: its manifest entry must count what its shards hold
-        collector.extend(manifest_checks.check_table_entry(name, entry.rows, entry.errors, stats["rows"],
-                                                           len(context.failed_ids(name))))
     starts = row_starts(shards)
+    if not state:  # a complete table: its manifest entry must count what its shards hold (all of them:
+        # `stats["rows"]` leaves out a shard of another type, which is not scanned)
+        collector.extend(manifest_checks.check_table_entry(name, entry.rows, entry.errors, int(starts[-1]),
+                                                           len(context.failed_ids(name))))
     scanned_all = all(table_checks.shard_type_ok(spec, s) and "sample_id" in s.schema.names for s in shards)
     if aligned and scanned_all and int(starts[-1]) == len(context.sample_ids):
         table_ids = context.sample_ids  # every row's id was compared with the samples table's: no copy

@@ -17,12 +17,17 @@ _MANIFEST_HINT = ("the manifest was edited by hand or outlived its tables; resto
                   "into a new output directory")
 
 
-def check_samples_entry(samples: dict[str, Any], rows: int, splits: dict[str, int]) -> list[Issue]:
-    """The manifest's samples entry counts the samples table's rows and its samples per split (one
-    issue naming every count that differs)."""
+def check_samples_entry(samples: dict[str, Any], rows: int, splits: dict[str, int],
+                        loader_errors: int | None = None) -> list[Issue]:
+    """The manifest's samples entry counts the samples table's rows, its samples per split and the
+    loader's errors-table rows (`loader_errors`, which `share`'s card and `report` show; one issue
+    naming every count that differs)."""
     wrong = []
     if samples.get("rows") != rows:
         wrong.append(f"the manifest counts {samples.get('rows')} samples, the samples table holds {rows}")
+    if loader_errors is not None and "loader_errors" in samples and samples["loader_errors"] != loader_errors:
+        wrong.append(f"the manifest counts {samples['loader_errors']} loader errors, the loader's errors table "
+                     f"holds {loader_errors}")
     recorded = {str(k): v for k, v in (samples.get("splits") or {}).items()}
     if recorded != splits:
         wrong.append(f"the manifest counts samples per split as {dict(sorted(recorded.items()))}, the samples "

@@ -248,7 +248,17 @@ def _check_shard_rows(table: str, table_rows: Sequence[int], sample_rows: Sequen
         return []
     table_shard = np.repeat(np.arange(len(table_rows)), table_rows)
     sample_shard = np.repeat(np.arange(len(sample_rows)), sample_rows)
-    row = int(np.argmax(table_shard != sample_shard))
+    differ = table_shard != sample_shard
+    if not differ.any():  # every row in its shard: one of the two has empty shards after the other's last
+        return [make_issue(
+            "shard-rows", "error",
+            f"the table has {len(table_rows)} shards, the samples table {len(sample_rows)}; the first "
+            f"{min(len(table_rows), len(sample_rows))} hold the same rows, the others none; feature shard k must "
+            "hold exactly the rows of samples shard k (resume and fusion pair them up); delete the empty shard "
+            "files or re-run `mmdata extract ... --force`",
+            table=table,
+        )]
+    row = int(np.argmax(differ))
     return [make_issue(
         "shard-rows", "error",
         f"row {row} is in shard {table_shard[row]} of the table but in samples shard {sample_shard[row]} "
