@@ -27,7 +27,8 @@ def fuse_command(
     sequences: Annotated[str, typer.Option(help="Temporal tables: pool | pad | ragged.")] = "pool",
     pool: Annotated[str, typer.Option(help="Pooling of sequences: mean | max | first | last.")] = "mean",
     max_length: Annotated[Optional[int], typer.Option(min=1, help="Padded length (default: the longest).")] = None,
-    stats_split: Annotated[list[str], typer.Option(help="Split(s) the normalization statistics come from.")] = ["train"],  # noqa: B006
+    stats_split: Annotated[list[str], typer.Option(
+        help="Split(s) the normalization statistics come from (repeat or comma list).")] = ["train"],  # noqa: B006
     force: Annotated[bool, typer.Option("--force", help="Replace an existing export.")] = False,
     allow_split_leaks: Annotated[bool, typer.Option(
         "--allow-split-leaks", help="Fuse although an image/video/group id lies in two splits.")] = False,
@@ -38,7 +39,7 @@ def fuse_command(
     chosen = tuple(table_names(tables) or ()) or None
     options = FuseOptions(tables=chosen, normalize=parse_normalization(normalize), missing=missing,  # type: ignore[arg-type]
                           non_finite=non_finite, format=fmt, sequences=sequences, pool=pool,  # type: ignore[arg-type]
-                          max_length=max_length, stats_splits=tuple(stats_split), overwrite=force,
+                          max_length=max_length, stats_splits=tuple(table_names(stats_split) or ()), overwrite=force,
                           allow_split_leaks=allow_split_leaks)
     export_dir = checked_dir(output_dir, "OUTPUT_DIR") if output_dir is not None else checked_dir(out, "--out")
     report = fuse(dataset_dir, export_dir, options)

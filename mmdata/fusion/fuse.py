@@ -50,7 +50,8 @@ FUSED_LAYOUT_VERSION = 1
 class FuseOptions:
     """What to fuse and how.
 
-    tables: table names or modality names, in output order (default: every table, one per modality).
+    tables: table names or modality names, in output order (default: every table, one per modality);
+        a string is one name or a comma list of them, as `stats_splits`.
     normalize: one method for all tables, or {table or modality: method} (a table it does not name
         is not normalized); statistics come from `stats_splits`.
     missing: a sample lacking a table's feature: 'error' stops, 'zero' fills zeros and adds a
@@ -81,6 +82,14 @@ class FuseOptions:
     allow_split_leaks: bool = False
 
     def __post_init__(self) -> None:
+        # One name given as a string (`tables="image"`) would otherwise be taken letter by letter.
+        for name in ("tables", "stats_splits"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _names(value))
+        if self.tables is not None and not self.tables:
+            raise ConfigError("fuse option tables is empty; name at least one table or modality, "
+                              "or leave it None to fuse every table, one per modality")
         _expect_choice("missing", self.missing, ("error", "zero", "drop"))
         _expect_choice("non_finite", self.non_finite, ("error", "missing"))
         _expect_choice("format", self.format, EXPORT_FORMATS)
@@ -242,6 +251,13 @@ def parse_normalization(values: list[str] | tuple[str, ...] | str) -> Normalizat
         _expect_choice("normalize", method.strip(), NORMALIZATIONS)
         out[key.strip()] = method.strip()  # type: ignore[assignment]
     return out
+
+
+def _names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Names as a tuple: a string is one name, or a comma list of them ("image,text")."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(value)
 
 
 def _expect_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

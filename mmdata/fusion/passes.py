@@ -124,13 +124,22 @@ def stored_statistics(plan: FusePlan, options: FuseOptions) -> dict[str, NormSta
             if drop and sum(count for count, _, _ in shard.values()) != plan.shard_rows(index):
                 return None  # some sample lacks this table's feature
             for split in plan.stats_splits:
-                if split in shard:
-                    merged.merge(*shard[split])
-        if not (np.isfinite(merged.mean).all() and np.isfinite(merged.m2).all()):
+                if split not in shard:
+                    continue
+                if not _finite_moments(shard[split]):
+                    return None  # merging them would only warn of NaN arithmetic on the way to NaN
+                merged.merge(*shard[split])
+        if not _finite_moments((merged.count, merged.mean, merged.m2)):
             return None
         if table.method == "zscore":
             moments[table.name] = merged
     return _finish(moments, plan)
+
+
+def _finite_moments(moments: tuple[int, np.ndarray, np.ndarray]) -> bool:
+    """Moments of rows that hold no NaN or Inf (those rows make the mean or m2 NaN or Inf)."""
+    _, mean, m2 = moments
+    return bool(np.isfinite(mean).all() and np.isfinite(m2).all())
 
 
 def _update_from_tables(moments: dict[str, RunningMoments], plan: FusePlan, shard: ShardData, keep: np.ndarray) -> None:

@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 PREFETCH = 2
 #: Shards between two hand-backs of freed Arrow memory (`iter_shards`).
 RELEASE_EVERY = 8
+#: Feature dtypes fusion reads: the float tables `mmdata check` accepts, each read as float32 (the
+#: export's dtype) before anything else; a value float32 cannot hold reads as Inf.
+FUSED_DTYPES = ("float16", "float32", "float64")
 
 
 @dataclass
@@ -340,9 +343,9 @@ def _plan_table(dataset: Dataset, name: str, options: FuseOptions, sample_ids: p
     """The plan of one table, from its shards' infos and ids (`read_shard_infos_and_ids`)."""
     entry = dataset.entry(name)
     spec = FeatureSpec.from_json(entry.spec)
-    if spec.dim is None or spec.dtype not in ("float16", "float32"):
+    if spec.dim is None or spec.dtype not in FUSED_DTYPES:
         raise SchemaMismatchError(f"table {name!r} holds {'variable-length' if spec.dim is None else spec.dtype} "
-                                  "vectors; fusion concatenates fixed-dim float features only")
+                                  f"vectors; fusion concatenates fixed-dim float features only ({', '.join(FUSED_DTYPES)})")
     _raise_first(name, table_checks.check_table_state(name, entry, shards))
     files = [s.path for s in shards]
     starts = row_starts(shards)

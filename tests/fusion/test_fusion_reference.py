@@ -11,12 +11,12 @@ import itertools
 from dataclasses import replace
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from mmdata.fusion import fuse, read_fused_metadata
 from tests.checks.builder import aligned_table, build_dataset, image_text_samples, mosi_samples, pooled_table, with_value
+from tests.fusion.export_tables import split_table
 
 POOL = {"mean": lambda v: v.mean(axis=0), "max": lambda v: v.max(axis=0), "first": lambda v: v[0], "last": lambda v: v[-1]}
 
@@ -107,14 +107,7 @@ def _read(out):
                              int(arrays["lengths"][r]) if "lengths" in arrays else None))
             result[split] = rows
             continue
-        if meta["format"] == "hf":
-            import datasets
-
-            table = datasets.load_from_disk(str(out))[split].data.table
-        elif meta["format"] == "arrow":
-            table = pa.ipc.open_file(pa.memory_map(str(out / files[0]))).read_all()
-        else:
-            table = pa.concat_tables([pq.read_table(out / f) for f in files])
+        table = split_table(out, meta["format"], split, files)
         assert table.column("split").to_pylist() == [split] * table.num_rows
         columns = table.to_pydict()
         result[split] = [
