@@ -20,8 +20,10 @@ its data files per split, and `dataset_info` with each config's features and spl
       - {name: val2017, num_bytes: 1811, num_examples: 8}
     ---
 
-The body comes from the manifest: corpus, splits and counts, every extractor with its config and
-library versions, the checks' summary, how to load the data, and a licence section for the user.
+The body comes from the manifest: corpus, splits and counts (and the loader options, folds among
+them, they came from), the labels' span and the range their dataset defines, every extractor with
+its config and library versions (what an aligned table's steps are), the checks' summary, how to
+load the data, and a licence section for the user.
 """
 from __future__ import annotations
 
@@ -78,15 +80,27 @@ class CardConfig:
         return datasets.DatasetInfo(features=self.features, splits=splits)
 
 
+@dataclass(frozen=True)
+class LabelSummary:
+    """The `label` column of the shared samples: how many samples have one, and the values' span."""
+
+    labelled: int
+    rows: int
+    low: float
+    high: float
+
+
 def render_card(
     manifest: Manifest,
     configs: list[CardConfig],
     checks: CheckReport,
     media: str,
     missing_media: list[MissingMedia],
+    labels: LabelSummary | None = None,
 ) -> str:
-    """The whole README.md: YAML header and Markdown body."""
-    return f"---\n{_yaml_header(manifest, configs)}---\n\n{_body(manifest, configs, checks, media, missing_media)}"
+    """The whole README.md: YAML header and Markdown body (`labels`: None when no sample has a label)."""
+    body = _body(manifest, configs, checks, media, missing_media, labels)
+    return f"---\n{_yaml_header(manifest, configs)}---\n\n{body}"
 
 
 def _yaml_header(manifest: Manifest, configs: list[CardConfig]) -> str:
@@ -115,7 +129,7 @@ def _dataset_info_yaml(configs: list[CardConfig]) -> list[dict[str, Any]] | dict
 
 
 def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, media: str,
-          missing_media: list[MissingMedia]) -> str:
+          missing_media: list[MissingMedia], labels: LabelSummary | None) -> str:
     corpus = manifest.corpus
     samples = manifest.samples
     split_names = manifest.extra.get("share", {}).get("split_names", {})
@@ -130,6 +144,8 @@ def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, me
         "## Splits\n",
         _md_table(["split", "`datasets` split", "samples"],
                   [[f"`{s}`", f"`{split_names.get(s, s)}`", str(n)] for s, n in samples.get("splits", {}).items()]),
+        _corpus_options_line(corpus),
+        *_labels_section(manifest, labels),
         "## Configs\n",
         _md_table(
             ["config", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed items"],
@@ -144,7 +160,7 @@ def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, me
         "## Checks\n",
         _checks_section(checks),
         "## Loading\n",
-        _loading_section(configs, split_names),
+        _loading_section(manifest, configs, split_names),
         "## Verifying a copy\n",
         "`checksums.sha256` holds the SHA-256 of every other file. `mmdata verify .` names any missing, extra "
         "or altered file (plain `sha256sum -c checksums.sha256` checks the listed ones). After editing this "
@@ -172,8 +188,52 @@ def _extractor_section(name: str, entry: Any) -> str:
         f"### `{name}`\n\n- extractor: `{entry.extractor}` ({entry.modality})\n"
         f"- config: `{json.dumps(entry.config, sort_keys=True)}`\n"
         f"- output: {_kind(spec)}, dim {spec.get('dim')}, {spec.get('dtype')}{extra}\n"
+        f"{_aligned_line(entry.config) if entry.extractor == 'align' else ''}"
         f"- versions: {versions}{source}\n"
     )
+
+
+#: What `mmdata align` did with a reference interval that some table's rows do not overlap.
+_ON_MISSING = {"drop": "left out of every aligned table", "impute": "zero-filled", "error": "refused (none was found)"}
+
+
+def _aligned_line(config: dict[str, Any]) -> str:
+    """What an aligned table (`<table>@<reference>`, written by `mmdata align`) holds, from its config."""
+    reference, table = config.get("reference"), config.get("table")
+    on_missing = _ON_MISSING.get(str(config.get("on_missing")), f"handled with on_missing={config.get('on_missing')!r}")
+    return (f"- aligned: `{table}` resampled onto the intervals of `{reference}`: step *i* of a sample is the "
+            f"`{config.get('collapse')}` of the `{table}` rows overlapping interval *i* of `{reference}`, clipped to "
+            f"it (the CMU-MultimodalSDK's semantics). Every table aligned to `{reference}` has the same steps "
+            f"(`intervals`; `keys` names each `<sample_id>[i]`); intervals a table does not cover were {on_missing}"
+            + ("; pause tokens (`sp`) were skipped" if config.get("skip_pauses") else "") + ".\n")
+
+
+def _corpus_options_line(corpus: dict[str, Any]) -> str:
+    """The loader options the corpus was read with (folds file, dataset name, ...), which the splits come from."""
+    options = corpus.get("options") or {}
+    if not options:
+        return f"Splits are those the `{corpus.get('kind')}` corpus assigns (no loader options were given).\n"
+    shown = ", ".join(f"`{key}={value}`" for key, value in sorted(options.items()))
+    folds = [f"`{value}`" for key, value in sorted(options.items()) if "folds" in key]
+    text = f"The `{corpus.get('kind')}` corpus was read with the options {shown}"
+    return text + (f"; the splits are the folds of {', '.join(folds)}.\n" if folds else ".\n")
+
+
+def _labels_section(manifest: Manifest, labels: LabelSummary | None) -> list[str]:
+    """`## Labels`: the label column, its observed span and the range its dataset defines; nothing without labels."""
+    if labels is None:
+        return []
+    from mmdata.checks.samples import label_range_for
+
+    loader = manifest.extra.get("loader") or {}
+    text = (f"`label` (float64, in `samples`) holds a label for {labels.labelled} of {labels.rows} samples, "
+            f"from {labels.low:g} to {labels.high:g}.")
+    known = label_range_for(manifest.corpus, loader)
+    if known is not None:
+        dataset = (manifest.corpus.get("options") or {}).get("dataset") or loader.get("dataset") or manifest.corpus.get("kind")
+        text += (f" They are `{dataset}` sentiment scores, whose range is [{known[0]:g}, {known[1]:g}] "
+                 "(the range `mmdata check` checks them against).")
+    return ["## Labels\n", text + "\n"]
 
 
 def _media_section(media: str, corpus: dict[str, Any], missing: list[MissingMedia], samples_features: Any) -> str:
@@ -212,14 +272,23 @@ def _checks_section(checks: CheckReport) -> str:
     return text
 
 
-def _loading_section(configs: list[CardConfig], split_names: dict[str, str]) -> str:
+#: `load_dataset(".", config)` fails in `datasets` (it names a dataset after its folder, and "." has no
+#: name), so the card's code names this folder by its absolute path.
+_DATASETS_PATH = '''from pathlib import Path
+
+from datasets import load_dataset
+
+DATA = str(Path.cwd())  # this folder (datasets cannot load "." by config name), or "USER/DATASET_NAME" on the Hub
+'''
+
+
+def _loading_section(manifest: Manifest, configs: list[CardConfig], split_names: dict[str, str]) -> str:
     """How to load the data; `split_names` maps mmdata's split names (what `fuse` reads) to the `datasets` ones."""
     samples, tables = configs[0], configs[1:]
     if not tables:
         split = next(iter(samples.files), "train")
         return ("No feature tables yet (add some with `mmdata extract`). The samples load with `datasets`:\n\n"
-                f"```python\nfrom datasets import load_dataset\n\nsamples = load_dataset(\".\", \"samples\", "
-                f"split=\"{split}\")\n```\n")
+                f"```python\n{_DATASETS_PATH}\nsamples = load_dataset(DATA, \"samples\", split=\"{split}\")\n```\n")
     feature = tables[0]
     split = next(iter(feature.files), "train")
     first_file = feature.files.get(split, [f"{feature.path}/part-00000.parquet"])[0]
@@ -227,14 +296,16 @@ def _loading_section(configs: list[CardConfig], split_names: dict[str, str]) -> 
     for config in tables:
         per_modality.setdefault(config.name.split(".", 1)[0], config.name)
     fused_tables = tuple(per_modality.values())
+    failed = any(manifest.tables[name].errors for name in fused_tables if name in manifest.tables)
+    missing_option, missing_note = ((', missing="zero"', "; a sample a table failed on is zero-filled, with a `present` mask")
+                                    if failed else ("", ""))
     mmdata_split = next((s for s, hf_split in split_names.items() if hf_split == split), split)
     return f"""With `datasets` (from this folder, or from the Hub as `USER/DATASET_NAME`):
 
 ```python
-from datasets import load_dataset
-
-samples = load_dataset(".", "samples", split="{split}")
-features = load_dataset(".", "{feature.name}", split="{split}")
+{_DATASETS_PATH}
+samples = load_dataset(DATA, "samples", split="{split}")
+features = load_dataset(DATA, "{feature.name}", split="{split}")
 assert samples["sample_id"] == features["sample_id"]
 ```
 
@@ -248,23 +319,19 @@ df = pd.read_parquet("{first_file}")
 table = ds.dataset("{feature.path}", format="parquet").to_table()
 ```
 
-As a PyTorch dataset, straight from `datasets`:
+As a PyTorch dataset, straight from `datasets` (a sample whose extraction failed has no feature: leave it out{_sequence_note(manifest, feature.name)}):
 
 ```python
-from torch.utils.data import DataLoader
+{_torch_block(manifest, feature.name, split)}```
 
-train = load_dataset(".", "{feature.name}", split="{split}").with_format("torch", columns=["feature"])
-loader = DataLoader(train, batch_size=64, shuffle=True)
-```
-
-or fused across modalities (one table per modality, normalized with statistics of the first split) with mmdata's:
+or fused across modalities (one table per modality, normalized with statistics of the first split{missing_note}) with mmdata's:
 
 ```python
 from torch.utils.data import DataLoader
 
 from mmdata.fusion import FusedDataset, collate_fused, fuse
 
-fuse(".", "fused", tables={fused_tables!r}, stats_splits=("{mmdata_split}",), format="arrow")
+fuse(".", "fused", tables={fused_tables!r}, stats_splits=("{mmdata_split}",), format="arrow"{missing_option})
 loader = DataLoader(FusedDataset("fused", "{mmdata_split}"), batch_size=64, collate_fn=collate_fused)
 ```
 
@@ -276,6 +343,38 @@ from mmdata.store import open_dataset
 data = open_dataset(".")
 data.table("{feature.name}").to_table()
 ```
+"""
+
+
+def _is_sequence(manifest: Manifest, table: str) -> bool:
+    entry = manifest.tables.get(table)
+    return entry is not None and entry.spec.get("kind") != "pooled"
+
+
+def _sequence_note(manifest: Manifest, table: str) -> str:
+    return "; its rows are sequences of different lengths, padded per batch" if _is_sequence(manifest, table) else ""
+
+
+def _torch_block(manifest: Manifest, table: str, split: str) -> str:
+    """A DataLoader over one feature config: failed samples filtered out, sequences zero-padded per batch."""
+    load = (f'train = load_dataset(DATA, "{table}", split="{split}")\n'
+            'train = train.filter(lambda feature: feature is not None, input_columns="feature")\n'
+            'train = train.with_format("torch", columns=["feature"])\n')
+    if not _is_sequence(manifest, table):
+        return f"from torch.utils.data import DataLoader\n\n{load}loader = DataLoader(train, batch_size=64, shuffle=True)\n"
+    dim = manifest.tables[table].spec.get("dim")
+    return f"""import torch
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import DataLoader
+
+
+def pad_batch(rows):
+    \"\"\"Zero-pad a batch of (steps, {dim}) sequences to the longest; `length` keeps each one's steps.\"\"\"
+    sequences = [row["feature"].reshape(-1, {dim}) for row in rows]
+    return {{"feature": pad_sequence(sequences, batch_first=True), "length": torch.tensor([len(s) for s in sequences])}}
+
+
+{load}loader = DataLoader(train, batch_size=64, shuffle=True, collate_fn=pad_batch)
 """
 
 

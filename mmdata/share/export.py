@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.share.card import CardConfig, render_card
+from mmdata.share.card import CardConfig, LabelSummary, render_card
 from mmdata.share.checks import checks_summary, require_passing, run_checks
 from mmdata.share.checksums import CHECKSUMS_NAME, write_checksums
 from mmdata.share.hf import hf_features, hf_split_names, with_hf_metadata
@@ -177,7 +177,7 @@ def _write_share(dataset: Dataset, out: Path, media: MediaMode, corpus_root: Pat
 
     manifest = _shared_manifest(dataset.manifest, shards, shard_size, fingerprint, media, checks, missing)
     write_manifest(out, manifest)
-    write_text_atomic(out / CARD_NAME, render_card(manifest, configs, checks, media, missing))
+    write_text_atomic(out / CARD_NAME, render_card(manifest, configs, checks, media, missing, label_summary(samples)))
     write_checksums(out)
     files = [p for p in out.rglob("*") if p.is_file()]
     split_rows: dict[str, int] = {}
@@ -185,6 +185,15 @@ def _write_share(dataset: Dataset, out: Path, media: MediaMode, corpus_root: Pat
         split_rows[shard.hf_split] = split_rows.get(shard.hf_split, 0) + len(shard.indices)
     return ShareReport(out, len(samples), split_rows, [c.name for c in configs], len(files),
                        sum(p.stat().st_size for p in files), media, checks, missing)
+
+
+def label_summary(samples: pa.Table) -> LabelSummary | None:
+    """How many samples have a label and the labels' span, for the card; None when no sample has one."""
+    if "label" not in samples.column_names or samples.column("label").null_count == len(samples):
+        return None
+    labels = samples.column("label")
+    span = pc.min_max(labels)
+    return LabelSummary(len(labels) - labels.null_count, len(labels), span["min"].as_py(), span["max"].as_py())
 
 
 def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, embedded: dict, kept: dict,

@@ -12,7 +12,10 @@ one column per embedded medium, `<column>_file: struct<bytes: binary, path: stri
 
 Images are never re-encoded. Audio is copied as it is when the row is a whole soundfile-readable
 file; a segment, or audio inside a container (MP4, ...), is decoded and stored as FLAC, so each
-row holds exactly its own sound. A file that cannot be read leaves a null and is reported.
+row holds exactly its own sound (a segment of a long recording holds that segment only, never the
+whole recording). The FLAC keeps the samples of a 16-bit source exactly; a source of more bits
+(24/32-bit or float WAV) is stored with 24 bits, FLAC's most, rather than cut to 16. A file that
+cannot be read leaves a null and is reported.
 """
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 EMBEDDABLE: dict[str, MediaKind] = {"image": "image", "audio": "audio"}
 EMBEDDED_SUFFIX = "_file"
 _RAW_AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3"})
+#: Source sample formats (soundfile subtypes) finer than 16 bits: their segments are stored as 24-bit FLAC.
+_FINER_THAN_16_BITS = frozenset({"PCM_24", "PCM_32", "FLOAT", "DOUBLE"})
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,21 @@ def _flac_segment(path: Path, start: float | None, end: float | None) -> bytes:
 
     segment = load_audio(path, start=start, end=end, on_silence="allow")
     buffer = io.BytesIO()
-    soundfile.write(buffer, segment.samples, segment.sample_rate, format="FLAC")
+    soundfile.write(buffer, segment.samples, segment.sample_rate, format="FLAC", subtype=_flac_subtype(path))
     return buffer.getvalue()
+
+
+def _flac_subtype(path: Path) -> str:
+    """PCM_24 for a source finer than 16 bits (so its segments lose nothing FLAC can hold), else PCM_16."""
+    import soundfile
+
+    if path.suffix.lower() not in _RAW_AUDIO_SUFFIXES:  # a container's audio (AAC, ...): decoded by PyAV
+        return "PCM_16"
+    try:
+        subtype = soundfile.info(str(path)).subtype
+    except RuntimeError:  # soundfile cannot read it (mmdata's own WAV reader did): 16 bits, as before
+        return "PCM_16"
+    return "PCM_24" if subtype in _FINER_THAN_16_BITS else "PCM_16"
 
 
 def _segment_name(relative: str, row: dict[str, Any]) -> str:
