@@ -6,6 +6,7 @@ label in a known range (CMU-MOSI/MOSEI [-3, 3], CH-SIMS [-1, 1]).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -138,6 +139,8 @@ def parse_label_range(text: str) -> tuple[float, float]:
         low, high = (float(p) for p in parts)
     except ValueError:
         raise ConfigError(f"--label-range: expected LOW,HIGH (e.g. -3,3), got {text!r}") from None
+    if math.isnan(low) or math.isnan(high):  # every comparison with NaN is false: the check would pass anything
+        raise ConfigError(f"--label-range: expected two numbers LOW,HIGH (e.g. -3,3), got {text!r}")
     if low > high:
         raise ConfigError(f"--label-range: low {low:g} is above high {high:g} in {text!r}")
     return low, high

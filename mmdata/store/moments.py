@@ -41,16 +41,18 @@ def batch_moments(rows: np.ndarray) -> Moments:
     dtype (no float64 copy) and the squares summed in float64; centring first keeps them well
     conditioned.
     """
-    mean = rows.mean(axis=0, dtype=np.float64)
-    centred = rows - mean.astype(rows.dtype)
-    # The centre is the mean rounded to the rows' dtype: the squares around it exceed those around
-    # the true mean by n * (mean - centre)^2, which is sum(centred)^2 / n (a mean of 1e6 with a std
-    # of 1 otherwise came out 1.7e-4 off).
-    # For a constant column the two terms are equal up to rounding, which may leave m2 a hair below
-    # zero (-6e-79 seen): clipped, as a sum of squares cannot be negative (NaN stays NaN).
-    shift = centred.sum(axis=0, dtype=np.float64)
-    np.square(centred, out=centred)
-    return len(rows), mean, np.maximum(centred.sum(axis=0, dtype=np.float64) - shift**2 / len(rows), 0.0)
+    # A column holding Inf gives inf - inf (NaN moments, which fuse refuses): no numpy warning for it.
+    with np.errstate(invalid="ignore"):
+        mean = rows.mean(axis=0, dtype=np.float64)
+        centred = rows - mean.astype(rows.dtype)
+        # The centre is the mean rounded to the rows' dtype: the squares around it exceed those around
+        # the true mean by n * (mean - centre)^2, which is sum(centred)^2 / n (a mean of 1e6 with a std
+        # of 1 otherwise came out 1.7e-4 off).
+        # For a constant column the two terms are equal up to rounding, which may leave m2 a hair below
+        # zero (-6e-79 seen): clipped, as a sum of squares cannot be negative (NaN stays NaN).
+        shift = centred.sum(axis=0, dtype=np.float64)
+        np.square(centred, out=centred)
+        return len(rows), mean, np.maximum(centred.sum(axis=0, dtype=np.float64) - shift**2 / len(rows), 0.0)
 
 
 def has_moments(spec: FeatureSpec) -> bool:

@@ -142,3 +142,8 @@ def test_split_leaks_on_distinct_and_on_repeated_keys():
     issues = check_split_leaks(samples(["a.jpg", "b.jpg", "a.jpg"], ["train", "val", "test"]))
     assert [(i.code, i.sample_id) for i in issues] == [("split-leak", "s2")]
     assert "image 'a.jpg' in splits ['train', 'test']" in issues[0].message
+
+
+def test_a_label_range_of_nan_is_refused_not_a_check_that_passes_anything():
+    with pytest.raises(ConfigError, match="expected two numbers"):
+        parse_label_range("nan,3")

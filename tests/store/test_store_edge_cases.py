@@ -259,3 +259,13 @@ def test_moments_of_values_whose_squares_underflow_float32_are_not_negative():
     rows = np.array([[0.0, 1.0], [0.0, 2.0], [1e-39, 3.0]], np.float32)
     _, _, m2 = batch_moments(rows)
     assert m2[0] >= 0.0 and m2[1] == pytest.approx(2.0)
+
+
+def test_moments_of_a_column_holding_inf_are_nan_without_a_numpy_warning():
+    import warnings
+
+    rows = np.array([[np.inf, 1.0], [0.0, 2.0], [-np.inf, 3.0]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the extract of such a shard printed 'invalid value encountered'
+        _, mean, m2 = batch_moments(rows)
+    assert np.isnan(mean[0]) and np.isnan(m2[0]) and m2[1] == pytest.approx(2.0)
