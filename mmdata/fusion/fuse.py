@@ -219,6 +219,8 @@ def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats],
             "dataset_dir": str(plan.dataset.root.resolve()),
             "samples_fingerprint": manifest.samples.get("fingerprint"),
             "corpus": manifest.corpus,
+            # what the loader recognised (e.g. dataset cmu-mosi from a .csd label file): the label range
+            "loader": {k: v for k, v in (manifest.extra.get("loader") or {}).items() if k == "dataset"},
             "tables": {t.name: {"extractor": t.entry.extractor, "config": t.entry.config, "spec": t.entry.spec,
                                 "versions": t.entry.versions} for t in plan.tables},
         },

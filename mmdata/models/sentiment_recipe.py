@@ -180,15 +180,16 @@ def metric_set_of(export_dir: Path) -> str:
     from mmdata.checks.samples import label_range_for
     from mmdata.fusion import read_fused_metadata
 
-    corpus = read_fused_metadata(export_dir).get("source", {}).get("corpus") or {}
-    return "sims" if label_range_for(corpus) == (-1.0, 1.0) else "mosi"
+    source = read_fused_metadata(export_dir).get("source", {})
+    return "sims" if label_range_for(source.get("corpus") or {}, source.get("loader")) == (-1.0, 1.0) else "mosi"
 
 
 def export_source(metadata: dict[str, Any]) -> dict[str, Any]:
     """What the export was made from and how, from its fused.json: enough to tell two exports apart."""
     source = metadata.get("source") or {}
     return {"dataset_dir": source.get("dataset_dir"), "samples_fingerprint": source.get("samples_fingerprint"),
-            "corpus": source.get("corpus"), "tables": metadata["tables"], "format": metadata["format"],
+            "corpus": source.get("corpus"), "loader": source.get("loader"), "tables": metadata["tables"],
+            "format": metadata["format"],
             "mmdata_version": metadata.get("mmdata_version")}
 
 
@@ -260,8 +261,9 @@ def check_sentiment_labels(export_dir: Path, parts: list[SplitArrays]) -> None:
             "sentiment recipe regresses a signed score (MOSI/MOSEI in [-3, 3], CH-SIMS in [-1, 1]) and scores Acc-2 by "
             "its sign; export the regression label (e.g. MMSA's regression_labels)"
         )
-    corpus = read_fused_metadata(export_dir).get("source", {}).get("corpus") or {}
-    expected = label_range_for(corpus)
+    source = read_fused_metadata(export_dir).get("source", {})
+    corpus = source.get("corpus") or {}
+    expected = label_range_for(corpus, source.get("loader"))
     if expected is not None and (low < expected[0] - 1e-6 or high > expected[1] + 1e-6):
         log.warning("the labels of %s span [%g, %g], outside [%g, %g] of its corpus (%s %s); check the corpus's "
                     "dataset option (`mmdata check` lists the rows out of range)", export_dir, low, high, *expected,

@@ -78,3 +78,23 @@ def test_exporting_into_the_corpus_folder_is_refused_even_with_force(tmp_path):
     with pytest.raises(ConfigError, match="is the corpus folder"):
         export_csd(tmp_path / "out", tmp_path / "csd" / ".")
     assert {name: path.read_bytes() for name, path in fake.files.items()} == before
+
+
+def test_the_recipe_knows_a_csd_export_is_mosi_and_warns_about_labels_outside_its_range(tmp_path, caplog):
+    """A `.csd` corpus names no dataset in its kind or options; the loader recognises CMU-MOSI from the label
+    file, and the export keeps that, so the recipe checks labels against [-3, 3]."""
+    from mmdata.fusion import fuse, read_fused_metadata
+    from mmdata.models.data import SplitArrays
+    from mmdata.models.sentiment_recipe import check_sentiment_labels, metric_set_of
+
+    fake = write_mosi_csd(tmp_path / "csd")
+    extract("csd", fake.root, tmp_path / "out", extractors=[], num_workers=0)
+    fuse(tmp_path / "out", tmp_path / "fused", tables=["audio.covarep"], normalize="none")
+    source = read_fused_metadata(tmp_path / "fused")["source"]
+    assert source["loader"] == {"dataset": "cmu-mosi"} and metric_set_of(tmp_path / "fused") == "mosi"
+    labels = np.array([-3.0, 0.5, 4.5], np.float32)
+    part = SplitArrays(sample_ids=np.array(["a", "b", "c"]), features={"audio": np.zeros((3, 2), np.float32)},
+                       labels=labels)
+    with caplog.at_level("WARNING"):
+        check_sentiment_labels(tmp_path / "fused", [part])
+    assert "outside [-3, 3]" in caplog.text
