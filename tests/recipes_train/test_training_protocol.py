@@ -191,7 +191,7 @@ def test_the_metrics_json_names_the_tables_and_the_source_of_the_export(export, 
     run_sentiment_recipe(export, out, _config("early", train=TrainConfig(epochs=2, seed=7)))
     saved = json.loads(out.read_text())
     assert saved["source"] == {"dataset_dir": "/data/mosi", "samples_fingerprint": "f00d", "corpus": MOSI,
-                               "tables": ["video.t", "audio.t", "text.t"], "format": "npy",
+                               "loader": None, "tables": ["video.t", "audio.t", "text.t"], "format": "npy",
                                "mmdata_version": "0.test"}
     assert saved["modalities"] == {"audio": {"table": "audio.t", "dim": 5}, "text": {"table": "text.t", "dim": 4},
                                    "video": {"table": "video.t", "dim": 3}}
