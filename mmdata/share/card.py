@@ -327,12 +327,15 @@ As a PyTorch dataset, straight from `datasets` (a sample whose extraction failed
 or fused across modalities (one table per modality, normalized with statistics of the first split{missing_note}) with mmdata's:
 
 ```python
+from pathlib import Path
+
 from torch.utils.data import DataLoader
 
 from mmdata.fusion import FusedDataset, collate_fused, fuse
 
-fuse(".", "fused", tables={fused_tables!r}, stats_splits=("{mmdata_split}",), format="arrow"{missing_option})
-loader = DataLoader(FusedDataset("fused", "{mmdata_split}"), batch_size=64, collate_fn=collate_fused)
+fused = Path.cwd().parent / f"{{Path.cwd().name}}-fused"  # beside the share (`mmdata verify .` checks every file in it)
+fuse(".", fused, tables={fused_tables!r}, stats_splits=("{mmdata_split}",), format="arrow"{missing_option})
+loader = DataLoader(FusedDataset(fused, "{mmdata_split}"), batch_size=64, collate_fn=collate_fused)
 ```
 
 With mmdata (the folder is an mmdata dataset too: `mmdata info .`, `mmdata check .`, `mmdata report .`):

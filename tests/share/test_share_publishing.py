@@ -68,7 +68,7 @@ def test_an_unsplit_corpus_loads_as_the_train_split_datasets_expects(flickr, tmp
     assert "| `all` | `train` | 8 |" in body
     # The card's fusion example names the split as mmdata's fuse knows it, and runs as written.
     block = next(b for b in re.findall(r"```python\n(.*?)```", body, flags=re.S) if "fuse(" in b)
-    assert 'stats_splits=("all",)' in block and 'FusedDataset("fused", "all")' in block
+    assert 'stats_splits=("all",)' in block and 'FusedDataset(fused, "all")' in block
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     monkeypatch.chdir(copy)
