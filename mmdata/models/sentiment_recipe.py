@@ -330,11 +330,62 @@ def load_sentiment_splits(
         return train, splits[valid_name], splits[config.test_split], valid_name
     if len(train) < 4:
         raise DatasetError(f"split {config.train_split!r} has {len(train)} rows; expected at least 4 to hold some out")
-    order = np.random.default_rng(config.train.seed).permutation(len(train))
-    cut = max(1, int(round(0.15 * len(train))))
-    log.warning("no validation split in %s: holding out %d of %d train rows for early stopping", export_dir, cut, len(train))
-    return train.subset(np.sort(order[cut:])), train.subset(np.sort(order[:cut])), splits[config.test_split], \
-        f"{config.train_split} (15% held out)"
+    held_out, by = hold_out_rows(train, source_groups(export_dir, train), config.train.seed)
+    log.warning("no validation split in %s: holding out %d of %d train rows (%s) for early stopping", export_dir,
+                int(held_out.sum()), len(train), by)
+    return train.subset(np.flatnonzero(~held_out)), train.subset(np.flatnonzero(held_out)), \
+        splits[config.test_split], f"{config.train_split} (15% held out)"
+
+
+#: Share of the train rows held out for early stopping when the export has no validation split.
+HOLD_OUT_FRACTION = 0.15
+
+
+def hold_out_rows(train: SplitArrays, groups: np.ndarray | None, seed: int) -> tuple[np.ndarray, str]:
+    """(mask of the train rows held out for early stopping, how they were chosen).
+
+    Whole groups (videos) are held out when `groups` is given, drawn in a seeded order until at
+    least `HOLD_OUT_FRACTION` of the rows are out: segments of one video on both sides would make
+    the validation score optimistic, as speaker-independent folds exist to prevent. Without groups,
+    single rows.
+    """
+    target = max(1, int(round(HOLD_OUT_FRACTION * len(train))))
+    if groups is not None:
+        names, codes, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+        chosen = np.random.default_rng(seed).permutation(len(names))
+        taken = chosen[: int(np.searchsorted(np.cumsum(sizes[chosen]), target)) + 1]
+        mask = np.isin(codes, taken)
+        if mask.sum() <= 2 * target and not mask.all():
+            return mask, f"{len(taken)} whole videos of {len(names)}"
+        why = "single segments: the videos are too few to hold out whole ones near 15%"
+    else:
+        why = "single segments: the export's source dataset, with its video ids, was not found"
+    mask = np.zeros(len(train), bool)
+    mask[np.random.default_rng(seed).permutation(len(train))[:target]] = True
+    return mask, why
+
+
+def source_groups(export_dir: Path, train: SplitArrays) -> np.ndarray | None:
+    """The group (video) id of each train row, from the samples table of the dataset the export was
+    fused from, when it is still there with the same samples; else None."""
+    from mmdata.fusion import read_fused_metadata
+    from mmdata.store.reader import open_dataset
+
+    source = read_fused_metadata(export_dir).get("source") or {}
+    folder = source.get("dataset_dir")
+    if not folder or not Path(folder, "mmdata.json").is_file():
+        return None
+    try:
+        dataset = open_dataset(folder)
+    except Exception as e:  # noqa: BLE001 - any unreadable source only means no groups
+        log.info("source dataset %s of %s not readable (%s): holding out single segments", folder, export_dir, e)
+        return None
+    if dataset.manifest.samples.get("fingerprint") != source.get("samples_fingerprint"):
+        return None
+    table = dataset.samples_table(["sample_id", "group_id"])
+    group_of = dict(zip(table.column("sample_id").to_pylist(), table.column("group_id").to_pylist()))
+    groups = [group_of.get(str(i)) or str(i) for i in train.sample_ids]
+    return np.asarray(groups, dtype=object)
 
 
 def train_sentiment_model(model: Any, train: SplitArrays, valid: SplitArrays, config: TrainConfig):

@@ -1,6 +1,8 @@
 """A CMU-MOSI researcher's path: SDK `.csd` files -> segments -> export back to `.csd` -> reload."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -98,3 +100,40 @@ def test_the_recipe_knows_a_csd_export_is_mosi_and_warns_about_labels_outside_it
     with caplog.at_level("WARNING"):
         check_sentiment_labels(tmp_path / "fused", [part])
     assert "outside [-3, 3]" in caplog.text
+
+
+def _split(ids):
+    from mmdata.models.data import SplitArrays
+
+    n = len(ids)
+    return SplitArrays(sample_ids=np.array(ids), features={"audio": np.zeros((n, 1), np.float32)},
+                       labels=np.zeros(n, np.float32))
+
+
+def test_without_a_validation_split_whole_videos_are_held_out_for_early_stopping():
+    from mmdata.models.sentiment_recipe import hold_out_rows
+
+    ids = [f"v{v}[{k}]" for v in range(20) for k in range(5)]
+    groups = np.array([i.split("[")[0] for i in ids], dtype=object)
+    mask, how = hold_out_rows(_split(ids), groups, seed=3)
+    held = set(groups[mask])
+    assert not held & set(groups[~mask])  # no video on both sides
+    assert 15 <= mask.sum() <= 30 and how == f"{len(held)} whole videos of 20"
+    again, _ = hold_out_rows(_split(ids), groups, seed=3)
+    assert (again == mask).all()
+    one_video, how = hold_out_rows(_split(ids[:5]), groups[:5], seed=3)
+    assert one_video.sum() == 1 and how.startswith("single segments: the videos are too few")
+
+
+def test_the_videos_of_an_exports_rows_come_from_its_source_dataset(tmp_path):
+    from mmdata.fusion import fuse
+    from mmdata.models.sentiment_recipe import source_groups
+
+    fake = write_mosi_csd(tmp_path / "csd")
+    extract("csd", fake.root, tmp_path / "out", extractors=[], num_workers=0)
+    fuse(tmp_path / "out", tmp_path / "fused", tables=["audio.covarep"], normalize="none")
+    ids = open_dataset(tmp_path / "out").samples_table(["sample_id"]).column(0).to_pylist()
+    groups = source_groups(tmp_path / "fused", _split(ids))
+    assert list(groups) == [i.split("[")[0] for i in ids]
+    shutil.rmtree(tmp_path / "out")  # the source moved away: single segments, said so
+    assert source_groups(tmp_path / "fused", _split(ids)) is None
