@@ -84,7 +84,8 @@ def extract(
             fails when its decoding or computing raises, kills its decode worker, or when the
             extractor returns for it no feature (None) or one its declared spec cannot hold.
         table_format: the feature tables' shard files: 'parquet' (the default; any tool reads it) or
-            'arrow' (Arrow IPC files: memory-mapped zero-copy reads, ~10x faster for check and fuse).
+            'arrow' (Arrow IPC files: memory-mapped zero-copy reads; check ~1.4x and fuse to Parquet
+            1.3-1.5x faster, benchmarks/README.md).
         force: compute the extractors' tables from scratch, replacing what the dataset holds of them
             (another config's table included). Without it a re-run keeps finished shards whose rows
             still match the samples table, and refuses a table made with another config.

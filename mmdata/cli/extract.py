@@ -52,7 +52,7 @@ def extract_command(
         min=1, help=f"Rows per shard, the unit of resumption (default: {DEFAULT_SHARD_SIZE}).")] = None,
     table_format: Annotated[Optional[str], typer.Option(
         help="Feature table files: parquet (default) or arrow (Arrow IPC: memory-mapped, zero-copy reads; "
-             "check about 2x and fuse 1.3-2x faster).")] = None,
+             "reading ~2x, check ~1.4x and fuse to Parquet 1.3-1.5x faster in benchmarks/README.md).")] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data).")] = "local",
     address: Annotated[Optional[str], typer.Option(
         help="With --executor ray: the Ray cluster to join from one of its nodes (auto, HOST:PORT); remote: `ray job submit`.")] = None,

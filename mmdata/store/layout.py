@@ -14,8 +14,8 @@ LOADER_ERRORS_TABLE = "loader"
 DEFAULT_SHARD_SIZE = 1000
 #: On-disk formats of a table's shards, by file suffix. The samples and errors tables are Parquet.
 #: Feature tables are Parquet by default (every tool reads it; `pyarrow.dataset.dataset(path)` with no
-#: format) or Arrow IPC files on request: memory-mapped zero-copy reads, ~10x faster than decoding
-#: Parquet, for dense float vectors that barely compress anyway.
+#: format) or Arrow IPC files on request: memory-mapped zero-copy reads, about twice as fast as
+#: decoding Parquet (benchmarks/README.md), for dense float vectors that barely compress anyway.
 TABLE_FORMATS = {"arrow": ".arrow", "parquet": ".parquet"}
 DEFAULT_FEATURE_FORMAT = "parquet"
 

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from mmdata.errors import DatasetError, SchemaMismatchError
 from mmdata.store.files import temporary_beside
+from mmdata.store import layout
 from mmdata.store.layout import shard_format
 from mmdata.store.metadata import INTERVAL_TYPE, FeatureSpec, feature_schema, vector_type
 
@@ -137,10 +138,11 @@ def _alive(pid: int) -> bool:
 
 
 def check_replaceable(output_dir: Path, inputs: Sequence[Path], *, force: bool, marker: str, what: str) -> None:
-    """Refuse an output directory that would destroy input: one that is an input or holds one; and,
-    with `force`, an existing directory that is not an earlier output (it lacks `marker`), such as a
-    dataset's own `features/`. Without `force` an existing directory is refused. A new folder inside
-    an input is fine (`DATASET/fused`).
+    """Refuse an output directory that would destroy input: one that is an input or holds one; one
+    inside an input's own tables (`samples/`, `features/`, `errors/`: its files would sit among the
+    dataset's); and, with `force`, an existing directory that is not an earlier output (it lacks
+    `marker`). Without `force` an existing directory is refused. A new folder elsewhere inside an
+    input is fine (`DATASET/fused`).
 
     Raises:
         DatasetError: naming the directory and why.
@@ -151,6 +153,11 @@ def check_replaceable(output_dir: Path, inputs: Sequence[Path], *, force: bool, 
             where = "is" if out == source else "holds"
             raise DatasetError(f"output directory {output_dir} {where} the input {source}; {what} writes a new "
                                "directory beside it: choose another path")
+        reserved = next((d for d in (layout.SAMPLES_DIR, layout.FEATURES_DIR, layout.ERRORS_DIR)
+                         if out.is_relative_to(source / d)), None)
+        if reserved is not None:
+            raise DatasetError(f"output directory {output_dir} lies inside the {reserved}/ folder of the input {source}, "
+                               f"among its tables; choose a path outside it (e.g. {source / 'fused'} or beside the dataset)")
     if not output_dir.exists():
         return
     if not output_dir.is_dir():

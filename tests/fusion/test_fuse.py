@@ -399,11 +399,13 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path):
 @pytest.mark.parametrize("where, words", [
     ("itself", r"is the input .*fuse writes a new directory beside it"),
     ("above", r"holds the input .*fuse writes a new directory beside it"),
-    ("inside", r"features exists and is not an earlier fuse output"),
+    ("inside", r"lies inside the features/ folder of the input .*among its tables"),
+    ("among the tables", r"lies inside the features/ folder of the input .*among its tables"),
 ])
 def test_force_never_replaces_the_input_a_folder_holding_it_or_one_of_its_folders(tmp_path, where, words):
     root = _dataset(tmp_path)
-    out = {"itself": root, "above": tmp_path, "inside": root / "features"}[where]
+    out = {"itself": root, "above": tmp_path, "inside": root / "features",
+           "among the tables": root / "features" / "zz"}[where]
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     with pytest.raises(DatasetError, match=words):
         fuse(root, out, overwrite=True)
