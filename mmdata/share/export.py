@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.share.card import CardConfig, LabelSummary, render_card
@@ -173,7 +174,7 @@ def _write_share(dataset: Dataset, out: Path, media: MediaMode, corpus_root: Pat
     configs = [samples_config]
     for name in dataset.table_names:
         configs.append(_write_feature_table(dataset, name, samples.column("sample_id"), shards, out, fingerprint))
-    _copy_errors(dataset.root, out)
+    _copy_errors(dataset.root, out, dataset.manifest.corpus.get("root"))
 
     manifest = _shared_manifest(dataset.manifest, shards, shard_size, fingerprint, media, checks, missing)
     write_manifest(out, manifest)
@@ -248,16 +249,27 @@ def _row_positions(name: str, table_ids: pa.ChunkedArray, sample_ids: pa.Chunked
     return positions.combine_chunks().cast(pa.int64())
 
 
-def _copy_errors(source: Path, out: Path) -> None:
+def _copy_errors(source: Path, out: Path, corpus_root: str | None) -> None:
+    """The errors tables, with the corpus root left out of their paths and reasons (as in the
+    samples table, paths relative to it): the folder a producer kept the corpus in is not shared."""
+    prefix = str(corpus_root).rstrip("/") + "/" if corpus_root else None
     for path in sorted((source / layout.ERRORS_DIR).glob("*/part-*.parquet")):
         target = out / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        table = pq.read_table(path)
+        if prefix is not None:
+            for name in ("path", "reason"):
+                if name in table.column_names:
+                    relative = pc.replace_substring(table.column(name), prefix, "")
+                    table = table.set_column(table.column_names.index(name), name, relative)
+        pq.write_table(table, target)
 
 
 def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: int, fingerprint: str, media: MediaMode,
                      checks: CheckReport, missing: list[MissingMedia]) -> Manifest:
     manifest = Manifest.from_json(source.to_json())
+    if manifest.corpus.get("root"):  # the folder's name only: where the producer kept the corpus is not shared
+        manifest.corpus["root"] = Path(manifest.corpus["root"]).name
     for entry in manifest.tables.values():
         entry.format = "parquet"  # every table is written as Parquet, whatever the source's shards were
     manifest.samples = {

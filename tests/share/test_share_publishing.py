@@ -166,8 +166,10 @@ def test_a_moved_share_still_loads_verifies_and_checks(coco, tmp_path):
     shutil.move(str(out), str(moved))
     assert verify_checksums(moved).ok and check_dataset(moved).ok
     assert load(moved, "image.pixel-stats", tmp_path / "cache")["val2017"].num_rows == 8
-    for path in moved.rglob("*"):  # nothing in the folder names where it was made
+    corpus_root = str(open_dataset(coco).manifest.corpus["root"]).encode()
+    for path in moved.rglob("*"):  # nothing in the folder names where it was made, nor where the corpus lies
         assert not path.is_file() or str(tmp_path / "made-here").encode() not in path.read_bytes(), path
+        assert not path.is_file() or corpus_root not in path.read_bytes(), path
 
 
 def test_sharing_a_share_again_keeps_or_drops_its_embedded_files(coco, tmp_path):
@@ -280,3 +282,20 @@ def test_a_share_into_a_folder_the_system_refuses_is_a_one_line_error(tmp_path):
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.stderr.strip().startswith("error: cannot write the share to /proc/mmdata-share (")
     assert result.stderr.strip().endswith("choose a folder you can write to")
+
+
+def test_a_share_names_no_folder_of_the_producers_machine(tmp_path):
+    corpus = copy_sample_corpus("coco", tmp_path / "private" / "alice")
+    missing = sorted((corpus / "val2017").iterdir())[0]
+    missing.unlink()
+    extract("coco", corpus, tmp_path / "ds", extractors=["color-hist:bins=4"], num_workers=0)
+    [error] = open_dataset(tmp_path / "ds").errors().to_pylist()
+    assert str(corpus) in error["reason"]  # the dataset itself keeps where its corpus is
+    out = tmp_path / "hf"
+    share_dataset(tmp_path / "ds", out, allow_failed_checks=True)
+    shared = open_dataset(out)
+    assert shared.manifest.corpus["root"] == corpus.name
+    [error] = shared.errors().to_pylist()
+    assert error["reason"] == f"image file not found: val2017/{missing.name}"
+    for path in out.rglob("*"):
+        assert not path.is_file() or str(tmp_path / "private").encode() not in path.read_bytes(), path
