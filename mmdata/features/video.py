@@ -20,9 +20,7 @@ go through it one by one as they are decoded, so a long video's frames are never
 """
 from __future__ import annotations
 
-import importlib
 import math
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,15 +94,11 @@ class VideoFrames(Extractor):
         self.libraries = ("numpy", "av", *self.image.libraries)
 
     def __getstate__(self) -> dict[str, Any]:
-        # The image extractor is rebuilt by name in the worker: its module goes along, so that an
-        # extractor registered by a module of one's own (a recipe's `modules`) is known there too.
-        return {**super().__getstate__(), "image_module": type(self.image).__module__}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        module = state.get("image_module")
-        if module and module not in sys.modules:
-            importlib.import_module(module)
-        super().__setstate__(state)
+        # The image extractor is rebuilt by name in the worker: its class goes along by reference, so
+        # that unpickling imports (and so registers) an extractor of one's own (a recipe's `modules`),
+        # and a class no worker can import (a notebook's) stops here, as it does alone
+        # (`mmdata.features.base._reduce_extractor_class`), instead of killing every worker.
+        return {**super().__getstate__(), "image_class": type(self.image)}
 
     @property
     def table_name(self) -> str:
