@@ -190,11 +190,16 @@ def _write_share(dataset: Dataset, out: Path, media: MediaMode, corpus_root: Pat
 
 def label_summary(samples: pa.Table) -> LabelSummary | None:
     """How many samples have a label and the labels' span, for the card; None when no sample has one."""
-    if "label" not in samples.column_names or samples.column("label").null_count == len(samples):
+    if "label" not in samples.column_names:
         return None
     labels = samples.column("label")
-    span = pc.min_max(labels)
-    return LabelSummary(len(labels) - labels.null_count, len(labels), span["min"].as_py(), span["max"].as_py())
+    labelled = pc.drop_null(labels)
+    if pa.types.is_floating(labelled.type):  # NaN is no label either (check counts it as missing)
+        labelled = labelled.filter(pc.invert(pc.is_nan(labelled)))
+    if len(labelled) == 0:
+        return None
+    span = pc.min_max(labelled)
+    return LabelSummary(len(labelled), len(labels), span["min"].as_py(), span["max"].as_py())
 
 
 def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, embedded: dict, kept: dict,
@@ -252,7 +257,8 @@ def _row_positions(name: str, table_ids: pa.ChunkedArray, sample_ids: pa.Chunked
 def _copy_errors(source: Path, out: Path, corpus_root: str | None) -> None:
     """The errors tables, with the corpus root left out of their paths and reasons (as in the
     samples table, paths relative to it): the folder a producer kept the corpus in is not shared."""
-    prefix = str(corpus_root).rstrip("/") + "/" if corpus_root else None
+    root = str(corpus_root or "").rstrip("/")
+    prefix = root + "/" if root else None  # a corpus at "/" has no prefix to leave out
     for path in sorted((source / layout.ERRORS_DIR).glob("*/part-*.parquet")):
         target = out / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)

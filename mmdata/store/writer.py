@@ -69,8 +69,8 @@ def staged_dir(output_dir: Path) -> Iterator[Path]:
     first); when the block raises it is removed, with the parent folders made for it, so a failure
     leaves nothing behind."""
     tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"  # the name `staging_folders` finds
+    _restore_interrupted_publish(output_dir)  # first: a killed writer may have had this process's pid
     shutil.rmtree(tmp, ignore_errors=True)
-    _restore_interrupted_publish(output_dir)
     _remove_abandoned(output_dir)
     created = _missing_folders(output_dir.parent)
     tmp.mkdir(parents=True)
@@ -122,9 +122,11 @@ def _hidden_pattern(output_dir: Path) -> str:
 
 
 def _abandoned(folder: Path) -> bool:
-    """A `.<name>.tmp-<pid>` or `.<name>.old-<pid>` folder whose writing process is gone."""
+    """A `.<name>.tmp-<pid>` or `.<name>.old-<pid>` folder whose writing process is gone. One named
+    with this process's pid is abandoned too (a killed writer's pid, reused): it is only asked before
+    this process writes there."""
     pid = folder.name.rsplit("-", 1)[-1]
-    return folder.is_dir() and pid.isdigit() and not _alive(int(pid))
+    return folder.is_dir() and pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid)))
 
 
 def _alive(pid: int) -> bool:

@@ -299,3 +299,13 @@ def test_a_share_names_no_folder_of_the_producers_machine(tmp_path):
     assert error["reason"] == f"image file not found: val2017/{missing.name}"
     for path in out.rglob("*"):
         assert not path.is_file() or str(tmp_path / "private").encode() not in path.read_bytes(), path
+
+
+def test_the_card_counts_nan_labels_as_unlabelled_like_check():
+    import pyarrow as pa
+
+    from mmdata.share.export import label_summary
+
+    summary = label_summary(pa.table({"label": pa.array([1.5, None, float("nan"), -2.0], pa.float32())}))
+    assert (summary.labelled, summary.rows, summary.low, summary.high) == (2, 4, -2.0, 1.5)
+    assert label_summary(pa.table({"label": pa.array([float("nan"), None], pa.float32())})) is None

@@ -269,3 +269,18 @@ def test_moments_of_a_column_holding_inf_are_nan_without_a_numpy_warning():
         warnings.simplefilter("error")  # the extract of such a shard printed 'invalid value encountered'
         _, mean, m2 = batch_moments(rows)
     assert np.isnan(mean[0]) and np.isnan(m2[0]) and m2[1] == pytest.approx(2.0)
+
+
+def test_a_killed_writer_whose_pid_this_process_reuses_still_gets_its_old_output_back(tmp_path):
+    import os
+
+    out = tmp_path / "export"
+    old = tmp_path / f".export.old-{os.getpid()}"  # as a writer with this pid left it, killed between its renames
+    old.mkdir()
+    (old / "kept.txt").write_text("the earlier output")
+    (tmp_path / f".export.tmp-{os.getpid()}").mkdir()
+    with pytest.raises(RuntimeError), staged_dir(out) as staging:
+        (staging / "new.txt").write_text("half")
+        raise RuntimeError("this write fails too")
+    assert (out / "kept.txt").read_text() == "the earlier output"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
