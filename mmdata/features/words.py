@@ -16,8 +16,8 @@ Methods:
   a sample see context on one side only; every word gets exactly one vector. A word the tokenizer
   reduces to nothing (only control or zero-width characters) gets a zero row.
 - `hashed` (table `text.word-embeddings-hashed`, no model): the signed hashing trick over the
-  lowercased word and its character 3- to 5-grams (fastText-style, so spelling variants share
-  components), L2-normalized, `dim` wide. The hash is crc32, so vectors are the same in every
+  lowercased word (in Unicode normal form NFC) and its character 3- to 5-grams (fastText-style,
+  so spelling variants share components), L2-normalized, `dim` wide. The hash is crc32, so vectors are the same in every
   process and on every machine (unlike Python's salted `hash`).
 
 Pause tokens (`sp`, P2FA's silences in CMU-MOSI word sequences) are `pauses='zero'` zero vectors
@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,9 @@ import numpy as np
 from mmdata.errors import CorpusFormatError
 from mmdata.features.base import Extractor, register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
-from mmdata.features.text import BUNDLED_MINILM, BUNDLED_MINILM_DIM, check_model, offline_hub, resolve_text_model
+from mmdata.features.text import (
+    BUNDLED_MINILM, BUNDLED_MINILM_DIM, check_model, model_versions, offline_hub, resolve_text_model,
+)
 from mmdata.records import PAUSE_TOKENS
 from mmdata.store.metadata import FeatureSpec
 
@@ -120,12 +123,13 @@ def read_timed_words(row: dict[str, Any]) -> TimedWords:
 def hashed_word_vectors(words: list[str], dim: int) -> np.ndarray:
     """(len(words), dim) signed-hash vectors of each word and its character 3-5-grams, L2-normalized.
 
-    Each of the lowercased word and its grams (of `<word>`) adds +-1 to bucket `crc32 % dim`, the
-    sign from the top bit of the crc32: deterministic across processes and machines.
+    Each of the lowercased word (NFC: a precomposed 'é' and 'e' + combining accent are the same
+    characters) and its grams (of `<word>`) adds +-1 to bucket `crc32 % dim`, the sign from the top
+    bit of the crc32: deterministic across processes and machines.
     """
     out = np.zeros((len(words), dim), np.float32)
     for row, word in enumerate(words):
-        lowered = word.lower()
+        lowered = unicodedata.normalize("NFC", word.lower())
         padded = f"<{lowered}>"
         grams = [lowered] + [padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
         for gram in grams:
@@ -164,6 +168,8 @@ class WordEmbeddings(Extractor):
         out["runtime"]["encode_batch_size"] = out["config"].pop("encode_batch_size")
         if self.config.method == "hashed":
             out["versions"] = {k: v for k, v in out["versions"].items() if k in ("mmdata", "numpy")}
+        else:
+            out["versions"].update(model_versions(self.config.model))
         return out
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> TimedWords:
@@ -250,7 +256,10 @@ def load_token_model(model_dir: str, device: str) -> TokenModel:
         max_tokens = json.loads(config.read_text()).get("max_seq_length")
     with offline_hub():
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        # The weight-loading bar would interleave with mmdata's own progress bars.
+        transformers_logging.disable_progress_bar()
         tokenizer = AutoTokenizer.from_pretrained(str(transformer_dir), local_files_only=True)
         transformer = AutoModel.from_pretrained(str(transformer_dir), local_files_only=True).to(device).eval()
     limit = min(int(max_tokens or tokenizer.model_max_length), int(tokenizer.model_max_length))
