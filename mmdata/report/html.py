@@ -152,7 +152,7 @@ def render_page(dataset: Dataset, samples: SampleColumns, summaries: list[TableS
         _section("overview", "Overview", _overview(manifest, samples)),
         _section("tables", "Feature tables", _tables(summaries, dataset)),
         _section("plots", "Plots", _figures(figures)),
-        _section("gallery", "Gallery", _gallery(gallery)),
+        _section("gallery", "Gallery", _gallery(gallery, len(samples.ids))),
         _section("checks", "Checks", _checks(checks)),
     ])
     return f"""<!DOCTYPE html>
@@ -214,9 +214,9 @@ def _figures(figures: list[Figure]) -> str:
     )
 
 
-def _gallery(items: list[GalleryItem]) -> str:
+def _gallery(items: list[GalleryItem], samples: int) -> str:
     if not items:
-        return "<p>No samples.</p>"
+        return f"<p>None of the {samples} samples shown (a gallery of 0 was asked for).</p>" if samples else "<p>No samples.</p>"
     cards = []
     for item in items:
         parts = [f"<div class=card><div class=id>{_e(item.sample_id)} <span class=split>{_e(item.split)}</span>"

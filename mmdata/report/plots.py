@@ -89,15 +89,16 @@ def coverage_figure(modality: str, tables: Sequence[TableVectors], samples: Samp
         if vectors.coverage is not None:
             values, what = vectors.coverage, "covered fraction of the segment"
             edges = np.linspace(0.0, max(1.0, float(np.nanmax(values)) if np.isfinite(values).any() else 1.0), 21)
-        else:
-            values, what = vectors.items.astype(np.float64), "items per sample"
+        else:  # a sample whose feature is null failed: its items are unknown, not 0
+            values, what = np.where(vectors.present, vectors.items, np.nan), "items per sample"
             edges = _edges(values[np.isfinite(values)], integer=True)
         for color, split in zip(_colors(len(samples.split_counts)), samples.split_counts):
             chosen = values[np.isfinite(values) & (splits == split)]
             if len(chosen):
                 ax.hist(chosen, bins=edges, alpha=0.55, color=color, label=f"{_plain(split)} ({len(chosen)})")
         ax.set_title(_title(vectors, what), fontsize=9)
-        ax.set_xlabel(what, fontsize=8)
+        failed = int((~vectors.present).sum())
+        ax.set_xlabel(what + (f"; {failed} samples without a feature not shown" if failed else ""), fontsize=8)
         ax.set_ylabel("samples", fontsize=8)
         _legend(ax)
     timed = any(t.coverage is not None for t in tables)
@@ -130,9 +131,11 @@ def waveform_png(samples: np.ndarray, sample_rate: int, offset: float = 0.0) -> 
     n = len(samples)
     width = 800
     if n > 2 * width:
-        usable = samples[: n - n % width].reshape(width, -1)
-        t = offset + (np.arange(width) + 0.5) * (n / width) / sample_rate
-        ax.fill_between(t, usable.min(axis=1), usable.max(axis=1), color="#3465a4", linewidth=0)
+        # `width` runs of consecutive samples covering all n (each at least 2 long), each drawn at its own time
+        edges = np.linspace(0, n, width + 1).astype(np.int64)
+        t = offset + (edges[:-1] + edges[1:]) / 2 / sample_rate
+        ax.fill_between(t, np.minimum.reduceat(samples, edges[:-1]), np.maximum.reduceat(samples, edges[:-1]),
+                        color="#3465a4", linewidth=0)
     else:
         ax.plot(offset + np.arange(n) / sample_rate, samples, color="#3465a4", linewidth=0.6)
     ax.set_xlim(offset, offset + n / max(sample_rate, 1))

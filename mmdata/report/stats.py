@@ -58,7 +58,8 @@ class TableVectors:
     norms: np.ndarray  # (n,) float64, NaN for null rows
     points: np.ndarray  # (m, D) float64, a subset of valid rows (pooled, or mean over items)
     point_positions: np.ndarray  # (m,) int64
-    items: np.ndarray | None = None  # (n,) items per sample (sequences)
+    items: np.ndarray | None = None  # (n,) items per sample (sequences; 0 for a null feature)
+    present: np.ndarray | None = None  # (n,) the row's feature is not null (sequences)
     coverage: np.ndarray | None = None  # (n,) covered fraction of the segment (tables with intervals)
     pooled_by_mean: bool = False
 
@@ -137,7 +138,7 @@ def table_vectors(dataset: Dataset, name: str, samples: SampleColumns, *, max_po
     chosen[rng.choice(total, size=min(total, max_points), replace=False)] = True
     with_intervals = spec.kind == "sequence" and spec.intervals
     columns = ["feature"] + (["intervals"] if with_intervals else [])
-    norms, points, point_positions, items, coverage = [], [], [], [], []
+    norms, points, point_positions, items, present, coverage = [], [], [], [], [], []
     row0 = 0
     for batch in data.to_batches(columns=columns, batch_size=SCAN_ROWS):
         n = batch.num_rows
@@ -154,6 +155,7 @@ def table_vectors(dataset: Dataset, name: str, samples: SampleColumns, *, max_po
             vectors = _mean_per_sample(offsets, rows.astype(np.float64))
             valid = valid & (counts > 0)
             items.append(np.where(valid_mask(feature), counts, 0))
+            present.append(valid_mask(feature))
             if with_intervals:
                 iv_offsets, intervals = sequence_rows(batch.column("intervals"))
                 known = pos >= 0
@@ -174,6 +176,7 @@ def table_vectors(dataset: Dataset, name: str, samples: SampleColumns, *, max_po
         points=np.concatenate(points) if points else np.zeros((0, spec.dim)),
         point_positions=_cat(point_positions, np.int64),
         items=_cat(items, np.int64) if items else None,
+        present=_cat(present, bool) if present else None,
         coverage=_cat(coverage, np.float64) if coverage else None,
         pooled_by_mean=spec.kind == "sequence",
     )
