@@ -41,15 +41,19 @@ class GalleryItem:
     notes: list[str] = field(default_factory=list)  # media that could not be shown, and why
 
 
-def gallery_items(dataset: Dataset, corpus_root: Path, max_items: int = 12) -> list[GalleryItem]:
-    """Up to `max_items` samples with their thumbnails, waveforms and texts."""
+def gallery_items(dataset: Dataset, corpus_root: Path | None, max_items: int = 12) -> list[GalleryItem]:
+    """Up to `max_items` samples with their thumbnails, waveforms and texts (`corpus_root` None: where
+    the corpus lies is unknown, as for a shared dataset; its files are named, not shown)."""
     samples = dataset.samples()
     names = samples.schema.names
     columns = [c for c in _COLUMNS if c in names] + [c for c in _EMBEDDED if c in names]
     with dataset.reading():
         splits = samples.to_table(columns=["split"]).column("split").to_pylist()
         rows = samples.take(_pick(splits, max_items), columns=columns).to_pylist() if splits else []
-    if not corpus_root.is_dir() and any(_reads_corpus(row) for row in rows):
+    if corpus_root is None and any(_reads_corpus(row) for row in rows):
+        log.warning("%s records no corpus location (a shared dataset): the gallery shows no pictures or waveforms "
+                    "of the corpus's files; pass --corpus-root where the corpus lies", dataset.root)
+    elif corpus_root is not None and not corpus_root.is_dir() and any(_reads_corpus(row) for row in rows):
         log.warning("corpus root %s is not a directory: the gallery shows no pictures or waveforms of its files; "
                     "pass --corpus-root where the corpus lies now", corpus_root)
     return [_item(row, corpus_root) for row in rows]
@@ -76,7 +80,7 @@ def _pick(splits: list[str], max_items: int) -> list[int]:
     return sorted(picked)
 
 
-def _item(row: dict[str, Any], corpus_root: Path) -> GalleryItem:
+def _item(row: dict[str, Any], corpus_root: Path | None) -> GalleryItem:
     item = GalleryItem(row["sample_id"], row["split"], row.get("label"), text_items(row))
     if row.get("image"):
         try:
@@ -94,14 +98,17 @@ def _item(row: dict[str, Any], corpus_root: Path) -> GalleryItem:
     return item
 
 
-def _media_path(row: dict[str, Any], column: str, corpus_root: Path) -> Path:
+def _media_path(row: dict[str, Any], column: str, corpus_root: Path | None) -> Path:
+    if corpus_root is None:
+        raise FileNotFoundError("the corpus's location is not recorded here (a shared dataset keeps only its folder's "
+                                "name); pass --corpus-root where it lies")
     path = resolve_media(corpus_root, row[column])
     if not path.is_file():
         raise FileNotFoundError(f"not found at {path} (pass --corpus-root if the corpus moved)")
     return path
 
 
-def _thumbnail(row: dict[str, Any], corpus_root: Path) -> bytes:
+def _thumbnail(row: dict[str, Any], corpus_root: Path | None) -> bytes:
     """A JPEG of at most THUMBNAIL_SIZE pixels a side. A file or embedded bytes decode as the
     extractors decode images (`media.image`: truncated data fails, 16-bit images keep their high
     bits; a large JPEG file decodes at a reduced scale)."""
@@ -118,7 +125,7 @@ def _thumbnail(row: dict[str, Any], corpus_root: Path) -> bytes:
     return out.getvalue()
 
 
-def _waveform(row: dict[str, Any], corpus_root: Path) -> bytes:
+def _waveform(row: dict[str, Any], corpus_root: Path | None) -> bytes:
     from mmdata.report.plots import waveform_png
 
     embedded = row.get("audio_file")

@@ -92,7 +92,9 @@ def write_report(
     dataset = open_dataset(dataset_dir)
     checks = run_checks(dataset)
     require_passing(checks, allow_failed_checks=allow_failed_checks, action="report on")
-    root = Path(corpus_root or dataset.manifest.corpus.get("root", "."))
+    # A shared dataset records only the corpus folder's name: no place to look for its files.
+    recorded = dataset.manifest.corpus.get("root")
+    root = Path(corpus_root) if corpus_root else Path(recorded) if recorded and Path(recorded).is_absolute() else None
     samples = read_sample_columns(dataset)
     summaries = summarize_tables(dataset)
     figures = build_figures(dataset, samples, max_points=max_points)

@@ -17,6 +17,7 @@ from mmdata.report import write_report
 from mmdata.report.html import SECTIONS
 from mmdata.sample_data import sample_corpus_dir
 from mmdata.share import ChecksFailedError, share_dataset
+from mmdata.store import open_dataset
 from tests.report.browser import render_page
 from tests.share.corpus import extract_mixed
 
@@ -132,3 +133,15 @@ def test_unreadable_media_become_notes_not_broken_images(mixed, tmp_path):
     assert "<img" not in gallery
     assert gallery.count("not found at") == 6  # image and audio of each of the 3 samples
     assert "pass --corpus-root if the corpus moved" in gallery
+
+
+def test_a_share_without_its_media_names_them_instead_of_looking_in_the_current_folder(mixed, tmp_path, monkeypatch):
+    share_dataset(mixed, tmp_path / "hf")  # media referenced: the share records only the corpus folder's name
+    corpus_name = open_dataset(tmp_path / "hf").manifest.corpus["root"]
+    decoy = tmp_path / "cwd" / corpus_name  # a folder of that name where the report runs
+    shutil.copytree(open_dataset(mixed).manifest.corpus["root"], decoy)
+    monkeypatch.chdir(tmp_path / "cwd")
+    write_report(tmp_path / "hf", tmp_path / "hf.html", max_gallery=2)
+    gallery = (tmp_path / "hf.html").read_text()
+    gallery = gallery[gallery.index('<section id="gallery">'):gallery.index('<section id="checks">')]
+    assert "<img" not in gallery and "the corpus&#x27;s location is not recorded here" in gallery
