@@ -79,6 +79,17 @@ def extract_command(
     except KeyboardInterrupt:
         raise_interrupted(output_dir)
     print_report(report)
+    fail_if_every_item_failed(report)
+
+
+def fail_if_every_item_failed(report: ExtractReport) -> None:
+    """Exit with status 1 when a table has rows and every one failed: the dataset is written (and the
+    errors table says why), but a script or CI job should not take it for a success."""
+    dead = [t.name for t in report.tables if t.rows and t.errors == t.rows]
+    if dead:
+        typer.echo(f"error: every item of {', '.join(dead)} failed; the reasons are in "
+                   f"{report.dataset_dir / 'errors'} (`mmdata info {report.dataset_dir}`)", err=True)
+        raise typer.Exit(1)
 
 
 def raise_interrupted(output_dir: Path) -> NoReturn:

@@ -177,3 +177,15 @@ def test_a_rerun_says_the_samples_table_is_kept_and_the_corpus_not_read_again(tm
     again = runner.invoke(app, ["extract", "coco", str(corpus), str(out), "--image", "color-hist", "-q"])
     assert again.exit_code == 0, again.output
     assert "samples: 8 " in again.stdout and "the corpus is not read again" in again.stdout
+
+
+def test_extract_exits_1_when_every_item_of_a_table_failed(tmp_path):
+    corpus = copy_sample_corpus("coco", tmp_path)
+    for image in (corpus / "val2017").iterdir():
+        image.write_bytes(b"not a jpeg")
+    result = runner.invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "out"), "--image", "color-hist",
+                                 "--text", "hashed-bow", "-q"])
+    assert result.exit_code == 1, result.output
+    assert "table image.color-hist: 8 rows, 8 failed" in result.stdout
+    assert "error: every item of image.color-hist failed; the reasons are in" in result.stderr
+    assert "hashed-bow" not in result.stderr  # the text table is fine
