@@ -9,12 +9,17 @@ One sample per image with all its captions in annotation order (5 to 7 in real C
 of surrounding whitespace (real captions carry leading spaces and trailing newlines); sample_id = the
 image id zero-padded to 12 digits, the same in both releases (the `karpathy` loader uses the same
 ids for COCO images), and group_id = the image id.
+Ids written as strings of digits (`"id": "397133"`, as some re-exports of these files have them)
+are read as the integers they spell, so such a file gives the same samples as the release. A
+`file_name` that carries its folder (`val2014/COCO_val2014_000000391895.jpg`) is not put under that
+folder a second time.
 Test images come without captions in `image_info_<split>.json` (test2014, test2015, test2017,
 test-dev2017 with its images in `test2017/`): asking for such a split loads them, captionless.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ from mmdata.corpora.base import (
     safe_relative_path,
     short_repr,
 )
+from mmdata.corpora.karpathy import LAYOUT_PROBES, is_file_quietly
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
 
@@ -131,13 +137,10 @@ def _load_split(
     for index, ann in enumerate(annotations):
         if not isinstance(ann, dict):
             raise CorpusFormatError(f"{locate.where('annotations', index)}: expected an object, got {short_repr(ann)}")
-        image_id, caption, ann_id = ann.get("image_id"), ann.get("caption"), ann.get("id")
-        if not _is_int(image_id):
-            raise CorpusFormatError(
-                f"{locate.where('annotations', index)}: expected integer 'image_id', got {short_repr(image_id)}"
-            )
-        if ann_id is not None and not _is_int(ann_id):
-            raise CorpusFormatError(f"{locate.where('annotations', index)}: expected integer 'id', got {short_repr(ann_id)}")
+        image_id = _as_int(ann.get("image_id"), "image_id", lambda: locate.where("annotations", index))
+        caption, ann_id = ann.get("caption"), ann.get("id")
+        if ann_id is not None:
+            ann_id = _as_int(ann_id, "id", lambda: locate.where("annotations", index))
         if caption is None and not {"bbox", "segmentation", "keypoints"}.isdisjoint(ann):
             raise CorpusFormatError(
                 f"{locate.where('annotations', index)}: expected a caption (id, image_id, caption), got an object "
@@ -168,6 +171,7 @@ def _load_split(
         captions[image_id].append(caption)
         caption_ids[image_id].append(ann_id)
     image_dir = _image_dir(corpus_dir, split, options)
+    join = _path_joiner(corpus_dir, image_dir, [image["file_name"] for _, image in by_id.values()])
     for image_id, (index, image) in by_id.items():
         sample_id = _sample_id(image_id)
         if not captions[image_id] and not options.keep_images_without_captions and not images_only:
@@ -184,7 +188,7 @@ def _load_split(
         seen[sample_id] = path.name
         file_name = image["file_name"]
         rel = safe_relative_path(
-            corpus_dir, f"{image_dir}/{file_name}" if image_dir else file_name,
+            corpus_dir, join(file_name),
             where=lambda: locate.where("images", index), allow_outside=options.allow_outside_root,
         )
         result.samples.append(Sample(
@@ -217,9 +221,7 @@ def _index_images(images: list[Any], locate: JsonLocator, result: LoadResult) ->
     for index, image in enumerate(images):
         if not isinstance(image, dict):
             raise CorpusFormatError(f"{locate.where('images', index)}: expected an object, got {short_repr(image)}")
-        image_id = image.get("id")
-        if not _is_int(image_id):
-            raise CorpusFormatError(f"{locate.where('images', index)}: expected integer 'id', got {short_repr(image_id)}")
+        image_id = _as_int(image.get("id"), "id", lambda: locate.where("images", index))
         expect_text(image.get("file_name"), lambda: locate.where("images", index), "'file_name'")
         if image_id in by_id:
             result.problems.append(LoadProblem(
@@ -251,8 +253,35 @@ def _sample_id(image_id: int) -> str:
     return f"{image_id:012d}"
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _as_int(value: Any, key: str, where: Callable[[], str]) -> int:
+    """An id: an integer, or a string of ASCII digits spelling one (`"397133"`, `"000000397133"`)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise CorpusFormatError(f"{where()}: expected integer {key!r}, got {short_repr(value)}")
+
+
+def _path_joiner(corpus_dir: Path, image_dir: str, file_names: list[str]) -> Callable[[str], str]:
+    """How a `file_name` becomes a path under `image_dir`: joined to it, except that a file name starting
+    with the folder(s) `image_dir` ends with (`val2014/COCO_val2014_...jpg` for `val2014` or `images/val2014`)
+    is joined to the folder above them, unless the doubled path (`val2014/val2014/...`) is what is on disk."""
+    if not image_dir:
+        return lambda name: name
+    parts = image_dir.split("/")
+    # (the folders a file name may start with, the folder above them), the longest first
+    tails = [("/".join(parts[-k:]) + "/", "".join(f"{p}/" for p in parts[:-k])) for k in range(len(parts), 0, -1)]
+
+    def stripped(name: str) -> str | None:
+        for tail, above in tails:
+            if name.startswith(tail):
+                return above + name
+        return None
+
+    probes = [name for name in file_names[:LAYOUT_PROBES] if stripped(name) is not None]
+    if not probes or any(is_file_quietly(corpus_dir / image_dir / name) for name in probes):
+        return lambda name: f"{image_dir}/{name}"
+    return lambda name: stripped(name) or f"{image_dir}/{name}"
 
 
 def _image_dir(corpus_dir: Path, split: str, options: CocoOptions) -> str:

@@ -5,7 +5,8 @@ dataset_coco.json looks like (Flickr files have no `filepath` and no `cocoid`):
       "imgid": 0, "cocoid": 391895, "split": "test", "sentids": [770337, ...],
       "sentences": [{"raw": "A man with a red helmet ...", "tokens": [...], "imgid": 0, "sentid": 770337}]}]}
 One sample per image with its sentences' `raw` text in file order, stripped of surrounding whitespace
-(`tokens` are Karpathy's lower-cased, punctuation-free version, not used). Splits are
+(a blank one is a problem and is left out, and its id with it from `extra.sentids`, which stays aligned
+with the captions; `tokens` are Karpathy's lower-cased, punctuation-free version, not used). Splits are
 train/val/test/restval (restval: the rest of COCO val2014, usually trained on; `restval_as_train=true`
 maps it to train, giving the 113,287 training images of the COCO split).
 COCO images are found as the file names them (`val2014/COCO_val2014_000000391895.jpg`), or, where
@@ -240,7 +241,7 @@ def _parse_image(entry: Any, index: int, parsed: KarpathyFile) -> KarpathyImage:
     sentences = entry.get("sentences")
     if not isinstance(sentences, list):
         raise CorpusFormatError(f"{where('sentences')}: expected a list of sentences, got {short_repr(sentences)}")
-    captions = []
+    captions, blank = [], []
     for number, sentence in enumerate(sentences):
         if not isinstance(sentence, dict):
             raise CorpusFormatError(
@@ -250,6 +251,7 @@ def _parse_image(entry: Any, index: int, parsed: KarpathyFile) -> KarpathyImage:
         if raw.strip():
             captions.append(raw.strip())
         else:
+            blank.append(number)
             sample_id = f"{cocoid:012d}" if parsed.is_coco else Path(filename).stem
             parsed.problems.append(LoadProblem(sample_id, where("sentences", number, "raw"), "blank sentence; ignored"))
         owner = sentence.get("imgid")
@@ -258,6 +260,8 @@ def _parse_image(entry: Any, index: int, parsed: KarpathyFile) -> KarpathyImage:
                 None, where("sentences", number),
                 f"sentence names imgid {short_repr(owner)} but sits in image imgid {imgid}; kept with this image",
             ))
+    if blank and len(sentids) == len(sentences):  # sentids[k] names captions[k], as the sentences stand
+        sentids = [sentid for number, sentid in enumerate(sentids) if number not in blank]
     return KarpathyImage(index, filename, filepath, split, tuple(captions), imgid, sentids, cocoid)
 
 
