@@ -2,7 +2,8 @@
 
 results_20130124.token lines look like (the index may have several digits: `#10`):
     1000092795.jpg#0<TAB>Two young guys with shaggy hair look at their hands while hanging out in the yard .
-results.csv (Kaggle) is pipe-separated with spaces, and one real row lacks its second `|`:
+results.csv (Kaggle) is pipe-separated with spaces, and one real row lacks its second `|` (read as
+`number caption`, reported as a load problem):
     image_name| comment_number| comment
     1000092795.jpg| 0| Two young guys with shaggy hair look at their hands while hanging out in the yard .
 captions.txt (Kaggle, with images in `Images/`) is a comma CSV, quoted where a caption has a comma; a
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,12 +194,17 @@ def parse_results_csv(path: Path) -> CaptionFile:
             )
         image = _image_name(fields[0].strip(), path, number)
         if len(fields) == 2:
+            repaired = _MISSING_PIPE.match(fields[1])
             parsed.problems.append(LoadProblem(
                 _stem(image), f"{path}:{number}",
                 f"expected 3 '|'-separated fields (image_name| comment_number| comment), found 2 in "
-                f"{short_repr(line)}; row skipped (add the missing '|' to keep it)",
+                f"{short_repr(line)}; " + ("read as comment_number and comment (the known row of Kaggle's file "
+                                           "missing its second '|')" if repaired else
+                                           "row skipped (add the missing '|' to keep it)"),
             ))
-            continue
+            if repaired is None:
+                continue
+            fields = [fields[0], repaired.group(1), repaired.group(2)]
         index = fields[1].strip()
         if not (index.isascii() and index.isdigit()):
             raise CorpusFormatError(
@@ -207,6 +214,11 @@ def parse_results_csv(path: Path) -> CaptionFile:
     if not header_seen:
         raise CorpusFormatError(f"{path}:1: empty file, expected the header {'| '.join(CSV_HEADER)!r}")
     return parsed
+
+
+#: The second field of a results.csv row whose second '|' is missing: "<number> <comment>"
+#: (Kaggle's file has one: `2199200615.jpg| 4   A dog runs across the grass .`).
+_MISSING_PIPE = re.compile(r"^\s*(\d+)\s+(\S.*)$")
 
 
 def parse_comma_csv(path: Path) -> CaptionFile:

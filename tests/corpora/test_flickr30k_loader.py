@@ -70,10 +70,20 @@ def test_results_csv_row_missing_a_delimiter_is_reported_with_file_line(tmp_path
     fake.annotation_file.write_text("\n".join(lines))
     result = load_corpus("flickr30k", fake.root)
     assert len(result.samples) == 3
-    assert len({s.sample_id: s for s in result.samples}["1000092795"].captions) == 4
+    captions = {s.sample_id: s for s in result.samples}["1000092795"].captions
+    assert len(captions) == 5 and captions[4] == "A dog runs across the grass ."  # the caption is kept
     [problem] = result.problems
     assert problem.path == f"{fake.annotation_file}:6" and problem.sample_id == "1000092795"
     assert "expected 3 '|'-separated fields" in problem.reason and "A dog runs" in problem.reason
+    assert "read as comment_number and comment" in problem.reason
+
+
+def test_results_csv_row_missing_a_delimiter_and_its_number_is_skipped(tmp_path):
+    (tmp_path / "results.csv").write_text("image_name| comment_number| comment\n1.jpg| 0| a dog\n1.jpg| a cat\n")
+    result = load_corpus("flickr30k", tmp_path)
+    assert [s.captions for s in result.samples] == [("a dog",)]
+    [problem] = result.problems
+    assert "row skipped (add the missing '|' to keep it)" in problem.reason
 
 
 def test_results_csv_pipe_inside_comment_is_kept(tmp_path):

@@ -415,9 +415,9 @@ def test_flickr30k_kaggle_results_csv_row_missing_its_second_pipe_is_reported(tm
     lines[10] = "10002456.jpg| 4 A dog runs across the grass ."  # as line 19,999 of the real file
     path.write_text("\n".join(lines), encoding="utf-8")
     result = load_corpus("flickr30k", tmp_path)
-    assert [len(s.captions) for s in sorted(result.samples, key=lambda s: s.sample_id)] == [5, 4, 5]
+    assert [len(s.captions) for s in sorted(result.samples, key=lambda s: s.sample_id)] == [5, 5, 5]
     [problem] = result.problems
-    assert (problem.sample_id, problem.path) == ("10002456", f"{path}:11")
+    assert (problem.sample_id, problem.path) == ("10002456", f"{path}:11") and "read as comment_number" in problem.reason
 
 
 @pytest.mark.parametrize(("text", "message"), [
