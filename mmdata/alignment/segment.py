@@ -398,3 +398,17 @@ def _manifest(source: Dataset, table: pa.Table, shard_size: int, problems: list[
 
 def _check_output(source: Dataset, output_dir: Path, force: bool) -> None:
     check_replaceable(output_dir, [source.root], force=force, marker=layout.MANIFEST_NAME, what="segment")
+    if force and (output_dir / layout.MANIFEST_NAME).is_file() and not _written_by_segment(output_dir):
+        raise DatasetError(
+            f"output directory {output_dir} is a dataset that `mmdata segment` did not write (its "
+            f"{layout.MANIFEST_NAME} records no segmentation: an `extract`, `align` or `share` output); --force "
+            "replaces only an earlier segment output: choose another path, or remove that dataset yourself")
+
+
+def _written_by_segment(dataset_dir: Path) -> bool:
+    """Whether the dataset's manifest holds the record only `segment` writes (`extra.segment`)."""
+    try:
+        extra = json.loads((dataset_dir / layout.MANIFEST_NAME).read_text(encoding="utf-8")).get("extra")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(extra, dict) and "segment" in extra

@@ -20,7 +20,7 @@ def segment_command(
     labels: Annotated[Path, typer.Option("--labels", "-l", help="Label .csd: one row per segment (keys vid or vid[i]).")],
     table: Annotated[Optional[list[str]], typer.Option("--table", "--tables", "-t", help="Table to cut (repeat or comma list); default: every temporal table.")] = None,
     folds: Annotated[Optional[Path], typer.Option(help="Folds file (JSON or the SDK's *_std_folds.py); default: the videos' splits.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUTPUT_DIR.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing OUTPUT_DIR written by an earlier `mmdata segment`.")] = False,
 ) -> None:
     """Cut whole-video sequences into the label segments, clipping rows with the SDK's rules."""
     chosen = table_names(table)
@@ -37,3 +37,4 @@ def segment_command(
         typer.echo(f"{len(report.problems)} problems (errors table 'loader'):")
         for p in report.problems[:SHOWN_PROBLEMS]:
             typer.echo(f"  {p.sample_id}: {p.reason}")
+

@@ -1,6 +1,7 @@
 """`mmdata verify DIR`: compare every file with checksums.sha256; name each missing, extra or altered file."""
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -26,5 +27,5 @@ def verify_command(
         typer.echo(line)
     typer.echo(f"error: {len(report.problems())} files differ from {dataset_dir / CHECKSUMS_NAME}; get them again from "
                f"where the dataset came from, or, if the change was yours (an edited README.md), record it with "
-               f"`mmdata checksum {dataset_dir}`", err=True)
+               f"`mmdata checksum {shlex.quote(str(dataset_dir))}`", err=True)
     raise typer.Exit(MISMATCH_EXIT_CODE)

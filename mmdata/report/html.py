@@ -5,6 +5,11 @@ No scripts, no network: CSS is inline and every picture is a `data:` URI. Sectio
 config, failed and missing counts), plots (norms, PCA, temporal coverage, labels), gallery
 (thumbnails with captions, transcripts with waveforms) and checks (issues with the offending
 sample ids).
+
+A feature table that cannot be read (an interrupted extraction left no finished shard, a shard is
+truncated or corrupt) is left out of the tables and plots and named, with the reason and the fix,
+in a list of its own, as `mmdata check` names it among the failing checks: a page made with
+`--allow-failed-checks` shows the failures instead of stopping at the first.
 """
 from __future__ import annotations
 
@@ -13,13 +18,13 @@ import html
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mmdata.errors import MmdataError
+from mmdata.errors import DatasetError, MmdataError
 from mmdata.report.gallery import GalleryItem, gallery_items
 from mmdata.report.stats import SampleColumns, TableSummary, TableVectors, read_sample_columns, summarize_tables, table_vectors
 from mmdata.share.checks import require_passing, run_checks, severity_counts
@@ -64,6 +69,7 @@ class ReportSummary:
     bytes: int
     titles: list[str] = field(default_factory=list)
     severities: dict[str, int] = field(default_factory=dict)  # issues per severity: error, warning, info
+    unreadable: dict[str, str] = field(default_factory=dict)  # tables left out of the page -> why (the read error)
 
 
 def write_report(
@@ -96,10 +102,11 @@ def write_report(
     recorded = dataset.manifest.corpus.get("root")
     root = Path(corpus_root) if corpus_root else Path(recorded) if recorded and Path(recorded).is_absolute() else None
     samples = read_sample_columns(dataset)
-    summaries = summarize_tables(dataset)
-    figures = build_figures(dataset, samples, max_points=max_points)
+    unreadable: dict[str, str] = {}
+    summaries = _summaries(dataset, unreadable)
+    figures = build_figures(dataset, samples, max_points=max_points, unreadable=unreadable)
     gallery = gallery_items(dataset, root, max_gallery)
-    page = render_page(dataset, samples, summaries, figures, gallery, checks)
+    page = render_page(dataset, samples, summaries, figures, gallery, checks, unreadable=unreadable)
     out_path = Path(out_path)
     try:
         write_text_atomic(out_path, page)
@@ -108,17 +115,44 @@ def write_report(
                                "choose an --out path in a folder you can write to") from e
     log.info("wrote report of %s to %s (%d figures, %d gallery items)", dataset.root, out_path, len(figures), len(gallery))
     return ReportSummary(out_path, len(summaries), len(figures), len(gallery), len(checks.issues), checks.ok,
-                         out_path.stat().st_size, [f.title for f in figures], severity_counts(checks))
+                         out_path.stat().st_size, [f.title for f in figures], severity_counts(checks), dict(unreadable))
 
 
-def build_figures(dataset: Dataset, samples: SampleColumns, *, max_points: int = 2000) -> list[Figure]:
-    """Norms and PCA per modality, temporal coverage per modality with sequence tables, label histogram."""
+def _summaries(dataset: Dataset, unreadable: dict[str, str]) -> list[TableSummary]:
+    """`summarize_tables` table by table: a table that cannot be read goes into `unreadable` (name ->
+    the error naming its shard and the fix) instead of stopping the report."""
+    dataset.errors()  # a damaged errors table is the dataset's error, not one table's: it stops the report
+    out = []
+    for name in dataset.table_names:
+        only = Dataset(root=dataset.root, manifest=replace(dataset.manifest, tables={name: dataset.entry(name)}))
+        only._warned_incomplete = dataset._warned_incomplete  # an incomplete table is warned about once
+        try:
+            out += summarize_tables(only)
+        except DatasetError as e:
+            unreadable[name] = str(e)
+    return out
+
+
+def build_figures(dataset: Dataset, samples: SampleColumns, *, max_points: int = 2000,
+                  unreadable: dict[str, str] | None = None) -> list[Figure]:
+    """Norms and PCA per modality, temporal coverage per modality with sequence tables, label histogram.
+
+    Tables in `unreadable` are left out; with `unreadable` given, a table that cannot be read is added to
+    it instead of stopping (without it, its error is raised)."""
     from mmdata.report import plots
 
     by_modality: dict[str, list[TableVectors]] = {}
     for name in dataset.table_names:
-        with dataset.reading(name):
-            vectors = table_vectors(dataset, name, samples, max_points=max_points)
+        if unreadable is not None and name in unreadable:
+            continue
+        try:
+            with dataset.reading(name):
+                vectors = table_vectors(dataset, name, samples, max_points=max_points)
+        except DatasetError as e:
+            if unreadable is None:
+                raise
+            unreadable[name] = str(e)
+            continue
         if vectors is not None and len(vectors.norms):
             by_modality.setdefault(vectors.modality, []).append(vectors)
     figures = []
@@ -142,7 +176,7 @@ def build_figures(dataset: Dataset, samples: SampleColumns, *, max_points: int =
 
 
 def render_page(dataset: Dataset, samples: SampleColumns, summaries: list[TableSummary], figures: list[Figure],
-                gallery: list[GalleryItem], checks: CheckReport) -> str:
+                gallery: list[GalleryItem], checks: CheckReport, *, unreadable: dict[str, str] | None = None) -> str:
     """The whole HTML document."""
     manifest = dataset.manifest
     corpus = manifest.corpus
@@ -152,7 +186,7 @@ def render_page(dataset: Dataset, samples: SampleColumns, summaries: list[TableS
         + (f" (split {_e(corpus['split'])})" if corpus.get("split") else "")
         + f" &middot; written by mmdata {_e(manifest.mmdata_version)} &middot; {_verdict(checks)}</p></header>",
         _section("overview", "Overview", _overview(manifest, samples)),
-        _section("tables", "Feature tables", _tables(summaries, dataset)),
+        _section("tables", "Feature tables", _tables(summaries, dataset, unreadable or {})),
         _section("plots", "Plots", _figures(figures)),
         _section("gallery", "Gallery", _gallery(gallery, len(samples.ids))),
         _section("checks", "Checks", _checks(checks)),
@@ -183,7 +217,7 @@ def _overview(manifest: Manifest, samples: SampleColumns) -> str:
     return _table(None, facts) + "<h3>Splits</h3>" + _table(["split", "samples"], rows)
 
 
-def _tables(summaries: list[TableSummary], dataset: Dataset) -> str:
+def _tables(summaries: list[TableSummary], dataset: Dataset, unreadable: dict[str, str]) -> str:
     header = ["table", "modality", "extractor", "config", "rows", "dim", "dtype", "kind", "failed", "missing", "versions"]
     rows = []
     for s in summaries:
@@ -191,7 +225,11 @@ def _tables(summaries: list[TableSummary], dataset: Dataset) -> str:
         versions = ", ".join(f"{k} {v}" for k, v in sorted(s.versions.items()))
         rows.append((s.name, s.modality, s.extractor, json.dumps(s.config, sort_keys=True), str(s.rows), str(s.dim),
                      s.dtype, kind, str(s.failed), str(s.missing), versions))
-    text = _table(header, rows) if rows else "<p>No feature tables yet (run <code>mmdata extract</code>).</p>"
+    text = _table(header, rows) if rows or unreadable else "<p>No feature tables yet (run <code>mmdata extract</code>).</p>"
+    if unreadable:
+        text += (f"<h3 class=fail>Tables that cannot be read ({len(unreadable)}; left out of the table above and "
+                 "the plots)</h3>" + _table(["table", "why, and what to do"], sorted(unreadable.items()),
+                                            row_class=lambda row: "error"))
     text += ("<p class=note><b>failed</b>: items recorded in the errors table; <b>missing</b>: rows with a null "
              "feature.</p>")
     errors = dataset.errors()

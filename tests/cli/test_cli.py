@@ -153,7 +153,6 @@ DAMAGE = {
     ("errors-shard", ["check"]),
     ("samples-shard", ["export-csd", "{out}"]),
     ("feature-shard", ["share", "--out", "{out}", "--allow-failed-checks"]),
-    ("feature-shard", ["report", "--out", "{out}/r.html", "--allow-failed-checks", "--gallery", "0"]),
 ])
 def test_a_damaged_dataset_is_a_one_line_error_naming_the_file(extracted, tmp_path, damage, command):
     root = tmp_path / "ds"
