@@ -22,10 +22,10 @@ from pathlib import Path
 
 from mmdata.errors import CorpusNotFoundError, DatasetError
 from mmdata.store.files import write_text_atomic
+from mmdata.store.layout import CHECKSUMS_NAME
 
 log = logging.getLogger(__name__)
 
-CHECKSUMS_NAME = "checksums.sha256"
 #: Paths (relative, POSIX) that belong to the tools around a dataset, not to the dataset.
 IGNORED_PREFIXES = (".git/", ".cache/huggingface/")
 IGNORED_FILES = frozenset({".gitattributes"})

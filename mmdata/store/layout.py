@@ -10,6 +10,8 @@ MANIFEST_NAME = "mmdata.json"
 SAMPLES_DIR = "samples"
 FEATURES_DIR = "features"
 ERRORS_DIR = "errors"
+#: The checksums file `mmdata share` and `mmdata checksum` write beside the manifest.
+CHECKSUMS_NAME = "checksums.sha256"
 LOADER_ERRORS_TABLE = "loader"
 DEFAULT_SHARD_SIZE = 1000
 #: On-disk formats of a table's shards, by file suffix. The samples and errors tables are Parquet.

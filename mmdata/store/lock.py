@@ -13,17 +13,31 @@ dataset from one machine (a Ray cluster's driver is one process).
 """
 from __future__ import annotations
 
+import logging
 import os
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from mmdata.errors import DatasetBusyError, DatasetError
+from mmdata.store.layout import CHECKSUMS_NAME
+
+log = logging.getLogger(__name__)
 
 try:
     import fcntl
 except ImportError:  # not on POSIX: no lock, as before
     fcntl = None  # type: ignore[assignment]
+
+
+def _warn_if_checksummed(root: Path, what: str) -> None:
+    """A dataset with a checksums file (a share, or one `mmdata checksum` sealed) is about to change:
+    the new files will not be in it, and `mmdata verify` would report them."""
+    if (root / CHECKSUMS_NAME).is_file():
+        log.warning("%s holds %s (a shared or sealed dataset): what this %s writes is not in it; run "
+                    "`mmdata checksum %s` afterwards, or `mmdata verify` will report the new files",
+                    root, CHECKSUMS_NAME, what, shlex.quote(str(root)))
 
 
 @contextmanager
@@ -49,6 +63,7 @@ def writing(dataset_dir: str | Path, what: str) -> Iterator[Path]:
                     f"{root} is being written by another mmdata process (an extract or align running now); "
                     f"run this {what} when that one has finished, or write to another directory"
                 ) from None
+        _warn_if_checksummed(root, what)
         yield root
     finally:
         if created and not any(root.iterdir()):

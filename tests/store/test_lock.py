@@ -83,3 +83,14 @@ def test_a_run_that_fails_before_writing_leaves_no_empty_directory(tmp_path):
         extract("coco", coco, tmp_path / "new" / "out", extractors=["color-hist"], num_workers=0)
     assert not (tmp_path / "new" / "out").exists()
 
+
+
+def test_writing_into_a_checksummed_dataset_warns_that_the_checksums_go_stale(tmp_path, caplog):
+    (tmp_path / "checksums.sha256").write_text("")
+    with caplog.at_level("WARNING", logger="mmdata.store.lock"), writing(tmp_path, "alignment"):
+        pass
+    assert "holds checksums.sha256" in caplog.text and f"`mmdata checksum {tmp_path}` afterwards" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mmdata.store.lock"), writing(tmp_path / "fresh", "extraction"):
+        pass
+    assert caplog.text == ""
