@@ -32,7 +32,8 @@ from mmdata.errors import MediaError
 
 def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
     """Decode an image as RGB; with `min_size`, JPEGs decode at the smallest scale whose shorter
-    side is still >= min_size (draft mode).
+    side is still >= min_size (draft mode). That includes the multi-picture JPEGs (MPO) many cameras
+    and phones write as .jpg: their first picture is a plain JPEG.
 
     Raises:
         MediaError: the file is missing, empty, truncated or corrupt, not an image, too large, or
@@ -42,20 +43,18 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
         raise MediaError(f"image file not found: {path}")
     try:
         with _truncated_files_fail(), Image.open(path) as img:
-            if min_size is not None and img.format == "JPEG":
+            if min_size is not None and img.format in _JPEG_FORMATS:
                 width, height = img.size
                 scale = min(width, height) / float(min_size)
                 if scale >= 2:
                     img.draft("RGB", (max(1, int(width / scale)), max(1, int(height / scale))))
+            rawmode = _stored_rawmode(img)
             img.load()
-            return _as_rgb(img, path)
+            return _as_rgb(img, path, rawmode)
     except MediaError:
         raise
     except Image.DecompressionBombError as e:
-        raise MediaError(
-            f"image is too large to decode: {path} ({e}); the limit is Pillow's decompression-bomb guard, "
-            "2 x PIL.Image.MAX_IMAGE_PIXELS; downscale the file or remove the sample"
-        ) from e
+        raise _too_large(str(path), e) from e
     except UnidentifiedImageError as e:
         if path.stat().st_size == 0:
             raise MediaError(f"image file is empty (0 bytes): {path}") from e
@@ -78,14 +77,40 @@ def decode_image_bytes(data: bytes, name: str) -> Image.Image:
     """
     try:
         with _truncated_files_fail(), Image.open(io.BytesIO(data)) as img:
+            rawmode = _stored_rawmode(img)
             img.load()
-            return _as_rgb(img, Path(name))
+            return _as_rgb(img, Path(name), rawmode)
     except MediaError:
         raise
+    except Image.DecompressionBombError as e:
+        raise _too_large(name, e) from e
     except UnidentifiedImageError as e:
         raise MediaError(f"{name} holds no image format Pillow reads") from e
     except (OSError, SyntaxError, ValueError) as e:
         raise MediaError(f"{name} is corrupt or truncated ({type(e).__name__}: {e})") from e
+
+
+#: Pillow's formats that `Image.draft` decodes at a reduced DCT scale.
+_JPEG_FORMATS = ("JPEG", "MPO")
+
+
+def _too_large(name: str, error: Exception) -> MediaError:
+    return MediaError(
+        f"image is too large to decode: {name} ({error}); the limit is Pillow's decompression-bomb guard, "
+        "2 x PIL.Image.MAX_IMAGE_PIXELS; downscale the file or remove the sample"
+    )
+
+
+def _stored_rawmode(img: Image.Image) -> str | None:
+    """How the file stores its pixels (Pillow's raw mode, e.g. "I;16B" or "I;32S"), read before
+    `load()` clears it: Pillow's mode "I" holds 16-bit (PGM, older Pillow's PNG) and 32-bit files alike."""
+    tile = getattr(img, "tile", None)
+    if not tile:
+        return None
+    args = tile[0][3]
+    if isinstance(args, tuple):
+        args = args[0] if args else None
+    return args if isinstance(args, str) else None
 
 
 @contextmanager
@@ -100,14 +125,16 @@ def _truncated_files_fail() -> Iterator[None]:
         ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
-def _as_rgb(img: Image.Image, path: Path) -> Image.Image:
+def _as_rgb(img: Image.Image, path: Path, rawmode: str | None = None) -> Image.Image:
     """8-bit RGB. Pillow's own conversion of a 16-bit grey image clips it (nearly all white), so
-    those keep their 8 high bits instead."""
+    those keep their 8 high bits instead. `rawmode`: how the file stored the pixels (`_stored_rawmode`);
+    a file of 32-bit integers is refused whatever its values."""
     if img.mode == "RGB":
         return img.copy()
     if img.mode.startswith("I;16") or img.mode == "I":
         values = np.asarray(img)
-        if img.mode == "I" and (values.min() < 0 or values.max() > 0xFFFF):
+        stored_32_bit = rawmode is not None and rawmode.startswith("I;32")
+        if img.mode == "I" and (stored_32_bit or values.min() < 0 or values.max() > 0xFFFF):
             raise MediaError(f"{path}: 32-bit integer pixels (range {values.min()}..{values.max()}); "
                              "expected an 8- or 16-bit image")
         return Image.fromarray((values.astype(np.uint32) >> 8).astype(np.uint8), "L").convert("RGB")
