@@ -36,7 +36,8 @@ writes back as bytes.
 
 Bad input. Each key of each file is checked while loading: shapes (features (T, D...), intervals
 (T, 2), same T, the file's feature dims), finite intervals with end >= start, starts sorted (or
-sorted stably with `unsorted=sort`, as the SDK does). A bad video, and a video missing from some
+sorted stably with `unsorted=sort`, as the SDK does; the label file's rows are segments numbered
+in file order, which may overlap or come in any order). A bad video, and a video missing from some
 file (the SDK's `unify`, but comparing ids exactly), is dropped from every table and reported as
 a load problem naming the file and the video id. -inf/NaN in features follow `nonfinite`: error
 (the sample fails and is recorded in the errors table), zero (replaced, as MulT and MMSA do on
@@ -130,6 +131,12 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     result = LoadResult(samples=[])
     infos = [inspect_csd(path, options, result.problems) for path in paths]
     labels = pick_labels(infos, options)
+    if labels is not None and labels.bad_keys and options.unsorted == "error":
+        # A label file picked by name (option labels) but not named like labels: its segments need no sorting either.
+        relaxed: list[LoadProblem] = []
+        fixed = inspect_csd(labels.path, options, relaxed, labels=True)
+        result.problems = [p for p in result.problems if p.path != str(labels.path)] + relaxed
+        infos[infos.index(labels)] = labels = fixed
     excluded = left_out(infos, options)
     if excluded:  # their bad keys are no problem of the samples
         infos = [i for i in infos if i not in excluded]
@@ -257,9 +264,19 @@ class _SequenceReader:
             yield PrecomputedRow(sample_id, picked, row_intervals, columns=columns, nonfinite=count)
 
 
-def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem]) -> _FileInfo:
+def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem], *,
+                labels: bool | None = None) -> _FileInfo:
+    """Check each key of a `.csd` file (bad keys become `problems`) and index the valid ones by video.
+
+    A label sequence (`labels=True`; None: a file named like labels, `*label*` and not words) need
+    not be sorted by start time: its rows are segments, numbered `vid[i]` in file order as the SDK
+    numbers them (segments may overlap or come in any order), never time steps to sort.
+    """
     with CsdFile(path) as csd:
         info = _FileInfo(path, csd.root_name, csd.metadata, csd.is_text())
+        if labels is None:
+            labels = "label" in info.names and not info.is_text
+        require_sorted = options.unsorted == "error" and not labels
         hint = "pass the option unsorted=sort to sort rows by start time as the SDK does"
         for key in csd.video_ids:
             base = key.split("[")[0]
@@ -272,7 +289,7 @@ def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem]) ->
                     raise CorpusFormatError(f"{csd.where(key)}: features have shape {features_shape}, expected "
                                             f"(T, {', '.join(map(str, info.feature_shape))}) like the file's other videos")
                 intervals = csd.read_intervals(key)
-                check_intervals(csd.where(key), intervals, require_sorted=options.unsorted == "error", sort_hint=hint)
+                check_intervals(csd.where(key), intervals, require_sorted=require_sorted, sort_hint=hint)
             except CorpusFormatError as e:
                 problems.append(LoadProblem(key, str(path), str(e)))
                 info.bad_keys.add(key)
