@@ -12,7 +12,8 @@ MulT `mosi_data.pkl` / `mosi_data_noalign.pkl` looks like:
 One sample per row, split = the top-level key. MMSA: sample_id = the id (`video_id$_$clip_id`),
 group_id = video_id, transcript = raw_text, label = regression_labels (unimodal SIMS labels,
 classification label and annotation in extra). MulT: sample_id = `video_id_start_end`, start/end
-from the id, label = labels when it holds one value (else all of them in extra["labels"]).
+from the id (`<split>_<row>` for a file without ids, which MulT reads too), label = labels when it
+holds one value (else all of them in extra["labels"]).
 
 Tables (sequences without intervals: the pickles carry no times): `audio.mmsa`, `video.mmsa`
 (truncated to audio_lengths / vision_lengths where the file gives them; the padding is dropped),
@@ -54,6 +55,8 @@ from mmdata.records import Sample
 from mmdata.store.metadata import FeatureSpec
 
 SPLITS = ("train", "valid", "test")
+#: Per-sample keys that hold strings (one per sample, checked against the ids like the labels).
+TEXT_KEYS = ("id", "raw_text", "annotations")
 ID_SEPARATOR = "$_$"
 # table name -> (array key, lengths key or None, item axis)
 MMSA_TABLES = {
@@ -125,15 +128,16 @@ def load_mmsa(corpus_dir: Path, options: MmsaOptions, split: str | None) -> Load
         # The other per-sample numbers of the split, each column read and checked once: extra key -> values.
         extras = {name: _column(part, key, path, split_name).reshape(len(ids), -1)[:, 0]
                   for key, name in EXTRA_LABELS.items() if key in part}
-        texts = part.get("raw_text")
+        texts = _column(part, "raw_text", path, split_name) if "raw_text" in part else None
+        annotations = _column(part, "annotations", path, split_name) if "annotations" in part else None
         for i, sample_id in enumerate(ids):
             if not _claim(rows, sample_id, split_name, i, path, result):
                 continue
             video_id, _, clip_id = sample_id.partition(ID_SEPARATOR)
             extra: dict[str, Any] = {"video_id": video_id, "clip_id": clip_id}
             extra.update({name: _label(values[i]) for name, values in extras.items()})
-            if "annotations" in part:
-                extra["annotation"] = _text(part["annotations"][i])
+            if annotations is not None:
+                extra["annotation"] = _text(annotations[i])
             result.samples.append(Sample(
                 sample_id=sample_id, corpus="mmsa", split=split_name, group_id=video_id,
                 transcript=_text(texts[i]) if texts is not None else None, label=_label(labels[i, 0]), extra=extra,
@@ -168,6 +172,9 @@ def load_mult(corpus_dir: Path, options: MultOptions, split: str | None) -> Load
     result = LoadResult(samples=[])
     rows: dict[str, tuple[str, int]] = {}
     for split_name, part in splits.items():
+        if "id" not in part:  # MulT reads the id as optional (meta = None); number the rows instead
+            _number_rows(part, split_name, path)
+            result.metadata["ids"] = "the file has no 'id': samples are numbered <split>_<row>"
         raw_ids = _column(part, "id", path, split_name)
         labels = _column(part, "labels", path, split_name).reshape(len(raw_ids), -1)
         for i, raw in enumerate(raw_ids):
@@ -293,17 +300,27 @@ def _pickle_path(corpus_dir: Path, file: str | None) -> Path:
 
 
 def _column(part: dict[str, Any], key: str, path: Path, split: str) -> np.ndarray:
-    """One value per sample of `key` (ids as objects, labels as numbers), checked against the ids."""
+    """One value per sample of `key` (ids and texts as objects, labels as numbers), checked against the ids."""
     if key not in part:
         raise CorpusFormatError(f"{path}: split {split!r} has no key {key!r}; keys: {sorted(map(str, part))}")
     n = _id_count(part, path, split)
-    values = np.asarray(part[key], dtype=object) if key == "id" else _numbers(part, key, path, split)
+    values = np.asarray(part[key], dtype=object) if key in TEXT_KEYS else _numbers(part, key, path, split)
     if values.ndim == 0:
         raise CorpusFormatError(f"{path}: split {split!r} key {key!r} holds one {type(part[key]).__name__}, expected "
                                 "a list or array with one entry per sample")
     if len(values) != n:
         raise CorpusFormatError(f"{path}: split {split!r} key {key!r} has {len(values)} rows, expected {n} (one per id)")
     return values
+
+
+def _number_rows(part: dict[str, Any], split: str, path: Path) -> None:
+    """Give a MulT split without ids the ids `<split>_<row>`, counting the rows of its labels or features."""
+    for key in ("labels", "audio", "vision", "text"):
+        if key in part and hasattr(part[key], "__len__"):
+            part["id"] = np.array([f"{split}_{i}" for i in range(len(part[key]))], dtype=object)
+            return
+    raise CorpusFormatError(f"{path}: split {split!r} has no key 'id' and no 'labels' or features to count its rows; "
+                            f"keys: {sorted(map(str, part))}")
 
 
 def _numbers(part: dict[str, Any], key: str, path: Path, split: str) -> np.ndarray:
