@@ -281,14 +281,15 @@ def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem], *,
         for key in csd.video_ids:
             base = key.split("[")[0]
             try:
-                features_shape, intervals_shape, _ = csd.shapes(key)
-                check_shapes(csd.where(key), features_shape, intervals_shape)
+                features, intervals_data = csd.datasets(key)
+                features_shape = features.shape
+                check_shapes(csd.where(key), features_shape, intervals_data.shape)
                 if info.feature_shape is None:
                     info.feature_shape = tuple(features_shape[1:])
                 elif tuple(features_shape[1:]) != info.feature_shape:
                     raise CorpusFormatError(f"{csd.where(key)}: features have shape {features_shape}, expected "
                                             f"(T, {', '.join(map(str, info.feature_shape))}) like the file's other videos")
-                intervals = csd.read_intervals(key)
+                intervals = np.asarray(intervals_data[()], dtype=np.float64)
                 check_intervals(csd.where(key), intervals, require_sorted=require_sorted, sort_hint=hint)
             except CorpusFormatError as e:
                 problems.append(LoadProblem(key, str(path), str(e)))
