@@ -33,6 +33,7 @@ from mmdata.checks.stream import (
 )
 from mmdata.corpora.base import UNCAPTIONED_SPLITS_KEY
 from mmdata.errors import ShardReadError
+from mmdata.options import convert_value
 from mmdata.records import media_durations
 from mmdata.store.layout import LOADER_ERRORS_TABLE, shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
@@ -151,7 +152,8 @@ def _captions_expected(dataset: Dataset) -> tuple[list[str], bool]:
     purpose), from what the loader recorded and the options the corpus was loaded with."""
     uncaptioned = (dataset.manifest.extra.get("loader") or {}).get(UNCAPTIONED_SPLITS_KEY) or []
     kept = (dataset.manifest.corpus.get("options") or {}).get("keep_images_without_captions", False)
-    return list(uncaptioned), kept is True or str(kept).strip().lower() in ("true", "1", "yes")
+    # read as the loader read it (`-o` values are recorded as typed: "on", "yes", "1" ...)
+    return list(uncaptioned), convert_value(kept, bool, owner="corpus option keep_images_without_captions")
 
 
 @dataclass

@@ -128,8 +128,8 @@ def refuse_corpus_root(dataset: Dataset, csd_dir: Path) -> None:
     Raises:
         ConfigError: `csd_dir` is the corpus root recorded in the dataset's manifest.
     """
-    root = dataset.manifest.corpus.get("root")  # a shared dataset records only the folder's name: not a place
-    if root and Path(root).is_absolute() and csd_dir.resolve() == Path(root).resolve():
+    root = dataset.manifest.corpus_location()
+    if root is not None and csd_dir.resolve() == root.resolve():
         raise ConfigError(f"{csd_dir} is the corpus folder {dataset.root} was read from; the export would replace "
                           "its own .csd files (same names) with the dataset's rows; choose a new or empty folder")
 

@@ -98,9 +98,7 @@ def write_report(
     dataset = open_dataset(dataset_dir)
     checks = run_checks(dataset)
     require_passing(checks, allow_failed_checks=allow_failed_checks, action="report on")
-    # A shared dataset records only the corpus folder's name: no place to look for its files.
-    recorded = dataset.manifest.corpus.get("root")
-    root = Path(corpus_root) if corpus_root else Path(recorded) if recorded and Path(recorded).is_absolute() else None
+    root = Path(corpus_root) if corpus_root else dataset.manifest.corpus_location()
     samples = read_sample_columns(dataset)
     unreadable: dict[str, str] = {}
     summaries = _summaries(dataset, unreadable)

@@ -45,6 +45,12 @@ class Manifest:
     mmdata_version: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def corpus_location(self) -> Path | None:
+        """Where the corpus was read from, when the manifest records a place: a shared dataset keeps
+        only the corpus folder's name, which names no place on this machine (None)."""
+        root = self.corpus.get("root")
+        return Path(root) if root and Path(root).is_absolute() else None
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["tables"] = {name: asdict(entry) for name, entry in sorted(self.tables.items())}
