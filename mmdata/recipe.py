@@ -34,6 +34,7 @@ from mmdata.corpora.base import get_corpus_kind, short_repr
 from mmdata.errors import ConfigError, CorpusNotFoundError, MmdataError
 from mmdata.features.base import create_extractor
 from mmdata.options import build_options, option_text
+from mmdata.pipeline import ON_ERROR_CHOICES
 from mmdata.records import MODALITIES
 from mmdata.store.layout import TABLE_FORMATS
 
@@ -184,7 +185,7 @@ def _check_run_value(key: str, value: Any) -> None:
         least = 0 if key == "num_workers" else 1
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise ConfigError(f"expected an integer >= {least}, got {short_repr(value)}")
-    elif key == "on_error" and value not in ("skip", "fail"):
+    elif key == "on_error" and value not in ON_ERROR_CHOICES:
         raise ConfigError(f"expected \"skip\" or \"fail\", got {short_repr(value)}")
     elif key == "table_format" and value not in TABLE_FORMATS:
         raise ConfigError(f"expected one of {sorted(TABLE_FORMATS)}, got {short_repr(value)}")

@@ -14,7 +14,7 @@ from mmdata.corpora.base import available_corpora
 from mmdata.errors import ConfigError
 from mmdata.features.base import available_extractors, create_extractor
 from mmdata.options import parse_key_values
-from mmdata.pipeline import DEFAULT_EXTRACTORS, ExtractReport, extract
+from mmdata.pipeline import DEFAULT_EXTRACTORS, ON_ERROR_CHOICES, ExtractReport, extract
 from mmdata.recipe import Recipe, is_recipe_path, load_recipe
 from mmdata.records import MODALITIES
 from mmdata.store.layout import DEFAULT_SHARD_SIZE, TABLE_FORMATS
@@ -100,7 +100,7 @@ def raise_interrupted(output_dir: Path) -> NoReturn:
 
 
 def _checked_run(run: dict) -> dict:
-    if run.get("on_error", "skip") not in ("skip", "fail"):
+    if run.get("on_error", "skip") not in ON_ERROR_CHOICES:
         raise ConfigError(f"--on-error must be skip or fail, got {run['on_error']!r}")
     if run.get("table_format", "parquet") not in TABLE_FORMATS:
         raise ConfigError(f"--table-format must be one of {sorted(TABLE_FORMATS)}, got {run['table_format']!r}")
