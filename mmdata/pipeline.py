@@ -34,7 +34,9 @@ from mmdata.store.moments import feature_moments, has_moments, stored_moments, w
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shard_writer import BackgroundShardWriter
 from mmdata.store.shards import read_shard, shard_rows
-from mmdata.store.tables import TableReport, claim_table, drop_table, finish_table, shard_path
+from mmdata.store.tables import (
+    TableReport, claim_table, drop_table, finish_table, refuse_mixed_versions, shard_path, versions_differ,
+)
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
@@ -394,6 +396,7 @@ def _fill_table(
                 _write_moments(out_path, read_shard(out_path, ["feature"]), samples_shard, spec, fingerprint)
         else:
             pending.append((index, samples_shard))
+    refuse_mixed_versions(dataset, name, provenance["versions"], len(pending))
     if hasattr(runner, "stream_shards"):  # Ray: one execution over every pending shard
         runner.stream_shards(extractor, [s for _, s in pending], corpus_root, batch_size)
     pooled_floats = has_moments(spec)
@@ -417,6 +420,7 @@ def _fill_table(
     report = finish_table(dataset, name, written=written)
     report.decoded_in = getattr(runner, "decisions", {}).get(name)
     report.shards_redone = redone
+    report.made_with = versions_differ(dataset.manifest.tables[name].versions, provenance["versions"])
     return report
 
 

@@ -16,7 +16,7 @@ from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import read_table_metadata
 from mmdata.store.reader import Dataset
 from mmdata.store.shards import read_shard
-from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
+from mmdata.store.tables import TableReport, claim_table, finish_table, refuse_mixed_versions, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,13 @@ def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str, table
                   "spec": table.spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow", "h5py")),
                   "source": table.source, "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
     table_dir = claim_table(dataset, provenance, source=table.source, table_format=table_format)
+    samples_shards = layout.shard_files(layout.samples_dir(dataset.root))
+    pending = [i for i in range(len(samples_shards)) if not shard_path(dataset, table.name, i).is_file()]
+    refuse_mixed_versions(dataset, table.name, provenance["versions"], len(pending))
     written = 0
-    for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
+    for index, samples_shard in enumerate(samples_shards):
         out_path = shard_path(dataset, table.name, index)
-        if out_path.is_file():
+        if index not in pending:
             continue
         ids = read_shard(samples_shard, ["sample_id"]).column(0).to_pylist()
         out, errors = _build_shard(table, provenance, ids, samples_shard, on_error)

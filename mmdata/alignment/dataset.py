@@ -40,7 +40,7 @@ from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import read_shard, shard_rows, shard_schema, unreadable_as_error
-from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
+from mmdata.store.tables import TableReport, claim_table, finish_table, refuse_mixed_versions, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
@@ -304,13 +304,21 @@ def _claim_all(dataset: Dataset, names: list[str], reference: str,
                planned: dict[str, tuple[str, FeatureSpec, dict[str, Any]]], force: bool) -> dict[str, Any]:
     """Claim every output table, or none of them.
 
-    A claim refused (an output made with other settings, without force) would leave the outputs
+    A claim refused (an output made with other settings, without force, or a shard to align again
+    next to outputs made with other library versions) would leave the outputs
     claimed before it marked incomplete, `<reference>@<reference>` first: a refused run would
     break a finished alignment. Their manifest entries are put back before the error goes on.
     """
     before = {planned[name][0]: dataset.manifest.tables.get(planned[name][0]) for name in names}
     try:
-        return {name: _claim(dataset, name, reference, *planned[name], force) for name in names}
+        outputs = {name: _claim(dataset, name, reference, *planned[name], force) for name in names}
+        # A shard any output lacks is aligned again for every output: none may keep rows of other versions.
+        count = len(layout.shard_files(layout.samples_dir(dataset.root)))
+        to_align = sum(not all(shard_path(dataset, out, i).is_file() for out, _, _ in outputs.values())
+                       for i in range(count))
+        for out, _, provenance in outputs.values():
+            refuse_mixed_versions(dataset, out, provenance["versions"], to_align)
+        return outputs
     except DatasetError:
         for out, entry in before.items():
             if entry is None:

@@ -117,6 +117,8 @@ def print_report(report: ExtractReport) -> None:
         status = f"{table.shards_written} shards written, {table.shards_skipped} already done"
         if table.shards_redone:
             status += f"; {table.shards_redone} of the written ones replaced shards that no longer matched the samples"
+        if table.made_with:
+            status += f"; kept as made with {table.made_with} (--force computes it again)"
         typer.echo(f"table {table.name}: {table.rows} rows, {table.errors} failed ({status}) -> {table.path}")
         if table.decoded_in:
             typer.echo(f"  decoded in {table.decoded_in}")

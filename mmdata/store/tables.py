@@ -33,6 +33,9 @@ class TableReport:
     decoded_in: str | None = None
     #: Finished shards computed again because their rows no longer matched the samples table's.
     shards_redone: int = 0
+    #: A complete table kept as it was, made with other library versions than this install's:
+    #: which ones ('librosa 0.10.2 (this install: 0.11.0)'); None when the versions are the same.
+    made_with: str | None = None
 
 
 def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = False, source: str | None = None,
@@ -42,8 +45,11 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     `table_format` ('arrow' or 'parquet', see `layout.TABLE_FORMATS`) is the format of its shards;
     `shard_path` names them.
 
-    Shards of an interrupted run with the same config are kept (the run resumes); a table or a
-    shard made with another config or for other samples is refused, or removed when `force`.
+    Shards of an interrupted run with the same config and library versions are kept (the run
+    resumes); a table or a shard made with another config, for other samples, or (unless the table
+    is complete) with other library versions is refused, or removed when `force`: resuming would mix
+    rows computed two ways. A complete table made with other versions is kept with its versions
+    (`versions_differ` says so; computing any of its shards again is refused, see `refuse_mixed_versions`).
     Temporary files a killed writer left behind (of shards, errors and moments) are removed.
 
     `provenance` holds table, modality, extractor, config, spec, versions, samples_fingerprint.
@@ -53,7 +59,7 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     errors_dir = layout.errors_dir(dataset.root, name)
     if table_format not in layout.TABLE_FORMATS:
         raise DatasetError(f"table format {table_format!r} is not one of {sorted(layout.TABLE_FORMATS)}")
-    conflict = _conflict(dataset, provenance, table_dir, table_format)
+    conflict, made_with = _conflict(dataset, provenance, table_dir, table_format)
     if conflict and not force:
         raise DatasetError(f"{conflict}; pass --force to `mmdata extract` or `mmdata align` to replace the table, remove {table_dir} (and {errors_dir}), "
                            "or write to another output directory")
@@ -71,7 +77,8 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
         extractor=provenance["extractor"],
         config=provenance["config"],
         spec=provenance["spec"],
-        versions=provenance["versions"],
+        # A complete table kept as it is says what made its rows, not what this run has installed.
+        versions=made_with if existing is not None and existing.complete and made_with else provenance["versions"],
         rows=existing.rows if existing else 0,
         errors=existing.errors if existing else 0,
         complete=False,
@@ -107,19 +114,52 @@ def finish_table(dataset: Dataset, name: str, *, written: int) -> TableReport:
     return TableReport(name, entry.rows, entry.errors, written, len(shards) - written, dataset.root / entry.path)
 
 
-def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path, table_format: str) -> str | None:
+def versions_differ(made_with: dict[str, str], running: dict[str, str]) -> str | None:
+    """'sentence-transformers 5.0.0 (this install: 5.1.0), ...' for the libraries whose versions
+    differ between what made a table and this install; None when none does."""
+    changed = [f"{lib} {made_with.get(lib, 'absent')} (this install: {running.get(lib, 'absent')})"
+               for lib in sorted(set(made_with) | set(running)) if made_with.get(lib) != running.get(lib)]
+    return ", ".join(changed) or None
+
+
+def refuse_mixed_versions(dataset: Dataset, name: str, running: dict[str, str], shards: int) -> None:
+    """Before `shards` shards of table `name` are computed next to ones it keeps: refuse when those
+    were made with other library versions (a complete table kept by `claim_table`).
+
+    Raises:
+        DatasetError: naming the libraries and both versions, and the way out.
+    """
+    changed = versions_differ(dataset.manifest.tables[name].versions, running)
+    if shards and changed:
+        raise DatasetError(
+            f"table {name!r} in {dataset.root} was made with {changed}; computing {shards} of its shards again "
+            f"would mix rows computed by two versions; pass --force to compute the whole table again, or run "
+            "with the versions it was made with")
+
+
+def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path,
+              table_format: str) -> tuple[str | None, dict[str, str] | None]:
+    """(why the table's files cannot be kept, or None; the library versions of a kept shard made with
+    other versions than this run's, or None)."""
     name = provenance["table"]
     existing = dataset.manifest.tables.get(name)
     shards = layout.shard_files(table_dir)
     if (existing is not None and (existing.config != provenance["config"] or existing.spec != provenance["spec"])
             and (shards or layout.shard_files(layout.errors_dir(dataset.root, name)))):
         # (an entry whose shards were all removed is replaced: nothing of it is left to keep)
-        return f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}"
+        return f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}", None
     if shards and layout.shard_format(shards[0]) != table_format:
         return (f"table {name!r} in {dataset.root} holds {layout.shard_format(shards[0])} shards, not {table_format}; "
-                f"extract it with --table-format {layout.shard_format(shards[0])} to resume")
+                f"extract it with --table-format {layout.shard_format(shards[0])} to resume"), None
+    made_with: dict[str, str] | None = None  # the versions of the first shard made with others than this run's
     for shard in shards:
         meta = read_table_metadata(shard)
         if meta.get("config") != provenance["config"] or meta.get("samples_fingerprint") != provenance["samples_fingerprint"]:
-            return f"shard {shard} of table {name!r} was written with another config or for other samples"
-    return None
+            return f"shard {shard} of table {name!r} was written with another config or for other samples", None
+        changed = versions_differ(meta.get("versions") or {}, provenance["versions"])
+        if changed and not (existing is not None and existing.complete):
+            return (f"shard {shard} of table {name!r} was made with {changed}: resuming would mix rows "
+                    "computed by two versions"), None
+        if changed and made_with is None:
+            made_with = meta.get("versions") or {}
+    return None, made_with

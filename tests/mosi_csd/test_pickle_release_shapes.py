@@ -27,7 +27,9 @@ class Py2Pickler(pickle._Pickler):
     """Writes bytes as Python 2 `str` (SHORT_BINSTRING/BINSTRING) and numpy's module as Python 2 numpy named it,
     as the old CMU-era protocol-2 releases hold them."""
 
-    dispatch = dict(pickle._Pickler.dispatch)
+    # pickle's own savers only: dill (imported with `datasets` by other tests) adds its own for dict,
+    # type, function, ... to pickle's table, and this pickle must be written as Python 2 wrote it.
+    dispatch = {t: f for t, f in pickle._Pickler.dispatch.items() if getattr(f, "__module__", None) == "pickle"}
 
     def save_py2_str(self, obj):
         if len(obj) < 256:

@@ -1,0 +1,128 @@
+"""A table is never made of rows computed by two library versions: resuming across an upgrade is
+refused, a complete table is kept with the versions that made it."""
+from __future__ import annotations
+
+import pyarrow.dataset as ds
+import pytest
+
+import mmdata.features.base as extractor_base
+from mmdata.checks import check_dataset
+from mmdata.errors import DatasetError
+from mmdata.pipeline import extract
+from mmdata.store import open_dataset
+from mmdata.store.manifest import write_manifest
+from tests.sample_corpus import copy_sample_corpus
+
+TABLE = "image.color-hist"
+
+
+@pytest.fixture
+def coco(tmp_path):
+    return copy_sample_corpus("coco", tmp_path)
+
+
+def _upgrade_numpy(monkeypatch) -> None:
+    """This install's numpy reported as another version than the one that made the tables."""
+    real = extractor_base.library_versions
+    monkeypatch.setattr(extractor_base, "library_versions",
+                        lambda names: {**real(names), **({"numpy": "99.0.0"} if "numpy" in names else {})})
+
+
+def _interrupt(out, shard: str) -> None:
+    """As a run killed before `shard` was written: the shard missing, the table incomplete."""
+    (out / "features" / TABLE / shard).unlink()
+    data = open_dataset(out)
+    data.manifest.tables[TABLE].complete = False
+    write_manifest(out, data.manifest)
+
+
+def _extract(coco, out, **kwargs):
+    return extract("coco", coco, out, extractors=["color-hist"], num_workers=0, shard_size=3, **kwargs)
+
+
+def test_resume_refused_then_force_recomputes_every_shard(coco, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    _extract(coco, out)
+    before = ds.dataset(out / "features" / TABLE).to_table()
+    _interrupt(out, "part-00001.parquet")
+    made_with = open_dataset(out).entry(TABLE).versions["numpy"]
+    _upgrade_numpy(monkeypatch)
+    with pytest.raises(DatasetError, match=rf"numpy {made_with} \(this install: 99\.0\.0\).*mix rows.*--force"):
+        _extract(coco, out)
+    assert not (out / "features" / TABLE / "part-00001.parquet").exists()  # nothing computed
+    report = _extract(coco, out, force=True)
+    assert report.tables[0].shards_written == 3 and report.tables[0].made_with is None
+    after = ds.dataset(out / "features" / TABLE).to_table()
+    assert after.column("feature").equals(before.column("feature"))
+    assert open_dataset(out).entry(TABLE).versions["numpy"] == "99.0.0"
+    assert {open_dataset(out).table_metadata(TABLE)["versions"]["numpy"]} == {"99.0.0"}
+
+
+def test_a_complete_table_is_kept_with_the_versions_that_made_it(coco, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    _extract(coco, out)
+    made_with = open_dataset(out).entry(TABLE).versions
+    _upgrade_numpy(monkeypatch)
+    report = _extract(coco, out)
+    table = report.tables[0]
+    assert (table.shards_written, table.shards_skipped) == (0, 3)
+    assert table.made_with == f"numpy {made_with['numpy']} (this install: 99.0.0)"
+    entry = open_dataset(out).entry(TABLE)
+    assert entry.complete and entry.versions == made_with  # the manifest still says what made the rows
+    assert check_dataset(out).ok  # (naming this install's versions, every shard was a provenance mismatch)
+
+
+def test_a_complete_table_made_with_other_versions_does_not_get_new_shards(coco, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    _extract(coco, out)
+    (out / "features" / TABLE / "part-00002.parquet").unlink()  # lost, the table still marked complete
+    _upgrade_numpy(monkeypatch)
+    with pytest.raises(DatasetError, match=r"computing 1 of its shards again would mix rows"):
+        _extract(coco, out)
+    assert not (out / "features" / TABLE / "part-00002.parquet").exists()
+
+
+def test_resuming_with_the_same_versions_still_resumes(coco, tmp_path):
+    out = tmp_path / "out"
+    _extract(coco, out)
+    _interrupt(out, "part-00001.parquet")
+    report = _extract(coco, out)
+    assert (report.tables[0].shards_written, report.tables[0].shards_skipped, report.tables[0].made_with) == (1, 2, None)
+
+
+def _interrupt_table(out, table: str, index: int = 1) -> None:
+    """As a run killed before shard `index` of `table` was written (any table format)."""
+    from mmdata.store import layout
+
+    layout.shard_files(out / "features" / table)[index].unlink()
+    data = open_dataset(out)
+    data.manifest.tables[table].complete = False
+    write_manifest(out, data.manifest)
+
+
+def test_csd_tables_and_alignments_refuse_to_resume_across_versions(tmp_path, monkeypatch):
+    import mmdata.alignment.dataset as align_module
+    import mmdata.precomputed as precomputed_module
+    from mmdata.alignment.dataset import align_dataset
+    from tests.fakes.csd import write_mosi_csd
+
+    fake = write_mosi_csd(tmp_path / "csd", labels=False)
+    out = tmp_path / "out"
+    extract("csd", fake.root, out, extractors=[], shard_size=2, num_workers=0)
+    align_dataset(out, "text.words")
+    _interrupt_table(out, "audio.covarep")
+    _interrupt_table(out, "audio.covarep@text.words")
+    manifest_before = (out / "mmdata.json").read_text()
+    for module in (precomputed_module, align_module):
+        real = module.library_versions
+        monkeypatch.setattr(module, "library_versions",
+                            lambda names, real=real: {**real(names), **({"numpy": "99.0.0"} if "numpy" in names else {})})
+    with pytest.raises(DatasetError, match=r"audio\.covarep@text\.words.*numpy .* \(this install: 99\.0\.0\).*mix rows"):
+        align_dataset(out, "text.words")
+    assert (out / "mmdata.json").read_text() == manifest_before  # a refused alignment leaves the manifest as it was
+    with pytest.raises(DatasetError, match=r"audio\.covarep.*numpy .* \(this install: 99\.0\.0\).*mix rows"):
+        extract("csd", fake.root, out, extractors=[], shard_size=2, num_workers=0)
+    monkeypatch.undo()
+    extract("csd", fake.root, out, extractors=[], shard_size=2, num_workers=0)  # the same versions resume both
+    report = align_dataset(out, "text.words")
+    assert report.shards_aligned == 1 and open_dataset(out).entry("audio.covarep@text.words").complete
