@@ -177,12 +177,20 @@ class _Context:
 
         uncaptioned, optional = _captions_expected(dataset)
 
+        aux_labels = sample_checks.AuxLabelCheck(
+            sample_checks.corpus_dataset(dataset.manifest.corpus, dataset.manifest.extra.get("loader")),
+            max_examples=options.max_examples)
+
         def check_text(shard: pa.Table) -> None:
             text_issues.extend(sample_checks.check_text(shard, max_examples=options.max_examples,
                                                         uncaptioned_splits=uncaptioned, captions_optional=optional))
+            aux_labels.add(shard)
 
         keep = _SAMPLE_COLUMNS + (_SPAN_COLUMNS if needs_spans else [])
-        samples, sample_shard_rows = scan_samples(dataset, keep + _TEXT_COLUMNS, keep, check_text)
+        # `extra` is read only for corpora with further labels in it (CH-SIMS, CMU-MOSEI)
+        read = keep + _TEXT_COLUMNS + (["extra"] if aux_labels.ranges else [])
+        samples, sample_shard_rows = scan_samples(dataset, read, keep, check_text)
+        text_issues += aux_labels.issues()
         ids = samples.column("sample_id").combine_chunks()
         lo = hi = duration = np.empty(0)  # segment spans: only sequence tables are checked against them
         if needs_spans:

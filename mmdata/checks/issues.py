@@ -43,6 +43,7 @@ CODES: dict[str, str] = {
     "transcript-missing": "a sample of a transcribed corpus has no transcript",
     "label-missing": "a sample of a labelled corpus has no label",
     "label-range": "a label lies outside the corpus's label range",
+    "aux-label-range": "a further label (CH-SIMS label_T/A/V, a CMU-MOSEI emotion) lies outside its range",
     "split-leak": "one image, video or group id occurs in more than one split",
     "split-counts": "per-split sample counts (informational)",
     "samples-empty": "the samples table has no rows (the loader found no usable sample)",

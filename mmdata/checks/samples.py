@@ -6,6 +6,7 @@ label in a known range (CMU-MOSI/MOSEI [-3, 3], CH-SIMS [-1, 1]).
 """
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,8 +34,20 @@ LABEL_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-def label_range_for(corpus: Mapping[str, Any], loader: Mapping[str, Any] | None = None) -> tuple[float, float] | None:
-    """The label range a manifest's corpus entry implies, or None when it implies none.
+#: Labels besides `label` that corpora keep in the samples' `extra`, with their ranges, by corpus:
+#: CH-SIMS's unimodal labels (keys label_T/A/V, the range of its multimodal label) and CMU-MOSEI's
+#: six emotion intensities (`All Labels` values 2-7, kept in the list `labels`; 0 = absent, 3 = strong).
+SIMS_UNIMODAL = {"label_T": (-1.0, 1.0), "label_A": (-1.0, 1.0), "label_V": (-1.0, 1.0)}
+MOSEI_EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")
+AUX_LABEL_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    **{name: SIMS_UNIMODAL for name in ("ch-sims", "sims", "sims-v2", "simsv2")},
+    **{name: {f"labels[{i}] ({emotion})": (0.0, 3.0) for i, emotion in enumerate(MOSEI_EMOTIONS, 1)}
+       for name in ("cmu-mosei", "mosei")},
+}
+
+
+def corpus_dataset(corpus: Mapping[str, Any], loader: Mapping[str, Any] | None = None) -> str | None:
+    """The labelled corpus a manifest's corpus entry names (a key of `LABEL_RANGES`), or None.
 
     Looks at the corpus kind, then at a `dataset`/`name` option (e.g. `mmsa` with dataset=ch-sims),
     then at the dataset the loader recognised (`extra.loader.dataset`, e.g. a CMU_MOSI_*.csd label file).
@@ -44,8 +57,70 @@ def label_range_for(corpus: Mapping[str, Any], loader: Mapping[str, Any] | None 
     names += [options.get("dataset"), options.get("name"), (loader or {}).get("dataset")]
     for name in names:
         if isinstance(name, str) and name.lower() in LABEL_RANGES:
-            return LABEL_RANGES[name.lower()]
+            return name.lower()
     return None
+
+
+def label_range_for(corpus: Mapping[str, Any], loader: Mapping[str, Any] | None = None) -> tuple[float, float] | None:
+    """The label range a manifest's corpus entry implies (`corpus_dataset`), or None when it implies none."""
+    dataset = corpus_dataset(corpus, loader)
+    return LABEL_RANGES[dataset] if dataset else None
+
+
+class AuxLabelCheck:
+    """The further labels of a corpus (`AUX_LABEL_RANGES`) inside their ranges, read from `extra`
+    shard by shard (`add`), reported once over the whole table (`issues`)."""
+
+    def __init__(self, dataset: str | None, *, max_examples: int = 5):
+        self.ranges = AUX_LABEL_RANGES.get(dataset or "", {})
+        self.max_examples = max_examples
+        self.outside: dict[str, list[tuple[str, float]]] = {}  # label -> (sample id, value) outside its range
+
+    def add(self, shard: pa.Table) -> None:
+        """Check a samples shard with `sample_id` and `extra` columns."""
+        if not self.ranges:
+            return
+        for sample_id, raw in zip(shard.column("sample_id").to_pylist(), shard.column("extra").to_pylist()):
+            extra = _json_object(raw)
+            for name, value in self._values(extra):
+                low, high = self.ranges[name]
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and not low <= value <= high:
+                    self.outside.setdefault(name, []).append((sample_id, float(value)))
+
+    def _values(self, extra: dict[str, Any]) -> list[tuple[str, Any]]:
+        values = []
+        listed = extra.get("labels")
+        for name in self.ranges:
+            if name.startswith("labels["):  # an entry of the list `labels`
+                index = int(name[len("labels["):name.index("]")])
+                if isinstance(listed, list) and len(listed) > index:
+                    values.append((name, listed[index]))
+            elif name in extra:
+                values.append((name, extra[name]))
+        return values
+
+    def issues(self) -> list[Issue]:
+        out = []
+        for name, found in self.outside.items():
+            low, high = self.ranges[name]
+            sample_id, value = found[0]
+            out.append(make_issue(
+                "aux-label-range", "error",
+                f"{name} {value:g} of sample {sample_id!r} is outside [{low:g}, {high:g}]; check that column of "
+                "the label file, or the corpus option `dataset` given to `mmdata extract`",
+                offenders=[i for i, _ in found[: self.max_examples]], count=len(found), max_examples=self.max_examples,
+            ))
+        return out
+
+
+def _json_object(raw: Any) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}  # extra that is no JSON object is not a label's concern
+    return value if isinstance(value, dict) else {}
 
 
 def check_text(samples: pa.Table, *, max_examples: int = 5, uncaptioned_splits: Sequence[str] = (),
