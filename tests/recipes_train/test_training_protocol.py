@@ -71,11 +71,21 @@ def _config(*models: str, train: TrainConfig = FAST, **options) -> SentimentReci
     return SentimentRecipeConfig(models=models, train=train, **options)
 
 
-def test_the_recipe_repeats_exactly_under_its_seed_whatever_the_thread_count(export):
+def test_the_recipe_repeats_exactly_under_its_seed_and_up_to_rounding_on_other_thread_counts(export):
     one = run_sentiment_recipe(export, None, _config("early", "tensor", num_threads=1))
     again = run_sentiment_recipe(export, None, _config("early", "tensor", num_threads=1))
     two = run_sentiment_recipe(export, None, _config("early", "tensor", num_threads=2))
-    assert _results(one) == _results(again) == _results(two)
+    assert _results(one) == _results(again)
+    # Another thread count may split a matrix product's sums otherwise (AVX-512 GEMM kernels do: the
+    # tensor-fusion model's MAE moved by 2e-9): the same epochs and classes, values equal to rounding.
+    for a, b in zip(_results(one), _results(two)):
+        assert a["model"] == b["model"] and a["details"].keys() == b["details"].keys()
+        for key, value in [*a["metrics"].items(), *a["details"].items()]:
+            other = b["metrics"].get(key, b["details"].get(key))
+            if isinstance(value, float):
+                assert value == pytest.approx(other, rel=1e-6, abs=1e-9), key
+            else:  # epochs, counts
+                assert value == other, key
 
 
 def _results(report) -> list:
