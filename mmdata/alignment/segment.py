@@ -49,7 +49,9 @@ from mmdata.alignment.dataset import batch_sequences, config_fingerprint, shard_
 from mmdata.corpora.base import LoadProblem, LoadResult
 # The csd loader's own label reading, so that a label file means the same here as at load time.
 from mmdata.corpora.csd import UNASSIGNED_SPLIT, CsdOptions, inspect_csd, is_pause, jsonable
-from mmdata.corpora.csd_labels import dataset_of, label_segments, require_label_sequence
+from mmdata.corpora.csd_labels import (
+    LABEL_FIELDS_KEY, LABEL_NAMES_KEY, dataset_of, label_segments, require_label_sequence, row_labels_metadata,
+)
 from mmdata.errors import CorpusNotFoundError, DatasetError
 from mmdata.features.base import library_versions
 from mmdata.formats.csd import CsdFile, split_key
@@ -385,6 +387,10 @@ def _manifest(source: Dataset, table: pa.Table, shard_size: int, problems: list[
     dataset = loader.get("dataset") or dataset_of(info)
     if dataset:
         loader["dataset"] = dataset
+    # The names of the values of this label file's rows (extra["labels"]), not the source's labels.
+    for key in (LABEL_NAMES_KEY, LABEL_FIELDS_KEY):
+        loader.pop(key, None)
+    loader.update(row_labels_metadata(dataset, int(np.prod(info.feature_shape or (1,)))))
     return Manifest(
         corpus=dict(source.manifest.corpus),
         samples=samples_entry(table, shard_size, loader_errors=len(problems)),

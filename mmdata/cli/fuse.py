@@ -32,6 +32,9 @@ def fuse_command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing export.")] = False,
     allow_split_leaks: Annotated[bool, typer.Option(
         "--allow-split-leaks", help="Fuse although an image/video/group id lies in two splits.")] = False,
+    labels: Annotated[Optional[list[str]], typer.Option(
+        "--labels", help="Auxiliary labels as float64 columns label_<name> (NAME[,NAME...] as the loader named them, "
+                         "e.g. happy,fear or label_T; or all); default: none.")] = None,
 ) -> None:
     """Concatenate one feature table per modality, normalize with train-only statistics, export."""
     if (output_dir is None) == (out is None):
@@ -40,10 +43,12 @@ def fuse_command(
     options = FuseOptions(tables=chosen, normalize=parse_normalization(normalize), missing=missing,  # type: ignore[arg-type]
                           non_finite=non_finite, format=fmt, sequences=sequences, pool=pool,  # type: ignore[arg-type]
                           max_length=max_length, stats_splits=tuple(table_names(stats_split) or ()), overwrite=force,
-                          allow_split_leaks=allow_split_leaks)
+                          allow_split_leaks=allow_split_leaks, labels=tuple(labels) if labels else None)
     export_dir = checked_dir(output_dir, "OUTPUT_DIR") if output_dir is not None else checked_dir(out, "--out")
     report = fuse(dataset_dir, export_dir, options)
     typer.echo(f"fused {report.total_rows} rows x {report.dim} dims ({', '.join(report.tables)}) -> {report.output_dir} "
                f"[{report.format}] in {report.seconds:.2f} s")
     typer.echo("rows per split: " + ", ".join(f"{k}: {v}" for k, v in report.rows.items()))
     typer.echo("missing: " + ", ".join(f"{k}: {v}" for k, v in report.missing.items()) + f"; dropped {report.dropped}")
+    if report.labels:
+        typer.echo("labels: " + ", ".join(report.labels))

@@ -45,7 +45,11 @@ load) or keep; they are counted either way (manifest `extra.nonfinite_values`).
 
 Dataset. The corpus a label file belongs to (cmu-mosi, cmu-mosei: its file name starts with
 CMU_MOSI_ / CMU_MOSEI_, or its metadata `dataset name` says so), or the option `dataset`, is
-recorded in the manifest (`extra.loader.dataset`): the corpus whose label range applies.
+recorded in the manifest (`extra.loader.dataset`): the corpus whose label range applies. A label
+file of several values per row also names them there (`extra.loader.label_names`, and where each
+lies, `label_fields`: extra["labels"][i]), for `mmdata fuse --labels`: CMU-MOSEI's `sentiment,
+happy, sad, anger, surprise, disgust, fear` for a cmu-mosei file of seven, else `label_0` ...
+`label_<k-1>` (see `csd_labels.label_row_names`).
 """
 from __future__ import annotations
 
@@ -61,7 +65,7 @@ import pyarrow as pa
 
 from mmdata.alignment.core import overlap_pieces, unify_ids
 from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
-from mmdata.corpora.csd_labels import dataset_of, label_segments, left_out, pick_labels
+from mmdata.corpora.csd_labels import dataset_of, label_segments, left_out, pick_labels, row_labels_metadata
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, read_rows, split_key
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
@@ -199,6 +203,8 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     dataset = options.dataset or (dataset_of(labels) if labels is not None else None)
     if dataset:
         result.metadata["dataset"] = dataset
+    if labels is not None:  # the names of a row's values, for `mmdata fuse --labels`
+        result.metadata.update(row_labels_metadata(dataset, int(np.prod(labels.feature_shape or (1,)))))
     return result
 
 

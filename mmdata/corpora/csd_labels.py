@@ -5,13 +5,26 @@
     left_out(infos, options)                 -> label-like files `labels=none` leaves out
     label_segments(info, videos, result)     -> {vid[i]: (start, end, values, i)}, bad rows as problems
     dataset_of(info)                         -> cmu-mosi / cmu-mosei from the file name or metadata
+    label_row_names(dataset, count)          -> names of a row's values (MOSEI's 7, else label_0, ...)
+    row_labels_metadata(dataset, count)      -> loader metadata naming them (rows of several values)
+    extra_key_labels(samples, keys)          -> loader metadata naming the label keys samples hold
+    auxiliary_labels(names, fields)          -> loader metadata naming any labels kept in `extra`
 
 Shared by the `csd` loader and `mmdata segment`, so that a label file means the same to both.
+
+Auxiliary labels. A loader that keeps per-sample labels beyond `label` in `extra` (MOSEI's seven
+values in extra["labels"], CH-SIMS's unimodal label_T/A/V) names them in its metadata, which the
+manifest keeps as `extra.loader`; `mmdata fuse --labels` exports them from there:
+
+    "label_names":  ["sentiment", "happy", "sad", "anger", "surprise", "disgust", "fear"]   (order of --labels all)
+    "label_fields": {"sentiment": ["labels", 0], "happy": ["labels", 1], ...}               (path into `extra`)
+
+A CH-SIMS corpus records {"label_T": ["label_T"], ...}: the value is extra["label_T"].
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +37,15 @@ from mmdata.formats.csd import CsdFile, read_rows, split_key
 
 if TYPE_CHECKING:
     from mmdata.corpora.csd import CsdOptions, _FileInfo
+    from mmdata.records import Sample
 
+#: Loader metadata keys (`LoadResult.metadata`, the manifest's `extra.loader`) naming the auxiliary labels.
+LABEL_NAMES_KEY = "label_names"
+LABEL_FIELDS_KEY = "label_fields"
+#: The values of a CMU-MOSEI `All Labels` row, in order (CMU-MultimodalSDK's MOSEI README).
+MOSEI_LABEL_NAMES = ("sentiment", "happy", "sad", "anger", "surprise", "disgust", "fear")
+#: The extra key holding every value of a label row of several (its first is also `label`).
+ROW_LABELS_KEY = "labels"
 _DATASETS = {"cmu-mosi": "cmu-mosi", "mosi": "cmu-mosi", "cmu-mosei": "cmu-mosei", "mosei": "cmu-mosei"}
 _DATASET_PREFIX = re.compile(r"^cmu_(mosi|mosei)_", re.IGNORECASE)
 
@@ -128,12 +149,50 @@ def label_rows(
 
 def dataset_of(labels: _FileInfo) -> str | None:
     """cmu-mosi / cmu-mosei when the label file's name or its metadata `dataset name` says so (and they agree)."""
+    return dataset_named(labels.path.name, labels.metadata)
+
+
+def dataset_named(file_name: str, metadata: dict[str, Any]) -> str | None:
+    """cmu-mosi / cmu-mosei when a `.csd` file's name or its metadata `dataset name` says so (and they agree)."""
     found: set[str | None] = set()
-    prefix = _DATASET_PREFIX.match(labels.path.name)
+    prefix = _DATASET_PREFIX.match(file_name)
     if prefix:
         found.add(_DATASETS[prefix[1].lower()])
-    name = labels.metadata.get("dataset name")
+    name = metadata.get("dataset name")
     if isinstance(name, str):
         found.add(_DATASETS.get(re.sub(r"[\s_]+", "-", name.strip().lower())))
     found.discard(None)
     return found.pop() if len(found) == 1 else None
+
+
+def label_row_names(dataset: str | None, count: int) -> list[str]:
+    """Names of the `count` values of a label row: CMU-MOSEI's seven (`MOSEI_LABEL_NAMES`) for a
+    cmu-mosei file of seven, else `label_0` .. `label_<count-1>`, which say no more than the
+    position (the SDK's files carry no names of their own)."""
+    if dataset == "cmu-mosei" and count == len(MOSEI_LABEL_NAMES):
+        return list(MOSEI_LABEL_NAMES)
+    return [f"label_{i}" for i in range(count)]
+
+
+def row_labels_metadata(dataset: str | None, count: int) -> dict[str, Any]:
+    """Loader metadata naming the values of label rows of `count` values (kept in extra["labels"]);
+    empty for rows of one value, which is `label` itself."""
+    if count < 2:
+        return {}
+    names = label_row_names(dataset, count)
+    return auxiliary_labels(names, {name: [ROW_LABELS_KEY, i] for i, name in enumerate(names)})
+
+
+def extra_key_labels(samples: Sequence[Sample], keys: Sequence[str]) -> dict[str, Any]:
+    """Loader metadata naming the label keys of `extra` (of `keys`, in that order) that some sample
+    holds, each its own path (CH-SIMS' label_T/A/V in the `mmsa` and `mmsa-raw` loaders)."""
+    held = [key for key in keys if any(key in sample.extra for sample in samples)]
+    return auxiliary_labels(held, {key: [key] for key in held})
+
+
+def auxiliary_labels(names: list[str], fields: dict[str, list[str | int]]) -> dict[str, Any]:
+    """Loader metadata naming auxiliary labels: their names in export order, and where each lies in
+    a sample's `extra` (a path of keys and list positions); empty when there are none."""
+    if not names:
+        return {}
+    return {LABEL_NAMES_KEY: list(names), LABEL_FIELDS_KEY: {name: list(fields[name]) for name in names}}

@@ -11,9 +11,10 @@ MulT `mosi_data.pkl` / `mosi_data_noalign.pkl` looks like:
 
 One sample per row, split = the top-level key. MMSA: sample_id = the id (`video_id$_$clip_id`),
 group_id = video_id, transcript = raw_text, label = regression_labels (unimodal SIMS labels,
-classification label and annotation in extra). MulT: sample_id = `video_id_start_end`, start/end
-from the id (`<split>_<row>` for a file without ids, which MulT reads too), label = labels when it
-holds one value (else all of them in extra["labels"]).
+classification label and annotation in extra; the unimodal keys the samples hold, label_T/A/V, are
+named in the loader metadata, `extra.loader.label_names`, for `mmdata fuse --labels`). MulT:
+sample_id = `video_id_start_end`, start/end from the id (`<split>_<row>` for a file without ids,
+which MulT reads too), label = labels when it holds one value (else all of them in extra["labels"]).
 
 Tables (sequences without intervals: the pickles carry no times): `audio.mmsa`, `video.mmsa`
 (truncated to audio_lengths / vision_lengths where the file gives them; the padding is dropped),
@@ -49,6 +50,7 @@ import numpy as np
 
 from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
 from mmdata.corpora.csd import NonFinite, nonfinite_error, sanitize_nonfinite
+from mmdata.corpora.csd_labels import extra_key_labels
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.safe_pickle import load_pickle_safely
 from mmdata.records import Sample
@@ -114,6 +116,8 @@ class _Padding:
 #: Per-sample numbers of an MMSA split kept in `extra`: pickle key -> extra key (SIMS' unimodal labels).
 EXTRA_LABELS = {"regression_labels_T": "label_T", "regression_labels_A": "label_A", "regression_labels_V": "label_V",
                 "classification_labels": "classification_label"}
+#: The extra keys of SIMS' unimodal labels, which the loader metadata names for `mmdata fuse --labels`.
+UNIMODAL_LABELS = ("label_T", "label_A", "label_V")
 
 
 @register_corpus("mmsa", MmsaOptions)
@@ -155,6 +159,7 @@ def load_mmsa(corpus_dir: Path, options: MmsaOptions, split: str | None) -> Load
         result.tables.append(_table("text.mmsa-tokens", "text_bert", _Padding(mask=by_mask), "token", splits, rows,
                                     path, options, tokens=True))
     result.metadata["padding"] = {t.name: t.config["padding"] for t in result.tables}
+    result.metadata.update(extra_key_labels(result.samples, UNIMODAL_LABELS))  # for `fuse --labels`
     return result
 
 

@@ -8,8 +8,9 @@
 One sample per row: sample_id `<video_id>$_$<clip_id>` (MMSA's id), group_id the video id, the clip
 as `video` (audio extractors read its audio track), `text` as transcript, `label` as label, and
 `label_T/A/V` (CH-SIMS unimodal labels; empty elsewhere, as numbers), `annotation` and any other
-non-empty column (as text) in `extra`. `mode` must be train, valid or test and becomes the split.
-A row whose clip file is missing is reported and dropped.
+non-empty column (as text) in `extra`. The unimodal keys some sample holds are named in the loader
+metadata (`extra.loader.label_names`), for `mmdata fuse --labels`. `mode` must be train, valid or
+test and becomes the split. A row whose clip file is missing is reported and dropped.
 
 A label.csv saved back by pandas without `dtype={'clip_id': str}` holds clip id `1` for the file
 `0001.mp4`: such a row takes the one zero-padded file of its video with that number, and its id is
@@ -32,6 +33,7 @@ from mmdata.corpora.base import (
     require_file,
     safe_relative_path,
 )
+from mmdata.corpora.csd_labels import extra_key_labels
 from mmdata.errors import CorpusFormatError
 from mmdata.records import Sample
 
@@ -102,6 +104,7 @@ def load_mmsa_raw(corpus_dir: Path, options: MmsaRawOptions, split: str | None) 
             sample_id=sample_id, corpus=CORPUS, split=mode, group_id=video_id, video=relative,
             transcript=row.get("text") or None, label=parse_number(row["label"], where, "label", required=True), extra=extra,
         ))
+    result.metadata.update(extra_key_labels(result.samples, UNIMODAL_COLUMNS))  # for `fuse --labels`
     if unpadded:
         log.warning("%s: %d rows name a clip id without its leading zeros (e.g. 1 for 0001%s); matched to the "
                     "zero-padded clip files, whose names the sample ids use", path, unpadded, options.video_ext)

@@ -218,7 +218,7 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
         seg.extra["segment"] = seg.number
     label_path = _label_file(corpus_dir, options)
     if label_path is not None and label_path.suffix.lower() == CSD_SUFFIX:
-        attach_sdk_labels(label_path, segments, result)
+        attach_sdk_labels(label_path, segments, result, dataset=options.dataset)
         return segments
     for sample_id, (label, where) in (_read_cmu_labels(label_path, result) if label_path else {}).items():
         if sample_id in segments:

@@ -5,7 +5,9 @@ of key `vid`, or the one row of key `vid[k-1]` in a file the SDK already aligned
 that row's label (all values in extra["labels"] when there are several) and the segment's times in
 the full video (extra["video_start"], extra["video_end"]; the clip's own start/end stay null, as
 its features are timed in the clip). Clips without a row, videos missing from the file and rows
-without a clip are load problems naming the file and the key.
+without a clip are load problems naming the file and the key. Rows of several values are named in
+the loader metadata (`extra.loader.label_names`: CMU-MOSEI's seven for a MOSEI file, else
+`label_0` ...), for `mmdata fuse --labels`.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmdata.corpora.base import LoadProblem, LoadResult
-from mmdata.corpora.csd_labels import label_rows, require_label_sequence
+from mmdata.corpora.csd_labels import dataset_named, label_rows, require_label_sequence, row_labels_metadata
 from mmdata.errors import CorpusFormatError
 from mmdata.formats.csd import CsdFile, key_order, split_key
 
@@ -31,10 +33,12 @@ def clip_id(video_id: str, number: int) -> str:
     return f"{video_id}_{number}"
 
 
-def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResult) -> None:
+def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResult, dataset: str | None = None) -> None:
     """Label and full-video segment times of each clip from the SDK's label sequence.
 
     The file is read one video at a time (only videos with clips), as the SDK's files are large.
+    Rows of several values are named in the loader metadata (`csd_labels.row_labels_metadata`), as
+    the corpus `dataset` (default: what the file's name or metadata says) names them.
     """
     by_video: dict[str, list[Segment]] = {}
     for seg in segments.values():
@@ -43,7 +47,8 @@ def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResu
         if csd.is_text():
             raise CorpusFormatError(f"{path}: holds words (root {csd.root_name!r}), expected the SDK's label sequence "
                                     "(numeric features, one row per segment); pass the label file as labels_file")
-        require_label_sequence(path, csd.root_name, False, _feature_shape(csd), hint="pass the label file as labels_file")
+        shape = _feature_shape(csd)
+        require_label_sequence(path, csd.root_name, False, shape, hint="pass the label file as labels_file")
         keys: dict[str, list[str]] = {}
         for key in sorted(csd.video_ids, key=key_order):
             keys.setdefault(split_key(key)[0], []).append(key)
@@ -79,6 +84,8 @@ def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResu
         result.metadata["labels"] = {"file": path.name, "root_name": csd.root_name,
                                      "keys": "segments" if indexed else "videos",
                                      "metadata": json.loads(json.dumps(csd.metadata, default=str))}
+        count = int(math.prod(shape)) if shape else 1
+        result.metadata.update(row_labels_metadata(dataset or dataset_named(path.name, csd.metadata), count))
 
 
 def _feature_shape(csd: CsdFile) -> tuple[int, ...] | None:

@@ -87,18 +87,21 @@ class MappableCopies:
 
 @dataclass
 class _SplitBuffer:
-    """Rows of one split waiting to be written: features and presence filled in place, key columns as chunks."""
+    """Rows of one split waiting to be written: features, presence and auxiliary labels filled in place,
+    key columns as chunks."""
 
     feature: np.ndarray
     present: np.ndarray
+    aux_labels: np.ndarray | None = None
     size: int = 0
     sample_ids: list[pa.Array] = field(default_factory=list)
     splits: list[pa.Array] = field(default_factory=list)
     labels: list[pa.Array] = field(default_factory=list)
 
     @classmethod
-    def empty(cls, capacity: int, dim: int, tables: int) -> _SplitBuffer:
-        return cls(np.empty((capacity, dim), np.float32), np.empty((capacity, tables), bool))
+    def empty(cls, capacity: int, dim: int, tables: int, labels: int = 0) -> _SplitBuffer:
+        return cls(np.empty((capacity, dim), np.float32), np.empty((capacity, tables), bool),
+                   np.empty((capacity, labels), np.float64) if labels else None)
 
     @property
     def space(self) -> int:
@@ -108,6 +111,7 @@ class _SplitBuffer:
         return FusedBatch(
             pa.concat_arrays(self.sample_ids), pa.concat_arrays(self.splits), pa.concat_arrays(self.labels),
             self.feature[: self.size], present=self.present[: self.size] if layout.presence else None,
+            aux_labels=None if self.aux_labels is None else self.aux_labels[: self.size],
         )
 
 
@@ -123,7 +127,8 @@ def direct_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats
         for split in dict.fromkeys(shard.splits[keep].tolist()):
             rows = np.flatnonzero(keep & (shard.splits == split))
             while len(rows):
-                buffer = buffers.get(split) or _SplitBuffer.empty(capacity, plan.dim, len(plan.tables))
+                buffer = buffers.get(split) or _SplitBuffer.empty(capacity, plan.dim, len(plan.tables),
+                                                                  len(plan.label_columns))
                 buffers[split] = buffer
                 taken, rows = rows[: buffer.space], rows[buffer.space :]
                 _fill(buffer, plan, shard, taken, stats)
@@ -150,6 +155,8 @@ def _fill(buffer: _SplitBuffer, plan: FusePlan, shard: ShardData, rows: np.ndarr
         else:
             normalize_into(block, vectors, table_stats)  # the gather's one copy lands in the block
         buffer.present[start:stop, position] = present
+    if buffer.aux_labels is not None:
+        buffer.aux_labels[start:stop] = shard.aux_labels if every else shard.aux_labels[rows]
     index = None if every else pa.array(rows, pa.int64())
     for target, column in ((buffer.sample_ids, shard.sample_ids), (buffer.splits, shard.split_array),
                            (buffer.labels, shard.labels)):

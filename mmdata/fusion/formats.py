@@ -5,6 +5,7 @@ Every format holds the same columns, one row per sample, files split by the samp
     sample_id  string
     split      string
     label      double (null when the corpus has none)
+    label_<name>  double, one per auxiliary label asked for (`FuseOptions.labels`; null where the sample has none)
     feature    pooled:  fixed_size_list<float32>[D]
                padded:  fixed_size_list<fixed_size_list<float32>[D]>[L]   (+ length, mask)
                ragged:  list<fixed_size_list<float32>[D]>                 (+ length)
@@ -20,6 +21,7 @@ Files inside the export directory:
     arrow    data/<split>.arrow                    (IPC file format, uncompressed: memory-mappable)
     hf       dataset_dict.json, <split>/...        (`datasets.load_from_disk`)
     npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy), <split>/index.parquet
+             (sample_id, split, label, the label_<name> columns, row)
 
 A split's name is part of its files' names, so it must be a plain file name (`check_split_name`, which
 `plan_fusion` applies to every split before any pass).
@@ -203,7 +205,7 @@ class ArrowSink(Sink):
 
 class NpySink(Sink):
     """<split>/features.npy (+ lengths, offsets, present) preallocated from the first pass's counts,
-    and <split>/index.parquet (sample_id, split, label, row)."""
+    and <split>/index.parquet (sample_id, split, label, the auxiliary label columns, row)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -227,7 +229,8 @@ class NpySink(Sink):
         if layout.presence:
             arrays["present"] = np.lib.format.open_memmap(folder / "present.npy", "w+", np.bool_, (n, layout.presence))
         index_schema = self.schema.remove_metadata()
-        index_schema = pa.schema([index_schema.field(c) for c in ("sample_id", "split", "label")] + [pa.field("row", pa.int64())])
+        keys = ("sample_id", "split", "label", *layout.labels)
+        index_schema = pa.schema([index_schema.field(c) for c in keys] + [pa.field("row", pa.int64())])
         self._index[split] = pq.ParquetWriter(folder / "index.parquet", index_schema)
         self._cursor[split] = (0, 0)
         return arrays
@@ -250,8 +253,8 @@ class NpySink(Sink):
         if "present" in arrays:
             arrays["present"][row : row + n] = batch.present
         rows = pa.array(np.arange(row, row + n, dtype=np.int64))
-        self._index[split].write_table(pa.table([batch.sample_id, batch.split, batch.label, rows],
-                                                schema=self._index[split].schema))
+        self._index[split].write_table(pa.table([batch.sample_id, batch.split, batch.label,
+                                                 *batch.label_arrays(self.layout), rows], schema=self._index[split].schema))
         self._cursor[split] = (row + n, step)
 
     def close(self) -> dict[str, list[str]]:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from mmdata.errors import ConfigError
 from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_it_direct, direct_pass
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
+from mmdata.fusion.labels import ALL_LABELS
 from mmdata.fusion.rows import RowLayout
 from mmdata.fusion.normalize import NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling
 from mmdata.fusion.passes import (
@@ -66,6 +67,11 @@ class FuseOptions:
         longer sequences keep their first steps; z-score statistics are those of every train step,
         the cut ones included, so they describe the table, not the cut) or 'ragged' (every step:
         `max_length` is the padded length only).
+    labels: auxiliary labels to export beside `label`, each as its own float64 column: names the
+        dataset's loader recorded (`extra.loader.label_names`: CMU-MOSEI's happy, sad, ...; CH-SIMS's
+        label_T, label_A, label_V), or their column names, as a tuple or a comma list, or 'all' for
+        every one of them. Column `label_<name>` (`label_happy`), or the name itself when it starts
+        with `label_` (`label_T`); null where a sample has no value. None (the default): no such column.
     """
 
     tables: tuple[str, ...] | None = None
@@ -80,6 +86,7 @@ class FuseOptions:
     shard_rows: int = 100_000
     overwrite: bool = False
     allow_split_leaks: bool = False
+    labels: tuple[str, ...] | Literal["all"] | None = None
 
     def __post_init__(self) -> None:
         # One name given as a string (`tables="image"`) would otherwise be taken letter by letter.
@@ -90,6 +97,8 @@ class FuseOptions:
         if self.tables is not None and not self.tables:
             raise ConfigError("fuse option tables is empty; name at least one table or modality, "
                               "or leave it None to fuse every table, one per modality")
+        if self.labels is not None:
+            object.__setattr__(self, "labels", _label_names(self.labels))
         _expect_choice("missing", self.missing, ("error", "zero", "drop"))
         _expect_choice("non_finite", self.non_finite, ("error", "missing"))
         _expect_choice("format", self.format, EXPORT_FORMATS)
@@ -119,6 +128,8 @@ class FuseReport:
     normalization: dict[str, str]
     files: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
+    #: The auxiliary label columns written (`FuseOptions.labels`), in order.
+    labels: list[str] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -192,6 +203,7 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
         output_dir=output_dir, format=options.format, dim=plan.dim, tables=[t.name for t in plan.tables],
         slices={t.name: (t.start, t.stop) for t in plan.tables}, rows=rows, missing=missing, dropped=dropped,
         normalization={t.name: t.method for t in plan.tables}, files=files, seconds=time.perf_counter() - started,
+        labels=list(plan.label_columns),
     )
     log.info("fused %d rows x %d dims into %s in %.2f s", report.total_rows, report.dim, output_dir, report.seconds)
     return report
@@ -199,19 +211,23 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
 
 def _layout(plan: FusePlan, options: FuseOptions, first: FirstPass | None) -> RowLayout:
     presence = len(plan.tables) if options.missing == "zero" else None
+    labels = plan.label_columns
     if not plan.keeps_sequences:
-        return RowLayout(plan.dim, "pooled", presence=presence)
+        return RowLayout(plan.dim, "pooled", presence=presence, labels=labels)
     if options.sequences == "ragged":
-        return RowLayout(plan.dim, "ragged", presence=presence)
+        return RowLayout(plan.dim, "ragged", presence=presence, labels=labels)
     longest = options.max_length or (first.longest if first else 0)
-    return RowLayout(plan.dim, "padded", max(int(longest), 1), presence=presence)
+    return RowLayout(plan.dim, "padded", max(int(longest), 1), presence=presence, labels=labels)
 
 
 def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout) -> dict[str, Any]:
     from mmdata import __version__
 
     manifest = plan.dataset.manifest
+    # Auxiliary label names and columns, only when asked for: the default export's metadata stays as it was.
+    labels = {"labels": plan.labels.to_json()} if plan.labels is not None else {}
     return {
+        **labels,
         "layout_version": FUSED_LAYOUT_VERSION,
         "mmdata_version": __version__,
         "format": options.format,
@@ -260,6 +276,20 @@ def _names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     return tuple(value)
+
+
+def _label_names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...] | Literal["all"]:
+    """`labels` as 'all' or a tuple of names ("happy,fear" or ["happy,fear"] -> ("happy", "fear"))."""
+    names = tuple(n for item in ([value] if isinstance(value, str) else value) for n in _names(item))
+    if ALL_LABELS in names:
+        if len(names) > 1:
+            raise ConfigError(f"fuse option labels={value!r} names {ALL_LABELS!r} and more; give {ALL_LABELS!r} "
+                              "alone (every label the dataset names) or the names you want")
+        return ALL_LABELS
+    if not names:
+        raise ConfigError("fuse option labels is empty; name at least one label, or 'all', or leave it None "
+                          "for no auxiliary label")
+    return names
 
 
 def _expect_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

@@ -9,8 +9,9 @@
 Staging costs one sequential write and read of the fused rows, far cheaper than decoding the
 Parquet feature tables a second time. Record shape between the stages (`FusedBatch`, raw):
 
-    feature  (n, D) pooled, or (sum T_i, D) rows of kept sequences (`lengths` T_i)
-    present  (n, m) bool: which tables have the sample (zeros stand where they do not)
+    feature     (n, D) pooled, or (sum T_i, D) rows of kept sequences (`lengths` T_i)
+    present     (n, m) bool: which tables have the sample (zeros stand where they do not)
+    aux_labels  (n, k) float64 auxiliary labels (NaN = none), when labels are requested
 """
 from __future__ import annotations
 
@@ -248,6 +249,7 @@ def build_raw_batch(plan: FusePlan, shard: ShardData, keep: np.ndarray) -> Fused
         shard.split_array if every else shard.split_array.take(index),
         shard.labels if every else shard.labels.take(index),
         np.empty(0, np.float32), present=present,
+        aux_labels=None if shard.aux_labels is None else kept(shard.aux_labels),
     )
     if plan.keeps_sequences:
         batch.feature, batch.lengths = concat_sequences(plan, shard, keep, shard.steps)
@@ -300,7 +302,8 @@ def keep_mask(plan: FusePlan, shard: ShardData, options: FuseOptions) -> np.ndar
 
 
 def staging_layout(plan: FusePlan) -> RowLayout:
-    return RowLayout(plan.dim, "ragged" if plan.keeps_sequences else "pooled", presence=len(plan.tables))
+    return RowLayout(plan.dim, "ragged" if plan.keeps_sequences else "pooled", presence=len(plan.tables),
+                     labels=plan.label_columns)
 
 
 def read_staged(path: Path, layout: RowLayout) -> Iterator[FusedBatch]:

@@ -9,6 +9,7 @@ features decoded to NumPy (record shapes below), reading the next shard while th
         valid    (n,) bool            the sample has this table's feature (NaN/Inf: per FuseOptions.non_finite)
         vectors  (n, D) float32       pooled tables, and sequences pooled to one vector
         offsets  (n+1,), rows (sum T_i, D) float32, intervals (sum T_i, 2)   sequences kept as such
+    ShardData.aux_labels  (n, k) float64   the chosen auxiliary labels (`labels.py`), NaN = none; or None
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from mmdata.checks.stream import (
 )
 from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.formats import check_split_name
+from mmdata.fusion.labels import AuxLabels, choose_labels, read_label_values
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.arrays import non_finite_rows, single_chunk
 from mmdata.store.layout import samples_dir, shard_files
@@ -92,10 +94,19 @@ class FusePlan:
     #: come from one NumPy take, without a Python string per row.
     split_codes: np.ndarray | None = None
     split_names: np.ndarray | None = None
+    #: The auxiliary labels to export (`FuseOptions.labels`) and their values, one row per sample
+    #: (n, k) float64, NaN where a sample has none: read from `extra` only when labels are requested.
+    labels: AuxLabels | None = None
+    label_values: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
         return sum(t.dim for t in self.tables)
+
+    @property
+    def label_columns(self) -> tuple[str, ...]:
+        """The export's auxiliary label columns, in order (none unless labels are requested)."""
+        return self.labels.columns if self.labels is not None else ()
 
     def shard_rows(self, index: int) -> int:
         """Rows of samples shard `index` (and of every table's shard `index`)."""
@@ -127,6 +138,8 @@ class ShardData:
     tables: dict[str, TableData] = field(default_factory=dict)
     #: Time steps per sample shared by the sequence tables (`common_lengths`), when rows keep sequences.
     steps: np.ndarray | None = None
+    #: (n, k) float64 auxiliary label values (NaN = none), when labels are requested.
+    aux_labels: np.ndarray | None = None
 
 
 def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
@@ -136,6 +149,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
         ConfigError, DatasetError, SchemaMismatchError: see `fuse`.
     """
     names = _select_tables(dataset, options.tables)
+    labels = choose_labels(dataset.manifest, options.labels, str(dataset.root))  # before any table is read
     if not isinstance(options.normalize, str):
         modalities = {dataset.entry(n).modality for n in names}
         unknown = sorted(k for k in options.normalize if k not in names and k not in modalities)
@@ -147,9 +161,12 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
     # the samples on threads of their own, 0.123 s so (Parquet tables: 0.117 -> 0.103 s).
     with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
         reads = [pool.submit(read_shard_infos_and_ids, dataset.table_dir(name)) for name in names]
-        samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label", *LEAK_KEYS], threads=0)
+        extra = ["extra"] if labels is not None else []  # JSON of every sample: read only when labels need it
+        samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label", *LEAK_KEYS, *extra], threads=0)
         if not options.allow_split_leaks:
             _refuse_split_leaks(samples)
+        label_values = None if labels is None else \
+            read_label_values(samples.column("extra"), samples.column("sample_id"), labels)
         samples = samples.select(["sample_id", "split", "label"])  # what the passes need; the keys go
         sample_ids = samples.column("sample_id").combine_chunks()  # for the comparisons; the passes slice `samples`
         tables, start = [], 0
@@ -178,7 +195,8 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
     return FusePlan(dataset, tables, sample_files, stats_splits, keeps, bool(sequences), first_pass, options.pool,
                     compare_intervals=keeps and len(with_intervals) > 1, samples=samples,
                     sample_starts=[int(x) for x in np.cumsum([0, *sample_rows])],
-                    split_codes=split_codes, split_names=split_names, non_finite=options.non_finite)
+                    split_codes=split_codes, split_names=split_names, non_finite=options.non_finite,
+                    labels=labels, label_values=label_values)
 
 
 def _split_codes(splits: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -219,7 +237,8 @@ def _read_shard(plan: FusePlan, index: int) -> ShardData:
     samples = plan.samples.slice(start, stop - start)
     splits = plan.split_names[plan.split_codes[start:stop]]
     shard = ShardData(samples.column("sample_id").combine_chunks(), samples.column("split").combine_chunks(),
-                      samples.column("label").combine_chunks(), splits)
+                      samples.column("label").combine_chunks(), splits,
+                      aux_labels=None if plan.label_values is None else plan.label_values[start:stop])
     for table in plan.tables:
         shard.tables[table.name] = _read_table_shard(plan, table, index, shard.sample_ids)
     if plan.keeps_sequences:

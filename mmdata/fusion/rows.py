@@ -3,6 +3,7 @@
     feature  pooled:  fixed_size_list<float32>[D]                         (n, D)
              padded:  fixed_size_list<fixed_size_list<float32>[D]>[L]     (n, L, D)
              ragged:  list<fixed_size_list<float32>[D]>                   (sum T_i, D) + lengths
+    label_<name>, ...  float64, null = none                               aux_labels (n, k), NaN = none
 """
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ RowKind = Literal["pooled", "padded", "ragged"]
 
 @dataclass(frozen=True)
 class RowLayout:
-    """The shape of one fused row: dim D, pooled/padded/ragged, padded length L, modalities m (presence)."""
+    """The shape of one fused row: dim D, pooled/padded/ragged, padded length L, modalities m (presence),
+    and the auxiliary label columns (`labels.py`), which follow `label`."""
 
     dim: int
     kind: RowKind = "pooled"
     max_length: int | None = None
     presence: int | None = None
+    labels: tuple[str, ...] = ()
 
     def feature_type(self) -> pa.DataType:
         """Non-null all the way down: a fused row always has every value (missing modalities are
@@ -44,6 +47,7 @@ class RowLayout:
             pa.field("sample_id", pa.string(), nullable=False),
             pa.field("split", pa.string()),
             pa.field("label", pa.float64()),
+            *(pa.field(column, pa.float64()) for column in self.labels),
             pa.field("feature", self.feature_type(), nullable=False),
         ]
         if self.presence:
@@ -70,7 +74,8 @@ class RowLayout:
 
         vector = listed(value("float32"), self.dim)
         feature = vector if self.kind == "pooled" else listed(vector, self.max_length if self.kind == "padded" else None)
-        out = {"sample_id": value("string"), "split": value("string"), "label": value("float64"), "feature": feature}
+        out = {"sample_id": value("string"), "split": value("string"), "label": value("float64"),
+               **{column: value("float64") for column in self.labels}, "feature": feature}
         if self.presence:
             out["present"] = listed(value("bool"), self.presence)
         if self.kind != "pooled":
@@ -86,6 +91,7 @@ class FusedBatch:
 
     feature: pooled (n, D); padded (n, L, D); ragged (sum of lengths, D) with `lengths` giving
     each sample's rows. present: (n, m) bool or None. lengths: (n,) for sequences, else None.
+    aux_labels: (n, k) float64 values of the layout's label columns (NaN = none), or None.
     """
 
     sample_id: pa.Array
@@ -94,6 +100,7 @@ class FusedBatch:
     feature: np.ndarray
     lengths: np.ndarray | None = None
     present: np.ndarray | None = None
+    aux_labels: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.sample_id)
@@ -104,6 +111,7 @@ class FusedBatch:
         return FusedBatch(
             self.sample_id.take(index), self.split.take(index), self.label.take(index), feature,
             None if self.lengths is None else self.lengths[rows], None if self.present is None else self.present[rows],
+            None if self.aux_labels is None else self.aux_labels[rows],
         )
 
     def slice(self, start: int, stop: int, layout: RowLayout) -> FusedBatch:
@@ -120,6 +128,7 @@ class FusedBatch:
             self.label.slice(start, stop - start), feature,
             None if self.lengths is None else self.lengths[start:stop],
             None if self.present is None else self.present[start:stop],
+            None if self.aux_labels is None else self.aux_labels[start:stop],
         )
 
     @classmethod
@@ -137,7 +146,8 @@ class FusedBatch:
         present = None
         if layout.presence:
             present = fixed_rows(record.column("present")).astype(bool).reshape(len(record), layout.presence)
-        return cls(record.column("sample_id"), record.column("split"), record.column("label"), values, lengths, present)
+        return cls(record.column("sample_id"), record.column("split"), record.column("label"), values, lengths, present,
+                   _label_values(record, layout))
 
     @classmethod
     def merge(cls, parts: list[FusedBatch], layout: RowLayout) -> FusedBatch:
@@ -172,6 +182,7 @@ class FusedBatch:
             stack([p.feature for p in parts]),
             None if parts[0].lengths is None else np.concatenate([p.lengths for p in parts]),
             None if parts[0].present is None else stack([p.present for p in parts]),
+            None if parts[0].aux_labels is None else stack([p.aux_labels for p in parts]),
         )
 
     def to_arrow(self, layout: RowLayout, schema: pa.Schema) -> pa.RecordBatch:
@@ -185,7 +196,7 @@ class FusedBatch:
             feature = pa.ListArray.from_arrays(pa.array(offsets), vectors, type=layout.feature_type())
         else:
             feature = vectors
-        arrays = [self.sample_id, self.split, self.label, feature]
+        arrays = [self.sample_id, self.split, self.label, *self.label_arrays(layout), feature]
         if layout.presence:
             arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(self.present.reshape(-1)),
                                                             type=required_list(pa.bool_(), layout.presence)))
@@ -196,6 +207,22 @@ class FusedBatch:
             mask = np.arange(length)[None, :] < self.lengths[:, None]
             arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(mask.reshape(-1)), type=required_list(pa.bool_(), length)))
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    def label_arrays(self, layout: RowLayout) -> list[pa.Array]:
+        """One float64 array per label column of the layout, null where the value is NaN (none)."""
+        if not layout.labels:
+            return []
+        assert self.aux_labels is not None and self.aux_labels.shape[1] == len(layout.labels)
+        columns = [np.ascontiguousarray(self.aux_labels[:, k]) for k in range(len(layout.labels))]
+        return [pa.array(values, pa.float64(), mask=np.isnan(values)) for values in columns]
+
+
+def _label_values(record: pa.RecordBatch, layout: RowLayout) -> np.ndarray | None:
+    """(n, k) float64 values of the layout's label columns (null -> NaN), or None when it has none."""
+    if not layout.labels:
+        return None
+    columns = [record.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in layout.labels]
+    return np.stack(columns, axis=1)
 
 
 def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -8,8 +8,10 @@ Nothing is copied at open: Arrow IPC and .npy files are memory-mapped and each i
 the mapped buffers. Worker processes reopen the files themselves (only the path is pickled).
 An item is a dict: sample_id (str), feature (D,) / (T, D) float32 tensor, label (float, the value
 the export holds; NaN when absent), plus length (int) for sequences, mask (L,) bool for padded rows,
-present (m,) bool with missing='zero'. `collate_fused` stacks them into float32, int64 and bool
-tensors. As with a list, data[-1] is the last item and data[a:b] (or data[[i, j]]) a list of items.
+present (m,) bool with missing='zero', and labels (k,) float32 when the export has auxiliary labels
+(`fuse --labels`): their values in the order of `FusedDataset.label_names` (NaN where the sample has
+none). `collate_fused` stacks them into float32, int64 and bool tensors (labels: (B, k)). As with a
+list, data[-1] is the last item and data[a:b] (or data[[i, j]]) a list of items.
 """
 from __future__ import annotations
 
@@ -73,6 +75,10 @@ def _check_fused_metadata(path: Path, metadata: dict[str, Any]) -> None:
             got = f"is {metadata[key]!r}" if key in metadata else "is missing"
             raise DatasetError(f"{path}: field {key!r} {got}, expected {json_kind(kind())}; "
                                f"the file is damaged or was edited: {REFUSE_HINT}")
+    labels = metadata.get("labels")
+    if labels is not None and not _label_record(labels):
+        raise DatasetError(f"{path}: field 'labels' is {labels!r}, expected {{\"names\": [...], \"columns\": [...]}} "
+                           f"of as many strings; the file is damaged or was edited: {REFUSE_HINT}")
     if metadata["format"] not in EXPORT_FORMATS:
         raise DatasetError(f"{path}: format {metadata['format']!r} is not one of {list(EXPORT_FORMATS)}; "
                            f"the file is damaged or was edited: {REFUSE_HINT}")
@@ -80,6 +86,15 @@ def _check_fused_metadata(path: Path, metadata: dict[str, Any]) -> None:
     if bad:
         raise DatasetError(f"{path}: rows per split {bad} are not counts of rows; "
                            f"the file is damaged or was edited: {REFUSE_HINT}")
+
+
+def _label_record(labels: Any) -> bool:
+    """`labels` of fused.json as `fuse` writes it: names and columns, lists of as many strings."""
+    if not isinstance(labels, dict):
+        return False
+    names, columns = labels.get("names"), labels.get("columns")
+    return (isinstance(names, list) and isinstance(columns, list) and len(names) == len(columns)
+            and all(isinstance(v, str) for v in names + columns))
 
 
 @contextlib.contextmanager
@@ -114,6 +129,9 @@ def read_export_file(path: Path, fmt: str, columns: list[str] | None = None) -> 
 class FusedDataset:
     """Map-style dataset over one split of a fused export (formats arrow, hf and npy).
 
+    `label_names` are the export's auxiliary labels (`fuse --labels`), in the order of each item's
+    `labels` values (`label_columns`: their columns in the export); empty when it has none.
+
     Raises:
         DatasetError: not an export, a Parquet export (not memory-mappable: export with
             --format arrow or npy), or a split the export does not have.
@@ -131,6 +149,9 @@ class FusedDataset:
         if split not in rows:
             raise DatasetError(f"export {self.export_dir} has no split {split!r}; splits: {sorted(rows)}")
         self._length = int(rows[split])
+        labels = self.metadata.get("labels") or {"names": [], "columns": []}
+        self.label_names: tuple[str, ...] = tuple(labels["names"])
+        self.label_columns: tuple[str, ...] = tuple(labels["columns"])
         self._columns: dict[str, Any] | None = None
 
     def __len__(self) -> int:
@@ -181,14 +202,14 @@ class FusedDataset:
             fields["feature"] = [torch.from_numpy(np.array(columns["rows"].item(int(i)))) for i in idx]
         else:
             stacked["feature"] = torch.from_numpy(np.array(columns["feature"][idx]))
-        for name in ("present", "mask"):
+        for name in ("present", "mask", "labels"):
             if name in columns:
                 stacked[name] = torch.from_numpy(np.array(columns[name][idx]))
         if "length" in columns:
             lengths = np.asarray(columns["length"][idx], dtype=np.int64)
             stacked["length"] = torch.from_numpy(lengths)
             fields["length"] = lengths.tolist()
-        for name in ("feature", "present", "mask"):
+        for name in ("feature", "present", "mask", "labels"):
             if name in stacked:
                 fields[name] = list(stacked[name].unbind(0))
         return FusedItems(
@@ -199,8 +220,8 @@ class FusedDataset:
 
     def _open(self) -> dict[str, Any]:
         if self._columns is None:
-            self._columns = _open_npy(self.export_dir, self.split) if self.format == "npy" else \
-                _open_arrow(self.export_dir, self.split, self.format)
+            self._columns = _open_npy(self.export_dir, self.split, self.label_columns) if self.format == "npy" else \
+                _open_arrow(self.export_dir, self.split, self.format, self.label_columns)
         return self._columns
 
 
@@ -231,8 +252,9 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack items into a batch; ragged sequences are zero-padded to the batch's longest, with a mask.
 
     Returns feature (B, D) or (B, T, D) float32, label (B,) float32 (NaN when absent), sample_id
-    (list of str), and length (B,) int64, mask (B, T) bool for sequences, present (B, m) bool when
-    the export has it.
+    (list of str), and length (B,) int64, mask (B, T) bool for sequences, present (B, m) bool and
+    labels (B, k) float32 (auxiliary labels, `FusedDataset.label_names` order, NaN when absent) when
+    the export has them.
     """
     import torch
 
@@ -258,14 +280,15 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
         if "length" in items[0]:
             batch["length"] = torch.tensor([item["length"] for item in items], dtype=torch.int64)
             batch["mask"] = torch.stack([item["mask"] for item in items])
-    if "present" in items[0]:
-        batch["present"] = torch.stack([item["present"] for item in items])
+    for name in ("present", "labels"):
+        if name in items[0]:
+            batch[name] = torch.stack([item[name] for item in items])
     return batch
 
 
-def _open_arrow(export_dir: Path, split: str, fmt: str) -> dict[str, Any]:
+def _open_arrow(export_dir: Path, split: str, fmt: str, label_columns: tuple[str, ...] = ()) -> dict[str, Any]:
     """Columns of an Arrow IPC export (file format) or HF save_to_disk split (stream format), zero-copy:
-    each record batch stays a view of the mapped file."""
+    each record batch stays a view of the mapped file (the few auxiliary labels are copied, NaN for null)."""
     files = [export_dir / DATA_DIR / f"{split}.arrow"] if fmt == "arrow" else hf_split_files(export_dir, split)
     batches = [b for path in files for b in read_export_file(path, fmt).to_batches() if b.num_rows]
     if not batches:
@@ -284,7 +307,19 @@ def _open_arrow(export_dir: Path, split: str, fmt: str) -> dict[str, Any]:
             columns[name] = _Chunked([_fixed_view(b.column(name), np.bool_) for b in batches])
     if "length" in names:
         columns["length"] = np.concatenate([b.column("length").to_numpy() for b in batches])
+    if label_columns:
+        columns["labels"] = _label_matrix([pa.Table.from_batches(batches)], label_columns, export_dir / split)
     return columns
+
+
+def _label_matrix(tables: list[pa.Table], label_columns: tuple[str, ...], where: Path) -> np.ndarray:
+    """(N, k) float32 values of the auxiliary label columns (null -> NaN), rows in export order."""
+    missing = [c for c in label_columns if c not in tables[0].column_names]
+    if missing:
+        raise DatasetError(f"{where}: the export's fused.json names the label columns {list(label_columns)}, its files "
+                           f"lack {missing}: {REFUSE_HINT}")
+    values = [np.concatenate([t.column(c).to_numpy() for t in tables]) for c in label_columns]
+    return np.stack(values, axis=1).astype(np.float32)
 
 
 def _fixed_view(arr: Any, dtype: Any = None) -> np.ndarray:
@@ -339,13 +374,15 @@ class _Ragged:
         return rows[offsets[local] : offsets[local + 1]]
 
 
-def _open_npy(export_dir: Path, split: str) -> dict[str, Any]:
+def _open_npy(export_dir: Path, split: str, label_columns: tuple[str, ...] = ()) -> dict[str, Any]:
     folder = export_dir / split
-    index = read_export_file(folder / "index.parquet", "parquet", ["sample_id", "label"])
+    index = read_export_file(folder / "index.parquet", "parquet", ["sample_id", "label", *label_columns])
     columns: dict[str, Any] = {
         "sample_id": index.column("sample_id").to_pylist(),
         "label": index.column("label").to_numpy(zero_copy_only=False),
     }
+    if label_columns:
+        columns["labels"] = _label_matrix([index], label_columns, folder)
     features = _load_npy(folder / "features.npy")
     if (folder / "offsets.npy").is_file():
         columns["rows"] = _Ragged([(_load_npy(folder / "offsets.npy"), features)])

@@ -26,6 +26,7 @@ from mmdata.fusion import FusedDataset, collate_fused, fuse, read_fused_metadata
 from mmdata.store import layout, open_dataset
 from tests.checks.builder import (aligned_table, build_dataset, image_text_samples, mosi_samples, pooled_table,
                                   with_value)
+from tests.fusion.export_tables import hugging_face_reads
 
 S = image_text_samples()
 IMAGE = with_value(pooled_table("image.a", S, 4), 2, None)  # sample 2 failed: a null feature
@@ -264,20 +265,12 @@ def test_indexing_takes_integers_in_range_only(tmp_path):
 
 @pytest.mark.parametrize("sequences", [None, "pad"])
 def test_hf_datasets_torch_reads_of_the_exports_equal_fused_dataset(tmp_path, sequences):
-    import datasets
-
     root = _mosi(tmp_path)
     options = {"missing": "zero", **({"sequences": sequences} if sequences else {})}
     fuse(root, tmp_path / "pq", **options)
     fuse(root, tmp_path / "hf", format="hf", **options)
     fuse(root, tmp_path / "arrow", format="arrow", **options)
-    files = read_fused_metadata(tmp_path / "pq")["files"]
-    loaded = {
-        "load_from_disk": datasets.load_from_disk(str(tmp_path / "hf")),
-        "load_dataset": datasets.load_dataset("parquet", data_files={k: [str(tmp_path / "pq" / f) for f in v]
-                                                                     for k, v in files.items()},
-                                              cache_dir=str(tmp_path / "cache")),
-    }
+    loaded = hugging_face_reads(tmp_path / "pq", tmp_path / "hf", tmp_path / "cache")
     for how, splits in loaded.items():
         splits.set_format("torch")
         for split in ("train", "valid", "test"):

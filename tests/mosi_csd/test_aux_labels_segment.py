@@ -1,0 +1,74 @@
+"""Auxiliary label names through `mmdata segment` (the SDK's canonical pipeline: whole videos aligned to
+words, then cut into the label file's segments) and through `mosi-raw`'s `dataset` option."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from mmdata.alignment import segment_dataset
+from mmdata.alignment.dataset import align_dataset
+from mmdata.corpora import load_corpus
+from mmdata.corpora.csd_labels import MOSEI_LABEL_NAMES
+from mmdata.fusion import fuse
+from mmdata.pipeline import extract
+from mmdata.store import open_dataset
+from tests.fakes.av import write_fake_mosi_cmu
+from tests.fakes.csd import LABELS_ROOT, SDK_METADATA, SEGMENTS, write_mosi_csd, write_sdk_csd
+
+
+def _seven_values(videos):
+    """MOSEI-like `All Labels` rows (sentiment, then six emotions in [0, 3]) at the fake's segments."""
+    rng = np.random.default_rng(3)
+    data = {}
+    for v in videos:
+        spans = np.array([[a, b] for a, b, _ in SEGMENTS[v]])
+        values = np.concatenate([rng.uniform(-3, 3, (len(spans), 1)), rng.uniform(0, 3, (len(spans), 6))], axis=1)
+        data[v] = (values.astype(np.float32), spans)
+    return data
+
+
+def test_segmenting_with_a_mosei_label_file_names_its_seven_labels_and_fuse_exports_them(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd", labels=False)
+    videos = tmp_path / "videos"
+    extract("csd", fake.root, videos, extractors=[], num_workers=0)
+    align_dataset(videos, "text.words", collapse="mean")
+    assert "label_names" not in open_dataset(videos).manifest.extra.get("loader", {})  # whole videos: no labels
+    data = _seven_values(["abc", "abcd", "x9Y_z-1"])
+    labels = tmp_path / "CMU_MOSEI_Labels.csd"
+    write_sdk_csd(labels, "All Labels", data, {**SDK_METADATA, "dataset name": "CMU-MOSEI"})
+    segment_dataset(videos, tmp_path / "cut", labels)
+    loader = open_dataset(tmp_path / "cut").manifest.extra["loader"]
+    assert loader["label_names"] == list(MOSEI_LABEL_NAMES) and loader["label_fields"]["fear"] == ["labels", 6]
+    fuse(tmp_path / "cut", tmp_path / "fused", tables=["audio.covarep@text.words"], labels="happy,fear",
+         normalize="none")
+    rows = pq.read_table(tmp_path / "fused" / "data").to_pylist()
+    expected = {f"{v}[{i}]": values[i] for v, (values, _) in data.items() for i in range(len(values))}
+    assert rows and all(np.isclose(r["label_happy"], expected[r["sample_id"]][1]) for r in rows)
+    assert all(np.isclose(r["label_fear"], expected[r["sample_id"]][6]) for r in rows)
+
+
+def test_a_one_value_label_file_leaves_the_source_names_out_of_the_segmented_dataset(tmp_path):
+    fake = write_mosi_csd(tmp_path / "csd")
+    videos = tmp_path / "videos"
+    extract("csd", fake.root, videos, extractors=[], corpus_options={"labels": "none"}, num_workers=0)
+    align_dataset(videos, "text.words", collapse="mean")
+    manifest = open_dataset(videos).manifest
+    manifest.extra["loader"].update(label_names=["stale"], label_fields={"stale": ["labels", 1]})
+    from mmdata.store.manifest import write_manifest
+
+    write_manifest(videos, manifest)
+    segment_dataset(videos, tmp_path / "cut", fake.root / "CMU_MOSI_Opinion_Labels.csd")
+    loader = open_dataset(tmp_path / "cut").manifest.extra["loader"]
+    assert "label_names" not in loader and "label_fields" not in loader
+
+
+def test_mosi_raw_passes_its_dataset_option_to_an_sdk_label_file(tmp_path):
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    rows = {"a_b-1": np.full((2, 7), 0.5, np.float32), "Xy9": np.full((1, 7), 1.0, np.float32)}
+    spans = {"a_b-1": np.array([[2.0, 2.5], [2.5, 3.0]]), "Xy9": np.array([[10.0, 10.5]])}
+    # A label file whose name and metadata say nothing of MOSEI: the option says it.
+    write_sdk_csd(fake.root / "labels.csd", LABELS_ROOT, {v: (rows[v], spans[v]) for v in rows}, SDK_METADATA)
+    plain = load_corpus("mosi-raw", fake.root, options={"labels_file": "labels.csd"})
+    assert plain.metadata["label_names"] == [f"label_{i}" for i in range(7)]
+    named = load_corpus("mosi-raw", fake.root, options={"labels_file": "labels.csd", "dataset": "cmu-mosei"})
+    assert named.metadata["label_names"] == list(MOSEI_LABEL_NAMES)
