@@ -47,6 +47,8 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
             "rows": manifest.samples["rows"],
             "splits": manifest.samples.get("splits", {}),
             "loader_errors": manifest.samples.get("loader_errors", 0),
+            # what `mmdata fuse --labels` can export besides `label` (names the loader recorded)
+            "aux_labels": list((manifest.extra.get("loader") or {}).get("label_names") or []),
         },
         "tables": tables,
         "errors": {"rows": errors.num_rows, "path": str(dataset.root / "errors")},

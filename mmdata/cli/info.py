@@ -31,6 +31,9 @@ def info_command(
                                 + (f" (split {corpus['split']})" if corpus.get("split") else "")))
     splits = ", ".join(f"{k}: {v}" for k, v in sorted(info["samples"]["splits"].items()))
     console.print(f"samples: {info['samples']['rows']} rows ({splits})", markup=False)
+    if info["samples"]["aux_labels"]:
+        console.print("labels besides label (fuse --labels): " + ", ".join(info["samples"]["aux_labels"]),
+                      markup=False, soft_wrap=True)
     table = Table("table", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed", "files")
     table.columns[0].overflow = table.columns[2].overflow = "fold"
     for t in info["tables"]:

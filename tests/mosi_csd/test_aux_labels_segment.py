@@ -72,3 +72,22 @@ def test_mosi_raw_passes_its_dataset_option_to_an_sdk_label_file(tmp_path):
     assert plain.metadata["label_names"] == [f"label_{i}" for i in range(7)]
     named = load_corpus("mosi-raw", fake.root, options={"labels_file": "labels.csd", "dataset": "cmu-mosei"})
     assert named.metadata["label_names"] == list(MOSEI_LABEL_NAMES)
+
+
+def test_info_lists_the_labels_fuse_can_export(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mmdata.cli import app
+
+    fake = write_mosi_csd(tmp_path / "csd", labels=False)
+    write_sdk_csd(fake.root / "CMU_MOSEI_Labels.csd", "All Labels", _seven_values(["abc", "abcd", "x9Y_z-1"]),
+                  {**SDK_METADATA, "dataset name": "CMU-MOSEI"})
+    extract("csd", fake.root, tmp_path / "ds", extractors=[], num_workers=0)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["info", str(tmp_path / "ds")])
+    assert shown.exit_code == 0
+    assert "labels besides label (fuse --labels): sentiment, happy, sad, anger, surprise, disgust, fear" in shown.output
+    listed = json.loads(runner.invoke(app, ["info", str(tmp_path / "ds"), "--json"]).output)
+    assert listed["samples"]["aux_labels"] == list(MOSEI_LABEL_NAMES)
