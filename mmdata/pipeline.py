@@ -20,6 +20,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from mmdata.corpora.base import LoadProblem, get_corpus_kind, load_corpus, require_dir
+from mmdata.corpora.sources import SOURCES_KEY, changed_sources, source_names, stat_sources
 from mmdata.errors import ConfigError, CorpusFormatError, DatasetError, ExtractionError, SchemaMismatchError
 from mmdata.executors import ItemResult, LocalExecutor, item_failure
 from mmdata.features.base import Extractor, create_extractor
@@ -53,6 +54,9 @@ class ExtractReport:
     #: The samples table an earlier run of this corpus made, kept as it is: the corpus was not read
     #: again, so files added to it since are not in the dataset (extract into a new directory for them).
     samples_reused: bool = False
+    #: Corpus files the kept samples or precomputed tables were read from that changed since
+    #: ('CMU_MOSI_COVAREP.csd (modified)', `corpora.sources`); the dataset still holds what they held.
+    changed_sources: list[str] = field(default_factory=list)
 
 
 def extract(
@@ -117,6 +121,12 @@ def extract(
         )
         if reused:
             log.info("%s: the samples table of an earlier run is kept; the corpus is not read again", dataset.root)
+            report.changed_sources = changed_sources(Path(dataset.manifest.corpus["root"]),
+                                                     dataset.manifest.extra.get(SOURCES_KEY))
+            if report.changed_sources:
+                log.warning("%s: corpus files changed since the dataset was made: %s; it keeps what it read then "
+                            "(extract into a new output directory to read them again)", dataset.root,
+                            ", ".join(report.changed_sources))
         if instances is None:
             instances = [create_extractor(name) for name in default_extractors(dataset)]
         report.tables = precomputed + _extract_all(dataset, instances, None, runner, batch_size, on_error, progress,
@@ -212,6 +222,12 @@ def _prepare(
             pending = [n for n in manifest.samples.get("precomputed", []) if not _table_complete(manifest, n)]
             if not pending:
                 return dataset, []
+            changed = changed_sources(root, manifest.extra.get(SOURCES_KEY))
+            if changed:  # finishing the tables from the files as they are now would mix two versions of them
+                raise DatasetError(
+                    f"{output_dir}: the precomputed tables {pending} are unfinished, and corpus files they or the "
+                    f"samples were read from changed since: {', '.join(changed)}; extract into a new output "
+                    "directory to read the corpus as it is now")
             # An interrupted run left precomputed tables unfinished: load again to finish them.
             tables = load_corpus(kind, root, split=split, options=options).tables
             return open_dataset(output_dir), write_precomputed_tables(dataset, tables, on_error=on_error,
@@ -246,6 +262,9 @@ def _prepare(
                               precomputed=[t.name for t in result.tables]),
         extra={"loader": result.metadata} if result.metadata else {},
     )
+    sources = stat_sources(root, source_names(result))
+    if sources:  # so that a rerun can tell a .csd, pickle or label file replaced since (`corpora.sources`)
+        manifest.extra[SOURCES_KEY] = sources
     write_manifest(output_dir, manifest)
     reports = write_precomputed_tables(open_dataset(output_dir), result.tables, on_error=on_error,
                                        table_format=table_format)

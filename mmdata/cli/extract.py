@@ -113,6 +113,9 @@ def print_report(report: ExtractReport) -> None:
                + (f", {report.loader_errors} loader errors" if report.loader_errors else "")
                + ("; kept from the run that made the dataset: the corpus is not read again (files added to it "
                   "since need a new output directory)" if report.samples_reused else ""))
+    if report.changed_sources:
+        typer.echo(f"warning: corpus files changed since the dataset was made: {', '.join(report.changed_sources)}; "
+                   "the dataset keeps what it read then: extract into a new output directory to read them again")
     for table in report.tables:
         status = f"{table.shards_written} shards written, {table.shards_skipped} already done"
         if table.shards_redone:
