@@ -7,6 +7,7 @@ stopped. Shards and the manifest are written atomically, so readers never see pa
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import numbers
@@ -36,7 +37,8 @@ from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shard_writer import BackgroundShardWriter
 from mmdata.store.shards import read_shard, shard_rows
 from mmdata.store.tables import (
-    TableReport, claim_table, drop_table, finish_table, refuse_mixed_versions, shard_path, versions_differ,
+    MixedVersionsError, TableReport, claim_table, drop_table, finish_table, put_back, refuse_mixed_versions, shard_path,
+    versions_differ,
 )
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
@@ -111,7 +113,7 @@ def extract(
         reused = (Path(output_dir) / layout.MANIFEST_NAME).is_file()  # _prepare refuses it for another corpus
         dataset, precomputed = _prepare(
             kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size,
-            table_format=table_format,
+            table_format=table_format, force=force,
         )
         report = ExtractReport(
             dataset_dir=dataset.root,
@@ -209,7 +211,7 @@ def prepare_dataset(
 
 def _prepare(
     kind: str, corpus_dir: str | Path, output_dir: str | Path, *, split: str | None, options: dict[str, Any] | None,
-    on_error: OnError, shard_size: int, table_format: str = layout.DEFAULT_FEATURE_FORMAT,
+    on_error: OnError, shard_size: int, table_format: str = layout.DEFAULT_FEATURE_FORMAT, force: bool = False,
 ) -> tuple[Dataset, list[TableReport]]:
     get_corpus_kind(kind)  # unknown kinds fail before anything is read
     root = require_dir(corpus_dir).resolve()
@@ -230,7 +232,7 @@ def _prepare(
                     "directory to read the corpus as it is now")
             # An interrupted run left precomputed tables unfinished: load again to finish them.
             tables = load_corpus(kind, root, split=split, options=options).tables
-            return open_dataset(output_dir), write_precomputed_tables(dataset, tables, on_error=on_error,
+            return open_dataset(output_dir), write_precomputed_tables(dataset, tables, on_error=on_error, force=force,
                                                                       table_format=table_format)
         differing = [k for k in ("kind", "root", "split", "options") if manifest.corpus.get(k) != corpus_spec[k]]
         if differing and set(differing) <= {"split", "options"}:
@@ -379,9 +381,13 @@ def _extract_table(
     provenance = extractor.provenance()
     provenance["samples_fingerprint"] = dataset.manifest.samples["fingerprint"]
     spec = extractor.output_spec()
+    before = copy.deepcopy(dataset.manifest.tables.get(name))
     claim_table(dataset, provenance, table_format=table_format)
     try:
         return _fill_table(dataset, extractor, provenance, spec, corpus_root, runner, batch_size, on_error, progress)
+    except MixedVersionsError:
+        put_back(dataset, name, before)  # a refused run leaves the table as it found it
+        raise
     except BaseException:
         if not layout.shard_files(layout.feature_dir(dataset.root, name)):
             drop_table(dataset, name)  # failed before its first shard (weights missing, a bad option): no trace

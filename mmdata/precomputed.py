@@ -2,6 +2,7 @@
 pickles), shard-aligned with the samples table and resumable like extracted tables."""
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from typing import Literal
@@ -16,7 +17,10 @@ from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import read_table_metadata
 from mmdata.store.reader import Dataset
 from mmdata.store.shards import read_shard
-from mmdata.store.tables import TableReport, claim_table, finish_table, refuse_mixed_versions, shard_path
+from mmdata.store.tables import (
+    MixedVersionsError, TableReport, claim_table, drop_table, finish_table, put_back, refuse_mixed_versions, shard_path,
+    versions_differ,
+)
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
@@ -24,24 +28,34 @@ log = logging.getLogger(__name__)
 
 def write_precomputed_tables(
     dataset: Dataset, tables: Sequence[PrecomputedTable], *, on_error: Literal["fail", "skip"] = "skip",
-    table_format: str = layout.DEFAULT_FEATURE_FORMAT,
+    table_format: str = layout.DEFAULT_FEATURE_FORMAT, force: bool = False,
 ) -> list[TableReport]:
     """Write the loader's precomputed tables shard by shard (finished shards are skipped).
 
     Non-finite values each table met are counted per shard (shard metadata) and summed into the
     manifest's `extra["nonfinite_values"]`.
     """
-    return [_write_table(dataset, table, on_error, table_format) for table in tables]
+    return [_write_table(dataset, table, on_error, table_format, force) for table in tables]
 
 
-def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str, table_format: str) -> TableReport:
+def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str, table_format: str,
+                 force: bool = False) -> TableReport:
     provenance = {"table": table.name, "modality": table.modality, "extractor": "precomputed", "config": table.config,
                   "spec": table.spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow", "h5py")),
                   "source": table.source, "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
-    table_dir = claim_table(dataset, provenance, source=table.source, table_format=table_format)
+    before = copy.deepcopy(dataset.manifest.tables.get(table.name))
+    table_dir = claim_table(dataset, provenance, force=force, source=table.source, table_format=table_format)
     samples_shards = layout.shard_files(layout.samples_dir(dataset.root))
     pending = [i for i in range(len(samples_shards)) if not shard_path(dataset, table.name, i).is_file()]
-    refuse_mixed_versions(dataset, table.name, provenance["versions"], len(pending))
+    if force and pending and versions_differ(dataset.manifest.tables[table.name].versions, provenance["versions"]):
+        drop_table(dataset, table.name)  # --force: the whole table again, with this install's versions
+        table_dir = claim_table(dataset, provenance, source=table.source, table_format=table_format)
+        pending = list(range(len(samples_shards)))
+    try:
+        refuse_mixed_versions(dataset, table.name, provenance["versions"], len(pending))
+    except MixedVersionsError:
+        put_back(dataset, table.name, before)
+        raise
     written = 0
     for index, samples_shard in enumerate(samples_shards):
         out_path = shard_path(dataset, table.name, index)

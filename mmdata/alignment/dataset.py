@@ -40,7 +40,9 @@ from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import read_shard, shard_rows, shard_schema, unreadable_as_error
-from mmdata.store.tables import TableReport, claim_table, finish_table, refuse_mixed_versions, shard_path
+from mmdata.store.tables import (
+    TableReport, claim_table, drop_table, finish_table, refuse_mixed_versions, shard_path, versions_differ,
+)
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
@@ -316,7 +318,14 @@ def _claim_all(dataset: Dataset, names: list[str], reference: str,
         count = len(layout.shard_files(layout.samples_dir(dataset.root)))
         to_align = sum(not all(shard_path(dataset, out, i).is_file() for out, _, _ in outputs.values())
                        for i in range(count))
-        for out, _, provenance in outputs.values():
+        if force and to_align:  # --force: outputs made with other versions are aligned again whole
+            for name, (out, _, provenance) in outputs.items():
+                if versions_differ(dataset.manifest.tables[out].versions, provenance["versions"]):
+                    drop_table(dataset, out)
+                    claim_table(dataset, provenance, source=f"{name} aligned to {reference}",
+                                table_format=dataset.entry(reference).format)
+        # (an interrupted output first: the refusal names the table the user was resuming)
+        for out, _, provenance in sorted(outputs.values(), key=lambda o: bool(before[o[0]] and before[o[0]].complete)):
             refuse_mixed_versions(dataset, out, provenance["versions"], to_align)
         return outputs
     except DatasetError:

@@ -121,7 +121,7 @@ def print_report(report: ExtractReport) -> None:
         if table.shards_redone:
             status += f"; {table.shards_redone} of the written ones replaced shards that no longer matched the samples"
         if table.made_with:
-            status += f"; kept as made with {table.made_with} (--force computes it again)"
+            status += f"; kept as made with {table.made_with}: --force computes it again"
         typer.echo(f"table {table.name}: {table.rows} rows, {table.errors} failed ({status}) -> {table.path}")
         if table.decoded_in:
             typer.echo(f"  decoded in {table.decoded_in}")

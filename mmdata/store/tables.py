@@ -45,11 +45,11 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     `table_format` ('arrow' or 'parquet', see `layout.TABLE_FORMATS`) is the format of its shards;
     `shard_path` names them.
 
-    Shards of an interrupted run with the same config and library versions are kept (the run
-    resumes); a table or a shard made with another config, for other samples, or (unless the table
-    is complete) with other library versions is refused, or removed when `force`: resuming would mix
-    rows computed two ways. A complete table made with other versions is kept with its versions
-    (`versions_differ` says so; computing any of its shards again is refused, see `refuse_mixed_versions`).
+    Shards of an interrupted run with the same config are kept (the run resumes); a table or a shard
+    made with another config or for other samples is refused, or removed when `force`. Shards made
+    with other library versions are kept too, and the entry names the versions that made them: the
+    caller refuses to compute any shard next to them (`refuse_mixed_versions`, which would mix rows
+    computed by two versions) once it knows which shards are pending, and restores the entry then.
     Temporary files a killed writer left behind (of shards, errors and moments) are removed.
 
     `provenance` holds table, modality, extractor, config, spec, versions, samples_fingerprint.
@@ -78,7 +78,7 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
         config=provenance["config"],
         spec=provenance["spec"],
         # A complete table kept as it is says what made its rows, not what this run has installed.
-        versions=made_with if existing is not None and existing.complete and made_with else provenance["versions"],
+        versions=made_with or provenance["versions"],
         rows=existing.rows if existing else 0,
         errors=existing.errors if existing else 0,
         complete=False,
@@ -122,6 +122,19 @@ def versions_differ(made_with: dict[str, str], running: dict[str, str]) -> str |
     return ", ".join(changed) or None
 
 
+class MixedVersionsError(DatasetError):
+    """Shards would be computed next to kept ones made with other library versions."""
+
+
+def put_back(dataset: Dataset, name: str, entry: TableEntry | None) -> None:
+    """Restore table `name`'s manifest entry as it was before a refused claim."""
+    if entry is None:
+        dataset.manifest.tables.pop(name, None)
+    else:
+        dataset.manifest.tables[name] = entry
+    write_manifest(dataset.root, dataset.manifest)
+
+
 def refuse_mixed_versions(dataset: Dataset, name: str, running: dict[str, str], shards: int) -> None:
     """Before `shards` shards of table `name` are computed next to ones it keeps: refuse when those
     were made with other library versions (a complete table kept by `claim_table`).
@@ -131,7 +144,7 @@ def refuse_mixed_versions(dataset: Dataset, name: str, running: dict[str, str], 
     """
     changed = versions_differ(dataset.manifest.tables[name].versions, running)
     if shards and changed:
-        raise DatasetError(
+        raise MixedVersionsError(
             f"table {name!r} in {dataset.root} was made with {changed}; computing {shards} of its shards again "
             f"would mix rows computed by two versions; pass --force to compute the whole table again, or run "
             "with the versions it was made with")
@@ -156,10 +169,7 @@ def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path,
         meta = read_table_metadata(shard)
         if meta.get("config") != provenance["config"] or meta.get("samples_fingerprint") != provenance["samples_fingerprint"]:
             return f"shard {shard} of table {name!r} was written with another config or for other samples", None
-        changed = versions_differ(meta.get("versions") or {}, provenance["versions"])
-        if changed and not (existing is not None and existing.complete):
-            return (f"shard {shard} of table {name!r} was made with {changed}: resuming would mix rows "
-                    "computed by two versions"), None
-        if changed and made_with is None:
+        # Kept whatever its versions: `refuse_mixed_versions` refuses once it knows a shard is to be computed.
+        if made_with is None and versions_differ(meta.get("versions") or {}, provenance["versions"]):
             made_with = meta.get("versions") or {}
     return None, made_with

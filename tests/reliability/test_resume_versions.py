@@ -126,3 +126,63 @@ def test_csd_tables_and_alignments_refuse_to_resume_across_versions(tmp_path, mo
     extract("csd", fake.root, out, extractors=[], shard_size=2, num_workers=0)  # the same versions resume both
     report = align_dataset(out, "text.words")
     assert report.shards_aligned == 1 and open_dataset(out).entry("audio.covarep@text.words").complete
+
+
+def _upgrade_numpy_everywhere(monkeypatch) -> None:
+    """numpy reported as 99.0.0 to the extractors, the .csd import and the alignment alike."""
+    import mmdata.alignment.dataset as align_module
+    import mmdata.precomputed as precomputed_module
+
+    for module in (extractor_base, precomputed_module, align_module):
+        real = module.library_versions
+        monkeypatch.setattr(module, "library_versions",
+                            lambda names, real=real: {**real(names), **({"numpy": "99.0.0"} if "numpy" in names else {})})
+
+
+def test_force_recovers_an_interrupted_csd_import_and_alignment_after_an_upgrade(tmp_path, monkeypatch):
+    from mmdata.alignment.dataset import align_dataset
+    from tests.fakes.csd import write_mosi_csd
+
+    fake = write_mosi_csd(tmp_path / "csd", labels=False)
+    out = tmp_path / "out"
+    extract("csd", fake.root, out, extractors=[], shard_size=2, num_workers=0)
+    align_dataset(out, "text.words")
+    before = open_dataset(out).table("audio.covarep@text.words").to_table()
+    _interrupt_table(out, "audio.covarep")
+    _interrupt_table(out, "audio.covarep@text.words")
+    _upgrade_numpy_everywhere(monkeypatch)
+    extract("csd", fake.root, out, extractors=[], shard_size=2, num_workers=0, force=True)
+    covarep = open_dataset(out).entry("audio.covarep")
+    assert covarep.complete and covarep.versions["numpy"] == "99.0.0"
+    align_dataset(out, "text.words", force=True)
+    data = open_dataset(out)
+    for name in ("audio.covarep@text.words", "text.words@text.words", "video.facet-41@text.words"):
+        assert data.entry(name).complete and data.entry(name).versions["numpy"] == "99.0.0", name
+    assert data.table("audio.covarep@text.words").to_table().equals(before)
+    assert check_dataset(out).ok
+
+
+def test_a_refused_resume_leaves_a_complete_table_complete(coco, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    _extract(coco, out)
+    (out / "features" / TABLE / "part-00002.parquet").unlink()  # lost; the table still marked complete
+    manifest_before = (out / "mmdata.json").read_text()
+    _upgrade_numpy(monkeypatch)
+    with pytest.raises(DatasetError, match="would mix rows"):
+        _extract(coco, out)
+    assert (out / "mmdata.json").read_text() == manifest_before
+
+
+def test_a_table_whose_every_shard_is_written_finishes_without_computing(coco, tmp_path, monkeypatch):
+    """As a run killed after its last shard, before the manifest said so: nothing to compute, nothing mixed."""
+    out = tmp_path / "out"
+    _extract(coco, out)
+    made_with = open_dataset(out).entry(TABLE).versions
+    data = open_dataset(out)
+    data.manifest.tables[TABLE].complete = False
+    write_manifest(out, data.manifest)
+    _upgrade_numpy(monkeypatch)
+    report = _extract(coco, out)
+    assert report.tables[0].shards_written == 0
+    entry = open_dataset(out).entry(TABLE)
+    assert entry.complete and entry.versions == made_with
