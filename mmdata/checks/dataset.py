@@ -177,9 +177,10 @@ class _Context:
 
         uncaptioned, optional = _captions_expected(dataset)
 
+        loader = dataset.manifest.extra.get("loader") or {}
         aux_labels = sample_checks.AuxLabelCheck(
-            sample_checks.corpus_dataset(dataset.manifest.corpus, dataset.manifest.extra.get("loader")),
-            max_examples=options.max_examples)
+            sample_checks.corpus_dataset(dataset.manifest.corpus, loader), max_examples=options.max_examples,
+            label_names=loader.get("label_names"))
 
         def check_text(shard: pa.Table) -> None:
             text_issues.extend(sample_checks.check_text(shard, max_examples=options.max_examples,

@@ -71,8 +71,11 @@ class AuxLabelCheck:
     """The further labels of a corpus (`AUX_LABEL_RANGES`) inside their ranges, read from `extra`
     shard by shard (`add`), reported once over the whole table (`issues`)."""
 
-    def __init__(self, dataset: str | None, *, max_examples: int = 5):
+    def __init__(self, dataset: str | None, *, max_examples: int = 5, label_names: Sequence[str] | None = None):
         self.ranges = AUX_LABEL_RANGES.get(dataset or "", {})
+        if dataset in ("cmu-mosei", "mosei") and label_names is not None and \
+                list(label_names) != ["sentiment", *MOSEI_EMOTIONS]:
+            self.ranges = {}  # the loader named the rows' values otherwise (label_0, ...): not the SDK's seven
         self.max_examples = max_examples
         self.outside: dict[str, list[tuple[str, float]]] = {}  # label -> (sample id, value) outside its range
 
@@ -100,17 +103,22 @@ class AuxLabelCheck:
         return values
 
     def issues(self) -> list[Issue]:
-        out = []
+        """One issue for every label (the report keeps one issue per code): each label, its first
+        offender and how many samples are outside its range."""
+        if not self.outside:
+            return []
+        parts, offenders = [], []
         for name, found in self.outside.items():
             low, high = self.ranges[name]
             sample_id, value = found[0]
-            out.append(make_issue(
-                "aux-label-range", "error",
-                f"{name} {value:g} of sample {sample_id!r} is outside [{low:g}, {high:g}]; check that column of "
-                "the label file, or the corpus option `dataset` given to `mmdata extract`",
-                offenders=[i for i, _ in found[: self.max_examples]], count=len(found), max_examples=self.max_examples,
-            ))
-        return out
+            parts.append(f"{name} {value:g} of sample {sample_id!r} is outside [{low:g}, {high:g}] "
+                         f"({len(found)} sample{'s' if len(found) > 1 else ''})")
+            offenders += [i for i, _ in found if i not in offenders]
+        return [make_issue(
+            "aux-label-range", "error",
+            "; ".join(parts) + "; check those columns of the label file, or the corpus option `dataset` given to "
+            "`mmdata extract`", offenders=offenders[: self.max_examples],
+            count=sum(len(f) for f in self.outside.values()), max_examples=self.max_examples)]
 
 
 def _json_object(raw: Any) -> dict[str, Any]:

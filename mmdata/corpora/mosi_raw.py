@@ -9,6 +9,8 @@ Layout "cmu" (the CMU-MOSI raw release; chosen when `Raw/` exists):
     labels.csv (or Labels/OpinionLevelSentiment.csv, or the option labels_file), parsed by header:
         segment_id,label            (segment_id = <vid>_<k>)
      or video_id,segment,label
+        (further columns of numbers, e.g. MOSEI's happy,sad,anger,surprise,disgust,fear, are kept in
+        `extra` by name and named in the loader metadata, `label_names`, for `mmdata fuse --labels`)
      or the SDK's label sequence (CMU_MOSI_Opinion_Labels.csd in the root, or labels_file=<path>.csd):
         data/<vid>/features (n_seg, 1) sentiment, data/<vid>/intervals (n_seg, 2) seconds in the full video
   One sample per segment found in any of these (a segment needs a WAV or an MP4): sample_id
@@ -79,6 +81,7 @@ from mmdata.corpora.base import (
     require_file,
     safe_relative_path,
 )
+from mmdata.corpora.csd_labels import auxiliary_labels
 from mmdata.corpora.mosi_sdk_labels import attach_sdk_labels, clip_id
 from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.formats.csd import CSD_SUFFIX
@@ -220,9 +223,10 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
     if label_path is not None and label_path.suffix.lower() == CSD_SUFFIX:
         attach_sdk_labels(label_path, segments, result, dataset=options.dataset)
         return segments
-    for sample_id, (label, where) in (_read_cmu_labels(label_path, result) if label_path else {}).items():
+    for sample_id, (label, where, further) in (_read_cmu_labels(label_path, result) if label_path else {}).items():
         if sample_id in segments:
             segments[sample_id].label = label
+            segments[sample_id].extra.update(further)
         else:
             result.problems.append(LoadProblem(sample_id, where, "label without a WAV or MP4 clip; dropped"))
     return segments
@@ -291,14 +295,24 @@ def _label_file(corpus_dir: Path, options: MosiRawOptions, defaults: tuple[str, 
     return path
 
 
-def _read_cmu_labels(path: Path, result: LoadResult) -> dict[str, tuple[float, str]]:
-    """clip id -> (label, `file:line`). A `segment_id` is read as `<vid>_<k>` (so `vid_01` is clip
-    `vid_1`, as its file name is); a second row for the same clip is a load problem, the first stays."""
+#: Columns of a labels CSV that say which clip a row labels, and its main label.
+_LABEL_KEY_COLUMNS = ("segment_id", "video_id", "segment", "label")
+#: `extra` keys this loader sets itself: a labels CSV column of such a name is not a further label.
+_RESERVED_EXTRA = ("labels", "sdk_key", "segment", "video_start", "video_end", "words", "duration")
+
+
+def _read_cmu_labels(path: Path, result: LoadResult) -> dict[str, tuple[float, str, dict[str, float]]]:
+    """clip id -> (label, `file:line`, further labels). A `segment_id` is read as `<vid>_<k>` (so
+    `vid_01` is clip `vid_1`, as its file name is); a second row for the same clip is a load problem,
+    the first stays. Further columns whose every value is a number (or empty), e.g. MOSEI's emotions
+    `happy,sad,...`, are further labels, kept in `extra` by their column names and named in the loader
+    metadata (`label_names`, for `mmdata fuse --labels`); other columns are left out with a warning."""
     header, rows = read_csv_rows(path)
     by_segment = "segment_id" in header
     expect("label" in header and (by_segment or {"video_id", "segment"} <= set(header)), f"{path}:1",
            f"expected a header with 'segment_id,label' or 'video_id,segment,label', got {','.join(header)!r}")
-    out: dict[str, tuple[float, str]] = {}
+    further = _numeric_columns(path, header, rows)
+    out: dict[str, tuple[float, str, dict[str, float]]] = {}
     for line, row in rows:
         where = f"{path}:{line}"
         if by_segment:
@@ -312,8 +326,32 @@ def _read_cmu_labels(path: Path, result: LoadResult) -> dict[str, tuple[float, s
             result.problems.append(LoadProblem(sample_id, where, (
                 f"second label row for {sample_id!r} (first at {out[sample_id][1]}); ignored")))
             continue
-        out[sample_id] = (label, where)
+        values = {c: float(row[c]) for c in further if (row.get(c) or "").strip()}
+        out[sample_id] = (label, where, values)
+    if further:
+        result.metadata.update(auxiliary_labels(further, {c: [c] for c in further}))
     return out
+
+
+def _numeric_columns(path: Path, header: list[str], rows: list[tuple[int, dict[str, str]]]) -> list[str]:
+    """The further columns of a labels CSV whose every value is a number or empty (a warning names the others)."""
+    numeric, other = [], []
+    for column in header:
+        if column in _LABEL_KEY_COLUMNS or column in _RESERVED_EXTRA:
+            continue
+        values = [(row.get(column) or "").strip() for _, row in rows]
+        (numeric if all(not v or _is_float(v) for v in values) else other).append(column)
+    if other:
+        log.warning("%s: columns %s hold values that are no numbers: not kept as labels", path, other)
+    return numeric
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_segment_name(stem: str) -> tuple[str, int] | None:
@@ -373,9 +411,10 @@ def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -
         raise ConfigError(f"labels_file={options.labels_file!r}: an SDK label sequence (.csd) is read in the cmu "
                           "layout only; for CMU-MOSEI pass a CSV 'segment_id,label', or load the .csd files with "
                           "the csd corpus kind")
-    for sample_id, (label, where) in (_read_cmu_labels(label_path, result) if label_path else {}).items():
+    for sample_id, (label, where, further) in (_read_cmu_labels(label_path, result) if label_path else {}).items():
         if sample_id in segments:
             segments[sample_id].label = label
+            segments[sample_id].extra.update(further)
         else:
             result.problems.append(LoadProblem(sample_id, where, "label without a transcript segment; dropped"))
     return segments

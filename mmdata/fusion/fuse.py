@@ -283,7 +283,7 @@ def _label_names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...] | 
     names = tuple(n for item in ([value] if isinstance(value, str) else value) for n in _names(item))
     if ALL_LABELS in names:
         if len(names) > 1:
-            raise ConfigError(f"fuse option labels={value!r} names {ALL_LABELS!r} and more; give {ALL_LABELS!r} "
+            raise ConfigError(f"fuse option labels={','.join(names)!r} names {ALL_LABELS!r} and more; give {ALL_LABELS!r} "
                               "alone (every label the dataset names) or the names you want")
         return ALL_LABELS
     if not names:

@@ -75,13 +75,13 @@ def choose_labels(manifest: Manifest, requested: str | tuple[str, ...] | None, w
         raise ConfigError(
             f"dataset {where} names no auxiliary labels (its manifest's extra.loader.{LABEL_NAMES_KEY} is empty: the "
             f"corpus kind {manifest.corpus.get('kind')!r} keeps none, or the dataset was extracted before they were "
-            "recorded); fuse without --labels, or re-run `mmdata extract`")
+            "recorded); fuse without --labels, or extract the corpus again into a new output directory (a rerun into this one keeps its samples table and manifest)")
     names = known if requested == ALL_LABELS else [_known_name(item, known, where) for item in requested]
     chosen = list(dict.fromkeys(names))
     missing = [n for n in chosen if not isinstance(fields.get(n), list) or not fields[n]]
     if missing:
         raise DatasetError(f"dataset {where}: label {missing[0]!r} has no place in `extra` recorded (manifest "
-                           f"extra.loader.{LABEL_FIELDS_KEY}); the manifest is damaged: re-run `mmdata extract`")
+                           f"extra.loader.{LABEL_FIELDS_KEY}); the manifest is damaged: extract the corpus again into a new output directory (a rerun into this one keeps its samples table and manifest)")
     columns = [label_column(n) for n in chosen]
     _refuse_collisions(chosen, columns)
     return AuxLabels(tuple(chosen), tuple(columns), tuple(tuple(fields[n]) for n in chosen))
@@ -181,15 +181,15 @@ def _values_row_by_row(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.Chunked
     for row, text in enumerate(extra.to_pylist()):
         try:
             parsed = json.loads(text) if text is not None else None
-            rows.append([_number_at(parsed, field) for field in labels.fields])
+            rows.append([_number_at(parsed, field, name) for name, field in zip(labels.names, labels.fields)])
         except (ValueError, TypeError) as e:
-            raise DatasetError(f"sample {sample_ids[row].as_py()!r}: {_reason(e, labels)}; the samples table is "
-                               "damaged or the corpus holds it: fix it and re-run `mmdata extract`, or leave that "
-                               "label out of --labels") from e
+            raise DatasetError(f"sample {sample_ids[row].as_py()!r}: {_reason(e)}; the samples table is damaged "
+                               "or the corpus holds it: fix the corpus and extract it again into a new output "
+                               "directory, or leave that label out of --labels") from e
     return np.array(rows, np.float64).reshape(len(rows), len(labels.fields))
 
 
-def _number_at(extra: Any, field: Sequence[str | int]) -> float:
+def _number_at(extra: Any, field: Sequence[str | int], name: str) -> float:
     """The number at `field` (keys and list positions) in a parsed `extra`; NaN where the path ends early.
 
     Raises:
@@ -206,12 +206,13 @@ def _number_at(extra: Any, field: Sequence[str | int]) -> float:
     if value is None:
         return np.nan
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"extra{''.join(f'[{step!r}]' for step in field)} is {value!r}, expected a number")
+        raise TypeError(f"label {name!r} (extra{''.join(f'[{step!r}]' for step in field)}) is {value!r}, "
+                        "expected a number")
     return float(value)
 
 
-def _reason(error: Exception, labels: AuxLabels) -> str:
+def _reason(error: Exception) -> str:
     """What was wrong with a row's `extra`, for the error naming its sample."""
     if isinstance(error, TypeError):
-        return f"a label of {list(labels.names)}: {error}"
+        return str(error)
     return f"its `extra` is not JSON ({error})"

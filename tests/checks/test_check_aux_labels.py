@@ -76,3 +76,31 @@ def test_values_that_are_no_numbers_and_extra_that_is_no_object_are_left_to_othe
     check.add(pa.table({"sample_id": ["a", "b", "c", "d"],
                         "extra": ['{"label_T": "high"}', "[1, 2]", None, '{"label_V": true}']}))
     assert check.issues() == []
+
+
+def test_a_mosei_label_file_of_other_columns_is_not_checked_as_emotions(tmp_path):
+    """Three values per row (sentiment, a binary and a 7-class label, say): the loader named them label_0..2."""
+    samples = [replace(s, extra={**s.extra, "labels": [s.label, -1.0, 6.0]}) for s in mosi_samples()]
+    path = _dataset(tmp_path, samples, MOSEI)
+    from mmdata.store import open_dataset
+    from mmdata.store.manifest import write_manifest
+
+    data = open_dataset(path)
+    data.manifest.extra.setdefault("loader", {})["label_names"] = ["label_0", "label_1", "label_2"]
+    write_manifest(path, data.manifest)
+    assert "aux-label-range" not in check_dataset(path).codes()
+
+
+def test_labels_outside_their_ranges_are_each_named_in_the_one_issue(tmp_path):
+    def edit(sample_id, labels):
+        if sample_id == "vid0[0]":
+            return [labels[0], 3.5, *labels[2:]]
+        if sample_id == "vid1[1]":
+            return [*labels[:6], -0.5]
+        return labels
+
+    report = check_dataset(_dataset(tmp_path, _mosei_samples(edit), MOSEI))
+    issue = next(i for i in report.issues if i.code == "aux-label-range")
+    assert "labels[1] (happy) 3.5 of sample 'vid0[0]' is outside [0, 3] (1 sample)" in issue.message
+    assert "labels[6] (fear) -0.5 of sample 'vid1[1]' is outside [0, 3] (1 sample)" in issue.message
+    assert issue.count == 2

@@ -321,6 +321,6 @@ def test_label_values_read_from_extra_are_nan_where_a_sample_has_none_and_a_non_
     np.testing.assert_array_equal(read_label_values(pa.array(rows), ids[:-1], labels), expected)
     by_rows = read_label_values(pa.chunked_array([rows[:3], [*rows[3:], '{"labels": 3}']]), ids, labels)
     np.testing.assert_array_equal(by_rows, np.vstack([expected, [np.nan, np.nan, np.nan]]))
-    with pytest.raises(DatasetError, match=r"sample 's1': a label of .*extra\['label_T'\] is 'high', expected a number"):
+    with pytest.raises(DatasetError, match=r"sample 's1': label 'label_T' \(extra\['label_T'\]\) is 'high', expected a number"):
         read_label_values(pa.array([rows[0], '{"label_T": "high"}']), ids[:2], labels)
     assert read_label_values(pa.array([], pa.string()), ids[:0], labels).shape == (0, 3)

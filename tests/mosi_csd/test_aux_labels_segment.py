@@ -91,3 +91,21 @@ def test_info_lists_the_labels_fuse_can_export(tmp_path):
     assert "labels besides label (fuse --labels): sentiment, happy, sad, anger, surprise, disgust, fear" in shown.output
     listed = json.loads(runner.invoke(app, ["info", str(tmp_path / "ds"), "--json"]).output)
     assert listed["samples"]["aux_labels"] == list(MOSEI_LABEL_NAMES)
+
+
+def test_a_raw_labels_csv_keeps_its_further_number_columns_as_named_labels(tmp_path, caplog):
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    lines = (fake.root / "labels.csv").read_text().splitlines()
+    rows = [line + (",2.5,,note" if i % 2 else ",0,1,x") for i, line in enumerate(lines[1:])]
+    (fake.root / "labels.csv").write_text("\n".join([lines[0] + ",happy,fear,comment", *rows]) + "\n")
+    result = load_corpus("mosi-raw", fake.root)
+    assert result.metadata["label_names"] == ["happy", "fear"]
+    assert result.metadata["label_fields"] == {"happy": ["happy"], "fear": ["fear"]}
+    by_id = {s.sample_id: s for s in result.samples}
+    first, second = (lines[1].split(",")[0], lines[2].split(",")[0])
+    assert (by_id[first].extra["happy"], by_id[first].extra["fear"]) == (0.0, 1.0)
+    assert by_id[second].extra["happy"] == 2.5 and "fear" not in by_id[second].extra  # empty: no value
+    assert "comment" not in by_id[first].extra
+    assert "['comment'] hold values that are no numbers" in caplog.text
+    extract("mosi-raw", fake.root, tmp_path / "ds", extractors=[], num_workers=0)
+    assert open_dataset(tmp_path / "ds").manifest.extra["loader"]["label_names"] == ["happy", "fear"]
