@@ -233,6 +233,11 @@ def _labels_section(manifest: Manifest, labels: LabelSummary | None) -> list[str
         dataset = (manifest.corpus.get("options") or {}).get("dataset") or loader.get("dataset") or manifest.corpus.get("kind")
         text += (f" They are `{dataset}` sentiment scores, whose range is [{known[0]:g}, {known[1]:g}] "
                  "(the range `mmdata check` checks them against).")
+    names, fields = loader.get("label_names") or [], loader.get("label_fields") or {}
+    if names:
+        where = ", ".join(f"`{n}` (`extra{''.join(f'[{step!r}]' for step in fields.get(n, []))}`)" for n in names)
+        text += (f" Each sample's `extra` (JSON) holds further labels: {where}; `mmdata fuse --labels` exports "
+                 "them as columns `label_<name>`.")
     return ["## Labels\n", text + "\n"]
 
 

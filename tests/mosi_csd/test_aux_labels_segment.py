@@ -109,3 +109,16 @@ def test_a_raw_labels_csv_keeps_its_further_number_columns_as_named_labels(tmp_p
     assert "['comment'] hold values that are no numbers" in caplog.text
     extract("mosi-raw", fake.root, tmp_path / "ds", extractors=[], num_workers=0)
     assert open_dataset(tmp_path / "ds").manifest.extra["loader"]["label_names"] == ["happy", "fear"]
+
+
+def test_the_share_card_names_the_further_labels_and_where_they_lie(tmp_path):
+    from mmdata.share import share_dataset
+
+    fake = write_mosi_csd(tmp_path / "csd", labels=False)
+    write_sdk_csd(fake.root / "CMU_MOSEI_Labels.csd", "All Labels", _seven_values(["abc", "abcd", "x9Y_z-1"]),
+                  {**SDK_METADATA, "dataset name": "CMU-MOSEI"})
+    extract("csd", fake.root, tmp_path / "ds", extractors=[], num_workers=0)
+    share_dataset(tmp_path / "ds", tmp_path / "shared")
+    card = (tmp_path / "shared" / "README.md").read_text()
+    assert "further labels: `sentiment` (`extra['labels'][0]`), `happy` (`extra['labels'][1]`)" in card
+    assert "`fear` (`extra['labels'][6]`); `mmdata fuse --labels` exports them" in card
