@@ -123,7 +123,7 @@ def print_report(report: ExtractReport) -> None:
         if table.made_with:
             status += f"; kept as made with {table.made_with}: --force computes it again"
         typer.echo(f"table {table.name}: {table.rows} rows, {table.errors} failed ({status}) -> {table.path}")
-        if table.decoded_in:
+        if table.decoded_in and table.shards_written:  # (a run that computed nothing decoded nothing)
             typer.echo(f"  decoded in {table.decoded_in}")
     if report.loader_errors or any(t.errors for t in report.tables):
         typer.echo(f"errors: {report.dataset_dir / 'errors'} (read with pyarrow.dataset or `mmdata info`)")

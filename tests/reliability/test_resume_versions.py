@@ -186,3 +186,20 @@ def test_a_table_whose_every_shard_is_written_finishes_without_computing(coco, t
     assert report.tables[0].shards_written == 0
     entry = open_dataset(out).entry(TABLE)
     assert entry.complete and entry.versions == made_with
+
+
+def test_the_cli_reports_a_kept_table_without_a_decoding_it_did_not_do(coco, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from mmdata.cli import app
+
+    out = tmp_path / "out"
+    _extract(coco, out)
+    made_with = open_dataset(out).entry(TABLE).versions["numpy"]
+    _upgrade_numpy(monkeypatch)
+    result = CliRunner().invoke(app, ["extract", "coco", str(coco), str(out), "--image", "color-hist",
+                                      "--shard-size", "3", "-j", "0"])
+    assert result.exit_code == 0, result.output
+    assert f"(0 shards written, 3 already done; kept as made with numpy {made_with} (this install: 99.0.0): " \
+           "--force computes it again)" in result.output
+    assert "decoded in" not in result.output
