@@ -119,10 +119,19 @@ def read_label_values(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedA
     is not an object, a field of another shape), the Python parse, which says which sample is wrong.
 
     Raises:
-        DatasetError: an `extra` that is not JSON, or a label that is not a number, naming the sample.
+        DatasetError: an `extra` that is not JSON, a label that is not a number, or one that is
+            infinite (a training loss would turn it into NaN everywhere), naming the sample.
     """
     values = _values_in_one_parse(extra, labels)
-    return values if values is not None else _values_row_by_row(extra, sample_ids, labels)
+    values = values if values is not None else _values_row_by_row(extra, sample_ids, labels)
+    infinite = np.isinf(values)
+    if infinite.any():
+        row, column = (int(i[0]) for i in np.nonzero(infinite))
+        raise DatasetError(
+            f"sample {sample_ids[row].as_py()!r}: label {labels.names[column]!r} is {values[row, column]:g}, "
+            f"expected a finite number ({int(infinite.sum())} such values; `mmdata check` names them); fix the "
+            "corpus and extract it again into a new output directory, or leave that label out of --labels")
+    return values
 
 
 def _values_in_one_parse(extra: pa.ChunkedArray | pa.Array, labels: AuxLabels) -> np.ndarray | None:

@@ -324,3 +324,14 @@ def test_label_values_read_from_extra_are_nan_where_a_sample_has_none_and_a_non_
     with pytest.raises(DatasetError, match=r"sample 's1': label 'label_T' \(extra\['label_T'\]\) is 'high', expected a number"):
         read_label_values(pa.array([rows[0], '{"label_T": "high"}']), ids[:2], labels)
     assert read_label_values(pa.array([], pa.string()), ids[:0], labels).shape == (0, 3)
+
+
+def test_an_infinite_label_stops_fuse_naming_the_sample_and_the_label():
+    from mmdata.fusion.labels import AuxLabels, read_label_values
+
+    labels = AuxLabels(("happy", "fear"), ("label_happy", "label_fear"), (("labels", 1), ("labels", 6)))
+    extra = pa.array(['{"labels": [0, 1, 0, 0, 0, 0, 2]}', '{"labels": [0, 1, 0, 0, 0, 0, Infinity]}'])
+    with pytest.raises(DatasetError, match=r"sample 'b': label 'fear' is inf, expected a finite number \(1 such"):
+        read_label_values(extra, pa.array(["a", "b"]), labels)
+    values = read_label_values(extra.slice(0, 1), pa.array(["a"]), labels)
+    assert values.tolist() == [[1.0, 2.0]]
