@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from mmdata.corpora.sources import SOURCES_KEY
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.share.card import CardConfig, LabelSummary, render_card
 from mmdata.share.checks import checks_summary, require_passing, run_checks
@@ -286,7 +287,8 @@ def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: in
         "fingerprint": fingerprint,
     }
     manifest.extra = {
-        **source.extra,
+        # (not the sizes and times of the producer's corpus files, `corpora.sources`: a share has no corpus)
+        **{key: value for key, value in source.extra.items() if key != SOURCES_KEY},
         "share": {
             "media": media,
             "split_names": {s.split: s.hf_split for s in shards},

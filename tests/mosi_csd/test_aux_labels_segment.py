@@ -122,3 +122,5 @@ def test_the_share_card_names_the_further_labels_and_where_they_lie(tmp_path):
     card = (tmp_path / "shared" / "README.md").read_text()
     assert "further labels: `sentiment` (`extra['labels'][0]`), `happy` (`extra['labels'][1]`)" in card
     assert "`fear` (`extra['labels'][6]`); `mmdata fuse --labels` exports them" in card
+    assert "sources" in open_dataset(tmp_path / "ds").manifest.extra  # the producer's corpus files ...
+    assert "sources" not in open_dataset(tmp_path / "shared").manifest.extra  # ... are not shared
