@@ -50,7 +50,7 @@ import numpy as np
 
 from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
 from mmdata.corpora.csd import NonFinite, nonfinite_error, sanitize_nonfinite
-from mmdata.corpora.csd_labels import extra_key_labels
+from mmdata.corpora.csd_labels import auxiliary_labels, extra_key_labels
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.safe_pickle import load_pickle_safely
 from mmdata.records import Sample
@@ -203,7 +203,23 @@ def load_mult(corpus_dir: Path, options: MultOptions, split: str | None) -> Load
             zeros_in = (tuple(keys) if aligned else (key,)) if options.left_padding == "trim-zeros" else ()
             result.tables.append(_table(name, key, _Padding(zeros_in=zeros_in), axis, splits, rows, path, options))
     result.metadata["padding"] = {t.name: t.config["padding"] for t in result.tables}
+    result.metadata.update(_positional_labels(splits))  # for `fuse --labels`
     return result
+
+
+def _positional_labels(splits: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Loader metadata naming the values of MulT label arrays of several values per sample (kept
+    whole in extra["labels"], e.g. IEMOCAP's (4, 2)) by position: `label_<i>` or `label_<i>_<j>`,
+    at extra["labels"][i][j]. The files do not say what each position means, so neither do the names."""
+    shapes = {np.shape(part["labels"])[1:] for part in splits.values() if "labels" in part and len(part["labels"])}
+    if len(shapes) != 1:
+        return {}
+    (shape,) = shapes
+    if int(np.prod(shape)) < 2:
+        return {}
+    positions = list(np.ndindex(*shape))
+    names = ["label_" + "_".join(str(i) for i in position) for position in positions]
+    return auxiliary_labels(names, {name: ["labels", *map(int, position)] for name, position in zip(names, positions)})
 
 
 class _ArrayReader:

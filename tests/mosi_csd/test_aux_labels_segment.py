@@ -124,3 +124,28 @@ def test_the_share_card_names_the_further_labels_and_where_they_lie(tmp_path):
     assert "`fear` (`extra['labels'][6]`); `mmdata fuse --labels` exports them" in card
     assert "sources" in open_dataset(tmp_path / "ds").manifest.extra  # the producer's corpus files ...
     assert "sources" not in open_dataset(tmp_path / "shared").manifest.extra  # ... are not shared
+
+
+def test_mult_labels_of_several_values_are_named_by_position_and_fuse_exports_them(tmp_path):
+    """An IEMOCAP-like MulT pickle: labels (N, 4, 2) per sample, kept whole in extra["labels"]."""
+    import pickle
+
+    from tests.fakes.csd import mult_split
+
+    data = {s: mult_split(s, n, k) for k, (s, n) in enumerate({"train": 4, "valid": 2, "test": 2}.items())}
+    for k, part in enumerate(data.values()):
+        part["labels"] = np.random.default_rng(k).integers(0, 2, size=(len(part["id"]), 4, 2)).astype(np.float32)
+    (tmp_path / "mult").mkdir()
+    with open(tmp_path / "mult" / "iemocap_data.pkl", "wb") as f:
+        pickle.dump(data, f, protocol=2)
+    result = load_corpus("mult", tmp_path / "mult")
+    names = [f"label_{i}_{j}" for i in range(4) for j in range(2)]
+    assert result.metadata["label_names"] == names and result.metadata["label_fields"]["label_2_1"] == ["labels", 2, 1]
+    extract("mult", tmp_path / "mult", tmp_path / "ds", extractors=[], num_workers=0)
+    fuse(tmp_path / "ds", tmp_path / "fused", labels="label_2_1,label_3_0", missing="zero", normalize="none")
+    rows = {r["sample_id"]: r for r in pq.read_table(tmp_path / "fused" / "data").to_pylist()}
+    for split, part in data.items():
+        for k, raw in enumerate(part["id"]):
+            sample_id = "_".join(v.decode() for v in raw)
+            assert (rows[sample_id]["label_2_1"], rows[sample_id]["label_3_0"]) == \
+                   (float(part["labels"][k, 2, 1]), float(part["labels"][k, 3, 0]))
