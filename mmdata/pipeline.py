@@ -7,7 +7,6 @@ stopped. Shards and the manifest are written atomically, so readers never see pa
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import numbers
@@ -381,12 +380,12 @@ def _extract_table(
     provenance = extractor.provenance()
     provenance["samples_fingerprint"] = dataset.manifest.samples["fingerprint"]
     spec = extractor.output_spec()
-    before = copy.deepcopy(dataset.manifest.tables.get(name))
+    before = dataset.manifest.tables.get(name)
     claim_table(dataset, provenance, table_format=table_format)
     try:
         return _fill_table(dataset, extractor, provenance, spec, corpus_root, runner, batch_size, on_error, progress)
     except MixedVersionsError:
-        put_back(dataset, name, before)  # a refused run leaves the table as it found it
+        put_back(dataset, {name: before})  # a refused run leaves the table as it found it
         raise
     except BaseException:
         if not layout.shard_files(layout.feature_dir(dataset.root, name)):

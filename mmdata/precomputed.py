@@ -2,7 +2,6 @@
 pickles), shard-aligned with the samples table and resumable like extracted tables."""
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Sequence
 from typing import Literal
@@ -18,8 +17,8 @@ from mmdata.store.metadata import read_table_metadata
 from mmdata.store.reader import Dataset
 from mmdata.store.shards import read_shard
 from mmdata.store.tables import (
-    MixedVersionsError, TableReport, claim_table, drop_table, finish_table, put_back, refuse_mixed_versions, shard_path,
-    versions_differ,
+    MixedVersionsError, TableReport, claim_again_if_other_versions, claim_table, finish_table, put_back,
+    refuse_mixed_versions, shard_path,
 )
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
@@ -43,18 +42,17 @@ def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str, table
     provenance = {"table": table.name, "modality": table.modality, "extractor": "precomputed", "config": table.config,
                   "spec": table.spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow", "h5py")),
                   "source": table.source, "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
-    before = copy.deepcopy(dataset.manifest.tables.get(table.name))
+    before = dataset.manifest.tables.get(table.name)
     table_dir = claim_table(dataset, provenance, force=force, source=table.source, table_format=table_format)
     samples_shards = layout.shard_files(layout.samples_dir(dataset.root))
     pending = [i for i in range(len(samples_shards)) if not shard_path(dataset, table.name, i).is_file()]
-    if force and pending and versions_differ(dataset.manifest.tables[table.name].versions, provenance["versions"]):
-        drop_table(dataset, table.name)  # --force: the whole table again, with this install's versions
-        table_dir = claim_table(dataset, provenance, source=table.source, table_format=table_format)
+    if force and pending and claim_again_if_other_versions(dataset, provenance, source=table.source,
+                                                           table_format=table_format):
         pending = list(range(len(samples_shards)))
     try:
         refuse_mixed_versions(dataset, table.name, provenance["versions"], len(pending))
     except MixedVersionsError:
-        put_back(dataset, table.name, before)
+        put_back(dataset, {table.name: before})
         raise
     written = 0
     for index, samples_shard in enumerate(samples_shards):

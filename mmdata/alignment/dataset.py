@@ -41,7 +41,7 @@ from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import read_shard, shard_rows, shard_schema, unreadable_as_error
 from mmdata.store.tables import (
-    TableReport, claim_table, drop_table, finish_table, refuse_mixed_versions, shard_path, versions_differ,
+    TableReport, claim_again_if_other_versions, claim_table, finish_table, put_back, refuse_mixed_versions, shard_path,
 )
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
@@ -319,22 +319,15 @@ def _claim_all(dataset: Dataset, names: list[str], reference: str,
         to_align = sum(not all(shard_path(dataset, out, i).is_file() for out, _, _ in outputs.values())
                        for i in range(count))
         if force and to_align:  # --force: outputs made with other versions are aligned again whole
-            for name, (out, _, provenance) in outputs.items():
-                if versions_differ(dataset.manifest.tables[out].versions, provenance["versions"]):
-                    drop_table(dataset, out)
-                    claim_table(dataset, provenance, source=f"{name} aligned to {reference}",
-                                table_format=dataset.entry(reference).format)
+            for name, (_, _, provenance) in outputs.items():
+                claim_again_if_other_versions(dataset, provenance, source=f"{name} aligned to {reference}",
+                                              table_format=dataset.entry(reference).format)
         # (an interrupted output first: the refusal names the table the user was resuming)
         for out, _, provenance in sorted(outputs.values(), key=lambda o: bool(before[o[0]] and before[o[0]].complete)):
             refuse_mixed_versions(dataset, out, provenance["versions"], to_align)
         return outputs
     except DatasetError:
-        for out, entry in before.items():
-            if entry is None:
-                dataset.manifest.tables.pop(out, None)
-            else:
-                dataset.manifest.tables[out] = entry
-        write_manifest(dataset.root, dataset.manifest)
+        put_back(dataset, before)
         raise
 
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmdata.checks.issues import Issue, Severity, make_issue
+from mmdata.corpora.csd_labels import MOSEI_LABEL_NAMES, value_at
 
 #: Corpus kinds whose every sample has at least one caption.
 CAPTIONED_CORPORA = frozenset({"coco", "karpathy", "flickr30k", "flickr8k"})
@@ -34,15 +35,17 @@ LABEL_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-#: Labels besides `label` that corpora keep in the samples' `extra`, with their ranges, by corpus:
-#: CH-SIMS's unimodal labels (keys label_T/A/V, the range of its multimodal label) and CMU-MOSEI's
-#: six emotion intensities (`All Labels` values 2-7, kept in the list `labels`; 0 = absent, 3 = strong).
-SIMS_UNIMODAL = {"label_T": (-1.0, 1.0), "label_A": (-1.0, 1.0), "label_V": (-1.0, 1.0)}
-MOSEI_EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")
-AUX_LABEL_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+#: Labels besides `label` that corpora keep in the samples' `extra`, by corpus: each label's name in
+#: messages, its path in `extra` (as `label_fields` writes them) and its range. CH-SIMS's unimodal
+#: labels (keys label_T/A/V, the range of its multimodal label) and CMU-MOSEI's six emotion
+#: intensities (`All Labels` values 2-7, kept in the list `labels`; 0 = absent, 3 = strong).
+AuxRanges = dict[str, tuple[tuple[str | int, ...], tuple[float, float]]]
+SIMS_UNIMODAL: AuxRanges = {key: ((key,), (-1.0, 1.0)) for key in ("label_T", "label_A", "label_V")}
+MOSEI_EMOTIONS: AuxRanges = {f"labels[{i}] ({emotion})": (("labels", i), (0.0, 3.0))
+                             for i, emotion in enumerate(MOSEI_LABEL_NAMES) if i}
+AUX_LABEL_RANGES: dict[str, AuxRanges] = {
     **{name: SIMS_UNIMODAL for name in ("ch-sims", "sims", "sims-v2", "simsv2")},
-    **{name: {f"labels[{i}] ({emotion})": (0.0, 3.0) for i, emotion in enumerate(MOSEI_EMOTIONS, 1)}
-       for name in ("cmu-mosei", "mosei")},
+    **{name: MOSEI_EMOTIONS for name in ("cmu-mosei", "mosei")},
 }
 
 
@@ -74,7 +77,7 @@ class AuxLabelCheck:
     def __init__(self, dataset: str | None, *, max_examples: int = 5, label_names: Sequence[str] | None = None):
         self.ranges = AUX_LABEL_RANGES.get(dataset or "", {})
         if dataset in ("cmu-mosei", "mosei") and label_names is not None and \
-                list(label_names) != ["sentiment", *MOSEI_EMOTIONS]:
+                list(label_names) != list(MOSEI_LABEL_NAMES):
             self.ranges = {}  # the loader named the rows' values otherwise (label_0, ...): not the SDK's seven
         self.max_examples = max_examples
         self.outside: dict[str, list[tuple[str, float]]] = {}  # label -> (sample id, value) outside its range
@@ -85,22 +88,10 @@ class AuxLabelCheck:
             return
         for sample_id, raw in zip(shard.column("sample_id").to_pylist(), shard.column("extra").to_pylist()):
             extra = _json_object(raw)
-            for name, value in self._values(extra):
-                low, high = self.ranges[name]
+            for name, (field, (low, high)) in self.ranges.items():
+                value = value_at(extra, field)
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and not low <= value <= high:
                     self.outside.setdefault(name, []).append((sample_id, float(value)))
-
-    def _values(self, extra: dict[str, Any]) -> list[tuple[str, Any]]:
-        values = []
-        listed = extra.get("labels")
-        for name in self.ranges:
-            if name.startswith("labels["):  # an entry of the list `labels`
-                index = int(name[len("labels["):name.index("]")])
-                if isinstance(listed, list) and len(listed) > index:
-                    values.append((name, listed[index]))
-            elif name in extra:
-                values.append((name, extra[name]))
-        return values
 
     def issues(self) -> list[Issue]:
         """One issue for every label (the report keeps one issue per code): each label, its first
@@ -109,7 +100,7 @@ class AuxLabelCheck:
             return []
         parts, offenders = [], []
         for name, found in self.outside.items():
-            low, high = self.ranges[name]
+            _, (low, high) = self.ranges[name]
             sample_id, value = found[0]
             parts.append(f"{name} {value:g} of sample {sample_id!r} is outside [{low:g}, {high:g}] "
                          f"({len(found)} sample{'s' if len(found) > 1 else ''})")

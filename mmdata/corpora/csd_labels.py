@@ -9,6 +9,7 @@
     row_labels_metadata(dataset, count)      -> loader metadata naming them (rows of several values)
     extra_key_labels(samples, keys)          -> loader metadata naming the label keys samples hold
     auxiliary_labels(names, fields)          -> loader metadata naming any labels kept in `extra`
+    value_at(extra, field)                   -> the value a `label_fields` path points at
 
 Shared by the `csd` loader and `mmdata segment`, so that a label file means the same to both.
 
@@ -188,6 +189,20 @@ def extra_key_labels(samples: Sequence[Sample], keys: Sequence[str]) -> dict[str
     holds, each its own path (CH-SIMS' label_T/A/V in the `mmsa` and `mmsa-raw` loaders)."""
     held = [key for key in keys if any(key in sample.extra for sample in samples)]
     return auxiliary_labels(held, {key: [key] for key in held})
+
+
+def value_at(extra: Any, field: Sequence[str | int]) -> Any:
+    """The value at `field` (a `label_fields` path: keys and list positions) in a parsed `extra`;
+    None where the path ends early (a missing key, a short list, another shape)."""
+    value = extra
+    for step in field:
+        if isinstance(value, dict) and isinstance(step, str):
+            value = value.get(step)
+        elif isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value):
+            value = value[step]
+        else:
+            return None
+    return value
 
 
 def auxiliary_labels(names: list[str], fields: dict[str, list[str | int]]) -> dict[str, Any]:

@@ -204,14 +204,9 @@ def _number_at(extra: Any, field: Sequence[str | int], name: str) -> float:
     Raises:
         TypeError: the value there is not a number (its field in the message).
     """
-    value = extra
-    for step in field:
-        if isinstance(value, dict) and isinstance(step, str):
-            value = value.get(step)
-        elif isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value):
-            value = value[step]
-        else:
-            return np.nan
+    from mmdata.corpora.csd_labels import value_at
+
+    value = value_at(extra, field)
     if value is None:
         return np.nan
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,13 +127,28 @@ class MixedVersionsError(DatasetError):
     """Shards would be computed next to kept ones made with other library versions."""
 
 
-def put_back(dataset: Dataset, name: str, entry: TableEntry | None) -> None:
-    """Restore table `name`'s manifest entry as it was before a refused claim."""
-    if entry is None:
-        dataset.manifest.tables.pop(name, None)
-    else:
-        dataset.manifest.tables[name] = entry
+def put_back(dataset: Dataset, entries: Mapping[str, TableEntry | None]) -> None:
+    """Restore tables' manifest entries as they were before a refused claim ({name: entry, or None
+    for a table the manifest did not have}), in one manifest write. `claim_table` replaces an entry
+    and never changes it, so the entries taken before it are as they were."""
+    for name, entry in entries.items():
+        if entry is None:
+            dataset.manifest.tables.pop(name, None)
+        else:
+            dataset.manifest.tables[name] = entry
     write_manifest(dataset.root, dataset.manifest)
+
+
+def claim_again_if_other_versions(dataset: Dataset, provenance: dict[str, Any], *, source: str | None,
+                                  table_format: str) -> bool:
+    """`--force` over a claimed table whose kept shards other library versions made: drop it and
+    claim it anew, to be computed whole with this install's versions. Whether it did."""
+    name = provenance["table"]
+    if not versions_differ(dataset.manifest.tables[name].versions, provenance["versions"]):
+        return False
+    drop_table(dataset, name)
+    claim_table(dataset, provenance, source=source, table_format=table_format)
+    return True
 
 
 def refuse_mixed_versions(dataset: Dataset, name: str, running: dict[str, str], shards: int) -> None:
