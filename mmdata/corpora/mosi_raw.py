@@ -326,7 +326,7 @@ def _read_cmu_labels(path: Path, result: LoadResult) -> dict[str, tuple[float, s
             result.problems.append(LoadProblem(sample_id, where, (
                 f"second label row for {sample_id!r} (first at {out[sample_id][1]}); ignored")))
             continue
-        values = {c: float(row[c]) for c in further if (row.get(c) or "").strip()}
+        values = {c: parse_number(row[c].strip(), where, c) for c in further if (row.get(c) or "").strip()}
         out[sample_id] = (label, where, values)
     if further:
         result.metadata.update(auxiliary_labels(further, {c: [c] for c in further}))

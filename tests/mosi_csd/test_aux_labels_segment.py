@@ -3,6 +3,7 @@ words, then cut into the label file's segments) and through `mosi-raw`'s `datase
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pyarrow.parquet as pq
 
 from mmdata.alignment import segment_dataset
@@ -149,3 +150,14 @@ def test_mult_labels_of_several_values_are_named_by_position_and_fuse_exports_th
             sample_id = "_".join(v.decode() for v in raw)
             assert (rows[sample_id]["label_2_1"], rows[sample_id]["label_3_0"]) == \
                    (float(part["labels"][k, 2, 1]), float(part["labels"][k, 3, 0]))
+
+
+def test_a_further_label_that_is_not_finite_is_refused_like_the_label_naming_its_line(tmp_path):
+    from mmdata.errors import CorpusFormatError
+
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")
+    lines = (fake.root / "labels.csv").read_text().splitlines()
+    rows = [line + (",inf" if i == 1 else ",0.5") for i, line in enumerate(lines[1:])]
+    (fake.root / "labels.csv").write_text("\n".join([lines[0] + ",happy", *rows]) + "\n")
+    with pytest.raises(CorpusFormatError, match=r"labels\.csv:3: happy 'inf' is not finite; expected a number"):
+        load_corpus("mosi-raw", fake.root)
