@@ -14,7 +14,9 @@ group_id = video_id, transcript = raw_text, label = regression_labels (unimodal 
 classification label and annotation in extra; the unimodal keys the samples hold, label_T/A/V, are
 named in the loader metadata, `extra.loader.label_names`, for `mmdata fuse --labels`). MulT:
 sample_id = `video_id_start_end`, start/end from the id (`<split>_<row>` for a file without ids,
-which MulT reads too), label = labels when it holds one value (else all of them in extra["labels"]).
+which MulT reads too), label = labels when it holds one value (else all of them in extra["labels"],
+named for `fuse --labels`: IEMOCAP's (4, 2) one-hot pairs by emotion, `neutral`/`happy`/`sad`/`angry`,
+each its pair's second value, 1 when the emotion is present; other shapes by position).
 
 Tables (sequences without intervals: the pickles carry no times): `audio.mmsa`, `video.mmsa`
 (truncated to audio_lengths / vision_lengths where the file gives them; the padding is dropped),
@@ -66,6 +68,9 @@ MMSA_TABLES = {
     "video.mmsa": ("vision", "vision_lengths", "time"),
     "text.mmsa": ("text", None, "token"),
 }
+#: MulT's IEMOCAP labels are (N, 4, 2): per emotion, in this order (MulT's `eval_iemocap`), a one-hot
+#: (absent, present) pair; MulT trains on its argmax, so an emotion's label is the pair's second value.
+IEMOCAP_EMOTIONS = ("neutral", "happy", "sad", "angry")
 MULT_TABLES = {
     "audio.mult": ("audio", None, "time"),
     "video.mult": ("vision", None, "time"),
@@ -203,23 +208,44 @@ def load_mult(corpus_dir: Path, options: MultOptions, split: str | None) -> Load
             zeros_in = (tuple(keys) if aligned else (key,)) if options.left_padding == "trim-zeros" else ()
             result.tables.append(_table(name, key, _Padding(zeros_in=zeros_in), axis, splits, rows, path, options))
     result.metadata["padding"] = {t.name: t.config["padding"] for t in result.tables}
-    result.metadata.update(_positional_labels(splits))  # for `fuse --labels`
+    result.metadata.update(_positional_labels(splits, path))  # for `fuse --labels`
     return result
 
 
-def _positional_labels(splits: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _positional_labels(splits: dict[str, dict[str, Any]], path: Path) -> dict[str, Any]:
     """Loader metadata naming the values of MulT label arrays of several values per sample (kept
-    whole in extra["labels"], e.g. IEMOCAP's (4, 2)) by position: `label_<i>` or `label_<i>_<j>`,
-    at extra["labels"][i][j]. The files do not say what each position means, so neither do the names."""
+    whole in extra["labels"]): IEMOCAP's emotions (`IEMOCAP_EMOTIONS`) for an `iemocap*` file of
+    one-hot (4, 2) pairs, else by position, `label_<i>` or `label_<i>_<j>` at extra["labels"][i][j]
+    (the files do not say what each position means, so neither do the names)."""
     shapes = {np.shape(part["labels"])[1:] for part in splits.values() if "labels" in part and len(part["labels"])}
     if len(shapes) != 1:
         return {}
     (shape,) = shapes
     if int(np.prod(shape)) < 2:
         return {}
+    if shape == (len(IEMOCAP_EMOTIONS), 2) and path.name.lower().startswith("iemocap"):
+        odd = _first_not_one_hot(splits)
+        if odd is None:
+            names = list(IEMOCAP_EMOTIONS)
+            return auxiliary_labels(names, {name: ["labels", i, 1] for i, name in enumerate(names)})
+        note = {"labels": f"IEMOCAP label pairs are not all one-hot ({odd}): named by position"}
+    else:
+        note = {}
     positions = list(np.ndindex(*shape))
     names = ["label_" + "_".join(str(i) for i in position) for position in positions]
-    return auxiliary_labels(names, {name: ["labels", *map(int, position)] for name, position in zip(names, positions)})
+    return {**note, **auxiliary_labels(names, {name: ["labels", *map(int, position)]
+                                               for name, position in zip(names, positions)})}
+
+
+def _first_not_one_hot(splits: dict[str, dict[str, Any]]) -> str | None:
+    """Where the first (absent, present) label pair that is not [1, 0] or [0, 1] lies, or None."""
+    for split_name, part in splits.items():
+        pairs = np.asarray(part["labels"], dtype=np.float64)
+        one_hot = ((pairs == 0) | (pairs == 1)).all(axis=-1) & (pairs.sum(axis=-1) == 1)
+        if not one_hot.all():
+            row, emotion = map(int, np.argwhere(~one_hot)[0])
+            return f"[{split_name!r}]['labels'][{row}][{emotion}] = {pairs[row, emotion].tolist()}"
+    return None
 
 
 class _ArrayReader:

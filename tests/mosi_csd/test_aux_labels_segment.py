@@ -2,6 +2,9 @@
 words, then cut into the label file's segments) and through `mosi-raw`'s `dataset` option."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import pyarrow.parquet as pq
@@ -128,7 +131,8 @@ def test_the_share_card_names_the_further_labels_and_where_they_lie(tmp_path):
 
 
 def test_mult_labels_of_several_values_are_named_by_position_and_fuse_exports_them(tmp_path):
-    """An IEMOCAP-like MulT pickle: labels (N, 4, 2) per sample, kept whole in extra["labels"]."""
+    """An IEMOCAP-shaped MulT pickle whose (4, 2) label pairs are not one-hot (random 0/1 values): kept
+    whole in extra["labels"] and named by position, since they are not MulT's emotion pairs."""
     import pickle
 
     from tests.fakes.csd import mult_split
@@ -142,6 +146,8 @@ def test_mult_labels_of_several_values_are_named_by_position_and_fuse_exports_th
     result = load_corpus("mult", tmp_path / "mult")
     names = [f"label_{i}_{j}" for i in range(4) for j in range(2)]
     assert result.metadata["label_names"] == names and result.metadata["label_fields"]["label_2_1"] == ["labels", 2, 1]
+    assert re.fullmatch(r"IEMOCAP label pairs are not all one-hot \(\['train'\]\['labels'\]\[\d\]\[\d\] = "
+                        r"\[\d\.0, \d\.0\]\): named by position", result.metadata["labels"])
     extract("mult", tmp_path / "mult", tmp_path / "ds", extractors=[], num_workers=0)
     fuse(tmp_path / "ds", tmp_path / "fused", labels="label_2_1,label_3_0", missing="zero", normalize="none")
     rows = {r["sample_id"]: r for r in pq.read_table(tmp_path / "fused" / "data").to_pylist()}
@@ -150,6 +156,44 @@ def test_mult_labels_of_several_values_are_named_by_position_and_fuse_exports_th
             sample_id = "_".join(v.decode() for v in raw)
             assert (rows[sample_id]["label_2_1"], rows[sample_id]["label_3_0"]) == \
                    (float(part["labels"][k, 2, 1]), float(part["labels"][k, 3, 0]))
+
+
+def _iemocap_pickle(folder: Path, name: str = "iemocap_data.pkl") -> dict:
+    """A MulT IEMOCAP pickle: labels (N, 4, 2), one one-hot (absent, present) pair per emotion."""
+    import pickle
+
+    from tests.fakes.csd import mult_split
+
+    data = {s: mult_split(s, n, k) for k, (s, n) in enumerate({"train": 6, "valid": 2, "test": 3}.items())}
+    for k, part in enumerate(data.values()):
+        present = np.random.default_rng(k).integers(0, 2, size=(len(part["id"]), 4))
+        part["labels"] = np.stack([1 - present, present], axis=-1).astype(np.float32)
+    folder.mkdir(parents=True)
+    with open(folder / name, "wb") as f:
+        pickle.dump(data, f, protocol=2)
+    return data
+
+
+def test_mult_iemocap_labels_are_named_by_emotion_and_fuse_exports_what_mult_trains_on(tmp_path):
+    """MulT's order (eval_iemocap: Neutral, Happy, Sad, Angry), each emotion's label the argmax of its
+    pair, as MulT's loader takes it."""
+    data = _iemocap_pickle(tmp_path / "mult")
+    result = load_corpus("mult", tmp_path / "mult")
+    assert result.metadata["label_names"] == ["neutral", "happy", "sad", "angry"]
+    assert result.metadata["label_fields"]["sad"] == ["labels", 2, 1] and "labels" not in result.metadata
+    extract("mult", tmp_path / "mult", tmp_path / "ds", extractors=[], num_workers=0)
+    fuse(tmp_path / "ds", tmp_path / "fused", labels="all", missing="zero", normalize="none")
+    rows = {r["sample_id"]: r for r in pq.read_table(tmp_path / "fused" / "data").to_pylist()}
+    for part in data.values():
+        for k, raw in enumerate(part["id"]):
+            row = rows["_".join(v.decode() for v in raw)]
+            exported = [row[f"label_{name}"] for name in ("neutral", "happy", "sad", "angry")]
+            assert exported == np.argmax(part["labels"][k], axis=-1).astype(float).tolist()
+
+
+def test_mult_labels_of_iemocap_shape_in_a_file_of_another_name_keep_positional_names(tmp_path):
+    _iemocap_pickle(tmp_path / "mult", name="my_labels.pkl")
+    assert load_corpus("mult", tmp_path / "mult").metadata["label_names"][:2] == ["label_0_0", "label_0_1"]
 
 
 def test_a_further_label_that_is_not_finite_is_refused_like_the_label_naming_its_line(tmp_path):
