@@ -15,7 +15,8 @@ file; a segment, or audio inside a container (MP4, ...), is decoded and stored a
 row holds exactly its own sound (a segment of a long recording holds that segment only, never the
 whole recording). The FLAC keeps the samples of a 16-bit source exactly; a source of more bits
 (24/32-bit or float WAV) is stored with 24 bits, FLAC's most, rather than cut to 16. A file that
-cannot be read leaves a null and is reported.
+cannot be read, or an image that does not decode
+(truncated, corrupt), leaves a null and is reported.
 """
 from __future__ import annotations
 
@@ -92,9 +93,25 @@ def _embed_one(column: str, relative: str, row: dict[str, Any], corpus_root: Pat
     if not path.is_file():
         raise MediaError(f"media file not found: {path}; pass the corpus root (--corpus-root) if it moved")
     whole = row["start"] is None and row["end"] is None
-    if column == "image" or (whole and path.suffix.lower() in _RAW_AUDIO_SUFFIXES):
+    if column == "image":
+        _require_decodable_image(path)
+        return {"bytes": path.read_bytes(), "path": relative}
+    if whole and path.suffix.lower() in _RAW_AUDIO_SUFFIXES:
         return {"bytes": path.read_bytes(), "path": relative}
     return {"bytes": _flac_segment(path, row["start"], row["end"]), "path": _segment_name(relative, row)}
+
+
+def _require_decodable_image(path: Path) -> None:
+    """Decode the image once, as `extract` does (JPEGs at their smallest DCT scale, which still reads
+    every coefficient, so a truncated file fails): a corrupt or truncated file shared as it is would
+    stop `datasets` at that row.
+
+    Raises:
+        MediaError: the file cannot be decoded; the message names it.
+    """
+    from mmdata.media.image import open_image
+
+    open_image(path, min_size=1)
 
 
 def _flac_segment(path: Path, start: float | None, end: float | None) -> bytes:

@@ -273,6 +273,21 @@ def test_embedding_a_missing_file_leaves_a_null_and_names_it(tmp_path):
     assert "`000000000107`" in (tmp_path / "hf" / "README.md").read_text()
 
 
+def test_embedding_a_truncated_image_leaves_a_null_and_names_it(tmp_path):
+    """Shared as it is, a truncated JPEG stops `datasets` at its row (PIL: Truncated File Read)."""
+    corpus = copy_sample_corpus("coco", tmp_path)
+    extract("coco", corpus, tmp_path / "ds", extractors=["pixel-stats"], num_workers=0)
+    broken = corpus / "val2017" / "000000000121.jpg"
+    broken.write_bytes(broken.read_bytes()[:300])
+    report = share_dataset(tmp_path / "ds", tmp_path / "hf", media="embed")
+    assert [(m.sample_id, m.path) for m in report.missing_media] == [("000000000121", "val2017/000000000121.jpg")]
+    assert "000000000121.jpg" in report.missing_media[0].reason
+    table = pq.read_table(tmp_path / "hf" / "samples" / "part-00000-val2017.parquet")
+    files = dict(zip(table.column("sample_id").to_pylist(), table.column("image_file").to_pylist()))
+    assert files["000000000121"] is None and files["000000000100"] is not None
+    assert "`000000000121`" in (tmp_path / "hf" / "README.md").read_text()
+
+
 def test_failed_items_share_as_null_features_with_their_errors(tmp_path):
     corpus = copy_sample_corpus("coco", tmp_path)
     (corpus / "val2017" / "000000000121.jpg").write_bytes(b"not a jpeg")
