@@ -253,8 +253,12 @@ def _prepare(
             "and annotation files"
         )
     if on_error == "fail" and result.problems:
-        first = result.problems[0]
-        raise CorpusFormatError(f"{first.path}: {first.reason}" + (f" (sample {first.sample_id})" if first.sample_id else ""))
+        first, more = result.problems[0], len(result.problems) - 1
+        raise CorpusFormatError(
+            f"{first.path}: {first.reason}" + (f" (sample {first.sample_id})" if first.sample_id else "")
+            + f"; nothing was written: --on-error fail stops at the loader's first problem"
+            + (f" ({more} more)" if more else "") + "; --on-error skip records them in the errors table and goes on"
+        )
     table = samples_to_table(result.samples)
     write_samples(output_dir, table, result.problems, shard_size=shard_size)
     manifest = Manifest(
@@ -280,7 +284,7 @@ def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProb
     if problems:
         records = [
             {"table": layout.LOADER_ERRORS_TABLE, "sample_id": p.sample_id, "path": p.path, "stage": "load",
-             "error_type": "CorpusFormatError", "reason": p.reason}
+             "error_type": p.error_type, "reason": p.reason}
             for p in problems
         ]
         write_table_atomic(

@@ -31,7 +31,7 @@ from mmdata.checks.stream import (
     ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_table_shards, read_column, row_starts, scan_samples,
     sequence_rows, valid_mask,
 )
-from mmdata.corpora.base import UNCAPTIONED_SPLITS_KEY
+from mmdata.corpora.base import REPEATED_ENTRY, UNCAPTIONED_SPLITS_KEY
 from mmdata.errors import ShardReadError
 from mmdata.options import convert_value
 from mmdata.records import media_durations
@@ -200,7 +200,7 @@ class _Context:
             end = samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64)
             lo = np.nan_to_num(start, nan=0.0)
             hi = np.where(np.isfinite(end), end, duration)
-        errors = dataset.errors().select(["table", "sample_id"])
+        errors = dataset.errors().select(["table", "sample_id", "error_type"])
         return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, hi, duration, text_issues)
 
     def failed_ids(self, table: str) -> pa.Array:
@@ -212,9 +212,10 @@ def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -
     samples = context.samples
     loader = context.failed.filter(pc.equal(context.failed.column("table"), LOADER_ERRORS_TABLE))
     failed_ids = loader.column("sample_id")
+    repeated = pc.fill_null(pc.equal(loader.column("error_type"), REPEATED_ENTRY), False).to_pylist()
     kept = pc.fill_null(pc.is_in(failed_ids, value_set=context.sample_ids), False).to_pylist()
     issues = manifest_checks.check_loaded(len(context.sample_ids), failed_ids.to_pylist(), kept=kept,
-                                          max_examples=options.max_examples)
+                                          repeated=repeated, max_examples=options.max_examples)
     issues += manifest_checks.check_samples_entry(dataset.manifest.samples, len(context.sample_ids),
                                                   count_splits(samples.column("split")), len(failed_ids))
     issues += table_checks.check_unique_ids(None, context.sample_ids, max_examples=options.max_examples)

@@ -50,11 +50,13 @@ def check_table_entry(table: str, entry_rows: int, entry_errors: int, rows: int,
 
 
 def check_loaded(rows: int, loader_failures: Sequence[str | None], *, kept: Sequence[bool] = (),
-                 max_examples: int = 5) -> list[Issue]:
+                 repeated: Sequence[bool] = (), max_examples: int = 5) -> list[Issue]:
     """An empty samples table is an error; annotation entries the loader could not use, a warning.
 
     `kept[i]`: whether the sample of `loader_failures[i]` is in the samples table all the same (a
     problem the loader recorded and kept the sample with, e.g. a missing WAV); the others were left out.
+    `repeated[i]`: the entry was left out because an earlier entry loaded its sample (an image listed
+    twice, possibly in two splits): its id has a row, but not from this entry.
     """
     issues = []
     where = "errors/loader, `mmdata info`"
@@ -66,16 +68,21 @@ def check_loaded(rows: int, loader_failures: Sequence[str | None], *, kept: Sequ
         ))
     elif loader_failures:
         kept = list(kept) or [False] * len(loader_failures)
-        left_out = [s for s, k in zip(loader_failures, kept) if not k]
-        with_problem = [s for s, k in zip(loader_failures, kept) if k]
+        repeated = list(repeated) or [False] * len(loader_failures)
+        left_out = [s for s, k, r in zip(loader_failures, kept, repeated) if not k and not r]
+        repeats = [s for s, r in zip(loader_failures, repeated) if r]
+        with_problem = [s for s, k, r in zip(loader_failures, kept, repeated) if k and not r]
         parts = []
         if left_out:
             parts.append(f"the loader left out {len(left_out)} annotation entries it could not use; they have no "
                          "row in any table")
+        if repeats:
+            parts.append(f"{len(repeats)} entries repeat a sample an earlier entry loaded and were left out (the "
+                         "reasons name both entries, and both splits where they differ)")
         if with_problem:
             parts.append(f"{len(with_problem)} samples were kept with a problem the loader recorded (their "
                          "extractors fail them where it matters)")
-        named = [s for s in left_out + with_problem if s is not None]
+        named = [s for s in left_out + repeats + with_problem if s is not None]
         issues.append(make_issue(
             "loader-errors", "warning", f"{'; '.join(parts)} (reasons in {where})",
             offenders=named[:max_examples], count=len(loader_failures), max_examples=max_examples,

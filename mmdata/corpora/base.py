@@ -39,6 +39,13 @@ class LoadProblem:
     sample_id: str | None
     path: str  # `file:line` or a media path
     reason: str
+    #: `REPEATED_ENTRY` for an entry left out because an earlier one loaded its sample (the id has a
+    #: row, but not from this entry); the errors table's `error_type`.
+    error_type: str = "CorpusFormatError"
+
+
+#: The `error_type` of a `LoadProblem` for an annotation entry that repeats a sample already loaded.
+REPEATED_ENTRY = "RepeatedEntry"
 
 
 @dataclass(frozen=True)

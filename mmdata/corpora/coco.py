@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.corpora.base import (
+    REPEATED_ENTRY,
     UNCAPTIONED_SPLITS_KEY,
     JsonLocator,
     LoadProblem,
@@ -80,7 +81,7 @@ def load_coco(corpus_dir: Path, options: CocoOptions, split: str | None) -> Load
         ConfigError: split=None while caption files of several releases (2014 and 2017) are present.
     """
     result = LoadResult(samples=[])
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}  # sample id -> (file, split) it was loaded from
     for split_name, path in _annotation_files(corpus_dir, split):
         _load_split(corpus_dir, path, split_name, options, result, seen)
     return result
@@ -109,13 +110,13 @@ def _annotation_files(corpus_dir: Path, split: str | None) -> list[tuple[str, Pa
         # train2017 re-packs the 2014 images under the same ids: loading both would duplicate samples.
         raise ConfigError(
             f"{corpus_dir} holds caption files of several COCO releases ({', '.join(releases)}): "
-            f"{[name for name, _ in splits]}; pass a split (e.g. split='val{releases[-1]}')"
+            f"{[name for name, _ in splits]}; pass a split (e.g. --split val{releases[-1]}, or split='val{releases[-1]}')"
         )
     return splits
 
 
 def _load_split(
-    corpus_dir: Path, path: Path, split: str, options: CocoOptions, result: LoadResult, seen: dict[str, str]
+    corpus_dir: Path, path: Path, split: str, options: CocoOptions, result: LoadResult, seen: dict[str, tuple[str, str]]
 ) -> None:
     data = read_json(path)
     locate = JsonLocator(path)
@@ -181,11 +182,17 @@ def _load_split(
             ))
             continue
         if sample_id in seen:
+            first_file, first_split = seen[sample_id]
+            captioned = f" and its {len(captions[image_id])} captions" if captions[image_id] else ""
             result.problems.append(LoadProblem(
-                sample_id, locate.where("images", index), f"image id {image_id} already loaded from {seen[sample_id]}; ignored"
+                sample_id, locate.where("images", index),
+                f"image id {image_id} is in {first_file} (split {first_split}) and in {path.name} (split {split}): "
+                f"an image in two splits leaks between them; kept in {first_split}, this entry{captioned} left out "
+                f"(remove it from one of the files, or extract one split with --split)",
+                REPEATED_ENTRY,
             ))
             continue
-        seen[sample_id] = path.name
+        seen[sample_id] = (path.name, split)
         file_name = image["file_name"]
         rel = safe_relative_path(
             corpus_dir, join(file_name),
@@ -226,7 +233,8 @@ def _index_images(images: list[Any], locate: JsonLocator, result: LoadResult) ->
         if image_id in by_id:
             result.problems.append(LoadProblem(
                 _sample_id(image_id), locate.where("images", index),
-                f"duplicate image id {image_id} (first at images[{by_id[image_id][0]}]); the later entry is ignored",
+                f"duplicate image id {image_id} (first at images[{by_id[image_id][0]}]); the later entry is left out",
+                REPEATED_ENTRY,
             ))
             continue
         by_id[image_id] = (index, image)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmdata.corpora.base import (
+    REPEATED_ENTRY,
     LoadProblem,
     LoadResult,
     read_text,
@@ -108,7 +109,8 @@ def load_flickr30k(corpus_dir: Path, options: Flickr30kOptions, split: str | Non
         sample_id, where = _stem(image), f"{path}:{parsed.lines[image]}"
         if sample_id in seen:
             result.problems.append(LoadProblem(
-                sample_id, where, f"{image} and {seen[sample_id]} give the same sample id {sample_id!r}; {image} ignored"
+                sample_id, where, f"{image} and {seen[sample_id]} give the same sample id {sample_id!r}; {image} left out",
+                REPEATED_ENTRY,
             ))
             continue
         seen[sample_id] = image

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.corpora.base import (
+    REPEATED_ENTRY,
     JsonLocator,
     LoadProblem,
     LoadResult,
@@ -120,17 +121,22 @@ def load_karpathy(corpus_dir: Path, options: KarpathyOptions, split: str | None)
     result = LoadResult(samples=[], problems=list(parsed.problems))
     layout = _image_layout(corpus_dir, parsed, options.image_dir)
     locate = parsed.locate
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, str]] = {}  # sample id -> (index in images, split) of its first entry
     for image in parsed.images:
         sample_id = parsed.sample_id(image)
         image_split = "train" if options.restval_as_train and image.split == "restval" else image.split
         if sample_id in seen:
+            first, first_split = seen[sample_id]
+            in_splits = (f" of split {image.split!r}" if first_split == image.split else
+                         f": it is in split {first_split!r} there and in {image.split!r} here, a leak between them; "
+                         f"kept in {first_split!r}, this entry")
             result.problems.append(LoadProblem(
                 sample_id, locate.where("images", image.index),
-                f"duplicate image {sample_id!r} (first at images[{seen[sample_id]}]); the later entry is ignored",
+                f"duplicate image {sample_id!r} (first at images[{first}]){in_splits} left out",
+                REPEATED_ENTRY,
             ))
             continue
-        seen[sample_id] = image.index
+        seen[sample_id] = (image.index, image.split)
         if wanted is not None and image_split != wanted:
             continue
         if not image.captions and not options.keep_images_without_captions:

@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from mmdata.corpora.base import (
+    REPEATED_ENTRY,
     LoadProblem,
     LoadResult,
     expect_text,
@@ -94,8 +95,9 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
                 "; this id comes from the row's media path, give the rows an 'id' column to keep both")
             result.problems.append(LoadProblem(
                 sample.sample_id, f"{path}:{line}",
-                f"duplicate sample id {sample.sample_id!r} (first on line {seen[sample.sample_id]}); row ignored"
+                f"duplicate sample id {sample.sample_id!r} (first on line {seen[sample.sample_id]}); row left out"
                 + derived,
+                REPEATED_ENTRY,
             ))
             continue
         seen[sample.sample_id] = line

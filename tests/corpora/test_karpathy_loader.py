@@ -130,7 +130,8 @@ def test_duplicate_image_and_foreign_sentence_are_problems(tmp_path):
     assert len(result.samples) == fake.num_examples
     reasons = sorted(p.reason for p in result.problems)
     assert len(reasons) == 2
-    assert reasons[0].startswith("duplicate image '1000092795' (first at images[0])")
+    assert reasons[0] == ("duplicate image '1000092795' (first at images[0]): it is in split 'train' there and in "
+                          "'test' here, a leak between them; kept in 'train', this entry left out")
     assert "sentence names imgid 42 but sits in image imgid 1" in reasons[1]
 
 
