@@ -18,6 +18,15 @@ applied: frames are seen as stored, as PyAV and `torchvision.io.read_video` retu
 scaler (odd sizes, high bit depth), PyAV's interpolation (bilinear) can differ from the command
 line's and torchcodec's at sharp colour edges; flat areas agree.
 
+A truncated file is a `MediaError`, not a shorter clip: when the stream decodes to its last frame
+before the end it was asked for (the segment's end, else the end of the video) and the file states
+where the video ends (the stream's duration; else its frame count at the average rate; else a
+Matroska `DURATION` tag; else the container's duration when the video is its only stream), the
+frames must reach that end to within one frame plus `TRUNCATION_TOLERANCE`. A file that states no
+duration is read as it decodes. A segment end past the stated end of the video is measured against
+that end here; how far past it may be is the extractor's rule
+(`mmdata.features.audio.check_segment_overrun`).
+
 Torch-free on purpose: this runs in the decode worker processes.
 """
 from __future__ import annotations
@@ -36,6 +45,10 @@ _EPS = 1e-6
 #: A seek that lands after a segment's start (MPEG-TS seeks to the next keyframe) is retried this
 #: many seconds before the start, then from the beginning of the file.
 _SEEK_RETRY_BACK = (1.0, 4.0, 16.0)
+#: Decoded frames may stop this many seconds, plus one frame, before the end the file states
+#: (timestamps rounded by a muxer, a last frame one frame before the duration with B-frames and edit
+#: lists) without the file counting as truncated.
+TRUNCATION_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -71,7 +84,8 @@ def read_video_frames(
 
     Raises:
         MediaError: missing, empty or undecodable file, no video stream, no decodable frame, frames
-            without timestamps, a segment outside the video.
+            without timestamps, a segment outside the video, a truncated file (frames stop short of
+            the duration the file states).
 
     Example:
         >>> clip = read_video_frames("clip.mp4", fps=2.0, start=1.0, end=3.0)
@@ -103,6 +117,7 @@ def read_video_frames(
             begin = float(start or 0.0)
             sampler = _Sampler(begin, end, fps, max_frames, convert)
             sampler.run(_decode_from(container, stream, begin), stream, path)
+            declared = _declared_end(container, stream) if sampler.exhausted else None
     except MediaError:
         raise
     except (av.FFmpegError, ValueError, OSError) as e:
@@ -114,6 +129,8 @@ def read_video_frames(
         raise MediaError(
             f"{path}: the video stream decoded to no frames; expected at least one frame (is the file truncated?)"
         )
+    if declared is not None:
+        _check_not_truncated(path, sampler, end, *declared)
     if not sampler.out:
         where = (f"video starts at {sampler.first:.3f}s" if end is not None and end <= sampler.first + _EPS
                  else f"video ends at {sampler.stop:.3f}s")
@@ -124,6 +141,51 @@ def read_video_frames(
     starts = sampler.begin + np.arange(len(sampler.out)) / fps
     ends = np.minimum(starts + 1.0 / fps, sampler.stop)
     return VideoFrames(sampler.out, np.stack([starts, ends], axis=1), float(fps), str(path))
+
+
+def _check_not_truncated(path: Path, sampler: _Sampler, end: float | None, declared_end: float, frames: int) -> None:
+    """Raise MediaError if the decoded frames (all of them: `sampler.exhausted`) stop more than one
+    frame plus `TRUNCATION_TOLERANCE` before the end asked for: `end` or the stated end of the video,
+    whichever comes first (an `end` past the video is the overrun rule's to judge, not this one's)."""
+    target = declared_end if end is None else min(end, declared_end)
+    if target - sampler.stop <= sampler.frame_step + TRUNCATION_TOLERANCE:
+        return
+    counted = f"{frames} frames / " if frames else ""
+    asked = "" if end is None or end >= declared_end else f" (segment end {end:.2f} s)"
+    raise MediaError(
+        f"{path}: video truncated: the container declares {counted}{declared_end:.2f} s, decoding stopped at "
+        f"{sampler.stop:.2f} s{asked}; re-encode or replace the file"
+    )
+
+
+def _declared_end(container, stream) -> tuple[float, int] | None:
+    """Where the file states the video ends (seconds of the media file) and its frame count (0: not
+    stated), or None when it states no duration. The container's duration counts only when the video
+    is its only stream: an audio track may run longer than the video."""
+    time_base, frames = stream.time_base, int(stream.frames or 0)
+    start = float(stream.start_time * time_base) if stream.start_time is not None and time_base else 0.0
+    if stream.duration and time_base:
+        return start + float(stream.duration * time_base), frames
+    if frames and stream.average_rate:
+        return start + frames / float(stream.average_rate), frames
+    tagged = _duration_tag(stream.metadata)
+    if tagged:  # Matroska: the track's end, as FFmpeg's and mkvmerge's muxers write it
+        return min(tagged, start + tagged), frames
+    if container.duration and len(container.streams) == 1:
+        begin = container.start_time / 1e6 if container.start_time is not None else 0.0
+        return begin + container.duration / 1e6, frames
+    return None
+
+
+def _duration_tag(metadata) -> float:
+    """Seconds of a `DURATION` tag "HH:MM:SS.nnnnnnnnn" (0 when absent or unreadable)."""
+    text = next((str(value) for key, value in dict(metadata or {}).items() if key.upper() == "DURATION"), "")
+    try:
+        hours, minutes, seconds = text.strip().split(":")
+        value = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return 0.0
+    return value if math.isfinite(value) and value > 0 else 0.0
 
 
 def _decode_from(container, stream, begin: float) -> Iterator[Any]:
@@ -152,8 +214,10 @@ class _Sampler:
     """Walks the decoded frames once, keeping the frame on screen at each sampling instant.
 
     After `run`: `out` holds the samples, `first` the first decoded frame's time (None: no frame),
-    `begin` the first sampling instant (`start`, or the first frame's time if later) and `stop` where
-    the sampled span ends (the segment end, or the end of the last frame's display time).
+    `begin` the first sampling instant (`start`, or the first frame's time if later), `stop` where
+    the sampled span ends (the segment end, or the end of the last frame's display time),
+    `exhausted` whether the stream ran out of frames (before the segment end and `max_frames`) and
+    `frame_step` one frame's duration (the last frame's, or one at the average rate if longer).
     """
 
     def __init__(self, begin: float, end: float | None, fps: float, max_frames: int | None,
@@ -163,6 +227,8 @@ class _Sampler:
         self.out: list[Any] = []
         self.first: float | None = None
         self.stop = begin
+        self.exhausted = False
+        self.frame_step = 0.0
 
     def run(self, frames: Iterator[Any], stream, path: Path) -> None:
         rate = stream.average_rate or getattr(stream, "guessed_rate", None)  # MPEG-TS streams state no average rate
@@ -189,7 +255,9 @@ class _Sampler:
                 self.stop = end
                 return
             shown = [time, frame, None]
+        self.exhausted = True
         if shown is not None:
+            self.frame_step = max(_frame_duration(shown[1]), step)
             self.stop = min(shown[0] + (_frame_duration(shown[1]) or step), end)
             self._emit(shown, self.stop)
 
