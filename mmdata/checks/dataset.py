@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 _SAMPLE_COLUMNS = ["sample_id", "split", "group_id", "image", "video", "label"]
 #: Shards between two hand-backs of what the Parquet decoding threads freed.
 RELEASE_EVERY = 16
-_SPAN_COLUMNS = ["start", "end"]
+_SPAN_COLUMNS = ["start", "end", "audio"]
 #: Read with them, checked shard by shard (`samples.check_text`) and not kept.
 _TEXT_COLUMNS = ["corpus", "captions", "transcript"]
 
@@ -168,6 +168,8 @@ class _Context:
     hi: np.ndarray
     duration: np.ndarray
     text_issues: list[Issue]
+    #: Some sample names an audio or video file (a `.csd` or pickle corpus names none).
+    has_media: bool = True
 
     @classmethod
     def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool) -> _Context:
@@ -201,7 +203,8 @@ class _Context:
             lo = np.nan_to_num(start, nan=0.0)
             hi = np.where(np.isfinite(end), end, duration)
         errors = dataset.errors().select(["table", "sample_id", "error_type"])
-        return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, hi, duration, text_issues)
+        has_media = any(c in samples.column_names and samples.column(c).null_count < len(samples) for c in ("audio", "video"))
+        return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, hi, duration, text_issues, has_media)
 
     def failed_ids(self, table: str) -> pa.Array:
         rows = self.failed.filter(pc.equal(self.failed.column("table"), table))
@@ -267,7 +270,8 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
         sample_shard_rows=context.sample_shard_rows, max_examples=options.max_examples))
     if spec.kind == "sequence" and (spec.intervals or spec.frame_rate):
         collector.extend(temporal.check_known_span(
-            name, context.sample_ids, context.hi, intervals=spec.intervals, max_examples=options.max_examples))
+            name, context.sample_ids, context.hi, intervals=spec.intervals, max_examples=options.max_examples,
+            media=context.has_media))
     if coverage:
         values = np.concatenate(coverage)
         values = values[np.isfinite(values)]

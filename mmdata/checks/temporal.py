@@ -156,14 +156,15 @@ def check_coverage(table: str, sample_ids: pa.Array, coverage: np.ndarray, min_c
 
 
 def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, intervals: bool = True,
-                     max_examples: int = 5) -> list[Issue]:
+                     max_examples: int = 5, media: bool = True) -> list[Issue]:
     """One warning for the table when samples have neither an end time nor a media duration.
 
     Whole clips (start/end null) of a corpus whose `extra` gives no `duration` have no known end:
     their intervals are then only checked up to their own last one, so an interval past the end
     of the media or a clip covered for half its length passes unseen; a table of frames at a frame
     rate without intervals cannot have its frame count checked at all. Not an error: the data may
-    be fine, it just cannot be verified (as `provenance-missing`).
+    be fine, it just cannot be verified (as `provenance-missing`). `media`: the samples name media
+    files (else, as for `.csd` sequences, there is nothing to measure and the hint says so).
     """
     unknown = ~np.isfinite(hi)
     if not unknown.any():
@@ -174,9 +175,10 @@ def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, interv
                  else "their frame counts could not be checked against duration x frame rate")
     return [make_issue(
         "duration-unknown", "warning",
-        f"{count} of {len(hi)} samples have no end time and no known media duration, so {unchecked}; add a "
-        "`duration` column (seconds) to the corpus's segment list (e.g. segments.csv, kept in `extra`) to check "
-        "them against the media",
+        f"{count} of {len(hi)} samples have no end time and no known media duration, so {unchecked}; "
+        + ("add a `duration` column (seconds) to the corpus's segment list (e.g. segments.csv, kept in `extra`) to "
+           "check them against the media" if media else
+           "the corpus names no media files to measure them against (stored sequences), so there is nothing to add"),
         table=table, offenders=first.to_pylist(), count=count, max_examples=max_examples,
     )]
 

@@ -15,7 +15,8 @@ Layout "cmu" (the CMU-MOSI raw release; chosen when `Raw/` exists):
         data/<vid>/features (n_seg, 1) sentiment, data/<vid>/intervals (n_seg, 2) seconds in the full video
   One sample per segment found in any of these (a segment needs a WAV or an MP4): sample_id
   `<vid>_<k>`, group_id `<vid>`, whole clips (start/end null), `extra.sdk_key` = `<vid>[<k-1>]`, the
-  key the CMU-MultimodalSDK gives that segment after alignment. A clip with an MP4 but no WAV takes
+  key the CMU-MultimodalSDK gives that segment after alignment, `extra.media_duration` = the length of
+  its WAV (from the header; `check` measures the clip's frames and intervals against it). A clip with an MP4 but no WAV takes
   its audio from the MP4's audio track, unless other clips of its video have WAVs: then the WAV is
   missing, a load problem, and the sample keeps the missing WAV as its audio (audio extractors fail
   it, naming the file).
@@ -219,6 +220,7 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
     for seg in segments.values():
         seg.extra["sdk_key"] = f"{seg.video_id}[{seg.number - 1}]"
         seg.extra["segment"] = seg.number
+    _record_clip_durations(corpus_dir, segments)
     label_path = _label_file(corpus_dir, options)
     if label_path is not None and label_path.suffix.lower() == CSD_SUFFIX:
         attach_sdk_labels(label_path, segments, result, dataset=options.dataset)
@@ -230,6 +232,23 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
         else:
             result.problems.append(LoadProblem(sample_id, where, "label without a WAV or MP4 clip; dropped"))
     return segments
+
+
+def _record_clip_durations(corpus_dir: Path, segments: dict[str, _Segment]) -> None:
+    """`extra.media_duration` (seconds, from the WAV's header) of each clip with a WAV, so that `check`
+    can hold whole clips' frames and intervals against their length (the cmu layout gives no segment
+    times). A header soundfile cannot read is left out: extractors fail that clip, naming the file."""
+    import soundfile
+
+    for seg in segments.values():
+        if seg.audio is None:
+            continue
+        try:
+            info = soundfile.info(str(corpus_dir / seg.audio))
+        except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
+            continue
+        if info.samplerate > 0 and info.frames > 0:
+            seg.extra["media_duration"] = round(info.frames / info.samplerate, 6)
 
 
 def _flag_missing_clip_wavs(corpus_dir: Path, segments: dict[str, _Segment], result: LoadResult) -> None:

@@ -69,7 +69,14 @@ def test_whole_clips_without_a_duration_are_one_warning_per_table(tmp_path):
     assert [(i.table, i.severity, i.sample_id, i.count) for i in issues] == [
         ("audio.f", "warning", "vid0[0]", 12), ("video.g", "warning", "vid0[0]", 12)]
     assert "12 of 12 samples have no end time and no known media duration" in issues[0].message
-    assert "`duration` column" in issues[0].message
+    assert "add a `duration` column (seconds) to the corpus's segment list" in issues[0].message
+
+
+def test_the_hint_for_stored_sequences_without_media_files_says_there_is_nothing_to_add(tmp_path):
+    samples = [replace(s, audio=None, video=None) for s in CLIPS]  # as a .csd corpus's samples
+    tables = [clip_table("audio.f", samples, 3, 10.0, 2.0)]
+    (issue,) = _found(check_dataset(build_dataset(tmp_path / "ds", samples, tables, **MOSI)), "duration-unknown")
+    assert "names no media files to measure them against (stored sequences), so there is nothing to add" in issue.message
 
 
 def test_only_the_clips_without_a_duration_are_counted(tmp_path):
