@@ -208,7 +208,7 @@ def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, _Place] | 
             unplaced += 1
     if unplaced:
         log.warning("%d labelled samples have no start/end (whole clips), so the label file leaves them out; "
-                    "export with keys='sdk' to place raw clips on their videos' time lines", unplaced)
+                    "export with --keys sdk (keys='sdk') to place raw clips on their videos' time lines", unplaced)
     if not by_video:
         return None
     source = dataset.manifest.extra.get("loader", {}).get("labels", {})
@@ -259,9 +259,9 @@ def _sdk_places(dataset: Dataset) -> dict[str, _Place]:
         video, index = split_key(key) if isinstance(key, str) else (None, None)
         if index is None:
             raise DatasetError(
-                f"sample {row['sample_id']!r} has no SDK key (extra.sdk_key = {key!r}); keys='sdk' needs a key "
+                f"sample {row['sample_id']!r} has no SDK key (extra.sdk_key = {key!r}); --keys sdk needs a key "
                 "'vid[i]' on every sample (the mosi-raw loader records them for the CMU-MOSI raw layout); "
-                "export with keys='sample'")
+                "export with --keys sample")
         if key in owners:
             raise DatasetError(f"samples {owners[key]!r} and {row['sample_id']!r} both have the SDK key {key!r}; "
                                "expected one sample per key; export with keys='sample'")
@@ -301,9 +301,9 @@ def _consecutive_spans(video: str, members: list[tuple[int, str, dict[str, Any],
         if duration is None:
             raise DatasetError(
                 f"sample {row['sample_id']!r} (key {key!r}) has no place in video {video!r}: no start/end, no "
-                "extra.video_start/video_end and no extra.duration, and keys='sdk' writes rows in video time; load "
-                "the corpus with the SDK's label file (mosi-raw labels_file=CMU_MOSI_Opinion_Labels.csd records "
-                "the segment times), or export with keys='sample'")
+                "extra.video_start/video_end and no extra.duration or media_duration, and --keys sdk writes rows in "
+                "video time; load the corpus with the SDK's label file (mosi-raw -o labels_file="
+                "CMU_MOSI_Opinion_Labels.csd records the segment times), or export with --keys sample")
         out.append(((offset, offset + duration), offset))
         offset += duration
     return out

@@ -107,7 +107,7 @@ def test_without_segment_times_sdk_keys_lay_clips_end_to_end_by_their_durations(
 
 
 def test_sdk_keys_need_a_key_and_a_place_in_the_video_for_every_sample(tmp_path):
-    fake = write_fake_mosi_cmu(tmp_path / "mosi")  # labels.csv: no segment times, no clip durations
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")  # labels.csv: no segment times; Xy9_1 has no WAV to measure
     extract("mosi-raw", fake.root, tmp_path / "out", extractors=[LOGMEL], num_workers=0)
     with pytest.raises(DatasetError, match=r"sample 'Xy9_1' \(key 'Xy9\[0\]'\) has no place in video 'Xy9': no start/end, "
                                            r"no extra.video_start/video_end and no extra.duration.*labels_file="):
@@ -118,7 +118,7 @@ def test_sdk_keys_need_a_key_and_a_place_in_the_video_for_every_sample(tmp_path)
     extract("mosi-raw", root, tmp_path / "generic-out", extractors=[LOGMEL], num_workers=0)
     result = runner.invoke(app, ["export-csd", str(tmp_path / "generic-out"), str(tmp_path / "x"), "--keys", "sdk"])
     assert result.exit_code == 2 and "error: sample 'v_1' has no SDK key (extra.sdk_key = None)" in result.output
-    assert "export with keys='sample'" in result.output
+    assert "export with --keys sample" in result.output
 
 
 def test_sample_keys_stay_the_default_and_say_why_clips_get_no_label_file(tmp_path, caplog):
