@@ -218,10 +218,88 @@ def limit_threads(num_threads: int = 1) -> None:
 
 
 def _start_worker() -> None:
-    """Runs first in every worker: one thread per library pool, and Ctrl-C left to the main process,
-    which stops the workers itself (a worker interrupted mid-batch only printed a traceback)."""
+    """Runs first in every worker: the worker goes with the main process (`_exit_with_the_main_process`),
+    one thread per library pool, and Ctrl-C left to the main process, which stops the workers itself
+    (a worker interrupted mid-batch only printed a traceback)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_the_main_process()
     limit_threads()
+
+
+#: A worker's exit status when it ends itself because the main process is gone (no one reads it).
+MAIN_PROCESS_GONE_EXIT = 70
+
+
+def _exit_with_the_main_process() -> None:
+    """Make this worker end when the main process does, however that ends (SIGKILL, the OOM killer).
+
+    Nothing else ends it then: a worker holds both ends of the pool's task and result pipes, so it
+    never reads EOF or gets EPIPE; it waits for a task, or blocks writing a result no one reads, for
+    ever. It holds the fork server's "alive" pipe too (so the server, which exits at that pipe's
+    EOF, stays) and the resource tracker's pipe (so does the tracker). Three guards:
+
+    - a daemon thread waits on the main process's sentinel (the read end of a pipe whose write end
+      only the main process holds: EOF when it is gone) and exits the process with `os._exit`; it
+      runs whatever the worker's main thread is blocked in (a pipe write, a sleep, a decoder that
+      releases the GIL);
+    - the inherited write end of the fork server's "alive" pipe is closed, so the server exits as
+      soon as the main process is gone, not once every worker is;
+    - on Linux the kernel SIGKILLs the worker when its parent, the fork server, exits: this covers a
+      worker stuck in C code that holds the GIL, where the thread cannot run.
+
+    The resource tracker exits by itself once no process holds its pipe, i.e. once the workers are gone.
+    """
+    if multiprocessing.forkserver.get_inherited_fds() is not None:  # started by the fork server
+        # Armed first: the server cannot exit before this worker closes its "alive" pipe below. Only
+        # here: the kernel signals the death of the forking *thread*, and the server forks from its
+        # main thread (a pool started by another context may start workers from any thread).
+        _die_with_the_fork_server()
+        server = multiprocessing.forkserver._forkserver
+        alive = getattr(server, "_forkserver_alive_fd", None)
+        if alive is not None and getattr(server, "_forkserver_pid", None) is None:
+            with contextlib.suppress(OSError):
+                os.close(alive)
+            server._forkserver_alive_fd = None  # a server this worker would need is its own (`ensure_running`)
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+    threading.Thread(target=_exit_when_gone, args=(parent.sentinel,), name="mmdata-main-process-watch",
+                     daemon=True).start()
+
+
+def _exit_when_gone(sentinel: int) -> None:
+    """Wait until the main process's `sentinel` reads EOF (it is gone), then end this process at once:
+    no exit handlers, no flushing of queues no one will read."""
+    from multiprocessing.connection import wait
+
+    try:
+        while not wait([sentinel]):
+            pass
+    except OSError:  # the sentinel is unusable: the worker is not ended for it (the fork server guard stays)
+        return
+    os._exit(MAIN_PROCESS_GONE_EXIT)
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent exits.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_the_fork_server() -> None:
+    """On Linux, have the kernel SIGKILL this worker when its parent (the fork server) exits; a no-op
+    elsewhere or where prctl is unavailable. If the parent is already gone, exit now."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            return
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent exited before the signal was armed
+        os._exit(MAIN_PROCESS_GONE_EXIT)
 
 
 def _start_fork_server() -> None:
