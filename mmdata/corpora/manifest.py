@@ -17,7 +17,8 @@ Columns; every one is optional, but a row names at least one medium or one text:
     captions            a list of strings (JSONL) or one `|`-separated cell (CSV; `\|` for a `|` inside a caption).
     caption             one caption.
     text                one text: the transcript of an audio/video row, else the caption of the row.
-                        A row gives at most one of captions, caption and text.
+                        A row gives at most one of captions, caption and text. A blank caption or text is
+                        left out, a problem of the row (errors table); a row with nothing else is left out.
     split               default `all`.
     label               a number or a numeric string (the primary label, e.g. a sentiment score).
     group_id            leakage group (default: the first media path, else the id).
@@ -46,6 +47,7 @@ from mmdata.corpora.base import (
     short_repr,
 )
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.options import did_you_mean
 from mmdata.records import Sample
 
 ManifestFormat = Literal["auto", "jsonl", "csv"]
@@ -89,7 +91,9 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
     seen: dict[str, int] = {}
     splits: set[str] = set()
     for line, row in rows:
-        sample = _row_to_sample(row, f"{path}:{line}", line, corpus_dir, options.allow_outside_root)
+        sample = _row_to_sample(row, f"{path}:{line}", line, corpus_dir, options.allow_outside_root, result.problems)
+        if sample is None:
+            continue
         if sample.sample_id in seen:
             derived = "" if row.get("id") is not None else (
                 "; this id comes from the row's media path, give the rows an 'id' column to keep both")
@@ -189,7 +193,9 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path, allow_outside: bool) -> Sample:
+def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path, allow_outside: bool,
+                   problems: list[LoadProblem]) -> Sample | None:
+    """The row's sample; None when its only text is blank (a problem in `problems`, as a COCO blank caption)."""
     media = {}
     for column in MEDIA_COLUMNS:
         if row.get(column) is not None:
@@ -200,14 +206,25 @@ def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path,
         raise CorpusFormatError(f"{where}: 'start'/'end' need an 'audio' or 'video' path in the same row")
     if start is not None and end is not None and end <= start:
         raise CorpusFormatError(f"{where}: expected end > start, got start={start} end={end}")
-    captions, transcript = _texts(row, where, has_av=bool(media.get("audio") or media.get("video")))
-    if not media and not captions and transcript is None:
-        raise CorpusFormatError(
-            f"{where}: expected at least one of {list(MEDIA_COLUMNS + TEXT_COLUMNS)}, got columns {sorted(row)[:12]}"
-        )
+    captions, transcript, blank = _texts(row, where, has_av=bool(media.get("audio") or media.get("video")))
+    if not media and not captions and transcript is None and not blank:
+        given = [c for c in TEXT_COLUMNS if c in row]
+        if given:
+            blank = [f"{given[0]!r} is empty"]
+        else:
+            unknown = [c for c in row if c not in KNOWN_COLUMNS]
+            hints = "".join(did_you_mean(c, MEDIA_COLUMNS + TEXT_COLUMNS) for c in unknown)
+            raise CorpusFormatError(
+                f"{where}: expected at least one of {list(MEDIA_COLUMNS + TEXT_COLUMNS)}, got columns "
+                f"{sorted(row)[:12]}" + (f" ({hints.removeprefix('; ')})" if hints else ""))
     sample_id = _identifier(row.get("id"), where, "'id'")
     if sample_id is None:
         sample_id = _default_id(media, start, end, line)
+    if blank and not media and not captions and transcript is None:
+        problems.append(LoadProblem(sample_id, where, f"{'; '.join(blank)}: the row names no medium and no other "
+                                    "text; row left out"))
+        return None
+    problems.extend(LoadProblem(sample_id, where, f"{what}; ignored") for what in blank)
     group_id = _identifier(row.get("group_id"), where, "'group_id'")
     first_media = next((media[c] for c in MEDIA_COLUMNS if c in media), None)
     split = expect_text(row["split"], where, "'split'") if row.get("split") is not None else "all"
@@ -228,21 +245,27 @@ def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path,
     )
 
 
-def _texts(row: dict[str, Any], where: str, *, has_av: bool) -> tuple[tuple[str, ...], str | None]:
+def _texts(row: dict[str, Any], where: str, *, has_av: bool) -> tuple[tuple[str, ...], str | None, list[str]]:
+    """(captions, transcript, blank): the row's text, and what it held that is blank (left out,
+    a problem of the row: one blank caption costs that caption, as in COCO files)."""
     given = [c for c in TEXT_COLUMNS if row.get(c) is not None]
     if len(given) > 1:
         raise CorpusFormatError(f"{where}: expected at most one of {list(TEXT_COLUMNS)}, got {given}")
     if not given:
-        return (), None
+        return (), None, []
     value = row[given[0]]
     if given[0] == "captions":
         if not isinstance(value, list):
             raise CorpusFormatError(f"{where}: expected 'captions' as a list of strings, got {short_repr(value)}")
-        return tuple(expect_text(c, where, "each of 'captions'") for c in value), None
-    text = expect_text(value, where, repr(given[0]))
+        texts = [expect_text(c, where, "each of 'captions'", allow_empty=True) for c in value]
+        blank = [f"blank caption #{i + 1} of 'captions'" for i, c in enumerate(texts) if not c.strip()]
+        return tuple(c for c in texts if c.strip()), None, blank
+    text = expect_text(value, where, repr(given[0]), allow_empty=True)
+    if not text.strip():
+        return (), None, [f"blank {given[0]!r}"]
     if given[0] == "text" and has_av:
-        return (), text
-    return (text,), None
+        return (), text, []
+    return (text,), None, []
 
 
 def _seconds(row: dict[str, Any], column: str, where: str) -> float | None:

@@ -70,7 +70,8 @@ def test_duplicate_ids_are_problems_naming_both_lines(tmp_path):
     ({"audio": "a.wav", "start": "soon"}, "expected 'start' \\(seconds\\) as a finite number, got 'soon'"),
     ({"image": "x.jpg", "caption": "a", "text": "b"}, "expected at most one of"),
     ({"image": "x.jpg", "captions": "a cat"}, "expected 'captions' as a list of strings"),
-    ({"image": "x.jpg", "captions": ["ok", 3]}, "expected each of 'captions' as a non-empty string, got 3"),
+    ({"image": "x.jpg", "captions": ["ok", 3]}, "expected each of 'captions' as a string, got 3"),
+    ({"img": "x.jpg", "tags": "cat"}, r"expected at least one of .*, got columns \['img', 'tags'\] \(did you mean 'image'\?\)"),
     ({"image": "x.jpg", "label": True}, "expected 'label' as a finite number, got True"),
     ({"image": "x.jpg", "label": float("nan")}, "expected 'label' as a finite number"),
     ({"image": 5}, "expected 'image' \\(a media path\\) as a non-empty string"),
@@ -82,6 +83,26 @@ def test_malformed_rows_name_file_and_line(tmp_path, row, message):
     root = write_jsonl(tmp_path, [{"text": "fine"}, row])
     with pytest.raises(CorpusFormatError, match=r"manifest.jsonl:2: " + message):
         load_corpus("manifest", root)
+
+
+def test_blank_texts_are_problems_of_their_row_and_a_row_left_with_nothing_is_left_out(tmp_path):
+    """As a COCO file's blank caption: recorded in the errors table, never the end of the whole run."""
+    root = write_jsonl(tmp_path, [
+        {"id": "a", "image": "a.jpg", "captions": ["a cat", "  ", "a cat on a mat"]},
+        {"id": "b", "image": "b.jpg", "caption": ""},
+        {"id": "c", "captions": []},
+        {"id": "d", "text": " "},
+        {"id": "e", "text": "fine"},
+    ])
+    result = load_corpus("manifest", root)
+    assert [(s.sample_id, s.captions) for s in result.samples] == [
+        ("a", ("a cat", "a cat on a mat")), ("b", ()), ("e", ("fine",))]
+    assert [(p.sample_id, p.path.rsplit("/", 1)[-1], p.reason) for p in result.problems] == [
+        ("a", "manifest.jsonl:1", "blank caption #2 of 'captions'; ignored"),
+        ("b", "manifest.jsonl:2", "blank 'caption'; ignored"),
+        ("c", "manifest.jsonl:3", "'captions' is empty: the row names no medium and no other text; row left out"),
+        ("d", "manifest.jsonl:4", "blank 'text': the row names no medium and no other text; row left out"),
+    ]
 
 
 def test_non_object_line_and_bad_json(tmp_path):
