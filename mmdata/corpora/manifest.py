@@ -27,6 +27,7 @@ Columns; every one is optional, but a row names at least one medium or one text:
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -49,6 +50,8 @@ from mmdata.corpora.base import (
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.options import did_you_mean
 from mmdata.records import Sample
+
+log = logging.getLogger(__name__)
 
 ManifestFormat = Literal["auto", "jsonl", "csv"]
 MANIFEST_FILES = ("manifest.jsonl", "manifest.csv")
@@ -110,7 +113,18 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
             result.samples.append(sample)
     if split is not None and split not in splits and rows:
         raise ConfigError(f"no row of {path} has split {split!r}; splits there: {sorted(splits)}")
+    _warn_near_misses(path, rows)
     return result
+
+
+def _warn_near_misses(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """One warning per column that mmdata does not read but whose name is close to one it does
+    (`img`, `caption_text`): kept in `extra`, its media or text would be lost without a word."""
+    unknown = dict.fromkeys(c for _, row in rows for c in row if c not in KNOWN_COLUMNS)
+    for column in unknown:
+        hint = did_you_mean(column, sorted(KNOWN_COLUMNS))
+        if hint:
+            log.warning("%s: column %r is not one mmdata reads, so it is kept in extra%s", path, column, hint)
 
 
 def find_manifest_file(corpus_dir: Path, manifest_file: str | None = None) -> Path:

@@ -105,6 +105,16 @@ def test_blank_texts_are_problems_of_their_row_and_a_row_left_with_nothing_is_le
     ]
 
 
+def test_a_column_named_close_to_one_mmdata_reads_is_named_in_a_warning(tmp_path, caplog):
+    root = write_jsonl(tmp_path, [{"img": "a.jpg", "captions": ["a cat"]}, {"img": "b.jpg", "captions": ["a dog"],
+                                                                             "license": "cc-by"}])
+    with caplog.at_level("WARNING", logger="mmdata.corpora.manifest"):
+        samples = load_corpus("manifest", root).samples
+    assert [s.image for s in samples] == [None, None] and samples[0].extra == {"img": "a.jpg"}
+    assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == [
+        "column 'img' is not one mmdata reads, so it is kept in extra; did you mean 'image'?"]
+
+
 def test_non_object_line_and_bad_json(tmp_path):
     (tmp_path / "manifest.jsonl").write_text('{"text": "a"}\n[1, 2]\n')
     with pytest.raises(CorpusFormatError, match=r"manifest.jsonl:2: expected a JSON object per line, got \[1, 2\]"):
