@@ -10,6 +10,7 @@ from rich.text import Text
 
 from mmdata.checks.dataset import CheckReport
 from mmdata.store.files import write_text_atomic
+from mmdata.store.metadata import shown_dim
 
 _STYLES = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -34,7 +35,7 @@ def render_report(report: CheckReport, console: Console | None = None) -> None:
             stats.add_column(column)
         for name, s in report.tables.items():
             coverage = f"{s['coverage_mean']:.3f} (min {s['coverage_min']:.3f})" if "coverage_mean" in s else ""
-            stats.add_row(Text(name), str(s["kind"]), str(s["dim"]), str(s["rows"]), str(s["null"]), coverage)
+            stats.add_row(Text(name), str(s["kind"]), shown_dim(s["dim"]), str(s["rows"]), str(s["null"]), coverage)
         console.print(stats)
     console.print(summary_line(report), markup=False)
 

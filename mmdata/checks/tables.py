@@ -186,7 +186,8 @@ def check_finite(table: str, sample_ids: pa.Array, values: np.ndarray, row_sampl
     return [make_issue(
         "non-finite", "error",
         f"{bad_values} feature values are not finite ({nan} NaN, {bad_values - nan} Inf) in {len(samples)} samples; "
-        "fix the extractor or sanitize the source (e.g. COVAREP's -inf)",
+        "for a table an extractor computed, check its input and config; for one read from the corpus's files "
+        "(.csd, pickles: COVAREP holds -inf), extract again with -o nonfinite=zero",
         table=table, offenders=sample_ids.take(pa.array(samples[:max_examples])).to_pylist(),
         count=len(samples), max_examples=max_examples,
     )]

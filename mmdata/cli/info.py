@@ -12,6 +12,7 @@ from rich.text import Text
 
 from mmdata.cli.app import command
 from mmdata.info import describe_dataset
+from mmdata.store.metadata import shown_dim
 
 
 @command("info")
@@ -39,7 +40,7 @@ def info_command(
     for t in info["tables"]:
         kind = t["kind"] + (f" @{t['frame_rate']:g} Hz" if t.get("frame_rate") else "")
         table.add_row(*map(Text, (t["name"] + ("" if t["complete"] else " (incomplete)"), t["modality"], t["extractor"],
-                                  str(t["rows"]), str(t["dim"]), t["dtype"], kind, str(t["errors"]), t["format"])))
+                                  str(t["rows"]), shown_dim(t["dim"]), t["dtype"], kind, str(t["errors"]), t["format"])))
     console.print(table)
     for t in info["tables"]:
         console.print(f"{t['name']}: config {json.dumps(t['config'], sort_keys=True)}, "

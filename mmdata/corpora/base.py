@@ -309,7 +309,8 @@ def expect_text(value: Any, where: Path | str | Callable[[], str], what: str, *,
     (e.g. `lambda: locate.where("images", i)`)."""
     problem = None
     if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        problem = f"expected {what} as a{'' if allow_empty else ' non-empty'} string, got {short_repr(value)}"
+        got = "nothing (the key is missing or null)" if value is None else short_repr(value)
+        problem = f"expected {what} as a{'' if allow_empty else ' non-empty'} string, got {got}"
     else:
         try:
             value.encode("utf-8")

@@ -31,6 +31,7 @@ from mmdata.share.checks import require_passing, run_checks, severity_counts
 from mmdata.store.files import write_text_atomic
 from mmdata.store.layout import ERRORS_DIR
 from mmdata.store.manifest import Manifest
+from mmdata.store.metadata import shown_dim
 from mmdata.store.reader import Dataset, open_dataset
 
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ def _tables(summaries: list[TableSummary], dataset: Dataset, unreadable: dict[st
     for s in summaries:
         kind = s.kind + (f" @ {s.frame_rate:g} Hz" if s.frame_rate else "") + ("" if s.complete else " (incomplete)")
         versions = ", ".join(f"{k} {v}" for k, v in sorted(s.versions.items()))
-        rows.append((s.name, s.modality, s.extractor, json.dumps(s.config, sort_keys=True), str(s.rows), str(s.dim),
+        rows.append((s.name, s.modality, s.extractor, json.dumps(s.config, sort_keys=True), str(s.rows), shown_dim(s.dim),
                      s.dtype, kind, str(s.failed), str(s.missing), versions))
     text = _table(header, rows) if rows or unreadable else "<p>No feature tables yet (run <code>mmdata extract</code>).</p>"
     if unreadable:

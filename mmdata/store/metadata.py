@@ -48,6 +48,11 @@ class FeatureSpec:
 INTERVAL_TYPE = pa.list_(pa.float64(), 2)
 
 
+def shown_dim(dim: int | None) -> str:
+    """A table's dim as tables on screen show it: `variable` for rows of varying length (token ids)."""
+    return "variable" if dim is None else str(dim)
+
+
 def vector_type(spec: FeatureSpec, *, nullable_values: bool = False) -> pa.DataType:
     """The Arrow type of one vector: fixed-size when the dim is known.
 

@@ -88,6 +88,8 @@ def test_malformed_entry_names_file_line_index_and_value(fake_coco):
                                      r"objects \(id, image_id, caption\), got no such key; is this a COCO captions file"),
     (lambda d: d.update(annotations={"a": 1}), "expected key 'annotations' holding a list of caption objects .*, got dict"),
     (lambda d: d["annotations"][0].update(caption=["a", "list"]), r"annotations\[0\]: expected 'caption' as a string"),
+    (lambda d: d["annotations"][1].pop("caption"),
+     r"annotations\[1\]: expected 'caption' as a string, got nothing \(the key is missing or null\)"),
     (lambda d: d["annotations"][2].update(image_id=True), r"annotations\[2\]: expected integer 'image_id', got True"),
     (lambda d: d["images"][0].update(file_name=""), r"images\[0\]: expected 'file_name' as a non-empty string"),
     (lambda d: d["images"].insert(0, "not an object"), r"images\[0\]: expected an object"),
