@@ -298,7 +298,7 @@ def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem], *,
                 intervals = np.asarray(intervals_data[()], dtype=np.float64)
                 check_intervals(csd.where(key), intervals, require_sorted=require_sorted, sort_hint=hint)
             except CorpusFormatError as e:
-                problems.append(LoadProblem(key, str(path), str(e)))
+                problems.append(LoadProblem(key, str(path), f"{e}; video {base!r} is left out of every table"))
                 info.bad_keys.add(key)
                 continue
             info.keys_by_base.setdefault(base, []).append(key)

@@ -138,7 +138,8 @@ def test_video_missing_from_a_file_is_reported_with_file_and_id_and_dropped(tmp_
 
 @pytest.mark.parametrize(("broken", "message"), [
     (np.array([[0.0, 1.0], [1.0, 0.5]]),
-     r"\[COAVAREP/data/abc\]: interval row 1 ends before it starts \(1.0 -> 0.5\); expected end >= start \(1 such rows\)$"),
+     r"\[COAVAREP/data/abc\]: interval row 1 ends before it starts \(1.0 -> 0.5\); expected end >= start \(1 such rows\); "
+     r"video 'abc' is left out of every table$"),
     (np.array([[1.0, 2.0], [0.0, 1.0]]), r"\[COAVAREP/data/abc\]: intervals are not sorted by start time.*unsorted=sort"),
     (np.array([[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]]), r"\[COAVAREP/data/abc\]: features have 2 rows but intervals have 3"),
 ])
