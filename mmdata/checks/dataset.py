@@ -333,6 +333,9 @@ def _check_sequence(
         counts = temporal.check_interval_counts(name, ids, offsets, iv_offsets, valid)
         issues += counts
         issues += temporal.check_interval_order(name, ids, iv_offsets, intervals)
+        if spec.item_axis == "word" and context.dataset.entry(name).source not in context.dataset.manifest.tables:
+            # the word table itself: tables aligned to it carry its intervals (and would repeat its finding)
+            issues += temporal.check_word_overlap(name, ids, iv_offsets, intervals)
         issues += temporal.check_interval_span(
             name, ids, iv_offsets, intervals, lo, hi, duration, options.interval_tolerance)
         covered = temporal.segment_coverage(iv_offsets, intervals, lo, hi)

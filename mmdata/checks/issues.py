@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "intervals-length": "a sample has a different number of intervals than feature rows",
     "intervals-unsorted": "a sample's intervals are not sorted by start time",
     "intervals-negative": "an interval starts before 0 s or ends before it starts",
+    "intervals-overlap": "a word of a word table runs into the next word",
     "intervals-outside": "an interval lies outside the sample's media span (start/end or duration)",
     "coverage-low": "a modality covers less of the segment than the coverage threshold",
     "duration-unknown": "samples have no end time and no media duration: intervals are checked up to the last one only",

@@ -76,6 +76,34 @@ def check_interval_order(table: str, sample_ids: pa.Array, offsets: np.ndarray, 
     return issues
 
 
+#: Seconds by which one word may run into the next before `intervals-overlap` reports it (times
+#: rounded to milliseconds by aligners and transcription tools).
+WORD_OVERLAP_TOLERANCE = 1e-3
+
+
+def check_word_overlap(table: str, sample_ids: pa.Array, offsets: np.ndarray, intervals: np.ndarray) -> list[Issue]:
+    """Words of a sample follow one another: a word that ends after the next one starts is a fault of
+    the word timings (a forced aligner's words never overlap). A warning: alignment still works, but
+    frames in the overlap count for both words."""
+    if len(intervals) < 2:
+        return []
+    owner = owner_index(offsets)
+    same_sample = owner[1:] == owner[:-1]
+    overlap = same_sample & (intervals[:-1, 1] > intervals[1:, 0] + WORD_OVERLAP_TOLERANCE)
+    if not overlap.any():
+        return []
+    row = int(np.argmax(overlap))
+    bad_samples = np.unique(owner[:-1][overlap])
+    return [make_issue(
+        "intervals-overlap", "warning",
+        f"word [{intervals[row, 0]:.6g}, {intervals[row, 1]:.6g}] s (row {row - int(offsets[owner[row]])} of the "
+        f"sample) runs into the next, [{intervals[row + 1, 0]:.6g}, {intervals[row + 1, 1]:.6g}] s "
+        f"({int(overlap.sum())} such words); expected words that follow one another: check the word timings "
+        "(a words.csv, the .csd word sequence)",
+        table=table, offenders=sample_ids.take(pa.array(bad_samples)).to_pylist(), count=len(bad_samples),
+    )]
+
+
 def check_interval_span(table: str, sample_ids: pa.Array, offsets: np.ndarray, intervals: np.ndarray,
                         lo: np.ndarray, hi: np.ndarray, duration: np.ndarray, tolerance: float) -> list[Issue]:
     """No interval lies wholly outside the sample's segment, nor extends past the media's duration.
