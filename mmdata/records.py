@@ -24,7 +24,7 @@ Samples table schema (`SAMPLES_SCHEMA`):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +38,9 @@ MODALITIES: tuple[Modality, ...] = ("image", "text", "audio", "video")
 
 #: `extra` JSON keys that give a media file's duration in seconds (a JSON number or a numeric string).
 DURATION_KEYS = ("duration", "media_duration")
+#: `extra` keys with the duration of one medium of a sample (a clip's WAV and MP4 need not be as long:
+#: the mosi-raw cmu layout records both), which bounds that medium's tables before `DURATION_KEYS`.
+MODALITY_DURATION_KEYS = {"audio": "audio_duration", "video": "video_duration"}
 #: Word tokens that mark a silence in word-aligned transcripts (P2FA's `sp` in CMU-MOSI word sequences), lower case.
 PAUSE_TOKENS = frozenset({"sp", "sil", "<sp>", "<sil>"})
 #: A key's value in JSON: a string's content without its quotes, or a bare value (number, true, ...) as written.
@@ -112,8 +115,16 @@ def text_items(row: dict[str, Any]) -> list[str]:
     return [transcript] if transcript else []
 
 
-def media_durations(extra: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """The first of `DURATION_KEYS` in each `extra` JSON string that holds a finite number >= 0,
+def duration_keys(modality: str | None) -> tuple[str, ...]:
+    """The `extra` keys whose duration bounds a table of `modality`: its own medium's
+    (`MODALITY_DURATION_KEYS`), then `DURATION_KEYS`; for others (text: word timings, in the time of
+    the sample's media), `DURATION_KEYS`, then the audio's, then the video's."""
+    own = MODALITY_DURATION_KEYS.get(modality or "")
+    return (own, *DURATION_KEYS) if own else (*DURATION_KEYS, *MODALITY_DURATION_KEYS.values())
+
+
+def media_durations(extra: pa.Array | pa.ChunkedArray, keys: Sequence[str] = DURATION_KEYS) -> np.ndarray:
+    """The first of `keys` in each `extra` JSON string that holds a finite number >= 0,
     given as a JSON number (`2.5`) or as a numeric string (`"2.5"`, as a CSV column of a corpus's
     segment list arrives); NaN for rows without one.
 
@@ -123,7 +134,7 @@ def media_durations(extra: pa.Array | pa.ChunkedArray) -> np.ndarray:
     out = np.full(len(extra), np.nan)
     if extra.null_count == len(extra):  # no row has an `extra`: nothing to search
         return out
-    for key in DURATION_KEYS:
+    for key in keys:
         found = pc.extract_regex(extra, _DURATION_VALUE.format(key=key))  # null where the key is absent
         text = pc.utf8_trim_whitespace(pc.binary_join_element_wise(
             pc.struct_field(found, [0]), pc.struct_field(found, [1]), ""))  # one of the two is empty

@@ -34,7 +34,7 @@ from mmdata.checks.stream import (
 from mmdata.corpora.base import REPEATED_ENTRY, UNCAPTIONED_SPLITS_KEY
 from mmdata.errors import ShardReadError
 from mmdata.options import convert_value
-from mmdata.records import media_durations
+from mmdata.records import duration_keys, media_durations
 from mmdata.store.layout import LOADER_ERRORS_TABLE, shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
@@ -165,11 +165,22 @@ class _Context:
     sample_shard_rows: list[int]
     failed: pa.Table
     lo: np.ndarray
-    hi: np.ndarray
-    duration: np.ndarray
+    end: np.ndarray  # each sample's end, NaN for a whole file (its media's duration bounds it)
+    extra: pa.ChunkedArray | None  # the samples' `extra`, where durations are read (None: no sequence table)
     text_issues: list[Issue]
     #: Some sample names an audio or video file (a `.csd` or pickle corpus names none).
     has_media: bool = True
+    _durations: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+
+    def spans(self, table: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lo, hi, duration) of every sample for `table`: the segment's start, its end (else the
+        duration of the table's medium, `records.duration_keys`), and that duration (NaN: none given)."""
+        keys = duration_keys(self.dataset.entry(table).modality)
+        if keys not in self._durations:
+            self._durations[keys] = (np.full(len(self.sample_ids), np.nan) if self.extra is None
+                                     else media_durations(self.extra, keys))
+        duration = self._durations[keys]
+        return self.lo, np.where(np.isfinite(self.end), self.end, duration), duration
 
     @classmethod
     def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool) -> _Context:
@@ -195,16 +206,16 @@ class _Context:
         samples, sample_shard_rows = scan_samples(dataset, read, keep, check_text)
         text_issues += aux_labels.issues()
         ids = samples.column("sample_id").combine_chunks()
-        lo = hi = duration = np.empty(0)  # segment spans: only sequence tables are checked against them
+        lo = end = np.empty(0)  # segment spans: only sequence tables are checked against them
+        extra = None
         if needs_spans:
-            duration = media_durations(dataset.samples_table(columns=["extra"]).column("extra"))  # NaN: none given
+            extra = dataset.samples_table(columns=["extra"]).column("extra")
             start = samples.column("start").to_numpy(zero_copy_only=False).astype(np.float64)
             end = samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64)
             lo = np.nan_to_num(start, nan=0.0)
-            hi = np.where(np.isfinite(end), end, duration)
         errors = dataset.errors().select(["table", "sample_id", "error_type"])
         has_media = any(c in samples.column_names and samples.column(c).null_count < len(samples) for c in ("audio", "video"))
-        return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, hi, duration, text_issues, has_media)
+        return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, end, extra, text_issues, has_media)
 
     def failed_ids(self, table: str) -> pa.Array:
         rows = self.failed.filter(pc.equal(self.failed.column("table"), table))
@@ -270,8 +281,8 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
         sample_shard_rows=context.sample_shard_rows, max_examples=options.max_examples))
     if spec.kind == "sequence" and (spec.intervals or spec.frame_rate):
         collector.extend(temporal.check_known_span(
-            name, context.sample_ids, context.hi, intervals=spec.intervals, max_examples=options.max_examples,
-            media=context.has_media))
+            name, context.sample_ids, context.spans(name)[1], intervals=spec.intervals,
+            max_examples=options.max_examples, media=context.has_media))
     if coverage:
         values = np.concatenate(coverage)
         values = values[np.isfinite(values)]
@@ -324,9 +335,10 @@ def _check_sequence(
     offsets, rows = sequence_rows(feature)
     issues = table_checks.check_finite(name, ids, rows, temporal.owner_index(offsets), max_examples=options.max_examples)
     known = where >= 0
-    lo = np.where(known, context.lo[where], 0.0)
-    hi = np.where(known, context.hi[where], np.nan)
-    duration = np.where(known, context.duration[where], np.nan)
+    sample_lo, sample_hi, sample_duration = context.spans(name)
+    lo = np.where(known, sample_lo[where], 0.0)
+    hi = np.where(known, sample_hi[where], np.nan)
+    duration = np.where(known, sample_duration[where], np.nan)
     intervals = None
     if spec.intervals:
         iv_offsets, intervals = sequence_rows(batch.column("intervals"))

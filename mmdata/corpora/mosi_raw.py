@@ -15,8 +15,9 @@ Layout "cmu" (the CMU-MOSI raw release; chosen when `Raw/` exists):
         data/<vid>/features (n_seg, 1) sentiment, data/<vid>/intervals (n_seg, 2) seconds in the full video
   One sample per segment found in any of these (a segment needs a WAV or an MP4): sample_id
   `<vid>_<k>`, group_id `<vid>`, whole clips (start/end null), `extra.sdk_key` = `<vid>[<k-1>]`, the
-  key the CMU-MultimodalSDK gives that segment after alignment, `extra.media_duration` = the length of
-  its WAV (from the header; `check` measures the clip's frames and intervals against it). A clip with an MP4 but no WAV takes
+  key the CMU-MultimodalSDK gives that segment after alignment, `extra.audio_duration` /
+  `extra.video_duration` = the lengths of its WAV and MP4 (from their headers; `check` measures the
+  clip's audio and video tables against them). A clip with an MP4 but no WAV takes
   its audio from the MP4's audio track, unless other clips of its video have WAVs: then the WAV is
   missing, a load problem, and the sample keeps the missing WAV as its audio (audio extractors fail
   it, naming the file).
@@ -235,20 +236,27 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
 
 
 def _record_clip_durations(corpus_dir: Path, segments: dict[str, _Segment]) -> None:
-    """`extra.media_duration` (seconds, from the WAV's header) of each clip with a WAV, so that `check`
-    can hold whole clips' frames and intervals against their length (the cmu layout gives no segment
-    times). A header soundfile cannot read is left out: extractors fail that clip, naming the file."""
+    """`extra.audio_duration` (from the WAV's header) and `extra.video_duration` (from the MP4's video
+    stream) of each clip, in seconds, so that `check` can hold whole clips' frames and intervals
+    against the length of their own medium (the cmu layout gives no segment times, and a clip's MP4
+    may run a frame or two past its WAV). A file whose header cannot be read gets none: extractors
+    fail that clip, naming the file."""
     import soundfile
 
+    from mmdata.media.video import video_duration
+
     for seg in segments.values():
-        if seg.audio is None:
-            continue
-        try:
-            info = soundfile.info(str(corpus_dir / seg.audio))
-        except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
-            continue
-        if info.samplerate > 0 and info.frames > 0:
-            seg.extra["media_duration"] = round(info.frames / info.samplerate, 6)
+        if seg.audio is not None:
+            try:
+                info = soundfile.info(str(corpus_dir / seg.audio))
+            except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
+                info = None
+            if info is not None and info.samplerate > 0 and info.frames > 0:
+                seg.extra["audio_duration"] = round(info.frames / info.samplerate, 6)
+        if seg.video is not None:
+            seconds = video_duration(corpus_dir / seg.video)
+            if seconds is not None:
+                seg.extra["video_duration"] = round(seconds, 6)
 
 
 def _flag_missing_clip_wavs(corpus_dir: Path, segments: dict[str, _Segment], result: LoadResult) -> None:
@@ -317,7 +325,8 @@ def _label_file(corpus_dir: Path, options: MosiRawOptions, defaults: tuple[str, 
 #: Columns of a labels CSV that say which clip a row labels, and its main label.
 _LABEL_KEY_COLUMNS = ("segment_id", "video_id", "segment", "label")
 #: `extra` keys this loader sets itself: a labels CSV column of such a name is not a further label.
-_RESERVED_EXTRA = ("labels", "sdk_key", "segment", "video_start", "video_end", "words", "duration")
+_RESERVED_EXTRA = ("labels", "sdk_key", "segment", "video_start", "video_end", "words", "duration", "audio_duration",
+                   "video_duration")
 
 
 def _read_cmu_labels(path: Path, result: LoadResult) -> dict[str, tuple[float, str, dict[str, float]]]:

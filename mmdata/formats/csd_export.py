@@ -39,7 +39,7 @@ import numpy as np
 from mmdata.alignment.core import overlap_pieces
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.formats.csd import split_key, write_csd
-from mmdata.records import media_durations
+from mmdata.records import duration_keys, media_durations
 from mmdata.store.shards import read_shard
 from mmdata.store.reader import Dataset, open_dataset
 
@@ -248,7 +248,7 @@ def _sdk_places(dataset: Dataset) -> dict[str, _Place]:
     """Every sample's SDK key and span in its video (see the module docstring for the sources)."""
     table = dataset.samples_table(columns=["sample_id", "start", "end", "extra"])
     rows = table.to_pylist()
-    for row, duration in zip(rows, media_durations(table.column("extra"))):  # NaN where none is given
+    for row, duration in zip(rows, media_durations(table.column("extra"), duration_keys(None))):  # NaN: none given
         row["duration"] = None if math.isnan(duration) else float(duration)
     # video -> [(i of vid[i], key, samples-table row, its extra)]
     by_video: dict[str, list[tuple[int, str, dict[str, Any], dict[str, Any]]]] = {}
@@ -301,7 +301,7 @@ def _consecutive_spans(video: str, members: list[tuple[int, str, dict[str, Any],
         if duration is None:
             raise DatasetError(
                 f"sample {row['sample_id']!r} (key {key!r}) has no place in video {video!r}: no start/end, no "
-                "extra.video_start/video_end and no extra.duration or media_duration, and --keys sdk writes rows in "
+                "extra.video_start/video_end and no extra.duration or media duration, and --keys sdk writes rows in "
                 "video time; load the corpus with the SDK's label file (mosi-raw -o labels_file="
                 "CMU_MOSI_Opinion_Labels.csd records the segment times), or export with --keys sample")
         out.append(((offset, offset + duration), offset))

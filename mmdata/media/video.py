@@ -143,6 +143,21 @@ def read_video_frames(
     return VideoFrames(sampler.out, np.stack([starts, ends], axis=1), float(fps), str(path))
 
 
+def video_duration(path: str | Path) -> float | None:
+    """Where the file states its video ends, in seconds of the media file (`_declared_end`), read from
+    the container's header without decoding; None when it states none or cannot be opened."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return None
+            declared = _declared_end(container, container.streams.video[0])
+    except (av.FFmpegError, ValueError, OSError):
+        return None
+    return None if declared is None else declared[0]
+
+
 def _check_not_truncated(path: Path, sampler: _Sampler, end: float | None, declared_end: float, frames: int) -> None:
     """Raise MediaError if the decoded frames (all of them: `sampler.exhausted`) stop more than one
     frame plus `TRUNCATION_TOLERANCE` before the end asked for: `end` or the stated end of the video,

@@ -107,7 +107,8 @@ def test_without_segment_times_sdk_keys_lay_clips_end_to_end_by_their_durations(
 
 
 def test_sdk_keys_need_a_key_and_a_place_in_the_video_for_every_sample(tmp_path):
-    fake = write_fake_mosi_cmu(tmp_path / "mosi")  # labels.csv: no segment times; Xy9_1 has no WAV to measure
+    fake = write_fake_mosi_cmu(tmp_path / "mosi")  # labels.csv: no segment times
+    (fake.root / "Raw/Video/Segmented/Xy9_1.mp4").write_bytes(b"not an mp4")  # Xy9_1 has no WAV: nothing to measure
     extract("mosi-raw", fake.root, tmp_path / "out", extractors=[LOGMEL], num_workers=0)
     with pytest.raises(DatasetError, match=r"sample 'Xy9_1' \(key 'Xy9\[0\]'\) has no place in video 'Xy9': no start/end, "
                                            r"no extra.video_start/video_end and no extra.duration.*labels_file="):
