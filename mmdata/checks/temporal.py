@@ -117,7 +117,8 @@ def check_interval_span(table: str, sample_ids: pa.Array, offsets: np.ndarray, i
     tolerance = tolerance + ROUNDING_SECONDS
     seg_lo, seg_hi, dur = lo[owner], hi[owner], duration[owner]
     with np.errstate(invalid="ignore"):
-        outside = (ends < seg_lo - tolerance) | (starts > seg_hi + tolerance) | (ends > dur + tolerance)
+        past_media = ends > dur + tolerance
+        outside = (ends < seg_lo - tolerance) | (starts > seg_hi + tolerance) | past_media
     if not outside.any():
         return []
     row = int(np.argmax(outside))
@@ -125,10 +126,14 @@ def check_interval_span(table: str, sample_ids: pa.Array, offsets: np.ndarray, i
     bad_samples = np.unique(owner[outside])
     span = f"[{lo[sample]:.6g}, {hi[sample]:.6g}]" if np.isfinite(hi[sample]) else f"[{lo[sample]:.6g}, ...)"
     media = f", media duration {duration[sample]:.6g} s" if np.isfinite(duration[sample]) else ""
+    if past_media[row] and not (ends[row] < seg_lo[row] - tolerance or starts[row] > seg_hi[row] + tolerance):
+        what = (f"interval [{starts[row]:.6g}, {ends[row]:.6g}] ends past the media's duration "
+                f"({duration[sample]:.6g} s; the sample's segment {span}); rows must end within the media")
+    else:
+        what = (f"interval [{starts[row]:.6g}, {ends[row]:.6g}] lies outside the sample's segment {span}{media}; "
+                "rows must overlap the segment they belong to")
     return [make_issue(
-        "intervals-outside", "error",
-        f"interval [{starts[row]:.6g}, {ends[row]:.6g}] lies outside the sample's segment {span}{media}; "
-        "rows must overlap the segment they belong to",
+        "intervals-outside", "error", what,
         table=table, offenders=sample_ids.take(pa.array(bad_samples)).to_pylist(), count=len(bad_samples),
     )]
 

@@ -50,7 +50,7 @@ def test_duration_given_as_a_string_bounds_whole_clip_intervals(tmp_path):
     report = check_dataset(_clips(tmp_path / "late", durations, audio=late_audio))
     issue = _found(report, "intervals-outside")[0]
     assert (issue.severity, issue.table, issue.sample_id) == ("error", "audio.f", "vid2[1]")
-    assert "media duration 2 s" in issue.message
+    assert "ends past the media's duration (2 s" in issue.message
 
 
 def test_string_duration_measures_the_coverage_of_a_half_covered_clip(tmp_path):
