@@ -285,7 +285,10 @@ def _read_table_shard(plan: FusePlan, table: TablePlan, index: int, sample_ids: 
         return TableData(valid & nonempty, why if not empty.any() else f"{why}, or the sequence is empty",
                          vectors=pooled)
     intervals = sequence_rows(data.column("intervals"))[1] if read_intervals else None
-    return TableData(valid, why, offsets=offsets, rows=values, intervals=intervals)
+    steps = np.diff(offsets) > 0  # a sequence of no step is no feature, kept or pooled alike
+    empty = valid & ~steps
+    return TableData(valid & steps, why if not empty.any() else f"{why}, or the sequence is empty",
+                     offsets=offsets, rows=values, intervals=intervals)
 
 
 def _screen_non_finite(plan: FusePlan, table: TablePlan, index: int, sample_ids: pa.Array, valid: np.ndarray,

@@ -249,6 +249,26 @@ def test_a_pooled_vector_with_no_time_step_to_carry_it_counts_as_missing(tmp_pat
     assert read_fused_metadata(tmp_path / "out")["normalization"]["tables"]["image.p"]["count"] == train - 1
 
 
+@pytest.mark.parametrize("sequences", ["pad", "ragged"])
+def test_a_kept_sequence_of_no_step_is_a_missing_feature_as_when_pooled(tmp_path, sequences):
+    """A 0-step row (a segment with no word) is no feature: an error by default, present=False and counted
+    with --missing zero (a trainer's pack_padded_sequence fails on a length of 0), left out with drop."""
+    empty = next(i for i, s in enumerate(M) if s.split == "valid")
+    no_steps = np.zeros((0, 2), np.float32), np.zeros((0, 2))
+    tables = (with_value(WORDS, empty, *no_steps), with_value(VIDEO, empty, *no_steps), FACE)
+    root = _mosi(tmp_path, tables)
+    with pytest.raises(DatasetError, match=rf"table 'text.w', sample '{re.escape(M[empty].sample_id)}': no feature "
+                                           r"\(.*, or the sequence is empty\)"):
+        fuse(root, tmp_path / "err", tables=("text", "video", "image"), sequences=sequences)
+    report = fuse(root, tmp_path / "zero", tables=("text", "video", "image"), sequences=sequences, missing="zero")
+    assert report.missing == {"text.w": 1, "video.v": 1, "image.p": 1}
+    table = _read_parquet(tmp_path / "zero")
+    row = table.column("sample_id").to_pylist().index(M[empty].sample_id)
+    assert table.column("length")[row].as_py() == 0 and table.column("present")[row].as_py() == [False] * 3
+    fuse(root, tmp_path / "drop", tables=("text", "video", "image"), sequences=sequences, missing="drop")
+    assert M[empty].sample_id not in _read_parquet(tmp_path / "drop").column("sample_id").to_pylist()
+
+
 def test_unaligned_sequences_are_refused_naming_tables_and_sample(tmp_path):
     with pytest.raises(DatasetError, match=r"table 'audio.f', sample 'vid0\[0\]': 20 time steps, table 'text.w' has 4"):
         fuse(_mosi(tmp_path), tmp_path / "out", tables=("text", "audio"), sequences="pad")

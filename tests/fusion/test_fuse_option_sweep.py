@@ -3,8 +3,8 @@
 The reference (`expected_export`) is written from the documented contract only, sample by sample in
 float64: each table's stored values (float16 tables rounded as stored), pooled with mean/max/first/
 last or kept as sequences on the steps the sequence tables share; a feature is missing when it
-failed, holds NaN/Inf (non_finite='missing'), pools from no step, or (pooled, with kept sequences)
-has no step to ride on; missing='drop' leaves out a sample lacking any table; z-scores use the
+failed, holds NaN/Inf (non_finite='missing'), is a sequence of no step (kept or pooled), or (pooled,
+with kept sequences) has no step to ride on; missing='drop' leaves out a sample lacking any table; z-scores use the
 population mean/std (std 0 -> 1) of the present, kept rows (every step of kept sequences) of the
 statistics splits; L2 leaves zero vectors zero; rows are grouped by split in samples order, with
 the label, a presence mask (missing='zero'), lengths and masks (sequences).
@@ -153,8 +153,10 @@ def expected_export(samples: list[Sample], tables: list[FakeTable], *, normalize
         if not np.isfinite(value).all():
             assert non_finite == "missing", "the sweep only fuses non-finite values as missing"
             return None
+        if table.spec.kind == "sequence" and not len(value):
+            return None  # a sequence of no step is no feature, kept or pooled
         if table.spec.kind == "sequence" and not keeps:
-            return POOLING[pool](value) if len(value) else None
+            return POOLING[pool](value)
         return value
 
     features = [[feature_of(t, s) for t in tables] for s in order]
