@@ -162,7 +162,8 @@ def check_ids(
             f"row {position} holds sample {table_ids[position].as_py()!r}, the samples table has "
             f"{sample_ids[position].as_py()!r} there: same ids, different order; rows must follow the samples table (re-run "
             "`mmdata extract`, which computes such shards again)",
-            table=table, offenders=[table_ids[position].as_py()], count=int(differ.sum()),
+            table=table, offenders=table_ids.filter(pa.array(differ)).slice(0, max_examples).to_pylist(),
+            count=int(differ.sum()), max_examples=max_examples,
         ))
     return issues
 

@@ -106,6 +106,11 @@ def test_each_pooled_table_defect_is_caught_with_code_and_sample(tmp_path, code,
     assert "text.b" not in {i.table for i in report.errors}
 
 
+def test_rows_out_of_order_are_all_listed_as_offenders(tmp_path):
+    issue = _only(check_dataset(_image_text(tmp_path, image=POOLED_DEFECTS["ids-order"][0])), "ids-order")
+    assert issue.count == 2 and issue.examples == ("000000000007", "000000000002")
+
+
 @pytest.mark.parametrize("table_format", ["parquet", "arrow"])
 def test_shards_computed_on_different_devices_are_a_warning_naming_both(tmp_path, table_format):
     devices = {0: "cpu", 1: "cuda:0", 2: "cuda:0"}  # shards of 5 rows: a run resumed on a GPU after shard 0
