@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from mmdata.errors import ConfigError
 from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_it_direct, direct_pass
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
@@ -130,6 +132,8 @@ class FuseReport:
     seconds: float = 0.0
     #: The auxiliary label columns written (`FuseOptions.labels`), in order.
     labels: list[str] = field(default_factory=list)
+    #: Splits of the samples table of which no row was exported (every sample left out by missing='drop').
+    emptied_splits: list[str] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -203,10 +207,21 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
         output_dir=output_dir, format=options.format, dim=plan.dim, tables=[t.name for t in plan.tables],
         slices={t.name: (t.start, t.stop) for t in plan.tables}, rows=rows, missing=missing, dropped=dropped,
         normalization={t.name: t.method for t in plan.tables}, files=files, seconds=time.perf_counter() - started,
-        labels=list(plan.label_columns),
+        labels=list(plan.label_columns), emptied_splits=_emptied_splits(plan, rows),
     )
+    if report.emptied_splits:
+        log.warning("--missing drop left no row of split(s) %s: every sample there lacks a table (missing: %s)",
+                    ", ".join(report.emptied_splits), ", ".join(f"{k} {v}" for k, v in missing.items() if v))
     log.info("fused %d rows x %d dims into %s in %.2f s", report.total_rows, report.dim, output_dir, report.seconds)
     return report
+
+
+def _emptied_splits(plan: FusePlan, rows: dict[str, int]) -> list[str]:
+    """The samples table's splits that have rows there and none in the export."""
+    if plan.split_names is None or plan.split_codes is None:
+        return []
+    held = [str(plan.split_names[code]) for code in np.unique(plan.split_codes)]
+    return [split for split in held if not rows.get(split)]
 
 
 def _layout(plan: FusePlan, options: FuseOptions, first: FirstPass | None) -> RowLayout:

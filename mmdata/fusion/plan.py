@@ -340,6 +340,8 @@ def _select_tables(dataset: Dataset, requested: tuple[str, ...] | None) -> list[
     for modality in dict.fromkeys(modalities):
         if modalities.count(modality) > 1:
             twice = [n for n in chosen if dataset.entry(n).modality == modality]
+            if len(set(twice)) == 1:
+                raise ConfigError(f"table {twice[0]!r} is named {len(twice)} times in --tables; name each table once")
             raise ConfigError(f"tables {twice} are both {modality!r}; early fusion takes one table per modality")
     return chosen
 

@@ -162,6 +162,18 @@ def test_drop_leaves_the_sample_out_and_counts_it(tmp_path, table_format):
     assert "present" not in table.column_names
 
 
+def test_drop_that_leaves_a_split_empty_says_so(tmp_path, caplog):
+    lost = [i for i, s in enumerate(S) if s.split == "val"]
+    text = TEXT
+    for i in lost:
+        text = with_value(text, i, None)
+    with caplog.at_level("WARNING", logger="mmdata.fusion.fuse"):
+        report = fuse(_dataset(tmp_path, text=text), tmp_path / "out", missing="drop")
+    assert report.emptied_splits == ["val"] and "val" not in report.rows and report.dropped == len(lost)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"--missing drop left no row of split(s) val: every sample there lacks a table (missing: text.b {len(lost)})"]
+
+
 def test_missing_error_names_table_and_sample_and_writes_nothing(tmp_path):
     with pytest.raises(DatasetError, match=r"table 'text.b', sample '000000000005': no feature .*--missing zero"):
         fuse(_dataset(tmp_path, text=with_value(TEXT, 5, None)), tmp_path / "out", missing="error")
@@ -395,6 +407,11 @@ def test_missing_table_for_requested_modality_and_unknown_stats_split(tmp_path):
                                           r"splits: \['test', 'train', 'val'\]"):
         fuse(root, tmp_path / "out", stats_splits=("training",))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_table_named_twice_is_named_as_such(tmp_path):
+    with pytest.raises(ConfigError, match=r"table 'image.a' is named 2 times in --tables; name each table once"):
+        fuse(_dataset(tmp_path), tmp_path / "out", tables=("image.a", "image.a"))
 
 
 def test_two_tables_of_one_modality_need_a_choice(tmp_path):
