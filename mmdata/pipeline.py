@@ -277,8 +277,12 @@ def _prepare(
 
 
 def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProblem], *, shard_size: int) -> None:
-    """Write the samples table in shards of `shard_size` rows, and the loader's problems as errors."""
+    """Write the samples table in shards of `shard_size` rows, and the loader's problems as errors.
+
+    Runs before the manifest exists, so whatever shards its folders hold are an interrupted run's
+    (killed before it wrote the manifest): they are removed first, never counted with the new ones."""
     _check_unique_ids(table)
+    _remove_unfinished_samples(output_dir)
     for index, start in enumerate(range(0, max(len(table), 1), shard_size)):
         write_table_atomic(table.slice(start, shard_size), layout.samples_dir(output_dir) / layout.shard_name(index))
     if problems:
@@ -290,6 +294,16 @@ def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProb
         write_table_atomic(
             errors_table(records), layout.errors_dir(output_dir, layout.LOADER_ERRORS_TABLE) / layout.shard_name(0)
         )
+
+
+def _remove_unfinished_samples(output_dir: Path) -> None:
+    """The shards and temporary files a run killed while writing the samples table or the loader's
+    errors left behind (only files of the store's naming: a folder of other files is left alone)."""
+    for folder in (layout.samples_dir(output_dir), layout.errors_dir(output_dir, layout.LOADER_ERRORS_TABLE)):
+        if not folder.is_dir():
+            continue
+        for path in [*layout.shard_files(folder), *folder.glob(".part-*.tmp")]:
+            path.unlink(missing_ok=True)
 
 
 def _table_complete(manifest: Manifest, name: str) -> bool:
