@@ -24,6 +24,7 @@ from mmdata.corpora.sources import SOURCES_KEY, changed_sources, source_names, s
 from mmdata.errors import ConfigError, CorpusFormatError, DatasetError, ExtractionError, SchemaMismatchError
 from mmdata.executors import ItemResult, LocalExecutor, item_failure
 from mmdata.features.base import Extractor, create_extractor
+from mmdata.options import build_options
 from mmdata.precomputed import write_precomputed_tables
 from mmdata.progress import NullProgress, ProgressSink
 from mmdata.records import samples_to_table
@@ -233,7 +234,8 @@ def _prepare(
             tables = load_corpus(kind, root, split=split, options=options).tables
             return open_dataset(output_dir), write_precomputed_tables(dataset, tables, on_error=on_error, force=force,
                                                                       table_format=table_format)
-        differing = [k for k in ("kind", "root", "split", "options") if manifest.corpus.get(k) != corpus_spec[k]]
+        differing = [k for k in ("kind", "root", "split") if manifest.corpus.get(k) != corpus_spec[k]]
+        differing += [] if _same_options(kind, manifest.corpus.get("options"), corpus_spec["options"]) else ["options"]
         if differing and set(differing) <= {"split", "options"}:
             changes = "; ".join(f"{k} {manifest.corpus.get(k)!r} there, {corpus_spec[k]!r} now" for k in differing)
             raise DatasetError(
@@ -586,7 +588,22 @@ def _batches(rows: list[dict[str, Any]], batch_size: int) -> Iterator[list[dict[
 
 
 def _same_corpus(recorded: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    return all(recorded.get(k) == wanted[k] for k in ("kind", "root", "split", "options"))
+    return all(recorded.get(k) == wanted[k] for k in ("kind", "root", "split")) and \
+        _same_options(wanted["kind"], recorded.get("options"), wanted["options"])
+
+
+def _same_options(kind: str, recorded: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
+    """Whether two corpus option mappings mean the same loader options: compared as the loader reads
+    them (typed, defaults filled in), so a recipe's `false`, the flag's `False` and leaving the default
+    agree. Options this version cannot read are compared as written."""
+    if (recorded or {}) == wanted:
+        return True
+    options_type = get_corpus_kind(kind).options_type
+    try:
+        return build_options(options_type, recorded or {}, owner="recorded") == \
+            build_options(options_type, wanted, owner="given")
+    except ConfigError:
+        return False
 
 
 def _check_unique_ids(table: pa.Table) -> None:

@@ -101,6 +101,18 @@ def test_the_same_corpus_with_other_loader_settings_names_what_changed(coco, tmp
                 corpus_options={"keep_images_without_captions": True}, num_workers=0)
 
 
+def test_loader_options_that_mean_the_same_add_tables_to_the_dataset(coco, tmp_path):
+    """A recipe's `false`, the command line's `False` and the default are one setting."""
+    extract("coco", coco, tmp_path / "out", extractors=["color-hist"], num_workers=0,
+            corpus_options={"keep_images_without_captions": "false"})
+    for same in ({}, {"keep_images_without_captions": "False"}, {"keep-images-without-captions": False}):
+        extract("coco", coco, tmp_path / "out", extractors=["pixel-stats"], num_workers=0, corpus_options=same)
+    with pytest.raises(DatasetError, match=r"options \{'keep_images_without_captions': 'false'\} there, "
+                                           r"\{'keep_images_without_captions': 'true'\} now"):
+        extract("coco", coco, tmp_path / "out", extractors=["pixel-stats"], num_workers=0,
+                corpus_options={"keep_images_without_captions": "true"})
+
+
 def test_unknown_extractor_lists_the_available_ones(coco, tmp_path):
     with pytest.raises(UnknownExtractorError, match=r"unknown extractor 'nope'; available: \[.*'color-hist'"):
         extract("coco", coco, tmp_path / "out", extractors=["nope"])
