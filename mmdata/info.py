@@ -51,5 +51,7 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
             "aux_labels": list((manifest.extra.get("loader") or {}).get("label_names") or []),
         },
         "tables": tables,
-        "errors": {"rows": errors.num_rows, "path": str(dataset.root / "errors")},
+        # null when no item failed: there is no errors folder to read then
+        "errors": {"rows": errors.num_rows,
+                   "path": str(dataset.root / "errors") if (dataset.root / "errors").is_dir() else None},
     }

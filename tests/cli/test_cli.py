@@ -36,6 +36,11 @@ def test_extract_then_info_json_names_every_table(tmp_path):
     assert hist["format"] == "parquet"
     for table in [data["samples"], *data["tables"]]:
         assert ds.dataset(table["path"]).count_rows() == 8
+    assert data["errors"] == {"rows": 0, "path": None}  # no item failed: no errors folder to read
+    (corpus / "val2017" / "000000000100.jpg").write_bytes(b"not a jpeg")
+    runner.invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "bad"), "--image", "color-hist", "-j", "0", "-q"])
+    errors = json.loads(runner.invoke(app, ["info", str(tmp_path / "bad"), "--json"]).stdout)["errors"]
+    assert errors["rows"] == 1 and ds.dataset(errors["path"]).count_rows() == 1
 
 
 def test_missing_corpus_root_is_a_one_line_error(tmp_path):
