@@ -40,6 +40,20 @@ def _warn_if_checksummed(root: Path, what: str) -> None:
                     root, CHECKSUMS_NAME, what, shlex.quote(str(root)))
 
 
+#: Where a writer's temporary files lie (`store.files.create_temporary`): shards of every table, their
+#: moments, the errors tables and the manifest.
+_TEMPORARIES = (".mmdata.json.*.tmp", "samples/.part-*.tmp", "features/*/.part-*.tmp", "features/*/*/.part-*.tmp",
+                "errors/*/.part-*.tmp")
+
+
+def remove_stale_temporaries(root: Path) -> None:
+    """Remove the temporary files killed writers left in a dataset (run with the writer lock held, so
+    none is being written): a table a later run does not claim again kept them for good."""
+    for pattern in _TEMPORARIES:
+        for path in root.glob(pattern):
+            path.unlink(missing_ok=True)
+
+
 @contextmanager
 def writing(dataset_dir: str | Path, what: str) -> Iterator[Path]:
     """Hold the dataset directory's writer lock (creating the directory) while `what` writes to it.
@@ -64,6 +78,7 @@ def writing(dataset_dir: str | Path, what: str) -> Iterator[Path]:
                     f"run this {what} when that one has finished, or write to another directory"
                 ) from None
         _warn_if_checksummed(root, what)
+        remove_stale_temporaries(root)
         yield root
     finally:
         if created and not any(root.iterdir()):

@@ -25,3 +25,18 @@ def test_shards_of_a_samples_table_killed_before_its_manifest_are_replaced_not_c
     (folder / "notes.txt").unlink()
     assert ds.dataset(folder).count_rows() == samples
     assert check_dataset(out).ok
+
+
+def test_temporary_files_of_killed_writers_go_with_the_next_run_even_in_tables_it_does_not_claim(tmp_path):
+    corpus = copy_sample_corpus("coco", tmp_path)
+    out = tmp_path / "ds"
+    extract("coco", corpus, out, extractors=["pixel-stats"], num_workers=0)
+    stale = [out / "features" / "image.pixel-stats" / ".part-00000.parquet.0123abcd.tmp",
+             out / "errors" / "image.pixel-stats" / ".part-00000.parquet.0123abcd.tmp",
+             out / ".mmdata.json.0123abcd.tmp"]
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half a file")
+    extract("coco", corpus, out, extractors=["color-hist"], num_workers=0)  # another table
+    assert not [p for p in stale if p.exists()]
+    assert check_dataset(out).ok
