@@ -105,8 +105,10 @@ def extract(
     """
     check_run_options(on_error=on_error, batch_size=batch_size, shard_size=shard_size)
     instances = None if extractors is None else [e if isinstance(e, Extractor) else create_extractor(e) for e in extractors]
-    get_corpus_kind(kind)  # unknown kinds and missing corpora fail before the output directory is made
+    get_corpus_kind(kind)  # unknown kinds, missing corpora and weights fail before the output directory is made
     require_dir(corpus_dir)
+    for instance in instances or ():
+        instance.check_ready()
     with writing(output_dir, "extraction"), make_executor(executor, num_workers=num_workers,
                                                           ray_address=ray_address) as runner:
         runner.start(instances)  # local workers boot while the corpus loads

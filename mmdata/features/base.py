@@ -133,6 +133,10 @@ class Extractor(ABC, metaclass=ExtractorType):
             raise ConfigError(f"extractor {self.name!r} takes a {self.config_type.__name__}, got {type(config).__name__}")
         self.config = config
 
+    def check_ready(self) -> None:
+        """Raise now what would stop this extractor before its first item (a weights file that is not
+        there), so that a run fails before it writes anything. Reads nothing large; by default nothing."""
+
     def decodes_safely_here(self, rows: list[dict[str, Any]]) -> bool:
         """Whether decoding `rows` cannot bring the process down (pure Python, or libraries hardened
         against bad files), so that the executor's auto mode may decode them in the main process.

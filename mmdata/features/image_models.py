@@ -146,6 +146,12 @@ class TorchvisionBackbone(Extractor):
 
     # -- weights and preprocessing (resolved in the main process; workers receive the result) --
 
+    def check_ready(self) -> None:
+        """The weights file is there (not read: that happens where the model loads)."""
+        source = self.weights_source()
+        if source.path is not None and not source.path.is_file():
+            raise MissingWeightsError(self._missing_message(source))
+
     def weights_source(self) -> WeightsSource:
         """Resolve `weights` to a hub-cache file, a given file or random init (nothing is read).
 

@@ -90,3 +90,4 @@ def test_missing_weights_stop_the_run(fake_coco, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
     with pytest.raises(MissingWeightsError, match="resnet18-f37072fd.pth"):
         extract("coco", fake_coco.root, tmp_path / "out", extractors=["resnet18"], split=fake_coco.split, num_workers=0)
+    assert not (tmp_path / "out").exists()  # found before anything is written
