@@ -34,10 +34,14 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import signal
 import sys
+import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -48,6 +52,10 @@ from mmdata.features.base import Extractor
 from mmdata.ray_attempts import attempt, block_key, run_rows, task_key
 
 log = logging.getLogger(__name__)
+
+#: How long closing an execution waits for the threads Ray Data started for it to end (they end
+#: within a tenth of a second once the iteration is closed; see `_end_iteration`).
+THREADS_END_TIMEOUT_S = 10.0
 
 #: Rows per weight-free Ray task, in whole batches of the pipeline's batch size (so that `compute`
 #: sees the local executor's batches). Each task costs Ray Data scheduling steps in the driver,
@@ -116,6 +124,9 @@ class RayExecutor:
         self.num_gpus = num_gpus
         self._started_ray = False
         self._stream: _ResultStream | None = None
+        #: Ray Data threads still running after an execution was closed: shutting Ray down under
+        #: them would end the process (see `close`).
+        self._lingering: list[threading.Thread] = []
 
     def __enter__(self) -> RayExecutor:
         self._ensure_ray()
@@ -128,13 +139,27 @@ class RayExecutor:
         """Ray is connected on entering the context; nothing more to boot."""
 
     def close(self) -> None:
-        """Stop any running stream; shut Ray down only if this executor started it."""
-        self._close_stream()
-        if self._started_ray:
-            import ray
+        """Stop any running stream; shut Ray down only if this executor started it.
 
-            ray.shutdown()
-            self._started_ray = False
+        A stream left mid-way (an item failed with on_error='fail', Ctrl-C, SIGTERM) is closed
+        first, which waits for Ray Data's threads to end (`_end_iteration`): one still using Ray
+        when `ray.shutdown` runs makes Ray's core worker end the whole process (exit 1, the error
+        never reported). Should one outlive the wait, Ray is left for its exit hook to shut down.
+        """
+        try:
+            self._close_stream()
+        finally:
+            if self._started_ray:
+                import ray
+
+                self._started_ray = False
+                lingering = [t.name for t in self._lingering if t.is_alive()]
+                if lingering:
+                    log.warning("Ray Data threads still running %.0f s after the execution was closed (%s); "
+                                "Ray is shut down when the process exits", THREADS_END_TIMEOUT_S,
+                                ", ".join(lingering))
+                else:
+                    ray.shutdown()
 
     def stream_shards(
         self, extractor: Extractor, shard_paths: Sequence[Path], corpus_root: Path, batch_size: int
@@ -219,14 +244,15 @@ class RayExecutor:
         ds.context.print_on_execution_start = False
         # Ray Data logs a warning when its bars are off; mmdata draws its own progress.
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
-        iterator = ds.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=2)
+        before = set(threading.enumerate())
+        iterator = iter(ds.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=2))
+        finished = False
         try:
             for block in iterator:
                 yield block.to_pydict()
+            finished = True
         finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
+            self._lingering = _end_iteration(iterator, before, finished=finished)
 
     def _plan(self, extractor: Extractor) -> _Plan:
         import ray
@@ -245,6 +271,8 @@ class RayExecutor:
         return _Plan(decode_tasks, actors, gpus, in_flight)
 
     def _ensure_ray(self) -> None:
+        """Connect to Ray (or start it), keeping the caller's SIGTERM and SIGINT handlers
+        (`_keeping_signal_handlers`)."""
         if (self.address or "").startswith("ray://"):
             raise ConfigError(
                 f"--address {self.address}: Ray Data does not run through Ray Client (ray://); run mmdata on a "
@@ -263,8 +291,9 @@ class RayExecutor:
             return
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         try:
-            ray.init(address=self.address, include_dashboard=False, logging_level=logging.WARNING,
-                     log_to_driver=False)
+            with _keeping_signal_handlers():
+                ray.init(address=self.address, include_dashboard=False, logging_level=logging.WARNING,
+                         log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise ConfigError(
                 f"cannot connect to a Ray cluster at address {self.address!r} ({type(e).__name__}: {e}); "
@@ -277,6 +306,83 @@ class RayExecutor:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+def _end_iteration(iterator: Iterator[Any], before: set[threading.Thread], *, finished: bool) -> list[threading.Thread]:
+    """Close a Ray Data iteration; one left mid-way waits for the threads it started to end.
+    Returns those still running after `THREADS_END_TIMEOUT_S`.
+
+    Closing the iterator shuts its streaming executor down, but an iteration left mid-way (an item
+    failed with on_error='fail', Ctrl-C, SIGTERM) leaves its prefetching threads running a moment
+    longer, holding object refs: were Ray shut down meanwhile, the first of them to touch it (if
+    only to drop a ref) makes Ray's core worker end the whole process. Its block prefetcher's
+    thread, which Ray Data stops only at the end of a finished iteration, is stopped here. A
+    finished iteration has ended its threads already.
+    """
+    prefetcher = _prefetcher_of(iterator)  # found in the suspended generator, before closing it
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+    if finished:
+        return []
+    if prefetcher is not None:
+        prefetcher.stop()
+    deadline = time.monotonic() + THREADS_END_TIMEOUT_S
+    started = [t for t in threading.enumerate() if t not in before and t is not threading.current_thread()
+               and _runs_ray_code(t) and _prefetcher_run_by(t) in (None, prefetcher)]
+    for thread in started:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [t for t in started if t.is_alive()]
+
+
+def _prefetcher_of(iterator: Iterator[Any]) -> Any:
+    """The block prefetcher of a Ray Data `iter_batches` iteration (None where it cannot be found)."""
+    frame = getattr(iterator, "gi_frame", None)
+    batch_iterator = frame.f_locals.get("batch_iterator") if frame is not None else None
+    prefetcher = getattr(batch_iterator, "_prefetcher", None)
+    return prefetcher if callable(getattr(prefetcher, "stop", None)) else None
+
+
+def _prefetcher_run_by(thread: threading.Thread) -> Any:
+    """The block prefetcher whose loop the thread runs, if any: another iteration's is neither
+    stopped nor waited for (it waits for blocks until its own iteration stops it)."""
+    owner = getattr(getattr(thread, "_target", None), "__self__", None)
+    return owner if callable(getattr(owner, "prefetch_blocks", None)) else None
+
+
+def _runs_ray_code(thread: threading.Thread) -> bool:
+    """The thread runs Ray's code (a target function or a Thread subclass from a `ray` module)."""
+    target = getattr(thread, "_target", None)
+    module = getattr(target, "__module__", None) if target is not None else type(thread).__module__
+    return (module or "").split(".")[0] == "ray"
+
+
+#: The signals whose handlers `ray.init` replaces: SIGTERM with one that exits with status 15 (or, on
+#: the node it starts, 1) without the caller's clean-up.
+_KEPT_SIGNALS = ("SIGTERM", "SIGINT")
+
+
+@contextmanager
+def _keeping_signal_handlers() -> Iterator[None]:
+    """Put back the caller's own SIGTERM and SIGINT handlers (the CLI's `exit_on_sigterm`) after
+    `ray.init` replaced them, so that SIGTERM goes through the caller's clean-up (this executor's
+    `close`, which shuts Ray down) rather than exiting from inside Ray. A default disposition is
+    left to Ray, whose handler stops the Ray processes it started."""
+    if threading.current_thread() is not threading.main_thread():  # handlers are set from the main thread only
+        yield
+        return
+    kept = {}
+    for name in _KEPT_SIGNALS:
+        number = getattr(signal, name, None)
+        handler = signal.getsignal(number) if number is not None else None
+        if handler is not None and handler is not signal.SIG_DFL:
+            kept[number] = handler
+    try:
+        yield
+    finally:
+        for number, handler in kept.items():
+            if signal.getsignal(number) is not handler:
+                signal.signal(number, handler)
 
 
 class _ResultStream:
