@@ -4,14 +4,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mmdata.errors import ShardReadError
+from mmdata.store.layout import shard_files
 from mmdata.store.reader import open_dataset
+from mmdata.store.shards import shard_rows
 
 
 def describe_dataset(path: str | Path) -> dict[str, Any]:
     """One JSON-able object naming the samples table and every feature table.
 
     Each table: name, path, format (arrow or parquet shards), modality, extractor, config, rows,
-    dim, dtype, kind, frame_rate, errors, complete, versions.
+    dim, dtype, kind, frame_rate, errors, complete, versions. An unfinished table's rows are those of
+    the shards written so far (its manifest entry counts rows when the table is finished).
     """
     dataset = open_dataset(path)
     manifest = dataset.manifest
@@ -26,7 +30,7 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
             "modality": entry.modality,
             "extractor": entry.extractor,
             "config": entry.config,
-            "rows": entry.rows,
+            "rows": entry.rows if entry.complete else _rows_written(dataset.root / entry.path),
             "dim": spec.get("dim"),
             "dtype": spec.get("dtype"),
             "kind": spec.get("kind"),
@@ -55,3 +59,14 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
         "errors": {"rows": errors.num_rows,
                    "path": str(dataset.root / "errors") if (dataset.root / "errors").is_dir() else None},
     }
+
+
+def _rows_written(table_dir: Path) -> int:
+    """Rows of the finished shards of an unfinished table, from their footers (an unreadable one counts none)."""
+    total = 0
+    for path in shard_files(table_dir):
+        try:
+            total += shard_rows(path)
+        except ShardReadError:
+            continue
+    return total
