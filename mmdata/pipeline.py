@@ -125,6 +125,11 @@ def extract(
         )
         if reused:
             log.info("%s: the samples table of an earlier run is kept; the corpus is not read again", dataset.root)
+            recorded = dataset.manifest.samples.get("shard_size")
+            if shard_size != layout.DEFAULT_SHARD_SIZE and recorded not in (None, shard_size):
+                log.warning("%s: shards keep the %s rows of the samples table the dataset was made with, not the "
+                            "%d asked for (every table's shards hold the samples shards' rows); extract into a new "
+                            "output directory for other shards", dataset.root, recorded, shard_size)
             report.changed_sources = changed_sources(Path(dataset.manifest.corpus["root"]),
                                                      dataset.manifest.extra.get(SOURCES_KEY))
             if report.changed_sources:

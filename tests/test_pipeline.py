@@ -113,6 +113,16 @@ def test_loader_options_that_mean_the_same_add_tables_to_the_dataset(coco, tmp_p
                 corpus_options={"keep_images_without_captions": "true"})
 
 
+def test_another_shard_size_on_a_rerun_is_named_in_a_warning(coco, tmp_path, caplog):
+    extract("coco", coco, tmp_path / "out", extractors=["color-hist"], num_workers=0, shard_size=3)
+    with caplog.at_level("WARNING", logger="mmdata.pipeline"):
+        extract("coco", coco, tmp_path / "out", extractors=["pixel-stats"], num_workers=0, shard_size=5)
+    assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == [
+        "shards keep the 3 rows of the samples table the dataset was made with, not the 5 asked for (every table's "
+        "shards hold the samples shards' rows); extract into a new output directory for other shards"]
+    assert open_dataset(tmp_path / "out").entry("image.pixel-stats").rows == open_dataset(tmp_path / "out").manifest.samples["rows"]
+
+
 def test_unknown_extractor_lists_the_available_ones(coco, tmp_path):
     with pytest.raises(UnknownExtractorError, match=r"unknown extractor 'nope'; available: \[.*'color-hist'"):
         extract("coco", coco, tmp_path / "out", extractors=["nope"])
