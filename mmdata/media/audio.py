@@ -34,7 +34,9 @@ OnSilence = Literal["error", "allow"]
 SILENCE_PEAK = 1e-4
 #: Seconds decoded before a segment's start in compressed audio, then dropped.
 SEEK_PREROLL = 0.5
-SOUNDFILE_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".snd"})
+#: Read with libsndfile (MP3 too: it drops the encoder delay and puts the first sample at 0 s, as `ffmpeg -ss` does;
+#: FFmpeg through PyAV labels it with the stream start time, 69 ms late for a LAME file).
+SOUNDFILE_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".snd", ".mp3"})
 # WAV writers that stream (ffmpeg to a pipe, espeak-ng --stdout) leave these placeholder sizes.
 _UNKNOWN_WAV_SIZES = frozenset({0, 0xFFFFFFFF, 0x7FFFF000, 0x7FFFFFFF})
 _WAVE_FORMAT_PCM = 0x0001
