@@ -226,7 +226,9 @@ def _prepare(
     corpus_spec = {"kind": kind, "root": str(root), "split": split, "options": dict(sorted((options or {}).items()))}
     if (output_dir / layout.MANIFEST_NAME).is_file():
         manifest = read_manifest(output_dir)
-        if _same_corpus(manifest.corpus, corpus_spec):
+        differing = [k for k in ("kind", "root", "split") if manifest.corpus.get(k) != corpus_spec[k]]
+        differing += [] if _same_options(kind, manifest.corpus.get("options"), corpus_spec["options"]) else ["options"]
+        if not differing:
             dataset = open_dataset(output_dir)
             pending = [n for n in manifest.samples.get("precomputed", []) if not _table_complete(manifest, n)]
             if not pending:
@@ -241,9 +243,7 @@ def _prepare(
             tables = load_corpus(kind, root, split=split, options=options).tables
             return open_dataset(output_dir), write_precomputed_tables(dataset, tables, on_error=on_error, force=force,
                                                                       table_format=table_format)
-        differing = [k for k in ("kind", "root", "split") if manifest.corpus.get(k) != corpus_spec[k]]
-        differing += [] if _same_options(kind, manifest.corpus.get("options"), corpus_spec["options"]) else ["options"]
-        if differing and set(differing) <= {"split", "options"}:
+        if set(differing) <= {"split", "options"}:
             changes = "; ".join(f"{k} {manifest.corpus.get(k)!r} there, {corpus_spec[k]!r} now" for k in differing)
             raise DatasetError(
                 f"{output_dir} holds a dataset of this corpus loaded with other settings ({changes}); use the "
@@ -265,7 +265,7 @@ def _prepare(
         first, more = result.problems[0], len(result.problems) - 1
         raise CorpusFormatError(
             f"{first.path}: {first.reason}" + (f" (sample {first.sample_id})" if first.sample_id else "")
-            + f"; nothing was written: --on-error fail stops at the loader's first problem"
+            + "; nothing was written: --on-error fail stops at the loader's first problem"
             + (f" ({more} more)" if more else "") + "; --on-error skip records them in the errors table and goes on"
         )
     table = samples_to_table(result.samples)
@@ -306,12 +306,11 @@ def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProb
 
 
 def _remove_unfinished_samples(output_dir: Path) -> None:
-    """The shards and temporary files a run killed while writing the samples table or the loader's
-    errors left behind (only files of the store's naming: a folder of other files is left alone)."""
+    """The shards a run killed while writing the samples table or the loader's errors left behind
+    (only files of the store's naming: a folder of other files is left alone; its temporary files
+    went when this run took the writer lock, `store.lock.remove_stale_temporaries`)."""
     for folder in (layout.samples_dir(output_dir), layout.errors_dir(output_dir, layout.LOADER_ERRORS_TABLE)):
-        if not folder.is_dir():
-            continue
-        for path in [*layout.shard_files(folder), *folder.glob(".part-*.tmp")]:
+        for path in layout.shard_files(folder):
             path.unlink(missing_ok=True)
 
 
@@ -592,11 +591,6 @@ def _error_record(table: str, result: ItemResult) -> dict[str, Any]:
 def _batches(rows: list[dict[str, Any]], batch_size: int) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(rows), batch_size):
         yield rows[start : start + batch_size]
-
-
-def _same_corpus(recorded: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    return all(recorded.get(k) == wanted[k] for k in ("kind", "root", "split")) and \
-        _same_options(wanted["kind"], recorded.get("options"), wanted["options"])
 
 
 def _same_options(kind: str, recorded: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:

@@ -170,17 +170,18 @@ class _Context:
     text_issues: list[Issue]
     #: Some sample names an audio or video file (a `.csd` or pickle corpus names none).
     has_media: bool = True
-    _durations: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    _spans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def spans(self, table: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(lo, hi, duration) of every sample for `table`: the segment's start, its end (else the
-        duration of the table's medium, `records.duration_keys`), and that duration (NaN: none given)."""
+        duration of the table's medium, `records.duration_keys`), and that duration (NaN: none given);
+        computed once per set of duration keys, not per batch."""
         keys = duration_keys(self.dataset.entry(table).modality)
-        if keys not in self._durations:
-            self._durations[keys] = (np.full(len(self.sample_ids), np.nan) if self.extra is None
-                                     else media_durations(self.extra, keys))
-        duration = self._durations[keys]
-        return self.lo, np.where(np.isfinite(self.end), self.end, duration), duration
+        if keys not in self._spans:
+            duration = (np.full(len(self.sample_ids), np.nan) if self.extra is None
+                        else media_durations(self.extra, keys))
+            self._spans[keys] = (self.lo, np.where(np.isfinite(self.end), self.end, duration), duration)
+        return self._spans[keys]
 
     @classmethod
     def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool) -> _Context:

@@ -88,7 +88,7 @@ from mmdata.corpora.mosi_sdk_labels import attach_sdk_labels, clip_id
 from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.formats.csd import CSD_SUFFIX
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
-from mmdata.records import Sample
+from mmdata.records import DURATION_KEYS, MODALITY_DURATION_KEYS, Sample
 
 log = logging.getLogger(__name__)
 
@@ -252,11 +252,11 @@ def _record_clip_durations(corpus_dir: Path, segments: dict[str, _Segment]) -> N
             except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
                 info = None
             if info is not None and info.samplerate > 0 and info.frames > 0:
-                seg.extra["audio_duration"] = round(info.frames / info.samplerate, 6)
+                seg.extra[MODALITY_DURATION_KEYS["audio"]] = round(info.frames / info.samplerate, 6)
         if seg.video is not None:
             seconds = video_duration(corpus_dir / seg.video)
             if seconds is not None:
-                seg.extra["video_duration"] = round(seconds, 6)
+                seg.extra[MODALITY_DURATION_KEYS["video"]] = round(seconds, 6)
 
 
 def _flag_missing_clip_wavs(corpus_dir: Path, segments: dict[str, _Segment], result: LoadResult) -> None:
@@ -325,8 +325,9 @@ def _label_file(corpus_dir: Path, options: MosiRawOptions, defaults: tuple[str, 
 #: Columns of a labels CSV that say which clip a row labels, and its main label.
 _LABEL_KEY_COLUMNS = ("segment_id", "video_id", "segment", "label")
 #: `extra` keys this loader sets itself: a labels CSV column of such a name is not a further label.
-_RESERVED_EXTRA = ("labels", "sdk_key", "segment", "video_start", "video_end", "words", "duration", "audio_duration",
-                   "video_duration")
+#: (the duration keys among them: `check` reads a clip's length there).
+_RESERVED_EXTRA = ("labels", "sdk_key", "segment", "video_start", "video_end", "words", *DURATION_KEYS,
+                   *MODALITY_DURATION_KEYS.values())
 
 
 def _read_cmu_labels(path: Path, result: LoadResult) -> dict[str, tuple[float, str, dict[str, float]]]:

@@ -15,7 +15,6 @@ from mmdata.errors import DatasetError
 from mmdata.store import layout
 from mmdata.store.manifest import TableEntry, write_manifest
 from mmdata.store.metadata import read_table_metadata
-from mmdata.store.moments import MOMENTS_DIR
 from mmdata.store.reader import Dataset
 from mmdata.store.shards import shard_rows
 
@@ -68,9 +67,6 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     if conflict:
         shutil.rmtree(table_dir, ignore_errors=True)
         shutil.rmtree(errors_dir, ignore_errors=True)
-    for folder in (table_dir, errors_dir, table_dir / MOMENTS_DIR):
-        for stale in folder.glob(".part-*.tmp") if folder.is_dir() else ():
-            stale.unlink(missing_ok=True)
     dataset.manifest.tables[name] = TableEntry(
         name=name,
         path=str(table_dir.relative_to(dataset.root)),
