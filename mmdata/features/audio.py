@@ -43,7 +43,7 @@ import numpy as np
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import MediaError
 from mmdata.features.base import Extractor, register_extractor
-from mmdata.media.audio import SOUNDFILE_SUFFIXES, AudioSegment, OnSilence, check_not_silent, load_audio
+from mmdata.media.audio import AUDIO_DECODE_LIBRARIES, SOUNDFILE_SUFFIXES, AudioSegment, OnSilence, check_not_silent, load_audio
 from mmdata.store.metadata import FeatureSpec
 
 PadMode = Literal["constant", "reflect"]
@@ -225,7 +225,7 @@ def librosa_mfcc(samples: np.ndarray, cfg: MfccConfig) -> np.ndarray:
 class _LibrosaFrames(_StftExtractor):
     """Frames computed with librosa one item at a time, in the workers (`compute` passes them on)."""
 
-    libraries: ClassVar[tuple[str, ...]] = ("numpy", "librosa", "soundfile", "soxr")
+    libraries: ClassVar[tuple[str, ...]] = ("numpy", "librosa", *AUDIO_DECODE_LIBRARIES)
 
     def frames(self, samples: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -291,16 +291,45 @@ def _n_frames(padded_length: int, n_fft: int, hop_length: int) -> int:
 @functools.lru_cache(maxsize=8)
 def _stft_constants(cfg: StftConfig) -> tuple[Any, Any]:
     """(window, mel filter bank (n_fft // 2 + 1, n_mels)) of a config, built once per process:
-    torchaudio's periodic Hann window and Slaney mel filters, as `MelSpectrogram` builds them."""
+    torchaudio's periodic Hann window and the Slaney mel filters (`slaney_mel_filters`)."""
     import torch
-    import torchaudio
 
     window = torch.hann_window(cfg.win_length or cfg.n_fft)
-    filters = torchaudio.functional.melscale_fbanks(
-        cfg.n_fft // 2 + 1, cfg.f_min, cfg.f_max if cfg.f_max is not None else float(cfg.sample_rate // 2), cfg.n_mels,
-        cfg.sample_rate, norm="slaney", mel_scale="slaney",
-    )
+    filters = torch.from_numpy(slaney_mel_filters(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.f_min, cfg.f_max))
     return window, filters
+
+
+def _hz_to_slaney_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz (3 mels per 200 Hz), logarithmic above."""
+    hz = np.asarray(hz, np.float64)
+    linear = 3.0 * hz / 200.0
+    return np.where(hz >= 1000.0, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) * 27.0 / np.log(6.4), linear)
+
+
+def _slaney_mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, np.float64)
+    return np.where(mel >= 15.0, 1000.0 * np.exp(np.log(6.4) / 27.0 * (mel - 15.0)), 200.0 * mel / 3.0)
+
+
+def slaney_mel_filters(sample_rate: int, n_fft: int, n_mels: int, f_min: float = 0.0,
+                       f_max: float | None = None) -> np.ndarray:
+    """(n_fft // 2 + 1, n_mels) float32 triangular Slaney mel filters with Slaney area normalisation,
+    as `librosa.filters.mel(norm='slaney', htk=False)` builds them (transposed).
+
+    The FFT bins sit at `k * sample_rate / n_fft` and f_max defaults to `sample_rate / 2`.
+    torchaudio's `melscale_fbanks` places the bins up to `sample_rate // 2` instead, which at an odd
+    sample rate (11025 Hz) stretches every filter by half a hertz and moved log-mel frames by up
+    to 0.03 from librosa's; at even rates the two are the same filters."""
+    bins = np.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1)
+    top = sample_rate / 2.0 if f_max is None else f_max
+    edges = _slaney_mel_to_hz(np.linspace(_hz_to_slaney_mel(f_min), _hz_to_slaney_mel(top), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[None, :] - bins[:, None]  # (bins, n_mels + 2)
+    lower = -ramps[:, :-2] / widths[:-1]
+    upper = ramps[:, 2:] / widths[1:]
+    filters = np.maximum(0.0, np.minimum(lower, upper))
+    filters *= 2.0 / (edges[2:] - edges[:-2])  # equal area per filter
+    return filters.astype(np.float32)
 
 
 def mel_power_frames(batch: Any, cfg: StftConfig) -> Any:
@@ -323,7 +352,7 @@ def mel_power_frames(batch: Any, cfg: StftConfig) -> Any:
 
 
 class _TorchaudioStft(_StftExtractor):
-    libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "torchaudio", "soundfile", "soxr")
+    libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "torchaudio", *AUDIO_DECODE_LIBRARIES)
 
     def _finish(self, mel: Any, n_frames: list[int]) -> Any:
         """(B, T, dim) features from (B, T, n_mels) mel power frames; item b's own frames are the
@@ -441,7 +470,7 @@ class KaldiFbank(AudioFrameExtractor):
 
     name: ClassVar[str] = "kaldi-fbank"
     config_type: ClassVar[type] = KaldiFbankConfig
-    libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "torchaudio", "soundfile", "soxr")
+    libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "torchaudio", *AUDIO_DECODE_LIBRARIES)
 
     def output_spec(self) -> FeatureSpec:
         cfg = self.config

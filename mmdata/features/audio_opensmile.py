@@ -31,7 +31,7 @@ import numpy as np
 from mmdata.errors import MediaError
 from mmdata.features.audio import AudioFrameExtractor, cell_intervals
 from mmdata.features.base import register_extractor
-from mmdata.media.audio import OnSilence
+from mmdata.media.audio import AUDIO_DECODE_LIBRARIES, OnSilence
 from mmdata.store.metadata import FeatureSpec
 
 EgemapsLevel = Literal["lld", "functionals"]
@@ -59,7 +59,7 @@ class Egemaps(AudioFrameExtractor):
 
     name: ClassVar[str] = "egemaps"
     config_type: ClassVar[type] = EgemapsConfig
-    libraries: ClassVar[tuple[str, ...]] = ("numpy", "opensmile", "soundfile", "soxr")
+    libraries: ClassVar[tuple[str, ...]] = ("numpy", "opensmile", *AUDIO_DECODE_LIBRARIES)
     _smile: Any = None  # built on first use in each worker process
 
     @property

@@ -38,7 +38,7 @@ import numpy as np
 from mmdata.errors import MediaError
 from mmdata.features.audio import AudioFrameExtractor, Feature, stft_intervals
 from mmdata.features.base import register_extractor
-from mmdata.media.audio import OnSilence
+from mmdata.media.audio import AUDIO_DECODE_LIBRARIES, OnSilence
 from mmdata.store.metadata import FeatureSpec
 
 _HEAD = ("f0_hz", "voiced", "voiced_prob", "rms", "rms_db")
@@ -128,7 +128,7 @@ class Prosody(AudioFrameExtractor):
 
     name: ClassVar[str] = "prosody"
     config_type: ClassVar[type] = ProsodyConfig
-    libraries: ClassVar[tuple[str, ...]] = ("numpy", "librosa", "soundfile", "soxr")
+    libraries: ClassVar[tuple[str, ...]] = ("numpy", "librosa", *AUDIO_DECODE_LIBRARIES)
 
     def output_spec(self) -> FeatureSpec:
         return FeatureSpec(

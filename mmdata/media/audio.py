@@ -36,6 +36,9 @@ SILENCE_PEAK = 1e-4
 SEEK_PREROLL = 0.5
 #: Read with libsndfile (MP3 too: it drops the encoder delay and puts the first sample at 0 s, as `ffmpeg -ss` does;
 #: FFmpeg through PyAV labels it with the stream start time, 69 ms late for a LAME file).
+#: The libraries `load_audio` decodes and resamples with, recorded in every audio table's provenance:
+#: libsndfile (WAV, FLAC, MP3, ...), PyAV (the audio of a video, M4A, ...), soxr through librosa.
+AUDIO_DECODE_LIBRARIES = ("soundfile", "av", "librosa", "soxr")
 SOUNDFILE_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".snd", ".mp3"})
 # WAV writers that stream (ffmpeg to a pipe, espeak-ng --stdout) leave these placeholder sizes.
 _UNKNOWN_WAV_SIZES = frozenset({0, 0xFFFFFFFF, 0x7FFFF000, 0x7FFFFFFF})

@@ -7,7 +7,7 @@ import pytest
 
 from mmdata.errors import MediaError
 from mmdata.features import create_extractor
-from mmdata.features.audio import cell_intervals, stft_intervals
+from mmdata.features.audio import cell_intervals, slaney_mel_filters, stft_intervals
 from mmdata.features.audio_prosody import prosody_columns
 from mmdata.media.audio import AudioSegment
 
@@ -34,16 +34,30 @@ def rows(media):
     ]
 
 
-@pytest.mark.parametrize("pad_mode", ["constant", "reflect"])
+@pytest.mark.parametrize("pad_mode, sample_rate", [("constant", 16000), ("reflect", 16000), ("constant", 11025)])
 @pytest.mark.parametrize("kind", ["logmel", "mfcc"])
-def test_librosa_and_torchaudio_agree_within_stated_tolerance(media, rows, librosa_ready, kind, pad_mode):
-    options = f":pad_mode={pad_mode},n_mels=64" + (",n_mfcc=20" if kind == "mfcc" else "")
+def test_librosa_and_torchaudio_agree_within_stated_tolerance(media, rows, librosa_ready, kind, pad_mode, sample_rate):
+    # 11025 Hz: an odd rate, where torchaudio's own filter bank (bins up to sample_rate // 2) differs
+    options = f":pad_mode={pad_mode},n_mels=64,sample_rate={sample_rate}" + (",n_mfcc=20" if kind == "mfcc" else "")
     by_librosa = run(create_extractor(f"librosa-{kind}{options}"), rows, media.root)
     by_torch = run(create_extractor(f"torchaudio-{kind}{options}"), rows, media.root)
     for (a, ia), (b, ib) in zip(by_librosa, by_torch):
         assert a.shape == b.shape and a.shape[1] == (20 if kind == "mfcc" else 64)
         np.testing.assert_allclose(a, b, atol=LOGMEL_ATOL if kind == "logmel" else MFCC_ATOL, rtol=0)
         np.testing.assert_array_equal(ia, ib)
+
+
+@pytest.mark.parametrize("sample_rate, n_fft, n_mels, f_max", [
+    (16000, 400, 80, None), (11025, 512, 64, None), (22050, 2048, 128, None), (44100, 1024, 40, 8000.0),
+    (11025, 400, 80, 4000.0),
+])
+def test_mel_filters_are_librosas(sample_rate, n_fft, n_mels, f_max):
+    import librosa
+
+    ours = slaney_mel_filters(sample_rate, n_fft, n_mels, 0.0, f_max)
+    theirs = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmax=f_max, htk=False, norm="slaney").T
+    assert ours.shape == theirs.shape and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6 * theirs.max())
 
 
 def test_torchaudio_batch_gives_the_same_frames_as_one_item_at_a_time(media, rows):
@@ -175,3 +189,13 @@ def test_bad_options_are_config_errors(spec):
 
     with pytest.raises(ConfigError):
         create_extractor(spec)
+
+
+@pytest.mark.parametrize("name", ["librosa-logmel", "torchaudio-mfcc", "kaldi-fbank", "prosody", "egemaps"])
+def test_audio_tables_record_the_decoders_versions(name):
+    from importlib.metadata import version
+
+    versions = create_extractor(name).provenance()["versions"]
+    # libsndfile, PyAV (the audio of a video, M4A) and the soxr resampler (through librosa) shape every frame
+    for library in ("soundfile", "av", "librosa", "soxr"):
+        assert versions[library] == version(library)
