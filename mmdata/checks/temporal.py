@@ -190,7 +190,9 @@ def check_coverage(table: str, sample_ids: pa.Array, coverage: np.ndarray, min_c
 
 def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, intervals: bool = True,
                      max_examples: int = 5, media: bool = True) -> list[Issue]:
-    """One warning for the table when samples have neither an end time nor a media duration.
+    """One warning for the table when samples have neither an end time nor a media duration (an
+    `info` when the corpus names no media files: nothing can be added then, and a `.csd` dataset of
+    nine sequences would otherwise repeat one warning nine times).
 
     Whole clips (start/end null) of a corpus whose `extra` gives no `duration` have no known end:
     their intervals are then only checked up to their own last one, so an interval past the end
@@ -207,7 +209,7 @@ def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, interv
     unchecked = ("interval bounds and coverage were only checked up to each sample's last interval" if intervals
                  else "their frame counts could not be checked against duration x frame rate")
     return [make_issue(
-        "duration-unknown", "warning",
+        "duration-unknown", "warning" if media else "info",
         f"{count} of {len(hi)} samples have no end time and no known media duration, so {unchecked}; "
         + ("add a `duration` column (seconds) to the corpus's segment list (e.g. segments.csv, kept in `extra`) to "
            "check them against the media" if media else

@@ -72,10 +72,11 @@ def test_whole_clips_without_a_duration_are_one_warning_per_table(tmp_path):
     assert "add a `duration` column (seconds) to the corpus's segment list" in issues[0].message
 
 
-def test_the_hint_for_stored_sequences_without_media_files_says_there_is_nothing_to_add(tmp_path):
+def test_stored_sequences_without_media_files_are_an_info_that_says_there_is_nothing_to_add(tmp_path):
     samples = [replace(s, audio=None, video=None) for s in CLIPS]  # as a .csd corpus's samples
     tables = [clip_table("audio.f", samples, 3, 10.0, 2.0)]
     (issue,) = _found(check_dataset(build_dataset(tmp_path / "ds", samples, tables, **MOSI)), "duration-unknown")
+    assert issue.severity == "info"  # not a warning: no column the user could add would let it be checked
     assert "names no media files to measure them against (stored sequences), so there is nothing to add" in issue.message
 
 
