@@ -10,6 +10,8 @@ manifest.csv looks like (a comma-separated header row; `captions` cells are `|`-
 Columns; every one is optional, but a row names at least one medium or one text:
     id                  sample id (string or integer). Default: the first media path without its suffix
                         (`images/cat`), plus `@<start>-<end>` for a segment; `line-<n>` for a text-only row.
+                        A row whose default id an earlier row with other media took (`images/cat.png` after
+                        `images/cat.jpg`) keeps its suffix (`images/cat.png`).
     image, audio, video media paths relative to the corpus root (the manifest's folder). A path that is not on
                         disk as written but is with `/` for `\` (a manifest written on Windows) or in the
                         other Unicode normal form (NFC/NFD, e.g. names from macOS) is read as it is on disk.
@@ -32,7 +34,7 @@ import math
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -92,11 +94,14 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
     result = LoadResult(samples=[])
     rows = read_jsonl_rows(path, result.problems) if file_format == "jsonl" else _read_csv(path)
     seen: dict[str, int] = {}
+    seen_media: dict[str, tuple[Any, ...]] = {}
     splits: set[str] = set()
     for line, row in rows:
         sample = _row_to_sample(row, f"{path}:{line}", line, corpus_dir, options.allow_outside_root, result.problems)
         if sample is None:
             continue
+        if sample.sample_id in seen and row.get("id") is None:
+            sample = _with_suffixed_id(sample, seen_media.get(sample.sample_id))
         if sample.sample_id in seen:
             derived = "" if row.get("id") is not None else (
                 "; this id comes from the row's media path, give the rows an 'id' column to keep both")
@@ -108,6 +113,7 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
             ))
             continue
         seen[sample.sample_id] = line
+        seen_media[sample.sample_id] = _media_of(sample)
         splits.add(sample.split)
         if split is None or sample.split == split:
             result.samples.append(sample)
@@ -254,7 +260,7 @@ def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path,
         end=end,
         captions=captions,
         transcript=transcript,
-        label=_number(row.get("label"), where, "'label'"),
+        label=_label(row.get("label"), where),
         extra={k: v for k, v in row.items() if k not in KNOWN_COLUMNS},
     )
 
@@ -287,6 +293,16 @@ def _seconds(row: dict[str, Any], column: str, where: str) -> float | None:
     if value is not None and value < 0:
         raise CorpusFormatError(f"{where}: expected {column!r} >= 0 seconds, got {value}")
     return value
+
+
+def _label(value: Any, where: str) -> float | None:
+    """The row's numeric label; a class name is refused with the way to keep it."""
+    try:
+        return _number(value, where, "'label'")
+    except CorpusFormatError as e:
+        raise CorpusFormatError(
+            f"{e}; 'label' is the sample's numeric target (a score, or a class index); keep a class name in a "
+            "column of another name (e.g. 'category'), which goes to the sample's `extra`") from None
 
 
 def _number(value: Any, where: str, what: str) -> float | None:
@@ -328,14 +344,31 @@ def _identifier(value: Any, where: str, what: str) -> str | None:
     return expect_text(value, where, f"{what} (a string or an integer)").strip()
 
 
-def _default_id(media: dict[str, str], start: float | None, end: float | None, line: int) -> str:
+def _default_id(media: dict[str, str], start: float | None, end: float | None, line: int, *,
+                suffix: bool = False) -> str:
     first = next((media[c] for c in MEDIA_COLUMNS if c in media), None)
     if first is None:
         return f"line-{line:06d}"
-    base = PurePosixPath(first).with_suffix("").as_posix() if PurePosixPath(first).suffix else first
+    base = PurePosixPath(first).with_suffix("").as_posix() if PurePosixPath(first).suffix and not suffix else first
     if start is None and end is None:
         return base
     return f"{base}@{start or 0.0:.3f}-{'' if end is None else f'{end:.3f}'}"
+
+
+def _media_of(sample: Sample) -> tuple[Any, ...]:
+    return sample.image, sample.audio, sample.video, sample.start, sample.end
+
+
+def _with_suffixed_id(sample: Sample, earlier_media: tuple[Any, ...] | None) -> Sample:
+    """A sample whose default id an earlier row took: the same id when that row named the same media
+    (a repeated row, reported as such), else the id with the media path's suffix kept."""
+    if earlier_media is None or earlier_media == _media_of(sample):
+        return sample
+    media = {c: getattr(sample, c) for c in MEDIA_COLUMNS if getattr(sample, c) is not None}
+    suffixed = _default_id(media, sample.start, sample.end, 0, suffix=True)
+    if suffixed == sample.sample_id:
+        return sample
+    return replace(sample, sample_id=suffixed)
 
 
 def _format_of(path: Path) -> Literal["jsonl", "csv"]:

@@ -63,6 +63,23 @@ def test_duplicate_ids_are_problems_naming_both_lines(tmp_path):
     assert problem.path.endswith("manifest.jsonl:3") and "first on line 1" in problem.reason
 
 
+def test_default_ids_of_two_files_differing_in_suffix_keep_both_samples(tmp_path):
+    root = write_jsonl(tmp_path, [{"image": "img/a.jpg", "caption": "jpeg"}, {"image": "img/a.png", "caption": "png"},
+                                  {"image": "img/a.png", "caption": "again"}])
+    result = load_corpus("manifest", root)
+    # the second file keeps its suffix; the third row repeats the second's file: a repeated entry, as before
+    assert [(s.sample_id, s.image) for s in result.samples] == [("img/a", "img/a.jpg"), ("img/a.png", "img/a.png")]
+    [problem] = result.problems
+    assert problem.path.endswith("manifest.jsonl:3") and "duplicate sample id 'img/a.png'" in problem.reason
+
+
+def test_a_class_name_as_label_says_where_to_keep_it(tmp_path):
+    (tmp_path / "data.csv").write_text("image,label\nx.jpg,cat\n")
+    with pytest.raises(CorpusFormatError, match=r"data.csv:2: expected 'label' as a finite number, got 'cat'; "
+                       r"'label' is the sample's numeric target .* column of another name \(e.g. 'category'\)"):
+        load_corpus("manifest", tmp_path)
+
+
 @pytest.mark.parametrize(("row", "message"), [
     ({"image": "x.jpg", "start": 1.0}, "'start'/'end' need an 'audio' or 'video' path"),
     ({"audio": "a.wav", "start": 2.0, "end": 1.0}, "expected end > start, got start=2.0 end=1.0"),

@@ -81,12 +81,14 @@ def test_paths_outside_the_root_are_refused_unless_allowed(tmp_path):
 
 
 def test_ids_derived_from_media_paths_that_collide_say_to_add_an_id_column(tmp_path):
-    (tmp_path / "manifest.jsonl").write_text('{"image": "a/x.jpg"}\n{"image": "a/x.png"}\n{"id": "a/x", "text": "t"}\n')
+    (tmp_path / "manifest.jsonl").write_text('{"image": "a/x.jpg"}\n{"image": "a/x.png"}\n{"id": "a/x", "text": "t"}\n'
+                                             '{"id": "b/y.png", "text": "u"}\n{"image": "b/y.jpg"}\n{"image": "b/y.png"}\n')
     result = load_corpus("manifest", tmp_path)
-    assert [s.image for s in result.samples] == ["a/x.jpg"]
-    derived, given = result.problems
-    assert derived.path.endswith("manifest.jsonl:2") and "give the rows an 'id' column" in derived.reason
+    # a/x.png keeps its suffix (a/x.jpg took a/x); b/y.png's suffixed id is taken too: then the hint
+    assert [s.sample_id for s in result.samples] == ["a/x", "a/x.png", "b/y.png", "b/y"]
+    given, derived = result.problems
     assert given.path.endswith("manifest.jsonl:3") and "'id' column" not in given.reason
+    assert derived.path.endswith("manifest.jsonl:6") and "give the rows an 'id' column" in derived.reason
 
 
 def _recipe(tmp_path, text: str | bytes):
