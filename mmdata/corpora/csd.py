@@ -26,22 +26,30 @@ lists them with their times, pauses included (`[[word, start, end], ...]`, what 
 Tables. Every other file becomes a sequence table with intervals: per sample, the rows that
 overlap the sample's interval clipped to it with the SDK's rules (what `align(labels)` without a
 collapse gives; keys `vid[i]` of one video are gathered and sorted by start first, as the SDK
-does); a whole-video sample keeps all rows. Features are stored as float32 (T, D), D the product
-of the trailing dims. Table names are `<modality>.<name>` guessed from the file and root names
-(CMU_MOSI_COVAREP -> audio.covarep, CMU_MOSI_Visual_Facet_41 -> video.facet-41), or set with
-`tables=FILE_STEM=modality.name+...`. A word (or phone) file becomes `text.words` (`text.phones`):
-feature (T, 1) = 1.0 for a pause token (`sp`) else 0.0, plus a `words` column (list<string>)
-with the tokens themselves, from which word embeddings can be computed and which `export-csd`
-writes back as bytes.
+does); a whole-video sample keeps all rows. A file keyed by the label's segment ids instead (only
+keys `vid[i]`, those of each labelled video all segment ids of the label file: segment-level data
+as the SDK writes after aligning to the labels, or `export-csd` of segments) gives each segment
+the rows of its own key, as the SDK's `get_tensors` reads them (none where it lacks the key), so
+overlapping segments keep their own rows instead of counting each other's twice. Features are
+stored as float32 (T, D), D the product of the trailing dims. Table names are `<modality>.<name>`
+guessed from the file and root names (CMU_MOSI_COVAREP -> audio.covarep, CMU_MOSI_Visual_Facet_41
+-> video.facet-41), or set with `tables=FILE_STEM=modality.name+...`. A word (or phone) file
+becomes `text.words` (`text.phones`): feature (T, 1) = 1.0 for a pause token (`sp`) else 0.0, plus
+a `words` column (list<string>) with the tokens themselves, from which word embeddings can be
+computed and which `export-csd` writes back as bytes.
 
 Bad input. Each key of each file is checked while loading: shapes (features (T, D...), intervals
 (T, 2), same T, the file's feature dims), finite intervals with end >= start, starts sorted (or
-sorted stably with `unsorted=sort`, as the SDK does; the label file's rows are segments numbered
-in file order, which may overlap or come in any order). A bad video, and a video missing from some
-file (the SDK's `unify`, but comparing ids exactly), is dropped from every table and reported as
-a load problem naming the file and the video id. -inf/NaN in features follow `nonfinite`: error
-(the sample fails and is recorded in the errors table), zero (replaced, as MulT and MMSA do on
-load) or keep; they are counted either way (manifest `extra.nonfinite_values`).
+sorted stably with `unsorted=sort`, as the SDK does). A bad video, and a video missing from some
+file (the SDK's `unify`, but comparing ids exactly), is dropped from every table and reported as a
+load problem naming the file and the video id. The label sequence is the exception: its rows are
+segments numbered in file order, which may overlap or come in any order, and each row is checked
+on its own (finite interval, end > start, not zero-length, finite values), so a bad row leaves out
+only its segment `vid[i]` (a load problem naming the file and the segment) and the video's other
+segments keep their ids. A label file loaded as a feature table (`tables=` with `labels=none`, or
+beside another label file) is checked like any other table. -inf/NaN in features follow
+`nonfinite`: error (the sample fails and is recorded in the errors table), zero (replaced, as MulT
+and MMSA do on load) or keep; they are counted either way (manifest `extra.nonfinite_values`).
 
 Dataset. The corpus a label file belongs to (cmu-mosi, cmu-mosei: its file name starts with
 CMU_MOSI_ / CMU_MOSEI_, or its metadata `dataset name` says so), or the option `dataset`, is
@@ -65,7 +73,9 @@ import pyarrow as pa
 
 from mmdata.alignment.core import overlap_pieces, unify_ids
 from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
-from mmdata.corpora.csd_labels import dataset_of, label_segments, left_out, pick_labels, row_labels_metadata
+from mmdata.corpora.csd_labels import (
+    dataset_of, label_segments, left_out, mark_rows_by_segment, pick_labels, row_labels_metadata,
+)
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, read_rows, split_key
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
@@ -115,6 +125,9 @@ class _FileInfo:
     bad_keys: set[str] = field(default_factory=set)  # keys that failed the checks
     feature_shape: tuple[int, ...] | None = None
     frame_rate: float | None = None
+    #: Keyed by the label's segment ids (`vid[i]`, as the SDK writes after aligning to labels): each
+    #: sample's rows are those of its own key, never the video's keys gathered and cut again.
+    rows_by_segment: bool = False
 
     @property
     def names(self) -> str:
@@ -133,14 +146,11 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     if not paths:
         raise CorpusNotFoundError(f"no .csd files in {corpus_dir}; expected CMU-MultimodalSDK computational sequences")
     result = LoadResult(samples=[])
-    infos = [inspect_csd(path, options, result.problems) for path in paths]
+    # Every file is checked as a feature sequence first: which one holds the labels is known only after.
+    infos = [inspect_csd(path, options, result.problems, labels=False) for path in paths]
     labels = pick_labels(infos, options)
-    if labels is not None and labels.bad_keys and options.unsorted == "error":
-        # A label file picked by name (option labels) but not named like labels: its segments need no sorting either.
-        relaxed: list[LoadProblem] = []
-        fixed = inspect_csd(labels.path, options, relaxed, labels=True)
-        result.problems = [p for p in result.problems if p.path != str(labels.path)] + relaxed
-        infos[infos.index(labels)] = labels = fixed
+    if labels is not None:
+        labels = _inspect_as_labels(labels, infos, options, result)
     excluded = left_out(infos, options)
     if excluded:  # their bad keys are no problem of the samples
         infos = [i for i in infos if i not in excluded]
@@ -162,6 +172,8 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
                 f"video {vid!r} is missing from {', '.join(lacking)}; expected every sequence to hold it "
                 f"(dropped from all tables){hint}")))
     videos = [v for v in unified.kept if v not in bad]
+    if labels is not None:
+        mark_rows_by_segment(sequences, labels)
     folds = None
     if options.folds:
         folds_path = resolve_folds_path(options.folds, corpus_dir)
@@ -231,8 +243,7 @@ class _SequenceReader:
     """Reads one file's rows for a list of sample ids, one video at a time (see `PrecomputedTable.read`)."""
 
     def __init__(self, info: _FileInfo, spans: dict[str, Any], by_segments: bool, options: CsdOptions):
-        self.path, self.is_text = info.path, info.is_text
-        self.keys_by_base = info.keys_by_base
+        self.info, self.path, self.is_text = info, info.path, info.is_text
         self.spans, self.by_segments, self.options = spans, by_segments, options
 
     def __call__(self, sample_ids: Sequence[str]) -> Iterator[PrecomputedRow]:
@@ -250,61 +261,122 @@ class _SequenceReader:
         return sample_id.split("[")[0] if self.by_segments else sample_id
 
     def _rows(self, csd: CsdFile, video: str, sample_ids: list[str]) -> Iterator[PrecomputedRow]:
-        keys = self.keys_by_base[video] if self.by_segments else [video]
-        features, intervals = read_rows(csd, keys, sort=self.options.unsorted == "sort" or len(keys) > 1)
+        pieces = _sample_rows(csd, self.info, video, sample_ids, self.spans, self.by_segments,
+                              sort=self.options.unsorted == "sort")
+        for sample_id, features, intervals, where in pieces:
+            yield self._row(sample_id, features, intervals, where)
+
+    def _row(self, sample_id: str, features: np.ndarray, intervals: np.ndarray, where: str) -> PrecomputedRow:
+        """One sample's stored row: words as pause flags (T, 1) plus the tokens, else float32 (T, D)."""
         words = decode_words(features) if self.is_text else None
         values = np.asarray([[is_pause(w)] for w in words], np.float32).reshape(-1, 1) if words is not None \
             else np.asarray(features, dtype=np.float32).reshape(len(features), int(np.prod(features.shape[1:])))
-        if self.by_segments:
-            segments = np.array([self.spans[s][:2] for s in sample_ids], dtype=np.float64)
-            parts = overlap_pieces(segments, intervals).per_reference()
+        picked, count = sanitize_nonfinite(values, self.options.nonfinite)
+        if count and self.options.nonfinite == "error":
+            return PrecomputedRow(sample_id, error=nonfinite_error(count, where), path=where, nonfinite=count)
+        columns = {"words": words} if words is not None else {}
+        return PrecomputedRow(sample_id, picked, intervals, columns=columns, nonfinite=count)
+
+
+def _sample_rows(
+    csd: CsdFile, info: _FileInfo, video: str, sample_ids: list[str], spans: dict[str, Any], by_segments: bool, *,
+    sort: bool,
+) -> Iterator[tuple[str, np.ndarray, np.ndarray, str]]:
+    """(sample_id, its feature rows, their intervals, where) for one video's samples, in order.
+
+    A file keyed by the label's segments (`info.rows_by_segment`) gives each sample the rows of its
+    own key. Otherwise the video's keys are gathered (sorted by start when there are several, or
+    with `sort`) and cut by the samples' segments with the SDK's rules; a whole-video sample keeps
+    every row.
+    """
+    if by_segments and info.rows_by_segment:
+        yield from _own_key_rows(csd, info, video, sample_ids, sort=sort)
+        return
+    keys = info.keys_by_base[video] if by_segments else [video]
+    features, intervals = read_rows(csd, keys, sort=sort or len(keys) > 1)
+    if by_segments:
+        segments = np.array([spans[s][:2] for s in sample_ids], dtype=np.float64).reshape(-1, 2)
+        parts: Any = overlap_pieces(segments, intervals).per_reference()
+    else:
+        parts = [(slice(None), intervals)]
+    where = csd.where(video)
+    for sample_id, (rows, clipped) in zip(sample_ids, parts):
+        yield sample_id, features[rows], clipped, where
+
+
+def _own_key_rows(csd: CsdFile, info: _FileInfo, video: str, sample_ids: list[str], *,
+                  sort: bool) -> Iterator[tuple[str, np.ndarray, np.ndarray, str]]:
+    """Each segment's rows from its own key `vid[i]`, as the SDK's `get_tensors` reads aligned data;
+    no rows for a segment the file has no key for (the SDK's align writes none where nothing overlaps)."""
+    present = set(info.keys_by_base[video])
+    for sample_id in sample_ids:
+        if sample_id in present:
+            features, intervals = read_rows(csd, [sample_id], sort=sort)
+            yield sample_id, features, intervals, csd.where(sample_id)
         else:
-            parts = [(np.arange(len(values)), intervals)]
-        for sample_id, (rows, row_intervals) in zip(sample_ids, parts):
-            picked, count = sanitize_nonfinite(values[rows], self.options.nonfinite)
-            where = csd.where(video)
-            if count and self.options.nonfinite == "error":
-                yield PrecomputedRow(sample_id, error=nonfinite_error(count, where), path=where, nonfinite=count)
-                continue
-            columns = {"words": [words[r] for r in rows]} if words is not None else {}
-            yield PrecomputedRow(sample_id, picked, row_intervals, columns=columns, nonfinite=count)
+            empty = np.empty((0, *(info.feature_shape or (1,))), dtype="S1" if info.is_text else np.float32)
+            yield sample_id, empty, np.empty((0, 2), dtype=np.float64), csd.where(video)
 
 
 def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem], *,
                 labels: bool | None = None) -> _FileInfo:
     """Check each key of a `.csd` file (bad keys become `problems`) and index the valid ones by video.
 
-    A label sequence (`labels=True`; None: a file named like labels, `*label*` and not words) need
-    not be sorted by start time: its rows are segments, numbered `vid[i]` in file order as the SDK
-    numbers them (segments may overlap or come in any order), never time steps to sort.
+    A feature sequence (`labels=False`) is checked row by row here: finite intervals, end >= start,
+    and starts sorted unless the option `unsorted=sort`; a bad key leaves its video out. The label
+    sequence (`labels=True`) is checked for shapes only: its rows are segments, numbered `vid[i]` in
+    file order as the SDK numbers them (segments may overlap or come in any order), and each row is
+    checked on its own by `csd_labels.label_segments`, so that a bad row costs its segment alone.
+    `labels=None` takes a file named like labels (`*label*`, not words) as the label sequence; the
+    `csd` loader passes False until it has picked the label file, so that a label file loaded as a
+    feature table (option `tables`) is checked like any other table.
     """
     with CsdFile(path) as csd:
         info = _FileInfo(path, csd.root_name, csd.metadata, csd.is_text())
         if labels is None:
             labels = "label" in info.names and not info.is_text
-        require_sorted = options.unsorted == "error" and not labels
-        hint = "pass the option unsorted=sort to sort rows by start time as the SDK does"
         for key in csd.video_ids:
             base = key.split("[")[0]
             try:
-                features, intervals_data = csd.datasets(key)
-                features_shape = features.shape
-                check_shapes(csd.where(key), features_shape, intervals_data.shape)
-                if info.feature_shape is None:
-                    info.feature_shape = tuple(features_shape[1:])
-                elif tuple(features_shape[1:]) != info.feature_shape:
-                    raise CorpusFormatError(f"{csd.where(key)}: features have shape {features_shape}, expected "
-                                            f"(T, {', '.join(map(str, info.feature_shape))}) like the file's other videos")
-                intervals = np.asarray(intervals_data[()], dtype=np.float64)
-                check_intervals(csd.where(key), intervals, require_sorted=require_sorted, sort_hint=hint)
+                intervals = _check_key(csd, key, info, options, rows_checked=not labels)
             except CorpusFormatError as e:
                 problems.append(LoadProblem(key, str(path), f"{e}; video {base!r} is left out of every table"))
                 info.bad_keys.add(key)
                 continue
             info.keys_by_base.setdefault(base, []).append(key)
-            if info.frame_rate is None and not info.is_text and len(intervals) >= 3:
+            if info.frame_rate is None and intervals is not None and not info.is_text and len(intervals) >= 3:
                 info.frame_rate = _frame_rate(intervals)
     return info
+
+
+def _check_key(csd: CsdFile, key: str, info: _FileInfo, options: CsdOptions, *,
+               rows_checked: bool) -> np.ndarray | None:
+    """Check one key's shapes (and, when `rows_checked`, its intervals row by row); its intervals
+    when they were read (None for a label sequence, whose rows `label_segments` checks)."""
+    features, intervals_data = csd.datasets(key)
+    features_shape = features.shape
+    check_shapes(csd.where(key), features_shape, intervals_data.shape)
+    if info.feature_shape is None:
+        info.feature_shape = tuple(features_shape[1:])
+    elif tuple(features_shape[1:]) != info.feature_shape:
+        raise CorpusFormatError(f"{csd.where(key)}: features have shape {features_shape}, expected "
+                                f"(T, {', '.join(map(str, info.feature_shape))}) like the file's other videos")
+    if not rows_checked:
+        return None
+    intervals = np.asarray(intervals_data[()], dtype=np.float64)
+    check_intervals(csd.where(key), intervals, require_sorted=options.unsorted == "error",
+                    sort_hint="pass the option unsorted=sort to sort rows by start time as the SDK does")
+    return intervals
+
+
+def _inspect_as_labels(labels: _FileInfo, infos: list[_FileInfo], options: CsdOptions, result: LoadResult) -> _FileInfo:
+    """The picked label file inspected again as the label sequence (its rows checked one by one
+    later, by `label_segments`), in place of its inspection as a feature sequence and its problems."""
+    problems: list[LoadProblem] = []
+    relabelled = inspect_csd(labels.path, options, problems, labels=True)
+    result.problems = [p for p in result.problems if p.path != str(labels.path)] + problems
+    infos[infos.index(labels)] = relabelled
+    return relabelled
 
 
 def _frame_rate(intervals: np.ndarray) -> float | None:
@@ -327,15 +399,9 @@ def _timed_words(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> 
         by_video.setdefault(sample_id.split("[")[0] if by_segments else sample_id, []).append(sample_id)
     with CsdFile(words.path) as csd:
         for video, sample_ids in by_video.items():
-            keys = words.keys_by_base[video] if by_segments else [video]
-            tokens, intervals = read_rows(csd, keys, sort=True)
-            tokens = decode_words(tokens)
-            if not by_segments:
-                out[video] = [[t, float(a), float(b)] for t, (a, b) in zip(tokens, intervals)]
-                continue
-            parts = overlap_pieces(np.array([spans[s][:2] for s in sample_ids]), intervals).per_reference()
-            for sample_id, (rows, clipped) in zip(sample_ids, parts):
-                out[sample_id] = [[tokens[r], float(a), float(b)] for r, (a, b) in zip(rows, clipped)]
+            for sample_id, tokens, intervals, _ in _sample_rows(csd, words, video, sample_ids, spans, by_segments,
+                                                                 sort=True):
+                out[sample_id] = [[t, float(a), float(b)] for t, (a, b) in zip(decode_words(tokens), intervals)]
     return out
 
 

@@ -4,6 +4,9 @@
     require_label_sequence(path, ...)        -> raises unless a file reads as a label sequence
     left_out(infos, options)                 -> label-like files `labels=none` leaves out
     label_segments(info, videos, result)     -> {vid[i]: (start, end, values, i)}, bad rows as problems
+    bad_label_row(sample_id, i, ...)         -> why one label row is skipped (checked row by row), or None
+    segment_ids(info)                        -> every segment id vid[i] the label file names
+    mark_rows_by_segment(infos, labels)      -> flags the files keyed by those ids (read key by key)
     dataset_of(info)                         -> cmu-mosi / cmu-mosei from the file name or metadata
     label_row_names(dataset, count)          -> names of a row's values (MOSEI's 7, else label_0, ...)
     row_labels_metadata(dataset, count)      -> loader metadata naming them (rows of several values)
@@ -104,20 +107,42 @@ def left_out(infos: list[_FileInfo], options: CsdOptions) -> list[_FileInfo]:
 
 
 def label_segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> dict[str, Any]:
-    """`vid[i]` -> (start, end, label values, i) for every labelled, non-zero-length segment."""
+    """`vid[i]` -> (start, end, label values, i) for every labelled, non-zero-length segment.
+
+    Rows are checked one by one (`bad_label_row`): a bad row is a problem of its own segment
+    `vid[i]` only, and the video's other segments keep their ids, as the SDK numbers them by row.
+    """
     spans: dict[str, Any] = {}
     with CsdFile(labels.path) as csd:
         for video in videos:
             for sample_id, i, interval, values, where in label_rows(csd, video, labels.keys_by_base[video], result):
-                if not valid_reference(interval, EPSILON)[0]:
-                    result.problems.append(LoadProblem(sample_id, where, (
-                        f"label segment {i} has zero length (at {float(interval[0])!r} s); skipped, as the SDK skips it")))
-                elif not np.isfinite(values).all():
-                    result.problems.append(LoadProblem(sample_id, where, (
-                        f"label segment {i} has a non-finite value {values.tolist()}; expected numbers; skipped")))
+                why = bad_label_row(sample_id, i, interval, values, where)
+                if why:
+                    result.problems.append(LoadProblem(sample_id, where, why))
                 else:
                     spans[sample_id] = (float(interval[0]), float(interval[1]), values, i)
     return spans
+
+
+def bad_label_row(sample_id: str, i: int, interval: np.ndarray, values: np.ndarray, where: str) -> str | None:
+    """Why label segment `sample_id` (row `i`, at `where`) is skipped, or None when it is a segment.
+
+    The label sequence is not checked as a whole (`inspect_csd(..., labels=True)`): a non-finite or
+    reversed interval, a zero-length one (which the SDK skips) or a non-finite value costs its row alone.
+    """
+    skipped = "skipped (the video's other segments keep their ids)"
+    if not np.isfinite(interval).all():
+        return (f"{where}: label segment {sample_id!r} spans {interval.tolist()}; expected finite seconds; {skipped}; "
+                "fix that row's interval in the label file to keep the segment")
+    if not valid_reference(interval, EPSILON)[0]:
+        return f"label segment {i} has zero length (at {float(interval[0])!r} s); skipped, as the SDK skips it"
+    if interval[1] < interval[0]:
+        return (f"{where}: label segment {sample_id!r} ends before it starts ({float(interval[0])!r} -> "
+                f"{float(interval[1])!r} s); expected end > start; {skipped}; fix that row's interval in the label "
+                "file to keep the segment")
+    if not np.isfinite(values).all():
+        return f"label segment {i} has a non-finite value {values.tolist()}; expected numbers; skipped"
+    return None
 
 
 def label_rows(
@@ -146,6 +171,38 @@ def label_rows(
     values = np.asarray(values, dtype=np.float64).reshape(len(values), int(np.prod(values.shape[1:])))
     for i in range(len(intervals)):
         yield (name(i) if name else f"{video}[{i}]"), i, intervals[i], values[i], csd.where(video)
+
+
+def segment_ids(labels: _FileInfo) -> set[str]:
+    """Every segment id `vid[i]` the label file names, numbered as `label_rows` numbers them (rows
+    skipped as bad included): SDK-aligned keys as they stand, else `vid[0]` .. `vid[n-1]` for the
+    n rows of the video's keys. Only shapes are read."""
+    ids: set[str] = set()
+    with CsdFile(labels.path) as csd:
+        for video, keys in labels.keys_by_base.items():
+            if all(split_key(key)[1] is not None for key in keys):
+                ids.update(keys)
+            else:
+                ids.update(f"{video}[{i}]" for i in range(sum(csd.shapes(key)[1][0] for key in keys)))
+    return ids
+
+
+def mark_rows_by_segment(sequences: list[_FileInfo], labels: _FileInfo) -> None:
+    """Set `rows_by_segment` on the files keyed by the label's segment ids.
+
+    Such a file (segment-level data, as the SDK writes after `align(labels)`, or `export-csd` of
+    segments) has only keys `vid[i]`, and those of the labelled videos are all segment ids of the
+    label file (a segment nothing overlaps may lack its key). Gathering a video's keys and cutting
+    them by the segments again would count the rows of overlapping segments twice. Keys `vid[i]`
+    that are no segment ids (a file the SDK aligned to words) are gathered and cut as before.
+    """
+    candidates = [info for info in sequences if info.keyed_by_segment]
+    if not candidates:
+        return
+    ids, labelled = segment_ids(labels), set(labels.keys_by_base)
+    for info in candidates:
+        keys = [key for video, keys in info.keys_by_base.items() if video in labelled for key in keys]
+        info.rows_by_segment = bool(keys) and all(key in ids for key in keys)
 
 
 def dataset_of(labels: _FileInfo) -> str | None:
