@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 
@@ -82,9 +82,12 @@ def overlap_pieces(reference: np.ndarray, intervals: np.ndarray, *, epsilon: flo
     """Clip the rows of `intervals` (M, 2) to each reference interval (N, 2), with the SDK's rules.
 
     Reference intervals shorter than eps get no pieces. Works for unsorted and overlapping rows.
+
+    Raises:
+        ValueError: `reference` or `intervals` is not an array of [start, end] rows.
     """
-    ref = np.asarray(reference, dtype=np.float64).reshape(-1, 2)
-    sub = np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
+    ref = interval_rows(reference, "reference intervals")
+    sub = interval_rows(intervals, "intervals")
     n = len(ref)
     if np.all(sub[1:, 0] >= sub[:-1, 0]):  # already sorted (the usual case): no reordering
         order, starts, ends = None, np.ascontiguousarray(sub[:, 0]), sub[:, 1]
@@ -113,6 +116,22 @@ def overlap_pieces(reference: np.ndarray, intervals: np.ndarray, *, epsilon: flo
     counts = np.bincount(ref_index, minlength=n).astype(np.int64)
     rows = sorted_rows[keep] if order is None else order[sorted_rows[keep]]
     return Pieces(ref_index.astype(np.int64), rows.astype(np.int64, copy=False), clipped, counts)
+
+
+def interval_rows(intervals: Any, what: str) -> np.ndarray:
+    """`intervals` as a float64 (M, 2) array of [start, end] rows (an empty array of any shape is (0, 2)).
+
+    Raises:
+        ValueError: another shape, naming `what` ("intervals of sequence 'audio'"), the shape found and
+            the one expected. A (M, 3) array used to be read as (3M/2, 2): rows made of halves of two.
+    """
+    arr = np.asarray(intervals, dtype=np.float64)
+    if arr.ndim == 2 and arr.shape[1] == 2:
+        return arr
+    if arr.size == 0:
+        return arr.reshape(0, 2)
+    raise ValueError(f"{what} have shape {arr.shape}; expected (rows, 2): one [start, end] pair in seconds per row "
+                     "(e.g. np.array([[0.0, 0.5], [0.5, 1.0]]))")
 
 
 # More candidates than this many per row and reference interval: a few long rows widen every window.
@@ -228,11 +247,17 @@ def align_video(
     'drop', an interval that some sequence does not overlap is dropped from all of them (what the
     SDK's missing keys + `hard_unify` end up doing); 'impute' zero-fills it (the SDK's `impute`);
     'error' raises `DatasetError` naming `where`, the sequence and the interval.
+
+    Raises:
+        ValueError: the reference is not (N, 2), `keep` not N flags, a sequence not a (features,
+            intervals) pair, its intervals not (M, 2), or its features without one row per interval.
     """
-    ref = np.asarray(reference, dtype=np.float64).reshape(-1, 2)
+    prefix = f"{where}: " if where else ""
+    ref = interval_rows(reference, f"{prefix}reference intervals")
+    sequences = {name: _checked_sequence(name, value, prefix) for name, value in sequences.items()}
     valid = valid_reference(ref, epsilon)
     if keep is not None:
-        valid &= np.asarray(keep, dtype=bool)
+        valid &= _checked_keep(keep, len(ref), prefix)
     pieces = {name: overlap_pieces(ref, intervals, epsilon=epsilon) for name, (_, intervals) in sequences.items()}
     covered = {name: p.counts > 0 for name, p in pieces.items()}
     kept = valid.copy()
@@ -269,6 +294,30 @@ def align_video(
         index=index, intervals=ref[index], features=out, pieces=pieces, imputed=imputed,
         dropped=int((valid & ~kept).sum()),
     )
+
+
+def _checked_sequence(name: str, value: Any, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    """A sequence's (features (M, ...), intervals (M, 2)), or a ValueError saying which part is off.
+
+    Without the check, extra feature rows were ignored and missing ones raised a bare IndexError.
+    """
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{prefix}sequence {name!r} is a {type(value).__name__}; expected a (features, intervals) "
+                         "pair: features (M, D) and intervals (M, 2), one feature row per interval")
+    features, intervals = np.asarray(value[0]), interval_rows(value[1], f"{prefix}intervals of sequence {name!r}")
+    if features.ndim == 0 or len(features) != len(intervals):
+        rows = "a scalar" if features.ndim == 0 else f"{len(features)} rows (shape {features.shape})"
+        raise ValueError(f"{prefix}sequence {name!r} has features of {rows} but {len(intervals)} intervals; "
+                         "expected one feature row per interval (features (M, D), intervals (M, 2))")
+    return features, intervals
+
+
+def _checked_keep(keep: Any, count: int, prefix: str) -> np.ndarray:
+    """`keep` as (N,) bool, one flag per reference interval (a shorter array would broadcast silently)."""
+    flags = np.asarray(keep, dtype=bool)
+    if flags.shape != (count,):
+        raise ValueError(f"{prefix}keep has shape {flags.shape}; expected ({count},): one flag per reference interval")
+    return flags
 
 
 @dataclass(frozen=True)

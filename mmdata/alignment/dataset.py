@@ -13,14 +13,18 @@ reference rows themselves. Outputs are registered in the manifest like any other
 with the same settings skips finished shards, other settings need `force=True`. Tables aligned to
 one reference are aligned in one run: with on_missing='drop' the kept intervals depend on every
 table of the run, so a run that would rewrite `<reference>@<reference>` while leaving out a table
-an earlier run aligned to it (or that changes on_missing/skip_pauses under it) is refused.
+an earlier run aligned to it (or that changes on_missing/skip_pauses under it) is refused, and so is
+an aligned table as the reference or as a table to align (it would be aligned twice).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import os
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,7 @@ import pyarrow.parquet as pq
 
 from mmdata.alignment.core import COLLAPSES, EPSILON, CollapseSpec, OnMissing, collapsed_dim, align_video
 from mmdata.corpora.csd import is_pause
-from mmdata.errors import ConfigError, DatasetError, ExtractionError
+from mmdata.errors import ConfigError, DatasetError, ExtractionError, MmdataError
 from mmdata.features.base import library_versions
 from mmdata.pipeline import OnError
 from mmdata.store import layout
@@ -47,6 +51,8 @@ from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_a
 
 log = logging.getLogger(__name__)
 ALIGNED_SEPARATOR = "@"
+#: The hidden folder a run keeps its outputs' earlier files in (hard links) until it ends: put back on a refusal.
+PREVIOUS_DIR = ".align-previous"
 STRINGS = pa.list_(pa.string())
 BATCH_BYTES = 4 << 20  # about this much feature data (uncompressed) is decoded at a time
 
@@ -99,11 +105,16 @@ def align_dataset(
             outputs recorded in the errors table ('skip'), or stops the run ('fail').
 
     Raises:
-        DatasetError: the reference is not a temporal table, a table is missing, an output exists
-            with other settings (use force=True), the run would put tables an earlier run aligned to
-            the reference out of step (align them in one run), or on_missing='error' met an
-            uncovered interval. A refused run leaves the manifest as it was.
+        DatasetError: the reference is not a temporal table, a table is missing, the reference or a
+            table is an output of align (`<table>@<reference>`: pass the table it came from), an
+            output exists with other settings (use force=True), the run would put tables an earlier
+            run aligned to the reference out of step (align them in one run), an input row has not
+            one interval per feature row, or on_missing='error' met an uncovered interval.
         ConfigError: an unknown collapse, or skip_pauses with a reference that has no words.
+
+    A refused run (any of these, or on_error='fail' stopping it) leaves the dataset as it was: the
+    manifest, and the outputs' shards and errors tables, even those force had replaced before the
+    refusal came (`_undone_on_refusal`). A run interrupted otherwise (Ctrl-C, a kill) resumes.
     """
     if not Path(dataset_dir).is_dir():
         open_dataset(dataset_dir)  # the usual error for a path that is no dataset, before any lock
@@ -113,13 +124,13 @@ def align_dataset(
 
 def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse: CollapseSpec, on_missing: OnMissing,
            skip_pauses: bool, on_error: OnError, force: bool) -> AlignReport:
-    _check_temporal(dataset, reference, "reference")
+    _check_input(dataset, reference, "reference", reference)
     if skip_pauses:
         _check_has_words(dataset, reference)
     sources = list(dict.fromkeys(tables)) if tables else [n for n in dataset.table_names if n != reference
                                                           and ALIGNED_SEPARATOR not in n and _is_temporal(dataset, n)]
     for name in sources:
-        _check_temporal(dataset, name, "table")
+        _check_input(dataset, name, "table", reference)
     if not sources:
         raise DatasetError(f"dataset {dataset.root} has no temporal table to align to {reference!r} besides it")
     if not callable(collapse) and collapse not in COLLAPSES:
@@ -127,22 +138,84 @@ def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse:
     names = [reference, *[s for s in sources if s != reference]]
     planned = {name: _provenance(dataset, name, reference, collapse, on_missing, skip_pauses) for name in names}
     if not _up_to_date(dataset, planned):
-        _refuse_out_of_step(dataset, reference, names, on_missing, skip_pauses)
-    outputs = _claim_all(dataset, names, reference, planned, force)
-    report = AlignReport(reference=reference, imputed={name: 0 for name in names})
-    written = {name: 0 for name in names}
-    for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
-        if all(shard_path(dataset, out, index).is_file() for out, _, _ in outputs.values()):
-            report.shards_done += 1
-            continue
-        report.shards_aligned += 1
-        _align_shard(dataset, index, reference, names, outputs, collapse, on_missing, skip_pauses, on_error, report)
-        for name in names:
-            written[name] += 1
-    for name, (out, spec, provenance) in outputs.items():
-        report.tables.append(finish_table(dataset, out, written=written[name]))
-    write_manifest(dataset.root, dataset.manifest)
+        _refuse_out_of_step(dataset, reference, names, collapse, on_missing, skip_pauses)
+    with _undone_on_refusal(dataset, [planned[name][0] for name in names]):
+        outputs = _claim_all(dataset, names, reference, planned, force)
+        report = AlignReport(reference=reference, imputed={name: 0 for name in names})
+        written = {name: 0 for name in names}
+        for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
+            if all(shard_path(dataset, out, index).is_file() for out, _, _ in outputs.values()):
+                report.shards_done += 1
+                continue
+            report.shards_aligned += 1
+            _align_shard(dataset, index, reference, names, outputs, collapse, on_missing, skip_pauses, on_error, report)
+            for name in names:
+                written[name] += 1
+        for name, (out, spec, provenance) in outputs.items():
+            report.tables.append(finish_table(dataset, out, written=written[name]))
+        write_manifest(dataset.root, dataset.manifest)
     return report
+
+
+@contextmanager
+def _undone_on_refusal(dataset: Dataset, outs: list[str]) -> Iterator[None]:
+    """Run the block; when it raises an `MmdataError`, put the outputs back as they were: files and manifest entries.
+
+    Claiming an output with force removes its files, and every shard aligned replaces one, before a
+    refusal found while aligning can come (on_missing='error' meeting an uncovered interval, an
+    inconsistent input shard, on_error='fail'): a refused `--force` run would leave the finished
+    outputs of an earlier run deleted. So their files are first hard-linked into a hidden folder
+    (no data is copied: a shard replaced or removed keeps its old file there) and moved back on a
+    refusal. Any other exception (Ctrl-C, a bug) keeps what the run wrote, to resume as after a
+    kill; a killed run's folder is removed by the next run (its manifest has moved on since).
+    """
+    previous = dataset.root / PREVIOUS_DIR
+    shutil.rmtree(previous, ignore_errors=True)
+    entries = {out: dataset.manifest.tables.get(out) for out in outs}
+    folders = [folder for out in outs for folder in _output_folders(dataset.root, out)]
+    new_parents = {folder.parent for folder in folders if not folder.parent.exists()}  # errors/, in a dataset without
+    for folder in folders:
+        _link_tree(folder, previous / folder.relative_to(dataset.root))
+    try:
+        yield
+    except MmdataError:
+        _put_folders_back(dataset.root, folders, previous, new_parents)
+        put_back(dataset, entries)
+        shutil.rmtree(previous, ignore_errors=True)
+        raise
+    except BaseException:
+        shutil.rmtree(previous, ignore_errors=True)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _output_folders(root: Path, out: str) -> tuple[Path, Path]:
+    """An output table's shards folder and its errors folder."""
+    return layout.feature_dir(root, out), layout.errors_dir(root, out)
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """`source`'s files hard-linked under `target` (copied where the file system has no hard links)."""
+    if not source.is_dir():
+        return
+    try:
+        shutil.copytree(source, target, copy_function=os.link)
+    except OSError:
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target)
+
+
+def _put_folders_back(root: Path, folders: list[Path], previous: Path, new_parents: set[Path]) -> None:
+    """Replace what a refused run left in `folders` by what `previous` kept of them (nothing kept: no folder),
+    and remove the parent folders the run made for them."""
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+        kept = previous / folder.relative_to(root)
+        if kept.is_dir():
+            os.replace(kept, folder)
+    for parent in new_parents:
+        with suppress(OSError):  # not empty: another table's files are in it
+            parent.rmdir()
 
 
 @dataclass
@@ -182,6 +255,7 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
         if absent:
             _add_failed(out, outputs, names, sample_id, absent[0], on_error)
             continue
+        _check_rows_match(shard, sample_id, by_name)
         ref_features, ref_intervals = by_name[reference][1]
         keep = None
         if skip_pauses and reference in word_tables:
@@ -210,6 +284,15 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
         else:
             err_path.unlink(missing_ok=True)
         write_table_atomic(table, shard_path(dataset, out_name, index))
+
+
+def _check_rows_match(shard: str, sample_id: str, by_name: dict[str, Any]) -> None:
+    """Every table's row for the sample has one interval per feature row (a table written outside mmdata may not)."""
+    for name, (_, (features, intervals), _) in by_name.items():
+        if len(features) != len(intervals):
+            raise DatasetError(f"table {name!r}, sample {sample_id!r} (shard {shard}): {len(features)} feature rows "
+                               f"but {len(intervals)} intervals; expected one interval per feature row; the table is "
+                               "inconsistent, re-run the command that wrote it (`mmdata extract ... --force`)")
 
 
 def _add_failed(out: _ShardOutput, outputs: dict[str, Any], names: list[str], sample_id: str, absent: str,
@@ -343,8 +426,8 @@ def _up_to_date(dataset: Dataset, planned: dict[str, tuple[str, FeatureSpec, dic
     return True
 
 
-def _refuse_out_of_step(dataset: Dataset, reference: str, names: list[str], on_missing: OnMissing,
-                        skip_pauses: bool) -> None:
+def _refuse_out_of_step(dataset: Dataset, reference: str, names: list[str], collapse: CollapseSpec,
+                        on_missing: OnMissing, skip_pauses: bool) -> None:
     """Refuse a run that would rewrite `<reference>@<reference>` under tables an earlier run aligned to it.
 
     Which reference intervals are kept depends on the settings and, with on_missing='drop', on every
@@ -358,11 +441,21 @@ def _refuse_out_of_step(dataset: Dataset, reference: str, names: list[str], on_m
         table = entry.config.get("table")
         if entry.extractor != "align" or entry.config.get("reference") != reference or table in names:
             continue
+        if ALIGNED_SEPARATOR in str(table):
+            # An earlier mmdata aligned an aligned table: no run can align it again (`_refuse_aligned`),
+            # so it cannot be kept in step, and refusing for it would leave no way forward.
+            log.warning("table %r of %s was aligned from the aligned table %r, which align no longer accepts; it "
+                        "is left as it is and may be out of step with %r: remove it", out, dataset.root, table,
+                        aligned_name(reference, reference))
+            continue
         if on_missing == "drop" or entry.config.get("on_missing") == "drop" or entry.config.get("skip_pauses") != skip_pauses:
             stale.append((out, table, entry.config.get("on_missing"), entry.config.get("skip_pauses")))
     if stale:
         out, _, their_missing, their_pauses = stale[0]
-        flags = " ".join(f"-t {n}" for n in [*names[1:], *(table for _, table, _, _ in stale)])
+        flags = " ".join([*(f"-t {n}" for n in [*names[1:], *(table for _, table, _, _ in stale)]),
+                          *([f"--collapse {collapse}"] if isinstance(collapse, str) and collapse != "mean" else []),
+                          *([f"--on-missing {on_missing}"] if on_missing != "drop" else []),
+                          *(["--skip-pauses"] if skip_pauses else [])])
         raise DatasetError(
             f"table {out!r} of {dataset.root} was aligned to {reference!r} by an earlier run (on_missing {their_missing!r}, "
             f"skip_pauses {their_pauses}); aligning {names[1:]} without it (on_missing {on_missing!r}, skip_pauses "
@@ -393,10 +486,40 @@ def _has_words(dataset: Dataset, name: str) -> bool | None:
     return "words" in shard_schema(shards[0]).names if shards else None
 
 
-def _check_temporal(dataset: Dataset, name: str, role: str) -> None:
+def _check_input(dataset: Dataset, name: str, role: str, reference: str) -> None:
+    """A table the run reads as `role` ('reference' or 'table'): in the dataset, not aligned, temporal."""
     dataset.entry(name)  # unknown names raise, listing the tables
+    _refuse_aligned(name, role, reference)
+    _check_temporal(dataset, name, role)
+
+
+def _refuse_aligned(name: str, role: str, reference: str) -> None:
+    """Refuse an output of align (`<table>@<reference>`) as the reference or a table to align.
+
+    Aligning it would align twice (`text.words@text.words` as the reference wrote
+    `text.words@text.words@text.words@text.words`); its rows are the intervals of the reference it was
+    aligned to, so the table it came from and that reference are what to pass.
+    """
+    if ALIGNED_SEPARATOR not in name:
+        return
+    parts = name.split(ALIGNED_SEPARATOR)
+    source, aligned_to = parts[0], parts[-1]
+    if role == "reference":
+        instead = (f"pass `-r {aligned_to}` (its rows are the intervals of {aligned_to!r} that alignment kept; "
+                   f"`--force` aligns the tables to it anew)")
+    elif source == reference:
+        written = aligned_name(reference, reference)
+        instead = f"leave it out of -t (every run aligned to {reference!r} writes {written!r})"
+    else:
+        instead = f"pass `-t {source}` (with `-r {reference}`)"
+    raise DatasetError(
+        f"{role} {name!r} is an aligned table (an output of `mmdata align`: {source!r} aligned to {aligned_to!r}); "
+        f"aligning it again would align twice; expected a table align did not write: {instead}")
+
+
+def _check_temporal(dataset: Dataset, name: str, role: str) -> None:
     if not _is_temporal(dataset, name):
-        temporal = [n for n in dataset.table_names if _is_temporal(dataset, n)]
+        temporal = [n for n in dataset.table_names if ALIGNED_SEPARATOR not in n and _is_temporal(dataset, n)]
         raise DatasetError(f"{role} {name!r} is not a temporal table (it has no per-row intervals: {dataset.spec(name)}); "
                            f"align needs sequence tables with intervals; temporal tables: {temporal}")
 

@@ -225,13 +225,32 @@ def check_table_state(table: str, entry: TableEntry, shards: Sequence[ShardInfo]
     if not shards:
         return [make_issue(
             "table-missing", "error",
-            f"the manifest lists table {table!r} at {entry.path!r} but it has no finished shards; run `mmdata extract`",
+            f"the manifest lists table {table!r} at {entry.path!r} but it has no finished shards; {_rewrite_hint(entry)}",
             table=table,
         )]
     if not entry.complete:
         return [make_issue("table-incomplete", "error", f"the manifest marks the table as incomplete ({_finish_hint(entry)})",
                            table=table)]
     return []
+
+
+def _rewrite_hint(entry: TableEntry) -> str:
+    """How to write a table's shards again, by the command that wrote it (an aligned table is no extraction)."""
+    if entry.extractor == "align":
+        config = entry.config
+        reference, source = config.get("reference", "REFERENCE"), config.get("table", "TABLE")
+        collapse = config.get("collapse")
+        options = " ".join([f"--reference {reference}", *([f"-t {source}"] if source != reference else []),
+                            *([f"--collapse {collapse}"] if collapse in ("mean", "max", "first", "last") else []),
+                            f"--on-missing {config.get('on_missing', 'drop')}",
+                            *(["--skip-pauses"] if config.get("skip_pauses") else [])])
+        by_function = "" if collapse in (None, "mean", "max", "first", "last") else (
+            f" (it was collapsed by the function {collapse!r}: pass it to `align_dataset`)")
+        return (f"an aligned table: run `mmdata align DATASET {options}` again (with the other tables aligned to that "
+                f"reference){by_function} to write it, or add --force to align them anew")
+    if entry.extractor == "segment":
+        return "run `mmdata segment` again with --force to write the segmented dataset anew"
+    return "run `mmdata extract`"
 
 
 def _finish_hint(entry: TableEntry) -> str:

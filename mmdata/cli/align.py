@@ -13,8 +13,8 @@ from mmdata.cli.app import command, table_names
 @command("align")
 def align_command(
     output_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
-    reference: Annotated[str, typer.Option("--reference", "-r", help="Temporal table whose intervals the others are aligned to (e.g. text.words).")],
-    table: Annotated[Optional[list[str]], typer.Option("--table", "--tables", "-t", help="Table to align (repeat or comma list); default: every temporal table.")] = None,
+    reference: Annotated[str, typer.Option("--reference", "-r", help="Temporal table whose intervals the others are aligned to (e.g. text.words; not an output of align).")],
+    table: Annotated[Optional[list[str]], typer.Option("--table", "--tables", "-t", help="Table to align (repeat or comma list; not an output of align); default: every temporal table.")] = None,
     collapse: Annotated[Literal["mean", "max", "first", "last"], typer.Option(help="How the rows inside a reference interval become one vector.")] = "mean",
     on_missing: Annotated[Literal["drop", "impute", "error"], typer.Option(help="A reference interval a table does not overlap: drop it everywhere, zero-fill it, or stop.")] = "drop",
     skip_pauses: Annotated[bool, typer.Option("--skip-pauses", help="Leave out reference words that are pauses (sp).")] = False,
