@@ -49,7 +49,10 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.environment import environment, usable_cpus
-from mmdata.errors import MediaError, MmdataError, WorkersCannotStartError
+from mmdata.errors import (
+    ConfigError, DatasetError, MissingWeightsError, MmdataError, UnknownNameError, WorkersCannotStartError,
+)
+from mmdata.extractor_shipping import cannot_receive_message, check_state_reaches, receive_extractor
 from mmdata.features.base import Extractor
 
 log = logging.getLogger(__name__)
@@ -136,11 +139,19 @@ def measure_decode(extractor: Extractor, rows: list[dict[str, Any]], corpus_root
     return out, DecodeCost(decode, (time.perf_counter() - started) / max(len(shipped), 1))
 
 
+#: Errors from `compute` that are no item's fault: the extractor cannot run at all (its weights are
+#: missing, an option is wrong, a name is unknown, the workers or the dataset are unusable), so they
+#: stop the run whatever `on_error` says. Any other error fails the item(s) it was raised for.
+STOPS_THE_RUN: tuple[type[MmdataError], ...] = (
+    ConfigError, MissingWeightsError, UnknownNameError, WorkersCannotStartError, DatasetError)
+
+
 def compute_batch(extractor: Extractor, decoded: list[ItemResult], rows: list[dict[str, Any]]) -> list[ItemResult]:
     """Run `compute` on the decoded items; if the batch fails, retry item by item to isolate the culprit.
 
-    Configuration errors (missing weights, bad options) stop the run; anything else fails only
-    the items it belongs to.
+    Configuration errors (`STOPS_THE_RUN`: missing weights, bad options) stop the run; anything
+    else, mmdata's other errors included (a `SchemaMismatchError` about one item's sidecar file),
+    fails only the items it belongs to, recorded with its type.
     """
     good = [i for i, r in enumerate(decoded) if r.ok]
     out = list(decoded)
@@ -149,10 +160,8 @@ def compute_batch(extractor: Extractor, decoded: list[ItemResult], rows: list[di
     try:
         values = extractor.compute([decoded[i].value for i in good])
         _check_count(extractor, values, len(good))
-    except MmdataError as e:
-        if not isinstance(e, MediaError):
-            raise
-        return _retry_one_by_one(extractor, out, rows, good, e)
+    except STOPS_THE_RUN:
+        raise
     except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
         return _retry_one_by_one(extractor, out, rows, good, e)
     for i, value in zip(good, values):
@@ -410,13 +419,40 @@ def auto_workers(cpus: int) -> int:
 
 
 def _why_not_sendable(extractor: Extractor) -> str | None:
-    """Why no worker process can receive `extractor` (its class defined in a notebook's `__main__` or
-    in a function: `mmdata.features.base`), or None when it can."""
+    """Why no worker process can receive `extractor` as it is here (its class defined in a notebook's
+    `__main__` or in a function: `mmdata.features.base`; state outside its config:
+    `lost_in_workers`), or None when it can."""
     try:
-        pickle.dumps(extractor)
+        payload = pickle.dumps(extractor)
     except WorkersCannotStartError as e:
         return f"its class cannot be sent to worker processes: {e}"
+    try:
+        check_state_reaches(extractor, pickle.loads(payload), "decode worker processes", LOCAL_STATE_HINT)
+    except ConfigError as e:
+        return f"its state cannot be sent to worker processes: {e}"
     return None
+
+
+def check_sendable(extractor: Extractor) -> None:
+    """Raise what stops `extractor` from reaching decode worker processes as it is here.
+
+    Raises:
+        WorkersCannotStartError: its class is defined where no worker can import it.
+        ConfigError: it holds state outside its config, which the workers would not get.
+    """
+    # An extractor no worker can receive (a class defined in a function) is no item's fault: its
+    # pickling error stops the run here, before a batch is sent (a batch that cannot be sent can
+    # leave the pool's shutdown waiting).
+    payload = pickle.dumps(extractor)
+    check_state_reaches(extractor, pickle.loads(payload), "decode worker processes", LOCAL_STATE_HINT)
+
+
+#: How to run an extractor whose state cannot reach the decode workers, besides moving it into its config.
+LOCAL_STATE_HINT = "or decode in this process (num_workers=0, `-j 0`)"
+#: How to run an extractor whose module the decode workers cannot import, besides making it importable.
+LOCAL_RECEIVE_HINT = ("without depending on what this process set up before (environment variables, a "
+                      "sys.path entry added after the workers started); or decode in this process (num_workers=0, "
+                      "`-j 0`)")
 
 
 class LocalExecutor:
@@ -480,6 +516,7 @@ class LocalExecutor:
             yield from _run_here(extractor, batches, corpus_root)
             return
         if not self.auto:
+            check_sendable(extractor)
             self._decide(extractor, self._workers())
             yield from self._run_in_pool(extractor, batches, corpus_root)
             return
@@ -537,10 +574,6 @@ class LocalExecutor:
     def _run_in_pool(
         self, extractor: Extractor, batches: Iterable[list[dict[str, Any]]], corpus_root: Path
     ) -> Iterator[tuple[list[dict[str, Any]], list[ItemResult]]]:
-        # An extractor no worker can receive (a class defined in a function) is no item's fault: its
-        # pickling error stops the run here, before a batch is sent (a batch that cannot be sent can
-        # leave the pool's shutdown waiting).
-        pickle.dumps(extractor)
         window: deque[tuple[list[dict[str, Any]], Future, ProcessPoolExecutor]] = deque()
         for rows in batches:
             window.append((rows, *self._submit(extractor, rows, corpus_root)))
@@ -560,7 +593,7 @@ class LocalExecutor:
         try:
             future = pool.submit(decode_batch, extractor, rows, corpus_root)
         except BrokenProcessPool:
-            self._replace(pool)
+            self._replace(pool, extractor)
             pool = self._get_pool()
             future = pool.submit(decode_batch, extractor, rows, corpus_root)
         self._isolated = None
@@ -575,7 +608,7 @@ class LocalExecutor:
         try:
             return future.result()
         except BrokenProcessPool:
-            self._replace(pool)
+            self._replace(pool, extractor)
         except Exception:  # noqa: BLE001 - the item that could not be sent back is found and recorded below
             pass
         return [self._decode_alone(extractor, row, corpus_root) for row in rows]
@@ -590,29 +623,34 @@ class LocalExecutor:
                 return pool.submit(_decode_receivable, extractor, row, corpus_root).result()
             except BrokenProcessPool:
                 isolated = pool is self._isolated
-                self._replace(pool)
+                self._replace(pool, extractor)
                 if isolated:
                     break
             except Exception as e:  # noqa: BLE001 - its decoded item could not be sent back from the worker
                 return item_failure(row, extractor, "decode", e)
         return worker_crash(row, extractor)
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
+    def _replace(self, broken: ProcessPoolExecutor, extractor: Extractor) -> None:
         """Replace the `broken` pool by a fresh one (unless an earlier batch of it did already) and
-        make sure a fresh worker starts at all: when none does, no item is to blame.
+        make sure a fresh worker starts at all and can receive `extractor`: when it cannot, no item
+        is to blame.
 
         Raises:
             WorkersCannotStartError: a worker dies before it runs anything (typically a script
-                without an `if __name__ == "__main__":` guard, which every worker runs first).
+                without an `if __name__ == "__main__":` guard, which every worker runs first), or
+                cannot unpickle the extractor (its module fails to import there).
         """
         if self._pool is not broken:
             return
         self._restart()
         try:
-            self._get_pool().submit(_ready).result()
+            error = self._get_pool().submit(receive_extractor, pickle.dumps(extractor)).result()
         except BrokenProcessPool:
             self._restart()
             raise WorkersCannotStartError(WORKERS_CANNOT_START) from None
+        if error is not None:
+            raise WorkersCannotStartError(cannot_receive_message(extractor, error, "decode worker processes",
+                                                                 LOCAL_RECEIVE_HINT))
         self._isolated = self._pool
 
     def _restart(self) -> None:

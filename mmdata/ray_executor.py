@@ -31,10 +31,13 @@ directory at the same paths (shared storage), as for any Ray job reading files.
 """
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import pickle
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -46,8 +49,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mmdata.errors import ConfigError, MmdataError
+from mmdata.errors import ConfigError, MmdataError, WorkersCannotStartError
 from mmdata.executors import ItemResult, item_failure, media_path_of
+from mmdata.extractor_shipping import cannot_receive_message, check_state_reaches, receive_extractor
 from mmdata.features.base import Extractor
 from mmdata.ray_attempts import attempt, block_key, run_rows, task_key
 
@@ -106,8 +110,16 @@ class RayExecutor:
         num_gpus: GPUs per actor (default: 1 when the cluster has GPUs and the extractor has a
             `device` option other than `cpu`, else 0).
 
+    The Ray workers mmdata starts (or the job it joins a cluster with) get this process's sys.path
+    folders that a fresh Python process lacks (a recipe's folder for its `modules`, a script's
+    `sys.path.append`) on their PYTHONPATH, so that they import extractors' modules as this process
+    does. Before a table runs, one small task checks that a worker can receive its extractor.
+
     Raises:
-        ConfigError: Ray is not installed, or the cluster cannot be reached.
+        ConfigError: Ray is not installed, or the cluster cannot be reached; an extractor holds state
+            outside its config, which the workers would not get; or its module is in a folder on this
+            process's sys.path only and Ray was started before mmdata, without it.
+        WorkersCannotStartError: a Ray worker cannot import an extractor's module.
     """
 
     def __init__(
@@ -124,6 +136,8 @@ class RayExecutor:
         self.num_gpus = num_gpus
         self._started_ray = False
         self._stream: _ResultStream | None = None
+        #: Extractor classes a Ray worker was seen to receive (`_check_workers_receive`).
+        self._receivable: set[type] = set()
         #: Ray Data threads still running after an execution was closed: shutting Ray down under
         #: them would end the process (see `close`).
         self._lingering: list[threading.Thread] = []
@@ -173,6 +187,7 @@ class RayExecutor:
 
         self._close_stream()
         self._ensure_ray()
+        self._check_workers_receive(extractor)
         plan = self._plan(extractor)
         rows_per_shard = [shard_rows(path) for path in shard_paths]
         step = _rows_per_task(batch_size, plan, sum(rows_per_shard))
@@ -194,6 +209,7 @@ class RayExecutor:
         batches = [list(rows) for rows in batches]
         batch_size = max((len(rows) for rows in batches), default=1)
         self._ensure_ray()
+        self._check_workers_receive(extractor)
         plan = self._plan(extractor)
         step = _rows_per_task(batch_size, plan, sum(len(rows) for rows in batches))
         tasks = [{"shard": None, "start": 0, "length": len(rows), "rows": pickle.dumps(rows)}
@@ -212,6 +228,7 @@ class RayExecutor:
     ) -> Iterator[dict[str, Any]]:
         """Build and run the Ray Data pipeline; yields result blocks (column dicts) in order."""
         import ray.data
+        import ray.exceptions
 
         in_flight = plan.tasks_in_flight or plan.decode_tasks
         tasks_compute = ray.data.TaskPoolStrategy(size=min(in_flight, len(tasks))) if in_flight else None
@@ -251,6 +268,13 @@ class RayExecutor:
             for block in iterator:
                 yield block.to_pydict()
             finished = True
+        except ray.exceptions.RayError as e:
+            failure = _import_failure(e)
+            if failure is None:
+                raise
+            # A worker the check before the run did not cover (another node) could not import it.
+            raise WorkersCannotStartError(
+                cannot_receive_message(extractor, failure, "Ray workers", RAY_RECEIVE_HINT)) from None
         finally:
             self._lingering = _end_iteration(iterator, before, finished=finished)
 
@@ -293,7 +317,7 @@ class RayExecutor:
         try:
             with _keeping_signal_handlers():
                 ray.init(address=self.address, include_dashboard=False, logging_level=logging.WARNING,
-                         log_to_driver=False)
+                         log_to_driver=False, runtime_env=worker_runtime_env(joining=self.address is not None))
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise ConfigError(
                 f"cannot connect to a Ray cluster at address {self.address!r} ({type(e).__name__}: {e}); "
@@ -301,6 +325,42 @@ class RayExecutor:
                 "to start Ray on this machine"
             ) from e
         self._started_ray = True
+
+    def _check_workers_receive(self, extractor: Extractor) -> None:
+        """Raise, before any Ray task runs, what would stop Ray workers from running `extractor` as it
+        is here: state outside its config (`check_state_reaches`), or a module they cannot import,
+        probed once per class with one small task (inside Ray Data, that failure would end the run
+        with a Ray traceback).
+
+        Raises:
+            ConfigError: the extractor holds state outside its config; or its module is in a folder on
+                this process's sys.path only, and Ray was started before mmdata, without it.
+            WorkersCannotStartError: a Ray worker cannot unpickle the extractor (importing its module fails).
+        """
+        from ray import cloudpickle
+
+        payload = cloudpickle.dumps(extractor)  # as Ray sends it to its tasks and actors
+        check_state_reaches(extractor, cloudpickle.loads(payload), "Ray workers", RAY_STATE_HINT)
+        if type(extractor) in self._receivable:
+            return
+        error = _receive_on_a_worker(payload)
+        if error is not None:
+            raise self._cannot_receive(extractor, error)
+        self._receivable.add(type(extractor))
+
+    def _cannot_receive(self, extractor: Extractor, error: str) -> MmdataError:
+        """The error for an extractor Ray workers cannot unpickle: when its module is in a folder this
+        process added to sys.path and Ray was started by the caller, the way to pass that folder on."""
+        module = type(extractor).__module__
+        folder = import_folder(module)
+        if self._started_ray or folder is None or folder not in paths_added_here():
+            return WorkersCannotStartError(cannot_receive_message(extractor, error, "Ray workers", RAY_RECEIVE_HINT))
+        return ConfigError(
+            f"Ray workers cannot import module {module!r} of extractor {extractor.name!r} ({error}): it is in "
+            f"{folder}, which is on this process's sys.path only, and Ray was started before mmdata (ray.init in "
+            f"this program), so mmdata could not pass the folder to its workers; start Ray with "
+            f"ray.init(runtime_env={{\"env_vars\": {{\"PYTHONPATH\": {json.dumps(folder)}}}}}), let mmdata start "
+            f"it (no ray.init before extract), or install the module")
 
     def _close_stream(self) -> None:
         if self._stream is not None:
@@ -421,6 +481,107 @@ class _ResultStream:
             if fatal:
                 raise pickle.loads(payload)
             self._ready.append((sample_id, payload))
+
+
+# --- what the workers need: the driver's sys.path, the extractor's module ----------------------
+
+#: How to run an extractor whose state cannot reach Ray workers, besides moving it into its config.
+RAY_STATE_HINT = "or run it in this process with the local executor (`--executor local -j 0`)"
+#: Where an extractor's module must import for Ray workers (`cannot_receive_message`).
+RAY_RECEIVE_HINT = ("on every node of the Ray cluster, at the same path (mmdata passes the folders of this "
+                    "process's sys.path on to the Ray workers it starts); or use the local executor")
+#: How long the check that a Ray worker can receive an extractor waits for one (a busy cluster may
+#: have none free); past it, the run goes on unchecked.
+RECEIVE_CHECK_TIMEOUT_S = 60.0
+
+
+def worker_runtime_env(joining: bool) -> dict[str, Any] | None:
+    """The runtime environment for Ray workers, when mmdata starts Ray (or joins a cluster, `joining`):
+    `paths_added_here` first on their PYTHONPATH, the one they would have after. None when this process
+    added no folder."""
+    added = paths_added_here()
+    if not added:
+        return None
+    # Ray expands ${PYTHONPATH} to the workers' own value; a value that is not set would leave an empty
+    # entry, which Python reads as the current folder.
+    inherited = ["${PYTHONPATH}"] if joining or os.environ.get("PYTHONPATH") else []
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join([*added, *inherited])}}
+
+
+def paths_added_here() -> list[str]:
+    """This process's sys.path folders that a fresh Python process started like it lacks: those added
+    while it runs (by a recipe, for its `modules`; a script's `sys.path.append`; its own folder), as
+    absolute paths, in sys.path order."""
+    fresh = _fresh_sys_path()
+    added: list[str] = []
+    for entry in sys.path:
+        path = os.path.abspath(entry) if entry else ""
+        if path and path not in fresh and path not in added and os.path.exists(path):
+            added.append(path)
+    return added
+
+
+def _fresh_sys_path() -> set[str]:
+    """The sys.path of a fresh Python process of this interpreter and environment (~30 ms to start);
+    where it cannot be started, this process's folders under its installation prefixes."""
+    try:
+        done = subprocess.run([sys.executable, "-c", "import json, sys; print(json.dumps(sys.path))"],
+                              capture_output=True, text=True, timeout=60, check=True)
+        return {os.path.abspath(entry) for entry in json.loads(done.stdout) if entry}
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        log.debug("cannot start a Python process to read its sys.path (%s); taking the installation's folders", e)
+        prefixes = tuple(os.path.abspath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+        return {os.path.abspath(entry) for entry in sys.path if entry and os.path.abspath(entry).startswith(prefixes)}
+
+
+def import_folder(module: str) -> str | None:
+    """The sys.path folder `module` (imported in this process) was found in; None for a module
+    without a file (built in, or defined in `__main__` of an interactive session)."""
+    top = sys.modules.get(module.partition(".")[0])
+    location = getattr(top, "__file__", None)
+    if not location:
+        return None
+    folder = Path(location).resolve().parent
+    return str(folder.parent if hasattr(top, "__path__") else folder)
+
+
+def _receive_on_a_worker(payload: bytes) -> str | None:
+    """Unpickle a pickled extractor in a Ray task; the error that stops it there, as text, or None
+    (also when no worker takes the task within `RECEIVE_CHECK_TIMEOUT_S`)."""
+    import ray
+    import ray.exceptions
+
+    task = _receiver().remote(payload)
+    try:
+        return ray.get(task, timeout=RECEIVE_CHECK_TIMEOUT_S)
+    except ray.exceptions.GetTimeoutError:
+        log.warning("no Ray worker took the check that it can import the extractor within %.0f s; going on "
+                    "without it", RECEIVE_CHECK_TIMEOUT_S)
+        ray.cancel(task, force=True)
+        return None
+    except ray.exceptions.RayError as e:  # the worker died unpickling it, or its runtime environment failed
+        return _import_failure(e) or f"{type(e).__name__}: {_last_line(e)}"
+
+
+@functools.cache
+def _receiver() -> Any:
+    """`mmdata.extractor_shipping.receive_extractor` as a Ray task: no CPU (it runs even on a busy cluster), no retry."""
+    import ray
+
+    return ray.remote(num_cpus=0, max_retries=0)(receive_extractor)
+
+
+def _import_failure(error: BaseException) -> str | None:
+    """The last `ImportError: ...` or `ModuleNotFoundError: ...` line in a Ray error's text (a worker
+    that could not unpickle a task's function or arguments), or None."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    found = [line for line in lines if line.startswith(("ModuleNotFoundError: ", "ImportError: "))]
+    return found[-1] if found else None
+
+
+def _last_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 # --- stage functions (run in Ray workers) -------------------------------------------------------

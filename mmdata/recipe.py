@@ -15,7 +15,8 @@ recipes/coco-resnet50-minilm.toml looks like:
 Every key is checked when the recipe is read: an unknown key, a value of the wrong type or an
 unknown extractor option is a `ConfigError` naming the file and the key. `modules` are imported
 before the extractors are looked up (from sys.path, else from the recipe's folder, which is added to
-sys.path so that decode workers import them too; `mmdata.features.base` says how to write one).
+sys.path so that decode workers, and the Ray workers mmdata starts, import them too; `mmdata.features.base`
+says how to write one).
 Flags given with a recipe override it: `--image` etc. replace that modality's list, `--split` the
 split, `-o KEY=VALUE` one loader option, `--batch-size` etc. the run setting.
 """
@@ -133,8 +134,10 @@ def import_extractor_modules(names: list[str], recipe: Path) -> None:
 
     A module is looked up on sys.path, then in the recipe's folder, which is appended to sys.path for
     the rest of the process: decode workers start with this process's sys.path and import an
-    extractor's module to receive it. An error raised inside a module that is found goes on as it is
-    (with its traceback: it is the module's bug).
+    extractor's module to receive it, and the Ray executor puts the folder on the PYTHONPATH of the
+    Ray workers it starts (`mmdata.ray_executor.worker_runtime_env`; where the program started Ray
+    itself, it says how to pass the folder on). An error raised inside a module that is found goes
+    on as it is (with its traceback: it is the module's bug).
 
     Raises:
         ConfigError: a name that is a file name, or a module found in neither place.
