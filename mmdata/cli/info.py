@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,6 +13,9 @@ from rich.text import Text
 from mmdata.cli.app import command
 from mmdata.info import describe_dataset
 from mmdata.store.metadata import shown_dim
+
+#: Width of the console when stdout is not a terminal (a pipe, a file): no line is cut or wrapped.
+UNLIMITED_WIDTH = 1_000_000
 
 
 @command("info")
@@ -26,17 +29,15 @@ def info_command(
     if as_json:
         typer.echo(json.dumps(info, indent=2, sort_keys=True))
         return
-    console = Console()
-    corpus = info["corpus"]
-    console.print(Text.assemble((str(info["dataset"]), "bold"), f"  corpus {corpus['kind']} at {corpus['root']}"
-                                + (f" (split {corpus['split']})" if corpus.get("split") else "")))
+    console = _console()
+    console.print(_heading(info), soft_wrap=True)
     splits = ", ".join(f"{k}: {v}" for k, v in sorted(info["samples"]["splits"].items()))
     console.print(f"samples: {info['samples']['rows']} rows ({splits})", markup=False)
     if info["samples"]["aux_labels"]:
         console.print("labels besides label (fuse --labels): " + ", ".join(info["samples"]["aux_labels"]),
                       markup=False, soft_wrap=True)
     table = Table("table", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed", "files")
-    table.columns[0].overflow = table.columns[2].overflow = "fold"
+    table.columns[0].no_wrap = table.columns[2].no_wrap = True  # names stay whole; in a narrow terminal others give way
     for t in info["tables"]:
         kind = t["kind"] + (f" @{t['frame_rate']:g} Hz" if t.get("frame_rate") else "")
         table.add_row(*map(Text, (t["name"] + ("" if t["complete"] else " (incomplete)"), t["modality"], t["extractor"],
@@ -47,3 +48,25 @@ def info_command(
                       + ", ".join(f"{k} {v}" for k, v in sorted(t["versions"].items())), soft_wrap=True, markup=False)
     if info["errors"]["rows"]:
         console.print(f"errors table: {info['errors']['rows']} rows in {info['errors']['path']}", markup=False)
+
+
+def _console() -> Console:
+    """A console for stdout: a terminal's width when it is one, else lines as long as they are, so that a
+    pipe or a file gets every value whole (`float32`, not `float…`)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=UNLIMITED_WIDTH)
+
+
+def _heading(info: dict[str, Any]) -> Text:
+    """`DIR  corpus KIND at ROOT (split S)`; a root recorded without its place (a share keeps only the corpus
+    folder's name) is named as recorded, not as a place here."""
+    corpus = info["corpus"]
+    return Text.assemble((str(info["dataset"]), "bold"), f"  corpus {corpus['kind']}{_corpus_root(str(corpus['root']))}"
+                         + (f" (split {corpus['split']})" if corpus.get("split") else ""))
+
+
+def _corpus_root(root: str) -> str:
+    """` at ROOT` for a place; for a bare folder name (a share's), that name as recorded and what it is."""
+    if Path(root).is_absolute():
+        return f" at {root}"
+    return f" (root recorded as {root}, relative to where the data was extracted)" if root else ""

@@ -25,7 +25,7 @@ def verify_command(
         return
     for line in report.problems():
         typer.echo(line)
-    typer.echo(f"error: {len(report.problems())} files differ from {dataset_dir / CHECKSUMS_NAME}; get them again from "
+    typer.echo(f"error: {report.differing} files differ from {dataset_dir / CHECKSUMS_NAME}; get them again from "
                f"where the dataset came from, or, if the change was yours (an edited README.md), record it with "
                f"`mmdata checksum {shlex.quote(str(dataset_dir))}`", err=True)
     raise typer.Exit(MISMATCH_EXIT_CODE)

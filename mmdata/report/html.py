@@ -193,6 +193,7 @@ def render_page(dataset: Dataset, samples: SampleColumns, summaries: list[TableS
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="mmdata report">
 <title>{_e(title)}</title>
 <style>{_CSS}</style></head>
 <body>

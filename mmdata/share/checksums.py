@@ -6,6 +6,11 @@ one line each (the format `sha256sum -c` reads, so no mmdata is needed to check 
     3b5d3c7d207e37dceeedd301e35e2e58a5e2a4d1a8fd0a6e0f3d1c6e4a3f8d2b  features/image.color-hist/part-00000-train.parquet
     9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  mmdata.json
 
+A name holding a backslash, a line feed or a carriage return is written as GNU `sha256sum` writes it: the
+line starts with a backslash and the name has `\\\\`, `\\n`, `\\r` for them. Files other tools write are read
+too: uppercase hex, a `*` (binary mode) before the name, a leading `./` (`find . -exec sha256sum {} +`),
+a UTF-8 byte order mark and CRLF line ends.
+
 `verify_checksums` names every missing, extra or altered file. What tools add to a copy (`.git/`,
 the `.cache/huggingface/` of `hf download --local-dir`, the `.gitattributes` the Hub puts into every
 new repository) is not part of the dataset. The files are those `hf upload` sends: regular files,
@@ -29,7 +34,12 @@ log = logging.getLogger(__name__)
 #: Paths (relative, POSIX) that belong to the tools around a dataset, not to the dataset.
 IGNORED_PREFIXES = (".git/", ".cache/huggingface/")
 IGNORED_FILES = frozenset({".gitattributes"})
-_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+#: `<64 hex digits> <space or *><name>`, after an optional backslash that says the name is escaped.
+_LINE = re.compile(r"^(\\?)([0-9a-fA-F]{64}) [ *](.+)$", re.DOTALL)
+#: What GNU sha256sum escapes in a name (then starting the line with a backslash), and back.
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r"}
+_UNESCAPE = re.compile(r"\\(.?)", re.DOTALL)
+_BOM = "\ufeff"
 _CHUNK = 1 << 20
 #: A checksums file that cannot be parsed proves nothing about the files: get it again, or vouch for them anew.
 _DAMAGED_HINT = (f"the {CHECKSUMS_NAME} is damaged: get it again from where the dataset came from, or, if you trust the "
@@ -49,6 +59,11 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not (self.missing or self.extra or self.altered)
+
+    @property
+    def differing(self) -> int:
+        """How many files differ (each is missing, extra or altered, never two of these)."""
+        return len(set(self.missing) | set(self.extra) | set(self.altered))
 
     def problems(self) -> list[str]:
         """One line per offending file: `missing: PATH`, `altered: PATH`, `extra: PATH`."""
@@ -101,17 +116,40 @@ def write_checksums(dataset_dir: str | Path) -> Path:
     root = _existing_dir(dataset_dir)
     sums = compute_checksums(root)
     path = root / CHECKSUMS_NAME
-    write_text_atomic(path, "".join(f"{digest}  {rel}\n" for rel, digest in sums.items()))
+    write_text_atomic(path, "".join(checksum_line(rel, digest) for rel, digest in sums.items()))
     log.info("wrote %d checksums to %s", len(sums), path)
     return path
 
 
+def checksum_line(rel: str, digest: str) -> str:
+    """One line of the checksums file, as GNU `sha256sum` writes it (a name with a backslash, line feed
+    or carriage return escaped, the line then starting with a backslash)."""
+    if not any(c in rel for c in _ESCAPES):
+        return f"{digest}  {rel}\n"
+    return "\\" + f"{digest}  " + "".join(_ESCAPES.get(c, c) for c in rel) + "\n"
+
+
 def read_checksums(path: Path) -> dict[str, str]:
-    """Parse a `sha256sum`-format file.
+    """Parse a `sha256sum`-format file: {relative path: lowercase hex sha256}.
 
     Raises:
-        DatasetError: the file does not exist or a line is not `<64 hex>  <path>`.
+        DatasetError: the file does not exist (or is not a file), or a line is not `<64 hex>  <path>`.
     """
+    sums: dict[str, str] = {}
+    for number, line in enumerate(_checksum_text(path).split("\n"), start=1):
+        line = line.removesuffix("\r")  # CRLF line ends (sha256sum -c reads them too)
+        if not line.strip():
+            continue
+        rel, digest = _parse_line(path, number, line)
+        sums[rel] = digest
+    return sums
+
+
+def _checksum_text(path: Path) -> str:
+    """The text of the checksums file, without a UTF-8 byte order mark."""
+    if path.is_dir():
+        raise DatasetError(f"{path} is a directory; expected the {CHECKSUMS_NAME} file `mmdata checksum` writes; remove "
+                           f"or rename that directory, then write the file with `mmdata checksum {path.parent}`")
     if not path.is_file():
         raise DatasetError(
             f"{path.parent} has no {CHECKSUMS_NAME}; write one with `mmdata checksum {path.parent}` "
@@ -122,16 +160,25 @@ def read_checksums(path: Path) -> dict[str, str]:
     except UnicodeDecodeError as e:
         raise DatasetError(f"{path}: not UTF-8 text (byte {e.start}), expected lines '<64 hex digits>  <relative path>'; "
                            f"{_DAMAGED_HINT}") from e
-    sums: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        match = _LINE.match(line)
-        if match is None:
-            raise DatasetError(f"{path}:{number}: expected '<64 hex digits>  <relative path>', got {line[:80]!r}; "
-                               f"{_DAMAGED_HINT}")
-        sums[match.group(2)] = match.group(1)
-    return sums
+    return text.removeprefix(_BOM)
+
+
+def _parse_line(path: Path, number: int, line: str) -> tuple[str, str]:
+    """(relative path, lowercase digest) of one line; a leading `./` is dropped from the path."""
+    match = _LINE.match(line)
+    name = match and (_unescape(match.group(3)) if match.group(1) else match.group(3))
+    if not name:
+        raise DatasetError(f"{path}:{number}: expected '<64 hex digits>  <relative path>', got {line[:80]!r}; "
+                           f"{_DAMAGED_HINT}")
+    return name.removeprefix("./"), match.group(2).lower()
+
+
+def _unescape(name: str) -> str | None:
+    """A name GNU-escaped (`\\\\`, `\\n`, `\\r`) as it is; None when it holds another escape."""
+    reverse = {escaped[1]: c for c, escaped in _ESCAPES.items()}
+    if any(m.group(1) not in reverse for m in _UNESCAPE.finditer(name)):
+        return None
+    return _UNESCAPE.sub(lambda m: reverse[m.group(1)], name)
 
 
 def verify_checksums(dataset_dir: str | Path) -> VerifyReport:

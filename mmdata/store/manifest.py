@@ -5,6 +5,7 @@ Written atomically (temporary file + rename), so a reader never sees a half-writ
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,8 @@ def read_manifest(dataset_dir: str | Path) -> Manifest:
     """Read and validate a dataset's manifest.
 
     Raises:
-        DatasetError: no manifest, unreadable JSON, a field of the wrong shape, or a layout version
+        DatasetError: no manifest, unreadable JSON, a field of the wrong shape or a value of the wrong
+            type (named by its key path, `tables["image.color-hist"].versions`), or a layout version
             this mmdata does not know.
     """
     path = manifest_path(Path(dataset_dir))
@@ -127,6 +129,75 @@ def _check_fields(path: Path, data: dict[str, Any]) -> None:
         except TypeError as e:
             raise DatasetError(f"{path}: table {name!r} has a malformed spec ({e}), expected an object with the "
                                f"fields of a FeatureSpec (dim, dtype, kind, ...); {DAMAGED_HINT}") from e
+    _check_types(path, data)
+
+
+def _check_types(path: Path, data: dict[str, Any]) -> None:
+    """Each value readers use has the JSON type `write_manifest` gives it (a hand edit may change it)."""
+    corpus, samples = data["corpus"], data["samples"]
+    for key in ("kind", "root"):
+        _expect_value(path, f"corpus.{key}", corpus[key], _is_text, "a string")
+    _expect_value(path, "samples.path", samples["path"], _is_text, "a string (the samples folder)")
+    _expect_value(path, "samples.rows", samples["rows"], _is_count, _COUNT)
+    if "loader_errors" in samples:
+        _expect_value(path, "samples.loader_errors", samples["loader_errors"], _is_count, _COUNT)
+    if "splits" in samples:
+        _expect_mapping(path, "samples.splits", samples["splits"], _is_count, "an object of split name -> row count",
+                        _COUNT)
+    for name, entry in data.get("tables", {}).items():
+        _check_table_types(path, f"tables[{json.dumps(name)}]", entry)
+
+
+def _check_table_types(path: Path, where: str, entry: dict[str, Any]) -> None:
+    """The values of one table entry (`where` is its key path, `tables["image.color-hist"]`)."""
+    for key in ("name", "path", "modality", "extractor"):
+        _expect_value(path, f"{where}.{key}", entry[key], _is_text, "a string")
+    _expect_value(path, f"{where}.config", entry["config"], lambda v: isinstance(v, dict),
+                  "an object (the extractor's options)")
+    for key in ("rows", "errors"):
+        if key in entry:
+            _expect_value(path, f"{where}.{key}", entry[key], _is_count, _COUNT)
+    if "complete" in entry:
+        _expect_value(path, f"{where}.complete", entry["complete"], lambda v: isinstance(v, bool), "true or false")
+    if "source" in entry:
+        _expect_value(path, f"{where}.source", entry["source"], lambda v: v is None or _is_text(v), "a string or null")
+    if "versions" in entry:
+        _expect_mapping(path, f"{where}.versions", entry["versions"], _is_text,
+                        "an object of library name -> version string", "a version string")
+
+
+#: What a count in the manifest is.
+_COUNT = "a whole number >= 0"
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _expect_mapping(path: Path, key_path: str, value: Any, valid_item: Callable[[Any], bool], expected: str,
+                    expected_item: str) -> None:
+    """`value` is a JSON object each of whose values passes `valid_item`."""
+    _expect_value(path, key_path, value, lambda v: isinstance(v, dict), expected)
+    for key, item in value.items():
+        _expect_value(path, f"{key_path}[{json.dumps(key)}]", item, valid_item, expected_item)
+
+
+def _expect_value(path: Path, key_path: str, value: Any, valid: Callable[[Any], bool], expected: str) -> None:
+    """`valid(value)`, else a DatasetError naming the manifest, the key path, what was expected and found."""
+    if not valid(value):
+        raise DatasetError(f"{path}: {key_path} is {_found(value)}, expected {expected}; {DAMAGED_HINT}")
+
+
+def _found(value: Any) -> str:
+    """'JSON null', 'a JSON array', 'a JSON string "eight"', 'a JSON number -3' for a message."""
+    if value is None or isinstance(value, (list, dict)):
+        return json_kind(value)
+    shown = json.dumps(value)
+    return f"{json_kind(value)} {shown if len(shown) <= 40 else shown[:37] + '...'}"
 
 
 def _expect_object(path: Path, key: str, parent: dict[str, Any], keys: tuple[str, ...], *,
