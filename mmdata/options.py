@@ -24,6 +24,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping
+from pathlib import PurePath
 from typing import Any, Literal, get_args, get_origin
 
 from mmdata.errors import ConfigError
@@ -217,4 +218,35 @@ def _type_name(hint: Any) -> str:
 
 
 def options_to_json(options: Any) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(options).items()}
+    """An options dataclass as the JSON a table's provenance records (and a resume compares with
+    what the manifest read back): tuples, nested ones too, as lists, paths as strings, numpy
+    scalars as numbers; nested dataclasses as objects.
+
+    Raises:
+        ConfigError: a field holds a value JSON cannot hold (a set, an arbitrary object), naming the
+            field and its type.
+    """
+    owner = type(options).__name__
+    return {f.name: _json_value(getattr(options, f.name), f"{owner} field {f.name!r}") for f in dataclasses.fields(options)}
+
+
+def _json_value(value: Any, where: str) -> Any:
+    """`value` as the value json.loads gives back after json.dumps, or ConfigError naming `where`."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)  # numpy integers too
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item, where) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _json_value(getattr(value, f.name), f"{where}.{f.name}") for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {k: _json_value(v, where) for k, v in value.items()}
+    shown = repr(value)
+    raise ConfigError(f"{where} holds {shown if len(shown) <= 80 else shown[:77] + '...'} ({type(value).__name__}), "
+                      "which a table's provenance cannot record as JSON; expected None, a string, number, boolean or "
+                      "path, or a list, tuple or str-keyed dict of them: give the field one of these types")

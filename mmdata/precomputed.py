@@ -9,7 +9,7 @@ from typing import Literal
 import pyarrow as pa
 
 from mmdata.corpora.base import PrecomputedTable
-from mmdata.errors import DatasetError, ExtractionError
+from mmdata.errors import DatasetError, ExtractionError, SchemaMismatchError
 from mmdata.features.base import library_versions
 from mmdata.store import layout
 from mmdata.store.manifest import write_manifest
@@ -84,17 +84,22 @@ def _build_shard(table: PrecomputedTable, provenance: dict, ids: list[str], samp
     builder = FeatureBatchBuilder(table.spec, {**provenance, "nonfinite_values": sum(r.nonfinite for r in rows)})
     errors = []
     for row in rows:
-        if row.error is None:
-            builder.add(row.sample_id, row.features, row.intervals if table.spec.intervals else None)
-            continue
+        error, error_type = row.error, "CorpusFormatError"
+        if error is None:
+            try:
+                builder.add(row.sample_id, row.features, row.intervals if table.spec.intervals else None)
+                continue
+            except SchemaMismatchError as e:  # values the table cannot hold (beyond float32's range): the row's fault
+                error, error_type = str(e), type(e).__name__
         if on_error == "fail":
-            raise ExtractionError(f"sample {row.sample_id!r} ({row.path}): {row.error}; fix the file, or re-run "
+            raise ExtractionError(f"sample {row.sample_id!r} ({row.path}): {error}; fix the file, or re-run "
                                   "with --on-error skip to record it and go on")
         builder.add(row.sample_id, None)
         errors.append({"table": table.name, "sample_id": row.sample_id, "path": row.path, "stage": "load",
-                       "error_type": "CorpusFormatError", "reason": row.error})
+                       "error_type": error_type, "reason": error})
+    failed = {e["sample_id"] for e in errors}
     out = builder.build()
     for name, arrow_type in table.extra_columns.items():
-        values = [r.columns.get(name) if r.error is None else None for r in rows]
+        values = [None if r.sample_id in failed else r.columns.get(name) for r in rows]
         out = out.append_column(pa.field(name, arrow_type), pa.array(values, arrow_type))
     return out, errors

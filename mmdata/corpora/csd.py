@@ -234,6 +234,18 @@ def sanitize_nonfinite(values: np.ndarray, policy: NonFinite) -> tuple[np.ndarra
     return values, count
 
 
+def beyond_float32(source: np.ndarray, values: np.ndarray) -> float | None:
+    """The first finite value of a wider `source` that became inf as float32 `values`, or None.
+    Only a source holding non-finite float32 values is searched (one pass to find none)."""
+    if source.dtype.kind != "f" or source.dtype.itemsize <= 4:
+        return None
+    overflowed = np.isinf(values)
+    if not overflowed.any():
+        return None
+    overflowed &= np.isfinite(source.reshape(values.shape))
+    return float(source.reshape(values.shape)[overflowed][0]) if overflowed.any() else None
+
+
 def nonfinite_error(count: int, where: str) -> str:
     return (f"{where}: {count} non-finite values (-inf/NaN) in the features; expected finite values; "
             "pass the option nonfinite=zero to replace them with 0, or nonfinite=keep to store them")
@@ -269,8 +281,17 @@ class _SequenceReader:
     def _row(self, sample_id: str, features: np.ndarray, intervals: np.ndarray, where: str) -> PrecomputedRow:
         """One sample's stored row: words as pause flags (T, 1) plus the tokens, else float32 (T, D)."""
         words = decode_words(features) if self.is_text else None
-        values = np.asarray([[is_pause(w)] for w in words], np.float32).reshape(-1, 1) if words is not None \
-            else np.asarray(features, dtype=np.float32).reshape(len(features), int(np.prod(features.shape[1:])))
+        if words is not None:
+            values = np.asarray([[is_pause(w)] for w in words], np.float32).reshape(-1, 1)
+        else:
+            with np.errstate(over="ignore"):  # a value beyond float32's range is reported below, not warned about
+                values = np.asarray(features, dtype=np.float32).reshape(len(features), int(np.prod(features.shape[1:])))
+            beyond = beyond_float32(features, values)
+            if beyond is not None:
+                return PrecomputedRow(sample_id, error=(
+                    f"{where}: holds {beyond!r}, beyond the range of float32 (max {float(np.finfo(np.float32).max):.4g}), "
+                    "the dtype of mmdata's feature tables: it would be stored as inf; rescale the feature in the file"),
+                    path=where)
         picked, count = sanitize_nonfinite(values, self.options.nonfinite)
         if count and self.options.nonfinite == "error":
             return PrecomputedRow(sample_id, error=nonfinite_error(count, where), path=where, nonfinite=count)

@@ -35,6 +35,7 @@ import dataclasses
 import functools
 import logging
 import os
+import re
 from abc import ABC, ABCMeta, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -52,6 +53,13 @@ EXTRACTOR_ENTRY_POINTS = "mmdata.extractors"
 #: Plugins whose module could not be imported: entry point text -> the error, named when an
 #: extractor cannot be found.
 _FAILED_PLUGINS: dict[str, str] = {}
+#: What an extractor's name may be: it is part of its table's folder name (features/<modality>.<name>)
+#: and of recipe and CLI specs (`name:key=value`), so no '/', '\\', '..', ':', spaces or capitals.
+EXTRACTOR_NAME_RULE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+#: The distribution of mmdata's own extractors: its version is recorded in every table anyway.
+_MMDATA = "mmdata"
+#: Set while mmdata's own extractors register (`_register_builtins_first`).
+_LOADING_BUILTINS = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,8 +129,14 @@ class Extractor(ABC, metaclass=ExtractorType):
     decode_in_workers: ClassVar[bool] = True
     #: decode cannot crash the process whatever the file (`decodes_safely_here`).
     safe_decoder: ClassVar[bool] = False
-    #: Library names whose versions go into the table's provenance.
+    #: Distributions whose installed versions go into the table's provenance (`versions`), beside
+    #: mmdata's and that of the package providing the class: a resume after one of them is upgraded
+    #: is refused rather than mixing rows both versions computed.
     libraries: ClassVar[tuple[str, ...]] = ("numpy",)
+    #: The version of this extractor's computation, for one that no installed package's version
+    #: tracks (a module of your own): recorded in `versions` as "extractor:<name>"; change it when
+    #: the features change. None records nothing.
+    version: ClassVar[str | None] = None
 
     def __init__(self, config: Any = None):
         if config is None:
@@ -171,8 +185,16 @@ class Extractor(ABC, metaclass=ExtractorType):
             "extractor": self.name,
             "config": options_to_json(self.config),
             "spec": self.output_spec().to_json(),
-            "versions": library_versions(("mmdata", *self.libraries)),
+            "versions": {**library_versions(("mmdata", *self.libraries)), **self._own_versions()},
         }
+
+    def _own_versions(self) -> dict[str, str]:
+        """The versions of this extractor itself: the distribution providing its class (a plugin
+        package, not mmdata's), and `version` as "extractor:<name>" when set."""
+        out = dict(_providing_distribution_versions(type(self).__module__))
+        if self.version is not None:
+            out[f"extractor:{self.name}"] = str(self.version)
+        return out
 
     def __getstate__(self) -> dict[str, Any]:
         # Loaded models stay in the process that loaded them; workers get only the config.
@@ -183,11 +205,55 @@ class Extractor(ABC, metaclass=ExtractorType):
 
 
 def register_extractor(cls: type[Extractor]) -> type[Extractor]:
-    """Class decorator: register an extractor under its `name` (a duplicate name raises)."""
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"extractor name {cls.name!r} is already registered by {_REGISTRY[cls.name].__qualname__}")
-    _REGISTRY[cls.name] = cls
+    """Class decorator: register an extractor under its `name`.
+
+    mmdata's own extractors are registered first, whatever was imported before, so a name one of
+    them has is refused on the class registering it later, never on theirs.
+
+    Raises:
+        ConfigError: the name does not follow `EXTRACTOR_NAME_RULE`, or another class has it
+            (naming both classes).
+    """
+    if not _is_mmdata_module(cls.__module__):
+        _register_builtins_first()
+    name = _checked_extractor_name(cls)
+    taken = _REGISTRY.get(name)
+    if taken is not None and taken is not cls:
+        raise ConfigError(f"extractor name {name!r} is already registered by {_class_name(taken)}, so {_class_name(cls)} "
+                          "cannot have it too: choose another name for it (a name is unique: it names the table)")
+    _REGISTRY[name] = cls
     return cls
+
+
+def _checked_extractor_name(cls: type) -> str:
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not EXTRACTOR_NAME_RULE.fullmatch(name) or ".." in name:
+        raise ConfigError(
+            f"extractor {_class_name(cls)} has name {name!r}; expected lowercase letters, digits, '-', '_' and '.', "
+            f"starting with a letter or digit (pattern {EXTRACTOR_NAME_RULE.pattern}, no '..'), e.g. 'grey-hist': "
+            "the name is part of its table's folder name")
+    return name
+
+
+def _class_name(cls: type) -> str:
+    return f"{cls.__qualname__} ({cls.__module__})"
+
+
+def _is_mmdata_module(module: str) -> bool:
+    return module.partition(".")[0] == _MMDATA
+
+
+def _register_builtins_first() -> None:
+    """Import mmdata's own extractors (once), unless they are being imported now: they register
+    through `register_extractor` too."""
+    global _LOADING_BUILTINS
+    if _LOADING_BUILTINS:
+        return
+    _LOADING_BUILTINS = True
+    try:
+        import mmdata.features.builtin  # noqa: F401
+    finally:
+        _LOADING_BUILTINS = False
 
 
 def available_extractors(modality: str | None = None) -> list[str]:
@@ -254,6 +320,51 @@ def _library_versions(names: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _providing_distribution_versions(module: str) -> dict[str, str]:
+    """{distribution: version} of the installed package providing `module` ({"labplug": "1.1.0"}),
+    or {} for mmdata's own modules and for modules no installed distribution provides (a script,
+    a module on sys.path)."""
+    if _is_mmdata_module(module):
+        return {}
+    return library_versions(_providing_distributions(module))
+
+
+@functools.lru_cache(maxsize=None)
+def _providing_distributions(module: str) -> tuple[str, ...]:
+    """The distributions that install `module`: those importlib.metadata names for its top-level
+    package (scanned once per process) and whose file list holds the module. Several distributions
+    may install one top-level name (audmath and opensmile each ship a `tests` package), and none of
+    them then provides a `tests` module of your own."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    top = module.partition(".")[0]
+    found = []
+    for name in dict.fromkeys(_packages_distributions().get(top, ())):
+        try:
+            files = distribution(name).files
+        except PackageNotFoundError:
+            continue
+        if _files_hold_module(files, module):
+            found.append(name)
+    return tuple(found)
+
+
+def _files_hold_module(files: list[Any] | None, module: str) -> bool:
+    """Whether a distribution's RECORD (`files`) lists `module` (as a .py, compiled or package file).
+    A distribution listing nothing under the module's top-level folder (no RECORD, or an editable
+    install listing its import hook) is taken at its word (top_level.txt)."""
+    top, path = module.partition(".")[0], module.replace(".", "/")
+    under_top = [f.as_posix() for f in files or () if f.parts and f.parts[0] == top]
+    return not under_top or any(f.startswith(f"{path}.") or f == f"{path}/__init__.py" for f in under_top)
+
+
+@functools.cache
+def _packages_distributions() -> dict[str, list[str]]:
+    from importlib.metadata import packages_distributions
+
+    return packages_distributions()
+
+
 def _load_builtin_extractors() -> None:
     # Importing the modules registers their extractors (explicit list, no star-imports).
     import mmdata.features.builtin  # noqa: F401
@@ -271,7 +382,9 @@ def _load_plugin_extractors() -> None:
     for entry in entry_points(group=EXTRACTOR_ENTRY_POINTS):
         try:
             entry.load()
-        except Exception as e:  # noqa: BLE001 - a broken plugin must not take mmdata's own extractors down
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as e:  # noqa: BLE001 - a plugin calling sys.exit must not end every command
             plugin = f"{entry.name!r} ({entry.value})"
             _FAILED_PLUGINS[plugin] = f"{type(e).__name__}: {e}"
             log.warning("extractor plugin %s could not be imported, its extractors are unavailable: %s: %s",

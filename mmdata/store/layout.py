@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmdata.errors import DatasetError
+from mmdata.errors import ConfigError, DatasetError
 
 LAYOUT_VERSION = 1
 MANIFEST_NAME = "mmdata.json"
@@ -39,11 +39,29 @@ def samples_dir(dataset_dir: Path) -> Path:
 
 
 def feature_dir(dataset_dir: Path, table_name: str) -> Path:
-    return dataset_dir / FEATURES_DIR / table_name
+    """features/<table_name>: a folder directly inside features/ (see `check_table_name`)."""
+    return dataset_dir / FEATURES_DIR / check_table_name(table_name)
 
 
 def errors_dir(dataset_dir: Path, table_name: str) -> Path:
-    return dataset_dir / ERRORS_DIR / table_name
+    """errors/<table_name>: a folder directly inside errors/ (see `check_table_name`)."""
+    return dataset_dir / ERRORS_DIR / check_table_name(table_name)
+
+
+def check_table_name(table_name: str) -> str:
+    """`table_name` when it names one folder directly inside features/ (or errors/), that readers
+    list: not empty, no '/' or '\\', not '.' or '..', not hidden (a leading '.' marks temporary
+    folders). Else an extractor named 'x/../../samples' would write over the samples table.
+
+    Raises:
+        ConfigError: naming the table and what a table name may not hold.
+    """
+    if (not isinstance(table_name, str) or not table_name or table_name.startswith(".")
+            or any(c in table_name for c in ("/", "\\", "\0"))):
+        raise ConfigError(f"table name {table_name!r} is not the name of one folder inside {FEATURES_DIR}/; expected a "
+                          "name without '/', '\\', NUL or a leading '.' (e.g. 'image.color-hist'): check the extractor's "
+                          "name, modality and table_name")
+    return table_name
 
 
 def shard_files(table_dir: Path) -> list[Path]:

@@ -6,15 +6,22 @@ under `b"huggingface"`), so plain pyarrow/pandas readers are unaffected.
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+import numpy as np
 import pyarrow as pa
+
+from mmdata.errors import ConfigError
 
 METADATA_KEY = b"mmdata"
 FeatureKind = Literal["pooled", "sequence"]
-FeatureDtype = Literal["float32", "float16", "int32", "int64"]
+FeatureDtype = Literal["float32", "float16", "float64", "int32", "int64"]
+FEATURE_KINDS: tuple[str, ...] = get_args(FeatureKind)
+FEATURE_DTYPES: tuple[str, ...] = get_args(FeatureDtype)
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,11 @@ class FeatureSpec:
     kind='pooled': one vector per sample. kind='sequence': a list of vectors per sample (frames
     of audio/video, words, or one per caption); `intervals=True` adds per-item (start, end)
     seconds. `dim=None` means variable-length vectors (e.g. token ids).
+
+    Raises:
+        ConfigError: a field holds what no table can be written with: dim not None or an int >= 1,
+            dtype or kind not one of `FEATURE_DTYPES` / `FEATURE_KINDS`, intervals or frame_rate on a
+            pooled spec (one vector per sample has no frames), frame_rate not a positive number.
     """
 
     dim: int | None
@@ -32,6 +44,14 @@ class FeatureSpec:
     intervals: bool = False
     frame_rate: float | None = None
     item_axis: str | None = None  # what a sequence runs over: "time", "word", "caption", ...
+
+    def __post_init__(self) -> None:
+        # Checked here, before an extractor computes anything: a dim of 0 killed the process in the
+        # writer (SIGFPE in pyarrow), kind="pool" failed every item only after computing it.
+        object.__setattr__(self, "dim", _checked_dim(self.dim))
+        object.__setattr__(self, "dtype", _checked_dtype(self.dtype))
+        _check_kind(self.kind)
+        _check_sequence_fields(self)
 
     @property
     def arrow_value_type(self) -> pa.DataType:
@@ -42,7 +62,78 @@ class FeatureSpec:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FeatureSpec:
-        return cls(**data)
+        """The spec a manifest or a table's metadata recorded. Specs that earlier versions wrote
+        without checking them still load where their rows are readable: a numpy dtype alias
+        (`float` wrote float64 values) as its name, intervals and frame_rate of a pooled table (it
+        holds neither) dropped."""
+        return cls(**_legacy_fields_read(data))
+
+
+def _checked_dim(dim: Any) -> int | None:
+    if dim is None:
+        return None
+    if isinstance(dim, numbers.Integral) and not isinstance(dim, bool) and dim >= 1:
+        return int(dim)  # a numpy integer as a plain int, so the spec writes as JSON
+    raise ConfigError(f"FeatureSpec field 'dim' is {dim!r} ({type(dim).__name__}); expected None (vectors of "
+                      "varying length) or an int >= 1 (the length of every vector), e.g. FeatureSpec(dim=512)")
+
+
+def _checked_dtype(dtype: Any) -> str:
+    if isinstance(dtype, str):
+        if dtype in FEATURE_DTYPES:
+            return dtype
+    else:  # np.float32 or np.dtype("float32") name one dtype unambiguously; a string alias ('float') does not
+        name = _numpy_dtype_name(dtype)
+        if name in FEATURE_DTYPES:
+            return name
+    alias = _numpy_dtype_name(dtype) if isinstance(dtype, str) else None
+    hint = (f"; {dtype!r} is numpy's alias of {alias}: write {alias!r} if that is meant (model outputs are most "
+            "often 'float32')" if alias in FEATURE_DTYPES else "")
+    raise ConfigError(f"FeatureSpec field 'dtype' is {dtype!r}; expected one of {list(FEATURE_DTYPES)}{hint}")
+
+
+def _numpy_dtype_name(dtype: Any) -> str | None:
+    try:
+        return np.dtype(dtype).name
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_kind(kind: Any) -> None:
+    if kind not in FEATURE_KINDS:
+        raise ConfigError(f"FeatureSpec field 'kind' is {kind!r}; expected one of {list(FEATURE_KINDS)} "
+                          "('pooled': one vector per sample, 'sequence': a list of vectors per sample)")
+
+
+def _check_sequence_fields(spec: FeatureSpec) -> None:
+    """intervals and frame_rate describe the items of a sequence; a pooled spec has none."""
+    if not isinstance(spec.intervals, bool):
+        raise ConfigError(f"FeatureSpec field 'intervals' is {spec.intervals!r}; expected True or False")
+    rate = spec.frame_rate
+    if rate is not None and not (isinstance(rate, numbers.Real) and not isinstance(rate, bool) and math.isfinite(rate)
+                                 and rate > 0):
+        raise ConfigError(f"FeatureSpec field 'frame_rate' is {rate!r}; expected None or a positive "
+                          "number of items per second (Hz)")
+    if spec.kind == "pooled":
+        for field, value, default in (("intervals", spec.intervals, False), ("frame_rate", spec.frame_rate, None)):
+            if value != default:
+                raise ConfigError(f"FeatureSpec field {field!r} is {value!r} on a pooled spec (one vector per sample); "
+                                  f"{field} describes the items of a sequence: leave it {default}, or use "
+                                  "kind='sequence' (a list of vectors per sample)")
+    if spec.item_axis is not None and not isinstance(spec.item_axis, str):
+        raise ConfigError(f"FeatureSpec field 'item_axis' is {spec.item_axis!r}; expected None or a name such as 'time'")
+
+
+def _legacy_fields_read(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with what earlier versions let through, and that still describes readable rows, in the
+    form `FeatureSpec` checks."""
+    fields = dict(data)
+    dtype = fields.get("dtype", "float32")
+    if isinstance(dtype, str) and dtype not in FEATURE_DTYPES and _numpy_dtype_name(dtype) in FEATURE_DTYPES:
+        fields["dtype"] = _numpy_dtype_name(dtype)
+    if fields.get("kind", "pooled") == "pooled":
+        fields["intervals"], fields["frame_rate"] = False, None
+    return fields
 
 
 INTERVAL_TYPE = pa.list_(pa.float64(), 2)
