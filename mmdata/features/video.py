@@ -121,6 +121,9 @@ class VideoFrames(Extractor):
         out = super().provenance()
         inner = self.image.provenance()
         out["image_extractor"] = inner
+        # The image extractor's own versions (a plugin package, its `version`) decide the frames too:
+        # in `versions`, a resume after they change is refused as for any library.
+        out["versions"] = {**inner["versions"], **out["versions"]}
         defaults = options_to_json(type(self.image.config)())
         out["config"]["image_options"] = ";".join(
             f"{key}={option_text(value)}" for key, value in sorted(inner["config"].items()) if value != defaults.get(key))

@@ -124,3 +124,12 @@ def test_a_module_no_installed_distribution_provides_records_none():
     assert extractor_base._providing_distribution_versions(VersionedHist.__module__) == {}
     assert set(VersionedHist().provenance()["versions"]) == {"mmdata", *VersionedHist.libraries,
                                                              "extractor:test-versioned-hist"}
+
+
+def test_video_frames_records_the_versions_of_its_image_extractor():
+    import tests.extension.extractors  # noqa: F401 - registers test-versioned-hist
+
+    frames = create_extractor("video-frames:image_extractor=test-versioned-hist")
+    versions = frames.provenance()["versions"]
+    # in `versions`, where a resume compares them: a new image extractor version refuses the resume
+    assert versions["extractor:test-versioned-hist"] == "1" and versions["av"] and versions["pillow"]
