@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from mmdata.share.checks import severity_counts
+from mmdata.share.hf import split_order
 from mmdata.store.manifest import Manifest
 
 if TYPE_CHECKING:
@@ -56,12 +58,20 @@ class CardConfig:
     files: dict[str, list[str]] = field(default_factory=dict)  # split -> relative paths
     rows: dict[str, int] = field(default_factory=dict)
     nbytes: dict[str, int] = field(default_factory=dict)
+    features_present: dict[str, int] = field(default_factory=dict)  # split -> rows whose `feature` is not null
 
     def add(self, split: str, relative_path: str, part: pa.Table) -> None:
         """Record one written shard of `split`."""
         self.files.setdefault(split, []).append(relative_path)
         self.rows[split] = self.rows.get(split, 0) + part.num_rows
         self.nbytes[split] = self.nbytes.get(split, 0) + part.nbytes
+        if "feature" in part.column_names:
+            present = part.num_rows - part.column("feature").null_count
+            self.features_present[split] = self.features_present.get(split, 0) + present
+
+    def first_split_with_features(self) -> str | None:
+        """The first split (in the order the files were written) with a feature; None when every row failed."""
+        return next((split for split in self.files if self.features_present.get(split, 0)), None)
 
     def config_yaml(self) -> dict[str, Any]:
         data: dict[str, Any] = {"config_name": self.name}
@@ -142,8 +152,7 @@ def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, me
         "Every config lists a split's rows in the same order, so row *i* of `samples` and row *i* of a "
         "feature table are the same sample (`sample_id` says so in every table).\n",
         "## Splits\n",
-        _md_table(["split", "`datasets` split", "samples"],
-                  [[f"`{s}`", f"`{split_names.get(s, s)}`", str(n)] for s, n in samples.get("splits", {}).items()]),
+        _splits_table(samples.get("splits", {}), split_names),
         _corpus_options_line(corpus),
         *_labels_section(manifest, labels),
         "## Configs\n",
@@ -208,9 +217,40 @@ def _aligned_line(config: dict[str, Any]) -> str:
             + ("; pause tokens (`sp`) were skipped" if config.get("skip_pauses") else "") + ".\n")
 
 
+def _splits_table(splits: dict[str, int], split_names: dict[str, str]) -> str:
+    """Samples per split, in the order of the header's `configs` (train, validation, test, then the rest)."""
+    rows = [[f"`{s}`", f"`{split_names.get(s, s)}`", str(splits[s])] for s in split_order(splits)]
+    return _md_table(["split", "`datasets` split", "samples"], rows)
+
+
+def shareable_options(options: dict[str, Any], corpus_root: str | None) -> dict[str, Any]:
+    """Loader options as a share publishes them: an absolute path under the corpus root becomes relative
+    to it, any other absolute path keeps its file name only (folders of the producer's machine are not
+    shared, as the corpus root is not); other values stay as they are.
+
+    Example:
+        >>> shareable_options({"folds": "/data/mosi/folds.json", "dataset": "cmu-mosi"}, "/data/mosi")
+        {'folds': 'folds.json', 'dataset': 'cmu-mosi'}
+    """
+    return {key: _shareable_value(value, corpus_root) for key, value in options.items()}
+
+
+def _shareable_value(value: Any, corpus_root: str | None) -> Any:
+    if isinstance(value, dict):
+        return {key: _shareable_value(item, corpus_root) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shareable_value(item, corpus_root) for item in value]
+    if not isinstance(value, str) or not PurePath(value).is_absolute():
+        return value
+    path = PurePath(value)
+    if corpus_root and PurePath(corpus_root).is_absolute() and path.is_relative_to(corpus_root):
+        return path.relative_to(corpus_root).as_posix()
+    return path.name
+
+
 def _corpus_options_line(corpus: dict[str, Any]) -> str:
     """The loader options the corpus was read with (folds file, dataset name, ...), which the splits come from."""
-    options = corpus.get("options") or {}
+    options = shareable_options(corpus.get("options") or {}, corpus.get("root"))
     if not options:
         return f"Splits are those the `{corpus.get('kind')}` corpus assigns (no loader options were given).\n"
     shown = ", ".join(f"`{key}={value}`" for key, value in sorted(options.items()))
@@ -288,23 +328,57 @@ DATA = str(Path.cwd())  # this folder (datasets cannot load "." by config name),
 
 
 def _loading_section(manifest: Manifest, configs: list[CardConfig], split_names: dict[str, str]) -> str:
-    """How to load the data; `split_names` maps mmdata's split names (what `fuse` reads) to the `datasets` ones."""
+    """How to load the data; `split_names` maps mmdata's split names (what `fuse` reads) to the `datasets` ones.
+
+    The examples use a table that has features, one of fixed dim where there is one (a table that
+    failed on every item would leave PyTorch nothing to load); the fused example is left out when no
+    table can be fused (fixed-dim float features in the split the statistics come from)."""
     samples, tables = configs[0], configs[1:]
     if not tables:
-        split = next(iter(samples.files), "train")
-        return ("No feature tables yet (add some with `mmdata extract`). The samples load with `datasets`:\n\n"
-                f"```python\n{_DATASETS_PATH}\nsamples = load_dataset(DATA, \"samples\", split=\"{split}\")\n```\n")
-    feature = tables[0]
-    split = next(iter(feature.files), "train")
-    first_file = feature.files.get(split, [f"{feature.path}/part-00000.parquet"])[0]
-    per_modality: dict[str, str] = {}
-    for config in tables:
-        per_modality.setdefault(config.name.split(".", 1)[0], config.name)
-    fused_tables = tuple(per_modality.values())
-    failed = any(manifest.tables[name].errors for name in fused_tables if name in manifest.tables)
-    missing_option, missing_note = ((', missing="zero"', "; a sample a table failed on is zero-filled, with a `present` mask")
-                                    if failed else ("", ""))
+        return _samples_only_loading("No feature tables yet (add some with `mmdata extract`).", samples)
+    feature = _example_config(manifest, tables)
+    if feature is None:
+        return _samples_only_loading("No feature table has a feature for any sample (every item failed: `errors/` "
+                                     "says why).", samples)
+    split = feature.first_split_with_features() or next(iter(feature.files))
     mmdata_split = next((s for s, hf_split in split_names.items() if hf_split == split), split)
+    return "".join([
+        _datasets_and_pandas_blocks(feature, split),
+        f"As a PyTorch dataset, straight from `datasets` (a sample whose extraction failed has no feature: leave it "
+        f"out{_sequence_note(manifest, feature.name)}):\n\n```python\n{_torch_block(manifest, feature.name, split)}```\n\n",
+        _fuse_block(manifest, _fusable_configs(manifest, tables, split), mmdata_split),
+        _MMDATA_BLOCK.format(table=feature.name),
+    ])
+
+
+def _samples_only_loading(why: str, samples: CardConfig) -> str:
+    split = next(iter(samples.files), "train")
+    return (f"{why} The samples load with `datasets`:\n\n"
+            f"```python\n{_DATASETS_PATH}\nsamples = load_dataset(DATA, \"samples\", split=\"{split}\")\n```\n")
+
+
+def _example_config(manifest: Manifest, tables: list[CardConfig]) -> CardConfig | None:
+    """The table the examples load: the first with features and a fixed dim, else the first with features."""
+    with_features = [c for c in tables if c.first_split_with_features() is not None]
+    fixed = [c for c in with_features if _dim(manifest, c.name) is not None]
+    return (fixed or with_features or [None])[0]
+
+
+def _fusable_configs(manifest: Manifest, tables: list[CardConfig], split: str) -> list[CardConfig]:
+    """One table per modality that `fuse` takes (fixed-dim float features) and that has features in
+    `split`, the split the fused example's statistics come from; first in the dataset's order."""
+    from mmdata.fusion.plan import FUSED_DTYPES
+
+    per_modality: dict[str, CardConfig] = {}
+    for config in tables:
+        spec = manifest.tables[config.name].spec if config.name in manifest.tables else {}
+        if spec.get("dim") is None or spec.get("dtype") not in FUSED_DTYPES or not config.features_present.get(split):
+            continue
+        per_modality.setdefault(config.name.split(".", 1)[0], config)
+    return list(per_modality.values())
+
+
+def _datasets_and_pandas_blocks(feature: CardConfig, split: str) -> str:
     return f"""With `datasets` (from this folder, or from the Hub as `USER/DATASET_NAME`):
 
 ```python
@@ -320,16 +394,23 @@ With pandas or pyarrow (every file is plain Parquet):
 import pandas as pd
 import pyarrow.dataset as ds
 
-df = pd.read_parquet("{first_file}")
+df = pd.read_parquet("{feature.files[split][0]}")
 table = ds.dataset("{feature.path}", format="parquet").to_table()
 ```
 
-As a PyTorch dataset, straight from `datasets` (a sample whose extraction failed has no feature: leave it out{_sequence_note(manifest, feature.name)}):
+"""
 
-```python
-{_torch_block(manifest, feature.name, split)}```
 
-or fused across modalities (one table per modality, normalized with statistics of the first split{missing_note}) with mmdata's:
+def _fuse_block(manifest: Manifest, fused: list[CardConfig], mmdata_split: str) -> str:
+    """mmdata's fused export across modalities; nothing when no table can be fused."""
+    if not fused:
+        return ""
+    names = tuple(c.name for c in fused)
+    failed = any(manifest.tables[c.name].errors or sum(c.features_present.values()) < sum(c.rows.values())
+                 for c in fused if c.name in manifest.tables)
+    missing_option, missing_note = ((', missing="zero"', "; a sample a table failed on is zero-filled, with a `present` mask")
+                                    if failed else ("", ""))
+    return f"""or fused across modalities (one table per modality, normalized with statistics of the first split{missing_note}) with mmdata's:
 
 ```python
 from pathlib import Path
@@ -339,19 +420,27 @@ from torch.utils.data import DataLoader
 from mmdata.fusion import FusedDataset, collate_fused, fuse
 
 fused = Path.cwd().parent / f"{{Path.cwd().name}}-fused"  # beside the share (`mmdata verify .` checks every file in it)
-fuse(".", fused, tables={fused_tables!r}, stats_splits=("{mmdata_split}",), format="arrow"{missing_option})
+fuse(".", fused, tables={names!r}, stats_splits=("{mmdata_split}",), format="arrow"{missing_option})
 loader = DataLoader(FusedDataset(fused, "{mmdata_split}"), batch_size=64, collate_fn=collate_fused)
 ```
 
-With mmdata (the folder is an mmdata dataset too: `mmdata info .`, `mmdata check .`, `mmdata report .`):
+"""
+
+
+_MMDATA_BLOCK = """With mmdata (the folder is an mmdata dataset too: `mmdata info .`, `mmdata check .`, `mmdata report .`):
 
 ```python
 from mmdata.store import open_dataset
 
 data = open_dataset(".")
-data.table("{feature.name}").to_table()
+data.table("{table}").to_table()
 ```
 """
+
+
+def _dim(manifest: Manifest, table: str) -> int | None:
+    entry = manifest.tables.get(table)
+    return None if entry is None else entry.spec.get("dim")
 
 
 def _is_sequence(manifest: Manifest, table: str) -> bool:
@@ -360,17 +449,26 @@ def _is_sequence(manifest: Manifest, table: str) -> bool:
 
 
 def _sequence_note(manifest: Manifest, table: str) -> str:
+    if _dim(manifest, table) is None:
+        return "; its rows are vectors of different lengths, zero-padded per batch"
     return "; its rows are sequences of different lengths, padded per batch" if _is_sequence(manifest, table) else ""
 
 
+#: dtypes a feature table may hold that torch names alike (`torch.float32`, ...).
+_TORCH_DTYPES = frozenset({"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"})
+
+
 def _torch_block(manifest: Manifest, table: str, split: str) -> str:
-    """A DataLoader over one feature config: failed samples filtered out, sequences zero-padded per batch."""
+    """A DataLoader over one feature config: failed samples filtered out; sequences, and vectors of
+    different lengths, zero-padded per batch."""
     load = (f'train = load_dataset(DATA, "{table}", split="{split}")\n'
-            'train = train.filter(lambda feature: feature is not None, input_columns="feature")\n'
-            'train = train.with_format("torch", columns=["feature"])\n')
+            'train = train.filter(lambda feature: feature is not None, input_columns="feature")\n')
+    dim = _dim(manifest, table)
+    if dim is None:
+        return _variable_length_torch_block(manifest, table, load)
+    load += 'train = train.with_format("torch", columns=["feature"])\n'
     if not _is_sequence(manifest, table):
         return f"from torch.utils.data import DataLoader\n\n{load}loader = DataLoader(train, batch_size=64, shuffle=True)\n"
-    dim = manifest.tables[table].spec.get("dim")
     return f"""import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
@@ -381,6 +479,36 @@ def pad_batch(rows):
     sequences = [row["feature"].reshape(-1, {dim}) for row in rows]
     return {{"feature": pad_sequence(sequences, batch_first=True), "length": torch.tensor([len(s) for s in sequences])}}
 
+
+{load}loader = DataLoader(train, batch_size=64, shuffle=True, collate_fn=pad_batch)
+"""
+
+
+def _variable_length_torch_block(manifest: Manifest, table: str, load: str) -> str:
+    """A table without a fixed dim (token ids, say): rows stay Python lists, the collate pads them."""
+    dtype = manifest.tables[table].spec.get("dtype")
+    as_tensor = f"torch.tensor({{}}, dtype=torch.{dtype})" if dtype in _TORCH_DTYPES else "torch.tensor({})"
+    if not _is_sequence(manifest, table):
+        pad = f"""def pad_batch(rows):
+    \"\"\"Zero-pad a batch of vectors of different lengths to the longest; `length` keeps each one's length.\"\"\"
+    vectors = [{as_tensor.format('row["feature"]')} for row in rows]
+    return {{"feature": pad_sequence(vectors, batch_first=True), "length": torch.tensor([len(v) for v in vectors])}}
+"""
+    else:
+        pad = f"""def pad_batch(rows):
+    \"\"\"Zero-pad a batch of sequences of vectors of different lengths to (batch, most steps, longest vector);
+    `length` keeps each sequence's steps.\"\"\"
+    sequences = [[{as_tensor.format("v")} for v in row["feature"]] for row in rows]
+    vectors = pad_sequence([v for s in sequences for v in s], batch_first=True)  # every vector, to the longest
+    steps = [len(s) for s in sequences]
+    return {{"feature": pad_sequence(list(torch.split(vectors, steps)), batch_first=True), "length": torch.tensor(steps)}}
+"""
+    return f"""import torch
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import DataLoader
+
+
+{pad}
 
 {load}loader = DataLoader(train, batch_size=64, shuffle=True, collate_fn=pad_batch)
 """

@@ -16,13 +16,21 @@ split and config:
 Rows of a split come in the same order in every config, so row i of `samples` and row i of a
 feature table are the same sample. Feature tables are re-sharded one at a time, each read whole;
 embedded media are read one output shard at a time.
+
+One share at a time writes an OUT (a lock file beside it; a second one is refused at once). Each
+run writes into a temporary folder of its own beside OUT and moves it in when complete; a share
+it replaces is moved aside first and deleted last, so OUT holds a whole share at any moment, and
+the next run clears what a killed one left (see "Publishing" below).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -33,12 +41,21 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mmdata.corpora.sources import SOURCES_KEY
-from mmdata.errors import ConfigError, DatasetError
-from mmdata.share.card import CardConfig, LabelSummary, render_card
+from mmdata.errors import ConfigError, DatasetError, MediaError, MmdataError
+from mmdata.share.card import CardConfig, LabelSummary, render_card, shareable_options
 from mmdata.share.checks import checks_summary, require_passing, run_checks
-from mmdata.share.checksums import CHECKSUMS_NAME, write_checksums
-from mmdata.share.hf import hf_features, hf_split_names, with_hf_metadata
-from mmdata.share.media import MissingMedia, embed_media, embedded_columns, embedded_name, media_columns
+from mmdata.share.checksums import CHECKSUMS_NAME, sha256_file, write_checksums
+from mmdata.share.hf import MediaKind, hf_features, hf_split_names, with_hf_metadata
+from mmdata.share.media import (
+    MissingMedia,
+    count_media_files,
+    embed_media,
+    embedded_columns,
+    embedded_name,
+    media_columns,
+    missing_kept_media,
+)
+from mmdata.share.publish import new_partial_folder, recover_interrupted_share, replace_folder, share_lock
 from mmdata.store import layout
 from mmdata.store.files import write_text_atomic
 from mmdata.store.manifest import Manifest, write_manifest
@@ -93,24 +110,37 @@ def share_dataset(
     allow_failed_checks: bool = False,
     shard_size: int | None = None,
     overwrite: bool = False,
+    overwrite_card: bool = False,
 ) -> ShareReport:
     """Write a publishable copy of a dataset: Parquet per split and table, a dataset card, checksums.
+
+    The share is written into a temporary folder beside `out_dir` and moved in when complete; an
+    existing share is moved aside, then deleted, so a killed run leaves the old share or the new
+    one, and the next run into `out_dir` clears what it left. One share at a time writes to an
+    `out_dir` (a lock file `.<name>.share-lock` beside it while it runs).
 
     Args:
         media: 'reference' keeps media as paths relative to the corpus root; 'embed' also stores the
             image and audio files in the samples table, as `image_file`/`audio_file` columns
             (`datasets.Image`/`Audio`). Sharing a shared folder again, 'embed' keeps the files it
             holds and 'reference' leaves them out.
-        corpus_root: where the corpus lies now (default: the root recorded in the manifest); only
-            read with media='embed'.
+        corpus_root: where the corpus lies now (default: the root recorded in the manifest, which a
+            shared dataset does not have); only read with media='embed'.
         allow_failed_checks: share even when `mmdata check` finds errors.
         shard_size: rows per output shard (default: the dataset's shard size).
-        overwrite: replace an existing share folder at `out_dir`.
+        overwrite: replace an existing share folder at `out_dir`. What tools keep in it (`.git/`,
+            `.cache/huggingface/`, `.gitattributes`) is carried over to the new share.
+        overwrite_card: with `overwrite`, replace a README.md that differs from the card mmdata
+            wrote (edited by hand, say to fill in the licence); without it such a share is refused.
 
     Raises:
-        ConfigError: `media` is neither 'reference' nor 'embed'.
+        ConfigError: `media` is neither 'reference' nor 'embed'; media to embed and no corpus root
+            (the dataset records none, or not a folder).
+        MediaError: media to embed and not one of the files could be embedded.
+        DatasetBusyError: another share writes to `out_dir` now.
         DatasetError: not a dataset, an older layout, failing checks (`ChecksFailedError`), a
-            feature table without rows for some samples, or an unusable `out_dir`.
+            feature table without rows for some samples, or an unusable `out_dir` (an edited card
+            among the reasons).
 
     Example:
         >>> share_dataset("out/coco-val", "out/coco-val-hf", media="embed")
@@ -119,29 +149,69 @@ def share_dataset(
     if media not in ("reference", "embed"):
         raise ConfigError(f"--media must be 'reference' or 'embed', got {media!r}")
     dataset = open_dataset(dataset_dir)
+    samples = dataset.samples_table()
+    plan = plan_media(samples, media)
+    root = embedding_root(dataset, corpus_root) if plan.embedded else None
     checks = run_checks(dataset)
     require_passing(checks, allow_failed_checks=allow_failed_checks, action="share")
     out_dir = Path(out_dir)
-    _check_out_dir(dataset.root, out_dir, overwrite)
     target = Path(os.path.realpath(out_dir))  # a link to a folder stays; the folder it names is replaced
-    partial = target.with_name(f".{target.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        report = _write_share(dataset, partial, media, Path(corpus_root or dataset.manifest.corpus["root"]),
-                              checks, shard_size or int(dataset.manifest.samples.get("shard_size", layout.DEFAULT_SHARD_SIZE)))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(partial, target)
-    except OSError as e:  # a folder the system will not let us write (read-only, /proc, no space)
-        shutil.rmtree(partial, ignore_errors=True)
-        raise DatasetError(f"cannot write the share to {out_dir} ({e.strerror or e}: {e.filename or partial}); "
-                           "choose a folder you can write to") from e
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    shard_size = shard_size or int(dataset.manifest.samples.get("shard_size", layout.DEFAULT_SHARD_SIZE))
+    with _writable(out_dir, target), share_lock(target, out_dir):
+        recover_interrupted_share(target)
+        _check_out_dir(dataset.root, out_dir, overwrite, overwrite_card)
+        partial = new_partial_folder(target)
+        try:
+            report = _write_share(dataset, plan, partial, root, checks, shard_size)
+            replace_folder(partial, target)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
     report.out_dir = out_dir
     log.info("shared %s as %s (%d files, %d bytes)", dataset.root, out_dir, report.files, report.bytes)
     return report
+
+
+@dataclass(frozen=True)
+class MediaPlan:
+    """What happens to the media columns of the samples table being shared."""
+
+    mode: MediaMode
+    samples: pa.Table  # the samples table, without the embedded files 'reference' leaves out
+    embedded: dict[str, MediaKind]  # path columns whose files are embedded now
+    kept: dict[str, MediaKind]  # path columns whose files the samples table holds already (a shared dataset)
+
+
+def plan_media(samples: pa.Table, media: MediaMode) -> MediaPlan:
+    """A dataset shared before with media='embed' holds its files already: 'embed' keeps them as they
+    are (the corpus may not be at hand), 'reference' leaves them out."""
+    kept = embedded_columns(samples)
+    if media == "reference":
+        return MediaPlan(media, samples.drop_columns([embedded_name(c) for c in kept]), {}, {})
+    return MediaPlan(media, samples, {c: kind for c, kind in media_columns(samples).items() if c not in kept}, kept)
+
+
+def embedding_root(dataset: Dataset, corpus_root: str | Path | None) -> Path:
+    """The corpus folder media are embedded from: `corpus_root`, else the place the manifest records.
+
+    Raises:
+        ConfigError: no place is recorded (a shared dataset keeps the folder's name only, which a
+            folder of that name under the current directory would match by chance), or the folder
+            does not exist.
+    """
+    recorded = dataset.manifest.corpus.get("root")
+    if corpus_root is None and dataset.manifest.corpus_location() is None:
+        raise ConfigError(
+            f"cannot embed media of {dataset.root}: its {layout.MANIFEST_NAME} records the corpus root as "
+            f"{recorded!r}, not a folder's full path (a shared dataset keeps only the folder's name); pass "
+            "--corpus-root with the folder that holds the corpus"
+        )
+    root = Path(corpus_root) if corpus_root is not None else dataset.manifest.corpus_location()
+    if not root.is_dir():
+        given = "given with --corpus-root" if corpus_root is not None else f"recorded in {layout.MANIFEST_NAME}"
+        raise ConfigError(f"cannot embed media of {dataset.root}: the corpus root {root} ({given}) is not a folder; "
+                          "pass --corpus-root with the folder that holds the corpus now, or share with --media reference")
+    return root
 
 
 def plan_shards(splits: pa.Array, shard_size: int) -> list[OutputShard]:
@@ -155,38 +225,35 @@ def plan_shards(splits: pa.Array, shard_size: int) -> list[OutputShard]:
     return shards
 
 
-def _write_share(dataset: Dataset, out: Path, media: MediaMode, corpus_root: Path, checks: CheckReport,
+def _write_share(dataset: Dataset, plan: MediaPlan, out: Path, corpus_root: Path | None, checks: CheckReport,
                  shard_size: int) -> ShareReport:
     from mmdata.pipeline import fingerprint_ids
 
-    samples = dataset.samples_table()
+    samples = plan.samples
     shards = plan_shards(samples.column("split").combine_chunks(), shard_size)
     order = pa.concat_arrays([s.indices for s in shards]) if shards else pa.array([], pa.int64())
     ordered_ids = samples.column("sample_id").take(order)
     fingerprint = fingerprint_ids(ordered_ids.to_pylist())
 
-    # A dataset shared before with media='embed' holds its files already: 'embed' keeps them as they
-    # are (the corpus may not be at hand), 'reference' leaves them out.
-    kept = embedded_columns(samples)
-    if media == "reference":
-        samples, kept = samples.drop_columns([embedded_name(c) for c in kept]), {}
-    embedded = {c: kind for c, kind in media_columns(samples).items() if c not in kept} if media == "embed" else {}
-    samples_config, missing = _write_samples(samples, shards, out, embedded, kept, corpus_root)
+    samples_config, missing = _write_samples(samples, shards, out, plan, corpus_root)
     configs = [samples_config]
     for name in dataset.table_names:
         configs.append(_write_feature_table(dataset, name, samples.column("sample_id"), shards, out, fingerprint))
     _copy_errors(dataset.root, out, dataset.manifest.corpus.get("root"))
 
-    manifest = _shared_manifest(dataset.manifest, shards, shard_size, fingerprint, media, checks, missing)
+    manifest = _shared_manifest(dataset.manifest, shards, shard_size, fingerprint, plan.mode, checks, missing)
+    card = render_card(manifest, configs, checks, plan.mode, missing, label_summary(samples))
+    # What tells a card edited by hand (the licence, say) from this one when the share is replaced.
+    manifest.extra["share"]["card_sha256"] = hashlib.sha256(card.encode()).hexdigest()
     write_manifest(out, manifest)
-    write_text_atomic(out / CARD_NAME, render_card(manifest, configs, checks, media, missing, label_summary(samples)))
+    write_text_atomic(out / CARD_NAME, card)
     write_checksums(out)
     files = [p for p in out.rglob("*") if p.is_file()]
     split_rows: dict[str, int] = {}
     for shard in shards:
         split_rows[shard.hf_split] = split_rows.get(shard.hf_split, 0) + len(shard.indices)
     return ShareReport(out, len(samples), split_rows, [c.name for c in configs], len(files),
-                       sum(p.stat().st_size for p in files), media, checks, missing)
+                       sum(p.stat().st_size for p in files), plan.mode, checks, missing)
 
 
 def label_summary(samples: pa.Table) -> LabelSummary | None:
@@ -203,21 +270,38 @@ def label_summary(samples: pa.Table) -> LabelSummary | None:
     return LabelSummary(len(labelled), len(labels), span["min"].as_py(), span["max"].as_py())
 
 
-def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, embedded: dict, kept: dict,
-                   corpus_root: Path) -> tuple[CardConfig, list[MissingMedia]]:
-    """Write the samples shards, embedding the files of the `embedded` path columns (`kept` ones hold theirs)."""
+def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, plan: MediaPlan,
+                   corpus_root: Path | None) -> tuple[CardConfig, list[MissingMedia]]:
+    """Write the samples shards, embedding the files of the `plan.embedded` path columns (`plan.kept`
+    ones hold theirs; their null cells are missing media still).
+
+    Raises:
+        MediaError: there were files to embed and not one of them could be.
+    """
     config = CardConfig("samples", layout.SAMPLES_DIR, default=True)
     missing: list[MissingMedia] = []
+    tried, lost_now = 0, []
     for shard in shards:
         part = samples.take(shard.indices)
-        if embedded:
-            part, lost = embed_media(part, corpus_root, embedded)
-            missing.extend(lost)
+        missing += missing_kept_media(part, plan.kept)
+        if plan.embedded:
+            tried += count_media_files(part, plan.embedded)
+            part, lost = embed_media(part, corpus_root, plan.embedded)
+            missing += lost
+            lost_now += lost
         if config.features is None:
-            config.features = hf_features(part.schema, {embedded_name(c): kind for c, kind in {**kept, **embedded}.items()})
+            media = {embedded_name(c): kind for c, kind in {**plan.kept, **plan.embedded}.items()}
+            config.features = hf_features(part.schema, media)
         part = part.replace_schema_metadata(with_hf_metadata(part.schema, config.features).metadata)
         write_table_atomic(part, out / layout.SAMPLES_DIR / shard.file_name)
         config.add(shard.hf_split, f"{layout.SAMPLES_DIR}/{shard.file_name}", part)
+    if tried and len(lost_now) == tried:
+        first = lost_now[0]
+        raise MediaError(
+            f"none of the {tried} media files could be embedded (first: sample {first.sample_id!r}, {first.path}: "
+            f"{first.reason}); nothing was shared. Pass --corpus-root with the folder that holds the corpus "
+            f"(tried: {corpus_root}), or share with --media reference"
+        )
     return config, missing
 
 
@@ -275,8 +359,11 @@ def _copy_errors(source: Path, out: Path, corpus_root: str | None) -> None:
 def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: int, fingerprint: str, media: MediaMode,
                      checks: CheckReport, missing: list[MissingMedia]) -> Manifest:
     manifest = Manifest.from_json(source.to_json())
-    if manifest.corpus.get("root"):  # the folder's name only: where the producer kept the corpus is not shared
-        manifest.corpus["root"] = Path(manifest.corpus["root"]).name
+    root = manifest.corpus.get("root")
+    if manifest.corpus.get("options"):  # option paths too: relative to the corpus root, else the file name only
+        manifest.corpus["options"] = shareable_options(manifest.corpus["options"], root)
+    if root:  # the folder's name only: where the producer kept the corpus is not shared
+        manifest.corpus["root"] = Path(root).name
     for entry in manifest.tables.values():
         entry.format = "parquet"  # every table is written as Parquet, whatever the source's shards were
     manifest.samples = {
@@ -299,7 +386,7 @@ def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: in
     return manifest
 
 
-def _check_out_dir(source: Path, out_dir: Path, overwrite: bool) -> None:
+def _check_out_dir(source: Path, out_dir: Path, overwrite: bool, overwrite_card: bool) -> None:
     src, dst = source.resolve(), out_dir.resolve()
     if dst == src or src in dst.parents or dst in src.parents:
         raise DatasetError(f"output folder {out_dir} overlaps the dataset {source}; choose a folder outside it")
@@ -318,7 +405,54 @@ def _check_out_dir(source: Path, out_dir: Path, overwrite: bool) -> None:
             f"output folder {out_dir} exists and is not a shared mmdata dataset (no {CHECKSUMS_NAME} and "
             f"{layout.MANIFEST_NAME}); refusing to replace it, choose another folder"
         )
+    if not overwrite_card:
+        _require_generated_card(out_dir)
+
+
+def _require_generated_card(out_dir: Path) -> None:
+    """Refuse to replace a share whose README.md is not the card mmdata wrote (its SHA-256 is in the
+    share's manifest): the user's edits, the licence first, would be lost.
+
+    Raises:
+        DatasetError: naming README.md, with the option that replaces it anyway.
+    """
+    card = out_dir / CARD_NAME
+    if not card.is_file():
+        return
+    recorded = _recorded_card_sha256(out_dir)
+    if recorded is not None and sha256_file(card) == recorded:
+        return
+    why = ("differs from the card mmdata wrote (edited by hand: the licence, say)" if recorded is not None else
+           "may have been edited by hand: the share records no checksum of the card mmdata wrote (made by an "
+           "older mmdata)")
+    raise DatasetError(
+        f"{card} {why}; --force would replace it with a new card. Keep a copy of your edits and pass "
+        "--overwrite-card to replace it (then put the edits into the new card and run `mmdata checksum`), "
+        "or share into another folder"
+    )
+
+
+def _recorded_card_sha256(out_dir: Path) -> str | None:
+    """The SHA-256 of the card mmdata wrote, from the share's manifest; None when not recorded or unreadable."""
+    try:
+        manifest = json.loads((out_dir / layout.MANIFEST_NAME).read_text(encoding="utf-8"))
+        recorded = manifest["extra"]["share"]["card_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return recorded if isinstance(recorded, str) else None
 
 
 def _json_bytes(metadata: dict) -> bytes:
     return json.dumps(metadata, sort_keys=True).encode()
+
+
+@contextmanager
+def _writable(out_dir: Path, target: Path) -> Iterator[None]:
+    """A folder the system will not let us write (read-only, /proc, no space) as a one-line error."""
+    try:
+        yield
+    except OSError as e:
+        if isinstance(e, MmdataError):  # CorpusNotFoundError and the like: already say what is wrong
+            raise
+        raise DatasetError(f"cannot write the share to {out_dir} ({e.strerror or e}: {e.filename or target}); "
+                           "choose a folder you can write to") from e

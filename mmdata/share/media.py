@@ -11,12 +11,14 @@ one column per embedded medium, `<column>_file: struct<bytes: binary, path: stri
                                                       "path": "wav/talk.wav@1.500-3.000.flac"}
 
 Images are never re-encoded. Audio is copied as it is when the row is a whole soundfile-readable
-file; a segment, or audio inside a container (MP4, ...), is decoded and stored as FLAC, so each
+file (decoded once first, as `extract` reads it, so a truncated or garbage file is not shared as
+if it were sound); a segment, or audio inside a container (MP4, ...), is decoded and stored as FLAC, so each
 row holds exactly its own sound (a segment of a long recording holds that segment only, never the
 whole recording). The FLAC keeps the samples of a 16-bit source exactly; a source of more bits
 (24/32-bit or float WAV) is stored with 24 bits, FLAC's most, rather than cut to 16. A file that
 cannot be read, or an image that does not decode
-(truncated, corrupt), leaves a null and is reported.
+(truncated, corrupt), leaves a null and is reported. Sharing a share again keeps its embedded
+files; a cell it left null is reported again (`missing_kept_media`).
 """
 from __future__ import annotations
 
@@ -88,6 +90,23 @@ def embed_media(table: pa.Table, corpus_root: Path, columns: dict[str, MediaKind
     return table, missing
 
 
+def count_media_files(table: pa.Table, columns: dict[str, MediaKind]) -> int:
+    """How many files the path `columns` of `table` name (the cells `embed_media` tries to embed)."""
+    return sum(len(table) - table.column(c).null_count for c in columns)
+
+
+def missing_kept_media(table: pa.Table, kept: dict[str, MediaKind]) -> list[MissingMedia]:
+    """The files a shared samples table names but does not hold (its `<column>_file` cell is null):
+    the share it comes from could not read them, and a share made from it lacks them too."""
+    missing = []
+    for column in kept:
+        rows = table.select(["sample_id", column, embedded_name(column)]).to_pylist()
+        missing += [MissingMedia(row["sample_id"], column, row[column],
+                                 "not embedded in the share this one was made from (it could not be read there)")
+                    for row in rows if row[column] is not None and row[embedded_name(column)] is None]
+    return missing
+
+
 def _embed_one(column: str, relative: str, row: dict[str, Any], corpus_root: Path) -> dict[str, Any]:
     path = resolve_media(corpus_root, relative)
     if not path.is_file():
@@ -97,6 +116,7 @@ def _embed_one(column: str, relative: str, row: dict[str, Any], corpus_root: Pat
         _require_decodable_image(path)
         return {"bytes": path.read_bytes(), "path": relative}
     if whole and path.suffix.lower() in _RAW_AUDIO_SUFFIXES:
+        _require_decodable_audio(path)
         return {"bytes": path.read_bytes(), "path": relative}
     return {"bytes": _flac_segment(path, row["start"], row["end"]), "path": _segment_name(relative, row)}
 
@@ -112,6 +132,18 @@ def _require_decodable_image(path: Path) -> None:
     from mmdata.media.image import open_image
 
     open_image(path, min_size=1)
+
+
+def _require_decodable_audio(path: Path) -> None:
+    """Decode the whole file once, with the reader `extract` uses: a truncated or garbage file copied
+    as it is would stop `datasets` at its row (a segment is decoded anyway, to cut it to FLAC).
+
+    Raises:
+        MediaError: the file cannot be decoded; the message names it.
+    """
+    from mmdata.media.audio import load_audio
+
+    load_audio(path, on_silence="allow")
 
 
 def _flac_segment(path: Path, start: float | None, end: float | None) -> bytes:

@@ -151,8 +151,10 @@ def open_dataset(path: str | Path) -> Dataset:
     root = Path(path)
     if not root.exists():
         # `mmdata segment` writes a new dataset into `.<name>.tmp-<pid>` beside it, `mmdata share` into
-        # `.<name>.partial`, and renames the folder when done.
-        staged = [*staging_folders(root), *sorted(root.parent.glob(glob.escape(f".{root.name}.partial")))]
+        # `.<name>.partial-XXXXXXXX` (moving one it replaces to `.<name>.replaced`), and renames the folder when done.
+        hidden = glob.escape(f".{root.name}")
+        staged = [*staging_folders(root), *sorted(root.parent.glob(f"{hidden}.partial-*")),
+                  *sorted(root.parent.glob(f"{hidden}.partial")), *sorted(root.parent.glob(f"{hidden}.replaced"))]
         progress = f"; a command is writing it now into {staged[0]} (or was killed there)" if staged else ""
         raise CorpusNotFoundError(f"dataset directory not found: {root}{progress}")
     if not root.is_dir():

@@ -102,11 +102,12 @@ def test_wrong_directories_and_table_names_say_what_they_are(tmp_path):
     root = _image_text(tmp_path)
     with pytest.raises(CorpusNotFoundError, match="dataset directory not found"):
         open_dataset(tmp_path / "nowhere")
-    (tmp_path / ".shared.partial").mkdir()  # where `mmdata share` writes before renaming it onto the dataset
-    with pytest.raises(CorpusNotFoundError, match=rf"not found: {tmp_path / 'shared'}; a command is writing it now "
-                                                  rf"into {tmp_path / '.shared.partial'}"):
-        open_dataset(tmp_path / "shared")
-    (tmp_path / ".shared.partial").rmdir()
+    for staged in (".shared.partial-0a1b2c3d", ".shared.replaced"):  # where `mmdata share` writes, replaces
+        (tmp_path / staged).mkdir()
+        with pytest.raises(CorpusNotFoundError, match=rf"not found: {tmp_path / 'shared'}; a command is writing it "
+                                                      rf"now into {tmp_path / staged}"):
+            open_dataset(tmp_path / "shared")
+        (tmp_path / staged).rmdir()
     with pytest.raises(DatasetError, match=rf"mmdata.json is a file, not an mmdata dataset directory; open its "
                                            rf"directory, {root}"):
         open_dataset(root / "mmdata.json")
