@@ -10,8 +10,9 @@ is the second step, so `extract -o labels=none` -> `align -r text.words` -> `seg
 the SDK gives.
 
 Input: a dataset whose samples are whole videos (sample_id = video id, no start/end), and a label
-`.csd` read as the csd loader reads it (keys `vid` of one row per segment, or keys `vid[i]` the SDK
-already aligned, kept as they are). Output: a new dataset at OUTPUT_DIR with
+`.csd` read as the csd loader reads a label file, whatever its name (keys `vid` of one row per
+segment, in file order, or keys `vid[i]` the SDK already aligned, kept as they are). Output: a new
+dataset at OUTPUT_DIR with
   - samples: one per segment: sample_id `vid[i]`, group_id the video, start/end the segment,
     label its first value (all in extra["labels"] when several), the split from the folds file or
     the video's, media paths of the video (the segment of a longer file), words and transcript
@@ -20,7 +21,15 @@ already aligned, kept as they are). Output: a new dataset at OUTPUT_DIR with
     the rows of its video that overlap it, clipped to it with the SDK's rules (`overlap_pieces`),
     sorted by start as the SDK sorts; the `words` and `keys` columns follow their rows, so a row
     the SDK named `vid[j]` keeps that key. The table keeps its name, modality and spec; the
-    manifest records extractor `segment` and the source table (fingerprinted) in its config.
+    manifest records extractor `segment` and the source table (fingerprinted) in its config, with
+    the file name, root name, metadata and feature shape of a table read from a `.csd`, which
+    `export-csd` writes it back with.
+A segment gets no feature (null, and a row in the table's errors table) in a table when it runs past
+the end of its video by more than SEGMENT_OVERRUN_TOLERANCE of its length (the README's media rule,
+as in audio/video extraction; a shorter overrun keeps the rows up to the end), the video's end being
+the media duration the samples record for the table's medium, else the last row end over the
+video's temporal tables; when no row of the table overlaps it (the SDK gives it no key); or when
+its video has no features in the source table.
 Pooled tables (one vector per video) are skipped and named in the report: a whole-video summary
 is no segment's feature; extract them again on the segmented dataset. Label segments of videos the
 dataset lacks, and videos without a segment, are recorded as load problems (errors table
@@ -35,14 +44,16 @@ before its turn waits, cut, until the videos sorted before it are written.
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mmdata.alignment.core import EPSILON, overlap_pieces
 from mmdata.alignment.dataset import batch_sequences, config_fingerprint, shard_row_batches
@@ -53,22 +64,23 @@ from mmdata.corpora.csd_labels import (
     LABEL_FIELDS_KEY, LABEL_NAMES_KEY, dataset_of, label_segments, require_label_sequence, row_labels_metadata,
 )
 from mmdata.errors import CorpusNotFoundError, DatasetError
+from mmdata.features.audio import SEGMENT_OVERRUN_TOLERANCE
 from mmdata.features.base import library_versions
 from mmdata.formats.csd import CsdFile, split_key
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
 from mmdata.pipeline import samples_entry, write_samples
-from mmdata.records import Sample, samples_to_table
+from mmdata.records import Sample, duration_keys, media_durations, samples_to_table
 from mmdata.store import layout
 from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.shards import shard_schema
+from mmdata.store.shards import read_shard, shard_schema
 from mmdata.store.tables import TableReport, claim_table, finish_table, shard_path
 from mmdata.store.writer import FeatureBatchBuilder, check_replaceable, errors_table, staged_dir, write_table_atomic
 
 #: Columns that hold one value per feature row and so follow the rows into the segments.
 ROW_COLUMNS = ("keys", "words")
-# One video's cut rows: sample id -> (features, intervals, {column: values}) or None (no source features).
-Cut = dict[str, "tuple[np.ndarray, np.ndarray, dict[str, list]] | None"]
+# One video's cut rows: sample id -> (features, intervals, {column: values}), or why it has none.
+Cut = dict[str, "tuple[np.ndarray, np.ndarray, dict[str, list]] | _Failed"]
 
 
 @dataclass
@@ -81,7 +93,8 @@ class SegmentReport:
     problems: list[LoadProblem] = field(default_factory=list)  # also in the errors table `loader`
     tables: list[TableReport] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # table -> why it was not cut
-    empty: dict[str, int] = field(default_factory=dict)  # table -> segments no row of it overlaps
+    empty: dict[str, int] = field(default_factory=dict)  # table -> segments no row of it overlaps (failed)
+    overrun: dict[str, int] = field(default_factory=dict)  # table -> segments failed: past the end of the video
 
 
 def segment_dataset(
@@ -130,12 +143,14 @@ def segment_dataset(
     size = shard_size or int(source.manifest.samples.get("shard_size", layout.DEFAULT_SHARD_SIZE))
     order = table.column("sample_id").to_pylist()
     report = SegmentReport(output_dir, len(order), len({s.group_id for s in samples}), problems, skipped=skipped)
+    video_ends = _video_ends(source)
     with staged_dir(output_dir) as tmp:  # written there, moved onto output_dir when complete
         write_samples(tmp, table, problems, shard_size=size)
         write_manifest(tmp, _manifest(source, table, size, problems, info, Path(labels), folds_path, names, skipped))
         out = open_dataset(tmp)
         for name in names:
-            table_report, report.empty[name] = _cut_table(source, out, name, order, segments)
+            cutter = _Cutter(source, name, Path(labels), _table_ends(source, name, video_ends))
+            table_report, report.empty[name], report.overrun[name] = _cut_table(out, cutter, order, segments)
             report.tables.append(table_report)
     for t in report.tables:
         t.path = output_dir / t.path.relative_to(tmp)
@@ -172,7 +187,9 @@ def _read_labels(path: Path, videos: list[str]) -> tuple[Any, dict[str, list[Seg
         raise CorpusNotFoundError(f"label file not found: {path}; expected the SDK's label sequence "
                                   "(.csd, one row per segment, e.g. CMU_MOSI_Opinion_Labels.csd)")
     result = LoadResult(samples=[])
-    info = inspect_csd(path, CsdOptions(), result.problems)
+    # Read as labels whatever its name (the loader guesses labels from a `*label*` name): its rows are
+    # segments in the SDK's file order, never time steps to be sorted.
+    info = inspect_csd(path, CsdOptions(), result.problems, labels=True)
     require_label_sequence(path, info.root_name, info.is_text, info.feature_shape,
                            hint="pass the label file with --labels, e.g. CMU_MOSI_Opinion_Labels.csd")
     bad = {key.split("[")[0] for key in info.bad_keys}  # reported by inspect_csd; the loader drops the video too
@@ -252,9 +269,11 @@ def _why_not_cuttable(source: Dataset, name: str) -> str | None:
     return None
 
 
-def _cut_table(source: Dataset, out: Dataset, name: str, order: list[str],
-               segments: dict[str, list[Segment]]) -> tuple[TableReport, int]:
-    """Write table `name` of `out`, cut from the source's: (its report, segments it has no row for)."""
+def _cut_table(out: Dataset, cutter: _Cutter, order: list[str],
+               segments: dict[str, list[Segment]]) -> tuple[TableReport, int, int]:
+    """Write table `cutter.name` of `out`, cut from the source's: (its report, segments failed for having
+    no row of it, segments failed for running past the end of their video)."""
+    source, name = cutter.source, cutter.name
     entry, spec = source.entry(name), source.spec(name)
     shards = layout.shard_files(source.table_dir(name))
     schema = shard_schema(shards[0])
@@ -266,17 +285,17 @@ def _cut_table(source: Dataset, out: Dataset, name: str, order: list[str],
     waiting: dict[str, Cut] = {}
     for video, row in _source_rows(source, name, shards, columns):
         if video in segments:
-            waiting[video] = _cut(row, segments[video], columns)
+            waiting[video] = _cut(cutter, video, row, segments[video], columns)
         while blocks and blocks[0][0] in waiting:
             video_done, sample_ids = blocks.popleft()
             cut = waiting.pop(video_done)
             for sample_id in sample_ids:
-                sink.add(sample_id, cut[sample_id], video_done, source.root)
+                sink.add(sample_id, cut[sample_id])
     if blocks:
         raise DatasetError(f"table {name!r} of {source.root} has no row for video {blocks[0][0]!r}; the dataset is "
                            "inconsistent, re-run `mmdata extract`")
     sink.close()
-    return finish_table(out, name, written=sink.written), sink.empty
+    return finish_table(out, name, written=sink.written), sink.empty, sink.overrun
 
 
 def _source_rows(source: Dataset, name: str, shards: list[Path], columns: dict[str, pa.DataType]) -> Iterator[tuple[str, Any]]:
@@ -295,18 +314,115 @@ def _source_rows(source: Dataset, name: str, shards: list[Path], columns: dict[s
                 yield video, None if rows is None else (*rows, {c: values[c][k] for c in columns})
 
 
-def _cut(row: Any, segments: list[Segment], columns: dict[str, pa.DataType]) -> Cut:
-    """One video's rows per segment: those overlapping it, clipped to it (the SDK's `align(labels)`)."""
+@dataclass(frozen=True)
+class _Failed:
+    """A segment that gets no feature in a table (null, with this errors-table row)."""
+
+    kind: Literal["missing", "overrun", "empty"]  # no source features / past the video's end / no row overlaps it
+    error_type: str
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Cutter:
+    """What cutting one table into segments needs, and why a segment gets no feature in it: past the
+    end of its video (the media rule of audio/video extraction), or no row overlaps it (the SDK's
+    align gives it no key)."""
+
+    source: Dataset
+    name: str
+    labels: Path  # the label file, named in failures
+    video_end: dict[str, tuple[float, str]]  # video -> (its end in seconds for this table, where it comes from)
+
+    def no_features(self, video: str) -> _Failed:
+        return _Failed("missing", "DatasetError", str(self.source.root), (
+            f"video {video!r} has no features in {self.name!r} of the source dataset (see its errors); nothing to cut"))
+
+    def overrun(self, segment: Segment, video: str) -> _Failed | None:
+        """A segment running past its video's end by more than SEGMENT_OVERRUN_TOLERANCE of its length;
+        a shorter overrun is kept, its rows stopping where the video's do."""
+        sample_id, start, end = segment[:3]
+        video_end, known_by = self.video_end.get(video, (math.nan, ""))
+        missing, length = end - max(video_end, start), end - start
+        if math.isnan(video_end) or missing <= SEGMENT_OVERRUN_TOLERANCE * length:
+            return None
+        return _Failed("overrun", "MediaError", str(self.labels), (
+            f"segment {sample_id} [{start:g}s, {end:g}s] of {self.labels.name} runs {missing:.3f}s past the end of "
+            f"video {video!r} ({video_end:.3f}s, {known_by}), so only {max(1 - missing / length, 0):.0%} of it has "
+            f"rows (at most {SEGMENT_OVERRUN_TOLERANCE:.0%} may be missing); no feature in {self.name!r}; expected a "
+            "segment inside its video (check the label file's segment times against the video)"))
+
+    def no_row(self, segment: Segment, video: str, intervals: np.ndarray) -> _Failed:
+        sample_id, start, end = segment[:3]
+        rows = (f"its rows of video {video!r} span {intervals[:, 0].min():g}..{intervals[:, 1].max():g}s"
+                if len(intervals) else f"it has no row of video {video!r}")
+        return _Failed("empty", "DatasetError", str(self.labels), (
+            f"no row of {self.name!r} overlaps segment {sample_id} [{start:g}s, {end:g}s] of {self.labels.name} "
+            f"({rows}); no feature in this table, as the SDK's align gives the segment no key in this sequence; "
+            "expected rows inside every segment (a word table has none in a pause)"))
+
+
+def _cut(cutter: _Cutter, video: str, row: Any, segments: list[Segment], columns: dict[str, pa.DataType]) -> Cut:
+    """One video's rows per segment: those overlapping it, clipped to it (the SDK's `align(labels)`),
+    or why the segment has none."""
     if row is None:
-        return {s[0]: None for s in segments}
+        return {s[0]: cutter.no_features(video) for s in segments}
     features, intervals, values = row
-    return {segment[0]: (features[rows], clipped, {c: [values[c][r] for r in rows] for c in columns})
-            for segment, (rows, clipped) in zip(segments, _clip(segments, intervals))}
+    cut: Cut = {}
+    for segment, (rows, clipped) in zip(segments, _clip(segments, intervals)):
+        failed = cutter.overrun(segment, video) or (None if len(rows) else cutter.no_row(segment, video, intervals))
+        cut[segment[0]] = failed or (features[rows], clipped, {c: [values[c][r] for r in rows] for c in columns})
+    return cut
 
 
 def _clip(segments: list[Segment], intervals: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per segment, (rows overlapping it, their intervals clipped to it) with the SDK's rules."""
     return overlap_pieces(np.array([[s[1], s[2]] for s in segments]), intervals).per_reference()
+
+
+# --- where each video ends ---------------------------------------------------------------------------
+
+def _video_ends(source: Dataset) -> dict[str, float]:
+    """Each video's last row end over every temporal table of the source (its tables' intervals only):
+    how long its recordings run where the samples record no media duration; videos of no row are absent."""
+    ends: dict[str, float] = {}
+    for name in source.table_names:
+        if _why_not_cuttable(source, name) is not None:
+            continue
+        for path in layout.shard_files(source.table_dir(name)):
+            shard = read_shard(path, columns=["sample_id", "intervals"])
+            for video, end in zip(shard.column("sample_id").to_pylist(), _last_row_ends(shard.column("intervals"))):
+                if not math.isnan(end):
+                    ends[video] = max(float(end), ends.get(video, -math.inf))
+    return ends
+
+
+def _last_row_ends(intervals: pa.ChunkedArray) -> np.ndarray:
+    """Per sample, the latest end among its rows' intervals (NaN for a null or empty sequence)."""
+    lists = intervals.combine_chunks()
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+    flat = pc.list_flatten(pc.list_flatten(lists)).to_numpy(zero_copy_only=False).reshape(-1, 2)[:, 1]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    out = np.full(len(lengths), np.nan)
+    rows = lengths > 0
+    if rows.any():
+        out[rows] = np.maximum.reduceat(flat, starts[rows])
+    return out
+
+
+def _table_ends(source: Dataset, name: str, video_ends: dict[str, float]) -> dict[str, tuple[float, str]]:
+    """Each video's end for table `name`: the duration the samples record for the table's medium (as
+    `mmdata check` takes it, `records.duration_keys`), else its last row end over the source's tables."""
+    samples = source.samples_table(columns=["sample_id", "extra"])
+    durations = media_durations(samples.column("extra"), duration_keys(source.entry(name).modality))
+    ends: dict[str, tuple[float, str]] = {}
+    for video, duration in zip(samples.column("sample_id").to_pylist(), durations):
+        if math.isfinite(duration):
+            ends[video] = (float(duration), "its media duration")
+        elif video in video_ends:
+            ends[video] = (video_ends[video], "where its rows end over the dataset's tables")
+    return ends
 
 
 def _video_blocks(order: list[str]) -> list[tuple[str, list[str]]]:
@@ -325,7 +441,7 @@ class _ShardSink:
     def __init__(self, out: Dataset, name: str, provenance: dict[str, Any], columns: dict[str, pa.DataType]):
         self.out, self.name, self.provenance, self.columns = out, name, provenance, columns
         self.sizes = list(out.manifest.samples["shards"])  # rows of each samples shard
-        self.index = self.written = self.empty = 0
+        self.index = self.written = self.empty = self.overrun = 0
         self._start()
 
     def _start(self) -> None:
@@ -333,19 +449,19 @@ class _ShardSink:
         self.values: dict[str, list[Any]] = {c: [] for c in self.columns}
         self.errors: list[dict[str, Any]] = []
 
-    def add(self, sample_id: str, cut: Any, video: str, source_root: Path) -> None:
-        if cut is None:
+    def add(self, sample_id: str, cut: Any) -> None:
+        """One segment's rows (features, intervals, {column: values}), or its failure."""
+        if isinstance(cut, _Failed):
             self.builder.add(sample_id, None)
-            self.errors.append({"table": self.name, "sample_id": sample_id, "path": str(source_root), "stage": "segment",
-                                "error_type": "DatasetError", "reason": (
-                                    f"video {video!r} has no features in {self.name!r} of the source dataset "
-                                    "(see its errors); nothing to cut")})
+            self.errors.append({"table": self.name, "sample_id": sample_id, "path": cut.path, "stage": "segment",
+                                "error_type": cut.error_type, "reason": cut.reason})
+            self.empty += cut.kind == "empty"
+            self.overrun += cut.kind == "overrun"
         else:
-            features, intervals, values = cut
+            features, intervals, _ = cut
             self.builder.add(sample_id, features, intervals)
-            self.empty += not len(features)
         for c in self.columns:
-            self.values[c].append(None if cut is None else cut[2][c])
+            self.values[c].append(None if isinstance(cut, _Failed) else cut[2][c])
         if len(self.builder) == self.sizes[self.index]:
             self._write()
 
@@ -365,12 +481,19 @@ class _ShardSink:
         self._start()
 
 
+#: Config keys of a table read from a `.csd` (`extract csd`) that `export-csd` writes it back with: its
+#: file name, root name, metadata and feature shape (copied, so that a cut table keeps them).
+CSD_IDENTITY_KEYS = ("file", "root_name", "metadata", "feature_shape")
+
+
 def _provenance(source: Dataset, out: Dataset, name: str, spec: Any) -> dict[str, Any]:
     entry = source.entry(name)
     extra = out.manifest.extra["segment"]
     config = {"table": name, "labels": extra["labels"]["file"], "epsilon": EPSILON,
               "source": {"extractor": entry.extractor, "source": entry.source, "rows": entry.rows,
                          "config": config_fingerprint(entry.config), "samples": source.manifest.samples["fingerprint"]}}
+    if "root_name" in entry.config:
+        config.update({key: entry.config[key] for key in CSD_IDENTITY_KEYS if key in entry.config})
     return {"table": name, "modality": entry.modality, "extractor": "segment", "config": config,
             "spec": spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow")),
             "samples_fingerprint": out.manifest.samples["fingerprint"]}

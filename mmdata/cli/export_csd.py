@@ -24,7 +24,8 @@ def export_csd_command(
         "Keys to write: sample ids, or the SDK's keys (e.g. Xy9[0] for the raw clip Xy9_1) from extra.sdk_key, "
         "with rows moved onto the full video's time line."))] = "sample",
     force: Annotated[bool, typer.Option("--force", help="Write into a CSD_DIR that already holds .csd files, "
-                                                        "replacing those of the same names.")] = False,
+                                                        "replacing those of the same names and removing the other "
+                                                        "files an earlier export-csd wrote there.")] = False,
 ) -> None:
     """Write temporal tables (and segment labels) as SDK computational sequences."""
     chosen = table_names(table)
@@ -34,5 +35,10 @@ def export_csd_command(
         # The files keep the names of the corpus's .csd files: CSD_DIR = the corpus folder would replace its own.
         raise OutputPathError(f"CSD_DIR {csd_dir} already holds .csd files (e.g. {existing[0].name}), which this "
                               "export may replace; choose a new or empty folder, or pass --force")
-    for path in export_csd(output_dir, csd_dir, tables=chosen, labels=labels, keys=keys):
+    written = export_csd(output_dir, csd_dir, tables=chosen, labels=labels, keys=keys, remove_earlier_exports=force)
+    for path in written:
         typer.echo(f"wrote {path}")
+    for path in written.removed:
+        typer.echo(f"removed {path} (an earlier export-csd wrote it)")
+    for warning in written.warnings:
+        typer.echo(f"warning: {warning}")

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mmdata.alignment.segment import segment_dataset
+from mmdata.alignment.segment import SegmentReport, segment_dataset
 from mmdata.cli.app import command, table_names
 from mmdata.cli.paths import output_dir as check_output_dir
 
@@ -28,9 +28,7 @@ def segment_command(
     report = segment_dataset(dataset_dir, output_dir, labels, tables=chosen, folds=folds, force=force)
     typer.echo(f"samples: {report.samples} segments of {report.videos} videos -> {report.output_dir}")
     for t in report.tables:
-        empty = report.empty.get(t.name, 0)
-        typer.echo(f"table {t.name}: {t.rows} rows, {t.errors} failed" + (f", {empty} segments with no row" if empty else "")
-                   + f" -> {t.path}")
+        typer.echo(f"table {t.name}: {t.rows} rows, {t.errors} failed{_failure_causes(report, t.name)} -> {t.path}")
     for name, why in report.skipped.items():
         typer.echo(f"table {name}: skipped ({why})")
     if report.problems:
@@ -38,3 +36,10 @@ def segment_command(
         for p in report.problems[:SHOWN_PROBLEMS]:
             typer.echo(f"  {p.sample_id}: {p.reason}")
 
+
+def _failure_causes(report: SegmentReport, table: str) -> str:
+    """' (2 past the end of their video, 1 with no row; reasons in the errors table)', or '' when none."""
+    counts = ((report.overrun.get(table, 0), "past the end of their video"),
+              (report.empty.get(table, 0), "with no row"))
+    shown = [f"{count} {what}" for count, what in counts if count]
+    return f" ({', '.join(shown)}; reasons in the errors table)" if shown else ""

@@ -4,15 +4,19 @@ One file per table, one key per sample (`vid` for whole videos, `vid[i]` for seg
 sample's feature rows and intervals; a table `mmdata align` wrote is written in the SDK's aligned
 form instead (with keys="sample"): one key per aligned row, `vid[i]` for reference interval i of sample `vid` (its `keys`
 column; intervals dropped by the alignment leave their gap in the numbering), one row each. A table read from a .csd keeps its
-file name, root name and metadata; other tables (`audio.covarep@text.words`, extractor outputs)
-get `<table>.csd` with the table name as root. Word tables are written as bytes of shape (T, 1)
-from their `words` column. When the samples are labelled segments (start, end, label), a label
+file name, root name, metadata and feature shape, also after `mmdata segment` (which copies them
+into its config); other tables (`audio.covarep@text.words`, extractor outputs) get `<table>.csd`
+with the table name as root. Every file written carries the metadata key `EXPORT_MARKER_KEY`
+(`csd_folder`: the folder's lock, a killed export's leftovers, an earlier export's files). Word
+tables are written as bytes of shape (T, 1) from their `words` column. When the samples are labelled segments (start, end, label), a label
 file is written too: one key per video, one row per segment in segment order (the original label
 file's name, root and metadata when the dataset came from `.csd` files), or, when the original
 label file was one the SDK had aligned or a video's segments `vid[i]` skip a number (a label row
 the loader left out), one key `vid[i]` of one row per segment, so the segment ids (gaps included)
-survive a round trip. Tables are read one shard at a time, so memory
-stays bounded.
+survive a round trip. Tables are streamed one record batch at a time as NumPy views, so memory
+stays at about a batch. Segments that overlap are each written with all of their rows; the SDK's
+align, which joins a video's `vid[i]` keys before cutting, reads such rows once per segment they
+fall in, so the export warns.
 
 Keys. `keys="sample"` (the default) writes each sample under its sample id, its intervals as they
 are. `keys="sdk"` writes each under the SDK's key in `extra.sdk_key` (the mosi-raw loader records
@@ -28,19 +32,21 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pyarrow as pa
 
-from mmdata.alignment.core import overlap_pieces
+from mmdata.alignment.core import EPSILON, overlap_pieces
+from mmdata.alignment.dataset import batch_sequences, shard_row_batches
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.formats.csd import split_key, write_csd
-from mmdata.records import duration_keys, media_durations
-from mmdata.store.shards import read_shard
+from mmdata.formats.csd import CSD_SUFFIX, split_key, write_csd
+from mmdata.formats.csd_folder import EXPORT_MARKER_KEY, exporting_into, kept_files_warning, remove_stale_temporaries
+from mmdata.formats.csd_folder import remove_earlier_exports as remove_earlier
+from mmdata.formats.csd_places import Place, sdk_places
 from mmdata.store.reader import Dataset, open_dataset
 
 log = logging.getLogger(__name__)
@@ -50,23 +56,28 @@ KeyStyle = Literal["sample", "sdk"]
 KEY_STYLES: tuple[KeyStyle, ...] = ("sample", "sdk")
 
 
-@dataclass(frozen=True)
-class _Place:
-    """Where a sample goes in SDK-keyed files."""
+class CsdExport(list):
+    """What `export_csd` wrote: the paths (a list, in the order written), plus `warnings` (each also
+    logged) and `removed` (the earlier export's files `remove_earlier_exports` removed)."""
 
-    key: str  # its `extra.sdk_key`, e.g. "Xy9[0]"
-    video: str  # the label file's key of its video ("Xy9")
-    index: int  # i of `vid[i]`: its position among the video's segments
-    span: tuple[float, float]  # [start, end] in seconds of the full video
-    shift: float  # added to its feature intervals: clip-relative -> full-video seconds
+    def __init__(self, paths: Iterable[Path] = ()):
+        super().__init__(paths)
+        self.warnings: list[str] = []
+        self.removed: list[Path] = []
+
+    def warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(message)
 
 
 def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str] | None = None,
-               labels: bool = True, keys: KeyStyle = "sample") -> list[Path]:
+               labels: bool = True, keys: KeyStyle = "sample", remove_earlier_exports: bool = False) -> CsdExport:
     """Write temporal tables (default: all with intervals) and segment labels as `.csd` files.
 
     `keys`: "sample" writes sample ids as keys; "sdk" writes the SDK's keys (`extra.sdk_key`, e.g.
     `Xy9[0]` for the raw clip `Xy9_1`) on the full video's time line (see the module docstring).
+    `remove_earlier_exports`: also remove the `.csd` files an earlier export wrote into `csd_dir` that
+    this one does not replace (files it did not write are kept, with a warning).
 
     Example:
         >>> export_csd("out/mosi", "out/mosi-csd", tables=["audio.covarep@text.words"])
@@ -75,15 +86,16 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
     Raises:
         ConfigError: `csd_dir` is the folder the dataset's corpus was read from (its files would be replaced).
         DatasetError: a named table is not a sequence table with intervals, has no shards or no feature at all;
-            nothing to export; with keys="sdk", a sample without an SDK key, or whose place in its
-            video is unknown.
+            two tables (or a table and the labels) would be written to one file; nothing to export; with
+            keys="sdk", a sample without an SDK key, or whose place in its video is unknown.
+        DatasetBusyError: another export writes into `csd_dir` now.
     """
     if keys not in KEY_STYLES:
         raise ConfigError(f"keys={keys!r} is not one of {list(KEY_STYLES)}")
     dataset = open_dataset(dataset_dir)
     csd_dir = Path(csd_dir)
     refuse_corpus_root(dataset, csd_dir)
-    places = _sdk_places(dataset) if keys == "sdk" else None
+    places = sdk_places(dataset) if keys == "sdk" else None
     names = tables or [n for n in dataset.table_names if _is_temporal(dataset, n)]
     for name in names:  # every table is checked before any file is written
         if not _is_temporal(dataset, name):
@@ -93,29 +105,69 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
                                "per-row [start, end] intervals")
         dataset.table_files(name)  # raises when the manifest lists a table whose shards are gone
         _require_some_feature(dataset, name)
-    written = []
-    for name in names:
-        entry = dataset.entry(name)
-        from_csd = entry.extractor == "precomputed" and "root_name" in entry.config
-        root = entry.config["root_name"] if from_csd else name
-        metadata = {k: v for k, v in entry.config.get("metadata", {}).items() if k != "uuid"} if from_csd else {
-            "computational sequence description": f"mmdata table {name} ({entry.source or entry.extractor})"}
-        path = csd_dir / (entry.config["file"] if from_csd else f"{name}.csd")
-        shape = tuple(entry.config.get("feature_shape") or ()) if from_csd else ()
-        left_out: list[str] = []
-        written.append(write_csd(path, root, _entries(dataset, name, shape, places, left_out), metadata))
-        if left_out:
-            log.warning("%s: %d samples have no feature in table %s (their failures are in the errors table) and are "
-                        "not in it, e.g. %s", path, len(left_out), name, ", ".join(left_out[:3]))
-    if labels:
-        label_path = _export_labels(dataset, csd_dir, places)
-        if label_path is not None:
-            written.append(label_path)
-    if not written:
-        raise DatasetError(f"{dataset.root} has no sequence table with intervals and no labels: nothing to export "
-                           f"as .csd (tables: {dataset.table_names}); align a table to a reference first "
-                           "(`mmdata align DIR --reference TABLE`)")
+    sequences = {name: _sequence_file(dataset, name) for name in names}
+    _refuse_shared_files(dataset, sequences, _labels_source(dataset).get("file") if labels else None)
+    written = CsdExport()
+    with exporting_into(csd_dir):
+        remove_stale_temporaries(csd_dir)
+        for name, sequence in sequences.items():
+            left_out: list[str] = []
+            path = csd_dir / sequence.file
+            entries = _entries(dataset, name, sequence.feature_shape, places, left_out)
+            written.append(write_csd(path, sequence.root, entries, {**sequence.metadata, EXPORT_MARKER_KEY: name}))
+            if left_out:
+                written.warn(f"{path}: {len(left_out)} samples have no feature in table {name} (their failures are in "
+                             f"the errors table) and are not in it, e.g. {', '.join(left_out[:3])}")
+        if labels:
+            label_path = _export_labels(dataset, csd_dir, places)
+            if label_path is not None:
+                written.append(label_path)
+        if not written:
+            raise DatasetError(f"{dataset.root} has no sequence table with intervals and no labels: nothing to export "
+                               f"as .csd (tables: {dataset.table_names}); align a table to a reference first "
+                               "(`mmdata align DIR --reference TABLE`)")
+        _warn_overlapping_segments(dataset, places, names, written)
+        if remove_earlier_exports:
+            written.removed, kept = remove_earlier(csd_dir, written)
+            if kept:
+                written.warn(kept_files_warning(csd_dir, kept))
     return written
+
+
+@dataclass(frozen=True)
+class _SequenceFile:
+    """How one table is written: file name, root name, metadata and feature shape."""
+
+    file: str
+    root: str
+    metadata: dict[str, Any]
+    feature_shape: tuple[int, ...]  # () = rows of the table's dim
+
+
+def _sequence_file(dataset: Dataset, name: str) -> _SequenceFile:
+    """A table read from a .csd (`extract csd`, and `segment`, which copies what it read into its
+    config) keeps its file name, root name, metadata and feature shape; others get `<table>.csd`
+    with the table name as root."""
+    entry = dataset.entry(name)
+    config = entry.config
+    if isinstance(config.get("root_name"), str) and isinstance(config.get("file"), str):
+        metadata = {k: v for k, v in (config.get("metadata") or {}).items() if k != "uuid"}
+        return _SequenceFile(config["file"], config["root_name"], metadata, tuple(config.get("feature_shape") or ()))
+    description = f"mmdata table {name} ({entry.source or entry.extractor})"
+    return _SequenceFile(f"{name}{CSD_SUFFIX}", name, {"computational sequence description": description}, ())
+
+
+def _refuse_shared_files(dataset: Dataset, sequences: dict[str, _SequenceFile], labels_file: str | None) -> None:
+    """Two tables (or a table and the labels) written to one file would leave only the last one."""
+    owners: dict[str, str] = {}
+    targets = [(name, s.file) for name, s in sequences.items()] + ([("the labels", labels_file)] if labels_file else [])
+    for name, file in targets:
+        if file in owners:
+            raise DatasetError(
+                f"{dataset.root}: {owners[file]} and {name} would both be written to {file} (the .csd file they "
+                "were read from); expected one file per table; leave one out (--tables, or --no-labels for the "
+                "label file), or export them into separate folders")
+        owners[file] = name
 
 
 def refuse_corpus_root(dataset: Dataset, csd_dir: Path) -> None:
@@ -148,47 +200,61 @@ def _require_some_feature(dataset: Dataset, name: str) -> None:
         "table again so that its samples succeed, or leave it out with --tables")
 
 
-def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...], places: dict[str, _Place] | None,
+def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...], places: dict[str, Place] | None,
              left_out: list[str]) -> Iterator[tuple[str, Any, np.ndarray]]:
-    """The (key, rows, intervals) entries of a table; samples without a feature go to `left_out`."""
+    """The (key, rows, intervals) entries of a table; samples without a feature go to `left_out`.
+
+    Streamed a record batch (a few samples) at a time as NumPy views of its Arrow buffers, each
+    entry written before the next is read: memory stays at about one batch, whatever the table's size.
+    """
     # (`segment` keeps the aligned rows' keys of the whole videos; its tables are keyed by segment)
     per_row_keys = places is None and dataset.entry(name).extractor == "align"
     dim = dataset.spec(name).dim  # the row width, also for a sample of no rows
     for shard in dataset.table_files(name):
-        table = read_shard(shard)
-        words = table.column("words").to_pylist() if "words" in table.column_names else None
-        # An aligned table names its rows the SDK's way (`vid[i]`: reference interval i of sample vid):
-        # written under those keys, one row each, as the SDK's align leaves a file.
-        row_keys = table.column("keys").to_pylist() if per_row_keys and "keys" in table.column_names else None
-        features = table.column("feature").to_pylist()
-        intervals = table.column("intervals").to_pylist()
-        for k, sample_id in enumerate(table.column("sample_id").to_pylist()):
-            if features[k] is None:
-                left_out.append(sample_id)
-                continue
-            ivs = np.asarray(intervals[k], dtype=np.float64).reshape(-1, 2)
-            if words is not None:
-                values: Any = np.asarray(words[k] or [], dtype=object).reshape(-1, 1)
-            else:
-                values = np.asarray(features[k], dtype=np.float32).reshape(len(ivs), dim or -1)
-                if feature_shape and int(np.prod(feature_shape)) == values.shape[1]:
-                    values = values.reshape(len(ivs), *feature_shape)
-            if row_keys is not None:
-                for j, key in enumerate(row_keys[k] or []):
-                    yield key, values[j : j + 1], ivs[j : j + 1]
-            elif places is None:
-                yield sample_id, values, ivs
-            else:
-                yield _placed(places[sample_id], values, ivs)
+        for batch in shard_row_batches(shard):
+            yield from _batch_entries(batch, dim, feature_shape, places, per_row_keys, left_out)
 
 
-def _placed(place: _Place, values: Any, intervals: np.ndarray) -> tuple[str, Any, np.ndarray]:
+def _batch_entries(batch: pa.RecordBatch, dim: int | None, feature_shape: tuple[int, ...],
+                   places: dict[str, Place] | None, per_row_keys: bool,
+                   left_out: list[str]) -> Iterator[tuple[str, Any, np.ndarray]]:
+    columns = batch.schema.names
+    words = batch.column("words").to_pylist() if "words" in columns else None
+    # An aligned table names its rows the SDK's way (`vid[i]`: reference interval i of sample vid):
+    # written under those keys, one row each, as the SDK's align leaves a file.
+    row_keys = batch.column("keys").to_pylist() if per_row_keys and "keys" in columns else None
+    for k, (sample_id, rows) in enumerate(zip(batch.column("sample_id").to_pylist(), batch_sequences(batch, dim))):
+        if rows is None:
+            left_out.append(sample_id)
+            continue
+        features, ivs = rows
+        if words is not None:
+            values: Any = np.asarray(words[k] or [], dtype=object).reshape(-1, 1)
+        else:
+            values = _shaped(features.astype(np.float32, copy=False), feature_shape)
+        if row_keys is not None:
+            for j, key in enumerate(row_keys[k] or []):
+                yield key, values[j : j + 1], ivs[j : j + 1]
+        elif places is None:
+            yield sample_id, values, ivs
+        else:
+            yield _placed(places[sample_id], values, ivs)
+
+
+def _shaped(features: np.ndarray, feature_shape: tuple[int, ...]) -> np.ndarray:
+    """(T, D) rows as the source file's (T, *feature_shape) when that holds D values."""
+    if feature_shape and int(np.prod(feature_shape)) == features.shape[1]:
+        return features.reshape(len(features), *feature_shape)
+    return features
+
+
+def _placed(place: Place, values: Any, intervals: np.ndarray) -> tuple[str, Any, np.ndarray]:
     """A sample's rows under its SDK key, shifted onto the video's time line and clipped to its span."""
     pieces = overlap_pieces(np.array([place.span]), intervals + place.shift)
     return place.key, values[pieces.row_index], pieces.intervals
 
 
-def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, _Place] | None) -> Path | None:
+def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, Place] | None) -> Path | None:
     samples = dataset.samples_table(columns=["sample_id", "group_id", "start", "end", "label", "extra"]).to_pylist()
     # per video: (segment order, key, label values, [start, end])
     by_video: dict[str, list[tuple[float, str, list[float], list[float]]]] = {}
@@ -211,9 +277,9 @@ def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, _Place] | 
                     "export with --keys sdk (keys='sdk') to place raw clips on their videos' time lines", unplaced)
     if not by_video:
         return None
-    source = dataset.manifest.extra.get("loader", {}).get("labels", {})
+    source = _labels_source(dataset)
     root = source.get("root_name", DEFAULT_LABELS_ROOT)
-    metadata = {k: v for k, v in source.get("metadata", {}).items() if k != "uuid"}
+    metadata = {**{k: v for k, v in source.get("metadata", {}).items() if k != "uuid"}, EXPORT_MARKER_KEY: "labels"}
     ordered = [(video, sorted(segments, key=lambda r: r[0])) for video, segments in sorted(by_video.items())]
     # One key per video numbers its rows 0, 1, ... on reading; a video whose SDK keys have gaps
     # (a clip without a label, a label row the loader skipped) keeps its ids only as one key
@@ -227,6 +293,11 @@ def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, _Place] | 
         entries = ((video, np.asarray([r[2] for r in segments], dtype=np.float32), np.asarray([r[3] for r in segments]))
                    for video, segments in ordered)
     return write_csd(csd_dir / source.get("file", f"{DEFAULT_LABELS_ROOT}.csd"), root, entries, metadata)
+
+
+def _labels_source(dataset: Dataset) -> dict[str, Any]:
+    """What the loader (or `segment`) recorded of the label file the samples' labels came from."""
+    return dataset.manifest.extra.get("loader", {}).get("labels", {})
 
 
 def _has_gaps(video: str, segments: list[tuple[Any, str, list[float], list[float]]], *, keyed_by_sample: bool) -> bool:
@@ -244,77 +315,51 @@ def _has_gaps(video: str, segments: list[tuple[Any, str, list[float], list[float
     return all(isinstance(n, int) and key == f"{video}[{n}]" for n, key, *_ in segments)
 
 
-def _sdk_places(dataset: Dataset) -> dict[str, _Place]:
-    """Every sample's SDK key and span in its video (see the module docstring for the sources)."""
-    table = dataset.samples_table(columns=["sample_id", "start", "end", "extra"])
-    rows = table.to_pylist()
-    for row, duration in zip(rows, media_durations(table.column("extra"), duration_keys(None))):  # NaN: none given
-        row["duration"] = None if math.isnan(duration) else float(duration)
-    # video -> [(i of vid[i], key, samples-table row, its extra)]
-    by_video: dict[str, list[tuple[int, str, dict[str, Any], dict[str, Any]]]] = {}
-    owners: dict[str, str] = {}
-    for row in rows:
-        extra = json.loads(row["extra"]) if row["extra"] else {}
-        key = extra.get("sdk_key")
-        video, index = split_key(key) if isinstance(key, str) else (None, None)
-        if index is None:
-            raise DatasetError(
-                f"sample {row['sample_id']!r} has no SDK key (extra.sdk_key = {key!r}); --keys sdk needs a key "
-                "'vid[i]' on every sample (the mosi-raw loader records them for the CMU-MOSI raw layout); "
-                "export with --keys sample")
-        if key in owners:
-            raise DatasetError(f"samples {owners[key]!r} and {row['sample_id']!r} both have the SDK key {key!r}; "
-                               "expected one sample per key; export with keys='sample'")
-        owners[key] = row["sample_id"]
-        by_video.setdefault(video, []).append((index, key, row, extra))
-    places: dict[str, _Place] = {}
-    for video, members in by_video.items():
-        members.sort(key=lambda m: m[0])
-        spans = [_known_span(row, extra) for _, _, row, extra in members]
-        if all(span is None for span in spans):
-            spans = _consecutive_spans(video, members)
-        elif None in spans:  # laying these clips end to end would contradict the others' times
-            _, key, row, _ = members[spans.index(None)]
-            raise DatasetError(
-                f"sample {row['sample_id']!r} (key {key!r}) has no segment times (start/end or extra.video_start/"
-                f"video_end) while other clips of video {video!r} have them; expected times for every clip of a "
-                "video (was its label row missing when the corpus was loaded?); export with keys='sample'")
-        for (index, key, row, _), (span, shift) in zip(members, spans):
-            places[row["sample_id"]] = _Place(key, video, index, span, shift)
-    return places
+def _warn_overlapping_segments(dataset: Dataset, places: dict[str, Place] | None, names: list[str],
+                               written: CsdExport) -> None:
+    """Warn when tables keyed by segment (`vid[i]`) were written whose segments overlap: each segment
+    holds all of its rows, so a row in an overlap is in the file once per segment it falls in."""
+    if not any(places is not None or dataset.entry(name).extractor != "align" for name in names):
+        return
+    overlaps = _overlapping_segments(_segment_spans(dataset, places))
+    if not overlaps:
+        return
+    (start, end, key), (later_start, later_end, later) = overlaps[0]
+    written.warn(
+        f"{len(overlaps)} segments overlap an earlier segment of their video (e.g. {later} [{later_start:g}s, "
+        f"{later_end:g}s] and {key} [{start:g}s, {end:g}s]); each segment's key holds all of its rows, and the SDK's "
+        "align joins a video's vid[i] keys into one sequence before cutting it, so it reads rows in an overlap once "
+        "per segment they fall in: they come back duplicated; to give the SDK rows that read back as they are, export "
+        "the whole-video dataset (the input of `mmdata segment`) and use it with the label file")
 
 
-def _known_span(row: dict[str, Any], extra: dict[str, Any]) -> tuple[tuple[float, float], float] | None:
-    """(span, shift) from a cut segment's start/end (rows already in video time) or a clip's video_start/end."""
-    if row["start"] is not None and row["end"] is not None:
-        return (row["start"], row["end"]), 0.0
-    start, end = _seconds(extra.get("video_start")), _seconds(extra.get("video_end"))
-    return ((start, end), start) if start is not None and end is not None else None
+def _segment_spans(dataset: Dataset, places: dict[str, Place] | None) -> dict[str, list[tuple[float, float, str]]]:
+    """Per video, the (start, end, key) of the samples written under SDK segment keys `vid[i]`."""
+    by_video: dict[str, list[tuple[float, float, str]]] = {}
+    if places is not None:
+        for place in places.values():
+            by_video.setdefault(place.video, []).append((place.span[0], place.span[1], place.key))
+        return by_video
+    table = dataset.samples_table(columns=["sample_id", "start", "end"])
+    for sample_id, start, end in zip(*(table.column(c).to_pylist() for c in ("sample_id", "start", "end"))):
+        video, index = split_key(sample_id)
+        if index is not None and start is not None and end is not None:
+            by_video.setdefault(video, []).append((start, end, sample_id))
+    return by_video
 
 
-def _consecutive_spans(video: str, members: list[tuple[int, str, dict[str, Any], dict[str, Any]]]
-                       ) -> list[tuple[tuple[float, float], float]]:
-    """Clips laid end to end in key order, from their durations: the best time line without segment times."""
-    out, offset = [], 0.0
-    for _, key, row, extra in members:
-        duration = row["duration"]
-        if duration is None:
-            raise DatasetError(
-                f"sample {row['sample_id']!r} (key {key!r}) has no place in video {video!r}: no start/end, no "
-                "extra.video_start/video_end and no extra.duration or media duration, and --keys sdk writes rows in "
-                "video time; load the corpus with the SDK's label file (mosi-raw -o labels_file="
-                "CMU_MOSI_Opinion_Labels.csd records the segment times), or export with --keys sample")
-        out.append(((offset, offset + duration), offset))
-        offset += duration
-    return out
-
-
-def _seconds(value: Any) -> float | None:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+def _overlapping_segments(by_video: dict[str, list[tuple[float, float, str]]]
+                          ) -> list[tuple[tuple[float, float, str], tuple[float, float, str]]]:
+    """(earlier segment, a later one of its video that starts more than EPSILON before it ends) pairs."""
+    pairs = []
+    for spans in by_video.values():
+        furthest = None  # the segment so far that ends last
+        for span in sorted(spans):
+            if furthest is not None and span[0] < furthest[1] - EPSILON:
+                pairs.append((furthest, span))
+            if furthest is None or span[1] > furthest[1]:
+                furthest = span
+    return pairs
 
 
 def _is_temporal(dataset: Dataset, name: str) -> bool:

@@ -1,0 +1,100 @@
+"""The folder `export-csd` writes into: one export at a time, no leftovers of killed ones, and which
+`.csd` files there an earlier export wrote.
+
+- Lock: an exclusive `flock` on the folder itself while an export writes into it (no lock file,
+  which the SDK's `mmdataset("folder/")` would not mind but a user would); a second export into the
+  same folder is refused at once. The lock goes with the process: a killed export holds nothing.
+- Leftovers: `write_csd` writes `X.csd` as the hidden `.X.csd.<8 hex digits>.tmp` beside it and
+  renames it over `X.csd` when complete (`store.files.create_temporary`); a killed export (SIGKILL,
+  the OOM killer) leaves that file for good. With the lock held no export is writing one, so the
+  files of exactly that pattern are leftovers and are removed; nothing else is touched.
+- Marker: every file an export writes carries the metadata key `EXPORT_MARKER_KEY` (the table it
+  holds), so that `--force` can remove an earlier export's files that this one does not replace
+  (whole-video and segment files would otherwise mix in one folder), and leave every other `.csd`
+  (a corpus's own files, files an older mmdata wrote) in place.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mmdata.errors import DatasetBusyError, MmdataError
+from mmdata.formats.csd import CSD_SUFFIX, CsdFile
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: no lock
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+#: Metadata key of every `.csd` file `export-csd` writes; its value names the table (or "labels").
+EXPORT_MARKER_KEY = "mmdata export-csd"
+#: `write_csd`'s temporary file for `<name>.csd`: `.<name>.csd.<8 hex digits>.tmp`.
+_TEMPORARY = re.compile(r"\.(?P<target>.+\.csd)\.[0-9a-f]{8}\.tmp")
+
+
+@contextmanager
+def exporting_into(csd_dir: Path) -> Iterator[None]:
+    """Hold the folder's export lock (when the folder exists; a new one has no other writer yet).
+
+    Raises:
+        DatasetBusyError: another export holds it.
+    """
+    if fcntl is None or not csd_dir.is_dir():
+        yield
+        return
+    fd = os.open(csd_dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatasetBusyError(
+                f"{csd_dir} is being written by another `mmdata export-csd` now; run this export when that one has "
+                "finished, or write to another folder") from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def remove_stale_temporaries(csd_dir: Path) -> list[Path]:
+    """Remove the temporary files killed exports left in `csd_dir` (run with the lock held); the removed paths."""
+    if not csd_dir.is_dir():
+        return []
+    removed = [p for p in csd_dir.iterdir() if _TEMPORARY.fullmatch(p.name) and p.is_file()]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    if removed:
+        log.info("%s: removed %d temporary files a killed export left (e.g. %s)", csd_dir, len(removed),
+                 removed[0].name)
+    return removed
+
+
+def written_by_export(path: Path) -> bool:
+    """Whether `path` is a `.csd` file export-csd wrote (its metadata holds `EXPORT_MARKER_KEY`)."""
+    try:
+        with CsdFile(path) as csd:
+            return EXPORT_MARKER_KEY in csd.metadata
+    except (MmdataError, OSError):
+        return False
+
+
+def remove_earlier_exports(csd_dir: Path, written: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """(removed, kept): the other `.csd` files in `csd_dir` than `written`, removed when an earlier export
+    wrote them, kept when not (`kept_files_warning` says why they are still there)."""
+    keep = {p.name for p in written}
+    others = sorted(p for p in csd_dir.glob(f"*{CSD_SUFFIX}") if p.name not in keep and p.is_file())
+    removed = [p for p in others if written_by_export(p)]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed, [p for p in others if p not in removed]
+
+
+def kept_files_warning(csd_dir: Path, kept: list[Path]) -> str:
+    return (f"{csd_dir}: kept {len(kept)} .csd files that export-csd did not write (no {EXPORT_MARKER_KEY!r} metadata: "
+            f"a corpus's own files, or an older mmdata's export), e.g. {', '.join(p.name for p in kept[:3])}; the SDK "
+            "loads every .csd of a folder, so remove them if they do not belong with this export")
