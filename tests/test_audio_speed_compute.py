@@ -61,10 +61,13 @@ def _reference(spec: str, samples: np.ndarray) -> np.ndarray:
         return (transform(signal)[0] + cfg.log_offset).log().T.numpy()
 
 
+# The extractors' mel filters are librosa's (`slaney_mel_filters`, to 1e-7 relative); torchaudio's own, computed
+# in float32, differ from them by up to ~5e-6 relative at even sample rates from 0 Hz (5e-5 on log-mel values of
+# ~2-10), and by up to 4e-4 on the slopes of filters whose edges are not bin frequencies (f_min=50).
 @pytest.mark.parametrize("spec, atol", [
-    ("torchaudio-logmel", 1e-5),
-    ("torchaudio-logmel:pad_mode=reflect,n_mels=64", 1e-5),
-    ("torchaudio-logmel:win_length=300,f_min=50,f_max=7000", 1e-5),
+    ("torchaudio-logmel", 5e-5),
+    ("torchaudio-logmel:pad_mode=reflect,n_mels=64", 5e-5),
+    ("torchaudio-logmel:win_length=300,f_min=50,f_max=7000", 5e-4),
     ("torchaudio-mfcc", 1e-3),  # MFCC values reach a few hundred: 1e-3 is ~1e-6 relative
     ("torchaudio-mfcc:pad_mode=reflect,n_mfcc=20,win_length=320", 1e-3),
 ])

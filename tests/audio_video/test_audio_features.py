@@ -47,15 +47,16 @@ def test_librosa_and_torchaudio_agree_within_stated_tolerance(media, rows, libro
         np.testing.assert_array_equal(ia, ib)
 
 
-@pytest.mark.parametrize("sample_rate, n_fft, n_mels, f_max", [
-    (16000, 400, 80, None), (11025, 512, 64, None), (22050, 2048, 128, None), (44100, 1024, 40, 8000.0),
-    (11025, 400, 80, 4000.0),
+@pytest.mark.parametrize("sample_rate, n_fft, n_mels, f_min, f_max", [
+    (16000, 400, 80, 0.0, None), (11025, 512, 64, 0.0, None), (22050, 2048, 128, 0.0, None),
+    (44100, 1024, 40, 0.0, 8000.0), (11025, 400, 80, 0.0, 4000.0), (16000, 400, 80, 50.0, 7000.0),
 ])
-def test_mel_filters_are_librosas(sample_rate, n_fft, n_mels, f_max):
+def test_mel_filters_are_librosas(sample_rate, n_fft, n_mels, f_min, f_max):
     import librosa
 
-    ours = slaney_mel_filters(sample_rate, n_fft, n_mels, 0.0, f_max)
-    theirs = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmax=f_max, htk=False, norm="slaney").T
+    ours = slaney_mel_filters(sample_rate, n_fft, n_mels, f_min, f_max)
+    theirs = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=f_min, fmax=f_max, htk=False,
+                                 norm="slaney").T
     assert ours.shape == theirs.shape and ours.dtype == np.float32
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6 * theirs.max())
 

@@ -171,7 +171,11 @@ def test_video_frames_reads_nested_image_options():
         create_extractor("video-frames:image_options=binz=8")
 
 
-@pytest.mark.parametrize("name", available_extractors())
+#: mmdata's own extractors (test modules collected before this one register others, some invalid on purpose).
+MMDATA_EXTRACTORS = [n for n in available_extractors() if get_extractor_class(n).__module__.startswith("mmdata.")]
+
+
+@pytest.mark.parametrize("name", MMDATA_EXTRACTORS)
 def test_every_config_round_trips_through_spec_and_provenance_json(name):
     cls = get_extractor_class(name)
     default = cls.config_type()
@@ -187,7 +191,7 @@ def test_every_config_round_trips_through_spec_and_provenance_json(name):
     assert again.config == default and again.table_name == extractor.table_name
 
 
-@pytest.mark.parametrize("name", available_extractors())
+@pytest.mark.parametrize("name", MMDATA_EXTRACTORS)
 def test_key_order_and_default_valued_keys_give_the_same_table_and_config(name):
     default = get_extractor_class(name).config_type()
     fields = [f.name for f in dataclasses.fields(default) if f.name not in RUNTIME]

@@ -16,7 +16,7 @@ from mmdata.store.metadata import FeatureSpec
 class FailsAlways(Extractor):
     """Pooled, dim 4; every item fails in decode (its table's name sorts before `image.pixel-stats`)."""
 
-    name: ClassVar[str] = "fails-always"
+    name: ClassVar[str] = "test-fails-always"
     modality: ClassVar[str] = "image"
     config_type: ClassVar[type] = NoConfig
 
@@ -34,7 +34,7 @@ class FailsAlways(Extractor):
 class WordLengths(Extractor):
     """Pooled, no fixed dim: the int32 lengths of the words of a sample's captions, joined."""
 
-    name: ClassVar[str] = "word-lengths"
+    name: ClassVar[str] = "test-word-lengths"
     modality: ClassVar[str] = "text"
     config_type: ClassVar[type] = NoConfig
 
@@ -52,7 +52,7 @@ class WordLengths(Extractor):
 class CaptionWordLengths(Extractor):
     """A sequence over captions, no fixed dim: per caption, the int32 lengths of its words."""
 
-    name: ClassVar[str] = "caption-word-lengths"
+    name: ClassVar[str] = "test-caption-word-lengths"
     modality: ClassVar[str] = "text"
     config_type: ClassVar[type] = NoConfig
 

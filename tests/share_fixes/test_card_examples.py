@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import tests.share_fixes.extractors  # noqa: F401  (registers fails-always, word-lengths, caption-word-lengths)
+import tests.share_fixes.extractors  # noqa: F401  (registers test-fails-always, test-word-lengths, test-caption-word-lengths)
 from mmdata.pipeline import extract
 from mmdata.share import share_dataset
 from mmdata.store import open_dataset
@@ -51,11 +51,11 @@ def run_card_code(share: Path, tmp_path: Path, monkeypatch) -> list[tuple[str, d
 
 def test_card_examples_use_a_table_with_features_when_the_first_failed_on_every_item(
         coco_corpus, tmp_path, monkeypatch, datasets_cache):
-    share = shared(coco_corpus, tmp_path, ["fails-always", "pixel-stats"])
+    share = shared(coco_corpus, tmp_path, ["test-fails-always", "pixel-stats"])
     steps = run_card_code(share, tmp_path, monkeypatch)
     assert len(steps) == 5
     code = "".join(block for block, _ in steps)
-    assert "image.fails-always" not in code
+    assert "image.test-fails-always" not in code
     torch_block, scope = next((b, s) for b, s in steps if "DataLoader(train" in b)
     assert next(iter(scope["loader"]))["feature"].shape == (8, 12)
     fuse_block, scope = next((b, s) for b, s in steps if "fuse(" in b)
@@ -65,7 +65,7 @@ def test_card_examples_use_a_table_with_features_when_the_first_failed_on_every_
 
 def test_card_of_a_dataset_whose_only_table_failed_everywhere_loads_the_samples_only(
         coco_corpus, tmp_path, monkeypatch, datasets_cache):
-    share = shared(coco_corpus, tmp_path, ["fails-always"])
+    share = shared(coco_corpus, tmp_path, ["test-fails-always"])
     steps = run_card_code(share, tmp_path, monkeypatch)
     assert "No feature table has a feature for any sample" in card(share)[1]
     [(block, scope)] = steps
@@ -73,7 +73,7 @@ def test_card_of_a_dataset_whose_only_table_failed_everywhere_loads_the_samples_
     assert len(scope["samples"]) == 8
 
 
-@pytest.mark.parametrize(("extractor", "ndim"), [("word-lengths", 2), ("caption-word-lengths", 3)])
+@pytest.mark.parametrize(("extractor", "ndim"), [("test-word-lengths", 2), ("test-caption-word-lengths", 3)])
 def test_card_pads_rows_without_a_fixed_dim_and_leaves_out_the_fuse_example(
         coco_corpus, tmp_path, monkeypatch, datasets_cache, extractor, ndim):
     share = shared(coco_corpus, tmp_path, [extractor])
@@ -88,10 +88,10 @@ def test_card_pads_rows_without_a_fixed_dim_and_leaves_out_the_fuse_example(
 
 
 def test_a_fixed_dim_table_is_preferred_for_the_examples_over_one_without(coco_corpus, tmp_path):
-    share = shared(coco_corpus, tmp_path, ["caption-word-lengths", "pixel-stats"])
+    share = shared(coco_corpus, tmp_path, ["test-caption-word-lengths", "pixel-stats"])
     loading = card(share)[1].split("## Loading", 1)[1]
     assert '"image.pixel-stats", split="val2017"' in loading and "tables=('image.pixel-stats',)" in loading
-    assert "text.caption-word-lengths" not in loading
+    assert "text.test-caption-word-lengths" not in loading
 
 
 def test_splits_table_follows_the_split_order_of_the_header(tmp_path):
