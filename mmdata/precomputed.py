@@ -84,7 +84,9 @@ def _build_shard(table: PrecomputedTable, provenance: dict, ids: list[str], samp
     builder = FeatureBatchBuilder(table.spec, {**provenance, "nonfinite_values": sum(r.nonfinite for r in rows)})
     errors = []
     for row in rows:
-        error, error_type = row.error, "CorpusFormatError"
+        # A row may name its error type (the csd loader's label segments past the end of their video, or
+        # with no row: what `mmdata segment` names them); a bad file's row is a CorpusFormatError.
+        error, error_type = row.error, getattr(row, "error_type", None) or "CorpusFormatError"
         if error is None:
             try:
                 builder.add(row.sample_id, row.features, row.intervals if table.spec.intervals else None)

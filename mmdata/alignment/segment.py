@@ -29,7 +29,8 @@ the end of its video by more than SEGMENT_OVERRUN_TOLERANCE of its length (the R
 as in audio/video extraction; a shorter overrun keeps the rows up to the end), the video's end being
 the media duration the samples record for the table's medium, else the last row end over the
 video's temporal tables; when no row of the table overlaps it (the SDK gives it no key); or when
-its video has no features in the source table.
+its video has no features in the source table. The first two rules (`segment_rules`) are the csd
+loader's too, so that extracting with the label file gives the same tables and reasons.
 Pooled tables (one vector per video) are skipped and named in the report: a whole-video summary
 is no segment's feature; extract them again on the segmented dataset. Label segments of videos the
 dataset lacks, and videos without a segment, are recorded as load problems (errors table
@@ -57,6 +58,7 @@ import pyarrow.compute as pc
 
 from mmdata.alignment.core import EPSILON, overlap_pieces
 from mmdata.alignment.dataset import batch_sequences, config_fingerprint, shard_row_batches
+from mmdata.alignment.segment_rules import NO_ROW_ERROR, OVERRUN_ERROR, no_row_reason, overrun_reason
 from mmdata.corpora.base import LoadProblem, LoadResult
 # The csd loader's own label reading, so that a label file means the same here as at load time.
 from mmdata.corpora.csd import UNASSIGNED_SPLIT, CsdOptions, inspect_csd, is_pause, jsonable
@@ -64,7 +66,6 @@ from mmdata.corpora.csd_labels import (
     LABEL_FIELDS_KEY, LABEL_NAMES_KEY, dataset_of, label_segments, require_label_sequence, row_labels_metadata,
 )
 from mmdata.errors import CorpusNotFoundError, DatasetError
-from mmdata.features.audio import SEGMENT_OVERRUN_TOLERANCE
 from mmdata.features.base import library_versions
 from mmdata.formats.csd import CsdFile, split_key
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
@@ -341,26 +342,18 @@ class _Cutter:
 
     def overrun(self, segment: Segment, video: str) -> _Failed | None:
         """A segment running past its video's end by more than SEGMENT_OVERRUN_TOLERANCE of its length;
-        a shorter overrun is kept, its rows stopping where the video's do."""
+        a shorter overrun is kept, its rows stopping where the video's do (`segment_rules`, the rule
+        the csd loader applies too)."""
         sample_id, start, end = segment[:3]
         video_end, known_by = self.video_end.get(video, (math.nan, ""))
-        missing, length = end - max(video_end, start), end - start
-        if math.isnan(video_end) or missing <= SEGMENT_OVERRUN_TOLERANCE * length:
-            return None
-        return _Failed("overrun", "MediaError", str(self.labels), (
-            f"segment {sample_id} [{start:g}s, {end:g}s] of {self.labels.name} runs {missing:.3f}s past the end of "
-            f"video {video!r} ({video_end:.3f}s, {known_by}), so only {max(1 - missing / length, 0):.0%} of it has "
-            f"rows (at most {SEGMENT_OVERRUN_TOLERANCE:.0%} may be missing); no feature in {self.name!r}; expected a "
-            "segment inside its video (check the label file's segment times against the video)"))
+        why = overrun_reason(self.name, sample_id, start, end, self.labels.name, video, video_end, known_by)
+        return None if why is None else _Failed("overrun", OVERRUN_ERROR, str(self.labels), why)
 
     def no_row(self, segment: Segment, video: str, intervals: np.ndarray) -> _Failed:
         sample_id, start, end = segment[:3]
-        rows = (f"its rows of video {video!r} span {intervals[:, 0].min():g}..{intervals[:, 1].max():g}s"
-                if len(intervals) else f"it has no row of video {video!r}")
-        return _Failed("empty", "DatasetError", str(self.labels), (
-            f"no row of {self.name!r} overlaps segment {sample_id} [{start:g}s, {end:g}s] of {self.labels.name} "
-            f"({rows}); no feature in this table, as the SDK's align gives the segment no key in this sequence; "
-            "expected rows inside every segment (a word table has none in a pause)"))
+        span = (float(intervals[:, 0].min()), float(intervals[:, 1].max())) if len(intervals) else None
+        return _Failed("empty", NO_ROW_ERROR, str(self.labels),
+                       no_row_reason(self.name, sample_id, start, end, self.labels.name, video, span))
 
 
 def _cut(cutter: _Cutter, video: str, row: Any, segments: list[Segment], columns: dict[str, pa.DataType]) -> Cut:

@@ -29,8 +29,14 @@ collapse gives; keys `vid[i]` of one video are gathered and sorted by start firs
 does); a whole-video sample keeps all rows. A file keyed by the label's segment ids instead (only
 keys `vid[i]`, those of each labelled video all segment ids of the label file: segment-level data
 as the SDK writes after aligning to the labels, or `export-csd` of segments) gives each segment
-the rows of its own key, as the SDK's `get_tensors` reads them (none where it lacks the key), so
-overlapping segments keep their own rows instead of counting each other's twice. Features are
+the rows of its own key, as the SDK's `get_tensors` reads them, so overlapping segments keep their
+own rows instead of counting each other's twice. A segment gets no feature (null, and a row in the
+errors table, `--on-error fail` stops there) where `mmdata segment` gives it none
+(`alignment.segment_rules`): in every table when it runs past the end of its video by more than
+SEGMENT_OVERRUN_TOLERANCE of its length (a .csd records no media duration: the video ends where its
+rows end over all the sequence files, the label file excluded; a shorter overrun keeps the rows up
+to that end), and in a table no row of which overlaps it (a pause in the words, a key the file
+lacks: the SDK's align gives it no key there). Features are
 stored as float32 (T, D), D the product of the trailing dims. Table names are `<modality>.<name>`
 guessed from the file and root names (CMU_MOSI_COVAREP -> audio.covarep, CMU_MOSI_Visual_Facet_41
 -> video.facet-41), or set with `tables=FILE_STEM=modality.name+...`. A word (or phone) file
@@ -62,6 +68,7 @@ happy, sad, anger, surprise, disgust, fear` for a cmu-mosei file of seven, else 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +79,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmdata.alignment.core import overlap_pieces, unify_ids
+from mmdata.alignment.segment_rules import NO_ROW_ERROR, OVERRUN_ERROR, no_row_reason, overrun_reason
 from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
 from mmdata.corpora.csd_labels import (
     dataset_of, label_segments, left_out, mark_rows_by_segment, pick_labels, row_labels_metadata,
@@ -128,6 +136,9 @@ class _FileInfo:
     #: Keyed by the label's segment ids (`vid[i]`, as the SDK writes after aligning to labels): each
     #: sample's rows are those of its own key, never the video's keys gathered and cut again.
     rows_by_segment: bool = False
+    #: video -> (first start, last end) of the rows of its valid keys, from the intervals checked while
+    #: inspecting a feature sequence (none for the label sequence, whose rows are not checked there).
+    row_spans: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def names(self) -> str:
@@ -205,7 +216,8 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
         raise CorpusFormatError(f"{corpus_dir}: no samples in split {split!r}; the folds name train/valid/test")
     names = _table_names(sequences, options)
     spans = {s.sample_id: spans[s.sample_id] for s in result.samples}
-    result.tables = [_table(info, names[info.path.name], spans, by_segments, options) for info in sequences]
+    rules = _SegmentRules(labels.path, _video_ends(sequences)) if labels is not None else None
+    result.tables = [_table(info, names[info.path.name], spans, by_segments, options, rules) for info in sequences]
     if labels is not None:
         result.metadata["labels"] = {"file": labels.path.name, "root_name": labels.root_name,
                                      "metadata": jsonable(labels.metadata),
@@ -251,12 +263,60 @@ def nonfinite_error(count: int, where: str) -> str:
             "pass the option nonfinite=zero to replace them with 0, or nonfinite=keep to store them")
 
 
-class _SequenceReader:
-    """Reads one file's rows for a list of sample ids, one video at a time (see `PrecomputedTable.read`)."""
+@dataclass(frozen=True)
+class _SegmentFailedRow(PrecomputedRow):
+    """A label segment `segment_rules` leaves without a feature in a table, with the errors table's
+    `error_type` that `mmdata segment` gives the same failure."""
 
-    def __init__(self, info: _FileInfo, spans: dict[str, Any], by_segments: bool, options: CsdOptions):
+    error_type: str = "CorpusFormatError"
+
+
+@dataclass(frozen=True)
+class _SegmentRules:
+    """Why a label segment gets no feature in a table, as `mmdata segment` decides it (`segment_rules`):
+    past the end of its video by more than SEGMENT_OVERRUN_TOLERANCE of its length (the video's end being
+    where its rows end over all the sequence files: a .csd records no media duration), or no row of the
+    table overlaps it."""
+
+    labels: Path  # the label file, named in failures
+    video_end: dict[str, float]  # video -> its last row end over the sequence files (absent: no row)
+
+    def failure(self, table: str, info: _FileInfo, video: str, sample_id: str, span: Any,
+                rows: int) -> PrecomputedRow | None:
+        start, end = span[0], span[1]
+        why = overrun_reason(table, sample_id, start, end, self.labels.name, video,
+                             self.video_end.get(video, math.nan), "where its rows end over the .csd files")
+        error_type = OVERRUN_ERROR
+        if why is None and rows == 0:
+            why = no_row_reason(table, sample_id, start, end, self.labels.name, video, info.row_spans.get(video))
+            error_type = NO_ROW_ERROR
+        if why is None:
+            return None
+        return _SegmentFailedRow(sample_id, error=why, path=str(self.labels), error_type=error_type)
+
+
+def _video_ends(sequences: list[_FileInfo]) -> dict[str, float]:
+    """Each video's last row end over the sequence files (the label file is none of them): how long its
+    recordings run, from the intervals `inspect_csd` checked; videos of no row are absent."""
+    ends: dict[str, float] = {}
+    for info in sequences:
+        for video, (_, end) in info.row_spans.items():
+            ends[video] = max(end, ends.get(video, -math.inf))
+    return ends
+
+
+class _SequenceReader:
+    """Reads one file's rows for a list of sample ids, one video at a time (see `PrecomputedTable.read`).
+
+    With label segments (`rules`), a segment past the end of its video, or one no row of the file
+    overlaps, gets a failed row instead (null feature, errors-table row), as `mmdata segment` gives it.
+    """
+
+    def __init__(self, info: _FileInfo, spans: dict[str, Any], by_segments: bool, options: CsdOptions,
+                 table: str = "", rules: _SegmentRules | None = None):
         self.info, self.path, self.is_text = info, info.path, info.is_text
         self.spans, self.by_segments, self.options = spans, by_segments, options
+        self.table, self.rules = table, rules
 
     def __call__(self, sample_ids: Sequence[str]) -> Iterator[PrecomputedRow]:
         with CsdFile(self.path) as csd:
@@ -276,7 +336,11 @@ class _SequenceReader:
         pieces = _sample_rows(csd, self.info, video, sample_ids, self.spans, self.by_segments,
                               sort=self.options.unsorted == "sort")
         for sample_id, features, intervals, where in pieces:
-            yield self._row(sample_id, features, intervals, where)
+            failed = None
+            if self.rules is not None and self.by_segments:
+                failed = self.rules.failure(self.table, self.info, video, sample_id, self.spans[sample_id],
+                                            len(features))
+            yield failed or self._row(sample_id, features, intervals, where)
 
     def _row(self, sample_id: str, features: np.ndarray, intervals: np.ndarray, where: str) -> PrecomputedRow:
         """One sample's stored row: words as pause flags (T, 1) plus the tokens, else float32 (T, D)."""
@@ -328,7 +392,8 @@ def _sample_rows(
 def _own_key_rows(csd: CsdFile, info: _FileInfo, video: str, sample_ids: list[str], *,
                   sort: bool) -> Iterator[tuple[str, np.ndarray, np.ndarray, str]]:
     """Each segment's rows from its own key `vid[i]`, as the SDK's `get_tensors` reads aligned data;
-    no rows for a segment the file has no key for (the SDK's align writes none where nothing overlaps)."""
+    no rows for a segment the file has no key for (the SDK's align writes none where nothing overlaps;
+    the table's reader then gives it no feature, `_SegmentRules`)."""
     present = set(info.keys_by_base[video])
     for sample_id in sample_ids:
         if sample_id in present:
@@ -365,6 +430,10 @@ def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem], *,
                 info.bad_keys.add(key)
                 continue
             info.keys_by_base.setdefault(base, []).append(key)
+            if intervals is not None and len(intervals):
+                first, last = info.row_spans.get(base, (np.inf, -np.inf))
+                info.row_spans[base] = (min(first, float(intervals[:, 0].min())),
+                                        max(last, float(intervals[:, 1].max())))
             if info.frame_rate is None and intervals is not None and not info.is_text and len(intervals) >= 3:
                 info.frame_rate = _frame_rate(intervals)
     return info
@@ -426,7 +495,8 @@ def _timed_words(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> 
     return out
 
 
-def _table(info: _FileInfo, name: str, spans: dict[str, Any], by_segments: bool, options: CsdOptions) -> PrecomputedTable:
+def _table(info: _FileInfo, name: str, spans: dict[str, Any], by_segments: bool, options: CsdOptions,
+           rules: _SegmentRules | None = None) -> PrecomputedTable:
     modality = name.split(".", 1)[0]
     dim = 1 if info.is_text else int(np.prod(info.feature_shape or (1,)))
     spec = FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=info.frame_rate,
@@ -436,7 +506,7 @@ def _table(info: _FileInfo, name: str, spans: dict[str, Any], by_segments: bool,
               "unsorted": options.unsorted, "samples": "segments" if by_segments else "keys"}
     return PrecomputedTable(
         name=name, modality=modality, source=f"{info.path.name} (root {info.root_name!r})", spec=spec,
-        read=_SequenceReader(info, spans, by_segments, options), config=config,
+        read=_SequenceReader(info, spans, by_segments, options, name, rules), config=config,
         extra_columns={"words": pa.list_(pa.string())} if info.is_text else {},
     )
 

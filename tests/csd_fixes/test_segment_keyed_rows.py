@@ -66,17 +66,20 @@ def test_segment_keyed_rows_are_read_from_their_own_key(tmp_path):
         np.testing.assert_array_equal(rows[key].intervals, intervals)
 
 
-def test_a_segment_the_keyed_file_lacks_gets_no_rows(tmp_path):
-    """The SDK's align writes no key for a segment nothing overlaps."""
+def test_a_segment_the_keyed_file_lacks_gets_no_feature_and_its_reason(tmp_path):
+    """The SDK's align writes no key for a segment nothing overlaps: no feature (null), as `mmdata segment`
+    gives a segment no row of a table overlaps, with the reason for the errors table."""
     write_sdk_csd(tmp_path / LABELS_FILE, LABELS_ROOT, {v: label_arrays(s) for v, s in SEGMENTS.items()})
     keyed = {key: (np.ones((2, 2), np.float32), np.array([[a, (a + b) / 2], [(a + b) / 2, b]]))
              for vid, segments in SEGMENTS.items() for i, (a, b, _) in enumerate(segments)
-             for key in [f"{vid}[{i}]"] if key != "v[1]"}
+             for key in [f"{vid}[{i}]"] if key != "v[0]"}
     write_sdk_csd(tmp_path / COVAREP_FILE, COVAREP_ROOT, keyed)
     result = load_corpus("csd", tmp_path)
     covarep = next(t for t in result.tables if t.name == "audio.covarep")
     rows = {r.sample_id: r for r in covarep.read(["v[0]", "v[1]", "v[2]", "w[0]"])}
-    assert rows["v[1]"].features.shape == (0, 2) and rows["v[1]"].intervals.shape == (0, 2)
+    assert rows["v[0]"].features is None and rows["v[0]"].error_type == "DatasetError"
+    assert "no row of 'audio.covarep' overlaps segment v[0] [0s, 2s]" in rows["v[0]"].error
+    assert rows["v[1]"].intervals.tolist() == [[2.0, 3.0], [3.0, 4.0]]
     assert rows["v[2]"].intervals.tolist() == [[1.0, 2.0], [2.0, 3.0]]
 
 
