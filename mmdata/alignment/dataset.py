@@ -21,10 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +32,7 @@ import pyarrow.parquet as pq
 
 from mmdata.alignment.core import COLLAPSES, EPSILON, CollapseSpec, OnMissing, collapsed_dim, align_video
 from mmdata.corpora.csd import is_pause
-from mmdata.errors import ConfigError, DatasetError, ExtractionError, MmdataError
+from mmdata.errors import ConfigError, DatasetError, ExtractionError
 from mmdata.features.base import library_versions
 from mmdata.pipeline import OnError
 from mmdata.store import layout
@@ -47,12 +44,14 @@ from mmdata.store.shards import read_shard, shard_rows, shard_schema, unreadable
 from mmdata.store.tables import (
     TableReport, claim_again_if_other_versions, claim_table, finish_table, put_back, refuse_mixed_versions, shard_path,
 )
+from mmdata.store.undo import restored_on_refusal
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
 ALIGNED_SEPARATOR = "@"
+#: Where a run keeps the earlier outputs until it ends (`store.undo.restored_on_refusal`).
+ALIGN_PREVIOUS_DIR = ".align-previous"
 #: The hidden folder a run keeps its outputs' earlier files in (hard links) until it ends: put back on a refusal.
-PREVIOUS_DIR = ".align-previous"
 STRINGS = pa.list_(pa.string())
 BATCH_BYTES = 4 << 20  # about this much feature data (uncompressed) is decoded at a time
 
@@ -114,7 +113,7 @@ def align_dataset(
 
     A refused run (any of these, or on_error='fail' stopping it) leaves the dataset as it was: the
     manifest, and the outputs' shards and errors tables, even those force had replaced before the
-    refusal came (`_undone_on_refusal`). A run interrupted otherwise (Ctrl-C, a kill) resumes.
+    refusal came (`store.undo.restored_on_refusal`). A run interrupted otherwise (Ctrl-C, a kill) resumes.
     """
     if not Path(dataset_dir).is_dir():
         open_dataset(dataset_dir)  # the usual error for a path that is no dataset, before any lock
@@ -139,7 +138,7 @@ def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse:
     planned = {name: _provenance(dataset, name, reference, collapse, on_missing, skip_pauses) for name in names}
     if not _up_to_date(dataset, planned):
         _refuse_out_of_step(dataset, reference, names, collapse, on_missing, skip_pauses)
-    with _undone_on_refusal(dataset, [planned[name][0] for name in names]):
+    with restored_on_refusal(dataset, [planned[name][0] for name in names], ALIGN_PREVIOUS_DIR):
         outputs = _claim_all(dataset, names, reference, planned, force)
         report = AlignReport(reference=reference, imputed={name: 0 for name in names})
         written = {name: 0 for name in names}
@@ -155,67 +154,6 @@ def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse:
             report.tables.append(finish_table(dataset, out, written=written[name]))
         write_manifest(dataset.root, dataset.manifest)
     return report
-
-
-@contextmanager
-def _undone_on_refusal(dataset: Dataset, outs: list[str]) -> Iterator[None]:
-    """Run the block; when it raises an `MmdataError`, put the outputs back as they were: files and manifest entries.
-
-    Claiming an output with force removes its files, and every shard aligned replaces one, before a
-    refusal found while aligning can come (on_missing='error' meeting an uncovered interval, an
-    inconsistent input shard, on_error='fail'): a refused `--force` run would leave the finished
-    outputs of an earlier run deleted. So their files are first hard-linked into a hidden folder
-    (no data is copied: a shard replaced or removed keeps its old file there) and moved back on a
-    refusal. Any other exception (Ctrl-C, a bug) keeps what the run wrote, to resume as after a
-    kill; a killed run's folder is removed by the next run (its manifest has moved on since).
-    """
-    previous = dataset.root / PREVIOUS_DIR
-    shutil.rmtree(previous, ignore_errors=True)
-    entries = {out: dataset.manifest.tables.get(out) for out in outs}
-    folders = [folder for out in outs for folder in _output_folders(dataset.root, out)]
-    new_parents = {folder.parent for folder in folders if not folder.parent.exists()}  # errors/, in a dataset without
-    for folder in folders:
-        _link_tree(folder, previous / folder.relative_to(dataset.root))
-    try:
-        yield
-    except MmdataError:
-        _put_folders_back(dataset.root, folders, previous, new_parents)
-        put_back(dataset, entries)
-        shutil.rmtree(previous, ignore_errors=True)
-        raise
-    except BaseException:
-        shutil.rmtree(previous, ignore_errors=True)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
-
-
-def _output_folders(root: Path, out: str) -> tuple[Path, Path]:
-    """An output table's shards folder and its errors folder."""
-    return layout.feature_dir(root, out), layout.errors_dir(root, out)
-
-
-def _link_tree(source: Path, target: Path) -> None:
-    """`source`'s files hard-linked under `target` (copied where the file system has no hard links)."""
-    if not source.is_dir():
-        return
-    try:
-        shutil.copytree(source, target, copy_function=os.link)
-    except OSError:
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(source, target)
-
-
-def _put_folders_back(root: Path, folders: list[Path], previous: Path, new_parents: set[Path]) -> None:
-    """Replace what a refused run left in `folders` by what `previous` kept of them (nothing kept: no folder),
-    and remove the parent folders the run made for them."""
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
-        kept = previous / folder.relative_to(root)
-        if kept.is_dir():
-            os.replace(kept, folder)
-    for parent in new_parents:
-        with suppress(OSError):  # not empty: another table's files are in it
-            parent.rmdir()
 
 
 @dataclass

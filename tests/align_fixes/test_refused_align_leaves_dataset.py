@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import mmdata.alignment.dataset as align_module
-from mmdata.alignment.dataset import PREVIOUS_DIR, align_dataset
+from mmdata.alignment.dataset import ALIGN_PREVIOUS_DIR as PREVIOUS_DIR, align_dataset
 from mmdata.checks import check_dataset
 from mmdata.cli import app
 from mmdata.errors import DatasetError, ExtractionError
