@@ -2,7 +2,8 @@
 
 Frames are sampled at `fps` within the sample's `[start, end)` segment (`mmdata.media.video`).
 A segment that runs past the end of the video by more than a tenth of its length fails the sample
-naming both times, as for audio (`mmdata.features.audio.check_segment_overrun`).
+naming both times, as for audio (`mmdata.features.audio.check_segment_overrun`), `max_frames` or not;
+so does one that starts that much before the video's first frame (`check_segment_start`).
 Each frame goes through the image extractor's own `decode` (in the worker processes) and its
 `compute` (one call per batch of samples, over all their frames together, in the main process),
 so model-based image extractors batch across frames as they do across images.
@@ -16,7 +17,9 @@ Output: `pool='none'` keeps one row per frame (a sequence table with per-frame i
 The image extractor reads files, so each frame is handed to it as a lossless PNG in a temporary
 directory of the worker; what the extractor computes is what it computes on a still image. Frames
 go through it one by one as they are decoded, so a long video's frames are never all in memory;
-`compute` hands the image extractor at most `FRAMES_PER_COMPUTE` frames at a time.
+`compute` hands the image extractor at most `FRAMES_PER_COMPUTE` frames at a time. Each frame's PNG
+is overwritten by the next and deleted before `compute`, so the image extractor's `decode` must return
+loaded data: a PIL image is loaded (`Image.load()`) as it comes back, a path is a ConfigError.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ import numpy as np
 
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import ConfigError, MediaError
-from mmdata.features.audio import check_segment_overrun
+from mmdata.features.audio import SEGMENT_OVERRUN_TOLERANCE, check_segment_overrun
 from mmdata.features.base import Extractor, create_extractor, register_extractor
 from mmdata.media.video import read_video_frames
 from mmdata.options import option_text, options_to_json
@@ -41,6 +44,23 @@ Pool = Literal["none", "mean", "max"]
 #: Frames per call of the image extractor's `compute`: a batch of samples may hold thousands of
 #: frames, which a model must not see as one batch.
 FRAMES_PER_COMPUTE = 64
+
+
+def check_segment_start(row: dict[str, Any], path: Path | str, first_frame: float) -> None:
+    """Raise MediaError if the row's segment starts more than `SEGMENT_OVERRUN_TOLERANCE` of its length
+    before `first_frame` (seconds of the media file where the sampled frames start): the rule of
+    `check_segment_overrun` at the segment's start. A segment without an end is not judged."""
+    start, end = row.get("start") or 0.0, row.get("end")
+    if end is None or end <= start:
+        return
+    missing = min(first_frame, end) - start
+    if missing > SEGMENT_OVERRUN_TOLERANCE * (end - start):
+        raise MediaError(
+            f"{path}: segment [{start:g}s, {end:g}s] of sample {row['sample_id']!r} starts {missing:.3f}s before the "
+            f"first frame of the video ({first_frame:.3f}s), so only {1 - missing / (end - start):.0%} of it has video; "
+            "expected a segment inside its media file (check the segment times against the recording; an MPEG-TS "
+            "time line often starts near 1.4 s, not 0)"
+        )
 
 
 @dataclass(frozen=True)
@@ -140,18 +160,35 @@ class VideoFrames(Extractor):
             def decode_frame(rgb: np.ndarray, time: float) -> Any:
                 Image.fromarray(rgb).save(Path(tmp) / "frame.png", compress_level=1)
                 try:
-                    return self.image.decode({"sample_id": f"{row['sample_id']}@{time:.3f}s", "image": "frame.png"},
+                    item = self.image.decode({"sample_id": f"{row['sample_id']}@{time:.3f}s", "image": "frame.png"},
                                              Path(tmp))
                 except MediaError as e:
                     raise MediaError(f"{path}: frame at {time:.3f}s: {e}") from e
+                return self._loaded(item)
 
             clip = read_video_frames(
                 path, fps=self.config.fps, start=row.get("start"), end=row.get("end"),
                 max_frames=self.config.max_frames or None, convert=decode_frame,
             )
-        if not self.config.max_frames or len(clip) < self.config.max_frames:  # max_frames stops early on purpose
-            check_segment_overrun(row, path, float(clip.intervals[-1, 1]), "video")
+        check_segment_start(row, path, float(clip.intervals[0, 0]))
+        check_segment_overrun(row, path, float(clip.intervals[-1, 1] if clip.video_end is None else clip.video_end), "video")
         return DecodedFrames(clip.frames, clip.intervals)
+
+    def _loaded(self, item: Any) -> Any:
+        """The image extractor's decoded frame with its data in memory: each frame's PNG is overwritten by
+        the next and deleted before `compute`, so a lazily opened PIL image is loaded now, and a path
+        (decode deferring the reading to `compute`) is a ConfigError."""
+        if isinstance(item, (str, Path)):
+            raise ConfigError(
+                f"extractor 'video-frames': image extractor {self.image.name!r} decode returned a path ({item!r}), "
+                "but video frames are temporary files that are gone before compute; expected decode to return "
+                "loaded data (an array, or a PIL image after .load())"
+            )
+        from PIL import Image
+
+        if isinstance(item, Image.Image):
+            item.load()
+        return item
 
     def compute(self, items: list[DecodedFrames]) -> list[Any]:
         flat = [frame for item in items for frame in item.items]

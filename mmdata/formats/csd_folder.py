@@ -40,14 +40,16 @@ _TEMPORARY = re.compile(r"\.(?P<target>.+\.csd)\.[0-9a-f]{8}\.tmp")
 
 @contextmanager
 def exporting_into(csd_dir: Path) -> Iterator[None]:
-    """Hold the folder's export lock (when the folder exists; a new one has no other writer yet).
+    """Hold the folder's export lock, the folder made first when it is new (two exports into a new
+    folder would otherwise both go on, the second removing the first's temporary files).
 
     Raises:
         DatasetBusyError: another export holds it.
     """
-    if fcntl is None or not csd_dir.is_dir():
+    if fcntl is None:
         yield
         return
+    csd_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(csd_dir, os.O_RDONLY)
     try:
         try:
@@ -79,7 +81,7 @@ def written_by_export(path: Path) -> bool:
     try:
         with CsdFile(path) as csd:
             return EXPORT_MARKER_KEY in csd.metadata
-    except (MmdataError, OSError):
+    except (MmdataError, OSError, RuntimeError):  # h5py raises RuntimeError on a damaged object name
         return False
 
 

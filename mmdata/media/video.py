@@ -31,6 +31,7 @@ Torch-free on purpose: this runs in the decode worker processes.
 """
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,9 +40,14 @@ from typing import Any
 
 import numpy as np
 
-from mmdata.errors import MediaError
+from mmdata.errors import MediaError, MmdataError
+
+log = logging.getLogger(__name__)
 
 _EPS = 1e-6
+#: FFmpeg's `AV_DISPOSITION_DEFAULT` and `AV_DISPOSITION_ATTACHED_PIC` bits of a stream's disposition.
+_DISPOSITION_DEFAULT = 0x1
+_DISPOSITION_ATTACHED_PIC = 0x400
 #: A seek that lands after a segment's start (MPEG-TS seeks to the next keyframe) is retried this
 #: many seconds before the start, then from the beginning of the file.
 _SEEK_RETRY_BACK = (1.0, 4.0, 16.0)
@@ -59,6 +65,10 @@ class VideoFrames:
     intervals: np.ndarray  # (T, 2) float64 seconds of the media file
     fps: float
     path: str
+    #: Where the video's frames were followed to (seconds of the media file): the segment's end when
+    #: the video reaches it, else where the last frame leaves the screen; with `max_frames` and no
+    #: segment end, the end of the last sample's interval. None: not measured.
+    video_end: float | None = None
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -112,13 +122,13 @@ def read_video_frames(
             if not container.streams.video:
                 kinds = ", ".join(f"{s.type} {s.codec_context.name}" for s in container.streams) or "none"
                 raise MediaError(f"{path}: no video stream (streams: {kinds}); expected a file with a video track")
-            stream = container.streams.video[0]
+            stream = choose_video_stream(container, path)
             stream.thread_type = "AUTO"
             begin = float(start or 0.0)
             sampler = _Sampler(begin, end, fps, max_frames, convert)
             sampler.run(_decode_from(container, stream, begin), stream, path)
             declared = _declared_end(container, stream) if sampler.exhausted else None
-    except MediaError:
+    except MmdataError:  # ours (a MediaError here, a ConfigError from `convert`): already says what is wrong
         raise
     except (av.FFmpegError, ValueError, OSError) as e:
         raise MediaError(
@@ -135,12 +145,60 @@ def read_video_frames(
         where = (f"video starts at {sampler.first:.3f}s" if end is not None and end <= sampler.first + _EPS
                  else f"video ends at {sampler.stop:.3f}s")
         raise MediaError(
-            f"{path}: no frames in segment [{float(start or 0.0)}, {end}] ({where}); "
+            f"{path}: no frames in segment {_segment_text(float(start or 0.0), end)} ({where}); "
             "expected a segment inside the video"
         )
     starts = sampler.begin + np.arange(len(sampler.out)) / fps
     ends = np.minimum(starts + 1.0 / fps, sampler.stop)
-    return VideoFrames(sampler.out, np.stack([starts, ends], axis=1), float(fps), str(path))
+    return VideoFrames(sampler.out, np.stack([starts, ends], axis=1), float(fps), str(path), sampler.stop)
+
+
+def _segment_text(start: float | None, end: float | None) -> str:
+    """A segment as messages print it: `[1.0, 3.0]`, or `[1.0 to the end of the video]` without an end."""
+    return f"[{start}, {end}]" if end is not None else f"[{start} to the end of the video]"
+
+
+#: Files whose several video streams were named in a warning already (`choose_video_stream`).
+_WARNED_STREAMS: set[str] = set()
+
+
+def choose_video_stream(container, path: str | Path):
+    """The video stream to read, chosen as FFmpeg's `av_find_best_stream` does: a cover or thumbnail
+    (attached-picture disposition, or a still image of one frame) only when nothing else is there;
+    then the default-disposition stream; then the longest one (frame count, else stated duration),
+    the first of equals. Several real video streams log a warning naming the file and the choice."""
+    streams = list(container.streams.video)
+    moving = [s for s in streams if not _is_cover(s)]
+    candidates = moving or [s for s in streams if not _disposition(s) & _DISPOSITION_ATTACHED_PIC] or streams
+    chosen = max(candidates, key=lambda s: (bool(_disposition(s) & _DISPOSITION_DEFAULT), _stated_length(s), -s.index))
+    if len(moving) > 1 and str(path) not in _WARNED_STREAMS:  # once per file and process, not per sample
+        _WARNED_STREAMS.add(str(path))
+        log.warning(
+            "%s: %d video streams (%s); reading stream %d (default disposition first, then the longest); "
+            "remux the file to keep only the wanted one (`ffmpeg -i in -map 0:v:N -c copy out`) to choose another",
+            path, len(moving), ", ".join(f"#{s.index} {s.codec_context.name} {_stated_length(s):.2f} s" for s in moving),
+            chosen.index,
+        )
+    return chosen
+
+
+def _disposition(stream) -> int:
+    return int(getattr(stream, "disposition", 0) or 0)
+
+
+def _is_cover(stream) -> bool:
+    """A cover or thumbnail: an attached picture, or a still image (one frame stated)."""
+    return bool(_disposition(stream) & _DISPOSITION_ATTACHED_PIC) or int(stream.frames or 0) == 1
+
+
+def _stated_length(stream) -> float:
+    """How long the stream says it is (seconds; 0 when it says nothing): its duration, else its frame
+    count at the average rate, else a Matroska `DURATION` tag."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if stream.frames and stream.average_rate:
+        return int(stream.frames) / float(stream.average_rate)
+    return _duration_tag(stream.metadata)
 
 
 def video_duration(path: str | Path) -> float | None:
@@ -152,7 +210,7 @@ def video_duration(path: str | Path) -> float | None:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 return None
-            declared = _declared_end(container, container.streams.video[0])
+            declared = _declared_end(container, choose_video_stream(container, path))
     except (av.FFmpegError, ValueError, OSError):
         return None
     return None if declared is None else declared[0]
@@ -230,8 +288,10 @@ class _Sampler:
 
     After `run`: `out` holds the samples, `first` the first decoded frame's time (None: no frame),
     `begin` the first sampling instant (`start`, or the first frame's time if later), `stop` where
-    the sampled span ends (the segment end, or the end of the last frame's display time),
-    `exhausted` whether the stream ran out of frames (before the segment end and `max_frames`) and
+    the frames were followed to (the segment end, the end of the last frame's display time, or, with
+    `max_frames` and no segment end, the end of the last sample's interval), `exhausted` whether the
+    stream ran out of frames before that (so a `max_frames` limit is no shortcut past a truncated
+    file or a segment past the video's end) and
     `frame_step` one frame's duration (the last frame's, or one at the average rate if longer).
     """
 
@@ -262,12 +322,10 @@ class _Sampler:
                 if time >= end - _EPS:
                     return  # the segment ends before the first frame: no frame in it
                 self.begin = max(self.begin, time)  # nothing is on screen before the first frame
-            self._emit(shown, min(time, end))  # shown is set: the first frame is at or before begin
-            if len(self.out) >= self.limit:
-                self.stop = end
-                return
-            if time >= end - _EPS:
-                self.stop = end
+            if len(self.out) < self.limit:
+                self._emit(shown, min(time, end))  # shown is set: the first frame is at or before begin
+            if time >= min(end, self._horizon()) - _EPS:
+                self.stop = min(end, self._horizon())
                 return
             shown = [time, frame, None]
         self.exhausted = True
@@ -275,6 +333,15 @@ class _Sampler:
             self.frame_step = max(_frame_duration(shown[1]), step)
             self.stop = min(shown[0] + (_frame_duration(shown[1]) or step), end)
             self._emit(shown, self.stop)
+
+    def _horizon(self) -> float:
+        """How far the frames must be followed: to the segment's end; once `max_frames` samples are
+        taken and the segment has no end, to the end of the last sample's interval (so that it never
+        ends past the video). Frames after the limit are decoded, not converted: the video's end
+        decides the last interval and the extractor's overrun rule."""
+        if len(self.out) < self.limit or self.end is not None:
+            return math.inf
+        return self.begin + len(self.out) / self.fps
 
     def _emit(self, shown: list[Any] | None, until: float) -> None:
         """Append `shown` for each sampling instant before `until`."""

@@ -43,7 +43,7 @@ def test_max_frames_limits_the_samples(media):
 
 
 def test_segment_outside_the_video_is_a_media_error(media):
-    with pytest.raises(MediaError, match=r"no frames in segment \[5.0, None\] \(video ends at 2.000s\)"):
+    with pytest.raises(MediaError, match=r"no frames in segment \[5.0 to the end of the video\] \(video ends at 2.000s\)"):
         read_video_frames(media.video_with_audio, fps=1.0, start=5.0)
 
 

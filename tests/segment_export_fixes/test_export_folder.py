@@ -87,6 +87,28 @@ def test_a_second_export_into_a_folder_being_written_is_refused(tmp_path):
     assert stale.exists()  # not taken from under the running export
 
 
+def test_a_second_export_into_a_new_folder_being_written_is_refused(tmp_path):
+    from mmdata.formats.csd_folder import exporting_into
+
+    videos = videos_dataset(tmp_path)
+    back = tmp_path / "new" / "back"  # not made yet: the first export makes it, then locks it
+    with exporting_into(back):
+        assert back.is_dir()
+        with pytest.raises(DatasetBusyError, match="being written by another `mmdata export-csd`"):
+            export_csd(videos, back, tables=["audio.covarep"])
+
+
+def test_force_keeps_a_csd_file_h5py_cannot_read_and_names_it(tmp_path):
+    videos = videos_dataset(tmp_path)
+    back = tmp_path / "back"
+    [written] = export_csd(videos, back, tables=["audio.covarep"])
+    damaged = back / "damaged.csd"  # an object name edited in place: h5py raises RuntimeError reading it
+    damaged.write_bytes(written.read_bytes().replace(b"mmdata export-csd", b"xxxxxx export-csd"))
+    result = runner.invoke(app, ["export-csd", str(videos), str(back), "--force", "-t", "audio.covarep"])
+    assert result.exit_code == 0, result.output
+    assert damaged.exists() and "damaged.csd" in result.output
+
+
 def test_every_written_file_carries_the_export_marker(tmp_path):
     from mmdata.formats.csd_folder import EXPORT_MARKER_KEY
 
