@@ -237,6 +237,9 @@ def _json_value(value: Any, where: str) -> Any:
     if isinstance(value, numbers.Integral):
         return int(value)  # numpy integers too
     if isinstance(value, numbers.Real):
+        if not math.isfinite(value):  # json.dumps writes NaN/Infinity, which strict JSON parsers refuse
+            raise ConfigError(f"{where} is {float(value)!r}, which a table's provenance cannot record as JSON; expected "
+                              "a finite number (use None for 'no value')")
         return float(value)
     if isinstance(value, PurePath):
         return str(value)

@@ -67,3 +67,13 @@ def test_a_rerun_with_a_path_and_nested_tuples_in_the_config_resumes(tmp_path):
     again = extract("coco", coco, out, extractors=["test-path-and-pairs"], num_workers=0, shard_size=3).tables[0]
     assert (first.shards_written, again.shards_written, again.shards_skipped) == (3, 0, 3)
     assert open_dataset(out).entry("image.test-path-and-pairs").config == options_to_json(PathAndPairsConfig())
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_non_finite_number_is_refused_as_json_cannot_hold_it(value):
+    @dataclass(frozen=True)
+    class Config:
+        threshold: float = 0.5
+
+    with pytest.raises(ConfigError, match=r"field 'threshold' is (nan|inf|-inf), which a table's provenance cannot record"):
+        options_to_json(Config(threshold=value))
