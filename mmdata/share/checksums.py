@@ -91,10 +91,14 @@ def list_dataset_files(dataset_dir: Path) -> list[str]:
         if not path.is_file():  # folders, and links to nothing (which `hf upload` leaves out too)
             continue
         rel = path.relative_to(dataset_dir).as_posix()
-        if rel == CHECKSUMS_NAME or rel in IGNORED_FILES or rel.startswith(IGNORED_PREFIXES):
-            continue
-        files.append(rel)
+        if not _not_checked(rel):
+            files.append(rel)
     return sorted(files)
+
+
+def _not_checked(rel: str) -> bool:
+    """The checksums file itself, and what tools add to a copy (`IGNORED_PREFIXES`, `IGNORED_FILES`)."""
+    return rel == CHECKSUMS_NAME or rel in IGNORED_FILES or rel.startswith(IGNORED_PREFIXES)
 
 
 def compute_checksums(dataset_dir: str | Path) -> dict[str, str]:
@@ -192,7 +196,8 @@ def verify_checksums(dataset_dir: str | Path) -> VerifyReport:
         DatasetError: it is a file, has no readable checksums file, or a file in it cannot be read.
     """
     root = _existing_dir(dataset_dir)
-    recorded = read_checksums(root / CHECKSUMS_NAME)
+    # A list `find . -type f -exec sha256sum {} +` made names those too: they are not the dataset's files.
+    recorded = {rel: digest for rel, digest in read_checksums(root / CHECKSUMS_NAME).items() if not _not_checked(rel)}
     present = set(list_dataset_files(root))
     report = VerifyReport(dataset_dir=root, checked=len(recorded))
     report.missing = sorted(set(recorded) - present)

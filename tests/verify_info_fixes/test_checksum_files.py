@@ -77,6 +77,20 @@ def test_find_exec_sha256sum_output_verifies(shared):
     assert "ok: 5 files match" in result.stdout
 
 
+@pytest.mark.skipif(SHA256SUM is None, reason="needs GNU sha256sum")
+def test_a_listing_naming_tool_files_and_itself_verifies(shared):
+    (shared / "checksums.sha256").unlink()
+    (shared / ".gitattributes").write_text("*.parquet filter=lfs\n")  # what the Hub and `hf download` leave
+    (shared / ".cache" / "huggingface").mkdir(parents=True)
+    (shared / ".cache" / "huggingface" / "meta").write_text("x")
+    # written into the folder, so `find` lists the (empty) checksums file itself too
+    subprocess.run(f"find . -type f -exec {SHA256SUM} {{}} + > checksums.sha256", shell=True, cwd=shared, check=True)
+    assert b"./.gitattributes" in (shared / "checksums.sha256").read_bytes()
+    result = _verify(shared)
+    assert result.exit_code == 0, result.output
+    assert "ok: 5 files match" in result.stdout
+
+
 def test_dot_slash_paths_uppercase_hex_binary_marker_bom_and_crlf_are_read(shared):
     path = shared / "checksums.sha256"
     lines = path.read_text().splitlines()
