@@ -112,12 +112,18 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
         remove_stale_temporaries(csd_dir)
         for name, sequence in sequences.items():
             left_out: list[str] = []
+            videos: set[str] = set()
             path = csd_dir / sequence.file
-            entries = _entries(dataset, name, sequence.feature_shape, places, left_out)
+            entries = _noting_videos(_entries(dataset, name, sequence.feature_shape, places, left_out), videos)
             written.append(write_csd(path, sequence.root, entries, {**sequence.metadata, EXPORT_MARKER_KEY: name}))
             if left_out:
                 written.warn(f"{path}: {len(left_out)} samples have no feature in table {name} (their failures are in "
                              f"the errors table) and are not in it, e.g. {', '.join(left_out[:3])}")
+            absent = sorted({split_key(sample_id)[0] for sample_id in left_out} - videos)
+            if absent:
+                written.warn(f"{path}: {len(absent)} videos have no feature at all in table {name} and no key in the "
+                             f"file ({', '.join(absent[:3])}); reading the folder back, `mmdata extract csd` (as the "
+                             "SDK's unify) leaves such a video out of every table")
         if labels:
             label_path = _export_labels(dataset, csd_dir, places)
             if label_path is not None:
@@ -198,6 +204,13 @@ def _require_some_feature(dataset: Dataset, name: str) -> None:
         f"table {name!r} has no feature for any of its {entry.rows} samples (all failed, see the errors table"
         f"{example}); its .csd would hold no video and the SDK would drop every video of the folder; extract the "
         "table again so that its samples succeed, or leave it out with --tables")
+
+
+def _noting_videos(entries: Iterator[tuple[str, Any, np.ndarray]], videos: set[str]) -> Iterator[tuple[str, Any, np.ndarray]]:
+    """The entries as they are, each key's video added to `videos`."""
+    for key, values, intervals in entries:
+        videos.add(split_key(key)[0])
+        yield key, values, intervals
 
 
 def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...], places: dict[str, Place] | None,
