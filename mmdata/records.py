@@ -41,6 +41,12 @@ DURATION_KEYS = ("duration", "media_duration")
 #: `extra` keys with the duration of one medium of a sample (a clip's WAV and MP4 need not be as long:
 #: the mosi-raw cmu layout records both), which bounds that medium's tables before `DURATION_KEYS`.
 MODALITY_DURATION_KEYS = {"audio": "audio_duration", "video": "video_duration"}
+#: `extra` keys that give where a medium starts in its file's time line, in seconds, next to the
+#: duration key they go with: a stream may start after 0 (an MP4 whose video begins at 1 s, an MPEG-TS
+#: file's 1.4 s offset), and its features' intervals are in that time line, so the medium spans
+#: [start, start + duration]. Without one a medium starts at 0 (datasets written before these keys).
+START_KEYS = {"duration": "media_start", "media_duration": "media_start",
+              "audio_duration": "audio_media_start", "video_duration": "video_media_start"}
 #: Word tokens that mark a silence in word-aligned transcripts (P2FA's `sp` in CMU-MOSI word sequences), lower case.
 PAUSE_TOKENS = frozenset({"sp", "sil", "<sp>", "<sil>"})
 #: A key's value in JSON: a string's content without its quotes, or a bare value (number, true, ...) as written.
@@ -123,6 +129,21 @@ def duration_keys(modality: str | None) -> tuple[str, ...]:
     return (own, *DURATION_KEYS) if own else (*DURATION_KEYS, *MODALITY_DURATION_KEYS.values())
 
 
+def media_spans(extra: pa.Array | pa.ChunkedArray, keys: Sequence[str] = DURATION_KEYS) -> tuple[np.ndarray, np.ndarray]:
+    """(start, duration) of each row's medium: the duration as `media_durations` finds it, and the
+    start recorded with that same key (`START_KEYS`), 0 where none is (a medium starting at 0, or a
+    dataset written before start keys); NaN for both where no duration is given."""
+    durations, chosen = _first_values(extra, keys)
+    starts = np.where(np.isfinite(durations), 0.0, np.nan)
+    for index, key in enumerate(keys):
+        rows = chosen == index
+        if key in START_KEYS and rows.any():
+            found = _key_values(extra, START_KEYS[key])
+            usable = rows & np.isfinite(found)
+            starts[usable] = found[usable]
+    return starts, durations
+
+
 def media_durations(extra: pa.Array | pa.ChunkedArray, keys: Sequence[str] = DURATION_KEYS) -> np.ndarray:
     """The first of `keys` in each `extra` JSON string that holds a finite number >= 0,
     given as a JSON number (`2.5`) or as a numeric string (`"2.5"`, as a CSV column of a corpus's
@@ -131,17 +152,33 @@ def media_durations(extra: pa.Array | pa.ChunkedArray, keys: Sequence[str] = DUR
     One regex pass per key over the whole column, not a JSON parse per row; a key nested in
     another value would count too, but the loaders write flat `extra` dicts.
     """
+    return _first_values(extra, keys)[0]
+
+
+def _first_values(extra: pa.Array | pa.ChunkedArray, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(value, index of the key it came from) of the first of `keys` with a finite number >= 0 in
+    each row; (NaN, -1) for rows without one."""
     out = np.full(len(extra), np.nan)
+    chosen = np.full(len(extra), -1)
     if extra.null_count == len(extra):  # no row has an `extra`: nothing to search
-        return out
-    for key in keys:
-        found = pc.extract_regex(extra, _DURATION_VALUE.format(key=key))  # null where the key is absent
-        text = pc.utf8_trim_whitespace(pc.binary_join_element_wise(
-            pc.struct_field(found, [0]), pc.struct_field(found, [1]), ""))  # one of the two is empty
-        number = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
-        values = pc.cast(pc.if_else(number, text, pa.scalar(None, pa.string())), pa.float64())
-        values = pc.fill_null(values, np.nan).to_numpy(zero_copy_only=False)
+        return out, chosen
+    for index, key in enumerate(keys):
+        values = _key_values(extra, key)
         with np.errstate(invalid="ignore"):
             usable = np.isnan(out) & np.isfinite(values) & (values >= 0)
         out[usable] = values[usable]
-    return out
+        chosen[usable] = index
+    return out, chosen
+
+
+def _key_values(extra: pa.Array | pa.ChunkedArray, key: str) -> np.ndarray:
+    """The number under `key` in each `extra` JSON string (a JSON number or a numeric string); NaN
+    where the key is absent or holds no plain decimal number. One regex pass over the column."""
+    if extra.null_count == len(extra):
+        return np.full(len(extra), np.nan)
+    found = pc.extract_regex(extra, _DURATION_VALUE.format(key=key))  # null where the key is absent
+    text = pc.utf8_trim_whitespace(pc.binary_join_element_wise(
+        pc.struct_field(found, [0]), pc.struct_field(found, [1]), ""))  # one of the two is empty
+    number = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
+    values = pc.cast(pc.if_else(number, text, pa.scalar(None, pa.string())), pa.float64())
+    return pc.fill_null(values, np.nan).to_numpy(zero_copy_only=False).astype(np.float64)

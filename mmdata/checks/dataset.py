@@ -34,7 +34,7 @@ from mmdata.checks.stream import (
 from mmdata.corpora.base import REPEATED_ENTRY, UNCAPTIONED_SPLITS_KEY
 from mmdata.errors import ShardReadError
 from mmdata.options import convert_value
-from mmdata.records import duration_keys, media_durations
+from mmdata.records import duration_keys, media_spans
 from mmdata.store.layout import LOADER_ERRORS_TABLE, shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
@@ -170,18 +170,32 @@ class _Context:
     text_issues: list[Issue]
     #: Some sample names an audio or video file (a `.csd` or pickle corpus names none).
     has_media: bool = True
+    #: Samples without a start (a whole clip, or one cut only at its end): they begin where their medium does.
+    start_null: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     _spans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def spans(self, table: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lo, hi, duration) of every sample for `table`: the segment's start, its end (else the
-        duration of the table's medium, `records.duration_keys`), and that duration (NaN: none given);
+        """(lo, hi, media_end) of every sample for `table`: the segment's start (a whole clip's: where
+        its medium starts, `records.START_KEYS`, else 0), its end (else the end of the table's medium),
+        and where that medium ends, its start + duration (`records.duration_keys`; NaN: none given);
         computed once per set of duration keys, not per batch."""
         keys = duration_keys(self.dataset.entry(table).modality)
         if keys not in self._spans:
-            duration = (np.full(len(self.sample_ids), np.nan) if self.extra is None
-                        else media_durations(self.extra, keys))
-            self._spans[keys] = (self.lo, np.where(np.isfinite(self.end), self.end, duration), duration)
+            self._spans[keys] = self._spans_for(keys)
         return self._spans[keys]
+
+    def _spans_for(self, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.extra is None:
+            media_start = media_end = np.full(len(self.sample_ids), np.nan)
+        else:
+            media_start, duration = media_spans(self.extra, keys)
+            media_end = media_start + duration
+        lo = np.where(self.start_null & np.isfinite(media_start), np.fmax(self.lo, media_start), self.lo)
+        hi = np.where(np.isfinite(self.end), self.end, media_end)
+        # A whole clip of unknown start and end is measured by its intervals at both ends (NaN here:
+        # `temporal` takes its first interval's start), as its end already is: its stream may start after 0.
+        lo = np.where(self.start_null & ~np.isfinite(hi), np.nan, lo)
+        return lo, hi, media_end
 
     @classmethod
     def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool) -> _Context:
@@ -208,15 +222,18 @@ class _Context:
         text_issues += aux_labels.issues()
         ids = samples.column("sample_id").combine_chunks()
         lo = end = np.empty(0)  # segment spans: only sequence tables are checked against them
+        start_null = np.empty(0, dtype=bool)
         extra = None
         if needs_spans:
             extra = dataset.samples_table(columns=["extra"]).column("extra")
             start = samples.column("start").to_numpy(zero_copy_only=False).astype(np.float64)
             end = samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64)
             lo = np.nan_to_num(start, nan=0.0)
+            start_null = np.isnan(start)
         errors = dataset.errors().select(["table", "sample_id", "error_type"])
         has_media = any(c in samples.column_names and samples.column(c).null_count < len(samples) for c in ("audio", "video"))
-        return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, end, extra, text_issues, has_media)
+        return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, end, extra, text_issues, has_media,
+                   start_null=start_null)
 
     def failed_ids(self, table: str) -> pa.Array:
         rows = self.failed.filter(pc.equal(self.failed.column("table"), table))
@@ -283,7 +300,8 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     if spec.kind == "sequence" and (spec.intervals or spec.frame_rate):
         collector.extend(temporal.check_known_span(
             name, context.sample_ids, context.spans(name)[1], intervals=spec.intervals,
-            max_examples=options.max_examples, media=context.has_media))
+            max_examples=options.max_examples, media=context.has_media,
+            corpus_kind=dataset.manifest.corpus.get("kind")))
     if coverage:
         values = np.concatenate(coverage)
         values = values[np.isfinite(values)]

@@ -5,10 +5,12 @@ Shapes shared by every function (n samples in the batch, M interval rows in all)
     offsets    (n+1,) int64   rows of sample i are intervals[offsets[i]:offsets[i+1]]
     intervals  (M, 2) float64 [start, end] seconds of the media file
     lo, hi     (n,)   float64 the sample's segment span; hi is NaN when unknown
-    duration   (n,)   float64 the media file's duration; NaN when unknown
+    duration   (n,)   float64 where the medium ends in its file's time line (its start + duration;
+                              the duration for one starting at 0); NaN when unknown
 
-The segment span is the sample's start/end in the samples table (start null = 0, end null =
-the media duration), so a whole-file sample and a MOSI segment are checked alike.
+The segment span is the sample's start/end in the samples table (start null = where the medium
+starts, 0 unless the loader recorded a later start; end null = where it ends), so a whole-file
+sample and a MOSI segment are checked alike.
 """
 from __future__ import annotations
 
@@ -125,7 +127,7 @@ def check_interval_span(table: str, sample_ids: pa.Array, offsets: np.ndarray, i
     sample = int(owner[row])
     bad_samples = np.unique(owner[outside])
     span = f"[{lo[sample]:.6g}, {hi[sample]:.6g}]" if np.isfinite(hi[sample]) else f"[{lo[sample]:.6g}, ...)"
-    media = f", media duration {duration[sample]:.6g} s" if np.isfinite(duration[sample]) else ""
+    media = f", media ends at {duration[sample]:.6g} s" if np.isfinite(duration[sample]) else ""
     if past_media[row] and not (ends[row] < seg_lo[row] - tolerance or starts[row] > seg_hi[row] + tolerance):
         what = (f"interval [{starts[row]:.6g}, {ends[row]:.6g}] ends past the media's duration "
                 f"({duration[sample]:.6g} s; the sample's segment {span}); rows must end within the media")
@@ -188,8 +190,24 @@ def check_coverage(table: str, sample_ids: pa.Array, coverage: np.ndarray, min_c
     )]
 
 
+#: Where a corpus kind's users give a sample's media duration, for the duration-unknown hint.
+DURATION_PLACES = {
+    "manifest": "add a `duration` column (seconds) to the manifest (kept in `extra`)",
+    "mosi-raw": "add a `duration` column (seconds) to the corpus's segment list (segments.csv, generic layout; kept in `extra`)",
+}
+
+
+def duration_hint(corpus_kind: str | None) -> str:
+    """How to let `check` measure samples against their media, for the corpus kind that loaded them."""
+    place = DURATION_PLACES.get(corpus_kind or "")
+    if place is None:
+        return (f"the {corpus_kind or 'corpus'} loader cannot record media durations, so this cannot be added "
+                "from the corpus; cut segments with start/end to have them checked")
+    return f"{place} to check them against the media"
+
+
 def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, intervals: bool = True,
-                     max_examples: int = 5, media: bool = True) -> list[Issue]:
+                     max_examples: int = 5, media: bool = True, corpus_kind: str | None = "mosi-raw") -> list[Issue]:
     """One warning for the table when samples have neither an end time nor a media duration (an
     `info` when the corpus names no media files: nothing can be added then, and a `.csd` dataset of
     nine sequences would otherwise repeat one warning nine times).
@@ -211,8 +229,7 @@ def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, interv
     return [make_issue(
         "duration-unknown", "warning" if media else "info",
         f"{count} of {len(hi)} samples have no end time and no known media duration, so {unchecked}; "
-        + ("add a `duration` column (seconds) to the corpus's segment list (e.g. segments.csv, kept in `extra`) to "
-           "check them against the media" if media else
+        + (duration_hint(corpus_kind) if media else
            "the corpus names no media files to measure them against (stored sequences), so there is nothing to add"),
         table=table, offenders=first.to_pylist(), count=count, max_examples=max_examples,
     )]
@@ -250,13 +267,17 @@ def span_width(offsets: np.ndarray, intervals: np.ndarray | None, lo: np.ndarray
 
 
 def _known_span(offsets: np.ndarray, intervals: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    unknown = ~np.isfinite(hi)
-    if not unknown.any():
+    """The span with an unknown end (NaN) taken as the last interval's end, and an unknown start (NaN:
+    a whole clip whose media neither start nor end is known) as the first interval's start."""
+    unknown, unknown_lo = ~np.isfinite(hi), ~np.isfinite(lo)
+    if not (unknown.any() or unknown_lo.any()):
         return lo, hi
-    hi = hi.copy()
+    hi, lo = hi.copy(), lo.copy()
     nonempty = np.diff(offsets) > 0
-    last_end = np.full(len(lo), np.nan)
+    last_end, first_start = np.full(len(lo), np.nan), np.full(len(lo), np.nan)
     if nonempty.any():
         last_end[nonempty] = np.maximum.reduceat(intervals[:, 1], offsets[:-1][nonempty])
+        first_start[nonempty] = np.minimum.reduceat(intervals[:, 0], offsets[:-1][nonempty])
     hi[unknown] = last_end[unknown]
+    lo[unknown_lo] = first_start[unknown_lo]
     return lo, hi

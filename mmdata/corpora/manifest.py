@@ -86,7 +86,8 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
 
     Raises:
         CorpusNotFoundError: no manifest file.
-        CorpusFormatError: a malformed row, named `file:line` with what was expected and found.
+        CorpusFormatError: a malformed row, named `file:line` with what was expected and found (a row
+            whose segment is empty or reversed, end <= start, is a load problem instead: left out).
         ConfigError: a split no row has, or an ambiguous manifest file.
     """
     path = find_manifest_file(corpus_dir, options.manifest_file)
@@ -225,7 +226,8 @@ def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path,
     if (start is not None or end is not None) and not (media.get("audio") or media.get("video")):
         raise CorpusFormatError(f"{where}: 'start'/'end' need an 'audio' or 'video' path in the same row")
     if start is not None and end is not None and end <= start:
-        raise CorpusFormatError(f"{where}: expected end > start, got start={start} end={end}")
+        problems.append(_empty_segment_problem(row, media, start, end, where, line))
+        return None
     captions, transcript, blank = _texts(row, where, has_av=bool(media.get("audio") or media.get("video")))
     if not media and not captions and transcript is None and not blank:
         given = [c for c in TEXT_COLUMNS if c in row]
@@ -263,6 +265,16 @@ def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path,
         label=_label(row.get("label"), where),
         extra={k: v for k, v in row.items() if k not in KNOWN_COLUMNS},
     )
+
+
+def _empty_segment_problem(row: dict[str, Any], media: dict[str, str], start: float, end: float, where: str,
+                           line: int) -> LoadProblem:
+    """The load problem of a row whose segment is empty or reversed (end <= start): the row is left out,
+    the others load (as the csd loader leaves out one such segment)."""
+    sample_id = _identifier(row.get("id"), where, "'id'") or _default_id(media, start, end, line)
+    kind = "zero-length" if end == start else "reversed"
+    return LoadProblem(sample_id, where, f"{kind} segment: expected end > start, got start={start} end={end}; "
+                       "row left out, fix its 'start'/'end' (seconds)")
 
 
 def _texts(row: dict[str, Any], where: str, *, has_av: bool) -> tuple[tuple[str, ...], str | None, list[str]]:

@@ -88,7 +88,7 @@ from mmdata.corpora.mosi_sdk_labels import attach_sdk_labels, clip_id
 from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.formats.csd import CSD_SUFFIX
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
-from mmdata.records import DURATION_KEYS, MODALITY_DURATION_KEYS, Sample
+from mmdata.records import DURATION_KEYS, MODALITY_DURATION_KEYS, START_KEYS, Sample
 
 log = logging.getLogger(__name__)
 
@@ -243,8 +243,6 @@ def _record_clip_durations(corpus_dir: Path, segments: dict[str, _Segment]) -> N
     fail that clip, naming the file."""
     import soundfile
 
-    from mmdata.media.video import video_duration
-
     for seg in segments.values():
         if seg.audio is not None:
             try:
@@ -254,9 +252,60 @@ def _record_clip_durations(corpus_dir: Path, segments: dict[str, _Segment]) -> N
             if info is not None and info.samplerate > 0 and info.frames > 0:
                 seg.extra[MODALITY_DURATION_KEYS["audio"]] = round(info.frames / info.samplerate, 6)
         if seg.video is not None:
-            seconds = video_duration(corpus_dir / seg.video)
-            if seconds is not None:
-                seg.extra[MODALITY_DURATION_KEYS["video"]] = round(seconds, 6)
+            _record_video_span(corpus_dir / seg.video, seg.extra)
+            if seg.audio is None:  # its audio is the MP4's track
+                _record_mp4_audio_span(corpus_dir / seg.video, seg.extra)
+
+
+def _record_video_span(path: Path, extra: dict[str, Any]) -> None:
+    """`extra.video_duration`, and `extra.video_media_start` where the MP4's video stream starts
+    after 0 (an edit list, a TS offset): its frames' intervals are in the file's time line, so
+    `check` holds a whole clip to [start, start + duration], not [0, duration]."""
+    from mmdata.media.video import video_duration
+
+    end = video_duration(path)
+    if end is None:
+        return
+    start = _video_stream_start(path)
+    if start > 0 and end > start:
+        extra[START_KEYS[MODALITY_DURATION_KEYS["video"]]] = round(start, 6)
+        end -= start
+    extra[MODALITY_DURATION_KEYS["video"]] = round(end, 6)
+
+
+def _record_mp4_audio_span(path: Path, extra: dict[str, Any]) -> None:
+    """`extra.audio_duration` (and `extra.audio_media_start` when after 0) of a clip whose audio is its
+    MP4's first audio track, from the stream's header; none when the header states no duration."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.audio[0] if container.streams.audio else None
+            if stream is None or not stream.duration or not stream.time_base:
+                return
+            start = max(float((stream.start_time or 0) * stream.time_base), 0.0)
+            duration = float(stream.duration * stream.time_base)
+    except (av.FFmpegError, ValueError, OSError):
+        return
+    if start > 0:
+        extra[START_KEYS[MODALITY_DURATION_KEYS["audio"]]] = round(start, 6)
+    extra[MODALITY_DURATION_KEYS["audio"]] = round(duration, 6)
+
+
+def _video_stream_start(path: Path) -> float:
+    """Where the file's video stream (the one extractors read) starts, in seconds; 0 when unstated."""
+    import av
+
+    from mmdata.media.video import choose_video_stream
+
+    try:
+        with av.open(str(path)) as container:
+            stream = choose_video_stream(container, path)
+            if stream.start_time is None or not stream.time_base:
+                return 0.0
+            return max(float(stream.start_time * stream.time_base), 0.0)
+    except (av.FFmpegError, ValueError, OSError):
+        return 0.0
 
 
 def _flag_missing_clip_wavs(corpus_dir: Path, segments: dict[str, _Segment], result: LoadResult) -> None:
@@ -416,8 +465,10 @@ def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -
             video_id, k = parts[0].strip(), int(parts[1])
             start = parse_number(parts[2].strip(), where, "start", required=True)
             end = parse_number(parts[3].strip(), where, "end", required=True)
-            expect(start < end, where, f"segment end {end} <= start {start}; expected start < end")
             sample_id = clip_id(video_id, k)
+            if end <= start:
+                result.problems.append(_empty_segment_problem(sample_id, where, start, end))
+                continue
             if sample_id in segments:
                 result.problems.append(LoadProblem(sample_id, where, "duplicate segment; the later line is ignored"))
                 continue
@@ -475,7 +526,9 @@ def _read_generic(corpus_dir: Path, options: MosiRawOptions, result: LoadResult)
                  for k in ("audio", "video") if row.get(k)}
         expect(bool(media), where, "expected an audio or a video path")
         start, end = (_parse_time(row, c, where) for c in ("start", "end"))
-        expect(start is None or end is None or start < end, where, f"segment end {end} <= start {start}; expected start < end")
+        if start is not None and end is not None and end <= start:
+            result.problems.append(_empty_segment_problem(sample_id, where, start, end))
+            continue
         segments[sample_id] = _Segment(
             video_id=row.get("video_id") or sample_id, audio=media.get("audio"), video=media.get("video"),
             # Without a video_id, segments cut from one recording share its group (no leakage across splits).
@@ -485,6 +538,14 @@ def _read_generic(corpus_dir: Path, options: MosiRawOptions, result: LoadResult)
             extra={k: v for k, v in row.items() if k not in _GENERIC_COLUMNS and v != ""},
         )
     return segments
+
+
+def _empty_segment_problem(sample_id: str, where: str, start: float, end: float) -> LoadProblem:
+    """The load problem of a segment that is empty or reversed (end <= start): that segment is left
+    out and the others load, as the csd loader leaves out one such interval."""
+    kind = "zero-length" if end == start else "reversed"
+    return LoadProblem(sample_id, where, f"segment end {end} <= start {start} ({kind}); expected start < end; "
+                       "segment left out, fix its start/end (seconds)")
 
 
 def _parse_time(row: dict[str, str], column: str, where: str) -> float | None:

@@ -26,6 +26,10 @@ def test_clips_carry_the_durations_of_their_wav_and_mp4(tmp_path):
         wav = fake.root / s.audio if s.audio else None
         if wav is not None and wav.is_file():
             assert s.extra["audio_duration"] == round(soundfile.info(str(wav)).duration, 6)
+        elif s.video:  # its audio comes from the MP4's track: that stream's length
+            with av.open(str(fake.root / s.video)) as container:
+                stream = container.streams.audio[0]
+                assert s.extra["audio_duration"] == round(float(stream.duration * stream.time_base), 6)
         else:
             assert "audio_duration" not in s.extra
         if s.video:
