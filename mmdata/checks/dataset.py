@@ -174,6 +174,12 @@ class _Context:
     start_null: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     _spans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
+    def max_frames(self, table: str) -> int | None:
+        """The frames per sample a `video-frames` table was capped at (its config's `max_frames`), or None."""
+        entry = self.dataset.manifest.tables.get(table)
+        cap = entry.config.get("max_frames") if entry is not None and entry.extractor == "video-frames" else None
+        return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None
+
     def spans(self, table: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(lo, hi, media_end) of every sample for `table`: the segment's start (a whole clip's: where
         its medium starts, `records.START_KEYS`, else 0), its end (else the end of the table's medium),
@@ -372,14 +378,16 @@ def _check_sequence(
         covered = temporal.segment_coverage(iv_offsets, intervals, lo, hi)
         covered[~valid] = np.nan
         coverage.append(covered)
-        issues += temporal.check_coverage(name, ids, covered, options.min_coverage)
+        # a sample capped at max_frames covers what its frames cover, by design
+        capped = np.diff(offsets) >= cap if (cap := context.max_frames(name)) else np.zeros(len(covered), bool)
+        issues += temporal.check_coverage(name, ids, np.where(capped, np.nan, covered), options.min_coverage)
         if counts:
             return issues
     if spec.frame_rate:
         width = temporal.span_width(offsets, intervals, lo, hi)
         width[~valid] = np.nan
         issues += temporal.check_frame_count(
-            name, ids, np.diff(offsets), width, spec.frame_rate, options.frame_tolerance)
+            name, ids, np.diff(offsets), width, spec.frame_rate, options.frame_tolerance, context.max_frames(name))
     return issues
 
 

@@ -236,10 +236,13 @@ def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, interv
 
 
 def check_frame_count(table: str, sample_ids: pa.Array, lengths: np.ndarray, width: np.ndarray,
-                      frame_rate: float, tolerance: float) -> list[Issue]:
+                      frame_rate: float, tolerance: float, max_frames: int | None = None) -> list[Issue]:
     """Frames per sample match duration x declared frame rate within `tolerance` (a fraction) or 2
-    frames (inclusive: 220 frames for 2 s at 100 Hz pass a 10% tolerance)."""
+    frames (inclusive: 220 frames for 2 s at 100 Hz pass a 10% tolerance); at most `max_frames` when
+    the table was capped (video-frames' `max_frames`)."""
     expected = width * frame_rate
+    if max_frames:
+        expected = np.minimum(expected, max_frames)
     with np.errstate(invalid="ignore"):
         bad = np.abs(lengths - expected) > np.maximum(FRAME_SLACK, tolerance * expected) + ROUNDING_FRAMES
     bad &= np.isfinite(expected)
