@@ -144,6 +144,13 @@ def media_spans(extra: pa.Array | pa.ChunkedArray, keys: Sequence[str] = DURATIO
     return starts, durations
 
 
+def media_ends(extra: pa.Array | pa.ChunkedArray, keys: Sequence[str] = DURATION_KEYS) -> np.ndarray:
+    """Where each row's medium ends, in its file's seconds: its start (`media_spans`) plus its
+    duration; the duration alone for a medium starting at 0. NaN where no duration is given."""
+    starts, durations = media_spans(extra, keys)
+    return starts + durations
+
+
 def media_durations(extra: pa.Array | pa.ChunkedArray, keys: Sequence[str] = DURATION_KEYS) -> np.ndarray:
     """The first of `keys` in each `extra` JSON string that holds a finite number >= 0,
     given as a JSON number (`2.5`) or as a numeric string (`"2.5"`, as a CSV column of a corpus's

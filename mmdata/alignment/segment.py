@@ -70,7 +70,7 @@ from mmdata.features.base import library_versions
 from mmdata.formats.csd import CsdFile, split_key
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
 from mmdata.pipeline import samples_entry, write_samples
-from mmdata.records import Sample, duration_keys, media_durations, samples_to_table
+from mmdata.records import Sample, duration_keys, media_ends, samples_to_table
 from mmdata.store import layout
 from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.reader import Dataset, open_dataset
@@ -408,7 +408,7 @@ def _table_ends(source: Dataset, name: str, video_ends: dict[str, float]) -> dic
     """Each video's end for table `name`: the duration the samples record for the table's medium (as
     `mmdata check` takes it, `records.duration_keys`), else its last row end over the source's tables."""
     samples = source.samples_table(columns=["sample_id", "extra"])
-    durations = media_durations(samples.column("extra"), duration_keys(source.entry(name).modality))
+    durations = media_ends(samples.column("extra"), duration_keys(source.entry(name).modality))
     ends: dict[str, tuple[float, str]] = {}
     for video, duration in zip(samples.column("sample_id").to_pylist(), durations):
         if math.isfinite(duration):

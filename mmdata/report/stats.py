@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from mmdata.checks.stream import fixed_rows, sequence_rows, valid_mask
 from mmdata.checks.temporal import segment_coverage
-from mmdata.records import duration_keys, media_durations
+from mmdata.records import duration_keys, media_ends
 from mmdata.share.hf import split_order
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset
@@ -93,10 +93,10 @@ def read_sample_columns(dataset: Dataset) -> SampleColumns:
 
 
 def _segment_ends(samples: pa.Table) -> np.ndarray:
-    """Each sample's end: `end`, else the media duration its `extra` gives (whole files), else NaN,
+    """Each sample's end: `end`, else where the media its `extra` describes ends (whole files), else NaN,
     where coverage then only measures the gaps between rows."""
     end = samples.column("end").to_numpy(zero_copy_only=False).astype(np.float64)
-    return np.where(np.isfinite(end), end, media_durations(samples.column("extra"), duration_keys(None)))
+    return np.where(np.isfinite(end), end, media_ends(samples.column("extra"), duration_keys(None)))
 
 
 def summarize_tables(dataset: Dataset) -> list[TableSummary]:

@@ -5,7 +5,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmdata.checks import temporal
-from mmdata.records import duration_keys, media_spans
+from mmdata.records import duration_keys, media_ends, media_spans
 
 
 def test_media_spans_pair_the_start_with_the_duration_key_it_goes_with():
@@ -46,3 +46,10 @@ def test_duration_unknown_hint_names_the_place_of_each_corpus_kind():
     assert "to the manifest" in hint["manifest"] and "segments.csv" not in hint["manifest"]
     assert "segments.csv" in hint["mosi-raw"]
     assert "mmsa-raw loader cannot record media durations" in hint["mmsa-raw"] and "segments.csv" not in hint["mmsa-raw"]
+
+
+def test_media_ends_add_the_start_to_the_duration():
+    extra = pa.array(['{"video_duration": 5.0, "video_media_start": 1.0}', '{"video_duration": 6.0}', "{}"])
+    ends = media_ends(extra, duration_keys("video"))
+    np.testing.assert_array_equal(ends[:2], [6.0, 6.0])  # a stream from 1 s to 6 s; one from 0 s to 6 s
+    assert np.isnan(ends[2])
