@@ -1,4 +1,4 @@
-"""Defect 2: a segment past the end of its video fails (README's media rule, as in audio extraction) and every
+"""A segment past the end of its video fails (README's media rule, as in audio extraction) and every
 segment left without a row in a table is recorded in the errors table, so `check`, `fuse` and `export-csd`
 find the reason they name."""
 from __future__ import annotations
@@ -19,7 +19,7 @@ from mmdata.features.audio import SEGMENT_OVERRUN_TOLERANCE
 from mmdata.formats.csd_export import export_csd
 from mmdata.fusion import fuse
 from mmdata.store import open_dataset
-from tests.segment_export_fixes.corpus import segmented, videos_dataset, write_labels
+from tests.segment_export.corpus import segmented, videos_dataset, write_labels
 
 TABLES = ("audio.covarep", "text.words", "video.facet-41")
 # vA is 6 s long: [4, 7] runs 1 s (a third) past its end, [10, 11] lies wholly after it, [4, 6.2] runs 0.2 s

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from tests.executors_extension.extension_extractors import MAIN_ONLY_MODULE, MAIN_PID_VARIABLE
+from tests.worker_shipping.extension_extractors import MAIN_ONLY_MODULE, MAIN_PID_VARIABLE
 
 
 @pytest.fixture(scope="module")

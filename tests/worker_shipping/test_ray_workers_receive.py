@@ -28,7 +28,7 @@ from mmdata.pipeline import extract
 from mmdata.ray_executor import _import_failure, paths_added_here, worker_runtime_env
 from mmdata.sample_data import sample_corpus_dir
 from mmdata.store import open_dataset
-from tests.executors_extension.extension_extractors import Offset, RaisingCompute, RaisingConfig
+from tests.worker_shipping.extension_extractors import Offset, RaisingCompute, RaisingConfig
 
 #: Far more than the subprocess takes (one Ray start and a table of 8 images, ~15 s on 2 CPUs).
 SUBPROCESS_TIMEOUT_S = 240

@@ -1,4 +1,4 @@
-"""Defects 5 and 7: the folder `export-csd` writes into. A killed export's hidden temporary file is removed
+"""The folder `export-csd` writes into. A killed export's hidden temporary file is removed
 by the next export there (only files of exactly that pattern); `--force` removes the `.csd` files an earlier
 export wrote that this one does not replace, and keeps (and names) any other `.csd`."""
 from __future__ import annotations
@@ -19,7 +19,7 @@ from mmdata.errors import DatasetBusyError
 from mmdata.formats.csd import CsdFile
 from mmdata.formats.csd_export import export_csd
 from tests.fakes.csd import COVAREP_FILE, FACET_FILE, LABELS_FILE, WORDS_FILE
-from tests.segment_export_fixes.corpus import segmented, videos_dataset
+from tests.segment_export.corpus import segmented, videos_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""Defect 1: a cover/thumbnail stream before the real video is not what is read, nor what
+"""A cover/thumbnail stream before the real video is not what is read, nor what
 `video_duration` measures; several real video streams log which one was taken."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mmdata.media.video import read_video_frames, video_duration
-from tests.video_fixes.conftest import FRAMES, ffmpeg, frame_index, needs_ffmpeg, write_clip
+from tests.video_streams.conftest import FRAMES, ffmpeg, frame_index, needs_ffmpeg, write_clip
 
 pytestmark = needs_ffmpeg
 

@@ -1,4 +1,4 @@
-"""Defect 6: `export-csd` warns when it writes segment-keyed tables whose segments overlap: each key holds all
+"""`export-csd` warns when it writes segment-keyed tables whose segments overlap: each key holds all
 of its segment's rows, and the SDK's align joins a video's `vid[i]` keys before cutting, so rows in an overlap
 come back once per segment they fall in."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from mmdata.cli import app
 from mmdata.formats.csd_export import export_csd
-from tests.segment_export_fixes.corpus import SEGMENTS, segmented, videos_dataset
+from tests.segment_export.corpus import SEGMENTS, segmented, videos_dataset
 
 runner = CliRunner()
 APART = {"vA": [(0.0, 2.0, 1.5), (2.0, 4.0, -0.5), (4.0, 6.0, 2.0)], "vB": [(0.0, 1.5, 0.0), (1.5, 3.0, -1.0)]}

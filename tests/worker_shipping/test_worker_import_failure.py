@@ -16,7 +16,7 @@ from mmdata.errors import WorkersCannotStartError
 from mmdata.extractor_shipping import receive_extractor
 from mmdata.pipeline import extract
 from mmdata.sample_data import sample_corpus_dir
-from tests.executors_extension.extension_extractors import MAIN_ONLY_MODULE, MAIN_PID_VARIABLE
+from tests.worker_shipping.extension_extractors import MAIN_ONLY_MODULE, MAIN_PID_VARIABLE
 
 
 def test_a_module_that_fails_to_import_in_workers_stops_the_run_once_with_its_error(main_only_module, tmp_path):

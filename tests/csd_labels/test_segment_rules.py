@@ -11,7 +11,7 @@ from mmdata.errors import ExtractionError
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
 from tests.fakes.csd import LABELS_FILE
-from tests.segment_export_fixes.corpus import write_labels, write_videos
+from tests.segment_export.corpus import write_labels, write_videos
 
 TABLES = ("audio.covarep", "text.words", "video.facet-41")
 # vA's rows end at 6 s (COVAREP, FACET, words): [4, 7] runs 1 s (a third) past it, [10, 11] lies wholly after

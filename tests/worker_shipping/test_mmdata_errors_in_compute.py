@@ -3,7 +3,7 @@ sidecar file raises SchemaMismatchError) used to stop the whole run, even with o
 no sample id or table. Only configuration errors stop a run now (`STOPS_THE_RUN`: the extractor
 cannot run at all); any other error fails the item(s) it belongs to: recorded with its type, or, with
 on_error="fail", an ExtractionError naming the sample and the table. (The Ray executor runs the same
-`compute_batch`: tests/executors_extension/test_ray_workers_receive.py.)"""
+`compute_batch`: tests/worker_shipping/test_ray_workers_receive.py.)"""
 from __future__ import annotations
 
 import pytest
@@ -14,7 +14,7 @@ from mmdata.executors import STOPS_THE_RUN
 from mmdata.pipeline import extract
 from mmdata.sample_data import sample_corpus_dir
 from mmdata.store import open_dataset
-from tests.executors_extension.extension_extractors import RaisingCompute, RaisingConfig
+from tests.worker_shipping.extension_extractors import RaisingCompute, RaisingConfig
 
 TABLE = "image.test-raising-compute"
 ITEM_ERRORS = ["SchemaMismatchError", "MediaError", "CorpusFormatError", "ExtractionError", "MmdataError"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mmdata.formats.csd import CsdFile
 from mmdata.formats.csd_export import export_csd
 from tests.fakes.csd import WORDS_FILE
-from tests.segment_export_fixes.corpus import segmented
+from tests.segment_export.corpus import segmented
 
 
 def test_a_video_without_any_row_in_a_table_is_named_in_a_warning(tmp_path):

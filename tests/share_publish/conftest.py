@@ -1,4 +1,4 @@
-"""Fixtures of the share fixes' tests."""
+"""Fixtures of the share publishing tests."""
 from __future__ import annotations
 
 import pytest

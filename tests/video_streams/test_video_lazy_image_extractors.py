@@ -1,4 +1,4 @@
-"""Defect 4: an image extractor whose decode defers reading (a path, a lazily opened PIL image) would
+"""An image extractor whose decode defers reading (a path, a lazily opened PIL image) would
 meet a frame file that is overwritten and deleted before compute: a path is a ConfigError naming it,
 a PIL image is loaded as it comes back."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from mmdata.errors import ConfigError
 from mmdata.features import Extractor, base, create_extractor, register_extractor
 from mmdata.store.metadata import FeatureSpec
-from tests.video_fixes.conftest import frame_index, write_clip
+from tests.video_streams.conftest import frame_index, write_clip
 
 
 class _FrameIndex(Extractor):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import tests.share_fixes.extractors  # noqa: F401  (registers test-fails-always, test-word-lengths, test-caption-word-lengths)
+import tests.share_publish.extractors  # noqa: F401  (registers test-fails-always, test-word-lengths, test-caption-word-lengths)
 from mmdata.pipeline import extract
 from mmdata.share import share_dataset
 from mmdata.store import open_dataset

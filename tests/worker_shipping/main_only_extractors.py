@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tests.executors_extension.extension_extractors import MAIN_PID_VARIABLE
+from tests.worker_shipping.extension_extractors import MAIN_PID_VARIABLE
 from tests.fakes.extractors import PassThrough
 
 if os.environ.get(MAIN_PID_VARIABLE) != str(os.getpid()):

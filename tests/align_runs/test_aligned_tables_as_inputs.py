@@ -16,7 +16,7 @@ from mmdata.cli import app
 from mmdata.errors import DatasetError
 from mmdata.store import open_dataset
 from mmdata.store.manifest import TableEntry, write_manifest
-from tests.align_fixes.conftest import snapshot
+from tests.align_runs.conftest import snapshot
 
 runner = CliRunner()
 TABLES = ["audio.covarep", "video.facet-41"]

@@ -1,4 +1,4 @@
-"""Defect 1: `segment --labels FILE` reads FILE as labels whatever its name: segments in file order (not
+"""`segment --labels FILE` reads FILE as labels whatever its name: segments in file order (not
 sorted by start) are the SDK's numbering, not an unsorted feature sequence that drops the video."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from mmdata.cli import app
 from mmdata.store import open_dataset
-from tests.segment_export_fixes.corpus import SEGMENTS, segmented, videos_dataset, write_labels
+from tests.segment_export.corpus import SEGMENTS, segmented, videos_dataset, write_labels
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""Defect 3: `export-csd` of a `segment` output writes each table back as the `.csd` it was read from: file name,
+"""`export-csd` of a `segment` output writes each table back as the `.csd` it was read from: file name,
 root name, metadata and feature shape, so that extracting the export again gives the same table names."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from mmdata.formats.csd_export import export_csd
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
 from tests.fakes.csd import COVAREP_FILE, COVAREP_ROOT, FACET_FILE, FACET_ROOT, WORDS_FILE, WORDS_ROOT
-from tests.segment_export_fixes.corpus import segmented, videos_dataset
+from tests.segment_export.corpus import segmented, videos_dataset
 
 
 def test_a_cut_table_is_written_under_its_source_files_name_root_metadata_and_shape(tmp_path):

@@ -1,4 +1,4 @@
-"""Defects 2, 3 and 5: a segment starting well before the first frame fails like one ending well past
+"""A segment starting well before the first frame fails like one ending well past
 the last; `max_frames` neither skips the overrun rule nor writes an interval past the video's end;
 messages about a segment without an end say so in words."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from mmdata.errors import MediaError
 from mmdata.features import create_extractor
 from mmdata.media.video import read_video_frames
-from tests.video_fixes.conftest import ffmpeg, needs_ffmpeg, write_clip
+from tests.video_streams.conftest import ffmpeg, needs_ffmpeg, write_clip
 
 
 def frames_extractor(options: str = ""):

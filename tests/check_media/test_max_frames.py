@@ -6,7 +6,7 @@ import json
 
 from mmdata.checks import check_dataset
 from mmdata.pipeline import extract
-from tests.video_fixes.conftest import write_clip
+from tests.video_streams.conftest import write_clip
 
 
 def _issues(report, codes):

@@ -16,7 +16,7 @@ from tests.fakes.extractors import PassThrough
 
 #: `main_only_extractors` imports only in the process whose pid this variable holds.
 MAIN_PID_VARIABLE = "MMDATA_TEST_MAIN_ONLY_PID"
-MAIN_ONLY_MODULE = "tests.executors_extension.main_only_extractors"
+MAIN_ONLY_MODULE = "tests.worker_shipping.main_only_extractors"
 
 
 class Offset(PassThrough):

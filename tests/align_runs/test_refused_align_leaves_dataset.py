@@ -16,7 +16,7 @@ from mmdata.checks import check_dataset
 from mmdata.cli import app
 from mmdata.errors import DatasetError, ExtractionError
 from mmdata.store import open_dataset
-from tests.align_fixes.conftest import UNCOVERED, snapshot
+from tests.align_runs.conftest import UNCOVERED, snapshot
 
 runner = CliRunner()
 TABLES = ["audio.covarep", "video.facet-41"]

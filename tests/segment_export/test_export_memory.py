@@ -1,4 +1,4 @@
-"""Defect 4: `export-csd` streams a table a record batch at a time as NumPy views of the Arrow buffers: no
+"""`export-csd` streams a table a record batch at a time as NumPy views of the Arrow buffers: no
 Python list of floats (which took ~15x the table's size: 2.2 GB for 144 MB of features)."""
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_exporting_a_table_allocates_far_less_python_memory_than_its_features(tm
 
 
 def test_words_and_aligned_row_keys_still_stream_right(tmp_path):
-    from tests.segment_export_fixes.corpus import videos_dataset
+    from tests.segment_export.corpus import videos_dataset
     from mmdata.alignment.dataset import align_dataset
 
     videos = videos_dataset(tmp_path)

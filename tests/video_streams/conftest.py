@@ -1,4 +1,4 @@
-"""Small real clips for the video fixes: frame k of a clip is flat grey at level `LEVEL_STEP * k`, so a
+"""Small real clips for the video-stream tests: frame k of a clip is flat grey at level `LEVEL_STEP * k`, so a
 sampled frame's mean names the frame it is."""
 from __future__ import annotations
 

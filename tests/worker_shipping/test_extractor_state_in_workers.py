@@ -15,7 +15,7 @@ from mmdata.features import available_extractors, create_extractor
 from mmdata.pipeline import extract
 from mmdata.sample_data import sample_corpus_dir
 from mmdata.store import open_dataset
-from tests.executors_extension.extension_extractors import LazyModel, Offset
+from tests.worker_shipping.extension_extractors import LazyModel, Offset
 
 TABLE = "image.test-offset"
 
