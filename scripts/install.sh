@@ -7,11 +7,12 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 # System packages: FFmpeg (torchcodec, video), espeak-ng (real speech for audio fixtures),
-# Chromium (the report test renders the HTML page headless).
+# Chromium (the report test renders the HTML page headless), GNU sha256sum (checksums are compared with it).
 need_apt=()
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v sha256sum >/dev/null 2>&1 || need_apt+=(coreutils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing system packages: ${need_apt[*]}" >&2

@@ -7,13 +7,9 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 FPS, FRAMES = 10, 20  # a 2 s clip
 LEVEL_STEP = 10
-
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command line")
-
 
 def write_clip(path: Path, *, fps: int = FPS, frames: int = FRAMES, offset: int = 0) -> Path:
     """An MPEG-4 clip (near-lossless) of `frames` flat grey frames, frame k at level (k + offset) * LEVEL_STEP."""

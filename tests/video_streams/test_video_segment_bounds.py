@@ -9,7 +9,7 @@ import pytest
 from mmdata.errors import MediaError
 from mmdata.features import create_extractor
 from mmdata.media.video import read_video_frames
-from tests.video_streams.conftest import ffmpeg, needs_ffmpeg, write_clip
+from tests.video_streams.conftest import ffmpeg, write_clip
 
 
 def frames_extractor(options: str = ""):
@@ -33,7 +33,6 @@ def row(sample_id, video, start, end):
     return {"sample_id": sample_id, "video": f"videos/{video}", "start": start, "end": end}
 
 
-@needs_ffmpeg
 def test_a_segment_starting_well_before_the_first_frame_fails_naming_both_times(ts_clip):
     first = read_video_frames(ts_clip, fps=5.0).intervals[0, 0]
     assert first > 1.0
@@ -42,7 +41,6 @@ def test_a_segment_starting_well_before_the_first_frame_fails_naming_both_times(
         frames_extractor().decode(row("early", "clip.ts", 0.0, 2.0), ts_clip.parent.parent)
 
 
-@needs_ffmpeg
 def test_a_small_gap_before_the_first_frame_is_kept(ts_clip):
     first = float(read_video_frames(ts_clip, fps=5.0).intervals[0, 0])
     decoded = frames_extractor().decode(row("close", "clip.ts", first - 0.05, first + 1.0), ts_clip.parent.parent)

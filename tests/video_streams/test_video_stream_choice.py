@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from mmdata.media.video import read_video_frames, video_duration
-from tests.video_streams.conftest import FRAMES, ffmpeg, frame_index, needs_ffmpeg, write_clip
+from tests.video_streams.conftest import FRAMES, ffmpeg, frame_index, write_clip
 
-pytestmark = needs_ffmpeg
 
 
 @pytest.fixture(scope="module")
