@@ -423,11 +423,9 @@ def _why_not_sendable(extractor: Extractor) -> str | None:
     `__main__` or in a function: `mmdata.features.base`; state outside its config:
     `lost_in_workers`), or None when it can."""
     try:
-        payload = pickle.dumps(extractor)
+        check_sendable(extractor)
     except WorkersCannotStartError as e:
         return f"its class cannot be sent to worker processes: {e}"
-    try:
-        check_state_reaches(extractor, pickle.loads(payload), "decode worker processes", LOCAL_STATE_HINT)
     except ConfigError as e:
         return f"its state cannot be sent to worker processes: {e}"
     return None

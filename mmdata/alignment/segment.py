@@ -54,7 +54,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mmdata.alignment.core import EPSILON, overlap_pieces
 from mmdata.alignment.dataset import batch_sequences, config_fingerprint, shard_row_batches
@@ -72,6 +71,7 @@ from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds
 from mmdata.pipeline import samples_entry, write_samples
 from mmdata.records import Sample, duration_keys, media_ends, samples_to_table
 from mmdata.store import layout
+from mmdata.store.arrays import interval_bounds, sequence_rows
 from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import read_shard, shard_schema
@@ -393,15 +393,8 @@ def _video_ends(source: Dataset) -> dict[str, float]:
 
 def _last_row_ends(intervals: pa.ChunkedArray) -> np.ndarray:
     """Per sample, the latest end among its rows' intervals (NaN for a null or empty sequence)."""
-    lists = intervals.combine_chunks()
-    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
-    flat = pc.list_flatten(pc.list_flatten(lists)).to_numpy(zero_copy_only=False).reshape(-1, 2)[:, 1]
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    out = np.full(len(lengths), np.nan)
-    rows = lengths > 0
-    if rows.any():
-        out[rows] = np.maximum.reduceat(flat, starts[rows])
-    return out
+    offsets, rows = sequence_rows(intervals)
+    return interval_bounds(offsets, rows)[1]
 
 
 def _table_ends(source: Dataset, name: str, video_ends: dict[str, float]) -> dict[str, tuple[float, str]]:

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmdata.checks.issues import Issue, make_issue
+from mmdata.store.arrays import interval_bounds
 
 #: Frames within this many of duration x frame rate always pass the frame-count check.
 FRAME_SLACK = 2
@@ -276,11 +277,7 @@ def _known_span(offsets: np.ndarray, intervals: np.ndarray, lo: np.ndarray, hi: 
     if not (unknown.any() or unknown_lo.any()):
         return lo, hi
     hi, lo = hi.copy(), lo.copy()
-    nonempty = np.diff(offsets) > 0
-    last_end, first_start = np.full(len(lo), np.nan), np.full(len(lo), np.nan)
-    if nonempty.any():
-        last_end[nonempty] = np.maximum.reduceat(intervals[:, 1], offsets[:-1][nonempty])
-        first_start[nonempty] = np.minimum.reduceat(intervals[:, 0], offsets[:-1][nonempty])
+    first_start, last_end = interval_bounds(offsets, intervals)
     hi[unknown] = last_end[unknown]
     lo[unknown_lo] = first_start[unknown_lo]
     return lo, hi

@@ -4,6 +4,7 @@
     feature: list<fixed_size_list<float32>[D]>        -> offsets (n+1,), (sum T_i, D) array (`sequence_rows`)
     any column                                        -> (n,) bool, True where not null (`valid_mask`)
     (n, D) values                                     -> rows holding NaN/Inf, or None (`non_finite_rows`)
+    offsets, (sum T_i, 2) intervals                   -> each sample's first start, last end (`interval_bounds`)
 """
 from __future__ import annotations
 
@@ -56,3 +57,16 @@ def non_finite_rows(values: np.ndarray) -> np.ndarray | None:
 
 
 __all__ = ["fixed_rows", "non_finite_rows", "sequence_rows", "single_chunk", "valid_mask"]
+
+
+def interval_bounds(offsets: np.ndarray, intervals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first start, last end) of each sample's rows: the earliest start and the latest end among
+    `intervals[offsets[i]:offsets[i+1]]`; NaN for a sample of no rows."""
+    count = len(offsets) - 1
+    first_start, last_end = np.full(count, np.nan), np.full(count, np.nan)
+    nonempty = np.diff(offsets) > 0
+    if nonempty.any():
+        starts = offsets[:-1][nonempty]
+        first_start[nonempty] = np.minimum.reduceat(intervals[:, 0], starts)
+        last_end[nonempty] = np.maximum.reduceat(intervals[:, 1], starts)
+    return first_start, last_end
