@@ -19,8 +19,8 @@ embedded media are read one output shard at a time.
 
 One share at a time writes an OUT (a lock file beside it; a second one is refused at once). Each
 run writes into a temporary folder of its own beside OUT and moves it in when complete; a share
-it replaces is moved aside first and deleted last, so OUT holds a whole share at any moment, and
-the next run clears what a killed one left (see "Publishing" below).
+it replaces is moved aside first and deleted last, so a kill leaves the old share (maybe still aside,
+as `.OUT.replaced`) or the new one, and the next run clears what a killed one left (`share.publish`).
 """
 from __future__ import annotations
 

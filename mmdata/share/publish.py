@@ -110,7 +110,8 @@ def new_partial_folder(target: Path) -> Path:
 
 def replace_folder(new: Path, target: Path) -> None:
     """Move the complete share `new` to `target`: an existing folder is moved aside first and deleted
-    after (what tools keep in it carried over), so `target` always holds one whole share."""
+    after (what tools keep in it carried over): between the two renames only the aside folder holds a
+    share, which `recover_interrupted_share` moves back should the run be killed there."""
     if not os.path.lexists(target):
         os.rename(new, target)
         return
