@@ -360,6 +360,7 @@ def _check_sequence(
     offsets, rows = sequence_rows(feature)
     issues = table_checks.check_finite(name, ids, rows, temporal.owner_index(offsets), max_examples=options.max_examples)
     known = where >= 0
+    cap = context.max_frames(name)  # video-frames' frames per sample, when capped
     sample_lo, sample_hi, sample_duration = context.spans(name)
     lo = np.where(known, sample_lo[where], 0.0)
     hi = np.where(known, sample_hi[where], np.nan)
@@ -379,7 +380,7 @@ def _check_sequence(
         covered[~valid] = np.nan
         coverage.append(covered)
         # a sample capped at max_frames covers what its frames cover, by design
-        capped = np.diff(offsets) >= cap if (cap := context.max_frames(name)) else np.zeros(len(covered), bool)
+        capped = np.diff(offsets) >= cap if cap else np.zeros(len(covered), bool)
         issues += temporal.check_coverage(name, ids, np.where(capped, np.nan, covered), options.min_coverage)
         if counts:
             return issues
@@ -387,7 +388,7 @@ def _check_sequence(
         width = temporal.span_width(offsets, intervals, lo, hi)
         width[~valid] = np.nan
         issues += temporal.check_frame_count(
-            name, ids, np.diff(offsets), width, spec.frame_rate, options.frame_tolerance, context.max_frames(name))
+            name, ids, np.diff(offsets), width, spec.frame_rate, options.frame_tolerance, cap)
     return issues
 
 
