@@ -177,6 +177,13 @@ class Extractor(ABC, metaclass=ExtractorType):
         """Features for a batch of decoded items: one array per item, or (features, intervals) for
         sequences with intervals."""
 
+    def decode_pixels(self, image: Any, sample_id: str) -> Any:
+        """Optional, for image extractors: what `decode` returns for a picture that is already decoded
+        (`image`: an RGB PIL image, e.g. a video frame; `sample_id` names it in errors). `video-frames`
+        hands frames here when an extractor defines it, and to `decode` as temporary PNG files when
+        not; both ways must give the same item for the same pixels."""
+        raise NotImplementedError(f"extractor {self.name!r} decodes files only")
+
     def provenance(self) -> dict[str, Any]:
         """What goes into the table's schema metadata and the manifest."""
         return {
@@ -202,6 +209,11 @@ class Extractor(ABC, metaclass=ExtractorType):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["config"])
+
+
+def takes_decoded_pictures(extractor: Extractor) -> bool:
+    """Whether `extractor` defines `decode_pixels` (decoded pictures in, no file round trip)."""
+    return type(extractor).decode_pixels is not Extractor.decode_pixels
 
 
 def register_extractor(cls: type[Extractor]) -> type[Extractor]:

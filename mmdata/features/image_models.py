@@ -206,10 +206,12 @@ class TorchvisionBackbone(Extractor):
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         """The centre crop as a crop x crop x 3 uint8 array (decoded whole, or at reduced size with
         decode='draft')."""
+        draft = self.preprocessing().resize_size if self.config.decode == "draft" else None
+        return self.decode_pixels(open_image(sample_image_path(row, corpus_root), min_size=draft), row["sample_id"])
+
+    def decode_pixels(self, image: Any, sample_id: str) -> np.ndarray:
         pre = self.preprocessing()
-        draft = pre.resize_size if self.config.decode == "draft" else None
-        img = open_image(sample_image_path(row, corpus_root), min_size=draft)
-        return np.asarray(resize_center_crop(img, pre.resize_size, pre.crop_size, resample=pre.resample))
+        return np.asarray(resize_center_crop(image, pre.resize_size, pre.crop_size, resample=pre.resample))
 
     def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
         import torch

@@ -70,7 +70,10 @@ class ColorHistogram(Extractor):
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         # Computed in the worker (shipping pixels back would cost more), from PIL's C histogram.
         img = open_image(sample_image_path(row, corpus_root), min_size=self.config.decode_size or None)
-        return histogram_from_counts(np.asarray(img.histogram()), self.config.bins)
+        return self.decode_pixels(img, row["sample_id"])
+
+    def decode_pixels(self, image: Any, sample_id: str) -> np.ndarray:
+        return histogram_from_counts(np.asarray(image.histogram()), self.config.bins)
 
     def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
         return items
@@ -129,6 +132,9 @@ class PixelStats(Extractor):
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:
         return pixel_stats(load_rgb_array(sample_image_path(row, corpus_root), min_size=self.config.decode_size or None))
+
+    def decode_pixels(self, image: Any, sample_id: str) -> np.ndarray:
+        return pixel_stats(np.asarray(image))
 
     def compute(self, items: list[np.ndarray]) -> list[np.ndarray]:
         return items

@@ -14,12 +14,14 @@ Output: `pool='none'` keeps one row per frame (a sequence table with per-frame i
 
     create_extractor("video-frames:image_extractor=color-hist,image_options=bins=8;decode_size=64,fps=2")
 
-The image extractor reads files, so each frame is handed to it as a lossless PNG in a temporary
-directory of the worker; what the extractor computes is what it computes on a still image. Frames
-go through it one by one as they are decoded, so a long video's frames are never all in memory;
-`compute` hands the image extractor at most `FRAMES_PER_COMPUTE` frames at a time. Each frame's PNG
-is overwritten by the next and deleted before `compute`, so the image extractor's `decode` must return
-loaded data: a PIL image is loaded (`Image.load()`) as it comes back, a path is a ConfigError.
+Each frame goes to the image extractor as a picture already decoded (its `decode_pixels`, which
+mmdata's image extractors define); an extractor without it reads files, so the frame is handed to its
+`decode` as a lossless PNG in a temporary directory of the worker. Either way what the extractor
+computes is what it computes on a still image of those pixels. Frames go through it one by one as
+they are decoded, so a long video's frames are never all in memory; `compute` hands the image
+extractor at most `FRAMES_PER_COMPUTE` frames at a time. Each frame's PNG is overwritten by the next
+and deleted before `compute`, so the image extractor's `decode` must return loaded data: a PIL image
+is loaded (`Image.load()`) as it comes back, a path is a ConfigError.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ import numpy as np
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import ConfigError, MediaError
 from mmdata.features.audio import SEGMENT_OVERRUN_TOLERANCE, check_segment_overrun
-from mmdata.features.base import Extractor, create_extractor, register_extractor
+from mmdata.features.base import Extractor, create_extractor, register_extractor, takes_decoded_pictures
 from mmdata.media.video import read_video_frames
 from mmdata.options import option_text, options_to_json
 from mmdata.store.metadata import FeatureSpec
@@ -74,6 +76,9 @@ class VideoFramesConfig:
     pool: Pool = "none"
     #: At most this many frames per sample (0 = no limit).
     max_frames: int = 0
+    #: Turn frames upright as the video's display matrix says (phone videos; multiples of 90 degrees),
+    #: as the `ffmpeg` command line does; false: the pixels as stored.
+    autorotate: bool = True
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.fps) and self.fps > 0):
@@ -154,21 +159,24 @@ class VideoFrames(Extractor):
             raise MediaError(f"sample {row['sample_id']!r} has no video file; expected a 'video' path")
         from PIL import Image
 
+        takes_pixels = takes_decoded_pictures(self.image)
         with tempfile.TemporaryDirectory(prefix="mmdata-frames-") as tmp:
             path = resolve_media(corpus_root, row["video"])
 
             def decode_frame(rgb: np.ndarray, time: float) -> Any:
-                Image.fromarray(rgb).save(Path(tmp) / "frame.png", compress_level=1)
+                frame_id = f"{row['sample_id']}@{time:.3f}s"
                 try:
-                    item = self.image.decode({"sample_id": f"{row['sample_id']}@{time:.3f}s", "image": "frame.png"},
-                                             Path(tmp))
+                    if takes_pixels:
+                        return self.image.decode_pixels(Image.fromarray(rgb), frame_id)
+                    Image.fromarray(rgb).save(Path(tmp) / "frame.png", compress_level=1)
+                    item = self.image.decode({"sample_id": frame_id, "image": "frame.png"}, Path(tmp))
                 except MediaError as e:
                     raise MediaError(f"{path}: frame at {time:.3f}s: {e}") from e
                 return self._loaded(item)
 
             clip = read_video_frames(
                 path, fps=self.config.fps, start=row.get("start"), end=row.get("end"),
-                max_frames=self.config.max_frames or None, convert=decode_frame,
+                max_frames=self.config.max_frames or None, convert=decode_frame, autorotate=self.config.autorotate,
             )
         check_segment_start(row, path, float(clip.intervals[0, 0]))
         check_segment_overrun(row, path, float(clip.intervals[-1, 1] if clip.video_end is None else clip.video_end), "video")

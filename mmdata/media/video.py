@@ -12,9 +12,10 @@ table at the rate that was asked for.
 
 Pixels are PyAV's `VideoFrame.to_ndarray(format="rgb24")` of each decoded frame: the frame's own
 colour matrix and range (BT.601 when untagged, as FFmpeg assumes), 8 bits per channel (10-bit and
-grey sources convert too), the stored width and height. Rotation metadata (phone videos) is not
-applied: frames are seen as stored, as PyAV and `torchvision.io.read_video` return them (the
-`ffmpeg` command line and torchcodec turn them upright). Where chroma goes through FFmpeg's general
+grey sources convert too). With `autorotate` (the default) a frame whose display matrix turns it by a
+multiple of 90 degrees (phone videos) is turned upright, pixel for pixel as the `ffmpeg` command line
+turns it; other angles and mirroring are not applied (a warning names the file). Without it frames are
+seen as stored, as PyAV and `torchvision.io.read_video` return them. Where chroma goes through FFmpeg's general
 scaler (odd sizes, high bit depth), PyAV's interpolation (bilinear) can differ from the command
 line's and torchcodec's at sharp colour edges; flat areas agree.
 
@@ -82,6 +83,7 @@ def read_video_frames(
     end: float | None = None,
     max_frames: int | None = None,
     convert: Callable[[np.ndarray, float], Any] | None = None,
+    autorotate: bool = True,
 ) -> VideoFrames:
     """Sample RGB frames of `path` at `fps` frames per second within `[start, end)` seconds.
 
@@ -91,6 +93,8 @@ def read_video_frames(
             its presentation time in seconds); only its result is kept, so a long video's frames are
             never all in memory. A frame sampled at several instants is converted once and its result
             repeated.
+        autorotate: turn frames upright as their display matrix says (multiples of 90 degrees), as
+            the `ffmpeg` command line does; False: the pixels as stored.
 
     Raises:
         MediaError: missing, empty or undecodable file, no video stream, no decodable frame, frames
@@ -125,7 +129,7 @@ def read_video_frames(
             stream = choose_video_stream(container, path)
             stream.thread_type = "AUTO"
             begin = float(start or 0.0)
-            sampler = _Sampler(begin, end, fps, max_frames, convert)
+            sampler = _Sampler(begin, end, fps, max_frames, convert, path if autorotate else None)
             sampler.run(_decode_from(container, stream, begin), stream, path)
             declared = _declared_end(container, stream) if sampler.exhausted else None
     except MmdataError:  # ours (a MediaError here, a ConfigError from `convert`): already says what is wrong
@@ -296,8 +300,12 @@ class _Sampler:
     """
 
     def __init__(self, begin: float, end: float | None, fps: float, max_frames: int | None,
-                 convert: Callable[[np.ndarray, float], Any] | None):
+                 convert: Callable[[np.ndarray, float], Any] | None, rotate_for: Path | None = None):
         self.begin, self.end, self.fps, self.convert = begin, end, fps, convert
+        #: The file whose frames are turned upright (named in the warning about angles left as they are);
+        #: None: pixels as stored.
+        self.rotate_for = rotate_for
+        self._warned_angle = False
         self.limit = max_frames if max_frames is not None else math.inf
         self.out: list[Any] = []
         self.first: float | None = None
@@ -347,11 +355,35 @@ class _Sampler:
         """Append `shown` for each sampling instant before `until`."""
         while len(self.out) < self.limit and self.begin + len(self.out) / self.fps < until - _EPS:
             if self.convert is None:
-                self.out.append(shown[1].to_ndarray(format="rgb24"))
+                self.out.append(self._pixels(shown[1]))
                 continue
             if shown[2] is None:
-                shown[2] = (self.convert(shown[1].to_ndarray(format="rgb24"), shown[0]),)
+                shown[2] = (self.convert(self._pixels(shown[1]), shown[0]),)
             self.out.append(shown[2][0])
+
+    def _pixels(self, frame) -> np.ndarray:
+        """The frame as H x W x 3 uint8 RGB, turned upright when asked (`upright_turns`)."""
+        rgb = frame.to_ndarray(format="rgb24")
+        if self.rotate_for is None:
+            return rgb
+        turns = upright_turns(frame.rotation)
+        if turns is None:
+            if not self._warned_angle:
+                self._warned_angle = True
+                log.warning("%s: the display matrix turns frames by %.1f degrees; only multiples of 90 are applied, "
+                            "so frames are read as stored", self.rotate_for, frame.rotation)
+            return rgb
+        return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def upright_turns(rotation: float) -> int | None:
+    """How many quarter turns counter-clockwise (`np.rot90`'s k) put a frame upright, from PyAV's
+    `VideoFrame.rotation` (degrees counter-clockwise of its display matrix: 90 for a phone held upright
+    that stored its frames lying); None for an angle that is not a multiple of 90 (to within a degree)."""
+    turns = round(rotation / 90.0)
+    if abs(rotation - 90.0 * turns) > 1.0:
+        return None
+    return turns % 4
 
 
 def _frame_duration(frame) -> float:

@@ -193,7 +193,7 @@ def test_bt709_tagged_video_is_not_read_with_the_bt601_matrix(tmp_path):
     assert np.abs(read_video_frames(path, fps=1.0).frames[0][0, 0].astype(int) - COLOUR).max() <= 3
 
 
-def test_rotation_metadata_is_not_applied(tmp_path):
+def test_rotation_metadata_turns_frames_upright_unless_autorotate_is_off(tmp_path):
     import av
 
     path = encode(tmp_path / "phone.mp4", 2, codec="mpeg4")
@@ -204,7 +204,8 @@ def test_rotation_metadata_is_not_applied(tmp_path):
     path.write_bytes(bytes(data))
     with av.open(str(path)) as container:
         assert abs(next(container.decode(video=0)).rotation) == 90
-    assert read_video_frames(path, fps=10.0).frames[0].shape == (48, 64, 3)  # as stored
+    assert read_video_frames(path, fps=10.0).frames[0].shape == (64, 48, 3)  # upright
+    assert read_video_frames(path, fps=10.0, autorotate=False).frames[0].shape == (48, 64, 3)  # as stored
 
 
 # --- bad input ---------------------------------------------------------------------------------
