@@ -72,6 +72,7 @@ from mmdata.pipeline import samples_entry, write_samples
 from mmdata.records import Sample, duration_keys, media_ends, samples_to_table
 from mmdata.store import layout
 from mmdata.store.arrays import interval_bounds, sequence_rows
+from mmdata.store.lock import output_lock
 from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import read_shard, shard_schema
@@ -128,6 +129,12 @@ def segment_dataset(
     """
     source = open_dataset(dataset_dir)
     output_dir = Path(output_dir)
+    with output_lock(output_dir, "segment"):  # one run at a time decides whether output_dir may be replaced
+        return _segment_into(source, output_dir, Path(labels), folds, tables, force, shard_size)
+
+
+def _segment_into(source: Dataset, output_dir: Path, labels: Path, folds: str | Path | None,
+                  tables: Sequence[str] | None, force: bool, shard_size: int | None) -> SegmentReport:
     _check_output(source, output_dir, force)
     videos = _whole_videos(source)
     names, skipped = _choose_tables(source, tables)

@@ -39,6 +39,10 @@ def fuse_command(
     """Concatenate one feature table per modality, normalize with train-only statistics, export."""
     if (output_dir is None) == (out is None):
         raise typer.BadParameter("give the export directory once: as OUTPUT_DIR or as --out OUT")
+    for values, option in ((tables, "--tables"), (stats_split, "--stats-split")):
+        if values is not None and not table_names(values):  # `-t "$UNSET"` must not mean "every table"
+            raise typer.BadParameter(f"{option} was given but names nothing ({values!r}); name at least one, "
+                                     "or leave the option out for its default")
     chosen = tuple(table_names(tables) or ()) or None
     options = FuseOptions(tables=chosen, normalize=parse_normalization(normalize), missing=missing,  # type: ignore[arg-type]
                           non_finite=non_finite, format=fmt, sequences=sequences, pool=pool,  # type: ignore[arg-type]

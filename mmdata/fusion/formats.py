@@ -23,8 +23,8 @@ Files inside the export directory:
     npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy), <split>/index.parquet
              (sample_id, split, label, the label_<name> columns, row)
 
-A split's name is part of its files' names, so it must be a plain file name (`check_split_name`, which
-`plan_fusion` applies to every split before any pass).
+A split's name is part of its files' names, so it must be a plain file name that is none of the
+export's own (`check_split_name`, which `plan_fusion` applies to every split before any pass).
 """
 from __future__ import annotations
 
@@ -47,6 +47,9 @@ ExportFormat = Literal["parquet", "arrow", "hf", "npy"]
 EXPORT_FORMATS: tuple[str, ...] = ("parquet", "arrow", "hf", "npy")
 FUSED_METADATA = "fused.json"
 DATA_DIR = "data"
+#: Names at the top of an export that are the export's own, so no split may take them (an hf or npy
+#: split is a folder there).
+EXPORT_OWN_NAMES = frozenset({FUSED_METADATA, "dataset_dict.json"})
 
 
 class Sink(ABC):
@@ -94,16 +97,21 @@ class Sink(ABC):
 
 def check_split_name(split: str | None) -> None:
     """A split's name names its files (data/<split>.arrow, <split>/features.npy, ...): it must be one
-    plain file name, or its files would land in a folder of their own or outside the export.
+    plain file name, or its files would land in a folder of their own or outside the export, and it
+    must not be a name the export uses for itself (`fused.json`, hf's `dataset_dict.json`, the hidden
+    folders it stages in: names starting with '.').
 
     Raises:
-        DatasetError: the name is empty, '.' or '..', or holds a path separator.
+        DatasetError: the name is empty, starts with '.', holds a path separator, or is one of the
+            export's own file names.
     """
-    if split is None or split in ("", ".", "..") or any(c in split for c in "/\\\0"):
+    if (split is None or split == "" or split.startswith(".") or any(c in split for c in "/\\\0")
+            or split in EXPORT_OWN_NAMES):
         raise DatasetError(
             f"split {split!r} cannot name the files of its rows in the export: a split name must be a plain "
-            "file name (not empty, '.' or '..', no '/' or '\\'); rename the split in the corpus (a manifest's "
-            "`split` column) and extract it again"
+            "file name (not empty, not starting with '.', no '/' or '\\', not one of the export's own files "
+            f"{', '.join(sorted(EXPORT_OWN_NAMES))}); rename the split in the corpus (a manifest's `split` column) "
+            "and extract it again"
         )
 
 

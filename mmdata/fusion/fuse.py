@@ -40,6 +40,7 @@ from mmdata.fusion.plan import FusePlan, plan_fusion
 from mmdata.store.files import write_text_atomic
 from mmdata.store.reader import open_dataset
 from mmdata.store.shards import release_unused_memory
+from mmdata.store.lock import output_lock
 from mmdata.store.writer import check_replaceable, staged_dir
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,12 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
     started = time.perf_counter()
     options = replace(options or FuseOptions(), **overrides)
     output_dir = Path(output_dir)
-    check_replaceable(output_dir, [Path(dataset_dir)], force=options.overwrite, marker=FUSED_METADATA, what="fuse")
+    with output_lock(output_dir, "fuse"):  # one fuse at a time decides whether output_dir may be replaced
+        return _fuse_into(Path(dataset_dir), output_dir, options, started)
+
+
+def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, started: float) -> FuseReport:
+    check_replaceable(output_dir, [dataset_dir], force=options.overwrite, marker=FUSED_METADATA, what="fuse")
     dataset = open_dataset(dataset_dir)
     plan = plan_fusion(dataset, options)
     tally = Tally()
@@ -197,7 +203,8 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
             rows = dict(sorted(sink.rows.items()))
             missing, dropped = tally.missing, tally.dropped
             metadata.update(rows=rows, files=files, missing={
-                "policy": options.missing, "non_finite": options.non_finite, "counts": missing, "dropped": dropped})
+                "policy": options.missing, "non_finite": options.non_finite, "counts": missing, "dropped": dropped,
+                "emptied_splits": _emptied_splits(plan, rows)})
             write_text_atomic(tmp / FUSED_METADATA, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
         except BaseException:
             if sink is not None:
@@ -207,7 +214,7 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
         output_dir=output_dir, format=options.format, dim=plan.dim, tables=[t.name for t in plan.tables],
         slices={t.name: (t.start, t.stop) for t in plan.tables}, rows=rows, missing=missing, dropped=dropped,
         normalization={t.name: t.method for t in plan.tables}, files=files, seconds=time.perf_counter() - started,
-        labels=list(plan.label_columns), emptied_splits=_emptied_splits(plan, rows),
+        labels=list(plan.label_columns), emptied_splits=metadata["missing"]["emptied_splits"],
     )
     if report.emptied_splits:
         log.warning("--missing drop left no row of split(s) %s: every sample there lacks a table (missing: %s)",

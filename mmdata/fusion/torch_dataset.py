@@ -147,7 +147,10 @@ class FusedDataset:
                                "re-export with `mmdata fuse --format arrow` (or npy), or read it with pyarrow/datasets")
         rows = self.metadata.get("rows", {})
         if split not in rows:
-            raise DatasetError(f"export {self.export_dir} has no split {split!r}; splits: {sorted(rows)}")
+            emptied = (self.metadata.get("missing") or {}).get("emptied_splits") or []
+            why = (f" (--missing drop left none of its rows: every sample of {split!r} lacked a table)"
+                   if split in emptied else "")
+            raise DatasetError(f"export {self.export_dir} has no split {split!r}{why}; splits: {sorted(rows)}")
         self._length = int(rows[split])
         labels = self.metadata.get("labels") or {"names": [], "columns": []}
         self.label_names: tuple[str, ...] = tuple(labels["names"])

@@ -55,7 +55,8 @@ from mmdata.share.media import (
     media_columns,
     missing_kept_media,
 )
-from mmdata.share.publish import new_partial_folder, recover_interrupted_share, replace_folder, share_lock
+from mmdata.share.publish import new_partial_folder, recover_interrupted_share, replace_folder
+from mmdata.store.lock import output_lock
 from mmdata.store import layout
 from mmdata.store.files import write_text_atomic
 from mmdata.store.manifest import Manifest, write_manifest
@@ -117,7 +118,7 @@ def share_dataset(
     The share is written into a temporary folder beside `out_dir` and moved in when complete; an
     existing share is moved aside, then deleted, so a killed run leaves the old share or the new
     one, and the next run into `out_dir` clears what it left. One share at a time writes to an
-    `out_dir` (a lock file `.<name>.share-lock` beside it while it runs).
+    `out_dir` (a lock file `.<name>.lock` beside it while it runs).
 
     Args:
         media: 'reference' keeps media as paths relative to the corpus root; 'embed' also stores the
@@ -157,7 +158,7 @@ def share_dataset(
     out_dir = Path(out_dir)
     target = Path(os.path.realpath(out_dir))  # a link to a folder stays; the folder it names is replaced
     shard_size = shard_size or int(dataset.manifest.samples.get("shard_size", layout.DEFAULT_SHARD_SIZE))
-    with _writable(out_dir, target), share_lock(target, out_dir):
+    with _writable(out_dir, target), output_lock(target, "share", out_dir):
         recover_interrupted_share(target)
         _check_out_dir(dataset.root, out_dir, overwrite, overwrite_card)
         partial = new_partial_folder(target)

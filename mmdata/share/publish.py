@@ -2,7 +2,7 @@
 cannot leave half done.
 
 Beside OUT, while a share runs:
-    .OUT.share-lock              the lock file (flock; removed when the run ends)
+    .OUT.lock                    the lock file (`store.lock.output_lock`; removed when the run ends)
     .OUT.partial-XXXXXXXX/       the share being written (8 random hex digits: each run its own)
     .OUT.replaced/               the share being replaced, between moving it aside and deleting it
 """
@@ -14,67 +14,11 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from mmdata.errors import DatasetBusyError
 from mmdata.share.checksums import IGNORED_FILES, IGNORED_PREFIXES
 
-try:
-    import fcntl
-except ImportError:  # not POSIX
-    fcntl = None  # type: ignore[assignment]
-
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def share_lock(target: Path, out_dir: Path) -> Iterator[None]:
-    """Hold the lock of the share folder `target` (a lock file beside it) while a share writes it.
-
-    The lock is the kernel's (`flock`): a killed run holds nothing. The file is removed while still
-    locked; a run that locked a file removed so meanwhile locks the new one instead.
-
-    Raises:
-        DatasetBusyError: another share writes to `target` now.
-    """
-    lock_path = target.with_name(f".{target.name}.share-lock")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if fcntl is None:  # not on POSIX: no lock, as the store's writer lock
-        yield
-        return
-    fd = _locked_file(lock_path, out_dir)
-    try:
-        yield
-    finally:
-        lock_path.unlink(missing_ok=True)
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-def _locked_file(lock_path: Path, out_dir: Path) -> int:
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise DatasetBusyError(
-                f"output folder {out_dir} is being written by another `mmdata share` now (it holds {lock_path}); "
-                "run this share when that one has finished, or share into another folder"
-            ) from None
-        if _same_file(fd, lock_path):
-            return fd
-        os.close(fd)  # the run that held it removed it: lock the file that is there now
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    try:
-        here = os.stat(path)
-    except FileNotFoundError:
-        return False
-    there = os.fstat(fd)
-    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def recover_interrupted_share(target: Path) -> None:

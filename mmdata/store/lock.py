@@ -13,6 +13,7 @@ dataset from one machine (a Ray cluster's driver is one process).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -85,3 +86,73 @@ def writing(dataset_dir: str | Path, what: str) -> Iterator[Path]:
             root.rmdir()  # a run that failed before writing anything leaves no empty directory either
         if fd is not None:
             os.close(fd)  # closing the descriptor releases the lock
+
+
+#: The lock file beside an output folder that `output_lock` holds: `.<name>.lock`.
+OUTPUT_LOCK_SUFFIX = ".lock"
+
+
+@contextmanager
+def output_lock(target: Path, command: str, shown: Path | None = None) -> Iterator[None]:
+    """Hold the lock of the output folder `target` (share, fuse and segment write whole folders) while
+    `command` checks and writes it: a lock file `.<name>.lock` beside it, so that two runs writing one
+    folder at once cannot both check that it may be written and then replace each other's output.
+    One lock file for every command: a fuse and a share into one folder exclude each other too.
+
+    The lock is the kernel's (`flock`): a killed run holds nothing. The file is removed while still
+    locked; a run that locked a file removed so meanwhile locks the new one instead. Folders made
+    for the lock file are removed again when the run leaves nothing else in them.
+
+    Raises:
+        DatasetBusyError: another run writes to `target` now (the message names `shown`, the path
+            as the user gave it, else `target`).
+    """
+    lock_path = target.with_name(f".{target.name}{OUTPUT_LOCK_SUFFIX}")
+    created = _missing_parents(target.parent)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # not on POSIX: no lock, as the dataset writer lock
+        yield
+        return
+    fd = _locked_file(lock_path, shown or target, command)
+    try:
+        yield
+    finally:
+        lock_path.unlink(missing_ok=True)
+        os.close(fd)  # closing the descriptor releases the lock
+        for folder in created:
+            with contextlib.suppress(OSError):  # not empty: the output, or something else put there
+                folder.rmdir()
+
+
+def _missing_parents(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _locked_file(lock_path: Path, shown: Path, command: str) -> int:
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DatasetBusyError(
+                f"output folder {shown} is being written by another mmdata process now (a share, fuse or segment "
+                f"holds {lock_path}); run this {command} when that one has finished, or write into another folder"
+            ) from None
+        if _same_file(fd, lock_path):
+            return fd
+        os.close(fd)  # the run that held it removed it: lock the file that is there now
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        here = os.stat(path)
+    except FileNotFoundError:
+        return False
+    there = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
