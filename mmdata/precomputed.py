@@ -97,7 +97,8 @@ def _build_shard(table: PrecomputedTable, provenance: dict, ids: list[str], samp
             raise ExtractionError(f"sample {row.sample_id!r} ({row.path}): {error}; fix the file, or re-run "
                                   "with --on-error skip to record it and go on")
         builder.add(row.sample_id, None)
-        errors.append({"table": table.name, "sample_id": row.sample_id, "path": row.path, "stage": "load",
+        # A row without its own path (values the writer refused) is named by the table's source file and key.
+        errors.append({"table": table.name, "sample_id": row.sample_id, "path": row.path or table.source, "stage": "load",
                        "error_type": error_type, "reason": error})
     failed = {e["sample_id"] for e in errors}
     out = builder.build()

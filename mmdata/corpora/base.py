@@ -201,7 +201,14 @@ def expect(condition: bool, path: Path | str, message: str) -> None:
 
 
 def read_csv_rows(path: Path, *, delimiter: str = ",") -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header and (line number, row) pairs of a CSV file, values stripped."""
+    """Header and (line number, row) pairs of a CSV file, values stripped.
+
+    A row's line number is the line where its record starts (a quoted value may span lines). The
+    unnamed index column pandas writes (`df.to_csv()` without `index=False`: header "" first, or
+    "Unnamed: 0" once read back and saved again) is left out, header and rows. Any other empty
+    header name, or a name given twice, is an error: the row dicts are keyed by name, so one
+    column would silently hide the other.
+    """
     text = read_text(path)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
@@ -210,20 +217,53 @@ def read_csv_rows(path: Path, *, delimiter: str = ",") -> tuple[list[str], list[
         raise CorpusFormatError(f"{path}:1: empty file, expected a header row") from None
     except csv.Error as e:
         raise CorpusFormatError(f"{path}:1: {e}") from e
+    kept = _named_columns(path, header, delimiter)
     rows = []
+    start = reader.line_num + 1
     try:
         for values in reader:
+            line, start = start, reader.line_num + 1
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(header):
                 raise CorpusFormatError(
-                    f"{path}:{reader.line_num}: expected {len(header)} fields ({delimiter.join(header)}), "
+                    f"{path}:{line}: expected {len(header)} fields ({delimiter.join(header)}), "
                     f"got {len(values)}: {delimiter.join(values)[:120]!r}"
                 )
-            rows.append((reader.line_num, {h: v.strip() for h, v in zip(header, values)}))
+            rows.append((line, {header[i]: values[i].strip() for i in kept}))
     except csv.Error as e:
-        raise CorpusFormatError(f"{path}:{reader.line_num}: {e}") from e
-    return header, rows
+        raise CorpusFormatError(f"{path}:{start}: {e} (in the record starting at line {start})") from e
+    return [header[i] for i in kept], rows
+
+
+#: Header names pandas gives an unnamed (index) column when it reads a CSV: "Unnamed: 0", "Unnamed: 0.1".
+_PANDAS_UNNAMED = re.compile(r"Unnamed: \d+(\.\d+)?")
+
+
+def _is_pandas_index_column(header: list[str], i: int) -> bool:
+    """Whether column `i` is the unnamed index column pandas writes: "" as the first header name
+    (`to_csv()` with the default index=True), or "Unnamed: N" (such a file read back and saved again)."""
+    return (i == 0 and header[i] == "" and len(header) > 1) or bool(_PANDAS_UNNAMED.fullmatch(header[i]))
+
+
+def _named_columns(path: Path, header: list[str], delimiter: str) -> list[int]:
+    """Positions of the header's columns that are kept (pandas' unnamed index columns left out);
+    an empty name elsewhere or a name given twice is a CorpusFormatError naming `file:1`."""
+    kept, first_at = [], {}
+    for i, name in enumerate(header):
+        if _is_pandas_index_column(header, i):
+            continue
+        if name == "":
+            raise CorpusFormatError(
+                f"{path}:1: column {i + 1} of the header has no name ({delimiter.join(header)[:120]!r}); expected "
+                "a name for every column; name it, or drop the column")
+        if name in first_at:
+            raise CorpusFormatError(
+                f"{path}:1: repeated column names in the header: {name!r} is columns {first_at[name] + 1} and "
+                f"{i + 1}; expected each column name once; rename or drop one of them")
+        first_at[name] = i
+        kept.append(i)
+    return kept
 
 
 def parse_number(text: str | None, where: str, what: str, *, required: bool = False) -> float | None:

@@ -13,6 +13,7 @@
     extra_key_labels(samples, keys)          -> loader metadata naming the label keys samples hold
     auxiliary_labels(names, fields)          -> loader metadata naming any labels kept in `extra`
     value_at(extra, field)                   -> the value a `label_fields` path points at
+    label_number(value) / label_numbers(arr) -> labels as the numbers their file holds (float32 2.8 -> 2.8)
 
 Shared by the `csd` loader and `mmdata segment`, so that a label file means the same to both.
 
@@ -106,6 +107,23 @@ def left_out(infos: list[_FileInfo], options: CsdOptions) -> list[_FileInfo]:
     return [i for i in infos if "label" in i.names and not i.is_text and i.path.stem not in named]
 
 
+def label_number(value: Any) -> float:
+    """A label as the number its file holds: a float32 0.1 becomes 0.1, not 0.10000000149 (which
+    would fall on the other side of CH-SIMS's class boundaries at +-0.1 and +-0.7, where MMSA compares
+    the float32 values). The shortest decimal that reads back as the same float32 is that number.
+    Shared by the `mmsa`, `mult`, `csd` and `mosi-raw` loaders, so that one label reads alike in all."""
+    return float(str(value)) if isinstance(value, (np.float16, np.float32)) else float(value)
+
+
+def label_numbers(values: Any) -> np.ndarray:
+    """A label array as float64 holding the numbers its file holds (`label_number` for each value
+    of a float16/float32 array; wider arrays are converted as they are)."""
+    array = np.asarray(values)
+    if array.dtype in (np.float16, np.float32):
+        return np.array([label_number(v) for v in array.reshape(-1)], dtype=np.float64).reshape(array.shape)
+    return np.asarray(array, dtype=np.float64)
+
+
 def label_segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> dict[str, Any]:
     """`vid[i]` -> (start, end, label values, i) for every labelled, non-zero-length segment.
 
@@ -153,7 +171,8 @@ def label_rows(
     Keys the SDK already aligned (`vid[i]`, one row each) are the segments' ids as they stand: the
     SDK leaves gaps where it skipped an interval, so renumbering them by position would shift ids.
     Otherwise the rows of the video's keys are numbered in order (`vid` -> `vid[0]`, `vid[1]`, ...).
-    `name(i)` names segment i's sample (default: its SDK key `vid[i]`).
+    `name(i)` names segment i's sample (default: its SDK key `vid[i]`). Values are float64 holding
+    the numbers the file holds (`label_numbers`: a float32 2.8 is 2.8, as the `mmsa` loader reads it).
     """
     indexed = [(key, split_key(key)[1]) for key in keys]
     if all(i is not None for _, i in indexed):
@@ -165,10 +184,10 @@ def label_rows(
                     "vid[i] (align the labels with a collapse function); skipped")))
                 continue
             yield (name(i) if name else key), i, entry.intervals[0], \
-                np.asarray(entry.features, dtype=np.float64).reshape(-1), csd.where(key)
+                label_numbers(entry.features).reshape(-1), csd.where(key)
         return
     values, intervals = read_rows(csd, keys, sort=False)
-    values = np.asarray(values, dtype=np.float64).reshape(len(values), int(np.prod(values.shape[1:])))
+    values = label_numbers(values).reshape(len(values), int(np.prod(values.shape[1:])))
     for i in range(len(intervals)):
         yield (name(i) if name else f"{video}[{i}]"), i, intervals[i], values[i], csd.where(video)
 

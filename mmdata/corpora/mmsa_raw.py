@@ -15,7 +15,8 @@ test and becomes the split. A row whose clip file is missing is reported and dro
 A label.csv saved back by pandas without `dtype={'clip_id': str}` holds clip id `1` for the file
 `0001.mp4`: such a row takes the one zero-padded file of its video with that number, and its id is
 spelled as the file (`video_0001$_$0001`, as MMSA's processed files spell it). Two rows naming one
-clip (`1` and `0001`) are a duplicate, reported; the first stays.
+clip (`1` and `0001`) are a duplicate, reported; the first stays. So are two pairs that join to one
+sample id (`a$_$b`,`c` and `a`,`b$_$c`), reported as such.
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def load_mmsa_raw(corpus_dir: Path, options: MmsaRawOptions, split: str | None) 
     if split is not None and split not in MODES:
         raise CorpusFormatError(f"{path}: unknown split {split!r}; MMSA splits are {list(MODES)}")
     result = LoadResult(samples=[])
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str, str]] = {}  # sample id -> (where, video_id, clip_id) of its first row
     numbered: dict[str, dict[int, list[str]]] = {}  # video folder -> clip number -> clip ids of its files
     unpadded = 0
     for line, row in rows:
@@ -86,10 +87,9 @@ def load_mmsa_raw(corpus_dir: Path, options: MmsaRawOptions, split: str | None) 
                 relative = _clip_path(corpus_dir, options, video_id, clip_id, where)
         sample_id = f"{video_id}{ID_SEPARATOR}{clip_id}"
         if sample_id in seen:
-            result.problems.append(LoadProblem(sample_id, where, (
-                f"duplicate (video_id, clip_id) (first at {seen[sample_id]}); the later row is ignored")))
+            result.problems.append(LoadProblem(sample_id, where, _repeated_id_reason(seen[sample_id], video_id, clip_id)))
             continue
-        seen[sample_id] = where
+        seen[sample_id] = (where, video_id, clip_id)
         if split is not None and mode != split:
             continue
         if not (corpus_dir / relative).is_file():
@@ -109,6 +109,17 @@ def load_mmsa_raw(corpus_dir: Path, options: MmsaRawOptions, split: str | None) 
         log.warning("%s: %d rows name a clip id without its leading zeros (e.g. 1 for 0001%s); matched to the "
                     "zero-padded clip files, whose names the sample ids use", path, unpadded, options.video_ext)
     return result
+
+
+def _repeated_id_reason(first: tuple[str, str, str], video_id: str, clip_id: str) -> str:
+    """Why a row whose sample id an earlier row already took is ignored: the same (video_id, clip_id),
+    or two different pairs that join to one id (`a$_$b`,`c` and `a`,`b$_$c`)."""
+    where, first_video, first_clip = first
+    if (first_video, first_clip) == (video_id, clip_id):
+        return f"duplicate (video_id, clip_id) (first at {where}); the later row is ignored"
+    return (f"(video_id, clip_id) ({video_id!r}, {clip_id!r}) and ({first_video!r}, {first_clip!r}) at {where} join "
+            f"to the same sample id {video_id + ID_SEPARATOR + clip_id!r}; the later row is ignored; an id that "
+            f"holds {ID_SEPARATOR!r} makes such pairs ambiguous: rename one of them")
 
 
 def _clip_path(corpus_dir: Path, options: MmsaRawOptions, video_id: str, clip_id: str, where: str) -> str:

@@ -26,7 +26,8 @@ Layout "cmu" (the CMU-MOSI raw release; chosen when `Raw/` exists):
   place in the full video as `extra.video_start` / `extra.video_end`. Those stay out of start/end on
   purpose: start/end cut a sample out of its media file, and a clip's file already is the segment,
   so its features keep clip-relative times (`export-csd --keys sdk` shifts them by video_start).
-  A clip without a label row, or of a video missing from the file, is a load problem (label null).
+  A clip without a label row (in the CSV or the .csd), or of a video missing from the file, is a
+  load problem (label null).
   Clip numbers may carry leading zeros (`<vid>_01` is clip 1 in file names, transcript lines and
   label ids alike); a second file, transcript line or label row for one clip is a load problem, and
   the first one stays.
@@ -226,13 +227,29 @@ def _read_cmu(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -> 
     if label_path is not None and label_path.suffix.lower() == CSD_SUFFIX:
         attach_sdk_labels(label_path, segments, result, dataset=options.dataset)
         return segments
-    for sample_id, (label, where, further) in (_read_cmu_labels(label_path, result) if label_path else {}).items():
+    if label_path is None:
+        return segments
+    labelled = _read_cmu_labels(label_path, result)
+    for sample_id, (label, where, further) in labelled.items():
         if sample_id in segments:
             segments[sample_id].label = label
             segments[sample_id].extra.update(further)
         else:
             result.problems.append(LoadProblem(sample_id, where, "label without a WAV or MP4 clip; dropped"))
+    _report_unlabelled_clips(label_path, segments, labelled, result)
     return segments
+
+
+def _report_unlabelled_clips(label_path: Path, segments: dict[str, _Segment], labelled: dict[str, Any],
+                             result: LoadResult) -> None:
+    """A clip the label CSV has no row for is a load problem (its label stays null), as a clip without
+    a row in the SDK's label sequence is (`mosi_sdk_labels.attach_sdk_labels`)."""
+    for sample_id in sorted(set(segments) - set(labelled)):
+        seg = segments[sample_id]
+        result.problems.append(LoadProblem(sample_id, str(label_path), (
+            f"no label row for clip {seg.number} of video {seg.video_id!r} in {label_path.name}; expected a row "
+            f"'{sample_id},<label>' (segment_id,label) or '{seg.video_id},{seg.number},<label>' "
+            "(video_id,segment,label); label stays null")))
 
 
 def _record_clip_durations(corpus_dir: Path, segments: dict[str, _Segment]) -> None:

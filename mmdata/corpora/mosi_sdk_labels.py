@@ -61,6 +61,9 @@ def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResu
                 continue
             rows = sdk_label_rows(csd, video_id, keys[video_id], result)
             for seg in sorted(video_segments, key=lambda seg: seg.number):
+                if seg.number - 1 in rows and rows[seg.number - 1] is None:
+                    del rows[seg.number - 1]  # a bad row, already reported for this clip by sdk_label_rows
+                    continue
                 row = rows.pop(seg.number - 1, None)
                 if row is None:
                     result.problems.append(LoadProblem(clip_id(video_id, seg.number), csd.where(video_id), (
@@ -72,7 +75,7 @@ def attach_sdk_labels(path: Path, segments: dict[str, Segment], result: LoadResu
                 seg.extra["video_start"], seg.extra["video_end"] = float(interval[0]), float(interval[1])
                 if len(values) > 1:
                     seg.extra["labels"] = [float(v) for v in values]
-            for index in sorted(rows):
+            for index in sorted(index for index, row in rows.items() if row is not None):
                 result.problems.append(LoadProblem(clip_id(video_id, index + 1), csd.where(video_id), (
                     f"label row {index} (key {video_id}[{index}]) without a WAV or MP4 clip "
                     f"{clip_id(video_id, index + 1)}; dropped")))
@@ -99,11 +102,13 @@ def _feature_shape(csd: CsdFile) -> tuple[int, ...] | None:
 
 
 def sdk_label_rows(csd: CsdFile, video_id: str, keys: list[str],
-                   result: LoadResult) -> dict[int, tuple[list[float], list[float]]]:
+                   result: LoadResult) -> dict[int, tuple[list[float], list[float]] | None]:
     """Segment index -> (label values, [start, end]) of one video's keys, numbered as the `csd`
-    loader numbers them (`csd_labels.label_rows`). Rows that cannot be read, are not finite or end
-    before they start are load problems naming the clip."""
-    rows: dict[int, tuple[list[float], list[float]]] = {}
+    loader numbers them (`csd_labels.label_rows`: float32 labels as the decimals the file holds).
+    Rows that cannot be read, are not finite or end before they start are load problems naming
+    the clip; a row that is not finite or reversed maps to None, so that its clip gets that one
+    problem and not a second one for a missing row."""
+    rows: dict[int, tuple[list[float], list[float]] | None] = {}
     segments = []
     # SDK-aligned keys (one segment each) are read one by one, so that one unreadable key costs only its segment.
     groups = [[key] for key in keys] if all(split_key(key)[1] is not None for key in keys) else [keys]
@@ -118,7 +123,8 @@ def sdk_label_rows(csd: CsdFile, video_id: str, keys: list[str],
         if not all(map(math.isfinite, row + span)) or span[1] < span[0]:
             result.problems.append(LoadProblem(clip, where, (
                 f"label row {number} (key {video_id}[{number}]) is {row} over {span}; expected finite "
-                "values and end >= start; skipped")))
+                "values and end >= start; skipped; the clip's label stays null")))
+            rows[number] = None
             continue
         rows[number] = (row, span)
     return rows

@@ -14,7 +14,11 @@ dtype (bool, integer, float, complex, bytes, str or object; no fields, no sub-ar
 as many bytes or items as the shape declares; no object may declare more bytes than the file holds.
 
 Python 2 pickles (the older CMU releases) load too: their byte strings are read as latin-1,
-which is what numpy needs to rebuild arrays pickled under Python 2.
+which is what numpy needs to rebuild arrays pickled under Python 2. The text among them (ids,
+transcripts, annotations) was UTF-8 bytes in Python 2, so once the file is loaded each string that
+came from a Python 2 string opcode (STRING, BINSTRING, SHORT_BINSTRING) and whose latin-1 bytes are
+valid UTF-8 is decoded as UTF-8 ("cafÃ©" becomes "café"). Strings a Python 3 pickle holds are
+never changed, and array data (consumed by numpy while loading) stays bit-exact.
 """
 from __future__ import annotations
 
@@ -58,6 +62,59 @@ def _bytearray(source: Any = b"", encoding: str | None = None) -> bytearray:
         _check_latin1(encoding if encoding is not None else "", "bytearray")
         return bytearray(source, "latin1")
     return bytearray(source)
+
+
+def _bytes(source: Any = b"", encoding: str | None = None) -> bytes:
+    """`bytes()` as pickles call it: Python 3 writes an empty bytes (an empty array's data, b"") as
+    `builtins.bytes()` below protocol 3. Only no argument, bytes, or latin-1 text is allowed:
+    bytes(n) would allocate n bytes."""
+    if isinstance(source, (bytes, bytearray)) and encoding is None:
+        return bytes(source)
+    if isinstance(source, str):
+        _check_latin1(encoding if encoding is not None else "latin1", "bytes")
+        return source.encode("latin1")
+    raise pickle.UnpicklingError(f"bytes from a {type(source).__name__} is not allowed (only from bytes or text)")
+
+
+class _Py2Str(str):
+    """Text a Python 2 string opcode gave (its bytes read as latin-1); see `_utf8_text`."""
+
+
+def _utf8_text(text: _Py2Str) -> str:
+    """A Python 2 string as the text it held: UTF-8 when its latin-1 bytes are valid UTF-8, else as read."""
+    try:
+        return text.encode("latin1").decode("utf-8")
+    except UnicodeError:
+        return str(text)
+
+
+def _redecode_py2_strings(value: Any, seen: dict[int, Any]) -> Any:
+    """`value` with every `_Py2Str` inside it (dict keys and values, list, tuple and set items, object
+    array items) replaced by its text (`_utf8_text`). Containers are changed in place where they can be
+    (shared and cyclic ones are visited once); tuples and sets are rebuilt."""
+    if isinstance(value, _Py2Str):
+        return _utf8_text(value)
+    if id(value) in seen:
+        return seen[id(value)]
+    if isinstance(value, dict):
+        seen[id(value)] = value
+        items = [(_redecode_py2_strings(k, seen), _redecode_py2_strings(v, seen)) for k, v in value.items()]
+        value.clear()
+        value.update(items)
+    elif isinstance(value, list):
+        seen[id(value)] = value
+        value[:] = [_redecode_py2_strings(v, seen) for v in value]
+    elif isinstance(value, np.ndarray) and value.dtype.hasobject:
+        seen[id(value)] = value
+        flat = value.reshape(-1)
+        for i, item in enumerate(flat):
+            flat[i] = _redecode_py2_strings(item, seen)
+    elif isinstance(value, (tuple, set, frozenset)):
+        seen[id(value)] = value  # a tuple cannot hold itself; a placeholder stops a cycle through a list
+        rebuilt = type(value)(_redecode_py2_strings(v, seen) for v in value)
+        seen[id(value)] = rebuilt
+        return rebuilt
+    return value
 
 
 def _plain_dtype(dtype: Any) -> np.dtype:
@@ -116,7 +173,7 @@ def _scalar(dtype: Any, data: Any = None) -> Any:
     dtype = _plain_dtype(dtype)
     if dtype.hasobject or not isinstance(data, (bytes, str)):
         raise pickle.UnpicklingError(f"numpy scalar of {dtype} from a {type(data).__name__} is not allowed")
-    return multiarray.scalar(dtype, data)
+    return multiarray.scalar(dtype, str(data) if isinstance(data, _Py2Str) else data)
 
 
 def _frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
@@ -136,6 +193,8 @@ def _array_state(state: Any) -> tuple[Any, ...]:
                                      "is_fortran, data)")
     shape, dtype, fortran, data = state[-4:]
     shape, dtype = _shape(shape), _plain_dtype(dtype)
+    if isinstance(data, _Py2Str):  # a Python 2 array's bytes, read as latin-1: numpy takes them as they are
+        data = str(data)
     count = math.prod(shape)
     if dtype.hasobject:
         if not isinstance(data, list) or len(data) != count:
@@ -160,7 +219,7 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
     allowed[("numpy", "dtype")] = _make_dtype
     for module in ("builtins", "__builtin__"):
         for name, obj in (("set", set), ("frozenset", frozenset), ("bytearray", _bytearray), ("complex", complex),
-                          ("list", list), ("dict", dict), ("tuple", tuple)):
+                          ("list", list), ("dict", dict), ("tuple", tuple), ("bytes", _bytes)):
             allowed[(module, name)] = obj
     allowed[("collections", "OrderedDict")] = collections.OrderedDict
     return allowed
@@ -196,6 +255,7 @@ class RestrictedUnpickler(pickle._Unpickler):
         super().__init__(_SizedReader(file, size), encoding="latin1")
         self.source, self.size = source, size
         self._allowed = _allowed_globals()
+        self.python2_strings = False  # whether a Python 2 string opcode was read (see `_redecode_py2_strings`)
 
     def find_class(self, module: str, name: str) -> Any:
         try:
@@ -232,6 +292,32 @@ class RestrictedUnpickler(pickle._Unpickler):
 
     dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
+    def _mark_python2_string(self) -> None:
+        """Mark the text a Python 2 string opcode just pushed (bytes stay bytes, as with encoding='bytes')."""
+        if type(self.stack[-1]) is str:
+            self.stack[-1] = _Py2Str(self.stack[-1])
+            self.python2_strings = True
+
+    def load_string(self) -> None:
+        pickle._Unpickler.load_string(self)
+        self._mark_python2_string()
+
+    def load_binstring(self) -> None:
+        pickle._Unpickler.load_binstring(self)
+        self._mark_python2_string()
+
+    def load_short_binstring(self) -> None:
+        pickle._Unpickler.load_short_binstring(self)
+        self._mark_python2_string()
+
+    dispatch[pickle.STRING[0]] = load_string
+    dispatch[pickle.BINSTRING[0]] = load_binstring
+    dispatch[pickle.SHORT_BINSTRING[0]] = load_short_binstring
+
+    def load(self) -> Any:
+        value = super().load()
+        return _redecode_py2_strings(value, {}) if self.python2_strings else value
+
 
 def load_pickle_safely(path: str | Path) -> Any:
     """Load a pickle of numpy arrays and plain containers; refuse anything else.
@@ -255,7 +341,7 @@ def load_pickle_safely(path: str | Path) -> Any:
         except UnsafePickleError:
             raise
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-                MemoryError, OverflowError) as e:
+                MemoryError, OverflowError, RecursionError) as e:
             raise CorpusFormatError(
                 f"{path}: not a readable pickle ({type(e).__name__}: {e}); the file may be truncated, of another "
                 "format, or not the plain numpy arrays and containers it should hold"

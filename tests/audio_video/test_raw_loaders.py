@@ -86,8 +86,11 @@ def test_labels_by_video_and_segment_number_and_orphans_reported(tmp_path):
     result = load_corpus("mosi-raw", fake.root)
     samples = by_id(result)
     assert (samples["a_b-1_1"].label, samples["a_b-1_2"].label, samples["Xy9_1"].label) == (2.5, None, -1.0)
-    assert [(p.sample_id, p.reason) for p in result.problems] == [("Xy9_9", "label without a WAV or MP4 clip; dropped")]
+    assert [(p.sample_id, p.reason) for p in result.problems][0] == ("Xy9_9", "label without a WAV or MP4 clip; dropped")
     assert result.problems[0].path.endswith("labels.csv:4")
+    # the clip without a label row is reported too (its label stays null)
+    assert [(p.sample_id, p.reason.split(";")[0]) for p in result.problems[1:]] == [
+        ("a_b-1_2", "no label row for clip 2 of video 'a_b-1' in labels.csv")]
 
 
 def test_missing_labels_fail_unless_not_required(tmp_path):

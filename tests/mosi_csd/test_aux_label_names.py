@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mmdata.corpora import load_corpus
-from mmdata.corpora.csd_labels import MOSEI_LABEL_NAMES
+from mmdata.corpora.csd_labels import MOSEI_LABEL_NAMES, label_numbers
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
 from tests.fakes.av import write_fake_mmsa, write_fake_mosi_cmu
@@ -29,7 +29,8 @@ def write_label_csd(root, name="CMU_MOSEI_Labels.csd", count=7, metadata=None):
     values = {v: np.random.default_rng(i).uniform(-3, 3, (len(SEGMENTS), count)).astype(np.float32)
               for i, v in enumerate(VIDEOS)}
     write_sdk_csd(root / name, "All Labels", {v: (values[v], np.array(SEGMENTS)) for v in VIDEOS}, metadata)
-    return {f"{v}[{i}]": values[v][i].tolist() for v in VIDEOS for i in range(len(SEGMENTS))}
+    # float32 labels read as the decimals the file holds (`label_numbers`, as the mmsa loader reads them)
+    return {f"{v}[{i}]": label_numbers(values[v][i]).tolist() for v in VIDEOS for i in range(len(SEGMENTS))}
 
 
 def value_at(extra, field):
@@ -93,8 +94,8 @@ def test_raw_mosi_clips_with_an_sdk_label_file_of_seven_mosei_values_name_them(t
     assert result.metadata["label_names"] == list(MOSEI)
     fields = result.metadata["label_fields"]
     samples = {s.sample_id: s for s in result.samples}
-    assert [value_at(samples["a_b-1_2"].extra, fields[n]) for n in MOSEI] == rows["a_b-1"][1].tolist()
-    assert samples["a_b-1_2"].extra["labels"] == rows["a_b-1"][1].tolist()
+    assert [value_at(samples["a_b-1_2"].extra, fields[n]) for n in MOSEI] == label_numbers(rows["a_b-1"][1]).tolist()
+    assert samples["a_b-1_2"].extra["labels"] == label_numbers(rows["a_b-1"][1]).tolist()
 
 
 def test_raw_mosi_clips_with_a_one_value_sdk_label_file_name_none(tmp_path):
