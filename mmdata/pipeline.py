@@ -361,8 +361,22 @@ def _extract_all(
 ) -> list[TableReport]:
     root = Path(corpus_root or dataset.manifest.corpus["root"])
     names = [e.table_name for e in extractors]
-    if len(set(names)) != len(names):
-        raise DatasetError(f"two extractors write the same table: {names}")
+    if len(set(names)) != len(names):  # name the table and the two specs, as written (options that differ from defaults)
+        from dataclasses import fields, is_dataclass
+
+        table = next(name for name in names if names.count(name) > 1)
+        specs = []
+        for extractor in (e for e in extractors if e.table_name == table):
+            config = extractor.config
+            changed = [(f.name, getattr(config, f.name)) for f in (fields(config) if is_dataclass(config) else ())
+                       if getattr(config, f.name) != f.default]
+            options = ",".join(f"{key}={value}" for key, value in changed)
+            specs.append(f"{extractor.name}:{options}" if options else extractor.name)
+        raise DatasetError(
+            f"two extractors write the same table {table!r}: {specs[0]!r} and {specs[1]!r}; expected one extractor per "
+            "table (a dataset holds one config per table): extract the other config into another OUTPUT_DIR, or run it "
+            "alone with --force to replace the table"
+        )
     _check_media_present(dataset, extractors)
     reports = []
     for extractor in extractors:

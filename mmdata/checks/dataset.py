@@ -274,8 +274,9 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     stats: dict[str, Any] = {"rows": 0, "shards": 0, "null": 0, "kind": spec.kind, "dim": spec.dim}
     coverage: list[np.ndarray] = []
     columns = ["sample_id", "feature", "intervals"] if spec.kind == "sequence" and spec.intervals else ["sample_id", "feature"]
+    present = np.zeros(len(context.sample_ids), bool)  # samples with a feature in the table
     try:
-        aligned = _check_rows(context, name, spec, columns, shards, stats, coverage, collector)
+        aligned = _check_rows(context, name, spec, columns, shards, stats, coverage, collector, present)
     except ShardReadError as e:
         collector.extend([make_issue("shard-unreadable", "error", str(e), table=name)])
         stats["shards"] = len(shard_files(dataset.table_dir(name)))
@@ -307,7 +308,7 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
         collector.extend(temporal.check_known_span(
             name, context.sample_ids, context.spans(name)[1], intervals=spec.intervals,
             max_examples=options.max_examples, media=context.has_media,
-            corpus_kind=dataset.manifest.corpus.get("kind")))
+            corpus_kind=dataset.manifest.corpus.get("kind"), has_feature=present))
     if coverage:
         values = np.concatenate(coverage)
         values = values[np.isfinite(values)]
@@ -318,9 +319,10 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
 
 
 def _check_rows(context: _Context, name: str, spec: FeatureSpec, columns: list[str], shards: list[ShardInfo],
-                stats: dict[str, Any], coverage: list[np.ndarray], collector: IssueCollector) -> bool:
+                stats: dict[str, Any], coverage: list[np.ndarray], collector: IssueCollector,
+                present: np.ndarray) -> bool:
     """Check every row of a table, shard by shard; True when every row's id is the samples table's
-    at the same position."""
+    at the same position. `present` is set for each sample the table holds a feature for."""
     options = context.options
     failed = context.failed_ids(name)
     aligned = True
@@ -336,6 +338,7 @@ def _check_rows(context: _Context, name: str, spec: FeatureSpec, columns: list[s
             where = pc.fill_null(pc.index_in(ids, value_set=context.sample_ids), -1).to_numpy()
         feature = batch.column("feature")
         valid = valid_mask(feature)
+        present[where[valid & (where >= 0)]] = True
         stats["rows"] += n
         stats["null"] += int(n - valid.sum())
         collector.extend(table_checks.check_nulls(name, ids, valid, failed, max_examples=options.max_examples))
@@ -388,7 +391,8 @@ def _check_sequence(
         width = temporal.span_width(offsets, intervals, lo, hi)
         width[~valid] = np.nan
         issues += temporal.check_frame_count(
-            name, ids, np.diff(offsets), width, spec.frame_rate, options.frame_tolerance, cap)
+            name, ids, np.diff(offsets), width, spec.frame_rate, options.frame_tolerance, cap,
+            frame_window=spec.frame_window)
     return issues
 
 

@@ -208,7 +208,8 @@ def duration_hint(corpus_kind: str | None) -> str:
 
 
 def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, intervals: bool = True,
-                     max_examples: int = 5, media: bool = True, corpus_kind: str | None = "mosi-raw") -> list[Issue]:
+                     max_examples: int = 5, media: bool = True, corpus_kind: str | None = "mosi-raw",
+                     has_feature: np.ndarray | None = None) -> list[Issue]:
     """One warning for the table when samples have neither an end time nor a media duration (an
     `info` when the corpus names no media files: nothing can be added then, and a `.csd` dataset of
     nine sequences would otherwise repeat one warning nine times).
@@ -219,8 +220,11 @@ def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, interv
     rate without intervals cannot have its frame count checked at all. Not an error: the data may
     be fine, it just cannot be verified (as `provenance-missing`). `media`: the samples name media
     files (else, as for `.csd` sequences, there is nothing to measure and the hint says so).
+    `has_feature`: which samples the table holds a feature for; only those are counted (a sample whose
+    extraction failed has nothing to check, and the errors table says why); None counts every sample.
     """
-    unknown = ~np.isfinite(hi)
+    with_feature = np.ones(len(hi), bool) if has_feature is None else np.asarray(has_feature, bool)
+    unknown = ~np.isfinite(hi) & with_feature
     if not unknown.any():
         return []
     count = int(unknown.sum())
@@ -229,7 +233,8 @@ def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, interv
                  else "their frame counts could not be checked against duration x frame rate")
     return [make_issue(
         "duration-unknown", "warning" if media else "info",
-        f"{count} of {len(hi)} samples have no end time and no known media duration, so {unchecked}; "
+        f"{count} of {int(with_feature.sum())} samples {'' if has_feature is None else 'with a feature '}have no end "
+        f"time and no known media duration, so {unchecked}; "
         + (duration_hint(corpus_kind) if media else
            "the corpus names no media files to measure them against (stored sequences), so there is nothing to add"),
         table=table, offenders=first.to_pylist(), count=count, max_examples=max_examples,
@@ -237,11 +242,17 @@ def check_known_span(table: str, sample_ids: pa.Array, hi: np.ndarray, *, interv
 
 
 def check_frame_count(table: str, sample_ids: pa.Array, lengths: np.ndarray, width: np.ndarray,
-                      frame_rate: float, tolerance: float, max_frames: int | None = None) -> list[Issue]:
-    """Frames per sample match duration x declared frame rate within `tolerance` (a fraction) or 2
-    frames (inclusive: 220 frames for 2 s at 100 Hz pass a 10% tolerance); at most `max_frames` when
-    the table was capped (video-frames' `max_frames`)."""
-    expected = width * frame_rate
+                      frame_rate: float, tolerance: float, max_frames: int | None = None, *,
+                      frame_window: float | None = None) -> list[Issue]:
+    """Frames per sample match the frames the extractor gives for the sample's duration within
+    `tolerance` (a fraction) or 2 frames (inclusive: 220 frames for 2 s at 100 Hz pass a 10%
+    tolerance); at most `max_frames` when the table was capped (video-frames' `max_frames`).
+
+    `frame_window` (the spec's, seconds): with it, `expected_frames` counts the frames an extractor
+    that drops the edge frames its window does not fit gives (openSMILE, Kaldi's snip_edges: 26 for
+    a clip of 0.3 s at 100 Hz, which a tolerance of 2 frames or 10% of 30 would fail); without it
+    (tables written before it was recorded), duration x frame rate."""
+    expected = expected_frames(width, frame_rate, frame_window)
     if max_frames:
         expected = np.minimum(expected, max_frames)
     with np.errstate(invalid="ignore"):
@@ -256,10 +267,28 @@ def check_frame_count(table: str, sample_ids: pa.Array, lengths: np.ndarray, wid
     return [make_issue(
         "frame-count", "error",
         f"sample has {int(lengths[first])} frames over {width[first]:.6g} s, expected about "
-        f"{expected[first]:.1f} at the declared {frame_rate:g} Hz (tolerance {tolerance:.0%} or {FRAME_SLACK} frames); "
+        f"{expected[first]:.1f} at the declared {frame_rate:g} Hz{_window_note(frame_window)} "
+        f"(tolerance {tolerance:.0%} or {FRAME_SLACK} frames); "
         f"{cause}",
         table=table, offenders=sample_ids.filter(pa.array(bad)).to_pylist(), count=int(bad.sum()),
     )]
+
+
+def expected_frames(width: np.ndarray, frame_rate: float, frame_window: float | None) -> np.ndarray:
+    """Frames an extractor gives for segments of `width` seconds: `1 + (width - frame_window) x rate`
+    when the spec records its frame window (frames that need `frame_window` seconds inside the segment;
+    0 for centred frames), else `width x rate` (the rule for tables that do not record it)."""
+    if frame_window is None:
+        return width * frame_rate
+    with np.errstate(invalid="ignore"):
+        return 1.0 + np.maximum(width - frame_window, 0.0) * frame_rate
+
+
+def _window_note(frame_window: float | None) -> str:
+    """How the expected count was reached, for the frame-count message of a table that records its window."""
+    if not frame_window:
+        return ""
+    return f" less the edge frames of its {frame_window * 1000:g} ms analysis window"
 
 
 def span_width(offsets: np.ndarray, intervals: np.ndarray | None, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -14,10 +14,15 @@ interval starting at the segment start and the last ending at the segment end, s
 segment's start. The frames of a sample thus tile it without gaps or overlap. Kaldi fbank frames
 are placed the same way around their window centres: frame i covers samples
 `[i * shift, i * shift + window)` (snip_edges=True), centre `i * shift + window / 2`, or is
-centred at `i * shift + shift / 2` (snip_edges=False).
+centred at `i * shift + shift / 2` (snip_edges=False). Each table's spec records the seconds a frame
+needs inside the segment (`frame_window`: the window with snip_edges, which gives `1 + (d - window) /
+shift` frames for d seconds; 0 for centred frames), so that `mmdata check` counts the frames right.
 
 Definitions (the librosa and torchaudio variants compute the same thing and agree in tests to
 within 1e-3 on log-mel and 2e-3 on MFCC):
+
+A segment shorter than one analysis window (`win_length`, or `n_fft` when it is unset: 25 ms at
+the defaults) is an error for every extractor here: its one frame would be mostly padding.
 
 - log-mel = `ln(mel + log_offset)` of the power (|STFT|^2) mel spectrogram: periodic Hann window,
   centred frames (`pad_mode` zero or reflect padding), Slaney mel scale and Slaney area
@@ -33,10 +38,12 @@ within 1e-3 on log-mel and 2e-3 on MFCC):
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Iterator, Literal
 
 import numpy as np
 
@@ -153,6 +160,11 @@ class StftConfig:
     def frame_rate(self) -> float:
         return self.sample_rate / self.hop_length
 
+    @property
+    def window_samples(self) -> int:
+        """Samples of one analysis window: win_length, or n_fft when it is unset."""
+        return self.win_length or self.n_fft
+
 
 @dataclass(frozen=True)
 class LogMelConfig(StftConfig):
@@ -191,7 +203,26 @@ class AudioFrameExtractor(Extractor):
 class _StftExtractor(AudioFrameExtractor):
     def output_spec(self) -> FeatureSpec:
         dim = self.config.n_mfcc if isinstance(self.config, MfccConfig) else self.config.n_mels
-        return FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=self.config.frame_rate, item_axis="time")
+        # centred frames: a segment of d seconds gives 1 + d x frame_rate frames (frame_window 0)
+        return FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=self.config.frame_rate,
+                           item_axis="time", frame_window=0.0)
+
+    def decode(self, row: dict[str, Any], corpus_root: Path) -> Any:
+        segment = super().decode(row, corpus_root)
+        check_holds_one_window(segment, row, self.config.window_samples, self.name)
+        return segment
+
+
+def check_holds_one_window(segment: AudioSegment, row: dict[str, Any], window: int, extractor: str) -> None:
+    """Raise MediaError if `segment` is shorter than one analysis window of `window` samples (win_length,
+    else n_fft): its frames would be made of the padding around it (librosa only warns, torchaudio says
+    nothing)."""
+    if len(segment.samples) < window:
+        raise MediaError(
+            f"{segment.path}: segment of {segment.duration * 1000:.1f} ms of sample {row['sample_id']!r} is shorter "
+            f"than one {extractor} analysis window ({window} samples, {window / segment.sample_rate * 1000:.1f} ms); "
+            "expected a segment of at least one window; use a longer segment or a shorter win_length/n_fft"
+        )
 
 
 # --- librosa: computed per item in the worker processes --------------------------------------
@@ -205,11 +236,23 @@ def _librosa_mel_kwargs(cfg: StftConfig) -> dict[str, Any]:
     )
 
 
+@contextlib.contextmanager
+def quiet_short_signal_warning() -> Iterator[None]:
+    """A context in which librosa's "n_fft=... is too large for input signal of length=..." UserWarning
+    is not shown: a segment of at least one window (win_length) but shorter than n_fft gives valid
+    centred frames, and one shorter than a window is refused before (`check_holds_one_window`) with
+    its sample id, where the warning on the console named neither file nor sample."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"n_fft=\d+ is too large for ", category=UserWarning)
+        yield
+
+
 def librosa_logmel(samples: np.ndarray, cfg: LogMelConfig) -> np.ndarray:
     """(T, n_mels) log-mel frames of mono float32 samples, T = 1 + len // hop_length."""
     import librosa
 
-    mel = librosa.feature.melspectrogram(y=samples, **_librosa_mel_kwargs(cfg))
+    with quiet_short_signal_warning():
+        mel = librosa.feature.melspectrogram(y=samples, **_librosa_mel_kwargs(cfg))
     return np.log(mel + cfg.log_offset).T.astype(np.float32)
 
 
@@ -219,7 +262,9 @@ def librosa_mfcc(samples: np.ndarray, cfg: MfccConfig) -> np.ndarray:
 
     kwargs = _librosa_mel_kwargs(cfg)
     kwargs["mel_norm"] = kwargs.pop("norm")  # mfcc's own `norm` is the DCT's
-    return librosa.feature.mfcc(y=samples, n_mfcc=cfg.n_mfcc, dct_type=2, norm="ortho", **kwargs).T.astype(np.float32)
+    with quiet_short_signal_warning():
+        mfcc = librosa.feature.mfcc(y=samples, n_mfcc=cfg.n_mfcc, dct_type=2, norm="ortho", **kwargs)
+    return mfcc.T.astype(np.float32)
 
 
 class _LibrosaFrames(_StftExtractor):
@@ -446,12 +491,32 @@ class KaldiFbankConfig:
     def __post_init__(self) -> None:
         if self.frame_shift_ms <= 0 or self.frame_length_ms <= 0:
             raise ValueError("frame_length_ms and frame_shift_ms must be > 0")
-        if self.sample_rate <= 0 or self.num_mel_bins <= 0:
-            raise ValueError(f"sample_rate and num_mel_bins must be > 0, got {self.sample_rate}, {self.num_mel_bins}")
+        if self.sample_rate <= 0 or self.num_mel_bins <= 3:
+            raise ValueError(f"sample_rate must be > 0 and num_mel_bins > 3 (torchaudio's Kaldi filter bank needs 4 "
+                             f"bins or more), got {self.sample_rate}, {self.num_mel_bins}")
         if self.frame_shift < 1 or self.frame_length < 2:
             raise ValueError(f"frame_shift_ms={self.frame_shift_ms:g} and frame_length_ms={self.frame_length_ms:g} give "
                              f"{self.frame_shift} and {self.frame_length} samples at {self.sample_rate} Hz; expected a "
                              "shift of at least 1 sample and a window of at least 2")
+        self._check_mel_range()
+
+    def _check_mel_range(self) -> None:
+        """low_freq and high_freq against the Nyquist frequency, as Kaldi reads them (high_freq <= 0: an
+        offset below Nyquist), checked here: torchaudio asserts them only when it computes, on every item."""
+        nyquist = self.sample_rate / 2
+        if not 0 <= self.low_freq < nyquist:
+            raise ValueError(f"low_freq must be in [0, sample_rate/2={nyquist:g}), got {self.low_freq:g}")
+        if not 0 < self.mel_high_freq <= nyquist or self.low_freq >= self.mel_high_freq:
+            meaning = f" (an offset below Nyquist: {self.mel_high_freq:g} Hz)" if self.high_freq <= 0 else ""
+            raise ValueError(
+                f"high_freq={self.high_freq:g}{meaning} must lie in (low_freq={self.low_freq:g}, "
+                f"sample_rate/2={nyquist:g}] Hz; expected a value up to Nyquist, or <= 0 for an offset below it "
+                "(Kaldi's convention: 0 = Nyquist, -400 = 400 Hz below)")
+
+    @property
+    def mel_high_freq(self) -> float:
+        """The filter bank's upper edge in Hz: high_freq, or Nyquist + high_freq when high_freq <= 0 (Kaldi)."""
+        return self.high_freq if self.high_freq > 0 else self.sample_rate / 2 + self.high_freq
 
     # Window and shift in samples, truncated as Kaldi and torchaudio.compliance.kaldi truncate them
     # (11025 Hz x 25 ms = 275.6 -> 275 samples; 16 kHz x 10.3 ms = 164.8 -> 164).
@@ -476,8 +541,14 @@ class KaldiFbank(AudioFrameExtractor):
         cfg = self.config
         return FeatureSpec(
             dim=cfg.num_mel_bins + int(cfg.use_energy), kind="sequence", intervals=True,
-            frame_rate=cfg.sample_rate / cfg.frame_shift, item_axis="time",
+            frame_rate=cfg.sample_rate / cfg.frame_shift, item_axis="time", frame_window=self.frame_window,
         )
+
+    @property
+    def frame_window(self) -> float:
+        """Seconds of signal a frame needs inside the segment: one whole window with snip_edges (a segment
+        of d seconds gives 1 + (d - window) / shift frames), none without (frames centred, d / shift)."""
+        return self.config.frame_length / self.config.sample_rate if self.config.snip_edges else 0.0
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> AudioSegment:
         segment = super().decode(row, corpus_root)

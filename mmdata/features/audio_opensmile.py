@@ -7,7 +7,9 @@ Two levels, two tables:
   frame's 20 ms span; as for every audio table (`mmdata.features.audio`), a frame owns the part of
   the segment nearest that span's centre: 10 ms cells tiling the segment. (The pitch, jitter,
   shimmer, HNR and formant descriptors come from 60 ms windows starting at the same time, so
-  their own centres lie 20 ms later.)
+  their own centres lie 20 ms later.) A segment of d seconds gets `1 + (d - 0.05) x 100` frames
+  (openSMILE drops those at the end whose window no longer fits), recorded as the spec's
+  `frame_window` for `mmdata check`.
 - `level='functionals'` -> `audio.egemaps-functionals`: the 88 functionals over the whole segment
   (means, percentiles, rates), one pooled vector per sample.
 
@@ -38,6 +40,10 @@ EgemapsLevel = Literal["lld", "functionals"]
 EGEMAPS_DIMS = {"lld": 25, "functionals": 88}
 LLD_HOP = 0.01  # seconds between eGeMAPS LLD frames
 LLD_WINDOW = 0.02  # the frame span openSMILE reports for each LLD row (the last one is cut at the signal end)
+#: Edge loss of the LLD frames: openSMILE gives 1 + (d - 0.05) x 100 frames for d seconds (26 for 0.3 s, 496
+#: for 5 s, at 8, 16 and 44.1 kHz): frames whose 60 ms pitch window runs past the end are dropped. Recorded as
+#: the spec's `frame_window`, so that `mmdata check` expects as many (a clip of 0.3 s is not 4 frames short).
+LLD_EDGE_WINDOW = 0.05
 MIN_SECONDS = 0.06  # eGeMAPS's pitch window: openSMILE outputs nothing for a shorter signal
 _INT16_MAX = 32767 / 32768  # the largest sample a 16-bit signal holds
 
@@ -70,7 +76,8 @@ class Egemaps(AudioFrameExtractor):
         dim = EGEMAPS_DIMS[self.config.level]
         if self.config.level == "functionals":
             return FeatureSpec(dim=dim)
-        return FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=1 / LLD_HOP, item_axis="time")
+        return FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=1 / LLD_HOP, item_axis="time",
+                           frame_window=LLD_EDGE_WINDOW)
 
     def provenance(self) -> dict[str, Any]:
         return {**super().provenance(), "columns": list(self._load().feature_names)}

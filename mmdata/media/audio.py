@@ -1,13 +1,17 @@
 """Audio decoding: mono float32 at a chosen rate, segment-aware, with strict checks.
 
 16-bit PCM WAV (the usual speech corpus file) is read straight from the file; other WAV, FLAC and
-OGG go through soundfile; containers (MP4, MKV, M4A, ...) and anything soundfile cannot
+OGG go through soundfile (a `.wav` that is not RIFF/WAVE, e.g. a FLAC or MP3 renamed, too: libsndfile
+reads a file by its content); containers (MP4, MKV, M4A, ...) and anything soundfile cannot
 decode go through PyAV (FFmpeg). Resampling uses soxr (high quality, via librosa), a real band-limited
 resampler. Every failure is a `MediaError` naming the file:
 
 - a missing or empty (0-byte) file;
 - a truncated WAV: the `data` chunk declares more bytes than the file holds (libsndfile would
   silently return the shorter signal);
+- a truncated compressed file (MP3, OGG, FLAC): far fewer frames decode than its header declares
+  (`TRUNCATION_FRACTION` and `TRUNCATION_SECONDS` short; libsndfile returns what it could read);
+- a file that holds no samples (a WAV of 0 frames);
 - a container without an audio stream (e.g. a video-only MP4);
 - a segment outside the file, or silence when `on_silence='error'`.
 
@@ -42,6 +46,14 @@ AUDIO_DECODE_LIBRARIES = ("soundfile", "av", "librosa", "soxr")
 SOUNDFILE_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".snd", ".mp3"})
 # WAV writers that stream (ffmpeg to a pipe, espeak-ng --stdout) leave these placeholder sizes.
 _UNKNOWN_WAV_SIZES = frozenset({0, 0xFFFFFFFF, 0x7FFFF000, 0x7FFFFFFF})
+#: A compressed file whose decoded frames fall short of its header's count by more than this fraction
+#: and more than `TRUNCATION_SECONDS` is truncated (libsndfile reads an MP3's count from its Xing header
+#: and then decodes what the file holds; priming and padding differ by a frame at most).
+TRUNCATION_FRACTION = 0.05
+TRUNCATION_SECONDS = 0.1
+#: What a file that is not RIFF/WAVE looks like from its first bytes, for the error naming it.
+_MAGIC_FORMATS = ((b"fLaC", "FLAC"), (b"ID3", "MP3"), (b"OggS", "Ogg"), (b"FORM", "AIFF"),
+                  (b"\x1aE\xdf\xa3", "Matroska/WebM"), (b".snd", "Sun/NeXT audio"), (b"caff", "CAF"))
 _WAVE_FORMAT_PCM = 0x0001
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 
@@ -98,8 +110,7 @@ def load_audio(
     if start is not None and start < 0:  # every reader, not only the WAV one (PyAV's would clamp it to 0)
         raise MediaError(f"{path}: segment start {start} is negative; expected seconds >= 0")
     if path.suffix.lower() in SOUNDFILE_SUFFIXES:
-        pcm = _read_wav_pcm16(path, size, start, end) if path.suffix.lower() in (".wav", ".wave") else None
-        samples, rate, offset = pcm if pcm is not None else _read_soundfile(path, start, end)
+        samples, rate, offset = _read_with_soundfile(path, size, start, end)
     else:
         samples, rate, offset = _read_pyav(path, start, end)
     if len(samples) == 0:
@@ -156,13 +167,38 @@ class _WavChunks:
     data_bytes: int  # audio bytes the file holds: the declared size, or to the end for a placeholder size
 
 
+class NotRiffWaveError(MediaError):
+    """A file named as a WAV whose header is not RIFF/WAVE (or RF64): another format renamed, or not audio.
+    `finding` says so without the path and hint, for an error that adds what the other decoders said."""
+
+    finding: str = "not a RIFF/WAVE file"
+
+
+def _not_riff_wave(path: Path, header: bytes) -> NotRiffWaveError:
+    finding = f"not a RIFF/WAVE file (starts with {header!r}{_detected_format(header)})"
+    error = NotRiffWaveError(f"{path}: {finding}; expected a WAV file")
+    error.finding = finding
+    return error
+
+
+def _detected_format(header: bytes) -> str:
+    """', which looks like FLAC' (and so on) for a file's first bytes, '' when they name no known format."""
+    if header[4:8] == b"ftyp":
+        name = "MP4/M4A"
+    elif len(header) >= 2 and header[0] == 0xFF and header[1] & 0xE0 == 0xE0:
+        name = "MP3"  # an MPEG audio frame sync without an ID3 tag
+    else:
+        name = next((fmt for magic, fmt in _MAGIC_FORMATS if header.startswith(magic)), None)
+    return f", which looks like {name}" if name else ""
+
+
 def _wav_chunks(path: Path, f: BinaryIO, size: int) -> _WavChunks | None:
     """Walk an open RIFF/WAVE file's chunks up to `data` (None for RF64, whose 64-bit sizes
-    libsndfile checks itself). Raises MediaError if it is not RIFF/WAVE or its `data` chunk
-    declares more bytes than the file holds."""
+    libsndfile checks itself). Raises NotRiffWaveError if it is not RIFF/WAVE, MediaError if its
+    `data` chunk declares more bytes than the file holds."""
     header = f.read(12)
     if len(header) < 12 or header[:4] not in (b"RIFF", b"RF64") or header[8:12] != b"WAVE":
-        raise MediaError(f"{path}: not a RIFF/WAVE file (starts with {header[:12]!r}); expected a WAV file")
+        raise _not_riff_wave(path, header[:12])
     if header[:4] == b"RF64":
         return None
     position, fmt = 12, b""
@@ -198,6 +234,21 @@ def _pcm16_layout(fmt: bytes) -> tuple[int, int] | None:
     if tag != _WAVE_FORMAT_PCM or bits != 16 or channels < 1 or block_align != 2 * channels or rate < 1:
         return None
     return channels, rate
+
+
+def _read_with_soundfile(path: Path, size: int, start: float | None,
+                         end: float | None) -> tuple[np.ndarray, int, float]:
+    """(mono float32 samples, rate, offset) of a file soundfile reads: 16-bit PCM WAV straight from
+    the file, anything else through libsndfile (then PyAV). A `.wav` that is not RIFF/WAVE (a FLAC or
+    MP3 renamed) is decoded by its content; only when no decoder reads it is it an error, naming its
+    header and the format it looks like."""
+    if path.suffix.lower() not in (".wav", ".wave"):
+        return _read_soundfile(path, start, end)
+    try:
+        pcm = _read_wav_pcm16(path, size, start, end)
+    except NotRiffWaveError as not_wav:
+        return _read_soundfile(path, start, end, not_wav=not_wav)
+    return pcm if pcm is not None else _read_soundfile(path, start, end)
 
 
 def _read_wav_pcm16(path: Path, size: int, start: float | None, end: float | None) -> tuple[np.ndarray, int, float] | None:
@@ -243,7 +294,10 @@ def _check_file(path: Path) -> int:
     return info.st_size
 
 
-def _read_soundfile(path: Path, start: float | None, end: float | None) -> tuple[np.ndarray, int, float]:
+def _read_soundfile(path: Path, start: float | None, end: float | None, *,
+                    not_wav: NotRiffWaveError | None = None) -> tuple[np.ndarray, int, float]:
+    """(mono float32 samples, rate, offset) decoded by libsndfile, else by PyAV. `not_wav`: the file
+    was named as a WAV but is not RIFF/WAVE; a file neither decoder reads then fails with that finding."""
     import soundfile as sf
 
     try:
@@ -257,15 +311,52 @@ def _read_soundfile(path: Path, start: float | None, end: float | None) -> tuple
         try:  # a codec libsndfile lacks (e.g. MP3 or ADPCM inside a WAV) may still decode with FFmpeg
             return _read_pyav(path, start, end)
         except MediaError as fallback:
+            if not_wav is not None:
+                raise MediaError(
+                    f"{path}: {not_wav.finding}, and no decoder reads it by its content (soundfile: {e}; PyAV: "
+                    f"{fallback}); expected a WAV file, or audio in another format under its own extension"
+                ) from e
             raise MediaError(
                 f"{path}: cannot decode audio (soundfile: {e}; PyAV: {fallback}); expected a readable audio file"
             ) from e
-    exact = subtype.startswith("PCM") or subtype in ("FLOAT", "DOUBLE")  # compressed counts are estimates
-    if exact and data.shape[0] < last - first:
-        raise MediaError(
-            f"{path}: audio file is truncated: expected {last - first} frames from frame {first}, read {data.shape[0]}"
-        )
+    check_frames_read(path, subtype, rate, first, last - first, data.shape[0])
     return _mono(data), rate, first / rate
+
+
+def check_frames_read(path: Path, subtype: str, rate: int, first: int, expected: int, read: int) -> None:
+    """Raise MediaError if libsndfile read fewer frames than the header declares: any frame short for
+    PCM and float audio (exact counts), more than `TRUNCATION_FRACTION` and `TRUNCATION_SECONDS` short
+    for compressed audio, whose header count (an MP3's Xing header) is exact up to a frame of encoder
+    padding, while a truncated file decodes to what it holds with no error."""
+    if read >= expected:
+        return
+    exact = subtype.startswith("PCM") or subtype in ("FLOAT", "DOUBLE")
+    missing = expected - read
+    if exact:
+        raise MediaError(f"{path}: audio file is truncated: expected {expected} frames from frame {first}, read {read}")
+    if subtype == "MPEG_LAYER_III" and not _mp3_declares_length(path):
+        return  # libsndfile estimated the count from the file's size and first frame: nothing declared to miss
+    if missing > TRUNCATION_FRACTION * expected and missing > TRUNCATION_SECONDS * rate:
+        raise MediaError(
+            f"{path}: audio file is truncated: its header declares {expected} frames ({expected / rate:.3f}s) from "
+            f"frame {first}, only {read} ({read / rate:.3f}s) decode; expected the whole {subtype} stream: the file "
+            "may be truncated (an interrupted download or copy); re-export or re-download the file"
+        )
+
+
+def _mp3_declares_length(path: Path) -> bool:
+    """Whether an MP3's first frame holds a Xing/Info or VBRI header (its frame count, which libsndfile
+    reports): without one, a VBR file's count is libsndfile's estimate from the first frame's bitrate,
+    which a correct file need not reach. The ID3v2 tag before it (cover art, maybe large) is skipped."""
+    with open(path, "rb") as f:
+        head = f.read(10)
+        if head[:3] == b"ID3" and len(head) == 10:
+            size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+            f.seek(10 + size + (10 if head[5] & 0x10 else 0))  # the tag, and its footer when flagged
+        else:
+            f.seek(0)
+        frame = f.read(256)  # the tag sits 4 + 9..32 (Xing/Info) or 4 + 32 (VBRI) bytes into the first frame
+    return any(tag in frame for tag in (b"Xing", b"Info", b"VBRI"))
 
 
 def _read_float32(f, frames: int) -> np.ndarray:
@@ -280,6 +371,11 @@ def _read_float32(f, frames: int) -> np.ndarray:
 def _segment_frames(path: Path, rate: int, total: int, start: float | None, end: float | None) -> tuple[int, int]:
     first = 0 if start is None else int(round(start * rate))
     last = total if end is None else min(total, int(round(end * rate)))
+    if total == 0:
+        raise MediaError(
+            f"{path}: the audio holds 0 samples (its header declares no audio frames at {rate} Hz); expected a "
+            "non-empty recording (re-export the file, or drop the sample)"
+        )
     if first < 0:
         raise MediaError(f"{path}: segment start {start} is negative; expected seconds >= 0")
     if first >= total:

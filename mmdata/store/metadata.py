@@ -32,10 +32,18 @@ class FeatureSpec:
     of audio/video, words, or one per caption); `intervals=True` adds per-item (start, end)
     seconds. `dim=None` means variable-length vectors (e.g. token ids).
 
+    `frame_window` (sequences at a frame rate, optional): the seconds of signal a frame's analysis
+    needs inside the segment when frames whose window does not fit are dropped (Kaldi's snip_edges,
+    openSMILE), so that a segment of d seconds gives `1 + (d - frame_window) x frame_rate` frames,
+    not `d x frame_rate`; 0 for frames centred on padded edges. None (the default, and every spec
+    written before the field existed): not recorded, `mmdata check` expects `d x frame_rate`. It is
+    left out of the JSON when None, so other specs read and compare as before.
+
     Raises:
         ConfigError: a field holds what no table can be written with: dim not None or an int >= 1,
             dtype or kind not one of `FEATURE_DTYPES` / `FEATURE_KINDS`, intervals or frame_rate on a
-            pooled spec (one vector per sample has no frames), frame_rate not a positive number.
+            pooled spec (one vector per sample has no frames), frame_rate not a positive number,
+            frame_window not None or a number >= 0 or given without a frame_rate.
     """
 
     dim: int | None
@@ -44,6 +52,7 @@ class FeatureSpec:
     intervals: bool = False
     frame_rate: float | None = None
     item_axis: str | None = None  # what a sequence runs over: "time", "word", "caption", ...
+    frame_window: float | None = None  # seconds a frame needs inside the segment (edge frames dropped)
 
     def __post_init__(self) -> None:
         # Checked here, before an extractor computes anything: a dim of 0 killed the process in the
@@ -52,13 +61,32 @@ class FeatureSpec:
         object.__setattr__(self, "dtype", _checked_dtype(self.dtype))
         _check_kind(self.kind)
         _check_sequence_fields(self)
+        self._check_frame_window()
+
+    def _check_frame_window(self) -> None:
+        """frame_window is None, or seconds >= 0 of a sequence at a frame rate (it corrects its frame count)."""
+        window = self.frame_window
+        if window is None:
+            return
+        if not (isinstance(window, numbers.Real) and not isinstance(window, bool) and math.isfinite(window)
+                and window >= 0):
+            raise ConfigError(f"FeatureSpec field 'frame_window' is {window!r}; expected None or the seconds (>= 0) "
+                              "of signal one frame needs inside the segment, e.g. 0.025 for Kaldi's 25 ms windows "
+                              "with snip_edges")
+        if self.frame_rate is None:
+            raise ConfigError(f"FeatureSpec field 'frame_window' is {window!r} without a frame_rate; it corrects the "
+                              "frame count of a sequence at a frame rate: set frame_rate too, or leave it None")
+        object.__setattr__(self, "frame_window", float(window))
 
     @property
     def arrow_value_type(self) -> pa.DataType:
         return pa.from_numpy_dtype(self.dtype)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["frame_window"] is None:  # as specs were written before the field: unchanged JSON
+            del data["frame_window"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FeatureSpec:

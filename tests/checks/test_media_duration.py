@@ -68,7 +68,7 @@ def test_whole_clips_without_a_duration_are_one_warning_per_table(tmp_path):
     issues = _found(report, "duration-unknown")
     assert [(i.table, i.severity, i.sample_id, i.count) for i in issues] == [
         ("audio.f", "warning", "vid0[0]", 12), ("video.g", "warning", "vid0[0]", 12)]
-    assert "12 of 12 samples have no end time and no known media duration" in issues[0].message
+    assert "12 of 12 samples with a feature have no end time and no known media duration" in issues[0].message
     assert "add a `duration` column (seconds) to the corpus's segment list" in issues[0].message
 
 
