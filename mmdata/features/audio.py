@@ -203,9 +203,10 @@ class AudioFrameExtractor(Extractor):
 class _StftExtractor(AudioFrameExtractor):
     def output_spec(self) -> FeatureSpec:
         dim = self.config.n_mfcc if isinstance(self.config, MfccConfig) else self.config.n_mels
-        # centred frames: a segment of d seconds gives 1 + d x frame_rate frames (frame_window 0)
+        # centred frames: a segment of d seconds gives 1 + d x frame_rate frames, which check's general rule
+        # (d x frame_rate, within its tolerance) holds; no frame_window, so tables keep the spec they had
         return FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=self.config.frame_rate,
-                           item_axis="time", frame_window=0.0)
+                           item_axis="time")
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> Any:
         segment = super().decode(row, corpus_root)

@@ -133,7 +133,7 @@ class Prosody(AudioFrameExtractor):
     def output_spec(self) -> FeatureSpec:
         return FeatureSpec(
             dim=len(prosody_columns(self.config.n_mfcc)), kind="sequence", intervals=True,
-            frame_rate=float(self.config.frame_rate), item_axis="time", frame_window=0.0,  # centred frames
+            frame_rate=float(self.config.frame_rate), item_axis="time",  # centred frames: check's general rule
         )
 
     def provenance(self) -> dict[str, Any]:

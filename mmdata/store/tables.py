@@ -172,7 +172,10 @@ def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path,
     if (existing is not None and (existing.config != provenance["config"] or existing.spec != provenance["spec"])
             and (shards or layout.shard_files(layout.errors_dir(dataset.root, name)))):
         # (an entry whose shards were all removed is replaced: nothing of it is left to keep)
-        return f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}", None
+        if existing.config != provenance["config"]:
+            return f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}", None
+        return (f"table {name!r} in {dataset.root} was made with feature spec {existing.spec}, not {provenance['spec']} "
+                "(an earlier mmdata version described the same extractor differently)"), None
     if shards and layout.shard_format(shards[0]) != table_format:
         return (f"table {name!r} in {dataset.root} holds {layout.shard_format(shards[0])} shards, not {table_format}; "
                 f"extract it with --table-format {layout.shard_format(shards[0])} to resume"), None
