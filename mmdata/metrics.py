@@ -233,23 +233,89 @@ def retrieval_metrics(scores: np.ndarray, caption_image: np.ndarray, ks: Sequenc
     return out
 
 
-def chance_recall(n_images: int, captions_per_image: float, ks: Sequence[int] = RECALL_KS) -> dict[str, float]:
+def chance_recall(
+    caption_counts: Sequence[int] | np.ndarray | int,
+    captions_per_image: float | None = None,
+    ks: Sequence[int] = RECALL_KS,
+) -> dict[str, float]:
     """Expected Recall@K (percent) of a random scorer, for comparison with `retrieval_metrics`.
 
-    text->image: K / n_images. image->text: 1 - P(none of the image's c captions in a random top K).
+    `caption_counts` holds each test image's caption count (images may differ: Flickr/COCO have a few with
+    6 or 7). With N captions in all, an image query ranks all N and hits when any of its c_i captions is
+    in the top K: P = 1 - C(N - c_i, K) / C(N, K), averaged over the images (exact, not the value at the
+    mean count, which is wrong when the counts differ). A caption query ranks the n images: K / n.
+
+    The old form `chance_recall(n_images, captions_per_image)` still works for a whole number of captions
+    per image (every image the same).
+
+    Raises:
+        SchemaMismatchError: no image, an image without caption, or a fractional `captions_per_image`.
     """
-    n_captions = int(round(n_images * captions_per_image))
-    c = int(round(captions_per_image))
+    counts = _caption_counts(caption_counts, captions_per_image)
+    n_images, n_captions = len(counts), int(counts.sum())
     out = {}
     for k in ks:
-        miss = 1.0
-        for j in range(min(k, n_captions)):
-            miss *= max(0.0, (n_captions - c - j) / (n_captions - j))
-        out[f"i2t_r{k}"] = 100.0 * (1.0 - miss)
+        out[f"i2t_r{k}"] = 100.0 * float(np.mean([1.0 - _miss_probability(n_captions, int(c), k) for c in counts]))
     for k in ks:
         out[f"t2i_r{k}"] = 100.0 * min(1.0, k / n_images)
     out["rsum"] = sum(out.values())
     return out
+
+
+def _caption_counts(caption_counts: Sequence[int] | np.ndarray | int, captions_per_image: float | None) -> np.ndarray:
+    """Per-image caption counts from either form `chance_recall` takes."""
+    if np.ndim(caption_counts) == 0:
+        n_images = int(caption_counts)  # type: ignore[arg-type]
+        if captions_per_image is None or captions_per_image != int(captions_per_image):
+            raise SchemaMismatchError(
+                f"chance_recall({n_images}, {captions_per_image!r}): a count of images needs a whole number of "
+                "captions per image; expected each image's caption count instead, e.g. "
+                "chance_recall(np.bincount(caption_image))"
+            )
+        counts = np.full(n_images, int(captions_per_image), dtype=np.int64)
+    else:
+        counts = np.asarray(caption_counts, dtype=np.int64).reshape(-1)
+    if len(counts) == 0 or counts.min() < 1:
+        raise SchemaMismatchError(
+            f"chance recall needs at least one image and a caption for every image, got {len(counts)} image(s) "
+            f"with counts from {counts.min() if len(counts) else '-'}; leave out images without captions"
+        )
+    return counts
+
+
+def _miss_probability(n_captions: int, own: int, k: int) -> float:
+    """C(N - c, K) / C(N, K): the chance that none of an image's `own` captions is in a random top K of N."""
+    miss = 1.0
+    for j in range(min(k, n_captions)):
+        miss *= max(0.0, (n_captions - own - j) / (n_captions - j))
+    return miss
+
+
+def tied_queries(scores: np.ndarray, caption_image: np.ndarray) -> dict[str, int]:
+    """How many queries have a wrong item scoring exactly as high as their (best) right one.
+
+    Only for these does the pessimistic tie rule matter: their rank would be better under an optimistic
+    rule or a sort's accidental order. `i2t`: images whose best caption ties with another image's caption;
+    `t2i`: captions whose image ties with another image.
+    """
+    scores, caption_image = _check_scores(scores, caption_image)
+    n_images, n_captions = scores.shape
+    own = scores[caption_image, np.arange(n_captions)]
+    best = np.full(n_images, -np.inf)
+    np.maximum.at(best, caption_image, own)
+    i2t = 0
+    for start in range(0, n_images, _BLOCK):
+        block = np.arange(start, min(start + _BLOCK, n_images))
+        equal = scores[block] == best[block, None]
+        equal &= caption_image[None, :] != block[:, None]  # a second own caption at the best score is no tie
+        i2t += int(equal.any(axis=1).sum())
+    t2i = 0
+    for start in range(0, n_captions, _BLOCK):
+        block = np.arange(start, min(start + _BLOCK, n_captions))
+        equal = scores[:, block] == own[None, block]
+        equal[caption_image[block], np.arange(len(block))] = False
+        t2i += int(equal.any(axis=0).sum())
+    return {"i2t": i2t, "t2i": t2i}
 
 
 def fold_slices(n_images: int, fold_size: int = 1000) -> list[slice]:
@@ -276,6 +342,65 @@ def folded_retrieval_metrics(
         keep = (caption_image >= fold.start) & (caption_image < fold.stop)
         results.append(retrieval_metrics(scores[fold][:, keep], caption_image[keep] - fold.start, ks))
     return {key: float(np.mean([r[key] for r in results])) for key in results[0]}
+
+
+# --- what the reported numbers mean ---------------------------------------------------------------
+
+#: The `metric_definitions` block of the sentiment metrics JSON (MOSI/MOSEI scoring): units and conventions
+#: that the key names alone do not state. The values under `metrics` are unchanged by it.
+SENTIMENT_DEFINITIONS: dict[str, object] = {
+    "reference": "MulT eval_mosei_senti / MMSA __eval_mosei_regression (CMU-MultimodalSDK for acc7_cmumosei)",
+    "units": "mae in label units; corr a Pearson coefficient in [-1, 1]; every acc*/f1* a fraction in [0, 1] "
+             "(the printed table shows them as percentages)",
+    "keys": {
+        "mae": "mean |prediction - truth| on unclipped values",
+        "corr": "Pearson correlation (np.corrcoef); null when predictions or truths are constant",
+        "acc2_has0": "Acc-2, all samples: negative (< 0) vs non-negative (>= 0); papers' 'Acc-2 a'",
+        "f1_has0": "weighted F1 (sklearn average='weighted') of the acc2_has0 decision",
+        "acc2_non0": "Acc-2 with the samples whose truth is exactly 0 dropped: negative vs positive; papers' 'Acc-2 b'",
+        "f1_non0": "weighted F1 of the acc2_non0 decision",
+        "acc7": "np.round(np.clip(x, -3, 3)) of prediction and truth agree (round half to even)",
+        "acc5": "np.round(np.clip(x, -2, 2)) of prediction and truth agree (round half to even)",
+        "acc7_cmumosei": "7 classes by the CMU-MultimodalSDK MOSEI README's binning (0 its own class, (0, 1] -> 1, ...)",
+    },
+}
+#: The same for CH-SIMS exports (labels in [-1, 1]), scored as MMSA's __eval_sims_regression.
+SIMS_DEFINITIONS: dict[str, object] = {
+    "reference": "MMSA __eval_sims_regression",
+    "units": "mae in label units; corr a Pearson coefficient; acc*/f1 fractions in [0, 1] (the table shows percentages)",
+    "keys": {
+        "mae": "mean |prediction - truth| after clipping both to [-1, 1]",
+        "corr": "Pearson correlation of the clipped values",
+        "acc2": "2 classes [-1, 0] / (0, 1]",
+        "f1": "weighted F1 of the acc2 classes",
+        "acc3": "3 classes cut at -0.1 and 0.1 (intervals (lo, hi])",
+        "acc5": "5 classes cut at -0.7, -0.1, 0.1, 0.7 (intervals (lo, hi])",
+    },
+}
+#: The `metric_definitions` block of the retrieval metrics JSON.
+RETRIEVAL_DEFINITIONS: dict[str, object] = {
+    "reference": "VSE++ / SCAN evaluation (i2t, t2i Recall@K, rsum, medr)",
+    "units": "every r* key and rsum in percent (0-100); medr a 1-based rank",
+    "ties": "pessimistic: a wrong item scoring exactly as high as the right one ranks before it (a constant "
+            "scorer gets 0, not 100); details.tied_queries counts the queries this touched",
+    "keys": {
+        "i2t_rK": "image -> text: share of test images with any of their captions among the top K of all captions",
+        "t2i_rK": "text -> image: share of test captions whose image is among the top K of all test images",
+        "rsum": "i2t_r1 + i2t_r5 + i2t_r10 + t2i_r1 + t2i_r5 + t2i_r10",
+        "i2t_medr": "median rank of each image's best caption, floor(median(0-based rank)) + 1",
+        "t2i_medr": "median rank of each caption's image, floor(median(0-based rank)) + 1",
+        "t2t_rK": "text-only row: a caption retrieves the other captions; hit when one of its image's is in the top K",
+        "chance": "row of the expected recall of a random scorer, exact for the test images' caption counts",
+        "folded_1k": "the same keys averaged over consecutive 1000-image folds (COCO 1K test), when >= 2000 images",
+    },
+}
+#: One-line legends printed under the recipes' tables.
+SENTIMENT_LEGEND = ("MAE in label units; Acc/F1 in % (JSON: fractions); has0: < 0 vs >= 0, all samples; non0: truth-0 "
+                    "samples dropped; Acc7/Acc5: np.round of clipped values (MMSA/MulT)")
+SIMS_LEGEND = ("MAE in label units, values clipped to [-1, 1]; Acc/F1 in % (JSON: fractions); classes as MMSA's "
+               "SIMS evaluation")
+RETRIEVAL_LEGEND = ("Recall@K in % (JSON too); ties count against the query; chance: expected recall of a random "
+                    "scorer (VSE++/SCAN protocol)")
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
 Prints the comparison table and the metrics path, and writes the metrics JSON (`--output`, also with
 `--demo`; default inside the export or work directory). The same as `mmdata train sentiment` /
 `mmdata train demo --task sentiment`; a user error (a missing split, a wrong table, ...) prints one
-`error: ...` line and exits with status 2.
+`error: ...` line and exits with status 2; a model that fails (diverges) is reported as failed, the others'
+results are printed and written, and the script exits with status 1.
 """
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("export_dir", type=Path, nargs="?", help="pooled fused export (mmdata fuse)")
     parser.add_argument("--demo", type=Path, metavar="WORK_DIR", help="run on the generated demo corpus instead")
-    parser.add_argument("--output", "-o", type=Path, help="metrics JSON path")
+    parser.add_argument("--output", "-o", type=Path, help="metrics JSON path (a missing folder is created)")
     parser.add_argument("--model", "-m", action="append", help="model to train; repeat (default: all)")
     parser.add_argument("--train-split", default="train", help="split to train on (default: train)")
     parser.add_argument("--valid-split", help="early-stopping split (default: valid/val/dev)")
     parser.add_argument("--test-split", default="test", help="split to report (default: test)")
     parser.add_argument("--epochs", type=int, help="training epochs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's)")
     args = parser.parse_args(argv)
     if (args.export_dir is None) == (args.demo is None):
         parser.error("give an export directory or --demo WORK_DIR (one of them)")
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         config = SentimentRecipeConfig(models=tuple(args.model or base.models), train_split=args.train_split,
                                        valid_split=args.valid_split, test_split=args.test_split,
-                                       train=base.train.override(epochs=args.epochs, seed=args.seed))
+                                       train=base.train.override(epochs=args.epochs, seed=args.seed, lr=args.lr))
         if args.demo is not None:
             report = run_sentiment_demo(args.demo, SentimentDemo(recipe=config))
             path = args.output or args.demo / "sentiment-metrics.json"
@@ -52,8 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     except MmdataError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    print(report.table())
+    print(report.text())
     print(f"metrics: {path}")
+    if report.failed():
+        print(f"error: {len(report.failed())} model(s) failed, the other results are kept: "
+              + "; ".join(row.error for row in report.failed()), file=sys.stderr)
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

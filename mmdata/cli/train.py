@@ -1,8 +1,14 @@
-"""`mmdata train sentiment|retrieval|demo`: the training recipes over mmdata's exports."""
+"""`mmdata train sentiment|retrieval|demo`: the training recipes over mmdata's exports.
+
+Each prints the comparison table, a legend of units and conventions, and the metrics path. When a model
+fails (diverges), the others still run and the JSON is written; the command then says how many failed
+and exits with status 1 (user errors exit 2, as every mmdata command's). The metrics JSON's folder is
+created when missing, as for every mmdata output file (`check --json`, `report --out`).
+"""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 
@@ -15,13 +21,17 @@ app.add_typer(train_app, name="train")
 Models = Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Model to train; repeat (default: all).")]
 Epochs = Annotated[Optional[int], typer.Option(min=1, help="Training epochs (default: the recipe's).")]
 Seed = Annotated[int, typer.Option(help="Seed of everything random.")]
-Output = Annotated[Optional[Path], typer.Option("--out", "-o", help="Metrics JSON (default: inside the input directory).")]
+LearningRate = Annotated[Optional[float], typer.Option("--lr", help="Adam learning rate, > 0 (default: the recipe's).")]
+Output = Annotated[Optional[Path], typer.Option(
+    "--out", "-o", help="Metrics JSON (default: inside the input directory; a missing folder is created).")]
+#: Exit status when a model failed but the others were reported (user errors exit 2).
+MODEL_FAILED_EXIT = 1
 
 
 @command("sentiment", group=train_app)
 def sentiment_command(
     export_dir: Annotated[Path, typer.Argument(help="Pooled fused export written by `mmdata fuse`.")],
-    output: Output = None, model: Models = None, epochs: Epochs = None, seed: Seed = 0,
+    output: Output = None, model: Models = None, epochs: Epochs = None, seed: Seed = 0, lr: LearningRate = None,
     train_split: Annotated[str, typer.Option(help="Split to train on.")] = "train",
     valid_split: Annotated[Optional[str], typer.Option(help="Early-stopping split (default: valid/val/dev).")] = None,
     test_split: Annotated[str, typer.Option(help="Split to report.")] = "test",
@@ -31,16 +41,15 @@ def sentiment_command(
 
     base = SentimentRecipeConfig()
     config = SentimentRecipeConfig(models=tuple(model or base.models), train_split=train_split, valid_split=valid_split,
-                                   test_split=test_split, train=base.train.override(epochs=epochs, seed=seed))
+                                   test_split=test_split, train=base.train.override(epochs=epochs, seed=seed, lr=lr))
     path = output_file(output, "--out", "sentiment-metrics.json") if output else export_dir / "sentiment-metrics.json"
-    typer.echo(run_sentiment_recipe(export_dir, path, config).table())
-    typer.echo(f"metrics: {path}")
+    _finish([("sentiment", run_sentiment_recipe(export_dir, path, config), path)])
 
 
 @command("retrieval", group=train_app)
 def retrieval_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset with image tables and a caption-level text table.")],
-    output: Output = None, model: Models = None, epochs: Epochs = None, seed: Seed = 0,
+    output: Output = None, model: Models = None, epochs: Epochs = None, seed: Seed = 0, lr: LearningRate = None,
     image: Annotated[Optional[list[str]], typer.Option(help="Pooled image table; repeat to concatenate (default: all).")] = None,
     text: Annotated[Optional[str], typer.Option(help="Caption-level text table (default: the only one).")] = None,
     train_split: Annotated[Optional[list[str]], typer.Option(help="Split to train on; repeat (default: train*, restval).")] = None,
@@ -52,10 +61,9 @@ def retrieval_command(
     base = RetrievalRecipeConfig()
     config = RetrievalRecipeConfig(image_tables=tuple(image or ()), text_table=text, train_splits=tuple(train_split or ()),
                                    test_split=test_split, models=tuple(model or base.models),
-                                   train=base.train.override(epochs=epochs, seed=seed))
+                                   train=base.train.override(epochs=epochs, seed=seed, lr=lr))
     path = output_file(output, "--out", "retrieval-metrics.json") if output else dataset_dir / "retrieval-metrics.json"
-    typer.echo(run_retrieval_recipe(dataset_dir, path, config).table())
-    typer.echo(f"metrics: {path}")
+    _finish([("retrieval", run_retrieval_recipe(dataset_dir, path, config), path)])
 
 
 @command("demo", group=train_app)
@@ -68,5 +76,25 @@ def demo_command(
     """Generate the demo corpora, extract, fuse and train: the models compared on data of known structure."""
     from mmdata.models.demo import run_demos
 
+    failed = []
     for name, report, path in run_demos(output_dir(work_dir, "WORK_DIR"), task, num_workers=num_workers, audio=audio):
-        typer.echo(f"\n{name} ({path}):\n{report.table()}")
+        typer.echo(f"\n{name} ({path}):\n{report.text()}")
+        failed += [f"{name}: {row.error}" for row in report.failed()]
+    _exit_if_failed(failed)
+
+
+def _finish(results: list[tuple[str, Any, Path]]) -> None:
+    """Print each report (table, legend, failures) and its metrics path; exit 1 when a model failed."""
+    failed = []
+    for _, report, path in results:
+        typer.echo(report.text())
+        typer.echo(f"metrics: {path}")
+        failed += [row.error for row in report.failed()]
+    _exit_if_failed(failed)
+
+
+def _exit_if_failed(reasons: list[str]) -> None:
+    """Say how many models failed (the others' results are reported and written) and exit 1; nothing if none."""
+    if reasons:
+        typer.echo(f"error: {len(reasons)} model(s) failed, the other results are kept: " + "; ".join(reasons), err=True)
+        raise typer.Exit(MODEL_FAILED_EXIT)

@@ -1,8 +1,9 @@
 """Result tables and metrics JSON shared by the training recipes.
 
-A recipe's result is a list of rows (`ResultRow`: model name, kind, modalities, metrics); `format_table`
-renders them as a plain-text table for the terminal and `write_metrics_json` writes the whole report
-atomically (temporary file + rename) so a reader never sees half a file.
+A recipe's result is a list of rows (`ResultRow`: model name, kind, modalities, metrics, and `status`
+'ok' or 'failed' with the `error` that says why); `format_table` renders them as a plain-text table for
+the terminal (a failed row reads FAILED, its reason below the table) and `write_metrics_json` writes the
+whole report atomically (temporary file + rename) so a reader never sees half a file.
 """
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ import numpy as np
 from mmdata.store.files import write_text_atomic
 
 RowKind = Literal["unimodal", "multimodal", "cross-modal", "reference"]
+RowStatus = Literal["ok", "failed"]
 
 
 @dataclass
 class ResultRow:
-    """One model's test metrics (and how long it took to train)."""
+    """One model's test metrics (and how long it took to train), or why it has none (`status` 'failed')."""
 
     model: str
     kind: RowKind
@@ -31,6 +33,13 @@ class ResultRow:
     metrics: dict[str, float]
     train_seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
+    status: RowStatus = "ok"
+    #: Why the model failed (names the model and the epoch), None when it did not.
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -44,12 +53,16 @@ def format_table(
     """A plain-text table: model, kind, modalities, then one column per (metric key, header).
 
     Metrics named in `percent` are fractions shown as percentages with one decimal; the others get
-    `decimals` decimals. A metric a row lacks shows as '-'.
+    `decimals` decimals. A metric a row lacks shows as '-'; a failed row reads FAILED (its reason is in
+    `failure_lines`).
     """
     header = ["model", "kind", "modalities", *[h for _, h in columns]]
     lines = [header]
     for row in rows:
         cells = [row.model, row.kind, "+".join(row.modalities)]
+        if row.failed:
+            lines.append(cells + ["FAILED"] + ["-"] * (len(columns) - 1))
+            continue
         for key, _ in columns:
             value = row.metrics.get(key)
             if value is None:
@@ -63,6 +76,22 @@ def format_table(
     rendered = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
     rendered.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(rendered)
+
+
+def failure_lines(rows: Sequence[ResultRow]) -> list[str]:
+    """One line per failed row: its reason, for under the table (the reason names the model)."""
+    return [f"FAILED: {row.error}" for row in rows if row.failed]
+
+
+def render_report(table: str, legend: str, rows: Sequence[ResultRow]) -> str:
+    """The printed form of a recipe's result: the table, a legend line (units and conventions) and the
+    reason of every failed model."""
+    return "\n".join([table, legend, *failure_lines(rows)])
+
+
+def failures_json(rows: Sequence[ResultRow]) -> list[dict[str, Any]]:
+    """The failed rows for the report's top-level `failures` list: model, modalities and reason."""
+    return [{"model": r.model, "modalities": r.modalities, "error": r.error} for r in rows if r.failed]
 
 
 def write_metrics_json(path: str | Path, report: dict[str, Any]) -> Path:

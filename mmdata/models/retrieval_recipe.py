@@ -12,9 +12,13 @@ An image of a split without an image vector or without caption vectors (its extr
 has no caption) cannot be scored: it is left out with a warning, and the metrics JSON counts and names
 those of each side under `left_out` (the test side's count is also in the protocol).
 
-Rows of the result: chance (expected Recall@K of a random scorer), a unimodal text-only reference
-(caption -> other captions of the same image, no training), and one cross-modal row per alignment model;
-the metrics JSON also holds each model's median ranks (`i2t_medr`, `t2i_medr`).
+Rows of the result: chance (expected Recall@K of a random scorer, exact for the test images' own caption
+counts), a unimodal text-only reference (caption -> other captions of the same image, no training), and
+one cross-modal row per alignment model; the metrics JSON also holds each model's median ranks (`i2t_medr`,
+`t2i_medr`), in its row's `details.tied_queries` how many image and caption queries had a wrong item tied
+with the right one (the queries the pessimistic tie rule scored as misses-by-rank), and `metric_definitions`
+(units and conventions of every key). A model that diverges (NaN/inf loss or scores) gets a failed row
+naming it and the epoch; the other models' results are kept and written.
 
     report = run_retrieval_recipe("out/shapes", "out/shapes/retrieval.json")
 """
@@ -31,11 +35,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.metrics import chance_recall, fold_slices, folded_retrieval_metrics, recall_at_k, retrieval_metrics
+from mmdata.metrics import (
+    RETRIEVAL_DEFINITIONS, RETRIEVAL_LEGEND, chance_recall, fold_slices, folded_retrieval_metrics, recall_at_k,
+    retrieval_metrics, tied_queries,
+)
 from mmdata.models.data import align_ids, concat_tables, read_sequence, standardize
-from mmdata.models.report import ResultRow, environment, format_table, write_metrics_json
+from mmdata.models.report import (
+    ResultRow, environment, failures_json, format_table, render_report, write_metrics_json,
+)
 from mmdata.models.retrieval import RETRIEVAL_MODELS, RetrievalModelConfig, cosine_scores, create_retrieval_model
-from mmdata.models.trainer import TrainConfig, limit_threads, seed_everything
+from mmdata.models.trainer import TrainConfig, TrainingDiverged, limit_threads, seed_everything
 from mmdata.store.reader import Dataset, open_dataset
 
 log = logging.getLogger(__name__)
@@ -95,8 +104,17 @@ class RetrievalReport:
     def table(self) -> str:
         return format_table(self.rows, RECALL_COLUMNS, decimals=1)
 
+    def text(self) -> str:
+        """What the CLI prints: the table, a legend of units and conventions, and why any model failed."""
+        return render_report(self.table(), RETRIEVAL_LEGEND, self.rows)
+
+    def failed(self) -> list[ResultRow]:
+        """The rows of models that failed (diverged); their `error` says why."""
+        return [row for row in self.rows if row.failed]
+
     def to_json(self) -> dict[str, Any]:
-        return {**self.info, "results": [r.to_json() for r in self.rows], "folded_1k": self.folded}
+        return {**self.info, "results": [r.to_json() for r in self.rows], "folded_1k": self.folded,
+                "failures": failures_json(self.rows)}
 
 
 def run_retrieval_recipe(
@@ -123,19 +141,13 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
     train.texts, test.texts = standardize(train.texts, test.texts)
     n_test, n_captions = len(test.images), len(test.texts)
     log.info("retrieval: %d train images, %d test images with %d captions", len(train.images), n_test, n_captions)
-    rows = [ResultRow("chance", "reference", ["image", "text"], chance_recall(n_test, n_captions / n_test)),
+    caption_counts = np.bincount(test.caption_image, minlength=n_test)
+    rows = [ResultRow("chance", "reference", ["image", "text"], chance_recall(caption_counts)),
             ResultRow("text-only", "unimodal", ["text"], caption_to_caption_metrics(test.texts, test.caption_image))]
     folded: dict[str, dict[str, float]] = {}
     for name in config.models:
-        seed_everything(config.train.seed)
-        model = create_retrieval_model(name, config.model)
-        began = time.perf_counter()
-        model.fit(train.images, train.texts, train.caption_image, config.train)
-        seconds = time.perf_counter() - began
-        scores = model.scores(test.images, test.texts)
-        rows.append(ResultRow(name, "cross-modal", ["image", "text"], retrieval_metrics(scores, test.caption_image),
-                              train_seconds=round(seconds, 2)))
-        fold_metrics = folded_retrieval_metrics(scores, test.caption_image)
+        row, fold_metrics = run_retrieval_job(name, train, test, config)
+        rows.append(row)
         if fold_metrics is not None:
             folded[name] = fold_metrics
     info = {
@@ -154,6 +166,7 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
             "no image or caption vector)"
             if len(test.left_out) else "") + (f"; plus {_folds_note(n_test, test.order)}" if folded else ""),
         "left_out": left_out,
+        "metric_definitions": RETRIEVAL_DEFINITIONS,
         "config": asdict(config),
         "environment": environment(),
     }
@@ -161,6 +174,38 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
     if output_path is not None:
         write_metrics_json(output_path, report.to_json())
     return report
+
+
+def run_retrieval_job(name: str, train: RetrievalSplit, test: RetrievalSplit,
+                      config: RetrievalRecipeConfig) -> tuple[ResultRow, dict[str, float] | None]:
+    """Train and test one alignment model: its row and its 1K-fold metrics (None: too few test images).
+
+    A model that diverges, or whose test scores are NaN/inf, gives a failed row whose reason names it
+    (and the epoch) instead of ending the whole recipe, so the other models' results are kept.
+    """
+    seed_everything(config.train.seed)
+    model = create_retrieval_model(name, config.model)
+    began = time.perf_counter()
+    try:
+        model.fit(train.images, train.texts, train.caption_image, config.train)
+    except TrainingDiverged as e:
+        return _failed_row(name, f"model {name!r} {e}", time.perf_counter() - began, {"failed_epoch": e.epoch}), None
+    seconds = time.perf_counter() - began
+    scores = model.scores(test.images, test.texts)
+    if not np.isfinite(scores).all():
+        reason = (f"model {name!r} scored NaN/inf for {int((~np.isfinite(scores)).sum())} of {scores.size} test "
+                  f"image-caption pairs; try a lower --lr (now {config.train.lr:g})")
+        return _failed_row(name, reason, seconds, {}), None
+    row = ResultRow(name, "cross-modal", ["image", "text"], retrieval_metrics(scores, test.caption_image),
+                    train_seconds=round(seconds, 2), details={"tied_queries": tied_queries(scores, test.caption_image)})
+    return row, folded_retrieval_metrics(scores, test.caption_image)
+
+
+def _failed_row(name: str, reason: str, seconds: float, details: dict[str, Any]) -> ResultRow:
+    """The row of a model that failed: no metrics, `status` 'failed' and the reason (also logged)."""
+    log.error("%s", reason)
+    return ResultRow(name, "cross-modal", ["image", "text"], {}, train_seconds=round(seconds, 2), details=details,
+                     status="failed", error=reason)
 
 
 def load_retrieval_split(

@@ -15,10 +15,14 @@ Rows of the result: `mean` (predicts the train mean: the floor), one `unimodal` 
 one row per fusion model over all modalities. A model row's `details` hold `best_epoch` (counted from 1,
 as `epochs_run` counts: the epoch whose weights were kept and tested), `epochs_run` and `valid_mae`. The
 report also names each modality's table, the export's source (dataset, samples fingerprint, corpus) and
-the rows left out for want of a label.
+the rows left out for want of a label, and `metric_definitions` (units and conventions of every key).
+
+A model that diverges (NaN/inf training loss or validation score, or non-finite test predictions) fails
+on its own: its row has `status` 'failed' and an `error` naming the model and the epoch, the report's
+`failures` lists it, and the other models' results are kept and written.
 
     report = run_sentiment_recipe("out/mosi-fused", "out/mosi-fused/sentiment.json")
-    print(report.table())
+    print(report.text())
 """
 from __future__ import annotations
 
@@ -32,11 +36,15 @@ from typing import Any
 import numpy as np
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.metrics import mae, sentiment_metrics, sims_metrics
+from mmdata.metrics import (
+    SENTIMENT_DEFINITIONS, SENTIMENT_LEGEND, SIMS_DEFINITIONS, SIMS_LEGEND, mae, sentiment_metrics, sims_metrics,
+)
 from mmdata.models.data import SplitArrays, read_fused_splits
-from mmdata.models.report import ResultRow, environment, format_table, write_metrics_json
+from mmdata.models.report import (
+    ResultRow, environment, failures_json, format_table, render_report, write_metrics_json,
+)
 from mmdata.models.sentiment import SENTIMENT_MODELS, SentimentModelConfig, create_sentiment_model
-from mmdata.models.trainer import TrainConfig, fit, limit_threads, seed_everything
+from mmdata.models.trainer import TrainConfig, TrainingDiverged, fit, limit_threads, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,8 @@ SENTIMENT_COLUMNS = [("mae", "MAE"), ("corr", "Corr"), ("acc2_has0", "Acc2 has0"
 SIMS_COLUMNS = [("mae", "MAE"), ("corr", "Corr"), ("acc2", "Acc2"), ("f1", "F1"), ("acc3", "Acc3"), ("acc5", "Acc5")]
 PERCENT_METRICS = ("acc2_has0", "f1_has0", "acc2_non0", "f1_non0", "acc7", "acc5", "acc7_cmumosei", "acc2", "f1", "acc3")
 METRIC_SETS = {"mosi": (sentiment_metrics, SENTIMENT_COLUMNS), "sims": (sims_metrics, SIMS_COLUMNS)}
+#: Units and conventions of each metric set: the JSON's `metric_definitions` and the legend under the table.
+METRIC_DEFINITIONS = {"mosi": (SENTIMENT_DEFINITIONS, SENTIMENT_LEGEND), "sims": (SIMS_DEFINITIONS, SIMS_LEGEND)}
 VALID_SPLIT_NAMES = ("valid", "val", "dev", "validation")
 #: A split with fewer labelled rows gets a warning: one row moves its Acc-2 by more than 5 points.
 FEW_ROWS = 20
@@ -94,6 +104,14 @@ class SentimentReport:
         columns = METRIC_SETS[self.info.get("metrics", "mosi")][1]
         return format_table(self.rows, columns, percent=PERCENT_METRICS)
 
+    def text(self) -> str:
+        """What the CLI prints: the table, a legend of units and conventions, and why any model failed."""
+        return render_report(self.table(), METRIC_DEFINITIONS[self.info.get("metrics", "mosi")][1], self.rows)
+
+    def failed(self) -> list[ResultRow]:
+        """The rows of models that failed (diverged); their `error` says why."""
+        return [row for row in self.rows if row.failed]
+
     def row(self, model: str, modalities: list[str] | None = None) -> ResultRow:
         """The row of `model` (and, for unimodal rows, its modality)."""
         for row in self.rows:
@@ -102,11 +120,11 @@ class SentimentReport:
         raise KeyError(f"no result row for {model!r} {modalities or ''}")
 
     def best_unimodal(self) -> ResultRow:
-        """The unimodal row with the lowest MAE."""
-        return min((r for r in self.rows if r.kind == "unimodal"), key=lambda r: r.metrics["mae"])
+        """The unimodal row with the lowest MAE (of those that did not fail)."""
+        return min((r for r in self.rows if r.kind == "unimodal" and not r.failed), key=lambda r: r.metrics["mae"])
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.info, "results": [r.to_json() for r in self.rows]}
+        return {**self.info, "results": [r.to_json() for r in self.rows], "failures": failures_json(self.rows)}
 
 
 def run_sentiment_recipe(
@@ -145,17 +163,7 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
     if len(modalities) == 1:
         log.warning("the export has one modality (%s): only unimodal models are trained", modalities[0])
     for name, used in jobs:
-        seed_everything(config.train.seed)
-        model = create_sentiment_model(name, {m: dims[m] for m in used}, config.model)
-        began = time.perf_counter()
-        result = train_sentiment_model(model, train, valid, config.train)
-        seconds = time.perf_counter() - began
-        predictions = predict_sentiment(model, test)
-        rows.append(ResultRow(name, model.kind, used, score(predictions, test.labels),
-                              train_seconds=round(seconds, 2),
-                              details={"best_epoch": result.best_epoch + 1, "epochs_run": result.epochs_run,
-                                       "valid_mae": result.best_score}))
-        log.info("%s %s: test MAE %.3f (%.1f s)", name, "+".join(used), rows[-1].metrics["mae"], seconds)
+        rows.append(run_sentiment_job(name, used, dims, train, valid, test, config, score))
     info = {
         "recipe": "sentiment",
         "export": str(export_dir),
@@ -166,6 +174,7 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
         "rows": {"train": len(train), "valid": len(valid), "test": len(test)},
         "rows_without_label": rows_without_label(metadata, config, valid_name, train, valid, test),
         "normalization": normalization,
+        "metric_definitions": METRIC_DEFINITIONS[metric_set][0],
         "config": asdict(config),
         "environment": environment(),
     }
@@ -173,6 +182,44 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
     if output_path is not None:
         write_metrics_json(output_path, report.to_json())
     return report
+
+
+def run_sentiment_job(name: str, used: list[str], dims: dict[str, int], train: SplitArrays, valid: SplitArrays,
+                      test: SplitArrays, config: SentimentRecipeConfig, score: Any) -> ResultRow:
+    """Train and test one model; a model that diverges gives a failed row (its reason names it and the
+    epoch) instead of ending the whole recipe, so the other models' results are kept."""
+    seed_everything(config.train.seed)
+    model = create_sentiment_model(name, {m: dims[m] for m in used}, config.model)
+    began = time.perf_counter()
+    try:
+        result = train_sentiment_model(model, train, valid, config.train)
+    except TrainingDiverged as e:
+        return failed_row(name, model.kind, used, f"{describe_model(name, used)} {e}", time.perf_counter() - began,
+                          {"failed_epoch": e.epoch})
+    seconds = time.perf_counter() - began
+    predictions = predict_sentiment(model, test)
+    if not np.isfinite(predictions).all():
+        bad = int((~np.isfinite(predictions)).sum())
+        return failed_row(name, model.kind, used, f"{describe_model(name, used)} predicted NaN/inf for {bad} of "
+                          f"{len(predictions)} {config.test_split!r} rows after {result.epochs_run} epochs; try a "
+                          f"lower --lr (now {config.train.lr:g})", seconds, {"epochs_run": result.epochs_run})
+    row = ResultRow(name, model.kind, used, score(predictions, test.labels), train_seconds=round(seconds, 2),
+                    details={"best_epoch": result.best_epoch + 1, "epochs_run": result.epochs_run,
+                             "valid_mae": result.best_score})
+    log.info("%s %s: test MAE %.3f (%.1f s)", name, "+".join(used), row.metrics["mae"], seconds)
+    return row
+
+
+def describe_model(name: str, used: list[str]) -> str:
+    """How a failure names a model: "model 'unimodal' on audio", "model 'tensor' (audio+text+video)"."""
+    return f"model {name!r} on {used[0]}" if name == "unimodal" else f"model {name!r} ({'+'.join(used)})"
+
+
+def failed_row(name: str, kind: Any, used: list[str], reason: str, seconds: float, details: dict[str, Any]) -> ResultRow:
+    """The row of a model that failed: no metrics, `status` 'failed' and the reason (also logged)."""
+    log.error("%s", reason)
+    return ResultRow(name, kind, used, {}, train_seconds=round(seconds, 2), details=details, status="failed",
+                     error=reason)
 
 
 def metric_set_of(export_dir: Path) -> str:
@@ -402,7 +449,10 @@ def train_sentiment_model(model: Any, train: SplitArrays, valid: SplitArrays, co
         return loss if extra is None else loss + extra
 
     def validate() -> float:
-        return mae(predict_sentiment(model, valid), valid.labels)
+        predictions = predict_sentiment(model, valid)
+        if not np.isfinite(predictions).all():
+            return float("nan")  # `fit` stops: the model diverged (mae would refuse the values)
+        return mae(predictions, valid.labels)
 
     return fit(model, loss_fn, len(train), config, validate)
 

@@ -4,7 +4,9 @@
 
 `loss_fn(model, index)` gets a batch of item indices (a LongTensor) and returns the scalar loss;
 `validate()` returns a number to minimise. The best state (lowest validation score) is restored at
-the end, so the returned model is the early-stopped one.
+the end, so the returned model is the early-stopped one. A training loss or validation score that is
+NaN or infinite stops training at once with `TrainingDiverged` (naming the epoch), so that a recipe can
+record that one model as failed and go on with the others.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mmdata.errors import ConfigError
+from mmdata.errors import ConfigError, MmdataError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,18 @@ class TrainConfig:
     def override(self, **values: Any) -> TrainConfig:
         """A copy with the given fields replaced; None values keep the current setting (CLI flags not given)."""
         return dataclasses.replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+class TrainingDiverged(MmdataError):
+    """Training produced a NaN or infinite loss (or validation score): the model diverged.
+
+    `epoch` counts from 1; `quantity` is 'training loss' or 'validation score'. The message is
+    completed by the recipe with the model's name.
+    """
+
+    def __init__(self, epoch: int, quantity: str, value: float, lr: float):
+        self.epoch, self.quantity, self.value, self.lr = epoch, quantity, value, lr
+        super().__init__(f"diverged at epoch {epoch} ({quantity} {value}); try a lower --lr (now {lr:g})")
 
 
 @dataclass
@@ -115,6 +129,10 @@ def fit(
 ) -> FitResult:
     """Train `model` with Adam over shuffled mini-batches of item indices; keep the best validated state.
 
+    Raises:
+        TrainingDiverged: a mini-batch loss or a validation score is NaN or infinite (checked before the
+            optimizer steps on it, so the error comes as soon as the model goes wrong).
+
     Args:
         loss_fn: `(model, index LongTensor) -> scalar loss tensor` for one mini-batch.
         num_items: how many training items the indices run over.
@@ -135,10 +153,13 @@ def fit(
         total, batches = 0.0, 0
         for start in range(0, num_items, config.batch_size):
             loss = loss_fn(model, order[start : start + config.batch_size])
+            value = float(loss.detach())
+            if not np.isfinite(value):
+                raise TrainingDiverged(epoch + 1, "training loss", value, config.lr)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss.detach())
+            total += value
             batches += 1
         result.train_loss.append(total / batches)
         result.epochs_run = epoch + 1
@@ -147,6 +168,8 @@ def fit(
         model.eval()
         with torch.no_grad():
             score = float(validate())
+        if not np.isfinite(score):
+            raise TrainingDiverged(epoch + 1, "validation score", score, config.lr)
         result.valid_score.append(score)
         if score < result.best_score:
             result.best_score, result.best_epoch = score, epoch
