@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mmdata.checks import captions as caption_checks
 from mmdata.checks import manifest as manifest_checks
 from mmdata.checks import samples as sample_checks
 from mmdata.checks import tables as table_checks
@@ -129,8 +130,9 @@ def check_dataset(
     names = list(tables) if tables is not None else dataset.table_names
     for name in names:
         dataset.entry(name)  # unknown names fail before any work
-    context = _Context.build(dataset, options, needs_spans=any(
-        FeatureSpec.from_json(dataset.entry(n).spec).kind == "sequence" for n in names))
+    specs = [FeatureSpec.from_json(dataset.entry(n).spec) for n in names]
+    context = _Context.build(dataset, options, needs_spans=any(s.kind == "sequence" for s in specs),
+                             needs_text_counts=any(s.item_axis == "caption" for s in specs))
     collector = IssueCollector(options.max_examples)
     collector.extend(_check_samples(dataset, context, options))
     report = CheckReport(dataset_dir=dataset.root, issues=[], splits=count_splits(context.samples.column("split")))
@@ -172,6 +174,8 @@ class _Context:
     has_media: bool = True
     #: Samples without a start (a whole clip, or one cut only at its end): they begin where their medium does.
     start_null: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    #: Texts per sample (`captions.text_counts`), for caption-level tables; None when none is checked.
+    text_counts: np.ndarray | None = None
     _spans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def max_frames(self, table: str) -> int | None:
@@ -204,10 +208,13 @@ class _Context:
         return lo, hi, media_end
 
     @classmethod
-    def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool) -> _Context:
+    def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool,
+              needs_text_counts: bool = False) -> _Context:
         """One scan of the samples table: its small columns are kept, its text is checked shard by
-        shard (`text_issues`) and dropped, and the rows of each shard are counted."""
+        shard (`text_issues`) and dropped (counted per sample first when `needs_text_counts`), and
+        the rows of each shard are counted."""
         text_issues: list[Issue] = []
+        text_counts: list[np.ndarray] = []
 
         uncaptioned, optional = _captions_expected(dataset)
 
@@ -220,6 +227,8 @@ class _Context:
             text_issues.extend(sample_checks.check_text(shard, max_examples=options.max_examples,
                                                         uncaptioned_splits=uncaptioned, captions_optional=optional))
             aux_labels.add(shard)
+            if needs_text_counts:
+                text_counts.append(caption_checks.text_counts(shard.column("captions"), shard.column("transcript")))
 
         keep = _SAMPLE_COLUMNS + (_SPAN_COLUMNS if needs_spans else [])
         # `extra` is read only for corpora with further labels in it (CH-SIMS, CMU-MOSEI)
@@ -239,7 +248,8 @@ class _Context:
         errors = dataset.errors().select(["table", "sample_id", "error_type"])
         has_media = any(c in samples.column_names and samples.column(c).null_count < len(samples) for c in ("audio", "video"))
         return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, end, extra, text_issues, has_media,
-                   start_null=start_null)
+                   start_null=start_null,
+                   text_counts=np.concatenate(text_counts) if needs_text_counts else None)
 
     def failed_ids(self, table: str) -> pa.Array:
         rows = self.failed.filter(pc.equal(self.failed.column("table"), table))
@@ -356,12 +366,17 @@ def _check_sequence(
 ) -> list[Issue]:
     options = context.options
     feature = batch.column("feature")
+    issues: list[Issue] = []
+    if spec.item_axis == "caption" and context.text_counts is not None:  # one item per caption, in order
+        issues += caption_checks.check_caption_counts(
+            name, ids, caption_checks.item_counts(feature), context.text_counts, where, valid,
+            max_examples=options.max_examples)
     if spec.dim is None:  # list<list<T>>: each value belongs to a frame, each frame to a sample
         values, frame = _ragged_values(pc.list_flatten(feature))
         owner = pc.list_parent_indices(feature).to_numpy()[frame]
-        return table_checks.check_finite(name, ids, values, owner, max_examples=options.max_examples)
+        return issues + table_checks.check_finite(name, ids, values, owner, max_examples=options.max_examples)
     offsets, rows = sequence_rows(feature)
-    issues = table_checks.check_finite(name, ids, rows, temporal.owner_index(offsets), max_examples=options.max_examples)
+    issues += table_checks.check_finite(name, ids, rows, temporal.owner_index(offsets), max_examples=options.max_examples)
     known = where >= 0
     cap = context.max_frames(name)  # video-frames' frames per sample, when capped
     sample_lo, sample_hi, sample_duration = context.spans(name)

@@ -39,6 +39,8 @@ CODES: dict[str, str] = {
     "duration-unknown": "samples have no end time and no media duration: intervals are checked up to the last one only",
     "frame-count": "the number of frames differs from duration x frame rate beyond the tolerance",
     "aligned-out-of-step": "a table aligned to a reference has other time steps than the reference's own aligned table",
+    "caption-count": "a caption-level table holds another number of items for a sample than the sample has texts "
+                     "(captions, else its transcript)",
     # samples table
     "captions-missing": "a sample of a captioned corpus has no caption",
     "transcript-missing": "a sample of a transcribed corpus has no transcript",

@@ -49,6 +49,16 @@ AUX_LABEL_RANGES: dict[str, AuxRanges] = {
 }
 
 
+#: A text of nothing but whitespace, control or format (zero-width) characters: blank, as text
+#: extractors see it (`mmdata.features.text.is_blank_text`, the Unicode categories Cc, Cf, Zs, Zl, Zp).
+BLANK_TEXT = r"^[\p{Cc}\p{Cf}\p{Zs}\p{Zl}\p{Zp}]*$"
+
+
+def is_blank(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Per string: True when blank (`BLANK_TEXT`), null when null."""
+    return pc.match_substring_regex(texts, BLANK_TEXT)
+
+
 def corpus_dataset(corpus: Mapping[str, Any], loader: Mapping[str, Any] | None = None) -> str | None:
     """The labelled corpus a manifest's corpus entry names (a key of `LABEL_RANGES`), or None.
 
@@ -149,18 +159,19 @@ def check_text(samples: pa.Table, *, max_examples: int = 5, uncaptioned_splits: 
     transcribed = pc.is_in(corpus, value_set=pa.array(sorted(TRANSCRIBED_CORPORA)))
     if pc.any(transcribed).as_py():
         text = samples.column("transcript")
-        empty = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), True)
+        empty = pc.fill_null(is_blank(text), True)
         issues += _missing(samples, pc.and_(transcribed, empty), "transcript-missing", "transcript",
                            "the corpus gives every segment a transcript; check the transcript files", max_examples)
     return issues
 
 
 def _has_text(captions: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Per sample: at least one caption with something besides whitespace."""
+    """Per sample: at least one caption that is not blank (`BLANK_TEXT`: whitespace, control and
+    zero-width characters only)."""
     captions = captions.combine_chunks() if isinstance(captions, pa.ChunkedArray) else captions
     flat = pc.list_flatten(captions)
     owner = pc.list_parent_indices(captions).to_numpy()
-    written = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(flat)), 0), False)
+    written = pc.fill_null(pc.invert(is_blank(flat)), False)
     return np.bincount(owner[written.to_numpy(zero_copy_only=False)], minlength=len(captions)) > 0
 
 

@@ -7,7 +7,8 @@ corpus gives word timings). The table is a sequence table (`item_axis='word'`) w
 intervals, ready to be the reference of `mmdata align`.
 
 Methods:
-- `minilm` (table `text.word-embeddings`): the words of a sample are tokenized together as one
+- `minilm` (table `text.word-embeddings`; `model=DIR` for a sentence-transformers directory of
+  one's own, recorded by a fingerprint of its files and its token limit, as `minilm` records it): the words of a sample are tokenized together as one
   text (so each word is embedded in its context), run through the MiniLM transformer, and each
   word's vector is the mean of its tokens' last hidden states (384-d). A sample longer than the
   model's limit (256 tokens for all-MiniLM-L6-v2) is run in overlapping windows cut at word
@@ -42,7 +43,8 @@ from mmdata.errors import CorpusFormatError
 from mmdata.features.base import Extractor, register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
 from mmdata.features.text import (
-    BUNDLED_MINILM, BUNDLED_MINILM_DIM, check_model, model_versions, offline_hub, resolve_text_model,
+    BUNDLED_MINILM, BUNDLED_MINILM_DIM, check_model, is_bundled, model_fingerprint, model_versions, offline_hub,
+    resolve_text_model,
 )
 from mmdata.records import PAUSE_TOKENS
 from mmdata.store.metadata import FeatureSpec
@@ -157,7 +159,7 @@ class WordEmbeddings(Extractor):
         cfg = self.config
         if cfg.method == "hashed":
             dim = cfg.dim
-        elif cfg.model == BUNDLED_MINILM:
+        elif is_bundled(cfg.model):
             dim = BUNDLED_MINILM_DIM
         else:
             dim = int(self._load_model().transformer.config.hidden_size)
@@ -169,8 +171,18 @@ class WordEmbeddings(Extractor):
         if self.config.method == "hashed":
             out["versions"] = {k: v for k, v in out["versions"].items() if k in ("mmdata", "numpy")}
         else:
+            # the bundled model: its package's version; a directory of one's own: its files' fingerprint
             out["versions"].update(model_versions(self.config.model))
+            if not is_bundled(self.config.model):
+                out["model"] = self._model_description()
         return out
+
+    def _model_description(self) -> dict[str, Any]:
+        """What decides the vectors of a model directory of one's own besides the code: its files'
+        fingerprint and the token limit its windows are cut at (from its sentence_bert_config.json)."""
+        model_dir = resolve_text_model(self.config.model)
+        return {"path": str(model_dir.resolve()), "sha256": model_fingerprint(model_dir),
+                "max_seq_length": self._load_model().max_tokens}
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> TimedWords:
         timed = read_timed_words(row)
