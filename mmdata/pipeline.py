@@ -454,7 +454,7 @@ def _fill_table(
             redone += 1
             pending.append((index, samples_shard))
         elif out_path.is_file():
-            progress.advance(shard_rows(out_path))
+            _count_as_already_done(progress, shard_rows(out_path))
             if has_moments(spec) and stored_moments(out_path, int(spec.dim or 0), fingerprint) is None:
                 # interrupted between the two writes, or the moments file was damaged or outlived its shard
                 _write_moments(out_path, read_shard(out_path, ["feature"]), samples_shard, spec, fingerprint)
@@ -486,6 +486,12 @@ def _fill_table(
     report.shards_redone = redone
     report.made_with = versions_differ(dataset.manifest.tables[name].versions, provenance["versions"])
     return report
+
+
+def _count_as_already_done(progress: ProgressSink, rows: int) -> None:
+    """Rows of a shard an earlier run wrote: shown as done, but not as this run's throughput, where
+    the sink tells them apart (`RichProgress.already_done`); others just advance."""
+    getattr(progress, "already_done", progress.advance)(rows)
 
 
 def _rows_match(shard: Path, samples_shard: Path) -> bool:
