@@ -256,6 +256,12 @@ def _prepare(
     result = load_corpus(kind, root, split=split, options=options)
     if not result.samples:
         first = f"; the first: {result.problems[0].path}: {result.problems[0].reason}" if result.problems else ""
+        if split and not result.problems:  # the loaders report only entries of the split asked for
+            raise CorpusFormatError(
+                f"no sample loaded from {root} (corpus {kind}, split {split}): split {split!r} matched no entry of "
+                "the corpus; check the split name (without --split, every "
+                "split is loaded)"
+            )
         raise CorpusFormatError(
             f"no sample loaded from {root} (corpus {kind}" + (f", split {split}" if split else "") + f"): "
             f"{len(result.problems)} annotation entries could not be used{first}; check the corpus kind, split "

@@ -56,7 +56,9 @@ def check_loaded(rows: int, loader_failures: Sequence[str | None], *, kept: Sequ
     `kept[i]`: whether the sample of `loader_failures[i]` is in the samples table all the same (a
     problem the loader recorded and kept the sample with, e.g. a missing WAV); the others were left out.
     `repeated[i]`: the entry was left out because an earlier entry loaded its sample (an image listed
-    twice, possibly in two splits): its id has a row, but not from this entry.
+    twice, possibly in two splits): its id has a row, but not from this entry. A repeated entry whose
+    id has no row (the earlier entry was dropped too) counts as left out, and a sample kept with several
+    problems counts once.
     """
     issues = []
     where = "errors/loader, `mmdata info`"
@@ -69,9 +71,9 @@ def check_loaded(rows: int, loader_failures: Sequence[str | None], *, kept: Sequ
     elif loader_failures:
         kept = list(kept) or [False] * len(loader_failures)
         repeated = list(repeated) or [False] * len(loader_failures)
-        left_out = [s for s, k, r in zip(loader_failures, kept, repeated) if not k and not r]
-        repeats = [s for s, r in zip(loader_failures, repeated) if r]
-        with_problem = [s for s, k, r in zip(loader_failures, kept, repeated) if k and not r]
+        left_out = [s for s, k in zip(loader_failures, kept) if not k]
+        repeats = [s for s, k, r in zip(loader_failures, kept, repeated) if k and r]
+        with_problem = list(dict.fromkeys(s for s, k, r in zip(loader_failures, kept, repeated) if k and not r))
         parts = []
         if left_out:
             parts.append(f"the loader left out {len(left_out)} annotation entries it could not use; they have no "

@@ -13,7 +13,9 @@ caption's number is its place among its image's rows (some copies have `image_na
 The first line tells the format, whatever the file's name. One sample per image, captions ordered
 by their index; sample_id = group_id = the file stem (`1000092795`), as the `karpathy` loader gives
 Flickr images. These files carry no split: every sample is in split `all`
-unless the option `karpathy_file` names a `dataset_flickr30k.json` to take train/val/test from.
+unless the option `karpathy_file` names a `dataset_flickr30k.json` to take train/val/test from (an
+image listed there twice keeps its first split, as with the `karpathy` loader; an image not listed
+there is kept in split `all`, reported, when no split or `all` is asked).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from mmdata.corpora.base import (
     safe_relative_path,
     short_repr,
 )
-from mmdata.corpora.karpathy import SPLITS, is_file_quietly, parse_karpathy_file
+from mmdata.corpora.karpathy import SPLITS, first_entries, is_file_quietly, parse_karpathy_file, require_split
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
 
@@ -96,13 +98,15 @@ def load_flickr30k(corpus_dir: Path, options: Flickr30kOptions, split: str | Non
     Raises:
         CorpusNotFoundError: no captions file (or the named Karpathy file is missing).
         CorpusFormatError: a malformed line, named `file:line` with what was expected and found.
-        ConfigError: a split without `karpathy_file`, an unknown split, or a COCO `karpathy_file`.
+        ConfigError: a split without `karpathy_file`, an unknown split or one the Karpathy file does not
+            have, or a COCO `karpathy_file`.
     """
     _check_split(split, options.karpathy_file)
+    wanted = None if split in (None, "all") else split
     path = _captions_path(corpus_dir, options.captions_file)
     parsed = parse_captions_file(path)
-    result = LoadResult(samples=[], problems=list(parsed.problems))
-    splits = _karpathy_splits(corpus_dir, options.karpathy_file, result)
+    splits, repeats = _karpathy_splits(corpus_dir, options.karpathy_file, wanted)
+    result = LoadResult(samples=[], problems=_problems_in_split(parsed.problems, splits, wanted) + repeats)
     image_dir = _image_dir(corpus_dir, next(iter(parsed.captions), None), options.image_dir)
     seen: dict[str, str] = {}
     for image, by_index in parsed.captions.items():
@@ -114,15 +118,13 @@ def load_flickr30k(corpus_dir: Path, options: Flickr30kOptions, split: str | Non
             ))
             continue
         seen[sample_id] = image
-        image_split = "all"
-        if splits is not None:
-            image_split = splits.get(Path(image).name, "all")
-            if Path(image).name not in splits:
-                result.problems.append(LoadProblem(
-                    sample_id, where, f"{image} is not in {options.karpathy_file}; kept with split 'all'"
-                ))
-        if split not in (None, "all") and image_split != split:
+        image_split = "all" if splits is None else splits.get(Path(image).name, "all")
+        if wanted is not None and image_split != wanted:
             continue
+        if splits is not None and Path(image).name not in splits:  # reported only where it is kept
+            result.problems.append(LoadProblem(
+                sample_id, where, f"{image} is not in {options.karpathy_file}; kept with split 'all'"
+            ))
         rel = safe_relative_path(
             corpus_dir, f"{image_dir}/{image}" if image_dir else image, where=where,
             allow_outside=options.allow_outside_root,
@@ -324,10 +326,20 @@ def _captions_path(corpus_dir: Path, captions_file: str | None) -> Path:
     )
 
 
-def _karpathy_splits(corpus_dir: Path, karpathy_file: str | None, result: LoadResult) -> dict[str, str] | None:
-    """Image file name -> Karpathy split, or None without a Karpathy file."""
+def _karpathy_splits(corpus_dir: Path, karpathy_file: str | None,
+                     wanted: str | None) -> tuple[dict[str, str] | None, list[LoadProblem]]:
+    """(image file name -> Karpathy split, or None without a Karpathy file; the file's problems).
+
+    An image listed twice keeps its first entry's split, as the `karpathy` loader does (`first_entries`);
+    the problems are the repeats that concern split `wanted` (None: every split). The file's sentences
+    are not read here (the captions come from the captions file), so their problems are not reported.
+
+    Raises:
+        CorpusNotFoundError: the file is missing.
+        ConfigError: a COCO split file, or `wanted` is the split of no entry (Flickr's file has no restval).
+    """
     if karpathy_file is None:
-        return None
+        return None, []
     path = corpus_dir / karpathy_file
     if not path.is_file():
         raise CorpusNotFoundError(f"Karpathy split file not found: {path} (option karpathy_file)")
@@ -336,8 +348,20 @@ def _karpathy_splits(corpus_dir: Path, karpathy_file: str | None, result: LoadRe
         raise ConfigError(
             f"{path} is the Karpathy split file of COCO (option karpathy_file); Flickr30K's is dataset_flickr30k.json"
         )
-    result.problems.extend(parsed.problems)
-    return {Path(image.filename).name: image.split for image in parsed.images}
+    require_split(parsed, wanted)
+    entries, repeats = first_entries(parsed, wanted)
+    return {Path(entry.image.filename).name: entry.split for entry in entries}, repeats
+
+
+def _problems_in_split(problems: list[LoadProblem], splits: dict[str, str] | None,
+                       wanted: str | None) -> list[LoadProblem]:
+    """The captions file's problems of images in split `wanted` (all of them for no split): a row of an
+    image the split leaves out says nothing about the dataset loaded, and the errors table would count
+    it as an entry left out."""
+    if wanted is None or splits is None:
+        return list(problems)
+    split_of = {_stem(name): split for name, split in splits.items()}
+    return [p for p in problems if p.sample_id is None or split_of.get(p.sample_id, "all") == wanted]
 
 
 def _image_dir(corpus_dir: Path, first_image: str | None, image_dir: str | None) -> str:

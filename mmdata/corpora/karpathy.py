@@ -8,7 +8,11 @@ One sample per image with its sentences' `raw` text in file order, stripped of s
 (a blank one is a problem and is left out, and its id with it from `extra.sentids`, which stays aligned
 with the captions; `tokens` are Karpathy's lower-cased, punctuation-free version, not used). Splits are
 train/val/test/restval (restval: the rest of COCO val2014, usually trained on; `restval_as_train=true`
-maps it to train, giving the 113,287 training images of the COCO split).
+maps it to train, giving the 113,287 training images of the COCO split). An image listed twice keeps
+its first entry (and split), the later one reported: a leak where the two entries load in different
+splits, a duplicate where in one (restval and train are one with restval_as_train=true); the
+`flickr30k` loader takes splits from these files by the same rule (`first_entries`). Problems of an
+entry are reported only where it is loaded (or, for a repeat, where either entry is).
 COCO images are found as the file names them (`val2014/COCO_val2014_000000391895.jpg`), or, where
 only the 2017 release is on disk, as `train2017/000000391895.jpg` or `val2017/...` (the val2014
 images are spread over both).
@@ -17,6 +21,7 @@ Flickr uses the file stem (`1000092795`), as the `flickr30k` loader does. group_
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +40,8 @@ from mmdata.corpora.base import (
 )
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
+
+log = logging.getLogger(__name__)
 
 KARPATHY_FILES = ("dataset_coco.json", "dataset_flickr30k.json", "dataset_flickr8k.json")
 ANNOTATION_DIRS = ("", "annotations", "karpathy", "caption_datasets")
@@ -78,17 +85,19 @@ class KarpathyImage:
     imgid: int | None
     sentids: list[Any]
     cocoid: int | None
+    #: The entry's own problems (a blank sentence, a sentence naming another image): reported only
+    #: where the entry is loaded, so that a split not asked for adds nothing to the errors table.
+    problems: tuple[LoadProblem, ...] = ()
 
 
 @dataclass
 class KarpathyFile:
-    """A parsed split file: its dataset name, images in file order and entry-level problems."""
+    """A parsed split file: its dataset name and images in file order (each with its own problems)."""
 
     path: Path
     dataset: str
     locate: JsonLocator
     images: list[KarpathyImage] = field(default_factory=list)
-    problems: list[LoadProblem] = field(default_factory=list)
 
     @property
     def is_coco(self) -> bool:
@@ -114,31 +123,24 @@ def load_karpathy(corpus_dir: Path, options: KarpathyOptions, split: str | None)
     Raises:
         CorpusNotFoundError: no split file in the corpus root.
         CorpusFormatError: the JSON or an entry is malformed (`file:line:column: images[i]`).
-        ConfigError: an unknown split, or several split files and no `annotation_file` option.
+        ConfigError: an unknown split, a split no entry has, or several split files and no
+            `annotation_file` option.
     """
     wanted = _check_split(split, options.restval_as_train)
     parsed = parse_karpathy_file(find_karpathy_file(corpus_dir, options.annotation_file))
-    result = LoadResult(samples=[], problems=list(parsed.problems))
+    require_split(parsed, wanted, restval_as_train=options.restval_as_train)
+    entries, repeats = first_entries(parsed, wanted, restval_as_train=options.restval_as_train)
+    result = LoadResult(samples=[], problems=repeats)
     layout = _image_layout(corpus_dir, parsed, options.image_dir)
+    if layout.coco2017 is not None:
+        _warn_coco2017_overlap(parsed)
     locate = parsed.locate
-    seen: dict[str, tuple[int, str]] = {}  # sample id -> (index in images, split) of its first entry
-    for image in parsed.images:
-        sample_id = parsed.sample_id(image)
-        image_split = "train" if options.restval_as_train and image.split == "restval" else image.split
-        if sample_id in seen:
-            first, first_split = seen[sample_id]
-            in_splits = (f" of split {image.split!r}" if first_split == image.split else
-                         f": it is in split {first_split!r} there and in {image.split!r} here, a leak between them; "
-                         f"kept in {first_split!r}, this entry")
-            result.problems.append(LoadProblem(
-                sample_id, locate.where("images", image.index),
-                f"duplicate image {sample_id!r} (first at images[{first}]){in_splits} left out",
-                REPEATED_ENTRY,
-            ))
-            continue
-        seen[sample_id] = (image.index, image.split)
+    for entry in entries:
+        image, image_split = entry.image, entry.split
         if wanted is not None and image_split != wanted:
             continue
+        sample_id = parsed.sample_id(image)
+        result.problems.extend(image.problems)
         if not image.captions and not options.keep_images_without_captions:
             result.problems.append(LoadProblem(
                 sample_id, locate.where("images", image.index),
@@ -171,6 +173,95 @@ def load_karpathy(corpus_dir: Path, options: KarpathyOptions, split: str | None)
             extra=extra,
         ))
     return result
+
+
+@dataclass(frozen=True)
+class KarpathyEntry:
+    """An image's first entry in a split file and the split it loads in (its Karpathy split, or
+    `train` for `restval` with restval_as_train=true)."""
+
+    image: KarpathyImage
+    split: str
+
+
+def loaded_split(karpathy_split: str, restval_as_train: bool) -> str:
+    """The split an entry of Karpathy split `karpathy_split` loads in."""
+    return "train" if restval_as_train and karpathy_split == "restval" else karpathy_split
+
+
+def require_split(parsed: KarpathyFile, wanted: str | None, *, restval_as_train: bool = False) -> None:
+    """Refuse a split no entry of the file has (Flickr's files have no `restval`), as the manifest loader
+    does, rather than load nothing and leave the reason unsaid.
+
+    Raises:
+        ConfigError: `wanted` is not the split of any entry.
+    """
+    if wanted is None or not parsed.images:
+        return
+    present = sorted({loaded_split(image.split, restval_as_train) for image in parsed.images})
+    if wanted not in present:
+        raise ConfigError(f"no entry of {parsed.path} has split {wanted!r}; splits there: {present}")
+
+
+def first_entries(parsed: KarpathyFile, wanted: str | None, *,
+                  restval_as_train: bool = False) -> tuple[list[KarpathyEntry], list[LoadProblem]]:
+    """The first entry of each image in file order, and the problems of the later entries of an image.
+
+    The first entry wins in every loader that reads a split file (`karpathy`, and `flickr30k` with
+    karpathy_file), so an image listed in test and then in train stays in test. A later entry is
+    reported when it concerns split `wanted` (None: every split), i.e. when it or the first entry
+    is in that split; one between two other splits says nothing about the dataset loaded.
+    """
+    firsts: dict[str, KarpathyEntry] = {}
+    problems: list[LoadProblem] = []
+    for image in parsed.images:
+        sample_id = parsed.sample_id(image)
+        entry = KarpathyEntry(image, loaded_split(image.split, restval_as_train))
+        first = firsts.get(sample_id)
+        if first is None:
+            firsts[sample_id] = entry
+        elif wanted is None or wanted in (first.split, entry.split):
+            problems.append(_repeat_problem(parsed, sample_id, first, entry, wanted))
+    return list(firsts.values()), problems
+
+
+def _repeat_problem(parsed: KarpathyFile, sample_id: str, first: KarpathyEntry, repeat: KarpathyEntry,
+                    wanted: str | None) -> LoadProblem:
+    """The problem of an entry repeating an image: a duplicate within one split (the splits the entries
+    load in, so restval and train are one with restval_as_train=true), a leak between two. When the
+    first entry's split is not the one loaded, no row comes from either entry: an entry left out
+    (not a `REPEATED_ENTRY`, whose sample has a row)."""
+    where = parsed.locate.where("images", repeat.image.index)
+    first_at = f"duplicate image {sample_id!r} (first at images[{first.image.index}])"
+    karpathy = _karpathy_splits_named(first, repeat)
+    if first.split == repeat.split:  # a duplicate: the first entry is loaded whenever this one would be
+        return LoadProblem(sample_id, where, f"{first_at} of split {repeat.split!r}{karpathy} left out",
+                           REPEATED_ENTRY)
+    leak = (f"{first_at}: it is in split {first.split!r} there and in {repeat.split!r} here{karpathy}, "
+            f"a leak between them; kept in {first.split!r}")
+    if wanted is None or first.split == wanted:
+        return LoadProblem(sample_id, where, f"{leak}, this entry left out", REPEATED_ENTRY)
+    return LoadProblem(sample_id, where, f"{leak}, which split {wanted!r} leaves out, so the image is in no "
+                       "split loaded; this entry left out (list each image once, in one split)")
+
+
+def _karpathy_splits_named(first: KarpathyEntry, repeat: KarpathyEntry) -> str:
+    """` (Karpathy split 'restval' there, 'train' here)` where an entry loads in another split than its
+    Karpathy split; empty otherwise."""
+    if (first.image.split, repeat.image.split) == (first.split, repeat.split):
+        return ""
+    return f" (Karpathy split {first.image.split!r} there, {repeat.image.split!r} here)"
+
+
+def _warn_coco2017_overlap(parsed: KarpathyFile) -> None:
+    """Warn that the Karpathy split is read over the 2017 release, whose train2017 holds most of
+    Karpathy's val/test images (both are cut from val2014): a model trained on `coco -s train2017`
+    has seen them."""
+    log.warning(
+        "%s: the images are in the COCO 2017 layout (train2017/, val2017/); Karpathy's val and test images come "
+        "from val2014 and sit mostly in train2017, so a model trained on `coco --split train2017` has seen the "
+        "Karpathy test images; train on this file's train split (restval_as_train=true) to compare with "
+        "Karpathy-split results", parsed.path)
 
 
 def find_karpathy_file(corpus_dir: Path, annotation_file: str | None = None) -> Path:
@@ -247,7 +338,8 @@ def _parse_image(entry: Any, index: int, parsed: KarpathyFile) -> KarpathyImage:
     sentences = entry.get("sentences")
     if not isinstance(sentences, list):
         raise CorpusFormatError(f"{where('sentences')}: expected a list of sentences, got {short_repr(sentences)}")
-    captions, blank = [], []
+    captions, blank, problems = [], [], []
+    sample_id = f"{cocoid:012d}" if parsed.is_coco else Path(filename).stem
     for number, sentence in enumerate(sentences):
         if not isinstance(sentence, dict):
             raise CorpusFormatError(
@@ -258,17 +350,16 @@ def _parse_image(entry: Any, index: int, parsed: KarpathyFile) -> KarpathyImage:
             captions.append(raw.strip())
         else:
             blank.append(number)
-            sample_id = f"{cocoid:012d}" if parsed.is_coco else Path(filename).stem
-            parsed.problems.append(LoadProblem(sample_id, where("sentences", number, "raw"), "blank sentence; ignored"))
+            problems.append(LoadProblem(sample_id, where("sentences", number, "raw"), "blank sentence; ignored"))
         owner = sentence.get("imgid")
         if imgid is not None and owner is not None and owner != imgid:
-            parsed.problems.append(LoadProblem(
-                None, where("sentences", number),
+            problems.append(LoadProblem(
+                sample_id, where("sentences", number),
                 f"sentence names imgid {short_repr(owner)} but sits in image imgid {imgid}; kept with this image",
             ))
     if blank and len(sentids) == len(sentences):  # sentids[k] names captions[k], as the sentences stand
         sentids = [sentid for number, sentid in enumerate(sentids) if number not in blank]
-    return KarpathyImage(index, filename, filepath, split, tuple(captions), imgid, sentids, cocoid)
+    return KarpathyImage(index, filename, filepath, split, tuple(captions), imgid, sentids, cocoid, tuple(problems))
 
 
 def _optional_int(entry: dict[str, Any], key: str, where: Any) -> int | None:

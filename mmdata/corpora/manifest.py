@@ -16,14 +16,16 @@ Columns; every one is optional, but a row names at least one medium or one text:
                         disk as written but is with `/` for `\` (a manifest written on Windows) or in the
                         other Unicode normal form (NFC/NFD, e.g. names from macOS) is read as it is on disk.
     start, end          segment bounds in seconds within audio/video (0 <= start < end).
-    captions            a list of strings (JSONL) or one `|`-separated cell (CSV; `\|` for a `|` inside a caption).
+    captions            a list of strings (JSONL) or one `|`-separated cell (CSV; `\|` for a `|` inside a caption;
+                        a blank piece, `a dog| |`, is a blank caption, as in a JSONL list).
     caption             one caption.
     text                one text: the transcript of an audio/video row, else the caption of the row.
                         A row gives at most one of captions, caption and text. A blank caption or text is
                         left out, a problem of the row (errors table); a row with nothing else is left out.
     split               default `all`.
     label               a number or a numeric string (the primary label, e.g. a sentiment score).
-    group_id            leakage group (default: the first media path, else the id).
+    group_id            leakage group (default: the first media path, symlinked folders followed, so that one file
+                        reached as `imgs/x.jpg` and `images/x.jpg` is one group; else the id).
     anything else       kept in `extra` (JSONL values as they are; CSV cells as strings, empty cells left out).
 """
 from __future__ import annotations
@@ -42,7 +44,10 @@ from mmdata.corpora.base import (
     REPEATED_ENTRY,
     LoadProblem,
     LoadResult,
+    _resolved,
+    _resolved_file,
     expect_text,
+    posix_path,
     read_csv_rows,
     read_text,
     register_corpus,
@@ -208,10 +213,19 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
     for line, row in rows:
         values: dict[str, Any] = {k: v for k, v in row.items() if v != ""}
         if "captions" in values:
-            parts = (c.replace("\\|", "|").strip() for c in _CAPTION_SEPARATOR.split(values["captions"]))
-            values["captions"] = [c for c in parts if c]
+            values["captions"] = _caption_pieces(values["captions"])
         out.append((line, values))
     return out
+
+
+def _caption_pieces(cell: str) -> list[str]:
+    """The captions of a CSV `captions` cell, split on `|` (`\\|` is a literal `|`) and stripped.
+
+    A blank piece (`a dog| |`) is kept, so that `_texts` reports it as it does a blank caption of a
+    JSONL list; a cell of blank pieces only (`|`) is one blank caption, reported the same way.
+    """
+    pieces = [c.replace("\\|", "|").strip() for c in _CAPTION_SEPARATOR.split(cell)]
+    return pieces if any(pieces) else [""]
 
 
 def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path, allow_outside: bool,
@@ -254,7 +268,7 @@ def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path,
         sample_id=sample_id,
         corpus="manifest",
         split=split,
-        group_id=group_id or first_media or sample_id,
+        group_id=group_id or (first_media and _path_on_disk(corpus_dir, first_media)) or sample_id,
         image=media.get("image"),
         audio=media.get("audio"),
         video=media.get("video"),
@@ -265,6 +279,20 @@ def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path,
         label=_label(row.get("label"), where),
         extra={k: v for k, v in row.items() if k not in KNOWN_COLUMNS},
     )
+
+
+def _path_on_disk(corpus_dir: Path, relative: str) -> str:
+    """`relative` (a media path inside the root) as the file sits under the resolved root, symlinked
+    folders followed: `imgs/x.jpg` with `imgs -> images` is `images/x.jpg`. The default group id, so
+    that the split-leak check sees one file reached by two spellings; the media column keeps the path
+    as spelled. A path outside the root (allow_outside_root=true) is kept as it is."""
+    if os.path.isabs(relative):
+        return relative
+    root = _resolved(str(corpus_dir))
+    resolved = _resolved_file(os.path.join(str(corpus_dir), relative))
+    if not resolved.startswith(root.rstrip(os.sep) + os.sep):
+        return relative
+    return posix_path(os.path.relpath(resolved, root))
 
 
 def _empty_segment_problem(row: dict[str, Any], media: dict[str, str], start: float, end: float, where: str,
