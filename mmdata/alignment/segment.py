@@ -237,9 +237,24 @@ def _segment_samples(video: dict[str, Any], segments: list[Segment], split_of: d
         yield Sample(
             sample_id=sample_id, corpus=video["corpus"], split=split, group_id=vid, image=video["image"],
             audio=video["audio"], video=video["video"], start=start, end=end, captions=tuple(video["captions"] or ()),
-            transcript=" ".join(w for w, _, _ in timed if not is_pause(w)) if timed is not None else None,
-            label=float(values[0]), extra=sample_extra,
+            transcript=_segment_transcript(timed), label=float(values[0]), extra=sample_extra,
         )
+
+
+#: Where a video's end comes from when the samples record no media duration (`_table_ends`).
+ROWS_END_ESTIMATE = (
+    "only estimated from where its rows end over the dataset's tables, as the samples record no media duration; "
+    "give the recordings' lengths: a `duration` column in mosi-raw's segments.csv, or extract the corpus again "
+    "(mosi-raw records the WAV/MP4 lengths of whole recordings)")
+
+
+def _segment_transcript(timed: list[list[Any]] | None) -> str | None:
+    """A segment's transcript: its spoken words (pause tokens left out) joined by spaces. None, not
+    '', for a segment without a spoken word (one lying in a pause: its `words` list, empty or of
+    pauses only, says so) and for a video without word timings: no text is not an empty text."""
+    if timed is None:
+        return None
+    return " ".join(w for w, _, _ in timed if not is_pause(w)) or None
 
 
 def _clip_words(words: list[list[Any]], segments: list[Segment]) -> list[list[list[Any]]]:
@@ -414,7 +429,7 @@ def _table_ends(source: Dataset, name: str, video_ends: dict[str, float]) -> dic
         if math.isfinite(duration):
             ends[video] = (float(duration), "its media duration")
         elif video in video_ends:
-            ends[video] = (video_ends[video], "where its rows end over the dataset's tables")
+            ends[video] = (video_ends[video], ROWS_END_ESTIMATE)
     return ends
 
 

@@ -5,7 +5,11 @@ the kept intervals; fusion keeps sequences aligned because every `X@REF` has, pe
 the intervals of `REF@REF`. Tables aligned in separate runs with `--on-missing drop` (each run drops
 the intervals its own tables miss), or made before `align` refused such runs, can fall out of step:
 each table is fine on its own, and only `fuse` would notice. Here the intervals of every `X@REF` are
-compared with those of `REF@REF`, shard by shard (the intervals column only).
+compared with those of `REF@REF`, shard by shard (the intervals column only). `mmdata segment` keeps
+the names and cuts every table by the same segments, so a cut `X@REF` (extractor "segment", its
+source's extractor "align" in `config.source`) must still step with the cut `REF@REF`: those are
+grouped the same way, the reference taken from the name; so are tables `extract csd` read back from
+an `export-csd` file that recorded their reference.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import numpy as np
 
 from mmdata.checks.issues import Issue, make_issue
 from mmdata.checks.stream import iter_table_shards, sequence_rows, valid_mask
+from mmdata.formats.csd_folder import TABLE_IDENTITY_KEY
 from mmdata.store.layout import shard_files
 from mmdata.store.reader import Dataset
 
@@ -23,14 +28,40 @@ INTERVAL_ATOL = 1e-6
 
 
 def aligned_groups(dataset: Dataset, names: Sequence[str]) -> dict[str, list[str]]:
-    """{reference: complete tables `mmdata align` made on it}, for the tables checked."""
+    """{reference: complete tables `mmdata align` made on it}, for the tables checked; tables `mmdata
+    segment` cut from such tables count too (their reference: the one in their name)."""
     groups: dict[str, list[str]] = {}
     for name in names:
         entry = dataset.entry(name)
-        reference = entry.config.get("reference") if entry.extractor == "align" else None
-        if isinstance(reference, str) and entry.complete and entry.spec.get("intervals"):
+        reference = aligned_reference(name, entry.extractor, entry.config)
+        if reference is not None and entry.complete and entry.spec.get("intervals"):
             groups.setdefault(reference, []).append(name)
     return groups
+
+
+def aligned_reference(name: str, extractor: str, config: dict) -> str | None:
+    """The reference a table was aligned to: `config.reference` of an `align` output; for a table
+    `segment` cut from one (its `config.source.extractor` is "align"), the part of its name after the
+    last '@' (align names its outputs `X@REF`, and REF is never itself an aligned table); else None."""
+    if extractor == "align":
+        reference = config.get("reference")
+        return reference if isinstance(reference, str) else None
+    source = config.get("source")
+    if extractor == "segment" and isinstance(source, dict) and source.get("extractor") == "align" and "@" in name:
+        return name.rpartition("@")[2] or None
+    return _recorded_reference(name, config)
+
+
+def _recorded_reference(name: str, config: dict) -> str | None:
+    """The reference `export-csd` recorded for an aligned table read back from its `.csd` (`extract
+    csd` keeps the file's metadata in the config, and `segment` copies it), when the table still has
+    the name recorded there; else None."""
+    metadata = config.get("metadata")
+    identity = metadata.get(TABLE_IDENTITY_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(identity, dict) or identity.get("name") != name:
+        return None
+    reference = identity.get("reference")
+    return reference if isinstance(reference, str) and name.endswith("@" + reference) else None
 
 
 def check_aligned_in_step(dataset: Dataset, names: Sequence[str], *, max_examples: int = 5) -> list[Issue]:
@@ -50,11 +81,21 @@ def check_aligned_in_step(dataset: Dataset, names: Sequence[str], *, max_example
                     "aligned-out-of-step", "error",
                     f"table {name!r} has other time steps than {anchor!r} for {len(offenders)} samples, though both "
                     f"are aligned to {reference!r} (they were aligned in separate runs that dropped different "
-                    f"intervals); align them in one run: `mmdata align {dataset.root} -r {reference} "
-                    f"-t {name.removesuffix('@' + reference)} ... --force`",
+                    f"intervals, or one was edited); {_realign_hint(dataset, name, reference)}",
                     table=name, offenders=offenders, count=len(offenders), max_examples=max_examples,
                 ))
     return issues
+
+
+def _realign_hint(dataset: Dataset, name: str, reference: str) -> str:
+    """How to bring `name` back in step: align it again in one run with the reference's other tables;
+    for a table `segment` cut, in the whole-video dataset it was cut from, then cut again."""
+    table = name.removesuffix("@" + reference)
+    source = dataset.manifest.extra.get("segment", {}).get("source") if dataset.entry(name).extractor == "segment" else None
+    if source:
+        return (f"align them in one run in the dataset it was cut from: `mmdata align {source} -r {reference} "
+                f"-t {table} ... --force`, then run `mmdata segment` again")
+    return f"align them in one run: `mmdata align {dataset.root} -r {reference} -t {table} ... --force`"
 
 
 def _samples_out_of_step(dataset: Dataset, anchor: str, name: str) -> list[str]:

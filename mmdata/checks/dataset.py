@@ -231,8 +231,10 @@ class _Context:
                 text_counts.append(caption_checks.text_counts(shard.column("captions"), shard.column("transcript")))
 
         keep = _SAMPLE_COLUMNS + (_SPAN_COLUMNS if needs_spans else [])
-        # `extra` is read only for corpora with further labels in it (CH-SIMS, CMU-MOSEI)
-        read = keep + _TEXT_COLUMNS + (["extra"] if aux_labels.ranges else [])
+        # `extra` is read only for corpora with further labels in it (CH-SIMS, CMU-MOSEI), or with transcripts
+        # (its word lists tell a segment lying in a pause from a lost transcript)
+        needs_extra = bool(aux_labels.ranges) or sample_checks.reads_words(dataset.manifest.corpus)
+        read = keep + _TEXT_COLUMNS + (["extra"] if needs_extra else [])
         samples, sample_shard_rows = scan_samples(dataset, read, keep, check_text)
         text_issues += aux_labels.issues()
         ids = samples.column("sample_id").combine_chunks()

@@ -33,13 +33,15 @@ the rows of its own key, as the SDK's `get_tensors` reads them, so overlapping s
 own rows instead of counting each other's twice. A segment gets no feature (null, and a row in the
 errors table, `--on-error fail` stops there) where `mmdata segment` gives it none
 (`alignment.segment_rules`): in every table when it runs past the end of its video by more than
-SEGMENT_OVERRUN_TOLERANCE of its length (a .csd records no media duration: the video ends where its
-rows end over all the sequence files, the label file excluded; a shorter overrun keeps the rows up
-to that end), and in a table no row of which overlaps it (a pause in the words, a key the file
+SEGMENT_OVERRUN_TOLERANCE of its length (the video ends at the media duration an `export-csd` file
+recorded, else, as an SDK .csd records none, where its rows end over all the sequence files, the
+label file excluded; a shorter overrun keeps the rows up to that end), and in a table no row of which overlaps it (a pause in the words, a key the file
 lacks: the SDK's align gives it no key there). Features are
 stored as float32 (T, D), D the product of the trailing dims. Table names are `<modality>.<name>`
 guessed from the file and root names (CMU_MOSI_COVAREP -> audio.covarep, CMU_MOSI_Visual_Facet_41
--> video.facet-41), or set with `tables=FILE_STEM=modality.name+...`. A word (or phone) file
+-> video.facet-41), or set with `tables=FILE_STEM=modality.name+...`; a file `export-csd` wrote
+comes back under the table name it recorded (`audio.prosody@text.words` too, when the folder holds
+its reference `text.words` or `text.words@text.words`; else as `audio.prosody-text-words`, with a warning). A word (or phone) file
 becomes `text.words` (`text.phones`): feature (T, 1) = 1.0 for a pause token (`sp`) else 0.0, plus
 a `words` column (list<string>) with the tokens themselves, from which word embeddings can be
 computed and which `export-csd` writes back as bytes.
@@ -68,6 +70,7 @@ happy, sad, anger, surprise, disgust, fear` for a cmu-mosei file of seven, else 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -86,11 +89,16 @@ from mmdata.corpora.csd_labels import (
 )
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, read_rows, split_key
+from mmdata.formats.csd_folder import TABLE_IDENTITY_KEY
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
 from mmdata.records import MODALITIES, PAUSE_TOKENS, Sample
 from mmdata.store.metadata import FeatureSpec
 
+log = logging.getLogger(__name__)
+
 NonFinite = Literal["error", "zero", "keep"]
+#: What joins an aligned table's name to its reference's (`X@REF`, as `mmdata align` names it).
+ALIGNED_MARK = "@"
 # Names a label file goes by (file name prefix, metadata `dataset name`) -> the `dataset` they imply.
 UNASSIGNED_SPLIT = "unassigned"
 _PREFIX = re.compile(r"^(cmu_)?(mosi|mosei|sims|pom|iemocap)_+", re.IGNORECASE)
@@ -207,7 +215,8 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
         transcript = None
         if sample_id in timed_words:
             extra["words"] = timed_words[sample_id]
-            transcript = " ".join(w for w, _, _ in timed_words[sample_id] if not is_pause(w))
+            # null for a segment of no spoken word (a pause), as `segment` writes it
+            transcript = " ".join(w for w, _, _ in timed_words[sample_id] if not is_pause(w)) or None
         result.samples.append(Sample(
             sample_id=sample_id, corpus="csd", split=fold, group_id=base, start=start, end=end,
             transcript=transcript, label=float(values[0]) if values is not None else None, extra=extra,
@@ -279,13 +288,15 @@ class _SegmentRules:
     table overlaps it."""
 
     labels: Path  # the label file, named in failures
-    video_end: dict[str, float]  # video -> its last row end over the sequence files (absent: no row)
+    #: video -> (its end, where that end comes from): the media end `export-csd` recorded, else its last
+    #: row end over the sequence files (absent: neither)
+    video_end: dict[str, tuple[float, str]]
 
     def failure(self, table: str, info: _FileInfo, video: str, sample_id: str, span: Any,
                 rows: int) -> PrecomputedRow | None:
         start, end = span[0], span[1]
-        why = overrun_reason(table, sample_id, start, end, self.labels.name, video,
-                             self.video_end.get(video, math.nan), "where its rows end over the .csd files")
+        video_end, known_by = self.video_end.get(video, (math.nan, ""))
+        why = overrun_reason(table, sample_id, start, end, self.labels.name, video, video_end, known_by)
         error_type = OVERRUN_ERROR
         if why is None and rows == 0:
             why = no_row_reason(table, sample_id, start, end, self.labels.name, video, info.row_spans.get(video))
@@ -295,14 +306,29 @@ class _SegmentRules:
         return _SegmentFailedRow(sample_id, error=why, path=str(self.labels), error_type=error_type)
 
 
-def _video_ends(sequences: list[_FileInfo]) -> dict[str, float]:
-    """Each video's last row end over the sequence files (the label file is none of them): how long its
-    recordings run, from the intervals `inspect_csd` checked; videos of no row are absent."""
-    ends: dict[str, float] = {}
+def _video_ends(sequences: list[_FileInfo]) -> dict[str, tuple[float, str]]:
+    """Each video's end and where it comes from: the media end an `export-csd` file recorded
+    (`TABLE_IDENTITY_KEY`, the longest over the files), else its last row end over the sequence files
+    (the label file is none of them), from the intervals `inspect_csd` checked; videos of neither are absent."""
+    rows: dict[str, float] = {}
+    recorded: dict[str, float] = {}
     for info in sequences:
         for video, (_, end) in info.row_spans.items():
-            ends[video] = max(end, ends.get(video, -math.inf))
+            rows[video] = max(end, rows.get(video, -math.inf))
+        for video, end in _recorded_media_ends(info).items():
+            recorded[video] = max(end, recorded.get(video, -math.inf))
+    ends = {video: (end, "where its rows end over the .csd files") for video, end in rows.items()}
+    ends.update({video: (end, "its media duration, as export-csd recorded it") for video, end in recorded.items()})
     return ends
+
+
+def _recorded_media_ends(info: _FileInfo) -> dict[str, float]:
+    """{video: media end} that `export-csd` recorded in the file's metadata; {} for other files."""
+    ends = _recorded_identity(info).get("media_ends")
+    if not isinstance(ends, dict):
+        return {}
+    return {str(v): float(e) for v, e in ends.items()
+            if isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e) and e >= 0}
 
 
 class _SequenceReader:
@@ -512,15 +538,18 @@ def _table(info: _FileInfo, name: str, spans: dict[str, Any], by_segments: bool,
 
 
 def _table_names(infos: list[_FileInfo], options: CsdOptions) -> dict[str, str]:
-    overrides = {}
-    for item in options.tables:
-        stem, sep, name = item.partition("=")
-        if not sep or name.split(".", 1)[0] not in MODALITIES or "." not in name:
-            raise ConfigError(f"option tables: expected FILE_STEM=modality.name with modality in {list(MODALITIES)}, got {item!r}")
-        overrides[stem.strip()] = name.strip()
+    """{file name: table name}: the option `tables`, else the name `export-csd` recorded in the file,
+    else one guessed from the file and root names; an aligned name `X@REF` whose reference does not
+    come back too becomes a plain name (`_unlinked_name`), with a warning."""
+    overrides = _table_overrides(options)
+    chosen = {info.path.name: overrides.get(info.path.stem) or _recorded_name(info) or _guess_name(info)
+              for info in infos}
+    coming_back = set(chosen.values())
     names: dict[str, str] = {}
     for info in infos:
-        name = overrides.get(info.path.stem) or _guess_name(info)
+        name = chosen[info.path.name]
+        if info.path.stem not in overrides:
+            name = _linked_or_plain(info, name, coming_back)
         clash = next((f for f, n in names.items() if n == name), None)
         if clash:
             raise CorpusFormatError(f"{info.path.name} and {clash} would both become table {name!r}; "
@@ -529,7 +558,59 @@ def _table_names(infos: list[_FileInfo], options: CsdOptions) -> dict[str, str]:
     return names
 
 
+def _table_overrides(options: CsdOptions) -> dict[str, str]:
+    """{file stem: table name} from the option `tables` (FILE_STEM=modality.name)."""
+    overrides = {}
+    for item in options.tables:
+        stem, sep, name = item.partition("=")
+        if not sep or name.split(".", 1)[0] not in MODALITIES or "." not in name:
+            raise ConfigError(f"option tables: expected FILE_STEM=modality.name with modality in {list(MODALITIES)}, got {item!r}")
+        overrides[stem.strip()] = name.strip()
+    return overrides
+
+
+def _recorded_identity(info: _FileInfo) -> dict[str, Any]:
+    """What `export-csd` recorded of the table a file holds (`TABLE_IDENTITY_KEY`); {} for other files."""
+    identity = info.metadata.get(TABLE_IDENTITY_KEY)
+    return identity if isinstance(identity, dict) else {}
+
+
+def _recorded_name(info: _FileInfo) -> str | None:
+    """The table name `export-csd` recorded (a usable `modality.name`), so that the table comes back
+    under the name it was exported from; None for files without one (the SDK's own: guessed)."""
+    name = _recorded_identity(info).get("name")
+    if isinstance(name, str) and "." in name and name.split(".", 1)[0] in MODALITIES and "/" not in name:
+        return name
+    return None
+
+
+def _linked_or_plain(info: _FileInfo, name: str, coming_back: set[str]) -> str:
+    """`name` as it is, unless it is an aligned `X@REF` whose reference comes back under no name (neither
+    REF nor REF@REF among the tables read): then a plain name, since `check` and `fuse` would look for
+    a reference the dataset lacks."""
+    if ALIGNED_MARK not in name:
+        return name
+    reference = _recorded_identity(info).get("reference")
+    if not isinstance(reference, str) or not name.endswith(ALIGNED_MARK + reference):
+        reference = name.rpartition(ALIGNED_MARK)[2]
+    if reference in coming_back or f"{reference}{ALIGNED_MARK}{reference}" in coming_back:
+        return name
+    plain = _unlinked_name(name)
+    log.warning("%s: table %r is aligned to %r, which is not in the folder (no file holds table %r or %r); read as "
+                "%r instead, unaligned; export the reference with it to keep the link", info.path, name, reference,
+                reference, f"{reference}{ALIGNED_MARK}{reference}", plain)
+    return plain
+
+
+def _unlinked_name(name: str) -> str:
+    """An aligned name as a plain one: `audio.prosody@text.words` -> `audio.prosody-text-words`."""
+    modality, _, rest = name.partition(".")
+    return f"{modality}.{re.sub(r'[^a-z0-9]+', '-', rest.lower()).strip('-') or 'features'}"
+
+
 def _guess_name(info: _FileInfo) -> str:
+    """A table name from the file and root names (CMU_MOSI_COVAREP -> audio.covarep), for files that
+    record none."""
     if info.is_text:
         return "text.phones" if "phone" in info.names else "text.words"
     modality = next((m for m, hints in _MODALITY_HINTS if any(h in info.names for h in hints)), None)

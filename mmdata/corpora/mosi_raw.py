@@ -89,7 +89,7 @@ from mmdata.corpora.mosi_sdk_labels import attach_sdk_labels, clip_id
 from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.formats.csd import CSD_SUFFIX
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
-from mmdata.records import DURATION_KEYS, MODALITY_DURATION_KEYS, START_KEYS, Sample
+from mmdata.records import DURATION_KEYS, MODALITY_DURATION_KEYS, PAUSE_TOKENS, START_KEYS, Sample
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,7 @@ class _Segment:
     label: float | None = None
     split: str | None = None
     group_id: str | None = None  # default: video_id
+    transcript_from_words: bool = False  # a segments.csv without a text column: the words say what was said
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -156,7 +157,8 @@ def load_mosi_raw(corpus_dir: Path, options: MosiRawOptions, split: str | None) 
         segments = _read_mosei(corpus_dir, options, result)
     else:
         segments = _read_generic(corpus_dir, options, result)
-    _attach_words(corpus_dir, options, segments, result)
+    if _attach_words(corpus_dir, options, segments, result):
+        _transcripts_from_words(segments)
     _assign_folds(corpus_dir, options, segments)
     for sample_id in sorted(segments):
         seg = segments[sample_id]
@@ -258,20 +260,31 @@ def _record_clip_durations(corpus_dir: Path, segments: dict[str, _Segment]) -> N
     against the length of their own medium (the cmu layout gives no segment times, and a clip's MP4
     may run a frame or two past its WAV). A file whose header cannot be read gets none: extractors
     fail that clip, naming the file."""
+    for seg in segments.values():
+        _record_media_spans(corpus_dir, seg)
+
+
+def _record_media_spans(corpus_dir: Path, seg: _Segment) -> None:
+    """`extra.audio_duration` / `extra.video_duration` (and a late stream's media start) of one
+    segment that is a whole media file, read from the files' headers only (no decoding)."""
+    if seg.audio is not None:
+        _record_wav_duration(corpus_dir / seg.audio, seg.extra)
+    if seg.video is not None:
+        _record_video_span(corpus_dir / seg.video, seg.extra)
+        if seg.audio is None:  # its audio is the MP4's track
+            _record_mp4_audio_span(corpus_dir / seg.video, seg.extra)
+
+
+def _record_wav_duration(path: Path, extra: dict[str, Any]) -> None:
+    """`extra.audio_duration` from the audio file's header (soundfile.info); none when it cannot be read."""
     import soundfile
 
-    for seg in segments.values():
-        if seg.audio is not None:
-            try:
-                info = soundfile.info(str(corpus_dir / seg.audio))
-            except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
-                info = None
-            if info is not None and info.samplerate > 0 and info.frames > 0:
-                seg.extra[MODALITY_DURATION_KEYS["audio"]] = round(info.frames / info.samplerate, 6)
-        if seg.video is not None:
-            _record_video_span(corpus_dir / seg.video, seg.extra)
-            if seg.audio is None:  # its audio is the MP4's track
-                _record_mp4_audio_span(corpus_dir / seg.video, seg.extra)
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
+        return
+    if info.samplerate > 0 and info.frames > 0:
+        extra[MODALITY_DURATION_KEYS["audio"]] = round(info.frames / info.samplerate, 6)
 
 
 def _record_video_span(path: Path, extra: dict[str, Any]) -> None:
@@ -531,6 +544,7 @@ def _read_generic(corpus_dir: Path, options: MosiRawOptions, result: LoadResult)
     both = [c for c in ("start", "end") if c in header and f"{c}_ms" in header]
     expect(not both, f"{path}:1", f"both {both[0] if both else ''} and {both[0] if both else ''}_ms columns; "
            "expected times in seconds (start,end) or in milliseconds (start_ms,end_ms), not both")
+    from_words = "text" not in header and "transcript" not in header
     segments: dict[str, _Segment] = {}
     for line, row in rows:
         where = f"{path}:{line}"
@@ -552,9 +566,44 @@ def _read_generic(corpus_dir: Path, options: MosiRawOptions, result: LoadResult)
             group_id=row.get("video_id") or media.get("audio") or media.get("video"),
             start=start, end=end, transcript=row.get("text") or row.get("transcript") or None,
             label=parse_number(row.get("label", ""), where, "label"), split=row.get("split") or None,
+            transcript_from_words=from_words,
             extra={k: v for k, v in row.items() if k not in _GENERIC_COLUMNS and v != ""},
         )
+    _record_recording_durations(corpus_dir, segments)
     return segments
+
+
+def _record_recording_durations(corpus_dir: Path, segments: dict[str, _Segment]) -> None:
+    """The media lengths of each row that is a whole recording (no start/end), as the cmu layout
+    records its clips' (`_record_media_spans`): without them `segment` takes a video's end to be
+    where its rows end (a word table stops at the last word, before the trailing silence) and
+    `check` cannot hold whole recordings' tables against their media. A row that gives a duration
+    of its own (a `duration` or `media_duration` column) keeps it, and gets none from the headers:
+    the column wins."""
+    for seg in segments.values():
+        if seg.start is not None or seg.end is not None:
+            continue  # a segment cut from a recording: start/end bound its tables
+        if any(key in seg.extra for key in DURATION_KEYS):
+            continue
+        _record_media_spans(corpus_dir, seg)
+
+
+def _transcripts_from_words(segments: dict[str, _Segment]) -> None:
+    """Each segment's transcript from its timed words (`words.csv`), pause tokens (`sp`, ...) left
+    out, for a segments.csv without a text column: the words are what was said, and `check` expects
+    a transcript per segment. A segment words.csv gives no word was silent (a label segment lying in
+    a pause): it gets an empty word list and no transcript, as `mmdata segment` makes such a
+    segment, and `check` tells it from a lost transcript by that list."""
+    for seg in segments.values():
+        if seg.transcript_from_words:
+            words = seg.extra.setdefault("words", [])
+            seg.transcript = _spoken_text(word for word, _, _ in words)
+
+
+def _spoken_text(words: Any) -> str | None:
+    """The words joined by spaces, pause tokens (`records.PAUSE_TOKENS`) left out; None when none is left."""
+    spoken = [w for w in words if w.lower() not in PAUSE_TOKENS]
+    return " ".join(spoken) if spoken else None
 
 
 def _empty_segment_problem(sample_id: str, where: str, start: float, end: float) -> LoadProblem:
@@ -576,12 +625,13 @@ def _parse_time(row: dict[str, str], column: str, where: str) -> float | None:
 # --- shared: word timings, folds ---------------------------------------------------------------
 
 
-def _attach_words(corpus_dir: Path, options: MosiRawOptions, segments: dict[str, _Segment], result: LoadResult) -> None:
+def _attach_words(corpus_dir: Path, options: MosiRawOptions, segments: dict[str, _Segment], result: LoadResult) -> bool:
+    """`extra.words` of each segment from the word timings file; whether there is such a file."""
     path = corpus_dir / (options.words_file or WORDS_FILE)
     if not path.is_file():
         if options.words_file:
             raise CorpusNotFoundError(f"word timings file not found: {path}")
-        return
+        return False
     header, rows = read_csv_rows(path)
     expect({"segment_id", "word", "start", "end"} <= set(header), f"{path}:1",
            f"expected a header with segment_id,word,start,end, got {','.join(header)!r}")
@@ -604,6 +654,7 @@ def _attach_words(corpus_dir: Path, options: MosiRawOptions, segments: dict[str,
         segments[sample_id].extra["words"] = sorted(entries, key=lambda w: w[1])
     for sample_id, misplaced in outside.items():
         result.problems.append(_words_outside(sample_id, segments[sample_id], misplaced))
+    return True
 
 
 #: Seconds a word may lie outside its segment and still belong to it (rounded times).

@@ -7,7 +7,10 @@ column; intervals dropped by the alignment leave their gap in the numbering), on
 file name, root name, metadata and feature shape, also after `mmdata segment` (which copies them
 into its config); other tables (`audio.covarep@text.words`, extractor outputs) get `<table>.csd`
 with the table name as root. Every file written carries the metadata key `EXPORT_MARKER_KEY`
-(`csd_folder`: the folder's lock, a killed export's leftovers, an earlier export's files). Word
+(`csd_folder`: the folder's lock, a killed export's leftovers, an earlier export's files), and
+`TABLE_IDENTITY_KEY`: the table's name, for an aligned table its reference, and each whole video's
+media end where the samples record it, so that `extract csd` reads the folder back under the same
+table names (`X@REF` included) and cuts segments at the videos' real ends. Word
 tables are written as bytes of shape (T, 1) from their `words` column. When the samples are labelled segments (start, end, label), a label
 file is written too: one key per video, one row per segment in segment order (the original label
 file's name, root and metadata when the dataset came from `.csd` files), or, when the original
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +48,11 @@ from mmdata.alignment.core import EPSILON, overlap_pieces
 from mmdata.alignment.dataset import batch_sequences, shard_row_batches
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.formats.csd import CSD_SUFFIX, split_key, write_csd
-from mmdata.formats.csd_folder import EXPORT_MARKER_KEY, exporting_into, kept_files_warning, remove_stale_temporaries
+from mmdata.checks.aligned import aligned_reference
+from mmdata.formats.csd_folder import EXPORT_MARKER_KEY, TABLE_IDENTITY_KEY, exporting_into, kept_files_warning, remove_stale_temporaries
 from mmdata.formats.csd_folder import remove_earlier_exports as remove_earlier
 from mmdata.formats.csd_places import Place, sdk_places
+from mmdata.records import duration_keys, media_ends
 from mmdata.store.reader import Dataset, open_dataset
 
 log = logging.getLogger(__name__)
@@ -108,6 +114,7 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
     sequences = {name: _sequence_file(dataset, name) for name in names}
     _refuse_shared_files(dataset, sequences, _labels_source(dataset).get("file") if labels else None)
     written = CsdExport()
+    video_ends = whole_video_media_ends(dataset)
     with exporting_into(csd_dir):
         remove_stale_temporaries(csd_dir)
         for name, sequence in sequences.items():
@@ -115,7 +122,9 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
             videos: set[str] = set()
             path = csd_dir / sequence.file
             entries = _noting_videos(_entries(dataset, name, sequence.feature_shape, places, left_out), videos)
-            written.append(write_csd(path, sequence.root, entries, {**sequence.metadata, EXPORT_MARKER_KEY: name}))
+            metadata = {**sequence.metadata, EXPORT_MARKER_KEY: name,
+                        TABLE_IDENTITY_KEY: table_identity(dataset, name, video_ends if places is None else {})}
+            written.append(write_csd(path, sequence.root, entries, metadata))
             if left_out:
                 written.warn(f"{path}: {len(left_out)} samples have no feature in table {name} (their failures are in "
                              f"the errors table) and are not in it, e.g. {', '.join(left_out[:3])}")
@@ -161,6 +170,39 @@ def _sequence_file(dataset: Dataset, name: str) -> _SequenceFile:
         return _SequenceFile(config["file"], config["root_name"], metadata, tuple(config.get("feature_shape") or ()))
     description = f"mmdata table {name} ({entry.source or entry.extractor})"
     return _SequenceFile(f"{name}{CSD_SUFFIX}", name, {"computational sequence description": description}, ())
+
+
+def table_identity(dataset: Dataset, name: str, video_ends: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """What `extract csd` needs to give the table back as it was (`TABLE_IDENTITY_KEY`): its name, the
+    reference of an aligned table (an `align` output, or `segment`'s cut of one), and the media end of
+    each whole video for the table's modality (none recorded: no key)."""
+    entry = dataset.entry(name)
+    identity: dict[str, Any] = {"name": name}
+    reference = aligned_reference(name, entry.extractor, entry.config)
+    if reference is not None:
+        identity["reference"] = reference
+    ends = video_ends.get(entry.modality)
+    if ends:
+        identity["media_ends"] = ends
+    return identity
+
+
+def whole_video_media_ends(dataset: Dataset) -> dict[str, dict[str, float]]:
+    """{modality: {video: where its medium ends}} for the whole-video samples (no start/end) whose
+    `extra` records a media duration (`records.media_ends`, the keys `check` and `segment` read for that
+    modality). Segments and clips record no video's length, so a segmented dataset gives none."""
+    samples = dataset.samples_table(columns=["sample_id", "start", "end", "extra"])
+    whole = [s is None and e is None for s, e in zip(samples.column("start").to_pylist(), samples.column("end").to_pylist())]
+    if not any(whole):
+        return {}
+    ids = samples.column("sample_id").to_pylist()
+    out: dict[str, dict[str, float]] = {}
+    for modality in {dataset.entry(n).modality for n in dataset.table_names}:
+        ends = media_ends(samples.column("extra"), duration_keys(modality))
+        found = {ids[i]: float(ends[i]) for i in range(len(ids)) if whole[i] and math.isfinite(ends[i])}
+        if found:
+            out[modality] = found
+    return out
 
 
 def _refuse_shared_files(dataset: Dataset, sequences: dict[str, _SequenceFile], labels_file: str | None) -> None:

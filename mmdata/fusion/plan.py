@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmdata.checks import tables as table_checks
+from mmdata.checks.aligned import aligned_reference
 from mmdata.checks.issues import Issue
 from mmdata.checks.splits import LEAK_KEYS, check_split_leaks
 from mmdata.checks.stream import (
@@ -347,17 +348,18 @@ def _select_tables(dataset: Dataset, requested: tuple[str, ...] | None) -> list[
 
 
 def _suggested_tables(dataset: Dataset, by_modality: dict[str, list[str]]) -> list[str]:
-    """One table per modality for a hint: the ones `mmdata align` wrote for the reference most tables
-    were aligned to, when there are such (`X@REF` tables share REF's time steps, so they fuse as padded
+    """One table per modality for a hint: the ones aligned (`mmdata align`, then maybe `segment` or an
+    `export-csd` round trip: `checks.aligned.aligned_reference`) to the reference most tables were aligned to, when there are such (`X@REF` tables share REF's time steps, so they fuse as padded
     sequences too); each modality's first table otherwise."""
-    references = [e.config.get("reference") for e in map(dataset.entry, dataset.table_names) if e.extractor == "align"]
+    reference_of = {name: aligned_reference(name, dataset.entry(name).extractor, dataset.entry(name).config)
+                    for name in dataset.table_names}
+    references = [r for r in reference_of.values() if r is not None]
     if not references:
         return [names[0] for names in by_modality.values()]
     reference = max(dict.fromkeys(references), key=references.count)  # the first one on a tie
 
     def aligned(name: str) -> bool:
-        entry = dataset.entry(name)
-        return entry.extractor == "align" and entry.config.get("reference") == reference
+        return reference_of.get(name) == reference
 
     return [next((n for n in names if aligned(n)), names[0]) for names in by_modality.values()]
 

@@ -116,7 +116,7 @@ def test_generic_segments_of_one_recording_share_a_group_without_a_video_id(tmp_
     samples = by_id(load_corpus("mosi-raw", root))
     assert {sid: (s.group_id, s.split, s.extra) for sid, s in samples.items()} == {
         "s1": ("rec.wav", "train", {"speaker": "A"}), "s2": ("rec.wav", "test", {"speaker": "A"}),
-        "s3": ("other.wav", "train", {"speaker": "B"})}
+        "s3": ("other.wav", "train", {"speaker": "B", "audio_duration": 1.0})}  # a whole recording: its WAV's length
     (root / "segments.csv").write_text("segment_id,video_id,audio\ns1,v1,rec.wav\ns2,v1,other.wav\n")
     assert {s.group_id for s in load_corpus("mosi-raw", root).samples} == {"v1"}
 
