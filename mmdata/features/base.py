@@ -325,6 +325,11 @@ def _library_versions(names: tuple[str, ...]) -> dict[str, str]:
 
     out = {}
     for name in dict.fromkeys(names):
+        if name == _MMDATA:  # the running code's own version: an editable install's metadata keeps the
+            from mmdata import __version__  # version it was installed at until it is installed again
+
+            out[name] = __version__
+            continue
         try:
             out[name] = version(name)
         except PackageNotFoundError:

@@ -22,3 +22,16 @@ def test_the_changelog_opens_with_this_version():
     assert headings and headings[0] == mmdata.__version__
     project = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'^version = "([^"]+)"', project, flags=re.M).group(1) == mmdata.__version__
+
+
+def test_tables_record_the_running_codes_version_not_the_install_metadata(monkeypatch):
+    """An editable install keeps the version it was installed at in its metadata until installed again;
+    a table records the version of the code that computed it."""
+    from mmdata.features import base
+
+    base._library_versions.cache_clear()
+    monkeypatch.setattr(mmdata, "__version__", "9.9.9")
+    try:
+        assert library_versions(("mmdata", "numpy"))["mmdata"] == "9.9.9"
+    finally:
+        base._library_versions.cache_clear()
