@@ -73,7 +73,8 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
         modality=provenance["modality"],
         extractor=provenance["extractor"],
         config=provenance["config"],
-        spec=provenance["spec"],
+        # A table an earlier version described with fewer fields keeps the spec its shards hold.
+        spec=existing.spec if existing is not None and _same_rows(existing.spec, provenance["spec"]) else provenance["spec"],
         # A complete table kept as it is says what made its rows, not what this run has installed.
         versions=made_with or provenance["versions"],
         rows=existing.rows if existing else 0,
@@ -147,6 +148,22 @@ def claim_again_if_other_versions(dataset: Dataset, provenance: dict[str, Any], 
     return True
 
 
+#: Feature-spec fields that describe rows without changing them, added by later versions: a table whose
+#: spec lacks them holds the same rows (`FeatureSpec.frame_window`, added in 0.2.0, tells `check` how many
+#: edge frames an extractor drops).
+DESCRIPTIVE_SPEC_FIELDS = frozenset({"frame_window"})
+
+
+def _same_rows(existing: dict[str, Any], running: dict[str, Any]) -> bool:
+    """Whether a table with spec `existing` holds rows as this run's spec `running` describes them: the
+    same spec, or one an earlier version wrote without fields it did not know (`DESCRIPTIVE_SPEC_FIELDS`)."""
+    if existing == running:
+        return True
+    added = set(running) - set(existing)
+    return (bool(added) and added <= DESCRIPTIVE_SPEC_FIELDS and set(existing) <= set(running)
+            and all(existing[key] == running[key] for key in existing))
+
+
 def refuse_mixed_versions(dataset: Dataset, name: str, running: dict[str, str], shards: int) -> None:
     """Before `shards` shards of table `name` are computed next to ones it keeps: refuse when those
     were made with other library versions (a complete table kept by `claim_table`).
@@ -169,7 +186,7 @@ def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path,
     name = provenance["table"]
     existing = dataset.manifest.tables.get(name)
     shards = layout.shard_files(table_dir)
-    if (existing is not None and (existing.config != provenance["config"] or existing.spec != provenance["spec"])
+    if (existing is not None and (existing.config != provenance["config"] or not _same_rows(existing.spec, provenance["spec"]))
             and (shards or layout.shard_files(layout.errors_dir(dataset.root, name)))):
         # (an entry whose shards were all removed is replaced: nothing of it is left to keep)
         if existing.config != provenance["config"]:
