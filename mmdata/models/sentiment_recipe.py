@@ -374,7 +374,9 @@ def load_sentiment_splits(
         if not len(splits[valid_name]):
             raise DatasetError(f"split {valid_name!r} of {export_dir} has no labelled rows; expected some for early "
                                "stopping; choose another with valid_split= (CLI: --valid-split)")
+        warn_unused_splits(export_dir, splits, (config.train_split, valid_name, config.test_split))
         return train, splits[valid_name], splits[config.test_split], valid_name
+    warn_unused_splits(export_dir, splits, evaluated)
     if len(train) < 4:
         raise DatasetError(f"split {config.train_split!r} has {len(train)} rows; expected at least 4 to hold some out")
     held_out, by = hold_out_rows(train, source_groups(export_dir, train), config.train.seed)
@@ -382,6 +384,17 @@ def load_sentiment_splits(
                 int(held_out.sum()), len(train), by)
     return train.subset(np.flatnonzero(~held_out)), train.subset(np.flatnonzero(held_out)), \
         splits[config.test_split], f"{config.train_split} (15% held out)"
+
+
+def warn_unused_splits(export_dir: Path, splits: dict[str, SplitArrays], used: tuple[str, ...]) -> None:
+    """Say which labelled splits the recipe leaves out (e.g. `unassigned`: videos no fold names), so
+    that rows are not left out without a word."""
+    unused = {name: len(data) for name, data in splits.items() if name not in used and len(data)}
+    if unused:
+        log.warning("%s: split(s) %s are not used (the recipe trains on %r, stops early on the validation split "
+                    "and scores %r); name them with --train-split/--valid-split/--test-split to use them",
+                    export_dir, ", ".join(f"{name!r} ({rows} labelled rows)" for name, rows in sorted(unused.items())),
+                    used[0], used[-1])
 
 
 #: Share of the train rows held out for early stopping when the export has no validation split.
