@@ -110,7 +110,7 @@ def test_odd_dtypes_empty_videos_and_numeric_looking_ids_load_and_export(tmp_pat
     })
     result = load_corpus("csd", tmp_path / "csd")
     assert result.problems == []
-    assert [(s.sample_id, s.transcript) for s in result.samples] == [("0042", "one two"), ("123", "a b c d"), ("empty", "")]
+    assert [(s.sample_id, s.transcript) for s in result.samples] == [("0042", "one two"), ("123", "a b c d"), ("empty", None)]  # no spoken word: no transcript
     covarep = next(t for t in result.tables if t.name == "audio.covarep")
     rows = {r.sample_id: r for r in covarep.read(["0042", "123", "empty"])}
     assert rows["0042"].features.dtype == np.float32 and rows["0042"].features.tolist() == [[0.5, 0.5]] * 4

@@ -50,7 +50,7 @@ def write_raw_corpus(root: Path) -> Path:
             sample_id = f"{rec}_{k + 1}"
             rows.append((sample_id, rec, f"audio/{rec}.wav", f"video/{rec}.mp4", str(start), str(end), text, str(label), split))
             words[sample_id] = WORDS[k]
-    write_wav(root / "audio/clip.wav", tone(500, 0.8))
+    write_wav(root / "audio/clip.wav", tone(500, 1.0))  # its words (WORDS[0]) end at 0.9 s
     rows.append(("clip_1", "clip", "audio/clip.wav", "video/recA.mp4", "", "", "good movie", "3.0", "train"))
     words["clip_1"] = WORDS[0]
     rows.append(("lost_1", "lost", "audio/lost.wav", "", "0.0", "1.0", "missing audio", "0.5", "train"))
