@@ -57,3 +57,13 @@ def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet, deepest first (to remove again, in that
+    order, when what was made for them fails)."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mmdata.errors import DatasetBusyError, DatasetError
+from mmdata.store.files import missing_folders
 from mmdata.store.layout import CHECKSUMS_NAME
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def output_lock(target: Path, command: str, shown: Path | None = None) -> Iterat
             as the user gave it, else `target`).
     """
     lock_path = target.with_name(f".{target.name}{OUTPUT_LOCK_SUFFIX}")
-    created = _missing_parents(target.parent)
+    created = missing_folders(target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     if fcntl is None:  # not on POSIX: no lock, as the dataset writer lock
         yield
@@ -122,15 +123,6 @@ def output_lock(target: Path, command: str, shown: Path | None = None) -> Iterat
         for folder in created:
             with contextlib.suppress(OSError):  # not empty: the output, or something else put there
                 folder.rmdir()
-
-
-def _missing_parents(folder: Path) -> list[Path]:
-    """`folder` and those of its parents that do not exist yet, deepest first."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    return missing
 
 
 def _locked_file(lock_path: Path, shown: Path, command: str) -> int:

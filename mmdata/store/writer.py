@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmdata.errors import DatasetError, SchemaMismatchError
-from mmdata.store.files import temporary_beside
+from mmdata.store.files import missing_folders, temporary_beside
 from mmdata.store import layout
 from mmdata.store.layout import shard_format
 from mmdata.store.metadata import INTERVAL_TYPE, FeatureSpec, feature_schema, vector_type
@@ -72,7 +72,7 @@ def staged_dir(output_dir: Path) -> Iterator[Path]:
     _restore_interrupted_publish(output_dir)  # first: a killed writer may have had this process's pid
     shutil.rmtree(tmp, ignore_errors=True)
     _remove_abandoned(output_dir)
-    created = _missing_folders(output_dir.parent)
+    created = missing_folders(output_dir.parent)
     tmp.mkdir(parents=True)
     try:
         yield tmp
@@ -169,15 +169,6 @@ def check_replaceable(output_dir: Path, inputs: Sequence[Path], *, force: bool, 
     if not (output_dir / marker).is_file() and any(output_dir.iterdir()):
         raise DatasetError(f"output directory {output_dir} exists and is not an earlier {what} output (no {marker}); "
                            "--force replaces those only: choose another path, or remove it yourself")
-
-
-def _missing_folders(folder: Path) -> list[Path]:
-    """`folder` and those of its parents that do not exist yet, deepest first."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    return missing
 
 
 def _publish_dir(tmp: Path, output_dir: Path) -> None:

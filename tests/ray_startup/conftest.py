@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.ray_module import module_ray_session
+
 
 @pytest.fixture(scope="module")
 def ray_session():
-    import ray
-
-    if ray.is_initialized():  # tests/ray's session instance: left running for them
-        yield ray
-        return
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, log_to_driver=False,
-             logging_level="WARNING")
-    yield ray
-    ray.shutdown()
+    yield from module_ray_session()

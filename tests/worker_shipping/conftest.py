@@ -8,23 +8,13 @@ import types
 
 import pytest
 
+from tests.ray_module import module_ray_session
 from tests.worker_shipping.extension_extractors import MAIN_ONLY_MODULE, MAIN_PID_VARIABLE
 
 
 @pytest.fixture(scope="module")
 def ray_session():
-    """The test session's Ray instance (tests/ray/conftest.py's `ray_session`) when it is running;
-    else one started the same way for this module and shut down after it, so that the session's own
-    fixture can start Ray later (`ray.init` refuses to run twice)."""
-    import ray
-
-    if ray.is_initialized():
-        yield ray
-        return
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, log_to_driver=False,
-             logging_level="WARNING")
-    yield ray
-    ray.shutdown()
+    yield from module_ray_session()
 
 
 @pytest.fixture
