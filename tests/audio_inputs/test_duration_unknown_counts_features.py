@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pyarrow as pa
-import pytest
 
 from mmdata.checks import check_dataset, temporal
 from mmdata.pipeline import extract

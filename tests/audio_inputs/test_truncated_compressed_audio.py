@@ -4,15 +4,12 @@ compares the two and fails it, while correct MP3, OGG, FLAC and M4A files (encod
 padding removed) decode to their full length."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
 
 from mmdata.errors import MediaError
 from mmdata.media.audio import load_audio
-
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command line")
 
 ENCODERS = {".mp3": ["-c:a", "libmp3lame", "-b:a", "64k"], ".ogg": ["-c:a", "libvorbis"], ".flac": ["-c:a", "flac"],
             ".m4a": ["-c:a", "aac", "-b:a", "64k"]}

@@ -3,9 +3,7 @@ the stored image path keeps its spelling."""
 from __future__ import annotations
 
 import json
-import os
 
-import pytest
 
 from mmdata.checks.splits import check_split_leaks
 from mmdata.corpora import load_corpus
@@ -13,7 +11,6 @@ from mmdata.records import samples_to_table
 from tests.fakes import write_jpeg
 
 
-@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
 def test_a_file_reached_through_a_symlinked_folder_leaks(tmp_path):
     write_jpeg(tmp_path / "images" / "x.jpg")
     (tmp_path / "imgs").symlink_to("images", target_is_directory=True)
