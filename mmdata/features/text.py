@@ -46,6 +46,7 @@ from mmdata.errors import ConfigError, MediaError, MissingWeightsError
 from mmdata.features.base import Extractor, library_versions, register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
 from mmdata.records import text_items
+from mmdata.store.files import sha256_file
 from mmdata.store.metadata import FeatureSpec
 
 log = logging.getLogger(__name__)
@@ -124,11 +125,7 @@ def file_sha256(path: Path) -> str:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _FILE_DIGESTS:
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        _FILE_DIGESTS[key] = digest.hexdigest()
+        _FILE_DIGESTS[key] = sha256_file(path)
     return _FILE_DIGESTS[key]
 
 

@@ -19,14 +19,13 @@ whose target is gone.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmdata.errors import CorpusNotFoundError, DatasetError
-from mmdata.store.files import write_text_atomic
+from mmdata.store.files import sha256_file, write_text_atomic
 from mmdata.store.layout import CHECKSUMS_NAME
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,6 @@ _LINE = re.compile(r"^(\\?)([0-9a-fA-F]{64}) [ *](.+)$", re.DOTALL)
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r"}
 _UNESCAPE = re.compile(r"\\(.?)", re.DOTALL)
 _BOM = "\ufeff"
-_CHUNK = 1 << 20
 #: A checksums file that cannot be parsed proves nothing about the files: get it again, or vouch for them anew.
 _DAMAGED_HINT = (f"the {CHECKSUMS_NAME} is damaged: get it again from where the dataset came from, or, if you trust the "
                  f"files as they are, write a new one with `mmdata checksum DIR`")
@@ -72,15 +70,6 @@ class VerifyReport:
             + [f"altered: {p}" for p in self.altered]
             + [f"extra: {p}" for p in self.extra]
         )
-
-
-def sha256_file(path: Path) -> str:
-    """The hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def list_dataset_files(dataset_dir: Path) -> list[str]:

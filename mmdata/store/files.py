@@ -7,6 +7,7 @@ file is created, so nothing here reads or changes it (changing it is not thread-
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -67,3 +68,12 @@ def missing_folders(folder: Path) -> list[Path]:
         missing.append(folder)
         folder = folder.parent
     return missing
+
+
+def sha256_file(path: str | Path) -> str:
+    """The hex SHA-256 of a file, read in 1 MiB chunks (a model's weights need not fit in memory twice)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
