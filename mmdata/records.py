@@ -110,6 +110,13 @@ def samples_to_table(samples: Iterable[Sample]) -> pa.Table:
     return pa.table(columns, schema=SAMPLES_SCHEMA)
 
 
+#: Unicode categories of characters that carry no content: controls (Cc), format characters (Cf:
+#: zero-width spaces and joiners, the byte order mark) and separators (Zs, Zl, Zp). A text of only these
+#: is blank: text extractors fail it (`features.text.is_blank_text`), `check` counts it as missing
+#: (`checks.samples.BLANK_TEXT`).
+BLANK_CATEGORIES = ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
 def text_items(row: dict[str, Any]) -> list[str]:
     """The texts of a samples-table row: its captions, else its transcript, else nothing."""
     captions = row.get("captions") or []

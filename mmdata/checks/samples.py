@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from mmdata.checks.issues import Issue, Severity, make_issue
 from mmdata.corpora.csd_labels import MOSEI_LABEL_NAMES, value_at
+from mmdata.records import BLANK_CATEGORIES
 
 #: Corpus kinds whose every sample has at least one caption.
 CAPTIONED_CORPORA = frozenset({"coco", "karpathy", "flickr30k", "flickr8k"})
@@ -50,8 +51,8 @@ AUX_LABEL_RANGES: dict[str, AuxRanges] = {
 
 
 #: A text of nothing but whitespace, control or format (zero-width) characters: blank, as text
-#: extractors see it (`mmdata.features.text.is_blank_text`, the Unicode categories Cc, Cf, Zs, Zl, Zp).
-BLANK_TEXT = r"^[\p{Cc}\p{Cf}\p{Zs}\p{Zl}\p{Zp}]*$"
+#: extractors see it (`mmdata.features.text.is_blank_text`, the categories `records.BLANK_CATEGORIES`).
+BLANK_TEXT = "^[" + "".join(rf"\p{{{category}}}" for category in BLANK_CATEGORIES) + "]*$"
 
 
 def is_blank(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

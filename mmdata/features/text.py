@@ -45,7 +45,7 @@ from mmdata.environment import environment
 from mmdata.errors import ConfigError, MediaError, MissingWeightsError
 from mmdata.features.base import Extractor, library_versions, register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
-from mmdata.records import text_items
+from mmdata.records import BLANK_CATEGORIES, text_items
 from mmdata.store.files import sha256_file
 from mmdata.store.metadata import FeatureSpec
 
@@ -208,11 +208,6 @@ def load_tokenizer(model_dir: str) -> Any:
         from transformers import AutoTokenizer
 
         return AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-
-
-#: Unicode categories of characters that carry no content: controls (Cc), format characters (Cf:
-#: zero-width spaces and joiners, the byte order mark) and separators (Zs, Zl, Zp).
-BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 
 def is_blank_text(text: str) -> bool:
