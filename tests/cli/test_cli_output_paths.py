@@ -5,6 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mmdata.cli import app
+from tests.cli_errors import one_line_error
 from tests.sample_corpus import copy_sample_corpus
 
 runner = CliRunner()
@@ -21,23 +22,15 @@ def dataset(tmp_path_factory):
     return tmp / "ds"
 
 
-def _one_line_error(result) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
-
-
 def test_check_json_naming_a_directory_is_a_usage_error_not_exit_1(dataset, tmp_path):
     result = runner.invoke(app, ["check", str(dataset), "--json", str(tmp_path)])
-    line = _one_line_error(result)
+    line = one_line_error(result)
     assert line == f"error: --json {tmp_path} is a directory; expected a file path, e.g. {tmp_path / 'check.json'}"
     assert result.stdout == ""  # refused before the check ran
 
 
 def test_report_out_naming_a_directory_is_a_one_line_error(dataset, tmp_path):
-    line = _one_line_error(runner.invoke(app, ["report", str(dataset), "--out", str(tmp_path)]))
+    line = one_line_error(runner.invoke(app, ["report", str(dataset), "--out", str(tmp_path)]))
     assert line == f"error: --out {tmp_path} is a directory; expected a file path, e.g. {tmp_path / 'report.html'}"
 
 
@@ -54,7 +47,7 @@ def test_an_output_under_a_file_names_the_file(dataset, tmp_path, args, option, 
     blocker = tmp_path / "notes.txt"
     blocker.write_text("a file, not a folder\n")
     argv = [a.format(ds=dataset, file=blocker) for a in args]
-    line = _one_line_error(runner.invoke(app, argv))
+    line = one_line_error(runner.invoke(app, argv))
     assert line.startswith(f"error: {option} {named.format(file=blocker)} lies under the file {blocker}; "
                            "expected a path inside a directory, e.g. ")
     assert blocker.read_text() == "a file, not a folder\n"
@@ -70,7 +63,7 @@ def test_an_output_under_a_file_names_the_file(dataset, tmp_path, args, option, 
 def test_an_output_directory_that_is_a_file_is_refused_and_kept(dataset, tmp_path, args, option):
     blocker = tmp_path / "notes.txt"
     blocker.write_text("keep me\n")
-    line = _one_line_error(runner.invoke(app, [a.format(ds=dataset, file=blocker) for a in args]))
+    line = one_line_error(runner.invoke(app, [a.format(ds=dataset, file=blocker) for a in args]))
     assert line == (f"error: {option} {blocker} is a file; expected a directory (a new one, or one written earlier); "
                     "choose another path or remove the file")
     assert blocker.read_text() == "keep me\n"  # --force does not replace a file with an export
@@ -79,14 +72,14 @@ def test_an_output_directory_that_is_a_file_is_refused_and_kept(dataset, tmp_pat
 @pytest.mark.parametrize(("command", "example"), [("sentiment", "sentiment-metrics.json"),
                                                   ("retrieval", "retrieval-metrics.json")])
 def test_train_output_naming_a_directory_is_a_one_line_error(dataset, tmp_path, command, example):
-    line = _one_line_error(runner.invoke(app, ["train", command, str(dataset), "--out", str(tmp_path)]))
+    line = one_line_error(runner.invoke(app, ["train", command, str(dataset), "--out", str(tmp_path)]))
     assert line == f"error: --out {tmp_path} is a directory; expected a file path, e.g. {tmp_path / example}"
 
 
 def test_checksum_over_a_directory_named_like_the_checksums_file(tmp_path):
     (tmp_path / "data.txt").write_text("x\n")
     (tmp_path / "checksums.sha256").mkdir()
-    line = _one_line_error(runner.invoke(app, ["checksum", str(tmp_path)]))
+    line = one_line_error(runner.invoke(app, ["checksum", str(tmp_path)]))
     assert line == (f"error: {tmp_path / 'checksums.sha256'} is a directory; expected the file `mmdata verify` reads "
                     "there; remove or rename that directory")
 
@@ -101,11 +94,11 @@ def test_extract_and_segment_into_a_file_are_one_line_errors(tmp_path):
     corpus = copy_sample_corpus("coco", tmp_path)
     afile = tmp_path / "afile"
     afile.write_text("hi\n")
-    line = _one_line_error(runner.invoke(app, ["extract", "coco", str(corpus), str(afile), "--image", "color-hist", "-q"]))
+    line = one_line_error(runner.invoke(app, ["extract", "coco", str(corpus), str(afile), "--image", "color-hist", "-q"]))
     assert line.startswith(f"error: OUTPUT_DIR {afile} is a file; expected a directory")
-    line = _one_line_error(runner.invoke(app, ["extract", "coco", str(corpus), str(afile / "ds"), "-q"]))
+    line = one_line_error(runner.invoke(app, ["extract", "coco", str(corpus), str(afile / "ds"), "-q"]))
     assert line.startswith(f"error: OUTPUT_DIR {afile / 'ds'} lies under the file {afile}")
-    line = _one_line_error(runner.invoke(app, ["segment", str(tmp_path), str(afile), "--labels", "labels.csd"]))
+    line = one_line_error(runner.invoke(app, ["segment", str(tmp_path), str(afile), "--labels", "labels.csd"]))
     assert line.startswith(f"error: OUTPUT_DIR {afile} is a file")
 
 
@@ -113,7 +106,7 @@ def test_extract_and_segment_into_a_file_are_one_line_errors(tmp_path):
                                   ["fuse", "{ds}", "{long}", "--stats-split", "val2017"]])
 def test_an_output_name_the_system_refuses_is_a_one_line_error(dataset, tmp_path, args):
     long = tmp_path / ("x" * 300)  # over the 255-byte limit of a file name
-    line = _one_line_error(runner.invoke(app, [a.format(ds=dataset, long=long) for a in args]))
+    line = one_line_error(runner.invoke(app, [a.format(ds=dataset, long=long) for a in args]))
     assert "File name too long; choose a shorter or other path" in line
 
 
@@ -122,12 +115,12 @@ def test_an_output_name_the_system_refuses_is_a_one_line_error(dataset, tmp_path
                                   ["check", "{ds}", "--json", "/proc/mmdata-check.json"]])
 def test_an_output_the_system_refuses_to_create_is_a_one_line_error(dataset, tmp_path, args):
     corpus = copy_sample_corpus("coco", tmp_path)
-    line = _one_line_error(runner.invoke(app, [a.format(ds=dataset, corpus=corpus) for a in args]))
+    line = one_line_error(runner.invoke(app, [a.format(ds=dataset, corpus=corpus) for a in args]))
     assert line.startswith("error: ") and "/proc/" in line and "mmdata-" in line and line.endswith("check that the path can be written there (permissions, "
                                                      "free space, a real folder)")
 
 
 def test_a_file_given_as_the_corpus_root_is_named_as_a_file(tmp_path):
     (tmp_path / "captions.json").write_text("{}")
-    line = _one_line_error(runner.invoke(app, ["extract", "coco", str(tmp_path / "captions.json"), str(tmp_path / "o")]))
+    line = one_line_error(runner.invoke(app, ["extract", "coco", str(tmp_path / "captions.json"), str(tmp_path / "o")]))
     assert line == f"error: corpus root {tmp_path / 'captions.json'} is a file; expected the corpus folder (e.g. {tmp_path})"

@@ -7,17 +7,9 @@ from typer.testing import CliRunner
 from mmdata.cli import app
 from mmdata.cli.paths import OutputPathError, report_file
 from mmdata.errors import ConfigError
+from tests.cli_errors import one_line_error
 
 runner = CliRunner()
-
-
-def _refused(result) -> str:
-    """The one-line error of a command refused before any work (exit 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def _report(dataset, out):
@@ -27,7 +19,7 @@ def _report(dataset, out):
 def test_report_over_the_manifest_is_refused_and_the_dataset_still_reads(dataset):
     manifest = dataset / "mmdata.json"
     before = manifest.read_bytes()
-    line = _refused(_report(dataset, manifest))
+    line = one_line_error(_report(dataset, manifest))
     assert line.startswith(f"error: --out {manifest} is the manifest of the dataset {dataset.resolve()}; ")
     assert f"e.g. {dataset.resolve().parent / 'ds-report.html'}" in line
     assert manifest.read_bytes() == before
@@ -38,7 +30,7 @@ def test_report_over_the_manifest_is_refused_and_the_dataset_still_reads(dataset
                                             ("mmdata.json", "manifest")])
 def test_report_over_a_file_of_a_share_is_refused(shared, name, what):
     before = (shared / name).read_bytes()
-    line = _refused(_report(shared, shared / name))
+    line = one_line_error(_report(shared, shared / name))
     assert f"is the {what} of the dataset {shared.resolve()}; writing there would destroy it" in line
     assert (shared / name).read_bytes() == before
     assert runner.invoke(app, ["verify", str(shared)]).exit_code == 0
@@ -48,7 +40,7 @@ def test_report_over_a_file_of_a_share_is_refused(shared, name, what):
                                     "features/image.pixel-stats/part-00000.parquet"])
 def test_report_into_a_table_folder_of_the_dataset_is_refused(dataset, inside):
     folder = inside.split("/")[0]
-    line = _refused(_report(dataset, dataset / inside))
+    line = one_line_error(_report(dataset, dataset / inside))
     assert f"lies in the {'samples table' if folder == 'samples' else 'feature tables'} folder {folder}/ of the dataset" in line
     assert not (dataset / "samples" / "report.html").exists()
 
@@ -56,13 +48,13 @@ def test_report_into_a_table_folder_of_the_dataset_is_refused(dataset, inside):
 def test_a_link_to_the_manifest_is_refused_as_the_manifest(dataset, tmp_path):
     link = tmp_path / "page.html"
     link.symlink_to(dataset / "mmdata.json")
-    assert "is the manifest of the dataset" in _refused(_report(dataset, link))
+    assert "is the manifest of the dataset" in one_line_error(_report(dataset, link))
 
 
 def test_report_over_another_existing_file_is_refused_and_the_file_kept(dataset, tmp_path):
     notes = tmp_path / "notes.html"
     notes.write_text("<html>my own notes</html>\n")
-    line = _refused(_report(dataset, notes))
+    line = one_line_error(_report(dataset, notes))
     assert line.startswith(f"error: --out {notes} is an existing file that is not an mmdata report")
     assert "choose another path" in line and "remove the file if it may go" in line
     assert notes.read_text() == "<html>my own notes</html>\n"
@@ -99,6 +91,6 @@ def test_check_json_keeps_replacing_its_own_file_but_not_the_manifest(dataset, t
         result = runner.invoke(app, ["check", str(dataset), "--json", str(out)])
         assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["check", str(dataset), "--json", str(dataset / "check.json")]).exit_code == 0
-    line = _refused(runner.invoke(app, ["check", str(dataset), "--json", str(dataset / "mmdata.json")]))
+    line = one_line_error(runner.invoke(app, ["check", str(dataset), "--json", str(dataset / "mmdata.json")]))
     assert line.startswith(f"error: --json {dataset / 'mmdata.json'} is the manifest of the dataset")
     assert runner.invoke(app, ["info", str(dataset)]).exit_code == 0
