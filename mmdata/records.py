@@ -117,6 +117,13 @@ def samples_to_table(samples: Iterable[Sample]) -> pa.Table:
 BLANK_CATEGORIES = ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
+def spoken_transcript(timed_words: Iterable[Sequence[Any]]) -> str | None:
+    """A transcript from timed words (`[word, start, end]`, ...): the words joined by spaces, pause
+    tokens (`PAUSE_TOKENS`, any case) left out; None when nothing was said (a segment lying in a pause:
+    no text is not an empty text)."""
+    return " ".join(w for w, *_ in timed_words if w.lower() not in PAUSE_TOKENS) or None
+
+
 def text_items(row: dict[str, Any]) -> list[str]:
     """The texts of a samples-table row: its captions, else its transcript, else nothing."""
     captions = row.get("captions") or []

@@ -60,7 +60,7 @@ from mmdata.alignment.dataset import batch_sequences, config_fingerprint, shard_
 from mmdata.alignment.segment_rules import NO_ROW_ERROR, OVERRUN_ERROR, no_row_reason, overrun_reason
 from mmdata.corpora.base import LoadProblem, LoadResult
 # The csd loader's own label reading, so that a label file means the same here as at load time.
-from mmdata.corpora.csd import UNASSIGNED_SPLIT, CsdOptions, inspect_csd, is_pause, jsonable
+from mmdata.corpora.csd import UNASSIGNED_SPLIT, CsdOptions, inspect_csd, jsonable
 from mmdata.corpora.csd_labels import (
     LABEL_FIELDS_KEY, LABEL_NAMES_KEY, dataset_of, label_segments, require_label_sequence, row_labels_metadata,
 )
@@ -69,7 +69,7 @@ from mmdata.features.base import library_versions
 from mmdata.formats.csd import CsdFile, split_key
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
 from mmdata.pipeline import samples_entry, write_samples
-from mmdata.records import Sample, duration_keys, media_ends, samples_to_table
+from mmdata.records import Sample, duration_keys, media_ends, samples_to_table, spoken_transcript
 from mmdata.store import layout
 from mmdata.store.arrays import interval_bounds, sequence_rows
 from mmdata.store.lock import output_lock
@@ -237,7 +237,9 @@ def _segment_samples(video: dict[str, Any], segments: list[Segment], split_of: d
         yield Sample(
             sample_id=sample_id, corpus=video["corpus"], split=split, group_id=vid, image=video["image"],
             audio=video["audio"], video=video["video"], start=start, end=end, captions=tuple(video["captions"] or ()),
-            transcript=_segment_transcript(timed), label=float(values[0]), extra=sample_extra,
+            # no transcript without word timings, none for a segment lying in a pause
+            transcript=spoken_transcript(timed) if timed is not None else None, label=float(values[0]),
+            extra=sample_extra,
         )
 
 
@@ -248,13 +250,6 @@ ROWS_END_ESTIMATE = (
     "(mosi-raw records the WAV/MP4 lengths of whole recordings)")
 
 
-def _segment_transcript(timed: list[list[Any]] | None) -> str | None:
-    """A segment's transcript: its spoken words (pause tokens left out) joined by spaces. None, not
-    '', for a segment without a spoken word (one lying in a pause: its `words` list, empty or of
-    pauses only, says so) and for a video without word timings: no text is not an empty text."""
-    if timed is None:
-        return None
-    return " ".join(w for w, _, _ in timed if not is_pause(w)) or None
 
 
 def _clip_words(words: list[list[Any]], segments: list[Segment]) -> list[list[list[Any]]]:

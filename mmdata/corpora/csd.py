@@ -91,7 +91,7 @@ from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, read_rows, split_key
 from mmdata.formats.csd_folder import TABLE_IDENTITY_KEY
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
-from mmdata.records import MODALITIES, PAUSE_TOKENS, Sample
+from mmdata.records import MODALITIES, PAUSE_TOKENS, Sample, spoken_transcript
 from mmdata.store.metadata import FeatureSpec
 
 log = logging.getLogger(__name__)
@@ -215,8 +215,7 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
         transcript = None
         if sample_id in timed_words:
             extra["words"] = timed_words[sample_id]
-            # null for a segment of no spoken word (a pause), as `segment` writes it
-            transcript = " ".join(w for w, _, _ in timed_words[sample_id] if not is_pause(w)) or None
+            transcript = spoken_transcript(timed_words[sample_id])  # null for a segment lying in a pause
         result.samples.append(Sample(
             sample_id=sample_id, corpus="csd", split=fold, group_id=base, start=start, end=end,
             transcript=transcript, label=float(values[0]) if values is not None else None, extra=extra,

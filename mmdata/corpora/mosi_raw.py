@@ -89,7 +89,7 @@ from mmdata.corpora.mosi_sdk_labels import attach_sdk_labels, clip_id
 from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.formats.csd import CSD_SUFFIX
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
-from mmdata.records import DURATION_KEYS, MODALITY_DURATION_KEYS, PAUSE_TOKENS, START_KEYS, Sample
+from mmdata.records import DURATION_KEYS, MODALITY_DURATION_KEYS, START_KEYS, Sample, spoken_transcript
 
 log = logging.getLogger(__name__)
 
@@ -597,13 +597,7 @@ def _transcripts_from_words(segments: dict[str, _Segment]) -> None:
     for seg in segments.values():
         if seg.transcript_from_words:
             words = seg.extra.setdefault("words", [])
-            seg.transcript = _spoken_text(word for word, _, _ in words)
-
-
-def _spoken_text(words: Any) -> str | None:
-    """The words joined by spaces, pause tokens (`records.PAUSE_TOKENS`) left out; None when none is left."""
-    spoken = [w for w in words if w.lower() not in PAUSE_TOKENS]
-    return " ".join(spoken) if spoken else None
+            seg.transcript = spoken_transcript(words)
 
 
 def _empty_segment_problem(sample_id: str, where: str, start: float, end: float) -> LoadProblem:
