@@ -21,9 +21,9 @@ from mmdata.corpora.base import available_corpora
 from mmdata.features.base import available_extractors, get_extractor_class
 from mmdata.pipeline import extract
 from mmdata.store.layout import DEFAULT_SHARD_SIZE
+from tests.cli_errors import one_line_error
 from tests.fakes.csd import write_mosi_csd
 from tests.sample_corpus import copy_sample_corpus
-from tests.cli.test_cli_output_paths import _one_line_error
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "400"}
@@ -110,7 +110,7 @@ def test_extract_help_lists_the_registered_corpus_kinds_extractors_and_the_real_
     (["--non-finite", "skip"], "['error', 'missing']"),
 ])
 def test_a_typo_in_a_fuse_choice_is_a_one_line_error_listing_the_choices(dataset, tmp_path, args, choices):
-    line = _one_line_error(runner.invoke(app, ["fuse", str(dataset), str(tmp_path / "fused"), *args]))
+    line = one_line_error(runner.invoke(app, ["fuse", str(dataset), str(tmp_path / "fused"), *args]))
     assert f"'{args[1].partition('=')[2] or args[1]}' is not one of {choices}" in line
     assert not (tmp_path / "fused").exists()
 
@@ -125,7 +125,7 @@ def test_a_typo_in_a_fuse_choice_is_a_one_line_error_listing_the_choices(dataset
 ])
 def test_a_bad_extract_option_is_a_one_line_error_before_anything_is_written(tmp_path, args, expected):
     corpus = copy_sample_corpus("coco", tmp_path)
-    line = _one_line_error(runner.invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "out"), "-q", *args]))
+    line = one_line_error(runner.invoke(app, ["extract", "coco", str(corpus), str(tmp_path / "out"), "-q", *args]))
     assert expected in line
     assert not (tmp_path / "out").exists()
 
@@ -202,7 +202,7 @@ def test_export_csd_does_not_replace_the_corpus_files_without_force(mosi):
     corpus, ds = mosi
     before = {p.name: p.read_bytes() for p in corpus.glob("*.csd")}
     for force in ([], ["--force"]):  # the corpus folder is refused with or without --force
-        line = _one_line_error(runner.invoke(app, ["export-csd", str(ds), str(corpus), *force]))
+        line = one_line_error(runner.invoke(app, ["export-csd", str(ds), str(corpus), *force]))
         assert line.startswith(f"error: {corpus} is the corpus folder {ds} was read from") and "--force" not in line
     assert {p.name: p.read_bytes() for p in corpus.glob("*.csd")} == before
 
@@ -210,7 +210,7 @@ def test_export_csd_does_not_replace_the_corpus_files_without_force(mosi):
 def test_export_csd_does_not_replace_csd_files_of_another_folder_without_force(mosi, tmp_path):
     target = tmp_path / "csd"
     assert runner.invoke(app, ["export-csd", str(mosi[1]), str(target)]).exit_code == 0
-    line = _one_line_error(runner.invoke(app, ["export-csd", str(mosi[1]), str(target)]))
+    line = one_line_error(runner.invoke(app, ["export-csd", str(mosi[1]), str(target)]))
     assert line.startswith(f"error: CSD_DIR {target} already holds .csd files (e.g. CMU_MOSI_COVAREP.csd)")
     assert line.endswith("pass --force")
 
