@@ -53,6 +53,7 @@ def fuse_command(
     typer.echo(f"fused {report.total_rows} rows x {report.dim} dims ({', '.join(report.tables)}) -> {report.output_dir} "
                f"[{report.format}] in {report.seconds:.2f} s")
     typer.echo("rows per split: " + ", ".join(f"{k}: {v}" for k, v in report.rows.items()))
-    typer.echo("missing: " + ", ".join(f"{k}: {v}" for k, v in report.missing.items()) + f"; dropped {report.dropped}")
+    listed = f" (listed in {report.dropped_samples})" if report.dropped_samples else ""
+    typer.echo("missing: " + ", ".join(f"{k}: {v}" for k, v in report.missing.items()) + f"; dropped {report.dropped}{listed}")
     if report.labels:
         typer.echo("labels: " + ", ".join(report.labels))

@@ -46,10 +46,12 @@ from mmdata.store.shards import parquet_pool
 ExportFormat = Literal["parquet", "arrow", "hf", "npy"]
 EXPORT_FORMATS: tuple[str, ...] = ("parquet", "arrow", "hf", "npy")
 FUSED_METADATA = "fused.json"
+#: The samples `--missing drop` left out, with the tables each lacked (`passes.DROPPED_SCHEMA`), when any was.
+DROPPED_SAMPLES = "dropped.parquet"
 DATA_DIR = "data"
 #: Names at the top of an export that are the export's own, so no split may take them (an hf or npy
 #: split is a folder there).
-EXPORT_OWN_NAMES = frozenset({FUSED_METADATA, "dataset_dict.json"})
+EXPORT_OWN_NAMES = frozenset({FUSED_METADATA, DROPPED_SAMPLES, "dataset_dict.json"})
 
 
 class Sink(ABC):

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from mmdata.errors import ConfigError
 from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_it_direct, direct_pass
-from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
+from mmdata.fusion.formats import DROPPED_SAMPLES, EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
 from mmdata.fusion.labels import ALL_LABELS
 from mmdata.fusion.rows import RowLayout
 from mmdata.fusion.normalize import NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling
@@ -135,6 +136,8 @@ class FuseReport:
     labels: list[str] = field(default_factory=list)
     #: Splits of the samples table of which no row was exported (every sample left out by missing='drop').
     emptied_splits: list[str] = field(default_factory=list)
+    #: The file listing the samples missing='drop' left out (`formats.DROPPED_SAMPLES`), when any was.
+    dropped_samples: Path | None = None
 
     @property
     def total_rows(self) -> int:
@@ -202,9 +205,11 @@ def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, starte
                 copies.remove()
             rows = dict(sorted(sink.rows.items()))
             missing, dropped = tally.missing, tally.dropped
+            if dropped:
+                pq.write_table(tally.dropped_table(), tmp / DROPPED_SAMPLES, compression="zstd")
             metadata.update(rows=rows, files=files, missing={
                 "policy": options.missing, "non_finite": options.non_finite, "counts": missing, "dropped": dropped,
-                "emptied_splits": _emptied_splits(plan, rows)})
+                "dropped_samples": DROPPED_SAMPLES if dropped else None, "emptied_splits": _emptied_splits(plan, rows)})
             write_text_atomic(tmp / FUSED_METADATA, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
         except BaseException:
             if sink is not None:
@@ -215,6 +220,7 @@ def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, starte
         slices={t.name: (t.start, t.stop) for t in plan.tables}, rows=rows, missing=missing, dropped=dropped,
         normalization={t.name: t.method for t in plan.tables}, files=files, seconds=time.perf_counter() - started,
         labels=list(plan.label_columns), emptied_splits=metadata["missing"]["emptied_splits"],
+        dropped_samples=output_dir / DROPPED_SAMPLES if dropped else None,
     )
     if report.emptied_splits:
         log.warning("--missing drop left no row of split(s) %s: every sample there lacks a table (missing: %s)",

@@ -44,10 +44,28 @@ MERGE_BYTES = 16 << 20
 
 @dataclass
 class Tally:
-    """Missing features per table and dropped samples, counted on the pass that decodes the shards."""
+    """Missing features per table and dropped samples, counted on the pass that decodes the shards.
+
+    `dropped_rows` names each dropped sample (`DROPPED_SCHEMA`): the export lists them in
+    `dropped.parquet`, so a sample left out is never left out silently."""
 
     missing: dict[str, int] = field(default_factory=dict)
     dropped: int = 0
+    dropped_rows: list[pa.Table] = field(default_factory=list)
+
+    def dropped_table(self) -> pa.Table:
+        """Every dropped sample: id, split and the tables that lack it, in the samples table's order."""
+        if not self.dropped_rows:
+            return DROPPED_SCHEMA.empty_table()
+        return pa.concat_tables(self.dropped_rows)
+
+
+#: Rows of `dropped.parquet` (`--missing drop`): which sample was left out of the export, and why.
+DROPPED_SCHEMA = pa.schema([
+    pa.field("sample_id", pa.string(), nullable=False),
+    pa.field("split", pa.string()),
+    pa.field("missing_tables", pa.list_(pa.field("item", pa.string(), nullable=False)), nullable=False),
+])
 
 
 @dataclass
@@ -228,7 +246,23 @@ def count_shard(plan: FusePlan, shard: ShardData, keep: np.ndarray, tally: Tally
     for table in plan.tables:
         missing = int((~shard.tables[table.name].valid).sum())
         tally.missing[table.name] = tally.missing.get(table.name, 0) + missing
-    tally.dropped += int((~keep).sum())
+    dropped = np.flatnonzero(~keep)
+    tally.dropped += len(dropped)
+    if len(dropped):
+        tally.dropped_rows.append(_dropped_rows(plan, shard, dropped))
+
+
+def _dropped_rows(plan: FusePlan, shard: ShardData, dropped: np.ndarray) -> pa.Table:
+    """`DROPPED_SCHEMA` rows of the shard's `dropped` samples (indices into the shard)."""
+    lacking = np.stack([~shard.tables[t.name].valid[dropped] for t in plan.tables], axis=1)
+    names = np.array([t.name for t in plan.tables], dtype=object)
+    per_row = lacking.sum(axis=1)
+    offsets = np.concatenate([[0], np.cumsum(per_row)]).astype(np.int32)
+    missing = pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.broadcast_to(names, lacking.shape)[lacking], pa.string()),
+                                       type=DROPPED_SCHEMA.field("missing_tables").type)
+    index = pa.array(dropped, pa.int64())
+    return pa.Table.from_arrays([shard.sample_ids.take(index).cast(pa.string()),
+                                 shard.split_array.take(index).cast(pa.string()), missing], schema=DROPPED_SCHEMA)
 
 
 def build_raw_batch(plan: FusePlan, shard: ShardData, keep: np.ndarray) -> FusedBatch:

@@ -141,7 +141,7 @@ def test_zero_fill_adds_presence_mask_and_counts_missing(tmp_path, table_format)
     np.testing.assert_array_equal(_features(table)[3, :4], np.zeros(4))
     assert report.missing == {"image.a": 1, "text.b": 0}
     assert read_fused_metadata(tmp_path / "out")["missing"] == {"policy": "zero", "non_finite": "error", "counts": report.missing,
-                                                                 "dropped": 0, "emptied_splits": []}
+                                                                 "dropped": 0, "dropped_samples": None, "emptied_splits": []}
 
 
 @BOTH_FORMATS
