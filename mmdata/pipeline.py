@@ -8,8 +8,10 @@ stopped. Shards and the manifest are written atomically, so readers never see pa
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import numbers
+import shlex
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +26,7 @@ from mmdata.corpora.sources import SOURCES_KEY, changed_sources, source_names, s
 from mmdata.errors import ConfigError, CorpusFormatError, DatasetError, ExtractionError, SchemaMismatchError
 from mmdata.executors import ItemResult, LocalExecutor, item_failure
 from mmdata.features.base import Extractor, create_extractor
-from mmdata.options import build_options
+from mmdata.options import build_options, option_text, options_to_json
 from mmdata.precomputed import write_precomputed_tables
 from mmdata.progress import NullProgress, ProgressSink
 from mmdata.records import samples_to_table
@@ -37,8 +39,8 @@ from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shard_writer import BackgroundShardWriter
 from mmdata.store.shards import read_shard, shard_rows
 from mmdata.store.tables import (
-    MixedVersionsError, TableReport, claim_table, drop_table, finish_table, put_back, refuse_mixed_versions, shard_path,
-    versions_differ,
+    WAYS_OUT, MixedVersionsError, TableReport, claim_refusal, claim_table, drop_table, finish_table, put_back,
+    refuse_mixed_versions, shard_path, versions_differ,
 )
 from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
 
@@ -96,11 +98,13 @@ def extract(
             1.3-1.5x faster, benchmarks/README.md).
         force: compute the extractors' tables from scratch, replacing what the dataset holds of them
             (another config's table included). Without it a re-run keeps finished shards whose rows
-            still match the samples table, and refuses a table made with another config.
+            still match the samples table, and refuses a table made with another config (every such
+            table of the run in one error, before any is computed: `refuse_tables_not_kept`).
 
     Raises:
         CorpusNotFoundError, CorpusFormatError: the corpus is missing or malformed.
         ConfigError: `on_error`, `batch_size` or `shard_size` has a value the pipeline does not take.
+        DatasetError: a requested table cannot be kept (without `force`), or two extractors write one table.
         ExtractionError: an item failed with on_error='fail'.
     """
     check_run_options(on_error=on_error, batch_size=batch_size, shard_size=shard_size)
@@ -367,23 +371,17 @@ def _extract_all(
 ) -> list[TableReport]:
     root = Path(corpus_root or dataset.manifest.corpus["root"])
     names = [e.table_name for e in extractors]
-    if len(set(names)) != len(names):  # name the table and the two specs, as written (options that differ from defaults)
-        from dataclasses import fields, is_dataclass
-
+    if len(set(names)) != len(names):  # name the table and the two specs, as the command line takes them
         table = next(name for name in names if names.count(name) > 1)
-        specs = []
-        for extractor in (e for e in extractors if e.table_name == table):
-            config = extractor.config
-            changed = [(f.name, getattr(config, f.name)) for f in (fields(config) if is_dataclass(config) else ())
-                       if getattr(config, f.name) != f.default]
-            options = ",".join(f"{key}={value}" for key, value in changed)
-            specs.append(f"{extractor.name}:{options}" if options else extractor.name)
+        specs = [extractor_spec(e) for e in extractors if e.table_name == table]
         raise DatasetError(
             f"two extractors write the same table {table!r}: {specs[0]!r} and {specs[1]!r}; expected one extractor per "
             "table (a dataset holds one config per table): extract the other config into another OUTPUT_DIR, or run it "
             "alone with --force to replace the table"
         )
     _check_media_present(dataset, extractors)
+    if not force:
+        refuse_tables_not_kept(dataset, extractors, table_format)
     reports = []
     for extractor in extractors:
         if force:
@@ -391,6 +389,80 @@ def _extract_all(
         reports.append(_extract_table(dataset, extractor, root, runner, batch_size, on_error,
                                       progress or NullProgress(), table_format))
     return reports
+
+
+def refuse_tables_not_kept(dataset: Dataset, extractors: Sequence[Extractor], table_format: str) -> None:
+    """Refuse, before any table is claimed or computed, every requested table `claim_table` would refuse
+    (made with another config, feature spec or table format, or for other samples), all in one error: a
+    run stopping at the first would leave the user to meet the next one only after fixing it.
+
+    Raises:
+        DatasetError: one refused table: `claim_table`'s own one-line message; several: a first line
+            with their count and the `--force` run that replaces just them, then one line per table.
+    """
+    if table_format not in layout.TABLE_FORMATS:
+        return  # the claim itself refuses the format, as it always has
+    refused = [(e, why) for e in extractors
+               if (why := claim_refusal(dataset, _table_provenance(dataset, e), table_format=table_format))]
+    if len(refused) == 1:
+        table_dir = layout.feature_dir(dataset.root, refused[0][0].table_name)
+        errors_dir = layout.errors_dir(dataset.root, refused[0][0].table_name)
+        raise DatasetError(f"{refused[0][1]}; {WAYS_OUT.format(table_dir=table_dir, errors_dir=errors_dir)}")
+    if refused:
+        raise DatasetError(_tables_refused_message(dataset, extractors, refused, table_format))
+
+
+def _tables_refused_message(dataset: Dataset, extractors: Sequence[Extractor],
+                            refused: list[tuple[Extractor, str]], table_format: str) -> str:
+    """Several tables refused: their count and the way out on the first line, then each table's reason."""
+    command = force_command(dataset, [e for e, _ in refused], table_format)
+    first = (f"{len(refused)} requested tables of {dataset.root} cannot be kept, so the run changed nothing; --force "
+             f"replaces the named extractors' tables, so a run naming only these {len(refused)} replaces just them: "
+             f"`{command}`" + (" (then the run without --force goes on with the others)" if len(extractors) > len(refused)
+                               else "") + "; or remove these tables' folders, or write to another output directory:")
+    return "\n".join([first, *(f"  {why}" for _, why in refused)])
+
+
+def force_command(dataset: Dataset, extractors: Sequence[Extractor], table_format: str) -> str:
+    """The `mmdata extract ... --force` command line that replaces just these extractors' tables of the
+    dataset: its corpus as the manifest records it, each extractor spelled as the command line takes it."""
+    corpus = dataset.manifest.corpus
+    words = ["mmdata", "extract", corpus["kind"], corpus["root"], str(dataset.root)]
+    if corpus.get("split"):
+        words += ["--split", corpus["split"]]
+    for key, value in (corpus.get("options") or {}).items():
+        words += ["-o", f"{key}={_option_spelling(value)}"]
+    for extractor in extractors:
+        words += [f"--{extractor.modality}", extractor_spec(extractor)]
+    if table_format != layout.DEFAULT_FEATURE_FORMAT:
+        words += ["--table-format", table_format]
+    return shlex.join([*words, "--force"])
+
+
+def extractor_spec(extractor: Extractor) -> str:
+    """`name[:key=value,...]` as the command line and recipes take it (`create_extractor`), with the
+    options that differ from the extractor's defaults and apply (`Extractor.inapplicable_options`):
+    `kaldi-fbank:snip_edges=false`."""
+    config, defaults = options_to_json(extractor.config), options_to_json(type(extractor.config)())
+    skipped = extractor.inapplicable_options()
+    options = ",".join(f"{key}={_option_spelling(value)}" for key, value in config.items()
+                       if value != defaults.get(key) and key not in skipped)
+    return f"{extractor.name}:{options}" if options else extractor.name
+
+
+def _option_spelling(value: Any) -> str:
+    """An option value as the command line takes it (`option_text`); one it cannot spell, as JSON."""
+    try:
+        return option_text(value)
+    except ConfigError:
+        return json.dumps(value)
+
+
+def _table_provenance(dataset: Dataset, extractor: Extractor) -> dict[str, Any]:
+    """What the extractor's table records of how it was made, this dataset's samples included."""
+    provenance = extractor.provenance()
+    provenance["samples_fingerprint"] = dataset.manifest.samples["fingerprint"]
+    return provenance
 
 
 #: The samples-table columns an extractor of each modality reads its media from (audio extractors
@@ -423,8 +495,7 @@ def _extract_table(
     on_error: OnError, progress: ProgressSink, table_format: str,
 ) -> TableReport:
     name = extractor.table_name
-    provenance = extractor.provenance()
-    provenance["samples_fingerprint"] = dataset.manifest.samples["fingerprint"]
+    provenance = _table_provenance(dataset, extractor)
     spec = extractor.output_spec()
     before = dataset.manifest.tables.get(name)
     claim_table(dataset, provenance, table_format=table_format)

@@ -18,6 +18,7 @@ from mmdata.checks.stream import ShardInfo
 from mmdata.store.arrays import non_finite_rows
 from mmdata.store.manifest import TableEntry
 from mmdata.store.metadata import FeatureSpec, feature_type, feature_types
+from mmdata.store.tables import same_config
 
 FLOAT_DTYPES = ("float16", "float32", "float64")
 
@@ -69,7 +70,8 @@ def check_unique_ids(table: str | None, ids: pa.Array, *, max_examples: int = 5)
 def check_provenance(
     table: str, entry: TableEntry, samples_fingerprint: str | None, shards: Sequence[ShardInfo], first_ids: Sequence[str | None]
 ) -> list[Issue]:
-    """Shards were written by the extractor, config, spec and versions the manifest names, for these samples."""
+    """Shards were written by the extractor, config, spec and versions the manifest names, for these samples
+    (a config that differs only by options a shard lists as not applying, `same_config`, is the same)."""
     declared = {"extractor": entry.extractor, "config": entry.config, "spec": entry.spec}
     if entry.versions:
         declared["versions"] = entry.versions
@@ -84,7 +86,8 @@ def check_provenance(
                 table=table, offenders=offenders,
             ))
             continue
-        differ = [key for key, value in declared.items() if key in meta and meta[key] != value]
+        differ = [key for key, value in declared.items() if key in meta and meta[key] != value
+                  and not (key == "config" and same_config(value, meta))]  # options not applying aside
         if differ:  # one finding per shard, however many of its keys differ
             what = "; with ".join(f"{key} {_short(meta[key])}, the manifest names {_short(declared[key])}"
                                   for key in differ)

@@ -44,6 +44,7 @@ from mmdata.errors import ConfigError, UnknownExtractorError, WorkersCannotStart
 from mmdata.options import build_options, did_you_mean, options_to_json, split_options
 from mmdata.records import Modality
 from mmdata.store.metadata import FeatureSpec
+from mmdata.store.tables import INAPPLICABLE_OPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -184,16 +185,44 @@ class Extractor(ABC, metaclass=ExtractorType):
         not; both ways must give the same item for the same pixels."""
         raise NotImplementedError(f"extractor {self.name!r} decodes files only")
 
+    def inapplicable_options(self) -> frozenset[str]:
+        """Options of the config that do not apply under its other options (`word-embeddings`' `dim`,
+        the width of method=hashed's vectors, when method=minilm). By default none.
+
+        They are left out of the table's recorded config (and listed under `INAPPLICABLE_OPTIONS`), so
+        that the config shows only what made the rows, and a resume is not refused for an option that
+        changes nothing; a table an earlier version recorded with them is the same config
+        (`mmdata.store.tables.same_config`)."""
+        return frozenset()
+
     def provenance(self) -> dict[str, Any]:
         """What goes into the table's schema metadata and the manifest."""
-        return {
+        skipped = self._checked_inapplicable_options()
+        out = {
             "table": self.table_name,
             "modality": self.modality,
             "extractor": self.name,
-            "config": options_to_json(self.config),
+            "config": {key: value for key, value in options_to_json(self.config).items() if key not in skipped},
             "spec": self.output_spec().to_json(),
             "versions": {**library_versions(("mmdata", *self.libraries)), **self._own_versions()},
         }
+        if skipped:
+            out[INAPPLICABLE_OPTIONS] = sorted(skipped)
+        return out
+
+    def _checked_inapplicable_options(self) -> frozenset[str]:
+        """`inapplicable_options()`, each one an option of the config.
+
+        Raises:
+            ConfigError: a name that is no field of the config (a misspelt option would be recorded).
+        """
+        skipped = frozenset(self.inapplicable_options())
+        fields = {f.name for f in dataclasses.fields(self.config)}
+        unknown = sorted(skipped - fields)
+        if unknown:
+            raise ConfigError(f"extractor {self.name!r}: inapplicable_options() names {unknown}, which are not options "
+                              f"of {type(self.config).__name__}; expected some of {sorted(fields)}")
+        return skipped
 
     def _own_versions(self) -> dict[str, str]:
         """The versions of this extractor itself: the distribution providing its class (a plugin

@@ -92,7 +92,7 @@ class Preprocessing:
 class BackboneConfig:
     #: A torchvision weights name (from the torch hub cache), a state-dict file path, or 'random'.
     weights: str = "IMAGENET1K_V1"
-    #: Seed of the initialisation when weights='random'.
+    #: Seed of the initialisation when weights='random' (not recorded with other weights).
     seed: int = 0
     #: 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto' (cuda when available).
     device: str = "cpu"
@@ -137,6 +137,10 @@ class TorchvisionBackbone(Extractor):
 
     def output_spec(self) -> FeatureSpec:
         return FeatureSpec(dim=self.dim)
+
+    def inapplicable_options(self) -> frozenset[str]:
+        # Weights read from the hub cache or a file replace every parameter `seed` initialised.
+        return frozenset() if self.config.weights.strip() == RANDOM_WEIGHTS else frozenset({"seed"})
 
     def provenance(self) -> dict[str, Any]:
         out = provenance_without_runtime(self)

@@ -64,9 +64,10 @@ class TimedWords:
 @dataclass(frozen=True)
 class WordEmbeddingsConfig:
     method: Method = "minilm"
-    #: For method=minilm: 'all-MiniLM-L6-v2' (bundled) or a local sentence-transformers directory.
+    #: For method=minilm (not recorded with method=hashed): 'all-MiniLM-L6-v2' (bundled) or a local
+    #: sentence-transformers directory.
     model: str = BUNDLED_MINILM
-    #: For method=hashed: the vector width.
+    #: For method=hashed (not recorded with method=minilm): the vector width.
     dim: int = 64
     pauses: Pauses = "zero"
     #: Text chunks per forward pass.
@@ -164,6 +165,10 @@ class WordEmbeddings(Extractor):
         else:
             dim = int(self._load_model().transformer.config.hidden_size)
         return FeatureSpec(dim=dim, kind="sequence", intervals=True, item_axis="word")
+
+    def inapplicable_options(self) -> frozenset[str]:
+        # `dim` is the width of hashed vectors; `model` the transformer of minilm.
+        return frozenset({"model"} if self.config.method == "hashed" else {"dim"})
 
     def provenance(self) -> dict[str, Any]:
         out = provenance_without_runtime(self)

@@ -46,7 +46,9 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     `shard_path` names them.
 
     Shards of an interrupted run with the same config are kept (the run resumes); a table or a shard
-    made with another config or for other samples is refused, or removed when `force`. Shards made
+    made with another config or for other samples is refused, or removed when `force`. A config that
+    differs only by options the extractor lists as not applying is the same (`same_config`): the table
+    is kept, and its manifest entry keeps the config its shards were recorded with. Shards made
     with other library versions are kept too, and the entry names the versions that made them: the
     caller refuses to compute any shard next to them (`refuse_mixed_versions`, which would mix rows
     computed by two versions) once it knows which shards are pending, and restores the entry then.
@@ -61,18 +63,19 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
         raise DatasetError(f"table format {table_format!r} is not one of {sorted(layout.TABLE_FORMATS)}")
     conflict, made_with = _conflict(dataset, provenance, table_dir, table_format)
     if conflict and not force:
-        raise DatasetError(f"{conflict}; pass --force to `mmdata extract` or `mmdata align` to replace the table, remove {table_dir} (and {errors_dir}), "
-                           "or write to another output directory")
+        raise DatasetError(f"{conflict}; {WAYS_OUT.format(table_dir=table_dir, errors_dir=errors_dir)}")
     existing = None if conflict else dataset.manifest.tables.get(name)
     if conflict:
         shutil.rmtree(table_dir, ignore_errors=True)
         shutil.rmtree(errors_dir, ignore_errors=True)
+    # A kept table an earlier version recorded with options that do not apply keeps the config its shards hold.
+    kept_config = None if conflict else _recorded_config(existing, table_dir)
     dataset.manifest.tables[name] = TableEntry(
         name=name,
         path=str(table_dir.relative_to(dataset.root)),
         modality=provenance["modality"],
         extractor=provenance["extractor"],
-        config=provenance["config"],
+        config=kept_config if kept_config is not None and same_config(kept_config, provenance) else provenance["config"],
         # A table an earlier version described with fewer fields keeps the spec its shards hold.
         spec=existing.spec if existing is not None and _same_rows(existing.spec, provenance["spec"]) else provenance["spec"],
         # A complete table kept as it is says what made its rows, not what this run has installed.
@@ -85,6 +88,20 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     )
     write_manifest(dataset.root, dataset.manifest)
     return table_dir
+
+
+#: How a user gets past a refused claim (`claim_table`), after the reason.
+WAYS_OUT = ("pass --force to `mmdata extract` or `mmdata align` to replace the table, remove {table_dir} (and "
+            "{errors_dir}), or write to another output directory")
+
+
+def claim_refusal(dataset: Dataset, provenance: dict[str, Any], *,
+                  table_format: str = layout.DEFAULT_FEATURE_FORMAT) -> str | None:
+    """Why `claim_table` (without `force`) would refuse the table `provenance` describes, or None; it
+    reads the dataset and writes nothing, so a run can learn every refusal before it claims any table."""
+    if table_format not in layout.TABLE_FORMATS:
+        return f"table format {table_format!r} is not one of {sorted(layout.TABLE_FORMATS)}"
+    return _conflict(dataset, provenance, layout.feature_dir(dataset.root, provenance["table"]), table_format)[0]
 
 
 def drop_table(dataset: Dataset, name: str) -> None:
@@ -148,6 +165,32 @@ def claim_again_if_other_versions(dataset: Dataset, provenance: dict[str, Any], 
     return True
 
 
+#: Provenance key listing the options an extractor left out of its recorded `config` because they do not
+#: apply under its other options (`Extractor.inapplicable_options`: `dim` of word-embeddings' minilm).
+INAPPLICABLE_OPTIONS = "inapplicable_options"
+
+
+def same_config(recorded: Any, provenance: Mapping[str, Any]) -> bool:
+    """Whether a table recorded with config `recorded` was made with the config `provenance` describes:
+    the same options, but for those `provenance` lists as not applying (`INAPPLICABLE_OPTIONS`), which an
+    earlier version recorded and which change nothing (a `dim` recorded beside method=minilm)."""
+    running = provenance.get("config")
+    if not isinstance(recorded, Mapping) or not isinstance(running, Mapping):
+        return False
+    skipped = set(provenance.get(INAPPLICABLE_OPTIONS) or ())
+    return ({key: value for key, value in recorded.items() if key not in skipped}
+            == {key: value for key, value in running.items() if key not in skipped})
+
+
+def _recorded_config(existing: TableEntry | None, table_dir: Path) -> dict[str, Any] | None:
+    """The config the shards of a table to keep were recorded with: its manifest entry's, or its first
+    shard's where the manifest has no entry for it; None when it has no shards (nothing is kept)."""
+    shards = layout.shard_files(table_dir)
+    if not shards:
+        return None
+    return existing.config if existing is not None else read_table_metadata(shards[0]).get("config")
+
+
 #: Feature-spec fields that describe rows without changing them, added by later versions: a table whose
 #: spec lacks them holds the same rows (`FeatureSpec.frame_window`, added in 0.2.0, tells `check` how many
 #: edge frames an extractor drops).
@@ -186,10 +229,10 @@ def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path,
     name = provenance["table"]
     existing = dataset.manifest.tables.get(name)
     shards = layout.shard_files(table_dir)
-    if (existing is not None and (existing.config != provenance["config"] or not _same_rows(existing.spec, provenance["spec"]))
+    if (existing is not None and (not same_config(existing.config, provenance) or not _same_rows(existing.spec, provenance["spec"]))
             and (shards or layout.shard_files(layout.errors_dir(dataset.root, name)))):
         # (an entry whose shards were all removed is replaced: nothing of it is left to keep)
-        if existing.config != provenance["config"]:
+        if not same_config(existing.config, provenance):
             return f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}", None
         return (f"table {name!r} in {dataset.root} was made with feature spec {existing.spec}, not {provenance['spec']} "
                 "(an earlier mmdata version described the same extractor differently)"), None
@@ -199,7 +242,7 @@ def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path,
     made_with: dict[str, str] | None = None  # the versions of the first shard made with others than this run's
     for shard in shards:
         meta = read_table_metadata(shard)
-        if meta.get("config") != provenance["config"] or meta.get("samples_fingerprint") != provenance["samples_fingerprint"]:
+        if not same_config(meta.get("config"), provenance) or meta.get("samples_fingerprint") != provenance["samples_fingerprint"]:
             return f"shard {shard} of table {name!r} was written with another config or for other samples", None
         # Kept whatever its versions: `refuse_mixed_versions` refuses once it knows a shard is to be computed.
         if made_with is None and versions_differ(meta.get("versions") or {}, provenance["versions"]):

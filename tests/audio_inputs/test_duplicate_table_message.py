@@ -20,6 +20,6 @@ def test_two_configs_of_one_table_are_named_with_the_way_out(tmp_path):
         extract("manifest", root, tmp_path / "out", extractors=extractors, num_workers=0)
     message = str(caught.value)
     assert message.startswith("two extractors write the same table 'audio.kaldi-fbank': 'kaldi-fbank' and "
-                              "'kaldi-fbank:snip_edges=False'; ")
+                              "'kaldi-fbank:snip_edges=false'; ")
     assert "another OUTPUT_DIR" in message and "--force" in message
     assert "librosa-logmel" not in message and "audio.prosody" not in message
