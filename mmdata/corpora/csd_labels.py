@@ -145,13 +145,17 @@ def label_segments(labels: _FileInfo, videos: list[str], result: LoadResult) -> 
 def bad_label_row(sample_id: str, i: int, interval: np.ndarray, values: np.ndarray, where: str) -> str | None:
     """Why label segment `sample_id` (row `i`, at `where`) is skipped, or None when it is a segment.
 
-    The label sequence is not checked as a whole (`inspect_csd(..., labels=True)`): a non-finite or
+    The label sequence is not checked as a whole (`inspect_csd(..., labels=True)`): a non-finite,
+    negative (before the video starts, as `formats.csd.check_intervals` refuses in feature files) or
     reversed interval, a zero-length one (which the SDK skips) or a non-finite value costs its row alone.
     """
     skipped = "skipped (the video's other segments keep their ids)"
     if not np.isfinite(interval).all():
         return (f"{where}: label segment {sample_id!r} spans {interval.tolist()}; expected finite seconds; {skipped}; "
                 "fix that row's interval in the label file to keep the segment")
+    if interval[0] < 0:
+        return (f"{where}: label segment {sample_id!r} starts at {float(interval[0])!r} s, before the start of the "
+                f"video; expected start >= 0; {skipped}; fix that row's interval in the label file to keep the segment")
     if not valid_reference(interval, EPSILON)[0]:
         return f"label segment {i} has zero length (at {float(interval[0])!r} s); skipped, as the SDK skips it"
     if interval[1] < interval[0]:

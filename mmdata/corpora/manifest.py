@@ -15,7 +15,14 @@ Columns; every one is optional, but a row names at least one medium or one text:
     image, audio, video media paths relative to the corpus root (the manifest's folder). A path that is not on
                         disk as written but is with `/` for `\` (a manifest written on Windows) or in the
                         other Unicode normal form (NFC/NFD, e.g. names from macOS) is read as it is on disk.
-    start, end          segment bounds in seconds within audio/video (0 <= start < end).
+    start, end          segment bounds in seconds within audio/video (0 <= start < end), counted from the start of
+                        the media file as a player or `ffmpeg -ss` counts them: a file whose time line starts after 0
+                        (an MPEG-TS capture's 1.4 s, an MP4 cut from a stream) has its first timestamp added, so the
+                        samples table holds the segment in the file's own time line (where decoders and tables put
+                        frames) and `extra.media_start` records the start added.
+    media_start         where the file's time line starts (seconds) when the row's start/end count from it; overrides
+                        the start read from the file: 0 takes start/end as the file's own timestamps. Kept in `extra`,
+                        as is `duration` (the medium's length), which `check` holds whole clips to.
     captions            a list of strings (JSONL) or one `|`-separated cell (CSV; `\|` for a `|` inside a caption;
                         a blank piece, `a dog| |`, is a blank caption, as in a JSONL list).
     caption             one caption.
@@ -55,6 +62,7 @@ from mmdata.corpora.base import (
     short_repr,
 )
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.media.audio import SOUNDFILE_SUFFIXES
 from mmdata.options import did_you_mean
 from mmdata.records import Sample
 
@@ -65,6 +73,13 @@ MANIFEST_FILES = ("manifest.jsonl", "manifest.csv")
 MEDIA_COLUMNS = ("image", "audio", "video")
 TEXT_COLUMNS = ("captions", "caption", "text")
 KNOWN_COLUMNS = frozenset(("id", "split", "label", "group_id", "start", "end", *MEDIA_COLUMNS, *TEXT_COLUMNS))
+#: Columns mmdata reads that stay in `extra` too (`check` reads them there: `mmdata.records.START_KEYS`).
+EXTRA_COLUMNS = frozenset(("media_start", "duration"))
+#: Media the segment decoders read from 0 s whatever the file says (libsndfile: `mmdata.media.audio`).
+_STARTS_AT_ZERO = frozenset(SOUNDFILE_SUFFIXES)
+#: Audio and video files of one row whose time lines start further apart than this (seconds) cannot
+#: share one segment.
+_ORIGIN_TOLERANCE = 1e-3
 #: A `|` in a CSV `captions` cell separates captions unless escaped as `\|`.
 _CAPTION_SEPARATOR = re.compile(r"(?<!\\)\|")
 
@@ -102,6 +117,7 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
     seen: dict[str, int] = {}
     seen_media: dict[str, tuple[Any, ...]] = {}
     splits: set[str] = set()
+    origins: dict[str, float] = {}
     for line, row in rows:
         sample = _row_to_sample(row, f"{path}:{line}", line, corpus_dir, options.allow_outside_root, result.problems)
         if sample is None:
@@ -120,6 +136,9 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
             continue
         seen[sample.sample_id] = line
         seen_media[sample.sample_id] = _media_of(sample)
+        sample = _on_file_time_line(sample, row, f"{path}:{line}", corpus_dir, origins, result.problems)
+        if sample is None:
+            continue
         splits.add(sample.split)
         if split is None or sample.split == split:
             result.samples.append(sample)
@@ -132,7 +151,7 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
 def _warn_near_misses(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> None:
     """One warning per column that mmdata does not read but whose name is close to one it does
     (`img`, `caption_text`): kept in `extra`, its media or text would be lost without a word."""
-    unknown = dict.fromkeys(c for _, row in rows for c in row if c not in KNOWN_COLUMNS)
+    unknown = dict.fromkeys(c for _, row in rows for c in row if c not in KNOWN_COLUMNS | EXTRA_COLUMNS)
     for column in unknown:
         hint = did_you_mean(column, sorted(KNOWN_COLUMNS))
         if hint:
@@ -279,6 +298,52 @@ def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path,
         label=_label(row.get("label"), where),
         extra={k: v for k, v in row.items() if k not in KNOWN_COLUMNS},
     )
+
+
+def _on_file_time_line(sample: Sample, row: dict[str, Any], where: str, corpus_dir: Path, origins: dict[str, float],
+                       problems: list[LoadProblem]) -> Sample | None:
+    """`sample` with its segment moved onto its media file's time line: the row counts seconds from the
+    start of the file (`media_start`, else the file's first timestamp, `media_time_origin`), decoders and
+    tables from the file's timestamps. None (a problem in `problems`) when the row's audio and video
+    files start at different times, which one segment cannot follow. A row without a segment is kept
+    as it is (the whole file is read)."""
+    if sample.start is None and sample.end is None:
+        return sample
+    given = _number(row.get("media_start"), where, "'media_start' (seconds)")
+    if given is not None and given < 0:
+        raise CorpusFormatError(f"{where}: expected 'media_start' >= 0 seconds, got {given}")
+    if given is None:
+        files = dict.fromkeys(p for p in (sample.video, sample.audio) if p)
+        starts = {p: origins[p] if p in origins else origins.setdefault(p, media_time_origin(corpus_dir / p))
+                  for p in files}
+        if max(starts.values()) - min(starts.values()) > _ORIGIN_TOLERANCE:
+            problems.append(LoadProblem(sample.sample_id, where, (
+                f"the audio and video files' time lines start at {starts[sample.audio]:g} s and "
+                f"{starts[sample.video]:g} s, so one segment cannot be both; row left out, give it a 'media_start' "
+                "column (the time its start/end count from, in both files' timestamps) or one row per file")))
+            return None
+        given = starts[next(iter(files))]
+        if given == 0:
+            return sample
+    return replace(sample, start=(sample.start or 0.0) + given, end=None if sample.end is None else sample.end + given,
+                   extra={**sample.extra, "media_start": row.get("media_start", round(given, 6))})
+
+
+def media_time_origin(path: Path) -> float:
+    """Where `path`'s time line starts (seconds): the container's first timestamp, as `ffmpeg -ss` and
+    players count from it (an MPEG-TS file's 1.4 s muxing delay, an MP4 cut with its timestamps kept);
+    0 for audio the decoders read from 0 (WAV, FLAC, MP3, ...), a start before 0 (encoder priming), and a
+    file that cannot be opened (extraction reports it)."""
+    if path.suffix.lower() in _STARTS_AT_ZERO:
+        return 0.0
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            start = container.start_time
+    except (av.FFmpegError, ValueError, OSError):
+        return 0.0
+    return max(0.0, start / 1e6) if start is not None else 0.0
 
 
 def _path_on_disk(corpus_dir: Path, relative: str) -> str:

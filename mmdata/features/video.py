@@ -10,7 +10,10 @@ so model-based image extractors batch across frames as they do across images.
 
 Output: `pool='none'` keeps one row per frame (a sequence table with per-frame intervals and
 `frame_rate=fps`), `pool='mean'|'max'` reduces the frames to one vector per sample. The table is
-`video.frames-<image extractor>` (plus `-mean`/`-max` when pooled).
+`video.frames-<image extractor>` (plus `-mean`/`-max` when pooled). `mean` is the mean over time:
+each frame weighs the length of the interval it stands for (`time_weighted_mean`), so a last frame
+cut short by the segment's or the video's end (a 2.2 s video at 1 fps: frames at 0, 1 and 2 s, the
+last standing for 0.2 s) counts for that part of the video only; `max` takes every frame as it is.
 
     create_extractor("video-frames:image_extractor=color-hist,image_options=bins=8;decode_size=64,fps=2")
 
@@ -40,6 +43,7 @@ from mmdata.features.base import Extractor, create_extractor, register_extractor
 from mmdata.media.video import read_video_frames
 from mmdata.options import option_text, options_to_json
 from mmdata.store.metadata import FeatureSpec
+from mmdata.store.tables import INAPPLICABLE_OPTIONS
 
 Pool = Literal["none", "mean", "max"]
 
@@ -63,6 +67,18 @@ def check_segment_start(row: dict[str, Any], path: Path | str, first_frame: floa
             "expected a segment inside its media file (check the segment times against the recording; an MPEG-TS "
             "time line often starts near 1.4 s, not 0)"
         )
+
+
+def time_weighted_mean(frames: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+    """The mean of `frames` (T, D) over the time they stand for: each frame weighs the length of its
+    interval (`intervals`, (T, 2) seconds), so a last frame cut short by the segment's or the video's
+    end counts for the part of the video it covers, not a whole frame period. Frames of equal
+    intervals weigh the same, as in a plain mean."""
+    weights = np.diff(np.asarray(intervals, dtype=np.float64), axis=1)[:, 0]
+    if not (weights > 0).all():  # no sampled frame has an empty interval; an odd clip falls back to equal weights
+        weights = np.ones(len(frames))
+    mean = np.tensordot(weights, np.asarray(frames, dtype=np.float64), axes=1) / weights.sum()
+    return mean.astype(frames.dtype) if np.issubdtype(frames.dtype, np.floating) else mean
 
 
 @dataclass(frozen=True)
@@ -150,8 +166,12 @@ class VideoFrames(Extractor):
         # in `versions`, a resume after they change is refused as for any library.
         out["versions"] = {**inner["versions"], **out["versions"]}
         defaults = options_to_json(type(self.image.config)())
+        # Options the image extractor leaves out of its own config as not applying are still listed here,
+        # as before: `image_options` is one string, which a table made before must still match.
+        skipped = set(inner.get(INAPPLICABLE_OPTIONS, ()))
+        options = {**inner["config"], **{k: v for k, v in options_to_json(self.image.config).items() if k in skipped}}
         out["config"]["image_options"] = ";".join(
-            f"{key}={option_text(value)}" for key, value in sorted(inner["config"].items()) if value != defaults.get(key))
+            f"{key}={option_text(value)}" for key, value in sorted(options.items()) if value != defaults.get(key))
         return out
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> DecodedFrames:
@@ -214,7 +234,7 @@ class VideoFrames(Extractor):
             frames = np.stack([np.asarray(v) for v in vectors[start : start + len(item.items)]])
             start += len(item.items)
             if self.config.pool == "mean":
-                out.append(frames.mean(axis=0))
+                out.append(time_weighted_mean(frames, item.intervals))
             elif self.config.pool == "max":
                 out.append(frames.max(axis=0))
             else:

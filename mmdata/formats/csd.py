@@ -206,13 +206,28 @@ def check_shapes(where: str, features_shape: tuple[int, ...], intervals_shape: t
 
 
 def check_intervals(where: str, intervals: np.ndarray, *, require_sorted: bool = True, sort_hint: str = "") -> None:
-    """Refuse non-finite intervals, end < start and (when `require_sorted`) decreasing start times;
-    `sort_hint` (how to have rows sorted instead) ends the message about unsorted rows only."""
+    """Refuse non-finite intervals, starts before 0 s, end < start and (when `require_sorted`)
+    decreasing start times; `sort_hint` (how to have rows sorted instead) ends the message about
+    unsorted rows only.
+
+    A start before 0 is refused however small: the SDK's files count seconds from the start of the
+    video (the standard MOSI sequences and the words file start at 0), so a row before it is not one
+    the video has; clipping it would store an interval the file does not hold, and `check` reports
+    any start below 0 (`intervals-negative`) in what extract would write.
+    """
     suffix = f"; {sort_hint}" if sort_hint else ""
     bad = np.flatnonzero(~np.isfinite(intervals).all(axis=1))
     if bad.size:
         i = int(bad[0])
         raise CorpusFormatError(f"{where}: interval row {i} is {intervals[i].tolist()}; expected finite seconds")
+    bad = np.flatnonzero(intervals[:, 0] < 0)
+    if bad.size:
+        i = int(bad[0])
+        raise CorpusFormatError(
+            f"{where}: interval row {i} starts at {float(intervals[i, 0])!r} s, before the start of the video; "
+            f"expected start >= 0 ({bad.size} such rows); intervals count seconds from the video's start, so fix "
+            "those rows in the file (clip rounding noise to 0, shift an offset time line)"
+        )
     bad = np.flatnonzero(intervals[:, 1] < intervals[:, 0])
     if bad.size:
         i = int(bad[0])
