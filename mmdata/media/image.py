@@ -6,9 +6,12 @@ requested size. Its pixels differ slightly from a full decode resized to the sam
 
 Pixels are the stored ones, as Pillow and torchvision load them: EXIF orientation is not applied
 (a photo tagged "rotate 90" is seen as stored, the orientation COCO's and Flickr30K's annotations and
-torchvision's loaders use), colour profiles (ICC) are not applied, and alpha is dropped (the colour
-stored under transparent pixels is kept, whatever background the image would be shown on). An
-animated GIF or WebP, or a multi-page TIFF, gives its first frame. Grey, palette and CMYK images
+torchvision's loaders use; Hugging Face `datasets` turns it upright), colour profiles (ICC) are not
+applied (a Display P3 or Adobe RGB photo gives its stored values, as torchvision, timm and Hugging
+Face read them), and alpha is dropped (the colour stored under transparent pixels is kept, whatever
+background the image would be shown on, for an alpha channel and a palette's or grey image's tRNS
+entry alike; Hugging Face `transformers` processors composite on white instead). An animated GIF,
+PNG or WebP, or a multi-page TIFF, gives its first frame. Grey, 1-bit, palette, CMYK and YCCK images
 convert to RGB as Pillow converts them; 16-bit images keep their 8 high bits; floating-point and
 32-bit images are refused.
 
@@ -65,7 +68,10 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
             f"in it; it starts with {head!r}); expected a JPEG, PNG, WebP, GIF, TIFF or BMP file"
         ) from e
     except (OSError, SyntaxError, ValueError) as e:
-        raise MediaError(f"image file is corrupt or truncated: {path} ({type(e).__name__}: {e})") from e
+        raise MediaError(
+            f"image file is corrupt or truncated: {path} ({type(e).__name__}: {e}); expected every pixel of the "
+            f"image to be readable; {_DAMAGED_FILE_HINT}"
+        ) from e
 
 
 def decode_image_bytes(data: bytes, name: str) -> Image.Image:
@@ -89,6 +95,11 @@ def decode_image_bytes(data: bytes, name: str) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as e:
         raise MediaError(f"{name} is corrupt or truncated ({type(e).__name__}: {e})") from e
 
+
+#: What to do about a file whose pixels cannot all be read.
+_DAMAGED_FILE_HINT = "fetch or export the file again, or remove the sample"
+#: What to do about an image whose pixels have no 8-bit reading.
+_DEEP_PIXELS_HINT = "save it with 8 or 16 bits per channel (scaled to that range), or remove the sample"
 
 #: Pillow's formats that `Image.draft` decodes at a reduced DCT scale.
 _JPEG_FORMATS = ("JPEG", "MPO")
@@ -136,10 +147,11 @@ def _as_rgb(img: Image.Image, path: Path, rawmode: str | None = None) -> Image.I
         stored_32_bit = rawmode is not None and rawmode.startswith("I;32")
         if img.mode == "I" and (stored_32_bit or values.min() < 0 or values.max() > 0xFFFF):
             raise MediaError(f"{path}: 32-bit integer pixels (range {values.min()}..{values.max()}); "
-                             "expected an 8- or 16-bit image")
+                             f"expected an 8- or 16-bit image; {_DEEP_PIXELS_HINT}")
         return Image.fromarray((values.astype(np.uint32) >> 8).astype(np.uint8), "L").convert("RGB")
     if img.mode == "F":
-        raise MediaError(f"{path}: floating-point pixels (Pillow mode F); expected an 8- or 16-bit image")
+        raise MediaError(f"{path}: floating-point pixels (Pillow mode F); expected an 8- or 16-bit image; "
+                         f"{_DEEP_PIXELS_HINT}")
     return img.convert("RGB")
 
 
@@ -171,6 +183,10 @@ def resize_center_crop(
     the crop offset is `round((side - crop) / 2)`), so the result equals torchvision's
     `Resize(resize_size)` + `CenterCrop(crop_size)` on the same PIL image and a model sees the same
     pixels whether it was fed by mmdata or by the weights' own transforms.
+
+    Raises:
+        MediaError: the resized image would be over Pillow's decompression-bomb limit (a strip of extreme
+            aspect ratio: 10000 x 1 pixels would become 2560000 x 256, gigabytes for a 224 x 224 crop).
     """
     if not 0 < crop_size <= resize_size:
         raise ValueError(f"crop_size must be in [1, resize_size={resize_size}], got {crop_size}")
@@ -178,11 +194,24 @@ def resize_center_crop(
     short, long = (width, height) if width <= height else (height, width)
     new_short, new_long = resize_size, int(resize_size * long / short)
     new_width, new_height = (new_short, new_long) if width <= height else (new_long, new_short)
+    _check_resized_size(width, height, new_width, new_height)
     if (new_width, new_height) != (width, height):
         img = img.resize((new_width, new_height), _resampling(resample))
     top = int(round((new_height - crop_size) / 2.0))
     left = int(round((new_width - crop_size) / 2.0))
     return img.crop((left, top, left + crop_size, top + crop_size))
+
+
+def _check_resized_size(width: int, height: int, new_width: int, new_height: int) -> None:
+    """Refuse a resize whose result Pillow would refuse to decode: memory and time grow with the
+    resized size, which for an image of extreme aspect ratio is far larger than the file's."""
+    limit = None if Image.MAX_IMAGE_PIXELS is None else 2 * Image.MAX_IMAGE_PIXELS
+    if limit is not None and new_width * new_height > limit:
+        raise MediaError(
+            f"a {width} x {height} image would be resized to {new_width} x {new_height} pixels for its shorter side, "
+            f"over Pillow's decompression-bomb limit (2 x PIL.Image.MAX_IMAGE_PIXELS = {limit}); expected an aspect "
+            "ratio the limit allows; crop the image or remove the sample"
+        )
 
 
 def _resampling(name: str) -> Image.Resampling:
