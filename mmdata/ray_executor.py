@@ -28,65 +28,51 @@ over every pending samples shard, so actors load their model once per table, not
 
 On a multi-node cluster, every node needs mmdata installed and must see the corpus and the dataset
 directory at the same paths (shared storage), as for any Ray job reading files.
+
+This module is the driver side: `RayExecutor`, which connects to Ray and builds the pipeline.
+The rest lives in:
+    mmdata.ray_stages           what runs in Ray workers: the decode and compute tasks, the compute actor
+    mmdata.ray_plan             how a table is cut into tasks and where each stage runs (`_Plan`)
+    mmdata.ray_results          the execution's results, read back in order, and its end
+    mmdata.ray_worker_imports   the driver's sys.path passed on to the workers, and the check that they
+                                can receive an extractor
+The names moved there stay importable from here. Reaching Ray is `mmdata.ray_cluster`'s; the
+retries that isolate an item that kills its process are `mmdata.ray_attempts`'s.
 """
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import os
 import pickle
 import signal
-import subprocess
-import sys
 import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mmdata.batch_work import ItemResult
 from mmdata.errors import ConfigError, MmdataError, WorkersCannotStartError
-from mmdata.executors import ItemResult, item_failure, media_path_of
-from mmdata.extractor_shipping import cannot_receive_message, check_state_reaches, receive_extractor
+from mmdata.extractor_shipping import cannot_receive_message, check_state_reaches
 from mmdata.features.base import Extractor
-from mmdata.ray_attempts import attempt, block_key, run_rows, task_key
 from mmdata.ray_cluster import (
     Reaper, bounding_gcs_wait, cannot_connect, join_with_token, local_session_started_here, probe_address, require_ray,
 )
+from mmdata.ray_plan import (  # noqa: F401 - also re-exported from here
+    BATCHES_PER_MODEL_TASK, MAX_ROWS_PER_MODEL_TASK, ROWS_PER_TASK, _Plan, _rows_per_task, _tasks_in_flight,
+    _whole_batch_tasks,
+)
+from mmdata.ray_results import THREADS_END_TIMEOUT_S, _ResultStream, _end_iteration
+from mmdata.ray_stages import (  # noqa: F401 - also re-exported from here
+    SHARED_STORAGE_HINT, _ComputeActor, _decode_and_compute_tasks, _decode_tasks, on_assigned_gpu,
+)
+from mmdata.ray_worker_imports import (  # noqa: F401 - also re-exported from here
+    RAY_RECEIVE_HINT, RAY_STATE_HINT, RECEIVE_CHECK_TIMEOUT_S, _import_failure, _receive_on_a_worker, import_folder,
+    paths_added_here, worker_runtime_env,
+)
 
 log = logging.getLogger(__name__)
-
-#: How long closing an execution waits for the threads Ray Data started for it to end (they end
-#: within a tenth of a second once the iteration is closed; see `_end_iteration`).
-THREADS_END_TIMEOUT_S = 10.0
-
-#: Rows per weight-free Ray task, in whole batches of the pipeline's batch size (so that `compute`
-#: sees the local executor's batches). Each task costs Ray Data scheduling steps in the driver,
-#: so larger tasks run faster (Ray Data alone, color-hist, 2,000 images on 2 CPUs: 1.33 s in
-#: 128-row tasks, 1.19 s in 256-row ones); larger still gained little and leaves a CPU idle at
-#: the end of a table with an odd number of tasks. The task decodes and computes one batch at a
-#: time and returns only features, so its size bounds nothing but its output block.
-ROWS_PER_TASK = 256
-#: Model pipelines hand decoded items to the actors through the object store: their tasks stay
-#: small enough to keep blocks of decoded images well under Ray Data's 128 MiB target block size.
-BATCHES_PER_MODEL_TASK = 4
-MAX_ROWS_PER_MODEL_TASK = 256
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Where a stage runs: decode tasks running at once (None = as many as the cluster's CPUs),
-    compute actors (0 = compute in the decode tasks), GPUs per actor, and decode tasks kept
-    submitted (running or waiting for a CPU; see `_tasks_in_flight`)."""
-
-    decode_tasks: int | None
-    actors: int
-    gpus_per_actor: float
-    tasks_in_flight: int | None = None
 
 
 class RayExecutor:
@@ -385,55 +371,6 @@ class RayExecutor:
             self._stream = None
 
 
-def _end_iteration(iterator: Iterator[Any], before: set[threading.Thread], *, finished: bool) -> list[threading.Thread]:
-    """Close a Ray Data iteration; one left mid-way waits for the threads it started to end.
-    Returns those still running after `THREADS_END_TIMEOUT_S`.
-
-    Closing the iterator shuts its streaming executor down, but an iteration left mid-way (an item
-    failed with on_error='fail', Ctrl-C, SIGTERM) leaves its prefetching threads running a moment
-    longer, holding object refs: were Ray shut down meanwhile, the first of them to touch it (if
-    only to drop a ref) makes Ray's core worker end the whole process. Its block prefetcher's
-    thread, which Ray Data stops only at the end of a finished iteration, is stopped here. A
-    finished iteration has ended its threads already.
-    """
-    prefetcher = _prefetcher_of(iterator)  # found in the suspended generator, before closing it
-    close = getattr(iterator, "close", None)
-    if close is not None:
-        close()
-    if finished:
-        return []
-    if prefetcher is not None:
-        prefetcher.stop()
-    deadline = time.monotonic() + THREADS_END_TIMEOUT_S
-    started = [t for t in threading.enumerate() if t not in before and t is not threading.current_thread()
-               and _runs_ray_code(t) and _prefetcher_run_by(t) in (None, prefetcher)]
-    for thread in started:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    return [t for t in started if t.is_alive()]
-
-
-def _prefetcher_of(iterator: Iterator[Any]) -> Any:
-    """The block prefetcher of a Ray Data `iter_batches` iteration (None where it cannot be found)."""
-    frame = getattr(iterator, "gi_frame", None)
-    batch_iterator = frame.f_locals.get("batch_iterator") if frame is not None else None
-    prefetcher = getattr(batch_iterator, "_prefetcher", None)
-    return prefetcher if callable(getattr(prefetcher, "stop", None)) else None
-
-
-def _prefetcher_run_by(thread: threading.Thread) -> Any:
-    """The block prefetcher whose loop the thread runs, if any: another iteration's is neither
-    stopped nor waited for (it waits for blocks until its own iteration stops it)."""
-    owner = getattr(getattr(thread, "_target", None), "__self__", None)
-    return owner if callable(getattr(owner, "prefetch_blocks", None)) else None
-
-
-def _runs_ray_code(thread: threading.Thread) -> bool:
-    """The thread runs Ray's code (a target function or a Thread subclass from a `ray` module)."""
-    target = getattr(thread, "_target", None)
-    module = getattr(target, "__module__", None) if target is not None else type(thread).__module__
-    return (module or "").split(".")[0] == "ray"
-
-
 #: The signals whose handlers `ray.init` replaces: SIGTERM with one that exits with status 15 (or, on
 #: the node it starts, 1) without the caller's clean-up.
 _KEPT_SIGNALS = ("SIGTERM", "SIGINT")
@@ -460,322 +397,3 @@ def _keeping_signal_handlers() -> Iterator[None]:
         for number, handler in kept.items():
             if signal.getsignal(number) is not handler:
                 signal.signal(number, handler)
-
-
-class _ResultStream:
-    """Hands out results of an ordered Ray Data execution, a batch of rows at a time."""
-
-    def __init__(self, table: str, blocks: Iterator[dict[str, Any]]):
-        self.table = table
-        self._blocks = blocks
-        self._ready: deque[tuple[str, bytes]] = deque()
-
-    def take(self, rows: list[dict[str, Any]]) -> list[ItemResult]:
-        out = []
-        for row in rows:
-            while not self._ready:
-                self._pull()
-            sample_id, payload = self._ready.popleft()
-            if sample_id != row["sample_id"]:
-                raise RuntimeError(
-                    f"ray executor returned sample {sample_id!r} where {row['sample_id']!r} was expected "
-                    f"(table {self.table!r}); results must come back in input order"
-                )
-            out.append(pickle.loads(payload))
-        return out
-
-    def close(self) -> None:
-        close = getattr(self._blocks, "close", None)
-        if close is not None:
-            close()
-
-    def _pull(self) -> None:
-        try:
-            block = next(self._blocks)
-        except StopIteration:
-            raise RuntimeError(f"ray executor ended early for table {self.table!r}: fewer results than rows") from None
-        for sample_id, payload, fatal in zip(block["sample_id"], block["result"], block["fatal"]):
-            if fatal:
-                raise pickle.loads(payload)
-            self._ready.append((sample_id, payload))
-
-
-# --- what the workers need: the driver's sys.path, the extractor's module ----------------------
-
-#: How to run an extractor whose state cannot reach Ray workers, besides moving it into its config.
-RAY_STATE_HINT = "or run it in this process with the local executor (`--executor local -j 0`)"
-#: Where an extractor's module must import for Ray workers (`cannot_receive_message`).
-RAY_RECEIVE_HINT = ("on every node of the Ray cluster, at the same path (mmdata passes the folders of this "
-                    "process's sys.path on to the Ray workers it starts); or use the local executor")
-#: How long the check that a Ray worker can receive an extractor waits for one (a busy cluster may
-#: have none free); past it, the run goes on unchecked.
-RECEIVE_CHECK_TIMEOUT_S = 60.0
-
-
-def worker_runtime_env(joining: bool) -> dict[str, Any] | None:
-    """The runtime environment for Ray workers, when mmdata starts Ray (or joins a cluster, `joining`):
-    `paths_added_here` first on their PYTHONPATH, the one they would have after. None when this process
-    added no folder."""
-    added = paths_added_here()
-    if not added:
-        return None
-    # Ray expands ${PYTHONPATH} to the workers' own value; a value that is not set would leave an empty
-    # entry, which Python reads as the current folder.
-    inherited = ["${PYTHONPATH}"] if joining or os.environ.get("PYTHONPATH") else []
-    return {"env_vars": {"PYTHONPATH": os.pathsep.join([*added, *inherited])}}
-
-
-def paths_added_here() -> list[str]:
-    """This process's sys.path folders that a fresh Python process started like it lacks: those added
-    while it runs (by a recipe, for its `modules`; a script's `sys.path.append`; its own folder), as
-    absolute paths, in sys.path order."""
-    fresh = _fresh_sys_path()
-    added: list[str] = []
-    for entry in sys.path:
-        path = os.path.abspath(entry) if entry else ""
-        if path and path not in fresh and path not in added and os.path.exists(path):
-            added.append(path)
-    return added
-
-
-def _fresh_sys_path() -> set[str]:
-    """The sys.path of a fresh Python process of this interpreter and environment (~30 ms to start);
-    where it cannot be started, this process's folders under its installation prefixes."""
-    try:
-        done = subprocess.run([sys.executable, "-c", "import json, sys; print(json.dumps(sys.path))"],
-                              capture_output=True, text=True, timeout=60, check=True)
-        return {os.path.abspath(entry) for entry in json.loads(done.stdout) if entry}
-    except (OSError, subprocess.SubprocessError, ValueError) as e:
-        log.debug("cannot start a Python process to read its sys.path (%s); taking the installation's folders", e)
-        prefixes = tuple(os.path.abspath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
-        return {os.path.abspath(entry) for entry in sys.path if entry and os.path.abspath(entry).startswith(prefixes)}
-
-
-def import_folder(module: str) -> str | None:
-    """The sys.path folder `module` (imported in this process) was found in; None for a module
-    without a file (built in, or defined in `__main__` of an interactive session)."""
-    top = sys.modules.get(module.partition(".")[0])
-    location = getattr(top, "__file__", None)
-    if not location:
-        return None
-    folder = Path(location).resolve().parent
-    return str(folder.parent if hasattr(top, "__path__") else folder)
-
-
-def _receive_on_a_worker(payload: bytes) -> str | None:
-    """Unpickle a pickled extractor in a Ray task; the error that stops it there, as text, or None
-    (also when no worker takes the task within `RECEIVE_CHECK_TIMEOUT_S`)."""
-    import ray
-    import ray.exceptions
-
-    task = _receiver().remote(payload)
-    try:
-        return ray.get(task, timeout=RECEIVE_CHECK_TIMEOUT_S)
-    except ray.exceptions.GetTimeoutError:
-        log.warning("no Ray worker took the check that it can import the extractor within %.0f s; going on "
-                    "without it", RECEIVE_CHECK_TIMEOUT_S)
-        ray.cancel(task, force=True)
-        return None
-    except ray.exceptions.RayError as e:  # the worker died unpickling it, or its runtime environment failed
-        return _import_failure(e) or f"{type(e).__name__}: {_last_line(e)}"
-
-
-@functools.cache
-def _receiver() -> Any:
-    """`mmdata.extractor_shipping.receive_extractor` as a Ray task: no CPU (it runs even on a busy cluster), no retry."""
-    import ray
-
-    return ray.remote(num_cpus=0, max_retries=0)(receive_extractor)
-
-
-def _import_failure(error: BaseException) -> str | None:
-    """The last `ImportError: ...` or `ModuleNotFoundError: ...` line in a Ray error's text (a worker
-    that could not unpickle a task's function or arguments), or None."""
-    lines = [line.strip() for line in str(error).splitlines()]
-    found = [line for line in lines if line.startswith(("ModuleNotFoundError: ", "ImportError: "))]
-    return found[-1] if found else None
-
-
-def _last_line(error: BaseException) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[-1] if lines else type(error).__name__
-
-
-# --- stage functions (run in Ray workers) -------------------------------------------------------
-
-
-def _tasks_in_flight(running: int | None, cluster_cpus: int) -> int | None:
-    """How many decode tasks Ray Data keeps submitted, for `running` at once on `cluster_cpus`.
-
-    Ray Data's scheduling loop waits up to 0.1 s per step for its tasks and frees a finished
-    task's slot a step or two later, so with as many tasks submitted as CPUs, a CPU idles for
-    that long after every task: on 2 CPUs with 130 ms tasks, 1.1 tasks ran on average. With
-    twice as many submitted, one waits in Ray's own scheduler, which starts it the moment a CPU
-    frees. Ray's CPU accounting still caps how many run at once, so this holds only where that
-    cap is the cluster's CPUs: with fewer workers than CPUs, the extra tasks would run at once,
-    so there the window stays `running`.
-    """
-    if cluster_cpus <= 0 or (running is not None and running < cluster_cpus):
-        return running
-    return 2 * cluster_cpus
-
-
-def _rows_per_task(batch_size: int, plan: _Plan, total_rows: int) -> int:
-    """Rows per task: whole batches, at most the plan's task size, and few enough that a small
-    table still gives every task slot a task (200 rows on 2 CPUs: 4 tasks, not one of 256)."""
-    most = min(MAX_ROWS_PER_MODEL_TASK, BATCHES_PER_MODEL_TASK * batch_size) if plan.actors else ROWS_PER_TASK
-    most = max(batch_size, most // batch_size * batch_size)
-    share = -(-total_rows // (plan.tasks_in_flight or plan.decode_tasks or 1))
-    return min(most, max(batch_size, -(-share // batch_size) * batch_size))
-
-
-def _whole_batch_tasks(batches: list[list[dict[str, Any]]], batch_size: int, step: int) -> list[list[dict[str, Any]]]:
-    """The rows of `batches`, cut into tasks of at most `step` rows in which only the
-    last batch may be shorter than `batch_size`: a task cut into `batch_size` rows from its start
-    then hands `compute` exactly the batches given, as the local executor does."""
-    tasks: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
-    for rows in batches:
-        if current and len(current) + len(rows) > step:
-            tasks.append(current)
-            current = []
-        current += rows
-        if current and len(rows) < batch_size:
-            tasks.append(current)
-            current = []
-    if current:
-        tasks.append(current)
-    return tasks
-
-
-#: Why a Ray worker may not find a samples shard the driver listed.
-SHARED_STORAGE_HINT = ("Ray workers read the samples shards themselves: on a cluster, every node must see the "
-                       "dataset directory at the same path (shared storage)")
-
-
-def _task_rows(tasks: Any) -> list[dict[str, Any]]:
-    """The samples-table rows of one block of task descriptors.
-
-    Raises:
-        ShardReadError: a samples shard cannot be read on this node (named, with the shared-storage hint).
-    """
-    from mmdata.errors import ShardReadError
-    from mmdata.store.shards import read_shard
-
-    rows: list[dict[str, Any]] = []
-    for task in tasks.to_pylist():
-        if task["rows"] is not None:
-            rows += pickle.loads(task["rows"])
-            continue
-        try:
-            shard = read_shard(Path(task["shard"]))
-        except ShardReadError as e:
-            raise ShardReadError(f"{e}; {SHARED_STORAGE_HINT}") from e
-        rows += shard.slice(task["start"], task["length"]).to_pylist()
-    return rows
-
-
-def _result_block(rows: list[dict[str, Any]], results: list[ItemResult], extractor: Extractor, stage: str) -> Any:
-    """The block a stage returns; a result that cannot be pickled (a decoded item with an open handle,
-    say) fails its item at `stage`, as the local executor fails an item its worker cannot send back."""
-    import pyarrow as pa
-
-    payloads = []
-    for row, result in zip(rows, results):
-        try:
-            payloads.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
-            payloads.append(pickle.dumps(item_failure(row, extractor, stage, e), protocol=pickle.HIGHEST_PROTOCOL))
-    return pa.table({
-        "sample_id": pa.array([r.sample_id for r in results], pa.string()),
-        "media_path": pa.array([media_path_of(row, extractor.modality) for row in rows], pa.string()),
-        "result": pa.array(payloads, pa.large_binary()),
-        "fatal": pa.array([False] * len(results), pa.bool_()),
-    })
-
-
-def _received(payload: bytes, row: dict[str, Any], extractor: Extractor) -> ItemResult:
-    """A decode task's result as the actor unpickles it; one that cannot be rebuilt here fails its item."""
-    try:
-        return pickle.loads(payload)
-    except Exception as e:  # noqa: BLE001 - recorded with its type in the errors table
-        failure = item_failure(row, extractor, "decode", e)
-        return replace(failure, reason=f"the decoded item cannot be received from the decode task: {failure.reason}")
-
-
-def _fatal_block(error: MmdataError) -> Any:
-    """An error that is no item's fault (missing weights, a bad option, a samples shard this node
-    cannot read) stops the run: it goes to the driver as data, so that it is re-raised there as
-    itself rather than wrapped by Ray."""
-    import pyarrow as pa
-
-    return pa.table({"sample_id": pa.array([None], pa.string()), "media_path": pa.array([None], pa.string()),
-                     "result": pa.array([pickle.dumps(error)], pa.large_binary()), "fatal": [True]})
-
-
-def _decode_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size: int) -> Any:
-    try:
-        rows = _task_rows(tasks)
-    except MmdataError as e:
-        return _fatal_block(e)
-    with attempt(task_key()) as current:
-        decoded = run_rows(current, extractor, rows, Path(corpus_root), batch_size, compute=False)
-    return _result_block(rows, decoded, extractor, "decode")
-
-
-def _decode_and_compute_tasks(tasks: Any, extractor: Extractor, corpus_root: str, batch_size: int) -> Any:
-    """Decode and compute a batch at a time, so that a task holds one batch of decoded items."""
-    try:
-        rows = _task_rows(tasks)
-        with attempt(task_key()) as current:
-            results = run_rows(current, extractor, rows, Path(corpus_root), batch_size)
-    except MmdataError as e:
-        return _fatal_block(e)
-    return _result_block(rows, results, extractor, "compute")
-
-
-def on_assigned_gpu(extractor: Extractor) -> Extractor:
-    """The extractor as a GPU actor runs it: Ray shows the actor only the GPU it assigned (as
-    `cuda:0`), so a `cuda:N` chosen for the cluster means that GPU, whatever N is."""
-    device = str(getattr(extractor.config, "device", ""))
-    if not device.startswith("cuda:"):
-        return extractor
-    return type(extractor)(replace(extractor.config, device="cuda"))
-
-
-class _ComputeActor:
-    """Holds one extractor (and the model it loads) for the life of the actor; `execution` names the
-    Ray Data execution it serves (its calls' attempt ledgers are keyed by it)."""
-
-    def __init__(self, extractor: Extractor, corpus_root: str, batch_size: int, on_cpu: bool, execution: str):
-        if on_cpu:
-            # Ray gives a zero-CPU actor OMP_NUM_THREADS=1; inference on the CPU should use the
-            # node's cores, as the local executor's main process does. The model is not loaded
-            # yet (extractors import torch lazily), so the setting takes effect.
-            os.environ["OMP_NUM_THREADS"] = str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                                else os.cpu_count() or 1)
-        self.extractor = extractor if on_cpu else on_assigned_gpu(extractor)
-        self.corpus_root = Path(corpus_root)
-        self.batch_size = batch_size
-        self.execution = execution
-
-    def __call__(self, block: Any) -> Any:
-        extractor = self.extractor
-        if "result" in block.column_names:
-            if any(block["fatal"].to_pylist()):  # the decode task's error, on its way to the driver
-                return block
-            rows = [{"sample_id": s, extractor.modality: p}
-                    for s, p in zip(block["sample_id"].to_pylist(), block["media_path"].to_pylist())]
-            decoded = [_received(b, row, extractor) for b, row in zip(block["result"].to_pylist(), rows)]
-        else:  # decode_in_workers=False: decoding is trivial and happens here
-            try:
-                rows, decoded = _task_rows(block), None
-            except MmdataError as e:
-                return _fatal_block(e)
-        key = block_key(extractor.table_name, [row["sample_id"] for row in rows], self.execution)
-        with attempt(key) as current:
-            try:
-                results = run_rows(current, extractor, rows, self.corpus_root, self.batch_size, decoded=decoded)
-            except MmdataError as e:
-                return _fatal_block(e)
-        return _result_block(rows, results, extractor, "compute")
