@@ -21,10 +21,11 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from mmdata.batch_work import ItemResult, item_failure
 from mmdata.corpora.base import LoadProblem, get_corpus_kind, load_corpus, require_dir
 from mmdata.corpora.sources import SOURCES_KEY, changed_sources, source_names, stat_sources
 from mmdata.errors import ConfigError, CorpusFormatError, DatasetError, ExtractionError, SchemaMismatchError
-from mmdata.executors import ItemResult, LocalExecutor, item_failure
+from mmdata.executors import LocalExecutor
 from mmdata.features.base import Extractor, create_extractor
 from mmdata.options import build_options, option_text, options_to_json
 from mmdata.precomputed import write_precomputed_tables

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.executors import ItemResult, compute_batch, decode_batch, worker_crash
+from mmdata.batch_work import ItemResult, compute_batch, decode_batch, worker_crash
 from mmdata.features.base import Extractor
 
 #: The stages a row goes through, in order.

@@ -135,7 +135,7 @@ def import_extractor_modules(names: list[str], recipe: Path) -> None:
     A module is looked up on sys.path, then in the recipe's folder, which is appended to sys.path for
     the rest of the process: decode workers start with this process's sys.path and import an
     extractor's module to receive it, and the Ray executor puts the folder on the PYTHONPATH of the
-    Ray workers it starts (`mmdata.ray_executor.worker_runtime_env`; where the program started Ray
+    Ray workers it starts (`mmdata.ray_worker_imports.worker_runtime_env`; where the program started Ray
     itself, it says how to pass the folder on). An error raised inside a module that is found goes
     on as it is (with its traceback: it is the module's bug).
 
