@@ -124,7 +124,7 @@ def bench_retrieval(work: Path, corpus: ShapesDemoConfig, seeds: list[int]) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--quick", action="store_true", help="small corpora (a smoke run, not the README figures)")
+    parser.add_argument("--quick", action="store_true", help="small corpora (a smoke run, not the figures of docs/training.md)")
     parser.add_argument("--work", type=Path, help="work directory (default: a temporary one, removed)")
     parser.add_argument("--only", choices=("sentiment", "retrieval"), help="run one of the two")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""Behaviour the README states in numbers or names, kept true by fast tests (no models are loaded)."""
+"""Behaviour the README and docs/ state in numbers or names, kept true by fast tests (no models are loaded)."""
 from __future__ import annotations
 
 import json
@@ -96,5 +96,5 @@ def test_coco_without_a_split_refuses_two_releases(tmp_path):
 def test_readme_quotes_the_torch_pins_of_constraints_txt():
     pins = dict(re.findall(r"^(torch\w*)==(\S+)", (REPO / "constraints.txt").read_text(), flags=re.M))
     readme = (REPO / "README.md").read_text()
-    quoted = dict(re.findall(r"`?(torch\w*)==([\w.]+)", readme.split("## Use")[0]))
+    quoted = dict(re.findall(r"`?(torch\w*)==([\w.]+)", readme.split("## Two commands")[1].split("\n## ")[0]))
     assert quoted == pins

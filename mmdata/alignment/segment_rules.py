@@ -8,7 +8,7 @@ file (`extract csd` with a label sequence) must give the same samples and tables
 segment without a feature (null, with an errors-table row of this reason and error type) when
 
   - it runs past the end of its video by more than SEGMENT_OVERRUN_TOLERANCE of its length (the
-    README's media rule, as in audio/video extraction; error type OVERRUN_ERROR), in every table; a
+    media rule of docs/corpora.md, as in audio/video extraction; error type OVERRUN_ERROR), in every table; a
     shorter overrun keeps the rows up to the video's end. The video's end is the media duration the
     samples record, else where the video's rows end over all its temporal tables (or sequence files);
   - no row of the table overlaps it (error type NO_ROW_ERROR): the SDK's align gives it no key there.

@@ -1,4 +1,4 @@
-"""`extract csd` -> `align` -> `fuse` on the command line: resumed alignment, the fuse hint, the README's example."""
+"""`extract csd` -> `align` -> `fuse` on the command line: resumed alignment, the fuse hint, the docs' examples."""
 from __future__ import annotations
 
 import json
@@ -76,18 +76,18 @@ def test_a_partly_resumed_alignment_says_which_shards_its_counts_cover(tmp_path)
                     result.output), result.output
 
 
-def _readme_commands(section: str) -> list[list[str]]:
-    """The `mmdata` commands of the first bash block after `section` in the README, continuations joined."""
-    text = (REPO / "README.md").read_text()
+def _doc_commands(page: str, section: str) -> list[list[str]]:
+    """The `mmdata` commands of the first bash block after `section` in the page, continuations joined."""
+    text = (REPO / page).read_text()
     block = text[text.index(section):].split("```bash\n", 1)[1].split("```", 1)[0]
     return [shlex.split(line, comments=True) for line in block.replace("\\\n", " ").splitlines() if line.strip()]
 
 
-def test_the_readme_csd_align_check_fuse_example_runs_as_written(tmp_path, monkeypatch):
+def test_the_docs_csd_align_check_fuse_example_runs_as_written(tmp_path, monkeypatch):
     fake = write_mosi_csd(tmp_path / "CMU_MOSI")
     (fake.root / "folds.json").write_text(json.dumps(FOLDS))
     monkeypatch.chdir(tmp_path)
-    commands = _readme_commands("## Temporal alignment, checks, fusion")
+    commands = _doc_commands("docs/temporal.md", "## From `.csd` files to a fused export")
     assert [c[:2] for c in commands] == [["mmdata", "extract"], ["mmdata", "align"], ["mmdata", "export-csd"],
                                          ["mmdata", "check"], ["mmdata", "fuse"]]
     for argv in commands:
@@ -98,8 +98,8 @@ def test_the_readme_csd_align_check_fuse_example_runs_as_written(tmp_path, monke
     fused = json.loads((tmp_path / "out" / "mosi-fused" / "fused.json").read_text())
     readme_tables = ["audio.covarep@text.words", "text.word-embeddings@text.words", "video.facet-41@text.words"]
     assert (fused["tables"], fused["sequences"]["mode"], fused["format"]) == (readme_tables, "pad", "arrow")
-    # The training section's sentiment lines run on the same dataset: a pooled export, then the recipe.
-    training = [c for c in _readme_commands("## Training recipes") if "out/mosi-pooled" in c]
+    # The training page's sentiment lines run on the same dataset: a pooled export, then the recipe.
+    training = [c for c in _doc_commands("docs/training.md", "# Training recipes") if "out/mosi-pooled" in c]
     assert [c[:3] for c in training] == [["mmdata", "fuse", "out/mosi"], ["mmdata", "train", "sentiment"]]
     for argv in training:
         result = runner.invoke(app, argv[1:])

@@ -90,7 +90,7 @@ def _written_as(caption: str) -> str:
 
 @pytest.mark.parametrize("example", ["a big crimson disc in the upper left corner", "a large red circle in the top left"])
 def test_the_shapes_captions_quoted_in_the_docs_are_ones_the_corpus_writes(example):
-    docs = " ".join((REPO / "README.md").read_text().split()) + " ".join(shapes_demo.__doc__.split())
+    docs = " ".join((REPO / "docs" / "training.md").read_text().split()) + " ".join(shapes_demo.__doc__.split())
     assert f'"{example}"' in docs
     assert _caption_pattern().fullmatch(_written_as(example))
 

@@ -1,4 +1,4 @@
-"""A segment past the end of its video fails (README's media rule, as in audio extraction) and every
+"""A segment past the end of its video fails (the media rule of docs/corpora.md, as in audio extraction) and every
 segment left without a row in a table is recorded in the errors table, so `check`, `fuse` and `export-csd`
 find the reason they name."""
 from __future__ import annotations
