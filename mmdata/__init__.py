@@ -2,11 +2,14 @@
 
     import mmdata
     mmdata.extract("coco", "/data/coco", "out/coco-val", split="val2017")
-    data = mmdata.open_dataset("out/coco-val")
+    data = mmdata.open_dataset("out/coco-val")      # its repr lists the splits and tables
+    ids, x = data.to_numpy("image.color-hist", split="val2017")
+    report = mmdata.check_dataset("out/coco-val")   # report.ok, report.errors
     mmdata.fuse("out/coco-val", "out/coco-fused", stats_splits=("val2017",), format="arrow")
     fused = mmdata.FusedDataset("out/coco-fused", "val2017")
     loader = DataLoader(fused, batch_size=64, shuffle=True, num_workers=2, collate_fn=mmdata.collate_fused)
 
+Every failure a user can fix raises a subclass of `mmdata.MmdataError` (all of them are here too).
 The names above are imported when first used, so `import mmdata` stays light (and comes before
 pyarrow's import, which reads the memory pool chosen here).
 """
@@ -23,13 +26,36 @@ __version__ = "0.3.0"
 
 #: Public names and the module that defines each.
 _EXPORTS = {
+    # extract, read, describe, check
     "extract": "mmdata.pipeline",
+    "extract_recipe": "mmdata.recipe",
     "open_dataset": "mmdata.store.reader",
     "Dataset": "mmdata.store.reader",
+    "describe_dataset": "mmdata.info",
+    "check_dataset": "mmdata.checks.dataset",
+    "CheckOptions": "mmdata.checks.dataset",
+    "Issue": "mmdata.checks.issues",
+    # align and segment temporal tables
+    "align_dataset": "mmdata.alignment.dataset",
+    "segment_dataset": "mmdata.alignment.segment",
+    # fuse, and read a fused export for training
     "fuse": "mmdata.fusion.fuse",
+    "FuseOptions": "mmdata.fusion.fuse",
     "FusedDataset": "mmdata.fusion.torch_dataset",
     "collate_fused": "mmdata.fusion.torch_dataset",
     "read_fused_metadata": "mmdata.fusion.torch_dataset",
+    # share, report, export
+    "share_dataset": "mmdata.share.export",
+    "verify_checksums": "mmdata.share.checksums",
+    "write_report": "mmdata.report.html",
+    "export_csd": "mmdata.formats.csd_export",
+    "sample_corpus_dir": "mmdata.sample_data",
+    # errors
+    **{name: "mmdata.errors" for name in (
+        "MmdataError", "CorpusNotFoundError", "CorpusFormatError", "MediaError", "SchemaMismatchError",
+        "UnknownNameError", "UnknownExtractorError", "UnknownCorpusError", "MissingWeightsError", "DatasetError",
+        "DatasetNotFoundError", "ChecksFailedError", "DatasetBusyError", "ShardReadError", "ConfigError",
+        "ExtractionError", "WorkersCannotStartError")},
 }
 
 __all__ = ["__version__", *_EXPORTS]

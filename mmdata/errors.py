@@ -46,6 +46,15 @@ class DatasetError(MmdataError, ValueError):
     """An output directory is not a valid mmdata dataset (missing manifest, wrong layout version)."""
 
 
+class DatasetNotFoundError(DatasetError, CorpusNotFoundError):
+    """A dataset directory does not exist (`open_dataset`). Also a CorpusNotFoundError, as it was
+    before it had a class of its own, so callers catching either (or FileNotFoundError) see it."""
+
+
+class ChecksFailedError(DatasetError):
+    """A dataset fails its checks and the caller did not allow it (`mmdata share`, `mmdata report`)."""
+
+
 class DatasetBusyError(DatasetError):
     """Another process is writing to the dataset directory (`mmdata.store.lock.writing`)."""
 

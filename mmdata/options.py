@@ -253,3 +253,148 @@ def _json_value(value: Any, where: str) -> Any:
     raise ConfigError(f"{where} holds {shown if len(shown) <= 80 else shown[:77] + '...'} ({type(value).__name__}), "
                       "which a table's provenance cannot record as JSON; expected None, a string, number, boolean or "
                       "path, or a list, tuple or str-keyed dict of them: give the field one of these types")
+
+
+# --- arguments of the Python API ----------------------------------------------------------------------
+# What a notebook user passes to `extract`, `align_dataset`, `fuse` ... is checked here, before
+# anything is read or written, so a wrong value is one ConfigError naming the argument, not a
+# manifest recording it or an error from deep inside a run.
+
+
+def literal_choices(literal: Any) -> tuple[Any, ...]:
+    """The values a `Literal[...]` type allows (nested Literals and Unions of them flattened):
+    `literal_choices(OnMissing)` -> ('drop', 'impute', 'error')."""
+    choices: list[Any] = []
+    for arg in get_args(literal):
+        if get_origin(arg) in (Literal, typing.Union, types.UnionType):
+            choices += literal_choices(arg)
+        elif get_origin(literal) is Literal:
+            choices.append(arg)
+    return tuple(choices)
+
+
+def check_choice(argument: str, value: Any, choices: typing.Iterable[Any]) -> None:
+    """Refuse `value` unless it is one of `choices`.
+
+    Raises:
+        ConfigError: naming the argument, the value, the allowed ones and the closest of them.
+    """
+    choices = list(choices)
+    if isinstance(value, bool) or not isinstance(value, typing.Hashable) or value not in choices:
+        raise ConfigError(f"{argument}={value!r} is not one of {choices}{did_you_mean(value, choices)}")
+
+
+def check_flag(argument: str, value: Any) -> None:
+    """Refuse a flag that is not True or False (`skip_pauses="no"` would read as True).
+
+    Raises:
+        ConfigError: naming the argument and the value.
+    """
+    if not isinstance(value, bool):
+        raise ConfigError(f"{argument} must be True or False, got {value!r}")
+
+
+def check_count(argument: str, value: Any, *, minimum: int = 1, optional: bool = False) -> None:
+    """Refuse a count that is not a whole number of at least `minimum` (None too, where `optional`).
+
+    Raises:
+        ConfigError: naming the argument and the value.
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ConfigError(f"{argument} must be a whole number, at least {minimum}"
+                          f"{' (or None)' if optional else ''}, got {value!r}")
+
+
+def name_list(value: Any, *, argument: str, item_types: tuple[type, ...] = (str,)) -> list[Any]:
+    """A list of names as the API takes them: a string is one name or a comma-separated list of them
+    (`"audio.covarep,text.words"`), any other iterable is taken item by item (each a str, or one of
+    `item_types`). Without it a string would be read character by character ("no table 'a'").
+
+    Raises:
+        ConfigError: a value of another kind, or an item that is not a str, naming `argument`.
+    """
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, typing.Iterable) and not isinstance(value, (bytes, Mapping)):
+        items = list(value)
+        bad = next((item for item in items if not isinstance(item, item_types)), None)
+        if bad is None:
+            return items
+        raise ConfigError(f"{argument}: expected names (str), got {bad!r} ({type(bad).__name__}) among {items!r}")
+    raise ConfigError(f"{argument}: expected a name, a comma-separated string of names or a list of names, got "
+                      f"{value!r} ({type(value).__name__})")
+
+
+def optional_name_list(value: Any, *, argument: str) -> list[str] | None:
+    """`name_list`, with None kept as None (the function's default choice of names)."""
+    return None if value is None else name_list(value, argument=argument)
+
+
+def spec_list(value: Any, *, argument: str, item_types: tuple[type, ...] = (str,)) -> list[Any]:
+    """`name_list` for specs with options (`"color-hist:bins=8,decode_size=64,minilm"`): in a string,
+    a comma followed by `KEY=` separates options of the spec before it, any other comma two specs.
+    A spec whose option value holds a comma is passed in a list, where each item is taken whole."""
+    if not isinstance(value, str):
+        return name_list(value, argument=argument, item_types=item_types)
+    specs: list[str] = []
+    for piece in value.split(","):
+        if specs and ":" in specs[-1] and _KEY_RE.match(piece):
+            specs[-1] += "," + piece
+        elif piece.strip():
+            specs.append(piece.strip())
+    return specs
+
+
+def key_value_mapping(value: Any, *, argument: str) -> dict[str, Any]:
+    """Options as a dict: a mapping with str keys as it is, or `"k=v,k=v"` text read as the command
+    line's `-o KEY=VALUE` (`split_options`: quotes keep a value whole); None is no option.
+
+    Raises:
+        ConfigError: another kind of value, a key that is not a str, or text that is not KEY=VALUE pieces.
+    """
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        bad = next((key for key in value if not isinstance(key, str)), None)
+        if bad is not None:
+            raise ConfigError(f"{argument}: expected str keys, got {bad!r} ({type(bad).__name__})")
+        return dict(value)
+    if isinstance(value, str):
+        return split_options(value, owner=argument)
+    raise ConfigError(f"{argument}: expected a dict of options or 'KEY=VALUE,KEY=VALUE' text, got {value!r} "
+                      f"({type(value).__name__})")
+
+
+def dataset_path(value: Any, *, argument: str = "dataset_dir") -> Any:
+    """Where a dataset lies: a path (str or os.PathLike) as a Path, or a `Dataset` (what `open_dataset`
+    returns) as its root, so that an opened dataset can be passed wherever a directory is taken.
+
+    Raises:
+        ConfigError: another kind of value, naming `argument`.
+    """
+    from mmdata.store.reader import Dataset
+
+    if isinstance(value, Dataset):
+        return value.root
+    return path_argument(value, argument=argument, what="a dataset directory (str or Path) or a Dataset (`open_dataset`)")
+
+
+def path_argument(value: Any, *, argument: str, what: str = "a path (str or Path)") -> Any:
+    """`value` as a Path, where it is a str or os.PathLike.
+
+    Raises:
+        ConfigError: another kind of value, naming `argument`.
+    """
+    import os
+    from pathlib import Path
+
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value)
+    raise ConfigError(f"{argument}: expected {what}, got {value!r} ({type(value).__name__})")
+
+
+def short_repr(kind: str, lines: typing.Iterable[str]) -> str:
+    """A report as a notebook shows it: `Kind(` then one indented fact per line, then `)`."""
+    return "\n".join([f"{kind}(", *(f"  {line}" for line in lines), ")"])

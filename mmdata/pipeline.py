@@ -13,7 +13,7 @@ import logging
 import numbers
 import shlex
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -27,9 +27,12 @@ from mmdata.corpora.sources import SOURCES_KEY, changed_sources, source_names, s
 from mmdata.errors import ConfigError, CorpusFormatError, DatasetError, ExtractionError, SchemaMismatchError
 from mmdata.executors import LocalExecutor
 from mmdata.features.base import Extractor, create_extractor
-from mmdata.options import build_options, option_text, options_to_json
+from mmdata.options import (
+    build_options, did_you_mean, check_count, check_flag, key_value_mapping, literal_choices, option_text,
+    options_to_json, short_repr, spec_list,
+)
 from mmdata.precomputed import write_precomputed_tables
-from mmdata.progress import NullProgress, ProgressSink
+from mmdata.progress import ProgressSink, progress_sink
 from mmdata.records import samples_to_table
 from mmdata.store import layout
 from mmdata.store.lock import writing
@@ -50,8 +53,10 @@ OnError = Literal["fail", "skip"]
 ExecutorName = Literal["local", "ray"]
 
 
-@dataclass
+@dataclass(repr=False)
 class ExtractReport:
+    """What `extract` wrote: the samples table's rows, and a `TableReport` per feature table."""
+
     dataset_dir: Path
     samples: int
     loader_errors: int
@@ -63,6 +68,30 @@ class ExtractReport:
     #: ('CMU_MOSI_COVAREP.csd (modified)', `corpora.sources`); the dataset still holds what they held.
     changed_sources: list[str] = field(default_factory=list)
 
+    @property
+    def failed_tables(self) -> list[str]:
+        """The tables that have rows and whose every item failed (the errors tables say why): the
+        dataset is written, but such a table holds no feature."""
+        return [t.name for t in self.tables if t.rows and t.errors == t.rows]
+
+    @property
+    def ok(self) -> bool:
+        """No table of the run had every item fail (the CLI exits 1 otherwise)."""
+        return not self.failed_tables
+
+    def __repr__(self) -> str:
+        reused = " (kept from an earlier run)" if self.samples_reused else ""
+        lines = [f"dataset_dir={str(self.dataset_dir)!r}",
+                 f"samples={self.samples}{reused}, loader_errors={self.loader_errors}"]
+        lines += [f"{t.name}: {t.rows} rows, {t.errors} failed ({t.shards_written} shards written, "
+                  f"{t.shards_skipped} kept)" for t in self.tables[:8]]
+        if len(self.tables) > 8:
+            lines.append(f"... {len(self.tables) - 8} more tables")
+        if self.changed_sources:
+            lines.append(f"changed_sources={self.changed_sources[:3]}" + (" ..." if len(self.changed_sources) > 3 else ""))
+        lines.append("ok" if self.ok else f"every item failed in {self.failed_tables}")
+        return short_repr(type(self).__name__, lines)
+
 
 def extract(
     kind: str,
@@ -71,14 +100,14 @@ def extract(
     *,
     extractors: Sequence[str | Extractor] | None = None,
     split: str | None = None,
-    corpus_options: dict[str, Any] | None = None,
+    corpus_options: Mapping[str, Any] | str | None = None,
     batch_size: int = 32,
     num_workers: int | None = None,
     on_error: OnError = "skip",
     shard_size: int = layout.DEFAULT_SHARD_SIZE,
     executor: ExecutorName = "local",
     ray_address: str | None = None,
-    progress: ProgressSink | None = None,
+    progress: ProgressSink | bool | None = None,
     table_format: str = layout.DEFAULT_FEATURE_FORMAT,
     force: bool = False,
 ) -> ExtractReport:
@@ -86,14 +115,29 @@ def extract(
 
     Args:
         kind: corpus kind (`coco`, `karpathy`, `flickr30k`, `manifest`, ...).
-        extractors: extractor specs (`"resnet50"`, `"color-hist:bins=8"`) or instances; None picks
-            defaults that need no download for the modalities the corpus has (see `default_extractors`).
+        corpus_dir: the corpus folder, in the kind's own layout (`mmdata kinds` lists them).
+        output_dir: the dataset directory to write (made when new). One holding a dataset of the same
+            corpus, split and options gains the requested tables; another corpus's is refused.
+        extractors: extractor specs (`"resnet50"`, `"color-hist:bins=8"`) or instances, as a list,
+            or a string of specs separated by commas (`"color-hist:bins=8,minilm"`; a comma before
+            `KEY=` separates a spec's options); None picks defaults that need no download for the
+            modalities the corpus has (see `default_extractors`); [] writes the samples table (and
+            the tables a corpus carries, such as a .csd folder's) only.
+        split: load only this split of the corpus (`val2017`); None: every split.
+        corpus_options: the loader's options (`mmdata kinds KIND` lists them), as a dict or as
+            `"key=value,key=value"` text read as the command line's `-o` (`{"labels": "none"}` or
+            `"labels=none"`).
+        batch_size: items an extractor computes at a time (and a worker decodes per task).
         num_workers: decode processes (0: decode in this process); None measures each extractor's
             decoding on its first batch and starts workers only where they pay (`LocalExecutor`).
         on_error: 'skip' records failed items in the errors table and goes on; 'fail' stops at
             the first, naming the sample and file, leaving only complete shards behind. An item
             fails when its decoding or computing raises, kills its decode worker, or when the
             extractor returns for it no feature (None) or one its declared spec cannot hold.
+        shard_size: samples per shard of every table (a rerun keeps the dataset's own).
+        executor: 'local' (decode processes on this machine) or 'ray' (Ray Data, a cluster).
+        ray_address: the Ray cluster to join with executor='ray' (None: a local one, or RAY_ADDRESS).
+        progress: where progress goes: True (or `mmdata.progress.RichProgress()`) draws bars; None shows none.
         table_format: the feature tables' shard files: 'parquet' (the default; any tool reads it) or
             'arrow' (Arrow IPC files: memory-mapped zero-copy reads; check ~1.4x and fuse to Parquet
             1.3-1.5x faster, benchmarks/README.md).
@@ -102,13 +146,29 @@ def extract(
             still match the samples table, and refuses a table made with another config (every such
             table of the run in one error, before any is computed: `refuse_tables_not_kept`).
 
+    Returns:
+        An `ExtractReport`; `report.ok` is False, and a warning is logged, when every item of a
+        table failed (`report.failed_tables`; the errors tables say why).
+
     Raises:
         CorpusNotFoundError, CorpusFormatError: the corpus is missing or malformed.
-        ConfigError: `on_error`, `batch_size` or `shard_size` has a value the pipeline does not take.
+        ConfigError: an argument has a value the pipeline does not take (`on_error`, `table_format`,
+            `executor`, `batch_size`, `shard_size`, `num_workers`, `force`, `corpus_options`, `extractors`):
+            refused before anything is read or written.
         DatasetError: a requested table cannot be kept (without `force`), or two extractors write one table.
         ExtractionError: an item failed with on_error='fail'.
+
+    Example:
+        >>> report = extract("coco", "/data/coco", "out/coco", extractors="color-hist,minilm", split="val2017")
+        >>> report.ok, [(t.name, t.rows, t.errors) for t in report.tables]
     """
-    check_run_options(on_error=on_error, batch_size=batch_size, shard_size=shard_size)
+    check_run_options(on_error=on_error, batch_size=batch_size, shard_size=shard_size, table_format=table_format)
+    check_executor(executor)
+    check_count("num_workers", num_workers, minimum=0, optional=True)
+    check_flag("force", force)
+    corpus_options = key_value_mapping(corpus_options, argument="corpus_options")
+    if extractors is not None:
+        extractors = spec_list(extractors, argument="extractors", item_types=(str, Extractor))
     instances = None if extractors is None else [e if isinstance(e, Extractor) else create_extractor(e) for e in extractors]
     get_corpus_kind(kind)  # unknown kinds, missing corpora and weights fail before the output directory is made
     require_dir(corpus_dir)
@@ -145,6 +205,9 @@ def extract(
             instances = [create_extractor(name) for name in default_extractors(dataset)]
         report.tables = precomputed + _extract_all(dataset, instances, None, runner, batch_size, on_error, progress,
                                                    table_format, force)
+    if report.failed_tables:
+        log.warning("%s: every item of %s failed; the reasons are in %s", report.dataset_dir,
+                    ", ".join(report.failed_tables), report.dataset_dir / layout.ERRORS_DIR)
     return report
 
 
@@ -152,9 +215,11 @@ def extract(
 ON_ERROR_CHOICES = ("skip", "fail")
 
 
-def check_run_options(*, on_error: str, batch_size: int = 1, shard_size: int = 1) -> None:
+def check_run_options(*, on_error: str, batch_size: int = 1, shard_size: int = 1,
+                      table_format: str = layout.DEFAULT_FEATURE_FORMAT) -> None:
     """Refuse, before anything is read or written, an `on_error` the pipeline does not know (any
-    other value would silently act as 'skip') and batch or shard sizes below one.
+    other value would silently act as 'skip'), batch or shard sizes below one, and a table format
+    that is not one of `layout.TABLE_FORMATS` (refused otherwise only after the samples are written).
 
     Raises:
         ConfigError: naming the value and what is expected.
@@ -165,6 +230,9 @@ def check_run_options(*, on_error: str, batch_size: int = 1, shard_size: int = 1
     for name, value in (("batch_size", batch_size), ("shard_size", shard_size)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ConfigError(f"{name} must be a whole number of rows, at least 1, got {value!r}")
+    if not isinstance(table_format, str) or table_format not in layout.TABLE_FORMATS:
+        raise ConfigError(f"table_format={table_format!r} is not one of {sorted(layout.TABLE_FORMATS)}"
+                          f"{did_you_mean(table_format, layout.TABLE_FORMATS)}")
 
 
 #: Per modality, the extractors used when none are named: no weights to download.
@@ -216,7 +284,7 @@ def prepare_dataset(
     Tables the loader reads from the corpus files themselves (`LoadResult.tables`: .csd sequences,
     processed pickles) are written here too, shard-aligned with the samples and resumable.
     """
-    check_run_options(on_error=on_error, shard_size=shard_size)
+    check_run_options(on_error=on_error, shard_size=shard_size, table_format=table_format)
     return _prepare(kind, corpus_dir, output_dir, split=split, options=options, on_error=on_error,
                     shard_size=shard_size, table_format=table_format)[0]
 
@@ -339,13 +407,13 @@ def extract_features(
     on_error: OnError = "skip",
     executor: ExecutorName = "local",
     ray_address: str | None = None,
-    progress: ProgressSink | None = None,
+    progress: ProgressSink | bool | None = None,
     table_format: str = layout.DEFAULT_FEATURE_FORMAT,
     force: bool = False,
 ) -> list[TableReport]:
     """Compute one feature table per extractor for an existing dataset, skipping finished shards
     (`force`: computing them all again, as `extract` does)."""
-    check_run_options(on_error=on_error, batch_size=batch_size)
+    check_run_options(on_error=on_error, batch_size=batch_size, table_format=table_format)
     with writing(dataset.root, "extraction"), make_executor(executor, num_workers=num_workers,
                                                            ray_address=ray_address) as runner:
         return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress, table_format,
@@ -356,18 +424,30 @@ def make_executor(executor: ExecutorName, *, num_workers: int | None = None, ray
     """The executor named: 'local' (process pool) or 'ray' (Ray Data); `num_workers` None: each
     executor's default (local: decide per extractor from its measured decoding; Ray: one task per CPU
     of the cluster)."""
+    check_executor(executor)
     if executor == "local":
         return LocalExecutor(num_workers=num_workers)
     if executor == "ray":
         from mmdata.ray_executor import RayExecutor
 
         return RayExecutor(address=ray_address, num_workers=num_workers)
-    raise ConfigError(f"unknown executor {executor!r}; expected 'local' (process pool) or 'ray' (Ray Data)")
+    raise AssertionError(f"executor {executor!r} passed check_executor")  # unreachable
+
+
+def check_executor(executor: Any) -> None:
+    """Refuse an executor name `make_executor` does not know (before anything is written, in `extract`).
+
+    Raises:
+        ConfigError: naming the value and the executors there are.
+    """
+    if isinstance(executor, bool) or not isinstance(executor, str) or executor not in literal_choices(ExecutorName):
+        raise ConfigError(f"unknown executor {executor!r}; expected 'local' (process pool) or 'ray' (Ray Data)"
+                          f"{did_you_mean(executor, literal_choices(ExecutorName))}")
 
 
 def _extract_all(
     dataset: Dataset, extractors: Sequence[Extractor], corpus_root: str | Path | None, runner: Any, batch_size: int,
-    on_error: OnError, progress: ProgressSink | None, table_format: str = layout.DEFAULT_FEATURE_FORMAT,
+    on_error: OnError, progress: ProgressSink | bool | None, table_format: str = layout.DEFAULT_FEATURE_FORMAT,
     force: bool = False,
 ) -> list[TableReport]:
     root = Path(corpus_root or dataset.manifest.corpus["root"])
@@ -384,11 +464,11 @@ def _extract_all(
     if not force:
         refuse_tables_not_kept(dataset, extractors, table_format)
     reports = []
+    sink = progress_sink(progress)
     for extractor in extractors:
         if force:
             drop_table(dataset, extractor.table_name)
-        reports.append(_extract_table(dataset, extractor, root, runner, batch_size, on_error,
-                                      progress or NullProgress(), table_format))
+        reports.append(_extract_table(dataset, extractor, root, runner, batch_size, on_error, sink, table_format))
     return reports
 
 

@@ -18,14 +18,16 @@ before the extractors are looked up (from sys.path, else from the recipe's folde
 sys.path so that decode workers, and the Ray workers mmdata starts, import them too; `mmdata.features.base`
 says how to write one).
 Flags given with a recipe override it: `--image` etc. replace that modality's list, `--split` the
-split, `-o KEY=VALUE` one loader option, `--batch-size` etc. the run setting.
+split, `-o KEY=VALUE` one loader option, `--batch-size` etc. the run setting. `extract_recipe` is that
+run from Python, with `extract`'s keyword arguments as the flags (the CLI calls it):
+    extract_recipe("recipes/coco-colorhist-minilm.toml", "/data/coco", "out/coco", split="val2017")
 """
 from __future__ import annotations
 
 import importlib
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +35,10 @@ from typing import Any
 
 from mmdata.corpora.base import get_corpus_kind, short_repr
 from mmdata.errors import ConfigError, CorpusNotFoundError, MmdataError
-from mmdata.features.base import create_extractor
-from mmdata.options import build_options, option_text
-from mmdata.pipeline import ON_ERROR_CHOICES
+from mmdata.features.base import Extractor, create_extractor
+from mmdata.options import build_options, key_value_mapping, option_text, spec_list
+from mmdata.pipeline import ON_ERROR_CHOICES, ExtractReport, extract
+from mmdata.progress import ProgressSink, progress_sink
 from mmdata.records import MODALITIES
 from mmdata.store.layout import TABLE_FORMATS
 
@@ -126,6 +129,71 @@ def load_recipe(path: str | Path) -> Recipe:
         modules=modules,
         run={k: extract[k] for k in RUN_KEYS if k in extract},
         path=path,
+    )
+
+
+def extract_recipe(
+    recipe: str | Path | Recipe,
+    corpus_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    extractors: Sequence[str | Extractor] | str | None = None,
+    split: str | None = None,
+    corpus_options: dict[str, Any] | str | None = None,
+    batch_size: int | None = None,
+    num_workers: int | None = None,
+    on_error: str | None = None,
+    shard_size: int | None = None,
+    table_format: str | None = None,
+    progress: ProgressSink | bool | None = None,
+    **options: Any,
+) -> ExtractReport:
+    """`extract` with a recipe's corpus kind, split, loader options, extractors and run settings, as
+    `mmdata extract RECIPE.toml CORPUS OUT` runs it: a keyword argument given (not None) overrides the
+    recipe as the command's flag does (`recipe_arguments`); the rest (`executor`, `ray_address`, `force`)
+    go to `extract` as they are. `progress=True` draws bars (`mmdata.progress.RichProgress`).
+
+    Raises:
+        CorpusNotFoundError, ConfigError: as `load_recipe` (naming the recipe file and the key).
+        Whatever `extract` raises (a value it does not take, naming the argument).
+    """
+    recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    arguments = recipe_arguments(recipe, extractors=extractors, split=split, corpus_options=corpus_options, run=dict(
+        batch_size=batch_size, num_workers=num_workers, on_error=on_error, shard_size=shard_size,
+        table_format=table_format))
+    return extract(recipe.kind, corpus_dir, output_dir, progress=progress_sink(progress), **arguments, **options)
+
+
+def recipe_arguments(
+    recipe: Recipe,
+    *,
+    extractors: Sequence[str | Extractor] | str | None = None,
+    split: str | None = None,
+    corpus_options: dict[str, Any] | str | None = None,
+    run: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`extract`'s keyword arguments for a recipe, overridden as the command's flags override it.
+
+    The extractors given for a modality replace the recipe's list for that modality, the others keep
+    the recipe's (none anywhere: `extract`'s defaults for the corpus); `split` replaces the recipe's;
+    `corpus_options` and `run` (batch_size, num_workers, on_error, shard_size, table_format) replace
+    it key by key. None, "" or [] overrides nothing. Values are taken as `extract` takes them (specs as
+    a comma-separated string, options as "key=value,..." text) and checked by it.
+
+    Raises:
+        UnknownExtractorError, ConfigError: an extractor spec that names no extractor, or a bad option.
+    """
+    given = [e if isinstance(e, Extractor) else create_extractor(e)
+             for e in spec_list(extractors or [], argument="extractors", item_types=(str, Extractor))]
+    chosen = []
+    for modality in MODALITIES:
+        chosen += [e for e in given if e.modality == modality] or recipe.extractors.get(modality, [])
+    settings = {key: value for key, value in (run or {}).items() if value is not None}
+    return dict(
+        extractors=chosen or None,
+        split=split or recipe.split,
+        corpus_options={**recipe.corpus_options, **key_value_mapping(corpus_options, argument="corpus_options")},
+        **{**recipe.run, **settings},
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ from mmdata.alignment.core import COLLAPSES, EPSILON, CollapseSpec, OnMissing, c
 from mmdata.corpora.csd import is_pause
 from mmdata.errors import ConfigError, DatasetError, ExtractionError
 from mmdata.features.base import library_versions
+from mmdata.options import (
+    check_choice, check_flag, dataset_path, did_you_mean, literal_choices, optional_name_list, short_repr,
+)
 from mmdata.pipeline import OnError
 from mmdata.store import layout
 from mmdata.store.lock import writing
@@ -56,7 +59,7 @@ STRINGS = pa.list_(pa.string())
 BATCH_BYTES = 4 << 20  # about this much feature data (uncompressed) is decoded at a time
 
 
-@dataclass
+@dataclass(repr=False)
 class AlignReport:
     """What `align_dataset` wrote, and what happened to the reference intervals."""
 
@@ -75,16 +78,27 @@ class AlignReport:
         """Every output was already there: nothing was recomputed (a resumed run that had nothing left)."""
         return self.shards_aligned == 0
 
+    def __repr__(self) -> str:
+        lines = [f"reference={self.reference!r}: {self.intervals} intervals, {self.kept} kept, {self.dropped} dropped, "
+                 f"{self.skipped} skipped",
+                 f"shards: {self.shards_aligned} aligned, {self.shards_done} already done"]
+        lines += [f"{t.name}: {t.rows} rows, {t.errors} failed"
+                  + (f", {self.imputed[source]} intervals imputed" if self.imputed.get(source := t.name.split(
+                      ALIGNED_SEPARATOR)[0]) else "") + f" -> {t.path}" for t in self.tables[:8]]
+        if len(self.tables) > 8:
+            lines.append(f"... {len(self.tables) - 8} more tables")
+        return short_repr(type(self).__name__, lines)
+
 
 def aligned_name(table: str, reference: str) -> str:
     return f"{table}{ALIGNED_SEPARATOR}{reference}"
 
 
 def align_dataset(
-    dataset_dir: str | Path,
+    dataset_dir: str | Path | Dataset,
     reference: str,
     *,
-    tables: list[str] | None = None,
+    tables: Sequence[str] | str | None = None,
     collapse: CollapseSpec = "mean",
     on_missing: OnMissing = "drop",
     skip_pauses: bool = False,
@@ -94,7 +108,10 @@ def align_dataset(
     """Align temporal tables of a dataset to the intervals of `reference` and write `<table>@<reference>`.
 
     Args:
-        tables: the tables to align (default: every temporal table with intervals, except aligned ones).
+        dataset_dir: the dataset directory, or a `Dataset` (`open_dataset`).
+        reference: the temporal table whose intervals the others are aligned to (`text.words`).
+        tables: the tables to align, as a list or a comma-separated string (default: every temporal
+            table with intervals, except aligned ones).
         collapse: mean / max / first / last, or f(intervals, features) -> vector (SDK signature).
         on_missing: a reference interval some table does not overlap is dropped from every output,
             zero-filled ('impute'), or raises ('error').
@@ -109,16 +126,41 @@ def align_dataset(
             output exists with other settings (use force=True), the run would put tables an earlier
             run aligned to the reference out of step (align them in one run), an input row has not
             one interval per feature row, or on_missing='error' met an uncovered interval.
-        ConfigError: an unknown collapse, or skip_pauses with a reference that has no words.
+        ConfigError: an option of another value than it takes (an unknown collapse, on_missing or
+            on_error, a flag that is not a bool, tables that are not names), refused before anything
+            is written, or skip_pauses with a reference that has no words.
 
     A refused run (any of these, or on_error='fail' stopping it) leaves the dataset as it was: the
     manifest, and the outputs' shards and errors tables, even those force had replaced before the
     refusal came (`store.undo.restored_on_refusal`). A run interrupted otherwise (Ctrl-C, a kill) resumes.
     """
-    if not Path(dataset_dir).is_dir():
+    dataset_dir = dataset_path(dataset_dir)
+    tables = optional_name_list(tables, argument="tables")
+    check_options(reference=reference, collapse=collapse, on_missing=on_missing, skip_pauses=skip_pauses,
+                  on_error=on_error, force=force)
+    if not dataset_dir.is_dir():
         open_dataset(dataset_dir)  # the usual error for a path that is no dataset, before any lock
     with writing(dataset_dir, "alignment"):
         return _align(open_dataset(dataset_dir), reference, tables, collapse, on_missing, skip_pauses, on_error, force)
+
+
+def check_options(*, reference: Any, collapse: Any, on_missing: Any, skip_pauses: Any, on_error: Any,
+                  force: Any) -> None:
+    """Refuse, before the dataset is locked or anything written, an option value `align_dataset` does not
+    take: recorded in the outputs' config, it would make the next run with the defaults a refusal.
+
+    Raises:
+        ConfigError: naming the option, the value and the values it takes.
+    """
+    if not isinstance(reference, str) or not reference:
+        raise ConfigError(f"reference must be a table name (str), got {reference!r}")
+    if not callable(collapse) and (not isinstance(collapse, str) or collapse not in COLLAPSES):
+        raise ConfigError(f"collapse={collapse!r} is not one of {list(COLLAPSES)}{did_you_mean(collapse, COLLAPSES)} "
+                          "(or a function f(intervals, features) -> vector)")
+    check_choice("on_missing", on_missing, literal_choices(OnMissing))
+    check_choice("on_error", on_error, literal_choices(OnError))
+    check_flag("skip_pauses", skip_pauses)
+    check_flag("force", force)
 
 
 def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse: CollapseSpec, on_missing: OnMissing,
@@ -132,8 +174,6 @@ def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse:
         _check_input(dataset, name, "table", reference)
     if not sources:
         raise DatasetError(f"dataset {dataset.root} has no temporal table to align to {reference!r} besides it")
-    if not callable(collapse) and collapse not in COLLAPSES:
-        raise ConfigError(f"collapse {collapse!r} is not one of {list(COLLAPSES)} (or a function)")
     names = [reference, *[s for s in sources if s != reference]]
     planned = {name: _provenance(dataset, name, reference, collapse, on_missing, skip_pauses) for name in names}
     if not _up_to_date(dataset, planned):

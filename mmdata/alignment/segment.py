@@ -25,7 +25,7 @@ dataset at OUTPUT_DIR with
     the file name, root name, metadata and feature shape of a table read from a `.csd`, which
     `export-csd` writes it back with.
 A segment gets no feature (null, and a row in the table's errors table) in a table when it runs past
-the end of its video by more than SEGMENT_OVERRUN_TOLERANCE of its length (the README's media rule,
+the end of its video by more than SEGMENT_OVERRUN_TOLERANCE of its length (the media rule of docs/corpora.md,
 as in audio/video extraction; a shorter overrun keeps the rows up to the end), the video's end being
 the media duration the samples record for the table's medium, else the last row end over the
 video's temporal tables; when no row of the table overlaps it (the SDK gives it no key); or when
@@ -68,6 +68,7 @@ from mmdata.errors import CorpusNotFoundError, DatasetError
 from mmdata.features.base import library_versions
 from mmdata.formats.csd import CsdFile, split_key
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
+from mmdata.options import check_count, check_flag, dataset_path, optional_name_list, path_argument, short_repr
 from mmdata.pipeline import samples_entry, write_samples
 from mmdata.records import Sample, duration_keys, media_ends, samples_to_table, spoken_transcript
 from mmdata.store import layout
@@ -85,7 +86,7 @@ ROW_COLUMNS = ("keys", "words")
 Cut = dict[str, "tuple[np.ndarray, np.ndarray, dict[str, list]] | _Failed"]
 
 
-@dataclass
+@dataclass(repr=False)
 class SegmentReport:
     """What `segment_dataset` wrote, and what it could not use."""
 
@@ -98,13 +99,24 @@ class SegmentReport:
     empty: dict[str, int] = field(default_factory=dict)  # table -> segments no row of it overlaps (failed)
     overrun: dict[str, int] = field(default_factory=dict)  # table -> segments failed: past the end of the video
 
+    def __repr__(self) -> str:
+        lines = [f"output_dir={str(self.output_dir)!r}: {self.samples} segments of {self.videos} videos, "
+                 f"{len(self.problems)} problems"]
+        lines += [f"{t.name}: {t.rows} rows, {t.errors} failed ({self.empty.get(t.name, 0)} no row, "
+                  f"{self.overrun.get(t.name, 0)} past the video's end)" for t in self.tables[:8]]
+        if len(self.tables) > 8:
+            lines.append(f"... {len(self.tables) - 8} more tables")
+        if self.skipped:
+            lines.append(f"skipped: {sorted(self.skipped)}")
+        return short_repr(type(self).__name__, lines)
+
 
 def segment_dataset(
-    dataset_dir: str | Path,
+    dataset_dir: str | Path | Dataset,
     output_dir: str | Path,
     labels: str | Path,
     *,
-    tables: Sequence[str] | None = None,
+    tables: Sequence[str] | str | None = None,
     folds: str | Path | None = None,
     shard_size: int | None = None,
     force: bool = False,
@@ -112,14 +124,18 @@ def segment_dataset(
     """Write a new dataset at `output_dir` whose samples are the label segments of `dataset_dir`'s videos.
 
     Args:
+        dataset_dir: the dataset of whole videos, or a `Dataset` (`open_dataset`).
         labels: the label `.csd` (keys `vid` with one row per segment, or SDK-aligned keys `vid[i]`).
-        tables: the tables to cut (default: every temporal table with intervals).
+        tables: the tables to cut, as a list or a comma-separated string (default: every temporal
+            table with intervals).
         folds: folds file (JSON or the SDK's *_std_folds.py) giving the splits, relative to the current
             directory or absolute; default: the videos' splits.
         shard_size: samples per shard (default: the source dataset's).
         force: replace an existing `output_dir`.
 
     Raises:
+        ConfigError: `tables` that are not names, `shard_size` not a whole number >= 1, `force` not a
+            bool, or a path that is not a str or Path (refused before anything is read).
         CorpusNotFoundError: no label or folds file there.
         DatasetError: samples that are not whole videos, a table that is not temporal or not complete,
             no segment of any video of the dataset, or `output_dir` exists (without force).
@@ -127,8 +143,14 @@ def segment_dataset(
     Example:
         >>> segment_dataset("out/mosi-videos", "out/mosi", "csd/CMU_MOSI_Opinion_Labels.csd", folds="csd/folds.json")
     """
+    dataset_dir = dataset_path(dataset_dir)
+    output_dir, labels = path_argument(output_dir, argument="output_dir"), path_argument(labels, argument="labels")
+    if folds is not None:
+        folds = path_argument(folds, argument="folds")
+    tables = optional_name_list(tables, argument="tables")
+    check_count("shard_size", shard_size, optional=True)
+    check_flag("force", force)
     source = open_dataset(dataset_dir)
-    output_dir = Path(output_dir)
     with output_lock(output_dir, "segment"):  # one run at a time decides whether output_dir may be replaced
         return _segment_into(source, output_dir, Path(labels), folds, tables, force, shard_size)
 
@@ -533,7 +555,7 @@ def _check_output(source: Dataset, output_dir: Path, force: bool) -> None:
     if force and (output_dir / layout.MANIFEST_NAME).is_file() and not _written_by_segment(output_dir):
         raise DatasetError(
             f"output directory {output_dir} is a dataset that `mmdata segment` did not write (its "
-            f"{layout.MANIFEST_NAME} records no segmentation: an `extract`, `align` or `share` output); --force "
+            f"{layout.MANIFEST_NAME} records no segmentation: an `extract`, `align` or `share` output); force=True (--force) "
             "replaces only an earlier segment output: choose another path, or remove that dataset yourself")
 
 

@@ -25,21 +25,21 @@ from mmdata.checks import manifest as manifest_checks
 from mmdata.checks import samples as sample_checks
 from mmdata.checks import tables as table_checks
 from mmdata.checks import temporal
-from mmdata.checks.aligned import check_aligned_in_step
+from mmdata.checks.aligned import aligned_reference, check_aligned_in_step
 from mmdata.checks.issues import Issue, IssueCollector, make_issue
 from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
 from mmdata.checks.stream import (
-    ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_table_shards, read_column, row_starts, scan_samples,
+    ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_shard_batches, read_column, row_starts, scan_samples,
     sequence_rows, valid_mask,
 )
 from mmdata.corpora.base import REPEATED_ENTRY, UNCAPTIONED_SPLITS_KEY
-from mmdata.errors import ShardReadError
-from mmdata.options import convert_value
+from mmdata.errors import ConfigError, ShardReadError
+from mmdata.options import convert_value, dataset_path, optional_name_list, short_repr
 from mmdata.records import duration_keys, media_spans
 from mmdata.store.layout import LOADER_ERRORS_TABLE, shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.shards import parquet_pool, release_unused_memory, table_batches
+from mmdata.store.shards import parquet_pool, release_unused_memory
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class CheckOptions:
     max_examples: int = 5
 
 
-@dataclass
+@dataclass(repr=False)
 class CheckReport:
     """Issues found in a dataset plus a few statistics; `ok` when no issue is an error."""
 
@@ -107,16 +107,33 @@ class CheckReport:
             "seconds": round(self.seconds, 4),
         }
 
+    #: Issues a repr lists one line each; the rest are counted.
+    REPR_ISSUES = 20
+
+    def __repr__(self) -> str:
+        from mmdata.checks.report import summary_line
+
+        lines = [f"dataset_dir={str(self.dataset_dir)!r}", summary_line(self)]
+        lines += [f"{issue.severity}: {issue.one_line()}" for issue in self.issues[:self.REPR_ISSUES]]
+        if len(self.issues) > self.REPR_ISSUES:
+            lines.append(f"... {len(self.issues) - self.REPR_ISSUES} more issues (report.issues)")
+        return short_repr(type(self).__name__, lines)
+
 
 def check_dataset(
-    dataset_dir: str | Path, options: CheckOptions | None = None, *, tables: Sequence[str] | None = None
+    dataset_dir: str | Path | Dataset, options: CheckOptions | None = None, *,
+    tables: Sequence[str] | str | None = None,
 ) -> CheckReport:
     """Check that a dataset's tables agree with its samples table and with what its manifest declares.
 
     Args:
-        tables: feature tables to check (default: every table in the manifest).
+        dataset_dir: the dataset directory, or a `Dataset` (`open_dataset`).
+        options: tolerances and ranges (`CheckOptions`); None: the defaults.
+        tables: feature tables to check, as a list or a comma-separated string (default: every table
+            in the manifest).
 
     Raises:
+        ConfigError: `options` is not a CheckOptions, or `tables` are not names.
         CorpusNotFoundError, DatasetError: not a dataset directory.
         UnknownNameError: a table in `tables` is not in the manifest.
 
@@ -125,9 +142,13 @@ def check_dataset(
         >>> report.ok, [i.code for i in report.errors]
     """
     started = time.perf_counter()
+    if options is not None and not isinstance(options, CheckOptions):
+        raise ConfigError(f"options: expected a CheckOptions (or None for the defaults), got {options!r} "
+                          f"({type(options).__name__}); pass tables=... by name")
     options = options or CheckOptions()
-    dataset = open_dataset(dataset_dir)
-    names = list(tables) if tables is not None else dataset.table_names
+    tables = optional_name_list(tables, argument="tables")
+    dataset = open_dataset(dataset_path(dataset_dir))
+    names = list(dict.fromkeys(tables)) if tables is not None else dataset.table_names
     for name in names:
         dataset.entry(name)  # unknown names fail before any work
     specs = [FeatureSpec.from_json(dataset.entry(n).spec) for n in names]
@@ -187,12 +208,29 @@ class _Context:
     def spans(self, table: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(lo, hi, media_end) of every sample for `table`: the segment's start (a whole clip's: where
         its medium starts, `records.START_KEYS`, else 0), its end (else the end of the table's medium),
-        and where that medium ends, its start + duration (`records.duration_keys`; NaN: none given);
-        computed once per set of duration keys, not per batch."""
-        keys = duration_keys(self.dataset.entry(table).modality)
+        and where that medium ends, its start + duration (`records.duration_keys`; NaN: none given).
+        An aligned table (`X@REF`) carries REF's intervals over its own medium's features: it is held
+        to both media (`temporal.union_spans`)."""
+        own = self._modality_spans(self.dataset.entry(table).modality)
+        reference = self._reference_modality(table)
+        return own if reference is None else temporal.union_spans(own, self._modality_spans(reference))
+
+    def _modality_spans(self, modality: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`spans` of a medium, computed once per set of duration keys, not per batch."""
+        keys = duration_keys(modality)
         if keys not in self._spans:
             self._spans[keys] = self._spans_for(keys)
         return self._spans[keys]
+
+    def _reference_modality(self, table: str) -> str | None:
+        """The modality of the table `table` was aligned to (the part of its name before the first '.'
+        when the dataset no longer holds it); None for a table not aligned."""
+        entry = self.dataset.entry(table)
+        reference = aligned_reference(table, entry.extractor, entry.config)
+        if reference is None:
+            return None
+        found = self.dataset.manifest.tables.get(reference)
+        return found.modality if found is not None else reference.partition(".")[0]
 
     def _spans_for(self, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.extra is None:
@@ -435,20 +473,20 @@ def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
     """Batches of a table's shards of the declared type, with the table row index of each batch's
     first row and its shard index; every shard's footer goes into `shards` as the scan finds it.
 
-    Each shard is opened once (`stream.iter_table_shards`): Arrow IPC shards are mapped one at a
+    Each shard is opened once (`stream.iter_shard_batches`): Arrow IPC shards are mapped one at a
     time (mapping them all up front would keep a few pages of every shard resident), Parquet ones
-    decoded a few ahead on threads."""
+    decoded a few ahead on threads, a big one (whole videos) batch by batch."""
     schema = feature_schema(spec).remove_metadata()
     row0 = 0
-    for info, table in iter_table_shards(shard_files(table_dir), columns):
+    for info, batches in iter_shard_batches(shard_files(table_dir), columns, schema, SCAN_BATCH_ROWS):
         shards.append(info)
-        if table is not None and table_checks.shard_type_ok(spec, info):
+        if batches is not None and table_checks.shard_type_ok(spec, info):
             consumed = 0
-            for batch in table_batches(table, columns, schema, SCAN_BATCH_ROWS):
+            for batch in batches:
                 if batch.num_rows:
                     yield row0 + consumed, info.index, batch
                     consumed += batch.num_rows
         row0 += info.rows
-        del table
+        del batches
         if info.index % RELEASE_EVERY == RELEASE_EVERY - 1:
             release_unused_memory(parquet_pool())  # what the decoding threads freed

@@ -88,6 +88,10 @@ class Issue:
         sample = f", sample {self.sample_id!r}" if self.sample_id is not None else ""
         return f"{self.code} ({where}{sample}): {self.message}"
 
+    def __str__(self) -> str:
+        """`one_line()`, so `print(issue)` reads as the report does (`repr` keeps every field)."""
+        return self.one_line()
+
 
 def make_issue(
     code: str,

@@ -11,6 +11,7 @@ from rich.text import Text
 from mmdata.checks.dataset import CheckReport
 from mmdata.store.files import write_text_atomic
 from mmdata.store.metadata import shown_dim
+from mmdata.store.output_files import check_report_file
 
 _STYLES = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -52,7 +53,13 @@ def summary_line(report: CheckReport) -> str:
 
 
 def write_report_json(report: CheckReport, path: str | Path) -> Path:
-    """Write the machine-readable report atomically; returns its path."""
-    path = Path(path)
+    """Write the machine-readable report atomically; returns its path.
+
+    Raises:
+        OutputPathError: `path` is a directory, a file of a dataset (its manifest, a shard, any file in its
+            samples/, features/ or errors/ folder), or an existing file that is not an earlier JSON check
+            report (an earlier one, or an empty file, is replaced); nothing is written.
+    """
+    path = check_report_file(path, "check report path", "check.json")
     write_text_atomic(path, json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     return path

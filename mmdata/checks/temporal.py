@@ -141,6 +141,23 @@ def check_interval_span(table: str, sample_ids: pa.Array, offsets: np.ndarray, i
     )]
 
 
+Spans = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def union_spans(own: Spans, reference: Spans) -> Spans:
+    """(lo, hi, duration) that bound an aligned table (`X@REF`): the union of its own medium's spans
+    and its reference's.
+
+    Its rows carry REF's intervals (cut from REF's medium: video frames, words) over features of its
+    own medium, so an interval is in bounds when it lies within either: a video frame [1.5, 1.6] s of
+    a clip whose MP4 runs a frame past its 1.54 s WAV holds the audio of [1.5, 1.54] and is not outside
+    the audio's media. An unknown bound (NaN) of one side takes the other's; an interval past both
+    media ends is still reported.
+    """
+    (own_lo, own_hi, own_end), (ref_lo, ref_hi, ref_end) = own, reference
+    return np.fmin(own_lo, ref_lo), np.fmax(own_hi, ref_hi), np.fmax(own_end, ref_end)
+
+
 def segment_coverage(offsets: np.ndarray, intervals: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Fraction of each sample's segment [lo, hi] covered by the union of its intervals.
 

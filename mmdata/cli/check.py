@@ -12,7 +12,7 @@ from mmdata.checks import CheckOptions, check_dataset
 from mmdata.checks.report import render_report, write_report_json
 from mmdata.checks.samples import parse_label_range
 from mmdata.cli.app import command, table_names
-from mmdata.cli.paths import output_file
+from mmdata.cli.paths import check_report_file
 
 #: Exit status when the check ran and found error-severity issues (2 means it could not run).
 ISSUES_EXIT_CODE = 1
@@ -24,7 +24,8 @@ STDOUT = Path("-")
 def check_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
     json_path: Annotated[Optional[Path], typer.Option(
-        "--json", help="Also write the report as JSON to this file; - writes it to stdout (and the table to stderr).")] = None,
+        "--json", help="Also write the report as JSON to this file (a new one, or a check report written earlier; no other "
+                        "file is replaced); - writes it to stdout (and the table to stderr).")] = None,
     table: Annotated[Optional[list[str]], typer.Option(
         "--table", "--tables", "-t", help="Check only this table (repeat or comma list); default: every table.")] = None,
     label_range: Annotated[Optional[str], typer.Option(help="Label range LOW,HIGH (default: from the corpus kind).")] = None,
@@ -37,7 +38,7 @@ def check_command(
     """
     to_stdout = json_path == STDOUT
     if json_path is not None and not to_stdout:
-        output_file(json_path, "--json", "check.json")  # before the check runs, and never exit 1 for it
+        check_report_file(json_path, "--json", "check.json")  # before the check runs, and never exit 1 for it
     options = CheckOptions(label_range=parse_label_range(label_range) if label_range else None, min_coverage=min_coverage)
     chosen = table_names(table)
     report = check_dataset(dataset_dir, options, tables=chosen)

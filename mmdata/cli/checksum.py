@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from mmdata.cli.app import command
-from mmdata.cli.paths import OutputPathError
-from mmdata.share import CHECKSUMS_NAME, write_checksums
+from mmdata.share import write_checksums
 from mmdata.share.checksums import read_checksums
 
 
@@ -17,8 +16,5 @@ def checksum_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset or share folder (e.g. after editing its README.md).")],
 ) -> None:
     """Write checksums.sha256 listing the SHA-256 of every other file of the folder."""
-    if (dataset_dir / CHECKSUMS_NAME).is_dir():
-        raise OutputPathError(f"{dataset_dir / CHECKSUMS_NAME} is a directory; expected the file `mmdata verify` reads "
-                              "there; remove or rename that directory")
     path = write_checksums(dataset_dir)
     typer.echo(f"wrote {len(read_checksums(path))} checksums to {path}")

@@ -9,13 +9,13 @@ import typer
 
 from mmdata.cli.app import INTERRUPTED_EXIT_CODE, command
 from mmdata.cli.paths import output_dir as check_output_dir
-from mmdata.cli.progress import RichProgress
 from mmdata.corpora.base import available_corpora
 from mmdata.errors import ConfigError
 from mmdata.features.base import available_extractors, create_extractor
 from mmdata.options import parse_key_values
 from mmdata.pipeline import DEFAULT_EXTRACTORS, ON_ERROR_CHOICES, ExtractReport, extract
-from mmdata.recipe import Recipe, is_recipe_path, load_recipe
+from mmdata.progress import RichProgress
+from mmdata.recipe import Recipe, extract_recipe, is_recipe_path, load_recipe
 from mmdata.records import MODALITIES
 from mmdata.store.layout import DEFAULT_SHARD_SIZE, TABLE_FORMATS
 
@@ -66,15 +66,14 @@ def extract_command(
     if address is not None and executor != "ray":
         raise ConfigError(f"--address {address} joins a Ray cluster; it needs --executor ray")
     specs = {"image": image, "text": text, "audio": audio, "video": video}
-    named = [create_extractor(s, modality=m) for m in MODALITIES for s in (specs[m] or recipe.extractors.get(m, []))]
-    run = {**recipe.run, **{k: v for k, v in dict(batch_size=batch_size, num_workers=num_workers,
-                                                        on_error=on_error, shard_size=shard_size,
-                                                        table_format=table_format).items() if v is not None}}
+    named = [create_extractor(s, modality=m) for m in MODALITIES for s in specs[m] or []]
+    run = {k: v for k, v in dict(batch_size=batch_size, num_workers=num_workers, on_error=on_error,
+                                 shard_size=shard_size, table_format=table_format).items() if v is not None}
     try:
-        report = extract(
-            recipe.kind, corpus_root, output_dir, extractors=named or None, split=split or recipe.split,
-            corpus_options={**recipe.corpus_options, **parse_key_values(option or [], owner="--option")},
-            executor=executor, ray_address=address, progress=RichProgress(quiet=quiet), force=force, **_checked_run(run),
+        report = extract_recipe(  # the flags override the recipe's values (a bare KIND: an empty recipe)
+            recipe, corpus_root, output_dir, extractors=named, split=split,
+            corpus_options=parse_key_values(option or [], owner="--option"), executor=executor,
+            ray_address=address, progress=RichProgress(quiet=quiet), force=force, **_checked_run(run),
         )
     except KeyboardInterrupt:
         raise_interrupted(output_dir)

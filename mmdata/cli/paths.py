@@ -1,118 +1,22 @@
 """Output paths given on the command line, checked before any work starts.
 
-A report path that names a directory, or an export directory under a file, would otherwise fail
-late, deep in an atomic write, with an OSError traceback; here it is a one-line error naming the
-path, what was expected and a path that would do. No output file replaces a file of a dataset
-(its manifest, card, checksums or shards), and `mmdata report` replaces no file but an earlier report.
+The rules are the library's (`mmdata.store.output_files`), which every writer of a user-named file
+applies too; here they run first, so a bad path is a one-line error naming the option (`--out`,
+`--json`, `OUTPUT_DIR`) before a check, a report or an export has begun.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from mmdata.store.output_files import (
+    DATASET_FILES,
+    DATASET_FOLDERS,
+    REPORT_MARKER,
+    OutputPathError,
+    check_report_file,
+    checksums_file,
+    output_dir,
+    output_file,
+    report_file,
+)
 
-from mmdata.errors import ConfigError
-from mmdata.store.layout import CHECKSUMS_NAME, ERRORS_DIR, FEATURES_DIR, MANIFEST_NAME, SAMPLES_DIR
-
-#: The files at the top of a dataset folder (a share's too), by what they are to the dataset.
-DATASET_FILES = {MANIFEST_NAME: "manifest", "README.md": "dataset card", CHECKSUMS_NAME: "checksums file"}
-#: The folders of a dataset whose files are its tables.
-DATASET_FOLDERS = {SAMPLES_DIR: "samples table", FEATURES_DIR: "feature tables", ERRORS_DIR: "errors tables"}
-#: What every page `mmdata report` writes holds near its start (the <title> of `mmdata.report.html.render_page`).
-#: What marks a page `mmdata report` wrote (its generator tag; pages written before it had only the title).
-REPORT_MARKER = b'<meta name="generator" content="mmdata report">'
-_OLDER_REPORT_MARKER = b"<title>mmdata report: "
-_REPORT_HEAD_BYTES = 4096
-
-
-class OutputPathError(ConfigError):
-    """An output path is a directory where a file is written, a file where a directory is, lies under
-    a file, or names a file that must not be replaced (a dataset's own, or one a report may not replace)."""
-
-
-def output_file(path: Path, what: str, example: str) -> Path:
-    """`path` if it can become a file; `what` names it in the error (an option), `example` is a file
-    name to suggest inside it when it is a directory. A file of a dataset is refused too."""
-    with _unusable_as_error(path, what):
-        if path.is_dir():
-            raise OutputPathError(f"{what} {path} is a directory; expected a file path, e.g. {path / example}")
-        _check_parents(path, what)
-        _refuse_dataset_file(path, what, example)
-    return path
-
-
-def report_file(path: Path, what: str, example: str) -> Path:
-    """`output_file`, and not an existing file other than an earlier page of `mmdata report` (or an empty file)."""
-    output_file(path, what, example)
-    with _unusable_as_error(path, what):
-        if path.exists() and not _replaceable_report(path):
-            raise OutputPathError(
-                f"{what} {path} is an existing file that is not an mmdata report (no {REPORT_MARKER.decode()!r} in "
-                f"its first {_REPORT_HEAD_BYTES} bytes); expected a new file, or a report written earlier, which is "
-                f"replaced; choose another path, e.g. {path.with_name(example)}, or remove the file if it may go")
-    return path
-
-
-def output_dir(path: Path, what: str) -> Path:
-    """`path` if it can be (or already is) a directory; `what` names it in the error."""
-    with _unusable_as_error(path, what):
-        if path.exists() and not path.is_dir():
-            raise OutputPathError(f"{what} {path} is a file; expected a directory (a new one, or one written "
-                                  "earlier); choose another path or remove the file")
-        _check_parents(path, what)
-    return path
-
-
-@contextmanager
-def _unusable_as_error(path: Path, what: str) -> Iterator[None]:
-    """A path the system refuses to look at (a name over 255 bytes, say) as a one-line error."""
-    try:
-        yield
-    except OSError as e:
-        raise OutputPathError(f"{what} {str(path)[:200]}: {e.strerror or e}; choose a shorter or other path") from e
-
-
-def _check_parents(path: Path, what: str) -> None:
-    """The nearest existing ancestor of `path` must be a directory."""
-    for parent in path.parents:
-        if parent.is_dir():
-            return
-        if parent.exists():
-            raise OutputPathError(f"{what} {path} lies under the file {parent}; expected a path inside a directory, "
-                                  f"e.g. {parent.parent / path.name}")
-
-
-def _refuse_dataset_file(path: Path, what: str, example: str) -> None:
-    """`path` (links followed) must not be a top-level file of a dataset folder, nor lie in one of its
-    table folders: writing there would destroy the dataset (a report over its manifest, say)."""
-    target = path.resolve()
-    dataset = _enclosing_dataset(target)
-    if dataset is None:
-        return
-    rel = target.relative_to(dataset)
-    name = rel.as_posix()
-    elsewhere = dataset.parent / f"{dataset.name}-{example}"
-    if name in DATASET_FILES:
-        raise OutputPathError(f"{what} {path} is the {DATASET_FILES[name]} of the dataset {dataset}; writing there would "
-                              f"destroy it; expected a path that is not one of the dataset's files, e.g. {elsewhere}")
-    if rel.parts[0] in DATASET_FOLDERS and len(rel.parts) > 1:
-        raise OutputPathError(f"{what} {path} lies in the {DATASET_FOLDERS[rel.parts[0]]} folder {rel.parts[0]}/ of the "
-                              f"dataset {dataset}, whose files mmdata reads as its tables; expected a path outside it, "
-                              f"e.g. {elsewhere}")
-
-
-def _enclosing_dataset(target: Path) -> Path | None:
-    """The nearest folder above `target` (an absolute path) that holds a manifest, if any."""
-    for folder in target.parents:
-        if (folder / MANIFEST_NAME).is_file():
-            return folder
-    return None
-
-
-def _replaceable_report(path: Path) -> bool:
-    """An empty file, or a page an earlier `mmdata report` wrote (its marker near the start)."""
-    if not path.is_file():
-        return False  # a device, a socket: nothing a report replaces
-    with open(path, "rb") as f:
-        head = f.read(_REPORT_HEAD_BYTES)
-    return not head or REPORT_MARKER in head or _OLDER_REPORT_MARKER in head
+__all__ = ["DATASET_FILES", "DATASET_FOLDERS", "REPORT_MARKER", "OutputPathError", "check_report_file",
+           "checksums_file", "output_dir", "output_file", "report_file"]

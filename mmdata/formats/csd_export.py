@@ -52,6 +52,7 @@ from mmdata.checks.aligned import aligned_reference
 from mmdata.formats.csd_folder import EXPORT_MARKER_KEY, TABLE_IDENTITY_KEY, exporting_into, kept_files_warning, remove_stale_temporaries
 from mmdata.formats.csd_folder import remove_earlier_exports as remove_earlier
 from mmdata.formats.csd_places import Place, sdk_places
+from mmdata.options import check_choice, check_flag, dataset_path, optional_name_list, path_argument
 from mmdata.records import duration_keys, media_ends
 from mmdata.store.reader import Dataset, open_dataset
 
@@ -76,10 +77,12 @@ class CsdExport(list):
         self.warnings.append(message)
 
 
-def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str] | None = None,
+def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables: list[str] | str | None = None,
                labels: bool = True, keys: KeyStyle = "sample", remove_earlier_exports: bool = False) -> CsdExport:
     """Write temporal tables (default: all with intervals) and segment labels as `.csd` files.
 
+    `dataset_dir`: the dataset directory, or a `Dataset` (`open_dataset`). `tables`: a list of table
+    names, or a comma-separated string of them.
     `keys`: "sample" writes sample ids as keys; "sdk" writes the SDK's keys (`extra.sdk_key`, e.g.
     `Xy9[0]` for the raw clip `Xy9_1`) on the full video's time line (see the module docstring).
     `remove_earlier_exports`: also remove the `.csd` files an earlier export wrote into `csd_dir` that
@@ -90,16 +93,20 @@ def export_csd(dataset_dir: str | Path, csd_dir: str | Path, *, tables: list[str
         >>> export_csd("out/mosi-raw", "out/mosi-csd", keys="sdk")
 
     Raises:
-        ConfigError: `csd_dir` is the folder the dataset's corpus was read from (its files would be replaced).
+        ConfigError: an option of another value than it takes (`keys`, a flag that is not a bool, `tables`
+            that are not names), or `csd_dir` is the folder the dataset's corpus was read from (its
+            files would be replaced).
         DatasetError: a named table is not a sequence table with intervals, has no shards or no feature at all;
             two tables (or a table and the labels) would be written to one file; nothing to export; with
             keys="sdk", a sample without an SDK key, or whose place in its video is unknown.
         DatasetBusyError: another export writes into `csd_dir` now.
     """
-    if keys not in KEY_STYLES:
-        raise ConfigError(f"keys={keys!r} is not one of {list(KEY_STYLES)}")
-    dataset = open_dataset(dataset_dir)
-    csd_dir = Path(csd_dir)
+    check_choice("keys", keys, KEY_STYLES)
+    check_flag("labels", labels)
+    check_flag("remove_earlier_exports", remove_earlier_exports)
+    tables = optional_name_list(tables, argument="tables")
+    dataset = open_dataset(dataset_path(dataset_dir))
+    csd_dir = path_argument(csd_dir, argument="csd_dir")
     refuse_corpus_root(dataset, csd_dir)
     places = sdk_places(dataset) if keys == "sdk" else None
     names = tables or [n for n in dataset.table_names if _is_temporal(dataset, n)]

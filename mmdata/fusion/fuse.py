@@ -21,7 +21,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,7 +39,8 @@ from mmdata.fusion.passes import (
 )
 from mmdata.fusion.plan import FusePlan, plan_fusion
 from mmdata.store.files import write_text_atomic
-from mmdata.store.reader import open_dataset
+from mmdata.options import check_choice, check_flag, dataset_path, did_you_mean, name_list, path_argument, short_repr
+from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import release_unused_memory
 from mmdata.store.lock import output_lock
 from mmdata.store.writer import check_replaceable, staged_dir
@@ -97,7 +98,7 @@ class FuseOptions:
         for name in ("tables", "stats_splits"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, _names(value))
+                object.__setattr__(self, name, _names(value, name))
         if self.tables is not None and not self.tables:
             raise ConfigError("fuse option tables is empty; name at least one table or modality, "
                               "or leave it None to fuse every table, one per modality")
@@ -115,9 +116,11 @@ class FuseOptions:
             raise ConfigError(f"max_length must be >= 1, got {self.max_length}")
         if self.shard_rows < 1:
             raise ConfigError(f"shard_rows must be >= 1, got {self.shard_rows}")
+        check_flag("fuse option overwrite", self.overwrite)
+        check_flag("fuse option allow_split_leaks", self.allow_split_leaks)
 
 
-@dataclass
+@dataclass(repr=False)
 class FuseReport:
     """What `fuse` wrote: rows per split, dims, slices, missing and dropped counts."""
 
@@ -143,14 +146,40 @@ class FuseReport:
     def total_rows(self) -> int:
         return sum(self.rows.values())
 
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{split}: {n}" for split, n in self.rows.items())
+        lines = [f"output_dir={str(self.output_dir)!r} ({self.format}, {sum(len(f) for f in self.files.values())} files)",
+                 f"{self.total_rows} rows ({rows}) x {self.dim} dims",
+                 "tables: " + ", ".join(f"{name} [{a}:{b}] {self.normalization.get(name, '')}"
+                                        for name, (a, b) in list(self.slices.items())[:8])
+                 + (f", ... {len(self.slices) - 8} more" if len(self.slices) > 8 else "")]
+        missing = {name: n for name, n in self.missing.items() if n}
+        if missing or self.dropped:
+            lines.append(f"missing: {missing}, dropped: {self.dropped}")
+        if self.emptied_splits:
+            lines.append(f"emptied splits: {self.emptied_splits}")
+        if self.labels:
+            lines.append(f"labels: {self.labels}")
+        return short_repr(type(self).__name__, lines)
 
-def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions | None = None, **overrides: Any) -> FuseReport:
+
+def fuse(dataset_dir: str | Path | Dataset, output_dir: str | Path, options: FuseOptions | None = None,
+         **overrides: Any) -> FuseReport:
     """Concatenate the chosen feature tables per sample, normalize them, and export for training.
 
-    Options come as a `FuseOptions` and/or keyword overrides (`fuse(d, out, normalize="l2")`).
+    Args:
+        dataset_dir: the dataset directory, or a `Dataset` (`open_dataset`).
+        output_dir: the export folder to write (new, or an earlier fuse output with overwrite/force).
+        options: a `FuseOptions` (None: the defaults), which `overrides` update.
+        **overrides: any `FuseOptions` field by name (`fuse(d, out, normalize="l2")`): tables,
+            normalize, missing, non_finite, format, stats_splits, sequences, pool, max_length,
+            shard_rows, overwrite, allow_split_leaks, labels; `force` is the same as `overwrite`
+            (the name extract, align, segment and the command line use). `tables`, `stats_splits`
+            and `labels` take a list or a comma-separated string.
 
     Raises:
-        ConfigError: bad options, a split for statistics that does not exist, two tables of one modality.
+        ConfigError: bad options (an unknown keyword, naming the closest field; a value a field does
+            not take), a split for statistics that does not exist, two tables of one modality.
         DatasetError / SchemaMismatchError: tables of another dataset, ids or order that differ, a
             missing table, dims that changed between shards, a missing feature with missing='error'
             — each naming the table and the sample id. Nothing is written then.
@@ -159,10 +188,35 @@ def fuse(dataset_dir: str | Path, output_dir: str | Path, options: FuseOptions |
         >>> fuse("out/coco", "out/coco-fused", tables=("image", "text"), normalize="l2", format="arrow")
     """
     started = time.perf_counter()
-    options = replace(options or FuseOptions(), **overrides)
-    output_dir = Path(output_dir)
+    if options is not None and not isinstance(options, FuseOptions):
+        raise ConfigError(f"fuse options: expected a FuseOptions (or None), got {options!r} ({type(options).__name__}); "
+                          "pass single options by name (fuse(d, out, normalize='l2'))")
+    options = replace(options or FuseOptions(), **_checked_overrides(overrides))
+    dataset_dir = dataset_path(dataset_dir)
+    output_dir = path_argument(output_dir, argument="output_dir")
     with output_lock(output_dir, "fuse"):  # one fuse at a time decides whether output_dir may be replaced
-        return _fuse_into(Path(dataset_dir), output_dir, options, started)
+        return _fuse_into(dataset_dir, output_dir, options, started)
+
+
+def _checked_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """`fuse`'s keyword overrides as `FuseOptions` fields: `force` as `overwrite`, an unknown name refused.
+
+    Raises:
+        ConfigError: a name no field has (the closest suggested), or force and overwrite that disagree.
+    """
+    overrides = dict(overrides)
+    if "force" in overrides:
+        force = overrides.pop("force")
+        if "overwrite" in overrides and overrides["overwrite"] != force:
+            raise ConfigError(f"fuse: force={force!r} and overwrite={overrides['overwrite']!r} disagree; they are one "
+                              "option (force is the name the other commands use): give one of them")
+        overrides["overwrite"] = force
+    known = [f.name for f in fields(FuseOptions)]
+    for name in overrides:
+        if name not in known:
+            raise ConfigError(f"fuse: unknown option {name!r}{did_you_mean(name, [*known, 'force'])}; options: "
+                              f"{sorted([*known, 'force'])}")
+    return overrides
 
 
 def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, started: float) -> FuseReport:
@@ -299,16 +353,14 @@ def parse_normalization(values: list[str] | tuple[str, ...] | str) -> Normalizat
     return out
 
 
-def _names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """Names as a tuple: a string is one name, or a comma list of them ("image,text")."""
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    return tuple(value)
+def _names(value: str | tuple[str, ...] | list[str], option: str = "names") -> tuple[str, ...]:
+    """Names as a tuple: a string is one name, or a comma list of them ("image,text") (`options.name_list`)."""
+    return tuple(name_list(value, argument=f"fuse option {option}"))
 
 
 def _label_names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...] | Literal["all"]:
     """`labels` as 'all' or a tuple of names ("happy,fear" or ["happy,fear"] -> ("happy", "fear"))."""
-    names = tuple(n for item in ([value] if isinstance(value, str) else value) for n in _names(item))
+    names = tuple(n for item in name_list(value, argument="fuse option labels") for n in _names(item, "labels"))
     if ALL_LABELS in names:
         if len(names) > 1:
             raise ConfigError(f"fuse option labels={','.join(names)!r} names {ALL_LABELS!r} and more; give {ALL_LABELS!r} "
@@ -321,8 +373,7 @@ def _label_names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...] | 
 
 
 def _expect_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"fuse option {name}={value!r} is not one of {list(choices)}")
+    check_choice(f"fuse option {name}", value, choices)
 
 
 __all__ = ["FuseOptions", "FuseReport", "MissingPolicy", "NonFinitePolicy", "SequenceMode", "fuse", "parse_normalization"]

@@ -160,6 +160,18 @@ class FusedDataset:
     def __len__(self) -> int:
         return self._length
 
+    def __repr__(self) -> str:
+        """Where the export is, which split, and what an item holds: rows kind, dim and each table's slice
+        of the feature vector, e.g. `FusedDataset('out/f', split='train'): 6 pooled rows of dim 5, format
+        arrow; slices image.p [0:3], text.w [3:5]`."""
+        meta = self.metadata
+        length = f" (max length {meta['max_length']})" if meta.get("max_length") else ""
+        slices = ", ".join(f"{name} [{a}:{b}]" for name, (a, b) in (meta.get("slices") or {}).items())
+        labels = f"; labels {list(self.label_names)}" if self.label_names else ""
+        return (f"FusedDataset({str(self.export_dir)!r}, split={self.split!r}): {self._length} "
+                f"{meta.get('rows_kind')} rows of dim {meta.get('dim')}{length}, format {self.format}; "
+                f"slices {slices or 'none'}{labels}")
+
     def __getstate__(self) -> dict[str, Any]:
         # Workers reopen the memory maps; mapped buffers are not pickled.
         state = dict(self.__dict__)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mmdata.store.files import write_text_atomic
+from mmdata.store.output_files import output_file
 
 RowKind = Literal["unimodal", "multimodal", "cross-modal", "reference"]
 RowStatus = Literal["ok", "failed"]
@@ -95,7 +96,13 @@ def failures_json(rows: Sequence[ResultRow]) -> list[dict[str, Any]]:
 
 
 def write_metrics_json(path: str | Path, report: dict[str, Any]) -> Path:
-    """Write a recipe report as indented JSON (NaN becomes null, NumPy arrays lists), atomically."""
+    """Write a recipe report as indented JSON (NaN becomes null, NumPy arrays lists), atomically.
+
+    Raises:
+        OutputPathError: `path` is a directory, or a file of a dataset (its manifest, card, checksums, or a
+            file in its samples/, features/ or errors/ folder); nothing is written.
+    """
+    path = output_file(path, "metrics path", "metrics.json")
     return write_text_atomic(path, json.dumps(_clean(report), indent=2, sort_keys=False) + "\n")
 
 

@@ -45,6 +45,7 @@ from mmdata.models.report import (
 )
 from mmdata.models.retrieval import RETRIEVAL_MODELS, RetrievalModelConfig, cosine_scores, create_retrieval_model
 from mmdata.models.trainer import TrainConfig, TrainingDiverged, limit_threads, seed_everything
+from mmdata.store.output_files import output_file
 from mmdata.store.reader import Dataset, open_dataset
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ def run_retrieval_recipe(
         DatasetError: the dataset lacks an image or caption-level text table, or a train/test split.
     """
     config = config or RetrievalRecipeConfig()
+    if output_path is not None:  # refused before any training: a dataset's own file is never replaced
+        output_file(output_path, "metrics path", "retrieval-metrics.json")
     with limit_threads(config.num_threads):
         return _run(open_dataset(dataset_dir), output_path, config)
 

@@ -45,6 +45,7 @@ from mmdata.models.report import (
 )
 from mmdata.models.sentiment import SENTIMENT_MODELS, SentimentModelConfig, create_sentiment_model
 from mmdata.models.trainer import TrainConfig, TrainingDiverged, fit, limit_threads, seed_everything
+from mmdata.store.output_files import output_file
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,8 @@ def run_sentiment_recipe(
         DatasetError: not a pooled fused export, a missing split, or no labelled rows.
     """
     config = config or SentimentRecipeConfig()
+    if output_path is not None:  # refused before any training: a dataset's own file is never replaced
+        output_file(output_path, "metrics path", "sentiment-metrics.json")
     with limit_threads(config.num_threads):
         return _run(Path(export_dir), output_path, config)
 

@@ -32,6 +32,7 @@ from mmdata.store.files import write_text_atomic
 from mmdata.store.layout import ERRORS_DIR
 from mmdata.store.manifest import Manifest
 from mmdata.store.metadata import shown_dim
+from mmdata.store.output_files import OutputPathError, report_file
 from mmdata.store.reader import Dataset, open_dataset
 
 if TYPE_CHECKING:
@@ -91,11 +92,15 @@ def write_report(
 
     Raises:
         DatasetError: not a dataset, an older layout, or failing checks (`ChecksFailedError`).
+        OutputPathError: `out_path` is a directory, a file of a dataset (its manifest, a shard, any file in
+            its samples/, features/ or errors/ folder), or an existing file that is not an earlier report
+            (an earlier report, or an empty file, is replaced); checked before any work, nothing is written.
         ReportWriteError: `out_path` cannot be written (no such folder can be made, no permission).
 
     Example:
         >>> write_report("out/coco-val", "out/coco-val.html")
     """
+    out_path = _checked_out_path(out_path)
     dataset = open_dataset(dataset_dir)
     checks = run_checks(dataset)
     require_passing(checks, allow_failed_checks=allow_failed_checks, action="report on")
@@ -106,15 +111,30 @@ def write_report(
     figures = build_figures(dataset, samples, max_points=max_points, unreadable=unreadable)
     gallery = gallery_items(dataset, root, max_gallery)
     page = render_page(dataset, samples, summaries, figures, gallery, checks, unreadable=unreadable)
-    out_path = Path(out_path)
     try:
         write_text_atomic(out_path, page)
     except OSError as e:
-        raise ReportWriteError(f"cannot write the report to {out_path} ({e.strerror or e}); "
-                               "choose an --out path in a folder you can write to") from e
+        raise _write_error(out_path, e) from e
     log.info("wrote report of %s to %s (%d figures, %d gallery items)", dataset.root, out_path, len(figures), len(gallery))
     return ReportSummary(out_path, len(summaries), len(figures), len(gallery), len(checks.issues), checks.ok,
                          out_path.stat().st_size, [f.title for f in figures], severity_counts(checks), dict(unreadable))
+
+
+def _checked_out_path(out_path: str | Path) -> Path:
+    """`out_path` if a report may be written there (`report_file`: no file of a dataset, no file but an
+    earlier report), checked before any work; a path the system cannot even look at (a name over 255
+    bytes) is a `ReportWriteError`, as when the write itself fails."""
+    try:
+        return report_file(out_path, "report path", "report.html")
+    except OutputPathError as e:
+        if isinstance(e.__cause__, OSError):
+            raise _write_error(Path(out_path), e.__cause__) from e.__cause__
+        raise
+
+
+def _write_error(out_path: Path, error: OSError) -> ReportWriteError:
+    return ReportWriteError(f"cannot write the report to {out_path} ({error.strerror or error}); "
+                            "choose an --out path in a folder you can write to")
 
 
 def _summaries(dataset: Dataset, unreadable: dict[str, str]) -> list[TableSummary]:

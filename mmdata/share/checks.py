@@ -8,15 +8,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from mmdata.errors import DatasetError
+from mmdata.errors import ChecksFailedError  # defined with the other errors; still importable from here
 from mmdata.store.reader import Dataset
 
 if TYPE_CHECKING:
     from mmdata.checks import CheckReport
-
-
-class ChecksFailedError(DatasetError):
-    """A dataset fails its checks and the caller did not allow it."""
 
 
 def run_checks(dataset: Dataset) -> CheckReport:

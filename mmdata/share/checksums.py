@@ -24,9 +24,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmdata.errors import CorpusNotFoundError, DatasetError
+from mmdata.errors import DatasetError, DatasetNotFoundError
 from mmdata.store.files import sha256_file, write_text_atomic
 from mmdata.store.layout import CHECKSUMS_NAME
+from mmdata.store.output_files import checksums_file
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,8 @@ def write_checksums(dataset_dir: str | Path) -> Path:
         >>> write_checksums("out/coco-shared")   # then: mmdata verify out/coco-shared
     """
     root = _existing_dir(dataset_dir)
+    path = checksums_file(root)  # a directory there is named before any file is hashed
     sums = compute_checksums(root)
-    path = root / CHECKSUMS_NAME
     write_text_atomic(path, "".join(checksum_line(rel, digest) for rel, digest in sums.items()))
     log.info("wrote %d checksums to %s", len(sums), path)
     return path
@@ -181,7 +182,7 @@ def verify_checksums(dataset_dir: str | Path) -> VerifyReport:
     when the directory holds exactly the recorded files with the recorded contents.
 
     Raises:
-        CorpusNotFoundError: the directory does not exist.
+        DatasetNotFoundError: the directory does not exist.
         DatasetError: it is a file, has no readable checksums file, or a file in it cannot be read.
     """
     root = _existing_dir(dataset_dir)
@@ -209,5 +210,5 @@ def _existing_dir(dataset_dir: str | Path) -> Path:
         raise DatasetError(f"{root} is a file; expected the dataset folder that holds {CHECKSUMS_NAME} "
                            f"(e.g. {root.parent})")
     if not root.is_dir():
-        raise CorpusNotFoundError(f"dataset directory not found: {root}")
+        raise DatasetNotFoundError(f"dataset directory not found: {root}")
     return root

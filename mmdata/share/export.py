@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 
 from mmdata.corpora.sources import SOURCES_KEY
 from mmdata.errors import ConfigError, DatasetError, MediaError, MmdataError
+from mmdata.options import check_count, check_flag, dataset_path, path_argument, short_repr
 from mmdata.share.card import CardConfig, LabelSummary, render_card, shareable_options
 from mmdata.share.checks import checks_summary, require_passing, run_checks
 from mmdata.share.checksums import CHECKSUMS_NAME, sha256_file, write_checksums
@@ -87,7 +88,7 @@ class OutputShard:
         return f"part-{self.index:05d}-{self.hf_split}.parquet"
 
 
-@dataclass
+@dataclass(repr=False)
 class ShareReport:
     """What `share_dataset` wrote."""
 
@@ -101,9 +102,21 @@ class ShareReport:
     checks: CheckReport
     missing_media: list[MissingMedia] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        from mmdata.checks.report import summary_line
+
+        splits = ", ".join(f"{split}: {n}" for split, n in self.splits.items())
+        lines = [f"out_dir={str(self.out_dir)!r}: {self.rows} samples ({splits}), media {self.media}",
+                 f"{self.files} files, {self.bytes:,} bytes; configs {self.configs[:8]}"
+                 + (f" ... {len(self.configs) - 8} more" if len(self.configs) > 8 else ""),
+                 f"checks: {summary_line(self.checks)}"]
+        if self.missing_media:
+            lines.append(f"missing media: {len(self.missing_media)} (first: sample {self.missing_media[0].sample_id!r})")
+        return short_repr(type(self).__name__, lines)
+
 
 def share_dataset(
-    dataset_dir: str | Path,
+    dataset_dir: str | Path | Dataset,
     out_dir: str | Path,
     *,
     media: MediaMode = "reference",
@@ -112,6 +125,7 @@ def share_dataset(
     shard_size: int | None = None,
     overwrite: bool = False,
     overwrite_card: bool = False,
+    force: bool = False,
 ) -> ShareReport:
     """Write a publishable copy of a dataset: Parquet per split and table, a dataset card, checksums.
 
@@ -121,6 +135,8 @@ def share_dataset(
     `out_dir` (a lock file `.<name>.lock` beside it while it runs).
 
     Args:
+        dataset_dir: the dataset directory, or a `Dataset` (`open_dataset`).
+        out_dir: the share folder to write.
         media: 'reference' keeps media as paths relative to the corpus root; 'embed' also stores the
             image and audio files in the samples table, as `image_file`/`audio_file` columns
             (`datasets.Image`/`Audio`). Sharing a shared folder again, 'embed' keeps the files it
@@ -133,10 +149,11 @@ def share_dataset(
             `.cache/huggingface/`, `.gitattributes`) is carried over to the new share.
         overwrite_card: with `overwrite`, replace a README.md that differs from the card mmdata
             wrote (edited by hand, say to fill in the licence); without it such a share is refused.
+        force: the same as `overwrite` (the name extract, align, segment and the command line use).
 
     Raises:
-        ConfigError: `media` is neither 'reference' nor 'embed'; media to embed and no corpus root
-            (the dataset records none, or not a folder).
+        ConfigError: `media` is neither 'reference' nor 'embed', a flag that is not a bool, a
+            `shard_size` below 1; media to embed and no corpus root (the dataset records none, or not a folder).
         MediaError: media to embed and not one of the files could be embedded.
         DatasetBusyError: another share writes to `out_dir` now.
         DatasetError: not a dataset, an older layout, failing checks (`ChecksFailedError`), a
@@ -149,7 +166,13 @@ def share_dataset(
     """
     if media not in ("reference", "embed"):
         raise ConfigError(f"--media must be 'reference' or 'embed', got {media!r}")
-    dataset = open_dataset(dataset_dir)
+    for name, flag in (("allow_failed_checks", allow_failed_checks), ("overwrite", overwrite),
+                       ("overwrite_card", overwrite_card), ("force", force)):
+        check_flag(name, flag)
+    check_count("shard_size", shard_size, optional=True)
+    overwrite = overwrite or force
+    out_dir = path_argument(out_dir, argument="out_dir")
+    dataset = open_dataset(dataset_path(dataset_dir))
     samples = dataset.samples_table()
     plan = plan_media(samples, media)
     root = embedding_root(dataset, corpus_root) if plan.embedded else None
@@ -400,7 +423,8 @@ def _check_out_dir(source: Path, out_dir: Path, overwrite: bool, overwrite_card:
         return
     ours = (out_dir / CHECKSUMS_NAME).is_file() and (out_dir / layout.MANIFEST_NAME).is_file()
     if not overwrite:
-        raise DatasetError(f"output folder {out_dir} already exists; choose another or pass --force to replace it")
+        raise DatasetError(f"output folder {out_dir} already exists; choose another or pass force=True (--force) to "
+                           "replace it")
     if not ours:
         raise DatasetError(
             f"output folder {out_dir} exists and is not a shared mmdata dataset (no {CHECKSUMS_NAME} and "
@@ -427,8 +451,9 @@ def _require_generated_card(out_dir: Path) -> None:
            "may have been edited by hand: the share records no checksum of the card mmdata wrote (made by an "
            "older mmdata)")
     raise DatasetError(
-        f"{card} {why}; --force would replace it with a new card. Keep a copy of your edits and pass "
-        "--overwrite-card to replace it (then put the edits into the new card and run `mmdata checksum`), "
+        f"{card} {why}; force=True (--force) would replace it with a new card. Keep a copy of your edits and pass "
+        "overwrite_card=True (--overwrite-card) to replace it (then put the edits into the new card and run "
+        "`mmdata checksum`), "
         "or share into another folder"
     )
 

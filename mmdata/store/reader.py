@@ -3,20 +3,24 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import html
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from mmdata.errors import CorpusNotFoundError, DatasetError, UnknownNameError
+from mmdata.errors import DatasetError, DatasetNotFoundError, SchemaMismatchError, UnknownNameError
+from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk
 from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, shard_files
 from mmdata.store.layout import samples_dir as layout_samples_dir
 from mmdata.store.manifest import Manifest, TableEntry, read_manifest
 from mmdata.store.metadata import FeatureSpec, decode_metadata
-from mmdata.store.shards import RESTORE_SAMPLES, read_shard, repair_hint, shards_dataset
+from mmdata.store.shards import RESTORE_SAMPLES, read_shard, repair_hint, shard_rows, shards_dataset
 from mmdata.store.writer import staging_folders
 
 log = logging.getLogger(__name__)
@@ -26,17 +30,21 @@ log = logging.getLogger(__name__)
 class Dataset:
     """A dataset directory opened for reading.
 
+        >>> data = open_dataset("out/coco")
+        >>> data                                          # splits, and each table's dim, kind, rows
+        >>> "image.color-hist" in data                    # a table of that name?
+        >>> ids, x = data.to_numpy("image.color-hist", split="train")             # (n,), (n, dim)
+        >>> ids, offsets, values, intervals = data.read_sequences("text.minilm")  # values[offsets[i]:offsets[i+1]]
+        >>> data.read_table("image.color-hist", split="val")  # a pyarrow Table; data["image.color-hist"]: all rows
+        >>> for batch in data.table("image.color-hist").to_batches(batch_size=1024): ...   # a batch at a time
+
     A complete feature table is row-aligned with the samples table: row i of both is one sample. So a
     feature table takes the samples' columns as they are (pyarrow's `join` cannot carry the list-typed
-    `feature` column):
+    `feature` column): `data.read_table(name).append_column("label", data.samples_table(["label"])["label"])`.
 
-        >>> import pyarrow.compute as pc
-        >>> data = open_dataset("out/coco")
-        >>> data.table("image.color-hist").to_table().num_rows
-        >>> samples = data.samples_table(["split", "label"])
-        >>> features = data.read_table("image.color-hist").append_column("split", samples["split"])
-        >>> train = features.filter(pc.equal(features["split"], "train"))
-        >>> for batch in data.table("image.color-hist").to_batches(batch_size=1024): ...   # a batch at a time
+    A sample whose extraction failed has a null feature (its reason is in `errors()`): `read_table` keeps
+    that row, `to_numpy` and `read_sequences` leave it out (their ids name exactly the rows they return).
+    A Dataset is not iterable (rows or tables? say which: `table_names`, or `table(name).to_batches()`).
 
     A table the manifest marks incomplete (an extraction writing it now, or one that was interrupted)
     has rows for the samples of its finished shards only: reading it logs a warning saying so.
@@ -65,17 +73,45 @@ class Dataset:
         the dataset has it; the manifest's `samples.path` records the same folder)."""
         return layout_samples_dir(self.root)
 
-    def samples_table(self, columns: list[str] | None = None) -> pa.Table:
+    def samples_table(self, columns: str | Sequence[str] | None = None) -> pa.Table:
+        """The samples table (only `columns` when given: a name or a list of names).
+
+        Raises:
+            UnknownNameError: a column the samples table does not have (the message lists those it has).
+        """
         with self.reading():
-            return self.samples().to_table(columns=columns)
+            samples = self.samples()
+            return samples.to_table(columns=_column_names(columns, samples.schema, f"the samples table of {self.root}"))
 
     def entry(self, name: str) -> TableEntry:
+        if not isinstance(name, str):
+            raise TypeError(f"a table name is one string, got {type(name).__name__} {name!r}: read one table per "
+                            f"call; tables: {self.table_names}")
         try:
             return self.manifest.tables[name]
         except KeyError:
+            is_split = (f"; {name!r} is a split: read its rows of a table with read_table(table, split={name!r})"
+                        if name in self.split_counts else "")
             raise UnknownNameError(
-                f"dataset {self.root} has no table {name!r}; tables: {self.table_names}"
+                f"dataset {self.root} has no table {name!r}; tables: {self.table_names}{is_split}"
             ) from None
+
+    @property
+    def split_counts(self) -> dict[str, int]:
+        """Samples per split, as the manifest records them."""
+        return dict(self.manifest.samples.get("splits") or {})
+
+    def __contains__(self, name: object) -> bool:
+        """`"image.color-hist" in data`: whether the dataset has a feature table of that name."""
+        return isinstance(name, str) and name in self.manifest.tables
+
+    def __getitem__(self, name: str) -> pa.Table:
+        """`data["image.color-hist"]` is `data.read_table("image.color-hist")`: the whole table."""
+        return self.read_table(name)
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("a Dataset is not iterable: its tables are `table_names`; read rows with "
+                        "`read_table(name)` or `table(name).to_batches()`")
 
     def spec(self, name: str) -> FeatureSpec:
         return FeatureSpec.from_json(self.entry(name).spec)
@@ -115,10 +151,92 @@ class Dataset:
         """Feature table `name` as a pyarrow dataset over its finished shards (nothing is read yet)."""
         return _shards_dataset(self.table_files(name))
 
-    def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        """Feature table `name` read whole (only `columns` when given)."""
+    def read_table(self, name: str, columns: str | Sequence[str] | None = None, *,
+                   split: str | None = None) -> pa.Table:
+        """Feature table `name` read whole: only `columns` when given (a name or a list of names), only the
+        rows of the samples of `split` when given, in the table's order (the samples' order, for a table
+        that `mmdata check` passes). A failed sample's row is there, with a null feature.
+
+        Raises:
+            UnknownNameError: no table, column or split of that name (the message lists those there are).
+        """
+        rows = None if split is None else ds.field("sample_id").isin(self._split_ids(split))
         with self.reading(name):
-            return self.table(name).to_table(columns=columns)
+            table = self.table(name)
+            wanted = _column_names(columns, table.schema, f"table {name!r} of {self.root}")
+            return table.to_table(columns=wanted, filter=rows)
+
+    def to_numpy(self, name: str, split: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled table `name` (of `split` only, when given) as NumPy: sample ids (n,) and features (n, dim).
+
+        A failed sample (null feature; its reason is in `errors()`) has no row, never a zero vector: `ids`
+        names exactly the rows returned, so `n` can be less than the samples' count. The features keep the
+        table's dtype and are read-only where they share Arrow's memory (`.copy()` one to write to it).
+
+        Raises:
+            SchemaMismatchError: a sequence table (read it with `read_sequences`), or one of variable dim.
+            UnknownNameError: no table or split of that name.
+        """
+        self._require_kind(name, "pooled", "to_numpy")
+        table = _present_rows(self.read_table(name, ["sample_id", "feature"], split=split))
+        return _sample_ids(table), fixed_rows(single_chunk(table["feature"]))
+
+    def read_sequences(self, name: str, split: str | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Sequence table `name` (of `split` only, when given) as NumPy, without per-row Python: sample ids
+        (n,), offsets (n + 1,), values (sum of lengths, dim) and, where the table has them, the (start, end)
+        seconds of each value (sum of lengths, 2), else None. Sample i's rows are `values[offsets[i]:offsets[i+1]]`.
+
+        A failed sample (null feature) has no rows and no id, as in `to_numpy`.
+
+        Raises:
+            SchemaMismatchError: a pooled table (read it with `to_numpy`), one of variable dim, or one whose
+                intervals do not match its rows (`mmdata check` says where).
+            UnknownNameError: no table or split of that name.
+        """
+        spec = self._require_kind(name, "sequence", "read_sequences")
+        columns = ["sample_id", "feature", *(["intervals"] if spec.intervals else [])]
+        table = _present_rows(self.read_table(name, columns, split=split))
+        ids = _sample_ids(table)
+        offsets, values = sequence_rows(single_chunk(table["feature"]))
+        if not spec.intervals:
+            return ids, offsets, values, None
+        interval_offsets, intervals = sequence_rows(single_chunk(table["intervals"]))
+        if not np.array_equal(offsets, interval_offsets):
+            first = int(np.flatnonzero(np.diff(offsets) != np.diff(interval_offsets))[0])
+            raise SchemaMismatchError(
+                f"table {name!r}, sample {ids[first]!r}: {offsets[first + 1] - offsets[first]} feature rows but "
+                f"{interval_offsets[first + 1] - interval_offsets[first]} intervals; `mmdata check {self.root}` "
+                "lists every such sample")
+        return ids, offsets, values, intervals
+
+    def _require_kind(self, name: str, kind: str, method: str) -> FeatureSpec:
+        """Table `name`'s spec, when it is a `kind` table of a fixed dim (what `method` returns as arrays)."""
+        spec = self.spec(name)
+        if spec.kind != kind:
+            other = "read_sequences" if spec.kind == "sequence" else "to_numpy"
+            pool = " (or pool it into one vector per sample with `mmdata fuse`)" if spec.kind == "sequence" else ""
+            raise SchemaMismatchError(f"table {name!r} is a {spec.kind} table and {method} reads {kind} tables: "
+                                      f"read it with {other}({name!r}){pool}")
+        if spec.dim is None:
+            raise SchemaMismatchError(f"table {name!r} holds vectors of variable length (no dim), which {method} "
+                                      f"cannot stack: read it with read_table({name!r})")
+        return spec
+
+    def _split_ids(self, split: str) -> pa.Array:
+        """The ids of the samples of `split`, in samples order.
+
+        Raises:
+            UnknownNameError: no sample has that split (the message lists the splits there are).
+        """
+        if not isinstance(split, str):
+            raise TypeError(f"split is one split name, got {type(split).__name__} {split!r}")
+        samples = self.samples_table(["sample_id", "split"])
+        ids = samples["sample_id"].filter(pc.equal(samples["split"], split))
+        if not len(ids):
+            splits = sorted(s for s in pc.unique(samples["split"]).to_pylist() if s is not None)
+            raise UnknownNameError(f"dataset {self.root} has no split {split!r}; splits: {splits}")
+        return single_chunk(ids)
 
     def reading(self, name: str | None = None) -> contextlib.AbstractContextManager[None]:
         """A block that reads table `name` (the samples table when None) through `table` or `samples`:
@@ -127,6 +245,43 @@ class Dataset:
 
     def table_metadata(self, name: str) -> dict:
         return decode_metadata(self.table(name).schema)
+
+    def __repr__(self) -> str:
+        """Where the dataset is, its corpus and splits, and one line per table (see `mmdata.info` for all)."""
+        rows = [_SUMMARY_HEADER, *self._summary_rows()]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(_SUMMARY_HEADER))]
+        lines = ["  ".join(cell.rjust(w) if i in _NUMERIC else cell.ljust(w)
+                           for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+        return "\n".join([self._headline(), *(f"  {line}" for line in lines if len(rows) > 1)])
+
+    def _repr_html_(self) -> str:
+        """The summary of `__repr__` as an HTML table (what a notebook shows)."""
+        def cells(row: Sequence[str], tag: str) -> str:
+            return "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in row)
+
+        body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in self._summary_rows())
+        return (f"<div><p>{html.escape(self._headline())}</p><table><thead><tr>{cells(_SUMMARY_HEADER, 'th')}"
+                f"</tr></thead><tbody>{body}</tbody></table></div>")
+
+    def _headline(self) -> str:
+        counts = self.split_counts
+        splits = f": {', '.join(f'{s} {n}' for s, n in counts.items())}" if counts else ""
+        loader_errors = self.manifest.samples.get("loader_errors") or 0
+        unusable = f", {loader_errors} annotation entries unusable" if loader_errors else ""
+        return (f"mmdata Dataset {self.root} (corpus {self.manifest.corpus.get('kind')}, "
+                f"{self.manifest.samples.get('rows')} samples{splits}{unusable}; {len(self.manifest.tables)} tables)")
+
+    def _summary_rows(self) -> list[tuple[str, ...]]:
+        """Per table: name, dim, dtype, kind, rows, errors (rows from the manifest; of an unfinished
+        table, those of its finished shards, marked so)."""
+        out = []
+        for name in self.table_names:
+            entry = self.manifest.tables[name]
+            spec = entry.spec
+            rows = f"{entry.rows}" if entry.complete else f"{_rows_written(self.root / entry.path)} (incomplete)"
+            out.append((name, str(spec.get("dim", "")), str(spec.get("dtype", "")), str(spec.get("kind", "")),
+                        rows, str(entry.errors)))
+        return out
 
     def errors(self) -> pa.Table:
         """All recorded failures (loader and every table), possibly empty."""
@@ -143,7 +298,8 @@ def open_dataset(path: str | Path) -> Dataset:
     """Open a dataset directory written by `mmdata extract`.
 
     Raises:
-        CorpusNotFoundError: the directory does not exist.
+        DatasetNotFoundError: the directory does not exist (a DatasetError, and a CorpusNotFoundError,
+            as it was before it had a class of its own).
         DatasetError: it is not an mmdata dataset (the message says what it is where it can tell: a
             file, a fused export, a folder of datasets, one whose first extract is still running) or
             has an unknown layout version.
@@ -156,7 +312,7 @@ def open_dataset(path: str | Path) -> Dataset:
         staged = [*staging_folders(root), *sorted(root.parent.glob(f"{hidden}.partial-*")),
                   *sorted(root.parent.glob(f"{hidden}.partial")), *sorted(root.parent.glob(f"{hidden}.replaced"))]
         progress = f"; a command is writing it now into {staged[0]} (or was killed there)" if staged else ""
-        raise CorpusNotFoundError(f"dataset directory not found: {root}{progress}")
+        raise DatasetNotFoundError(f"dataset directory not found: {root}{progress}")
     if not root.is_dir():
         inside = f"; open its directory, {root.parent}" if root.name == MANIFEST_NAME else ""
         raise DatasetError(f"{root} is a file, not an mmdata dataset directory{inside}")
@@ -182,6 +338,47 @@ def _explain_missing_manifest(root: Path) -> None:
     if inside:
         raise DatasetError(f"{root} is not an mmdata dataset: no {MANIFEST_NAME} found; it holds the datasets "
                            f"{inside}: open one of them")
+
+
+_SUMMARY_HEADER = ("table", "dim", "dtype", "kind", "rows", "errors")
+_NUMERIC = {1, 4, 5}  # right-aligned columns of the summary
+
+
+def _column_names(columns: str | Sequence[str] | None, schema: pa.Schema, what: str) -> list[str] | None:
+    """`columns` (a name, a sequence of names, or None for all) as the list pyarrow takes.
+
+    Raises:
+        TypeError: not a string or a sequence of strings.
+        UnknownNameError: a name `schema` does not have (the message lists the columns there are).
+    """
+    if columns is None:
+        return None
+    names = [columns] if isinstance(columns, str) else list(columns) if isinstance(columns, Sequence) else None
+    if names is None or not all(isinstance(c, str) for c in names):
+        raise TypeError(f"columns is a column name or a list of them, got {columns!r}")
+    unknown = [c for c in names if c not in schema.names]
+    if unknown:
+        raise UnknownNameError(f"{what} has no column {unknown[0]!r}; columns: {schema.names}")
+    return names
+
+
+def _present_rows(table: pa.Table) -> pa.Table:
+    """The rows whose feature is not null (the failed samples left out)."""
+    feature = table["feature"]
+    return table.filter(pc.is_valid(feature)) if feature.null_count else table
+
+
+def _sample_ids(table: pa.Table) -> np.ndarray:
+    return np.asarray(table["sample_id"].to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _rows_written(table_dir: Path) -> int:
+    """Rows of the finished shards of an unfinished table, from their footers (an unreadable one counts none)."""
+    total = 0
+    for path in shard_files(table_dir):
+        with contextlib.suppress(DatasetError):
+            total += shard_rows(path)
+    return total
 
 
 def _shards_dataset(files: list[Path]) -> ds.Dataset:

@@ -244,7 +244,7 @@ def test_existing_output_needs_force_and_foreign_folders_are_never_replaced(tmp_
     result = runner.invoke(app, ["share", str(tmp_path / "ds"), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "8 samples (val2017: 8), configs ['samples', 'image.pixel-stats']" in result.stdout
-    with pytest.raises(DatasetError, match="already exists; choose another or pass --force"):
+    with pytest.raises(DatasetError, match=r"already exists; choose another or pass force=True \(--force\)"):
         share_dataset(tmp_path / "ds", out)
     (out / "stray.txt").write_text("x")
     share_dataset(tmp_path / "ds", out, overwrite=True)

@@ -99,7 +99,7 @@ def test_a_share_killed_between_moving_the_old_one_aside_and_the_new_one_in_is_r
     killed = subprocess.run([sys.executable, "-c", KILL_BETWEEN_RENAMES, str(coco), str(out)], cwd=Path.cwd())
     assert killed.returncode == -signal.SIGKILL
     assert not out.exists() and (tmp_path / ".hf.replaced").is_dir()
-    with pytest.raises(DatasetError, match="already exists; choose another or pass --force"):
+    with pytest.raises(DatasetError, match=r"already exists; choose another or pass force=True \(--force\)"):
         share_dataset(coco, out)  # the next run puts the old share back first
     assert (out / "mmdata.json").read_bytes() == old_manifest and verify_checksums(out).ok
     assert names_in(tmp_path) == ["hf"]
@@ -163,7 +163,7 @@ def test_force_refuses_to_replace_a_card_edited_by_hand_unless_told_to(coco, tmp
     assert json.loads((out / "mmdata.json").read_text())["extra"]["share"]["card_sha256"] == sha256_file(card)
     edited = card.read_text().replace("license: unknown", "license: cc-by-4.0")
     card.write_text(edited)
-    with pytest.raises(DatasetError, match=r"README.md differs from the card mmdata wrote .* --overwrite-card"):
+    with pytest.raises(DatasetError, match=r"README.md differs from the card mmdata wrote .* overwrite_card=True \(--overwrite-card\)"):
         share_dataset(coco, out, overwrite=True)
     result = runner.invoke(app, ["share", str(coco), "--out", str(out), "--force"])
     assert result.exit_code == 2 and f"{card} differs from the card mmdata wrote" in result.stderr
