@@ -2,9 +2,11 @@
 pickles), shard-aligned with the samples table and resumable like extracted tables."""
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Literal, NamedTuple
 
 import pyarrow as pa
 
@@ -13,16 +15,22 @@ from mmdata.errors import DatasetError, ExtractionError, SchemaMismatchError
 from mmdata.features.base import library_versions
 from mmdata.store import layout
 from mmdata.store.manifest import write_manifest
-from mmdata.store.metadata import read_table_metadata
+from mmdata.store.metadata import decode_metadata, read_table_metadata, with_metadata
 from mmdata.store.reader import Dataset
 from mmdata.store.shards import read_shard
 from mmdata.store.tables import (
     MixedVersionsError, TableReport, claim_again_if_other_versions, claim_table, finish_table, put_back,
     refuse_mixed_versions, shard_path,
 )
-from mmdata.store.writer import FeatureBatchBuilder, errors_table, write_table_atomic
+from mmdata.store.writer import FeatureBatchBuilder, ParquetShardWriter, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
+
+#: Bytes of feature values and intervals a shard is built and written in at a time (a Parquet row
+#: group each): 1,000 whole MOSI videos of COVAREP (80 s x 100 Hz x 74 floats) are ~2.4 GB.
+PIECE_BYTES = 64 * 2**20
+#: Rows of a piece at most, whatever their size.
+PIECE_ROWS = 65_536
 
 
 def write_precomputed_tables(
@@ -60,10 +68,8 @@ def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str, table
         if index not in pending:
             continue
         ids = read_shard(samples_shard, ["sample_id"]).column(0).to_pylist()
-        out, errors = _build_shard(table, provenance, ids, samples_shard, on_error)
-        if errors:
-            write_table_atomic(errors_table(errors), layout.errors_dir(dataset.root, table.name) / layout.shard_name(index))
-        write_table_atomic(out, out_path)
+        errors_path = layout.errors_dir(dataset.root, table.name) / layout.shard_name(index)
+        _write_shard(_shard_pieces(table, provenance, ids, samples_shard, on_error), out_path, errors_path)
         written += 1
     shards = layout.shard_files(table_dir)
     nonfinite = sum(int(read_table_metadata(s).get("nonfinite_values", 0)) for s in shards)
@@ -77,11 +83,100 @@ def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str, table
     return finish_table(dataset, table.name, written=written)
 
 
-def _build_shard(table: PrecomputedTable, provenance: dict, ids: list[str], samples_shard, on_error: str) -> tuple[pa.Table, list[dict]]:
-    rows = list(table.read(ids))
-    if [r.sample_id for r in rows] != ids:
-        raise DatasetError(f"precomputed table {table.name!r} did not return one row per sample of {samples_shard}, in order")
-    builder = FeatureBatchBuilder(table.spec, {**provenance, "nonfinite_values": sum(r.nonfinite for r in rows)})
+class _Piece(NamedTuple):
+    """The next rows of a shard: their table, their errors and their non-finite values."""
+
+    table: pa.Table
+    errors: list[dict]
+    nonfinite: int
+
+
+def _write_shard(pieces: Iterator[_Piece], path: Path, errors_path: Path) -> None:
+    """Write one shard from its pieces, holding about one piece at a time, then its errors table.
+
+    A shard of one piece is written whole (`write_table_atomic`), as before pieces; a Parquet shard
+    of more goes to its hidden temporary file one row group a piece and is renamed over `path` when
+    complete; an Arrow IPC shard is one record batch (memory-mappable), so its pieces are joined.
+    Either way the shard's metadata counts the non-finite values of all its pieces (known only at
+    the end), and its errors are written before the shard: a run killed in between writes both again.
+    """
+    first = next(pieces)
+    second = next(pieces, None)
+    errors, nonfinite = list(first.errors), first.nonfinite
+    if second is None:
+        _write_errors(errors, errors_path)
+        write_table_atomic(_counted(first.table, nonfinite), path)
+        return
+    if layout.shard_format(path) == "arrow":
+        parts = [first.table, second.table]
+        errors += second.errors
+        nonfinite += second.nonfinite
+        for piece in pieces:
+            parts.append(piece.table)
+            errors += piece.errors
+            nonfinite += piece.nonfinite
+        _write_errors(errors, errors_path)
+        write_table_atomic(_counted(pa.concat_tables(parts), nonfinite), path)
+        return
+    with ParquetShardWriter(path, first.table.schema) as writer:
+        writer.write(first.table)
+        del first
+        for piece in itertools.chain([second], pieces):
+            writer.write(piece.table)
+            errors += piece.errors
+            nonfinite += piece.nonfinite
+        _write_errors(errors, errors_path)
+        writer.set_metadata(_counted_schema(writer.schema, nonfinite))
+
+
+def _counted(table: pa.Table, nonfinite: int) -> pa.Table:
+    """`table` with its shard's count of non-finite values in its metadata."""
+    return table.replace_schema_metadata(_counted_schema(table.schema, nonfinite).metadata)
+
+
+def _counted_schema(schema: pa.Schema, nonfinite: int) -> pa.Schema:
+    return with_metadata(schema, {**decode_metadata(schema), "nonfinite_values": nonfinite})
+
+
+def _write_errors(errors: list[dict], errors_path: Path) -> None:
+    if errors:
+        write_table_atomic(errors_table(errors), errors_path)
+
+
+def _shard_pieces(table: PrecomputedTable, provenance: dict, ids: list[str], samples_shard: Path,
+                  on_error: str) -> Iterator[_Piece]:
+    """The shard of `ids` in pieces of at most `PIECE_BYTES` of values (or `PIECE_ROWS` rows), read
+    lazily from the table's source (one video at a time), so that a shard of whole videos never
+    sits in memory at once."""
+    rows = iter(table.read(ids))
+    done = 0
+    while piece := list(_next_rows(rows)):
+        if [r.sample_id for r in piece] != ids[done:done + len(piece)]:
+            raise _not_one_row_per_sample(table, samples_shard)
+        done += len(piece)
+        yield _build_piece(table, provenance, piece, on_error)
+    if done != len(ids):
+        raise _not_one_row_per_sample(table, samples_shard)
+    if not ids:
+        yield _build_piece(table, provenance, [], on_error)
+
+
+def _not_one_row_per_sample(table: PrecomputedTable, samples_shard: Path) -> DatasetError:
+    return DatasetError(f"precomputed table {table.name!r} did not return one row per sample of {samples_shard}, in order")
+
+
+def _next_rows(rows: Iterator) -> Iterator:
+    """Rows from `rows` up to `PIECE_BYTES` of values and intervals or `PIECE_ROWS` rows, whichever first."""
+    size = 0
+    for count, row in enumerate(rows, start=1):
+        yield row
+        size += sum(getattr(v, "nbytes", 0) for v in (row.features, row.intervals))
+        if size >= PIECE_BYTES or count >= PIECE_ROWS:
+            return
+
+
+def _build_piece(table: PrecomputedTable, provenance: dict, rows: list, on_error: str) -> _Piece:
+    builder = FeatureBatchBuilder(table.spec, provenance)
     errors = []
     for row in rows:
         # A row may name its error type (the csd loader's label segments past the end of their video, or
@@ -105,4 +200,4 @@ def _build_shard(table: PrecomputedTable, provenance: dict, ids: list[str], samp
     for name, arrow_type in table.extra_columns.items():
         values = [None if r.sample_id in failed else r.columns.get(name) for r in rows]
         out = out.append_column(pa.field(name, arrow_type), pa.array(values, arrow_type))
-    return out, errors
+    return _Piece(out, errors, sum(r.nonfinite for r in rows))

@@ -1,7 +1,9 @@
 """Streaming, vectorized access to a dataset's tables (shared by the checks and by fusion).
 
 Tables are read shard by shard, each shard opened once (`iter_table_shards`: memory-mapped Arrow IPC,
-or Parquet decoded a few shards ahead on threads, so memory does not grow with the dataset), and
+or Parquet decoded a few shards ahead on threads, so memory does not grow with the dataset; or
+`iter_shard_batches`: record batches of bounded size, a big Parquet shard read batch by batch, so
+memory does not grow with a shard either), and
 Arrow list columns are turned into NumPy views without per-row Python (`store.arrays`, imported here):
 
     feature: fixed_size_list<float32>[D]              -> (n, D) array          (`fixed_rows`)
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -26,16 +28,26 @@ from mmdata.records import SAMPLES_SCHEMA
 from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk, valid_mask  # noqa: F401 - shared here too
 from mmdata.store.layout import MANIFEST_NAME, samples_dir, shard_files, shard_format, shard_name
 from mmdata.store.metadata import decode_metadata
-from mmdata.store.shards import RESTORE_SAMPLES, map_shard, open_shard, shard_footer, shards_dataset
+from mmdata.store.shards import (
+    RESTORE_SAMPLES, map_shard, open_shard, open_shard_batches, shard_footer, shards_dataset, table_batches,
+)
 
 if TYPE_CHECKING:
     from mmdata.store.reader import Dataset
 
+T = TypeVar("T")
+
 #: Rows per record batch when the checks scan feature tables.
 SCAN_BATCH_ROWS = 4096
 ID_SCHEMA = pa.schema([pa.field("sample_id", pa.string())])
-#: Parquet shards being decoded ahead of the one a reader works on.
+#: Parquet shards being decoded ahead of the one a reader works on, at most ...
 READ_AHEAD = 4
+#: ... and at most this many bytes of them with it (their files' sizes): shards of ~1,000 pooled
+#: vectors (a few MB) are read 4 ahead, shards of whole videos (1 GB each) one at a time.
+READ_AHEAD_BYTES = 256 * 2**20
+#: A Parquet shard bigger than this on disk is read by `iter_shard_batches` in record batches of
+#: about this many bytes, not whole; every shard's batches hold about this many bytes at most.
+BATCH_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -74,8 +86,10 @@ def iter_table_shards(files: Sequence[Path], columns: Sequence[str], *,
     table of `columns` (a shard without one of them: its info and None).
 
     Arrow IPC shards are memory-mapped one at a time (`iter_mapped_shards`). Parquet shards are
-    decoded `READ_AHEAD` ahead on `threads` threads (default one per CPU; Arrow releases the GIL),
-    footer and columns in one open (`store.shards.open_shard`); `threads=0` decodes them in the
+    decoded `READ_AHEAD` ahead (fewer when they hold more than `READ_AHEAD_BYTES` together) on
+    `threads` threads (default one per CPU; Arrow releases the GIL), footer and columns in one open
+    (`store.shards.open_shard`); each shard is whole in memory (`iter_shard_batches` reads a big
+    one in pieces). `threads=0` decodes them in the
     calling thread, which is faster for a small column: reading the ids of 300 shards of 1,000 rows
     took 0.045 s there, 0.069 s on two threads (the hand-offs cost more than the decoding)."""
     if not files:
@@ -84,21 +98,109 @@ def iter_table_shards(files: Sequence[Path], columns: Sequence[str], *,
         for info, table in iter_mapped_shards(files):
             yield info, table.select(list(columns)) if all(c in table.schema.names for c in columns) else None
         return
+    for index, path, opened in _opened_in_order(files, lambda path: _open_if_complete(path, columns), threads):
+        yield _shard_info(index, path, *opened)
+
+
+def iter_shard_batches(files: Sequence[Path], columns: Sequence[str], schema: pa.Schema | None = None,
+                       batch_rows: int = SCAN_BATCH_ROWS, *,
+                       threads: int | None = None) -> Iterator[tuple[ShardInfo, Iterator[pa.RecordBatch] | None]]:
+    """The shard files of a table in order, each opened once: its info and its `columns` as record
+    batches (cast to `schema`'s fields where they differ) of at most `batch_rows` rows and about
+    `BATCH_BYTES` (a shard without one of the columns: its info and None). Read each shard's batches
+    before asking for the next shard.
+
+    A Parquet shard of up to `BATCH_BYTES` is read whole as in `iter_table_shards` (read ahead on
+    threads); a bigger one (whole videos) is read batch by batch as they are asked for
+    (`store.shards.open_shard_batches`), so memory holds about one batch of it, not the shard."""
+    if files and shard_format(files[0]) == "arrow":
+        for info, table in iter_mapped_shards(files):
+            complete = all(c in table.schema.names for c in columns)
+            yield info, _bounded_batches(table, columns, schema, batch_rows) if complete else None
+        return
+    opened = _opened_in_order(files, lambda path: _open_for_batches(path, columns, batch_rows), threads,
+                              lambda path: min(_file_size(path), BATCH_BYTES))
+    for index, path, (shard_schema, rows, batches) in opened:
+        info = ShardInfo(index, path, rows, shard_schema, decode_metadata(shard_schema))
+        yield info, None if batches is None else _cast_batches(batches, columns, schema)
+
+
+def _open_for_batches(path: Path, columns: Sequence[str],
+                      batch_rows: int) -> tuple[pa.Schema, int, Iterator[pa.RecordBatch] | None]:
+    """(schema, rows, batches or None) of a Parquet shard: decoded whole when small, else only its footer."""
+    if _file_size(path) <= BATCH_BYTES:
+        schema, table = _open_if_complete(path, columns)
+        if table is None:
+            return schema, shard_footer(path)[0], None
+        return schema, table.num_rows, _bounded_batches(table, columns, None, batch_rows)
+    try:
+        return open_shard_batches(path, columns, BATCH_BYTES, batch_rows)
+    except KeyError:
+        rows, schema = shard_footer(path)
+        return schema, rows, None
+
+
+def _bounded_batches(table: pa.Table, columns: Sequence[str], schema: pa.Schema | None,
+                     batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """`store.shards.table_batches`, with fewer rows a batch where `batch_rows` would hold more than
+    about `BATCH_BYTES` (the checks' temporaries grow with a batch)."""
+    table = table.select(list(columns))
+    size = table.get_total_buffer_size()
+    if size > BATCH_BYTES:
+        batch_rows = max(1, min(batch_rows, BATCH_BYTES * table.num_rows // size))
+    return table_batches(table, columns, schema, batch_rows)
+
+
+def _cast_batches(batches: Iterator[pa.RecordBatch], columns: Sequence[str],
+                  schema: pa.Schema | None) -> Iterator[pa.RecordBatch]:
+    wanted = None if schema is None else pa.schema([schema.field(c) for c in columns])
+    for batch in batches:
+        yield batch if wanted is None or batch.schema.equals(wanted) else batch.cast(wanted)
+
+
+def _opened_in_order(files: Sequence[Path], open_one: Callable[[Path], T], threads: int | None,
+                     size: Callable[[Path], int] | None = None) -> Iterator[tuple[int, Path, T]]:
+    """(index, path, open_one(path)) for each file in order. `threads=0`: opened in the calling
+    thread when asked for; else on `threads` threads (default one per CPU; Arrow releases the GIL),
+    up to `READ_AHEAD` files ahead of the one handed out and `READ_AHEAD_BYTES` with it, by `size`
+    (default: the file's size)."""
     if threads == 0:
         for index, path in enumerate(files):
-            yield _shard_info(index, path, *_open_if_complete(path, columns))
+            yield index, path, open_one(path)
         return
+    size = size or _file_size
     pool = ThreadPoolExecutor(max_workers=threads or usable_cpus())
+    pending: deque[tuple[Future[T], int]] = deque()
+    submitted = 0
+
+    def read_ahead(current: int) -> None:
+        nonlocal submitted
+        while submitted < len(files) and len(pending) < READ_AHEAD:
+            ahead = size(files[submitted])
+            if pending and current + sum(b for _, b in pending) + ahead > READ_AHEAD_BYTES:
+                return
+            pending.append((pool.submit(open_one, files[submitted]), ahead))
+            submitted += 1
+
     try:
-        pending: deque[Future[tuple[pa.Schema, pa.Table | None]]] = deque(
-            pool.submit(_open_if_complete, path, columns) for path in files[:READ_AHEAD])
+        read_ahead(0)
         for index, path in enumerate(files):
-            opened = pending.popleft().result()
-            if index + READ_AHEAD < len(files):
-                pending.append(pool.submit(_open_if_complete, files[index + READ_AHEAD], columns))
-            yield _shard_info(index, path, *opened)
+            if not pending:  # the ones ahead would not fit beside the last: this one is opened now
+                read_ahead(0)
+            future, current = pending.popleft()
+            opened = future.result()
+            read_ahead(current)
+            yield index, path, opened
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _file_size(path: Path) -> int:
+    """The file's size in bytes (0 when it cannot be looked at: opening it tells what is wrong)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _shard_info(index: int, path: Path, schema: pa.Schema, table: pa.Table | None) -> tuple[ShardInfo, pa.Table | None]:

@@ -2,6 +2,7 @@
 
     read_shard(path, columns=["feature"])   -> pa.Table
     open_shard(path, columns)               -> (schema with metadata, pa.Table), one open
+    open_shard_batches(path, columns, ...)  -> (schema, rows, record batches read as asked for), Parquet
     unreadable_as_error(path)               -> a block whose Arrow errors become a ShardReadError (+ repair_hint)
     map_shard(path)                         -> pa.Table over an Arrow IPC shard's memory map
     shard_rows(path)                        -> int (footer only)
@@ -103,7 +104,52 @@ def open_shard(path: Path, columns: Sequence[str] | None = None) -> tuple[pa.Sch
         reader.close()
 
 
-def _open_parquet_reader(path: Path) -> Any:
+def open_shard_batches(path: Path, columns: Sequence[str], batch_bytes: int,
+                       max_rows: int) -> tuple[pa.Schema, int, Iterator[pa.RecordBatch]]:
+    """(a Parquet shard's whole schema with its metadata, its rows, its `columns` as record batches
+    of about `batch_bytes` decoded bytes and at most `max_rows` rows), reading only the footer now.
+
+    Pages are read and decoded as the batches are asked for, through a small read buffer (also
+    within a row group), so a shard of whole videos (1 GB for 400 MOSI videos of COVAREP) is never
+    in memory whole; a shard of ~1,000 pooled vectors is faster read whole (`open_shard`).
+
+    Raises:
+        KeyError: the shard has no column of that name.
+        ShardReadError: the file cannot be read (truncated, corrupt); while iterating too.
+    """
+    reader = _open_parquet_reader(path, buffer_size=READ_BUFFER_BYTES)
+    if reader is None:
+        with unreadable_as_error(path):
+            reader = pq.ParquetFile(str(path), buffer_size=READ_BUFFER_BYTES, pre_buffer=False).reader
+    try:
+        with unreadable_as_error(path):
+            schema, leaf_paths, meta = reader.schema_arrow, reader.column_paths, reader.metadata
+        _expect_columns(path, schema, columns)
+    except BaseException:
+        reader.close()
+        raise
+    leaves = [i for i, leaf in enumerate(leaf_paths) if leaf[0] in columns]
+    size = sum(meta.row_group(g).column(c).total_uncompressed_size for g in range(meta.num_row_groups) for c in leaves)
+    rows = max(1, min(max_rows, batch_bytes * meta.num_rows // max(size, 1)))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            with unreadable_as_error(path):
+                for batch in reader.iter_batches(rows, list(range(meta.num_row_groups)), column_indices=leaves,
+                                                 use_threads=False):
+                    yield batch.select(list(columns))
+        finally:
+            reader.close()
+
+    return schema, meta.num_rows, batches()
+
+
+#: Bytes read from a shard at a time by `open_shard_batches` (without it a column chunk, a whole
+#: row group's worth, is read at once).
+READ_BUFFER_BYTES = 2**20
+
+
+def _open_parquet_reader(path: Path, buffer_size: int = 0) -> Any:
     """pyarrow's private Parquet reader over `path`, decoding into `parquet_pool()`; None where this
     pyarrow's reader no longer takes these arguments (then `pq.ParquetFile` reads the shard, in the
     default pool)."""
@@ -113,7 +159,7 @@ def _open_parquet_reader(path: Path) -> Any:
         return None
     try:
         with unreadable_as_error(path):
-            reader.open(str(path), pre_buffer=False)
+            reader.open(str(path), pre_buffer=False, buffer_size=buffer_size)
         return reader
     except TypeError:
         reader.close()
@@ -216,4 +262,4 @@ def shards_dataset(files: Sequence[Path], schema: pa.Schema | None = None) -> ds
     return ds.dataset([str(f) for f in files], format=_PARQUET if fmt == "parquet" else fmt, schema=schema)
 
 
-__all__ = ["RESTORE_SAMPLES", "map_shard", "open_shard", "repair_hint", "unreadable_as_error", "parquet_pool", "release_unused_memory", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]
+__all__ = ["RESTORE_SAMPLES", "map_shard", "open_shard", "open_shard_batches", "repair_hint", "unreadable_as_error", "parquet_pool", "release_unused_memory", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]

@@ -1,6 +1,7 @@
 """Writing tables: atomic shard files and batch builders that cast to a fixed schema."""
 from __future__ import annotations
 
+import base64
 import contextlib
 import glob
 import os
@@ -50,6 +51,43 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
         tmp.unlink(missing_ok=True)
         raise
     return path.stat().st_size
+
+
+class ParquetShardWriter:
+    """A Parquet shard written row group by row group into a hidden temporary file beside `path`
+    (`write_table_atomic`'s codec, encodings and statistics), renamed over `path` when the block
+    ends; when it raises, the temporary file goes. For shards too big to build whole.
+
+    `set_metadata(schema)` gives the shard the schema metadata of `schema` (counts known only once
+    every row is written): the file then reads back as if written with it from the start.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path, self.schema = path, schema
+        self.tmp = temporary_beside(path)
+        self._writer = pq.ParquetWriter(self.tmp, schema, **parquet_options(schema))
+
+    def __enter__(self) -> ParquetShardWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: Any) -> None:
+        try:
+            self._writer.close()
+            if kind is None:
+                publish(self.tmp, self.path)
+        finally:
+            self.tmp.unlink(missing_ok=True)  # gone already once published
+
+    def write(self, table: pa.Table) -> None:
+        """Append `table`'s rows as one row group."""
+        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+
+    def set_metadata(self, schema: pa.Schema) -> None:
+        # Readers take a Parquet file's Arrow schema, metadata included, from its `ARROW:schema`
+        # key (pyarrow's `store_schema`), which the writer serialized when it opened: replaced here.
+        metadata = {**(schema.metadata or {}), b"ARROW:schema": base64.b64encode(schema.serialize().to_pybytes())}
+        self._writer.add_key_value_metadata(metadata)
+        self.schema = schema
 
 
 def publish(tmp: Path, path: Path) -> None:
