@@ -88,7 +88,10 @@ from mmdata.corpora.csd_labels import (
     dataset_of, label_segments, left_out, mark_rows_by_segment, pick_labels, row_labels_metadata,
 )
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
-from mmdata.formats.csd import CsdFile, check_intervals, check_shapes, decode_words, read_rows, split_key
+from mmdata.formats.csd import (
+    SMALL_ARRAY_BYTES, CsdEntry, CsdFile, VideoRows, check_intervals, check_shapes, decode_words, read_all, read_rows,
+    split_key,
+)
 from mmdata.formats.csd_folder import TABLE_IDENTITY_KEY
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
 from mmdata.records import MODALITIES, PAUSE_TOKENS, Sample, spoken_transcript
@@ -97,6 +100,8 @@ from mmdata.store.metadata import FeatureSpec
 log = logging.getLogger(__name__)
 
 NonFinite = Literal["error", "zero", "keep"]
+#: Bytes of small keys' rows that `inspect_csd` keeps per file for the table reader (see `_FileInfo.kept_rows`).
+KEPT_ROWS_BYTES = 256 * 2**20
 #: What joins an aligned table's name to its reference's (`X@REF`, as `mmdata align` names it).
 ALIGNED_MARK = "@"
 # Names a label file goes by (file name prefix, metadata `dataset name`) -> the `dataset` they imply.
@@ -147,6 +152,10 @@ class _FileInfo:
     #: video -> (first start, last end) of the rows of its valid keys, from the intervals checked while
     #: inspecting a feature sequence (none for the label sequence, whose rows are not checked there).
     row_spans: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: video -> the rows of its valid keys, read while inspecting a feature sequence whose keys are all
+    #: small (below SMALL_ARRAY_BYTES: a file aligned to words has a key per word), up to KEPT_ROWS_BYTES
+    #: per file: the table reader takes them from here instead of looking each key up again.
+    kept_rows: dict[str, VideoRows] = field(default_factory=dict)
 
     @property
     def names(self) -> str:
@@ -403,7 +412,7 @@ def _sample_rows(
         yield from _own_key_rows(csd, info, video, sample_ids, sort=sort)
         return
     keys = info.keys_by_base[video] if by_segments else [video]
-    features, intervals = read_rows(csd, keys, sort=sort or len(keys) > 1)
+    features, intervals = _read_keys(csd, info, keys, sort=sort or len(keys) > 1)
     if by_segments:
         segments = np.array([spans[s][:2] for s in sample_ids], dtype=np.float64).reshape(-1, 2)
         parts: Any = overlap_pieces(segments, intervals).per_reference()
@@ -422,11 +431,19 @@ def _own_key_rows(csd: CsdFile, info: _FileInfo, video: str, sample_ids: list[st
     present = set(info.keys_by_base[video])
     for sample_id in sample_ids:
         if sample_id in present:
-            features, intervals = read_rows(csd, [sample_id], sort=sort)
+            features, intervals = _read_keys(csd, info, [sample_id], sort=sort)
             yield sample_id, features, intervals, csd.where(sample_id)
         else:
             empty = np.empty((0, *(info.feature_shape or (1,))), dtype="S1" if info.is_text else np.float32)
             yield sample_id, empty, np.empty((0, 2), dtype=np.float64), csd.where(video)
+
+
+def _read_keys(csd: CsdFile, info: _FileInfo, keys: list[str], *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    """`read_rows` of one video's keys, from the rows `inspect_csd` kept when it kept them."""
+    kept = info.kept_rows.get(keys[0].split("[")[0])
+    if kept is not None and kept.holds(keys):
+        return kept.rows(keys, sort=sort)
+    return read_rows(csd, keys, sort=sort)
 
 
 def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem], *,
@@ -441,33 +458,62 @@ def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem], *,
     `labels=None` takes a file named like labels (`*label*`, not words) as the label sequence; the
     `csd` loader passes False until it has picked the label file, so that a label file loaded as a
     feature table (option `tables`) is checked like any other table.
+
+    Each key is looked up once. A feature sequence's videos whose keys are all small keep their rows
+    (`_FileInfo.kept_rows`, up to KEPT_ROWS_BYTES): the table reader then reads none of them again.
     """
     with CsdFile(path) as csd:
         info = _FileInfo(path, csd.root_name, csd.metadata, csd.is_text())
         if labels is None:
             labels = "label" in info.names and not info.is_text
+        budget = KEPT_ROWS_BYTES if not labels else 0
+        video, read = None, {}  # the video whose keys come now (keys are sorted by video), its keys' rows
         for key in csd.video_ids:
             base = key.split("[")[0]
+            if base != video:
+                _keep_rows(info, video, read)
+                video, read = base, {}
             try:
-                intervals = _check_key(csd, key, info, options, rows_checked=not labels)
+                intervals, features = _check_key(csd, key, info, options, rows_checked=not labels)
             except CorpusFormatError as e:
                 problems.append(LoadProblem(key, str(path), f"{e}; video {base!r} is left out of every table"))
                 info.bad_keys.add(key)
                 continue
             info.keys_by_base.setdefault(base, []).append(key)
+            if read is not None and intervals is not None and _nbytes(features) < min(SMALL_ARRAY_BYTES, budget):
+                read[key] = CsdEntry(read_all(features), intervals)
+                budget -= read[key].features.nbytes + intervals.nbytes
+            else:
+                read = None  # a key not read: the video's rows come from the file
             if intervals is not None and len(intervals):
                 first, last = info.row_spans.get(base, (np.inf, -np.inf))
                 info.row_spans[base] = (min(first, float(intervals[:, 0].min())),
                                         max(last, float(intervals[:, 1].max())))
             if info.frame_rate is None and intervals is not None and not info.is_text and len(intervals) >= 3:
                 info.frame_rate = _frame_rate(intervals)
+        _keep_rows(info, video, read)
     return info
 
 
+def _keep_rows(info: _FileInfo, video: str | None, read: dict[str, CsdEntry] | None) -> None:
+    """Keep the rows read of a video's keys when every valid key of it was read."""
+    if video is None or not read or list(read) != info.keys_by_base.get(video):
+        return
+    rows = VideoRows.join(read)
+    if rows is not None:
+        info.kept_rows[video] = rows
+
+
+def _nbytes(dataset: Any) -> int:
+    """Bytes a dataset's values take in memory (without reading them)."""
+    return int(np.prod(dataset.shape or (0,))) * dataset.dtype.itemsize
+
+
 def _check_key(csd: CsdFile, key: str, info: _FileInfo, options: CsdOptions, *,
-               rows_checked: bool) -> np.ndarray | None:
+               rows_checked: bool) -> tuple[np.ndarray | None, Any]:
     """Check one key's shapes (and, when `rows_checked`, its intervals row by row); its intervals
-    when they were read (None for a label sequence, whose rows `label_segments` checks)."""
+    when they were read (None for a label sequence, whose rows `label_segments` checks) and its
+    features dataset (not read)."""
     features, intervals_data = csd.datasets(key)
     features_shape = features.shape
     check_shapes(csd.where(key), features_shape, intervals_data.shape)
@@ -477,11 +523,11 @@ def _check_key(csd: CsdFile, key: str, info: _FileInfo, options: CsdOptions, *,
         raise CorpusFormatError(f"{csd.where(key)}: features have shape {features_shape}, expected "
                                 f"(T, {', '.join(map(str, info.feature_shape))}) like the file's other videos")
     if not rows_checked:
-        return None
-    intervals = np.asarray(intervals_data[()], dtype=np.float64)
+        return None, features
+    intervals = np.asarray(read_all(intervals_data), dtype=np.float64)
     check_intervals(csd.where(key), intervals, require_sorted=options.unsorted == "error",
                     sort_hint="pass the option unsorted=sort to sort rows by start time as the SDK does")
-    return intervals
+    return intervals, features
 
 
 def _inspect_as_labels(labels: _FileInfo, infos: list[_FileInfo], options: CsdOptions, result: LoadResult) -> _FileInfo:

@@ -18,11 +18,20 @@ aligned keys `vid[i]`, so `vid[2]` comes before `vid[10]` (a plain string sort p
 
 Written files carry every key of the SDK's metadata template, including the key that the
 template's missing comma merges ("dimension namescomputational sequence version"), so the SDK's
-`deploy` never prompts on stdin and its integrity checks pass. Values are JSON; data is
-gzip-compressed at level 9 as the SDK's `deploy` does, numbers after HDF5's byte-shuffle filter
-(built into every HDF5 library, so the SDK's h5py reads the files as they are): 1.5x (noise-like
-features) to 7x (smooth ones) faster to write than gzip alone, and smaller. Files are written to a
-temporary name (`.<name>.<8 hex digits>.tmp` beside it) and renamed.
+`deploy` never prompts on stdin and its integrity checks pass. Values are JSON. An array of
+SMALL_ARRAY_BYTES or more is gzip-compressed (level GZIP_LEVEL; the SDK's `deploy` uses 9, which
+took 3.7x as long for the same size on smooth float32 frames) in chunks, numbers after HDF5's
+byte-shuffle filter (built into every HDF5 library, so the SDK's h5py reads the files as they
+are): 1.5x (noise-like features) to 7x (smooth ones) faster to write than gzip alone, and smaller.
+A smaller array (a key per word after aligning to words: one row of 74 floats) is stored
+contiguous and uncompressed: a chunked, compressed dataset carries a chunk index of some kilobytes,
+which made such files 20x the size of their values and slow to write and read. Readers, the SDK's
+included, read either layout alike. Files are written to a temporary name
+(`.<name>.<8 hex digits>.tmp` beside it) and renamed.
+
+Reading looks each key's group and datasets up once, through h5py's low-level API (an h5py
+high-level lookup costs ~0.1 ms, which adds up over the ~450k keys of a file aligned to words),
+and reads numbers and fixed-length bytes straight into NumPy arrays.
 """
 from __future__ import annotations
 
@@ -59,6 +68,13 @@ SDK_METADATA_TEMPLATE = (
 # Written as well: the two keys the template meant, and what the SDK's `deploy` adds.
 EXTRA_METADATA_KEYS = ("dimension names", "computational sequence version", "uuid", "md5")
 _TEXT_KINDS = ("S", "O", "U")
+#: Arrays of fewer bytes are written contiguous and uncompressed (see the module docstring).
+SMALL_ARRAY_BYTES = 64 * 1024
+#: gzip level of larger arrays: level 9 took 8.2 s for 35.5 MB on 47 MB of smooth float32 frames, level 4
+#: 2.2 s for 35.6 MB. The SDK reads any level.
+GZIP_LEVEL = 4
+# dtype kinds read straight into a NumPy array (numbers, fixed-length bytes); others go through h5py.
+_PLAIN_KINDS = ("f", "i", "u", "S")
 # An SDK-aligned key: "03bSnISJMiM[3]" = the 4th reference interval of video 03bSnISJMiM.
 _INDEXED_KEY = re.compile(r"^(?P<base>.*)\[(?P<index>\d+)\]$")
 
@@ -71,6 +87,47 @@ class CsdEntry:
 
     features: np.ndarray
     intervals: np.ndarray
+
+
+@dataclass(frozen=True)
+class VideoRows:
+    """The rows of one video's keys held in memory, concatenated in key order (what `read_rows` of those
+    keys gives), so that a reader that already read them need not look the keys up again."""
+
+    features: np.ndarray
+    intervals: np.ndarray
+    bounds: dict[str, tuple[int, int]]  # key -> [first, stop) of its rows
+
+    @classmethod
+    def join(cls, entries: Mapping[str, CsdEntry]) -> VideoRows | None:
+        """Entries (key -> arrays, in key order) as one block; None when their feature dtypes differ
+        (concatenating would change the values' type), except for bytes of different widths (words:
+        each key is as wide as its longest word), which keep their values."""
+        dtypes = {e.features.dtype for e in entries.values()}
+        if not entries or (len(dtypes) > 1 and any(d.kind != "S" for d in dtypes)):
+            return None
+        bounds, first = {}, 0
+        for key, entry in entries.items():
+            bounds[key] = (first, first + len(entry.features))
+            first += len(entry.features)
+        features, intervals = join_rows(list(entries.values()), sort=False)
+        return cls(features, intervals, bounds)
+
+    @property
+    def nbytes(self) -> int:
+        return self.features.nbytes + self.intervals.nbytes
+
+    def holds(self, keys: Sequence[str]) -> bool:
+        return all(key in self.bounds for key in keys)
+
+    def rows(self, keys: Sequence[str], *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+        """What `read_rows(csd, keys, sort=sort)` gives, from memory; `keys` must be held."""
+        if list(keys) == list(self.bounds):
+            features, intervals = self.features, self.intervals
+        else:
+            pieces = [slice(*self.bounds[key]) for key in keys]
+            features, intervals = join_rows([CsdEntry(self.features[p], self.intervals[p]) for p in pieces], sort=False)
+        return sort_rows(features, intervals) if sort else (features, intervals)
 
 
 class CsdFile:
@@ -132,52 +189,81 @@ class CsdFile:
         return features.shape, intervals.shape, features.dtype
 
     def datasets(self, video_id: str) -> tuple[Any, Any]:
-        """The video's `features` and `intervals` h5py datasets (not read), each looked up once: an
-        h5py lookup costs tens of microseconds, which adds up over the ~450k word keys of a file the
-        SDK aligned to words."""
+        """The video's `features` and `intervals` h5py datasets (not read), each looked up once, through
+        h5py's low-level API (see the module docstring)."""
         import h5py
 
-        group = self._group(video_id)
-        found = (group.get("features"), group.get("intervals"))
-        for name, dataset in zip(("features", "intervals"), found):
-            if not isinstance(dataset, h5py.Dataset):
+        group = self._group_id(video_id)
+        found = []
+        for name in ("features", "intervals"):
+            dataset = _member(group, name)
+            if not isinstance(dataset, h5py.h5d.DatasetID):
                 raise CorpusFormatError(f"{self.where(video_id)}: missing dataset {name!r}; expected 'features' and "
                                         "'intervals' datasets in each video's group, as the SDK writes them")
-        return found
+            found.append(h5py.Dataset(dataset, readonly=True))
+        return found[0], found[1]
 
     def is_text(self) -> bool:
         """True when features hold strings (a word or phone sequence), judged by the first video that has features."""
         import h5py
 
         for video_id in self.video_ids:
-            features = self._data[video_id].get("features") if isinstance(self._data[video_id], h5py.Group) else None
-            if isinstance(features, h5py.Dataset):
+            group = _member(self._data.id, video_id)
+            features = _member(group, "features") if isinstance(group, h5py.h5g.GroupID) else None
+            if isinstance(features, h5py.h5d.DatasetID):
                 return features.dtype.kind in _TEXT_KINDS
         return False
 
     def read_intervals(self, video_id: str) -> np.ndarray:
         features, intervals = self.datasets(video_id)
         check_shapes(self.where(video_id), features.shape, intervals.shape)
-        return np.asarray(intervals[()], dtype=np.float64)
+        return np.asarray(read_all(intervals), dtype=np.float64)
 
     def read(self, video_id: str) -> CsdEntry:
         """Both arrays of a video, shape-checked (features (T, ...), intervals (T, 2))."""
         features, intervals = self.datasets(video_id)
         check_shapes(self.where(video_id), features.shape, intervals.shape)
-        return CsdEntry(features=np.asarray(features[()]), intervals=np.asarray(intervals[()], dtype=np.float64))
+        return CsdEntry(features=read_all(features), intervals=np.asarray(read_all(intervals), dtype=np.float64))
 
-    def _group(self, video_id: str) -> Any:
+    def _group_id(self, video_id: str) -> Any:
+        """The low-level group of a key (h5py `GroupID`)."""
         import h5py
 
-        try:
-            group = self._data[video_id]
-        except KeyError:
+        group = _member(self._data.id, video_id)
+        if group is None:
             raise CorpusFormatError(f"{self.path}: no video {video_id!r} under {self.root_name}/data; expected one of "
-                                    f"its {len(self.video_ids)} keys, e.g. {self.video_ids[:3]}") from None
-        if not isinstance(group, h5py.Group):
-            raise CorpusFormatError(f"{self.where(video_id)}: is a dataset of shape {group.shape}; expected a group "
+                                    f"its {len(self.video_ids)} keys, e.g. {self.video_ids[:3]}")
+        if not isinstance(group, h5py.h5g.GroupID):
+            what = f"a dataset of shape {group.shape}" if isinstance(group, h5py.h5d.DatasetID) else "not a group"
+            raise CorpusFormatError(f"{self.where(video_id)}: is {what}; expected a group "
                                     "holding 'features' and 'intervals', as the SDK writes each video")
         return group
+
+
+def read_all(dataset: Any) -> np.ndarray:
+    """A whole h5py dataset as a NumPy array, what `dataset[()]` gives: numbers and fixed-length bytes
+    read straight into an array (a tenth of `dataset[()]`'s overhead), other types through h5py."""
+    import h5py
+
+    dataset_id = dataset.id
+    dtype, shape = dataset_id.dtype, dataset_id.shape
+    special = set(dtype.metadata or ()) - {"h5py_encoding"}  # vlen, enum, reference types
+    if shape is None or dtype.kind not in _PLAIN_KINDS or special or dtype.fields:
+        return np.asarray(dataset[()])
+    out = np.empty(shape, dtype=dtype)
+    if out.size:
+        dataset_id.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+    return out
+
+
+def _member(group: Any, name: str | bytes) -> Any:
+    """The low-level object `name` of a low-level group (h5py `GroupID`), or None when it has none."""
+    import h5py
+
+    try:
+        return h5py.h5o.open(group, name if isinstance(name, bytes) else name.encode("utf-8"))
+    except KeyError:
+        return None
 
 
 def split_key(key: str) -> tuple[str, int | None]:
@@ -324,7 +410,7 @@ def write_csd(
     metadata: Mapping[str, Any] | None = None,
     *,
     compression: str | None = "gzip",
-    compression_opts: int = 9,
+    compression_opts: int | None = GZIP_LEVEL,
     shuffle: bool = True,
 ) -> Path:
     """Write (video_id, features, intervals) entries as a `.csd` file the SDK reads back.
@@ -332,8 +418,9 @@ def write_csd(
     Word features (strings) are stored as UTF-8 bytes of shape (T, 1), as in the SDK's word sequences.
     The `uuid` is derived from the root name and the keys written (deterministic, unlike the
     SDK's uuid4), unless `metadata` gives one. Metadata values are written as JSON (NumPy scalars
-    and arrays as numbers and lists). `shuffle`: numbers pass HDF5's byte-shuffle filter before
-    `compression` (see the module docstring).
+    and arrays as numbers and lists). Arrays of SMALL_ARRAY_BYTES or more are chunked and
+    compressed with `compression` (`compression_opts`: its level), numbers after HDF5's byte-shuffle
+    filter when `shuffle`; smaller ones are stored contiguous and uncompressed (see the module docstring).
 
     Raises:
         CorpusFormatError: an entry breaks the SDK's integrity rules, a word is not a string, or a
@@ -347,6 +434,7 @@ def write_csd(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_beside(path)  # the mode `open()` gives, not mkstemp's 0600
     keys: list[str] = []
+    written: set[str] = set()  # `video_id in data` is an HDF5 lookup per key
     try:
         with h5py.File(tmp, "w") as h5:
             root = h5.create_group(root_name)
@@ -354,7 +442,7 @@ def write_csd(
             for video_id, features, intervals in entries:
                 where = f"{path} [{root_name}/data/{video_id}]"
                 _check_name(path, "video id", video_id)
-                if video_id in data:
+                if video_id in written:
                     raise CorpusFormatError(f"{where}: video id {video_id!r} is given twice; expected one entry per "
                                             "key (the SDK keys a sequence's rows by video id, or `vid[i]` per segment)")
                 features_arr = _storable_features(features, where)
@@ -362,11 +450,9 @@ def write_csd(
                 check_shapes(where, features_arr.shape, intervals_arr.shape)
                 group = data.create_group(video_id)
                 for name, arr in (("features", features_arr), ("intervals", intervals_arr)):
-                    compress = compression if arr.size else None
-                    group.create_dataset(name, data=arr, compression=compress,
-                                         compression_opts=compression_opts if compress else None,
-                                         shuffle=bool(compress and shuffle and arr.dtype.kind not in _TEXT_KINDS))
+                    _write_array(group, name, arr, compression, compression_opts, shuffle)
                 keys.append(video_id)
+                written.add(video_id)
             meta = complete_metadata(root_name, metadata)
             meta.setdefault("uuid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"mmdata-csd:{root_name}:{'|'.join(keys)}")))
             group = root.create_group("metadata")
@@ -383,6 +469,17 @@ def write_csd(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _write_array(group: Any, name: str, arr: np.ndarray, compression: str | None, level: int | None,
+                 shuffle: bool) -> None:
+    """One dataset: chunked and compressed from SMALL_ARRAY_BYTES up, else contiguous and uncompressed
+    (a chunk index outweighs what compressing a small array saves)."""
+    if compression is None or arr.nbytes < SMALL_ARRAY_BYTES:
+        group.create_dataset(name, data=arr)
+        return
+    group.create_dataset(name, data=arr, compression=compression, compression_opts=level,
+                         shuffle=shuffle and arr.dtype.kind not in _TEXT_KINDS)
 
 
 def _check_name(path: Path, what: str, name: str) -> None:
@@ -420,10 +517,17 @@ def _storable_features(features: Any, where: str) -> np.ndarray:
 
 def read_rows(csd: CsdFile, keys: Sequence[str], *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
     """Features and intervals of one video's keys, concatenated (and stably sorted by start if `sort`)."""
-    entries = [csd.read(key) for key in keys]
+    return join_rows([csd.read(key) for key in keys], sort=sort)
+
+
+def join_rows(entries: Sequence[CsdEntry], *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Features and intervals of entries, concatenated (and stably sorted by start if `sort`)."""
     features = np.concatenate([e.features for e in entries]) if len(entries) > 1 else entries[0].features
     intervals = np.concatenate([e.intervals for e in entries]) if len(entries) > 1 else entries[0].intervals
-    if sort:
-        order = np.argsort(intervals[:, 0], kind="stable")
-        features, intervals = features[order], intervals[order]
-    return features, intervals
+    return sort_rows(features, intervals) if sort else (features, intervals)
+
+
+def sort_rows(features: np.ndarray, intervals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows stably sorted by start time, as the SDK sorts them."""
+    order = np.argsort(intervals[:, 0], kind="stable")
+    return features[order], intervals[order]

@@ -67,7 +67,7 @@ def test_written_file_reads_back_through_the_sdk_path_with_every_template_key(tm
     assert np.array_equal(data["v1"][0], feats) and np.array_equal(data["v1"][1], intervals)
     assert data["v2"][0].shape == (0, 3)
     assert data["w"][0].tolist() == [[b"hi"], [b"sp"]]
-    assert compression == {"gzip"}
+    assert compression == {None}  # arrays this small are stored contiguous (test_csd_small_arrays.py)
     assert not list(path.parent.glob(".*"))  # no temporary file left behind
     # deterministic: same content, same uuid
     first_uuid = metadata["uuid"]
