@@ -9,7 +9,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-import mmdata.pipeline as pipeline
+import mmdata.extract_tables as extract_tables
 from mmdata.pipeline import extract
 from mmdata.store import open_dataset
 from mmdata.store.metadata import FeatureSpec, feature_schema
@@ -112,7 +112,7 @@ def test_extraction_in_small_chunks_writes_the_same_tables_and_moments(tmp_path,
     coco = copy_sample_corpus("coco", tmp_path)
     extract("coco", coco, tmp_path / "whole", extractors=["color-hist:bins=8"], num_workers=0, batch_size=2,
             shard_size=5, table_format=table_format)
-    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 1)  # every batch of 2 rows is a chunk
+    monkeypatch.setattr(extract_tables, "CHUNK_BYTES", 1)  # every batch of 2 rows is a chunk
     extract("coco", coco, tmp_path / "chunked", extractors=["color-hist:bins=8"], num_workers=0, batch_size=2,
             shard_size=5, table_format=table_format)
     tables = {name: ds.dataset(tmp_path / name / "features" / "image.color-hist", format=table_format
@@ -137,7 +137,7 @@ def test_extraction_in_small_chunks_writes_the_same_tables_and_moments(tmp_path,
 def test_a_shard_s_last_batch_is_its_own_chunk_once_a_quarter_chunk_waits(tmp_path, monkeypatch):
     coco = copy_sample_corpus("coco", tmp_path)
     row_bytes = 24 * 4  # color-hist with 8 bins: 24 float32 per image
-    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 4 * row_bytes * 4)  # a quarter chunk is 4 rows
+    monkeypatch.setattr(extract_tables, "CHUNK_BYTES", 4 * row_bytes * 4)  # a quarter chunk is 4 rows
     extract("coco", coco, tmp_path / "out", extractors=["color-hist:bins=8"], num_workers=0, batch_size=2,
             shard_size=5, table_format="parquet")
     shards = sorted((tmp_path / "out" / "features" / "image.color-hist").glob("part-*"))
