@@ -45,33 +45,39 @@ zero it on load).
 
 Pickles can run code when loaded; these are read with `mmdata.formats.safe_pickle`, which admits
 only numpy arrays and plain containers.
+
+This module holds the options and the two loaders (samples, their ids and labels); the rest lives in:
+    mmdata.corpora.mmsa_pickle   reading the pickle: its splits and their per-sample columns, checked
+    mmdata.corpora.mmsa_tables   the feature tables read from it, and what each does with the padding
+The names moved there stay importable from here.
 """
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
-from mmdata.corpora.csd import NonFinite, beyond_float32, nonfinite_error, sanitize_nonfinite
+from mmdata.corpora.base import LoadResult, register_corpus
+from mmdata.corpora.csd import NonFinite
 from mmdata.corpora.csd_labels import (
-    LABEL_FIELDS_KEY, LABEL_NAMES_KEY, auxiliary_labels, extra_key_labels, label_number, row_labels_metadata,
+    LABEL_FIELDS_KEY, LABEL_NAMES_KEY, auxiliary_labels, extra_key_labels, row_labels_metadata,
 )
-from mmdata.errors import CorpusFormatError, CorpusNotFoundError
-from mmdata.formats.safe_pickle import load_pickle_safely
+from mmdata.corpora.mmsa_pickle import (  # noqa: F401 - also re-exported from here
+    SPLITS, TEXT_KEYS, _claim, _column, _finite_labels, _id_count, _number_rows, _numbers, _other_split,
+    _per_sample, _pickle_path, _read, _row_count, _rows_shape, _seconds, _text, _where,
+)
+from mmdata.corpora.mmsa_tables import (  # noqa: F401 - also re-exported from here
+    _ArrayReader, _Padding, _as_float32, _bad_length, _beyond_float32_error, _check_mask_length,
+    _leading_zero_steps, _lengths_padding, _record_padding, _report_bad_lengths, _table,
+)
+from mmdata.errors import CorpusFormatError
 from mmdata.records import Sample
-from mmdata.store.metadata import FeatureSpec
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
-#: Per-sample keys that hold strings (one per sample, checked against the ids like the labels).
-TEXT_KEYS = ("id", "raw_text", "annotations")
 ID_SEPARATOR = "$_$"
 # table name -> (array key, lengths key or None, item axis)
 MMSA_TABLES = {
@@ -109,33 +115,6 @@ class MmsaOptions(PickleOptions):
 class MultOptions(PickleOptions):
     #: MulT's left zero padding (no lengths in the file): 'keep' every step, or 'trim-zeros' (a heuristic, see above).
     left_padding: Literal["keep", "trim-zeros"] = "keep"
-
-
-@dataclass(frozen=True)
-class _Padding:
-    """How a table's padded steps are found: by a lengths key, the text_bert mask, or leading zero steps."""
-
-    lengths: str | None = None  # key of (N,) lengths: keep the first n steps
-    mask: bool = False  # keep the steps whose text_bert attention mask is 1
-    zeros_in: tuple[str, ...] = ()  # drop the leading steps that are zero in all of these keys
-    kept_in: tuple[str, ...] = ()  # splits without the lengths key: their padding is kept
-
-    def describe(self) -> str:
-        if self.lengths and self.kept_in:
-            return f"trimmed to {self.lengths}, except in {', '.join(self.kept_in)} (no {self.lengths}: kept)"
-        if self.lengths:
-            return f"trimmed to {self.lengths}"
-        if self.mask:
-            return "trimmed to the text_bert attention mask"
-        if self.zeros_in:
-            return f"leading steps zero in {'+'.join(self.zeros_in)} dropped"
-        return "kept"
-
-    def describe_split(self, split: str) -> str:
-        """What was done in one split (a lengths key may be missing in some splits)."""
-        if self.lengths and split in self.kept_in:
-            return f"kept (no {self.lengths})"
-        return _Padding(mask=self.mask, zeros_in=self.zeros_in, lengths=self.lengths).describe()
 
 
 #: Per-sample numbers of an MMSA split kept in `extra`: pickle key -> extra key (SIMS' unimodal labels).
@@ -197,11 +176,6 @@ def load_mmsa(corpus_dir: Path, options: MmsaOptions, split: str | None) -> Load
     return result
 
 
-def _where(path: Path, split: str, key: str, i: int) -> str:
-    """Where one sample's value of a split's key lies: `file [split]['key'][i]`."""
-    return f"{path} [{split}][{key!r}][{i}]"
-
-
 def _mmsa_ids(part: dict[str, Any], path: Path, split: str) -> list[tuple[str, str, str]]:
     """(sample_id, video_id, clip_id) of each row of an MMSA split. An id is a string `video$_$clip`
     (MMSA's form, bytes decoded as UTF-8) or a (video_id, clip_id) pair (a (N, 2) array, a list of
@@ -235,74 +209,11 @@ def _mmsa_labels(part: dict[str, Any], path: Path, split: str) -> np.ndarray:
     return _per_sample(values)
 
 
-def _per_sample(values: np.ndarray) -> np.ndarray:
-    """An (N, ...) array as (N, k) rows, k the product of its trailing dims (1 for (N,)); an empty
-    split's (0, ...) array too, which `reshape(0, -1)` refuses."""
-    return values.reshape(len(values), int(np.prod(values.shape[1:])) if values.ndim > 1 else 1)
-
-
-def _finite_labels(values: Any, sample_id: str, where: str, result: LoadResult) -> list[float | None]:
-    """One sample's label values as the numbers the file holds (`label_number`); NaN or inf are stored
-    as null, and a load problem naming `where` says so (one per sample, as the csd loader skips a
-    label row that is not finite with its reason)."""
-    numbers = [label_number(v) for v in values]
-    bad = [v for v in numbers if not math.isfinite(v)]
-    if bad:
-        result.problems.append(LoadProblem(sample_id, where, (
-            f"{where}: label {numbers if len(numbers) > 1 else numbers[0]!r} is not finite; expected numbers; "
-            "stored as null (fix the value in the file to keep it)")))
-    return [v if math.isfinite(v) else None for v in numbers]
-
-
 def _merged_label_names(*parts: dict[str, Any]) -> dict[str, Any]:
     """The `auxiliary_labels` metadata of several sources as one (names in order, fields merged)."""
     names = [name for part in parts for name in part.get(LABEL_NAMES_KEY, [])]
     fields = {name: field for part in parts for name, field in part.get(LABEL_FIELDS_KEY, {}).items()}
     return auxiliary_labels(names, fields)
-
-
-def _lengths_padding(table: str, lengths: str | None, splits: dict[str, dict[str, Any]], path: Path) -> _Padding:
-    """How a table with a lengths key is trimmed: split by split, each split that has `lengths` to it.
-    A split without it keeps its padding, with a warning naming it (when other splits have it; an
-    aligned file has it in none, and its padding is meant)."""
-    if not lengths or not any(lengths in part for part in splits.values()):
-        return _Padding()
-    kept_in = tuple(name for name, part in splits.items() if lengths not in part)
-    for name in kept_in:
-        log.warning("%s: split %r has no %r (the other splits have it): %s keeps its padded steps in that split",
-                    path, name, lengths, table)
-    return _Padding(lengths=lengths, kept_in=kept_in)
-
-
-def _report_bad_lengths(key: str, lengths: str, splits: dict[str, dict[str, Any]], rows: dict[str, tuple[str, int]],
-                        path: Path, result: LoadResult) -> None:
-    """A load problem for each loaded sample whose length in `lengths` is not a whole number in 0..L
-    (L the padded length of `key`); its row of the table fails with the same reason."""
-    for sample_id, (split, i) in rows.items():
-        part = splits[split]
-        if lengths in part:
-            why = _bad_length(part, key, lengths, i)
-            if why:
-                result.problems.append(LoadProblem(sample_id, _where(path, split, lengths, i), why))
-
-
-def _bad_length(part: dict[str, Any], key: str, lengths: str, i: int) -> str | None:
-    """Why row i's length in `lengths` cannot trim `key` (negative, above the padded length L, not a
-    whole number), or None."""
-    padded = np.shape(part[key])[1] if np.ndim(part[key]) > 1 else 0
-    value = float(np.asarray(part[lengths][i]).reshape(-1)[0])
-    if math.isfinite(value) and value.is_integer() and 0 <= value <= padded:
-        return None
-    return (f"{lengths} is {value:g}; expected a whole number of steps from 0 to {padded} (the padded length of "
-            f"{key!r}); the sample's {key!r} row is left out (fix the length in the file)")
-
-
-def _record_padding(result: LoadResult) -> None:
-    """Loader metadata saying what each table did with the padding: overall, and split by split."""
-    result.metadata["padding"] = {t.name: t.config["padding"] for t in result.tables}
-    by_split = {t.name: t.config["padding_by_split"] for t in result.tables if "padding_by_split" in t.config}
-    if by_split:
-        result.metadata["padding_by_split"] = by_split
 
 
 @register_corpus("mult", MultOptions)
@@ -377,246 +288,3 @@ def _first_not_one_hot(splits: dict[str, dict[str, Any]]) -> str | None:
             row, emotion = map(int, np.argwhere(~one_hot)[0])
             return f"[{split_name!r}]['labels'][{row}][{emotion}] = {pairs[row, emotion].tolist()}"
     return None
-
-
-class _ArrayReader:
-    """Slices one array key of the loaded pickle per sample, padding dropped (see `PrecomputedTable.read`)."""
-
-    def __init__(self, key: str, padding: _Padding, splits: dict[str, dict[str, Any]],
-                 rows: dict[str, tuple[str, int]], path: Path, nonfinite: NonFinite, tokens: bool):
-        self.key, self.padding, self.splits, self.rows = key, padding, splits, rows
-        self.path, self.nonfinite, self.tokens = path, nonfinite, tokens
-
-    def __call__(self, sample_ids: Sequence[str]) -> Iterator[PrecomputedRow]:
-        for sample_id in sample_ids:
-            split_name, i = self.rows[sample_id]
-            part = self.splits[split_name]
-            where = _where(self.path, split_name, self.key, i)
-            bad_length = _bad_length(part, self.key, self.padding.lengths, i) if self._trims(part) else None
-            if bad_length:
-                yield PrecomputedRow(sample_id, error=f"{_where(self.path, split_name, self.padding.lengths, i)}: "
-                                     f"{bad_length}", path=str(self.path))
-                continue
-            values = np.asarray(part[self.key][i])
-            if self.tokens:  # (3, Lt) ids / mask / types -> (Lt, 3)
-                values = values.T.astype(np.int64)
-            values = values.reshape(len(values), -1)[self._steps(part, i, len(values))]
-            if not self.tokens:
-                values, beyond = _as_float32(values)
-                if beyond is not None:
-                    yield PrecomputedRow(sample_id, error=_beyond_float32_error(where, beyond), path=str(self.path))
-                    continue
-            values, count = sanitize_nonfinite(values, self.nonfinite)
-            if count and self.nonfinite == "error":
-                yield PrecomputedRow(sample_id, error=nonfinite_error(count, where), path=str(self.path), nonfinite=count)
-                continue
-            yield PrecomputedRow(sample_id, values, nonfinite=count)
-
-    def _trims(self, part: dict[str, Any]) -> bool:
-        """Whether this split is trimmed to a lengths key (a split without it keeps its padding)."""
-        return bool(self.padding.lengths) and self.padding.lengths in part
-
-    def _steps(self, part: dict[str, Any], i: int, length: int) -> slice | np.ndarray:
-        """The real (unpadded) steps of row i: a slice, or a boolean mask for the attention mask."""
-        padding = self.padding
-        if self._trims(part):  # the length was checked (`_bad_length`): a whole number in 0..L
-            return slice(0, int(float(np.asarray(part[padding.lengths][i]).reshape(-1)[0])))
-        if padding.mask:
-            return np.asarray(part["text_bert"][i][1]) != 0
-        if padding.zeros_in:
-            return slice(min(_leading_zero_steps(np.asarray(part[key][i])) for key in padding.zeros_in), length)
-        return slice(0, length)
-
-
-def _as_float32(values: np.ndarray) -> tuple[np.ndarray, float | None]:
-    """`values` as float32 (the dtype of mmdata's feature tables), and the first finite value of a wider
-    float array that float32 cannot hold (it would become inf), or None."""
-    with np.errstate(over="ignore"):  # a value beyond float32's range is reported by the caller, not warned about
-        narrowed = values.astype(np.float32)
-    return narrowed, beyond_float32(values, narrowed)
-
-
-def _beyond_float32_error(where: str, value: float) -> str:
-    """The error of a sample whose stored features exceed float32's range (as the csd loader words it)."""
-    return (f"{where}: holds {value!r}, which exceeds the range of float32 (max {float(np.finfo(np.float32).max):.4g}), "
-            "the dtype of mmdata's feature tables: it would be stored as inf; rescale the feature in the file")
-
-
-def _leading_zero_steps(values: np.ndarray) -> int:
-    """How many steps at the start of an (L, ...) array are zero in every value (L when all are)."""
-    nonzero = (values.reshape(len(values), -1) != 0).any(axis=1)
-    return int(np.argmax(nonzero)) if nonzero.any() else len(values)
-
-
-def _check_mask_length(splits: dict[str, dict[str, Any]], path: Path) -> None:
-    """`text` (N, Lt, D) and `text_bert` (N, 3, Lt) must share Lt for the mask to select text steps."""
-    for name, part in splits.items():
-        text, tokens = np.shape(part.get("text", np.zeros((0, 0)))), np.shape(part["text_bert"])
-        if tokens[:1] == (0,) and len(tokens) < 3:  # an empty split given as [] holds no steps to select
-            continue
-        if len(tokens) != 3 or tokens[1] < 2 or (len(text) >= 2 and text[1] != tokens[2]):
-            raise CorpusFormatError(
-                f"{path}: split {name!r} has text {text} and text_bert {tokens}; expected text (N, Lt, D) and "
-                "text_bert (N, 3, Lt) with one Lt (ids, attention mask, segment ids); pass the option "
-                "text_padding=keep to keep the padded steps without the mask")
-
-
-def _table(name: str, key: str, padding: _Padding, axis: str, splits: dict[str, dict[str, Any]],
-           rows: dict[str, tuple[str, int]], path: Path, options: PickleOptions, tokens: bool = False) -> PrecomputedTable:
-    shapes = {s: _rows_shape(part, key, path, s) for s, part in splits.items()}
-    if padding.lengths:
-        for s, part in splits.items():
-            if padding.lengths in part:
-                _rows_shape(part, padding.lengths, path, s)
-    # An empty split given as [] (shape (0,)) has no dims of its own; one saved as x[:0] keeps them and is checked.
-    checked = [shape for shape in shapes.values() if shape != (0,)]
-    dims = {shape[1] if tokens else int(np.prod(shape[2:])) for shape in checked if len(shape) >= 3}
-    if len(dims) != 1 or any(len(shape) != 3 if tokens else len(shape) < 3 for shape in checked):
-        raise CorpusFormatError(f"{path}: key {key!r} has shapes {shapes}; expected (N, L, D) arrays with one D across splits")
-    spec = FeatureSpec(dim=dims.pop(), dtype="int64" if tokens else "float32", kind="sequence", item_axis=axis)
-    config = {"file": path.name, "key": key, "lengths": padding.lengths, "padding": padding.describe(),
-              "nonfinite": options.nonfinite, "shapes": {s: list(v) for s, v in shapes.items()}}
-    if padding.kept_in:
-        config["padding_by_split"] = {s: padding.describe_split(s) for s in splits}
-    return PrecomputedTable(name=name, modality=name.split(".", 1)[0], source=f"{path.name} [{key!r}]", spec=spec,
-                            read=_ArrayReader(key, padding, splits, rows, path, options.nonfinite, tokens), config=config)
-
-
-def _read(corpus_dir: Path, options: PickleOptions, split: str | None) -> tuple[Path, dict[str, dict[str, Any]]]:
-    """The pickle's path and its splits: train/valid/test, then any other top-level key (e.g. `dev`),
-    which is loaded as a split of its own name with a warning (dropping it would lose its samples)."""
-    path = _pickle_path(corpus_dir, options.file)
-    data = load_pickle_safely(path)
-    if not isinstance(data, dict) or not any(s in data for s in SPLITS):
-        keys = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
-        raise CorpusFormatError(f"{path}: expected a dict with keys {list(SPLITS)}, got {keys}")
-    others = [key for key in data if key not in SPLITS]
-    splits = {s: data[s] for s in SPLITS if s in data}
-    for name, part in splits.items():
-        if not isinstance(part, dict):
-            raise CorpusFormatError(f"{path}: split {name!r} holds a {type(part).__name__}, expected a dict of arrays")
-    for key in others:
-        splits[_other_split(path, key, data[key])] = data[key]
-    if split is not None:
-        if split not in splits:
-            raise CorpusFormatError(f"{path}: no split {split!r}; splits: {list(splits)}")
-        splits = {split: splits[split]}
-    return path, splits
-
-
-def _other_split(path: Path, key: Any, part: Any) -> str:
-    """A top-level key besides train/valid/test, checked to be a split (a dict of arrays under a text key)
-    and named in a warning with its row count; its name becomes the samples' split."""
-    if not isinstance(key, str) or not key or not isinstance(part, dict):
-        what = f"a {type(part).__name__}" if not isinstance(part, dict) else f"a key of type {type(key).__name__}"
-        raise CorpusFormatError(
-            f"{path}: top-level key {key!r} holds {what}; expected splits {list(SPLITS)} (or others of a text name, "
-            "e.g. 'dev'), each a dict of arrays; remove that key from the file or make it a split")
-    log.warning("%s: top-level key %r (%s rows) is not one of %s; loaded as split %r", path, key,
-                _row_count(part), "/".join(SPLITS), key)
-    return key
-
-
-def _row_count(part: dict[str, Any]) -> str:
-    """How many rows a split holds, by its ids, labels or audio ('?' when none says)."""
-    for key in ("id", "regression_labels", "labels", "audio"):
-        if key in part and np.ndim(part[key]) > 0:
-            return str(len(part[key]))
-    return "?"
-
-
-def _pickle_path(corpus_dir: Path, file: str | None) -> Path:
-    if file is not None:
-        path = Path(file) if Path(file).is_absolute() else corpus_dir / file
-        if not path.is_file():
-            raise CorpusNotFoundError(f"pickle file not found: {path}")
-        return path
-    found = sorted(p for folder in (corpus_dir, corpus_dir / "Processed") for p in folder.glob("*.pkl") if p.is_file())
-    if len(found) != 1:
-        what = "no .pkl file" if not found else f"several .pkl files ({[p.name for p in found]})"
-        raise CorpusNotFoundError(f"{what} in {corpus_dir} or its Processed/; name one with the option file=NAME.pkl")
-    return found[0]
-
-
-def _column(part: dict[str, Any], key: str, path: Path, split: str) -> np.ndarray:
-    """One value per sample of `key` (ids and texts as objects, labels as numbers), checked against the ids."""
-    if key not in part:
-        raise CorpusFormatError(f"{path}: split {split!r} has no key {key!r}; keys: {sorted(map(str, part))}")
-    n = _id_count(part, path, split)
-    values = np.asarray(part[key], dtype=object) if key in TEXT_KEYS else _numbers(part, key, path, split)
-    if values.ndim == 0:
-        raise CorpusFormatError(f"{path}: split {split!r} key {key!r} holds one {type(part[key]).__name__}, expected "
-                                "a list or array with one entry per sample")
-    if len(values) != n:
-        raise CorpusFormatError(f"{path}: split {split!r} key {key!r} has {len(values)} rows, expected {n} (one per id)")
-    return values
-
-
-def _number_rows(part: dict[str, Any], split: str, path: Path) -> None:
-    """Give a MulT split without ids the ids `<split>_<row>`, counting the rows of its labels or features."""
-    for key in ("labels", "audio", "vision", "text"):
-        if key in part and hasattr(part[key], "__len__"):
-            part["id"] = np.array([f"{split}_{i}" for i in range(len(part[key]))], dtype=object)
-            return
-    raise CorpusFormatError(f"{path}: split {split!r} has no key 'id' and no 'labels' or features to count its rows; "
-                            f"keys: {sorted(map(str, part))}")
-
-
-def _numbers(part: dict[str, Any], key: str, path: Path, split: str) -> np.ndarray:
-    """`part[key]` as a float64 array (a float16/32 array as it is, so that `_label` reads each value as
-    the number written); a key holding anything but numbers is a format error naming it."""
-    value = part[key]
-    if isinstance(value, np.ndarray) and value.dtype in (np.float16, np.float32):
-        return value
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise CorpusFormatError(f"{path}: split {split!r} key {key!r} holds values that are not numbers ({e}); "
-                                "expected a numeric array with one label per sample") from e
-
-
-def _id_count(part: dict[str, Any], path: Path, split: str) -> int:
-    if "id" not in part:
-        raise CorpusFormatError(f"{path}: split {split!r} has no key 'id'; keys: {sorted(map(str, part))}")
-    ids = np.asarray(part["id"], dtype=object)
-    if ids.ndim == 0:
-        raise CorpusFormatError(f"{path}: split {split!r} key 'id' holds one {type(part['id']).__name__}, expected a "
-                                "list or array of sample ids")
-    return len(ids)
-
-
-def _rows_shape(part: dict[str, Any], key: str, path: Path, split: str) -> tuple[int, ...]:
-    """The shape of array key `key` of a split: one row per id, the same shape for every row."""
-    try:
-        shape = np.shape(part[key])
-    except ValueError as e:  # rows of different shapes (a ragged list)
-        raise CorpusFormatError(f"{path}: split {split!r} key {key!r} is ragged (its rows differ in shape: {e}); "
-                                "expected one (N, L, ...) array per split, padded to one L") from e
-    n = _id_count(part, path, split)
-    if not shape or shape[0] != n:
-        raise CorpusFormatError(f"{path}: split {split!r} key {key!r} has {shape[0] if shape else 0} rows (shape "
-                                f"{shape}), expected {n} (one per id)")
-    return shape
-
-
-def _claim(rows: dict[str, tuple[str, int]], sample_id: str, split: str, index: int, path: Path, result: LoadResult) -> bool:
-    if sample_id in rows:
-        first = rows[sample_id]
-        result.problems.append(LoadProblem(sample_id, str(path), (
-            f"id {sample_id!r} of {split}[{index}] already appeared at {first[0]}[{first[1]}]; the later row is skipped")))
-        return False
-    rows[sample_id] = (split, index)
-    return True
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.reshape(-1)[0]
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
-
-
-def _seconds(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None

@@ -1,0 +1,85 @@
+"""Media lengths of the `mosi-raw` segments that are whole files (cmu clips, generic rows without
+start/end), read from the files' headers only (no decoding): `extra.audio_duration` /
+`extra.video_duration`, and a late stream's media start, against which `check` holds their tables.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mmdata.corpora.mosi_raw_segments import _Segment
+from mmdata.records import MODALITY_DURATION_KEYS, START_KEYS
+
+
+def _record_media_spans(corpus_dir: Path, seg: _Segment) -> None:
+    """`extra.audio_duration` / `extra.video_duration` (and a late stream's media start) of one
+    segment that is a whole media file, read from the files' headers only (no decoding)."""
+    if seg.audio is not None:
+        _record_wav_duration(corpus_dir / seg.audio, seg.extra)
+    if seg.video is not None:
+        _record_video_span(corpus_dir / seg.video, seg.extra)
+        if seg.audio is None:  # its audio is the MP4's track
+            _record_mp4_audio_span(corpus_dir / seg.video, seg.extra)
+
+
+def _record_wav_duration(path: Path, extra: dict[str, Any]) -> None:
+    """`extra.audio_duration` from the audio file's header (soundfile.info); none when it cannot be read."""
+    import soundfile
+
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
+        return
+    if info.samplerate > 0 and info.frames > 0:
+        extra[MODALITY_DURATION_KEYS["audio"]] = round(info.frames / info.samplerate, 6)
+
+
+def _record_video_span(path: Path, extra: dict[str, Any]) -> None:
+    """`extra.video_duration`, and `extra.video_media_start` where the MP4's video stream starts
+    after 0 (an edit list, a TS offset): its frames' intervals are in the file's time line, so
+    `check` holds a whole clip to [start, start + duration], not [0, duration]."""
+    from mmdata.media.video import video_duration
+
+    end = video_duration(path)
+    if end is None:
+        return
+    start = _video_stream_start(path)
+    if start > 0 and end > start:
+        extra[START_KEYS[MODALITY_DURATION_KEYS["video"]]] = round(start, 6)
+        end -= start
+    extra[MODALITY_DURATION_KEYS["video"]] = round(end, 6)
+
+
+def _record_mp4_audio_span(path: Path, extra: dict[str, Any]) -> None:
+    """`extra.audio_duration` (and `extra.audio_media_start` when after 0) of a clip whose audio is its
+    MP4's first audio track, from the stream's header; none when the header states no duration."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.audio[0] if container.streams.audio else None
+            if stream is None or not stream.duration or not stream.time_base:
+                return
+            start = max(float((stream.start_time or 0) * stream.time_base), 0.0)
+            duration = float(stream.duration * stream.time_base)
+    except (av.FFmpegError, ValueError, OSError):
+        return
+    if start > 0:
+        extra[START_KEYS[MODALITY_DURATION_KEYS["audio"]]] = round(start, 6)
+    extra[MODALITY_DURATION_KEYS["audio"]] = round(duration, 6)
+
+
+def _video_stream_start(path: Path) -> float:
+    """Where the file's video stream (the one extractors read) starts, in seconds; 0 when unstated."""
+    import av
+
+    from mmdata.media.video import choose_video_stream
+
+    try:
+        with av.open(str(path)) as container:
+            stream = choose_video_stream(container, path)
+            if stream.start_time is None or not stream.time_base:
+                return 0.0
+            return max(float(stream.start_time * stream.time_base), 0.0)
+    except (av.FFmpegError, ValueError, OSError):
+        return 0.0
