@@ -76,7 +76,7 @@ def test_minilm_equals_sentence_transformers_whatever_the_batch_size_and_order(s
 def test_minilm_warns_about_texts_cut_at_the_model_limit(sentence_model, caplog):
     long = " ".join(PLAIN * 12)  # about 500 word pieces
     extractor = create_extractor("minilm:level=caption")
-    with caplog.at_level(logging.WARNING, logger="mmdata.features.text"):
+    with caplog.at_level(logging.WARNING, logger="mmdata.features.text_minilm"):
         (got,) = run(extractor, [captions_row([long, "a short one"])])
     assert "text.minilm.caption: 1 of 2 texts are longer than all-MiniLM-L6-v2's max_seq_length of 256 tokens" \
         in caplog.text
@@ -84,7 +84,7 @@ def test_minilm_warns_about_texts_cut_at_the_model_limit(sentence_model, caplog)
     np.testing.assert_allclose(got[0], sentence_model.encode(long), atol=1e-5)
     np.testing.assert_allclose(got[0], sentence_model.encode(long + " but the ending was awful"), atol=1e-5)
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="mmdata.features.text"):
+    with caplog.at_level(logging.WARNING, logger="mmdata.features.text_minilm"):
         run(extractor, [captions_row(TEXTS)])
     assert "max_seq_length" not in caplog.text
 

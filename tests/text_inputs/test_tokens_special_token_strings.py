@@ -74,7 +74,7 @@ def test_any_length_without_the_tokenizers_warning(caplog, capfd):
 
 def test_cut_texts_are_logged_with_their_samples(caplog):
     samples = rows([["short"], ["a much longer caption than four ids", "tiny"]])
-    with caplog.at_level(logging.WARNING, logger="mmdata.features.text"):
+    with caplog.at_level(logging.WARNING, logger="mmdata.features.text_tokens"):
         run("tokens:level=caption,max_length=4", samples)
     assert "1 of 3 texts have more than max_length=4 ids" in caplog.text
     assert "'s1' caption 0" in caplog.text
