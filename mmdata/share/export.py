@@ -14,8 +14,9 @@ split and config:
       errors/<table>/part-*.parquet              failed items, copied as they are
 
 Rows of a split come in the same order in every config, so row i of `samples` and row i of a
-feature table are the same sample. Feature tables are re-sharded one at a time, each read whole;
-embedded media are read one output shard at a time.
+feature table are the same sample. Feature tables are re-sharded one at a time, an output shard
+at a time, each read from the source shards that hold its rows, a batch at a time (`share.rows`),
+so memory does not grow with a table's size; embedded media are read one output shard at a time.
 
 One share at a time writes an OUT (a lock file beside it; a second one is refused at once). Each
 run writes into a temporary folder of its own beside OUT and moves it in when complete; a share
@@ -57,6 +58,7 @@ from mmdata.share.media import (
     missing_kept_media,
 )
 from mmdata.share.publish import new_partial_folder, recover_interrupted_share, replace_folder
+from mmdata.share.rows import TableRows
 from mmdata.store.lock import output_lock
 from mmdata.store import layout
 from mmdata.store.files import write_text_atomic
@@ -331,21 +333,25 @@ def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, plan
 
 def _write_feature_table(dataset: Dataset, name: str, sample_ids: pa.ChunkedArray, shards: list[OutputShard],
                          out: Path, fingerprint: str) -> CardConfig:
-    table = dataset.read_table(name)
-    positions = _row_positions(name, table.column("sample_id"), sample_ids)
-    metadata = decode_metadata(table.schema)
+    """Write table `name`'s rows in the shared samples' order, an output shard at a time, each taken
+    from the source shards that hold its rows (`TableRows`): the table is never in memory whole."""
+    schema = dataset.table(name).schema  # the first shard's, with its metadata, as a whole-table read has it
+    metadata = decode_metadata(schema)
     if metadata:
         metadata["samples_fingerprint"] = fingerprint  # the rows now follow the shared samples' order
     entry_path = dataset.entry(name).path
-    config = CardConfig(name, entry_path, features=hf_features(table.schema))
-    schema_metadata = dict(with_hf_metadata(table.schema, config.features).metadata)
+    config = CardConfig(name, entry_path, features=hf_features(schema))
+    schema_metadata = dict(with_hf_metadata(schema, config.features).metadata)
     if metadata:
         schema_metadata[METADATA_KEY] = _json_bytes(metadata)
-    for shard in shards:
-        part = table.take(positions.take(shard.indices)).replace_schema_metadata(schema_metadata)
-        relative = f"{entry_path}/{shard.file_name}"
-        write_table_atomic(part, out / relative)
-        config.add(shard.hf_split, relative, part)
+    positions = _row_positions(name, dataset.read_table(name, ["sample_id"]).column("sample_id"), sample_ids)
+    with TableRows(dataset.table_files(name), schema) as rows:
+        for shard in shards:
+            part = rows.take(positions.take(shard.indices).to_numpy()).replace_schema_metadata(schema_metadata)
+            relative = f"{entry_path}/{shard.file_name}"
+            write_table_atomic(part, out / relative)
+            config.add(shard.hf_split, relative, part)
+            del part  # before the next shard's rows are read
     return config
 
 

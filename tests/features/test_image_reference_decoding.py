@@ -116,9 +116,10 @@ def test_the_pipeline_records_each_bad_image_with_its_sample_and_reason(fake_coc
     good = fake_coco.images[ids[0]].read_bytes()
     fake_coco.images[ids[1]].write_bytes(good[: len(good) * 2 // 3])
     fake_coco.images[ids[2]].write_text("<html>rate limited</html>")
-    Image.fromarray(data.astronaut()[:300, :300]).save(fake_coco.images[ids[3]], "PNG")  # 90000 pixels
-    # over 2 x 30000 pixels, while resnet18's 224 x 224 crop stays under it; num_workers=0 decodes here
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 30000)
+    Image.fromarray(data.astronaut()).save(fake_coco.images[ids[3]], "PNG")  # 512 x 512 = 262144 pixels
+    # over 2 x 100000 pixels, while resnet18's resizes of the others to a 256 shorter side (at most 384 x 256)
+    # stay under it; num_workers=0 decodes here
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100000)
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     report = extract("coco", fake_coco.root, tmp_path / "out", split=fake_coco.split, num_workers=0, batch_size=2,
                      extractors=["color-hist", "resnet18:weights=random"],
