@@ -66,56 +66,49 @@ file of several values per row also names them there (`extra.loader.label_names`
 lies, `label_fields`: extra["labels"][i]), for `mmdata fuse --labels`: CMU-MOSEI's `sentiment,
 happy, sad, anger, surprise, disgust, fear` for a cmu-mosei file of seven, else `label_0` ...
 `label_<k-1>` (see `csd_labels.label_row_names`).
+
+This module holds the loader (`load_csd`, its options) and the inspection of each file
+(`inspect_csd`); the rest lives in:
+    mmdata.corpora.csd_tables        the sequence tables: each sample's rows, segment failures, non-finite values
+    mmdata.corpora.csd_table_names   what each file's table is called
+    mmdata.corpora.csd_labels        the label sequence: which file, its segments, its dataset
+The names moved to the first two stay importable from here.
 """
 from __future__ import annotations
 
-import json
 import logging
-import math
 import re
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pyarrow as pa
 
-from mmdata.alignment.core import overlap_pieces, unify_ids
-from mmdata.alignment.segment_rules import NO_ROW_ERROR, OVERRUN_ERROR, no_row_reason, overrun_reason
-from mmdata.corpora.base import LoadProblem, LoadResult, PrecomputedRow, PrecomputedTable, register_corpus
+from mmdata.alignment.core import unify_ids
+from mmdata.corpora.base import LoadProblem, LoadResult, register_corpus
 from mmdata.corpora.csd_labels import (
     dataset_of, label_segments, left_out, mark_rows_by_segment, pick_labels, row_labels_metadata,
 )
-from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
-from mmdata.formats.csd import (
-    SMALL_ARRAY_BYTES, CsdEntry, CsdFile, VideoRows, check_intervals, check_shapes, decode_words, read_all, read_rows,
-    split_key,
+from mmdata.corpora.csd_table_names import ALIGNED_MARK, _table_names  # noqa: F401 - also re-exported from here
+from mmdata.corpora.csd_tables import (  # noqa: F401 - also re-exported from here
+    NonFinite, _SegmentRules, _table, _timed_words, _video_ends, beyond_float32, is_pause, jsonable, nonfinite_error,
+    sanitize_nonfinite,
 )
-from mmdata.formats.csd_folder import TABLE_IDENTITY_KEY
+from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+from mmdata.formats.csd import (
+    SMALL_ARRAY_BYTES, CsdEntry, CsdFile, VideoRows, check_intervals, check_shapes, read_all, split_key,
+)
 from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
-from mmdata.records import MODALITIES, PAUSE_TOKENS, Sample, spoken_transcript
-from mmdata.store.metadata import FeatureSpec
+from mmdata.records import Sample, spoken_transcript
 
 log = logging.getLogger(__name__)
 
-NonFinite = Literal["error", "zero", "keep"]
 #: Bytes of small keys' rows that `inspect_csd` keeps per file for the table reader (see `_FileInfo.kept_rows`).
 KEPT_ROWS_BYTES = 256 * 2**20
-#: What joins an aligned table's name to its reference's (`X@REF`, as `mmdata align` names it).
-ALIGNED_MARK = "@"
-# Names a label file goes by (file name prefix, metadata `dataset name`) -> the `dataset` they imply.
+# The split of a video that no fold of the folds file names.
 UNASSIGNED_SPLIT = "unassigned"
-_PREFIX = re.compile(r"^(cmu_)?(mosi|mosei|sims|pom|iemocap)_+", re.IGNORECASE)
 # A raw CMU-MOSI clip id: `<vid>_<k>`, k 1-based (the SDK's segment `<vid>[k-1]`).
 _CLIP_KEY = re.compile(r"^(?P<video>.+)_(?P<number>[1-9]\d*)$")
-_MODALITY_WORDS = re.compile(r"^(visual|acoustic|audio|language|text|video|vision)[-_ ]+", re.IGNORECASE)
-_MODALITY_HINTS = (
-    ("audio", ("covarep", "coavarep", "opensmile", "smile", "acoustic", "audio", "mfcc", "egemaps", "is09",
-               "eb10", "emobase", "wav2vec", "prosody")),
-    ("video", ("facet", "openface", "visual", "vision", "video", "face")),
-    ("text", ("glove", "bert", "word", "phone", "text", "language", "vectors")),
-)
 
 
 @dataclass(frozen=True)
@@ -249,203 +242,6 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     return result
 
 
-def is_pause(word: str) -> bool:
-    """A pause token (`sp`, `SP`, `<sil>`, ...), matched case-insensitively as the word extractors match it."""
-    return word.lower() in PAUSE_TOKENS
-
-
-def sanitize_nonfinite(values: np.ndarray, policy: NonFinite) -> tuple[np.ndarray, int]:
-    """Count -inf/NaN in `values`; with 'zero' replace them by 0 (a copy). 'error'/'keep' leave them."""
-    finite = np.isfinite(values)
-    count = int(values.size - np.count_nonzero(finite))
-    if count and policy == "zero":
-        values = np.where(finite, values, 0).astype(values.dtype, copy=False)
-    return values, count
-
-
-def beyond_float32(source: np.ndarray, values: np.ndarray) -> float | None:
-    """The first finite value of a wider `source` that became inf as float32 `values`, or None.
-    Only a source holding non-finite float32 values is searched (one pass to find none)."""
-    if source.dtype.kind != "f" or source.dtype.itemsize <= 4:
-        return None
-    overflowed = np.isinf(values)
-    if not overflowed.any():
-        return None
-    overflowed &= np.isfinite(source.reshape(values.shape))
-    return float(source.reshape(values.shape)[overflowed][0]) if overflowed.any() else None
-
-
-def nonfinite_error(count: int, where: str) -> str:
-    return (f"{where}: {count} non-finite values (-inf/NaN) in the features; expected finite values; "
-            "pass the option nonfinite=zero to replace them with 0, or nonfinite=keep to store them")
-
-
-@dataclass(frozen=True)
-class _SegmentFailedRow(PrecomputedRow):
-    """A label segment `segment_rules` leaves without a feature in a table, with the errors table's
-    `error_type` that `mmdata segment` gives the same failure."""
-
-    error_type: str = "CorpusFormatError"
-
-
-@dataclass(frozen=True)
-class _SegmentRules:
-    """Why a label segment gets no feature in a table, as `mmdata segment` decides it (`segment_rules`):
-    past the end of its video by more than SEGMENT_OVERRUN_TOLERANCE of its length (the video's end being
-    where its rows end over all the sequence files: a .csd records no media duration), or no row of the
-    table overlaps it."""
-
-    labels: Path  # the label file, named in failures
-    #: video -> (its end, where that end comes from): the media end `export-csd` recorded, else its last
-    #: row end over the sequence files (absent: neither)
-    video_end: dict[str, tuple[float, str]]
-
-    def failure(self, table: str, info: _FileInfo, video: str, sample_id: str, span: Any,
-                rows: int) -> PrecomputedRow | None:
-        start, end = span[0], span[1]
-        video_end, known_by = self.video_end.get(video, (math.nan, ""))
-        why = overrun_reason(table, sample_id, start, end, self.labels.name, video, video_end, known_by)
-        error_type = OVERRUN_ERROR
-        if why is None and rows == 0:
-            why = no_row_reason(table, sample_id, start, end, self.labels.name, video, info.row_spans.get(video))
-            error_type = NO_ROW_ERROR
-        if why is None:
-            return None
-        return _SegmentFailedRow(sample_id, error=why, path=str(self.labels), error_type=error_type)
-
-
-def _video_ends(sequences: list[_FileInfo]) -> dict[str, tuple[float, str]]:
-    """Each video's end and where it comes from: the media end an `export-csd` file recorded
-    (`TABLE_IDENTITY_KEY`, the longest over the files), else its last row end over the sequence files
-    (the label file is none of them), from the intervals `inspect_csd` checked; videos of neither are absent."""
-    rows: dict[str, float] = {}
-    recorded: dict[str, float] = {}
-    for info in sequences:
-        for video, (_, end) in info.row_spans.items():
-            rows[video] = max(end, rows.get(video, -math.inf))
-        for video, end in _recorded_media_ends(info).items():
-            recorded[video] = max(end, recorded.get(video, -math.inf))
-    ends = {video: (end, "where its rows end over the .csd files") for video, end in rows.items()}
-    ends.update({video: (end, "its media duration, as export-csd recorded it") for video, end in recorded.items()})
-    return ends
-
-
-def _recorded_media_ends(info: _FileInfo) -> dict[str, float]:
-    """{video: media end} that `export-csd` recorded in the file's metadata; {} for other files."""
-    ends = _recorded_identity(info).get("media_ends")
-    if not isinstance(ends, dict):
-        return {}
-    return {str(v): float(e) for v, e in ends.items()
-            if isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e) and e >= 0}
-
-
-class _SequenceReader:
-    """Reads one file's rows for a list of sample ids, one video at a time (see `PrecomputedTable.read`).
-
-    With label segments (`rules`), a segment past the end of its video, or one no row of the file
-    overlaps, gets a failed row instead (null feature, errors-table row), as `mmdata segment` gives it.
-    """
-
-    def __init__(self, info: _FileInfo, spans: dict[str, Any], by_segments: bool, options: CsdOptions,
-                 table: str = "", rules: _SegmentRules | None = None):
-        self.info, self.path, self.is_text = info, info.path, info.is_text
-        self.spans, self.by_segments, self.options = spans, by_segments, options
-        self.table, self.rules = table, rules
-
-    def __call__(self, sample_ids: Sequence[str]) -> Iterator[PrecomputedRow]:
-        with CsdFile(self.path) as csd:
-            position = 0
-            while position < len(sample_ids):
-                video = self._video_of(sample_ids[position])
-                group = [position]
-                while position + len(group) < len(sample_ids) and self._video_of(sample_ids[position + len(group)]) == video:
-                    group.append(position + len(group))
-                yield from self._rows(csd, video, [sample_ids[i] for i in group])
-                position += len(group)
-
-    def _video_of(self, sample_id: str) -> str:
-        return sample_id.split("[")[0] if self.by_segments else sample_id
-
-    def _rows(self, csd: CsdFile, video: str, sample_ids: list[str]) -> Iterator[PrecomputedRow]:
-        pieces = _sample_rows(csd, self.info, video, sample_ids, self.spans, self.by_segments,
-                              sort=self.options.unsorted == "sort")
-        for sample_id, features, intervals, where in pieces:
-            failed = None
-            if self.rules is not None and self.by_segments:
-                failed = self.rules.failure(self.table, self.info, video, sample_id, self.spans[sample_id],
-                                            len(features))
-            yield failed or self._row(sample_id, features, intervals, where)
-
-    def _row(self, sample_id: str, features: np.ndarray, intervals: np.ndarray, where: str) -> PrecomputedRow:
-        """One sample's stored row: words as pause flags (T, 1) plus the tokens, else float32 (T, D)."""
-        words = decode_words(features) if self.is_text else None
-        if words is not None:
-            values = np.asarray([[is_pause(w)] for w in words], np.float32).reshape(-1, 1)
-        else:
-            with np.errstate(over="ignore"):  # a value beyond float32's range is reported below, not warned about
-                values = np.asarray(features, dtype=np.float32).reshape(len(features), int(np.prod(features.shape[1:])))
-            beyond = beyond_float32(features, values)
-            if beyond is not None:
-                return PrecomputedRow(sample_id, error=(
-                    f"{where}: holds {beyond!r}, beyond the range of float32 (max {float(np.finfo(np.float32).max):.4g}), "
-                    "the dtype of mmdata's feature tables: it would be stored as inf; rescale the feature in the file"),
-                    path=where)
-        picked, count = sanitize_nonfinite(values, self.options.nonfinite)
-        if count and self.options.nonfinite == "error":
-            return PrecomputedRow(sample_id, error=nonfinite_error(count, where), path=where, nonfinite=count)
-        columns = {"words": words} if words is not None else {}
-        return PrecomputedRow(sample_id, picked, intervals, columns=columns, nonfinite=count)
-
-
-def _sample_rows(
-    csd: CsdFile, info: _FileInfo, video: str, sample_ids: list[str], spans: dict[str, Any], by_segments: bool, *,
-    sort: bool,
-) -> Iterator[tuple[str, np.ndarray, np.ndarray, str]]:
-    """(sample_id, its feature rows, their intervals, where) for one video's samples, in order.
-
-    A file keyed by the label's segments (`info.rows_by_segment`) gives each sample the rows of its
-    own key. Otherwise the video's keys are gathered (sorted by start when there are several, or
-    with `sort`) and cut by the samples' segments with the SDK's rules; a whole-video sample keeps
-    every row.
-    """
-    if by_segments and info.rows_by_segment:
-        yield from _own_key_rows(csd, info, video, sample_ids, sort=sort)
-        return
-    keys = info.keys_by_base[video] if by_segments else [video]
-    features, intervals = _read_keys(csd, info, keys, sort=sort or len(keys) > 1)
-    if by_segments:
-        segments = np.array([spans[s][:2] for s in sample_ids], dtype=np.float64).reshape(-1, 2)
-        parts: Any = overlap_pieces(segments, intervals).per_reference()
-    else:
-        parts = [(slice(None), intervals)]
-    where = csd.where(video)
-    for sample_id, (rows, clipped) in zip(sample_ids, parts):
-        yield sample_id, features[rows], clipped, where
-
-
-def _own_key_rows(csd: CsdFile, info: _FileInfo, video: str, sample_ids: list[str], *,
-                  sort: bool) -> Iterator[tuple[str, np.ndarray, np.ndarray, str]]:
-    """Each segment's rows from its own key `vid[i]`, as the SDK's `get_tensors` reads aligned data;
-    no rows for a segment the file has no key for (the SDK's align writes none where nothing overlaps;
-    the table's reader then gives it no feature, `_SegmentRules`)."""
-    present = set(info.keys_by_base[video])
-    for sample_id in sample_ids:
-        if sample_id in present:
-            features, intervals = _read_keys(csd, info, [sample_id], sort=sort)
-            yield sample_id, features, intervals, csd.where(sample_id)
-        else:
-            empty = np.empty((0, *(info.feature_shape or (1,))), dtype="S1" if info.is_text else np.float32)
-            yield sample_id, empty, np.empty((0, 2), dtype=np.float64), csd.where(video)
-
-
-def _read_keys(csd: CsdFile, info: _FileInfo, keys: list[str], *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
-    """`read_rows` of one video's keys, from the rows `inspect_csd` kept when it kept them."""
-    kept = info.kept_rows.get(keys[0].split("[")[0])
-    if kept is not None and kept.holds(keys):
-        return kept.rows(keys, sort=sort)
-    return read_rows(csd, keys, sort=sort)
-
-
 def inspect_csd(path: Path, options: CsdOptions, problems: list[LoadProblem], *,
                 labels: bool | None = None) -> _FileInfo:
     """Check each key of a `.csd` file (bad keys become `problems`) and index the valid ones by video.
@@ -552,123 +348,5 @@ def _all_keys(info: _FileInfo) -> list[str]:
     return [k for keys in info.keys_by_base.values() for k in keys]
 
 
-def _timed_words(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> dict[str, list[list[Any]]]:
-    """sample_id -> [[word, start, end], ...]: the sample's words (pauses included), clipped to it."""
-    out: dict[str, list[list[Any]]] = {}
-    by_video: dict[str, list[str]] = {}
-    for sample_id in spans:
-        by_video.setdefault(sample_id.split("[")[0] if by_segments else sample_id, []).append(sample_id)
-    with CsdFile(words.path) as csd:
-        for video, sample_ids in by_video.items():
-            for sample_id, tokens, intervals, _ in _sample_rows(csd, words, video, sample_ids, spans, by_segments,
-                                                                 sort=True):
-                out[sample_id] = [[t, float(a), float(b)] for t, (a, b) in zip(decode_words(tokens), intervals)]
-    return out
-
-
-def _table(info: _FileInfo, name: str, spans: dict[str, Any], by_segments: bool, options: CsdOptions,
-           rules: _SegmentRules | None = None) -> PrecomputedTable:
-    modality = name.split(".", 1)[0]
-    dim = 1 if info.is_text else int(np.prod(info.feature_shape or (1,)))
-    spec = FeatureSpec(dim=dim, kind="sequence", intervals=True, frame_rate=info.frame_rate,
-                       item_axis="word" if info.is_text else "time")
-    config = {"file": info.path.name, "root_name": info.root_name, "metadata": jsonable(info.metadata),
-              "feature_shape": list(info.feature_shape or ()), "words": info.is_text, "nonfinite": options.nonfinite,
-              "unsorted": options.unsorted, "samples": "segments" if by_segments else "keys"}
-    return PrecomputedTable(
-        name=name, modality=modality, source=f"{info.path.name} (root {info.root_name!r})", spec=spec,
-        read=_SequenceReader(info, spans, by_segments, options, name, rules), config=config,
-        extra_columns={"words": pa.list_(pa.string())} if info.is_text else {},
-    )
-
-
-def _table_names(infos: list[_FileInfo], options: CsdOptions) -> dict[str, str]:
-    """{file name: table name}: the option `tables`, else the name `export-csd` recorded in the file,
-    else one guessed from the file and root names; an aligned name `X@REF` whose reference does not
-    come back too becomes a plain name (`_unlinked_name`), with a warning."""
-    overrides = _table_overrides(options)
-    chosen = {info.path.name: overrides.get(info.path.stem) or _recorded_name(info) or _guess_name(info)
-              for info in infos}
-    coming_back = set(chosen.values())
-    names: dict[str, str] = {}
-    for info in infos:
-        name = chosen[info.path.name]
-        if info.path.stem not in overrides:
-            name = _linked_or_plain(info, name, coming_back)
-        clash = next((f for f, n in names.items() if n == name), None)
-        if clash:
-            raise CorpusFormatError(f"{info.path.name} and {clash} would both become table {name!r}; "
-                                    f"name them with the option tables={info.path.stem}=<modality>.<name>")
-        names[info.path.name] = name
-    return names
-
-
-def _table_overrides(options: CsdOptions) -> dict[str, str]:
-    """{file stem: table name} from the option `tables` (FILE_STEM=modality.name)."""
-    overrides = {}
-    for item in options.tables:
-        stem, sep, name = item.partition("=")
-        if not sep or name.split(".", 1)[0] not in MODALITIES or "." not in name:
-            raise ConfigError(f"option tables: expected FILE_STEM=modality.name with modality in {list(MODALITIES)}, got {item!r}")
-        overrides[stem.strip()] = name.strip()
-    return overrides
-
-
-def _recorded_identity(info: _FileInfo) -> dict[str, Any]:
-    """What `export-csd` recorded of the table a file holds (`TABLE_IDENTITY_KEY`); {} for other files."""
-    identity = info.metadata.get(TABLE_IDENTITY_KEY)
-    return identity if isinstance(identity, dict) else {}
-
-
-def _recorded_name(info: _FileInfo) -> str | None:
-    """The table name `export-csd` recorded (a usable `modality.name`), so that the table comes back
-    under the name it was exported from; None for files without one (the SDK's own: guessed)."""
-    name = _recorded_identity(info).get("name")
-    if isinstance(name, str) and "." in name and name.split(".", 1)[0] in MODALITIES and "/" not in name:
-        return name
-    return None
-
-
-def _linked_or_plain(info: _FileInfo, name: str, coming_back: set[str]) -> str:
-    """`name` as it is, unless it is an aligned `X@REF` whose reference comes back under no name (neither
-    REF nor REF@REF among the tables read): then a plain name, since `check` and `fuse` would look for
-    a reference the dataset lacks."""
-    if ALIGNED_MARK not in name:
-        return name
-    reference = _recorded_identity(info).get("reference")
-    if not isinstance(reference, str) or not name.endswith(ALIGNED_MARK + reference):
-        reference = name.rpartition(ALIGNED_MARK)[2]
-    if reference in coming_back or f"{reference}{ALIGNED_MARK}{reference}" in coming_back:
-        return name
-    plain = _unlinked_name(name)
-    log.warning("%s: table %r is aligned to %r, which is not in the folder (no file holds table %r or %r); read as "
-                "%r instead, unaligned; export the reference with it to keep the link", info.path, name, reference,
-                reference, f"{reference}{ALIGNED_MARK}{reference}", plain)
-    return plain
-
-
-def _unlinked_name(name: str) -> str:
-    """An aligned name as a plain one: `audio.prosody@text.words` -> `audio.prosody-text-words`."""
-    modality, _, rest = name.partition(".")
-    return f"{modality}.{re.sub(r'[^a-z0-9]+', '-', rest.lower()).strip('-') or 'features'}"
-
-
-def _guess_name(info: _FileInfo) -> str:
-    """A table name from the file and root names (CMU_MOSI_COVAREP -> audio.covarep), for files that
-    record none."""
-    if info.is_text:
-        return "text.phones" if "phone" in info.names else "text.words"
-    modality = next((m for m, hints in _MODALITY_HINTS if any(h in info.names for h in hints)), None)
-    if modality is None:
-        raise CorpusFormatError(f"{info.path}: cannot tell the modality of root {info.root_name!r}; name its table "
-                                f"with the option tables={info.path.stem}=audio.<name> (or video./text.)")
-    slug = _MODALITY_WORDS.sub("", _PREFIX.sub("", info.path.stem))
-    return f"{modality}.{re.sub(r'[^a-z0-9]+', '-', slug.lower()).strip('-') or 'features'}"
-
-
 def _is_segment_key(key: str) -> bool:
     return split_key(key)[1] is not None
-
-
-def jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
