@@ -1,0 +1,128 @@
+"""What the sentiment recipe checks in a fused export before it trains, and how it scores the labels.
+
+The train, validation and test rows must not share or repeat a sample id (`check_disjoint_splits`);
+labels must be signed sentiment scores, not class ids (`check_sentiment_labels`, which also warns
+about labels outside the corpus's range and CH-SIMS-like labels scored as MOSI's); splits with fewer
+than `FEW_ROWS` labelled rows, and z-score statistics taken from a split the recipe evaluates on,
+get a warning. `metric_set_of` picks MOSI's or CH-SIMS's metrics from the export's corpus.
+The recipe itself (`mmdata.models.sentiment_recipe`) runs these; they stay importable from there.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmdata.errors import DatasetError
+from mmdata.models.data import SplitArrays
+
+log = logging.getLogger(__name__)
+
+#: A split with fewer labelled rows gets a warning: one row moves its Acc-2 by more than 5 points.
+FEW_ROWS = 20
+#: The label range CH-SIMS implies; labels scored with MOSI's metrics that all lie in it get a warning.
+SIMS_RANGE = (-1.0, 1.0)
+#: Fewer labels than this may all lie in [-1, 1] by chance even on MOSI: no warning then.
+RANGE_CHECK_MIN_LABELS = 20
+#: What to do about an export whose splits share or repeat samples.
+_REFUSE_HINT = "fuse the dataset again with `mmdata fuse` (it writes each sample once, in its own split)"
+
+
+def metric_set_of(export_dir: Path) -> str:
+    """'sims' for an export of a corpus labelled in [-1, 1] (CH-SIMS), else 'mosi' (MOSI/MOSEI, [-3, 3])."""
+    from mmdata.checks.samples import label_range_for
+    from mmdata.fusion import read_fused_metadata
+
+    source = read_fused_metadata(export_dir).get("source", {})
+    return "sims" if label_range_for(source.get("corpus") or {}, source.get("loader")) == (-1.0, 1.0) else "mosi"
+
+
+def check_disjoint_splits(export_dir: Path, parts: dict[str, SplitArrays]) -> None:
+    """Refuse a sample id that is in two of the train, validation and test rows, or twice in one of them.
+
+    `mmdata fuse` writes every sample once, in its own split; an export assembled or edited otherwise
+    could score rows the model trained on, or count a row twice.
+
+    Raises:
+        DatasetError: naming the splits and up to five of the ids.
+    """
+    seen: dict[str, str] = {}
+    for split, part in parts.items():
+        ids = [str(i) for i in part.sample_ids.tolist()]
+        repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+        if repeated:
+            raise DatasetError(f"split {split!r} of {export_dir} holds sample id(s) {repeated[:5]} more than once; "
+                               f"expected each sample once: {_REFUSE_HINT}")
+        shared = sorted(i for i in ids if i in seen)
+        if shared:
+            raise DatasetError(f"sample id(s) {shared[:5]} ({len(shared)} in all) of {export_dir} are in both split "
+                               f"{seen[shared[0]]!r} and split {split!r}; the splits must not share samples: "
+                               f"{_REFUSE_HINT}")
+        seen.update(dict.fromkeys(ids, split))
+
+
+def warn_small_splits(export_dir: Path, parts: dict[str, SplitArrays]) -> None:
+    """Warn about splits with fewer than `FEW_ROWS` labelled rows: their metrics cannot rank models."""
+    for split, part in parts.items():
+        if len(part) < FEW_ROWS:
+            log.warning("split %s of %s has %d labelled row(s), fewer than %d: one row is %.0f%% of it, too few "
+                        "for results that rank models", split, export_dir, len(part), FEW_ROWS, 100 / max(len(part), 1))
+
+
+def check_sentiment_labels(export_dir: Path, parts: list[SplitArrays]) -> None:
+    """Refuse labels the sentiment metrics cannot score; warn about labels outside the corpus's range.
+
+    Labels outside the range the export's corpus implies (MOSI/MOSEI [-3, 3], CH-SIMS [-1, 1]) are
+    clipped by the metrics as MMSA clips them, so they are only a warning (`mmdata check` lists them).
+    So are labels all within [-1, 1] (at least `RANGE_CHECK_MIN_LABELS`) of a corpus not declared
+    CH-SIMS: a CH-SIMS export without its dataset option, whose Acc-7/Acc-5 would mean nothing.
+
+    Raises:
+        DatasetError: every label is a non-negative integer (class ids, not signed sentiment scores).
+    """
+    from mmdata.checks.samples import label_range_for
+    from mmdata.fusion import read_fused_metadata
+
+    labels = np.concatenate([part.labels for part in parts])
+    low, high = float(labels.min()), float(labels.max())
+    if low >= 0 and np.array_equal(labels, np.round(labels)):
+        classes = np.unique(labels)
+        shown = ", ".join(f"{v:g}" for v in classes[:10]) + (", ..." if len(classes) > 10 else "")
+        raise DatasetError(
+            f"the labels of {export_dir} are non-negative integers ({shown}): class ids, not sentiment scores; the "
+            "sentiment recipe regresses a signed score (MOSI/MOSEI in [-3, 3], CH-SIMS in [-1, 1]) and scores Acc-2 by "
+            "its sign; export the regression label (e.g. MMSA's regression_labels)"
+        )
+    source = read_fused_metadata(export_dir).get("source", {})
+    corpus = source.get("corpus") or {}
+    expected = label_range_for(corpus, source.get("loader"))
+    if expected is not None and (low < expected[0] - 1e-6 or high > expected[1] + 1e-6):
+        log.warning("the labels of %s span [%g, %g], outside [%g, %g] of its corpus (%s %s); check the corpus's "
+                    "dataset option (`mmdata check` lists the rows out of range)", export_dir, low, high, *expected,
+                    corpus.get("kind"), corpus.get("options") or "")
+    within_sims_range = SIMS_RANGE[0] <= low and high <= SIMS_RANGE[1]
+    if expected != SIMS_RANGE and len(labels) >= RANGE_CHECK_MIN_LABELS and within_sims_range:
+        log.warning("the labels of %s all lie in [%g, %g], as CH-SIMS labels do, but its corpus (%s %s) is scored as "
+                    "MOSI/MOSEI (Acc-7/Acc-5 on [-3, 3]); if it is CH-SIMS, declare it (e.g. `mmdata extract mmsa "
+                    "-o dataset=ch-sims`) and fuse again for the SIMS metrics", export_dir, low, high,
+                    corpus.get("kind"), corpus.get("options") or "")
+
+
+def normalization_of(export_dir: Path, train_split: str, evaluated: tuple[str, ...]) -> dict[str, Any]:
+    """How the export was normalised: statistics splits and each table's method (from its fused.json).
+
+    Logs a warning when z-score statistics came from a split the recipe evaluates on (validation, test).
+    """
+    from mmdata.fusion import read_fused_metadata
+
+    normalization = read_fused_metadata(export_dir).get("normalization") or {}
+    stats_splits = list(normalization.get("stats_splits") or [])
+    methods = {name: stats.get("method") for name, stats in (normalization.get("tables") or {}).items()}
+    leaked = [split for split in stats_splits if split in evaluated]
+    if leaked and "zscore" in methods.values():
+        log.warning("%s was z-scored with statistics of split(s) %s that the recipe evaluates on; re-fuse with "
+                    "--stats-split %s for train-only statistics", export_dir, leaked, train_split)
+    return {"stats_splits": stats_splits, "methods": methods}
