@@ -112,7 +112,7 @@ def samples_to_table(samples: Iterable[Sample]) -> pa.Table:
 
 #: Unicode categories of characters that carry no content: controls (Cc), format characters (Cf:
 #: zero-width spaces and joiners, the byte order mark) and separators (Zs, Zl, Zp). A text of only these
-#: is blank: text extractors fail it (`features.text.is_blank_text`), `check` counts it as missing
+#: is blank: text extractors fail it (`features.text_base.is_blank_text`), `check` counts it as missing
 #: (`checks.samples.BLANK_TEXT`).
 BLANK_CATEGORIES = ("Cc", "Cf", "Zs", "Zl", "Zp")
 

@@ -51,7 +51,7 @@ AUX_LABEL_RANGES: dict[str, AuxRanges] = {
 
 
 #: A text of nothing but whitespace, control or format (zero-width) characters: blank, as text
-#: extractors see it (`mmdata.features.text.is_blank_text`, the categories `records.BLANK_CATEGORIES`).
+#: extractors see it (`mmdata.features.text_base.is_blank_text`, the categories `records.BLANK_CATEGORIES`).
 BLANK_TEXT = "^[" + "".join(rf"\p{{{category}}}" for category in BLANK_CATEGORIES) + "]*$"
 
 

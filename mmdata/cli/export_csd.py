@@ -7,10 +7,8 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from mmdata.cli.app import command, table_names
-from mmdata.cli.paths import OutputPathError
 from mmdata.cli.paths import output_dir as checked_dir
-from mmdata.formats.csd_export import export_csd, refuse_corpus_root
-from mmdata.store.reader import open_dataset
+from mmdata.formats.csd_export import export_csd
 
 
 @command("export-csd")
@@ -29,13 +27,8 @@ def export_csd_command(
 ) -> None:
     """Write temporal tables (and segment labels) as SDK computational sequences."""
     chosen = table_names(table)
-    existing = sorted(csd_dir.glob("*.csd")) if checked_dir(csd_dir, "CSD_DIR").is_dir() else []
-    refuse_corpus_root(open_dataset(output_dir), csd_dir)  # before the hint below, whose --force it refuses too
-    if existing and not force:
-        # The files keep the names of the corpus's .csd files: CSD_DIR = the corpus folder would replace its own.
-        raise OutputPathError(f"CSD_DIR {csd_dir} already holds .csd files (e.g. {existing[0].name}), which this "
-                              "export may replace; choose a new or empty folder, or pass --force")
-    written = export_csd(output_dir, csd_dir, tables=chosen, labels=labels, keys=keys, remove_earlier_exports=force)
+    checked_dir(csd_dir, "CSD_DIR")
+    written = export_csd(output_dir, csd_dir, tables=chosen, labels=labels, keys=keys, force=force)
     for path in written:
         typer.echo(f"wrote {path}")
     for path in written.removed:

@@ -23,7 +23,7 @@ from mmdata.errors import CorpusFormatError
 from mmdata.formats.csd import CsdFile, key_order, split_key
 
 if TYPE_CHECKING:
-    from mmdata.corpora.mosi_raw import _Segment as Segment
+    from mmdata.corpora.mosi_raw_segments import _Segment as Segment
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Frames are sampled at `fps` within the sample's `[start, end)` segment (`mmdata.media.video`).
 A segment that runs past the end of the video by more than a tenth of its length fails the sample
-naming both times, as for audio (`mmdata.features.audio.check_segment_overrun`), `max_frames` or not;
+naming both times, as for audio (`mmdata.features.audio_frames.check_segment_overrun`), `max_frames` or not;
 so does one that starts that much before the video's first frame (`check_segment_start`).
 Each frame goes through the image extractor's own `decode` (in the worker processes) and its
 `compute` (one call per batch of samples, over all their frames together, in the main process),

@@ -50,6 +50,7 @@ from mmdata.errors import ConfigError, DatasetError
 from mmdata.formats.csd import CSD_SUFFIX, split_key, write_csd
 from mmdata.checks.aligned import aligned_reference
 from mmdata.formats.csd_folder import EXPORT_MARKER_KEY, TABLE_IDENTITY_KEY, exporting_into, kept_files_warning, remove_stale_temporaries
+from mmdata.formats.csd_folder import refuse_existing_files
 from mmdata.formats.csd_folder import remove_earlier_exports as remove_earlier
 from mmdata.formats.csd_places import Place, sdk_places
 from mmdata.options import check_choice, check_flag, dataset_path, optional_name_list, path_argument
@@ -65,7 +66,7 @@ KEY_STYLES: tuple[KeyStyle, ...] = ("sample", "sdk")
 
 class CsdExport(list):
     """What `export_csd` wrote: the paths (a list, in the order written), plus `warnings` (each also
-    logged) and `removed` (the earlier export's files `remove_earlier_exports` removed)."""
+    logged) and `removed` (the earlier export's files `force` removed)."""
 
     def __init__(self, paths: Iterable[Path] = ()):
         super().__init__(paths)
@@ -78,15 +79,18 @@ class CsdExport(list):
 
 
 def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables: list[str] | str | None = None,
-               labels: bool = True, keys: KeyStyle = "sample", remove_earlier_exports: bool = False) -> CsdExport:
+               labels: bool = True, keys: KeyStyle = "sample", force: bool = False,
+               remove_earlier_exports: bool = False) -> CsdExport:
     """Write temporal tables (default: all with intervals) and segment labels as `.csd` files.
 
     `dataset_dir`: the dataset directory, or a `Dataset` (`open_dataset`). `tables`: a list of table
     names, or a comma-separated string of them.
     `keys`: "sample" writes sample ids as keys; "sdk" writes the SDK's keys (`extra.sdk_key`, e.g.
     `Xy9[0]` for the raw clip `Xy9_1`) on the full video's time line (see the module docstring).
-    `remove_earlier_exports`: also remove the `.csd` files an earlier export wrote into `csd_dir` that
-    this one does not replace (files it did not write are kept, with a warning).
+    `force`: write into a `csd_dir` that already holds `.csd` files (refused without it: the files keep
+    the names of the corpus's own), replacing those of the same names, and remove the `.csd` files an
+    earlier export wrote there that this one does not replace (files it did not write are kept, with a
+    warning). `remove_earlier_exports`: the same as `force` (its earlier name).
 
     Example:
         >>> export_csd("out/mosi", "out/mosi-csd", tables=["audio.covarep@text.words"])
@@ -95,7 +99,8 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
     Raises:
         ConfigError: an option of another value than it takes (`keys`, a flag that is not a bool, `tables`
             that are not names), or `csd_dir` is the folder the dataset's corpus was read from (its
-            files would be replaced).
+            files would be replaced); `OutputPathError`, without `force`: `csd_dir` already holds
+            `.csd` files.
         DatasetError: a named table is not a sequence table with intervals, has no shards or no feature at all;
             two tables (or a table and the labels) would be written to one file; nothing to export; with
             keys="sdk", a sample without an SDK key, or whose place in its video is unknown.
@@ -103,11 +108,14 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
     """
     check_choice("keys", keys, KEY_STYLES)
     check_flag("labels", labels)
+    check_flag("force", force)
     check_flag("remove_earlier_exports", remove_earlier_exports)
+    force = force or remove_earlier_exports
     tables = optional_name_list(tables, argument="tables")
     dataset = open_dataset(dataset_path(dataset_dir))
     csd_dir = path_argument(csd_dir, argument="csd_dir")
-    refuse_corpus_root(dataset, csd_dir)
+    refuse_corpus_root(dataset, csd_dir)  # first: force does not lift it
+    refuse_existing_files(csd_dir, force=force)
     places = sdk_places(dataset) if keys == "sdk" else None
     names = tables or [n for n in dataset.table_names if _is_temporal(dataset, n)]
     for name in names:  # every table is checked before any file is written
@@ -149,7 +157,7 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
                                f"as .csd (tables: {dataset.table_names}); align a table to a reference first "
                                "(`mmdata align DIR --reference TABLE`)")
         _warn_overlapping_segments(dataset, places, names, written)
-        if remove_earlier_exports:
+        if force:
             written.removed, kept = remove_earlier(csd_dir, written)
             if kept:
                 written.warn(kept_files_warning(csd_dir, kept))

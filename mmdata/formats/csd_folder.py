@@ -8,6 +8,9 @@
   renames it over `X.csd` when complete (`store.files.create_temporary`); a killed export (SIGKILL,
   the OOM killer) leaves that file for good. With the lock held no export is writing one, so the
   files of exactly that pattern are leftovers and are removed; nothing else is touched.
+- Files already there: a folder that holds `.csd` files is refused unless forced (`refuse_existing_files`):
+  the files keep the names of the corpus's own (CMU_MOSI_COVAREP.csd, the label file), so an export may
+  replace files of the same name that are no export's.
 - Marker: every file an export writes carries the metadata key `EXPORT_MARKER_KEY` (the table it
   holds), so that `--force` can remove an earlier export's files that this one does not replace
   (whole-video and segment files would otherwise mix in one folder), and leave every other `.csd`
@@ -24,6 +27,7 @@ from pathlib import Path
 
 from mmdata.errors import DatasetBusyError, MmdataError
 from mmdata.formats.csd import CSD_SUFFIX, CsdFile
+from mmdata.store.output_files import OutputPathError
 
 try:
     import fcntl
@@ -65,6 +69,19 @@ def exporting_into(csd_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def refuse_existing_files(csd_dir: Path, *, force: bool) -> None:
+    """Refuse, unless `force`, a `csd_dir` that already holds `.csd` files: the files written keep the
+    names of the corpus's `.csd` files, so an export there may replace files of the same name.
+
+    Raises:
+        OutputPathError: `csd_dir` holds a `.csd` file and `force` is False.
+    """
+    existing = sorted(csd_dir.glob(f"*{CSD_SUFFIX}")) if csd_dir.is_dir() else []
+    if existing and not force:
+        raise OutputPathError(f"CSD_DIR {csd_dir} already holds .csd files (e.g. {existing[0].name}), which this "
+                              "export may replace; choose a new or empty folder, or pass force=True (--force)")
 
 
 def remove_stale_temporaries(csd_dir: Path) -> list[Path]:

@@ -26,7 +26,7 @@ Matroska `DURATION` tag; else the container's duration when the video is its onl
 frames must reach that end to within one frame plus `TRUNCATION_TOLERANCE`. A file that states no
 duration is read as it decodes. A segment end past the stated end of the video is measured against
 that end here; how far past it may be is the extractor's rule
-(`mmdata.features.audio.check_segment_overrun`).
+(`mmdata.features.audio_frames.check_segment_overrun`).
 
 Torch-free on purpose: this runs in the decode worker processes.
 """

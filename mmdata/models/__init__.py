@@ -5,7 +5,10 @@
   tensor fusion), registered by name;
 - `retrieval`: image-text alignment models (MSE projection, CCA, InfoNCE projection), registered by name;
 - `sentiment_recipe` / `retrieval_recipe`: read an export, train every model, evaluate with
-  `mmdata.metrics`, write the metrics as JSON.
+  `mmdata.metrics`, write the metrics as JSON;
+- `sentiment_splits`: the sentiment recipe's train, validation and test rows read from an export
+  (a held-out validation split when it has none); `sentiment_checks`: what that recipe checks in the
+  export before it trains (disjoint splits, sentiment labels) and the metrics it scores them with.
 
 Submodules import torch; this package module does not.
 """

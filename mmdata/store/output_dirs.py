@@ -125,10 +125,11 @@ def check_replaceable(output_dir: Path, inputs: Sequence[Path], *, force: bool, 
     if not output_dir.is_dir():
         raise DatasetError(f"output {output_dir} is a file; expected a directory: choose another path")
     if not force:
-        raise DatasetError(f"output directory {output_dir} already exists; choose another or pass --force")
+        raise DatasetError(f"output directory {output_dir} already exists; choose another or pass force=True "
+                           "(--force)")
     if not (output_dir / marker).is_file() and any(output_dir.iterdir()):
         raise DatasetError(f"output directory {output_dir} exists and is not an earlier {what} output (no {marker}); "
-                           "--force replaces those only: choose another path, or remove it yourself")
+                           "force=True (--force) replaces those only: choose another path, or remove it yourself")
 
 
 def _publish_dir(tmp: Path, output_dir: Path) -> None:

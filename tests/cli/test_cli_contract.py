@@ -212,7 +212,7 @@ def test_export_csd_does_not_replace_csd_files_of_another_folder_without_force(m
     assert runner.invoke(app, ["export-csd", str(mosi[1]), str(target)]).exit_code == 0
     line = one_line_error(runner.invoke(app, ["export-csd", str(mosi[1]), str(target)]))
     assert line.startswith(f"error: CSD_DIR {target} already holds .csd files (e.g. CMU_MOSI_COVAREP.csd)")
-    assert line.endswith("pass --force")
+    assert line.endswith("pass force=True (--force)")
 
 
 def test_export_csd_force_writes_into_a_folder_holding_csd_files(mosi, tmp_path):

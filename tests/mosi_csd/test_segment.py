@@ -211,7 +211,8 @@ def test_missing_label_file_no_shared_video_and_an_existing_output_are_one_line_
         segment_dataset(tmp_path / "videos", tmp_path / "out", other)
     assert not (tmp_path / "out").exists()
     (tmp_path / "out").mkdir()
-    with pytest.raises(DatasetError, match=r"output directory .*out already exists; choose another or pass --force"):
+    with pytest.raises(DatasetError, match=r"output directory .*out already exists; choose another or pass "
+                                           r"force=True \(--force\)"):
         segment_dataset(tmp_path / "videos", tmp_path / "out", other)
     with pytest.raises(DatasetError, match=r"videos is the input .*videos; segment writes a new directory beside it"):
         segment_dataset(tmp_path / "videos", tmp_path / "videos", other, force=True)

@@ -18,6 +18,7 @@ from mmdata.cli import app
 from mmdata.errors import DatasetBusyError
 from mmdata.formats.csd import CsdFile
 from mmdata.formats.csd_export import export_csd
+from mmdata.store.output_files import OutputPathError
 from tests.fakes.csd import COVAREP_FILE, FACET_FILE, LABELS_FILE, WORDS_FILE
 from tests.segment_export.corpus import segmented, videos_dataset
 
@@ -136,10 +137,10 @@ def test_force_removes_an_earlier_exports_other_files_and_keeps_files_it_did_not
     assert "kept 1 .csd files that export-csd did not write" in result.output and "mine.csd" in result.output
 
 
-def test_without_force_nothing_else_is_removed(tmp_path):
+def test_without_force_the_folder_is_refused_and_nothing_is_removed(tmp_path):
     videos = videos_dataset(tmp_path)
     back = tmp_path / "back"
     export_csd(videos, back)
-    written = export_csd(videos, back, tables=["text.words"])
-    assert written.removed == [] and sorted(p.name for p in back.glob("*.csd")) == sorted(
-        [COVAREP_FILE, WORDS_FILE, FACET_FILE])
+    with pytest.raises(OutputPathError, match=r"already holds \.csd files .*pass force=True \(--force\)"):
+        export_csd(videos, back, tables=["text.words"])
+    assert sorted(p.name for p in back.glob("*.csd")) == sorted([COVAREP_FILE, WORDS_FILE, FACET_FILE])
