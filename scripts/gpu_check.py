@@ -6,20 +6,26 @@ initialised sentence-transformers model (nothing is downloaded), then, for every
 
   - the torchvision backbones (ResNet-18 through the full `mmdata.pipeline.extract` path; ResNet-50
     and ViT-B/16 through the extractor API), with `weights=random` under a fixed seed;
-  - `minilm` (pipeline, with `model=<local dir>`) and `word-embeddings` (extractor API),
+  - `minilm` (pipeline, with `model=<local dir>`) and `word-embeddings` (extractor API);
+  - the video clip models (`r3d-18`, `mc3-18`, `r2plus1d-18`, `s3d`) on random frame crops and the
+    speech models (`wav2vec2-base`, `hubert-base`, ...) on ~1 s of random audio (extractor API,
+    `weights=random` under a fixed seed; decoding runs on the CPU either way, so it is left out),
 
 it computes the features once with device=cpu and once with `--device` (default `cuda`), and
 reports the largest absolute difference, the largest difference relative to the CPU features'
-largest magnitude, and the smallest cosine similarity per row. It also checks that device=auto
-resolves to CUDA when a GPU is present, that an absent `cuda:N` is a ConfigError, and that the
-device is a runtime option (the recorded table config is the same on both devices).
+largest magnitude, the smallest cosine similarity per row, and the seconds of the first and the
+best of `--repeats` (3) later calls on each device. It also checks that each model's parameters are on the
+device, that device=auto resolves to CUDA when a GPU is present, that an absent `cuda:N` is a
+ConfigError, and that the device is a runtime option (the recorded table config is the same on
+both devices).
 
 Tolerances (scale-relative: max |cpu - dev| / max |cpu|):
   - full fp32 on the device (TF32 off for convolutions and matmuls): 1e-4, what the CPU test suite
     allows between mmdata and torchvision; only summation order and kernel choice differ.
   - PyTorch's defaults, which let cuDNN run fp32 convolutions in TF32 (10-bit mantissa, operands
     rounded to ~4.9e-4 relative) on Ampere and newer: 1e-2 and a cosine of at least 0.9999 for
-    the image backbones (ViT-B/16 too: its patch embedding is a convolution); up to ~50
+    the image backbones (ViT-B/16 too: its patch embedding is a convolution), the video clip
+    models (3D convolutions) and the speech models (a convolutional front end); up to ~50
     convolutions in series compound the rounding. Matmuls stay fp32 by default, so the text
     models keep the 1e-4 tolerance.
 
@@ -30,9 +36,11 @@ Run it from the repository root:
 
     python scripts/gpu_check.py                  # cpu vs cuda (needs a CUDA GPU)
     python scripts/gpu_check.py --device cpu     # cpu vs cpu: tests the script itself anywhere
+    python scripts/gpu_check.py --video-models r3d-18 --speech-models ''   # a subset ('' skips a family)
     python scripts/gpu_check.py --out results/   # also write gpu_check.json there ($OUT if set)
 
-It prints a JSON summary and exits 1 if any check failed (2 if the device is not available).
+It prints a JSON summary and exits 1 if any check failed (2 if the device is not available:
+no CUDA GPU, or no GPU of that number).
 """
 from __future__ import annotations
 
@@ -64,6 +72,9 @@ SEED = 7
 IMAGE_MODELS = ("resnet18", "resnet50", "vit-b-16")
 #: Backbones with cuDNN convolutions, which PyTorch runs in TF32 by default (ViT-B/16: its patch embedding).
 TF32_MODELS = ("resnet18", "resnet50", "vit-b-16")
+#: The tiny inputs of the video and speech models: clips per sample, and audio seconds per sample.
+CLIPS_PER_SAMPLE = (1, 2)
+AUDIO_SECONDS = (1.0, 0.5)
 TOL_FP32 = 1e-4
 TOL_TF32 = 1e-2
 MIN_COS_TF32 = 0.9999
@@ -279,7 +290,7 @@ def environment_info(device: str) -> dict[str, Any]:
         "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         "cpu_threads": torch.get_num_threads(), "device": device, "precision_defaults": precision_settings(),
     }
-    for name in ("transformers", "sentence_transformers"):
+    for name in ("torchaudio", "av", "transformers", "sentence_transformers"):
         with contextlib.suppress(ImportError):
             info[name] = __import__(name).__version__
     if torch.cuda.is_available():
@@ -296,7 +307,8 @@ def check_device_resolution(checks: Checks, corpus: Path) -> None:
     from mmdata.features import create_extractor
     from mmdata.features.image_models import resolve_device
 
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    # CUDA devices resolve numbered: 'auto' and 'cuda' are the current device, 'cuda:<current>'.
+    expected = f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu"
     checks.add("resolve_device(auto)", resolve_device("auto") == expected, got=resolve_device("auto"), expected=expected)
     model, resolved = create_extractor(f"resnet18:weights=random,seed={SEED},device=auto").load_model()
     param_device = str(next(model.parameters()).device)
@@ -374,35 +386,121 @@ def check_pipeline(checks: Checks, summary: dict[str, Any], corpus: Path, work: 
             checks.within(f"pipeline {table}: cpu vs {device} (default precision)", stats, TOL_FP32)
 
 
-def check_image_models(checks: Checks, summary: dict[str, Any], corpus: Path, device: str, models: list[str]) -> None:
-    """Each backbone through the extractor API: CPU vs device at default precision and with TF32 off."""
+def rows_of(outputs: list[Any]) -> np.ndarray:
+    """An extractor's outputs as one (rows, dim) array: vectors stacked, sequences' rows joined."""
+    return np.concatenate([out[0] if isinstance(out, tuple) else np.asarray(out)[None] for out in outputs])
+
+
+def seconds(first: float, best: float) -> dict[str, float]:
+    return {"first": round(first, 4), "best": round(best, 4)}
+
+
+def check_against_cpu(checks: Checks, name: str, spec: str, items: list[Any], device: str, tf32_convs: bool,
+                      repeats: int) -> dict[str, Any]:
+    """One extractor on decoded `items`: CPU vs device at default precision and with TF32 off, each
+    timed (first call, best of `repeats` more), and where the model's parameters are. `tf32_convs`: the
+    model convolves, so PyTorch's default (TF32 convolutions) gets the looser tolerance."""
     from mmdata.features import create_extractor
 
-    image_dir = corpus / SPLIT
+    cpu_extractor = create_extractor(f"{spec},device=cpu")
+    cpu, first, best = timed(lambda: rows_of(cpu_extractor.compute(items)), "cpu", repeats)
+    result: dict[str, Any] = {"dim": int(cpu.shape[1]), "rows": int(cpu.shape[0]), "cpu_seconds": seconds(first, best)}
+    for mode in ("default", "ieee"):
+        with fp32_precision(mode):
+            extractor = create_extractor(f"{spec},device={device}")
+            dev, first, best = timed(lambda: rows_of(extractor.compute(items)), device, repeats)
+        stats = compare(cpu, dev)
+        stats["device_seconds"] = seconds(first, best)
+        result[mode] = stats
+        loose = mode == "default" and tf32_convs
+        checks.within(f"{name}: cpu vs {device} ({mode} precision)", stats,
+                      TOL_TF32 if loose else TOL_FP32, MIN_COS_TF32 if loose else None)
+    on = str(next(extractor.load_model()[0].parameters()).device)
+    checks.add(f"{name} device={device} model is on it", on.startswith(device.split(":")[0]), parameters_on=on)
+    return result
+
+
+def check_image_models(checks: Checks, summary: dict[str, Any], corpus: Path, device: str, models: list[str],
+                       repeats: int) -> None:
+    """Each backbone through the extractor API on the corpus's images."""
+    from mmdata.features import create_extractor
+
     rows = [{"sample_id": p.stem, "image": f"{SPLIT}/{p.name}", "captions": [], "transcript": None}
-            for p in sorted(image_dir.glob("*.jpg"))]
+            for p in sorted((corpus / SPLIT).glob("*.jpg"))]
     for name in models:
         spec = f"{name}:weights=random,seed={SEED}"
         decoder = create_extractor(spec)
         items = [decoder.decode(row, corpus) for row in rows]
-        result: dict[str, Any] = {"dim": decoder.output_spec().dim, "rows": len(items)}
-        cpu_extractor = create_extractor(f"{spec},device=cpu")
-        cpu, first, best = timed(lambda: np.stack(cpu_extractor.compute(items)), "cpu")
-        result["cpu_seconds"] = {"first": round(first, 4), "best": round(best, 4)}
-        for mode in ("default", "ieee"):
-            with fp32_precision(mode):
-                extractor = create_extractor(f"{spec},device={device}")
-                dev, first, best = timed(lambda: np.stack(extractor.compute(items)), device)
-            stats = compare(cpu, dev)
-            stats["device_seconds"] = {"first": round(first, 4), "best": round(best, 4)}
-            result[mode] = stats
-            tf32_convs = mode == "default" and name in TF32_MODELS
-            checks.within(f"{name}: cpu vs {device} ({mode} precision)", stats,
-                          TOL_TF32 if tf32_convs else TOL_FP32, MIN_COS_TF32 if tf32_convs else None)
-        summary["image"][name] = result
+        summary["image"][name] = checks.guard(name, lambda: check_against_cpu(
+            checks, name, spec, items, device, name in TF32_MODELS, repeats))
 
 
-def check_text_models(checks: Checks, summary: dict[str, Any], corpus: Path, device: str, model_dir: Path) -> None:
+def names(value: str) -> list[str]:
+    """A comma-separated option as a list ('' is none)."""
+    return [name for name in value.split(",") if name]
+
+
+def registered(family: type) -> list[str]:
+    """The registered extractors of a family (subclasses of `family`), by name."""
+    from mmdata.features import available_extractors, get_extractor_class
+
+    return [name for name in available_extractors() if issubclass(get_extractor_class(name), family)]
+
+
+def tiny_clips(name: str) -> tuple[str, list[Any]]:
+    """The spec and decoded items of a clip model's tiny input: random crops of its crop size, in
+    clips of its fewest frames (at least 8), one sample per count in CLIPS_PER_SAMPLE (S3D's batches
+    of 2 then split a sample). Decoding runs on the CPU on any device, so it is left out."""
+    from mmdata.features import create_extractor
+    from mmdata.features.video_models import DecodedClips
+
+    base = f"{name}:weights=random,seed={SEED}"
+    spec = f"{base},clip_frames={max(8, create_extractor(base).preprocessing().min_frames)}"
+    extractor = create_extractor(spec)
+    frames, (height, width) = extractor.config.clip_frames, extractor.preprocessing().crop_size
+    rng = np.random.default_rng(SEED)
+    items = []
+    for clips in CLIPS_PER_SAMPLE:
+        starts = np.arange(clips) * frames
+        intervals = np.stack([starts, starts + frames], axis=1) / extractor.config.fps
+        pixels = rng.integers(0, 256, (clips * frames, height, width, 3), dtype=np.uint8)
+        items.append(DecodedClips(pixels, starts, intervals))
+    return spec, items
+
+
+def tiny_waveforms() -> list[Any]:
+    """A noisy chirp per length in AUDIO_SECONDS at 16 kHz, as the speech models' decode gives it."""
+    from mmdata.features.speech_models import SAMPLE_RATE
+    from mmdata.media.audio import AudioSegment
+
+    rng = np.random.default_rng(SEED)
+    items = []
+    for index, duration in enumerate(AUDIO_SECONDS):
+        t = np.arange(int(duration * SAMPLE_RATE)) / SAMPLE_RATE
+        wave = 0.3 * np.sin(2 * np.pi * (200 + 400 * t) * t) + rng.normal(0, 0.02, t.shape)
+        items.append(AudioSegment(wave.astype(np.float32), SAMPLE_RATE, 0.0, f"chirp{index}.wav"))
+    return items
+
+
+def check_video_models(checks: Checks, summary: dict[str, Any], device: str, models: list[str], repeats: int) -> None:
+    """Each clip model (3D convolutions: the TF32 tolerance at default precision) on its tiny clips."""
+    for name in models:
+        summary["video"][name] = checks.guard(
+            name, lambda: check_against_cpu(checks, name, *tiny_clips(name), device, True, repeats))
+
+
+def check_speech_models(checks: Checks, summary: dict[str, Any], device: str, models: list[str], repeats: int) -> None:
+    """Each speech model's last layer, frame by frame, on the chirps (its convolutional front end: the
+    TF32 tolerance at default precision)."""
+    items = tiny_waveforms()
+    for name in models:
+        spec = f"{name}:weights=random,seed={SEED}"
+        summary["speech"][name] = checks.guard(
+            name, lambda: check_against_cpu(checks, name, spec, items, device, True, repeats))
+
+
+def check_text_models(checks: Checks, summary: dict[str, Any], corpus: Path, device: str, model_dir: Path,
+                      repeats: int) -> None:
     """minilm (per caption) and word-embeddings through the extractor API, CPU vs device."""
     import torch
 
@@ -415,7 +513,7 @@ def check_text_models(checks: Checks, summary: dict[str, Any], corpus: Path, dev
             per_device = {}
             for dev in ("cpu", device):
                 extractor = create_extractor(f"minilm:model={model_dir},level=caption,device={dev}")
-                vectors, first, best = timed(lambda: extractor.embed(captions), dev)
+                vectors, first, best = timed(lambda: extractor.embed(captions), dev, repeats)
                 loaded_on = str(extractor.load_model().device)
                 per_device[dev] = (vectors, first, best, loaded_on)
             stats = compare(per_device["cpu"][0], per_device[device][0])
@@ -455,24 +553,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=16, help="images in the corpus")
     parser.add_argument("--models", default=",".join(IMAGE_MODELS), help="image backbones for the extractor-API check")
     parser.add_argument("--skip-text", action="store_true", help="skip the sentence-transformers checks")
+    parser.add_argument("--video-models", default=None, help="video clip models, comma-separated ('' for none; default: all)")
+    parser.add_argument("--speech-models", default=None, help="speech models, comma-separated ('' for none; default: all)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls after the first, per model and device")
     parser.add_argument("--out", default=os.environ.get("OUT"), help="folder for gpu_check.json (default: $OUT)")
     args = parser.parse_args(argv)
 
     import torch
 
     from mmdata.features.image_models import check_device, resolve_device
+    from mmdata.features.speech_models import SpeechModel
+    from mmdata.features.video_models import TorchvisionClipModel
 
     check_device(args.device)
     device = resolve_device(args.device) if args.device == "auto" else args.device
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        print(json.dumps({"ok": False, "error": f"device {device!r} asked for, but torch sees no CUDA GPU"}))
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device.startswith("cuda") and int(device.partition(":")[2] or 0) >= gpus:
+        seen = f"{gpus} CUDA GPU(s), numbered from 0" if gpus else "no CUDA GPU"
+        print(json.dumps({"ok": False, "error": f"device {device!r} asked for, but torch sees {seen}"}))
         return 2
+    video_models = registered(TorchvisionClipModel) if args.video_models is None else names(args.video_models)
+    speech_models = registered(SpeechModel) if args.speech_models is None else names(args.speech_models)
 
     started = time.perf_counter()
     checks = Checks()
     summary: dict[str, Any] = {"env": environment_info(device), "tolerances": {
         "fp32_rel": TOL_FP32, "tf32_conv_rel": TOL_TF32, "tf32_conv_min_cos": MIN_COS_TF32,
-        "rel": "max|cpu-dev| / max|cpu|"}, "pipeline": {}, "image": {}, "text": {}}
+        "rel": "max|cpu-dev| / max|cpu|"}, "pipeline": {}, "image": {}, "text": {}, "video": {}, "speech": {}}
     with tempfile.TemporaryDirectory(prefix="mmdata-gpu-check-") as tmp:
         work = Path(tmp)
         corpus = work / "coco"
@@ -486,10 +593,12 @@ def main(argv: list[str] | None = None) -> int:
                 text_model = None
         checks.guard("device resolution", lambda: check_device_resolution(checks, corpus))
         checks.guard("pipeline", lambda: check_pipeline(checks, summary, corpus, work, device, text_model))
-        models = [m for m in args.models.split(",") if m]
-        checks.guard("image models", lambda: check_image_models(checks, summary, corpus, device, models))
+        checks.guard("image models", lambda: check_image_models(checks, summary, corpus, device, names(args.models),
+                                                                args.repeats))
         if text_model is not None:
-            checks.guard("text models", lambda: check_text_models(checks, summary, corpus, device, text_model))
+            checks.guard("text models", lambda: check_text_models(checks, summary, corpus, device, text_model, args.repeats))
+        checks.guard("video models", lambda: check_video_models(checks, summary, device, video_models, args.repeats))
+        checks.guard("speech models", lambda: check_speech_models(checks, summary, device, speech_models, args.repeats))
     summary["precision_after"] = precision_settings()
     summary["seconds"] = round(time.perf_counter() - started, 2)
     summary["failed"] = [c["name"] for c in checks.results if not c["ok"]]
