@@ -41,9 +41,11 @@ def _whole_videos(source: Dataset) -> list[dict[str, Any]]:
         elif row["group_id"] not in (None, sample_id):
             why = f"it belongs to video {row['group_id']!r}"
         if why:
+            hint = ("; a manifest of whole videos: give each row a group_id equal to its id (a manifest's default "
+                    "group is the media path)" if why.startswith("it belongs to video") else "")
             raise DatasetError(
                 f"sample {sample_id!r} of {source.root} is not a whole video ({why}); `segment` cuts whole videos "
-                "(sample_id = video id, no start/end): extract the .csd folder with `-o labels=none` first")
+                f"(sample_id = video id, no start/end): extract the .csd folder with `-o labels=none` first{hint}")
     return rows
 
 

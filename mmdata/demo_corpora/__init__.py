@@ -6,3 +6,22 @@
 
 The same seed writes byte-identical annotation files and identical media.
 """
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Public names and the module of this package that defines each (imported when first used).
+_EXPORTS = {
+    "MosiDemoConfig": "mosi_demo",
+    "write_mosi_demo": "mosi_demo",
+    "ShapesDemoConfig": "shapes_demo",
+    "write_shapes_demo": "shapes_demo",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

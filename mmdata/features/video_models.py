@@ -44,6 +44,10 @@ from mmdata.store.metadata import FeatureSpec
 
 log = logging.getLogger(__name__)
 
+#: How far under one sampled frame a `step` may fall (float rounding) and still count as one. Any more,
+#: and rounding the starts puts two clips on one frame (0.6 frame puts the 2nd and 3rd clips on frame 1).
+STEP_ROUNDING = 1e-9
+
 ClipPool = Literal["none", "mean"]
 ClipTail = Literal["pad", "drop"]
 
@@ -94,7 +98,7 @@ class ClipModelConfig:
             raise ValueError(f"fps must be a finite number > 0, got {self.fps}")
         if not (math.isfinite(self.step) and self.step >= 0):
             raise ValueError(f"step must be a finite number of seconds >= 0 (0: clip_frames / fps), got {self.step}")
-        if self.step and round(self.step * self.fps) < 1:
+        if self.step and self.step * self.fps < 1 - STEP_ROUNDING:
             raise ValueError(f"step {self.step} s is under one sampled frame at fps={self.fps:g}; "
                              f"expected at least {1 / self.fps:.4g} s")
         if self.batch_size < 1:
@@ -250,7 +254,9 @@ def clip_starts(num_frames: int, clip_frames: int, step_frames: float, tail: Cli
     frames are left after the last whole clip. A video shorter than one clip gives one clip at 0."""
     if num_frames <= clip_frames:
         return np.zeros(1, np.int64)
-    count = int((num_frames - clip_frames) / step_frames) + 2  # every whole clip, plus the next start
+    # Starts up to one at or past the last frame: rounding a fractional step can bring the start after
+    # the last whole clip's down onto a whole clip too, so counting whole clips alone may come up short.
+    count = int(num_frames / step_frames) + 2
     starts = np.floor(np.arange(count) * step_frames + 0.5).astype(np.int64)
     whole = starts[starts + clip_frames <= num_frames]
     following = starts[len(whole)]
