@@ -7,6 +7,12 @@ Weights never download. `weights=` takes one of:
   - `random`: torchvision's own initialisation under `seed` (tests, benchmarks).
 A missing file is a `MissingWeightsError` naming the path and how to supply it.
 
+The table's provenance records the weights (kind, file name, weights name, SHA-256 of the file) and,
+for a file or the hub cache, the file's fingerprint under `versions` as "weights:<file name>" (the
+first 16 hex digits, hashed once per process), so that resuming a table after the file changed (a
+fine-tuned checkpoint saved under the same name, the hub-cache file replaced) is refused as one
+after a library upgrade.
+
 Preprocessing is the weights' transforms (for a file or `random`: those of the model's default ImageNet
 weights): `decode` (worker processes, no torch) decodes the image (whole by default, so the model sees the
 pixels torchvision's transforms give; `decode=draft` decodes large JPEGs at reduced size first), resizes
@@ -28,6 +34,7 @@ import numpy as np
 from mmdata.errors import ConfigError, MissingWeightsError
 from mmdata.features.base import Extractor, register_extractor
 from mmdata.features.image_stats import sample_image_path
+from mmdata.features.text_models import file_sha256
 from mmdata.media.image import open_image, resize_center_crop
 from mmdata.store.metadata import FeatureSpec
 
@@ -116,6 +123,28 @@ class WeightsSource:
     name: str | None = None  # the weights enum member, for kind='hub'
     url: str | None = None
 
+    def sha256(self) -> str | None:
+        """The SHA-256 of the file these weights load (cached per process), or None: random weights,
+        or no such file yet (`check_ready` and the load refuse that)."""
+        if self.path is None:
+            return None
+        try:
+            return file_sha256(self.path)
+        except OSError:
+            return None
+
+    def record(self) -> dict[str, Any]:
+        """What a table's provenance records: kind, file name, weights name and the file's SHA-256."""
+        return {"kind": self.kind, "file": self.path.name if self.path else None, "name": self.name,
+                "sha256": self.sha256()}
+
+    def versions(self) -> dict[str, str]:
+        """The file's fingerprint as a table `versions` entry, "weights:<file name>" -> the first 16 hex
+        digits of its SHA-256 (none for random weights), so that a resume after the file changed is
+        refused as one after a library upgrade (`refuse_mixed_versions`)."""
+        digest = self.sha256()
+        return {} if self.path is None or digest is None else {f"weights:{self.path.name}": digest[:16]}
+
 
 class TorchvisionBackbone(Extractor):
     """A torchvision classification model with its classifier replaced by the identity."""
@@ -145,7 +174,8 @@ class TorchvisionBackbone(Extractor):
     def provenance(self) -> dict[str, Any]:
         out = provenance_without_runtime(self)
         source = self.weights_source()
-        out["weights"] = {"kind": source.kind, "file": source.path.name if source.path else None, "name": source.name}
+        out["weights"] = source.record()
+        out["versions"].update(source.versions())
         return out
 
     # -- weights and preprocessing (resolved in the main process; workers receive the result) --

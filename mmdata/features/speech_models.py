@@ -144,8 +144,13 @@ class SpeechModel(Extractor):
         return frozenset() if self.config.weights.strip() == RANDOM_WEIGHTS else frozenset({"seed"})
 
     def provenance(self) -> dict[str, Any]:
+        """`weights` records the file and its SHA-256; `versions` carries "weights:<file name>" -> its
+        first 16 hex digits, so that a resume after the file changed is refused as after a library
+        upgrade (`store.tables.refuse_mixed_versions`), as for the image and video backbones."""
         out = provenance_without_runtime(self)
-        out["weights"] = self.weights_source().record()
+        record = out["weights"] = self.weights_source().record()
+        if record.get("file") and record.get("sha256"):
+            out["versions"] = {**out["versions"], f"weights:{record['file']}": record["sha256"][:16]}
         return out
 
     @property

@@ -12,7 +12,9 @@ by repeating that frame, so the clips cover the whole segment; `tail=drop` leave
 shorter than one clip gives one padded clip either way.
 
 Weights resolve as the image backbones' do (`mmdata.features.image_models`): a weights name read only
-from the torch hub cache, a state-dict file, or `random` with `seed`; nothing downloads.
+from the torch hub cache, a state-dict file, or `random` with `seed`; nothing downloads. The table
+records them as theirs: the file's SHA-256 under `weights` and its fingerprint under `versions`
+("weights:<file name>"), so that a resume after the file changed is refused.
 
 Preprocessing is the weights' `transforms()` (`VideoClassification`; for a file or `random`: those of
 the default Kinetics weights): each frame is resized with bilinear interpolation (no antialiasing)

@@ -11,6 +11,7 @@ from mmdata.errors import ConfigError, MissingWeightsError
 from mmdata.features import create_extractor
 from mmdata.features.image_models import Preprocessing
 from mmdata.media.image import open_image, resize_center_crop
+from mmdata.store.files import sha256_file
 
 
 def reference_resnet18(seed: int) -> torch.nn.Module:
@@ -123,7 +124,10 @@ def test_weights_name_is_read_from_the_torch_hub_cache(resnet18, fake_coco, tmp_
     expected_path.parent.mkdir(parents=True)
     torch.save(reference_resnet18(seed=0).state_dict(), expected_path)
     np.testing.assert_array_equal(extractor.compute([item])[0], resnet18.compute([item])[0])
-    assert extractor.provenance()["weights"] == {"kind": "hub", "file": expected_path.name, "name": "IMAGENET1K_V1"}
+    digest = sha256_file(expected_path)
+    assert extractor.provenance()["weights"] == {"kind": "hub", "file": expected_path.name, "name": "IMAGENET1K_V1",
+                                                 "sha256": digest}
+    assert extractor.provenance()["versions"][f"weights:{expected_path.name}"] == digest[:16]
 
 
 def test_missing_weights_file_names_the_path(tmp_path, fake_coco):

@@ -22,6 +22,7 @@ from mmdata.features import create_extractor
 from mmdata.features.video_models import clip_starts, resize_center_crop_frame
 from mmdata.media.video import read_video_frames
 from mmdata.store import open_dataset
+from mmdata.store.files import sha256_file
 
 runner = CliRunner()
 FPS, CLIP = 8, 8  # clips of 1 s: small enough for the models on a CPU
@@ -213,7 +214,10 @@ def test_weights_come_from_the_hub_cache_and_nothing_touches_the_network(corpus,
     torch.save(saved.state_dict(), checkpoint)
     extractor = create_extractor(spec)
     extractor.check_ready()
-    assert extractor.provenance()["weights"] == {"kind": "hub", "file": checkpoint.name, "name": "KINETICS400_V1"}
+    digest = sha256_file(checkpoint)
+    assert extractor.provenance()["weights"] == {"kind": "hub", "file": checkpoint.name, "name": "KINETICS400_V1",
+                                                 "sha256": digest}
+    assert extractor.provenance()["versions"][f"weights:{checkpoint.name}"] == digest[:16]
     assert "seed" not in extractor.provenance()["config"]
     (features, _), = extractor.compute([extractor.decode({"sample_id": "short", "video": "short.mp4"}, corpus)])
     saved.fc = torch.nn.Identity()
