@@ -30,6 +30,7 @@ import itertools
 import logging
 import multiprocessing
 import pickle
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -61,6 +62,18 @@ WORKERS_CANNOT_START = (
     "put its calls under `if __name__ == \"__main__\":`: workers start from a fork server, which first runs the "
     "script's main module, as multiprocessing's spawn does; or decode in this process (num_workers=0, `-j 0`)"
 )
+
+
+def workers_cannot_start_message() -> str:
+    """Why decode workers die as they start, and the way out: a main module that is no file on disk
+    (`python - <<EOF`, `<stdin>`) cannot be run by the fork server, guard or not."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main is not None and not Path(main).is_file():
+        return (f"decode worker processes die as they start (the error each printed is above): they first run this "
+                f"program's main module, and {main!r} is not a file on disk (a program read from standard input, "
+                "`python - <<EOF`); save the program to a file and run that (its calls under `if __name__ == "
+                "\"__main__\":`), run it with `python -c`, or decode in this process (num_workers=0, `-j 0`)")
+    return WORKERS_CANNOT_START
 
 
 def _decode_receivable(extractor: Extractor, row: dict[str, Any], corpus_root: Path) -> ItemResult:
@@ -322,7 +335,7 @@ class LocalExecutor:
             error = self._get_pool().submit(receive_extractor, pickle.dumps(extractor)).result()
         except BrokenProcessPool:
             self._restart()
-            raise WorkersCannotStartError(WORKERS_CANNOT_START) from None
+            raise WorkersCannotStartError(workers_cannot_start_message()) from None
         if error is not None:
             raise WorkersCannotStartError(cannot_receive_message(extractor, error, "decode worker processes",
                                                                  LOCAL_RECEIVE_HINT))
