@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from mmdata.checks.stream import fixed_rows, sequence_rows, valid_mask
 from mmdata.checks.temporal import segment_coverage
@@ -34,15 +33,13 @@ from mmdata.share.hf import split_order
 from mmdata.store.layout import shard_format
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset
-from mmdata.store.shards import map_shard, unreadable_as_error
+from mmdata.store.shards import map_shard, shard_batches, unreadable_as_error
 
 #: Most rows in a record batch of a scan.
 SCAN_ROWS = 4096
 #: About how many bytes of decoded columns a record batch of a Parquet shard holds: fewer rows than
 #: SCAN_ROWS where rows are long sequences (a whole video's frames are megabytes).
 SCAN_BYTES = 32 * 2**20
-#: Bytes a Parquet shard is read in, page by page (without it a batch reads its whole column chunk).
-READ_BUFFER_BYTES = 2**20
 
 
 @dataclass
@@ -268,27 +265,12 @@ def _count_rows_and_nulls(files: Sequence[Path]) -> tuple[int, int]:
 
 
 def _table_batches(files: Sequence[Path], columns: list[str]) -> Iterator[pa.RecordBatch]:
-    """The `columns` of a table's shard files in order, as record batches, one shard open at a time:
-    Arrow IPC shards as views of their memory map, Parquet shards decoded page by page, a batch
-    holding about `SCAN_BYTES` (`_batch_rows`), so that memory holds one batch, not the table."""
+    """The `columns` of a table's shard files in order, as record batches of about `SCAN_BYTES`
+    (`store.shards.shard_batches`), one shard open at a time, so that memory holds one batch, not
+    the table."""
     for path in files:
         with unreadable_as_error(path):
-            if shard_format(path) == "arrow":
-                yield from map_shard(path).select(columns).to_batches(max_chunksize=SCAN_ROWS)
-                continue
-            shard = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES)
-            yield from shard.iter_batches(batch_size=_batch_rows(shard.metadata, columns), columns=columns)
-
-
-def _batch_rows(metadata: pq.FileMetaData, columns: list[str]) -> int:
-    """Rows per batch so that one holds about `SCAN_BYTES` of `columns` (at least 1, at most SCAN_ROWS),
-    from the shard's uncompressed column sizes in its footer."""
-    size = sum(group.column(j).total_uncompressed_size
-               for group in (metadata.row_group(i) for i in range(metadata.num_row_groups))
-               for j in range(group.num_columns) if group.column(j).path_in_schema.split(".")[0] in columns)
-    if size == 0:
-        return SCAN_ROWS
-    return int(min(max(SCAN_BYTES * metadata.num_rows // size, 1), SCAN_ROWS))
+            yield from shard_batches(path, columns, SCAN_BYTES, SCAN_ROWS)
 
 
 def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:

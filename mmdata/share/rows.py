@@ -21,8 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmdata.errors import ShardReadError
-from mmdata.store.layout import shard_format
-from mmdata.store.shards import map_shard, open_shard_batches, shard_rows
+from mmdata.store.shards import shard_batches, shard_rows
 
 #: Decoded bytes of a Parquet shard read at a time: a shard of 1,000 MOSI segments of COVAREP
 #: decodes to ~300 MB, one of 100 whole videos to ~250 MB, and a share needs only some of its rows.
@@ -32,13 +31,9 @@ MAX_BATCH_ROWS = 2**16
 
 
 def read_shard_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
-    """A shard's record batches of `columns`, in order: decoded as they are asked for (Parquet),
-    or views of its memory map (Arrow IPC). Closing the iterator closes the file."""
-    if shard_format(path) == "parquet":
-        _, _, batches = open_shard_batches(path, columns, BATCH_BYTES, MAX_BATCH_ROWS)
-        yield from batches
-    else:
-        yield from map_shard(path).select(columns).to_batches()
+    """A shard's record batches of `columns`, in order (`store.shards.shard_batches`, batches of
+    about BATCH_BYTES). Closing the iterator closes the file."""
+    return shard_batches(path, columns, BATCH_BYTES, MAX_BATCH_ROWS)
 
 
 class TableRows:

@@ -144,6 +144,17 @@ def open_shard_batches(path: Path, columns: Sequence[str], batch_bytes: int,
     return schema, meta.num_rows, batches()
 
 
+def shard_batches(path: Path, columns: Sequence[str], batch_bytes: int, max_rows: int) -> Iterator[pa.RecordBatch]:
+    """A shard's `columns` as record batches, in order, one batch in memory at a time: a Parquet shard
+    decoded as the batches are asked for (`open_shard_batches`: about `batch_bytes` decoded, at most
+    `max_rows` rows), an Arrow IPC shard as views of its memory map (at most `max_rows` rows). Closing
+    the iterator closes the file."""
+    if shard_format(path) == "parquet":
+        yield from open_shard_batches(path, columns, batch_bytes, max_rows)[2]
+    else:
+        yield from map_shard(path).select(list(columns)).to_batches(max_chunksize=max_rows)
+
+
 #: Bytes read from a shard at a time by `open_shard_batches` (without it a column chunk, a whole
 #: row group's worth, is read at once).
 READ_BUFFER_BYTES = 2**20
@@ -262,4 +273,4 @@ def shards_dataset(files: Sequence[Path], schema: pa.Schema | None = None) -> ds
     return ds.dataset([str(f) for f in files], format=_PARQUET if fmt == "parquet" else fmt, schema=schema)
 
 
-__all__ = ["RESTORE_SAMPLES", "map_shard", "open_shard", "open_shard_batches", "repair_hint", "unreadable_as_error", "parquet_pool", "release_unused_memory", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]
+__all__ = ["RESTORE_SAMPLES", "map_shard", "open_shard", "open_shard_batches", "repair_hint", "shard_batches", "unreadable_as_error", "parquet_pool", "release_unused_memory", "table_batches", "read_shard", "shard_footer", "shard_rows", "shard_schema", "shards_dataset"]
