@@ -8,7 +8,6 @@ with `torchaudio.models.wav2vec2_model` / `wavlm_model` from the bundle's parame
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Literal
 
 from mmdata.errors import ConfigError, MissingWeightsError
 from mmdata.features.image_models import RANDOM_WEIGHTS, STATE_DICT_SUFFIXES
+from mmdata.features.text_models import file_sha256
 
 #: Where torchaudio's bundles download their weights from (`bundle.get_model()`).
 BUNDLE_URL = "https://download.pytorch.org/torchaudio/models/{}"
@@ -147,23 +147,12 @@ def compatible_bundles(bundle: str) -> list[str]:
 
 
 def file_fingerprint(path: Path) -> str | None:
-    """The SHA-256 of `path`, or None when there is no such file."""
+    """The SHA-256 of `path` (`text_models.file_sha256`: hashed once per process while the file stays
+    as it is), or None when there is no such file."""
     try:
-        info = path.stat()
-    except OSError:
+        return file_sha256(path)
+    except FileNotFoundError:
         return None
-    return _file_sha256(str(path), info.st_size, info.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=16)
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    """SHA-256 of a file, cached per process by path, size and modification time (a base model's
-    file is 360 MB: hashed once, not each time provenance is read)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _bundle(name: str) -> Any:
