@@ -8,7 +8,7 @@ import typer
 
 from mmdata.cli.app import command, table_names
 from mmdata.cli.paths import output_dir as checked_dir
-from mmdata.fusion import FuseOptions, fuse
+from mmdata.fusion import FuseOptions, FuseReport, fuse
 from mmdata.fusion.fuse import parse_normalization
 
 
@@ -54,6 +54,15 @@ def fuse_command(
                f"[{report.format}] in {report.seconds:.2f} s")
     typer.echo("rows per split: " + ", ".join(f"{k}: {v}" for k, v in report.rows.items()))
     listed = f" (listed in {report.dropped_samples})" if report.dropped_samples else ""
-    typer.echo("missing: " + ", ".join(f"{k}: {v}" for k, v in report.missing.items()) + f"; dropped {report.dropped}{listed}")
+    typer.echo("missing: " + ", ".join(f"{k}: {v}" + _no_time_step(report, k) for k, v in report.missing.items())
+               + f"; dropped {report.dropped}{listed}")
+    if report.no_time_step_warning:
+        typer.echo(f"warning: {report.no_time_step_warning}", err=True)
     if report.labels:
         typer.echo("labels: " + ", ".join(report.labels))
+
+
+def _no_time_step(report: FuseReport, table: str) -> str:
+    """What follows a pooled table's missing count: how many of them it has, but without a time step to ride on."""
+    count = report.no_time_step.get(table)
+    return f" ({count} with no time step)" if count else ""

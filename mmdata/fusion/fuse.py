@@ -141,6 +141,11 @@ class FuseReport:
     emptied_splits: list[str] = field(default_factory=list)
     #: The file listing the samples missing='drop' left out (`formats.DROPPED_SAMPLES`), when any was.
     dropped_samples: Path | None = None
+    #: Kept sequences: pooled table -> samples counted in `missing` whose feature exists but has no
+    #: time step to ride on (no sequence table has a row for the sample); empty for pooled rows.
+    no_time_step: dict[str, int] = field(default_factory=dict)
+    #: One line naming those samples' count, the sequence tables and a sample id; None when there are none.
+    no_time_step_warning: str | None = None
 
     @property
     def total_rows(self) -> int:
@@ -156,6 +161,8 @@ class FuseReport:
         missing = {name: n for name, n in self.missing.items() if n}
         if missing or self.dropped:
             lines.append(f"missing: {missing}, dropped: {self.dropped}")
+        if self.no_time_step_warning:
+            lines.append(self.no_time_step_warning)
         if self.emptied_splits:
             lines.append(f"emptied splits: {self.emptied_splits}")
         if self.labels:
@@ -263,7 +270,9 @@ def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, starte
                 pq.write_table(tally.dropped_table(), tmp / DROPPED_SAMPLES, compression="zstd")
             metadata.update(rows=rows, files=files, missing={
                 "policy": options.missing, "non_finite": options.non_finite, "counts": missing, "dropped": dropped,
-                "dropped_samples": DROPPED_SAMPLES if dropped else None, "emptied_splits": _emptied_splits(plan, rows)})
+                "dropped_samples": DROPPED_SAMPLES if dropped else None, "emptied_splits": _emptied_splits(plan, rows),
+                # kept sequences only: pooled rows' metadata stays as it was
+                **({"no_time_step": tally.no_time_step.to_json()} if plan.keeps_sequences else {})})
             write_text_atomic(tmp / FUSED_METADATA, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
         except BaseException:
             if sink is not None:
@@ -275,6 +284,8 @@ def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, starte
         normalization={t.name: t.method for t in plan.tables}, files=files, seconds=time.perf_counter() - started,
         labels=list(plan.label_columns), emptied_splits=metadata["missing"]["emptied_splits"],
         dropped_samples=output_dir / DROPPED_SAMPLES if dropped else None,
+        no_time_step={k: v for k, v in tally.no_time_step.tables.items() if v},
+        no_time_step_warning=tally.no_time_step.warning(),
     )
     if report.emptied_splits:
         log.warning("--missing drop left no row of split(s) %s: every sample there lacks a table (missing: %s)",

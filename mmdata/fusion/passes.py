@@ -28,7 +28,7 @@ from mmdata.fusion.formats import BackgroundSink, Sink
 from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.fusion.normalize import NormStats, RunningMoments, apply_normalization, normalize_in_place
 from mmdata.fusion.plan import FusePlan, ShardData, iter_shards
-from mmdata.fusion.sequences import concat_sequences, pad_rows
+from mmdata.fusion.sequences import NoTimeStep, concat_sequences, pad_rows
 from mmdata.store.moments import iter_shard_moments
 
 if TYPE_CHECKING:
@@ -47,11 +47,13 @@ class Tally:
     """Missing features per table and dropped samples, counted on the pass that decodes the shards.
 
     `dropped_rows` names each dropped sample (`DROPPED_SCHEMA`): the export lists them in
-    `dropped.parquet`, so a sample left out is never left out silently."""
+    `dropped.parquet`, so a sample left out is never left out silently. `no_time_step` counts the
+    pooled features among `missing` that exist but have no time step to ride on (kept sequences)."""
 
     missing: dict[str, int] = field(default_factory=dict)
     dropped: int = 0
     dropped_rows: list[pa.Table] = field(default_factory=list)
+    no_time_step: NoTimeStep = field(default_factory=NoTimeStep)
 
     def dropped_table(self) -> pa.Table:
         """Every dropped sample: id, split and the tables that lack it, in the samples table's order."""
@@ -246,6 +248,7 @@ def count_shard(plan: FusePlan, shard: ShardData, keep: np.ndarray, tally: Tally
     for table in plan.tables:
         missing = int((~shard.tables[table.name].valid).sum())
         tally.missing[table.name] = tally.missing.get(table.name, 0) + missing
+    tally.no_time_step.add(plan, shard)
     dropped = np.flatnonzero(~keep)
     tally.dropped += len(dropped)
     if len(dropped):
@@ -253,8 +256,9 @@ def count_shard(plan: FusePlan, shard: ShardData, keep: np.ndarray, tally: Tally
 
 
 def _dropped_rows(plan: FusePlan, shard: ShardData, dropped: np.ndarray) -> pa.Table:
-    """`DROPPED_SCHEMA` rows of the shard's `dropped` samples (indices into the shard)."""
-    lacking = np.stack([~shard.tables[t.name].valid[dropped] for t in plan.tables], axis=1)
+    """`DROPPED_SCHEMA` rows of the shard's `dropped` samples (indices into the shard): the tables that
+    lack each (a pooled table whose vector only had no time step to ride on does not)."""
+    lacking = np.stack([shard.tables[t.name].lacking()[dropped] for t in plan.tables], axis=1)
     names = np.array([t.name for t in plan.tables], dtype=object)
     per_row = lacking.sum(axis=1)
     offsets = np.concatenate([[0], np.cumsum(per_row)]).astype(np.int32)
@@ -317,17 +321,21 @@ def normalize_batch(batch: FusedBatch, plan: FusePlan, stats: dict[str, NormStat
 
 
 def keep_mask(plan: FusePlan, shard: ShardData, options: FuseOptions) -> np.ndarray:
-    """Samples to write; with missing='error' the first missing feature raises, naming table and sample."""
+    """Samples to write; with missing='error' the first missing feature raises, naming table and sample.
+
+    The error names a table that lacks the feature: a pooled vector without a time step to ride on
+    is missing because a sequence table lacks the sample, and that table is the one named."""
     keep = np.ones(len(shard.splits), dtype=bool)
     for table in plan.tables:
         valid = shard.tables[table.name].valid
         if valid.all():
             continue
-        if options.missing == "error":
-            first = int(np.argmax(~valid))
+        lacking = shard.tables[table.name].lacking()
+        if options.missing == "error" and lacking.any():
+            first = int(np.argmax(lacking))
             raise DatasetError(
                 f"table {table.name!r}, sample {shard.sample_ids[first].as_py()!r}: no feature "
-                f"({shard.tables[table.name].why_missing}); {int((~valid).sum())} such samples in this shard; "
+                f"({shard.tables[table.name].why_missing}); {int(lacking.sum())} such samples in this shard; "
                 "pass --missing zero (zero-fill + presence mask) or --missing drop"
             )
         if options.missing == "drop":

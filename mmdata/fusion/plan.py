@@ -7,6 +7,7 @@ features decoded to NumPy (record shapes below), reading the next shard while th
 
     ShardData.tables[name]: TableData
         valid    (n,) bool            the sample has this table's feature (NaN/Inf: per FuseOptions.non_finite)
+        no_step  (n,) bool or None    pooled tables beside kept sequences: has the feature, but no time step
         vectors  (n, D) float32       pooled tables, and sequences pooled to one vector
         offsets  (n+1,), rows (sum T_i, D) float32, intervals (sum T_i, 2)   sequences kept as such
     ShardData.aux_labels  (n, k) float64   the chosen auxiliary labels (`labels.py`), NaN = none; or None
@@ -122,6 +123,13 @@ class TableData:
     offsets: np.ndarray | None = None
     rows: np.ndarray | None = None
     intervals: np.ndarray | None = None
+    #: Samples whose feature this (pooled) table has but whose row has no time step to carry it
+    #: (`_without_steps_no_vector`): not in `valid`, yet not lacking from the table.
+    no_step: np.ndarray | None = None
+
+    def lacking(self) -> np.ndarray:
+        """Samples the table itself has no feature for (failed, empty, NaN/Inf): not `valid`, less `no_step`."""
+        return ~self.valid if self.no_step is None else ~(self.valid | self.no_step)
 
     def rows_of(self, samples: np.ndarray) -> np.ndarray:
         """Feature rows of the chosen samples: their vectors, or all their time steps."""
@@ -253,13 +261,14 @@ def _read_shard(plan: FusePlan, index: int) -> ShardData:
 def _without_steps_no_vector(plan: FusePlan, shard: ShardData) -> None:
     """A pooled table's vector is repeated at each time step of its sample: where the sample has none
     (no sequence table has it), the vector has nowhere to go, so it counts as missing (in `present`,
-    the missing counts and the statistics) rather than present and stored nowhere."""
+    the missing counts and the statistics) rather than present and stored nowhere. Such samples are
+    kept in `no_step`, so the report names that cause rather than a failure of the pooled table."""
     no_steps = shard.steps == 0
     for table in plan.tables:
         data = shard.tables[table.name]
-        if data.offsets is None and (data.valid & no_steps).any():
+        if data.offsets is None:
+            data.no_step = data.valid & no_steps
             data.valid = data.valid & ~no_steps
-            data.why_missing += "; or the sample has no time step to carry it (no sequence table has it)"
 
 
 def _read_table_shard(plan: FusePlan, table: TablePlan, index: int, sample_ids: pa.Array) -> TableData:

@@ -9,12 +9,60 @@ at every step. Rows between stages:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 
 from mmdata.checks.aligned import INTERVAL_ATOL
 from mmdata.errors import DatasetError
 from mmdata.fusion.plan import FusePlan, ShardData, TableData, TablePlan
 
+
+@dataclass
+class NoTimeStep:
+    """Samples without a time step whose pooled features exist: no sequence table has a row for them
+    (failed, empty or non-finite), so their pooled vectors, repeated at each step, have none to ride
+    on and are left out of the export (`present` False, counted missing) though the dataset holds them.
+
+    Counted apart so that the report names this cause: `missing` alone reads as a failure of the
+    pooled table. `tables`: pooled table -> such samples that have its feature; `samples`: samples
+    with at least one; `example`: the first such sample id.
+    """
+
+    sequence_tables: list[str] = field(default_factory=list)
+    tables: dict[str, int] = field(default_factory=dict)
+    samples: int = 0
+    example: str | None = None
+
+    def add(self, plan: FusePlan, shard: ShardData) -> None:
+        """Count the shard's samples (`TableData.no_step` of its pooled tables)."""
+        pooled = [t.name for t in plan.tables if shard.tables[t.name].no_step is not None]
+        if not pooled:
+            return
+        self.sequence_tables = [t.name for t in plan.tables if shard.tables[t.name].offsets is not None]
+        without = np.stack([shard.tables[name].no_step for name in pooled], axis=1)
+        for name, column in zip(pooled, without.T):
+            self.tables[name] = self.tables.get(name, 0) + int(column.sum())
+        any_table = without.any(axis=1)
+        self.samples += int(any_table.sum())
+        if self.example is None and any_table.any():
+            self.example = shard.sample_ids[int(np.argmax(any_table))].as_py()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"samples": self.samples, "tables": dict(self.tables), "example": self.example}
+
+    def warning(self) -> str | None:
+        """One line saying which pooled features are left out and why, or None when none is."""
+        if not self.samples:
+            return None
+        counts = ", ".join(f"{name}: {n}" for name, n in self.tables.items() if n)
+        one = self.samples == 1
+        sample, it, its = ("sample has", "it", "its") if one else ("samples have", "them", "their")
+        return (f"{self.samples} {sample} no time step: no sequence table ({', '.join(self.sequence_tables)}) has "
+                f"a row for {it} (failed, empty or non-finite), e.g. sample {self.example!r}; {its} pooled features "
+                f"({counts}) exist but have no step to ride on, so they are not in the export and count as missing; "
+                "`mmdata check` lists the failures, --sequences pool keeps those features")
 
 
 def concat_sequences(plan: FusePlan, shard: ShardData, keep: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
