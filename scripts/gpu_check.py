@@ -7,6 +7,8 @@ initialised sentence-transformers model (nothing is downloaded), then, for every
   - the torchvision backbones (ResNet-18 through the full `mmdata.pipeline.extract` path; ResNet-50
     and ViT-B/16 through the extractor API), with `weights=random` under a fixed seed;
   - `minilm` (pipeline, with `model=<local dir>`) and `word-embeddings` (extractor API);
+  - `clip` and `clip-text` (extractor API) with a tiny randomly initialised CLIP checkpoint written
+    offline (tests/fakes/clip_model.py: 4 layers, width 64), on the corpus's images and captions;
   - the video clip models (`r3d-18`, `mc3-18`, `r2plus1d-18`, `s3d`) on random frame crops and the
     speech models (`wav2vec2-base`, `hubert-base`, ...) on ~1 s of random audio (extractor API,
     `weights=random` under a fixed seed; decoding runs on the CPU either way, so it is left out),
@@ -24,7 +26,7 @@ Tolerances (scale-relative: max |cpu - dev| / max |cpu|):
     allows between mmdata and torchvision; only summation order and kernel choice differ.
   - PyTorch's defaults, which let cuDNN run fp32 convolutions in TF32 (10-bit mantissa, operands
     rounded to ~4.9e-4 relative) on Ampere and newer: 1e-2 and a cosine of at least 0.9999 for
-    the image backbones (ViT-B/16 too: its patch embedding is a convolution), the video clip
+    the image backbones (ViT-B/16 and `clip` too: their patch embedding is a convolution), the video clip
     models (3D convolutions) and the speech models (a convolutional front end); up to ~50
     convolutions in series compound the rounding. Matmuls stay fp32 by default, so the text
     models keep the 1e-4 tolerance.
@@ -37,6 +39,7 @@ Run it from the repository root:
     python scripts/gpu_check.py                  # cpu vs cuda (needs a CUDA GPU)
     python scripts/gpu_check.py --device cpu     # cpu vs cpu: tests the script itself anywhere
     python scripts/gpu_check.py --video-models r3d-18 --speech-models ''   # a subset ('' skips a family)
+    python scripts/gpu_check.py --skip-clip      # without the CLIP checks
     python scripts/gpu_check.py --out results/   # also write gpu_check.json there ($OUT if set)
 
 It prints a JSON summary and exits 1 if any check failed (2 if the device is not available:
@@ -499,6 +502,37 @@ def check_speech_models(checks: Checks, summary: dict[str, Any], device: str, mo
             name, lambda: check_against_cpu(checks, name, spec, items, device, True, repeats))
 
 
+def check_clip_models(checks: Checks, summary: dict[str, Any], corpus: Path, device: str, model_dir: Path,
+                      repeats: int) -> None:
+    """`clip` on the corpus's images (its patch embedding convolves: the TF32 tolerance at default
+    precision) and `clip-text` on its captions, one caption per item (matmuls only: the fp32 tolerance)."""
+    from mmdata.features import create_extractor
+
+    rows = [{"sample_id": p.stem, "image": f"{SPLIT}/{p.name}", "captions": [], "transcript": None}
+            for p in sorted((corpus / SPLIT).glob("*.jpg"))]
+    spec = f"clip:model={model_dir}"
+    decoder = create_extractor(spec)
+    decoder.check_ready()
+    items = [decoder.decode(row, corpus) for row in rows]
+    summary["clip"]["clip"] = checks.guard("clip", lambda: check_against_cpu(checks, "clip", spec, items, device, True,
+                                                                             repeats))
+    annotations = json.loads((corpus / "annotations" / f"captions_{SPLIT}.json").read_text())["annotations"]
+    captions = [[a["caption"]] for a in annotations]
+    text_spec = f"clip-text:model={model_dir}"
+    summary["clip"]["clip-text"] = checks.guard("clip-text", lambda: check_against_cpu(
+        checks, "clip-text", text_spec, captions, device, False, repeats))
+
+
+def write_tiny_clip_model(path: Path) -> dict[str, Any]:
+    """The tests' tiny CLIP checkpoint (random weights under SEED), 4 layers of width 64."""
+    from tests.fakes.clip_model import write_tiny_clip
+
+    write_tiny_clip(path, seed=SEED, width=64, layers=4)
+    config = json.loads((path / "config.json").read_text())
+    return {"width": 64, "layers": 4, "projection_dim": config["projection_dim"],
+            "bytes": sum(f.stat().st_size for f in path.rglob("*") if f.is_file())}
+
+
 def check_text_models(checks: Checks, summary: dict[str, Any], corpus: Path, device: str, model_dir: Path,
                       repeats: int) -> None:
     """minilm (per caption) and word-embeddings through the extractor API, CPU vs device."""
@@ -553,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=16, help="images in the corpus")
     parser.add_argument("--models", default=",".join(IMAGE_MODELS), help="image backbones for the extractor-API check")
     parser.add_argument("--skip-text", action="store_true", help="skip the sentence-transformers checks")
+    parser.add_argument("--skip-clip", action="store_true", help="skip the clip / clip-text checks")
     parser.add_argument("--video-models", default=None, help="video clip models, comma-separated ('' for none; default: all)")
     parser.add_argument("--speech-models", default=None, help="speech models, comma-separated ('' for none; default: all)")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls after the first, per model and device")
@@ -579,7 +614,8 @@ def main(argv: list[str] | None = None) -> int:
     checks = Checks()
     summary: dict[str, Any] = {"env": environment_info(device), "tolerances": {
         "fp32_rel": TOL_FP32, "tf32_conv_rel": TOL_TF32, "tf32_conv_min_cos": MIN_COS_TF32,
-        "rel": "max|cpu-dev| / max|cpu|"}, "pipeline": {}, "image": {}, "text": {}, "video": {}, "speech": {}}
+        "rel": "max|cpu-dev| / max|cpu|"}, "pipeline": {}, "image": {}, "text": {}, "clip": {}, "video": {},
+        "speech": {}}
     with tempfile.TemporaryDirectory(prefix="mmdata-gpu-check-") as tmp:
         work = Path(tmp)
         corpus = work / "coco"
@@ -597,6 +633,12 @@ def main(argv: list[str] | None = None) -> int:
                                                                 args.repeats))
         if text_model is not None:
             checks.guard("text models", lambda: check_text_models(checks, summary, corpus, device, text_model, args.repeats))
+        if not args.skip_clip:
+            clip_model = work / "tiny-clip"
+            summary["clip"]["model"] = checks.guard("build tiny CLIP model", lambda: write_tiny_clip_model(clip_model))
+            if summary["clip"]["model"] is not None:
+                checks.guard("clip models", lambda: check_clip_models(checks, summary, corpus, device, clip_model,
+                                                                      args.repeats))
         checks.guard("video models", lambda: check_video_models(checks, summary, device, video_models, args.repeats))
         checks.guard("speech models", lambda: check_speech_models(checks, summary, device, speech_models, args.repeats))
     summary["precision_after"] = precision_settings()

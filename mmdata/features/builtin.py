@@ -5,3 +5,4 @@ from mmdata.features import audio_librosa, audio_torchaudio, audio_kaldi, audio 
 from mmdata.features import audio_opensmile, audio_prosody, video, words  # noqa: F401
 from mmdata.features import speech_models  # noqa: F401
 from mmdata.features import video_models  # noqa: F401
+from mmdata.features import clip_models, clip_text  # noqa: F401

@@ -194,7 +194,7 @@ def resize_center_crop(
     short, long = (width, height) if width <= height else (height, width)
     new_short, new_long = resize_size, int(resize_size * long / short)
     new_width, new_height = (new_short, new_long) if width <= height else (new_long, new_short)
-    _check_resized_size(width, height, new_width, new_height)
+    check_resized_size(width, height, new_width, new_height)
     if (new_width, new_height) != (width, height):
         img = img.resize((new_width, new_height), _resampling(resample))
     top = int(round((new_height - crop_size) / 2.0))
@@ -202,7 +202,7 @@ def resize_center_crop(
     return img.crop((left, top, left + crop_size, top + crop_size))
 
 
-def _check_resized_size(width: int, height: int, new_width: int, new_height: int) -> None:
+def check_resized_size(width: int, height: int, new_width: int, new_height: int) -> None:
     """Refuse a resize whose result Pillow would refuse to decode: memory and time grow with the
     resized size, which for an image of extreme aspect ratio is far larger than the file's."""
     limit = None if Image.MAX_IMAGE_PIXELS is None else 2 * Image.MAX_IMAGE_PIXELS

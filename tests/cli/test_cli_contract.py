@@ -119,8 +119,8 @@ def test_a_typo_in_a_fuse_choice_is_a_one_line_error_listing_the_choices(dataset
     (["--on-error", "skp"], "--on-error must be skip or fail, got 'skp'"),
     (["--table-format", "parqet"], "--table-format must be one of ['arrow', 'parquet'], got 'parqet'"),
     (["--executor", "rya"], "unknown executor 'rya'; expected 'local' (process pool) or 'ray' (Ray Data)"),
-    (["--image", "hashed-bow"], "extractor 'hashed-bow' is for text, not image; image extractors: ['color-hist',"),
-    (["--text", "color-hist"], "extractor 'color-hist' is for image, not text; text extractors: ['hashed-bow',"),
+    (["--image", "hashed-bow"], "extractor 'hashed-bow' is for text, not image; image extractors: ['clip', 'color-hist',"),
+    (["--text", "color-hist"], "extractor 'color-hist' is for image, not text; text extractors: ['clip-text', 'hashed-bow',"),
     (["--address", "auto"], "--address auto joins a Ray cluster; it needs --executor ray"),
 ])
 def test_a_bad_extract_option_is_a_one_line_error_before_anything_is_written(tmp_path, args, expected):
