@@ -200,16 +200,18 @@ def expect(condition: bool, path: Path | str, message: str) -> None:
         raise CorpusFormatError(f"{path}: {message}")
 
 
-def read_csv_rows(path: Path, *, delimiter: str = ",") -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def read_csv_rows(path: Path, *, delimiter: str = ",",
+                  text: str | None = None) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Header and (line number, row) pairs of a CSV file, values stripped.
 
     A row's line number is the line where its record starts (a quoted value may span lines). The
     unnamed index column pandas writes (`df.to_csv()` without `index=False`: header "" first, or
     "Unnamed: 0" once read back and saved again) is left out, header and rows. Any other empty
     header name, or a name given twice, is an error: the row dicts are keyed by name, so one
-    column would silently hide the other.
+    column would silently hide the other. `text` is the file already decoded (a loader that reads other
+    encodings than UTF-8); `path` then only names the file in errors.
     """
-    text = read_text(path)
+    text = read_text(path) if text is None else text
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]

@@ -1,4 +1,5 @@
-r"""Generic manifests: one row per sample in JSONL or CSV, naming media files and their text.
+r"""Generic manifests: one row per sample in JSONL, a JSON array, CSV/TSV or Parquet, naming media files
+and their text (reading the files: `mmdata.corpora.manifest_files`).
 
 manifest.jsonl lines look like:
     {"id": "clip-001", "video": "videos/a.mp4", "start": 1.5, "end": 4.0, "text": "hello there", "label": 1, "split": "train"}
@@ -7,14 +8,18 @@ manifest.csv looks like (a comma-separated header row; `captions` cells are `|`-
     id,image,captions,split
     cat-1,images/cat.jpg,a cat|a cat on a mat,train
 
-Columns; every one is optional, but a row names at least one medium or one text:
-    id                  sample id (string or integer). Default: the first media path without its suffix
-                        (`images/cat`), plus `@<start>-<end>` for a segment; `line-<n>` for a text-only row.
+Columns (names read in any case, surrounding spaces ignored: `Image `, `ID`); every one is optional, but
+a row names at least one medium or one text:
+    id                  sample id (string or integer; a CSV cell as written: `007` stays `007`). Default: the first
+                        media path without its suffix (`images/cat`), plus `@<start>-<end>` for a segment;
+                        `line-<n>` for a text-only row.
                         A row whose default id an earlier row with other media took (`images/cat.png` after
                         `images/cat.jpg`) keeps its suffix (`images/cat.png`).
     image, audio, video media paths relative to the corpus root (the manifest's folder). A path that is not on
                         disk as written but is with `/` for `\` (a manifest written on Windows) or in the
                         other Unicode normal form (NFC/NFD, e.g. names from macOS) is read as it is on disk.
+                        `~/` is the home folder (outside the root: allow_outside_root); a URL or a Windows
+                        drive path (`C:\...`) is refused, naming the row.
     start, end          segment bounds in seconds within audio/video (0 <= start < end), counted from the start of
                         the media file as a player or `ffmpeg -ss` counts them: a file whose time line starts after 0
                         (an MPEG-TS capture's 1.4 s, an MP4 cut from a stream) has its first timestamp added, so the
@@ -23,21 +28,22 @@ Columns; every one is optional, but a row names at least one medium or one text:
     media_start         where the file's time line starts (seconds) when the row's start/end count from it; overrides
                         the start read from the file: 0 takes start/end as the file's own timestamps. Kept in `extra`,
                         as is `duration` (the medium's length), which `check` holds whole clips to.
-    captions            a list of strings (JSONL) or one `|`-separated cell (CSV; `\|` for a `|` inside a caption;
-                        a blank piece, `a dog| |`, is a blank caption, as in a JSONL list).
+    captions            a list of strings (JSON, Parquet) or one `|`-separated cell (CSV; `\|` for a `|` inside a
+                        caption; a blank piece, `a dog| |`, is a blank caption, as in a JSONL list); a CSV cell
+                        holding a list as JSON or pandas' `to_csv` writes it (`['a cat', 'a mat']`) is that list.
     caption             one caption.
     text                one text: the transcript of an audio/video row, else the caption of the row.
                         A row gives at most one of captions, caption and text. A blank caption or text is
                         left out, a problem of the row (errors table); a row with nothing else is left out.
     split               default `all`.
-    label               a number or a numeric string (the primary label, e.g. a sentiment score).
+    label               a number or a numeric string (the primary label, e.g. a sentiment score); NaN is refused.
     group_id            leakage group (default: the first media path, symlinked folders followed, so that one file
                         reached as `imgs/x.jpg` and `images/x.jpg` is one group; else the id).
-    anything else       kept in `extra` (JSONL values as they are; CSV cells as strings, empty cells left out).
+    anything else       kept in `extra` (JSON values as they are; CSV cells as strings, empty cells left out;
+                        Parquet nulls left out, timestamps as ISO 8601 text).
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -45,7 +51,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any
 
 from mmdata.corpora.base import (
     REPEATED_ENTRY,
@@ -55,21 +61,25 @@ from mmdata.corpora.base import (
     _resolved_file,
     expect_text,
     posix_path,
-    read_csv_rows,
-    read_text,
     register_corpus,
     safe_relative_path,
     short_repr,
 )
-from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.corpora.manifest_files import (
+    ManifestFormat,
+    check_encoding,
+    find_manifest_file,
+    format_of,
+    read_manifest_rows,
+    row_location,
+)
+from mmdata.errors import ConfigError, CorpusFormatError
 from mmdata.media.audio import SOUNDFILE_SUFFIXES
 from mmdata.options import did_you_mean
 from mmdata.records import Sample
 
 log = logging.getLogger(__name__)
 
-ManifestFormat = Literal["auto", "jsonl", "csv"]
-MANIFEST_FILES = ("manifest.jsonl", "manifest.csv")
 MEDIA_COLUMNS = ("image", "audio", "video")
 TEXT_COLUMNS = ("captions", "caption", "text")
 KNOWN_COLUMNS = frozenset(("id", "split", "label", "group_id", "start", "end", *MEDIA_COLUMNS, *TEXT_COLUMNS))
@@ -80,24 +90,31 @@ _STARTS_AT_ZERO = frozenset(SOUNDFILE_SUFFIXES)
 #: Audio and video files of one row whose time lines start further apart than this (seconds) cannot
 #: share one segment.
 _ORIGIN_TOLERANCE = 1e-3
-#: A `|` in a CSV `captions` cell separates captions unless escaped as `\|`.
-_CAPTION_SEPARATOR = re.compile(r"(?<!\\)\|")
+#: A media path that is a URL (`https://...`, `file:///...`) rather than a file under the root.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+#: A Windows absolute path (`C:\data\cat.jpg`), which names no file under the root on another system.
+_WINDOWS_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
+#: A decimal comma (`0,5`), as spreadsheets write numbers where `,` is the decimal separator.
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 
 
 @dataclass(frozen=True)
 class ManifestOptions:
-    #: The manifest file relative to the corpus root (default: manifest.jsonl, manifest.csv, else the
-    #: only `*.jsonl` or `*.csv` file in the root).
+    #: The manifest file relative to the corpus root (default: manifest.jsonl, .csv, .tsv, else the only
+    #: `*.jsonl`, `*.csv` or `*.tsv` file in the root, else manifest.json, .parquet).
     manifest_file: str | None = None
-    #: `auto` picks the format from the file suffix (`.jsonl`/`.ndjson` or `.csv`).
+    #: `auto` picks the format from the file suffix (`.jsonl`/`.ndjson`, `.json`, `.csv`, `.tsv`, `.parquet`).
     file_format: ManifestFormat = "auto"
-    #: Accept media paths outside the corpus root (`../`, absolute, symlinks out).
+    #: Accept media paths outside the corpus root (`../`, absolute, `~/`, symlinks out).
     allow_outside_root: bool = False
+    #: The text encoding of a JSONL/JSON/CSV/TSV file (a UTF-16 file is read by its byte order mark):
+    #: `cp1252` for Excel's plain "CSV" on Windows.
+    encoding: str = "utf-8"
 
 
 @register_corpus("manifest", ManifestOptions)
 def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None) -> LoadResult:
-    """A JSONL or CSV manifest with one row per sample (format in the module docstring).
+    """A JSONL, JSON, CSV/TSV or Parquet manifest with one row per sample (format in the module docstring).
 
     Example:
         >>> result = load_manifest(Path("/data/clips"), ManifestOptions(manifest_file="train.jsonl"), None)
@@ -108,18 +125,21 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
         CorpusNotFoundError: no manifest file.
         CorpusFormatError: a malformed row, named `file:line` with what was expected and found (a row
             whose segment is empty or reversed, end <= start, is a load problem instead: left out).
-        ConfigError: a split no row has, or an ambiguous manifest file.
+        ConfigError: a split no row has, an ambiguous manifest file, or an unknown encoding.
     """
+    check_encoding(options.encoding)
     path = find_manifest_file(corpus_dir, options.manifest_file)
-    file_format = options.file_format if options.file_format != "auto" else _format_of(path)
+    file_format = options.file_format if options.file_format != "auto" else format_of(path)
     result = LoadResult(samples=[])
-    rows = read_jsonl_rows(path, result.problems) if file_format == "jsonl" else _read_csv(path)
+    rows = read_manifest_rows(path, file_format, options.encoding, result.problems, KNOWN_COLUMNS | EXTRA_COLUMNS)
+    unit = "row" if file_format == "parquet" else "line"
     seen: dict[str, int] = {}
     seen_media: dict[str, tuple[Any, ...]] = {}
     splits: set[str] = set()
     origins: dict[str, float] = {}
     for line, row in rows:
-        sample = _row_to_sample(row, f"{path}:{line}", line, corpus_dir, options.allow_outside_root, result.problems)
+        where = row_location(path, file_format, line)
+        sample = _row_to_sample(row, where, line, corpus_dir, options.allow_outside_root, result.problems)
         if sample is None:
             continue
         if sample.sample_id in seen and row.get("id") is None:
@@ -128,24 +148,38 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
             derived = "" if row.get("id") is not None else (
                 "; this id comes from the row's media path, give the rows an 'id' column to keep both")
             result.problems.append(LoadProblem(
-                sample.sample_id, f"{path}:{line}",
-                f"duplicate sample id {sample.sample_id!r} (first on line {seen[sample.sample_id]}); row left out"
+                sample.sample_id, where,
+                f"duplicate sample id {sample.sample_id!r} (first on {unit} {seen[sample.sample_id]}); row left out"
                 + derived,
                 REPEATED_ENTRY,
             ))
             continue
         seen[sample.sample_id] = line
         seen_media[sample.sample_id] = _media_of(sample)
-        sample = _on_file_time_line(sample, row, f"{path}:{line}", corpus_dir, origins, result.problems)
+        sample = _on_file_time_line(sample, row, where, corpus_dir, origins, result.problems)
         if sample is None:
             continue
         splits.add(sample.split)
         if split is None or sample.split == split:
             result.samples.append(sample)
     if split is not None and split not in splits and rows:
-        raise ConfigError(f"no row of {path} has split {split!r}; splits there: {sorted(splits)}")
+        raise ConfigError(f"no row of {path} has split {split!r}; splits there: {sorted(splits)}"
+                          + did_you_mean(split, sorted(splits)))
     _warn_near_misses(path, rows)
+    _warn_split_spellings(path, splits)
     return result
+
+
+def _warn_split_spellings(path: Path, splits: set[str]) -> None:
+    """One warning per split written in several cases (`Train` and `train`): they load as separate
+    splits, as written, which is rarely what the rows meant."""
+    spellings: dict[str, list[str]] = {}
+    for name in sorted(splits):
+        spellings.setdefault(name.strip().casefold(), []).append(name)
+    for names in spellings.values():
+        if len(names) > 1:
+            log.warning("%s: splits %s differ only in case or spaces and load as separate splits; write them alike",
+                        path, names)
 
 
 def _warn_near_misses(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> None:
@@ -158,102 +192,14 @@ def _warn_near_misses(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> Non
             log.warning("%s: column %r is not one mmdata reads, so it is kept in extra%s", path, column, hint)
 
 
-def find_manifest_file(corpus_dir: Path, manifest_file: str | None = None) -> Path:
-    """The manifest of a corpus root: the named file, a `manifest.jsonl|csv`, or the only JSONL/CSV file."""
-    if manifest_file is not None:
-        path = corpus_dir / manifest_file
-        if not path.is_file():
-            raise CorpusNotFoundError(f"manifest file not found: {path} (option manifest_file)")
-        return path
-    if not corpus_dir.is_dir():
-        raise CorpusNotFoundError(f"corpus root not found: {corpus_dir}")
-    for name in MANIFEST_FILES:
-        if (corpus_dir / name).is_file():
-            return corpus_dir / name
-    found = sorted(p for p in corpus_dir.iterdir() if p.suffix.lower() in (".jsonl", ".ndjson", ".csv") and p.is_file())
-    if not found:
-        raise CorpusNotFoundError(f"no manifest (manifest.jsonl, manifest.csv or another *.jsonl/*.csv) in {corpus_dir}")
-    if len(found) > 1:
-        raise ConfigError(
-            f"several possible manifests in {corpus_dir}: {[p.name for p in found]}; choose one with manifest_file=<name>"
-        )
-    return found[0]
-
-
-def read_jsonl_rows(path: Path, problems: list[LoadProblem] | None = None) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line of a JSONL file.
-
-    With `problems`, a line that is not valid UTF-8 is left out and reported there (one bad
-    caption costs one row, recorded in the errors table); without, it fails the whole file.
-
-    Raises:
-        CorpusFormatError: `file:line:column: invalid JSON (...)` or a line that is not an object.
-    """
-    rows = []
-    lines = read_text(path).split("\n") if problems is None else _utf8_lines(path, problems)
-    for number, line in enumerate(lines, start=1):
-        if line is None or not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise CorpusFormatError(f"{path}:{number}:{e.colno}: invalid JSON ({e.msg}) in {short_repr(line)}") from e
-        except RecursionError as e:
-            raise CorpusFormatError(f"{path}:{number}: JSON nested too deeply") from e
-        if not isinstance(row, dict):
-            raise CorpusFormatError(f"{path}:{number}: expected a JSON object per line, got {short_repr(row)}")
-        rows.append((number, row))
-    return rows
-
-
-def _utf8_lines(path: Path, problems: list[LoadProblem]) -> list[str | None]:
-    """The lines of a file; one that is not valid UTF-8 becomes None and a LoadProblem naming `file:line`."""
-    lines: list[str | None] = []
-    for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
-        try:
-            lines.append(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
-        except UnicodeDecodeError as e:
-            problems.append(LoadProblem(None, f"{path}:{number}", f"not valid UTF-8 (byte {raw[e.start]:#04x} at "
-                                        f"column {e.start + 1}); row left out, re-encode the file as UTF-8"))
-            lines.append(None)
-    return lines
-
-
-def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    header, rows = read_csv_rows(path)
-    if len(set(header)) != len(header):
-        raise CorpusFormatError(f"{path}:1: repeated column names in the header {header}")
-    if len(header) == 1 and any(sep in header[0] for sep in "\t;"):
-        raise CorpusFormatError(
-            f"{path}:1: the header {short_repr(header[0])} is one column; a CSV manifest is comma-separated"
-        )
-    # CSV cells are strings: empty cells mean "absent", captions are `|`-separated (`\|` is a literal `|`).
-    out = []
-    for line, row in rows:
-        values: dict[str, Any] = {k: v for k, v in row.items() if v != ""}
-        if "captions" in values:
-            values["captions"] = _caption_pieces(values["captions"])
-        out.append((line, values))
-    return out
-
-
-def _caption_pieces(cell: str) -> list[str]:
-    """The captions of a CSV `captions` cell, split on `|` (`\\|` is a literal `|`) and stripped.
-
-    A blank piece (`a dog| |`) is kept, so that `_texts` reports it as it does a blank caption of a
-    JSONL list; a cell of blank pieces only (`|`) is one blank caption, reported the same way.
-    """
-    pieces = [c.replace("\\|", "|").strip() for c in _CAPTION_SEPARATOR.split(cell)]
-    return pieces if any(pieces) else [""]
-
-
 def _row_to_sample(row: dict[str, Any], where: str, line: int, corpus_dir: Path, allow_outside: bool,
                    problems: list[LoadProblem]) -> Sample | None:
     """The row's sample; None when its only text is blank (a problem in `problems`, as a COCO blank caption)."""
     media = {}
     for column in MEDIA_COLUMNS:
         if row.get(column) is not None:
-            value = _spelling_on_disk(corpus_dir, expect_text(row[column], where, f"{column!r} (a media path)"))
+            value = _local_path(expect_text(row[column], where, f"{column!r} (a media path)"), column, where)
+            value = _spelling_on_disk(corpus_dir, value)
             media[column] = safe_relative_path(corpus_dir, value, where=where, allow_outside=allow_outside)
     start, end = _seconds(row, "start", where), _seconds(row, "end", where)
     if (start is not None or end is not None) and not (media.get("audio") or media.get("video")):
@@ -405,6 +351,8 @@ def _label(value: Any, where: str) -> float | None:
     try:
         return _number(value, where, "'label'")
     except CorpusFormatError as e:
+        if not isinstance(value, str) or _parsed_float(value) is not None or _DECIMAL_COMMA.fullmatch(value.strip()):
+            raise  # NaN, inf or a decimal comma: its own hint says what to write
         raise CorpusFormatError(
             f"{e}; 'label' is the sample's numeric target (a score, or a class index); keep a class name in a "
             "column of another name (e.g. 'category'), which goes to the sample's `extra`") from None
@@ -416,14 +364,40 @@ def _number(value: Any, where: str, what: str) -> float | None:
     number = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value) if abs(value) < 1e308 else math.inf
-    elif isinstance(value, str) and "_" not in value:  # float() reads "1_0" as 10
-        try:
-            number = float(value)
-        except ValueError:
-            number = None
+    elif isinstance(value, str):
+        number = _parsed_float(value)
     if number is None or not math.isfinite(number):
-        raise CorpusFormatError(f"{where}: expected {what} as a finite number, got {short_repr(value)}")
+        hint = ""
+        if number is not None:
+            hint = "; leave the cell empty (null) where there is no value"
+        elif isinstance(value, str) and _DECIMAL_COMMA.fullmatch(value.strip()):
+            hint = f"; write the decimal separator as '.' ({value.strip().replace(',', '.')})"
+        raise CorpusFormatError(f"{where}: expected {what} as a finite number, got {short_repr(value)}{hint}")
     return number
+
+
+def _parsed_float(text: str) -> float | None:
+    if "_" in text:  # float() reads "1_0" as 10
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _local_path(value: str, column: str, where: str) -> str:
+    """`value` as a path to look up under the root, `~/` expanded; a URL or a Windows drive path, which
+    name no file there, is refused with what to write instead."""
+    text = value.strip()
+    if _URL.match(text):
+        raise CorpusFormatError(
+            f"{where}: expected {column!r} as a file path relative to the corpus root, got the URL {short_repr(text)}; "
+            "download the files under the corpus root and give their paths")
+    if _WINDOWS_DRIVE.match(text) and os.name != "nt":
+        raise CorpusFormatError(
+            f"{where}: expected {column!r} as a path relative to the corpus root, got the Windows path "
+            f"{short_repr(text)}; write it relative to the manifest's folder (e.g. images/cat.jpg)")
+    return os.path.expanduser(value) if value.startswith("~") else value
 
 
 def _spelling_on_disk(corpus_dir: Path, path: str) -> str:
@@ -474,12 +448,3 @@ def _with_suffixed_id(sample: Sample, earlier_media: tuple[Any, ...] | None) -> 
     if suffixed == sample.sample_id:
         return sample
     return replace(sample, sample_id=suffixed)
-
-
-def _format_of(path: Path) -> Literal["jsonl", "csv"]:
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if suffix == ".csv":
-        return "csv"
-    raise ConfigError(f"cannot tell the format of manifest {path.name!r} from its suffix; pass file_format=jsonl|csv")
