@@ -64,9 +64,11 @@ class _Context:
     _spans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def max_frames(self, table: str) -> int | None:
-        """The frames per sample a `video-frames` table was capped at (its config's `max_frames`), or None."""
+        """The frames per sample a `video-frames` table was capped at (its config's `max_frames`), or the
+        clips per sample a clip model's table was (`max_clips`, recorded only when set), or None."""
         entry = self.dataset.manifest.tables.get(table)
-        cap = entry.config.get("max_frames") if entry is not None and entry.extractor == "video-frames" else None
+        cap = None if entry is None else \
+            entry.config.get("max_frames" if entry.extractor == "video-frames" else "max_clips")
         return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None
 
     def spans(self, table: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

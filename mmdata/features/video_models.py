@@ -24,6 +24,16 @@ PyTorch's CPU kernel (float32, fused multiply-adds), so the crops are byte for b
 torchvision's transforms give on x86-64 CPUs with AVX2/FMA (a build that does not fuse them may differ
 by one level on rare pixels), and only the crops travel to the main process; normalization and the
 model run there, on `device`, `batch_size` clips at a time.
+
+Long videos: `max_clips=N` keeps N clips spread uniformly over a segment that holds more, and decodes
+only their frames (`mmdata.features.video_clip_sampling` says how they are chosen and read). Without it
+every sampled frame's crop is held at once, in the decode worker and again in the main process once
+shipped (30 minutes at fps 15 are 27,000 crops of 112x112, 1 GB, plus its pickle on the way).
+`max_decoded_frames` bounds that: a sample with more sampled frames fails, with a reason in the errors
+table naming it and how to cap it, before anything is decoded when the file's header already says so.
+A bound with a way out, rather than streaming a sample's clips through the model in chunks, because
+the pipeline hands `compute` whole decoded items. The default, 54,000 frames (an hour at 15 fps, 2 GB
+of crops; S3D: 13,500 of its 224x224 crops, 2 GB too), refuses only what would have held more.
 """
 from __future__ import annotations
 
@@ -41,6 +51,9 @@ from mmdata.features.audio import check_segment_overrun
 from mmdata.features.base import Extractor, register_extractor
 from mmdata.features.image_models import TorchvisionBackbone, check_device, resolve_device
 from mmdata.features.video import check_segment_start
+from mmdata.features.video_clip_sampling import (
+    check_frame_budget, probe_extent, read_clip_frames, stated_frames, uniform_clip_choice,
+)
 from mmdata.media.video import read_video_frames
 from mmdata.store.metadata import FeatureSpec
 
@@ -85,6 +98,12 @@ class ClipModelConfig:
     #: The last clip when it runs past the last sampled frame: 'pad' repeats that frame, 'drop' leaves
     #: the clip out (a video shorter than one clip still gives one padded clip).
     tail: ClipTail = "pad"
+    #: At most this many clips per sample, spread uniformly over it (0: every clip). Only their frames
+    #: are decoded (see `mmdata.features.video_clip_sampling`); pool='mean' averages the clips kept.
+    max_clips: int = 0
+    #: The most sampled frames one sample may hold at once (0: no bound); a sample with more fails with
+    #: a reason naming it. A bound on memory, not recorded: it changes no feature.
+    max_decoded_frames: int = 54_000
     #: Clips per forward pass of the model (a runtime option: it does not change the features).
     batch_size: int = 8
     #: Turn frames upright as the video's display matrix says (multiples of 90 degrees), as `ffmpeg` does.
@@ -105,6 +124,10 @@ class ClipModelConfig:
                              f"expected at least {1 / self.fps:.4g} s")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.max_clips < 0:
+            raise ValueError(f"max_clips must be >= 0 (0: every clip), got {self.max_clips}")
+        if self.max_decoded_frames < 0:
+            raise ValueError(f"max_decoded_frames must be >= 0 (0: no bound), got {self.max_decoded_frames}")
 
     @property
     def step_frames(self) -> float:
@@ -143,9 +166,16 @@ class TorchvisionClipModel(TorchvisionBackbone):
             frame_window=cfg.clip_frames / cfg.fps,
         )
 
+    def inapplicable_options(self) -> frozenset[str]:
+        # max_clips=0 keeps every clip, as tables made before the option did.
+        return super().inapplicable_options() | ({"max_clips"} if not self.config.max_clips else set())
+
     def provenance(self) -> dict[str, Any]:
         out = super().provenance()
         out["runtime"]["batch_size"] = out["config"].pop("batch_size")
+        # A bound on memory decides whether a sample fails, never what a row holds: a runtime option, so a
+        # resume with another bound keeps the rows (and `check` notes the difference, as for `device`).
+        out["runtime"]["max_decoded_frames"] = out["config"].pop("max_decoded_frames")
         return out
 
     def preprocessing(self) -> ClipPreprocessing:
@@ -185,19 +215,69 @@ class TorchvisionClipModel(TorchvisionBackbone):
         """The sample's frames sampled at `fps`, resized and cropped, and its clips' starts and intervals."""
         if not row.get("video"):
             raise MediaError(f"sample {row['sample_id']!r} has no video file; expected a 'video' path")
-        cfg, pre = self.config, self.preprocessing()
         path = resolve_media(corpus_root, row["video"])
+        if self.config.max_clips:
+            chosen = self._decode_chosen_clips(row, path)
+            if chosen is not None:
+                return chosen
+        return self._decode_every_clip(row, path)
+
+    def _decode_every_clip(self, row: dict[str, Any], path: Path) -> DecodedClips:
+        """Every sampled frame of the segment (at most `max_decoded_frames` of them), cut into clips;
+        with `max_clips`, the clips it keeps of those."""
+        cfg = self.config
+        start, end = row.get("start"), row.get("end")
+        limit = cfg.max_decoded_frames
+        if limit:
+            stated = stated_frames(path, fps=cfg.fps, start=start, end=end) or 0
+            self._check_budget(row, path, stated, f"its header puts the segment at over {stated} sampled frames "
+                                                  f"at fps={cfg.fps:g}")
         video = read_video_frames(
-            path, fps=cfg.fps, start=row.get("start"), end=row.get("end"), autorotate=cfg.autorotate,
-            convert=lambda rgb, _time: resize_center_crop_frame(rgb, pre.resize_size, pre.crop_size),
+            path, fps=cfg.fps, start=start, end=end, autorotate=cfg.autorotate, convert=self._crop,
+            max_frames=limit + 1 if limit else None,  # one over the bound tells that it is over
         )
+        self._check_budget(row, path, len(video), f"the segment has more than {limit} sampled frames at fps={cfg.fps:g}")
         check_segment_start(row, path, float(video.intervals[0, 0]))
         check_segment_overrun(row, path, float(video.intervals[-1, 1] if video.video_end is None else video.video_end),
                               "video")
         starts = clip_starts(len(video), cfg.clip_frames, cfg.step_frames, cfg.tail)
+        if cfg.max_clips:
+            starts = starts[uniform_clip_choice(len(starts), cfg.max_clips)]
         last = np.minimum(starts + cfg.clip_frames, len(video)) - 1
         intervals = np.stack([video.intervals[starts, 0], video.intervals[last, 1]], axis=1)
         return DecodedClips(np.stack(video.frames), starts, intervals)
+
+    def _decode_chosen_clips(self, row: dict[str, Any], path: Path) -> DecodedClips | None:
+        """The `max_clips` clips kept of a segment holding more, only their frames decoded; None when the
+        segment holds no more clips than that, or its frames cannot be placed without decoding them all."""
+        cfg = self.config
+        extent = probe_extent(path, fps=cfg.fps, start=row.get("start"), end=row.get("end"), autorotate=cfg.autorotate)
+        if extent is None:
+            return None
+        check_segment_start(row, path, extent.begin)
+        check_segment_overrun(row, path, extent.stop, "video")
+        every = clip_starts(extent.count, cfg.clip_frames, cfg.step_frames, cfg.tail)
+        if len(every) <= cfg.max_clips:
+            return None
+        starts = every[uniform_clip_choice(len(every), cfg.max_clips)]
+        held = len(starts) * cfg.clip_frames
+        self._check_budget(row, path, held, f"max_clips={cfg.max_clips} clips of clip_frames={cfg.clip_frames} are "
+                                            f"{held} frames")
+        frames = read_clip_frames(path, extent, starts, cfg.clip_frames, convert=self._crop, autorotate=cfg.autorotate)
+        if frames is None:
+            return None
+        last = np.minimum(starts + cfg.clip_frames, extent.count) - 1
+        return DecodedClips(frames, np.arange(len(starts), dtype=np.int64) * cfg.clip_frames,
+                            extent.intervals(starts, last))
+
+    def _crop(self, rgb: np.ndarray, _time: float) -> np.ndarray:
+        pre = self.preprocessing()
+        return resize_center_crop_frame(rgb, pre.resize_size, pre.crop_size)
+
+    def _check_budget(self, row: dict[str, Any], path: Path, frames: int, counted: str) -> None:
+        crop = self.preprocessing().crop_size
+        check_frame_budget(row["sample_id"], path, frames=frames, counted=counted, crop=crop,
+                           max_decoded_frames=self.config.max_decoded_frames, frame_bytes=crop[0] * crop[1] * 3)
 
     def compute(self, items: list[DecodedClips]) -> list[Any]:
         import torch
@@ -361,6 +441,8 @@ class R2Plus1D18(TorchvisionClipModel):
 class S3DConfig(ClipModelConfig):
     #: The model card's clip length (128 frames at 15 fps, 8.5 s); the model takes 14 frames or more.
     clip_frames: int = 128
+    #: 15 minutes at 15 fps: 2 GB of its 224x224 crops, as 54,000 frames are of the ResNets' 112x112.
+    max_decoded_frames: int = 13_500
     batch_size: int = 2
 
 

@@ -228,9 +228,9 @@ def test_weights_come_from_the_hub_cache_and_nothing_touches_the_network(corpus,
         np.testing.assert_allclose(features, saved.eval()(clips).numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_batch_size_and_device_are_runtime_options_outside_the_recorded_config():
+def test_batch_size_device_and_the_memory_bound_are_runtime_options_outside_the_recorded_config():
     provenance = create_extractor(f"{R3D},batch_size=2").provenance()
-    assert provenance["runtime"] == {"device": "cpu", "batch_size": 2}
+    assert provenance["runtime"] == {"device": "cpu", "batch_size": 2, "max_decoded_frames": 54_000}
     assert "batch_size" not in provenance["config"] and provenance["config"]["clip_frames"] == CLIP
     assert create_extractor(R3D).table_name == "video.r3d-18"
     assert create_extractor(f"{R3D},pool=mean").table_name == "video.r3d-18-mean"
