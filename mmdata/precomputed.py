@@ -2,7 +2,6 @@
 pickles), shard-aligned with the samples table and resumable like extracted tables."""
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ from mmdata.store.tables import (
     MixedVersionsError, TableReport, claim_again_if_other_versions, claim_table, finish_table, put_back,
     refuse_mixed_versions, shard_path,
 )
-from mmdata.store.writer import FeatureBatchBuilder, ParquetShardWriter, errors_table, write_table_atomic
+from mmdata.store.writer import FeatureBatchBuilder, ShardWriter, errors_table, write_table_atomic
 
 log = logging.getLogger(__name__)
 
@@ -94,44 +93,20 @@ class _Piece(NamedTuple):
 def _write_shard(pieces: Iterator[_Piece], path: Path, errors_path: Path) -> None:
     """Write one shard from its pieces, holding about one piece at a time, then its errors table.
 
-    A shard of one piece is written whole (`write_table_atomic`), as before pieces; a Parquet shard
-    of more goes to its hidden temporary file one row group a piece and is renamed over `path` when
-    complete; an Arrow IPC shard is one record batch (memory-mappable), so its pieces are joined.
-    Either way the shard's metadata counts the non-finite values of all its pieces (known only at
-    the end), and its errors are written before the shard: a run killed in between writes both again.
+    A Parquet shard goes to its hidden temporary file one row group a piece and is renamed over
+    `path` when complete (a shard of one piece is the file `write_table_atomic` writes); an Arrow
+    IPC shard is one record batch (memory-mappable), so its pieces are joined. Either way the
+    shard's metadata counts the non-finite values of all its pieces (known only at the end), and
+    its errors are written before the shard: a run killed in between writes both again.
     """
-    first = next(pieces)
-    second = next(pieces, None)
-    errors, nonfinite = list(first.errors), first.nonfinite
-    if second is None:
-        _write_errors(errors, errors_path)
-        write_table_atomic(_counted(first.table, nonfinite), path)
-        return
-    if layout.shard_format(path) == "arrow":
-        parts = [first.table, second.table]
-        errors += second.errors
-        nonfinite += second.nonfinite
+    errors, nonfinite = [], 0
+    with ShardWriter(path) as shard:
         for piece in pieces:
-            parts.append(piece.table)
+            shard.write(piece.table)
             errors += piece.errors
             nonfinite += piece.nonfinite
         _write_errors(errors, errors_path)
-        write_table_atomic(_counted(pa.concat_tables(parts), nonfinite), path)
-        return
-    with ParquetShardWriter(path, first.table.schema) as writer:
-        writer.write(first.table)
-        del first
-        for piece in itertools.chain([second], pieces):
-            writer.write(piece.table)
-            errors += piece.errors
-            nonfinite += piece.nonfinite
-        _write_errors(errors, errors_path)
-        writer.set_metadata(_counted_schema(writer.schema, nonfinite))
-
-
-def _counted(table: pa.Table, nonfinite: int) -> pa.Table:
-    """`table` with its shard's count of non-finite values in its metadata."""
-    return table.replace_schema_metadata(_counted_schema(table.schema, nonfinite).metadata)
+        shard.set_metadata(_counted_schema(shard.schema, nonfinite))
 
 
 def _counted_schema(schema: pa.Schema, nonfinite: int) -> pa.Schema:

@@ -19,17 +19,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from mmdata.background import SerialWorker
-from mmdata.store.layout import shard_format
-from mmdata.store.files import temporary_beside
-from mmdata.store.writer import parquet_options, publish, write_ipc
+from mmdata.store.writer import ShardWriter
 
 #: Chunks and finishing steps waiting for the writer thread.
 DEPTH = 2
@@ -37,58 +33,15 @@ DEPTH = 2
 _DATASYNC = getattr(os, "fdatasync", os.fsync)
 
 
-@dataclass
-class _OpenShard:
-    path: Path
-    keep: bool
-    tmp: Path = field(init=False)
-    writer: pq.ParquetWriter | None = None
-    chunks: list[pa.Table] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.tmp = temporary_beside(self.path)
-
-    @property
-    def parquet(self) -> bool:
-        return shard_format(self.path) != "arrow"
-
-    def append(self, chunk: pa.Table) -> None:
-        if self.parquet:
-            if self.writer is None:
-                self.writer = pq.ParquetWriter(self.tmp, chunk.schema, **parquet_options(chunk.schema))
-            else:  # the chunks before this one go to disk now; a shard of one chunk skips this
-                self._write_back()
-            self.writer.write_table(chunk)
-        if not self.parquet or self.keep:
-            self.chunks.append(chunk)
-
-    def _write_back(self) -> None:
-        """Have the kernel write what the file holds so far to disk now, on this thread, so that
-        the fsync publishing the shard waits for its last chunks only (600 WAVs' log-mel shard:
-        11 ms of fsync after the last batch before, ~1 ms after)."""
-        fd = os.open(self.tmp, os.O_RDONLY)
-        try:
-            _DATASYNC(fd)
-        finally:
-            os.close(fd)
-
-    def commit(self, schema: pa.Schema) -> pa.Table | None:
-        """Close, fsync and rename the file over `path`; returns the shard's rows when kept."""
-        table = pa.concat_tables(self.chunks) if self.chunks else schema.empty_table()
-        if self.parquet:
-            if self.writer is None:
-                self.writer = pq.ParquetWriter(self.tmp, schema, **parquet_options(schema))
-                self.writer.write_table(schema.empty_table())
-            self.writer.close()
-        else:
-            write_ipc(table.combine_chunks(), self.tmp)
-        publish(self.tmp, self.path)
-        return table if self.keep else None
-
-    def discard(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.tmp.unlink(missing_ok=True)
+def _write_back(path: Path) -> None:
+    """Have the kernel write what the file holds so far to disk now, on the writer thread, so that
+    the fsync publishing the shard waits for its last chunks only (600 WAVs' log-mel shard: 11 ms
+    of fsync after the last batch before, ~1 ms after)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        _DATASYNC(fd)
+    finally:
+        os.close(fd)
 
 
 class BackgroundShardWriter:
@@ -102,7 +55,7 @@ class BackgroundShardWriter:
     def __init__(self, schema: pa.Schema, *, keep_rows: bool = False):
         self.schema = schema
         self.keep_rows = keep_rows
-        self._open: _OpenShard | None = None
+        self._open: ShardWriter | None = None
         self._worker = SerialWorker("mmdata-shard-writer", DEPTH)
 
     def __enter__(self) -> BackgroundShardWriter:
@@ -118,7 +71,7 @@ class BackgroundShardWriter:
         """Append rows to the shard at `path` (opened by its first chunk). `chunk` may be a function
         that builds the rows, called on the writer thread (assembling Arrow arrays from many small
         per-sample arrays is a copy the main thread need not wait for)."""
-        self._worker.submit(lambda: self._shard(path).append(chunk() if callable(chunk) else chunk))
+        self._worker.submit(lambda: self._append(self._shard(path), chunk() if callable(chunk) else chunk))
 
     def finish(self, path: Path, before: Callable[[], None] | None = None,
                then: Callable[[pa.Table | None], None] | None = None) -> None:
@@ -127,7 +80,7 @@ class BackgroundShardWriter:
             shard = self._shard(path)
             if before is not None:
                 before()
-            rows = shard.commit(self.schema)
+            rows = shard.commit()
             self._open = None
             if then is not None:
                 then(rows)
@@ -150,9 +103,15 @@ class BackgroundShardWriter:
             self._open.discard()
             self._open = None
 
-    def _shard(self, path: Path) -> _OpenShard:
+    def _shard(self, path: Path) -> ShardWriter:
         if self._open is None or self._open.path != path:
             if self._open is not None:
                 self._open.discard()
-            self._open = _OpenShard(path, self.keep_rows)
+            self._open = ShardWriter(path, self.schema, keep_rows=self.keep_rows)
         return self._open
+
+    @staticmethod
+    def _append(shard: ShardWriter, chunk: pa.Table) -> None:
+        if shard.rows_in_file:  # the chunks before this one go to disk now; a shard of one chunk skips this
+            _write_back(shard.tmp)
+        shard.write(chunk)

@@ -1,8 +1,8 @@
 """Writing tables: atomic shard files in the store's Parquet or Arrow IPC form, and errors tables.
 
-This module holds `write_table_atomic`, `ParquetShardWriter` (a shard written row group by row
-group), the Parquet options every shard is written with, and the errors table's schema; the rest
-lives in:
+This module holds `write_table_atomic`, `ShardWriter` (a shard written piece by piece, published
+whole; formerly `ParquetShardWriter`), the Parquet options every shard is written with, and the
+errors table's schema; the rest lives in:
     mmdata.store.output_dirs       whole output directories staged beside them and swapped into place
     mmdata.store.feature_batches   `FeatureBatchBuilder`: extractor outputs cast to a table's exact schema
 The names moved there stay importable from here.
@@ -62,41 +62,96 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
     return path.stat().st_size
 
 
-class ParquetShardWriter:
-    """A Parquet shard written row group by row group into a hidden temporary file beside `path`
-    (`write_table_atomic`'s codec, encodings and statistics), renamed over `path` when the block
-    ends; when it raises, the temporary file goes. For shards too big to build whole.
+class ShardWriter:
+    """A shard written piece by piece and published whole: readers see nothing or all of it.
 
-    `set_metadata(schema)` gives the shard the schema metadata of `schema` (counts known only once
-    every row is written): the file then reads back as if written with it from the start.
+    Parquet pieces go, one row group each, to a hidden temporary file beside `path` as they come
+    (`write_table_atomic`'s codec, encodings and statistics); an Arrow IPC shard is one record batch
+    (memory-mappable), so its pieces are held and written at `commit`. `commit` fsyncs the file and
+    renames it over `path` (leaving the `with` block does, unless it raises); `discard` removes it.
+
+    Metadata known only once every row is written (counts) goes in by `set_metadata`: Parquet
+    writes its footer, key-value metadata included, at close, so the file reads back, byte for
+    byte, as if written with it from the start.
+
+    Args:
+        schema: the shard's schema, metadata included; by default the first piece's. A shard
+            committed without a piece needs it.
+        keep_rows: `commit` returns the shard's rows (Parquet pieces are then held too).
     """
 
-    def __init__(self, path: Path, schema: pa.Schema):
-        self.path, self.schema = path, schema
+    def __init__(self, path: Path, schema: pa.Schema | None = None, *, keep_rows: bool = False):
+        self.path, self.schema, self.keep_rows = path, schema, keep_rows
         self.tmp = temporary_beside(path)
-        self._writer = pq.ParquetWriter(self.tmp, schema, **parquet_options(schema))
+        self._arrow = shard_format(path) == "arrow"
+        self._parquet: pq.ParquetWriter | None = None  # opened by the first Parquet piece
+        self._pieces: list[pa.Table] = []
 
-    def __enter__(self) -> ParquetShardWriter:
+    def __enter__(self) -> ShardWriter:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *rest: Any) -> None:
-        try:
-            self._writer.close()
-            if kind is None:
-                publish(self.tmp, self.path)
-        finally:
-            self.tmp.unlink(missing_ok=True)  # gone already once published
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+    @property
+    def rows_in_file(self) -> bool:
+        """Pieces went to the temporary file already (Parquet)."""
+        return self._parquet is not None
 
     def write(self, table: pa.Table) -> None:
-        """Append `table`'s rows as one row group."""
-        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        """Append `table`'s rows (one row group of a Parquet shard)."""
+        if self.schema is None:
+            self.schema = table.schema
+        if not self._arrow:
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.tmp, self.schema, **parquet_options(self.schema))
+            self._parquet.write_table(table, row_group_size=max(table.num_rows, 1))
+        if self._arrow or self.keep_rows:
+            self._pieces.append(table)
 
     def set_metadata(self, schema: pa.Schema) -> None:
-        # Readers take a Parquet file's Arrow schema, metadata included, from its `ARROW:schema`
-        # key (pyarrow's `store_schema`), which the writer serialized when it opened: replaced here.
-        metadata = {**(schema.metadata or {}), b"ARROW:schema": base64.b64encode(schema.serialize().to_pybytes())}
-        self._writer.add_key_value_metadata(metadata)
+        """Give the shard the schema metadata of `schema` (its fields stay those of the pieces)."""
         self.schema = schema
+
+    def commit(self) -> pa.Table | None:
+        """Close, fsync and rename the file over `path`; returns the shard's rows when `keep_rows`."""
+        try:
+            rows = (pa.concat_tables(self._pieces) if self._pieces else self.schema.empty_table()
+                    ).replace_schema_metadata(self.schema.metadata)
+            if self._arrow:
+                write_ipc(rows.combine_chunks(), self.tmp)
+            else:
+                self._close_parquet()
+            publish(self.tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        return rows if self.keep_rows else None
+
+    def discard(self) -> None:
+        """Drop the unfinished shard: its temporary file goes."""
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def _close_parquet(self) -> None:
+        if self._parquet is None:  # no piece: the schema and one empty row group, as `write_table_atomic` writes it
+            self.write(self.schema.empty_table())
+        if self._parquet.schema.metadata != self.schema.metadata:
+            # Readers take a Parquet file's Arrow schema, metadata included, from its `ARROW:schema`
+            # key (pyarrow's `store_schema`), which the writer serialized when it opened: replaced here.
+            schema = base64.b64encode(self.schema.serialize().to_pybytes())
+            self._parquet.add_key_value_metadata({**(self.schema.metadata or {}), b"ARROW:schema": schema})
+        self._parquet.close()
+
+
+#: The name `ShardWriter` had while it wrote Parquet shards only.
+ParquetShardWriter = ShardWriter
 
 
 def publish(tmp: Path, path: Path) -> None:
