@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 import signal
 import threading
@@ -177,7 +178,8 @@ class RayExecutor:
         self._check_workers_receive(extractor)
         plan = self._plan(extractor)
         step = _rows_per_task(batch_size, plan, sum(rows_per_shard))
-        tasks = [{"shard": str(path), "start": s, "length": min(step, rows - s), "rows": None}
+        # Absolute: a Ray worker opens the shard in its own working directory (where Ray was started).
+        tasks = [{"shard": os.path.abspath(path), "start": s, "length": min(step, rows - s), "rows": None}
                  for path, rows in zip(shard_paths, rows_per_shard) for s in range(0, rows, step)]
         if tasks:
             self._stream = _ResultStream(extractor.table_name,
@@ -216,10 +218,14 @@ class RayExecutor:
     def _execute(
         self, extractor: Extractor, plan: _Plan, tasks: list[dict[str, Any]], corpus_root: Path, batch_size: int
     ) -> Iterator[dict[str, Any]]:
-        """Build and run the Ray Data pipeline; yields result blocks (column dicts) in order."""
+        """Build and run the Ray Data pipeline; yields result blocks (column dicts) in order.
+
+        Ray workers run in the directory Ray was started in, not this process's: they get the corpus
+        root as an absolute path, so that a relative one means what it means here."""
         import ray.data
         import ray.exceptions
 
+        corpus_root = Path(os.path.abspath(corpus_root))
         in_flight = plan.tasks_in_flight or plan.decode_tasks
         tasks_compute = ray.data.TaskPoolStrategy(size=min(in_flight, len(tasks))) if in_flight else None
         ds = ray.data.from_items(tasks, override_num_blocks=len(tasks))

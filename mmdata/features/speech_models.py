@@ -126,6 +126,17 @@ class SpeechModel(Extractor):
         super().__init__(config)
         self._model: Any = None
         self._device: str | None = None
+        #: `weights` resolved where the extractor was made (`weights_source`), shipped to workers with it.
+        self._weights: WeightsSource | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Workers get the weights as resolved here: a relative file path would otherwise be read
+        # from a Ray worker's own working directory (where Ray was started), not this process's.
+        return {"config": self.config, "weights": self.weights_source()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"])
+        self._weights = state.get("weights")
 
     @property
     def table_name(self) -> str:
@@ -167,8 +178,11 @@ class SpeechModel(Extractor):
             raise MissingWeightsError(missing_weights_message(self.name, source, self.bundle))
 
     def weights_source(self) -> WeightsSource:
-        """Resolve `weights` to a hub-cache file, a given file or random init (nothing is read)."""
-        return resolve_weights(self.name, self.config.weights, self.bundle)
+        """Resolve `weights` to a hub-cache file, a given file (as an absolute path) or random init
+        (nothing is read), once per extractor."""
+        if self._weights is None:
+            self._weights = resolve_weights(self.name, self.config.weights, self.bundle)
+        return self._weights
 
     def compatible_bundles(self) -> list[str]:
         """The torchaudio.pipelines bundles whose weights this model loads."""

@@ -53,7 +53,7 @@ def resolve_weights(extractor: str, weights: str, bundle: str) -> WeightsSource:
         return WeightsSource("hub", path=path, bundle=name)
     path = Path(weights).expanduser()
     if path.suffix in STATE_DICT_SUFFIXES or os.sep in weights or "/" in weights or path.exists():
-        return WeightsSource("file", path=path)
+        return WeightsSource("file", path=Path(os.path.abspath(path)))
     other = " (a torchaudio bundle of another model)" if _is_bundle(name) else ""
     raise ConfigError(
         f"extractor {extractor!r}: unknown weights {weights!r}{other}; expected one of {compatible_bundles(bundle)} "
