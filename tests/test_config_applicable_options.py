@@ -125,9 +125,9 @@ def test_an_option_that_applies_is_still_refused(corpus, tmp_path):
     out = tmp_path / "out"
     run(corpus, out, "word-embeddings", "word-embeddings:method=hashed,dim=8")
     write_as_older_version(out, MINILM, dim=64)
-    with pytest.raises(DatasetError, match="was made with config"):
-        run(corpus, out, "word-embeddings:pauses=drop")
-    with pytest.raises(DatasetError, match="was made with config"):
+    with pytest.raises(DatasetError, match=r"was made with pauses=zero, not pauses=drop \(other options equal\);"):
+        run(corpus, out, "word-embeddings:pauses=drop")  # not the dim recorded beside minilm, which does not apply
+    with pytest.raises(DatasetError, match=r"was made with dim=8, not dim=16 \(other options equal\);"):
         run(corpus, out, "word-embeddings:method=hashed,dim=16")  # dim applies to hashed
 
 

@@ -83,7 +83,7 @@ def test_on_error_fail_names_the_file_and_writes_no_partial_shard(coco, tmp_path
 
 def test_another_config_into_the_same_table_is_refused(coco, tmp_path):
     extract("coco", coco, tmp_path / "out", extractors=["color-hist"], num_workers=0)
-    with pytest.raises(DatasetError, match="was made with config"):
+    with pytest.raises(DatasetError, match=r"was made with bins=16, not bins=4 \(other options equal\)"):
         extract("coco", coco, tmp_path / "out", extractors=["color-hist:bins=4"], num_workers=0)
 
 

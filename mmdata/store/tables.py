@@ -5,13 +5,15 @@ Every stage that adds a table (extractors, precomputed corpus tables, alignment)
 """
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mmdata.errors import DatasetError
+from mmdata.errors import ConfigError, DatasetError
+from mmdata.options import option_text
 from mmdata.store import layout
 from mmdata.store.manifest import TableEntry, write_manifest
 from mmdata.store.metadata import read_table_metadata
@@ -177,9 +179,40 @@ def same_config(recorded: Any, provenance: Mapping[str, Any]) -> bool:
     running = provenance.get("config")
     if not isinstance(recorded, Mapping) or not isinstance(running, Mapping):
         return False
-    skipped = set(provenance.get(INAPPLICABLE_OPTIONS) or ())
+    skipped = _inapplicable(provenance)
     return ({key: value for key, value in recorded.items() if key not in skipped}
             == {key: value for key, value in running.items() if key not in skipped})
+
+
+def _inapplicable(provenance: Mapping[str, Any]) -> frozenset[str]:
+    """The options `provenance` lists as not applying (`INAPPLICABLE_OPTIONS`), which no comparison counts."""
+    return frozenset(provenance.get(INAPPLICABLE_OPTIONS) or ())
+
+
+def options_differ(recorded: Any, running: Any, *, ignored: frozenset[str] = frozenset(),
+                   what: str = "options") -> str:
+    """'bins=16, dim absent, not bins=4, dim=64 (other options equal)': the keys whose values differ
+    between what made a table and this run, in sorted order, spelled as a spec takes them (`option_text`),
+    a key one side lacks as absent; `ignored` keys are not compared. A refusal leads with these, as two
+    whole configs of fifteen options in two key orders hide the one that changed. Either side not a
+    mapping (a shard or manifest an older version wrote): both shown whole."""
+    if not isinstance(recorded, Mapping) or not isinstance(running, Mapping):
+        return f"{what} {recorded!r}, not {running!r}"
+    keys = [key for key in sorted(set(recorded) | set(running), key=str) if key not in ignored
+            and (key not in recorded or key not in running or recorded[key] != running[key])]
+    made, wanted = (", ".join(_key_value(key, side) for key in keys) for side in (recorded, running))
+    shared = set(recorded) & set(running)
+    return f"{made}, not {wanted}" + (f" (other {what} equal)" if shared - set(keys) - ignored else "")
+
+
+def _key_value(key: str, options: Mapping[str, Any]) -> str:
+    """`key=value` as a spec takes it (`option_text`; a value it cannot spell, as JSON), or `key absent`."""
+    if key not in options:
+        return f"{key} absent"
+    try:
+        return f"{key}={option_text(options[key])}"
+    except ConfigError:
+        return f"{key}={json.dumps(options[key], sort_keys=True)}"
 
 
 def _recorded_config(existing: TableEntry | None, table_dir: Path) -> dict[str, Any] | None:
@@ -233,17 +266,24 @@ def _conflict(dataset: Dataset, provenance: dict[str, Any], table_dir: Path,
             and (shards or layout.shard_files(layout.errors_dir(dataset.root, name)))):
         # (an entry whose shards were all removed is replaced: nothing of it is left to keep)
         if not same_config(existing.config, provenance):
-            return f"table {name!r} in {dataset.root} was made with config {existing.config}, not {provenance['config']}", None
-        return (f"table {name!r} in {dataset.root} was made with feature spec {existing.spec}, not {provenance['spec']} "
-                "(an earlier mmdata version described the same extractor differently)"), None
+            changed = options_differ(existing.config, provenance["config"], ignored=_inapplicable(provenance))
+            return f"table {name!r} in {dataset.root} was made with {changed}", None
+        changed = options_differ(existing.spec, provenance["spec"], ignored=DESCRIPTIVE_SPEC_FIELDS - set(existing.spec),
+                                 what="fields")
+        return (f"table {name!r} in {dataset.root} was made with feature spec {changed}: an earlier mmdata version "
+                "described the same extractor differently"), None
     if shards and layout.shard_format(shards[0]) != table_format:
         return (f"table {name!r} in {dataset.root} holds {layout.shard_format(shards[0])} shards, not {table_format}; "
                 f"extract it with --table-format {layout.shard_format(shards[0])} to resume"), None
     made_with: dict[str, str] | None = None  # the versions of the first shard made with others than this run's
     for shard in shards:
         meta = read_table_metadata(shard)
-        if not same_config(meta.get("config"), provenance) or meta.get("samples_fingerprint") != provenance["samples_fingerprint"]:
-            return f"shard {shard} of table {name!r} was written with another config or for other samples", None
+        if not same_config(meta.get("config"), provenance):
+            changed = options_differ(meta.get("config"), provenance["config"], ignored=_inapplicable(provenance))
+            return f"shard {shard} of table {name!r} was written with {changed}", None
+        if meta.get("samples_fingerprint") != provenance["samples_fingerprint"]:
+            return (f"shard {shard} of table {name!r} was written for other samples (samples fingerprint "
+                    f"{meta.get('samples_fingerprint')}, not {provenance['samples_fingerprint']})"), None
         # Kept whatever its versions: `refuse_mixed_versions` refuses once it knows a shard is to be computed.
         if made_with is None and versions_differ(meta.get("versions") or {}, provenance["versions"]):
             made_with = meta.get("versions") or {}

@@ -207,7 +207,8 @@ def test_align_skips_pauses_and_reruns_need_force_for_other_settings(video_datas
     assert words["abc"] == ["i", "loved", "it", "really", "good"]
     again = align_dataset(out, "text.words", tables=["audio.covarep"], collapse="max", skip_pauses=True)
     assert all(t.shards_written == 0 and t.shards_skipped == 2 for t in again.tables)
-    with pytest.raises(DatasetError, match=r"was made with config.*pass --force"):
+    with pytest.raises(DatasetError, match=r"was made with collapse=max, skip_pauses=true, not collapse=mean, "
+                                           r"skip_pauses=false \(other options equal\); pass --force"):
         align_dataset(out, "text.words", tables=["audio.covarep"], collapse="mean")
     redo = align_dataset(out, "text.words", tables=["audio.covarep"], collapse="mean", force=True)
     assert redo.kept == 14 and open_dataset(out).entry("audio.covarep@text.words").config["collapse"] == "mean"
