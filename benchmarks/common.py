@@ -86,14 +86,15 @@ def _as_rgb(array: np.ndarray) -> np.ndarray:
     return array[..., :3]
 
 
-def write_results(name: str, results: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+def write_results(name: str, results: dict[str, Any], path: Path | None = None) -> Path:
+    """Write `results` with the machine's description to `path` (default: results/<name>.json)."""
+    path = path or RESULTS_DIR / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     results = {
         "benchmark": name,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         **results,
     }
-    path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     return path
 
