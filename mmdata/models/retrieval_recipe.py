@@ -13,7 +13,10 @@ has no caption) cannot be scored: it is left out with a warning, and the metrics
 those of each side under `left_out` (the test side's count is also in the protocol).
 
 Rows of the result: chance (expected Recall@K of a random scorer, exact for the test images' own caption
-counts), a unimodal text-only reference (caption -> other captions of the same image, no training), and
+counts), a unimodal text-only reference (caption -> other captions of the same image, no training), a
+`zero-shot` row when the image table and the caption table are one embedding space (CLIP's image and
+text towers of one checkpoint, decided from their provenance: `retrieval_zero_shot`; cosines of the vectors
+as extracted, same test set and protocol; otherwise the report's `zero_shot` note says why it is absent), and
 one cross-modal row per alignment model; the metrics JSON also holds each model's median ranks (`i2t_medr`,
 `t2i_medr`), in its row's `details.tied_queries` how many image and caption queries had a wrong item tied
 with the right one (the queries the pessimistic tie rule scored as misses-by-rank), and `metric_definitions`
@@ -36,7 +39,7 @@ import pyarrow.compute as pc
 
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.metrics import (
-    RETRIEVAL_DEFINITIONS, RETRIEVAL_LEGEND, chance_recall, fold_slices, folded_retrieval_metrics, recall_at_k,
+    RETRIEVAL_LEGEND, chance_recall, fold_slices, folded_retrieval_metrics, recall_at_k,
     retrieval_metrics, tied_queries,
 )
 from mmdata.models.data import align_ids, concat_tables, read_sequence, standardize
@@ -44,6 +47,9 @@ from mmdata.models.report import (
     ResultRow, environment, failures_json, format_table, render_report, write_metrics_json,
 )
 from mmdata.models.retrieval import RETRIEVAL_MODELS, RetrievalModelConfig, cosine_scores, create_retrieval_model
+from mmdata.models.retrieval_zero_shot import (
+    RETRIEVAL_RECIPE_DEFINITIONS, ZERO_SHOT_LEGEND, SharedSpace, shared_space, zero_shot_row,
+)
 from mmdata.models.trainer import TrainConfig, TrainingDiverged, limit_threads, seed_everything
 from mmdata.store.output_files import output_file
 from mmdata.store.reader import Dataset, open_dataset
@@ -101,13 +107,20 @@ class RetrievalReport:
     rows: list[ResultRow]
     folded: dict[str, dict[str, float]]
     info: dict[str, Any]
+    #: Whether the zero-shot row was scored, and the one-line note saying why (or why not).
+    zero_shot: SharedSpace | None = None
 
     def table(self) -> str:
         return format_table(self.rows, RECALL_COLUMNS, decimals=1)
 
     def text(self) -> str:
-        """What the CLI prints: the table, a legend of units and conventions, and why any model failed."""
-        return render_report(self.table(), RETRIEVAL_LEGEND, self.rows)
+        """What the CLI prints: the table, a legend of units and conventions (then why the zero-shot row is
+        absent, when it is), and why any model failed."""
+        if self.zero_shot is None or self.zero_shot.shared:
+            legend = ZERO_SHOT_LEGEND if self.zero_shot else RETRIEVAL_LEGEND
+        else:
+            legend = f"{RETRIEVAL_LEGEND}\n{self.zero_shot.note}"
+        return render_report(self.table(), legend, self.rows)
 
     def failed(self) -> list[ResultRow]:
         """The rows of models that failed (diverged); their `error` says why."""
@@ -140,6 +153,10 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
     test = load_retrieval_split(dataset, image_tables, text_table, (test_split,))
     left_out = {"train": _left_out_note(train, "train", image_tables, text_table),
                 "test": _left_out_note(test, "test", image_tables, text_table)}
+    space = shared_space(dataset, image_tables, text_table)
+    log.info("%s", space.note)
+    # Scored before the z-score below: the zero-shot row compares the vectors exactly as extracted.
+    zero_shot = zero_shot_row(test.images, test.texts, test.caption_image, space) if space.shared else None
     train.images, test.images = standardize(train.images, test.images)
     train.texts, test.texts = standardize(train.texts, test.texts)
     n_test, n_captions = len(test.images), len(test.texts)
@@ -148,6 +165,10 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
     rows = [ResultRow("chance", "reference", ["image", "text"], chance_recall(caption_counts)),
             ResultRow("text-only", "unimodal", ["text"], caption_to_caption_metrics(test.texts, test.caption_image))]
     folded: dict[str, dict[str, float]] = {}
+    if zero_shot is not None:
+        rows.append(zero_shot[0])
+        if zero_shot[1] is not None:
+            folded[zero_shot[0].model] = zero_shot[1]
     for name in config.models:
         row, fold_metrics = run_retrieval_job(name, train, test, config)
         rows.append(row)
@@ -169,11 +190,12 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
             "no image or caption vector)"
             if len(test.left_out) else "") + (f"; plus {_folds_note(n_test, test.order)}" if folded else ""),
         "left_out": left_out,
-        "metric_definitions": RETRIEVAL_DEFINITIONS,
+        "zero_shot": space.to_json(),
+        "metric_definitions": RETRIEVAL_RECIPE_DEFINITIONS,
         "config": asdict(config),
         "environment": environment(),
     }
-    report = RetrievalReport(rows=rows, folded=folded, info=info)
+    report = RetrievalReport(rows=rows, folded=folded, info=info, zero_shot=space)
     if output_path is not None:
         write_metrics_json(output_path, report.to_json())
     return report
