@@ -114,7 +114,12 @@ def on_assigned_gpu(extractor: Extractor) -> Extractor:
     device = str(getattr(extractor.config, "device", ""))
     if not device.startswith("cuda:"):
         return extractor
-    return type(extractor)(replace(extractor.config, device="cuda"))
+    # Rebuilt from its state, not its config alone: it keeps what the driver resolved (a weights file,
+    # a model directory, as absolute paths), which this worker's directory would resolve otherwise.
+    state = {**extractor.__getstate__(), "config": replace(extractor.config, device="cuda")}
+    on_gpu = type(extractor).__new__(type(extractor))
+    on_gpu.__setstate__(state)
+    return on_gpu
 
 
 class _ComputeActor:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ from mmdata.errors import ConfigError, MissingWeightsError
 from mmdata.features.base import Extractor, register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
 from mmdata.features.image_stats import sample_image_path
-from mmdata.features.text_models import file_sha256, model_fingerprint, offline_hub
+from mmdata.features.text_models import ShipsModelDirectory, file_sha256, model_fingerprint, offline_hub
 from mmdata.media.image import check_resized_size, open_image
 from mmdata.store.metadata import FeatureSpec
 
@@ -95,15 +96,17 @@ class ClipModelSource:
         return {f"model:{self.label}": self.fingerprint()[:16]}
 
 
-def resolve_clip_model(extractor: str, model: str) -> ClipModelSource:
+def resolve_clip_model(extractor: str, model: str, directory: Path | None = None) -> ClipModelSource:
     """The local files of `model`: a directory, else a repo id in the local Hugging Face cache.
+    `directory`: where `model` was found as a directory by the process that made the extractor
+    (absolute), which decides for a worker that `model` is that directory, not a repo id.
 
     Raises:
         MissingWeightsError: no such directory, or the repo is not in the cache (nothing is downloaded).
     """
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return ClipModelSource(model, "dir", path)
+    path = Path(directory or model).expanduser()
+    if directory is not None or path.is_dir():
+        return ClipModelSource(model, "dir", Path(os.path.abspath(path)))
     if not _REPO_ID.fullmatch(model):
         raise MissingWeightsError(
             f"extractor {extractor!r}: CLIP model directory not found: {path}; expected a directory saved with "
@@ -273,7 +276,7 @@ class ClipConfig:
 
 
 @register_extractor
-class ClipImage(Extractor):
+class ClipImage(ShipsModelDirectory, Extractor):
     """CLIP's projected image embedding (512-d for ViT-B/32), in the space of `clip-text`."""
 
     name: ClassVar[str] = "clip"
@@ -287,7 +290,7 @@ class ClipImage(Extractor):
         self._preprocessing: ClipPreprocessing | None = None
 
     def source(self) -> ClipModelSource:
-        return resolve_clip_model(self.name, self.config.model)
+        return resolve_clip_model(self.name, self.config.model, self._model_dir)
 
     def check_ready(self) -> None:
         """The checkpoint's config, weights and preprocessor files are there (only the preprocessor's
@@ -315,11 +318,11 @@ class ClipImage(Extractor):
 
     def __getstate__(self) -> dict[str, Any]:
         # Workers get the preprocessing `check_ready` resolved (before they start), so that decode
-        # reads no model file; decode never imports torch.
-        return {"config": self.config, "preprocessing": self._preprocessing}
+        # reads no model file; decode never imports torch. A model directory goes as found here.
+        return {**super().__getstate__(), "preprocessing": self._preprocessing}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["config"])
+        super().__setstate__(state)
         self._preprocessing = state.get("preprocessing")
 
     def decode(self, row: dict[str, Any], corpus_root: Path) -> np.ndarray:

@@ -24,7 +24,7 @@ from mmdata.features.clip_models import (
 )
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
 from mmdata.features.text_base import TextExtractor, TextLevel, check_level, first_labels
-from mmdata.features.text_models import offline_hub
+from mmdata.features.text_models import ShipsModelDirectory, offline_hub
 from mmdata.store.metadata import FeatureSpec
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def load_clip_tokenizer(model_dir: str, fingerprint: str) -> Any:
 
 
 @register_extractor
-class ClipText(TextExtractor):
+class ClipText(ShipsModelDirectory, TextExtractor):
     """CLIP's projected text embedding (512-d for ViT-B/32), in the space of `clip`."""
 
     name: ClassVar[str] = "clip-text"
@@ -72,7 +72,7 @@ class ClipText(TextExtractor):
     libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "transformers", "tokenizers")
 
     def source(self) -> ClipModelSource:
-        return resolve_clip_model(self.name, self.config.model)
+        return resolve_clip_model(self.name, self.config.model, self._model_dir)
 
     def check_ready(self) -> None:
         """The checkpoint's config, weights and tokenizer files are there (nothing is loaded)."""

@@ -146,6 +146,14 @@ class WeightsSource:
         return {} if self.path is None or digest is None else {f"weights:{self.path.name}": digest[:16]}
 
 
+def shipped_weights(source: Any) -> Any:
+    """What of a resolved weights source goes to workers with the extractor: a file the caller gave
+    (as an absolute path: a Ray worker runs in the directory Ray was started in, where a relative path
+    names another file or none), so that workers load the file whose SHA-256 the caller recorded.
+    Hub-cache weights and random init are resolved again by each process, in its own node's cache."""
+    return source if source.kind == "file" else None
+
+
 class TorchvisionBackbone(Extractor):
     """A torchvision classification model with its classifier replaced by the identity."""
 
@@ -163,6 +171,8 @@ class TorchvisionBackbone(Extractor):
         self._preprocessing: Preprocessing | None = None
         self._model: Any = None
         self._device: str | None = None
+        #: `weights` resolved where the extractor was made (`weights_source`); a file goes to workers with it.
+        self._weights: WeightsSource | None = None
 
     def output_spec(self) -> FeatureSpec:
         return FeatureSpec(dim=self.dim)
@@ -187,11 +197,17 @@ class TorchvisionBackbone(Extractor):
             raise MissingWeightsError(self._missing_message(source))
 
     def weights_source(self) -> WeightsSource:
-        """Resolve `weights` to a hub-cache file, a given file or random init (nothing is read).
+        """Resolve `weights` to a hub-cache file, a given file (as an absolute path) or random init
+        (nothing is read), once per extractor.
 
         Raises:
             ConfigError: `weights` is neither a known weights name, 'random' nor a file path.
         """
+        if self._weights is None:
+            self._weights = self._resolve_weights()
+        return self._weights
+
+    def _resolve_weights(self) -> WeightsSource:
         weights = self.config.weights.strip()
         if weights == RANDOM_WEIGHTS:
             return WeightsSource("random")
@@ -205,7 +221,7 @@ class TorchvisionBackbone(Extractor):
             return WeightsSource("hub", path=path, name=member.name, url=member.url)
         path = Path(weights).expanduser()
         if path.suffix in STATE_DICT_SUFFIXES or os.sep in weights or "/" in weights or path.exists():
-            return WeightsSource("file", path=path)
+            return WeightsSource("file", path=Path(os.path.abspath(path)))
         raise ConfigError(
             f"extractor {self.name!r}: unknown weights {weights!r}; expected one of {list(enum.__members__)} "
             f"(read from the torch hub cache), a state-dict file path, or {RANDOM_WEIGHTS!r}"
@@ -228,12 +244,15 @@ class TorchvisionBackbone(Extractor):
         return self._preprocessing
 
     def __getstate__(self) -> dict[str, Any]:
-        # Workers get the resolved preprocessing too, so that decode never imports torch.
-        return {"config": self.config, "preprocessing": self.preprocessing()}
+        # Workers get the resolved preprocessing too, so that decode never imports torch; and a weights
+        # file as resolved here (`shipped_weights`).
+        return {"config": self.config, "preprocessing": self.preprocessing(),
+                "weights": shipped_weights(self.weights_source())}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["config"])
         self._preprocessing = state.get("preprocessing")
+        self._weights = state.get("weights")
 
     # -- the two stages --
 

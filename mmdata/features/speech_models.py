@@ -38,7 +38,9 @@ import numpy as np
 from mmdata.errors import MediaError, MissingWeightsError
 from mmdata.features.audio_frames import cell_intervals, load_sample_audio
 from mmdata.features.base import Extractor, register_extractor
-from mmdata.features.image_models import RANDOM_WEIGHTS, check_device, provenance_without_runtime, resolve_device
+from mmdata.features.image_models import (
+    RANDOM_WEIGHTS, check_device, provenance_without_runtime, resolve_device, shipped_weights,
+)
 from mmdata.media.audio import AUDIO_DECODE_LIBRARIES, SOUNDFILE_SUFFIXES, AudioSegment, OnSilence
 from mmdata.features.speech_weights import (
     WeightsSource, build_architecture, compatible_bundles, load_weights, missing_weights_message, normalizes_waveform,
@@ -126,13 +128,14 @@ class SpeechModel(Extractor):
         super().__init__(config)
         self._model: Any = None
         self._device: str | None = None
-        #: `weights` resolved where the extractor was made (`weights_source`), shipped to workers with it.
+        #: `weights` resolved where the extractor was made (`weights_source`); a file goes to workers with it.
         self._weights: WeightsSource | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        # Workers get the weights as resolved here: a relative file path would otherwise be read
-        # from a Ray worker's own working directory (where Ray was started), not this process's.
-        return {"config": self.config, "weights": self.weights_source()}
+        # Workers get a weights file as resolved here: a relative path would otherwise be read from a
+        # Ray worker's own working directory (where Ray was started), not this process's. A bundle's
+        # file is found in each node's own torch hub cache, as before (`shipped_weights`).
+        return {"config": self.config, "weights": shipped_weights(self.weights_source())}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["config"])

@@ -18,8 +18,8 @@ from mmdata.features.base import register_extractor
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
 from mmdata.features.text_base import TextExtractor, TextLevel, check_level, first_labels
 from mmdata.features.text_models import (
-    BUNDLED_MINILM, BUNDLED_MINILM_DIM, check_model, is_bundled, load_sentence_model, model_versions,
-    resolve_text_model, sentence_model_description,
+    BUNDLED_MINILM, BUNDLED_MINILM_DIM, ShipsTextModelDirectory, check_model, is_bundled, load_sentence_model,
+    model_versions, resolve_text_model, sentence_model_description,
 )
 from mmdata.store.metadata import FeatureSpec
 
@@ -49,7 +49,7 @@ class MiniLMConfig:
 
 
 @register_extractor
-class MiniLM(TextExtractor):
+class MiniLM(ShipsTextModelDirectory, TextExtractor):
     """Sentence embeddings with sentence-transformers (all-MiniLM-L6-v2 by default, 384-d)."""
 
     name: ClassVar[str] = "minilm"
@@ -57,7 +57,7 @@ class MiniLM(TextExtractor):
     libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "transformers", "sentence-transformers")
 
     def output_spec(self) -> FeatureSpec:
-        if is_bundled(self.config.model):
+        if is_bundled(self.model):
             dim = BUNDLED_MINILM_DIM
         else:
             dim = int(self.load_model().get_embedding_dimension())
@@ -66,9 +66,9 @@ class MiniLM(TextExtractor):
     def provenance(self) -> dict[str, Any]:
         out = provenance_without_runtime(self)
         out["runtime"]["encode_batch_size"] = out["config"].pop("encode_batch_size")
-        out["versions"].update(model_versions(self.config.model))
-        if not is_bundled(self.config.model):
-            out["model"] = sentence_model_description(resolve_text_model(self.config.model), self.load_model())
+        out["versions"].update(model_versions(self.model))
+        if not is_bundled(self.model):
+            out["model"] = sentence_model_description(resolve_text_model(self.model), self.load_model())
         return out
 
     @property
@@ -77,7 +77,7 @@ class MiniLM(TextExtractor):
 
     def load_model(self) -> Any:
         """The SentenceTransformer, loaded offline once per process and device."""
-        model_dir = resolve_text_model(self.config.model)
+        model_dir = resolve_text_model(self.model)
         return load_sentence_model(str(model_dir), resolve_device(self.config.device))
 
     def embed(self, texts: list[str], labels: Sequence[str] | None = None) -> np.ndarray:

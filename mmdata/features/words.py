@@ -46,6 +46,7 @@ from mmdata.features.text import (
     BUNDLED_MINILM, BUNDLED_MINILM_DIM, check_model, is_bundled, model_fingerprint, model_versions, offline_hub,
     resolve_text_model,
 )
+from mmdata.features.text_models import ShipsTextModelDirectory
 from mmdata.records import PAUSE_TOKENS
 from mmdata.store.metadata import FeatureSpec
 
@@ -143,7 +144,7 @@ def hashed_word_vectors(words: list[str], dim: int) -> np.ndarray:
 
 
 @register_extractor
-class WordEmbeddings(Extractor):
+class WordEmbeddings(ShipsTextModelDirectory, Extractor):
     """Per-word vectors (MiniLM token states mean-pooled per word, or hashed) with word intervals."""
 
     name: ClassVar[str] = "word-embeddings"
@@ -160,7 +161,7 @@ class WordEmbeddings(Extractor):
         cfg = self.config
         if cfg.method == "hashed":
             dim = cfg.dim
-        elif is_bundled(cfg.model):
+        elif is_bundled(self.model):
             dim = BUNDLED_MINILM_DIM
         else:
             dim = int(self._load_model().transformer.config.hidden_size)
@@ -177,15 +178,15 @@ class WordEmbeddings(Extractor):
             out["versions"] = {k: v for k, v in out["versions"].items() if k in ("mmdata", "numpy")}
         else:
             # the bundled model: its package's version; a directory of one's own: its files' fingerprint
-            out["versions"].update(model_versions(self.config.model))
-            if not is_bundled(self.config.model):
+            out["versions"].update(model_versions(self.model))
+            if not is_bundled(self.model):
                 out["model"] = self._model_description()
         return out
 
     def _model_description(self) -> dict[str, Any]:
         """What decides the vectors of a model directory of one's own besides the code: its files'
         fingerprint and the token limit its windows are cut at (from its sentence_bert_config.json)."""
-        model_dir = resolve_text_model(self.config.model)
+        model_dir = resolve_text_model(self.model)
         return {"path": str(model_dir.resolve()), "sha256": model_fingerprint(model_dir),
                 "max_seq_length": self._load_model().max_tokens}
 
@@ -214,7 +215,7 @@ class WordEmbeddings(Extractor):
         return out
 
     def _load_model(self) -> TokenModel:
-        return load_token_model(str(resolve_text_model(self.config.model)), resolve_device(self.config.device))
+        return load_token_model(str(resolve_text_model(self.model)), resolve_device(self.config.device))
 
     def _embed_minilm(self, texts: list[list[str]]) -> list[np.ndarray]:
         import torch
