@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.errors import CorpusFormatError, CorpusNotFoundError, MediaError, UnknownCorpusError
+from mmdata.errors import CorpusFormatError, CorpusNotFoundError, UnknownCorpusError
 from mmdata.options import build_options
 from mmdata.records import Modality, Sample
 from mmdata.store.metadata import FeatureSpec
@@ -455,11 +455,12 @@ def resolve_media(corpus_root: Path, relative: str) -> Path:
     return path if path.is_absolute() else corpus_root / path
 
 
-def check_media_file(path: Path) -> None:
-    if not path.is_file():
-        raise MediaError(f"media file not found: {path}")
-    if os.path.getsize(path) == 0:
-        raise MediaError(f"media file is empty (0 bytes): {path}")
+def check_media_file(path: Path, kind: str = "media") -> None:
+    """MediaError unless `path` is a regular, readable, non-empty file; the reason says what the path
+    is instead (a folder, a broken link, a FIFO, ...): `mmdata.media.files.check_media_file`."""
+    from mmdata.media.files import check_media_file as check
+
+    check(path, kind)
 
 
 def _load_builtin_loaders() -> None:

@@ -75,6 +75,7 @@ from mmdata.corpora.manifest_files import (
 )
 from mmdata.errors import ConfigError, CorpusFormatError
 from mmdata.media.audio import SOUNDFILE_SUFFIXES
+from mmdata.media.files import is_regular_file
 from mmdata.options import did_you_mean
 from mmdata.records import Sample
 
@@ -279,8 +280,9 @@ def media_time_origin(path: Path) -> float:
     """Where `path`'s time line starts (seconds): the container's first timestamp, as `ffmpeg -ss` and
     players count from it (an MPEG-TS file's 1.4 s muxing delay, an MP4 cut with its timestamps kept);
     0 for audio the decoders read from 0 (WAV, FLAC, MP3, ...), a start before 0 (encoder priming), and a
-    file that cannot be opened (extraction reports it)."""
-    if path.suffix.lower() in _STARTS_AT_ZERO:
+    file that cannot be opened (extraction reports it), and a path that is no regular file (a FIFO would
+    make the open wait forever)."""
+    if path.suffix.lower() in _STARTS_AT_ZERO or not is_regular_file(path):
         return 0.0
     import av
 

@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.corpora.mosi_raw_segments import _Segment
+from mmdata.media.files import is_regular_file
 from mmdata.records import MODALITY_DURATION_KEYS, START_KEYS
 
 
 def _record_media_spans(corpus_dir: Path, seg: _Segment) -> None:
     """`extra.audio_duration` / `extra.video_duration` (and a late stream's media start) of one
-    segment that is a whole media file, read from the files' headers only (no decoding)."""
-    if seg.audio is not None:
+    segment that is a whole media file, read from the files' headers only (no decoding). Only regular
+    files are opened: a FIFO would make the header read wait forever (extraction names what it is)."""
+    if seg.audio is not None and is_regular_file(corpus_dir / seg.audio):
         _record_wav_duration(corpus_dir / seg.audio, seg.extra)
-    if seg.video is not None:
+    if seg.video is not None and is_regular_file(corpus_dir / seg.video):
         _record_video_span(corpus_dir / seg.video, seg.extra)
         if seg.audio is None:  # its audio is the MP4's track
             _record_mp4_audio_span(corpus_dir / seg.video, seg.extra)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import BinaryIO, Literal
 import numpy as np
 
 from mmdata.errors import MediaError
+from mmdata.media.files import check_media_file
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,9 @@ def load_audio(
         on_silence: 'error' raises on a segment whose peak is below -80 dBFS; 'allow' returns it.
 
     Raises:
-        MediaError: missing, empty, truncated or undecodable file, no audio stream, empty or
-            silent segment.
+        MediaError: a path that is not a readable file (missing, a folder, a broken link, a FIFO,
+            permission denied: `mmdata.media.files.check_media_file`), an empty, truncated or
+            undecodable file, no audio stream, an empty or silent segment.
 
     Example:
         >>> seg = load_audio("clip.mp4", sample_rate=16000, start=1.5, end=3.0)
@@ -104,7 +105,7 @@ def load_audio(
         ((24000,), 1.5)
     """
     path = Path(path)
-    size = _check_file(path)
+    size = check_media_file(path, "audio")
     if start is not None and end is not None and end <= start:
         raise MediaError(f"{path}: segment end {end} <= start {start}; expected start < end (seconds)")
     if start is not None and start < 0:  # every reader, not only the WAV one (PyAV's would clamp it to 0)
@@ -279,19 +280,6 @@ def _pcm16_to_float32(ints: np.ndarray) -> np.ndarray:
 def _mono(data: np.ndarray) -> np.ndarray:
     """(frames, channels) samples as (frames,): the channels' mean (a view of the one channel of mono audio)."""
     return data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
-
-
-def _check_file(path: Path) -> int:
-    """The size of the regular file at `path`; MediaError if it is missing or empty."""
-    try:
-        info = path.stat()
-    except OSError:
-        info = None
-    if info is None or not stat.S_ISREG(info.st_mode):
-        raise MediaError(f"audio file not found: {path}")
-    if info.st_size == 0:
-        raise MediaError(f"audio file is empty (0 bytes): {path}")
-    return info.st_size
 
 
 def _read_soundfile(path: Path, start: float | None, end: float | None, *,

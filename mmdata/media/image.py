@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from mmdata.errors import MediaError
+from mmdata.media.files import check_media_file
 
 
 def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
@@ -39,11 +40,12 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
     and phones write as .jpg: their first picture is a plain JPEG.
 
     Raises:
-        MediaError: the file is missing, empty, truncated or corrupt, not an image, too large, or
+        MediaError: the path is not a readable file (missing, a folder, a broken link, a FIFO,
+            permission denied: `mmdata.media.files.check_media_file`), or the file is empty,
+            truncated or corrupt, not an image, too large, or
             has pixels with no 8-bit reading; the message names the file.
     """
-    if not path.is_file():
-        raise MediaError(f"image file not found: {path}")
+    check_media_file(path, "image")
     try:
         with _truncated_files_fail(), Image.open(path) as img:
             if min_size is not None and img.format in _JPEG_FORMATS:

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from mmdata.errors import MediaError, MmdataError
+from mmdata.media.files import check_media_file, is_regular_file
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,9 @@ def read_video_frames(
             the `ffmpeg` command line does; False: the pixels as stored.
 
     Raises:
-        MediaError: missing, empty or undecodable file, no video stream, no decodable frame, frames
+        MediaError: a path that is not a readable file (missing, a folder, a broken link, a FIFO,
+            permission denied: `mmdata.media.files.check_media_file`), an empty or undecodable
+            file, no video stream, no decodable frame, frames
             without timestamps, a segment outside the video, a truncated file (frames stop short of
             the duration the file states).
 
@@ -113,10 +116,7 @@ def read_video_frames(
         raise MediaError(f"{path}: frame sampling rate {fps} must be a finite number > 0 frames per second")
     if any(t is not None and not math.isfinite(t) for t in (start, end)):
         raise MediaError(f"{path}: segment [{start}, {end}] must have finite bounds (seconds)")
-    if not path.is_file():
-        raise MediaError(f"video file not found: {path}")
-    if path.stat().st_size == 0:
-        raise MediaError(f"video file is empty (0 bytes): {path}")
+    check_media_file(path, "video")
     if start is not None and end is not None and end <= start:
         raise MediaError(f"{path}: segment end {end} <= start {start}; expected start < end (seconds)")
     if start is not None and start < 0:
@@ -210,6 +210,8 @@ def video_duration(path: str | Path) -> float | None:
     the container's header without decoding; None when it states none or cannot be opened."""
     import av
 
+    if not is_regular_file(path):  # a folder, a broken link, a FIFO (av.open would wait on it forever)
+        return None
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
