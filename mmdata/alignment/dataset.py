@@ -55,10 +55,11 @@ from mmdata.pipeline import OnError
 from mmdata.store import layout
 from mmdata.store.lock import writing
 from mmdata.store.manifest import write_manifest
-from mmdata.store.metadata import FeatureSpec
+from mmdata.store.metadata import FeatureSpec, read_table_metadata
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.tables import (
-    TableReport, claim_again_if_other_versions, claim_table, finish_table, put_back, refuse_mixed_versions, shard_path,
+    WAYS_OUT, TableReport, claim_again_if_other_versions, claim_refusal, claim_table, finish_table, options_differ,
+    put_back, refuse_mixed_versions, shard_path,
 )
 from mmdata.store.undo import restored_on_refusal
 
@@ -211,19 +212,85 @@ def _provenance(dataset: Dataset, name: str, reference: str, collapse: CollapseS
     config = {
         "reference": reference, "table": name, "on_missing": on_missing, "skip_pauses": skip_pauses, "epsilon": EPSILON,
         "collapse": collapse if isinstance(collapse, str) else getattr(collapse, "__qualname__", repr(collapse)),
-        "inputs": config_fingerprint({n: [dataset.entry(n).config, dataset.entry(n).rows] for n in (name, reference)}),
+        "inputs": config_fingerprint(inputs := _input_tables(dataset, name, reference)),
     }
     provenance = {"table": out, "modality": source_entry.modality, "extractor": "align", "config": config,
                   "spec": spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow")),
-                  "samples_fingerprint": dataset.manifest.samples["fingerprint"]}
+                  "samples_fingerprint": dataset.manifest.samples["fingerprint"], INPUT_TABLES: inputs}
     return out, spec, provenance
+
+
+#: Shard-metadata key of an aligned table: what its config's `inputs` fingerprint was made of, {input table:
+#: [its config, its rows]}, so that a refused resume names the input that changed instead of two hashes.
+#: Outside the config: what makes a resume refused stays the fingerprint alone.
+INPUT_TABLES = "input_tables"
+
+
+def _input_tables(dataset: Dataset, name: str, reference: str) -> dict[str, list[Any]]:
+    """{input table: [its config, its rows]} of `name` aligned to `reference`: an input made again with other
+    options or into other rows makes the outputs' `inputs` fingerprint, and so their config, differ."""
+    return {n: [dataset.entry(n).config, dataset.entry(n).rows] for n in (name, reference)}
 
 
 def _claim(dataset: Dataset, name: str, reference: str, out: str, spec: FeatureSpec, provenance: dict[str, Any],
            force: bool) -> tuple[str, FeatureSpec, dict[str, Any]]:
-    claim_table(dataset, provenance, force=force, source=f"{name} aligned to {reference}",
-                table_format=dataset.entry(reference).format)
+    table_format = dataset.entry(reference).format
+    if not force:
+        _refuse_changed_inputs(dataset, provenance, reference, table_format)
+    claim_table(dataset, provenance, force=force, source=f"{name} aligned to {reference}", table_format=table_format)
     return out, spec, provenance
+
+
+def _refuse_changed_inputs(dataset: Dataset, provenance: dict[str, Any], reference: str, table_format: str) -> None:
+    """Refuse a claim `claim_table` would refuse, where an input changed since the output was made, with its
+    refusal followed by which input changed and how ('inputs=577b..., not inputs=b017...' alone names none).
+
+    Raises:
+        DatasetError: the claim's refusal, the inputs that differ, and the ways out.
+    """
+    changed = _inputs_changed(dataset, provenance, reference)
+    refusal = changed and claim_refusal(dataset, provenance, table_format=table_format)
+    if refusal:
+        out = provenance["table"]
+        raise DatasetError(f"{refusal}: {changed}; " + WAYS_OUT.format(
+            table_dir=layout.feature_dir(dataset.root, out), errors_dir=layout.errors_dir(dataset.root, out)))
+
+
+def _inputs_changed(dataset: Dataset, provenance: dict[str, Any], reference: str) -> str | None:
+    """'inputs differ: ...' (`inputs_differ`) when the output's recorded `inputs` fingerprint is not this
+    run's and its first shard records what that fingerprint was made of; None otherwise (an output made
+    by a version that recorded the fingerprint alone: its refusal names the two fingerprints)."""
+    out = provenance["table"]
+    entry = dataset.manifest.tables.get(out)
+    made_with = entry.config.get("inputs") if entry is not None and isinstance(entry.config, dict) else None
+    if made_with is None or made_with == provenance["config"]["inputs"]:
+        return None
+    recorded = read_table_metadata(layout.feature_dir(dataset.root, out)).get(INPUT_TABLES)
+    if not isinstance(recorded, dict) or config_fingerprint(recorded) != made_with:
+        return None
+    return inputs_differ(recorded, provenance[INPUT_TABLES], reference)
+
+
+def inputs_differ(recorded: dict[str, Any], running: dict[str, Any], reference: str) -> str:
+    """'inputs differ: 'text.embeddings' changed since (config dim=8, not dim=16 (other options equal)),
+    reference 'text.words' unchanged': each input table of an aligned output (`INPUT_TABLES`) as it was
+    when the output was made against this run's, the aligned table first, its changes as `options_differ`
+    spells them (what made the output first)."""
+    names = sorted(set(recorded) | set(running), key=lambda n: (n == reference, n))
+    return "inputs differ: " + ", ".join(
+        f"{'reference ' if n == reference else ''}{n!r} {_input_change(recorded.get(n), running.get(n))}" for n in names)
+
+
+def _input_change(recorded: list[Any] | None, running: list[Any] | None) -> str:
+    """'unchanged', or 'changed since (config ..., not ...; rows 8, not 6)' for one input table's [config, rows]."""
+    if recorded == running:
+        return "unchanged"
+    if recorded is None or running is None:
+        return "absent then" if recorded is None else "absent now"
+    (config, rows), (config_now, rows_now) = recorded, running
+    changes = ([f"config {options_differ(config, config_now)}"] if config != config_now else []) + (
+        [f"rows {rows}, not {rows_now}"] if rows != rows_now else [])
+    return f"changed since ({'; '.join(changes)})"
 
 
 def _claim_all(dataset: Dataset, names: list[str], reference: str,

@@ -6,7 +6,7 @@ a list of `Issue`s; none reads files or raises for bad data.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ from mmdata.checks.stream import ShardInfo
 from mmdata.store.arrays import non_finite_rows
 from mmdata.store.manifest import TableEntry
 from mmdata.store.metadata import FeatureSpec, feature_type, feature_types
-from mmdata.store.tables import same_config
+from mmdata.store.tables import INAPPLICABLE_OPTIONS, options_differ, same_config
 
 FLOAT_DTYPES = ("float16", "float32", "float64")
 
@@ -89,12 +89,11 @@ def check_provenance(
         differ = [key for key, value in declared.items() if key in meta and meta[key] != value
                   and not (key == "config" and same_config(value, meta))]  # options not applying aside
         if differ:  # one finding per shard, however many of its keys differ
-            what = "; with ".join(f"{key} {_short(meta[key])}, the manifest names {_short(declared[key])}"
-                                  for key in differ)
+            what = "; with ".join(_provenance_differ(key, meta, declared[key]) for key in differ)
             issues.append(make_issue(
                 "provenance-mismatch", "error",
-                f"shard {shard.path.name} was written with {what}; re-extract the table (`mmdata extract ... --force`) "
-                f"so all shards share one {' and '.join(differ)}",
+                f"shard {shard.path.name} was written with {what}; the manifest names the second of each; re-extract "
+                f"the table (`mmdata extract ... --force`) so all shards share one {' and '.join(differ)}",
                 table=table, offenders=offenders,
             ))
         recorded = meta.get("samples_fingerprint")
@@ -106,6 +105,20 @@ def check_provenance(
                 table=table, offenders=offenders,
             ))
     return issues + _check_runtime(table, shards, first_ids)
+
+
+#: How `options_differ` calls the keys that are equal, per provenance key a shard records.
+_PROVENANCE_PARTS = {"config": "options", "spec": "fields", "versions": "versions"}
+
+
+def _provenance_differ(key: str, meta: dict[str, Any], declared: Any) -> str:
+    """'config size=3, not size=1 (other options equal)': of provenance `key`, just the entries in which the
+    shard's `meta` differs from what the manifest declares, as a refused resume names them (`options_differ`);
+    options the shard lists as not applying aside."""
+    if not isinstance(meta[key], Mapping) or not isinstance(declared, Mapping):  # the extractor's name
+        return f"{key} {_short(meta[key])}, not {_short(declared)}"
+    ignored = frozenset(meta.get(INAPPLICABLE_OPTIONS) or ()) if key == "config" else frozenset()
+    return f"{key} {options_differ(meta[key], declared, ignored=ignored, what=_PROVENANCE_PARTS.get(key, key))}"
 
 
 def _check_runtime(table: str, shards: Sequence[ShardInfo], first_ids: Sequence[str | None]) -> list[Issue]:

@@ -187,8 +187,8 @@ def test_shard_without_mmdata_metadata_is_a_provenance_warning(tmp_path, table_f
 
 
 PROVENANCE_CHANGES = {  # what one shard records differently -> the first sample of that shard
-    "versions": ({2: {"versions": {"mmdata": "0.2.0"}}}, "000000000010", "{'mmdata': '0.2.0'}"),
-    "extractor": ({1: {"extractor": "other"}}, "000000000005", "'other'"),
+    "versions": ({2: {"versions": {"mmdata": "0.2.0"}}}, "000000000010", "mmdata=0.2.0, not mmdata=0.1.0"),
+    "extractor": ({1: {"extractor": "other"}}, "000000000005", "'other', not 'a'"),
 }
 
 

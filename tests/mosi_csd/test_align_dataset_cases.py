@@ -133,7 +133,9 @@ def test_a_refused_run_leaves_the_aligned_tables_complete(tmp_path):
     extract("csd", fake.root, out, extractors=["word-embeddings:method=hashed,dim=16"], shard_size=2, num_workers=0,
             force=True)
     with pytest.raises(DatasetError, match=r"'text.word-embeddings-hashed@text.words' .* was made with inputs=[0-9a-f]+, "
-                                           r"not inputs=[0-9a-f]+ \(other options equal\); pass --force"):
+                                           r"not inputs=[0-9a-f]+ \(other options equal\): inputs differ: "
+                                           r"'text.word-embeddings-hashed' changed since \(config dim=8, not dim=16 "
+                                           r"\(other options equal\)\), reference 'text.words' unchanged; pass --force"):
         align_dataset(out, "text.words")
     after = json.loads((out / "mmdata.json").read_text())["tables"]
     assert {name: entry for name, entry in after.items() if "@" in name} == before
