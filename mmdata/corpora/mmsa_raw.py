@@ -10,7 +10,9 @@ as `video` (audio extractors read its audio track), `text` as transcript, `label
 `label_T/A/V` (CH-SIMS unimodal labels; empty elsewhere, as numbers), `annotation` and any other
 non-empty column (as text) in `extra`. The unimodal keys some sample holds are named in the loader
 metadata (`extra.loader.label_names`), for `mmdata fuse --labels`. `mode` must be train, valid or
-test and becomes the split. A row whose clip file is missing is reported and dropped.
+test and becomes the split. A row whose clip path names no regular file is reported and dropped, the
+reason saying what is there (nothing, a folder, a broken link, a FIFO: never opened); an empty or
+unreadable clip file stays a sample (`extract` names it in the errors table, as for every corpus).
 
 A label.csv saved back by pandas without `dtype={'clip_id': str}` holds clip id `1` for the file
 `0001.mp4`: such a row takes the one zero-padded file of its video with that number, and its id is
@@ -36,6 +38,7 @@ from mmdata.corpora.base import (
 )
 from mmdata.corpora.csd_labels import extra_key_labels
 from mmdata.errors import CorpusFormatError
+from mmdata.media.files import is_regular_file, media_file_problem
 from mmdata.records import Sample
 
 log = logging.getLogger(__name__)
@@ -92,8 +95,8 @@ def load_mmsa_raw(corpus_dir: Path, options: MmsaRawOptions, split: str | None) 
         seen[sample_id] = (where, video_id, clip_id)
         if split is not None and mode != split:
             continue
-        if not (corpus_dir / relative).is_file():
-            result.problems.append(LoadProblem(sample_id, relative, f"clip file not found (row {where}); dropped"))
+        if not is_regular_file(corpus_dir / relative):
+            result.problems.append(LoadProblem(sample_id, relative, _dropped_clip_reason(corpus_dir / relative, where)))
             continue
         extra = {c: parse_number(row[c], where, c, required=True) for c in UNIMODAL_COLUMNS if row.get(c)}
         extra.update({"video_id": video_id, "clip_id": clip_id})
@@ -109,6 +112,19 @@ def load_mmsa_raw(corpus_dir: Path, options: MmsaRawOptions, split: str | None) 
         log.warning("%s: %d rows name a clip id without its leading zeros (e.g. 1 for 0001%s); matched to the "
                     "zero-padded clip files, whose names the sample ids use", path, unpadded, options.video_ext)
     return result
+
+
+def _dropped_clip_reason(clip: Path, where: str) -> str:
+    """Why a row whose clip path names no regular file is dropped: what is there instead (a folder, a
+    broken link, a FIFO, ...: `media_file_problem`), or, where nothing is, that the clip is not found."""
+    try:
+        clip.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return f"clip file not found (row {where}); dropped"
+    except OSError:
+        pass  # e.g. a folder on the way that cannot be searched: media_file_problem says so
+    problem = media_file_problem(clip, "clip") or f"clip path is not a regular file: {clip}"  # or: it just became one
+    return f"{problem} (row {where}); dropped"
 
 
 def _repeated_id_reason(first: tuple[str, str, str], video_id: str, clip_id: str) -> str:

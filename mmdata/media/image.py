@@ -41,7 +41,7 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
 
     Raises:
         MediaError: the path is not a readable file (missing, a folder, a broken link, a FIFO,
-            permission denied: `mmdata.media.files.check_media_file`), or the file is empty,
+            permission denied, empty: `mmdata.media.files.check_media_file`), or the file is
             truncated or corrupt, not an image, too large, or
             has pixels with no 8-bit reading; the message names the file.
     """
@@ -61,8 +61,6 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
     except Image.DecompressionBombError as e:
         raise _too_large(str(path), e) from e
     except UnidentifiedImageError as e:
-        if path.stat().st_size == 0:
-            raise MediaError(f"image file is empty (0 bytes): {path}") from e
         with open(path, "rb") as f:
             head = f.read(16)
         raise MediaError(

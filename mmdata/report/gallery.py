@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import numpy as np
 
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import MediaError
+from mmdata.media.files import media_file_problem
 from mmdata.records import text_items
 from mmdata.store.reader import Dataset
 
@@ -103,8 +105,11 @@ def _media_path(row: dict[str, Any], column: str, corpus_root: Path | None) -> P
         raise FileNotFoundError("the corpus's location is not recorded here (a shared dataset keeps only its folder's "
                                 "name); pass --corpus-root where it lies")
     path = resolve_media(corpus_root, row[column])
-    if not path.is_file():
+    problem = media_file_problem(path, column)  # a folder, a broken link, a FIFO (never opened), ...
+    if problem is not None and not os.path.lexists(path):  # nothing there, not even a broken link
         raise FileNotFoundError(f"not found at {path} (pass --corpus-root if the corpus moved)")
+    if problem is not None:
+        raise MediaError(problem)
     return path
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ import pyarrow as pa
 
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import MediaError
+from mmdata.media.files import media_file_problem
 from mmdata.share.hf import MEDIA_TYPE, MediaKind
 
 log = logging.getLogger(__name__)
@@ -109,8 +111,7 @@ def missing_kept_media(table: pa.Table, kept: dict[str, MediaKind]) -> list[Miss
 
 def _embed_one(column: str, relative: str, row: dict[str, Any], corpus_root: Path) -> dict[str, Any]:
     path = resolve_media(corpus_root, relative)
-    if not path.is_file():
-        raise MediaError(f"media file not found: {path}; pass the corpus root (--corpus-root) if it moved")
+    _require_media_file(path, column)
     whole = row["start"] is None and row["end"] is None
     if column == "image":
         _require_decodable_image(path)
@@ -119,6 +120,21 @@ def _embed_one(column: str, relative: str, row: dict[str, Any], corpus_root: Pat
         _require_decodable_audio(path)
         return {"bytes": path.read_bytes(), "path": relative}
     return {"bytes": _flac_segment(path, row["start"], row["end"]), "path": _segment_name(relative, row)}
+
+
+def _require_media_file(path: Path, column: str) -> None:
+    """Refuse a path that is no readable file before anything reads it, saying what it is (a folder,
+    a broken link, a FIFO, which is never opened, ...: `media_file_problem`).
+
+    Raises:
+        MediaError: the reason; where nothing is at the path, with the hint for a corpus that moved.
+    """
+    problem = media_file_problem(path, column)
+    if problem is None:
+        return
+    if not os.path.lexists(path):  # nothing there, not even a broken link
+        problem = f"{problem}; pass the corpus root (--corpus-root) if it moved"
+    raise MediaError(problem)
 
 
 def _require_decodable_image(path: Path) -> None:
