@@ -10,7 +10,9 @@ the same model compare directly by their dot product (cosine).
     as `CLIPModel.save_pretrained` and `CLIPProcessor.save_pretrained` write them;
   - a Hugging Face repo id (default `openai/clip-vit-base-patch32`), read only from the local Hugging Face
     cache (`hf download <repo id>` fills it on a machine with a network).
-A missing model is a `MissingWeightsError` saying what was looked for and how to supply it.
+A missing model is a `MissingWeightsError` saying what was looked for and how to supply it; one whose
+config.json is not a CLIP model's (`model_type` 'clip') is a `ConfigError`, as transformers would load it
+with random weights for what it lacks.
 
 The table's provenance records the model (as given, where it was found, the cache snapshot), a sha256 of
 its configs, tokenizer and weight files (`text_models.model_fingerprint`) under `versions` as
@@ -55,6 +57,8 @@ _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 #: Weight files transformers loads a CLIPModel from (one is enough).
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 PREPROCESSOR_FILE = "preprocessor_config.json"
+#: config.json's model_type of a checkpoint `CLIPModel` loads whole (both towers and their projections).
+CLIP_MODEL_TYPE = "clip"
 #: PIL's resampling filters by the numbers preprocessor_config.json stores (`PILImageResampling`).
 _RESAMPLE_NAMES = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
 
@@ -123,12 +127,14 @@ def _cached_snapshot(extractor: str, repo_id: str) -> Path:
         with offline_hub():
             return Path(snapshot_download(repo_id, local_files_only=True))
     except LocalEntryNotFoundError as e:
+        # "models/clip" reads as a repo id too: say that no such directory is there either.
         raise MissingWeightsError(
             f"extractor {extractor!r}: CLIP model {repo_id!r} is not in the local Hugging Face cache "
-            f"({constants.HF_HUB_CACHE}); mmdata never downloads. Fetch it on a machine with a network with "
-            f"`hf download {repo_id}` (`huggingface-cli download {repo_id}` with huggingface_hub < 1.0) and copy "
-            "the cache here (or point HF_HUB_CACHE at it), or pass model=/path/to/dir (a directory saved with "
-            "CLIPModel.save_pretrained and CLIPProcessor.save_pretrained)") from e
+            f"({constants.HF_HUB_CACHE}), nor a directory ({Path(repo_id).absolute()} not found); mmdata never "
+            f"downloads. Fetch it on a machine with a network with `hf download {repo_id}` (`huggingface-cli "
+            f"download {repo_id}` with huggingface_hub < 1.0) and copy the cache here (or point HF_HUB_CACHE at "
+            "it), or pass model=/path/to/dir (a directory saved with CLIPModel.save_pretrained and "
+            "CLIPProcessor.save_pretrained)") from e
 
 
 def require_files(extractor: str, source: ClipModelSource, groups: dict[str, tuple[str, ...]]) -> None:
@@ -144,6 +150,22 @@ def require_files(extractor: str, source: ClipModelSource, groups: dict[str, tup
             f"extractor {extractor!r}: CLIP model {source.model!r} at {source.path} lacks {', '.join(missing)}; "
             "expected a transformers CLIP checkpoint as CLIPModel.save_pretrained and CLIPProcessor.save_pretrained "
             "write it; save or fetch it again")
+
+
+def check_clip_config(extractor: str, source: ClipModelSource) -> None:
+    """config.json describes a whole CLIP model: `CLIPModel.from_pretrained` loads any other checkpoint (BERT,
+    a sentence-transformers directory, a text tower alone) with a warning only, its missing weights random.
+
+    Raises:
+        ConfigError: naming config.json and the model_type it holds.
+    """
+    path = source.path / "config.json"
+    model_type = read_json(extractor, path).get("model_type")
+    if model_type != CLIP_MODEL_TYPE:
+        raise ConfigError(
+            f"extractor {extractor!r}: {path} has model_type {model_type!r}, expected {CLIP_MODEL_TYPE!r}: "
+            "model= must be a CLIP checkpoint with both towers, as CLIPModel.save_pretrained writes it (e.g. "
+            f"model={DEFAULT_CLIP_MODEL}); a sentence-transformers model is --text minilm:model=DIR")
 
 
 def read_json(extractor: str, path: Path) -> dict[str, Any]:
@@ -293,10 +315,11 @@ class ClipImage(ShipsModelDirectory, Extractor):
         return resolve_clip_model(self.name, self.config.model, self._model_dir)
 
     def check_ready(self) -> None:
-        """The checkpoint's config, weights and preprocessor files are there (only the preprocessor's
-        JSON is read: decode workers receive what it asks for)."""
+        """The checkpoint's config (a CLIP model's), weights and preprocessor files are there (only the JSON
+        files are read: decode workers receive what the preprocessor asks for)."""
         require_files(self.name, self.source(), {"config.json": ("config.json",), "the weights": WEIGHT_FILES,
                                                  PREPROCESSOR_FILE: (PREPROCESSOR_FILE,)})
+        check_clip_config(self.name, self.source())
         self.preprocessing()
 
     def output_spec(self) -> FeatureSpec:

@@ -17,10 +17,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mmdata.errors import ConfigError, MissingWeightsError
 from mmdata.features.base import register_extractor
 from mmdata.features.clip_models import (
-    DEFAULT_CLIP_MODEL, WEIGHT_FILES, ClipModelSource, check_clip_model, finish, load_clip_model, projected,
-    projection_dim, read_json, require_files, resolve_clip_model,
+    DEFAULT_CLIP_MODEL, WEIGHT_FILES, ClipModelSource, check_clip_config, check_clip_model, finish, load_clip_model,
+    projected, projection_dim, read_json, require_files, resolve_clip_model,
 )
 from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
 from mmdata.features.text_base import TextExtractor, TextLevel, check_level, first_labels
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 #: The tokenizer files transformers builds a CLIP tokenizer from (tokenizer.json, or the BPE's two files).
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")
+BPE_FILES = ("vocab.json", "merges.txt")
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,35 @@ class ClipTextConfig:
 
 @functools.lru_cache(maxsize=2)
 def load_clip_tokenizer(model_dir: str, fingerprint: str) -> Any:
-    """The tokenizer saved in a local CLIP checkpoint, once per process for the same files."""
+    """The tokenizer saved in a local CLIP checkpoint, once per process for the same files.
+
+    Raises:
+        ConfigError: transformers cannot build a tokenizer from the files (a truncated tokenizer.json).
+    """
     with offline_hub():
         from transformers import AutoTokenizer
 
-        return AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        try:
+            return AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        except (OSError, ValueError, KeyError, TypeError) as e:  # a JSON error is a ValueError
+            raise ConfigError(f"extractor 'clip-text': cannot build the tokenizer of {model_dir} ({type(e).__name__}: "
+                              f"{e}); expected the tokenizer files CLIPProcessor.save_pretrained writes") from e
+
+
+def require_bpe_pair(source: ClipModelSource) -> None:
+    """Without tokenizer.json, transformers builds CLIP's tokenizer from vocab.json and merges.txt together.
+
+    Raises:
+        MissingWeightsError: one of the two is there without the other.
+    """
+    if (source.path / "tokenizer.json").is_file():
+        return
+    missing = [name for name in BPE_FILES if not (source.path / name).is_file()]
+    if missing:
+        raise MissingWeightsError(
+            f"extractor 'clip-text': CLIP model {source.model!r} at {source.path} has no tokenizer.json and lacks "
+            f"{' and '.join(missing)}; expected tokenizer.json, or vocab.json with merges.txt, as "
+            "CLIPProcessor.save_pretrained writes them; save or fetch it again")
 
 
 @register_extractor
@@ -75,9 +101,14 @@ class ClipText(ShipsModelDirectory, TextExtractor):
         return resolve_clip_model(self.name, self.config.model, self._model_dir)
 
     def check_ready(self) -> None:
-        """The checkpoint's config, weights and tokenizer files are there (nothing is loaded)."""
-        require_files(self.name, self.source(), {"config.json": ("config.json",), "the weights": WEIGHT_FILES,
-                                                 "the tokenizer": TOKENIZER_FILES})
+        """The checkpoint's config (a CLIP model's), weights and tokenizer files are there and the tokenizer
+        builds (the model is not loaded)."""
+        source = self.source()
+        require_files(self.name, source, {"config.json": ("config.json",), "the weights": WEIGHT_FILES,
+                                          "the tokenizer": TOKENIZER_FILES})
+        require_bpe_pair(source)
+        check_clip_config(self.name, source)
+        load_clip_tokenizer(str(source.path), source.fingerprint())
 
     def output_spec(self) -> FeatureSpec:
         return self.sequence_or_pooled(projection_dim(self.name, self.source()))

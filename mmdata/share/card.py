@@ -173,6 +173,7 @@ def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, me
         ),
         "## Extractors\n",
         *[_extractor_section(name, entry) for name, entry in sorted(manifest.tables.items())],
+        *_shared_space_lines(manifest),
         "## Media\n",
         _media_section(media, corpus, missing_media, configs[0].features or {}),
         "## Checks\n",
@@ -209,6 +210,25 @@ def _extractor_section(name: str, entry: Any) -> str:
         f"{_aligned_line(entry.config) if entry.extractor == 'align' else ''}"
         f"- versions: {versions}{source}\n"
     )
+
+
+#: How `versions` names the fingerprint of the model a table was made with ("model:openai/clip-vit-base-patch32").
+MODEL_VERSION_PREFIX = "model:"
+
+
+def _shared_space_lines(manifest: Manifest) -> list[str]:
+    """Tables of different modalities whose `versions` record one model fingerprint ("model:<name>", as `clip` and
+    `clip-text` of one checkpoint do) hold vectors of one embedding space; a reader of the card should know."""
+    tables_by_model: dict[tuple[str, str], list[str]] = {}
+    for name, entry in sorted(manifest.tables.items()):
+        for key, value in sorted(entry.versions.items()):
+            if key.startswith(MODEL_VERSION_PREFIX) and value:
+                tables_by_model.setdefault((key.removeprefix(MODEL_VERSION_PREFIX), value), []).append(name)
+    return [f"{' and '.join(f'`{name}`' for name in names)} record one model (`{model}`, fingerprint `{fingerprint}`): "
+            "their vectors are in one embedding space: a row of one compares directly with a row of another "
+            "by cosine.\n"
+            for (model, fingerprint), names in sorted(tables_by_model.items())
+            if len({manifest.tables[name].modality for name in names}) > 1]
 
 
 #: What `mmdata align` did with a reference interval that some table's rows do not overlap.
