@@ -269,12 +269,30 @@ def _shareable_value(value: Any, corpus_root: str | None) -> Any:
         return {key: _shareable_value(item, corpus_root) for key, item in value.items()}
     if isinstance(value, list):
         return [_shareable_value(item, corpus_root) for item in value]
-    if not isinstance(value, str) or not PurePath(value).is_absolute():
+    if not isinstance(value, str):
         return value
+    if not PurePath(value).is_absolute():
+        if _OPTION_PATH not in value or not _is_option_text(value):
+            return value
+        return ";".join(_shareable_option_text(option, corpus_root) for option in value.split(";"))
     path = PurePath(value)
     if corpus_root and PurePath(corpus_root).is_absolute() and path.is_relative_to(corpus_root):
         return path.relative_to(corpus_root).as_posix()
     return path.name
+
+
+#: What an absolute path given as the VALUE of `KEY=VALUE` option text starts with.
+_OPTION_PATH = "=/"
+
+
+def _is_option_text(value: str) -> bool:
+    """`KEY=VALUE;KEY=VALUE` text (video-frames' `image_options`), whose values may be paths too."""
+    return all(key.isidentifier() and sep for key, sep, _ in (option.partition("=") for option in value.split(";")))
+
+
+def _shareable_option_text(option: str, corpus_root: str | None) -> str:
+    key, _, value = option.partition("=")
+    return f"{key}={_shareable_value(value, corpus_root)}"
 
 
 def _corpus_options_line(corpus: dict[str, Any]) -> str:

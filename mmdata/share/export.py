@@ -32,9 +32,9 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -62,7 +62,7 @@ from mmdata.share.rows import TableRows
 from mmdata.store.lock import output_lock
 from mmdata.store import layout
 from mmdata.store.files import write_text_atomic
-from mmdata.store.manifest import Manifest, write_manifest
+from mmdata.store.manifest import Manifest, TableEntry, write_manifest
 from mmdata.store.metadata import METADATA_KEY, decode_metadata
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.writer import write_table_atomic
@@ -336,7 +336,8 @@ def _write_feature_table(dataset: Dataset, name: str, sample_ids: pa.ChunkedArra
     """Write table `name`'s rows in the shared samples' order, an output shard at a time, each taken
     from the source shards that hold its rows (`TableRows`): the table is never in memory whole."""
     schema = dataset.table(name).schema  # the first shard's, with its metadata, as a whole-table read has it
-    metadata = decode_metadata(schema)
+    # its provenance as the manifest's entry has it: no path of the producer's machine (`shareable_provenance`)
+    metadata = shareable_provenance(decode_metadata(schema), dataset.manifest.corpus.get("root"))
     if metadata:
         metadata["samples_fingerprint"] = fingerprint  # the rows now follow the shared samples' order
     entry_path = dataset.entry(name).path
@@ -394,6 +395,8 @@ def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: in
         manifest.corpus["options"] = shareable_options(manifest.corpus["options"], root)
     if root:  # the folder's name only: where the producer kept the corpus is not shared
         manifest.corpus["root"] = Path(root).name
+    manifest.tables = {name: TableEntry(**shareable_provenance(asdict(entry), root))
+                       for name, entry in manifest.tables.items()}
     for entry in manifest.tables.values():
         entry.format = "parquet"  # every table is written as Parquet, whatever the source's shards were
     manifest.samples = {
@@ -405,7 +408,7 @@ def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: in
     }
     manifest.extra = {
         # (not the sizes and times of the producer's corpus files, `corpora.sources`: a share has no corpus)
-        **{key: value for key, value in source.extra.items() if key != SOURCES_KEY},
+        **shareable_provenance({key: value for key, value in source.extra.items() if key != SOURCES_KEY}, root),
         "share": {
             "media": media,
             "split_names": {s.split: s.hf_split for s in shards},
@@ -414,6 +417,18 @@ def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: in
         },
     }
     return manifest
+
+
+def shareable_provenance(provenance: dict[str, Any], corpus_root: str | None) -> dict[str, Any]:
+    """A table's provenance (manifest entry or schema metadata) or the manifest's `extra` as a share
+    publishes them: paths given to extractors (`minilm:model=/home/me/models/st`, `resnet18:weights=...`,
+    the `path` of a model they record) and those `segment` records (its source dataset, labels file,
+    folds) become relative to the corpus root when under it, else their file or folder name, as loader
+    options do (`shareable_options`). Fingerprints (`versions`, a model's `sha256`) stay: they, not
+    the path, say which model made a table. One rule for the manifest, the card and every Parquet
+    file's metadata, so `mmdata check` on the share still finds them equal.
+    """
+    return shareable_options(provenance, corpus_root)
 
 
 def _check_out_dir(source: Path, out_dir: Path, overwrite: bool, overwrite_card: bool) -> None:
