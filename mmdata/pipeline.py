@@ -35,6 +35,7 @@ from mmdata.extract_tables import (  # noqa: F401 - also re-exported from here
     _rows_match, _run_shards, _table_provenance, _unfit_output, _write_errors, _write_moments,
 )
 from mmdata.features.base import Extractor, create_extractor
+from mmdata.features.image_models import refuse_devices_missing_here
 from mmdata.options import check_count, check_flag, did_you_mean, key_value_mapping, short_repr, spec_list
 from mmdata.progress import ProgressSink, progress_sink
 from mmdata.samples_loading import (  # noqa: F401 - also re-exported from here
@@ -172,6 +173,8 @@ def extract(
     require_dir(corpus_dir)
     for instance in instances or ():
         instance.check_ready()
+    if executor == "local":  # Ray may have the GPUs on other nodes (`ray_stages.on_assigned_gpu`)
+        refuse_devices_missing_here(instances or (), extractor_spec)
     with writing(output_dir, "extraction"), make_executor(executor, num_workers=num_workers,
                                                           ray_address=ray_address) as runner:
         runner.start(instances)  # local workers boot while the corpus loads
@@ -304,6 +307,8 @@ def extract_features(
     """Compute one feature table per extractor for an existing dataset, skipping finished shards
     (`force`: computing them all again, as `extract` does)."""
     check_run_options(on_error=on_error, batch_size=batch_size, table_format=table_format)
+    if executor == "local":
+        refuse_devices_missing_here(extractors, extractor_spec)
     with writing(dataset.root, "extraction"), make_executor(executor, num_workers=num_workers,
                                                            ray_address=ray_address) as runner:
         return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress, table_format,

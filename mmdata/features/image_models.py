@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -66,15 +67,54 @@ def resolve_device(device: str) -> str:
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    missing = device_missing_here(device)
+    if missing:
+        raise ConfigError(f"device {device!r} is not available: {missing}; {DEVICE_HINT}")
     if device.startswith("cuda"):
-        found = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        index = int(device.partition(":")[2] or (torch.cuda.current_device() if found else 0))
-        if index >= found:
-            raise ConfigError(f"device {device!r} is not available ({found} CUDA devices); use device=cpu or device=auto")
-        return f"cuda:{index}"
-    if device == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("device 'mps' is not available; use device=cpu or device=auto")
+        index = device.partition(":")[2]
+        return f"cuda:{int(index) if index else torch.cuda.current_device()}"
     return device
+
+
+#: What to do about a device this machine does not have.
+DEVICE_HINT = "use device=cpu, or device=auto (a GPU when there is one)"
+
+
+def device_missing_here(device: str) -> str | None:
+    """What this machine has instead of `device` ("torch sees no CUDA device (...)", "2 CUDA devices:
+    cuda:0, cuda:1"), or None when it has it: 'cpu' and 'auto' always (torch is not imported for them)."""
+    if not device.startswith(("cuda", "mps")):
+        return None
+    import torch
+
+    if device == "mps":
+        return None if torch.backends.mps.is_available() else \
+            "torch sees no MPS device (torch.backends.mps.is_available() is False)"
+    if not torch.cuda.is_available():
+        return "torch sees no CUDA device (torch.cuda.is_available() is False)"
+    found = torch.cuda.device_count()
+    index = device.partition(":")[2]
+    if not index or int(index) < found:
+        return None
+    names = ", ".join(f"cuda:{i}" for i in range(found))
+    return f"{found} CUDA device{'s' if found != 1 else ''}: {names}"
+
+
+def refuse_devices_missing_here(extractors: Sequence[Extractor], spec: Callable[[Extractor], str]) -> None:
+    """Refuse, before a run writes anything, an extractor whose `device` option names a device this
+    machine does not have (`spec(extractor)`: the extractor as the command line takes it), rather than
+    failing at its first batch after the samples table is written. Only for a run on this machine:
+    with Ray the GPUs may be on other nodes (`ray_stages.on_assigned_gpu`).
+
+    Raises:
+        ConfigError: naming the extractor, the device, what this machine has and the hint.
+    """
+    for extractor in extractors:
+        device = str(getattr(extractor.config, "device", "cpu"))
+        missing = device_missing_here(device)
+        if missing:
+            raise ConfigError(f"extractor {spec(extractor)!r}: device {device!r} is not available: {missing}; "
+                              f"{DEVICE_HINT}")
 
 
 def provenance_without_runtime(extractor: Extractor) -> dict[str, Any]:
