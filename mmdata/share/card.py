@@ -264,6 +264,18 @@ def shareable_options(options: dict[str, Any], corpus_root: str | None) -> dict[
     return {key: _shareable_value(value, corpus_root) for key, value in options.items()}
 
 
+
+def shareable_provenance(provenance: dict[str, Any], corpus_root: str | None) -> dict[str, Any]:
+    """A table's provenance (manifest entry or schema metadata) or the manifest's `extra` as a share
+    publishes them: paths given to extractors (`minilm:model=/home/me/models/st`, `resnet18:weights=...`,
+    the `path` of a model they record) and those `segment` records (its source dataset, labels file,
+    folds) become relative to the corpus root when under it, else their file or folder name, as loader
+    options do (`shareable_options`). Fingerprints (`versions`, a model's `sha256`) stay: they, not
+    the path, say which model made a table. One rule for the manifest, the card and every Parquet
+    file's metadata, so `mmdata check` on the share still finds them equal.
+    """
+    return shareable_options(provenance, corpus_root)
+
 def _shareable_value(value: Any, corpus_root: str | None) -> Any:
     if isinstance(value, dict):
         return {key: _shareable_value(item, corpus_root) for key, item in value.items()}

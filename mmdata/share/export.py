@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 from mmdata.corpora.sources import SOURCES_KEY
 from mmdata.errors import ConfigError, DatasetError, MediaError, MmdataError
 from mmdata.options import check_count, check_flag, dataset_path, path_argument, short_repr
-from mmdata.share.card import CardConfig, LabelSummary, render_card, shareable_options
+from mmdata.share.card import CardConfig, LabelSummary, render_card, shareable_options, shareable_provenance
 from mmdata.share.checks import checks_summary, require_passing, run_checks
 from mmdata.share.checksums import CHECKSUMS_NAME, sha256_file, write_checksums
 from mmdata.share.hf import MediaKind, hf_features, hf_split_names, with_hf_metadata
@@ -417,18 +417,6 @@ def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: in
         },
     }
     return manifest
-
-
-def shareable_provenance(provenance: dict[str, Any], corpus_root: str | None) -> dict[str, Any]:
-    """A table's provenance (manifest entry or schema metadata) or the manifest's `extra` as a share
-    publishes them: paths given to extractors (`minilm:model=/home/me/models/st`, `resnet18:weights=...`,
-    the `path` of a model they record) and those `segment` records (its source dataset, labels file,
-    folds) become relative to the corpus root when under it, else their file or folder name, as loader
-    options do (`shareable_options`). Fingerprints (`versions`, a model's `sha256`) stay: they, not
-    the path, say which model made a table. One rule for the manifest, the card and every Parquet
-    file's metadata, so `mmdata check` on the share still finds them equal.
-    """
-    return shareable_options(provenance, corpus_root)
 
 
 def _check_out_dir(source: Path, out_dir: Path, overwrite: bool, overwrite_card: bool) -> None:
