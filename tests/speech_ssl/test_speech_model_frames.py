@@ -92,7 +92,8 @@ def test_a_recording_that_fits_max_seconds_is_one_pass(audio):
 def test_windows_join_into_the_frames_of_one_pass_each_as_the_model_gives_it(audio, wav2vec2):
     import torch
 
-    cut = create_extractor("wav2vec2-base:weights=random,seed=0,max_seconds=0.5")  # 24 frames a pass at most
+    # 24 frames a pass at most, and one window per pass (batching: tests/speech_ssl/test_speech_batching.py)
+    cut = create_extractor("wav2vec2-base:weights=random,seed=0,max_seconds=0.5,batch_seconds=0.5")
     segment = cut.decode(row("t", "speech.wav"), audio.root)
     (frames, intervals), = cut.compute([segment])
     (whole, whole_intervals), = wav2vec2.compute([segment])
