@@ -173,11 +173,12 @@ def extract(
     require_dir(corpus_dir)
     for instance in instances or ():
         instance.check_ready()
-    if executor == "local":  # Ray may have the GPUs on other nodes (`ray_stages.on_assigned_gpu`)
+    if executor == "local":  # Ray may have the GPUs on other nodes: `RayExecutor.start` asks the cluster
         refuse_devices_missing_here(instances or (), extractor_spec)
     with writing(output_dir, "extraction"), make_executor(executor, num_workers=num_workers,
                                                           ray_address=ray_address) as runner:
-        runner.start(instances)  # local workers boot while the corpus loads
+        # Local workers boot while the corpus loads; Ray refuses a CUDA device its cluster lacks.
+        runner.start(instances)
         reused = (Path(output_dir) / layout.MANIFEST_NAME).is_file()  # _prepare refuses it for another corpus
         dataset, precomputed = _prepare(
             kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size,
@@ -311,6 +312,8 @@ def extract_features(
         refuse_devices_missing_here(extractors, extractor_spec)
     with writing(dataset.root, "extraction"), make_executor(executor, num_workers=num_workers,
                                                            ray_address=ray_address) as runner:
+        if executor == "ray":
+            runner.start(extractors)  # refuses a CUDA device the cluster lacks before any table is touched
         return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress, table_format,
                             force)
 

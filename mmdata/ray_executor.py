@@ -56,13 +56,14 @@ from typing import Any
 from mmdata.batch_work import ItemResult
 from mmdata.errors import ConfigError, MmdataError, WorkersCannotStartError
 from mmdata.extractor_shipping import cannot_receive_message, check_state_reaches
+from mmdata.extract_refusals import extractor_spec
 from mmdata.features.base import Extractor
 from mmdata.ray_cluster import (
     Reaper, bounding_gcs_wait, cannot_connect, join_with_token, local_session_started_here, probe_address, require_ray,
 )
 from mmdata.ray_plan import (  # noqa: F401 - also re-exported from here
     BATCHES_PER_MODEL_TASK, MAX_ROWS_PER_MODEL_TASK, ROWS_PER_TASK, _Plan, _rows_per_task, _tasks_in_flight,
-    _whole_batch_tasks,
+    _whole_batch_tasks, cluster_lacks_device,
 )
 from mmdata.ray_results import THREADS_END_TIMEOUT_S, _ResultStream, _end_iteration
 from mmdata.ray_stages import (  # noqa: F401 - also re-exported from here
@@ -99,6 +100,8 @@ class RayExecutor:
             outside its config, which the workers would not get; or its module is in a folder on this
             process's sys.path only and Ray was started before mmdata, without it.
         WorkersCannotStartError: a Ray worker cannot import an extractor's module.
+        ConfigError: an extractor's `device` is a CUDA device the cluster lacks (`start`, before the
+            run writes anything).
     """
 
     def __init__(
@@ -134,7 +137,39 @@ class RayExecutor:
         self.close()
 
     def start(self, extractors: Sequence[Extractor] | None = None) -> None:
-        """Nothing to boot: Ray is connected when the first table has rows to compute."""
+        """Connect to Ray now where an extractor asks for a CUDA device, to refuse one the cluster lacks
+        before the run writes anything (`refuse_devices_cluster_lacks`); otherwise there is nothing to
+        boot: Ray is connected when the first table has rows to compute.
+
+        Raises:
+            ConfigError: an extractor's `device` is a CUDA device the cluster does not have.
+        """
+        if any(_device(e).startswith("cuda") for e in extractors or ()):
+            self._ensure_ray()
+            self.refuse_devices_cluster_lacks(extractors or ())
+
+    def refuse_devices_cluster_lacks(self, extractors: Sequence[Extractor]) -> None:
+        """Refuse an extractor whose `device` is a CUDA device the connected cluster cannot give
+        (`ray_plan.cluster_lacks_device`: no GPU at all, or a `cuda:N` past every node's GPUs), rather
+        than an actor failing at its first batch on a CPU.
+
+        Raises:
+            ConfigError: naming the extractor as the command line takes it, the device, the cluster's
+                resources and the hint.
+        """
+        wanting = [e for e in extractors if _device(e).startswith("cuda")]
+        if not wanting:
+            return
+        import ray
+
+        resources = ray.cluster_resources()
+        gpus_per_node = [node.get("Resources", {}).get("GPU", 0) for node in ray.nodes() if node.get("Alive")]
+        for extractor in wanting:
+            device = _device(extractor)
+            missing = cluster_lacks_device(device, resources, gpus_per_node)
+            if missing:
+                raise ConfigError(f"extractor {extractor_spec(extractor)!r}: device {device!r} is not available: "
+                                  f"{missing}")
 
     def close(self) -> None:
         """Stop any running stream; shut Ray down only if this executor started it.
@@ -284,6 +319,7 @@ class RayExecutor:
         device = getattr(extractor.config, "device", None)
         if device is None:
             return _Plan(decode_tasks, 0, 0.0, in_flight)
+        self.refuse_devices_cluster_lacks([extractor])  # `run` called without `start`
         gpus_in_cluster = int(resources.get("GPU", 0))
         wants_gpu = str(device).lower() != "cpu"
         gpus = self.num_gpus if self.num_gpus is not None else (1.0 if gpus_in_cluster and wants_gpu else 0.0)
@@ -375,6 +411,11 @@ class RayExecutor:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+def _device(extractor: Extractor) -> str:
+    """The extractor's `device` option ('' for an extractor without one: it runs no model)."""
+    return str(getattr(extractor.config, "device", ""))
 
 
 #: The signals whose handlers `ray.init` replaces: SIGTERM with one that exits with status 15 (or, on

@@ -1,9 +1,10 @@
 """How the Ray executor cuts a table into Ray tasks and where each stage runs (`_Plan`): task sizes
-in whole batches, and how many decode tasks Ray Data keeps submitted. Decided on the driver by
-`mmdata.ray_executor.RayExecutor`.
+in whole batches, and how many decode tasks Ray Data keeps submitted; and a CUDA device the cluster
+cannot give (`cluster_lacks_device`). Decided on the driver by `mmdata.ray_executor.RayExecutor`.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,3 +76,37 @@ def _whole_batch_tasks(batches: list[list[dict[str, Any]]], batch_size: int, ste
     if current:
         tasks.append(current)
     return tasks
+
+
+#: What to do about a CUDA device the Ray cluster does not have.
+NO_GPU_HINT = "use device=cpu, or device=auto (a GPU when the cluster has one), or add GPU nodes to the cluster"
+GPU_INDEX_HINT = "use device=cuda (each GPU actor runs on the GPU Ray assigns it), or device=auto"
+
+
+def cluster_lacks_device(device: str, resources: Mapping[str, float], gpus_per_node: Sequence[float]) -> str | None:
+    """What a Ray cluster has instead of a CUDA `device` ("the Ray cluster has no GPU (resources: CPU 2,
+    ...)"), with the hint, or None when it has it. Only CUDA devices are judged: 'cpu' and 'auto' run
+    anywhere, and Ray counts no other accelerator as a GPU. A `cuda:N` is refused where no node has
+    N + 1 GPUs (`gpus_per_node`: each live node's), though an actor sees its one GPU as cuda:0."""
+    if not device.startswith("cuda"):
+        return None
+    if not resources.get("GPU", 0):
+        return f"the Ray cluster has no GPU (resources: {resources_text(resources)}); {NO_GPU_HINT}"
+    index = device.partition(":")[2]
+    most = int(max(gpus_per_node, default=0))
+    if index and most and int(index) >= most:
+        return (f"the Ray cluster's nodes have at most {most} GPU{'' if most == 1 else 's'} each (resources: "
+                f"{resources_text(resources)}); {GPU_INDEX_HINT}")
+    return None
+
+
+def resources_text(resources: Mapping[str, float]) -> str:
+    """`ray.cluster_resources()` as a person reads it: "CPU 2, GPU 1, memory 12.5 GiB, ..." (CPU and
+    GPU first; the per-node `node:...` markers left out)."""
+    def amount(name: str, value: float) -> str:
+        if name.endswith("memory"):
+            return f"{value / 1024**3:.1f} GiB"
+        return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+    names = sorted((n for n in resources if not n.startswith("node:")), key=lambda n: (n not in ("CPU", "GPU"), n))
+    return ", ".join(f"{name} {amount(name, resources[name])}" for name in names) or "none"
