@@ -1,6 +1,7 @@
 """A model extractor asked to run on a device this machine lacks (`cuda:N` past the GPUs torch sees,
 `mps` off macOS) is refused in one line before the run writes anything: no samples table, no output
-directory. `auto` runs wherever it is; with Ray the GPUs may be on other nodes, so no refusal there."""
+directory. `auto` runs wherever it is. With Ray the GPUs may be on other nodes, so this machine's are not
+asked: the cluster's are, once Ray is connected (tests/ray/test_ray_unavailable_device.py)."""
 from __future__ import annotations
 
 import json
