@@ -54,14 +54,24 @@ def retrieval_command(
     text: Annotated[Optional[str], typer.Option(help="Caption-level text table (default: the only one).")] = None,
     train_split: Annotated[Optional[list[str]], typer.Option(help="Split to train on; repeat (default: train*, restval).")] = None,
     test_split: Annotated[Optional[str], typer.Option(help="Split to test on (default: test, else val*).")] = None,
+    zero_shot_only: Annotated[bool, typer.Option(
+        "--zero-shot-only", help="Train nothing, need no train split: chance, text-only and zero-shot rows only "
+                                 "(image and caption tables of one CLIP checkpoint).")] = False,
 ) -> None:
     """MSE projection, CCA and InfoNCE alignment: Recall@1/5/10 image->text and text->image."""
+    from mmdata.errors import ConfigError
     from mmdata.models.retrieval_recipe import RetrievalRecipeConfig, run_retrieval_recipe
 
+    training = [name for name, given in (("--model", model), ("--train-split", train_split), ("--epochs", epochs),
+                                         ("--lr", lr)) if given]
+    if zero_shot_only and training:
+        raise ConfigError(f"--zero-shot-only trains no model, so {', '.join(training)} would be ignored; drop them, "
+                          "or drop --zero-shot-only to train")
     base = RetrievalRecipeConfig()
     config = RetrievalRecipeConfig(image_tables=tuple(image or ()), text_table=text, train_splits=tuple(train_split or ()),
-                                   test_split=test_split, models=tuple(model or base.models),
-                                   train=base.train.override(epochs=epochs, seed=seed, lr=lr))
+                                   test_split=test_split, models=() if zero_shot_only else tuple(model or base.models),
+                                   train=base.train.override(epochs=epochs, seed=seed, lr=lr),
+                                   zero_shot_only=zero_shot_only)
     path = output_file(output, "--out", "retrieval-metrics.json") if output else dataset_dir / "retrieval-metrics.json"
     _finish([("retrieval", run_retrieval_recipe(dataset_dir, path, config), path)])
 

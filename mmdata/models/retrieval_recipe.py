@@ -23,7 +23,13 @@ with the right one (the queries the pessimistic tie rule scored as misses-by-ran
 (units and conventions of every key). A model that diverges (NaN/inf loss or scores) gets a failed row
 naming it and the epoch; the other models' results are kept and written.
 
+`zero_shot_only=True` (CLI: `--zero-shot-only`) trains nothing and so needs no train split (the embedded COCO
+sample holds `val2017` only): the chance, text-only (caption vectors as extracted: no train split to z-score
+with) and zero-shot rows of the test split, in the same JSON and report; tables that are not one embedding
+space are refused, since no row would compare image and text.
+
     report = run_retrieval_recipe("out/shapes", "out/shapes/retrieval.json")
+    clip_only = run_retrieval_recipe("out/coco-clip", None, RetrievalRecipeConfig(zero_shot_only=True))
 """
 from __future__ import annotations
 
@@ -48,7 +54,8 @@ from mmdata.models.report import (
 )
 from mmdata.models.retrieval import RETRIEVAL_MODELS, RetrievalModelConfig, cosine_scores, create_retrieval_model
 from mmdata.models.retrieval_zero_shot import (
-    RETRIEVAL_RECIPE_DEFINITIONS, ZERO_SHOT_LEGEND, SharedSpace, shared_space, zero_shot_row,
+    RETRIEVAL_RECIPE_DEFINITIONS, ZERO_SHOT_LEGEND, ZERO_SHOT_ONLY_LEGEND, SharedSpace, shared_space, zero_shot_row,
+    zero_shot_only_refusal,
 )
 from mmdata.models.trainer import TrainConfig, TrainingDiverged, limit_threads, seed_everything
 from mmdata.store.output_files import output_file
@@ -79,11 +86,17 @@ class RetrievalRecipeConfig:
     model: RetrievalModelConfig = field(default_factory=RetrievalModelConfig)
     #: Threads for torch and BLAS while training (small models: 1 is fastest on a shared CPU; None = leave).
     num_threads: int | None = 1
+    #: Score only the rows that need no training (chance, text-only, zero-shot): `models` and `train` are
+    #: ignored and no train split is needed; the image and caption tables must be one embedding space.
+    zero_shot_only: bool = False
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.models if m not in RETRIEVAL_MODELS]
-        if unknown or not self.models:
+        if unknown or not (self.models or self.zero_shot_only):
             raise ConfigError(f"unknown retrieval models {unknown}; available: {sorted(RETRIEVAL_MODELS)}")
+        if self.zero_shot_only and self.train_splits:
+            raise ConfigError(f"zero_shot_only trains nothing, so it takes no train splits "
+                              f"(got {list(self.train_splits)}); drop them (CLI: --train-split)")
 
 
 @dataclass
@@ -109,6 +122,8 @@ class RetrievalReport:
     info: dict[str, Any]
     #: Whether the zero-shot row was scored, and the one-line note saying why (or why not).
     zero_shot: SharedSpace | None = None
+    #: No model was trained (`zero_shot_only`): the legend says the text-only row is unstandardized.
+    zero_shot_only: bool = False
 
     def table(self) -> str:
         return format_table(self.rows, RECALL_COLUMNS, decimals=1)
@@ -116,7 +131,9 @@ class RetrievalReport:
     def text(self) -> str:
         """What the CLI prints: the table, a legend of units and conventions (then why the zero-shot row is
         absent, when it is), and why any model failed."""
-        if self.zero_shot is None or self.zero_shot.shared:
+        if self.zero_shot_only:
+            legend = ZERO_SHOT_ONLY_LEGEND
+        elif self.zero_shot is None or self.zero_shot.shared:
             legend = ZERO_SHOT_LEGEND if self.zero_shot else RETRIEVAL_LEGEND
         else:
             legend = f"{RETRIEVAL_LEGEND}\n{self.zero_shot.note}"
@@ -137,7 +154,8 @@ def run_retrieval_recipe(
     """Train every configured alignment model and evaluate it; write the metrics JSON when `output_path` is given.
 
     Raises:
-        DatasetError: the dataset lacks an image or caption-level text table, or a train/test split.
+        DatasetError: the dataset lacks an image or caption-level text table, or a train/test split (with
+            `zero_shot_only`: a test split, or tables that are one embedding space).
     """
     config = config or RetrievalRecipeConfig()
     if output_path is not None:  # refused before any training: a dataset's own file is never replaced
@@ -148,13 +166,15 @@ def run_retrieval_recipe(
 
 def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalRecipeConfig) -> RetrievalReport:
     image_tables, text_table = _choose_tables(dataset, config)
-    train_splits, test_split = _choose_splits(dataset, config)
+    space = shared_space(dataset, image_tables, text_table)
+    log.info("%s", space.note)
+    if config.zero_shot_only:
+        return _run_zero_shot_only(dataset, output_path, config, image_tables, text_table, space)
+    train_splits, test_split = _choose_splits(dataset, config, space)
     train = load_retrieval_split(dataset, image_tables, text_table, train_splits)
     test = load_retrieval_split(dataset, image_tables, text_table, (test_split,))
     left_out = {"train": _left_out_note(train, "train", image_tables, text_table),
                 "test": _left_out_note(test, "test", image_tables, text_table)}
-    space = shared_space(dataset, image_tables, text_table)
-    log.info("%s", space.note)
     # Scored before the z-score below: the zero-shot row compares the vectors exactly as extracted.
     zero_shot = zero_shot_row(test.images, test.texts, test.caption_image, space) if space.shared else None
     train.images, test.images = standardize(train.images, test.images)
@@ -174,28 +194,66 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
         rows.append(row)
         if fold_metrics is not None:
             folded[name] = fold_metrics
-    info = {
+    info = _recipe_info(dataset, config, image_tables, text_table, (train_splits, train), (test_split, test), folded,
+                        left_out, space)
+    return _finish(RetrievalReport(rows=rows, folded=folded, info=info, zero_shot=space), output_path)
+
+
+def _run_zero_shot_only(dataset: Dataset, output_path: str | Path | None, config: RetrievalRecipeConfig,
+                        image_tables: tuple[str, ...], text_table: str, space: SharedSpace) -> RetrievalReport:
+    """The rows that need no training, on the test split: chance, text-only (caption vectors as extracted,
+    since there are no train statistics to z-score with) and zero-shot; refused unless the tables are one space."""
+    if not space.shared:
+        raise DatasetError(zero_shot_only_refusal(space))
+    _, test_split = _choose_splits(dataset, config, space)
+    test = load_retrieval_split(dataset, image_tables, text_table, (test_split,))
+    left_out = {"train": {"images": 0, "first": []}, "test": _left_out_note(test, "test", image_tables, text_table)}
+    log.info("retrieval (zero-shot only): %d test images with %d captions", len(test.images), len(test.texts))
+    caption_counts = np.bincount(test.caption_image, minlength=len(test.images))
+    zero_shot, zero_shot_folds = zero_shot_row(test.images, test.texts, test.caption_image, space)
+    rows = [ResultRow("chance", "reference", ["image", "text"], chance_recall(caption_counts)),
+            ResultRow("text-only", "unimodal", ["text"], caption_to_caption_metrics(test.texts, test.caption_image),
+                      details={"scores": "cosines of the caption vectors as extracted (zero-shot only: no train "
+                                         "split, so no z-score)"}),
+            zero_shot]
+    folded = {zero_shot.model: zero_shot_folds} if zero_shot_folds is not None else {}
+    info = _recipe_info(dataset, config, image_tables, text_table, ((), None), (test_split, test), folded, left_out,
+                        space)
+    info["config"]["models"] = []  # none was trained, whatever the config's default
+    report = RetrievalReport(rows=rows, folded=folded, info=info, zero_shot=space, zero_shot_only=True)
+    return _finish(report, output_path)
+
+
+def _recipe_info(dataset: Dataset, config: RetrievalRecipeConfig, image_tables: tuple[str, ...], text_table: str,
+                 train: tuple[tuple[str, ...], RetrievalSplit | None], test: tuple[str, RetrievalSplit],
+                 folded: dict[str, dict[str, float]], left_out: dict[str, Any], space: SharedSpace) -> dict[str, Any]:
+    """Everything but the rows that the metrics JSON records: tables, splits and their sizes, the protocol."""
+    (train_splits, train_split), (test_split, test_data) = train, test
+    n_test, n_captions, n_left = len(test_data.images), len(test_data.texts), len(test_data.left_out)
+    return {
         "recipe": "retrieval",
         "dataset": str(dataset.root),
         "image_tables": list(image_tables),
         "text_table": text_table,
         "train_splits": list(train_splits),
         "test_split": test_split,
-        "train_images": len(train.images),
-        "train_captions": len(train.texts),
+        "train_images": len(train_split.images) if train_split else 0,
+        "train_captions": len(train_split.texts) if train_split else 0,
         "test_images": n_test,
         "test_captions": n_captions,
         "protocol": f"{n_test} test images, all {n_captions} captions" + (
-            f" ({len(test.left_out)} of the {n_test + len(test.left_out)} images of split {test_split!r} left out: "
-            "no image or caption vector)"
-            if len(test.left_out) else "") + (f"; plus {_folds_note(n_test, test.order)}" if folded else ""),
+            f" ({n_left} of the {n_test + n_left} images of split {test_split!r} left out: no image or caption vector)"
+            if n_left else "") + (f"; plus {_folds_note(n_test, test_data.order)}" if folded else ""),
         "left_out": left_out,
         "zero_shot": space.to_json(),
         "metric_definitions": RETRIEVAL_RECIPE_DEFINITIONS,
         "config": asdict(config),
         "environment": environment(),
     }
-    report = RetrievalReport(rows=rows, folded=folded, info=info, zero_shot=space)
+
+
+def _finish(report: RetrievalReport, output_path: str | Path | None) -> RetrievalReport:
+    """Write the report's metrics JSON when a path is given."""
     if output_path is not None:
         write_metrics_json(output_path, report.to_json())
     return report
@@ -336,17 +394,28 @@ def _choose_tables(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tup
     return image_tables, captions[0]
 
 
-def _choose_splits(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tuple[str, ...], str]:
+def _choose_splits(dataset: Dataset, config: RetrievalRecipeConfig,
+                   space: SharedSpace) -> tuple[tuple[str, ...], str]:
+    """The train splits and the test split; zero-shot-only trains on none but picks its test split alike
+    (never one named like a train split, e.g. Karpathy's restval, unless the user names it)."""
     present = sorted(dataset.manifest.samples.get("splits", {}))
-    train = config.train_splits or tuple(
-        s for s in present if any(h in s for h in TRAIN_SPLIT_HINTS) and s != config.test_split)
+    named_train = tuple(s for s in present if any(h in s for h in TRAIN_SPLIT_HINTS) and s != config.test_split)
+    train = () if config.zero_shot_only else config.train_splits or named_train
     test = config.test_split
     if test is None:
-        test = next((s for hint in TEST_SPLIT_HINTS for s in present if hint in s and s not in train), None)
-    if not train or test is None:
+        test = next((s for hint in TEST_SPLIT_HINTS for s in present if hint in s and s not in (train or named_train)),
+                    None)
+    if config.zero_shot_only and test is None:
+        raise DatasetError(f"cannot tell the test split of {dataset.root} (splits: {present}); pass test_split=... "
+                           "(CLI: --test-split)")
+    if not (train or config.zero_shot_only) or test is None:
+        # One embedding space needs no train split for its zero-shot row: say how to get just that.
+        zero_shot_hint = (f"; or, without a train split, score the zero-shot row of {space.image_table} and "
+                          f"{space.text_table} only: zero_shot_only=True (CLI: --zero-shot-only)"
+                          if space.shared and not train else "")
         raise DatasetError(
             f"cannot tell the train and test splits of {dataset.root} (splits: {present}); pass train_splits=... and "
-            "test_split=... (CLI: --train-split, --test-split)"
+            f"test_split=... (CLI: --train-split, --test-split){zero_shot_hint}"
         )
     missing = [s for s in (*train, test) if s not in present]
     if missing:

@@ -12,7 +12,8 @@ rows, only when its provenance says the two tables are one space:
 - both have the same dim.
 
 Equal dims alone prove nothing (resnet18 and a 512-d text model are unrelated), so a table without a
-model fingerprint never qualifies; the report says why the row is absent.
+model fingerprint never qualifies; the report says why the row is absent. A zero-shot-only run (no
+training, no train split) refuses such tables outright: `zero_shot_only_refusal` says why and what to extract.
 
     space = shared_space(dataset, ("image.clip",), "text.clip-text.caption")
     if space.shared:
@@ -48,6 +49,7 @@ RETRIEVAL_RECIPE_DEFINITIONS: dict[str, object] = {
     "keys": {**RETRIEVAL_DEFINITIONS["keys"], ZERO_SHOT: ZERO_SHOT_DEFINITION},  # type: ignore[dict-item]
 }
 ZERO_SHOT_LEGEND = f"{RETRIEVAL_LEGEND}; zero-shot: cosine of the vectors as extracted, no training"
+ZERO_SHOT_ONLY_LEGEND = f"{ZERO_SHOT_LEGEND}; zero-shot only: no model trained, text-only on the vectors as extracted"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,13 @@ def shared_space(dataset: Dataset, image_tables: tuple[str, ...], text_table: st
                                   f"dims {dims[0]} and {dims[1]}; expected one dim")
     return SharedSpace(True, f"zero-shot: {image_table} and {text_table} are one embedding space (model {common[0]}, "
                              f"{dims[0]}-d): scored by cosine as extracted", image_table, text_table, common[0])
+
+
+def zero_shot_only_refusal(space: SharedSpace) -> str:
+    """Why a zero-shot-only run cannot score these tables (the recipe's note) and what to extract instead."""
+    return (f"{space.note}; a zero-shot-only run (--zero-shot-only) needs image and caption vectors of one dual "
+            "encoder checkpoint: extract them with `--image clip --text clip-text:level=caption` (one --image table, "
+            "the same model=), or drop --zero-shot-only to train the alignment models on a train split")
 
 
 def model_fingerprints(dataset: Dataset, table: str) -> set[str]:
