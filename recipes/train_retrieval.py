@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, help="training epochs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's)")
+    parser.add_argument("--zero-shot-only", action="store_true",
+                        help="train nothing: score the zero-shot row of a shared space (CLIP) on the test split")
     args = parser.parse_args(argv)
     if (args.dataset_dir is None) == (args.demo is None):
         parser.error("give a dataset directory or --demo WORK_DIR (one of them)")
@@ -44,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
         config = RetrievalRecipeConfig(image_tables=tuple(args.image or ()), text_table=args.text,
                                        train_splits=tuple(args.train_split or ()), test_split=args.test_split,
                                        models=tuple(args.model or base.models),
-                                       train=base.train.override(epochs=args.epochs, seed=args.seed, lr=args.lr))
+                                       train=base.train.override(epochs=args.epochs, seed=args.seed, lr=args.lr),
+                                       zero_shot_only=args.zero_shot_only)
         if args.demo is not None:
             report = run_retrieval_demo(args.demo, RetrievalDemo(recipe=config))
             path = args.output or args.demo / "retrieval-metrics.json"

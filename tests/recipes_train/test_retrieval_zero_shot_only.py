@@ -175,3 +175,19 @@ def test_cli_zero_shot_only_refusals_are_one_line(dataset_dir, args, error):
     result = CliRunner().invoke(app, ["train", "retrieval", str(dataset_dir), "--zero-shot-only", *args])
     assert result.exit_code == 2
     assert result.output.startswith(error) and result.output.count("\n") == 1
+
+
+def test_the_recipe_script_takes_zero_shot_only_too(dataset_dir, tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "recipes" / "train_retrieval.py"
+    spec = importlib.util.spec_from_file_location("train_retrieval", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "script.json"
+    module.main([str(dataset_dir), "--image", "image.clip", "--text", "text.clip-text.caption", "--zero-shot-only",
+                 "-o", str(out)])
+    saved = json.loads(out.read_text())
+    assert [row["model"] for row in saved["results"]] == ["chance", "text-only", "zero-shot"]
+    assert "zero-shot" in capsys.readouterr().out
