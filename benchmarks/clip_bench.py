@@ -49,7 +49,9 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the repository root: the tests' CLIP tokenizer writer
 from common import DATA_DIR, RESULTS_DIR, make_coco_like_corpus, print_table, write_results  # noqa: E402
+from tests.fakes.clip_model import write_bpe_files  # noqa: E402
 
 IMAGE_BATCH = 32
 #: Captions per forward pass: clip-text's default `encode_batch_size`.
@@ -89,7 +91,7 @@ def write_random_clip(seed: int = 0) -> Path:
         return model_dir
     shutil.rmtree(model_dir, ignore_errors=True)
     model_dir.mkdir(parents=True)
-    _write_bpe_files(model_dir, TOKENIZER_TEXTS)
+    write_bpe_files(model_dir, TOKENIZER_TEXTS, vocab_size=1000)
     tokenizer = CLIPTokenizer.from_pretrained(str(model_dir), model_max_length=MAX_TOKENS)
     tokenizer.save_pretrained(str(model_dir))
     # CLIPConfig's defaults are ViT-B/32's; the text tower's special tokens are this tokenizer's (the
@@ -102,32 +104,6 @@ def write_random_clip(seed: int = 0) -> Path:
     CLIPImageProcessor().save_pretrained(str(model_dir))
     (model_dir / ".complete").touch()
     return model_dir
-
-
-def _write_bpe_files(model_dir: Path, texts: list[str]) -> None:
-    """vocab.json and merges.txt of a small byte-level BPE with CLIP's '</w>' word ends, learned from `texts`
-    (every byte alone and as a word's end is in the vocabulary: any text tokenizes)."""
-    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
-
-    tokenizer = Tokenizer(models.BPE(end_of_word_suffix="</w>", continuing_subword_prefix=""))
-    tokenizer.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
-                                                 normalizers.Lowercase()])
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""),
-                             behavior="removed", invert=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False)])
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    trainer = trainers.BpeTrainer(vocab_size=1000, initial_alphabet=alphabet, end_of_word_suffix="</w>",
-                                  show_progress=False)
-    tokenizer.train_from_iterator(texts, trainer)
-    learned = json.loads(tokenizer.to_str())["model"]
-    vocab: dict[str, int] = {}
-    for token in [*alphabet, *(f"{c}</w>" for c in alphabet), *sorted(learned["vocab"], key=learned["vocab"].get),
-                  "<|startoftext|>", "<|endoftext|>"]:
-        vocab.setdefault(token, len(vocab))
-    merges = [" ".join(m) if isinstance(m, list) else m for m in learned["merges"]]
-    (model_dir / "vocab.json").write_text(json.dumps(vocab))
-    (model_dir / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
 
 
 @dataclass

@@ -20,8 +20,9 @@ PROJECTION_DIM = 16
 MAX_TOKENS = 77
 
 
-def write_bpe_files(model_dir: Path, texts: list[str] = TEXTS) -> None:
-    """vocab.json and merges.txt of a small CLIP-style BPE learned from `texts` with the `tokenizers` trainer."""
+def write_bpe_files(model_dir: Path, texts: list[str] = TEXTS, *, vocab_size: int = 400) -> None:
+    """vocab.json and merges.txt of a small CLIP-style BPE learned from `texts` with the `tokenizers` trainer
+    (`vocab_size` tokens at most, before the bytes alone and as word ends are added)."""
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 
     tokenizer = Tokenizer(models.BPE(end_of_word_suffix="</w>", continuing_subword_prefix=""))
@@ -32,7 +33,7 @@ def write_bpe_files(model_dir: Path, texts: list[str] = TEXTS) -> None:
                              behavior="removed", invert=True),
         pre_tokenizers.ByteLevel(add_prefix_space=False)])
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    trainer = trainers.BpeTrainer(vocab_size=400, initial_alphabet=alphabet, end_of_word_suffix="</w>",
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=alphabet, end_of_word_suffix="</w>",
                                   show_progress=False)
     tokenizer.train_from_iterator(texts, trainer)
     learned = json.loads(tokenizer.to_str())["model"]
