@@ -110,11 +110,19 @@ def refuse_devices_missing_here(extractors: Sequence[Extractor], spec: Callable[
         ConfigError: naming the extractor, the device, what this machine has and the hint.
     """
     for extractor in extractors:
-        device = str(getattr(extractor.config, "device", "cpu"))
-        missing = device_missing_here(device)
-        if missing:
-            raise ConfigError(f"extractor {spec(extractor)!r}: device {device!r} is not available: {missing}; "
-                              f"{DEVICE_HINT}")
+        for device in _model_devices(extractor):
+            missing = device_missing_here(device)
+            if missing:
+                raise ConfigError(f"extractor {spec(extractor)!r}: device {device!r} is not available: {missing}; "
+                                  f"{DEVICE_HINT}")
+
+
+def _model_devices(extractor: Extractor) -> list[str]:
+    """The devices an extractor runs models on: its `device` option, and that of the image extractor
+    `video-frames` runs on every frame (`image_options=device=...`)."""
+    inner = getattr(extractor, "image", None)
+    devices = _model_devices(inner) if isinstance(inner, Extractor) else []
+    return [str(getattr(extractor.config, "device", "cpu")), *devices]
 
 
 def provenance_without_runtime(extractor: Extractor) -> dict[str, Any]:

@@ -57,6 +57,7 @@ FAMILIES = {
     "clip-text": ("coco", "--text", "clip-text:model={clip}"),
     "video": ("manifest", "--video", "r3d-18:weights=random"),
     "speech": ("manifest", "--audio", "hubert-base:weights=random"),
+    "video-frames": ("manifest", "--video", "video-frames:image_extractor=resnet18,image_options=weights=random"),
 }
 
 
@@ -64,7 +65,7 @@ FAMILIES = {
 def test_a_missing_cuda_device_is_refused_in_one_line_before_anything_is_written(family, corpora, clip_dir, tmp_path):
     corpus, flag, spec = FAMILIES[family]
     spec = spec.format(clip=clip_dir)
-    spec = f"{spec}{',' if ':' in spec else ':'}device={MISSING}"
+    spec = f"{spec}{(';' if 'image_options' in spec else ',') if ':' in spec else ':'}device={MISSING}"
     out = tmp_path / "out"
     result = runner.invoke(app, ["extract", corpus, str(corpora[corpus]), str(out), flag, spec, "-q"])
     assert result.exit_code == 2, result.output
