@@ -455,13 +455,5 @@ def resolve_media(corpus_root: Path, relative: str) -> Path:
     return path if path.is_absolute() else corpus_root / path
 
 
-def check_media_file(path: Path, kind: str = "media") -> None:
-    """MediaError unless `path` is a regular, readable, non-empty file; the reason says what the path
-    is instead (a folder, a broken link, a FIFO, ...): `mmdata.media.files.check_media_file`."""
-    from mmdata.media.files import check_media_file as check
-
-    check(path, kind)
-
-
 def _load_builtin_loaders() -> None:
     import mmdata.corpora.builtin  # noqa: F401
