@@ -125,14 +125,15 @@ def read_clip_frames(path: Path, extent: SampledExtent, starts: np.ndarray, clip
 
 
 def check_frame_budget(sample_id: str, path: Path, *, frames: int, counted: str, max_decoded_frames: int,
-                       frame_bytes: int, crop: tuple[int, int]) -> None:
+                       crop: tuple[int, int]) -> None:
     """Raise MediaError when `frames` sampled frames (`counted` says how they were counted) are more
-    than one sample may hold at once; the message names the sample and the ways to cap it."""
+    than one sample may hold at once; the message names the sample, the memory its `crop`-sized RGB
+    crops would take, and the ways to cap it."""
     if not max_decoded_frames or frames <= max_decoded_frames:
         return
     raise MediaError(
         f"sample {sample_id!r} ({path}): {counted}, over max_decoded_frames={max_decoded_frames} "
-        f"({frames * frame_bytes / 1e9:.2f} GB of {crop[0]}x{crop[1]} crops held at once); set max_clips=N to read "
+        f"({frames * crop[0] * crop[1] * 3 / 1e9:.2f} GB of {crop[0]}x{crop[1]} crops held at once); set max_clips=N to read "
         "only N clips spread over the video, cut it into shorter segments (start/end), or raise max_decoded_frames "
         "(0: no bound)"
     )

@@ -275,9 +275,8 @@ class TorchvisionClipModel(TorchvisionBackbone):
         return resize_center_crop_frame(rgb, pre.resize_size, pre.crop_size)
 
     def _check_budget(self, row: dict[str, Any], path: Path, frames: int, counted: str) -> None:
-        crop = self.preprocessing().crop_size
-        check_frame_budget(row["sample_id"], path, frames=frames, counted=counted, crop=crop,
-                           max_decoded_frames=self.config.max_decoded_frames, frame_bytes=crop[0] * crop[1] * 3)
+        check_frame_budget(row["sample_id"], path, frames=frames, counted=counted, crop=self.preprocessing().crop_size,
+                           max_decoded_frames=self.config.max_decoded_frames)
 
     def compute(self, items: list[DecodedClips]) -> list[Any]:
         import torch
