@@ -221,6 +221,32 @@ def finish(vectors: Any, normalize: bool) -> np.ndarray:
     return vectors.float().cpu().numpy()
 
 
+class ClipCheckpoint(ShipsModelDirectory):
+    """What `clip` and `clip-text` share: their checkpoint, resolved once per extractor in each process (a
+    given directory as the maker found it, a repo id in this node's cache), and its model, loaded once per
+    process and device for both."""
+
+    def __init__(self, config: Any = None):
+        super().__init__(config)
+        self._source: ClipModelSource | None = None
+
+    def source(self) -> ClipModelSource:
+        if self._source is None:
+            self._source = resolve_clip_model(self.name, self.config.model, self._model_dir)  # type: ignore[attr-defined]
+        return self._source
+
+    def load_model(self) -> tuple[Any, str]:
+        """(the CLIPModel, its device), loaded offline once per process.
+
+        Raises:
+            MissingWeightsError: the checkpoint is not there or lacks a file.
+            ConfigError: the device is unavailable.
+        """
+        self.check_ready()  # type: ignore[attr-defined]
+        source, device = self.source(), resolve_device(self.config.device)  # type: ignore[attr-defined]
+        return load_clip_model(str(source.path), source.fingerprint(), device), device
+
+
 # -- the image extractor --
 
 
@@ -298,7 +324,7 @@ class ClipConfig:
 
 
 @register_extractor
-class ClipImage(ShipsModelDirectory, Extractor):
+class ClipImage(ClipCheckpoint, Extractor):
     """CLIP's projected image embedding (512-d for ViT-B/32), in the space of `clip-text`."""
 
     name: ClassVar[str] = "clip"
@@ -310,9 +336,6 @@ class ClipImage(ShipsModelDirectory, Extractor):
     def __init__(self, config: Any = None):
         super().__init__(config)
         self._preprocessing: ClipPreprocessing | None = None
-
-    def source(self) -> ClipModelSource:
-        return resolve_clip_model(self.name, self.config.model, self._model_dir)
 
     def check_ready(self) -> None:
         """The checkpoint's config (a CLIP model's), weights and preprocessor files are there (only the JSON
@@ -367,14 +390,3 @@ class ClipImage(ShipsModelDirectory, Extractor):
             pixels = batch.float().mul_(pre.rescale_factor).sub_(mean).div_(std)
             vectors = projected(model.get_image_features(pixel_values=pixels))
             return list(finish(vectors, self.config.normalize))
-
-    def load_model(self) -> tuple[Any, str]:
-        """(the CLIPModel, its device), loaded offline once per process.
-
-        Raises:
-            MissingWeightsError: the checkpoint is not there or lacks a file.
-            ConfigError: the device is unavailable.
-        """
-        self.check_ready()
-        source, device = self.source(), resolve_device(self.config.device)
-        return load_clip_model(str(source.path), source.fingerprint(), device), device

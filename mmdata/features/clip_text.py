@@ -20,12 +20,12 @@ import numpy as np
 from mmdata.errors import ConfigError, MissingWeightsError
 from mmdata.features.base import register_extractor
 from mmdata.features.clip_models import (
-    DEFAULT_CLIP_MODEL, WEIGHT_FILES, ClipModelSource, check_clip_config, check_clip_model, finish, load_clip_model,
-    projected, projection_dim, read_json, require_files, resolve_clip_model,
+    DEFAULT_CLIP_MODEL, WEIGHT_FILES, ClipCheckpoint, ClipModelSource, check_clip_config, check_clip_model, finish,
+    projected, projection_dim, read_json, require_files,
 )
-from mmdata.features.image_models import check_device, provenance_without_runtime, resolve_device
+from mmdata.features.image_models import check_device, provenance_without_runtime
 from mmdata.features.text_base import TextExtractor, TextLevel, check_level, first_labels
-from mmdata.features.text_models import ShipsModelDirectory, offline_hub
+from mmdata.features.text_models import offline_hub
 from mmdata.store.metadata import FeatureSpec
 
 log = logging.getLogger(__name__)
@@ -90,15 +90,12 @@ def require_bpe_pair(source: ClipModelSource) -> None:
 
 
 @register_extractor
-class ClipText(ShipsModelDirectory, TextExtractor):
+class ClipText(ClipCheckpoint, TextExtractor):
     """CLIP's projected text embedding (512-d for ViT-B/32), in the space of `clip`."""
 
     name: ClassVar[str] = "clip-text"
     config_type: ClassVar[type] = ClipTextConfig
     libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "transformers", "tokenizers")
-
-    def source(self) -> ClipModelSource:
-        return resolve_clip_model(self.name, self.config.model, self._model_dir)
 
     def check_ready(self) -> None:
         """The checkpoint's config (a CLIP model's), weights and tokenizer files are there and the tokenizer
@@ -136,12 +133,6 @@ class ClipText(ShipsModelDirectory, TextExtractor):
         self.check_ready()
         source = self.source()
         return load_clip_tokenizer(str(source.path), source.fingerprint())
-
-    def load_model(self) -> tuple[Any, str]:
-        """(the CLIPModel, its device), loaded offline once per process (shared with `clip`)."""
-        self.check_ready()
-        source, device = self.source(), resolve_device(self.config.device)
-        return load_clip_model(str(source.path), source.fingerprint(), device), device
 
     def embed(self, texts: list[str], labels: Sequence[str] | None = None) -> np.ndarray:
         import torch
