@@ -47,7 +47,7 @@ from mmdata.features.image_models import check_device, provenance_without_runtim
 from mmdata.features.image_stats import sample_image_path
 from mmdata.features.text_models import ShipsModelDirectory, file_sha256, model_fingerprint, offline_hub
 from mmdata.media.image import check_resized_size, open_image
-from mmdata.store.metadata import FeatureSpec
+from mmdata.store.metadata import MODEL_VERSION_PREFIX, FeatureSpec
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class ClipModelSource:
                 "revision": self.path.name if self.kind == "hub" else None, "sha256": self.fingerprint()}
 
     def versions(self) -> dict[str, str]:
-        return {f"model:{self.label}": self.fingerprint()[:16]}
+        return {f"{MODEL_VERSION_PREFIX}{self.label}": self.fingerprint()[:16]}
 
 
 def resolve_clip_model(extractor: str, model: str, directory: Path | None = None) -> ClipModelSource:

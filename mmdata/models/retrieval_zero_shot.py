@@ -32,13 +32,12 @@ from mmdata.metrics import (
 )
 from mmdata.models.report import ResultRow
 from mmdata.models.retrieval import cosine_scores
+from mmdata.store.metadata import model_version_fingerprints
 from mmdata.store.reader import Dataset
 
 log = logging.getLogger(__name__)
 
 ZERO_SHOT = "zero-shot"
-#: How `versions` names a model's fingerprint (the first 16 hex digits of its sha256).
-MODEL_VERSION_PREFIX = "model:"
 FINGERPRINT_CHARS = 16
 ZERO_SHOT_DEFINITION = ("row scored without training: cosine of each stored image vector with each stored caption "
                         "vector (no fitted normalization), on the trained rows' test set; present only when the "
@@ -97,8 +96,7 @@ def zero_shot_only_refusal(space: SharedSpace) -> str:
 def model_fingerprints(dataset: Dataset, table: str) -> set[str]:
     """The model fingerprints a table's provenance records, as `versions` writes them (16 hex digits):
     its metadata's `model.sha256` and every "model:<name>" entry of its `versions`."""
-    found = {value[:FINGERPRINT_CHARS] for key, value in dataset.entry(table).versions.items()
-             if key.startswith(MODEL_VERSION_PREFIX) and value}
+    found = {value[:FINGERPRINT_CHARS] for value in model_version_fingerprints(dataset.entry(table).versions).values()}
     model = dataset.table_metadata(table).get("model")
     if isinstance(model, dict) and isinstance(model.get("sha256"), str) and model["sha256"]:
         found.add(model["sha256"][:FINGERPRINT_CHARS])

@@ -46,6 +46,7 @@ from mmdata.share.card_loading import (  # noqa: F401 - also re-exported from he
 from mmdata.share.checks import severity_counts
 from mmdata.share.hf import split_order
 from mmdata.store.manifest import Manifest
+from mmdata.store.metadata import model_version_fingerprints
 
 if TYPE_CHECKING:
     import datasets
@@ -212,18 +213,13 @@ def _extractor_section(name: str, entry: Any) -> str:
     )
 
 
-#: How `versions` names the fingerprint of the model a table was made with ("model:openai/clip-vit-base-patch32").
-MODEL_VERSION_PREFIX = "model:"
-
-
 def _shared_space_lines(manifest: Manifest) -> list[str]:
     """Tables of different modalities whose `versions` record one model fingerprint ("model:<name>", as `clip` and
     `clip-text` of one checkpoint do) hold vectors of one embedding space; a reader of the card should know."""
     tables_by_model: dict[tuple[str, str], list[str]] = {}
     for name, entry in sorted(manifest.tables.items()):
-        for key, value in sorted(entry.versions.items()):
-            if key.startswith(MODEL_VERSION_PREFIX) and value:
-                tables_by_model.setdefault((key.removeprefix(MODEL_VERSION_PREFIX), value), []).append(name)
+        for model, fingerprint in sorted(model_version_fingerprints(entry.versions).items()):
+            tables_by_model.setdefault((model, fingerprint), []).append(name)
     return [f"{' and '.join(f'`{name}`' for name in names)} record one model (`{model}`, fingerprint `{fingerprint}`): "
             "their vectors are in one embedding space: a row of one compares directly with a row of another "
             "by cosine.\n"

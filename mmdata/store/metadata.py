@@ -18,6 +18,15 @@ import pyarrow as pa
 from mmdata.errors import ConfigError
 
 METADATA_KEY = b"mmdata"
+#: How a table's `versions` names the fingerprint of the model files it was made with: "model:<repo id or
+#: directory name>" -> the first 16 hex digits of their sha256, one value for every table of one checkpoint.
+MODEL_VERSION_PREFIX = "model:"
+
+
+def model_version_fingerprints(versions: dict[str, str]) -> dict[str, str]:
+    """Model name -> fingerprint of each "model:<name>" entry of a table's `versions`."""
+    return {key.removeprefix(MODEL_VERSION_PREFIX): value for key, value in versions.items()
+            if key.startswith(MODEL_VERSION_PREFIX) and value}
 FeatureKind = Literal["pooled", "sequence"]
 FeatureDtype = Literal["float32", "float16", "float64", "int32", "int64"]
 FEATURE_KINDS: tuple[str, ...] = get_args(FeatureKind)
