@@ -200,8 +200,8 @@ def expect(condition: bool, path: Path | str, message: str) -> None:
         raise CorpusFormatError(f"{path}: {message}")
 
 
-def read_csv_rows(path: Path, *, delimiter: str = ",",
-                  text: str | None = None) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def read_csv_rows(path: Path, *, delimiter: str = ",", text: str | None = None,
+                  first_line: int = 1) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Header and (line number, row) pairs of a CSV file, values stripped.
 
     A row's line number is the line where its record starts (a quoted value may span lines). The
@@ -209,22 +209,23 @@ def read_csv_rows(path: Path, *, delimiter: str = ",",
     "Unnamed: 0" once read back and saved again) is left out, header and rows. Any other empty
     header name, or a name given twice, is an error: the row dicts are keyed by name, so one
     column would silently hide the other. `text` is the file already decoded (a loader that reads other
-    encodings than UTF-8); `path` then only names the file in errors.
+    encodings than UTF-8); `path` then only names the file in errors. `first_line` is the file's line
+    that `text` starts at (a loader that left out a line before the header, Excel's `sep=;`).
     """
     text = read_text(path) if text is None else text
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise CorpusFormatError(f"{path}:1: empty file, expected a header row") from None
+        raise CorpusFormatError(f"{path}:{first_line}: empty file, expected a header row") from None
     except csv.Error as e:
-        raise CorpusFormatError(f"{path}:1: {e}") from e
-    kept = _named_columns(path, header, delimiter)
+        raise CorpusFormatError(f"{path}:{first_line}: {e}") from e
+    kept = _named_columns(f"{path}:{first_line}", header, delimiter)
     rows = []
-    start = reader.line_num + 1
+    start = reader.line_num + first_line
     try:
         for values in reader:
-            line, start = start, reader.line_num + 1
+            line, start = start, reader.line_num + first_line
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(header):
@@ -248,20 +249,20 @@ def _is_pandas_index_column(header: list[str], i: int) -> bool:
     return (i == 0 and header[i] == "" and len(header) > 1) or bool(_PANDAS_UNNAMED.fullmatch(header[i]))
 
 
-def _named_columns(path: Path, header: list[str], delimiter: str) -> list[int]:
+def _named_columns(where: str, header: list[str], delimiter: str) -> list[int]:
     """Positions of the header's columns that are kept (pandas' unnamed index columns left out);
-    an empty name elsewhere or a name given twice is a CorpusFormatError naming `file:1`."""
+    an empty name elsewhere or a name given twice is a CorpusFormatError naming `where` (`file:line`)."""
     kept, first_at = [], {}
     for i, name in enumerate(header):
         if _is_pandas_index_column(header, i):
             continue
         if name == "":
             raise CorpusFormatError(
-                f"{path}:1: column {i + 1} of the header has no name ({delimiter.join(header)[:120]!r}); expected "
+                f"{where}: column {i + 1} of the header has no name ({delimiter.join(header)[:120]!r}); expected "
                 "a name for every column; name it, or drop the column")
         if name in first_at:
             raise CorpusFormatError(
-                f"{path}:1: repeated column names in the header: {name!r} is columns {first_at[name] + 1} and "
+                f"{where}: repeated column names in the header: {name!r} is columns {first_at[name] + 1} and "
                 f"{i + 1}; expected each column name once; rename or drop one of them")
         first_at[name] = i
         kept.append(i)

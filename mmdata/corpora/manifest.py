@@ -7,6 +7,9 @@ manifest.jsonl lines look like:
 manifest.csv looks like (a comma-separated header row; `captions` cells are `|`-separated, `\|` is a literal `|`):
     id,image,captions,split
     cat-1,images/cat.jpg,a cat|a cat on a mat,train
+or `;`-separated with decimal commas, as Excel writes it in some locales (`mmdata.corpora.manifest_csv`):
+    id;image;captions;label
+    cat-1;images/cat.jpg;a cat, sitting|a cat on a mat;-0,5
 
 Columns (names read in any case, surrounding spaces ignored: `Image `, `ID`); every one is optional, but
 a row names at least one medium or one text:
@@ -37,6 +40,7 @@ a row names at least one medium or one text:
                         left out, a problem of the row (errors table); a row with nothing else is left out.
     split               default `all`.
     label               a number or a numeric string (the primary label, e.g. a sentiment score); NaN is refused.
+                        In a `;`-separated CSV a decimal comma is read as a point (`-0,5`), in start/end too.
     group_id            leakage group (default: the first media path, symlinked folders followed, so that one file
                         reached as `imgs/x.jpg` and `images/x.jpg` is one group; else the id).
     anything else       kept in `extra` (JSON values as they are; CSV cells as strings, empty cells left out;
@@ -65,6 +69,7 @@ from mmdata.corpora.base import (
     safe_relative_path,
     short_repr,
 )
+from mmdata.corpora.manifest_csv import check_delimiter
 from mmdata.corpora.manifest_files import (
     ManifestFormat,
     check_encoding,
@@ -111,6 +116,9 @@ class ManifestOptions:
     #: The text encoding of a JSONL/JSON/CSV/TSV file (a UTF-16 file is read by its byte order mark):
     #: `cp1252` for Excel's plain "CSV" on Windows.
     encoding: str = "utf-8"
+    #: What separates the cells of a CSV/TSV file: `auto` (a `sep=X` first line, else tabs in a TSV, else
+    #: `;` where the header names its columns only so, else `,`), `,`/`comma`, `;`/`semicolon` or `tab`.
+    delimiter: str = "auto"
 
 
 @register_corpus("manifest", ManifestOptions)
@@ -126,13 +134,15 @@ def load_manifest(corpus_dir: Path, options: ManifestOptions, split: str | None)
         CorpusNotFoundError: no manifest file.
         CorpusFormatError: a malformed row, named `file:line` with what was expected and found (a row
             whose segment is empty or reversed, end <= start, is a load problem instead: left out).
-        ConfigError: a split no row has, an ambiguous manifest file, or an unknown encoding.
+        ConfigError: a split no row has, an ambiguous manifest file, an unknown encoding or delimiter.
     """
     check_encoding(options.encoding)
     path = find_manifest_file(corpus_dir, options.manifest_file)
     file_format = options.file_format if options.file_format != "auto" else format_of(path)
+    delimiter = check_delimiter(options.delimiter, file_format)
     result = LoadResult(samples=[])
-    rows = read_manifest_rows(path, file_format, options.encoding, result.problems, KNOWN_COLUMNS | EXTRA_COLUMNS)
+    rows = read_manifest_rows(path, file_format, options.encoding, result.problems, KNOWN_COLUMNS | EXTRA_COLUMNS,
+                              delimiter)
     unit = "row" if file_format == "parquet" else "line"
     seen: dict[str, int] = {}
     seen_media: dict[str, tuple[Any, ...]] = {}

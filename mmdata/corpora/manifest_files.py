@@ -3,25 +3,24 @@ r"""Reading the file of a `manifest` corpus: JSONL (or one JSON array), CSV/TSV,
 Every reader gives (number, row) pairs: the 1-based line where the row starts in a text file, as an
 editor shows it (a quoted CSV cell may span lines), or the row's position in a Parquet file. Files come
 as spreadsheets and annotation tools write them:
-    manifest.csv from Excel ("CSV UTF-8", `;` where `,` is the decimal comma, CRLF):
-        \ufeffid;image;caption
-        007;images/cat.jpg;"a cat; sitting"
+    manifest.csv from Excel ("CSV UTF-8", `;` where `,` is the decimal comma, CRLF; `mmdata.corpora.manifest_csv`):
+        \ufeffid;image;caption;label
+        007;images/cat.jpg;"a cat; sitting";-0,5
     manifest.json from an annotation tool (one array instead of one object per line):
         [{"image": "images/cat.jpg", "captions": ["a cat"]},
          {"image": "images/dog.jpg", "captions": ["a dog"]}]
 """
 from __future__ import annotations
 
-import ast
 import codecs
-import csv
 import json
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from mmdata.corpora.base import LoadProblem, read_csv_rows, short_repr
+from mmdata.corpora.base import LoadProblem, short_repr
+from mmdata.corpora.manifest_csv import parse_cells, read_delimited
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 
 ManifestFormat = Literal["auto", "jsonl", "json", "csv", "tsv", "parquet"]
@@ -36,10 +35,6 @@ _LAST_RESORT_FILES = ("manifest.json", "manifest.parquet")
 _FORMAT_OF_SUFFIX: dict[str, Literal["jsonl", "json", "csv", "tsv", "parquet"]] = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
     ".parquet": "parquet", ".pq": "parquet"}
-#: The first line Excel reads as the separator to use (`sep=;`), not a header.
-_EXCEL_SEPARATOR_LINE = re.compile(r"sep=.")
-#: A `|` in a CSV `captions` cell separates captions unless escaped as `\|`.
-_CAPTION_SEPARATOR = re.compile(r"(?<!\\)\|")
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 #: Columns pandas writes for a DataFrame's index in a Parquet file (`df.to_parquet()` of a filtered frame).
@@ -88,24 +83,24 @@ def row_location(path: Path, file_format: str, number: int) -> str:
 
 
 def read_manifest_rows(path: Path, file_format: str, encoding: str, problems: list[LoadProblem],
-                       columns: Iterable[str]) -> Rows:
+                       columns: Iterable[str], delimiter: str | None = None) -> Rows:
     """(number, row) per row of a manifest file, columns that name one of `columns` in another case or
-    with spaces (`Image `, `Split`) renamed to it; CSV cells as strings, empty cells left out, `captions`
-    cells split into captions; Parquet nulls left out (an empty cell)."""
+    with spaces (`Image `, `Split`) renamed to it; CSV cells as strings (separated by `delimiter`, None:
+    as the file shows), empty cells left out, `captions` cells split into captions, decimal commas of a
+    `;`-separated file as points; Parquet nulls left out (an empty cell)."""
+    columns, header, delimited = frozenset(columns), None, None
     if file_format == "parquet":
-        rows = _read_parquet(path)
+        rows, header = _read_parquet(path), str(path)
     elif file_format in ("csv", "tsv"):
-        rows = _read_delimited(path, decode_text(path, path.read_bytes(), encoding), file_format)
+        text = decode_text(path, path.read_bytes(), encoding)
+        delimited = read_delimited(path, text, file_format, delimiter, columns)
+        rows, header = delimited.rows, f"{path}:{delimited.header_line}"
     elif file_format == "json":
         rows = _read_json_array(path, decode_text(path, path.read_bytes(), encoding))
     else:
         rows = read_jsonl_rows(path, problems, encoding)
-    header = None if file_format in ("jsonl", "json") else f"{path}:1" if file_format != "parquet" else str(path)
-    rows = _canonical_columns(rows, frozenset(columns), lambda n: row_location(path, file_format, n), header)
-    if file_format in ("csv", "tsv"):
-        rows = [(n, {**row, "captions": _caption_cell(row["captions"])} if "captions" in row else row)
-                for n, row in rows]
-    return rows
+    rows = _canonical_columns(rows, columns, lambda n: row_location(path, file_format, n), header)
+    return rows if delimited is None else parse_cells(path, rows, delimited.delimiter)
 
 
 def check_encoding(encoding: str) -> None:
@@ -223,28 +218,6 @@ def _at(path: Path, text: str, pos: int) -> str:
     return f"{path}:{text.count(newline, 0, pos) + 1}:{pos - text.rfind(newline, 0, pos)}"
 
 
-def _read_delimited(path: Path, text: str, file_format: str) -> Rows:
-    """The rows of a CSV (comma-separated) or TSV (tab-separated) file, empty cells left out."""
-    delimiter = "\t" if file_format == "tsv" else ","
-    if file_format == "csv":
-        _check_comma_header(path, text.split("\n", 1)[0].strip())
-    _, rows = read_csv_rows(path, delimiter=delimiter, text=text)
-    return [(line, {k: v for k, v in row.items() if v != ""}) for line, row in rows]
-
-
-def _check_comma_header(path: Path, first: str) -> None:
-    """Refuse a CSV whose header is not comma-separated, before a data row's comma (`a cat, sitting`)
-    splits it into a column count that would blame that row."""
-    if _EXCEL_SEPARATOR_LINE.fullmatch(first):
-        raise CorpusFormatError(f"{path}:1: {first!r} is Excel's separator line; expected the header row on line 1: "
-                                "delete that line")
-    if len(next(csv.reader([first]), [])) == 1 and ("\t" in first or ";" in first):
-        hint = ("name the file .tsv or pass file_format=tsv" if "\t" in first
-                else "save it with ',' between cells (Excel: 'CSV UTF-8 (Comma delimited)')")
-        raise CorpusFormatError(f"{path}:1: the header {short_repr(first)} is one column; a CSV manifest is "
-                                f"comma-separated: {hint}")
-
-
 def _read_parquet(path: Path) -> Rows:
     """(row number, row) per row of a Parquet table; nulls and pandas' index columns left out, values that
     JSON lacks (timestamps, decimals) as text so that they can go to `extra`."""
@@ -297,33 +270,6 @@ def _canonical_columns(rows: Rows, columns: frozenset[str], where: Callable[[int
             row = {name: row[k] for name, k in named.items()}
         out.append((number, row))
     return out
-
-
-def _caption_cell(cell: str) -> list[str]:
-    """The captions of a CSV `captions` cell: a list as JSON or pandas' `to_csv` writes one
-    (`["a cat", "a mat"]`, `['a cat', 'a mat']`), else `|`-separated (`\\|` a literal `|`) and stripped.
-
-    A blank piece (`a dog| |`) is kept, so that the row reports it as it does a blank caption of a
-    JSONL list; a cell of blank pieces only (`|`) is one blank caption, reported the same way.
-    """
-    listed = _listed_captions(cell)
-    if listed is not None:
-        return listed
-    pieces = [c.replace("\\|", "|").strip() for c in _CAPTION_SEPARATOR.split(cell)]
-    return pieces if any(pieces) else [""]
-
-
-def _listed_captions(cell: str) -> list[str] | None:
-    if not (cell.startswith("[") and cell.endswith("]")):
-        return None
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            value = parse(cell)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-        if isinstance(value, list) and all(isinstance(c, str) for c in value):
-            return value
-    return None
 
 
 def _is_utf8(encoding: str) -> bool:

@@ -46,9 +46,10 @@ def test_a_label_with_an_underscore_is_not_read_as_a_number(tmp_path):
 
 
 def test_a_tab_or_semicolon_separated_csv_says_a_manifest_is_comma_separated(tmp_path):
-    for separator in "\t;":
-        (tmp_path / "manifest.csv").write_text(f"image{separator}text\nx.jpg{separator}hi\n")
-        with pytest.raises(CorpusFormatError, match=r"manifest.csv:1: the header .* is one column; .*comma-separated"):
+    # a `;` header naming known columns (`image;text`) is read `;`-separated: test_semicolon_csv_manifests.py
+    for header, separator in (("image\ttext", "\t"), ("picture;remark", ";")):
+        (tmp_path / "manifest.csv").write_text(f"{header}\nx.jpg{separator}hi\n")
+        with pytest.raises(CorpusFormatError, match=r"manifest.csv:1: the header .* is one column[;,] .*comma-separated"):
             load_corpus("manifest", tmp_path)
 
 
