@@ -12,10 +12,11 @@ Ray is the engine; this module only describes the pipeline. Record shapes betwee
                                       decoding runs as Ray tasks on CPUs (map_batches over a function)
     computed: same columns, ItemResult.value = the feature (or, in a row with fatal=True, a
                                       pickled MmdataError that stops the run)
-Extractors that run a model (those with a `device` option) compute in an actor pool (map_batches
-over a class) that loads the model once per actor, with one GPU per actor when the cluster has
-GPUs. Weight-free extractors compute in the decode tasks themselves: an actor would only add a
-process and a hop. Either way `compute` sees the same batches as with the local executor.
+Extractors that run a model (those with a `device` option, or wrapping an extractor with one, as
+`video-frames` does its image extractor: `image_models.model_device`) compute in an actor pool
+(map_batches over a class) that loads the model once per actor, with one GPU per actor when the
+cluster has GPUs. Weight-free extractors compute in the decode tasks themselves: an actor would only
+add a process and a hop. Either way `compute` sees the same batches as with the local executor.
 Where `num_workers` asks for all the cluster's CPUs, Ray Data keeps twice as many tasks submitted as
 there are CPUs (`_tasks_in_flight`), so that Ray starts the next task the moment one ends rather
 than on Ray Data's next scheduling step.
@@ -58,6 +59,7 @@ from mmdata.errors import ConfigError, MmdataError, WorkersCannotStartError
 from mmdata.extractor_shipping import cannot_receive_message, check_state_reaches
 from mmdata.extract_refusals import extractor_spec
 from mmdata.features.base import Extractor
+from mmdata.features.image_models import model_device
 from mmdata.ray_cluster import (
     Reaper, bounding_gcs_wait, cannot_connect, join_with_token, local_session_started_here, probe_address, require_ray,
 )
@@ -87,8 +89,9 @@ class RayExecutor:
         num_workers: at most this many decode tasks at once; None (the default) or 0: one per CPU of
             the cluster (Ray schedules them), so that a bigger cluster decodes faster.
         num_actors: compute actors for model extractors (default: one per GPU of the cluster, else 1).
-        num_gpus: GPUs per actor (default: 1 when the cluster has GPUs and the extractor has a
-            `device` option other than `cpu`, else 0).
+        num_gpus: GPUs per actor (default: 1 when the cluster has GPUs and the extractor's model device
+            (`image_models.model_device`: its `device` option, or its wrapped image extractor's) is not
+            `cpu`, else 0).
 
     The Ray workers mmdata starts (or the job it joins a cluster with) get this process's sys.path
     folders that a fresh Python process lacks (a recipe's folder for its `modules`, a script's
@@ -100,7 +103,7 @@ class RayExecutor:
             outside its config, which the workers would not get; or its module is in a folder on this
             process's sys.path only and Ray was started before mmdata, without it.
         WorkersCannotStartError: a Ray worker cannot import an extractor's module.
-        ConfigError: an extractor's `device` is a CUDA device the cluster lacks (`start`, before the
+        ConfigError: an extractor's model device is a CUDA device the cluster lacks (`start`, before the
             run writes anything).
     """
 
@@ -137,7 +140,7 @@ class RayExecutor:
         self.close()
 
     def start(self, extractors: Sequence[Extractor] | None = None) -> None:
-        """Connect to Ray now where an extractor asks for a CUDA device, to refuse one the cluster lacks
+        """Connect to Ray now where an extractor's model asks for a CUDA device, to refuse one the cluster lacks
         before the run writes anything (`refuse_devices_cluster_lacks`); otherwise there is nothing to
         boot: Ray is connected when the first table has rows to compute.
 
@@ -149,7 +152,8 @@ class RayExecutor:
             self.refuse_devices_cluster_lacks(extractors or ())
 
     def refuse_devices_cluster_lacks(self, extractors: Sequence[Extractor]) -> None:
-        """Refuse an extractor whose `device` is a CUDA device the connected cluster cannot give
+        """Refuse an extractor whose model device (`image_models.model_device`: its `device`, or that of
+        the image extractor `video-frames` wraps) is a CUDA device the connected cluster cannot give
         (`ray_plan.cluster_lacks_device`: no GPU at all, or a `cuda:N` past every node's GPUs), rather
         than an actor failing at its first batch on a CPU.
 
@@ -315,13 +319,14 @@ class RayExecutor:
         decode_tasks = self.num_workers or None
         resources = ray.cluster_resources()
         in_flight = _tasks_in_flight(decode_tasks, int(resources.get("CPU", 0)))
-        # Extractors that run a model have a `device` option; weight-free ones need no actor, no GPU.
-        device = getattr(extractor.config, "device", None)
+        # Extractors that run a model have a model device (theirs, or a wrapped image extractor's);
+        # weight-free ones need no actor, no GPU.
+        device = model_device(extractor)
         if device is None:
             return _Plan(decode_tasks, 0, 0.0, in_flight)
         self.refuse_devices_cluster_lacks([extractor])  # `run` called without `start`
         gpus_in_cluster = int(resources.get("GPU", 0))
-        wants_gpu = str(device).lower() != "cpu"
+        wants_gpu = device.lower() != "cpu"
         gpus = self.num_gpus if self.num_gpus is not None else (1.0 if gpus_in_cluster and wants_gpu else 0.0)
         actors = self.num_actors or (max(1, int(gpus_in_cluster // gpus)) if gpus else 1)
         return _Plan(decode_tasks, actors, gpus, in_flight)
@@ -414,8 +419,8 @@ class RayExecutor:
 
 
 def _device(extractor: Extractor) -> str:
-    """The extractor's `device` option ('' for an extractor without one: it runs no model)."""
-    return str(getattr(extractor.config, "device", ""))
+    """The extractor's model device (`image_models.model_device`; '' for one that runs no model)."""
+    return model_device(extractor) or ""
 
 
 #: The signals whose handlers `ray.init` replaces: SIGTERM with one that exits with status 15 (or, on

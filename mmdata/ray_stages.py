@@ -110,15 +110,28 @@ def _decode_and_compute_tasks(tasks: Any, extractor: Extractor, corpus_root: str
 
 def on_assigned_gpu(extractor: Extractor) -> Extractor:
     """The extractor as a GPU actor runs it: Ray shows the actor only the GPU it assigned (as
-    `cuda:0`), so a `cuda:N` chosen for the cluster means that GPU, whatever N is."""
+    `cuda:0`), so a `cuda:N` chosen for the cluster means that GPU, whatever N is; for `video-frames`,
+    the `cuda:N` of its image extractor (`image_models.model_device`)."""
+    inner = getattr(extractor, "image", None)
+    if not hasattr(extractor.config, "device") and isinstance(inner, Extractor):
+        inner_on_gpu = on_assigned_gpu(inner)
+        if inner_on_gpu is inner:
+            return extractor
+        wrapper = _rebuilt(extractor, extractor.config)
+        wrapper.image = inner_on_gpu
+        return wrapper
     device = str(getattr(extractor.config, "device", ""))
     if not device.startswith("cuda:"):
         return extractor
-    # Rebuilt from its state, not its config alone: it keeps what the driver resolved (a weights file,
-    # a model directory, as absolute paths), which this worker's directory would resolve otherwise.
-    state = {**extractor.__getstate__(), "config": replace(extractor.config, device="cuda")}
+    return _rebuilt(extractor, replace(extractor.config, device="cuda"))
+
+
+def _rebuilt(extractor: Extractor, config: Any) -> Extractor:
+    """A copy of `extractor` with `config`, rebuilt from its state, not its config alone: it keeps what
+    the driver resolved (a weights file, a model directory, as absolute paths), which this worker's
+    directory would resolve otherwise."""
     on_gpu = type(extractor).__new__(type(extractor))
-    on_gpu.__setstate__(state)
+    on_gpu.__setstate__({**extractor.__getstate__(), "config": config})
     return on_gpu
 
 

@@ -101,7 +101,7 @@ def device_missing_here(device: str) -> str | None:
 
 
 def refuse_devices_missing_here(extractors: Sequence[Extractor], spec: Callable[[Extractor], str]) -> None:
-    """Refuse, before a run writes anything, an extractor whose `device` option names a device this
+    """Refuse, before a run writes anything, an extractor whose model device (`model_device`) is one this
     machine does not have (`spec(extractor)`: the extractor as the command line takes it), rather than
     failing at its first batch after the samples table is written. Only for a run on this machine:
     with Ray the GPUs may be on other nodes (`ray_stages.on_assigned_gpu`).
@@ -110,19 +110,23 @@ def refuse_devices_missing_here(extractors: Sequence[Extractor], spec: Callable[
         ConfigError: naming the extractor, the device, what this machine has and the hint.
     """
     for extractor in extractors:
-        for device in _model_devices(extractor):
-            missing = device_missing_here(device)
-            if missing:
-                raise ConfigError(f"extractor {spec(extractor)!r}: device {device!r} is not available: {missing}; "
-                                  f"{DEVICE_HINT}")
+        device = model_device(extractor)
+        missing = device_missing_here(device) if device is not None else None
+        if missing:
+            raise ConfigError(f"extractor {spec(extractor)!r}: device {device!r} is not available: {missing}; "
+                              f"{DEVICE_HINT}")
 
 
-def _model_devices(extractor: Extractor) -> list[str]:
-    """The devices an extractor runs models on: its `device` option, and that of the image extractor
-    `video-frames` runs on every frame (`image_options=device=...`)."""
+def model_device(extractor: Extractor) -> str | None:
+    """The device an extractor runs its model on: its own `device` option, else that of the extractor it
+    wraps (`video-frames` runs its image extractor on every frame: `image_options=device=...`); None for
+    one that runs no model. The one place the local refusal and the Ray executor (its refusal, and
+    whether a model actor, on a GPU, computes) read it from, so that they cannot disagree."""
+    own = getattr(extractor.config, "device", None)
+    if own is not None:
+        return str(own)
     inner = getattr(extractor, "image", None)
-    devices = _model_devices(inner) if isinstance(inner, Extractor) else []
-    return [str(getattr(extractor.config, "device", "cpu")), *devices]
+    return model_device(inner) if isinstance(inner, Extractor) else None
 
 
 def provenance_without_runtime(extractor: Extractor) -> dict[str, Any]:

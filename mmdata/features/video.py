@@ -6,7 +6,10 @@ naming both times, as for audio (`mmdata.features.audio_frames.check_segment_ove
 so does one that starts that much before the video's first frame (`check_segment_start`).
 Each frame goes through the image extractor's own `decode` (in the worker processes) and its
 `compute` (one call per batch of samples, over all their frames together, in the main process),
-so model-based image extractors batch across frames as they do across images.
+so model-based image extractors batch across frames as they do across images. The image extractor's
+`device` (`image_options=device=cuda`) is this extractor's (`image_models.model_device`): both
+executors refuse one that is missing up front, and under Ray a model image extractor computes in
+model actors, loaded once per actor, on a GPU when the cluster has one.
 
 Output: `pool='none'` keeps one row per frame (a sequence table with per-frame intervals and
 `frame_rate=fps`), `pool='mean'|'max'` reduces the frames to one vector per sample. The table is
