@@ -12,8 +12,12 @@ recipes/coco-resnet50-minilm.toml looks like:
     text = ["minilm", "minilm:level=caption"]
     batch_size = 64              # optional: batch_size, num_workers, on_error, shard_size, table_format
 
-Every key is checked when the recipe is read: an unknown key, a value of the wrong type or an
-unknown extractor option is a `ConfigError` naming the file and the key. `modules` are imported
+Every key is checked when the recipe is read: bad TOML (its line), an unknown section or key (its line,
+and the closest key or the section it belongs in), a value of the wrong type, an unknown extractor or
+option, an empty extractor list or two extractors writing one table is a `ConfigError` naming the file
+and the key (`mmdata.recipe_checks`). Paths in `[corpus.options]` are read as `-o KEY=VALUE`'s are, from
+the corpus root (not the recipe's folder); `$NAME` there and in extractor specs is the environment
+variable, and a leading `~` the home folder, as a shell would expand them on the command line. `modules` are imported
 before the extractors are looked up (from sys.path, else from the recipe's folder, which is added to
 sys.path so that decode workers, and the Ray workers mmdata starts, import them too; `mmdata.features.base`
 says how to write one).
@@ -25,26 +29,35 @@ run from Python, with `extract`'s keyword arguments as the flags (the CLI calls 
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import tomllib
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.base import get_corpus_kind, short_repr
-from mmdata.errors import ConfigError, CorpusNotFoundError, MmdataError
+from mmdata.corpora.base import CorpusKind, available_corpora, get_corpus_kind, short_repr
+from mmdata.errors import ConfigError, MmdataError, UnknownCorpusError
 from mmdata.features.base import Extractor, create_extractor
-from mmdata.options import build_options, key_value_mapping, option_text, spec_list
+from mmdata.options import build_options, did_you_mean, key_value_mapping, option_text, spec_list
 from mmdata.pipeline import ON_ERROR_CHOICES, ExtractReport, extract
 from mmdata.progress import ProgressSink, progress_sink
+from mmdata.recipe_checks import (
+    CORPUS_KEYS,
+    MODULES_KEY,
+    RUN_KEYS,
+    expand_variables,
+    loader_option_names,
+    read_recipe_text,
+    refuse_unknown_keys,
+    refuse_unknown_sections,
+    toml_syntax_error,
+)
 from mmdata.records import MODALITIES
 from mmdata.store.layout import TABLE_FORMATS
-
-CORPUS_KEYS = ("kind", "split", "options")
-RUN_KEYS = ("batch_size", "num_workers", "on_error", "shard_size", "table_format")
-MODULES_KEY = "modules"
 
 
 @dataclass
@@ -68,55 +81,43 @@ def is_recipe_path(value: str) -> bool:
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe (corpus kind and extractor names must be registered).
 
+    `$NAME`/`${NAME}` in `[corpus.options]` values and extractor specs are replaced by the environment
+    variable, and a `[corpus.options]` value starting with `~` is under the home folder, as a shell
+    does for `-o KEY=VALUE`; other relative paths are read as `-o`'s are (from the corpus root).
+
     Raises:
         CorpusNotFoundError: the file does not exist.
-        ConfigError: bad TOML, unknown keys, or unknown corpus kind / extractor.
+        ConfigError: bad TOML (its line and column), unknown sections or keys (the closest one, or
+            where a key belongs, suggested), or unknown corpus kind / extractor, naming the file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CorpusNotFoundError(f"recipe file not found: {path}")
+    text = read_recipe_text(path)
     try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not valid UTF-8 (byte offset {e.start}); a TOML file is UTF-8") from e
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML ({e})") from e
-    unknown = set(data) - {"corpus", "extract"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown sections {sorted(unknown)}; expected [corpus] and [extract]")
+        raise ConfigError(toml_syntax_error(path, text, e)) from e
+    refuse_unknown_sections(data, path, text)
     corpus = _table(data, "corpus", path, "[corpus]")
-    bad = set(corpus) - set(CORPUS_KEYS)
-    if bad:
-        raise ConfigError(f"{path}: unknown keys in [corpus]: {sorted(bad)}; expected {list(CORPUS_KEYS)}")
+    refuse_unknown_keys(corpus, CORPUS_KEYS, "corpus", path, text, loader_option_names(corpus.get("kind")))
     if "kind" not in corpus:
         raise ConfigError(f"{path}: [corpus] needs kind = \"coco\" (or another corpus kind)")
     with _naming(path, "[corpus] kind"):
-        kind = get_corpus_kind(_text(corpus["kind"]))
+        kind = _corpus_kind(_text(corpus["kind"]))
     if corpus.get("split") is not None:
         with _naming(path, "[corpus] split"):
             _text(corpus["split"])
     options = {}
     for key, value in _table(corpus, "options", path, "[corpus.options]").items():
         with _naming(path, f"[corpus.options] {key}"):
-            options[key] = option_text(value)
+            options[key] = option_text(expand_variables(value, home=True))
     with _naming(path, "[corpus.options]"):
         build_options(kind.options_type, options, owner=f"corpus {kind.name!r}")  # names, types, values
     extract = _table(data, "extract", path, "[extract]")
-    bad = set(extract) - set(MODALITIES) - set(RUN_KEYS) - {MODULES_KEY}
-    if bad:
-        raise ConfigError(f"{path}: unknown keys in [extract]: {sorted(bad)}; "
-                          f"expected {[MODULES_KEY, *MODALITIES, *RUN_KEYS]}")
+    refuse_unknown_keys(extract, (MODULES_KEY, *MODALITIES, *RUN_KEYS), "extract", path, text,
+                         loader_option_names(kind.name))
     modules = _text_list(extract.get(MODULES_KEY, []), path, f"[extract] {MODULES_KEY}", "module names")
     import_extractor_modules(modules, path)
-    extractors = {}
-    for modality in MODALITIES:
-        specs = _text_list(extract.get(modality, []), path, f"[extract] {modality}",
-                           "extractor specs (\"NAME\" or \"NAME:KEY=VALUE,...\")")
-        for spec in specs:
-            with _naming(path, f"[extract] {modality}"):
-                create_extractor(spec, modality=modality)  # validates name, modality and options
-        if specs:
-            extractors[modality] = specs
+    extractors = {modality: _extractor_specs(extract, modality, path) for modality in MODALITIES if modality in extract}
     for key in RUN_KEYS:
         if key in extract:
             with _naming(path, f"[extract] {key}"):
@@ -204,11 +205,12 @@ def import_extractor_modules(names: list[str], recipe: Path) -> None:
     the rest of the process: decode workers start with this process's sys.path and import an
     extractor's module to receive it, and the Ray executor puts the folder on the PYTHONPATH of the
     Ray workers it starts (`mmdata.ray_worker_imports.worker_runtime_env`; where the program started Ray
-    itself, it says how to pass the folder on). An error raised inside a module that is found goes
-    on as it is (with its traceback: it is the module's bug).
+    itself, it says how to pass the folder on). A module that is found but fails to import (a missing
+    dependency, a syntax error, an exception at its top level) is one line naming the module, the
+    file and line where it failed, and the error; the exception is chained for a caller's traceback.
 
     Raises:
-        ConfigError: a name that is a file name, or a module found in neither place.
+        ConfigError: a name that is a file name, a module found in neither place, or one that fails.
     """
     folder = str(recipe.resolve().parent)
     for name in names:
@@ -225,9 +227,63 @@ def import_extractor_modules(names: list[str], recipe: Path) -> None:
             importlib.import_module(name)
         except ModuleNotFoundError as e:
             if e.name is None or not (name == e.name or name.startswith(e.name + ".")):
-                raise  # the module was found; something it imports was not
+                raise ConfigError(f"{where}: importing {name!r} failed{_raised_at(e)}: no module named {e.name!r}; "
+                                  f"install the package that provides it into this Python ({sys.executable})") from e
             raise ConfigError(f"{where}: no module {name!r} on sys.path or in the recipe's folder {folder}; put "
                               f"{name.replace('.', '/')}.py there or install the package that has it") from e
+        except SyntaxError as e:
+            raise ConfigError(f"{where}: module {name!r} has a syntax error at {e.filename}:{e.lineno}: {e.msg}; "
+                              "fix the module") from e
+        except MmdataError as e:
+            raise type(e)(f"{where}: importing {name!r}: {e}") from e
+        except (Exception, SystemExit) as e:
+            raise ConfigError(f"{where}: importing {name!r} raised {type(e).__name__}: {e}{_raised_at(e)}; fix the "
+                              f"module (`python -c 'import {name}'` in {folder} shows the traceback)") from e
+
+
+def _raised_at(error: BaseException) -> str:
+    """' at FILE:LINE': the first frame of the imported module's own code in the error's traceback
+    (import machinery and this module skipped), or "" when there is none."""
+    machinery = (str(Path(importlib.__file__).parent), __file__)
+    for frame in traceback.extract_tb(error.__traceback__):
+        if not frame.filename.startswith("<") and not frame.filename.startswith(machinery):
+            return f" at {frame.filename}:{frame.lineno}"
+    return ""
+
+
+def _corpus_kind(name: str) -> CorpusKind:
+    """`get_corpus_kind`, suggesting the closest kind for an unknown one."""
+    try:
+        return get_corpus_kind(name)
+    except UnknownCorpusError as e:
+        raise UnknownCorpusError(f"{e}{did_you_mean(name, available_corpora())}") from None
+
+
+def _extractor_specs(extract: dict[str, Any], modality: str, path: Path) -> list[str]:
+    """A modality's extractor specs from [extract], each checked (name, modality, options), and
+    refused when the list is empty or two of them write the same table."""
+    key = f"[extract] {modality}"
+    raw = extract[modality]
+    specs = _text_list(raw, path, key, "extractor specs (\"NAME\" or \"NAME:KEY=VALUE,...\")")
+    if not specs:
+        raise ConfigError(f"{path}: {key}: expected at least one extractor spec, got []; leave the key out (to "
+                          f"extract no {modality}, name the other modalities' extractors: only those named run)")
+    tables: dict[str, str] = {}  # table name -> the spec writing it
+    for spec in specs:
+        with _naming(path, key):
+            spec = expand_variables(spec, home=False)
+            try:
+                table = create_extractor(spec, modality=modality).table_name
+            except MmdataError as e:
+                if isinstance(raw, str) and "," in raw:  # a list written as one string
+                    raise type(e)(f"{e}; several extractors are a list: {modality} = "
+                                  f"{json.dumps(spec_list(raw, argument=key))}") from e
+                raise
+            if table in tables:
+                raise ConfigError(f"{tables[table]!r} and {spec!r} both write table {table!r}; expected one "
+                                  "extractor per table: keep one (extract the other config into another OUTPUT_DIR)")
+            tables[table] = spec
+    return list(tables.values())
 
 
 def _text_list(value: Any, path: Path, key: str, what: str) -> list[str]:
