@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.base import CorpusKind, available_corpora, get_corpus_kind, short_repr
-from mmdata.errors import ConfigError, MmdataError, UnknownCorpusError
+from mmdata.corpora.base import get_corpus_kind, short_repr
+from mmdata.errors import ConfigError, MmdataError
 from mmdata.features.base import Extractor, create_extractor
-from mmdata.options import build_options, did_you_mean, key_value_mapping, option_text, spec_list
+from mmdata.options import build_options, key_value_mapping, option_text, spec_list
 from mmdata.pipeline import ON_ERROR_CHOICES, ExtractReport, extract
 from mmdata.progress import ProgressSink, progress_sink
 from mmdata.recipe_checks import (
@@ -102,7 +102,7 @@ def load_recipe(path: str | Path) -> Recipe:
     if "kind" not in corpus:
         raise ConfigError(f"{path}: [corpus] needs kind = \"coco\" (or another corpus kind)")
     with _naming(path, "[corpus] kind"):
-        kind = _corpus_kind(_text(corpus["kind"]))
+        kind = get_corpus_kind(_text(corpus["kind"]))
     if corpus.get("split") is not None:
         with _naming(path, "[corpus] split"):
             _text(corpus["split"])
@@ -249,14 +249,6 @@ def _raised_at(error: BaseException) -> str:
         if not frame.filename.startswith("<") and not frame.filename.startswith(machinery):
             return f" at {frame.filename}:{frame.lineno}"
     return ""
-
-
-def _corpus_kind(name: str) -> CorpusKind:
-    """`get_corpus_kind`, suggesting the closest kind for an unknown one."""
-    try:
-        return get_corpus_kind(name)
-    except UnknownCorpusError as e:
-        raise UnknownCorpusError(f"{e}{did_you_mean(name, available_corpora())}") from None
 
 
 def _extractor_specs(extract: dict[str, Any], modality: str, path: Path) -> list[str]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError, UnknownCorpusError
-from mmdata.options import build_options
+from mmdata.options import build_options, did_you_mean
 from mmdata.records import Modality, Sample
 from mmdata.store.metadata import FeatureSpec
 
@@ -136,7 +136,8 @@ def get_corpus_kind(name: str) -> CorpusKind:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UnknownCorpusError(f"unknown corpus kind {name!r}; available: {available_corpora()}") from None
+        raise UnknownCorpusError(f"unknown corpus kind {name!r}; available: {available_corpora()}"
+                                 f"{did_you_mean(name, available_corpora())}") from None
 
 
 def load_corpus(kind: str, corpus_dir: str | Path, *, split: str | None = None, options: dict[str, Any] | None = None) -> LoadResult:
@@ -162,6 +163,13 @@ def require_dir(path: str | Path) -> Path:
     if not root.is_dir():
         raise CorpusNotFoundError(f"corpus root not found: {root}")
     return root
+
+
+def given_image_dir(image_dir: str) -> str:
+    """The `image_dir` option as given: relative to the corpus root, or absolute (a trailing '/' dropped,
+    a leading one kept: stripping it made `/data/imgs` the root's `data/imgs`). A folder that is not
+    there is not refused here: a text-only extraction needs no images."""
+    return image_dir.rstrip("/") or image_dir[:1]
 
 
 def require_file(path: Path, what: str, hint: str = "") -> Path:

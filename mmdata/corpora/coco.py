@@ -31,6 +31,7 @@ from mmdata.corpora.base import (
     LoadProblem,
     LoadResult,
     expect_text,
+    given_image_dir,
     read_json,
     register_corpus,
     safe_relative_path,
@@ -294,7 +295,7 @@ def _path_joiner(corpus_dir: Path, image_dir: str, file_names: list[str]) -> Cal
 
 def _image_dir(corpus_dir: Path, split: str, options: CocoOptions) -> str:
     if options.image_dir is not None:
-        return options.image_dir.strip("/")
+        return given_image_dir(options.image_dir)
     folder = split.replace("test-dev", "test")  # test-dev2017 is a subset of the test2017 images
     for pattern in IMAGE_DIR_CANDIDATES:
         candidate = pattern.format(folder=folder)

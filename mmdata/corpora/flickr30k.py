@@ -29,6 +29,7 @@ from mmdata.corpora.base import (
     REPEATED_ENTRY,
     LoadProblem,
     LoadResult,
+    given_image_dir,
     read_text,
     register_corpus,
     safe_relative_path,
@@ -366,7 +367,7 @@ def _problems_in_split(problems: list[LoadProblem], splits: dict[str, str] | Non
 
 def _image_dir(corpus_dir: Path, first_image: str | None, image_dir: str | None) -> str:
     if image_dir is not None:
-        return image_dir.strip("/")
+        return given_image_dir(image_dir)
     if first_image is not None:
         for candidate in IMAGE_DIRS:
             if is_file_quietly(corpus_dir / candidate / first_image):

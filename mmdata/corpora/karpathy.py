@@ -33,6 +33,7 @@ from mmdata.corpora.base import (
     LoadProblem,
     LoadResult,
     expect_text,
+    given_image_dir,
     read_json,
     register_corpus,
     safe_relative_path,
@@ -417,7 +418,8 @@ def _file_path(image: KarpathyImage) -> str:
 
 
 def _image_layout(corpus_dir: Path, parsed: KarpathyFile, image_dir: str | None) -> ImageLayout:
-    candidates = (image_dir.strip("/"),) if image_dir is not None else (
+    image_dir = None if image_dir is None else given_image_dir(image_dir)
+    candidates = (image_dir,) if image_dir is not None else (
         COCO_IMAGE_DIRS if parsed.is_coco else FLICKR_IMAGE_DIRS)
     probes = parsed.images[:LAYOUT_PROBES]
     for candidate in candidates:
@@ -429,7 +431,7 @@ def _image_layout(corpus_dir: Path, parsed: KarpathyFile, image_dir: str | None)
             if names and any(f"{image.cocoid:012d}.jpg" in names for image in parsed.images):
                 return ImageLayout(candidate, names)
     if image_dir is not None:
-        return ImageLayout(image_dir.strip("/"))
+        return ImageLayout(image_dir)
     if parsed.is_coco:
         return ImageLayout("")
     return ImageLayout(next((c for c in candidates if c and (corpus_dir / c).is_dir()), ""))
