@@ -45,6 +45,7 @@ from mmdata.share.card_loading import (  # noqa: F401 - also re-exported from he
 )
 from mmdata.share.checks import severity_counts
 from mmdata.share.hf import split_order
+from mmdata.share.redact import redact_text
 from mmdata.store.manifest import Manifest
 from mmdata.store.metadata import model_version_fingerprints
 
@@ -251,7 +252,8 @@ def _splits_table(splits: dict[str, int], split_names: dict[str, str]) -> str:
 def shareable_options(options: dict[str, Any], corpus_root: str | None) -> dict[str, Any]:
     """Loader options as a share publishes them: an absolute path under the corpus root becomes relative
     to it, any other absolute path keeps its file name only (folders of the producer's machine are not
-    shared, as the corpus root is not); other values stay as they are.
+    shared, as the corpus root is not); a path inside a longer text is published as `share.redact`
+    says; other values stay as they are.
 
     Example:
         >>> shareable_options({"folds": "/data/mosi/folds.json", "dataset": "cmu-mosi"}, "/data/mosi")
@@ -266,7 +268,8 @@ def shareable_provenance(provenance: dict[str, Any], corpus_root: str | None) ->
     publishes them: paths given to extractors (`minilm:model=/home/me/models/st`, `resnet18:weights=...`,
     the `path` of a model they record) and those `segment` records (its source dataset, labels file,
     folds) become relative to the corpus root when under it, else their file or folder name, as loader
-    options do (`shareable_options`). Fingerprints (`versions`, a model's `sha256`) stay: they, not
+    options do (`shareable_options`); a path inside a longer text is published as `share.redact` says
+    (`<outside corpus>/r18.pth`). Fingerprints (`versions`, a model's `sha256`) stay: they, not
     the path, say which model made a table. One rule for the manifest, the card and every Parquet
     file's metadata, so `mmdata check` on the share still finds them equal.
     """
@@ -280,9 +283,9 @@ def _shareable_value(value: Any, corpus_root: str | None) -> Any:
     if not isinstance(value, str):
         return value
     if not PurePath(value).is_absolute():
-        if _OPTION_PATH not in value or not _is_option_text(value):
-            return value
-        return ";".join(_shareable_option_text(option, corpus_root) for option in value.split(";"))
+        if _OPTION_PATH in value and _is_option_text(value):
+            return ";".join(_shareable_option_text(option, corpus_root) for option in value.split(";"))
+        return redact_text(value, corpus_root)  # a text naming a path: `<outside corpus>/r18.pth`
     path = PurePath(value)
     if corpus_root and PurePath(corpus_root).is_absolute() and path.is_relative_to(corpus_root):
         return path.relative_to(corpus_root).as_posix()
@@ -364,7 +367,7 @@ def _checks_section(checks: CheckReport) -> str:
     verdict = "passed" if checks.ok else "**FAILED** (shared anyway with `--allow-failed-checks`)"
     text = f"`mmdata check` {verdict}: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes.\n"
     if checks.issues:
-        rows = [[i.severity, f"`{i.code}`", f"`{i.table}`" if i.table else "samples", str(i.count), _md_cell(i.message)]
+        rows = [[i.severity, f"`{i.code}`", f"`{i.table}`" if i.table else "samples", str(i.count), i.message]
                 for i in checks.issues[:_MAX_ISSUES_IN_CARD]]
         text += "\n" + _md_table(["severity", "code", "table", "count", "message"], rows)
         if len(checks.issues) > _MAX_ISSUES_IN_CARD:
@@ -393,7 +396,10 @@ def _size_category(rows: int) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """`text` in a Markdown table cell: `|` escaped, and `<` outside code spans (`<outside corpus>/x.jpg`
+    would be read as an HTML tag and vanish)."""
+    pieces = text.replace("|", "\\|").replace("\n", " ").split("`")
+    return "`".join(piece.replace("<", "\\<") if i % 2 == 0 else piece for i, piece in enumerate(pieces))
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:

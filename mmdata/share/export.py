@@ -17,6 +17,9 @@ Rows of a split come in the same order in every config, so row i of `samples` an
 feature table are the same sample. Feature tables are re-sharded one at a time, an output shard
 at a time, each read from the source shards that hold its rows, a batch at a time (`share.rows`),
 so memory does not grow with a table's size; embedded media are read one output shard at a time.
+No absolute path of the producer's machine is published: media paths, the ids made from them and
+the paths in error reasons are relative to the corpus root or `<outside corpus>/<name>`
+(`share.redact`, `share.redact_tables`).
 
 One share at a time writes an OUT (a lock file beside it; a second one is refused at once). Each
 run writes into a temporary folder of its own beside OUT and moves it in when complete; a share
@@ -25,6 +28,7 @@ as `.OUT.replaced`) or the new one, and the next run clears what a killed one le
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -39,14 +43,13 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from mmdata.corpora.sources import SOURCES_KEY
 from mmdata.errors import ConfigError, DatasetError, MediaError, MmdataError
 from mmdata.options import check_count, check_flag, dataset_path, path_argument, short_repr
-from mmdata.share.card import CardConfig, LabelSummary, render_card, shareable_options, shareable_provenance
+from mmdata.share.card import CardConfig, LabelSummary, render_card, shareable_provenance
 from mmdata.share.checks import checks_summary, require_passing, run_checks
-from mmdata.share.checksums import CHECKSUMS_NAME, sha256_file, write_checksums
+from mmdata.share.checksums import write_checksums
 from mmdata.share.hf import MediaKind, hf_features, hf_split_names, with_hf_metadata
 from mmdata.share.media import (
     MissingMedia,
@@ -57,7 +60,16 @@ from mmdata.share.media import (
     media_columns,
     missing_kept_media,
 )
-from mmdata.share.publish import new_partial_folder, recover_interrupted_share, replace_folder
+from mmdata.share.publish import CARD_NAME, check_out_dir, new_partial_folder, recover_interrupted_share, replace_folder
+from mmdata.share.redact import PathRedactor
+from mmdata.share.redact_tables import (
+    copy_errors_tables,
+    redact_checks,
+    redact_column,
+    redact_feature_rows,
+    redact_samples,
+    share_redactor,
+)
 from mmdata.share.rows import TableRows
 from mmdata.store.lock import output_lock
 from mmdata.store import layout
@@ -73,7 +85,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MediaMode = Literal["reference", "embed"]
-CARD_NAME = "README.md"
 
 
 @dataclass(frozen=True)
@@ -185,7 +196,7 @@ def share_dataset(
     shard_size = shard_size or int(dataset.manifest.samples.get("shard_size", layout.DEFAULT_SHARD_SIZE))
     with _writable(out_dir, target), output_lock(target, "share", out_dir):
         recover_interrupted_share(target)
-        _check_out_dir(dataset.root, out_dir, overwrite, overwrite_card)
+        check_out_dir(dataset.root, out_dir, overwrite, overwrite_card)
         partial = new_partial_folder(target)
         try:
             report = _write_share(dataset, plan, partial, root, checks, shard_size)
@@ -256,19 +267,25 @@ def _write_share(dataset: Dataset, plan: MediaPlan, out: Path, corpus_root: Path
     from mmdata.pipeline import fingerprint_ids
 
     samples = plan.samples
+    # Every absolute path the share would publish, and what it publishes instead (`share.redact`).
+    redactor = share_redactor(samples, dataset.manifest.corpus.get("root"))
     shards = plan_shards(samples.column("split").combine_chunks(), shard_size)
     order = pa.concat_arrays([s.indices for s in shards]) if shards else pa.array([], pa.int64())
-    ordered_ids = samples.column("sample_id").take(order)
+    ordered_ids = redact_column(samples.column("sample_id").take(order), redactor.value)
     fingerprint = fingerprint_ids(ordered_ids.to_pylist())
 
-    samples_config, missing = _write_samples(samples, shards, out, plan, corpus_root)
+    samples_config, missing = _write_samples(samples, shards, out, plan, corpus_root, redactor)
     configs = [samples_config]
     for name in dataset.table_names:
-        configs.append(_write_feature_table(dataset, name, samples.column("sample_id"), shards, out, fingerprint))
-    _copy_errors(dataset.root, out, dataset.manifest.corpus.get("root"))
+        configs.append(_write_feature_table(dataset, name, samples.column("sample_id"), shards, out, fingerprint,
+                                            redactor))
+    copy_errors_tables(dataset.root, out, redactor)
 
-    manifest = _shared_manifest(dataset.manifest, shards, shard_size, fingerprint, plan.mode, checks, missing)
-    card = render_card(manifest, configs, checks, plan.mode, missing, label_summary(samples))
+    published_missing = [_published_missing(m, redactor) for m in missing]
+    manifest = _shared_manifest(dataset.manifest, shards, shard_size, fingerprint, plan.mode, checks,
+                                published_missing)
+    card = render_card(manifest, configs, redact_checks(checks, redactor), plan.mode, published_missing,
+                       label_summary(samples))
     # What tells a card edited by hand (the licence, say) from this one when the share is replaced.
     manifest.extra["share"]["card_sha256"] = hashlib.sha256(card.encode()).hexdigest()
     write_manifest(out, manifest)
@@ -297,9 +314,10 @@ def label_summary(samples: pa.Table) -> LabelSummary | None:
 
 
 def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, plan: MediaPlan,
-                   corpus_root: Path | None) -> tuple[CardConfig, list[MissingMedia]]:
+                   corpus_root: Path | None, redactor: PathRedactor) -> tuple[CardConfig, list[MissingMedia]]:
     """Write the samples shards, embedding the files of the `plan.embedded` path columns (`plan.kept`
-    ones hold theirs; their null cells are missing media still).
+    ones hold theirs; their null cells are missing media still), with their paths and ids as `redactor`
+    publishes them; the missing media are returned as the producer's machine names them.
 
     Raises:
         MediaError: there were files to embed and not one of them could be.
@@ -312,12 +330,13 @@ def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, plan
         missing += missing_kept_media(part, plan.kept)
         if plan.embedded:
             tried += count_media_files(part, plan.embedded)
-            part, lost = embed_media(part, corpus_root, plan.embedded)
+            part, lost = embed_media(part, corpus_root, plan.embedded, redactor.value)
             missing += lost
             lost_now += lost
         if config.features is None:
             media = {embedded_name(c): kind for c, kind in {**plan.kept, **plan.embedded}.items()}
             config.features = hf_features(part.schema, media)
+        part = redact_samples(part, redactor)
         part = part.replace_schema_metadata(with_hf_metadata(part.schema, config.features).metadata)
         write_table_atomic(part, out / layout.SAMPLES_DIR / shard.file_name)
         config.add(shard.hf_split, f"{layout.SAMPLES_DIR}/{shard.file_name}", part)
@@ -332,9 +351,10 @@ def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, plan
 
 
 def _write_feature_table(dataset: Dataset, name: str, sample_ids: pa.ChunkedArray, shards: list[OutputShard],
-                         out: Path, fingerprint: str) -> CardConfig:
+                         out: Path, fingerprint: str, redactor: PathRedactor) -> CardConfig:
     """Write table `name`'s rows in the shared samples' order, an output shard at a time, each taken
-    from the source shards that hold its rows (`TableRows`): the table is never in memory whole."""
+    from the source shards that hold its rows (`TableRows`): the table is never in memory whole. Its
+    ids (and an aligned table's keys) are those the shared samples have (`redactor`)."""
     schema = dataset.table(name).schema  # the first shard's, with its metadata, as a whole-table read has it
     # its provenance as the manifest's entry has it: no path of the producer's machine (`shareable_provenance`)
     metadata = shareable_provenance(decode_metadata(schema), dataset.manifest.corpus.get("root"))
@@ -348,7 +368,8 @@ def _write_feature_table(dataset: Dataset, name: str, sample_ids: pa.ChunkedArra
     positions = _row_positions(name, dataset.read_table(name, ["sample_id"]).column("sample_id"), sample_ids)
     with TableRows(dataset.table_files(name), schema) as rows:
         for shard in shards:
-            part = rows.take(positions.take(shard.indices).to_numpy()).replace_schema_metadata(schema_metadata)
+            part = redact_feature_rows(rows.take(positions.take(shard.indices).to_numpy()), redactor)
+            part = part.replace_schema_metadata(schema_metadata)
             relative = f"{entry_path}/{shard.file_name}"
             write_table_atomic(part, out / relative)
             config.add(shard.hf_split, relative, part)
@@ -370,29 +391,18 @@ def _row_positions(name: str, table_ids: pa.ChunkedArray, sample_ids: pa.Chunked
     return positions.combine_chunks().cast(pa.int64())
 
 
-def _copy_errors(source: Path, out: Path, corpus_root: str | None) -> None:
-    """The errors tables, with the corpus root left out of their paths and reasons (as in the
-    samples table, paths relative to it): the folder a producer kept the corpus in is not shared."""
-    root = str(corpus_root or "").rstrip("/")
-    prefix = root + "/" if root else None  # a corpus at "/" has no prefix to leave out
-    for path in sorted((source / layout.ERRORS_DIR).glob("*/part-*.parquet")):
-        target = out / path.relative_to(source)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        table = pq.read_table(path)
-        if prefix is not None:
-            for name in ("path", "reason"):
-                if name in table.column_names:
-                    relative = pc.replace_substring(table.column(name), prefix, "")
-                    table = table.set_column(table.column_names.index(name), name, relative)
-        pq.write_table(table, target)
+def _published_missing(missing: MissingMedia, redactor: PathRedactor) -> MissingMedia:
+    """A media file that could not be embedded, as the card and the share's manifest name it."""
+    return dataclasses.replace(missing, sample_id=redactor.value(missing.sample_id), path=redactor.value(missing.path),
+                               reason=redactor.text(missing.reason, [missing.path]))
 
 
 def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: int, fingerprint: str, media: MediaMode,
                      checks: CheckReport, missing: list[MissingMedia]) -> Manifest:
     manifest = Manifest.from_json(source.to_json())
     root = manifest.corpus.get("root")
-    if manifest.corpus.get("options"):  # option paths too: relative to the corpus root, else the file name only
-        manifest.corpus["options"] = shareable_options(manifest.corpus["options"], root)
+    # loader options' paths (`-o folds=/data/mosi/folds.json`) relative to the corpus root, else their file name only
+    manifest.corpus = shareable_provenance(manifest.corpus, root)
     if root:  # the folder's name only: where the producer kept the corpus is not shared
         manifest.corpus["root"] = Path(root).name
     manifest.tables = {name: TableEntry(**shareable_provenance(asdict(entry), root))
@@ -400,7 +410,7 @@ def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: in
     for entry in manifest.tables.values():
         entry.format = "parquet"  # every table is written as Parquet, whatever the source's shards were
     manifest.samples = {
-        **source.samples,
+        **shareable_provenance(source.samples, root),
         "path": layout.SAMPLES_DIR,
         "shards": [len(s.indices) for s in shards] or [0],
         "shard_size": shard_size,
@@ -417,64 +427,6 @@ def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: in
         },
     }
     return manifest
-
-
-def _check_out_dir(source: Path, out_dir: Path, overwrite: bool, overwrite_card: bool) -> None:
-    src, dst = source.resolve(), out_dir.resolve()
-    if dst == src or src in dst.parents or dst in src.parents:
-        raise DatasetError(f"output folder {out_dir} overlaps the dataset {source}; choose a folder outside it")
-    cwd = Path.cwd().resolve()
-    if out_dir.exists() and (dst == cwd or dst in cwd.parents):
-        raise DatasetError(f"output folder {out_dir} is or holds the current directory, and the finished share "
-                           f"replaces it as a whole; run the command from outside it (e.g. `cd {dst.parent}`, then "
-                           f"--out {dst.name})")
-    if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
-        return
-    ours = (out_dir / CHECKSUMS_NAME).is_file() and (out_dir / layout.MANIFEST_NAME).is_file()
-    if not overwrite:
-        raise DatasetError(f"output folder {out_dir} already exists; choose another or pass force=True (--force) to "
-                           "replace it")
-    if not ours:
-        raise DatasetError(
-            f"output folder {out_dir} exists and is not a shared mmdata dataset (no {CHECKSUMS_NAME} and "
-            f"{layout.MANIFEST_NAME}); refusing to replace it, choose another folder"
-        )
-    if not overwrite_card:
-        _require_generated_card(out_dir)
-
-
-def _require_generated_card(out_dir: Path) -> None:
-    """Refuse to replace a share whose README.md is not the card mmdata wrote (its SHA-256 is in the
-    share's manifest): the user's edits, the licence first, would be lost.
-
-    Raises:
-        DatasetError: naming README.md, with the option that replaces it anyway.
-    """
-    card = out_dir / CARD_NAME
-    if not card.is_file():
-        return
-    recorded = _recorded_card_sha256(out_dir)
-    if recorded is not None and sha256_file(card) == recorded:
-        return
-    why = ("differs from the card mmdata wrote (edited by hand: the licence, say)" if recorded is not None else
-           "may have been edited by hand: the share records no checksum of the card mmdata wrote (made by an "
-           "older mmdata)")
-    raise DatasetError(
-        f"{card} {why}; force=True (--force) would replace it with a new card. Keep a copy of your edits and pass "
-        "overwrite_card=True (--overwrite-card) to replace it (then put the edits into the new card and run "
-        "`mmdata checksum`), "
-        "or share into another folder"
-    )
-
-
-def _recorded_card_sha256(out_dir: Path) -> str | None:
-    """The SHA-256 of the card mmdata wrote, from the share's manifest; None when not recorded or unreadable."""
-    try:
-        manifest = json.loads((out_dir / layout.MANIFEST_NAME).read_text(encoding="utf-8"))
-        recorded = manifest["extra"]["share"]["card_sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return recorded if isinstance(recorded, str) else None
 
 
 def _json_bytes(metadata: dict) -> bytes:

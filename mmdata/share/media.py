@@ -10,6 +10,9 @@ one column per embedded medium, `<column>_file: struct<bytes: binary, path: stri
                                        -> audio_file {"bytes": <FLAC of that segment, mono>,
                                                       "path": "wav/talk.wav@1.500-3.000.flac"}
 
+A file outside the corpus root (an absolute path) is read from there and named as the share publishes
+its path (`<outside corpus>/x.jpg`, `share.redact`).
+
 Images are never re-encoded. Audio is copied as it is when the row is a whole soundfile-readable
 file (decoded once first, as `extract` reads it, so a truncated or garbage file is not shared as
 if it were sound); a segment, or audio inside a container (MP4, ...), is decoded and stored as FLAC, so each
@@ -25,6 +28,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,8 +75,11 @@ def embedded_name(column: str) -> str:
     return f"{column}{EMBEDDED_SUFFIX}"
 
 
-def embed_media(table: pa.Table, corpus_root: Path, columns: dict[str, MediaKind]) -> tuple[pa.Table, list[MissingMedia]]:
-    """Append `<column>_file` with the embedded files of each path column in `columns` (see the module docstring)."""
+def embed_media(table: pa.Table, corpus_root: Path, columns: dict[str, MediaKind],
+                published: Callable[[str], str] = str) -> tuple[pa.Table, list[MissingMedia]]:
+    """Append `<column>_file` with the embedded files of each path column in `columns` (see the module
+    docstring); each file is read from its path, and its `path` field is that path as `published`
+    gives it (a share names no folder of the producer's machine: `share.redact`)."""
     missing: list[MissingMedia] = []
     rows = table.select(["sample_id", "start", "end", *columns]).to_pylist()
     for column in columns:
@@ -83,7 +90,7 @@ def embed_media(table: pa.Table, corpus_root: Path, columns: dict[str, MediaKind
                 cells.append(None)
                 continue
             try:
-                cells.append(_embed_one(column, relative, row, corpus_root))
+                cells.append(_embed_one(column, relative, row, corpus_root, published(relative)))
             except (OSError, MediaError) as e:
                 missing.append(MissingMedia(row["sample_id"], column, relative, str(e)))
                 log.warning("cannot embed %s of sample %s: %s", column, row["sample_id"], e)
@@ -109,17 +116,18 @@ def missing_kept_media(table: pa.Table, kept: dict[str, MediaKind]) -> list[Miss
     return missing
 
 
-def _embed_one(column: str, relative: str, row: dict[str, Any], corpus_root: Path) -> dict[str, Any]:
+def _embed_one(column: str, relative: str, row: dict[str, Any], corpus_root: Path, name: str) -> dict[str, Any]:
+    """The embedded file of one cell: read from `relative` (under `corpus_root`), named `name`."""
     path = resolve_media(corpus_root, relative)
     _require_media_file(path, column)
     whole = row["start"] is None and row["end"] is None
     if column == "image":
         _require_decodable_image(path)
-        return {"bytes": path.read_bytes(), "path": relative}
+        return {"bytes": path.read_bytes(), "path": name}
     if whole and path.suffix.lower() in _RAW_AUDIO_SUFFIXES:
         _require_decodable_audio(path)
-        return {"bytes": path.read_bytes(), "path": relative}
-    return {"bytes": _flac_segment(path, row["start"], row["end"]), "path": _segment_name(relative, row)}
+        return {"bytes": path.read_bytes(), "path": name}
+    return {"bytes": _flac_segment(path, row["start"], row["end"]), "path": _segment_name(name, row)}
 
 
 def _require_media_file(path: Path, column: str) -> None:

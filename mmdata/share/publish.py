@@ -9,6 +9,7 @@ Beside OUT, while a share runs:
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import re
@@ -16,9 +17,13 @@ import secrets
 import shutil
 from pathlib import Path
 
-from mmdata.share.checksums import IGNORED_FILES, IGNORED_PREFIXES
+from mmdata.errors import DatasetError
+from mmdata.share.checksums import CHECKSUMS_NAME, IGNORED_FILES, IGNORED_PREFIXES, sha256_file
+from mmdata.store import layout
 
 log = logging.getLogger(__name__)
+
+CARD_NAME = "README.md"
 
 
 def recover_interrupted_share(target: Path) -> None:
@@ -92,3 +97,68 @@ def _aside_path(target: Path) -> Path:
 
 def _partial_prefix(target: Path) -> str:
     return f".{target.name}.partial-"
+
+
+def check_out_dir(source: Path, out_dir: Path, overwrite: bool, overwrite_card: bool) -> None:
+    """Refuse an `out_dir` a share may not be written to: one overlapping the dataset, holding the current
+    directory, an existing folder without `overwrite`, one that is no share, or a share whose card was
+    edited by hand without `overwrite_card`.
+
+    Raises:
+        DatasetError: which of these, and the way out.
+    """
+    src, dst = source.resolve(), out_dir.resolve()
+    if dst == src or src in dst.parents or dst in src.parents:
+        raise DatasetError(f"output folder {out_dir} overlaps the dataset {source}; choose a folder outside it")
+    cwd = Path.cwd().resolve()
+    if out_dir.exists() and (dst == cwd or dst in cwd.parents):
+        raise DatasetError(f"output folder {out_dir} is or holds the current directory, and the finished share "
+                           f"replaces it as a whole; run the command from outside it (e.g. `cd {dst.parent}`, then "
+                           f"--out {dst.name})")
+    if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
+        return
+    ours = (out_dir / CHECKSUMS_NAME).is_file() and (out_dir / layout.MANIFEST_NAME).is_file()
+    if not overwrite:
+        raise DatasetError(f"output folder {out_dir} already exists; choose another or pass force=True (--force) to "
+                           "replace it")
+    if not ours:
+        raise DatasetError(
+            f"output folder {out_dir} exists and is not a shared mmdata dataset (no {CHECKSUMS_NAME} and "
+            f"{layout.MANIFEST_NAME}); refusing to replace it, choose another folder"
+        )
+    if not overwrite_card:
+        _require_generated_card(out_dir)
+
+
+def _require_generated_card(out_dir: Path) -> None:
+    """Refuse to replace a share whose README.md is not the card mmdata wrote (its SHA-256 is in the
+    share's manifest): the user's edits, the licence first, would be lost.
+
+    Raises:
+        DatasetError: naming README.md, with the option that replaces it anyway.
+    """
+    card = out_dir / CARD_NAME
+    if not card.is_file():
+        return
+    recorded = _recorded_card_sha256(out_dir)
+    if recorded is not None and sha256_file(card) == recorded:
+        return
+    why = ("differs from the card mmdata wrote (edited by hand: the licence, say)" if recorded is not None else
+           "may have been edited by hand: the share records no checksum of the card mmdata wrote (made by an "
+           "older mmdata)")
+    raise DatasetError(
+        f"{card} {why}; force=True (--force) would replace it with a new card. Keep a copy of your edits and pass "
+        "overwrite_card=True (--overwrite-card) to replace it (then put the edits into the new card and run "
+        "`mmdata checksum`), "
+        "or share into another folder"
+    )
+
+
+def _recorded_card_sha256(out_dir: Path) -> str | None:
+    """The SHA-256 of the card mmdata wrote, from the share's manifest; None when not recorded or unreadable."""
+    try:
+        manifest = json.loads((out_dir / layout.MANIFEST_NAME).read_text(encoding="utf-8"))
+        recorded = manifest["extra"]["share"]["card_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return recorded if isinstance(recorded, str) else None
