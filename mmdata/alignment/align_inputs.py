@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 
 from mmdata.alignment.core import CollapseSpec, OnMissing
-from mmdata.errors import ConfigError, DatasetError
+from mmdata.errors import ConfigError, DatasetError, UnknownNameError
+from mmdata.options import did_you_mean
 from mmdata.store import layout
 from mmdata.store.reader import Dataset
 from mmdata.store.shards import shard_schema
@@ -86,7 +87,9 @@ def _has_words(dataset: Dataset, name: str) -> bool | None:
 
 def _check_input(dataset: Dataset, name: str, role: str, reference: str) -> None:
     """A table the run reads as `role` ('reference' or 'table'): in the dataset, not aligned, temporal."""
-    dataset.entry(name)  # unknown names raise, listing the tables
+    if name not in dataset.table_names:
+        raise UnknownNameError(f"{role} {name!r} of align: dataset {dataset.root} has no table {name!r}; tables: "
+                               f"{dataset.table_names}{did_you_mean(name, dataset.table_names)}")
     _refuse_aligned(name, role, reference)
     _check_temporal(dataset, name, role)
 
@@ -115,8 +118,26 @@ def _refuse_aligned(name: str, role: str, reference: str) -> None:
         f"aligning it again would align twice; expected a table align did not write: {instead}")
 
 
+def _refuse_foreign_output(dataset: Dataset, name: str, reference: str, out: str) -> None:
+    """Refuse, without force, an output name held by a table align did not write (a table read back from
+    a `.csd` that `export-csd` named `X@REF`, or one named so at extraction): the claim's refusal would
+    list every option of two unrelated configs, and naming what holds the name says what to do."""
+    entry = dataset.manifest.tables.get(out)
+    if entry is None or entry.extractor == "align":
+        return
+    origin = entry.config.get("file") if isinstance(entry.config, dict) else None
+    raise DatasetError(
+        f"table {out!r} of {dataset.root} is not an output of align (extractor {entry.extractor!r}"
+        f"{f', read from {origin}' if origin else ''}); aligning {name!r} to {reference!r} would replace it; expected "
+        f"that name free: leave {name!r} out (-t), or pass --force to replace {out!r} with {name!r} aligned to "
+        f"{reference!r}")
+
+
 def _check_temporal(dataset: Dataset, name: str, role: str) -> None:
     if not _is_temporal(dataset, name):
         temporal = [n for n in dataset.table_names if ALIGNED_SEPARATOR not in n and _is_temporal(dataset, n)]
-        raise DatasetError(f"{role} {name!r} is not a temporal table (it has no per-row intervals: {dataset.spec(name)}); "
-                           f"align needs sequence tables with intervals; temporal tables: {temporal}")
+        spec = dataset.spec(name)
+        kind = ("pooled: one vector per sample" if spec.kind != "sequence" else
+                "a sequence without per-row intervals" if not spec.intervals else "a sequence of rows of no fixed width")
+        raise DatasetError(f"{role} {name!r} is not a temporal table ({kind}); align needs sequence tables with "
+                           f"intervals; temporal tables: {temporal}")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from mmdata.alignment.core import CollapseSpec, OnMissing, align_video
+from mmdata.alignment.core import CollapseSpec, OnMissing, align_video, interval_problem
 from mmdata.alignment.row_batches import batch_sequences, shard_row_batches
 from mmdata.corpora.csd import is_pause
 from mmdata.errors import DatasetError, ExtractionError
@@ -67,9 +67,13 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
         by_name = dict(zip(names, rows))
         absent = [name for name in names if by_name[name][1] is None]
         if absent:
-            _add_failed(out, outputs, names, sample_id, absent[0], on_error)
+            _add_failed(out, outputs, names, sample_id, _no_features(absent[0]), on_error, ExtractionError)
             continue
         _check_rows_match(shard, sample_id, by_name)
+        bad_times = _bad_times(by_name, reference)
+        if bad_times:
+            _add_failed(out, outputs, names, sample_id, bad_times, on_error, DatasetError)
+            continue
         ref_features, ref_intervals = by_name[reference][1]
         keep = None
         if skip_pauses and reference in word_tables:
@@ -80,6 +84,8 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
         report.kept += len(aligned.index)
         report.dropped += aligned.dropped
         report.skipped += len(ref_intervals) - len(aligned.index) - aligned.dropped
+        if not len(aligned.index):
+            report.empty_samples.append(sample_id)
         out.keys.append([f"{sample_id}[{i}]" for i in aligned.index])
         out.builders[reference].add(sample_id, ref_features[aligned.index], aligned.intervals)
         for name in names[1:]:
@@ -109,12 +115,30 @@ def _check_rows_match(shard: str, sample_id: str, by_name: dict[str, Any]) -> No
                                "inconsistent, re-run the command that wrote it (`mmdata extract ... --force`)")
 
 
-def _add_failed(out: _ShardOutput, outputs: dict[str, Any], names: list[str], sample_id: str, absent: str,
-                on_error: OnError) -> None:
-    reason = f"no features in {absent!r} for this sample (see its errors); nothing to align"
+def _no_features(absent: str) -> str:
+    return (f"no features in {absent!r} for this sample (see its errors); nothing to align; expected features in "
+            "every table aligned")
+
+
+def _bad_times(by_name: dict[str, Any], reference: str) -> str | None:
+    """Why the sample's intervals cannot be aligned (a NaN, an end before its start, an unsorted
+    reference), naming the table, or None. The aligned rows follow the reference's order, so its
+    rows must be sorted as `mmdata check` requires; other tables' rows are sorted here, as the SDK does."""
+    for name, (_, (_, intervals), _) in by_name.items():
+        problem = interval_problem(intervals, require_sorted=name == reference)
+        if problem:
+            hint = (" (extract .csd rows sorted: -o unsorted=sort)" if "not sorted" in problem else "")
+            return (f"table {name!r}: {problem}; nothing aligned for this sample; fix the "
+                    f"table's times, e.g. extract it again{hint} (`mmdata check` names such rows)")
+    return None
+
+
+def _add_failed(out: _ShardOutput, outputs: dict[str, Any], names: list[str], sample_id: str, reason: str,
+                on_error: OnError, error: type[Exception]) -> None:
+    """Null outputs for the sample, its reason in each output's errors table; or `error` with on_error='fail'."""
     if on_error == "fail":
-        raise ExtractionError(f"sample {sample_id!r}: {reason}; expected features in every table aligned; "
-                              "`--on-error skip` (on_error='skip') gives it null outputs, recorded in the errors table")
+        raise error(f"sample {sample_id!r}: {reason}; `--on-error skip` (on_error='skip') gives it null outputs, "
+                    "recorded in the errors table")
     for name in names:
         out.builders[name].add(sample_id, None)
         out.errors[name].append({"table": outputs[name][0], "sample_id": sample_id, "stage": "align",

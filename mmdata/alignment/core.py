@@ -134,6 +134,32 @@ def interval_rows(intervals: Any, what: str) -> np.ndarray:
                      "(e.g. np.array([[0.0, 0.5], [0.5, 1.0]]))")
 
 
+def interval_problem(intervals: np.ndarray, *, require_sorted: bool = False) -> str | None:
+    """What makes (M, 2) `intervals` unusable as times, or None: a non-finite value, an end before its
+    start, or (with `require_sorted`) a start before the previous row's.
+
+    The SDK's predicate never matches a NaN row (its rows vanish) and clips a reversed row to a piece
+    of negative length that still counts, so such rows would give silently wrong values; a dataset's
+    tables hold neither (`mmdata check` calls both errors), and a table written outside mmdata may.
+    """
+    finite = np.isfinite(intervals).all(axis=1)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        return f"interval row {i} is {intervals[i].tolist()}; expected finite seconds"
+    reversed_rows = np.flatnonzero(intervals[:, 1] < intervals[:, 0])
+    if reversed_rows.size:
+        i = int(reversed_rows[0])
+        start, end = float(intervals[i, 0]), float(intervals[i, 1])
+        return f"interval row {i} ends before it starts ({start!r} -> {end!r} s); expected end >= start"
+    if require_sorted:
+        earlier = np.flatnonzero(np.diff(intervals[:, 0]) < 0)
+        if earlier.size:
+            i = int(earlier[0]) + 1
+            return (f"intervals are not sorted by start: row {i} starts at {float(intervals[i, 0])!r} s, before row "
+                    f"{i - 1} at {float(intervals[i - 1, 0])!r} s; expected non-decreasing starts")
+    return None
+
+
 # More candidates than this many per row and reference interval: a few long rows widen every window.
 _WIDE = 4
 # A row longer than this many times the median row length is a long row.
@@ -251,6 +277,7 @@ def align_video(
     Raises:
         ValueError: the reference is not (N, 2), `keep` not N flags, a sequence not a (features,
             intervals) pair, its intervals not (M, 2), or its features without one row per interval.
+        CollapseWidthError: a callable collapse returned vectors of different lengths (a ValueError).
     """
     prefix = f"{where}: " if where else ""
     ref = interval_rows(reference, f"{prefix}reference intervals")
@@ -277,7 +304,10 @@ def align_video(
     out: dict[str, np.ndarray] = {}
     imputed: dict[str, int] = {}
     for name, (features, _) in sequences.items():
-        collapsed = collapse_pieces(pieces[name], features, collapse)
+        try:
+            collapsed = collapse_pieces(pieces[name], features, collapse)
+        except CollapseWidthError as e:
+            raise CollapseWidthError(f"{prefix}sequence {name!r}: {e}") from None
         if len(collapsed) == len(index) and on_missing != "impute":  # every covered interval is kept
             out[name], imputed[name] = collapsed, 0
             continue
@@ -345,12 +375,24 @@ def unify_ids(sequences: Mapping[str, Iterable[str]], *, by_base: bool = True) -
     return UnifyResult(sorted(everywhere), missing)
 
 
-def _collapse_with(fn: CollapseFn, pieces: Pieces, feats: np.ndarray, nonempty: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+class CollapseWidthError(ValueError):
+    """A collapse function returned vectors of different lengths (they must stack into (N, D'))."""
+
+
+def _collapse_with(fn: CollapseFn, pieces: Pieces, feats: np.ndarray, nonempty: np.ndarray,
+                   offsets: np.ndarray) -> np.ndarray:
+    """`fn` per reference interval with pieces; every result must have the first one's width, else
+    CollapseWidthError names the interval (np.stack's own error names none)."""
     rows = []
     for i in nonempty:
         part = slice(offsets[i], offsets[i + 1])
-        value = np.asarray(fn(pieces.intervals[part], feats[pieces.row_index[part]]))
-        rows.append(value.reshape(-1))
+        value = np.asarray(fn(pieces.intervals[part], feats[pieces.row_index[part]])).reshape(-1)
+        if rows and value.size != rows[0].size:
+            raise CollapseWidthError(
+                f"collapse function {getattr(fn, '__qualname__', fn)!r} returned {value.size} values for reference "
+                f"interval {int(i)} ({part.stop - part.start} rows) but {rows[0].size} for interval {int(nonempty[0])}; "
+                "expected one vector of the same length for every interval, e.g. np.average(features, axis=0)")
+        rows.append(value)
     if not rows:
         # No interval has pieces (a sample whose rows all lie outside the reference): the empty
         # result still needs the function's output width, or it cannot be stored as (0, D').

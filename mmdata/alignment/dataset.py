@@ -37,11 +37,13 @@ import numpy as np
 
 from mmdata.alignment.align_inputs import (  # noqa: F401 - also re-exported from here
     ALIGNED_SEPARATOR, _check_has_words, _check_input, _check_temporal, _has_words, _is_temporal, _refuse_aligned,
+    _refuse_foreign_output,
     _refuse_out_of_step, aligned_name,
 )
 from mmdata.alignment.align_shard import (  # noqa: F401 - also re-exported from here
     STRINGS, _add_failed, _align_shard, _aligned_words, _check_rows_match, _ShardOutput, _stream_rows,
 )
+from mmdata.alignment.collapse_setting import collapse_config
 from mmdata.alignment.core import COLLAPSES, EPSILON, CollapseSpec, OnMissing, collapsed_dim
 from mmdata.alignment.row_batches import (  # noqa: F401 - also re-exported from here
     BATCH_BYTES, batch_sequences, shard_row_batches,
@@ -79,6 +81,8 @@ class AlignReport:
     dropped: int = 0  # intervals some table did not overlap (on_missing='drop')
     skipped: int = 0  # zero-length (< 1e-5 s) or pause intervals, never aligned
     imputed: dict[str, int] = field(default_factory=dict)  # zero-filled intervals per table (on_missing='impute')
+    # Samples aligned to no interval (no reference row, or all dropped or skipped): empty sequences in every output.
+    empty_samples: list[str] = field(default_factory=list)
     shards_aligned: int = 0  # samples shards aligned by this call: the counts above are theirs
     shards_done: int = 0  # samples shards whose outputs an earlier run wrote: skipped, not counted above
 
@@ -91,6 +95,8 @@ class AlignReport:
         lines = [f"reference={self.reference!r}: {self.intervals} intervals, {self.kept} kept, {self.dropped} dropped, "
                  f"{self.skipped} skipped",
                  f"shards: {self.shards_aligned} aligned, {self.shards_done} already done"]
+        if self.empty_samples:
+            lines.append(f"{len(self.empty_samples)} samples aligned to no interval: {self.empty_samples[:3]}")
         lines += [f"{t.name}: {t.rows} rows, {t.errors} failed"
                   + (f", {self.imputed[source]} intervals imputed" if self.imputed.get(source := t.name.split(
                       ALIGNED_SEPARATOR)[0]) else "") + f" -> {t.path}" for t in self.tables[:8]]
@@ -211,7 +217,7 @@ def _provenance(dataset: Dataset, name: str, reference: str, collapse: CollapseS
     source_entry = dataset.entry(name)
     config = {
         "reference": reference, "table": name, "on_missing": on_missing, "skip_pauses": skip_pauses, "epsilon": EPSILON,
-        "collapse": collapse if isinstance(collapse, str) else getattr(collapse, "__qualname__", repr(collapse)),
+        **collapse_config(collapse),  # a function: its name and a fingerprint of its code
         "inputs": config_fingerprint(inputs := _input_tables(dataset, name, reference)),
     }
     provenance = {"table": out, "modality": source_entry.modality, "extractor": "align", "config": config,
@@ -236,6 +242,7 @@ def _claim(dataset: Dataset, name: str, reference: str, out: str, spec: FeatureS
            force: bool) -> tuple[str, FeatureSpec, dict[str, Any]]:
     table_format = dataset.entry(reference).format
     if not force:
+        _refuse_foreign_output(dataset, name, reference, out)
         _refuse_changed_inputs(dataset, provenance, reference, table_format)
     claim_table(dataset, provenance, force=force, source=f"{name} aligned to {reference}", table_format=table_format)
     return out, spec, provenance

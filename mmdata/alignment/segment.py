@@ -28,9 +28,10 @@ A segment gets no feature (null, and a row in the table's errors table) in a tab
 the end of its video by more than SEGMENT_OVERRUN_TOLERANCE of its length (the media rule of docs/corpora.md,
 as in audio/video extraction; a shorter overrun keeps the rows up to the end), the video's end being
 the media duration the samples record for the table's medium, else the last row end over the
-video's temporal tables; when no row of the table overlaps it (the SDK gives it no key); or when
-its video has no features in the source table. The first two rules (`segment_rules`) are the csd
-loader's too, so that extracting with the label file gives the same tables and reasons.
+video's temporal tables; when no row of the table overlaps it (the SDK gives it no key); when
+its video has no features in the source table; or when its video's rows there hold a NaN time or
+an interval ending before it starts (clipping would drop or keep them silently). The first two rules
+(`segment_rules`) are the csd loader's too, so that extracting with the label file gives the same tables and reasons.
 Pooled tables (one vector per video) are skipped and named in the report: a whole-video summary
 is no segment's feature; extract them again on the segmented dataset. Label segments of videos the
 dataset lacks, and videos without a segment, are recorded as load problems (errors table
@@ -102,12 +103,16 @@ class SegmentReport:
     skipped: dict[str, str] = field(default_factory=dict)  # table -> why it was not cut
     empty: dict[str, int] = field(default_factory=dict)  # table -> segments no row of it overlaps (failed)
     overrun: dict[str, int] = field(default_factory=dict)  # table -> segments failed: past the end of the video
+    # table -> segments failed: their video's rows hold a NaN time or an interval ending before it starts
+    bad_times: dict[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         lines = [f"output_dir={str(self.output_dir)!r}: {self.samples} segments of {self.videos} videos, "
                  f"{len(self.problems)} problems"]
         lines += [f"{t.name}: {t.rows} rows, {t.errors} failed ({self.empty.get(t.name, 0)} no row, "
-                  f"{self.overrun.get(t.name, 0)} past the video's end)" for t in self.tables[:8]]
+                  f"{self.overrun.get(t.name, 0)} past the video's end"
+                  + (f", {self.bad_times[t.name]} bad times" if self.bad_times.get(t.name) else "") + ")"
+                  for t in self.tables[:8]]
         if len(self.tables) > 8:
             lines.append(f"... {len(self.tables) - 8} more tables")
         if self.skipped:
@@ -184,7 +189,8 @@ def _segment_into(source: Dataset, output_dir: Path, labels: Path, folds: str | 
         out = open_dataset(tmp)
         for name in names:
             cutter = _Cutter(source, name, Path(labels), _table_ends(source, name, video_ends))
-            table_report, report.empty[name], report.overrun[name] = _cut_table(out, cutter, order, segments)
+            table_report, report.empty[name], report.overrun[name], report.bad_times[name] = _cut_table(
+                out, cutter, order, segments)
             report.tables.append(table_report)
     for t in report.tables:
         t.path = output_dir / t.path.relative_to(tmp)
@@ -192,9 +198,9 @@ def _segment_into(source: Dataset, output_dir: Path, labels: Path, folds: str | 
 
 
 def _cut_table(out: Dataset, cutter: _Cutter, order: list[str],
-               segments: dict[str, list[Segment]]) -> tuple[TableReport, int, int]:
+               segments: dict[str, list[Segment]]) -> tuple[TableReport, int, int, int]:
     """Write table `cutter.name` of `out`, cut from the source's: (its report, segments failed for having
-    no row of it, segments failed for running past the end of their video)."""
+    no row of it, for running past the end of their video, for unusable times of their video's rows)."""
     source, name = cutter.source, cutter.name
     entry, spec = source.entry(name), source.spec(name)
     shards = layout.shard_files(source.table_dir(name))
@@ -217,7 +223,7 @@ def _cut_table(out: Dataset, cutter: _Cutter, order: list[str],
         raise DatasetError(f"table {name!r} of {source.root} has no row for video {blocks[0][0]!r}; the dataset is "
                            "inconsistent, re-run `mmdata extract`")
     sink.close()
-    return finish_table(out, name, written=sink.written), sink.empty, sink.overrun
+    return finish_table(out, name, written=sink.written), sink.empty, sink.overrun, sink.bad_times
 
 
 # --- the dataset -----------------------------------------------------------------------------------

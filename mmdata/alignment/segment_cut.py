@@ -17,10 +17,12 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
+from mmdata.alignment.core import interval_problem
 from mmdata.alignment.row_batches import batch_sequences, shard_row_batches
 from mmdata.alignment.segment_rules import NO_ROW_ERROR, OVERRUN_ERROR, no_row_reason, overrun_reason
 from mmdata.alignment.segment_samples import Segment, _clip
-from mmdata.errors import DatasetError
+from mmdata.errors import DatasetError, UnknownNameError
+from mmdata.options import did_you_mean
 from mmdata.records import duration_keys, media_ends
 from mmdata.store import layout
 from mmdata.store.arrays import interval_bounds, sequence_rows
@@ -39,6 +41,9 @@ def _choose_tables(source: Dataset, tables: Sequence[str] | None) -> tuple[list[
     skipped = {}
     chosen = list(dict.fromkeys(tables or source.table_names))
     for name in chosen:
+        if name not in source.table_names:
+            raise UnknownNameError(f"table {name!r} to cut: dataset {source.root} has no table {name!r}; tables: "
+                                   f"{source.table_names}{did_you_mean(name, source.table_names)}")
         why = _why_not_cuttable(source, name)
         if why and tables:
             raise DatasetError(f"table {name!r} of {source.root} cannot be cut into segments: {why}")
@@ -79,7 +84,8 @@ def _source_rows(source: Dataset, name: str, shards: list[Path], columns: dict[s
 class _Failed:
     """A segment that gets no feature in a table (null, with this errors-table row)."""
 
-    kind: Literal["missing", "overrun", "empty"]  # no source features / past the video's end / no row overlaps it
+    # no source features / past the video's end / no row overlaps it / the video's rows have unusable times
+    kind: Literal["missing", "overrun", "empty", "times"]
     error_type: str
     path: str
     reason: str
@@ -99,6 +105,13 @@ class _Cutter:
     def no_features(self, video: str) -> _Failed:
         return _Failed("missing", "DatasetError", str(self.source.root), (
             f"video {video!r} has no features in {self.name!r} of the source dataset (see its errors); nothing to cut"))
+
+    def bad_times(self, video: str, problem: str) -> _Failed:
+        """Every segment of a video whose rows hold a NaN or an interval ending before it starts: clipping
+        would drop the NaN rows silently and keep the reversed ones as pieces of negative length."""
+        return _Failed("times", "DatasetError", str(self.source.root), (
+            f"table {self.name!r}, video {video!r}: {problem}; no segment of this video cut from it; fix the "
+            "table's times in the source dataset, e.g. extract it again (`mmdata check` names such rows)"))
 
     def overrun(self, segment: Segment, video: str) -> _Failed | None:
         """A segment running past its video's end by more than SEGMENT_OVERRUN_TOLERANCE of its length;
@@ -122,6 +135,9 @@ def _cut(cutter: _Cutter, video: str, row: Any, segments: list[Segment], columns
     if row is None:
         return {s[0]: cutter.no_features(video) for s in segments}
     features, intervals, values = row
+    problem = interval_problem(intervals)
+    if problem:
+        return {s[0]: cutter.bad_times(video, problem) for s in segments}
     cut: Cut = {}
     for segment, (rows, clipped) in zip(segments, _clip(segments, intervals)):
         failed = cutter.overrun(segment, video) or (None if len(rows) else cutter.no_row(segment, video, intervals))

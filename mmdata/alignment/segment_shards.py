@@ -35,7 +35,7 @@ class _ShardSink:
     def __init__(self, out: Dataset, name: str, provenance: dict[str, Any], columns: dict[str, pa.DataType]):
         self.out, self.name, self.provenance, self.columns = out, name, provenance, columns
         self.sizes = list(out.manifest.samples["shards"])  # rows of each samples shard
-        self.index = self.written = self.empty = self.overrun = 0
+        self.index = self.written = self.empty = self.overrun = self.bad_times = 0
         self._start()
 
     def _start(self) -> None:
@@ -51,6 +51,7 @@ class _ShardSink:
                                 "error_type": cut.error_type, "reason": cut.reason})
             self.empty += cut.kind == "empty"
             self.overrun += cut.kind == "overrun"
+            self.bad_times += cut.kind == "times"
         else:
             features, intervals, _ = cut
             self.builder.add(sample_id, features, intervals)

@@ -33,6 +33,9 @@ def align_command(
                    if report.shards_done else "")
         typer.echo(f"reference {reference}: {report.intervals} intervals{resumed}, {report.kept} aligned, {report.dropped} "
                    f"dropped (no overlap), {report.skipped} skipped (zero-length or pause)")
+    if report.empty_samples:
+        typer.echo(f"{len(report.empty_samples)} samples aligned to no interval (no reference row, or every one dropped "
+                   f"or skipped), e.g. {report.empty_samples[0]!r}: empty sequences in every output")
     for t in report.tables:
         imputed = report.imputed.get(t.name.removesuffix(f"@{reference}"), 0)
         typer.echo(f"table {t.name}: {t.rows} rows, {t.errors} failed" + (f", {imputed} intervals imputed" if imputed else "")

@@ -38,8 +38,10 @@ def segment_command(
 
 
 def _failure_causes(report: SegmentReport, table: str) -> str:
-    """' (2 past the end of their video, 1 with no row; reasons in the errors table)', or '' when none."""
+    """' (2 past the end of their video, 1 with no row; reasons in the errors table)', or '' when none (a third
+    cause: segments of a video whose rows have NaN or reversed times)."""
     counts = ((report.overrun.get(table, 0), "past the end of their video"),
-              (report.empty.get(table, 0), "with no row"))
+              (report.empty.get(table, 0), "with no row"),
+              (report.bad_times.get(table, 0), "whose video's rows have NaN or reversed times"))
     shown = [f"{count} {what}" for count, what in counts if count]
     return f" ({', '.join(shown)}; reasons in the errors table)" if shown else ""
