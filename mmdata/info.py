@@ -1,46 +1,58 @@
-"""A description of a dataset directory: tables, rows, dims, provenance (what `mmdata info` shows)."""
+"""A description of a dataset directory: tables, rows, dims, provenance (what `mmdata info` shows).
+
+Rows are counted from the shards' footers (no data is read), so the description says what the files
+hold, not only what the manifest recorded: a shard or a table folder that is gone or cannot be read,
+or shards holding other rows than the manifest counts, is a problem naming the file and the fix.
+`mmdata check` reads every row; this looks at the files only.
+"""
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.errors import ShardReadError
-from mmdata.store.layout import shard_files
-from mmdata.store.reader import open_dataset
-from mmdata.store.shards import shard_rows
+from mmdata.errors import DatasetError
+from mmdata.store.layout import ERRORS_DIR, FEATURES_DIR, MANIFEST_NAME, shard_files
+from mmdata.store.layout import samples_dir as layout_samples_dir
+from mmdata.store.manifest import TableEntry
+from mmdata.store.reader import Dataset, open_dataset
+from mmdata.store.shards import RESTORE_SAMPLES, shard_rows
+
+#: How a feature table's missing shards are made again: the command that wrote it resumes it.
+_RERUN = ("run the `mmdata extract` (or `mmdata align`) that wrote the table again, which computes missing shards "
+          "again, or restore the files from a copy")
+
+
+@dataclass
+class ShardSurvey:
+    """What a table's folder holds: rows of its readable shards (from their footers), and problems."""
+
+    rows: int = 0
+    problems: list[str] = field(default_factory=list)
 
 
 def describe_dataset(path: str | Path) -> dict[str, Any]:
     """One JSON-able object naming the samples table and every feature table.
 
     Each table: name, path, format (arrow or parquet shards), modality, extractor, config, rows,
-    dim, dtype, kind, frame_rate, errors, complete, versions. An unfinished table's rows are those of
-    the shards written so far (its manifest entry counts rows when the table is finished).
+    dim, dtype, kind, frame_rate, errors, complete, versions, source, problems. Rows are those of the
+    table's shards, from their footers (of an unfinished table: the shards written so far).
+    `problems` (also per table) lists, one line each naming the file and the fix, a table folder or
+    shard that is gone or cannot be read and rows that differ from the manifest's count;
+    `unlisted_tables` names folders in features/ the manifest does not list (no command reads them).
+
+    Raises:
+        DatasetError: not a dataset (see `open_dataset`), or its path is not valid UTF-8.
     """
     dataset = open_dataset(path)
+    require_utf8_path(dataset.root)
     manifest = dataset.manifest
-    tables = []
-    for name in dataset.table_names:
-        entry = manifest.tables[name]
-        spec = entry.spec
-        tables.append({
-            "name": name,
-            "path": str(dataset.root / entry.path),
-            "format": entry.format,
-            "modality": entry.modality,
-            "extractor": entry.extractor,
-            "config": entry.config,
-            "rows": entry.rows if entry.complete else _rows_written(dataset.root / entry.path),
-            "dim": spec.get("dim"),
-            "dtype": spec.get("dtype"),
-            "kind": spec.get("kind"),
-            "frame_rate": spec.get("frame_rate"),
-            "errors": entry.errors,
-            "complete": entry.complete,
-            "versions": entry.versions,
-            "source": entry.source,
-        })
-    errors = dataset.errors()
+    samples = survey_shards(layout_samples_dir(dataset.root), manifest.samples["rows"], "the samples table",
+                            RESTORE_SAMPLES)
+    tables = [_describe_table(dataset, name) for name in dataset.table_names]
+    errors_rows, errors_problems = _errors_rows(dataset.root)
+    errors_dir = dataset.root / ERRORS_DIR
     return {
         "dataset": str(dataset.root),
         "layout_version": manifest.layout_version,
@@ -48,7 +60,7 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
         "corpus": manifest.corpus,
         "samples": {
             "path": str(dataset.root / manifest.samples["path"]),
-            "rows": manifest.samples["rows"],
+            "rows": samples.rows,
             "splits": manifest.samples.get("splits", {}),
             "loader_errors": manifest.samples.get("loader_errors", 0),
             # what `mmdata fuse --labels` can export besides `label` (names the loader recorded)
@@ -56,17 +68,104 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
         },
         "tables": tables,
         # null when no item failed: there is no errors folder to read then
-        "errors": {"rows": errors.num_rows,
-                   "path": str(dataset.root / "errors") if (dataset.root / "errors").is_dir() else None},
+        "errors": {"rows": errors_rows, "path": str(errors_dir) if errors_dir.is_dir() else None},
+        "problems": samples.problems + [p for t in tables for p in t["problems"]] + errors_problems,
+        "unlisted_tables": _unlisted_tables(dataset),
     }
 
 
-def _rows_written(table_dir: Path) -> int:
-    """Rows of the finished shards of an unfinished table, from their footers (an unreadable one counts none)."""
-    total = 0
-    for path in shard_files(table_dir):
+def survey_shards(folder: Path, listed_rows: int | None, what: str, fix: str) -> ShardSurvey:
+    """Rows of the shards in `folder` from their footers, and what is wrong: no folder or no shard where
+    the manifest counts rows, a shard that cannot be read, or (`listed_rows` given, for a finished
+    table) other rows than the manifest counts. An unfinished table (`listed_rows` None) is compared
+    with nothing: its shards are being written, or were when its run stopped."""
+    survey = ShardSurvey()
+    if not folder.is_dir():
+        if listed_rows:
+            survey.problems.append(f"{folder}: no such folder, while {MANIFEST_NAME} counts {listed_rows} rows of "
+                                   f"{what} there; {fix}")
+        return survey
+    try:
+        os.listdir(folder)  # a folder that cannot be listed holds no shard to `shard_files`: say why
+        files = shard_files(folder)
+    except OSError as e:
+        survey.problems.append(f"cannot list {folder} ({e.strerror or e}); make the folder readable")
+        return survey
+    except DatasetError as e:  # shards of two formats
+        survey.problems.append(str(e))
+        return survey
+    if not files and listed_rows:
+        survey.problems.append(f"{folder}: no finished shard, while {MANIFEST_NAME} counts {listed_rows} rows of "
+                               f"{what}; {fix}")
+    for shard in files:
         try:
-            total += shard_rows(path)
-        except ShardReadError:
-            continue
-    return total
+            survey.rows += shard_rows(shard)
+        except DatasetError as e:  # ShardReadError: names the shard and how to replace it
+            survey.problems.append(str(e))
+    if listed_rows is not None and files and not survey.problems and survey.rows != listed_rows:
+        survey.problems.append(f"{folder}: its shards hold {survey.rows} rows, while {MANIFEST_NAME} counts "
+                               f"{listed_rows} rows of {what}; {fix}")
+    return survey
+
+
+def require_utf8_path(root: Path) -> None:
+    """Arrow opens files by UTF-8 paths only: a dataset whose path holds a byte that is not UTF-8 (a
+    folder named in another encoding) cannot be read, and is refused in one line instead.
+
+    Raises:
+        DatasetError: naming the path and the fix.
+    """
+    try:
+        str(root).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(root).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise DatasetError(f"{shown}: the dataset's path is not valid UTF-8, and Arrow opens UTF-8 paths only; "
+                           "rename the folder (or give it a UTF-8 name with a symbolic link: "
+                           "`ln -s OLD NEW`, then use NEW)") from None
+
+
+def _describe_table(dataset: Dataset, name: str) -> dict[str, Any]:
+    entry: TableEntry = dataset.manifest.tables[name]
+    spec = entry.spec
+    survey = survey_shards(dataset.root / entry.path, entry.rows if entry.complete else None, f"table {name!r}",
+                           _RERUN)
+    return {
+        "name": name,
+        "path": str(dataset.root / entry.path),
+        "format": entry.format,
+        "modality": entry.modality,
+        "extractor": entry.extractor,
+        "config": entry.config,
+        "rows": survey.rows,
+        "dim": spec.get("dim"),
+        "dtype": spec.get("dtype"),
+        "kind": spec.get("kind"),
+        "frame_rate": spec.get("frame_rate"),
+        "errors": entry.errors,
+        "complete": entry.complete,
+        "versions": entry.versions,
+        "source": entry.source,
+        "problems": survey.problems,
+    }
+
+
+def _errors_rows(root: Path) -> tuple[int, list[str]]:
+    """Rows of the errors tables (the loader's and every feature table's), from their footers, and a
+    problem for each shard that cannot be read."""
+    rows, problems = 0, []
+    for shard in sorted((root / ERRORS_DIR).glob("*/part-*.parquet")):
+        try:
+            rows += shard_rows(shard)
+        except DatasetError as e:
+            problems.append(str(e))
+    return rows, problems
+
+
+def _unlisted_tables(dataset: Dataset) -> list[str]:
+    """Folders in features/ that no manifest entry names (hidden ones are a writer's temporaries)."""
+    features = dataset.root / FEATURES_DIR
+    if not features.is_dir():
+        return []
+    listed = {(dataset.root / entry.path).resolve() for entry in dataset.manifest.tables.values()}
+    return sorted(str(p) for p in features.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and p.resolve() not in listed)

@@ -7,14 +7,21 @@ from typing import Annotated
 import typer
 
 from mmdata.cli.app import command
-from mmdata.share import write_checksums
-from mmdata.share.checksums import read_checksums
+from mmdata.share.checksums import CHECKSUMS_NAME, record_checksums
 
 
 @command("checksum")
 def checksum_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset or share folder (e.g. after editing its README.md).")],
 ) -> None:
-    """Write checksums.sha256 listing the SHA-256 of every other file of the folder."""
-    path = write_checksums(dataset_dir)
-    typer.echo(f"wrote {len(read_checksums(path))} checksums to {path}")
+    """Write checksums.sha256 listing the SHA-256 of every other file of the folder; name each file that
+    changed since the checksums.sha256 it replaces."""
+    written = record_checksums(dataset_dir)
+    typer.echo(f"wrote {written.files} checksums to {written.path}")
+    if written.previous_damaged:
+        typer.echo(f"replaced a damaged {CHECKSUMS_NAME} ({written.previous_damaged})")
+    elif written.previous is not None and not written.previous.ok:
+        typer.echo(f"changed since the {CHECKSUMS_NAME} it replaces ({written.previous.differing} files; "
+                   "if the change was not yours, those files are damaged: get them again):")
+        for line in written.previous.problems():
+            typer.echo(f"  {line}")

@@ -1,4 +1,9 @@
-"""`mmdata info DIR [--json]`: tables, rows, dims and provenance of a dataset."""
+"""`mmdata info DIR [--json]`: tables, rows, dims and provenance of a dataset.
+
+Exit status 0; 2 when DIR is no dataset, and when a table's files are gone, cannot be read or hold
+other rows than the manifest counts (each an `error:` line on stderr, as every command's errors; the
+description is printed all the same).
+"""
 from __future__ import annotations
 
 import json
@@ -10,8 +15,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mmdata.cli.app import command
+from mmdata.cli.app import ERROR_EXIT_CODE, command
 from mmdata.info import describe_dataset
+from mmdata.store.layout import MANIFEST_NAME
 from mmdata.store.metadata import shown_dim
 
 #: Width of the console when stdout is not a terminal (a pipe, a file): no line is cut or wrapped.
@@ -28,7 +34,16 @@ def info_command(
     info = describe_dataset(dataset_dir)
     if as_json:
         typer.echo(json.dumps(info, indent=2, sort_keys=True))
-        return
+    else:
+        _print_info(info)
+    for problem in info["problems"]:
+        typer.echo(f"error: {problem}", err=True)
+    if info["problems"]:
+        raise typer.Exit(ERROR_EXIT_CODE)
+
+
+def _print_info(info: dict[str, Any]) -> None:
+    """The description as text: heading, samples, one row per table, each table's config and versions."""
     console = _console()
     console.print(_heading(info), soft_wrap=True)
     splits = ", ".join(f"{k}: {v}" for k, v in sorted(info["samples"]["splits"].items()))
@@ -36,18 +51,35 @@ def info_command(
     if info["samples"]["aux_labels"]:
         console.print("labels besides label (fuse --labels): " + ", ".join(info["samples"]["aux_labels"]),
                       markup=False, soft_wrap=True)
-    table = Table("table", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed", "files")
-    table.columns[0].no_wrap = table.columns[2].no_wrap = True  # names stay whole; in a narrow terminal others give way
-    for t in info["tables"]:
-        kind = t["kind"] + (f" @{t['frame_rate']:g} Hz" if t.get("frame_rate") else "")
-        table.add_row(*map(Text, (t["name"] + ("" if t["complete"] else " (incomplete)"), t["modality"], t["extractor"],
-                                  str(t["rows"]), shown_dim(t["dim"]), t["dtype"], kind, str(t["errors"]), t["format"])))
-    console.print(table)
+    if info["tables"]:
+        console.print(_tables(info["tables"]))
+    else:
+        console.print("no feature tables yet: `mmdata extract` with this dataset as OUTPUT_DIR adds them", markup=False)
     for t in info["tables"]:
         console.print(f"{t['name']}: config {json.dumps(t['config'], sort_keys=True)}, "
                       + ", ".join(f"{k} {v}" for k, v in sorted(t["versions"].items())), soft_wrap=True, markup=False)
+    for t in info["tables"]:
+        if not t["complete"]:
+            console.print(f"{t['name']} is incomplete ({t['rows']} of {info['samples']['rows']} rows in finished "
+                          "shards): the `mmdata extract` or `mmdata align` writing it is running now or was "
+                          "interrupted; run it again to finish the table", soft_wrap=True, markup=False)
+    for folder in info["unlisted_tables"]:
+        console.print(f"{folder}: a table folder {MANIFEST_NAME} does not list, so no command reads it (left by an "
+                      "earlier run?); move it away, or extract that table again", soft_wrap=True, markup=False)
     if info["errors"]["rows"]:
         console.print(f"errors table: {info['errors']['rows']} rows in {info['errors']['path']}", markup=False)
+
+
+def _tables(tables: list[dict[str, Any]]) -> Table:
+    """One row per feature table; a table with problems is marked `(damaged)` (the problems follow on stderr)."""
+    table = Table("table", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed", "files")
+    table.columns[0].no_wrap = table.columns[2].no_wrap = True  # names stay whole; in a narrow terminal others give way
+    for t in tables:
+        kind = t["kind"] + (f" @{t['frame_rate']:g} Hz" if t.get("frame_rate") else "")
+        state = " (damaged)" if t["problems"] else "" if t["complete"] else " (incomplete)"
+        table.add_row(*map(Text, (t["name"] + state, t["modality"], t["extractor"], str(t["rows"]), shown_dim(t["dim"]),
+                                  t["dtype"], kind, str(t["errors"]), t["format"])))
+    return table
 
 
 def _console() -> Console:

@@ -9,6 +9,7 @@ import typer
 
 from mmdata.cli.app import command
 from mmdata.share import CHECKSUMS_NAME, verify_checksums
+from mmdata.share.checksums import shown_name
 
 #: Exit status when the files differ from the checksums (2 means the check could not run).
 MISMATCH_EXIT_CODE = 1
@@ -20,12 +21,13 @@ def verify_command(
 ) -> None:
     """Check every file against checksums.sha256; exit 1 naming each missing, extra or altered file."""
     report = verify_checksums(dataset_dir)
+    checksums = shown_name(str(dataset_dir / CHECKSUMS_NAME))  # a folder name that is not UTF-8 is printed escaped
     if report.ok:
-        typer.echo(f"ok: {report.checked} files match {dataset_dir / CHECKSUMS_NAME}")
+        typer.echo(f"ok: {report.checked} files match {checksums}")
         return
     for line in report.problems():
         typer.echo(line)
-    typer.echo(f"error: {report.differing} files differ from {dataset_dir / CHECKSUMS_NAME}; get them again from "
+    typer.echo(f"error: {report.differing} files differ from {checksums}; get them again from "
                f"where the dataset came from, or, if the change was yours (an edited README.md), record it with "
                f"`mmdata checksum {shlex.quote(str(dataset_dir))}`", err=True)
     raise typer.Exit(MISMATCH_EXIT_CODE)

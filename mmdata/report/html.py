@@ -14,9 +14,11 @@ in a list of its own, as `mmdata check` names it among the failing checks: a pag
 from __future__ import annotations
 
 import base64
+import errno
 import html
 import json
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mmdata.errors import DatasetError, MmdataError
+from mmdata.info import require_utf8_path
 from mmdata.report.gallery import GalleryItem, gallery_items
 from mmdata.report.stats import SampleColumns, TableSummary, TableVectors, read_sample_columns, summarize_tables, table_vectors
 from mmdata.share.checks import require_passing, run_checks, severity_counts
@@ -102,6 +105,7 @@ def write_report(
     """
     out_path = _checked_out_path(out_path)
     dataset = open_dataset(dataset_dir)
+    require_utf8_path(dataset.root)  # before the checks, which open its shards with Arrow
     checks = run_checks(dataset)
     require_passing(checks, allow_failed_checks=allow_failed_checks, action="report on")
     root = Path(corpus_root) if corpus_root else dataset.manifest.corpus_location()
@@ -123,13 +127,21 @@ def write_report(
 def _checked_out_path(out_path: str | Path) -> Path:
     """`out_path` if a report may be written there (`report_file`: no file of a dataset, no file but an
     earlier report), checked before any work; a path the system cannot even look at (a name over 255
-    bytes) is a `ReportWriteError`, as when the write itself fails."""
+    bytes) is a `ReportWriteError`, as when the write itself fails, and so is a folder that cannot be
+    written (read-only, no permission): the checks and plots of a large dataset take minutes."""
     try:
-        return report_file(out_path, "report path", "report.html")
+        path = report_file(out_path, "report path", "report.html")
     except OutputPathError as e:
         if isinstance(e.__cause__, OSError):
             raise _write_error(Path(out_path), e.__cause__) from e.__cause__
         raise
+    folder = next(p for p in path.absolute().parents if p.exists())  # the folder, or where it would be made
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        read_only = hasattr(os, "statvfs") and bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        code = errno.EROFS if read_only else errno.EACCES
+        raise _write_error(path, OSError(code, f"{folder} is on a read-only file system" if read_only
+                                         else f"no permission to write in {folder}"))
+    return path
 
 
 def _write_error(out_path: Path, error: OSError) -> ReportWriteError:
@@ -206,7 +218,7 @@ def render_page(dataset: Dataset, samples: SampleColumns, summaries: list[TableS
         + f" &middot; written by mmdata {_e(manifest.mmdata_version)} &middot; {_verdict(checks)}</p></header>",
         _section("overview", "Overview", _overview(manifest, samples)),
         _section("tables", "Feature tables", _tables(summaries, dataset, unreadable or {})),
-        _section("plots", "Plots", _figures(figures)),
+        _section("plots", "Plots", _figures(figures) + _not_plotted(summaries)),
         _section("gallery", "Gallery", _gallery(gallery, len(samples.ids))),
         _section("checks", "Checks", _checks(checks)),
     ])
@@ -272,6 +284,15 @@ def _figures(figures: list[Figure]) -> str:
         f"{_e(f.caption)}</figcaption></figure>"
         for f in figures
     )
+
+
+def _not_plotted(summaries: list[TableSummary]) -> str:
+    """A note naming the tables without a fixed dim (token ids, say), which have no vectors to plot."""
+    names = [s.name for s in summaries if s.dim is None]
+    if not names:
+        return ""
+    return (f"<p class=note>Not plotted: {_e(', '.join(names))} (rows of different lengths: no common vector to "
+            "take a norm or a projection of).</p>")
 
 
 def _gallery(items: list[GalleryItem], samples: int) -> str:

@@ -15,19 +15,32 @@ a UTF-8 byte order mark and CRLF line ends.
 the `.cache/huggingface/` of `hf download --local-dir`, the `.gitattributes` the Hub puts into every
 new repository) is not part of the dataset. The files are those `hf upload` sends: regular files,
 symbolic links to files included, but not the files under a symbolic link to a folder, nor a link
-whose target is gone.
+whose target is gone. A folder that cannot be listed is an error, never a folder without files.
+
+`record_checksums` (`mmdata checksum`) says how the files differ from the checksums file it replaces,
+so that a damaged file is named rather than recorded unnoticed; it refuses a name that is not valid
+UTF-8 (the checksums file is UTF-8 text, as the Hub's paths are) and a dataset an `mmdata extract` or
+`mmdata align` is writing now.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmdata.errors import DatasetError, DatasetNotFoundError
+from mmdata.errors import DatasetBusyError, DatasetError, DatasetNotFoundError
 from mmdata.store.files import sha256_file, write_text_atomic
-from mmdata.store.layout import CHECKSUMS_NAME
+from mmdata.store.layout import CHECKSUMS_NAME, MANIFEST_NAME
 from mmdata.store.output_files import checksums_file
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: no writer lock to respect (as `store.lock`)
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -65,25 +78,71 @@ class VerifyReport:
         return len(set(self.missing) | set(self.extra) | set(self.altered))
 
     def problems(self) -> list[str]:
-        """One line per offending file: `missing: PATH`, `altered: PATH`, `extra: PATH`."""
+        """One line per offending file: `missing: PATH`, `altered: PATH`, `extra: PATH` (a name with a line
+        break or bytes that are not UTF-8 shown quoted and escaped, `shown_name`)."""
         return (
-            [f"missing: {p}" for p in self.missing]
-            + [f"altered: {p}" for p in self.altered]
-            + [f"extra: {p}" for p in self.extra]
+            [f"missing: {shown_name(p)}" for p in self.missing]
+            + [f"altered: {shown_name(p)}" for p in self.altered]
+            + [f"extra: {shown_name(p)}" for p in self.extra]
         )
+
+
+@dataclass
+class ChecksumsWritten:
+    """The outcome of `record_checksums`: the file written, and how the files differed from the
+    checksums file it replaced (`previous`: None when there was none; `previous_damaged`: it could
+    not be read, the reason)."""
+
+    path: Path
+    files: int
+    previous: VerifyReport | None = None
+    previous_damaged: str | None = None
+
+
+def shown_name(rel: str) -> str:
+    """A file name as one printable line: as it is when it is; else quoted, with a line break or another
+    control character escaped (`\\n`) and each byte that is not UTF-8 as `\\xNN`."""
+    if rel.isprintable():
+        return rel
+    out = []
+    for c in rel:
+        if 0xDC80 <= ord(c) <= 0xDCFF:  # a byte the file system name holds that is not UTF-8 (surrogateescape)
+            out.append(f"\\x{ord(c) - 0xDC00:02x}")
+        else:
+            out.append(c if c.isprintable() else repr(c)[1:-1])
+    return "'" + "".join(out) + "'"
 
 
 def list_dataset_files(dataset_dir: Path) -> list[str]:
     """Every file under `dataset_dir` (relative POSIX paths, sorted), except the checksums file itself
-    and what tools add (`IGNORED_PREFIXES`, `IGNORED_FILES`)."""
+    and what tools add (`IGNORED_PREFIXES`, `IGNORED_FILES`).
+
+    Raises:
+        DatasetError: a folder in it cannot be listed (its files would silently count as missing).
+    """
     files = []
-    for path in dataset_dir.rglob("*"):
-        if not path.is_file():  # folders, and links to nothing (which `hf upload` leaves out too)
-            continue
-        rel = path.relative_to(dataset_dir).as_posix()
-        if not _not_checked(rel):
-            files.append(rel)
+    try:
+        # os.walk does not descend into a link to a folder (`hf upload` does not either)
+        for folder, subfolders, names in os.walk(dataset_dir, onerror=_raise):
+            inside = Path(folder).relative_to(dataset_dir).as_posix()
+            # the tools' folders (.git/) are not read at all: they can be large, or not readable
+            subfolders[:] = [d for d in subfolders if not _not_checked(f"{d}/" if inside == "." else f"{inside}/{d}/")]
+            for name in names:
+                path = Path(folder, name)
+                if not path.is_file():  # links to nothing (which `hf upload` leaves out too), FIFOs, sockets
+                    continue
+                rel = path.relative_to(dataset_dir).as_posix()
+                if not _not_checked(rel):
+                    files.append(rel)
+    except OSError as e:
+        where = Path(e.filename) if e.filename else dataset_dir
+        raise DatasetError(f"cannot list {_shown_path(where)} ({e.strerror or e}); every file of the folder is "
+                           "checksummed: make the folder readable, or move it out of the folder") from e
     return sorted(files)
+
+
+def _raise(error: OSError) -> None:
+    raise error
 
 
 def _not_checked(rel: str) -> bool:
@@ -102,17 +161,96 @@ def compute_checksums(dataset_dir: str | Path) -> dict[str, str]:
 
 
 def write_checksums(dataset_dir: str | Path) -> Path:
-    """Write (or rewrite) `checksums.sha256` for every file of the directory; returns its path.
+    """Write (or rewrite) `checksums.sha256` for every file of the directory; returns its path
+    (`record_checksums` says what changed since the file it replaces).
 
     Example:
         >>> write_checksums("out/coco-shared")   # then: mmdata verify out/coco-shared
     """
+    return record_checksums(dataset_dir).path
+
+
+def record_checksums(dataset_dir: str | Path) -> ChecksumsWritten:
+    """Write (or rewrite) `checksums.sha256` for every file of the directory, and compare the files
+    with the checksums file it replaces: a file altered since then is named, not recorded unnoticed.
+
+    Raises:
+        DatasetNotFoundError: the directory does not exist.
+        DatasetBusyError: an `mmdata extract` or `mmdata align` writes the dataset now.
+        DatasetError: it is a file, holds no file, a file in it cannot be read, a name in it is not
+            valid UTF-8, or the checksums file cannot be written there.
+
+    Example:
+        >>> record_checksums("out/coco-shared").previous.altered   # ['README.md'] after editing the card
+    """
     root = _existing_dir(dataset_dir)
     path = checksums_file(root)  # a directory there is named before any file is hashed
-    sums = compute_checksums(root)
-    write_text_atomic(path, "".join(checksum_line(rel, digest) for rel, digest in sums.items()))
+    with _no_writer(root):
+        names = list_dataset_files(root)
+        _require_utf8_names(root, names)
+        if not names:
+            raise DatasetError(f"{root} holds no file to checksum; expected a dataset or share folder (the one "
+                               "`mmdata extract` or `mmdata share` wrote)")
+        previous, damaged = _previous_checksums(path)
+        sums = {rel: _checksum(root, rel) for rel in names}
+        try:
+            write_text_atomic(path, "".join(checksum_line(rel, digest) for rel, digest in sums.items()))
+        except OSError as e:
+            raise DatasetError(f"cannot write {path} ({e.strerror or e}); `mmdata checksum` writes the file into "
+                               "the folder it checksums: make the folder writable, or checksum a copy") from e
     log.info("wrote %d checksums to %s", len(sums), path)
-    return path
+    return ChecksumsWritten(path, len(sums), None if previous is None else _compare(root, previous, sums), damaged)
+
+
+def _previous_checksums(path: Path) -> tuple[dict[str, str] | None, str | None]:
+    """(the checksums file about to be replaced, parsed; None if there is none or it cannot be read,
+    with the reason in the second place)."""
+    if not path.is_file():
+        return None, None
+    try:
+        return read_checksums(path), None
+    except DatasetError as e:
+        return None, str(e).split("; ")[0]
+
+
+def _compare(root: Path, recorded: dict[str, str], sums: dict[str, str]) -> VerifyReport:
+    recorded = {rel: digest for rel, digest in recorded.items() if not _not_checked(rel)}
+    report = VerifyReport(dataset_dir=root, checked=len(recorded))
+    report.missing = sorted(set(recorded) - set(sums))
+    report.extra = sorted(set(sums) - set(recorded))
+    report.altered = sorted(rel for rel in set(recorded) & set(sums) if sums[rel] != recorded[rel])
+    return report
+
+
+def _require_utf8_names(root: Path, names: list[str]) -> None:
+    """The checksums file is UTF-8 text (and the Hub takes UTF-8 paths only): a name holding bytes that
+    are not UTF-8 cannot be recorded."""
+    for rel in names:
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DatasetError(f"{_shown_path(root / rel)}: the file name is not valid UTF-8, and "
+                               f"{CHECKSUMS_NAME} records UTF-8 names (as the Hub takes them); rename the file, or "
+                               "move it out of the folder") from None
+
+
+@contextlib.contextmanager
+def _no_writer(root: Path) -> Iterator[None]:
+    """Hold the dataset's writer lock (`store.lock.writing`: `flock` on the directory) while the files
+    are hashed: an extract or align writing the dataset now is refused, and none starts meanwhile, so
+    the checksums are of one state of the files. Without the lock (not POSIX) nothing is held."""
+    fd = os.open(root, os.O_RDONLY) if fcntl is not None else None
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise DatasetBusyError(f"{root} is being written by another mmdata process (an extract or align "
+                                       "running now); checksum it when that one has finished") from None
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
 
 
 def checksum_line(rel: str, digest: str) -> str:
@@ -207,8 +345,16 @@ def _checksum(root: Path, rel: str) -> str:
 def _existing_dir(dataset_dir: str | Path) -> Path:
     root = Path(dataset_dir)
     if root.is_file():
+        parent = root.parent
+        beside = root.name == CHECKSUMS_NAME or any((parent / n).is_file() for n in (CHECKSUMS_NAME, MANIFEST_NAME))
         raise DatasetError(f"{root} is a file; expected the dataset folder that holds {CHECKSUMS_NAME} "
-                           f"(e.g. {root.parent})")
+                           + (f"(e.g. {parent})" if beside else "(a dataset or share folder: give the folder, not a "
+                              "file in it)"))
     if not root.is_dir():
         raise DatasetNotFoundError(f"dataset directory not found: {root}")
     return root
+
+
+def _shown_path(path: Path) -> str:
+    """`path` as printable text (`shown_name`), unquoted when it is plain."""
+    return shown_name(str(path))
