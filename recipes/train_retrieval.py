@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mmdata.errors import MmdataError
 from mmdata.models.demo import RetrievalDemo, run_retrieval_demo
-from mmdata.models.report import write_metrics_json
+from mmdata.models.report import metrics_file, write_metrics_json
 from mmdata.models.retrieval_recipe import RetrievalRecipeConfig, run_retrieval_recipe
 
 
@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
                                        models=tuple(args.model or base.models),
                                        train=base.train.override(epochs=args.epochs, seed=args.seed, lr=args.lr),
                                        zero_shot_only=args.zero_shot_only)
+        if args.output is not None:  # refused before the demo's extraction and training, not after
+            metrics_file(args.output, "--output", "retrieval-metrics.json")
         if args.demo is not None:
             report = run_retrieval_demo(args.demo, RetrievalDemo(recipe=config))
             path = args.output or args.demo / "retrieval-metrics.json"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mmdata.errors import MmdataError
 from mmdata.models.demo import SentimentDemo, run_sentiment_demo
-from mmdata.models.report import write_metrics_json
+from mmdata.models.report import metrics_file, write_metrics_json
 from mmdata.models.sentiment_recipe import SentimentRecipeConfig, run_sentiment_recipe
 
 
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
         config = SentimentRecipeConfig(models=tuple(args.model or base.models), train_split=args.train_split,
                                        valid_split=args.valid_split, test_split=args.test_split,
                                        train=base.train.override(epochs=args.epochs, seed=args.seed, lr=args.lr))
+        if args.output is not None:  # refused before the demo's extraction and training, not after
+            metrics_file(args.output, "--output", "sentiment-metrics.json")
         if args.demo is not None:
             report = run_sentiment_demo(args.demo, SentimentDemo(recipe=config))
             path = args.output or args.demo / "sentiment-metrics.json"

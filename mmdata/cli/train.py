@@ -3,7 +3,8 @@
 Each prints the comparison table, a legend of units and conventions, and the metrics path. When a model
 fails (diverges), the others still run and the JSON is written; the command then says how many failed
 and exits with status 1 (user errors exit 2, as every mmdata command's). The metrics JSON's folder is
-created when missing, as for every mmdata output file (`check --json`, `report --out`).
+created when missing, as for every mmdata output file (`check --json`, `report --out`); an existing
+file there is replaced only when it is metrics written earlier (or empty), as `check --json` does.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Annotated, Any, Literal, Optional
 import typer
 
 from mmdata.cli.app import app, command
-from mmdata.cli.paths import output_dir, output_file
+from mmdata.cli.paths import output_dir
 
 train_app = typer.Typer(help="Train the recipe models on an export and report standard metrics.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
@@ -23,7 +24,8 @@ Epochs = Annotated[Optional[int], typer.Option(min=1, help="Training epochs (def
 Seed = Annotated[int, typer.Option(help="Seed of everything random.")]
 LearningRate = Annotated[Optional[float], typer.Option("--lr", help="Adam learning rate, > 0 (default: the recipe's).")]
 Output = Annotated[Optional[Path], typer.Option(
-    "--out", "-o", help="Metrics JSON (default: inside the input directory; a missing folder is created).")]
+    "--out", "-o", help="Metrics JSON: a new file or metrics written earlier (default: inside the input directory; "
+                        "a missing folder is created).")]
 #: Exit status when a model failed but the others were reported (user errors exit 2).
 MODEL_FAILED_EXIT = 1
 
@@ -37,12 +39,13 @@ def sentiment_command(
     test_split: Annotated[str, typer.Option(help="Split to report.")] = "test",
 ) -> None:
     """Unimodal baselines vs early, late, intermediate and tensor fusion: MAE, Corr, Acc-2/F1, Acc-7/Acc-5."""
+    from mmdata.models.report import metrics_file
     from mmdata.models.sentiment_recipe import SentimentRecipeConfig, run_sentiment_recipe
 
     base = SentimentRecipeConfig()
     config = SentimentRecipeConfig(models=tuple(model or base.models), train_split=train_split, valid_split=valid_split,
                                    test_split=test_split, train=base.train.override(epochs=epochs, seed=seed, lr=lr))
-    path = output_file(output, "--out", "sentiment-metrics.json") if output else export_dir / "sentiment-metrics.json"
+    path = metrics_file(output, "--out", "sentiment-metrics.json") if output else export_dir / "sentiment-metrics.json"
     _finish([("sentiment", run_sentiment_recipe(export_dir, path, config), path)])
 
 
@@ -60,6 +63,7 @@ def retrieval_command(
 ) -> None:
     """MSE projection, CCA and InfoNCE alignment: Recall@1/5/10 image->text and text->image."""
     from mmdata.errors import ConfigError
+    from mmdata.models.report import metrics_file
     from mmdata.models.retrieval_recipe import RetrievalRecipeConfig, run_retrieval_recipe
 
     training = [name for name, given in (("--model", model), ("--train-split", train_split), ("--epochs", epochs),
@@ -72,7 +76,7 @@ def retrieval_command(
                                    test_split=test_split, models=() if zero_shot_only else tuple(model or base.models),
                                    train=base.train.override(epochs=epochs, seed=seed, lr=lr),
                                    zero_shot_only=zero_shot_only)
-    path = output_file(output, "--out", "retrieval-metrics.json") if output else dataset_dir / "retrieval-metrics.json"
+    path = metrics_file(output, "--out", "retrieval-metrics.json") if output else dataset_dir / "retrieval-metrics.json"
     _finish([("retrieval", run_retrieval_recipe(dataset_dir, path, config), path)])
 
 

@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 from mmdata.errors import DatasetError, SchemaMismatchError
 from mmdata.store.reader import Dataset
 
+_REEXTRACT_HINT = "extract the table again (`mmdata extract ... --force`); `mmdata check` lists such damage"
+
 
 def read_pooled(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Sample ids and (n, dim) float32 vectors of a pooled table's non-null rows.
@@ -36,7 +38,7 @@ def read_pooled(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray]:
         )
     table = _non_null(_complete_table(dataset, name))
     feature = table.column("feature").combine_chunks()
-    values = _fixed_values(feature, spec.dim)
+    values = _fixed_values(feature, spec.dim, f"table {name!r} of {dataset.root}", _REEXTRACT_HINT)
     return np.asarray(table.column("sample_id").to_pylist(), dtype=object), values
 
 
@@ -53,7 +55,7 @@ def read_sequence(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray, 
         feature = pa.array([], type=feature.type)
     offsets = np.asarray(feature.offsets.to_numpy(), dtype=np.int64)
     offsets = offsets - offsets[0]
-    values = _fixed_values(feature.flatten(), spec.dim)
+    values = _fixed_values(feature.flatten(), spec.dim, f"table {name!r} of {dataset.root}", _REEXTRACT_HINT)
     return np.asarray(table.column("sample_id").to_pylist(), dtype=object), values, offsets
 
 
@@ -155,11 +157,15 @@ def _read_fused_split(export_dir: Path, metadata: dict, split: str) -> tuple[np.
                                f"{FUSED_METADATA} but no data file; {REFUSE_HINT}")
         parts = [read_export_file(f, fmt, ["sample_id", "label", "feature"]) for f in files]
         index = pa.concat_tables(parts)
-        features = _fixed_values(index.column("feature"), dim)
+        features = _fixed_values(index.column("feature"), dim, f"split {split!r} of {export_dir}",
+                                 "fuse the dataset again (`mmdata fuse --force`)")
     ids = np.asarray(index.column("sample_id").to_pylist(), dtype=object)
     labels = index.column("label").to_numpy(zero_copy_only=False).astype(np.float64)
     if features.shape != (len(ids), dim):
-        raise DatasetError(f"split {split!r} of {export_dir}: features {features.shape}, expected ({len(ids)}, {dim})")
+        shape = "x".join(map(str, features.shape))
+        raise SchemaMismatchError(f"split {split!r} of {export_dir} holds a {shape} feature array for {len(ids)} rows, "
+                                  f"but its metadata records dim {dim}; the data and the metadata disagree (a file "
+                                  "replaced or edited): fuse the dataset again (`mmdata fuse --force`)")
     return ids, labels, features
 
 
@@ -167,8 +173,33 @@ def _non_null(table: pa.Table) -> pa.Table:
     return table.filter(pc.is_valid(table.column("feature")))
 
 
-def _fixed_values(array: pa.Array, dim: int) -> np.ndarray:
+def _fixed_values(array: pa.Array, dim: int, what: str, hint: str) -> np.ndarray:
+    """(rows, dim) float32 values of a list array whose rows should each hold `dim` values.
+
+    Raises:
+        SchemaMismatchError: the stored vectors are not `dim` long (the data and the metadata that
+            records `dim` disagree: a file replaced or edited by hand), naming `what` and both sizes.
+    """
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks else pa.array([], type=array.type)
+    stored = getattr(array.type, "list_size", None)  # fixed_size_list vectors record their length
     flat = array.flatten().to_numpy(zero_copy_only=False)
+    if (stored is not None and stored != dim) or flat.size != len(array) * dim:
+        found = stored if stored is not None else f"{flat.size / max(len(array), 1):g} on average"
+        raise SchemaMismatchError(f"{what} holds vectors of {found} values, but its metadata records dim {dim}; "
+                                  f"the data and the metadata disagree (a file replaced or edited): {hint}")
     return np.asarray(flat, dtype=np.float32).reshape(-1, dim)
+
+
+def check_finite(values: np.ndarray, sample_ids: np.ndarray, what: str, hint: str) -> None:
+    """Refuse feature rows holding NaN or inf: a model trained on them goes NaN, which would read as a
+    learning rate too high, and a score over them means nothing.
+
+    Raises:
+        DatasetError: naming `what`, how many rows hold such values and the first sample ids.
+    """
+    bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
+    if bad.any():
+        first = ", ".join(str(i) for i in sample_ids[bad][:3])
+        raise DatasetError(f"{what}: NaN/inf in {int(bad.sum())} of {len(values)} row(s) (first: {first}); "
+                           f"expected finite features: {hint}")

@@ -2,8 +2,11 @@
 
 A recipe's result is a list of rows (`ResultRow`: model name, kind, modalities, metrics, and `status`
 'ok' or 'failed' with the `error` that says why); `format_table` renders them as a plain-text table for
-the terminal (a failed row reads FAILED, its reason below the table) and `write_metrics_json` writes the
-whole report atomically (temporary file + rename) so a reader never sees half a file.
+the terminal (a failed row reads FAILED, its reason below the table; an undefined metric reads n/a, its
+reason in the report's notes) and `write_metrics_json` writes the whole report atomically (temporary
+file + rename) so a reader never sees half a file. `metrics_file` checks a metrics path before any
+training: a new file, an empty one, or a metrics JSON written earlier, never another file (an export's
+fused.json, a data file) that writing would destroy.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mmdata.store.files import write_text_atomic
-from mmdata.store.output_files import output_file
+from mmdata.store.output_files import OutputPathError, output_file
 
 RowKind = Literal["unimodal", "multimodal", "cross-modal", "reference"]
 RowStatus = Literal["ok", "failed"]
@@ -54,8 +57,8 @@ def format_table(
     """A plain-text table: model, kind, modalities, then one column per (metric key, header).
 
     Metrics named in `percent` are fractions shown as percentages with one decimal; the others get
-    `decimals` decimals. A metric a row lacks shows as '-'; a failed row reads FAILED (its reason is in
-    `failure_lines`).
+    `decimals` decimals. A metric a row lacks shows as '-', an undefined one (NaN) as 'n/a' (the recipe's
+    notes say why); a failed row reads FAILED (its reason is in `failure_lines`).
     """
     header = ["model", "kind", "modalities", *[h for _, h in columns]]
     lines = [header]
@@ -69,7 +72,7 @@ def format_table(
             if value is None:
                 cells.append("-")
             elif isinstance(value, float) and math.isnan(value):
-                cells.append("nan")
+                cells.append("n/a")
             else:
                 cells.append(f"{100 * value:.1f}" if key in percent else f"{value:.{decimals}f}")
         lines.append(cells)
@@ -84,10 +87,10 @@ def failure_lines(rows: Sequence[ResultRow]) -> list[str]:
     return [f"FAILED: {row.error}" for row in rows if row.failed]
 
 
-def render_report(table: str, legend: str, rows: Sequence[ResultRow]) -> str:
-    """The printed form of a recipe's result: the table, a legend line (units and conventions) and the
-    reason of every failed model."""
-    return "\n".join([table, legend, *failure_lines(rows)])
+def render_report(table: str, legend: str, rows: Sequence[ResultRow], notes: Sequence[str] = ()) -> str:
+    """The printed form of a recipe's result: the table, a legend line (units and conventions), the notes
+    (why a metric reads n/a, what limits the numbers) and the reason of every failed model."""
+    return "\n".join([table, legend, *notes, *failure_lines(rows)])
 
 
 def failures_json(rows: Sequence[ResultRow]) -> list[dict[str, Any]]:
@@ -99,11 +102,57 @@ def write_metrics_json(path: str | Path, report: dict[str, Any]) -> Path:
     """Write a recipe report as indented JSON (NaN becomes null, NumPy arrays lists), atomically.
 
     Raises:
-        OutputPathError: `path` is a directory, or a file of a dataset (its manifest, card, checksums, or a
-            file in its samples/, features/ or errors/ folder); nothing is written.
+        OutputPathError: as `metrics_file`; nothing is written.
     """
-    path = output_file(path, "metrics path", "metrics.json")
+    path = metrics_file(path, "metrics path", "metrics.json")
     return write_text_atomic(path, json.dumps(_clean(report), indent=2, sort_keys=False) + "\n")
+
+
+def metrics_file(path: str | Path, what: str, example: str) -> Path:
+    """`path` if a metrics JSON may be written there: a new or empty file, or a metrics JSON an earlier run
+    wrote (it is replaced); `what` names the path in the error (an option), `example` a file name to suggest.
+
+    Raises:
+        OutputPathError: `path` is a directory, a file of a dataset (its manifest, card, checksums, or a
+            file in its samples/, features/ or errors/ folder), not a regular file (a device), or another
+            existing file, such as a fused export's fused.json or data file (it is kept).
+    """
+    path = output_file(path, what, example)
+    if path.exists() and not path.is_file():  # a device (/dev/null), a socket: the atomic rename would replace it
+        raise OutputPathError(f"{what} {path} is not a regular file; expected a file path for the metrics JSON, "
+                              f"e.g. {Path.cwd() / example}")
+    if not (path.is_file() and path.stat().st_size) or _is_metrics_json(path):
+        return path
+    export = _enclosing_export(path.resolve())
+    if export is not None:
+        raise OutputPathError(
+            f"{what} {path} is a file of the fused export {export}; writing there would destroy the export; expected "
+            f"a new file, or metrics written earlier, e.g. {export / example}")
+    raise OutputPathError(
+        f"{what} {path} is an existing file that is not a recipe's metrics JSON; expected a new file, or metrics "
+        f"written earlier, which are replaced; choose another path, e.g. {path.with_name(example)}, or remove "
+        "the file if it may go")
+
+
+def _enclosing_export(target: Path) -> Path | None:
+    """The nearest folder above `target` (an absolute path) that holds a fused export's metadata, if any."""
+    from mmdata.fusion.formats import FUSED_METADATA
+
+    return next((folder for folder in target.parents if (folder / FUSED_METADATA).is_file()), None)
+
+
+def _is_metrics_json(path: Path) -> bool:
+    """A metrics JSON a recipe wrote: a JSON object whose first key is `recipe` (read whole only once its
+    first bytes look like one, so that a large data file is not parsed)."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+    if not head.lstrip().startswith(b"{") or b'"recipe"' not in head:
+        return False
+    try:
+        document = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(document, dict) and "recipe" in document and "results" in document
 
 
 def environment() -> dict[str, str]:

@@ -150,6 +150,7 @@ class CcaProjection(RetrievalModel):
                                 len(images) - 1))
         if self.config.cca_solver == "sklearn":
             self._fit_sklearn(pair_images, texts, components, train.seed)
+            self.components = int(self.cca.n_components)
             return
         self.image_mean, self.text_mean = pair_images.mean(axis=0), texts.mean(axis=0)
         x, y = pair_images - self.image_mean, texts - self.text_mean
@@ -160,6 +161,8 @@ class CcaProjection(RetrievalModel):
         self.image_weights = whiten_x @ u[:, :components]
         self.text_weights = whiten_y @ vt.T[:, :components]
         self.correlations = correlations[:components]
+        #: Canonical components scored: with one, cosines are all +1 or -1 and tie (the recipe says so).
+        self.components = components
 
     def encode_images(self, images: np.ndarray) -> np.ndarray:
         images = np.asarray(images, dtype=np.float64)

@@ -10,7 +10,9 @@ images in the Karpathy file's order (`extra.imgid`), as VSE++/SCAN cut them, or 
 other corpora; a last block under 1000 images is left out, and the report's protocol says so).
 An image of a split without an image vector or without caption vectors (its extraction failed, or it
 has no caption) cannot be scored: it is left out with a warning, and the metrics JSON counts and names
-those of each side under `left_out` (the test side's count is also in the protocol).
+those of each side under `left_out` (the test side's count is also in the protocol). A split with fewer
+than two scorable images, or with a NaN/inf vector, is refused (`retrieval_checks`); the report's `notes`
+name the recalls a test split of ten images or fewer makes 100 by construction.
 
 Rows of the result: chance (expected Recall@K of a random scorer, exact for the test images' own caption
 counts), a unimodal text-only reference (caption -> other captions of the same image, no training), a
@@ -21,7 +23,8 @@ one cross-modal row per alignment model; the metrics JSON also holds each model'
 `t2i_medr`), in its row's `details.tied_queries` how many image and caption queries had a wrong item tied
 with the right one (the queries the pessimistic tie rule scored as misses-by-rank), and `metric_definitions`
 (units and conventions of every key). A model that diverges (NaN/inf loss or scores) gets a failed row
-naming it and the epoch; the other models' results are kept and written.
+naming it and the epoch, and so does one whose scores tie a wrong item with the right one for every
+query (CCA with one canonical component); the other models' results are kept and written.
 
 `zero_shot_only=True` (CLI: `--zero-shot-only`) trains nothing and so needs no train split (the embedded COCO
 sample holds `val2017` only): the chance, text-only (caption vectors as extracted: no train split to z-score
@@ -50,15 +53,15 @@ from mmdata.metrics import (
 )
 from mmdata.models.data import align_ids, concat_tables, read_sequence, standardize
 from mmdata.models.report import (
-    ResultRow, environment, failures_json, format_table, render_report, write_metrics_json,
+    ResultRow, environment, failures_json, format_table, metrics_file, render_report, write_metrics_json,
 )
 from mmdata.models.retrieval import RETRIEVAL_MODELS, RetrievalModelConfig, cosine_scores, create_retrieval_model
+from mmdata.models.retrieval_checks import check_retrieval_split, small_test_notes, untied_failure
 from mmdata.models.retrieval_zero_shot import (
     RETRIEVAL_RECIPE_DEFINITIONS, ZERO_SHOT_LEGEND, ZERO_SHOT_ONLY_LEGEND, SharedSpace, shared_space, zero_shot_row,
     zero_shot_only_refusal,
 )
 from mmdata.models.trainer import TrainConfig, TrainingDiverged, limit_threads, seed_everything
-from mmdata.store.output_files import output_file
 from mmdata.store.reader import Dataset, open_dataset
 
 log = logging.getLogger(__name__)
@@ -137,7 +140,7 @@ class RetrievalReport:
             legend = ZERO_SHOT_LEGEND if self.zero_shot else RETRIEVAL_LEGEND
         else:
             legend = f"{RETRIEVAL_LEGEND}\n{self.zero_shot.note}"
-        return render_report(self.table(), legend, self.rows)
+        return render_report(self.table(), legend, self.rows, self.info.get("notes", ()))
 
     def failed(self) -> list[ResultRow]:
         """The rows of models that failed (diverged); their `error` says why."""
@@ -159,7 +162,7 @@ def run_retrieval_recipe(
     """
     config = config or RetrievalRecipeConfig()
     if output_path is not None:  # refused before any training: a dataset's own file is never replaced
-        output_file(output_path, "metrics path", "retrieval-metrics.json")
+        metrics_file(output_path, "metrics path", "retrieval-metrics.json")
     with limit_threads(config.num_threads):
         return _run(open_dataset(dataset_dir), output_path, config)
 
@@ -171,8 +174,8 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
     if config.zero_shot_only:
         return _run_zero_shot_only(dataset, output_path, config, image_tables, text_table, space)
     train_splits, test_split = _choose_splits(dataset, config, space)
-    train = load_retrieval_split(dataset, image_tables, text_table, train_splits)
-    test = load_retrieval_split(dataset, image_tables, text_table, (test_split,))
+    train = load_retrieval_split(dataset, image_tables, text_table, train_splits, "train")
+    test = load_retrieval_split(dataset, image_tables, text_table, (test_split,), "test")
     left_out = {"train": _left_out_note(train, "train", image_tables, text_table),
                 "test": _left_out_note(test, "test", image_tables, text_table)}
     # Scored before the z-score below: the zero-shot row compares the vectors exactly as extracted.
@@ -206,7 +209,7 @@ def _run_zero_shot_only(dataset: Dataset, output_path: str | Path | None, config
     if not space.shared:
         raise DatasetError(zero_shot_only_refusal(space))
     _, test_split = _choose_splits(dataset, config, space)
-    test = load_retrieval_split(dataset, image_tables, text_table, (test_split,))
+    test = load_retrieval_split(dataset, image_tables, text_table, (test_split,), "test")
     left_out = {"train": {"images": 0, "first": []}, "test": _left_out_note(test, "test", image_tables, text_table)}
     log.info("retrieval (zero-shot only): %d test images with %d captions", len(test.images), len(test.texts))
     caption_counts = np.bincount(test.caption_image, minlength=len(test.images))
@@ -245,6 +248,7 @@ def _recipe_info(dataset: Dataset, config: RetrievalRecipeConfig, image_tables: 
             f" ({n_left} of the {n_test + n_left} images of split {test_split!r} left out: no image or caption vector)"
             if n_left else "") + (f"; plus {_folds_note(n_test, test_data.order)}" if folded else ""),
         "left_out": left_out,
+        "notes": small_test_notes(n_test, np.bincount(test_data.caption_image, minlength=n_test)),
         "zero_shot": space.to_json(),
         "metric_definitions": RETRIEVAL_RECIPE_DEFINITIONS,
         "config": asdict(config),
@@ -273,14 +277,22 @@ def run_retrieval_job(name: str, train: RetrievalSplit, test: RetrievalSplit,
         model.fit(train.images, train.texts, train.caption_image, config.train)
     except TrainingDiverged as e:
         return _failed_row(name, f"model {name!r} {e}", time.perf_counter() - began, {"failed_epoch": e.epoch}), None
+    except np.linalg.LinAlgError as e:  # CCA's eigendecomposition or SVD of ill-conditioned covariances
+        reason = f"model {name!r} could not be fitted ({e}); the train vectors may be near-constant or too few"
+        return _failed_row(name, reason, time.perf_counter() - began, {}), None
     seconds = time.perf_counter() - began
     scores = model.scores(test.images, test.texts)
     if not np.isfinite(scores).all():
         reason = (f"model {name!r} scored NaN/inf for {int((~np.isfinite(scores)).sum())} of {scores.size} test "
                   f"image-caption pairs; try a lower --lr (now {config.train.lr:g})")
         return _failed_row(name, reason, seconds, {}), None
+    tied = tied_queries(scores, test.caption_image)
+    reason = untied_failure(name, tied, len(test.images), len(test.texts), len(train.images),
+                            getattr(model, "components", None))
+    if reason is not None:
+        return _failed_row(name, reason, seconds, {"tied_queries": tied}), None
     row = ResultRow(name, "cross-modal", ["image", "text"], retrieval_metrics(scores, test.caption_image),
-                    train_seconds=round(seconds, 2), details={"tied_queries": tied_queries(scores, test.caption_image)})
+                    train_seconds=round(seconds, 2), details={"tied_queries": tied})
     return row, folded_retrieval_metrics(scores, test.caption_image)
 
 
@@ -292,9 +304,14 @@ def _failed_row(name: str, reason: str, seconds: float, details: dict[str, Any])
 
 
 def load_retrieval_split(
-    dataset: Dataset, image_tables: tuple[str, ...], text_table: str, splits: tuple[str, ...]
+    dataset: Dataset, image_tables: tuple[str, ...], text_table: str, splits: tuple[str, ...], role: str = "test"
 ) -> RetrievalSplit:
-    """The images of `splits` that have an image vector and at least one caption vector."""
+    """The images of `splits` that have an image vector and at least one caption vector.
+
+    Raises:
+        DatasetError: no such image, fewer than `retrieval_checks.MIN_IMAGES`, or a NaN/inf vector
+            (`role`, 'train' or 'test', names the option that picks other splits).
+    """
     samples = dataset.samples_table(columns=["sample_id", "split", "extra"])
     in_splits = np.isin(np.asarray(samples.column("split").to_pylist(), dtype=object), list(splits))
     wanted = np.asarray(samples.column("sample_id").to_pylist(), dtype=object)[in_splits]
@@ -311,14 +328,18 @@ def load_retrieval_split(
     if len(ids) == 0:
         raise DatasetError(
             f"no image of splits {list(splits)} in {dataset.root} has both an image vector ({', '.join(image_tables)}) "
-            f"and caption vectors ({text_table}); check the splits (`mmdata info`) and the errors tables"
+            f"and caption vectors ({text_table}); check the splits and the errors tables (`mmdata info`); tables "
+            "that share no sample id may come from another dataset (`mmdata check` says)"
         )
     rows = np.flatnonzero(keep_text)[text_index]
     starts, ends = offsets[rows], offsets[rows + 1]
     caption_rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
     caption_image = np.repeat(np.arange(len(ids)), ends - starts)
     left_out = np.asarray(sorted(set(wanted.tolist()) - set(ids.tolist())), dtype=object)
-    return RetrievalSplit(ids, images[image_index], flat[caption_rows], caption_image, order, left_out)
+    split = RetrievalSplit(ids, images[image_index], flat[caption_rows], caption_image, order, left_out)
+    check_retrieval_split(dataset.root, role, splits, split.sample_ids, split.images, split.texts, split.caption_image,
+                          (image_tables, text_table))
+    return split
 
 
 def _left_out_note(split: RetrievalSplit, role: str, image_tables: tuple[str, ...], text_table: str,

@@ -1,10 +1,12 @@
 """What the sentiment recipe checks in a fused export before it trains, and how it scores the labels.
 
 The train, validation and test rows must not share or repeat a sample id (`check_disjoint_splits`);
-labels must be signed sentiment scores, not class ids (`check_sentiment_labels`, which also warns
-about labels outside the corpus's range and CH-SIMS-like labels scored as MOSI's); splits with fewer
-than `FEW_ROWS` labelled rows, and z-score statistics taken from a split the recipe evaluates on,
-get a warning. `metric_set_of` picks MOSI's or CH-SIMS's metrics from the export's corpus.
+their features must be finite (`check_finite_features`); labels must be signed sentiment scores, not
+class ids, and the train labels must vary (`check_sentiment_labels`, which also warns about labels
+outside the corpus's range and CH-SIMS-like labels scored as MOSI's); splits with fewer than
+`FEW_ROWS` labelled rows, and z-score statistics taken from a split the recipe evaluates on, get a
+warning. `metric_set_of` picks MOSI's or CH-SIMS's metrics from the export's corpus;
+`undefined_metric_notes` says why a metric of the report is undefined (n/a).
 The recipe itself (`mmdata.models.sentiment_recipe`) runs these; they stay importable from there.
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mmdata.errors import DatasetError
-from mmdata.models.data import SplitArrays
+from mmdata.models.data import SplitArrays, check_finite
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +66,73 @@ def check_disjoint_splits(export_dir: Path, parts: dict[str, SplitArrays]) -> No
         seen.update(dict.fromkeys(ids, split))
 
 
-def warn_small_splits(export_dir: Path, parts: dict[str, SplitArrays]) -> None:
-    """Warn about splits with fewer than `FEW_ROWS` labelled rows: their metrics cannot rank models."""
+def warn_small_splits(export_dir: Path, parts: dict[str, SplitArrays]) -> list[str]:
+    """Warn about splits with fewer than `FEW_ROWS` labelled rows: their metrics cannot rank models.
+    Returns the warnings, for the report's notes (the table is where a reader looks)."""
+    notes = []
     for split, part in parts.items():
         if len(part) < FEW_ROWS:
-            log.warning("split %s of %s has %d labelled row(s), fewer than %d: one row is %.0f%% of it, too few "
-                        "for results that rank models", split, export_dir, len(part), FEW_ROWS, 100 / max(len(part), 1))
+            why = (f"has {len(part)} labelled row(s), fewer than {FEW_ROWS}: one row is {100 / max(len(part), 1):.0f}% "
+                   "of it, too few for results that rank models")
+            log.warning("split %s of %s %s", split, export_dir, why)
+            notes.append(f"split {split} {why}")
+    return notes
+
+
+def check_finite_features(export_dir: Path, parts: dict[str, SplitArrays]) -> None:
+    """Refuse NaN/inf features in the rows the recipe reads: the models would go NaN at once, which
+    reads as a learning rate too high, and only the models of the other modalities would get numbers.
+
+    Raises:
+        DatasetError: naming the split, the modality and the first sample ids.
+    """
+    for split, part in parts.items():
+        for modality, values in sorted(part.features.items()):
+            check_finite(values, part.sample_ids, f"split {split!r} of {export_dir}, modality {modality!r}",
+                         "`mmdata fuse` refuses such values unless told; fuse the dataset again (with "
+                         "--non-finite missing --missing zero|drop to fill or drop those samples)")
+
+
+def check_label_variation(export_dir: Path, split: str, train: SplitArrays) -> None:
+    """Refuse train labels that all have one value: there is no score to learn, and every model would
+    be the mean predictor under another name.
+
+    Raises:
+        DatasetError: naming the split, the row count and the value.
+    """
+    if len(train) == 1:
+        raise DatasetError(
+            f"split {split!r} of {export_dir} has 1 labelled row (label {train.labels[0]:g}); expected at least 2 rows "
+            "with varying sentiment scores to learn from: train on a larger split (--train-split)"
+        )
+    if len(train) and np.ptp(train.labels) == 0:
+        raise DatasetError(
+            f"all {len(train)} labelled row(s) of split {split!r} of {export_dir} have the label {train.labels[0]:g}; "
+            "expected varying sentiment scores to learn from: check the corpus's labels (`mmdata check`), or train on "
+            "another split (--train-split)"
+        )
+
+
+def undefined_metric_notes(results: dict[str, dict[str, float]], truth: np.ndarray, split: str) -> list[str]:
+    """One line per reason a metric of the report is undefined (NaN, shown as n/a), so that no n/a stands
+    unexplained: `results` maps a row's label (e.g. "mean", "unimodal on text") to its metrics."""
+    notes = []
+    no_corr = [label for label, metrics in results.items() if _undefined(metrics.get("corr"))]
+    if no_corr and len(truth) < 2:
+        notes.append(f"Corr n/a: the {split!r} split has {len(truth)} labelled row; Pearson's r needs two or more")
+    elif no_corr and np.ptp(truth) == 0:
+        notes.append(f"Corr n/a: every label of the {split!r} split is {truth[0]:g}, and Pearson's r needs labels "
+                     "that vary")
+    elif no_corr:
+        notes.append(f"Corr n/a for {', '.join(no_corr)}: one predicted value for every {split!r} row (the mean row "
+                     "predicts the train mean by design), and Pearson's r needs predictions that vary")
+    if any(_undefined(metrics.get("acc2_non0")) for metrics in results.values()):
+        notes.append(f"Acc2/F1 non0 n/a: every label of the {split!r} split is 0, and non0 leaves label-0 rows out")
+    return notes
+
+
+def _undefined(value: float | None) -> bool:
+    return value is not None and bool(np.isnan(value))
 
 
 def check_sentiment_labels(export_dir: Path, parts: list[SplitArrays]) -> None:

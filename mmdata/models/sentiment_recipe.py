@@ -6,16 +6,19 @@ on the validation MAE, and evaluates on the test split with `mmdata.metrics.sent
 exports, labelled in [-1, 1]: `mmdata.metrics.sims_metrics`, MMSA's definitions). The train, validation
 and test splits must differ; an export whose normalization statistics came from the validation or test
 split is trained with a warning, and the report records the statistics splits. A sample id in two of
-the train, validation and test rows (or twice in one) is refused. Labels must be signed sentiment
-scores: an export without labels or with class ids (non-negative integers only) is refused; labels
-outside the corpus's range, labels scored as MOSI's that all lie in CH-SIMS's [-1, 1], and splits with
-fewer than `FEW_ROWS` labelled rows get a warning.
+the train, validation and test rows (or twice in one), and a NaN/inf feature in them, are refused.
+Labels must be signed sentiment scores: an export without labels, with class ids (non-negative
+integers only) or with train labels that all have one value is refused; labels outside the corpus's
+range, labels scored as MOSI's that all lie in CH-SIMS's [-1, 1], and splits with fewer than
+`FEW_ROWS` labelled rows get a warning. The metrics path must be new, empty or an earlier metrics JSON
+(never the export's fused.json or a data file).
 
 Rows of the result: `mean` (predicts the train mean: the floor), one `unimodal` row per modality, and
 one row per fusion model over all modalities. A model row's `details` hold `best_epoch` (counted from 1,
 as `epochs_run` counts: the epoch whose weights were kept and tested), `epochs_run` and `valid_mae`. The
 report also names each modality's table, the export's source (dataset, samples fingerprint, corpus) and
-the rows left out for want of a label, and `metric_definitions` (units and conventions of every key).
+the rows left out for want of a label, `notes` (why a metric is undefined: the table's n/a, the
+JSON's null) and `metric_definitions` (units and conventions of every key).
 
 A model that diverges (NaN/inf training loss or validation score, or non-finite test predictions) fails
 on its own: its row has `status` 'failed' and an `error` naming the model and the epoch, the report's
@@ -46,19 +49,19 @@ from mmdata.metrics import (
 )
 from mmdata.models.data import SplitArrays
 from mmdata.models.report import (
-    ResultRow, environment, failures_json, format_table, render_report, write_metrics_json,
+    ResultRow, environment, failures_json, format_table, metrics_file, render_report, write_metrics_json,
 )
 from mmdata.models.sentiment import SENTIMENT_MODELS, SentimentModelConfig, create_sentiment_model
 from mmdata.models.sentiment_checks import (  # noqa: F401 - also re-exported from here
-    FEW_ROWS, RANGE_CHECK_MIN_LABELS, SIMS_RANGE, _REFUSE_HINT, check_disjoint_splits, check_sentiment_labels,
-    metric_set_of, normalization_of, warn_small_splits,
+    FEW_ROWS, RANGE_CHECK_MIN_LABELS, SIMS_RANGE, _REFUSE_HINT, check_disjoint_splits, check_finite_features,
+    check_label_variation, check_sentiment_labels, metric_set_of, normalization_of, undefined_metric_notes,
+    warn_small_splits,
 )
 from mmdata.models.sentiment_splits import (  # noqa: F401 - also re-exported from here
     HOLD_OUT_FRACTION, VALID_SPLIT_NAMES, _labelled, hold_out_rows, load_sentiment_splits, source_groups,
     warn_unused_splits,
 )
 from mmdata.models.trainer import TrainConfig, TrainingDiverged, fit, limit_threads, seed_everything
-from mmdata.store.output_files import output_file
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +113,10 @@ class SentimentReport:
         return format_table(self.rows, columns, percent=PERCENT_METRICS)
 
     def text(self) -> str:
-        """What the CLI prints: the table, a legend of units and conventions, and why any model failed."""
-        return render_report(self.table(), METRIC_DEFINITIONS[self.info.get("metrics", "mosi")][1], self.rows)
+        """What the CLI prints: the table, a legend of units and conventions, why a metric reads n/a, and why
+        any model failed."""
+        legend = METRIC_DEFINITIONS[self.info.get("metrics", "mosi")][1]
+        return render_report(self.table(), legend, self.rows, self.info.get("notes", ()))
 
     def failed(self) -> list[ResultRow]:
         """The rows of models that failed (diverged); their `error` says why."""
@@ -142,7 +147,7 @@ def run_sentiment_recipe(
     """
     config = config or SentimentRecipeConfig()
     if output_path is not None:  # refused before any training: a dataset's own file is never replaced
-        output_file(output_path, "metrics path", "sentiment-metrics.json")
+        metrics_file(output_path, "metrics path", "sentiment-metrics.json")
     with limit_threads(config.num_threads):
         return _run(Path(export_dir), output_path, config)
 
@@ -153,9 +158,11 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
     train, valid, test, valid_name = load_sentiment_splits(export_dir, config)
     parts = {config.train_split: train, valid_name: valid, config.test_split: test}
     check_disjoint_splits(export_dir, parts)
-    warn_small_splits(export_dir, parts)
-    metric_set = metric_set_of(export_dir)
+    check_finite_features(export_dir, parts)
+    check_label_variation(export_dir, config.train_split, train)
     check_sentiment_labels(export_dir, [train, valid, test])
+    small_splits = warn_small_splits(export_dir, parts)
+    metric_set = metric_set_of(export_dir)
     normalization = normalization_of(export_dir, config.train_split, evaluated=(valid_name, config.test_split))
     score = METRIC_SETS[metric_set][0]
     modalities = sorted(train.features)
@@ -181,6 +188,8 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
         "rows": {"train": len(train), "valid": len(valid), "test": len(test)},
         "rows_without_label": rows_without_label(metadata, config, valid_name, train, valid, test),
         "normalization": normalization,
+        "notes": small_splits + undefined_metric_notes({_row_label(r): r.metrics for r in rows}, test.labels,
+                                                       config.test_split),
         "metric_definitions": METRIC_DEFINITIONS[metric_set][0],
         "config": asdict(config),
         "environment": environment(),
@@ -215,6 +224,11 @@ def run_sentiment_job(name: str, used: list[str], dims: dict[str, int], train: S
                              "valid_mae": result.best_score})
     log.info("%s %s: test MAE %.3f (%.1f s)", name, "+".join(used), row.metrics["mae"], seconds)
     return row
+
+
+def _row_label(row: ResultRow) -> str:
+    """How a note names a row: "mean", "unimodal on text", "early"."""
+    return f"{row.model} on {row.modalities[0]}" if row.model == "unimodal" else row.model
 
 
 def describe_model(name: str, used: list[str]) -> str:

@@ -25,7 +25,7 @@ UNRELATED = {"image_tables": ("image.color-hist",), "text_table": "text.hashed-b
 SPLIT = "val2017"
 #: The metrics JSON's top-level keys, those of a trained run.
 JSON_KEYS = {"recipe", "dataset", "image_tables", "text_table", "train_splits", "test_split", "train_images",
-             "train_captions", "test_images", "test_captions", "protocol", "left_out", "zero_shot",
+             "train_captions", "test_images", "test_captions", "protocol", "left_out", "notes", "zero_shot",
              "metric_definitions", "config", "environment", "results", "folded_1k", "failures"}
 
 
