@@ -46,7 +46,6 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
         DatasetError: not a dataset (see `open_dataset`), or its path is not valid UTF-8.
     """
     dataset = open_dataset(path)
-    require_utf8_path(dataset.root)
     manifest = dataset.manifest
     samples = survey_shards(layout_samples_dir(dataset.root), manifest.samples["rows"], "the samples table",
                             RESTORE_SAMPLES)
@@ -106,22 +105,6 @@ def survey_shards(folder: Path, listed_rows: int | None, what: str, fix: str) ->
         survey.problems.append(f"{folder}: its shards hold {survey.rows} rows, while {MANIFEST_NAME} counts "
                                f"{listed_rows} rows of {what}; {fix}")
     return survey
-
-
-def require_utf8_path(root: Path) -> None:
-    """Arrow opens files by UTF-8 paths only: a dataset whose path holds a byte that is not UTF-8 (a
-    folder named in another encoding) cannot be read, and is refused in one line instead.
-
-    Raises:
-        DatasetError: naming the path and the fix.
-    """
-    try:
-        str(root).encode("utf-8")
-    except UnicodeEncodeError:
-        shown = str(root).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        raise DatasetError(f"{shown}: the dataset's path is not valid UTF-8, and Arrow opens UTF-8 paths only; "
-                           "rename the folder (or give it a UTF-8 name with a symbolic link: "
-                           "`ln -s OLD NEW`, then use NEW)") from None
 
 
 def _describe_table(dataset: Dataset, name: str) -> dict[str, Any]:

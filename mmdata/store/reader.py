@@ -302,7 +302,7 @@ def open_dataset(path: str | Path) -> Dataset:
             as it was before it had a class of its own).
         DatasetError: it is not an mmdata dataset (the message says what it is where it can tell: a
             file, a fused export, a folder of datasets, one whose first extract is still running) or
-            has an unknown layout version.
+            has an unknown layout version, or its path is not valid UTF-8 (Arrow could not open its files).
     """
     root = Path(path)
     if not root.exists():
@@ -318,7 +318,24 @@ def open_dataset(path: str | Path) -> Dataset:
         raise DatasetError(f"{root} is a file, not an mmdata dataset directory{inside}")
     if not (root / MANIFEST_NAME).is_file():
         _explain_missing_manifest(root)
+    require_utf8_path(root)
     return Dataset(root=root, manifest=read_manifest(root))
+
+
+def require_utf8_path(root: Path) -> None:
+    """Arrow opens files by UTF-8 paths only: a dataset whose path holds a byte that is not UTF-8 (a
+    folder named in another encoding) cannot be read, and is refused in one line instead.
+
+    Raises:
+        DatasetError: naming the path and the fix.
+    """
+    try:
+        str(root).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(root).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise DatasetError(f"{shown}: the dataset's path is not valid UTF-8, and Arrow opens UTF-8 paths only; "
+                           "rename the folder (or give it a UTF-8 name with a symbolic link: "
+                           "`ln -s OLD NEW`, then use NEW)") from None
 
 
 def _explain_missing_manifest(root: Path) -> None:
