@@ -12,7 +12,10 @@ i-th label interval; a label file the SDK already aligned, one key `vid[i]` of o
 segment, keeps its keys as they are, gaps included), start/end = that interval, label = its first
 value (all values in extra["labels"] when there are several, e.g. MOSEI's 7), group_id = the
 video id. Without one, one sample per key of the files (`vid`, or `vid[i]` in files the SDK
-already aligned). `labels=none` asks for that even when a label file lies in the folder: files
+already aligned), except for keys that name rows of a sample (`csd_keys`): an aligned table
+`export-csd` wrote (`vid[i]` per row of sample `vid`), or SDK-aligned `vid[i]` beside files keyed
+by whole video, gathered into sample `vid` as the SDK's unify and align read them, with a `keys`
+column naming each row's key. `labels=none` asks for that even when a label file lies in the folder: files
 named like labels (`*label*`, not words) are then left out, neither samples nor tables (named in
 the manifest, `extra.loader.left_out`), unless the option `tables` names them. That is the first
 step of the SDK's canonical pipeline (align whole videos to words), after which `mmdata segment`
@@ -72,6 +75,7 @@ This module holds the loader (`load_csd`, its options) and the inspection of eac
     mmdata.corpora.csd_tables        the sequence tables: each sample's rows, segment failures, non-finite values
     mmdata.corpora.csd_table_names   what each file's table is called
     mmdata.corpora.csd_labels        the label sequence: which file, its segments, its dataset
+    mmdata.corpora.csd_keys          which sample each key belongs to (row keys `vid[i]`, mixed folders)
 The names moved to the first two stay importable from here.
 """
 from __future__ import annotations
@@ -86,6 +90,7 @@ import numpy as np
 
 from mmdata.alignment.core import unify_ids
 from mmdata.corpora.base import LoadProblem, LoadResult, register_corpus
+from mmdata.corpora.csd_keys import assign_samples, sample_of
 from mmdata.corpora.csd_labels import (
     dataset_of, label_segments, left_out, mark_rows_by_segment, pick_labels, row_labels_metadata,
 )
@@ -149,10 +154,26 @@ class _FileInfo:
     #: small (below SMALL_ARRAY_BYTES: a file aligned to words has a key per word), up to KEPT_ROWS_BYTES
     #: per file: the table reader takes them from here instead of looking each key up again.
     kept_rows: dict[str, VideoRows] = field(default_factory=dict)
+    #: sample -> its keys, for a file whose keys are rows of samples (`csd_keys.assign_samples`: an aligned
+    #: table `export-csd` wrote, or SDK-aligned keys beside whole videos); None: each key is a sample.
+    keys_by_sample: dict[str, list[str]] | None = None
+    #: How a key names its sample (`csd_keys.sample_of`): the key itself unless `keys_by_sample` is set.
+    samples_by: str = "key"
+    #: The samples of `keys_by_sample` are segments (keys `vid[k][i]`): each reads the rows of its own keys.
+    segment_rows: bool = False
 
     @property
     def names(self) -> str:
         return f"{self.path.stem} {self.root_name}".lower()
+
+    @property
+    def row_keyed(self) -> bool:
+        """Whether the keys are rows of samples, which come back with a `keys` column naming each row's key."""
+        return self.keys_by_sample is not None
+
+    def keys_of(self, sample_id: str) -> list[str]:
+        """The keys holding a sample's rows (none for a sample of no row that `export-csd` recorded)."""
+        return self.keys_by_sample.get(sample_id, []) if self.keys_by_sample is not None else [sample_id]
 
     @property
     def keyed_by_segment(self) -> bool:
@@ -178,9 +199,10 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
         result.problems = [p for p in result.problems if p.path not in {str(i.path) for i in excluded}]
     sequences = [i for i in infos if i is not labels]
     by_segments = labels is not None
-    keys = {i.path.name: (list(i.keys_by_base) if by_segments else _all_keys(i)) for i in infos}
+    assign_samples(sequences, by_segments=by_segments)
+    keys = {i.path.name: (_all_videos(i) if by_segments else _all_samples(i)) for i in infos}
     unified = unify_ids(keys, by_base=by_segments)
-    bad = {k.split("[")[0] if by_segments else k for i in infos for k in i.bad_keys}
+    bad = {k.split("[")[0] if by_segments else sample_of(k, i.samples_by) for i in infos for k in i.bad_keys}
     known = unified.missing.keys() | set(unified.kept)
     for vid, lacking in unified.missing.items():
         if vid not in bad:
@@ -201,7 +223,8 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
         folds = read_folds(folds_path)
         report_fold_coverage(folds_path, folds, {v.split("[")[0] for v in videos})
     spans = label_segments(labels, videos, result) if labels is not None else {v: None for v in videos}
-    words = next((i for i in sequences if i.is_text and "phone" not in i.names), None)
+    word_files = [i for i in sequences if i.is_text and "phone" not in i.names]
+    words = next((i for i in word_files if not i.row_keyed), word_files[0] if word_files else None)
     timed_words = _timed_words(words, spans, by_segments) if words is not None else {}
     for sample_id, span in spans.items():
         base = sample_id.split("[")[0]
@@ -344,7 +367,17 @@ def _frame_rate(intervals: np.ndarray) -> float | None:
     return round(1.0 / step, 6)
 
 
-def _all_keys(info: _FileInfo) -> list[str]:
+def _all_videos(info: _FileInfo) -> list[str]:
+    """The videos a file holds, read with labels: those of its keys, and of the samples it recorded empty."""
+    if info.keys_by_sample is None:
+        return list(info.keys_by_base)
+    return list(dict.fromkeys([*info.keys_by_base, *(s.split("[")[0] for s in info.keys_by_sample)]))
+
+
+def _all_samples(info: _FileInfo) -> list[str]:
+    """The samples a file holds, read without labels: its keys, or the samples its row keys name."""
+    if info.keys_by_sample is not None:
+        return list(info.keys_by_sample)
     return [k for keys in info.keys_by_base.values() for k in keys]
 
 

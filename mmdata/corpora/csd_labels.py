@@ -217,9 +217,11 @@ def mark_rows_by_segment(sequences: list[_FileInfo], labels: _FileInfo) -> None:
     segments) has only keys `vid[i]`, and those of the labelled videos are all segment ids of the
     label file (a segment nothing overlaps may lack its key). Gathering a video's keys and cutting
     them by the segments again would count the rows of overlapping segments twice. Keys `vid[i]`
-    that are no segment ids (a file the SDK aligned to words) are gathered and cut as before.
+    that are no segment ids (a file the SDK aligned to words) are gathered and cut as before, and so
+    are files whose keys `export-csd` recorded as rows of whole videos (`_FileInfo.row_keyed`), however
+    few rows a video has.
     """
-    candidates = [info for info in sequences if info.keyed_by_segment]
+    candidates = [info for info in sequences if info.keyed_by_segment and not info.row_keyed]
     if not candidates:
         return
     ids, labelled = segment_ids(labels), set(labels.keys_by_base)

@@ -2,7 +2,8 @@
 
 A table (`_table`) reads one file's rows per sample (`_SequenceReader`): the rows that overlap a
 label segment clipped to it with the SDK's rules, the rows of the segment's own key in a file keyed
-by the label's segment ids, or every row of a whole-video sample (`_sample_rows`). A segment past
+by the label's segment ids (or its keys `vid[k][i]`), or every row of a whole-video sample (of its
+keys, in a row-keyed file: `csd_keys`, rows keeping their keys in a `keys` column) (`_sample_rows`). A segment past
 the end of its video, or one no row overlaps, gets no feature (`_SegmentRules`), as `mmdata segment`
 gives it none. Values become float32 (T, D), words become pause flags plus the tokens, and -inf/NaN
 follow the option `nonfinite` (`sanitize_nonfinite`, shared with the MMSA loaders).
@@ -22,8 +23,10 @@ import pyarrow as pa
 from mmdata.alignment.core import overlap_pieces
 from mmdata.alignment.segment_rules import NO_ROW_ERROR, OVERRUN_ERROR, no_row_reason, overrun_reason
 from mmdata.corpora.base import PrecomputedRow, PrecomputedTable
+from mmdata.corpora.csd_keys import recorded_empty
 from mmdata.corpora.csd_table_names import _recorded_identity
-from mmdata.formats.csd import CsdFile, decode_words, read_rows
+from mmdata.formats.csd import CsdFile, decode_words, join_rows
+from mmdata.formats.csd_export_keys import KEYS_COLUMN
 from mmdata.records import PAUSE_TOKENS
 from mmdata.store.metadata import FeatureSpec
 
@@ -136,6 +139,7 @@ class _SequenceReader:
         self.info, self.path, self.is_text = info, info.path, info.is_text
         self.spans, self.by_segments, self.options = spans, by_segments, options
         self.table, self.rules = table, rules
+        self.empty = recorded_empty(info) if info.row_keyed else set()  # samples recorded with no row
 
     def __call__(self, sample_ids: Sequence[str]) -> Iterator[PrecomputedRow]:
         with CsdFile(self.path) as csd:
@@ -154,15 +158,17 @@ class _SequenceReader:
     def _rows(self, csd: CsdFile, video: str, sample_ids: list[str]) -> Iterator[PrecomputedRow]:
         pieces = _sample_rows(csd, self.info, video, sample_ids, self.spans, self.by_segments,
                               sort=self.options.unsorted == "sort")
-        for sample_id, features, intervals, where in pieces:
+        for sample_id, features, intervals, where, row_keys in pieces:
             failed = None
-            if self.rules is not None and self.by_segments:
+            if self.rules is not None and self.by_segments and sample_id not in self.empty:
                 failed = self.rules.failure(self.table, self.info, video, sample_id, self.spans[sample_id],
                                             len(features))
-            yield failed or self._row(sample_id, features, intervals, where)
+            yield failed or self._row(sample_id, features, intervals, where, row_keys)
 
-    def _row(self, sample_id: str, features: np.ndarray, intervals: np.ndarray, where: str) -> PrecomputedRow:
-        """One sample's stored row: words as pause flags (T, 1) plus the tokens, else float32 (T, D)."""
+    def _row(self, sample_id: str, features: np.ndarray, intervals: np.ndarray, where: str,
+             row_keys: np.ndarray | None = None) -> PrecomputedRow:
+        """One sample's stored row: words as pause flags (T, 1) plus the tokens, else float32 (T, D); the
+        key of each row in a row-keyed file (`keys` column)."""
         words = decode_words(features) if self.is_text else None
         if words is not None:
             values = np.asarray([[is_pause(w)] for w in words], np.float32).reshape(-1, 1)
@@ -178,26 +184,30 @@ class _SequenceReader:
         picked, count = sanitize_nonfinite(values, self.options.nonfinite)
         if count and self.options.nonfinite == "error":
             return PrecomputedRow(sample_id, error=nonfinite_error(count, where), path=where, nonfinite=count)
-        columns = {"words": words} if words is not None else {}
+        columns: dict[str, Any] = {"words": words} if words is not None else {}
+        if self.info.row_keyed:
+            columns[KEYS_COLUMN] = [str(k) for k in row_keys] if row_keys is not None else []
         return PrecomputedRow(sample_id, picked, intervals, columns=columns, nonfinite=count)
 
 
 def _sample_rows(
     csd: CsdFile, info: _FileInfo, video: str, sample_ids: list[str], spans: dict[str, Any], by_segments: bool, *,
     sort: bool,
-) -> Iterator[tuple[str, np.ndarray, np.ndarray, str]]:
-    """(sample_id, its feature rows, their intervals, where) for one video's samples, in order.
+) -> Iterator[tuple[str, np.ndarray, np.ndarray, str, np.ndarray | None]]:
+    """(sample_id, its feature rows, their intervals, where, each row's key or None) for one video's
+    samples, in order.
 
-    A file keyed by the label's segments (`info.rows_by_segment`) gives each sample the rows of its
-    own key. Otherwise the video's keys are gathered (sorted by start when there are several, or
-    with `sort`) and cut by the samples' segments with the SDK's rules; a whole-video sample keeps
-    every row.
+    A file keyed by the label's segments (`info.rows_by_segment`, or rows `vid[k][i]` of segment
+    `vid[k]`: `info.segment_rows`) gives each sample the rows of its own key(s). Otherwise
+    the video's keys (without labels: the sample's, `info.keys_of`) are gathered (sorted by start
+    when there are several, or with `sort`) and cut by the samples' segments with the SDK's rules; a
+    whole-video sample keeps every row. Rows keep their keys in a row-keyed file (`info.row_keyed`).
     """
-    if by_segments and info.rows_by_segment:
+    if by_segments and (info.rows_by_segment or info.segment_rows):
         yield from _own_key_rows(csd, info, video, sample_ids, sort=sort)
         return
-    keys = info.keys_by_base[video] if by_segments else [video]
-    features, intervals = _read_keys(csd, info, keys, sort=sort or len(keys) > 1)
+    keys = info.keys_by_base.get(video, []) if by_segments else info.keys_of(video)
+    features, intervals, row_keys = _read_keys(csd, info, keys, sort=sort or len(keys) > 1, named=info.row_keyed)
     if by_segments:
         segments = np.array([spans[s][:2] for s in sample_ids], dtype=np.float64).reshape(-1, 2)
         parts: Any = overlap_pieces(segments, intervals).per_reference()
@@ -205,30 +215,52 @@ def _sample_rows(
         parts = [(slice(None), intervals)]
     where = csd.where(video)
     for sample_id, (rows, clipped) in zip(sample_ids, parts):
-        yield sample_id, features[rows], clipped, where
+        yield sample_id, features[rows], clipped, where, (row_keys[rows] if row_keys is not None else None)
 
 
 def _own_key_rows(csd: CsdFile, info: _FileInfo, video: str, sample_ids: list[str], *,
-                  sort: bool) -> Iterator[tuple[str, np.ndarray, np.ndarray, str]]:
-    """Each segment's rows from its own key `vid[i]`, as the SDK's `get_tensors` reads aligned data;
-    no rows for a segment the file has no key for (the SDK's align writes none where nothing overlaps;
-    the table's reader then gives it no feature, `_SegmentRules`)."""
-    present = set(info.keys_by_base[video])
+                  sort: bool) -> Iterator[tuple[str, np.ndarray, np.ndarray, str, np.ndarray | None]]:
+    """Each segment's rows from its own key `vid[i]` (or, in a row-keyed file, its keys `vid[i][j]`), as
+    the SDK's `get_tensors` reads aligned data; no rows for a segment the file has no key for (the SDK's
+    align writes none where nothing overlaps; the table's reader then gives it no feature, `_SegmentRules`)."""
+    present = set(info.keys_by_base.get(video, ()))
     for sample_id in sample_ids:
-        if sample_id in present:
-            features, intervals = _read_keys(csd, info, [sample_id], sort=sort)
-            yield sample_id, features, intervals, csd.where(sample_id)
+        keys = [k for k in info.keys_of(sample_id) if k in present]
+        if keys:
+            features, intervals, row_keys = _read_keys(csd, info, keys, sort=sort or len(keys) > 1,
+                                                       named=info.row_keyed)
+            yield sample_id, features, intervals, csd.where(keys[0]), row_keys
         else:
-            empty = np.empty((0, *(info.feature_shape or (1,))), dtype="S1" if info.is_text else np.float32)
-            yield sample_id, empty, np.empty((0, 2), dtype=np.float64), csd.where(video)
+            yield sample_id, *_no_rows(info), csd.where(video), None
 
 
-def _read_keys(csd: CsdFile, info: _FileInfo, keys: list[str], *, sort: bool) -> tuple[np.ndarray, np.ndarray]:
-    """`read_rows` of one video's keys, from the rows `inspect_csd` kept when it kept them."""
+def _read_keys(csd: CsdFile, info: _FileInfo, keys: list[str], *, sort: bool,
+               named: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Features and intervals of one video's keys, concatenated in key order (stably sorted by start
+    with `sort`), from the rows `inspect_csd` kept when it kept them, and, when `named`, the key of
+    each row (sorted with them: a row keeps the name its file gives it, never one of its position)."""
+    if not keys:  # a sample of no row, which `export-csd` recorded
+        return *_no_rows(info), (np.empty(0, dtype=object) if named else None)
     kept = info.kept_rows.get(keys[0].split("[")[0])
     if kept is not None and kept.holds(keys):
-        return kept.rows(keys, sort=sort)
-    return read_rows(csd, keys, sort=sort)
+        features, intervals = kept.rows(keys, sort=False)
+        counts = [kept.bounds[k][1] - kept.bounds[k][0] for k in keys]
+    else:
+        entries = [csd.read(key) for key in keys]
+        features, intervals = join_rows(entries, sort=False)
+        counts = [len(e.intervals) for e in entries]
+    row_keys = np.repeat(np.asarray(keys, dtype=object), counts) if named else None
+    if sort:
+        order = np.argsort(intervals[:, 0], kind="stable")
+        features, intervals = features[order], intervals[order]
+        row_keys = row_keys[order] if row_keys is not None else None
+    return features, intervals, row_keys
+
+
+def _no_rows(info: _FileInfo) -> tuple[np.ndarray, np.ndarray]:
+    """Features and intervals of no row, shaped as the file's."""
+    features = np.empty((0, *(info.feature_shape or (1,))), dtype="S1" if info.is_text else np.float32)
+    return features, np.empty((0, 2), dtype=np.float64)
 
 
 def _timed_words(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> dict[str, list[list[Any]]]:
@@ -239,8 +271,8 @@ def _timed_words(words: _FileInfo, spans: dict[str, Any], by_segments: bool) -> 
         by_video.setdefault(sample_id.split("[")[0] if by_segments else sample_id, []).append(sample_id)
     with CsdFile(words.path) as csd:
         for video, sample_ids in by_video.items():
-            for sample_id, tokens, intervals, _ in _sample_rows(csd, words, video, sample_ids, spans, by_segments,
-                                                                 sort=True):
+            for sample_id, tokens, intervals, *_ in _sample_rows(csd, words, video, sample_ids, spans, by_segments,
+                                                                  sort=True):
                 out[sample_id] = [[t, float(a), float(b)] for t, (a, b) in zip(decode_words(tokens), intervals)]
     return out
 
@@ -254,10 +286,14 @@ def _table(info: _FileInfo, name: str, spans: dict[str, Any], by_segments: bool,
     config = {"file": info.path.name, "root_name": info.root_name, "metadata": jsonable(info.metadata),
               "feature_shape": list(info.feature_shape or ()), "words": info.is_text, "nonfinite": options.nonfinite,
               "unsorted": options.unsorted, "samples": "segments" if by_segments else "keys"}
+    columns = {"words": pa.list_(pa.string())} if info.is_text else {}
+    if info.row_keyed:
+        columns[KEYS_COLUMN] = pa.list_(pa.string())
+        # keys `<sample>[i]` of the samples themselves: `export-csd` writes the table back one key per row
+        config["row_keys"] = not by_segments or info.segment_rows
     return PrecomputedTable(
         name=name, modality=modality, source=f"{info.path.name} (root {info.root_name!r})", spec=spec,
-        read=_SequenceReader(info, spans, by_segments, options, name, rules), config=config,
-        extra_columns={"words": pa.list_(pa.string())} if info.is_text else {},
+        read=_SequenceReader(info, spans, by_segments, options, name, rules), config=config, extra_columns=columns,
     )
 
 

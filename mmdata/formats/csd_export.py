@@ -3,7 +3,9 @@
 One file per table, one key per sample (`vid` for whole videos, `vid[i]` for segments), rows = the
 sample's feature rows and intervals; a table `mmdata align` wrote is written in the SDK's aligned
 form instead (with keys="sample"): one key per aligned row, `vid[i]` for reference interval i of sample `vid` (its `keys`
-column; intervals dropped by the alignment leave their gap in the numbering), one row each. A table read from a .csd keeps its
+column; intervals dropped by the alignment leave their gap in the numbering), one row each; so is a table
+`extract csd` read back from such a file (`csd_export_keys`, which also says what the file records of
+its keys for reading it back). A table read from a .csd keeps its
 file name, root name, metadata and feature shape, also after `mmdata segment` (which copies them
 into its config); other tables (`audio.covarep@text.words`, extractor outputs) get `<table>.csd`
 with the table name as root. Every file written carries the metadata key `EXPORT_MARKER_KEY`
@@ -50,6 +52,9 @@ from mmdata.errors import ConfigError, DatasetError
 from mmdata.formats.csd import CSD_SUFFIX, split_key, write_csd
 from mmdata.checks.aligned import aligned_reference
 from mmdata.formats.csd_folder import EXPORT_MARKER_KEY, TABLE_IDENTITY_KEY, exporting_into, kept_files_warning, remove_stale_temporaries
+from mmdata.formats.csd_export_keys import (
+    KEYS_COLUMN, keyed_rows, row_key_identity, samples_without_rows, writes_row_keys,
+)
 from mmdata.formats.csd_folder import refuse_existing_files
 from mmdata.formats.csd_folder import remove_earlier_exports as remove_earlier
 from mmdata.formats.csd_places import Place, sdk_places
@@ -136,13 +141,22 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
             left_out: list[str] = []
             videos: set[str] = set()
             path = csd_dir / sequence.file
-            entries = _noting_videos(_entries(dataset, name, sequence.feature_shape, places, left_out), videos)
-            metadata = {**sequence.metadata, EXPORT_MARKER_KEY: name,
-                        TABLE_IDENTITY_KEY: table_identity(dataset, name, video_ends if places is None else {})}
+            row_keys = writes_row_keys(dataset, name, sdk_keys=places is not None)
+            empty = samples_without_rows(dataset, name) if row_keys else []
+            entries = _noting_videos(
+                _entries(dataset, name, sequence.feature_shape, places, row_keys, left_out), videos)
+            identity = {**table_identity(dataset, name, video_ends if places is None else {}),
+                        **row_key_identity(row_keys, empty)}
+            metadata = {**sequence.metadata, EXPORT_MARKER_KEY: name, TABLE_IDENTITY_KEY: identity}
             written.append(write_csd(path, sequence.root, entries, metadata))
             if left_out:
                 written.warn(f"{path}: {len(left_out)} samples have no feature in table {name} (their failures are in "
                              f"the errors table) and are not in it, e.g. {', '.join(left_out[:3])}")
+            keyless = sorted({s.split("[")[0] for s in empty} - {v.split("[")[0] for v in videos})
+            if keyless:
+                written.warn(f"{path}: {len(keyless)} videos have no row at all in table {name} (e.g. "
+                             f"{', '.join(keyless[:3])}), so no key; the file records them and `extract csd` reads "
+                             "them back empty, but the SDK's unify drops such a video from every sequence")
             absent = sorted({split_key(sample_id)[0] for sample_id in left_out} - videos)
             if absent:
                 written.warn(f"{path}: {len(absent)} videos have no feature at all in table {name} and no key in the "
@@ -271,14 +285,13 @@ def _noting_videos(entries: Iterator[tuple[str, Any, np.ndarray]], videos: set[s
 
 
 def _entries(dataset: Dataset, name: str, feature_shape: tuple[int, ...], places: dict[str, Place] | None,
-             left_out: list[str]) -> Iterator[tuple[str, Any, np.ndarray]]:
+             per_row_keys: bool, left_out: list[str]) -> Iterator[tuple[str, Any, np.ndarray]]:
     """The (key, rows, intervals) entries of a table; samples without a feature go to `left_out`.
 
     Streamed a record batch (a few samples) at a time as NumPy views of its Arrow buffers, each
     entry written before the next is read: memory stays at about one batch, whatever the table's size.
     """
     # (`segment` keeps the aligned rows' keys of the whole videos; its tables are keyed by segment)
-    per_row_keys = places is None and dataset.entry(name).extractor == "align"
     dim = dataset.spec(name).dim  # the row width, also for a sample of no rows
     for shard in dataset.table_files(name):
         for batch in shard_row_batches(shard):
@@ -292,7 +305,7 @@ def _batch_entries(batch: pa.RecordBatch, dim: int | None, feature_shape: tuple[
     words = batch.column("words").to_pylist() if "words" in columns else None
     # An aligned table names its rows the SDK's way (`vid[i]`: reference interval i of sample vid):
     # written under those keys, one row each, as the SDK's align leaves a file.
-    row_keys = batch.column("keys").to_pylist() if per_row_keys and "keys" in columns else None
+    row_keys = batch.column(KEYS_COLUMN).to_pylist() if per_row_keys and KEYS_COLUMN in columns else None
     for k, (sample_id, rows) in enumerate(zip(batch.column("sample_id").to_pylist(), batch_sequences(batch, dim))):
         if rows is None:
             left_out.append(sample_id)
@@ -303,8 +316,7 @@ def _batch_entries(batch: pa.RecordBatch, dim: int | None, feature_shape: tuple[
         else:
             values = _shaped(features.astype(np.float32, copy=False), feature_shape)
         if row_keys is not None:
-            for j, key in enumerate(row_keys[k] or []):
-                yield key, values[j : j + 1], ivs[j : j + 1]
+            yield from keyed_rows(row_keys[k] or [], values, ivs)
         elif places is None:
             yield sample_id, values, ivs
         else:

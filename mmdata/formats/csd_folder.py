@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 EXPORT_MARKER_KEY = "mmdata export-csd"
 #: Metadata key of the table each exported file holds, for `extract csd` to name it back: {"name": table,
 #: "reference": what an aligned table `X@REF` was aligned to, "media_ends": {video: seconds its medium
-#: runs, where the samples record it}} (the last two only when known). Real SDK files lack it.
+#: runs, where the samples record it}} (the last two only when known), and how the file is keyed
+#: (`csd_export_keys`: "keys", "empty"). Real SDK files lack it.
 TABLE_IDENTITY_KEY = "mmdata table"
 #: `write_csd`'s temporary file for `<name>.csd`: `.<name>.csd.<8 hex digits>.tmp`.
 _TEMPORARY = re.compile(r"\.(?P<target>.+\.csd)\.[0-9a-f]{8}\.tmp")

@@ -42,7 +42,7 @@ def read_back(csd_dir, out, **options):
 def test_exported_files_record_name_and_reference_and_keep_sdk_metadata(tmp_path):
     export_csd(aligned_videos(tmp_path), tmp_path / "csd-out", tables=[ALIGNED, "text.words"])
     with CsdFile(tmp_path / "csd-out" / f"{ALIGNED}.csd") as csd:
-        assert csd.metadata[TABLE_IDENTITY_KEY] == {"name": ALIGNED, "reference": "text.words"}
+        assert csd.metadata[TABLE_IDENTITY_KEY] == {"name": ALIGNED, "reference": "text.words", "keys": "rows"}
         assert csd.metadata[EXPORT_MARKER_KEY] == ALIGNED
         assert "computational sequence description" in csd.metadata and "root name" in csd.metadata  # the SDK's keys
 
