@@ -5,8 +5,9 @@ intervals in seconds of the media file and the frame rate in the metadata). Audi
 the worker processes (`mmdata.media.audio.load_audio`: soundfile, PyAV for the audio track of a
 video, soxr resampling to `sample_rate`, the sample's start/end honoured). A sample without an
 `audio` path falls back to the audio track of its `video`. A segment that runs past the end of its
-audio by more than a tenth of its length (a transcript's segment times beyond a recording) fails
-the sample naming both times; a shorter overrun is cut at the end of the audio.
+audio by more than a tenth of its length (a transcript's segment times beyond a recording), or starts
+that much before it (an audio track that starts late in its video), fails the sample naming both
+times; a shorter overrun is cut at the end of the audio.
 
 Frame intervals: frame i of a centred STFT sits at `t_i = i * hop / sample_rate`; it owns the part
 of the segment closer to t_i than to any other frame, `[t_i - hop/2, t_i + hop/2]` with the first

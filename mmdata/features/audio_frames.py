@@ -1,8 +1,8 @@
 """What every frame-level audio extractor shares: a sample's audio, and where its frames sit in time.
 
 `load_sample_audio` decodes a samples-table row's audio (its `audio` file, else the audio track of
-its `video`), refusing a segment that runs past the end of its audio by more than
-`SEGMENT_OVERRUN_TOLERANCE` of its length; `cell_intervals` and `stft_intervals` give each frame the
+its `video`), refusing a segment that runs past the end of its audio, or starts before it (a late
+audio track), by more than `SEGMENT_OVERRUN_TOLERANCE` of its length; `cell_intervals` and `stft_intervals` give each frame the
 part of the segment closer to its centre than to any other frame's (see `mmdata.features.audio`);
 `AudioFrameExtractor` is the base of the audio extractors (`audio_stft`, `audio_kaldi`,
 `audio_opensmile`, `audio_prosody`).
@@ -44,17 +44,34 @@ def check_segment_overrun(row: dict[str, Any], path: Path | str, media_end: floa
         )
 
 
+def check_segment_underrun(row: dict[str, Any], path: Path | str, media_start: float, what: str) -> None:
+    """Raise MediaError if the row's segment starts more than `SEGMENT_OVERRUN_TOLERANCE` of its length
+    before `media_start` (seconds of the media file where the decoded `what` begins: an audio track
+    that starts late in its video): the rule of `check_segment_overrun` at the segment's start."""
+    start, end = row.get("start") or 0.0, row.get("end")
+    if end is None or end <= start:
+        return
+    missing = min(media_start, end) - start
+    if missing > SEGMENT_OVERRUN_TOLERANCE * (end - start):
+        raise MediaError(
+            f"{path}: segment [{start:g}s, {end:g}s] of sample {row['sample_id']!r} starts {missing:.3f}s before the "
+            f"{what} does ({media_start:.3f}s), so only {1 - missing / (end - start):.0%} of it has {what}; expected a "
+            "segment inside its media file (check the segment times against the recording)"
+        )
+
+
 def load_sample_audio(row: dict[str, Any], corpus_root: Path, *, sample_rate: int, on_silence: OnSilence) -> AudioSegment:
     """The audio of a samples-table row: its `audio` file, else the audio track of its `video`.
 
-    A segment that runs past the end of the audio (beyond `SEGMENT_OVERRUN_TOLERANCE`) is a
-    MediaError saying so, checked before silence: the silent tail of a recording is not the reason.
+    A segment that starts before the audio or runs past its end (beyond `SEGMENT_OVERRUN_TOLERANCE`)
+    is a MediaError saying so, checked before silence: the silent tail of a recording is not the reason.
     """
     relative = row.get("audio") or row.get("video")
     if not relative:
         raise MediaError(f"sample {row['sample_id']!r} has no audio or video file; expected an 'audio' or 'video' path")
     path = resolve_media(corpus_root, relative)
     segment = load_audio(path, sample_rate=sample_rate, start=row.get("start"), end=row.get("end"), on_silence="allow")
+    check_segment_underrun(row, path, segment.offset, "audio")
     check_segment_overrun(row, path, segment.offset + segment.duration, "audio")
     if on_silence == "error":
         check_not_silent(segment)

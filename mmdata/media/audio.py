@@ -3,8 +3,12 @@
 16-bit PCM WAV (the usual speech corpus file) is read straight from the file; other WAV, FLAC and
 OGG go through soundfile (a `.wav` that is not RIFF/WAVE, e.g. a FLAC or MP3 renamed, too: libsndfile
 reads a file by its content); containers (MP4, MKV, M4A, ...) and anything soundfile cannot
-decode go through PyAV (FFmpeg). Resampling uses soxr (high quality, via librosa), a real band-limited
-resampler. Every failure is a `MediaError` naming the file:
+decode go through PyAV (FFmpeg), as does a WAV other than 16-bit PCM whose `data` chunk says 0 bytes
+with audio after it (a recorder stopped before writing the size: libsndfile would read nothing, FFmpeg
+and the 16-bit reader read to the end of the file). Of several audio streams the default one is read
+(else the first), with a warning. Mono is the plain mean of all channels (an LFE channel included),
+as `librosa.load(mono=True)` makes it, not FFmpeg's `-ac 1` downmix. Resampling uses soxr (high
+quality, via librosa), a real band-limited resampler. Every failure is a `MediaError` naming the file:
 
 - a missing or empty (0-byte) file;
 - a truncated WAV: the `data` chunk declares more bytes than the file holds (libsndfile would
@@ -13,7 +17,9 @@ resampler. Every failure is a `MediaError` naming the file:
   (`TRUNCATION_FRACTION` and `TRUNCATION_SECONDS` short; libsndfile returns what it could read);
 - a file that holds no samples (a WAV of 0 frames);
 - a container without an audio stream (e.g. a video-only MP4);
-- a segment outside the file, or silence when `on_silence='error'`.
+- NaN or infinite samples (a float WAV);
+- a segment outside the file (or ending before a late audio track starts), or silence when
+  `on_silence='error'`.
 
 Torch-free on purpose: this runs in the decode worker processes.
 """
@@ -56,6 +62,9 @@ _MAGIC_FORMATS = ((b"fLaC", "FLAC"), (b"ID3", "MP3"), (b"OggS", "Ogg"), (b"FORM"
                   (b"\x1aE\xdf\xa3", "Matroska/WebM"), (b".snd", "Sun/NeXT audio"), (b"caff", "CAF"))
 _WAVE_FORMAT_PCM = 0x0001
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+_DISPOSITION_DEFAULT = 0x1  # FFmpeg's AV_DISPOSITION_DEFAULT
+#: Files whose several audio streams were named in a warning already (`choose_audio_stream`).
+_WARNED_STREAMS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,9 @@ class _WavChunks:
     fmt: bytes  # the `fmt ` chunk (empty when the file has none before `data`)
     data_offset: int  # file position of the first audio byte
     data_bytes: int  # audio bytes the file holds: the declared size, or to the end for a placeholder size
+    #: The `data` chunk declares 0 bytes yet audio follows (a recorder stopped before it wrote the size),
+    #: which libsndfile takes at its word: no audio.
+    unsized: bool = False
 
 
 class NotRiffWaveError(MediaError):
@@ -212,7 +224,7 @@ def _wav_chunks(path: Path, f: BinaryIO, size: int) -> _WavChunks | None:
         if chunk_id == b"data":
             available = size - position
             if chunk_size in _UNKNOWN_WAV_SIZES:
-                return _WavChunks(fmt, position, available)
+                return _WavChunks(fmt, position, available, unsized=chunk_size == 0 and available > 0)
             if chunk_size > available:
                 raise MediaError(
                     f"{path}: WAV file is truncated: its header declares {chunk_size} bytes of audio data, "
@@ -249,17 +261,26 @@ def _read_with_soundfile(path: Path, size: int, start: float | None,
         pcm = _read_wav_pcm16(path, size, start, end)
     except NotRiffWaveError as not_wav:
         return _read_soundfile(path, start, end, not_wav=not_wav)
+    except _UnsizedWav:  # FFmpeg reads an unwritten `data` size to the end of the file, as the 16-bit reader does
+        return _read_pyav(path, start, end)
     return pcm if pcm is not None else _read_soundfile(path, start, end)
+
+
+class _UnsizedWav(Exception):
+    """A WAV other than 16-bit PCM whose `data` chunk declares 0 bytes with audio after it."""
 
 
 def _read_wav_pcm16(path: Path, size: int, start: float | None, end: float | None) -> tuple[np.ndarray, int, float] | None:
     """(mono float32 samples, rate, offset) of a 16-bit PCM WAV, read straight from the file: one
     seek and one read of the segment's bytes, no decoder (a third of the time libsndfile takes on
     short files, bit-identical: x / 32768 is exact in float32). None for any other WAV (float,
-    24-bit, compressed, RF64), which libsndfile reads. Truncated files raise MediaError either way."""
+    24-bit, compressed, RF64), which libsndfile reads; `_UnsizedWav` for one whose `data` size is 0 with
+    audio after it (libsndfile would read no samples). Truncated files raise MediaError either way."""
     with open(path, "rb") as f:
         chunks = _wav_chunks(path, f, size)
         layout = _pcm16_layout(chunks.fmt) if chunks is not None else None
+        if chunks is not None and layout is None and chunks.unsized:
+            raise _UnsizedWav(str(path))
         if chunks is None or layout is None:
             return None
         channels, rate = layout
@@ -386,13 +407,13 @@ def _read_pyav(path: Path, start: float | None, end: float | None) -> tuple[np.n
                 raise MediaError(
                     f"{path}: no audio stream (streams: {kinds}); expected a file with an audio track"
                 )
-            stream = container.streams.audio[0]
+            stream = choose_audio_stream(container, path)
             rate = int(stream.codec_context.sample_rate or stream.rate)
             if start and start > SEEK_PREROLL:
                 # Codecs with overlapping frames (AAC, MP3) need a few frames before the cut to decode it exactly.
                 target = start - SEEK_PREROLL
                 container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
-            chunks, first_time = _decode_chunks(container, stream, end)
+            chunks, first_time, last_frame = _decode_chunks(container, stream, end)
             stream_end = _stream_end(stream)
     except MediaError:
         raise
@@ -402,11 +423,16 @@ def _read_pyav(path: Path, start: float | None, end: float | None) -> tuple[np.n
         raise MediaError(f"{path}: the audio stream decoded to no samples; expected a non-empty audio track")
     samples = np.concatenate(chunks)
     if stream_end is not None:  # codecs such as AAC pad the last frame past the stream's end
-        samples = samples[: max(0, int(round((stream_end - first_time) * rate)))]
+        samples = samples[: _padding_trimmed(len(samples), int(round((stream_end - first_time) * rate)), last_frame)]
     if first_time < 0:  # encoder priming before t=0 is not part of the media timeline
         samples, first_time = samples[int(round(-first_time * rate)):], 0.0
     first = 0 if start is None else max(0, int(round((start - first_time) * rate)))
     last = len(samples) if end is None else max(first, int(round((end - first_time) * rate)))
+    if end is not None and end <= first_time:
+        raise MediaError(
+            f"{path}: segment [{start}, {end}] ends before the audio starts ({first_time:.3f}s); expected a segment "
+            "inside the audio track (check the segment times against the recording)"
+        )
     if start is not None and first >= len(samples):
         raise MediaError(
             f"{path}: segment start {start}s is at or after the end of the audio "
@@ -415,26 +441,50 @@ def _read_pyav(path: Path, start: float | None, end: float | None) -> tuple[np.n
     return samples[first:last], rate, first_time + first / rate
 
 
+def choose_audio_stream(container, path: str | Path):
+    """The audio stream to read: the one marked default (a player's choice), else the first. Several audio
+    streams log a warning naming the file and the stream read, once per file and process."""
+    streams = list(container.streams.audio)
+    chosen = next((s for s in streams if int(getattr(s, "disposition", 0) or 0) & _DISPOSITION_DEFAULT), streams[0])
+    if len(streams) > 1 and str(path) not in _WARNED_STREAMS:
+        _WARNED_STREAMS.add(str(path))
+        log.warning("%s: %d audio streams (%s); reading stream %d (the default one, else the first); remux the file "
+                    "to keep only the wanted one (`ffmpeg -i in -map 0:a:N -c copy out`) to choose another", path,
+                    len(streams), ", ".join(f"#{s.index} {s.codec_context.name}" for s in streams), chosen.index)
+    return chosen
+
+
 def _stream_end(stream) -> float | None:
     if not stream.duration or not stream.time_base:
         return None
     return float((stream.start_time or 0) * stream.time_base + stream.duration * stream.time_base)
 
 
-def _decode_chunks(container, stream, end: float | None) -> tuple[list[np.ndarray], float]:
+def _padding_trimmed(decoded: int, stated: int, last_frame: int) -> int:
+    """How many of `decoded` samples to keep when the stream states `stated`: the stated count when the
+    rest lies within the last decoded frame (a codec's padding, as AAC's), else all of them. A stated
+    duration that falls short by more is FFmpeg's estimate (ADTS `.aac` from the bit rate, MPEG-TS from
+    timestamps), not the end of the audio: trimming to it dropped a tenth of such files."""
+    return stated if 0 <= decoded - stated <= last_frame else decoded
+
+
+def _decode_chunks(container, stream, end: float | None) -> tuple[list[np.ndarray], float, int]:
+    """Mono chunks of the decoded frames (to just past `end`), the first frame's time and the last frame's samples."""
     import av
 
     # fltp planar float: (channels, n) per frame; mono = mean over channels.
     resampler = av.AudioResampler(format="fltp")
     chunks: list[np.ndarray] = []
     first_time: float | None = None
+    last_frame = 0
     for frame in container.decode(stream):
         if first_time is None:
             first_time = float(frame.time) if frame.time is not None else 0.0
+        last_frame = frame.samples
         for out in resampler.resample(frame):
             chunks.append(out.to_ndarray().mean(axis=0, dtype=np.float32))
         if end is not None and frame.time is not None and frame.time > end:
             break
     for out in resampler.resample(None):
         chunks.append(out.to_ndarray().mean(axis=0, dtype=np.float32))
-    return chunks, first_time or 0.0
+    return chunks, first_time or 0.0, last_frame

@@ -14,10 +14,11 @@ Pixels are PyAV's `VideoFrame.to_ndarray(format="rgb24")` of each decoded frame:
 colour matrix and range (BT.601 when untagged, as FFmpeg assumes), 8 bits per channel (10-bit and
 grey sources convert too). With `autorotate` (the default) a frame whose display matrix turns it by a
 multiple of 90 degrees (phone videos) is turned upright, pixel for pixel as the `ffmpeg` command line
-turns it; other angles and mirroring are not applied (a warning names the file). Without it frames are
-seen as stored, as PyAV and `torchvision.io.read_video` return them. Where chroma goes through FFmpeg's general
-scaler (odd sizes, high bit depth), PyAV's interpolation (bilinear) can differ from the command
-line's and torchcodec's at sharp colour edges; flat areas agree.
+and torchcodec turn it; other angles and mirroring are not applied (a warning names the file). Without it
+frames are seen as stored, as PyAV and `torchvision.io.read_video` return them. A sample aspect ratio is
+not applied (an anamorphic frame keeps its stored width, as the command line and torchcodec give it).
+Where chroma goes through FFmpeg's general scaler (odd sizes, high bit depth), PyAV's interpolation
+(bilinear) can differ from the command line's and torchcodec's at sharp colour edges; flat areas agree.
 
 A truncated file is a `MediaError`, not a shorter clip: when the stream decodes to its last frame
 before the end it was asked for (the segment's end, else the end of the video) and the file states
