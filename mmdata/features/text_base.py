@@ -1,12 +1,16 @@
 """The text extractor contract: a sample's texts in, one vector per sample or per caption out.
 
 `TextExtractor` decodes a sample's texts (`records.text_items`), refusing a sample without text or
-with a blank one, and regroups the vectors its subclasses' `embed` gives for a batch's flat list of
+with a blank one or one that is not Unicode text, warns about HTML character references (texts are
+read as written), and regroups the vectors its subclasses' `embed` gives for a batch's flat list of
 texts; the helpers here (labels naming samples in messages, level checks, normalization) are shared
 by the text extractors (`mmdata.features.text_minilm`, `text_bow`, `text_tokens`).
 """
 from __future__ import annotations
 
+import html.entities
+import logging
+import re
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +23,14 @@ from mmdata.features.base import Extractor
 from mmdata.records import BLANK_CATEGORIES, text_items
 from mmdata.store.metadata import FeatureSpec
 
+log = logging.getLogger(__name__)
+
 TextLevel = Literal["sample", "caption"]
+
+#: An HTML character reference closed by ';' (`&amp;`, `&#39;`, `&#x27;`), as some corpora ship their texts
+#: (Flickr30K's `&amp;`); a name counts when HTML5 defines it. Only the closed form: `html.unescape` also
+#: reads a few names without ';' ("&not" in "&nothing"), which plain text holds.
+_CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 def is_blank_text(text: str) -> bool:
@@ -50,6 +61,32 @@ def text_labels(items: Sequence[Sequence[str]], level: TextLevel) -> list[str]:
             labels.append(f"{name} caption {index}" if level == "caption" and getattr(texts, "captions", True)
                           else name)
     return labels
+
+
+def has_character_reference(text: str) -> bool:
+    """True when `text` holds an HTML character reference that stands for a character (`&amp;` for '&')."""
+    return any(reference[1] == "#" or reference[1:] in html.entities.html5
+               for reference in _CHARACTER_REFERENCE.findall(text))
+
+
+def unencodable_at(text: str) -> int | None:
+    """The index of the first character UTF-8 cannot encode (a lone surrogate such as '\\ud800', which a
+    JSON escape can make), or None: tokenizers and Arrow refuse such a text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return e.start
+    return None
+
+
+def warn_about_character_references(table: str, texts: Sequence[str], labels: Sequence[str]) -> None:
+    """Log how many `texts` hold HTML character references, naming the first samples: an extractor reads
+    them as written (`&amp;` is '&', 'amp', ';' to a tokenizer, the word 'amp' to `hashed-bow`)."""
+    found = [has_character_reference(text) for text in texts]
+    if any(found):
+        log.warning("%s: %d of %d texts hold HTML character references such as '&amp;' (samples %s); they are read "
+                    "as written, not as the characters they stand for; unescape them in the corpus "
+                    "(html.unescape) if they are markup", table, sum(found), len(texts), first_labels(labels, found))
 
 
 def first_labels(labels: Sequence[str], where: Sequence[bool], limit: int = 5) -> str:
@@ -109,18 +146,27 @@ class TextExtractor(Extractor):
                 "a text feature needs at least one"
             )
         for index, text in enumerate(texts):
+            what = f"caption {index}" if row.get("captions") else "the transcript"
             if not isinstance(text, str) or is_blank_text(text):
-                what = f"caption {index}" if row.get("captions") else "the transcript"
                 raise MediaError(
                     f"sample {row['sample_id']!r}: {what} is {text!r:.80}; expected a non-blank string; "
                     "fix or remove it in the corpus (blank: only whitespace, control or zero-width characters)"
+                )
+            at = unencodable_at(text)
+            if at is not None:
+                raise MediaError(
+                    f"sample {row['sample_id']!r}: {what} holds {text[at]!r} at character {at}, a lone surrogate "
+                    "that is not Unicode text (a JSON escape such as \"\\ud800\" without its pair); expected valid "
+                    "text; fix the escape in the corpus"
                 )
         return SampleTexts(texts, row.get("sample_id"), captions=bool(row.get("captions")))
 
     def compute(self, items: list[list[str]]) -> list[np.ndarray]:
         flat = [text for texts in items for text in texts]
+        labels = text_labels(items, self.config.level)
+        warn_about_character_references(self.table_name, flat, labels)
         # all texts of the batch in one call
-        vectors = self.embed(flat, labels=text_labels(items, self.config.level))
+        vectors = self.embed(flat, labels=labels)
         return group_per_sample(vectors, [len(t) for t in items], level=self.config.level, normalize=self.normalized)
 
     @property

@@ -1,7 +1,9 @@
 """The `hashed-bow` extractor: a hashed bag of words, no model needed.
 
 Its tokens (`bow_tokens`) are lowercase word runs with their combining marks, and single CJK
-ideographs and kana; each is counted into a bucket by a crc32 stable across runs and machines.
+ideographs and kana; each is counted into a bucket by a crc32 stable across runs and machines. Which
+characters are letters and marks is Python's Unicode database, whose version the table records
+(`versions["unicode"]`): another Python may know characters this one does not.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -20,8 +22,10 @@ from mmdata.features.base import register_extractor
 from mmdata.features.text_base import TextExtractor, TextLevel, check_level, l2_normalize
 from mmdata.store.metadata import FeatureSpec
 
-# Tokens: lowercase word runs; CJK ideographs and kana are one token each (Chinese has no spaces).
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Tokens: lowercase word runs; CJK ideographs and kana are one token each (Chinese has no spaces): kana,
+# the unified ideographs and extension A, compatibility ideographs, half-width katakana, and the
+# supplementary and tertiary ideographic planes (extensions B to I, as Cantonese and names use them).
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003ffff"
 
 
 @functools.cache
@@ -79,6 +83,12 @@ class HashedBow(TextExtractor):
 
     def output_spec(self) -> FeatureSpec:
         return self.sequence_or_pooled(self.config.dim)
+
+    def provenance(self) -> dict[str, Any]:
+        out = super().provenance()
+        # The tokens depend on which characters Python's Unicode database calls letters and marks.
+        out["versions"]["unicode"] = unicodedata.unidata_version
+        return out
 
     @property
     def normalized(self) -> bool:

