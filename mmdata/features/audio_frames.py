@@ -44,19 +44,22 @@ def check_segment_overrun(row: dict[str, Any], path: Path | str, media_end: floa
         )
 
 
-def check_segment_underrun(row: dict[str, Any], path: Path | str, media_start: float, what: str) -> None:
+def check_segment_underrun(row: dict[str, Any], path: Path | str, media_start: float, what: str, *,
+                           begins: str | None = None, hint: str = "") -> None:
     """Raise MediaError if the row's segment starts more than `SEGMENT_OVERRUN_TOLERANCE` of its length
     before `media_start` (seconds of the media file where the decoded `what` begins: an audio track
-    that starts late in its video): the rule of `check_segment_overrun` at the segment's start."""
+    that starts late in its video, a video's first sampled frame): the rule of `check_segment_overrun`
+    at the segment's start. `begins` names that point ("the audio does" by default); `hint` ends the
+    message. A segment without an end is not judged."""
     start, end = row.get("start") or 0.0, row.get("end")
     if end is None or end <= start:
         return
     missing = min(media_start, end) - start
     if missing > SEGMENT_OVERRUN_TOLERANCE * (end - start):
         raise MediaError(
-            f"{path}: segment [{start:g}s, {end:g}s] of sample {row['sample_id']!r} starts {missing:.3f}s before the "
-            f"{what} does ({media_start:.3f}s), so only {1 - missing / (end - start):.0%} of it has {what}; expected a "
-            "segment inside its media file (check the segment times against the recording)"
+            f"{path}: segment [{start:g}s, {end:g}s] of sample {row['sample_id']!r} starts {missing:.3f}s before "
+            f"{begins or f'the {what} does'} ({media_start:.3f}s), so only {1 - missing / (end - start):.0%} of it has "
+            f"{what}; expected a segment inside its media file (check the segment times against the recording{hint})"
         )
 
 

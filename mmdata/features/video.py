@@ -41,7 +41,7 @@ import numpy as np
 
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import ConfigError, MediaError
-from mmdata.features.audio import SEGMENT_OVERRUN_TOLERANCE, check_segment_overrun
+from mmdata.features.audio_frames import check_segment_overrun, check_segment_underrun
 from mmdata.features.base import Extractor, create_extractor, register_extractor, takes_decoded_pictures
 from mmdata.media.video import read_video_frames
 from mmdata.options import option_text, options_to_json
@@ -56,20 +56,9 @@ FRAMES_PER_COMPUTE = 64
 
 
 def check_segment_start(row: dict[str, Any], path: Path | str, first_frame: float) -> None:
-    """Raise MediaError if the row's segment starts more than `SEGMENT_OVERRUN_TOLERANCE` of its length
-    before `first_frame` (seconds of the media file where the sampled frames start): the rule of
-    `check_segment_overrun` at the segment's start. A segment without an end is not judged."""
-    start, end = row.get("start") or 0.0, row.get("end")
-    if end is None or end <= start:
-        return
-    missing = min(first_frame, end) - start
-    if missing > SEGMENT_OVERRUN_TOLERANCE * (end - start):
-        raise MediaError(
-            f"{path}: segment [{start:g}s, {end:g}s] of sample {row['sample_id']!r} starts {missing:.3f}s before the "
-            f"first frame of the video ({first_frame:.3f}s), so only {1 - missing / (end - start):.0%} of it has video; "
-            "expected a segment inside its media file (check the segment times against the recording; an MPEG-TS "
-            "time line often starts near 1.4 s, not 0)"
-        )
+    """`check_segment_underrun` at the video's first sampled frame (`first_frame`, seconds of the file)."""
+    check_segment_underrun(row, path, first_frame, "video", begins="the first frame of the video",
+                           hint="; an MPEG-TS time line often starts near 1.4 s, not 0")
 
 
 def time_weighted_mean(frames: np.ndarray, intervals: np.ndarray) -> np.ndarray:
