@@ -28,19 +28,14 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmdata.errors import DatasetBusyError, DatasetError, DatasetNotFoundError
+from mmdata.errors import DatasetError, DatasetNotFoundError
 from mmdata.store.files import sha256_file, write_text_atomic
 from mmdata.store.layout import CHECKSUMS_NAME, MANIFEST_NAME
+from mmdata.store.lock import directory_lock
 from mmdata.store.output_files import checksums_file
-
-try:
-    import fcntl
-except ImportError:  # not on POSIX: no writer lock to respect (as `store.lock`)
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -234,23 +229,12 @@ def _require_utf8_names(root: Path, names: list[str]) -> None:
                                "move it out of the folder") from None
 
 
-@contextlib.contextmanager
-def _no_writer(root: Path) -> Iterator[None]:
-    """Hold the dataset's writer lock (`store.lock.writing`: `flock` on the directory) while the files
-    are hashed: an extract or align writing the dataset now is refused, and none starts meanwhile, so
-    the checksums are of one state of the files. Without the lock (not POSIX) nothing is held."""
-    fd = os.open(root, os.O_RDONLY) if fcntl is not None else None
-    try:
-        if fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise DatasetBusyError(f"{root} is being written by another mmdata process (an extract or align "
-                                       "running now); checksum it when that one has finished") from None
-        yield
-    finally:
-        if fd is not None:
-            os.close(fd)  # releases the lock
+def _no_writer(root: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the dataset's writer lock (`store.lock.directory_lock`) while the files are hashed: an extract
+    or align writing the dataset now is refused, and none starts meanwhile, so the checksums are of one
+    state of the files."""
+    return directory_lock(root, f"{root} is being written by another mmdata process (an extract or align "
+                                "running now); checksum it when that one has finished")
 
 
 def checksum_line(rel: str, digest: str) -> str:

@@ -69,22 +69,35 @@ def writing(dataset_dir: str | Path, what: str) -> Iterator[Path]:
         raise DatasetError(f"{root} is a file; expected a dataset directory (a new one, or one written earlier)")
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
+    busy = (f"{root} is being written by another mmdata process (an extract or align running now); "
+            f"run this {what} when that one has finished, or write to another directory")
+    try:
+        with directory_lock(root, busy):
+            _warn_if_checksummed(root, what)
+            remove_stale_temporaries(root)
+            yield root
+    finally:
+        if created and not any(root.iterdir()):
+            root.rmdir()  # a run that failed before writing anything leaves no empty directory either
+
+
+@contextmanager
+def directory_lock(root: Path, busy: str) -> Iterator[None]:
+    """Hold the dataset directory's writer lock (`flock` on the directory) while the block runs.
+    Without `fcntl` (not POSIX) nothing is held.
+
+    Raises:
+        DatasetBusyError: with the message `busy`, when another process holds the lock now.
+    """
     fd = os.open(root, os.O_RDONLY) if fcntl is not None else None
     try:
         if fd is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise DatasetBusyError(
-                    f"{root} is being written by another mmdata process (an extract or align running now); "
-                    f"run this {what} when that one has finished, or write to another directory"
-                ) from None
-        _warn_if_checksummed(root, what)
-        remove_stale_temporaries(root)
-        yield root
+                raise DatasetBusyError(busy) from None
+        yield
     finally:
-        if created and not any(root.iterdir()):
-            root.rmdir()  # a run that failed before writing anything leaves no empty directory either
         if fd is not None:
             os.close(fd)  # closing the descriptor releases the lock
 
