@@ -1,13 +1,16 @@
 """mmdata: multimodal corpora to aligned, validated, self-describing Arrow feature tables.
 
     import mmdata
-    mmdata.extract("coco", "/data/coco", "out/coco-val", split="val2017")
-    data = mmdata.open_dataset("out/coco-val")      # its repr lists the splits and tables
-    ids, x = data.to_numpy("image.color-hist", split="val2017")
-    report = mmdata.check_dataset("out/coco-val")   # report.ok, report.errors
-    mmdata.fuse("out/coco-val", "out/coco-fused", stats_splits=("val2017",), format="arrow")
-    fused = mmdata.FusedDataset("out/coco-fused", "val2017")
-    loader = DataLoader(fused, batch_size=64, shuffle=True, num_workers=2, collate_fn=mmdata.collate_fused)
+    from torch.utils.data import DataLoader
+
+    if __name__ == "__main__":                          # decode workers start from a fork server
+        mmdata.extract("coco", "/data/coco", "out/coco-val", split="val2017")
+        data = mmdata.open_dataset("out/coco-val")      # its repr lists the splits and tables
+        ids, x = data.to_numpy("image.color-hist", split="val2017")
+        report = mmdata.check_dataset("out/coco-val")   # report.ok, report.errors
+        mmdata.fuse("out/coco-val", "out/coco-fused", stats_splits=("val2017",), format="arrow")
+        fused = mmdata.FusedDataset("out/coco-fused", "val2017")
+        loader = DataLoader(fused, batch_size=64, shuffle=True, num_workers=2, collate_fn=mmdata.collate_fused)
 
 Every failure a user can fix raises a subclass of `mmdata.MmdataError` (all of them are here too).
 The names above are imported when first used, so `import mmdata` stays light (and comes before

@@ -42,6 +42,13 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
     shard that is gone or cannot be read and rows that differ from the manifest's count;
     `unlisted_tables` names folders in features/ the manifest does not list (no command reads them).
 
+    Args:
+        path: the dataset directory.
+
+    Returns:
+        A dict (what `mmdata info --json` prints): dataset, layout_version, mmdata_version, corpus,
+        samples, tables (a list, one dict per table), errors, problems, unlisted_tables.
+
     Raises:
         DatasetError: not a dataset (see `open_dataset`), or its path is not valid UTF-8.
     """

@@ -112,8 +112,9 @@ def extract(
     """Load a corpus into a dataset directory and compute every requested feature table.
 
     Args:
-        kind: corpus kind (`coco`, `karpathy`, `flickr30k`, `manifest`, ...).
-        corpus_dir: the corpus folder, in the kind's own layout (`mmdata kinds` lists them).
+        kind: corpus kind (`coco`, `karpathy`, `flickr30k`, `manifest`, ...; `mmdata extract --help`
+            lists them all).
+        corpus_dir: the corpus folder, in the kind's own layout (docs/corpora.md describes each).
         output_dir: the dataset directory to write (made when new). One holding a dataset of the same
             corpus, split and options gains the requested tables; another corpus's is refused.
         extractors: extractor specs (`"resnet50"`, `"color-hist:bins=8"`) or instances, as a list,
@@ -122,9 +123,9 @@ def extract(
             modalities the corpus has (see `default_extractors`); [] writes the samples table (and
             the tables a corpus carries, such as a .csd folder's) only.
         split: load only this split of the corpus (`val2017`); None: every split.
-        corpus_options: the loader's options (`mmdata kinds KIND` lists them), as a dict or as
-            `"key=value,key=value"` text read as the command line's `-o` (`{"labels": "none"}` or
-            `"labels=none"`).
+        corpus_options: the loader's options (docs/corpora.md; an unknown one is refused with the list
+            of those the kind takes), as a dict or as `"key=value,key=value"` text read as the command
+            line's `-o` (`{"labels": "none"}` or `"labels=none"`).
         batch_size: items an extractor computes at a time (and a worker decodes per task).
         num_workers: decode processes (0: decode in this process); None measures each extractor's
             decoding on its first batch and starts workers only where they pay (`LocalExecutor`).

@@ -1,6 +1,6 @@
 """Extraction recipes: a TOML file naming a corpus kind and the extractors per modality.
 
-recipes/coco-resnet50-minilm.toml looks like:
+A recipe looks like this (every key shown; recipes/*.toml are working ones):
     [corpus]
     kind = "coco"
     split = "val2017"            # optional
@@ -153,6 +153,17 @@ def extract_recipe(
     `mmdata extract RECIPE.toml CORPUS OUT` runs it: a keyword argument given (not None) overrides the
     recipe as the command's flag does (`recipe_arguments`); the rest (`executor`, `ray_address`, `force`)
     go to `extract` as they are. `progress=True` draws bars (`mmdata.progress.RichProgress`).
+
+    Args:
+        recipe: the recipe's TOML file, or a `Recipe` (`load_recipe`).
+        corpus_dir: the corpus folder, in the layout of the recipe's corpus kind.
+        output_dir: the dataset directory to write (as `extract`'s).
+        extractors, split, corpus_options, batch_size, num_workers, on_error, shard_size, table_format,
+            progress: override the recipe's value when not None, as `extract` takes them.
+        **options: `executor`, `ray_address`, `force`, passed to `extract`.
+
+    Returns:
+        `extract`'s `ExtractReport`.
 
     Raises:
         CorpusNotFoundError, ConfigError: as `load_recipe` (naming the recipe file and the key).

@@ -130,6 +130,11 @@ def align_dataset(
             (the reference must have words: a word or phone table).
         on_error: a sample that has no features in an input table (it failed earlier) gets null
             outputs recorded in the errors table ('skip'), or stops the run ('fail').
+        force: write the outputs from scratch, replacing those an earlier run made with other settings
+            (without it a rerun keeps the finished shards of the same settings and refuses other ones).
+
+    Returns:
+        An `AlignReport`: the reference intervals kept, dropped and skipped, and a row count per output.
 
     Raises:
         DatasetError: the reference is not a temporal table, a table is missing, the reference or a

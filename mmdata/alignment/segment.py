@@ -134,6 +134,7 @@ def segment_dataset(
 
     Args:
         dataset_dir: the dataset of whole videos, or a `Dataset` (`open_dataset`).
+        output_dir: the new dataset directory, one sample per label segment.
         labels: the label `.csd` (keys `vid` with one row per segment, or SDK-aligned keys `vid[i]`).
         tables: the tables to cut, as a list or a comma-separated string (default: every temporal
             table with intervals).
@@ -141,6 +142,10 @@ def segment_dataset(
             directory or absolute; default: the videos' splits.
         shard_size: samples per shard (default: the source dataset's).
         force: replace an existing `output_dir`.
+
+    Returns:
+        A `SegmentReport`: segments and videos written, rows per table, tables skipped (pooled ones)
+        and segments that got no feature, with why.
 
     Raises:
         ConfigError: `tables` that are not names, `shard_size` not a whole number >= 1, `force` not a

@@ -129,6 +129,9 @@ def check_dataset(
         tables: feature tables to check, as a list or a comma-separated string (default: every table
             in the manifest).
 
+    Returns:
+        A `CheckReport`: `ok` (no error-severity issue), `issues`, `errors`, `warnings`, `to_json()`.
+
     Raises:
         ConfigError: `options` is not a CheckOptions, or `tables` are not names.
         CorpusNotFoundError, DatasetError: not a dataset directory.

@@ -1,5 +1,6 @@
 """Early fusion and trainer-ready exports.
 
+    from torch.utils.data import DataLoader
     from mmdata.fusion import fuse, FusedDataset, collate_fused
     fuse("out/mosi", "out/mosi-fused", tables=("text", "audio", "video"), missing="zero", format="arrow")
     loader = DataLoader(FusedDataset("out/mosi-fused", "train"), batch_size=32, collate_fn=collate_fused)

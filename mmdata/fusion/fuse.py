@@ -184,6 +184,10 @@ def fuse(dataset_dir: str | Path | Dataset, output_dir: str | Path, options: Fus
             (the name extract, align, segment and the command line use). `tables`, `stats_splits`
             and `labels` take a list or a comma-separated string.
 
+    Returns:
+        A `FuseReport`: rows per split, the fused dim and each table's slice of it, missing and
+        dropped counts, the files written.
+
     Raises:
         ConfigError: bad options (an unknown keyword, naming the closest field; a value a field does
             not take), a split for statistics that does not exist, two tables of one modality.

@@ -1,8 +1,10 @@
 """A map-style PyTorch Dataset over a fused export, memory-mapped, plus a collate function.
 
+    from torch.utils.data import DataLoader
     data = FusedDataset("out/mosi-fused", split="train")       # arrow, hf or npy export
     loader = DataLoader(data, batch_size=64, shuffle=True, num_workers=4, collate_fn=collate_fused)
-    for batch in loader: batch["feature"], batch["label"], batch["mask"] ...
+    for batch in loader:
+        x, y = batch["feature"], batch["label"]                 # + length and mask for sequences
 
 Nothing is copied at open: Arrow IPC and .npy files are memory-mapped and each item is cut from
 the mapped buffers. Worker processes reopen the files themselves (only the path is pickled).
@@ -37,6 +39,12 @@ _REQUIRED = {"format": str, "dim": int, "rows": dict, "rows_kind": str, "tables"
 
 def read_fused_metadata(export_dir: str | Path) -> dict[str, Any]:
     """The `fused.json` of an export directory.
+
+    Args:
+        export_dir: a folder written by `fuse` (`mmdata fuse`).
+
+    Returns:
+        Its `fused.json` as a dict: format, dim, tables and their slices, rows and files per split, ...
 
     Raises:
         DatasetError: the directory holds no fused export, or its `fused.json` is not valid JSON or
@@ -131,6 +139,10 @@ class FusedDataset:
 
     `label_names` are the export's auxiliary labels (`fuse --labels`), in the order of each item's
     `labels` values (`label_columns`: their columns in the export); empty when it has none.
+
+    Args:
+        export_dir: a folder written by `fuse` with format 'arrow', 'hf' or 'npy'.
+        split: the split whose rows the dataset holds.
 
     Raises:
         DatasetError: not an export, a Parquet export (not memory-mappable: export with
@@ -266,10 +278,14 @@ class FusedItems(list):
 def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack items into a batch; ragged sequences are zero-padded to the batch's longest, with a mask.
 
-    Returns feature (B, D) or (B, T, D) float32, label (B,) float32 (NaN when absent), sample_id
-    (list of str), and length (B,) int64, mask (B, T) bool for sequences, present (B, m) bool and
-    labels (B, k) float32 (auxiliary labels, `FusedDataset.label_names` order, NaN when absent) when
-    the export has them.
+    Args:
+        items: `FusedDataset` items (a DataLoader's `collate_fn=collate_fused` hands them over).
+
+    Returns:
+        A dict: feature (B, D) or (B, T, D) float32, label (B,) float32 (NaN when absent), sample_id
+        (list of str), and length (B,) int64, mask (B, T) bool for sequences, present (B, m) bool and
+        labels (B, k) float32 (auxiliary labels, `FusedDataset.label_names` order, NaN when absent) when
+        the export has them.
     """
     import torch
 

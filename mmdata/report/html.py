@@ -88,9 +88,14 @@ def write_report(
     """Write the HTML report of a dataset.
 
     Args:
+        dataset_dir: the dataset directory (written by `mmdata extract`, or a share of one).
+        out_path: the HTML file to write.
         corpus_root: where the corpus lies now, for the gallery (default: the manifest's root).
         allow_failed_checks: report even when `mmdata check` finds errors (the page lists them).
         max_gallery: samples in the gallery; max_points: samples per PCA projection.
+
+    Returns:
+        A `ReportSummary`: the file written, its size, and the tables, figures, gallery items and issues on it.
 
     Raises:
         DatasetError: not a dataset, an older layout, or failing checks (`ChecksFailedError`).

@@ -300,8 +300,12 @@ def _unescape(name: str) -> str | None:
 def verify_checksums(dataset_dir: str | Path) -> VerifyReport:
     """Compare every file of the directory with `checksums.sha256`.
 
-    Returns a report naming each missing, extra (unlisted) and altered file; `report.ok` is True
-    when the directory holds exactly the recorded files with the recorded contents.
+    Args:
+        dataset_dir: a folder holding `checksums.sha256` (a share, or a dataset after `mmdata checksum`).
+
+    Returns:
+        A `VerifyReport` naming each missing, extra (unlisted) and altered file; `report.ok` is True
+        when the directory holds exactly the recorded files with the recorded contents.
 
     Raises:
         DatasetNotFoundError: the directory does not exist.

@@ -164,6 +164,10 @@ def share_dataset(
             wrote (edited by hand, say to fill in the licence); without it such a share is refused.
         force: the same as `overwrite` (the name extract, align, segment and the command line use).
 
+    Returns:
+        A `ShareReport`: rows per split, the configs (samples and one per table), files and bytes
+        written, the checks' report, and media that could not be found or embedded.
+
     Raises:
         ConfigError: `media` is neither 'reference' nor 'embed', a flag that is not a bool, a
             `shard_size` below 1; media to embed and no corpus root (the dataset records none, or not a folder).

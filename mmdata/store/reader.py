@@ -33,9 +33,10 @@ class Dataset:
         >>> data = open_dataset("out/coco")
         >>> data                                          # splits, and each table's dim, kind, rows
         >>> "image.color-hist" in data                    # a table of that name?
-        >>> ids, x = data.to_numpy("image.color-hist", split="train")             # (n,), (n, dim)
-        >>> ids, offsets, values, intervals = data.read_sequences("text.minilm")  # values[offsets[i]:offsets[i+1]]
-        >>> data.read_table("image.color-hist", split="val")  # a pyarrow Table; data["image.color-hist"]: all rows
+        >>> ids, x = data.to_numpy("image.color-hist", split="val2017")           # (n,), (n, dim)
+        >>> ids, offsets, values, intervals = data.read_sequences("text.minilm.caption")  # minilm:level=caption
+        >>> values[offsets[0]:offsets[1]]                 # sample 0's rows: here one vector per caption
+        >>> data.read_table("image.color-hist", split="val2017")  # a pyarrow Table; data[name]: all rows
         >>> for batch in data.table("image.color-hist").to_batches(batch_size=1024): ...   # a batch at a time
 
     A complete feature table is row-aligned with the samples table: row i of both is one sample. So a
@@ -296,6 +297,12 @@ class Dataset:
 
 def open_dataset(path: str | Path) -> Dataset:
     """Open a dataset directory written by `mmdata extract`.
+
+    Args:
+        path: the dataset directory (the folder holding `mmdata.json`).
+
+    Returns:
+        A `Dataset`; nothing is read beyond the manifest until a table is asked for.
 
     Raises:
         DatasetNotFoundError: the directory does not exist (a DatasetError, and a CorpusNotFoundError,
