@@ -21,15 +21,16 @@ def export_csd_command(
     keys: Annotated[Literal["sample", "sdk"], typer.Option(help=(
         "Keys to write: sample ids, or the SDK's keys (e.g. Xy9[0] for the raw clip Xy9_1) from extra.sdk_key, "
         "with rows moved onto the full video's time line."))] = "sample",
-    force: Annotated[bool, typer.Option("--force", help="Write into a CSD_DIR that already holds .csd files, "
-                                                        "replacing those of the same names and removing the other "
-                                                        "files an earlier export-csd wrote there.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Write into a CSD_DIR that already holds .csd files (or "
+                                                        "a folds file), replacing those of the same names and "
+                                                        "removing the other files an earlier export-csd wrote "
+                                                        "there.")] = False,
 ) -> None:
-    """Write temporal tables (and segment labels) as SDK computational sequences."""
+    """Write temporal tables (and segment labels) as SDK computational sequences, and the splits as its fold lists."""
     chosen = table_names(table)
     checked_dir(csd_dir, "CSD_DIR")
     written = export_csd(output_dir, csd_dir, tables=chosen, labels=labels, keys=keys, force=force)
-    for path in written:
+    for path in [*written, *([written.folds] if written.folds else [])]:
         typer.echo(f"wrote {path}")
     for path in written.removed:
         typer.echo(f"removed {path} (an earlier export-csd wrote it)")

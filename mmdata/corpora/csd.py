@@ -20,7 +20,8 @@ named like labels (`*label*`, not words) are then left out, neither samples nor 
 the manifest, `extra.loader.left_out`), unless the option `tables` names them. That is the first
 step of the SDK's canonical pipeline (align whole videos to words), after which `mmdata segment`
 cuts the videos into the label segments. The split comes from the `folds` file (JSON, or the SDK's `*_std_folds.py` read
-with `ast`, never run): `unassigned` for videos in no fold, `all` without a folds file; a warning
+with `ast`, never run), else from the folds file `export-csd` wrote beside its files (`csd_splits`):
+`unassigned` for videos in no fold, `all` without a folds file; a warning
 names videos in no fold and fold ids that are no video of the folder. The
 transcript is the words of the segment without pause tokens (`sp`, in any case); extra["words"]
 lists them with their times, pauses included (`[[word, start, end], ...]`, what the
@@ -76,6 +77,7 @@ This module holds the loader (`load_csd`, its options) and the inspection of eac
     mmdata.corpora.csd_table_names   what each file's table is called
     mmdata.corpora.csd_labels        the label sequence: which file, its segments, its dataset
     mmdata.corpora.csd_keys          which sample each key belongs to (row keys `vid[i]`, mixed folders)
+    mmdata.corpora.csd_splits        which split each sample is in (the option folds, or an export's folds file)
 The names moved to the first two stay importable from here.
 """
 from __future__ import annotations
@@ -94,6 +96,7 @@ from mmdata.corpora.csd_keys import assign_samples, sample_of
 from mmdata.corpora.csd_labels import (
     dataset_of, label_segments, left_out, mark_rows_by_segment, pick_labels, row_labels_metadata,
 )
+from mmdata.corpora.csd_splits import NO_FOLDS_SPLIT, UNASSIGNED_SPLIT, read_csd_folds  # noqa: F401 - re-exported
 from mmdata.corpora.csd_table_names import ALIGNED_MARK, _table_names  # noqa: F401 - also re-exported from here
 from mmdata.corpora.csd_tables import (  # noqa: F401 - also re-exported from here
     NonFinite, _SegmentRules, _table, _timed_words, _video_ends, beyond_float32, is_pause, jsonable, nonfinite_error,
@@ -103,15 +106,12 @@ from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 from mmdata.formats.csd import (
     SMALL_ARRAY_BYTES, CsdEntry, CsdFile, VideoRows, check_intervals, check_shapes, read_all, split_key,
 )
-from mmdata.formats.folds import read_folds, report_fold_coverage, resolve_folds_path
 from mmdata.records import Sample, spoken_transcript
 
 log = logging.getLogger(__name__)
 
 #: Bytes of small keys' rows that `inspect_csd` keeps per file for the table reader (see `_FileInfo.kept_rows`).
 KEPT_ROWS_BYTES = 256 * 2**20
-# The split of a video that no fold of the folds file names.
-UNASSIGNED_SPLIT = "unassigned"
 # A raw CMU-MOSI clip id: `<vid>_<k>`, k 1-based (the SDK's segment `<vid>[k-1]`).
 _CLIP_KEY = re.compile(r"^(?P<video>.+)_(?P<number>[1-9]\d*)$")
 
@@ -122,7 +122,7 @@ class CsdOptions:
     #: whole-video samples, files named like '*label*' left out (unless `tables` names them).
     labels: str = "auto"
     #: Folds file (JSON {split: [video ids]} or the SDK's *_std_folds.py): absolute, relative to the current
-    #: directory, else relative to the corpus dir.
+    #: directory, else relative to the corpus dir (default: the folds file export-csd wrote, when the files record one).
     folds: str | None = None
     #: Table names per file: FILE_STEM=modality.name (join several with '+').
     tables: tuple[str, ...] = ()
@@ -190,6 +190,7 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     result = LoadResult(samples=[])
     # Every file is checked as a feature sequence first: which one holds the labels is known only after.
     infos = [inspect_csd(path, options, result.problems, labels=False) for path in paths]
+    folds = read_csd_folds(corpus_dir, options.folds, [(i.path, i.metadata) for i in infos])
     labels = pick_labels(infos, options)
     if labels is not None:
         labels = _inspect_as_labels(labels, infos, options, result)
@@ -217,18 +218,15 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
     videos = [v for v in unified.kept if v not in bad]
     if labels is not None:
         mark_rows_by_segment(sequences, labels)
-    folds = None
-    if options.folds:
-        folds_path = resolve_folds_path(options.folds, corpus_dir)
-        folds = read_folds(folds_path)
-        report_fold_coverage(folds_path, folds, {v.split("[")[0] for v in videos})
     spans = label_segments(labels, videos, result) if labels is not None else {v: None for v in videos}
+    if folds is not None:
+        folds.report_coverage(videos, spans)
     word_files = [i for i in sequences if i.is_text and "phone" not in i.names]
     words = next((i for i in word_files if not i.row_keyed), word_files[0] if word_files else None)
     timed_words = _timed_words(words, spans, by_segments) if words is not None else {}
     for sample_id, span in spans.items():
         base = sample_id.split("[")[0]
-        fold = folds.get(base, UNASSIGNED_SPLIT) if folds is not None else "all"
+        fold = folds.split(sample_id) if folds is not None else NO_FOLDS_SPLIT
         if split is not None and fold != split:
             continue
         start, end, values, index = span if span is not None else (None, None, None, None)
@@ -257,6 +255,8 @@ def load_csd(corpus_dir: Path, options: CsdOptions, split: str | None) -> LoadRe
                                      "keys": "segments" if labels.keyed_by_segment else "videos"}
     if excluded:
         result.metadata["left_out"] = [i.path.name for i in excluded]
+    if folds is not None and folds.exported:  # the splits came with the folder, not from an option
+        result.metadata["folds_file"] = folds.path.name
     dataset = options.dataset or (dataset_of(labels) if labels is not None else None)
     if dataset:
         result.metadata["dataset"] = dataset

@@ -18,8 +18,10 @@ file is written too: one key per video, one row per segment in segment order (th
 file's name, root and metadata when the dataset came from `.csd` files), or, when the original
 label file was one the SDK had aligned or a video's segments `vid[i]` skip a number (a label row
 the loader left out), one key `vid[i]` of one row per segment, so the segment ids (gaps included)
-survive a round trip. Tables are streamed one record batch at a time as NumPy views, so memory
-stays at about a batch. Segments that overlap are each written with all of their rows; the SDK's
+survive a round trip. The samples' splits go beside the files as the SDK's fold lists (`csd_folds`:
+`standard_folds.json`, which every file written names), unless every sample is in split "all", so
+that `extract csd` reads the folder back with its splits. Tables are streamed one record batch at a
+time as NumPy views, so memory stays at about a batch. Segments that overlap are each written with all of their rows; the SDK's
 align, which joins a video's `vid[i]` keys before cutting, reads such rows once per segment they
 fall in, so the export warns.
 
@@ -52,6 +54,8 @@ from mmdata.errors import ConfigError, DatasetError
 from mmdata.formats.csd import CSD_SUFFIX, split_key, write_csd
 from mmdata.checks.aligned import aligned_reference
 from mmdata.formats.csd_folder import EXPORT_MARKER_KEY, TABLE_IDENTITY_KEY, exporting_into, kept_files_warning, remove_stale_temporaries
+from mmdata.formats.csd_folder import earlier_folds_file
+from mmdata.formats.csd_folds import export_fold_lists, split_videos_warning, without_folds_record, write_folds_file
 from mmdata.formats.csd_export_keys import (
     KEYS_COLUMN, keyed_rows, row_key_identity, samples_without_rows, writes_row_keys,
 )
@@ -70,11 +74,13 @@ KEY_STYLES: tuple[KeyStyle, ...] = ("sample", "sdk")
 
 
 class CsdExport(list):
-    """What `export_csd` wrote: the paths (a list, in the order written), plus `warnings` (each also
-    logged) and `removed` (the earlier export's files `force` removed)."""
+    """What `export_csd` wrote: the `.csd` paths (a list, in the order written), plus `folds` (the folds
+    file written beside them, None without one), `warnings` (each also logged) and `removed` (the earlier
+    export's files `force` removed)."""
 
     def __init__(self, paths: Iterable[Path] = ()):
         super().__init__(paths)
+        self.folds: Path | None = None
         self.warnings: list[str] = []
         self.removed: list[Path] = []
 
@@ -86,16 +92,18 @@ class CsdExport(list):
 def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables: list[str] | str | None = None,
                labels: bool = True, keys: KeyStyle = "sample", force: bool = False,
                remove_earlier_exports: bool = False) -> CsdExport:
-    """Write temporal tables (default: all with intervals) and segment labels as `.csd` files.
+    """Write temporal tables (default: all with intervals) and segment labels as `.csd` files, and the
+    samples' splits as the SDK's fold lists beside them (`csd_folds`: `standard_folds.json`, unless every
+    sample is in split "all"), which `extract csd` reads back when no `-o folds=` is given.
 
     `dataset_dir`: the dataset directory, or a `Dataset` (`open_dataset`). `tables`: a list of table
     names, or a comma-separated string of them.
     `keys`: "sample" writes sample ids as keys; "sdk" writes the SDK's keys (`extra.sdk_key`, e.g.
     `Xy9[0]` for the raw clip `Xy9_1`) on the full video's time line (see the module docstring).
-    `force`: write into a `csd_dir` that already holds `.csd` files (refused without it: the files keep
-    the names of the corpus's own), replacing those of the same names, and remove the `.csd` files an
-    earlier export wrote there that this one does not replace (files it did not write are kept, with a
-    warning). `remove_earlier_exports`: the same as `force` (its earlier name).
+    `force`: write into a `csd_dir` that already holds `.csd` files or a folds file (refused without it:
+    the files keep the names of the corpus's own), replacing those of the same names, and remove the
+    `.csd` files (and the folds file) an earlier export wrote there that this one does not replace (files
+    it did not write are kept, with a warning). `remove_earlier_exports`: the same as `force` (its earlier name).
 
     Example:
         >>> export_csd("out/mosi", "out/mosi-csd", tables=["audio.covarep@text.words"])
@@ -135,8 +143,10 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
     _refuse_shared_files(dataset, sequences, _labels_source(dataset).get("file") if labels else None)
     written = CsdExport()
     video_ends = whole_video_media_ends(dataset)
+    folds = export_fold_lists(dataset, places)
     with exporting_into(csd_dir):
         remove_stale_temporaries(csd_dir)
+        earlier_folds = earlier_folds_file(csd_dir) if force and not folds.lists else None
         for name, sequence in sequences.items():
             left_out: list[str] = []
             videos: set[str] = set()
@@ -147,7 +157,8 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
                 _entries(dataset, name, sequence.feature_shape, places, row_keys, left_out), videos)
             identity = {**table_identity(dataset, name, video_ends if places is None else {}),
                         **row_key_identity(row_keys, empty)}
-            metadata = {**sequence.metadata, EXPORT_MARKER_KEY: name, TABLE_IDENTITY_KEY: identity}
+            metadata = {**without_folds_record(sequence.metadata), EXPORT_MARKER_KEY: name,
+                        TABLE_IDENTITY_KEY: identity, **folds.record()}
             written.append(write_csd(path, sequence.root, entries, metadata))
             if left_out:
                 written.warn(f"{path}: {len(left_out)} samples have no feature in table {name} (their failures are in "
@@ -163,16 +174,23 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
                              f"file ({', '.join(absent[:3])}); reading the folder back, `mmdata extract csd` (as the "
                              "SDK's unify) leaves such a video out of every table")
         if labels:
-            label_path = _export_labels(dataset, csd_dir, places)
+            label_path = _export_labels(dataset, csd_dir, places, folds.record())
             if label_path is not None:
                 written.append(label_path)
         if not written:
             raise DatasetError(f"{dataset.root} has no sequence table with intervals and no labels: nothing to export "
                                f"as .csd (tables: {dataset.table_names}); align a table to a reference first "
                                "(`mmdata align DIR --reference TABLE`)")
+        if folds.lists:
+            written.folds = write_folds_file(csd_dir, folds)
+            if folds.split_videos:
+                written.warn(split_videos_warning(written.folds, folds.split_videos))
         _warn_overlapping_segments(dataset, places, names, written)
         if force:
             written.removed, kept = remove_earlier(csd_dir, written)
+            if earlier_folds is not None:
+                earlier_folds.unlink(missing_ok=True)
+                written.removed.append(earlier_folds)
             if kept:
                 written.warn(kept_files_warning(csd_dir, kept))
     return written
@@ -336,7 +354,8 @@ def _placed(place: Place, values: Any, intervals: np.ndarray) -> tuple[str, Any,
     return place.key, values[pieces.row_index], pieces.intervals
 
 
-def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, Place] | None) -> Path | None:
+def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, Place] | None,
+                   folds_record: dict[str, str]) -> Path | None:
     samples = dataset.samples_table(columns=["sample_id", "group_id", "start", "end", "label", "extra"]).to_pylist()
     # per video: (segment order, key, label values, [start, end])
     by_video: dict[str, list[tuple[float, str, list[float], list[float]]]] = {}
@@ -361,7 +380,8 @@ def _export_labels(dataset: Dataset, csd_dir: Path, places: dict[str, Place] | N
         return None
     source = _labels_source(dataset)
     root = source.get("root_name", DEFAULT_LABELS_ROOT)
-    metadata = {**{k: v for k, v in source.get("metadata", {}).items() if k != "uuid"}, EXPORT_MARKER_KEY: "labels"}
+    metadata = {**{k: v for k, v in without_folds_record(source.get("metadata", {})).items() if k != "uuid"},
+                EXPORT_MARKER_KEY: "labels", **folds_record}
     ordered = [(video, sorted(segments, key=lambda r: r[0])) for video, segments in sorted(by_video.items())]
     # One key per video numbers its rows 0, 1, ... on reading; a video whose SDK keys have gaps
     # (a clip without a label, a label row the loader skipped) keeps its ids only as one key

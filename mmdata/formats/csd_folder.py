@@ -27,6 +27,7 @@ from pathlib import Path
 
 from mmdata.errors import DatasetBusyError, MmdataError
 from mmdata.formats.csd import CSD_SUFFIX, CsdFile
+from mmdata.formats.csd_folds import FOLDS_FILE, FOLDS_KEY
 from mmdata.store.output_files import OutputPathError
 
 try:
@@ -73,16 +74,34 @@ def exporting_into(csd_dir: Path) -> Iterator[None]:
 
 
 def refuse_existing_files(csd_dir: Path, *, force: bool) -> None:
-    """Refuse, unless `force`, a `csd_dir` that already holds `.csd` files: the files written keep the
-    names of the corpus's `.csd` files, so an export there may replace files of the same name.
+    """Refuse, unless `force`, a `csd_dir` that already holds `.csd` files or a folds file (`FOLDS_FILE`):
+    the files written keep the names of the corpus's `.csd` files, so an export there may replace files of
+    the same name.
 
     Raises:
-        OutputPathError: `csd_dir` holds a `.csd` file and `force` is False.
+        OutputPathError: `csd_dir` holds a `.csd` file or the folds file, and `force` is False.
     """
     existing = sorted(csd_dir.glob(f"*{CSD_SUFFIX}")) if csd_dir.is_dir() else []
-    if existing and not force:
-        raise OutputPathError(f"CSD_DIR {csd_dir} already holds .csd files (e.g. {existing[0].name}), which this "
-                              "export may replace; choose a new or empty folder, or pass force=True (--force)")
+    what = f".csd files (e.g. {existing[0].name})" if existing else f"a folds file {FOLDS_FILE}"
+    if (existing or (csd_dir / FOLDS_FILE).is_file()) and not force:
+        raise OutputPathError(f"CSD_DIR {csd_dir} already holds {what}, which this export may replace; choose a new "
+                              "or empty folder, or pass force=True (--force)")
+
+
+def earlier_folds_file(csd_dir: Path) -> Path | None:
+    """The folds file in `csd_dir` that the `.csd` files an earlier export wrote there record (read before
+    this export replaces them), for `--force` to remove when this export writes none; None if none does."""
+    path = csd_dir / FOLDS_FILE
+    if not path.is_file():
+        return None
+    for csd_path in sorted(csd_dir.glob(f"*{CSD_SUFFIX}")):
+        try:
+            with CsdFile(csd_path) as csd:
+                if csd.metadata.get(FOLDS_KEY) == FOLDS_FILE and EXPORT_MARKER_KEY in csd.metadata:
+                    return path
+        except (MmdataError, OSError, RuntimeError):  # a damaged file records nothing
+            continue
+    return None
 
 
 def remove_stale_temporaries(csd_dir: Path) -> list[Path]:

@@ -47,8 +47,13 @@ def resolve_folds_path(folds: str | Path, corpus_dir: Path | None = None) -> Pat
                               "{split: [video ids]} or the SDK's *_std_folds.py")
 
 
+#: The SDK's fold names, as a JSON dump of its `*_std_folds` keeps them, and the splits they are.
+SDK_FOLD_SPLITS = {"standard_train_fold": "train", "standard_valid_fold": "valid", "standard_test_fold": "test"}
+
+
 def read_folds(path: Path) -> dict[str, str]:
-    """video id -> split, from JSON {split: [ids]} or assignments `standard_train_fold = [...]` in a .py file."""
+    """video id -> split, from JSON {split: [ids]} (the SDK's names `standard_train_fold`, ... are the
+    splits train, valid and test) or assignments `standard_train_fold = [...]` in a .py file."""
     if not path.is_file():
         raise CorpusNotFoundError(f"folds file not found: {path}")
     if path.suffix == ".py":
@@ -60,7 +65,8 @@ def read_folds(path: Path) -> dict[str, str]:
             raise CorpusFormatError(f"{e}; expected {_FORMS}") from e
         _check_json_folds(path, folds)
     out: dict[str, str] = {}
-    for split, ids in folds.items():
+    for fold, ids in folds.items():
+        split = SDK_FOLD_SPLITS.get(fold, fold)
         for vid in ids:
             if vid in out and out[vid] != split:
                 raise CorpusFormatError(f"{path}: video {vid!r} is in both folds {out[vid]!r} and {split!r}; expected one fold per video")
