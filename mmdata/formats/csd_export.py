@@ -96,14 +96,22 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
     samples' splits as the SDK's fold lists beside them (`csd_folds`: `standard_folds.json`, unless every
     sample is in split "all"), which `extract csd` reads back when no `-o folds=` is given.
 
-    `dataset_dir`: the dataset directory, or a `Dataset` (`open_dataset`). `tables`: a list of table
-    names, or a comma-separated string of them.
-    `keys`: "sample" writes sample ids as keys; "sdk" writes the SDK's keys (`extra.sdk_key`, e.g.
-    `Xy9[0]` for the raw clip `Xy9_1`) on the full video's time line (see the module docstring).
-    `force`: write into a `csd_dir` that already holds `.csd` files or a folds file (refused without it:
-    the files keep the names of the corpus's own), replacing those of the same names, and remove the
-    `.csd` files (and the folds file) an earlier export wrote there that this one does not replace (files
-    it did not write are kept, with a warning). `remove_earlier_exports`: the same as `force` (its earlier name).
+    Args:
+        dataset_dir: the dataset directory, or a `Dataset` (`open_dataset`).
+        csd_dir: the folder to write the `.csd` files (and the folds file) into.
+        tables: a list of table names, or a comma-separated string of them (default: every sequence
+            table with intervals).
+        labels: also write the segment labels, as the SDK's label file.
+        keys: "sample" writes sample ids as keys; "sdk" writes the SDK's keys (`extra.sdk_key`, e.g.
+            `Xy9[0]` for the raw clip `Xy9_1`) on the full video's time line (see the module docstring).
+        force: write into a `csd_dir` that already holds `.csd` files or a folds file (refused without
+            it: the files keep the names of the corpus's own), replacing those of the same names, and
+            remove the `.csd` files (and the folds file) an earlier export wrote there that this one does
+            not replace (files it did not write are kept, with a warning).
+        remove_earlier_exports: the same as `force` (its earlier name).
+
+    Returns:
+        A `CsdExport`: the `.csd` paths written, in order, with `folds`, `warnings` and `removed`.
 
     Example:
         >>> export_csd("out/mosi", "out/mosi-csd", tables=["audio.covarep@text.words"])
