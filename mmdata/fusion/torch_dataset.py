@@ -196,7 +196,11 @@ class FusedDataset:
         if isinstance(index, slice):
             return self.__getitems__(list(range(self._length)[index]))
         if isinstance(index, (list, tuple, range)) or getattr(index, "ndim", None) == 1:  # arrays, tensors
-            return self.__getitems__(np.asarray(index).tolist())
+            positions = np.asarray(index)
+            if positions.ndim != 1:
+                raise TypeError(f"FusedDataset indices are integers, slices or lists of integers, got a "
+                                f"{positions.ndim}-d {type(index).__name__} of shape {positions.shape}")
+            return self.__getitems__(positions.tolist())
         try:
             position = operator.index(index)
         except TypeError:
@@ -218,8 +222,10 @@ class FusedDataset:
         if idx.dtype.kind not in "iu" and len(idx):
             raise TypeError(f"indices must be integers, got {indices!r}")
         idx = idx.astype(np.int64, copy=False)
-        if len(idx) and (idx.min() < -self._length or idx.max() >= self._length):
-            raise IndexError(f"index out of range for split {self.split!r} of {self._length} rows")
+        outside = idx[(idx < -self._length) | (idx >= self._length)]
+        if len(outside):
+            raise IndexError(f"index out of range for split {self.split!r} of {self._length} rows: {int(outside[0])} "
+                             f"(valid: {-self._length} to {self._length - 1}) in {self.export_dir}")
         idx = np.where(idx < 0, idx + self._length, idx)
         labels = columns["label"][idx]
         ids = columns["sample_id"]
@@ -246,10 +252,32 @@ class FusedDataset:
         )
 
     def _open(self) -> dict[str, Any]:
+        """Map the split's files on first access (in each DataLoader worker too), refusing an export
+        that `fuse --force` replaced since `fused.json` was read: its rows would not be the ones
+        `len()` and the metadata describe."""
         if self._columns is None:
-            self._columns = _open_npy(self.export_dir, self.split, self.label_columns) if self.format == "npy" else \
-                _open_arrow(self.export_dir, self.split, self.format, self.label_columns)
+            try:
+                columns = _open_npy(self.export_dir, self.split, self.label_columns) if self.format == "npy" \
+                    else _open_arrow(self.export_dir, self.split, self.format, self.label_columns)
+            except DatasetError:
+                self._check_not_replaced()
+                raise
+            self._check_not_replaced()  # after mapping: the maps hold the files this fused.json describes
+            self._columns = columns
         return self._columns
+
+    def _check_not_replaced(self) -> None:
+        """The export's `fused.json` is still the one this dataset was made from."""
+        try:
+            now = read_fused_metadata(self.export_dir)
+        except DatasetError as e:
+            now = e
+        if now != self.metadata:
+            change = "was removed or is being replaced" if isinstance(now, DatasetError) else "was replaced"
+            raise DatasetError(f"{self.export_dir} {change} (by `mmdata fuse --force`?) after this FusedDataset "
+                               f"read its {FUSED_METADATA}, so its rows may not be the {self._length} it describes; "
+                               f"make a new FusedDataset({str(self.export_dir)!r}, split={self.split!r}) once the "
+                               "export is written")
 
 
 class FusedItems(list):
@@ -289,6 +317,9 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
     """
     import torch
 
+    if not len(items):
+        raise ValueError("collate_fused got no items: a batch holds at least one (a DataLoader never hands over an "
+                         "empty one; a sampler or collate function that filters items may have dropped them all)")
     stacked = items.unchanged_stack() if isinstance(items, FusedItems) else None
     if stacked is not None:
         return {"sample_id": [item["sample_id"] for item in items], **stacked}
