@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mmdata.store.files import write_text_atomic
-from mmdata.store.output_files import OutputPathError, output_file
+from mmdata.store.output_files import OutputPathError, is_json_object_with, output_file
 
 RowKind = Literal["unimodal", "multimodal", "cross-modal", "reference"]
 RowStatus = Literal["ok", "failed"]
@@ -142,17 +142,10 @@ def _enclosing_export(target: Path) -> Path | None:
 
 
 def _is_metrics_json(path: Path) -> bool:
-    """A metrics JSON a recipe wrote: a JSON object whose first key is `recipe` (read whole only once its
-    first bytes look like one, so that a large data file is not parsed)."""
+    """A metrics JSON a recipe wrote: a JSON object whose first key is `recipe`, with its `results`."""
     with open(path, "rb") as f:
         head = f.read(256)
-    if not head.lstrip().startswith(b"{") or b'"recipe"' not in head:
-        return False
-    try:
-        document = json.loads(path.read_bytes())
-    except (UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(document, dict) and "recipe" in document and "results" in document
+    return is_json_object_with(head, path, ("recipe", "results"))
 
 
 def environment() -> dict[str, str]:

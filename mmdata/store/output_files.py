@@ -170,12 +170,18 @@ def _is_html_report(head: bytes, path: Path) -> bool:
 
 
 def _is_check_report(head: bytes, path: Path) -> bool:
-    """A JSON check report: `dataset_dir` near the start (its first key), and the whole file a JSON
-    object with the keys of one (read only once the start looks like one)."""
-    if not head.lstrip().startswith(b"{") or b'"dataset_dir"' not in head:
+    """A JSON check report: `dataset_dir` near the start (its first key), and its keys."""
+    return is_json_object_with(head, path, CHECK_REPORT_KEYS)
+
+
+def is_json_object_with(head: bytes, path: Path, keys: tuple[str, ...]) -> bool:
+    """Whether the file `path`, whose first bytes are `head`, is a JSON object holding `keys`, the first
+    of which a writer puts first (so it shows in `head`): the whole file is read only once its start
+    looks like one, so that a large data file is not parsed."""
+    if not head.lstrip().startswith(b"{") or f'"{keys[0]}"'.encode() not in head:
         return False
     try:
         document = json.loads(path.read_bytes())
     except (UnicodeDecodeError, ValueError):
         return False
-    return isinstance(document, dict) and all(key in document for key in CHECK_REPORT_KEYS)
+    return isinstance(document, dict) and all(key in document for key in keys)
