@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmdata.errors import DatasetError, SchemaMismatchError
+from mmdata.store.arrays import non_finite_rows
 from mmdata.store.reader import Dataset
 
 _REEXTRACT_HINT = "extract the table again (`mmdata extract ... --force`); `mmdata check` lists such damage"
@@ -198,8 +199,8 @@ def check_finite(values: np.ndarray, sample_ids: np.ndarray, what: str, hint: st
     Raises:
         DatasetError: naming `what`, how many rows hold such values and the first sample ids.
     """
-    bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
-    if bad.any():
+    bad = non_finite_rows(values.reshape(len(values), -1))
+    if bad is not None:
         first = ", ".join(str(i) for i in sample_ids[bad][:3])
-        raise DatasetError(f"{what}: NaN/inf in {int(bad.sum())} of {len(values)} row(s) (first: {first}); "
+        raise DatasetError(f"{what}: NaN/inf in {len(bad)} of {len(values)} row(s) (first: {first}); "
                            f"expected finite features: {hint}")
