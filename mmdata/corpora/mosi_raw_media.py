@@ -54,12 +54,15 @@ def _record_video_span(path: Path, extra: dict[str, Any]) -> None:
 
 def _record_mp4_audio_span(path: Path, extra: dict[str, Any]) -> None:
     """`extra.audio_duration` (and `extra.audio_media_start` when after 0) of a clip whose audio is its
-    MP4's first audio track, from the stream's header; none when the header states no duration."""
+    MP4's audio track (the one extractors read: `media.audio.choose_audio_stream`), from the stream's
+    header; none when the header states no duration."""
     import av
+
+    from mmdata.media.audio import choose_audio_stream
 
     try:
         with av.open(str(path)) as container:
-            stream = container.streams.audio[0] if container.streams.audio else None
+            stream = choose_audio_stream(container, path) if container.streams.audio else None
             if stream is None or not stream.duration or not stream.time_base:
                 return
             start = max(float((stream.start_time or 0) * stream.time_base), 0.0)

@@ -71,3 +71,13 @@ def test_a_short_gap_before_the_audio_is_kept(root):
     segment = load_audio(root / "late.mp4", start=1.4, end=3.0)
     assert segment.offset > 1.4 and segment.offset + segment.duration == pytest.approx(3.0)
     check_segment_underrun({"sample_id": "s", "start": 1.4, "end": 3.0}, "late.mp4", segment.offset, "audio")
+
+
+def test_a_raw_clip_records_the_span_of_the_track_extractors_read(root):
+    from mmdata.corpora.mosi_raw_media import _record_mp4_audio_span
+
+    extra: dict = {}
+    _record_mp4_audio_span(root / "two.mp4", extra)
+    speech_seconds = load_audio(root / "speech.wav").duration
+    assert extra["audio_duration"] == pytest.approx(speech_seconds, abs=0.1)  # the default track, not the 4 s hum
+    assert abs(extra["audio_duration"] - 4.0) > 0.5
