@@ -28,6 +28,7 @@ import contextlib
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,7 +195,7 @@ def record_checksums(dataset_dir: str | Path) -> ChecksumsWritten:
             raise DatasetError(f"cannot write {path} ({e.strerror or e}); `mmdata checksum` writes the file into "
                                "the folder it checksums: make the folder writable, or checksum a copy") from e
     log.info("wrote %d checksums to %s", len(sums), path)
-    return ChecksumsWritten(path, len(sums), None if previous is None else _compare(root, previous, sums), damaged)
+    return ChecksumsWritten(path, len(sums), None if previous is None else _difference(root, previous, set(sums), sums.__getitem__), damaged)
 
 
 def _previous_checksums(path: Path) -> tuple[dict[str, str] | None, str | None]:
@@ -208,12 +209,15 @@ def _previous_checksums(path: Path) -> tuple[dict[str, str] | None, str | None]:
         return None, str(e).split("; ")[0]
 
 
-def _compare(root: Path, recorded: dict[str, str], sums: dict[str, str]) -> VerifyReport:
-    recorded = {rel: digest for rel, digest in recorded.items() if not _not_checked(rel)}
+def _difference(root: Path, recorded: dict[str, str], present: set[str], digest: Callable[[str], str]) -> VerifyReport:
+    """How the files `present` (`digest(rel)` gives a file's checksum, asked only of recorded files) differ
+    from the `recorded` checksums. A list `find . -type f -exec sha256sum {} +` made names the tools' files
+    too: they are not the dataset's files, and are left out."""
+    recorded = {rel: value for rel, value in recorded.items() if not _not_checked(rel)}
     report = VerifyReport(dataset_dir=root, checked=len(recorded))
-    report.missing = sorted(set(recorded) - set(sums))
-    report.extra = sorted(set(sums) - set(recorded))
-    report.altered = sorted(rel for rel in set(recorded) & set(sums) if sums[rel] != recorded[rel])
+    report.missing = sorted(set(recorded) - present)
+    report.extra = sorted(present - set(recorded))
+    report.altered = sorted(rel for rel in set(recorded) & present if digest(rel) != recorded[rel])
     return report
 
 
@@ -312,14 +316,8 @@ def verify_checksums(dataset_dir: str | Path) -> VerifyReport:
         DatasetError: it is a file, has no readable checksums file, or a file in it cannot be read.
     """
     root = _existing_dir(dataset_dir)
-    # A list `find . -type f -exec sha256sum {} +` made names those too: they are not the dataset's files.
-    recorded = {rel: digest for rel, digest in read_checksums(root / CHECKSUMS_NAME).items() if not _not_checked(rel)}
-    present = set(list_dataset_files(root))
-    report = VerifyReport(dataset_dir=root, checked=len(recorded))
-    report.missing = sorted(set(recorded) - present)
-    report.extra = sorted(present - set(recorded))
-    report.altered = sorted(rel for rel in set(recorded) & present if _checksum(root, rel) != recorded[rel])
-    return report
+    recorded = read_checksums(root / CHECKSUMS_NAME)
+    return _difference(root, recorded, set(list_dataset_files(root)), lambda rel: _checksum(root, rel))
 
 
 def _checksum(root: Path, rel: str) -> str:
