@@ -11,7 +11,9 @@ decoded items back would cost, and starts the workers only when they save at lea
 stays in this process; a JPEG decoded and resized (~1-5 ms) goes to the workers. Only decoders
 that cannot crash the process are measured here (`Extractor.decodes_safely_here`: Pillow,
 libsndfile, mmdata's WAV reader); the others (FFmpeg's, unknown ones) always decode in workers,
-where a crash costs one item.
+where a crash costs one item. A file judged safe by its name that needs FFmpeg after all (an M4A
+renamed `.wav`) raises `FFmpegNeededElsewhere` here and is decoded in a worker
+(`mmdata.media.decoder_place`).
 
 Threads: the pool has one process per core it is given, so every worker runs one BLAS/OpenMP/torch
 thread (default pools start one thread per core in every process; with more runnable threads than
@@ -49,6 +51,7 @@ from mmdata.environment import usable_cpus
 from mmdata.errors import ConfigError, WorkersCannotStartError
 from mmdata.extractor_shipping import cannot_receive_message, check_state_reaches, receive_extractor
 from mmdata.features.base import Extractor
+from mmdata.media.decoder_place import FFmpegNeededElsewhere, ffmpeg_elsewhere
 from mmdata.worker_processes import (  # noqa: F401 - also re-exported from here
     MAIN_PROCESS_GONE_EXIT, THREAD_VARIABLES, WORKER_PRELOAD, _ready, _start_fork_server, _start_worker,
     _terminate_workers, _track_pool, limit_threads, release_broken_pools,
@@ -226,8 +229,9 @@ class LocalExecutor:
             self._decide(extractor, "this process (one CPU)")
             yield from self._run_checked_here(extractor, itertools.chain([first], batches), corpus_root)
             return
-        decoded, cost = measure_decode(extractor, first, corpus_root)
-        yield first, compute_batch(extractor, decoded, first)
+        with ffmpeg_elsewhere():
+            decoded, cost = measure_decode(extractor, first, corpus_root)
+        yield first, compute_batch(extractor, self._needing_ffmpeg_in_workers(extractor, first, decoded, corpus_root), first)
         following = next(batches, None)
         if following is None:  # one batch in all: decoded here
             self._decide(extractor, f"this process ({cost.describe()}: one batch)")
@@ -250,7 +254,16 @@ class LocalExecutor:
                                         "batch whose files need a decoder that could crash")
                 yield from self._run_in_pool(extractor, itertools.chain([rows], batches), corpus_root)
                 return
-            yield rows, compute_batch(extractor, decode_batch(extractor, rows, corpus_root), rows)
+            with ffmpeg_elsewhere():
+                decoded = decode_batch(extractor, rows, corpus_root)
+            yield rows, compute_batch(extractor, self._needing_ffmpeg_in_workers(extractor, rows, decoded, corpus_root), rows)
+
+    def _needing_ffmpeg_in_workers(self, extractor: Extractor, rows: list[dict[str, Any]], decoded: list[ItemResult],
+                                   corpus_root: Path) -> list[ItemResult]:
+        """`decoded` with each item that turned out to need FFmpeg here (`FFmpegNeededElsewhere`: a file
+        its name said libsndfile reads) decoded again in a worker process, in a task of its own."""
+        return [self._decode_alone(extractor, row, corpus_root) if result.error_type == FFmpegNeededElsewhere.__name__
+                else result for row, result in zip(rows, decoded)]
 
     def _workers(self) -> str:
         return f"{self.num_workers} worker process" + ("es" if self.num_workers != 1 else "")

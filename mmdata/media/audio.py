@@ -35,6 +35,7 @@ from typing import BinaryIO, Literal
 import numpy as np
 
 from mmdata.errors import MediaError
+from mmdata.media.decoder_place import FFmpegNeededElsewhere, check_ffmpeg_allowed
 from mmdata.media.files import check_media_file
 
 log = logging.getLogger(__name__)
@@ -319,6 +320,8 @@ def _read_soundfile(path: Path, start: float | None, end: float | None, *,
     except sf.LibsndfileError as e:
         try:  # a codec libsndfile lacks (e.g. MP3 or ADPCM inside a WAV) may still decode with FFmpeg
             return _read_pyav(path, start, end)
+        except FFmpegNeededElsewhere:
+            raise
         except MediaError as fallback:
             if not_wav is not None:
                 raise MediaError(
@@ -398,6 +401,7 @@ def _segment_frames(path: Path, rate: int, total: int, start: float | None, end:
 
 
 def _read_pyav(path: Path, start: float | None, end: float | None) -> tuple[np.ndarray, int, float]:
+    check_ffmpeg_allowed(path)  # not in a process that a crash of FFmpeg must not bring down
     import av
 
     try:
