@@ -1,7 +1,7 @@
 """The corpus loaders that ship with mmdata. Importing a module registers its loader."""
 from mmdata.corpora import coco  # noqa: F401
 from mmdata.corpora import karpathy  # noqa: F401
-from mmdata.corpora import flickr30k  # noqa: F401
+from mmdata.corpora import flickr8k, flickr30k  # noqa: F401
 from mmdata.corpora import manifest  # noqa: F401
 from mmdata.corpora import mmsa_raw, mosi_raw  # noqa: F401
 from mmdata.corpora import csd, mmsa  # noqa: F401

@@ -2,51 +2,42 @@
 
 results_20130124.token lines look like (the index may have several digits: `#10`):
     1000092795.jpg#0<TAB>Two young guys with shaggy hair look at their hands while hanging out in the yard .
-results.csv (Kaggle) is pipe-separated with spaces, and one real row lacks its second `|` (read as
-`number caption`, reported as a load problem):
-    image_name| comment_number| comment
-    1000092795.jpg| 0| Two young guys with shaggy hair look at their hands while hanging out in the yard .
-captions.txt (Kaggle, with images in `Images/`) is a comma CSV, quoted where a caption has a comma; a
-caption's number is its place among its image's rows (some copies have `image_name,comment_number,comment`):
-    image,caption
-    1000092795.jpg,"Two young , White males are outside near many bushes ."
-The first line tells the format, whatever the file's name. One sample per image, captions ordered
+Kaggle's `results.csv` (`image_name| comment_number| comment`) and `captions.txt` (`image,caption`) are
+read too; the first line tells the format, whatever the file's name (the parsers and their quirks are
+in `flickr_captions.py`, shared with the `flickr8k` loader). One sample per image, captions ordered
 by their index; sample_id = group_id = the file stem (`1000092795`), as the `karpathy` loader gives
 Flickr images. These files carry no split: every sample is in split `all`
 unless the option `karpathy_file` names a `dataset_flickr30k.json` to take train/val/test from (an
 image listed there twice keeps its first split, as with the `karpathy` loader; an image not listed
 there is kept in split `all`, reported, when no split or `all` is asked).
+A Flickr8K folder (its `Flickr8k.token.txt`) is refused naming the `flickr8k` kind; a Kaggle copy of
+Flickr8K (`captions.txt` + `Images/`) loads, with a warning naming that kind.
 """
 from __future__ import annotations
 
-import csv
-import io
-import re
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 
-from mmdata.corpora.base import (
-    REPEATED_ENTRY,
-    LoadProblem,
-    LoadResult,
-    given_image_dir,
-    read_text,
-    register_corpus,
-    safe_relative_path,
-    short_repr,
+from mmdata.corpora.base import LoadResult, register_corpus
+from mmdata.corpora.flickr8k import flickr8k_layout_hint, looks_like_flickr8k
+from mmdata.corpora.flickr_captions import (
+    SplitAssignment,
+    caption_samples,
+    find_image_dir,
+    karpathy_splits,
+    parse_captions_file,
+    problems_in_split,
 )
-from mmdata.corpora.karpathy import SPLITS, first_entries, is_file_quietly, parse_karpathy_file, require_split
-from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
-from mmdata.records import Sample
+from mmdata.corpora.karpathy import SPLITS
+from mmdata.errors import ConfigError, CorpusNotFoundError
+
+log = logging.getLogger(__name__)
 
 TOKEN_FILES = ("results_20130124.token", "results.token", "captions.token")
 CSV_FILES = ("results.csv", "captions.txt")
 ANNOTATION_DIRS = ("", "annotations", "flickr30k_images", "flickr30k")
 IMAGE_DIRS = ("flickr30k-images", "flickr30k_images/flickr30k_images", "flickr30k_images", "images", "Images", "")
-CSV_HEADER = ("image_name", "comment_number", "comment")
-#: Headers of the comma-separated captions files (Kaggle's captions.txt variants), lower-cased.
-COMMA_HEADERS = (("image", "caption"), CSV_HEADER)
-TOKEN_LINE = "'<image>#<n>\\t<caption>'"
 
 
 @dataclass(frozen=True)
@@ -62,28 +53,6 @@ class Flickr30kOptions:
     allow_outside_root: bool = False
 
 
-@dataclass
-class CaptionFile:
-    """Captions per image name in first-appearance order: {name: {index: caption}}, with row problems."""
-
-    path: Path
-    captions: dict[str, dict[int, str]] = field(default_factory=dict)
-    lines: dict[str, int] = field(default_factory=dict)  # image name -> first line
-    problems: list[LoadProblem] = field(default_factory=list)
-
-    def add(self, image: str, index: int, caption: str, line: int) -> None:
-        if not caption:
-            self.problems.append(LoadProblem(_stem(image), f"{self.path}:{line}", "empty caption; row skipped"))
-            return
-        per_image = self.captions.setdefault(image, {})
-        self.lines.setdefault(image, line)
-        if index in per_image:
-            self.problems.append(LoadProblem(
-                _stem(image), f"{self.path}:{line}", f"duplicate caption #{index} of {image}; the later one is ignored"
-            ))
-            return
-        per_image[index] = caption
-
 
 @register_corpus("flickr30k", Flickr30kOptions)
 def load_flickr30k(corpus_dir: Path, options: Flickr30kOptions, split: str | None) -> LoadResult:
@@ -97,7 +66,8 @@ def load_flickr30k(corpus_dir: Path, options: Flickr30kOptions, split: str | Non
         (31783, 5)
 
     Raises:
-        CorpusNotFoundError: no captions file (or the named Karpathy file is missing).
+        CorpusNotFoundError: no captions file (or the named Karpathy file is missing); in a Flickr8K
+            folder, the error names the `flickr8k` kind.
         CorpusFormatError: a malformed line, named `file:line` with what was expected and found.
         ConfigError: a split without `karpathy_file`, an unknown split or one the Karpathy file does not
             have, or a COCO `karpathy_file`.
@@ -106,197 +76,27 @@ def load_flickr30k(corpus_dir: Path, options: Flickr30kOptions, split: str | Non
     wanted = None if split in (None, "all") else split
     path = _captions_path(corpus_dir, options.captions_file)
     parsed = parse_captions_file(path)
-    splits, repeats = _karpathy_splits(corpus_dir, options.karpathy_file, wanted)
-    result = LoadResult(samples=[], problems=_problems_in_split(parsed.problems, splits, wanted) + repeats)
-    image_dir = _image_dir(corpus_dir, next(iter(parsed.captions), None), options.image_dir)
-    seen: dict[str, str] = {}
-    for image, by_index in parsed.captions.items():
-        sample_id, where = _stem(image), f"{path}:{parsed.lines[image]}"
-        if sample_id in seen:
-            result.problems.append(LoadProblem(
-                sample_id, where, f"{image} and {seen[sample_id]} give the same sample id {sample_id!r}; {image} left out",
-                REPEATED_ENTRY,
-            ))
-            continue
-        seen[sample_id] = image
-        image_split = "all" if splits is None else splits.get(Path(image).name, "all")
-        if wanted is not None and image_split != wanted:
-            continue
-        if splits is not None and Path(image).name not in splits:  # reported only where it is kept
-            result.problems.append(LoadProblem(
-                sample_id, where, f"{image} is not in {options.karpathy_file}; kept with split 'all'"
-            ))
-        rel = safe_relative_path(
-            corpus_dir, f"{image_dir}/{image}" if image_dir else image, where=where,
-            allow_outside=options.allow_outside_root,
-        )
-        numbers = sorted(by_index)
-        result.samples.append(Sample(
-            sample_id=sample_id,
-            corpus="flickr30k",
-            split=image_split,
-            group_id=sample_id,
-            image=rel,
-            captions=tuple(by_index[n] for n in numbers),
-            extra={"caption_numbers": numbers},
-        ))
-    return result
+    _warn_if_flickr8k(path, list(parsed.captions))
+    assignment, repeats = SplitAssignment(), []
+    if options.karpathy_file is not None:
+        splits, repeats = karpathy_splits(corpus_dir, options.karpathy_file, wanted, dataset="flickr30k",
+                                          refused=("coco",))
+        assignment = SplitAssignment(
+            splits, unlisted_reason=lambda image: f"{image} is not in {options.karpathy_file}; kept with split 'all'")
+    image_dir = find_image_dir(corpus_dir, list(parsed.captions)[:1], IMAGE_DIRS, options.image_dir)
+    samples, problems = caption_samples(corpus_dir, parsed, assignment, wanted, corpus="flickr30k",
+                                        image_dir=image_dir, allow_outside=options.allow_outside_root)
+    return LoadResult(samples=samples, problems=problems_in_split(parsed.problems, assignment, wanted) + repeats
+                      + problems)
 
 
-def parse_captions_file(path: Path) -> CaptionFile:
-    """Parse a captions file in the format its first non-blank line shows: the `results.csv` or a
-    comma-separated header, else `<image>#<n>\\t<caption>` lines (a `.csv` file must have a header)."""
-    first = _first_line(path)
-    if tuple(f.strip() for f in first.split("|")) == CSV_HEADER:
-        return parse_results_csv(path)
-    if tuple(f.strip().lower() for f in first.split(",")) in COMMA_HEADERS:
-        return parse_comma_csv(path)
-    return parse_results_csv(path) if path.suffix.lower() == ".csv" else parse_token_file(path)
-
-
-def parse_token_file(path: Path) -> CaptionFile:
-    """Parse `<image>#<n>\\t<caption>` lines: split on the first tab (a tab inside a caption stays) and
-    on the last `#` (so `#10` works); blank lines are skipped.
-
-    Raises:
-        CorpusFormatError: `file:line: expected '<image>#<n>\\t<caption>', got '...'`.
-    """
-    parsed = CaptionFile(path)
-    for number, line in enumerate(read_text(path).split("\n"), start=1):
-        if not line.strip():
-            continue
-        key, tab, caption = line.partition("\t")
-        image, hash_sign, index = key.strip().rpartition("#")
-        if not tab or not hash_sign or not image or not (index.isascii() and index.isdigit()):
-            raise CorpusFormatError(f"{path}:{number}: expected {TOKEN_LINE}, got {short_repr(line)}")
-        parsed.add(_image_name(image, path, number), int(index), caption.strip(), number)
-    return parsed
-
-
-def parse_results_csv(path: Path) -> CaptionFile:
-    """Parse Kaggle's `results.csv` (`image_name| comment_number| comment`). A row missing a `|`
-    (a known quirk of the real file) becomes a problem naming `file:line`, not a crash.
-
-    Raises:
-        CorpusFormatError: a wrong header, a row with no `|`, or a non-integer comment_number.
-    """
-    parsed = CaptionFile(path)
-    header_seen = False
-    for number, line in enumerate(read_text(path).split("\n"), start=1):
-        if not line.strip():
-            continue
-        fields = line.split("|", 2)
-        if not header_seen:
-            if tuple(f.strip() for f in line.split("|")) != CSV_HEADER:
-                raise CorpusFormatError(
-                    f"{path}:{number}: expected the header {'| '.join(CSV_HEADER)!r}, got {short_repr(line)}"
-                )
-            header_seen = True
-            continue
-        if len(fields) == 1:
-            raise CorpusFormatError(
-                f"{path}:{number}: expected 'image_name| comment_number| comment', got {short_repr(line)}"
-            )
-        image = _image_name(fields[0].strip(), path, number)
-        if len(fields) == 2:
-            repaired = _MISSING_PIPE.match(fields[1])
-            parsed.problems.append(LoadProblem(
-                _stem(image), f"{path}:{number}",
-                f"expected 3 '|'-separated fields (image_name| comment_number| comment), found 2 in "
-                f"{short_repr(line)}; " + ("read as comment_number and comment (the known row of Kaggle's file "
-                                           "missing its second '|')" if repaired else
-                                           "row skipped (add the missing '|' to keep it)"),
-            ))
-            if repaired is None:
-                continue
-            fields = [fields[0], repaired.group(1), repaired.group(2)]
-        index = fields[1].strip()
-        if not (index.isascii() and index.isdigit()):
-            raise CorpusFormatError(
-                f"{path}:{number}: expected an integer comment_number, got {short_repr(fields[1])} in {short_repr(line)}"
-            )
-        parsed.add(image, int(index), fields[2].strip(), number)
-    if not header_seen:
-        raise CorpusFormatError(f"{path}:1: empty file, expected the header {'| '.join(CSV_HEADER)!r}")
-    return parsed
-
-
-#: The second field of a results.csv row whose second '|' is missing: "<number> <comment>"
-#: (Kaggle's file has one: `2199200615.jpg| 4   A dog runs across the grass .`).
-_MISSING_PIPE = re.compile(r"^\s*(\d+)\s+(\S.*)$")
-
-
-def parse_comma_csv(path: Path) -> CaptionFile:
-    """Parse a comma-separated captions file with the header `image,caption` (a caption's number is
-    its place among its image's rows) or `image_name,comment_number,comment`. A caption is the rest
-    of the row, so an unquoted comma inside it is kept.
-
-    Raises:
-        CorpusFormatError: a wrong header, a row with too few fields or a non-integer comment_number.
-    """
-    parsed = CaptionFile(path)
-    reader = csv.reader(io.StringIO(read_text(path)), strict=True)
-    header: tuple[str, ...] | None = None
-    rows_per_image: dict[str, int] = {}
-    end = 0
-    try:
-        for values in reader:
-            number, end = end + 1, reader.line_num  # the row's first and last line
-            if end != number:  # captions are one line: a row over several has a quote left open
-                raise CorpusFormatError(
-                    f"{path}:{number}: a quoted field runs on to line {end}; expected one row per line "
-                    f"(is a '\"' not closed?), got {short_repr(','.join(values))}"
-                )
-            if not any(v.strip() for v in values):
-                continue
-            if header is None:
-                header = tuple(v.strip().lower() for v in values)
-                if header not in COMMA_HEADERS:
-                    raise CorpusFormatError(
-                        f"{path}:{number}: expected the header 'image,caption' or "
-                        f"'image_name,comment_number,comment', got {short_repr(','.join(values))}"
-                    )
-                continue
-            if len(values) < len(header):
-                raise CorpusFormatError(
-                    f"{path}:{number}: expected {','.join(header)!r}, got {short_repr(','.join(values))}"
-                )
-            image = _image_name(values[0].strip(), path, number)
-            if len(header) == 2:
-                index = rows_per_image.get(image, 0)
-                rows_per_image[image] = index + 1
-            else:
-                text = values[1].strip()
-                if not (text.isascii() and text.isdigit()):
-                    raise CorpusFormatError(
-                        f"{path}:{number}: expected an integer comment_number, got {short_repr(values[1])}"
-                    )
-                index = int(text)
-            parsed.add(image, index, ",".join(values[len(header) - 1:]).strip(), number)
-    except csv.Error as e:
-        raise CorpusFormatError(f"{path}:{reader.line_num}: {e}") from e
-    if header is None:
-        raise CorpusFormatError(f"{path}:1: empty file, expected the header 'image,caption'")
-    return parsed
-
-
-def _first_line(path: Path) -> str:
-    """The first non-blank line of a text file (enough of it to tell a header), or ''."""
-    with path.open(encoding="utf-8-sig", errors="replace") as f:
-        for line in f:
-            if line.strip():
-                return line[:200]
-    return ""
-
-
-def _image_name(image: str, path: Path, number: int) -> str:
-    if not image or _stem(image) in ("", ".", ".."):
-        raise CorpusFormatError(f"{path}:{number}: expected an image file name, got {short_repr(image)}")
-    return image
-
-
-def _stem(image: str) -> str:
-    return Path(image).stem
+def _warn_if_flickr8k(path: Path, images: list[str]) -> None:
+    """Warn that a Flickr8K captions file (Kaggle's copy: `captions.txt` + `Images/`) is read as Flickr30K."""
+    if looks_like_flickr8k(images):
+        log.warning(
+            "%s: the image names look like Flickr8K's (%s); `mmdata extract flickr8k` reads this copy too, "
+            "with corpus 'flickr8k' and the official splits where the Flickr_8k.*Images.txt files are there",
+            path, images[0])
 
 
 def _check_split(split: str | None, karpathy_file: str | None) -> None:
@@ -324,52 +124,5 @@ def _captions_path(corpus_dir: Path, captions_file: str | None) -> Path:
     raise CorpusNotFoundError(
         f"no Flickr30K captions file ({', '.join(TOKEN_FILES + CSV_FILES)}) found in {corpus_dir} "
         f"or its {', '.join(d + '/' for d in ANNOTATION_DIRS if d)} folders; name one with captions_file=<path>"
+        + flickr8k_layout_hint(corpus_dir)
     )
-
-
-def _karpathy_splits(corpus_dir: Path, karpathy_file: str | None,
-                     wanted: str | None) -> tuple[dict[str, str] | None, list[LoadProblem]]:
-    """(image file name -> Karpathy split, or None without a Karpathy file; the file's problems).
-
-    An image listed twice keeps its first entry's split, as the `karpathy` loader does (`first_entries`);
-    the problems are the repeats that concern split `wanted` (None: every split). The file's sentences
-    are not read here (the captions come from the captions file), so their problems are not reported.
-
-    Raises:
-        CorpusNotFoundError: the file is missing.
-        ConfigError: a COCO split file, or `wanted` is the split of no entry (Flickr's file has no restval).
-    """
-    if karpathy_file is None:
-        return None, []
-    path = corpus_dir / karpathy_file
-    if not path.is_file():
-        raise CorpusNotFoundError(f"Karpathy split file not found: {path} (option karpathy_file)")
-    parsed = parse_karpathy_file(path)
-    if parsed.is_coco:  # no file name would match: every image would land in split 'all'
-        raise ConfigError(
-            f"{path} is the Karpathy split file of COCO (option karpathy_file); Flickr30K's is dataset_flickr30k.json"
-        )
-    require_split(parsed, wanted)
-    entries, repeats = first_entries(parsed, wanted)
-    return {Path(entry.image.filename).name: entry.split for entry in entries}, repeats
-
-
-def _problems_in_split(problems: list[LoadProblem], splits: dict[str, str] | None,
-                       wanted: str | None) -> list[LoadProblem]:
-    """The captions file's problems of images in split `wanted` (all of them for no split): a row of an
-    image the split leaves out says nothing about the dataset loaded, and the errors table would count
-    it as an entry left out."""
-    if wanted is None or splits is None:
-        return list(problems)
-    split_of = {_stem(name): split for name, split in splits.items()}
-    return [p for p in problems if p.sample_id is None or split_of.get(p.sample_id, "all") == wanted]
-
-
-def _image_dir(corpus_dir: Path, first_image: str | None, image_dir: str | None) -> str:
-    if image_dir is not None:
-        return given_image_dir(image_dir)
-    if first_image is not None:
-        for candidate in IMAGE_DIRS:
-            if is_file_quietly(corpus_dir / candidate / first_image):
-                return candidate
-    return next((c for c in IMAGE_DIRS if c and (corpus_dir / c).is_dir()), "")
