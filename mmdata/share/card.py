@@ -44,6 +44,7 @@ from mmdata.share.card_loading import (  # noqa: F401 - also re-exported from he
     _variable_length_torch_block,
 )
 from mmdata.share.checks import severity_counts
+from mmdata.share.failed import FailedItems, failed_items_section
 from mmdata.share.hf import split_order
 from mmdata.share.redact import redact_text
 from mmdata.store.manifest import Manifest
@@ -118,9 +119,11 @@ def render_card(
     media: str,
     missing_media: list[MissingMedia],
     labels: LabelSummary | None = None,
+    failed: list[FailedItems] | None = None,
 ) -> str:
-    """The whole README.md: YAML header and Markdown body (`labels`: None when no sample has a label)."""
-    body = _body(manifest, configs, checks, media, missing_media, labels)
+    """The whole README.md: YAML header and Markdown body (`labels`: None when no sample has a label;
+    `failed`: the share's errors tables, `share.failed`)."""
+    body = _body(manifest, configs, checks, media, missing_media, labels, failed or [])
     return f"---\n{_yaml_header(manifest, configs)}---\n\n{body}"
 
 
@@ -150,7 +153,7 @@ def _dataset_info_yaml(configs: list[CardConfig]) -> list[dict[str, Any]] | dict
 
 
 def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, media: str,
-          missing_media: list[MissingMedia], labels: LabelSummary | None) -> str:
+          missing_media: list[MissingMedia], labels: LabelSummary | None, failed: list[FailedItems]) -> str:
     corpus = manifest.corpus
     samples = manifest.samples
     split_names = manifest.extra.get("share", {}).get("split_names", {})
@@ -170,9 +173,10 @@ def _body(manifest: Manifest, configs: list[CardConfig], checks: CheckReport, me
         _md_table(
             ["config", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed items"],
             [["`samples` (default)", "", "", str(samples.get("rows", 0)), "", "", "", str(samples.get("loader_errors", 0))]]
-            + [[f"`{name}`", e.modality, f"`{e.extractor}`", str(e.rows), str(e.spec.get("dim")), str(e.spec.get("dtype")),
+            + [[f"`{name}`", e.modality, f"`{e.extractor}`", str(e.rows), _dim_text(e.spec), str(e.spec.get("dtype")),
                 _kind(e.spec), str(e.errors)] for name, e in sorted(manifest.tables.items())],
         ),
+        *failed_items_section(failed),
         "## Extractors\n",
         *[_extractor_section(name, entry) for name, entry in sorted(manifest.tables.items())],
         *_shared_space_lines(manifest),
@@ -208,7 +212,7 @@ def _extractor_section(name: str, entry: Any) -> str:
     return (
         f"### `{name}`\n\n- extractor: `{entry.extractor}` ({entry.modality})\n"
         f"- config: `{json.dumps(entry.config, sort_keys=True)}`\n"
-        f"- output: {_kind(spec)}, dim {spec.get('dim')}, {spec.get('dtype')}{extra}\n"
+        f"- output: {_kind(spec)}, dim {_dim_text(spec)}, {spec.get('dtype')}{extra}\n"
         f"{_aligned_line(entry.config) if entry.extractor == 'align' else ''}"
         f"- versions: {versions}{source}\n"
     )
@@ -379,6 +383,11 @@ def _title(manifest: Manifest) -> str:
     corpus = manifest.corpus
     split = f" {corpus['split']}" if corpus.get("split") else ""
     return f"{corpus.get('kind', 'corpus')}{split} features (mmdata)"
+
+
+def _dim_text(spec: dict[str, Any]) -> str:
+    """A table's dim as `mmdata info` shows it: `variable` where rows differ in length (token ids)."""
+    return "variable" if spec.get("dim") is None else str(spec["dim"])
 
 
 def _kind(spec: dict[str, Any]) -> str:

@@ -85,6 +85,10 @@ features = load_dataset(DATA, "{feature.name}", split="{split}")
 assert samples["sample_id"] == features["sample_id"]
 ```
 
+`.with_format("numpy")` and `"torch"` give every float column as float32, as `datasets` does by default: the
+features (float32) come back bit for bit, while float64 columns (`label`, `start`, `end`, `intervals`) are
+rounded; `.with_format("arrow")`, pandas and pyarrow keep them as stored.
+
 With pandas or pyarrow (every file is plain Parquet):
 
 ```python

@@ -21,7 +21,9 @@ No absolute path of the producer's machine is published: media paths, the ids ma
 the paths in error reasons are relative to the corpus root or `<outside corpus>/<name>`
 (`share.redact`, `share.redact_tables`).
 
-One share at a time writes an OUT (a lock file beside it; a second one is refused at once). Each
+A dataset an extract or align writes now is refused, and none starts until the share has read it
+(`share.source_lock`; shares of one dataset run side by side). One share at a time writes an OUT (a lock
+file beside it; a second one is refused at once). Each
 run writes into a temporary folder of its own beside OUT and moves it in when complete; a share
 it replaces is moved aside first and deleted last, so a kill leaves the old share (maybe still aside,
 as `.OUT.replaced`) or the new one, and the next run clears what a killed one left (`share.publish`).
@@ -50,6 +52,7 @@ from mmdata.options import check_count, check_flag, dataset_path, path_argument,
 from mmdata.share.card import CardConfig, LabelSummary, render_card, shareable_provenance
 from mmdata.share.checks import checks_summary, require_passing, run_checks
 from mmdata.share.checksums import write_checksums
+from mmdata.share.failed import failed_items
 from mmdata.share.hf import MediaKind, hf_features, hf_split_names, with_hf_metadata
 from mmdata.share.media import (
     MissingMedia,
@@ -71,6 +74,7 @@ from mmdata.share.redact_tables import (
     share_redactor,
 )
 from mmdata.share.rows import TableRows
+from mmdata.share.source_lock import no_writer
 from mmdata.store.lock import output_lock
 from mmdata.store import layout
 from mmdata.store.files import write_text_atomic
@@ -172,7 +176,8 @@ def share_dataset(
         ConfigError: `media` is neither 'reference' nor 'embed', a flag that is not a bool, a
             `shard_size` below 1; media to embed and no corpus root (the dataset records none, or not a folder).
         MediaError: media to embed and not one of the files could be embedded.
-        DatasetBusyError: another share writes to `out_dir` now.
+        DatasetBusyError: another share writes to `out_dir` now, or an extract or align writes the dataset
+            (none starts while it is shared; `share.source_lock`).
         DatasetError: not a dataset, an older layout, failing checks (`ChecksFailedError`), a
             feature table without rows for some samples, or an unusable `out_dir` (an edited card
             among the reasons).
@@ -189,13 +194,25 @@ def share_dataset(
     check_count("shard_size", shard_size, optional=True)
     overwrite = overwrite or force
     out_dir = path_argument(out_dir, argument="out_dir")
-    dataset = open_dataset(dataset_path(dataset_dir))
+    source = open_dataset(dataset_path(dataset_dir)).root  # a missing or foreign folder named before any lock
+    with no_writer(source):  # the dataset stays one state while it is checked and copied (`share.source_lock`)
+        report = _share_unchanging(source, Path(out_dir), media, corpus_root, allow_failed_checks, shard_size,
+                                   overwrite, overwrite_card)
+    log.info("shared %s as %s (%d files, %d bytes)", source, out_dir, report.files, report.bytes)
+    return report
+
+
+def _share_unchanging(source: Path, out_dir: Path, media: MediaMode, corpus_root: str | Path | None,
+                      allow_failed_checks: bool, shard_size: int | None, overwrite: bool,
+                      overwrite_card: bool) -> ShareReport:
+    """`share_dataset` while no writer changes the dataset: its manifest is read now, so it and the
+    tables stay one state while they are checked and copied."""
+    dataset = open_dataset(source)
     samples = dataset.samples_table()
     plan = plan_media(samples, media)
     root = embedding_root(dataset, corpus_root) if plan.embedded else None
     checks = run_checks(dataset)
     require_passing(checks, allow_failed_checks=allow_failed_checks, action="share")
-    out_dir = Path(out_dir)
     target = Path(os.path.realpath(out_dir))  # a link to a folder stays; the folder it names is replaced
     shard_size = shard_size or int(dataset.manifest.samples.get("shard_size", layout.DEFAULT_SHARD_SIZE))
     with _writable(out_dir, target), output_lock(target, "share", out_dir):
@@ -209,7 +226,6 @@ def share_dataset(
             shutil.rmtree(partial, ignore_errors=True)
             raise
     report.out_dir = out_dir
-    log.info("shared %s as %s (%d files, %d bytes)", dataset.root, out_dir, report.files, report.bytes)
     return report
 
 
@@ -289,7 +305,7 @@ def _write_share(dataset: Dataset, plan: MediaPlan, out: Path, corpus_root: Path
     manifest = _shared_manifest(dataset.manifest, shards, shard_size, fingerprint, plan.mode, checks,
                                 published_missing)
     card = render_card(manifest, configs, redact_checks(checks, redactor), plan.mode, published_missing,
-                       label_summary(samples))
+                       label_summary(samples), failed_items(out))
     # What tells a card edited by hand (the licence, say) from this one when the share is replaced.
     manifest.extra["share"]["card_sha256"] = hashlib.sha256(card.encode()).hexdigest()
     write_manifest(out, manifest)

@@ -69,8 +69,8 @@ def writing(dataset_dir: str | Path, what: str) -> Iterator[Path]:
         raise DatasetError(f"{root} is a file; expected a dataset directory (a new one, or one written earlier)")
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    busy = (f"{root} is being written by another mmdata process (an extract or align running now); "
-            f"run this {what} when that one has finished, or write to another directory")
+    busy = (f"{root} is being written by another mmdata process (an extract or align running now, or a share "
+            f"reading it); run this {what} when that one has finished, or write to another directory")
     try:
         with directory_lock(root, busy):
             _warn_if_checksummed(root, what)
@@ -82,18 +82,20 @@ def writing(dataset_dir: str | Path, what: str) -> Iterator[Path]:
 
 
 @contextmanager
-def directory_lock(root: Path, busy: str) -> Iterator[None]:
-    """Hold the dataset directory's writer lock (`flock` on the directory) while the block runs.
+def directory_lock(root: Path, busy: str, *, shared: bool = False) -> Iterator[None]:
+    """Hold the dataset directory's writer lock (`flock` on the directory) while the block runs;
+    `shared`: a reader's lock, which keeps writers out but not other readers (`mmdata share`).
     Without `fcntl` (not POSIX) nothing is held.
 
     Raises:
-        DatasetBusyError: with the message `busy`, when another process holds the lock now.
+        DatasetBusyError: with the message `busy`, when another process holds the lock now (a
+            shared one only when that is a writer's).
     """
     fd = os.open(root, os.O_RDONLY) if fcntl is not None else None
     try:
         if fd is not None:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise DatasetBusyError(busy) from None
         yield
