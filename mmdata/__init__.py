@@ -58,7 +58,7 @@ _EXPORTS = {
         "MmdataError", "CorpusNotFoundError", "CorpusFormatError", "MediaError", "SchemaMismatchError",
         "UnknownNameError", "UnknownExtractorError", "UnknownCorpusError", "MissingWeightsError", "DatasetError",
         "DatasetNotFoundError", "ChecksFailedError", "DatasetBusyError", "ShardReadError", "ConfigError",
-        "ExtractionError", "WorkersCannotStartError")},
+        "ArgumentTypeError", "ExtractionError", "WorkersCannotStartError")},
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -66,10 +66,23 @@ __all__ = ["__version__", *_EXPORTS]
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
-        raise AttributeError(f"module 'mmdata' has no attribute {name!r}")
+        raise AttributeError(f"module 'mmdata' has no attribute {name!r}{_closest_name(name)}")
     value = getattr(importlib.import_module(_EXPORTS[name]), name)
     globals()[name] = value
     return value
+
+
+def _closest_name(name: str) -> str:
+    """"; did you mean 'check_dataset'?" for `mmdata.check`: the public name a mistyped or shortened
+    one stands for, or "" when none is close (or for a dunder name, which tools probe for)."""
+    import difflib
+
+    if name.startswith("_"):
+        return ""
+    close = difflib.get_close_matches(name, list(_EXPORTS), n=1, cutoff=0.6)
+    if not close:
+        close = [n for n in _EXPORTS if n.lower().startswith(name.lower())][:1] if len(name) >= 3 else []
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def __dir__() -> list[str]:

@@ -67,6 +67,12 @@ class ConfigError(MmdataError, ValueError):
     """An extractor or loader option has a wrong name or value."""
 
 
+class ArgumentTypeError(ConfigError, TypeError):
+    """An argument of the Python API has a type it does not take (None or a number for a path, a list
+    where one table or split name is taken, a float index). Also a TypeError, as Python raises for a
+    wrong type, so `except TypeError` and `except MmdataError` both catch it."""
+
+
 class ExtractionError(MmdataError, RuntimeError):
     """A sample failed during extraction with on_error='fail'."""
 

@@ -32,7 +32,7 @@ class ShardSurvey:
     problems: list[str] = field(default_factory=list)
 
 
-def describe_dataset(path: str | Path) -> dict[str, Any]:
+def describe_dataset(path: str | Path | Dataset) -> dict[str, Any]:
     """One JSON-able object naming the samples table and every feature table.
 
     Each table: name, path, format (arrow or parquet shards), modality, extractor, config, rows,
@@ -43,7 +43,7 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
     `unlisted_tables` names folders in features/ the manifest does not list (no command reads them).
 
     Args:
-        path: the dataset directory.
+        path: the dataset directory, or a `Dataset` (`open_dataset`; its files are looked at anew).
 
     Returns:
         A dict (what `mmdata info --json` prints): dataset, layout_version, mmdata_version, corpus,
@@ -51,6 +51,7 @@ def describe_dataset(path: str | Path) -> dict[str, Any]:
 
     Raises:
         DatasetError: not a dataset (see `open_dataset`), or its path is not valid UTF-8.
+        ArgumentTypeError: `path` is not a str, Path or Dataset.
     """
     dataset = open_dataset(path)
     manifest = dataset.manifest

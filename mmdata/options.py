@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any, Literal, get_args, get_origin
 
-from mmdata.errors import ConfigError
+from mmdata.errors import ArgumentTypeError, ConfigError
 
 _KEY_RE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_-]*\s*=")
 _QUOTES = ("'", '"')
@@ -313,16 +313,20 @@ def name_list(value: Any, *, argument: str, item_types: tuple[type, ...] = (str,
     `item_types`). Without it a string would be read character by character ("no table 'a'").
 
     Raises:
-        ConfigError: a value of another kind, or an item that is not a str, naming `argument`.
+        ConfigError: a value of another kind, a set (its order changes from run to run, and a table's
+            place in a fused vector follows it), or an item that is not a str, naming `argument`.
     """
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (set, frozenset)):  # its order changes from run to run (string hashing is salted)
+        raise ConfigError(f"{argument}: got a set, {value!r}, whose order changes from run to run; pass a list or "
+                          "tuple in the order wanted (sorted(...) gives name order)")
     if isinstance(value, typing.Iterable) and not isinstance(value, (bytes, Mapping)):
         items = list(value)
-        bad = next((item for item in items if not isinstance(item, item_types)), None)
-        if bad is None:
+        bad = [item for item in items if not isinstance(item, item_types)]
+        if not bad:
             return items
-        raise ConfigError(f"{argument}: expected names (str), got {bad!r} ({type(bad).__name__}) among {items!r}")
+        raise ConfigError(f"{argument}: expected names (str), got {bad[0]!r} ({type(bad[0]).__name__}) among {items!r}")
     raise ConfigError(f"{argument}: expected a name, a comma-separated string of names or a list of names, got "
                       f"{value!r} ({type(value).__name__})")
 
@@ -382,17 +386,18 @@ def dataset_path(value: Any, *, argument: str = "dataset_dir") -> Any:
 
 
 def path_argument(value: Any, *, argument: str, what: str = "a path (str or Path)") -> Any:
-    """`value` as a Path, where it is a str or os.PathLike.
+    """`value` as a Path, where it is a str or os.PathLike, with a leading `~` expanded to the home folder
+    (as a shell does: left as it is, `~/out` was a folder named `~` to Python and the home folder to Arrow).
 
     Raises:
-        ConfigError: another kind of value, naming `argument`.
+        ArgumentTypeError: another kind of value (a ConfigError and a TypeError), naming `argument`.
     """
     import os
     from pathlib import Path
 
     if isinstance(value, (str, os.PathLike)):
-        return Path(value)
-    raise ConfigError(f"{argument}: expected {what}, got {value!r} ({type(value).__name__})")
+        return Path(value).expanduser()
+    raise ArgumentTypeError(f"{argument}: expected {what}, got {value!r} ({type(value).__name__})")
 
 
 def short_repr(kind: str, lines: typing.Iterable[str]) -> str:

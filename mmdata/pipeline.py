@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from mmdata.corpora.base import get_corpus_kind, require_dir
 from mmdata.corpora.sources import SOURCES_KEY, changed_sources
+from mmdata.entry_arguments import extract_arguments
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.executor_choice import ExecutorName, check_executor, make_executor
 from mmdata.extract_refusals import (  # noqa: F401 - also re-exported from here
@@ -96,7 +97,7 @@ def extract(
     corpus_dir: str | Path,
     output_dir: str | Path,
     *,
-    extractors: Sequence[str | Extractor] | None = None,
+    extractors: Sequence[str | Extractor] | str | None = None,
     split: str | None = None,
     corpus_options: Mapping[str, Any] | str | None = None,
     batch_size: int = 32,
@@ -153,8 +154,9 @@ def extract(
     Raises:
         CorpusNotFoundError, CorpusFormatError: the corpus is missing or malformed.
         ConfigError: an argument has a value the pipeline does not take (`on_error`, `table_format`,
-            `executor`, `batch_size`, `shard_size`, `num_workers`, `force`, `corpus_options`, `extractors`):
-            refused before anything is read or written.
+            `executor`, `batch_size`, `shard_size`, `num_workers`, `force`, `corpus_options`, `extractors`,
+            and as an ArgumentTypeError a folder that is not a str or Path, a `split` that is not one
+            name, a `progress` that is not a flag or a sink): refused before anything is read or written.
         DatasetError: a requested table cannot be kept (without `force`), or two extractors write one table.
         ExtractionError: an item failed with on_error='fail'.
 
@@ -162,6 +164,7 @@ def extract(
         >>> report = extract("coco", "/data/coco", "out/coco", extractors="color-hist,minilm", split="val2017")
         >>> report.ok, [(t.name, t.rows, t.errors) for t in report.tables]
     """
+    corpus_dir, output_dir = extract_arguments(corpus_dir, output_dir, split=split, progress=progress)
     check_run_options(on_error=on_error, batch_size=batch_size, shard_size=shard_size, table_format=table_format)
     check_executor(executor)
     check_count("num_workers", num_workers, minimum=0, optional=True)

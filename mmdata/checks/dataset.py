@@ -38,7 +38,7 @@ from mmdata.checks.table_scan import (  # noqa: F401 - also re-exported from her
     RELEASE_EVERY, _check_rows, _check_sequence, _check_table, _pooled_values, _ragged_values, _scan,
 )
 from mmdata.corpora.base import REPEATED_ENTRY
-from mmdata.errors import ConfigError
+from mmdata.entry_arguments import checked_check_options
 from mmdata.options import dataset_path, optional_name_list, short_repr
 from mmdata.store.layout import LOADER_ERRORS_TABLE
 from mmdata.store.metadata import FeatureSpec
@@ -133,7 +133,8 @@ def check_dataset(
         A `CheckReport`: `ok` (no error-severity issue), `issues`, `errors`, `warnings`, `to_json()`.
 
     Raises:
-        ConfigError: `options` is not a CheckOptions, or `tables` are not names.
+        ConfigError: `options` is not a CheckOptions or holds a value it does not take (a negative
+            tolerance, a label range that is not two numbers low <= high), or `tables` are not names.
         CorpusNotFoundError, DatasetError: not a dataset directory.
         UnknownNameError: a table in `tables` is not in the manifest.
 
@@ -142,10 +143,7 @@ def check_dataset(
         >>> report.ok, [i.code for i in report.errors]
     """
     started = time.perf_counter()
-    if options is not None and not isinstance(options, CheckOptions):
-        raise ConfigError(f"options: expected a CheckOptions (or None for the defaults), got {options!r} "
-                          f"({type(options).__name__}); pass tables=... by name")
-    options = options or CheckOptions()
+    options = checked_check_options(options)
     tables = optional_name_list(tables, argument="tables")
     dataset = open_dataset(dataset_path(dataset_dir))
     names = list(dict.fromkeys(tables)) if tables is not None else dataset.table_names

@@ -39,7 +39,9 @@ from mmdata.fusion.passes import (
 )
 from mmdata.fusion.plan import FusePlan, plan_fusion
 from mmdata.store.files import write_text_atomic
-from mmdata.options import check_choice, check_flag, dataset_path, did_you_mean, name_list, path_argument, short_repr
+from mmdata.options import (
+    check_choice, check_count, check_flag, dataset_path, did_you_mean, name_list, path_argument, short_repr,
+)
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import release_unused_memory
 from mmdata.store.lock import output_lock
@@ -94,6 +96,9 @@ class FuseOptions:
     labels: tuple[str, ...] | Literal["all"] | None = None
 
     def __post_init__(self) -> None:
+        if self.stats_splits is None:
+            raise ConfigError("fuse option stats_splits is None; name the split(s) whose z-score statistics "
+                              "normalize every split ('train', the default), as a list or a comma list")
         # One name given as a string (`tables="image"`) would otherwise be taken letter by letter.
         for name in ("tables", "stats_splits"):
             value = getattr(self, name)
@@ -112,10 +117,8 @@ class FuseOptions:
         methods = self.normalize.values() if isinstance(self.normalize, Mapping) else [self.normalize]
         for method in methods:
             _expect_choice("normalize", method, NORMALIZATIONS)
-        if self.max_length is not None and self.max_length < 1:
-            raise ConfigError(f"max_length must be >= 1, got {self.max_length}")
-        if self.shard_rows < 1:
-            raise ConfigError(f"shard_rows must be >= 1, got {self.shard_rows}")
+        check_count("fuse option max_length", self.max_length, optional=True)  # "5" or 2.5 failed later
+        check_count("fuse option shard_rows", self.shard_rows)
         check_flag("fuse option overwrite", self.overwrite)
         check_flag("fuse option allow_split_leaks", self.allow_split_leaks)
 

@@ -26,9 +26,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mmdata.errors import DatasetError
+from mmdata.entry_arguments import check_split_name
+from mmdata.errors import ArgumentTypeError, DatasetError
 from mmdata.fusion.formats import DATA_DIR, EXPORT_FORMATS, FUSED_METADATA
 from mmdata.jsonfile import json_kind, read_json_object
+from mmdata.options import path_argument
 
 #: What to do about an export whose files are damaged.
 REFUSE_HINT = "re-create the export with `mmdata fuse DATASET_DIR OUTPUT_DIR --force`"
@@ -41,7 +43,7 @@ def read_fused_metadata(export_dir: str | Path) -> dict[str, Any]:
     """The `fused.json` of an export directory.
 
     Args:
-        export_dir: a folder written by `fuse` (`mmdata fuse`).
+        export_dir: a folder written by `fuse` (`mmdata fuse`); a leading `~` is the home folder.
 
     Returns:
         Its `fused.json` as a dict: format, dim, tables and their slices, rows and files per split, ...
@@ -49,10 +51,12 @@ def read_fused_metadata(export_dir: str | Path) -> dict[str, Any]:
     Raises:
         DatasetError: the directory holds no fused export, or its `fused.json` is not valid JSON or
             lacks a field readers need.
+        ArgumentTypeError: `export_dir` is not a str or Path.
     """
-    path = Path(export_dir) / FUSED_METADATA
+    export_dir = path_argument(export_dir, argument="export_dir", what="a fused export's folder (str or Path)")
+    path = export_dir / FUSED_METADATA
     if not path.is_file():
-        raise DatasetError(f"{export_dir} is not a fused export: {_missing_export(Path(export_dir))}")
+        raise DatasetError(f"{export_dir} is not a fused export: {_missing_export(export_dir)}")
     metadata = read_json_object(path, "export metadata", "the object `mmdata fuse` writes",
                                 f"the file is damaged: {REFUSE_HINT}")
     _check_fused_metadata(path, metadata)
@@ -141,16 +145,18 @@ class FusedDataset:
     `labels` values (`label_columns`: their columns in the export); empty when it has none.
 
     Args:
-        export_dir: a folder written by `fuse` with format 'arrow', 'hf' or 'npy'.
-        split: the split whose rows the dataset holds.
+        export_dir: a folder written by `fuse` with format 'arrow', 'hf' or 'npy' (`~` is the home folder).
+        split: the split whose rows the dataset holds (one name).
 
     Raises:
         DatasetError: not an export, a Parquet export (not memory-mappable: export with
             --format arrow or npy), or a split the export does not have.
+        ArgumentTypeError: `export_dir` is not a str or Path, or `split` is not one name.
     """
 
     def __init__(self, export_dir: str | Path, split: str = "train"):
-        self.export_dir = Path(export_dir)
+        check_split_name(split, optional=False)  # a FusedDataset holds one split's rows
+        self.export_dir = path_argument(export_dir, argument="export_dir", what="a fused export's folder (str or Path)")
         self.split = split
         self.metadata = read_fused_metadata(self.export_dir)
         self.format = self.metadata["format"]
@@ -170,6 +176,7 @@ class FusedDataset:
         self._columns: dict[str, Any] | None = None
 
     def __len__(self) -> int:
+        """Rows of the split (as `fused.json` counts them)."""
         return self._length
 
     def __repr__(self) -> str:
@@ -198,14 +205,14 @@ class FusedDataset:
         if isinstance(index, (list, tuple, range)) or getattr(index, "ndim", None) == 1:  # arrays, tensors
             positions = np.asarray(index)
             if positions.ndim != 1:
-                raise TypeError(f"FusedDataset indices are integers, slices or lists of integers, got a "
-                                f"{positions.ndim}-d {type(index).__name__} of shape {positions.shape}")
+                raise ArgumentTypeError(f"FusedDataset indices are integers, slices or lists of integers, got a "
+                                        f"{positions.ndim}-d {type(index).__name__} of shape {positions.shape}")
             return self.__getitems__(positions.tolist())
         try:
             position = operator.index(index)
         except TypeError:
-            raise TypeError(f"FusedDataset indices are integers, slices or lists of integers, got "
-                            f"{type(index).__name__} {index!r}") from None
+            raise ArgumentTypeError(f"FusedDataset indices are integers, slices or lists of integers, got "
+                                    f"{type(index).__name__} {index!r}") from None
         return self.__getitems__([position])[0]
 
     def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
@@ -220,7 +227,7 @@ class FusedDataset:
         columns = self._open()
         idx = np.asarray(indices)
         if idx.dtype.kind not in "iu" and len(idx):
-            raise TypeError(f"indices must be integers, got {indices!r}")
+            raise ArgumentTypeError(f"indices must be integers, got {indices!r}")
         idx = idx.astype(np.int64, copy=False)
         outside = idx[(idx < -self._length) | (idx >= self._length)]
         if len(outside):

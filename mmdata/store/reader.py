@@ -14,7 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from mmdata.errors import DatasetError, DatasetNotFoundError, SchemaMismatchError, UnknownNameError
+from mmdata.entry_arguments import check_split_name
+from mmdata.errors import ArgumentTypeError, DatasetError, DatasetNotFoundError, SchemaMismatchError, UnknownNameError
+from mmdata.options import dataset_path
 from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk
 from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, shard_files
 from mmdata.store.layout import samples_dir as layout_samples_dir
@@ -57,9 +59,12 @@ class Dataset:
 
     @property
     def table_names(self) -> list[str]:
+        """The feature tables' names (`modality.extractor`, `<table>@<reference>` when aligned), sorted."""
         return sorted(self.manifest.tables)
 
     def samples(self) -> ds.Dataset:
+        """The samples table as a pyarrow dataset over its shards (nothing is read yet; `samples_table`
+        reads it)."""
         files = shard_files(self.samples_dir)
         if not files:  # `mmdata extract` writes the samples once: running it again does not help
             raise DatasetError(
@@ -85,9 +90,15 @@ class Dataset:
             return samples.to_table(columns=_column_names(columns, samples.schema, f"the samples table of {self.root}"))
 
     def entry(self, name: str) -> TableEntry:
+        """What the manifest records of table `name`: folder, format, extractor, config, spec, rows, errors.
+
+        Raises:
+            UnknownNameError: no table of that name (the message lists the tables).
+            ArgumentTypeError: `name` is not a str (a list, None, an index).
+        """
         if not isinstance(name, str):
-            raise TypeError(f"a table name is one string, got {type(name).__name__} {name!r}: read one table per "
-                            f"call; tables: {self.table_names}")
+            raise ArgumentTypeError(f"a table name is one string, got {type(name).__name__} {name!r}: read one table "
+                                    f"per call; tables: {self.table_names}")
         try:
             return self.manifest.tables[name]
         except KeyError:
@@ -115,9 +126,11 @@ class Dataset:
                         "`read_table(name)` or `table(name).to_batches()`")
 
     def spec(self, name: str) -> FeatureSpec:
+        """Table `name`'s declared feature spec: dim, dtype, kind (pooled or sequence), frame rate."""
         return FeatureSpec.from_json(self.entry(name).spec)
 
     def table_dir(self, name: str) -> Path:
+        """The folder of table `name`'s shards."""
         return self.root / self.entry(name).path
 
     def table_files(self, name: str) -> list[Path]:
@@ -164,6 +177,10 @@ class Dataset:
         rows = None if split is None else ds.field("sample_id").isin(self._split_ids(split))
         with self.reading(name):
             table = self.table(name)
+            if isinstance(columns, str) and columns not in table.schema.names and columns in self.split_counts:
+                raise UnknownNameError(f"table {name!r} of {self.root} has no column {columns!r}, which is a split: "
+                                       f"read its rows with read_table({name!r}, split={columns!r}); columns: "
+                                       f"{table.schema.names}")
             wanted = _column_names(columns, table.schema, f"table {name!r} of {self.root}")
             return table.to_table(columns=wanted, filter=rows)
 
@@ -229,9 +246,9 @@ class Dataset:
 
         Raises:
             UnknownNameError: no sample has that split (the message lists the splits there are).
+            ArgumentTypeError: `split` is not one name (a list of them, a number).
         """
-        if not isinstance(split, str):
-            raise TypeError(f"split is one split name, got {type(split).__name__} {split!r}")
+        check_split_name(split)
         samples = self.samples_table(["sample_id", "split"])
         ids = samples["sample_id"].filter(pc.equal(samples["split"], split))
         if not len(ids):
@@ -245,6 +262,7 @@ class Dataset:
         return naming_unreadable_shard(shard_files(self.samples_dir if name is None else self.table_dir(name)))
 
     def table_metadata(self, name: str) -> dict:
+        """The provenance table `name`'s first shard carries in its schema: extractor, config, spec, versions."""
         return decode_metadata(self.table(name).schema)
 
     def __repr__(self) -> str:
@@ -295,11 +313,12 @@ class Dataset:
             return ds.dataset([str(f) for f in files], format="parquet", schema=ERRORS_SCHEMA).to_table()
 
 
-def open_dataset(path: str | Path) -> Dataset:
+def open_dataset(path: str | Path | Dataset) -> Dataset:
     """Open a dataset directory written by `mmdata extract`.
 
     Args:
-        path: the dataset directory (the folder holding `mmdata.json`).
+        path: the dataset directory (the folder holding `mmdata.json`; a leading `~` is the home folder),
+            or a `Dataset`, opened again from its directory (its manifest read anew).
 
     Returns:
         A `Dataset`; nothing is read beyond the manifest until a table is asked for.
@@ -310,8 +329,9 @@ def open_dataset(path: str | Path) -> Dataset:
         DatasetError: it is not an mmdata dataset (the message says what it is where it can tell: a
             file, a fused export, a folder of datasets, one whose first extract is still running) or
             has an unknown layout version, or its path is not valid UTF-8 (Arrow could not open its files).
+        ArgumentTypeError: `path` is not a str, Path or Dataset (None, bytes, a number).
     """
-    root = Path(path)
+    root = dataset_path(path, argument="path")
     if not root.exists():
         # `mmdata segment` writes a new dataset into `.<name>.tmp-<pid>` beside it, `mmdata share` into
         # `.<name>.partial-XXXXXXXX` (moving one it replaces to `.<name>.replaced`), and renames the folder when done.
@@ -372,14 +392,14 @@ def _column_names(columns: str | Sequence[str] | None, schema: pa.Schema, what: 
     """`columns` (a name, a sequence of names, or None for all) as the list pyarrow takes.
 
     Raises:
-        TypeError: not a string or a sequence of strings.
+        ArgumentTypeError: not a string or a sequence of strings.
         UnknownNameError: a name `schema` does not have (the message lists the columns there are).
     """
     if columns is None:
         return None
     names = [columns] if isinstance(columns, str) else list(columns) if isinstance(columns, Sequence) else None
     if names is None or not all(isinstance(c, str) for c in names):
-        raise TypeError(f"columns is a column name or a list of them, got {columns!r}")
+        raise ArgumentTypeError(f"columns is a column name or a list of them, got {columns!r}")
     unknown = [c for c in names if c not in schema.names]
     if unknown:
         raise UnknownNameError(f"{what} has no column {unknown[0]!r}; columns: {schema.names}")
