@@ -42,7 +42,7 @@ from typing import Any
 from mmdata.corpora.base import get_corpus_kind, short_repr
 from mmdata.errors import ConfigError, MmdataError
 from mmdata.features.base import Extractor, create_extractor
-from mmdata.options import build_options, key_value_mapping, option_text, spec_list
+from mmdata.options import build_options, did_you_mean, key_value_mapping, option_text, path_argument, spec_list
 from mmdata.pipeline import ON_ERROR_CHOICES, ExtractReport, extract
 from mmdata.progress import ProgressSink, progress_sink
 from mmdata.recipe_checks import (
@@ -169,11 +169,27 @@ def extract_recipe(
         CorpusNotFoundError, ConfigError: as `load_recipe` (naming the recipe file and the key).
         Whatever `extract` raises (a value it does not take, naming the argument).
     """
-    recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    _check_passed_options(options)
+    recipe = recipe if isinstance(recipe, Recipe) else load_recipe(
+        path_argument(recipe, argument="recipe", what="a recipe TOML file (str or Path) or a Recipe"))
     arguments = recipe_arguments(recipe, extractors=extractors, split=split, corpus_options=corpus_options, run=dict(
         batch_size=batch_size, num_workers=num_workers, on_error=on_error, shard_size=shard_size,
         table_format=table_format))
     return extract(recipe.kind, corpus_dir, output_dir, progress=progress_sink(progress), **arguments, **options)
+
+
+#: The keyword arguments `extract_recipe` passes to `extract` as they are.
+PASSED_OPTIONS = ("executor", "ray_address", "force")
+
+
+def _check_passed_options(options: dict[str, Any]) -> None:
+    """Refuse a keyword `extract_recipe` does not take, by its own name (not `extract`'s)."""
+    for name in options:
+        if name not in PASSED_OPTIONS:
+            known = [*PASSED_OPTIONS, "extractors", "split", "corpus_options", "batch_size", "num_workers", "on_error",
+                     "shard_size", "table_format", "progress"]
+            raise ConfigError(f"extract_recipe() got an unknown keyword argument {name!r}{did_you_mean(name, known)}; "
+                              f"it takes {', '.join(known)}")
 
 
 def recipe_arguments(
