@@ -4,8 +4,11 @@ from __future__ import annotations
 import logging
 import signal
 
-from mmdata.cli import commands  # noqa: F401  (registers every command on `app`)
-from mmdata.cli.app import app
+from mmdata.cli.startup import quiet_interrupt
+
+with quiet_interrupt():  # Ctrl-C while the commands load (seconds on a busy machine): one line, exit 130
+    from mmdata.cli import commands  # noqa: F401  (registers every command on `app`)
+    from mmdata.cli.app import app, report_interrupted
 
 __all__ = ["app", "main"]
 
@@ -13,7 +16,10 @@ __all__ = ["app", "main"]
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     exit_on_sigterm()
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # before a command runs (building the commands, parsing): as inside one
+        raise SystemExit(report_interrupted()) from None
 
 
 def exit_on_sigterm() -> None:

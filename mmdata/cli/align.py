@@ -1,4 +1,4 @@
-"""`mmdata align OUTPUT_DIR --reference TABLE`: temporal tables -> `<table>@<reference>`, SDK semantics."""
+"""`mmdata align DATASET_DIR --reference TABLE`: temporal tables -> `<table>@<reference>`, SDK semantics."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +12,7 @@ from mmdata.cli.app import command, table_names
 
 @command("align")
 def align_command(
-    output_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
     reference: Annotated[str, typer.Option("--reference", "-r", help="Temporal table whose intervals the others are aligned to (e.g. text.words; not an output of align).")],
     table: Annotated[Optional[list[str]], typer.Option("--table", "--tables", "-t", help="Table to align (repeat or comma list; not an output of align); default: every temporal table.")] = None,
     collapse: Annotated[Literal["mean", "max", "first", "last"], typer.Option(help="How the rows inside a reference interval become one vector.")] = "mean",
@@ -23,7 +23,7 @@ def align_command(
 ) -> None:
     """Align temporal tables to a reference table's intervals and write them into the dataset."""
     chosen = table_names(table)
-    report = align_dataset(output_dir, reference, tables=chosen, collapse=collapse, on_missing=on_missing,
+    report = align_dataset(dataset_dir, reference, tables=chosen, collapse=collapse, on_missing=on_missing,
                            skip_pauses=skip_pauses, on_error=on_error, force=force)
     if report.up_to_date:
         typer.echo(f"reference {reference}: the aligned tables {', '.join(t.name for t in report.tables)} are already "

@@ -14,8 +14,9 @@ from mmdata.share.checksums import CHECKSUMS_NAME, record_checksums
 def checksum_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset or share folder (e.g. after editing its README.md).")],
 ) -> None:
-    """Write checksums.sha256 listing the SHA-256 of every other file of the folder; name each file that
-    changed since the checksums.sha256 it replaces."""
+    """Write checksums.sha256 listing the SHA-256 of every other file of the folder, naming each changed file.
+
+    A file is named when it changed since the checksums.sha256 this one replaces."""
     written = record_checksums(dataset_dir)
     typer.echo(f"wrote {written.files} checksums to {written.path}")
     if written.previous_damaged:

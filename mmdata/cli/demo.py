@@ -1,6 +1,7 @@
 """`mmdata demo OUTPUT_DIR`: the main job on the embedded sample corpora, no data or network needed."""
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -34,4 +35,4 @@ def demo_command(
         except KeyboardInterrupt:
             raise_interrupted(output_dir)
         print_report(report)
-        typer.echo(f"inspect it with: mmdata info {output_dir / kind}\n")
+        typer.echo(f"inspect it with: mmdata info {shlex.quote(str(output_dir / kind))}\n")

@@ -1,4 +1,4 @@
-"""`mmdata export-csd OUTPUT_DIR CSD_DIR`: temporal tables -> .csd files the CMU-MultimodalSDK reads."""
+"""`mmdata export-csd DATASET_DIR CSD_DIR`: temporal tables -> .csd files the CMU-MultimodalSDK reads."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +13,7 @@ from mmdata.formats.csd_export import export_csd
 
 @command("export-csd")
 def export_csd_command(
-    output_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
     csd_dir: Annotated[Path, typer.Argument(help="Folder to write the .csd files into.")],
     table: Annotated[Optional[list[str]], typer.Option(
         "--table", "--tables", "-t", help="Table to write (repeat or comma list); default: every temporal table.")] = None,
@@ -29,7 +29,7 @@ def export_csd_command(
     """Write temporal tables (and segment labels) as SDK computational sequences, and the splits as its fold lists."""
     chosen = table_names(table)
     checked_dir(csd_dir, "CSD_DIR")
-    written = export_csd(output_dir, csd_dir, tables=chosen, labels=labels, keys=keys, force=force)
+    written = export_csd(dataset_dir, csd_dir, tables=chosen, labels=labels, keys=keys, force=force)
     for path in [*written, *([written.folds] if written.folds else [])]:
         typer.echo(f"wrote {path}")
     for path in written.removed:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import inspect
+import shlex
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
-from mmdata.cli.app import INTERRUPTED_EXIT_CODE, command
+from mmdata.cli.app import FOUND_ERRORS_EXIT_CODE, INTERRUPTED_EXIT_CODE, command
 from mmdata.cli.paths import output_dir as check_output_dir
 from mmdata.corpora.base import available_corpora
 from mmdata.errors import ConfigError
@@ -87,8 +88,8 @@ def fail_if_every_item_failed(report: ExtractReport) -> None:
     dead = [t.name for t in report.tables if t.rows and t.errors == t.rows]
     if dead:
         typer.echo(f"error: every item of {', '.join(dead)} failed; the reasons are in "
-                   f"{report.dataset_dir / 'errors'} (`mmdata info {report.dataset_dir}`)", err=True)
-        raise typer.Exit(1)
+                   f"{report.dataset_dir / 'errors'} (`mmdata info {shlex.quote(str(report.dataset_dir))}`)", err=True)
+        raise typer.Exit(FOUND_ERRORS_EXIT_CODE)
 
 
 def raise_interrupted(output_dir: Path) -> NoReturn:

@@ -1,4 +1,4 @@
-"""`mmdata info DIR [--json]`: tables, rows, dims and provenance of a dataset.
+"""`mmdata info DIR [--json [PATH|-]]`: tables, rows, dims and provenance of a dataset.
 
 Exit status 0; 2 when DIR is no dataset, and when a table's files are gone, cannot be read or hold
 other rows than the manifest counts (each an `error:` line on stderr, as every command's errors; the
@@ -8,32 +8,36 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from mmdata.cli.app import ERROR_EXIT_CODE, command
+from mmdata.cli.console import cli_console
+from mmdata.cli.json_output import JSON_METAVAR, info_json_file, info_json_text, to_stdout, write_info_json
 from mmdata.info import describe_dataset
 from mmdata.store.layout import MANIFEST_NAME
 from mmdata.store.metadata import shown_dim
-
-#: Width of the console when stdout is not a terminal (a pipe, a file): no line is cut or wrapped.
-UNLIMITED_WIDTH = 1_000_000
 
 
 @command("info")
 def info_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset directory written by `mmdata extract`.")],
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    json_path: Annotated[Optional[Path], typer.Option(
+        "--json", metavar=JSON_METAVAR, help="The description as one JSON object: also written to this file (a new one, "
+                                             "or an info JSON written earlier); with - (or a bare --json) on stdout "
+                                             "instead of the text.")] = None,
 ) -> None:
     """Show the samples table and every feature table with rows, dims and provenance."""
     # Paths, table names and configs are printed as text, never read as rich markup: `out [i]/ds` stays whole.
+    json_file = info_json_file(json_path) if json_path is not None and not to_stdout(json_path) else None
     info = describe_dataset(dataset_dir)
-    if as_json:
-        typer.echo(json.dumps(info, indent=2, sort_keys=True))
+    if json_file is not None:  # first: a reader of the text that leaves early (`| head`) does not stop it
+        write_info_json(info, json_file)
+    if to_stdout(json_path):
+        typer.echo(info_json_text(info), nl=False)
     else:
         _print_info(info)
     for problem in info["problems"]:
@@ -44,7 +48,7 @@ def info_command(
 
 def _print_info(info: dict[str, Any]) -> None:
     """The description as text: heading, samples, one row per table, each table's config and versions."""
-    console = _console()
+    console = cli_console()
     console.print(_heading(info), soft_wrap=True)
     splits = ", ".join(f"{k}: {v}" for k, v in sorted(info["samples"]["splits"].items()))
     console.print(f"samples: {info['samples']['rows']} rows ({splits})", markup=False)
@@ -80,13 +84,6 @@ def _tables(tables: list[dict[str, Any]]) -> Table:
         table.add_row(*map(Text, (t["name"] + state, t["modality"], t["extractor"], str(t["rows"]), shown_dim(t["dim"]),
                                   t["dtype"], kind, str(t["errors"]), t["format"])))
     return table
-
-
-def _console() -> Console:
-    """A console for stdout: a terminal's width when it is one, else lines as long as they are, so that a
-    pipe or a file gets every value whole (`float32`, not `float…`)."""
-    console = Console()
-    return console if console.is_terminal else Console(width=UNLIMITED_WIDTH)
 
 
 def _heading(info: dict[str, Any]) -> Text:

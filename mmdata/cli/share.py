@@ -1,6 +1,7 @@
 """`mmdata share DIR --out OUT`: a folder ready to publish on the Hugging Face Hub or copy anywhere."""
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -38,4 +39,4 @@ def share_command(
     if not report.checks.ok:
         typer.echo(f"warning: shared with {len(report.checks.errors)} failing checks (listed in the card)", err=True)
     typer.echo(f"load it with: datasets.load_dataset({str(report.out_dir)!r}, {report.configs[-1]!r}); "
-               f"publish it with: hf upload USER/NAME {report.out_dir} --repo-type dataset")
+               f"publish it with: hf upload USER/NAME {shlex.quote(str(report.out_dir))} --repo-type dataset")

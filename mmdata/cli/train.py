@@ -2,9 +2,11 @@
 
 Each prints the comparison table, a legend of units and conventions, and the metrics path. When a model
 fails (diverges), the others still run and the JSON is written; the command then says how many failed
-and exits with status 1 (user errors exit 2, as every mmdata command's). The metrics JSON's folder is
-created when missing, as for every mmdata output file (`check --json`, `report --out`); an existing
-file there is replaced only when it is metrics written earlier (or empty), as `check --json` does.
+and exits with status 1 (user errors exit 2, as every mmdata command's). The metrics JSON goes where
+`--json PATH|-` says, as every mmdata command's JSON (`--out/-o PATH`, its earlier spelling, is kept as
+an alias); `-` prints it on stdout, the table then on stderr. Its folder is created when missing, as for
+every mmdata output file (`check --json`, `report --out`); an existing file there is replaced only when
+it is metrics written earlier (or empty), as `check --json` does.
 """
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from typing import Annotated, Any, Literal, Optional
 
 import typer
 
-from mmdata.cli.app import app, command
+from mmdata.cli.app import FOUND_ERRORS_EXIT_CODE, app, command
+from mmdata.cli.json_output import JSON_METAVAR
 from mmdata.cli.paths import output_dir
+from mmdata.cli.train_output import metrics_destination, run_with_metrics
 
 train_app = typer.Typer(help="Train the recipe models on an export and report standard metrics.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
@@ -23,36 +27,40 @@ Models = Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Mode
 Epochs = Annotated[Optional[int], typer.Option(min=1, help="Training epochs (default: the recipe's).")]
 Seed = Annotated[int, typer.Option(help="Seed of everything random.")]
 LearningRate = Annotated[Optional[float], typer.Option("--lr", help="Adam learning rate, > 0 (default: the recipe's).")]
+JsonPath = Annotated[Optional[Path], typer.Option(
+    "--json", metavar=JSON_METAVAR, help="Metrics JSON: a new file or metrics written earlier (default: inside the "
+                                         "input directory; a missing folder is created); - (or a bare --json) prints "
+                                         "it on stdout, the table then on stderr.")]
 Output = Annotated[Optional[Path], typer.Option(
-    "--out", "-o", help="Metrics JSON: a new file or metrics written earlier (default: inside the input directory; "
-                        "a missing folder is created).")]
+    "--out", "-o", metavar="PATH", help="The same as --json PATH (its earlier spelling, kept working).")]
 #: Exit status when a model failed but the others were reported (user errors exit 2).
-MODEL_FAILED_EXIT = 1
+MODEL_FAILED_EXIT = FOUND_ERRORS_EXIT_CODE
 
 
 @command("sentiment", group=train_app)
 def sentiment_command(
     export_dir: Annotated[Path, typer.Argument(help="Pooled fused export written by `mmdata fuse`.")],
-    output: Output = None, model: Models = None, epochs: Epochs = None, seed: Seed = 0, lr: LearningRate = None,
+    json_path: JsonPath = None, output: Output = None,
+    model: Models = None, epochs: Epochs = None, seed: Seed = 0, lr: LearningRate = None,
     train_split: Annotated[str, typer.Option(help="Split to train on.")] = "train",
     valid_split: Annotated[Optional[str], typer.Option(help="Early-stopping split (default: valid/val/dev).")] = None,
     test_split: Annotated[str, typer.Option(help="Split to report.")] = "test",
 ) -> None:
     """Unimodal baselines vs early, late, intermediate and tensor fusion: MAE, Corr, Acc-2/F1, Acc-7/Acc-5."""
-    from mmdata.models.report import metrics_file
     from mmdata.models.sentiment_recipe import SentimentRecipeConfig, run_sentiment_recipe
 
     base = SentimentRecipeConfig()
     config = SentimentRecipeConfig(models=tuple(model or base.models), train_split=train_split, valid_split=valid_split,
                                    test_split=test_split, train=base.train.override(epochs=epochs, seed=seed, lr=lr))
-    path = metrics_file(output, "--out", "sentiment-metrics.json") if output else export_dir / "sentiment-metrics.json"
-    _finish([("sentiment", run_sentiment_recipe(export_dir, path, config), path)])
+    destination = metrics_destination(json_path, output, export_dir / "sentiment-metrics.json")
+    _finish(run_with_metrics(lambda path: run_sentiment_recipe(export_dir, path, config), destination))
 
 
 @command("retrieval", group=train_app)
 def retrieval_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset with image tables and a caption-level text table.")],
-    output: Output = None, model: Models = None, epochs: Epochs = None, seed: Seed = 0, lr: LearningRate = None,
+    json_path: JsonPath = None, output: Output = None,
+    model: Models = None, epochs: Epochs = None, seed: Seed = 0, lr: LearningRate = None,
     image: Annotated[Optional[list[str]], typer.Option(help="Pooled image table; repeat to concatenate (default: all).")] = None,
     text: Annotated[Optional[str], typer.Option(help="Caption-level text table (default: the only one).")] = None,
     train_split: Annotated[Optional[list[str]], typer.Option(help="Split to train on; repeat (default: train*, restval).")] = None,
@@ -63,7 +71,6 @@ def retrieval_command(
 ) -> None:
     """MSE projection, CCA and InfoNCE alignment: Recall@1/5/10 image->text and text->image."""
     from mmdata.errors import ConfigError
-    from mmdata.models.report import metrics_file
     from mmdata.models.retrieval_recipe import RetrievalRecipeConfig, run_retrieval_recipe
 
     training = [name for name, given in (("--model", model), ("--train-split", train_split), ("--epochs", epochs),
@@ -76,8 +83,8 @@ def retrieval_command(
                                    test_split=test_split, models=() if zero_shot_only else tuple(model or base.models),
                                    train=base.train.override(epochs=epochs, seed=seed, lr=lr),
                                    zero_shot_only=zero_shot_only)
-    path = metrics_file(output, "--out", "retrieval-metrics.json") if output else dataset_dir / "retrieval-metrics.json"
-    _finish([("retrieval", run_retrieval_recipe(dataset_dir, path, config), path)])
+    destination = metrics_destination(json_path, output, dataset_dir / "retrieval-metrics.json")
+    _finish(run_with_metrics(lambda path: run_retrieval_recipe(dataset_dir, path, config), destination))
 
 
 @command("demo", group=train_app)
@@ -97,14 +104,9 @@ def demo_command(
     _exit_if_failed(failed)
 
 
-def _finish(results: list[tuple[str, Any, Path]]) -> None:
-    """Print each report (table, legend, failures) and its metrics path; exit 1 when a model failed."""
-    failed = []
-    for _, report, path in results:
-        typer.echo(report.text())
-        typer.echo(f"metrics: {path}")
-        failed += [row.error for row in report.failed()]
-    _exit_if_failed(failed)
+def _finish(report: Any) -> None:
+    """Exit 1 when a model failed (the report, its metrics and the failures are printed by now)."""
+    _exit_if_failed([row.error for row in report.failed()])
 
 
 def _exit_if_failed(reasons: list[str]) -> None:
