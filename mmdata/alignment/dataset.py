@@ -48,6 +48,7 @@ from mmdata.alignment.core import COLLAPSES, EPSILON, CollapseSpec, OnMissing, c
 from mmdata.alignment.row_batches import (  # noqa: F401 - also re-exported from here
     BATCH_BYTES, batch_sequences, shard_row_batches,
 )
+from mmdata.alignment.write_errors import named_write_errors
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.features.base import library_versions
 from mmdata.options import (
@@ -156,7 +157,7 @@ def align_dataset(
                   on_error=on_error, force=force)
     if not dataset_dir.is_dir():
         open_dataset(dataset_dir)  # the usual error for a path that is no dataset, before any lock
-    with writing(dataset_dir, "alignment"):
+    with named_write_errors(dataset_dir), writing(dataset_dir, "alignment"):
         return _align(open_dataset(dataset_dir), reference, tables, collapse, on_missing, skip_pauses, on_error, force)
 
 

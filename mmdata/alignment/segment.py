@@ -74,6 +74,7 @@ from mmdata.alignment.segment_samples import (  # noqa: F401 - also re-exported 
 from mmdata.alignment.segment_shards import (  # noqa: F401 - also re-exported from here
     CSD_IDENTITY_KEYS, _provenance, _ShardSink, _video_blocks,
 )
+from mmdata.alignment.write_errors import named_write_errors
 from mmdata.corpora.base import LoadProblem
 from mmdata.corpora.csd import jsonable
 from mmdata.corpora.csd_labels import LABEL_FIELDS_KEY, LABEL_NAMES_KEY, dataset_of, row_labels_metadata
@@ -165,7 +166,8 @@ def segment_dataset(
     check_count("shard_size", shard_size, optional=True)
     check_flag("force", force)
     source = open_dataset(dataset_dir)
-    with output_lock(output_dir, "segment"):  # one run at a time decides whether output_dir may be replaced
+    # One run at a time decides whether output_dir may be replaced; a full disk is named, in one line.
+    with named_write_errors(output_dir), output_lock(output_dir, "segment"):
         return _segment_into(source, output_dir, Path(labels), folds, tables, force, shard_size)
 
 

@@ -48,22 +48,25 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from mmdata.alignment.core import EPSILON, overlap_pieces
+from mmdata.alignment.core import overlap_pieces
 from mmdata.alignment.dataset import batch_sequences, shard_row_batches
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.formats.csd import CSD_SUFFIX, split_key, write_csd
 from mmdata.checks.aligned import aligned_reference
-from mmdata.formats.csd_folder import EXPORT_MARKER_KEY, TABLE_IDENTITY_KEY, exporting_into, kept_files_warning, remove_stale_temporaries
-from mmdata.formats.csd_folder import earlier_folds_file
+from mmdata.formats.csd_folder import (
+    EXPORT_MARKER_KEY, TABLE_IDENTITY_KEY, earlier_folds_file, exporting_into, in_folder, kept_files_warning, publish,
+    remove_stale_temporaries, staged_export,
+)
 from mmdata.formats.csd_folds import export_fold_lists, split_videos_warning, without_folds_record, write_folds_file
 from mmdata.formats.csd_export_keys import (
     KEYS_COLUMN, keyed_rows, row_key_identity, samples_without_rows, writes_row_keys,
 )
-from mmdata.formats.csd_folder import refuse_existing_files
-from mmdata.formats.csd_folder import remove_earlier_exports as remove_earlier
+from mmdata.formats.csd_folder import earlier_exports, publish_interrupted, refuse_existing_files
+from mmdata.formats.csd_export_overlaps import _warn_overlapping_segments
 from mmdata.formats.csd_places import Place, sdk_places
 from mmdata.options import check_choice, check_flag, dataset_path, optional_name_list, path_argument
 from mmdata.records import duration_keys, media_ends
+from mmdata.store.layout import MANIFEST_NAME
 from mmdata.store.reader import Dataset, open_dataset
 
 log = logging.getLogger(__name__)
@@ -122,10 +125,15 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
             that are not names), or `csd_dir` is the folder the dataset's corpus was read from (its
             files would be replaced); `OutputPathError`, without `force`: `csd_dir` already holds
             `.csd` files.
-        DatasetError: a named table is not a sequence table with intervals, has no shards or no feature at all;
+        DatasetError: a named table is not a sequence table with intervals, is incomplete (an `extract` or
+            `align` writing it runs now or was interrupted), has no shards or no feature at all;
             two tables (or a table and the labels) would be written to one file; nothing to export; with
             keys="sdk", a sample without an SDK key, or whose place in its video is unknown.
         DatasetBusyError: another export writes into `csd_dir` now.
+        OSError: the system refused a write (a full disk, no permission), naming the file or `csd_dir`.
+
+    The files are written into a hidden folder of `csd_dir` and moved in once all are written
+    (`csd_folder.publish`): any of these, Ctrl-C or a kill leaves the files of `csd_dir` as they were.
     """
     check_choice("keys", keys, KEY_STYLES)
     check_flag("labels", labels)
@@ -136,7 +144,8 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
     dataset = open_dataset(dataset_path(dataset_dir))
     csd_dir = path_argument(csd_dir, argument="csd_dir")
     refuse_corpus_root(dataset, csd_dir)  # first: force does not lift it
-    refuse_existing_files(csd_dir, force=force)
+    if not publish_interrupted(csd_dir):  # (else the files there may be the killed export's: undone below)
+        refuse_existing_files(csd_dir, force=force)
     places = sdk_places(dataset) if keys == "sdk" else None
     names = tables or [n for n in dataset.table_names if _is_temporal(dataset, n)]
     for name in names:  # every table is checked before any file is written
@@ -145,62 +154,89 @@ def export_csd(dataset_dir: str | Path | Dataset, csd_dir: str | Path, *, tables
             what = "a pooled table" if spec.kind == "pooled" else "a sequence table without intervals"
             raise DatasetError(f"table {name!r} is {what}, not a sequence table with intervals; a .csd needs "
                                "per-row [start, end] intervals")
+        _require_complete(dataset, name)
         dataset.table_files(name)  # raises when the manifest lists a table whose shards are gone
         _require_some_feature(dataset, name)
     sequences = {name: _sequence_file(dataset, name) for name in names}
     _refuse_shared_files(dataset, sequences, _labels_source(dataset).get("file") if labels else None)
-    written = CsdExport()
     video_ends = whole_video_media_ends(dataset)
     folds = export_fold_lists(dataset, places)
     with exporting_into(csd_dir):
-        remove_stale_temporaries(csd_dir)
+        remove_stale_temporaries(csd_dir)  # a killed export's, first: one killed while publishing is undone
+        refuse_existing_files(csd_dir, force=force)  # again, with the lock: an export may have finished meanwhile
         earlier_folds = earlier_folds_file(csd_dir) if force and not folds.lists else None
-        for name, sequence in sequences.items():
-            left_out: list[str] = []
-            videos: set[str] = set()
-            path = csd_dir / sequence.file
-            row_keys = writes_row_keys(dataset, name, sdk_keys=places is not None)
-            empty = samples_without_rows(dataset, name) if row_keys else []
-            entries = _noting_videos(
-                _entries(dataset, name, sequence.feature_shape, places, row_keys, left_out), videos)
-            identity = {**table_identity(dataset, name, video_ends if places is None else {}),
-                        **row_key_identity(row_keys, empty)}
-            metadata = {**without_folds_record(sequence.metadata), EXPORT_MARKER_KEY: name,
-                        TABLE_IDENTITY_KEY: identity, **folds.record()}
-            written.append(write_csd(path, sequence.root, entries, metadata))
-            if left_out:
-                written.warn(f"{path}: {len(left_out)} samples have no feature in table {name} (their failures are in "
-                             f"the errors table) and are not in it, e.g. {', '.join(left_out[:3])}")
-            keyless = sorted({s.split("[")[0] for s in empty} - {v.split("[")[0] for v in videos})
-            if keyless:
-                written.warn(f"{path}: {len(keyless)} videos have no row at all in table {name} (e.g. "
-                             f"{', '.join(keyless[:3])}), so no key; the file records them and `extract csd` reads "
-                             "them back empty, but the SDK's unify drops such a video from every sequence")
-            absent = sorted({split_key(sample_id)[0] for sample_id in left_out} - videos)
-            if absent:
-                written.warn(f"{path}: {len(absent)} videos have no feature at all in table {name} and no key in the "
-                             f"file ({', '.join(absent[:3])}); reading the folder back, `mmdata extract csd` (as the "
-                             "SDK's unify) leaves such a video out of every table")
-        if labels:
-            label_path = _export_labels(dataset, csd_dir, places, folds.record())
-            if label_path is not None:
-                written.append(label_path)
-        if not written:
-            raise DatasetError(f"{dataset.root} has no sequence table with intervals and no labels: nothing to export "
-                               f"as .csd (tables: {dataset.table_names}); align a table to a reference first "
-                               "(`mmdata align DIR --reference TABLE`)")
-        if folds.lists:
-            written.folds = write_folds_file(csd_dir, folds)
-            if folds.split_videos:
-                written.warn(split_videos_warning(written.folds, folds.split_videos))
-        _warn_overlapping_segments(dataset, places, names, written)
-        if force:
-            written.removed, kept = remove_earlier(csd_dir, written)
-            if earlier_folds is not None:
-                earlier_folds.unlink(missing_ok=True)
-                written.removed.append(earlier_folds)
-            if kept:
-                written.warn(kept_files_warning(csd_dir, kept))
+        with staged_export(csd_dir) as staging:
+            try:
+                written = _write_files(dataset, csd_dir, staging, sequences, places, labels, folds, video_ends)
+                _warn_overlapping_segments(dataset, places, names, written)
+                removed, kept = _publish(csd_dir, staging, written, force, earlier_folds)
+            except OSError as e:
+                raise in_folder(e, staging, csd_dir) from None
+        written.removed = [csd_dir / name for name in removed]
+        if kept:
+            written.warn(kept_files_warning(csd_dir, kept))
+    return written
+
+
+def _publish(csd_dir: Path, staging: Path, written: CsdExport, force: bool,
+             earlier_folds: Path | None) -> tuple[list[str], list[Path]]:
+    """Every file is whole: move them over the earlier ones (the folds file last) and, with `force`, remove
+    the earlier export's other files, as one change that a kill cannot leave half made (`publish`).
+    `written` then names the files in `csd_dir`. Returns (the names removed, the files kept)."""
+    names = [p.name for p in written] + ([written.folds.name] if written.folds is not None else [])
+    removed, kept = earlier_exports(csd_dir, names) if force else ([], [])
+    if earlier_folds is not None:
+        removed.append(earlier_folds.name)
+    published = publish(staging, csd_dir, names, removed)
+    written[:] = published[:len(written)]
+    if written.folds is not None:
+        written.folds = published[-1]
+    return removed, kept
+
+
+def _write_files(dataset: Dataset, csd_dir: Path, staging: Path, sequences: dict[str, _SequenceFile],
+                 places: dict[str, Place] | None, labels: bool, folds: Any,
+                 video_ends: dict[str, dict[str, float]]) -> CsdExport:
+    """Write every table's file, the label file and the folds file into `staging` (their names those they
+    get in `csd_dir`, which the warnings name): the `CsdExport` of the paths in `staging`."""
+    written = CsdExport()
+    for name, sequence in sequences.items():
+        left_out: list[str] = []
+        videos: set[str] = set()
+        path = csd_dir / sequence.file
+        row_keys = writes_row_keys(dataset, name, sdk_keys=places is not None)
+        empty = samples_without_rows(dataset, name) if row_keys else []
+        entries = _noting_videos(_entries(dataset, name, sequence.feature_shape, places, row_keys, left_out), videos)
+        identity = {**table_identity(dataset, name, video_ends if places is None else {}),
+                    **row_key_identity(row_keys, empty)}
+        metadata = {**without_folds_record(sequence.metadata), EXPORT_MARKER_KEY: name,
+                    TABLE_IDENTITY_KEY: identity, **folds.record()}
+        written.append(write_csd(staging / sequence.file, sequence.root, entries, metadata))
+        if left_out:
+            written.warn(f"{path}: {len(left_out)} samples have no feature in table {name} (their failures are in "
+                         f"the errors table) and are not in it, e.g. {', '.join(left_out[:3])}")
+        keyless = sorted({s.split("[")[0] for s in empty} - {v.split("[")[0] for v in videos})
+        if keyless:
+            written.warn(f"{path}: {len(keyless)} videos have no row at all in table {name} (e.g. "
+                         f"{', '.join(keyless[:3])}), so no key; the file records them and `extract csd` reads "
+                         "them back empty, but the SDK's unify drops such a video from every sequence")
+        absent = sorted({split_key(sample_id)[0] for sample_id in left_out} - videos)
+        if absent:
+            written.warn(f"{path}: {len(absent)} videos have no feature at all in table {name} and no key in the "
+                         f"file ({', '.join(absent[:3])}); reading the folder back, `mmdata extract csd` (as the "
+                         "SDK's unify) leaves such a video out of every table")
+    if labels:
+        label_path = _export_labels(dataset, staging, places, folds.record())
+        if label_path is not None:
+            written.append(label_path)
+    if not written:
+        raise DatasetError(f"{dataset.root} has no sequence table with intervals and no labels: nothing to export "
+                           f"as .csd (tables: {dataset.table_names}); align a table to a reference first "
+                           "(`mmdata align DIR --reference TABLE`)")
+    if folds.lists:
+        written.folds = write_folds_file(staging, folds)
+        if folds.split_videos:
+            written.warn(split_videos_warning(csd_dir / written.folds.name, folds.split_videos))
     return written
 
 
@@ -287,6 +323,18 @@ def refuse_corpus_root(dataset: Dataset, csd_dir: Path) -> None:
     if root is not None and csd_dir.resolve() == root.resolve():
         raise ConfigError(f"{csd_dir} is the corpus folder {dataset.root} was read from; the export would replace "
                           "its own .csd files (same names) with the dataset's rows; choose a new or empty folder")
+
+
+def _require_complete(dataset: Dataset, name: str) -> None:
+    """Refuse a table the manifest marks incomplete (the `extract` or `align` writing it runs now, or was
+    interrupted): its `.csd` would lack the videos of its unfinished shards, and the SDK's `unify` would then
+    drop those videos from every sequence of the folder."""
+    if dataset.entry(name).complete:
+        return
+    raise DatasetError(
+        f"table {name!r} of {dataset.root} is incomplete ({MANIFEST_NAME} marks it so: the `mmdata extract` or "
+        "`mmdata align` writing it runs now or was interrupted); its .csd would lack the videos of its unfinished "
+        "shards; run that command again to finish it, or leave the table out (--tables)")
 
 
 def _require_some_feature(dataset: Dataset, name: str) -> None:
@@ -423,53 +471,6 @@ def _has_gaps(video: str, segments: list[tuple[Any, str, list[float], list[float
     if not keyed_by_sample:
         return True
     return all(isinstance(n, int) and key == f"{video}[{n}]" for n, key, *_ in segments)
-
-
-def _warn_overlapping_segments(dataset: Dataset, places: dict[str, Place] | None, names: list[str],
-                               written: CsdExport) -> None:
-    """Warn when tables keyed by segment (`vid[i]`) were written whose segments overlap: each segment
-    holds all of its rows, so a row in an overlap is in the file once per segment it falls in."""
-    if not any(places is not None or dataset.entry(name).extractor != "align" for name in names):
-        return
-    overlaps = _overlapping_segments(_segment_spans(dataset, places))
-    if not overlaps:
-        return
-    (start, end, key), (later_start, later_end, later) = overlaps[0]
-    written.warn(
-        f"{len(overlaps)} segments overlap an earlier segment of their video (e.g. {later} [{later_start:g}s, "
-        f"{later_end:g}s] and {key} [{start:g}s, {end:g}s]); each segment's key holds all of its rows, and the SDK's "
-        "align joins a video's vid[i] keys into one sequence before cutting it, so it reads rows in an overlap once "
-        "per segment they fall in: they come back duplicated; to give the SDK rows that read back as they are, export "
-        "the whole-video dataset (the input of `mmdata segment`) and use it with the label file")
-
-
-def _segment_spans(dataset: Dataset, places: dict[str, Place] | None) -> dict[str, list[tuple[float, float, str]]]:
-    """Per video, the (start, end, key) of the samples written under SDK segment keys `vid[i]`."""
-    by_video: dict[str, list[tuple[float, float, str]]] = {}
-    if places is not None:
-        for place in places.values():
-            by_video.setdefault(place.video, []).append((place.span[0], place.span[1], place.key))
-        return by_video
-    table = dataset.samples_table(columns=["sample_id", "start", "end"])
-    for sample_id, start, end in zip(*(table.column(c).to_pylist() for c in ("sample_id", "start", "end"))):
-        video, index = split_key(sample_id)
-        if index is not None and start is not None and end is not None:
-            by_video.setdefault(video, []).append((start, end, sample_id))
-    return by_video
-
-
-def _overlapping_segments(by_video: dict[str, list[tuple[float, float, str]]]
-                          ) -> list[tuple[tuple[float, float, str], tuple[float, float, str]]]:
-    """(earlier segment, a later one of its video that starts more than EPSILON before it ends) pairs."""
-    pairs = []
-    for spans in by_video.values():
-        furthest = None  # the segment so far that ends last
-        for span in sorted(spans):
-            if furthest is not None and span[0] < furthest[1] - EPSILON:
-                pairs.append((furthest, span))
-            if furthest is None or span[1] > furthest[1]:
-                furthest = span
-    return pairs
 
 
 def _is_temporal(dataset: Dataset, name: str) -> bool:

@@ -4,10 +4,14 @@
 - Lock: an exclusive `flock` on the folder itself while an export writes into it (no lock file,
   which the SDK's `mmdataset("folder/")` would not mind but a user would); a second export into the
   same folder is refused at once. The lock goes with the process: a killed export holds nothing.
-- Leftovers: `write_csd` writes `X.csd` as the hidden `.X.csd.<8 hex digits>.tmp` beside it and
-  renames it over `X.csd` when complete (`store.files.create_temporary`); a killed export (SIGKILL,
-  the OOM killer) leaves that file for good. With the lock held no export is writing one, so the
-  files of exactly that pattern are leftovers and are removed; nothing else is touched.
+- Whole or nothing: an export writes every file into the hidden folder `STAGING_DIR` inside the
+  folder (`staged_export`) and moves them out over the files of their names only once all are
+  written (`publish`). A failed, interrupted or killed export leaves the folder's files as they
+  were: no half export (some tables new, some missing or of the earlier export) that the SDK would
+  load as a whole one, and a rerun of the same command finds the folder as before.
+- Leftovers: a killed export leaves its staging folder, and an older mmdata's killed export a hidden
+  `.X.csd.<8 hex digits>.tmp` (or `.standard_folds.json.<8 hex digits>.tmp`). With the lock held no
+  export is writing them, so they are removed; nothing else is touched.
 - Files already there: a folder that holds `.csd` files is refused unless forced (`refuse_existing_files`):
   the files keep the names of the corpus's own (CMU_MOSI_COVAREP.csd, the label file), so an export may
   replace files of the same name that are no export's.
@@ -18,16 +22,21 @@
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import re
+import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mmdata.alignment.write_errors import WRITE_REFUSALS
 from mmdata.errors import DatasetBusyError, MmdataError
 from mmdata.formats.csd import CSD_SUFFIX, CsdFile
 from mmdata.formats.csd_folds import FOLDS_FILE, FOLDS_KEY
+from mmdata.store.files import missing_folders, write_text_atomic
 from mmdata.store.output_files import OutputPathError
 
 try:
@@ -44,22 +53,40 @@ EXPORT_MARKER_KEY = "mmdata export-csd"
 #: runs, where the samples record it}} (the last two only when known), and how the file is keyed
 #: (`csd_export_keys`: "keys", "empty"). Real SDK files lack it.
 TABLE_IDENTITY_KEY = "mmdata table"
-#: `write_csd`'s temporary file for `<name>.csd`: `.<name>.csd.<8 hex digits>.tmp`.
-_TEMPORARY = re.compile(r"\.(?P<target>.+\.csd)\.[0-9a-f]{8}\.tmp")
+#: A temporary file for `<name>.csd` (`write_csd`) or the folds file, beside it: `.<name>.csd.<8 hex digits>.tmp`.
+_TEMPORARY = re.compile(r"\.(?P<target>.+\.csd|" + re.escape(FOLDS_FILE) + r")\.[0-9a-f]{8}\.tmp")
+#: The hidden folder inside CSD_DIR that an export writes its files into before moving them out (`staged_export`).
+STAGING_DIR = ".export-csd.tmp"
+#: In the staging folder while `publish` moves files in: what it replaces (JSON), and the earlier files (hard links).
+_PUBLISH_RECORD, _PREVIOUS_DIR = "publishing.json", "previous"
 
 
 @contextmanager
 def exporting_into(csd_dir: Path) -> Iterator[None]:
     """Hold the folder's export lock, the folder made first when it is new (two exports into a new
-    folder would otherwise both go on, the second removing the first's temporary files).
+    folder would otherwise both go on, the second removing the first's temporary files). A folder made
+    here is removed again when the export fails and leaves it empty.
 
     Raises:
         DatasetBusyError: another export holds it.
     """
+    created = missing_folders(csd_dir)
+    csd_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with _folder_lock(csd_dir):
+            yield
+    except BaseException:
+        for folder in created:  # deepest first; one holding anything stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+@contextmanager
+def _folder_lock(csd_dir: Path) -> Iterator[None]:
     if fcntl is None:
         yield
         return
-    csd_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(csd_dir, os.O_RDONLY)
     try:
         try:
@@ -71,6 +98,94 @@ def exporting_into(csd_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+@contextmanager
+def staged_export(csd_dir: Path) -> Iterator[Path]:
+    """The hidden folder (`STAGING_DIR`) to write an export's files into, with the lock held; it is
+    removed when the block ends, with whatever `publish` did not move out of it (all of it when the
+    block raised: nothing of a failed export reaches `csd_dir`)."""
+    staging = csd_dir / STAGING_DIR
+    undo_interrupted_publish(csd_dir)
+    shutil.rmtree(staging, ignore_errors=True)  # a killed export's
+    staging.mkdir()
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(staging: Path, csd_dir: Path, names: list[str], remove: list[str]) -> list[Path]:
+    """Move the files `names` from `staging` into `csd_dir` (over the files of those names, in that order)
+    and remove the files `remove` of `csd_dir`, as one change: their paths in `csd_dir`.
+
+    The files it replaces or removes are hard-linked into `staging` first, and a record of the change
+    is written there before the first rename and removed after the last removal; an export killed in
+    between leaves the record, and the next export into the folder puts the earlier files back
+    (`undo_interrupted_publish`), so no mix of two exports' files stays."""
+    previous = staging / _PREVIOUS_DIR
+    previous.mkdir()
+    for name in [*names, *remove]:
+        if (csd_dir / name).is_file():
+            _keep(csd_dir / name, previous / name)
+    record = staging / _PUBLISH_RECORD
+    write_text_atomic(record, json.dumps({"names": names, "remove": remove}))
+    try:
+        for name in names:
+            os.replace(staging / name, csd_dir / name)
+        for name in remove:
+            (csd_dir / name).unlink(missing_ok=True)
+    except BaseException:  # Ctrl-C, or the system refused a rename: put the folder back before the staging goes
+        undo_interrupted_publish(csd_dir)
+        raise
+    record.unlink()  # the change is made: from here on, nothing is put back
+    return [csd_dir / name for name in names]
+
+
+def publish_interrupted(csd_dir: Path) -> bool:
+    """Whether an export was killed while it moved its files into `csd_dir` (`undo_interrupted_publish`
+    has not put the folder back yet)."""
+    return (csd_dir / STAGING_DIR / _PUBLISH_RECORD).is_file()
+
+
+def undo_interrupted_publish(csd_dir: Path) -> list[str]:
+    """Put back the files of `csd_dir` that an export killed while publishing (`publish`) had replaced or
+    removed, and remove those it had added (run with the lock held, before the staging folder goes):
+    the folder is as before that export. The names put back or removed."""
+    record = csd_dir / STAGING_DIR / _PUBLISH_RECORD
+    if not publish_interrupted(csd_dir):
+        return []
+    change = json.loads(record.read_text(encoding="utf-8"))  # written atomically: whole, or not there
+    previous = csd_dir / STAGING_DIR / _PREVIOUS_DIR
+    for name in [*change["names"], *change["remove"]]:
+        if (previous / name).is_file():
+            os.replace(previous / name, csd_dir / name)
+        elif name in change["names"]:
+            (csd_dir / name).unlink(missing_ok=True)
+    record.unlink()
+    log.warning("%s: an export was stopped while it moved its files in (%s); the files there before it are put back",
+                csd_dir, ", ".join(change["names"][:3]))
+    return [*change["names"], *change["remove"]]
+
+
+def _keep(path: Path, kept: Path) -> None:
+    """`path` hard-linked as `kept` (copied where the file system has no hard links)."""
+    try:
+        os.link(path, kept)
+    except OSError:
+        shutil.copy2(path, kept)
+
+
+def in_folder(error: OSError, staging: Path, csd_dir: Path) -> OSError:
+    """`error` naming the file of `csd_dir` that a file of `staging` was written for (the staging folder
+    is removed, and the user knows the export's files by their names in CSD_DIR); one that names no
+    file but says why the system refused a write (a full disk) names `csd_dir`."""
+    filename = error.filename
+    if filename is None and error.errno in WRITE_REFUSALS:
+        return OSError(error.errno, os.strerror(error.errno), str(csd_dir))
+    if filename is None or Path(filename).parent != staging:
+        return error
+    return OSError(error.errno, error.strerror, str(csd_dir / Path(filename).name))
 
 
 def refuse_existing_files(csd_dir: Path, *, force: bool) -> None:
@@ -105,12 +220,18 @@ def earlier_folds_file(csd_dir: Path) -> Path | None:
 
 
 def remove_stale_temporaries(csd_dir: Path) -> list[Path]:
-    """Remove the temporary files killed exports left in `csd_dir` (run with the lock held); the removed paths."""
+    """Remove the temporary files and the staging folder killed exports left in `csd_dir` (run with the
+    lock held); the removed paths."""
     if not csd_dir.is_dir():
         return []
-    removed = [p for p in csd_dir.iterdir() if _TEMPORARY.fullmatch(p.name) and p.is_file()]
+    undo_interrupted_publish(csd_dir)
+    removed = [p for p in csd_dir.iterdir() if (_TEMPORARY.fullmatch(p.name) and p.is_file())
+               or (p.name == STAGING_DIR and p.is_dir())]
     for path in removed:
-        path.unlink(missing_ok=True)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     if removed:
         log.info("%s: removed %d temporary files a killed export left (e.g. %s)", csd_dir, len(removed),
                  removed[0].name)
@@ -126,15 +247,14 @@ def written_by_export(path: Path) -> bool:
         return False
 
 
-def remove_earlier_exports(csd_dir: Path, written: Iterable[Path]) -> tuple[list[Path], list[Path]]:
-    """(removed, kept): the other `.csd` files in `csd_dir` than `written`, removed when an earlier export
-    wrote them, kept when not (`kept_files_warning` says why they are still there)."""
-    keep = {p.name for p in written}
+def earlier_exports(csd_dir: Path, keep: Iterable[str]) -> tuple[list[str], list[Path]]:
+    """(to remove, kept): the names of the other `.csd` files in `csd_dir` than `keep` that an earlier export
+    wrote (for `publish` to remove), and the paths of those it did not write (`kept_files_warning` says why
+    they are still there)."""
+    keep = set(keep)
     others = sorted(p for p in csd_dir.glob(f"*{CSD_SUFFIX}") if p.name not in keep and p.is_file())
     removed = [p for p in others if written_by_export(p)]
-    for path in removed:
-        path.unlink(missing_ok=True)
-    return removed, [p for p in others if p not in removed]
+    return [p.name for p in removed], [p for p in others if p not in removed]
 
 
 def kept_files_warning(csd_dir: Path, kept: list[Path]) -> str:

@@ -13,6 +13,14 @@ which made such files 20x the size of their values and slow to write and read. R
 included, read either layout alike. Files are written to a temporary name
 (`.<name>.<8 hex digits>.tmp` beside it) and renamed.
 
+Failures while writing. HDF5 writes most of a file when its objects are closed, and h5py closes
+them in `__dealloc__`, where an exception is printed and dropped: a full disk (or a file-size
+limit) left the export going on over a broken file until the process crashed (a segfault), and a
+Ctrl-C met there was printed as "Exception ignored" and lost. So HDF5 writes through `_GuardedFile`,
+which keeps the first OSError of the file system (and reports success to HDF5, which then stays
+consistent): `write_csd` raises it, naming the file, after the entry that met it. SIGINT and SIGTERM
+are held while a file is written (`_held_interrupts`) and acted on between entries.
+
 The file layout is described in `mmdata.formats.csd`, which reads it; these names stay importable
 from there too.
 """
@@ -20,8 +28,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,42 +117,173 @@ def write_csd(
     _check_name(path, "root name", root_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_beside(path)  # the mode `open()` gives, not mkstemp's 0600
-    keys: list[str] = []
-    written: set[str] = set()  # `video_id in data` is an HDF5 lookup per key
     try:
-        with h5py.File(tmp, "w") as h5:
-            root = h5.create_group(root_name)
-            data = root.create_group("data")
-            for video_id, features, intervals in entries:
-                where = f"{path} [{root_name}/data/{video_id}]"
-                _check_name(path, "video id", video_id)
-                if video_id in written:
-                    raise CorpusFormatError(f"{where}: video id {video_id!r} is given twice; expected one entry per "
-                                            "key (the SDK keys a sequence's rows by video id, or `vid[i]` per segment)")
-                features_arr = _storable_features(features, where)
-                intervals_arr = np.asarray(intervals, dtype=np.float64)
-                check_shapes(where, features_arr.shape, intervals_arr.shape)
-                group = data.create_group(video_id)
-                for name, arr in (("features", features_arr), ("intervals", intervals_arr)):
-                    _write_array(group, name, arr, compression, compression_opts, shuffle)
-                keys.append(video_id)
-                written.add(video_id)
-            meta = complete_metadata(root_name, metadata)
-            meta.setdefault("uuid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"mmdata-csd:{root_name}:{'|'.join(keys)}")))
-            group = root.create_group("metadata")
-            for key, value in meta.items():
-                _check_name(path, "metadata key", key)
-                try:
-                    text = json.dumps(value, default=_plain)
-                except (TypeError, ValueError) as e:
-                    raise CorpusFormatError(f"{path}: metadata {key!r} is {value!r}, which is not JSON ({e}); expected "
-                                            "str, numbers, bools, None, lists or dicts of them") from e
-                group.create_dataset(key, (1,), dtype=h5py.string_dtype())[0] = text
+        with _held_interrupts() as interrupts, _GuardedFile(tmp, path) as sink:
+            try:
+                with h5py.File(sink, "w") as h5:
+                    _write_entries(h5, path, root_name, entries, metadata, compression, compression_opts, shuffle,
+                                   lambda: (interrupts.act(), sink.raise_failure()))
+            except Exception:
+                sink.raise_failure()  # the file system's error, not what HDF5 made of it
+                raise
+            sink.close()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _write_entries(h5: Any, path: Path, root_name: str, entries: Iterable[tuple[str, Any, Any]],
+                   metadata: Mapping[str, Any] | None, compression: str | None, compression_opts: int | None,
+                   shuffle: bool, between_entries: Callable[[], Any]) -> None:
+    """The root group of an open file: every entry under data/, then the metadata; `between_entries`
+    runs after each entry (an interrupt or a write failure met meanwhile raises there)."""
+    import h5py
+
+    keys: list[str] = []
+    written: set[str] = set()  # `video_id in data` is an HDF5 lookup per key
+    root = h5.create_group(root_name)
+    data = root.create_group("data")
+    for video_id, features, intervals in entries:
+        where = f"{path} [{root_name}/data/{video_id}]"
+        _check_name(path, "video id", video_id)
+        if video_id in written:
+            raise CorpusFormatError(f"{where}: video id {video_id!r} is given twice; expected one entry per "
+                                    "key (the SDK keys a sequence's rows by video id, or `vid[i]` per segment)")
+        features_arr = _storable_features(features, where)
+        intervals_arr = np.asarray(intervals, dtype=np.float64)
+        check_shapes(where, features_arr.shape, intervals_arr.shape)
+        group = data.create_group(video_id)
+        for name, arr in (("features", features_arr), ("intervals", intervals_arr)):
+            _write_array(group, name, arr, compression, compression_opts, shuffle)
+        keys.append(video_id)
+        written.add(video_id)
+        between_entries()
+    meta = complete_metadata(root_name, metadata)
+    meta.setdefault("uuid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"mmdata-csd:{root_name}:{'|'.join(keys)}")))
+    group = root.create_group("metadata")
+    for key, value in meta.items():
+        _check_name(path, "metadata key", key)
+        try:
+            text = json.dumps(value, default=_plain)
+        except (TypeError, ValueError) as e:
+            raise CorpusFormatError(f"{path}: metadata {key!r} is {value!r}, which is not JSON ({e}); expected "
+                                    "str, numbers, bools, None, lists or dicts of them") from e
+        group.create_dataset(key, (1,), dtype=h5py.string_dtype())[0] = text
+
+
+class _GuardedFile:
+    """The file HDF5 writes a `.csd` through (h5py's file-object driver): the first OSError of the file
+    system (a full disk, a file-size limit) is kept, not given to HDF5, whose errors in `__dealloc__`
+    are dropped (and which crashed the process further on); `raise_failure` raises it, naming the file.
+    Writes after a failure are dropped: the file is removed anyway."""
+
+    def __init__(self, path: Path, shown: Path):
+        self.shown = shown  # the file's name in an error: the target, not its temporary name
+        self.file = open(path, "r+b")  # noqa: SIM115 - closed by `close`
+        self.failure: OSError | None = None
+
+    def __enter__(self) -> _GuardedFile:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self.file.closed:
+            try:
+                self.file.close()
+            except OSError:
+                pass  # a failed write's file, removed by `write_csd`
+
+    def write(self, data: Any) -> int:
+        if self.failure is None:
+            try:
+                return self.file.write(data)
+            except OSError as e:
+                self._fail(e)
+        return memoryview(data).nbytes
+
+    def readinto(self, buffer: Any) -> int:
+        return self.file.readinto(buffer)
+
+    def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self.file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.failure is None:
+            try:
+                return self.file.truncate(size)
+            except OSError as e:
+                self._fail(e)
+        return self.file.tell() if size is None else size
+
+    def flush(self) -> None:
+        if self.failure is None:
+            try:
+                self.file.flush()
+            except OSError as e:
+                self._fail(e)
+
+    def close(self) -> None:
+        """Flush, fsync and close the finished file; raises the failure met writing it, if any."""
+        self.flush()
+        if self.failure is None:
+            try:
+                os.fsync(self.file.fileno())
+            except OSError as e:
+                self._fail(e)
+        self.file.close()
+        self.raise_failure()
+
+    def raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def _fail(self, error: OSError) -> None:
+        # The file system's words, this file's name: the command prints it as one line.
+        self.failure = OSError(error.errno, error.strerror or str(error), str(self.shown))
+
+
+class _HeldSignals:
+    """SIGINT/SIGTERM received while a file is written: acted on (their handler called) at `act`."""
+
+    def __init__(self, handlers: dict[int, Any]):
+        self.handlers = handlers
+        self.pending: list[tuple[int, Any]] = []
+
+    def note(self, signum: int, frame: Any) -> None:
+        if self.pending:  # a second one: act now
+            self.handlers[signum](signum, frame)
+        self.pending.append((signum, frame))
+
+    def act(self) -> None:
+        if self.pending:
+            signum, frame = self.pending.pop(0)
+            self.handlers[signum](signum, frame)
+
+
+@contextmanager
+def _held_interrupts() -> Iterator[_HeldSignals]:
+    """Hold SIGINT and SIGTERM (where Python handles them, in the main thread) while the block writes
+    a file, their handlers run at `act` and when the block ends: raised inside h5py's clean-up, a
+    KeyboardInterrupt was printed and lost and the export went on."""
+    handlers: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {s: h for s in (signal.SIGINT, signal.SIGTERM) if callable(h := signal.getsignal(s))}
+    held = _HeldSignals(handlers)
+    for signum in handlers:
+        signal.signal(signum, held.note)
+    try:
+        yield held
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    held.act()
 
 
 def _write_array(group: Any, name: str, arr: np.ndarray, compression: str | None, level: int | None,
