@@ -35,6 +35,13 @@ def fuse_command(
     labels: Annotated[Optional[list[str]], typer.Option(
         "--labels", help="Auxiliary labels as float64 columns label_<name> (NAME[,NAME...] as the loader named them, "
                          "e.g. happy,fear or label_T; or all); default: none.")] = None,
+    class_label: Annotated[Optional[str], typer.Option(
+        "--class-label", help="Key of the samples' extra holding a class name: an int64 class_id column, ids by "
+                              "sorted name (or --classes order).")] = None,
+    classes: Annotated[Optional[Path], typer.Option(
+        "--classes", metavar="FILE", help="UTF-8 file, one class name per line: class ids by line order.")] = None,
+    missing_class: Annotated[str, typer.Option(
+        help="A sample without a class name: error | keep (class_id -1).")] = "error",
 ) -> None:
     """Concatenate one feature table per modality, normalize with train-only statistics, export."""
     if (output_dir is None) == (out is None):
@@ -47,7 +54,8 @@ def fuse_command(
     options = FuseOptions(tables=chosen, normalize=parse_normalization(normalize), missing=missing,  # type: ignore[arg-type]
                           non_finite=non_finite, format=fmt, sequences=sequences, pool=pool,  # type: ignore[arg-type]
                           max_length=max_length, stats_splits=tuple(table_names(stats_split) or ()), overwrite=force,
-                          allow_split_leaks=allow_split_leaks, labels=tuple(labels) if labels else None)
+                          allow_split_leaks=allow_split_leaks, labels=tuple(labels) if labels else None,
+                          class_label=class_label, classes_file=classes, missing_class=missing_class)  # type: ignore[arg-type]
     export_dir = checked_dir(output_dir, "OUTPUT_DIR") if output_dir is not None else checked_dir(out, "--out")
     report = fuse(dataset_dir, export_dir, options)
     typer.echo(f"fused {report.total_rows} rows x {report.dim} dims ({', '.join(report.tables)}) -> {report.output_dir} "
@@ -60,6 +68,9 @@ def fuse_command(
         typer.echo(f"warning: {report.no_time_step_warning}", err=True)
     if report.labels:
         typer.echo("labels: " + ", ".join(report.labels))
+    if report.classes:
+        typer.echo(f"classes: {len(report.classes)} (class_id); present per split: " + ", ".join(
+            f"{split} {sum(1 for n in counts if n)}" for split, counts in report.class_counts.items()))
 
 
 def _no_time_step(report: FuseReport, table: str) -> str:

@@ -1,4 +1,4 @@
-"""`mmdata train sentiment|retrieval|demo`: the training recipes over mmdata's exports.
+"""`mmdata train sentiment|retrieval|classify|demo`: the training recipes over mmdata's exports.
 
 Each prints the comparison table, a legend of units and conventions, and the metrics path. When a model
 fails (diverges), the others still run and the JSON is written; the command then says how many failed
@@ -85,6 +85,22 @@ def retrieval_command(
                                    zero_shot_only=zero_shot_only)
     destination = metrics_destination(json_path, output, dataset_dir / "retrieval-metrics.json")
     _finish(run_with_metrics(lambda path: run_retrieval_recipe(dataset_dir, path, config), destination))
+
+
+@command("classify", group=train_app)
+def classify_command(
+    export_dir: Annotated[Path, typer.Argument(help="Pooled fused export with class ids (`mmdata fuse --class-label`).")],
+    json_path: JsonPath = None, output: Output = None, seed: Seed = 0,
+    train_split: Annotated[str, typer.Option(help="Split to train on.")] = "train",
+    valid_split: Annotated[Optional[str], typer.Option(help="Split the L2 strength is chosen on (default: valid/val/dev).")] = None,
+    test_split: Annotated[Optional[str], typer.Option(help="Split to score (default: test, when there is one).")] = None,
+) -> None:
+    """Linear probe (multinomial logistic regression): accuracy, top-5, macro-F1, per-class support."""
+    from mmdata.models.classify_recipe import ClassifyRecipeConfig, run_classify_recipe
+
+    config = ClassifyRecipeConfig(train_split=train_split, valid_split=valid_split, test_split=test_split, seed=seed)
+    destination = metrics_destination(json_path, output, export_dir / "classify-metrics.json")
+    _finish(run_with_metrics(lambda path: run_classify_recipe(export_dir, path, config), destination))
 
 
 @command("demo", group=train_app)

@@ -1,4 +1,4 @@
-"""Where `train sentiment|retrieval` put their metrics JSON, and what they print around it.
+"""Where `train sentiment|retrieval|classify` put their metrics JSON, and what they print around it.
 
 `--json PATH|-` names it, as every command's JSON (`mmdata.cli.json_output`); `--out/-o PATH` is its earlier
 spelling, kept working. With `-` the JSON alone goes to stdout and the table to stderr, so that

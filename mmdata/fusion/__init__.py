@@ -7,7 +7,8 @@
 
 Modules: `plan` (table selection, validation, shard reader), `normalize` (z-score/L2, pooling), `rows`
 (row layout and batches), `sequences` (aligned time axis), `passes` (the two streaming passes),
-`formats` (Parquet, Arrow IPC, HF, NumPy sinks), `fuse` (options, report, atomic export), `torch_dataset`.
+`formats` (Parquet, Arrow IPC, HF, NumPy sinks), `labels` (auxiliary labels), `classes` (class ids),
+`fuse` (options, report, atomic export), `torch_dataset`.
 """
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat
 from mmdata.fusion.fuse import FuseOptions, FuseReport, MissingPolicy, SequenceMode, fuse

@@ -87,21 +87,23 @@ class MappableCopies:
 
 @dataclass
 class _SplitBuffer:
-    """Rows of one split waiting to be written: features, presence and auxiliary labels filled in place,
+    """Rows of one split waiting to be written: features, presence, auxiliary labels and class ids filled in place,
     key columns as chunks."""
 
     feature: np.ndarray
     present: np.ndarray
     aux_labels: np.ndarray | None = None
+    class_ids: np.ndarray | None = None
     size: int = 0
     sample_ids: list[pa.Array] = field(default_factory=list)
     splits: list[pa.Array] = field(default_factory=list)
     labels: list[pa.Array] = field(default_factory=list)
 
     @classmethod
-    def empty(cls, capacity: int, dim: int, tables: int, labels: int = 0) -> _SplitBuffer:
+    def empty(cls, capacity: int, dim: int, tables: int, labels: int = 0, classes: bool = False) -> _SplitBuffer:
         return cls(np.empty((capacity, dim), np.float32), np.empty((capacity, tables), bool),
-                   np.empty((capacity, labels), np.float64) if labels else None)
+                   np.empty((capacity, labels), np.float64) if labels else None,
+                   np.empty(capacity, np.int64) if classes else None)
 
     @property
     def space(self) -> int:
@@ -112,6 +114,7 @@ class _SplitBuffer:
             pa.concat_arrays(self.sample_ids), pa.concat_arrays(self.splits), pa.concat_arrays(self.labels),
             self.feature[: self.size], present=self.present[: self.size] if layout.presence else None,
             aux_labels=None if self.aux_labels is None else self.aux_labels[: self.size],
+            class_ids=None if self.class_ids is None else self.class_ids[: self.size],
         )
 
 
@@ -128,7 +131,7 @@ def direct_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats
             rows = np.flatnonzero(keep & (shard.splits == split))
             while len(rows):
                 buffer = buffers.get(split) or _SplitBuffer.empty(capacity, plan.dim, len(plan.tables),
-                                                                  len(plan.label_columns))
+                                                                  len(plan.label_columns), plan.classes is not None)
                 buffers[split] = buffer
                 taken, rows = rows[: buffer.space], rows[buffer.space :]
                 _fill(buffer, plan, shard, taken, stats)
@@ -157,6 +160,8 @@ def _fill(buffer: _SplitBuffer, plan: FusePlan, shard: ShardData, rows: np.ndarr
         buffer.present[start:stop, position] = present
     if buffer.aux_labels is not None:
         buffer.aux_labels[start:stop] = shard.aux_labels if every else shard.aux_labels[rows]
+    if buffer.class_ids is not None:
+        buffer.class_ids[start:stop] = shard.class_ids if every else shard.class_ids[rows]
     index = None if every else pa.array(rows, pa.int64())
     for target, column in ((buffer.sample_ids, shard.sample_ids), (buffer.splits, shard.split_array),
                            (buffer.labels, shard.labels)):

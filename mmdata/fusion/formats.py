@@ -6,6 +6,7 @@ Every format holds the same columns, one row per sample, files split by the samp
     split      string
     label      double (null when the corpus has none)
     label_<name>  double, one per auxiliary label asked for (`FuseOptions.labels`; null where the sample has none)
+    class_id   int64, with `FuseOptions.class_label` (-1 where the sample has no class; hf: a ClassLabel)
     feature    pooled:  fixed_size_list<float32>[D]
                padded:  fixed_size_list<fixed_size_list<float32>[D]>[L]   (+ length, mask)
                ragged:  list<fixed_size_list<float32>[D]>                 (+ length)
@@ -21,7 +22,7 @@ Files inside the export directory:
     arrow    data/<split>.arrow                    (IPC file format, uncompressed: memory-mappable)
     hf       dataset_dict.json, <split>/...        (`datasets.load_from_disk`)
     npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy), <split>/index.parquet
-             (sample_id, split, label, the label_<name> columns, row)
+             (sample_id, split, label, the label_<name> columns, class_id, row)
 
 A split's name is part of its files' names, so it must be a plain file name that is none of the
 export's own (`check_split_name`, which `plan_fusion` applies to every split before any pass).
@@ -40,6 +41,7 @@ import pyarrow.parquet as pq
 
 from mmdata.background import SerialWorker
 from mmdata.errors import DatasetError
+from mmdata.fusion.classes import CLASS_COLUMN, count_classes
 from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.store.shards import parquet_pool
 
@@ -71,6 +73,8 @@ class Sink(ABC):
         self.schema = layout.schema(metadata)
         self.counts = counts or {}
         self.rows: dict[str, int] = {}
+        #: split -> rows per class id, the last count that of rows without a class (`classes.count_classes`).
+        self.class_counts: dict[str, np.ndarray] = {}
 
     def write(self, batch: FusedBatch) -> None:
         distinct = pc.unique(batch.split)
@@ -88,6 +92,8 @@ class Sink(ABC):
         for split, part in parts:
             self._write(split, part)
             self.rows[split] = self.rows.get(split, 0) + len(part)
+            if self.layout.classes is not None:
+                count_classes(self.class_counts, split, part.class_ids, len(self.layout.classes))
 
     @abstractmethod
     def _write(self, split: str, batch: FusedBatch) -> None: ...
@@ -215,7 +221,7 @@ class ArrowSink(Sink):
 
 class NpySink(Sink):
     """<split>/features.npy (+ lengths, offsets, present) preallocated from the first pass's counts,
-    and <split>/index.parquet (sample_id, split, label, the auxiliary label columns, row)."""
+    and <split>/index.parquet (sample_id, split, label, the auxiliary label columns, class_id, row)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -239,7 +245,7 @@ class NpySink(Sink):
         if layout.presence:
             arrays["present"] = np.lib.format.open_memmap(folder / "present.npy", "w+", np.bool_, (n, layout.presence))
         index_schema = self.schema.remove_metadata()
-        keys = ("sample_id", "split", "label", *layout.labels)
+        keys = ("sample_id", "split", "label", *layout.labels, *([CLASS_COLUMN] if layout.classes is not None else []))
         index_schema = pa.schema([index_schema.field(c) for c in keys] + [pa.field("row", pa.int64())])
         self._index[split] = pq.ParquetWriter(folder / "index.parquet", index_schema)
         self._cursor[split] = (0, 0)
@@ -337,6 +343,10 @@ class BackgroundSink:
     @property
     def rows(self) -> dict[str, int]:
         return self.inner.rows
+
+    @property
+    def class_counts(self) -> dict[str, np.ndarray]:
+        return self.inner.class_counts
 
     @property
     def batch_bytes(self) -> int:

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from mmdata.errors import ConfigError
 from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_it_direct, direct_pass
 from mmdata.fusion.formats import DROPPED_SAMPLES, EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
+from mmdata.fusion.classes import MissingClassPolicy, class_report
 from mmdata.fusion.labels import ALL_LABELS
 from mmdata.fusion.rows import RowLayout
 from mmdata.fusion.normalize import NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling
@@ -79,6 +80,11 @@ class FuseOptions:
         label_T, label_A, label_V), or their column names, as a tuple or a comma list, or 'all' for
         every one of them. Column `label_<name>` (`label_happy`), or the name itself when it starts
         with `label_` (`label_T`); null where a sample has no value. None (the default): no such column.
+    class_label: a key of the samples' `extra` holding a class name (a string; an integer is read as its
+        decimal string): the export gets an int64 `class_id` column after the label columns and fused.json
+        the class names (`classes`, index = id) with per-split counts. Ids follow the sorted names, or the
+        line order of `classes_file` (UTF-8, one class name per line; a sample whose class it lacks is
+        refused). A sample without a class is refused unless `missing_class` is 'keep' (class_id -1).
     """
 
     tables: tuple[str, ...] | None = None
@@ -94,6 +100,9 @@ class FuseOptions:
     overwrite: bool = False
     allow_split_leaks: bool = False
     labels: tuple[str, ...] | Literal["all"] | None = None
+    class_label: str | None = None
+    classes_file: str | Path | None = None
+    missing_class: MissingClassPolicy = "error"
 
     def __post_init__(self) -> None:
         if self.stats_splits is None:
@@ -109,6 +118,7 @@ class FuseOptions:
                               "or leave it None to fuse every table, one per modality")
         if self.labels is not None:
             object.__setattr__(self, "labels", _label_names(self.labels))
+        _check_class_options(self)
         _expect_choice("missing", self.missing, ("error", "zero", "drop"))
         _expect_choice("non_finite", self.non_finite, ("error", "missing"))
         _expect_choice("format", self.format, EXPORT_FORMATS)
@@ -149,6 +159,11 @@ class FuseReport:
     no_time_step: dict[str, int] = field(default_factory=dict)
     #: One line naming those samples' count, the sequence tables and a sample id; None when there are none.
     no_time_step_warning: str | None = None
+    #: The class names (index = class_id) with `FuseOptions.class_label`, and the rows of each class per split.
+    classes: list[str] = field(default_factory=list)
+    class_counts: dict[str, list[int]] = field(default_factory=dict)
+    #: One line naming the classes of a split that the train split(s) lack; None when there are none.
+    class_warning: str | None = None
 
     @property
     def total_rows(self) -> int:
@@ -170,6 +185,11 @@ class FuseReport:
             lines.append(f"emptied splits: {self.emptied_splits}")
         if self.labels:
             lines.append(f"labels: {self.labels}")
+        if self.classes:
+            lines.append(f"{len(self.classes)} classes; rows per split: "
+                         + ", ".join(f"{split}: {sum(counts)}" for split, counts in self.class_counts.items()))
+        if self.class_warning:
+            lines.append(self.class_warning)
         return short_repr(type(self).__name__, lines)
 
 
@@ -183,7 +203,8 @@ def fuse(dataset_dir: str | Path | Dataset, output_dir: str | Path, options: Fus
         options: a `FuseOptions` (None: the defaults), which `overrides` update.
         **overrides: any `FuseOptions` field by name (`fuse(d, out, normalize="l2")`): tables,
             normalize, missing, non_finite, format, stats_splits, sequences, pool, max_length,
-            shard_rows, overwrite, allow_split_leaks, labels; `force` is the same as `overwrite`
+            shard_rows, overwrite, allow_split_leaks, labels, class_label, classes_file,
+            missing_class; `force` is the same as `overwrite`
             (the name extract, align, segment and the command line use). `tables`, `stats_splits`
             and `labels` take a list or a comma-separated string.
 
@@ -280,6 +301,9 @@ def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, starte
                 "dropped_samples": DROPPED_SAMPLES if dropped else None, "emptied_splits": _emptied_splits(plan, rows),
                 # kept sequences only: pooled rows' metadata stays as it was
                 **({"no_time_step": tally.no_time_step.to_json()} if plan.keeps_sequences else {})})
+            class_info, class_warning = _class_info(plan, sink.class_counts)
+            if class_info:
+                metadata["class_label"].update(class_info)
             write_text_atomic(tmp / FUSED_METADATA, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
         except BaseException:
             if sink is not None:
@@ -292,11 +316,14 @@ def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, starte
         labels=list(plan.label_columns), emptied_splits=metadata["missing"]["emptied_splits"],
         dropped_samples=output_dir / DROPPED_SAMPLES if dropped else None,
         no_time_step={k: v for k, v in tally.no_time_step.tables.items() if v},
-        no_time_step_warning=tally.no_time_step.warning(),
+        no_time_step_warning=tally.no_time_step.warning(), classes=list(plan.classes or ()),
+        class_counts=class_info.get("counts", {}), class_warning=class_warning,
     )
     if report.emptied_splits:
         log.warning("--missing drop left no row of split(s) %s: every sample there lacks a table (missing: %s)",
                     ", ".join(report.emptied_splits), ", ".join(f"{k} {v}" for k, v in missing.items() if v))
+    if class_warning:
+        log.warning("%s", class_warning)
     log.info("fused %d rows x %d dims into %s in %.2f s", report.total_rows, report.dim, output_dir, report.seconds)
     return report
 
@@ -309,15 +336,23 @@ def _emptied_splits(plan: FusePlan, rows: dict[str, int]) -> list[str]:
     return [split for split in held if not rows.get(split)]
 
 
+def _class_info(plan: FusePlan, counts: dict[str, np.ndarray]) -> tuple[dict[str, Any], str | None]:
+    """What fused.json's `class_label` adds once the rows are written (counts per split, the classes of other
+    splits that the statistics (train) splits lack) and the warning about those; ({}, None) without classes."""
+    if plan.classes is None:
+        return {}, None
+    return class_report(counts, plan.classes, plan.stats_splits)
+
+
 def _layout(plan: FusePlan, options: FuseOptions, first: FirstPass | None) -> RowLayout:
     presence = len(plan.tables) if options.missing == "zero" else None
-    labels = plan.label_columns
+    labels, classes = plan.label_columns, plan.classes
     if not plan.keeps_sequences:
-        return RowLayout(plan.dim, "pooled", presence=presence, labels=labels)
+        return RowLayout(plan.dim, "pooled", presence=presence, labels=labels, classes=classes)
     if options.sequences == "ragged":
-        return RowLayout(plan.dim, "ragged", presence=presence, labels=labels)
+        return RowLayout(plan.dim, "ragged", presence=presence, labels=labels, classes=classes)
     longest = options.max_length or (first.longest if first else 0)
-    return RowLayout(plan.dim, "padded", max(int(longest), 1), presence=presence, labels=labels)
+    return RowLayout(plan.dim, "padded", max(int(longest), 1), presence=presence, labels=labels, classes=classes)
 
 
 def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout) -> dict[str, Any]:
@@ -326,6 +361,8 @@ def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats],
     manifest = plan.dataset.manifest
     # Auxiliary label names and columns, only when asked for: the default export's metadata stays as it was.
     labels = {"labels": plan.labels.to_json()} if plan.labels is not None else {}
+    if plan.class_labels is not None:  # likewise the class names and where they came from
+        labels.update(classes=list(plan.class_labels.names), class_label=plan.class_labels.to_json())
     return {
         **labels,
         "layout_version": FUSED_LAYOUT_VERSION,
@@ -388,6 +425,18 @@ def _label_names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...] | 
         raise ConfigError("fuse option labels is empty; name at least one label, or 'all', or leave it None "
                           "for no auxiliary label")
     return names
+
+
+def _check_class_options(options: FuseOptions) -> None:
+    """class_label is one non-empty key; classes_file and missing_class only go with it."""
+    if options.class_label is not None and (not isinstance(options.class_label, str) or not options.class_label.strip()):
+        raise ConfigError(f"fuse option class_label={options.class_label!r}: expected the key of the samples' extra "
+                          "that holds the class name, e.g. 'class' (--class-label class)")
+    _expect_choice("missing_class", options.missing_class, ("error", "keep"))
+    if options.class_label is None and (options.classes_file is not None or options.missing_class != "error"):
+        given = "classes_file (--classes)" if options.classes_file is not None else "missing_class (--missing-class)"
+        raise ConfigError(f"fuse option {given} needs class_label (--class-label NAME): the key of the samples' "
+                          "extra that holds the class name")
 
 
 def _expect_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

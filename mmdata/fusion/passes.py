@@ -12,6 +12,7 @@ Parquet feature tables a second time. Record shape between the stages (`FusedBat
     feature     (n, D) pooled, or (sum T_i, D) rows of kept sequences (`lengths` T_i)
     present     (n, m) bool: which tables have the sample (zeros stand where they do not)
     aux_labels  (n, k) float64 auxiliary labels (NaN = none), when labels are requested
+    class_ids   (n,) int64 class ids (-1 = none), when a class label is requested
 """
 from __future__ import annotations
 
@@ -288,6 +289,7 @@ def build_raw_batch(plan: FusePlan, shard: ShardData, keep: np.ndarray) -> Fused
         shard.labels if every else shard.labels.take(index),
         np.empty(0, np.float32), present=present,
         aux_labels=None if shard.aux_labels is None else kept(shard.aux_labels),
+        class_ids=None if shard.class_ids is None else kept(shard.class_ids),
     )
     if plan.keeps_sequences:
         batch.feature, batch.lengths = concat_sequences(plan, shard, keep, shard.steps)
@@ -345,7 +347,7 @@ def keep_mask(plan: FusePlan, shard: ShardData, options: FuseOptions) -> np.ndar
 
 def staging_layout(plan: FusePlan) -> RowLayout:
     return RowLayout(plan.dim, "ragged" if plan.keeps_sequences else "pooled", presence=len(plan.tables),
-                     labels=plan.label_columns)
+                     labels=plan.label_columns, classes=plan.classes)
 
 
 def read_staged(path: Path, layout: RowLayout) -> Iterator[FusedBatch]:

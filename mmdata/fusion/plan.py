@@ -11,6 +11,7 @@ features decoded to NumPy (record shapes below), reading the next shard while th
         vectors  (n, D) float32       pooled tables, and sequences pooled to one vector
         offsets  (n+1,), rows (sum T_i, D) float32, intervals (sum T_i, 2)   sequences kept as such
     ShardData.aux_labels  (n, k) float64   the chosen auxiliary labels (`labels.py`), NaN = none; or None
+    ShardData.class_ids   (n,) int64       class ids of the chosen class label (`classes.py`), -1 = none; or None
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from mmdata.checks.stream import (
     ShardInfo, fixed_rows, read_shard_infos_and_ids, row_starts, scan_samples, sequence_rows, valid_mask,
 )
 from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
+from mmdata.fusion.classes import ClassLabels, choose_classes
 from mmdata.fusion.formats import check_split_name
 from mmdata.fusion.labels import AuxLabels, choose_labels, read_label_values
 from mmdata.fusion.normalize import Normalization, pool_sequences
@@ -100,6 +102,8 @@ class FusePlan:
     #: (n, k) float64, NaN where a sample has none: read from `extra` only when labels are requested.
     labels: AuxLabels | None = None
     label_values: np.ndarray | None = None
+    #: The class label to export as `class_id` (`FuseOptions.class_label`): names and every sample's id.
+    class_labels: ClassLabels | None = None
 
     @property
     def dim(self) -> int:
@@ -109,6 +113,11 @@ class FusePlan:
     def label_columns(self) -> tuple[str, ...]:
         """The export's auxiliary label columns, in order (none unless labels are requested)."""
         return self.labels.columns if self.labels is not None else ()
+
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        """The class names (index = id) when the export has a class_id column, else None."""
+        return self.class_labels.names if self.class_labels is not None else None
 
     def shard_rows(self, index: int) -> int:
         """Rows of samples shard `index` (and of every table's shard `index`)."""
@@ -149,6 +158,8 @@ class ShardData:
     steps: np.ndarray | None = None
     #: (n, k) float64 auxiliary label values (NaN = none), when labels are requested.
     aux_labels: np.ndarray | None = None
+    #: (n,) int64 class ids (-1 = none), when a class label is requested.
+    class_ids: np.ndarray | None = None
 
 
 def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
@@ -170,12 +181,16 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
     # the samples on threads of their own, 0.123 s so (Parquet tables: 0.117 -> 0.103 s).
     with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
         reads = [pool.submit(read_shard_infos_and_ids, dataset.table_dir(name)) for name in names]
-        extra = ["extra"] if labels is not None else []  # JSON of every sample: read only when labels need it
+        # JSON of every sample: read only when labels or a class label need it
+        extra = ["extra"] if labels is not None or options.class_label is not None else []
         samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label", *LEAK_KEYS, *extra], threads=0)
         if not options.allow_split_leaks:
             _refuse_split_leaks(samples)
         label_values = None if labels is None else \
             read_label_values(samples.column("extra"), samples.column("sample_id"), labels)
+        class_labels = None if options.class_label is None else choose_classes(
+            samples.column("extra"), samples.column("sample_id"), options.class_label, options.classes_file,
+            options.missing_class, str(dataset.root))
         samples = samples.select(["sample_id", "split", "label"])  # what the passes need; the keys go
         sample_ids = samples.column("sample_id").combine_chunks()  # for the comparisons; the passes slice `samples`
         tables, start = [], 0
@@ -205,7 +220,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
                     compare_intervals=keeps and len(with_intervals) > 1, samples=samples,
                     sample_starts=[int(x) for x in np.cumsum([0, *sample_rows])],
                     split_codes=split_codes, split_names=split_names, non_finite=options.non_finite,
-                    labels=labels, label_values=label_values)
+                    labels=labels, label_values=label_values, class_labels=class_labels)
 
 
 def _split_codes(splits: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -247,7 +262,8 @@ def _read_shard(plan: FusePlan, index: int) -> ShardData:
     splits = plan.split_names[plan.split_codes[start:stop]]
     shard = ShardData(samples.column("sample_id").combine_chunks(), samples.column("split").combine_chunks(),
                       samples.column("label").combine_chunks(), splits,
-                      aux_labels=None if plan.label_values is None else plan.label_values[start:stop])
+                      aux_labels=None if plan.label_values is None else plan.label_values[start:stop],
+                      class_ids=None if plan.class_labels is None else plan.class_labels.ids[start:stop])
     for table in plan.tables:
         shard.tables[table.name] = _read_table_shard(plan, table, index, shard.sample_ids)
     if plan.keeps_sequences:

@@ -4,6 +4,7 @@
              padded:  fixed_size_list<fixed_size_list<float32>[D]>[L]     (n, L, D)
              ragged:  list<fixed_size_list<float32>[D]>                   (sum T_i, D) + lengths
     label_<name>, ...  float64, null = none                               aux_labels (n, k), NaN = none
+    class_id           int64, -1 = no class (`classes.py`)                class_ids (n,)
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mmdata.fusion.classes import CLASS_COLUMN
 from mmdata.store.metadata import METADATA_KEY, required_list
 
 RowKind = Literal["pooled", "padded", "ragged"]
@@ -23,13 +25,15 @@ RowKind = Literal["pooled", "padded", "ragged"]
 @dataclass(frozen=True)
 class RowLayout:
     """The shape of one fused row: dim D, pooled/padded/ragged, padded length L, modalities m (presence),
-    and the auxiliary label columns (`labels.py`), which follow `label`."""
+    the auxiliary label columns (`labels.py`), which follow `label`, and the class names when a `class_id`
+    column follows them (`classes.py`; None: no such column)."""
 
     dim: int
     kind: RowKind = "pooled"
     max_length: int | None = None
     presence: int | None = None
     labels: tuple[str, ...] = ()
+    classes: tuple[str, ...] | None = None
 
     def feature_type(self) -> pa.DataType:
         """Non-null all the way down: a fused row always has every value (missing modalities are
@@ -48,6 +52,9 @@ class RowLayout:
             pa.field("split", pa.string()),
             pa.field("label", pa.float64()),
             *(pa.field(column, pa.float64()) for column in self.labels),
+            # nullable, though never null: `datasets` takes a field's feature (ClassLabel) from the
+            # b"huggingface" metadata only when the field equals the one that feature declares
+            *([pa.field(CLASS_COLUMN, pa.int64())] if self.classes is not None else []),
             pa.field("feature", self.feature_type(), nullable=False),
         ]
         if self.presence:
@@ -75,7 +82,9 @@ class RowLayout:
         vector = listed(value("float32"), self.dim)
         feature = vector if self.kind == "pooled" else listed(vector, self.max_length if self.kind == "padded" else None)
         out = {"sample_id": value("string"), "split": value("string"), "label": value("float64"),
-               **{column: value("float64") for column in self.labels}, "feature": feature}
+               **{column: value("float64") for column in self.labels},
+               **({CLASS_COLUMN: {"names": list(self.classes), "_type": "ClassLabel"}} if self.classes is not None else {}),
+               "feature": feature}
         if self.presence:
             out["present"] = listed(value("bool"), self.presence)
         if self.kind != "pooled":
@@ -92,6 +101,7 @@ class FusedBatch:
     feature: pooled (n, D); padded (n, L, D); ragged (sum of lengths, D) with `lengths` giving
     each sample's rows. present: (n, m) bool or None. lengths: (n,) for sequences, else None.
     aux_labels: (n, k) float64 values of the layout's label columns (NaN = none), or None.
+    class_ids: (n,) int64 class ids (-1 = none) when the layout has a class_id column, else None.
     """
 
     sample_id: pa.Array
@@ -101,6 +111,7 @@ class FusedBatch:
     lengths: np.ndarray | None = None
     present: np.ndarray | None = None
     aux_labels: np.ndarray | None = None
+    class_ids: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.sample_id)
@@ -112,6 +123,7 @@ class FusedBatch:
             self.sample_id.take(index), self.split.take(index), self.label.take(index), feature,
             None if self.lengths is None else self.lengths[rows], None if self.present is None else self.present[rows],
             None if self.aux_labels is None else self.aux_labels[rows],
+            None if self.class_ids is None else self.class_ids[rows],
         )
 
     def slice(self, start: int, stop: int, layout: RowLayout) -> FusedBatch:
@@ -129,6 +141,7 @@ class FusedBatch:
             None if self.lengths is None else self.lengths[start:stop],
             None if self.present is None else self.present[start:stop],
             None if self.aux_labels is None else self.aux_labels[start:stop],
+            None if self.class_ids is None else self.class_ids[start:stop],
         )
 
     @classmethod
@@ -147,7 +160,8 @@ class FusedBatch:
         if layout.presence:
             present = fixed_rows(record.column("present")).astype(bool).reshape(len(record), layout.presence)
         return cls(record.column("sample_id"), record.column("split"), record.column("label"), values, lengths, present,
-                   _label_values(record, layout))
+                   _label_values(record, layout),
+                   None if layout.classes is None else record.column(CLASS_COLUMN).to_numpy().astype(np.int64))
 
     @classmethod
     def merge(cls, parts: list[FusedBatch], layout: RowLayout) -> FusedBatch:
@@ -183,6 +197,7 @@ class FusedBatch:
             None if parts[0].lengths is None else np.concatenate([p.lengths for p in parts]),
             None if parts[0].present is None else stack([p.present for p in parts]),
             None if parts[0].aux_labels is None else stack([p.aux_labels for p in parts]),
+            None if parts[0].class_ids is None else stack([p.class_ids for p in parts]),
         )
 
     def to_arrow(self, layout: RowLayout, schema: pa.Schema) -> pa.RecordBatch:
@@ -209,12 +224,14 @@ class FusedBatch:
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def label_arrays(self, layout: RowLayout) -> list[pa.Array]:
-        """One float64 array per label column of the layout, null where the value is NaN (none)."""
+        """One float64 array per label column of the layout, null where the value is NaN (none), then the
+        int64 class ids when the layout has them."""
+        classes = [] if layout.classes is None else [pa.array(self.class_ids, pa.int64())]
         if not layout.labels:
-            return []
+            return classes
         assert self.aux_labels is not None and self.aux_labels.shape[1] == len(layout.labels)
         columns = [np.ascontiguousarray(self.aux_labels[:, k]) for k in range(len(layout.labels))]
-        return [pa.array(values, pa.float64(), mask=np.isnan(values)) for values in columns]
+        return [pa.array(values, pa.float64(), mask=np.isnan(values)) for values in columns] + classes
 
 
 def _label_values(record: pa.RecordBatch, layout: RowLayout) -> np.ndarray | None:

@@ -12,8 +12,10 @@ An item is a dict: sample_id (str), feature (D,) / (T, D) float32 tensor, label 
 the export holds; NaN when absent), plus length (int) for sequences, mask (L,) bool for padded rows,
 present (m,) bool with missing='zero', and labels (k,) float32 when the export has auxiliary labels
 (`fuse --labels`): their values in the order of `FusedDataset.label_names` (NaN where the sample has
-none). `collate_fused` stacks them into float32, int64 and bool tensors (labels: (B, k)). As with a
-list, data[-1] is the last item and data[a:b] (or data[[i, j]]) a list of items.
+none), and class_id (a 0-d int64 tensor, -1 for no class) when it has a class label (`fuse --class-label`;
+names in `FusedDataset.classes`). `collate_fused` stacks them into float32, int64 and bool tensors (labels:
+(B, k), class_id: (B,)). As with a list, data[-1] is the last item and data[a:b] (or data[[i, j]]) a list
+of items.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import pyarrow as pa
 
 from mmdata.entry_arguments import check_split_name
 from mmdata.errors import ArgumentTypeError, DatasetError
+from mmdata.fusion.classes import export_classes, split_class_ids
 from mmdata.fusion.formats import DATA_DIR, EXPORT_FORMATS, FUSED_METADATA
 from mmdata.jsonfile import json_kind, read_json_object
 from mmdata.options import path_argument
@@ -142,7 +145,8 @@ class FusedDataset:
     """Map-style dataset over one split of a fused export (formats arrow, hf and npy).
 
     `label_names` are the export's auxiliary labels (`fuse --labels`), in the order of each item's
-    `labels` values (`label_columns`: their columns in the export); empty when it has none.
+    `labels` values (`label_columns`: their columns in the export); empty when it has none. `classes` are
+    the class names of `class_id` (`fuse --class-label`; index = id), empty when the export has none.
 
     Args:
         export_dir: a folder written by `fuse` with format 'arrow', 'hf' or 'npy' (`~` is the home folder).
@@ -173,6 +177,7 @@ class FusedDataset:
         labels = self.metadata.get("labels") or {"names": [], "columns": []}
         self.label_names: tuple[str, ...] = tuple(labels["names"])
         self.label_columns: tuple[str, ...] = tuple(labels["columns"])
+        self.classes: tuple[str, ...] = export_classes(self.metadata, self.export_dir / FUSED_METADATA)
         self._columns: dict[str, Any] | None = None
 
     def __len__(self) -> int:
@@ -242,14 +247,14 @@ class FusedDataset:
             fields["feature"] = [torch.from_numpy(np.array(columns["rows"].item(int(i)))) for i in idx]
         else:
             stacked["feature"] = torch.from_numpy(np.array(columns["feature"][idx]))
-        for name in ("present", "mask", "labels"):
+        for name in ("present", "mask", "labels", "class_id"):
             if name in columns:
                 stacked[name] = torch.from_numpy(np.array(columns[name][idx]))
         if "length" in columns:
             lengths = np.asarray(columns["length"][idx], dtype=np.int64)
             stacked["length"] = torch.from_numpy(lengths)
             fields["length"] = lengths.tolist()
-        for name in ("feature", "present", "mask", "labels"):
+        for name in ("feature", "present", "mask", "labels", "class_id"):
             if name in stacked:
                 fields[name] = list(stacked[name].unbind(0))
         return FusedItems(
@@ -266,6 +271,8 @@ class FusedDataset:
             try:
                 columns = _open_npy(self.export_dir, self.split, self.label_columns) if self.format == "npy" \
                     else _open_arrow(self.export_dir, self.split, self.format, self.label_columns)
+                if self.classes:
+                    columns["class_id"] = split_class_ids(self.export_dir, self.split, self.format)
             except DatasetError:
                 self._check_not_replaced()
                 raise
@@ -319,8 +326,8 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
     Returns:
         A dict: feature (B, D) or (B, T, D) float32, label (B,) float32 (NaN when absent), sample_id
         (list of str), and length (B,) int64, mask (B, T) bool for sequences, present (B, m) bool and
-        labels (B, k) float32 (auxiliary labels, `FusedDataset.label_names` order, NaN when absent) when
-        the export has them.
+        labels (B, k) float32 (auxiliary labels, `FusedDataset.label_names` order, NaN when absent) and
+        class_id (B,) int64 when the export has them.
     """
     import torch
 
@@ -349,7 +356,7 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
         if "length" in items[0]:
             batch["length"] = torch.tensor([item["length"] for item in items], dtype=torch.int64)
             batch["mask"] = torch.stack([item["mask"] for item in items])
-    for name in ("present", "labels"):
+    for name in ("present", "labels", "class_id"):
         if name in items[0]:
             batch[name] = torch.stack([item[name] for item in items])
     return batch

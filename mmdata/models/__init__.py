@@ -8,7 +8,8 @@
   `mmdata.metrics`, write the metrics as JSON;
 - `sentiment_splits`: the sentiment recipe's train, validation and test rows read from an export
   (a held-out validation split when it has none); `sentiment_checks`: what that recipe checks in the
-  export before it trains (disjoint splits, sentiment labels) and the metrics it scores them with.
+  export before it trains (disjoint splits, sentiment labels) and the metrics it scores them with;
+- `classify_recipe` / `classify_probe`: a linear probe (logistic regression) on an export's class ids.
 
 Submodules import torch; this package module does not.
 """

@@ -1,0 +1,274 @@
+"""Class labels of a fused export: a class name per sample, from `extra`, as an int64 `class_id` column.
+
+`FuseOptions.class_label` names a key of the samples' `extra` that holds a class name (VGGSound's,
+Kinetics', a manifest's `class` column):
+
+    extra   {"class": "playing guitar", ...}      a string; an integer is read as its decimal string ("7")
+    ids     sorted names -> 0, 1, ...             or the line order of `FuseOptions.classes_file`
+    export  class_id int64 (after label and the label_<name> columns); -1 = no class (missing_class='keep')
+    fused.json  classes [names, index = id]; class_label {key, column, order, classes_file, missing, counts, ...}
+
+A classes file is UTF-8 text, one class name per line, as Kinetics' and ImageNet's label files are (a byte
+order mark, blank lines and the spaces around a name are ignored; a name twice is refused). Values are
+read in one Arrow JSON parse of the `extra` column, or, where Arrow cannot (an integer among the names, an
+`extra` that is not an object), a Python parse per row that names a bad sample.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mmdata.errors import ConfigError, DatasetError
+from mmdata.options import did_you_mean
+from mmdata.store.arrays import single_chunk
+
+#: The export's column of class ids.
+CLASS_COLUMN = "class_id"
+#: The id of a sample without a class (missing_class='keep'), as `datasets`' ClassLabel marks an unlabeled row.
+NO_CLASS = -1
+MissingClassPolicy = Literal["error", "keep"]
+#: Sample ids a refusal names.
+EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class ClassLabels:
+    """The chosen class label: its `extra` key, the class names (index = id) and every sample's id.
+
+    ids: (n,) int64 in samples-table order, `NO_CLASS` where a sample has none (missing_class='keep').
+    """
+
+    key: str
+    names: tuple[str, ...]
+    ids: np.ndarray
+    classes_file: str | None
+    missing: MissingClassPolicy
+
+    def to_json(self) -> dict[str, Any]:
+        """What fused.json records besides `classes` (the counts are added once the rows are written)."""
+        return {"key": self.key, "column": CLASS_COLUMN, "order": "file" if self.classes_file else "sorted",
+                "classes_file": self.classes_file, "missing": self.missing}
+
+
+def choose_classes(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str,
+                   classes_file: str | Path | None, missing: MissingClassPolicy, where: str) -> ClassLabels:
+    """Every sample's class id from the class name at `extra[key]`.
+
+    Raises:
+        ConfigError: no sample has `key` (the keys `extra` has are listed), a classes file that cannot be
+            read, is empty or names a class twice (its line).
+        DatasetError: a sample whose name is not in the classes file (the closest class named), a value that
+            is no class name, or samples without one with missing='error' (count, first ids, a hint).
+    """
+    values = read_class_names(extra, sample_ids, key)
+    if values.null_count == len(values):
+        raise ConfigError(f"no sample of dataset {where} has a class name at extra[{key!r}]; keys its samples' extra "
+                          f"holds: {_extra_keys(extra)}{did_you_mean(key, _extra_keys(extra))} (--class-label NAME)")
+    if classes_file is not None:
+        names = read_classes_file(classes_file)
+    else:
+        names = sorted(pc.unique(values).drop_null().to_pylist())
+    ids = pc.index_in(values, value_set=pa.array(names, pa.string()))
+    unknown = pc.and_(pc.is_null(ids), pc.is_valid(values))
+    if pc.any(unknown).as_py():
+        row = pc.index(unknown, True).as_py()
+        name = values[row].as_py()
+        raise DatasetError(
+            f"sample {sample_ids[row].as_py()!r}: class {name!r} (extra[{key!r}]) is not in {classes_file} "
+            f"({int(pc.sum(unknown).as_py())} such samples){_closest(name, names)}; add it to the file, or fix the "
+            "sample's class in the corpus and extract it again")
+    if missing == "error" and values.null_count:
+        _refuse_missing(values, sample_ids, key)
+    codes = pc.fill_null(ids, NO_CLASS).to_numpy(zero_copy_only=False).astype(np.int64)
+    return ClassLabels(key, tuple(names), codes, None if classes_file is None else str(classes_file), missing)
+
+
+def read_classes_file(path: str | Path) -> list[str]:
+    """Class names in line order (id = position): UTF-8, a byte order mark, blank lines and surrounding spaces ignored.
+
+    Raises:
+        ConfigError: the file cannot be read or decoded, names no class, or names one twice (both lines).
+    """
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"--classes {path}: cannot read the classes file ({e}); expected a UTF-8 text file, one "
+                          "class name per line") from e
+    names: list[str] = []
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        name = line.strip()
+        if not name:
+            continue
+        if name in first_line:
+            raise ConfigError(f"{path}:{number}: class {name!r} is listed again (first on line {first_line[name]}); "
+                              "expected each class name once (its line number is its id)")
+        first_line[name] = number
+        names.append(name)
+    if not names:
+        raise ConfigError(f"--classes {path}: the file names no class; expected one class name per line")
+    return names
+
+
+def read_class_names(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str) -> pa.Array:
+    """Each sample's class name at `extra[key]` as a string array (null where it has none, or an empty one).
+
+    Raises:
+        DatasetError: an `extra` that is not JSON, or a value that is not a string or an integer, naming the sample.
+    """
+    names = _names_in_one_parse(extra, key)
+    if names is None:
+        names = _names_row_by_row(extra, sample_ids, key)
+    empty = pc.equal(pc.utf8_length(names), 0)
+    return pc.if_else(empty, pa.scalar(None, pa.string()), names)
+
+
+def _names_in_one_parse(extra: pa.ChunkedArray | pa.Array, key: str) -> pa.Array | None:
+    """The names from one Arrow JSON parse of the rows as newline-delimited JSON, or None where Arrow cannot
+    read them all as strings (`_names_row_by_row` then reads them, or names the bad sample)."""
+    import pyarrow.json as pa_json  # here: a fuse without class labels does not load it
+
+    lines = pc.fill_null(single_chunk(extra), "{}")
+    if not len(lines):
+        return pa.array([], pa.string())
+    longest = pc.max(pc.binary_length(lines)).as_py()
+    text = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines), "\n")[0]
+    try:
+        table = pa_json.read_json(pa.BufferReader(text.as_buffer()),
+                                  read_options=pa_json.ReadOptions(block_size=max(1 << 20, 2 * longest + 2)),
+                                  parse_options=pa_json.ParseOptions(explicit_schema=pa.schema([(key, pa.string())]),
+                                                                     unexpected_field_behavior="ignore"))
+    except pa.ArrowException:
+        return None
+    if table.num_rows != len(lines):  # a row of several lines (not as the loaders write `extra`)
+        return None
+    return table.column(key).combine_chunks()
+
+
+def _names_row_by_row(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str) -> pa.Array:
+    """The names from a Python JSON parse of each row (the strict path: it names a bad sample)."""
+    out: list[str | None] = []
+    for row, text in enumerate(extra.to_pylist()):
+        try:
+            parsed = json.loads(text) if text is not None else {}
+        except ValueError as e:
+            raise DatasetError(f"sample {sample_ids[row].as_py()!r}: its `extra` is not JSON ({e}); the samples table "
+                               "is damaged: extract the corpus again into a new output directory") from e
+        value = parsed.get(key) if isinstance(parsed, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (str, int, type(None))):
+            raise DatasetError(f"sample {sample_ids[row].as_py()!r}: extra[{key!r}] is {value!r}, expected a class "
+                               "name (a string, or an integer read as its decimal string); fix the corpus and "
+                               "extract it again, or choose another --class-label")
+        out.append(None if value is None else str(value))
+    return pa.array(out, pa.string())
+
+
+def _refuse_missing(values: pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str) -> None:
+    """Samples without a class name, with missing='error': one line, their count and the first ids."""
+    rows = np.flatnonzero(pc.is_null(values).to_numpy(zero_copy_only=False))
+    first = ", ".join(repr(sample_ids[int(r)].as_py()) for r in rows[:EXAMPLES])
+    raise DatasetError(
+        f"{len(rows)} of {len(values)} samples have no class name at extra[{key!r}] (first: {first}); give every "
+        "sample a class in the corpus, or pass --missing-class keep (missing_class='keep') to export them with "
+        f"class_id {NO_CLASS}, as `datasets` marks an unlabeled row")
+
+
+def _closest(name: str, names: list[str]) -> str:
+    """"; the closest class is 'x'" for the refusal of an unknown class name ("" when none is close)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.0)
+    return f"; the closest class there is {close[0]!r}" if close else ""
+
+
+def _extra_keys(extra: pa.ChunkedArray | pa.Array, rows: int = 100) -> list[str]:
+    """The keys of the first `rows` samples' `extra` objects, for the hint of a key no sample has."""
+    keys: dict[str, None] = {}
+    for text in single_chunk(extra).slice(0, rows).to_pylist():
+        try:
+            parsed = json.loads(text) if text else {}
+        except ValueError:
+            continue
+        keys.update(dict.fromkeys(parsed if isinstance(parsed, dict) else ()))
+    return sorted(keys)
+
+
+def count_classes(counts: dict[str, np.ndarray], split: str, ids: np.ndarray, classes: int) -> None:
+    """Add the class ids of rows of `split` to `counts[split]`: (classes + 1,) counts, the last one of `NO_CLASS`."""
+    found = np.bincount(np.where(ids < 0, classes, ids), minlength=classes + 1)
+    counts[split] = counts[split] + found if split in counts else found
+
+
+def class_report(counts: dict[str, np.ndarray], names: tuple[str, ...],
+                 train_splits: tuple[str, ...]) -> tuple[dict[str, Any], str | None]:
+    """(what fused.json's `class_label` adds: per-split counts, unlabeled rows and the classes of a split that
+    no train split holds; the one-line warning about those, or None).
+
+    counts: split -> (classes + 1,) row counts per id, the last of `NO_CLASS` (`count_classes`).
+    """
+    per_split = {split: [int(v) for v in c[:-1]] for split, c in sorted(counts.items())}
+    unlabeled = {split: int(c[-1]) for split, c in sorted(counts.items()) if c[-1]}
+    trained = [split for split in train_splits if split in counts]
+    unseen: dict[str, list[str]] = {}
+    if trained:
+        in_train = np.any([counts[s][:-1] > 0 for s in trained], axis=0)
+        for split, c in sorted(counts.items()):
+            if split not in trained:
+                missing = [names[i] for i in np.flatnonzero((c[:-1] > 0) & ~in_train)]
+                if missing:
+                    unseen[split] = missing
+    report = {"counts": per_split, "unlabeled": unlabeled, "train_splits": trained, "unseen_in_train": unseen}
+    return report, _unseen_warning(unseen, trained)
+
+
+def _unseen_warning(unseen: dict[str, list[str]], trained: list[str]) -> str | None:
+    """One line naming the classes of other splits that the train split(s) lack."""
+    if not unseen:
+        return None
+    every = list(dict.fromkeys(name for names in unseen.values() for name in names))
+    shown = ", ".join(repr(n) for n in every[:5]) + (f" and {len(every) - 5} more" if len(every) > 5 else "")
+    where = ", ".join(f"{split!r} ({len(names)})" for split, names in unseen.items())
+    return (f"{len(every)} class(es) of split(s) {where} have no row in the train split(s) {', '.join(map(repr, trained))}: "
+            f"{shown}; a classifier trained there cannot predict them")
+
+
+def export_classes(metadata: dict[str, Any], where: Path) -> tuple[str, ...]:
+    """The class names (index = id) of an export's fused.json; () when it has no class_id column.
+
+    Raises:
+        DatasetError: a `classes` field that is not a list of distinct strings.
+    """
+    classes = metadata.get("classes")
+    if classes is None:
+        return ()
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(set(classes)) < len(classes):
+        raise DatasetError(f"{where}: field 'classes' is {str(classes)[:80]}, expected a list of distinct class names; "
+                           "the file is damaged or was edited: re-create the export with `mmdata fuse --force`")
+    return tuple(classes)
+
+
+def split_class_ids(export_dir: Path, split: str, fmt: str) -> np.ndarray:
+    """(N,) int64 class ids of one split of an arrow, hf or npy export, rows in export order.
+
+    Raises:
+        DatasetError: a file that cannot be read or lacks the column (the export is damaged).
+    """
+    from mmdata.fusion.formats import DATA_DIR
+    from mmdata.fusion.torch_dataset import REFUSE_HINT, hf_split_files, read_export_file
+
+    if fmt == "npy":
+        files, fmt = [export_dir / split / "index.parquet"], "parquet"
+    else:
+        files = [export_dir / DATA_DIR / f"{split}.arrow"] if fmt == "arrow" else hf_split_files(export_dir, split)
+    tables = [read_export_file(path, fmt) for path in files]  # memory-mapped (npy: the small index)
+    if not tables or any(CLASS_COLUMN not in t.column_names for t in tables):
+        raise DatasetError(f"{export_dir / split}: the export's fused.json lists classes, its files have no "
+                           f"{CLASS_COLUMN!r} column: {REFUSE_HINT}")
+    return np.concatenate([t.column(CLASS_COLUMN).to_numpy() for t in tables]).astype(np.int64, copy=False)
