@@ -398,8 +398,11 @@ class JsonLocator:
         text = self._text or ""
         if self._newlines is None:
             self._newlines = array("q", (m.start() for m in re.finditer("\n", text)))
-        line = bisect.bisect_left(self._newlines, offset) + 1
-        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        before = bisect.bisect_left(self._newlines, offset)  # newlines before the offset
+        # The line's start from the same index, not `text.rfind`: on a file of one line (COCO's), that
+        # scanned back to the start for every problem, quadratic in the problems of a large file.
+        line_start = self._newlines[before - 1] + 1 if before else 0
+        line, column = before + 1, offset - line_start + 1
         return f"{self.path}:{line}:{column}" + (f": {label}" if label else "")
 
     def _offset(self, steps: tuple[str | int, ...]) -> int | None:

@@ -196,7 +196,8 @@ def _warn_split_spellings(path: Path, splits: set[str]) -> None:
 def _warn_near_misses(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> None:
     """One warning per column that mmdata does not read but whose name is close to one it does
     (`img`, `caption_text`): kept in `extra`, its media or text would be lost without a word."""
-    unknown = dict.fromkeys(c for _, row in rows for c in row if c not in KNOWN_COLUMNS | EXTRA_COLUMNS)
+    read = KNOWN_COLUMNS | EXTRA_COLUMNS  # built once, not once per cell (1.5 million in 300,000 rows)
+    unknown = dict.fromkeys(c for _, row in rows for c in row if c not in read)
     for column in unknown:
         hint = did_you_mean(column, sorted(KNOWN_COLUMNS))
         if hint:
