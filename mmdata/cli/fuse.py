@@ -37,11 +37,14 @@ def fuse_command(
                          "e.g. happy,fear or label_T; or all); default: none.")] = None,
     class_label: Annotated[Optional[str], typer.Option(
         "--class-label", help="Key of the samples' extra holding a class name: an int64 class_id column, ids by "
-                              "sorted name (or --classes order).")] = None,
+                              "sorted name (or --classes order); lists of names: a multi-hot class_targets column.")] = None,
     classes: Annotated[Optional[Path], typer.Option(
         "--classes", metavar="FILE", help="UTF-8 file, one class name per line: class ids by line order.")] = None,
     missing_class: Annotated[str, typer.Option(
-        help="A sample without a class name: error | keep (class_id -1).")] = "error",
+        help="A sample without a class name: error | keep (class_id -1) | empty (multi-label: no class).")] = "error",
+    class_separator: Annotated[Optional[str], typer.Option(
+        "--class-separator", metavar="SEP", help="Split each class name at SEP (a CSV cell 'Drama|Comedy'): "
+                                                 "multi-label class_targets.")] = None,
 ) -> None:
     """Concatenate one feature table per modality, normalize with train-only statistics, export."""
     if (output_dir is None) == (out is None):
@@ -55,7 +58,8 @@ def fuse_command(
                           non_finite=non_finite, format=fmt, sequences=sequences, pool=pool,  # type: ignore[arg-type]
                           max_length=max_length, stats_splits=tuple(table_names(stats_split) or ()), overwrite=force,
                           allow_split_leaks=allow_split_leaks, labels=tuple(labels) if labels else None,
-                          class_label=class_label, classes_file=classes, missing_class=missing_class)  # type: ignore[arg-type]
+                          class_label=class_label, classes_file=classes, missing_class=missing_class,  # type: ignore[arg-type]
+                          class_separator=class_separator)
     export_dir = checked_dir(output_dir, "OUTPUT_DIR") if output_dir is not None else checked_dir(out, "--out")
     report = fuse(dataset_dir, export_dir, options)
     typer.echo(f"fused {report.total_rows} rows x {report.dim} dims ({', '.join(report.tables)}) -> {report.output_dir} "
@@ -69,7 +73,8 @@ def fuse_command(
     if report.labels:
         typer.echo("labels: " + ", ".join(report.labels))
     if report.classes:
-        typer.echo(f"classes: {len(report.classes)} (class_id); present per split: " + ", ".join(
+        column = "class_targets" if report.multi_label else "class_id"
+        typer.echo(f"classes: {len(report.classes)} ({column}); present per split: " + ", ".join(
             f"{split} {sum(1 for n in counts if n)}" for split, counts in report.class_counts.items()))
 
 

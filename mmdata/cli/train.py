@@ -89,13 +89,15 @@ def retrieval_command(
 
 @command("classify", group=train_app)
 def classify_command(
-    export_dir: Annotated[Path, typer.Argument(help="Pooled fused export with class ids (`mmdata fuse --class-label`).")],
+    export_dir: Annotated[Path, typer.Argument(help="Pooled fused export with class ids or multi-label class targets "
+                                                    "(`mmdata fuse --class-label`).")],
     json_path: JsonPath = None, output: Output = None, seed: Seed = 0,
     train_split: Annotated[str, typer.Option(help="Split to train on.")] = "train",
     valid_split: Annotated[Optional[str], typer.Option(help="Split the L2 strength is chosen on (default: valid/val/dev).")] = None,
     test_split: Annotated[Optional[str], typer.Option(help="Split to score (default: test, when there is one).")] = None,
 ) -> None:
-    """Linear probe (multinomial logistic regression): accuracy, top-5, macro-F1, per-class support."""
+    """Linear probe (multinomial logistic regression): accuracy, top-5, macro-F1, per-class support; on a multi-label
+    export one-vs-rest logistic regression: mAP, micro-F1, macro-F1, per-class AP."""
     from mmdata.models.classify_recipe import ClassifyRecipeConfig, run_classify_recipe
 
     config = ClassifyRecipeConfig(train_split=train_split, valid_split=valid_split, test_split=test_split, seed=seed)

@@ -8,6 +8,7 @@
 Modules: `plan` (table selection, validation, shard reader), `normalize` (z-score/L2, pooling), `rows`
 (row layout and batches), `sequences` (aligned time axis), `passes` (the two streaming passes),
 `formats` (Parquet, Arrow IPC, HF, NumPy sinks), `labels` (auxiliary labels), `classes` (class ids),
+`class_targets` (multi-hot targets of multi-label classes),
 `fuse` (options, report, atomic export), `torch_dataset`.
 """
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat

@@ -8,6 +8,9 @@ Kinetics', a manifest's `class` column):
     export  class_id int64 (after label and the label_<name> columns); -1 = no class (missing_class='keep')
     fused.json  classes [names, index = id]; class_label {key, column, order, classes_file, missing, counts, ...}
 
+Values that are lists of names (or names split at `FuseOptions.class_separator`) make a multi-label export:
+a float32 multi-hot `class_targets` column instead (`class_targets.py`).
+
 A classes file is UTF-8 text, one class name per line, as Kinetics' and ImageNet's label files are (a byte
 order mark, blank lines and the spaces around a name are ignored; a name twice is refused). Values are
 read in one Arrow JSON parse of the `extra` column, or, where Arrow cannot (an integer among the names, an
@@ -16,9 +19,9 @@ read in one Arrow JSON parse of the `extra` column, or, where Arrow cannot (an i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -28,48 +31,87 @@ from mmdata.errors import ConfigError, DatasetError
 from mmdata.options import did_you_mean
 from mmdata.store.arrays import single_chunk
 
+if TYPE_CHECKING:
+    from mmdata.fusion.class_targets import ClassLists
+
 #: The export's column of class ids.
 CLASS_COLUMN = "class_id"
 #: The id of a sample without a class (missing_class='keep'), as `datasets`' ClassLabel marks an unlabeled row.
 NO_CLASS = -1
-MissingClassPolicy = Literal["error", "keep"]
+#: A sample without a class value: refused, kept unlabeled (-1), or, multi-label only, a row of no class
+#: ('empty': in a CSV an empty cell is no value, so a sample of no class cannot be written otherwise).
+MissingClassPolicy = Literal["error", "keep", "empty"]
 #: Sample ids a refusal names.
 EXAMPLES = 3
 
 
 @dataclass(frozen=True)
 class ClassLabels:
-    """The chosen class label: its `extra` key, the class names (index = id) and every sample's id.
+    """The chosen class label: its `extra` key, the class names (index = id) and every sample's class(es).
 
-    ids: (n,) int64 in samples-table order, `NO_CLASS` where a sample has none (missing_class='keep').
+    ids: (n,) int64 in samples-table order, `NO_CLASS` where a sample has none (missing_class='keep'); None
+    for a multi-label one, whose `lists` hold each sample's positive classes (`class_targets.ClassLists`).
     """
 
     key: str
     names: tuple[str, ...]
-    ids: np.ndarray
+    ids: np.ndarray | None
     classes_file: str | None
     missing: MissingClassPolicy
+    lists: ClassLists | None = None
+
+    @property
+    def multi_label(self) -> bool:
+        return self.lists is not None
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Samples start..stop: (m,) int64 class ids, or multi-label (m, C) float32 multi-hot targets."""
+        if self.lists is not None:
+            return self.lists.multi_hot(start, stop)
+        assert self.ids is not None
+        return self.ids[start:stop]
 
     def to_json(self) -> dict[str, Any]:
         """What fused.json records besides `classes` (the counts are added once the rows are written)."""
+        from mmdata.fusion.class_targets import TARGETS_COLUMN
+
+        multi = {"column": TARGETS_COLUMN, "multi_label": True} if self.multi_label else {}
         return {"key": self.key, "column": CLASS_COLUMN, "order": "file" if self.classes_file else "sorted",
-                "classes_file": self.classes_file, "missing": self.missing}
+                "classes_file": self.classes_file, "missing": self.missing, **multi}
 
 
 def choose_classes(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str,
-                   classes_file: str | Path | None, missing: MissingClassPolicy, where: str) -> ClassLabels:
-    """Every sample's class id from the class name at `extra[key]`.
+                   classes_file: str | Path | None, missing: MissingClassPolicy, where: str,
+                   separator: str | None = None) -> ClassLabels:
+    """Every sample's class id from the class name at `extra[key]`, or, where the values are lists of names
+    (or `separator` splits them), every sample's classes (multi-label, `class_targets.py`).
 
     Raises:
         ConfigError: no sample has `key` (the keys `extra` has are listed), a classes file that cannot be
             read, is empty or names a class twice (its line).
         DatasetError: a sample whose name is not in the classes file (the closest class named), a value that
-            is no class name, or samples without one with missing='error' (count, first ids, a hint).
+            is no class name, or samples without one with missing='error' (count, first ids, a hint); in a
+            multi-label corpus a bare name among lists, or a blank name in a list.
     """
-    values = read_class_names(extra, sample_ids, key)
+    values = read_class_names(extra, sample_ids, key, separator)
     if values.null_count == len(values):
         raise ConfigError(f"no sample of dataset {where} has a class name at extra[{key!r}]; keys its samples' extra "
                           f"holds: {_extra_keys(extra)}{did_you_mean(key, _extra_keys(extra))} (--class-label NAME)")
+    if pa.types.is_list(values.type):
+        from mmdata.fusion.class_targets import choose_class_lists
+
+        names, lists = choose_class_lists(values, sample_ids, key, None if classes_file is None else
+                                          read_classes_file(classes_file), where)
+        if missing == "error" and values.null_count:
+            _refuse_missing(values, sample_ids, key)
+        if missing == "empty":  # a null list has no item: its multi-hot row is all 0 once it counts as labeled
+            lists = replace(lists, labeled=np.ones_like(lists.labeled))
+        return ClassLabels(key, tuple(names), None, None if classes_file is None else str(classes_file), missing, lists)
+    if missing == "empty":
+        raise ConfigError(f"--missing-class empty (missing_class='empty') gives a sample without a value no class, "
+                          f"which only a multi-label class label has; extra[{key!r}] holds one class name per sample "
+                          f"in dataset {where}: pass --missing-class error or keep, or --class-separator SEP for names "
+                          "that list several classes")
     if classes_file is not None:
         names = read_classes_file(classes_file)
     else:
@@ -81,7 +123,7 @@ def choose_classes(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArra
         name = values[row].as_py()
         raise DatasetError(
             f"sample {sample_ids[row].as_py()!r}: class {name!r} (extra[{key!r}]) is not in {classes_file} "
-            f"({int(pc.sum(unknown).as_py())} such samples){_closest(name, names)}; add it to the file, or fix the "
+            f"({int(pc.sum(unknown).as_py())} such samples){closest_class(name, names)}; add it to the file, or fix the "
             "sample's class in the corpus and extract it again")
     if missing == "error" and values.null_count:
         _refuse_missing(values, sample_ids, key)
@@ -117,22 +159,32 @@ def read_classes_file(path: str | Path) -> list[str]:
     return names
 
 
-def read_class_names(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str) -> pa.Array:
-    """Each sample's class name at `extra[key]` as a string array (null where it has none, or an empty one).
+def read_class_names(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str,
+                     separator: str | None = None) -> pa.Array:
+    """Each sample's class name at `extra[key]` as a string array (null where it has none, or an empty one),
+    or, where the values are lists (or `separator` splits each name), a list<string> array of them.
 
     Raises:
-        DatasetError: an `extra` that is not JSON, or a value that is not a string or an integer, naming the sample.
+        DatasetError: an `extra` that is not JSON, a value that is not a string, an integer or a list of them,
+            or a bare name among lists (without a separator), naming the sample.
     """
-    names = _names_in_one_parse(extra, key)
+    from mmdata.fusion.class_targets import LIST_TYPE, split_names
+
+    names = _names_in_one_parse(extra, key, pa.string())
     if names is None:
-        names = _names_row_by_row(extra, sample_ids, key)
+        names = _names_in_one_parse(extra, key, LIST_TYPE)
+    if names is None:
+        names = _names_row_by_row(extra, sample_ids, key, separator)
+    if pa.types.is_list(names.type):
+        return names
     empty = pc.equal(pc.utf8_length(names), 0)
-    return pc.if_else(empty, pa.scalar(None, pa.string()), names)
+    names = pc.if_else(empty, pa.scalar(None, pa.string()), names)
+    return split_names(names, separator) if separator is not None else names
 
 
-def _names_in_one_parse(extra: pa.ChunkedArray | pa.Array, key: str) -> pa.Array | None:
+def _names_in_one_parse(extra: pa.ChunkedArray | pa.Array, key: str, value_type: pa.DataType) -> pa.Array | None:
     """The names from one Arrow JSON parse of the rows as newline-delimited JSON, or None where Arrow cannot
-    read them all as strings (`_names_row_by_row` then reads them, or names the bad sample)."""
+    read them all as `value_type` (`_names_row_by_row` then reads them, or names the bad sample)."""
     import pyarrow.json as pa_json  # here: a fuse without class labels does not load it
 
     lines = pc.fill_null(single_chunk(extra), "{}")
@@ -143,7 +195,7 @@ def _names_in_one_parse(extra: pa.ChunkedArray | pa.Array, key: str) -> pa.Array
     try:
         table = pa_json.read_json(pa.BufferReader(text.as_buffer()),
                                   read_options=pa_json.ReadOptions(block_size=max(1 << 20, 2 * longest + 2)),
-                                  parse_options=pa_json.ParseOptions(explicit_schema=pa.schema([(key, pa.string())]),
+                                  parse_options=pa_json.ParseOptions(explicit_schema=pa.schema([(key, value_type)]),
                                                                      unexpected_field_behavior="ignore"))
     except pa.ArrowException:
         return None
@@ -152,35 +204,46 @@ def _names_in_one_parse(extra: pa.ChunkedArray | pa.Array, key: str) -> pa.Array
     return table.column(key).combine_chunks()
 
 
-def _names_row_by_row(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str) -> pa.Array:
-    """The names from a Python JSON parse of each row (the strict path: it names a bad sample)."""
-    out: list[str | None] = []
+def _names_row_by_row(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str,
+                      separator: str | None = None) -> pa.Array:
+    """The names from a Python JSON parse of each row (the strict path: it names a bad sample): strings, or
+    lists of them where any value is a list (a bare name among them refused)."""
+    from mmdata.fusion.class_targets import LIST_TYPE, refuse_mixed, row_value
+
+    out: list[str | list[str] | None] = []
+    first_list = first_name = None
     for row, text in enumerate(extra.to_pylist()):
         try:
             parsed = json.loads(text) if text is not None else {}
         except ValueError as e:
             raise DatasetError(f"sample {sample_ids[row].as_py()!r}: its `extra` is not JSON ({e}); the samples table "
                                "is damaged: extract the corpus again into a new output directory") from e
-        value = parsed.get(key) if isinstance(parsed, dict) else None
-        if isinstance(value, bool) or not isinstance(value, (str, int, type(None))):
-            raise DatasetError(f"sample {sample_ids[row].as_py()!r}: extra[{key!r}] is {value!r}, expected a class "
-                               "name (a string, or an integer read as its decimal string); fix the corpus and "
-                               "extract it again, or choose another --class-label")
-        out.append(None if value is None else str(value))
-    return pa.array(out, pa.string())
+        value = row_value(parsed.get(key) if isinstance(parsed, dict) else None, sample_ids[row].as_py(), key, separator)
+        if isinstance(value, list) and first_list is None:
+            first_list = row
+        elif isinstance(value, str) and first_name is None:
+            first_name = row
+        out.append(value)
+    if first_list is None:
+        return pa.array(out, pa.string())
+    if first_name is not None:
+        refuse_mixed(sample_ids[first_list].as_py(), sample_ids[first_name].as_py(), str(out[first_name]), key)
+    return pa.array(out, LIST_TYPE)
 
 
 def _refuse_missing(values: pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str) -> None:
     """Samples without a class name, with missing='error': one line, their count and the first ids."""
     rows = np.flatnonzero(pc.is_null(values).to_numpy(zero_copy_only=False))
     first = ", ".join(repr(sample_ids[int(r)].as_py()) for r in rows[:EXAMPLES])
+    marked = (f"every class_targets value {NO_CLASS}" if pa.types.is_list(values.type)
+              else f"class_id {NO_CLASS}, as `datasets` marks an unlabeled row")
     raise DatasetError(
         f"{len(rows)} of {len(values)} samples have no class name at extra[{key!r}] (first: {first}); give every "
         "sample a class in the corpus, or pass --missing-class keep (missing_class='keep') to export them with "
-        f"class_id {NO_CLASS}, as `datasets` marks an unlabeled row")
+        f"{marked}")
 
 
-def _closest(name: str, names: list[str]) -> str:
+def closest_class(name: str, names: list[str]) -> str:
     """"; the closest class is 'x'" for the refusal of an unknown class name ("" when none is close)."""
     import difflib
 
@@ -201,7 +264,12 @@ def _extra_keys(extra: pa.ChunkedArray | pa.Array, rows: int = 100) -> list[str]
 
 
 def count_classes(counts: dict[str, np.ndarray], split: str, ids: np.ndarray, classes: int) -> None:
-    """Add the class ids of rows of `split` to `counts[split]`: (classes + 1,) counts, the last one of `NO_CLASS`."""
+    """Add the class ids of rows of `split` to `counts[split]`: (classes + 1,) counts, the last one of `NO_CLASS`
+    (multi-label (n, C) targets: positives per class, `class_targets.count_targets`)."""
+    if ids.ndim == 2:
+        from mmdata.fusion.class_targets import count_targets
+
+        return count_targets(counts, split, ids)
     found = np.bincount(np.where(ids < 0, classes, ids), minlength=classes + 1)
     counts[split] = counts[split] + found if split in counts else found
 
@@ -254,8 +322,17 @@ def export_classes(metadata: dict[str, Any], where: Path) -> tuple[str, ...]:
     return tuple(classes)
 
 
-def split_class_ids(export_dir: Path, split: str, fmt: str) -> np.ndarray:
-    """(N,) int64 class ids of one split of an arrow, hf or npy export, rows in export order.
+def export_class_column(metadata: dict[str, Any]) -> str:
+    """The export's class column: `class_targets` for a multi-label one, else `class_id`."""
+    from mmdata.fusion.class_targets import TARGETS_COLUMN
+
+    label = metadata.get("class_label")
+    return TARGETS_COLUMN if isinstance(label, dict) and label.get("multi_label") else CLASS_COLUMN
+
+
+def split_class_ids(export_dir: Path, split: str, fmt: str, column: str = CLASS_COLUMN, classes: int = 0) -> np.ndarray:
+    """(N,) int64 class ids of one split of an arrow, hf or npy export, rows in export order; (N, classes)
+    float32 targets when `column` is the multi-label `class_targets`.
 
     Raises:
         DatasetError: a file that cannot be read or lacks the column (the export is damaged).
@@ -268,7 +345,11 @@ def split_class_ids(export_dir: Path, split: str, fmt: str) -> np.ndarray:
     else:
         files = [export_dir / DATA_DIR / f"{split}.arrow"] if fmt == "arrow" else hf_split_files(export_dir, split)
     tables = [read_export_file(path, fmt) for path in files]  # memory-mapped (npy: the small index)
-    if not tables or any(CLASS_COLUMN not in t.column_names for t in tables):
+    if not tables or any(column not in t.column_names for t in tables):
         raise DatasetError(f"{export_dir / split}: the export's fused.json lists classes, its files have no "
-                           f"{CLASS_COLUMN!r} column: {REFUSE_HINT}")
+                           f"{column!r} column: {REFUSE_HINT}")
+    if column != CLASS_COLUMN:
+        from mmdata.fusion.class_targets import targets_values
+
+        return np.concatenate([targets_values(t.column(column), classes) for t in tables])
     return np.concatenate([t.column(CLASS_COLUMN).to_numpy() for t in tables]).astype(np.int64, copy=False)

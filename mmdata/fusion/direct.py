@@ -100,10 +100,13 @@ class _SplitBuffer:
     labels: list[pa.Array] = field(default_factory=list)
 
     @classmethod
-    def empty(cls, capacity: int, dim: int, tables: int, labels: int = 0, classes: bool = False) -> _SplitBuffer:
+    def empty(cls, capacity: int, dim: int, tables: int, labels: int = 0,
+              classes: tuple[str, ...] | None = None, multi_label: bool = False) -> _SplitBuffer:
+        """Room for `capacity` rows; class ids (capacity,) int64, or multi-label targets (capacity, C) float32."""
+        class_ids = None if classes is None else (np.empty((capacity, len(classes)), np.float32) if multi_label
+                                                  else np.empty(capacity, np.int64))
         return cls(np.empty((capacity, dim), np.float32), np.empty((capacity, tables), bool),
-                   np.empty((capacity, labels), np.float64) if labels else None,
-                   np.empty(capacity, np.int64) if classes else None)
+                   np.empty((capacity, labels), np.float64) if labels else None, class_ids)
 
     @property
     def space(self) -> int:
@@ -122,7 +125,8 @@ def direct_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats
                 sink: Sink | BackgroundSink, tally: Tally) -> None:
     """Gather, normalize and write every kept sample, counting missing features and dropped samples."""
     batch_bytes = sink.batch_bytes if can_fuse_directly(plan) else min(sink.batch_bytes, DECODED_INPUT_BATCH_BYTES)
-    capacity = max(1, batch_bytes // (4 * max(plan.dim, 1)))
+    targets = len(plan.classes or ()) if plan.multi_label else 0  # multi-hot float32 rows share the buffer
+    capacity = max(1, batch_bytes // (4 * max(plan.dim + targets, 1)))
     buffers: dict[str, _SplitBuffer] = {}
     for shard in iter_shards(plan):
         keep = keep_mask(plan, shard, options)
@@ -131,7 +135,7 @@ def direct_pass(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats
             rows = np.flatnonzero(keep & (shard.splits == split))
             while len(rows):
                 buffer = buffers.get(split) or _SplitBuffer.empty(capacity, plan.dim, len(plan.tables),
-                                                                  len(plan.label_columns), plan.classes is not None)
+                                                                  len(plan.label_columns), plan.classes, plan.multi_label)
                 buffers[split] = buffer
                 taken, rows = rows[: buffer.space], rows[buffer.space :]
                 _fill(buffer, plan, shard, taken, stats)

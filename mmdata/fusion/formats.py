@@ -7,6 +7,7 @@ Every format holds the same columns, one row per sample, files split by the samp
     label      double (null when the corpus has none)
     label_<name>  double, one per auxiliary label asked for (`FuseOptions.labels`; null where the sample has none)
     class_id   int64, with `FuseOptions.class_label` (-1 where the sample has no class; hf: a ClassLabel)
+    class_targets  fixed_size_list<float32>[C] instead, with a multi-label class label (multi-hot; -1s: no class)
     feature    pooled:  fixed_size_list<float32>[D]
                padded:  fixed_size_list<fixed_size_list<float32>[D]>[L]   (+ length, mask)
                ragged:  list<fixed_size_list<float32>[D]>                 (+ length)
@@ -22,7 +23,7 @@ Files inside the export directory:
     arrow    data/<split>.arrow                    (IPC file format, uncompressed: memory-mappable)
     hf       dataset_dict.json, <split>/...        (`datasets.load_from_disk`)
     npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy), <split>/index.parquet
-             (sample_id, split, label, the label_<name> columns, class_id, row)
+             (sample_id, split, label, the label_<name> columns, class_id or class_targets, row)
 
 A split's name is part of its files' names, so it must be a plain file name that is none of the
 export's own (`check_split_name`, which `plan_fusion` applies to every split before any pass).
@@ -41,7 +42,7 @@ import pyarrow.parquet as pq
 
 from mmdata.background import SerialWorker
 from mmdata.errors import DatasetError
-from mmdata.fusion.classes import CLASS_COLUMN, count_classes
+from mmdata.fusion.classes import count_classes
 from mmdata.fusion.rows import FusedBatch, RowLayout
 from mmdata.store.shards import parquet_pool
 
@@ -245,7 +246,7 @@ class NpySink(Sink):
         if layout.presence:
             arrays["present"] = np.lib.format.open_memmap(folder / "present.npy", "w+", np.bool_, (n, layout.presence))
         index_schema = self.schema.remove_metadata()
-        keys = ("sample_id", "split", "label", *layout.labels, *([CLASS_COLUMN] if layout.classes is not None else []))
+        keys = ("sample_id", "split", "label", *layout.labels, *([layout.class_column] if layout.class_column else []))
         index_schema = pa.schema([index_schema.field(c) for c in keys] + [pa.field("row", pa.int64())])
         self._index[split] = pq.ParquetWriter(folder / "index.parquet", index_schema)
         self._cursor[split] = (0, 0)

@@ -84,7 +84,10 @@ class FuseOptions:
         decimal string): the export gets an int64 `class_id` column after the label columns and fused.json
         the class names (`classes`, index = id) with per-split counts. Ids follow the sorted names, or the
         line order of `classes_file` (UTF-8, one class name per line; a sample whose class it lacks is
-        refused). A sample without a class is refused unless `missing_class` is 'keep' (class_id -1).
+        refused). A sample without a class is refused unless `missing_class` is 'keep' (class_id -1; 'empty':
+        multi-label, a row of no class). Values
+        that are lists of names (MM-IMDb's genres), or names split at `class_separator` ('|' for a CSV cell
+        `Drama|Comedy`), make it multi-label: a float32 multi-hot `class_targets` column instead (`class_targets`).
     """
 
     tables: tuple[str, ...] | None = None
@@ -103,6 +106,7 @@ class FuseOptions:
     class_label: str | None = None
     classes_file: str | Path | None = None
     missing_class: MissingClassPolicy = "error"
+    class_separator: str | None = None
 
     def __post_init__(self) -> None:
         if self.stats_splits is None:
@@ -159,8 +163,10 @@ class FuseReport:
     no_time_step: dict[str, int] = field(default_factory=dict)
     #: One line naming those samples' count, the sequence tables and a sample id; None when there are none.
     no_time_step_warning: str | None = None
-    #: The class names (index = class_id) with `FuseOptions.class_label`, and the rows of each class per split.
+    #: The class names (index = class_id) with `FuseOptions.class_label`, and the rows of each class per split
+    #: (multi-label, `multi_label`: the rows holding each class, a class_targets column instead of class_id).
     classes: list[str] = field(default_factory=list)
+    multi_label: bool = False
     class_counts: dict[str, list[int]] = field(default_factory=dict)
     #: One line naming the classes of a split that the train split(s) lack; None when there are none.
     class_warning: str | None = None
@@ -186,7 +192,7 @@ class FuseReport:
         if self.labels:
             lines.append(f"labels: {self.labels}")
         if self.classes:
-            lines.append(f"{len(self.classes)} classes; rows per split: "
+            lines.append(f"{len(self.classes)} classes; {'positives' if self.multi_label else 'rows'} per split: "
                          + ", ".join(f"{split}: {sum(counts)}" for split, counts in self.class_counts.items()))
         if self.class_warning:
             lines.append(self.class_warning)
@@ -204,7 +210,7 @@ def fuse(dataset_dir: str | Path | Dataset, output_dir: str | Path, options: Fus
         **overrides: any `FuseOptions` field by name (`fuse(d, out, normalize="l2")`): tables,
             normalize, missing, non_finite, format, stats_splits, sequences, pool, max_length,
             shard_rows, overwrite, allow_split_leaks, labels, class_label, classes_file,
-            missing_class; `force` is the same as `overwrite`
+            missing_class, class_separator; `force` is the same as `overwrite`
             (the name extract, align, segment and the command line use). `tables`, `stats_splits`
             and `labels` take a list or a comma-separated string.
 
@@ -317,7 +323,7 @@ def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, starte
         dropped_samples=output_dir / DROPPED_SAMPLES if dropped else None,
         no_time_step={k: v for k, v in tally.no_time_step.tables.items() if v},
         no_time_step_warning=tally.no_time_step.warning(), classes=list(plan.classes or ()),
-        class_counts=class_info.get("counts", {}), class_warning=class_warning,
+        class_counts=class_info.get("counts", {}), class_warning=class_warning, multi_label=plan.multi_label,
     )
     if report.emptied_splits:
         log.warning("--missing drop left no row of split(s) %s: every sample there lacks a table (missing: %s)",
@@ -346,13 +352,13 @@ def _class_info(plan: FusePlan, counts: dict[str, np.ndarray]) -> tuple[dict[str
 
 def _layout(plan: FusePlan, options: FuseOptions, first: FirstPass | None) -> RowLayout:
     presence = len(plan.tables) if options.missing == "zero" else None
-    labels, classes = plan.label_columns, plan.classes
+    columns = {"labels": plan.label_columns, "classes": plan.classes, "multi_label": plan.multi_label}
     if not plan.keeps_sequences:
-        return RowLayout(plan.dim, "pooled", presence=presence, labels=labels, classes=classes)
+        return RowLayout(plan.dim, "pooled", presence=presence, **columns)
     if options.sequences == "ragged":
-        return RowLayout(plan.dim, "ragged", presence=presence, labels=labels, classes=classes)
+        return RowLayout(plan.dim, "ragged", presence=presence, **columns)
     longest = options.max_length or (first.longest if first else 0)
-    return RowLayout(plan.dim, "padded", max(int(longest), 1), presence=presence, labels=labels, classes=classes)
+    return RowLayout(plan.dim, "padded", max(int(longest), 1), presence=presence, **columns)
 
 
 def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout) -> dict[str, Any]:
@@ -428,14 +434,19 @@ def _label_names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...] | 
 
 
 def _check_class_options(options: FuseOptions) -> None:
-    """class_label is one non-empty key; classes_file and missing_class only go with it."""
+    """class_label is one non-empty key; classes_file, missing_class and class_separator only go with it."""
     if options.class_label is not None and (not isinstance(options.class_label, str) or not options.class_label.strip()):
         raise ConfigError(f"fuse option class_label={options.class_label!r}: expected the key of the samples' extra "
                           "that holds the class name, e.g. 'class' (--class-label class)")
-    _expect_choice("missing_class", options.missing_class, ("error", "keep"))
-    if options.class_label is None and (options.classes_file is not None or options.missing_class != "error"):
-        given = "classes_file (--classes)" if options.classes_file is not None else "missing_class (--missing-class)"
-        raise ConfigError(f"fuse option {given} needs class_label (--class-label NAME): the key of the samples' "
+    _expect_choice("missing_class", options.missing_class, ("error", "keep", "empty"))
+    if options.class_separator is not None and (not isinstance(options.class_separator, str) or not options.class_separator):
+        raise ConfigError(f"fuse option class_separator={options.class_separator!r}: expected the text between class "
+                          "names in one value, e.g. '|' (--class-separator '|')")
+    given = [name for name, value in (("classes_file (--classes)", options.classes_file is not None),
+                                      ("missing_class (--missing-class)", options.missing_class != "error"),
+                                      ("class_separator (--class-separator)", options.class_separator is not None)) if value]
+    if options.class_label is None and given:
+        raise ConfigError(f"fuse option {given[0]} needs class_label (--class-label NAME): the key of the samples' "
                           "extra that holds the class name")
 
 

@@ -12,7 +12,7 @@ Parquet feature tables a second time. Record shape between the stages (`FusedBat
     feature     (n, D) pooled, or (sum T_i, D) rows of kept sequences (`lengths` T_i)
     present     (n, m) bool: which tables have the sample (zeros stand where they do not)
     aux_labels  (n, k) float64 auxiliary labels (NaN = none), when labels are requested
-    class_ids   (n,) int64 class ids (-1 = none), when a class label is requested
+    class_ids   (n,) int64 class ids (-1 = none), when a class label is requested; multi-label (n, C) float32
 """
 from __future__ import annotations
 
@@ -347,7 +347,7 @@ def keep_mask(plan: FusePlan, shard: ShardData, options: FuseOptions) -> np.ndar
 
 def staging_layout(plan: FusePlan) -> RowLayout:
     return RowLayout(plan.dim, "ragged" if plan.keeps_sequences else "pooled", presence=len(plan.tables),
-                     labels=plan.label_columns, classes=plan.classes)
+                     labels=plan.label_columns, classes=plan.classes, multi_label=plan.multi_label)
 
 
 def read_staged(path: Path, layout: RowLayout) -> Iterator[FusedBatch]:

@@ -12,6 +12,7 @@ features decoded to NumPy (record shapes below), reading the next shard while th
         offsets  (n+1,), rows (sum T_i, D) float32, intervals (sum T_i, 2)   sequences kept as such
     ShardData.aux_labels  (n, k) float64   the chosen auxiliary labels (`labels.py`), NaN = none; or None
     ShardData.class_ids   (n,) int64       class ids of the chosen class label (`classes.py`), -1 = none; or None
+                          (n, C) float32   multi-label: multi-hot targets (`class_targets.py`), -1 = none
 """
 from __future__ import annotations
 
@@ -116,8 +117,13 @@ class FusePlan:
 
     @property
     def classes(self) -> tuple[str, ...] | None:
-        """The class names (index = id) when the export has a class_id column, else None."""
+        """The class names (index = id) when the export has a class_id (or class_targets) column, else None."""
         return self.class_labels.names if self.class_labels is not None else None
+
+    @property
+    def multi_label(self) -> bool:
+        """The class label holds lists of classes: a multi-hot class_targets column (`class_targets.py`)."""
+        return self.class_labels is not None and self.class_labels.multi_label
 
     def shard_rows(self, index: int) -> int:
         """Rows of samples shard `index` (and of every table's shard `index`)."""
@@ -190,7 +196,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
             read_label_values(samples.column("extra"), samples.column("sample_id"), labels)
         class_labels = None if options.class_label is None else choose_classes(
             samples.column("extra"), samples.column("sample_id"), options.class_label, options.classes_file,
-            options.missing_class, str(dataset.root))
+            options.missing_class, str(dataset.root), options.class_separator)
         samples = samples.select(["sample_id", "split", "label"])  # what the passes need; the keys go
         sample_ids = samples.column("sample_id").combine_chunks()  # for the comparisons; the passes slice `samples`
         tables, start = [], 0
@@ -263,7 +269,7 @@ def _read_shard(plan: FusePlan, index: int) -> ShardData:
     shard = ShardData(samples.column("sample_id").combine_chunks(), samples.column("split").combine_chunks(),
                       samples.column("label").combine_chunks(), splits,
                       aux_labels=None if plan.label_values is None else plan.label_values[start:stop],
-                      class_ids=None if plan.class_labels is None else plan.class_labels.ids[start:stop])
+                      class_ids=None if plan.class_labels is None else plan.class_labels.rows(start, stop))
     for table in plan.tables:
         shard.tables[table.name] = _read_table_shard(plan, table, index, shard.sample_ids)
     if plan.keeps_sequences:

@@ -5,6 +5,8 @@
              ragged:  list<fixed_size_list<float32>[D]>                   (sum T_i, D) + lengths
     label_<name>, ...  float64, null = none                               aux_labels (n, k), NaN = none
     class_id           int64, -1 = no class (`classes.py`)                class_ids (n,)
+    class_targets      fixed_size_list<float32>[C], multi-label            class_ids (n, C) float32 multi-hot
+                       (`class_targets.py`; every value -1 = no class)
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mmdata.fusion.class_targets import TARGETS_COLUMN, targets_column, targets_values
 from mmdata.fusion.classes import CLASS_COLUMN
 from mmdata.store.metadata import METADATA_KEY, required_list
 
@@ -26,7 +29,7 @@ RowKind = Literal["pooled", "padded", "ragged"]
 class RowLayout:
     """The shape of one fused row: dim D, pooled/padded/ragged, padded length L, modalities m (presence),
     the auxiliary label columns (`labels.py`), which follow `label`, and the class names when a `class_id`
-    column follows them (`classes.py`; None: no such column)."""
+    column follows them (`classes.py`; None: no such column), or, `multi_label`, a `class_targets` one."""
 
     dim: int
     kind: RowKind = "pooled"
@@ -34,6 +37,24 @@ class RowLayout:
     presence: int | None = None
     labels: tuple[str, ...] = ()
     classes: tuple[str, ...] | None = None
+    multi_label: bool = False
+
+    @property
+    def class_column(self) -> str | None:
+        """The class column's name (`class_id`, or multi-label `class_targets`); None without classes."""
+        if self.classes is None:
+            return None
+        return TARGETS_COLUMN if self.multi_label else CLASS_COLUMN
+
+    def class_fields(self) -> list[pa.Field]:
+        """The class column's field, when the layout has one. Nullable, though never null: `datasets` takes a
+        field's feature (ClassLabel) from the b"huggingface" metadata only when the field equals the one that
+        feature declares."""
+        if self.classes is None:
+            return []
+        if self.multi_label:
+            return [pa.field(TARGETS_COLUMN, required_list(pa.float32(), len(self.classes)))]
+        return [pa.field(CLASS_COLUMN, pa.int64())]
 
     def feature_type(self) -> pa.DataType:
         """Non-null all the way down: a fused row always has every value (missing modalities are
@@ -52,9 +73,7 @@ class RowLayout:
             pa.field("split", pa.string()),
             pa.field("label", pa.float64()),
             *(pa.field(column, pa.float64()) for column in self.labels),
-            # nullable, though never null: `datasets` takes a field's feature (ClassLabel) from the
-            # b"huggingface" metadata only when the field equals the one that feature declares
-            *([pa.field(CLASS_COLUMN, pa.int64())] if self.classes is not None else []),
+            *self.class_fields(),
             pa.field("feature", self.feature_type(), nullable=False),
         ]
         if self.presence:
@@ -83,8 +102,7 @@ class RowLayout:
         feature = vector if self.kind == "pooled" else listed(vector, self.max_length if self.kind == "padded" else None)
         out = {"sample_id": value("string"), "split": value("string"), "label": value("float64"),
                **{column: value("float64") for column in self.labels},
-               **({CLASS_COLUMN: {"names": list(self.classes), "_type": "ClassLabel"}} if self.classes is not None else {}),
-               "feature": feature}
+               **self._hf_class_feature(listed(value("float32"), len(self.classes or ()))), "feature": feature}
         if self.presence:
             out["present"] = listed(value("bool"), self.presence)
         if self.kind != "pooled":
@@ -92,6 +110,14 @@ class RowLayout:
         if self.kind == "padded":
             out["mask"] = listed(value("bool"), self.max_length)
         return out
+
+    def _hf_class_feature(self, targets: dict[str, Any]) -> dict[str, Any]:
+        """{class column: its feature}: a ClassLabel of class ids, or multi-label float32 targets (a List of
+        length C, as `feature` is; the names are fused.json's `classes`); {} without classes."""
+        if self.classes is None:
+            return {}
+        return {TARGETS_COLUMN: targets} if self.multi_label else \
+            {CLASS_COLUMN: {"names": list(self.classes), "_type": "ClassLabel"}}
 
 
 @dataclass
@@ -101,7 +127,8 @@ class FusedBatch:
     feature: pooled (n, D); padded (n, L, D); ragged (sum of lengths, D) with `lengths` giving
     each sample's rows. present: (n, m) bool or None. lengths: (n,) for sequences, else None.
     aux_labels: (n, k) float64 values of the layout's label columns (NaN = none), or None.
-    class_ids: (n,) int64 class ids (-1 = none) when the layout has a class_id column, else None.
+    class_ids: (n,) int64 class ids (-1 = none) when the layout has a class_id column, (n, C) float32
+    multi-hot targets when it has class_targets (multi-label), else None.
     """
 
     sample_id: pa.Array
@@ -160,8 +187,7 @@ class FusedBatch:
         if layout.presence:
             present = fixed_rows(record.column("present")).astype(bool).reshape(len(record), layout.presence)
         return cls(record.column("sample_id"), record.column("split"), record.column("label"), values, lengths, present,
-                   _label_values(record, layout),
-                   None if layout.classes is None else record.column(CLASS_COLUMN).to_numpy().astype(np.int64))
+                   _label_values(record, layout), _class_values(record, layout))
 
     @classmethod
     def merge(cls, parts: list[FusedBatch], layout: RowLayout) -> FusedBatch:
@@ -226,7 +252,8 @@ class FusedBatch:
     def label_arrays(self, layout: RowLayout) -> list[pa.Array]:
         """One float64 array per label column of the layout, null where the value is NaN (none), then the
         int64 class ids when the layout has them."""
-        classes = [] if layout.classes is None else [pa.array(self.class_ids, pa.int64())]
+        classes = [] if layout.classes is None else [
+            targets_column(self.class_ids, len(layout.classes)) if layout.multi_label else pa.array(self.class_ids, pa.int64())]
         if not layout.labels:
             return classes
         assert self.aux_labels is not None and self.aux_labels.shape[1] == len(layout.labels)
@@ -240,6 +267,15 @@ def _label_values(record: pa.RecordBatch, layout: RowLayout) -> np.ndarray | Non
         return None
     columns = [record.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in layout.labels]
     return np.stack(columns, axis=1)
+
+
+def _class_values(record: pa.RecordBatch, layout: RowLayout) -> np.ndarray | None:
+    """(n,) int64 class ids or (n, C) float32 targets of the layout's class column, or None when it has none."""
+    if layout.classes is None:
+        return None
+    if layout.multi_label:
+        return targets_values(record.column(TARGETS_COLUMN), len(layout.classes))
+    return record.column(CLASS_COLUMN).to_numpy().astype(np.int64)
 
 
 def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -13,9 +13,9 @@ the export holds; NaN when absent), plus length (int) for sequences, mask (L,) b
 present (m,) bool with missing='zero', and labels (k,) float32 when the export has auxiliary labels
 (`fuse --labels`): their values in the order of `FusedDataset.label_names` (NaN where the sample has
 none), and class_id (a 0-d int64 tensor, -1 for no class) when it has a class label (`fuse --class-label`;
-names in `FusedDataset.classes`). `collate_fused` stacks them into float32, int64 and bool tensors (labels:
-(B, k), class_id: (B,)). As with a list, data[-1] is the last item and data[a:b] (or data[[i, j]]) a list
-of items.
+names in `FusedDataset.classes`), or class_targets ((C,) float32 multi-hot, -1s for no class) when that is
+multi-label. `collate_fused` stacks them into float32, int64 and bool tensors (labels: (B, k), class_id: (B,),
+class_targets: (B, C)). As with a list, data[-1] is the last item and data[a:b] (or data[[i, j]]) a list of items.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from mmdata.entry_arguments import check_split_name
 from mmdata.errors import ArgumentTypeError, DatasetError
-from mmdata.fusion.classes import export_classes, split_class_ids
+from mmdata.fusion.classes import export_class_column, export_classes, split_class_ids
 from mmdata.fusion.formats import DATA_DIR, EXPORT_FORMATS, FUSED_METADATA
 from mmdata.jsonfile import json_kind, read_json_object
 from mmdata.options import path_argument
@@ -178,6 +178,7 @@ class FusedDataset:
         self.label_names: tuple[str, ...] = tuple(labels["names"])
         self.label_columns: tuple[str, ...] = tuple(labels["columns"])
         self.classes: tuple[str, ...] = export_classes(self.metadata, self.export_dir / FUSED_METADATA)
+        self.class_column = export_class_column(self.metadata)  # class_id, or multi-label class_targets
         self._columns: dict[str, Any] | None = None
 
     def __len__(self) -> int:
@@ -247,14 +248,14 @@ class FusedDataset:
             fields["feature"] = [torch.from_numpy(np.array(columns["rows"].item(int(i)))) for i in idx]
         else:
             stacked["feature"] = torch.from_numpy(np.array(columns["feature"][idx]))
-        for name in ("present", "mask", "labels", "class_id"):
+        for name in ("present", "mask", "labels", "class_id", "class_targets"):
             if name in columns:
                 stacked[name] = torch.from_numpy(np.array(columns[name][idx]))
         if "length" in columns:
             lengths = np.asarray(columns["length"][idx], dtype=np.int64)
             stacked["length"] = torch.from_numpy(lengths)
             fields["length"] = lengths.tolist()
-        for name in ("feature", "present", "mask", "labels", "class_id"):
+        for name in ("feature", "present", "mask", "labels", "class_id", "class_targets"):
             if name in stacked:
                 fields[name] = list(stacked[name].unbind(0))
         return FusedItems(
@@ -271,8 +272,9 @@ class FusedDataset:
             try:
                 columns = _open_npy(self.export_dir, self.split, self.label_columns) if self.format == "npy" \
                     else _open_arrow(self.export_dir, self.split, self.format, self.label_columns)
-                if self.classes:
-                    columns["class_id"] = split_class_ids(self.export_dir, self.split, self.format)
+                if self.classes and self.class_column not in columns:
+                    columns[self.class_column] = split_class_ids(self.export_dir, self.split, self.format,
+                                                                 self.class_column, len(self.classes))
             except DatasetError:
                 self._check_not_replaced()
                 raise
@@ -327,7 +329,7 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
         A dict: feature (B, D) or (B, T, D) float32, label (B,) float32 (NaN when absent), sample_id
         (list of str), and length (B,) int64, mask (B, T) bool for sequences, present (B, m) bool and
         labels (B, k) float32 (auxiliary labels, `FusedDataset.label_names` order, NaN when absent) and
-        class_id (B,) int64 when the export has them.
+        class_id (B,) int64 (multi-label: class_targets (B, C) float32) when the export has them.
     """
     import torch
 
@@ -356,7 +358,7 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
         if "length" in items[0]:
             batch["length"] = torch.tensor([item["length"] for item in items], dtype=torch.int64)
             batch["mask"] = torch.stack([item["mask"] for item in items])
-    for name in ("present", "labels", "class_id"):
+    for name in ("present", "labels", "class_id", "class_targets"):
         if name in items[0]:
             batch[name] = torch.stack([item[name] for item in items])
     return batch
@@ -378,9 +380,10 @@ def _open_arrow(export_dir: Path, split: str, fmt: str, label_columns: tuple[str
         columns["feature"] = _Chunked([_fixed_view(b.column("feature")) for b in batches])
     else:
         columns["rows"] = _Ragged([_ragged_view(b.column("feature")) for b in batches])
-    for name in ("present", "mask"):
+    for name in ("present", "mask", "class_targets"):  # multi-label targets: float32 views of the mapped file
         if name in names:
-            columns[name] = _Chunked([_fixed_view(b.column(name), np.bool_) for b in batches])
+            dtype = None if name == "class_targets" else np.bool_
+            columns[name] = _Chunked([_fixed_view(b.column(name), dtype) for b in batches])
     if "length" in names:
         columns["length"] = np.concatenate([b.column("length").to_numpy() for b in batches])
     if label_columns:

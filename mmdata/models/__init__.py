@@ -9,7 +9,8 @@
 - `sentiment_splits`: the sentiment recipe's train, validation and test rows read from an export
   (a held-out validation split when it has none); `sentiment_checks`: what that recipe checks in the
   export before it trains (disjoint splits, sentiment labels) and the metrics it scores them with;
-- `classify_recipe` / `classify_probe`: a linear probe (logistic regression) on an export's class ids.
+- `classify_recipe` / `classify_probe`: a linear probe (logistic regression) on an export's class ids;
+  `classify_multilabel_recipe` / `classify_multilabel`: one-vs-rest probes on multi-label class targets (mAP).
 
 Submodules import torch; this package module does not.
 """

@@ -5,7 +5,8 @@ validation split (`classify_probe.C_GRID`), scored on the validation and test sp
 accuracy (more than 5 classes in train), macro-F1, and each class's support and F1. The `majority` row
 (always the most frequent train class) is the floor. Exports without class ids, a train split of one
 class and NaN/inf features are refused in one line; rows without a class (class_id -1) are left out and
-counted. The metrics path must be new, empty or an earlier metrics JSON.
+counted. The metrics path must be new, empty or an earlier metrics JSON. A multi-label export (a class_targets
+column) gets a one-vs-rest probe scored by mAP, micro-F1 and macro-F1 instead (`classify_multilabel_recipe`).
 
     report = run_classify_recipe("out/vggsound-fused", "out/vggsound-fused/classify-metrics.json")
     print(report.text())
@@ -72,13 +73,17 @@ class ClassifyReport:
     """The probe's and the reference's rows per scored split, plus what reproduces them.
 
     `probe` is the fitted scikit-learn model and `predictions[split]` the rows scored: `sample_id`,
-    `class_id` (truth) and `top` (n, <= 5) predicted class ids, best first; neither is in the JSON.
+    `class_id` (truth) and `top` (n, <= 5) predicted class ids, best first (multi-label: `class_targets`
+    (n, C) and `scores` (n, K), the logits of the learned classes); neither is in the JSON.
     """
 
     rows: list[ResultRow]
     info: dict[str, Any]
     probe: Any = None
     predictions: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    columns: list[tuple[str, str]] = field(default_factory=lambda: list(CLASSIFY_COLUMNS))
+    percent: tuple[str, ...] = PERCENT_METRICS
+    legend: str = CLASSIFY_LEGEND
 
     def table(self) -> str:
         """One table per scored split (validation, then test), each headed by the split and its rows."""
@@ -86,18 +91,18 @@ class ClassifyReport:
         for split in dict.fromkeys(row.details["split"] for row in self.rows):
             rows = [row for row in self.rows if row.details["split"] == split]
             blocks.append(f"split {split!r} ({rows[0].details['rows']} rows):\n"
-                          + format_table(rows, CLASSIFY_COLUMNS, percent=PERCENT_METRICS))
+                          + format_table(rows, self.columns, percent=self.percent))
         return "\n\n".join(blocks)
 
     def text(self) -> str:
         """What the CLI prints: the table (one block of rows per scored split), the legend and the notes."""
-        return render_report(self.table(), CLASSIFY_LEGEND, self.rows, self.info.get("notes", ()))
+        return render_report(self.table(), self.legend, self.rows, self.info.get("notes", ()))
 
     def failed(self) -> list[ResultRow]:
         return [row for row in self.rows if row.failed]
 
     def row(self, model: str, split: str) -> ResultRow:
-        """The row of `model` ('linear' or 'majority') on `split`."""
+        """The row of `model` ('linear', or the reference: 'majority', multi-label 'prior') on `split`."""
         for row in self.rows:
             if row.model == model and row.details.get("split") == split:
                 return row
@@ -112,8 +117,9 @@ def run_classify_recipe(export_dir: str | Path, output_path: str | Path | None =
     """Fit the linear probe on a fused export's train split and score it; write the metrics JSON when asked.
 
     Raises:
-        DatasetError: no class ids in the export, a train split missing or of one class, no split to score,
-            NaN/inf features; OutputPathError: a metrics path that may not be written (checked first).
+        DatasetError: no class ids in the export, a train split missing or of one class (multi-label: with no
+            class held by some rows and not others), no split to score, NaN/inf features; OutputPathError: a
+            metrics path that may not be written (checked first).
     """
     config = config or ClassifyRecipeConfig()
     if output_path is not None:  # refused before any training: a dataset's own file is never replaced
@@ -125,10 +131,19 @@ def run_classify_recipe(export_dir: str | Path, output_path: str | Path | None =
 def _run(export_dir: Path, output_path: str | Path | None, config: ClassifyRecipeConfig) -> ClassifyReport:
     from mmdata.errors import DatasetError
     from mmdata.fusion import read_fused_metadata
+    from mmdata.fusion.class_targets import TARGETS_COLUMN
+    from mmdata.fusion.classes import export_class_column
 
     metadata = read_fused_metadata(export_dir)
+    if export_class_column(metadata) == TARGETS_COLUMN:
+        from mmdata.models.classify_multilabel_recipe import run_multilabel
+
+        multi = run_multilabel(export_dir, metadata, config)
+        if output_path is not None:
+            write_metrics_json(output_path, multi.to_json())
+        return multi
     classes, splits = read_class_splits(export_dir, metadata)
-    valid_name, test_name = _scored_splits(export_dir, splits, config)
+    valid_name, test_name = scored_splits(export_dir, splits, config)
     scored = {name: splits[name] for name in (valid_name, test_name) if name is not None}
     train = splits.get(config.train_split)
     check_trainable(export_dir, config.train_split, train, classes, scored)
@@ -175,8 +190,8 @@ def _run(export_dir: Path, output_path: str | Path | None, config: ClassifyRecip
     return report
 
 
-def _scored_splits(export_dir: Path, splits: dict[str, ClassSplit],
-                   config: ClassifyRecipeConfig) -> tuple[str | None, str | None]:
+def scored_splits(export_dir: Path, splits: dict[str, Any],
+                  config: ClassifyRecipeConfig) -> tuple[str | None, str | None]:
     """(validation split, test split): those named, else valid/val/dev/validation and test when present."""
     from mmdata.errors import DatasetError
 
