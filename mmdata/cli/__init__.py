@@ -14,9 +14,9 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    exit_on_sigterm()
-    try:
+    try:  # a Ctrl-C from the first instruction on is one line and exit 130, as inside a command
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        exit_on_sigterm()
         app()
     except KeyboardInterrupt:  # before a command runs (building the commands, parsing): as inside one
         raise SystemExit(report_interrupted()) from None
