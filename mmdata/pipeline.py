@@ -44,9 +44,11 @@ from mmdata.samples_loading import (  # noqa: F401 - also re-exported from here
     samples_entry, write_samples,
 )
 from mmdata.store import layout
+from mmdata.store.footers import footers_read_once
 from mmdata.store.lock import writing
 from mmdata.store.reader import Dataset
 from mmdata.store.tables import TableReport, drop_table
+from mmdata.store.write_errors import named_write_errors
 
 log = logging.getLogger(__name__)
 OnError = Literal["fail", "skip"]
@@ -179,8 +181,9 @@ def extract(
         instance.check_ready()
     if executor == "local":  # Ray may have the GPUs on other nodes: `RayExecutor.start` asks the cluster
         refuse_devices_missing_here(instances or (), extractor_spec)
-    with writing(output_dir, "extraction"), make_executor(executor, num_workers=num_workers,
-                                                          ray_address=ray_address) as runner:
+    # A write the system refuses names its file (the store's writers), else the dataset directory.
+    with named_write_errors(output_dir), writing(output_dir, "extraction"), \
+            make_executor(executor, num_workers=num_workers, ray_address=ray_address) as runner:
         # Local workers boot while the corpus loads; Ray refuses a CUDA device its cluster lacks.
         runner.start(instances)
         reused = (Path(output_dir) / layout.MANIFEST_NAME).is_file()  # _prepare refuses it for another corpus
@@ -314,8 +317,8 @@ def extract_features(
     check_run_options(on_error=on_error, batch_size=batch_size, table_format=table_format)
     if executor == "local":
         refuse_devices_missing_here(extractors, extractor_spec)
-    with writing(dataset.root, "extraction"), make_executor(executor, num_workers=num_workers,
-                                                           ray_address=ray_address) as runner:
+    with named_write_errors(dataset.root), writing(dataset.root, "extraction"), \
+            make_executor(executor, num_workers=num_workers, ray_address=ray_address) as runner:
         if executor == "ray":
             runner.start(extractors)  # refuses a CUDA device the cluster lacks before any table is touched
         return _extract_all(dataset, extractors, corpus_root, runner, batch_size, on_error, progress, table_format,
@@ -338,12 +341,13 @@ def _extract_all(
             "alone with --force to replace the table"
         )
     _check_media_present(dataset, extractors)
-    if not force:
-        refuse_tables_not_kept(dataset, extractors, table_format)
-    reports = []
-    sink = progress_sink(progress)
-    for extractor in extractors:
-        if force:
-            drop_table(dataset, extractor.table_name)
-        reports.append(_extract_table(dataset, extractor, root, runner, batch_size, on_error, sink, table_format))
+    with footers_read_once():  # the refusals, each claim and each finish read a shard's footer once in all
+        if not force:
+            refuse_tables_not_kept(dataset, extractors, table_format)
+        reports = []
+        sink = progress_sink(progress)
+        for extractor in extractors:
+            if force:
+                drop_table(dataset, extractor.table_name)
+            reports.append(_extract_table(dataset, extractor, root, runner, batch_size, on_error, sink, table_format))
     return reports

@@ -37,7 +37,7 @@ from mmdata.errors import DatasetBusyError, MmdataError
 from mmdata.formats.csd import CSD_SUFFIX, CsdFile
 from mmdata.formats.csd_folds import FOLDS_FILE, FOLDS_KEY
 from mmdata.store.files import missing_folders, write_text_atomic
-from mmdata.store.output_files import OutputPathError
+from mmdata.store.output_files import OutputPathError, refuse_inside_tables
 
 try:
     import fcntl
@@ -69,7 +69,9 @@ def exporting_into(csd_dir: Path) -> Iterator[None]:
 
     Raises:
         DatasetBusyError: another export holds it.
+        OutputPathError: the folder is or lies in a dataset's table folder, or in a fused export.
     """
+    refuse_inside_tables(csd_dir, "csd_dir")  # .csd files in a dataset's table folder break its readers
     created = missing_folders(csd_dir)
     csd_dir.mkdir(parents=True, exist_ok=True)
     try:

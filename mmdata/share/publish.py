@@ -20,6 +20,7 @@ from pathlib import Path
 from mmdata.errors import DatasetError
 from mmdata.share.checksums import CHECKSUMS_NAME, IGNORED_FILES, IGNORED_PREFIXES, sha256_file
 from mmdata.store import layout
+from mmdata.store.output_files import refuse_inside_tables
 
 log = logging.getLogger(__name__)
 
@@ -100,16 +101,19 @@ def _partial_prefix(target: Path) -> str:
 
 
 def check_out_dir(source: Path, out_dir: Path, overwrite: bool, overwrite_card: bool) -> None:
-    """Refuse an `out_dir` a share may not be written to: one overlapping the dataset, holding the current
-    directory, an existing folder without `overwrite`, one that is no share, or a share whose card was
-    edited by hand without `overwrite_card`.
+    """Refuse an `out_dir` a share may not be written to: one overlapping the dataset, lying in another
+    dataset's tables or inside a fused export (`refuse_inside_tables`), holding the current directory, an
+    existing folder without `overwrite`, one that is no share, or a share whose card was edited by hand
+    without `overwrite_card`.
 
     Raises:
         DatasetError: which of these, and the way out.
+        OutputPathError: `out_dir` lies in a dataset's tables or inside a fused export.
     """
     src, dst = source.resolve(), out_dir.resolve()
     if dst == src or src in dst.parents or dst in src.parents:
         raise DatasetError(f"output folder {out_dir} overlaps the dataset {source}; choose a folder outside it")
+    refuse_inside_tables(out_dir, "output folder")
     cwd = Path.cwd().resolve()
     if out_dir.exists() and (dst == cwd or dst in cwd.parents):
         raise DatasetError(f"output folder {out_dir} is or holds the current directory, and the finished share "

@@ -24,6 +24,7 @@ from pathlib import Path
 from mmdata.errors import DatasetBusyError, DatasetError
 from mmdata.store.files import missing_folders
 from mmdata.store.layout import CHECKSUMS_NAME
+from mmdata.store.output_files import refuse_inside_tables
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +64,13 @@ def writing(dataset_dir: str | Path, what: str) -> Iterator[Path]:
     Raises:
         DatasetBusyError: another process writes to the directory now.
         DatasetError: the path exists and is not a directory.
+        OutputPathError: the directory is or lies in another dataset's table folder, or inside a fused
+            export (`refuse_inside_tables`): a dataset written there would damage that one.
     """
     root = Path(dataset_dir)
     if root.exists() and not root.is_dir():
         raise DatasetError(f"{root} is a file; expected a dataset directory (a new one, or one written earlier)")
+    refuse_inside_tables(root, "output directory")
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     busy = (f"{root} is being written by another mmdata process (an extract or align running now, or a share "

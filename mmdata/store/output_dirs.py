@@ -18,6 +18,8 @@ from pathlib import Path
 from mmdata.errors import DatasetError
 from mmdata.store import layout
 from mmdata.store.files import missing_folders
+from mmdata.store.output_files import refuse_inside_tables
+from mmdata.store.write_errors import named_write_errors
 
 @contextlib.contextmanager
 def staged_dir(output_dir: Path) -> Iterator[Path]:
@@ -27,7 +29,8 @@ def staged_dir(output_dir: Path) -> Iterator[Path]:
     is in place: readers see the old or the new, never half of either; a process killed between
     the two renames leaves the old one aside, and the next write of `output_dir` moves it back
     first); when the block raises it is removed, with the parent folders made for it, so a failure
-    leaves nothing behind."""
+    leaves nothing behind. A write the system refuses in the block (a full disk) is raised as an
+    OSError naming `output_dir` (`named_write_errors`), not a file of the hidden folder, gone by then."""
     tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"  # the name `staging_folders` finds
     _restore_interrupted_publish(output_dir)  # first: a killed writer may have had this process's pid
     shutil.rmtree(tmp, ignore_errors=True)
@@ -35,7 +38,8 @@ def staged_dir(output_dir: Path) -> Iterator[Path]:
     created = missing_folders(output_dir.parent)
     tmp.mkdir(parents=True)
     try:
-        yield tmp
+        with named_write_errors(output_dir, hidden=tmp):  # the folder the user named, not the hidden one
+            yield tmp
         _publish_dir(tmp, output_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -102,12 +106,13 @@ def _alive(pid: int) -> bool:
 def check_replaceable(output_dir: Path, inputs: Sequence[Path], *, force: bool, marker: str, what: str) -> None:
     """Refuse an output directory that would destroy input: one that is an input or holds one; one
     inside an input's own tables (`samples/`, `features/`, `errors/`: its files would sit among the
-    dataset's); and, with `force`, an existing directory that is not an earlier output (it lacks
-    `marker`). Without `force` an existing directory is refused. A new folder elsewhere inside an
-    input is fine (`DATASET/fused`).
+    dataset's), or any other dataset's, or inside a fused export (`refuse_inside_tables`); and, with
+    `force`, an existing directory that is not an earlier output (it lacks `marker`). Without `force`
+    an existing directory is refused. A new folder elsewhere inside a dataset is fine (`DATASET/fused`).
 
     Raises:
         DatasetError: naming the directory and why.
+        OutputPathError: the directory lies in another dataset's tables or inside a fused export.
     """
     out = output_dir.resolve()
     for source in (Path(p).resolve() for p in inputs):
@@ -120,6 +125,7 @@ def check_replaceable(output_dir: Path, inputs: Sequence[Path], *, force: bool, 
         if reserved is not None:
             raise DatasetError(f"output directory {output_dir} lies inside the {reserved}/ folder of the input {source}, "
                                f"among its tables; choose a path outside it (e.g. {source / 'fused'} or beside the dataset)")
+    refuse_inside_tables(output_dir, f"{what} output directory")
     if not output_dir.exists():
         return
     if not output_dir.is_dir():

@@ -4,8 +4,10 @@ A report path that names a directory, or an export directory under a file, would
 late, deep in an atomic write, with an OSError traceback; here it is a one-line error naming the
 path, what was expected and a path that would do. No output file replaces a file of a dataset
 (its manifest, card, checksums or shards): `write_report("out/ds", "out/ds/mmdata.json")` would
-leave a dataset that no longer opens. A report replaces no file but an earlier report of its kind
-(or an empty file), so a mistyped path does not turn a script into HTML.
+leave a dataset that no longer opens; nor does an output directory (a dataset, an export, a share)
+lie in a dataset's table folders or inside a fused export (`refuse_inside_tables`). A report
+replaces no file but an earlier report of its kind (or an empty file), so a mistyped path does not
+turn a script into HTML.
 
 The library writers (`mmdata.report.write_report`, `mmdata.checks.report.write_report_json`, the
 training recipes' metrics) apply these rules themselves; the CLI applies the same ones before any
@@ -25,6 +27,9 @@ from mmdata.store.layout import CHECKSUMS_NAME, ERRORS_DIR, FEATURES_DIR, MANIFE
 DATASET_FILES = {MANIFEST_NAME: "manifest", "README.md": "dataset card", CHECKSUMS_NAME: "checksums file"}
 #: The folders of a dataset whose files are its tables.
 DATASET_FOLDERS = {SAMPLES_DIR: "samples table", FEATURES_DIR: "feature tables", ERRORS_DIR: "errors tables"}
+#: The file at the top of a fused export (`mmdata.fusion.formats.FUSED_METADATA`), named here because the
+#: store does not import the fusion package.
+FUSED_EXPORT_MARKER = "fused.json"
 #: What marks a page `mmdata report` wrote (its generator tag; pages written before it had only the
 #: <title> of `mmdata.report.html.render_page`).
 REPORT_MARKER = b'<meta name="generator" content="mmdata report">'
@@ -78,14 +83,44 @@ def check_report_file(path: str | Path, what: str, example: str) -> Path:
 
 
 def output_dir(path: str | Path, what: str) -> Path:
-    """`path` if it can be (or already is) a directory; `what` names it in the error."""
+    """`path` if it can be (or already is) a directory, outside every dataset's tables
+    (`refuse_inside_tables`); `what` names it in the error."""
     path = Path(path)
     with _unusable_as_error(path, what):
         if path.exists() and not path.is_dir():
             raise OutputPathError(f"{what} {path} is a file; expected a directory (a new one, or one written "
                                   "earlier); choose another path or remove the file")
         _check_parents(path, what)
+        refuse_inside_tables(path, what)
     return path
+
+
+def refuse_inside_tables(path: str | Path, what: str) -> None:
+    """Refuse an output directory (links followed) that is or lies in a table folder (`DATASET_FOLDERS`)
+    of any dataset above it, or lies inside a fused export (a folder holding `FUSED_EXPORT_MARKER`).
+
+    Readers take every file of a table folder for a shard, `pyarrow.dataset.dataset(DATASET/samples)`
+    included: a dataset, export or share written into `DATASET/samples/x` made the dataset unreadable
+    ("Parquet magic bytes not found" in the nested mmdata.json). A fused export's folders are its data
+    (`data/`, a folder per split), and `mmdata fuse --overwrite` replaces the export whole. A new folder
+    elsewhere inside a dataset (`DATASET/fused`, `DATASET/sub`) is fine: no reader of the dataset lists it.
+
+    Raises:
+        OutputPathError: naming the dataset or export it would damage, and a path beside it.
+    """
+    target = Path(path).resolve()
+    for folder in target.parents:
+        beside = folder.parent / f"{folder.name}-{target.name}"
+        first = target.relative_to(folder).parts[0]
+        if first in DATASET_FOLDERS and (folder / MANIFEST_NAME).is_file():
+            raise OutputPathError(
+                f"{what} {path} lies in the {DATASET_FOLDERS[first]} folder {first}/ of the dataset {folder}, whose "
+                "files mmdata and pyarrow read as its tables; writing there would damage that dataset for every "
+                f"reader; choose a folder outside it, e.g. {beside}")
+        if (folder / FUSED_EXPORT_MARKER).is_file():
+            raise OutputPathError(
+                f"{what} {path} lies inside the fused export {folder}, whose folders hold its data and which "
+                f"`mmdata fuse --overwrite` replaces whole; choose a folder outside it, e.g. {beside}")
 
 
 def checksums_file(dataset_dir: str | Path) -> Path:

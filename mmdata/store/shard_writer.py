@@ -12,8 +12,9 @@ encodings and statistics; Arrow IPC shards hold one record batch, so they stay z
 appears under its final name only once complete: readers see nothing or the whole file, and an
 interrupted run leaves only hidden temporary files, which `claim_table` removes on resumption.
 
-An error on the writer thread is raised by the next call of the main thread; `abort` waits for the
-thread and removes the temporary file of the shard in progress.
+An error on the writer thread is raised by the next call of the main thread (a write the system
+refuses, a full disk, naming the shard: `named_write_errors`); `abort` waits for the thread and
+removes the temporary file of the shard in progress.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from mmdata.background import SerialWorker
+from mmdata.store.write_errors import named_write_errors
 from mmdata.store.writer import ShardWriter
 
 #: Chunks and finishing steps waiting for the writer thread.
@@ -113,5 +115,6 @@ class BackgroundShardWriter:
     @staticmethod
     def _append(shard: ShardWriter, chunk: pa.Table) -> None:
         if shard.rows_in_file:  # the chunks before this one go to disk now; a shard of one chunk skips this
-            _write_back(shard.tmp)
+            with named_write_errors(shard.path, hidden=shard.tmp):  # a full disk, met at the write-back
+                _write_back(shard.tmp)
         shard.write(chunk)

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from pyarrow import _parquet
 
 from mmdata.errors import ShardReadError
+from mmdata.store.footers import cached_footer, known_footer
 from mmdata.store.layout import ERRORS_DIR, FEATURES_DIR, LOADER_ERRORS_TABLE, SAMPLES_DIR, shard_format
 
 #: pyarrow.dataset's Parquet format for scans over whole tables (`shards_dataset`). Column chunks are read
@@ -88,7 +89,7 @@ def open_shard(path: Path, columns: Sequence[str] | None = None) -> tuple[pa.Sch
         table = map_shard(path)
         _expect_columns(path, table.schema, columns)
         return table.schema, table.select(list(columns)) if columns is not None else table
-    reader = _open_parquet_reader(path)
+    reader = _open_parquet_reader(path, metadata=_known_parquet_footer(path))
     if reader is None:
         return _open_parquet_file(path, columns)
     try:
@@ -160,17 +161,17 @@ def shard_batches(path: Path, columns: Sequence[str], batch_bytes: int, max_rows
 READ_BUFFER_BYTES = 2**20
 
 
-def _open_parquet_reader(path: Path, buffer_size: int = 0) -> Any:
-    """pyarrow's private Parquet reader over `path`, decoding into `parquet_pool()`; None where this
-    pyarrow's reader no longer takes these arguments (then `pq.ParquetFile` reads the shard, in the
-    default pool)."""
+def _open_parquet_reader(path: Path, buffer_size: int = 0, metadata: pq.FileMetaData | None = None) -> Any:
+    """pyarrow's private Parquet reader over `path`, decoding into `parquet_pool()` (with `metadata`, the
+    file's footer read already, it is not read again); None where this pyarrow's reader no longer takes
+    these arguments (then `pq.ParquetFile` reads the shard, in the default pool)."""
     try:
         reader = _parquet.ParquetReader(memory_pool=parquet_pool())
     except (AttributeError, TypeError):
         return None
     try:
         with unreadable_as_error(path):
-            reader.open(str(path), pre_buffer=False, buffer_size=buffer_size)
+            reader.open(str(path), pre_buffer=False, buffer_size=buffer_size, metadata=metadata)
         return reader
     except TypeError:
         reader.close()
@@ -246,14 +247,27 @@ def shard_schema(path: Path) -> pa.Schema:
 
 
 def shard_footer(path: Path) -> tuple[int, pa.Schema]:
-    """(rows, schema with its metadata) of a shard, from its footer, opening it once."""
+    """(rows, schema with its metadata) of a shard, from its footer, opening it once (once per run
+    inside `footers.footers_read_once`, while the file stays the same)."""
+    rows, schema, _ = cached_footer(path, _read_footer)
+    return rows, schema
+
+
+def _read_footer(path: Path) -> tuple[int, pa.Schema, pq.FileMetaData | None]:
+    """(rows, schema, the Parquet footer itself: None for Arrow IPC) of a shard."""
     if shard_format(path) == "parquet":
         with unreadable_as_error(path):
             meta = pq.read_metadata(path)
-            return meta.num_rows, meta.schema.to_arrow_schema()
+            return meta.num_rows, meta.schema.to_arrow_schema(), meta
     with unreadable_as_error(path), pa.memory_map(str(path)) as source:
         reader = pa.ipc.open_file(source)
-        return reader.count_rows(), reader.schema
+        return reader.count_rows(), reader.schema, None
+
+
+def _known_parquet_footer(path: Path) -> pq.FileMetaData | None:
+    """The Parquet footer of `path` read earlier in this run (`footers_read_once`), else None."""
+    footer = known_footer(path)
+    return footer[2] if footer is not None else None
 
 
 def table_batches(table: pa.Table, columns: Sequence[str], schema: pa.Schema | None = None,

@@ -10,6 +10,7 @@ The names moved there stay importable from here.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,12 +23,13 @@ from mmdata.store.feature_batches import (  # noqa: F401 - also re-exported from
     _REAL_KINDS, FeatureBatchBuilder, _check_integral, _check_no_overflow, _fixed_rows, _kind_name, _list_of, _mask,
     _nest, _one_vector, _ragged, _shown, _stored_values, _with_nulls,
 )
-from mmdata.store.files import temporary_beside
+from mmdata.store.files import temporary_beside, temporary_file
 from mmdata.store.layout import shard_format
 from mmdata.store.output_dirs import (  # noqa: F401 - also re-exported from here
     _abandoned, _alive, _hidden_pattern, _publish_dir, _remove_abandoned, _restore_interrupted_publish,
     check_replaceable, staged_dir, staging_folders,
 )
+from mmdata.store.write_errors import named_write_errors
 
 ERRORS_SCHEMA = pa.schema(
     [
@@ -48,17 +50,18 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
     (default `default_compression(table.schema)`), `.arrow` an uncompressed Arrow IPC file (one
     record batch: memory-mappable, zero-copy). The data goes to a hidden temporary file in the same
     directory (readers skip names starting with '.'), is fsynced, then renamed over `path`.
+
+    Raises:
+        OSError: the system refused the write (a full disk, a file-size limit), naming `path`
+            (`named_write_errors`; pyarrow's error names no file); the temporary file is removed.
     """
-    tmp = temporary_beside(path)
-    try:
+    with temporary_file(path) as (fd, tmp), named_write_errors(path, hidden=tmp):  # a failure removes tmp
+        os.close(fd)
         if shard_format(path) == "arrow":
             write_ipc(table.combine_chunks(), tmp)  # one record batch, whatever chunks the table came in
         else:
             pq.write_table(table, tmp, **parquet_options(table.schema, compression))
         publish(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path.stat().st_size
 
 
@@ -73,6 +76,8 @@ class ShardWriter:
     Metadata known only once every row is written (counts) goes in by `set_metadata`: Parquet
     writes its footer, key-value metadata included, at close, so the file reads back, byte for
     byte, as if written with it from the start.
+
+    A write the system refuses (a full disk) raises an OSError naming `path` (`named_write_errors`).
 
     Args:
         schema: the shard's schema, metadata included; by default the first piece's. A shard
@@ -106,9 +111,10 @@ class ShardWriter:
         if self.schema is None:
             self.schema = table.schema
         if not self._arrow:
-            if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.tmp, self.schema, **parquet_options(self.schema))
-            self._parquet.write_table(table, row_group_size=max(table.num_rows, 1))
+            with named_write_errors(self.path, hidden=self.tmp):
+                if self._parquet is None:
+                    self._parquet = pq.ParquetWriter(self.tmp, self.schema, **parquet_options(self.schema))
+                self._parquet.write_table(table, row_group_size=max(table.num_rows, 1))
         if self._arrow or self.keep_rows:
             self._pieces.append(table)
 
@@ -121,21 +127,25 @@ class ShardWriter:
         try:
             rows = (pa.concat_tables(self._pieces) if self._pieces else self.schema.empty_table()
                     ).replace_schema_metadata(self.schema.metadata)
-            if self._arrow:
-                write_ipc(rows.combine_chunks(), self.tmp)
-            else:
-                self._close_parquet()
-            publish(self.tmp, self.path)
+            with named_write_errors(self.path, hidden=self.tmp):
+                if self._arrow:
+                    write_ipc(rows.combine_chunks(), self.tmp)
+                else:
+                    self._close_parquet()
+                publish(self.tmp, self.path)
         except BaseException:
             self.discard()
             raise
         return rows if self.keep_rows else None
 
     def discard(self) -> None:
-        """Drop the unfinished shard: its temporary file goes."""
+        """Drop the unfinished shard: its temporary file goes. Closing the Parquet writer writes its
+        footer, which a full disk refuses again: that second refusal is not raised (the file goes
+        anyway, and the first one is what the caller raises)."""
         try:
             if self._parquet is not None:
-                self._parquet.close()
+                with contextlib.suppress(OSError):
+                    self._parquet.close()
         finally:
             self.tmp.unlink(missing_ok=True)
 
@@ -155,8 +165,9 @@ ParquetShardWriter = ShardWriter
 
 
 def publish(tmp: Path, path: Path) -> None:
-    """fsync the finished temporary file and rename it over `path` (readers see all of it or nothing)."""
-    with open(tmp, "rb+") as f:
+    """fsync the finished temporary file and rename it over `path` (readers see all of it or nothing).
+    A full disk met at the fsync (the kernel's delayed writes) is an OSError naming `path`."""
+    with named_write_errors(path), open(tmp, "rb+") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)
 
