@@ -330,9 +330,11 @@ def export_class_column(metadata: dict[str, Any]) -> str:
     return TARGETS_COLUMN if isinstance(label, dict) and label.get("multi_label") else CLASS_COLUMN
 
 
-def split_class_ids(export_dir: Path, split: str, fmt: str, column: str = CLASS_COLUMN, classes: int = 0) -> np.ndarray:
-    """(N,) int64 class ids of one split of an arrow, hf or npy export, rows in export order; (N, classes)
-    float32 targets when `column` is the multi-label `class_targets`.
+def split_class_ids(export_dir: Path, split: str, fmt: str, column: str = CLASS_COLUMN, classes: int = 0,
+                    parquet_files: list[Path] | None = None) -> np.ndarray:
+    """(N,) int64 class ids of one split of an export, rows in export order; (N, classes) float32 targets
+    when `column` is the multi-label `class_targets`. A Parquet export's files are the split's in its
+    fused.json (`parquet_files`); only the column is read from them.
 
     Raises:
         DatasetError: a file that cannot be read or lacks the column (the export is damaged).
@@ -340,11 +342,14 @@ def split_class_ids(export_dir: Path, split: str, fmt: str, column: str = CLASS_
     from mmdata.fusion.formats import DATA_DIR
     from mmdata.fusion.torch_dataset import REFUSE_HINT, hf_split_files, read_export_file
 
-    if fmt == "npy":
+    columns = None
+    if fmt == "parquet":
+        files, columns = list(parquet_files or []), [column]
+    elif fmt == "npy":
         files, fmt = [export_dir / split / "index.parquet"], "parquet"
     else:
         files = [export_dir / DATA_DIR / f"{split}.arrow"] if fmt == "arrow" else hf_split_files(export_dir, split)
-    tables = [read_export_file(path, fmt) for path in files]  # memory-mapped (npy: the small index)
+    tables = [read_export_file(path, fmt, columns) for path in files]  # memory-mapped (npy: the small index)
     if not tables or any(column not in t.column_names for t in tables):
         raise DatasetError(f"{export_dir / split}: the export's fused.json lists classes, its files have no "
                            f"{column!r} column: {REFUSE_HINT}")

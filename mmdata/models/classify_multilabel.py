@@ -88,15 +88,11 @@ def read_target_splits(export_dir: Path, metadata: dict[str, Any]) -> tuple[tupl
 
 def _split_targets(export_dir: Path, metadata: dict[str, Any], split: str, classes: int) -> np.ndarray:
     """(n, C) float32 targets of a split, rows in the order `read_fused_splits` reads them (same files)."""
-    from mmdata.fusion.class_targets import TARGETS_COLUMN, targets_values
+    from mmdata.fusion.class_targets import TARGETS_COLUMN
     from mmdata.fusion.classes import split_class_ids
-    from mmdata.fusion.torch_dataset import read_export_file
 
-    if metadata["format"] != "parquet":
-        return split_class_ids(export_dir, split, metadata["format"], TARGETS_COLUMN, classes)
-    files = [export_dir / f for f in metadata["files"].get(split, [])]
-    return np.concatenate([targets_values(read_export_file(f, "parquet", [TARGETS_COLUMN]).column(TARGETS_COLUMN),
-                                          classes) for f in files])
+    files = [export_dir / f for f in metadata["files"].get(split, [])] if metadata["format"] == "parquet" else None
+    return split_class_ids(export_dir, split, metadata["format"], TARGETS_COLUMN, classes, parquet_files=files)
 
 
 def trainable_classes(train: TargetSplit) -> np.ndarray:

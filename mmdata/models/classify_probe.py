@@ -78,14 +78,10 @@ def read_class_splits(export_dir: Path, metadata: dict[str, Any]) -> tuple[tuple
 
 def _class_ids(export_dir: Path, metadata: dict[str, Any], split: str) -> np.ndarray:
     """(n,) int64 class ids of a split, rows in the order `read_fused_splits` reads them (same files)."""
-    from mmdata.fusion.classes import CLASS_COLUMN, split_class_ids
-    from mmdata.fusion.torch_dataset import read_export_file
+    from mmdata.fusion.classes import split_class_ids
 
-    if metadata["format"] != "parquet":
-        return split_class_ids(export_dir, split, metadata["format"])
-    files = [export_dir / f for f in metadata["files"].get(split, [])]
-    return np.concatenate([read_export_file(f, "parquet", [CLASS_COLUMN]).column(CLASS_COLUMN).to_numpy()
-                           for f in files]).astype(np.int64)
+    files = [export_dir / f for f in metadata["files"].get(split, [])] if metadata["format"] == "parquet" else None
+    return split_class_ids(export_dir, split, metadata["format"], parquet_files=files)
 
 
 def check_trainable(export_dir: Path, train_split: str, train: ClassSplit | None, classes: tuple[str, ...],
