@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 import signal
 
-from mmdata.cli.startup import quiet_interrupt
+from mmdata.cli.startup import interrupt_reported_outside_commands, quiet_interrupt
 
 with quiet_interrupt():  # Ctrl-C while the commands load (seconds on a busy machine): one line, exit 130
     from mmdata.cli import commands  # noqa: F401  (registers every command on `app`)
     from mmdata.cli.app import app, report_interrupted
+    from mmdata.cli.console import closed_stdout_exits_141
 
 __all__ = ["app", "main"]
 
@@ -17,7 +18,8 @@ def main() -> None:
     try:  # a Ctrl-C from the first instruction on is one line and exit 130, as inside a command
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         exit_on_sigterm()
-        app()
+        with closed_stdout_exits_141(), interrupt_reported_outside_commands():  # help, parsing: as in a command
+            app()
     except KeyboardInterrupt:  # before a command runs (building the commands, parsing): as inside one
         raise SystemExit(report_interrupted()) from None
 

@@ -4,7 +4,8 @@ A console on a terminal takes the terminal's width; piped or redirected it print
 long (a summary line that `grep` or a log reads is never wrapped at 80 columns). When the reader of stdout
 goes away (`mmdata info DIR | head -1`), the command ends quietly with status 141 (128 + SIGPIPE, as shells
 report a command a closed pipe ended), never with a traceback, and never with 1, which means "found errors";
-`check` and `verify`, whose verdict is known by then, exit with their verdict instead (0 or 1).
+`check` and `verify`, whose verdict is known by then, exit with their verdict instead (0 or 1). Help and
+`--version`, which Typer and rich print outside any command, end the same way (`closed_stdout_exits_141`).
 """
 from __future__ import annotations
 
@@ -60,6 +61,31 @@ def silence_closed_stdout() -> int:
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         pass  # a stdout without a file descriptor (a test runner's buffer): nothing is flushed at exit
     return BROKEN_PIPE_EXIT_CODE
+
+
+@contextmanager
+def closed_stdout_exits_141() -> Iterator[None]:
+    """Around the whole app: what Typer and rich print outside a command (help, usage, `--version`) to a stdout
+    whose reader left ends quietly with 141 too. Left alone, rich (help) re-points stdout at /dev/null and exits
+    1, and Typer (`--version`) exits 1: the status of "found errors" (`mmdata --help | head -1`)."""
+    stdout_before = _stdout_identity()
+    try:
+        yield
+    except SystemExit as end:
+        if not (end.code == 1 and isinstance(end.__context__, BrokenPipeError)):
+            raise
+        if not (stdout_is_closed() or _stdout_identity() != stdout_before):
+            raise  # another pipe than stdout (a worker's): the exit stays what it was
+        raise SystemExit(silence_closed_stdout()) from None
+
+
+def _stdout_identity() -> tuple[int, int] | None:
+    """(device, inode) of what stdout's file descriptor points at, to see rich re-point it at /dev/null."""
+    try:
+        info = os.fstat(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None  # a stdout without a file descriptor (a test runner's buffer)
+    return info.st_dev, info.st_ino
 
 
 @contextmanager

@@ -1,8 +1,10 @@
-"""Ctrl-C while the command line loads: a line `interrupted` and exit status 130, as during a command.
+"""Ctrl-C before a command runs: a line `interrupted` and exit status 130, as during a command.
 
 Loading every command's libraries (pyarrow, pandas, rich) takes seconds on a busy machine; a Ctrl-C then
 would otherwise print a traceback of the import machinery. Only `mmdata.cli` loads under this guard,
 and it is the command line's own package: a library user imports `mmdata`, which it does not touch.
+A Ctrl-C while click parses the arguments (or prints help) reaches Typer, which exits 130 without a word;
+`interrupt_reported_outside_commands` adds the line there.
 """
 from __future__ import annotations
 
@@ -20,5 +22,30 @@ def quiet_interrupt() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _say_interrupted()
         raise SystemExit(INTERRUPTED_EXIT_CODE) from None
+
+
+@contextmanager
+def interrupt_reported_outside_commands() -> Iterator[None]:
+    """Around the whole app: a Ctrl-C that Typer caught outside a command's body (parsing the arguments,
+    printing help) says `interrupted` too, as one inside a command does. It costs nothing until an exit."""
+    try:
+        yield
+    except SystemExit as end:
+        if not (end.code == INTERRUPTED_EXIT_CODE and _typer_caught_a_ctrl_c(end)):
+            raise
+        _say_interrupted()
+        raise SystemExit(INTERRUPTED_EXIT_CODE) from None
+
+
+def _typer_caught_a_ctrl_c(end: SystemExit) -> bool:
+    """Whether `end` is Typer's own exit after a KeyboardInterrupt: it raises `Exit(130)` *from* the
+    interrupt, then exits while handling that Exit. A command's own exit 130 (which already said
+    `interrupted`) is raised from None, so it is not counted twice."""
+    typer_exit = end.__context__
+    return typer_exit is not None and isinstance(typer_exit.__cause__, KeyboardInterrupt)
+
+
+def _say_interrupted() -> None:
+    print("interrupted", file=sys.stderr)

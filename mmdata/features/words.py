@@ -70,8 +70,10 @@ class WordEmbeddingsConfig:
     model: str = BUNDLED_MINILM
     #: For method=hashed (not recorded with method=minilm): the vector width.
     dim: int = 64
+    #: Pause tokens (`PAUSE_TOKENS`): 'zero' rows kept in place, 'drop'ped with their intervals, or 'embed'ded
+    #: as words.
     pauses: Pauses = "zero"
-    #: Text chunks per forward pass.
+    #: Windows of words per forward pass (method=minilm; a runtime option, recorded under `runtime`).
     encode_batch_size: int = 64
     device: str = "cpu"
 

@@ -21,7 +21,7 @@ from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk
 from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, shard_files
 from mmdata.store.layout import samples_dir as layout_samples_dir
 from mmdata.store.manifest import Manifest, TableEntry, read_manifest
-from mmdata.store.metadata import FeatureSpec, decode_metadata
+from mmdata.store.metadata import FeatureSpec, decode_metadata, shown_dim
 from mmdata.store.shards import RESTORE_SAMPLES, read_shard, repair_hint, shard_rows, shards_dataset
 from mmdata.store.writer import staging_folders
 
@@ -291,15 +291,16 @@ class Dataset:
                 f"{self.manifest.samples.get('rows')} samples{splits}{unusable}; {len(self.manifest.tables)} tables)")
 
     def _summary_rows(self) -> list[tuple[str, ...]]:
-        """Per table: name, dim, dtype, kind, rows, errors (rows from the manifest; of an unfinished
-        table, those of its finished shards, marked so)."""
+        """Per table: name, dim, dtype, kind, rows, errors, as `mmdata info` shows them: dim `variable` for
+        rows of varying length (token ids), the kind with a frame rate when the table has one (`sequence @100
+        Hz`); rows from the manifest, of an unfinished table those of its finished shards, marked so."""
         out = []
         for name in self.table_names:
             entry = self.manifest.tables[name]
             spec = entry.spec
             rows = f"{entry.rows}" if entry.complete else f"{_rows_written(self.root / entry.path)} (incomplete)"
-            out.append((name, str(spec.get("dim", "")), str(spec.get("dtype", "")), str(spec.get("kind", "")),
-                        rows, str(entry.errors)))
+            kind = str(spec.get("kind", "")) + (f" @{spec['frame_rate']:g} Hz" if spec.get("frame_rate") else "")
+            out.append((name, shown_dim(spec.get("dim")), str(spec.get("dtype", "")), kind, rows, str(entry.errors)))
         return out
 
     def errors(self) -> pa.Table:
