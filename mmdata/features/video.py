@@ -24,7 +24,9 @@ Each frame goes to the image extractor as a picture already decoded (its `decode
 mmdata's image extractors define); an extractor without it reads files, so the frame is handed to its
 `decode` as a lossless PNG in a temporary directory of the worker. Either way what the extractor
 computes is what it computes on a still image of those pixels. Frames go through it one by one as
-they are decoded, so a long video's frames are never all in memory; `compute` hands the image
+they are decoded, so a long video's frames are never all in memory; what `decode` makes of them waits
+for `compute` in memory up to 32 MiB a sample, then, when it is arrays (a ResNet's 224x224 crops, 150 KB
+a frame), in a temporary file (`mmdata.features.video_frame_store`). `compute` hands the image
 extractor at most `FRAMES_PER_COMPUTE` frames at a time. Each frame's PNG is overwritten by the next
 and deleted before `compute`, so the image extractor's `decode` must return loaded data: a PIL image
 is loaded (`Image.load()`) as it comes back, a path is a ConfigError.
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -43,6 +46,7 @@ from mmdata.corpora.base import resolve_media
 from mmdata.errors import ConfigError, MediaError
 from mmdata.features.audio_frames import check_segment_overrun, check_segment_underrun
 from mmdata.features.base import Extractor, create_extractor, register_extractor, takes_decoded_pictures
+from mmdata.features.video_frame_store import FrameStore, SpilledFrames
 from mmdata.media.video import read_video_frames
 from mmdata.options import option_text, options_to_json
 from mmdata.store.metadata import FeatureSpec
@@ -99,7 +103,7 @@ class VideoFramesConfig:
 class DecodedFrames:
     """What a worker returns for one sample: the image extractor's decoded items, one per frame."""
 
-    items: list[Any]
+    items: list[Any] | SpilledFrames  # a long video's in a temporary file (`video_frame_store`)
     intervals: np.ndarray  # (T, 2) seconds of the media file
 
 
@@ -192,13 +196,15 @@ class VideoFrames(Extractor):
                     raise MediaError(f"{path}: frame at {time:.3f}s: {e}") from e
                 return self._loaded(item)
 
-            clip = read_video_frames(
-                path, fps=self.config.fps, start=row.get("start"), end=row.get("end"),
-                max_frames=self.config.max_frames or None, convert=decode_frame, autorotate=self.config.autorotate,
-            )
-        check_segment_start(row, path, float(clip.intervals[0, 0]))
-        check_segment_overrun(row, path, float(clip.intervals[-1, 1] if clip.video_end is None else clip.video_end), "video")
-        return DecodedFrames(clip.frames, clip.intervals)
+            with FrameStore(decode_frame) as store:  # a long video's frames go to a temporary file as they come
+                clip = read_video_frames(
+                    path, fps=self.config.fps, start=row.get("start"), end=row.get("end"),
+                    max_frames=self.config.max_frames or None, convert=store, autorotate=self.config.autorotate,
+                )
+                check_segment_start(row, path, float(clip.intervals[0, 0]))
+                check_segment_overrun(row, path, float(clip.intervals[-1, 1] if clip.video_end is None
+                                                       else clip.video_end), "video")
+                return DecodedFrames(store.frames(clip.frames), clip.intervals)
 
     def _loaded(self, item: Any) -> Any:
         """The image extractor's decoded frame with its data in memory: each frame's PNG is overwritten by
@@ -217,10 +223,8 @@ class VideoFrames(Extractor):
         return item
 
     def compute(self, items: list[DecodedFrames]) -> list[Any]:
-        flat = [frame for item in items for frame in item.items]
         vectors = []
-        for first in range(0, len(flat), FRAMES_PER_COMPUTE):
-            chunk = flat[first : first + FRAMES_PER_COMPUTE]
+        for chunk in _chunks_of_frames(items, FRAMES_PER_COMPUTE):
             computed = self.image.compute(chunk)
             if len(computed) != len(chunk):
                 raise RuntimeError(
@@ -238,3 +242,20 @@ class VideoFrames(Extractor):
             else:
                 out.append((frames, item.intervals))
         return out
+
+
+def _chunks_of_frames(items: list[DecodedFrames], size: int) -> Iterator[list[Any]]:
+    """The frames of `items`, in order, `size` at a time; frames in a temporary file are read a chunk at a time."""
+    chunk: list[Any] = []
+    for item in items:
+        at = 0
+        while at < len(item.items):
+            take = min(size - len(chunk), len(item.items) - at)
+            frames = item.items[at : at + take]
+            chunk.extend(list(frames) if isinstance(item.items, SpilledFrames) else frames)
+            at += take
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk

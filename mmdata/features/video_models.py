@@ -27,13 +27,13 @@ model run there, on `device`, `batch_size` clips at a time.
 
 Long videos: `max_clips=N` keeps N clips spread uniformly over a segment that holds more, and decodes
 only their frames (`mmdata.features.video_clip_sampling` says how they are chosen and read). Without it
-every sampled frame's crop is held at once, in the decode worker and again in the main process once
-shipped (30 minutes at fps 15 are 27,000 crops of 112x112, 1 GB, plus its pickle on the way).
-`max_decoded_frames` bounds that: a sample with more sampled frames fails, with a reason in the errors
-table naming it and how to cap it, before anything is decoded when the file's header already says so.
-A bound with a way out, rather than streaming a sample's clips through the model in chunks, because
-the pipeline hands `compute` whole decoded items. The default, 54,000 frames (an hour at 15 fps, 2 GB
-of crops; S3D: 13,500 of its 224x224 crops, 2 GB too), refuses only what would have held more.
+every sampled frame's crop waits for the model (30 minutes at fps 15 are 27,000 crops of 112x112, 1 GB):
+past 32 MiB a sample's crops go to a temporary file as they are made, and `compute` reads them a clip at a
+time (`mmdata.features.video_frame_store`), so memory does not grow with the video's length.
+`max_decoded_frames` bounds the crops one sample may make: a sample with more fails, with a reason in the
+errors table naming it and how to cap it, before anything is decoded when the file's header already says so.
+The default, 54,000 frames (an hour at 15 fps, 2 GB of crops; S3D: 13,500 of its 224x224 crops, 2 GB too),
+refuses only what would have made more.
 """
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ from mmdata.features.video import check_segment_start
 from mmdata.features.video_clip_sampling import (
     check_frame_budget, probe_extent, read_clip_frames, stated_frames, uniform_clip_choice,
 )
+from mmdata.features.video_frame_store import FrameStore, SpilledFrames
 from mmdata.media.video import read_video_frames
 from mmdata.store.metadata import FeatureSpec
 
@@ -102,7 +103,8 @@ class ClipModelConfig:
     #: are decoded (see `mmdata.features.video_clip_sampling`); pool='mean' averages the clips kept.
     max_clips: int = 0
     #: The most sampled frames one sample may hold at once (0: no bound); a sample with more fails with
-    #: a reason naming it. A bound on memory, not recorded: it changes no feature.
+    #: a reason naming it. A bound on the crops' memory (their temporary file past 32 MiB), not recorded:
+    #: it changes no feature.
     max_decoded_frames: int = 54_000
     #: Clips per forward pass of the model (a runtime option: it does not change the features).
     batch_size: int = 8
@@ -139,7 +141,8 @@ class ClipModelConfig:
 class DecodedClips:
     """What a worker returns for one sample: its sampled frames, cropped, and where each clip starts."""
 
-    frames: np.ndarray  # (T, crop h, crop w, 3) uint8
+    #: (T, crop h, crop w, 3) uint8: an array, or a long segment's crops in a temporary file (`video_frame_store`)
+    frames: np.ndarray | SpilledFrames
     starts: np.ndarray  # (clips,) index of each clip's first frame
     intervals: np.ndarray  # (clips, 2) seconds of the media file each clip covers
 
@@ -232,20 +235,22 @@ class TorchvisionClipModel(TorchvisionBackbone):
             stated = stated_frames(path, fps=cfg.fps, start=start, end=end) or 0
             self._check_budget(row, path, stated, f"its header puts the segment at over {stated} sampled frames "
                                                   f"at fps={cfg.fps:g}")
-        video = read_video_frames(
-            path, fps=cfg.fps, start=start, end=end, autorotate=cfg.autorotate, convert=self._crop,
-            max_frames=limit + 1 if limit else None,  # one over the bound tells that it is over
-        )
-        self._check_budget(row, path, len(video), f"the segment has more than {limit} sampled frames at fps={cfg.fps:g}")
-        check_segment_start(row, path, float(video.intervals[0, 0]))
-        check_segment_overrun(row, path, float(video.intervals[-1, 1] if video.video_end is None else video.video_end),
-                              "video")
-        starts = clip_starts(len(video), cfg.clip_frames, cfg.step_frames, cfg.tail)
-        if cfg.max_clips:
-            starts = starts[uniform_clip_choice(len(starts), cfg.max_clips)]
-        last = np.minimum(starts + cfg.clip_frames, len(video)) - 1
-        intervals = np.stack([video.intervals[starts, 0], video.intervals[last, 1]], axis=1)
-        return DecodedClips(np.stack(video.frames), starts, intervals)
+        with FrameStore(self._crop) as store:  # a long segment's crops go to a temporary file as they are made
+            video = read_video_frames(
+                path, fps=cfg.fps, start=start, end=end, autorotate=cfg.autorotate, convert=store,
+                max_frames=limit + 1 if limit else None,  # one over the bound tells that it is over
+            )
+            self._check_budget(row, path, len(video), f"the segment has more than {limit} sampled frames at "
+                                                      f"fps={cfg.fps:g}")
+            check_segment_start(row, path, float(video.intervals[0, 0]))
+            check_segment_overrun(row, path, float(video.intervals[-1, 1] if video.video_end is None
+                                                   else video.video_end), "video")
+            starts = clip_starts(len(video), cfg.clip_frames, cfg.step_frames, cfg.tail)
+            if cfg.max_clips:
+                starts = starts[uniform_clip_choice(len(starts), cfg.max_clips)]
+            last = np.minimum(starts + cfg.clip_frames, len(video)) - 1
+            intervals = np.stack([video.intervals[starts, 0], video.intervals[last, 1]], axis=1)
+            return DecodedClips(store.frames(video.frames, stack=True), starts, intervals)
 
     def _decode_chosen_clips(self, row: dict[str, Any], path: Path) -> DecodedClips | None:
         """The `max_clips` clips kept of a segment holding more, only their frames decoded; None when the
@@ -283,13 +288,14 @@ class TorchvisionClipModel(TorchvisionBackbone):
 
         model, device = self.load_model()
         clips = [(item.frames, int(start)) for item in items for start in item.starts]
-        vectors = []
+        # Filled in place: a small array kept per batch would pin the heap under each batch's freed
+        # tensors, and the process would grow with the video's length (glibc's malloc).
+        rows = np.empty((len(clips), self.dim), np.float32)
         for first in range(0, len(clips), self.config.batch_size):
             chunk = clips[first : first + self.config.batch_size]
             batch = np.stack([clip_of(frames, start, self.config.clip_frames) for frames, start in chunk])
             with torch.inference_mode():
-                vectors.append(model(self.normalized_clips(batch, device)).float().cpu().numpy())
-        rows = np.concatenate(vectors) if vectors else np.zeros((0, self.dim), np.float32)
+                rows[first : first + len(chunk)] = model(self.normalized_clips(batch, device)).float().cpu().numpy()
         out, at = [], 0
         for item in items:
             sample_rows, at = rows[at : at + len(item.starts)], at + len(item.starts)
