@@ -6,9 +6,10 @@
 
 Modules: `export` (share_dataset), `card` (README.md), `card_loading` (the card's `## Loading` code),
 `hf` (`datasets` features and split names), `media` (embedding image/audio files), `rows` (a table's
-rows read shard by shard), `redact` and `redact_tables` (no absolute path of this machine published),
-`publish` (the output folder), `source_lock` (no writer while a dataset is shared), `failed` (the card's
-errors tables), `checksums` (checksums.sha256), `checks` (the checks' verdict).
+rows read shard by shard), `row_groups` (the files' row groups and page index, for streaming readers),
+`redact` and `redact_tables` (no absolute path of this machine published), `publish` (the output folder),
+`source_lock` (no writer while a dataset is shared), `failed` (the card's errors tables), `checksums`
+(checksums.sha256), `checks` (the checks' verdict).
 """
 from mmdata.share.checks import ChecksFailedError, require_passing, run_checks
 from mmdata.share.checksums import CHECKSUMS_NAME, VerifyReport, compute_checksums, verify_checksums, write_checksums

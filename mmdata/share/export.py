@@ -17,6 +17,8 @@ Rows of a split come in the same order in every config, so row i of `samples` an
 feature table are the same sample. Feature tables are re-sharded one at a time, an output shard
 at a time, each read from the source shards that hold its rows, a batch at a time (`share.rows`),
 so memory does not grow with a table's size; embedded media are read one output shard at a time.
+Each file is cut into row groups a streaming reader can hold (`share.row_groups`: 100 rows where they
+embed media).
 No absolute path of the producer's machine is published: media paths, the ids made from them and
 the paths in error reasons are relative to the corpus root or `<outside corpus>/<name>`
 (`share.redact`, `share.redact_tables`).
@@ -73,6 +75,7 @@ from mmdata.share.redact_tables import (
     redact_samples,
     share_redactor,
 )
+from mmdata.share.row_groups import row_group_rows, write_share_file
 from mmdata.share.rows import TableRows
 from mmdata.share.source_lock import no_writer
 from mmdata.store.lock import output_lock
@@ -81,7 +84,6 @@ from mmdata.store.files import write_text_atomic
 from mmdata.store.manifest import Manifest, TableEntry, write_manifest
 from mmdata.store.metadata import METADATA_KEY, decode_metadata
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.writer import write_table_atomic
 
 if TYPE_CHECKING:
     from mmdata.checks import CheckReport
@@ -358,7 +360,7 @@ def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, plan
             config.features = hf_features(part.schema, media)
         part = redact_samples(part, redactor)
         part = part.replace_schema_metadata(with_hf_metadata(part.schema, config.features).metadata)
-        write_table_atomic(part, out / layout.SAMPLES_DIR / shard.file_name)
+        write_share_file(part, out / layout.SAMPLES_DIR / shard.file_name, row_group_rows(config.features))
         config.add(shard.hf_split, f"{layout.SAMPLES_DIR}/{shard.file_name}", part)
     if tried and len(lost_now) == tried:
         first = lost_now[0]
@@ -391,7 +393,7 @@ def _write_feature_table(dataset: Dataset, name: str, sample_ids: pa.ChunkedArra
             part = redact_feature_rows(rows.take(positions.take(shard.indices).to_numpy()), redactor)
             part = part.replace_schema_metadata(schema_metadata)
             relative = f"{entry_path}/{shard.file_name}"
-            write_table_atomic(part, out / relative)
+            write_share_file(part, out / relative, row_group_rows(config.features))
             config.add(shard.hf_split, relative, part)
             del part  # before the next shard's rows are read
     return config
