@@ -9,8 +9,10 @@ Modules: `plan` (table selection, validation, shard reader), `normalize` (z-scor
 (row layout and batches), `sequences` (aligned time axis), `passes` (the two streaming passes),
 `formats` (Parquet, Arrow IPC, HF, NumPy sinks), `labels` (auxiliary labels), `classes` (class ids),
 `class_targets` (multi-hot targets of multi-label classes),
-`fuse` (options, report, atomic export), `torch_dataset`.
+`fuse` (options, report, atomic export), `torch_dataset` (with `export_files`, its mapped columns),
+`bucketing` (batches of similar lengths).
 """
+from mmdata.fusion.bucketing import LengthBucketSampler
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat
 from mmdata.fusion.fuse import FuseOptions, FuseReport, MissingPolicy, SequenceMode, fuse
 from mmdata.fusion.normalize import Normalization, NormStats, Pooling
@@ -23,6 +25,7 @@ __all__ = [
     "FuseOptions",
     "FuseReport",
     "FusedDataset",
+    "LengthBucketSampler",
     "MissingPolicy",
     "NormStats",
     "Normalization",

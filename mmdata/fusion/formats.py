@@ -22,8 +22,9 @@ Files inside the export directory:
                                                      from the b"huggingface" schema metadata)
     arrow    data/<split>.arrow                    (IPC file format, uncompressed: memory-mappable)
     hf       dataset_dict.json, <split>/...        (`datasets.load_from_disk`)
-    npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy), <split>/index.parquet
-             (sample_id, split, label, the label_<name> columns, class_id or class_targets, row)
+    npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy, class_ids.npy or
+             class_targets.npy), <split>/index.parquet (sample_id, split, label, the label_<name> columns,
+             class_id or class_targets, row)
 
 A split's name is part of its files' names, so it must be a plain file name that is none of the
 export's own (`check_split_name`, which `plan_fusion` applies to every split before any pass).
@@ -55,6 +56,9 @@ DATA_DIR = "data"
 #: Names at the top of an export that are the export's own, so no split may take them (an hf or npy
 #: split is a folder there).
 EXPORT_OWN_NAMES = frozenset({FUSED_METADATA, DROPPED_SAMPLES, "dataset_dict.json"})
+#: An npy export's class column -> its .npy file, memory-mapped by readers (a multi-hot class_targets column is
+#: N x C float32: 4 GB at AudioSet's 2M x 527); index.parquet keeps the column too, for pandas and pyarrow readers.
+NPY_CLASS_FILES = {"class_id": "class_ids.npy", "class_targets": "class_targets.npy"}
 
 
 class Sink(ABC):
@@ -221,14 +225,18 @@ class ArrowSink(Sink):
 
 
 class NpySink(Sink):
-    """<split>/features.npy (+ lengths, offsets, present) preallocated from the first pass's counts,
-    and <split>/index.parquet (sample_id, split, label, the auxiliary label columns, class_id, row)."""
+    """<split>/features.npy (+ lengths, offsets, present, the class column) preallocated from the first
+    pass's counts, and <split>/index.parquet (sample_id, split, label, the auxiliary label columns, the
+    class column, row)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._arrays: dict[str, dict[str, np.ndarray]] = {}
         self._cursor: dict[str, tuple[int, int]] = {}
         self._index: dict[str, pq.ParquetWriter] = {}
+        column = self.layout.class_column
+        #: The key of the class column's array among a split's arrays (its file's stem), None without one.
+        self._class_key = None if column is None else Path(NPY_CLASS_FILES[column]).stem
 
     def _open(self, split: str) -> dict[str, np.ndarray]:
         counts = self.counts[split]
@@ -245,6 +253,8 @@ class NpySink(Sink):
             arrays["offsets"][0] = 0
         if layout.presence:
             arrays["present"] = np.lib.format.open_memmap(folder / "present.npy", "w+", np.bool_, (n, layout.presence))
+        if self._class_key is not None:
+            arrays[self._class_key] = _class_array(folder, layout, n)
         index_schema = self.schema.remove_metadata()
         keys = ("sample_id", "split", "label", *layout.labels, *([layout.class_column] if layout.class_column else []))
         index_schema = pa.schema([index_schema.field(c) for c in keys] + [pa.field("row", pa.int64())])
@@ -269,6 +279,8 @@ class NpySink(Sink):
             arrays["lengths"][row : row + n] = batch.lengths
         if "present" in arrays:
             arrays["present"][row : row + n] = batch.present
+        if self._class_key is not None:
+            arrays[self._class_key][row : row + n] = batch.class_ids
         rows = pa.array(np.arange(row, row + n, dtype=np.int64))
         self._index[split].write_table(pa.table([batch.sample_id, batch.split, batch.label,
                                                  *batch.label_arrays(self.layout), rows], schema=self._index[split].schema))
@@ -283,6 +295,14 @@ class NpySink(Sink):
             out[split] = [f"{split}/{name}.npy" for name in arrays] + [f"{split}/index.parquet"]
         self._arrays.clear()
         return out
+
+
+def _class_array(folder: Path, layout: RowLayout, rows: int) -> np.ndarray:
+    """The npy export's class column file (`NPY_CLASS_FILES`), opened for writing: (rows,) int64 class ids,
+    or multi-label (rows, C) float32 targets."""
+    assert layout.class_column is not None and layout.classes is not None
+    dtype, shape = (np.float32, (rows, len(layout.classes))) if layout.multi_label else (np.int64, (rows,))
+    return np.lib.format.open_memmap(folder / NPY_CLASS_FILES[layout.class_column], "w+", dtype, shape)
 
 
 class HfSink(ParquetSink):

@@ -19,24 +19,24 @@ class_targets: (B, C)). As with a list, data[-1] is the last item and data[a:b] 
 """
 from __future__ import annotations
 
-import contextlib
 import operator
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from mmdata.entry_arguments import check_split_name
 from mmdata.errors import ArgumentTypeError, DatasetError
 from mmdata.fusion.classes import export_class_column, export_classes, split_class_ids
-from mmdata.fusion.formats import DATA_DIR, EXPORT_FORMATS, FUSED_METADATA
+from mmdata.fusion.export_files import (REFUSE_HINT, export_file, hf_split_files, open_arrow_columns, open_npy_columns,
+                                        read_export_file)
+from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA
 from mmdata.jsonfile import json_kind, read_json_object
 from mmdata.options import path_argument
 
-#: What to do about an export whose files are damaged.
-REFUSE_HINT = "re-create the export with `mmdata fuse DATASET_DIR OUTPUT_DIR --force`"
+# The file readers live in `export_files`; these names stay importable from here.
+__all__ = ["REFUSE_HINT", "FusedDataset", "FusedItems", "collate_fused", "export_file", "hf_split_files",
+           "read_export_file", "read_fused_metadata"]
 #: Fields of `fused.json` that readers of an export rely on, with their JSON type.
 _REQUIRED = {"format": str, "dim": int, "rows": dict, "rows_kind": str, "tables": list, "modalities": list,
              "slices": dict, "files": dict}
@@ -110,35 +110,6 @@ def _label_record(labels: Any) -> bool:
     names, columns = labels.get("names"), labels.get("columns")
     return (isinstance(names, list) and isinstance(columns, list) and len(names) == len(columns)
             and all(isinstance(v, str) for v in names + columns))
-
-
-@contextlib.contextmanager
-def export_file(path: Path) -> Iterator[None]:
-    """A data file of an export that cannot be read (missing, truncated, corrupt, a column missing) as a
-    DatasetError naming it."""
-    try:
-        yield
-    except (OSError, ValueError, KeyError, pa.ArrowException) as e:
-        raise DatasetError(f"{path}: cannot read this file of the fused export ({e}); it is missing, truncated or "
-                           f"corrupt: {REFUSE_HINT}") from e
-
-
-def hf_split_files(export_dir: Path, split: str) -> list[Path]:
-    """The Arrow IPC stream files `save_to_disk` wrote for a split of an hf export."""
-    return sorted((export_dir / split).glob("data-*.arrow"))
-
-
-def read_export_file(path: Path, fmt: str, columns: list[str] | None = None) -> pa.Table:
-    """One data file of an export (`columns` of it, when given): Parquet, an Arrow IPC file (arrow,
-    memory-mapped: zero-copy) or stream (hf). A file that cannot be read is a DatasetError naming it."""
-    import pyarrow.parquet as pq
-
-    with export_file(path):
-        if fmt == "parquet":
-            return pq.read_table(path, columns=columns)
-        source = pa.memory_map(str(path), "r")
-        table = pa.ipc.open_file(source).read_all() if fmt == "arrow" else pa.ipc.open_stream(source).read_all()
-        return table.select(columns) if columns is not None else table
 
 
 class FusedDataset:
@@ -270,8 +241,8 @@ class FusedDataset:
         `len()` and the metadata describe."""
         if self._columns is None:
             try:
-                columns = _open_npy(self.export_dir, self.split, self.label_columns) if self.format == "npy" \
-                    else _open_arrow(self.export_dir, self.split, self.format, self.label_columns)
+                columns = open_npy_columns(self.export_dir, self.split, self.label_columns) if self.format == "npy" \
+                    else open_arrow_columns(self.export_dir, self.split, self.format, self.label_columns)
                 if self.classes and self.class_column not in columns:
                     columns[self.class_column] = split_class_ids(self.export_dir, self.split, self.format,
                                                                  self.class_column, len(self.classes))
@@ -319,11 +290,15 @@ class FusedItems(list):
         return self.stacked
 
 
-def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
+def collate_fused(items: list[dict[str, Any]], *, trim: bool = False) -> dict[str, Any]:
     """Stack items into a batch; ragged sequences are zero-padded to the batch's longest, with a mask.
 
     Args:
         items: `FusedDataset` items (a DataLoader's `collate_fn=collate_fused` hands them over).
+        trim: cut a padded export's batch to its longest sequence: feature (B, T, D) and mask (B, T) with
+            T the largest length, not the export's padded length (`functools.partial(collate_fused,
+            trim=True)`; batches of similar lengths from a `LengthBucketSampler` then save the padding).
+            Ragged exports are padded to the batch's longest anyway.
 
     Returns:
         A dict: feature (B, D) or (B, T, D) float32, label (B,) float32 (NaN when absent), sample_id
@@ -331,14 +306,23 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
         labels (B, k) float32 (auxiliary labels, `FusedDataset.label_names` order, NaN when absent) and
         class_id (B,) int64 (multi-label: class_targets (B, C) float32) when the export has them.
     """
-    import torch
-
     if not len(items):
         raise ValueError("collate_fused got no items: a batch holds at least one (a DataLoader never hands over an "
                          "empty one; a sampler or collate function that filters items may have dropped them all)")
     stacked = items.unchanged_stack() if isinstance(items, FusedItems) else None
-    if stacked is not None:
-        return {"sample_id": [item["sample_id"] for item in items], **stacked}
+    batch = {"sample_id": [item["sample_id"] for item in items], **stacked} if stacked is not None \
+        else _stack_items(items)
+    if trim and "mask" in batch and batch["feature"].ndim == 3:
+        longest = int(batch["length"].max())
+        batch["feature"] = batch["feature"][:, :longest].contiguous()
+        batch["mask"] = batch["mask"][:, :longest].contiguous()
+    return batch
+
+
+def _stack_items(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """`collate_fused`'s batch of items that carry no stacked batch (or whose values were edited)."""
+    import torch
+
     batch: dict[str, Any] = {
         "sample_id": [item["sample_id"] for item in items],
         "label": torch.tensor([item["label"] for item in items], dtype=torch.float32),
@@ -362,131 +346,3 @@ def collate_fused(items: list[dict[str, Any]]) -> dict[str, Any]:
         if name in items[0]:
             batch[name] = torch.stack([item[name] for item in items])
     return batch
-
-
-def _open_arrow(export_dir: Path, split: str, fmt: str, label_columns: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Columns of an Arrow IPC export (file format) or HF save_to_disk split (stream format), zero-copy:
-    each record batch stays a view of the mapped file (the few auxiliary labels are copied, NaN for null)."""
-    files = [export_dir / DATA_DIR / f"{split}.arrow"] if fmt == "arrow" else hf_split_files(export_dir, split)
-    batches = [b for path in files for b in read_export_file(path, fmt).to_batches() if b.num_rows]
-    if not batches:
-        raise DatasetError(f"split {split!r} of {export_dir} holds no rows")
-    names = batches[0].schema.names
-    columns: dict[str, Any] = {
-        "sample_id": [v for b in batches for v in b.column("sample_id").to_pylist()],
-        "label": np.concatenate([b.column("label").to_numpy(zero_copy_only=False) for b in batches]),
-    }
-    if isinstance(batches[0].column("feature").type, pa.FixedSizeListType):
-        columns["feature"] = _Chunked([_fixed_view(b.column("feature")) for b in batches])
-    else:
-        columns["rows"] = _Ragged([_ragged_view(b.column("feature")) for b in batches])
-    for name in ("present", "mask", "class_targets"):  # multi-label targets: float32 views of the mapped file
-        if name in names:
-            dtype = None if name == "class_targets" else np.bool_
-            columns[name] = _Chunked([_fixed_view(b.column(name), dtype) for b in batches])
-    if "length" in names:
-        columns["length"] = np.concatenate([b.column("length").to_numpy() for b in batches])
-    if label_columns:
-        columns["labels"] = _label_matrix([pa.Table.from_batches(batches)], label_columns, export_dir / split)
-    return columns
-
-
-def _label_matrix(tables: list[pa.Table], label_columns: tuple[str, ...], where: Path) -> np.ndarray:
-    """(N, k) float32 values of the auxiliary label columns (null -> NaN), rows in export order."""
-    missing = [c for c in label_columns if c not in tables[0].column_names]
-    if missing:
-        raise DatasetError(f"{where}: the export's fused.json names the label columns {list(label_columns)}, its files "
-                           f"lack {missing}: {REFUSE_HINT}")
-    values = [np.concatenate([t.column(c).to_numpy() for t in tables]) for c in label_columns]
-    return np.stack(values, axis=1).astype(np.float32)
-
-
-def _fixed_view(arr: Any, dtype: Any = None) -> np.ndarray:
-    """A (nested) fixed_size_list array as an N-d NumPy array: a view of the mapped buffer for floats
-    (booleans are bit-packed in Arrow, so those are unpacked into a copy)."""
-    shape, values, position = [len(arr)], arr, 0
-    while isinstance(values.type, pa.FixedSizeListType):
-        size = values.type.list_size
-        shape.append(size)
-        position = (values.offset + position) * size  # index into the child's logical values
-        values = values.values
-    flat = values.slice(position, int(np.prod(shape)))
-    data = flat.to_numpy(zero_copy_only=False) if dtype is np.bool_ else flat.to_numpy(zero_copy_only=True)
-    return data.reshape(shape)
-
-
-def _ragged_view(arr: Any) -> tuple[np.ndarray, np.ndarray]:
-    offsets = arr.offsets.to_numpy().astype(np.int64)
-    rows = _fixed_view(arr.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
-    return offsets - offsets[0], rows
-
-
-class _Chunked:
-    """Row gather over a list of per-batch arrays, as if they were one: chunked[idx] -> ndarray."""
-
-    def __init__(self, chunks: list[np.ndarray]):
-        self.chunks = chunks
-        self.starts = np.cumsum([0] + [len(c) for c in chunks])
-
-    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
-        if len(self.chunks) == 1:
-            return self.chunks[0][idx]
-        which = np.searchsorted(self.starts, idx, side="right") - 1
-        out = np.empty((len(idx), *self.chunks[0].shape[1:]), self.chunks[0].dtype)
-        for chunk in np.unique(which):
-            chosen = which == chunk
-            out[chosen] = self.chunks[chunk][idx[chosen] - self.starts[chunk]]
-        return out
-
-
-class _Ragged:
-    """Per-sample (T_i, D) views over chunks of (offsets, rows)."""
-
-    def __init__(self, chunks: list[tuple[np.ndarray, np.ndarray]]):
-        self.chunks = chunks
-        self.starts = np.cumsum([0] + [len(offsets) - 1 for offsets, _ in chunks])
-
-    def item(self, index: int) -> np.ndarray:
-        chunk = int(np.searchsorted(self.starts, index, side="right") - 1)
-        offsets, rows = self.chunks[chunk]
-        local = index - int(self.starts[chunk])
-        return rows[offsets[local] : offsets[local + 1]]
-
-
-def _open_npy(export_dir: Path, split: str, label_columns: tuple[str, ...] = ()) -> dict[str, Any]:
-    folder = export_dir / split
-    index = read_export_file(folder / "index.parquet", "parquet", ["sample_id", "label", *label_columns])
-    columns: dict[str, Any] = {
-        "sample_id": index.column("sample_id").to_pylist(),
-        "label": index.column("label").to_numpy(zero_copy_only=False),
-    }
-    if label_columns:
-        columns["labels"] = _label_matrix([index], label_columns, folder)
-    features = _load_npy(folder / "features.npy")
-    if (folder / "offsets.npy").is_file():
-        columns["rows"] = _Ragged([(_load_npy(folder / "offsets.npy"), features)])
-    else:
-        columns["feature"] = features
-    if (folder / "lengths.npy").is_file():
-        columns["length"] = _load_npy(folder / "lengths.npy")
-        if "rows" not in columns:
-            columns["mask"] = _LengthMask(columns["length"], features.shape[1])
-    if (folder / "present.npy").is_file():
-        columns["present"] = _load_npy(folder / "present.npy")
-    return columns
-
-
-def _load_npy(path: Path) -> np.ndarray:
-    with export_file(path):
-        return np.load(path, mmap_mode="r")
-
-
-class _LengthMask:
-    """mask[idx] computed from lengths on access (the npy export stores lengths, not masks)."""
-
-    def __init__(self, lengths: np.ndarray, max_length: int):
-        self.lengths = lengths
-        self.max_length = max_length
-
-    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
-        return np.arange(self.max_length)[None, :] < np.asarray(self.lengths[idx])[:, None]
