@@ -1,7 +1,9 @@
 """Image-text retrieval recipe: train the alignment models on an export, report Recall@1/5/10.
 
 Reads a dataset directory written by `mmdata extract` on a captioned-image corpus (COCO, Flickr30K,
-Karpathy, the shapes demo): one or more pooled image tables (concatenated) and a caption-level text
+Karpathy, the shapes demo), or a captioned video or audio corpus (MSR-VTT, Clotho: its pooled video or
+audio tables take the image side, and "image" in the rows' names means that medium): one or more
+pooled image tables (concatenated) and a caption-level text
 table (`<text extractor>:level=caption`, one vector per caption), joined on sample id; other tables are
 refused. Trains on the train splits (z-score statistics from them only), tests on the test split, which
 must not be one of them, with every caption of every test image (the standard protocol;
@@ -70,6 +72,9 @@ RECALL_COLUMNS = [("i2t_r1", "i2t R@1"), ("i2t_r5", "R@5"), ("i2t_r10", "R@10"),
                   ("t2i_r1", "t2i R@1"), ("t2i_r5", "R@5"), ("t2i_r10", "R@10"), ("rsum", "rsum"),
                   ("t2t_r1", "t2t R@1"), ("t2t_r5", "R@5"), ("t2t_r10", "R@10")]
 TRAIN_SPLIT_HINTS = ("train", "restval")
+#: Modalities whose pooled tables make the media side ("image" in the metrics' names), in the order the
+#: default takes the first present: image-text, then video-text (MSR-VTT), then audio-text (Clotho) corpora.
+MEDIA_MODALITIES = ("image", "video", "audio")
 TEST_SPLIT_HINTS = ("test", "val")
 
 
@@ -383,21 +388,32 @@ def caption_to_caption_metrics(texts: np.ndarray, caption_image: np.ndarray) -> 
 
 
 def _choose_tables(dataset: Dataset, config: RetrievalRecipeConfig) -> tuple[tuple[str, ...], str]:
+    """The media side's pooled tables and the caption-level text table. The media side is the pooled image
+    tables, else (an audio-text or video-text corpus: Clotho, MSR-VTT) the pooled tables of the first of
+    video and audio that has some; named tables may be pooled tables of any of the three."""
     entries = dataset.manifest.tables
-    pooled_images = [n for n, e in sorted(entries.items()) if e.modality == "image" and e.spec.get("kind") == "pooled"]
+    pooled = {m: [n for n, e in sorted(entries.items()) if e.modality == m and e.spec.get("kind") == "pooled"]
+              for m in MEDIA_MODALITIES}
     captions = [n for n, e in sorted(entries.items()) if e.modality == "text" and e.spec.get("item_axis") == "caption"]
-    image_tables = config.image_tables or tuple(pooled_images)
+    # Video or audio tables stand in for images only beside caption vectors: a MOSI-style dataset has
+    # pooled audio and video tables but is no captioned corpus, and is told what it lacks.
+    image_tables = config.image_tables or tuple(pooled["image"]) or (
+        next((tuple(names) for names in pooled.values() if names), ()) if captions else ())
     if not image_tables:
         raise DatasetError(
-            f"{dataset.root} has no pooled image table; tables: {dataset.table_names}; "
-            "extract one (`mmdata extract ... --image color-hist`)"
+            f"{dataset.root} has no pooled image table"
+            + (" (nor a pooled video or audio one)" if captions else " and no caption-level text table")
+            + f"; tables: {dataset.table_names}; retrieval pairs pooled image (or video, audio) vectors with caption "
+            "vectors: extract them (`mmdata extract ... --image color-hist --text hashed-bow:level=caption`; "
+            "`--video video-frames:pool=mean` or `--audio egemaps:level=functionals` for a video or audio corpus)"
         )
+    media_tables = [n for names in pooled.values() for n in names]
     for name in image_tables:
-        if name not in pooled_images:
+        if name not in media_tables:
             entry = dataset.entry(name)  # an unknown name: the error lists the tables
             raise DatasetError(
-                f"table {name!r} (modality {entry.modality}, {entry.spec.get('kind')}) is not a pooled image table; "
-                f"the image side takes those: {pooled_images}"
+                f"table {name!r} (modality {entry.modality}, {entry.spec.get('kind')}) is not a pooled image, video "
+                f"or audio table; the media side takes those: {media_tables}"
             )
     if config.text_table:
         if config.text_table not in captions:

@@ -1,0 +1,116 @@
+"""Helpers shared by the loaders of captioned audio and video corpora (`clotho`, `msrvtt`).
+
+Such a corpus lists media files and their captions in annotation files, and the media sit in a few
+known folders. A row whose media file is not there is left out and named in the errors table
+(`file:line` and the path looked for), as `mmsa-raw` does for its clips: a caption without its sound
+or video is no pair to train or test on. The folders are listed once (one `os.scandir` each), so a
+corpus of 10,000 files costs a few directory reads, not 10,000 lookups.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from mmdata.corpora.base import LoadProblem, given_image_dir, safe_relative_path
+from mmdata.errors import ConfigError
+from mmdata.media.files import media_file_problem
+from mmdata.records import MODALITY_DURATION_KEYS
+
+
+class MediaFolders:
+    """Finds a media file by name in a list of folders (relative to the corpus root), first folder first.
+
+        folders = MediaFolders(root, ["TrainValVideo", "TestVideo"])
+        folders.find("video7010.mp4")      # 'TestVideo/video7010.mp4', or None where no folder holds it
+    """
+
+    def __init__(self, corpus_dir: Path, folders: Iterable[str]):
+        self.corpus_dir = corpus_dir
+        self.folders = [given_image_dir(f) for f in folders]  # absolute ones kept: safe_relative_path judges them
+        self._names: dict[str, set[str]] = {}
+
+    def find(self, name: str) -> str | None:
+        """The path (relative to the root) of the first folder's regular file called `name`, else None."""
+        for folder in self.folders:
+            if name in self._listing(folder):
+                return f"{folder}/{name}" if folder else name
+        return None
+
+    def expected(self, name: str) -> str:
+        """Where `name` was looked for first (the path a missing file is reported under)."""
+        folder = self.folders[0] if self.folders else ""
+        return f"{folder}/{name}" if folder else name
+
+    def _listing(self, folder: str) -> set[str]:
+        if folder not in self._names:
+            names: set[str] = set()
+            try:
+                with os.scandir(self.corpus_dir / folder) as entries:
+                    names = {e.name for e in entries if _is_file(e)}
+            except OSError:  # no such folder, or one that cannot be read: it holds nothing found here
+                pass
+            self._names[folder] = names
+        return self._names[folder]
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()  # follows symlinks, as opening the file will
+    except OSError:
+        return False
+
+
+def media_path(corpus_dir: Path, folders: MediaFolders, name: str, *, where: str,
+               allow_outside: bool) -> str | None:
+    """The checked relative path of media file `name` in `folders`, or None when no folder holds it.
+
+    Raises:
+        CorpusFormatError: the path leads outside the corpus root without `allow_outside` (`where` names the row).
+    """
+    found = folders.find(name)
+    if found is None:
+        return None
+    return safe_relative_path(corpus_dir, found, where=where, allow_outside=allow_outside)
+
+
+def missing_media_problem(corpus_dir: Path, folders: MediaFolders, name: str, sample_id: str, where: str,
+                          kind: str) -> LoadProblem:
+    """The problem of a row whose `kind` file (`audio`, `video`) no folder holds: what is there instead
+    where the first folder should hold it (a folder, a broken link: `media_file_problem`), else not found."""
+    expected = folders.expected(name)
+    problem = media_file_problem(corpus_dir / expected, kind) if os.path.lexists(corpus_dir / expected) else None
+    searched = ", ".join(f"{f}/" if f else "the root" for f in folders.folders) or "the root"
+    reason = problem or f"{kind} file {name} not found in {searched}"
+    return LoadProblem(sample_id, where, f"{reason}; row left out")
+
+
+def audio_duration_extra(path: Path) -> dict[str, float]:
+    """`{"audio_duration": seconds}` from an audio file's header (soundfile.info, no decoding), against
+    which `check` holds the sample's audio tables; empty where the header cannot be read (extraction then
+    names the problem)."""
+    import soundfile
+
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
+        return {}
+    if info.samplerate > 0 and info.frames > 0:
+        return {MODALITY_DURATION_KEYS["audio"]: round(info.frames / info.samplerate, 6)}
+    return {}
+
+
+def check_split(split: str | None, splits: Iterable[str], native: Mapping[str, str], corpus: str) -> str | None:
+    """The split asked (None for every split): one of `splits`, or `all`.
+
+    Raises:
+        ConfigError: a corpus-native split name (`native` maps it to the name used here), or an unknown one.
+    """
+    if split in (None, "all"):
+        return None
+    if split in native and native[split] in splits:
+        raise ConfigError(f"{corpus}'s split {split!r} is named {native[split]!r} here (train, val and test are the "
+                          f"names `fuse` and `mmdata train` look for); pass --split {native[split]}")
+    if split not in splits:
+        raise ConfigError(f"unknown split {split!r}; expected one of {['all', *splits]}")
+    return split
