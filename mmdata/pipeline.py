@@ -8,6 +8,7 @@ stopped. Shards and the manifest are written atomically, so readers never see pa
 This module holds `extract` (and `prepare_dataset`, `extract_features`, its two halves), the run
 options they check, and the default extractors; the rest lives in:
     mmdata.samples_loading    the corpus loaded into the samples table, or an earlier run's kept
+    mmdata.samples_update     with `update`: the samples a grown corpus gained, appended to the kept table
     mmdata.extract_refusals   tables that cannot be kept and media no sample has, refused before computing
     mmdata.extract_tables     one feature table computed: claimed, its pending shards run and written
     mmdata.executor_choice    the executor an `executor` name means
@@ -43,6 +44,7 @@ from mmdata.samples_loading import (  # noqa: F401 - also re-exported from here
     _check_unique_ids, _prepare, _remove_unfinished_samples, _same_options, _table_complete, fingerprint_ids,
     samples_entry, write_samples,
 )
+from mmdata.samples_update import incomplete_tables
 from mmdata.store import layout
 from mmdata.store.footers import footers_read_once
 from mmdata.store.lock import writing
@@ -63,11 +65,17 @@ class ExtractReport:
     loader_errors: int
     tables: list[TableReport] = field(default_factory=list)
     #: The samples table an earlier run of this corpus made, kept as it is: the corpus was not read
-    #: again, so files added to it since are not in the dataset (extract into a new directory for them).
+    #: again, so samples added to it since are not in the dataset (`update=True` adds them).
     samples_reused: bool = False
     #: Corpus files the kept samples or precomputed tables were read from that changed since
     #: ('CMU_MOSI_COVAREP.csd (modified)', `corpora.sources`); the dataset still holds what they held.
     changed_sources: list[str] = field(default_factory=list)
+    #: With `update` over an existing dataset: the samples appended after its rows (0: it was up to
+    #: date with the corpus); None otherwise.
+    samples_added: int | None = None
+    #: With `update`: the tables left without rows for the added samples (no extractor of this run
+    #: writes them); an extract naming them completes them.
+    incomplete_tables: list[str] = field(default_factory=list)
 
     @property
     def failed_tables(self) -> list[str]:
@@ -81,13 +89,16 @@ class ExtractReport:
         return not self.failed_tables
 
     def __repr__(self) -> str:
-        reused = " (kept from an earlier run)" if self.samples_reused else ""
+        reused = " (kept from an earlier run)" if self.samples_reused else "" if self.samples_added is None else \
+            f" ({self.samples_added} added by the update)"
         lines = [f"dataset_dir={str(self.dataset_dir)!r}",
                  f"samples={self.samples}{reused}, loader_errors={self.loader_errors}"]
         lines += [f"{t.name}: {t.rows} rows, {t.errors} failed ({t.shards_written} shards written, "
                   f"{t.shards_skipped} kept)" for t in self.tables[:8]]
         if len(self.tables) > 8:
             lines.append(f"... {len(self.tables) - 8} more tables")
+        if self.incomplete_tables:
+            lines.append(f"incomplete_tables={self.incomplete_tables}")
         if self.changed_sources:
             lines.append(f"changed_sources={self.changed_sources[:3]}" + (" ..." if len(self.changed_sources) > 3 else ""))
         lines.append("ok" if self.ok else f"every item failed in {self.failed_tables}")
@@ -111,6 +122,7 @@ def extract(
     progress: ProgressSink | bool | None = None,
     table_format: str = layout.DEFAULT_FEATURE_FORMAT,
     force: bool = False,
+    update: bool = False,
 ) -> ExtractReport:
     """Load a corpus into a dataset directory and compute every requested feature table.
 
@@ -148,6 +160,11 @@ def extract(
             still match the samples table, and refuses a table made with another config (every such
             table of the run in one error, before any is computed:
             `extract_refusals.refuse_tables_not_kept`).
+        update: read the corpus again and append the samples it gained since the dataset was made
+            after the rows it has (which keep their places), then compute the named tables' rows for
+            them; tables not named are left incomplete until an extract names them. A sample whose
+            row changed or that left the corpus is refused, before anything is written
+            (`samples_update`). Without it a rerun keeps the samples table as it is.
 
     Returns:
         An `ExtractReport`; `report.ok` is False, and a warning is logged, when every item of a
@@ -159,7 +176,8 @@ def extract(
             `executor`, `batch_size`, `shard_size`, `num_workers`, `force`, `corpus_options`, `extractors`,
             and as an ArgumentTypeError a folder that is not a str or Path, a `split` that is not one
             name, a `progress` that is not a flag or a sink): refused before anything is read or written.
-        DatasetError: a requested table cannot be kept (without `force`), or two extractors write one table.
+        DatasetError: a requested table cannot be kept (without `force`), two extractors write one table, or
+            (`update`) a sample changed or left the corpus.
         ExtractionError: an item failed with on_error='fail'.
 
     Example:
@@ -171,6 +189,7 @@ def extract(
     check_executor(executor)
     check_count("num_workers", num_workers, minimum=0, optional=True)
     check_flag("force", force)
+    check_flag("update", update)
     corpus_options = key_value_mapping(corpus_options, argument="corpus_options")
     if extractors is not None:
         extractors = spec_list(extractors, argument="extractors", item_types=(str, Extractor))
@@ -187,18 +206,20 @@ def extract(
         # Local workers boot while the corpus loads; Ray refuses a CUDA device its cluster lacks.
         runner.start(instances)
         reused = (Path(output_dir) / layout.MANIFEST_NAME).is_file()  # _prepare refuses it for another corpus
-        dataset, precomputed = _prepare(
+        dataset, precomputed, added = _prepare(
             kind, corpus_dir, output_dir, split=split, options=corpus_options, on_error=on_error, shard_size=shard_size,
-            table_format=table_format, force=force,
+            table_format=table_format, force=force, update=update,
         )
         report = ExtractReport(
             dataset_dir=dataset.root,
             samples=int(dataset.manifest.samples["rows"]),
             loader_errors=int(dataset.manifest.samples.get("loader_errors", 0)),
-            samples_reused=reused,
+            samples_reused=reused and not update,
+            samples_added=added,
         )
-        if reused:
+        if reused and not update:
             log.info("%s: the samples table of an earlier run is kept; the corpus is not read again", dataset.root)
+        if reused:
             recorded = dataset.manifest.samples.get("shard_size")
             if shard_size != layout.DEFAULT_SHARD_SIZE and recorded not in (None, shard_size):
                 log.warning("%s: shards keep the %s rows of the samples table the dataset was made with, not the "
@@ -214,6 +235,8 @@ def extract(
             instances = [create_extractor(name) for name in default_extractors(dataset)]
         report.tables = precomputed + _extract_all(dataset, instances, None, runner, batch_size, on_error, progress,
                                                    table_format, force)
+        if added:
+            report.incomplete_tables = incomplete_tables(dataset.manifest)
     if report.failed_tables:
         log.warning("%s: every item of %s failed; the reasons are in %s", report.dataset_dir,
                     ", ".join(report.failed_tables), report.dataset_dir / layout.ERRORS_DIR)

@@ -151,8 +151,8 @@ def extract_recipe(
 ) -> ExtractReport:
     """`extract` with a recipe's corpus kind, split, loader options, extractors and run settings, as
     `mmdata extract RECIPE.toml CORPUS OUT` runs it: a keyword argument given (not None) overrides the
-    recipe as the command's flag does (`recipe_arguments`); the rest (`executor`, `ray_address`, `force`)
-    go to `extract` as they are. `progress=True` draws bars (`mmdata.progress.RichProgress`).
+    recipe as the command's flag does (`recipe_arguments`); the rest (`executor`, `ray_address`, `force`,
+    `update`) go to `extract` as they are. `progress=True` draws bars (`mmdata.progress.RichProgress`).
 
     Args:
         recipe: the recipe's TOML file, or a `Recipe` (`load_recipe`).
@@ -160,7 +160,7 @@ def extract_recipe(
         output_dir: the dataset directory to write (as `extract`'s).
         extractors, split, corpus_options, batch_size, num_workers, on_error, shard_size, table_format,
             progress: override the recipe's value when not None, as `extract` takes them.
-        **options: `executor`, `ray_address`, `force`, passed to `extract`.
+        **options: `executor`, `ray_address`, `force`, `update`, passed to `extract`.
 
     Returns:
         `extract`'s `ExtractReport`.
@@ -179,7 +179,7 @@ def extract_recipe(
 
 
 #: The keyword arguments `extract_recipe` passes to `extract` as they are.
-PASSED_OPTIONS = ("executor", "ray_address", "force")
+PASSED_OPTIONS = ("executor", "ray_address", "force", "update")
 
 
 def _check_passed_options(options: dict[str, Any]) -> None:

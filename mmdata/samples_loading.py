@@ -3,20 +3,23 @@
 `_prepare` loads the corpus, writes the samples table (shards of `shard_size` rows, the loader's
 problems as an errors table), the manifest and the tables the corpus carries itself (`.csd`
 sequences, processed pickles); or, on a rerun of the same corpus, split and options, keeps the
-samples table an earlier run wrote and finishes what it left unfinished. A dataset of another
+samples table an earlier run wrote and finishes what it left unfinished (with `update`, after
+appending the samples the corpus gained since: `mmdata.samples_update`). A dataset of another
 corpus, or of this one loaded with other settings, is refused. `write_samples`, `samples_entry` and
 `fingerprint_ids` also serve other writers of a samples table (`mmdata.alignment.segment`).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from mmdata.corpora.base import LoadProblem, get_corpus_kind, load_corpus, require_dir
+from mmdata.corpora.base import LoadProblem, LoadResult, get_corpus_kind, load_corpus, require_dir
 from mmdata.corpora.sources import SOURCES_KEY, changed_sources, source_names, stat_sources
 from mmdata.errors import ConfigError, CorpusFormatError, DatasetError
 from mmdata.options import build_options
@@ -31,11 +34,16 @@ from mmdata.store.writer import errors_table, write_table_atomic
 if TYPE_CHECKING:
     from mmdata.pipeline import OnError
 
+log = logging.getLogger(__name__)
+
 
 def _prepare(
     kind: str, corpus_dir: str | Path, output_dir: str | Path, *, split: str | None, options: dict[str, Any] | None,
     on_error: OnError, shard_size: int, table_format: str = layout.DEFAULT_FEATURE_FORMAT, force: bool = False,
-) -> tuple[Dataset, list[TableReport]]:
+    update: bool = False,
+) -> tuple[Dataset, list[TableReport], int | None]:
+    """(the dataset, reports of the precomputed tables written, the samples `update` appended to an
+    existing dataset: 0 when it is up to date with the corpus, None without `update` or for a new one)."""
     get_corpus_kind(kind)  # unknown kinds fail before anything is read
     root = require_dir(corpus_dir).resolve()
     output_dir = Path(output_dir)
@@ -45,20 +53,26 @@ def _prepare(
         differing = [k for k in ("kind", "root", "split") if manifest.corpus.get(k) != corpus_spec[k]]
         differing += [] if _same_options(kind, manifest.corpus.get("options"), corpus_spec["options"]) else ["options"]
         if not differing:
+            result, added = None, None
+            if update:
+                result, added = _update(output_dir, manifest, kind, root, split, options, on_error)
+            else:
+                _refuse_interrupted_update(output_dir, manifest)
             dataset = open_dataset(output_dir)
-            pending = [n for n in manifest.samples.get("precomputed", []) if not _table_complete(manifest, n)]
+            pending = [n for n in dataset.manifest.samples.get("precomputed", [])
+                       if not _table_complete(dataset.manifest, n)]
             if not pending:
-                return dataset, []
-            changed = changed_sources(root, manifest.extra.get(SOURCES_KEY))
+                return dataset, [], added
+            changed = changed_sources(root, dataset.manifest.extra.get(SOURCES_KEY))
             if changed:  # finishing the tables from the files as they are now would mix two versions of them
                 raise DatasetError(
                     f"{output_dir}: the precomputed tables {pending} are unfinished, and corpus files they or the "
                     f"samples were read from changed since: {', '.join(changed)}; extract into a new output "
                     "directory to read the corpus as it is now")
-            # An interrupted run left precomputed tables unfinished: load again to finish them.
-            tables = load_corpus(kind, root, split=split, options=options).tables
-            return open_dataset(output_dir), write_precomputed_tables(dataset, tables, on_error=on_error, force=force,
-                                                                      table_format=table_format)
+            # An interrupted run (or an update) left precomputed tables unfinished: load again to finish them.
+            tables = (result if result is not None else load_corpus(kind, root, split=split, options=options)).tables
+            return dataset, write_precomputed_tables(dataset, tables, on_error=on_error, force=force,
+                                                     table_format=table_format), added
         if set(differing) <= {"split", "options"}:
             changes = "; ".join(f"{k} {manifest.corpus.get(k)!r} there, {corpus_spec[k]!r} now" for k in differing)
             raise DatasetError(
@@ -83,13 +97,7 @@ def _prepare(
             f"{len(result.problems)} annotation entries could not be used{first}; check the corpus kind, split "
             "and annotation files"
         )
-    if on_error == "fail" and result.problems:
-        first, more = result.problems[0], len(result.problems) - 1
-        raise CorpusFormatError(
-            f"{first.path}: {first.reason}" + (f" (sample {first.sample_id})" if first.sample_id else "")
-            + "; nothing was written: --on-error fail stops at the loader's first problem"
-            + (f" ({more} more)" if more else "") + "; --on-error skip records them in the errors table and goes on"
-        )
+    _refuse_loader_problems(result, on_error)
     table = samples_to_table(result.samples)
     write_samples(output_dir, table, result.problems, shard_size=shard_size)
     manifest = Manifest(
@@ -104,7 +112,52 @@ def _prepare(
     write_manifest(output_dir, manifest)
     reports = write_precomputed_tables(open_dataset(output_dir), result.tables, on_error=on_error,
                                        table_format=table_format)
-    return open_dataset(output_dir), reports
+    return open_dataset(output_dir), reports, None
+
+
+def _update(output_dir: Path, manifest: Manifest, kind: str, root: Path, split: str | None,
+            options: dict[str, Any] | None, on_error: OnError) -> tuple[LoadResult, int]:
+    """The corpus loaded again, and the samples it gained appended to the dataset (`samples_update`)."""
+    from mmdata.samples_update import update_samples  # it builds on this module's writers
+
+    result = load_corpus(kind, root, split=split, options=options)
+    _refuse_loader_problems(result, on_error)
+    added = update_samples(output_dir, manifest, result, root=root)
+    if added:
+        log.info("%s: %d samples added from the corpus, after the %d there were", output_dir, added,
+                 int(manifest.samples["rows"]) - added)
+    else:
+        log.info("%s is up to date with the corpus: no sample to add", output_dir)
+    return result, added
+
+
+def _refuse_interrupted_update(output_dir: Path, manifest: Manifest) -> None:
+    """A rerun without --update of a dataset whose update was interrupted: its samples table is part
+    old, part grown, which only the update can finish.
+
+    Raises:
+        DatasetError: naming the dataset and the command that finishes it.
+    """
+    from mmdata.samples_update import UPDATE_KEY
+
+    if UPDATE_KEY in manifest.extra:
+        raise DatasetError(f"{output_dir}: an `mmdata extract --update` of this dataset was interrupted while it "
+                           "appended samples; run the same command with --update again to finish it")
+
+
+def _refuse_loader_problems(result: LoadResult, on_error: OnError) -> None:
+    """With --on-error fail, the loader's first problem stops the run before anything is written.
+
+    Raises:
+        CorpusFormatError: naming the file, the reason (and the sample), and how many more there are.
+    """
+    if on_error == "fail" and result.problems:
+        first, more = result.problems[0], len(result.problems) - 1
+        raise CorpusFormatError(
+            f"{first.path}: {first.reason}" + (f" (sample {first.sample_id})" if first.sample_id else "")
+            + "; nothing was written: --on-error fail stops at the loader's first problem"
+            + (f" ({more} more)" if more else "") + "; --on-error skip records them in the errors table and goes on"
+        )
 
 
 def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProblem], *, shard_size: int) -> None:
@@ -116,15 +169,24 @@ def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProb
     _remove_unfinished_samples(output_dir)
     for index, start in enumerate(range(0, max(len(table), 1), shard_size)):
         write_table_atomic(table.slice(start, shard_size), layout.samples_dir(output_dir) / layout.shard_name(index))
-    if problems:
-        records = [
-            {"table": layout.LOADER_ERRORS_TABLE, "sample_id": p.sample_id, "path": p.path, "stage": "load",
-             "error_type": p.error_type, "reason": p.reason}
-            for p in problems
-        ]
-        write_table_atomic(
-            errors_table(records), layout.errors_dir(output_dir, layout.LOADER_ERRORS_TABLE) / layout.shard_name(0)
-        )
+    write_loader_errors(output_dir, problems)
+
+
+def write_loader_errors(output_dir: Path, problems: Sequence[LoadProblem]) -> None:
+    """The loader's problems as the errors table `loader` (one shard), replacing an earlier one;
+    none: no such table (an earlier one goes)."""
+    path = layout.errors_dir(output_dir, layout.LOADER_ERRORS_TABLE) / layout.shard_name(0)
+    if not problems:
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # holds other files, or was never made
+            path.parent.rmdir()
+        return
+    records = [
+        {"table": layout.LOADER_ERRORS_TABLE, "sample_id": p.sample_id, "path": p.path, "stage": "load",
+         "error_type": p.error_type, "reason": p.reason}
+        for p in problems
+    ]
+    write_table_atomic(errors_table(records), path)
 
 
 def _remove_unfinished_samples(output_dir: Path) -> None:

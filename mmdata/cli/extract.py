@@ -59,9 +59,12 @@ def extract_command(
         help="With --executor ray: the Ray cluster to join from one of its nodes (auto, HOST:PORT); remote: `ray job submit`.")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Compute the named extractors' tables from scratch, replacing them (another config's included).")] = False,
+    update: Annotated[bool, typer.Option(
+        "--update", help="Read the corpus again and append the samples it gained since OUTPUT_DIR was made after its "
+                         "rows, computing only theirs; a sample changed or gone is refused, nothing written.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Load a corpus and write per-modality feature tables (resumes an interrupted run)."""
+    """Load a corpus and write per-modality feature tables (resumes an interrupted run; --update adds new samples)."""
     check_output_dir(output_dir, "OUTPUT_DIR")
     recipe = load_recipe(kind) if is_recipe_path(kind) else Recipe(kind=kind)
     if address is not None and executor != "ray":
@@ -74,7 +77,7 @@ def extract_command(
         report = extract_recipe(  # the flags override the recipe's values (a bare KIND: an empty recipe)
             recipe, corpus_root, output_dir, extractors=named, split=split,
             corpus_options=parse_key_values(option or [], owner="--option"), executor=executor,
-            ray_address=address, progress=RichProgress(quiet=quiet), force=force, **_checked_run(run),
+            ray_address=address, progress=RichProgress(quiet=quiet), force=force, update=update, **_checked_run(run),
         )
     except KeyboardInterrupt:
         raise_interrupted(output_dir)
@@ -111,8 +114,8 @@ def print_report(report: ExtractReport) -> None:
     typer.echo(f"dataset: {report.dataset_dir}")
     typer.echo(f"samples: {report.samples} ({report.dataset_dir / 'samples'})"
                + (f", {report.loader_errors} loader errors" if report.loader_errors else "")
-               + ("; kept from the run that made the dataset: the corpus is not read again (files added to it "
-                  "since need a new output directory)" if report.samples_reused else ""))
+               + ("; kept from the run that made the dataset: the corpus is not read again (--update adds the "
+                  "samples it gained since)" if report.samples_reused else "") + _added(report))
     if report.changed_sources:
         typer.echo(f"warning: corpus files changed since the dataset was made: {', '.join(report.changed_sources)}; "
                    "the dataset keeps what it read then: extract into a new output directory to read them again")
@@ -125,5 +128,17 @@ def print_report(report: ExtractReport) -> None:
         typer.echo(f"table {table.name}: {table.rows} rows, {table.errors} failed ({status}) -> {table.path}")
         if table.decoded_in and table.shards_written:  # (a run that computed nothing decoded nothing)
             typer.echo(f"  decoded in {table.decoded_in}")
+    if report.incomplete_tables:
+        typer.echo(f"incomplete: {', '.join(report.incomplete_tables)} (no rows for the added samples yet: an extract "
+                   "naming their extractors completes them)")
     if report.loader_errors or any(t.errors for t in report.tables):
         typer.echo(f"errors: {report.dataset_dir / 'errors'} (read with pyarrow.dataset or `mmdata info`)")
+
+
+def _added(report: ExtractReport) -> str:
+    """What an update did to the samples table, for the `samples:` line ('' without --update)."""
+    if report.samples_added is None:
+        return ""
+    if not report.samples_added:
+        return "; up to date with the corpus: no sample to add"
+    return f"; {report.samples_added} added from the corpus, after the {report.samples - report.samples_added} there were"

@@ -17,6 +17,6 @@ def test_a_recipe_that_is_no_path_is_refused_naming_the_argument(recipe, tmp_pat
 
 def test_a_mistyped_keyword_names_extract_recipe_and_the_closest_keyword(tmp_path):
     with pytest.raises(ConfigError, match=r"^extract_recipe\(\) got an unknown keyword argument 'forse'; did you mean "
-                                          r"'force'\?; it takes executor, ray_address, force, extractors, "):
+                                          r"'force'\?; it takes executor, ray_address, force, update, extractors, "):
         mmdata.extract_recipe(tmp_path / "missing.toml", tmp_path, tmp_path / "out", forse=True)
     assert not (tmp_path / "out").exists()
