@@ -57,17 +57,23 @@ def _tables_refused_message(dataset: Dataset, extractors: Sequence[Extractor],
 def force_command(dataset: Dataset, extractors: Sequence[Extractor], table_format: str) -> str:
     """The `mmdata extract ... --force` command line that replaces just these extractors' tables of the
     dataset: its corpus as the manifest records it, each extractor spelled as the command line takes it."""
+    return extract_command(dataset, [(e.modality, extractor_spec(e)) for e in extractors], table_format, "--force")
+
+
+def extract_command(dataset: Dataset, extractors: Sequence[tuple[str, str]], table_format: str, *flags: str) -> str:
+    """The `mmdata extract` command line of the dataset's corpus as the manifest records it, naming
+    `extractors` ((modality, spec) pairs, a spec as `extractor_spec` spells it), then `flags`."""
     corpus = dataset.manifest.corpus
     words = ["mmdata", "extract", corpus["kind"], corpus["root"], str(dataset.root)]
     if corpus.get("split"):
         words += ["--split", corpus["split"]]
     for key, value in (corpus.get("options") or {}).items():
         words += ["-o", f"{key}={_option_spelling(value)}"]
-    for extractor in extractors:
-        words += [f"--{extractor.modality}", extractor_spec(extractor)]
+    for modality, spec in extractors:
+        words += [f"--{modality}", spec]
     if table_format != layout.DEFAULT_FEATURE_FORMAT:
         words += ["--table-format", table_format]
-    return shlex.join([*words, "--force"])
+    return shlex.join([*words, *flags])
 
 
 def extractor_spec(extractor: Extractor) -> str:

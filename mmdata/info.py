@@ -12,12 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmdata.checks.update_state import (
+    SamplesGrowth, incomplete_after_growth, interrupted_update, may_lack_added_samples, samples_growth,
+    update_interrupted_message,
+)
 from mmdata.errors import DatasetError
 from mmdata.store.layout import ERRORS_DIR, FEATURES_DIR, MANIFEST_NAME, shard_files
 from mmdata.store.layout import samples_dir as layout_samples_dir
 from mmdata.store.manifest import TableEntry
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import RESTORE_SAMPLES, shard_rows
+
+#: Why a table is incomplete when no `extract --update` explains it, and how it is finished.
+INTERRUPTED_HINT = ("the `mmdata extract` or `mmdata align` writing it is running now or was interrupted; run it "
+                    "again to finish the table")
 
 #: How a feature table's missing shards are made again: the command that wrote it resumes it.
 _RERUN = ("run the `mmdata extract` (or `mmdata align`) that wrote the table again, which computes missing shards "
@@ -36,8 +44,15 @@ def describe_dataset(path: str | Path | Dataset) -> dict[str, Any]:
     """One JSON-able object naming the samples table and every feature table.
 
     Each table: name, path, format (arrow or parquet shards), modality, extractor, config, rows,
-    dim, dtype, kind, frame_rate, errors, complete, versions, source, problems. Rows are those of the
-    table's shards, from their footers (of an unfinished table: the shards written so far).
+    dim, dtype, kind, frame_rate, errors, complete, incomplete, versions, source, problems. Rows are
+    those of the table's shards, from their footers (of an unfinished table: the shards written so far).
+    `incomplete` (null for a complete table) says why and what finishes it: `cause` is
+    "samples-grew" (an `extract --update` added samples no extract computed this table's rows for),
+    "update-interrupted" (an update is running or was killed: the same command finishes it) or
+    "interrupted" (the extract or align writing it is running or was killed), with `missing_rows`
+    and `hint`, one line naming the command to run. `update` (null unless it explains an incomplete
+    table or is unfinished) holds `rows_before` (the samples before the update), `interrupted`, and for
+    an unfinished update a `message` naming the command that finishes it.
     `problems` (also per table) lists, one line each naming the file and the fix, a table folder or
     shard that is gone or cannot be read and rows that differ from the manifest's count;
     `unlisted_tables` names folders in features/ the manifest does not list (no command reads them).
@@ -47,7 +62,7 @@ def describe_dataset(path: str | Path | Dataset) -> dict[str, Any]:
 
     Returns:
         A dict (what `mmdata info --json` prints): dataset, layout_version, mmdata_version, corpus,
-        samples, tables (a list, one dict per table), errors, problems, unlisted_tables.
+        samples, update, tables (a list, one dict per table), errors, problems, unlisted_tables.
 
     Raises:
         DatasetError: not a dataset (see `open_dataset`), or its path is not valid UTF-8.
@@ -55,9 +70,17 @@ def describe_dataset(path: str | Path | Dataset) -> dict[str, Any]:
     """
     dataset = open_dataset(path)
     manifest = dataset.manifest
-    samples = survey_shards(layout_samples_dir(dataset.root), manifest.samples["rows"], "the samples table",
-                            RESTORE_SAMPLES)
+    unfinished = interrupted_update(manifest)
+    # an unfinished update has written some of the grown samples table's shards: not what the manifest counts yet
+    samples = survey_shards(layout_samples_dir(dataset.root), None if unfinished else manifest.samples["rows"],
+                            "the samples table", RESTORE_SAMPLES)
     tables = [_describe_table(dataset, name) for name in dataset.table_names]
+    growth = _growth(dataset, samples)
+    for table in tables:
+        entry = manifest.tables[table["name"]]
+        if not entry.complete:
+            table["incomplete"] = _incomplete(dataset, table, growth if may_lack_added_samples(entry) else None,
+                                              samples.rows)
     errors_rows, errors_problems = _errors_rows(dataset.root)
     errors_dir = dataset.root / ERRORS_DIR
     return {
@@ -73,6 +96,7 @@ def describe_dataset(path: str | Path | Dataset) -> dict[str, Any]:
             # what `mmdata fuse --labels` can export besides `label` (names the loader recorded)
             "aux_labels": list((manifest.extra.get("loader") or {}).get("label_names") or []),
         },
+        "update": _update(dataset, growth, samples.rows),
         "tables": tables,
         # null when no item failed: there is no errors folder to read then
         "errors": {"rows": errors_rows, "path": str(errors_dir) if errors_dir.is_dir() else None},
@@ -134,10 +158,45 @@ def _describe_table(dataset: Dataset, name: str) -> dict[str, Any]:
         "frame_rate": spec.get("frame_rate"),
         "errors": entry.errors,
         "complete": entry.complete,
+        "incomplete": None,  # why not, and what finishes it: filled in by `describe_dataset`
         "versions": entry.versions,
         "source": entry.source,
         "problems": survey.problems,
     }
+
+
+def _growth(dataset: Dataset, samples: ShardSurvey) -> SamplesGrowth | None:
+    """How an `extract --update` grew the samples table, when that can explain an incomplete table or an
+    update is unfinished; the samples' ids are read (one column) only when a table is incomplete."""
+    unfinished = interrupted_update(dataset.manifest)
+    lacking = any(may_lack_added_samples(entry) for entry in dataset.manifest.tables.values())
+    if unfinished is not None or not lacking or samples.problems:
+        return unfinished
+    try:
+        ids = dataset.samples_table(columns=["sample_id"]).column("sample_id")
+    except DatasetError:
+        return None  # a samples shard that cannot be read: a problem of its own already
+    return samples_growth(dataset.manifest, ids.to_pylist())
+
+
+def _incomplete(dataset: Dataset, table: dict[str, Any], growth: SamplesGrowth | None,
+                total: int) -> dict[str, Any]:
+    """Why an incomplete table is incomplete, its missing rows, and the one-line hint naming what finishes it."""
+    missing = max(total - table["rows"], 0)
+    if growth is None:
+        return {"cause": "interrupted", "missing_rows": missing, "hint": INTERRUPTED_HINT}
+    return {"cause": "update-interrupted" if growth.interrupted else "samples-grew", "missing_rows": missing,
+            "hint": incomplete_after_growth(dataset, table["name"], growth, rows=table["rows"], total=total)}
+
+
+def _update(dataset: Dataset, growth: SamplesGrowth | None, rows_now: int) -> dict[str, Any] | None:
+    """The `update` entry of the description (see `describe_dataset`)."""
+    if growth is None:
+        return None
+    described: dict[str, Any] = {"rows_before": growth.rows_before, "interrupted": growth.interrupted}
+    if growth.interrupted:
+        described["message"] = update_interrupted_message(dataset, growth, rows_now=rows_now)
+    return described
 
 
 def _errors_rows(root: Path) -> tuple[int, list[str]]:

@@ -17,7 +17,10 @@ SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 CODES: dict[str, str] = {
     # tables against the samples table
     "table-missing": "the manifest names a table whose directory has no finished shards",
-    "table-incomplete": "the manifest marks the table as not complete (the extract, align or segment run that writes it was interrupted)",
+    "table-incomplete": "the manifest marks the table as not complete (the extract, align or segment run that writes "
+                        "it was interrupted, or an `extract --update` added samples no extract computed its rows for "
+                        "yet)",
+    "update-interrupted": "an `extract --update` is running or was interrupted: the same command finishes it",
     "ids-missing": "a sample of the samples table has no row in the feature table",
     "ids-extra": "a feature-table row names a sample id the samples table does not have",
     "ids-duplicate": "a sample id occurs more than once in a table",

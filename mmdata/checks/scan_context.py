@@ -20,6 +20,7 @@ from mmdata.checks import temporal
 from mmdata.checks.aligned import aligned_reference
 from mmdata.checks.issues import Issue
 from mmdata.checks.stream import scan_samples
+from mmdata.checks.update_state import SamplesGrowth, interrupted_update, samples_growth
 from mmdata.corpora.base import UNCAPTIONED_SPLITS_KEY
 from mmdata.options import convert_value
 from mmdata.records import duration_keys, media_spans
@@ -62,6 +63,15 @@ class _Context:
     #: Texts per sample (`captions.text_counts`), for caption-level tables; None when none is checked.
     text_counts: np.ndarray | None = None
     _spans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: `samples_growth()`, once worked out (a list of one, so that None is a value).
+    _growth: list[SamplesGrowth | None] = field(default_factory=list)
+
+    def samples_growth(self) -> SamplesGrowth | None:
+        """How an `extract --update` grew the samples table (`update_state.samples_growth`), or None;
+        worked out the first time an incomplete table asks (it hashes every id)."""
+        if not self._growth:
+            self._growth.append(samples_growth(self.dataset.manifest, self.sample_ids.to_pylist()))
+        return self._growth[0]
 
     def max_frames(self, table: str) -> int | None:
         """The frames per sample a `video-frames` table was capped at (its config's `max_frames`), or the
@@ -139,7 +149,9 @@ class _Context:
         # (its word lists tell a segment lying in a pause from a lost transcript)
         needs_extra = bool(aux_labels.ranges) or sample_checks.reads_words(dataset.manifest.corpus)
         read = keep + _TEXT_COLUMNS + (["extra"] if needs_extra else [])
-        samples, sample_shard_rows = scan_samples(dataset, read, keep, check_text)
+        # an unfinished update has written part of the grown samples table: the manifest lists the rows before it
+        samples, sample_shard_rows = scan_samples(dataset, read, keep, check_text,
+                                                  as_listed=interrupted_update(dataset.manifest) is None)
         text_issues += aux_labels.issues()
         ids = samples.column("sample_id").combine_chunks()
         lo = end = np.empty(0)  # segment spans: only sequence tables are checked against them

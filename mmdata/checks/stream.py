@@ -241,15 +241,17 @@ def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = N
 
 def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = None,
                  each: Callable[[pa.Table], None] | None = None, *,
-                 threads: int | None = None) -> tuple[pa.Table, list[int]]:
+                 threads: int | None = None, as_listed: bool = True) -> tuple[pa.Table, list[int]]:
     """One scan of the samples table: its `keep` columns (default: all `columns`) whole, the rows
     of each shard in shard order, and every shard's `columns` handed to `each` (for checks of
     columns not kept). `threads`: as for `iter_table_shards` (0 when other threads keep the CPUs
-    busy meanwhile)."""
+    busy meanwhile). `as_listed`: refuse shards other than the manifest lists (False: read the
+    shards there are, as an unfinished `extract --update` left them)."""
     keep = keep or columns
     parts: list[pa.Table] = []
     rows: list[int] = []
-    for info, table in iter_table_shards(_samples_shards(dataset), columns, threads=threads):
+    files = _samples_shards(dataset) if as_listed else shard_files(samples_dir(dataset.root))
+    for info, table in iter_table_shards(files, columns, threads=threads):
         if table is None:
             missing = sorted(set(columns) - set(info.schema.names))
             raise DatasetError(f"samples shard {info.path} lacks the columns {missing}; it was not written by "
@@ -258,7 +260,8 @@ def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = 
         if each is not None:
             each(table)
         parts.append(table.select(keep))
-    _check_sample_rows(dataset, rows)
+    if as_listed:
+        _check_sample_rows(dataset, rows)
     if not parts:
         return SAMPLES_SCHEMA.empty_table().select(keep), rows
     return pa.concat_tables(parts, promote_options="permissive"), rows

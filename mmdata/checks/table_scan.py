@@ -25,6 +25,7 @@ from mmdata.checks.stream import (
     ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_shard_batches, read_column, row_starts, sequence_rows,
     valid_mask,
 )
+from mmdata.checks.update_state import check_grown_table, may_lack_added_samples
 from mmdata.errors import ShardReadError
 from mmdata.store.layout import shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
@@ -52,8 +53,14 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
         return stats
     stats["shards"] = len(shards)
     state = table_checks.check_table_state(name, entry, shards)
-    collector.extend(state)
+    # a table an `extract --update` left without the added samples' rows: one issue says so and names the run
+    growth = context.samples_growth() if may_lack_added_samples(entry) else None
+    if growth is None:
+        collector.extend(state)
     if not shards:
+        if growth is not None:
+            collector.extend(check_grown_table(dataset, name, growth, pa.array([], pa.string()), context.sample_ids,
+                                               max_examples=options.max_examples))
         return stats
     starts = row_starts(shards)
     if not state:  # a complete table: its manifest entry must count what its shards hold (all of them:
@@ -69,9 +76,14 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     collector.extend(table_checks.check_shard_types(name, spec, shards, first_ids))
     collector.extend(table_checks.check_provenance(
         name, entry, dataset.manifest.samples.get("fingerprint"), shards, first_ids))
-    collector.extend(table_checks.check_ids(
+    ids_issues = table_checks.check_ids(
         name, table_ids, context.sample_ids, table_shard_rows=[s.rows for s in shards],
-        sample_shard_rows=context.sample_shard_rows, max_examples=options.max_examples))
+        sample_shard_rows=context.sample_shard_rows, max_examples=options.max_examples)
+    if growth is not None:  # its missing ids are the grown table's issue
+        collector.extend(check_grown_table(dataset, name, growth, table_ids, context.sample_ids,
+                                           max_examples=options.max_examples))
+        ids_issues = [issue for issue in ids_issues if issue.code != "ids-missing"]
+    collector.extend(ids_issues)
     if spec.kind == "sequence" and (spec.intervals or spec.frame_rate):
         collector.extend(temporal.check_known_span(
             name, context.sample_ids, context.spans(name)[1], intervals=spec.intervals,

@@ -62,11 +62,12 @@ def _print_info(info: dict[str, Any]) -> None:
     for t in info["tables"]:
         console.print(f"{t['name']}: config {json.dumps(t['config'], sort_keys=True)}, "
                       + ", ".join(f"{k} {v}" for k, v in sorted(t["versions"].items())), soft_wrap=True, markup=False)
+    if (info.get("update") or {}).get("message"):
+        console.print(info["update"]["message"], soft_wrap=True, markup=False)
     for t in info["tables"]:
         if not t["complete"]:
             console.print(f"{t['name']} is incomplete ({t['rows']} of {info['samples']['rows']} rows in finished "
-                          "shards): the `mmdata extract` or `mmdata align` writing it is running now or was "
-                          "interrupted; run it again to finish the table", soft_wrap=True, markup=False)
+                          f"shards): {t['incomplete']['hint']}", soft_wrap=True, markup=False)
     for folder in info["unlisted_tables"]:
         console.print(f"{folder}: a table folder {MANIFEST_NAME} does not list, so no command reads it (left by an "
                       "earlier run?); move it away, or extract that table again", soft_wrap=True, markup=False)

@@ -22,9 +22,9 @@ from tests.sample_corpus import copy_sample_corpus
 
 runner = CliRunner()
 TABLE_KEYS = {"name", "path", "format", "modality", "extractor", "config", "rows", "dim", "dtype", "kind", "frame_rate",
-              "errors", "complete", "versions", "source", "problems"}
-TOP_KEYS = {"dataset", "layout_version", "mmdata_version", "corpus", "samples", "tables", "errors", "problems",
-            "unlisted_tables"}
+              "errors", "complete", "incomplete", "versions", "source", "problems"}
+TOP_KEYS = {"dataset", "layout_version", "mmdata_version", "corpus", "samples", "update", "tables", "errors",
+            "problems", "unlisted_tables"}
 
 
 @pytest.fixture(scope="module")
