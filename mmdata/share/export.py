@@ -18,7 +18,8 @@ feature table are the same sample. Feature tables are re-sharded one at a time, 
 at a time, each read from the source shards that hold its rows, a batch at a time (`share.rows`),
 so memory does not grow with a table's size; embedded media are read one output shard at a time.
 Each file is cut into row groups a streaming reader can hold (`share.row_groups`: 100 rows where they
-embed media).
+embed media); where samples embed media, an output shard is cut further into files of at most ~500 MB
+(`share.row_groups.file_lengths`), and every table's files follow that cut.
 No absolute path of the producer's machine is published: media paths, the ids made from them and
 the paths in error reasons are relative to the corpus root or `<outside corpus>/<name>`
 (`share.redact`, `share.redact_tables`).
@@ -75,7 +76,7 @@ from mmdata.share.redact_tables import (
     redact_samples,
     share_redactor,
 )
-from mmdata.share.row_groups import row_group_rows, write_share_file
+from mmdata.share.row_groups import file_bytes, file_lengths, row_group_rows, write_share_file
 from mmdata.share.rows import TableRows
 from mmdata.share.source_lock import no_writer
 from mmdata.store.lock import output_lock
@@ -296,7 +297,8 @@ def _write_share(dataset: Dataset, plan: MediaPlan, out: Path, corpus_root: Path
     ordered_ids = redact_column(samples.column("sample_id").take(order), redactor.value)
     fingerprint = fingerprint_ids(ordered_ids.to_pylist())
 
-    samples_config, missing = _write_samples(samples, shards, out, plan, corpus_root, redactor)
+    # the shards as written: a shard of embedded media cut into files of at most ~500 MB each
+    samples_config, missing, shards = _write_samples(samples, shards, out, plan, corpus_root, redactor)
     configs = [samples_config]
     for name in dataset.table_names:
         configs.append(_write_feature_table(dataset, name, samples.column("sample_id"), shards, out, fingerprint,
@@ -336,17 +338,19 @@ def label_summary(samples: pa.Table) -> LabelSummary | None:
 
 
 def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, plan: MediaPlan,
-                   corpus_root: Path | None, redactor: PathRedactor) -> tuple[CardConfig, list[MissingMedia]]:
+                   corpus_root: Path | None, redactor: PathRedactor,
+                   ) -> tuple[CardConfig, list[MissingMedia], list[OutputShard]]:
     """Write the samples shards, embedding the files of the `plan.embedded` path columns (`plan.kept`
     ones hold theirs; their null cells are missing media still), with their paths and ids as `redactor`
-    publishes them; the missing media are returned as the producer's machine names them.
+    publishes them; the missing media are returned as the producer's machine names them, with the
+    shards as written (with media, `shards` cut into files of at most `file_bytes`; numbered anew).
 
     Raises:
         MediaError: there were files to embed and not one of them could be.
     """
     config = CardConfig("samples", layout.SAMPLES_DIR, default=True)
     missing: list[MissingMedia] = []
-    tried, lost_now = 0, []
+    tried, lost_now, written = 0, [], []
     for shard in shards:
         part = samples.take(shard.indices)
         missing += missing_kept_media(part, plan.kept)
@@ -360,8 +364,10 @@ def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, plan
             config.features = hf_features(part.schema, media)
         part = redact_samples(part, redactor)
         part = part.replace_schema_metadata(with_hf_metadata(part.schema, config.features).metadata)
-        write_share_file(part, out / layout.SAMPLES_DIR / shard.file_name, row_group_rows(config.features))
-        config.add(shard.hf_split, f"{layout.SAMPLES_DIR}/{shard.file_name}", part)
+        for piece, rows in _cut_shard(shard, part, len(written), file_bytes(config.features)):
+            write_share_file(rows, out / layout.SAMPLES_DIR / piece.file_name, row_group_rows(config.features))
+            config.add(piece.hf_split, f"{layout.SAMPLES_DIR}/{piece.file_name}", rows)
+            written.append(piece)
     if tried and len(lost_now) == tried:
         first = lost_now[0]
         raise MediaError(
@@ -369,7 +375,18 @@ def _write_samples(samples: pa.Table, shards: list[OutputShard], out: Path, plan
             f"{first.reason}); nothing was shared. Pass --corpus-root with the folder that holds the corpus "
             f"(tried: {corpus_root}), or share with --media reference"
         )
-    return config, missing
+    return config, missing, written
+
+
+def _cut_shard(shard: OutputShard, part: pa.Table, index: int,
+               max_bytes: int | None) -> list[tuple[OutputShard, pa.Table]]:
+    """`shard`, whose rows are `part`, as the shards its files hold (`file_lengths`), numbered from `index`."""
+    pieces, start = [], 0
+    for offset, length in enumerate(file_lengths(part, max_bytes)):
+        piece = OutputShard(index + offset, shard.split, shard.hf_split, shard.indices.slice(start, length))
+        pieces.append((piece, part.slice(start, length)))
+        start += length
+    return pieces
 
 
 def _write_feature_table(dataset: Dataset, name: str, sample_ids: pa.ChunkedArray, shards: list[OutputShard],

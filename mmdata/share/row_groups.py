@@ -19,6 +19,12 @@ Every file also gets a page index (so the viewer can read a page without its who
 its size-limit error asks for) and content-defined data pages (`use_content_defined_chunking`: the
 Hub's storage then deduplicates unchanged pages when a share is uploaded again after rows were added
 or removed), as `datasets` writes its own Parquet files.
+
+A streaming reader also keeps what it has read of a file until the file ends (pyarrow's read-ahead
+cache), so its memory follows the file's size. Where rows embed media, a share therefore also cuts
+each output shard into files of at most `MEDIA_FILE_BYTES` of rows (`datasets.config.MAX_SHARD_SIZE`,
+"500MB", the most `push_to_hub` puts in one file), as even as whole rows allow (`file_lengths`).
+Other tables keep one file per output shard: their rows are small, so `--shard-size` rows bound them.
 """
 from __future__ import annotations
 
@@ -43,16 +49,54 @@ ROW_GROUP_ROWS = 1000
 #: Uncompressed Arrow bytes a row group holds at most, unless one row alone is larger
 #: (`datasets.config.MAX_ROW_GROUP_SIZE`, "100MB").
 ROW_GROUP_BYTES = 100 * 10**6
+#: Uncompressed Arrow bytes a file of a table with embedded media holds at most, unless one row alone is larger
+#: (`datasets.config.MAX_SHARD_SIZE`, "500MB": what `push_to_hub` puts in one file). Read at each share.
+MEDIA_FILE_BYTES = 500 * 10**6
 #: Parquet writer options for the Hub, beside the store's codec, dictionary and statistics choices.
 HUB_PARQUET_OPTIONS = {"write_page_index": True, "use_content_defined_chunking": True}
 
 
-def row_group_rows(features: datasets.Features | None) -> int:
-    """The most rows a row group of a table with `features` holds: fewer where rows embed media."""
+def embeds_media(features: datasets.Features | None) -> bool:
+    """Whether a table with `features` holds images or audio (`datasets.Image`/`Audio` columns)."""
     import datasets
 
-    media = any(isinstance(feature, (datasets.Image, datasets.Audio)) for feature in (features or {}).values())
-    return MEDIA_ROW_GROUP_ROWS if media else ROW_GROUP_ROWS
+    return any(isinstance(feature, (datasets.Image, datasets.Audio)) for feature in (features or {}).values())
+
+
+def row_group_rows(features: datasets.Features | None) -> int:
+    """The most rows a row group of a table with `features` holds: fewer where rows embed media."""
+    return MEDIA_ROW_GROUP_ROWS if embeds_media(features) else ROW_GROUP_ROWS
+
+
+def file_bytes(features: datasets.Features | None) -> int | None:
+    """The most bytes of rows a share's file of a table with `features` holds: `MEDIA_FILE_BYTES` where
+    rows embed media, else None (no cap: the output shard is one file)."""
+    return MEDIA_FILE_BYTES if embeds_media(features) else None
+
+
+def file_lengths(table: pa.Table, max_bytes: int | None) -> list[int]:
+    """The row counts of the files `table` (one output shard) is written as, in order.
+
+    As few files as keep each within `max_bytes` uncompressed bytes (`pa.Table.nbytes` of its rows, as
+    `datasets` counts a shard), their bytes as even as whole rows allow (620 MB -> two files of ~310 MB,
+    not 500 + 120: a streaming reader's memory follows the largest); a single larger row is a file of its
+    own. Each file is the longest run of rows within an even share of the bytes left, so the cut depends on
+    the rows alone. `max_bytes` None, or an empty table: one file.
+    """
+    if max_bytes is None or table.num_rows == 0:
+        return [table.num_rows]
+    planned = max(1, -(-table.nbytes // max_bytes))  # ceil: the fewest files the bytes allow
+    lengths: list[int] = []
+    start = 0
+    while start < table.num_rows:
+        rest = table.num_rows - start
+        files_left = max(planned - len(lengths), 1)
+        even_share = -(-table.slice(start).nbytes // files_left)
+        length = rest if files_left == 1 and even_share <= max_bytes else \
+            _longest_group(table, start, rest, min(even_share, max_bytes))
+        lengths.append(length)
+        start += length
+    return lengths
 
 
 def row_group_lengths(table: pa.Table, max_rows: int, max_bytes: int = ROW_GROUP_BYTES) -> list[int]:
