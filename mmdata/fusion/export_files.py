@@ -5,13 +5,18 @@ its items from them; `read_lengths` is all a length-bucketing sampler needs).
     columns["feature"][np.array([3, 1])]                            # (2, D) rows gathered from the mapped file
 
 Nothing is copied at open: Arrow IPC and .npy files are memory-mapped and each column is a view of the
-mapped buffers, apart from the ids, the labels and the auxiliary labels (a few bytes a row). An npy export
-written before its class column had a .npy file of its own (`class_ids.npy`, `class_targets.npy`) has none
-here: `FusedDataset` then reads that column from `index.parquet` into memory.
+mapped buffers, ids, labels and auxiliary labels included (kept as Arrow arrays, turned into Python values
+per batch of indices), so a DataLoader worker's private memory does not grow with the rows of the split: a
+Python list of 2M ids alone would take 140 MB in each worker (refcount updates write to the pages of every id
+read, so fork cannot share them). An npy export's ids and labels lie in `index.parquet`, which cannot be
+mapped: they are decoded into Arrow arrays (the ids' bytes plus 4 a row; 8 a row per label), not Python
+objects. An npy export written before its class column had a .npy file of its own (`class_ids.npy`,
+`class_targets.npy`) has none here: `FusedDataset` then reads that column from `index.parquet` into memory.
 """
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,10 @@ import pyarrow as pa
 from mmdata.errors import DatasetError
 from mmdata.fusion.formats import DATA_DIR, NPY_CLASS_FILES
 
+#: Rows an npy export's index.parquet is decoded by at a time (small enough to keep the decoder's scratch small).
+INDEX_BATCH_ROWS = 65_536
+#: Rows per record batch, on average, from which a gather takes each batch's rows at once rather than row by row.
+MANY_ROWS_PER_CHUNK = 16
 #: What to do about an export whose files are damaged.
 REFUSE_HINT = "re-create the export with `mmdata fuse DATASET_DIR OUTPUT_DIR --force`"
 
@@ -65,34 +74,35 @@ def open_arrow_columns(export_dir: Path, split: str, fmt: str, label_columns: tu
         raise DatasetError(f"split {split!r} of {export_dir} holds no rows")
     names = batches[0].schema.names
     columns: dict[str, Any] = {
-        "sample_id": [v for b in batches for v in b.column("sample_id").to_pylist()],
-        "label": np.concatenate([b.column("label").to_numpy(zero_copy_only=False) for b in batches]),
+        "sample_id": _ArrowRows([b.column("sample_id") for b in batches]),
+        "label": _ArrowRows([b.column("label") for b in batches]),
     }
     if isinstance(batches[0].column("feature").type, pa.FixedSizeListType):
         columns["feature"] = _Chunked([_fixed_view(b.column("feature")) for b in batches])
     else:
         columns["rows"] = _Ragged([_ragged_view(b.column("feature")) for b in batches])
-    for name in ("present", "mask", "class_targets"):  # multi-label targets: float32 views of the mapped file
+    for name in ("present", "mask"):
         if name in names:
-            dtype = None if name == "class_targets" else np.bool_
-            columns[name] = _Chunked([_fixed_view(b.column(name), dtype) for b in batches])
-    if "length" in names:
-        columns["length"] = np.concatenate([b.column("length").to_numpy() for b in batches])
+            columns[name] = _Chunked([_bool_rows(b.column(name)) for b in batches])
+    if "class_targets" in names:  # multi-label targets: float32 views of the mapped file
+        columns["class_targets"] = _Chunked([_fixed_view(b.column("class_targets")) for b in batches])
+    if "length" in names:  # int32, never null: views of the mapped file
+        columns["length"] = _Chunked([b.column("length").to_numpy() for b in batches])
     if "class_id" in names:  # int64, never null: views of the mapped file
         columns["class_id"] = _Chunked([b.column("class_id").to_numpy(zero_copy_only=False) for b in batches])
     if label_columns:
-        columns["labels"] = _label_matrix([pa.Table.from_batches(batches)], label_columns, export_dir / split)
+        columns["labels"] = _label_rows(batches[0].schema.names, label_columns, export_dir / split,
+                                        lambda column: [b.column(column) for b in batches])
     return columns
 
 
-def _label_matrix(tables: list[pa.Table], label_columns: tuple[str, ...], where: Path) -> np.ndarray:
-    """(N, k) float32 values of the auxiliary label columns (null -> NaN), rows in export order."""
-    missing = [c for c in label_columns if c not in tables[0].column_names]
+def _label_rows(names: list[str], label_columns: tuple[str, ...], where: Path, chunks: Any) -> _LabelRows:
+    """The auxiliary label columns, their chunks (`chunks(column)`) kept as they lie."""
+    missing = [c for c in label_columns if c not in names]
     if missing:
         raise DatasetError(f"{where}: the export's fused.json names the label columns {list(label_columns)}, its files "
                            f"lack {missing}: {REFUSE_HINT}")
-    values = [np.concatenate([t.column(c).to_numpy() for t in tables]) for c in label_columns]
-    return np.stack(values, axis=1).astype(np.float32)
+    return _LabelRows([_ArrowRows(chunks(column)) for column in label_columns])
 
 
 def _fixed_view(arr: Any, dtype: Any = None) -> np.ndarray:
@@ -109,10 +119,112 @@ def _fixed_view(arr: Any, dtype: Any = None) -> np.ndarray:
     return data.reshape(shape)
 
 
+def _bool_rows(arr: Any) -> Any:
+    """A fixed_size_list<bool> column as rows gathered from its mapped bitmap (`_BitRows`); nested lists or
+    nulls (which `fuse` never writes) are unpacked into a copy."""
+    if isinstance(arr.values.type, pa.FixedSizeListType) or arr.null_count or arr.values.null_count:
+        return _fixed_view(arr, np.bool_)
+    return _BitRows(arr)
+
+
 def _ragged_view(arr: Any) -> tuple[np.ndarray, np.ndarray]:
-    offsets = arr.offsets.to_numpy().astype(np.int64)
-    rows = _fixed_view(arr.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
-    return offsets - offsets[0], rows
+    """A list<fixed_size_list> column as (offsets, rows): views of the mapped file, sample i's steps being
+    rows[offsets[i]:offsets[i + 1]] (the offsets index the list array's whole child)."""
+    return arr.offsets.to_numpy(), _fixed_view(arr.values)
+
+
+class _ArrowRows:
+    """Rows of a string or float column kept as the record batches' arrays (views of the mapped file, or
+    decoded Arrow buffers), gathered per batch of indices: rows[idx] is a list of str for strings, else a
+    float64 array (NaN where null). No Python object per row is made until the row is read.
+
+    One array is gathered with one Arrow `take`; over many record batches (an hf export holds one per 1,000
+    rows) a `take` per batch would cost more than reading each row from NumPy views of its buffers."""
+
+    def __init__(self, chunks: list[pa.Array]):
+        self.chunks = chunks
+        self.starts = np.cumsum([0] + [len(c) for c in chunks])
+        self.strings = pa.types.is_string(chunks[0].type) or pa.types.is_large_string(chunks[0].type)
+        self.views = [_buffer_views(c, self.strings) for c in chunks] if len(chunks) > 1 else [None]
+        self.viewed = all(view is not None for view in self.views)
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def __getitem__(self, idx: np.ndarray) -> Any:
+        if not self.viewed:
+            values = self.take(idx)
+            return values.to_pylist() if self.strings else values.to_numpy(zero_copy_only=False)
+        which = np.searchsorted(self.starts, idx, side="right") - 1
+        rows = zip(which.tolist(), (idx - self.starts[which]).tolist())
+        if self.strings:
+            return [_string_at(self.views[c], i) for c, i in rows]
+        return np.array([_float_at(self.views[c], i) for c, i in rows], np.float64)
+
+    def take(self, idx: np.ndarray) -> pa.Array:
+        """The rows at `idx` (positions in the column) as one Arrow array, in the order of `idx`."""
+        if len(self.chunks) == 1:
+            return self.chunks[0].take(idx)
+        return pa.chunked_array(self.chunks).take(idx).combine_chunks()
+
+
+def _buffer_views(arr: pa.Array, strings: bool) -> tuple[np.ndarray, ...] | None:
+    """NumPy views of a string array's (offsets, bytes) or a float array's (values, validity bitmap or None,
+    its first bit); None where they cannot be had (a null id, another type): `take` reads those."""
+    if strings:
+        if arr.null_count:
+            return None
+        offsets = np.frombuffer(arr.buffers()[1], np.int64 if pa.types.is_large_string(arr.type) else np.int32)
+        return offsets[arr.offset: arr.offset + len(arr) + 1], np.frombuffer(arr.buffers()[2] or b"", np.uint8)
+    if not pa.types.is_floating(arr.type) or arr.buffers()[1] is None:
+        return None
+    values = np.frombuffer(arr.buffers()[1], arr.type.to_pandas_dtype())[arr.offset: arr.offset + len(arr)]
+    if len(values) < len(arr):
+        return None
+    validity = arr.buffers()[0]
+    return values, (np.frombuffer(validity, np.uint8) if arr.null_count and validity else None), arr.offset
+
+
+def _string_at(view: tuple[np.ndarray, ...], row: int) -> str:
+    offsets, data = view
+    return data[offsets[row]: offsets[row + 1]].tobytes().decode()
+
+
+def _float_at(view: tuple[Any, ...], row: int) -> float:
+    values, validity, first = view
+    bit = first + row
+    return math.nan if validity is not None and not (validity[bit >> 3] >> (bit & 7)) & 1 else float(values[row])
+
+
+class _LabelRows:
+    """labels[idx]: (len(idx), k) float32 values of the k auxiliary label columns (NaN where null)."""
+
+    def __init__(self, columns: list[_ArrowRows]):
+        self.columns = columns
+
+    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
+        values = [np.asarray(column[idx], dtype=np.float64) for column in self.columns]
+        return np.stack(values, axis=1).astype(np.float32) if values else np.empty((len(idx), 0), np.float32)
+
+
+class _BitRows:
+    """Rows of a fixed_size_list<bool>[w] column unpacked per gather from its bitmap in the mapped file
+    (Arrow packs 8 booleans to a byte, least significant bit first, so no NumPy view can hold them)."""
+
+    def __init__(self, arr: Any):
+        values = arr.values  # the child ignoring the list array's offset
+        self.width = arr.type.list_size
+        self.first_bit = arr.offset * self.width + values.offset
+        self.bits = np.frombuffer(values.buffers()[1], np.uint8)
+        self.shape = (len(arr), self.width)
+        self.dtype = np.dtype(np.bool_)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
+        positions = self.first_bit + np.asarray(idx, np.int64)[..., None] * self.width + np.arange(self.width)
+        return ((self.bits[positions >> 3] >> (positions & 7)) & 1).astype(np.bool_)
 
 
 class _Chunked:
@@ -127,9 +239,13 @@ class _Chunked:
             return self.chunks[0][idx]
         which = np.searchsorted(self.starts, idx, side="right") - 1
         out = np.empty((len(idx), *self.chunks[0].shape[1:]), self.chunks[0].dtype)
-        for chunk in np.unique(which):
-            chosen = which == chunk
-            out[chosen] = self.chunks[chunk][idx[chosen] - self.starts[chunk]]
+        if len(idx) > MANY_ROWS_PER_CHUNK * len(self.chunks):  # few chunks, many rows each: one gather per chunk
+            for chunk in np.unique(which):
+                chosen = which == chunk
+                out[chosen] = self.chunks[chunk][idx[chosen] - self.starts[chunk]]
+            return out
+        for row, (chunk, local) in enumerate(zip(which.tolist(), (idx - self.starts[which]).tolist())):
+            out[row] = self.chunks[chunk][local]  # rows spread over many chunks (hf: one per 1,000 rows)
         return out
 
 
@@ -151,13 +267,14 @@ def open_npy_columns(export_dir: Path, split: str, label_columns: tuple[str, ...
     """Columns of a split of an npy export: its .npy files memory-mapped, ids and labels from index.parquet.
     The class column is there when the export has its .npy file (`NPY_CLASS_FILES`; older exports lack it)."""
     folder = export_dir / split
-    index = read_export_file(folder / "index.parquet", "parquet", ["sample_id", "label", *label_columns])
+    index = _read_index(folder / "index.parquet", ["sample_id", "label", *label_columns])
     columns: dict[str, Any] = {
-        "sample_id": index.column("sample_id").to_pylist(),
-        "label": index.column("label").to_numpy(zero_copy_only=False),
+        "sample_id": _ArrowRows(_chunks(index.column("sample_id"))),
+        "label": _ArrowRows(_chunks(index.column("label"))),
     }
     if label_columns:
-        columns["labels"] = _label_matrix([index], label_columns, folder)
+        columns["labels"] = _label_rows(index.column_names, label_columns, folder,
+                                        lambda column: _chunks(index.column(column)))
     features = _load_npy(folder / "features.npy")
     if (folder / "offsets.npy").is_file():
         columns["rows"] = _Ragged([(_load_npy(folder / "offsets.npy"), features)])
@@ -176,6 +293,25 @@ def open_npy_columns(export_dir: Path, split: str, label_columns: tuple[str, ...
                 raise DatasetError(f"{folder / name}: holds {len(columns[column])} rows, expected {index.num_rows} as "
                                    f"in {folder / 'index.parquet'}; the export is damaged: {REFUSE_HINT}")
     return columns
+
+
+def _read_index(path: Path, columns: list[str]) -> pa.Table:
+    """`columns` of an npy export's index.parquet, decoded batch by batch from the mapped file, and the
+    decoder's scratch memory handed back to the system: each DataLoader worker keeps only the Arrow arrays
+    (read whole, the decoding leaves about twice their size held by Arrow's memory pool)."""
+    import pyarrow.parquet as pq
+
+    with export_file(path):
+        parquet = pq.ParquetFile(path, memory_map=True)
+        batches = list(parquet.iter_batches(batch_size=INDEX_BATCH_ROWS, columns=columns, use_threads=False))
+        table = pa.Table.from_batches(batches) if batches else parquet.schema_arrow.empty_table().select(columns)
+    pa.default_memory_pool().release_unused()
+    return table
+
+
+def _chunks(column: pa.ChunkedArray) -> list[pa.Array]:
+    """The arrays of a column read from Parquet (one per row group; an empty one when it has none)."""
+    return column.chunks or [pa.array([], column.type)]
 
 
 def read_lengths(export_dir: Path, split: str, fmt: str) -> np.ndarray:

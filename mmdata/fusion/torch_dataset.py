@@ -7,7 +7,9 @@
         x, y = batch["feature"], batch["label"]                 # + length and mask for sequences
 
 Nothing is copied at open: Arrow IPC and .npy files are memory-mapped and each item is cut from
-the mapped buffers. Worker processes reopen the files themselves (only the path is pickled).
+the mapped buffers, ids and labels included (no Python object per row is held, so a worker's private
+memory does not grow with the split's rows). Worker processes reopen the files themselves (only the path
+is pickled).
 An item is a dict: sample_id (str), feature (D,) / (T, D) float32 tensor, label (float, the value
 the export holds; NaN when absent), plus length (int) for sequences, mask (L,) bool for padded rows,
 present (m,) bool with missing='zero', and labels (k,) float32 when the export has auxiliary labels
@@ -212,7 +214,7 @@ class FusedDataset:
                              f"(valid: {-self._length} to {self._length - 1}) in {self.export_dir}")
         idx = np.where(idx < 0, idx + self._length, idx)
         labels = columns["label"][idx]
-        ids = columns["sample_id"]
+        ids = columns["sample_id"][idx]  # str per row, made from the mapped Arrow strings for this batch only
         fields: dict[str, list[Any]] = {}
         stacked: dict[str, Any] = {"label": torch.from_numpy(np.asarray(labels, dtype=np.float32))}
         if "rows" in columns:
@@ -230,8 +232,8 @@ class FusedDataset:
             if name in stacked:
                 fields[name] = list(stacked[name].unbind(0))
         return FusedItems(
-            [{"sample_id": ids[row], "label": float(labels[position]), **{k: v[position] for k, v in fields.items()}}
-             for position, row in enumerate(idx)],
+            [{"sample_id": ids[position], "label": float(labels[position]),
+              **{k: v[position] for k, v in fields.items()}} for position in range(len(idx))],
             None if "rows" in columns else stacked,
         )
 
