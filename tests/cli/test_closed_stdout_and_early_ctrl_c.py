@@ -3,7 +3,6 @@ traceback or 1 ("found errors"); check and verify keep their verdict. Ctrl-C whi
 still loading is one line and 130, as during a command."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mmdata.cli import app
+from tests.processes import run_with_stdout_closed
 from tests.sample_corpus import copy_sample_corpus
 
 runner = CliRunner()
@@ -29,27 +29,15 @@ def dataset(tmp_path_factory):
     return tmp / "ds"
 
 
-def _with_stdout_closed(*words: str) -> tuple[int, str]:
-    """Run `python -m mmdata WORDS` with a stdout pipe whose reader is already gone: (exit status, stderr)."""
-    read, write = os.pipe()
-    os.close(read)
-    try:
-        proc = subprocess.run([sys.executable, "-m", "mmdata", *words], cwd=REPO, stdout=write,
-                              stderr=subprocess.PIPE, text=True, timeout=120)
-    finally:
-        os.close(write)
-    return proc.returncode, proc.stderr
-
-
 @pytest.mark.parametrize("words", [["info", "{ds}"], ["info", "{ds}", "--json"], ["fuse", "{ds}", "{tmp}/fused",
                                                                                   "--stats-split", "val2017"]])
 def test_a_closed_stdout_ends_the_command_with_141_and_no_traceback(dataset, tmp_path, words):
-    status, stderr = _with_stdout_closed(*(w.format(ds=dataset, tmp=tmp_path) for w in words))
+    status, stderr = run_with_stdout_closed(*(w.format(ds=dataset, tmp=tmp_path) for w in words))
     assert (status, stderr) == (141, "")
 
 
 def test_check_keeps_its_verdict_when_stdout_closes(dataset):
-    assert _with_stdout_closed("check", str(dataset)) == (0, "")
+    assert run_with_stdout_closed("check", str(dataset)) == (0, "")
 
 
 def test_verify_keeps_its_verdict_when_stdout_closes(dataset, tmp_path):
@@ -59,7 +47,7 @@ def test_verify_keeps_its_verdict_when_stdout_closes(dataset, tmp_path):
         (folder / f"f{i}.txt").write_text(str(i))
     assert runner.invoke(app, ["checksum", str(folder)]).exit_code == 0
     (folder / "f1.txt").write_text("changed")
-    status, stderr = _with_stdout_closed("verify", str(folder))
+    status, stderr = run_with_stdout_closed("verify", str(folder))
     assert status == 1 and stderr.startswith("error: 1 files differ") and "Traceback" not in stderr
 
 

@@ -3,36 +3,25 @@ stdout whose reader left (`mmdata --help | head -1`) end quietly with 141, not 1
 while click parses the arguments prints `interrupted` and exits 130, once."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.processes import run_with_stdout_closed
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _with_stdout_closed(*words: str) -> tuple[int, str]:
-    """Run `python -m mmdata WORDS` with a stdout pipe whose reader is already gone: (exit status, stderr)."""
-    read, write = os.pipe()
-    os.close(read)
-    try:
-        proc = subprocess.run([sys.executable, "-m", "mmdata", *words], cwd=REPO, stdout=write,
-                              stderr=subprocess.PIPE, text=True, timeout=120)
-    finally:
-        os.close(write)
-    return proc.returncode, proc.stderr
 
 
 @pytest.mark.parametrize("words", [["--help"], ["extract", "--help"], ["info", "--help"], ["--version"], []],
                          ids=["help", "extract-help", "info-help", "version", "no-arguments"])
 def test_help_to_a_closed_stdout_ends_with_141_and_no_message(words):
-    assert _with_stdout_closed(*words) == (141, "")
+    assert run_with_stdout_closed(*words) == (141, "")
 
 
 def test_a_usage_error_keeps_its_status_when_stdout_is_closed():
-    status, stderr = _with_stdout_closed("extract")
+    status, stderr = run_with_stdout_closed("extract")
     assert status == 2 and "Missing argument 'KIND'" in stderr and "Traceback" not in stderr
 
 
