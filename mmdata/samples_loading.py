@@ -227,8 +227,9 @@ def _check_unique_ids(table: pa.Table) -> None:
 
 
 def samples_entry(table: pa.Table, shard_size: int, *, loader_errors: int,
-                  precomputed: Sequence[str] = ()) -> dict[str, Any]:
-    """The manifest's `samples` entry for a samples table written by `write_samples` in shards of `shard_size`."""
+                  precomputed: Sequence[str] = (), fingerprint: str | None = None) -> dict[str, Any]:
+    """The manifest's `samples` entry for a samples table written by `write_samples` in shards of `shard_size`;
+    `fingerprint`: the one to record instead of the ids' own (an update keeps the dataset's: `samples_update`)."""
     import pyarrow.compute as pc
 
     total = len(table)
@@ -237,7 +238,7 @@ def samples_entry(table: pa.Table, shard_size: int, *, loader_errors: int,
         "rows": total,
         "shards": [min(shard_size, total - start) for start in range(0, total, shard_size)] or [0],
         "shard_size": shard_size,
-        "fingerprint": fingerprint_ids(table.column("sample_id").to_pylist()),
+        "fingerprint": fingerprint or fingerprint_ids(table.column("sample_id").to_pylist()),
         "loader_errors": loader_errors,
         "splits": {c["values"]: c["counts"] for c in pc.value_counts(table.column("split")).to_pylist()},
         "precomputed": list(precomputed),

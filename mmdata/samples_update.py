@@ -234,10 +234,9 @@ def _record_grown_samples(output_dir: Path, manifest: Manifest, grown: pa.Table,
     """Step 4: the manifest describes the grown samples table (its fingerprint kept: see the module's
     docstring), the loader's facts and the corpus files as they are now; each table's counts are its
     remaining shards'; the update marker goes."""
-    fingerprint = manifest.samples["fingerprint"]
     manifest.samples = {**manifest.samples, **samples_entry(grown, shard_size, loader_errors=len(result.problems),
-                                                            precomputed=[t.name for t in result.tables]),
-                        "fingerprint": fingerprint}
+                                                            precomputed=[t.name for t in result.tables],
+                                                            fingerprint=manifest.samples["fingerprint"])}
     _set_or_drop(manifest.extra, "loader", result.metadata)
     _set_or_drop(manifest.extra, SOURCES_KEY, stat_sources(root, source_names(result)))
     manifest.extra.pop(UPDATE_KEY, None)

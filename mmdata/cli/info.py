@@ -19,7 +19,7 @@ from mmdata.cli.console import cli_console
 from mmdata.cli.json_output import JSON_METAVAR, info_json_file, info_json_text, to_stdout, write_info_json
 from mmdata.info import describe_dataset
 from mmdata.store.layout import MANIFEST_NAME
-from mmdata.store.metadata import shown_dim
+from mmdata.store.metadata import shown_dim, shown_kind
 
 
 @command("info")
@@ -80,7 +80,7 @@ def _tables(tables: list[dict[str, Any]]) -> Table:
     table = Table("table", "modality", "extractor", "rows", "dim", "dtype", "kind", "failed", "files")
     table.columns[0].no_wrap = table.columns[2].no_wrap = True  # names stay whole; in a narrow terminal others give way
     for t in tables:
-        kind = t["kind"] + (f" @{t['frame_rate']:g} Hz" if t.get("frame_rate") else "")
+        kind = shown_kind(t["kind"], t.get("frame_rate"))
         state = " (damaged)" if t["problems"] else "" if t["complete"] else " (incomplete)"
         table.add_row(*map(Text, (t["name"] + state, t["modality"], t["extractor"], str(t["rows"]), shown_dim(t["dim"]),
                                   t["dtype"], kind, str(t["errors"]), t["format"])))

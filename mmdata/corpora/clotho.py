@@ -34,7 +34,6 @@ from mmdata.corpora.base import (
     expect,
     given_image_dir,
     read_csv_rows,
-    read_text,
     register_corpus,
 )
 from mmdata.corpora.media_captions import (
@@ -119,7 +118,7 @@ def _load_split(corpus_dir: Path, options: ClothoOptions, name: str, path: Path,
     header, rows = read_csv_rows(path)
     captions = _caption_columns(path, header)
     loaded = wanted in (None, split)
-    folders = _audio_folders(corpus_dir, options.audio_dir, name, loaded) if loaded else None
+    folders = _audio_folders(corpus_dir, options.audio_dir, name) if loaded else None
     metadata = _read_metadata(path.parent / METADATA_FILE.format(name)) if loaded else {}
     problems = loading.result.problems
     for line, row in rows:
@@ -190,11 +189,12 @@ def _read_metadata(path: Path) -> dict[str, dict[str, Any]]:
     """file_name -> the metadata fields kept, from a clotho_metadata_<split>.csv (none when it is absent)."""
     if not path.is_file():
         return {}
+    data = path.read_bytes()
     try:
-        text = read_text(path)
-    except CorpusFormatError:  # v2.1's metadata files are ISO-8859-1, where every byte is a character
-        text = path.read_bytes().decode("iso-8859-1")
-    header, rows = read_csv_rows(path, text=text.removeprefix("\ufeff"))
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:  # v2.1's metadata files are ISO-8859-1, where every byte is a character
+        text = data.decode("iso-8859-1")
+    header, rows = read_csv_rows(path, text=text)
     expect(FILE_COLUMN in header, f"{path}:1", f"expected a {FILE_COLUMN} column (file_name,keywords,sound_id,...), "
            f"got {','.join(header)[:120]!r}")
     return {row[FILE_COLUMN]: _metadata_fields(row) for _, row in rows}
@@ -231,7 +231,7 @@ def _require_captions(corpus_dir: Path, csv_dir: Path, files: dict[str, Path], w
             f"splits there: {[SPLITS[n] for n in files]}")
 
 
-def _audio_folders(corpus_dir: Path, audio_dir: str | None, name: str, required: bool) -> MediaFolders:
+def _audio_folders(corpus_dir: Path, audio_dir: str | None, name: str) -> MediaFolders:
     """The folder of split `name`'s sounds (`<audio_dir>/<name>/`).
 
     Raises:
@@ -239,9 +239,9 @@ def _audio_folders(corpus_dir: Path, audio_dir: str | None, name: str, required:
     """
     parents = (given_image_dir(audio_dir),) if audio_dir is not None else AUDIO_DIRS
     found = next((f"{p}/{name}" if p else name for p in parents if (corpus_dir / p / name).is_dir()), None)
-    if found is None and required:
+    if found is None:
         looked = " or ".join(str(corpus_dir / p / name) for p in parents)
         raise CorpusNotFoundError(
             f"Clotho audio folder {name}/ not found ({looked}); unzip clotho_audio_{name}.7z there (option "
             f"audio_dir names the folder holding it), or pass --split to load another split")
-    return MediaFolders(corpus_dir, [found or name])
+    return MediaFolders(corpus_dir, [found])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mmdata.corpora.media_captions import audio_duration_extra
 from mmdata.corpora.mosi_raw_segments import _Segment
 from mmdata.media.files import is_regular_file
 from mmdata.records import MODALITY_DURATION_KEYS, START_KEYS
@@ -26,14 +27,7 @@ def _record_media_spans(corpus_dir: Path, seg: _Segment) -> None:
 
 def _record_wav_duration(path: Path, extra: dict[str, Any]) -> None:
     """`extra.audio_duration` from the audio file's header (soundfile.info); none when it cannot be read."""
-    import soundfile
-
-    try:
-        info = soundfile.info(str(path))
-    except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
-        return
-    if info.samplerate > 0 and info.frames > 0:
-        extra[MODALITY_DURATION_KEYS["audio"]] = round(info.frames / info.samplerate, 6)
+    extra.update(audio_duration_extra(path))
 
 
 def _record_video_span(path: Path, extra: dict[str, Any]) -> None:

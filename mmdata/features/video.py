@@ -251,8 +251,7 @@ def _chunks_of_frames(items: list[DecodedFrames], size: int) -> Iterator[list[An
         at = 0
         while at < len(item.items):
             take = min(size - len(chunk), len(item.items) - at)
-            frames = item.items[at : at + take]
-            chunk.extend(list(frames) if isinstance(item.items, SpilledFrames) else frames)
+            chunk.extend(item.items[at : at + take])  # a file's frames: an array, extended row by row
             at += take
             if len(chunk) == size:
                 yield chunk

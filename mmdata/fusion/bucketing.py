@@ -161,7 +161,7 @@ def cut_batches(lengths: np.ndarray, batch_size: int | None,
 
 def _row_lengths(lengths: Any) -> np.ndarray:
     """(N,) int64 lengths of a `FusedDataset`'s rows (its `length` column) or of a sequence of whole numbers."""
-    from mmdata.fusion.export_files import read_lengths
+    from mmdata.fusion.export_files import REFUSE_HINT, read_lengths
     from mmdata.fusion.torch_dataset import FusedDataset
 
     if isinstance(lengths, FusedDataset):
@@ -172,8 +172,7 @@ def _row_lengths(lengths: Any) -> np.ndarray:
         values = read_lengths(lengths.export_dir, lengths.split, lengths.format)
         if len(values) != len(lengths):
             raise DatasetError(f"split {lengths.split!r} of {lengths.export_dir} holds {len(values)} lengths, expected "
-                               f"{len(lengths)} rows as its fused.json says; the export is damaged: re-create it "
-                               "with `mmdata fuse DATASET_DIR OUTPUT_DIR --force`")
+                               f"{len(lengths)} rows as its fused.json says; the export is damaged: {REFUSE_HINT}")
         return values
     values = None if isinstance(lengths, (str, bytes, dict)) else np.asarray(lengths)
     if values is None or values.ndim != 1 or (len(values) and values.dtype.kind not in "iu"):

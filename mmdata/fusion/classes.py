@@ -339,8 +339,7 @@ def split_class_ids(export_dir: Path, split: str, fmt: str, column: str = CLASS_
     Raises:
         DatasetError: a file that cannot be read or lacks the column (the export is damaged).
     """
-    from mmdata.fusion.formats import DATA_DIR
-    from mmdata.fusion.torch_dataset import REFUSE_HINT, hf_split_files, read_export_file
+    from mmdata.fusion.export_files import REFUSE_HINT, read_export_file, split_files
 
     columns = None
     if fmt == "parquet":
@@ -348,7 +347,7 @@ def split_class_ids(export_dir: Path, split: str, fmt: str, column: str = CLASS_
     elif fmt == "npy":
         files, fmt = [export_dir / split / "index.parquet"], "parquet"
     else:
-        files = [export_dir / DATA_DIR / f"{split}.arrow"] if fmt == "arrow" else hf_split_files(export_dir, split)
+        files = split_files(export_dir, split, fmt)
     tables = [read_export_file(path, fmt, columns) for path in files]  # memory-mapped (npy: the small index)
     if not tables or any(column not in t.column_names for t in tables):
         raise DatasetError(f"{export_dir / split}: the export's fused.json lists classes, its files have no "

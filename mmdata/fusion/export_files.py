@@ -67,8 +67,9 @@ def read_export_file(path: Path, fmt: str, columns: list[str] | None = None) -> 
 
 def open_arrow_columns(export_dir: Path, split: str, fmt: str, label_columns: tuple[str, ...] = ()) -> dict[str, Any]:
     """Columns of an Arrow IPC export (file format) or HF save_to_disk split (stream format), zero-copy:
-    each record batch stays a view of the mapped file (the few auxiliary labels are copied, NaN for null)."""
-    files = _split_files(export_dir, split, fmt)
+    each record batch stays a view of the mapped file; ids, labels and auxiliary labels stay Arrow arrays,
+    made Python values per batch of indices."""
+    files = split_files(export_dir, split, fmt)
     batches = [b for path in files for b in read_export_file(path, fmt).to_batches() if b.num_rows]
     if not batches:
         raise DatasetError(f"split {split!r} of {export_dir} holds no rows")
@@ -91,7 +92,7 @@ def open_arrow_columns(export_dir: Path, split: str, fmt: str, label_columns: tu
     if "class_id" in names:  # int64, never null: views of the mapped file
         columns["class_id"] = _Chunked([b.column("class_id").to_numpy(zero_copy_only=False) for b in batches])
     if label_columns:
-        columns["labels"] = _label_rows(batches[0].schema.names, label_columns, export_dir / split,
+        columns["labels"] = _label_rows(names, label_columns, export_dir / split,
                                         lambda column: [b.column(column) for b in batches])
     return columns
 
@@ -323,11 +324,11 @@ def read_lengths(export_dir: Path, split: str, fmt: str) -> np.ndarray:
     """
     if fmt == "npy":
         return np.asarray(_load_npy(export_dir / split / "lengths.npy"), dtype=np.int64)
-    chunks = [read_export_file(path, fmt, ["length"]).column("length") for path in _split_files(export_dir, split, fmt)]
-    return np.concatenate([np.empty(0, np.int64)] + [c.to_numpy() for c in chunks]).astype(np.int64)
+    chunks = [read_export_file(path, fmt, ["length"]).column("length") for path in split_files(export_dir, split, fmt)]
+    return np.concatenate([np.empty(0, np.int64)] + [c.to_numpy() for c in chunks]).astype(np.int64, copy=False)
 
 
-def _split_files(export_dir: Path, split: str, fmt: str) -> list[Path]:
+def split_files(export_dir: Path, split: str, fmt: str) -> list[Path]:
     """The Arrow IPC files of a split of an arrow or hf export."""
     return [export_dir / DATA_DIR / f"{split}.arrow"] if fmt == "arrow" else hf_split_files(export_dir, split)
 

@@ -92,8 +92,7 @@ def file_lengths(table: pa.Table, max_bytes: int | None) -> list[int]:
         rest = table.num_rows - start
         files_left = max(planned - len(lengths), 1)
         even_share = -(-table.slice(start).nbytes // files_left)
-        length = rest if files_left == 1 and even_share <= max_bytes else \
-            _longest_group(table, start, rest, min(even_share, max_bytes))
+        length = _longest_group(table, start, rest, min(even_share, max_bytes))
         lengths.append(length)
         start += length
     return lengths

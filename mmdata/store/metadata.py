@@ -181,6 +181,11 @@ def shown_dim(dim: int | None) -> str:
     return "variable" if dim is None else str(dim)
 
 
+def shown_kind(kind: str, frame_rate: float | None) -> str:
+    """A table's kind as tables on screen show it: a sequence's frame rate with it (`sequence @100 Hz`)."""
+    return kind + (f" @{frame_rate:g} Hz" if frame_rate else "")
+
+
 def vector_type(spec: FeatureSpec, *, nullable_values: bool = False) -> pa.DataType:
     """The Arrow type of one vector: fixed-size when the dim is known.
 

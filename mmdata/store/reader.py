@@ -21,7 +21,7 @@ from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk
 from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, shard_files
 from mmdata.store.layout import samples_dir as layout_samples_dir
 from mmdata.store.manifest import Manifest, TableEntry, read_manifest
-from mmdata.store.metadata import FeatureSpec, decode_metadata, shown_dim
+from mmdata.store.metadata import FeatureSpec, decode_metadata, shown_dim, shown_kind
 from mmdata.store.shards import RESTORE_SAMPLES, read_shard, repair_hint, shard_rows, shards_dataset
 from mmdata.store.writer import staging_folders
 
@@ -299,7 +299,7 @@ class Dataset:
             entry = self.manifest.tables[name]
             spec = entry.spec
             rows = f"{entry.rows}" if entry.complete else f"{_rows_written(self.root / entry.path)} (incomplete)"
-            kind = str(spec.get("kind", "")) + (f" @{spec['frame_rate']:g} Hz" if spec.get("frame_rate") else "")
+            kind = shown_kind(str(spec.get("kind", "")), spec.get("frame_rate"))
             out.append((name, shown_dim(spec.get("dim")), str(spec.get("dtype", "")), kind, rows, str(entry.errors)))
         return out
 
