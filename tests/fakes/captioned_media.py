@@ -1,5 +1,6 @@
 """Fake captioned audio and video corpora as they unzip: Clotho v2.1 (caption CSVs beside development/,
-validation/, evaluation/ WAVs) and MSR-VTT (the official *_videodatainfo.json + TrainValVideo/, TestVideo/,
+validation/, evaluation/ WAVs), AudioCaps (train/val/test.csv + 10 s clips, named as each download tool
+names them) and MSR-VTT (the official *_videodatainfo.json + TrainValVideo/, TestVideo/,
 or the 1k-A MSRVTT_data.json + split CSVs + MSRVTT_Videos/), with real short WAVs and MP4s.
 
 Each writer returns a `FakeCorpus` whose `expected` holds the samples a loader must yield for no split.
@@ -7,6 +8,7 @@ Each writer returns a `FakeCorpus` whose `expected` holds the samples a loader m
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from pathlib import Path
 from typing import Literal
@@ -21,6 +23,12 @@ CLOTHO_FILES = {
     "validation": ("Rain on café roof.wav",),
     "evaluation": ("Radio Garble.wav",),
 }
+#: AudioCaps clips: (youtube_id, start_time as written, split, captions); val's two clips have their rows interleaved.
+AUDIOCAPS_CLIPS = (("--BfvyPmVMo", "20", "train", 1), ("r1nicOVtvkQ", "130", "train", 1),
+                   ("7fmOlUlwoNg", "20", "val", 5), ("_xTdsMFR_Xc", "0", "val", 5), ("zk-xJEngAJo", "400", "test", 5))
+#: How a download tool names a clip's file: aac-datasets (`{youtube_id}_{start}`), AudioSet style
+#: (`Y{youtube_id}`), the bare YouTube id, audiocaps-download (`{audiocap_id}`, one copy per caption row).
+AudiocapsNaming = Literal["clip", "audioset", "youtube", "audiocap_id"]
 MsrvttLayout = Literal["official", "1k-a"]
 #: MSR-VTT clips: (video id, official split, in the 1k-A test file).
 MSRVTT_VIDEOS = (("video0", "train", False), ("video1", "train", False), ("video2", "validate", False),
@@ -57,6 +65,57 @@ def write_fake_clotho(root: Path, *, csv_dir: str = "", audio_dir: str = "", cap
     path = root / csv_dir / "clotho_captions_development.csv"
     return FakeCorpus("clotho", root, path, expected,
                       corrupt=lambda: replace_line(path, 3, "only.wav,two fields"))
+
+
+def audiocaps_caption(youtube_id: str, k: int) -> str:
+    """A caption with a comma and quotes (the CSV quotes it), distinct per clip and number."""
+    return f"Clip {youtube_id}, caption {k}: a \"dog\" barks"
+
+
+def write_fake_audiocaps(root: Path, *, csv_dir: str = "", audio_dir: str = "", naming: AudiocapsNaming = "clip",
+                         split_folders: bool = True, suffix: str = ".wav",
+                         clips: tuple[tuple[str, str, str, int], ...] = AUDIOCAPS_CLIPS) -> FakeCorpus:
+    """train.csv, val.csv and test.csv in `csv_dir` (rows of a split's clips interleaved, audiocap_ids counting
+    from 1000) and half-second 16 kHz tones (WAV, or FLAC with `suffix=".flac"`) in `<audio_dir>/<split>/`
+    (or `<audio_dir>/` without `split_folders`), named per `naming`."""
+    expected: dict[str, ExpectedSample] = {}
+    rows: dict[str, list[list[list[str]]]] = {split: [] for split in ("train", "val", "test")}  # split -> clips' rows
+    ids = iter(range(1000, 10**6))
+    for n, (youtube_id, start, split, count) in enumerate(clips):
+        audiocap_ids = [str(next(ids)) for _ in range(count)]
+        captions = tuple(audiocaps_caption(youtube_id, k) for k in range(1, count + 1))
+        stems = {"clip": [f"{youtube_id}_{start}"], "audioset": [f"Y{youtube_id}"], "youtube": [youtube_id],
+                 "audiocap_id": audiocap_ids}[naming]
+        folder = "/".join(p for p in (audio_dir, split if split_folders else "") if p)
+        for stem in stems:
+            write_tone_wav(root / folder / f"{stem}{suffix}", freq=220.0 * (n + 1), duration=0.5)
+        rows[split].append([[i, youtube_id, start, text] for i, text in zip(audiocap_ids, captions)])
+        expected[f"{youtube_id}_{start}"] = ExpectedSample(audio=f"{folder}/{stems[0]}{suffix}".lstrip("/"),
+                                                           captions=captions, split=split)
+    for split, clip_rows in rows.items():
+        interleaved = [row for round_ in itertools.zip_longest(*clip_rows) for row in round_ if row is not None]
+        write_csv(root / csv_dir / f"{split}.csv", ["audiocap_id", "youtube_id", "start_time", "caption"], interleaved)
+    path = root / csv_dir / "val.csv"
+    return FakeCorpus("audiocaps", root, path, expected, corrupt=lambda: replace_line(path, 3, "1003,only two"))
+
+
+@register_fake("audiocaps", "aac-datasets")
+def write_fake_audiocaps_aac_datasets(root: Path) -> FakeCorpus:
+    """As aac-datasets prepares it: AUDIOCAPS/{train,val,test}.csv and
+    AUDIOCAPS/audio_32000Hz/<split>/<youtube_id>_<start>.flac."""
+    return write_fake_audiocaps(root, csv_dir="AUDIOCAPS", audio_dir="AUDIOCAPS/audio_32000Hz", suffix=".flac")
+
+
+@register_fake("audiocaps", "audiocaps-download")
+def write_fake_audiocaps_download(root: Path) -> FakeCorpus:
+    """As audiocaps-download writes it: the CSVs in the root, <split>/<audiocap_id>.wav for every caption row."""
+    return write_fake_audiocaps(root, naming="audiocap_id")
+
+
+@register_fake("audiocaps", "audioset-style")
+def write_fake_audiocaps_audioset_style(root: Path) -> FakeCorpus:
+    """The official repository's dataset/*.csv and every clip in one audio/ folder, named Y<youtube_id>.wav."""
+    return write_fake_audiocaps(root, csv_dir="dataset", audio_dir="audio", naming="audioset", split_folders=False)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:
