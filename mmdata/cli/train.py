@@ -58,18 +58,18 @@ def sentiment_command(
 
 @command("retrieval", group=train_app)
 def retrieval_command(
-    dataset_dir: Annotated[Path, typer.Argument(help="Dataset with image tables and a caption-level text table.")],
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset with pooled image (or video, audio) tables and a caption-level text table.")],
     json_path: JsonPath = None, output: Output = None,
     model: Models = None, epochs: Epochs = None, seed: Seed = 0, lr: LearningRate = None,
-    image: Annotated[Optional[list[str]], typer.Option(help="Pooled image table; repeat to concatenate (default: all).")] = None,
+    image: Annotated[Optional[list[str]], typer.Option(help="Pooled image, video or audio table; repeat to concatenate (default: all pooled image tables, else those of video, else audio).")] = None,
     text: Annotated[Optional[str], typer.Option(help="Caption-level text table (default: the only one).")] = None,
     train_split: Annotated[Optional[list[str]], typer.Option(help="Split to train on; repeat (default: train*, restval).")] = None,
     test_split: Annotated[Optional[str], typer.Option(help="Split to test on (default: test, else val*).")] = None,
     zero_shot_only: Annotated[bool, typer.Option(
         "--zero-shot-only", help="Train nothing, need no train split: chance, text-only and zero-shot rows only "
-                                 "(image and caption tables of one CLIP checkpoint).")] = False,
+                                 "(media and caption tables of one CLIP checkpoint).")] = False,
 ) -> None:
-    """MSE projection, CCA and InfoNCE alignment: Recall@1/5/10 image->text and text->image."""
+    """MSE projection, CCA and InfoNCE alignment: Recall@1/5/10 media->text and text->media (image, video or audio)."""
     from mmdata.errors import ConfigError
     from mmdata.models.retrieval_recipe import RetrievalRecipeConfig, run_retrieval_recipe
 

@@ -1,5 +1,8 @@
 """Image-text alignment models: MSE projection, CCA and an InfoNCE (contrastive) projection.
 
+"Image" below is the media side: image, video or audio vectors alike (the recipe's media tables); the
+models see vectors only, so their messages name the media generically.
+
 Each model learns from (image vector, caption vector) pairs (every caption of an image is a pair) and
 then maps both sides into one space where the score of an (image, caption) pair is their cosine:
 
@@ -212,7 +215,8 @@ class InfoNceProjection(RetrievalModel):
         images_t, texts_t, pairs = _tensors(images, texts, caption_image)
         captions_of = [np.flatnonzero(pairs.numpy() == i) for i in range(len(images_t))]
         if any(len(c) == 0 for c in captions_of):
-            raise SchemaMismatchError("every training image needs at least one caption for InfoNCE")
+            raise SchemaMismatchError("every training image (video, audio clip: the media side) needs at least one "
+                                      "caption for InfoNCE")
         self.image_proj = nn.Linear(images_t.shape[1], self.config.dim)
         self.text_proj = nn.Linear(texts_t.shape[1], self.config.dim)
         model = nn.ModuleDict({"image": self.image_proj, "text": self.text_proj})
@@ -279,12 +283,14 @@ def _correlated_components(correlations: np.ndarray, tolerance: float = 1e-6) ->
 def _check_pairs(images: np.ndarray, texts: np.ndarray, caption_image: np.ndarray) -> None:
     if images.ndim != 2 or texts.ndim != 2 or len(caption_image) != len(texts):
         raise SchemaMismatchError(
-            f"retrieval training needs images (n, d), texts (m, d') and m caption indices; got shapes "
+            f"retrieval training needs media vectors (n, d) (images, videos or audio clips), texts (m, d') and m "
+            "caption indices; got shapes "
             f"{images.shape}, {texts.shape} and {len(caption_image)} indices"
         )
     if len(caption_image) and (caption_image.min() < 0 or caption_image.max() >= len(images)):
         raise SchemaMismatchError(
-            f"caption image indices span [{caption_image.min()}, {caption_image.max()}], expected [0, {len(images) - 1}]"
+            f"caption media indices (each caption's image, video or audio clip) span [{caption_image.min()}, "
+            f"{caption_image.max()}], expected [0, {len(images) - 1}]"
         )
 
 

@@ -2,7 +2,8 @@
 
 Reads a dataset directory written by `mmdata extract` on a captioned-image corpus (COCO, Flickr30K,
 Karpathy, the shapes demo), or a captioned video or audio corpus (MSR-VTT, Clotho: its pooled video or
-audio tables take the image side, and "image" in the rows' names means that medium): one or more
+audio tables take the image side: "image" in the metrics' names and JSON keys means that medium, while the
+report's protocol, notes, the rows' modalities and every message name it: videos, audio clips): one or more
 pooled image tables (concatenated) and a caption-level text
 table (`<text extractor>:level=caption`, one vector per caption), joined on sample id; other tables are
 refused. Trains on the train splits (z-score statistics from them only), tests on the test split, which
@@ -58,7 +59,9 @@ from mmdata.models.report import (
     ResultRow, environment, failures_json, format_table, metrics_file, render_report, write_metrics_json,
 )
 from mmdata.models.retrieval import RETRIEVAL_MODELS, RetrievalModelConfig, cosine_scores, create_retrieval_model
-from mmdata.models.retrieval_checks import check_retrieval_split, small_test_notes, untied_failure
+from mmdata.models.retrieval_checks import (
+    IMAGES, Media, check_retrieval_split, media_of, small_test_notes, untied_failure,
+)
 from mmdata.models.retrieval_zero_shot import (
     RETRIEVAL_RECIPE_DEFINITIONS, ZERO_SHOT_LEGEND, ZERO_SHOT_ONLY_LEGEND, SharedSpace, shared_space, zero_shot_row,
     zero_shot_only_refusal,
@@ -119,6 +122,8 @@ class RetrievalSplit:
     order: str = "sample-id"
     #: Samples of the splits left out: no image vector or no caption vector (failed or captionless).
     left_out: np.ndarray = field(default_factory=lambda: np.asarray([], dtype=object))
+    #: What the "images" are (images, videos or audio clips), as messages and the report name them.
+    media: Media = IMAGES
 
 
 @dataclass
@@ -188,9 +193,10 @@ def _run(dataset: Dataset, output_path: str | Path | None, config: RetrievalReci
     train.images, test.images = standardize(train.images, test.images)
     train.texts, test.texts = standardize(train.texts, test.texts)
     n_test, n_captions = len(test.images), len(test.texts)
-    log.info("retrieval: %d train images, %d test images with %d captions", len(train.images), n_test, n_captions)
+    log.info("retrieval: %d train %s, %d test %s with %d captions", len(train.images), test.media.many, n_test,
+             test.media.many, n_captions)
     caption_counts = np.bincount(test.caption_image, minlength=n_test)
-    rows = [ResultRow("chance", "reference", ["image", "text"], chance_recall(caption_counts)),
+    rows = [ResultRow("chance", "reference", [test.media.modality, "text"], chance_recall(caption_counts)),
             ResultRow("text-only", "unimodal", ["text"], caption_to_caption_metrics(test.texts, test.caption_image))]
     folded: dict[str, dict[str, float]] = {}
     if zero_shot is not None:
@@ -216,10 +222,11 @@ def _run_zero_shot_only(dataset: Dataset, output_path: str | Path | None, config
     _, test_split = _choose_splits(dataset, config, space)
     test = load_retrieval_split(dataset, image_tables, text_table, (test_split,), "test")
     left_out = {"train": {"images": 0, "first": []}, "test": _left_out_note(test, "test", image_tables, text_table)}
-    log.info("retrieval (zero-shot only): %d test images with %d captions", len(test.images), len(test.texts))
+    log.info("retrieval (zero-shot only): %d test %s with %d captions", len(test.images), test.media.many,
+             len(test.texts))
     caption_counts = np.bincount(test.caption_image, minlength=len(test.images))
     zero_shot, zero_shot_folds = zero_shot_row(test.images, test.texts, test.caption_image, space)
-    rows = [ResultRow("chance", "reference", ["image", "text"], chance_recall(caption_counts)),
+    rows = [ResultRow("chance", "reference", [test.media.modality, "text"], chance_recall(caption_counts)),
             ResultRow("text-only", "unimodal", ["text"], caption_to_caption_metrics(test.texts, test.caption_image),
                       details={"scores": "cosines of the caption vectors as extracted (zero-shot only: no train "
                                          "split, so no z-score)"}),
@@ -235,9 +242,12 @@ def _run_zero_shot_only(dataset: Dataset, output_path: str | Path | None, config
 def _recipe_info(dataset: Dataset, config: RetrievalRecipeConfig, image_tables: tuple[str, ...], text_table: str,
                  train: tuple[tuple[str, ...], RetrievalSplit | None], test: tuple[str, RetrievalSplit],
                  folded: dict[str, dict[str, float]], left_out: dict[str, Any], space: SharedSpace) -> dict[str, Any]:
-    """Everything but the rows that the metrics JSON records: tables, splits and their sizes, the protocol."""
+    """Everything but the rows that the metrics JSON records: tables, splits and their sizes, the protocol
+    (its text names the media: images, videos or audio clips; the keys say "image" whatever the media, and
+    the rows' `modalities` say which it is)."""
     (train_splits, train_split), (test_split, test_data) = train, test
     n_test, n_captions, n_left = len(test_data.images), len(test_data.texts), len(test_data.left_out)
+    media = test_data.media
     return {
         "recipe": "retrieval",
         "dataset": str(dataset.root),
@@ -249,11 +259,12 @@ def _recipe_info(dataset: Dataset, config: RetrievalRecipeConfig, image_tables: 
         "train_captions": len(train_split.texts) if train_split else 0,
         "test_images": n_test,
         "test_captions": n_captions,
-        "protocol": f"{n_test} test images, all {n_captions} captions" + (
-            f" ({n_left} of the {n_test + n_left} images of split {test_split!r} left out: no image or caption vector)"
-            if n_left else "") + (f"; plus {_folds_note(n_test, test_data.order)}" if folded else ""),
+        "protocol": f"{n_test} test {media.many}, all {n_captions} captions" + (
+            f" ({n_left} of the {n_test + n_left} {media.many} of split {test_split!r} left out: no {media.modality} "
+            "or caption vector)" if n_left else "") + (
+            f"; plus {_folds_note(n_test, test_data.order, media=media)}" if folded else ""),
         "left_out": left_out,
-        "notes": small_test_notes(n_test, np.bincount(test_data.caption_image, minlength=n_test)),
+        "notes": small_test_notes(n_test, np.bincount(test_data.caption_image, minlength=n_test), media),
         "zero_shot": space.to_json(),
         "metric_definitions": RETRIEVAL_RECIPE_DEFINITIONS,
         "config": asdict(config),
@@ -281,42 +292,45 @@ def run_retrieval_job(name: str, train: RetrievalSplit, test: RetrievalSplit,
     try:
         model.fit(train.images, train.texts, train.caption_image, config.train)
     except TrainingDiverged as e:
-        return _failed_row(name, f"model {name!r} {e}", time.perf_counter() - began, {"failed_epoch": e.epoch}), None
+        return _failed_row(name, f"model {name!r} {e}", time.perf_counter() - began, {"failed_epoch": e.epoch},
+                           test.media), None
     except np.linalg.LinAlgError as e:  # CCA's eigendecomposition or SVD of ill-conditioned covariances
         reason = f"model {name!r} could not be fitted ({e}); the train vectors may be near-constant or too few"
-        return _failed_row(name, reason, time.perf_counter() - began, {}), None
+        return _failed_row(name, reason, time.perf_counter() - began, {}, test.media), None
     seconds = time.perf_counter() - began
     scores = model.scores(test.images, test.texts)
     if not np.isfinite(scores).all():
         reason = (f"model {name!r} scored NaN/inf for {int((~np.isfinite(scores)).sum())} of {scores.size} test "
-                  f"image-caption pairs; try a lower --lr (now {config.train.lr:g})")
-        return _failed_row(name, reason, seconds, {}), None
+                  f"{test.media.modality}-caption pairs; try a lower --lr (now {config.train.lr:g})")
+        return _failed_row(name, reason, seconds, {}, test.media), None
     tied = tied_queries(scores, test.caption_image)
     reason = untied_failure(name, tied, len(test.images), len(test.texts), len(train.images),
-                            getattr(model, "components", None))
+                            getattr(model, "components", None), test.media)
     if reason is not None:
-        return _failed_row(name, reason, seconds, {"tied_queries": tied}), None
-    row = ResultRow(name, "cross-modal", ["image", "text"], retrieval_metrics(scores, test.caption_image),
+        return _failed_row(name, reason, seconds, {"tied_queries": tied}, test.media), None
+    row = ResultRow(name, "cross-modal", [test.media.modality, "text"], retrieval_metrics(scores, test.caption_image),
                     train_seconds=round(seconds, 2), details={"tied_queries": tied})
     return row, folded_retrieval_metrics(scores, test.caption_image)
 
 
-def _failed_row(name: str, reason: str, seconds: float, details: dict[str, Any]) -> ResultRow:
+def _failed_row(name: str, reason: str, seconds: float, details: dict[str, Any], media: Media) -> ResultRow:
     """The row of a model that failed: no metrics, `status` 'failed' and the reason (also logged)."""
     log.error("%s", reason)
-    return ResultRow(name, "cross-modal", ["image", "text"], {}, train_seconds=round(seconds, 2), details=details,
-                     status="failed", error=reason)
+    return ResultRow(name, "cross-modal", [media.modality, "text"], {}, train_seconds=round(seconds, 2),
+                     details=details, status="failed", error=reason)
 
 
 def load_retrieval_split(
     dataset: Dataset, image_tables: tuple[str, ...], text_table: str, splits: tuple[str, ...], role: str = "test"
 ) -> RetrievalSplit:
-    """The images of `splits` that have an image vector and at least one caption vector.
+    """The images (videos, audio clips: the media of `image_tables`) of `splits` that have a vector in
+    `image_tables` and at least one caption vector.
 
     Raises:
         DatasetError: no such image, fewer than `retrieval_checks.MIN_IMAGES`, or a NaN/inf vector
             (`role`, 'train' or 'test', names the option that picks other splits).
     """
+    media = media_of(dataset, image_tables)
     samples = dataset.samples_table(columns=["sample_id", "split", "extra"])
     in_splits = np.isin(np.asarray(samples.column("split").to_pylist(), dtype=object), list(splits))
     wanted = np.asarray(samples.column("sample_id").to_pylist(), dtype=object)[in_splits]
@@ -332,18 +346,18 @@ def load_retrieval_split(
         ids, image_index, text_index, order = ids[by_file], image_index[by_file], text_index[by_file], "Karpathy file"
     if len(ids) == 0:
         raise DatasetError(
-            f"no image of splits {list(splits)} in {dataset.root} has both an image vector ({', '.join(image_tables)}) "
-            f"and caption vectors ({text_table}); check the splits and the errors tables (`mmdata info`); tables "
-            "that share no sample id may come from another dataset (`mmdata check` says)"
+            f"no {media.one} of splits {list(splits)} in {dataset.root} has both {media.a_modality} vector "
+            f"({', '.join(image_tables)}) and caption vectors ({text_table}); check the splits and the errors tables "
+            "(`mmdata info`); tables that share no sample id may come from another dataset (`mmdata check` says)"
         )
     rows = np.flatnonzero(keep_text)[text_index]
     starts, ends = offsets[rows], offsets[rows + 1]
     caption_rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
     caption_image = np.repeat(np.arange(len(ids)), ends - starts)
     left_out = np.asarray(sorted(set(wanted.tolist()) - set(ids.tolist())), dtype=object)
-    split = RetrievalSplit(ids, images[image_index], flat[caption_rows], caption_image, order, left_out)
+    split = RetrievalSplit(ids, images[image_index], flat[caption_rows], caption_image, order, left_out, media)
     check_retrieval_split(dataset.root, role, splits, split.sample_ids, split.images, split.texts, split.caption_image,
-                          (image_tables, text_table))
+                          (image_tables, text_table), media)
     return split
 
 
@@ -351,12 +365,13 @@ def _left_out_note(split: RetrievalSplit, role: str, image_tables: tuple[str, ..
                    max_ids: int = 10) -> dict[str, Any]:
     """The samples of a split the recipe cannot use, counted and named (first `max_ids`), with a
     warning: on the test side they change the benchmark (a 5K test scored on fewer images)."""
-    count = len(split.left_out)
+    count, media = len(split.left_out), split.media
     if count:
         log.warning(
-            "%d %s images have no image vector (%s) or no caption vector (%s) and are left out (first: %s); "
+            "%d %s %s have no %s vector (%s) or no caption vector (%s) and are left out (first: %s); "
             "their reasons are in the dataset's errors tables (`mmdata info`)",
-            count, role, ", ".join(image_tables), text_table, ", ".join(split.left_out[:3].tolist()))
+            count, role, media.many, media.modality, ", ".join(image_tables), text_table,
+            ", ".join(split.left_out[:3].tolist()))
     return {"images": count, "first": split.left_out[:max_ids].tolist()}
 
 
@@ -458,14 +473,14 @@ def _choose_splits(dataset: Dataset, config: RetrievalRecipeConfig,
     if missing:
         raise DatasetError(f"splits {missing} are not in {dataset.root}; splits: {present}")
     if test in train:
-        raise ConfigError(f"test split {test!r} is also a train split ({list(train)}); testing on training images "
-                          "would overstate the recall; pick disjoint splits")
+        raise ConfigError(f"test split {test!r} is also a train split ({list(train)}); testing on training "
+                          f"{space.media.many} would overstate the recall; pick disjoint splits")
     return tuple(train), test
 
 
-def _folds_note(n_images: int, order: str = "sample-id", fold_size: int = 1000) -> str:
-    """How the 1K folds were cut, for the report: their count, their order and the images left out."""
+def _folds_note(n_images: int, order: str = "sample-id", fold_size: int = 1000, media: Media = IMAGES) -> str:
+    """How the 1K folds were cut, for the report: their count, their order and the media items left out."""
     folds = len(fold_slices(n_images, fold_size))
     left = n_images - folds * fold_size
-    return (f"the mean over {folds} folds of {fold_size} images (consecutive in {order} order"
-            + (f"; the last {left} images are in no fold" if left else "") + ")")
+    return (f"the mean over {folds} folds of {fold_size} {media.many} (consecutive in {order} order"
+            + (f"; the last {left} {media.many} are in no fold" if left else "") + ")")

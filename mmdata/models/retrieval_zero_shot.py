@@ -32,6 +32,7 @@ from mmdata.metrics import (
 )
 from mmdata.models.report import ResultRow
 from mmdata.models.retrieval import cosine_scores
+from mmdata.models.retrieval_checks import IMAGES, Media, media_of
 from mmdata.store.metadata import model_version_fingerprints
 from mmdata.store.reader import Dataset
 
@@ -61,6 +62,8 @@ class SharedSpace:
     text_table: str | None = None
     #: The model fingerprint both tables record (first 16 hex digits of its sha256), when shared.
     fingerprint: str | None = None
+    #: What the media tables hold (images, videos, audio clips), as the notes and messages name it.
+    media: Media = IMAGES
 
     def to_json(self) -> dict[str, Any]:
         return {"evaluated": self.shared, "note": self.note, "fingerprint": self.fingerprint}
@@ -68,29 +71,36 @@ class SharedSpace:
 
 def shared_space(dataset: Dataset, image_tables: tuple[str, ...], text_table: str) -> SharedSpace:
     """Decide from the tables' provenance whether their vectors compare directly (see the module docstring)."""
+    media = media_of(dataset, image_tables)
     if len(image_tables) != 1:
         alone = [name for name in image_tables if shared_space(dataset, (name,), text_table).shared]
         hint = f"; {alone[0]} alone is (--image {alone[0]})" if alone else ""
-        return SharedSpace(False, f"zero-shot: {len(image_tables)} image tables ({', '.join(image_tables)}) are "
-                                  f"concatenated, which is no model's embedding space{hint}")
+        return SharedSpace(False, f"zero-shot: {len(image_tables)} {media.modality} tables ({', '.join(image_tables)}) "
+                                  f"are concatenated, which is no model's embedding space{hint}", media=media)
     image_table = image_tables[0]
     common = sorted(model_fingerprints(dataset, image_table) & model_fingerprints(dataset, text_table))
     if not common:
         return SharedSpace(False, f"zero-shot: {image_table} and {text_table} are not one embedding space (their "
-                                  "provenance records no model fingerprint in common)")
+                                  "provenance records no model fingerprint in common)", media=media)
     dims = dataset.entry(image_table).spec.get("dim"), dataset.entry(text_table).spec.get("dim")
     if dims[0] != dims[1] or dims[0] is None:
         return SharedSpace(False, f"zero-shot: {image_table} and {text_table} record one model ({common[0]}) but "
-                                  f"dims {dims[0]} and {dims[1]}; expected one dim")
+                                  f"dims {dims[0]} and {dims[1]}; expected one dim", media=media)
     return SharedSpace(True, f"zero-shot: {image_table} and {text_table} are one embedding space (model {common[0]}, "
-                             f"{dims[0]}-d): scored by cosine as extracted", image_table, text_table, common[0])
+                             f"{dims[0]}-d): scored by cosine as extracted", image_table, text_table, common[0], media)
 
 
 def zero_shot_only_refusal(space: SharedSpace) -> str:
-    """Why a zero-shot-only run cannot score these tables (the recipe's note) and what to extract instead."""
-    return (f"{space.note}; a zero-shot-only run (--zero-shot-only) needs image and caption vectors of one dual "
-            "encoder checkpoint: extract them with `--image clip --text clip-text:level=caption` (one --image table, "
-            "the same model=), or drop --zero-shot-only to train the alignment models on a train split")
+    """Why a zero-shot-only run cannot score these tables (the recipe's note) and what to extract instead
+    (CLIP for images; for videos and audio clips, vectors of a dual encoder that shares the text tower's space)."""
+    media = space.media
+    extract = ("extract them with `--image clip --text clip-text:level=caption` (one --image table, the same model=)"
+               if media == IMAGES else
+               f"extract the {media.many} and captions with one dual encoder whose provenance records its model "
+               "fingerprint on both tables (one media table)")
+    return (f"{space.note}; a zero-shot-only run (--zero-shot-only) needs {media.modality} and caption vectors of one "
+            f"dual encoder checkpoint: {extract}, or drop --zero-shot-only to train the alignment models on a train "
+            "split")
 
 
 def model_fingerprints(dataset: Dataset, table: str) -> set[str]:
@@ -106,7 +116,7 @@ def model_fingerprints(dataset: Dataset, table: str) -> set[str]:
 def zero_shot_row(images: np.ndarray, texts: np.ndarray, caption_image: np.ndarray,
                   space: SharedSpace) -> tuple[ResultRow, dict[str, float] | None]:
     """The zero-shot row of the stored (unstandardized) test vectors and its 1K-fold metrics (None: too few
-    test images); a failed row when a stored vector holds NaN/inf."""
+    test images); a failed row when a stored vector holds NaN/inf. Its modalities are the space's media's."""
     scores = cosine_scores(images, texts)
     details: dict[str, Any] = {
         "scores": f"raw cosines of the stored vectors ({space.image_table} x {space.text_table}): no training, "
@@ -114,13 +124,13 @@ def zero_shot_row(images: np.ndarray, texts: np.ndarray, caption_image: np.ndarr
         "model_fingerprint": space.fingerprint,
     }
     if not np.isfinite(scores).all():
-        reason = (f"zero-shot: {int((~np.isfinite(scores)).sum())} of {scores.size} test image-caption cosines of "
-                  f"{space.image_table} and {space.text_table} are NaN/inf; the stored vectors hold non-finite "
-                  "values (`mmdata check`)")
+        reason = (f"zero-shot: {int((~np.isfinite(scores)).sum())} of {scores.size} test "
+                  f"{space.media.modality}-caption cosines of {space.image_table} and {space.text_table} are NaN/inf; "
+                  "the stored vectors hold non-finite values (`mmdata check`)")
         log.error("%s", reason)
-        return ResultRow(ZERO_SHOT, "cross-modal", ["image", "text"], {}, details=details, status="failed",
-                         error=reason), None
+        return ResultRow(ZERO_SHOT, "cross-modal", [space.media.modality, "text"], {}, details=details,
+                         status="failed", error=reason), None
     details["tied_queries"] = tied_queries(scores, caption_image)
-    row = ResultRow(ZERO_SHOT, "cross-modal", ["image", "text"], retrieval_metrics(scores, caption_image),
+    row = ResultRow(ZERO_SHOT, "cross-modal", [space.media.modality, "text"], retrieval_metrics(scores, caption_image),
                     details=details)
     return row, folded_retrieval_metrics(scores, caption_image)
