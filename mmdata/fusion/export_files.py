@@ -8,8 +8,9 @@ Nothing is copied at open: Arrow IPC and .npy files are memory-mapped and each c
 mapped buffers, ids, labels and auxiliary labels included (kept as Arrow arrays, turned into Python values
 per batch of indices), so a DataLoader worker's private memory does not grow with the rows of the split: a
 Python list of 2M ids alone would take 140 MB in each worker (refcount updates write to the pages of every id
-read, so fork cannot share them). An npy export's ids and labels lie in `index.parquet`, which cannot be
-mapped: they are decoded into Arrow arrays (the ids' bytes plus 4 a row; 8 a row per label), not Python
+read, so fork cannot share them). An npy export's ids and labels are mapped from its `index.arrow`; one
+written before that file existed (mmdata 0.5.2 and older) has only `index.parquet`, which cannot be mapped:
+its ids and labels are decoded into Arrow arrays (the ids' bytes plus 4 a row; 8 a row per label), not Python
 objects. An npy export written before its class column had a .npy file of its own (`class_ids.npy`,
 `class_targets.npy`) has none here: `FusedDataset` then reads that column from `index.parquet` into memory.
 """
@@ -25,10 +26,12 @@ import numpy as np
 import pyarrow as pa
 
 from mmdata.errors import DatasetError
-from mmdata.fusion.formats import DATA_DIR, NPY_CLASS_FILES
+from mmdata.fusion.formats import DATA_DIR, NPY_CLASS_FILES, NPY_INDEX_ARROW, NPY_INDEX_PARQUET
 
-#: Rows an npy export's index.parquet is decoded by at a time (small enough to keep the decoder's scratch small).
+#: Rows an older npy export's index.parquet is decoded by at a time (keeps the decoder's scratch small).
 INDEX_BATCH_ROWS = 65_536
+#: The bytes a Parquet file starts and ends with.
+PARQUET_MAGIC = b"PAR1"
 #: Rows per record batch, on average, from which a gather takes each batch's rows at once rather than row by row.
 MANY_ROWS_PER_CHUNK = 16
 #: What to do about an export whose files are damaged.
@@ -265,10 +268,11 @@ class _Ragged:
 
 
 def open_npy_columns(export_dir: Path, split: str, label_columns: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Columns of a split of an npy export: its .npy files memory-mapped, ids and labels from index.parquet.
-    The class column is there when the export has its .npy file (`NPY_CLASS_FILES`; older exports lack it)."""
+    """Columns of a split of an npy export: its .npy files and its index.arrow memory-mapped (ids and labels
+    views of the mapped file), or index.parquet decoded where an older export lacks index.arrow. The class
+    column is there when the export has its .npy file (`NPY_CLASS_FILES`; older exports lack it)."""
     folder = export_dir / split
-    index = _read_index(folder / "index.parquet", ["sample_id", "label", *label_columns])
+    index_path, index = _open_index(folder, ["sample_id", "label", *label_columns])
     columns: dict[str, Any] = {
         "sample_id": _ArrowRows(_chunks(index.column("sample_id"))),
         "label": _ArrowRows(_chunks(index.column("label"))),
@@ -292,12 +296,40 @@ def open_npy_columns(export_dir: Path, split: str, label_columns: tuple[str, ...
             columns[column] = _load_npy(folder / name)
             if len(columns[column]) != index.num_rows:
                 raise DatasetError(f"{folder / name}: holds {len(columns[column])} rows, expected {index.num_rows} as "
-                                   f"in {folder / 'index.parquet'}; the export is damaged: {REFUSE_HINT}")
+                                   f"in {index_path}; the export is damaged: {REFUSE_HINT}")
     return columns
 
 
+def _open_index(folder: Path, columns: list[str]) -> tuple[Path, pa.Table]:
+    """`columns` of a split's index and the file they come from: index.arrow mapped (zero-copy), or, in an
+    export without it, index.parquet decoded. Beside index.arrow, index.parquet (which the export's other
+    readers read) is checked whole, as when it was decoded: a truncated one is named here."""
+    arrow_path, parquet_path = folder / NPY_INDEX_ARROW, folder / NPY_INDEX_PARQUET
+    if not arrow_path.is_file():
+        return parquet_path, _read_index(parquet_path, columns)
+    _check_parquet_is_whole(parquet_path)
+    return arrow_path, read_export_file(arrow_path, "arrow", columns)
+
+
+def _check_parquet_is_whole(path: Path) -> None:
+    """A Parquet file starts and ends with b"PAR1", its footer's length before the last: checked from these
+    12 bytes, since decoding the footer (a few MB for an index of a thousand row groups) would stay in each
+    DataLoader worker's memory.
+
+    Raises:
+        DatasetError: the file is missing, truncated or not Parquet.
+    """
+    with export_file(path), open(path, "rb") as source:
+        size, head = path.stat().st_size, source.read(4)
+        source.seek(max(0, size - 8))
+        tail = source.read(8)
+        footer = int.from_bytes(tail[:4], "little") if len(tail) == 8 else size
+        if head != PARQUET_MAGIC or tail[4:] != PARQUET_MAGIC or footer > size - 12:
+            raise ValueError(f"not a whole Parquet file: {size} bytes, starting {head!r}, ending {tail!r}")
+
+
 def _read_index(path: Path, columns: list[str]) -> pa.Table:
-    """`columns` of an npy export's index.parquet, decoded batch by batch from the mapped file, and the
+    """`columns` of an older npy export's index.parquet, decoded batch by batch from the mapped file, and the
     decoder's scratch memory handed back to the system: each DataLoader worker keeps only the Arrow arrays
     (read whole, the decoding leaves about twice their size held by Arrow's memory pool)."""
     import pyarrow.parquet as pq
@@ -311,7 +343,7 @@ def _read_index(path: Path, columns: list[str]) -> pa.Table:
 
 
 def _chunks(column: pa.ChunkedArray) -> list[pa.Array]:
-    """The arrays of a column read from Parquet (one per row group; an empty one when it has none)."""
+    """The arrays of an index column (one per record batch or row group; an empty one when it has none)."""
     return column.chunks or [pa.array([], column.type)]
 
 

@@ -24,7 +24,8 @@ Files inside the export directory:
     hf       dataset_dict.json, <split>/...        (`datasets.load_from_disk`)
     npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy, class_ids.npy or
              class_targets.npy), <split>/index.parquet (sample_id, split, label, the label_<name> columns,
-             class_id or class_targets, row)
+             class_id or class_targets, row) and <split>/index.arrow (the same but the class column, whose
+             .npy file readers map; IPC file format, uncompressed: memory-mappable)
 
 A split's name is part of its files' names, so it must be a plain file name that is none of the
 export's own (`check_split_name`, which `plan_fusion` applies to every split before any pass).
@@ -59,6 +60,12 @@ EXPORT_OWN_NAMES = frozenset({FUSED_METADATA, DROPPED_SAMPLES, "dataset_dict.jso
 #: An npy export's class column -> its .npy file, memory-mapped by readers (a multi-hot class_targets column is
 #: N x C float32: 4 GB at AudioSet's 2M x 527); index.parquet keeps the column too, for pandas and pyarrow readers.
 NPY_CLASS_FILES = {"class_id": "class_ids.npy", "class_targets": "class_targets.npy"}
+#: An npy export's index as readers map it (Parquet cannot be mapped: each DataLoader worker decoded
+#: index.parquet into ~47 bytes a row of its own), and as pandas and pyarrow readers read it.
+NPY_INDEX_ARROW = "index.arrow"
+NPY_INDEX_PARQUET = "index.parquet"
+#: Rows per record batch of index.arrow, at least: few batches to map, and a small buffer while fusing (~3 MB).
+NPY_INDEX_BATCH_ROWS = 65_536
 
 
 class Sink(ABC):
@@ -226,14 +233,15 @@ class ArrowSink(Sink):
 
 class NpySink(Sink):
     """<split>/features.npy (+ lengths, offsets, present, the class column) preallocated from the first
-    pass's counts, and <split>/index.parquet (sample_id, split, label, the auxiliary label columns, the
-    class column, row)."""
+    pass's counts, <split>/index.parquet (sample_id, split, label, the auxiliary label columns, the
+    class column, row) and <split>/index.arrow, the same columns but the class column (`NpyIndexArrow`)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._arrays: dict[str, dict[str, np.ndarray]] = {}
         self._cursor: dict[str, tuple[int, int]] = {}
         self._index: dict[str, pq.ParquetWriter] = {}
+        self._index_arrow: dict[str, NpyIndexArrow] = {}
         column = self.layout.class_column
         #: The key of the class column's array among a split's arrays (its file's stem), None without one.
         self._class_key = None if column is None else Path(NPY_CLASS_FILES[column]).stem
@@ -258,7 +266,9 @@ class NpySink(Sink):
         index_schema = self.schema.remove_metadata()
         keys = ("sample_id", "split", "label", *layout.labels, *([layout.class_column] if layout.class_column else []))
         index_schema = pa.schema([index_schema.field(c) for c in keys] + [pa.field("row", pa.int64())])
-        self._index[split] = pq.ParquetWriter(folder / "index.parquet", index_schema)
+        self._index[split] = pq.ParquetWriter(folder / NPY_INDEX_PARQUET, index_schema)
+        arrow_schema = pa.schema([f for f in index_schema if f.name != layout.class_column])  # the class: its .npy
+        self._index_arrow[split] = NpyIndexArrow(folder / NPY_INDEX_ARROW, arrow_schema)
         self._cursor[split] = (0, 0)
         return arrays
 
@@ -282,8 +292,10 @@ class NpySink(Sink):
         if self._class_key is not None:
             arrays[self._class_key][row : row + n] = batch.class_ids
         rows = pa.array(np.arange(row, row + n, dtype=np.int64))
-        self._index[split].write_table(pa.table([batch.sample_id, batch.split, batch.label,
-                                                 *batch.label_arrays(self.layout), rows], schema=self._index[split].schema))
+        index = pa.table([batch.sample_id, batch.split, batch.label, *batch.label_arrays(self.layout), rows],
+                         schema=self._index[split].schema)
+        self._index[split].write_table(index)
+        self._index_arrow[split].write(index)
         self._cursor[split] = (row + n, step)
 
     def close(self) -> dict[str, list[str]]:
@@ -292,9 +304,42 @@ class NpySink(Sink):
             for array in arrays.values():
                 array.flush()
             self._index[split].close()
-            out[split] = [f"{split}/{name}.npy" for name in arrays] + [f"{split}/index.parquet"]
+            self._index_arrow[split].close()
+            out[split] = [f"{split}/{name}.npy" for name in arrays] + [f"{split}/{NPY_INDEX_PARQUET}",
+                                                                        f"{split}/{NPY_INDEX_ARROW}"]
         self._arrays.clear()
         return out
+
+
+class NpyIndexArrow:
+    """An npy export's <split>/index.arrow: an uncompressed Arrow IPC file that readers memory-map, so the
+    ids and labels of every DataLoader worker are views of the file's pages, shared, not decoded copies.
+    The sink's batches (a few hundred rows with wide features) are gathered into record batches of at least
+    `NPY_INDEX_BATCH_ROWS` rows: a reader keeps a few arrays per record batch, so fewer is lighter."""
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.schema = schema
+        self._file = pa.OSFile(str(path), "wb")
+        self._writer = pa.ipc.new_file(self._file, schema)
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+
+    def write(self, index: pa.Table) -> None:
+        """Add the index rows of one batch (a table holding at least the schema's columns)."""
+        self._pending.extend(index.select(self.schema.names).to_batches())
+        self._pending_rows += index.num_rows
+        if self._pending_rows >= NPY_INDEX_BATCH_ROWS:
+            self._flush()
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+        self._file.close()
+
+    def _flush(self) -> None:
+        if self._pending_rows:
+            self._writer.write_batch(pa.concat_batches(self._pending))
+        self._pending, self._pending_rows = [], 0
 
 
 def _class_array(folder: Path, layout: RowLayout, rows: int) -> np.ndarray:
