@@ -26,6 +26,7 @@ from mmdata.options import did_you_mean
 from mmdata.records import duration_keys, media_ends
 from mmdata.store import layout
 from mmdata.store.arrays import interval_bounds, sequence_rows
+from mmdata.store.grown_samples import update_left_reason
 from mmdata.store.reader import Dataset
 from mmdata.store.shards import read_shard
 
@@ -60,7 +61,8 @@ def _why_not_cuttable(source: Dataset, name: str) -> str | None:
     if not spec.intervals or spec.dim is None:
         return "its rows have no intervals or no fixed width, so they cannot be clipped to a segment"
     if not entry.complete or not layout.shard_files(source.table_dir(name)):
-        return f"incomplete (an interrupted run); finish it in {source.root} first"
+        reason = None if entry.complete else update_left_reason(source, name)
+        return reason or f"incomplete (an interrupted run); finish it in {source.root} first"
     return None
 
 

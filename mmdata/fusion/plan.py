@@ -40,6 +40,7 @@ from mmdata.fusion.formats import check_split_name
 from mmdata.fusion.labels import AuxLabels, choose_labels, read_label_values
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.arrays import non_finite_rows, single_chunk
+from mmdata.store.grown_samples import update_left_reason
 from mmdata.store.layout import samples_dir, shard_files
 from mmdata.store.shards import parquet_pool, read_shard, release_unused_memory
 from mmdata.store.manifest import TableEntry
@@ -403,6 +404,7 @@ def _plan_table(dataset: Dataset, name: str, options: FuseOptions, sample_ids: p
     if spec.dim is None or spec.dtype not in FUSED_DTYPES:
         raise SchemaMismatchError(f"table {name!r} holds {'variable-length' if spec.dim is None else spec.dtype} "
                                   f"vectors; fusion concatenates fixed-dim float features only ({', '.join(FUSED_DTYPES)})")
+    _refuse_update_left(dataset, name, sample_ids)
     _raise_first(name, table_checks.check_table_state(name, entry, shards))
     files = [s.path for s in shards]
     starts = row_starts(shards)
@@ -417,6 +419,17 @@ def _plan_table(dataset: Dataset, name: str, options: FuseOptions, sample_ids: p
     normalize = options.normalize
     method = normalize if isinstance(normalize, str) else normalize.get(name, normalize.get(entry.modality, "none"))
     return TablePlan(name, entry.modality, entry, spec, method, files)
+
+
+def _refuse_update_left(dataset: Dataset, name: str, sample_ids: pa.Array) -> None:
+    """Raise when table `name` is incomplete because it lacks the samples an `mmdata extract --update`
+    added (or an update is unfinished), naming the command that completes it
+    (`grown_samples.update_left_reason`); a table an interrupted run left is refused by `check_table_state`."""
+    if dataset.entry(name).complete:
+        return
+    reason = update_left_reason(dataset, name, sample_ids.to_pylist())
+    if reason is not None:
+        raise DatasetError(f"{reason} [table-incomplete]")
 
 
 def _refuse_split_leaks(samples: pa.Table) -> None:

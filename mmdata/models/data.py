@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from mmdata.errors import DatasetError, SchemaMismatchError
 from mmdata.store.arrays import non_finite_rows
+from mmdata.store.grown_samples import update_left_reason
 from mmdata.store.reader import Dataset
 
 _REEXTRACT_HINT = "extract the table again (`mmdata extract ... --force`); `mmdata check` lists such damage"
@@ -62,8 +63,12 @@ def read_sequence(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray, 
 
 def _complete_table(dataset: Dataset, name: str) -> pa.Table:
     """The ids and features of a finished table: training on the finished shards of an interrupted
-    extraction would train on a subset without saying so."""
+    extraction, or on a table without the samples an `extract --update` added, would train on a subset
+    without saying so."""
     if not dataset.entry(name).complete:
+        reason = update_left_reason(dataset, name)
+        if reason is not None:
+            raise DatasetError(f"{reason}; training reads complete tables only")
         raise DatasetError(f"table {name!r} of {dataset.root} is incomplete (an extraction is running or was "
                            "interrupted); finish it with `mmdata extract` (it resumes) before training")
     return dataset.read_table(name, columns=["sample_id", "feature"])

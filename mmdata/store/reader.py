@@ -17,12 +17,13 @@ import pyarrow.dataset as ds
 from mmdata.entry_arguments import check_split_name
 from mmdata.errors import ArgumentTypeError, DatasetError, DatasetNotFoundError, SchemaMismatchError, UnknownNameError
 from mmdata.options import dataset_path
+from mmdata.store.grown_samples import rows_in_finished_shards, update_left_reason
 from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk
 from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, shard_files
 from mmdata.store.layout import samples_dir as layout_samples_dir
 from mmdata.store.manifest import Manifest, TableEntry, read_manifest
 from mmdata.store.metadata import FeatureSpec, decode_metadata, shown_dim, shown_kind
-from mmdata.store.shards import RESTORE_SAMPLES, read_shard, repair_hint, shard_rows, shards_dataset
+from mmdata.store.shards import RESTORE_SAMPLES, read_shard, repair_hint, shards_dataset
 from mmdata.store.writer import staging_folders
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,9 @@ class Dataset:
     that row, `to_numpy` and `read_sequences` leave it out (their ids name exactly the rows they return).
     A Dataset is not iterable (rows or tables? say which: `table_names`, or `table(name).to_batches()`).
 
-    A table the manifest marks incomplete (an extraction writing it now, or one that was interrupted)
-    has rows for the samples of its finished shards only: reading it logs a warning saying so.
+    A table the manifest marks incomplete (an extraction writing it now, or one that was interrupted,
+    or one that lacks the samples an `mmdata extract --update` added) has rows for the samples of its
+    finished shards only: reading it logs a warning saying so, and which command completes it.
     """
 
     root: Path
@@ -146,20 +148,32 @@ class Dataset:
         if not files and not complete:
             written = sorted(p.name for p in folder.glob(".part-*")) if folder.is_dir() else []
             progress = f" ({written[0]} in {folder} is a shard being written)" if written else ""
-            raise DatasetError(
+            raise DatasetError(update_left_reason(self, name) or (
                 f"table {name!r} has no finished shard yet: {MANIFEST_NAME} marks it incomplete, so the `mmdata "
                 f"extract` or `mmdata align` that writes it is running now or was interrupted{progress}; read it "
-                "when that run has finished, or run the command that wrote the table again to finish it")
+                "when that run has finished, or run the command that wrote the table again to finish it"))
         if not files:
             raise DatasetError(f"table {name!r}: {folder} has no finished shards, while {MANIFEST_NAME} lists the "
                                f"table; {repair_hint(folder / 'part')}")
         if not complete and name not in self._warned_incomplete:
             self._warned_incomplete.add(name)
-            log.warning("table %r is incomplete: %s marks it so (the `mmdata extract` or `mmdata align` that writes "
-                        "it is running now or was interrupted); reading the %d of its %d shards that are finished, "
-                        "without the rows of the other samples; run the command that wrote the table again to "
-                        "finish it", name, MANIFEST_NAME, len(files), len(self.manifest.samples.get("shards") or ()))
+            self._warn_incomplete(name, len(files))
         return files
+
+    def _warn_incomplete(self, name: str, finished: int) -> None:
+        """The warning of reading table `name`, which the manifest marks incomplete, from its `finished`
+        shards: why it lacks rows (`grown_samples.update_left_reason`: samples an `extract --update`
+        added, or an update unfinished; else a run writing it now or interrupted) and how it is completed."""
+        shards = len(self.manifest.samples.get("shards") or ())
+        reason = update_left_reason(self, name)
+        if reason is not None:
+            log.warning("%s; reading the %d of its %d shards that are finished, without the rows of the other "
+                        "samples", reason, finished, shards)
+            return
+        log.warning("table %r is incomplete: %s marks it so (the `mmdata extract` or `mmdata align` that writes "
+                    "it is running now or was interrupted); reading the %d of its %d shards that are finished, "
+                    "without the rows of the other samples; run the command that wrote the table again to "
+                    "finish it", name, MANIFEST_NAME, finished, shards)
 
     def table(self, name: str) -> ds.Dataset:
         """Feature table `name` as a pyarrow dataset over its finished shards (nothing is read yet)."""
@@ -298,7 +312,7 @@ class Dataset:
         for name in self.table_names:
             entry = self.manifest.tables[name]
             spec = entry.spec
-            rows = f"{entry.rows}" if entry.complete else f"{_rows_written(self.root / entry.path)} (incomplete)"
+            rows = f"{entry.rows}" if entry.complete else f"{rows_in_finished_shards(self.root / entry.path)} (incomplete)"
             kind = shown_kind(str(spec.get("kind", "")), spec.get("frame_rate"))
             out.append((name, shown_dim(spec.get("dim")), str(spec.get("dtype", "")), kind, rows, str(entry.errors)))
         return out
@@ -415,15 +429,6 @@ def _present_rows(table: pa.Table) -> pa.Table:
 
 def _sample_ids(table: pa.Table) -> np.ndarray:
     return np.asarray(table["sample_id"].to_numpy(zero_copy_only=False), dtype=object)
-
-
-def _rows_written(table_dir: Path) -> int:
-    """Rows of the finished shards of an unfinished table, from their footers (an unreadable one counts none)."""
-    total = 0
-    for path in shard_files(table_dir):
-        with contextlib.suppress(DatasetError):
-            total += shard_rows(path)
-    return total
 
 
 def _shards_dataset(files: list[Path]) -> ds.Dataset:

@@ -1,0 +1,214 @@
+"""Tables an `extract --update` left without the samples it added, as every reader of a dataset names them.
+
+An update appends the samples a corpus gained and marks every feature table incomplete
+(`mmdata.samples_update`); an extract naming a table's extractor computes its rows for them, and the
+tables no extract named since stay incomplete on purpose. The readers (`Dataset.table_files`, the
+training readers, `mmdata fuse`, segment cutting) and `mmdata info` and `mmdata check`
+(`mmdata.checks.update_state`) tell such a table apart from one an interrupted run left, by two
+facts on disk:
+
+- the manifest's `extra.update` marker: an update is running now or was interrupted, and the same
+  `extract --update` command finishes it;
+- the samples fingerprint: an update keeps the one the dataset was made with, so after one that added
+  samples it names a proper prefix of the samples table's ids, as long as the rows there were before.
+
+This module reads only the manifest, the shards' footers and the samples' ids (when a table is
+incomplete), so `mmdata.store.reader` imports it; the pipeline's modules it names commands with are
+imported when a message is due.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mmdata.errors import DatasetError, MmdataError
+from mmdata.store.layout import shard_files
+from mmdata.store.manifest import Manifest, TableEntry
+from mmdata.store.shards import shard_rows
+
+if TYPE_CHECKING:
+    from mmdata.store.reader import Dataset
+
+
+@dataclass(frozen=True)
+class SamplesGrowth:
+    """How `extract --update` grew the samples table: the rows it had before, and whether the update is
+    still unfinished (its marker is in the manifest)."""
+
+    rows_before: int
+    interrupted: bool
+
+
+def may_lack_added_samples(entry: TableEntry) -> bool:
+    """Whether an incomplete table may be one an update left: any but those `align` and `segment` derive
+    (an update refuses a dataset holding them)."""
+    from mmdata.samples_update import DERIVED_EXTRACTORS  # (it imports the store: not at the top)
+
+    return not entry.complete and entry.extractor not in DERIVED_EXTRACTORS
+
+
+def interrupted_update(manifest: Manifest) -> SamplesGrowth | None:
+    """The update the manifest marks as under way (running now, or killed), or None."""
+    from mmdata.samples_update import UPDATE_KEY
+
+    marker = manifest.extra.get(UPDATE_KEY)
+    if not isinstance(marker, dict):
+        return None
+    return SamplesGrowth(rows_before=int(marker.get("rows_before", 0)), interrupted=True)
+
+
+def samples_growth(manifest: Manifest, sample_ids: Sequence[str], *, likely_from: int = 0) -> SamplesGrowth | None:
+    """How an update grew the samples table whose ids are `sample_ids` (in table order), or None when
+    none did: no update marker, and the manifest's fingerprint names all the ids (or none of their
+    prefixes: a samples table changed some other way, which `check` reports as such). `likely_from`:
+    see `fingerprinted_prefix`."""
+    interrupted = interrupted_update(manifest)
+    if interrupted is not None:
+        return interrupted
+    fingerprint = str(manifest.samples.get("fingerprint") or "")
+    rows_before = fingerprinted_prefix(sample_ids, fingerprint, likely_from=likely_from)
+    return None if rows_before is None else SamplesGrowth(rows_before=rows_before, interrupted=False)
+
+
+def fingerprinted_prefix(sample_ids: Sequence[str], fingerprint: str, *, likely_from: int = 0) -> int | None:
+    """The length of the proper prefix of `sample_ids` whose fingerprint (`samples_loading.fingerprint_ids`)
+    is `fingerprint`, or None (all of them have it, or no prefix does).
+
+    All the ids are hashed at once first (the common case, a samples table no update grew, costs that
+    one pass); then prefixes of `likely_from` ids or more are tried, then the shorter ones. A table an
+    update left holds the rows of the shards before the one the update rewrote, so its row count is
+    where the rows before the update are likely to end: trying one prefix costs a hash state copied,
+    several times the cost of hashing an id."""
+    ids = list(sample_ids)
+    if _ids_digest(ids).hexdigest()[:16] == fingerprint:
+        return None
+    longest = len(ids) - 1  # a proper prefix
+    start = min(max(likely_from, 1), max(longest, 1))
+    found = _first_prefix_with(ids, fingerprint, start, longest)
+    return found if found is not None else _first_prefix_with(ids, fingerprint, 1, start - 1)
+
+
+def _first_prefix_with(ids: list[str], fingerprint: str, shortest: int, longest: int) -> int | None:
+    """The shortest prefix of `ids` of `shortest` to `longest` ids whose fingerprint is `fingerprint`."""
+    if shortest > longest:
+        return None
+    digest = _ids_digest(ids[:shortest])
+    for count, sample_id in enumerate(itertools.chain([None], ids[shortest:longest]), shortest):
+        if sample_id is not None:
+            digest.update(sample_id.encode() + b"\0")
+        if digest.copy().hexdigest()[:16] == fingerprint:
+            return count
+    return None
+
+
+def _ids_digest(ids: Sequence[str]) -> hashlib._Hash:
+    """The running hash of `samples_loading.fingerprint_ids` over `ids`, in one update."""
+    return hashlib.sha256(("\0".join(ids) + "\0").encode() if ids else b"")
+
+
+def rows_in_finished_shards(table_dir: Path) -> int:
+    """Rows of the finished shards in `table_dir`, from their footers (an unreadable one counts none)."""
+    total = 0
+    for path in shard_files(table_dir):
+        try:
+            total += shard_rows(path)
+        except DatasetError:
+            continue
+    return total
+
+
+def update_left_reason(dataset: Dataset, name: str, sample_ids: Sequence[str] | None = None) -> str | None:
+    """Why incomplete table `name` lacks rows when an `extract --update` explains it, one sentence naming
+    the command that completes it: the samples the update added (`lacks_added_samples`), or the update
+    itself unfinished (`unfinished_update_reason`). None when no update explains it (an interrupted
+    `extract` or `align` left the table: each reader says that in its own words), or when the samples
+    table cannot be read to tell (that error is the reader's to raise).
+
+    The samples' ids (`sample_ids`, else read here: one column) are hashed only when the manifest marks
+    no update under way, so a reader pays this only for an incomplete table it reports.
+    """
+    entry = dataset.manifest.tables[name]
+    if not may_lack_added_samples(entry):
+        return None
+    unfinished = interrupted_update(dataset.manifest)
+    if unfinished is not None:
+        return unfinished_update_reason(dataset, name, unfinished)
+    rows = rows_in_finished_shards(dataset.root / entry.path)
+    try:
+        ids = sample_ids if sample_ids is not None else \
+            dataset.samples_table(["sample_id"]).column("sample_id").to_pylist()
+    except DatasetError:
+        return None
+    growth = samples_growth(dataset.manifest, ids, likely_from=rows)
+    return None if growth is None else lacks_added_samples(dataset, name, growth, rows=rows, total=len(ids))
+
+
+def lacks_added_samples(dataset: Dataset, name: str, growth: SamplesGrowth, *, rows: int, total: int) -> str:
+    """Table `name`, holding `rows` of the `total` samples after a finished `growth`, lacks the samples
+    the update added: how many, and the `mmdata extract` command that computes them."""
+    added = total - growth.rows_before
+    samples = "the sample" if added == 1 else f"the {added} samples"
+    command = quoted_commands(completing_commands(dataset, [name]))
+    if rows >= total:  # every row written, the run stopped before it marked the table complete
+        return (f"table {name!r} has rows for {samples} `mmdata extract --update` added, but no extract marked it "
+                f"complete since; run {command}")
+    return (f"table {name!r} lacks {samples} `mmdata extract --update` added (it holds rows for {rows} of the "
+            f"{total} samples); compute {'it' if added == 1 else 'them'} with {command}")
+
+
+def unfinished_update_reason(dataset: Dataset, name: str, growth: SamplesGrowth) -> str:
+    """Table `name` lacks the rows of the samples an unfinished update adds, and the command finishing it."""
+    return f"table {name!r} is incomplete: {unfinished_update_clause(growth)}; {finish_update_hint(dataset)}"
+
+
+def unfinished_update_clause(growth: SamplesGrowth) -> str:
+    """What an unfinished update left a table without."""
+    return (f"the `mmdata extract --update` adding samples to the {growth.rows_before} there were is running now "
+            "or was interrupted before it computed this table's rows for them")
+
+
+def finish_update_hint(dataset: Dataset) -> str:
+    """How an interrupted update is finished: the same command again (spelled out naming every table)."""
+    return (f"run the same `mmdata extract ... --update` command again to finish it (naming every table's extractor: "
+            f"{quoted_commands(completing_commands(dataset, sorted(dataset.manifest.tables), '--update'))}); a run "
+            "without --update is refused until then")
+
+
+#: Tables an extract writes without naming an extractor: read again from the corpus files (`.csd`, pickles).
+_READ_FROM_CORPUS = ("precomputed",)
+
+
+def completing_commands(dataset: Dataset, names: Sequence[str], *flags: str) -> list[str]:
+    """The `mmdata extract` command lines that compute the missing rows of tables `names` of the dataset
+    (one per table format among them; `extract_refusals.extract_command` spells each), then `flags`."""
+    from mmdata.extract_refusals import extract_command  # the pipeline's modules, only when a hint is due
+
+    by_format: dict[str, list[tuple[str, str]]] = {}
+    for name in names:
+        entry = dataset.manifest.tables[name]
+        extractors = by_format.setdefault(entry.format, [])
+        if entry.extractor not in _READ_FROM_CORPUS:
+            extractors.append((entry.modality, _extractor_spelling(entry)))
+    return [extract_command(dataset, extractors, table_format, *flags)
+            for table_format, extractors in by_format.items()]
+
+
+def _extractor_spelling(entry: TableEntry) -> str:
+    """The entry's extractor as the command line takes it (`extract_refusals.extractor_spec`); its bare
+    name when its config cannot be rebuilt here (an extractor of your own not imported, weights gone)."""
+    from mmdata.extract_refusals import extractor_spec
+    from mmdata.features.base import get_extractor_class
+
+    try:
+        return extractor_spec(get_extractor_class(entry.extractor)(dict(entry.config)))
+    except (MmdataError, OSError):
+        return entry.extractor
+
+
+def quoted_commands(commands: Sequence[str]) -> str:
+    """Command lines in backquotes, joined by ", then "."""
+    return ", then ".join(f"`{command}`" for command in commands)
