@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,9 +167,18 @@ def write_samples(output_dir: Path, table: pa.Table, problems: Sequence[LoadProb
     (killed before it wrote the manifest): they are removed first, never counted with the new ones."""
     _check_unique_ids(table)
     _remove_unfinished_samples(output_dir)
-    for index, start in enumerate(range(0, max(len(table), 1), shard_size)):
-        write_table_atomic(table.slice(start, shard_size), layout.samples_dir(output_dir) / layout.shard_name(index))
+    for rows, path in samples_shards(output_dir, table, shard_size=shard_size):
+        write_table_atomic(rows, path)
     write_loader_errors(output_dir, problems)
+
+
+def samples_shards(output_dir: Path, table: pa.Table, *, shard_size: int,
+                   first: int = 0) -> Iterator[tuple[pa.Table, Path]]:
+    """(rows, file) of each shard of the samples table `table` from shard `first` on: shard k holds rows
+    [k * shard_size, (k + 1) * shard_size), and an empty table is one empty shard. `write_samples` writes
+    them all; `extract --update` those from the partial last one on (`samples_update`)."""
+    for index in range(first, max(-(-len(table) // shard_size), 1)):
+        yield table.slice(index * shard_size, shard_size), layout.samples_dir(output_dir) / layout.shard_name(index)
 
 
 def write_loader_errors(output_dir: Path, problems: Sequence[LoadProblem]) -> None:

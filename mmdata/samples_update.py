@@ -40,11 +40,12 @@ from mmdata.corpora.base import LoadResult
 from mmdata.corpora.sources import SOURCES_KEY, source_names, stat_sources
 from mmdata.errors import DatasetError
 from mmdata.records import SAMPLES_SCHEMA, samples_to_table
-from mmdata.samples_loading import _check_unique_ids, samples_entry, write_loader_errors
+from mmdata.samples_loading import _check_unique_ids, samples_entry, samples_shards, write_loader_errors
 from mmdata.store import layout
 from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.moments import MOMENTS_DIR
 from mmdata.store.shards import RESTORE_SAMPLES, read_shard, shard_rows
+from mmdata.store.tables import recount_table
 from mmdata.store.writer import write_table_atomic
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,8 @@ def update_samples(output_dir: Path, manifest: Manifest, result: LoadResult, *, 
     first = len(kept) // shard_size  # the partial last shard, or the first new one
     _mark_update(output_dir, manifest, rows_before)
     _drop_shards_from(output_dir, manifest, first)
-    for index in range(first, -(-len(grown) // shard_size)):
-        write_table_atomic(grown.slice(index * shard_size, shard_size),
-                           layout.samples_dir(output_dir) / layout.shard_name(index))
+    for rows, path in samples_shards(output_dir, grown, shard_size=shard_size, first=first):
+        write_table_atomic(rows, path)
     write_loader_errors(output_dir, result.problems)
     _record_grown_samples(output_dir, manifest, grown, shard_size, result, root)
     return len(grown) - rows_before
@@ -225,8 +225,8 @@ def _numbered_from(folder: Path, first: int) -> list[Path]:
     """The files `part-NNNNN.*` of `folder` numbered `first` or more."""
     if not folder.is_dir():
         return []
-    return [path for path in folder.glob("part-*") if path.is_file()
-            and path.stem.removeprefix("part-").isdigit() and int(path.stem.removeprefix("part-")) >= first]
+    return [path for path in folder.glob("part-*")
+            if path.is_file() and (number := layout.shard_number(path)) is not None and number >= first]
 
 
 def _record_grown_samples(output_dir: Path, manifest: Manifest, grown: pa.Table, shard_size: int,
@@ -241,8 +241,7 @@ def _record_grown_samples(output_dir: Path, manifest: Manifest, grown: pa.Table,
     _set_or_drop(manifest.extra, SOURCES_KEY, stat_sources(root, source_names(result)))
     manifest.extra.pop(UPDATE_KEY, None)
     for name, entry in manifest.tables.items():
-        entry.rows = _rows_in(layout.feature_dir(output_dir, name))
-        entry.errors = _rows_in(layout.errors_dir(output_dir, name))
+        recount_table(output_dir, name, entry)
     write_manifest(output_dir, manifest)
 
 
@@ -251,10 +250,6 @@ def _set_or_drop(mapping: dict[str, Any], key: str, value: dict[str, Any]) -> No
         mapping[key] = value
     else:
         mapping.pop(key, None)
-
-
-def _rows_in(folder: Path) -> int:
-    return sum(shard_rows(path) for path in layout.shard_files(folder))
 
 
 def incomplete_tables(manifest: Manifest) -> list[str]:

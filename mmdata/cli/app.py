@@ -21,7 +21,7 @@ from typer import core as typer_core
 from mmdata import __version__
 from mmdata.cli.console import BROKEN_PIPE_EXIT_CODE, silence_closed_stdout, stdout_is_closed
 from mmdata.cli.parsing import prepared_args
-from mmdata.cli.startup import INTERRUPTED_EXIT_CODE
+from mmdata.cli.startup import INTERRUPTED_EXIT_CODE, report_interrupted  # (also imported from here)
 from mmdata.errors import MmdataError
 
 #: Exit status when the data has errors: `check` found error-severity issues, `verify` altered files,
@@ -63,12 +63,6 @@ def table_names(values: list[str] | None) -> list[str] | None:
     """Table names from a repeatable option that also takes comma lists (`-t a -t b,c`); None when none."""
     names = [name.strip() for value in values or [] for name in value.split(",") if name.strip()]
     return names or None
-
-
-def report_interrupted() -> int:
-    """Say `interrupted` on stderr; returns the exit status after Ctrl-C."""
-    typer.echo("interrupted", err=True)
-    return INTERRUPTED_EXIT_CODE
 
 
 class LiteralHelpCommand(typer_core.TyperCommand):

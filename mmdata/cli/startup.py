@@ -22,8 +22,7 @@ def quiet_interrupt() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        _say_interrupted()
-        raise SystemExit(INTERRUPTED_EXIT_CODE) from None
+        raise SystemExit(report_interrupted()) from None
 
 
 @contextmanager
@@ -35,8 +34,7 @@ def interrupt_reported_outside_commands() -> Iterator[None]:
     except SystemExit as end:
         if not (end.code == INTERRUPTED_EXIT_CODE and _typer_caught_a_ctrl_c(end)):
             raise
-        _say_interrupted()
-        raise SystemExit(INTERRUPTED_EXIT_CODE) from None
+        raise SystemExit(report_interrupted()) from None
 
 
 def _typer_caught_a_ctrl_c(end: SystemExit) -> bool:
@@ -47,5 +45,11 @@ def _typer_caught_a_ctrl_c(end: SystemExit) -> bool:
     return typer_exit is not None and isinstance(typer_exit.__cause__, KeyboardInterrupt)
 
 
-def _say_interrupted() -> None:
-    print("interrupted", file=sys.stderr)
+def report_interrupted() -> int:
+    """Say `interrupted` on stderr; returns the exit status after Ctrl-C. Every Ctrl-C the command line
+    reports goes through here, during a command (`mmdata.cli.app.command`) or outside one; it writes
+    as `typer.echo(..., err=True)` does (flushed, nothing without a stderr), without loading Typer,
+    which a Ctrl-C here may have interrupted the import of."""
+    if sys.stderr is not None:
+        print("interrupted", file=sys.stderr, flush=True)
+    return INTERRUPTED_EXIT_CODE

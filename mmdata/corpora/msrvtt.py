@@ -77,10 +77,10 @@ def load_msrvtt(corpus_dir: Path, options: MsrvttOptions, split: str | None) -> 
         CorpusFormatError: malformed JSON or CSV, named `file:line[:column]`.
         ConfigError: both layouts' files are there with `layout=auto`, or a split the layout does not have.
     """
-    layout = _layout(corpus_dir, options.layout)
+    layout, annotation_files = _layout(corpus_dir, options.layout)
     folders = MediaFolders(corpus_dir, [options.video_dir] if options.video_dir is not None else
                            [d for d in VIDEO_DIRS if (corpus_dir / d).is_dir()])
-    wanted, annotations, assigned, metadata = _read_layout(corpus_dir, options, layout, split)
+    wanted, annotations, assigned, metadata = _read_layout(options, layout, annotation_files, split)
     result = LoadResult(samples=[], problems=list(annotations.problems), metadata={"layout": layout, **metadata})
     for video_id, (video_split, where, captions) in assigned.items():
         if wanted not in (None, video_split):
@@ -95,22 +95,24 @@ def load_msrvtt(corpus_dir: Path, options: MsrvttOptions, split: str | None) -> 
     return result
 
 
-def _read_layout(corpus_dir: Path, options: MsrvttOptions, layout: str,
+def _read_layout(options: MsrvttOptions, layout: str, annotation_files: list[Path],
                  split: str | None) -> tuple[str | None, Annotations, Assigned, dict]:
-    """The split asked (None: all), the layout's annotations, each video's split and the files read.
+    """The split asked (None: all), the layout's annotations (read from `annotation_files`, as `_layout`
+    found them), each video's split and the files read.
 
     Raises:
         ConfigError: a split the layout does not have (1k-A has no val).
     """
     if layout == "official":
         wanted = check_split(split, tuple(OFFICIAL_SPLITS.values()), {"validate": "val"}, "MSR-VTT")
-        return (wanted, *_load_official(corpus_dir))
+        return (wanted, *_load_official(annotation_files))
     if split in ("val", "validate"):
         raise ConfigError(f"MSR-VTT 1k-A has no split {split!r}: its train file holds the official train and "
                           f"validate clips; splits: {list(ONE_K_A_SPLITS)} (-o layout=official reads the "
                           "official splits, where the *_videodatainfo.json files are there)")
     wanted = check_split(split, ONE_K_A_SPLITS, {}, "MSR-VTT 1k-A")
-    return (wanted, *load_one_k_a(corpus_dir, options, wanted))
+    data_file, = annotation_files
+    return (wanted, *load_one_k_a(data_file, options, wanted))
 
 
 def _sample(corpus_dir: Path, options: MsrvttOptions, folders: MediaFolders, annotations: Annotations,
@@ -142,9 +144,9 @@ def _text(where: Where) -> str:
     return where() if callable(where) else where
 
 
-def _load_official(corpus_dir: Path) -> tuple[Annotations, Assigned, dict]:
-    """The official files' annotations and each listed video's (split, where, None: captions from the JSON)."""
-    paths = [p for p in (_find_official(corpus_dir, name) for name in OFFICIAL_FILES) if p is not None]
+def _load_official(paths: list[Path]) -> tuple[Annotations, Assigned, dict]:
+    """The annotations of the official files at `paths` and each listed video's (split, where, None:
+    captions from the JSON)."""
     annotations = Annotations()
     for path in paths:
         read_annotations(path, annotations, videos_required=True)
@@ -158,8 +160,9 @@ def _load_official(corpus_dir: Path) -> tuple[Annotations, Assigned, dict]:
     return annotations, assigned, {"annotation_files": [p.name for p in paths]}
 
 
-def _layout(corpus_dir: Path, layout: Layout) -> Literal["official", "1k-a"]:
-    """The layout to read: the one named, else the one whose files are there.
+def _layout(corpus_dir: Path, layout: Layout) -> tuple[Literal["official", "1k-a"], list[Path]]:
+    """The layout to read (the one named, else the one whose files are there) and its annotation files:
+    the official files found, or MSRVTT_data.json (found once, here, and passed on to `_read_layout`).
 
     Raises:
         CorpusNotFoundError: none of its files (either layout's, for `auto`).
@@ -175,13 +178,13 @@ def _layout(corpus_dir: Path, layout: Layout) -> Literal["official", "1k-a"]:
         if one_k_a is None:
             raise CorpusNotFoundError(f"MSRVTT_data.json not found in {corpus_dir} or its msrvtt_data/ folder "
                                       "(layout 1k-a)")
-        return "1k-a"
+        return "1k-a", [one_k_a]
     if not official:
         raise CorpusNotFoundError(
             f"no MSR-VTT annotation file found in {corpus_dir} or its folders: expected {' or '.join(OFFICIAL_FILES)} "
             "(official layout), or MSRVTT_data.json with MSRVTT_train.9k.csv and MSRVTT_JSFUSION_test.csv "
             "(1k-A, in the root or msrvtt_data/)")
-    return "official"
+    return "official", official
 
 
 def _find_official(corpus_dir: Path, name: str) -> Path | None:

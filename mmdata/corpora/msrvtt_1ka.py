@@ -41,18 +41,17 @@ def find_data_file(corpus_dir: Path) -> Path | None:
     return next((corpus_dir / d / DATA_FILE for d in DATA_DIRS if (corpus_dir / d / DATA_FILE).is_file()), None)
 
 
-def load_one_k_a(corpus_dir: Path, options: MsrvttOptions, wanted: str | None) -> tuple[Annotations, Assigned, dict]:
-    """The annotations of MSRVTT_data.json and each video's 1k-A split: train from the train CSV, test from
-    the JSFusion CSV (with its query as the caption unless `test_captions=all`), `unassigned` for the JSON's
-    other videos. A video listed again, in one file or both, keeps its first split (train first).
+def load_one_k_a(data_path: Path, options: MsrvttOptions, wanted: str | None) -> tuple[Annotations, Assigned, dict]:
+    """The annotations of MSRVTT_data.json at `data_path` (`find_data_file`) and each video's 1k-A split: train
+    from the train CSV, test from the JSFusion CSV (with its query as the caption unless `test_captions=all`),
+    both beside it, and `unassigned` for the JSON's other videos. A video listed again, in one file or both,
+    keeps its first split (train first).
 
     Raises:
         CorpusNotFoundError: a split CSV that split `wanted` (any, for None) needs is missing (one that is there
             is read whatever the split, so that a video both files list is found).
         CorpusFormatError: a CSV without its `video_id` (and `sentence`) column, or a row without a video id.
     """
-    data_path = find_data_file(corpus_dir)
-    assert data_path is not None  # the layout was chosen because it is there
     annotations = Annotations()
     read_annotations(data_path, annotations, videos_required=False)
     assigned: Assigned = {}

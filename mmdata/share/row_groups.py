@@ -28,16 +28,13 @@ Other tables keep one file per output shard: their rows are small, so `--shard-s
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mmdata.store.files import temporary_file
-from mmdata.store.write_errors import named_write_errors
-from mmdata.store.writer import parquet_options, publish
+from mmdata.store.writer import atomic_file, parquet_options
 
 if TYPE_CHECKING:
     import datasets
@@ -130,19 +127,16 @@ def _longest_group(table: pa.Table, start: int, most: int, max_bytes: int) -> in
 
 def write_share_file(table: pa.Table, path: Path, max_rows: int, max_bytes: int = ROW_GROUP_BYTES) -> int:
     """Write `table` as a share's Parquet file, in row groups of `row_group_lengths(table, max_rows, max_bytes)`,
-    atomically (readers see the whole file or none, as `store.writer.write_table_atomic`); returns its
-    size in bytes.
+    atomically (readers see the whole file or none: `store.writer.atomic_file`, as for `write_table_atomic`);
+    returns its size in bytes.
 
     Raises:
         OSError: the system refused the write (a full disk), naming `path`; the temporary file is removed.
     """
     options = {**parquet_options(table.schema), **HUB_PARQUET_OPTIONS}
-    with temporary_file(path) as (fd, tmp), named_write_errors(path, hidden=tmp):
-        os.close(fd)
-        with pq.ParquetWriter(tmp, table.schema, **options) as writer:
-            start = 0
-            for length in row_group_lengths(table, max_rows, max_bytes):
-                writer.write_table(table.slice(start, length), row_group_size=max(length, 1))
-                start += length
-        publish(tmp, path)
+    with atomic_file(path) as tmp, pq.ParquetWriter(tmp, table.schema, **options) as writer:
+        start = 0
+        for length in row_group_lengths(table, max_rows, max_bytes):
+            writer.write_table(table.slice(start, length), row_group_size=max(length, 1))
+            start += length
     return path.stat().st_size

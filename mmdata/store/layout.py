@@ -81,8 +81,15 @@ def shard_files(table_dir: Path) -> list[Path]:
     return files
 
 
+def shard_number(path: Path) -> int | None:
+    """The number in a name of the shards' form (`part-00012.parquet`, its moments' `part-00012.arrow`: 12),
+    else None: `shard_files` orders shards by it, `extract --update` picks the files to replace by it."""
+    number = path.stem.removeprefix("part-")
+    return int(number) if number.isdigit() else None
+
+
 def _shard_order(path: Path) -> tuple[int, str]:
     """Shards by their number, not by name: past part-99999 the number has 6 digits, and by name
     part-100000 would come before part-10001."""
-    number = path.stem.removeprefix("part-")
-    return (int(number), path.name) if number.isdigit() else (-1, path.name)
+    number = shard_number(path)
+    return (number, path.name) if number is not None else (-1, path.name)

@@ -121,14 +121,22 @@ def shard_path(dataset: Dataset, name: str, index: int) -> Path:
 
 def finish_table(dataset: Dataset, name: str, *, written: int) -> TableReport:
     """Count the table's rows and failures from its shards, mark it complete, write the manifest."""
-    shards = layout.shard_files(layout.feature_dir(dataset.root, name))
-    error_shards = layout.shard_files(layout.errors_dir(dataset.root, name))
     entry = dataset.manifest.tables[name]
-    entry.rows = sum(shard_rows(s) for s in shards)
-    entry.errors = sum(shard_rows(s) for s in error_shards)
+    shards = recount_table(dataset.root, name, entry)
     entry.complete = True
     write_manifest(dataset.root, dataset.manifest)
-    return TableReport(name, entry.rows, entry.errors, written, len(shards) - written, dataset.root / entry.path)
+    return TableReport(name, entry.rows, entry.errors, written, shards - written, dataset.root / entry.path)
+
+
+def recount_table(dataset_dir: Path, name: str, entry: TableEntry) -> int:
+    """Set `entry.rows` and `entry.errors` to the rows the finished shards of table `name` and of its
+    errors table hold now, and return how many shards the table has. `finish_table` counts a table so,
+    and `extract --update` every table once it removed the shards the new samples replace."""
+    shards = layout.shard_files(layout.feature_dir(dataset_dir, name))
+    error_shards = layout.shard_files(layout.errors_dir(dataset_dir, name))
+    entry.rows = sum(shard_rows(s) for s in shards)
+    entry.errors = sum(shard_rows(s) for s in error_shards)
+    return len(shards)
 
 
 def versions_differ(made_with: dict[str, str], running: dict[str, str]) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +55,29 @@ def write_table_atomic(table: pa.Table, path: Path, *, compression: str | None =
         OSError: the system refused the write (a full disk, a file-size limit), naming `path`
             (`named_write_errors`; pyarrow's error names no file); the temporary file is removed.
     """
-    with temporary_file(path) as (fd, tmp), named_write_errors(path, hidden=tmp):  # a failure removes tmp
-        os.close(fd)
+    with atomic_file(path) as tmp:
         if shard_format(path) == "arrow":
             write_ipc(table.combine_chunks(), tmp)  # one record batch, whatever chunks the table came in
         else:
             pq.write_table(table, tmp, **parquet_options(table.schema, compression))
-        publish(tmp, path)
     return path.stat().st_size
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """A hidden temporary file beside `path` for the block to write, published over `path` when the
+    block ends (`publish`: fsync, rename), so readers see nothing or the whole file; removed when the
+    block raises. `write_table_atomic` writes a store shard so, `share.row_groups.write_share_file` a
+    share's file.
+
+    Raises:
+        OSError: the system refused the write (a full disk, a file-size limit), naming `path`
+            (`named_write_errors`; pyarrow's error names no file).
+    """
+    with temporary_file(path) as (fd, tmp), named_write_errors(path, hidden=tmp):  # a failure removes tmp
+        os.close(fd)
+        yield tmp
+        publish(tmp, path)
 
 
 class ShardWriter:
