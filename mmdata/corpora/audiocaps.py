@@ -7,7 +7,9 @@ and the sound is the 10 s of YouTube video `r1nicOVtvkQ` from 130 s, which each 
 own way: aac-datasets `r1nicOVtvkQ_130.flac` (in `AUDIOCAPS/audio_32000Hz/<split>/`, the CSVs in
 `AUDIOCAPS/`), AudioSet-style tools `Yr1nicOVtvkQ.wav`, others `r1nicOVtvkQ.wav`, audiocaps-download
 `91139.wav` (one file per caption row, in `<split>/`, the CSVs in the root). The official repository keeps
-the CSVs in `dataset/`.
+the CSVs in `dataset/` (and AudioCaps 2.0's in `dataset2.0/`, read with option csv_dir). A video with two
+clips (two start times) in the CSVs leaves its start-less names ambiguous: its clips are looked for only
+under the names that carry the start time or an audiocap_id.
 
 One sample per clip (youtube_id + start_time) with its captions in file order (one in train, five in val
 and test). sample_id = `{youtube_id}_{start_time}` (`r1nicOVtvkQ_130`): the clip is what users key on
@@ -19,7 +21,8 @@ with the sound's length from its header (`audio_duration`).
 Many videos are gone from YouTube: a clip whose sound no folder holds is left out and named in the errors
 table (`file:line` of its first row, and the names looked for). Rows with an empty field, a start_time that
 is not a number, a blank caption, an audiocap_id listed again, or a clip listed in another split too (the
-first, in train, val, test order, is kept) are left out and named `file:line`.
+first kept row, in train, val, test order, claims the clip; a blank caption claims nothing) are left out and
+named `file:line`.
 """
 from __future__ import annotations
 
@@ -40,8 +43,10 @@ from mmdata.corpora.media_captions import (
     MediaFolders,
     audio_duration_extra,
     check_split,
+    find_csv_dir,
     media_path,
     missing_media_problem,
+    require_captions_files,
 )
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
@@ -53,8 +58,10 @@ CAPTIONS_FILE = "{}.csv"
 #: Where the CSVs sit: the root, the official repository's `dataset/`, `csv_files/`, aac-datasets' `AUDIOCAPS/`.
 CSV_DIRS = ("", "dataset", "csv_files", "AUDIOCAPS")
 COLUMNS = ("audiocap_id", "youtube_id", "start_time", "caption")
-#: Audio suffixes looked for, in order (aac-datasets writes FLAC, audiocaps-download Ogg Vorbis by default).
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+#: Audio suffixes looked for, in order: aac-datasets writes FLAC, audiocaps-download Ogg Vorbis by default, else
+#: WAV, MP3 or M4A (AAC in MP4, which `load_audio` decodes with PyAV). mmdata/media/audio.py's
+#: SOUNDFILE_SUFFIXES has no M4A and no order, share/media.py's list is private to it: hence this one.
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a")
 
 
 @dataclass(frozen=True)
@@ -88,11 +95,18 @@ class _Clip:
 
 @dataclass
 class _Loading:
-    """What the splits read so far leave for the next: the clips and audiocap_ids taken (and where)."""
+    """What the splits read so far leave for the next: the clips and audiocap_ids taken by kept rows (and where),
+    and every clip the rows name per YouTube video (two or more make the video's start-less file names ambiguous)."""
 
     result: LoadResult = field(default_factory=lambda: LoadResult(samples=[]))
     clip_at: dict[str, tuple[str, str]] = field(default_factory=dict)  # sample id -> (`file:line`, split)
     caption_at: dict[str, str] = field(default_factory=dict)  # audiocap_id -> `file:line`
+    video_clips: dict[str, dict[str, None]] = field(default_factory=dict)  # youtube_id -> sample ids, in file order
+
+    def clips_sharing_video(self, clip: _Clip) -> list[str]:
+        """The clips (sample ids) of `clip`'s video when the CSVs name more than one, else none."""
+        clips = list(self.video_clips.get(clip.youtube_id, ()))
+        return clips if len(clips) > 1 else []
 
 
 @register_corpus(CORPUS, AudioCapsOptions)
@@ -113,22 +127,32 @@ def load_audiocaps(corpus_dir: Path, options: AudioCapsOptions, split: str | Non
         ConfigError: an unknown split (`validation`: pass `val`).
     """
     wanted = check_split(split, SPLITS, {"validation": "val", "valid": "val", "evaluation": "test"}, "AudioCaps")
-    csv_dir = _csv_dir(corpus_dir, options.csv_dir)
-    files = {s: csv_dir / CAPTIONS_FILE.format(s) for s in SPLITS if (csv_dir / CAPTIONS_FILE.format(s)).is_file()}
-    _require_captions(corpus_dir, csv_dir, files, wanted)
+    file_names = {s: CAPTIONS_FILE.format(s) for s in SPLITS}
+    csv_dir = find_csv_dir(corpus_dir, options.csv_dir, CSV_DIRS, file_names.values())
+    files = {s: csv_dir / name for s, name in file_names.items() if (csv_dir / name).is_file()}
+    require_captions_files(corpus_dir, csv_dir, files, corpus="AudioCaps", file_names=file_names, folders=CSV_DIRS,
+                           wanted=wanted)
     loading = _Loading()
-    for name, path in files.items():
-        clips = _read_split(path, name, loaded=wanted in (None, name), loading=loading)
-        if wanted in (None, name) and any(clip.captions for clip in clips):  # no clip there, no folder needed
+    # Every split is read before any clip is looked for: a video's clips in later splits decide its file names.
+    clips = {name: _read_split(path, name, loaded=wanted in (None, name), loading=loading)
+             for name, path in files.items()}
+    for name, split_clips in clips.items():
+        if wanted in (None, name) and split_clips:  # no clip there, no folder needed
             folders = _audio_folders(corpus_dir, csv_dir, options.audio_dir, name)
-            _add_samples(corpus_dir, options, folders, name, clips, loading.result)
-    loading.result.metadata = {"captions_files": {s: p.relative_to(corpus_dir).as_posix() for s, p in files.items()}}
+            _add_samples(corpus_dir, options, folders, name, split_clips, loading)
+    loading.result.metadata = {"captions_files": {s: _shown_path(corpus_dir, p) for s, p in files.items()}}
     return loading.result
 
 
+def _shown_path(corpus_dir: Path, path: Path) -> str:
+    """`path` relative to the root where it is under it (`dataset/train.csv`), else as given (an absolute csv_dir)."""
+    return path.relative_to(corpus_dir).as_posix() if path.is_relative_to(corpus_dir) else path.as_posix()
+
+
 def _read_split(path: Path, split: str, *, loaded: bool, loading: _Loading) -> list[_Clip]:
-    """The clips of one split's CSV, captions grouped in file order. Every split is read, so that a clip
-    another split lists too is found whatever split is asked; only a `loaded` split's problems are recorded."""
+    """The clips of one split's CSV with a kept row, captions grouped in file order. Every split is read, so
+    that a clip another split lists too is found whatever split is asked; only a `loaded` split's problems
+    are recorded. A blank caption is checked first: only a kept row claims its clip for its split."""
     header, rows = read_csv_rows(path)
     _check_header(path, header)
     clips: dict[str, _Clip] = {}
@@ -136,13 +160,16 @@ def _read_split(path: Path, split: str, *, loaded: bool, loading: _Loading) -> l
     for line, row in rows:
         where = f"{path}:{line}"
         clip = _row_clip(row, where, problems)
-        if clip is None or _repeated(row["audiocap_id"], clip, split, where, loading, problems):
+        if clip is None:
             continue
-        clip = clips.setdefault(clip.sample_id, clip)
+        loading.video_clips.setdefault(clip.youtube_id, {})[clip.sample_id] = None
         if not row["caption"]:
             problems.append(LoadProblem(clip.sample_id, where, f"blank caption (audiocap_id {row['audiocap_id']}); "
                                         "row left out"))
             continue
+        if _repeated(row["audiocap_id"], clip, split, where, loading, problems):
+            continue
+        clip = clips.setdefault(clip.sample_id, clip)
         clip.lines.append(line)
         clip.audiocap_ids.append(row["audiocap_id"])
         clip.captions.append(row["caption"])
@@ -195,16 +222,17 @@ def _repeated(audiocap_id: str, clip: _Clip, split: str, where: str, loading: _L
 
 
 def _add_samples(corpus_dir: Path, options: AudioCapsOptions, folders: MediaFolders, split: str,
-                 clips: list[_Clip], result: LoadResult) -> None:
-    """A sample per clip with a caption whose sound is found; a clip without one is named at its first row."""
+                 clips: list[_Clip], loading: _Loading) -> None:
+    """A sample per clip whose sound is found; a clip without one is named at its first row."""
+    result = loading.result
     for clip in clips:
-        if not clip.captions:
-            continue
-        names = _audio_names(clip)
+        sharing = loading.clips_sharing_video(clip)
+        stems = _audio_stems(clip, video_names=not sharing)
+        names = [stem + suffix for stem in stems for suffix in AUDIO_SUFFIXES]
         audio = next((path for name in names if (path := media_path(
             corpus_dir, folders, name, where=clip.where, allow_outside=options.allow_outside_root)) is not None), None)
         if audio is None:
-            result.problems.append(_missing_audio(corpus_dir, folders, clip, names))
+            result.problems.append(_missing_audio(corpus_dir, folders, clip, stems, sharing))
             continue
         result.samples.append(Sample(
             sample_id=clip.sample_id, corpus=CORPUS, split=split, group_id=clip.youtube_id, audio=audio,
@@ -213,21 +241,26 @@ def _add_samples(corpus_dir: Path, options: AudioCapsOptions, folders: MediaFold
                    else clip.seconds, "audiocap_ids": clip.audiocap_ids, **audio_duration_extra(corpus_dir / audio)}))
 
 
-def _audio_stems(clip: _Clip) -> list[str]:
-    """The file names (without suffix) a clip's sound may have, in the order looked for."""
-    stems = [clip.sample_id, f"Y{clip.youtube_id}", clip.youtube_id, *clip.audiocap_ids]
-    return list(dict.fromkeys(stems))
+def _audio_stems(clip: _Clip, *, video_names: bool) -> list[str]:
+    """The file names (without suffix) a clip's sound may have, in the order looked for; the start-less
+    `Y{youtube_id}` and `{youtube_id}` only with `video_names` (the video has no other clip in the CSVs:
+    else such a file could be any of its clips)."""
+    video = [f"Y{clip.youtube_id}", clip.youtube_id] if video_names else []
+    return list(dict.fromkeys([clip.sample_id, *video, *clip.audiocap_ids]))
 
 
-def _audio_names(clip: _Clip) -> list[str]:
-    return [stem + suffix for stem in _audio_stems(clip) for suffix in AUDIO_SUFFIXES]
-
-
-def _missing_audio(corpus_dir: Path, folders: MediaFolders, clip: _Clip, names: list[str]) -> LoadProblem:
+def _missing_audio(corpus_dir: Path, folders: MediaFolders, clip: _Clip, stems: list[str],
+                   sharing: list[str]) -> LoadProblem:
     """The problem of a clip no folder holds: the first name looked for (and what is there instead), the
-    other names, and the lines of the clip's rows, all left out."""
-    problem = missing_media_problem(corpus_dir, folders, names[0], clip.sample_id, clip.where, "audio")
-    others = f"; also looked for {', '.join(_audio_stems(clip))} as {'/'.join(AUDIO_SUFFIXES)}"
+    other names, why the start-less names were not (`sharing`: the clips of its video), and the lines of
+    the clip's rows, all left out."""
+    problem = missing_media_problem(corpus_dir, folders, stems[0] + AUDIO_SUFFIXES[0], clip.sample_id, clip.where,
+                                    "audio")
+    others = f"; also looked for {', '.join(stems)} as {'/'.join(AUDIO_SUFFIXES)}"
+    if sharing:
+        others += (f"; not for Y{clip.youtube_id} or {clip.youtube_id}: video {clip.youtube_id} has "
+                   f"{len(sharing)} clips in the CSVs ({', '.join(sharing)}), so a start-less name is ambiguous "
+                   f"for it (name the file {clip.sample_id}{AUDIO_SUFFIXES[0]}, as aac-datasets does)")
     lines = ", ".join(map(str, clip.lines))
     rows = f"; its {len(clip.lines)} rows (lines {lines}) left out" if len(clip.lines) > 1 else ""
     return dataclasses.replace(problem, reason=problem.reason + others + rows)
@@ -242,35 +275,16 @@ def _check_header(path: Path, header: list[str]) -> None:
             f"{', '.join(missing)}); is this an AudioCaps captions file?")
 
 
-def _csv_dir(corpus_dir: Path, csv_dir: str | None) -> Path:
-    if csv_dir is not None:
-        return corpus_dir / csv_dir
-    return next((corpus_dir / d for d in CSV_DIRS
-                 if any((corpus_dir / d / CAPTIONS_FILE.format(s)).is_file() for s in SPLITS)), corpus_dir)
-
-
-def _require_captions(corpus_dir: Path, csv_dir: Path, files: dict[str, Path], wanted: str | None) -> None:
-    """Raises CorpusNotFoundError: no CSV, or none of split `wanted`."""
-    if not files:
-        where = (f"{csv_dir} (option csv_dir)" if csv_dir != corpus_dir else
-                 f"{corpus_dir} or its {', '.join(d + '/' for d in CSV_DIRS if d)} folders")
-        raise CorpusNotFoundError(f"no AudioCaps captions file (train.csv, val.csv, test.csv) found in {where}")
-    if wanted is not None and wanted not in files:
-        raise CorpusNotFoundError(f"split {wanted!r} asked, but {CAPTIONS_FILE.format(wanted)} is not in {csv_dir}; "
-                                  f"splits there: {list(files)}")
-
-
 def _audio_parents(corpus_dir: Path, csv_dir: Path) -> list[str]:
-    """The folders that may hold the split folders or the clips (relative to the root): the root, `audio/`
-    and `audio_<rate>Hz/` (aac-datasets) of the root and then of the CSVs' folder."""
-    bases = dict.fromkeys(["", csv_dir.relative_to(corpus_dir).as_posix() if csv_dir.is_relative_to(corpus_dir)
-                           else str(csv_dir)])
-    parents = []
-    for base in bases:
-        base = "" if base == "." else base
+    """The folders that may hold the split folders or the clips (relative to the root, "" for it; absolute
+    under an absolute csv_dir outside it): the root, `audio/` and `audio_<rate>Hz/` (aac-datasets) of the
+    root and then of the CSVs' folder."""
+    csv_folder = csv_dir.relative_to(corpus_dir) if csv_dir.is_relative_to(corpus_dir) else csv_dir
+    parents: list[Path] = []
+    for base in dict.fromkeys([Path(), csv_folder]):
         rates = sorted(p.name for p in (corpus_dir / base).glob("audio_*Hz") if p.is_dir())
-        parents += [base, *(f"{base}/{d}".lstrip("/") for d in ("audio", *rates))]
-    return list(dict.fromkeys(parents))
+        parents += [base, *(base / d for d in ("audio", *rates))]
+    return list(dict.fromkeys("" if p == Path() else p.as_posix() for p in parents))
 
 
 def _audio_folders(corpus_dir: Path, csv_dir: Path, audio_dir: str | None, split: str) -> MediaFolders:
@@ -281,7 +295,7 @@ def _audio_folders(corpus_dir: Path, csv_dir: Path, audio_dir: str | None, split
         CorpusNotFoundError: none of these folders is there (and the root holds no audio file).
     """
     parents = [given_image_dir(audio_dir)] if audio_dir is not None else _audio_parents(corpus_dir, csv_dir)
-    split_folders = [f"{p}/{split}" if p else split for p in parents]
+    split_folders = [(Path(p) / split).as_posix() for p in parents]
     shared = [p for p in parents if p] + ([""] if "" in parents else [])
     found = [f for f in split_folders + shared if f and (corpus_dir / f).is_dir()]
     if "" in parents and _holds_audio(corpus_dir):

@@ -40,8 +40,10 @@ from mmdata.corpora.media_captions import (
     MediaFolders,
     audio_duration_extra,
     check_split,
+    find_csv_dir,
     media_path,
     missing_media_problem,
+    require_captions_files,
 )
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
@@ -99,10 +101,12 @@ def load_clotho(corpus_dir: Path, options: ClothoOptions, split: str | None) -> 
         ConfigError: an unknown split, or Clotho's own name for one (`development`: pass `train`).
     """
     wanted = check_split(split, tuple(SPLITS.values()), SPLITS, "Clotho")
-    csv_dir = _csv_dir(corpus_dir, options.csv_dir)
+    file_names = {SPLITS[name]: CAPTIONS_FILE.format(name) for name in SPLITS}
+    csv_dir = find_csv_dir(corpus_dir, options.csv_dir, CSV_DIRS, file_names.values())
     files = {name: csv_dir / CAPTIONS_FILE.format(name) for name in SPLITS
              if (csv_dir / CAPTIONS_FILE.format(name)).is_file()}
-    _require_captions(corpus_dir, csv_dir, files, wanted)
+    require_captions_files(corpus_dir, csv_dir, (SPLITS[name] for name in files), corpus="Clotho",
+                           file_names=file_names, folders=CSV_DIRS, wanted=wanted)
     loading = _Loading()
     for name, path in files.items():
         _load_split(corpus_dir, options, name, path, wanted, loading)
@@ -208,27 +212,6 @@ def _metadata_fields(row: dict[str, str]) -> dict[str, Any]:
     if "start_end_samples" in fields and (m := _SAMPLE_RANGE.fullmatch(fields["start_end_samples"])):
         fields["start_end_samples"] = [int(m.group(1)), int(m.group(2))]
     return fields
-
-
-def _csv_dir(corpus_dir: Path, csv_dir: str | None) -> Path:
-    if csv_dir is not None:
-        return corpus_dir / csv_dir
-    return next((corpus_dir / d for d in CSV_DIRS
-                 if any((corpus_dir / d / CAPTIONS_FILE.format(n)).is_file() for n in SPLITS)), corpus_dir)
-
-
-def _require_captions(corpus_dir: Path, csv_dir: Path, files: dict[str, Path], wanted: str | None) -> None:
-    """Raises CorpusNotFoundError: no captions file, or none of split `wanted`."""
-    names = ", ".join(CAPTIONS_FILE.format(n) for n in SPLITS)
-    if not files:
-        raise CorpusNotFoundError(
-            f"no Clotho captions file ({names}) found in {csv_dir}"
-            + (f" or {corpus_dir}'s clotho_csv_files/ folder" if csv_dir == corpus_dir else " (option csv_dir)"))
-    native = {v: k for k, v in SPLITS.items()}
-    if wanted is not None and native[wanted] not in files:
-        raise CorpusNotFoundError(
-            f"split {wanted!r} asked, but {CAPTIONS_FILE.format(native[wanted])} is not in {csv_dir}; "
-            f"splits there: {[SPLITS[n] for n in files]}")
 
 
 def _audio_folders(corpus_dir: Path, audio_dir: str | None, name: str) -> MediaFolders:

@@ -1,4 +1,4 @@
-"""Helpers shared by the loaders of captioned audio and video corpora (`clotho`, `msrvtt`).
+"""Helpers shared by the loaders of captioned audio and video corpora (`clotho`, `audiocaps`, `msrvtt`).
 
 Such a corpus lists media files and their captions in annotation files, and the media sit in a few
 known folders. A row whose media file is not there is left out and named in the errors table
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from mmdata.corpora.base import LoadProblem, given_image_dir, safe_relative_path
-from mmdata.errors import ConfigError
+from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.media.files import media_file_problem
 from mmdata.records import MODALITY_DURATION_KEYS
 
@@ -114,3 +114,34 @@ def check_split(split: str | None, splits: Iterable[str], native: Mapping[str, s
     if split not in splits:
         raise ConfigError(f"unknown split {split!r}; expected one of {['all', *splits]}")
     return split
+
+
+def find_csv_dir(corpus_dir: Path, csv_dir: str | None, folders: Iterable[str], file_names: Iterable[str]) -> Path:
+    """The folder of a corpus's caption CSVs: option `csv_dir` where given (relative to the root, or absolute,
+    which the join keeps as it is), else the first of `folders` (relative to the root, "" for the root itself)
+    that holds one of `file_names`, else the root (where `require_captions_files` then says what is missing)."""
+    if csv_dir is not None:
+        return corpus_dir / csv_dir
+    names = list(file_names)
+    return next((corpus_dir / d for d in folders if any((corpus_dir / d / n).is_file() for n in names)), corpus_dir)
+
+
+def require_captions_files(corpus_dir: Path, csv_dir: Path, found: Iterable[str], *, corpus: str,
+                           file_names: Mapping[str, str], folders: Iterable[str], wanted: str | None) -> None:
+    """Refuse a load without captions: `found` are the splits whose file is in `csv_dir`, `file_names` maps
+    every split to its file's name, `folders` are the ones `find_csv_dir` looked in.
+
+    Raises:
+        CorpusNotFoundError: no captions file (naming the folders looked in, or option csv_dir), or none of
+            split `wanted` (naming the splits there).
+    """
+    found = list(found)
+    if not found:
+        others = [f"{d}/" for d in folders if d]
+        where = f"{csv_dir} (option csv_dir)" if csv_dir != corpus_dir else str(csv_dir)
+        if csv_dir == corpus_dir and others:
+            where += f" or {corpus_dir}'s {', '.join(others)} folder{'s' if len(others) > 1 else ''}"
+        raise CorpusNotFoundError(f"no {corpus} captions file ({', '.join(file_names.values())}) found in {where}")
+    if wanted is not None and wanted not in found:
+        raise CorpusNotFoundError(f"split {wanted!r} asked, but {file_names[wanted]} is not in {csv_dir}; "
+                                  f"splits there: {found}")

@@ -88,3 +88,16 @@ def test_train_retrieval_takes_the_pooled_audio_table_as_its_media_side(extracte
     assert (info["train_splits"], info["test_split"], info["train_images"], info["test_images"]) \
         == (["train"], "test", 3, 2)
     assert [row["model"] for row in info["results"] if not row.get("error")][-1] == "mse"
+
+
+def test_check_reports_one_youtube_video_in_two_splits_as_a_leak_of_its_group(tmp_path):
+    clips = (("r1nicOVtvkQ", "130", "train", 1), ("--BfvyPmVMo", "20", "train", 1),
+             ("r1nicOVtvkQ", "30", "test", 1), ("zk-xJEngAJo", "400", "test", 1))
+    fake = write_fake_audiocaps(tmp_path / "corpus", clips=clips)
+    run("extract", "audiocaps", str(fake.root), str(tmp_path / "out"), "--text", "hashed-bow:level=caption",
+        "-j", "0", "-q")
+    data = open_dataset(tmp_path / "out")
+    assert data.errors().num_rows == 0  # two clips of one video: both kept, each in its split
+    [leak] = [i for i in check_dataset(data.root).issues if i.code == "split-leak"]
+    assert leak.severity == "error" and leak.examples == ("r1nicOVtvkQ_30",)  # the clip outside its video's split
+    assert "group_id 'r1nicOVtvkQ' in splits ['train', 'test']" in leak.message

@@ -1,6 +1,7 @@
 """The `audiocaps` loader on the layouts AudioCaps' download tools leave: one sample per clip with its captions in
 file order, and the rows it leaves out (a clip gone from YouTube, an empty field, a start_time that is no
-number, a blank caption, a repeated audiocap_id, a clip in two splits) named `file:line` in the problems."""
+number, a blank caption, a repeated audiocap_id, a clip in two splits) named `file:line` in the problems; absolute
+csv_dir and audio_dir, M4A clips, and a video with two clips, whose start-less file names could be either."""
 from __future__ import annotations
 
 import re
@@ -165,3 +166,82 @@ def test_no_csv_or_not_the_split_asked_is_refused(tmp_path):
         load_corpus("audiocaps", fake.root, split="test")
     with pytest.raises(CorpusNotFoundError, match="no AudioCaps captions file .* dataset/, csv_files/, AUDIOCAPS/"):
         load_corpus("audiocaps", fake.root / "train")
+
+
+def test_an_absolute_csv_dir_outside_the_root_and_an_absolute_audio_dir_load_the_clips(tmp_path):
+    fake = write_fake_audiocaps(tmp_path / "root", csv_dir="meta", audio_dir="clips")
+    meta = (fake.root / "meta").rename(tmp_path / "meta")
+    result = load_corpus("audiocaps", fake.root, options={"csv_dir": str(meta), "audio_dir": str(fake.root / "clips")})
+    assert result.problems == []
+    assert {s.sample_id: (s.split, s.audio, s.captions) for s in result.samples} == {
+        sid: (e.split, e.audio, e.captions) for sid, e in fake.expected.items()}  # paths relative to the root
+    assert result.metadata["captions_files"] == {s: (meta / f"{s}.csv").as_posix() for s in ("train", "val", "test")}
+
+
+def test_the_audio_folder_of_an_absolute_csv_dir_is_found_there_not_under_the_root(tmp_path):
+    fake = write_fake_audiocaps(tmp_path / "root", csv_dir="meta", audio_dir="meta/audio")
+    meta = (fake.root / "meta").rename(tmp_path / "meta")
+    options = {"csv_dir": str(meta), "allow_outside_root": True}
+    result = load_corpus("audiocaps", fake.root, options=options)
+    assert result.problems == []
+    assert {s.sample_id: s.audio for s in result.samples} == {
+        sid: str(meta / "audio" / e.split / f"{sid}.wav") for sid, e in fake.expected.items()}
+    with pytest.raises(CorpusFormatError, match="outside"):  # without the option, a path out of the root is refused
+        load_corpus("audiocaps", fake.root, options={"csv_dir": str(meta)})
+
+
+def test_a_clip_whose_earlier_rows_all_have_blank_captions_is_kept_in_the_split_of_its_first_kept_row(audiocaps):
+    train_csv = audiocaps.root / "train.csv"
+    write_csv(train_csv, HEADER, [["1", "--BfvyPmVMo", "20", audiocaps_caption("--BfvyPmVMo", 1)],
+                                  ["2", "7fmOlUlwoNg", "20", ""]])  # line 3: val's clip, blank
+    result = load_corpus("audiocaps", audiocaps.root)
+    [blank] = result.problems
+    assert (blank.sample_id, blank.path) == ("7fmOlUlwoNg_20", f"{train_csv}:3")
+    assert "blank caption (audiocap_id 2)" in blank.reason
+    clip = samples_by_id(result)["7fmOlUlwoNg_20"]
+    assert (clip.split, clip.captions) == ("val", audiocaps.expected["7fmOlUlwoNg_20"].captions)
+    assert "7fmOlUlwoNg_20" in samples_by_id(load_corpus("audiocaps", audiocaps.root, split="val"))
+
+
+TWO_CLIPS_OF_ONE_VIDEO = (("r1nicOVtvkQ", "130", "train", 1), ("r1nicOVtvkQ", "30", "test", 1),
+                          ("zk-xJEngAJo", "400", "test", 1))
+
+
+def test_start_less_names_are_not_used_for_a_video_with_two_clips_and_the_problem_says_why(tmp_path):
+    fake = write_fake_audiocaps(tmp_path / "c", naming="youtube", split_folders=False, audio_dir="audio",
+                                clips=TWO_CLIPS_OF_ONE_VIDEO)
+    result = load_corpus("audiocaps", fake.root)
+    assert [s.sample_id for s in result.samples] == ["zk-xJEngAJo_400"]  # its video has one clip: its name serves
+    problems = {p.sample_id: p for p in result.problems}
+    assert sorted(problems) == ["r1nicOVtvkQ_130", "r1nicOVtvkQ_30"]
+    reason = problems["r1nicOVtvkQ_30"].reason
+    assert problems["r1nicOVtvkQ_30"].path == f"{fake.root / 'test.csv'}:2"
+    assert "audio file r1nicOVtvkQ_30.wav not found in audio/" in reason
+    assert "also looked for r1nicOVtvkQ_30, 1001 as .wav/.flac/.ogg/.mp3/.m4a" in reason
+    assert "not for Yr1nicOVtvkQ or r1nicOVtvkQ: video r1nicOVtvkQ has 2 clips in the CSVs (r1nicOVtvkQ_130, " \
+           "r1nicOVtvkQ_30), so a start-less name is ambiguous for it" in reason
+    assert "ambiguous" in load_corpus("audiocaps", fake.root, split="train").problems[0].reason  # test.csv counts
+
+
+@pytest.mark.parametrize("naming", ["clip", "audiocap_id"])
+def test_the_clips_of_one_video_take_their_own_files_beside_a_start_less_one(tmp_path, naming):
+    fake = write_fake_audiocaps(tmp_path / "c", naming=naming, split_folders=False, audio_dir="audio",
+                                clips=TWO_CLIPS_OF_ONE_VIDEO)
+    (fake.root / "audio" / "Yr1nicOVtvkQ.wav").write_bytes((fake.root / fake.expected["zk-xJEngAJo_400"].audio)
+                                                          .read_bytes())  # first looked for before the rest
+    result = load_corpus("audiocaps", fake.root)
+    assert result.problems == []
+    assert {s.sample_id: s.audio for s in result.samples} == {sid: e.audio for sid, e in fake.expected.items()}
+
+
+def test_m4a_clips_as_audiocaps_download_can_save_them_load_and_decode(tmp_path):
+    from mmdata.media.audio import load_audio
+
+    fake = write_fake_audiocaps(tmp_path / "c", naming="audiocap_id", suffix=".m4a")
+    result = load_corpus("audiocaps", fake.root)
+    assert result.problems == []
+    assert {s.sample_id: s.audio for s in result.samples} == {sid: e.audio for sid, e in fake.expected.items()}
+    clip = samples_by_id(result)["zk-xJEngAJo_400"]
+    assert clip.audio == "test/1012.m4a"
+    assert load_audio(fake.root / clip.audio).duration == pytest.approx(0.5, abs=1e-3)  # AAC in MP4, by PyAV
+    assert "audio_duration" not in clip.extra  # soundfile reads no M4A header

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from tests.fakes import ExpectedSample, FakeCorpus, register_fake, replace_line
-from tests.fakes.av import write_mp4, write_tone_wav
+from tests.fakes.av import tone, write_mp4, write_tone_wav
 
 CLOTHO_FOLDERS = {"development": "train", "validation": "val", "evaluation": "test"}
 #: Clotho-like file names (spaces, a comma, non-ASCII) per Clotho split.
@@ -76,8 +76,8 @@ def write_fake_audiocaps(root: Path, *, csv_dir: str = "", audio_dir: str = "", 
                          split_folders: bool = True, suffix: str = ".wav",
                          clips: tuple[tuple[str, str, str, int], ...] = AUDIOCAPS_CLIPS) -> FakeCorpus:
     """train.csv, val.csv and test.csv in `csv_dir` (rows of a split's clips interleaved, audiocap_ids counting
-    from 1000) and half-second 16 kHz tones (WAV, or FLAC with `suffix=".flac"`) in `<audio_dir>/<split>/`
-    (or `<audio_dir>/` without `split_folders`), named per `naming`."""
+    from 1000) and half-second 16 kHz tones (WAV, or FLAC with `suffix=".flac"`, AAC in MP4 with `".m4a"`) in
+    `<audio_dir>/<split>/` (or `<audio_dir>/` without `split_folders`), named per `naming`."""
     expected: dict[str, ExpectedSample] = {}
     rows: dict[str, list[list[list[str]]]] = {split: [] for split in ("train", "val", "test")}  # split -> clips' rows
     ids = iter(range(1000, 10**6))
@@ -88,7 +88,8 @@ def write_fake_audiocaps(root: Path, *, csv_dir: str = "", audio_dir: str = "", 
                  "audiocap_id": audiocap_ids}[naming]
         folder = "/".join(p for p in (audio_dir, split if split_folders else "") if p)
         for stem in stems:
-            write_tone_wav(root / folder / f"{stem}{suffix}", freq=220.0 * (n + 1), duration=0.5)
+            write_tone = write_tone_m4a if suffix == ".m4a" else write_tone_wav
+            write_tone(root / folder / f"{stem}{suffix}", freq=220.0 * (n + 1), duration=0.5)
         rows[split].append([[i, youtube_id, start, text] for i, text in zip(audiocap_ids, captions)])
         expected[f"{youtube_id}_{start}"] = ExpectedSample(audio=f"{folder}/{stems[0]}{suffix}".lstrip("/"),
                                                            captions=captions, split=split)
@@ -97,6 +98,22 @@ def write_fake_audiocaps(root: Path, *, csv_dir: str = "", audio_dir: str = "", 
         write_csv(root / csv_dir / f"{split}.csv", ["audiocap_id", "youtube_id", "start_time", "caption"], interleaved)
     path = root / csv_dir / "val.csv"
     return FakeCorpus("audiocaps", root, path, expected, corrupt=lambda: replace_line(path, 3, "1003,only two"))
+
+
+def write_tone_m4a(path: Path, freq: float = 220.0, duration: float = 1.0, sample_rate: int = 16000) -> Path:
+    """A sine tone as AAC in MP4 (`.m4a`, as audiocaps-download can save clips), encoded with PyAV."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples = tone(freq, duration, sample_rate)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=sample_rate, layout="mono")
+        for start in range(0, len(samples), 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, start:start + 1024].copy(), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = sample_rate, start
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
 
 
 @register_fake("audiocaps", "aac-datasets")
