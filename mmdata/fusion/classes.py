@@ -340,12 +340,13 @@ def split_class_ids(export_dir: Path, split: str, fmt: str, column: str = CLASS_
         DatasetError: a file that cannot be read or lacks the column (the export is damaged).
     """
     from mmdata.fusion.export_files import REFUSE_HINT, read_export_file, split_files
+    from mmdata.fusion.formats import NPY_INDEX_PARQUET  # formats imports this module
 
     columns = None
     if fmt == "parquet":
         files, columns = list(parquet_files or []), [column]
     elif fmt == "npy":
-        files, fmt = [export_dir / split / "index.parquet"], "parquet"
+        files, fmt = [export_dir / split / NPY_INDEX_PARQUET], "parquet"
     else:
         files = split_files(export_dir, split, fmt)
     tables = [read_export_file(path, fmt, columns) for path in files]  # memory-mapped (npy: the small index)

@@ -24,8 +24,8 @@ Files inside the export directory:
     hf       dataset_dict.json, <split>/...        (`datasets.load_from_disk`)
     npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy, class_ids.npy or
              class_targets.npy), <split>/index.parquet (sample_id, split, label, the label_<name> columns,
-             class_id or class_targets, row) and <split>/index.arrow (the same but the class column, whose
-             .npy file readers map; IPC file format, uncompressed: memory-mappable)
+             class_id or class_targets, row) and <split>/index.arrow (sample_id, label, the label_<name>
+             columns: what readers map; IPC file format, uncompressed: memory-mappable)
 
 A split's name is part of its files' names, so it must be a plain file name that is none of the
 export's own (`check_split_name`, which `plan_fusion` applies to every split before any pass).
@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import shutil
 from abc import ABC, abstractmethod
+from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Iterable, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -64,6 +65,9 @@ NPY_CLASS_FILES = {"class_id": "class_ids.npy", "class_targets": "class_targets.
 #: index.parquet into ~47 bytes a row of its own), and as pandas and pyarrow readers read it.
 NPY_INDEX_ARROW = "index.arrow"
 NPY_INDEX_PARQUET = "index.parquet"
+#: index.parquet's columns that index.arrow leaves out, as readers need none: the split is the folder's, the
+#: row its position, the class column has its .npy file (`NPY_CLASS_FILES`).
+NPY_INDEX_ARROW_OMITS = frozenset({"split", "row", *NPY_CLASS_FILES})
 #: Rows per record batch of index.arrow, at least: few batches to map, and a small buffer while fusing (~3 MB).
 NPY_INDEX_BATCH_ROWS = 65_536
 
@@ -112,7 +116,42 @@ class Sink(ABC):
 
     @abstractmethod
     def close(self) -> dict[str, list[str]]:
-        """Finish every file; returns the files of each split, relative to `root`."""
+        """Finish every file; returns the files of each split, relative to `root`. Every file is closed
+        even when finishing one raises (the first error is raised then)."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Close every file still open without finishing it (no footer, rename or flush), errors ignored: the
+        caller removes them. An aborted fuse then holds no descriptor to its staged folder, which would keep
+        the removed files' space in use until garbage collection (a full disk stays full)."""
+
+
+def close_all(steps: Iterable[Callable[[], Any]]) -> None:
+    """Run every step, even after one raised, then raise the first error: one file that cannot be finished
+    (a full disk) leaves no other open."""
+    error: BaseException | None = None
+    for step in steps:
+        try:
+            step()
+        except BaseException as e:  # noqa: BLE001 - raised once every step ran
+            error = error or e
+    if error is not None:
+        raise error
+
+
+def discard_writer(writer: Any, file: Any = None) -> None:
+    """Close a Parquet or Arrow IPC `writer` and the `file` it writes (a ParquetWriter opened from a path
+    holds its own, `file_handle`) without finishing it: the file first, so no footer is written, then the
+    writer, whose close fails on the closed file, quietly (the file is about to be removed)."""
+    file = file if file is not None else getattr(writer, "file_handle", None)
+    try:
+        if file is not None:
+            file.close()
+        writer.close()
+    except (OSError, pa.ArrowException):
+        pass
+    if isinstance(writer, pq.ParquetWriter):
+        writer.is_open = False  # or its __del__ closes it again
 
 
 def check_split_name(split: str | None) -> None:
@@ -192,8 +231,7 @@ class ParquetSink(Sink):
         return writer, 0
 
     def close(self) -> dict[str, list[str]]:
-        for writer, _ in self._writers.values():
-            writer.close()
+        close_all(writer.close for writer, _ in self._writers.values())
         out = {}
         for split, paths in self._files.items():
             names = []
@@ -203,6 +241,10 @@ class ParquetSink(Sink):
                 names.append(str(final.relative_to(self.root)))
             out[split] = names
         return out
+
+    def abort(self) -> None:
+        for writer, _ in self._writers.values():
+            discard_writer(writer)
 
 
 class ArrowSink(Sink):
@@ -225,16 +267,19 @@ class ArrowSink(Sink):
         self._writers[split][1].write_batch(batch.to_arrow(self.layout, self.schema))
 
     def close(self) -> dict[str, list[str]]:
-        for sink, writer in self._writers.values():
-            writer.close()
-            sink.close()
+        close_all(step for sink, writer in self._writers.values() for step in (writer.close, sink.close))
         return {split: [f"{DATA_DIR}/{split}.arrow"] for split in self._writers}
+
+    def abort(self) -> None:
+        for sink, writer in self._writers.values():
+            discard_writer(writer, sink)
 
 
 class NpySink(Sink):
     """<split>/features.npy (+ lengths, offsets, present, the class column) preallocated from the first
     pass's counts, <split>/index.parquet (sample_id, split, label, the auxiliary label columns, the
-    class column, row) and <split>/index.arrow, the same columns but the class column (`NpyIndexArrow`)."""
+    class column, row) and <split>/index.arrow, the columns readers map (`NpyIndexArrow`,
+    `NPY_INDEX_ARROW_OMITS`)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -247,13 +292,15 @@ class NpySink(Sink):
         self._class_key = None if column is None else Path(NPY_CLASS_FILES[column]).stem
 
     def _open(self, split: str) -> dict[str, np.ndarray]:
+        """The split's arrays, each in `_arrays` as soon as it is mapped: `abort` finds every one."""
         counts = self.counts[split]
         folder = self.root / split
         folder.mkdir(parents=True, exist_ok=True)
         layout, n = self.layout, counts["rows"]
         shape = {"pooled": (n, layout.dim), "padded": (n, layout.max_length, layout.dim),
                  "ragged": (counts.get("steps", 0), layout.dim)}[layout.kind]
-        arrays = {"features": np.lib.format.open_memmap(folder / "features.npy", "w+", np.float32, shape)}
+        arrays = self._arrays[split] = {}
+        arrays["features"] = np.lib.format.open_memmap(folder / "features.npy", "w+", np.float32, shape)
         if layout.kind != "pooled":
             arrays["lengths"] = np.lib.format.open_memmap(folder / "lengths.npy", "w+", np.int32, (n,))
         if layout.kind == "ragged":
@@ -267,15 +314,13 @@ class NpySink(Sink):
         keys = ("sample_id", "split", "label", *layout.labels, *([layout.class_column] if layout.class_column else []))
         index_schema = pa.schema([index_schema.field(c) for c in keys] + [pa.field("row", pa.int64())])
         self._index[split] = pq.ParquetWriter(folder / NPY_INDEX_PARQUET, index_schema)
-        arrow_schema = pa.schema([f for f in index_schema if f.name != layout.class_column])  # the class: its .npy
+        arrow_schema = pa.schema([f for f in index_schema if f.name not in NPY_INDEX_ARROW_OMITS])
         self._index_arrow[split] = NpyIndexArrow(folder / NPY_INDEX_ARROW, arrow_schema)
         self._cursor[split] = (0, 0)
         return arrays
 
     def _write(self, split: str, batch: FusedBatch) -> None:
-        if split not in self._arrays:
-            self._arrays[split] = self._open(split)
-        arrays = self._arrays[split]
+        arrays = self._arrays[split] if split in self._arrays else self._open(split)
         row, step = self._cursor[split]
         n = len(batch)
         if self.layout.kind == "ragged":
@@ -299,16 +344,35 @@ class NpySink(Sink):
         self._cursor[split] = (row + n, step)
 
     def close(self) -> dict[str, list[str]]:
-        out = {}
-        for split, arrays in self._arrays.items():
-            for array in arrays.values():
-                array.flush()
-            self._index[split].close()
-            self._index_arrow[split].close()
-            out[split] = [f"{split}/{name}.npy" for name in arrays] + [f"{split}/{NPY_INDEX_PARQUET}",
-                                                                        f"{split}/{NPY_INDEX_ARROW}"]
-        self._arrays.clear()
+        out = {split: [f"{split}/{name}.npy" for name in arrays] + [f"{split}/{NPY_INDEX_PARQUET}",
+                                                                    f"{split}/{NPY_INDEX_ARROW}"]
+               for split, arrays in self._arrays.items()}
+        try:
+            close_all([*(partial(self._flush_arrays, split) for split in self._arrays),
+                       *(writer.close for writer in self._index.values()),
+                       *(index.close for index in self._index_arrow.values())])
+        finally:
+            self._unmap_arrays()
         return out
+
+    def abort(self) -> None:
+        self._unmap_arrays()
+        for writer in self._index.values():
+            discard_writer(writer)
+        for index in self._index_arrow.values():
+            index.abort()
+
+    def _flush_arrays(self, split: str) -> None:
+        """Write the split's mapped arrays out; no local names one, so an error's traceback keeps none mapped."""
+        for name in self._arrays[split]:
+            self._arrays[split][name].flush()
+
+    def _unmap_arrays(self) -> None:
+        """Let every mapped array go, which unmaps its .npy file and closes the descriptor the mapping holds:
+        each split's dict is emptied too, as the frames of an error's traceback may still hold it."""
+        for arrays in self._arrays.values():
+            arrays.clear()
+        self._arrays.clear()
 
 
 class NpyIndexArrow:
@@ -332,9 +396,17 @@ class NpyIndexArrow:
             self._flush()
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
-        self._file.close()
+        """Write the rows still gathered, then the footer; the file is closed even when that fails."""
+        try:
+            self._flush()
+            self._writer.close()
+        finally:
+            self._file.close()
+
+    def abort(self) -> None:
+        """Close the file without writing what is gathered nor the footer (the caller removes it)."""
+        self._pending, self._pending_rows = [], 0
+        discard_writer(self._writer, self._file)
 
     def _flush(self) -> None:
         if self._pending_rows:
@@ -368,20 +440,19 @@ class HfSink(ParquetSink):
         features = datasets.Features.from_dict(self.layout.hf_features())
         quiet = datasets.are_progress_bars_disabled()
         datasets.disable_progress_bars()  # library code draws no bars; the CLI reports a summary
+        splits: dict[str, Any] = {}
         try:
             # The DatasetDict keys are mmdata's split names, as in every format; each Dataset's own
             # `split` is the name `datasets` can hold (`all` is reserved, `test-dev2017` refused).
-            splits = {
-                split: datasets.Dataset.from_parquet([str(self.root / f) for f in files], features=features,
-                                                     cache_dir=str(self.root / "cache"),
-                                                     split=hf_split_names([split])[split])
-                for split, files in staged.items()
-            }
+            for split, files in staged.items():
+                splits[split] = datasets.Dataset.from_parquet(
+                    [str(self.root / f) for f in files], features=features, cache_dir=str(self.root / "cache"),
+                    split=hf_split_names([split])[split])
             datasets.DatasetDict(splits).save_to_disk(str(self.final_root))
         finally:
+            splits.clear()  # their cache files are mapped: unmapped here, not when a traceback lets them go
             if not quiet:
                 datasets.enable_progress_bars()
-        del splits
         shutil.rmtree(self.root)
         return {split: [f"{split}/"] for split in staged}
 
@@ -426,8 +497,11 @@ class BackgroundSink:
         return self.inner.close()
 
     def abort(self) -> None:
-        """Stop the writer thread without finishing the files (the caller removes them)."""
-        self._worker.stop()
+        """Stop the writer thread and close the files without finishing them (the caller removes them)."""
+        try:
+            self._worker.stop()
+        finally:
+            self.inner.abort()
 
 
 def open_sink(fmt: ExportFormat, root: Path, layout: RowLayout, metadata: dict[str, Any],

@@ -1,5 +1,5 @@
-"""An npy export writes its index (ids, splits, labels, auxiliary labels, rows) also as `index.arrow`, an
-uncompressed Arrow IPC file that `FusedDataset` memory-maps: its ids and labels are views of the file's pages,
+"""An npy export writes the index columns a reader needs (ids, labels, auxiliary labels) also as `index.arrow`,
+an uncompressed Arrow IPC file that `FusedDataset` memory-maps: its ids and labels are views of the file's pages,
 which DataLoader workers share, not copies each worker decodes from `index.parquet` (~47 bytes a row each).
 Items are those `index.parquet` gave, values and types; an export written before (no `index.arrow`) still
 reads, from `index.parquet`, which every export keeps for pandas and pyarrow readers."""
@@ -85,15 +85,18 @@ def file_holding(address: int, size: int, spans: list[tuple[int, int, str]]) -> 
     return next((path for start, end, path in spans if start <= address and address + size <= end), None)
 
 
-def test_the_export_lists_index_arrow_holding_the_index_but_its_class_column(exports):
+def test_the_export_lists_index_arrow_holding_the_ids_and_labels_of_index_parquet(exports):
     out, _ = exports("pool", "tags")
     for split in SPLITS:
         assert {f"{split}/index.arrow", f"{split}/index.parquet"} <= set(read_fused_metadata(out)["files"][split])
         with pa.memory_map(str(out / split / "index.arrow")) as source:
             mapped = pa.ipc.open_file(source).read_all()
         parquet = pq.read_table(out / split / "index.parquet")
-        assert "class_targets" in parquet.column_names  # the multi-label targets lie in class_targets.npy
-        assert mapped.equals(parquet.drop_columns(["class_targets"]))
+        # no reader needs the rest: the split is the folder's, the row its position, the targets have their .npy
+        assert set(parquet.column_names) - set(mapped.column_names) == {"split", "row", "class_targets"}
+        assert mapped.equals(parquet.select(["sample_id", "label", "label_happy", "label_sad"]))
+        assert parquet.column("split").unique().to_pylist() == [split]
+        assert parquet.column("row").to_pylist() == list(range(len(parquet)))
 
 
 @pytest.mark.parametrize(("sequences", "class_label"), [("pool", "kind"), ("pad", "kind"), ("ragged", "kind"),
