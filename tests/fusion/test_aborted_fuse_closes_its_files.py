@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from mmdata.fusion import fuse
-from mmdata.fusion.formats import ArrowSink, HfSink, NpyIndexArrow, NpySink, ParquetSink
+from mmdata.fusion.formats import ArrowSink, HfSink, ParquetSink
+from mmdata.fusion.npy_sink import NpyIndexArrow, NpySink
 from tests.fusion.mapped_exports import labelled_dataset
 
 SINKS = {"parquet": ParquetSink, "arrow": ArrowSink, "hf": HfSink, "npy": NpySink}

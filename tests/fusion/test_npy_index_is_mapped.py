@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from mmdata.errors import DatasetError
 from mmdata.fusion import FusedDataset, read_fused_metadata
-from mmdata.fusion.formats import NPY_INDEX_BATCH_ROWS, NpyIndexArrow
+from mmdata.fusion.npy_sink import NPY_INDEX_BATCH_ROWS, NpyIndexArrow
 from tests.fusion.mapped_exports import export, labelled_dataset, rebatch
 
 SPLITS = ("train", "valid", "test")
