@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.checks.update_state import (
-    SamplesGrowth, incomplete_after_growth, interrupted_update, may_lack_added_samples, samples_growth,
-    update_interrupted_message,
-)
+from mmdata.checks.update_state import update_interrupted_message
 from mmdata.errors import DatasetError
+from mmdata.store.grown_samples import (
+    SamplesGrowth, dataset_growth, incomplete_after_growth, interrupted_update, may_lack_added_samples,
+)
 from mmdata.store.layout import ERRORS_DIR, FEATURES_DIR, MANIFEST_NAME, shard_files
 from mmdata.store.layout import samples_dir as layout_samples_dir
 from mmdata.store.manifest import TableEntry
@@ -167,16 +167,16 @@ def _describe_table(dataset: Dataset, name: str) -> dict[str, Any]:
 
 def _growth(dataset: Dataset, samples: ShardSurvey) -> SamplesGrowth | None:
     """How an `extract --update` grew the samples table, when that can explain an incomplete table or an
-    update is unfinished; the samples' ids are read (one column) only when a table is incomplete."""
+    update is unfinished (`grown_samples.dataset_growth`: the manifest's record; the samples' ids are read,
+    one column, only when a table is incomplete in a dataset whose manifest records no count)."""
     unfinished = interrupted_update(dataset.manifest)
     lacking = any(may_lack_added_samples(entry) for entry in dataset.manifest.tables.values())
     if unfinished is not None or not lacking or samples.problems:
         return unfinished
     try:
-        ids = dataset.samples_table(columns=["sample_id"]).column("sample_id")
+        return dataset_growth(dataset)
     except DatasetError:
         return None  # a samples shard that cannot be read: a problem of its own already
-    return samples_growth(dataset.manifest, ids.to_pylist())
 
 
 def _incomplete(dataset: Dataset, table: dict[str, Any], growth: SamplesGrowth | None,

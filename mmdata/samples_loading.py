@@ -11,9 +11,8 @@ corpus, or of this one loaded with other settings, is refused. `write_samples`, 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from mmdata.options import build_options
 from mmdata.precomputed import write_precomputed_tables
 from mmdata.records import samples_to_table
 from mmdata.store import layout
+from mmdata.store.grown_samples import fingerprint_of, ids_digest
 from mmdata.store.manifest import Manifest, read_manifest, write_manifest
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.tables import TableReport
@@ -254,9 +254,8 @@ def samples_entry(table: pa.Table, shard_size: int, *, loader_errors: int,
     }
 
 
-def fingerprint_ids(ids: Any) -> str:
-    digest = hashlib.sha256()
-    for sample_id in ids:
-        digest.update(sample_id.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
+def fingerprint_ids(ids: Iterable[str]) -> str:
+    """The samples fingerprint of `ids` (in table order) that the manifest and every shard record: the first
+    16 hex digits of the sha256 of each id's UTF-8 bytes followed by a NUL byte. One implementation with
+    the prefixes `mmdata.store.grown_samples` hashes to tell a samples table an update grew."""
+    return fingerprint_of(ids_digest(list(ids)))

@@ -24,7 +24,9 @@ then some of the new ones, shard by shard), and the marker: the same command run
 corpus with what is on disk, appends the rest, and goes on from the step it stopped at. The extract
 that follows computes the missing shards of the tables it names, as on a resume; the others stay
 incomplete until an extract names them. The samples fingerprint stays the one the dataset was made
-with, which every kept shard (and its moments) records: the rows it names keep their places.
+with, which every kept shard (and its moments) records: the rows it names keep their places; the
+manifest's `samples.fingerprint_rows` counts them (the rows before the first update), so that readers
+tell a grown samples table without hashing its ids (`mmdata.store.grown_samples`).
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from mmdata.errors import DatasetError
 from mmdata.records import SAMPLES_SCHEMA, samples_to_table
 from mmdata.samples_loading import _check_unique_ids, samples_entry, samples_shards, write_loader_errors
 from mmdata.store import layout
+from mmdata.store.grown_samples import FINGERPRINT_ROWS_KEY, fingerprinted_prefix
 from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.moments import MOMENTS_DIR
 from mmdata.store.shards import RESTORE_SAMPLES, read_shard, shard_rows
@@ -88,7 +91,7 @@ def update_samples(output_dir: Path, manifest: Manifest, result: LoadResult, *, 
     for rows, path in samples_shards(output_dir, grown, shard_size=shard_size, first=first):
         write_table_atomic(rows, path)
     write_loader_errors(output_dir, result.problems)
-    _record_grown_samples(output_dir, manifest, grown, shard_size, result, root)
+    _record_grown_samples(output_dir, manifest, grown, shard_size, result, root, rows_before=rows_before)
     return len(grown) - rows_before
 
 
@@ -230,19 +233,36 @@ def _numbered_from(folder: Path, first: int) -> list[Path]:
 
 
 def _record_grown_samples(output_dir: Path, manifest: Manifest, grown: pa.Table, shard_size: int,
-                          result: LoadResult, root: Path) -> None:
+                          result: LoadResult, root: Path, *, rows_before: int) -> None:
     """Step 4: the manifest describes the grown samples table (its fingerprint kept: see the module's
-    docstring), the loader's facts and the corpus files as they are now; each table's counts are its
-    remaining shards'; the update marker goes."""
+    docstring, and how many leading ids that covers: `_fingerprint_rows`), the loader's facts and the
+    corpus files as they are now; each table's counts are its remaining shards'; the update marker goes."""
+    covered = _fingerprint_rows(manifest, grown, rows_before)
     manifest.samples = {**manifest.samples, **samples_entry(grown, shard_size, loader_errors=len(result.problems),
                                                             precomputed=[t.name for t in result.tables],
                                                             fingerprint=manifest.samples["fingerprint"])}
+    if covered is not None:
+        manifest.samples[FINGERPRINT_ROWS_KEY] = covered
     _set_or_drop(manifest.extra, "loader", result.metadata)
     _set_or_drop(manifest.extra, SOURCES_KEY, stat_sources(root, source_names(result)))
     manifest.extra.pop(UPDATE_KEY, None)
     for name, entry in manifest.tables.items():
         recount_table(output_dir, name, entry)
     write_manifest(output_dir, manifest)
+
+
+def _fingerprint_rows(manifest: Manifest, grown: pa.Table, rows_before: int) -> int | None:
+    """How many leading ids of the grown samples table the kept fingerprint covers, which readers then
+    take from the manifest instead of hashing the ids (`grown_samples.recorded_growth`): the count an
+    earlier update recorded (it kept the same fingerprint), else the prefix the fingerprint names, looked
+    for from `rows_before` (the rows before this update, where it ends unless an update of mmdata 0.5.2,
+    which recorded no count, grew the dataset before); None when no prefix has it (the samples table was
+    changed some other way: readers hash the ids then, and `check` reports it)."""
+    recorded = manifest.samples.get(FINGERPRINT_ROWS_KEY)
+    if recorded is not None:
+        return recorded
+    ids = grown.column("sample_id").to_pylist()
+    return fingerprinted_prefix(ids, str(manifest.samples["fingerprint"]), likely_from=rows_before)
 
 
 def _set_or_drop(mapping: dict[str, Any], key: str, value: dict[str, Any]) -> None:

@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--demo", type=Path, metavar="WORK_DIR", help="run on the generated shapes corpus instead")
     parser.add_argument("--output", "-o", type=Path, help="metrics JSON path (a missing folder is created)")
     parser.add_argument("--model", "-m", action="append", help="model to train; repeat (default: all)")
-    parser.add_argument("--image", action="append", help="pooled image table; repeat (default: all)")
+    parser.add_argument("--image", action="append", help="pooled image, video or audio table; repeat "
+                        "(default: all pooled image tables, else those of video, else audio)")
     parser.add_argument("--text", help="caption-level text table (default: the only one)")
     parser.add_argument("--train-split", action="append", help="split to train on; repeat (default: train*, restval)")
     parser.add_argument("--test-split", help="split to test on (default: test, else val*)")

@@ -54,16 +54,35 @@ def _choose_tables(source: Dataset, tables: Sequence[str] | None) -> tuple[list[
 
 
 def _why_not_cuttable(source: Dataset, name: str) -> str | None:
-    entry, spec = source.entry(name), source.spec(name)  # an unknown name raises, listing the tables
+    """Why table `name` cannot be cut into segments (its kind, its rows, or incomplete: why, from
+    `grown_samples.update_left_reason` for a table an `extract --update` left), or None."""
+    why = _why_not_clippable(source, name)
+    if why is not None or _finished(source, name):
+        return why
+    reason = None if source.entry(name).complete else update_left_reason(source, name)
+    return reason or f"incomplete (an interrupted run); finish it in {source.root} first"
+
+
+def _cuttable(source: Dataset, name: str) -> bool:
+    """Whether table `name` can be cut into segments, without wording why not (which, for an incomplete
+    table, looks at what an update left: `_why_not_cuttable`)."""
+    return _why_not_clippable(source, name) is None and _finished(source, name)
+
+
+def _why_not_clippable(source: Dataset, name: str) -> str | None:
+    """Why the rows of table `name` cannot be clipped to a segment (its kind, its intervals), or None."""
+    spec = source.spec(name)  # an unknown name raises, listing the tables
     if spec.kind != "sequence":
         return ("pooled, one vector per video: a whole-video summary is no segment's feature; "
                 "extract it again on the segmented dataset")
     if not spec.intervals or spec.dim is None:
         return "its rows have no intervals or no fixed width, so they cannot be clipped to a segment"
-    if not entry.complete or not layout.shard_files(source.table_dir(name)):
-        reason = None if entry.complete else update_left_reason(source, name)
-        return reason or f"incomplete (an interrupted run); finish it in {source.root} first"
     return None
+
+
+def _finished(source: Dataset, name: str) -> bool:
+    """Whether the manifest marks table `name` complete and it has finished shards."""
+    return source.entry(name).complete and bool(layout.shard_files(source.table_dir(name)))
 
 
 def _source_rows(source: Dataset, name: str, shards: list[Path], columns: dict[str, pa.DataType]) -> Iterator[tuple[str, Any]]:
@@ -161,7 +180,7 @@ def _video_ends(source: Dataset) -> dict[str, float]:
     how long its recordings run where the samples record no media duration; videos of no row are absent."""
     ends: dict[str, float] = {}
     for name in source.table_names:
-        if _why_not_cuttable(source, name) is not None:
+        if not _cuttable(source, name):
             continue
         for path in layout.shard_files(source.table_dir(name)):
             shard = read_shard(path, columns=["sample_id", "intervals"])

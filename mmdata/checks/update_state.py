@@ -5,8 +5,10 @@ An update appends the samples a corpus gained and marks every feature table inco
 until an extract names them. Such a table was not left by an interrupted run: its rows end where the
 samples table ended before it grew, and an extract naming its extractor computes the rest. How that
 is told apart from an interrupted extract (the manifest's `extra.update` marker, the samples
-fingerprint) and the commands that complete such a table are `mmdata.store.grown_samples`, which
-the readers of a dataset share; this module words the issues and lines of `check` and `info`.
+fingerprint, the count of rows before the update the manifest records), the words that say so and
+the commands that complete such a table are `mmdata.store.grown_samples`, which the readers of a
+dataset, `info` and `check` share; this module makes `check`'s issues of them and the dataset-level
+line of an unfinished update.
 """
 from __future__ import annotations
 
@@ -16,26 +18,13 @@ import pyarrow.compute as pc
 from mmdata.checks.issues import Issue, make_issue
 from mmdata.samples_update import UPDATE_KEY
 from mmdata.store.grown_samples import (  # the readers' share of it: `mmdata.store.reader` cannot import this module
-    SamplesGrowth, completing_commands, finish_update_hint, fingerprinted_prefix, interrupted_update,
-    may_lack_added_samples, quoted_commands, samples_growth, unfinished_update_clause,
+    SamplesGrowth, finish_update_hint, interrupted_update, lacks_added_samples, may_lack_added_samples,
+    samples_growth,
 )
 from mmdata.store.reader import Dataset
 
 #: Where the manifest marks an update under way, as messages name it.
 MANIFEST_MARKER = f"the manifest's extra.{UPDATE_KEY}"
-
-
-def incomplete_after_growth(dataset: Dataset, name: str, growth: SamplesGrowth, *, rows: int, total: int) -> str:
-    """Why table `name`, holding `rows` of the `total` samples, is incomplete after `growth`, and the
-    command that completes it (one line, for `info` and `check`)."""
-    if growth.interrupted:  # the dataset-level line (`update_interrupted_message`) spells out the command
-        return f"{unfinished_update_clause(growth)}; the same `extract --update` command run again finishes it"
-    missing = total - rows
-    command = quoted_commands(completing_commands(dataset, [name]))
-    grew = f"the samples table grew from {growth.rows_before} to {total} samples (`mmdata extract --update`)"
-    if missing <= 0:  # every row written, the run stopped before it marked the table complete
-        return f"{grew}; the table has a row for each, but no extract marked it complete since: run {command}"
-    return f"{grew} and the table lacks the rows of {missing} of them; run {command} to compute them"
 
 
 def check_grown_table(dataset: Dataset, name: str, growth: SamplesGrowth, table_ids: pa.Array, sample_ids: pa.Array,
@@ -45,8 +34,7 @@ def check_grown_table(dataset: Dataset, name: str, growth: SamplesGrowth, table_
     would name again; it replaces that issue for the table."""
     missing = sample_ids.filter(pc.invert(pc.is_in(sample_ids, value_set=table_ids)))
     rows, total = len(sample_ids) - len(missing), len(sample_ids)
-    message = (f"the table holds rows for {rows} of the {total} samples: "
-               + incomplete_after_growth(dataset, name, growth, rows=rows, total=total))
+    message = lacks_added_samples(dataset, name, growth, rows=rows, total=total, subject="the table")
     return [make_issue("table-incomplete", "error", message, table=name, offenders=missing.to_pylist()[:max_examples],
                        count=len(missing), max_examples=max_examples)]
 
@@ -68,7 +56,7 @@ def update_interrupted_message(dataset: Dataset, growth: SamplesGrowth, *, rows_
 
 
 __all__ = [
-    "MANIFEST_MARKER", "SamplesGrowth", "check_grown_table", "check_update_finished", "completing_commands",
-    "fingerprinted_prefix", "finish_update_hint", "incomplete_after_growth", "interrupted_update",
-    "may_lack_added_samples", "samples_growth", "update_interrupted_message",
+    "MANIFEST_MARKER", "check_grown_table", "check_update_finished", "update_interrupted_message",
+    # re-exported from `mmdata.store.grown_samples` for `checks.scan_context` and `checks.table_scan`
+    "SamplesGrowth", "interrupted_update", "may_lack_added_samples", "samples_growth",
 ]

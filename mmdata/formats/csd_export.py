@@ -66,6 +66,7 @@ from mmdata.formats.csd_export_overlaps import _warn_overlapping_segments
 from mmdata.formats.csd_places import Place, sdk_places
 from mmdata.options import check_choice, check_flag, dataset_path, optional_name_list, path_argument
 from mmdata.records import duration_keys, media_ends
+from mmdata.store.grown_samples import update_left_reason
 from mmdata.store.layout import MANIFEST_NAME
 from mmdata.store.reader import Dataset, open_dataset
 
@@ -326,11 +327,17 @@ def refuse_corpus_root(dataset: Dataset, csd_dir: Path) -> None:
 
 
 def _require_complete(dataset: Dataset, name: str) -> None:
-    """Refuse a table the manifest marks incomplete (the `extract` or `align` writing it runs now, or was
-    interrupted): its `.csd` would lack the videos of its unfinished shards, and the SDK's `unify` would then
-    drop those videos from every sequence of the folder."""
+    """Refuse a table the manifest marks incomplete: its `.csd` would lack the videos of its unfinished
+    shards, and the SDK's `unify` would then drop those videos from every sequence of the folder. Why it
+    is incomplete: the samples an `extract --update` added, or the update unfinished
+    (`grown_samples.update_left_reason`, as the other readers say it), else the `extract` or `align`
+    writing it runs now or was interrupted."""
     if dataset.entry(name).complete:
         return
+    reason = update_left_reason(dataset, name)
+    if reason is not None:
+        raise DatasetError(f"{reason}; its .csd would lack the videos it has no rows for: complete the table first, "
+                           "or leave it out (--tables)")
     raise DatasetError(
         f"table {name!r} of {dataset.root} is incomplete ({MANIFEST_NAME} marks it so: the `mmdata extract` or "
         "`mmdata align` writing it runs now or was interrupted); its .csd would lack the videos of its unfinished "

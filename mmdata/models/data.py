@@ -145,12 +145,12 @@ def read_fused_splits(export_dir: str | Path) -> dict[str, SplitArrays]:
 
 def _read_fused_split(export_dir: Path, metadata: dict, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ids, float64 labels, (n, dim) float32 features) of one split, whatever the export format."""
-    from mmdata.fusion.formats import FUSED_METADATA
+    from mmdata.fusion.formats import FUSED_METADATA, NPY_INDEX_PARQUET
     from mmdata.fusion.torch_dataset import REFUSE_HINT, export_file, hf_split_files, read_export_file
 
     fmt, dim = metadata["format"], int(metadata["dim"])
     if fmt == "npy":
-        index = read_export_file(export_dir / split / "index.parquet", "parquet", ["sample_id", "label"])
+        index = read_export_file(export_dir / split / NPY_INDEX_PARQUET, "parquet", ["sample_id", "label"])
         with export_file(export_dir / split / "features.npy"):
             features = np.load(export_dir / split / "features.npy").astype(np.float32, copy=False)
     else:

@@ -11,10 +11,18 @@ facts on disk:
   `extract --update` command finishes it;
 - the samples fingerprint: an update keeps the one the dataset was made with, so after one that added
   samples it names a proper prefix of the samples table's ids, as long as the rows there were before.
+  The update records that prefix's length in the manifest (`samples.fingerprint_rows`), so no id is
+  hashed to tell it; only a dataset an update of mmdata 0.5.2 grew (no such count) has its ids hashed.
 
-This module reads only the manifest, the shards' footers and the samples' ids (when a table is
-incomplete), so `mmdata.store.reader` imports it; the pipeline's modules it names commands with are
-imported when a message is due.
+A table an update left lacks the rows of the samples it added and of the old samples of the partial
+last shard it rewrote (`samples_update`: every table's shards from that number on go), so what it
+lacks is counted from the rows it holds. Every reader, `info` and `check` word it alike
+(`lacks_added_samples`).
+
+This module reads only the manifest, the shards' footers and, for a dataset without that count, the
+samples' ids (when a table is incomplete; once per `Dataset`: `dataset_growth`), so
+`mmdata.store.reader` imports it; the pipeline's modules it names commands with are imported when a
+message is due.
 """
 from __future__ import annotations
 
@@ -43,6 +51,13 @@ class SamplesGrowth:
     interrupted: bool
 
 
+#: Key of the manifest's `samples` an update records: how many leading sample ids the fingerprint it kept
+#: covers (the rows before the first update; a later one keeps it, as it keeps the fingerprint).
+FINGERPRINT_ROWS_KEY = "fingerprint_rows"
+#: Hex digits of the samples' sha256 a fingerprint keeps (`samples_loading.fingerprint_ids`).
+FINGERPRINT_DIGITS = 16
+
+
 def may_lack_added_samples(entry: TableEntry) -> bool:
     """Whether an incomplete table may be one an update left: any but those `align` and `segment` derive
     (an update refuses a dataset holding them)."""
@@ -61,17 +76,53 @@ def interrupted_update(manifest: Manifest) -> SamplesGrowth | None:
     return SamplesGrowth(rows_before=int(marker.get("rows_before", 0)), interrupted=True)
 
 
-def samples_growth(manifest: Manifest, sample_ids: Sequence[str], *, likely_from: int = 0) -> SamplesGrowth | None:
-    """How an update grew the samples table whose ids are `sample_ids` (in table order), or None when
-    none did: no update marker, and the manifest's fingerprint names all the ids (or none of their
-    prefixes: a samples table changed some other way, which `check` reports as such). `likely_from`:
-    see `fingerprinted_prefix`."""
+def recorded_growth(manifest: Manifest, rows: int) -> SamplesGrowth | None:
+    """The growth the manifest records of a samples table of `rows` rows: an unfinished update's marker,
+    or the rows the fingerprint covers (`FINGERPRINT_ROWS_KEY`) when fewer than `rows`. None when it
+    records neither (no update grew the dataset, or one of mmdata 0.5.2 did: only the ids tell then) or
+    a count that cannot be right (not a whole number below `rows`: the ids tell, as for 0.5.2)."""
     interrupted = interrupted_update(manifest)
     if interrupted is not None:
         return interrupted
+    covered = manifest.samples.get(FINGERPRINT_ROWS_KEY)
+    if isinstance(covered, int) and not isinstance(covered, bool) and 0 <= covered < rows:
+        return SamplesGrowth(rows_before=covered, interrupted=False)
+    return None
+
+
+def samples_growth(manifest: Manifest, sample_ids: Sequence[str], *, likely_from: int = 0) -> SamplesGrowth | None:
+    """How an update grew the samples table whose ids are `sample_ids` (in table order), or None when
+    none did: no update marker, no count of the rows before it (`recorded_growth`, which hashes no id),
+    and the manifest's fingerprint names all the ids (or none of their prefixes: a samples table changed
+    some other way, which `check` reports as such). `likely_from`: see `fingerprinted_prefix`."""
+    recorded = recorded_growth(manifest, len(sample_ids))
+    if recorded is not None:
+        return recorded
     fingerprint = str(manifest.samples.get("fingerprint") or "")
     rows_before = fingerprinted_prefix(sample_ids, fingerprint, likely_from=likely_from)
     return None if rows_before is None else SamplesGrowth(rows_before=rows_before, interrupted=False)
+
+
+def dataset_growth(dataset: Dataset, sample_ids: Sequence[str] | None = None, *,
+                   likely_from: int = 0) -> SamplesGrowth | None:
+    """`samples_growth` of the dataset's samples table, worked out once per `Dataset` (kept in its
+    `_samples_growth`): every reader of its incomplete tables asks. The manifest's record answers when it
+    has one (validated against its row count); else the ids are hashed, `sample_ids` when given, else
+    read here (one column).
+
+    Raises:
+        DatasetError: the ids were to be read and the samples table cannot be (not remembered).
+    """
+    cache = dataset._samples_growth
+    if not cache:
+        rows = len(sample_ids) if sample_ids is not None else int(dataset.manifest.samples["rows"])
+        growth = recorded_growth(dataset.manifest, rows)
+        if growth is None:
+            ids = sample_ids if sample_ids is not None else \
+                dataset.samples_table(["sample_id"]).column("sample_id").to_pylist()
+            growth = samples_growth(dataset.manifest, ids, likely_from=likely_from)
+        cache.append(growth)
+    return cache[0]
 
 
 def fingerprinted_prefix(sample_ids: Sequence[str], fingerprint: str, *, likely_from: int = 0) -> int | None:
@@ -84,7 +135,7 @@ def fingerprinted_prefix(sample_ids: Sequence[str], fingerprint: str, *, likely_
     where the rows before the update are likely to end: trying one prefix costs a hash state copied,
     several times the cost of hashing an id."""
     ids = list(sample_ids)
-    if _ids_digest(ids).hexdigest()[:16] == fingerprint:
+    if fingerprint_of(ids_digest(ids)) == fingerprint:
         return None
     longest = len(ids) - 1  # a proper prefix
     start = min(max(likely_from, 1), max(longest, 1))
@@ -96,18 +147,25 @@ def _first_prefix_with(ids: list[str], fingerprint: str, shortest: int, longest:
     """The shortest prefix of `ids` of `shortest` to `longest` ids whose fingerprint is `fingerprint`."""
     if shortest > longest:
         return None
-    digest = _ids_digest(ids[:shortest])
+    digest = ids_digest(ids[:shortest])
     for count, sample_id in enumerate(itertools.chain([None], ids[shortest:longest]), shortest):
         if sample_id is not None:
             digest.update(sample_id.encode() + b"\0")
-        if digest.copy().hexdigest()[:16] == fingerprint:
+        if fingerprint_of(digest.copy()) == fingerprint:
             return count
     return None
 
 
-def _ids_digest(ids: Sequence[str]) -> hashlib._Hash:
-    """The running hash of `samples_loading.fingerprint_ids` over `ids`, in one update."""
+def ids_digest(ids: Sequence[str]) -> hashlib._Hash:
+    """The running sha256 of a samples fingerprint over `ids`: each id's UTF-8 bytes then a NUL byte, in
+    order (`samples_loading.fingerprint_ids`), hashed in one update (a joined string hashes several
+    times faster than an update per id); it goes on with `update(id.encode() + b"\\0")`."""
     return hashlib.sha256(("\0".join(ids) + "\0").encode() if ids else b"")
+
+
+def fingerprint_of(digest: hashlib._Hash) -> str:
+    """The fingerprint a running `ids_digest` gives: its first `FINGERPRINT_DIGITS` hex digits."""
+    return digest.hexdigest()[:FINGERPRINT_DIGITS]
 
 
 def rows_in_finished_shards(table_dir: Path) -> int:
@@ -123,41 +181,54 @@ def rows_in_finished_shards(table_dir: Path) -> int:
 
 def update_left_reason(dataset: Dataset, name: str, sample_ids: Sequence[str] | None = None) -> str | None:
     """Why incomplete table `name` lacks rows when an `extract --update` explains it, one sentence naming
-    the command that completes it: the samples the update added (`lacks_added_samples`), or the update
-    itself unfinished (`unfinished_update_reason`). None when no update explains it (an interrupted
-    `extract` or `align` left the table: each reader says that in its own words), or when the samples
-    table cannot be read to tell (that error is the reader's to raise).
+    the command that completes it: the rows it holds and lacks after the update (`lacks_added_samples`),
+    or the update itself unfinished (`unfinished_update_reason`). None when no update explains it (an
+    interrupted `extract` or `align` left the table: each reader says that in its own words), or when the
+    samples table cannot be read to tell (that error is the reader's to raise).
 
-    The samples' ids (`sample_ids`, else read here: one column) are hashed only when the manifest marks
-    no update under way, so a reader pays this only for an incomplete table it reports.
+    The growth is worked out once per `Dataset` (`dataset_growth`): from the manifest, or, for a dataset
+    an update of mmdata 0.5.2 grew, from the samples' ids (`sample_ids`, else read here: one column).
     """
     entry = dataset.manifest.tables[name]
     if not may_lack_added_samples(entry):
         return None
-    unfinished = interrupted_update(dataset.manifest)
-    if unfinished is not None:
-        return unfinished_update_reason(dataset, name, unfinished)
     rows = rows_in_finished_shards(dataset.root / entry.path)
     try:
-        ids = sample_ids if sample_ids is not None else \
-            dataset.samples_table(["sample_id"]).column("sample_id").to_pylist()
+        growth = dataset_growth(dataset, sample_ids, likely_from=rows)
     except DatasetError:
         return None
-    growth = samples_growth(dataset.manifest, ids, likely_from=rows)
-    return None if growth is None else lacks_added_samples(dataset, name, growth, rows=rows, total=len(ids))
+    if growth is None:
+        return None
+    if growth.interrupted:
+        return unfinished_update_reason(dataset, name, growth)
+    total = len(sample_ids) if sample_ids is not None else int(dataset.manifest.samples["rows"])
+    return lacks_added_samples(dataset, name, growth, rows=rows, total=total)
 
 
-def lacks_added_samples(dataset: Dataset, name: str, growth: SamplesGrowth, *, rows: int, total: int) -> str:
-    """Table `name`, holding `rows` of the `total` samples after a finished `growth`, lacks the samples
-    the update added: how many, and the `mmdata extract` command that computes them."""
-    added = total - growth.rows_before
-    samples = "the sample" if added == 1 else f"the {added} samples"
+def lacks_added_samples(dataset: Dataset, name: str, growth: SamplesGrowth, *, rows: int, total: int,
+                        subject: str | None = None) -> str:
+    """Table `name`, holding `rows` of the `total` samples after `growth`, is incomplete: the rows it holds,
+    how the samples table grew, what it lacks and the command that completes it (`incomplete_after_growth`),
+    as the readers and `check` say it. `subject`: how the line names the table (`table 'x'` by default; a
+    `check` issue, which names its table, says `the table`)."""
+    subject = subject or f"table {name!r}"
+    return (f"{subject} holds rows for {rows} of the {total} samples: "
+            + incomplete_after_growth(dataset, name, growth, rows=rows, total=total))
+
+
+def incomplete_after_growth(dataset: Dataset, name: str, growth: SamplesGrowth, *, rows: int, total: int) -> str:
+    """Why table `name`, holding `rows` of the `total` samples, is incomplete after `growth`, and the
+    command that completes it (one line: `info`'s hint, the end of `lacks_added_samples`). The table lacks
+    `total - rows` rows: those of the samples the update added, and those of the old samples of the
+    partial last shard it rewrote."""
+    if growth.interrupted:  # the dataset-level line (`update_interrupted_message`) spells out the command
+        return f"{unfinished_update_clause(growth)}; the same `extract --update` command run again finishes it"
+    missing = total - rows
     command = quoted_commands(completing_commands(dataset, [name]))
-    if rows >= total:  # every row written, the run stopped before it marked the table complete
-        return (f"table {name!r} has rows for {samples} `mmdata extract --update` added, but no extract marked it "
-                f"complete since; run {command}")
-    return (f"table {name!r} lacks {samples} `mmdata extract --update` added (it holds rows for {rows} of the "
-            f"{total} samples); compute {'it' if added == 1 else 'them'} with {command}")
+    grew = f"the samples table grew from {growth.rows_before} to {total} samples (`mmdata extract --update`)"
+    if missing <= 0:  # every row written, the run stopped before it marked the table complete
+        return f"{grew}; the table has a row for each, but no extract marked it complete since: run {command}"
+    return f"{grew} and the table lacks the rows of {missing} of them; run {command} to compute them"
 
 
 def unfinished_update_reason(dataset: Dataset, name: str, growth: SamplesGrowth) -> str:

@@ -17,7 +17,7 @@ import pyarrow.dataset as ds
 from mmdata.entry_arguments import check_split_name
 from mmdata.errors import ArgumentTypeError, DatasetError, DatasetNotFoundError, SchemaMismatchError, UnknownNameError
 from mmdata.options import dataset_path
-from mmdata.store.grown_samples import rows_in_finished_shards, update_left_reason
+from mmdata.store.grown_samples import SamplesGrowth, rows_in_finished_shards, update_left_reason
 from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk
 from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, shard_files
 from mmdata.store.layout import samples_dir as layout_samples_dir
@@ -58,6 +58,9 @@ class Dataset:
     root: Path
     manifest: Manifest
     _warned_incomplete: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    #: How an `extract --update` grew the samples table, once worked out (`grown_samples.dataset_growth`,
+    #: which every reader of an incomplete table asks): a list of one, so that None is a value.
+    _samples_growth: list[SamplesGrowth | None] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def table_names(self) -> list[str]:

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 import mmdata.samples_update as samples_update
 from mmdata.checks import check_dataset
-from mmdata.checks.update_state import fingerprinted_prefix
 from mmdata.cli import app
 from mmdata.info import INTERRUPTED_HINT, describe_dataset
 from mmdata.pipeline import extract
 from mmdata.samples_loading import fingerprint_ids
+from mmdata.store.grown_samples import fingerprinted_prefix
 from mmdata.store import layout
 from mmdata.store.manifest import read_manifest, write_manifest
 from tests.store.grown_corpus import first_rows, image_row, write_corpus

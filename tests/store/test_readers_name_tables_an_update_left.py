@@ -12,13 +12,14 @@ import pytest
 
 from mmdata.alignment import segment_dataset
 from mmdata.errors import DatasetError
+from mmdata.formats.csd_export import export_csd
 from mmdata.fusion import fuse
 from mmdata.models.data import read_pooled
 from mmdata.pipeline import extract
 from mmdata.samples_update import UPDATE_KEY
 from mmdata.store import layout, open_dataset
 from mmdata.store.manifest import read_manifest, write_manifest
-from tests.checks.test_tables_left_incomplete_by_update import grown_dataset, run, run_printed
+from tests.checks.test_tables_left_incomplete_by_update import grown_dataset, run, run_printed, the_command
 from tests.fakes.av import write_tone_wav
 
 LEFT = "text.hashed-bow"
@@ -26,12 +27,14 @@ LEFT = "text.hashed-bow"
 
 def update_naming_one_table(tmp_path, shard_size=2):
     """(corpus, dataset, the reason every reader gives) after an update of nine samples, five before it,
-    naming only `image.color-hist`: `text.hashed-bow` keeps its two full shards (4 rows) of before it."""
+    naming only `image.color-hist`: `text.hashed-bow` keeps its two full shards (4 rows) of before it, so
+    it lacks the rows of the 4 samples added and of the fifth, whose partial shard the update rewrote."""
     corpus, out = grown_dataset(tmp_path, shard_size=shard_size)
     run(corpus, out, extractors=["color-hist:bins=4"], shard_size=shard_size, update=True)
     rows = 4 if shard_size == 2 else 0
-    reason = (f"table {LEFT!r} lacks the 4 samples `mmdata extract --update` added (it holds rows for {rows} of the 9 "
-              f"samples); compute them with `mmdata extract manifest {corpus} {out} --text hashed-bow`")
+    reason = (f"table {LEFT!r} holds rows for {rows} of the 9 samples: the samples table grew from 5 to 9 samples "
+              f"(`mmdata extract --update`) and the table lacks the rows of {9 - rows} of them; run `mmdata extract "
+              f"manifest {corpus} {out} --text hashed-bow` to compute them")
     return corpus, out, reason
 
 
@@ -54,7 +57,7 @@ def test_reading_the_table_warns_of_the_added_samples_and_names_the_command(tmp_
     warning, = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warning == f"{reason}; reading the 2 of its 5 shards that are finished, without the rows of the other samples"
     assert "interrupted" not in warning
-    finished = run_printed(reason.split("compute them with `", 1)[1].rstrip("`"))  # the command completes it
+    finished = run_printed(the_command(reason))  # the command it names completes it
     assert finished.exit_code == 0, finished.output
     assert open_dataset(out).read_table(LEFT).num_rows == 9
 
@@ -77,7 +80,10 @@ def test_training_and_fuse_refuse_the_table_naming_the_command(tmp_path):
     assert not (tmp_path / "fused").exists()
 
 
-def test_segment_cutting_refuses_a_table_the_update_left(tmp_path):
+def videos_an_update_grew(tmp_path):
+    """(corpus, dataset) of three audio recordings in shards of two, both tables extracted, then a fourth
+    added by an update naming only `librosa-mfcc`: `audio.librosa-logmel` keeps v1 and v2 (v3's partial
+    shard went with the samples shard the update rewrote)."""
     corpus, out = tmp_path / "videos", tmp_path / "ds"
 
     def write_videos(ids):
@@ -91,12 +97,33 @@ def test_segment_cutting_refuses_a_table_the_update_left(tmp_path):
     extract("manifest", corpus, out, extractors=["librosa-logmel", "librosa-mfcc"], num_workers=0, shard_size=2)
     write_videos(["v1", "v2", "v3", "v4"])
     extract("manifest", corpus, out, extractors=["librosa-mfcc"], num_workers=0, update=True)
+    return corpus, out
+
+
+def logmel_reason(corpus, out):
+    """What every reader says of `audio.librosa-logmel` in `videos_an_update_grew`."""
+    return ("table 'audio.librosa-logmel' holds rows for 2 of the 4 samples: the samples table grew from 3 to 4 "
+            "samples (`mmdata extract --update`) and the table lacks the rows of 2 of them; run `mmdata extract "
+            f"manifest {corpus} {out} --audio librosa-logmel` to compute them")
+
+
+def test_segment_cutting_refuses_a_table_the_update_left(tmp_path):
+    corpus, out = videos_an_update_grew(tmp_path)
     with pytest.raises(DatasetError) as refused:
         segment_dataset(out, tmp_path / "segments", tmp_path / "labels.csd", tables=["audio.librosa-logmel"])
-    assert str(refused.value) == (
-        f"table 'audio.librosa-logmel' of {out} cannot be cut into segments: table 'audio.librosa-logmel' lacks the "
-        "sample `mmdata extract --update` added (it holds rows for 2 of the 4 samples); compute it with "
-        f"`mmdata extract manifest {corpus} {out} --audio librosa-logmel`")
+    assert str(refused.value) == (f"table 'audio.librosa-logmel' of {out} cannot be cut into segments: "
+                                  f"{logmel_reason(corpus, out)}")
+
+
+def test_csd_export_refuses_a_table_the_update_left_naming_the_command(tmp_path):
+    corpus, out = videos_an_update_grew(tmp_path)
+    with pytest.raises(DatasetError) as refused:
+        export_csd(out, tmp_path / "csd", tables=["audio.librosa-logmel"])
+    assert str(refused.value) == (f"{logmel_reason(corpus, out)}; its .csd would lack the videos it has no rows for: "
+                                  "complete the table first, or leave it out (--tables)")
+    assert "interrupted" not in str(refused.value) and not (tmp_path / "csd").exists()
+    assert run_printed(the_command(str(refused.value))).exit_code == 0  # the command it names completes the table
+    assert len(export_csd(out, tmp_path / "csd", tables=["audio.librosa-logmel"])) == 1  # its .csd, now whole
 
 
 def test_an_unfinished_update_is_named_with_the_command_that_finishes_it(tmp_path, caplog):

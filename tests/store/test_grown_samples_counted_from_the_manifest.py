@@ -1,0 +1,126 @@
+"""An `extract --update` records in the manifest how many leading sample ids the fingerprint it keeps
+covers (`samples.fingerprint_rows`: the rows before the first update; a second update keeps it), and the
+readers, `info` and `check` take the growth from it without hashing the ids; a dataset an update of
+mmdata 0.5.2 grew (no such count) is told from its ids as before. A `Dataset` works the growth out once.
+The samples fingerprint is the same hash it always was."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+
+import pytest
+
+from mmdata.checks import check_dataset
+from mmdata.errors import DatasetError
+from mmdata.info import describe_dataset
+from mmdata.models.data import read_pooled
+from mmdata.samples_loading import fingerprint_ids
+from mmdata.store import layout, open_dataset
+from mmdata.store.grown_samples import FINGERPRINT_ROWS_KEY, samples_growth
+from mmdata.store.manifest import Manifest, read_manifest, write_manifest
+from tests.checks.test_tables_left_incomplete_by_update import ADDED, grown_dataset, run
+from tests.store.grown_corpus import first_rows, image_row, write_corpus
+
+LEFT = "text.hashed-bow"
+#: How every reader, `info` and `check` say the samples table grew in `updated`.
+GREW = "the samples table grew from 5 to 9 samples (`mmdata extract --update`) and the table lacks the rows of 5"
+
+
+def updated(tmp_path):
+    """(corpus, dataset) of five samples grown to nine by an update naming only `image.color-hist`."""
+    corpus, out = grown_dataset(tmp_path)
+    run(corpus, out, extractors=["color-hist:bins=4"], update=True)
+    return corpus, out
+
+
+def edit_samples_entry(out, **changes):
+    """Set (a value) or drop (None) keys of the manifest's `samples`."""
+    manifest = read_manifest(out)
+    for key, value in changes.items():
+        if value is None:
+            manifest.samples.pop(key, None)
+        else:
+            manifest.samples[key] = value
+    write_manifest(out, manifest)
+
+
+def what_each_says(out, caplog) -> dict[str, str]:
+    """The reader's warning, `info`'s hint and `check`'s `table-incomplete` message of table LEFT."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mmdata.store.reader"):
+        open_dataset(out).read_table(LEFT)
+    info, = [t["incomplete"] for t in describe_dataset(out)["tables"] if t["name"] == LEFT]
+    issue, = [i for i in check_dataset(out).errors if i.code == "table-incomplete"]
+    return {"reader": caplog.records[-1].getMessage(), "info": info["hint"], "check": issue.message}
+
+
+def test_an_update_records_the_rows_the_fingerprint_covers_and_a_second_keeps_them(tmp_path):
+    corpus, out = updated(tmp_path)
+    samples = read_manifest(out).samples
+    assert (samples[FINGERPRINT_ROWS_KEY], samples["rows"]) == (5, 9)
+    assert samples["fingerprint"] == fingerprint_ids(open_dataset(out).samples_table(["sample_id"])["sample_id"]
+                                                     .to_pylist()[:5])
+    write_corpus(corpus, first_rows(5) + ADDED + [image_row("zz-more", 14)])
+    run(corpus, out, extractors=["color-hist:bins=4"], update=True)
+    samples = read_manifest(out).samples
+    assert (samples[FINGERPRINT_ROWS_KEY], samples["rows"]) == (5, 10)  # the fingerprint kept covers the same 5
+
+
+def test_readers_info_and_check_take_the_growth_from_the_manifest_without_hashing_ids(tmp_path, caplog):
+    _, out = updated(tmp_path)
+    # a fingerprint no prefix of the ids has: hashing them could not find the 5 rows before the update
+    edit_samples_entry(out, fingerprint="0" * 16)
+    said = what_each_says(out, caplog)
+    assert all(GREW in line for line in said.values()), said
+    assert said["reader"].startswith(f"table {LEFT!r} holds rows for 4 of the 9 samples: {GREW} of them; run `")
+    assert said["check"].startswith(f"the table holds rows for 4 of the 9 samples: {GREW} of them; run `")
+
+
+def test_a_dataset_an_update_of_0_5_2_grew_is_told_from_its_ids(tmp_path, caplog):
+    _, out = updated(tmp_path)
+    edit_samples_entry(out, **{FINGERPRINT_ROWS_KEY: None})  # what 0.5.2 wrote
+    said = what_each_says(out, caplog)
+    assert all(GREW in line for line in said.values()), said
+    edit_samples_entry(out, **{FINGERPRINT_ROWS_KEY: 9})  # a count that cannot be right: the ids tell too
+    assert all(GREW in line for line in what_each_says(out, caplog).values())
+
+
+def test_an_update_of_a_dataset_0_5_2_grew_records_the_rows_its_fingerprint_covers(tmp_path):
+    corpus, out = updated(tmp_path)
+    edit_samples_entry(out, **{FINGERPRINT_ROWS_KEY: None})
+    write_corpus(corpus, first_rows(5) + ADDED + [image_row("zz-more", 14)])
+    run(corpus, out, extractors=["color-hist:bins=4"], update=True)
+    assert read_manifest(out).samples[FINGERPRINT_ROWS_KEY] == 5  # not the 9 rows before this update
+
+
+def manifest_with(*, fingerprint: str, rows: int, covered: int) -> Manifest:
+    return Manifest(corpus={"kind": "manifest", "root": "/corpus"},
+                    samples={"path": "samples", "rows": rows, "fingerprint": fingerprint, FINGERPRINT_ROWS_KEY: covered})
+
+
+def test_the_recorded_count_needs_no_ids_and_is_checked_against_the_rows():
+    ids = [f"s{i}" for i in range(9)]
+    assert samples_growth(manifest_with(fingerprint="0" * 16, rows=9, covered=5), ids).rows_before == 5
+    not_below = manifest_with(fingerprint=fingerprint_ids(ids[:3]), rows=9, covered=9)
+    assert samples_growth(not_below, ids).rows_before == 3  # a count not below the rows: the ids' prefix tells
+
+
+def test_a_dataset_works_the_growth_out_once(tmp_path):
+    _, out = updated(tmp_path)
+    edit_samples_entry(out, **{FINGERPRINT_ROWS_KEY: None})  # the growth is then told from the ids
+    data = open_dataset(out)
+    data.read_table(LEFT)  # reads the ids, hashes them
+    for shard in layout.shard_files(layout.samples_dir(out)):
+        shard.unlink()  # the ids cannot be read again: only what the Dataset remembers tells the growth
+    with pytest.raises(DatasetError, match=re.escape(f"table {LEFT!r} holds rows for 4 of the 9 samples: {GREW}")):
+        read_pooled(data, LEFT)
+    with pytest.raises(DatasetError, match="an extraction is running or was interrupted"):
+        read_pooled(open_dataset(out), LEFT)  # a Dataset opened anew cannot tell
+
+
+@pytest.mark.parametrize("ids", [[], [""], ["a"], ["0001", "0002", "0003"], ["é", "x☃y", "with space"]])
+def test_the_samples_fingerprint_is_the_documented_hash(ids):
+    documented = hashlib.sha256(b"".join(sample_id.encode("utf-8") + b"\0" for sample_id in ids)).hexdigest()[:16]
+    assert fingerprint_ids(ids) == documented
+    assert fingerprint_ids(iter(ids)) == documented  # any iterable of ids, not only a list
