@@ -82,6 +82,7 @@ from mmdata.share.source_lock import no_writer
 from mmdata.store.lock import output_lock
 from mmdata.store import layout
 from mmdata.store.files import write_text_atomic
+from mmdata.store.grown_samples import FINGERPRINT_ROWS_KEY
 from mmdata.store.manifest import Manifest, TableEntry, write_manifest
 from mmdata.store.metadata import METADATA_KEY, decode_metadata
 from mmdata.store.reader import Dataset, open_dataset
@@ -449,7 +450,8 @@ def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: in
     for entry in manifest.tables.values():
         entry.format = "parquet"  # every table is written as Parquet, whatever the source's shards were
     manifest.samples = {
-        **shareable_provenance(source.samples, root),
+        # (not how many rows an update's kept fingerprint covered: a share's fingerprint covers all its rows)
+        **shareable_provenance({k: v for k, v in source.samples.items() if k != FINGERPRINT_ROWS_KEY}, root),
         "path": layout.SAMPLES_DIR,
         "shards": [len(s.indices) for s in shards] or [0],
         "shard_size": shard_size,

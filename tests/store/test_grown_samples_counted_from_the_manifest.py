@@ -124,3 +124,17 @@ def test_the_samples_fingerprint_is_the_documented_hash(ids):
     documented = hashlib.sha256(b"".join(sample_id.encode("utf-8") + b"\0" for sample_id in ids)).hexdigest()[:16]
     assert fingerprint_ids(ids) == documented
     assert fingerprint_ids(iter(ids)) == documented  # any iterable of ids, not only a list
+
+
+def test_a_share_of_a_grown_dataset_fingerprints_all_its_rows_and_records_no_covered_count(tmp_path):
+    from mmdata.share import share_dataset
+    from tests.checks.test_tables_left_incomplete_by_update import EXTRACTORS
+
+    corpus, out = grown_dataset(tmp_path)
+    run(corpus, out, extractors=EXTRACTORS, update=True)  # every table has every row: shareable
+    assert FINGERPRINT_ROWS_KEY in read_manifest(out).samples
+    share_dataset(out, tmp_path / "share")
+    shared = read_manifest(tmp_path / "share").samples
+    assert FINGERPRINT_ROWS_KEY not in shared
+    ids = open_dataset(tmp_path / "share").samples_table(columns=["sample_id"]).column("sample_id").to_pylist()
+    assert shared["fingerprint"] == fingerprint_ids(ids) and len(ids) == 9
