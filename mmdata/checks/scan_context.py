@@ -20,10 +20,10 @@ from mmdata.checks import temporal
 from mmdata.checks.aligned import aligned_reference
 from mmdata.checks.issues import Issue
 from mmdata.checks.stream import scan_samples
-from mmdata.checks.update_state import SamplesGrowth, interrupted_update, samples_growth
 from mmdata.corpora.base import UNCAPTIONED_SPLITS_KEY
 from mmdata.options import convert_value
 from mmdata.records import duration_keys, media_spans
+from mmdata.store.grown_samples import SamplesGrowth, interrupted_update, recorded_growth, samples_growth
 from mmdata.store.reader import Dataset
 
 if TYPE_CHECKING:
@@ -67,10 +67,13 @@ class _Context:
     _growth: list[SamplesGrowth | None] = field(default_factory=list)
 
     def samples_growth(self) -> SamplesGrowth | None:
-        """How an `extract --update` grew the samples table (`update_state.samples_growth`), or None;
-        worked out the first time an incomplete table asks (it hashes every id)."""
+        """How an `extract --update` grew the samples table (`grown_samples.samples_growth`), or None;
+        worked out the first time an incomplete table asks: read in the manifest where an update recorded
+        it, else told from the ids (hashing every one)."""
         if not self._growth:
-            self._growth.append(samples_growth(self.dataset.manifest, self.sample_ids.to_pylist()))
+            manifest = self.dataset.manifest
+            growth = recorded_growth(manifest, len(self.sample_ids))
+            self._growth.append(growth if growth is not None else samples_growth(manifest, self.sample_ids.to_pylist()))
         return self._growth[0]
 
     def max_frames(self, table: str) -> int | None:

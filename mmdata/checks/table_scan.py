@@ -25,8 +25,9 @@ from mmdata.checks.stream import (
     ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_shard_batches, read_column, row_starts, sequence_rows,
     valid_mask,
 )
-from mmdata.checks.update_state import check_grown_table, may_lack_added_samples
+from mmdata.checks.update_state import check_grown_table
 from mmdata.errors import ShardReadError
+from mmdata.store.grown_samples import may_lack_added_samples
 from mmdata.store.layout import shard_files
 from mmdata.store.metadata import FeatureSpec, feature_schema
 from mmdata.store.shards import parquet_pool, release_unused_memory

@@ -18,8 +18,7 @@ import pyarrow.compute as pc
 from mmdata.checks.issues import Issue, make_issue
 from mmdata.samples_update import UPDATE_KEY
 from mmdata.store.grown_samples import (  # the readers' share of it: `mmdata.store.reader` cannot import this module
-    SamplesGrowth, finish_update_hint, interrupted_update, lacks_added_samples, may_lack_added_samples,
-    samples_growth,
+    SamplesGrowth, finish_update_hint, interrupted_update, lacks_added_samples,
 )
 from mmdata.store.reader import Dataset
 
@@ -55,8 +54,4 @@ def update_interrupted_message(dataset: Dataset, growth: SamplesGrowth, *, rows_
             f"tables are incomplete; {finish_update_hint(dataset)}")
 
 
-__all__ = [
-    "MANIFEST_MARKER", "check_grown_table", "check_update_finished", "update_interrupted_message",
-    # re-exported from `mmdata.store.grown_samples` for `checks.scan_context` and `checks.table_scan`
-    "SamplesGrowth", "interrupted_update", "may_lack_added_samples", "samples_growth",
-]
+__all__ = ["MANIFEST_MARKER", "check_grown_table", "check_update_finished", "update_interrupted_message"]
