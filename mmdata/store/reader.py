@@ -402,7 +402,7 @@ def _explain_missing_manifest(root: Path) -> None:
                            f"{inside}: open one of them")
 
 
-_SUMMARY_HEADER = ("table", "dim", "dtype", "kind", "rows", "errors")
+_SUMMARY_HEADER = ("table", "dim", "dtype", "kind", "rows", "failed")  # as `mmdata info` heads them
 _NUMERIC = {1, 4, 5}  # right-aligned columns of the summary
 
 

@@ -33,7 +33,7 @@ def test_repr_is_a_short_summary_of_splits_and_tables(data):
     lines = text.splitlines()
     assert lines[0] == (f"mmdata Dataset {data.root} (corpus mosi-raw, 12 samples: test 3, train 6, valid 3; "
                         "2 tables)")
-    assert lines[1].split() == ["table", "dim", "dtype", "kind", "rows", "errors"]
+    assert lines[1].split() == ["table", "dim", "dtype", "kind", "rows", "failed"]
     assert lines[2].split() == ["image.p", "3", "float32", "pooled", "12", "1"]
     assert lines[3].split() == ["text.w", "2", "float32", "sequence", "12", "1"]
     assert "fingerprint" not in text and "TableEntry" not in text

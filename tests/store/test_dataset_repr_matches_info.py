@@ -38,7 +38,7 @@ def assert_repr_says_what_info_says(root) -> dict[str, dict[str, str]]:
     for name, cells in shown.items():
         info = told[name]
         rows = info["rows"] + (" (incomplete)" if info["incomplete"] else "")
-        assert (cells["dim"], cells["dtype"], cells["kind"], cells["rows"], cells["errors"]) == (
+        assert (cells["dim"], cells["dtype"], cells["kind"], cells["rows"], cells["failed"]) == (
             info["dim"], info["dtype"], info["kind"], rows, info["failed"]), name
     return shown
 
