@@ -11,7 +11,7 @@ from mmdata.corpora.base import LoadProblem, LoadResult, expect, parse_number, r
 from mmdata.corpora.mosi_raw_labels import MOSEI_LABEL_FILES, _label_file, _read_cmu_labels
 from mmdata.corpora.mosi_raw_media import _record_media_spans
 from mmdata.corpora.mosi_raw_segments import (
-    _Segment, _empty_segment_problem, _is_number, _missing_wav, _parse_segment_name,
+    _Segment, empty_segment_problem, _is_number, _missing_wav, _parse_segment_name,
 )
 from mmdata.corpora.mosi_sdk_labels import attach_sdk_labels, clip_id
 from mmdata.errors import ConfigError, CorpusNotFoundError
@@ -157,7 +157,7 @@ def _read_mosei(corpus_dir: Path, options: MosiRawOptions, result: LoadResult) -
             end = parse_number(parts[3].strip(), where, "end", required=True)
             sample_id = clip_id(video_id, k)
             if end <= start:
-                result.problems.append(_empty_segment_problem(sample_id, where, start, end))
+                result.problems.append(empty_segment_problem(sample_id, where, start, end))
                 continue
             if sample_id in segments:
                 result.problems.append(LoadProblem(sample_id, where, "duplicate segment; the later line is ignored"))

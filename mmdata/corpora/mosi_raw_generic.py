@@ -10,7 +10,7 @@ from mmdata.corpora.base import (
     LoadProblem, LoadResult, expect, parse_number, read_csv_rows, require_file, safe_relative_path,
 )
 from mmdata.corpora.mosi_raw_media import _record_media_spans
-from mmdata.corpora.mosi_raw_segments import _Segment, _empty_segment_problem
+from mmdata.corpora.mosi_raw_segments import _Segment, empty_segment_problem
 from mmdata.records import DURATION_KEYS
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def _read_generic(corpus_dir: Path, options: MosiRawOptions, result: LoadResult)
         expect(bool(media), where, "expected an audio or a video path")
         start, end = (_parse_time(row, c, where) for c in ("start", "end"))
         if start is not None and end is not None and end <= start:
-            result.problems.append(_empty_segment_problem(sample_id, where, start, end))
+            result.problems.append(empty_segment_problem(sample_id, where, start, end))
             continue
         segments[sample_id] = _Segment(
             video_id=row.get("video_id") or sample_id, audio=media.get("audio"), video=media.get("video"),

@@ -20,7 +20,7 @@ def _record_media_spans(corpus_dir: Path, seg: _Segment) -> None:
     if seg.audio is not None and is_regular_file(corpus_dir / seg.audio):
         _record_wav_duration(corpus_dir / seg.audio, seg.extra)
     if seg.video is not None and is_regular_file(corpus_dir / seg.video):
-        _record_video_span(corpus_dir / seg.video, seg.extra)
+        record_video_span(corpus_dir / seg.video, seg.extra)
         if seg.audio is None:  # its audio is the MP4's track
             _record_mp4_audio_span(corpus_dir / seg.video, seg.extra)
 
@@ -30,7 +30,7 @@ def _record_wav_duration(path: Path, extra: dict[str, Any]) -> None:
     extra.update(audio_duration_extra(path))
 
 
-def _record_video_span(path: Path, extra: dict[str, Any]) -> None:
+def record_video_span(path: Path, extra: dict[str, Any]) -> None:
     """`extra.video_duration`, and `extra.video_media_start` where the MP4's video stream starts
     after 0 (an edit list, a TS offset): its frames' intervals are in the file's time line, so
     `check` holds a whole clip to [start, start + duration], not [0, duration]."""

@@ -44,7 +44,7 @@ def _missing_wav(corpus_dir: Path, sample_id: str, seg: _Segment, why: str) -> L
         f"fail it instead of reading the audio track of {seg.video}; restore the WAV"))
 
 
-def _empty_segment_problem(sample_id: str, where: str, start: float, end: float) -> LoadProblem:
+def empty_segment_problem(sample_id: str, where: str, start: float, end: float) -> LoadProblem:
     """The load problem of a segment that is empty or reversed (end <= start): that segment is left
     out and the others load, as the csd loader leaves out one such interval."""
     kind = "zero-length" if end == start else "reversed"

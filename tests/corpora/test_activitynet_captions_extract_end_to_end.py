@@ -1,0 +1,64 @@
+"""`mmdata extract activitynet-captions` end to end on real two-second videos: a pooled video row and a caption
+vector per timed sentence, a missing video's segments in the errors table, a clean `check`, and `check`
+reporting the validation videos as a split leak when val_2.json is read as split test."""
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from mmdata.checks import check_dataset
+from mmdata.cli import app
+from mmdata.store import open_dataset
+from tests.fakes.activitynet import SEGMENTS, write_fake_activitynet
+
+runner = CliRunner()
+
+
+def extract(root, out, *args: str):
+    result = runner.invoke(app, ["extract", "activitynet-captions", str(root), str(out), "--video",
+                                 "video-frames:pool=mean,fps=2", "--text", "hashed-bow:level=caption", "-j", "0", "-q",
+                                 *args])
+    assert result.exit_code == 0, result.output
+    return open_dataset(out)
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("anet")
+    fake = write_fake_activitynet(tmp / "corpus")
+    (fake.root / "videos" / "v_ehGHCYKzyZ8.mp4").unlink()
+    return fake, extract(fake.root, tmp / "out")
+
+
+def test_every_segment_is_a_row_with_its_span_a_pooled_video_vector_and_its_caption_vector(extracted):
+    fake, data = extracted
+    rows = {r["sample_id"]: r for r in data.samples_table().to_pylist()}
+    kept = {sid: span for sid, span in SEGMENTS.items() if span[2] != "v_ehGHCYKzyZ8"}
+    assert {sid: (r["start"], r["end"], r["group_id"]) for sid, r in rows.items()} == kept
+    assert {sid: (r["split"], tuple(r["captions"])) for sid, r in rows.items()} == {
+        sid: (fake.expected[sid].split, fake.expected[sid].captions) for sid in kept}
+    ids, video = data.to_numpy("video.frames-color-hist-mean")
+    assert sorted(ids) == sorted(kept) and video.shape == (len(kept), 48)
+    text = data.read_table("text.hashed-bow.caption").to_pylist()
+    assert {r["sample_id"]: len(r["feature"]) for r in text} == {sid: 1 for sid in kept}
+
+
+def test_the_missing_video_is_in_the_errors_table_naming_its_json_entry(extracted):
+    fake, data = extracted
+    [error] = data.errors().to_pylist()
+    assert (error["table"], error["sample_id"]) == ("loader", "v_ehGHCYKzyZ8[0]")
+    assert error["path"].startswith(f"{fake.root / 'captions' / 'train.json'}:")
+    assert error["path"].endswith(": v_ehGHCYKzyZ8.timestamps[0]")
+
+
+def test_check_finds_no_error(extracted):
+    _, data = extracted
+    assert [i.code for i in check_dataset(data.root).issues if i.severity == "error"] == []
+
+
+def test_check_reports_the_videos_val_2_shares_with_val_1_as_a_split_leak_when_it_is_test(extracted, tmp_path):
+    fake, _ = extracted
+    data = extract(fake.root, tmp_path / "out", "-o", "val_2=test", "--split", "all")
+    [leak] = [i for i in check_dataset(data.root).issues if i.code == "split-leak"]
+    # the video's two val_1 segments make val its main split: val_2's segment, in test, is the offender
+    assert (leak.severity, leak.sample_id) == ("error", "v_nwznKOuZM7w.val_2[0]")
