@@ -8,43 +8,55 @@ same validation videos, which peers split their own ways: densevid_eval and PDVC
 CLIP4Clip's paragraph retrieval reads val_1 alone, temporal grounding papers (2D-TAN, ...) and the Hugging
 Face copies take val_2 as their test split. Hence option `val_2`: `val` (default: both files are split val,
 no video in two splits), `test` (then `check` reports every validation video as a leak between val and test,
-as it is), or `none` (left out).
+as it is), or `none` (left out). Only val_1.json and val_2.json may list the same videos: a video that
+train.json lists and val_1.json or val_2.json lists again (the same YouTube id) is left out there as a repeat.
 
 The videos are the YouTube downloads: `v_QOlSCBRmfWY.mp4` (or `.mkv`, `.webm`), some tools name them without
-the `v_` prefix, in one folder or one per split (`-o video_dir=`).
+the `v_` prefix, in one folder or one per split (`-o video_dir=`). Each file's header is read once per load
+(val_1.json and val_2.json name the same files).
 
 One sample per timed sentence: sample_id `v_QOlSCBRmfWY[0]` (`<video>[i]`, i its index in the video's
 lists, the key the CMU-MultimodalSDK gives a segment; `v_QOlSCBRmfWY.val_2[0]` for val_2.json's, which
 annotates the same videos), group_id the video id, start/end from its timestamps, captions its sentence.
 `extra` holds the JSON's `duration`, the video's own (`video_duration`, from the file's header), the
 `segment` index, the `youtube_id` and the `annotation_file`. A segment ending past the video's duration is
-cut there, its annotated end kept as `extra.annotated_end`. A segment whose video file is not there (many
-YouTube videos are gone) and the segments `read_annotation_file` leaves out are named in the errors table.
+cut there, its annotated end kept as `extra.annotated_end`; a video whose `duration` is null (or absent) is
+held to its file's. A segment whose video file is not there (many YouTube videos are gone) and the segments
+`read_annotation_file` leaves out are named in the errors table.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mmdata.corpora.activitynet_captions_json import AnnotatedVideo, Segment, read_annotation_file
+from mmdata.corpora.activitynet_captions_json import AnnotatedVideo, Segment, fit_segments, read_annotation_file
 from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, LoadResult, given_image_dir, register_corpus
-from mmdata.corpora.media_captions import MediaFolders, check_split, find_csv_dir, media_path, missing_media_problem
+from mmdata.corpora.media_captions import (
+    MediaFolders,
+    check_split,
+    find_csv_dir,
+    media_path,
+    shown_path,
+    missing_media_problem,
+    require_captions_files,
+)
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.media.files import is_regular_file
-from mmdata.records import Sample
+from mmdata.records import MODALITY_DURATION_KEYS, Sample
 
 CORPUS = "activitynet-captions"
-#: The annotation files, in the order read: a video a later file lists again under the same ids is left out there.
+#: The annotation files, in the order read: a video a later file lists again is left out there (`SHARED_VIDEOS` aside).
 ANNOTATION_FILES = ("train.json", "val_1.json", "val_2.json")
+#: The files that list the same videos by design: val_2.json annotates val_1.json's videos a second time.
+SHARED_VIDEOS = frozenset({"val_1.json", "val_2.json"})
 #: Where the annotation files sit, relative to the root: the root, captions.zip's `captions/`, `annotations/`.
 CAPTIONS_DIRS = ("", "captions", "annotations")
 #: Folders the videos are looked for in, relative to the root (or to option video_dir), first first.
 VIDEO_DIRS = ("videos", "videos/train", "videos/val", "videos/validation", "train", "val", "validation",
               "v1-2/train", "v1-2/val", "v1-3/train_val", "")
-#: The suffixes of the YouTube downloads, in the order looked for.
+#: The suffixes of the YouTube downloads, in the order looked for (a file without one is not looked for).
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm")
 Val2 = Literal["val", "test", "none"]
 
@@ -74,19 +86,21 @@ def load_activitynet_captions(corpus_dir: Path, options: ActivityNetCaptionsOpti
         ('v_QOlSCBRmfWY[0]', 0.83, 19.86, ('A young woman is seen standing in a room and leads into her dancing.',))
 
     Raises:
-        CorpusNotFoundError: no annotation file (or none of the split asked), or none of the videos found.
+        CorpusNotFoundError: no annotation file (or none of the split asked, or only val_2.json with
+            `-o val_2=none`), or none of the videos found.
         CorpusFormatError: malformed JSON or entry, named `file:line:column`.
-        ConfigError: an unknown split, or `test` without `-o val_2=test`.
+        ConfigError: an unknown split, `test` without `-o val_2=test`, or `val_2` (a file's name).
     """
     split_of = _file_splits(options.val_2)
-    wanted = _wanted_split(split, split_of)
+    wanted = _wanted_split(split, split_of, options.val_2)
     captions_dir = find_csv_dir(corpus_dir, options.captions_dir, CAPTIONS_DIRS, split_of)
     files = {name: captions_dir / name for name in split_of if (captions_dir / name).is_file()}
-    _require_files(corpus_dir, captions_dir, files, split_of, wanted)
+    _require_files(corpus_dir, captions_dir, files, split_of, wanted, options.captions_dir)
     folders = _video_folders(corpus_dir, options.video_dir)
     result = LoadResult(samples=[], metadata={"val_2": options.val_2, "annotation_files": {
-        _shown_path(corpus_dir, path): split_of[name] for name, path in files.items()}})
-    claimed: dict[str, tuple[str, str]] = {}  # sample id base -> (annotation file, split) listing it first
+        shown_path(corpus_dir, path): split_of[name] for name, path in files.items()}})
+    claimed: dict[str, tuple[str, str, str]] = {}  # YouTube id -> (annotation file, split, key) listing it first
+    headers = _VideoHeaders()
     found_any, looked_for = False, set()
     for name, path in files.items():
         loaded = wanted in (None, split_of[name])
@@ -95,12 +109,18 @@ def load_activitynet_captions(corpus_dir: Path, options: ActivityNetCaptionsOpti
             if _repeated(video, name, split_of[name], claimed, problems) or not loaded or not video.segments:
                 continue
             looked_for.add(video.video_id)
-            found_any |= _add_video(corpus_dir, options, folders, video, name, split_of[name], result)
+            found_any |= _add_video(corpus_dir, options, folders, headers, video, name, split_of[name], result)
     if looked_for and not found_any:
         raise CorpusNotFoundError(
-            f"none of the {len(looked_for)} ActivityNet videos found in {_searched(folders)} of {corpus_dir} (as "
-            f"v_<id> or <id> with {', '.join(VIDEO_SUFFIXES)}); -o video_dir= names the folder holding them")
+            f"none of the {len(looked_for)} ActivityNet videos found in {folders.searched_folders()} of {corpus_dir} "
+            f"(as v_<id> or <id> with {', '.join(VIDEO_SUFFIXES)}); -o video_dir= names the folder holding them")
     return result
+
+
+def youtube_id(video_id: str) -> str:
+    """The YouTube id of an ActivityNet video id: `v_QOlSCBRmfWY` (`v_` and 11 characters) without its `v_`;
+    any other id as it is (a bare YouTube id may itself start with `v_`)."""
+    return video_id[2:] if len(video_id) == 13 and video_id.startswith("v_") else video_id
 
 
 def _file_splits(val_2: Val2) -> dict[str, str]:
@@ -109,33 +129,45 @@ def _file_splits(val_2: Val2) -> dict[str, str]:
     return {name: s for name, s in splits.items() if s != "none"}
 
 
-def _wanted_split(split: str | None, split_of: dict[str, str]) -> str | None:
+def _wanted_split(split: str | None, split_of: dict[str, str], val_2: Val2) -> str | None:
     """The split asked (None: all).
 
     Raises:
-        ConfigError: `test` where val_2.json is not read as test, a file's name (`val_1`), or an unknown split.
+        ConfigError: `test` where val_2.json is not read as test, a file's name (`val_1`, `val_2`), or an
+            unknown split.
     """
     splits = tuple(dict.fromkeys(split_of.values()))
     if split == "test" and "test" not in splits:
         raise ConfigError("ActivityNet Captions publishes no test captions (test_ids.json only lists the videos); "
                           "-o val_2=test reads val_2.json as split test, as temporal grounding papers do")
-    native = {"val_1": "val", "validation": "val", **({"val_2": split_of["val_2.json"]} if "val_2.json" in split_of
-                                                      else {})}
+    if split == "val_2" and val_2 != "test":
+        read = "reads val_2.json as split val, with val_1.json (--split val)" if val_2 == "val" else \
+            "leaves val_2.json unread"
+        raise ConfigError(f"ActivityNet Captions has no split 'val_2': -o val_2={val_2} {read}; pass "
+                          "-o val_2=test --split test for val_2.json's segments alone")
+    native = {"val_1": "val", "validation": "val", "val_2": "test"}
     return check_split(split, splits, native, "ActivityNet Captions")
 
 
 def _require_files(corpus_dir: Path, captions_dir: Path, files: dict[str, Path], split_of: dict[str, str],
-                   wanted: str | None) -> None:
-    """Raises CorpusNotFoundError: no annotation file in `captions_dir`, or none of split `wanted`."""
-    if not files:
-        where = str(captions_dir) if captions_dir != corpus_dir else \
-            f"{corpus_dir} or its {', '.join(d + '/' for d in CAPTIONS_DIRS if d)} folders"
-        raise CorpusNotFoundError(f"no ActivityNet Captions annotation file ({', '.join(split_of)}) found in {where}; "
-                                  "-o captions_dir= names the folder holding them")
-    if wanted is not None and wanted not in {split_of[name] for name in files}:
-        names = [name for name, s in split_of.items() if s == wanted]
-        raise CorpusNotFoundError(f"split {wanted!r} asked, but {' or '.join(names)} is not in {captions_dir}; "
-                                  f"files there: {list(files)}")
+                   wanted: str | None, given: str | None) -> None:
+    """Refuse a load without the annotation files it needs (`given`: option captions_dir, else None).
+
+    Raises:
+        CorpusNotFoundError: no annotation file read in `captions_dir` (saying so where val_2.json is there
+            but `-o val_2=none`), or none of split `wanted`.
+    """
+    if not files and "val_2.json" not in split_of:
+        unread = find_csv_dir(corpus_dir, given, CAPTIONS_DIRS, ["val_2.json"]) / "val_2.json"
+        if unread.is_file():
+            raise CorpusNotFoundError(
+                f"{unread} is there but not read (-o val_2=none), and neither {' nor '.join(split_of)} is found; "
+                "-o val_2=val (or test) reads it")
+    names_of: dict[str, tuple[str, ...]] = {}
+    for name, split in split_of.items():
+        names_of[split] = (*names_of.get(split, ()), name)
+    require_captions_files(corpus_dir, captions_dir, {split_of[name] for name in files}, corpus="ActivityNet",
+                           file_names=names_of, folders=CAPTIONS_DIRS, wanted=wanted, option="captions_dir")
 
 
 def _id_base(video_id: str, file_name: str) -> str:
@@ -144,35 +176,67 @@ def _id_base(video_id: str, file_name: str) -> str:
     return f"{video_id}.val_2" if file_name == "val_2.json" else video_id
 
 
-def _repeated(video: AnnotatedVideo, file_name: str, split: str, claimed: dict[str, tuple[str, str]],
+def _repeated(video: AnnotatedVideo, file_name: str, split: str, claimed: dict[str, tuple[str, str, str]],
               problems: list[LoadProblem]) -> bool:
-    """Whether an earlier file listed the video under the same ids (its segments are then left out, each
-    recorded as a repeat); else the video's ids are claimed for this file."""
-    base = _id_base(video.video_id, file_name)
-    first = claimed.setdefault(base, (file_name, split))
-    if first == (file_name, split):
+    """Whether an earlier entry listed the video (by its YouTube id, `v_` or not), other than one of the
+    `SHARED_VIDEOS` file it shares by design (its segments are then left out, each recorded as a repeat);
+    else the video is claimed for this file."""
+    first_file, first_split, first_key = claimed.setdefault(youtube_id(video.video_id),
+                                                            (file_name, split, video.video_id))
+    if (first_file, first_key) == (file_name, video.video_id) or {first_file, file_name} == SHARED_VIDEOS:
         return False
-    what = f"in split {first[1]!r} too, a leak between them" if first[1] != split else "again"
+    what = f"in split {first_split!r} too, a leak between them" if first_split != split else "again"
+    first = f"{first_file}, as {first_key!r}" if first_key != video.video_id else first_file
     problems += [LoadProblem(s.sample_id, s.where(), f"video {video.video_id!r} is listed {what} (first in "
-                             f"{first[0]}); segment left out", REPEATED_ENTRY) for s in video.segments]
+                             f"{first}); segment left out", REPEATED_ENTRY) for s in video.segments]
     return True
 
 
-def _add_video(corpus_dir: Path, options: ActivityNetCaptionsOptions, folders: MediaFolders, video: AnnotatedVideo,
-               file_name: str, split: str, result: LoadResult) -> bool:
-    """A sample per segment of `video` when its file is found (its header read once); else a problem per
-    segment. Returns whether the file was found."""
+class _VideoHeaders:
+    """The header values of each video file (`video_duration`, `video_media_start`: `record_video_span`),
+    read once per load: val_1.json and val_2.json annotate the same videos."""
+
+    def __init__(self) -> None:
+        self._spans: dict[Path, dict[str, float]] = {}
+
+    def span(self, path: Path) -> dict[str, float]:
+        if path not in self._spans:
+            values: dict[str, float] = {}
+            if is_regular_file(path):  # a FIFO would make the header read wait forever
+                record_video_span(path, values)
+            self._spans[path] = values
+        return self._spans[path]
+
+
+def _add_video(corpus_dir: Path, options: ActivityNetCaptionsOptions, folders: MediaFolders, headers: _VideoHeaders,
+               video: AnnotatedVideo, file_name: str, split: str, result: LoadResult) -> bool:
+    """A sample per segment of `video` when its file is found; else a problem per segment. Returns whether
+    the file was found."""
     names = _video_names(video.video_id)
     path = next((p for n in names if (p := media_path(corpus_dir, folders, n, where=video.where,
                                                      allow_outside=options.allow_outside_root)) is not None), None)
     if path is None:
         result.problems += [_missing_video(corpus_dir, folders, names, s) for s in video.segments]
         return False
-    shared = {"duration": video.duration, "youtube_id": video.video_id.removeprefix("v_"),
-              "annotation_file": file_name}
-    if is_regular_file(corpus_dir / path):  # a FIFO would make the header read wait forever
-        record_video_span(corpus_dir / path, shared)
+    span = headers.span(corpus_dir / path)
+    if video.duration is None and not _fit_to_file(video, path, span, result.problems):
+        return True
+    shared = {**({"duration": video.duration} if video.duration is not None else {}),
+              "youtube_id": youtube_id(video.video_id), "annotation_file": file_name, **span}
     result.samples += [_sample(s, video, path, split, shared) for s in video.segments]
+    return True
+
+
+def _fit_to_file(video: AnnotatedVideo, path: str, span: dict[str, float], problems: list[LoadProblem]) -> bool:
+    """Hold the segments of a video the JSON gives no duration to its file's (`span`, from the header);
+    False, with the video's problem recorded, where the header states none either."""
+    duration = span.get(MODALITY_DURATION_KEYS["video"])
+    if duration is None:
+        problems.append(LoadProblem(video.video_id, video.where("duration"), (
+            f"video {video.video_id!r} has no duration, and the header of {path} states none; its "
+            f"{len(video.segments)} segments left out")))
+        return False
+    fit_segments(video, duration, problems, source=f", from {path}'s header")
     return True
 
 
@@ -185,15 +249,16 @@ def _sample(segment: Segment, video: AnnotatedVideo, path: str, split: str, shar
 
 
 def _video_names(video_id: str) -> list[str]:
-    """The file names a video may have, in the order looked for: its id, then without (or with) `v_`."""
-    other = video_id.removeprefix("v_") if video_id.startswith("v_") else f"v_{video_id}"
+    """The file names a video may have, in the order looked for: its id, then without `v_` (`youtube_id`)
+    or, for an id that is no `v_` id, with it."""
+    bare = youtube_id(video_id)
+    other = bare if bare != video_id else f"v_{video_id}"
     return [stem + suffix for stem in (video_id, other) for suffix in VIDEO_SUFFIXES]
 
 
 def _missing_video(corpus_dir: Path, folders: MediaFolders, names: list[str], segment: Segment) -> LoadProblem:
-    problem = missing_media_problem(corpus_dir, folders, names[0], segment.sample_id, segment.where(), "video")
-    reason = problem.reason.removesuffix("; row left out")
-    return dataclasses.replace(problem, reason=f"{reason}; also looked for {', '.join(names[1:])}; segment left out")
+    return missing_media_problem(corpus_dir, folders, names[0], segment.sample_id, segment.where(), "video",
+                                 also=", ".join(names[1:]), left_out="segment")
 
 
 def _video_folders(corpus_dir: Path, video_dir: str | None) -> MediaFolders:
@@ -205,10 +270,3 @@ def _video_folders(corpus_dir: Path, video_dir: str | None) -> MediaFolders:
     return MediaFolders(corpus_dir, [d for d in VIDEO_DIRS if (corpus_dir / d).is_dir()])
 
 
-def _shown_path(corpus_dir: Path, path: Path) -> str:
-    """`path` relative to the root where it is under it (`captions/train.json`), else as given."""
-    return path.relative_to(corpus_dir).as_posix() if path.is_relative_to(corpus_dir) else path.as_posix()
-
-
-def _searched(folders: MediaFolders) -> str:
-    return ", ".join(f"{f}/" if f else "the root" for f in folders.folders) or "the root"

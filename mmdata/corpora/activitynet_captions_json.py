@@ -8,7 +8,8 @@ JSON has no useful line numbers for such files (the release writes each on one l
 """
 from __future__ import annotations
 
-import math
+import dataclasses
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +39,11 @@ class AnnotatedVideo:
     """One entry of an annotation file: the video id (the JSON key), its duration and its usable segments."""
 
     video_id: str
-    duration: float
-    where: Callable[[], str]
+    #: The JSON's duration in seconds; None where it gives none (`null`, or no key): the video file's header
+    #: then bounds the segments (`fit_segments`), which are not yet checked against the video's end.
+    duration: float | None
+    #: The entry's location, or that of one of its members: `where()`, `where("duration")`.
+    where: Callable[..., str]
     segments: list[Segment] = field(default_factory=list)
 
 
@@ -48,14 +52,18 @@ def read_annotation_file(path: Path, id_base: Callable[[str], str], problems: li
     `problems` (named `file:line:column: <video>.timestamps[i]`) and left out. `id_base` turns a video id
     into the part of its segments' sample ids before `[i]`.
 
-    Left out: a blank sentence, a segment starting before 0 s, one starting at or after the video's end,
-    an empty or reversed one, and every segment of a video whose timestamps and sentences differ in number
-    (which sentence goes with which span is unknown). A segment ending past the video's duration is cut
-    there (ActivityNet has many that end a little after their video) and keeps its annotated end.
+    Left out: a blank sentence, a segment starting before 0 s (2D-TAN's loader clamps such a start to 0; here
+    the annotation is not rewritten), one starting at or after the video's end, an empty or reversed one;
+    every segment of a video whose timestamps and sentences differ in number (which sentence goes with which
+    span is unknown) or whose duration is not a positive number (`0`, `-5`, `"82.7"`: named at
+    `<video>.duration`); and a video with no timed sentence at all. A segment ending past the video's
+    duration is cut there (ActivityNet has many that end a little after their video) and keeps its annotated
+    end. A video without duration (`null`, no key) keeps its segments unchecked against its end: the caller
+    fits them to its file's duration (`fit_segments`).
 
     Raises:
-        CorpusFormatError: invalid JSON, not an object of videos, or an entry without a positive duration,
-            a timestamps or sentences list, a [start, end] pair of finite numbers or a string sentence.
+        CorpusFormatError: invalid JSON, not an object of videos, or an entry without a timestamps or
+            sentences list, a [start, end] pair of finite numbers or a string sentence.
     """
     data = read_json(path)
     expect(isinstance(data, dict), path, "expected an object mapping video ids to {duration, timestamps, sentences} "
@@ -64,61 +72,89 @@ def read_annotation_file(path: Path, id_base: Callable[[str], str], problems: li
     return [_read_video(video_id, entry, locate, id_base(video_id), problems) for video_id, entry in data.items()]
 
 
+def fit_segments(video: AnnotatedVideo, duration: float, problems: list[LoadProblem], *, source: str = "") -> None:
+    """Hold `video`'s segments to its `duration` (seconds): one starting at or after it is left out (recorded
+    in `problems`), one ending past it is cut there, keeping its annotated end. `source` says where the
+    duration comes from when not from the JSON (`, from v_x.mp4's header`)."""
+    kept = []
+    for segment in video.segments:
+        if segment.start >= duration:
+            problems.append(LoadProblem(segment.sample_id, segment.where(), (
+                f"segment starts at {segment.start!r} s, at or after the end of the video (duration {duration!r} s"
+                f"{source}); segment left out (the video's other segments keep their ids)")))
+        elif segment.end > duration:
+            kept.append(dataclasses.replace(segment, end=duration, annotated_end=segment.end))
+        else:
+            kept.append(segment)
+    video.segments = kept
+
+
 def _read_video(video_id: str, entry: Any, locate: JsonLocator, base: str,
                 problems: list[LoadProblem]) -> AnnotatedVideo:
-    where = lambda: locate.where(video_id)  # noqa: E731 (located only on failure)
+    where = lambda *steps: locate.where(video_id, *steps)  # noqa: E731 (located only on failure)
     if not isinstance(entry, dict):
         raise CorpusFormatError(f"{where()}: expected an object with duration, timestamps and sentences, "
                                 f"got {short_repr(entry)}")
-    duration = entry.get("duration")
-    if not _is_number(duration) or duration <= 0:
-        raise CorpusFormatError(f"{where()}: expected a positive 'duration' in seconds, got {short_repr(duration)}")
-    video = AnnotatedVideo(video_id, float(duration), where)
     timestamps, sentences = entry.get("timestamps"), entry.get("sentences")
     for key, value in (("timestamps", timestamps), ("sentences", sentences)):
         if not isinstance(value, list):
             raise CorpusFormatError(f"{where()}: expected a '{key}' list, got {short_repr(value)}")
-    if len(timestamps) != len(sentences):
-        problems.append(LoadProblem(video_id, where(), (
-            f"video {video_id!r} has {len(timestamps)} timestamps but {len(sentences)} sentences; expected one "
-            f"sentence per [start, end] pair; its {max(len(timestamps), len(sentences))} segments left out (which "
-            "sentence goes with which span is unknown)")))
+    duration = entry.get("duration")
+    video = AnnotatedVideo(video_id, float(duration) if _is_number(duration) else None, where)
+    unusable = _unusable_video_reason(video_id, duration, len(timestamps), len(sentences))
+    if unusable is not None:
+        problems.append(LoadProblem(video_id, where(*unusable[0]), unusable[1]))
         return video
     for i, (stamp, sentence) in enumerate(zip(timestamps, sentences)):
         segment = _read_segment(video, i, stamp, sentence, locate, f"{base}[{i}]", problems)
         if segment is not None:
             video.segments.append(segment)
+    if video.duration is not None:
+        fit_segments(video, video.duration, problems)
     return video
+
+
+def _unusable_video_reason(video_id: str, duration: Any, timestamps: int,
+                           sentences: int) -> tuple[tuple[str, ...], str] | None:
+    """Why none of a video's segments can be loaded (with the steps to the entry's member it names), else
+    None: a duration that is no positive number, timestamps and sentences of different counts, or none."""
+    if duration is not None and not (_is_number(duration) and duration > 0):
+        return ("duration",), (
+            f"video {video_id!r} has duration {short_repr(duration)}; expected a positive number of seconds (or "
+            f"null, for the video file's own); its {max(timestamps, sentences)} segments left out")
+    if timestamps != sentences:
+        return (), (f"video {video_id!r} has {timestamps} timestamps but {sentences} sentences; expected one "
+                    f"sentence per [start, end] pair; its {max(timestamps, sentences)} segments left out (which "
+                    "sentence goes with which span is unknown)")
+    if timestamps == 0:
+        return (), f"video {video_id!r} has no timed sentence (empty timestamps and sentences); left out"
+    return None
 
 
 def _read_segment(video: AnnotatedVideo, i: int, stamp: Any, sentence: Any, locate: JsonLocator, sample_id: str,
                   problems: list[LoadProblem]) -> Segment | None:
-    """Segment i of `video`, or None with its problem recorded (its index stays its own: the video's other
-    segments keep their ids)."""
+    """Segment i of `video` (not yet held to its duration: `fit_segments`), or None with its problem recorded
+    (its index stays its own: the video's other segments keep their ids)."""
     where = lambda: locate.where(video.video_id, "timestamps", i)  # noqa: E731
     if not isinstance(stamp, list) or len(stamp) != 2 or not all(_is_number(t) for t in stamp):
         raise CorpusFormatError(f"{where()}: expected [start, end] in seconds (finite numbers), got {short_repr(stamp)}")
     caption = expect_text(sentence, lambda: locate.where(video.video_id, "sentences", i), "a sentence",
                           allow_empty=True).strip()
     start, end = float(stamp[0]), float(stamp[1])
-    reason = None
     if not caption:
-        reason = "blank sentence; segment left out"
+        problems.append(LoadProblem(sample_id, where(), "blank sentence; segment left out"))
     elif start < 0:
-        reason = (f"segment starts at {start!r} s, before the start of the video; expected start >= 0; segment left "
-                  "out (the video's other segments keep their ids)")
-    elif start >= video.duration:
-        reason = (f"segment starts at {start!r} s, at or after the end of the video (duration {video.duration!r} s); "
-                  "segment left out (the video's other segments keep their ids)")
+        problems.append(LoadProblem(sample_id, where(), (
+            f"segment starts at {start!r} s, before the start of the video; expected start >= 0; segment left "
+            "out (the video's other segments keep their ids)")))
     elif end <= start:
         problems.append(empty_segment_problem(sample_id, where(), start, end))
-        return None
-    if reason is not None:
-        problems.append(LoadProblem(sample_id, where(), reason))
-        return None
-    annotated_end = end if end > video.duration else None
-    return Segment(sample_id, i, start, min(end, video.duration), caption, annotated_end, where)
+    else:
+        return Segment(sample_id, i, start, end, caption, None, where)
+    return None
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A JSON number that is a finite float: not a bool, NaN or infinity, nor an integer literal too large
+    for a float (`math.isfinite` raises OverflowError on one of over 308 digits)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= sys.float_info.max

@@ -26,7 +26,6 @@ named `file:line`.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from mmdata.corpora.media_captions import (
     media_path,
     missing_media_problem,
     require_captions_files,
+    shown_path,
 )
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
@@ -140,13 +140,8 @@ def load_audiocaps(corpus_dir: Path, options: AudioCapsOptions, split: str | Non
         if wanted in (None, name) and split_clips:  # no clip there, no folder needed
             folders = _audio_folders(corpus_dir, csv_dir, options.audio_dir, name)
             _add_samples(corpus_dir, options, folders, name, split_clips, loading)
-    loading.result.metadata = {"captions_files": {s: _shown_path(corpus_dir, p) for s, p in files.items()}}
+    loading.result.metadata = {"captions_files": {s: shown_path(corpus_dir, p) for s, p in files.items()}}
     return loading.result
-
-
-def _shown_path(corpus_dir: Path, path: Path) -> str:
-    """`path` relative to the root where it is under it (`dataset/train.csv`), else as given (an absolute csv_dir)."""
-    return path.relative_to(corpus_dir).as_posix() if path.is_relative_to(corpus_dir) else path.as_posix()
 
 
 def _read_split(path: Path, split: str, *, loaded: bool, loading: _Loading) -> list[_Clip]:
@@ -254,16 +249,15 @@ def _missing_audio(corpus_dir: Path, folders: MediaFolders, clip: _Clip, stems: 
     """The problem of a clip no folder holds: the first name looked for (and what is there instead), the
     other names, why the start-less names were not (`sharing`: the clips of its video), and the lines of
     the clip's rows, all left out."""
-    problem = missing_media_problem(corpus_dir, folders, stems[0] + AUDIO_SUFFIXES[0], clip.sample_id, clip.where,
-                                    "audio")
-    others = f"; also looked for {', '.join(stems)} as {'/'.join(AUDIO_SUFFIXES)}"
+    others = f"{', '.join(stems)} as {'/'.join(AUDIO_SUFFIXES)}"
     if sharing:
         others += (f"; not for Y{clip.youtube_id} or {clip.youtube_id}: video {clip.youtube_id} has "
                    f"{len(sharing)} clips in the CSVs ({', '.join(sharing)}), so a start-less name is ambiguous "
                    f"for it (name the file {clip.sample_id}{AUDIO_SUFFIXES[0]}, as aac-datasets does)")
     lines = ", ".join(map(str, clip.lines))
-    rows = f"; its {len(clip.lines)} rows (lines {lines}) left out" if len(clip.lines) > 1 else ""
-    return dataclasses.replace(problem, reason=problem.reason + others + rows)
+    rows = f"its {len(clip.lines)} rows (lines {lines})" if len(clip.lines) > 1 else "row"
+    return missing_media_problem(corpus_dir, folders, stems[0] + AUDIO_SUFFIXES[0], clip.sample_id, clip.where,
+                                 "audio", also=others, left_out=rows)
 
 
 def _check_header(path: Path, header: list[str]) -> None:

@@ -24,11 +24,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmdata.corpora.activitynet_captions import _searched, _shown_path
 from mmdata.corpora.base import LoadProblem, LoadResult, expect, given_image_dir, parse_number, read_csv_rows, \
     read_text, register_corpus
 from mmdata.corpora.media_captions import MediaFolders, check_split, find_csv_dir, media_path, \
-    missing_media_problem, require_captions_files
+    missing_media_problem, require_captions_files, shown_path
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.corpora.mosi_raw_segments import empty_segment_problem
 from mmdata.errors import ConfigError, CorpusNotFoundError
@@ -116,8 +115,8 @@ def load_charades_sta(corpus_dir: Path, options: CharadesStaOptions, split: str 
     lengths = read_video_lengths(csv_folder)
     folders = _video_folders(corpus_dir, options.video_dir)
     result = LoadResult(samples=[], metadata={
-        "annotation_files": {_shown_path(corpus_dir, path): s for s, path in files.items()},
-        "length_files": [_shown_path(corpus_dir, csv_folder / n) for n in LENGTH_FILES if (csv_folder / n).is_file()]})
+        "annotation_files": {shown_path(corpus_dir, path): s for s, path in files.items()},
+        "length_files": [shown_path(corpus_dir, csv_folder / n) for n in LENGTH_FILES if (csv_folder / n).is_file()]})
     counts: dict[str, int] = {}  # video id -> moments numbered so far (across both files: unique ids)
     videos: dict[str, VideoInfo] = {}
     for split_name, path in files.items():
@@ -131,7 +130,7 @@ def load_charades_sta(corpus_dir: Path, options: CharadesStaOptions, split: str 
                             result)
     if videos and all(v.path is None for v in videos.values()):
         raise CorpusNotFoundError(
-            f"none of the {len(videos)} Charades videos found in {_searched(folders)} of {corpus_dir} (as "
+            f"none of the {len(videos)} Charades videos found in {folders.searched_folders()} of {corpus_dir} (as "
             f"<id>{options.video_ext}); -o video_dir= names the folder holding them (Charades_v1_480/ as unpacked)")
     return result
 

@@ -42,6 +42,10 @@ class MediaFolders:
         folder = self.folders[0] if self.folders else ""
         return f"{folder}/{name}" if folder else name
 
+    def searched_folders(self) -> str:
+        """The folders looked in, first first, as messages name them: `videos/, videos/train/, the root`."""
+        return ", ".join(f"{f}/" if f else "the root" for f in self.folders) or "the root"
+
     def _listing(self, folder: str) -> set[str]:
         if folder not in self._names:
             names: set[str] = set()
@@ -75,14 +79,18 @@ def media_path(corpus_dir: Path, folders: MediaFolders, name: str, *, where: str
 
 
 def missing_media_problem(corpus_dir: Path, folders: MediaFolders, name: str, sample_id: str, where: str,
-                          kind: str) -> LoadProblem:
+                          kind: str, *, also: str = "", left_out: str = "row") -> LoadProblem:
     """The problem of a row whose `kind` file (`audio`, `video`) no folder holds: what is there instead
-    where the first folder should hold it (a folder, a broken link: `media_file_problem`), else not found."""
+    where the first folder should hold it (a folder, a broken link: `media_file_problem`), else not found.
+
+    `also` names the other file names looked for (`v_x.mkv, x.mp4`), `left_out` what is left out (`row`,
+    `segment`, `its 2 rows (lines 3, 4)`): `video file v_x.mp4 not found in videos/; also looked for
+    v_x.mkv, x.mp4; segment left out`."""
     expected = folders.expected(name)
     problem = media_file_problem(corpus_dir / expected, kind) if os.path.lexists(corpus_dir / expected) else None
-    searched = ", ".join(f"{f}/" if f else "the root" for f in folders.folders) or "the root"
-    reason = problem or f"{kind} file {name} not found in {searched}"
-    return LoadProblem(sample_id, where, f"{reason}; row left out")
+    reason = problem or f"{kind} file {name} not found in {folders.searched_folders()}"
+    others = f"; also looked for {also}" if also else ""
+    return LoadProblem(sample_id, where, f"{reason}{others}; {left_out} left out")
 
 
 def audio_duration_extra(path: Path) -> dict[str, float]:
@@ -127,21 +135,32 @@ def find_csv_dir(corpus_dir: Path, csv_dir: str | None, folders: Iterable[str], 
 
 
 def require_captions_files(corpus_dir: Path, csv_dir: Path, found: Iterable[str], *, corpus: str,
-                           file_names: Mapping[str, str], folders: Iterable[str], wanted: str | None) -> None:
+                           file_names: Mapping[str, str | tuple[str, ...]], folders: Iterable[str],
+                           wanted: str | None, option: str = "csv_dir") -> None:
     """Refuse a load without captions: `found` are the splits whose file is in `csv_dir`, `file_names` maps
-    every split to its file's name, `folders` are the ones `find_csv_dir` looked in.
+    every split to its file's name (or names, where several files hold one split), `folders` are the ones
+    `find_csv_dir` looked in, `option` the name of the option that names `csv_dir`.
 
     Raises:
-        CorpusNotFoundError: no captions file (naming the folders looked in, or option csv_dir), or none of
+        CorpusNotFoundError: no captions file (naming the folders looked in, or the option), or none of
             split `wanted` (naming the splits there).
     """
     found = list(found)
+    names = {split: (n,) if isinstance(n, str) else tuple(n) for split, n in file_names.items()}
     if not found:
         others = [f"{d}/" for d in folders if d]
-        where = f"{csv_dir} (option csv_dir)" if csv_dir != corpus_dir else str(csv_dir)
+        where = f"{csv_dir} (option {option})" if csv_dir != corpus_dir else str(csv_dir)
         if csv_dir == corpus_dir and others:
             where += f" or {corpus_dir}'s {', '.join(others)} folder{'s' if len(others) > 1 else ''}"
-        raise CorpusNotFoundError(f"no {corpus} captions file ({', '.join(file_names.values())}) found in {where}")
+        every = [n for split_names in names.values() for n in split_names]
+        raise CorpusNotFoundError(f"no {corpus} captions file ({', '.join(every)}) found in {where}")
     if wanted is not None and wanted not in found:
-        raise CorpusNotFoundError(f"split {wanted!r} asked, but {file_names[wanted]} is not in {csv_dir}; "
-                                  f"splits there: {found}")
+        absent = " nor ".join(names[wanted])
+        absent = f"neither {absent} is" if len(names[wanted]) > 1 else f"{absent} is not"
+        raise CorpusNotFoundError(f"split {wanted!r} asked, but {absent} in {csv_dir}; splits there: {found}")
+
+
+def shown_path(corpus_dir: Path, path: Path) -> str:
+    """`path` relative to the corpus root where it is under it (`captions/train.json`), else as given (an
+    absolute folder option): how a loader's metadata names the annotation files it read."""
+    return path.relative_to(corpus_dir).as_posix() if path.is_relative_to(corpus_dir) else path.as_posix()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 
 import pytest
 
-from mmdata.corpora import load_corpus
+from mmdata.corpora import activitynet_captions, load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from tests.fakes.activitynet import SEGMENTS, write_fake_activitynet, write_video
@@ -60,6 +61,15 @@ def test_a_test_split_or_a_file_name_as_split_is_refused_with_a_hint(fake):
         load(fake.root, "test")
     with pytest.raises(ConfigError, match="split 'val_1' is named 'val' here"):
         load(fake.root, "val_1")
+    with pytest.raises(ConfigError, match="split 'val_2' is named 'test' here.*--split test"):
+        load(fake.root, "val_2", val_2="test")
+
+
+@pytest.mark.parametrize(("val_2", "how"), [("val", r"reads val_2.json as split val, with val_1.json \(--split val\)"),
+                                            ("none", "leaves val_2.json unread")])
+def test_split_val_2_points_to_reading_val_2_as_test(fake, val_2, how):
+    with pytest.raises(ConfigError, match=f"no split 'val_2': -o val_2={val_2} {how}; pass -o val_2=test --split test"):
+        load(fake.root, "val_2", val_2=val_2)
 
 
 def test_each_timed_sentence_is_a_segment_sample_of_its_video(fake):
@@ -122,8 +132,83 @@ def test_a_missing_video_leaves_each_of_its_segments_out_naming_the_files_looked
     assert [p.sample_id for p in result.problems] == ["v_QOlSCBRmfWY[0]", "v_QOlSCBRmfWY[1]"]
     problem = result.problems[1]
     assert re.fullmatch(location(fake.root / "captions/train.json", "v_QOlSCBRmfWY.timestamps[1]"), problem.path)
-    assert problem.reason.startswith("video file v_QOlSCBRmfWY.mp4 not found in videos/")
-    assert "also looked for v_QOlSCBRmfWY.mkv, v_QOlSCBRmfWY.webm, QOlSCBRmfWY.mp4" in problem.reason
+    assert problem.reason == ("video file v_QOlSCBRmfWY.mp4 not found in videos/, the root; also looked for "
+                              "v_QOlSCBRmfWY.mkv, v_QOlSCBRmfWY.webm, QOlSCBRmfWY.mp4, QOlSCBRmfWY.mkv, "
+                              "QOlSCBRmfWY.webm; segment left out")
+
+
+def test_each_video_header_is_read_once_though_val_1_and_val_2_name_the_same_file(fake, monkeypatch):
+    reads = Counter()
+    real = activitynet_captions.record_video_span
+
+    def counting(path, extra):  # the real header read, counted per file
+        reads[path.name] += 1
+        real(path, extra)
+
+    monkeypatch.setattr(activitynet_captions, "record_video_span", counting)
+    samples = load(fake.root).samples
+    files = {s.video for s in samples}
+    assert len(files) == 3 and len({s.group_id for s in samples}) == 3  # val_1 and val_2 share one video
+    assert reads == Counter({f.rsplit("/", 1)[1]: 1 for f in files})
+    assert [s.extra["video_duration"] for s in samples] == pytest.approx([2.0] * len(samples), abs=0.1)
+
+
+@pytest.mark.parametrize("duration", [0, -5.0, "82.7", True, int("1" + "0" * 400)])
+def test_a_duration_that_is_no_positive_number_leaves_that_video_out_named_at_its_duration(fake, duration):
+    path = fake.root / "captions/train.json"
+    edit_json(path, lambda d: d["v_QOlSCBRmfWY"].update(duration=duration))
+    result = load(fake.root)
+    [problem] = result.problems
+    assert problem.sample_id == "v_QOlSCBRmfWY"
+    assert re.fullmatch(location(path, "v_QOlSCBRmfWY.duration"), problem.path)
+    assert "expected a positive number of seconds" in problem.reason and "its 2 segments left out" in problem.reason
+    assert {s.group_id for s in result.samples} == {"v_ehGHCYKzyZ8", "v_nwznKOuZM7w"}  # the others load
+
+
+@pytest.mark.parametrize("drop", [lambda e: e.update(duration=None), lambda e: e.pop("duration")],
+                         ids=["null", "absent"])
+def test_a_video_without_duration_is_held_to_its_file_s_header(fake, drop):
+    path = fake.root / "captions/train.json"
+    edit_json(path, lambda d: drop(d["v_QOlSCBRmfWY"]))
+    edit_json(path, lambda d: d["v_QOlSCBRmfWY"].update(timestamps=[[0.1, 1.0], [0.8, 2.6]]))
+    result = load(fake.root)
+    assert result.problems == []
+    cut = next(s for s in result.samples if s.sample_id == "v_QOlSCBRmfWY[1]")
+    assert (cut.start, cut.end, cut.extra["annotated_end"]) == (0.8, cut.extra["video_duration"], 2.6)
+    assert cut.end == pytest.approx(2.0, abs=0.1) and "duration" not in cut.extra
+
+
+def test_a_video_without_duration_whose_file_is_missing_or_unreadable_is_left_out(fake):
+    path = fake.root / "captions/train.json"
+    edit_json(path, lambda d: [d[key].update(duration=None) for key in ("v_QOlSCBRmfWY", "v_ehGHCYKzyZ8")])
+    (fake.root / "videos/v_QOlSCBRmfWY.mp4").unlink()
+    (fake.root / "videos/v_ehGHCYKzyZ8.mp4").write_bytes(b"no video header here")
+    result = load(fake.root, "train")
+    assert result.samples == []
+    assert [p.sample_id for p in result.problems] == ["v_QOlSCBRmfWY[0]", "v_QOlSCBRmfWY[1]", "v_ehGHCYKzyZ8"]
+    assert all("not found" in p.reason for p in result.problems[:2])
+    unreadable = result.problems[2]
+    assert re.fullmatch(location(path, "v_ehGHCYKzyZ8.duration"), unreadable.path)
+    assert unreadable.reason == ("video 'v_ehGHCYKzyZ8' has no duration, and the header of videos/v_ehGHCYKzyZ8.mp4 "
+                                 "states none; its 1 segments left out")
+
+
+def test_a_segment_starting_after_the_header_duration_is_left_out_saying_where_the_duration_is_from(fake):
+    edit_json(fake.root / "captions/train.json",
+              lambda d: d["v_ehGHCYKzyZ8"].update(duration=None, timestamps=[[2.5, 3.0]]))
+    [problem] = load(fake.root, "train").problems
+    assert problem.sample_id == "v_ehGHCYKzyZ8[0]"
+    assert re.search(r"at or after the end of the video \(duration 2\.\d+ s, from videos/v_ehGHCYKzyZ8.mp4's header\)",
+                     problem.reason)
+
+
+def test_a_video_with_no_timed_sentence_is_named(fake):
+    path = fake.root / "captions/train.json"
+    edit_json(path, lambda d: d["v_ehGHCYKzyZ8"].update(timestamps=[], sentences=[]))
+    result = load(fake.root)
+    [problem] = result.problems
+    assert problem.sample_id == "v_ehGHCYKzyZ8" and re.fullmatch(location(path, "v_ehGHCYKzyZ8"), problem.path)
+    assert problem.reason == "video 'v_ehGHCYKzyZ8' has no timed sentence (empty timestamps and sentences); left out"
 
 
 def test_no_video_found_at_all_names_the_folders_and_the_option(fake, tmp_path):
@@ -152,6 +237,24 @@ def test_per_split_folders_of_bare_ids_are_searched(tmp_path):
     assert samples["v_QOlSCBRmfWY[0]"] == "videos/train/QOlSCBRmfWY.mkv"
 
 
+def test_the_annotations_folder_and_the_split_folders_of_option_video_dir_are_searched(tmp_path):
+    fake = write_fake_activitynet(tmp_path / "anet", captions_dir="annotations", video_dir="clips", split_folders=True)
+    result = load(fake.root, video_dir="clips")
+    assert result.problems == []
+    assert {s.sample_id: s.video for s in result.samples} == {sid: e.video for sid, e in fake.expected.items()}
+    assert {s.video.rsplit("/", 1)[0] for s in result.samples} == {"clips/train", "clips/val"}
+    assert set(result.metadata["annotation_files"]) == {f"annotations/{n}" for n in ("train.json", "val_1.json",
+                                                                                      "val_2.json")}
+
+
+def test_a_bare_youtube_id_starting_with_v_keeps_it(fake):
+    """`v_` + 11 characters is an ActivityNet id; an 11-character key is a bare YouTube id, `v_` or not."""
+    edit_json(fake.root / "captions/train.json", lambda d: d.__setitem__("v_Ab3dEfGhI", d.pop("v_QOlSCBRmfWY")))
+    (fake.root / "videos/v_QOlSCBRmfWY.mp4").rename(fake.root / "videos/v_v_Ab3dEfGhI.mp4")
+    [first, _] = [s for s in load(fake.root, "train").samples if s.group_id == "v_Ab3dEfGhI"]
+    assert (first.video, first.extra["youtube_id"]) == ("videos/v_v_Ab3dEfGhI.mp4", "v_Ab3dEfGhI")
+
+
 def test_a_video_of_train_listed_again_in_val_1_is_left_out_there_as_a_repeat(fake):
     path = fake.root / "captions/val_1.json"
     train = json.loads((fake.root / "captions/train.json").read_text())
@@ -165,9 +268,36 @@ def test_a_video_of_train_listed_again_in_val_1_is_left_out_there_as_a_repeat(fa
     assert not any(s.group_id == "v_ehGHCYKzyZ8" for s in result.samples)
 
 
+@pytest.mark.parametrize("val_2", ["val", "test"])
+def test_a_video_of_train_listed_again_in_val_2_is_left_out_there_as_a_repeat(fake, val_2):
+    path = fake.root / "captions/val_2.json"
+    train = json.loads((fake.root / "captions/train.json").read_text())
+    edit_json(path, lambda d: d.update(v_ehGHCYKzyZ8=train["v_ehGHCYKzyZ8"]))
+    result = load(fake.root, val_2=val_2)
+    [problem] = result.problems
+    assert (problem.sample_id, problem.error_type) == ("v_ehGHCYKzyZ8.val_2[0]", REPEATED_ENTRY)
+    assert "in split 'train' too, a leak between them (first in train.json)" in problem.reason
+    assert re.fullmatch(location(path, "v_ehGHCYKzyZ8.timestamps[0]"), problem.path)
+    assert {s.split for s in result.samples if s.group_id == "v_ehGHCYKzyZ8"} == {"train"}
+    # the validation video val_1.json and val_2.json share by design is no repeat
+    assert {s.sample_id for s in result.samples if s.group_id == "v_nwznKOuZM7w"} == {
+        "v_nwznKOuZM7w[0]", "v_nwznKOuZM7w[1]", "v_nwznKOuZM7w.val_2[0]"}
+
+
+def test_a_repeat_is_found_whether_or_not_its_key_has_the_v_prefix(fake):
+    path = fake.root / "captions/val_1.json"
+    train = json.loads((fake.root / "captions/train.json").read_text())
+    edit_json(path, lambda d: d.update(ehGHCYKzyZ8=train["v_ehGHCYKzyZ8"]))
+    [problem] = load(fake.root, "val").problems
+    assert problem.sample_id == "ehGHCYKzyZ8[0]"
+    assert problem.reason.endswith(
+        "listed in split 'train' too, a leak between them (first in train.json, as 'v_ehGHCYKzyZ8'); segment left out")
+
+
 @pytest.mark.parametrize(("entry", "message"), [
-    ({"timestamps": [], "sentences": []}, "expected a positive 'duration' in seconds, got None"),
     ({"duration": 2.0, "timestamps": [[0.1]], "sentences": ["x"]}, r"expected \[start, end\] in seconds"),
+    ({"duration": 2.0, "timestamps": [[0.1, int("1" + "0" * 400)]], "sentences": ["x"]},
+     r"expected \[start, end\] in seconds \(finite numbers\)"),
     ({"duration": 2.0, "timestamps": [[0.1, 1.0]], "sentences": [7]}, "expected a sentence as a string, got 7"),
     ({"duration": 2.0, "sentences": []}, "expected a 'timestamps' list"),
 ])
@@ -180,5 +310,29 @@ def test_a_malformed_entry_stops_the_load_naming_it(fake, entry, message):
 
 def test_no_annotation_file_names_the_folders_looked_in(tmp_path):
     (tmp_path / "videos").mkdir()
-    with pytest.raises(CorpusNotFoundError, match="no ActivityNet Captions annotation file .* captions/, annotations/"):
+    with pytest.raises(CorpusNotFoundError, match=r"no ActivityNet captions file \(train.json, val_1.json, "
+                                                  r"val_2.json\) found in .* captions/, annotations/ folders"):
         load(tmp_path)
+
+
+def test_a_captions_dir_given_without_annotation_files_is_named_as_the_option(fake):
+    with pytest.raises(CorpusNotFoundError, match=re.escape(f"found in {fake.root / 'nope'} (option captions_dir)")):
+        load(fake.root, captions_dir="nope")
+
+
+def test_a_split_whose_files_are_absent_names_them(fake):
+    for name in ("val_1.json", "val_2.json"):
+        (fake.root / "captions" / name).unlink()
+    with pytest.raises(CorpusNotFoundError, match=re.escape(
+            f"split 'val' asked, but neither val_1.json nor val_2.json is in {fake.root / 'captions'}; "
+            "splits there: ['train']")):
+        load(fake.root, "val")
+
+
+def test_only_val_2_json_with_val_2_none_says_it_is_there_but_not_read(fake):
+    for name in ("train.json", "val_1.json"):
+        (fake.root / "captions" / name).unlink()
+    with pytest.raises(CorpusNotFoundError, match=re.escape(
+            f"{fake.root / 'captions' / 'val_2.json'} is there but not read (-o val_2=none), and neither train.json "
+            "nor val_1.json is found; -o val_2=val (or test) reads it")):
+        load(fake.root, val_2="none")
