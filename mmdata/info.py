@@ -79,8 +79,8 @@ def describe_dataset(path: str | Path | Dataset) -> dict[str, Any]:
     for table in tables:
         entry = manifest.tables[table["name"]]
         if not entry.complete:
-            table["incomplete"] = _incomplete(dataset, table, growth if may_lack_added_samples(entry) else None,
-                                              samples.rows)
+            table["incomplete"] = _incomplete(dataset, table, growth if may_lack_added_samples(manifest, table["name"])
+                                              else None, samples.rows)
     errors_rows, errors_problems = _errors_rows(dataset.root)
     errors_dir = dataset.root / ERRORS_DIR
     return {
@@ -170,7 +170,7 @@ def _growth(dataset: Dataset, samples: ShardSurvey) -> SamplesGrowth | None:
     update is unfinished (`grown_samples.dataset_growth`: the manifest's record; the samples' ids are read,
     one column, only when a table is incomplete in a dataset whose manifest records no count)."""
     unfinished = interrupted_update(dataset.manifest)
-    lacking = any(may_lack_added_samples(entry) for entry in dataset.manifest.tables.values())
+    lacking = any(may_lack_added_samples(dataset.manifest, name) for name in dataset.manifest.tables)
     if unfinished is not None or not lacking or samples.problems:
         return unfinished
     try:

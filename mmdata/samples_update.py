@@ -12,7 +12,9 @@ Shard k of every table holds rows [k * shard_size, (k + 1) * shard_size). Append
 samples table from shard `first` = rows // shard_size on (the partial last shard gets the new rows)
 and leaves the shards before it alone. The writes, in this order, each atomic:
 
-    1. the manifest: every table marked incomplete, and `extra.update` marks an update under way
+    1. the manifest: every table marked incomplete and listed as left so by an update
+       (`extra.update_left`, which the run completing a table or starting it anew takes it out of), and
+       `extra.update` marks an update under way
     2. every table's shards (with their errors and moments) from `first` on: they pair with samples
        shards about to change; a precomputed table's (.csd, pickle) shards all go, since the corpus
        files they are read from changed to hold the new samples
@@ -44,7 +46,9 @@ from mmdata.errors import DatasetError
 from mmdata.records import SAMPLES_SCHEMA, samples_to_table
 from mmdata.samples_loading import _check_unique_ids, samples_entry, samples_shards, write_loader_errors
 from mmdata.store import layout
-from mmdata.store.grown_samples import FINGERPRINT_ROWS_KEY, fingerprinted_prefix
+from mmdata.store.grown_samples import (
+    FINGERPRINT_ROWS_KEY, fingerprint_covers, fingerprinted_prefix, record_tables_update_left, valid_fingerprint_rows,
+)
 from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.moments import MOMENTS_DIR
 from mmdata.store.shards import RESTORE_SAMPLES, read_shard, shard_rows
@@ -205,10 +209,13 @@ def _refuse_aligned_tables(output_dir: Path, manifest: Manifest) -> None:
 
 
 def _mark_update(output_dir: Path, manifest: Manifest, rows_before: int) -> None:
-    """Step 1: every table incomplete (none has rows for the samples to come), the update marked."""
+    """Step 1: every table incomplete (none has rows for the samples to come) and listed as one the update
+    left (`grown_samples.record_tables_update_left`: readers blame the update for those only), the update
+    marked."""
     manifest.extra[UPDATE_KEY] = {"rows_before": rows_before}
     for entry in manifest.tables.values():
         entry.complete = False
+    record_tables_update_left(manifest, manifest.tables)
     write_manifest(output_dir, manifest)
 
 
@@ -243,6 +250,8 @@ def _record_grown_samples(output_dir: Path, manifest: Manifest, grown: pa.Table,
                                                             fingerprint=manifest.samples["fingerprint"])}
     if covered is not None:
         manifest.samples[FINGERPRINT_ROWS_KEY] = covered
+    else:  # a count the ids do not confirm is not carried on
+        manifest.samples.pop(FINGERPRINT_ROWS_KEY, None)
     _set_or_drop(manifest.extra, "loader", result.metadata)
     _set_or_drop(manifest.extra, SOURCES_KEY, stat_sources(root, source_names(result)))
     manifest.extra.pop(UPDATE_KEY, None)
@@ -254,15 +263,17 @@ def _record_grown_samples(output_dir: Path, manifest: Manifest, grown: pa.Table,
 def _fingerprint_rows(manifest: Manifest, grown: pa.Table, rows_before: int) -> int | None:
     """How many leading ids of the grown samples table the kept fingerprint covers, which readers then
     take from the manifest instead of hashing the ids (`grown_samples.recorded_growth`): the count an
-    earlier update recorded (it kept the same fingerprint), else the prefix the fingerprint names, looked
+    earlier update recorded (it kept the same fingerprint), once confirmed (`valid_fingerprint_rows`, and
+    the fingerprint of that many ids: the ids are at hand), else the prefix the fingerprint names, looked
     for from `rows_before` (the rows before this update, where it ends unless an update of mmdata 0.5.2,
     which recorded no count, grew the dataset before); None when no prefix has it (the samples table was
     changed some other way: readers hash the ids then, and `check` reports it)."""
+    ids = grown.column("sample_id")
+    fingerprint = str(manifest.samples["fingerprint"])
     recorded = manifest.samples.get(FINGERPRINT_ROWS_KEY)
-    if recorded is not None:
+    if valid_fingerprint_rows(recorded, len(ids)) and fingerprint_covers(ids, fingerprint, recorded):
         return recorded
-    ids = grown.column("sample_id").to_pylist()
-    return fingerprinted_prefix(ids, str(manifest.samples["fingerprint"]), likely_from=rows_before)
+    return fingerprinted_prefix(ids, fingerprint, likely_from=rows_before)
 
 
 def _set_or_drop(mapping: dict[str, Any], key: str, value: dict[str, Any]) -> None:

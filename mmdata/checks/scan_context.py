@@ -23,7 +23,7 @@ from mmdata.checks.stream import scan_samples
 from mmdata.corpora.base import UNCAPTIONED_SPLITS_KEY
 from mmdata.options import convert_value
 from mmdata.records import duration_keys, media_spans
-from mmdata.store.grown_samples import SamplesGrowth, interrupted_update, recorded_growth, samples_growth
+from mmdata.store.grown_samples import SamplesGrowth, dataset_growth, interrupted_update
 from mmdata.store.reader import Dataset
 
 if TYPE_CHECKING:
@@ -63,18 +63,13 @@ class _Context:
     #: Texts per sample (`captions.text_counts`), for caption-level tables; None when none is checked.
     text_counts: np.ndarray | None = None
     _spans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
-    #: `samples_growth()`, once worked out (a list of one, so that None is a value).
-    _growth: list[SamplesGrowth | None] = field(default_factory=list)
 
     def samples_growth(self) -> SamplesGrowth | None:
-        """How an `extract --update` grew the samples table (`grown_samples.samples_growth`), or None;
-        worked out the first time an incomplete table asks: read in the manifest where an update recorded
-        it, else told from the ids (hashing every one)."""
-        if not self._growth:
-            manifest = self.dataset.manifest
-            growth = recorded_growth(manifest, len(self.sample_ids))
-            self._growth.append(growth if growth is not None else samples_growth(manifest, self.sample_ids.to_pylist()))
-        return self._growth[0]
+        """How an `extract --update` grew the samples table (`grown_samples.dataset_growth`, once per
+        `Dataset`), or None; worked out the first time an incomplete table asks: the count the manifest
+        records, confirmed against the ids held here (the fingerprint of that many), else told from the
+        ids (hashing every one)."""
+        return dataset_growth(self.dataset, self.sample_ids, verify=True)
 
     def max_frames(self, table: str) -> int | None:
         """The frames per sample a `video-frames` table was capped at (its config's `max_frames`), or the

@@ -55,7 +55,7 @@ def _check_table(context: _Context, name: str, collector: IssueCollector) -> dic
     stats["shards"] = len(shards)
     state = table_checks.check_table_state(name, entry, shards)
     # a table an `extract --update` left without the added samples' rows: one issue says so and names the run
-    growth = context.samples_growth() if may_lack_added_samples(entry) else None
+    growth = context.samples_growth() if may_lack_added_samples(dataset.manifest, name) else None
     if growth is None:
         collector.extend(state)
     if not shards:

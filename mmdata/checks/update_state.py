@@ -4,8 +4,9 @@ An update appends the samples a corpus gained and marks every feature table inco
 (`mmdata.samples_update`); the tables the update run named are completed, the others stay incomplete
 until an extract names them. Such a table was not left by an interrupted run: its rows end where the
 samples table ended before it grew, and an extract naming its extractor computes the rest. How that
-is told apart from an interrupted extract (the manifest's `extra.update` marker, the samples
-fingerprint, the count of rows before the update the manifest records), the words that say so and
+is told apart from an interrupted extract (the tables the manifest lists as left by the update,
+its `extra.update` marker, the samples fingerprint, the count of rows before the update the manifest
+records, which `check` confirms against the ids it holds), the words that say so and
 the commands that complete such a table are `mmdata.store.grown_samples`, which the readers of a
 dataset, `info` and `check` share; this module makes `check`'s issues of them and the dataset-level
 line of an unfinished update.

@@ -11,7 +11,8 @@ A smaller array (a key per word after aligning to words: one row of 74 floats) i
 contiguous and uncompressed: a chunked, compressed dataset carries a chunk index of some kilobytes,
 which made such files 20x the size of their values and slow to write and read. Readers, the SDK's
 included, read either layout alike. Files are written to a temporary name
-(`.<name>.<8 hex digits>.tmp` beside it) and renamed.
+(`.<name>.<8 hex digits>.tmp` beside it), fsynced and renamed (`store.writer.atomic_file`, as the
+store's shards are).
 
 Failures while writing. HDF5 writes most of a file when its objects are closed, and h5py closes
 them in `__dealloc__`, where an exception is printed and dropped: a full disk (or a file-size
@@ -40,7 +41,7 @@ import numpy as np
 
 from mmdata.errors import CorpusFormatError
 from mmdata.formats.csd_checks import _TEXT_KINDS, check_shapes
-from mmdata.store.files import temporary_beside
+from mmdata.store.writer import atomic_file
 
 # The SDK's `featuresetMetadataTemplate`, in its order; a missing comma in the SDK merges two keys.
 SDK_METADATA_TEMPLATE = (
@@ -115,9 +116,9 @@ def write_csd(
 
     path = Path(path)
     _check_name(path, "root name", root_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_beside(path)  # the mode `open()` gives, not mkstemp's 0600
-    try:
+    # a hidden file beside `path` (its folder made, the mode `open()` gives), fsynced and renamed over it when
+    # the block ends, removed when it raises
+    with atomic_file(path) as tmp:
         with _held_interrupts() as interrupts, _GuardedFile(tmp, path) as sink:
             try:
                 with h5py.File(sink, "w") as h5:
@@ -127,10 +128,6 @@ def write_csd(
                 sink.raise_failure()  # the file system's error, not what HDF5 made of it
                 raise
             sink.close()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -230,13 +227,9 @@ class _GuardedFile:
                 self._fail(e)
 
     def close(self) -> None:
-        """Flush, fsync and close the finished file; raises the failure met writing it, if any."""
+        """Flush and close the finished file (`atomic_file` fsyncs it before the rename); raises the failure
+        met writing it, if any."""
         self.flush()
-        if self.failure is None:
-            try:
-                os.fsync(self.file.fileno())
-            except OSError as e:
-                self._fail(e)
         self.file.close()
         self.raise_failure()
 

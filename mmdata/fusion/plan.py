@@ -427,7 +427,7 @@ def _refuse_update_left(dataset: Dataset, name: str, sample_ids: pa.Array) -> No
     (`grown_samples.update_left_reason`); a table an interrupted run left is refused by `check_table_state`."""
     if dataset.entry(name).complete:
         return
-    reason = update_left_reason(dataset, name, sample_ids.to_pylist())
+    reason = update_left_reason(dataset, name, sample_ids)  # the ids turned into strings only if hashed
     if reason is not None:
         raise DatasetError(f"{reason} [table-incomplete]")
 

@@ -160,6 +160,7 @@ def _summaries(dataset: Dataset, unreadable: dict[str, str]) -> list[TableSummar
     for name in dataset.table_names:
         only = Dataset(root=dataset.root, manifest=replace(dataset.manifest, tables={name: dataset.entry(name)}))
         only._warned_incomplete = dataset._warned_incomplete  # an incomplete table is warned about once
+        only._samples_growth = dataset._samples_growth  # and how an update grew the samples worked out once
         try:
             out += summarize_tables(only)
         except DatasetError as e:

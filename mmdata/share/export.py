@@ -82,7 +82,7 @@ from mmdata.share.source_lock import no_writer
 from mmdata.store.lock import output_lock
 from mmdata.store import layout
 from mmdata.store.files import write_text_atomic
-from mmdata.store.grown_samples import FINGERPRINT_ROWS_KEY
+from mmdata.store.grown_samples import FINGERPRINT_ROWS_KEY, UPDATE_LEFT_KEY
 from mmdata.store.manifest import Manifest, TableEntry, write_manifest
 from mmdata.store.metadata import METADATA_KEY, decode_metadata
 from mmdata.store.reader import Dataset, open_dataset
@@ -458,8 +458,10 @@ def _shared_manifest(source: Manifest, shards: list[OutputShard], shard_size: in
         "fingerprint": fingerprint,
     }
     manifest.extra = {
-        # (not the sizes and times of the producer's corpus files, `corpora.sources`: a share has no corpus)
-        **shareable_provenance({key: value for key, value in source.extra.items() if key != SOURCES_KEY}, root),
+        # (not the sizes and times of the producer's corpus files, `corpora.sources`: a share has no corpus; nor
+        # the tables an update left, `grown_samples.UPDATE_LEFT_KEY`: a share holds complete tables only)
+        **shareable_provenance({key: value for key, value in source.extra.items()
+                                 if key not in (SOURCES_KEY, UPDATE_LEFT_KEY)}, root),
         "share": {
             "media": media,
             "split_names": {s.split: s.hf_split for s in shards},

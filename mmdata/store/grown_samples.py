@@ -4,9 +4,14 @@ An update appends the samples a corpus gained and marks every feature table inco
 (`mmdata.samples_update`); an extract naming a table's extractor computes its rows for them, and the
 tables no extract named since stay incomplete on purpose. The readers (`Dataset.table_files`, the
 training readers, `mmdata fuse`, segment cutting) and `mmdata info` and `mmdata check`
-(`mmdata.checks.update_state`) tell such a table apart from one an interrupted run left, by two
+(`mmdata.checks.update_state`) tell such a table apart from one an interrupted run left, by three
 facts on disk:
 
+- the manifest's `extra.update_left` (`UPDATE_LEFT_KEY`): the tables the update left incomplete. The
+  run that completes one (`store.tables.finish_table`) or starts it anew (`--force`: `drop_table`,
+  `claim_table`) takes its name out, so a table whose later run was interrupted is not blamed on the
+  update. A dataset an update of mmdata 0.5.2 grew has no such list: any incomplete table may be one
+  the update left there, and the two facts below tell;
 - the manifest's `extra.update` marker: an update is running now or was interrupted, and the same
   `extract --update` command finishes it;
 - the samples fingerprint: an update keeps the one the dataset was made with, so after one that added
@@ -28,10 +33,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
+
+import pyarrow as pa
 
 from mmdata.errors import DatasetError, MmdataError
 from mmdata.store.layout import shard_files
@@ -56,14 +63,50 @@ class SamplesGrowth:
 FINGERPRINT_ROWS_KEY = "fingerprint_rows"
 #: Hex digits of the samples' sha256 a fingerprint keeps (`samples_loading.fingerprint_ids`).
 FINGERPRINT_DIGITS = 16
+#: Key of the manifest's `extra` where an update lists the tables it left incomplete (names, sorted); the run
+#: that completes a table or starts it anew takes its name out (`forget_table_update_left`).
+UPDATE_LEFT_KEY = "update_left"
+
+#: Sample ids in table order: a list, or an Arrow array of them, turned into Python strings only when hashed.
+SampleIds = Union[Sequence[str], pa.Array, pa.ChunkedArray]
 
 
-def may_lack_added_samples(entry: TableEntry) -> bool:
-    """Whether an incomplete table may be one an update left: any but those `align` and `segment` derive
-    (an update refuses a dataset holding them)."""
+def may_lack_added_samples(manifest: Manifest, name: str) -> bool:
+    """Whether incomplete table `name` may be one an update left: one the manifest lists as left by an
+    update (`UPDATE_LEFT_KEY`), or, in a dataset whose manifest keeps no such list (an update of mmdata
+    0.5.2 grew it, or none did), any but those `align` and `segment` derive (an update refuses a dataset
+    holding them). False for a complete table."""
     from mmdata.samples_update import DERIVED_EXTRACTORS  # (it imports the store: not at the top)
 
-    return not entry.complete and entry.extractor not in DERIVED_EXTRACTORS
+    entry = manifest.tables[name]
+    if entry.complete or entry.extractor in DERIVED_EXTRACTORS:
+        return False
+    left = tables_update_left(manifest)
+    return left is None or name in left
+
+
+def tables_update_left(manifest: Manifest) -> frozenset[str] | None:
+    """The tables the manifest lists as left incomplete by an update (`UPDATE_LEFT_KEY`), or None when it
+    keeps no such list (no update of this version grew the dataset, or the list is not one of names)."""
+    recorded = manifest.extra.get(UPDATE_LEFT_KEY)
+    if not isinstance(recorded, list) or not all(isinstance(name, str) for name in recorded):
+        return None
+    return frozenset(recorded)
+
+
+def record_tables_update_left(manifest: Manifest, names: Iterable[str]) -> None:
+    """Add `names` to the tables the manifest lists as left incomplete by an update (an update marking
+    them so; a second update adds to the first's list). The caller writes the manifest."""
+    manifest.extra[UPDATE_LEFT_KEY] = sorted((tables_update_left(manifest) or frozenset()) | set(names))
+
+
+def forget_table_update_left(manifest: Manifest, name: str) -> None:
+    """Take table `name` out of the tables the manifest lists as left by an update: a run completed it or
+    starts it anew, so an update no longer explains it being incomplete. A manifest without the list (an
+    update of mmdata 0.5.2 grew the dataset, or none did) is left without one. The caller writes it."""
+    left = tables_update_left(manifest)
+    if left is not None and name in left:
+        manifest.extra[UPDATE_LEFT_KEY] = sorted(left - {name})
 
 
 def interrupted_update(manifest: Manifest) -> SamplesGrowth | None:
@@ -85,47 +128,83 @@ def recorded_growth(manifest: Manifest, rows: int) -> SamplesGrowth | None:
     if interrupted is not None:
         return interrupted
     covered = manifest.samples.get(FINGERPRINT_ROWS_KEY)
-    if isinstance(covered, int) and not isinstance(covered, bool) and 0 <= covered < rows:
+    if valid_fingerprint_rows(covered, rows):
         return SamplesGrowth(rows_before=covered, interrupted=False)
     return None
 
 
-def samples_growth(manifest: Manifest, sample_ids: Sequence[str], *, likely_from: int = 0) -> SamplesGrowth | None:
+def valid_fingerprint_rows(covered: object, rows: int) -> bool:
+    """Whether `covered`, read as the manifest's `FINGERPRINT_ROWS_KEY`, can be the count of leading ids of
+    a samples table of `rows` rows that its fingerprint covers: a whole number from 0 to `rows - 1` (an
+    update added at least one row after them). What it cannot be is not trusted: the ids tell instead."""
+    return isinstance(covered, int) and not isinstance(covered, bool) and 0 <= covered < rows
+
+
+def fingerprint_covers(sample_ids: SampleIds, fingerprint: str, covered: int) -> bool:
+    """Whether the fingerprint of the first `covered` of `sample_ids` is `fingerprint`: a recorded count
+    confirmed where the ids are at hand (one pass over that prefix: about 0.15 s per million ids, half of it
+    turning an Arrow array's ids into strings)."""
+    return fingerprint_of(ids_digest(id_list(sample_ids[:covered]))) == fingerprint
+
+
+def samples_growth(manifest: Manifest, sample_ids: SampleIds, *, likely_from: int = 0,
+                   verify: bool = False) -> SamplesGrowth | None:
     """How an update grew the samples table whose ids are `sample_ids` (in table order), or None when
     none did: no update marker, no count of the rows before it (`recorded_growth`, which hashes no id),
     and the manifest's fingerprint names all the ids (or none of their prefixes: a samples table changed
-    some other way, which `check` reports as such). `likely_from`: see `fingerprinted_prefix`."""
+    some other way, which `check` reports as such). `verify`: a recorded count is trusted only when the
+    fingerprint covers that many ids (`fingerprint_covers`), else the ids' prefixes are searched as for a
+    dataset without one. `likely_from`: see `fingerprinted_prefix` (the recorded count when it is one)."""
     recorded = recorded_growth(manifest, len(sample_ids))
-    if recorded is not None:
-        return recorded
     fingerprint = str(manifest.samples.get("fingerprint") or "")
+    if recorded is not None and (recorded.interrupted or not verify
+                                 or fingerprint_covers(sample_ids, fingerprint, recorded.rows_before)):
+        return recorded
+    likely_from = recorded.rows_before if recorded is not None else likely_from
     rows_before = fingerprinted_prefix(sample_ids, fingerprint, likely_from=likely_from)
     return None if rows_before is None else SamplesGrowth(rows_before=rows_before, interrupted=False)
 
 
-def dataset_growth(dataset: Dataset, sample_ids: Sequence[str] | None = None, *,
-                   likely_from: int = 0) -> SamplesGrowth | None:
+#: `Dataset._samples_growth` keys: a growth the ids confirmed or told (an unfinished update's too), and one
+#: taken from the manifest's count without looking at the ids.
+_CONFIRMED, _RECORDED = "confirmed", "recorded"
+
+
+def dataset_growth(dataset: Dataset, sample_ids: SampleIds | None = None, *, likely_from: int = 0,
+                   verify: bool = False) -> SamplesGrowth | None:
     """`samples_growth` of the dataset's samples table, worked out once per `Dataset` (kept in its
     `_samples_growth`): every reader of its incomplete tables asks. The manifest's record answers when it
-    has one (validated against its row count); else the ids are hashed, `sample_ids` when given, else
-    read here (one column).
+    has one (validated against the row count, and, with `verify`, against the ids: `check`, which holds
+    them all, confirms it); else the ids are hashed. `sample_ids` (a list or an Arrow array, turned into
+    strings only when they are hashed) when given, else read here (one column), only then.
 
     Raises:
         DatasetError: the ids were to be read and the samples table cannot be (not remembered).
     """
     cache = dataset._samples_growth
-    if not cache:
-        rows = len(sample_ids) if sample_ids is not None else int(dataset.manifest.samples["rows"])
-        growth = recorded_growth(dataset.manifest, rows)
-        if growth is None:
-            ids = sample_ids if sample_ids is not None else \
-                dataset.samples_table(["sample_id"]).column("sample_id").to_pylist()
-            growth = samples_growth(dataset.manifest, ids, likely_from=likely_from)
-        cache.append(growth)
-    return cache[0]
+    for key in (_CONFIRMED,) if verify else (_CONFIRMED, _RECORDED):
+        if key in cache:
+            return cache[key]
+    rows = len(sample_ids) if sample_ids is not None else int(dataset.manifest.samples["rows"])
+    growth = recorded_growth(dataset.manifest, rows)
+    if growth is not None and not growth.interrupted and not verify:
+        cache[_RECORDED] = growth
+        return growth
+    if growth is None or not growth.interrupted:
+        ids = sample_ids if sample_ids is not None else dataset.samples_table(["sample_id"]).column("sample_id")
+        growth = samples_growth(dataset.manifest, ids, likely_from=likely_from, verify=True)
+    cache[_CONFIRMED] = growth
+    return growth
 
 
-def fingerprinted_prefix(sample_ids: Sequence[str], fingerprint: str, *, likely_from: int = 0) -> int | None:
+def id_list(sample_ids: SampleIds) -> list[str]:
+    """`sample_ids` as a list of Python strings (an Arrow array's converted here, when they are hashed)."""
+    if isinstance(sample_ids, (pa.Array, pa.ChunkedArray)):
+        return sample_ids.to_pylist()
+    return list(sample_ids)
+
+
+def fingerprinted_prefix(sample_ids: SampleIds, fingerprint: str, *, likely_from: int = 0) -> int | None:
     """The length of the proper prefix of `sample_ids` whose fingerprint (`samples_loading.fingerprint_ids`)
     is `fingerprint`, or None (all of them have it, or no prefix does).
 
@@ -134,7 +213,7 @@ def fingerprinted_prefix(sample_ids: Sequence[str], fingerprint: str, *, likely_
     update left holds the rows of the shards before the one the update rewrote, so its row count is
     where the rows before the update are likely to end: trying one prefix costs a hash state copied,
     several times the cost of hashing an id."""
-    ids = list(sample_ids)
+    ids = id_list(sample_ids)
     if fingerprint_of(ids_digest(ids)) == fingerprint:
         return None
     longest = len(ids) - 1  # a proper prefix
@@ -168,29 +247,38 @@ def fingerprint_of(digest: hashlib._Hash) -> str:
     return digest.hexdigest()[:FINGERPRINT_DIGITS]
 
 
-def rows_in_finished_shards(table_dir: Path) -> int:
-    """Rows of the finished shards in `table_dir`, from their footers (an unreadable one counts none)."""
+def rows_in_finished_shards(table_dir: Path, *, skip_unreadable: bool = True) -> int:
+    """Rows of the finished shards in `table_dir` (`layout.shard_files`), from their footers: what a
+    reader says an incomplete table holds, and what `store.tables.recount_table` records of a table.
+    `skip_unreadable`: an unreadable shard counts none (a reader's message goes on), else its error is
+    raised (a table being counted for the manifest).
+
+    Raises:
+        ShardReadError: a shard's footer cannot be read, when not `skip_unreadable` (naming the shard).
+    """
     total = 0
     for path in shard_files(table_dir):
         try:
             total += shard_rows(path)
         except DatasetError:
-            continue
+            if not skip_unreadable:
+                raise
     return total
 
 
-def update_left_reason(dataset: Dataset, name: str, sample_ids: Sequence[str] | None = None) -> str | None:
+def update_left_reason(dataset: Dataset, name: str, sample_ids: SampleIds | None = None) -> str | None:
     """Why incomplete table `name` lacks rows when an `extract --update` explains it, one sentence naming
     the command that completes it: the rows it holds and lacks after the update (`lacks_added_samples`),
     or the update itself unfinished (`unfinished_update_reason`). None when no update explains it (an
     interrupted `extract` or `align` left the table: each reader says that in its own words), or when the
     samples table cannot be read to tell (that error is the reader's to raise).
 
-    The growth is worked out once per `Dataset` (`dataset_growth`): from the manifest, or, for a dataset
-    an update of mmdata 0.5.2 grew, from the samples' ids (`sample_ids`, else read here: one column).
+    Only a table the update left counts (`may_lack_added_samples`: the manifest's list of them). The
+    growth is worked out once per `Dataset` (`dataset_growth`): from the manifest, or, for a dataset an
+    update of mmdata 0.5.2 grew, from the samples' ids (`sample_ids`, else read here: one column).
     """
     entry = dataset.manifest.tables[name]
-    if not may_lack_added_samples(entry):
+    if not may_lack_added_samples(dataset.manifest, name):
         return None
     rows = rows_in_finished_shards(dataset.root / entry.path)
     try:

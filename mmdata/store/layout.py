@@ -85,7 +85,8 @@ def shard_number(path: Path) -> int | None:
     """The number in a name of the shards' form (`part-00012.parquet`, its moments' `part-00012.arrow`: 12),
     else None: `shard_files` orders shards by it, `extract --update` picks the files to replace by it."""
     number = path.stem.removeprefix("part-")
-    return int(number) if number.isdigit() else None
+    # ASCII digits only: `isdigit` alone takes '²' or '٣', which `int` refuses or reads as another number
+    return int(number) if number.isascii() and number.isdigit() else None
 
 
 def _shard_order(path: Path) -> tuple[int, str]:

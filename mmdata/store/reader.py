@@ -59,8 +59,9 @@ class Dataset:
     manifest: Manifest
     _warned_incomplete: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
     #: How an `extract --update` grew the samples table, once worked out (`grown_samples.dataset_growth`,
-    #: which every reader of an incomplete table asks): a list of one, so that None is a value.
-    _samples_growth: list[SamplesGrowth | None] = field(default_factory=list, init=False, repr=False, compare=False)
+    #: which every reader of an incomplete table asks): keyed by how it was told (None is a value).
+    _samples_growth: dict[str, SamplesGrowth | None] = field(default_factory=dict, init=False, repr=False,
+                                                             compare=False)
 
     @property
     def table_names(self) -> list[str]:

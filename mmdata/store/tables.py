@@ -15,10 +15,10 @@ from typing import Any
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.options import option_text
 from mmdata.store import layout
+from mmdata.store.grown_samples import forget_table_update_left, rows_in_finished_shards
 from mmdata.store.manifest import TableEntry, write_manifest
 from mmdata.store.metadata import read_table_metadata
 from mmdata.store.reader import Dataset
-from mmdata.store.shards import shard_rows
 
 
 @dataclass
@@ -54,7 +54,9 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     with other library versions are kept too, and the entry names the versions that made them: the
     caller refuses to compute any shard next to them (`refuse_mixed_versions`, which would mix rows
     computed by two versions) once it knows which shards are pending, and restores the entry then.
-    Temporary files a killed writer left behind (of shards, errors and moments) are removed.
+    Temporary files a killed writer left behind (of shards, errors and moments) are removed. A table
+    whose files are removed starts anew: an `extract --update` no longer explains it being incomplete
+    (`grown_samples.forget_table_update_left`).
 
     `provenance` holds table, modality, extractor, config, spec, versions, samples_fingerprint.
     """
@@ -70,6 +72,7 @@ def claim_table(dataset: Dataset, provenance: dict[str, Any], *, force: bool = F
     if conflict:
         shutil.rmtree(table_dir, ignore_errors=True)
         shutil.rmtree(errors_dir, ignore_errors=True)
+        forget_table_update_left(dataset.manifest, name)
     # A kept table an earlier version recorded with options that do not apply keeps the config its shards hold.
     kept_config = None if conflict else _recorded_config(existing, table_dir)
     dataset.manifest.tables[name] = TableEntry(
@@ -107,10 +110,12 @@ def claim_refusal(dataset: Dataset, provenance: dict[str, Any], *,
 
 
 def drop_table(dataset: Dataset, name: str) -> None:
-    """Remove table `name` from the dataset: its shards, its errors and its manifest entry."""
+    """Remove table `name` from the dataset: its shards, its errors and its manifest entry (and its name
+    from the tables an `extract --update` left: `--force` computes it anew, `forget_table_update_left`)."""
     shutil.rmtree(layout.feature_dir(dataset.root, name), ignore_errors=True)
     shutil.rmtree(layout.errors_dir(dataset.root, name), ignore_errors=True)
     if dataset.manifest.tables.pop(name, None) is not None:
+        forget_table_update_left(dataset.manifest, name)
         write_manifest(dataset.root, dataset.manifest)
 
 
@@ -120,23 +125,29 @@ def shard_path(dataset: Dataset, name: str, index: int) -> Path:
 
 
 def finish_table(dataset: Dataset, name: str, *, written: int) -> TableReport:
-    """Count the table's rows and failures from its shards, mark it complete, write the manifest."""
+    """Count the table's rows and failures from its shards, mark it complete (no longer one an `extract
+    --update` left: `forget_table_update_left`), write the manifest."""
     entry = dataset.manifest.tables[name]
     shards = recount_table(dataset.root, name, entry)
     entry.complete = True
+    forget_table_update_left(dataset.manifest, name)
     write_manifest(dataset.root, dataset.manifest)
     return TableReport(name, entry.rows, entry.errors, written, shards - written, dataset.root / entry.path)
 
 
 def recount_table(dataset_dir: Path, name: str, entry: TableEntry) -> int:
     """Set `entry.rows` and `entry.errors` to the rows the finished shards of table `name` and of its
-    errors table hold now, and return how many shards the table has. `finish_table` counts a table so,
-    and `extract --update` every table once it removed the shards the new samples replace."""
-    shards = layout.shard_files(layout.feature_dir(dataset_dir, name))
-    error_shards = layout.shard_files(layout.errors_dir(dataset_dir, name))
-    entry.rows = sum(shard_rows(s) for s in shards)
-    entry.errors = sum(shard_rows(s) for s in error_shards)
-    return len(shards)
+    errors table hold now (`grown_samples.rows_in_finished_shards`, an unreadable shard raising), and
+    return how many shards the table has. `finish_table` counts a table so, and `extract --update`
+    every table once it removed the shards the new samples replace.
+
+    Raises:
+        ShardReadError: a shard's footer cannot be read (naming the shard).
+    """
+    table_dir = layout.feature_dir(dataset_dir, name)
+    entry.rows = rows_in_finished_shards(table_dir, skip_unreadable=False)
+    entry.errors = rows_in_finished_shards(layout.errors_dir(dataset_dir, name), skip_unreadable=False)
+    return len(layout.shard_files(table_dir))
 
 
 def versions_differ(made_with: dict[str, str], running: dict[str, str]) -> str | None:
