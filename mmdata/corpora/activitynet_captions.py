@@ -31,19 +31,20 @@ from pathlib import Path
 from typing import Literal
 
 from mmdata.corpora.activitynet_captions_json import AnnotatedVideo, Segment, fit_segments, read_annotation_file
-from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, LoadResult, given_image_dir, register_corpus
+from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, LoadResult, register_corpus
 from mmdata.corpora.media_captions import (
     MediaFolders,
+    VideoHeaders,
     check_split,
     find_csv_dir,
     media_path,
     shown_path,
     missing_media_problem,
     require_captions_files,
+    video_folders,
 )
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.errors import ConfigError, CorpusNotFoundError
-from mmdata.media.files import is_regular_file
 from mmdata.records import MODALITY_DURATION_KEYS, Sample
 
 CORPUS = "activitynet-captions"
@@ -56,6 +57,8 @@ CAPTIONS_DIRS = ("", "captions", "annotations")
 #: Folders the videos are looked for in, relative to the root (or to option video_dir), first first.
 VIDEO_DIRS = ("videos", "videos/train", "videos/val", "videos/validation", "train", "val", "validation",
               "v1-2/train", "v1-2/val", "v1-3/train_val", "")
+#: The per-split folders looked for in option video_dir, after the folder itself.
+VIDEO_SUBFOLDERS = ("train", "val", "validation")
 #: The suffixes of the YouTube downloads, in the order looked for (a file without one is not looked for).
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm")
 Val2 = Literal["val", "test", "none"]
@@ -96,11 +99,11 @@ def load_activitynet_captions(corpus_dir: Path, options: ActivityNetCaptionsOpti
     captions_dir = find_csv_dir(corpus_dir, options.captions_dir, CAPTIONS_DIRS, split_of)
     files = {name: captions_dir / name for name in split_of if (captions_dir / name).is_file()}
     _require_files(corpus_dir, captions_dir, files, split_of, wanted, options.captions_dir)
-    folders = _video_folders(corpus_dir, options.video_dir)
+    folders = video_folders(corpus_dir, options.video_dir, VIDEO_DIRS, subfolders=VIDEO_SUBFOLDERS)
     result = LoadResult(samples=[], metadata={"val_2": options.val_2, "annotation_files": {
         shown_path(corpus_dir, path): split_of[name] for name, path in files.items()}})
     claimed: dict[str, tuple[str, str, str]] = {}  # YouTube id -> (annotation file, split, key) listing it first
-    headers = _VideoHeaders()
+    headers = VideoHeaders(record_video_span)
     found_any, looked_for = False, set()
     for name, path in files.items():
         loaded = wanted in (None, split_of[name])
@@ -192,23 +195,7 @@ def _repeated(video: AnnotatedVideo, file_name: str, split: str, claimed: dict[s
     return True
 
 
-class _VideoHeaders:
-    """The header values of each video file (`video_duration`, `video_media_start`: `record_video_span`),
-    read once per load: val_1.json and val_2.json annotate the same videos."""
-
-    def __init__(self) -> None:
-        self._spans: dict[Path, dict[str, float]] = {}
-
-    def span(self, path: Path) -> dict[str, float]:
-        if path not in self._spans:
-            values: dict[str, float] = {}
-            if is_regular_file(path):  # a FIFO would make the header read wait forever
-                record_video_span(path, values)
-            self._spans[path] = values
-        return self._spans[path]
-
-
-def _add_video(corpus_dir: Path, options: ActivityNetCaptionsOptions, folders: MediaFolders, headers: _VideoHeaders,
+def _add_video(corpus_dir: Path, options: ActivityNetCaptionsOptions, folders: MediaFolders, headers: VideoHeaders,
                video: AnnotatedVideo, file_name: str, split: str, result: LoadResult) -> bool:
     """A sample per segment of `video` when its file is found; else a problem per segment. Returns whether
     the file was found."""
@@ -259,14 +246,3 @@ def _video_names(video_id: str) -> list[str]:
 def _missing_video(corpus_dir: Path, folders: MediaFolders, names: list[str], segment: Segment) -> LoadProblem:
     return missing_media_problem(corpus_dir, folders, names[0], segment.sample_id, segment.where(), "video",
                                  also=", ".join(names[1:]), left_out="segment")
-
-
-def _video_folders(corpus_dir: Path, video_dir: str | None) -> MediaFolders:
-    """Option video_dir and its train/, val/, validation/ folders, else the `VIDEO_DIRS` that are there."""
-    if video_dir is not None:
-        base = given_image_dir(video_dir)
-        subfolders = [f"{base}/{s}" for s in ("train", "val", "validation") if (corpus_dir / base / s).is_dir()]
-        return MediaFolders(corpus_dir, [base, *subfolders])
-    return MediaFolders(corpus_dir, [d for d in VIDEO_DIRS if (corpus_dir / d).is_dir()])
-
-

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.corpora.base import JsonLocator, LoadProblem, expect, expect_text, read_json, short_repr
+from mmdata.corpora.media_captions import fit_span
 from mmdata.corpora.mosi_raw_segments import empty_segment_problem
 from mmdata.errors import CorpusFormatError
 
@@ -78,12 +79,12 @@ def fit_segments(video: AnnotatedVideo, duration: float, problems: list[LoadProb
     duration comes from when not from the JSON (`, from v_x.mp4's header`)."""
     kept = []
     for segment in video.segments:
-        if segment.start >= duration:
-            problems.append(LoadProblem(segment.sample_id, segment.where(), (
-                f"segment starts at {segment.start!r} s, at or after the end of the video (duration {duration!r} s"
-                f"{source}); segment left out (the video's other segments keep their ids)")))
-        elif segment.end > duration:
-            kept.append(dataclasses.replace(segment, end=duration, annotated_end=segment.end))
+        end = fit_span(segment.start, segment.end, duration, sample_id=segment.sample_id, where=segment.where,
+                       source=source)
+        if isinstance(end, LoadProblem):
+            problems.append(end)
+        elif end < segment.end:
+            kept.append(dataclasses.replace(segment, end=end, annotated_end=segment.end))
         else:
             kept.append(segment)
     video.segments = kept

@@ -1,4 +1,5 @@
-"""Helpers shared by the loaders of captioned audio and video corpora (`clotho`, `audiocaps`, `msrvtt`).
+"""Helpers shared by the loaders of captioned audio and video corpora (`clotho`, `audiocaps`, `msrvtt`,
+`activitynet-captions`, `charades-sta`).
 
 Such a corpus lists media files and their captions in annotation files, and the media sit in a few
 known folders. A row whose media file is not there is left out and named in the errors table
@@ -9,12 +10,12 @@ corpus of 10,000 files costs a few directory reads, not 10,000 lookups.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from mmdata.corpora.base import LoadProblem, given_image_dir, safe_relative_path
 from mmdata.errors import ConfigError, CorpusNotFoundError
-from mmdata.media.files import media_file_problem
+from mmdata.media.files import is_regular_file, media_file_problem
 from mmdata.records import MODALITY_DURATION_KEYS
 
 
@@ -91,6 +92,55 @@ def missing_media_problem(corpus_dir: Path, folders: MediaFolders, name: str, sa
     reason = problem or f"{kind} file {name} not found in {folders.searched_folders()}"
     others = f"; also looked for {also}" if also else ""
     return LoadProblem(sample_id, where, f"{reason}{others}; {left_out} left out")
+
+
+def video_folders(corpus_dir: Path, video_dir: str | None, defaults: Iterable[str], *,
+                  subfolders: Iterable[str] = ()) -> MediaFolders:
+    """The folders a loader looks for its videos in: option `video_dir` (relative to the root or absolute) with
+    those of its `subfolders` that are there (`train/`, `val/`: one folder per split), else the `defaults` that
+    are there (relative to the root, "" for the root itself), first first."""
+    if video_dir is not None:
+        base = given_image_dir(video_dir)
+        found = [f"{base}/{s}" for s in subfolders if (corpus_dir / base / s).is_dir()]
+        return MediaFolders(corpus_dir, [base, *found])
+    return MediaFolders(corpus_dir, [d for d in defaults if (corpus_dir / d).is_dir()])
+
+
+class VideoHeaders:
+    """The header values of each video file, read once per load by `read(path, values)` (`record_video_span`:
+    `video_duration`, `video_media_start`): several annotation entries name one file (ActivityNet's val_1.json
+    and val_2.json, a Charades video's moments), and opening a video costs far more than a dict lookup."""
+
+    def __init__(self, read: Callable[[Path, dict[str, float]], None]) -> None:
+        self._read = read
+        self._spans: dict[Path, dict[str, float]] = {}
+
+    def span(self, path: Path) -> dict[str, float]:
+        """The header values of the video at `path` (empty where it is no regular file or states none)."""
+        if path not in self._spans:
+            values: dict[str, float] = {}
+            if is_regular_file(path):  # a FIFO would make the header read wait forever
+                self._read(path, values)
+            self._spans[path] = values
+        return self._spans[path]
+
+
+def fit_span(start: float, end: float, length: float, *, sample_id: str | None, where: str | Callable[[], str],
+             part: str = "segment", length_name: str = "duration", source: str = "",
+             left_out: str = "segment") -> float | LoadProblem:
+    """The end of the span [start, end] (seconds) held to its video's `length`: `end`, or `length` where the span
+    runs past it (the caller keeps the annotated end); or the problem of a span starting at or after `length`
+    (nothing of it is in the video), named `where` (a callable is called only then).
+
+    `part` names the span (`segment`, `moment`), `length_name` the length (`duration`, `length`), `source` where
+    it comes from when not from the annotation (`, from v_x.mp4's header`), `left_out` what is left out
+    (`segment`, `line`): `moment starts at 31.0 s, at or after the end of the video (length 30.2 s); line left
+    out (the video's other moments keep their ids)`."""
+    if start >= length:
+        return LoadProblem(sample_id, where() if callable(where) else where, (
+            f"{part} starts at {start!r} s, at or after the end of the video ({length_name} {length!r} s{source}); "
+            f"{left_out} left out (the video's other {part}s keep their ids)"))
+    return min(end, length)
 
 
 def audio_duration_extra(path: Path) -> dict[str, float]:

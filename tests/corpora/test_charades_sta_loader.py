@@ -1,15 +1,16 @@
 """The `charades-sta` loader on fake corpora (tests/fakes/charades_sta.py): train and test, one sample per moment
-line numbered per video, lengths from Charades' CSVs (else the video's header), and each defective line left out
-and named `file:line` in the errors table."""
+line numbered per video, lengths from Charades' CSVs (else Charades_duration.json, else the video's header), and
+each defective line or length left out and named `file:line` in the errors table."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from mmdata.corpora import load_corpus
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
-from tests.fakes.charades_sta import SPANS, moment_line, write_fake_charades_sta
+from tests.fakes.charades_sta import MMACTION2_FILES, SPANS, moment_line, write_fake_charades_sta
 
 KIND = "charades-sta"
 
@@ -24,6 +25,15 @@ def set_line(path, number: int, text: str) -> str:
     lines[number - 1] = text
     path.write_text("\n".join(lines))
     return f"{path}:{number}"
+
+
+def set_csv_length(path, video: str, length: str) -> str:
+    """Set the `length` (the last column) of `video`'s row of a Charades CSV; return its `file:line`."""
+    lines = path.read_text().split("\n")
+    [number] = [i for i, line in enumerate(lines) if line.startswith(f"{video},")]
+    lines[number] = f"{lines[number].rsplit(',', 1)[0]},{length}"
+    path.write_text("\n".join(lines))
+    return f"{path}:{number + 1}"
 
 
 @pytest.fixture
@@ -119,7 +129,7 @@ def test_a_missing_video_leaves_each_of_its_moments_out_naming_the_file_looked_f
     assert [s.sample_id for s in result.samples] == ["Y6R7T[0]"]
     train = fake.root / "charades_sta_train.txt"
     assert [(p.sample_id, p.path) for p in result.problems] == [("AO8RW[0]", f"{train}:1"), ("AO8RW[1]", f"{train}:3")]
-    assert result.problems[0].reason == "video file AO8RW.mp4 not found in Charades_v1_480/, the root; row left out"
+    assert result.problems[0].reason == "video file AO8RW.mp4 not found in Charades_v1_480/, the root; line left out"
 
 
 def test_no_video_found_at_all_names_the_folders_and_the_option(fake, tmp_path):
@@ -155,3 +165,141 @@ def test_no_moment_file_names_the_folders_looked_in(tmp_path):
     (tmp_path / "Charades_v1_480").mkdir()
     with pytest.raises(CorpusNotFoundError, match=r"no Charades-STA captions file .* annotations/, charades_sta/"):
         load(tmp_path)
+
+
+def test_cr_only_line_endings_are_read_as_lines(fake):
+    path = fake.root / "charades_sta_train.txt"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+    samples = load(fake.root, "train").samples
+    assert [(s.sample_id, s.captions) for s in samples] == [
+        ("AO8RW[0]", ("a person is putting a book on a shelf.",)), ("Y6R7T[0]", ("person opens the door.",)),
+        ("AO8RW[1]", ("person begins to laugh.",))]
+
+
+def test_a_second_separator_in_the_sentence_leaves_the_line_out(fake):
+    where = set_line(fake.root / "charades_sta_train.txt", 2, "Y6R7T 0.3 1.5##person opens ## the door.")
+    result = load(fake.root, "train")
+    [problem] = result.problems
+    assert (problem.sample_id, problem.path) == ("Y6R7T[0]", where)
+    assert problem.reason.startswith("a second '##' in the sentence ('person opens ## the door.'); expected '<video>")
+    assert [s.sample_id for s in result.samples] == ["AO8RW[0]", "AO8RW[1]"]
+
+
+def test_a_wrong_annotations_dir_names_that_option(fake):
+    with pytest.raises(CorpusNotFoundError, match=re.escape(f"found in {fake.root / 'nothere'} (option "
+                                                            "annotations_dir)")):
+        load(fake.root, annotations_dir="nothere")
+
+
+def test_the_annotations_dir_option_finds_moment_files_in_another_folder(fake):
+    for name in ("charades_sta_train.txt", "charades_sta_test.txt"):
+        (fake.root / name).rename(fake.root / "Charades_v1_480" / name)
+    result = load(fake.root, annotations_dir="Charades_v1_480")
+    assert len(result.samples) == 5 and result.problems == []
+    assert list(result.metadata["annotation_files"]) == ["Charades_v1_480/charades_sta_train.txt",
+                                                         "Charades_v1_480/charades_sta_test.txt"]
+
+
+def test_a_csv_dir_without_the_charades_csvs_stops_the_load_naming_the_folder_and_the_files(fake):
+    with pytest.raises(CorpusNotFoundError, match=re.escape(
+            f"neither Charades_v1_train.csv nor Charades_v1_test.csv found in {fake.root / 'nothere'} (option "
+            "csv_dir)")):
+        load(fake.root, csv_dir="nothere")
+
+
+def test_the_csv_dir_option_reads_the_lengths_from_that_folder(fake):
+    (fake.root / "Charades").rename(fake.root / "lengths")
+    set_csv_length(fake.root / "lengths/Charades_v1_train.csv", "AO8RW", "1.5")
+    [cut] = [s for s in load(fake.root, "train", csv_dir="lengths").samples if s.sample_id == "AO8RW[1]"]
+    assert (cut.end, cut.extra["annotated_end"], cut.extra["duration"]) == (1.5, 2.0, 1.5)
+
+
+def test_the_video_ext_option_names_the_videos_suffix(fake):
+    for video in (fake.root / "Charades_v1_480").glob("*.mp4"):
+        video.rename(video.with_suffix(".mkv"))
+    with pytest.raises(CorpusNotFoundError, match=r"none of the 3 Charades videos found .*\(as <id>\.mp4\)"):
+        load(fake.root)
+    samples = load(fake.root, video_ext=".mkv").samples
+    assert sorted(s.video for s in samples) == sorted(f"Charades_v1_480/{SPANS[s.sample_id][2]}.mkv" for s in samples)
+    assert len(samples) == 5
+
+
+def test_the_csv_length_cuts_a_moment_where_it_and_the_header_disagree(fake):
+    set_csv_length(fake.root / "Charades/Charades_v1_train.csv", "AO8RW", "1.5")  # the MP4 is two seconds long
+    [cut] = [s for s in load(fake.root, "train").samples if s.sample_id == "AO8RW[1]"]
+    assert (cut.start, cut.end, cut.extra["annotated_end"], cut.extra["duration"]) == (0.8, 1.5, 2.0, 1.5)
+    assert cut.extra["video_duration"] == pytest.approx(2.0, abs=0.1)
+
+
+def test_an_empty_csv_length_falls_back_to_the_header_s(fake):
+    set_csv_length(fake.root / "Charades/Charades_v1_train.csv", "AO8RW", "")
+    set_line(fake.root / "charades_sta_train.txt", 1, moment_line("AO8RW", 0.0, 9.0, "a person sits."))
+    result = load(fake.root, "train")
+    [cut] = [s for s in result.samples if s.sample_id == "AO8RW[0]"]
+    assert "duration" not in cut.extra and result.problems == []
+    assert cut.end == pytest.approx(2.0, abs=0.1) and cut.extra["annotated_end"] == 9.0
+
+
+@pytest.mark.parametrize("length", ["two", "0", "-3.5", "inf"])
+def test_a_bad_csv_length_is_a_problem_of_its_video_whose_moments_take_the_header_s(fake, length):
+    where = set_csv_length(fake.root / "Charades/Charades_v1_train.csv", "AO8RW", length)
+    result = load(fake.root)
+    [problem] = result.problems
+    assert (problem.sample_id, problem.path) == ("AO8RW", where)
+    assert problem.reason.startswith(f"length {length!r} of video 'AO8RW' is not a positive number of seconds")
+    assert len(result.samples) == 5
+    first = next(s for s in result.samples if s.sample_id == "AO8RW[0]")
+    assert "duration" not in first.extra and first.extra["video_duration"] == pytest.approx(2.0, abs=0.1)
+
+
+def test_a_bad_csv_length_of_a_video_no_moment_names_does_not_stop_the_load(fake):
+    path = fake.root / "Charades/Charades_v1_test.csv"
+    path.write_text(path.read_text() + 'ZZZZZ,HR43,Kitchen,6,7,Yes,"x",y,"x",c1 0 1,two\n')
+    result = load(fake.root)
+    assert len(result.samples) == 5
+    assert [(p.sample_id, p.path) for p in result.problems] == [("ZZZZZ", f"{path}:3")]  # after 3MSZA's row
+
+
+def test_mmaction2_s_charadessta_folder_and_its_duration_json_are_read(tmp_path):
+    fake = write_fake_charades_sta(tmp_path / "data", annotations_dir="CharadesSTA", csv_dir=None,
+                                   file_names=MMACTION2_FILES, duration_json=True)
+    durations = fake.root / "CharadesSTA/Charades_duration.json"
+    durations.write_text(json.dumps({"AO8RW": 1.5, "Y6R7T": 2.0, "3MSZA": 2}, indent=4))
+    result = load(fake.root)
+    assert result.problems == [] and len(result.samples) == 5
+    assert result.metadata == {
+        "annotation_files": {"CharadesSTA/Charades_sta_train.txt": "train",
+                             "CharadesSTA/Charades_sta_test.txt": "test"},
+        "length_files": ["CharadesSTA/Charades_duration.json"]}
+    [cut] = [s for s in result.samples if s.sample_id == "AO8RW[1]"]
+    assert (cut.end, cut.extra["annotated_end"], cut.extra["duration"]) == (1.5, 2.0, 1.5)
+
+
+@pytest.mark.parametrize(("length", "shown"), [("0", "0"), ("-2.0", "-2.0"), ('"33.67"', "'33.67'"), ("true", "True")])
+def test_a_bad_duration_json_length_is_a_problem_of_its_video_named_at_its_line(tmp_path, length, shown):
+    fake = write_fake_charades_sta(tmp_path / "data", annotations_dir="CharadesSTA", csv_dir=None,
+                                   file_names=MMACTION2_FILES, duration_json=True)
+    durations = fake.root / "CharadesSTA/Charades_duration.json"
+    durations.write_text(f'{{\n    "AO8RW": {length},\n    "Y6R7T": 2.0,\n    "3MSZA": 2.0\n}}')
+    result = load(fake.root)
+    [problem] = result.problems
+    assert problem.sample_id == "AO8RW" and re.fullmatch(rf"{re.escape(str(durations))}:2:\d+: AO8RW", problem.path)
+    assert problem.reason.startswith(f"length {shown} of video 'AO8RW' is not a positive number")
+    assert len(result.samples) == 5
+
+
+def test_a_null_duration_json_length_is_none_and_the_header_gives_it(tmp_path):
+    fake = write_fake_charades_sta(tmp_path / "data", annotations_dir="CharadesSTA", csv_dir=None,
+                                   file_names=MMACTION2_FILES, duration_json=True)
+    (fake.root / "CharadesSTA/Charades_duration.json").write_text('{"AO8RW": null, "Y6R7T": 2.0, "3MSZA": 2.0}')
+    result = load(fake.root, "train")
+    first = next(s for s in result.samples if s.sample_id == "AO8RW[0]")
+    assert result.problems == [] and "duration" not in first.extra and "video_duration" in first.extra
+
+
+def test_the_charades_csvs_are_read_before_the_duration_json(tmp_path):
+    fake = write_fake_charades_sta(tmp_path / "c", duration_json=True)
+    (fake.root / "Charades_duration.json").write_text(json.dumps({"AO8RW": 1.5}))
+    result = load(fake.root, "train")
+    assert result.metadata["length_files"] == ["Charades/Charades_v1_train.csv", "Charades/Charades_v1_test.csv"]
+    assert {s.extra["duration"] for s in result.samples} == {2.0}
