@@ -48,14 +48,16 @@ def edit_samples_entry(out, **changes):
     write_manifest(out, manifest)
 
 
-def what_each_says(out, caplog) -> dict[str, str]:
-    """The reader's warning, `info`'s hint and `check`'s `table-incomplete` message of table LEFT."""
+def what_each_says(out, caplog, *, with_cause: bool = False) -> dict[str, str]:
+    """The reader's warning, `info`'s hint (after its cause, `with_cause`) and `check`'s `table-incomplete`
+    message of table LEFT."""
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="mmdata.store.reader"):
         open_dataset(out).read_table(LEFT)
     info, = [t["incomplete"] for t in describe_dataset(out)["tables"] if t["name"] == LEFT]
     issue, = [i for i in check_dataset(out).errors if i.code == "table-incomplete"]
-    return {"reader": caplog.records[-1].getMessage(), "info": info["hint"], "check": issue.message}
+    hint = f"{info['cause']}: {info['hint']}" if with_cause else info["hint"]
+    return {"reader": caplog.records[-1].getMessage(), "info": hint, "check": issue.message}
 
 
 def test_an_update_records_the_rows_the_fingerprint_covers_and_a_second_keeps_them(tmp_path):

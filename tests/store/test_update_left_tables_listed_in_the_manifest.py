@@ -5,17 +5,16 @@ samples the update added: a table whose later `--force` extract was interrupted 
 before."""
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from mmdata.checks import check_dataset
 from mmdata.info import INTERRUPTED_HINT, describe_dataset
-from mmdata.store import layout, open_dataset
+from mmdata.store import layout
 from mmdata.store.grown_samples import FINGERPRINT_ROWS_KEY, UPDATE_LEFT_KEY
 from mmdata.store.manifest import read_manifest, write_manifest
 from tests.checks.test_tables_left_incomplete_by_update import ADDED, grown_dataset, run
 from tests.store.grown_corpus import first_rows, image_row, write_corpus
+from tests.store.test_grown_samples_counted_from_the_manifest import what_each_says
 
 LEFT = "text.hashed-bow"
 #: How the readers, `info` and `check` say a table lacks the samples the update added.
@@ -49,21 +48,10 @@ def update_naming_color_hist(tmp_path):
     return corpus, out
 
 
-def what_each_says(out, caplog) -> dict[str, str]:
-    """The reader's warning, `info`'s cause and hint, and `check`'s `table-incomplete` message of LEFT."""
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="mmdata.store.reader"):
-        open_dataset(out).read_table(LEFT)
-    info, = [t["incomplete"] for t in describe_dataset(out)["tables"] if t["name"] == LEFT]
-    issue, = [i for i in check_dataset(out).errors if i.code == "table-incomplete"]
-    return {"reader": caplog.records[-1].getMessage(), "info": f"{info['cause']}: {info['hint']}",
-            "check": issue.message}
-
-
 def test_the_update_lists_the_tables_it_left_and_the_run_completing_one_takes_it_out(tmp_path, caplog):
     corpus, out = update_naming_color_hist(tmp_path)
     assert read_manifest(out).extra[UPDATE_LEFT_KEY] == [LEFT]  # color-hist was completed by the same run
-    said = what_each_says(out, caplog)
+    said = what_each_says(out, caplog, with_cause=True)
     assert all(GREW in line for line in said.values()), said
     assert said["info"].startswith("samples-grew: ")
     run(corpus, out, extractors=["hashed-bow"])
@@ -78,7 +66,7 @@ def test_an_interrupted_force_extract_after_the_update_is_told_as_an_interrupted
     manifest = read_manifest(out)
     assert manifest.extra[UPDATE_LEFT_KEY] == [] and not manifest.tables[LEFT].complete
     assert layout.shard_files(layout.feature_dir(out, LEFT))  # some shards written: the table is kept
-    said = what_each_says(out, caplog)
+    said = what_each_says(out, caplog, with_cause=True)
     assert not any("--update" in line for line in said.values()), said
     assert said["reader"].startswith(f"table {LEFT!r} is incomplete: mmdata.json marks it so (the `mmdata extract` "
                                      "or `mmdata align` that writes it is running now or was interrupted)")
@@ -109,7 +97,7 @@ def test_a_table_completed_after_the_update_then_interrupted_is_not_blamed_on_it
     manifest = read_manifest(out)  # as an extract killed after its last shard, before it marked the table complete
     manifest.tables[LEFT].complete = False
     write_manifest(out, manifest)
-    said = what_each_says(out, caplog)
+    said = what_each_says(out, caplog, with_cause=True)
     assert not any("--update" in line for line in said.values()), said
 
 
@@ -132,7 +120,7 @@ def test_a_dataset_an_update_of_0_5_2_grew_keeps_being_told_from_its_ids(tmp_pat
     manifest.extra.pop(UPDATE_LEFT_KEY)
     manifest.samples.pop(FINGERPRINT_ROWS_KEY)
     write_manifest(out, manifest)
-    said = what_each_says(out, caplog)
+    said = what_each_says(out, caplog, with_cause=True)
     assert all(GREW in line for line in said.values()), said
     run(tmp_path / "corpus", out, extractors=["color-hist:bins=4"], force=True)  # a run completing a table adds no list
     assert UPDATE_LEFT_KEY not in read_manifest(out).extra

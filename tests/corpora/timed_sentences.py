@@ -1,0 +1,15 @@
+"""What an extract of a corpus of timed sentences (activitynet-captions, charades-sta) must hold: each kept
+segment a samples row with its span, group and caption, a pooled video vector and one caption vector."""
+from __future__ import annotations
+
+
+def assert_segments_extracted(data, fake, kept: dict[str, tuple]) -> None:
+    """`kept`: sample id -> (start, end, group_id) of every segment that loads; `fake.expected` their samples."""
+    rows = {r["sample_id"]: r for r in data.samples_table().to_pylist()}
+    assert {sid: (r["start"], r["end"], r["group_id"]) for sid, r in rows.items()} == kept
+    assert {sid: (r["split"], tuple(r["captions"])) for sid, r in rows.items()} == {
+        sid: (fake.expected[sid].split, fake.expected[sid].captions) for sid in kept}
+    ids, video = data.to_numpy("video.frames-color-hist-mean")
+    assert sorted(ids) == sorted(kept) and video.shape == (len(kept), 48)
+    text = data.read_table("text.hashed-bow.caption").to_pylist()
+    assert {r["sample_id"]: len(r["feature"]) for r in text} == {sid: 1 for sid in kept}
