@@ -9,13 +9,12 @@ JSON has no useful line numbers for such files (the release writes each on one l
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.base import JsonLocator, LoadProblem, expect, expect_text, read_json, short_repr
+from mmdata.corpora.base import JsonLocator, LoadProblem, expect, expect_text, json_number, read_json, short_repr
 from mmdata.corpora.media_captions import fit_span
 from mmdata.corpora.mosi_raw_segments import empty_segment_problem
 from mmdata.errors import CorpusFormatError
@@ -101,7 +100,7 @@ def _read_video(video_id: str, entry: Any, locate: JsonLocator, base: str,
         if not isinstance(value, list):
             raise CorpusFormatError(f"{where()}: expected a '{key}' list, got {short_repr(value)}")
     duration = entry.get("duration")
-    video = AnnotatedVideo(video_id, float(duration) if _is_number(duration) else None, where)
+    video = AnnotatedVideo(video_id, float(duration) if json_number(duration) else None, where)
     unusable = _unusable_video_reason(video_id, duration, len(timestamps), len(sentences))
     if unusable is not None:
         problems.append(LoadProblem(video_id, where(*unusable[0]), unusable[1]))
@@ -119,7 +118,7 @@ def _unusable_video_reason(video_id: str, duration: Any, timestamps: int,
                            sentences: int) -> tuple[tuple[str, ...], str] | None:
     """Why none of a video's segments can be loaded (with the steps to the entry's member it names), else
     None: a duration that is no positive number, timestamps and sentences of different counts, or none."""
-    if duration is not None and not (_is_number(duration) and duration > 0):
+    if duration is not None and not (json_number(duration) and duration > 0):
         return ("duration",), (
             f"video {video_id!r} has duration {short_repr(duration)}; expected a positive number of seconds (or "
             f"null, for the video file's own); its {max(timestamps, sentences)} segments left out")
@@ -137,7 +136,7 @@ def _read_segment(video: AnnotatedVideo, i: int, stamp: Any, sentence: Any, loca
     """Segment i of `video` (not yet held to its duration: `fit_segments`), or None with its problem recorded
     (its index stays its own: the video's other segments keep their ids)."""
     where = lambda: locate.where(video.video_id, "timestamps", i)  # noqa: E731
-    if not isinstance(stamp, list) or len(stamp) != 2 or not all(_is_number(t) for t in stamp):
+    if not isinstance(stamp, list) or len(stamp) != 2 or not all(json_number(t) for t in stamp):
         raise CorpusFormatError(f"{where()}: expected [start, end] in seconds (finite numbers), got {short_repr(stamp)}")
     caption = expect_text(sentence, lambda: locate.where(video.video_id, "sentences", i), "a sentence",
                           allow_empty=True).strip()
@@ -153,9 +152,3 @@ def _read_segment(video: AnnotatedVideo, i: int, stamp: Any, sentence: Any, loca
     else:
         return Segment(sample_id, i, start, end, caption, None, where)
     return None
-
-
-def _is_number(value: Any) -> bool:
-    """A JSON number that is a finite float: not a bool, NaN or infinity, nor an integer literal too large
-    for a float (`math.isfinite` raises OverflowError on one of over 308 digits)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= sys.float_info.max

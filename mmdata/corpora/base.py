@@ -20,6 +20,7 @@ import math
 import os
 import posixpath
 import re
+import sys
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -275,6 +276,12 @@ def _named_columns(where: str, header: list[str], delimiter: str) -> list[int]:
         first_at[name] = i
         kept.append(i)
     return kept
+
+
+def json_number(value: Any) -> bool:
+    """A JSON number that is a finite float: not a bool, NaN or infinity, nor an integer literal too large
+    for a float (`float()` and `math.isfinite` raise OverflowError on one of over 308 digits)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= sys.float_info.max
 
 
 def parse_number(text: str | None, where: str, what: str, *, required: bool = False) -> float | None:

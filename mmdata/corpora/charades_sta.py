@@ -28,10 +28,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from mmdata.corpora.base import JsonLocator, LoadProblem, LoadResult, expect, read_csv_rows, read_json, read_text, \
-    register_corpus, short_repr
+from mmdata.corpora.base import JsonLocator, LoadProblem, LoadResult, expect, json_number, read_csv_rows, read_json, \
+    read_text, register_corpus, short_repr
 from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, fit_span, \
     media_path, missing_media_problem, require_captions_files, shown_path, video_folders
 from mmdata.corpora.mosi_raw_media import record_video_span
@@ -219,16 +218,11 @@ def _json_lengths(path: Path, problems: list[LoadProblem]) -> dict[str, float]:
     for video_id, value in data.items():
         if value is None:  # no length (as an empty CSV cell): the video's header gives it
             continue
-        if _is_positive_number(value):
+        if json_number(value) and value > 0:
             lengths[video_id] = float(value)
         else:
             problems.append(_bad_length_problem(video_id, locate.where(video_id), short_repr(value)))
     return lengths
-
-
-def _is_positive_number(value: Any) -> bool:
-    """A JSON number (not a bool) that is finite and above 0."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
 
 
 def _bad_length_problem(video_id: str, where: str, shown: str) -> LoadProblem:

@@ -288,6 +288,18 @@ def test_a_bad_duration_json_length_is_a_problem_of_its_video_named_at_its_line(
     assert len(result.samples) == 5
 
 
+def test_a_duration_json_length_past_float_range_is_a_problem_of_its_video_not_a_crash(tmp_path):
+    fake = write_fake_charades_sta(tmp_path / "data", annotations_dir="CharadesSTA", csv_dir=None,
+                                   file_names=MMACTION2_FILES, duration_json=True)
+    durations = fake.root / "CharadesSTA/Charades_duration.json"
+    durations.write_text(f'{{\n    "AO8RW": 1{"0" * 400},\n    "Y6R7T": 2.0,\n    "3MSZA": 2.0\n}}')
+    result = load(fake.root)
+    [problem] = result.problems
+    assert problem.sample_id == "AO8RW" and re.fullmatch(rf"{re.escape(str(durations))}:2:\d+: AO8RW", problem.path)
+    assert "of video 'AO8RW' is not a positive number" in problem.reason
+    assert len(result.samples) == 5
+
+
 def test_a_null_duration_json_length_is_none_and_the_header_gives_it(tmp_path):
     fake = write_fake_charades_sta(tmp_path / "data", annotations_dir="CharadesSTA", csv_dir=None,
                                    file_names=MMACTION2_FILES, duration_json=True)
