@@ -377,23 +377,32 @@ SIMS_DEFINITIONS: dict[str, object] = {
         "acc5": "5 classes cut at -0.7, -0.1, 0.1, 0.7 (intervals (lo, hi])",
     },
 }
-#: The `metric_definitions` block of the retrieval metrics JSON.
-RETRIEVAL_DEFINITIONS: dict[str, object] = {
-    "reference": "VSE++ / SCAN evaluation (i2t, t2i Recall@K, rsum, medr)",
-    "units": "every r* key and rsum in percent (0-100); medr a 1-based rank",
-    "ties": "pessimistic: a wrong item scoring exactly as high as the right one ranks before it (a constant "
-            "scorer gets 0, not 100); details.tied_queries counts the queries this touched",
-    "keys": {
-        "i2t_rK": "image -> text: share of test images with any of their captions among the top K of all captions",
-        "t2i_rK": "text -> image: share of test captions whose image is among the top K of all test images",
-        "rsum": "i2t_r1 + i2t_r5 + i2t_r10 + t2i_r1 + t2i_r5 + t2i_r10",
-        "i2t_medr": "median rank of each image's best caption, floor(median(0-based rank)) + 1",
-        "t2i_medr": "median rank of each caption's image, floor(median(0-based rank)) + 1",
-        "t2t_rK": "text-only row: a caption retrieves the other captions; hit when one of its image's is in the top K",
-        "chance": "row of the expected recall of a random scorer, exact for the test images' caption counts",
-        "folded_1k": "the same keys averaged over consecutive 1000-image folds (COCO 1K test), when >= 2000 images",
-    },
-}
+def retrieval_definitions(one: str = "image", many: str = "images") -> dict[str, object]:
+    """The `metric_definitions` block of the retrieval metrics JSON, naming the media items as the run's
+    protocol and notes do (`one`/`many`: image/images, video/videos, audio clip/audio clips). The keys say
+    i2t/t2i whatever the media: a video-text run's `i2t_rK` is video -> text."""
+    return {
+        "reference": "VSE++ / SCAN evaluation (i2t, t2i Recall@K, rsum, medr)",
+        "units": "every r* key and rsum in percent (0-100); medr a 1-based rank",
+        "ties": "pessimistic: a wrong item scoring exactly as high as the right one ranks before it (a constant "
+                "scorer gets 0, not 100); details.tied_queries counts the queries this touched",
+        "keys": {
+            "i2t_rK": f"{one} -> text: share of test {many} with any of their captions among the top K of all captions",
+            "t2i_rK": f"text -> {one}: share of test captions whose {one} is among the top K of all test {many}",
+            "rsum": "i2t_r1 + i2t_r5 + i2t_r10 + t2i_r1 + t2i_r5 + t2i_r10",
+            "i2t_medr": f"median rank of each {one}'s best caption, floor(median(0-based rank)) + 1",
+            "t2i_medr": f"median rank of each caption's {one}, floor(median(0-based rank)) + 1",
+            "t2t_rK": f"text-only row: a caption retrieves the other captions; hit when one of its {one}'s is in the "
+                      "top K",
+            "chance": f"row of the expected recall of a random scorer, exact for the test {many}' caption counts",
+            "folded_1k": f"the same keys averaged over consecutive 1000-{one} folds (COCO 1K test), when >= 2000 "
+                         f"{many}",
+        },
+    }
+
+
+#: The `metric_definitions` block of the retrieval metrics JSON of an image-text run.
+RETRIEVAL_DEFINITIONS: dict[str, object] = retrieval_definitions()
 #: One-line legends printed under the recipes' tables.
 SENTIMENT_LEGEND = ("MAE in label units; Acc/F1 in % (JSON: fractions); has0: < 0 vs >= 0, all samples; non0: truth-0 "
                     "samples dropped; Acc7/Acc5: np.round of clipped values (MMSA/MulT)")

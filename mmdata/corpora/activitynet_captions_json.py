@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.base import JsonLocator, LoadProblem, expect, expect_text, json_number, read_json, short_repr
+from mmdata.corpora.base import REPEATED_ENTRY, JsonLocator, LoadProblem, expect, expect_text, json_number, read_json, \
+    short_repr
+from mmdata.corpora.json_keys import REPEATED_KEY_HINT, RepeatedKey
 from mmdata.corpora.media_captions import fit_span
 from mmdata.corpora.mosi_raw_segments import empty_segment_problem
 from mmdata.errors import CorpusFormatError
@@ -59,17 +61,32 @@ def read_annotation_file(path: Path, id_base: Callable[[str], str], problems: li
     `<video>.duration`); and a video with no timed sentence at all. A segment ending past the video's
     duration is cut there (ActivityNet has many that end a little after their video) and keeps its annotated
     end. A video without duration (`null`, no key) keeps its segments unchecked against its end: the caller
-    fits them to its file's duration (`fit_segments`).
+    fits them to its file's duration (`fit_segments`). A video the file lists again keeps its first entry;
+    each segment of a later one is recorded as a `REPEATED_ENTRY` (`json.loads` would keep the last silently).
 
     Raises:
-        CorpusFormatError: invalid JSON, not an object of videos, or an entry without a timestamps or
-            sentences list, a [start, end] pair of finite numbers or a string sentence.
+        CorpusFormatError: invalid JSON, not an object of videos, a key repeated inside an entry, or an entry
+            without a timestamps or sentences list, a [start, end] pair of finite numbers or a string sentence.
     """
-    data = read_json(path)
+    repeats: list[RepeatedKey] = []
+    data = read_json(path, repeats)
     expect(isinstance(data, dict), path, "expected an object mapping video ids to {duration, timestamps, sentences} "
            f"(ActivityNet Captions' train.json, val_1.json, val_2.json), got {type(data).__name__}")
-    locate = JsonLocator(path)
+    locate = JsonLocator(path, first_of_repeated=True)  # a repeated video's entry kept is its first
+    problems += [problem for repeat in repeats for problem in _repeated_video_problems(repeat, id_base(repeat.key))]
     return [_read_video(video_id, entry, locate, id_base(video_id), problems) for video_id, entry in data.items()]
+
+
+def _repeated_video_problems(repeat: RepeatedKey, base: str) -> list[LoadProblem]:
+    """A problem per segment of a video's later entry in the same file (its first entry is loaded), named
+    where the later entry starts; one problem for the video when the entry has no timestamps list."""
+    timestamps = repeat.value.get("timestamps") if isinstance(repeat.value, dict) else None
+    reason = (f"video {repeat.key!r} is listed again in this file (first at line {repeat.first}); its later "
+              f"entry left out; {REPEATED_KEY_HINT}")
+    if not isinstance(timestamps, list) or not timestamps:
+        return [LoadProblem(repeat.key, repeat.where, reason, REPEATED_ENTRY)]
+    return [LoadProblem(f"{base}[{i}]", repeat.where, f"segment {i} of {reason}", REPEATED_ENTRY)
+            for i in range(len(timestamps))]
 
 
 def fit_segments(video: AnnotatedVideo, duration: float, problems: list[LoadProblem], *, source: str = "") -> None:

@@ -16,7 +16,8 @@ and test). sample_id = `{youtube_id}_{start_time}` (`r1nicOVtvkQ_130`): the clip
 (aac-datasets' file names, AudioSet's segments), the same in every AudioCaps release, whereas an
 audiocap_id names one caption row and AudioCaps 2.0 numbers its rows anew. group_id = youtube_id, so that
 `check` reports the same YouTube video in two splits. The audiocap_ids and the start time go to `extra`,
-with the sound's length from its header (`audio_duration`).
+with the sound's length from its header (`audio_duration`; an M4A's from its MP4 audio stream, as soundfile
+cannot read AAC).
 
 Many videos are gone from YouTube: a clip whose sound no folder holds is left out and named in the errors
 table (`file:line` of its first row, and the names looked for). Rows with an empty field, a start_time that

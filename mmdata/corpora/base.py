@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmdata.corpora.json_keys import RepeatedKey, parse_json
+from mmdata.corpora.json_keys import skip_json_space as _skip_space
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError, UnknownCorpusError
 from mmdata.options import build_options, did_you_mean
 from mmdata.records import Modality, Sample
@@ -192,11 +194,16 @@ def read_text(path: Path) -> str:
         ) from e
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON annotation file; errors name `file:line:column`."""
+def read_json(path: Path, repeated_entries: list[RepeatedKey] | None = None) -> Any:
+    """Parse a JSON annotation file; errors name `file:line:column`.
+
+    A key an object names twice is refused (`json.loads` would keep the last value silently), except, when
+    `repeated_entries` is given, a key of the top-level object: its first value is kept and the later ones
+    are appended there for the caller to record as problems (see `json_keys.parse_json`).
+    """
     text = read_text(path)
     try:
-        return json.loads(text)
+        return parse_json(path, text, repeated_entries)
     except json.JSONDecodeError as e:
         raise CorpusFormatError(f"{path}:{e.lineno}:{e.colno}: invalid JSON ({e.msg})") from e
     except RecursionError as e:
@@ -390,8 +397,11 @@ class JsonLocator:
         '/data/dataset_coco.json:40:5: images[12].sentences[0]'
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, first_of_repeated: bool = False):
+        """`first_of_repeated`: a key an object names twice is located at its first occurrence, the one
+        `read_json(path, repeated_entries)` keeps; else at its last, the one `json.loads` keeps."""
         self.path = path
+        self._first_of_repeated = first_of_repeated
         self._text: str | None = None
         self._members: dict[tuple[str | int, ...], dict[str | int, int] | None] = {}
         self._decoder = json.JSONDecoder()
@@ -443,7 +453,8 @@ class JsonLocator:
                 if opening == "{":
                     name, pos = self._decoder.raw_decode(text, pos)
                     pos = _skip_space(text, _skip_space(text, pos) + 1)  # past ':'
-                    members[name] = pos  # a repeated key: the last wins, as in json.loads
+                    if not (self._first_of_repeated and name in members):
+                        members[name] = pos
                 else:
                     members[index] = pos
                     index += 1
@@ -454,12 +465,6 @@ class JsonLocator:
         except (IndexError, ValueError, RecursionError):
             return None
         return members
-
-
-def _skip_space(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
 
 
 def short_repr(value: Any, limit: int = 80) -> str:

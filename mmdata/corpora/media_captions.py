@@ -16,7 +16,7 @@ from pathlib import Path
 from mmdata.corpora.base import LoadProblem, given_image_dir, safe_relative_path
 from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.media.files import is_regular_file, media_file_problem
-from mmdata.records import MODALITY_DURATION_KEYS
+from mmdata.records import MODALITY_DURATION_KEYS, START_KEYS
 
 
 class MediaFolders:
@@ -144,9 +144,20 @@ def fit_span(start: float, end: float, length: float, *, sample_id: str | None, 
 
 
 def audio_duration_extra(path: Path) -> dict[str, float]:
-    """`{"audio_duration": seconds}` from an audio file's header (soundfile.info, no decoding), against
-    which `check` holds the sample's audio tables; empty where the header cannot be read (extraction then
-    names the problem)."""
+    """`{"audio_duration": seconds}` from an audio file's header (no decoding), against which `check` holds
+    the sample's audio tables: soundfile.info for the files `load_audio` reads with soundfile (WAV, FLAC,
+    OGG, MP3), the audio stream's header for a container (M4A: AAC in MP4, which soundfile cannot read),
+    with `audio_media_start` where that stream starts after 0; empty where the header cannot be read
+    (extraction then names the problem)."""
+    from mmdata.media.audio import SOUNDFILE_SUFFIXES, audio_stream_span
+
+    if path.suffix.lower() not in SOUNDFILE_SUFFIXES:
+        span = audio_stream_span(path)
+        if span is None:
+            return {}
+        start, duration = span
+        return {MODALITY_DURATION_KEYS["audio"]: round(duration, 6),
+                **({START_KEYS[MODALITY_DURATION_KEYS["audio"]]: round(start, 6)} if start > 0 else {})}
     import soundfile
 
     try:

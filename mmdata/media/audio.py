@@ -36,7 +36,7 @@ import numpy as np
 
 from mmdata.errors import MediaError
 from mmdata.media.decoder_place import FFmpegNeededElsewhere, check_ffmpeg_allowed
-from mmdata.media.files import check_media_file
+from mmdata.media.files import check_media_file, is_regular_file
 
 log = logging.getLogger(__name__)
 
@@ -443,6 +443,26 @@ def _read_pyav(path: Path, start: float | None, end: float | None) -> tuple[np.n
             f"({first_time + len(samples) / rate:.3f}s); expected a start inside the file"
         )
     return samples[first:last], rate, first_time + first / rate
+
+
+def audio_stream_span(path: str | Path) -> tuple[float, float] | None:
+    """(start, duration) in seconds of the audio stream `load_audio` reads from a container (M4A, MP4, MKV,
+    ...), from the stream's header, without decoding: `start` is where the stream starts (0 unless later),
+    `duration` its stated length. None when the file has no audio stream, states no duration, or cannot
+    be opened (extraction then names the problem). Opens regular files only (a FIFO would block)."""
+    import av
+
+    if not is_regular_file(path):
+        return None
+    try:
+        with av.open(str(path)) as container:
+            stream = choose_audio_stream(container, path) if container.streams.audio else None
+            if stream is None or not stream.duration or not stream.time_base:
+                return None
+            start = max(float((stream.start_time or 0) * stream.time_base), 0.0)
+            return start, float(stream.duration * stream.time_base)
+    except (av.FFmpegError, ValueError, OSError):
+        return None
 
 
 def choose_audio_stream(container, path: str | Path):

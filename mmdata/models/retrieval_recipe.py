@@ -63,7 +63,7 @@ from mmdata.models.retrieval_checks import (
     IMAGES, Media, check_retrieval_split, media_of, small_test_notes, untied_failure,
 )
 from mmdata.models.retrieval_zero_shot import (
-    RETRIEVAL_RECIPE_DEFINITIONS, ZERO_SHOT_LEGEND, ZERO_SHOT_ONLY_LEGEND, SharedSpace, shared_space, zero_shot_row,
+    ZERO_SHOT_LEGEND, ZERO_SHOT_ONLY_LEGEND, SharedSpace, recipe_definitions, shared_space, zero_shot_row,
     zero_shot_only_refusal,
 )
 from mmdata.models.trainer import TrainConfig, TrainingDiverged, limit_threads, seed_everything
@@ -243,8 +243,8 @@ def _recipe_info(dataset: Dataset, config: RetrievalRecipeConfig, image_tables: 
                  train: tuple[tuple[str, ...], RetrievalSplit | None], test: tuple[str, RetrievalSplit],
                  folded: dict[str, dict[str, float]], left_out: dict[str, Any], space: SharedSpace) -> dict[str, Any]:
     """Everything but the rows that the metrics JSON records: tables, splits and their sizes, the protocol
-    (its text names the media: images, videos or audio clips; the keys say "image" whatever the media, and
-    the rows' `modalities` say which it is)."""
+    (its text and the metric definitions name the media: images, videos or audio clips; the keys say "image"
+    whatever the media, and the rows' `modalities` say which it is)."""
     (train_splits, train_split), (test_split, test_data) = train, test
     n_test, n_captions, n_left = len(test_data.images), len(test_data.texts), len(test_data.left_out)
     media = test_data.media
@@ -266,7 +266,7 @@ def _recipe_info(dataset: Dataset, config: RetrievalRecipeConfig, image_tables: 
         "left_out": left_out,
         "notes": small_test_notes(n_test, np.bincount(test_data.caption_image, minlength=n_test), media),
         "zero_shot": space.to_json(),
-        "metric_definitions": RETRIEVAL_RECIPE_DEFINITIONS,
+        "metric_definitions": recipe_definitions(media),
         "config": asdict(config),
         "environment": environment(),
     }

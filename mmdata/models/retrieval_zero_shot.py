@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from mmdata.metrics import (
-    RETRIEVAL_DEFINITIONS, RETRIEVAL_LEGEND, folded_retrieval_metrics, retrieval_metrics, tied_queries,
+    RETRIEVAL_LEGEND, folded_retrieval_metrics, retrieval_definitions, retrieval_metrics, tied_queries,
 )
 from mmdata.models.report import ResultRow
 from mmdata.models.retrieval import cosine_scores
@@ -40,16 +40,19 @@ log = logging.getLogger(__name__)
 
 ZERO_SHOT = "zero-shot"
 FINGERPRINT_CHARS = 16
-ZERO_SHOT_DEFINITION = ("row scored without training: cosine of each stored image vector with each stored caption "
-                        "vector (no fitted normalization), on the trained rows' test set; present only when the "
-                        "image table and the caption table record one model fingerprint and dim (one embedding space)")
-#: `metric_definitions` of the retrieval metrics JSON: the shared definitions plus the zero-shot row.
-RETRIEVAL_RECIPE_DEFINITIONS: dict[str, object] = {
-    **RETRIEVAL_DEFINITIONS,
-    "keys": {**RETRIEVAL_DEFINITIONS["keys"], ZERO_SHOT: ZERO_SHOT_DEFINITION},  # type: ignore[dict-item]
-}
 ZERO_SHOT_LEGEND = f"{RETRIEVAL_LEGEND}; zero-shot: cosine of the vectors as extracted, no training"
 ZERO_SHOT_ONLY_LEGEND = f"{ZERO_SHOT_LEGEND}; zero-shot only: no model trained, text-only on the vectors as extracted"
+
+
+def recipe_definitions(media: Media = IMAGES) -> dict[str, object]:
+    """`metric_definitions` of the retrieval metrics JSON: the shared definitions plus the zero-shot row,
+    naming the run's media (videos, audio clips) as its protocol and notes do."""
+    definitions = retrieval_definitions(media.one, media.many)
+    zero_shot = (f"row scored without training: cosine of each stored {media.modality} vector with each stored "
+                 "caption vector (no fitted normalization), on the trained rows' test set; present only when the "
+                 f"{media.modality} table and the caption table record one model fingerprint and dim (one embedding "
+                 "space)")
+    return {**definitions, "keys": {**definitions["keys"], ZERO_SHOT: zero_shot}}  # type: ignore[dict-item]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,160 @@
+"""Repeated keys in a JSON annotation file: found while parsing, named `file:line:column`.
+
+`json.loads` keeps the last value of a key an object names twice and says nothing, so an ActivityNet
+video listed twice in train.json would lose its first entry's sentences without a word. `parse_json`
+parses with a check on every object (the C parser still does the work; the check is one `dict` and a
+length compare per object) and, only when a repeat is found, scans the text again to name where it is.
+"""
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmdata.errors import CorpusFormatError
+
+
+class _RepeatedKey(Exception):
+    """An object of the text names a key twice (raised by the parse; `repeated_keys` then says where)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _RepeatedKey
+    return obj
+
+
+_PLAIN = json.JSONDecoder()
+_UNIQUE = json.JSONDecoder(object_pairs_hook=_unique_keys)
+
+#: What a repeated-key error or problem asks for.
+REPEATED_KEY_HINT = "merge the two entries into one or remove one, then load again"
+
+
+@dataclass(frozen=True)
+class RepeatedKey:
+    """A key that an object of a JSON file names again."""
+
+    steps: tuple[str | int, ...]  # the steps from the top to the object (() for the top-level object)
+    key: str
+    first: str  # `line:column` of its first occurrence
+    where: str  # `file:line:column` of this occurrence
+    #: This occurrence's value and the first's (read only for a top-level key, see `parse_json`).
+    value: Any = None
+    first_value: Any = None
+
+    @property
+    def label(self) -> str:
+        """`the object at videos[3].meta` (steps named as `JsonLocator` names them); `the top-level object`."""
+        label = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in self.steps).lstrip(".")
+        return f"the object at {label}" if label else "the top-level object"
+
+
+def parse_json(path: Path, text: str, repeated_entries: list[RepeatedKey] | None = None) -> Any:
+    """The JSON value in `text` (read from `path`), refusing a key an object names twice.
+
+    With `repeated_entries`, a key the top-level object repeats (an id-keyed file such as ActivityNet's
+    train.json listing a video twice) keeps its first value and each later one is appended there, for the
+    caller to record as a problem; a repeat inside a nested object is still refused.
+
+    Raises:
+        json.JSONDecodeError: invalid JSON.
+        RecursionError: nested too deeply.
+        CorpusFormatError: a repeated key, named `file:line:column` with the object it is in.
+    """
+    try:
+        with _gc_paused():
+            return _UNIQUE.decode(text)
+    except _RepeatedKey:
+        pass
+    if repeated_entries is None:
+        raise repeated_key_error(next(repeated_keys(path, text)))
+    data = _PLAIN.decode(text)  # the whole text is checked for syntax before the repeats are scanned
+    for repeat in repeated_keys(path, text):
+        if repeat.steps:
+            raise repeated_key_error(repeat)
+        repeated_entries.append(repeat)
+    for repeat in repeated_entries:  # the first value of each repeated key, as a loader reads entries in order
+        data[repeat.key] = repeat.first_value
+    return data
+
+
+def repeated_key_error(repeat: RepeatedKey) -> CorpusFormatError:
+    """The error refusing a file for `repeat`."""
+    return CorpusFormatError(
+        f"{repeat.where}: repeated key {repeat.key!r} in {repeat.label} (first at line {repeat.first}); expected "
+        f"each key once in a JSON object: a JSON reader keeps only one of the values, so an entry would be lost "
+        f"silently; {REPEATED_KEY_HINT}")
+
+
+def repeated_keys(path: Path, text: str, start: int = 0,
+                  steps: tuple[str | int, ...] = ()) -> Iterator[RepeatedKey]:
+    """Each repeated key of the JSON value at `start`, in the order of the text (the text up to the first is
+    valid JSON when the parse stopped there). A top-level repeat carries its value."""
+    start = skip_json_space(text, start)
+    opening = text[start]
+    if opening not in "[{":
+        return
+    pos, index, seen = skip_json_space(text, start + 1), 0, {}
+    while text[pos] not in "]}":
+        if opening == "{":
+            key_at = pos
+            step, pos = _PLAIN.raw_decode(text, pos)
+            pos = skip_json_space(text, skip_json_space(text, pos) + 1)  # past ':'
+            if step in seen:
+                first_key_at, first_value_at = seen[step]
+                values = (_value_at(text, pos), _value_at(text, first_value_at)) if not steps else (None, None)
+                yield RepeatedKey(steps, step, _line_column(text, first_key_at),
+                                  f"{path}:{_line_column(text, key_at)}", *values)
+            else:
+                seen[step] = (key_at, pos)
+        else:
+            step, index = index, index + 1
+        value_at = pos
+        try:
+            _, pos = _UNIQUE.raw_decode(text, pos)
+        except _RepeatedKey:
+            yield from repeated_keys(path, text, value_at, (*steps, step))
+            _, pos = _PLAIN.raw_decode(text, value_at)
+        pos = skip_json_space(text, pos)
+        if text[pos] == ",":
+            pos = skip_json_space(text, pos + 1)
+
+
+def skip_json_space(text: str, pos: int) -> int:
+    """The offset of the first character at or after `pos` that is not JSON white space."""
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _value_at(text: str, pos: int) -> Any:
+    """The JSON value at `pos` (a top-level repeat's, or its first's)."""
+    return _PLAIN.raw_decode(text, pos)[0]
+
+
+def _line_column(text: str, pos: int) -> str:
+    """`line:column` of offset `pos`, counted as `json.JSONDecodeError` counts them."""
+    error = json.JSONDecodeError("", text, pos)
+    return f"{error.lineno}:{error.colno}"
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a parse builds its objects (a parse makes no cycles; on a
+    50 MB annotation file the collector's passes over the growing objects cost more than the parse)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+__all__ = ["REPEATED_KEY_HINT", "RepeatedKey", "parse_json", "repeated_key_error", "repeated_keys", "skip_json_space"]
