@@ -220,10 +220,10 @@ class FusedDataset:
         if "rows" in columns:
             fields["feature"] = [torch.from_numpy(np.array(columns["rows"].item(int(i)))) for i in idx]
         else:
-            stacked["feature"] = torch.from_numpy(np.array(columns["feature"][idx]))
+            stacked["feature"] = torch.from_numpy(_own_array(columns["feature"][idx]))
         for name in ("present", "mask", "labels", "class_id", "class_targets"):
             if name in columns:
-                stacked[name] = torch.from_numpy(np.array(columns[name][idx]))
+                stacked[name] = torch.from_numpy(_own_array(columns[name][idx]))
         if "length" in columns:
             lengths = np.asarray(columns["length"][idx], dtype=np.int64)
             stacked["length"] = torch.from_numpy(lengths)
@@ -231,11 +231,9 @@ class FusedDataset:
         for name in ("feature", "present", "mask", "labels", "class_id", "class_targets"):
             if name in stacked:
                 fields[name] = list(stacked[name].unbind(0))
-        return FusedItems(
-            [{"sample_id": ids[position], "label": float(labels[position]),
-              **{k: v[position] for k, v in fields.items()}} for position in range(len(idx))],
-            None if "rows" in columns else stacked,
-        )
+        keys = ("sample_id", "label", *fields)
+        rows = zip(ids, np.asarray(labels, dtype=np.float64).tolist(), *fields.values())
+        return FusedItems([dict(zip(keys, row)) for row in rows], None if "rows" in columns else stacked, ids)
 
     def _open(self) -> dict[str, Any]:
         """Map the split's files on first access (in each DataLoader worker too), refusing an export
@@ -269,27 +267,71 @@ class FusedDataset:
                                "export is written")
 
 
+def _own_array(gathered: np.ndarray) -> np.ndarray:
+    """A gather's rows as an array a tensor may hold and write: the gather's own result (a fancy index copies
+    the rows out of the mapped file already, NumPy's memmap too), copied again only where it is read-only or
+    not C-contiguous."""
+    return np.require(gathered, requirements=["C_CONTIGUOUS", "WRITEABLE"])
+
+
 class FusedItems(list):
     """Items of one `__getitems__` call, with the same rows already stacked as batch tensors (or None).
 
     The stacked batch stands for the items only while they are the ones handed out, holding the
     values they were given (tensors edited in place are views of it): a collate function that
     replaces a value, or drops or adds items, before calling `collate_fused` gets its items stacked.
+    Until Python code first reads or changes the list (`collate_fused` given it straight from the
+    DataLoader, the usual case), nothing can have changed: the batch is taken without comparing items.
     """
 
-    def __init__(self, items: list[dict[str, Any]], stacked: dict[str, Any] | None = None):
+    def __init__(self, items: list[dict[str, Any]], stacked: dict[str, Any] | None = None,
+                 sample_ids: list[str] | None = None):
         super().__init__(items)
         self.stacked = stacked
-        self._handed_out = [dict(item) for item in items] if stacked is not None else []
+        self._sample_ids = sample_ids
+        self._handed_out: list[dict[str, Any]] | None = None  # the items as handed out, kept at first access
+
+    def _touch(self) -> None:
+        """Keep the items as handed out, before their first reader (or change) could alter them."""
+        if self._handed_out is None and self.stacked is not None:
+            self._handed_out = [dict(item) for item in list.__iter__(self)]
 
     def unchanged_stack(self) -> dict[str, Any] | None:
         """The stacked batch, or None when there is none or the items differ from those handed out."""
-        if self.stacked is None or len(self) != len(self._handed_out):
+        if self.stacked is None or self._handed_out is None:
+            return self.stacked
+        if len(self) != len(self._handed_out):
             return None
-        for item, handed in zip(self, self._handed_out):
+        for item, handed in zip(list.__iter__(self), self._handed_out):
             if item.keys() != handed.keys() or any(item[key] is not value for key, value in handed.items()):
                 return None
         return self.stacked
+
+    def unchanged_sample_ids(self) -> list[str]:
+        """The items' sample ids (a new list), read from the list kept beside them while no one touched them."""
+        if self._handed_out is None and self._sample_ids is not None:
+            return list(self._sample_ids)
+        return [item["sample_id"] for item in self]
+
+
+def _touching(name: str) -> Any:
+    """List method `name` that first keeps the items as handed out (`FusedItems._touch`)."""
+    method = getattr(list, name)
+
+    def touching(self: FusedItems, *args: Any, **kwargs: Any) -> Any:
+        self._touch()
+        return method(self, *args, **kwargs)
+
+    touching.__name__ = touching.__qualname__ = name
+    touching.__doc__ = method.__doc__
+    return touching
+
+
+# Every list method that hands out an item or changes the list (len, comparisons and repr read nothing out).
+for _name in ("__getitem__", "__iter__", "__reversed__", "__setitem__", "__delitem__", "__iadd__", "__imul__",
+              "__add__", "__mul__", "__rmul__", "__reduce_ex__", "append", "extend", "insert", "pop", "remove",
+              "clear", "sort", "reverse", "copy"):
+    setattr(FusedItems, _name, _touching(_name))
 
 
 def collate_fused(items: list[dict[str, Any]], *, trim: bool = False) -> dict[str, Any]:
@@ -312,8 +354,7 @@ def collate_fused(items: list[dict[str, Any]], *, trim: bool = False) -> dict[st
         raise ValueError("collate_fused got no items: a batch holds at least one (a DataLoader never hands over an "
                          "empty one; a sampler or collate function that filters items may have dropped them all)")
     stacked = items.unchanged_stack() if isinstance(items, FusedItems) else None
-    batch = {"sample_id": [item["sample_id"] for item in items], **stacked} if stacked is not None \
-        else _stack_items(items)
+    batch = {"sample_id": items.unchanged_sample_ids(), **stacked} if stacked is not None else _stack_items(items)
     if trim and "mask" in batch and batch["feature"].ndim == 3:
         longest = int(batch["length"].max())
         batch["feature"] = batch["feature"][:, :longest].contiguous()
