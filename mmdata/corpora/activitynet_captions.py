@@ -30,22 +30,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mmdata.corpora.activitynet_captions_json import AnnotatedVideo, Segment, fit_segments, read_annotation_file
+from mmdata.corpora.activitynet_captions_json import AnnotatedVideo, find_video, read_annotation_file, segment_samples
 from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, LoadResult, register_corpus
 from mmdata.corpora.media_captions import (
     MediaFolders,
     VideoHeaders,
     check_split,
     find_csv_dir,
-    media_path,
     shown_path,
-    missing_media_problem,
     require_captions_files,
     video_folders,
 )
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.errors import ConfigError, CorpusNotFoundError
-from mmdata.records import MODALITY_DURATION_KEYS, Sample
 
 CORPUS = "activitynet-captions"
 #: The annotation files, in the order read: a video a later file lists again is left out there (`SHARED_VIDEOS` aside).
@@ -199,40 +196,14 @@ def _add_video(corpus_dir: Path, options: ActivityNetCaptionsOptions, folders: M
                video: AnnotatedVideo, file_name: str, split: str, result: LoadResult) -> bool:
     """A sample per segment of `video` when its file is found; else a problem per segment. Returns whether
     the file was found."""
-    names = _video_names(video.video_id)
-    path = next((p for n in names if (p := media_path(corpus_dir, folders, n, where=video.where,
-                                                     allow_outside=options.allow_outside_root)) is not None), None)
+    path = find_video(corpus_dir, folders, video, _video_names(video.video_id), result.problems,
+                      allow_outside=options.allow_outside_root)
     if path is None:
-        result.problems += [_missing_video(corpus_dir, folders, names, s) for s in video.segments]
         return False
-    span = headers.span(corpus_dir / path)
-    if video.duration is None and not _fit_to_file(video, path, span, result.problems):
-        return True
-    shared = {**({"duration": video.duration} if video.duration is not None else {}),
-              "youtube_id": youtube_id(video.video_id), "annotation_file": file_name, **span}
-    result.samples += [_sample(s, video, path, split, shared) for s in video.segments]
+    extra = {"youtube_id": youtube_id(video.video_id), "annotation_file": file_name}
+    result.samples += segment_samples(CORPUS, video, path, headers.span(corpus_dir / path), split, extra,
+                                      result.problems)
     return True
-
-
-def _fit_to_file(video: AnnotatedVideo, path: str, span: dict[str, float], problems: list[LoadProblem]) -> bool:
-    """Hold the segments of a video the JSON gives no duration to its file's (`span`, from the header);
-    False, with the video's problem recorded, where the header states none either."""
-    duration = span.get(MODALITY_DURATION_KEYS["video"])
-    if duration is None:
-        problems.append(LoadProblem(video.video_id, video.where("duration"), (
-            f"video {video.video_id!r} has no duration, and the header of {path} states none; its "
-            f"{len(video.segments)} segments left out")))
-        return False
-    fit_segments(video, duration, problems, source=f", from {path}'s header")
-    return True
-
-
-def _sample(segment: Segment, video: AnnotatedVideo, path: str, split: str, shared: dict) -> Sample:
-    extra = {**shared, "segment": segment.index}
-    if segment.annotated_end is not None:
-        extra["annotated_end"] = segment.annotated_end
-    return Sample(sample_id=segment.sample_id, corpus=CORPUS, split=split, group_id=video.video_id, video=path,
-                  start=segment.start, end=segment.end, captions=(segment.caption,), extra=extra)
 
 
 def _video_names(video_id: str) -> list[str]:
@@ -241,8 +212,3 @@ def _video_names(video_id: str) -> list[str]:
     bare = youtube_id(video_id)
     other = bare if bare != video_id else f"v_{video_id}"
     return [stem + suffix for stem in (video_id, other) for suffix in VIDEO_SUFFIXES]
-
-
-def _missing_video(corpus_dir: Path, folders: MediaFolders, names: list[str], segment: Segment) -> LoadProblem:
-    return missing_media_problem(corpus_dir, folders, names[0], segment.sample_id, segment.where(), "video",
-                                 also=", ".join(names[1:]), left_out="segment")

@@ -5,6 +5,9 @@ Each file maps a video id to its length and its timed sentences, one sentence pe
                        "sentences": ["A young woman is seen standing in a room ...", ...]}, ...}
 JSON has no useful line numbers for such files (the release writes each on one line), so entries are named
 `file:line:column: v_QOlSCBRmfWY.timestamps[1]`, located only when a problem names them.
+
+The timed-sentence rules after the parse (a repeated video's problems, `fit_segments`, `fit_to_file`,
+`find_video`, `segment_samples`) are shared with the `youcook2` loader, whose entries are the same kind.
 """
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ from typing import Any
 from mmdata.corpora.base import REPEATED_ENTRY, JsonLocator, LoadProblem, expect, expect_text, json_number, read_json, \
     short_repr
 from mmdata.corpora.json_keys import REPEATED_KEY_HINT, RepeatedKey
-from mmdata.corpora.media_captions import fit_span
+from mmdata.corpora.media_captions import MediaFolders, fit_span, media_path, missing_media_problem
 from mmdata.corpora.mosi_raw_segments import empty_segment_problem
 from mmdata.errors import CorpusFormatError
+from mmdata.records import MODALITY_DURATION_KEYS, Sample
 
 
 @dataclass(frozen=True)
@@ -73,14 +77,15 @@ def read_annotation_file(path: Path, id_base: Callable[[str], str], problems: li
     expect(isinstance(data, dict), path, "expected an object mapping video ids to {duration, timestamps, sentences} "
            f"(ActivityNet Captions' train.json, val_1.json, val_2.json), got {type(data).__name__}")
     locate = JsonLocator(path, first_of_repeated=True)  # a repeated video's entry kept is its first
-    problems += [problem for repeat in repeats for problem in _repeated_video_problems(repeat, id_base(repeat.key))]
+    problems += [problem for repeat in repeats for problem in repeated_video_problems(repeat, id_base(repeat.key))]
     return [_read_video(video_id, entry, locate, id_base(video_id), problems) for video_id, entry in data.items()]
 
 
-def _repeated_video_problems(repeat: RepeatedKey, base: str) -> list[LoadProblem]:
+def repeated_video_problems(repeat: RepeatedKey, base: str, segments_key: str = "timestamps") -> list[LoadProblem]:
     """A problem per segment of a video's later entry in the same file (its first entry is loaded), named
-    where the later entry starts; one problem for the video when the entry has no timestamps list."""
-    timestamps = repeat.value.get("timestamps") if isinstance(repeat.value, dict) else None
+    where the later entry starts, `base[i]` for segment i of its `segments_key` list; one problem for the
+    video when the entry has no such list."""
+    timestamps = repeat.value.get(segments_key) if isinstance(repeat.value, dict) else None
     reason = (f"video {repeat.key!r} is listed again in this file (first at line {repeat.first}); its later "
               f"entry left out; {REPEATED_KEY_HINT}")
     if not isinstance(timestamps, list) or not timestamps:
@@ -104,6 +109,50 @@ def fit_segments(video: AnnotatedVideo, duration: float, problems: list[LoadProb
         else:
             kept.append(segment)
     video.segments = kept
+
+
+def fit_to_file(video: AnnotatedVideo, path: str, span: dict[str, float], problems: list[LoadProblem]) -> bool:
+    """Hold the segments of a video the JSON gives no duration to its file's (`span`, from the header);
+    False, with the video's problem recorded, where the header states none either."""
+    duration = span.get(MODALITY_DURATION_KEYS["video"])
+    if duration is None:
+        problems.append(LoadProblem(video.video_id, video.where("duration"), (
+            f"video {video.video_id!r} has no duration, and the header of {path} states none; its "
+            f"{len(video.segments)} segments left out")))
+        return False
+    fit_segments(video, duration, problems, source=f", from {path}'s header")
+    return True
+
+
+def find_video(corpus_dir: Path, folders: MediaFolders, video: AnnotatedVideo, names: list[str],
+               problems: list[LoadProblem], *, allow_outside: bool) -> str | None:
+    """The checked path of `video`'s file, the first of `names` (first first) that `folders` hold; else None,
+    with a problem per segment naming the folders and every name looked for."""
+    path = next((p for n in names if (p := media_path(corpus_dir, folders, n, where=video.where,
+                                                     allow_outside=allow_outside)) is not None), None)
+    if path is None:
+        problems += [missing_media_problem(corpus_dir, folders, names[0], s.sample_id, s.where(), "video",
+                                           also=", ".join(names[1:]), left_out="segment") for s in video.segments]
+    return path
+
+
+def segment_samples(corpus: str, video: AnnotatedVideo, path: str, span: dict[str, float], split: str,
+                    extra: dict[str, Any], problems: list[LoadProblem]) -> list[Sample]:
+    """A sample per segment of `video`, whose file is `path` (`span`: its header's length, `extra.video_duration`):
+    `extra` holds the JSON's duration, the loader's own `extra`, the span, the segment's index and, for a cut
+    segment, its annotated end. None where the JSON and the header give no duration (`fit_to_file`)."""
+    if video.duration is None and not fit_to_file(video, path, span, problems):
+        return []
+    shared = {**({"duration": video.duration} if video.duration is not None else {}), **extra, **span}
+    return [_segment_sample(corpus, segment, video.video_id, path, split, shared) for segment in video.segments]
+
+
+def _segment_sample(corpus: str, segment: Segment, video_id: str, path: str, split: str, shared: dict) -> Sample:
+    extra = {**shared, "segment": segment.index}
+    if segment.annotated_end is not None:
+        extra["annotated_end"] = segment.annotated_end
+    return Sample(sample_id=segment.sample_id, corpus=corpus, split=split, group_id=video_id, video=path,
+                  start=segment.start, end=segment.end, captions=(segment.caption,), extra=extra)
 
 
 def _read_video(video_id: str, entry: Any, locate: JsonLocator, base: str,

@@ -194,16 +194,18 @@ def read_text(path: Path) -> str:
         ) from e
 
 
-def read_json(path: Path, repeated_entries: list[RepeatedKey] | None = None) -> Any:
+def read_json(path: Path, repeated_entries: list[RepeatedKey] | None = None,
+              entries_at: tuple[str | int, ...] = ()) -> Any:
     """Parse a JSON annotation file; errors name `file:line:column`.
 
     A key an object names twice is refused (`json.loads` would keep the last value silently), except, when
-    `repeated_entries` is given, a key of the top-level object: its first value is kept and the later ones
-    are appended there for the caller to record as problems (see `json_keys.parse_json`).
+    `repeated_entries` is given, a key of the object of entries at `entries_at` (the top level by default,
+    `("database",)` for `{"database": {<id>: ...}}`): its first value is kept and the later ones are appended
+    there for the caller to record as problems (see `json_keys.parse_json`).
     """
     text = read_text(path)
     try:
-        return parse_json(path, text, repeated_entries)
+        return parse_json(path, text, repeated_entries, entries_at)
     except json.JSONDecodeError as e:
         raise CorpusFormatError(f"{path}:{e.lineno}:{e.colno}: invalid JSON ({e.msg})") from e
     except RecursionError as e:

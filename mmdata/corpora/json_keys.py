@@ -44,7 +44,7 @@ class RepeatedKey:
     key: str
     first: str  # `line:column` of its first occurrence
     where: str  # `file:line:column` of this occurrence
-    #: This occurrence's value and the first's (read only for a top-level key, see `parse_json`).
+    #: This occurrence's value and the first's (read only for a key of the object of entries, see `parse_json`).
     value: Any = None
     first_value: Any = None
 
@@ -55,12 +55,14 @@ class RepeatedKey:
         return f"the object at {label}" if label else "the top-level object"
 
 
-def parse_json(path: Path, text: str, repeated_entries: list[RepeatedKey] | None = None) -> Any:
+def parse_json(path: Path, text: str, repeated_entries: list[RepeatedKey] | None = None,
+               entries_at: tuple[str | int, ...] = ()) -> Any:
     """The JSON value in `text` (read from `path`), refusing a key an object names twice.
 
-    With `repeated_entries`, a key the top-level object repeats (an id-keyed file such as ActivityNet's
-    train.json listing a video twice) keeps its first value and each later one is appended there, for the
-    caller to record as a problem; a repeat inside a nested object is still refused.
+    With `repeated_entries`, a key that the object of entries at `entries_at` repeats (the top level by
+    default: an id-keyed file such as ActivityNet's train.json listing a video twice; `("database",)` for
+    YouCook2's) keeps its first value and each later one is appended there, for the caller to record as a
+    problem; a repeat in any other object is still refused.
 
     Raises:
         json.JSONDecodeError: invalid JSON.
@@ -75,12 +77,15 @@ def parse_json(path: Path, text: str, repeated_entries: list[RepeatedKey] | None
     if repeated_entries is None:
         raise repeated_key_error(next(repeated_keys(path, text)))
     data = _PLAIN.decode(text)  # the whole text is checked for syntax before the repeats are scanned
-    for repeat in repeated_keys(path, text):
-        if repeat.steps:
+    for repeat in repeated_keys(path, text, values_at=entries_at):
+        if repeat.steps != entries_at:
             raise repeated_key_error(repeat)
         repeated_entries.append(repeat)
+    entries = data
+    for step in entries_at if repeated_entries else ():
+        entries = entries[step]
     for repeat in repeated_entries:  # the first value of each repeated key, as a loader reads entries in order
-        data[repeat.key] = repeat.first_value
+        entries[repeat.key] = repeat.first_value
     return data
 
 
@@ -92,10 +97,11 @@ def repeated_key_error(repeat: RepeatedKey) -> CorpusFormatError:
         f"silently; {REPEATED_KEY_HINT}")
 
 
-def repeated_keys(path: Path, text: str, start: int = 0,
-                  steps: tuple[str | int, ...] = ()) -> Iterator[RepeatedKey]:
+def repeated_keys(path: Path, text: str, start: int = 0, steps: tuple[str | int, ...] = (), *,
+                  values_at: tuple[str | int, ...] = ()) -> Iterator[RepeatedKey]:
     """Each repeated key of the JSON value at `start`, in the order of the text (the text up to the first is
-    valid JSON when the parse stopped there). A top-level repeat carries its value."""
+    valid JSON when the parse stopped there). A repeat in the object at `values_at` (the top level by
+    default) carries its value and its first's."""
     start = skip_json_space(text, start)
     opening = text[start]
     if opening not in "[{":
@@ -108,7 +114,7 @@ def repeated_keys(path: Path, text: str, start: int = 0,
             pos = skip_json_space(text, skip_json_space(text, pos) + 1)  # past ':'
             if step in seen:
                 first_key_at, first_value_at = seen[step]
-                values = (_value_at(text, pos), _value_at(text, first_value_at)) if not steps else (None, None)
+                values = (_value_at(text, pos), _value_at(text, first_value_at)) if steps == values_at else (None, None)
                 yield RepeatedKey(steps, step, _line_column(text, first_key_at),
                                   f"{path}:{_line_column(text, key_at)}", *values)
             else:
@@ -119,7 +125,7 @@ def repeated_keys(path: Path, text: str, start: int = 0,
         try:
             _, pos = _UNIQUE.raw_decode(text, pos)
         except _RepeatedKey:
-            yield from repeated_keys(path, text, value_at, (*steps, step))
+            yield from repeated_keys(path, text, value_at, (*steps, step), values_at=values_at)
             _, pos = _PLAIN.raw_decode(text, value_at)
         pos = skip_json_space(text, pos)
         if text[pos] == ",":
