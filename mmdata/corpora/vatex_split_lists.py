@@ -1,0 +1,136 @@
+"""VATEX retrieval papers' split lists (`-o split_lists=DIR` of the `vatex` loader): which clip is in which split.
+
+CLIP2Video, X-CLIP and TS2-Net do not take VATEX's official splits: they read text files of one videoID a line
+from their `vatex_data/` folder, `train_list.txt`, `val_list.txt` and `test_list.txt` or `vatex_test_HGR.txt`
+(the HGR protocol: 1,500 val and 1,500 test clips, both halves of the official validation set). A clip listed
+takes its list's split; its captions still come from the official annotation files. A clip listed in two lists
+is kept in the first (train before val before test) and named as a leak; the clips of the annotation files in no
+list are left out and counted (logged and kept in the metadata), never silently.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, LoadResult, read_text
+from mmdata.corpora.media_captions import shown_path
+from mmdata.errors import CorpusNotFoundError
+
+log = logging.getLogger(__name__)
+#: An annotation file's clip, as the loader reads it.
+ClipT = TypeVar("ClipT")
+
+#: Split -> the list files read for it, first found first (HGR's test list before the plain one, as CLIP2Video
+#: reports on it).
+SPLIT_LIST_FILES = {"train": ("train_list.txt",), "val": ("val_list.txt",),
+                    "test": ("vatex_test_HGR.txt", "test_list.txt")}
+
+
+@dataclass(frozen=True)
+class ListedClip:
+    """One line of a split list: the clip's videoID, its split, the list file and the line's number."""
+
+    video_id: str
+    split: str
+    path: Path
+    line: int
+
+    @property
+    def where(self) -> str:
+        """`file:line`, as the errors table names the line."""
+        return f"{self.path}:{self.line}"
+
+
+def find_split_lists(corpus_dir: Path, folder: str) -> dict[str, Path]:
+    """Split -> its list file in `folder` (relative to the root, or absolute), for the splits whose list is there.
+
+    Raises:
+        CorpusNotFoundError: no list file in `folder`.
+    """
+    base = corpus_dir / folder
+    lists = {split: path for split, names in SPLIT_LIST_FILES.items()
+             if (path := next((base / n for n in names if (base / n).is_file()), None)) is not None}
+    if not lists:
+        every = ", ".join(n for names in SPLIT_LIST_FILES.values() for n in names)
+        raise CorpusNotFoundError(f"no VATEX split list ({every}) in {base} (option split_lists); name the folder "
+                                  "holding them (CLIP2Video's `vatex_data/`), or leave the option out for "
+                                  "the official splits")
+    return lists
+
+
+def require_split_list(lists: dict[str, Path], wanted: str | None, folder: Path) -> None:
+    """Refuse a split asked whose list is not there.
+
+    Raises:
+        CorpusNotFoundError: split `wanted` has no list in `folder`.
+    """
+    if wanted is not None and wanted not in lists:
+        raise CorpusNotFoundError(f"split {wanted!r} asked, but {' nor '.join(SPLIT_LIST_FILES[wanted])} is not in "
+                                  f"{folder}; splits listed there: {list(lists)}")
+
+
+def listed_entries(corpus_dir: Path, clips: dict[str, tuple[ClipT, Path]], entry_problems: list[LoadProblem],
+                   lists: dict[str, Path], wanted: str | None, hint: str,
+                   result: LoadResult) -> list[tuple[str, ClipT, Path, dict[str, Any]]]:
+    """(split, clip, annotation file, extra) of each clip the lists assign to the split asked (None: every split
+    listed), in list order; `clips` are the annotation files' readable clips by videoID, `entry_problems` the
+    problems met reading them. The problems of the entries and lines of the clips loaded are recorded (an entry
+    without a readable videoID's always: its split cannot be known), the clips in no list counted. `hint` ends
+    the problem of a listed clip no file holds (which files were not read)."""
+    loaded = set(lists) if wanted is None else {wanted}
+    line_problems: list[LoadProblem] = []
+    listed = read_split_lists(lists, loaded, line_problems)
+    left_out = {p.sample_id for p in entry_problems}
+    entries = []
+    for item in (i for i in listed if i.split in loaded):
+        if item.video_id in clips:
+            clip, path = clips[item.video_id]
+            entries.append((item.split, clip, path, {"split_list": item.path.name}))
+        else:
+            line_problems.append(listed_clip_problem(item, dropped=item.video_id in left_out, hint=hint))
+    loaded_ids = {i.video_id for i in listed if i.split in loaded}
+    result.problems += [p for p in entry_problems if p.sample_id is None or p.sample_id in loaded_ids]
+    result.problems += line_problems
+    unlisted = len(clips.keys() - {i.video_id for i in listed})
+    report_unlisted(unlisted, lists)
+    result.metadata["split_lists"] = {"files": {shown_path(corpus_dir, p): s for s, p in lists.items()},
+                                      "unlisted_clips": unlisted}
+    return entries
+
+
+def read_split_lists(lists: dict[str, Path], loaded: set[str], problems: list[LoadProblem]) -> list[ListedClip]:
+    """The clips the lists assign, in list order (train, val, test), each in the first list naming it; a clip
+    listed again is recorded as a problem where one of its two splits is in `loaded`."""
+    first: dict[str, ListedClip] = {}
+    for split, path in lists.items():
+        for line, video_id in _list_lines(path):
+            listed = ListedClip(video_id, split, path, line)
+            kept = first.setdefault(video_id, listed)
+            if kept is not listed and loaded & {kept.split, split}:
+                what = "again" if kept.split == split else f"in split {kept.split!r} too, a leak between them"
+                problems.append(LoadProblem(video_id, listed.where, (
+                    f"clip {video_id} is listed {what} (first at {kept.where}); line left out"), REPEATED_ENTRY))
+    return list(first.values())
+
+
+def _list_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, videoID) of each line of a list file that is not blank, stripped."""
+    return [(n, text.strip()) for n, text in enumerate(read_text(path).splitlines(), 1) if text.strip()]
+
+
+def listed_clip_problem(listed: ListedClip, *, dropped: bool, hint: str) -> LoadProblem:
+    """The problem of a listed clip that no annotation file read gives captions: its entry was left out
+    (`dropped`, its own problem named there), or no file lists it (`hint` says which files were not read)."""
+    reason = ("has no caption kept in the annotation files (its entry's problem is named there)" if dropped
+              else f"is in none of the annotation files read{hint}")
+    return LoadProblem(listed.video_id, listed.where, f"clip {listed.video_id}, listed in split {listed.split!r}, "
+                       f"{reason}; line left out")
+
+
+def report_unlisted(count: int, lists: dict[str, Path]) -> None:
+    """Log how many clips of the annotation files no list names (left out: they are no errors)."""
+    if count:
+        log.warning("VATEX: %s clips of the annotation files are in none of the split lists (%s) and are left out",
+                    f"{count:,}", ", ".join(p.name for p in lists.values()))
