@@ -49,20 +49,13 @@ def record_video_span(path: Path, extra: dict[str, Any]) -> None:
 def _record_mp4_audio_span(path: Path, extra: dict[str, Any]) -> None:
     """`extra.audio_duration` (and `extra.audio_media_start` when after 0) of a clip whose audio is its
     MP4's audio track (the one extractors read: `media.audio.choose_audio_stream`), from the stream's
-    header; none when the header states no duration."""
-    import av
+    header (`media.audio.audio_stream_span`); none when the header states no duration."""
+    from mmdata.media.audio import audio_stream_span
 
-    from mmdata.media.audio import choose_audio_stream
-
-    try:
-        with av.open(str(path)) as container:
-            stream = choose_audio_stream(container, path) if container.streams.audio else None
-            if stream is None or not stream.duration or not stream.time_base:
-                return
-            start = max(float((stream.start_time or 0) * stream.time_base), 0.0)
-            duration = float(stream.duration * stream.time_base)
-    except (av.FFmpegError, ValueError, OSError):
+    span = audio_stream_span(path)
+    if span is None:
         return
+    start, duration = span
     if start > 0:
         extra[START_KEYS[MODALITY_DURATION_KEYS["audio"]]] = round(start, 6)
     extra[MODALITY_DURATION_KEYS["audio"]] = round(duration, 6)
