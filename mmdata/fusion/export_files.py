@@ -80,8 +80,8 @@ def open_arrow_columns(export_dir: Path, split: str, fmt: str, label_columns: tu
         raise DatasetError(f"split {split!r} of {export_dir} holds no rows")
     names = batches[0].schema.names
     columns: dict[str, Any] = {
-        "sample_id": _ArrowRows([b.column("sample_id") for b in batches]),
-        "label": _ArrowRows([b.column("label") for b in batches]),
+        "sample_id": _ArrowRows([b.column("sample_id") for b in batches], files[0].parent),
+        "label": _ArrowRows([b.column("label") for b in batches], files[0].parent),
     }
     if isinstance(batches[0].column("feature").type, pa.FixedSizeListType):
         columns["feature"] = _Chunked([_fixed_view(b.column("feature")) for b in batches])
@@ -148,8 +148,9 @@ class _ArrowRows:
     rows, an hf export one per 1,000 rows) the batches' buffers are gathered from at once (`_Chunked`): a
     string's offsets, then its bytes, in two NumPy gathers; a float's values and validity bits likewise."""
 
-    def __init__(self, chunks: list[pa.Array]):
+    def __init__(self, chunks: list[pa.Array], where: object = "the export"):
         self.chunks = chunks
+        self.where = where  # the file or folder the column is read from, named when it turns out damaged
         self.starts = np.cumsum([0] + [len(c) for c in chunks])
         self.strings = pa.types.is_string(chunks[0].type) or pa.types.is_large_string(chunks[0].type)
         views = [_buffer_views(c, self.strings) for c in chunks] if len(chunks) > 1 else [None]
@@ -181,12 +182,20 @@ class _ArrowRows:
         """The strings at rows `local` of batches `which`: their bytes gathered into one buffer, then cut."""
         first = self.starts_of.take(which, local).astype(np.int64)
         lengths = self.ends_of.take(which, local).astype(np.int64) - first
+        if (lengths < 0).any():
+            raise self._damaged("a string's end offset before its start")
         bounds = np.concatenate([[0], np.cumsum(lengths)])
         byte_batches = np.repeat(which, lengths)
         byte_positions = np.arange(bounds[-1]) - np.repeat(bounds[:-1] - first, lengths)
-        raw = self.data.take(byte_batches, byte_positions).tobytes()
-        cuts = bounds.tolist()
-        return [raw[start:stop].decode() for start, stop in zip(cuts[:-1], cuts[1:])]
+        try:
+            raw = self.data.take(byte_batches, byte_positions).tobytes()
+            cuts = bounds.tolist()
+            return [raw[start:stop].decode() for start, stop in zip(cuts[:-1], cuts[1:])]
+        except (IndexError, UnicodeDecodeError) as e:
+            raise self._damaged(f"a string outside its record batch's bytes, or not UTF-8 ({e})") from e
+
+    def _damaged(self, what: str) -> DatasetError:
+        return DatasetError(f"{self.where}: the fused export's strings are damaged ({what}): {REFUSE_HINT}")
 
     def _floats(self, which: np.ndarray, local: np.ndarray) -> np.ndarray:
         """The values at rows `local` of batches `which` as float64, NaN where a batch's bitmap says null."""
@@ -277,7 +286,16 @@ class _Chunked:
         return self.take(which, idx - self.starts[which])
 
     def take(self, which: np.ndarray, local: np.ndarray) -> np.ndarray:
-        """Rows `local` of arrays `which` (as many of each), gathered in that order."""
+        """Rows `local` of arrays `which` (as many of each), gathered in that order.
+
+        Raises:
+            IndexError: a row outside its array (what a damaged string offset asks; the view would read
+                memory between or past the arrays)."""
+        outside = (local < 0) | (local >= self.starts[which + 1] - self.starts[which])
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0])
+            raise IndexError(f"row {int(local[row])} of array {int(which[row])}, which holds "
+                             f"{int(self.starts[which[row] + 1] - self.starts[which[row]])}")
         if self.view is not None:
             return self.view[self.first[which] + local * self.step]
         out = np.empty((len(which), *self.chunks[0].shape[1:]), self.chunks[0].dtype)
@@ -347,8 +365,8 @@ def open_npy_columns(export_dir: Path, split: str, label_columns: tuple[str, ...
     folder = export_dir / split
     index_path, index = _open_index(folder, ["sample_id", "label", *label_columns])
     columns: dict[str, Any] = {
-        "sample_id": _ArrowRows(_chunks(index.column("sample_id"))),
-        "label": _ArrowRows(_chunks(index.column("label"))),
+        "sample_id": _ArrowRows(_chunks(index.column("sample_id")), index_path),
+        "label": _ArrowRows(_chunks(index.column("label")), index_path),
     }
     if label_columns:
         columns["labels"] = _label_rows(index.column_names, label_columns, folder,

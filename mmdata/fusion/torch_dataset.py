@@ -280,9 +280,16 @@ class FusedItems(list):
     The stacked batch stands for the items only while they are the ones handed out, holding the
     values they were given (tensors edited in place are views of it): a collate function that
     replaces a value, or drops or adds items, before calling `collate_fused` gets its items stacked.
-    Until Python code first reads or changes the list (`collate_fused` given it straight from the
-    DataLoader, the usual case), nothing can have changed: the batch is taken without comparing items.
+    Until Python code first reads or changes the list through its methods (`collate_fused` given it
+    straight from the DataLoader, the usual case), nothing can have changed: the batch is taken without
+    comparing items. (Code that edits it past them, `list.__setitem__(items, ...)` or C code such as
+    `heapq`'s, goes unseen.)
     """
+
+    # Defaults for an instance pickle rebuilds: it adds the items (`extend`) before it sets the attributes.
+    stacked: dict[str, Any] | None = None
+    _sample_ids: list[str] | None = None
+    _handed_out: list[dict[str, Any]] | None = None
 
     def __init__(self, items: list[dict[str, Any]], stacked: dict[str, Any] | None = None,
                  sample_ids: list[str] | None = None):
@@ -327,10 +334,12 @@ def _touching(name: str) -> Any:
     return touching
 
 
-# Every list method that hands out an item or changes the list (len, comparisons and repr read nothing out).
+# Every list method that hands out an item, changes the list or hands its items to other code (an item's
+# `__eq__` in a comparison or a search); len and repr read nothing out.
 for _name in ("__getitem__", "__iter__", "__reversed__", "__setitem__", "__delitem__", "__iadd__", "__imul__",
               "__add__", "__mul__", "__rmul__", "__reduce_ex__", "append", "extend", "insert", "pop", "remove",
-              "clear", "sort", "reverse", "copy"):
+              "clear", "sort", "reverse", "copy", "__contains__", "index", "count", "__eq__", "__ne__", "__lt__",
+              "__le__", "__gt__", "__ge__"):
     setattr(FusedItems, _name, _touching(_name))
 
 

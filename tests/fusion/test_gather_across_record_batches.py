@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 import torch
 
+from mmdata.errors import DatasetError
 from mmdata.fusion import collate_fused
 from mmdata.fusion.export_files import _Chunked, _spanning_view, open_arrow_columns
 from mmdata.fusion.torch_dataset import FusedItems
@@ -118,3 +119,72 @@ def test_items_read_but_not_changed_keep_the_stack_and_changes_are_stacked_anew(
         assert batch["sample_id"] == [item["sample_id"] for item in changed]
         assert torch.equal(batch["feature"], torch.stack([item["feature"] for item in changed]))
         assert batch["label"].tolist() == [item["label"] for item in changed]
+
+
+def test_items_survive_pickling_as_a_dataloader_worker_sends_them():
+    """A worker whose collate function returns the items themselves pickles them to the main process."""
+    import pickle
+
+    items = fused_items()
+    back = pickle.loads(pickle.dumps(items))
+    assert [item["sample_id"] for item in back] == ["s0", "s1", "s2", "s3"]
+    batch = collate_fused(back)
+    assert torch.equal(batch["feature"], items.stacked["feature"]) and batch["sample_id"] == ["s0", "s1", "s2", "s3"]
+
+
+def test_an_item_changed_by_a_comparison_is_stacked_anew():
+    """`x in items` hands each item to x's `__eq__`, which may change it: the items count as touched."""
+    class Grab:
+        def __eq__(self, item):
+            item["label"] = 42.0
+            return False
+
+    items = fused_items(2)
+    assert Grab() not in items
+    assert collate_fused(items)["label"].tolist() == [42.0, 42.0]
+
+
+def test_a_string_offset_outside_its_batch_is_refused_not_read(tmp_path):
+    """A damaged id column (an offset past its record batch's bytes, which Arrow's reader does not check
+    in the middle of the offsets) is a DatasetError naming the export, not bytes read from elsewhere."""
+    good = pa.array(["aaaa", "bbbb", "cccc"])
+    bad = pa.StringArray.from_buffers(3, pa.py_buffer(np.array([0, 20, 8, 12], np.int32).tobytes()),
+                                      pa.py_buffer(b"AAAABBBBCCCC"))
+    schema = pa.schema([("sample_id", pa.string()), ("label", pa.float64()),
+                        ("feature", pa.list_(pa.float32(), 2))])
+    (tmp_path / "data").mkdir()
+    with pa.ipc.new_file(tmp_path / "data" / "train.arrow", schema) as writer:
+        for ids in (good, bad):
+            feature = pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(6, np.float32)), 2)
+            writer.write_batch(pa.record_batch([ids, pa.array([0.0, 1.0, 2.0]), feature], schema=schema))
+    ids = open_arrow_columns(tmp_path, "train", "arrow")["sample_id"]
+    assert ids[np.array([2, 0])] == ["cccc", "aaaa"]
+    with pytest.raises(DatasetError, match=r"data.*strings are damaged.*--force"):
+        ids[np.array([3])]
+
+
+def test_a_row_outside_its_array_is_an_index_error_not_a_read_between_arrays():
+    block = np.arange(60, dtype=np.float32).reshape(30, 2)
+    gathered = _Chunked([block[20:22], block[0:2]])
+    with pytest.raises(IndexError, match="row 5 of array 0, which holds 2"):
+        gathered.take(np.array([0]), np.array([5]))
+    with pytest.raises(IndexError):
+        gathered.take(np.array([1]), np.array([-1]))
+
+
+def test_rows_of_several_mapped_files_are_gathered_as_one(tmp_path):
+    """An hf export's split is several Arrow stream files (`save_to_disk` shards), each mapped on its own:
+    the view spans the mappings, and every row read is one of theirs."""
+    ids, labels, feature = write_export(tmp_path / "arrow")
+    table = pa.ipc.open_file(tmp_path / "arrow" / "data" / "train.arrow").read_all()
+    (tmp_path / "hf" / "train").mkdir(parents=True)
+    for shard, start in enumerate((0, 500)):
+        part = table.slice(start, 500 if start == 0 else ROWS - 500)
+        with pa.ipc.new_stream(tmp_path / "hf" / "train" / f"data-{shard:05d}-of-00002.arrow", table.schema) as writer:
+            for batch in part.to_batches(max_chunksize=37):
+                writer.write_batch(batch)
+    columns = open_arrow_columns(tmp_path / "hf", "train", "hf")
+    idx = np.random.default_rng(3).permutation(ROWS)
+    np.testing.assert_array_equal(columns["feature"][idx], feature[idx])
+    assert columns["sample_id"][idx] == [ids[i] for i in idx]
+    np.testing.assert_array_equal(columns["label"][idx], labels[idx])
