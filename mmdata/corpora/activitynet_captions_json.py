@@ -4,10 +4,11 @@ Each file maps a video id to its length and its timed sentences, one sentence pe
     {"v_QOlSCBRmfWY": {"duration": 82.73, "timestamps": [[0.83, 19.86], [17.37, 60.81], ...],
                        "sentences": ["A young woman is seen standing in a room ...", ...]}, ...}
 JSON has no useful line numbers for such files (the release writes each on one line), so entries are named
-`file:line:column: v_QOlSCBRmfWY.timestamps[1]`, located only when a problem names them.
+`file:line:column: v_QOlSCBRmfWY.timestamps[1]`, located only when a problem names them (a video's later
+entry in the same file, at `file:line:column` where that entry starts).
 
-The timed-sentence rules after the parse (a repeated video's problems, `fit_segments`, `fit_to_file`,
-`find_video`, `segment_samples`) are shared with the `youcook2` loader, whose entries are the same kind.
+The timed-sentence rules (`duration_reason`, `check_segment`, a repeated video's problems, `fit_segments`,
+`fit_to_file`, `find_video`, `segment_samples`) are shared with the `youcook2` loader, whose entries are the same kind.
 """
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def read_annotation_file(path: Path, id_base: Callable[[str], str], problems: li
     duration is cut there (ActivityNet has many that end a little after their video) and keeps its annotated
     end. A video without duration (`null`, no key) keeps its segments unchecked against its end: the caller
     fits them to its file's duration (`fit_segments`). A video the file lists again keeps its first entry;
-    each segment of a later one is recorded as a `REPEATED_ENTRY` (`json.loads` would keep the last silently).
+    each segment of a later one is recorded as a `REPEATED_ENTRY` named `file:line:column` where that entry
+    starts (`json.loads` would keep the last silently).
 
     Raises:
         CorpusFormatError: invalid JSON, not an object of videos, a key repeated inside an entry, or an entry
@@ -81,17 +83,47 @@ def read_annotation_file(path: Path, id_base: Callable[[str], str], problems: li
     return [_read_video(video_id, entry, locate, id_base(video_id), problems) for video_id, entry in data.items()]
 
 
-def repeated_video_problems(repeat: RepeatedKey, base: str, segments_key: str = "timestamps") -> list[LoadProblem]:
+def repeated_video_problems(repeat: RepeatedKey, base: str, segments_key: str = "timestamps",
+                            label: str | None = None) -> list[LoadProblem]:
     """A problem per segment of a video's later entry in the same file (its first entry is loaded), named
-    where the later entry starts, `base[i]` for segment i of its `segments_key` list; one problem for the
-    video when the entry has no such list."""
+    where the later entry starts (`file:line:column`, then `: <label>` where given, e.g. `database.<video>`
+    for a loader whose other problems name the entry's path), `base[i]` for segment i of its `segments_key`
+    list; one problem for the video when the entry has no such list."""
     timestamps = repeat.value.get(segments_key) if isinstance(repeat.value, dict) else None
+    where = f"{repeat.where}: {label}" if label else repeat.where
     reason = (f"video {repeat.key!r} is listed again in this file (first at line {repeat.first}); its later "
               f"entry left out; {REPEATED_KEY_HINT}")
     if not isinstance(timestamps, list) or not timestamps:
-        return [LoadProblem(repeat.key, repeat.where, reason, REPEATED_ENTRY)]
-    return [LoadProblem(f"{base}[{i}]", repeat.where, f"segment {i} of {reason}", REPEATED_ENTRY)
+        return [LoadProblem(repeat.key, where, reason, REPEATED_ENTRY)]
+    return [LoadProblem(f"{base}[{i}]", where, f"segment {i} of {reason}", REPEATED_ENTRY)
             for i in range(len(timestamps))]
+
+
+def duration_reason(video_id: str, duration: Any, segments: int) -> str | None:
+    """Why a video's JSON `duration` leaves its `segments` out (`0`, `-5`, `"82.7"`: no positive number of
+    seconds), else None (a positive number, or null/absent: the video file's own is used)."""
+    if duration is None or (json_number(duration) and duration > 0):
+        return None
+    return (f"video {video_id!r} has duration {short_repr(duration)}; expected a positive number of seconds (or "
+            f"null, for the video file's own); its {segments} segments left out")
+
+
+def check_segment(sample_id: str, index: int, start: float, end: float, caption: str, where: Callable[[], str],
+                  problems: list[LoadProblem]) -> Segment | None:
+    """The segment of a parsed [start, end] pair and its stripped sentence (not yet held to the video's
+    duration: `fit_segments`), or None with its problem recorded: a blank sentence, a start before 0 s (not
+    clamped to 0, as 2D-TAN's loader does: the annotation is not rewritten), an empty or reversed span."""
+    if not caption:
+        problems.append(LoadProblem(sample_id, where(), "blank sentence; segment left out"))
+    elif start < 0:
+        problems.append(LoadProblem(sample_id, where(), (
+            f"segment starts at {start!r} s, before the start of the video; expected start >= 0; segment left "
+            "out (the video's other segments keep their ids)")))
+    elif end <= start:
+        problems.append(empty_segment_problem(sample_id, where(), start, end))
+    else:
+        return Segment(sample_id, index, start, end, caption, None, where)
+    return None
 
 
 def fit_segments(video: AnnotatedVideo, duration: float, problems: list[LoadProblem], *, source: str = "") -> None:
@@ -140,7 +172,7 @@ def segment_samples(corpus: str, video: AnnotatedVideo, path: str, span: dict[st
                     extra: dict[str, Any], problems: list[LoadProblem]) -> list[Sample]:
     """A sample per segment of `video`, whose file is `path` (`span`: its header's length, `extra.video_duration`):
     `extra` holds the JSON's duration, the loader's own `extra`, the span, the segment's index and, for a cut
-    segment, its annotated end. None where the JSON and the header give no duration (`fit_to_file`)."""
+    segment, its annotated end. [] where the JSON and the header give no duration (`fit_to_file`)."""
     if video.duration is None and not fit_to_file(video, path, span, problems):
         return []
     shared = {**({"duration": video.duration} if video.duration is not None else {}), **extra, **span}
@@ -184,10 +216,9 @@ def _unusable_video_reason(video_id: str, duration: Any, timestamps: int,
                            sentences: int) -> tuple[tuple[str, ...], str] | None:
     """Why none of a video's segments can be loaded (with the steps to the entry's member it names), else
     None: a duration that is no positive number, timestamps and sentences of different counts, or none."""
-    if duration is not None and not (json_number(duration) and duration > 0):
-        return ("duration",), (
-            f"video {video_id!r} has duration {short_repr(duration)}; expected a positive number of seconds (or "
-            f"null, for the video file's own); its {max(timestamps, sentences)} segments left out")
+    unusable_duration = duration_reason(video_id, duration, max(timestamps, sentences))
+    if unusable_duration is not None:
+        return ("duration",), unusable_duration
     if timestamps != sentences:
         return (), (f"video {video_id!r} has {timestamps} timestamps but {sentences} sentences; expected one "
                     f"sentence per [start, end] pair; its {max(timestamps, sentences)} segments left out (which "
@@ -206,15 +237,4 @@ def _read_segment(video: AnnotatedVideo, i: int, stamp: Any, sentence: Any, loca
         raise CorpusFormatError(f"{where()}: expected [start, end] in seconds (finite numbers), got {short_repr(stamp)}")
     caption = expect_text(sentence, lambda: locate.where(video.video_id, "sentences", i), "a sentence",
                           allow_empty=True).strip()
-    start, end = float(stamp[0]), float(stamp[1])
-    if not caption:
-        problems.append(LoadProblem(sample_id, where(), "blank sentence; segment left out"))
-    elif start < 0:
-        problems.append(LoadProblem(sample_id, where(), (
-            f"segment starts at {start!r} s, before the start of the video; expected start >= 0; segment left "
-            "out (the video's other segments keep their ids)")))
-    elif end <= start:
-        problems.append(empty_segment_problem(sample_id, where(), start, end))
-    else:
-        return Segment(sample_id, i, start, end, caption, None, where)
-    return None
+    return check_segment(sample_id, i, float(stamp[0]), float(stamp[1]), caption, where, problems)

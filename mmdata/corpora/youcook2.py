@@ -13,7 +13,8 @@ The videos are the YouTube downloads of the release's script, `raw_videos/<subse
 `.mkv`, `.webm`, or `<id>` with no suffix, as youtube-dl's `-o <id>` can leave it), `<subset>` `training` or
 `validation`; copies also keep them in one folder per subset or in one flat folder (`-o video_dir=`). Each file's
 header is read once per load. The release's `label_foodtype.csv` (recipe type -> recipe name, 89 `101,<name>`
-rows), read where it lies beside the annotations, names each video's recipe.
+rows), read where it lies beside the annotations, names each video's recipe (types compared as numbers: `"001"`
+and `1` are one); it is optional, so a file that cannot be read is one problem and the load goes on without it.
 
 One sample per timed sentence: sample_id `9GX8f5EwwE4[0]` (`<video>[i]`, i its index in the video's
 `annotations`, as activitynet-captions numbers its segments), group_id the video id, split `train` or `val`,
@@ -23,7 +24,8 @@ start/end from its `segment`, captions its sentence stripped. `extra` holds the 
 past the duration is cut there, its annotated end kept as `extra.annotated_end`; a video whose `duration` is
 null (or absent) is held to its file's. Every entry that
 cannot be loaded (a video listed twice keeps its first entry, as activitynet-captions does) and every segment
-whose video file is not there is named in the errors table at `file:line:column: database.<video>...`.
+whose video file is not there is named in the errors table at `file:line:column: database.<video>...` (a
+later entry of a video where it starts, `file:line:column: database.<video>`).
 """
 from __future__ import annotations
 
@@ -34,15 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.activitynet_captions_json import AnnotatedVideo, Segment, find_video, fit_segments, \
-    repeated_video_problems, segment_samples
+from mmdata.corpora.activitynet_captions_json import AnnotatedVideo, Segment, check_segment, duration_reason, \
+    find_video, fit_segments, repeated_video_problems, segment_samples
 from mmdata.corpora.base import JsonLocator, LoadProblem, LoadResult, expect_text, json_number, read_json, \
     read_text, register_corpus, short_repr
 from mmdata.corpora.json_keys import RepeatedKey
 from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, \
     require_captions_files, shown_path
 from mmdata.corpora.mosi_raw_media import record_video_span
-from mmdata.corpora.mosi_raw_segments import empty_segment_problem
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 
 CORPUS = "youcook2"
@@ -63,6 +64,10 @@ VIDEO_BASES = ("raw_videos", "YouCookII/raw_videos", "videos")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm")
 #: A recipe type that may name a folder (`113`): no separator, no `..`.
 _RECIPE_FOLDER = re.compile(r"[A-Za-z0-9_-]+")
+#: A recipe type that is a number (ASCII digits alone: not `１０１` or `²`).
+_RECIPE_NUMBER = re.compile(r"[0-9]+")
+#: What a row of label_foodtype.csv must be.
+_RECIPE_ROW = "expected <recipe type>,<recipe name> (e.g. 101,grilled cheese)"
 #: What the annotation file must be.
 _SHAPE = '{"database": {<video id>: {subset, duration, recipe_type, annotations}}}'
 
@@ -110,7 +115,7 @@ def load_youcook2(corpus_dir: Path, options: YouCook2Options, split: str | None)
     path = _find_annotation_file(corpus_dir, options.annotations_dir)
     splits = [wanted] if wanted is not None else list(SPLITS.values())
     result = LoadResult(samples=[], metadata={"annotation_files": {shown_path(corpus_dir, path): splits}})
-    recipes = _recipe_names(corpus_dir, path.parent, result)
+    recipes = _recipe_names(corpus_dir, path.parent, options.allow_outside_root, result)
     folders: dict[tuple[str, str | None], MediaFolders] = {}
     headers = VideoHeaders(record_video_span)
     found_any, looked_for = False, 0
@@ -137,14 +142,16 @@ def read_youcook2_annotations(path: Path, wanted: str | None, problems: list[Loa
 
     Raises:
         CorpusFormatError: invalid JSON, not an object whose `database` maps video ids to entries (named at
-            `database`, or at 1:1 for a top level that is no object), or a key repeated inside an entry.
+            `database`, or where the top-level value starts for one that is no object), or a key repeated
+            inside an entry.
     """
     repeats: list[RepeatedKey] = []
     data = read_json(path, repeats, entries_at=("database",))
     locate = JsonLocator(path, first_of_repeated=True)  # a repeated video's entry kept is its first
     database = _database(data, locate)
     problems += [problem for repeat in repeats if _of_split(repeat.value, wanted)
-                 for problem in repeated_video_problems(repeat, repeat.key, "annotations")]
+                 for problem in repeated_video_problems(repeat, repeat.key, "annotations",
+                                                        label=f"database.{repeat.key}")]
     entries = []
     for video_id, value in database.items():
         entry = _read_entry(video_id, value, wanted, locate, problems)
@@ -154,51 +161,109 @@ def read_youcook2_annotations(path: Path, wanted: str | None, problems: list[Loa
 
 
 def read_recipe_names(path: Path, problems: list[LoadProblem]) -> dict[str, str]:
-    """label_foodtype.csv's recipe type -> recipe name (`101,grilled cheese`, one per line, no header; a first
-    row whose type is no number is taken for a header some copies add). A row that is no `<number>,<name>`
-    pair, or repeats a type (the first is kept), is recorded in `problems` at `file:line` and left out.
-
-    Raises:
-        CorpusFormatError: the file is not UTF-8 text or not CSV.
+    """label_foodtype.csv's recipe type (as `recipe_key` gives it: `001` and `1` are one) -> recipe name
+    (`101,grilled cheese`, one per line, no header; a first non-blank row whose type is no number is taken for
+    a header some copies add). A row that is no `<number>,<name>` pair, holds a line break (a double quote
+    closed lines later) or repeats a type (the first is kept) is recorded in `problems` at `file:line` and left
+    out. The file is optional: one that cannot be read (not UTF-8, lone carriage-return line ends, a quote
+    never closed) is recorded once at `file:line` and gives no names, and the load goes on.
     """
+    rows = _recipe_rows(path)
+    if isinstance(rows, LoadProblem):
+        problems.append(rows)
+        return {}
     names: dict[str, str] = {}
-    reader = csv.reader(io.StringIO(read_text(path)))
-    line = 1
-    try:
-        for values in reader:
-            row_line, line = line, reader.line_num + 1
-            if not any(v.strip() for v in values) or (row_line == 1 and len(values) == 2 and
-                                                      not values[0].strip().isdigit()):
-                continue
-            reason = _recipe_row_problem([v.strip() for v in values], names)
-            if reason is not None:
-                problems.append(LoadProblem(None, f"{path}:{row_line}", f"{reason}; row left out (videos of that "
-                                            "recipe type get no extra.recipe)"))
-            else:
-                names[values[0].strip()] = values[1].strip()
-    except csv.Error as e:
-        raise CorpusFormatError(f"{path}:{line}: {e}; expected <recipe type>,<recipe name> rows") from e
+    first_row = True
+    for line, values in rows:
+        values = [v.strip() for v in values]
+        if not any(values):
+            continue
+        is_first, first_row = first_row, False
+        if is_first and not _RECIPE_NUMBER.fullmatch(values[0]):
+            continue  # a header (`Key,Name`)
+        reason = _recipe_row_problem(values, names)
+        if reason is not None:
+            problems.append(LoadProblem(None, f"{path}:{line}", f"{reason}; row left out (videos of that recipe "
+                                        "type get no extra.recipe)"))
+        else:
+            names[_number_key(values[0])] = values[1]
     return names
 
 
+def recipe_key(recipe_type: str | None) -> str | None:
+    """The number a recipe type stands for, as text without leading zeros (`"001"`, `"1"` -> `"1"`), the key
+    label_foodtype.csv's names are looked up by; None for one that is no number (`"１０１"`, `"x"`)."""
+    if recipe_type is None or not _RECIPE_NUMBER.fullmatch(recipe_type):
+        return None
+    return _number_key(recipe_type)
+
+
+def _number_key(digits: str) -> str:
+    """`str(int(digits))` without int's limit on the digits: `"001"` -> `"1"`, `"000"` -> `"0"`."""
+    return digits.lstrip("0") or "0"
+
+
+def _recipe_rows(path: Path) -> list[tuple[int, list[str]]] | LoadProblem:
+    """The rows of label_foodtype.csv, each with the line it starts on; or the one problem for which the file
+    cannot be read (named at its line, with a hint)."""
+    try:
+        text = read_text(path)
+    except CorpusFormatError as e:  # `<path>:<line>: not valid UTF-8 (...); re-encode the file as UTF-8`
+        line, _, reason = str(e).removeprefix(f"{path}:").partition(": ")
+        return _unreadable_recipes(path, line, reason)
+    lone_cr = re.search(r"\r(?!\n)", text)
+    if lone_cr is not None:
+        return _unreadable_recipes(path, text.count("\n", 0, lone_cr.start()) + 1, (
+            "a line ends in a lone carriage return (\\r, old Mac OS line endings); expected \\n or \\r\\n line "
+            "endings: re-save the file with Unix or Windows line endings"))
+    reader = csv.reader(io.StringIO(text), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for values in reader:
+            rows.append((line, values))
+            line = reader.line_num + 1
+    except csv.Error as e:
+        return _unreadable_recipes(path, line, (
+            f"no CSV from this row on ({e}); {_RECIPE_ROW}: a name holding a comma goes in double quotes, each "
+            'closed on its line ("mac, cheese"), a double quote inside one doubled ("")'))
+    return rows
+
+
+def _unreadable_recipes(path: Path, line: int | str, reason: str) -> LoadProblem:
+    """The problem of a label_foodtype.csv that cannot be read: the load goes on without recipe names."""
+    return LoadProblem(None, f"{path}:{line}", f"{reason}; file not read (it is optional: no sample gets "
+                       "extra.recipe)")
+
+
 def _recipe_row_problem(values: list[str], names: dict[str, str]) -> str | None:
-    """Why a row of label_foodtype.csv is no recipe name (None: it is one)."""
-    expected = "expected <recipe type>,<recipe name> (e.g. 101,grilled cheese)"
+    """Why a row of label_foodtype.csv (its stripped fields) is no recipe name (None: it is one)."""
+    broken = next((v for v in values if "\n" in v or "\r" in v), None)
+    if broken is not None:
+        return (f"field {short_repr(broken)} holds a line break (a double quote opened on this line is closed on a "
+                f"later one); {_RECIPE_ROW}, a name in double quotes closed on its line")
     if len(values) != 2:
-        return f"{len(values)} fields {short_repr(','.join(values))}; {expected}"
-    if not values[0].isdigit():
-        return f"recipe type {values[0]!r} is no number; {expected}"
+        return f"{len(values)} fields {short_repr(','.join(values))}; {_RECIPE_ROW}"
+    if not _RECIPE_NUMBER.fullmatch(values[0]):
+        return f"recipe type {values[0]!r} is no number (digits 0-9); {_RECIPE_ROW}"
     if not values[1]:
-        return f"recipe type {values[0]} has a blank name; {expected}"
-    if values[0] in names:
-        return f"recipe type {values[0]} is named again (first {names[values[0]]!r}, kept)"
+        return f"recipe type {values[0]} has a blank name; {_RECIPE_ROW}"
+    key = _number_key(values[0])
+    if key in names:
+        same = f" (= {key})" if key != values[0] else ""
+        return f"recipe type {values[0]}{same} is named again (first {names[key]!r}, kept)"
     return None
 
 
-def _recipe_names(corpus_dir: Path, annotations_dir: Path, result: LoadResult) -> dict[str, str]:
+def _recipe_names(corpus_dir: Path, annotations_dir: Path, allow_outside: bool,
+                  result: LoadResult) -> dict[str, str]:
     """The recipe names of label_foodtype.csv where it lies beside the annotations (in their folder, or, as
-    the release has it, in the folder holding `annotations/`); {} without it."""
-    folders = [annotations_dir] + ([annotations_dir.parent] if annotations_dir.name == "annotations" else [])
+    the release has it, in the folder holding `annotations/`, unless that is outside the corpus root: the
+    annotations in a root itself named `annotations`, without `allow_outside`); {} without it."""
+    folders = [annotations_dir]
+    if annotations_dir.name == "annotations" and (allow_outside or
+                                                  annotations_dir.resolve() != corpus_dir.resolve()):
+        folders.append(annotations_dir.parent)
     path = next((f / RECIPE_NAMES_FILE for f in folders if (f / RECIPE_NAMES_FILE).is_file()), None)
     if path is None:
         return {}
@@ -300,9 +365,9 @@ def _unusable_entry_reason(video_id: str, split: str | None, subset: Any, annota
     if split is None:
         return ("subset",), (f"video {video_id!r} has subset {short_repr(subset)}; expected 'training' or "
                              f"'validation' ({TEST_FILE}'s 'testing' videos have no sentences); {count}")
-    if duration is not None and not (json_number(duration) and duration > 0):
-        return ("duration",), (f"video {video_id!r} has duration {short_repr(duration)}; expected a positive number "
-                               f"of seconds (or null, for the video file's own); {count}")
+    unusable_duration = duration_reason(video_id, duration, len(annotations))
+    if unusable_duration is not None:
+        return ("duration",), unusable_duration
     if not annotations:
         return ("annotations",), f"video {video_id!r} has no timed sentence (empty annotations); left out"
     return None
@@ -317,16 +382,13 @@ def _read_segment(video: AnnotatedVideo, i: int, annotation: Any, problems: list
     if reason is not None:
         problems.append(LoadProblem(sample_id, where(), f"{reason}; segment left out"))
         return None
-    start, end = float(annotation["segment"][0]), float(annotation["segment"][1])
-    caption = annotation["sentence"].strip()
-    if end <= start:
-        problems.append(empty_segment_problem(sample_id, where(), start, end))
-        return None
-    return Segment(sample_id, i, start, end, caption, None, where)
+    start, end = annotation["segment"]
+    return check_segment(sample_id, i, float(start), float(end), annotation["sentence"].strip(), where, problems)
 
 
 def _segment_problem(annotation: Any) -> str | None:
-    """Why an `annotations` item is no segment (None: it is one; the span's order is checked after)."""
+    """Why an `annotations` item is no [start, end] pair with a sentence (None: it is one; the sentence,
+    start and span's order are checked after, by `check_segment`)."""
     expected = "expected {\"id\": 0, \"segment\": [start, end], \"sentence\": \"...\"}"
     if not isinstance(annotation, dict):
         return f"{expected}, got {short_repr(annotation)}"
@@ -337,11 +399,6 @@ def _segment_problem(annotation: Any) -> str | None:
         expect_text(sentence, "", "a sentence", allow_empty=True)
     except CorpusFormatError as e:
         return f"{str(e).removeprefix(': ')}; {expected}"
-    if not sentence.strip():
-        return "blank sentence"
-    if segment[0] < 0:
-        return (f"segment starts at {float(segment[0])!r} s, before the start of the video; expected start >= 0 "
-                "(the video's other segments keep their ids)")
     return None
 
 
@@ -393,9 +450,9 @@ def _add_video(corpus_dir: Path, options: YouCook2Options, folders: MediaFolders
     path = find_video(corpus_dir, folders, video, names, result.problems, allow_outside=options.allow_outside_root)
     if path is None:
         return False
+    name = recipes.get(recipe_key(entry.recipe_type) or "")
     recipe = {} if entry.recipe_type is None else {
-        "recipe_type": entry.recipe_type, **({"recipe": recipes[entry.recipe_type]} if entry.recipe_type in recipes
-                                             else {})}
+        "recipe_type": entry.recipe_type, **({"recipe": name} if name is not None else {})}
     result.samples += segment_samples(CORPUS, video, path, headers.span(corpus_dir / path), entry.split,
                                       {**recipe, "annotation_file": file_name}, result.problems)
     return True

@@ -115,9 +115,12 @@ def test_an_annotations_dir_given_is_read_and_the_release_unpacked_one_level_dow
 def test_recipe_type_is_the_json_s_value_and_only_a_plain_name_is_a_folder(fake, value, folder, shown):
     path = fake.annotation_file
     edit_database(path, lambda db: db["sGzBQrg1adY"].update(recipe_type=value))
+    videos = fake.root / "raw_videos"
     if folder is None:
-        (fake.root / "raw_videos/training/101/sGzBQrg1adY.mp4").rename(
-            fake.root / "raw_videos/training/sGzBQrg1adY.mp4")
+        (videos / "training/101/sGzBQrg1adY.mp4").rename(videos / "training/sGzBQrg1adY.mp4")
+    # Other videos where `training/../101` and `training/x y` lead, were they followed as folders.
+    write_video(videos / "101/sGzBQrg1adY.mp4", 7)
+    write_video(videos / "training/x y/sGzBQrg1adY.mp4", 8)
     result = load(fake.root, "train")
     assert result.problems == []
     [sample] = [s for s in result.samples if s.group_id == "sGzBQrg1adY"]
@@ -153,6 +156,63 @@ def test_a_bad_row_of_label_foodtype_csv_is_named_at_its_line_and_the_others_nam
     assert all(r.endswith("row left out (videos of that recipe type get no extra.recipe)") for r in reasons)
     recipes = {s.group_id: s.extra.get("recipe") for s in result.samples}
     assert recipes == {"GLd3aX16zBg": None, "sGzBQrg1adY": "grilled cheese", "9GX8f5EwwE4": "mapo tofu"}
+
+
+def test_recipe_types_are_compared_as_ascii_numbers_and_the_first_non_blank_row_may_be_a_header(fake):
+    path = fake.root / RECIPE_NAMES_FILE
+    path.write_text("\n \nType,Name\n0101,grilled cheese\n101,again\n\uff11\uff11\uff13,bangers\n\u00b2,squared\n"
+                    "212,mapo tofu\n")
+    edit_database(fake.annotation_file, lambda db: db["sGzBQrg1adY"].update(recipe_type=101))  # an integer
+    result = load(fake.root)
+    assert [p.path for p in result.problems] == [f"{path}:{n}" for n in (5, 6, 7)]
+    reasons = [p.reason for p in result.problems]
+    assert reasons[0].startswith("recipe type 101 is named again (first 'grilled cheese', kept)")
+    assert reasons[1].startswith("recipe type '\uff11\uff11\uff13' is no number (digits 0-9)")
+    assert reasons[2].startswith("recipe type '\u00b2' is no number (digits 0-9)")
+    recipes = {s.group_id: (s.extra["recipe_type"], s.extra.get("recipe")) for s in result.samples}
+    assert recipes == {"GLd3aX16zBg": ("113", None), "sGzBQrg1adY": ("101", "grilled cheese"),
+                       "9GX8f5EwwE4": ("212", "mapo tofu")}
+
+
+def test_a_quoted_name_closed_lines_later_is_named_at_its_row_and_the_rows_after_it_load(fake):
+    path = fake.root / RECIPE_NAMES_FILE
+    path.write_text('101,"grilled\n113,bangers and mash"\n212,mapo tofu\n')
+    result = load(fake.root)
+    [problem] = result.problems
+    assert problem.path == f"{path}:1"
+    assert problem.reason.startswith("field 'grilled\\n113,bangers and mash' holds a line break")
+    recipes = {s.group_id: s.extra.get("recipe") for s in result.samples}
+    assert recipes == {"GLd3aX16zBg": None, "sGzBQrg1adY": None, "9GX8f5EwwE4": "mapo tofu"}
+
+
+@pytest.mark.parametrize(("data", "line", "reason"), [
+    (b'101,"mac\n113,bangers and mash\n', 1, "no CSV from this row on (unexpected end of data); expected"),
+    (b'101,grilled cheese\n113,"bangers" and mash\n', 2, "no CSV from this row on (',' expected after '\"')"),
+    (b"101,grilled cheese\r113,bangers and mash\r", 1, "a line ends in a lone carriage return (\\r, old Mac OS"),
+    (b"101,grilled cheese\n113,bangers and mash\n212,ma\xe7o tofu\n", 3, "not valid UTF-8 (byte 0xe7"),
+])
+def test_a_label_foodtype_csv_that_cannot_be_read_is_one_problem_and_the_load_goes_on(fake, data, line, reason):
+    path = fake.root / RECIPE_NAMES_FILE
+    path.write_bytes(data)
+    result = load(fake.root)
+    [problem] = result.problems
+    assert (problem.sample_id, problem.path) == (None, f"{path}:{line}")
+    assert problem.reason.startswith(reason), problem.reason
+    assert problem.reason.endswith("; file not read (it is optional: no sample gets extra.recipe)")
+    assert len(result.samples) == len(SEGMENTS) and all("recipe" not in s.extra for s in result.samples)
+
+
+def test_label_foodtype_csv_above_a_root_named_annotations_is_outside_the_root_and_not_read(tmp_path):
+    fake = write_fake_youcook2(tmp_path / "annotations", annotations_dir="")
+    outside = tmp_path / RECIPE_NAMES_FILE
+    (fake.root / RECIPE_NAMES_FILE).rename(outside)
+    result = load(fake.root)
+    assert result.problems == [] and "recipe_names_file" not in result.metadata
+    assert len(result.samples) == len(SEGMENTS) and all("recipe" not in s.extra for s in result.samples)
+    allowed = load(fake.root, allow_outside_root=True)
+    assert allowed.metadata["recipe_names_file"] == outside.as_posix()
+    assert {s.group_id: s.extra["recipe"] for s in allowed.samples} == {
+        "GLd3aX16zBg": RECIPE_NAMES["113"], "sGzBQrg1adY": RECIPE_NAMES["101"], "9GX8f5EwwE4": RECIPE_NAMES["212"]}
 
 
 def test_a_segment_ending_past_the_duration_is_cut_there_keeping_its_annotated_end(fake):
@@ -286,7 +346,7 @@ def test_a_video_listed_twice_keeps_its_first_entry_and_records_the_later_one_s_
     line, column = edited.count("\n", 0, later_at) + 1, later_at - edited.rindex("\n", 0, later_at)
     first_line = edited.count("\n", 0, edited.index('"GLd3aX16zBg"')) + 1
     assert [(p.sample_id, p.path, p.error_type) for p in result.problems] == [
-        (f"GLd3aX16zBg[{i}]", f"{path}:{line}:{column}", REPEATED_ENTRY) for i in (0, 1)]
+        (f"GLd3aX16zBg[{i}]", f"{path}:{line}:{column}: database.GLd3aX16zBg", REPEATED_ENTRY) for i in (0, 1)]
     assert result.problems[0].reason.startswith(
         f"segment 0 of video 'GLd3aX16zBg' is listed again in this file (first at line {first_line}:")
     assert load(fake.root, "val").problems == []  # a training entry's repeat is not the val split's
