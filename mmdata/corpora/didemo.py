@@ -21,16 +21,17 @@ the file's `video_duration`; an end cut at the video's length keeps its annotate
 `-o level=video`: one sample per video (the video-paragraph retrieval of CLIP4Clip and its successors):
 sample_id = group_id = the video name, its descriptions in file order as its captions (`-o paragraph=join`: as
 one caption, joined with single spaces, as CLIP4Clip does), `extra.annotation_ids` and `extra.moments` (each
-description's consensus span in seconds, as annotated). Only the first 30 s were described: a longer video's
-sample spans [0, 30].
+description's consensus span in seconds, as annotated). A description without a valid pair keeps its caption, as
+CLIP4Clip joins every description whatever its times: only its moment is lost (null in `extra.moments`) and
+named. Only the first 30 s were described: a longer video's sample spans [0, 30].
 
 The videos are the YFCC100M/Flickr files, in the video folders or their per-split subfolders (`train/`,
 `train_videos/`, ...): named as `video` (`x.mov`), as the release's AWS script saves them (`x.mov.mp4`), or
 converted (`x.mp4`, `.mkv`, `.webm`). Left out and named in the errors table at `file:line:column: [i]`: an
-entry that is no object, without a video name, with a blank description or without one valid [start, end] pair
-of segment indices (0 <= start <= end < num_segments) in `times`; a moment whose video no folder holds or that
-starts at or after its video's end. A bad pair beside valid ones is named at `[i].times[j]` and left out of the
-vote, the description kept.
+entry that is no object, without a video name, with a blank description or (level=moment) without one valid
+[start, end] pair of segment indices (0 <= start <= end < num_segments) in `times`; a moment whose video no
+folder holds or that starts at or after its video's end. A bad pair beside valid ones is named at `[i].times[j]`
+and left out of the vote, the description kept.
 """
 from __future__ import annotations
 
@@ -104,18 +105,25 @@ class Description:
     text: str
     #: Every annotator's valid [start, end] segment pair, as annotated.
     times: tuple[tuple[int, int], ...]
-    #: The consensus pair of `times` and how many annotators chose it (`consensus`).
-    span: tuple[int, int]
+    #: The consensus pair of `times` and how many annotators chose it (`consensus`); None (0 votes) for a
+    #: description without a valid pair, kept at level=video for its text alone.
+    span: tuple[int, int] | None
     votes: int
     annotation_id: Any
     where: Callable[[], str]
-    #: The annotators' bad pairs (left out of the vote), one problem each, recorded when the description is loaded.
-    pair_problems: tuple[LoadProblem, ...] = ()
+    #: The problems of its times (each bad pair left out of the vote, or no valid pair: its moment lost), recorded
+    #: when the description is loaded.
+    time_problems: tuple[LoadProblem, ...] = ()
 
     def seconds(self) -> tuple[float, float]:
-        """The consensus span in seconds, before it is held to the video's length."""
+        """The consensus span in seconds, before it is held to the video's length (a description with a span)."""
+        assert self.span is not None, f"{self.sample_id} has no valid pair"
         first, last = self.span
         return float(first * SEGMENT_SECONDS), float((last + 1) * SEGMENT_SECONDS)
+
+    def moment(self) -> list[float] | None:
+        """Its entry of `extra.moments` at level=video: the consensus span in seconds, None without a valid pair."""
+        return list(self.seconds()) if self.span is not None else None
 
 
 def consensus(times: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], int]:
@@ -157,7 +165,8 @@ def load_didemo(corpus_dir: Path, options: DidemoOptions, split: str | None) -> 
     first_split: dict[str, str] = {}  # video -> the split whose file lists it first (level=video)
     for split_name, path in files.items():
         loaded = wanted in (None, split_name)
-        descriptions = read_descriptions(path, counts, result.problems if loaded else [])
+        descriptions = read_descriptions(path, counts, result.problems if loaded else [],
+                                         keep_untimed=options.level == "video")
         if loaded and options.level == "moment":
             for description in descriptions:
                 _add_moment(videos, description, split_name, path.name, result)
@@ -194,21 +203,25 @@ def _require_files(corpus_dir: Path, folder: Path, files: dict[str, Path], wante
                                   "release's data/)") from None
 
 
-def read_descriptions(path: Path, counts: dict[str, int], problems: list[LoadProblem]) -> list[Description]:
+def read_descriptions(path: Path, counts: dict[str, int], problems: list[LoadProblem], *,
+                      keep_untimed: bool = False) -> list[Description]:
     """The usable descriptions of one annotation file, in file order; each unusable entry is recorded in
     `problems` at `file:line:column: [i]`. `counts` (video -> descriptions numbered so far) gives each entry
     naming a video its index, a left-out entry included (so the others keep their ids once it is fixed).
+    `keep_untimed` (level=video): a description without a valid pair is kept for its text, without a span, the
+    problem of its times in its `time_problems`.
 
     Raises:
-        CorpusFormatError: invalid JSON, or a file that is no list.
+        CorpusFormatError: invalid JSON, or a file that is no list, named `file:line:column`.
     """
     data = read_json(path)
-    expect(isinstance(data, list), path, "expected a list of descriptions ({annotation_id, description, video, "
-           f"times, ...}}, as DiDeMo's train_data.json), got {type(data).__name__}")
     locate = JsonLocator(path)
+    expect(isinstance(data, list), locate.where(), "expected a list of descriptions ({annotation_id, description, "
+           f"video, times, ...}}, as DiDeMo's train_data.json), got {type(data).__name__}")
     descriptions = []
     for i, entry in enumerate(data):
-        description = _read_entry(entry, lambda *steps, i=i: locate.where(i, *steps), counts, problems)
+        description = _read_entry(entry, lambda *steps, i=i: locate.where(i, *steps), counts, problems,
+                                  keep_untimed=keep_untimed)
         if description is not None:
             descriptions.append(description)
     return descriptions
@@ -221,9 +234,10 @@ def segment_iou(a: tuple[int, int], b: tuple[int, int]) -> Fraction:
     return Fraction(overlap, max(a[1], b[1]) + 1 - min(a[0], b[0]))
 
 
-def _read_entry(entry: Any, where: Callable[..., str], counts: dict[str, int],
-                problems: list[LoadProblem]) -> Description | None:
-    """The description of one entry, or None with its problem recorded."""
+def _read_entry(entry: Any, where: Callable[..., str], counts: dict[str, int], problems: list[LoadProblem], *,
+                keep_untimed: bool) -> Description | None:
+    """The description of one entry, or None with its problem recorded (`keep_untimed`: one without a valid pair
+    is kept without a span, see `_untimed`)."""
     if not isinstance(entry, dict):
         problems.append(LoadProblem(None, where(), f"expected an object with annotation_id, description, video and "
                                     f"times, got {short_repr(entry)}; entry left out"))
@@ -239,9 +253,12 @@ def _read_entry(entry: Any, where: Callable[..., str], counts: dict[str, int],
     sample_id = f"{video}[{index}]"
     times = entry.get("times")
     bad = _bad_pairs(times, entry.get("num_segments")) if isinstance(times, list) else {}
-    reason = _description_problem(entry.get("description")) or _times_problem(times, bad)
-    if reason is not None:
-        steps, text = reason
+    description_reason = _description_problem(entry.get("description"))
+    times_reason = None if description_reason else _times_problem(times, bad)
+    if times_reason is not None and keep_untimed:
+        return _untimed(entry, sample_id, video, where, times_reason)
+    if description_reason or times_reason:
+        steps, text = description_reason or times_reason
         problems.append(LoadProblem(sample_id, where(*steps), f"{text}; description left out (the video's other "
                                     "descriptions keep their ids)"))
         return None
@@ -251,6 +268,17 @@ def _read_entry(entry: Any, where: Callable[..., str], counts: dict[str, int],
     span, votes = consensus(valid)
     return Description(sample_id, video, entry["description"].strip(), valid, span, votes, entry.get("annotation_id"),
                        where, pair_problems)
+
+
+def _untimed(entry: dict, sample_id: str, video: str, where: Callable[..., str],
+             reason: tuple[tuple[str | int, ...], str]) -> Description:
+    """A description without a valid pair, kept at level=video for its text (CLIP4Clip joins every description,
+    whatever its times): no span, its moment's loss its one time problem."""
+    steps, text = reason
+    problem = LoadProblem(sample_id, where(*steps), f"{text}; its moment left out (null in extra.moments), the "
+                          "description kept in its video's captions")
+    return Description(sample_id, video, entry["description"].strip(), (), None, 0, entry.get("annotation_id"),
+                       where, (problem,))
 
 
 def _description_problem(text: Any) -> tuple[tuple[str, ...], str] | None:
@@ -329,7 +357,7 @@ def video_names(video: str) -> list[str]:
 def _add_moment(videos: _Videos, description: Description, split: str, file_name: str, result: LoadResult) -> None:
     """The description's sample, its end held to the video's length; or its problem: no video file, or a start
     at or after the video's end. The description's bad pairs are recorded under its id."""
-    result.problems += description.pair_problems
+    result.problems += description.time_problems
     path, span = videos.find(description.video, description.where)
     if path is None:
         result.problems.append(videos.missing(description.video, description.sample_id, description.where(),
@@ -361,12 +389,13 @@ def _annotation_id(description: Description) -> dict[str, Any]:
 def _by_video(descriptions: list[Description], split: str, first_split: dict[str, str],
               problems: list[LoadProblem]) -> dict[str, list[Description]]:
     """The descriptions of each video a file lists, in file order; those of a video an earlier file lists (another
-    split, a leak: the video's sample is that split's) are recorded as repeats and left out."""
+    split, a leak: the video's sample is that split's) are recorded as repeats and left out, the problems of their
+    times under the id of the video's sample."""
     grouped: dict[str, list[Description]] = {}
     for description in descriptions:
         earlier = first_split.setdefault(description.video, split)
         if earlier != split:
-            problems += description.pair_problems
+            problems += [replace(p, sample_id=description.video) for p in description.time_problems]
             problems.append(LoadProblem(description.sample_id, description.where(), (
                 f"video {description.video!r} is listed in split {earlier!r} too, a leak between them; description "
                 f"left out (-o level=video gives the video one sample, in split {earlier!r})"), REPEATED_ENTRY))
@@ -378,8 +407,9 @@ def _by_video(descriptions: list[Description], split: str, first_split: dict[str
 def _add_video(videos: _Videos, video: str, entries: list[Description], split: str, file_name: str, join: bool,
                result: LoadResult) -> None:
     """The sample of one video with its descriptions as captions (`join`: as one, joined with single spaces); or,
-    without its file, a problem per description. Its descriptions' bad pairs are recorded under the video's id."""
-    result.problems += [replace(p, sample_id=video) for d in entries for p in d.pair_problems]
+    without its file, a problem per description. Its descriptions' time problems (a bad pair, a moment lost: null
+    in `extra.moments`) are recorded under the video's id."""
+    result.problems += [replace(p, sample_id=video) for d in entries for p in d.time_problems]
     path, span = videos.find(video, entries[0].where)
     if path is None:
         result.problems += [videos.missing(video, d.sample_id, d.where(), "description") for d in entries]
@@ -387,7 +417,7 @@ def _add_video(videos: _Videos, video: str, entries: list[Description], split: s
     length = span.get(MODALITY_DURATION_KEYS["video"])
     annotated = float(MAX_SEGMENTS * SEGMENT_SECONDS)
     start, end = (0.0, annotated) if length is not None and length > annotated else (None, None)
-    moments = [list(d.seconds()) for d in entries]
+    moments = [d.moment() for d in entries]
     ids = [d.annotation_id for d in entries]
     extra = {"annotation_file": file_name, "moments": moments, **span,
              **({"annotation_ids": ids} if any(i is not None for i in ids) else {})}

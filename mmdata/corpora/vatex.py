@@ -16,7 +16,8 @@ videoID), held to the length its header states. A file named by the YouTube id w
 file, no span (`extra.video_is_clip`).
 
 `-o split_lists=DIR` takes retrieval papers' splits instead (`vatex_split_lists`): each clip a list names takes
-its list's split, its captions from the official files.
+its list's split, its captions from the official files; a list none of whose clips is found while an annotation
+file is missing is refused, naming the file.
 
 One sample per clip: sample_id the videoID, group_id the YouTube id (so that `check` reports one YouTube video in
 two splits), captions the English ones in file order (`-o captions=zh`: the Chinese ones, which the public test
@@ -61,6 +62,7 @@ from mmdata.corpora.media_captions import (
 )
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.corpora.vatex_split_lists import (
+    UnreadFiles,
     find_split_lists,
     listed_entries,
     require_split_list,
@@ -107,9 +109,10 @@ class VatexOptions:
     captions: Captions = "en"
     #: Accept video paths outside the corpus root (`../`, absolute, symlinks out).
     allow_outside_root: bool = False
-    #: Folder of retrieval papers' split lists (`train_list.txt`, `val_list.txt`, `vatex_test_HGR.txt` or
-    #: `test_list.txt`: a videoID a line), relative to the root or absolute: each listed clip takes its list's
-    #: split, captions still from the annotation files (default: none, the official splits).
+    #: Folder of retrieval papers' split lists (CLIP2Video's `train_list.txt` and `test_list.txt`, `val_list.txt`,
+    #: or the HGR protocol's `vatex_test_HGR.txt`, read in place of `test_list.txt` where both are there: a
+    #: videoID a line), relative to the root or absolute: each listed clip takes its list's split, captions still
+    #: from the annotation files (default: none, the official splits).
     split_lists: str | None = None
 
 
@@ -159,7 +162,8 @@ def load_vatex(corpus_dir: Path, options: VatexOptions, split: str | None) -> Lo
     if lists is None:
         entries = _official_entries(files, options.captions, wanted, result.problems)
     else:
-        entries = _listed_entries(corpus_dir, files, lists, options.captions, wanted, result)
+        unread = _unread_files(annotations_dir, files, file_names, options.captions)
+        entries = _listed_entries(corpus_dir, files, lists, options.captions, wanted, unread, result)
     _add_clips(corpus_dir, options, entries, result)
     return result
 
@@ -184,14 +188,27 @@ def _official_entries(files: dict[str, Path], captions: Captions, wanted: str | 
 
 
 def _listed_entries(corpus_dir: Path, files: dict[str, Path], lists: dict[str, Path], captions: Captions,
-                    wanted: str | None, result: LoadResult) -> list[Entry]:
+                    wanted: str | None, unread: UnreadFiles, result: LoadResult) -> list[Entry]:
     """The clips the split lists assign to the split asked (None: every split listed), captions from the
-    annotation files (`vatex_split_lists.listed_entries` says which problems are recorded)."""
+    annotation files (`vatex_split_lists.listed_entries` says which problems are recorded).
+
+    Raises:
+        CorpusNotFoundError: a list none of whose clips is found while an annotation file is missing.
+    """
     entry_problems: list[LoadProblem] = []
     clips = _readable_clips(files, captions, entry_problems)
-    hint = (f"; -o captions=zh does not read {ANNOTATION_FILES['test']} (English captions only)"
-            if captions == "zh" else "")
-    return listed_entries(corpus_dir, clips, entry_problems, lists, wanted, hint, result)
+    return listed_entries(corpus_dir, clips, entry_problems, lists, wanted, unread, result)
+
+
+def _unread_files(annotations_dir: Path, files: dict[str, Path], file_names: dict[str, str],
+                  captions: Captions) -> UnreadFiles:
+    """The annotation files a split-list load does not read: those not found in `annotations_dir`, and the public
+    test file with `-o captions=zh` (English captions only); named in the problem of a listed clip not found."""
+    absent = tuple(name for split, name in file_names.items() if split not in files)
+    hint = f"; {', '.join(absent)} not found in {annotations_dir}" if absent else ""
+    if captions == "zh":
+        hint += f"; -o captions=zh does not read {ANNOTATION_FILES['test']} (English captions only)"
+    return UnreadFiles(hint, absent, annotations_dir)
 
 
 def _readable_clips(files: dict[str, Path], captions: Captions,

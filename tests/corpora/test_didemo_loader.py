@@ -12,6 +12,7 @@ import pytest
 from mmdata.corpora import load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.records import samples_to_table
 from tests.fakes.av import write_mp4
 from tests.fakes.didemo import SPANS, write_fake_didemo
 
@@ -162,7 +163,7 @@ def test_videos_converted_to_mp4_are_found_under_their_stem(tmp_path):
 def test_a_file_that_is_no_list_or_not_json_stops_the_load_naming_it(fake):
     path = fake.root / "val_data.json"
     path.write_text('{"annotation_id": 1}')
-    with pytest.raises(CorpusFormatError, match=re.escape(f"{path}: expected a list of descriptions")):
+    with pytest.raises(CorpusFormatError, match=re.escape(f"{path}:1:1: expected a list of descriptions")):
         load(fake.root)
     path.write_text('[\n  {"video": x}\n]')
     with pytest.raises(CorpusFormatError, match=re.escape(f"{path}:2:")):
@@ -200,6 +201,37 @@ def test_level_video_leaves_out_the_descriptions_of_a_video_another_split_holds(
     assert "listed in split 'train' too, a leak" in problem.reason
     assert [s.split for s in result.samples if s.sample_id == DOG] == ["train"]
     assert load(fake.root, "test", level="video").problems == [problem]  # found though train is not loaded
+
+
+def test_level_video_names_a_leaked_descriptions_bad_pair_under_the_id_of_the_video_sample_kept(fake):
+    entry = {"annotation_id": 9, "description": "the dog again", "video": DOG, "times": [[0, 0], [9, 9]]}
+    edit_json(fake.root / "test_data.json", lambda data: data.append(entry))
+    pair, leak = load(fake.root, level="video").problems
+    assert (pair.sample_id, leak.sample_id) == (DOG, f"{DOG}[2]")
+    assert re.fullmatch(location(fake.root / "test_data.json", "[1].times[1]"), pair.path)
+    assert pair.reason.startswith("annotator 1's pair is [9, 9]") and "a leak" in leak.reason
+
+
+@pytest.mark.parametrize(("times", "label", "reason"), [
+    ([[2, 1], [0, 9]], "[0].times[0]", "none of the 2 annotators' pairs is valid"),
+    ("1-2", "[0].times", "non-empty list of"),
+    ([], "[0].times", "non-empty list of"),
+])
+def test_level_video_keeps_a_description_without_a_valid_pair_in_the_captions_naming_its_lost_moment(fake, times,
+                                                                                                      label, reason):
+    set_times(fake, 0, times)
+    result = load(fake.root, "train", level="video")
+    [problem] = result.problems
+    assert problem.sample_id == DOG and re.fullmatch(location(fake.root / "train_data.json", label), problem.path)
+    assert reason in problem.reason and problem.reason.endswith(
+        "its moment left out (null in extra.moments), the description kept in its video's captions")
+    [dog] = [s for s in result.samples if s.sample_id == DOG]
+    assert dog.captions == ("a dog jumps into the pool", "the dog swims back")
+    assert dog.extra["moments"] == [None, [5.0, 15.0]] and dog.extra["annotation_ids"] == [3001, 3002]
+    samples_to_table(result.samples)
+    [joined] = [s for s in load(fake.root, "train", level="video", paragraph="join").samples if s.sample_id == DOG]
+    assert joined.captions == ("a dog jumps into the pool the dog swims back",)  # every description, as CLIP4Clip
+    assert f"{DOG}[0]" not in {s.sample_id for s in load(fake.root, "train").samples}  # level=moment: left out
 
 
 def test_an_unknown_level_is_refused(fake):

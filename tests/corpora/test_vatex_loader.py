@@ -80,10 +80,13 @@ def test_a_clip_past_the_end_of_its_whole_video_is_cut_there_or_left_out_where_i
 
 def test_a_cut_clip_saved_under_its_youtube_id_is_the_whole_file_not_a_span_of_it(tmp_path):
     fake = write_fake_vatex(tmp_path, whole_videos=True)
-    add_entries(fake.root / FILES["val"], {"videoID": "a_bc-DEfGh1_000003_000005", "enCap": ["a 2 s clip"]})
+    add_entries(fake.root / FILES["val"], {"videoID": "a_bc-DEfGh1_000003_000005", "enCap": ["a 2 s clip"]},
+                {"videoID": "a_bc-DEfGh1_000000_000002", "enCap": ["the whole 2 s video"]})
     result = load(fake.root, "val")
     assert result.problems == []
     samples = {s.sample_id: s for s in result.samples}
+    whole = samples["a_bc-DEfGh1_000000_000002"]  # as long as the video but ending within it: a span, no cut clip
+    assert whole.start == 0.0 and whole.end == pytest.approx(2.0, abs=0.11) and "video_is_clip" not in whole.extra
     clip = samples["a_bc-DEfGh1_000003_000005"]  # the 2 s file a_bc-DEfGh1.mp4: the clip 3-5 s, not [3, 2]
     assert (clip.video, clip.start, clip.end) == ("videos/a_bc-DEfGh1.mp4", None, None)
     assert clip.extra["video_is_clip"] is True and clip.extra["video_duration"] == pytest.approx(2.0, abs=0.11)
@@ -323,27 +326,30 @@ def _captions_of(entry: dict, keys: tuple[str, ...]) -> tuple:
 
 HGR = "hgrTestClp1_000000_000001"  # an official validation clip that HGR's protocol puts in its test half
 BLANK = "blankCapsXY_000000_000001"  # a validation clip whose every caption is blank
+BACKWARDS = "endsEarly12_000005_000002"  # a validation clip ending before its start
 
 
-def write_split_lists(root, folder: str = "vatex_data", **lists: list[str]):
-    """CLIP2Video's list files in `folder`: `train_list.txt=[...]` as `train_list_txt`, one videoID a line."""
+def write_split_lists(root, folder: str = "vatex_data", end: str = "\n", **lists: list[str]):
+    """CLIP2Video's list files in `folder`: `train_list.txt=[...]` as `train_list_txt`, one videoID a line, each
+    line ending in `end`."""
     (root / folder).mkdir(exist_ok=True)
     for name, ids in lists.items():
-        (root / folder / name.replace("_txt", ".txt")).write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+        (root / folder / name.replace("_txt", ".txt")).write_bytes("".join(f"{i}{end}" for i in ids).encode())
 
 
 def fake_with_split_lists(tmp_path):
-    """The fake with HGR's test clip and a blank-captioned clip in val, an unlisted train clip with a blank
-    caption, and lists that leave clips out, list an unknown clip, a clip twice and the blank one."""
+    """The fake with HGR's test clip, a blank-captioned clip and one ending before its start in val, an unlisted
+    train clip with a blank caption, and lists that leave clips out, list an unknown clip, a clip twice and the
+    two clips whose entries are left out."""
     fake = write_fake_vatex(tmp_path)
     add_entries(fake.root / FILES["val"], {"videoID": HGR, "enCap": ["en hgr"], "chCap": ["zh hgr"]},
-                {"videoID": BLANK, "enCap": [" "], "chCap": [""]})
+                {"videoID": BLANK, "enCap": [" "], "chCap": [""]}, {"videoID": BACKWARDS, "enCap": ["x"]})
     add_entries(fake.root / FILES["train"], {"videoID": "unlisted123_000000_000001", "enCap": ["ok", ""]})
     for seed, name in enumerate((HGR, BLANK, "unlisted123_000000_000001")):
         write_video(fake.root / "videos" / f"{name}.mp4", seed + 5)
     train = [clip_id(*CLIPS[k][:3]) for k in (0, 1)]
     write_split_lists(fake.root, train_list_txt=[*train, "", "missingClip_000000_000001"],
-                      val_list_txt=[VAL, train[0], BLANK], vatex_test_HGR_txt=[HGR])
+                      val_list_txt=[VAL, train[0], BLANK, BACKWARDS], vatex_test_HGR_txt=[HGR])
     return fake, train
 
 
@@ -359,17 +365,21 @@ def test_split_lists_assign_each_listed_clip_its_split_with_captions_from_the_an
         "vatex_test_HGR.txt", FILES["val"])
     lists = fake.root / "vatex_data"
     by_place = {p.path: p for p in result.problems}
-    missing, leak, blank = (by_place[f"{lists / name}:{line}"] for name, line in (
-        ("train_list.txt", 4), ("val_list.txt", 2), ("val_list.txt", 3)))
-    assert "is in none of the annotation files read" in missing.reason
+    missing, leak, blank, backwards = (by_place[f"{lists / name}:{line}"] for name, line in (
+        ("train_list.txt", 4), ("val_list.txt", 2), ("val_list.txt", 3), ("val_list.txt", 4)))
+    assert missing.reason.endswith("is in none of the annotation files read; line left out")
     assert leak.error_type == REPEATED_ENTRY and "in split 'train' too, a leak" in leak.reason
-    assert "has no caption kept" in blank.reason
     entry_problems = [p for p in result.problems if p.path.startswith(str(fake.root / FILES["val"]))]
-    assert {p.sample_id for p in entry_problems} == {BLANK} and len(result.problems) == 3 + len(entry_problems)
+    assert {p.sample_id for p in entry_problems} == {BLANK, BACKWARDS}
+    assert len(result.problems) == 4 + len(entry_problems)
+    for line, clip in ((blank, BLANK), (backwards, BACKWARDS)):  # named at their entry's (last) problem
+        [*_, entry] = [p for p in entry_problems if p.sample_id == clip]
+        assert f"its entry was left out (its problem is named at {entry.path}); line left out" in line.reason
+    assert "at or before its start" in entry.reason
     # unlisted: the third train clip, the test clip and unlisted123 (its blank caption is no problem here)
     assert result.metadata["split_lists"] == {
         "files": {"vatex_data/train_list.txt": "train", "vatex_data/val_list.txt": "val",
-                  "vatex_data/vatex_test_HGR.txt": "test"}, "unlisted_clips": 3}
+                  "vatex_data/vatex_test_HGR.txt": "test"}, "not_read": [], "unlisted_clips": 3}
     assert any("3 clips of the annotation files are in none of the split lists" in r.getMessage()
                for r in caplog.records)
 
@@ -388,5 +398,44 @@ def test_split_lists_refuse_a_folder_without_lists_and_a_split_without_its_list(
     (fake.root / "vatex_data" / "vatex_test_HGR.txt").rename(fake.root / "vatex_data" / "test_list.txt")
     assert [s.sample_id for s in load(fake.root, "test", split_lists="vatex_data").samples] == [HGR]
     (fake.root / "vatex_data" / "test_list.txt").unlink()
-    with pytest.raises(CorpusNotFoundError, match="split 'test' asked, but vatex_test_HGR.txt nor test_list.txt"):
+    with pytest.raises(CorpusNotFoundError, match="split 'test' asked, but neither vatex_test_HGR.txt nor "
+                                                  "test_list.txt is in"):
         load(fake.root, "test", split_lists="vatex_data")
+    with pytest.raises(CorpusNotFoundError, match="split 'val' asked, but val_list.txt is not in"):
+        (fake.root / "vatex_data" / "val_list.txt").unlink()
+        load(fake.root, "val", split_lists="vatex_data")
+
+
+def test_split_lists_with_both_test_lists_read_hgrs_and_say_the_other_is_not_read(tmp_path, caplog):
+    fake, train = fake_with_split_lists(tmp_path)
+    write_split_lists(fake.root, test_list_txt=[VAL, train[1]])  # CLIP2Video's own test list, another clip set
+    with caplog.at_level(logging.WARNING):
+        result = load(fake.root, "test", split_lists="vatex_data")
+    assert [(s.sample_id, s.extra["split_list"]) for s in result.samples] == [(HGR, "vatex_test_HGR.txt")]
+    assert result.metadata["split_lists"]["not_read"] == ["vatex_data/test_list.txt"]
+    assert result.metadata["split_lists"]["files"]["vatex_data/vatex_test_HGR.txt"] == "test"
+    assert any(f"{fake.root / 'vatex_data' / 'test_list.txt'} is not read: vatex_test_HGR.txt, beside it, is read"
+               in r.getMessage() for r in caplog.records)
+
+
+def test_split_list_lines_ending_in_crlf_or_spaces_name_their_clips(tmp_path):
+    fake, train = fake_with_split_lists(tmp_path)
+    write_split_lists(fake.root, end=" \t\r\n", train_list_txt=[f"  {train[0]}", train[1]], val_list_txt=[VAL])
+    result = load(fake.root, split_lists="vatex_data")
+    assert result.problems == []
+    assert {s.sample_id: s.split for s in result.samples} == {train[0]: "train", train[1]: "train", VAL: "val",
+                                                              HGR: "test"}
+
+
+def test_split_lists_name_the_annotation_files_missing_and_refuse_a_list_none_of_whose_clips_is_found(tmp_path):
+    fake, _ = fake_with_split_lists(tmp_path)
+    (fake.root / FILES["val"]).unlink()  # the HGR lists' clips are all in it
+    [missing] = [p for p in load(fake.root, "train", split_lists="vatex_data").problems
+                 if p.path.startswith(str(fake.root / "vatex_data" / "train_list.txt"))]
+    assert missing.reason.endswith(f"is in none of the annotation files read; {FILES['val']} not found in "
+                                   f"{fake.root}; line left out")
+    for split in ("test", None):
+        with pytest.raises(CorpusNotFoundError, match=(
+                rf"none of the \d clips {re.escape(str(fake.root / 'vatex_data'))}/\S+ lists \(split '(val|test)'\) "
+                rf"is in the annotation files read, and {re.escape(FILES['val'])} is not in .*-o annotations_dir=")):
+            load(fake.root, split, split_lists="vatex_data")
