@@ -392,11 +392,11 @@ def retrieval_definitions(one: str = "image", many: str = "images") -> dict[str,
             "rsum": "i2t_r1 + i2t_r5 + i2t_r10 + t2i_r1 + t2i_r5 + t2i_r10",
             "i2t_medr": f"median rank of each {one}'s best caption, floor(median(0-based rank)) + 1",
             "t2i_medr": f"median rank of each caption's {one}, floor(median(0-based rank)) + 1",
-            "t2t_rK": f"text-only row: a caption retrieves the other captions; hit when one of its {one}'s is in the "
-                      "top K",
+            "t2t_rK": f"text-only row: a caption retrieves the other captions; hit when one of its {one}'s other "
+                      "captions is in the top K",
             "chance": f"row of the expected recall of a random scorer, exact for the test {many}' caption counts",
-            "folded_1k": f"the same keys averaged over consecutive 1000-{one} folds (COCO 1K test), when >= 2000 "
-                         f"{many}",
+            "folded_1k": f"the same keys averaged over folds of 1000 consecutive {many} (COCO 1K test), when there "
+                         f"are >= 2000 {many}",
         },
     }
 
