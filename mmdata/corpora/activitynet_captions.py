@@ -37,8 +37,10 @@ from mmdata.corpora.media_captions import (
     VideoHeaders,
     check_split,
     find_csv_dir,
-    shown_path,
+    listed_again,
     require_captions_files,
+    require_videos_found,
+    shown_path,
     video_folders,
 )
 from mmdata.corpora.mosi_raw_media import record_video_span
@@ -110,10 +112,8 @@ def load_activitynet_captions(corpus_dir: Path, options: ActivityNetCaptionsOpti
                 continue
             looked_for.add(video.video_id)
             found_any |= _add_video(corpus_dir, options, folders, headers, video, name, split_of[name], result)
-    if looked_for and not found_any:
-        raise CorpusNotFoundError(
-            f"none of the {len(looked_for)} ActivityNet videos found in {folders.searched_folders()} of {corpus_dir} "
-            f"(as v_<id> or <id> with {', '.join(VIDEO_SUFFIXES)}); -o video_dir= names the folder holding them")
+    require_videos_found(len(looked_for), found_any, "ActivityNet", corpus_dir,
+                         f"as v_<id> or <id> with {', '.join(VIDEO_SUFFIXES)}", folders=folders)
     return result
 
 
@@ -185,7 +185,7 @@ def _repeated(video: AnnotatedVideo, file_name: str, split: str, claimed: dict[s
                                                             (file_name, split, video.video_id))
     if (first_file, first_key) == (file_name, video.video_id) or {first_file, file_name} == SHARED_VIDEOS:
         return False
-    what = f"in split {first_split!r} too, a leak between them" if first_split != split else "again"
+    what = listed_again(first_split, split)
     first = f"{first_file}, as {first_key!r}" if first_key != video.video_id else first_file
     problems += [LoadProblem(s.sample_id, s.where(), f"video {video.video_id!r} is listed {what} (first in "
                              f"{first}); segment left out", REPEATED_ENTRY) for s in video.segments]

@@ -44,8 +44,9 @@ from mmdata.corpora.media_captions import (
     audio_duration_extra,
     check_split,
     find_csv_dir,
-    media_path,
+    first_media_path,
     missing_media_problem,
+    repeated_entry_problem,
     require_captions_files,
     shown_path,
 )
@@ -205,8 +206,8 @@ def _repeated(audiocap_id: str, clip: _Clip, split: str, where: str, loading: _L
     recorded); else the row's ids are taken."""
     first = loading.caption_at.get(audiocap_id)
     if first is not None:
-        problems.append(LoadProblem(clip.sample_id, where, f"audiocap_id {audiocap_id} is listed again (first at "
-                                    f"{first}); row left out", REPEATED_ENTRY))
+        problems.append(repeated_entry_problem(clip.sample_id, where, f"audiocap_id {audiocap_id}", "again", first,
+                                               "row"))
         return True
     loading.caption_at[audiocap_id] = where
     taken = loading.clip_at.setdefault(clip.sample_id, (where, split))
@@ -225,8 +226,7 @@ def _add_samples(corpus_dir: Path, options: AudioCapsOptions, folders: MediaFold
         sharing = loading.clips_sharing_video(clip)
         stems = _audio_stems(clip, video_names=not sharing)
         names = [stem + suffix for stem in stems for suffix in AUDIO_SUFFIXES]
-        audio = next((path for name in names if (path := media_path(
-            corpus_dir, folders, name, where=clip.where, allow_outside=options.allow_outside_root)) is not None), None)
+        audio = first_media_path(corpus_dir, folders, names, where=clip.where, allow_outside=options.allow_outside_root)
         if audio is None:
             result.problems.append(_missing_audio(corpus_dir, folders, clip, stems, sharing))
             continue

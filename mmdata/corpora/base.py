@@ -374,18 +374,23 @@ def expect_text(value: Any, where: Path | str | Callable[[], str], what: str, *,
     """Return `value` if it is a string storable as UTF-8 (and non-empty unless allowed), else raise
     CorpusFormatError naming `what` and the value found. `where` may be a function, called only on failure
     (e.g. `lambda: locate.where("images", i)`)."""
-    problem = None
-    if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        got = "nothing (the key is missing or null)" if value is None else short_repr(value)
-        problem = f"expected {what} as a{'' if allow_empty else ' non-empty'} string, got {got}"
-    else:
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate, which JSON escapes can produce
-            problem = f"{what} is not valid Unicode text: {short_repr(value)}"
+    problem = text_problem(value, what, allow_empty=allow_empty)
     if problem is None:
         return value
     raise CorpusFormatError(f"{where() if callable(where) else where}: {problem}")
+
+
+def text_problem(value: Any, what: str, *, allow_empty: bool = False) -> str | None:
+    """Why `value` is no text `expect_text` accepts (`expected a caption as a string, got 3`), else None: for a
+    loader that leaves the entry out and names it in the errors table instead of stopping the load."""
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        got = "nothing (the key is missing or null)" if value is None else short_repr(value)
+        return f"expected {what} as a{'' if allow_empty else ' non-empty'} string, got {got}"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON escapes can produce
+        return f"{what} is not valid Unicode text: {short_repr(value)}"
+    return None
 
 
 class JsonLocator:

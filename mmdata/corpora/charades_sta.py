@@ -31,8 +31,8 @@ from pathlib import Path
 
 from mmdata.corpora.base import JsonLocator, LoadProblem, LoadResult, expect, json_number, read_csv_rows, read_json, \
     read_text, register_corpus, short_repr
-from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, fit_span, \
-    media_path, missing_media_problem, require_captions_files, shown_path, video_folders
+from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, held_end, \
+    media_path, missing_media_problem, require_captions_files, require_videos_found, shown_path, video_folders
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.corpora.mosi_raw_segments import empty_segment_problem
 from mmdata.errors import ConfigError, CorpusNotFoundError
@@ -141,10 +141,8 @@ def load_charades_sta(corpus_dir: Path, options: CharadesStaOptions, split: str 
                     videos[moment.video_id] = _find_video(corpus_dir, options, folders, headers, moment, lengths)
                 _add_moment(corpus_dir, folders, options, moment, videos[moment.video_id], split_name, path.name,
                             result)
-    if videos and all(v.path is None for v in videos.values()):
-        raise CorpusNotFoundError(
-            f"none of the {len(videos)} Charades videos found in {folders.searched_folders()} of {corpus_dir} (as "
-            f"<id>{options.video_ext}); -o video_dir= names the folder holding them (Charades_v1_480/ as unpacked)")
+    require_videos_found(len(videos), any(v.path is not None for v in videos.values()), "Charades", corpus_dir,
+                         f"as <id>{options.video_ext}", folders=folders, note=" (Charades_v1_480/ as unpacked)")
     return result
 
 
@@ -313,16 +311,12 @@ def _add_moment(corpus_dir: Path, folders: MediaFolders, options: CharadesStaOpt
         result.problems.append(missing_media_problem(corpus_dir, folders, name, moment.sample_id, moment.where,
                                                      "video", left_out="line"))
         return
-    end = moment.end
-    if video.length is not None:
-        end = fit_span(moment.start, moment.end, video.length, sample_id=moment.sample_id, where=moment.where,
-                       part="moment", length_name="length", left_out="line")
-        if isinstance(end, LoadProblem):
-            result.problems.append(end)
-            return
     extra = {**video.extra, "segment": moment.index, "annotation_file": file_name}
-    if end < moment.end:
-        extra["annotated_end"] = moment.end
+    end = held_end(extra, moment.start, moment.end, video.length, sample_id=moment.sample_id, where=moment.where,
+                   part="moment", length_name="length", left_out="line")
+    if isinstance(end, LoadProblem):
+        result.problems.append(end)
+        return
     result.samples.append(Sample(sample_id=moment.sample_id, corpus=CORPUS, split=split, group_id=moment.video_id,
                                  video=video.path, start=moment.start, end=end, captions=(moment.sentence,),
                                  extra=extra))

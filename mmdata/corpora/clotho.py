@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.corpora.base import (
-    REPEATED_ENTRY,
     LoadProblem,
     LoadResult,
     expect,
@@ -41,8 +40,10 @@ from mmdata.corpora.media_captions import (
     audio_duration_extra,
     check_split,
     find_csv_dir,
+    listed_again,
     media_path,
     missing_media_problem,
+    repeated_entry_problem,
     require_captions_files,
 )
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
@@ -134,9 +135,8 @@ def _load_split(corpus_dir: Path, options: ClothoOptions, name: str, path: Path,
         first = loading.first_at.get(sample_id)
         if first is not None:
             if loaded:
-                what = "again" if first[1] == split else f"in split {first[1]!r} too, a leak between them"
-                problems.append(LoadProblem(sample_id, where, f"{file_name} is listed {what} (first at {first[0]}); "
-                                            "this row left out", REPEATED_ENTRY))
+                problems.append(repeated_entry_problem(sample_id, where, file_name, listed_again(first[1], split),
+                                                       first[0], "this row"))
             continue
         loading.first_at[sample_id] = (where, split)
         if not loaded:

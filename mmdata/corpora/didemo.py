@@ -42,12 +42,12 @@ from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from mmdata.corpora.base import REPEATED_ENTRY, JsonLocator, LoadProblem, LoadResult, expect, expect_text, read_json, \
-    register_corpus, short_repr
-from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, fit_span, \
-    media_path, missing_media_problem, require_captions_files, shown_path, video_folders
+from mmdata.corpora.base import REPEATED_ENTRY, JsonLocator, LoadProblem, LoadResult, expect, read_json, \
+    register_corpus, short_repr, text_problem
+from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, first_media_path, \
+    held_end, listed_again, missing_media_problem, require_captions_files, require_videos_found, shown_path, \
+    video_folders
 from mmdata.corpora.mosi_raw_media import record_video_span
-from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 from mmdata.records import MODALITY_DURATION_KEYS, Sample
 
 CORPUS = "didemo"
@@ -175,13 +175,12 @@ def load_didemo(corpus_dir: Path, options: DidemoOptions, split: str | None) -> 
                 _add_video(videos, video, entries, split_name, path.name, options.paragraph == "join", result)
         else:
             first_split.update((d.video, split_name) for d in descriptions if d.video not in first_split)
-    if videos.looked_for and not videos.found_any:
-        raise CorpusNotFoundError(
-            f"none of the {len(videos.looked_for)} DiDeMo videos found in {videos.folders.searched_folders()} of "
-            f"{corpus_dir} (as named in the JSON, with .mp4 added, or as <name>{'/'.join(CONVERTED_SUFFIXES)}; "
-            f"looked for in {', '.join(f'{b}/' if b else 'the root' for b in VIDEO_BASES)} and their per-split "
-            f"subfolders {', '.join(f'{s}/' for s in VIDEO_SUBFOLDERS)}); -o video_dir= names the folder holding "
-            "them or their per-split subfolders")
+    require_videos_found(
+        len(videos.looked_for), videos.found_any, "DiDeMo", corpus_dir,
+        f"as named in the JSON, with .mp4 added, or as <name>{'/'.join(CONVERTED_SUFFIXES)}; looked for in "
+        f"{', '.join(f'{b}/' if b else 'the root' for b in VIDEO_BASES)} and their per-split subfolders "
+        f"{', '.join(f'{s}/' for s in VIDEO_SUBFOLDERS)}", folders=videos.folders,
+        note=" or their per-split subfolders")
     return result
 
 
@@ -193,14 +192,10 @@ def _require_files(corpus_dir: Path, folder: Path, files: dict[str, Path], wante
         CorpusNotFoundError: no annotation file in `folder` (with the option's hint where it was not given), or
             none of split `wanted`.
     """
-    try:
-        require_captions_files(corpus_dir, folder, files, corpus="DiDeMo", file_names=ANNOTATION_FILES,
-                               folders=ANNOTATION_DIRS, wanted=wanted, option="annotations_dir")
-    except CorpusNotFoundError as e:
-        if files or given is not None:
-            raise
-        raise CorpusNotFoundError(f"{e}; -o annotations_dir= names the folder holding them (the LocalizingMoments "
-                                  "release's data/)") from None
+    hint = "" if files or given is not None else \
+        "-o annotations_dir= names the folder holding them (the LocalizingMoments release's data/)"
+    require_captions_files(corpus_dir, folder, files, corpus="DiDeMo", file_names=ANNOTATION_FILES,
+                           folders=ANNOTATION_DIRS, wanted=wanted, option="annotations_dir", hint=hint)
 
 
 def read_descriptions(path: Path, counts: dict[str, int], problems: list[LoadProblem], *,
@@ -283,11 +278,10 @@ def _untimed(entry: dict, sample_id: str, video: str, where: Callable[..., str],
 
 def _description_problem(text: Any) -> tuple[tuple[str, ...], str] | None:
     """Why a `description` is unusable (with the steps to it), else None."""
-    try:
-        text = expect_text(text, "", "a description", allow_empty=True)
-    except CorpusFormatError as e:
-        return ("description",), str(e).removeprefix(": ")
-    return (("description",), "blank description") if not text.strip() else None
+    problem = text_problem(text, "a description", allow_empty=True)
+    if problem is None and not text.strip():
+        problem = "blank description"
+    return (("description",), problem) if problem else None
 
 
 def _times_problem(times: Any, bad: dict[int, str]) -> tuple[tuple[str | int, ...], str] | None:
@@ -333,10 +327,8 @@ class _Videos:
     def find(self, video: str, where: Callable[[], str]) -> tuple[str | None, dict[str, float]]:
         """The video's path relative to the root (None: no folder holds it) and its header values."""
         if video not in self._found:
-            names = video_names(video)
-            self._found[video] = next((p for n in names if (p := media_path(
-                self.corpus_dir, self.folders, n, where=where, allow_outside=self.options.allow_outside_root))
-                is not None), None)
+            self._found[video] = first_media_path(self.corpus_dir, self.folders, video_names(video), where=where,
+                                                  allow_outside=self.options.allow_outside_root)
             self.found_any |= self._found[video] is not None
         path = self._found[video]
         return (path, self.headers.span(self.corpus_dir / path)) if path is not None else (None, {})
@@ -363,20 +355,16 @@ def _add_moment(videos: _Videos, description: Description, split: str, file_name
         result.problems.append(videos.missing(description.video, description.sample_id, description.where(),
                                               "moment"))
         return
-    start, end = description.seconds()
-    length = span.get(MODALITY_DURATION_KEYS["video"])
-    if length is not None:
-        cut = fit_span(start, end, length, sample_id=description.sample_id, where=description.where, part="moment",
-                       length_name="length", source=f", from {path}'s header", left_out="description")
-        if isinstance(cut, LoadProblem):
-            result.problems.append(cut)
-            return
-        end, annotated_end = cut, end
+    start, annotated_end = description.seconds()
     extra = {"annotation_file": file_name, "times": [list(t) for t in description.times],
              "segments": list(description.span), "span_votes": description.votes, **_annotation_id(description),
              **span}
-    if length is not None and end < annotated_end:
-        extra["annotated_end"] = annotated_end
+    end = held_end(extra, start, annotated_end, span.get(MODALITY_DURATION_KEYS["video"]),
+                   sample_id=description.sample_id, where=description.where, part="moment", length_name="length",
+                   source=f", from {path}'s header", left_out="description")
+    if isinstance(end, LoadProblem):
+        result.problems.append(end)
+        return
     result.samples.append(Sample(sample_id=description.sample_id, corpus=CORPUS, split=split,
                                  group_id=description.video, video=path, start=start, end=end,
                                  captions=(description.text,), extra=extra))
@@ -397,7 +385,7 @@ def _by_video(descriptions: list[Description], split: str, first_split: dict[str
         if earlier != split:
             problems += [replace(p, sample_id=description.video) for p in description.time_problems]
             problems.append(LoadProblem(description.sample_id, description.where(), (
-                f"video {description.video!r} is listed in split {earlier!r} too, a leak between them; description "
+                f"video {description.video!r} is listed {listed_again(earlier, split)}; description "
                 f"left out (-o level=video gives the video one sample, in split {earlier!r})"), REPEATED_ENTRY))
         else:
             grouped.setdefault(description.video, []).append(description)

@@ -1,5 +1,5 @@
-"""Helpers shared by the loaders of captioned audio and video corpora (`clotho`, `audiocaps`, `msrvtt`,
-`activitynet-captions`, `charades-sta`).
+"""Helpers shared by the loaders of captioned audio and video corpora (`clotho`, `audiocaps`, `wavcaps`, `msrvtt`,
+`activitynet-captions`, `charades-sta`, `youcook2`, `didemo`, `vatex`).
 
 Such a corpus lists media files and their captions in annotation files, and the media sit in a few
 known folders. A row whose media file is not there is left out and named in the errors table
@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-from mmdata.corpora.base import LoadProblem, given_image_dir, safe_relative_path
+from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, given_image_dir, safe_relative_path
 from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.media.files import is_regular_file, media_file_problem
 from mmdata.records import MODALITY_DURATION_KEYS, START_KEYS
@@ -66,17 +67,55 @@ def _is_file(entry: os.DirEntry) -> bool:
         return False
 
 
-def media_path(corpus_dir: Path, folders: MediaFolders, name: str, *, where: str,
+def media_path(corpus_dir: Path, folders: MediaFolders, name: str, *, where: str | Callable[[], str],
                allow_outside: bool) -> str | None:
     """The checked relative path of media file `name` in `folders`, or None when no folder holds it.
 
     Raises:
-        CorpusFormatError: the path leads outside the corpus root without `allow_outside` (`where` names the row).
+        CorpusFormatError: the path leads outside the corpus root without `allow_outside` (`where` names the row;
+            a callable is called only then).
     """
     found = folders.find(name)
     if found is None:
         return None
     return safe_relative_path(corpus_dir, found, where=where, allow_outside=allow_outside)
+
+
+def first_media_path(corpus_dir: Path, folders: MediaFolders, names: Iterable[str], *,
+                     where: str | Callable[[], str], allow_outside: bool) -> str | None:
+    """The checked relative path (`media_path`) of the first of `names`, first first, that a folder holds (a
+    clip's own file before its whole video, `.flac` before `.wav`), or None when no folder holds any."""
+    return next((path for name in names if (path := media_path(
+        corpus_dir, folders, name, where=where, allow_outside=allow_outside)) is not None), None)
+
+
+def require_videos_found(looked_for: int, found_any: bool, corpus: str, corpus_dir: Path, named: str, *,
+                         folders: MediaFolders | None = None, note: str = "") -> None:
+    """Refuse a load none of whose `looked_for` videos is found (a wrong folder, not a few gone videos):
+    `named` says how their files were looked for (`as <id>.mp4`), `folders` (where given) the folders searched,
+    `note` the words ending the option's advice (` (Charades_v1_480/ as unpacked)`).
+
+    Raises:
+        CorpusNotFoundError: `looked_for` videos and none found, naming `-o video_dir=`.
+    """
+    if looked_for and not found_any:
+        where = f"{folders.searched_folders()} of {corpus_dir}" if folders is not None else str(corpus_dir)
+        raise CorpusNotFoundError(f"none of the {looked_for} {corpus} videos found in {where} ({named}); "
+                                  f"-o video_dir= names the folder holding them{note}")
+
+
+def listed_again(first_split: str, split: str) -> str:
+    """How an entry an earlier one listed is listed: `again` (in its own split), else `in split 'train' too, a
+    leak between them` (`check` would report its sample in two splits)."""
+    return "again" if first_split == split else f"in split {first_split!r} too, a leak between them"
+
+
+def repeated_entry_problem(sample_id: str, where: str, subject: str, listed: str, first_at: str,
+                           left_out: str) -> LoadProblem:
+    """The `REPEATED_ENTRY` problem of an entry an earlier one listed: `clip x is listed again (first at
+    train.json:3:5: [2]); entry left out` (`listed`: `listed_again`'s words, or the caller's own)."""
+    return LoadProblem(sample_id, where, f"{subject} is listed {listed} (first at {first_at}); {left_out} left out",
+                       REPEATED_ENTRY)
 
 
 def missing_media_problem(corpus_dir: Path, folders: MediaFolders, name: str, sample_id: str, where: str,
@@ -125,6 +164,18 @@ class VideoHeaders:
         return self._spans[path]
 
 
+def held_end(extra: dict[str, Any], start: float, end: float, length: float | None,
+             **fit: Any) -> float | LoadProblem:
+    """`fit_span(start, end, length, **fit)` where the video's `length` is known (None: `end` as annotated),
+    the annotated end kept in `extra` as `annotated_end` where the span is cut at `length`."""
+    if length is None:
+        return end
+    fitted = fit_span(start, end, length, **fit)
+    if not isinstance(fitted, LoadProblem) and fitted < end:
+        extra["annotated_end"] = end
+    return fitted
+
+
 def fit_span(start: float, end: float, length: float, *, sample_id: str | None, where: str | Callable[[], str],
              part: str = "segment", length_name: str = "duration", source: str = "",
              left_out: str = "segment") -> float | LoadProblem:
@@ -148,8 +199,12 @@ def audio_duration_extra(path: Path) -> dict[str, float]:
     the sample's audio tables: soundfile.info for the files `load_audio` reads with soundfile (WAV, FLAC,
     OGG, MP3), the audio stream's header for a container (M4A: AAC in MP4, which soundfile cannot read),
     with `audio_media_start` where that stream starts after 0; empty where the header cannot be read
-    (extraction then names the problem)."""
-    from mmdata.media.audio import SOUNDFILE_SUFFIXES, audio_stream_span
+    (extraction then names the problem). A FLAC's length comes from its STREAMINFO block where it counts its
+    samples (`flac_stream_seconds`: the same frames and rate, read 9 times faster)."""
+    from mmdata.media.audio import SOUNDFILE_SUFFIXES, audio_stream_span, flac_stream_seconds
+
+    if path.suffix.lower() == ".flac" and (seconds := flac_stream_seconds(path)) is not None:
+        return {MODALITY_DURATION_KEYS["audio"]: round(seconds, 6)}
 
     if path.suffix.lower() not in SOUNDFILE_SUFFIXES:
         span = audio_stream_span(path)
@@ -197,10 +252,11 @@ def find_csv_dir(corpus_dir: Path, csv_dir: str | None, folders: Iterable[str], 
 
 def require_captions_files(corpus_dir: Path, csv_dir: Path, found: Iterable[str], *, corpus: str,
                            file_names: Mapping[str, str | tuple[str, ...]], folders: Iterable[str],
-                           wanted: str | None, option: str = "csv_dir") -> None:
+                           wanted: str | None, option: str = "csv_dir", hint: str = "") -> None:
     """Refuse a load without captions: `found` are the splits whose file is in `csv_dir`, `file_names` maps
     every split to its file's name (or names, where several files hold one split), `folders` are the ones
-    `find_csv_dir` looked in, `option` the name of the option that names `csv_dir`.
+    `find_csv_dir` looked in, `option` the name of the option that names `csv_dir`, `hint` advice ending
+    either refusal (`-o annotations_dir= names the folder holding them`, where the option was not given).
 
     Raises:
         CorpusNotFoundError: no captions file (naming the folders looked in, or the option), or none of
@@ -208,17 +264,18 @@ def require_captions_files(corpus_dir: Path, csv_dir: Path, found: Iterable[str]
     """
     found = list(found)
     names = {split: (n,) if isinstance(n, str) else tuple(n) for split, n in file_names.items()}
+    advice = f"; {hint}" if hint else ""
     if not found:
         others = [f"{d}/" for d in folders if d]
         where = f"{csv_dir} (option {option})" if csv_dir != corpus_dir else str(csv_dir)
         if csv_dir == corpus_dir and others:
             where += f" or {corpus_dir}'s {', '.join(others)} folder{'s' if len(others) > 1 else ''}"
         every = [n for split_names in names.values() for n in split_names]
-        raise CorpusNotFoundError(f"no {corpus} captions file ({', '.join(every)}) found in {where}")
+        raise CorpusNotFoundError(f"no {corpus} captions file ({', '.join(every)}) found in {where}{advice}")
     if wanted is not None and wanted not in found:
         absent = " nor ".join(names[wanted])
         absent = f"neither {absent} is" if len(names[wanted]) > 1 else f"{absent} is not"
-        raise CorpusNotFoundError(f"split {wanted!r} asked, but {absent} in {csv_dir}; splits there: {found}")
+        raise CorpusNotFoundError(f"split {wanted!r} asked, but {absent} in {csv_dir}; splits there: {found}{advice}")
 
 
 def shown_path(corpus_dir: Path, path: Path) -> str:

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, expect, read_csv_rows
+from mmdata.corpora.base import LoadProblem, expect, read_csv_rows
+from mmdata.corpora.media_captions import listed_again, repeated_entry_problem
 from mmdata.corpora.msrvtt_json import Annotations, read_annotations
 from mmdata.errors import CorpusNotFoundError
 
@@ -94,9 +95,8 @@ def _assign(path: Path, line: int, row: dict[str, str], split: str, captions: tu
     expect(bool(video_id), where, "expected a video id (e.g. video7010) in column video_id, got nothing")
     if video_id in assigned:
         first_split, first_where, _ = assigned[video_id]  # a CSV row's: `file:line`
-        what = "again" if first_split == split else f"in split {first_split!r} too, a leak between them"
-        problems.append(LoadProblem(video_id, where, f"{video_id} is listed {what} (first at {first_where}); "
-                                    "this row left out", REPEATED_ENTRY))
+        problems.append(repeated_entry_problem(video_id, where, video_id, listed_again(first_split, split),
+                                               first_where, "this row"))
         return
     assigned[video_id] = (split, where, captions)
 

@@ -37,26 +37,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from mmdata.corpora.base import (
-    REPEATED_ENTRY,
-    JsonLocator,
-    LoadProblem,
-    LoadResult,
-    expect,
-    expect_text,
-    read_json,
-    register_corpus,
-    short_repr,
-)
+from mmdata.corpora.base import JsonLocator, LoadProblem, LoadResult, expect, read_json, register_corpus, short_repr, \
+    text_problem
 from mmdata.corpora.media_captions import (
     MediaFolders,
     VideoHeaders,
     check_split,
     find_csv_dir,
-    fit_span,
-    media_path,
+    first_media_path,
+    held_end,
+    listed_again,
     missing_media_problem,
+    repeated_entry_problem,
     require_captions_files,
+    require_videos_found,
     shown_path,
     video_folders,
 )
@@ -67,7 +61,7 @@ from mmdata.corpora.vatex_split_lists import (
     listed_entries,
     require_split_list,
 )
-from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.records import MODALITY_DURATION_KEYS, Sample
 
 CORPUS = "vatex"
@@ -176,15 +170,8 @@ def _official_entries(files: dict[str, Path], captions: Captions, wanted: str | 
                       problems: list[LoadProblem]) -> list[Entry]:
     """The clips of the split asked (None: every split), each in the split of the first file listing it; the
     problems of the splits loaded recorded (every file is read, so that a clip listed earlier is found)."""
-    claimed: dict[str, tuple[str, Callable[[], str]]] = {}  # videoID -> (split, where) of the entry keeping it
-    entries: list[Entry] = []
-    for name, path in files.items():
-        loaded = wanted in (None, name)
-        file_problems = problems if loaded else []
-        for clip in read_clips(path, _caption_keys(captions, name), file_problems):
-            if not _repeated(clip, name, claimed, file_problems) and loaded:
-                entries.append((name, clip, path, {}))
-    return entries
+    listings = _first_listings(files, captions, lambda split: problems if wanted in (None, split) else [])
+    return [(split, clip, path, {}) for split, clip, path in listings if wanted in (None, split)]
 
 
 def _listed_entries(corpus_dir: Path, files: dict[str, Path], lists: dict[str, Path], captions: Captions,
@@ -214,13 +201,20 @@ def _unread_files(annotations_dir: Path, files: dict[str, Path], file_names: dic
 def _readable_clips(files: dict[str, Path], captions: Captions,
                     problems: list[LoadProblem]) -> dict[str, tuple[Clip, Path]]:
     """videoID -> the clip and its annotation file, of every file (the first file listing a clip keeps it)."""
-    claimed: dict[str, tuple[str, Callable[[], str]]] = {}
-    clips: dict[str, tuple[Clip, Path]] = {}
-    for name, path in files.items():
-        for clip in read_clips(path, _caption_keys(captions, name), problems):
-            if not _repeated(clip, name, claimed, problems, files_are_splits=False):
-                clips[clip.video_id] = (clip, path)
-    return clips
+    listings = _first_listings(files, captions, lambda split: problems, files_are_splits=False)
+    return {clip.video_id: (clip, path) for _, clip, path in listings}
+
+
+def _first_listings(files: dict[str, Path], captions: Captions, problems_of: Callable[[str], list[LoadProblem]], *,
+                    files_are_splits: bool = True) -> Iterator[tuple[str, Clip, Path]]:
+    """Each file's split and its readable clips not listed by an earlier entry (the first listing keeps the clip),
+    every file read in order; `problems_of(split)` takes the problems of that split's file (a repeat's too)."""
+    claimed: dict[str, tuple[str, Callable[[], str]]] = {}  # videoID -> (split, where) of the entry keeping it
+    for split, path in files.items():
+        problems = problems_of(split)
+        for clip in read_clips(path, _caption_keys(captions, split), problems):
+            if not _repeated(clip, split, claimed, problems, files_are_splits=files_are_splits):
+                yield split, clip, path
 
 
 def _add_clips(corpus_dir: Path, options: VatexOptions, entries: list[Entry], result: LoadResult) -> None:
@@ -233,10 +227,8 @@ def _add_clips(corpus_dir: Path, options: VatexOptions, entries: list[Entry], re
     headers = VideoHeaders(record_video_span)
     found = sum(_add_clip(corpus_dir, options, folders, headers, clip, split, path, extra, result)
                 for split, clip, path, extra in entries)
-    if entries and not found:
-        raise CorpusNotFoundError(
-            f"none of the {len(entries)} VATEX videos found in {folders.searched_folders()} of {corpus_dir} (as "
-            f"<videoID> or <youtube_id> with {', '.join(VIDEO_SUFFIXES)}); -o video_dir= names the folder holding them")
+    require_videos_found(len(entries), found > 0, "VATEX", corpus_dir,
+                         f"as <videoID> or <youtube_id> with {', '.join(VIDEO_SUFFIXES)}", folders=folders)
 
 
 def read_clips(path: Path, keys: tuple[str, ...], problems: list[LoadProblem]) -> Iterator[Clip]:
@@ -318,10 +310,11 @@ def _captions(entry: dict, video_id: str, key: str, where: Callable[..., str],
         return None
     kept = []
     for k, value in enumerate(values):
-        try:
-            kept.append(expect_text(value, "", f"{key}[{k}]").strip())
-        except CorpusFormatError as e:
-            problems.append(LoadProblem(video_id, where(key, k), f"{str(e).lstrip(': ')}; that caption left out"))
+        problem = text_problem(value, f"{key}[{k}]")
+        if problem is None:
+            kept.append(value.strip())
+        else:
+            problems.append(LoadProblem(video_id, where(key, k), f"{problem}; that caption left out"))
     return kept
 
 
@@ -368,13 +361,9 @@ def _require_files(corpus_dir: Path, annotations_dir: Path, files: dict[str, Pat
     """
     if not files:
         _refuse_unread_files(corpus_dir, annotations_dir, file_names, options)
-    try:
-        require_captions_files(corpus_dir, annotations_dir, files, corpus="VATEX", file_names=file_names,
-                               folders=ANNOTATION_DIRS, wanted=wanted, option="annotations_dir")
-    except CorpusNotFoundError as e:
-        if options.annotations_dir is not None:
-            raise
-        raise CorpusNotFoundError(f"{e}; -o annotations_dir= names the folder holding them") from None
+    hint = "-o annotations_dir= names the folder holding them" if options.annotations_dir is None else ""
+    require_captions_files(corpus_dir, annotations_dir, files, corpus="VATEX", file_names=file_names,
+                           folders=ANNOTATION_DIRS, wanted=wanted, option="annotations_dir", hint=hint)
 
 
 def _refuse_unread_files(corpus_dir: Path, annotations_dir: Path, file_names: dict[str, str],
@@ -413,10 +402,9 @@ def _repeated(clip: Clip, split: str, claimed: dict[str, tuple[str, Callable[[],
         claimed[clip.video_id] = (split, clip.where)
         return False
     first_split, first_where = claimed[clip.video_id]
-    what = ("again" if first_split == split else f"in split {first_split!r} too, a leak between them"
-            if files_are_splits else f"in {ANNOTATION_FILES[first_split]} too")
-    problems.append(LoadProblem(clip.video_id, clip.where(), f"clip {clip.video_id} is listed {what} (first at "
-                                f"{first_where()}); entry left out", REPEATED_ENTRY))
+    listed = listed_again(first_split, split) if files_are_splits else f"in {ANNOTATION_FILES[first_split]} too"
+    problems.append(repeated_entry_problem(clip.video_id, clip.where(), f"clip {clip.video_id}", listed,
+                                           first_where(), "entry"))
     return True
 
 
@@ -426,8 +414,10 @@ def _add_clip(corpus_dir: Path, options: VatexOptions, folders: MediaFolders, he
     `more_extra`; returns whether either file was found."""
     clip_names = [clip.video_id + suffix for suffix in VIDEO_SUFFIXES]
     video_names = [clip.youtube_id + suffix for suffix in VIDEO_SUFFIXES]
-    clip_file = _find(corpus_dir, options, folders, clip_names, clip)
-    whole_file = None if clip_file is not None else _find(corpus_dir, options, folders, video_names, clip)
+    clip_file = first_media_path(corpus_dir, folders, clip_names, where=clip.where,
+                                 allow_outside=options.allow_outside_root)
+    whole_file = None if clip_file is not None else first_media_path(
+        corpus_dir, folders, video_names, where=clip.where, allow_outside=options.allow_outside_root)
     if clip_file is None and whole_file is None:
         result.problems.append(missing_media_problem(
             corpus_dir, folders, clip_names[0], clip.video_id, clip.where(), "video",
@@ -444,12 +434,6 @@ def _add_clip(corpus_dir: Path, options: VatexOptions, folders: MediaFolders, he
     return True
 
 
-def _find(corpus_dir: Path, options: VatexOptions, folders: MediaFolders, names: list[str], clip: Clip) -> str | None:
-    """The checked path of the first of `names` a folder holds, else None."""
-    return next((path for name in names if (path := media_path(corpus_dir, folders, name, where=clip.where,
-                                                               allow_outside=options.allow_outside_root))), None)
-
-
 def _in_whole_video(corpus_dir: Path, headers: VideoHeaders, sample: Sample, clip: Clip, path: str,
                     problems: list[LoadProblem]) -> Sample | None:
     """`sample` as the span [start, end] of its whole YouTube video at `path`, held to the length the file's
@@ -458,21 +442,16 @@ def _in_whole_video(corpus_dir: Path, headers: VideoHeaders, sample: Sample, cli
     recorded, where the clip starts at or after that end."""
     span = headers.span(corpus_dir / path)
     extra = {**sample.extra, **span}
-    end: float = clip.end
     length = span.get(MODALITY_DURATION_KEYS["video"])
     if length is not None and _is_cut_clip(clip, length):
         return Sample(sample_id=sample.sample_id, corpus=CORPUS, split=sample.split, group_id=sample.group_id,
                       video=path, captions=sample.captions, extra={**extra, "video_is_clip": True})
-    if length is not None:
-        fitted = fit_span(float(clip.start), float(clip.end), length, sample_id=clip.video_id, where=clip.where,
-                          part="clip", source=f", from {path}'s header", left_out="entry")
-        if isinstance(fitted, LoadProblem):
-            problems.append(LoadProblem(fitted.sample_id, fitted.path, (
-                f"{fitted.reason}; is {path} the cut clip? name it {clip.video_id}{Path(path).suffix}")))
-            return None
-        if fitted < end:
-            extra["annotated_end"] = end
-        end = fitted
+    end = held_end(extra, float(clip.start), clip.end, length, sample_id=clip.video_id, where=clip.where,
+                   part="clip", source=f", from {path}'s header", left_out="entry")
+    if isinstance(end, LoadProblem):
+        problems.append(LoadProblem(end.sample_id, end.path, (
+            f"{end.reason}; is {path} the cut clip? name it {clip.video_id}{Path(path).suffix}")))
+        return None
     return Sample(sample_id=sample.sample_id, corpus=CORPUS, split=sample.split, group_id=sample.group_id,
                   video=path, start=float(clip.start), end=float(end), captions=sample.captions, extra=extra)
 

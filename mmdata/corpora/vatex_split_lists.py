@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, LoadResult, read_text
-from mmdata.corpora.media_captions import shown_path
+from mmdata.corpora.base import LoadProblem, LoadResult, read_text
+from mmdata.corpora.media_captions import listed_again, repeated_entry_problem, shown_path
 from mmdata.errors import CorpusNotFoundError
 
 log = logging.getLogger(__name__)
@@ -163,9 +163,8 @@ def read_split_lists(lists: dict[str, Path], loaded: set[str], problems: list[Lo
             listed = ListedClip(video_id, split, path, line)
             kept = first.setdefault(video_id, listed)
             if kept is not listed and loaded & {kept.split, split}:
-                what = "again" if kept.split == split else f"in split {kept.split!r} too, a leak between them"
-                problems.append(LoadProblem(video_id, listed.where, (
-                    f"clip {video_id} is listed {what} (first at {kept.where}); line left out"), REPEATED_ENTRY))
+                problems.append(repeated_entry_problem(video_id, listed.where, f"clip {video_id}",
+                                                       listed_again(kept.split, split), kept.where, "line"))
     return list(first.values())
 
 

@@ -37,30 +37,30 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from mmdata.corpora.base import (
-    REPEATED_ENTRY,
     JsonLocator,
     LoadProblem,
     LoadResult,
     expect,
-    expect_text,
     given_image_dir,
     json_number,
     read_json,
     register_corpus,
     short_repr,
+    text_problem,
 )
 from mmdata.corpora.media_captions import (
     MediaFolders,
     audio_duration_extra,
     check_split,
     find_csv_dir,
-    media_path,
+    first_media_path,
     missing_media_problem,
+    repeated_entry_problem,
     require_captions_files,
     shown_path,
 )
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
-from mmdata.records import MODALITY_DURATION_KEYS, Sample
+from mmdata.records import Sample
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +95,6 @@ ZIP_INNER_DIR = "mnt/fast/nobackup/scratch4weeks/xm00178/WavCaps/data/waveforms"
 AUDIO_SUFFIXES = (".flac", ".wav")
 #: The entry fields kept in `extra`, as the JSON holds them (text, FreeSound's tags a list of text).
 SOURCE_FIELDS = ("title", "description", "author", "href", "download_link", "file_name", "category", "tags")
-#: A FLAC file's first bytes: `fLaC`, the STREAMINFO block's header, its block sizes and frame sizes, then 64 bits
-#: holding the sample rate (20 bits), channels (3), bits per sample (5) and total samples (36).
-FLAC_MAGIC = b"fLaC"
-FLAC_HEAD_BYTES = 26
 
 
 @dataclass(frozen=True)
@@ -230,9 +226,8 @@ def _read_source(path: Path, source: str, blacklist: _Blacklist, problems: list[
             continue
         first = first_index.setdefault(entry.sample_id, i)
         if first != i:
-            problems.append(LoadProblem(entry.sample_id, entry.where(), (
-                f"id {entry.extra['wavcaps_id']!r} is listed again (first at {locate.where(*steps, first)}); "
-                "entry left out"), REPEATED_ENTRY))
+            problems.append(repeated_entry_problem(entry.sample_id, entry.where(), f"id {entry.extra['wavcaps_id']!r}",
+                                                   "again", locate.where(*steps, first), "entry"))
         elif blacklist.lists(source, entry.stem):
             blacklist.left_out[source] += 1
         else:
@@ -305,11 +300,8 @@ def _stem(wavcaps_id: str) -> str:
 
 def _caption_problem(caption: Any) -> str | None:
     """Why an entry's caption is unusable (no text, not valid Unicode text, blank), else None."""
-    try:
-        caption = expect_text(caption, "", "a caption", allow_empty=True)
-    except CorpusFormatError as e:
-        return str(e).removeprefix(": ")
-    return "blank caption" if not caption.strip() else None
+    problem = text_problem(caption, "a caption", allow_empty=True)
+    return problem if problem is not None or caption.strip() else "blank caption"
 
 
 def _storable(value: Any) -> bool:
@@ -339,8 +331,7 @@ def _find_audio(corpus_dir: Path, options: WavCapsOptions, folders: MediaFolders
                 problems: list[LoadProblem]) -> str | None:
     """The path of the entry's sound (`<stem>.flac`, else `.wav`), else None with its problem recorded."""
     names = [entry.stem + suffix for suffix in AUDIO_SUFFIXES]
-    audio = next((path for name in names if (path := media_path(
-        corpus_dir, folders, name, where=entry.where, allow_outside=options.allow_outside_root)) is not None), None)
+    audio = first_media_path(corpus_dir, folders, names, where=entry.where, allow_outside=options.allow_outside_root)
     if audio is None:
         problems.append(missing_media_problem(corpus_dir, folders, names[0], entry.sample_id, entry.where(),
                                               "audio", also=", ".join(names[1:]), left_out="entry"))
@@ -350,28 +341,8 @@ def _find_audio(corpus_dir: Path, options: WavCapsOptions, folders: MediaFolders
 def _samples(corpus_dir: Path, found: list[tuple[_Entry, str]]) -> list[Sample]:
     """The samples of the entries whose sound was found, in order, each with its sound's length from its header."""
     return [Sample(sample_id=entry.sample_id, corpus=CORPUS, split=SPLIT, group_id=entry.sample_id, audio=audio,
-                   captions=(entry.caption,), extra={**entry.extra, **_audio_duration(corpus_dir / audio)})
+                   captions=(entry.caption,), extra={**entry.extra, **audio_duration_extra(corpus_dir / audio)})
             for entry, audio in found]
-
-
-def _audio_duration(path: Path) -> dict[str, float]:
-    """`audio_duration_extra(path)` (`{"audio_duration": seconds}`), from a FLAC's STREAMINFO block where the file
-    starts with one: its total samples and sample rate are the frames and rate libsndfile reports, read in 8 us
-    instead of soundfile.info's 70 us (most of it Python, so threads do not help): 403,000 sounds load half a
-    minute sooner. A WAV, a FLAC not starting with STREAMINFO or not counting its samples go to soundfile."""
-    head = b""
-    if path.suffix.lower() == ".flac":
-        try:
-            with open(path, "rb") as file:
-                head = file.read(FLAC_HEAD_BYTES)
-        except OSError:
-            head = b""
-    if len(head) == FLAC_HEAD_BYTES and head[:4] == FLAC_MAGIC and head[4] & 0x7F == 0:  # block type 0: STREAMINFO
-        bits = int.from_bytes(head[18:26], "big")
-        rate, frames = bits >> 44, bits & ((1 << 36) - 1)
-        if rate > 0 and frames > 0:
-            return {MODALITY_DURATION_KEYS["audio"]: round(frames / rate, 6)}
-    return audio_duration_extra(path)
 
 
 def _source_audio_folders(corpus_dir: Path, audio_dir: str | None, loaded: list[str],

@@ -38,11 +38,11 @@ from typing import Any
 
 from mmdata.corpora.activitynet_captions_json import AnnotatedVideo, Segment, check_segment, duration_reason, \
     find_video, fit_segments, repeated_video_problems, segment_samples
-from mmdata.corpora.base import JsonLocator, LoadProblem, LoadResult, expect_text, json_number, read_json, \
-    read_text, register_corpus, short_repr
+from mmdata.corpora.base import JsonLocator, LoadProblem, LoadResult, json_number, read_json, read_text, \
+    register_corpus, short_repr, text_problem
 from mmdata.corpora.json_keys import RepeatedKey
 from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, \
-    require_captions_files, shown_path
+    require_captions_files, require_videos_found, shown_path
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 
@@ -125,11 +125,8 @@ def load_youcook2(corpus_dir: Path, options: YouCook2Options, split: str | None)
             folders[key] = _video_folders(corpus_dir, options.video_dir, *key)
         looked_for += 1
         found_any |= _add_video(corpus_dir, options, folders[key], headers, entry, path.name, recipes, result)
-    if looked_for and not found_any:
-        raise CorpusNotFoundError(
-            f"none of the {looked_for} YouCook2 videos found in {corpus_dir} (looked for <id> with "
-            f"{', '.join(VIDEO_SUFFIXES)} or none, in those there of {_searched(options.video_dir)}); "
-            "-o video_dir= names the folder holding them")
+    require_videos_found(looked_for, found_any, "YouCook2", corpus_dir, f"looked for <id> with "
+                         f"{', '.join(VIDEO_SUFFIXES)} or none, in those there of {_searched(options.video_dir)}")
     return result
 
 
@@ -395,11 +392,8 @@ def _segment_problem(annotation: Any) -> str | None:
     segment, sentence = annotation.get("segment"), annotation.get("sentence")
     if not isinstance(segment, list) or len(segment) != 2 or not all(json_number(t) for t in segment):
         return f"segment {short_repr(segment)} is no [start, end] pair of seconds (finite numbers); {expected}"
-    try:
-        expect_text(sentence, "", "a sentence", allow_empty=True)
-    except CorpusFormatError as e:
-        return f"{str(e).removeprefix(': ')}; {expected}"
-    return None
+    problem = text_problem(sentence, "a sentence", allow_empty=True)
+    return f"{problem}; {expected}" if problem else None
 
 
 def _recipe_type(value: Any) -> str | None:

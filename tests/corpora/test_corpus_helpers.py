@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from mmdata.corpora.base import JsonLocator, expect_text, safe_relative_path
+from mmdata.corpora.base import JsonLocator, expect_text, safe_relative_path, text_problem
 from mmdata.errors import CorpusFormatError
 
 
@@ -43,6 +43,14 @@ def test_expect_text_rejects_wrong_types_empty_and_lone_surrogates():
         expect_text(" ", lambda: "f:2", "'caption'")
     with pytest.raises(CorpusFormatError, match="not valid Unicode text"):
         expect_text("a\ud800", "f:1", "'caption'")
+
+
+@pytest.mark.parametrize(("value", "allow_empty"), [(3, False), (None, True), (" ", False), ("a\ud800", True)])
+def test_text_problem_is_the_reason_expect_text_refuses_without_its_location(value, allow_empty):
+    with pytest.raises(CorpusFormatError) as refused:
+        expect_text(value, "f:1", "a caption", allow_empty=allow_empty)
+    assert text_problem(value, "a caption", allow_empty=allow_empty) == str(refused.value).removeprefix("f:1: ")
+    assert text_problem(" ok ", "a caption") is None and text_problem("", "a caption", allow_empty=True) is None
 
 
 @pytest.mark.parametrize(("relative", "message"), [

@@ -31,7 +31,34 @@ def test_wav_keeps_its_soundfile_header_and_unreadable_files_give_none(tmp_path)
     broken = tmp_path / "broken.m4a"
     broken.write_bytes(b"not an MP4 at all")
     assert audio_stream_span(broken) is None and audio_duration_extra(broken) == {}
+    (tmp_path / "folder.m4a").mkdir()
     assert audio_stream_span(tmp_path / "gone.m4a") is None and audio_duration_extra(tmp_path / "folder.m4a") == {}
+
+
+def test_a_header_whose_length_is_an_estimate_gives_none(tmp_path):
+    """AAC in MPEG-TS (here named .m4a) states a length off by tenths of a second: not trusted, not recorded."""
+    import av
+
+    from tests.fakes.av import tone
+
+    path = tmp_path / "clip.m4a"
+    samples = tone(220.0, 3.0, 16000)
+    with av.open(str(path), "w", format="mpegts") as container:
+        stream = container.add_stream("aac", rate=16000, layout="mono")
+        for start in range(0, len(samples), 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, start:start + 1024].copy(), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, start
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    assert load_audio(path).duration == pytest.approx(3.0, abs=0.1)  # a real, decodable clip
+    assert audio_stream_span(path) is None and audio_duration_extra(path) == {}
+
+
+def test_without_pyav_an_m4a_loads_without_its_length(tmp_path, monkeypatch):
+    """PyAV is optional (the `video` extra): without it the header is not read and the load goes on."""
+    path = write_tone_m4a(tmp_path / "clip.m4a", duration=0.5)
+    monkeypatch.setitem(__import__("sys").modules, "av", None)
+    assert audio_stream_span(path) is None and audio_duration_extra(path) == {}
 
 
 def test_audiocaps_m4a_clips_carry_their_length_and_check_holds_the_audio_table_to_it(tmp_path):

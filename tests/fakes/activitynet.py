@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.fakes import ExpectedSample, FakeCorpus, register_fake, replace_line
 from tests.fakes.av import write_mp4
+from tests.fakes.captioned_media import write_json
 
 #: The videos: (JSON key, annotation file, duration, [(start, end, sentence), ...]).
 VIDEOS: tuple[tuple[str, str, float, list[tuple[float, float, str]]], ...] = (
@@ -73,12 +74,6 @@ def write_fake_activitynet(root: Path, *, captions_dir: str = "captions", video_
     path = root / captions_dir / "train.json"
     return FakeCorpus("activitynet-captions", root, path, expected,
                       corrupt=lambda: replace_line(path, 3, '    "duration": two seconds,'))
-
-
-def write_json(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    return path
 
 
 @register_fake("activitynet-captions", "captions-zip")

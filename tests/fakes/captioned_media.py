@@ -11,7 +11,7 @@ import csv
 import itertools
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from tests.fakes import ExpectedSample, FakeCorpus, register_fake, replace_line
 from tests.fakes.av import tone, write_mp4, write_tone_wav
@@ -211,7 +211,7 @@ def _video_entry(n: int, video_id: str, split: str) -> dict:
             "start time": 10.0 + n, "end time": 20.5 + n, "split": split, "id": n}
 
 
-def write_json(path: Path, data: dict) -> Path:
+def write_json(path: Path, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     return path

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tests.fakes import ExpectedSample, FakeCorpus, register_fake, replace_line
 from tests.fakes.av import write_mp4
+from tests.fakes.captioned_media import write_json
 
 #: The length of every fake video in seconds (three colours of 4 s at 5 fps): a 5-second segment from 10 s on
 #: is cut at 12 s.
@@ -93,12 +94,6 @@ def write_fake_didemo(root: Path, *, annotations_dir: str = "", video_dir: str =
     path = root / annotations_dir / FILES["train"]
     return FakeCorpus("didemo", root, path, expected,
                       corrupt=lambda: replace_line(path, 4, '    "description": a dog jumps,'))
-
-
-def write_json(path: Path, data) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    return path
 
 
 @register_fake("didemo", "as-named")

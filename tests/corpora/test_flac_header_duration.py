@@ -1,0 +1,38 @@
+"""A FLAC's length from its STREAMINFO block (`flac_stream_seconds`), the `audio_duration` every captioned-audio
+loader (`audiocaps`, `clotho`, `wavcaps`) records through `audio_duration_extra`: the same value soundfile.info
+gives, without opening the file through libsndfile; a file that is no FLAC, or a FIFO, gets none from it."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import soundfile
+
+from mmdata.corpora.media_captions import audio_duration_extra
+from mmdata.media.audio import flac_stream_seconds
+from tests.fakes.av import write_tone_wav
+
+
+@pytest.mark.parametrize(("seconds", "rate"), [(0.5, 16000), (1.2345, 44100), (0.01, 22050)])
+def test_a_flacs_streaminfo_length_is_soundfiles(tmp_path, seconds, rate):
+    path = tmp_path / "tone.flac"
+    write_tone_wav(path, duration=seconds, sample_rate=rate)
+    info = soundfile.info(str(path))
+    assert info.format == "FLAC"
+    assert flac_stream_seconds(path) == info.frames / info.samplerate
+    assert audio_duration_extra(path) == {"audio_duration": round(info.frames / info.samplerate, 6)}
+
+
+def test_a_wav_named_flac_goes_to_soundfile(tmp_path):
+    path = tmp_path / "tone.flac"
+    write_tone_wav(path.with_suffix(".wav"), duration=0.75)
+    path.write_bytes(path.with_suffix(".wav").read_bytes())
+    assert flac_stream_seconds(path) is None
+    assert audio_duration_extra(path) == {"audio_duration": 0.75}
+
+
+def test_a_fifo_or_a_missing_file_gives_no_length_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.flac"
+    os.mkfifo(fifo)
+    assert flac_stream_seconds(fifo) is None
+    assert flac_stream_seconds(tmp_path / "gone.flac") is None
