@@ -1,0 +1,282 @@
+"""ESC-50 (Piczak, ACM MM 2015; environmental sound classification) as its GitHub release unzips.
+
+`meta/esc50.csv` holds one row per clip, and `audio/<filename>` the clip (5 s, 44.1 kHz mono WAV):
+    filename,fold,target,category,esc10,src_file,take
+    1-100032-A-0.wav,1,0,dog,True,100032,A
+50 classes (`target` 0-49, `category` its name) of 40 clips each, cut from Freesound recordings (`src_file`;
+`take` tells the fragments of one recording apart) and dealt into 5 folds for cross-validation, every
+fragment of a recording in one fold. ESC-10 is the subset of 10 classes whose rows have esc10=True.
+
+One sample per kept row, sample_id = the file name's stem (`1-100032-A-0`), group_id = src_file, so that
+`check` reports one recording's clips in two splits. Split `test` is the fold held out (option test_fold,
+fold 1 by default, as single-fold results report it), `train` the other four. The class goes to `extra` as
+`class` (the category, which `fuse --class-label class` turns into class ids) and `target` (its number),
+with `fold`, `esc10`, `src_file`, `take` and the clip's length from its header (`audio_duration`).
+
+Rows with another number of fields, an empty filename or src_file, a fold not 1-5, a target not 0-49, an
+esc10 not True/False, a target another row names with another category (or a category with another target),
+a file name listed again, or a clip no audio folder holds are left out and named `file:line`.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from mmdata.corpora.base import (
+    LoadProblem,
+    LoadResult,
+    given_image_dir,
+    read_text,
+    register_corpus,
+)
+from mmdata.corpora.media_captions import (
+    MediaFolders,
+    audio_duration_extra,
+    check_split,
+    media_path,
+    missing_media_problem,
+    repeated_entry_problem,
+    shown_path,
+)
+from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+from mmdata.records import Sample
+
+CORPUS = "esc50"
+SPLITS = ("train", "test")
+FOLDS = (1, 2, 3, 4, 5)
+#: Where the metadata CSV sits: the release's `meta/`, else the root (a copy of the CSV beside the clips).
+CSV_FILES = ("meta/esc50.csv", "esc50.csv")
+#: Where the clips sit: the release's `audio/`, else (no such folder) the root.
+AUDIO_DIRS = ("audio", "")
+COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
+NUM_CLASSES = 50
+#: How the release writes its esc10 column (pandas' booleans), and the lower-case forms other copies use.
+BOOLEANS = {"True": True, "False": False, "true": True, "false": False}
+
+
+@dataclass(frozen=True)
+class Esc50Options:
+    #: The fold held out as split `test` (the other four are `train`); run 1 to 5 for the 5-fold protocol.
+    test_fold: int = 1
+    #: `esc50`: every class; `esc10`: the 10 classes of ESC-10 (rows with esc10=True).
+    subset: Literal["esc50", "esc10"] = "esc50"
+    #: The metadata CSV, relative to the root or absolute (default: meta/esc50.csv, else esc50.csv).
+    csv_file: str | None = None
+    #: Folder holding the clips, relative to the root or absolute (default: audio/, else the root).
+    audio_dir: str | None = None
+    #: Accept audio paths outside the corpus root (`../`, absolute, symlinks out).
+    allow_outside_root: bool = False
+
+    def __post_init__(self) -> None:
+        if self.test_fold not in FOLDS:
+            raise ValueError(f"option test_fold={self.test_fold!r}: expected a fold of {list(FOLDS)} (the fold held "
+                             "out as split 'test'; run each of 1 to 5 for the 5-fold protocol)")
+
+
+@dataclass(frozen=True)
+class _Clip:
+    """One row of esc50.csv that passed its checks."""
+
+    filename: str
+    fold: int
+    target: int
+    category: str
+    esc10: bool
+    src_file: str
+    take: str
+    where: str
+
+    @property
+    def sample_id(self) -> str:
+        return Path(self.filename).stem
+
+
+@dataclass
+class _Classes:
+    """Which category each target has and which target each category has, as the first row naming it says,
+    with where that row is: a later row that disagrees is left out, naming it."""
+
+    category_of: dict[int, tuple[str, str]] = field(default_factory=dict)  # target -> (category, `file:line`)
+    target_of: dict[str, tuple[int, str]] = field(default_factory=dict)  # category -> (target, `file:line`)
+
+    def conflict(self, clip: _Clip) -> str | None:
+        """Why `clip`'s target and category disagree with an earlier row's (None: they agree, and are now known)."""
+        category, at = self.category_of.get(clip.target, (clip.category, ""))
+        if category != clip.category:
+            return f"target {clip.target} is category {category!r} at {at}, this row says {clip.category!r}"
+        target, at = self.target_of.get(clip.category, (clip.target, ""))
+        if target != clip.target:
+            return f"category {clip.category!r} is target {target} at {at}, this row says {clip.target}"
+        self.category_of.setdefault(clip.target, (clip.category, clip.where))
+        self.target_of.setdefault(clip.category, (clip.target, clip.where))
+        return None
+
+
+@register_corpus(CORPUS, Esc50Options)
+def load_esc50(corpus_dir: Path, options: Esc50Options, split: str | None) -> LoadResult:
+    """ESC-50 (`meta/esc50.csv` + `audio/*.wav`), one sample per clip with its class in `extra`.
+
+    `split`: none or `all` for both; `train` (the four folds kept) or `test` (fold `options.test_fold`).
+
+    Example:
+        >>> result = load_esc50(Path("/data/ESC-50-master"), Esc50Options(test_fold=2), "test")
+        >>> result.samples[0].extra["class"], result.samples[0].extra["fold"]
+        ('dog', 2)
+
+    Raises:
+        CorpusNotFoundError: no esc50.csv where looked for, or none of its clips in the audio folders.
+        CorpusFormatError: a header without the seven columns, or a CSV that cannot be read, named `file:line`.
+        ConfigError: an unknown split, test_fold not 1-5, subset not esc50 or esc10.
+    """
+    wanted = check_split(split, SPLITS, {}, "ESC-50")
+    path = _csv_path(corpus_dir, options.csv_file)
+    result = LoadResult(samples=[])
+    clips = _read_clips(path, result.problems)
+    clips = [c for c in clips if options.subset == "esc50" or c.esc10]
+    folders = _audio_folders(corpus_dir, options.audio_dir)
+    placed = [(clip, _split_of(clip, options.test_fold)) for clip in clips]
+    chosen = [(clip, clip_split) for clip, clip_split in placed if wanted in (None, clip_split)]
+    for clip, clip_split in chosen:
+        _add_sample(corpus_dir, options, folders, clip, clip_split, result)
+    if chosen and not result.samples:  # a wrong folder, not a few clips gone
+        raise CorpusNotFoundError(f"none of the {len(chosen)} ESC-50 clips of {path} found in "
+                                  f"{folders.searched_folders()} of {corpus_dir}; -o audio_dir= names the folder "
+                                  "holding them (audio/ as the release unzips)")
+    result.metadata = {"annotation_file": shown_path(corpus_dir, path), "test_fold": options.test_fold,
+                       "subset": options.subset}
+    return result
+
+
+def _split_of(clip: _Clip, test_fold: int) -> str:
+    """`test` for a clip of the fold held out, else `train`."""
+    return "test" if clip.fold == test_fold else "train"
+
+
+def _csv_path(corpus_dir: Path, csv_file: str | None) -> Path:
+    """The metadata CSV: option csv_file where given, else the first of `CSV_FILES` there.
+
+    Raises:
+        CorpusNotFoundError: naming what was looked for and option csv_file.
+    """
+    candidates = [corpus_dir / csv_file] if csv_file is not None else [corpus_dir / name for name in CSV_FILES]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        looked = " nor ".join(str(p) for p in candidates)
+        raise CorpusNotFoundError(f"no ESC-50 metadata file: {'neither ' if len(candidates) > 1 else ''}{looked} "
+                                  f"{'is' if len(candidates) > 1 else 'is not'} a file; -o csv_file= names esc50.csv "
+                                  "(the release unzips it as meta/esc50.csv)")
+    return found
+
+
+def _audio_folders(corpus_dir: Path, audio_dir: str | None) -> MediaFolders:
+    """Option audio_dir where given, else the first of `AUDIO_DIRS` that is there (the root holds the CSV's
+    folder too: looking there as well would name two folders for every clip gone)."""
+    if audio_dir is not None:
+        return MediaFolders(corpus_dir, [given_image_dir(audio_dir)])
+    return MediaFolders(corpus_dir, [next(d for d in AUDIO_DIRS if (corpus_dir / d).is_dir())])
+
+
+def _add_sample(corpus_dir: Path, options: Esc50Options, folders: MediaFolders, clip: _Clip, split: str,
+                result: LoadResult) -> None:
+    """The clip's sample, or the problem of a clip whose audio no folder holds."""
+    audio = media_path(corpus_dir, folders, clip.filename, where=clip.where, allow_outside=options.allow_outside_root)
+    if audio is None:
+        result.problems.append(missing_media_problem(corpus_dir, folders, clip.filename, clip.sample_id, clip.where,
+                                                     "audio"))
+        return
+    extra = {"class": clip.category, "target": clip.target, "fold": clip.fold, "esc10": clip.esc10,
+             "src_file": clip.src_file, "take": clip.take,
+             **audio_duration_extra(corpus_dir / audio)}  # an absolute path (allow_outside_root) stays itself
+    result.samples.append(Sample(sample_id=clip.sample_id, corpus=CORPUS, split=split, group_id=clip.src_file,
+                                 audio=audio, extra=extra))
+
+
+def _read_clips(path: Path, problems: list[LoadProblem]) -> list[_Clip]:
+    """The rows of esc50.csv that pass their checks, in file order; the others are problems named `file:line`.
+
+    Raises:
+        CorpusFormatError: a header lacking one of `COLUMNS`, or CSV that cannot be read from some line on.
+    """
+    rows = _csv_lines(path)
+    if not rows:
+        raise CorpusFormatError(f"{path}:1: empty file; expected the header {','.join(COLUMNS)}")
+    _, header = rows[0]
+    header = [h.strip() for h in header]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise CorpusFormatError(f"{path}:1: header {','.join(header)[:120]!r} lacks {', '.join(missing)}; expected "
+                                f"{','.join(COLUMNS)} (ESC-50's meta/esc50.csv)")
+    classes, first_at = _Classes(), {}
+    clips = []
+    for line, values in rows[1:]:
+        where = f"{path}:{line}"
+        clip = _parse_row(header, values, where, problems)
+        if clip is None:
+            continue
+        if clip.sample_id in first_at:
+            problems.append(repeated_entry_problem(clip.sample_id, where, f"clip {clip.filename}",
+                                                   "again", first_at[clip.sample_id], "row"))
+            continue
+        conflict = classes.conflict(clip)
+        if conflict is not None:
+            problems.append(LoadProblem(clip.sample_id, where, f"{conflict}; expected one category per target "
+                                        "(a class listed under two names?); row left out"))
+            continue
+        first_at[clip.sample_id] = where
+        clips.append(clip)
+    return clips
+
+
+def _csv_lines(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every non-blank CSV record of `path`, whatever its number of fields.
+
+    Raises:
+        CorpusFormatError: a record csv cannot read (a quote left open that runs past csv's field size limit),
+            named at the line it starts on.
+    """
+    reader = csv.reader(io.StringIO(read_text(path)))
+    rows, start = [], 1
+    try:
+        for values in reader:
+            line, start = start, reader.line_num + 1
+            if any(v.strip() for v in values):
+                rows.append((line, values))
+    except csv.Error as e:
+        raise CorpusFormatError(f"{path}:{start}: {e} (in the record starting at line {start})") from e
+    return rows
+
+
+def _parse_row(header: list[str], values: list[str], where: str, problems: list[LoadProblem]) -> _Clip | None:
+    """The clip of one row, or None (its problem recorded) when a field does not hold what ESC-50 writes."""
+    if len(values) != len(header):
+        problems.append(LoadProblem(None, where, f"expected {len(header)} fields ({','.join(header)}), got "
+                                    f"{len(values)}: {','.join(values)[:120]!r}; row left out"))
+        return None
+    row = {name: value.strip() for name, value in zip(header, values)}
+    name = row["filename"]
+    sample_id = Path(name).stem or None
+    reason = _field_problem(row)
+    if reason is not None:
+        problems.append(LoadProblem(sample_id, where, f"{reason}; row left out"))
+        return None
+    return _Clip(name, int(row["fold"]), int(row["target"]), row["category"], BOOLEANS[row["esc10"]],
+                 row["src_file"], row["take"], where)
+
+
+def _field_problem(row: dict[str, str]) -> str | None:
+    """Why a row's fields are no clip (None: they are one)."""
+    empty = [c for c in ("filename", "category", "src_file") if not row[c]]
+    if empty:
+        return f"empty {', '.join(empty)}"
+    if "/" in row["filename"] or "\\" in row["filename"]:
+        return f"filename {row['filename']!r} holds a path separator; expected a file name such as 1-100032-A-0.wav"
+    if row["fold"] not in {str(f) for f in FOLDS}:
+        return f"fold {row['fold']!r} is not one of 1-5"
+    if not (row["target"].isascii() and row["target"].isdigit() and int(row["target"]) < NUM_CLASSES):
+        return f"target {row['target']!r} is not a class number 0-{NUM_CLASSES - 1}"
+    if row["esc10"] not in BOOLEANS:
+        return f"esc10 {row['esc10']!r} is not True or False"
+    return None

@@ -1,0 +1,96 @@
+"""`mmdata extract esc50` end to end on a fake release of real WAV tones (one pitch per class): a pooled log-mel
+sequence per clip with its class in `extra`, a clip whose WAV is gone in the errors table with its `file:line`, a
+clean `check`, `fuse --class-label class` turning the classes into class ids, and `mmdata train classify`
+telling the classes of the held-out fold apart; a recording whose takes straddle train and test is a leak
+`check` reports and `fuse` refuses."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from mmdata.checks import check_dataset
+from mmdata.cli import app
+from mmdata.errors import MmdataError
+from mmdata.fusion.fuse import fuse
+from mmdata.store import open_dataset
+from tests.fakes.esc50 import CLASSES, FakeClip, fake_clips, write_fake_esc50
+
+runner = CliRunner()
+GONE = FakeClip(2, "900000", "A", 0, "dog", True)  # listed in esc50.csv, its WAV never unzipped
+
+
+def run(*args: str):
+    result = runner.invoke(app, [*args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def extract(root, out, *args: str):
+    run("extract", "esc50", str(root), str(out), "--audio", "librosa-logmel", "-j", "0", "-q", *args)
+    return open_dataset(out)
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("esc50")
+    fake = write_fake_esc50(tmp / "ESC-50-master", [*fake_clips(takes=2), GONE], test_fold=3)
+    (fake.root / "audio" / GONE.filename).unlink()
+    del fake.expected[GONE.filename.removesuffix(".wav")]
+    return tmp, fake, extract(fake.root, tmp / "out", "-o", "test_fold=3")
+
+
+def test_every_clip_is_a_row_with_its_class_and_a_log_mel_sequence(extracted):
+    _, fake, data = extracted
+    rows = {row["sample_id"]: row for row in data.samples_table().to_pylist()}
+    assert {sid: (row["split"], row["audio"], row["corpus"]) for sid, row in rows.items()} == {
+        sid: (e.split, e.audio, "esc50") for sid, e in fake.expected.items()}
+    extra = json.loads(rows["3-103005-B-5"]["extra"])
+    assert (rows["3-103005-B-5"]["split"], rows["3-103005-B-5"]["group_id"]) == ("test", "103005")
+    assert (extra["class"], extra["target"], extra["fold"], extra["audio_duration"]) == ("cat", 5, 3, 0.5)
+    logmel = data.read_table("audio.librosa-logmel").column("sample_id").to_pylist()
+    assert sorted(logmel) == sorted(fake.expected)  # `fuse` pools each sequence into one vector
+
+
+def test_the_clip_whose_wav_is_gone_is_in_the_errors_table_with_its_line(extracted):
+    _, fake, data = extracted
+    errors = data.errors().to_pylist()
+    line = len(fake_clips(takes=2)) + 2  # after the header and the other rows
+    assert [(e["table"], e["sample_id"], e["path"]) for e in errors] == [
+        ("loader", "2-900000-A-0", f"{fake.annotation_file}:{line}")]
+    assert "audio file 2-900000-A-0.wav not found in audio/" in errors[0]["reason"]
+
+
+def test_check_finds_no_error(extracted):
+    _, _, data = extracted
+    report = check_dataset(data.root)
+    assert [i.code for i in report.issues if i.severity == "error"] == []
+    assert {i.code for i in report.issues if i.severity == "warning"} == {"loader-errors"}
+
+
+def test_fuse_class_label_and_train_classify_tell_the_held_out_fold_apart(extracted):
+    tmp, _, data = extracted
+    fused = tmp / "fused"
+    run("fuse", str(data.root), str(fused), "--format", "arrow", "--class-label", "class")
+    classes = sorted(category for _, category, _ in CLASSES)
+    assert json.loads((fused / "fused.json").read_text())["classes"] == classes
+    metrics = tmp / "classify.json"
+    run("train", "classify", str(fused), "--json", str(metrics))
+    info = json.loads(metrics.read_text())
+    assert info["classes"] == classes
+    [linear] = [r for r in info["results"] if r["model"] == "linear" and r["details"]["split"] == "test"]
+    [majority] = [r for r in info["results"] if r["model"] == "majority" and r["details"]["split"] == "test"]
+    assert linear["details"]["rows"] == 2 * len(CLASSES)  # fold 3's clips
+    assert linear["metrics"]["acc"] == 1.0 > majority["metrics"]["acc"]  # one pitch per class: separable
+
+
+def test_a_recording_whose_takes_straddle_train_and_test_is_a_leak_check_reports(tmp_path):
+    clips = [*fake_clips(folds=2), FakeClip(2, "101000", "B", 0, "dog", True)]  # fold 1's dog recording, in fold 2
+    fake = write_fake_esc50(tmp_path / "corpus", clips)
+    data = extract(fake.root, tmp_path / "out")
+    assert data.errors().num_rows == 0  # both takes load, each in its fold's split
+    [leak] = [i for i in check_dataset(data.root).issues if i.code == "split-leak"]
+    assert leak.severity == "error" and "group_id '101000' in splits" in leak.message
+    with pytest.raises(MmdataError, match="101000"):
+        fuse(data.root, tmp_path / "fused", class_label="class")
