@@ -201,7 +201,7 @@ def audio_duration_extra(path: Path) -> dict[str, float]:
     with `audio_media_start` where that stream starts after 0; empty where the header cannot be read
     (extraction then names the problem). A FLAC's length comes from its STREAMINFO block where it counts its
     samples (`flac_stream_seconds`: the same frames and rate, read 9 times faster)."""
-    from mmdata.media.audio import SOUNDFILE_SUFFIXES, audio_stream_span, flac_stream_seconds
+    from mmdata.media.audio import SOUNDFILE_SUFFIXES, UNKNOWN_FRAMES, audio_stream_span, flac_stream_seconds
 
     if path.suffix.lower() == ".flac" and (seconds := flac_stream_seconds(path)) is not None:
         return {MODALITY_DURATION_KEYS["audio"]: round(seconds, 6)}
@@ -219,7 +219,7 @@ def audio_duration_extra(path: Path) -> dict[str, float]:
         info = soundfile.info(str(path))
     except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
         return {}
-    if info.samplerate > 0 and info.frames > 0:
+    if info.samplerate > 0 and 0 < info.frames < UNKNOWN_FRAMES:  # a FLAC stating no sample count has none
         return {MODALITY_DURATION_KEYS["audio"]: round(info.frames / info.samplerate, 6)}
     return {}
 

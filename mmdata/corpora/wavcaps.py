@@ -59,7 +59,7 @@ from mmdata.corpora.media_captions import (
     require_captions_files,
     shown_path,
 )
-from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError, MmdataError
 from mmdata.records import Sample
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,8 @@ def load_wavcaps(corpus_dir: Path, options: WavCapsOptions, split: str | None) -
     _report_blacklist(blacklist, loaded)
     result.metadata = {
         "json_files": {s: shown_path(corpus_dir, files[s]) for s in loaded},
-        "blacklist": {"files": blacklist.files, "left_out": {s: blacklist.left_out[s] for s in loaded}}
+        "blacklist": {"files": blacklist.files,
+                      "left_out": {s: blacklist.left_out[s] for s in loaded if folders[s] is not None}}
         if options.blacklist is not None else None,
         "skipped_sources": skipped}
     return result
@@ -390,12 +391,18 @@ def _no_audio_folder(corpus_dir: Path, audio_dir: str | None, source: str) -> st
             f"{' or '.join(AUDIO_SUFFIXES)} files)")
 
 
-def _skip_source(corpus_dir: Path, audio_dir: str | None, source: str, path: Path) -> int:
-    """Warn that `source` is skipped for want of an audio folder; the number of its entries."""
-    count = len(_data_list(path, read_json(path))[0])
+def _skip_source(corpus_dir: Path, audio_dir: str | None, source: str, path: Path) -> int | None:
+    """Warn that `source` is skipped for want of an audio folder; the number of its entries (None when its
+    JSON file cannot be read: the source is skipped all the same, and the warning says so)."""
+    try:
+        count: int | None = len(_data_list(path, read_json(path))[0])
+    except (MmdataError, OSError) as e:
+        count, shown = None, f"unknown number of (its JSON file cannot be read: {e})"
+    else:
+        shown = f"{count:,}"
     log.warning("%s: source %s skipped, its %s entries not loaded; unzip Zip_files/%s/ there, or name the folder "
                 "holding it with -o audio_dir= (-o sources= names the sources to load)",
-                _no_audio_folder(corpus_dir, audio_dir, source), source, f"{count:,}", source)
+                _no_audio_folder(corpus_dir, audio_dir, source), source, shown, source)
     return count
 
 

@@ -316,11 +316,14 @@ def _read_soundfile(path: Path, start: float | None, end: float | None, *,
 
     try:
         with sf.SoundFile(str(path)) as f:  # one open for the header and the samples
-            rate, subtype = int(f.samplerate), f.subtype
-            first, last = _segment_frames(path, rate, f.frames, start, end)
-            if first:
-                f.seek(first)
-            data = _read_float32(f, last - first)
+            rate, subtype, frames = int(f.samplerate), f.subtype, f.frames
+            if frames < UNKNOWN_FRAMES:
+                first, last = _segment_frames(path, rate, frames, start, end)
+                if first:
+                    f.seek(first)
+                data = _read_float32(f, last - first)
+        if frames >= UNKNOWN_FRAMES:  # no length stated (a FLAC written to a pipe): FFmpeg reads to the end
+            return _read_pyav(path, start, end)
     except sf.LibsndfileError as e:
         try:  # a codec libsndfile lacks (e.g. MP3 or ADPCM inside a WAV) may still decode with FFmpeg
             return _read_pyav(path, start, end)
@@ -449,6 +452,9 @@ def _read_pyav(path: Path, start: float | None, end: float | None) -> tuple[np.n
     return samples[first:last], rate, first_time + first / rate
 
 
+#: The frame count libsndfile reports for a file that states none (SF_COUNT_MAX: a FLAC whose STREAMINFO holds
+#: a total of 0 samples, as an encoder writing to a pipe leaves it); any count this large is no length.
+UNKNOWN_FRAMES = 2**62
 #: FFmpeg's names of the container formats whose header states an audio stream's exact length (MP4, M4A, MOV).
 EXACT_HEADER_FORMATS = frozenset({"mov", "mp4", "m4a"})
 

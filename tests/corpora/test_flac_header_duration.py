@@ -36,3 +36,20 @@ def test_a_fifo_or_a_missing_file_gives_no_length_without_blocking(tmp_path):
     os.mkfifo(fifo)
     assert flac_stream_seconds(fifo) is None
     assert flac_stream_seconds(tmp_path / "gone.flac") is None
+
+
+def test_a_flac_stating_no_sample_count_has_no_length_and_still_decodes(tmp_path):
+    """A FLAC written to a pipe leaves STREAMINFO's total samples 0: libsndfile then reports a frame count
+    of 2**63 - 1 (a length of 10**14 s, and an allocation that fails); no length is recorded, and the
+    audio decodes to its true length through FFmpeg."""
+    from mmdata.media.audio import load_audio
+
+    path = tmp_path / "piped.flac"
+    write_tone_wav(path, duration=0.75, sample_rate=16000)
+    data = bytearray(path.read_bytes())
+    packed = int.from_bytes(data[18:26], "big") & ~((1 << 36) - 1)  # rate, channels, bits kept; total 0
+    data[18:26] = packed.to_bytes(8, "big")
+    path.write_bytes(bytes(data))
+    assert soundfile.info(str(path)).frames >= 2**62
+    assert flac_stream_seconds(path) is None and audio_duration_extra(path) == {}
+    assert load_audio(path).duration == pytest.approx(0.75, abs=1e-3)

@@ -193,6 +193,22 @@ def test_a_source_not_unzipped_is_skipped_with_a_warning_unless_named(tmp_path, 
         load(fake.root, sources="BBC_Sound_Effects+SoundBible")
 
 
+def test_a_skipped_source_whose_json_is_broken_is_skipped_all_the_same(tmp_path, caplog):
+    """The JSON of a source with no audio is read only to count its entries: a broken one does not stop the
+    load, and the blacklist counts name only the sources loaded."""
+    fake = write_fake_wavcaps(tmp_path)
+    remove_audio_folder(fake.root, "BBC_Sound_Effects")
+    [bbc] = fake.root.glob("**/bbc_final.json")
+    bbc.write_text('{"data": [', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="mmdata.corpora.wavcaps"):
+        result = load(fake.root)
+    assert result.metadata["skipped_sources"] == {"BBC_Sound_Effects": None}
+    assert "BBC_Sound_Effects" not in result.metadata["blacklist"]["left_out"]
+    assert {s.sample_id for s in result.samples} == set(fake.expected) - {"BBC_Sound_Effects/07075034"}
+    [skip] = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert "unknown number of (its JSON file cannot be read:" in skip and "bbc_final.json" in skip
+
+
 def test_no_source_unzipped_is_refused(tmp_path):
     fake = write_fake_wavcaps(tmp_path, entries={s: ENTRIES[s] for s in ("BBC_Sound_Effects", "SoundBible")})
     for source in ("BBC_Sound_Effects", "SoundBible"):
