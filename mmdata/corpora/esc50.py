@@ -5,22 +5,29 @@
     1-100032-A-0.wav,1,0,dog,True,100032,A
 50 classes (`target` 0-49, `category` its name) of 40 clips each, cut from Freesound recordings (`src_file`;
 `take` tells the fragments of one recording apart) and dealt into 5 folds for cross-validation, every
-fragment of a recording in one fold. ESC-10 is the subset of 10 classes whose rows have esc10=True.
+fragment of a recording within a class in one fold. ESC-10 is the subset of 10 classes whose rows have
+esc10=True.
 
-One sample per kept row, sample_id = the file name's stem (`1-100032-A-0`), group_id = src_file, so that
-`check` reports one recording's clips in two splits. Split `test` is the fold held out (option test_fold,
-fold 1 by default, as single-fold results report it), `train` the other four. The class goes to `extra` as
-`class` (the category, which `fuse --class-label class` turns into class ids) and `target` (its number),
-with `fold`, `esc10`, `src_file`, `take` and the clip's length from its header (`audio_duration`).
+One sample per kept row, sample_id = the file name's stem (`1-100032-A-0`), group_id = `<src_file>-<target>`
+(`100032-0`), so that `check` reports one recording's clips of one class in two splits. Not src_file alone: the
+release deals four recordings' clips of two classes into two folds (131943: clock_tick in fold 2, clock_alarm in
+fold 3; 134049, 209698, 234879 alike), which the release's folds allow and a group of src_file alone would call
+a leak for test folds 2-5. Split `test` is the fold held out (option test_fold, fold 1 by default, as
+single-fold results report it), `val` the fold option val_fold names (none by default), `train` the others. The
+class goes to `extra` as `class` (the category, which `fuse --class-label class` turns into class ids, by
+sorted name) and `target` (its number), with `fold`, `esc10`, `src_file`, `take` and the clip's length from its
+header (`audio_duration`).
 
 Rows with another number of fields, an empty filename or src_file, a fold not 1-5, a target not 0-49, an
-esc10 not True/False, a target another row names with another category (or a category with another target),
-a file name listed again, or a clip no audio folder holds are left out and named `file:line`.
+esc10 not True/False (any case, or 1/0), a target another row names with another category (or a category with
+another target), a file name listed again, or a clip no audio folder holds are left out and named `file:line`;
+a file none of whose rows is left stops the load, naming the most common reason.
 """
 from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -28,6 +35,7 @@ from typing import Literal
 from mmdata.corpora.base import (
     LoadProblem,
     LoadResult,
+    _named_columns,
     given_image_dir,
     read_text,
     register_corpus,
@@ -41,11 +49,11 @@ from mmdata.corpora.media_captions import (
     repeated_entry_problem,
     shown_path,
 )
-from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
 
 CORPUS = "esc50"
-SPLITS = ("train", "test")
+SPLITS = ("train", "val", "test")
 FOLDS = (1, 2, 3, 4, 5)
 #: Where the metadata CSV sits: the release's `meta/`, else the root (a copy of the CSV beside the clips).
 CSV_FILES = ("meta/esc50.csv", "esc50.csv")
@@ -53,14 +61,18 @@ CSV_FILES = ("meta/esc50.csv", "esc50.csv")
 AUDIO_DIRS = ("audio", "")
 COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
 NUM_CLASSES = 50
-#: How the release writes its esc10 column (pandas' booleans), and the lower-case forms other copies use.
-BOOLEANS = {"True": True, "False": False, "true": True, "false": False}
+#: The esc10 column, lower-cased: the release writes pandas' True/False, a copy saved by Excel TRUE/FALSE,
+#: others true/false or 1/0.
+BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
 @dataclass(frozen=True)
 class Esc50Options:
-    #: The fold held out as split `test` (the other four are `train`); run 1 to 5 for the 5-fold protocol.
+    #: The fold held out as split `test` (the others are `train`); run 1 to 5 for the 5-fold protocol.
     test_fold: int = 1
+    #: The fold held out as split `val` (none by default), so that `train classify` picks C on it; another
+    #: fold than test_fold. The other three are then `train`.
+    val_fold: int | None = None
     #: `esc50`: every class; `esc10`: the 10 classes of ESC-10 (rows with esc10=True).
     subset: Literal["esc50", "esc10"] = "esc50"
     #: The metadata CSV, relative to the root or absolute (default: meta/esc50.csv, else esc50.csv).
@@ -74,6 +86,9 @@ class Esc50Options:
         if self.test_fold not in FOLDS:
             raise ValueError(f"option test_fold={self.test_fold!r}: expected a fold of {list(FOLDS)} (the fold held "
                              "out as split 'test'; run each of 1 to 5 for the 5-fold protocol)")
+        if self.val_fold is not None and (self.val_fold not in FOLDS or self.val_fold == self.test_fold):
+            raise ValueError(f"option val_fold={self.val_fold!r}: expected a fold of {list(FOLDS)} other than "
+                             f"test_fold={self.test_fold} (the fold held out as split 'val'), or none for no 'val'")
 
 
 @dataclass(frozen=True)
@@ -119,7 +134,8 @@ class _Classes:
 def load_esc50(corpus_dir: Path, options: Esc50Options, split: str | None) -> LoadResult:
     """ESC-50 (`meta/esc50.csv` + `audio/*.wav`), one sample per clip with its class in `extra`.
 
-    `split`: none or `all` for both; `train` (the four folds kept) or `test` (fold `options.test_fold`).
+    `split`: none or `all` for every split; `train` (the folds kept), `test` (fold `options.test_fold`) or `val`
+    (fold `options.val_fold`, where given).
 
     Example:
         >>> result = load_esc50(Path("/data/ESC-50-master"), Esc50Options(test_fold=2), "test")
@@ -128,16 +144,19 @@ def load_esc50(corpus_dir: Path, options: Esc50Options, split: str | None) -> Lo
 
     Raises:
         CorpusNotFoundError: no esc50.csv where looked for, or none of its clips in the audio folders.
-        CorpusFormatError: a header without the seven columns, or a CSV that cannot be read, named `file:line`.
-        ConfigError: an unknown split, test_fold not 1-5, subset not esc50 or esc10.
+        CorpusFormatError: a header without the seven columns or with a column name empty or given twice, a CSV
+            that cannot be read, named `file:line`; a CSV none of whose rows is a clip, naming the most common
+            reason.
+        ConfigError: an unknown split (`val` without val_fold), test_fold not 1-5, val_fold not another fold,
+            subset not esc50 or esc10.
     """
-    wanted = check_split(split, SPLITS, {}, "ESC-50")
+    wanted = _wanted_split(split, options)
     path = _csv_path(corpus_dir, options.csv_file)
     result = LoadResult(samples=[])
     clips = _read_clips(path, result.problems)
-    clips = [c for c in clips if options.subset == "esc50" or c.esc10]
+    clips = _subset_clips(path, clips, options.subset)
     folders = _audio_folders(corpus_dir, options.audio_dir)
-    placed = [(clip, _split_of(clip, options.test_fold)) for clip in clips]
+    placed = [(clip, _split_of(clip, options)) for clip in clips]
     chosen = [(clip, clip_split) for clip, clip_split in placed if wanted in (None, clip_split)]
     for clip, clip_split in chosen:
         _add_sample(corpus_dir, options, folders, clip, clip_split, result)
@@ -146,13 +165,49 @@ def load_esc50(corpus_dir: Path, options: Esc50Options, split: str | None) -> Lo
                                   f"{folders.searched_folders()} of {corpus_dir}; -o audio_dir= names the folder "
                                   "holding them (audio/ as the release unzips)")
     result.metadata = {"annotation_file": shown_path(corpus_dir, path), "test_fold": options.test_fold,
-                       "subset": options.subset}
+                       "val_fold": options.val_fold, "subset": options.subset}
     return result
 
 
-def _split_of(clip: _Clip, test_fold: int) -> str:
-    """`test` for a clip of the fold held out, else `train`."""
-    return "test" if clip.fold == test_fold else "train"
+def _wanted_split(split: str | None, options: Esc50Options) -> str | None:
+    """The split asked (None for every split); `val` only where option val_fold names its fold.
+
+    Raises:
+        ConfigError: an unknown split, or `val` without val_fold.
+    """
+    if split == "val" and options.val_fold is None:
+        raise ConfigError("ESC-50 has no split 'val' unless -o val_fold=N names the fold held out for it (another "
+                          f"fold than test_fold={options.test_fold}); expected one of ['all', 'train', 'test']")
+    return check_split(split, SPLITS, {}, "ESC-50")
+
+
+def _subset_clips(path: Path, clips: list[_Clip], subset: str) -> list[_Clip]:
+    """The clips of option subset: every one (`esc50`), or those of ESC-10 (`esc10`).
+
+    Raises:
+        CorpusFormatError: subset esc10 and no row says esc10 True (a column of False alone).
+    """
+    if subset == "esc50":
+        return clips
+    kept = [c for c in clips if c.esc10]
+    if clips and not kept:
+        raise CorpusFormatError(f"{path}: none of the {len(clips)} clips has esc10 True, so -o subset=esc10 keeps "
+                                "none; expected the 10 ESC-10 classes marked True (as the release's meta/esc50.csv "
+                                "does), or -o subset=esc50 for every class")
+    return kept
+
+
+def _split_of(clip: _Clip, options: Esc50Options) -> str:
+    """`test` for a clip of the fold held out, `val` for one of option val_fold's fold, else `train`."""
+    if clip.fold == options.test_fold:
+        return "test"
+    return "val" if clip.fold == options.val_fold else "train"
+
+
+def _group_of(clip: _Clip) -> str:
+    """`<src_file>-<target>`: the release keeps one recording's clips of one class in one fold, not of every
+    class (four recordings have clips of two classes in two folds), so src_file alone would be a false leak."""
+    return f"{clip.src_file}-{clip.target}"
 
 
 def _csv_path(corpus_dir: Path, csv_file: str | None) -> Path:
@@ -190,7 +245,7 @@ def _add_sample(corpus_dir: Path, options: Esc50Options, folders: MediaFolders, 
     extra = {"class": clip.category, "target": clip.target, "fold": clip.fold, "esc10": clip.esc10,
              "src_file": clip.src_file, "take": clip.take,
              **audio_duration_extra(corpus_dir / audio)}  # an absolute path (allow_outside_root) stays itself
-    result.samples.append(Sample(sample_id=clip.sample_id, corpus=CORPUS, split=split, group_id=clip.src_file,
+    result.samples.append(Sample(sample_id=clip.sample_id, corpus=CORPUS, split=split, group_id=_group_of(clip),
                                  audio=audio, extra=extra))
 
 
@@ -198,22 +253,35 @@ def _read_clips(path: Path, problems: list[LoadProblem]) -> list[_Clip]:
     """The rows of esc50.csv that pass their checks, in file order; the others are problems named `file:line`.
 
     Raises:
-        CorpusFormatError: a header lacking one of `COLUMNS`, or CSV that cannot be read from some line on.
+        CorpusFormatError: a header lacking one of `COLUMNS` or naming a column twice or not at all, CSV that
+            cannot be read from some line on, or rows none of which is a clip.
     """
     rows = _csv_lines(path)
     if not rows:
         raise CorpusFormatError(f"{path}:1: empty file; expected the header {','.join(COLUMNS)}")
-    _, header = rows[0]
+    header_line, header = rows[0]
     header = [h.strip() for h in header]
-    missing = [c for c in COLUMNS if c not in header]
+    kept = _named_columns(f"{path}:{header_line}", header, ",")
+    named = [header[i] for i in kept]
+    missing = [c for c in COLUMNS if c not in named]
     if missing:
-        raise CorpusFormatError(f"{path}:1: header {','.join(header)[:120]!r} lacks {', '.join(missing)}; expected "
-                                f"{','.join(COLUMNS)} (ESC-50's meta/esc50.csv)")
+        raise CorpusFormatError(f"{path}:{header_line}: header {','.join(header)[:120]!r} lacks {', '.join(missing)}; "
+                                f"expected {','.join(COLUMNS)} (ESC-50's meta/esc50.csv)")
+    first_problem = len(problems)
+    clips = _checked_clips(path, header, kept, rows[1:], problems)
+    if not clips:
+        raise CorpusFormatError(_no_clip_message(path, len(rows) - 1, problems[first_problem:]))
+    return clips
+
+
+def _checked_clips(path: Path, header: list[str], kept: list[int], rows: list[tuple[int, list[str]]],
+                   problems: list[LoadProblem]) -> list[_Clip]:
+    """The clips of `rows` (line number, fields) that pass their checks, alone and against the rows before."""
     classes, first_at = _Classes(), {}
     clips = []
-    for line, values in rows[1:]:
+    for line, values in rows:
         where = f"{path}:{line}"
-        clip = _parse_row(header, values, where, problems)
+        clip = _parse_row(header, kept, values, where, problems)
         if clip is None:
             continue
         if clip.sample_id in first_at:
@@ -228,6 +296,20 @@ def _read_clips(path: Path, problems: list[LoadProblem]) -> list[_Clip]:
         first_at[clip.sample_id] = where
         clips.append(clip)
     return clips
+
+
+def _no_clip_message(path: Path, row_count: int, problems: list[LoadProblem]) -> str:
+    """Why a CSV yields no clip: no row under its header, or the most common reason its rows were left out (by
+    the field a reason names first), with its first row."""
+    if not problems:
+        return (f"{path}: no row under the header; expected one row per clip (ESC-50's meta/esc50.csv lists "
+                "2,000)")
+    kinds = Counter(p.reason.split(" ", 1)[0] for p in problems)
+    kind, count = kinds.most_common(1)[0]
+    first = next(p for p in problems if p.reason.split(" ", 1)[0] == kind)
+    return (f"{path}: none of its {row_count} rows is a clip; the most common reason ({count} of {len(problems)} "
+            f"rows, first at {first.path}): {first.reason.removesuffix('; row left out')}; expected rows as "
+            "ESC-50's meta/esc50.csv writes them (1-100032-A-0.wav,1,0,dog,True,100032,A)")
 
 
 def _csv_lines(path: Path) -> list[tuple[int, list[str]]]:
@@ -249,20 +331,22 @@ def _csv_lines(path: Path) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def _parse_row(header: list[str], values: list[str], where: str, problems: list[LoadProblem]) -> _Clip | None:
-    """The clip of one row, or None (its problem recorded) when a field does not hold what ESC-50 writes."""
+def _parse_row(header: list[str], kept: list[int], values: list[str], where: str,
+               problems: list[LoadProblem]) -> _Clip | None:
+    """The clip of one row (its fields at the header's `kept` columns), or None (its problem recorded) when a
+    field does not hold what ESC-50 writes."""
     if len(values) != len(header):
         problems.append(LoadProblem(None, where, f"expected {len(header)} fields ({','.join(header)}), got "
                                     f"{len(values)}: {','.join(values)[:120]!r}; row left out"))
         return None
-    row = {name: value.strip() for name, value in zip(header, values)}
+    row = {header[i]: values[i].strip() for i in kept}
     name = row["filename"]
     sample_id = Path(name).stem or None
     reason = _field_problem(row)
     if reason is not None:
         problems.append(LoadProblem(sample_id, where, f"{reason}; row left out"))
         return None
-    return _Clip(name, int(row["fold"]), int(row["target"]), row["category"], BOOLEANS[row["esc10"]],
+    return _Clip(name, int(row["fold"]), int(row["target"]), row["category"], BOOLEANS[row["esc10"].lower()],
                  row["src_file"], row["take"], where)
 
 
@@ -277,6 +361,6 @@ def _field_problem(row: dict[str, str]) -> str | None:
         return f"fold {row['fold']!r} is not one of 1-5"
     if not (row["target"].isascii() and row["target"].isdigit() and int(row["target"]) < NUM_CLASSES):
         return f"target {row['target']!r} is not a class number 0-{NUM_CLASSES - 1}"
-    if row["esc10"] not in BOOLEANS:
-        return f"esc10 {row['esc10']!r} is not True or False"
+    if row["esc10"].lower() not in BOOLEANS:
+        return f"esc10 {row['esc10']!r} is not True or False (any case) nor 1 or 0"
     return None

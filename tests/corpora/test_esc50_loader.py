@@ -1,7 +1,9 @@
 """The `esc50` loader on the release's layout: one sample per clip, its class in `extra`, the fold held out as
-`test` (option test_fold) and the ESC-10 subset (option subset), the recording as group id; the rows it leaves
-out (another number of fields, a fold not 1-5, a target named with two categories, a repeated file name, a
-clip whose WAV is gone) named `file:line`; and the refusals that name what was looked for and the option."""
+`test` (option test_fold), another as `val` (option val_fold) and the ESC-10 subset (option subset), the
+recording and class as group id; the rows it leaves out (another number of fields, a fold not 1-5, a target
+named with two categories, a repeated file name, a clip whose WAV is gone) named `file:line`; esc10 in any case;
+and the refusals that name what was looked for and the option: a header naming a column twice or not at all,
+a file none of whose rows is a clip."""
 from __future__ import annotations
 
 import re
@@ -14,7 +16,7 @@ from mmdata.corpora import load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError, MmdataError
 from mmdata.records import samples_to_table
-from tests.fakes.esc50 import CLASSES, COLUMNS, FakeClip, fake_clips, write_fake_esc50
+from tests.fakes.esc50 import CLASSES, COLUMNS, TWO_CLASS_RECORDINGS, FakeClip, fake_clips, write_fake_esc50
 
 
 @pytest.fixture
@@ -33,17 +35,55 @@ def append_rows(fake, *rows: str) -> int:
     return text.count("\n") + 1
 
 
-def test_one_sample_per_clip_with_its_class_in_extra_and_its_recording_as_group(esc50):
+def test_one_sample_per_clip_with_its_class_in_extra_and_its_recording_and_class_as_group(esc50):
     result = load(esc50)
     assert result.problems == []
     samples = {s.sample_id: s for s in result.samples}
     assert {sid: (s.split, s.audio) for sid, s in samples.items()} == {
         sid: (e.split, e.audio) for sid, e in esc50.expected.items()}
     clip = samples["2-102001-B-1"]
-    assert (clip.split, clip.group_id, clip.corpus, clip.captions, clip.label) == ("train", "102001", "esc50", (), None)
+    assert (clip.split, clip.group_id, clip.corpus, clip.captions, clip.label) == ("train", "102001-1", "esc50", (), None)
     assert clip.extra == {"class": "rooster", "target": 1, "fold": 2, "esc10": True, "src_file": "102001",
                           "take": "B", "audio_duration": 0.5}
-    assert result.metadata == {"annotation_file": "meta/esc50.csv", "test_fold": 1, "subset": "esc50"}
+    assert result.metadata == {"annotation_file": "meta/esc50.csv", "test_fold": 1, "val_fold": None,
+                               "subset": "esc50"}
+
+
+def test_one_recording_in_two_classes_is_two_groups_as_the_release_deals_them_into_two_folds(tmp_path):
+    fake = write_fake_esc50(tmp_path / "c", [*fake_clips(), *TWO_CLASS_RECORDINGS])
+    samples = {s.sample_id: s for s in load(fake).samples}
+    tick, alarm = samples["2-131943-A-38"], samples["3-131943-A-37"]
+    assert (tick.group_id, alarm.group_id) == ("131943-38", "131943-37")
+    assert tick.extra["src_file"] == alarm.extra["src_file"] == "131943"
+    for fold in range(1, 6):  # every recording-and-class group in one split, whichever fold is held out
+        splits_of = {}
+        for s in load(fake, test_fold=fold).samples:
+            splits_of.setdefault(s.group_id, set()).add(s.split)
+        assert all(len(splits) == 1 for splits in splits_of.values()), fold
+
+
+def test_val_fold_holds_out_another_fold_as_val(esc50):
+    samples = load(esc50, test_fold=2, val_fold="5").samples  # as `-o val_fold=5` passes it
+    folds = {split: {s.extra["fold"] for s in samples if s.split == split} for split in ("train", "val", "test")}
+    assert folds == {"train": {1, 3, 4}, "val": {5}, "test": {2}}
+    assert {s.sample_id for s in load(esc50, "val", test_fold=2, val_fold=5).samples} == {
+        s.sample_id for s in samples if s.split == "val"}
+    assert load(esc50, test_fold=2, val_fold=5).problems == []
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"val_fold": 1}, "val_fold=1: expected a fold of [1, 2, 3, 4, 5] other than test_fold=1"),
+    ({"test_fold": 3, "val_fold": 3}, "val_fold=3: expected a fold of [1, 2, 3, 4, 5] other than test_fold=3"),
+    ({"val_fold": 6}, "val_fold=6: expected a fold"),
+])
+def test_a_val_fold_that_is_the_test_fold_or_no_fold_is_refused(esc50, options, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load(esc50, **options)
+
+
+def test_split_val_without_val_fold_is_refused_naming_the_option(esc50):
+    with pytest.raises(ConfigError, match=re.escape("no split 'val' unless -o val_fold=N")):
+        load(esc50, "val")
 
 
 @pytest.mark.parametrize("test_fold", [1, 3, 5])
@@ -78,8 +118,8 @@ def test_a_fold_or_subset_that_is_not_there_is_refused(esc50, options, message):
 
 
 def test_an_unknown_split_is_refused_listing_the_splits(esc50):
-    with pytest.raises(ConfigError, match=re.escape("expected one of ['all', 'train', 'test']")):
-        load(esc50, "val")
+    with pytest.raises(ConfigError, match=re.escape("expected one of ['all', 'train', 'val', 'test']")):
+        load(esc50, "dev")
 
 
 def test_bad_rows_are_left_out_and_named_at_their_line(esc50):
@@ -102,7 +142,7 @@ def test_bad_rows_are_left_out_and_named_at_their_line(esc50):
     assert reasons[1] == "fold '6' is not one of 1-5; row left out"
     assert reasons[2] == "target 'x' is not a class number 0-49; row left out"
     assert reasons[3] == "target '50' is not a class number 0-49; row left out"
-    assert reasons[4] == "esc10 'yes' is not True or False; row left out"
+    assert reasons[4] == "esc10 'yes' is not True or False (any case) nor 1 or 0; row left out"
     assert reasons[5].startswith(f"target 0 is category 'dog' at {where}:2, this row says 'puppy'")
     assert reasons[6].startswith(f"category 'cat' is target 5 at {where}:6, this row says 7")
     assert reasons[7] == f"clip 1-101000-A-0.wav is listed again (first at {where}:2); row left out"
@@ -112,6 +152,66 @@ def test_bad_rows_are_left_out_and_named_at_their_line(esc50):
                                                       "1-200004-A-0", "1-200005-A-0", "1-200006-A-7",
                                                       "1-101000-A-0", None]
     assert len(result.samples) == len(esc50.expected)  # every good row still loads
+
+
+@pytest.mark.parametrize(("true", "false"), [("TRUE", "FALSE"), ("true", "false"), ("1", "0")])
+def test_esc10_as_excel_and_other_copies_write_it_is_read_in_any_case(esc50, true, false):
+    text = esc50.annotation_file.read_text()
+    esc50.annotation_file.write_text(text.replace(",True,", f",{true},").replace(",False,", f",{false},"))
+    assert f",{true}," in esc50.annotation_file.read_text() and ",True," not in esc50.annotation_file.read_text()
+    result = load(esc50)
+    assert result.problems == [] and len(result.samples) == len(esc50.expected)
+    assert {s.extra["class"]: s.extra["esc10"] for s in result.samples} == {c: e for _, c, e in CLASSES}
+    assert {s.extra["class"] for s in load(esc50, subset="esc10").samples} == {"dog", "rooster"}
+
+
+def test_a_file_none_of_whose_rows_is_a_clip_is_refused_naming_the_most_common_reason(esc50):
+    lines = esc50.annotation_file.read_text().splitlines()
+    bad = [lines[0], *(line.replace(",True,", ",yes,").replace(",False,", ",no,") for line in lines[1:]),
+           lines[1].replace(",1,0,", ",9,0,")]  # one row with another reason: fold 9
+    esc50.annotation_file.write_text("\n".join(bad) + "\n")
+    with pytest.raises(CorpusFormatError) as refused:
+        load(esc50)
+    message = str(refused.value)
+    assert message.startswith(f"{esc50.annotation_file}: none of its {len(bad) - 1} rows is a clip; the most common "
+                              f"reason ({len(bad) - 2} of {len(bad) - 1} rows, first at {esc50.annotation_file}:2): "
+                              "esc10 'yes' is not True or False")
+    assert "expected rows as ESC-50's meta/esc50.csv writes them" in message
+
+
+def test_a_header_with_no_row_under_it_is_refused(esc50):
+    esc50.annotation_file.write_text(",".join(COLUMNS) + "\n\n")
+    with pytest.raises(CorpusFormatError, match=re.escape(f"{esc50.annotation_file}: no row under the header")):
+        load(esc50)
+
+
+def test_subset_esc10_with_no_esc10_row_is_refused(esc50):
+    esc50.annotation_file.write_text(esc50.annotation_file.read_text().replace(",True,", ",False,"))
+    with pytest.raises(CorpusFormatError, match=re.escape("none of the 30 clips has esc10 True")):
+        load(esc50, subset="esc10")
+    assert len(load(esc50).samples) == 30
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    ("filename,fold,target,category,esc10,src_file,take,target",
+     "repeated column names in the header: 'target' is columns 3 and 8"),
+    ("filename,fold,target,category,esc10,,src_file,take", "column 6 of the header has no name"),
+])
+def test_a_header_naming_a_column_twice_or_not_at_all_is_refused_at_line_1(esc50, header, message):
+    lines = esc50.annotation_file.read_text().splitlines()
+    widened = [header, *(line.replace(",A", ",A,7").replace(",B", ",B,7") if "target" in header else
+                         line.replace(",True,", ",True,x,").replace(",False,", ",False,x,") for line in lines[1:])]
+    esc50.annotation_file.write_text("\n".join(widened) + "\n")
+    with pytest.raises(CorpusFormatError, match=re.escape(f"{esc50.annotation_file}:1: {message}")):
+        load(esc50)
+
+
+def test_the_unnamed_index_column_pandas_writes_is_left_out(esc50):
+    lines = esc50.annotation_file.read_text().splitlines()
+    esc50.annotation_file.write_text("\n".join(f"{'' if n == 0 else n - 1},{line}" for n, line in enumerate(lines))
+                                     + "\n")
+    result = load(esc50)
+    assert result.problems == [] and len(result.samples) == len(esc50.expected)
 
 
 def test_a_quote_left_open_names_its_row_and_reads_no_further(esc50):
