@@ -90,18 +90,20 @@ def first_media_path(corpus_dir: Path, folders: MediaFolders, names: Iterable[st
 
 
 def require_videos_found(looked_for: int, found_any: bool, corpus: str, corpus_dir: Path, named: str, *,
-                         folders: MediaFolders | None = None, note: str = "") -> None:
+                         folders: MediaFolders | None = None, note: str = "", what: str = "videos",
+                         option: str = "video_dir") -> None:
     """Refuse a load none of whose `looked_for` videos is found (a wrong folder, not a few gone videos):
     `named` says how their files were looked for (`as <id>.mp4`), `folders` (where given) the folders searched,
-    `note` the words ending the option's advice (` (Charades_v1_480/ as unpacked)`).
+    `note` the words ending the option's advice (` (Charades_v1_480/ as unpacked)`), `what` the files' name in
+    the message (`clips`) and `option` the option naming their folder (`media_dir`).
 
     Raises:
-        CorpusNotFoundError: `looked_for` videos and none found, naming `-o video_dir=`.
+        CorpusNotFoundError: `looked_for` videos and none found, naming `-o <option>=`.
     """
     if looked_for and not found_any:
         where = f"{folders.searched_folders()} of {corpus_dir}" if folders is not None else str(corpus_dir)
-        raise CorpusNotFoundError(f"none of the {looked_for} {corpus} videos found in {where} ({named}); "
-                                  f"-o video_dir= names the folder holding them{note}")
+        raise CorpusNotFoundError(f"none of the {looked_for} {corpus} {what} found in {where} ({named}); "
+                                  f"-o {option}= names the folder holding them{note}")
 
 
 def listed_again(first_split: str, split: str) -> str:

@@ -1,21 +1,23 @@
 """VGGSound (Chen et al., ICASSP 2020; audio-visual sound classification) as users have it on disk.
 
 The release is one CSV, `vggsound.csv`, with no header; a row is one 10 s clip:
-    ---g-f_I2yQ,1,"people marching",test
-    --0PQM4-hqg,30,"waterfall burbling",train
+    ---g-f_I2yQ,1,people marching,test
+    -5Jlimvx0A0,0,"male speech, man speaking",train
 (the YouTube id, the clip's start in whole seconds in the video, its class, `train` or `test`; ~200k rows, 309
-classes, some with a comma in their name, which the CSV quotes: `"male speech, man speaking"`). There is no
-validation split (papers carve one out of train).
+classes; the CSV quotes only a class with a comma in its name). There is no validation split (papers carve one out
+of train).
 
 The clips are not in the release: each copy downloads them from YouTube and names a clip's file
 `<youtube_id>_<start:06d>` (`--0PQM4-hqg_000030.mp4`: the VGGSound download scripts, Loie/VGGSound on Hugging
 Face, CAV-MAE's `.flac`), a few copies unpadded (`--0PQM4-hqg_30.wav`) or by the bare YouTube id where the video
 has one clip. A file is the 10 s clip itself: a video with its sound (`.mp4`) or the sound alone (`.flac`,
-`.wav`), in one folder or in `train/` and `test/` folders of it.
+`.wav`), in one folder or in `train/` and `test/` folders of it; some copies hold both (CLIPSep's `video/X.mp4`
+and the `audio/X.wav` extracted from it).
 
 One sample per clip: sample_id `<youtube_id>_<start:06d>` (the release's own file stem), group_id the YouTube id
-(so `check` reports a video whose clips a re-split puts in train and test), `video` where the file is a video
-container (audio extractors read its audio track) else `audio`; `extra.class` holds the class name (what
+(so `check` reports a video whose clips a re-split puts in train and test), `video` where an MP4 is found (video
+extractors read its frames) and `audio` where a FLAC or WAV is (else audio extractors read the MP4's sound track);
+`extra.class` holds the class name (what
 `mmdata fuse --class-label class` turns into class ids), with `youtube_id`, `start_seconds` and the durations the
 file's header states. Every copy lacks clips of videos taken down since 2020: each is named in the errors table
 (`file:line`), and their count is logged and kept in the manifest. A row that cannot be read (not four fields,
@@ -24,8 +26,10 @@ listed again are left out the same way.
 """
 from __future__ import annotations
 
+import copy
 import csv
 import io
+import os
 import logging
 import math
 from collections import Counter
@@ -43,6 +47,7 @@ from mmdata.corpora.media_captions import (
     listed_again,
     missing_media_problem,
     repeated_entry_problem,
+    require_videos_found,
     shown_path,
 )
 from mmdata.corpora.mosi_raw_media import record_video_span
@@ -93,6 +98,16 @@ class Clip:
         return f"{self.youtube_id}_{self.start:06d}"
 
 
+@dataclass(frozen=True)
+class CsvClips:
+    """What vggsound.csv lists: its readable rows, and how many clips it lists of each YouTube video (every row
+    with a readable id counted, whatever its split or other fields: a bare `<id>` file is that video's only clip
+    only where no row names another)."""
+
+    clips: list[Clip]
+    clips_of_video: Counter
+
+
 @register_corpus(CORPUS, VggSoundOptions)
 def load_vggsound(corpus_dir: Path, options: VggSoundOptions, split: str | None) -> LoadResult:
     """VGGSound (`vggsound.csv` + 10 s clips as .mp4, .flac or .wav), one sample per clip with its class.
@@ -113,11 +128,15 @@ def load_vggsound(corpus_dir: Path, options: VggSoundOptions, split: str | None)
     wanted = check_split(split, SPLITS, {"training": "train", "testing": "test"}, "VGGSound")
     path = _find_csv(corpus_dir, options.csv_dir)
     result = LoadResult(samples=[])
-    clips = _first_listings(read_clips(path, wanted, result.problems), wanted, result.problems)
-    clips_of_video = Counter(clip.youtube_id for clip in clips)
+    listing = read_clips(path, wanted, result.problems)
+    clips = _first_listings(listing.clips, wanted, result.problems)
     loaded = [clip for clip in clips if wanted in (None, clip.split)]
-    missing = _add_samples(corpus_dir, options, loaded, clips_of_video, result)
-    _require_clips_found(corpus_dir, options.media_dir, len(loaded), bool(result.samples))
+    every_folder, folders = _media_folders(corpus_dir, options.media_dir)
+    missing = _add_samples(corpus_dir, options, loaded, folders, listing.clips_of_video, result)
+    require_videos_found(len(loaded), bool(result.samples), "VGGSound", corpus_dir,
+                         f"as <youtube_id>_<start:06d> with {'/'.join(VIDEO_SUFFIXES + AUDIO_SUFFIXES)}",
+                         folders=every_folder if wanted is None else folders[wanted], what="clips",
+                         option="media_dir")
     if missing:
         log.warning("%d of %d VGGSound clips listed in %s not found (videos taken down since the release); "
                     "each is named in the errors table", missing, len(loaded), path)
@@ -126,11 +145,11 @@ def load_vggsound(corpus_dir: Path, options: VggSoundOptions, split: str | None)
     return result
 
 
-def read_clips(path: Path, wanted: str | None, problems: list[LoadProblem]) -> list[Clip]:
+def read_clips(path: Path, wanted: str | None, problems: list[LoadProblem]) -> CsvClips:
     """The readable rows of vggsound.csv in file order, of both splits (a clip listed in both is found
-    whichever is asked); a row that is not one clip is named in `problems` (`file:line`) and left out, unless
-    its split field names a split other than `wanted` (None: every split). A first line naming the columns (a
-    copy saved with a header) is skipped.
+    whichever is asked), and the clips listed of each video; a row that is not one clip is named in `problems`
+    (`file:line`) and left out, unless its split field names a split other than `wanted` (None: every split).
+    A first record naming the columns (`_is_header`: a copy saved with a header) is skipped.
 
     Raises:
         CorpusFormatError: the file is not UTF-8, or a quoted value never ends (or text follows its closing
@@ -138,12 +157,18 @@ def read_clips(path: Path, wanted: str | None, problems: list[LoadProblem]) -> l
     """
     reader = csv.reader(io.StringIO(read_text(path)), strict=True)  # a quote never closed would swallow the rest
     clips: list[Clip] = []
+    listed: set[tuple[str, int | str]] = set()  # (youtube_id, start) of every row with a readable id
     start = 1
+    first_record = True
     try:
         for values in reader:
             line, start = start, reader.line_num + 1
-            if not any(v.strip() for v in values) or (line == 1 and _is_header(values)):
+            if not any(v.strip() for v in values):
                 continue
+            skipped_header, first_record = first_record and _is_header(values), False
+            if skipped_header:
+                continue
+            listed.update(_listed_clip(values))
             row_problems = problems if wanted is None or _split_field(values) in (None, wanted) else []
             clip = _row_clip(values, f"{path}:{line}", row_problems)
             if clip is not None:
@@ -151,13 +176,25 @@ def read_clips(path: Path, wanted: str | None, problems: list[LoadProblem]) -> l
     except csv.Error as e:
         raise CorpusFormatError(f"{path}:{start}: {e} (in the record starting at line {start}); expected rows "
                                 f"{','.join(COLUMNS)}") from e
-    return clips
+    return CsvClips(clips, Counter(youtube_id for youtube_id, _ in listed))
 
 
 def _is_header(values: list[str]) -> bool:
-    """Whether a first row names the columns (`youtube_id,start_seconds,label,split`, `# YouTube ID, start
-    seconds, label, train/test split`) rather than a clip: its start is no number and its split no split."""
-    return len(values) == len(COLUMNS) and _whole_seconds(values[1]) is None and values[3].strip() not in SPLITS
+    """Whether the first record names the columns (`youtube_id,start_seconds,label,split`, `# YouTube ID, start
+    seconds, label, train/test split`): four fields, the first naming the id and the last the split. Anything
+    else is read as a row (a malformed first row is reported, not dropped as a header)."""
+    return len(values) == len(COLUMNS) and "id" in values[0].lower() and "split" in values[3].lower()
+
+
+def _listed_clip(values: list[str]) -> list[tuple[str, int | str]]:
+    """The (youtube_id, start) a row lists where its id is readable (the start read where it is a whole number,
+    so that `30` and `30.0` are one clip, else as written), else none."""
+    youtube_id = values[0].strip()
+    if not youtube_id or "/" in youtube_id:
+        return []
+    start_text = values[1].strip() if len(values) > 1 else ""
+    start = _whole_seconds(start_text)
+    return [(youtube_id, start_text if start is None else start)]
 
 
 def _split_field(values: list[str]) -> str | None:
@@ -216,35 +253,41 @@ def _first_listings(clips: list[Clip], wanted: str | None, problems: list[LoadPr
     return list(first.values())
 
 
-def _add_samples(corpus_dir: Path, options: VggSoundOptions, clips: list[Clip], clips_of_video: Counter,
-                 result: LoadResult) -> int:
-    """A sample per clip whose file is found; a clip without one is named at its row. Returns how many
-    were not found."""
-    folders = {split: _media_folders(corpus_dir, options.media_dir, split) for split in SPLITS}
+def _add_samples(corpus_dir: Path, options: VggSoundOptions, clips: list[Clip], folders: dict[str, MediaFolders],
+                 clips_of_video: Counter, result: LoadResult) -> int:
+    """A sample per clip whose video or sound file is found in its split's `folders`; a clip with neither is
+    named at its row. Returns how many were not found."""
     missing = 0
     for clip in clips:
         stems = _stems(clip, bare_id=clips_of_video[clip.youtube_id] == 1)
-        names = [stem + suffix for stem in stems for suffix in VIDEO_SUFFIXES + AUDIO_SUFFIXES]
-        found = first_media_path(corpus_dir, folders[clip.split], names, where=clip.where,
-                                 allow_outside=options.allow_outside_root)
-        if found is None:
+        video, audio = (first_media_path(corpus_dir, folders[clip.split], _names(stems, suffixes), where=clip.where,
+                                         allow_outside=options.allow_outside_root)
+                        for suffixes in (VIDEO_SUFFIXES, AUDIO_SUFFIXES))
+        if video is None and audio is None:
             missing += 1
             result.problems.append(_missing_clip(corpus_dir, folders[clip.split], clip, stems, clips_of_video))
             continue
-        result.samples.append(_sample(corpus_dir, clip, found))
+        result.samples.append(_sample(corpus_dir, clip, video, audio))
     return missing
 
 
-def _sample(corpus_dir: Path, clip: Clip, path: str) -> Sample:
-    """The sample of a clip found at `path`: its `video` where the file is a video container (extractors read
-    its audio track for audio), else its `audio`, with the durations the file's header states."""
-    is_video = Path(path).suffix.lower() in VIDEO_SUFFIXES
+def _names(stems: list[str], suffixes: tuple[str, ...]) -> list[str]:
+    """The file names of `stems` with `suffixes`, first first: each stem with every suffix before the next."""
+    return [stem + suffix for stem in stems for suffix in suffixes]
+
+
+def _sample(corpus_dir: Path, clip: Clip, video: str | None, audio: str | None) -> Sample:
+    """The sample of a clip with its `video` (an MP4, where found) and its `audio` (a FLAC or WAV, where found;
+    else audio extractors read the MP4's sound track), with the durations the files' headers state: the sound's
+    from the FLAC/WAV where there is one, else from the MP4's audio track."""
     extra: dict[str, Any] = {CLASS_KEY: clip.label, "youtube_id": clip.youtube_id, "start_seconds": clip.start}
-    extra.update(audio_duration_extra(corpus_dir / path))  # a video's audio track: its stream header
-    if is_video:
-        record_video_span(corpus_dir / path, extra)
+    sound = audio if audio is not None else video
+    if sound is not None:
+        extra.update(audio_duration_extra(corpus_dir / sound))  # an MP4's: its audio stream's header
+    if video is not None:
+        record_video_span(corpus_dir / video, extra)
     return Sample(sample_id=clip.sample_id, corpus=CORPUS, split=clip.split, group_id=clip.youtube_id,
-                  video=path if is_video else None, audio=None if is_video else path, extra=extra)
+                  video=video, audio=audio, extra=extra)
 
 
 def _stems(clip: Clip, *, bare_id: bool) -> list[str]:
@@ -256,42 +299,45 @@ def _stems(clip: Clip, *, bare_id: bool) -> list[str]:
 
 def _missing_clip(corpus_dir: Path, folders: MediaFolders, clip: Clip, stems: list[str],
                   clips_of_video: Counter) -> LoadProblem:
-    """The problem of a clip no folder holds: the first name looked for (and what is there instead), the
-    other names, and why not the bare id where the video has more than one clip."""
+    """The problem of a clip no folder holds: the first name looked for with every suffix (`X_000030.{mp4,flac,
+    wav}`, or the entry there instead where the first folder holds one that is no file), the other names, and
+    why not the bare id where the video has more than one clip."""
     suffixes = VIDEO_SUFFIXES + AUDIO_SUFFIXES
-    also = f"{', '.join(stems)} as {'/'.join(suffixes)}"
+    there = next((stems[0] + s for s in suffixes if os.path.lexists(corpus_dir / folders.expected(stems[0] + s))),
+                 None)
+    also = ", ".join(_every_suffix(stem) for stem in stems[1:])
     if clips_of_video[clip.youtube_id] > 1:
         also += (f"; not as {clip.youtube_id}: the CSV lists {clips_of_video[clip.youtube_id]} clips of that "
                  "video, so a bare id is ambiguous")
-    return missing_media_problem(corpus_dir, folders, stems[0] + suffixes[0], clip.sample_id, clip.where,
+    return missing_media_problem(corpus_dir, folders, there or _every_suffix(stems[0]), clip.sample_id, clip.where,
                                  "clip", also=f"{also} (a video taken down since the release is gone from "
                                  "every copy)")
 
 
-def _media_folders(corpus_dir: Path, media_dir: str | None, split: str) -> MediaFolders:
-    """The folders split `split`'s clips are looked for in: `<parent>/<split>/` of each parent, then the
-    parents themselves (one folder of every clip); the parents are option `media_dir`, else those of
-    `MEDIA_DIRS` that are there."""
+def _every_suffix(stem: str) -> str:
+    """`stem` with each suffix looked for, as messages name it: `X_000030.{mp4,flac,wav}`."""
+    return f"{stem}.{{{','.join(s.lstrip('.') for s in VIDEO_SUFFIXES + AUDIO_SUFFIXES)}}}"
+
+
+def _media_folders(corpus_dir: Path, media_dir: str | None) -> tuple[MediaFolders, dict[str, MediaFolders]]:
+    """The folders clips are looked for in: every one (as a refusal names them), and each split's:
+    `<parent>/<split>/` of each parent, then the parents themselves (one folder of every clip). The parents are
+    option `media_dir`, else those of `MEDIA_DIRS` that are there. All share one listing per folder, so a
+    parent both splits look in is read once."""
     parents = [given_image_dir(media_dir)] if media_dir is not None else \
         [d for d in MEDIA_DIRS if (corpus_dir / d).is_dir()]
-    split_folders = [f"{p}/{split}" if p else split for p in parents]
-    return MediaFolders(corpus_dir, [f for f in split_folders if (corpus_dir / f).is_dir()] + parents)
+    split_folders = {split: [f for f in (f"{p}/{split}" if p else split for p in parents) if (corpus_dir / f).is_dir()]
+                     for split in SPLITS}
+    every = MediaFolders(corpus_dir, [f for split in SPLITS for f in split_folders[split]] + parents)
+    return every, {split: _looking_in(every, split_folders[split] + parents) for split in SPLITS}
 
 
-def _require_clips_found(corpus_dir: Path, media_dir: str | None, looked_for: int, found_any: bool) -> None:
-    """Refuse a load none of whose `looked_for` clips is found: a wrong folder, not a few videos gone.
-
-    Raises:
-        CorpusNotFoundError: naming the folders looked in and `-o media_dir=`.
-    """
-    if looked_for and not found_any:
-        parents = [given_image_dir(media_dir)] if media_dir is not None else \
-            [d for d in MEDIA_DIRS if (corpus_dir / d).is_dir()]
-        where = ", ".join(f"{p}/" if p else "the root" for p in parents)
-        raise CorpusNotFoundError(
-            f"none of the {looked_for} VGGSound clips found in {where} of {corpus_dir} (nor their train/ and test/ "
-            f"folders), as <youtube_id>_<start:06d> with {'/'.join(VIDEO_SUFFIXES + AUDIO_SUFFIXES)}; "
-            "-o media_dir= names the folder holding them")
+def _looking_in(folders: MediaFolders, names: list[str]) -> MediaFolders:
+    """`folders` looking in `names` (folders of it, first first) only, sharing its folder listings: a shallow
+    copy keeps the one cache of listings, where a new MediaFolders would list each folder again."""
+    view = copy.copy(folders)
+    view.folders = names
+    return view
 
 
 def _find_csv(corpus_dir: Path, csv_dir: str | None) -> Path:

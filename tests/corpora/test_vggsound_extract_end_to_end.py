@@ -1,7 +1,8 @@
 """`mmdata extract vggsound` end to end on a fake copy of real clips (WAV sound alone, and one MP4 whose AAC track
 the audio extractor reads): a log-mel sequence per clip with its class in `extra`, a clip of a video taken down
 in the errors table with its `file:line`, a clean `check`, `fuse --class-label class` turning the classes into
-class ids; and two clips of one video in train and test, a leak `check` reports."""
+class ids; and two clips of one video in train and test, a leak `check` reports and `fuse` refuses unless
+`--allow-split-leaks`."""
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ E2E_CLIPS = (("--0PQM4-hqg", 30, "waterfall burbling", "train"),
              ("---g-f_I2yQ", 1, "waterfall burbling", "test"),
              ("q1w2e3r4t5y", 5, "male speech, man speaking", "test"))
 MP4_CLIP = "---g-f_I2yQ_000001"
-GONE_ROW = 'gonefromYT1,20,"waterfall burbling",train'  # line 7: its video was taken down before any download
+GONE_ROW = "gonefromYT1,20,waterfall burbling,train"  # line 7: its video was taken down before any download
 
 
 def run(*args: str):
@@ -66,7 +67,7 @@ def test_the_clip_taken_down_is_in_the_errors_table_with_its_line(extracted):
     errors = data.errors().to_pylist()
     assert [(e["table"], e["sample_id"], e["path"]) for e in errors] == [
         ("loader", "gonefromYT1_000020", f"{fake.annotation_file}:7")]
-    assert "clip file gonefromYT1_000020.mp4 not found in video/, audio/, the root" in errors[0]["reason"]
+    assert "clip file gonefromYT1_000020.{mp4,flac,wav} not found in video/, audio/, the root" in errors[0]["reason"]
     assert data.manifest.extra["loader"] == {"annotation_file": "vggsound.csv", "clips_listed": 7, "clips_missing": 1}
 
 
@@ -92,4 +93,8 @@ def test_two_clips_of_one_video_in_train_and_test_are_a_leak_check_reports(tmp_p
     assert data.errors().num_rows == 0  # both clips of _9fQ2WgM8Vs load, each in its split
     [leak] = [i for i in check_dataset(data.root).issues if i.code == "split-leak"]
     assert leak.severity == "error" and "group_id '_9fQ2WgM8Vs' in splits" in leak.message
+    assert "re-split by group id" in leak.message
     assert [c for c in CLIPS if c[0] == "_9fQ2WgM8Vs"][1][3] == "test"
+    refused = runner.invoke(app, ["fuse", str(data.root), str(tmp_path / "fused"), "--format", "arrow"])
+    assert refused.exit_code != 0 and "--allow-split-leaks" in refused.output
+    run("fuse", str(data.root), str(tmp_path / "fused"), "--format", "arrow", "--allow-split-leaks")

@@ -5,6 +5,7 @@ split, a clip listed again) named `file:line` in the problems, with the count of
 from __future__ import annotations
 
 import logging
+import os
 import re
 
 import pytest
@@ -92,8 +93,8 @@ def test_a_missing_clip_is_named_at_its_row_and_counted(tmp_path, caplog):
         result = load_corpus("vggsound", fake.root)
     [problem] = result.problems
     assert (problem.sample_id, problem.path) == ("--0PQM4-hqg_000030", f"{fake.annotation_file}:1")
-    assert problem.reason.startswith("clip file --0PQM4-hqg_000030.mp4 not found in video/")
-    assert "also looked for --0PQM4-hqg_000030, --0PQM4-hqg_30, --0PQM4-hqg as .mp4/.flac/.wav" in problem.reason
+    assert problem.reason.startswith("clip file --0PQM4-hqg_000030.{mp4,flac,wav} not found in video/")
+    assert "also looked for --0PQM4-hqg_30.{mp4,flac,wav}, --0PQM4-hqg.{mp4,flac,wav} (" in problem.reason
     assert result.metadata["clips_missing"] == 1 and len(result.samples) == 4
     assert "1 of 5 VGGSound clips listed" in caplog.text
 
@@ -141,12 +142,94 @@ def test_split_loads_one_split_and_its_problems_only(tmp_path):
     assert result.metadata["clips_listed"] == 2
 
 
-def test_a_header_line_is_skipped(tmp_path):
+@pytest.mark.parametrize("header", ["# YouTube ID,start seconds,label,train/test split\n",
+                                    "\nyoutube_id,start_seconds,label,split\n"])  # after a blank line too
+def test_a_header_line_is_skipped(tmp_path, header):
     fake = write_fake_vggsound(tmp_path / "c")
     text = fake.annotation_file.read_text(encoding="utf-8")
-    fake.annotation_file.write_text("# YouTube ID,start seconds,label,train/test split\n" + text, encoding="utf-8")
+    fake.annotation_file.write_text(header + text, encoding="utf-8")
     result = load_corpus("vggsound", fake.root)
     assert result.problems == [] and len(result.samples) == len(fake.expected)
+
+
+def test_a_malformed_first_row_is_reported_not_taken_for_a_header(tmp_path):
+    fake = write_fake_vggsound(tmp_path / "c")
+    text = fake.annotation_file.read_text(encoding="utf-8")
+    fake.annotation_file.write_text('abcdefghijk,,"dog barking",val\n' + text, encoding="utf-8")
+    result = load_corpus("vggsound", fake.root)
+    assert [p.path for p in result.problems] == [f"{fake.annotation_file}:1"]
+    assert "start_seconds '' is not a whole number" in result.problems[0].reason
+    assert len(result.samples) == len(fake.expected)
+
+
+def test_an_unquoted_class_is_read_as_the_release_writes_it(tmp_path):
+    fake = write_fake_vggsound(tmp_path / "c")
+    text = fake.annotation_file.read_text(encoding="utf-8")
+    assert "---g-f_I2yQ,1,people marching,test\n" in text and '"male speech, man speaking"' in text
+    assert samples_by_id(load_corpus("vggsound", fake.root))["---g-f_I2yQ_000001"].extra["class"] == "people marching"
+
+
+@pytest.mark.parametrize(("files", "chosen"), [
+    (("{id}_000030.wav", "{id}_30.wav", "{id}.wav"), "{id}_000030.wav"),
+    (("{id}_30.wav", "{id}.wav"), "{id}_30.wav"),
+    (("{id}.wav", "{id}_000030.flac"), "{id}_000030.flac"),
+    (("{id}_000030.wav", "{id}_000030.flac"), "{id}_000030.flac"),
+])
+def test_the_padded_name_wins_then_the_unpadded_then_the_bare_id_and_flac_before_wav(tmp_path, files, chosen):
+    root = tmp_path / "c"
+    youtube_id = "--0PQM4-hqg"
+    write_fake_vggsound(root, clips=CLIPS[:1])
+    (root / "video" / f"{youtube_id}_000030.mp4").unlink()
+    for seed, name in enumerate(files):
+        write_clip(root / "audio" / name.format(id=youtube_id), seed)
+    [sample] = load_corpus("vggsound", root).samples
+    assert (sample.audio, sample.video) == ("audio/" + chosen.format(id=youtube_id), None)
+
+
+def test_an_mp4_and_the_wav_extracted_from_it_fill_video_and_audio(tmp_path):
+    root = tmp_path / "c"
+    write_fake_vggsound(root, clips=CLIPS[:2])
+    write_clip(root / "audio" / "--0PQM4-hqg_000030.wav", 0, duration=2.0)  # CLIPSep's extract_audio layout
+    write_clip(root / "audio" / "-5Jlimvx0A0_000000.mp4", 1)  # an MP4 in an audio folder is still a video
+    (root / "video" / "-5Jlimvx0A0_000000.mp4").unlink()
+    result = load_corpus("vggsound", root)
+    samples = samples_by_id(result)
+    both = samples["--0PQM4-hqg_000030"]
+    assert (both.video, both.audio) == ("video/--0PQM4-hqg_000030.mp4", "audio/--0PQM4-hqg_000030.wav")
+    assert both.extra["audio_duration"] == 2.0  # the WAV's header, which audio extractors read
+    assert both.extra["video_duration"] == pytest.approx(1.0)
+    moved = samples["-5Jlimvx0A0_000000"]
+    assert (moved.video, moved.audio) == ("audio/-5Jlimvx0A0_000000.mp4", None)
+    assert result.problems == []
+
+
+def test_the_bare_id_rule_counts_every_row_naming_the_video(tmp_path):
+    root = tmp_path / "c"
+    write_fake_vggsound(root, clips=CLIPS[3:5])
+    (root / "video" / "---g-f_I2yQ_000001.mp4").rename(root / "video" / "---g-f_I2yQ.mp4")
+    csv_path = root / "vggsound.csv"
+    append_rows(csv_path, "---g-f_I2yQ,1.0,people marching,test")  # the same clip again: still one clip
+    result = load_corpus("vggsound", root, split="test")
+    assert samples_by_id(result)["---g-f_I2yQ_000001"].video == "video/---g-f_I2yQ.mp4"
+    append_rows(csv_path, "---g-f_I2yQ,x,people marching,train")  # a row of the other split, unreadable start
+    result = load_corpus("vggsound", root, split="test")
+    assert "---g-f_I2yQ_000001" not in samples_by_id(result)
+    [reason] = [p.reason for p in result.problems if p.sample_id == "---g-f_I2yQ_000001" and "not found" in p.reason]
+    assert "not as ---g-f_I2yQ: the CSV lists 2 clips of that video" in reason
+
+
+def test_a_folder_both_splits_look_in_is_listed_once(tmp_path, monkeypatch):
+    fake = write_fake_vggsound(tmp_path / "c")
+    listed = []
+    real_scandir = os.scandir
+
+    def counting_scandir(path):
+        listed.append(os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+    assert len(load_corpus("vggsound", fake.root).samples) == len(fake.expected)
+    assert sorted(listed) == sorted(set(listed)) and str(fake.root / "video") in listed
 
 
 def test_refusals_name_what_was_looked_for(tmp_path):

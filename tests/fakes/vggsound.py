@@ -1,5 +1,5 @@
-"""A fake VGGSound as copies of it are on disk: the release's vggsound.csv (no header; quoted classes, one with a
-comma) and real clips named `<youtube_id>_<start:06d>`: MP4s with an AAC sound track in one folder (the download
+"""A fake VGGSound as copies of it are on disk: the release's vggsound.csv (no header; a class quoted only where it
+holds a comma) and real clips named `<youtube_id>_<start:06d>`: MP4s with an AAC sound track in one folder (the download
 scripts', Loie/VGGSound's), or FLAC/WAV sound alone in `train/` and `test/` folders (CAV-MAE's).
 
 `write_fake_vggsound` returns a `FakeCorpus` whose `expected` holds the samples a loader must yield for no split;
@@ -25,8 +25,14 @@ CLASSES = {f"{yid}_{start:06d}": label for yid, start, label, _ in CLIPS}
 
 
 def vggsound_csv(clips: tuple[tuple[str, int, str, str], ...]) -> str:
-    """The release's rows: no header, every class quoted (as vggsound.csv writes them), LF line ends."""
-    return "".join(f'{youtube_id},{start},"{label}",{split}\n' for youtube_id, start, label, split in clips)
+    """The release's rows as vggsound.csv writes them: no header, a class quoted only where it holds a comma
+    (`---g-f_I2yQ,1,people marching,test`, `-5Jlimvx0A0,0,"male speech, man speaking",train`), LF line ends."""
+    return "".join(f'{youtube_id},{start},{quoted_label(label)},{split}\n' for youtube_id, start, label, split in clips)
+
+
+def quoted_label(label: str) -> str:
+    """A class as vggsound.csv writes it: in quotes where it holds a comma, else bare."""
+    return f'"{label}"' if "," in label else label
 
 
 def write_clip(path: Path, seed: int, duration: float = 1.0) -> Path:
