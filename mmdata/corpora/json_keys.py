@@ -20,19 +20,25 @@ from typing import Any
 from mmdata.errors import CorpusFormatError
 
 
-class _RepeatedKey(Exception):
-    """An object of the text names a key twice (raised by the parse; `repeated_keys` then says where)."""
+class RepeatedKeyFound(Exception):
+    """An object of the text names `key` twice (raised by `UNIQUE_KEYS_DECODER`; `repeated_keys` says where)."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        raise _RepeatedKey
+        seen: set[str] = set()
+        raise RepeatedKeyFound(next(key for key, _ in pairs if key in seen or seen.add(key)))
     return obj
 
 
 _PLAIN = json.JSONDecoder()
-_UNIQUE = json.JSONDecoder(object_pairs_hook=_unique_keys)
+#: A JSON decoder that raises `RepeatedKeyFound` for an object naming a key twice (a row of a JSONL file).
+UNIQUE_KEYS_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
 
 #: What a repeated-key error or problem asks for.
 REPEATED_KEY_HINT = "merge the two entries into one or remove one, then load again"
@@ -73,8 +79,8 @@ def parse_json(path: Path, text: str, repeated_entries: list[RepeatedKey] | None
     """
     try:
         with _gc_paused():
-            return _UNIQUE.decode(text)
-    except _RepeatedKey:
+            return UNIQUE_KEYS_DECODER.decode(text)
+    except RepeatedKeyFound:
         pass
     if repeated_entries is None:
         raise repeated_key_error(next(repeated_keys(path, text)))
@@ -129,8 +135,8 @@ def repeated_keys(path: Path, text: str, start: int = 0, steps: tuple[str | int,
             step, index = index, index + 1
         value_at = pos
         try:
-            _, pos = _UNIQUE.raw_decode(text, pos)
-        except _RepeatedKey:
+            _, pos = UNIQUE_KEYS_DECODER.raw_decode(text, pos)
+        except RepeatedKeyFound:
             yield from repeated_keys(path, text, value_at, (*steps, step), values_at=values_at, lines=lines)
             _, pos = _PLAIN.raw_decode(text, value_at)
         pos = skip_json_space(text, pos)
@@ -179,4 +185,4 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-__all__ = ["REPEATED_KEY_HINT", "RepeatedKey", "parse_json", "repeated_key_error", "repeated_keys", "skip_json_space"]
+__all__ = ["REPEATED_KEY_HINT", "UNIQUE_KEYS_DECODER", "RepeatedKey", "RepeatedKeyFound", "parse_json", "repeated_key_error", "repeated_keys", "skip_json_space"]

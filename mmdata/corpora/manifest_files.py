@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from mmdata.corpora.base import LoadProblem, short_repr
 from mmdata.corpora.manifest_csv import parse_cells, read_delimited
+from mmdata.corpora.json_keys import REPEATED_KEY_HINT, UNIQUE_KEYS_DECODER, RepeatedKeyFound
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 
 ManifestFormat = Literal["auto", "jsonl", "json", "csv", "tsv", "parquet"]
@@ -153,9 +154,11 @@ def read_jsonl_rows(path: Path, problems: list[LoadProblem] | None = None, encod
         if line is None or not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = UNIQUE_KEYS_DECODER.decode(line)
         except json.JSONDecodeError as e:
             raise CorpusFormatError(f"{path}:{number}:{e.colno}: invalid JSON ({e.msg}) in {short_repr(line)}") from e
+        except RepeatedKeyFound as e:
+            raise _repeated_key_error(f"{path}:{number}", e.key) from e
         except RecursionError as e:
             raise CorpusFormatError(f"{path}:{number}: JSON nested too deeply") from e
         if not isinstance(row, dict):
@@ -179,9 +182,16 @@ def _utf8_lines(path: Path, data: bytes, problems: list[LoadProblem]) -> list[st
     return lines
 
 
+def _repeated_key_error(where: str, key: str) -> CorpusFormatError:
+    """A row (an object on a JSONL line, or an item of a JSON array starting at `where`) naming `key` twice."""
+    return CorpusFormatError(f"{where}: repeated key {key!r} in this row; expected each key once in a JSON object: "
+                             f"a JSON reader keeps only one of the values, so a field would be lost silently; "
+                             f"{REPEATED_KEY_HINT}")
+
+
 def _read_json_array(path: Path, text: str) -> Rows:
     """(line number, object) for each item of a file holding one JSON array of objects."""
-    decoder, rows = json.JSONDecoder(), []
+    decoder, rows = UNIQUE_KEYS_DECODER, []
     pos = _JSON_SPACE.match(text, 0).end()
     if not text.startswith("[", pos):
         raise CorpusFormatError(f"{_at(path, text, pos)}: expected a JSON array of objects (one per sample), got "
@@ -194,6 +204,8 @@ def _read_json_array(path: Path, text: str) -> Rows:
             row, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as e:
             raise CorpusFormatError(f"{path}:{e.lineno}:{e.colno}: invalid JSON ({e.msg})") from e
+        except RepeatedKeyFound as e:
+            raise _repeated_key_error(f"{path}:{line}", e.key) from e
         except RecursionError as e:
             raise CorpusFormatError(f"{path}:{line}: JSON nested too deeply") from e
         if not isinstance(row, dict):

@@ -265,7 +265,7 @@ def _read_entry(source: str, item: Any, where: Callable[[], str], problems: list
         return None
     wavcaps_id = _entry_id(item.get("id"))
     if wavcaps_id is None:
-        problems.append(LoadProblem(None, where(), f"expected an id (text or a number, without '/'), got "
+        problems.append(LoadProblem(None, where(), f"expected an id (text or a whole number, without '/'), got "
                                     f"{short_repr(item.get('id'))}; entry left out"))
         return None
     stem = _stem(wavcaps_id)

@@ -124,3 +124,16 @@ def test_many_repeated_entries_are_located_in_one_pass(tmp_path):
     assert len(repeats) == 2000
     assert [r.where for r in repeats[:2]] == [f"{tmp_path / 'train.json'}:2002:1", f"{tmp_path / 'train.json'}:2003:1"]
     assert repeats[-1].first == "2001:1"
+
+
+@pytest.mark.parametrize(("name", "text", "where"), [
+    ("rows.jsonl", '{"image": "a.jpg", "split": "train"}\n{"image": "b.jpg", "image": "c.jpg"}\n', ":2:"),
+    ("rows.json", '[\n {"image": "a.jpg"},\n {"image": "b.jpg", "split": "val", "split": "test"}\n]\n', ":3:"),
+])
+def test_a_manifest_row_naming_a_key_twice_is_refused_at_its_line(tmp_path, name, text, where):
+    """A manifest row is one JSON object: a key it names twice would lose one value, as in any JSON file."""
+    from mmdata.corpora import load_corpus
+
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=rf"{name}{where} repeated key '(image|split)' in this row.*merge"):
+        load_corpus("manifest", tmp_path, options={"manifest_file": name})
