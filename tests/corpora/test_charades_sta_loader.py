@@ -10,21 +10,14 @@ import pytest
 
 from mmdata.corpora import load_corpus
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
-from tests.fakes.charades_sta import MMACTION2_FILES, SPANS, moment_line, write_fake_charades_sta
+from tests.fakes import replace_line
+from tests.fakes.charades_sta import SPANS, moment_line, write_fake_charades_sta, write_fake_charades_sta_mmaction2
 
 KIND = "charades-sta"
 
 
 def load(root, split=None, **options):
     return load_corpus(KIND, root, split=split, options=options)
-
-
-def set_line(path, number: int, text: str) -> str:
-    """Replace line `number` (1-based) of a moment file; return its `file:line`."""
-    lines = path.read_text().split("\n")
-    lines[number - 1] = text
-    path.write_text("\n".join(lines))
-    return f"{path}:{number}"
 
 
 def set_csv_length(path, video: str, length: str) -> str:
@@ -73,7 +66,7 @@ def test_there_is_no_val_split_and_the_error_says_to_carve_one(fake):
 
 
 def test_a_moment_ending_past_the_csv_length_is_cut_there_keeping_its_annotated_end(fake):
-    set_line(fake.root / "charades_sta_test.txt", 2, moment_line("3MSZA", 0.9, 2.75, "the person drinks."))
+    replace_line(fake.root / "charades_sta_test.txt", 2, moment_line("3MSZA", 0.9, 2.75, "the person drinks."))
     result = load(fake.root)
     [cut] = [s for s in result.samples if s.sample_id == "3MSZA[1]"]
     assert (cut.start, cut.end, cut.extra["annotated_end"]) == (0.9, 2.0, 2.75)
@@ -82,7 +75,7 @@ def test_a_moment_ending_past_the_csv_length_is_cut_there_keeping_its_annotated_
 
 def test_without_the_charades_csvs_the_length_is_the_video_header_s(tmp_path):
     fake = write_fake_charades_sta(tmp_path / "charades", csv_dir=None)
-    set_line(fake.root / "charades_sta_train.txt", 1, moment_line("AO8RW", 0.0, 9.0, "a person sits."))
+    replace_line(fake.root / "charades_sta_train.txt", 1, moment_line("AO8RW", 0.0, 9.0, "a person sits."))
     result = load(fake.root, "train")
     [cut] = [s for s in result.samples if s.sample_id == "AO8RW[0]"]
     assert "duration" not in cut.extra and result.metadata["length_files"] == []
@@ -177,7 +170,7 @@ def test_cr_only_line_endings_are_read_as_lines(fake):
 
 
 def test_a_second_separator_in_the_sentence_leaves_the_line_out(fake):
-    where = set_line(fake.root / "charades_sta_train.txt", 2, "Y6R7T 0.3 1.5##person opens ## the door.")
+    where = replace_line(fake.root / "charades_sta_train.txt", 2, "Y6R7T 0.3 1.5##person opens ## the door.")
     result = load(fake.root, "train")
     [problem] = result.problems
     assert (problem.sample_id, problem.path) == ("Y6R7T[0]", where)
@@ -233,7 +226,7 @@ def test_the_csv_length_cuts_a_moment_where_it_and_the_header_disagree(fake):
 
 def test_an_empty_csv_length_falls_back_to_the_header_s(fake):
     set_csv_length(fake.root / "Charades/Charades_v1_train.csv", "AO8RW", "")
-    set_line(fake.root / "charades_sta_train.txt", 1, moment_line("AO8RW", 0.0, 9.0, "a person sits."))
+    replace_line(fake.root / "charades_sta_train.txt", 1, moment_line("AO8RW", 0.0, 9.0, "a person sits."))
     result = load(fake.root, "train")
     [cut] = [s for s in result.samples if s.sample_id == "AO8RW[0]"]
     assert "duration" not in cut.extra and result.problems == []
@@ -261,8 +254,7 @@ def test_a_bad_csv_length_of_a_video_no_moment_names_does_not_stop_the_load(fake
 
 
 def test_mmaction2_s_charadessta_folder_and_its_duration_json_are_read(tmp_path):
-    fake = write_fake_charades_sta(tmp_path / "data", annotations_dir="CharadesSTA", csv_dir=None,
-                                   file_names=MMACTION2_FILES, duration_json=True)
+    fake = write_fake_charades_sta_mmaction2(tmp_path / "data")
     durations = fake.root / "CharadesSTA/Charades_duration.json"
     durations.write_text(json.dumps({"AO8RW": 1.5, "Y6R7T": 2.0, "3MSZA": 2}, indent=4))
     result = load(fake.root)
@@ -277,8 +269,7 @@ def test_mmaction2_s_charadessta_folder_and_its_duration_json_are_read(tmp_path)
 
 @pytest.mark.parametrize(("length", "shown"), [("0", "0"), ("-2.0", "-2.0"), ('"33.67"', "'33.67'"), ("true", "True")])
 def test_a_bad_duration_json_length_is_a_problem_of_its_video_named_at_its_line(tmp_path, length, shown):
-    fake = write_fake_charades_sta(tmp_path / "data", annotations_dir="CharadesSTA", csv_dir=None,
-                                   file_names=MMACTION2_FILES, duration_json=True)
+    fake = write_fake_charades_sta_mmaction2(tmp_path / "data")
     durations = fake.root / "CharadesSTA/Charades_duration.json"
     durations.write_text(f'{{\n    "AO8RW": {length},\n    "Y6R7T": 2.0,\n    "3MSZA": 2.0\n}}')
     result = load(fake.root)
@@ -289,8 +280,7 @@ def test_a_bad_duration_json_length_is_a_problem_of_its_video_named_at_its_line(
 
 
 def test_a_duration_json_length_past_float_range_is_a_problem_of_its_video_not_a_crash(tmp_path):
-    fake = write_fake_charades_sta(tmp_path / "data", annotations_dir="CharadesSTA", csv_dir=None,
-                                   file_names=MMACTION2_FILES, duration_json=True)
+    fake = write_fake_charades_sta_mmaction2(tmp_path / "data")
     durations = fake.root / "CharadesSTA/Charades_duration.json"
     durations.write_text(f'{{\n    "AO8RW": 1{"0" * 400},\n    "Y6R7T": 2.0,\n    "3MSZA": 2.0\n}}')
     result = load(fake.root)
@@ -301,8 +291,7 @@ def test_a_duration_json_length_past_float_range_is_a_problem_of_its_video_not_a
 
 
 def test_a_null_duration_json_length_is_none_and_the_header_gives_it(tmp_path):
-    fake = write_fake_charades_sta(tmp_path / "data", annotations_dir="CharadesSTA", csv_dir=None,
-                                   file_names=MMACTION2_FILES, duration_json=True)
+    fake = write_fake_charades_sta_mmaction2(tmp_path / "data")
     (fake.root / "CharadesSTA/Charades_duration.json").write_text('{"AO8RW": null, "Y6R7T": 2.0, "3MSZA": 2.0}')
     result = load(fake.root, "train")
     first = next(s for s in result.samples if s.sample_id == "AO8RW[0]")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,16 @@ def write_jpeg(path: Path, seed: int = 0, size: tuple[int, int] = (10, 10)) -> P
     pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
     Image.fromarray(pixels).save(path, format="JPEG")
     return path
+
+
+def numbered_ids(videos: Iterable[str]) -> list[str]:
+    """`<video>[k]` for each item's video in order, k counting that video's items so far (the timed-sentence ids)."""
+    seen: dict[str, int] = {}
+    ids = []
+    for video in videos:
+        ids.append(f"{video}[{seen.get(video, 0)}]")
+        seen[video] = seen.get(video, 0) + 1
+    return ids
 
 
 def replace_line(path: Path, number: int, text: str) -> str:

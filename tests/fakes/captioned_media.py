@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tests.fakes import ExpectedSample, FakeCorpus, register_fake, replace_line
-from tests.fakes.av import tone, write_mp4, write_tone_wav
+from tests.fakes.av import _encode_audio, tone, write_mp4, write_tone_wav
 
 CLOTHO_FOLDERS = {"development": "train", "validation": "val", "evaluation": "test"}
 #: Clotho-like file names (spaces, a comma, non-ASCII) per Clotho split.
@@ -105,14 +105,9 @@ def write_tone_m4a(path: Path, freq: float = 220.0, duration: float = 1.0, sampl
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    samples = tone(freq, duration, sample_rate)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("aac", rate=sample_rate, layout="mono")
-        for start in range(0, len(samples), 1024):
-            frame = av.AudioFrame.from_ndarray(samples[None, start:start + 1024].copy(), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = sample_rate, start
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+        _encode_audio(container, stream, tone(freq, duration, sample_rate), sample_rate)
     return path
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.fakes import ExpectedSample, FakeCorpus, register_fake, replace_line
+from tests.fakes import ExpectedSample, FakeCorpus, numbered_ids, register_fake, replace_line
 from tests.fakes.activitynet import write_video
 
 #: The moments, in file order: (split, video id, start, end, sentence as written).
@@ -31,12 +31,7 @@ CSV_HEADER = "id,subject,scene,quality,relevance,verified,script,objects,descrip
 
 
 def _sample_ids() -> list[str]:
-    seen: dict[str, int] = {}
-    ids = []
-    for _, video, *_ in MOMENTS:
-        ids.append(f"{video}[{seen.get(video, 0)}]")
-        seen[video] = seen.get(video, 0) + 1
-    return ids
+    return numbered_ids(video for _, video, *_ in MOMENTS)
 
 
 #: Each sample's (start, end, group_id).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.fakes import ExpectedSample, FakeCorpus, register_fake, replace_line
+from tests.fakes import ExpectedSample, FakeCorpus, numbered_ids, register_fake, replace_line
 from tests.fakes.av import write_mp4
 from tests.fakes.captioned_media import write_json
 
@@ -34,12 +34,7 @@ FIRST_ANNOTATION_ID = 3001
 
 def sample_ids() -> list[str]:
     """The sample id of each description, `<video>[k]` (k: the video's k-th description)."""
-    seen: dict[str, int] = {}
-    ids = []
-    for _, video, _, _ in DESCRIPTIONS:
-        ids.append(f"{video}[{seen.get(video, 0)}]")
-        seen[video] = seen.get(video, 0) + 1
-    return ids
+    return numbered_ids(video for _, video, _, _ in DESCRIPTIONS)
 
 
 #: Each sample's (start, end, group_id) under the default options: the span most annotators chose, in seconds,
