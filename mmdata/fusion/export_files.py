@@ -156,8 +156,7 @@ class _ArrowRows:
         views = [_buffer_views(c, self.strings) for c in chunks] if len(chunks) > 1 else [None]
         self.viewed = all(view is not None for view in views)
         if self.viewed and self.strings:  # (offsets, bytes) per batch; no nulls
-            self.starts_of = _Chunked([offsets[:-1] for offsets, _ in views])
-            self.ends_of = _Chunked([offsets[1:] for offsets, _ in views])
+            self.offsets = _Chunked([offsets for offsets, _ in views])  # n + 1 a batch: row r spans [r, r + 1]
             self.data = _Chunked([data for _, data in views])
         elif self.viewed:  # (values, validity bitmap or None, its first bit) per batch
             self.values = _Chunked([values for values, _, _ in views])
@@ -180,8 +179,8 @@ class _ArrowRows:
 
     def _strings(self, which: np.ndarray, local: np.ndarray) -> list[str]:
         """The strings at rows `local` of batches `which`: their bytes gathered into one buffer, then cut."""
-        first = self.starts_of.take(which, local).astype(np.int64)
-        lengths = self.ends_of.take(which, local).astype(np.int64) - first
+        first = self.offsets.take(which, local).astype(np.int64)
+        lengths = self.offsets.take(which, local + 1).astype(np.int64) - first
         if (lengths < 0).any():
             raise self._damaged("a string's end offset before its start")
         bounds = np.concatenate([[0], np.cumsum(lengths)])

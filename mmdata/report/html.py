@@ -20,7 +20,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,8 @@ import numpy as np
 
 from mmdata.errors import DatasetError, MmdataError
 from mmdata.report.gallery import GalleryItem, gallery_items
-from mmdata.report.stats import SampleColumns, TableSummary, TableVectors, read_sample_columns, summarize_tables, table_vectors
+from mmdata.report.stats import (SampleColumns, TableSummary, TableVectors, failed_counts, read_sample_columns,
+                                 summarize_table, table_vectors)
 from mmdata.share.checks import require_passing, run_checks, severity_counts
 from mmdata.store.files import write_text_atomic
 from mmdata.store.layout import ERRORS_DIR
@@ -153,16 +154,13 @@ def _write_error(out_path: Path, error: OSError) -> ReportWriteError:
 
 
 def _summaries(dataset: Dataset, unreadable: dict[str, str]) -> list[TableSummary]:
-    """`summarize_tables` table by table: a table that cannot be read goes into `unreadable` (name ->
+    """`summarize_table` table by table: a table that cannot be read goes into `unreadable` (name ->
     the error naming its shard and the fix) instead of stopping the report."""
-    dataset.errors()  # a damaged errors table is the dataset's error, not one table's: it stops the report
+    failed = failed_counts(dataset)  # a damaged errors table is the dataset's error, not one table's: stops the report
     out = []
     for name in dataset.table_names:
-        only = Dataset(root=dataset.root, manifest=replace(dataset.manifest, tables={name: dataset.entry(name)}))
-        only._warned_incomplete = dataset._warned_incomplete  # an incomplete table is warned about once
-        only._samples_growth = dataset._samples_growth  # and how an update grew the samples worked out once
         try:
-            out += summarize_tables(only)
+            out.append(summarize_table(dataset, name, failed))
         except DatasetError as e:
             unreadable[name] = str(e)
     return out

@@ -115,24 +115,33 @@ def _segment_ends(samples: pa.Table) -> np.ndarray:
 
 def summarize_tables(dataset: Dataset) -> list[TableSummary]:
     """Rows, dims, dtype, extractor, config, failed and missing counts of every feature table."""
+    failed = failed_counts(dataset)
+    return [summarize_table(dataset, name, failed) for name in dataset.table_names]
+
+
+def failed_counts(dataset: Dataset) -> dict[str, int]:
+    """Failed items per table, from the errors table (read once for all the tables)."""
     errors = dataset.errors()
-    failed = {}
-    if errors.num_rows:
-        for row in pc.value_counts(errors.column("table")).to_pylist():
-            failed[row["values"]] = row["counts"]
-    out = []
-    for name in dataset.table_names:
-        entry = dataset.entry(name)
-        spec = FeatureSpec.from_json(entry.spec)
-        files = dataset.table_files(name)
-        with dataset.reading(name):
-            rows, missing = _count_rows_and_nulls(files)
-        out.append(TableSummary(
-            name=name, modality=entry.modality, extractor=entry.extractor, config=entry.config,
-            versions=entry.versions, rows=rows, dim=spec.dim, dtype=spec.dtype, kind=spec.kind,
-            frame_rate=spec.frame_rate, failed=int(failed.get(name, 0)), missing=missing, complete=entry.complete,
-        ))
-    return out
+    if not errors.num_rows:
+        return {}
+    return {row["values"]: row["counts"] for row in pc.value_counts(errors.column("table")).to_pylist()}
+
+
+def summarize_table(dataset: Dataset, name: str, failed: dict[str, int]) -> TableSummary:
+    """One table's `TableSummary`; `failed`: `failed_counts` of the dataset.
+
+    Raises:
+        DatasetError: a shard of the table cannot be read (naming it)."""
+    entry = dataset.entry(name)
+    spec = FeatureSpec.from_json(entry.spec)
+    files = dataset.table_files(name)
+    with dataset.reading(name):
+        rows, missing = _count_rows_and_nulls(files)
+    return TableSummary(
+        name=name, modality=entry.modality, extractor=entry.extractor, config=entry.config,
+        versions=entry.versions, rows=rows, dim=spec.dim, dtype=spec.dtype, kind=spec.kind,
+        frame_rate=spec.frame_rate, failed=int(failed.get(name, 0)), missing=missing, complete=entry.complete,
+    )
 
 
 def table_vectors(dataset: Dataset, name: str, samples: SampleColumns, *, max_points: int = 2000,

@@ -125,7 +125,7 @@ def test_ids_and_labels_are_views_of_the_mapped_index_arrow(exports):
     for chunk in chain(ids.chunks, labels.chunks, *aux):
         for buffer in chunk.buffers():
             assert buffer is None or file_holding(buffer.address, buffer.size, spans) == index
-    read_from = [ids.starts_of, ids.ends_of, ids.data, labels.values]  # what a batch's rows are read from
+    read_from = [ids.offsets, ids.data, labels.values]  # what a batch's rows are read from
     for view in chain.from_iterable(gathered.chunks for gathered in read_from):
         assert not view.flags.writeable and file_holding(view.ctypes.data, view.nbytes, spans) == index
     assert all(gathered.view is not None and not gathered.view.flags.writeable for gathered in read_from)
