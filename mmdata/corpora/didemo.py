@@ -45,8 +45,8 @@ from typing import Any, Literal
 from mmdata.corpora.base import REPEATED_ENTRY, JsonLocator, LoadProblem, LoadResult, expect, read_json, \
     register_corpus, short_repr, text_problem
 from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, first_media_path, \
-    held_end, listed_again, missing_media_problem, require_captions_files, require_videos_found, shown_path, \
-    video_folders
+    folder_list, held_end, listed_again, missing_media_problem, require_captions_files, require_videos_found, \
+    shown_path, video_folders
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.records import MODALITY_DURATION_KEYS, Sample
 
@@ -178,7 +178,7 @@ def load_didemo(corpus_dir: Path, options: DidemoOptions, split: str | None) -> 
     require_videos_found(
         len(videos.looked_for), videos.found_any, "DiDeMo", corpus_dir,
         f"as named in the JSON, with .mp4 added, or as <name>{'/'.join(CONVERTED_SUFFIXES)}; looked for in "
-        f"{', '.join(f'{b}/' if b else 'the root' for b in VIDEO_BASES)} and their per-split subfolders "
+        f"{folder_list(VIDEO_BASES)} and their per-split subfolders "
         f"{', '.join(f'{s}/' for s in VIDEO_SUBFOLDERS)}", folders=videos.folders,
         note=" or their per-split subfolders")
     return result

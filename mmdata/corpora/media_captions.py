@@ -27,10 +27,12 @@ class MediaFolders:
         folders.find("video7010.mp4")      # 'TestVideo/video7010.mp4', or None where no folder holds it
     """
 
-    def __init__(self, corpus_dir: Path, folders: Iterable[str]):
+    def __init__(self, corpus_dir: Path, folders: Iterable[str], listings: dict[str, set[str]] | None = None):
+        """`listings`: the folder listings of another MediaFolders of `corpus_dir` to share (each folder is then
+        listed once for all of them), else a cache of its own."""
         self.corpus_dir = corpus_dir
         self.folders = [given_image_dir(f) for f in folders]  # absolute ones kept: safe_relative_path judges them
-        self._names: dict[str, set[str]] = {}
+        self.listings: dict[str, set[str]] = {} if listings is None else listings
 
     def find(self, name: str) -> str | None:
         """The path (relative to the root) of the first folder's regular file called `name`, else None."""
@@ -46,18 +48,23 @@ class MediaFolders:
 
     def searched_folders(self) -> str:
         """The folders looked in, first first, as messages name them: `videos/, videos/train/, the root`."""
-        return ", ".join(f"{f}/" if f else "the root" for f in self.folders) or "the root"
+        return folder_list(self.folders) or "the root"
 
     def _listing(self, folder: str) -> set[str]:
-        if folder not in self._names:
+        if folder not in self.listings:
             names: set[str] = set()
             try:
                 with os.scandir(self.corpus_dir / folder) as entries:
                     names = {e.name for e in entries if _is_file(e)}
             except OSError:  # no such folder, or one that cannot be read: it holds nothing found here
                 pass
-            self._names[folder] = names
-        return self._names[folder]
+            self.listings[folder] = names
+        return self.listings[folder]
+
+
+def folder_list(folders: Iterable[str]) -> str:
+    """Folders as messages name them, first first: `videos/, videos/train/, the root` ("" for none)."""
+    return ", ".join(f"{f}/" if f else "the root" for f in folders)
 
 
 def _is_file(entry: os.DirEntry) -> bool:

@@ -287,18 +287,12 @@ def _read_entry(entry: Any, i: int, locate: JsonLocator, keys: tuple[str, ...],
             problems.append(LoadProblem(video_id, where(), f"clip {video_id} has no {' or '.join(keys)} caption "
                                         "left (each is blank or no string); entry left out"))
         return None
-    return Clip(video_id, match["youtube_id"], start, end, tuple(captions), lambda: where())
+    return Clip(video_id, match["youtube_id"], start, end, tuple(captions), where)
 
 
 def _clip_id_match(video_id: Any) -> re.Match | None:
-    """The parts of a videoID of the form `CLIP_ID` that is storable text (no lone surrogate), else None."""
-    if not isinstance(video_id, str):
-        return None
-    try:
-        video_id.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    return CLIP_ID.fullmatch(video_id)
+    """The parts of a videoID of the form `CLIP_ID` (ASCII only, so storable text), else None."""
+    return CLIP_ID.fullmatch(video_id) if isinstance(video_id, str) else None
 
 
 def _captions(entry: dict, video_id: str, key: str, where: Callable[..., str],

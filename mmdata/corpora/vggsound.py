@@ -26,7 +26,6 @@ listed again are left out the same way.
 """
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import os
@@ -168,11 +167,13 @@ def read_clips(path: Path, wanted: str | None, problems: list[LoadProblem]) -> C
             skipped_header, first_record = first_record and _is_header(values), False
             if skipped_header:
                 continue
-            listed.update(_listed_clip(values))
             row_problems = problems if wanted is None or _split_field(values) in (None, wanted) else []
             clip = _row_clip(values, f"{path}:{line}", row_problems)
             if clip is not None:
                 clips.append(clip)
+                listed.add((clip.youtube_id, clip.start))
+            else:  # a row left out still lists its clip, where its id is readable
+                listed.update(_listed_clip(values))
     except csv.Error as e:
         raise CorpusFormatError(f"{path}:{start}: {e} (in the record starting at line {start}); expected rows "
                                 f"{','.join(COLUMNS)}") from e
@@ -329,15 +330,7 @@ def _media_folders(corpus_dir: Path, media_dir: str | None) -> tuple[MediaFolder
     split_folders = {split: [f for f in (f"{p}/{split}" if p else split for p in parents) if (corpus_dir / f).is_dir()]
                      for split in SPLITS}
     every = MediaFolders(corpus_dir, [f for split in SPLITS for f in split_folders[split]] + parents)
-    return every, {split: _looking_in(every, split_folders[split] + parents) for split in SPLITS}
-
-
-def _looking_in(folders: MediaFolders, names: list[str]) -> MediaFolders:
-    """`folders` looking in `names` (folders of it, first first) only, sharing its folder listings: a shallow
-    copy keeps the one cache of listings, where a new MediaFolders would list each folder again."""
-    view = copy.copy(folders)
-    view.folders = names
-    return view
+    return every, {split: MediaFolders(corpus_dir, split_folders[split] + parents, every.listings) for split in SPLITS}
 
 
 def _find_csv(corpus_dir: Path, csv_dir: str | None) -> Path:

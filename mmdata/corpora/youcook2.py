@@ -41,7 +41,7 @@ from mmdata.corpora.activitynet_captions_json import AnnotatedVideo, Segment, ch
 from mmdata.corpora.base import JsonLocator, LoadProblem, LoadResult, json_number, read_json, read_text, \
     register_corpus, short_repr, text_problem
 from mmdata.corpora.json_keys import RepeatedKey
-from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, \
+from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, folder_list, \
     require_captions_files, require_videos_found, shown_path
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
@@ -117,12 +117,13 @@ def load_youcook2(corpus_dir: Path, options: YouCook2Options, split: str | None)
     result = LoadResult(samples=[], metadata={"annotation_files": {shown_path(corpus_dir, path): splits}})
     recipes = _recipe_names(corpus_dir, path.parent, options.allow_outside_root, result)
     folders: dict[tuple[str, str | None], MediaFolders] = {}
+    listings: dict[str, set[str]] = {}  # each folder listed once for every (split, recipe) it is searched for
     headers = VideoHeaders(record_video_span)
     found_any, looked_for = False, 0
     for entry in read_youcook2_annotations(path, wanted, result.problems):
         key = (entry.split, _recipe_folder(entry.recipe_type))
         if key not in folders:
-            folders[key] = _video_folders(corpus_dir, options.video_dir, *key)
+            folders[key] = _video_folders(corpus_dir, options.video_dir, *key, listings)
         looked_for += 1
         found_any |= _add_video(corpus_dir, options, folders[key], headers, entry, path.name, recipes, result)
     require_videos_found(looked_for, found_any, "YouCook2", corpus_dir, f"looked for <id> with "
@@ -421,18 +422,19 @@ def _video_bases(video_dir: str | None) -> list[str]:
     return [video_dir] if video_dir is not None else [*VIDEO_BASES, ""]
 
 
-def _video_folders(corpus_dir: Path, video_dir: str | None, split: str, recipe_folder: str | None) -> MediaFolders:
+def _video_folders(corpus_dir: Path, video_dir: str | None, split: str, recipe_folder: str | None,
+                   listings: dict[str, set[str]]) -> MediaFolders:
     """The folders a video of `split` and `recipe_folder` is looked for in (`_candidate_folders` under
-    `_video_bases`): those that are there (a given video_dir is kept, for the messages)."""
+    `_video_bases`): those that are there (a given video_dir is kept, for the messages), sharing `listings`."""
     subset = next(s for s, name in SPLITS.items() if name == split)
     folders = _candidate_folders(_video_bases(video_dir), subset, recipe_folder)
-    return MediaFolders(corpus_dir, [f for f in folders if f == video_dir or (corpus_dir / f).is_dir()])
+    return MediaFolders(corpus_dir, [f for f in folders if f == video_dir or (corpus_dir / f).is_dir()], listings)
 
 
 def _searched(video_dir: str | None) -> str:
     """Every folder a video may be looked for in, as the no-video-found message names them."""
     folders = _candidate_folders(_video_bases(video_dir), "<subset>", "<recipe_type>")
-    return ", ".join(f"{f}/" if f else "the root" for f in folders)
+    return folder_list(folders)
 
 
 def _add_video(corpus_dir: Path, options: YouCook2Options, folders: MediaFolders, headers: VideoHeaders,
