@@ -47,7 +47,7 @@ from mmdata.records import SAMPLES_SCHEMA, samples_to_table
 from mmdata.samples_loading import _check_unique_ids, samples_entry, samples_shards, write_loader_errors
 from mmdata.store import layout
 from mmdata.store.grown_samples import (
-    FINGERPRINT_ROWS_KEY, fingerprint_covers, fingerprinted_prefix, record_tables_update_left, valid_fingerprint_rows,
+    FINGERPRINT_ROWS_KEY, covered_prefix, record_tables_update_left,
 )
 from mmdata.store.manifest import Manifest, write_manifest
 from mmdata.store.moments import MOMENTS_DIR
@@ -268,12 +268,8 @@ def _fingerprint_rows(manifest: Manifest, grown: pa.Table, rows_before: int) -> 
     for from `rows_before` (the rows before this update, where it ends unless an update of mmdata 0.5.2,
     which recorded no count, grew the dataset before); None when no prefix has it (the samples table was
     changed some other way: readers hash the ids then, and `check` reports it)."""
-    ids = grown.column("sample_id")
-    fingerprint = str(manifest.samples["fingerprint"])
-    recorded = manifest.samples.get(FINGERPRINT_ROWS_KEY)
-    if valid_fingerprint_rows(recorded, len(ids)) and fingerprint_covers(ids, fingerprint, recorded):
-        return recorded
-    return fingerprinted_prefix(ids, fingerprint, likely_from=rows_before)
+    return covered_prefix(grown.column("sample_id"), str(manifest.samples["fingerprint"]),
+                          manifest.samples.get(FINGERPRINT_ROWS_KEY), likely_from=rows_before)
 
 
 def _set_or_drop(mapping: dict[str, Any], key: str, value: dict[str, Any]) -> None:

@@ -156,13 +156,21 @@ def samples_growth(manifest: Manifest, sample_ids: SampleIds, *, likely_from: in
     fingerprint covers that many ids (`fingerprint_covers`), else the ids' prefixes are searched as for a
     dataset without one. `likely_from`: see `fingerprinted_prefix` (the recorded count when it is one)."""
     recorded = recorded_growth(manifest, len(sample_ids))
-    fingerprint = str(manifest.samples.get("fingerprint") or "")
-    if recorded is not None and (recorded.interrupted or not verify
-                                 or fingerprint_covers(sample_ids, fingerprint, recorded.rows_before)):
+    if recorded is not None and (recorded.interrupted or not verify):
         return recorded
-    likely_from = recorded.rows_before if recorded is not None else likely_from
-    rows_before = fingerprinted_prefix(sample_ids, fingerprint, likely_from=likely_from)
+    count = None if recorded is None else recorded.rows_before
+    rows_before = covered_prefix(sample_ids, str(manifest.samples.get("fingerprint") or ""), count,
+                                 likely_from=likely_from if count is None else count)
     return None if rows_before is None else SamplesGrowth(rows_before=rows_before, interrupted=False)
+
+
+def covered_prefix(sample_ids: SampleIds, fingerprint: str, recorded: object, *, likely_from: int) -> int | None:
+    """How many leading ids `fingerprint` covers: `recorded` (a manifest's `FINGERPRINT_ROWS_KEY`) when it is a
+    valid count that the ids confirm (`valid_fingerprint_rows`, `fingerprint_covers`), else the proper prefix
+    the fingerprint names (`fingerprinted_prefix`, tried from `likely_from`), else None."""
+    if valid_fingerprint_rows(recorded, len(sample_ids)) and fingerprint_covers(sample_ids, fingerprint, recorded):
+        return recorded  # type: ignore[return-value]
+    return fingerprinted_prefix(sample_ids, fingerprint, likely_from=likely_from)
 
 
 #: `Dataset._samples_growth` keys: a growth the ids confirmed or told (an unfinished update's too), and one
