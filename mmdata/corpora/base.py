@@ -11,7 +11,6 @@ errors table or stops, per `on_error`.
 """
 from __future__ import annotations
 
-import bisect
 import csv
 import functools
 import io
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.json_keys import RepeatedKey, parse_json
+from mmdata.corpora.json_keys import RepeatedKey, line_and_column, newline_offsets, parse_json
 from mmdata.corpora.json_keys import skip_json_space as _skip_space
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError, UnknownCorpusError
 from mmdata.options import build_options, did_you_mean
@@ -421,12 +420,8 @@ class JsonLocator:
             return f"{self.path}: {label}" if label else str(self.path)
         text = self._text or ""
         if self._newlines is None:
-            self._newlines = array("q", (m.start() for m in re.finditer("\n", text)))
-        before = bisect.bisect_left(self._newlines, offset)  # newlines before the offset
-        # The line's start from the same index, not `text.rfind`: on a file of one line (COCO's), that
-        # scanned back to the start for every problem, quadratic in the problems of a large file.
-        line_start = self._newlines[before - 1] + 1 if before else 0
-        line, column = before + 1, offset - line_start + 1
+            self._newlines = newline_offsets(text)
+        line, column = line_and_column(self._newlines, offset)
         return f"{self.path}:{line}:{column}" + (f": {label}" if label else "")
 
     def _offset(self, steps: tuple[str | int, ...]) -> int | None:

@@ -11,7 +11,8 @@ import bisect
 import gc
 import json
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,20 +157,31 @@ def _value_at(text: str, pos: int) -> Any:
     return _PLAIN.raw_decode(text, pos)[0]
 
 
+def newline_offsets(text: str) -> array:
+    """The offsets of the text's newlines, in order (what `line_and_column` counts lines with)."""
+    return array("q", (match.start() for match in re.finditer("\n", text)))
+
+
+def line_and_column(newlines: Sequence[int], pos: int) -> tuple[int, int]:
+    """1-based (line, column) of offset `pos`, counted as `json.JSONDecodeError` counts them, from the text's
+    `newline_offsets` (found once for every position asked: `text.rfind` per position is quadratic)."""
+    before = bisect.bisect_left(newlines, pos)  # newlines before pos
+    return before + 1, pos - newlines[before - 1] if before else pos + 1
+
+
 class _Lines:
     """Where the lines of a text start, found at the first position asked (only a file with a repeat asks)."""
 
     def __init__(self, text: str):
         self.text = text
-        self.newlines: list[int] | None = None
+        self.newlines: array | None = None
 
     def line_column(self, pos: int) -> str:
         """`line:column` of offset `pos`, counted as `json.JSONDecodeError` counts them."""
         if self.newlines is None:
-            self.newlines = [match.start() for match in re.finditer("\n", self.text)]
-        before = bisect.bisect_left(self.newlines, pos)  # newlines before pos
-        column = pos - self.newlines[before - 1] if before else pos + 1
-        return f"{before + 1}:{column}"
+            self.newlines = newline_offsets(self.text)
+        line, column = line_and_column(self.newlines, pos)
+        return f"{line}:{column}"
 
 
 @contextmanager

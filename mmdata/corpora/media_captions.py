@@ -210,18 +210,13 @@ def audio_duration_extra(path: Path) -> dict[str, float]:
     with `audio_media_start` where that stream starts after 0; empty where the header cannot be read
     (extraction then names the problem). A FLAC's length comes from its STREAMINFO block where it counts its
     samples (`flac_stream_seconds`: the same frames and rate, read 9 times faster)."""
-    from mmdata.media.audio import SOUNDFILE_SUFFIXES, UNKNOWN_FRAMES, audio_stream_span, flac_stream_seconds
+    from mmdata.media.audio import SOUNDFILE_SUFFIXES, UNKNOWN_FRAMES, flac_stream_seconds
 
     if path.suffix.lower() == ".flac" and (seconds := flac_stream_seconds(path)) is not None:
         return {MODALITY_DURATION_KEYS["audio"]: round(seconds, 6)}
 
     if path.suffix.lower() not in SOUNDFILE_SUFFIXES:
-        span = audio_stream_span(path)
-        if span is None:
-            return {}
-        start, duration = span
-        return {MODALITY_DURATION_KEYS["audio"]: round(duration, 6),
-                **({START_KEYS[MODALITY_DURATION_KEYS["audio"]]: round(start, 6)} if start > 0 else {})}
+        return audio_stream_extra(path)
     import soundfile
 
     try:
@@ -231,6 +226,19 @@ def audio_duration_extra(path: Path) -> dict[str, float]:
     if info.samplerate > 0 and 0 < info.frames < UNKNOWN_FRAMES:  # a FLAC stating no sample count has none
         return {MODALITY_DURATION_KEYS["audio"]: round(info.frames / info.samplerate, 6)}
     return {}
+
+
+def audio_stream_extra(path: Path) -> dict[str, float]:
+    """`{"audio_media_start": s, "audio_duration": s}` of the audio stream a container's header states
+    (`media.audio.audio_stream_span`; the start only where after 0), or {} where it states none."""
+    from mmdata.media.audio import audio_stream_span
+
+    span = audio_stream_span(path)
+    if span is None:
+        return {}
+    start, duration = span
+    return {**({START_KEYS[MODALITY_DURATION_KEYS["audio"]]: round(start, 6)} if start > 0 else {}),
+            MODALITY_DURATION_KEYS["audio"]: round(duration, 6)}
 
 
 def check_split(split: str | None, splits: Iterable[str], native: Mapping[str, str], corpus: str) -> str | None:

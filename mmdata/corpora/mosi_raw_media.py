@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.media_captions import audio_duration_extra
+from mmdata.corpora.media_captions import audio_duration_extra, audio_stream_extra
 from mmdata.corpora.mosi_raw_segments import _Segment
 from mmdata.media.files import is_regular_file
 from mmdata.records import MODALITY_DURATION_KEYS, START_KEYS
@@ -49,16 +49,8 @@ def record_video_span(path: Path, extra: dict[str, Any]) -> None:
 def _record_mp4_audio_span(path: Path, extra: dict[str, Any]) -> None:
     """`extra.audio_duration` (and `extra.audio_media_start` when after 0) of a clip whose audio is its
     MP4's audio track (the one extractors read: `media.audio.choose_audio_stream`), from the stream's
-    header (`media.audio.audio_stream_span`); none when the header states no duration."""
-    from mmdata.media.audio import audio_stream_span
-
-    span = audio_stream_span(path)
-    if span is None:
-        return
-    start, duration = span
-    if start > 0:
-        extra[START_KEYS[MODALITY_DURATION_KEYS["audio"]]] = round(start, 6)
-    extra[MODALITY_DURATION_KEYS["audio"]] = round(duration, 6)
+    header (`media_captions.audio_stream_extra`); none when the header states no duration."""
+    extra.update(audio_stream_extra(path))
 
 
 def _video_stream_start(path: Path) -> float:
