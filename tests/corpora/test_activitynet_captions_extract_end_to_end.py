@@ -4,23 +4,11 @@ reporting the validation videos as a split leak when val_2.json is read as split
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import VIDEO_AND_CAPTIONS, run_extract
 from tests.corpora.timed_sentences import assert_segments_extracted
 from tests.fakes.activitynet import SEGMENTS, write_fake_activitynet
-
-runner = CliRunner()
-
-
-def extract(root, out, *args: str):
-    result = runner.invoke(app, ["extract", "activitynet-captions", str(root), str(out), "--video",
-                                 "video-frames:pool=mean,fps=2", "--text", "hashed-bow:level=caption", "-j", "0", "-q",
-                                 *args])
-    assert result.exit_code == 0, result.output
-    return open_dataset(out)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +16,7 @@ def extracted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("anet")
     fake = write_fake_activitynet(tmp / "corpus")
     (fake.root / "videos" / "v_ehGHCYKzyZ8.mp4").unlink()
-    return fake, extract(fake.root, tmp / "out")
+    return fake, run_extract("activitynet-captions", fake.root, tmp / "out", VIDEO_AND_CAPTIONS)
 
 
 def test_every_segment_is_a_row_with_its_span_a_pooled_video_vector_and_its_caption_vector(extracted):
@@ -51,7 +39,8 @@ def test_check_finds_no_error(extracted):
 
 def test_check_reports_the_videos_val_2_shares_with_val_1_as_a_split_leak_when_it_is_test(extracted, tmp_path):
     fake, _ = extracted
-    data = extract(fake.root, tmp_path / "out", "-o", "val_2=test", "--split", "all")
+    data = run_extract("activitynet-captions", fake.root, tmp_path / "out", VIDEO_AND_CAPTIONS, "-o", "val_2=test",
+                       "--split", "all")
     [leak] = [i for i in check_dataset(data.root).issues if i.code == "split-leak"]
     # the video's two val_1 segments make val its main split: val_2's segment, in test, is the offender
     assert (leak.severity, leak.sample_id) == ("error", "v_nwznKOuZM7w.val_2[0]")

@@ -12,6 +12,8 @@ import pytest
 from mmdata.corpora import activitynet_captions, load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from tests.corpora.timed_sentences import location
+from tests.fakes import edit_json
 from tests.fakes.activitynet import SEGMENTS, write_fake_activitynet, write_video
 
 KIND = "activitynet-captions"
@@ -19,17 +21,6 @@ KIND = "activitynet-captions"
 
 def load(root, split=None, **options):
     return load_corpus(KIND, root, split=split, options=options)
-
-
-def edit_json(path, edit):
-    data = json.loads(path.read_text())
-    edit(data)
-    path.write_text(json.dumps(data, indent=2))
-
-
-def location(path, label: str) -> str:
-    """The pattern of a JSON entry's location: `file:line:column: label`."""
-    return re.escape(str(path)) + r":\d+:\d+: " + re.escape(label)
 
 
 @pytest.fixture

@@ -6,30 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import SOUND_AND_CAPTIONS, run_extract, run_mmdata
 from tests.fakes.captioned_media import write_fake_audiocaps
 
-runner = CliRunner()
 CLIPS = (("--BfvyPmVMo", "20", "train", 1), ("r1nicOVtvkQ", "130", "train", 1), ("8F-ndyrEWJ8", "60", "train", 1),
          ("7fmOlUlwoNg", "20", "val", 5), ("_xTdsMFR_Xc", "0", "val", 5),
          ("zk-xJEngAJo", "400", "test", 5), ("gOHsRSCfpkk", "30", "test", 5))
 LAYOUT = dict(csv_dir="AUDIOCAPS", audio_dir="AUDIOCAPS/audio_32000Hz", suffix=".flac")
-
-
-def run(*args: str):
-    result = runner.invoke(app, [*args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def extract(root, out, *args: str):
-    run("extract", "audiocaps", str(root), str(out), "--audio", "librosa-logmel",
-        "--audio", "egemaps:level=functionals", "--text", "hashed-bow:level=caption", "-j", "0", "-q", *args)
-    return open_dataset(out)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +23,7 @@ def extracted(tmp_path_factory):
     fake = write_fake_audiocaps(tmp / "corpus", clips=CLIPS, **LAYOUT)
     with (fake.root / "AUDIOCAPS" / "train.csv").open("a", encoding="utf-8") as f:
         f.write("9000,gonefromYT1,10,a video taken down since\n")  # line 5: its clip was never downloaded
-    return fake, extract(fake.root, tmp / "out")
+    return fake, run_extract("audiocaps", fake.root, tmp / "out", SOUND_AND_CAPTIONS)
 
 
 def test_every_clip_is_a_row_with_one_text_vector_per_caption(extracted):
@@ -74,7 +59,7 @@ def test_check_finds_no_error(extracted):
 
 def test_split_val_extracts_the_val_clips_only(extracted, tmp_path):
     fake, _ = extracted
-    data = extract(fake.root, tmp_path / "val", "--split", "val")
+    data = run_extract("audiocaps", fake.root, tmp_path / "val", SOUND_AND_CAPTIONS, "--split", "val")
     assert data.samples_table().column("sample_id").to_pylist() == ["7fmOlUlwoNg_20", "_xTdsMFR_Xc_0"]
     assert data.errors().num_rows == 0  # the clip gone is a train row
 
@@ -82,7 +67,7 @@ def test_split_val_extracts_the_val_clips_only(extracted, tmp_path):
 def test_train_retrieval_takes_the_pooled_audio_table_as_its_media_side(extracted, tmp_path):
     _, data = extracted
     metrics = tmp_path / "retrieval.json"
-    run("train", "retrieval", str(data.root), "--json", str(metrics), "-m", "mse", "--epochs", "2")
+    run_mmdata("train", "retrieval", str(data.root), "--json", str(metrics), "-m", "mse", "--epochs", "2")
     info = json.loads(metrics.read_text())
     assert info["image_tables"] == ["audio.egemaps-functionals"]
     assert (info["train_splits"], info["test_split"], info["train_images"], info["test_images"]) \
@@ -94,9 +79,7 @@ def test_check_reports_one_youtube_video_in_two_splits_as_a_leak_of_its_group(tm
     clips = (("r1nicOVtvkQ", "130", "train", 1), ("--BfvyPmVMo", "20", "train", 1),
              ("r1nicOVtvkQ", "30", "test", 1), ("zk-xJEngAJo", "400", "test", 1))
     fake = write_fake_audiocaps(tmp_path / "corpus", clips=clips)
-    run("extract", "audiocaps", str(fake.root), str(tmp_path / "out"), "--text", "hashed-bow:level=caption",
-        "-j", "0", "-q")
-    data = open_dataset(tmp_path / "out")
+    data = run_extract("audiocaps", fake.root, tmp_path / "out", ("--text", "hashed-bow:level=caption"))
     assert data.errors().num_rows == 0  # two clips of one video: both kept, each in its split
     [leak] = [i for i in check_dataset(data.root).issues if i.code == "split-leak"]
     assert leak.severity == "error" and leak.examples == ("r1nicOVtvkQ_30",)  # the clip outside its video's split

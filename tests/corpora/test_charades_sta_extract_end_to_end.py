@@ -4,23 +4,11 @@ video that a re-split puts in both train and test as a split leak."""
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import VIDEO_AND_CAPTIONS, run_extract
 from tests.corpora.timed_sentences import assert_segments_extracted
 from tests.fakes.charades_sta import SPANS, moment_line, write_fake_charades_sta
-
-runner = CliRunner()
-
-
-def extract(root, out, *args: str):
-    result = runner.invoke(app, ["extract", "charades-sta", str(root), str(out), "--video",
-                                 "video-frames:pool=mean,fps=2", "--text", "hashed-bow:level=caption", "-j", "0", "-q",
-                                 *args])
-    assert result.exit_code == 0, result.output
-    return open_dataset(out)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +18,7 @@ def extracted(tmp_path_factory):
     (fake.root / "Charades_v1_480" / "Y6R7T.mp4").unlink()
     train = fake.root / "charades_sta_train.txt"
     train.write_text(train.read_text() + "AO8RW 0.0 1.0 no separator\n")
-    return fake, extract(fake.root, tmp / "out")
+    return fake, run_extract("charades-sta", fake.root, tmp / "out", VIDEO_AND_CAPTIONS)
 
 
 def test_every_moment_is_a_row_with_its_span_a_pooled_video_vector_and_its_sentence_vector(extracted):
@@ -54,7 +42,7 @@ def test_check_reports_a_video_in_both_train_and_test_as_a_split_leak(tmp_path):
     fake = write_fake_charades_sta(tmp_path / "corpus")
     test = fake.root / "charades_sta_test.txt"
     test.write_text(test.read_text() + moment_line("AO8RW", 0.1, 0.9, "a person holds a book.") + "\n")
-    data = extract(fake.root, tmp_path / "out")
+    data = run_extract("charades-sta", fake.root, tmp_path / "out", VIDEO_AND_CAPTIONS)
     [leak] = [i for i in check_dataset(data.root).issues if i.code == "split-leak"]
     # its two train moments make train the video's main split: the test moment is the offender
     assert (leak.severity, leak.sample_id) == ("error", "AO8RW[2]")

@@ -6,29 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import SOUND_AND_CAPTIONS, run_extract, run_mmdata
 from tests.fakes.captioned_media import write_fake_clotho
 
-runner = CliRunner()
 FILES = {"development": ("Distorted AM Radio noise.wav", "birds, morning chorus.wav", "door slam.wav"),
          "validation": ("Rain on café roof.wav", "kettle.wav"),
          "evaluation": ("Radio Garble.wav", "train passing.wav")}
-
-
-def run(*args: str):
-    result = runner.invoke(app, [*args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def extract(root, out, *args: str):
-    run("extract", "clotho", str(root), str(out), "--audio", "librosa-logmel", "--audio", "egemaps:level=functionals",
-        "--text", "hashed-bow:level=caption", "-j", "0", "-q", *args)
-    return open_dataset(out)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +22,7 @@ def extracted(tmp_path_factory):
     fake = write_fake_clotho(tmp / "corpus", files=FILES)
     with (fake.root / "clotho_captions_development.csv").open("a", encoding="utf-8") as f:
         f.write("not unzipped.wav,a,b,c,d,e\n")  # line 5: its WAV is not there
-    return fake, extract(fake.root, tmp / "out")
+    return fake, run_extract("clotho", fake.root, tmp / "out", SOUND_AND_CAPTIONS)
 
 
 def test_every_sound_is_a_row_with_one_text_vector_per_caption(extracted):
@@ -70,7 +55,7 @@ def test_check_finds_no_error(extracted):
 
 def test_split_val_extracts_the_validation_sounds_only(extracted, tmp_path):
     fake, _ = extracted
-    data = extract(fake.root, tmp_path / "val", "--split", "val")
+    data = run_extract("clotho", fake.root, tmp_path / "val", SOUND_AND_CAPTIONS, "--split", "val")
     assert data.samples_table().column("sample_id").to_pylist() == ["Rain on café roof", "kettle"]
     assert data.errors().num_rows == 0  # the missing sound is a development row
 
@@ -78,7 +63,7 @@ def test_split_val_extracts_the_validation_sounds_only(extracted, tmp_path):
 def test_train_retrieval_takes_the_pooled_audio_table_as_its_media_side(extracted, tmp_path):
     _, data = extracted
     metrics = tmp_path / "retrieval.json"
-    run("train", "retrieval", str(data.root), "--json", str(metrics), "-m", "mse", "--epochs", "2")
+    run_mmdata("train", "retrieval", str(data.root), "--json", str(metrics), "-m", "mse", "--epochs", "2")
     info = json.loads(metrics.read_text())
     assert info["image_tables"] == ["audio.egemaps-functionals"]
     assert (info["train_splits"], info["test_split"], info["train_images"], info["test_images"]) == (["train"], "test", 3, 2)

@@ -4,23 +4,13 @@ per video with a vector per description."""
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import VIDEO_AND_CAPTIONS, run_extract
 from tests.corpora.timed_sentences import assert_segments_extracted
 from tests.fakes.didemo import DESCRIPTIONS, SPANS, write_fake_didemo
 
-runner = CliRunner()
 GONE = "73313398@N00_5213766418_fc7a9f7db2.mp4"
-
-
-def extract(root, out, *args: str):
-    result = runner.invoke(app, ["extract", "didemo", str(root), str(out), "--video", "video-frames:pool=mean,fps=2",
-                                 "--text", "hashed-bow:level=caption", "-j", "0", "-q", *args])
-    assert result.exit_code == 0, result.output
-    return open_dataset(out)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +18,7 @@ def extracted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("didemo")
     fake = write_fake_didemo(tmp / "corpus")
     (fake.root / "videos" / GONE).unlink()
-    return fake, extract(fake.root, tmp / "out")
+    return fake, run_extract("didemo", fake.root, tmp / "out", VIDEO_AND_CAPTIONS)
 
 
 def test_every_description_is_a_row_with_its_span_a_pooled_video_vector_and_its_caption_vector(extracted):
@@ -50,7 +40,7 @@ def test_check_finds_no_error(extracted):
 
 def test_level_video_extracts_a_row_per_video_and_a_vector_per_description(extracted, tmp_path):
     fake, _ = extracted
-    data = extract(fake.root, tmp_path / "out", "-o", "level=video")
+    data = run_extract("didemo", fake.root, tmp_path / "out", VIDEO_AND_CAPTIONS, "-o", "level=video")
     per_video: dict[str, int] = {}
     for _, video, _, _ in DESCRIPTIONS:
         if video != GONE:

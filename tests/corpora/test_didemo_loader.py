@@ -13,6 +13,8 @@ from mmdata.corpora import load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import samples_to_table
+from tests.corpora.timed_sentences import location
+from tests.fakes import edit_json
 from tests.fakes.av import write_mp4
 from tests.fakes.didemo import SPANS, write_fake_didemo
 
@@ -24,17 +26,6 @@ FIELD = "13191254@N00_3433006936_6f1b5ea9f4.avi"
 
 def load(root, split=None, **options):
     return load_corpus(KIND, root, split=split, options=options)
-
-
-def edit_json(path, edit):
-    data = json.loads(path.read_text())
-    edit(data)
-    path.write_text(json.dumps(data, indent=2))
-
-
-def location(path, label: str) -> str:
-    """The pattern of a JSON entry's location: `file:line:column: label`."""
-    return re.escape(str(path)) + r":\d+:\d+: " + re.escape(label)
 
 
 def set_times(fake, index: int, times) -> None:

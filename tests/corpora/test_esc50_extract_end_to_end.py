@@ -9,29 +9,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
 from mmdata.errors import MmdataError
 from mmdata.fusion import FusedDataset
 from mmdata.fusion.fuse import fuse
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import run_extract, run_mmdata
 from tests.fakes.esc50 import CLASSES, TWO_CLASS_RECORDINGS, FakeClip, fake_clips, write_fake_esc50
 
-runner = CliRunner()
 GONE = FakeClip(2, "900000", "A", 0, "dog", True)  # listed in esc50.csv, its WAV never unzipped
-
-
-def run(*args: str):
-    result = runner.invoke(app, [*args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def extract(root, out, *args: str):
-    run("extract", "esc50", str(root), str(out), "--audio", "librosa-logmel", "-j", "0", "-q", *args)
-    return open_dataset(out)
+LOGMEL = ("--audio", "librosa-logmel")  # the features extracted
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +27,7 @@ def extracted(tmp_path_factory):
     fake = write_fake_esc50(tmp / "ESC-50-master", [*fake_clips(takes=2), GONE], test_fold=3)
     (fake.root / "audio" / GONE.filename).unlink()
     del fake.expected[GONE.filename.removesuffix(".wav")]
-    return tmp, fake, extract(fake.root, tmp / "out", "-o", "test_fold=3")
+    return tmp, fake, run_extract("esc50", fake.root, tmp / "out", LOGMEL, "-o", "test_fold=3")
 
 
 def test_every_clip_is_a_row_with_its_class_and_a_log_mel_sequence(extracted):
@@ -74,11 +61,11 @@ def test_check_finds_no_error(extracted):
 def test_fuse_class_label_and_train_classify_tell_the_held_out_fold_apart(extracted):
     tmp, _, data = extracted
     fused = tmp / "fused"
-    run("fuse", str(data.root), str(fused), "--format", "arrow", "--class-label", "class")
+    run_mmdata("fuse", str(data.root), str(fused), "--format", "arrow", "--class-label", "class")
     classes = sorted(category for _, category, _ in CLASSES)
     assert json.loads((fused / "fused.json").read_text())["classes"] == classes
     metrics = tmp / "classify.json"
-    run("train", "classify", str(fused), "--json", str(metrics))
+    run_mmdata("train", "classify", str(fused), "--json", str(metrics))
     info = json.loads(metrics.read_text())
     assert info["classes"] == classes
     [linear] = [r for r in info["results"] if r["model"] == "linear" and r["details"]["split"] == "test"]
@@ -97,17 +84,18 @@ def test_classes_file_in_target_order_gives_the_class_ids_esc50s_numbers(extract
     order = tmp / "classes.txt"
     order.write_text("".join(f"{category}\n" for _, category, _ in sorted(CLASSES)))  # dog, rooster, cat
     fused = tmp / "fused-by-target"
-    run("fuse", str(data.root), str(fused), "--format", "arrow", "--class-label", "class", "--classes", str(order))
+    run_mmdata("fuse", str(data.root), str(fused), "--format", "arrow", "--class-label", "class",
+               "--classes", str(order))
     ids = {item["sample_id"]: int(item["class_id"]) for item in FusedDataset(fused, split="test")}
     assert (ids["3-103000-A-0"], ids["3-103001-A-1"], ids["3-103005-A-5"]) == (0, 1, 2)
 
 
 def test_val_fold_is_the_split_train_classify_picks_c_on(tmp_path):
     fake = write_fake_esc50(tmp_path / "corpus", fake_clips(), test_fold=1)
-    data = extract(fake.root, tmp_path / "out", "-o", "test_fold=1", "-o", "val_fold=2")
+    data = run_extract("esc50", fake.root, tmp_path / "out", LOGMEL, "-o", "test_fold=1", "-o", "val_fold=2")
     assert {row["split"] for row in data.samples_table().to_pylist()} == {"train", "val", "test"}
-    run("fuse", str(data.root), str(tmp_path / "fused"), "--format", "arrow", "--class-label", "class")
-    run("train", "classify", str(tmp_path / "fused"), "--json", str(tmp_path / "classify.json"))
+    run_mmdata("fuse", str(data.root), str(tmp_path / "fused"), "--format", "arrow", "--class-label", "class")
+    run_mmdata("train", "classify", str(tmp_path / "fused"), "--json", str(tmp_path / "classify.json"))
     info = json.loads((tmp_path / "classify.json").read_text())
     assert {r["details"]["split"] for r in info["results"] if r["model"] == "linear"} == {"val", "test"}
     assert any("chosen on 'val' accuracy" in note for note in info["notes"])
@@ -116,7 +104,7 @@ def test_val_fold_is_the_split_train_classify_picks_c_on(tmp_path):
 def test_a_recording_whose_takes_straddle_train_and_test_is_a_leak_check_reports(tmp_path):
     clips = [*fake_clips(folds=2), FakeClip(2, "101000", "B", 0, "dog", True)]  # fold 1's dog recording, in fold 2
     fake = write_fake_esc50(tmp_path / "corpus", clips)
-    data = extract(fake.root, tmp_path / "out")
+    data = run_extract("esc50", fake.root, tmp_path / "out", LOGMEL)
     assert data.errors().num_rows == 0  # both takes load, each in its fold's split
     [leak] = [i for i in check_dataset(data.root).issues if i.code == "split-leak"]
     assert leak.severity == "error" and "group_id '101000-0' in splits" in leak.message
@@ -127,7 +115,7 @@ def test_a_recording_whose_takes_straddle_train_and_test_is_a_leak_check_reports
 @pytest.mark.parametrize("test_fold", [1, 2, 3, 4, 5])
 def test_the_releases_recordings_in_two_classes_and_folds_fuse_for_every_test_fold(tmp_path, test_fold):
     fake = write_fake_esc50(tmp_path / "corpus", [*fake_clips(folds=5), *TWO_CLASS_RECORDINGS], test_fold=test_fold)
-    data = extract(fake.root, tmp_path / "out", "-o", f"test_fold={test_fold}")
+    data = run_extract("esc50", fake.root, tmp_path / "out", LOGMEL, "-o", f"test_fold={test_fold}")
     assert data.errors().num_rows == 0
     assert [i for i in check_dataset(data.root).issues if i.severity == "error"] == []
     fuse(data.root, tmp_path / "fused", class_label="class", format="arrow")

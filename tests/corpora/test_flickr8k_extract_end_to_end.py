@@ -5,30 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import run_extract
 from tests.fakes.flickr8k import official_name, write_fake_flickr8k
 
-runner = CliRunner()
 SPLITS = ("train", "train", "val", "test", None)
 MISSING = 3  # the test image has no JPEG
-
-
-def extract(fake, out, *args: str):
-    result = runner.invoke(app, ["extract", "flickr8k", str(fake.root), str(out), "--image", "color-hist:bins=4",
-                                 "--text", "hashed-bow", "-j", "0", "-q", *args])
-    assert result.exit_code == 0, result.output
-    return open_dataset(out)
+COLORS_AND_WORDS = ("--image", "color-hist:bins=4", "--text", "hashed-bow")  # the features extracted
 
 
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("flickr8k")
     fake = write_fake_flickr8k(tmp / "corpus", splits=SPLITS, numbered_name=True, missing_images=(MISSING,))
-    return fake, extract(fake, tmp / "out")
+    return fake, run_extract("flickr8k", fake.root, tmp / "out", COLORS_AND_WORDS)
 
 
 def test_every_captioned_image_is_a_row_in_its_split_with_captions_in_index_order(extracted):
@@ -61,6 +52,6 @@ def test_feature_tables_have_every_row_and_the_missing_image_and_numbered_name_a
 
 def test_split_train_holds_the_train_file_images_and_no_error_of_other_splits(extracted, tmp_path):
     fake, _ = extracted
-    data = extract(fake, tmp_path / "train", "--split", "train")
+    data = run_extract("flickr8k", fake.root, tmp_path / "train", COLORS_AND_WORDS, "--split", "train")
     assert data.samples_table().column("sample_id").to_pylist() == [official_name(i).removesuffix(".jpg") for i in (0, 1)]
     assert data.errors().num_rows == 0  # the missing image is in test, the numbered name in no split

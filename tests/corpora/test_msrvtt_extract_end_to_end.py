@@ -7,27 +7,12 @@ import json
 import re
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import VIDEO_AND_CAPTIONS, run_extract, run_mmdata
 from tests.fakes.captioned_media import msrvtt_query, write_clip, write_fake_msrvtt_1ka, write_fake_msrvtt_official
 
-runner = CliRunner()
 MISSING = "video7011"  # the official fake's second test clip: its file is removed
-
-
-def run(*args: str):
-    result = runner.invoke(app, [*args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def extract(root, out, *args: str):
-    run("extract", "msrvtt", str(root), str(out), "--video", "video-frames:pool=mean,fps=2",
-        "--text", "hashed-bow:level=caption", "-j", "0", "-q", *args)
-    return open_dataset(out)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +27,7 @@ def official(tmp_path_factory):
     data["sentences"] += [{"caption": f"a third test clip {k}", "video_id": "video7012", "sen_id": 900 + k}
                           for k in range(3)]
     path.write_text(json.dumps(data, indent=2))
-    return fake, extract(fake.root, tmp / "out")
+    return fake, run_extract("msrvtt", fake.root, tmp / "out", VIDEO_AND_CAPTIONS)
 
 
 def test_every_clip_is_a_row_with_a_pooled_video_vector_and_one_text_vector_per_caption(official):
@@ -74,7 +59,7 @@ def test_check_finds_no_error(official):
 
 def test_split_val_extracts_the_validate_clip(official, tmp_path):
     fake, _ = official
-    data = extract(fake.root, tmp_path / "val", "--split", "val")
+    data = run_extract("msrvtt", fake.root, tmp_path / "val", VIDEO_AND_CAPTIONS, "--split", "val")
     assert data.samples_table().column("sample_id").to_pylist() == ["video2"]
     assert data.errors().num_rows == 0  # the missing clip is a test clip
 
@@ -82,7 +67,7 @@ def test_split_val_extracts_the_validate_clip(official, tmp_path):
 def test_train_retrieval_takes_the_pooled_video_table_as_its_media_side(official, tmp_path):
     _, data = official
     metrics = tmp_path / "retrieval.json"
-    run("train", "retrieval", str(data.root), "--json", str(metrics), "-m", "infonce", "--epochs", "2")
+    run_mmdata("train", "retrieval", str(data.root), "--json", str(metrics), "-m", "infonce", "--epochs", "2")
     info = json.loads(metrics.read_text())
     assert info["image_tables"] == ["video.frames-color-hist-mean"]
     assert (info["train_splits"], info["test_split"], info["test_images"]) == (["train"], "test", 2)
@@ -90,7 +75,7 @@ def test_train_retrieval_takes_the_pooled_video_table_as_its_media_side(official
 
 def test_the_1k_a_test_split_extracts_each_clip_with_its_query(tmp_path):
     fake = write_fake_msrvtt_1ka(tmp_path / "corpus")
-    data = extract(fake.root, tmp_path / "out", "--split", "test")
+    data = run_extract("msrvtt", fake.root, tmp_path / "out", VIDEO_AND_CAPTIONS, "--split", "test")
     rows = data.samples_table().to_pylist()
     assert [(r["sample_id"], r["captions"], r["video"]) for r in rows] == [
         ("video7010", [msrvtt_query("video7010")], "MSRVTT_Videos/video7010.mp4")]

@@ -2,7 +2,6 @@
 YouTube fields in `extra`, the layout choice, and the entries it leaves out named `file:line[:column]`."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -10,8 +9,9 @@ import pytest
 from mmdata.corpora import load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from tests.fakes import edit_json
 from tests.fakes.captioned_media import (
-    msrvtt_caption, msrvtt_query, write_csv, write_fake_msrvtt_1ka, write_fake_msrvtt_official, write_json,
+    msrvtt_caption, msrvtt_query, write_csv, write_fake_msrvtt_1ka, write_fake_msrvtt_official,
 )
 
 
@@ -23,12 +23,6 @@ def official(tmp_path):
 @pytest.fixture
 def one_k_a(tmp_path):
     return write_fake_msrvtt_1ka(tmp_path / "1ka")
-
-
-def edit_json(path, change):
-    data = json.loads(path.read_text(encoding="utf-8"))
-    change(data)
-    write_json(path, data)
 
 
 def test_official_splits_are_train_val_test_with_captions_ordered_by_sen_id(official):

@@ -7,22 +7,12 @@ import json
 import shutil
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import VIDEO_AND_CAPTIONS, run_extract
 from tests.fakes.vatex import CLIPS, FILES, clip_id, write_fake_vatex
 
-runner = CliRunner()
 MISSING = clip_id(*CLIPS[2][:3])  # -3ZrcOvHjG4_000000_000002: its YouTube video is removed
-
-
-def extract(root, out, *args: str):
-    result = runner.invoke(app, ["extract", "vatex", str(root), str(out), "--video", "video-frames:pool=mean,fps=2",
-                                 "--text", "hashed-bow:level=caption", "-j", "0", "-q", *args])
-    assert result.exit_code == 0, result.output
-    return open_dataset(out)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +20,7 @@ def extracted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("vatex")
     fake = write_fake_vatex(tmp / "corpus", whole_videos=True, captions=3)
     (fake.root / "videos" / "-3ZrcOvHjG4.mp4").unlink()
-    return fake, extract(fake.root, tmp / "out")
+    return fake, run_extract("vatex", fake.root, tmp / "out", VIDEO_AND_CAPTIONS)
 
 
 def test_every_clip_is_a_row_with_its_span_a_pooled_video_vector_and_its_caption_vectors(extracted):
@@ -70,7 +60,7 @@ def test_check_reports_one_youtube_video_in_two_splits_as_a_split_leak(extracted
     leaking = clip_id("Ptf_2VRj-V0", 0, 2)  # another clip of a train video, in the public test
     path.write_text(json.dumps([*entries, {"videoID": leaking, "enCap": ["a clip of a train video"]}], indent=2),
                     encoding="utf-8")
-    data = extract(root, tmp_path / "out", "--split", "all")
+    data = run_extract("vatex", root, tmp_path / "out", VIDEO_AND_CAPTIONS, "--split", "all")
     leaks = [i for i in check_dataset(data.root).issues if i.code == "split-leak"]
     assert leaks and {i.severity for i in leaks} == {"error"}
     assert leaking in {i.sample_id for i in leaks}

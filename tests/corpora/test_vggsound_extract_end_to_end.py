@@ -8,14 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import invoke_mmdata, run_extract, run_mmdata
 from tests.fakes.vggsound import CLIPS, write_clip, write_fake_vggsound
 
-runner = CliRunner()
 #: Two classes, three clips each; the test split's first clip is an MP4.
 E2E_CLIPS = (("--0PQM4-hqg", 30, "waterfall burbling", "train"),
              ("-5Jlimvx0A0", 0, "male speech, man speaking", "train"),
@@ -25,17 +22,7 @@ E2E_CLIPS = (("--0PQM4-hqg", 30, "waterfall burbling", "train"),
              ("q1w2e3r4t5y", 5, "male speech, man speaking", "test"))
 MP4_CLIP = "---g-f_I2yQ_000001"
 GONE_ROW = "gonefromYT1,20,waterfall burbling,train"  # line 7: its video was taken down before any download
-
-
-def run(*args: str):
-    result = runner.invoke(app, [*args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def extract(root, out, *args: str):
-    run("extract", "vggsound", str(root), str(out), "--audio", "librosa-logmel", "-j", "0", "-q", *args)
-    return open_dataset(out)
+LOGMEL = ("--audio", "librosa-logmel")  # the features extracted
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +33,7 @@ def extracted(tmp_path_factory):
     write_clip(fake.root / "video" / f"{MP4_CLIP}.mp4", seed=4)
     with fake.annotation_file.open("a", encoding="utf-8") as f:
         f.write(GONE_ROW + "\n")
-    return tmp, fake, extract(fake.root, tmp / "out")
+    return tmp, fake, run_extract("vggsound", fake.root, tmp / "out", LOGMEL)
 
 
 def test_every_clip_is_a_row_with_its_class_and_a_log_mel_sequence(extracted):
@@ -81,7 +68,7 @@ def test_check_finds_no_error(extracted):
 def test_fuse_class_label_gives_each_clip_its_class_id(extracted):
     tmp, _, data = extracted
     fused = tmp / "fused"
-    run("fuse", str(data.root), str(fused), "--format", "arrow", "--class-label", "class")
+    run_mmdata("fuse", str(data.root), str(fused), "--format", "arrow", "--class-label", "class")
     info = json.loads((fused / "fused.json").read_text())
     assert info["classes"] == ["male speech, man speaking", "waterfall burbling"]
     assert (info["class_label"]["key"], info["class_label"]["counts"]) == ("class", {"train": [2, 2], "test": [1, 1]})
@@ -89,12 +76,12 @@ def test_fuse_class_label_gives_each_clip_its_class_id(extracted):
 
 def test_two_clips_of_one_video_in_train_and_test_are_a_leak_check_reports(tmp_path):
     fake = write_fake_vggsound(tmp_path / "corpus", media_dir="audio", suffix=".flac", split_folders=True)
-    data = extract(fake.root, tmp_path / "out")
+    data = run_extract("vggsound", fake.root, tmp_path / "out", LOGMEL)
     assert data.errors().num_rows == 0  # both clips of _9fQ2WgM8Vs load, each in its split
     [leak] = [i for i in check_dataset(data.root).issues if i.code == "split-leak"]
     assert leak.severity == "error" and "group_id '_9fQ2WgM8Vs' in splits" in leak.message
     assert "re-split by group id" in leak.message
     assert [c for c in CLIPS if c[0] == "_9fQ2WgM8Vs"][1][3] == "test"
-    refused = runner.invoke(app, ["fuse", str(data.root), str(tmp_path / "fused"), "--format", "arrow"])
+    refused = invoke_mmdata("fuse", str(data.root), str(tmp_path / "fused"), "--format", "arrow")
     assert refused.exit_code != 0 and "--allow-split-leaks" in refused.output
-    run("fuse", str(data.root), str(tmp_path / "fused"), "--format", "arrow", "--allow-split-leaks")
+    run_mmdata("fuse", str(data.root), str(tmp_path / "fused"), "--format", "arrow", "--allow-split-leaks")

@@ -7,21 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import run_extract
 from tests.fakes.wavcaps import BLACKLISTED, ENTRIES, audio_folder, write_fake_wavcaps
 
-runner = CliRunner()
-
-
-def extract(root, out, *args: str):
-    result = runner.invoke(app, ["extract", "wavcaps", str(root), str(out), "--audio", "librosa-logmel",
-                                 "--text", "hashed-bow:level=caption", "-j", "0", "-q", *args])
-    assert result.exit_code == 0, result.output
-    return open_dataset(out)
+LOGMEL_AND_CAPTIONS = ("--audio", "librosa-logmel", "--text", "hashed-bow:level=caption")  # the features extracted
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +20,7 @@ def extracted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wavcaps")
     fake = write_fake_wavcaps(tmp / "corpus")
     (fake.root / audio_folder("release", "FreeSound") / "180913.flac").unlink()  # in a zip part not unzipped
-    return fake, extract(fake.root, tmp / "out")
+    return fake, run_extract("wavcaps", fake.root, tmp / "out", LOGMEL_AND_CAPTIONS)
 
 
 def test_every_sound_found_is_a_train_row_with_its_audio_and_caption_vectors(extracted):
@@ -64,7 +55,8 @@ def test_check_finds_no_error(extracted):
 
 def test_one_source_without_the_blacklists(extracted, tmp_path):
     fake, _ = extracted
-    data = extract(fake.root, tmp_path / "out", "-o", "sources=FreeSound", "-o", "blacklist=none")
+    data = run_extract("wavcaps", fake.root, tmp_path / "out", LOGMEL_AND_CAPTIONS, "-o", "sources=FreeSound",
+                       "-o", "blacklist=none")
     kept = {f"FreeSound/{e['id']}" for e in ENTRIES["FreeSound"]} - {"FreeSound/180913"}
     assert set(data.samples_table().column("sample_id").to_pylist()) == kept and kept & BLACKLISTED
     assert data.manifest.extra["loader"]["blacklist"] is None

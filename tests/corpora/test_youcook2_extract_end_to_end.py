@@ -4,15 +4,11 @@ video's segments in the errors table, and a clean `check`."""
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
 from mmdata.checks import check_dataset
-from mmdata.cli import app
-from mmdata.store import open_dataset
+from tests.corpora.cli_extract import VIDEO_AND_CAPTIONS, run_extract
 from tests.corpora.timed_sentences import assert_segments_extracted
 from tests.fakes.youcook2 import SEGMENTS, write_fake_youcook2
-
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -20,10 +16,7 @@ def extracted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("youcook2")
     fake = write_fake_youcook2(tmp / "YouCookII")
     (fake.root / "raw_videos" / "training" / "101" / "sGzBQrg1adY.mp4").unlink()
-    result = runner.invoke(app, ["extract", "youcook2", str(fake.root), str(tmp / "out"), "--video",
-                                 "video-frames:pool=mean,fps=2", "--text", "hashed-bow:level=caption", "-j", "0", "-q"])
-    assert result.exit_code == 0, result.output
-    return fake, open_dataset(tmp / "out")
+    return fake, run_extract("youcook2", fake.root, tmp / "out", VIDEO_AND_CAPTIONS)
 
 
 def test_every_segment_is_a_row_with_its_span_a_pooled_video_vector_and_its_caption_vector(extracted):

@@ -3,7 +3,6 @@ sentence, the release's `raw_videos/<subset>/<recipe_type>/` folders and flat on
 names, and each defect of an entry left out (or cut) and named `file:line:column: database.<video>...`."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -11,6 +10,8 @@ import pytest
 from mmdata.corpora import load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from tests.corpora.timed_sentences import location
+from tests.fakes import edit_json
 from tests.fakes.activitynet import write_video
 from tests.fakes.youcook2 import ANNOTATION_FILE, RECIPE_NAMES, RECIPE_NAMES_FILE, SEGMENTS, TEST_FILE, \
     write_fake_youcook2
@@ -23,14 +24,8 @@ def load(root, split=None, **options):
 
 
 def edit_database(path, edit):
-    data = json.loads(path.read_text())
-    edit(data["database"])
-    path.write_text(json.dumps(data, indent=2))
-
-
-def location(path, label: str) -> str:
-    """The pattern of a JSON entry's location: `file:line:column: database.<label>`."""
-    return re.escape(str(path)) + r":\d+:\d+: " + re.escape(f"database.{label}")
+    """Let `edit` change the `database` object (video id -> entry) of a YouCook2 annotation file."""
+    edit_json(path, lambda data: edit(data["database"]))
 
 
 @pytest.fixture
@@ -238,7 +233,7 @@ def test_an_unusable_span_leaves_its_segment_out_named_at_its_annotation(fake, s
     result = load(fake.root)
     [problem] = result.problems
     assert problem.sample_id == "GLd3aX16zBg[0]" and re.search(reason, problem.reason)
-    assert re.fullmatch(location(path, "GLd3aX16zBg.annotations[0]"), problem.path)
+    assert re.fullmatch(location(path, "database.GLd3aX16zBg.annotations[0]"), problem.path)
     ids = {s.sample_id for s in result.samples}
     assert "GLd3aX16zBg[0]" not in ids and "GLd3aX16zBg[1]" in ids  # the other segment keeps its id
 
@@ -256,7 +251,7 @@ def test_a_malformed_annotation_is_left_out_and_the_rest_loads(fake, annotation,
     result = load(fake.root)
     [problem] = result.problems
     assert problem.sample_id == "9GX8f5EwwE4[1]" and re.search(reason, problem.reason)
-    assert re.fullmatch(location(path, "9GX8f5EwwE4.annotations[1]"), problem.path)
+    assert re.fullmatch(location(path, "database.9GX8f5EwwE4.annotations[1]"), problem.path)
     assert len(result.samples) == len(SEGMENTS) - 1
 
 
@@ -274,7 +269,7 @@ def test_an_unusable_video_entry_leaves_its_segments_out_named_at_the_member(fak
     result = load(fake.root)
     [problem] = result.problems
     assert problem.sample_id == "GLd3aX16zBg" and reason in problem.reason
-    assert re.fullmatch(location(path, "GLd3aX16zBg" + member), problem.path)
+    assert re.fullmatch(location(path, "database.GLd3aX16zBg" + member), problem.path)
     assert {s.group_id for s in result.samples} == {"sGzBQrg1adY", "9GX8f5EwwE4"}
 
 
@@ -282,7 +277,7 @@ def test_an_entry_that_is_no_object_is_named(fake):
     path = fake.annotation_file
     edit_database(path, lambda db: db.update(brokenVideo1=["training"]))
     [problem] = load(fake.root).problems
-    assert problem.sample_id == "brokenVideo1" and re.fullmatch(location(path, "brokenVideo1"), problem.path)
+    assert problem.sample_id == "brokenVideo1" and re.fullmatch(location(path, "database.brokenVideo1"), problem.path)
     assert problem.reason.startswith("expected an object with subset, duration, recipe_type and annotations")
 
 
@@ -312,7 +307,8 @@ def test_a_null_duration_whose_file_s_header_states_none_either_leaves_the_video
     result = load(fake.root, "val")
     assert result.samples == []
     [problem] = result.problems
-    assert problem.sample_id == "9GX8f5EwwE4" and re.fullmatch(location(path, "9GX8f5EwwE4.duration"), problem.path)
+    assert problem.sample_id == "9GX8f5EwwE4"
+    assert re.fullmatch(location(path, "database.9GX8f5EwwE4.duration"), problem.path)
     assert problem.reason == ("video '9GX8f5EwwE4' has no duration, and the header of "
                               "raw_videos/validation/212/9GX8f5EwwE4.mp4 states none; its 2 segments left out")
 
@@ -365,7 +361,7 @@ def test_a_missing_video_leaves_each_of_its_segments_out_naming_the_folders_and_
     assert [s.sample_id for s in result.samples] == ["sGzBQrg1adY[0]"]
     assert [p.sample_id for p in result.problems] == ["GLd3aX16zBg[0]", "GLd3aX16zBg[1]"]
     problem = result.problems[1]
-    assert re.fullmatch(location(fake.annotation_file, "GLd3aX16zBg.annotations[1]"), problem.path)
+    assert re.fullmatch(location(fake.annotation_file, "database.GLd3aX16zBg.annotations[1]"), problem.path)
     assert problem.reason == ("video file GLd3aX16zBg.mp4 not found in raw_videos/training/113/, raw_videos/training/, "
                               "raw_videos/, the root; also looked for GLd3aX16zBg.mkv, GLd3aX16zBg.webm, GLd3aX16zBg; "
                               "segment left out")

@@ -8,6 +8,7 @@ loader contract test (tests/corpora/test_contract.py) runs over every registered
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -101,3 +102,13 @@ def replace_line(path: Path, number: int, text: str) -> str:
     lines[number - 1] = text
     path.write_text("\n".join(lines), encoding="utf-8")
     return f"{path}:{number}"
+
+
+def edit_json(path: Path, edit: Callable[[Any], object]) -> None:
+    """Read a fake's JSON file, let `edit(data)` change it in place, and write it back indented by 2.
+
+    Non-ASCII text is written as `\\uXXXX` escapes, so a test can put a lone surrogate (text no UTF-8 file can hold
+    raw) into an entry and see what the loader makes of it."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    edit(data)
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
