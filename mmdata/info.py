@@ -75,7 +75,7 @@ def describe_dataset(path: str | Path | Dataset) -> dict[str, Any]:
     samples = survey_shards(layout_samples_dir(dataset.root), None if unfinished else manifest.samples["rows"],
                             "the samples table", RESTORE_SAMPLES)
     tables = [_describe_table(dataset, name) for name in dataset.table_names]
-    growth = _growth(dataset, samples)
+    growth = _growth(dataset, samples, unfinished)
     for table in tables:
         entry = manifest.tables[table["name"]]
         if not entry.complete:
@@ -165,11 +165,11 @@ def _describe_table(dataset: Dataset, name: str) -> dict[str, Any]:
     }
 
 
-def _growth(dataset: Dataset, samples: ShardSurvey) -> SamplesGrowth | None:
+def _growth(dataset: Dataset, samples: ShardSurvey, unfinished: SamplesGrowth | None) -> SamplesGrowth | None:
     """How an `extract --update` grew the samples table, when that can explain an incomplete table or an
-    update is unfinished (`grown_samples.dataset_growth`: the manifest's record; the samples' ids are read,
-    one column, only when a table is incomplete in a dataset whose manifest records no count)."""
-    unfinished = interrupted_update(dataset.manifest)
+    update is unfinished (`unfinished`: the manifest's `interrupted_update`; else `grown_samples.dataset_growth`:
+    the manifest's record; the samples' ids are read, one column, only when a table is incomplete in a dataset
+    whose manifest records no count)."""
     lacking = any(may_lack_added_samples(dataset.manifest, name) for name in dataset.manifest.tables)
     if unfinished is not None or not lacking or samples.problems:
         return unfinished

@@ -21,10 +21,10 @@ import posixpath
 import re
 import sys
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmdata.corpora.json_keys import RepeatedKey, line_and_column, newline_offsets, parse_json
 from mmdata.corpora.json_keys import skip_json_space as _skip_space
@@ -32,6 +32,9 @@ from mmdata.errors import CorpusFormatError, CorpusNotFoundError, UnknownCorpusE
 from mmdata.options import build_options, did_you_mean
 from mmdata.records import Modality, Sample
 from mmdata.store.metadata import FeatureSpec
+
+if TYPE_CHECKING:
+    import _csv
 
 
 @dataclass(frozen=True)
@@ -239,22 +242,51 @@ def read_csv_rows(path: Path, *, delimiter: str = ",", text: str | None = None,
         raise CorpusFormatError(f"{path}:{first_line}: {e}") from e
     kept = _named_columns(f"{path}:{first_line}", header, delimiter)
     rows = []
+    for line, values in csv_records(path, reader, first_line=first_line):
+        if len(values) != len(header):
+            raise CorpusFormatError(
+                f"{path}:{line}: expected {len(header)} fields ({delimiter.join(header)}), "
+                f"got {len(values)}: {delimiter.join(values)[:120]!r}"
+            )
+        rows.append((line, {header[i]: values[i].strip() for i in kept}))
+    return [header[i] for i in kept], rows
+
+
+def csv_records(path: Path, reader: _csv.Reader, *, first_line: int = 1,
+                hint: str = "") -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields as read) of each record `reader` (a `csv.reader`) reads from here on, blank records
+    (every field empty or spaces) left out: the record loop of `read_csv_rows` (after its header) and of the
+    loaders that read the header themselves or have none (ESC-50, VGGSound). A record's line number is the
+    line where it starts (a quoted value may span lines); `first_line` is the file's line that the reader's
+    text starts at. `path` only names the file in errors.
+
+    Raises:
+        CorpusFormatError: a record csv cannot read (a quote left open that runs past csv's field size limit, or
+            one never closed where the reader is `strict`), named `file:line` at the line it starts on, `hint`
+            (what the rows should be) appended.
+    """
     start = reader.line_num + first_line
     try:
         for values in reader:
             line, start = start, reader.line_num + first_line
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                raise CorpusFormatError(
-                    f"{path}:{line}: expected {len(header)} fields ({delimiter.join(header)}), "
-                    f"got {len(values)}: {delimiter.join(values)[:120]!r}"
-                )
-            rows.append((line, {header[i]: values[i].strip() for i in kept}))
+            if any(v.strip() for v in values):
+                yield line, values
     except csv.Error as e:
-        raise CorpusFormatError(f"{path}:{start}: {e} (in the record starting at line {start})") from e
-    return [header[i] for i in kept], rows
+        raise CorpusFormatError(f"{path}:{start}: {e} (in the record starting at line {start})"
+                                + (f"; {hint}" if hint else "")) from e
 
+
+
+def read_csv_records(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every non-blank CSV record of `path`, whatever its number of fields, header
+    included (`csv_records` over the whole file): for loaders that check the header themselves (ESC-50,
+    Kinetics).
+
+    Raises:
+        CorpusFormatError: the file is not UTF-8, or a record csv cannot read (a quote left open that runs past
+            csv's field size limit), named at the line it starts on.
+    """
+    return list(csv_records(path, csv.reader(io.StringIO(read_text(path)))))
 
 #: Header names pandas gives an unnamed (index) column when it reads a CSV: "Unnamed: 0", "Unnamed: 0.1".
 _PANDAS_UNNAMED = re.compile(r"Unnamed: \d+(\.\d+)?")

@@ -25,8 +25,6 @@ a file none of whose rows is left stops the load, naming the most common reason.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +35,7 @@ from mmdata.corpora.base import (
     LoadResult,
     _named_columns,
     given_image_dir,
-    read_text,
+    read_csv_records,
     register_corpus,
 )
 from mmdata.corpora.media_captions import (
@@ -256,7 +254,7 @@ def _read_clips(path: Path, problems: list[LoadProblem]) -> list[_Clip]:
         CorpusFormatError: a header lacking one of `COLUMNS` or naming a column twice or not at all, CSV that
             cannot be read from some line on, or rows none of which is a clip.
     """
-    rows = _csv_lines(path)
+    rows = read_csv_records(path)
     if not rows:
         raise CorpusFormatError(f"{path}:1: empty file; expected the header {','.join(COLUMNS)}")
     header_line, header = rows[0]
@@ -310,25 +308,6 @@ def _no_clip_message(path: Path, row_count: int, problems: list[LoadProblem]) ->
     return (f"{path}: none of its {row_count} rows is a clip; the most common reason ({count} of {len(problems)} "
             f"rows, first at {first.path}): {first.reason.removesuffix('; row left out')}; expected rows as "
             "ESC-50's meta/esc50.csv writes them (1-100032-A-0.wav,1,0,dog,True,100032,A)")
-
-
-def _csv_lines(path: Path) -> list[tuple[int, list[str]]]:
-    """(line number, fields) of every non-blank CSV record of `path`, whatever its number of fields.
-
-    Raises:
-        CorpusFormatError: a record csv cannot read (a quote left open that runs past csv's field size limit),
-            named at the line it starts on.
-    """
-    reader = csv.reader(io.StringIO(read_text(path)))
-    rows, start = [], 1
-    try:
-        for values in reader:
-            line, start = start, reader.line_num + 1
-            if any(v.strip() for v in values):
-                rows.append((line, values))
-    except csv.Error as e:
-        raise CorpusFormatError(f"{path}:{start}: {e} (in the record starting at line {start})") from e
-    return rows
 
 
 def _parse_row(header: list[str], kept: list[int], values: list[str], where: str,

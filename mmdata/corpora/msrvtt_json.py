@@ -10,13 +10,21 @@ so they go to `extra` (`youtube_start`, `youtube_end`), never to the sample's se
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.base import REPEATED_ENTRY, JsonLocator, LoadProblem, expect, expect_text, read_json, short_repr
+from mmdata.corpora.base import (
+    REPEATED_ENTRY,
+    JsonLocator,
+    LoadProblem,
+    expect,
+    expect_text,
+    json_number,
+    read_json,
+    short_repr,
+)
 from mmdata.errors import CorpusFormatError
 
 #: The `split` values of the official files and the names used here.
@@ -134,6 +142,6 @@ def _video_extra(entry: dict[str, Any]) -> dict[str, Any]:
             extra["youtube_id"] = url.split("v=", 1)[1].split("&", 1)[0]
     for key, name in (("start time", "youtube_start"), ("end time", "youtube_end")):
         value = entry.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if json_number(value):
             extra[name] = float(value)
     return extra

@@ -383,9 +383,10 @@ def _refuse_unread_files(corpus_dir: Path, annotations_dir: Path, file_names: di
 
 
 def _annotation_file(corpus_dir: Path, given: str | None, name: str) -> Path | None:
-    """File `name` in option annotations_dir (`given`), else in the first of `ANNOTATION_DIRS` holding it."""
-    folders = [corpus_dir / given] if given is not None else [corpus_dir / d for d in ANNOTATION_DIRS]
-    return next((f / name for f in folders if (f / name).is_file()), None)
+    """File `name` in option annotations_dir (`given`), else in the first of `ANNOTATION_DIRS` holding it (the
+    root is one of them, so `find_csv_dir`'s fallback to the root finds nothing more), else None."""
+    path = find_csv_dir(corpus_dir, given, ANNOTATION_DIRS, [name]) / name
+    return path if path.is_file() else None
 
 
 def _repeated(clip: Clip, split: str, claimed: dict[str, tuple[str, Callable[[], str]]],

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.base import LoadProblem, LoadResult, given_image_dir, read_text, register_corpus
+from mmdata.corpora.base import LoadProblem, LoadResult, csv_records, given_image_dir, read_text, register_corpus
 from mmdata.corpora.media_captions import (
     MediaFolders,
     audio_duration_extra,
@@ -50,7 +50,7 @@ from mmdata.corpora.media_captions import (
     shown_path,
 )
 from mmdata.corpora.mosi_raw_media import record_video_span
-from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+from mmdata.errors import CorpusNotFoundError
 from mmdata.records import Sample
 
 log = logging.getLogger(__name__)
@@ -157,26 +157,18 @@ def read_clips(path: Path, wanted: str | None, problems: list[LoadProblem]) -> C
     reader = csv.reader(io.StringIO(read_text(path)), strict=True)  # a quote never closed would swallow the rest
     clips: list[Clip] = []
     listed: set[tuple[str, int | str]] = set()  # (youtube_id, start) of every row with a readable id
-    start = 1
     first_record = True
-    try:
-        for values in reader:
-            line, start = start, reader.line_num + 1
-            if not any(v.strip() for v in values):
-                continue
-            skipped_header, first_record = first_record and _is_header(values), False
-            if skipped_header:
-                continue
-            row_problems = problems if wanted is None or _split_field(values) in (None, wanted) else []
-            clip = _row_clip(values, f"{path}:{line}", row_problems)
-            if clip is not None:
-                clips.append(clip)
-                listed.add((clip.youtube_id, clip.start))
-            else:  # a row left out still lists its clip, where its id is readable
-                listed.update(_listed_clip(values))
-    except csv.Error as e:
-        raise CorpusFormatError(f"{path}:{start}: {e} (in the record starting at line {start}); expected rows "
-                                f"{','.join(COLUMNS)}") from e
+    for line, values in csv_records(path, reader, hint=f"expected rows {','.join(COLUMNS)}"):
+        skipped_header, first_record = first_record and _is_header(values), False
+        if skipped_header:
+            continue
+        row_problems = problems if wanted is None or _split_field(values) in (None, wanted) else []
+        clip = _row_clip(values, f"{path}:{line}", row_problems)
+        if clip is not None:
+            clips.append(clip)
+            listed.add((clip.youtube_id, clip.start))
+        else:  # a row left out still lists its clip, where its id is readable
+            listed.update(_listed_clip(values))
     return CsvClips(clips, Counter(youtube_id for youtube_id, _ in listed))
 
 
