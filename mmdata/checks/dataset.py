@@ -174,7 +174,8 @@ def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -
     loader = context.failed.filter(pc.equal(context.failed.column("table"), LOADER_ERRORS_TABLE))
     failed_ids = loader.column("sample_id")
     repeated = pc.fill_null(pc.equal(loader.column("error_type"), REPEATED_ENTRY), False).to_pylist()
-    kept = pc.fill_null(pc.is_in(failed_ids, value_set=context.sample_ids), False).to_pylist()
+    # Without loader errors (the usual case) no hash set of every sample id is built.
+    kept = pc.fill_null(pc.is_in(failed_ids, value_set=context.sample_ids), False).to_pylist() if len(failed_ids) else []
     issues = manifest_checks.check_loaded(len(context.sample_ids), failed_ids.to_pylist(), kept=kept,
                                           repeated=repeated, max_examples=options.max_examples)
     unfinished = check_update_finished(dataset, len(context.sample_ids))

@@ -160,7 +160,7 @@ def _fill(buffer: _SplitBuffer, plan: FusePlan, shard: ShardData, rows: np.ndarr
             if present.any():
                 block[present] = apply_normalization(vectors[present], table_stats)
         else:
-            normalize_into(block, vectors, table_stats)  # the gather's one copy lands in the block
+            normalize_into(block, vectors, table_stats, rows_scratch=not every)  # one write into the block
         buffer.present[start:stop, position] = present
     if buffer.aux_labels is not None:
         buffer.aux_labels[start:stop] = shard.aux_labels if every else shard.aux_labels[rows]

