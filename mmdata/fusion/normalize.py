@@ -85,12 +85,17 @@ def normalize_into(out: np.ndarray, rows: np.ndarray, stats: NormStats, rows_scr
     """Write the normalized (n, D) `rows` into the float32 `out` of the same shape, in one pass.
 
     `out` may be `rows` itself (in place) or a column slice of a wider array (a fused row's slot).
-    rows_scratch: `rows` is a contiguous float32 copy the caller no longer needs (a gather's result): z-scoring
-    centres it in place and writes `out` once, instead of writing the strided `out` twice (~30% less time a
-    block when `out` is a fused row's slot)."""
+    Z-scoring writes a strided `out` once: the rows are centred in a contiguous block first (~20-30% less time
+    a block than centring and scaling in the slot). rows_scratch: `rows` is a contiguous float32 copy the caller
+    no longer needs (a gather's result), centred in place instead of in a new block."""
     if stats.method == "zscore" and stats.mean is not None and stats.std is not None:
         mean = stats.mean.astype(np.float32)
-        centred = rows if rows_scratch and rows.dtype == np.float32 and rows.flags.c_contiguous else out
+        if out is rows or out.flags.c_contiguous:
+            centred = out
+        elif rows_scratch and rows.dtype == np.float32 and rows.flags.c_contiguous:
+            centred = rows
+        else:
+            centred = np.empty(out.shape, np.float32)
         np.subtract(rows, mean, out=centred)
         np.multiply(centred, (1.0 / stats.std).astype(np.float32), out=out)
         # The mean rounded to float32 is off by up to half its ulp: far from zero relative to the

@@ -1,5 +1,5 @@
-"""`normalize_into(..., rows_scratch=True)`: z-scoring a gather's own copy in place before one write into a fused
-row's slot gives exactly what the two writes into the slot gave, whatever the rows (float32 contiguous, or not)."""
+"""`normalize_into` z-scores into a fused row's slot (a strided column slice) through a contiguous block, or through
+the gather's own copy (`rows_scratch=True`): exactly the float32 arithmetic of z-scoring in place, whatever the rows."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +20,14 @@ def test_scratch_rows_give_the_same_slot(stats):
     source = (stats.mean + rng.normal(size=(20, 6)) * stats.std).astype(np.float32)
     rows = np.flatnonzero(np.arange(20) % 3 != 1)
     expected = np.full((len(rows), 10), 7.0, np.float32)
-    normalize_into(expected[:, 2:8], source[rows], stats)
+    mean32 = stats.mean.astype(np.float32)
+    expected[:, 2:8] = (source[rows] - mean32) * (1.0 / stats.std).astype(np.float32)
+    shift = (stats.mean - mean32) / stats.std
+    if np.abs(shift).max() > 1e-6:
+        expected[:, 2:8] -= shift.astype(np.float32)
+    in_slot = np.full((len(rows), 10), 7.0, np.float32)
+    normalize_into(in_slot[:, 2:8], source[rows], stats)
+    np.testing.assert_array_equal(in_slot, expected)
     fused = np.full((len(rows), 10), 7.0, np.float32)
     gathered = source[rows]
     normalize_into(fused[:, 2:8], gathered, stats, rows_scratch=True)
