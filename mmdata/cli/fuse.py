@@ -39,7 +39,7 @@ def fuse_command(
         "--class-label", help="Key of the samples' extra holding a class name: an int64 class_id column, ids by "
                               "sorted name (or --classes order); lists of names: a multi-hot class_targets column.")] = None,
     classes: Annotated[Optional[Path], typer.Option(
-        "--classes", metavar="FILE", help="UTF-8 file, one class name per line: class ids by line order.")] = None,
+        "--classes", metavar="FILE", help="UTF-8 file, one class name per line: class ids by line order; or a table index,mid,display_name (AudioSet's class_labels_indices.csv): ids by index.")] = None,
     missing_class: Annotated[str, typer.Option(
         help="A sample without a class name: error | keep (class_id -1) | empty (multi-label: no class).")] = "error",
     class_separator: Annotated[Optional[str], typer.Option(

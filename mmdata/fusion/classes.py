@@ -12,12 +12,14 @@ Values that are lists of names (or names split at `FuseOptions.class_separator`)
 a float32 multi-hot `class_targets` column instead (`class_targets.py`).
 
 A classes file is UTF-8 text, one class name per line, as Kinetics' and ImageNet's label files are (a byte
-order mark, blank lines and the spaces around a name are ignored; a name twice is refused). Values are
+order mark, blank lines and the spaces around a name are ignored; a name twice is refused); or a table whose
+header is `index,mid,display_name`, as AudioSet's class_labels_indices.csv is: the display names, id = index. Values are
 read in one Arrow JSON parse of the `extra` column, or, where Arrow cannot (an integer among the names, an
 `extra` that is not an object), a Python parse per row that names a bad sample.
 """
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -132,10 +134,13 @@ def choose_classes(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArra
 
 
 def read_classes_file(path: str | Path) -> list[str]:
-    """Class names in line order (id = position): UTF-8, a byte order mark, blank lines and surrounding spaces ignored.
+    """Class names in line order (id = position): UTF-8, a byte order mark, blank lines and surrounding spaces ignored;
+    or, where the first line is `index,mid,display_name` (AudioSet's class_labels_indices.csv), the display names
+    in index order (id = index).
 
     Raises:
-        ConfigError: the file cannot be read or decoded, names no class, or names one twice (both lines).
+        ConfigError: the file cannot be read or decoded, names no class, or names one twice (both lines); a bad
+            table row (`_class_table_names`).
     """
     path = Path(path).expanduser()
     try:
@@ -143,6 +148,8 @@ def read_classes_file(path: str | Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"--classes {path}: cannot read the classes file ({e}); expected a UTF-8 text file, one "
                           "class name per line") from e
+    if _is_class_table(text):
+        return _class_table_names(path, text)
     names: list[str] = []
     first_line: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -157,6 +164,48 @@ def read_classes_file(path: str | Path) -> list[str]:
     if not names:
         raise ConfigError(f"--classes {path}: the file names no class; expected one class name per line")
     return names
+
+
+#: The header of AudioSet's class_labels_indices.csv, a classes file read as a table: id = its index column.
+CLASS_TABLE_HEADER = ("index", "mid", "display_name")
+
+
+def _is_class_table(text: str) -> bool:
+    """Whether a classes file is an AudioSet-style class table: its first non-blank line is `index,mid,display_name`."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return tuple(f.strip().lower() for f in first.split(",")) == CLASS_TABLE_HEADER
+
+
+def _class_table_names(path: Path, text: str) -> list[str]:
+    """The display names of an `index,mid,display_name` table (`0,/m/09x0r,"Speech"`; a name with a comma quoted)
+    in index order: the id of a class is its index, as PANNs' 527 outputs are numbered.
+
+    Raises:
+        ConfigError: a row that is not three fields, an index that is no whole number or is given twice, indices
+            that are not 0..N-1, an empty name or a name given twice, named `file:line`.
+    """
+    name_of: dict[int, str] = {}
+    line_of: dict[tuple[str, int | str], int] = {}  # ("index", 3) / ("class", "Speech") -> its line
+    rows = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    for number, line in rows[1:]:
+        values = next(csv.reader([line]), [])
+        index_text, name = (values[0].strip(), values[2].strip()) if len(values) == 3 else ("", "")
+        if not index_text.isdigit() or not name:
+            raise ConfigError(f"{path}:{number}: {line[:120]!r} is not a class row; expected index,mid,display_name "
+                              '(e.g. 0,/m/09x0r,"Speech"; a name with a comma quoted)')
+        for key in (("index", int(index_text)), ("class", name)):
+            if key in line_of:
+                raise ConfigError(f"{path}:{number}: {key[0]} {key[1]!r} is listed again (first on line "
+                                  f"{line_of[key]}); expected each index and each display name once")
+            line_of[key] = number
+        name_of[int(index_text)] = name
+    if not name_of:
+        raise ConfigError(f"--classes {path}: the table names no class; expected index,mid,display_name rows")
+    gap = next((i for i in range(len(name_of)) if i not in name_of), None)
+    if gap is not None:
+        raise ConfigError(f"--classes {path}: the indices are not 0..{len(name_of) - 1} (no index {gap}); expected "
+                          "the index column to number the classes from 0, as their ids")
+    return [name_of[i] for i in range(len(name_of))]
 
 
 def read_class_names(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str,
