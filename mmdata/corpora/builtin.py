@@ -4,6 +4,7 @@ from mmdata.corpora import karpathy  # noqa: F401
 from mmdata.corpora import flickr8k, flickr30k  # noqa: F401
 from mmdata.corpora import activitynet_captions, audiocaps, charades_sta, clotho, msrvtt  # noqa: F401
 from mmdata.corpora import vggsound  # noqa: F401
+from mmdata.corpora import kinetics  # noqa: F401
 from mmdata.corpora import audioset  # noqa: F401
 from mmdata.corpora import esc50  # noqa: F401
 from mmdata.corpora import wavcaps  # noqa: F401

@@ -48,8 +48,8 @@ from mmdata.corpora.media_captions import (
     repeated_entry_problem,
     require_videos_found,
     shown_path,
+    video_file_extra,
 )
-from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.errors import CorpusNotFoundError
 from mmdata.records import Sample
 
@@ -274,11 +274,10 @@ def _sample(corpus_dir: Path, clip: Clip, video: str | None, audio: str | None) 
     else audio extractors read the MP4's sound track), with the durations the files' headers state: the sound's
     from the FLAC/WAV where there is one, else from the MP4's audio track."""
     extra: dict[str, Any] = {CLASS_KEY: clip.label, "youtube_id": clip.youtube_id, "start_seconds": clip.start}
-    sound = audio if audio is not None else video
-    if sound is not None:
-        extra.update(audio_duration_extra(corpus_dir / sound))  # an MP4's: its audio stream's header
-    if video is not None:
-        record_video_span(corpus_dir / video, extra)
+    if audio is not None:
+        extra.update(audio_duration_extra(corpus_dir / audio))
+    if video is not None:  # one open for the video's span (and its audio stream's where no FLAC/WAV is found)
+        extra.update(video_file_extra(corpus_dir / video, with_audio=audio is None))
     return Sample(sample_id=clip.sample_id, corpus=CORPUS, split=clip.split, group_id=clip.youtube_id,
                   video=video, audio=audio, extra=extra)
 

@@ -1,0 +1,101 @@
+"""A fake Kinetics as copies of it are on disk: the release's annotation CSVs (header
+`label,youtube_id,time_start,time_end,split,is_cc`; a test file without labels as Kinetics-600's and 700-2020's)
+and real clips named `<youtube_id>_<start:06d>_<end:06d>`: flat in `train/`, `val/`, `test/` (the CVDF tarballs), or
+in one folder per class (`<split>/<label>/`, as the ActivityNet crawler writes them, spaces or `_` in the name).
+
+`write_fake_kinetics` returns a `FakeCorpus` whose `expected` holds the samples a loader must yield for no split;
+`CLASSES` gives each labelled sample's class.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fakes import ExpectedSample, FakeCorpus, register_fake
+from tests.fakes.av import tone, write_mp4
+from tests.fakes.vggsound import garble_line
+
+#: The clips: (label, youtube_id, time_start, time_end, split); `-` and `_` in ids as YouTube's, a class with
+#: parentheses, two clips of one video in train, and test clips (whose labels some releases withhold).
+CLIPS: tuple[tuple[str, str, int, int, str], ...] = (
+    ("abseiling", "0347ZoDXyP0", 14, 24, "train"),
+    ("passing American football (in game)", "-3Ssbl6_Xo8", 0, 10, "train"),
+    ("abseiling", "_xk4Ey1WbXw", 30, 40, "train"),
+    ("abseiling", "_xk4Ey1WbXw", 95, 105, "train"),
+    ("playing guitar", "--07WQ2iBlw", 1, 11, "val"),
+    ("passing American football (in game)", "zZZ9-tqMm3I", 3, 13, "val"),
+    ("playing guitar", "a1b2c3d4e5f", 120, 130, "test"),
+)
+#: The split folders of the CVDF copy.
+SPLIT_FOLDERS = {"train": "train", "val": "val", "test": "test"}
+HEADER = "label,youtube_id,time_start,time_end,split,is_cc"
+UNLABELLED_HEADER = "youtube_id,time_start,time_end,split"
+
+
+def clip_id(youtube_id: str, start: int, end: int) -> str:
+    return f"{youtube_id}_{start:06d}_{end:06d}"
+
+
+#: Each sample's class, where its file holds labels.
+CLASSES = {clip_id(y, s, e): label for label, y, s, e, _ in CLIPS}
+
+
+def annotation_csv(rows: list[tuple[str, str, int, int, str]], *, labelled: bool = True) -> str:
+    """The rows as the release writes a split's CSV: a header, `label,youtube_id,time_start,time_end,split,is_cc`
+    (or, without labels, `youtube_id,time_start,time_end,split`), LF line ends."""
+    if labelled:
+        lines = [HEADER] + [f"{label},{y},{s},{e},{split},0" for label, y, s, e, split in rows]
+    else:
+        lines = [UNLABELLED_HEADER] + [f"{y},{s},{e},{split}" for _, y, s, e, split in rows]
+    return "".join(line + "\n" for line in lines)
+
+
+def write_fake_kinetics(root: Path, *, annotations_dir: str = "annotations", file_names: dict[str, str] | None = None,
+                        media_dir: str = "", class_folders: bool = False, labelled_test: bool = True,
+                        suffixes: dict[str, str] | None = None,
+                        clips: tuple[tuple[str, str, int, int, str], ...] = CLIPS) -> FakeCorpus:
+    """A split CSV each in `annotations_dir` (`file_names`: split -> name; default train.csv, validate.csv,
+    test.csv) and each clip in `<media_dir>/<split>/` (in its class's folder with `class_folders`, the train
+    split's named as the label, the others with `_` for spaces), as `<id>_<start:06d>_<end:06d><suffix>`
+    (`suffixes`: sample id -> suffix; default .mp4)."""
+    names = file_names or {"train": "train.csv", "val": "validate.csv", "test": "test.csv"}
+    expected: dict[str, ExpectedSample] = {}
+    for seed, (label, youtube_id, start, end, split) in enumerate(clips):
+        sample_id = clip_id(youtube_id, start, end)
+        klass = (label if split == "train" else label.replace(" ", "_")) if class_folders and split != "test" else ""
+        folder = "/".join(p for p in (media_dir, SPLIT_FOLDERS[split], klass) if p)
+        path = f"{folder}/{sample_id}{(suffixes or {}).get(sample_id, '.mp4')}"
+        write_video_clip(root / path, seed)
+        expected[sample_id] = ExpectedSample(split=split, video=path)
+    folder = root / annotations_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, name in names.items():
+        rows = [c for c in clips if c[4] == split]
+        (folder / name).write_text(annotation_csv(rows, labelled=labelled_test or split != "test"), encoding="utf-8")
+    train_csv = folder / names["train"]
+    return FakeCorpus("kinetics", root, train_csv, expected, corrupt=lambda: garble_line(train_csv, 3))
+
+
+def write_video_clip(path: Path, seed: int, duration: float = 1.0) -> Path:
+    """A short clip at `path` in the container its suffix names (MP4, MKV, WebM's Matroska): two colours at
+    10 fps with a tone as its sound track."""
+    sound = tone(220.0 * (seed + 1), duration)
+    frames = int(duration * 10) // 2
+    return write_mp4(path, [(40 * seed % 256, 90, 30), (10, 70 * seed % 256, 200)], fps=10,
+                     frames_per_color=frames, audio=sound)
+
+
+@register_fake("kinetics", "cvdf-split-folders")
+def write_fake_kinetics_cvdf(root: Path) -> FakeCorpus:
+    """annotations/train.csv, validate.csv, test.csv (with labels, as Kinetics-400's), every clip an MP4 in
+    train/, val/, test/ (the CVDF tarballs' layout)."""
+    return write_fake_kinetics(root)
+
+
+@register_fake("kinetics", "crawler-class-folders")
+def write_fake_kinetics_crawler(root: Path) -> FakeCorpus:
+    """data/kinetics-600_{train,val,test}.csv (the test file without labels), the clips in
+    videos/<split>/<class>/ (the ActivityNet crawler's layout; test clips in videos/test/), one an MKV."""
+    names = {split: f"kinetics-600_{split}.csv" for split in ("train", "val", "test")}
+    return write_fake_kinetics(root, annotations_dir="data", file_names=names, media_dir="videos",
+                               class_folders=True, labelled_test=False,
+                               suffixes={clip_id("-3Ssbl6_Xo8", 0, 10): ".mkv"})
