@@ -56,8 +56,8 @@ from mmdata.corpora.media_captions import (
     repeated_entry_problem,
     require_videos_found,
     shown_path,
+    video_file_extra,
 )
-from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
 
@@ -94,6 +94,8 @@ SUFFIXES_SHOWN = f"{{{','.join(s.lstrip('.') for s in SUFFIXES)}}}"  # as messag
 #: A row as the release writes it (`--PJHxphWEs, 30.000, 40.000, "/m/09x0r,/t/dd00088"`), read without the csv
 #: module (2M rows in the unbalanced set); a row of another shape goes to csv, which names what is wrong.
 RELEASE_ROW = re.compile(r'\s*([^\s,"/]+),\s*(\d+(?:\.\d+)?),\s*(\d+(?:\.\d+)?),\s*"([^"]*)"\s*')
+#: A run of white space: one space to the csv module, which skips spaces alone after a comma.
+WHITE_SPACE = re.compile(r"\s+")
 #: Where Google serves the class table (Hugging Face's copies hold none).
 CLASS_LABELS_URL = "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv/class_labels_indices.csv"
 
@@ -151,9 +153,10 @@ class Segment:
 @dataclass(frozen=True)
 class SubsetMedia:
     """The media files of one subset's folders, listed once and indexed by file stem: `video` and `audio` map a
-    stem to the code (`folder index * len(SUFFIXES) + suffix index`) of its file, the first suffix first, then
-    the first folder (as `first_media_path` takes them), so a segment costs a few dict lookups, not its names
-    times the folders (44 in PANNs' unbalanced set)."""
+    stem to the code (`folder index * len(SUFFIXES) + suffix index`) of its file in the first folder holding
+    one, with the first suffix there, so a segment costs a few dict lookups, not its names times the folders (44
+    in PANNs' unbalanced set). `folders` lists the set's own folders before the parents, so a segment's file in
+    its set's folder wins over one under any name in a parent (a stray `<id>.wav` in the root)."""
 
     folders: list[str]
     shown: str
@@ -354,18 +357,26 @@ def _row_segment(line: str, subset: str, classes: dict[str, str], file: str, num
 
 def _row_fields(line: str) -> tuple[str, ...] | str:
     """A row's four fields, stripped: by `RELEASE_ROW` where the row is as the release writes it, else by the csv
-    module (quotes as a spreadsheet writes them); or why the row has not four."""
+    module (quotes as a spreadsheet writes them: a quoted id, no space after the commas), reading what
+    `RELEASE_ROW` reads from the same row unquoted; or why the row has not four."""
     match = RELEASE_ROW.fullmatch(line)
     if match is not None:
         return match.groups()
     try:
-        values = next(csv.reader([line], skipinitialspace=True, strict=True))
+        values = next(csv.reader([_single_spaced(line)], skipinitialspace=True, strict=True))
     except csv.Error as e:
         return f"{e}; expected {', '.join(COLUMNS)}"
     if len(values) != len(COLUMNS):
         return (f"expected {len(COLUMNS)} fields ({', '.join(COLUMNS)}), got {len(values)}: {line[:120]!r} (the "
                 "labels must be one quoted field)")
     return tuple(v.strip() for v in values)
+
+
+def _single_spaced(line: str) -> str:
+    """`line` stripped, each run of white space one space: csv's skipinitialspace skips spaces alone, so a tab
+    before `"/m/a,/m/b"` would keep its quotes and split the labels, and a space after the last closing quote is
+    a csv error. No field of a segment holds white space of its own (ids, times, MIDs)."""
+    return WHITE_SPACE.sub(" ", line.strip())
 
 
 def _row_reason(youtube_id: str, start_text: str, start: float | None, end_text: str,
@@ -436,12 +447,14 @@ def _add_samples(corpus_dir: Path, options: AudioSetOptions, segments: list[Segm
 
 def _first_indexed(corpus_dir: Path, media: SubsetMedia, index: dict[str, int], stems: list[str],
                    segment: Segment, allow_outside: bool) -> str | None:
-    """The checked path (`safe_relative_path`: no link out of the root) of the first of `stems` in `index`, or
-    None."""
-    code, stem = next(((index[stem], stem) for stem in stems if stem in index), (None, ""))
-    if code is None:
+    """The checked path (`safe_relative_path`: no link out of the root) of the segment's file in `index`, or
+    None: the first folder holding one of `stems`, then the first of `stems` there, then (the index's) the first
+    suffix."""
+    found = [(index[stem] // len(SUFFIXES), order, stem) for order, stem in enumerate(stems) if stem in index]
+    if not found:
         return None
-    return safe_relative_path(corpus_dir, media.path(stem, code), where=lambda: segment.where,
+    stem = min(found)[2]
+    return safe_relative_path(corpus_dir, media.path(stem, index[stem]), where=lambda: segment.where,
                               allow_outside=allow_outside)
 
 
@@ -460,11 +473,10 @@ def _sample(corpus_dir: Path, segment: Segment, video: str | None, audio: str | 
     extra: dict[str, Any] = {"labels": [classes[m] for m in segment.mids], "mids": list(segment.mids),
                              "youtube_id": segment.youtube_id, "start_seconds": segment.start,
                              "end_seconds": segment.end, "subset": segment.subset}
-    sound = audio if audio is not None else video
-    if sound is not None:
-        extra.update(audio_duration_extra(corpus_dir / sound))  # an MP4's: its audio stream's header
-    if video is not None:
-        record_video_span(corpus_dir / video, extra)
+    if audio is not None:
+        extra.update(audio_duration_extra(corpus_dir / audio))
+    if video is not None:  # one open for the MP4's span (and its audio stream's where no sound file is found)
+        extra.update(video_file_extra(corpus_dir / video, with_audio=audio is None))
     return Sample(sample_id=segment.sample_id, corpus=CORPUS, split=segment.split, group_id=segment.youtube_id,
                   video=video, audio=audio, extra=extra)
 
@@ -511,8 +523,8 @@ def _subset_media(corpus_dir: Path, media_dir: str | None, subsets: list[str]) -
 
 def _index_files(corpus_dir: Path, folders: tuple[str, ...],
                  listings: dict[str, list[str]]) -> tuple[dict[str, int], dict[str, int]]:
-    """Stem -> code (`SubsetMedia`) of the video and the sound files of `folders`: per stem the first suffix of
-    `SUFFIXES`, then the first folder."""
+    """Stem -> code (`SubsetMedia`) of the video and the sound files of `folders`: per stem the first folder
+    holding it, then the first suffix of `SUFFIXES` there."""
     video: dict[str, int] = {}
     audio: dict[str, int] = {}
     for number, folder in enumerate(folders):
@@ -524,9 +536,9 @@ def _index_files(corpus_dir: Path, folders: tuple[str, ...],
             if rank is None or not stem:
                 continue
             index = video if rank < len(VIDEO_SUFFIXES) else audio
-            held = index.get(stem)
-            if held is None or rank < held % len(SUFFIXES):
-                index[stem] = number * len(SUFFIXES) + rank
+            code = number * len(SUFFIXES) + rank  # folder first, then suffix: the smaller code wins
+            if code < index.get(stem, code + 1):
+                index[stem] = code
     return video, audio
 
 

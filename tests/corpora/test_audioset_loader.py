@@ -12,7 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mmdata.corpora import load_corpus
+from mmdata.corpora.audioset import RELEASE_ROW
 from mmdata.corpora.base import REPEATED_ENTRY
+from mmdata.corpora.media_captions import audio_duration_extra
+from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError, MmdataError
 from mmdata.records import samples_to_table
 from tests.fakes.audioset import LABELS, SEGMENTS, FakeSegment, class_labels_csv, segments_csv, write_fake_audioset
@@ -110,6 +113,72 @@ def test_audiosetdl_s_audio_and_video_folders_fill_both_media_of_a_segment(tmp_p
     assert segment.extra["audio_duration"] == pytest.approx(1.0)  # the FLAC's, not the MP4's track
 
 
+def header_extra(root, sample) -> dict:
+    """The header values of a sample's files as three opens read them: the sound file's (else the MP4's audio
+    stream's), then the MP4's video span."""
+    extra: dict = dict(audio_duration_extra(root / (sample.audio or sample.video)))
+    if sample.video is not None:
+        record_video_span(root / sample.video, extra)
+    return extra
+
+
+@pytest.mark.parametrize("with_flac", [True, False])
+def test_an_mp4_s_header_values_are_those_its_separate_readings_give_in_their_order(tmp_path, with_flac):
+    fake = write_fake_audioset(tmp_path / "c", naming="audiosetdl", csv_dir="", media_dir="data",
+                               suffix=".flac" if with_flac else ".mp4", with_video=with_flac)
+    result = load_corpus("audioset", fake.root)
+    assert result.problems == [] and len(result.samples) == 5
+    for sample in result.samples:
+        assert sample.video is not None and (sample.audio is not None) == with_flac
+        expected = header_extra(fake.root, sample)
+        assert {"audio_duration", "video_duration"} <= set(expected)
+        got = {key: value for key, value in sample.extra.items() if key in expected}
+        assert list(got.items()) == list(expected.items())
+        assert list(sample.extra)[-len(expected):] == list(expected)  # after the row's values, as before
+
+
+@pytest.mark.parametrize(("stray", "kept"), [
+    ("--PJHxphWEs.wav", "audio/bal_train/--PJHxphWEs.flac"),  # a root file of the same name and a first suffix
+    ("audio/--PJHxphWEs_30.flac", "audio/bal_train/--PJHxphWEs.flac"),  # a parent's file of a first name
+    ("audios/Y--PJHxphWEs.wav", "audio/bal_train/--PJHxphWEs.flac"),  # a parent listed first
+])
+def test_a_set_s_own_folder_wins_over_a_parent_s_file_of_any_name(tmp_path, stray, kept):
+    fake = write_fake_audioset(tmp_path / "c", naming="hf", csv_dir="", media_dir="audio", suffix=".flac")
+    write_clip(fake.root / stray, seed=5)
+    result = load_corpus("audioset", fake.root)
+    assert result.problems == []
+    assert samples_by_id(result)["--PJHxphWEs_30000"].audio == kept
+    (fake.root / kept).unlink()
+    assert samples_by_id(load_corpus("audioset", fake.root))["--PJHxphWEs_30000"].audio == stray
+
+
+def test_in_one_folder_the_first_name_wins_then_the_first_suffix(tmp_path):
+    fake = write_fake_audioset(tmp_path / "c", naming="hf", csv_dir="", media_dir="audio", suffix=".flac")
+    folder = fake.root / "audio" / "bal_train"
+    write_clip(folder / "-0RWZT-miFs_420.flac", seed=5)  # a name carrying the start: before the bare id
+    write_clip(folder / "--PJHxphWEs.wav", seed=5)  # .wav before .flac
+    audio = {s.sample_id: s.audio for s in load_corpus("audioset", fake.root).samples}
+    assert audio["-0RWZT-miFs_420000"] == "audio/bal_train/-0RWZT-miFs_420.flac"
+    assert audio["--PJHxphWEs_30000"] == "audio/bal_train/--PJHxphWEs.wav"
+
+
+@pytest.mark.parametrize("respell", [
+    lambda row: '"{}",\t{}'.format(*row.split(", ", 1)).replace(", ", ",\t"),  # tabs, the id quoted
+    lambda row: '"{}", {} '.format(*row.split(", ", 1)),  # the id quoted, a space after the labels
+])
+def test_rows_the_csv_module_reads_give_what_the_release_s_spelling_gives(tmp_path, respell):
+    fake = write_fake_audioset(tmp_path / "c")
+    release = {s.sample_id: s for s in load_corpus("audioset", fake.root).samples}
+    lines = fake.annotation_file.read_text(encoding="utf-8").splitlines()
+    rows = [line if line.startswith("#") else respell(line) for line in lines]
+    assert all(RELEASE_ROW.fullmatch(line) for line in lines[3:])
+    assert not any(RELEASE_ROW.fullmatch(row) for row in rows[3:])  # each read by the csv module
+    fake.annotation_file.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = load_corpus("audioset", fake.root)
+    assert result.problems == []
+    assert {s.sample_id: s for s in result.samples} == release
+
+
 def test_audiosetdl_s_truncated_milliseconds_are_found(tmp_path):
     segments = (FakeSegment("--PJHxphWEs", 32.3, ("/m/09x0r",), "balanced_train"),
                 FakeSegment("-1LrH01Ei1w", 7.5, ("/m/0jbk",), "eval"))
@@ -148,7 +217,7 @@ def test_the_unbalanced_part_folders_are_indexed_once_and_named_in_short(tmp_pat
     write_clip(base / "unbalanced_train_segments_part40" / "Yunbal000002.wav", seed=9, duration=0.1)
     result = load_corpus("audioset", root, options={"subsets": "unbalanced_train"})
     audio = {s.sample_id: s.audio for s in result.samples}
-    assert audio == {"unbal000000_0": f"audios/unbalanced_train_segments/unbalanced_train_segments_part00/"
+    assert audio == {"unbal000000_0": "audios/unbalanced_train_segments/unbalanced_train_segments_part00/"
                                       "Yunbal000000.wav",
                      **{f"unbal{n:06d}_{n * 10000}": f"audios/unbalanced_train_segments/"
                         f"unbalanced_train_segments_part{n:02d}/Yunbal{n:06d}.wav" for n in range(1, 4)}}
