@@ -34,7 +34,7 @@ import math
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -95,6 +95,8 @@ VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm")
 #: the cut clip (a cut at key frames runs over by up to a GOP); longer, it is the whole video and the sample gets
 #: the clip's span.
 WHOLE_VIDEO_TOLERANCE = 1.0
+#: How many of the files stating no video duration the loader metadata names (all are counted).
+UNSTATED_NAMED = 20
 
 
 @dataclass(frozen=True)
@@ -155,17 +157,30 @@ def load_kinetics(corpus_dir: Path, options: KineticsOptions, split: str | None)
     listed = {s: read_clips(files[s], s, result.problems, hint=hint) if wanted in (None, s) else
               _other_split_clips(files[s], s) for s in files}
     clips = _first_listings([c for s in files if wanted in (None, s) for c in listed[s]], result.problems)
-    missing = _add_samples(corpus_dir, options, clips, _clips_per_video(listed), result)
+    found = _add_samples(corpus_dir, options, clips, _clips_per_video(listed), result)
     require_videos_found(len(clips), bool(result.samples), "Kinetics", corpus_dir,
                          f"as <youtube_id>_<start:06d>_<end:06d> with {'/'.join(VIDEO_SUFFIXES)}", what="clips",
                          note=f" (searched: {folder_list(_media_parents(corpus_dir, options.video_dir))} and their "
                               "split and class folders)")
-    if missing:
+    if found.missing:
         log.warning("%d of %d Kinetics clips listed not found (videos taken down since the release); each is "
-                    "named in the errors table", missing, len(clips))
+                    "named in the errors table", found.missing, len(clips))
     result.metadata = {"annotation_files": [shown_path(corpus_dir, files[s]) for s in files if wanted in (None, s)],
-                       "clips_listed": len(clips), "clips_missing": missing}
+                       "clips_listed": len(clips), "clips_missing": found.missing}
+    _note_unstated_lengths(found.unstated_length, result.metadata)
     return result
+
+
+def _note_unstated_lengths(videos: list[str], metadata: dict[str, Any]) -> None:
+    """Log and keep in `metadata` (`bare_id_files_without_duration`: count and first files) the files named by the
+    bare YouTube id whose header states no video duration (a Matroska written live): each is read whole as the clip,
+    an assumption wrong where it is the whole video, so it is never silent (a remux stating the length settles it)."""
+    if not videos:
+        return
+    metadata["bare_id_files_without_duration"] = {"count": len(videos), "files": videos[:UNSTATED_NAMED]}
+    log.warning("%d Kinetics files named by the bare YouTube id state no video duration (e.g. %s): each is read whole "
+                "as its clip, already cut; where one is the whole video, remux it so that its header states its length "
+                "(ffmpeg -i X.mkv -c copy X.mp4) to read the clip's span of it", len(videos), ", ".join(videos[:3]))
 
 
 def _other_folders_hint(corpus_dir: Path, files: dict[str, Path], annotations_dir: str | None) -> str:
@@ -257,8 +272,18 @@ def _one_per_split(folder: Path, named: list[tuple[str, str | None, str]]) -> di
         if len(names) > 1:
             raise ConfigError(f"{folder} holds {len(names)} Kinetics annotation files of split {split!r}: "
                               f"{', '.join(names)}; expected one; move the others out of the folder, or point "
-                              "-o annotations_dir= at a folder holding one per split")
+                              f"-o annotations_dir= at a folder holding one per split{_txt_beside_csv_hint(names)}")
     return {split: folder / by_split[split][0] for split in SPLITS if split in by_split}
+
+
+def _txt_beside_csv_hint(names: list[str]) -> str:
+    """Which to keep where a split's `.txt` lies beside its `.csv` (CVDF's Kinetics-600 copy ships both, and only
+    the `.txt` is complete: cvdfoundation/kinetics-dataset#33), else ''."""
+    stems = Counter(PurePosixPath(n).stem.lower() for n in names if PurePosixPath(n).suffix.lower() in (".csv", ".txt"))
+    if not any(count > 1 for count in stems.values()):
+        return ""
+    return ("; in CVDF's Kinetics-600 copy the .txt is the complete file and the .csv a partial one "
+            "(cvdfoundation/kinetics-dataset#33): keep the .txt")
 
 
 def read_clips(path: Path, split: str, problems: list[LoadProblem], *, hint: str = "") -> list[Clip]:
@@ -346,59 +371,71 @@ def _first_listings(clips: list[Clip], problems: list[LoadProblem]) -> list[Clip
     return list(first.values())
 
 
+@dataclass
+class FoundClips:
+    """What `_add_samples` counted: the clips not found, and the files named by the bare YouTube id whose header
+    states no video duration (read as the clip, already cut: nothing tells it is the whole video)."""
+
+    missing: int = 0
+    unstated_length: list[str] = field(default_factory=list)
+
+
 def _add_samples(corpus_dir: Path, options: KineticsOptions, clips: list[Clip], clips_of_video: Counter,
-                 result: LoadResult) -> int:
+                 result: LoadResult) -> FoundClips:
     """A sample per clip whose file a folder of its split and class holds (by the bare YouTube id too where
-    `clips_of_video` counts one clip of its video); a clip not found is named at its row. Returns how many were
-    not found."""
+    `clips_of_video` counts one clip of its video); a clip not found is named at its row."""
     folders = ClipFolders(corpus_dir, _media_parents(corpus_dir, options.video_dir))
-    missing = 0
+    found = FoundClips()
     for clip in clips:
         stems = [clip.sample_id, *([clip.youtube_id] if clips_of_video[clip.youtube_id] == 1 else [])]
         where = folders.of(clip.split, clip.label)
         video = first_media_path(corpus_dir, where, [s + x for s in stems for x in VIDEO_SUFFIXES], where=clip.where,
                                  allow_outside=options.allow_outside_root)
         if video is None:
-            missing += 1
+            found.missing += 1
             result.problems.append(_missing_clip(corpus_dir, where, clip, stems))
             continue
         sample = _sample(corpus_dir, clip, video)
-        if isinstance(sample, LoadProblem):
-            result.problems.append(sample)
-        else:
-            result.samples.append(sample)
-    return missing
+        if _bare_id(clip, video) and MODALITY_DURATION_KEYS["video"] not in sample.extra:
+            found.unstated_length.append(video)
+        result.samples.append(sample)
+    return found
 
 
-def _sample(corpus_dir: Path, clip: Clip, video: str) -> Sample | LoadProblem:
+def _bare_id(clip: Clip, video: str) -> bool:
+    """Whether `video` is named by the clip's bare YouTube id (so may be the whole video), not by the clip's id."""
+    return PurePosixPath(video).stem == clip.youtube_id
+
+
+def _sample(corpus_dir: Path, clip: Clip, video: str) -> Sample:
     """The sample of a clip with its video file and the durations its header states (its audio track's too:
     audio extractors read it; all in one open of the file). No sample start/end where the file is the clip,
-    already cut; a file named by the bare YouTube id and longer than the clip is the whole video: the sample is
-    the clip's span of it (`_whole_video_span`)."""
+    already cut; a file named by the bare YouTube id that can only be the whole video is the clip's span of it
+    (`_whole_video_span`)."""
     extra: dict[str, Any] = {"youtube_id": clip.youtube_id, "time_start": clip.start, "time_end": clip.end}
     if clip.label is not None:
         extra[CLASS_KEY] = clip.label
     extra.update(video_file_extra(corpus_dir / video))
-    span = _whole_video_span(clip, video, extra)
-    if isinstance(span, LoadProblem):
-        return span
-    start, end = span
+    start, end = _whole_video_span(clip, video, extra)
     return Sample(sample_id=clip.sample_id, corpus=CORPUS, split=clip.split, group_id=clip.youtube_id,
                   video=video, start=start, end=end, extra=extra)
 
 
-def _whole_video_span(clip: Clip, video: str, extra: dict[str, Any]) -> tuple[float | None, float | None] | LoadProblem:
-    """(start, end) of the sample: none for a clip's own file; for a file named by the bare YouTube id whose
-    header states a video longer than the clip by over `WHOLE_VIDEO_TOLERANCE`, the clip's times, the end held to
-    the video's stated end (`held_end`: `annotated_end` kept); the problem of a clip starting at or after it."""
+def _whole_video_span(clip: Clip, video: str, extra: dict[str, Any]) -> tuple[float | None, float | None]:
+    """(start, end) of the sample: none for a clip's own file; for a file named by the bare YouTube id, the
+    clip's times where its header states a video longer than the clip by over `WHOLE_VIDEO_TOLERANCE` that the
+    clip starts in, the end held to the video's stated end (`held_end`: `annotated_end` kept). A file stating
+    no duration, or ending at or before the clip's start (a whole video would hold none of the clip: it is the
+    cut clip, over-long by its cut at key frames), is read as the clip."""
     duration = extra.get(MODALITY_DURATION_KEYS["video"])
-    if PurePosixPath(video).stem != clip.youtube_id or duration is None or \
-            duration <= clip.end - clip.start + WHOLE_VIDEO_TOLERANCE:
+    if not _bare_id(clip, video) or duration is None or duration <= clip.end - clip.start + WHOLE_VIDEO_TOLERANCE:
         return None, None
     length = extra.get(START_KEYS[MODALITY_DURATION_KEYS["video"]], 0.0) + duration
+    if clip.start >= length:
+        return None, None
     end = held_end(extra, clip.start, clip.end, length, sample_id=clip.sample_id, where=clip.where, part="clip",
                    length_name="stated end", source=f", from {video}'s header, the whole video", left_out="row")
-    return end if isinstance(end, LoadProblem) else (clip.start, end)
+    return (None, None) if isinstance(end, LoadProblem) else (clip.start, end)  # no problem: it starts before
 
 
 def _missing_clip(corpus_dir: Path, folders: MediaFolders, clip: Clip, stems: list[str]) -> LoadProblem:

@@ -18,7 +18,7 @@ from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError, MmdataError
 from mmdata.records import samples_to_table
 from tests.fakes.kinetics import CLASSES, CLIPS, HEADER, annotation_csv, clip_id, write_fake_kinetics, \
-    write_video_clip
+    write_live_matroska_clip, write_video_clip
 
 
 def samples_by_id(result):
@@ -203,8 +203,9 @@ def test_files_of_several_versions_need_the_version_option(tmp_path):
 def test_two_files_of_one_split_are_refused_naming_both(tmp_path):
     fake = write_fake_kinetics(tmp_path / "c")
     shutil.copy(fake.annotation_file.parent / "validate.csv", fake.annotation_file.parent / "val.csv")
-    with pytest.raises(ConfigError, match="2 Kinetics annotation files of split 'val': val.csv, validate.csv"):
+    with pytest.raises(ConfigError, match="2 Kinetics annotation files of split 'val': val.csv, validate.csv") as e:
         load_corpus("kinetics", fake.root)
+    assert ".txt" not in str(e.value)  # the advice to keep the .txt is for a .txt beside its .csv alone
 
 
 def test_no_clip_found_is_refused_naming_the_video_dir_option(tmp_path):
@@ -253,7 +254,8 @@ def test_cvdf_kinetics_600_txt_split_files_are_read_and_the_holdout_file_is_not(
     assert result.metadata["annotation_files"] == ["annotations/train.txt", "annotations/val.txt",
                                                    "annotations/test.csv"]
     shutil.copy(fake.root / "annotations" / "train.txt", fake.root / "annotations" / "train.csv")
-    with pytest.raises(ConfigError, match="2 Kinetics annotation files of split 'train': train.csv, train.txt"):
+    with pytest.raises(ConfigError, match=r"2 Kinetics annotation files of split 'train': train.csv, train.txt; "
+                       r"(.|\n)*the .txt is the complete file and the .csv a partial one (.|\n)*keep the .txt"):
         load_corpus("kinetics", fake.root)
 
 
@@ -290,7 +292,7 @@ def test_a_replacement_for_a_corrupt_clip_wins_under_the_root_or_a_media_folder(
 def test_a_bare_id_file_longer_than_its_clip_is_the_whole_video_and_the_sample_its_span(tmp_path):
     root = tmp_path / "c"
     short = ("abseiling", "ShortWhole1", 2, 3, "train")   # a 1 s clip of a 4 s video
-    past = ("abseiling", "PastTheEnd1", 5, 6, "train")    # a clip starting after its 4 s video ends
+    past = ("abseiling", "PastTheEnd1", 5, 6, "train")    # starts after the 4 s file ends: the clip, cut long
     cut = ("abseiling", "AlreadyCut1", 7, 11, "train")    # the 4 s clip itself, named by its video's id
     over = ("abseiling", "RunsOverIt1", 2, 6, "val")      # a 4 s clip of a 5.6 s video: its end held there
     write_fake_kinetics(root, clips=CLIPS + (short, past, cut, over))
@@ -305,13 +307,42 @@ def test_a_bare_id_file_longer_than_its_clip_is_the_whole_video_and_the_sample_i
     assert whole.extra["video_duration"] == pytest.approx(4.0) and "annotated_end" not in whole.extra
     held = samples[clip_id(*over[1:4])]
     assert (held.start, held.end, held.extra["annotated_end"]) == (2, pytest.approx(5.6), 6)
-    assert (samples[clip_id(*cut[1:4])].start, samples[clip_id(*cut[1:4])].end) == (None, None)
+    for read_whole in (cut, past):
+        sample = samples[clip_id(*read_whole[1:4])]
+        assert (sample.start, sample.end) == (None, None) and "annotated_end" not in sample.extra
     assert all((s.start, s.end) == (None, None) for sid, s in samples.items() if sid in CLASSES)
-    [problem] = result.problems
-    assert problem.sample_id == clip_id(*past[1:4]) and problem.path == f"{root / 'annotations' / 'train.csv'}:7"
-    assert "clip starts at 5 s, at or after the end of the video" in problem.reason
-    assert "train/PastTheEnd1.mp4's header" in problem.reason
-    assert problem.reason.endswith("row left out (the video's other clips keep their ids)")
+    assert result.problems == [] and "bare_id_files_without_duration" not in result.metadata
+
+
+def test_a_bare_id_file_ending_before_its_only_clip_starts_is_that_clip_cut_long(tmp_path):
+    root = tmp_path / "c"
+    clip = ("abseiling", "CutLongClip", 14, 24, "train")  # a 12 s file of the 10 s clip (cut at key frames)
+    write_fake_kinetics(root, clips=(clip,))
+    (root / "train" / f"{clip_id(*clip[1:4])}.mp4").unlink()
+    write_video_clip(root / "train" / "CutLongClip.mp4", 1, duration=12.0)
+    result = load_corpus("kinetics", root)
+    [sample] = result.samples
+    assert (sample.sample_id, sample.video, sample.start, sample.end) == (clip_id(*clip[1:4]),
+                                                                         "train/CutLongClip.mp4", None, None)
+    assert sample.extra["video_duration"] == pytest.approx(12.0) and "annotated_end" not in sample.extra
+    assert result.problems == [] and result.metadata["clips_missing"] == 0
+
+
+def test_a_bare_id_file_stating_no_duration_is_read_as_the_clip_and_counted_and_named(tmp_path, caplog):
+    root = tmp_path / "c"
+    write_fake_kinetics(root)
+    live = clip_id("zZZ9-tqMm3I", 3, 13)
+    (root / "val" / f"{live}.mp4").unlink()
+    write_live_matroska_clip(root / "val" / "zZZ9-tqMm3I.mkv", 3, duration=15.0)  # longer than its clip
+    with caplog.at_level(logging.WARNING, logger="mmdata.corpora.kinetics"):
+        result = load_corpus("kinetics", root)
+    sample = samples_by_id(result)[live]
+    assert (sample.video, sample.start, sample.end) == ("val/zZZ9-tqMm3I.mkv", None, None)
+    assert "video_duration" not in sample.extra and result.problems == []
+    assert result.metadata["bare_id_files_without_duration"] == {"count": 1, "files": ["val/zZZ9-tqMm3I.mkv"]}
+    [warning] = [r.getMessage() for r in caplog.records if "state no video duration" in r.getMessage()]
+    assert "1 Kinetics files named by the bare YouTube id" in warning and "val/zZZ9-tqMm3I.mkv" in warning
+    assert "read whole as its clip" in warning
 
 
 def test_the_bare_id_is_read_only_for_a_video_with_one_clip_in_every_split_file_whatever_the_split(tmp_path):

@@ -99,3 +99,19 @@ def write_fake_kinetics_crawler(root: Path) -> FakeCorpus:
     return write_fake_kinetics(root, annotations_dir="data", file_names=names, media_dir="videos",
                                class_folders=True, labelled_test=False,
                                suffixes={clip_id("-3Ssbl6_Xo8", 0, 10): ".mkv"})
+
+
+def write_live_matroska_clip(path: Path, seed: int, duration: float = 1.0) -> Path:
+    """A clip as `write_video_clip` writes it, remuxed into a Matroska written live (as a stream recorder writes
+    one): its header states no duration, so nothing but decoding tells how long it is."""
+    import av
+
+    source = write_video_clip(path.with_name(f"{path.stem}.source.mkv"), seed, duration)
+    with av.open(str(source)) as src, av.open(str(path), mode="w", format="matroska", options={"live": "1"}) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    source.unlink()
+    return path
