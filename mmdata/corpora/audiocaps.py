@@ -27,7 +27,6 @@ named `file:line`.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from mmdata.corpora.base import (
     given_image_dir,
     read_csv_rows,
     register_corpus,
+    seconds_or_none,
 )
 from mmdata.corpora.media_captions import (
     MediaFolders,
@@ -183,21 +183,13 @@ def _row_clip(row: dict[str, str], where: str, problems: list[LoadProblem]) -> _
         problems.append(LoadProblem(youtube_id or None, where, f"{what}; expected {','.join(COLUMNS)} values; "
                                     "row left out"))
         return None
-    seconds = _seconds(row["start_time"])
+    seconds = seconds_or_none(row["start_time"])
     if seconds is None:
         problems.append(LoadProblem(youtube_id, where, f"start_time {row['start_time']!r} is not a number of "
                                     "seconds (expected e.g. 130); row left out"))
         return None
     start = str(int(seconds)) if seconds.is_integer() else repr(seconds)
     return _Clip(youtube_id, start, seconds, where)
-
-
-def _seconds(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
 
 
 def _repeated(audiocap_id: str, clip: _Clip, split: str, where: str, loading: _Loading,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import math
 import os
 import re
 from collections import Counter
@@ -45,6 +44,7 @@ from mmdata.corpora.base import (
     read_text,
     register_corpus,
     safe_relative_path,
+    seconds_or_none,
 )
 from mmdata.corpora.media_captions import (
     MediaFolders,
@@ -343,7 +343,7 @@ def _row_segment(line: str, subset: str, classes: dict[str, str], file: str, num
         problems.append(LoadProblem(None, f"{file}:{number}", f"{fields}; row left out"))
         return None
     youtube_id, start_text, end_text, labels = fields
-    start, end = _seconds(start_text), _seconds(end_text)
+    start, end = seconds_or_none(start_text), seconds_or_none(end_text)
     mids = labels_read.get(labels)
     if mids is None:
         mids = labels_read[labels] = _mids(labels, classes)
@@ -403,15 +403,6 @@ def _mids(labels: str, classes: dict[str, str]) -> tuple[str, ...] | str:
     if unknown:
         return f"MID {unknown[0]} is not in {CLASS_LABELS_FILE} ({len(unknown)} unknown in this row)"
     return mids
-
-
-def _seconds(text: str) -> float | None:
-    """A time in seconds (`30.000`), or None."""
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
 
 
 def _first_listings(segments: list[Segment], problems: list[LoadProblem]) -> list[Segment]:

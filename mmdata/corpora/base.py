@@ -324,6 +324,16 @@ def json_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= sys.float_info.max
 
 
+def seconds_or_none(text: str) -> float | None:
+    """A time in seconds from a CSV field (`30`, `30.000`, ` 7.5`): None where it is no finite number >= 0 (the
+    caller names the row)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 def parse_number(text: str | None, where: str, what: str, *, required: bool = False) -> float | None:
     """A finite number from a CSV cell; empty gives None (or an error when `required`)."""
     if text is None or text == "":

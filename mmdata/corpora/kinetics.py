@@ -30,7 +30,6 @@ A row that cannot be read and a clip listed again are left out the same way.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 from collections import Counter
@@ -45,6 +44,7 @@ from mmdata.corpora.base import (
     given_image_dir,
     read_csv_records,
     register_corpus,
+    seconds_or_none,
 )
 from mmdata.corpora.media_captions import (
     MediaFolders,
@@ -350,12 +350,9 @@ def _row_reason(youtube_id: str, fields: dict[str, str], start: float | None, en
 
 def _seconds(text: str) -> float | None:
     """A time in seconds (`14`, `14.0`): an int where whole (as the file names print it), else a float; None
-    where no finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    if not math.isfinite(value) or value < 0 or value >= 10**9:
+    where no finite number >= 0 (`base.seconds_or_none`) or none below 10**9 s."""
+    value = seconds_or_none(text)
+    if value is None or value >= 10**9:
         return None
     return int(value) if value.is_integer() else value
 

@@ -11,6 +11,7 @@ import pytest
 from mmdata.corpora import load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from tests.fakes import samples_by_id
 from tests.fakes.captioned_media import audiocaps_caption, write_csv, write_fake_audiocaps
 
 HEADER = ["audiocap_id", "youtube_id", "start_time", "caption"]
@@ -19,10 +20,6 @@ HEADER = ["audiocap_id", "youtube_id", "start_time", "caption"]
 @pytest.fixture
 def audiocaps(tmp_path):
     return write_fake_audiocaps(tmp_path / "audiocaps")
-
-
-def samples_by_id(result):
-    return {s.sample_id: s for s in result.samples}
 
 
 def test_one_sample_per_clip_keyed_by_youtube_id_and_start_with_the_video_as_group(audiocaps):

@@ -18,20 +18,9 @@ from mmdata.corpora.media_captions import audio_duration_extra
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError, MmdataError
 from mmdata.records import samples_to_table
+from tests.fakes import append_rows, samples_by_id
 from tests.fakes.audioset import LABELS, SEGMENTS, FakeSegment, class_labels_csv, segments_csv, write_fake_audioset
 from tests.fakes.vggsound import write_clip
-
-
-def samples_by_id(result):
-    return {s.sample_id: s for s in result.samples}
-
-
-def append_rows(path, *rows: str) -> int:
-    """Append rows to a segments file; return the line number of the first."""
-    first = len(path.read_text(encoding="utf-8").splitlines()) + 1
-    with path.open("a", encoding="utf-8") as f:
-        f.writelines(row + "\n" for row in rows)
-    return first
 
 
 def test_a_panns_copy_gives_a_sample_per_segment_with_its_class_names_mids_and_group(tmp_path):

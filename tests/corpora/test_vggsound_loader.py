@@ -16,19 +16,8 @@ from mmdata.corpora import load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError, MmdataError
 from mmdata.records import samples_to_table
+from tests.fakes import append_rows, samples_by_id
 from tests.fakes.vggsound import CLASSES, CLIPS, write_clip, write_fake_vggsound
-
-
-def samples_by_id(result):
-    return {s.sample_id: s for s in result.samples}
-
-
-def append_rows(path, *rows: str) -> int:
-    """Append rows to vggsound.csv; return the line number of the first."""
-    first = len(path.read_text(encoding="utf-8").splitlines()) + 1
-    with path.open("a", encoding="utf-8") as f:
-        f.writelines(row + "\n" for row in rows)
-    return first
 
 
 def test_an_mp4_clip_is_a_video_sample_with_its_class_group_and_header_durations(tmp_path):

@@ -112,3 +112,16 @@ def edit_json(path: Path, edit: Callable[[Any], object]) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     edit(data)
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def append_rows(path: Path, *rows: str) -> int:
+    """Append text lines to a fake's CSV file; the line number of the first (for `file:line` in expected errors)."""
+    first = len(path.read_text(encoding="utf-8").splitlines()) + 1
+    with path.open("a", encoding="utf-8") as f:
+        f.writelines(row + "\n" for row in rows)
+    return first
+
+
+def samples_by_id(result) -> dict:
+    """A loader result's samples by sample id."""
+    return {s.sample_id: s for s in result.samples}
