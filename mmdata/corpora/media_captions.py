@@ -256,17 +256,32 @@ def video_file_extra(path: Path, *, with_audio: bool = True) -> dict[str, float]
 
     sound_file = path.suffix.lower() in SOUNDFILE_SUFFIXES
     extra: dict[str, float] = audio_duration_extra(path) if sound_file and with_audio else {}
+    readers = [container_video_extra] if sound_file or not with_audio else \
+        [container_audio_extra, container_video_extra]
     try:
-        import av
-    except ImportError:
+        extra.update(container_header_extra(path, readers))
+    except ImportError:  # PyAV is an optional dependency: the load goes on without the container's values
+        pass
+    return extra
+
+
+def container_header_extra(path: Path, readers: Iterable[Callable[[Any, Path], dict[str, float]]]) -> dict[str, float]:
+    """The values `readers` (`container_audio_extra`, `container_video_extra`) read from the header of the media
+    file at `path`, in one open of it, the first reader's keys first. Each reads on its own, as separate opens did:
+    a stream whose header cannot be read spoils only its reader's values. {} where `path` is no regular file (a
+    FIFO would make the open wait forever) or cannot be opened (extraction then names the problem).
+
+    Raises:
+        ImportError: PyAV is not installed (`video_file_extra` goes on without the values).
+    """
+    import av
+
+    extra: dict[str, float] = {}
+    if not is_regular_file(path):
         return extra
-    if not is_regular_file(path):  # a FIFO would make the open wait forever
-        return extra
-    readers = [_container_video_extra] if sound_file or not with_audio else \
-        [_container_audio_extra, _container_video_extra]
     try:
         with av.open(str(path)) as container:
-            for read in readers:  # each on its own, as the three opens were: a bad stream spoils only its values
+            for read in readers:
                 try:
                     extra.update(read(container, path))
                 except (av.FFmpegError, ValueError, OSError):
@@ -276,39 +291,30 @@ def video_file_extra(path: Path, *, with_audio: bool = True) -> dict[str, float]
     return extra
 
 
-def _container_audio_extra(container, path: Path) -> dict[str, float]:
-    """`audio_stream_extra`'s values from an open container (`media.audio.audio_stream_span`'s reading)."""
-    from mmdata.media.audio import EXACT_HEADER_FORMATS, choose_audio_stream
+def container_audio_extra(container, path: Path) -> dict[str, float]:
+    """`audio_stream_extra`'s values from an open container (`media.audio.container_audio_span`)."""
+    from mmdata.media.audio import container_audio_span
 
-    if not EXACT_HEADER_FORMATS & set(container.format.name.split(",")) or not container.streams.audio:
-        return {}
-    stream = choose_audio_stream(container, path)
-    if not stream.duration or not stream.time_base:
-        return {}
-    return _audio_span_extra(max(float((stream.start_time or 0) * stream.time_base), 0.0),
-                             float(stream.duration * stream.time_base))
+    span = container_audio_span(container, path)
+    return {} if span is None else _audio_span_extra(*span)
 
 
-def _container_video_extra(container, path: Path) -> dict[str, float]:
-    """`mosi_raw_media.record_video_span`'s values from an open container: the stated end of the video stream
-    extractors read (`media.video.video_duration`'s reading), less where it starts when after 0."""
-    from mmdata.media.video import _declared_end, choose_video_stream
+def container_video_extra(container, path: Path) -> dict[str, float]:
+    """`mosi_raw_media.record_video_span`'s values from an open container (`media.video.container_video_span`)."""
+    from mmdata.media.video import container_video_span
 
-    if not container.streams.video:
-        return {}
-    stream = choose_video_stream(container, path)
-    declared = _declared_end(container, stream)
-    if declared is None:
-        return {}
-    end = declared[0]
-    start = max(float(stream.start_time * stream.time_base), 0.0) \
-        if stream.start_time is not None and stream.time_base else 0.0
-    extra: dict[str, float] = {}
+    span = container_video_span(container, path)
+    return {} if span is None else _video_span_extra(*span)
+
+
+def _video_span_extra(start: float, end: float) -> dict[str, float]:
+    """`{"video_media_start": s, "video_duration": s}` of a video stream starting at `start` and stated to end at
+    `end` (seconds of the media file): the start only where after 0 (and before the end), the duration counted
+    from it then, since its frames' intervals are in the file's time line."""
     if start > 0 and end > start:
-        extra[START_KEYS[MODALITY_DURATION_KEYS["video"]]] = round(start, 6)
-        end -= start
-    extra[MODALITY_DURATION_KEYS["video"]] = round(end, 6)
-    return extra
+        return {START_KEYS[MODALITY_DURATION_KEYS["video"]]: round(start, 6),
+                MODALITY_DURATION_KEYS["video"]: round(end - start, 6)}
+    return {MODALITY_DURATION_KEYS["video"]: round(end, 6)}
 
 
 def check_split(split: str | None, splits: Iterable[str], native: Mapping[str, str], corpus: str) -> str | None:

@@ -7,22 +7,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.media_captions import audio_duration_extra, audio_stream_extra
+from mmdata.corpora.media_captions import (
+    audio_duration_extra, audio_stream_extra, container_audio_extra, container_header_extra, container_video_extra,
+)
 from mmdata.corpora.mosi_raw_segments import _Segment
 from mmdata.media.files import is_regular_file
-from mmdata.records import MODALITY_DURATION_KEYS, START_KEYS
 
 
 def _record_media_spans(corpus_dir: Path, seg: _Segment) -> None:
     """`extra.audio_duration` / `extra.video_duration` (and a late stream's media start) of one
     segment that is a whole media file, read from the files' headers only (no decoding). Only regular
-    files are opened: a FIFO would make the header read wait forever (extraction names what it is)."""
+    files are opened: a FIFO would make the header read wait forever (extraction names what it is).
+    An MP4 is opened once for its video's values and then, where it holds the segment's sound, its
+    audio track's (`record_video_span`'s and `_record_mp4_audio_span`'s values, in that order)."""
     if seg.audio is not None and is_regular_file(corpus_dir / seg.audio):
         _record_wav_duration(corpus_dir / seg.audio, seg.extra)
     if seg.video is not None and is_regular_file(corpus_dir / seg.video):
-        record_video_span(corpus_dir / seg.video, seg.extra)
-        if seg.audio is None:  # its audio is the MP4's track
-            _record_mp4_audio_span(corpus_dir / seg.video, seg.extra)
+        readers = [container_video_extra] if seg.audio is not None else [container_video_extra, container_audio_extra]
+        seg.extra.update(container_header_extra(corpus_dir / seg.video, readers))
 
 
 def _record_wav_duration(path: Path, extra: dict[str, Any]) -> None:
@@ -33,17 +35,9 @@ def _record_wav_duration(path: Path, extra: dict[str, Any]) -> None:
 def record_video_span(path: Path, extra: dict[str, Any]) -> None:
     """`extra.video_duration`, and `extra.video_media_start` where the MP4's video stream starts
     after 0 (an edit list, a TS offset): its frames' intervals are in the file's time line, so
-    `check` holds a whole clip to [start, start + duration], not [0, duration]."""
-    from mmdata.media.video import video_duration
-
-    end = video_duration(path)
-    if end is None:
-        return
-    start = _video_stream_start(path)
-    if start > 0 and end > start:
-        extra[START_KEYS[MODALITY_DURATION_KEYS["video"]]] = round(start, 6)
-        end -= start
-    extra[MODALITY_DURATION_KEYS["video"]] = round(end, 6)
+    `check` holds a whole clip to [start, start + duration], not [0, duration]. One open of the file
+    (`media_captions.container_video_extra`); nothing where it cannot be opened or states no end."""
+    extra.update(container_header_extra(path, [container_video_extra]))
 
 
 def _record_mp4_audio_span(path: Path, extra: dict[str, Any]) -> None:
@@ -57,13 +51,10 @@ def _video_stream_start(path: Path) -> float:
     """Where the file's video stream (the one extractors read) starts, in seconds; 0 when unstated."""
     import av
 
-    from mmdata.media.video import choose_video_stream
+    from mmdata.media.video import choose_video_stream, video_stream_start
 
     try:
         with av.open(str(path)) as container:
-            stream = choose_video_stream(container, path)
-            if stream.start_time is None or not stream.time_base:
-                return 0.0
-            return max(float(stream.start_time * stream.time_base), 0.0)
+            return video_stream_start(choose_video_stream(container, path))
     except (av.FFmpegError, ValueError, OSError):
         return 0.0

@@ -475,15 +475,26 @@ def audio_stream_span(path: str | Path) -> tuple[float, float] | None:
         return None
     try:
         with av.open(str(path)) as container:
-            if not EXACT_HEADER_FORMATS & set(container.format.name.split(",")):
-                return None
-            stream = choose_audio_stream(container, path) if container.streams.audio else None
-            if stream is None or not stream.duration or not stream.time_base:
-                return None
-            start = max(float((stream.start_time or 0) * stream.time_base), 0.0)
-            return start, float(stream.duration * stream.time_base)
+            return container_audio_span(container, path)
     except (av.FFmpegError, ValueError, OSError):
         return None
+
+
+def container_audio_span(container, path: str | Path) -> tuple[float, float] | None:
+    """`audio_stream_span`'s (start, duration) read from a container already open (PyAV's, of the file at `path`,
+    which warnings name), so that a caller reading the video's header too opens the file once. None where the
+    container holds no audio stream, states no duration, or is no MP4/QuickTime file.
+
+    Raises:
+        av.FFmpegError, ValueError, OSError: the header cannot be read (callers treat it as no span).
+    """
+    if not EXACT_HEADER_FORMATS & set(container.format.name.split(",")):
+        return None
+    stream = choose_audio_stream(container, path) if container.streams.audio else None
+    if stream is None or not stream.duration or not stream.time_base:
+        return None
+    start = max(float((stream.start_time or 0) * stream.time_base), 0.0)
+    return start, float(stream.duration * stream.time_base)
 
 
 def flac_stream_seconds(path: str | Path) -> float | None:

@@ -209,18 +209,46 @@ def _stated_length(stream) -> float:
 def video_duration(path: str | Path) -> float | None:
     """Where the file states its video ends, in seconds of the media file (`_declared_end`), read from
     the container's header without decoding; None when it states none or cannot be opened."""
+    span = video_span(path)
+    return None if span is None else span[1]
+
+
+def video_span(path: str | Path) -> tuple[float, float] | None:
+    """(start, end) of the file's video stream (`container_video_span`), read from the container's header in
+    one open, without decoding; None when it states no end or cannot be opened."""
     import av
 
     if not is_regular_file(path):  # a folder, a broken link, a FIFO (av.open would wait on it forever)
         return None
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
-                return None
-            declared = _declared_end(container, choose_video_stream(container, path))
+            return container_video_span(container, path)
     except (av.FFmpegError, ValueError, OSError):
         return None
-    return None if declared is None else declared[0]
+
+
+def container_video_span(container, path: str | Path) -> tuple[float, float] | None:
+    """(start, end) in seconds of the media file of the video stream extractors read (`choose_video_stream`),
+    from a container already open (PyAV's, of the file at `path`, which warnings name): `start` where the stream
+    starts (`video_stream_start`), `end` where the file states it ends (`_declared_end`). A caller reading the
+    sound's header too opens the file once. None where the container holds no video stream or states no end.
+
+    Raises:
+        av.FFmpegError, ValueError, OSError: the header cannot be read (callers treat it as no span).
+    """
+    if not container.streams.video:
+        return None
+    stream = choose_video_stream(container, path)
+    declared = _declared_end(container, stream)
+    return None if declared is None else (video_stream_start(stream), declared[0])
+
+
+def video_stream_start(stream) -> float:
+    """Where a video stream starts, in seconds of the media file (an edit list, a TS offset); 0 when unstated
+    or before 0."""
+    if stream.start_time is None or not stream.time_base:
+        return 0.0
+    return max(float(stream.start_time * stream.time_base), 0.0)
 
 
 def _check_not_truncated(path: Path, sampler: _Sampler, end: float | None, declared_end: float, frames: int) -> None:
