@@ -51,8 +51,8 @@ from mmdata.corpora.media_captions import (
     audio_duration_extra,
     check_split,
     find_csv_dir,
+    first_listings,
     folder_list,
-    listed_again,
     repeated_entry_problem,
     require_videos_found,
     shown_path,
@@ -196,8 +196,8 @@ def load_audioset(corpus_dir: Path, options: AudioSetOptions, split: str | None)
     classes_path = _class_labels_path(corpus_dir, csv_dir, options)
     classes = read_class_labels(classes_path)
     result = LoadResult(samples=[])
-    segments = _first_listings([seg for subset, path in files.items()
-                                for seg in read_segments(path, subset, classes, result.problems)], result.problems)
+    listed = [seg for subset, path in files.items() for seg in read_segments(path, subset, classes, result.problems)]
+    segments = first_listings(listed, result.problems, "segment")
     media = _subset_media(corpus_dir, options.media_dir, subsets)
     missing = _add_samples(corpus_dir, options, segments, media, classes, result)
     every = MediaFolders(corpus_dir, list(dict.fromkeys(f for m in media.values() for f in m.folders)))
@@ -403,18 +403,6 @@ def _mids(labels: str, classes: dict[str, str]) -> tuple[str, ...] | str:
     if unknown:
         return f"MID {unknown[0]} is not in {CLASS_LABELS_FILE} ({len(unknown)} unknown in this row)"
     return mids
-
-
-def _first_listings(segments: list[Segment], problems: list[LoadProblem]) -> list[Segment]:
-    """The segments listed first; one another subset's file listed before (the same video and start) is named
-    (in the other split, a leak)."""
-    first: dict[str, Segment] = {}
-    for segment in segments:
-        earlier = first.setdefault(segment.sample_id, segment)
-        if earlier is not segment:
-            problems.append(repeated_entry_problem(segment.sample_id, segment.where, f"segment {segment.sample_id}",
-                                                   listed_again(earlier.split, segment.split), earlier.where, "row"))
-    return list(first.values())
 
 
 def _add_samples(corpus_dir: Path, options: AudioSetOptions, segments: list[Segment],

@@ -49,12 +49,11 @@ from mmdata.corpora.base import (
 from mmdata.corpora.media_captions import (
     MediaFolders,
     check_split,
+    first_listings,
     first_media_path,
     folder_list,
     held_end,
-    listed_again,
     missing_media_problem,
-    repeated_entry_problem,
     require_videos_found,
     shown_path,
     video_file_extra,
@@ -156,7 +155,7 @@ def load_kinetics(corpus_dir: Path, options: KineticsOptions, split: str | None)
     hint = _other_folders_hint(corpus_dir, files, options.annotations_dir)
     listed = {s: read_clips(files[s], s, result.problems, hint=hint) if wanted in (None, s) else
               _other_split_clips(files[s], s) for s in files}
-    clips = _first_listings([c for s in files if wanted in (None, s) for c in listed[s]], result.problems)
+    clips = first_listings([c for s in files if wanted in (None, s) for c in listed[s]], result.problems, "clip")
     found = _add_samples(corpus_dir, options, clips, _clips_per_video(listed), result)
     require_videos_found(len(clips), bool(result.samples), "Kinetics", corpus_dir,
                          f"as <youtube_id>_<start:06d>_<end:06d> with {'/'.join(VIDEO_SUFFIXES)}", what="clips",
@@ -355,17 +354,6 @@ def _seconds(text: str) -> float | None:
     if value is None or value >= 10**9:
         return None
     return int(value) if value.is_integer() else value
-
-
-def _first_listings(clips: list[Clip], problems: list[LoadProblem]) -> list[Clip]:
-    """The clips listed first; a row listing a clip again (in its split, or another: a leak) is named."""
-    first: dict[str, Clip] = {}
-    for clip in clips:
-        earlier = first.setdefault(clip.sample_id, clip)
-        if earlier is not clip:
-            problems.append(repeated_entry_problem(clip.sample_id, clip.where, f"clip {clip.sample_id}",
-                                                   listed_again(earlier.split, clip.split), earlier.where, "row"))
-    return list(first.values())
 
 
 @dataclass

@@ -127,6 +127,20 @@ def repeated_entry_problem(sample_id: str, where: str, subject: str, listed: str
                        REPEATED_ENTRY)
 
 
+def first_listings(entries: Iterable[Any], problems: list[LoadProblem], kind: str,
+                   wanted: str | None = None) -> list[Any]:
+    """The entries (each with `sample_id`, `split` and `where`) listed first, in order; an entry listing a sample
+    again (in its split, or another: a leak) is named `REPEATED_ENTRY` at its row where its split is `wanted`
+    (None: every split): `<kind> <id> is listed again (first at f.csv:3); row left out`."""
+    first: dict[str, Any] = {}
+    for entry in entries:
+        earlier = first.setdefault(entry.sample_id, entry)
+        if earlier is not entry and wanted in (None, entry.split):
+            problems.append(repeated_entry_problem(entry.sample_id, entry.where, f"{kind} {entry.sample_id}",
+                                                   listed_again(earlier.split, entry.split), earlier.where, "row"))
+    return list(first.values())
+
+
 def missing_media_problem(corpus_dir: Path, folders: MediaFolders, name: str, sample_id: str, where: str,
                           kind: str, *, also: str = "", left_out: str = "row") -> LoadProblem:
     """The problem of a row whose `kind` file (`audio`, `video`) no folder holds: what is there instead

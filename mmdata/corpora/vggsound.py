@@ -42,10 +42,9 @@ from mmdata.corpora.media_captions import (
     audio_duration_extra,
     check_split,
     find_csv_dir,
+    first_listings,
     first_media_path,
-    listed_again,
     missing_media_problem,
-    repeated_entry_problem,
     require_videos_found,
     shown_path,
     video_file_extra,
@@ -128,7 +127,7 @@ def load_vggsound(corpus_dir: Path, options: VggSoundOptions, split: str | None)
     path = _find_csv(corpus_dir, options.csv_dir)
     result = LoadResult(samples=[])
     listing = read_clips(path, wanted, result.problems)
-    clips = _first_listings(listing.clips, wanted, result.problems)
+    clips = first_listings(listing.clips, result.problems, "clip", wanted)
     loaded = [clip for clip in clips if wanted in (None, clip.split)]
     every_folder, folders = _media_folders(corpus_dir, options.media_dir)
     missing = _add_samples(corpus_dir, options, loaded, folders, listing.clips_of_video, result)
@@ -232,18 +231,6 @@ def _whole_seconds(text: str) -> int | None:
     except ValueError:
         return None
     return int(value) if math.isfinite(value) and value >= 0 and value.is_integer() else None
-
-
-def _first_listings(clips: list[Clip], wanted: str | None, problems: list[LoadProblem]) -> list[Clip]:
-    """The clips listed first; a row listing a clip again (in its split, or in the other: a leak) is named
-    where its split is `wanted` (None: every split)."""
-    first: dict[str, Clip] = {}
-    for clip in clips:
-        earlier = first.setdefault(clip.sample_id, clip)
-        if earlier is not clip and wanted in (None, clip.split):
-            problems.append(repeated_entry_problem(clip.sample_id, clip.where, f"clip {clip.sample_id}",
-                                                   listed_again(earlier.split, clip.split), earlier.where, "row"))
-    return list(first.values())
 
 
 def _add_samples(corpus_dir: Path, options: VggSoundOptions, clips: list[Clip], folders: dict[str, MediaFolders],
