@@ -45,16 +45,3 @@ def _record_mp4_audio_span(path: Path, extra: dict[str, Any]) -> None:
     MP4's audio track (the one extractors read: `media.audio.choose_audio_stream`), from the stream's
     header (`media_captions.audio_stream_extra`); none when the header states no duration."""
     extra.update(audio_stream_extra(path))
-
-
-def _video_stream_start(path: Path) -> float:
-    """Where the file's video stream (the one extractors read) starts, in seconds; 0 when unstated."""
-    import av
-
-    from mmdata.media.video import choose_video_stream, video_stream_start
-
-    try:
-        with av.open(str(path)) as container:
-            return video_stream_start(choose_video_stream(container, path))
-    except (av.FFmpegError, ValueError, OSError):
-        return 0.0
