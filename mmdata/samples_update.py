@@ -17,7 +17,8 @@ and leaves the shards before it alone. The writes, in this order, each atomic:
        `extra.update` marks an update under way
     2. every table's shards (with their errors and moments) from `first` on: they pair with samples
        shards about to change; a precomputed table's (.csd, pickle) shards all go, since the corpus
-       files they are read from changed to hold the new samples
+       files they are read from changed to hold the new samples, and so do the shards of a table `mmdata
+       align` made from one (`first_shard_to_drop`)
     3. the samples shards from `first` on, then the loader's errors as the loader reports them now
     4. the manifest: the grown samples table, the marker gone
 
@@ -25,7 +26,9 @@ A run killed anywhere leaves the samples table's shards as a prefix of the grown
 then some of the new ones, shard by shard), and the marker: the same command run again compares the
 corpus with what is on disk, appends the rest, and goes on from the step it stopped at. The extract
 that follows computes the missing shards of the tables it names, as on a resume; the others stay
-incomplete until an extract names them. The samples fingerprint stays the one the dataset was made
+incomplete until an extract names them. A table `mmdata align` made is completed by the same `align`
+command run again once its input tables are complete: it aligns the missing shards only (its kept shards
+pair with input shards the update left alone). The samples fingerprint stays the one the dataset was made
 with, which every kept shard (and its moments) records: the rows it names keep their places; the
 manifest's `samples.fingerprint_rows` counts them (the rows before the first update), so that readers
 tell a grown samples table without hashing its ids (`mmdata.store.grown_samples`).
@@ -49,7 +52,7 @@ from mmdata.store import layout
 from mmdata.store.grown_samples import (
     FINGERPRINT_ROWS_KEY, covered_prefix, record_tables_update_left,
 )
-from mmdata.store.manifest import Manifest, write_manifest
+from mmdata.store.manifest import Manifest, TableEntry, write_manifest
 from mmdata.store.moments import MOMENTS_DIR
 from mmdata.store.shards import RESTORE_SAMPLES, read_shard, shard_rows
 from mmdata.store.tables import recount_table
@@ -61,6 +64,8 @@ log = logging.getLogger(__name__)
 UPDATE_KEY = "update"
 #: Extractor names of tables that other commands derive from the samples as they are.
 DERIVED_EXTRACTORS = ("align", "segment")
+#: Extractor names of derived tables an update refuses: their rows are cut from another dataset's samples.
+CUT_EXTRACTORS = ("segment",)
 #: What a refused update suggests instead.
 NEW_OUTPUT_HINT = "extract the corpus into a new OUTPUT_DIR to read it as it is now; nothing was written"
 
@@ -71,8 +76,8 @@ def update_samples(output_dir: Path, manifest: Manifest, result: LoadResult, *, 
     update that was interrupted. The caller holds the dataset's writer lock (`store.lock.writing`).
 
     Raises:
-        DatasetError: a sample changed or left the corpus, the dataset holds derived tables (`align`,
-            `segment`), or its samples table is not the one the manifest describes; nothing written.
+        DatasetError: a sample changed or left the corpus, the dataset holds tables `segment` cut, or
+            its samples table is not the one the manifest describes; nothing written.
         CorpusFormatError: the corpus yields a sample id twice.
     """
     _refuse_segmented(output_dir, manifest)
@@ -86,7 +91,7 @@ def update_samples(output_dir: Path, manifest: Manifest, result: LoadResult, *, 
     new = corpus.filter(pc.invert(pc.is_in(corpus.column("sample_id"), value_set=known)))
     if not len(new) and not interrupted:
         return 0
-    _refuse_aligned_tables(output_dir, manifest)
+    _refuse_cut_tables(output_dir, manifest)
     rows_before = int(interrupted["rows_before"]) if isinstance(interrupted, dict) else int(manifest.samples["rows"])
     grown = pa.concat_tables([kept, new])
     first = len(kept) // shard_size  # the partial last shard, or the first new one
@@ -194,18 +199,20 @@ def _refuse_segmented(output_dir: Path, manifest: Manifest) -> None:
                            "nothing was written")
 
 
-def _refuse_aligned_tables(output_dir: Path, manifest: Manifest) -> None:
-    """Refuse to append samples to a dataset holding tables `mmdata align` made: they were derived from
-    its samples as they are, and an update would leave them without the new ones.
+def _refuse_cut_tables(output_dir: Path, manifest: Manifest) -> None:
+    """Refuse to append samples to a dataset holding tables `mmdata segment` cut (`CUT_EXTRACTORS`): their
+    rows are label segments of another dataset's samples, which no run here computes for new ones. Tables
+    `mmdata align` made are not refused: the update leaves them incomplete like the others, and `align`
+    completes them (`first_shard_to_drop`).
 
     Raises:
         DatasetError: naming the tables and the way out.
     """
-    derived = sorted(name for name, entry in manifest.tables.items() if entry.extractor in DERIVED_EXTRACTORS)
-    if derived:
-        raise DatasetError(f"{output_dir} holds tables derived from its samples as they are ({', '.join(derived)}, "
-                           "written by `mmdata align`), which --update cannot extend; extract the grown corpus into a "
-                           "new OUTPUT_DIR and align it there; nothing was written")
+    cut = sorted(name for name, entry in manifest.tables.items() if entry.extractor in CUT_EXTRACTORS)
+    if cut:
+        raise DatasetError(f"{output_dir} holds tables cut from another dataset's samples ({', '.join(cut)}, "
+                           "written by `mmdata segment`), which --update cannot extend; extract the grown corpus into "
+                           "a new OUTPUT_DIR and segment it there; nothing was written")
 
 
 def _mark_update(output_dir: Path, manifest: Manifest, rows_before: int) -> None:
@@ -220,15 +227,29 @@ def _mark_update(output_dir: Path, manifest: Manifest, rows_before: int) -> None
 
 
 def _drop_shards_from(output_dir: Path, manifest: Manifest, first: int) -> None:
-    """Step 2: the shards numbered `first` or more of every table (all of a precomputed table's),
-    their moments before them and their errors after them (a shard without its errors is computed
-    again with them)."""
+    """Step 2: the shards numbered `first` or more of every table (`first_shard_to_drop`: all of a
+    precomputed table's), their moments before them and their errors after them (a shard without its
+    errors is computed again with them)."""
     for name, entry in manifest.tables.items():
-        start = 0 if entry.extractor == "precomputed" else first
+        start = first_shard_to_drop(manifest, entry, first)
         table_dir = layout.feature_dir(output_dir, name)
         for path in _numbered_from(table_dir / MOMENTS_DIR, start) + _numbered_from(table_dir, start) \
                 + _numbered_from(layout.errors_dir(output_dir, name), start):
             path.unlink(missing_ok=True)
+
+
+def first_shard_to_drop(manifest: Manifest, entry: TableEntry, first: int) -> int:
+    """The first shard of table `entry` an update appending from samples shard `first` removes: `first`, or 0
+    for a precomputed table (read again whole from the grown corpus files) and for a table `mmdata align`
+    made from one (its kept shards would pair with rows read again). An aligned table's inputs are the table
+    and the reference its config names (`alignment.dataset._provenance`)."""
+    if entry.extractor == "precomputed":
+        return 0
+    if entry.extractor == "align":
+        inputs = [manifest.tables.get(str(entry.config.get(key))) for key in ("table", "reference")]
+        if any(source is None or source.extractor == "precomputed" for source in inputs):
+            return 0
+    return first
 
 
 def _numbered_from(folder: Path, first: int) -> list[Path]:

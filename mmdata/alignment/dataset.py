@@ -16,6 +16,12 @@ table of the run, so a run that would rewrite `<reference>@<reference>` while le
 an earlier run aligned to it (or that changes on_missing/skip_pauses under it) is refused, and so is
 an aligned table as the reference or as a table to align (it would be aligned twice).
 
+After an `extract --update` (`mmdata.samples_update`) the outputs are incomplete, their shards from the
+samples shard the update rewrote on removed: once the inputs are complete again, the same run aligns those
+shards only (the rows an output records of its inputs are those of the samples the samples fingerprint
+names, `_input_tables`, so the rows the update added do not read as changed inputs); an input the update
+left incomplete is refused first (`_refuse_incomplete_inputs`).
+
 This module holds `align_dataset`, its report and its plan (the outputs' settings, claimed all or
 none); the rest lives in:
     mmdata.alignment.align_inputs   output names, and the refusals of inputs a run may not read or rewrite
@@ -56,6 +62,7 @@ from mmdata.options import (
 )
 from mmdata.pipeline import OnError
 from mmdata.store import layout
+from mmdata.store.grown_samples import FINGERPRINT_ROWS_KEY, update_left_reason, valid_fingerprint_rows
 from mmdata.store.lock import writing
 from mmdata.store.manifest import write_manifest
 from mmdata.store.metadata import FeatureSpec, read_table_metadata
@@ -192,6 +199,7 @@ def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse:
     if not sources:
         raise DatasetError(f"dataset {dataset.root} has no temporal table to align to {reference!r} besides it")
     names = [reference, *[s for s in sources if s != reference]]
+    _refuse_incomplete_inputs(dataset, names)
     planned = {name: _provenance(dataset, name, reference, collapse, on_missing, skip_pauses) for name in names}
     if not _up_to_date(dataset, planned):
         _refuse_out_of_step(dataset, reference, names, collapse, on_missing, skip_pauses)
@@ -211,6 +219,23 @@ def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse:
             report.tables.append(finish_table(dataset, out, written=written[name]))
         write_manifest(dataset.root, dataset.manifest)
     return report
+
+
+def _refuse_incomplete_inputs(dataset: Dataset, names: list[str]) -> None:
+    """Refuse, before any output is claimed, an input table an `extract --update` left without the rows of the
+    samples it added (`grown_samples.update_left_reason` says so, and names the extract that computes them):
+    the outputs would lack those samples' rows. (An input an interrupted extract left is refused when a shard
+    to align lacks its rows, `align_shard`.)
+
+    Raises:
+        DatasetError: naming the first such table, why it is incomplete and the commands that complete it.
+    """
+    for name in names:
+        reason = None if dataset.entry(name).complete else update_left_reason(dataset, name)
+        if reason:
+            raise DatasetError(f"{dataset.root}: align reads table {name!r}, which is incomplete: {reason}; then run "
+                               "this `mmdata align` again (it aligns only the shards its outputs lack); nothing was "
+                               "written")
 
 
 def _provenance(dataset: Dataset, name: str, reference: str, collapse: CollapseSpec, on_missing: OnMissing,
@@ -240,8 +265,29 @@ INPUT_TABLES = "input_tables"
 
 def _input_tables(dataset: Dataset, name: str, reference: str) -> dict[str, list[Any]]:
     """{input table: [its config, its rows]} of `name` aligned to `reference`: an input made again with other
-    options or into other rows makes the outputs' `inputs` fingerprint, and so their config, differ."""
-    return {n: [dataset.entry(n).config, dataset.entry(n).rows] for n in (name, reference)}
+    options or into other rows makes the outputs' `inputs` fingerprint, and so their config, differ.
+
+    The rows counted are those of the samples the samples fingerprint names (`_fingerprinted_rows`): all of
+    them, but in a dataset an `extract --update` grew, the rows before the first update. So the rows the
+    update added to an input do not make its outputs' kept shards (recorded with the rows there were) look
+    made from other inputs: `align` after the update completes them instead of refusing them. An output an
+    earlier mmdata made in a grown dataset recorded all the rows: those are counted for it while they match."""
+    every_row = {n: [dataset.entry(n).config, dataset.entry(n).rows] for n in (name, reference)}
+    covered = _fingerprinted_rows(dataset)
+    if covered is None:
+        return every_row
+    made = dataset.manifest.tables.get(aligned_name(name, reference))
+    recorded = made.config.get("inputs") if made is not None and isinstance(made.config, dict) else None
+    if recorded == config_fingerprint(every_row):
+        return every_row
+    return {n: [config, min(rows, covered)] for n, (config, rows) in every_row.items()}
+
+
+def _fingerprinted_rows(dataset: Dataset) -> int | None:
+    """How many leading samples the samples fingerprint names, when an `extract --update` recorded fewer than
+    the samples table holds (the manifest's `grown_samples.FINGERPRINT_ROWS_KEY`); None: all of them."""
+    covered = dataset.manifest.samples.get(FINGERPRINT_ROWS_KEY)
+    return covered if valid_fingerprint_rows(covered, int(dataset.manifest.samples["rows"])) else None
 
 
 def _claim(dataset: Dataset, name: str, reference: str, out: str, spec: FeatureSpec, provenance: dict[str, Any],

@@ -130,7 +130,7 @@ def print_report(report: ExtractReport) -> None:
             typer.echo(f"  decoded in {table.decoded_in}")
     if report.incomplete_tables:
         typer.echo(f"incomplete: {', '.join(report.incomplete_tables)} (no rows for the added samples yet: an extract "
-                   "naming their extractors completes them)")
+                   "naming their extractors completes them; an aligned one, `mmdata align` run again after it)")
     if report.loader_errors or any(t.errors for t in report.tables):
         typer.echo(f"errors: {report.dataset_dir / 'errors'} (read with pyarrow.dataset or `mmdata info`)")
 

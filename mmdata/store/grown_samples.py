@@ -19,6 +19,9 @@ facts on disk:
   The update records that prefix's length in the manifest (`samples.fingerprint_rows`), so no id is
   hashed to tell it; only a dataset an update of mmdata 0.5.2 grew (no such count) has its ids hashed.
 
+A table `mmdata align` made is left so too; the commands that complete it are the extract of its incomplete
+inputs, then the same `align` (`completing_commands`).
+
 A table an update left lacks the rows of the samples it added and of the old samples of the partial
 last shard it rewrote (`samples_update`: every table's shards from that number on go), so what it
 lacks is counted from the rows it holds. Every reader, `info` and `check` word it alike
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,16 +77,18 @@ SampleIds = Union[Sequence[str], pa.Array, pa.ChunkedArray]
 
 def may_lack_added_samples(manifest: Manifest, name: str) -> bool:
     """Whether incomplete table `name` may be one an update left: one the manifest lists as left by an
-    update (`UPDATE_LEFT_KEY`), or, in a dataset whose manifest keeps no such list (an update of mmdata
-    0.5.2 grew it, or none did), any but those `align` and `segment` derive (an update refuses a dataset
-    holding them). False for a complete table."""
+    update (`UPDATE_LEFT_KEY`; an aligned table too, which `align` completes), or, in a dataset whose
+    manifest keeps no such list (an update of mmdata 0.5.2 grew it, or none did), any but those `align`
+    and `segment` derive (an update of 0.5.2 refused a dataset holding them). False for a complete table."""
     from mmdata.samples_update import DERIVED_EXTRACTORS  # (it imports the store: not at the top)
 
     entry = manifest.tables[name]
-    if entry.complete or entry.extractor in DERIVED_EXTRACTORS:
+    if entry.complete:
         return False
     left = tables_update_left(manifest)
-    return left is None or name in left
+    if left is None:
+        return entry.extractor not in DERIVED_EXTRACTORS
+    return name in left
 
 
 def tables_update_left(manifest: Manifest) -> frozenset[str] | None:
@@ -340,8 +346,9 @@ def unfinished_update_clause(growth: SamplesGrowth) -> str:
 
 def finish_update_hint(dataset: Dataset) -> str:
     """How an interrupted update is finished: the same command again (spelled out naming every table)."""
+    extracted = sorted(name for name, entry in dataset.manifest.tables.items() if entry.extractor != ALIGN_EXTRACTOR)
     return (f"run the same `mmdata extract ... --update` command again to finish it (naming every table's extractor: "
-            f"{quoted_commands(completing_commands(dataset, sorted(dataset.manifest.tables), '--update'))}); a run "
+            f"{quoted_commands(completing_commands(dataset, extracted, '--update'))}); a run "
             "without --update is refused until then")
 
 
@@ -349,9 +356,61 @@ def finish_update_hint(dataset: Dataset) -> str:
 _READ_FROM_CORPUS = ("precomputed",)
 
 
+#: The extractor name of the tables `mmdata align` writes, which `align` completes, not `extract`.
+ALIGN_EXTRACTOR = "align"
+
+
 def completing_commands(dataset: Dataset, names: Sequence[str], *flags: str) -> list[str]:
-    """The `mmdata extract` command lines that compute the missing rows of tables `names` of the dataset
-    (one per table format among them; `extract_refusals.extract_command` spells each), then `flags`."""
+    """The command lines that compute the missing rows of tables `names` of the dataset: the `mmdata
+    extract` ones (one per table format among them; `extract_refusals.extract_command` spells each, then
+    `flags`), then, for tables `mmdata align` made, the extract of their incomplete inputs first and the
+    `mmdata align` run that aligns them again (`align_commands`)."""
+    aligned = [name for name in names if dataset.manifest.tables[name].extractor == ALIGN_EXTRACTOR]
+    inputs = [source for name in aligned for source in aligned_inputs(dataset.manifest.tables[name])
+              if source in dataset.manifest.tables and not dataset.manifest.tables[source].complete]
+    extracted = list(dict.fromkeys([*(n for n in names if n not in aligned), *inputs]))
+    return _extract_commands(dataset, extracted, *flags) + align_commands(dataset, aligned)
+
+
+def aligned_inputs(entry: TableEntry) -> list[str]:
+    """The tables an aligned table was made from: the table aligned and the reference its config names."""
+    config = entry.config if isinstance(entry.config, dict) else {}
+    return list(dict.fromkeys(str(config[key]) for key in ("table", "reference") if key in config))
+
+
+def align_commands(dataset: Dataset, names: Sequence[str]) -> list[str]:
+    """The `mmdata align` command lines that complete the aligned tables `names`: one per reference, naming
+    every table aligned to it (they are aligned in one run: `alignment.dataset`) with the options their
+    configs record (with a collapse function, which no command line names, the `align_dataset` call)."""
+    references = dict.fromkeys(str(dataset.manifest.tables[name].config.get("reference")) for name in names)
+    return [_align_command(dataset, reference) for reference in references]
+
+
+def _align_command(dataset: Dataset, reference: str) -> str:
+    """`mmdata align DIR -r REF -t A -t B [--collapse ...] [--on-missing ...] [--skip-pauses]` of the tables the
+    manifest records as aligned to `reference`."""
+    configs = [entry.config for entry in dataset.manifest.tables.values()
+               if entry.extractor == ALIGN_EXTRACTOR and isinstance(entry.config, dict)
+               and entry.config.get("reference") == reference]
+    tables = sorted({str(config.get("table")) for config in configs} - {reference})
+    config = configs[0] if configs else {}
+    on_missing, skip_pauses = config.get("on_missing", "drop"), bool(config.get("skip_pauses"))
+    if "collapse_code" in config:  # a function: only the Python call takes it
+        return (f"align_dataset({str(dataset.root)!r}, {reference!r}, tables={tables!r}, collapse=<the function "
+                f"{config['collapse']}>, on_missing={on_missing!r}, skip_pauses={skip_pauses})")
+    words = ["mmdata", "align", str(dataset.root), "-r", reference, *(w for t in tables for w in ("-t", t))]
+    if config.get("collapse", "mean") != "mean":
+        words += ["--collapse", str(config["collapse"])]
+    if on_missing != "drop":
+        words += ["--on-missing", str(on_missing)]
+    if skip_pauses:
+        words.append("--skip-pauses")
+    return shlex.join(words)
+
+
+def _extract_commands(dataset: Dataset, names: Sequence[str], *flags: str) -> list[str]:
+    """The `mmdata extract` command lines that compute the missing rows of tables `names` (see
+    `completing_commands`)."""
     from mmdata.extract_refusals import extract_command  # the pipeline's modules, only when a hint is due
 
     by_format: dict[str, list[tuple[str, str]]] = {}
