@@ -246,7 +246,8 @@ def first_shard_to_drop(manifest: Manifest, entry: TableEntry, first: int) -> in
     if entry.extractor == "precomputed":
         return 0
     if entry.extractor == "align":
-        inputs = [manifest.tables.get(str(entry.config.get(key))) for key in ("table", "reference")]
+        config = entry.config if isinstance(entry.config, dict) else {}
+        inputs = [manifest.tables.get(str(config.get(key))) for key in ("table", "reference")]
         if any(source is None or source.extractor == "precomputed" for source in inputs):
             return 0
     return first

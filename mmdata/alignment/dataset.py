@@ -270,17 +270,40 @@ def _input_tables(dataset: Dataset, name: str, reference: str) -> dict[str, list
     The rows counted are those of the samples the samples fingerprint names (`_fingerprinted_rows`): all of
     them, but in a dataset an `extract --update` grew, the rows before the first update. So the rows the
     update added to an input do not make its outputs' kept shards (recorded with the rows there were) look
-    made from other inputs: `align` after the update completes them instead of refusing them. An output an
-    earlier mmdata made in a grown dataset recorded all the rows: those are counted for it while they match."""
+    made from other inputs: `align` after the update completes them instead of refusing them. An output made
+    in a grown dataset before its count was recorded (an update of mmdata 0.5.2 grew it) recorded more rows:
+    those it recorded are counted for it while they read as unchanged (`_recorded_unchanged_inputs`)."""
     every_row = {n: [dataset.entry(n).config, dataset.entry(n).rows] for n in (name, reference)}
     covered = _fingerprinted_rows(dataset)
     if covered is None:
         return every_row
     made = dataset.manifest.tables.get(aligned_name(name, reference))
-    recorded = made.config.get("inputs") if made is not None and isinstance(made.config, dict) else None
-    if recorded == config_fingerprint(every_row):
+    made_with = made.config.get("inputs") if made is not None and isinstance(made.config, dict) else None
+    if made_with == config_fingerprint(every_row):
         return every_row
-    return {n: [config, min(rows, covered)] for n, (config, rows) in every_row.items()}
+    recorded = _recorded_unchanged_inputs(dataset, aligned_name(name, reference), made_with, every_row, covered)
+    return recorded or {n: [config, min(rows, covered)] for n, (config, rows) in every_row.items()}
+
+
+def _recorded_unchanged_inputs(dataset: Dataset, out: str, made_with: Any, every_row: dict[str, list[Any]],
+                               covered: int) -> dict[str, list[Any]] | None:
+    """The input tables output `out` recorded (`INPUT_TABLES` of its first shard, the fingerprint `made_with`
+    its config holds), when each is unchanged since: the same config, and a row count between the rows the
+    samples fingerprint covers and the rows it holds now, as an update appends rows after the covered ones
+    and leaves those before alone (an output aligned in a dataset grown before its count was recorded
+    counted every row then: 4 of a count now recorded as 3). None when any input differs, or nothing
+    recorded them."""
+    if made_with is None:
+        return None
+    recorded = read_table_metadata(layout.feature_dir(dataset.root, out)).get(INPUT_TABLES)
+    if not isinstance(recorded, dict) or set(recorded) != set(every_row) or config_fingerprint(recorded) != made_with:
+        return None
+    for input_name, (config, rows) in every_row.items():
+        made = recorded[input_name]
+        if not (isinstance(made, list) and len(made) == 2 and made[0] == config and isinstance(made[1], int)
+                and min(rows, covered) <= made[1] <= rows):
+            return None
+    return recorded
 
 
 def _fingerprinted_rows(dataset: Dataset) -> int | None:

@@ -326,7 +326,7 @@ def incomplete_after_growth(dataset: Dataset, name: str, growth: SamplesGrowth, 
     if growth.interrupted:  # the dataset-level line (`update_interrupted_message`) spells out the command
         return f"{unfinished_update_clause(growth)}; the same `extract --update` command run again finishes it"
     missing = total - rows
-    command = quoted_commands(completing_commands(dataset, [name]))
+    command = quoted_commands(completing_commands(dataset, [name])) + made_with_other_versions(dataset, [name])
     grew = f"the samples table grew from {growth.rows_before} to {total} samples (`mmdata extract --update`)"
     if missing <= 0:  # every row written, the run stopped before it marked the table complete
         return f"{grew}; the table has a row for each, but no extract marked it complete since: run {command}"
@@ -382,7 +382,8 @@ def align_commands(dataset: Dataset, names: Sequence[str]) -> list[str]:
     """The `mmdata align` command lines that complete the aligned tables `names`: one per reference, naming
     every table aligned to it (they are aligned in one run: `alignment.dataset`) with the options their
     configs record (with a collapse function, which no command line names, the `align_dataset` call)."""
-    references = dict.fromkeys(str(dataset.manifest.tables[name].config.get("reference")) for name in names)
+    configs = [dataset.manifest.tables[name].config for name in names]
+    references = dict.fromkeys(str(config.get("reference")) for config in configs if isinstance(config, dict))
     return [_align_command(dataset, reference) for reference in references]
 
 
@@ -433,6 +434,29 @@ def _extractor_spelling(entry: TableEntry) -> str:
         return extractor_spec(get_extractor_class(entry.extractor)(dict(entry.config)))
     except (MmdataError, OSError):
         return entry.extractor
+
+
+def made_with_other_versions(dataset: Dataset, names: Sequence[str]) -> str:
+    """' with --force (table 'x' was made with mmdata 0.5.4 (this install: 0.5.5): ...)' when a table the
+    completing commands of `names` compute (`completing_commands`: the tables, an aligned one's incomplete
+    inputs) was made by another mmdata release: computing only its missing shards is refused
+    (`store.tables.refuse_mixed_versions`: mmdata's version changes with every release that changes what a
+    table holds), so each command needs --force, which computes it again whole (a dataset an earlier release
+    made and this one updated). '' otherwise."""
+    from mmdata.features.base import library_versions  # (they import the store: not at the top)
+    from mmdata.store.tables import versions_differ
+
+    running = library_versions(("mmdata",))
+    tables = dataset.manifest.tables
+    computed = [*names, *(source for name in names if tables[name].extractor == ALIGN_EXTRACTOR
+                          for source in aligned_inputs(tables[name]) if source in tables and not tables[source].complete)]
+    made = [f"table {name!r} was made with {changed}" for name in dict.fromkeys(computed)
+            if isinstance(tables[name].versions, dict) and "mmdata" in tables[name].versions
+            and (changed := versions_differ({"mmdata": tables[name].versions["mmdata"]}, running))]
+    if not made:
+        return ""
+    return (f" with --force ({'; '.join(made)}: computing only the missing shards would mix rows of two versions; "
+            "--force computes the tables again whole)")
 
 
 def quoted_commands(commands: Sequence[str]) -> str:
