@@ -48,15 +48,15 @@ from mmdata.corpora.base import (
 )
 from mmdata.corpora.media_captions import (
     MediaFolders,
-    audio_duration_extra,
     check_split,
     find_csv_dir,
     first_listings,
     folder_list,
+    media_pair,
+    read_media_headers,
     repeated_entry_problem,
     require_videos_found,
     shown_path,
-    video_file_extra,
 )
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
@@ -408,20 +408,36 @@ def _mids(labels: str, classes: dict[str, str]) -> tuple[str, ...] | str:
 def _add_samples(corpus_dir: Path, options: AudioSetOptions, segments: list[Segment],
                  media: dict[str, SubsetMedia], classes: dict[str, str], result: LoadResult) -> int:
     """A sample per segment whose video or sound is found among its subset's `media`; one with neither is named
-    at its row. Returns how many were not found."""
+    at its row. Every segment's files are found first (index lookups), then their headers are read together
+    (`read_media_headers`: on threads where a segment has a video), then the samples are made in the segments'
+    order. Returns how many were not found."""
     per_video = Counter(segment.youtube_id for segment in segments)
+    located = [(segment, *_segment_files(corpus_dir, options, segment, media[segment.subset],
+                                         bare_id=per_video[segment.youtube_id] == 1)) for segment in segments]
+    headers = iter(read_media_headers([media_pair(corpus_dir, video, audio) for _, _, video, audio in located
+                                       if video is not None or audio is not None]))
     missing = 0
-    for segment in segments:
-        stems = _stems(segment, bare_id=per_video[segment.youtube_id] == 1)
-        files = media[segment.subset]
-        video, audio = (_first_indexed(corpus_dir, files, index, stems, segment, options.allow_outside_root)
-                        for index in (files.video, files.audio))
+    for segment, stems, video, audio in located:
         if video is None and audio is None:
             missing += 1
-            result.problems.append(_missing_problem(files, stems, segment))
+            result.problems.append(_missing_problem(media[segment.subset], stems, segment))
             continue
-        result.samples.append(_sample(corpus_dir, segment, video, audio, classes))
+        result.samples.append(_sample(segment, video, audio, classes, next(headers)))
     return missing
+
+
+def _segment_files(corpus_dir: Path, options: AudioSetOptions, segment: Segment, files: SubsetMedia, *,
+                   bare_id: bool) -> tuple[list[str], str | None, str | None]:
+    """The file stems a segment is looked for by (`bare_id`: its `Y<id>` and `<id>` too), and its video and sound
+    file among its subset's `files`, each None where not found.
+
+    Raises:
+        CorpusFormatError: a file found leads outside the root without `allow_outside_root`, named at its row.
+    """
+    stems = _stems(segment, bare_id=bare_id)
+    video, audio = (_first_indexed(corpus_dir, files, index, stems, segment, options.allow_outside_root)
+                    for index in (files.video, files.audio))
+    return stems, video, audio
 
 
 def _first_indexed(corpus_dir: Path, media: SubsetMedia, index: dict[str, int], stems: list[str],
@@ -446,16 +462,14 @@ def _missing_problem(media: SubsetMedia, stems: list[str], segment: Segment) -> 
                        "(a video taken down since the release is gone from every copy); segment left out")
 
 
-def _sample(corpus_dir: Path, segment: Segment, video: str | None, audio: str | None,
-            classes: dict[str, str]) -> Sample:
-    """The sample of a segment with its class names and MIDs, and the durations its files' headers state."""
+def _sample(segment: Segment, video: str | None, audio: str | None, classes: dict[str, str],
+            header: dict[str, float]) -> Sample:
+    """The sample of a segment with its class names and MIDs, and the durations its files' `header` states
+    (`media_files_extra`: the sound file's, else the MP4's audio stream's, then the MP4's span)."""
     extra: dict[str, Any] = {"labels": [classes[m] for m in segment.mids], "mids": list(segment.mids),
                              "youtube_id": segment.youtube_id, "start_seconds": segment.start,
                              "end_seconds": segment.end, "subset": segment.subset}
-    if audio is not None:
-        extra.update(audio_duration_extra(corpus_dir / audio))
-    if video is not None:  # one open for the MP4's span (and its audio stream's where no sound file is found)
-        extra.update(video_file_extra(corpus_dir / video, with_audio=audio is None))
+    extra.update(header)
     return Sample(sample_id=segment.sample_id, corpus=CORPUS, split=segment.split, group_id=segment.youtube_id,
                   video=video, audio=audio, extra=extra)
 

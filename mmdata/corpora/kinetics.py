@@ -23,9 +23,9 @@ group_id the YouTube id (a video whose clips are in two splits is a `split-leak`
 found, `extra.class` the label (`fuse --class-label class`), with `youtube_id`, `time_start`, `time_end` (the
 clip's span in the YouTube video, kept as information: the sample has no start/end, so extractors read the
 whole file, as for `vggsound`, unless the file is the whole video) and the durations the file's header states
-(read in one open: `media_captions.video_file_extra`). Every copy lacks clips of videos
-taken down: each is named in the errors table (`file:line`) and their count logged and kept in the manifest.
-A row that cannot be read and a clip listed again are left out the same way.
+(read in one open: `media_captions.video_file_extra`, many files at once: `read_headers`). Every copy lacks
+clips of videos taken down: each is named in the errors table (`file:line`) and their count logged and kept in the
+manifest. A row that cannot be read and a clip listed again are left out the same way.
 """
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ from mmdata.corpora.media_captions import (
     folder_list,
     held_end,
     missing_media_problem,
+    read_headers,
     require_videos_found,
     shown_path,
     video_file_extra,
@@ -365,26 +366,55 @@ class FoundClips:
     unstated_length: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class LocatedClip:
+    """A clip with the folders of its split and class, the file stems looked for, and the file found (None: none)."""
+
+    clip: Clip
+    folders: MediaFolders
+    stems: list[str]
+    video: str | None
+
+
 def _add_samples(corpus_dir: Path, options: KineticsOptions, clips: list[Clip], clips_of_video: Counter,
                  result: LoadResult) -> FoundClips:
     """A sample per clip whose file a folder of its split and class holds (by the bare YouTube id too where
-    `clips_of_video` counts one clip of its video); a clip not found is named at its row."""
-    folders = ClipFolders(corpus_dir, _media_parents(corpus_dir, options.video_dir))
+    `clips_of_video` counts one clip of its video); a clip not found is named at its row. Every clip's file is
+    found first (directory listings), then the files' headers are read together (`read_headers`: on threads),
+    then the samples are made in the clips' order."""
+    located = _locate_clips(corpus_dir, options, clips, clips_of_video)
+    headers = iter(read_headers([corpus_dir / c.video for c in located if c.video is not None], video_file_extra))
     found = FoundClips()
+    for located_clip in located:
+        clip, video = located_clip.clip, located_clip.video
+        if video is None:
+            found.missing += 1
+            result.problems.append(_missing_clip(corpus_dir, located_clip.folders, clip, located_clip.stems))
+            continue
+        sample = _sample(clip, video, next(headers))
+        if _bare_id(clip, video) and MODALITY_DURATION_KEYS["video"] not in sample.extra:
+            found.unstated_length.append(video)
+        result.samples.append(sample)
+    return found
+
+
+def _locate_clips(corpus_dir: Path, options: KineticsOptions, clips: list[Clip],
+                  clips_of_video: Counter) -> list[LocatedClip]:
+    """Each clip with the first file a folder of its split and class holds, by its id, else (where its video has
+    one clip) by the bare YouTube id, each with every suffix.
+
+    Raises:
+        CorpusFormatError: a file found leads outside the root without `allow_outside_root`, named at its row.
+    """
+    folders = ClipFolders(corpus_dir, _media_parents(corpus_dir, options.video_dir))
+    located = []
     for clip in clips:
         stems = [clip.sample_id, *([clip.youtube_id] if clips_of_video[clip.youtube_id] == 1 else [])]
         where = folders.of(clip.split, clip.label)
         video = first_media_path(corpus_dir, where, [s + x for s in stems for x in VIDEO_SUFFIXES], where=clip.where,
                                  allow_outside=options.allow_outside_root)
-        if video is None:
-            found.missing += 1
-            result.problems.append(_missing_clip(corpus_dir, where, clip, stems))
-            continue
-        sample = _sample(corpus_dir, clip, video)
-        if _bare_id(clip, video) and MODALITY_DURATION_KEYS["video"] not in sample.extra:
-            found.unstated_length.append(video)
-        result.samples.append(sample)
-    return found
+        located.append(LocatedClip(clip, where, stems, video))
+    return located
 
 
 def _bare_id(clip: Clip, video: str) -> bool:
@@ -392,15 +422,15 @@ def _bare_id(clip: Clip, video: str) -> bool:
     return PurePosixPath(video).stem == clip.youtube_id
 
 
-def _sample(corpus_dir: Path, clip: Clip, video: str) -> Sample:
-    """The sample of a clip with its video file and the durations its header states (its audio track's too:
-    audio extractors read it; all in one open of the file). No sample start/end where the file is the clip,
-    already cut; a file named by the bare YouTube id that can only be the whole video is the clip's span of it
-    (`_whole_video_span`)."""
+def _sample(clip: Clip, video: str, header: dict[str, float]) -> Sample:
+    """The sample of a clip with its video file and the durations its `header` states (its audio track's too:
+    audio extractors read it; all in one open of the file: `video_file_extra`). No sample start/end where the file
+    is the clip, already cut; a file named by the bare YouTube id that can only be the whole video is the clip's
+    span of it (`_whole_video_span`)."""
     extra: dict[str, Any] = {"youtube_id": clip.youtube_id, "time_start": clip.start, "time_end": clip.end}
     if clip.label is not None:
         extra[CLASS_KEY] = clip.label
-    extra.update(video_file_extra(corpus_dir / video))
+    extra.update(header)
     start, end = _whole_video_span(clip, video, extra)
     return Sample(sample_id=clip.sample_id, corpus=CORPUS, split=clip.split, group_id=clip.youtube_id,
                   video=video, start=start, end=end, extra=extra)

@@ -39,15 +39,15 @@ from typing import Any
 from mmdata.corpora.base import LoadProblem, LoadResult, csv_records, given_image_dir, read_text, register_corpus
 from mmdata.corpora.media_captions import (
     MediaFolders,
-    audio_duration_extra,
     check_split,
     find_csv_dir,
     first_listings,
     first_media_path,
+    media_pair,
     missing_media_problem,
+    read_media_headers,
     require_videos_found,
     shown_path,
-    video_file_extra,
 )
 from mmdata.errors import CorpusNotFoundError
 from mmdata.records import Sample
@@ -236,19 +236,35 @@ def _whole_seconds(text: str) -> int | None:
 def _add_samples(corpus_dir: Path, options: VggSoundOptions, clips: list[Clip], folders: dict[str, MediaFolders],
                  clips_of_video: Counter, result: LoadResult) -> int:
     """A sample per clip whose video or sound file is found in its split's `folders`; a clip with neither is
-    named at its row. Returns how many were not found."""
+    named at its row. Every clip's files are found first (directory listings), then their headers are read
+    together (`read_media_headers`: on threads where a clip has a video), then the samples are made in the clips'
+    order. Returns how many were not found."""
+    located = [(clip, *_clip_files(corpus_dir, options, clip, folders, clips_of_video)) for clip in clips]
+    headers = iter(read_media_headers([media_pair(corpus_dir, video, audio) for _, _, video, audio in located
+                                       if video is not None or audio is not None]))
     missing = 0
-    for clip in clips:
-        stems = _stems(clip, bare_id=clips_of_video[clip.youtube_id] == 1)
-        video, audio = (first_media_path(corpus_dir, folders[clip.split], _names(stems, suffixes), where=clip.where,
-                                         allow_outside=options.allow_outside_root)
-                        for suffixes in (VIDEO_SUFFIXES, AUDIO_SUFFIXES))
+    for clip, stems, video, audio in located:
         if video is None and audio is None:
             missing += 1
             result.problems.append(_missing_clip(corpus_dir, folders[clip.split], clip, stems, clips_of_video))
             continue
-        result.samples.append(_sample(corpus_dir, clip, video, audio))
+        result.samples.append(_sample(clip, video, audio, next(headers)))
     return missing
+
+
+def _clip_files(corpus_dir: Path, options: VggSoundOptions, clip: Clip, folders: dict[str, MediaFolders],
+                clips_of_video: Counter) -> tuple[list[str], str | None, str | None]:
+    """The file stems a clip is looked for by, and its video (an MP4) and sound (a FLAC or WAV) file in its split's
+    `folders`, each None where not found.
+
+    Raises:
+        CorpusFormatError: a file found leads outside the root without `allow_outside_root`, named at its row.
+    """
+    stems = _stems(clip, bare_id=clips_of_video[clip.youtube_id] == 1)
+    video, audio = (first_media_path(corpus_dir, folders[clip.split], _names(stems, suffixes), where=clip.where,
+                                     allow_outside=options.allow_outside_root)
+                    for suffixes in (VIDEO_SUFFIXES, AUDIO_SUFFIXES))
+    return stems, video, audio
 
 
 def _names(stems: list[str], suffixes: tuple[str, ...]) -> list[str]:
@@ -256,15 +272,12 @@ def _names(stems: list[str], suffixes: tuple[str, ...]) -> list[str]:
     return [stem + suffix for stem in stems for suffix in suffixes]
 
 
-def _sample(corpus_dir: Path, clip: Clip, video: str | None, audio: str | None) -> Sample:
+def _sample(clip: Clip, video: str | None, audio: str | None, header: dict[str, float]) -> Sample:
     """The sample of a clip with its `video` (an MP4, where found) and its `audio` (a FLAC or WAV, where found;
-    else audio extractors read the MP4's sound track), with the durations the files' headers state: the sound's
-    from the FLAC/WAV where there is one, else from the MP4's audio track."""
+    else audio extractors read the MP4's sound track), with the durations the files' `header` states
+    (`media_files_extra`: the sound's from the FLAC/WAV where there is one, else from the MP4's audio track)."""
     extra: dict[str, Any] = {CLASS_KEY: clip.label, "youtube_id": clip.youtube_id, "start_seconds": clip.start}
-    if audio is not None:
-        extra.update(audio_duration_extra(corpus_dir / audio))
-    if video is not None:  # one open for the video's span (and its audio stream's where no FLAC/WAV is found)
-        extra.update(video_file_extra(corpus_dir / video, with_audio=audio is None))
+    extra.update(header)
     return Sample(sample_id=clip.sample_id, corpus=CORPUS, split=clip.split, group_id=clip.youtube_id,
                   video=video, audio=audio, extra=extra)
 
