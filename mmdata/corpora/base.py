@@ -276,7 +276,6 @@ def csv_records(path: Path, reader: _csv.Reader, *, first_line: int = 1,
                                 + (f"; {hint}" if hint else "")) from e
 
 
-
 def read_csv_records(path: Path) -> list[tuple[int, list[str]]]:
     """(line number, fields) of every non-blank CSV record of `path`, whatever its number of fields, header
     included (`csv_records` over the whole file): for loaders that check the header themselves (ESC-50,
@@ -287,6 +286,7 @@ def read_csv_records(path: Path) -> list[tuple[int, list[str]]]:
             csv's field size limit), named at the line it starts on.
     """
     return list(csv_records(path, csv.reader(io.StringIO(read_text(path)))))
+
 
 #: Header names pandas gives an unnamed (index) column when it reads a CSV: "Unnamed: 0", "Unnamed: 0.1".
 _PANDAS_UNNAMED = re.compile(r"Unnamed: \d+(\.\d+)?")

@@ -30,6 +30,8 @@ from mmdata.records import MODALITY_DURATION_KEYS, START_KEYS
 #: reads its stream info, soundfile (cffi) while libsndfile reads a header, so reads on threads overlap, most where
 #: each open waits on a cold disk or a network share. 1 reads one file after another.
 HEADER_THREADS = 8
+#: The most `MMDATA_HEADER_THREADS` may ask for (each thread holds an open file and a stack).
+MAX_HEADER_THREADS = 256
 #: The environment variable that overrides `HEADER_THREADS` (`MMDATA_HEADER_THREADS=32` for a network share).
 HEADER_THREADS_VARIABLE = "MMDATA_HEADER_THREADS"
 #: Fewer files than this are read in the calling thread: starting threads costs more than a few opens.
@@ -215,15 +217,15 @@ def header_threads(default: int = HEADER_THREADS) -> int:
     """The threads `read_headers` uses: `MMDATA_HEADER_THREADS` where set, else `default`.
 
     Raises:
-        ConfigError: `MMDATA_HEADER_THREADS` is not a whole number >= 1.
+        ConfigError: `MMDATA_HEADER_THREADS` is not a whole number from 1 to `MAX_HEADER_THREADS`.
     """
     given = os.environ.get(HEADER_THREADS_VARIABLE, "").strip()
     if not given:
         return default
-    if not given.isdigit() or int(given) < 1:
+    if not given.isdecimal() or not 1 <= int(given) <= MAX_HEADER_THREADS:
         raise ConfigError(f"environment variable {HEADER_THREADS_VARIABLE}={given!r}: expected a whole number >= 1 "
                           f"(the threads reading media headers; 1 reads one file after another, default "
-                          f"{HEADER_THREADS})")
+                          f"{HEADER_THREADS}, at most {MAX_HEADER_THREADS})")
     return int(given)
 
 

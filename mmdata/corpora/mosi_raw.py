@@ -96,7 +96,7 @@ from mmdata.corpora.mosi_raw_labels import (  # noqa: F401 - also re-exported fr
     _numeric_columns, _read_cmu_labels,
 )
 from mmdata.corpora.mosi_raw_media import (  # noqa: F401 - also re-exported from here
-    _record_media_spans, _record_mp4_audio_span, record_video_span, _record_wav_duration,
+    _record_media_spans, record_video_span, _record_wav_duration,
 )
 from mmdata.corpora.mosi_raw_segments import (  # noqa: F401 - also re-exported from here
     _Segment, empty_segment_problem, _is_number, _missing_wav, _parse_segment_name,

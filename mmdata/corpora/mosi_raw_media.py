@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdata.corpora.media_captions import (
-    audio_duration_extra, audio_stream_extra, container_audio_extra, container_header_extra, container_video_extra,
+    audio_duration_extra, container_audio_extra, container_header_extra, container_video_extra,
 )
 from mmdata.corpora.mosi_raw_segments import _Segment
 from mmdata.media.files import is_regular_file
@@ -19,7 +19,7 @@ def _record_media_spans(corpus_dir: Path, seg: _Segment) -> None:
     segment that is a whole media file, read from the files' headers only (no decoding). Only regular
     files are opened: a FIFO would make the header read wait forever (extraction names what it is).
     An MP4 is opened once for its video's values and then, where it holds the segment's sound, its
-    audio track's (`record_video_span`'s and `_record_mp4_audio_span`'s values, in that order)."""
+    audio track's (`record_video_span`'s and `media_captions.audio_stream_extra`'s values, in that order)."""
     if seg.audio is not None and is_regular_file(corpus_dir / seg.audio):
         _record_wav_duration(corpus_dir / seg.audio, seg.extra)
     if seg.video is not None and is_regular_file(corpus_dir / seg.video):
@@ -38,10 +38,3 @@ def record_video_span(path: Path, extra: dict[str, Any]) -> None:
     `check` holds a whole clip to [start, start + duration], not [0, duration]. One open of the file
     (`media_captions.container_video_extra`); nothing where it cannot be opened or states no end."""
     extra.update(container_header_extra(path, [container_video_extra]))
-
-
-def _record_mp4_audio_span(path: Path, extra: dict[str, Any]) -> None:
-    """`extra.audio_duration` (and `extra.audio_media_start` when after 0) of a clip whose audio is its
-    MP4's audio track (the one extractors read: `media.audio.choose_audio_stream`), from the stream's
-    header (`media_captions.audio_stream_extra`); none when the header states no duration."""
-    extra.update(audio_stream_extra(path))

@@ -173,7 +173,7 @@ CLASS_TABLE_HEADER = ("index", "mid", "display_name")
 def _is_class_table(text: str) -> bool:
     """Whether a classes file is an AudioSet-style class table: its first non-blank line is `index,mid,display_name`."""
     first = next((line for line in text.splitlines() if line.strip()), "")
-    return tuple(f.strip().lower() for f in first.split(",")) == CLASS_TABLE_HEADER
+    return tuple(f.strip().lower() for f in next(csv.reader([first]), [])) == CLASS_TABLE_HEADER  # quoted or not
 
 
 def _class_table_names(path: Path, text: str) -> list[str]:
@@ -190,7 +190,7 @@ def _class_table_names(path: Path, text: str) -> list[str]:
     for number, line in rows[1:]:
         values = next(csv.reader([line]), [])
         index_text, name = (values[0].strip(), values[2].strip()) if len(values) == 3 else ("", "")
-        if not index_text.isdigit() or not name:
+        if not (index_text.isascii() and index_text.isdigit()) or not name:  # ('²'.isdigit(), yet no int)
             raise ConfigError(f"{path}:{number}: {line[:120]!r} is not a class row; expected index,mid,display_name "
                               '(e.g. 0,/m/09x0r,"Speech"; a name with a comma quoted)')
         for key in (("index", int(index_text)), ("class", name)):

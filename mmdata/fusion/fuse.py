@@ -84,9 +84,9 @@ class FuseOptions:
         decimal string): the export gets an int64 `class_id` column after the label columns and fused.json
         the class names (`classes`, index = id) with per-split counts. Ids follow the sorted names, or the
         line order of `classes_file` (UTF-8, one class name per line, or a table index,mid,display_name as
-        AudioSet's class_labels_indices.csv, ids by index; a sample whose class it lacks is refused). A sample without a class is refused unless `missing_class` is 'keep' (class_id -1; 'empty':
-        multi-label, a row of no class). Values
-        that are lists of names (MM-IMDb's genres), or names split at `class_separator` ('|' for a CSV cell
+        AudioSet's class_labels_indices.csv, ids by index; a sample whose class it lacks is refused). A sample
+        without a class is refused unless `missing_class` is 'keep' (class_id -1; 'empty': multi-label, a row of
+        no class). Values that are lists of names (MM-IMDb's genres), or names split at `class_separator` ('|' for a CSV cell
         `Drama|Comedy`), make it multi-label: a float32 multi-hot `class_targets` column instead (`class_targets`).
     """
 

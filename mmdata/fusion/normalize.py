@@ -92,7 +92,7 @@ def normalize_into(out: np.ndarray, rows: np.ndarray, stats: NormStats, rows_scr
         mean = stats.mean.astype(np.float32)
         if out is rows or out.flags.c_contiguous:
             centred = out
-        elif rows_scratch and rows.dtype == np.float32 and rows.flags.c_contiguous:
+        elif rows_scratch and rows.dtype == np.float32 and rows.flags.c_contiguous and rows.flags.writeable:
             centred = rows
         else:
             centred = np.empty(out.shape, np.float32)

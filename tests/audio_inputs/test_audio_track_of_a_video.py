@@ -74,10 +74,9 @@ def test_a_short_gap_before_the_audio_is_kept(root):
 
 
 def test_a_raw_clip_records_the_span_of_the_track_extractors_read(root):
-    from mmdata.corpora.mosi_raw_media import _record_mp4_audio_span
+    from mmdata.corpora.media_captions import audio_stream_extra
 
-    extra: dict = {}
-    _record_mp4_audio_span(root / "two.mp4", extra)
+    extra = audio_stream_extra(root / "two.mp4")
     speech_seconds = load_audio(root / "speech.wav").duration
     assert extra["audio_duration"] == pytest.approx(speech_seconds, abs=0.1)  # the default track, not the 4 s hum
     assert abs(extra["audio_duration"] - 4.0) > 0.5

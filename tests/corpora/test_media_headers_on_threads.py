@@ -98,7 +98,7 @@ def test_sound_files_alone_are_read_in_the_calling_thread_unless_the_variable_sa
     assert header_threads(1) == expected and header_threads() == int(given or HEADER_THREADS)
 
 
-@pytest.mark.parametrize("given", ["0", "-2", "many", "2.5"])
+@pytest.mark.parametrize("given", ["0", "-2", "many", "2.5", "\u00b2", "257"])
 def test_a_thread_count_that_is_no_whole_number_above_0_is_refused_naming_the_variable(monkeypatch, given):
     monkeypatch.setenv(HEADER_THREADS_VARIABLE, given)
     with pytest.raises(ConfigError, match=f"{HEADER_THREADS_VARIABLE}={given!r}: expected a whole number >= 1"):

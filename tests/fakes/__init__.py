@@ -116,8 +116,11 @@ def edit_json(path: Path, edit: Callable[[Any], object]) -> None:
 
 def append_rows(path: Path, *rows: str) -> int:
     """Append text lines to a fake's CSV file; the line number of the first (for `file:line` in expected errors)."""
-    first = len(path.read_text(encoding="utf-8").splitlines()) + 1
+    text = path.read_text(encoding="utf-8")
+    first = len(text.splitlines()) + 1
     with path.open("a", encoding="utf-8") as f:
+        if text and not text.endswith("\n"):  # `replace_line` writes no newline after the last line
+            f.write("\n")
         f.writelines(row + "\n" for row in rows)
     return first
 

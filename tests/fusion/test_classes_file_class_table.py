@@ -21,6 +21,12 @@ def test_the_display_names_come_in_index_order_not_row_order(tmp_path):
     assert read_classes_file(path) == ["Speech", "Male speech, man speaking", "Animal"]
 
 
+def test_a_quoted_header_is_a_class_table_too(tmp_path):
+    """As pandas' `to_csv(quoting=csv.QUOTE_ALL)` writes it."""
+    path = write(tmp_path, '"index","mid","display_name"\n"0","/m/09x0r","Speech"\n"1","/m/0jbk","Animal"\n')
+    assert read_classes_file(path) == ["Speech", "Animal"]
+
+
 def test_a_one_name_per_line_file_that_merely_holds_commas_is_still_read_by_line(tmp_path):
     path = write(tmp_path, "Male speech, man speaking\nSpeech\n")
     assert read_classes_file(path) == ["Male speech, man speaking", "Speech"]
@@ -31,6 +37,7 @@ def test_a_one_name_per_line_file_that_merely_holds_commas_is_still_read_by_line
     ('0,/m/09x0r,"Speech"\n1,/m/0jbk,"Speech"\n', r":3: class 'Speech' is listed again \(first on line 2\)"),
     ('0,/m/09x0r,Male speech, man speaking\n', r":2: .* is not a class row; expected index,mid,display_name"),
     ('zero,/m/09x0r,"Speech"\n', r":2: .* is not a class row"),
+    ('\u00b2,/m/09x0r,"Speech"\n', r":2: .* is not a class row"),  # a digit to str.isdigit, no number to int()
     ('0,/m/09x0r,""\n', r":2: .* is not a class row"),
     ('0,/m/09x0r,"Speech"\n2,/m/0jbk,"Animal"\n', r"the indices are not 0..1 \(no index 1\)"),
     ("", r"the table names no class"),

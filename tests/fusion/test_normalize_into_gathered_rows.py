@@ -36,12 +36,14 @@ def test_scratch_rows_give_the_same_slot(stats):
 
 
 def test_rows_that_cannot_hold_the_result_are_left_alone():
-    """float64 rows, or a strided view, are not written to even when offered: the slot is written directly."""
+    """float64 rows, a strided view or read-only rows are not written to even when offered: the slot is written directly."""
     stats = _stats(0.5, 2.0, 4)
     source = np.random.default_rng(2).normal(size=(8, 4))
-    for rows in (source.copy(), source.astype(np.float32)[::2]):
+    read_only = source.astype(np.float32)
+    read_only.flags.writeable = False  # as a memory-mapped shard's rows
+    for rows in (source.copy(), source.astype(np.float32)[::2], read_only):
         before = rows.copy()
-        out = np.empty((len(rows), 4), np.float32)
+        out = np.empty((len(rows), 6), np.float32)[:, 1:5]  # a slot: the path that may centre in the rows
         normalize_into(out, rows, stats, rows_scratch=True)
         np.testing.assert_array_equal(rows, before)
         reference = np.empty_like(out)
