@@ -23,13 +23,15 @@ from typing import Any, TypeVar
 
 from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, given_image_dir, safe_relative_path
 from mmdata.errors import ConfigError, CorpusNotFoundError
+from mmdata.environment import usable_cpus
 from mmdata.media.files import is_regular_file, media_file_problem
 from mmdata.records import MODALITY_DURATION_KEYS, START_KEYS
 
-#: How many files' headers `read_headers` reads at once: PyAV lets go of the GIL while it opens a container and
-#: reads its stream info, soundfile (cffi) while libsndfile reads a header, so reads on threads overlap, most where
-#: each open waits on a cold disk or a network share. 1 reads one file after another.
-HEADER_THREADS = 8
+#: How many files' headers `read_headers` reads at once: one thread per usable CPU. PyAV lets go of the GIL while
+#: it opens a container and reads its stream info, so the opens overlap; more threads than CPUs only pay off where
+#: each open waits on a network share or a cold disk (`MMDATA_HEADER_THREADS=32`). On 2 cores, 600 local 2 s MP4
+#: clips: 1.26 s on 1 thread, 0.66 s on 2, 0.94 s on 8 (benchmarks/README.md, corpus loading).
+HEADER_THREADS = usable_cpus()
 #: The most `MMDATA_HEADER_THREADS` may ask for (each thread holds an open file and a stack).
 MAX_HEADER_THREADS = 256
 #: The environment variable that overrides `HEADER_THREADS` (`MMDATA_HEADER_THREADS=32` for a network share).
