@@ -336,10 +336,13 @@ def audio_duration_extra(path: Path) -> dict[str, float]:
     OGG, MP3), the audio stream's header for a container (M4A: AAC in MP4, which soundfile cannot read),
     with `audio_media_start` where that stream starts after 0; empty where the header cannot be read
     (extraction then names the problem). A FLAC's length comes from its STREAMINFO block where it counts its
-    samples (`flac_stream_seconds`: the same frames and rate, read 9 times faster)."""
-    from mmdata.media.audio import SOUNDFILE_SUFFIXES, UNKNOWN_FRAMES, flac_stream_seconds
+    samples (`flac_stream_seconds`: the same frames and rate, read 9 times faster), a plain WAV's from its chunks
+    (`wav_stream_seconds`: likewise)."""
+    from mmdata.media.audio import SOUNDFILE_SUFFIXES, UNKNOWN_FRAMES, flac_stream_seconds, wav_stream_seconds
 
-    if path.suffix.lower() == ".flac" and (seconds := flac_stream_seconds(path)) is not None:
+    suffix = path.suffix.lower()
+    stated = flac_stream_seconds if suffix == ".flac" else wav_stream_seconds if suffix in (".wav", ".wave") else None
+    if stated is not None and (seconds := stated(path)) is not None:
         return {MODALITY_DURATION_KEYS["audio"]: round(seconds, 6)}
 
     if path.suffix.lower() not in SOUNDFILE_SUFFIXES:

@@ -25,8 +25,10 @@ Torch-free on purpose: this runs in the decode worker processes.
 """
 from __future__ import annotations
 
+import io
 import logging
 import math
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -515,6 +517,57 @@ def flac_stream_seconds(path: str | Path) -> float | None:
     bits = int.from_bytes(head[18:26], "big")
     rate, frames = bits >> 44, bits & ((1 << 36) - 1)
     return frames / rate if rate > 0 and frames > 0 else None
+
+
+#: WAV format tags whose frames are whole blocks of `channels * ceil(bits / 8)` bytes, as libsndfile counts them:
+#: integer PCM, IEEE float, A-law, mu-law (the compressed ones, ADPCM or GSM, are left to libsndfile).
+_WAV_BLOCK_TAGS = frozenset({0x0001, 0x0003, 0x0006, 0x0007})
+#: The bytes `wav_stream_seconds` reads first: the chunks before `data` of nearly every WAV (a long LIST or bext
+#: chunk before it sends the walk to the file).
+WAV_HEAD_BYTES = 4096
+
+
+def wav_stream_seconds(path: str | Path) -> float | None:
+    """The length in seconds of a PCM, float, A-law or mu-law WAV from its `fmt ` and `data` chunks (the frames
+    libsndfile counts, `data` bytes // block, over the rate; a streamed file's placeholder size counts to the end,
+    as libsndfile does), where the file is plain; else None (RF64, compressed, a `data` chunk declaring more than
+    the file holds or nothing, not RIFF/WAVE: soundfile.info then decides). About 10 us a file
+    instead of soundfile.info's 60-85 us, most of it Python holding the GIL: AudioSet's 2M clips load 2 minutes
+    sooner. Reads regular files only (a FIFO would block)."""
+    if not is_regular_file(path):
+        return None
+    path = Path(path)
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            size, head = os.fstat(descriptor).st_size, os.read(descriptor, WAV_HEAD_BYTES)
+        finally:
+            os.close(descriptor)
+        chunks = _wav_chunks(path, io.BytesIO(head), size)  # the chunks before `data`, from the first read
+    except MediaError:
+        chunks = _walked_wav_chunks(path, size) if len(head) < size else None  # `data` further in, or no WAV
+    except OSError:
+        return None
+    if chunks is None or chunks.unsized or len(chunks.fmt) < 16 or chunks.data_offset + chunks.data_bytes > size:
+        return None
+    tag, channels, rate, _, block_align, bits = struct.unpack("<HHIIHH", chunks.fmt[:16])
+    if tag == _WAVE_FORMAT_EXTENSIBLE and len(chunks.fmt) >= 26:
+        tag = struct.unpack("<H", chunks.fmt[24:26])[0]  # the sub-format GUID starts with the format tag
+    block = channels * ((bits + 7) // 8)
+    if tag not in _WAV_BLOCK_TAGS or channels < 1 or rate < 1 or bits < 1 or block_align != block:
+        return None
+    frames = chunks.data_bytes // block
+    return frames / rate if frames > 0 else None
+
+
+def _walked_wav_chunks(path: Path, size: int) -> _WavChunks | None:
+    """`_wav_chunks` of the file itself (seeking chunk to chunk), None where it is no readable RIFF/WAVE or its
+    `data` chunk runs past the end."""
+    try:
+        with open(path, "rb") as file:
+            return _wav_chunks(path, file, size)
+    except (OSError, MediaError):
+        return None
 
 
 def choose_audio_stream(container, path: str | Path):
