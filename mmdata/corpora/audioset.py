@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from mmdata.corpora.media_captions import (
     folder_list,
     media_pair,
     read_media_headers,
+    regular_file_names,
     repeated_entry_problem,
     require_videos_found,
     shown_path,
@@ -522,7 +522,7 @@ def _index_files(corpus_dir: Path, folders: tuple[str, ...],
     audio: dict[str, int] = {}
     for number, folder in enumerate(folders):
         if folder not in listings:
-            listings[folder] = _file_names(corpus_dir / folder)
+            listings[folder] = regular_file_names(corpus_dir / folder)
         for name in listings[folder]:
             stem, dot, suffix = name.rpartition(".")
             rank = SUFFIX_RANK.get(dot + suffix)
@@ -533,22 +533,6 @@ def _index_files(corpus_dir: Path, folders: tuple[str, ...],
             if code < index.get(stem, code + 1):
                 index[stem] = code
     return video, audio
-
-
-def _file_names(folder: Path) -> list[str]:
-    """The names of the regular files (links followed) in `folder`; none where it cannot be read."""
-    try:
-        with os.scandir(folder) as entries:
-            return [e.name for e in entries if _is_file(e)]
-    except OSError:
-        return []
-
-
-def _is_file(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_file()
-    except OSError:
-        return False
 
 
 def _subset_folders(corpus_dir: Path, parents: list[str], subset: str) -> tuple[list[str], list[str]]:

@@ -80,14 +80,18 @@ class MediaFolders:
 
     def _listing(self, folder: str) -> set[str]:
         if folder not in self.listings:
-            names: set[str] = set()
-            try:
-                with os.scandir(self.corpus_dir / folder) as entries:
-                    names = {e.name for e in entries if _is_file(e)}
-            except OSError:  # no such folder, or one that cannot be read: it holds nothing found here
-                pass
-            self.listings[folder] = names
+            self.listings[folder] = set(regular_file_names(self.corpus_dir / folder))
         return self.listings[folder]
+
+
+def regular_file_names(folder: Path) -> list[str]:
+    """The names of the regular files (links followed) in `folder`, in the order the system lists them; none where
+    there is no such folder or it cannot be read (it holds nothing a loader finds). One `os.scandir`."""
+    try:
+        with os.scandir(folder) as entries:
+            return [e.name for e in entries if _is_file(e)]
+    except OSError:
+        return []
 
 
 def folder_list(folders: Iterable[str]) -> str:
