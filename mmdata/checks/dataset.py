@@ -35,7 +35,7 @@ from mmdata.checks.scan_context import (  # noqa: F401 - also re-exported from h
 )
 from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
 from mmdata.checks.table_scan import (  # noqa: F401 - also re-exported from here
-    RELEASE_EVERY, _check_rows, _check_sequence, _check_table, _pooled_values, _ragged_values, _scan,
+    RELEASE_EVERY, _check_rows, _check_sequence, _check_table, _pooled_values, _ragged_values, _scan, check_tables,
 )
 from mmdata.checks.update_state import check_update_finished
 from mmdata.corpora.base import REPEATED_ENTRY
@@ -44,7 +44,6 @@ from mmdata.options import dataset_path, optional_name_list, short_repr
 from mmdata.store.layout import LOADER_ERRORS_TABLE
 from mmdata.store.metadata import FeatureSpec
 from mmdata.store.reader import Dataset, open_dataset
-from mmdata.store.shards import release_unused_memory
 
 log = logging.getLogger(__name__)
 
@@ -157,9 +156,8 @@ def check_dataset(
     collector.extend(_check_samples(dataset, context, options))
     report = CheckReport(dataset_dir=dataset.root, issues=[], splits=count_splits(context.samples.column("split")))
     context.samples = pa.table({"sample_id": context.sample_ids})  # the table scans need ids (and spans) only
-    for name in names:
-        release_unused_memory()  # before the next scan: flat peak memory
-        stats = _check_table(context, name, collector)
+    for name, (stats, issues) in zip(names, check_tables(context, names)):
+        collector.extend(issues)
         report.tables[name] = stats
         report.rows_checked += stats["rows"]
     collector.extend(check_aligned_in_step(dataset, names, max_examples=options.max_examples))

@@ -7,6 +7,7 @@ keys), the failed ids of a table from the errors tables, and a `video-frames` ta
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,9 @@ class _Context:
     #: Texts per sample (`captions.text_counts`), for caption-level tables; None when none is checked.
     text_counts: np.ndarray | None = None
     _spans: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: Set when the check stops early (a table's scan failed, or Ctrl-C): the other tables' scans end at
+    #: their next batch (`table_scan.check_tables` scans tables side by side).
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def samples_growth(self) -> SamplesGrowth | None:
         """How an `extract --update` grew the samples table (`grown_samples.dataset_growth`, once per
