@@ -21,7 +21,7 @@ from typing import Any
 from mmdata.corpora.base import REPEATED_ENTRY, JsonLocator, LoadProblem, expect, expect_text, json_number, read_json, \
     short_repr
 from mmdata.corpora.json_keys import REPEATED_KEY_HINT, RepeatedKey
-from mmdata.corpora.media_captions import MediaFolders, first_media_path, fit_span, missing_media_problem
+from mmdata.corpora.media_captions import MediaFolders, first_media_path, fit_span, missing_names_problem
 from mmdata.corpora.mosi_raw_segments import empty_segment_problem
 from mmdata.errors import CorpusFormatError
 from mmdata.records import MODALITY_DURATION_KEYS, Sample
@@ -162,8 +162,8 @@ def find_video(corpus_dir: Path, folders: MediaFolders, video: AnnotatedVideo, n
     with a problem per segment naming the folders and every name looked for."""
     path = first_media_path(corpus_dir, folders, names, where=video.where, allow_outside=allow_outside)
     if path is None:
-        problems += [missing_media_problem(corpus_dir, folders, names[0], s.sample_id, s.where(), "video",
-                                           also=", ".join(names[1:]), left_out="segment") for s in video.segments]
+        problems += [missing_names_problem(corpus_dir, folders, names, s.sample_id, s.where(), "video",
+                                           left_out="segment") for s in video.segments]
     return path
 
 

@@ -45,6 +45,7 @@ from mmdata.corpora.media_captions import (
     check_split,
     find_csv_dir,
     first_media_path,
+    holds_file_with_suffix,
     missing_media_problem,
     repeated_entry_problem,
     require_captions_files,
@@ -280,12 +281,13 @@ def _audio_folders(corpus_dir: Path, csv_dir: Path, audio_dir: str | None, split
 
     Raises:
         CorpusNotFoundError: none of these folders is there (and the root holds no audio file).
+        OSError: the root cannot be listed (not readable), which the command line reports with its path.
     """
     parents = [given_image_dir(audio_dir)] if audio_dir is not None else _audio_parents(corpus_dir, csv_dir)
     split_folders = [(Path(p) / split).as_posix() for p in parents]
     shared = [p for p in parents if p] + ([""] if "" in parents else [])
     found = [f for f in split_folders + shared if f and (corpus_dir / f).is_dir()]
-    if "" in parents and _holds_audio(corpus_dir):
+    if "" in parents and holds_file_with_suffix(corpus_dir, AUDIO_SUFFIXES):
         found.append("")
     if not found:
         looked = ", ".join(f"{corpus_dir / f}/" for f in split_folders + [p for p in shared if p])
@@ -295,7 +297,3 @@ def _audio_folders(corpus_dir: Path, csv_dir: Path, audio_dir: str | None, split
             + "); option audio_dir names the folder holding train/, val/, test/ or the clips, "
             "or pass --split to load another split")
     return MediaFolders(corpus_dir, found)
-
-
-def _holds_audio(folder: Path) -> bool:
-    return any(p.suffix.lower() in AUDIO_SUFFIXES and p.is_file() for p in folder.iterdir())

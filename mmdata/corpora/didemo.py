@@ -45,7 +45,7 @@ from typing import Any, Literal
 from mmdata.corpora.base import REPEATED_ENTRY, JsonLocator, LoadProblem, LoadResult, expect, read_json, \
     register_corpus, short_repr, text_problem
 from mmdata.corpora.media_captions import MediaFolders, VideoHeaders, check_split, find_csv_dir, first_media_path, \
-    folder_list, held_end, listed_again, missing_media_problem, require_captions_files, require_videos_found, \
+    folder_list, held_end, listed_again, missing_names_problem, require_captions_files, require_videos_found, \
     shown_path, video_folders
 from mmdata.corpora.mosi_raw_media import record_video_span
 from mmdata.records import MODALITY_DURATION_KEYS, Sample
@@ -334,9 +334,8 @@ class _Videos:
         return (path, self.headers.span(self.corpus_dir / path)) if path is not None else (None, {})
 
     def missing(self, video: str, sample_id: str, where: str, left_out: str) -> LoadProblem:
-        names = video_names(video)
-        return missing_media_problem(self.corpus_dir, self.folders, names[0], sample_id, where, "video",
-                                     also=", ".join(names[1:]), left_out=left_out)
+        return missing_names_problem(self.corpus_dir, self.folders, video_names(video), sample_id, where, "video",
+                                     left_out=left_out)
 
 
 def video_names(video: str) -> list[str]:

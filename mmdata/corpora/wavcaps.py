@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -54,7 +53,8 @@ from mmdata.corpora.media_captions import (
     check_split,
     find_csv_dir,
     first_media_path,
-    missing_media_problem,
+    holds_file_with_suffix,
+    missing_names_problem,
     repeated_entry_problem,
     require_captions_files,
     shown_path,
@@ -334,8 +334,8 @@ def _find_audio(corpus_dir: Path, options: WavCapsOptions, folders: MediaFolders
     names = [entry.stem + suffix for suffix in AUDIO_SUFFIXES]
     audio = first_media_path(corpus_dir, folders, names, where=entry.where, allow_outside=options.allow_outside_root)
     if audio is None:
-        problems.append(missing_media_problem(corpus_dir, folders, names[0], entry.sample_id, entry.where(),
-                                              "audio", also=", ".join(names[1:]), left_out="entry"))
+        problems.append(missing_names_problem(corpus_dir, folders, names, entry.sample_id, entry.where(), "audio",
+                                              left_out="entry"))
     return audio
 
 
@@ -409,9 +409,8 @@ def _skip_source(corpus_dir: Path, audio_dir: str | None, source: str, path: Pat
 def _holds_audio(folder: Path) -> bool:
     """Whether `folder` is a folder with an audio file (`AUDIO_SUFFIXES`); it is listed up to the first one."""
     try:
-        with os.scandir(folder) as entries:
-            return any(e.name.lower().endswith(AUDIO_SUFFIXES) for e in entries)
-    except OSError:  # not there, not a folder, not readable
+        return holds_file_with_suffix(folder, AUDIO_SUFFIXES)
+    except OSError:  # not there, not a folder, not readable: no audio folder of the source
         return False
 
 

@@ -4,20 +4,17 @@ from __future__ import annotations
 from mmdata.corpora import load_corpus
 from mmdata.pipeline import extract
 from mmdata.store.reader import open_dataset
+from tests.fakes import samples_by_id
 from tests.fakes.av import tone, write_fake_mosi_cmu, write_mp4, write_tone_wav
 
 WAV_DIR = "Raw/Audio/WAV_16000/Segmented"
-
-
-def by_id(result):
-    return {s.sample_id: s for s in result.samples}
 
 
 def test_a_clip_missing_its_wav_is_a_problem_and_keeps_the_missing_wav_as_its_audio(tmp_path):
     fake = write_fake_mosi_cmu(tmp_path / "mosi")
     (fake.root / WAV_DIR / "a_b-1_1.wav").unlink()  # its MP4 has an audio track; a_b-1_2 keeps its WAV
     result = load_corpus("mosi-raw", fake.root)
-    samples = by_id(result)
+    samples = samples_by_id(result)
     assert sorted(samples) == ["Xy9_1", "a_b-1_1", "a_b-1_2"]  # the sample stays, for its video and text
     assert (samples["a_b-1_1"].audio, samples["a_b-1_1"].video) == (f"{WAV_DIR}/a_b-1_1.wav",
                                                                      "Raw/Video/Segmented/a_b-1_1.mp4")
@@ -69,7 +66,7 @@ def test_mosei_recording_missing_its_wav_is_a_problem(tmp_path):
     write_mp4(root / "Raw/Videos/Full/Combined/v2.mp4", [(32, 96, 224)], fps=10, frames_per_color=10, size=(32, 24),
               audio=tone(220, 1.0))
     result = load_corpus("mosi-raw", root)
-    samples = by_id(result)
+    samples = samples_by_id(result)
     assert (samples["v2_1"].audio, samples["v2_1"].video) == ("Raw/Audio/Full/WAV_16000/v2.wav",
                                                               "Raw/Videos/Full/Combined/v2.mp4")
     assert [(p.sample_id, p.path) for p in result.problems] == [("v2_1", str(root / "Raw/Audio/Full/WAV_16000/v2.wav"))]

@@ -9,6 +9,7 @@ import pytest
 from mmdata.corpora import load_corpus
 from mmdata.errors import ConfigError, CorpusFormatError
 from mmdata.pipeline import extract
+from tests.fakes import samples_by_id
 from tests.fakes.av import MOSI_SEGMENTS, write_fake_mosi_cmu, write_tone_wav
 from tests.fakes.csd import LABELS_FILE, LABELS_ROOT, WORDS_FILE, WORDS_ROOT, word_arrays, write_sdk_csd
 
@@ -36,10 +37,6 @@ def sdk_fake(tmp_path, **kwargs):
     return fake
 
 
-def by_id(result):
-    return {s.sample_id: s for s in result.samples}
-
-
 def expected_rows():
     return {f"{vid}_{k + 1}": row for vid, rows in SDK_SEGMENTS.items() for k, row in enumerate(rows)}
 
@@ -48,7 +45,7 @@ def test_sdk_label_file_in_the_root_gives_each_clip_its_label_and_full_video_tim
     fake = sdk_fake(tmp_path)
     result = load_corpus("mosi-raw", fake.root)
     assert result.problems == []
-    samples = by_id(result)
+    samples = samples_by_id(result)
     assert sorted(samples) == sorted(MOSI_SEGMENTS)
     for sample_id, (start, end, label) in expected_rows().items():
         s = samples[sample_id]
@@ -66,7 +63,7 @@ def test_sdk_aligned_label_keys_are_read_one_row_each(tmp_path):
     fake = sdk_fake(tmp_path, aligned=True)
     result = load_corpus("mosi-raw", fake.root)
     assert result.problems == [] and result.metadata["labels"]["keys"] == "segments"
-    samples = by_id(result)
+    samples = samples_by_id(result)
     for sample_id, (start, end, label) in expected_rows().items():
         assert (samples[sample_id].label, samples[sample_id].extra["video_start"], samples[sample_id].extra["video_end"]) \
             == (label, start, end)
@@ -76,7 +73,7 @@ def test_labels_file_option_takes_a_csd_anywhere_and_keeps_every_label_column(tm
     fake = write_fake_mosi_cmu(tmp_path / "mosi")
     several = {vid: [(a, b, s, s / 2) for a, b, s in rows] for vid, rows in SDK_SEGMENTS.items()}
     outside = write_sdk_labels(tmp_path / "sdk" / "my_labels.csd", several)
-    samples = by_id(load_corpus("mosi-raw", fake.root, options={"labels_file": str(outside)}))
+    samples = samples_by_id(load_corpus("mosi-raw", fake.root, options={"labels_file": str(outside)}))
     assert samples["Xy9_1"].label == -2.75 and samples["Xy9_1"].extra["labels"] == [-2.75, -1.375]
     assert samples["a_b-1_1"].label == 1.5  # not the 1.8 of labels.csv: the option names the file
 
@@ -85,7 +82,7 @@ def test_clip_without_a_label_row_and_video_missing_from_the_file_are_problems_n
     fake = sdk_fake(tmp_path, segments={"a_b-1": [(2.0, 2.5, 1.5)]})
     write_tone_wav(fake.root / "Raw/Audio/WAV_16000/Segmented/a_b-1_3.wav", duration=0.5)
     result = load_corpus("mosi-raw", fake.root)
-    samples = by_id(result)
+    samples = samples_by_id(result)
     assert samples["a_b-1_1"].label == 1.5
     assert (samples["a_b-1_2"].label, samples["Xy9_1"].label) == (None, None)
     assert "video_start" not in samples["Xy9_1"].extra
@@ -135,7 +132,7 @@ def test_sdk_aligned_key_with_several_rows_is_a_problem_naming_the_clip(tmp_path
         "Xy9[0]": (np.array([[-2.75]], np.float32), np.array([[10.0, 10.5]])),
     })
     result = load_corpus("mosi-raw", fake.root)
-    samples = by_id(result)
+    samples = samples_by_id(result)
     assert (samples["a_b-1_1"].label, samples["a_b-1_2"].label, samples["Xy9_1"].label) == (1.5, None, -2.75)
     reasons = [p.reason for p in result.problems if p.sample_id == "a_b-1_2"]
     assert reasons[0].startswith("label key 'a_b-1[1]' holds 2 rows; expected one row per SDK-aligned key")
@@ -152,7 +149,7 @@ def test_an_unreadable_sdk_aligned_key_costs_only_its_clip(tmp_path):
         "Xy9[0]": (np.array([[-2.75]], np.float32), np.array([[10.0, 10.5]])),
     })
     result = load_corpus("mosi-raw", fake.root)
-    samples = by_id(result)
+    samples = samples_by_id(result)
     assert (samples["a_b-1_1"].label, samples["a_b-1_2"].label, samples["Xy9_1"].label) == (1.5, None, -2.75)
     unreadable = [p for p in result.problems if p.sample_id is None]
     assert len(unreadable) == 1 and unreadable[0].path.endswith("a_b-1[1]]") and "label stays null" in unreadable[0].reason

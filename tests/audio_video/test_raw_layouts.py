@@ -9,15 +9,12 @@ import pytest
 
 from mmdata.corpora import load_corpus
 from mmdata.errors import CorpusFormatError
+from tests.fakes import samples_by_id
 from tests.fakes.av import write_tone_wav
 
 AUDIO = "Raw/Audio/WAV_16000/Segmented"
 VIDEO = "Raw/Video/Segmented"
 TRANSCRIPTS = "Raw/Transcript/Segmented"
-
-
-def by_id(result):
-    return {s.sample_id: s for s in result.samples}
 
 
 def write_cmu(root, clips, transcripts, labels):
@@ -40,7 +37,8 @@ def test_cmu_ids_with_underscores_and_zero_padded_clip_numbers_match_transcripts
         f"{bom}segment_id,label\r\n_dI--eQ6qVU_01,1.5\r\n_dI--eQ6qVU_2,-1.0\r\nc5xsKMxpXnc_1_1,0.4\r\n".encode())
     result = load_corpus("mosi-raw", root)
     assert result.problems == []
-    got = {sid: (s.group_id, s.transcript, s.label, s.audio, s.extra["sdk_key"]) for sid, s in by_id(result).items()}
+    got = {sid: (s.group_id, s.transcript, s.label, s.audio, s.extra["sdk_key"])
+           for sid, s in samples_by_id(result).items()}
     assert got == {
         "_dI--eQ6qVU_1": ("_dI--eQ6qVU", "first one", 1.5, f"{AUDIO}/_dI--eQ6qVU_01.wav", "_dI--eQ6qVU[0]"),
         "_dI--eQ6qVU_2": ("_dI--eQ6qVU", "second", -1.0, f"{AUDIO}/_dI--eQ6qVU_2.wav", "_dI--eQ6qVU[1]"),
@@ -67,7 +65,7 @@ def test_cmu_missing_wav_is_named_as_its_zero_padded_clip(tmp_path, media):
     (root / VIDEO).mkdir(parents=True)
     shutil.copy(media.video_with_audio, root / VIDEO / "vid_02.mp4")
     result = load_corpus("mosi-raw", root)
-    samples = by_id(result)
+    samples = samples_by_id(result)
     assert samples["vid_2"].audio == f"{AUDIO}/vid_02.wav" and samples["vid_2"].label == 2.0
     assert [(p.sample_id, p.path) for p in result.problems] == [("vid_2", str(root / AUDIO / "vid_02.wav"))]
 
@@ -102,7 +100,7 @@ def test_mosei_overlapping_segments_are_kept_and_a_repeated_line_is_reported(tmp
     write_tone_wav(root / "Raw/Audio/Full/v_-1.wav", duration=3.0)
     (root / "labels.csv").write_text("segment_id,label\nv_-1_01,1.0\nv_-1_2,-1.0\n")
     result = load_corpus("mosi-raw", root, options={"labels_file": "labels.csv"})
-    got = {sid: (s.start, s.end, s.label, s.group_id, s.transcript) for sid, s in by_id(result).items()}
+    got = {sid: (s.start, s.end, s.label, s.group_id, s.transcript) for sid, s in samples_by_id(result).items()}
     assert got == {"v_-1_1": (0.0, 1.5, 1.0, "v_-1", "first"), "v_-1_2": (1.0, 2.0, -1.0, "v_-1", "overlaps the first")}
     assert [(p.sample_id, p.path.rpartition("/")[2]) for p in result.problems] == [("v_-1_2", "v_-1.txt:3")]
 
@@ -113,7 +111,7 @@ def test_generic_segments_of_one_recording_share_a_group_without_a_video_id(tmp_
     write_tone_wav(root / "other.wav", duration=1.0)
     (root / "segments.csv").write_text(
         "segment_id,audio,start,end,split,speaker\ns1,rec.wav,0,1,train,A\ns2,rec.wav,1,2,test,A\ns3,other.wav,,,train,B\n")
-    samples = by_id(load_corpus("mosi-raw", root))
+    samples = samples_by_id(load_corpus("mosi-raw", root))
     assert {sid: (s.group_id, s.split, s.extra) for sid, s in samples.items()} == {
         "s1": ("rec.wav", "train", {"speaker": "A"}), "s2": ("rec.wav", "test", {"speaker": "A"}),
         "s3": ("other.wav", "train", {"speaker": "B", "audio_duration": 1.0})}  # a whole recording: its WAV's length
@@ -125,7 +123,7 @@ def test_generic_times_in_milliseconds_are_read_as_seconds_and_both_forms_are_re
     root = tmp_path / "generic"
     write_tone_wav(root / "rec.wav", duration=2.0)
     (root / "segments.csv").write_text("segment_id,audio,start_ms,end_ms\ns1,rec.wav,250,1500\ns2,rec.wav,1500,\n")
-    samples = by_id(load_corpus("mosi-raw", root))
+    samples = samples_by_id(load_corpus("mosi-raw", root))
     assert [(s.start, s.end, s.extra) for s in samples.values()] == [(0.25, 1.5, {}), (1.5, None, {})]
     (root / "segments.csv").write_text("segment_id,audio,start_ms,end_ms\ns1,rec.wav,1500,250\n")
     [problem] = load_corpus("mosi-raw", root).problems  # the row alone is left out, named
@@ -151,7 +149,7 @@ def test_mmsa_clip_ids_that_lost_their_zeros_match_the_zero_padded_files(tmp_pat
         "-3g5yACwYnA,1,c,1.4,,,,Positive,test\n"
         "video_0001,0001,again,0.2,,,,Positive,train\n"), media)
     result = load_corpus("mmsa-raw", root)
-    got = {sid: (s.video, s.split, s.extra["clip_id"]) for sid, s in by_id(result).items()}
+    got = {sid: (s.video, s.split, s.extra["clip_id"]) for sid, s in samples_by_id(result).items()}
     assert got == {"video_0001$_$0001": ("Raw/video_0001/0001.mp4", "train", "0001"),
                    "video_0001$_$0002": ("Raw/video_0001/0002.mp4", "valid", "0002"),
                    "-3g5yACwYnA$_$1": ("Raw/-3g5yACwYnA/1.mp4", "test", "1")}

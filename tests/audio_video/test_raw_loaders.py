@@ -8,6 +8,7 @@ import pytest
 
 from mmdata.corpora import load_corpus
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+from tests.fakes import samples_by_id
 from tests.fakes.av import (
     MMSA_ROWS,
     MOSI_SEGMENTS,
@@ -18,14 +19,10 @@ from tests.fakes.av import (
 )
 
 
-def by_id(result):
-    return {s.sample_id: s for s in result.samples}
-
-
 def test_cmu_layout_counts_ids_labels_splits_and_sdk_keys(tmp_path):
     fake = write_fake_mosi_cmu(tmp_path / "mosi")
     result = load_corpus("mosi-raw", fake.root)
-    samples = by_id(result)
+    samples = samples_by_id(result)
     assert result.problems == [] and sorted(samples) == sorted(MOSI_SEGMENTS)
     for sample_id, (vid, k, _freq, text, label, has_wav, has_mp4) in MOSI_SEGMENTS.items():
         s = samples[sample_id]
@@ -47,7 +44,7 @@ def test_cmu_layout_without_folds_is_split_all_and_videos_missing_from_folds_are
     (fake.root / "folds.json").unlink()
     assert {s.split for s in load_corpus("mosi-raw", fake.root).samples} == {"all"}
     (fake.root / "folds.json").write_text(json.dumps({"train": ["a_b-1"]}))
-    assert by_id(load_corpus("mosi-raw", fake.root))["Xy9_1"].split == "unassigned"
+    assert samples_by_id(load_corpus("mosi-raw", fake.root))["Xy9_1"].split == "unassigned"
 
 
 def test_a_video_in_two_folds_is_a_format_error(tmp_path):
@@ -84,7 +81,7 @@ def test_labels_by_video_and_segment_number_and_orphans_reported(tmp_path):
     fake = write_fake_mosi_cmu(tmp_path / "mosi")
     (fake.root / "labels.csv").write_text("label,segment,video_id\n2.5,1,a_b-1\n-1.0,1,Xy9\n0.5,9,Xy9\n")
     result = load_corpus("mosi-raw", fake.root)
-    samples = by_id(result)
+    samples = samples_by_id(result)
     assert (samples["a_b-1_1"].label, samples["a_b-1_2"].label, samples["Xy9_1"].label) == (2.5, None, -1.0)
     assert [(p.sample_id, p.reason) for p in result.problems][0] == ("Xy9_9", "label without a WAV or MP4 clip; dropped")
     assert result.problems[0].path.endswith("labels.csv:4")
@@ -121,7 +118,7 @@ def test_transcript_line_without_a_clip_is_reported(tmp_path):
 
 def test_generic_layout_reads_segments_of_whole_recordings_by_header(tmp_path):
     fake = write_fake_mosi_generic(tmp_path / "generic")
-    samples = by_id(load_corpus("mosi-raw", fake.root))
+    samples = samples_by_id(load_corpus("mosi-raw", fake.root))
     assert sorted(samples) == ["rec1_a", "rec1_b", "rec2_a"]
     a, b, c = samples["rec1_a"], samples["rec1_b"], samples["rec2_a"]
     assert (a.audio, a.start, a.end, a.label, a.split, a.group_id) == ("audio/rec1.wav", 0.0, 1.0, 1.5, "train", "rec1")
@@ -154,7 +151,7 @@ def test_word_timing_with_end_before_start_or_negative_names_file_and_line(tmp_p
 def test_mmsa_ids_splits_labels_and_unimodal_labels(tmp_path):
     fake = write_fake_mmsa(tmp_path / "sims")
     result = load_corpus("mmsa-raw", fake.root)
-    samples = by_id(result)
+    samples = samples_by_id(result)
     assert result.problems == [] and len(samples) == 3
     s = samples["video_0001$_$0002"]
     assert (s.split, s.label, s.transcript, s.group_id, s.video, s.audio) == (
@@ -167,7 +164,7 @@ def test_mmsa_ids_splits_labels_and_unimodal_labels(tmp_path):
 @pytest.mark.parametrize("order", [tuple(range(9)), (8, 7, 6, 5, 4, 3, 2, 1, 0), (1, 0, 8, 3, 2, 4, 5, 6, 7)])
 def test_mmsa_label_csv_is_parsed_by_header_in_any_column_order(tmp_path, order):
     fake = write_fake_mmsa(tmp_path / "sims", order=order)
-    samples = by_id(load_corpus("mmsa-raw", fake.root))
+    samples = samples_by_id(load_corpus("mmsa-raw", fake.root))
     got = {sid: (s.label, s.split, s.transcript, s.extra["label_A"]) for sid, s in samples.items()}
     assert got == {f"{r[0]}$_${r[1]}": (float(r[3]), r[8], r[2], float(r[5])) for r in MMSA_ROWS}
 

@@ -16,6 +16,7 @@ from mmdata.corpora import load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError, MmdataError
 from mmdata.records import samples_to_table
+from tests.fakes import append_rows, samples_by_id
 from tests.fakes.esc50 import CLASSES, COLUMNS, TWO_CLASS_RECORDINGS, FakeClip, fake_clips, write_fake_esc50
 
 
@@ -28,17 +29,10 @@ def load(fake, split=None, **options):
     return load_corpus("esc50", fake.root, split=split, options=options)
 
 
-def append_rows(fake, *rows: str) -> int:
-    """Append raw CSV lines to esc50.csv; the line number of the first."""
-    text = fake.annotation_file.read_text(encoding="utf-8")
-    fake.annotation_file.write_text(text + "".join(f"{row}\n" for row in rows), encoding="utf-8")
-    return text.count("\n") + 1
-
-
 def test_one_sample_per_clip_with_its_class_in_extra_and_its_recording_and_class_as_group(esc50):
     result = load(esc50)
     assert result.problems == []
-    samples = {s.sample_id: s for s in result.samples}
+    samples = samples_by_id(result)
     assert {sid: (s.split, s.audio) for sid, s in samples.items()} == {
         sid: (e.split, e.audio) for sid, e in esc50.expected.items()}
     clip = samples["2-102001-B-1"]
@@ -51,7 +45,7 @@ def test_one_sample_per_clip_with_its_class_in_extra_and_its_recording_and_class
 
 def test_one_recording_in_two_classes_is_two_groups_as_the_release_deals_them_into_two_folds(tmp_path):
     fake = write_fake_esc50(tmp_path / "c", [*fake_clips(), *TWO_CLASS_RECORDINGS])
-    samples = {s.sample_id: s for s in load(fake).samples}
+    samples = samples_by_id(load(fake))
     tick, alarm = samples["2-131943-A-38"], samples["3-131943-A-37"]
     assert (tick.group_id, alarm.group_id) == ("131943-38", "131943-37")
     assert tick.extra["src_file"] == alarm.extra["src_file"] == "131943"
@@ -123,7 +117,7 @@ def test_an_unknown_split_is_refused_listing_the_splits(esc50):
 
 
 def test_bad_rows_are_left_out_and_named_at_their_line(esc50):
-    first = append_rows(esc50,
+    first = append_rows(esc50.annotation_file,
                         "1-200000-A-0.wav,1,0,dog",                       # four fields of seven
                         "6-200001-A-0.wav,6,0,dog,True,200001,A",          # fold 6
                         "1-200002-A-0.wav,1,x,dog,True,200002,A",          # target no number
@@ -215,7 +209,8 @@ def test_the_unnamed_index_column_pandas_writes_is_left_out(esc50):
 
 
 def test_a_quote_left_open_names_its_row_and_reads_no_further(esc50):
-    first = append_rows(esc50, '"1-200000-A-0.wav,1,0,dog,True,200000,A', "1-200001-A-0.wav,1,0,dog,True,200001,A")
+    first = append_rows(esc50.annotation_file, '"1-200000-A-0.wav,1,0,dog,True,200000,A',
+                        "1-200001-A-0.wav,1,0,dog,True,200001,A")
     result = load(esc50)
     assert [p.path for p in result.problems] == [f"{esc50.annotation_file}:{first}"]
     assert result.problems[0].reason.startswith("expected 7 fields (filename,fold,target,category,esc10,src_file,take), "
