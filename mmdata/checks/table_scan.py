@@ -22,7 +22,7 @@ from mmdata.checks import manifest as manifest_checks
 from mmdata.checks import tables as table_checks
 from mmdata.checks import temporal
 from mmdata.checks.issues import Issue, IssueCollector, make_issue
-from mmdata.checks.scan_context import _Context
+from mmdata.checks.scan_context import ScanStopped, _Context
 from mmdata.checks.stream import (
     ID_SCHEMA, SCAN_BATCH_ROWS, ShardInfo, fixed_rows, iter_shard_batches, read_column, row_starts, sequence_rows,
     valid_mask,
@@ -39,17 +39,17 @@ from mmdata.store.shards import parquet_pool, release_unused_memory
 RELEASE_EVERY = 16
 
 
-def check_tables(context: _Context, names: Sequence[str],
-                 threads: int | None = None) -> list[tuple[dict[str, Any], list[Issue]]]:
+def check_tables(context: _Context, names: Sequence[str]) -> list[tuple[dict[str, Any], list[Issue]]]:
     """(statistics, issues in the order found) of each table in `names` (`_check_table`), in that order.
 
-    Tables are scanned side by side on `threads` threads (default: one per CPU, at most one per
-    table; 1 scans them one after the other in the calling thread): the NaN/Inf reductions, the
-    memory-mapped page reads and Parquet's decoding release the GIL. On 2 CPUs three 100k-row tables
-    of 512, 384 and 74 dims (Arrow IPC) were checked in 0.33 s instead of 0.42 s. Each scan holds one
-    shard (or batch) at a time, so memory grows with the threads, not with the tables. When one scan
-    raises (or Ctrl-C comes), the others stop at their next batch and the error is raised."""
-    threads = min(len(names), threads or usable_cpus())
+    Tables are scanned side by side on one thread per CPU, at most one per table (one thread: one after
+    the other in the calling thread): the NaN/Inf reductions, the memory-mapped page reads and Parquet's
+    decoding release the GIL. On 2 CPUs three 100k-row tables of 512, 384 and 74 dims (Arrow IPC) were
+    checked in 0.33 s instead of 0.42 s. Side by side, each scan decodes its Parquet shards in its own
+    thread, none ahead (`_Context.decode_threads`), so memory holds about one shard or batch per thread, as
+    one scan with its read-ahead did. When one scan raises (or Ctrl-C comes), the others stop at their
+    next batch and the error is raised."""
+    threads = min(len(names), usable_cpus())
 
     def check_one(name: str) -> tuple[dict[str, Any], list[Issue]]:
         release_unused_memory()  # before the next scan: flat peak memory
@@ -58,9 +58,10 @@ def check_tables(context: _Context, names: Sequence[str],
 
     if threads <= 1:
         return [check_one(name) for name in names]
+    context.decode_threads = 0
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mmdata-check")
     try:
-        # each scan sees this run's context variables (the footers read once in an `extract` run)
+        # each scan sees the caller's context variables, as a scan in the calling thread would
         futures = [pool.submit(contextvars.copy_context().run, check_one, name) for name in names]
         wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:  # a failed scan is raised now, not after the tables before it
@@ -72,10 +73,6 @@ def check_tables(context: _Context, names: Sequence[str],
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _ScanStopped(Exception):
-    """A table scan ended because another failed (`check_tables`); never reaches the caller."""
 
 
 def _check_table(context: _Context, name: str, collector: IssueCollector | list[Issue]) -> dict[str, Any]:
@@ -151,9 +148,9 @@ def _check_rows(context: _Context, name: str, spec: FeatureSpec, columns: list[s
     aligned = True
     # One scan reads the ids with the features; rows whose ids line up with the samples table map to
     # their sample by position, others by an id lookup (the ids check below names what is wrong).
-    for row0, _, batch in _scan(context.dataset.table_dir(name), spec, columns, shards):
+    for row0, _, batch in _scan(context.dataset.table_dir(name), spec, columns, shards, context.decode_threads):
         if context.stop.is_set():
-            raise _ScanStopped(name)
+            raise ScanStopped(name)
         n = batch.num_rows
         ids = batch.column("sample_id")
         if ids.equals(context.sample_ids.slice(row0, n)):
@@ -243,17 +240,19 @@ def _ragged_values(feature: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return flat.reshape(-1, 1), temporal.owner_index(offsets - offsets[0])
 
 
-def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str],
-          shards: list[ShardInfo]) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+def _scan(table_dir: Path, spec: FeatureSpec, columns: list[str], shards: list[ShardInfo],
+          decode_threads: int | None = None) -> Iterator[tuple[int, int, pa.RecordBatch]]:
     """Batches of a table's shards of the declared type, with the table row index of each batch's
     first row and its shard index; every shard's footer goes into `shards` as the scan finds it.
 
     Each shard is opened once (`stream.iter_shard_batches`): Arrow IPC shards are mapped one at a
     time (mapping them all up front would keep a few pages of every shard resident), Parquet ones
-    decoded a few ahead on threads, a big one (whole videos) batch by batch."""
+    decoded a few ahead on `decode_threads` threads (None: one per CPU; 0: in this thread, none ahead),
+    a big one (whole videos) batch by batch."""
     schema = feature_schema(spec).remove_metadata()
     row0 = 0
-    for info, batches in iter_shard_batches(shard_files(table_dir), columns, schema, SCAN_BATCH_ROWS):
+    for info, batches in iter_shard_batches(shard_files(table_dir), columns, schema, SCAN_BATCH_ROWS,
+                                            threads=decode_threads):
         shards.append(info)
         if batches is not None and table_checks.shard_type_ok(spec, info):
             consumed = 0

@@ -7,8 +7,8 @@ loop checks its sample ids and counts its rows, and `finish_table` counts them a
 hands back what it read, as long as the file is the same one: the same path, device, inode, size
 and modification time; reading a Parquet shard's columns then (`shards.open_shard`) starts from that
 footer too. A shard written again is a new file renamed over the old one, so another inode: it is
-read afresh. Outside the block, and on other threads (the shard writer's), every call reads the
-file, as before.
+read afresh. Outside the block, and on threads that do not run in the block's context (the shard
+writer's), every call reads the file, as before.
 """
 from __future__ import annotations
 

@@ -4,13 +4,15 @@ caller's context variables."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from mmdata.checks import check_dataset
-from mmdata.checks import table_scan
+from mmdata.checks import scan_context, table_scan
+from mmdata.checks.scan_context import ScanStopped
 from mmdata.errors import DatasetError
 from mmdata.store import footers
 from tests.checks.builder import build_dataset, frames_table, mosi_samples, pooled_table, with_value
@@ -59,7 +61,7 @@ def test_a_failed_scan_is_raised_and_stops_the_scans_beside_it(faulty, monkeypat
             raise DatasetError("image.p: shard unreadable")
         try:
             return original(context, name, collector)
-        except table_scan._ScanStopped:
+        except ScanStopped:
             stopped.set()
             raise
 
@@ -92,3 +94,61 @@ def test_the_scans_see_the_callers_context_variables(faulty, monkeypatch):
         assert check_dataset(faulty).errors
     assert set(seen) == {"audio.f", "video.g", "image.p", "text.q"}
     assert all(thread.startswith("mmdata-check") and found is shared for thread, found in seen.values())
+
+
+def test_a_failed_text_scan_is_raised_and_stops_the_table_scans(faulty, monkeypatch):
+    stopped = threading.Event()
+    original_rows = table_scan._check_rows
+
+    def failing_text(self, shard):
+        raise DatasetError("samples shard unreadable")
+
+    def slow_rows(context, *args, **kwargs):  # the tables are still being scanned when the text scan fails
+        context.stop.wait(timeout=10)
+        try:
+            return original_rows(context, *args, **kwargs)
+        except ScanStopped:
+            stopped.set()
+            raise
+
+    monkeypatch.setattr(scan_context._TextCheck, "add", failing_text)
+    monkeypatch.setattr(table_scan, "_check_rows", slow_rows)
+    for threads in (1, 4):
+        stopped.clear()
+        monkeypatch.setattr(table_scan, "usable_cpus", lambda: threads)
+        with pytest.raises(DatasetError, match="samples shard unreadable"):
+            check_dataset(faulty)
+        assert stopped.is_set()
+
+
+def test_the_text_issues_keep_their_place_between_the_samples_and_the_label_issues(tmp_path):
+    """The text is checked beside the table scans, after the other samples checks; the report lists its issues
+    where a check of one thing after another does: after the split leaks, before the labels and the tables."""
+    samples = [replace(s, transcript="", label=9.0) if i == 4 else
+               replace(s, split="train", group_id="vid1") if i == 7 else s
+               for i, s in enumerate(mosi_samples(videos=4, segments=3))]
+    image = with_value(pooled_table("image.p", samples, 4), 1, np.array([1, np.nan, 2, 3], np.float32))
+    root = build_dataset(tmp_path / "ds", samples, [frames_table("audio.f", samples, 3, 10.0), image],
+                         shard_size=5, **MOSI)
+    assert [(issue.code, issue.table) for issue in check_dataset(root).issues] == [
+        ("split-leak", None), ("transcript-missing", None), ("label-range", None), ("non-finite", "image.p"),
+        ("split-counts", None)]
+
+
+def test_scans_side_by_side_work_out_the_spans_of_a_medium_once(tmp_path, monkeypatch):
+    samples = mosi_samples(videos=3, segments=2)
+    tables = [frames_table("audio.f", samples, 3, 10.0), frames_table("audio.h", samples, 2, 10.0, seed=1),
+              frames_table("audio.k", samples, 2, 10.0, seed=3)]
+    root = build_dataset(tmp_path / "ds", samples, tables, shard_size=2, **MOSI)
+    computed = []
+    original = scan_context._Context._spans_for
+
+    def slow_spans(self, keys):  # slow enough that the scans ask for the spans at the same time
+        computed.append(keys)
+        time.sleep(0.2)
+        return original(self, keys)
+
+    monkeypatch.setattr(scan_context._Context, "_spans_for", slow_spans)
+    monkeypatch.setattr(table_scan, "usable_cpus", lambda: 3)
+    assert not check_dataset(root).errors
+    assert len(computed) == len(set(computed)) == 1
