@@ -24,26 +24,44 @@ multi-hot `class_targets`; `--classes class_labels_indices.csv` orders them as t
 `extra.mids` the MIDs, with `youtube_id`, `start_seconds`, `end_seconds`, `subset` and the durations the file's
 header states. Segments whose sound no folder holds (videos taken down since 2017: every copy lacks many) and rows
 that cannot be read are left out, each named `file:line` in the errors table; the missing count is logged and kept.
+
+Option strong reads Google's temporally-strong labels instead (`audioset_strong.py`): a sample per clip of
+audioset_train_strong.tsv (train) and audioset_eval_strong.tsv (test), its timed events in `extra.events`, its
+file looked for in the folders of the weak sets the clips were drawn from.
 """
 from __future__ import annotations
 
-import csv
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mmdata.corpora.audioset_strong import (
+    CLIP_SECONDS,
+    DISPLAY_NAMES_FILE,
+    STRONG_FILE,
+    STRONG_SET_SPLIT,
+    STRONG_SET_SUBSETS,
+    STRONG_URL,
+    StrongClip,
+    read_display_names,
+    read_strong_clips,
+)
+from mmdata.corpora.audioset_segments import (
+    CLASS_LABELS_FILE,
+    SEGMENTS_FILE,
+    SUBSET_SPLIT,
+    Segment,
+    read_class_labels,
+    read_segments,
+)
 from mmdata.corpora.base import (
     LoadProblem,
     LoadResult,
     given_image_dir,
-    read_csv_rows,
-    read_text,
     register_corpus,
     safe_relative_path,
-    seconds_or_none,
 )
 from mmdata.corpora.media_captions import (
     MediaFolders,
@@ -54,25 +72,18 @@ from mmdata.corpora.media_captions import (
     media_pair,
     read_media_headers,
     regular_file_names,
-    repeated_entry_problem,
     require_videos_found,
     shown_path,
 )
-from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.errors import ConfigError, CorpusNotFoundError
 from mmdata.records import Sample
 
 log = logging.getLogger(__name__)
 
 CORPUS = "audioset"
 SPLITS = ("train", "test")
-#: The release's segment sets, each with the split its segments go to (eval is the test set of every paper).
-SUBSET_SPLIT = {"balanced_train": "train", "unbalanced_train": "train", "eval": "test"}
 #: The AS-20K setup most papers train and test on; add `unbalanced_train` for AS-2M.
 DEFAULT_SUBSETS = ("balanced_train", "eval")
-SEGMENTS_FILE = "{}_segments.csv"
-CLASS_LABELS_FILE = "class_labels_indices.csv"
-CLASS_COLUMNS = ("index", "mid", "display_name")
-COLUMNS = ("YTID", "start_seconds", "end_seconds", "positive_labels")
 #: Where the CSVs sit, relative to the root, first first ("" is the root itself): PANNs' `metadata/`, others.
 CSV_DIRS = ("", "metadata", "meta", "csv", "data", "annotations")
 #: Folders holding the subsets' folders (or the segments themselves), relative to the root, first first.
@@ -91,11 +102,6 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg")
 SUFFIXES = VIDEO_SUFFIXES + AUDIO_SUFFIXES
 SUFFIX_RANK = {suffix: rank for rank, suffix in enumerate(SUFFIXES)}
 SUFFIXES_SHOWN = f"{{{','.join(s.lstrip('.') for s in SUFFIXES)}}}"  # as messages name them: {mp4,wav,...}
-#: A row as the release writes it (`--PJHxphWEs, 30.000, 40.000, "/m/09x0r,/t/dd00088"`), read without the csv
-#: module (2M rows in the unbalanced set); a row of another shape goes to csv, which names what is wrong.
-RELEASE_ROW = re.compile(r'\s*([^\s,"/]+),\s*(\d+(?:\.\d+)?),\s*(\d+(?:\.\d+)?),\s*"([^"]*)"\s*')
-#: A run of white space: one space to the csv module, which skips spaces alone after a comma.
-WHITE_SPACE = re.compile(r"\s+")
 #: Where Google serves the class table (Hugging Face's copies hold none).
 CLASS_LABELS_URL = "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv/class_labels_indices.csv"
 
@@ -116,38 +122,20 @@ class AudioSetOptions:
     media_dir: str | None = None
     #: Accept media paths outside the corpus root (`../`, absolute, symlinks out).
     allow_outside_root: bool = False
+    #: Load the temporally-strong labels instead: a sample per clip of audioset_train_strong.tsv (split train)
+    #: and audioset_eval_strong.tsv (test) of the splits option subsets and --split load, its timed events in
+    #: `extra.events`; the segments CSVs are not read. The TSVs are looked for as the segments CSVs are.
+    strong: bool = False
+    #: With strong: the MID -> display name table naming the events' labels (class_labels_indices.csv names only
+    #: MIDs it lacks; default: mid_to_display_name.tsv beside the strong TSVs, else in the first other of the CSV
+    #: folders holding it).
+    display_names_file: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.subsets if s not in SUBSET_SPLIT]
         if unknown or not self.subsets or len(set(self.subsets)) < len(self.subsets):
             raise ValueError(f"option subsets={'+'.join(self.subsets)!r}: expected some of {list(SUBSET_SPLIT)} "
                              "each once, joined by '+' (e.g. balanced_train+eval, the AS-20K setup)")
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """One readable row of a segments file, its labels known classes (slots and a line number, not `file:line`
-    text: the unbalanced set has 2M rows)."""
-
-    youtube_id: str
-    start: float
-    end: float
-    mids: tuple[str, ...]
-    subset: str
-    file: str
-    line: int
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
-
-    @property
-    def sample_id(self) -> str:
-        return f"{self.youtube_id}_{round(self.start * 1000)}"
-
-    @property
-    def split(self) -> str:
-        return SUBSET_SPLIT[self.subset]
 
 
 @dataclass(frozen=True)
@@ -191,6 +179,8 @@ def load_audioset(corpus_dir: Path, options: AudioSetOptions, split: str | None)
     """
     wanted = check_split(split, SPLITS, {"eval": "test", "evaluation": "test"}, "AudioSet")
     subsets = _subsets_loaded(options.subsets, wanted)
+    if options.strong:
+        return _load_strong(corpus_dir, options, subsets)
     csv_dir = _csv_dir(corpus_dir, options.csv_dir, subsets)
     files = {subset: _segments_file(corpus_dir, csv_dir, subset, options) for subset in subsets}
     classes_path = _class_labels_path(corpus_dir, csv_dir, options)
@@ -199,7 +189,24 @@ def load_audioset(corpus_dir: Path, options: AudioSetOptions, split: str | None)
     listed = [seg for subset, path in files.items() for seg in read_segments(path, subset, classes, result.problems)]
     segments = first_listings(listed, result.problems, "segment")
     media = _subset_media(corpus_dir, options.media_dir, subsets)
-    missing = _add_samples(corpus_dir, options, segments, media, classes, result)
+    missing = _find_samples(corpus_dir, options, segments, media, classes, result)
+    result.metadata = {"segments_files": {s: shown_path(corpus_dir, p) for s, p in files.items()},
+                       "class_labels_file": shown_path(corpus_dir, classes_path), "subsets": list(subsets),
+                       "media_folders": {s: m.shown for s, m in media.items()},
+                       "segments_listed": len(segments), "segments_missing": missing}
+    return result
+
+
+def _find_samples(corpus_dir: Path, options: AudioSetOptions, segments: list[Segment], media: dict[str, SubsetMedia],
+                  classes: dict[str, str], result: LoadResult,
+                  events: dict[str, tuple[tuple[float, float, str], ...]] | None = None) -> int:
+    """Add a sample per segment found among the `media` of its set (`_add_samples`; `events`: the strong
+    labels' events by sample id) and log how many were not. Returns that count.
+
+    Raises:
+        CorpusNotFoundError: none was found (a wrong folder), naming the folders and option media_dir.
+    """
+    missing = _add_samples(corpus_dir, options, segments, media, classes, result, events)
     every = MediaFolders(corpus_dir, list(dict.fromkeys(f for m in media.values() for f in m.folders)))
     require_videos_found(len(segments), bool(result.samples), "AudioSet", corpus_dir,
                          f"as Y<youtube_id>, <youtube_id> or <youtube_id>_<start> with {'/'.join(SUFFIXES)}",
@@ -208,11 +215,92 @@ def load_audioset(corpus_dir: Path, options: AudioSetOptions, split: str | None)
         log.warning("%d of %d AudioSet segments not found (videos taken down since the release); each is named in "
                     "the errors table; looked in %s", missing, len(segments),
                     "; ".join(f"{s}: {m.shown}" for s, m in media.items()))
-    result.metadata = {"segments_files": {s: shown_path(corpus_dir, p) for s, p in files.items()},
-                       "class_labels_file": shown_path(corpus_dir, classes_path), "subsets": list(subsets),
-                       "media_folders": {s: m.shown for s, m in media.items()},
-                       "segments_listed": len(segments), "segments_missing": missing}
+    return missing
+
+
+def _load_strong(corpus_dir: Path, options: AudioSetOptions, subsets: list[str]) -> LoadResult:
+    """A sample per clip of the strong event lists of the splits `subsets` go to, with its events, the
+    distinct labels' names and MIDs; its file looked for in the folders of the weak sets the clips were drawn
+    from.
+
+    Raises:
+        CorpusNotFoundError: a strong TSV of a split loaded, or every display names table, not found; or none of
+            the clips found.
+        CorpusFormatError: a file that is not UTF-8, or a names table of bad lines, named `file:line`.
+    """
+    strong_sets = [name for name, split in STRONG_SET_SPLIT.items() if split in {SUBSET_SPLIT[s] for s in subsets}]
+    tsv_dir = find_csv_dir(corpus_dir, options.csv_dir, CSV_DIRS, [STRONG_FILE.format(s) for s in strong_sets])
+    files = {name: _strong_file(corpus_dir, tsv_dir, name, options) for name in strong_sets}
+    names, names_files = _display_names(corpus_dir, tsv_dir, options)
+    names_from = " nor ".join(path.name for path in names_files)
+    result = LoadResult(samples=[])
+    listed = [clip for name, path in files.items()
+              for clip in read_strong_clips(path, name, names, names_from, result.problems)]
+    clips: list[StrongClip] = first_listings(listed, result.problems, "clip")
+    segments = [_clip_segment(clip) for clip in clips]
+    media = _grouped_media(corpus_dir, options.media_dir, {name: STRONG_SET_SUBSETS[name] for name in strong_sets})
+    missing = _find_samples(corpus_dir, options, segments, media, names, result,
+                            {clip.sample_id: clip.events for clip in clips})
+    result.metadata = {"strong_files": {s: shown_path(corpus_dir, p) for s, p in files.items()},
+                       "display_names_files": [shown_path(corpus_dir, p) for p in names_files],
+                       "subsets": strong_sets, "media_folders": {s: m.shown for s, m in media.items()},
+                       "segments_listed": len(segments), "segments_missing": missing,
+                       "events": sum(len(s.extra["events"]) for s in result.samples)}
     return result
+
+
+def _strong_file(corpus_dir: Path, tsv_dir: Path, strong_set: str, options: AudioSetOptions) -> Path:
+    """The event list of `strong_set` in `tsv_dir`.
+
+    Raises:
+        CorpusNotFoundError: not there, naming where it was looked for, the options and where Google serves it.
+    """
+    path = tsv_dir / STRONG_FILE.format(strong_set)
+    if not path.is_file():
+        raise CorpusNotFoundError(
+            f"no AudioSet {path.name} found in {_looked_in(corpus_dir, tsv_dir, options.csv_dir is not None)} "
+            f"(option strong reads the temporally-strong labels); -o csv_dir= names the folder holding them, "
+            f"--split or -o subsets= the splits read (now {'+'.join(options.subsets)}); Google serves them at "
+            f"{STRONG_URL}{path.name}")
+    return path
+
+
+def _display_names(corpus_dir: Path, tsv_dir: Path, options: AudioSetOptions) -> tuple[dict[str, str], list[Path]]:
+    """MID -> display name for the strong labels, and the tables read: option display_names_file (else
+    mid_to_display_name.tsv beside the strong TSVs, else in the first other folder of `CSV_DIRS` holding it)
+    names every MID it lists, so a strong dataset speaks the strong release's vocabulary and that file names all
+    its labels (as `fuse --classes` or `event-targets`' classes); class_labels_indices.csv where found
+    (`_class_labels_path`) names the MIDs it lacks. The two tables name a few shared MIDs differently: there a
+    strong label's name is not the weak loader's.
+
+    Raises:
+        CorpusNotFoundError: option display_names_file not a file, or neither table found, naming where each
+            was looked for.
+    """
+    found, looked = _find_table(corpus_dir, tsv_dir, options.display_names_file, DISPLAY_NAMES_FILE)
+    if found is None and options.display_names_file:
+        raise CorpusNotFoundError(f"option display_names_file: {looked[0]} is not a file; expected AudioSet's "
+                                  f"{DISPLAY_NAMES_FILE} (`<mid><tab><display name>` lines; {STRONG_URL})")
+    try:
+        table = _class_labels_path(corpus_dir, tsv_dir, options)
+    except CorpusNotFoundError as e:
+        if options.class_labels_file:
+            raise
+        if found is None:
+            raise CorpusNotFoundError(
+                f"no AudioSet display names for the strong labels: {' nor '.join(map(str, looked))} is a file, and "
+                f"{e}; -o display_names_file= names {DISPLAY_NAMES_FILE} (at {STRONG_URL}{DISPLAY_NAMES_FILE})") from e
+        return read_display_names(found), [found]
+    classes = read_class_labels(table)
+    if found is None:
+        return classes, [table]
+    return {**classes, **read_display_names(found)}, [found, table]
+
+
+def _clip_segment(clip: StrongClip) -> Segment:
+    """The segment of a strong clip: its 10 s from the start its id states, its labels' MIDs."""
+    start = clip.start_ms / 1000
+    return Segment(clip.youtube_id, start, start + CLIP_SECONDS, clip.mids, clip.strong_set, clip.file, clip.line)
 
 
 def _subsets_loaded(subsets: tuple[str, ...], wanted: str | None) -> list[str]:
@@ -264,12 +352,7 @@ def _class_labels_path(corpus_dir: Path, csv_dir: Path, options: AudioSetOptions
     Raises:
         CorpusNotFoundError: not there, naming where it was looked for and the option.
     """
-    if options.class_labels_file:
-        looked = [corpus_dir / options.class_labels_file]
-    else:
-        looked = list(dict.fromkeys([csv_dir / CLASS_LABELS_FILE, *(corpus_dir / d / CLASS_LABELS_FILE
-                                                                     for d in CSV_DIRS)]))
-    found = next((path for path in looked if path.is_file()), None)
+    found, looked = _find_table(corpus_dir, csv_dir, options.class_labels_file, CLASS_LABELS_FILE)
     if found is None:
         raise CorpusNotFoundError(
             f"no AudioSet class table: {' nor '.join(map(str, looked))} is a file; -o class_labels_file= names it "
@@ -278,135 +361,20 @@ def _class_labels_path(corpus_dir: Path, csv_dir: Path, options: AudioSetOptions
     return found
 
 
-def read_class_labels(path: Path) -> dict[str, str]:
-    """MID -> display name from class_labels_indices.csv (`0,/m/09x0r,"Speech"`).
-
-    Raises:
-        CorpusFormatError: a header without index, mid and display_name, an empty MID or name, or a MID listed
-            again, named `file:line`.
-    """
-    header, rows = read_csv_rows(path)
-    missing = [c for c in CLASS_COLUMNS if c not in header]
-    if missing:
-        raise CorpusFormatError(f"{path}:1: header {','.join(header)[:120]!r} lacks {', '.join(missing)}; expected "
-                                f"{','.join(CLASS_COLUMNS)} (AudioSet's {CLASS_LABELS_FILE})")
-    names: dict[str, str] = {}
-    first_at: dict[str, int] = {}
-    for line, row in rows:
-        mid, name = row["mid"], row["display_name"]
-        if not mid or not name:
-            raise CorpusFormatError(f"{path}:{line}: empty {'mid' if not mid else 'display_name'}; expected "
-                                    f"{','.join(CLASS_COLUMNS)} values (e.g. 0,/m/09x0r,\"Speech\")")
-        if mid in first_at:
-            raise CorpusFormatError(f"{path}:{line}: MID {mid} is listed again (first at line {first_at[mid]}); "
-                                    "expected each class once")
-        first_at[mid] = line
-        names[mid] = name
-    return names
-
-
-def read_segments(path: Path, subset: str, classes: dict[str, str], problems: list[LoadProblem]) -> list[Segment]:
-    """The readable rows of one segments file in file order; a `#` line is a comment (the release's three header
-    lines). A row that is no segment, or names a video an earlier row of the file names, is named in `problems`
-    (`file:line`) and left out.
-
-    Raises:
-        CorpusFormatError: the file is not UTF-8, named `file:line`.
-    """
-    segments: list[Segment] = []
-    line_of_video: dict[str, int] = {}
-    labels_read: dict[str, tuple[str, ...] | str] = {}  # a label list's MIDs (one tuple shared), or its problem
-    name = str(path)  # once: a Path formats itself anew each time (2M rows in the unbalanced set)
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        stripped = line.lstrip()
-        if not stripped or stripped[0] == "#":
-            continue
-        segment = _row_segment(line, subset, classes, name, number, labels_read, problems)
-        if segment is None:
-            continue
-        first = line_of_video.setdefault(segment.youtube_id, number)
-        if first != number:
-            problems.append(repeated_entry_problem(segment.sample_id, segment.where,
-                                                   f"YouTube video {segment.youtube_id}", "again in this file",
-                                                   f"{name}:{first}", "row"))
-            continue
-        segments.append(segment)
-    return segments
-
-
-def _row_segment(line: str, subset: str, classes: dict[str, str], file: str, number: int,
-                 labels_read: dict[str, tuple[str, ...] | str], problems: list[LoadProblem]) -> Segment | None:
-    """The segment a row names (`YTID, start, end, "mid,mid"`: spaces after the commas as the release writes),
-    or None with its problem recorded at `file:number`."""
-    fields = _row_fields(line)
-    if isinstance(fields, str):
-        problems.append(LoadProblem(None, f"{file}:{number}", f"{fields}; row left out"))
-        return None
-    youtube_id, start_text, end_text, labels = fields
-    start, end = seconds_or_none(start_text), seconds_or_none(end_text)
-    mids = labels_read.get(labels)
-    if mids is None:
-        mids = labels_read[labels] = _mids(labels, classes)
-    reason = _row_reason(youtube_id, start_text, start, end_text, end)
-    reason = reason if reason is not None or not isinstance(mids, str) else mids
-    if reason is not None or start is None or end is None or isinstance(mids, str):
-        problems.append(LoadProblem(youtube_id or None, f"{file}:{number}", f"{reason}; row left out"))
-        return None
-    return Segment(youtube_id, start, end, mids, subset, file, number)
-
-
-def _row_fields(line: str) -> tuple[str, ...] | str:
-    """A row's four fields, stripped: by `RELEASE_ROW` where the row is as the release writes it, else by the csv
-    module (quotes as a spreadsheet writes them: a quoted id, no space after the commas), reading what
-    `RELEASE_ROW` reads from the same row unquoted; or why the row has not four."""
-    match = RELEASE_ROW.fullmatch(line)
-    if match is not None:
-        return match.groups()
-    try:
-        values = next(csv.reader([_single_spaced(line)], skipinitialspace=True, strict=True))
-    except csv.Error as e:
-        return f"{e}; expected {', '.join(COLUMNS)}"
-    if len(values) != len(COLUMNS):
-        return (f"expected {len(COLUMNS)} fields ({', '.join(COLUMNS)}), got {len(values)}: {line[:120]!r} (the "
-                "labels must be one quoted field)")
-    return tuple(v.strip() for v in values)
-
-
-def _single_spaced(line: str) -> str:
-    """`line` stripped, each run of white space one space: csv's skipinitialspace skips spaces alone, so a tab
-    before `"/m/a,/m/b"` would keep its quotes and split the labels, and a space after the last closing quote is
-    a csv error. No field of a segment holds white space of its own (ids, times, MIDs)."""
-    return WHITE_SPACE.sub(" ", line.strip())
-
-
-def _row_reason(youtube_id: str, start_text: str, start: float | None, end_text: str,
-                end: float | None) -> str | None:
-    """Why a row's id and times name no segment, or None."""
-    if not youtube_id or "/" in youtube_id:
-        return f"YTID {youtube_id!r} is {'empty' if not youtube_id else 'no YouTube id (holds a /)'}"
-    if start is None or end is None:
-        name, text = ("start_seconds", start_text) if start is None else ("end_seconds", end_text)
-        return f"{name} {text!r} is not a number of seconds (expected e.g. 30.000)"
-    if start >= end:
-        return f"start_seconds {start_text} is not before end_seconds {end_text}"
-    return None
-
-
-def _mids(labels: str, classes: dict[str, str]) -> tuple[str, ...] | str:
-    """The MIDs of a row's label field (`/m/09x0r,/t/dd00088`), or why they name no known classes."""
-    mids = tuple(m.strip() for m in labels.split(","))
-    if not any(mids):
-        return "no label; expected a quoted list of MIDs (\"/m/09x0r,/t/dd00088\")"
-    if not all(mids):
-        return f"an empty MID in {','.join(mids)!r}; expected MIDs separated by commas"
-    unknown = [m for m in mids if m not in classes]
-    if unknown:
-        return f"MID {unknown[0]} is not in {CLASS_LABELS_FILE} ({len(unknown)} unknown in this row)"
-    return mids
+def _find_table(corpus_dir: Path, csv_dir: Path, given: str | None, name: str) -> tuple[Path | None, list[Path]]:
+    """The table `given` by its option (relative to the root or absolute), else the file `name` in `csv_dir`, else
+    in the first other folder of `CSV_DIRS` holding it; None where no such file is there. Also the paths looked
+    at, each once in that order, for the caller's refusal to name."""
+    if given:
+        looked = [corpus_dir / given]
+    else:
+        looked = list(dict.fromkeys([csv_dir / name, *(corpus_dir / folder / name for folder in CSV_DIRS)]))
+    return next((path for path in looked if path.is_file()), None), looked
 
 
 def _add_samples(corpus_dir: Path, options: AudioSetOptions, segments: list[Segment],
-                 media: dict[str, SubsetMedia], classes: dict[str, str], result: LoadResult) -> int:
+                 media: dict[str, SubsetMedia], classes: dict[str, str], result: LoadResult,
+                 events: dict[str, tuple[tuple[float, float, str], ...]] | None = None) -> int:
     """A sample per segment whose video or sound is found among its subset's `media`; one with neither is named
     at its row. Every segment's files are found first (index lookups), then their headers are read together
     (`read_media_headers`: on threads where a segment has a video), then the samples are made in the segments'
@@ -422,7 +390,8 @@ def _add_samples(corpus_dir: Path, options: AudioSetOptions, segments: list[Segm
             missing += 1
             result.problems.append(_missing_problem(media[segment.subset], stems, segment))
             continue
-        result.samples.append(_sample(segment, video, audio, classes, next(headers)))
+        result.samples.append(_sample(segment, video, audio, classes, next(headers),
+                                      None if events is None else events[segment.sample_id]))
     return missing
 
 
@@ -463,12 +432,15 @@ def _missing_problem(media: SubsetMedia, stems: list[str], segment: Segment) -> 
 
 
 def _sample(segment: Segment, video: str | None, audio: str | None, classes: dict[str, str],
-            header: dict[str, float]) -> Sample:
-    """The sample of a segment with its class names and MIDs, and the durations its files' `header` states
-    (`media_files_extra`: the sound file's, else the MP4's audio stream's, then the MP4's span)."""
-    extra: dict[str, Any] = {"labels": [classes[m] for m in segment.mids], "mids": list(segment.mids),
-                             "youtube_id": segment.youtube_id, "start_seconds": segment.start,
-                             "end_seconds": segment.end, "subset": segment.subset}
+            header: dict[str, float], events: tuple[tuple[float, float, str], ...] | None = None) -> Sample:
+    """The sample of a segment with its class names and MIDs (`events`: a strong clip's, as `[start, end,
+    display name]` lists after them), and the durations its files' `header` states (`media_files_extra`: the
+    sound file's, else the MP4's audio stream's, then the MP4's span)."""
+    extra: dict[str, Any] = {"labels": [classes[m] for m in segment.mids], "mids": list(segment.mids)}
+    if events is not None:
+        extra["events"] = [list(event) for event in events]
+    extra.update({"youtube_id": segment.youtube_id, "start_seconds": segment.start, "end_seconds": segment.end,
+                  "subset": segment.subset})
     extra.update(header)
     return Sample(sample_id=segment.sample_id, corpus=CORPUS, split=segment.split, group_id=segment.youtube_id,
                   video=video, audio=audio, extra=extra)
@@ -495,22 +467,35 @@ def _every_suffix(stem: str) -> str:
 
 def _subset_media(corpus_dir: Path, media_dir: str | None, subsets: list[str]) -> dict[str, SubsetMedia]:
     """Each subset's media, indexed once: its folders (`_subset_folders`), then the parents themselves (option
-    media_dir, else those of `MEDIA_DIRS` that are there). Subsets searching the same folders (no set folders:
+    media_dir, else those of `MEDIA_DIRS` that are there)."""
+    return _grouped_media(corpus_dir, media_dir, {subset: (subset,) for subset in subsets})
+
+
+def _grouped_media(corpus_dir: Path, media_dir: str | None,
+                   groups: dict[str, tuple[str, ...]]) -> dict[str, SubsetMedia]:
+    """The media of each group of subsets (a strong set: the weak sets its clips were drawn from), indexed
+    once: the folders of its subsets in their order (`_subset_folders`), then the parents themselves (option
+    media_dir, else those of `MEDIA_DIRS` that are there). Groups searching the same folders (no set folders:
     every clip in the parents) share one index, and every folder is listed once."""
     parents = [given_image_dir(media_dir)] if media_dir is not None else \
         [d for d in MEDIA_DIRS if (corpus_dir / d).is_dir()]
     listings: dict[str, list[str]] = {}
     indexes: dict[tuple[str, ...], SubsetMedia] = {}
     media: dict[str, SubsetMedia] = {}
-    for subset in subsets:
-        own, shown = _subset_folders(corpus_dir, parents, subset)
+    for group, subsets in groups.items():
+        own: list[str] = []
+        shown: list[str] = []
+        for subset in subsets:
+            subset_own, subset_shown = _subset_folders(corpus_dir, parents, subset)
+            own += subset_own
+            shown += subset_shown
         folders = tuple(own + parents)
         if folders not in indexes:
             video, audio = _index_files(corpus_dir, folders, listings)
             shown_parents = [folder_list(parents)] if parents else []
             indexes[folders] = SubsetMedia(list(folders), ", ".join([*shown, *shown_parents]) or "no folder",
                                            video, audio)
-        media[subset] = indexes[folders]
+        media[group] = indexes[folders]
     return media
 
 

@@ -8,16 +8,15 @@ length compare per object) and, only when a repeat is found, scans the text agai
 from __future__ import annotations
 
 import bisect
-import gc
 import json
 import re
 from array import array
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mmdata.corpora import base  # the module, for gc_paused at call time: base imports this module first
 from mmdata.errors import CorpusFormatError
 
 
@@ -79,13 +78,13 @@ def parse_json(path: Path, text: str, repeated_entries: list[RepeatedKey] | None
         CorpusFormatError: a repeated key, named `file:line:column` with the object it is in.
     """
     try:
-        with _gc_paused():
+        with base.gc_paused():
             return UNIQUE_KEYS_DECODER.decode(text)
     except RepeatedKeyFound:
         pass
     if repeated_entries is None:
         raise repeated_key_error(next(repeated_keys(path, text)))
-    with _gc_paused():
+    with base.gc_paused():
         data = _PLAIN.decode(text)  # the whole text is checked for syntax before the repeats are scanned
     for repeat in repeated_keys(path, text, values_at=entries_at):
         if repeat.steps != entries_at:
@@ -182,19 +181,6 @@ class _Lines:
             self.newlines = newline_offsets(self.text)
         line, column = line_and_column(self.newlines, pos)
         return f"{line}:{column}"
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a parse builds its objects (a parse makes no cycles; on a
-    50 MB annotation file the collector's passes over the growing objects cost more than the parse)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 __all__ = ["REPEATED_KEY_HINT", "UNIQUE_KEYS_DECODER", "RepeatedKey", "RepeatedKeyFound", "parse_json", "repeated_key_error", "repeated_keys", "skip_json_space"]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mmdata.corpora import load_corpus
-from mmdata.corpora.audioset import RELEASE_ROW
+from mmdata.corpora.audioset_segments import RELEASE_ROW
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.corpora.media_captions import audio_duration_extra
 from mmdata.corpora.mosi_raw_media import record_video_span

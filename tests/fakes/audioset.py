@@ -134,3 +134,76 @@ def write_fake_audioset_audiosetdl(root: Path) -> FakeCorpus:
     with sound), as audiosetdl saves them."""
     return write_fake_audioset(root, naming="audiosetdl", csv_dir="", media_dir="data", suffix=".flac",
                                with_video=True)
+
+
+#: The strong labels' name table: the class table's names and one label the class table lacks (the strong
+#: vocabulary is not a subset of the 527 classes), written as mid_to_display_name.tsv writes them.
+STRONG_ONLY = ("/m/0641k", "Paper rustling")
+STRONG_NAMES = {**NAMES, STRONG_ONLY[0]: STRONG_ONLY[1]}
+
+
+@dataclass(frozen=True)
+class FakeStrongClip:
+    """A clip of the strong labels: the weak segment whose file holds its sound, its events (start, end, MID) in
+    the order the TSV lists them."""
+
+    segment: FakeSegment
+    events: tuple[tuple[float, float, str], ...]
+
+    @property
+    def tsv(self) -> str:
+        return "eval_strong" if self.segment.subset == "eval" else "train_strong"
+
+    def lines(self) -> list[str]:
+        return [f"{self.segment.sample_id}\t{start:.3f}\t{end:.3f}\t{mid}" for start, end, mid in self.events]
+
+
+#: A balanced and an unbalanced training clip (the train TSV draws on both sets) and an eval clip; events
+#: unsorted, one label twice, one label only the strong names table has.
+STRONG_CLIPS = (
+    FakeStrongClip(SEGMENTS[0], ((2.627, 7.237, "/m/09x0r"), (0.0, 10.0, "/t/dd00088"), (0.5, 1.25, "/m/09x0r"))),
+    FakeStrongClip(SEGMENTS[5], ((1.0, 2.0, STRONG_ONLY[0]), (1.0, 1.5, "/m/04rlf"))),
+    FakeStrongClip(SEGMENTS[4], ((3.0, 9.999, "/m/0jbk"), (0.0, 3.2, "/m/0bt9lr"))),
+)
+
+
+def strong_tsv(clips: tuple[FakeStrongClip, ...] | list[FakeStrongClip]) -> str:
+    """An event list as the release writes it: its header, then the clips' events, those of the clips taking
+    turns (the loader must group a clip's events wherever they are)."""
+    lines = [clip.lines() for clip in clips]
+    turns = [line for n in range(max(map(len, lines), default=0)) for clip in lines for line in clip[n:n + 1]]
+    return "segment_id\tstart_time_seconds\tend_time_seconds\tlabel\n" + "".join(line + "\n" for line in turns)
+
+
+def write_fake_audioset_strong(root: Path, *, naming: str = "panns", tsv_dir: str = "metadata",
+                               media_dir: str = "audios", suffix: str = ".wav",
+                               clips: tuple[FakeStrongClip, ...] = STRONG_CLIPS, names_table: bool = True,
+                               class_table: bool = True) -> FakeCorpus:
+    """audioset_train_strong.tsv and audioset_eval_strong.tsv of `clips` in `tsv_dir` (with
+    mid_to_display_name.tsv where `names_table`, class_labels_indices.csv where `class_table`; no segments CSV),
+    and each clip's sound in its weak set's folder as `naming`'s tool names it."""
+    folder = root / tsv_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    if names_table:
+        (folder / "mid_to_display_name.tsv").write_text(
+            "".join(f"{mid}\t{name}\n" for mid, name in STRONG_NAMES.items()), encoding="utf-8")
+    if class_table:
+        (folder / "class_labels_indices.csv").write_text(class_labels_csv(), encoding="utf-8")
+    expected: dict[str, ExpectedSample] = {}
+    for tsv in ("train_strong", "eval_strong"):
+        listed = [clip for clip in clips if clip.tsv == tsv]
+        (folder / f"audioset_{tsv}.tsv").write_text(strong_tsv(listed), encoding="utf-8")
+        for seed, clip in enumerate(listed):
+            path = media_file(clip.segment, naming, media_dir, suffix)
+            write_clip(root / path, seed)
+            expected[clip.segment.sample_id] = ExpectedSample(split=clip.segment.split, audio=path)
+    first = folder / "audioset_train_strong.tsv"
+    return FakeCorpus("audioset", root, first, expected, options={"strong": True},
+                      corrupt=lambda: garble_line(first, 3))
+
+
+@register_fake("audioset", "strong-panns-wav")
+def write_fake_audioset_strong_panns(root: Path) -> FakeCorpus:
+    """The strong labels' TSVs in metadata/, the clips in PANNs' audios/<subset>_segments/Y<id>.wav (the
+    unbalanced set in part folders)."""
+    return write_fake_audioset_strong(root)
