@@ -24,7 +24,9 @@ Samples table schema (`SAMPLES_SCHEMA`):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Literal
@@ -159,6 +161,31 @@ def media_spans(extra: pa.Array | pa.ChunkedArray, keys: Sequence[str] = DURATIO
             usable = rows & np.isfinite(found)
             starts[usable] = found[usable]
     return starts, durations
+
+
+def media_span_of(extra: Mapping[str, Any], keys: Sequence[str] = DURATION_KEYS) -> tuple[float, float]:
+    """`media_spans` of one sample's `extra` already parsed into a dict: (start, duration) by the same rule (the
+    first of `keys` holding a finite number >= 0, as a number or a numeric string; the start recorded with that
+    key, else 0), read from the dict's top level without JSON text or a regex pass: ~1 us a sample where a
+    one-row `media_spans` costs ~1 ms. (NaN, NaN) without a duration."""
+    for key in keys:
+        duration = _plain_number(extra.get(key))
+        if math.isfinite(duration) and duration >= 0:
+            start = _plain_number(extra.get(START_KEYS[key])) if key in START_KEYS else math.nan
+            return (start if math.isfinite(start) else 0.0), duration
+    return math.nan, math.nan
+
+
+def _plain_number(value: Any) -> float:
+    """A JSON value as `_key_values` reads it: a number, or a string holding a plain decimal (`_DECIMAL`,
+    spaces around it ignored); NaN for anything else (true, null, a list, "inf")."""
+    if isinstance(value, bool):
+        return math.nan
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and re.match(_DECIMAL, value.strip()):
+        return float(value.strip())
+    return math.nan
 
 
 def media_ends(extra: pa.Array | pa.ChunkedArray, keys: Sequence[str] = DURATION_KEYS) -> np.ndarray:

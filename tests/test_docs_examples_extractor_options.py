@@ -25,6 +25,7 @@ SECTIONS = {
     "tokens": "### `tokens`",
     "hashed-bow": "### `hashed-bow`",
     "word-embeddings": "### `word-embeddings`",
+    "event-targets": "### `event-targets`",
     **dict.fromkeys(("librosa-logmel", "librosa-mfcc", "torchaudio-logmel", "torchaudio-mfcc"),
                     "### `librosa-logmel`, `librosa-mfcc`, `torchaudio-logmel`, `torchaudio-mfcc`"),
     "kaldi-fbank": "### `kaldi-fbank`",

@@ -6,3 +6,4 @@ from mmdata.features import audio_opensmile, audio_prosody, video, words  # noqa
 from mmdata.features import speech_models  # noqa: F401
 from mmdata.features import video_models  # noqa: F401
 from mmdata.features import clip_models, clip_text  # noqa: F401
+from mmdata.features import event_targets  # noqa: F401

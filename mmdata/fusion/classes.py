@@ -13,7 +13,9 @@ a float32 multi-hot `class_targets` column instead (`class_targets.py`).
 
 A classes file is UTF-8 text, one class name per line, as Kinetics' and ImageNet's label files are (a byte
 order mark, blank lines and the spaces around a name are ignored; a name twice is refused); or a table whose
-header is `index,mid,display_name`, as AudioSet's class_labels_indices.csv is: the display names, id = index. Values are
+header is `index,mid,display_name`, as AudioSet's class_labels_indices.csv is: the display names, id = index; or lines
+`<mid><TAB><display name>` without a header, as AudioSet's strong labels' mid_to_display_name.tsv is: the display
+names in line order. Values are
 read in one Arrow JSON parse of the `extra` column, or, where Arrow cannot (an integer among the names, an
 `extra` that is not an object), a Python parse per row that names a bad sample.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -136,7 +139,9 @@ def choose_classes(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArra
 def read_classes_file(path: str | Path) -> list[str]:
     """Class names in line order (id = position): UTF-8, a byte order mark, blank lines and surrounding spaces ignored;
     or, where the first line is `index,mid,display_name` (AudioSet's class_labels_indices.csv), the display names
-    in index order (id = index).
+    in index order (id = index); or, where the first line (after a header line, if any) is `<mid><TAB><display
+    name>` (AudioSet's strong labels' mid_to_display_name.tsv), the display names in line order, every other line
+    held to that form.
 
     Raises:
         ConfigError: the file cannot be read or decoded, names no class, or names one twice (both lines); a bad
@@ -150,6 +155,13 @@ def read_classes_file(path: str | Path) -> list[str]:
                           "class name per line") from e
     if _is_class_table(text):
         return _class_table_names(path, text)
+    try:
+        mid_rows = _mid_name_rows(text)
+    except _MidRowError as e:
+        raise ConfigError(f"{path}:{e.number}: {e.line[:120]!r} is not `<mid><TAB><display name>`, as the lines "
+                          "before it are (AudioSet's mid_to_display_name.tsv); expected one such line per class") from e
+    if mid_rows is not None:
+        return _mid_name_table_names(path, mid_rows)
     names: list[str] = []
     first_line: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -206,6 +218,59 @@ def _class_table_names(path: Path, text: str) -> list[str]:
         raise ConfigError(f"--classes {path}: the indices are not 0..{len(name_of) - 1} (no index {gap}); expected "
                           "the index column to number the classes from 0, as their ids")
     return [name_of[i] for i in range(len(name_of))]
+
+
+#: A line of AudioSet's mid_to_display_name.tsv: a MID (`/m/09x0r`, `/t/dd00088`, `/g/11b630rrvh`), a tab, a name.
+MID_NAME_LINE = re.compile(r"/[a-z]/[0-9A-Za-z_]+\t[^\t]*\S[^\t]*")
+
+
+def _mid_name_rows(text: str) -> list[tuple[int, str]] | None:
+    """The (line number, line) of a `<mid><TAB><display name>` classes file (mid_to_display_name.tsv), without a
+    header line (`mid<TAB>display_name` or any first line of one tab followed by such rows); None for a file of
+    another form, told by its first rows: a first row (after such a header) of a MID, a tab and a name.
+
+    Raises:
+        ConfigError: a later line that is not `<mid><TAB><display name>`, named `file:line` (as a class table's
+            bad row is): one such file is read whole or refused, never as names holding tabs.
+    """
+    rows = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if len(rows) > 1 and "\t" in rows[0][1] and not MID_NAME_LINE.fullmatch(rows[0][1]) \
+            and MID_NAME_LINE.fullmatch(rows[1][1]):
+        rows = rows[1:]  # a header line
+    if not rows or not MID_NAME_LINE.fullmatch(rows[0][1]):
+        return None
+    for number, line in rows:
+        if not MID_NAME_LINE.fullmatch(line):
+            raise _MidRowError(number, line)
+    return rows
+
+
+class _MidRowError(Exception):
+    """A line of a `<mid><TAB><display name>` classes file that is not one (`_mid_name_rows`)."""
+
+    def __init__(self, number: int, line: str):
+        super().__init__(number, line)
+        self.number, self.line = number, line
+
+
+def _mid_name_table_names(path: Path, rows: list[tuple[int, str]]) -> list[str]:
+    """The display names of a `<mid><TAB><display name>` file's rows in line order (id = position among the names).
+
+    Raises:
+        ConfigError: a MID or a display name given twice, named `file:line` with the line it was first on.
+    """
+    names: list[str] = []
+    line_of: dict[tuple[str, str], int] = {}  # ("mid", "/m/09x0r") / ("class", "Speech") -> its line
+    for number, line in rows:
+        mid, _, name = line.partition("\t")
+        for key in (("mid", mid), ("class", name.strip())):
+            if key in line_of:
+                raise ConfigError(f"{path}:{number}: {key[0]} {key[1]!r} is listed again (first on line "
+                                  f"{line_of[key]}); expected each MID and each display name once (a name's line "
+                                  "order is its id)")
+            line_of[key] = number
+        names.append(name.strip())
+    return names
 
 
 def read_class_names(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str,
