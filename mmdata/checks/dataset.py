@@ -15,11 +15,9 @@ The names moved there stay importable from here.
 """
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from mmdata.checks import tables as table_checks
 from mmdata.checks.aligned import check_aligned_in_step
 from mmdata.checks.issues import Issue, IssueCollector
 from mmdata.checks.scan_context import (  # noqa: F401 - also re-exported from here
-    ScanStopped, _SAMPLE_COLUMNS, _SPAN_COLUMNS, _TEXT_COLUMNS, _captions_expected, _Context,
+    _SAMPLE_COLUMNS, _SPAN_COLUMNS, _TEXT_COLUMNS, _captions_expected, _Context,
 )
 from mmdata.checks.splits import check_split_counts, check_split_leaks, count_splits
 from mmdata.checks.table_scan import (  # noqa: F401 - also re-exported from here
@@ -153,14 +151,12 @@ def check_dataset(
         dataset.entry(name)  # unknown names fail before any work
     specs = [FeatureSpec.from_json(dataset.entry(n).spec) for n in names]
     context = _Context.build(dataset, options, needs_spans=any(s.kind == "sequence" for s in specs),
-                             needs_text_counts=any(s.item_axis == "caption" for s in specs), texts_later=True)
-    before_text, after_text = _check_samples(dataset, context, options)
+                             needs_text_counts=any(s.item_axis == "caption" for s in specs))
+    collector = IssueCollector(options.max_examples)
+    collector.extend(_check_samples(dataset, context, options))
     report = CheckReport(dataset_dir=dataset.root, issues=[], splits=count_splits(context.samples.column("split")))
     context.samples = pa.table({"sample_id": context.sample_ids})  # the table scans need ids (and spans) only
-    text_issues, checked = _check_texts_and_tables(context, names)
-    collector = IssueCollector(options.max_examples)
-    collector.extend(before_text + text_issues + after_text)
-    for name, (stats, issues) in zip(names, checked):
+    for name, (stats, issues) in zip(names, check_tables(context, names)):
         collector.extend(issues)
         report.tables[name] = stats
         report.rows_checked += stats["rows"]
@@ -171,30 +167,7 @@ def check_dataset(
     return report
 
 
-def _check_texts_and_tables(context: _Context,
-                            names: list[str]) -> tuple[list[Issue], list[tuple[dict[str, Any], list[Issue]]]]:
-    """(the samples' text issues, `check_tables(context, names)`): the text is checked (`_Context.check_texts`) on
-    a thread of its own beside the tables' scans. When either fails, the other stops at its next shard or batch
-    and that failure is raised."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmdata-check-text") as side:
-        texts = side.submit(contextvars.copy_context().run, context.check_texts)
-        texts.add_done_callback(lambda done: done.exception() is None or context.stop.set())
-        try:
-            checked = check_tables(context, names)
-        except ScanStopped:  # the text scan failed first: its error is the one to raise
-            error = texts.exception()
-            if error is None:
-                raise
-            raise error from None
-        except BaseException:
-            context.stop.set()  # Ctrl-C, or a table's scan failed: the text scan ends at its next shard
-            raise
-        return texts.result(), checked
-
-
-def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -> tuple[list[Issue], list[Issue]]:
-    """The samples table's issues before its text issues (loader errors, manifest counts, ids, splits) and after
-    them (labels): the report lists them in this order around the text's."""
+def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -> list[Issue]:
     samples = context.samples
     loader = context.failed.filter(pc.equal(context.failed.column("table"), LOADER_ERRORS_TABLE))
     failed_ids = loader.column("sample_id")
@@ -211,6 +184,8 @@ def _check_samples(dataset: Dataset, context: _Context, options: CheckOptions) -
     issues += table_checks.check_unique_ids(None, context.sample_ids, max_examples=options.max_examples)
     issues += check_split_counts(samples.column("split"))
     issues += check_split_leaks(samples, max_examples=options.max_examples)
+    issues += context.text_issues
     label_range = options.label_range or sample_checks.label_range_for(dataset.manifest.corpus,
                                                                          dataset.manifest.extra.get("loader"))
-    return issues, sample_checks.check_labels(samples, label_range, max_examples=options.max_examples)
+    issues += sample_checks.check_labels(samples, label_range, max_examples=options.max_examples)
+    return issues

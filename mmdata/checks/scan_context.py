@@ -46,49 +46,8 @@ def _captions_expected(dataset: Dataset) -> tuple[list[str], bool]:
 
 
 class ScanStopped(Exception):
-    """A scan of `check_dataset` (a feature table's, or the samples' text) ended because another scan failed
-    (`_Context.stop`); never reaches `check_dataset`'s caller."""
-
-
-def _samples_as_listed(dataset: Dataset) -> bool:
-    """Whether the samples shards must be the ones the manifest lists: not while an update is unfinished (it has
-    written part of the grown samples table, and the manifest lists the rows before it)."""
-    return interrupted_update(dataset.manifest) is None
-
-
-class _TextCheck:
-    """The checks of the samples' text, shard by shard: captions and transcripts where the corpus promises them
-    (`samples.check_text`), the further labels in `extra` (`samples.AuxLabelCheck`), and, with `counts`, each
-    sample's number of texts (`captions.text_counts`, for caption-level tables)."""
-
-    def __init__(self, dataset: Dataset, options: CheckOptions, *, counts: bool):
-        self.options = options
-        self.uncaptioned, self.optional = _captions_expected(dataset)
-        loader = dataset.manifest.extra.get("loader") or {}
-        self.aux_labels = sample_checks.AuxLabelCheck(
-            sample_checks.corpus_dataset(dataset.manifest.corpus, loader), max_examples=options.max_examples,
-            label_names=loader.get("label_names"))
-        # `extra` is read only for corpora with further labels in it (CH-SIMS, CMU-MOSEI), or with transcripts
-        # (its word lists tell a segment lying in a pause from a lost transcript)
-        needs_extra = bool(self.aux_labels.ranges) or sample_checks.reads_words(dataset.manifest.corpus)
-        #: The columns `add` reads besides `sample_id` and `split`.
-        self.columns = _TEXT_COLUMNS + (["extra"] if needs_extra else [])
-        self._issues: list[Issue] = []
-        self._counts: list[np.ndarray] | None = [] if counts else None
-
-    def add(self, shard: pa.Table) -> None:
-        self._issues += sample_checks.check_text(shard, max_examples=self.options.max_examples,
-                                                 uncaptioned_splits=self.uncaptioned, captions_optional=self.optional)
-        self.aux_labels.add(shard)
-        if self._counts is not None:
-            self._counts.append(caption_checks.text_counts(shard.column("captions"), shard.column("transcript")))
-
-    def issues(self) -> list[Issue]:
-        return self._issues + self.aux_labels.issues()
-
-    def counts(self) -> np.ndarray | None:
-        """Texts per sample, in samples order (None: not counted)."""
-        return None if self._counts is None else np.concatenate(self._counts) if self._counts else np.empty(0, np.int64)
+    """A feature table's scan in `check_dataset` ended because another table's scan failed (`_Context.stop`);
+    never reaches `check_dataset`'s caller."""
 
 
 @dataclass
@@ -102,7 +61,7 @@ class _Context:
     lo: np.ndarray
     end: np.ndarray  # each sample's end, NaN for a whole file (its media's duration bounds it)
     extra: pa.ChunkedArray | None  # the samples' `extra`, where durations are read (None: no sequence table)
-    text_issues: list[Issue] | None  # None: not checked yet (`check_texts`)
+    text_issues: list[Issue]
     #: Some sample names an audio or video file (a `.csd` or pickle corpus names none).
     has_media: bool = True
     #: Samples without a start (a whole clip, or one cut only at its end): they begin where their medium does.
@@ -179,19 +138,36 @@ class _Context:
 
     @classmethod
     def build(cls, dataset: Dataset, options: CheckOptions, needs_spans: bool,
-              needs_text_counts: bool = False, *, texts_later: bool = False) -> _Context:
+              needs_text_counts: bool = False) -> _Context:
         """One scan of the samples table: its small columns are kept, its text is checked shard by
         shard (`text_issues`) and dropped (counted per sample first when `needs_text_counts`), and
-        the rows of each shard are counted. `texts_later`: the text is not read here, unless
-        `needs_text_counts`; `check_texts` reads and checks it in a scan of its own (which
-        `check_dataset` runs beside the feature tables' scans), and `text_issues` is None until then."""
-        texts = _TextCheck(dataset, options, counts=needs_text_counts)
-        later = texts_later and not needs_text_counts
+        the rows of each shard are counted."""
+        text_issues: list[Issue] = []
+        text_counts: list[np.ndarray] = []
+
+        uncaptioned, optional = _captions_expected(dataset)
+
+        loader = dataset.manifest.extra.get("loader") or {}
+        aux_labels = sample_checks.AuxLabelCheck(
+            sample_checks.corpus_dataset(dataset.manifest.corpus, loader), max_examples=options.max_examples,
+            label_names=loader.get("label_names"))
+
+        def check_text(shard: pa.Table) -> None:
+            text_issues.extend(sample_checks.check_text(shard, max_examples=options.max_examples,
+                                                        uncaptioned_splits=uncaptioned, captions_optional=optional))
+            aux_labels.add(shard)
+            if needs_text_counts:
+                text_counts.append(caption_checks.text_counts(shard.column("captions"), shard.column("transcript")))
+
         keep = _SAMPLE_COLUMNS + (_SPAN_COLUMNS if needs_spans else [])
-        read = keep if later else keep + texts.columns
-        samples, sample_shard_rows = scan_samples(dataset, read, keep, None if later else texts.add,
-                                                  as_listed=_samples_as_listed(dataset))
-        text_issues = None if later else texts.issues()
+        # `extra` is read only for corpora with further labels in it (CH-SIMS, CMU-MOSEI), or with transcripts
+        # (its word lists tell a segment lying in a pause from a lost transcript)
+        needs_extra = bool(aux_labels.ranges) or sample_checks.reads_words(dataset.manifest.corpus)
+        read = keep + _TEXT_COLUMNS + (["extra"] if needs_extra else [])
+        # an unfinished update has written part of the grown samples table: the manifest lists the rows before it
+        samples, sample_shard_rows = scan_samples(dataset, read, keep, check_text,
+                                                  as_listed=interrupted_update(dataset.manifest) is None)
+        text_issues += aux_labels.issues()
         ids = samples.column("sample_id").combine_chunks()
         lo = end = np.empty(0)  # segment spans: only sequence tables are checked against them
         start_null = np.empty(0, dtype=bool)
@@ -205,26 +181,8 @@ class _Context:
         errors = dataset.errors().select(["table", "sample_id", "error_type"])
         has_media = any(c in samples.column_names and samples.column(c).null_count < len(samples) for c in ("audio", "video"))
         return cls(dataset, options, samples, ids, sample_shard_rows, errors, lo, end, extra, text_issues, has_media,
-                   start_null=start_null, text_counts=texts.counts())
-
-    def check_texts(self) -> list[Issue]:
-        """`text_issues`: those `build` found, or (`texts_later`) those of a scan of the samples table's text
-        columns now, shard by shard (memory holds one shard's text). It ends early, raising `ScanStopped`,
-        when `stop` is set (another scan failed)."""
-        if self.text_issues is not None:
-            return self.text_issues
-        texts = _TextCheck(self.dataset, self.options, counts=False)
-
-        def check(shard: pa.Table) -> None:
-            if self.stop.is_set():
-                raise ScanStopped(str(self.dataset.root))
-            texts.add(shard)
-
-        # decoded in this thread (`threads=0`): the table scans beside it keep the CPUs busy
-        scan_samples(self.dataset, ["sample_id", "split", *texts.columns], [], check, threads=0,
-                     as_listed=_samples_as_listed(self.dataset))
-        self.text_issues = texts.issues()
-        return self.text_issues
+                   start_null=start_null,
+                   text_counts=np.concatenate(text_counts) if needs_text_counts else None)
 
     def failed_ids(self, table: str) -> pa.Array:
         rows = self.failed.filter(pc.equal(self.failed.column("table"), table))

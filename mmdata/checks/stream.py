@@ -242,12 +242,12 @@ def read_column(files: Sequence[Path], column: str, schema: pa.Schema | None = N
 def scan_samples(dataset: Dataset, columns: list[str], keep: list[str] | None = None,
                  each: Callable[[pa.Table], None] | None = None, *,
                  threads: int | None = None, as_listed: bool = True) -> tuple[pa.Table, list[int]]:
-    """One scan of the samples table: its `keep` columns (default: all `columns`; [] none) whole, the rows
+    """One scan of the samples table: its `keep` columns (default: all `columns`) whole, the rows
     of each shard in shard order, and every shard's `columns` handed to `each` (for checks of
     columns not kept). `threads`: as for `iter_table_shards` (0 when other threads keep the CPUs
     busy meanwhile). `as_listed`: refuse shards other than the manifest lists (False: read the
     shards there are, as an unfinished `extract --update` left them)."""
-    keep = columns if keep is None else keep
+    keep = keep or columns
     parts: list[pa.Table] = []
     rows: list[int] = []
     files = _samples_shards(dataset) if as_listed else shard_files(samples_dir(dataset.root))

@@ -96,34 +96,9 @@ def test_the_scans_see_the_callers_context_variables(faulty, monkeypatch):
     assert all(thread.startswith("mmdata-check") and found is shared for thread, found in seen.values())
 
 
-def test_a_failed_text_scan_is_raised_and_stops_the_table_scans(faulty, monkeypatch):
-    stopped = threading.Event()
-    original_rows = table_scan._check_rows
-
-    def failing_text(self, shard):
-        raise DatasetError("samples shard unreadable")
-
-    def slow_rows(context, *args, **kwargs):  # the tables are still being scanned when the text scan fails
-        context.stop.wait(timeout=10)
-        try:
-            return original_rows(context, *args, **kwargs)
-        except ScanStopped:
-            stopped.set()
-            raise
-
-    monkeypatch.setattr(scan_context._TextCheck, "add", failing_text)
-    monkeypatch.setattr(table_scan, "_check_rows", slow_rows)
-    for threads in (1, 4):
-        stopped.clear()
-        monkeypatch.setattr(table_scan, "usable_cpus", lambda: threads)
-        with pytest.raises(DatasetError, match="samples shard unreadable"):
-            check_dataset(faulty)
-        assert stopped.is_set()
-
-
 def test_the_text_issues_keep_their_place_between_the_samples_and_the_label_issues(tmp_path):
-    """The text is checked beside the table scans, after the other samples checks; the report lists its issues
-    where a check of one thing after another does: after the split leaks, before the labels and the tables."""
+    """With the tables scanned side by side, the report still lists the samples' issues first, in their order
+    (split leaks, text, labels), then each table's in the tables' order."""
     samples = [replace(s, transcript="", label=9.0) if i == 4 else
                replace(s, split="train", group_id="vid1") if i == 7 else s
                for i, s in enumerate(mosi_samples(videos=4, segments=3))]
