@@ -2,7 +2,7 @@
 
     python benchmarks/event_targets_bench.py [--quick]
 
-Data: N clips of 10 s shaped like AudioSet's strong labels (456 classes, 1-20 events a clip, ~9 on average,
+Data: N clips of 10 s shaped like AudioSet's strong labels (456 classes, 1-20 events a clip, 10.5 on average,
 events of 0.1-5 s, classes drawn at random), framed at 10 Hz (100 frames a clip). Measured (medians of >= 3 runs,
 interleaved):
   - mmdata: `event_targets.frame_targets` per clip (what `mmdata extract -e event-targets` computes for a sample:

@@ -215,6 +215,9 @@ def frame_targets(events: SampleEvents, frame_rate: float, classes: int,
     at = edges.tolist()  # Python floats: the per-run arithmetic below is on a few scalars
     covered: dict[int, np.ndarray] = {}  # class -> (T,) seconds of each frame its events cover
     for class_id, start, end in merged_runs(events.class_ids, events.intervals) if count else ():
+        start, end = max(start, at[0]), min(end, at[count])  # the part inside the span (a cut last frame ends early)
+        if end <= start:
+            continue
         first = max(math.floor((start - at[0]) * frame_rate), 0)  # the frames the run overlaps
         last = min(math.ceil((end - at[0]) * frame_rate), count)
         if last <= first:

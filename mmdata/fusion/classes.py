@@ -14,7 +14,7 @@ a float32 multi-hot `class_targets` column instead (`class_targets.py`).
 A classes file is UTF-8 text, one class name per line, as Kinetics' and ImageNet's label files are (a byte
 order mark, blank lines and the spaces around a name are ignored; a name twice is refused); or a table whose
 header is `index,mid,display_name`, as AudioSet's class_labels_indices.csv is: the display names, id = index; or lines
-`<mid><TAB><display name>` without a header, as AudioSet's strong labels' mid_to_display_name.tsv is: the display
+`<mid><TAB><display name>` (a header line skipped), as AudioSet's strong labels' mid_to_display_name.tsv is: the display
 names in line order. Values are
 read in one Arrow JSON parse of the `extra` column, or, where Arrow cannot (an integer among the names, an
 `extra` that is not an object), a Python parse per row that names a bad sample.

@@ -90,6 +90,18 @@ def test_the_last_frame_cut_short_is_measured_by_its_own_length(classes_file):
     np.testing.assert_allclose(soft[-1], [0.6, 0.0, 0.4], atol=1e-6)
 
 
+def test_an_event_starting_past_a_cut_last_frame_takes_nothing_from_the_frame(classes_file):
+    # 1.04 s at 10 Hz: the last frame is [1.0, 1.04); Speech covers 0.03 s of it, then starts again at 1.06,
+    # past the audio's end (an AudioSet file shorter than the 10 s its events are annotated over)
+    events = [[0.98, 1.03, "Speech"], [1.06, 1.09, "Speech"]]
+    (soft, intervals), = targets(extractor(classes_file, targets="soft"), row(events, audio_duration=1.04))
+    (hard, _), = targets(extractor(classes_file), row(events, audio_duration=1.04))
+    np.testing.assert_allclose(intervals[-1], [1.0, 1.04])
+    np.testing.assert_allclose(soft[-1], [0.75, 0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(soft[-2], [0.2, 0.0, 0.0], atol=1e-6)
+    assert hard[-1].tolist() == [1.0, 0.0, 0.0]
+
+
 def test_a_sample_cut_from_a_longer_file_covers_its_segment_in_file_seconds(classes_file):
     events = [[29.0, 30.15, "Speech"], [31.95, 40.0, "Dog"], [5.0, 6.0, "Music"]]  # Music: before the segment
     (values, intervals), = targets(extractor(classes_file), row(events, start=30.0, end=32.0))
@@ -134,15 +146,18 @@ def union_seconds_inside(events: list[list], lo: float, hi: float) -> float:
     return total
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(12))
 def test_soft_and_hard_targets_equal_each_frames_union_measured_alone(classes_file, seed):
+    """Against each frame's coverage measured alone, on spans whose last frame is cut short and events that run
+    past either end of the span (an audio file shorter than its annotation)."""
     rng = np.random.default_rng(seed)
     events = sorted([float(s), float(s + rng.choice([0.0, 0.03, 0.1, rng.uniform(0, 2)])), CLASSES[rng.integers(3)]]
-                    for s in rng.uniform(0, 4.5, 25))
-    start, end = (None, None) if seed % 2 else (0.35, 4.12)
-    (soft, intervals), = targets(extractor(classes_file, targets="soft", frame_rate=7), row(events, start=start, end=end,
-                                                                                           audio_duration=4.6))
-    (hard, _), = targets(extractor(classes_file, frame_rate=7), row(events, start=start, end=end, audio_duration=4.6))
+                    for s in rng.uniform(0, 4.9, 25))
+    start, end = [(None, None), (0.35, 4.12), (None, None), (1.02, 3.0)][seed % 4]
+    duration = [4.6, 4.6, 4.58, 4.6][seed % 4]  # 4.58 s at 7 Hz: the last frame is cut to 0.01 s
+    (soft, intervals), = targets(extractor(classes_file, targets="soft", frame_rate=7),
+                                 row(events, start=start, end=end, audio_duration=duration))
+    (hard, _), = targets(extractor(classes_file, frame_rate=7), row(events, start=start, end=end, audio_duration=duration))
     for k, (lo, hi) in enumerate(intervals):
         for c, name in enumerate(CLASSES):
             covered = union_seconds_inside([e for e in events if e[2] == name], lo, hi)
