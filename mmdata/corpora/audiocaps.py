@@ -41,12 +41,13 @@ from mmdata.corpora.base import (
 )
 from mmdata.corpora.media_captions import (
     MediaFolders,
-    audio_duration_extra,
     check_split,
     find_csv_dir,
     first_media_path,
     holds_file_with_suffix,
+    media_pair,
     missing_media_problem,
+    read_media_headers,
     repeated_entry_problem,
     require_captions_files,
     shown_path,
@@ -213,21 +214,32 @@ def _repeated(audiocap_id: str, clip: _Clip, split: str, where: str, loading: _L
 
 def _add_samples(corpus_dir: Path, options: AudioCapsOptions, folders: MediaFolders, split: str,
                  clips: list[_Clip], loading: _Loading) -> None:
-    """A sample per clip whose sound is found; a clip without one is named at its first row."""
+    """A sample per clip whose sound is found; a clip without one is named at its first row. Every clip's sound
+    is found first, then the sounds' headers are read together (`read_media_headers`: on threads where
+    `MMDATA_HEADER_THREADS` says so), then the samples are made in the clips' order."""
     result = loading.result
-    for clip in clips:
-        sharing = loading.clips_sharing_video(clip)
-        stems = _audio_stems(clip, video_names=not sharing)
-        names = [stem + suffix for stem in stems for suffix in AUDIO_SUFFIXES]
-        audio = first_media_path(corpus_dir, folders, names, where=clip.where, allow_outside=options.allow_outside_root)
+    located = [(clip, _find_audio(corpus_dir, options, folders, clip, loading)) for clip in clips]
+    headers = iter(read_media_headers([media_pair(corpus_dir, None, audio) for _, audio in located
+                                       if audio is not None]))
+    for clip, audio in located:
         if audio is None:
+            sharing = loading.clips_sharing_video(clip)
+            stems = _audio_stems(clip, video_names=not sharing)
             result.problems.append(_missing_audio(corpus_dir, folders, clip, stems, sharing))
             continue
         result.samples.append(Sample(
             sample_id=clip.sample_id, corpus=CORPUS, split=split, group_id=clip.youtube_id, audio=audio,
             captions=tuple(clip.captions),
             extra={"youtube_id": clip.youtube_id, "start_time": int(clip.seconds) if clip.seconds.is_integer()
-                   else clip.seconds, "audiocap_ids": clip.audiocap_ids, **audio_duration_extra(corpus_dir / audio)}))
+                   else clip.seconds, "audiocap_ids": clip.audiocap_ids, **next(headers)}))
+
+
+def _find_audio(corpus_dir: Path, options: AudioCapsOptions, folders: MediaFolders, clip: _Clip,
+                loading: _Loading) -> str | None:
+    """The path of the clip's sound, the first of its names (`_audio_stems`) a folder holds, else None."""
+    stems = _audio_stems(clip, video_names=not loading.clips_sharing_video(clip))
+    names = [stem + suffix for stem in stems for suffix in AUDIO_SUFFIXES]
+    return first_media_path(corpus_dir, folders, names, where=clip.where, allow_outside=options.allow_outside_root)
 
 
 def _audio_stems(clip: _Clip, *, video_names: bool) -> list[str]:

@@ -37,12 +37,13 @@ from mmdata.corpora.base import (
 )
 from mmdata.corpora.media_captions import (
     MediaFolders,
-    audio_duration_extra,
     check_split,
     find_csv_dir,
     listed_again,
+    media_pair,
     media_path,
     missing_media_problem,
+    read_media_headers,
     repeated_entry_problem,
     require_captions_files,
 )
@@ -118,7 +119,9 @@ def load_clotho(corpus_dir: Path, options: ClothoOptions, split: str | None) -> 
 def _load_split(corpus_dir: Path, options: ClothoOptions, name: str, path: Path, wanted: str | None,
                 loading: _Loading) -> None:
     """Add the samples of one split's captions file (all of them are read, so that a file another split
-    lists too is found whatever split is asked; only split `wanted` is loaded and reported)."""
+    lists too is found whatever split is asked; only split `wanted` is loaded and reported). Every row's sound
+    is found first, then the sounds' headers are read together (`read_media_headers`: on threads where
+    `MMDATA_HEADER_THREADS` says so), then the samples are added in the rows' order."""
     split = SPLITS[name]
     header, rows = read_csv_rows(path)
     captions = _caption_columns(path, header)
@@ -126,6 +129,7 @@ def _load_split(corpus_dir: Path, options: ClothoOptions, name: str, path: Path,
     folders = _audio_folders(corpus_dir, options.audio_dir, name) if loaded else None
     metadata = _read_metadata(path.parent / METADATA_FILE.format(name)) if loaded else {}
     problems = loading.result.problems
+    found: list[tuple[Sample, dict[str, Any] | None]] = []  # each sample found, with its metadata fields
     for line, row in rows:
         where = f"{path}:{line}"
         file_name = row[FILE_COLUMN]
@@ -143,13 +147,15 @@ def _load_split(corpus_dir: Path, options: ClothoOptions, name: str, path: Path,
             continue
         sample = _sample(corpus_dir, options, folders, split, name, row, captions, where, problems)
         if sample is not None:
-            loading.result.samples.append(_with_metadata(sample, metadata.get(file_name)))
+            found.append((sample, metadata.get(file_name)))
+    loading.result.samples += _with_headers(corpus_dir, found)
 
 
 def _sample(corpus_dir: Path, options: ClothoOptions, folders: MediaFolders, split: str, name: str,
             row: dict[str, str], captions: list[tuple[int, str]], where: str,
             problems: list[LoadProblem]) -> Sample | None:
-    """The sample of one captions row, or None (its problem recorded) when it has no caption or no sound."""
+    """The sample of one captions row (its sound's header not read yet), or None (its problem recorded) when it
+    has no caption or no sound."""
     file_name = row[FILE_COLUMN]
     sample_id = Path(file_name).stem
     kept = [(number, row[column]) for number, column in captions if row[column]]
@@ -165,8 +171,17 @@ def _sample(corpus_dir: Path, options: ClothoOptions, folders: MediaFolders, spl
         return None
     return Sample(sample_id=sample_id, corpus=CORPUS, split=split, group_id=sample_id, audio=audio,
                   captions=tuple(text for _, text in kept),
-                  extra={"clotho_split": name, "caption_numbers": [number for number, _ in kept],
-                         **audio_duration_extra(corpus_dir / audio)})
+                  extra={"clotho_split": name, "caption_numbers": [number for number, _ in kept]})
+
+
+def _with_headers(corpus_dir: Path, found: list[tuple[Sample, dict[str, Any] | None]]) -> list[Sample]:
+    """The samples `found`, in order, each with its sound's length from its header (`audio_duration`, all the
+    headers read in one `read_media_headers` call) and then its metadata fields."""
+    headers = read_media_headers([media_pair(corpus_dir, None, sample.audio) for sample, _ in found])
+    for (sample, fields), header in zip(found, headers, strict=True):
+        sample.extra.update(header)
+        _with_metadata(sample, fields)
+    return [sample for sample, _ in found]
 
 
 def _with_metadata(sample: Sample, fields: dict[str, Any] | None) -> Sample:

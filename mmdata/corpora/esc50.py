@@ -40,10 +40,11 @@ from mmdata.corpora.base import (
 )
 from mmdata.corpora.media_captions import (
     MediaFolders,
-    audio_duration_extra,
     check_split,
+    media_pair,
     media_path,
     missing_media_problem,
+    read_media_headers,
     repeated_entry_problem,
     shown_path,
 )
@@ -156,8 +157,7 @@ def load_esc50(corpus_dir: Path, options: Esc50Options, split: str | None) -> Lo
     folders = _audio_folders(corpus_dir, options.audio_dir)
     placed = [(clip, _split_of(clip, options)) for clip in clips]
     chosen = [(clip, clip_split) for clip, clip_split in placed if wanted in (None, clip_split)]
-    for clip, clip_split in chosen:
-        _add_sample(corpus_dir, options, folders, clip, clip_split, result)
+    _add_samples(corpus_dir, options, folders, chosen, result)
     if chosen and not result.samples:  # a wrong folder, not a few clips gone
         raise CorpusNotFoundError(f"none of the {len(chosen)} ESC-50 clips of {path} found in "
                                   f"{folders.searched_folders()} of {corpus_dir}; -o audio_dir= names the folder "
@@ -232,19 +232,24 @@ def _audio_folders(corpus_dir: Path, audio_dir: str | None) -> MediaFolders:
     return MediaFolders(corpus_dir, [next(d for d in AUDIO_DIRS if (corpus_dir / d).is_dir())])
 
 
-def _add_sample(corpus_dir: Path, options: Esc50Options, folders: MediaFolders, clip: _Clip, split: str,
-                result: LoadResult) -> None:
-    """The clip's sample, or the problem of a clip whose audio no folder holds."""
-    audio = media_path(corpus_dir, folders, clip.filename, where=clip.where, allow_outside=options.allow_outside_root)
-    if audio is None:
-        result.problems.append(missing_media_problem(corpus_dir, folders, clip.filename, clip.sample_id, clip.where,
-                                                     "audio"))
-        return
-    extra = {"class": clip.category, "target": clip.target, "fold": clip.fold, "esc10": clip.esc10,
-             "src_file": clip.src_file, "take": clip.take,
-             **audio_duration_extra(corpus_dir / audio)}  # an absolute path (allow_outside_root) stays itself
-    result.samples.append(Sample(sample_id=clip.sample_id, corpus=CORPUS, split=split, group_id=_group_of(clip),
-                                 audio=audio, extra=extra))
+def _add_samples(corpus_dir: Path, options: Esc50Options, folders: MediaFolders,
+                 chosen: list[tuple[_Clip, str]], result: LoadResult) -> None:
+    """Each `(clip, split)`'s sample, or the problem of a clip whose audio no folder holds. Every clip's file is
+    found first, then their headers are read together (`read_media_headers`: on threads where
+    `MMDATA_HEADER_THREADS` says so), then the samples are made in the clips' order."""
+    located = [(clip, split, media_path(corpus_dir, folders, clip.filename, where=clip.where,
+                                        allow_outside=options.allow_outside_root)) for clip, split in chosen]
+    headers = iter(read_media_headers([media_pair(corpus_dir, None, audio) for _, _, audio in located
+                                       if audio is not None]))
+    for clip, split, audio in located:
+        if audio is None:
+            result.problems.append(missing_media_problem(corpus_dir, folders, clip.filename, clip.sample_id,
+                                                         clip.where, "audio"))
+            continue
+        extra = {"class": clip.category, "target": clip.target, "fold": clip.fold, "esc10": clip.esc10,
+                 "src_file": clip.src_file, "take": clip.take, **next(headers)}
+        result.samples.append(Sample(sample_id=clip.sample_id, corpus=CORPUS, split=split, group_id=_group_of(clip),
+                                     audio=audio, extra=extra))
 
 
 def _read_clips(path: Path, problems: list[LoadProblem]) -> list[_Clip]:

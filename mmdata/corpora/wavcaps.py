@@ -49,12 +49,13 @@ from mmdata.corpora.base import (
 )
 from mmdata.corpora.media_captions import (
     MediaFolders,
-    audio_duration_extra,
     check_split,
     find_csv_dir,
     first_media_path,
     holds_file_with_suffix,
+    media_pair,
     missing_names_problem,
+    read_media_headers,
     repeated_entry_problem,
     require_captions_files,
     shown_path,
@@ -340,10 +341,12 @@ def _find_audio(corpus_dir: Path, options: WavCapsOptions, folders: MediaFolders
 
 
 def _samples(corpus_dir: Path, found: list[tuple[_Entry, str]]) -> list[Sample]:
-    """The samples of the entries whose sound was found, in order, each with its sound's length from its header."""
+    """The samples of the entries whose sound was found, in order, each with its sound's length from its header
+    (the headers read together: `read_media_headers`, on threads where `MMDATA_HEADER_THREADS` says so)."""
+    headers = read_media_headers([media_pair(corpus_dir, None, audio) for _, audio in found])
     return [Sample(sample_id=entry.sample_id, corpus=CORPUS, split=SPLIT, group_id=entry.sample_id, audio=audio,
-                   captions=(entry.caption,), extra={**entry.extra, **audio_duration_extra(corpus_dir / audio)})
-            for entry, audio in found]
+                   captions=(entry.caption,), extra={**entry.extra, **header})
+            for (entry, audio), header in zip(found, headers, strict=True)]
 
 
 def _source_audio_folders(corpus_dir: Path, audio_dir: str | None, loaded: list[str],
