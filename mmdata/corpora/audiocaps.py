@@ -218,13 +218,11 @@ def _add_samples(corpus_dir: Path, options: AudioCapsOptions, folders: MediaFold
     is found first, then the sounds' headers are read together (`read_media_headers`: on threads where
     `MMDATA_HEADER_THREADS` says so), then the samples are made in the clips' order."""
     result = loading.result
-    located = [(clip, _find_audio(corpus_dir, options, folders, clip, loading)) for clip in clips]
-    headers = iter(read_media_headers([media_pair(corpus_dir, None, audio) for _, audio in located
+    located = [(clip, *_find_audio(corpus_dir, options, folders, clip, loading)) for clip in clips]
+    headers = iter(read_media_headers([media_pair(corpus_dir, None, audio) for _, audio, _, _ in located
                                        if audio is not None]))
-    for clip, audio in located:
+    for clip, audio, stems, sharing in located:
         if audio is None:
-            sharing = loading.clips_sharing_video(clip)
-            stems = _audio_stems(clip, video_names=not sharing)
             result.problems.append(_missing_audio(corpus_dir, folders, clip, stems, sharing))
             continue
         result.samples.append(Sample(
@@ -235,11 +233,14 @@ def _add_samples(corpus_dir: Path, options: AudioCapsOptions, folders: MediaFold
 
 
 def _find_audio(corpus_dir: Path, options: AudioCapsOptions, folders: MediaFolders, clip: _Clip,
-                loading: _Loading) -> str | None:
-    """The path of the clip's sound, the first of its names (`_audio_stems`) a folder holds, else None."""
-    stems = _audio_stems(clip, video_names=not loading.clips_sharing_video(clip))
+                loading: _Loading) -> tuple[str | None, list[str], list[str]]:
+    """(the path of the clip's sound, the first of its names a folder holds, else None; those names' stems
+    (`_audio_stems`); the other clips of its video, `_Loading.clips_sharing_video`, which a refusal names)."""
+    sharing = loading.clips_sharing_video(clip)
+    stems = _audio_stems(clip, video_names=not sharing)
     names = [stem + suffix for stem in stems for suffix in AUDIO_SUFFIXES]
-    return first_media_path(corpus_dir, folders, names, where=clip.where, allow_outside=options.allow_outside_root)
+    audio = first_media_path(corpus_dir, folders, names, where=clip.where, allow_outside=options.allow_outside_root)
+    return audio, stems, sharing
 
 
 def _audio_stems(clip: _Clip, *, video_names: bool) -> list[str]:

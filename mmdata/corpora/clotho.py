@@ -180,14 +180,8 @@ def _with_headers(corpus_dir: Path, found: list[tuple[Sample, dict[str, Any] | N
     headers = read_media_headers([media_pair(corpus_dir, None, sample.audio) for sample, _ in found])
     for (sample, fields), header in zip(found, headers, strict=True):
         sample.extra.update(header)
-        _with_metadata(sample, fields)
+        sample.extra.update(fields or {})
     return [sample for sample, _ in found]
-
-
-def _with_metadata(sample: Sample, fields: dict[str, Any] | None) -> Sample:
-    if fields:
-        sample.extra.update(fields)
-    return sample
 
 
 def _caption_columns(path: Path, header: list[str]) -> list[tuple[int, str]]:

@@ -259,7 +259,7 @@ def header_threads(default: int = HEADER_THREADS) -> int:
     if not given.isdecimal() or not 1 <= int(given) <= MAX_HEADER_THREADS:
         raise ConfigError(f"environment variable {HEADER_THREADS_VARIABLE}={given!r}: expected a whole number >= 1 "
                           f"(the threads reading media headers; 1 reads one file after another, default "
-                          f"{HEADER_THREADS}, at most {MAX_HEADER_THREADS})")
+                          f"{default} here, at most {MAX_HEADER_THREADS})")
     return int(given)
 
 

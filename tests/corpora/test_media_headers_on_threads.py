@@ -103,6 +103,8 @@ def test_a_thread_count_that_is_no_whole_number_above_0_is_refused_naming_the_va
     monkeypatch.setenv(HEADER_THREADS_VARIABLE, given)
     with pytest.raises(ConfigError, match=f"{HEADER_THREADS_VARIABLE}={given!r}: expected a whole number >= 1"):
         read_headers(list(range(POOLED_FROM)), slow_read)
+    with pytest.raises(ConfigError, match=r"default 1 here, at most 256\)$"):  # the default of the caller at hand
+        header_threads(1)
 
 
 def without_first_file(fake, medium: str):
