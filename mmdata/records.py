@@ -35,6 +35,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mmdata.errors import CorpusFormatError
+
 Seconds = float
 Modality = Literal["image", "text", "audio", "video"]
 MODALITIES: tuple[Modality, ...] = ("image", "text", "audio", "video")
@@ -101,6 +103,23 @@ class Sample:
 #: Encodes a sample's `extra` as `json.dumps(extra, sort_keys=True)` does; one encoder for every row, as
 #: `json.dumps` given any option builds a new encoder per call.
 _EXTRA_JSON = json.JSONEncoder(sort_keys=True)
+
+
+def row_extra(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A samples-table row's `extra` as a dict: its JSON text parsed ({} for none, or for JSON that is no object),
+    as extractors reading the samples table alone (`word-embeddings`, `event-targets`) look into it.
+
+    Raises:
+        CorpusFormatError: `extra` is not valid JSON, naming the sample.
+    """
+    extra = row.get("extra") or {}
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except json.JSONDecodeError as e:
+            raise CorpusFormatError(f"sample {row.get('sample_id')!r}: extra is not valid JSON ({e.msg}); the samples "
+                                    "table is damaged: extract the corpus again into a new output directory") from e
+    return extra if isinstance(extra, dict) else {}
 
 
 def samples_to_table(samples: Iterable[Sample]) -> pa.Table:

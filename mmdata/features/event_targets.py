@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 from mmdata.errors import ConfigError, CorpusFormatError
 from mmdata.features.base import Extractor, register_extractor
 from mmdata.fusion.classes import closest_class, read_classes_file
-from mmdata.records import duration_keys, media_span_of
+from mmdata.records import duration_keys, media_span_of, row_extra
 from mmdata.store.metadata import FeatureSpec
 
 Targets = Literal["hard", "soft"]
@@ -104,7 +103,7 @@ def read_events(row: dict[str, Any], class_index: dict[str, int], classes_file: 
             unknown end (`audio_span`); each naming the sample.
     """
     sample_id = row.get("sample_id")
-    extra = _extra_dict(row)
+    extra = row_extra(row)
     entries = extra.get(EVENTS_KEY)
     if not isinstance(entries, list):
         raise CorpusFormatError(
@@ -118,18 +117,6 @@ def read_events(row: dict[str, Any], class_index: dict[str, int], classes_file: 
         intervals[index] = entry[:2]
     span_start, span_end = audio_span(row, extra)
     return SampleEvents(class_ids, intervals, span_start, span_end)
-
-
-def _extra_dict(row: dict[str, Any]) -> dict[str, Any]:
-    """The row's `extra` as a dict ({} when it has none)."""
-    extra = row.get("extra") or {}
-    if isinstance(extra, str):
-        try:
-            extra = json.loads(extra)
-        except json.JSONDecodeError as e:
-            raise CorpusFormatError(f"sample {row.get('sample_id')!r}: extra is not valid JSON ({e.msg}); the samples "
-                                    "table is damaged: extract the corpus again into a new output directory") from e
-    return extra if isinstance(extra, dict) else {}
 
 
 def _event_class(entry: Any, index: int, sample_id: Any, class_index: dict[str, int], classes_file: str) -> int:

@@ -47,7 +47,7 @@ from mmdata.features.text import (
     resolve_text_model,
 )
 from mmdata.features.text_models import ShipsTextModelDirectory
-from mmdata.records import PAUSE_TOKENS
+from mmdata.records import PAUSE_TOKENS, row_extra
 from mmdata.store.metadata import FeatureSpec
 
 Method = Literal["minilm", "hashed"]
@@ -94,13 +94,7 @@ def read_timed_words(row: dict[str, Any]) -> TimedWords:
             time that is missing, not finite or negative, end < start), or words out of time order.
     """
     sample_id = row.get("sample_id")
-    extra = row.get("extra") or {}
-    if isinstance(extra, str):
-        try:
-            extra = json.loads(extra)
-        except json.JSONDecodeError as e:
-            raise CorpusFormatError(f"sample {sample_id!r}: extra is not valid JSON ({e.msg})") from e
-    entries = extra.get("words") if isinstance(extra, dict) else None
+    entries = row_extra(row).get("words")
     if not isinstance(entries, list):
         raise CorpusFormatError(
             f"sample {sample_id!r} has no word timings: expected extra['words'] = [[word, start, end], ...] "
