@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA_DIR, median_time, peak_rss_mb, print_table, write_results  # noqa: E402
+from common import SETTLE_S, DATA_DIR, median_time, peak_rss_mb, print_table, write_results  # noqa: E402
 
 from mmdata.pipeline import extract  # noqa: E402
 from mmdata.store.reader import open_dataset  # noqa: E402
@@ -134,8 +134,6 @@ def max_difference(output: Path, baseline: dict[str, np.ndarray]) -> tuple[float
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-#: Untimed pause before each timed run, for the thread pools of the run before to go idle.
-SETTLE_S = 0.3
 METHODS = {"baseline": "librosa per-file loop", "mmdata": "mmdata pipeline, defaults", "mmdata2": "mmdata pipeline, 2 workers",
            "mmdata0": "mmdata pipeline, 0 workers", "mmdata0_ipc": "mmdata pipeline, 0 workers, Arrow IPC table"}
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import statistics
 import sys
@@ -50,15 +49,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the repository root: the tests' CLIP tokenizer writer
-from common import DATA_DIR, RESULTS_DIR, make_coco_like_corpus, print_table, write_results  # noqa: E402
+from common import DATA_DIR, RESULTS_DIR, make_coco_like_corpus, print_table, shuffled_rounds, write_results  # noqa: E402
 from tests.fakes.clip_model import write_bpe_files  # noqa: E402
 
 IMAGE_BATCH = 32
 #: Captions per forward pass: clip-text's default `encode_batch_size`.
 TEXT_BATCH = 128
 WORKERS = 2
-#: Untimed pause before each timed run, for the thread pools of the run before to go idle.
-SETTLE_S = 0.3
 MAX_TOKENS = 77
 #: What the benchmark's BPE tokenizer learns its merges from: the corpus's caption words, and some
 #: COCO-like sentences.
@@ -289,15 +286,7 @@ def interleaved(calls: dict[str, Callable[[], Any]], repeats: int, seed: int = 0
         start = time.perf_counter()
         outputs[key] = call()
         first[key] = time.perf_counter() - start
-    runs: dict[str, list[float]] = {key: [] for key in calls}
-    order = random.Random(seed)
-    for _ in range(repeats):
-        for key in order.sample(list(calls), len(calls)):
-            time.sleep(SETTLE_S)
-            start = time.perf_counter()
-            calls[key]()
-            runs[key].append(time.perf_counter() - start)
-    return outputs, first, runs
+    return outputs, first, shuffled_rounds(calls, repeats, seed)
 
 
 def max_abs_difference(ours: np.ndarray, theirs: np.ndarray) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import resource
 import statistics
 import time
@@ -30,6 +31,26 @@ def median_time(fn: Callable[[], Any], repeats: int = 3, setup: Callable[[], Any
         fn()
         times.append(clock() - start)
     return statistics.median(times), times
+
+
+#: Seconds `shuffled_rounds` pauses before each timed call: threads the call before left spinning (BLAS, decoders,
+#: worker pools winding down) settle instead of slowing the next.
+SETTLE_S = 0.3
+
+
+def shuffled_rounds(calls: dict[str, Callable[[], Any]], rounds: int, seed: int = 0,
+                    settle_s: float = SETTLE_S) -> dict[str, list[float]]:
+    """Wall seconds of each call over `rounds` rounds, each round running every call once in a shuffled order
+    (seeded: the same orders each run) after a `settle_s` pause, so that every method sees the same machine load."""
+    wall: dict[str, list[float]] = {key: [] for key in calls}
+    order = random.Random(seed)
+    for _ in range(rounds):
+        for key in order.sample(list(calls), len(calls)):
+            time.sleep(settle_s)
+            start = time.perf_counter()
+            calls[key]()
+            wall[key].append(time.perf_counter() - start)
+    return wall
 
 
 def median_cpu_time(fn: Callable[[], Any], repeats: int = 3, setup: Callable[[], Any] | None = None) -> float:

@@ -50,7 +50,6 @@ import shutil
 import statistics
 import string
 import sys
-import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -59,12 +58,10 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA_DIR, print_table, write_results  # noqa: E402
+from common import DATA_DIR, print_table, shuffled_rounds, write_results  # noqa: E402
 
 from mmdata.corpora import load_corpus  # noqa: E402
 
-#: Pause before each timed run, for the thread pools and workers of the run before to go idle.
-SETTLE_S = 0.3
 #: Kinetics-like class names (the release's spelling: spaces, parentheses).
 KINETICS_CLASSES = (
     "abseiling", "air drumming", "answering questions", "applauding", "archery", "arm wrestling", "baking cookies",
@@ -333,15 +330,7 @@ def interleaved(calls: dict[str, Callable[[], Any]], runs: int, seed: int) -> di
     untimed run of each (imports, the file cache, the DataLoader's first fork)."""
     for call in calls.values():
         call()
-    wall: dict[str, list[float]] = {key: [] for key in calls}
-    order = random.Random(seed)
-    for _ in range(runs):
-        for key in order.sample(list(calls), len(calls)):
-            time.sleep(SETTLE_S)
-            start = time.perf_counter()
-            calls[key]()
-            wall[key].append(time.perf_counter() - start)
-    return wall
+    return shuffled_rounds(calls, runs, seed)
 
 
 #: Each corpus's methods as the table names them, mmdata last.

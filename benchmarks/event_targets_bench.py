@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median_time, print_table, write_results  # noqa: E402
+from common import print_table, shuffled_rounds, write_results  # noqa: E402
 
 from mmdata.features.event_targets import SampleEvents, frame_targets  # noqa: E402
 
@@ -62,13 +62,10 @@ def main() -> None:
     count = 2_000 if args.quick else 20_000
     clips = make_clips(count)
     events = [SampleEvents(class_ids=c, intervals=i, span_start=0.0, span_end=CLIP_SECONDS) for c, i in clips]
-    runs: dict[str, list[float]] = {"mmdata_hard": [], "mmdata_soft": [], "loop": []}
     work = {"mmdata_hard": lambda: [mmdata_targets(e, "hard") is None for e in events],
             "mmdata_soft": lambda: [mmdata_targets(e, "soft") is None for e in events],
             "loop": lambda: [loop_targets(c, i) is None for c, i in clips]}
-    for _ in range(args.repeats):  # interleaved: the machine's noise falls on each alike
-        for name, fn in work.items():
-            runs[name] += median_time(fn, 1)[1]
+    runs = shuffled_rounds(work, args.repeats, settle_s=0.0)  # interleaved: the machine's noise falls on each alike
     medians = {name: float(np.median(times)) for name, times in runs.items()}
     differ = labelled = 0
     for event, (class_ids, intervals) in zip(events, clips):

@@ -21,19 +21,17 @@ both sides are compared (the same frames, the same definition).
 from __future__ import annotations
 
 import argparse
-import random
 import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA_DIR, PHOTOS, print_table, write_results  # noqa: E402
+from common import DATA_DIR, PHOTOS, print_table, shuffled_rounds, write_results  # noqa: E402
 
 from mmdata import extract, open_dataset  # noqa: E402
 from mmdata.features import Extractor, register_extractor  # noqa: E402
@@ -139,20 +137,13 @@ def compare(output: Path, table: str, baseline: dict[str, np.ndarray]) -> dict[s
 
 
 def measure(corpus: Path, runs: int) -> dict[str, Any]:
-    wall: dict[str, list[float]] = {"torchcodec": [], "mmdata": [], "mmdata_png": []}
     with tempfile.TemporaryDirectory(prefix="mmdata-video-bench-") as tmp:
         out, png_out = Path(tmp) / "out", Path(tmp) / "png"
         calls = {"torchcodec": lambda: torchcodec_loop(corpus), "mmdata": lambda: run_mmdata(corpus, out, FRAMES_SPEC),
                  "mmdata_png": lambda: run_mmdata(corpus, png_out, PNG_SPEC)}
         for call in calls.values():  # warm-ups: imports, file cache, the worker pools' fork server
             call()
-        order = random.Random(0)
-        for _ in range(runs):
-            for key in order.sample(list(calls), len(calls)):
-                time.sleep(0.3)
-                start = time.perf_counter()
-                calls[key]()
-                wall[key].append(time.perf_counter() - start)
+        wall = shuffled_rounds(calls, runs)
         baseline = torchcodec_loop(corpus)
         agreement = compare(out, "video.frames-color-hist", baseline)
         png_agreement = compare(png_out, "video.frames-bench-file-only-color-hist", baseline)
