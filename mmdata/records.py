@@ -43,6 +43,9 @@ MODALITIES: tuple[Modality, ...] = ("image", "text", "audio", "video")
 
 #: `extra` JSON keys that give a media file's duration in seconds (a JSON number or a numeric string).
 DURATION_KEYS = ("duration", "media_duration")
+#: The `extra` key of a sample's timed sound events, `[[start, end, class name], ...]` in seconds of its audio
+#: file (the `audioset` loader's strong labels; `event-targets` reads them, `check` holds them to the audio).
+EVENTS_KEY = "events"
 #: `extra` keys with the duration of one medium of a sample (a clip's WAV and MP4 need not be as long:
 #: the mosi-raw cmu layout records both), which bounds that medium's tables before `DURATION_KEYS`.
 MODALITY_DURATION_KEYS = {"audio": "audio_duration", "video": "video_duration"}

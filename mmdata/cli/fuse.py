@@ -45,6 +45,9 @@ def fuse_command(
     class_separator: Annotated[Optional[str], typer.Option(
         "--class-separator", metavar="SEP", help="Split each class name at SEP (a CSV cell 'Drama|Comedy'): "
                                                  "multi-label class_targets.")] = None,
+    targets: Annotated[Optional[str], typer.Option(
+        "--targets", metavar="TABLE", help="A table exported as a targets column beside the features, not normalized "
+                                           "(event-targets' frame targets; pooled rows: max over time).")] = None,
 ) -> None:
     """Concatenate one feature table per modality, normalize with train-only statistics, export."""
     if (output_dir is None) == (out is None):
@@ -59,7 +62,7 @@ def fuse_command(
                           max_length=max_length, stats_splits=tuple(table_names(stats_split) or ()), overwrite=force,
                           allow_split_leaks=allow_split_leaks, labels=tuple(labels) if labels else None,
                           class_label=class_label, classes_file=classes, missing_class=missing_class,  # type: ignore[arg-type]
-                          class_separator=class_separator)
+                          class_separator=class_separator, targets=targets)
     export_dir = checked_dir(output_dir, "OUTPUT_DIR") if output_dir is not None else checked_dir(out, "--out")
     report = fuse(dataset_dir, export_dir, options)
     typer.echo(f"fused {report.total_rows} rows x {report.dim} dims ({', '.join(report.tables)}) -> {report.output_dir} "
@@ -70,6 +73,8 @@ def fuse_command(
                + f"; dropped {report.dropped}{listed}")
     if report.no_time_step_warning:
         typer.echo(f"warning: {report.no_time_step_warning}", err=True)
+    if report.targets:
+        typer.echo(f"targets: {report.targets} ({report.target_dim} dims)")
     if report.labels:
         typer.echo("labels: " + ", ".join(report.labels))
     if report.classes:

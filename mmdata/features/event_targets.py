@@ -19,7 +19,6 @@ frames they span, not with every class.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,11 @@ import numpy as np
 
 from mmdata.errors import ConfigError, CorpusFormatError
 from mmdata.features.base import Extractor, register_extractor
-from mmdata.fusion.classes import closest_class, read_classes_file
-from mmdata.records import duration_keys, media_span_of, row_extra
+from mmdata.fusion.classes import closest_class, names_fingerprint, read_classes_file
+from mmdata.records import EVENTS_KEY, duration_keys, media_span_of, row_extra
 from mmdata.store.metadata import FeatureSpec
 
 Targets = Literal["hard", "soft"]
-#: The `extra` key holding a sample's events.
-EVENTS_KEY = "events"
 #: Frames a span of d seconds holds: ceil(d x rate), less this much (float noise: 10 s at 10 Hz is 100 frames, not 101).
 FRAME_COUNT_SLACK = 1e-6
 #: The share of half a frame an event may fall short of and still mark it (`targets=hard`): float noise in frame
@@ -87,11 +84,6 @@ def load_class_names(classes: str) -> tuple[str, ...]:
         return tuple(read_classes_file(path))
     except ConfigError as e:
         raise ConfigError(f"extractor 'event-targets' option classes={classes}: {e}") from e
-
-
-def names_fingerprint(names: tuple[str, ...]) -> str:
-    """A sha256 of the class names in column order: the same names in the same order, the same targets."""
-    return hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()
 
 
 def read_events(row: dict[str, Any], class_index: dict[str, int], classes_file: str) -> SampleEvents:

@@ -22,6 +22,7 @@ read in one Arrow JSON parse of the `extra` column, or, where Arrow cannot (an i
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from dataclasses import dataclass, replace
@@ -134,6 +135,11 @@ def choose_classes(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArra
         _refuse_missing(values, sample_ids, key)
     codes = pc.fill_null(ids, NO_CLASS).to_numpy(zero_copy_only=False).astype(np.int64)
     return ClassLabels(key, tuple(names), codes, None if classes_file is None else str(classes_file), missing)
+
+
+def names_fingerprint(names: tuple[str, ...] | list[str]) -> str:
+    """A sha256 of class names in column order: the same names in the same order, the same columns."""
+    return hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()
 
 
 def read_classes_file(path: str | Path) -> list[str]:

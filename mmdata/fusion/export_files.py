@@ -83,10 +83,13 @@ def open_arrow_columns(export_dir: Path, split: str, fmt: str, label_columns: tu
         "sample_id": _ArrowRows([b.column("sample_id") for b in batches], files[0].parent),
         "label": _ArrowRows([b.column("label") for b in batches], files[0].parent),
     }
-    if isinstance(batches[0].column("feature").type, pa.FixedSizeListType):
-        columns["feature"] = _Chunked([_fixed_view(b.column("feature")) for b in batches])
-    else:
-        columns["rows"] = _Ragged([_ragged_view(b.column("feature")) for b in batches])
+    for column, ragged in (("feature", "rows"), ("targets", "target_rows")):  # targets: as the feature
+        if column == "targets" and column not in names:
+            continue
+        if isinstance(batches[0].column(column).type, pa.FixedSizeListType):
+            columns[column] = _Chunked([_fixed_view(b.column(column)) for b in batches])
+        else:
+            columns[ragged] = _Ragged([_ragged_view(b.column(column)) for b in batches])
     for name in ("present", "mask"):
         if name in names:
             columns[name] = _Chunked([_bool_rows(b.column(name)) for b in batches])
@@ -371,10 +374,19 @@ def open_npy_columns(export_dir: Path, split: str, label_columns: tuple[str, ...
         columns["labels"] = _label_rows(index.column_names, label_columns, folder,
                                         lambda column: _chunks(index.column(column)))
     features = _load_npy(folder / "features.npy")
+    targets = _load_npy(folder / "targets.npy") if (folder / "targets.npy").is_file() else None
+    if targets is not None and targets.shape[:-1] != features.shape[:-1]:
+        raise DatasetError(f"{folder / 'targets.npy'}: shape {targets.shape} does not match features.npy's "
+                           f"{features.shape} but for the last axis; the export is damaged: {REFUSE_HINT}")
     if (folder / "offsets.npy").is_file():
-        columns["rows"] = _Ragged([(_load_npy(folder / "offsets.npy"), features)])
+        offsets = _load_npy(folder / "offsets.npy")
+        columns["rows"] = _Ragged([(offsets, features)])
+        if targets is not None:
+            columns["target_rows"] = _Ragged([(offsets, targets)])
     else:
         columns["feature"] = features
+        if targets is not None:
+            columns["targets"] = targets
     if (folder / "lengths.npy").is_file():
         columns["length"] = _load_npy(folder / "lengths.npy")
         if "rows" not in columns:

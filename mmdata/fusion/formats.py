@@ -12,7 +12,9 @@ Every format holds the same columns, one row per sample, files split by the samp
                padded:  fixed_size_list<fixed_size_list<float32>[D]>[L]   (+ length, mask)
                ragged:  list<fixed_size_list<float32>[D]>                 (+ length)
                (never null, nor are its values: missing modalities are zero-filled or dropped)
-    present    fixed_size_list<bool>[m]   only with missing='zero': which modalities the row really has
+    targets    as feature, of dim C, with `FuseOptions.targets` (a table exported as training targets)
+    present    fixed_size_list<bool>[m]   only with missing='zero': which modalities the row really has (then
+                                          the targets, last)
     length     int32                      sequences only: time steps before padding
     mask       fixed_size_list<bool>[L]   padded only: True on real time steps
 
@@ -22,7 +24,7 @@ Files inside the export directory:
                                                      from the b"huggingface" schema metadata)
     arrow    data/<split>.arrow                    (IPC file format, uncompressed: memory-mappable)
     hf       dataset_dict.json, <split>/...        (`datasets.load_from_disk`)
-    npy      <split>/features.npy (+ lengths.npy, offsets.npy, present.npy, class_ids.npy or
+    npy      <split>/features.npy (+ targets.npy, lengths.npy, offsets.npy, present.npy, class_ids.npy or
              class_targets.npy), <split>/index.parquet (sample_id, split, label, the label_<name> columns,
              class_id or class_targets, row) and <split>/index.arrow (sample_id, label, the label_<name>
              columns: what readers map; IPC file format, uncompressed: memory-mappable)

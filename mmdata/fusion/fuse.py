@@ -39,6 +39,7 @@ from mmdata.fusion.passes import (
     COPIES_NAME, STAGING_NAME, FirstPass, Tally, first_pass, second_pass, stored_statistics,
 )
 from mmdata.fusion.plan import FusePlan, plan_fusion
+from mmdata.fusion.targets import targets_metadata
 from mmdata.store.files import write_text_atomic
 from mmdata.options import (
     check_choice, check_count, check_flag, dataset_path, did_you_mean, name_list, path_argument, short_repr,
@@ -88,6 +89,12 @@ class FuseOptions:
         without a class is refused unless `missing_class` is 'keep' (class_id -1; 'empty': multi-label, a row of
         no class). Values that are lists of names (MM-IMDb's genres), or names split at `class_separator` ('|' for a CSV cell
         `Drama|Comedy`), make it multi-label: a float32 multi-hot `class_targets` column instead (`class_targets`).
+    targets: a feature table exported as training targets beside the features (`event-targets`' frame-level
+        sound-event targets): a `targets` column of the same shape as `feature`, dim C, not normalized and not
+        part of the fused vector. Kept sequences need it on the features' time steps (the same number per
+        sample: `mmdata align --reference TARGETS`); pooled rows take each target column's max over time
+        (frame targets -> clip targets). A sample lacking it follows `missing` as a feature table does (its
+        `present` flag is the last one). None (the default): no such column.
     """
 
     tables: tuple[str, ...] | None = None
@@ -107,6 +114,7 @@ class FuseOptions:
     classes_file: str | Path | None = None
     missing_class: MissingClassPolicy = "error"
     class_separator: str | None = None
+    targets: str | None = None
 
     def __post_init__(self) -> None:
         if self.stats_splits is None:
@@ -123,6 +131,7 @@ class FuseOptions:
         if self.labels is not None:
             object.__setattr__(self, "labels", _label_names(self.labels))
         _check_class_options(self)
+        _check_targets_option(self)
         _expect_choice("missing", self.missing, ("error", "zero", "drop"))
         _expect_choice("non_finite", self.non_finite, ("error", "missing"))
         _expect_choice("format", self.format, EXPORT_FORMATS)
@@ -170,6 +179,9 @@ class FuseReport:
     class_counts: dict[str, list[int]] = field(default_factory=dict)
     #: One line naming the classes of a split that the train split(s) lack; None when there are none.
     class_warning: str | None = None
+    #: The table exported as the `targets` column (`FuseOptions.targets`) and its dim C; None and 0 without.
+    targets: str | None = None
+    target_dim: int = 0
 
     @property
     def total_rows(self) -> int:
@@ -189,6 +201,8 @@ class FuseReport:
             lines.append(self.no_time_step_warning)
         if self.emptied_splits:
             lines.append(f"emptied splits: {self.emptied_splits}")
+        if self.targets:
+            lines.append(f"targets: {self.targets} ({self.target_dim} dims)")
         if self.labels:
             lines.append(f"labels: {self.labels}")
         if self.classes:
@@ -315,15 +329,17 @@ def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, starte
             if sink is not None:
                 sink.abort()  # before the folder it writes into goes
             raise
+    features = plan.feature_tables
     report = FuseReport(
-        output_dir=output_dir, format=options.format, dim=plan.dim, tables=[t.name for t in plan.tables],
-        slices={t.name: (t.start, t.stop) for t in plan.tables}, rows=rows, missing=missing, dropped=dropped,
-        normalization={t.name: t.method for t in plan.tables}, files=files, seconds=time.perf_counter() - started,
+        output_dir=output_dir, format=options.format, dim=plan.feature_dim, tables=[t.name for t in features],
+        slices={t.name: (t.start, t.stop) for t in features}, rows=rows, missing=missing, dropped=dropped,
+        normalization={t.name: t.method for t in features}, files=files, seconds=time.perf_counter() - started,
         labels=list(plan.label_columns), emptied_splits=metadata["missing"]["emptied_splits"],
         dropped_samples=output_dir / DROPPED_SAMPLES if dropped else None,
         no_time_step={k: v for k, v in tally.no_time_step.tables.items() if v},
         no_time_step_warning=tally.no_time_step.warning(), classes=list(plan.classes or ()),
         class_counts=class_info.get("counts", {}), class_warning=class_warning, multi_label=plan.multi_label,
+        targets=plan.target_table.name if plan.target_table else None, target_dim=plan.target_dim,
     )
     if report.emptied_splits:
         log.warning("--missing drop left no row of split(s) %s: every sample there lacks a table (missing: %s)",
@@ -352,13 +368,14 @@ def _class_info(plan: FusePlan, counts: dict[str, np.ndarray]) -> tuple[dict[str
 
 def _layout(plan: FusePlan, options: FuseOptions, first: FirstPass | None) -> RowLayout:
     presence = len(plan.tables) if options.missing == "zero" else None
-    columns = {"labels": plan.label_columns, "classes": plan.classes, "multi_label": plan.multi_label}
+    columns = {"labels": plan.label_columns, "classes": plan.classes, "multi_label": plan.multi_label,
+               "targets": plan.target_dim}
     if not plan.keeps_sequences:
-        return RowLayout(plan.dim, "pooled", presence=presence, **columns)
+        return RowLayout(plan.feature_dim, "pooled", presence=presence, **columns)
     if options.sequences == "ragged":
-        return RowLayout(plan.dim, "ragged", presence=presence, **columns)
+        return RowLayout(plan.feature_dim, "ragged", presence=presence, **columns)
     longest = options.max_length or (first.longest if first else 0)
-    return RowLayout(plan.dim, "padded", max(int(longest), 1), presence=presence, **columns)
+    return RowLayout(plan.feature_dim, "padded", max(int(longest), 1), presence=presence, **columns)
 
 
 def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats], layout: RowLayout) -> dict[str, Any]:
@@ -369,6 +386,10 @@ def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats],
     labels = {"labels": plan.labels.to_json()} if plan.labels is not None else {}
     if plan.class_labels is not None:  # likewise the class names and where they came from
         labels.update(classes=list(plan.class_labels.names), class_label=plan.class_labels.to_json())
+    targets = targets_metadata(plan, present_flag=layout.presence is not None)
+    if targets is not None:  # and the targets column
+        labels.update(targets=targets)
+    features = plan.feature_tables
     return {
         **labels,
         "layout_version": FUSED_LAYOUT_VERSION,
@@ -383,14 +404,18 @@ def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats],
             "tables": {t.name: {"extractor": t.entry.extractor, "config": t.entry.config, "spec": t.entry.spec,
                                 "versions": t.entry.versions} for t in plan.tables},
         },
-        "tables": [t.name for t in plan.tables],
-        "modalities": [t.modality for t in plan.tables],
-        "slices": {t.name: [t.start, t.stop] for t in plan.tables},
-        "dim": plan.dim,
+        "tables": [t.name for t in features],
+        "modalities": [t.modality for t in features],
+        "slices": {t.name: [t.start, t.stop] for t in features},
+        "dim": plan.feature_dim,
         "rows_kind": layout.kind,
         "max_length": layout.max_length,
-        "sequences": {"mode": options.sequences, "pool": options.pool} if plan.has_sequences else None,
-        "normalization": {"stats_splits": list(plan.stats_splits), "tables": {n: s.to_json() for n, s in stats.items()}},
+        "sequences": {"mode": options.sequences,
+                      # the features' pooling: pooled targets take their max (`targets.pool`)
+                      "pool": options.pool if any(t.spec.kind == "sequence" for t in features) else None}
+        if plan.has_sequences else None,
+        "normalization": {"stats_splits": list(plan.stats_splits),
+                          "tables": {t.name: stats[t.name].to_json() for t in features}},
         "columns": layout.schema().names,
     }
 
@@ -448,6 +473,18 @@ def _check_class_options(options: FuseOptions) -> None:
     if options.class_label is None and given:
         raise ConfigError(f"fuse option {given[0]} needs class_label (--class-label NAME): the key of the samples' "
                           "extra that holds the class name")
+
+
+def _check_targets_option(options: FuseOptions) -> None:
+    """targets is one table name, not also among `tables`."""
+    if options.targets is None:
+        return
+    if not isinstance(options.targets, str) or not options.targets.strip() or "," in options.targets:
+        raise ConfigError(f"fuse option targets={options.targets!r}: expected the name of one feature table to export "
+                          "as targets, e.g. 'audio.event-targets' (--targets audio.event-targets)")
+    if options.tables is not None and options.targets in options.tables:
+        raise ConfigError(f"fuse option targets={options.targets!r} is also in tables {list(options.tables)}; a table "
+                          "is either fused into `feature` or exported as `targets`: drop it from --tables")
 
 
 def _expect_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

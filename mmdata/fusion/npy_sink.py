@@ -4,6 +4,7 @@ An npy export holds one folder per split (`formats` describes the columns every 
 
     <split>/features.npy   the features, preallocated from the first pass's counts and memory-mapped while
                            written: (N, D) pooled, (N, L, D) padded, (steps, D) ragged
+    <split>/targets.npy    float32, with `fuse --targets`: as features.npy, of dim C (ragged: the same offsets)
     <split>/lengths.npy    int32 (N,), sequences only: time steps before padding
     <split>/offsets.npy    int64 (N + 1,), ragged only: row i's steps are features[offsets[i]:offsets[i + 1]]
     <split>/present.npy    bool (N, m), only with missing='zero': which modalities the row really has
@@ -63,10 +64,15 @@ class NpySink(Sink):
         folder = self.root / split
         folder.mkdir(parents=True, exist_ok=True)
         layout, n = self.layout, counts["rows"]
-        shape = {"pooled": (n, layout.dim), "padded": (n, layout.max_length, layout.dim),
-                 "ragged": (counts.get("steps", 0), layout.dim)}[layout.kind]
+        def shape(dim: int) -> tuple[int, ...]:
+            return {"pooled": (n, dim), "padded": (n, layout.max_length, dim),
+                    "ragged": (counts.get("steps", 0), dim)}[layout.kind]
+
         arrays = self._arrays[split] = {}
-        arrays["features"] = np.lib.format.open_memmap(folder / "features.npy", "w+", np.float32, shape)
+        arrays["features"] = np.lib.format.open_memmap(folder / "features.npy", "w+", np.float32, shape(layout.dim))
+        if layout.targets:
+            arrays["targets"] = np.lib.format.open_memmap(folder / "targets.npy", "w+", np.float32,
+                                                          shape(layout.targets))
         if layout.kind != "pooled":
             arrays["lengths"] = np.lib.format.open_memmap(folder / "lengths.npy", "w+", np.int32, (n,))
         if layout.kind == "ragged":
@@ -88,14 +94,18 @@ class NpySink(Sink):
     def _write(self, split: str, batch: FusedBatch) -> None:
         arrays = self._arrays[split] if split in self._arrays else self._open(split)
         row, step = self._cursor[split]
-        n = len(batch)
+        n, dim = len(batch), self.layout.dim  # a row's values: the feature's D, then the targets' C
         if self.layout.kind == "ragged":
             steps = len(batch.feature)
-            arrays["features"][step : step + steps] = batch.feature
+            arrays["features"][step : step + steps] = batch.feature[..., :dim]
+            if "targets" in arrays:
+                arrays["targets"][step : step + steps] = batch.feature[..., dim:]
             arrays["offsets"][row + 1 : row + n + 1] = step + np.cumsum(batch.lengths)
             step += steps
         else:
-            arrays["features"][row : row + n] = batch.feature
+            arrays["features"][row : row + n] = batch.feature[..., :dim]
+            if "targets" in arrays:
+                arrays["targets"][row : row + n] = batch.feature[..., dim:]
         if "lengths" in arrays:
             arrays["lengths"][row : row + n] = batch.lengths
         if "present" in arrays:

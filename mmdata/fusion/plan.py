@@ -68,6 +68,10 @@ class TablePlan:
     method: Normalization
     files: list[Path]
     start: int = 0
+    #: Exported as the `targets` column (`FuseOptions.targets`), after the features in the working rows.
+    target: bool = False
+    #: The targets table's classes file as its provenance records it ({path, count, sha256}: `event-targets`).
+    classes_record: dict | None = None
 
     @property
     def dim(self) -> int:
@@ -109,7 +113,29 @@ class FusePlan:
 
     @property
     def dim(self) -> int:
+        """Width of the working rows: the fused feature, then the targets (`feature_dim`, `target_dim`)."""
         return sum(t.dim for t in self.tables)
+
+    @property
+    def feature_tables(self) -> list[TablePlan]:
+        """The tables fused into `feature`, in order (every table but the targets)."""
+        return [t for t in self.tables if not t.target]
+
+    @property
+    def target_table(self) -> TablePlan | None:
+        """The table exported as `targets` (`FuseOptions.targets`), or None."""
+        return next((t for t in self.tables if t.target), None)
+
+    @property
+    def feature_dim(self) -> int:
+        """D: the fused feature's dim (the working rows' first D columns)."""
+        return sum(t.dim for t in self.feature_tables)
+
+    @property
+    def target_dim(self) -> int:
+        """C: the targets' dim (the working rows' last C columns), 0 without targets."""
+        target = self.target_table
+        return target.dim if target is not None else 0
 
     @property
     def label_columns(self) -> tuple[str, ...]:
@@ -175,13 +201,20 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
     Raises:
         ConfigError, DatasetError, SchemaMismatchError: see `fuse`.
     """
-    names = _select_tables(dataset, options.tables)
+    names = _select_tables(dataset, options.tables, leave_out=options.targets)
+    if options.targets is not None:
+        names.append(_target_table(dataset, options.targets, names))
     labels = choose_labels(dataset.manifest, options.labels, str(dataset.root))  # before any table is read
     if not isinstance(options.normalize, str):
-        modalities = {dataset.entry(n).modality for n in names}
-        unknown = sorted(k for k in options.normalize if k not in names and k not in modalities)
+        if options.targets is not None and options.targets in options.normalize:
+            raise ConfigError(f"--normalize names {options.targets!r}, the targets table: targets are exported as "
+                              "they are, not normalized; leave it out of --normalize")
+        fused = [n for n in names if n != options.targets]
+        modalities = {dataset.entry(n).modality for n in fused}
+        unknown = sorted(k for k in options.normalize if k not in fused and k not in modalities)
         if unknown:
-            raise ConfigError(f"--normalize names {unknown}, which are not among the fused tables {names}")
+            raise ConfigError(f"--normalize names {unknown}, which are not among the fused tables {fused}"
+                              + (f" (the targets {options.targets!r} are not normalized)" if options.targets else ""))
     # The tables' footers and ids are read on `PREFETCH` threads while this one scans the samples
     # (Arrow releases the GIL), and the samples are decoded here, not on threads of their own, as
     # those two keep the CPUs busy: the plan of 100k samples x 3 Arrow IPC tables took 0.146 s with
@@ -202,8 +235,12 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
         sample_ids = samples.column("sample_id").combine_chunks()  # for the comparisons; the passes slice `samples`
         tables, start = [], 0
         for name, read in zip(names, reads):
-            table = _plan_table(dataset, name, options, sample_ids, sample_rows, *read.result())
+            shards, table_ids = read.result()
+            table = _plan_table(dataset, name, options, sample_ids, sample_rows, shards, table_ids)
             table.start, start = start, start + table.dim
+            if name == options.targets:  # the last one: its columns follow the fused feature's
+                table.target, table.method = True, "none"
+                table.classes_record = next((s.metadata.get("classes") for s in shards), None)
             tables.append(table)
     sample_files = shard_files(samples_dir(dataset.root))
     stats_splits = tuple(options.stats_splits)
@@ -312,8 +349,8 @@ def _read_table_shard(plan: FusePlan, table: TablePlan, index: int, sample_ids: 
     bad_steps = non_finite_rows(values)
     bad = None if bad_steps is None else np.unique(np.searchsorted(offsets, bad_steps, side="right") - 1)
     valid, why = _screen_non_finite(plan, table, index, sample_ids, valid, why, bad)
-    if not plan.keeps_sequences:
-        pooled, nonempty = pool_sequences(offsets, values, plan.pool)  # type: ignore[arg-type]
+    if not plan.keeps_sequences:  # frame targets pool to clip targets: a class is on where any frame has it
+        pooled, nonempty = pool_sequences(offsets, values, "max" if table.target else plan.pool)  # type: ignore[arg-type]
         empty = valid & ~nonempty
         return TableData(valid & nonempty, why if not empty.any() else f"{why}, or the sequence is empty",
                          vectors=pooled)
@@ -344,13 +381,19 @@ def _screen_non_finite(plan: FusePlan, table: TablePlan, index: int, sample_ids:
     return valid, f"{why}, or the feature holds NaN or Inf (--non-finite missing)"
 
 
-def _select_tables(dataset: Dataset, requested: tuple[str, ...] | None) -> list[str]:
-    """Table names in output order from table or modality names; one table per modality."""
+def _select_tables(dataset: Dataset, requested: tuple[str, ...] | None, leave_out: str | None = None) -> list[str]:
+    """Table names in output order from table or modality names; one table per modality. `leave_out` (the
+    targets table) and its copies (`targets_copy`) are no candidates: by default each other modality's table,
+    and a modality naming them picks among the modality's other tables."""
     by_modality: dict[str, list[str]] = {}
     for name in dataset.table_names:
-        by_modality.setdefault(dataset.entry(name).modality, []).append(name)
+        if leave_out is None or not targets_copy(name, leave_out):
+            by_modality.setdefault(dataset.entry(name).modality, []).append(name)
     if not dataset.table_names:
         raise DatasetError(f"dataset {dataset.root} has no feature tables to fuse; run `mmdata extract` first")
+    if not by_modality:
+        raise DatasetError(f"dataset {dataset.root} has no feature table to fuse besides the targets {leave_out!r}; "
+                           "extract the features first (`mmdata extract`)")
     if requested is None:
         several = {m: names for m, names in by_modality.items() if len(names) > 1}
         if several:
@@ -366,6 +409,9 @@ def _select_tables(dataset: Dataset, requested: tuple[str, ...] | None) -> list[
             chosen.append(by_modality[item][0])
         elif item in by_modality:
             raise ConfigError(f"modality {item!r} has several tables {by_modality[item]}; name one of them")
+        elif leave_out in dataset.manifest.tables and item == dataset.entry(leave_out).modality:
+            raise ConfigError(f"modality {item!r} has no table to fuse besides the targets {leave_out!r}; name the "
+                              "feature tables to fuse with --tables")
         else:
             raise DatasetError(f"no feature table {item!r} in {dataset.root} (neither a table nor a modality); "
                                f"tables: {dataset.table_names}; extract it first with `mmdata extract`")
@@ -377,6 +423,26 @@ def _select_tables(dataset: Dataset, requested: tuple[str, ...] | None) -> list[
                 raise ConfigError(f"table {twice[0]!r} is named {len(twice)} times in --tables; name each table once")
             raise ConfigError(f"tables {twice} are both {modality!r}; early fusion takes one table per modality")
     return chosen
+
+
+def targets_copy(name: str, targets: str) -> bool:
+    """Table `name` holds the targets' values: it is the targets table, or it and the targets table are one
+    table aligned elsewhere (`X@REF`: `mmdata align --reference TARGETS` also writes `TARGETS@TARGETS`).
+    Fused into `feature`, it would hand a model its own targets."""
+    return name.partition("@")[0] == targets.partition("@")[0]
+
+
+def _target_table(dataset: Dataset, name: str, features: list[str]) -> str:
+    """The targets table `name` (`FuseOptions.targets`), checked to exist and not to be fused too."""
+    if name not in dataset.manifest.tables:
+        raise DatasetError(f"no feature table {name!r} in {dataset.root} for --targets; tables: {dataset.table_names}; "
+                           "extract it first (e.g. `mmdata extract KIND CORPUS DIR --audio event-targets:classes=FILE`)")
+    copies = [f for f in features if targets_copy(f, name)]
+    if copies:
+        what = "is" if copies[0] == name else f"holds the values of the targets {name!r}"
+        raise ConfigError(f"table {copies[0]!r} {what} both fused and the targets: a model would be given its own "
+                          "targets; drop it from --tables")
+    return name
 
 
 def _suggested_tables(dataset: Dataset, by_modality: dict[str, list[str]]) -> list[str]:

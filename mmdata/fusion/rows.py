@@ -7,6 +7,8 @@
     class_id           int64, -1 = no class (`classes.py`)                class_ids (n,)
     class_targets      fixed_size_list<float32>[C], multi-label            class_ids (n, C) float32 multi-hot
                        (`class_targets.py`; every value -1 = no class)
+    targets            as `feature`, of dim C (`fuse --targets TABLE`)     feature's last C columns: a batch's
+                                                                           rows are (.., D + C) wide
 """
 from __future__ import annotations
 
@@ -38,6 +40,9 @@ class RowLayout:
     labels: tuple[str, ...] = ()
     classes: tuple[str, ...] | None = None
     multi_label: bool = False
+    #: C, the dim of a `targets` column (`fuse --targets`); 0: none. A batch's rows then hold the feature's D
+    #: values, then the targets' C.
+    targets: int = 0
 
     @property
     def class_column(self) -> str | None:
@@ -56,11 +61,12 @@ class RowLayout:
             return [pa.field(TARGETS_COLUMN, required_list(pa.float32(), len(self.classes)))]
         return [pa.field(CLASS_COLUMN, pa.int64())]
 
-    def feature_type(self) -> pa.DataType:
+    def feature_type(self, dim: int | None = None) -> pa.DataType:
         """Non-null all the way down: a fused row always has every value (missing modalities are
         zero-filled and flagged in `present`, or their samples dropped). Declaring it spares the
-        Parquet encoder the definition levels of ~1,000 values per row."""
-        vector = required_list(pa.float32(), self.dim)
+        Parquet encoder the definition levels of ~1,000 values per row. `dim`: of another column of the
+        feature's shape (`targets`)."""
+        vector = required_list(pa.float32(), self.dim if dim is None else dim)
         if self.kind == "pooled":
             return vector
         if self.kind == "padded":
@@ -76,6 +82,8 @@ class RowLayout:
             *self.class_fields(),
             pa.field("feature", self.feature_type(), nullable=False),
         ]
+        if self.targets:
+            fields.append(pa.field("targets", self.feature_type(self.targets), nullable=False))
         if self.presence:
             fields.append(pa.field("present", required_list(pa.bool_(), self.presence), nullable=False))
         if self.kind != "pooled":
@@ -98,11 +106,15 @@ class RowLayout:
                 out["length"] = length
             return out
 
-        vector = listed(value("float32"), self.dim)
-        feature = vector if self.kind == "pooled" else listed(vector, self.max_length if self.kind == "padded" else None)
+        def shaped(dim: int) -> dict[str, Any]:  # `feature`'s shape with vectors of `dim`
+            vector = listed(value("float32"), dim)
+            return vector if self.kind == "pooled" else listed(vector, self.max_length if self.kind == "padded" else None)
+
         out = {"sample_id": value("string"), "split": value("string"), "label": value("float64"),
                **{column: value("float64") for column in self.labels},
-               **self._hf_class_feature(listed(value("float32"), len(self.classes or ()))), "feature": feature}
+               **self._hf_class_feature(listed(value("float32"), len(self.classes or ()))), "feature": shaped(self.dim)}
+        if self.targets:
+            out["targets"] = shaped(self.targets)
         if self.presence:
             out["present"] = listed(value("bool"), self.presence)
         if self.kind != "pooled":
@@ -227,17 +239,12 @@ class FusedBatch:
         )
 
     def to_arrow(self, layout: RowLayout, schema: pa.Schema) -> pa.RecordBatch:
-        dim = layout.dim
-        vectors = pa.FixedSizeListArray.from_arrays(pa.array(self.feature.reshape(-1), pa.float32()),
-                                                    type=required_list(pa.float32(), dim))
-        if layout.kind == "padded":
-            feature = pa.FixedSizeListArray.from_arrays(vectors, type=layout.feature_type())
-        elif layout.kind == "ragged":
-            offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int32)
-            feature = pa.ListArray.from_arrays(pa.array(offsets), vectors, type=layout.feature_type())
+        arrays = [self.sample_id, self.split, self.label, *self.label_arrays(layout)]
+        if layout.targets:  # the rows' first D values are the feature, the last C the targets
+            arrays += [self._shaped(np.ascontiguousarray(self.feature[..., : layout.dim]), layout, layout.dim),
+                       self._shaped(np.ascontiguousarray(self.feature[..., layout.dim :]), layout, layout.targets)]
         else:
-            feature = vectors
-        arrays = [self.sample_id, self.split, self.label, *self.label_arrays(layout), feature]
+            arrays.append(self._shaped(self.feature, layout, layout.dim))
         if layout.presence:
             arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(self.present.reshape(-1)),
                                                             type=required_list(pa.bool_(), layout.presence)))
@@ -248,6 +255,17 @@ class FusedBatch:
             mask = np.arange(length)[None, :] < self.lengths[:, None]
             arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(mask.reshape(-1)), type=required_list(pa.bool_(), length)))
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    def _shaped(self, values: np.ndarray, layout: RowLayout, dim: int) -> pa.Array:
+        """C-contiguous float32 `values` whose last axis is `dim` as a column of the layout's feature shape."""
+        vectors = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), pa.float32()),
+                                                    type=required_list(pa.float32(), dim))
+        if layout.kind == "padded":
+            return pa.FixedSizeListArray.from_arrays(vectors, type=layout.feature_type(dim))
+        if layout.kind == "ragged":
+            offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int32)
+            return pa.ListArray.from_arrays(pa.array(offsets), vectors, type=layout.feature_type(dim))
+        return vectors
 
     def label_arrays(self, layout: RowLayout) -> list[pa.Array]:
         """One float64 array per label column of the layout, null where the value is NaN (none), then the

@@ -12,12 +12,14 @@ memory does not grow with the split's rows). Worker processes reopen the files t
 is pickled).
 An item is a dict: sample_id (str), feature (D,) / (T, D) float32 tensor, label (float, the value
 the export holds; NaN when absent), plus length (int) for sequences, mask (L,) bool for padded rows,
-present (m,) bool with missing='zero', and labels (k,) float32 when the export has auxiliary labels
+present (m,) bool with missing='zero' ((m + 1,) with targets, theirs last), and labels (k,) float32 when the export has auxiliary labels
 (`fuse --labels`): their values in the order of `FusedDataset.label_names` (NaN where the sample has
 none), and class_id (a 0-d int64 tensor, -1 for no class) when it has a class label (`fuse --class-label`;
 names in `FusedDataset.classes`), or class_targets ((C,) float32 multi-hot, -1s for no class) when that is
-multi-label. `collate_fused` stacks them into float32, int64 and bool tensors (labels: (B, k), class_id: (B,),
-class_targets: (B, C)). As with a list, data[-1] is the last item and data[a:b] (or data[[i, j]]) a list of items.
+multi-label, and targets ((C,) / (T, C) float32, shaped as feature) when the export has a targets table (`fuse
+--targets`; column names in `FusedDataset.target_names`). `collate_fused` stacks them into float32, int64 and bool
+tensors (labels: (B, k), class_id: (B,), class_targets: (B, C), targets as feature: (B, C) or (B, T, C), padded
+alike). As with a list, data[-1] is the last item and data[a:b] (or data[[i, j]]) a list of items.
 """
 from __future__ import annotations
 
@@ -152,6 +154,10 @@ class FusedDataset:
         self.label_columns: tuple[str, ...] = tuple(labels["columns"])
         self.classes: tuple[str, ...] = export_classes(self.metadata, self.export_dir / FUSED_METADATA)
         self.class_column = export_class_column(self.metadata)  # class_id, or multi-label class_targets
+        targets = self.metadata.get("targets") if isinstance(self.metadata.get("targets"), dict) else {}
+        #: The table exported as each item's `targets` (`fuse --targets`), None without; its column names when known.
+        self.targets_table: str | None = targets.get("table")
+        self.target_names: tuple[str, ...] = tuple(targets.get("classes") or ())
         self._columns: dict[str, Any] | None = None
 
     def __len__(self) -> int:
@@ -166,9 +172,10 @@ class FusedDataset:
         length = f" (max length {meta['max_length']})" if meta.get("max_length") else ""
         slices = ", ".join(f"{name} [{a}:{b}]" for name, (a, b) in (meta.get("slices") or {}).items())
         labels = f"; labels {list(self.label_names)}" if self.label_names else ""
+        targets = f"; targets {self.targets_table} (dim {meta['targets'].get('dim')})" if self.targets_table else ""
         return (f"FusedDataset({str(self.export_dir)!r}, split={self.split!r}): {self._length} "
                 f"{meta.get('rows_kind')} rows of dim {meta.get('dim')}{length}, format {self.format}; "
-                f"slices {slices or 'none'}{labels}")
+                f"slices {slices or 'none'}{labels}{targets}")
 
     def __getstate__(self) -> dict[str, Any]:
         # Workers reopen the memory maps; mapped buffers are not pickled.
@@ -217,10 +224,11 @@ class FusedDataset:
         ids = columns["sample_id"][idx]  # str per row, made from the mapped Arrow strings for this batch only
         fields: dict[str, list[Any]] = {}
         stacked: dict[str, Any] = {"label": torch.from_numpy(np.asarray(labels, dtype=np.float32))}
-        if "rows" in columns:
-            fields["feature"] = [torch.from_numpy(np.array(columns["rows"].item(int(i)))) for i in idx]
-        else:
-            stacked["feature"] = torch.from_numpy(_own_array(columns["feature"][idx]))
+        for name, ragged in (("feature", "rows"), ("targets", "target_rows")):
+            if ragged in columns:
+                fields[name] = [torch.from_numpy(np.array(columns[ragged].item(int(i)))) for i in idx]
+            elif name in columns:
+                stacked[name] = torch.from_numpy(_own_array(columns[name][idx]))
         for name in ("present", "mask", "labels", "class_id", "class_targets"):
             if name in columns:
                 stacked[name] = torch.from_numpy(_own_array(columns[name][idx]))
@@ -228,7 +236,7 @@ class FusedDataset:
             lengths = np.asarray(columns["length"][idx], dtype=np.int64)
             stacked["length"] = torch.from_numpy(lengths)
             fields["length"] = lengths.tolist()
-        for name in ("feature", "present", "mask", "labels", "class_id", "class_targets"):
+        for name in ("feature", "targets", "present", "mask", "labels", "class_id", "class_targets"):
             if name in stacked:
                 fields[name] = list(stacked[name].unbind(0))
         keys = ("sample_id", "label", *fields)
@@ -243,6 +251,9 @@ class FusedDataset:
             try:
                 columns = open_npy_columns(self.export_dir, self.split, self.label_columns) if self.format == "npy" \
                     else open_arrow_columns(self.export_dir, self.split, self.format, self.label_columns)
+                if self.targets_table and "targets" not in columns and "target_rows" not in columns:
+                    raise DatasetError(f"{self.export_dir}: fused.json names targets table {self.targets_table!r}, "
+                                       f"the files of split {self.split!r} hold no targets: {REFUSE_HINT}")
                 if self.classes and self.class_column not in columns:
                     columns[self.class_column] = split_class_ids(self.export_dir, self.split, self.format,
                                                                  self.class_column, len(self.classes))
@@ -356,8 +367,9 @@ def collate_fused(items: list[dict[str, Any]], *, trim: bool = False) -> dict[st
     Returns:
         A dict: feature (B, D) or (B, T, D) float32, label (B,) float32 (NaN when absent), sample_id
         (list of str), and length (B,) int64, mask (B, T) bool for sequences, present (B, m) bool and
-        labels (B, k) float32 (auxiliary labels, `FusedDataset.label_names` order, NaN when absent) and
-        class_id (B,) int64 (multi-label: class_targets (B, C) float32) when the export has them.
+        labels (B, k) float32 (auxiliary labels, `FusedDataset.label_names` order, NaN when absent),
+        class_id (B,) int64 (multi-label: class_targets (B, C) float32) and targets (B, C) or (B, T, C) float32
+        (padded and trimmed as feature) when the export has them.
     """
     if not len(items):
         raise ValueError("collate_fused got no items: a batch holds at least one (a DataLoader never hands over an "
@@ -366,8 +378,9 @@ def collate_fused(items: list[dict[str, Any]], *, trim: bool = False) -> dict[st
     batch = {"sample_id": items.unchanged_sample_ids(), **stacked} if stacked is not None else _stack_items(items)
     if trim and "mask" in batch and batch["feature"].ndim == 3:
         longest = int(batch["length"].max())
-        batch["feature"] = batch["feature"][:, :longest].contiguous()
-        batch["mask"] = batch["mask"][:, :longest].contiguous()
+        for name in ("feature", "targets", "mask"):
+            if name in batch:
+                batch[name] = batch[name][:, :longest].contiguous()
     return batch
 
 
@@ -379,18 +392,21 @@ def _stack_items(items: list[dict[str, Any]]) -> dict[str, Any]:
         "sample_id": [item["sample_id"] for item in items],
         "label": torch.tensor([item["label"] for item in items], dtype=torch.float32),
     }
-    features = [item["feature"] for item in items]
+    shaped = [name for name in ("feature", "targets") if name in items[0]]  # targets are shaped as the feature
     if "length" in items[0] and "mask" not in items[0]:
         lengths = torch.tensor([item["length"] for item in items], dtype=torch.int64)
         longest = int(lengths.max()) if len(lengths) else 0
-        padded = features[0].new_zeros((len(items), longest, features[0].shape[-1]))
-        for row, feature in enumerate(features):
-            padded[row, : len(feature)] = feature
-        batch["feature"] = padded
+        for name in shaped:
+            values = [item[name] for item in items]
+            padded = values[0].new_zeros((len(items), longest, values[0].shape[-1]))
+            for row, value in enumerate(values):
+                padded[row, : len(value)] = value
+            batch[name] = padded
         batch["length"] = lengths
         batch["mask"] = torch.arange(longest)[None, :] < lengths[:, None]
     else:
-        batch["feature"] = torch.stack(features)
+        for name in shaped:
+            batch[name] = torch.stack([item[name] for item in items])
         if "length" in items[0]:
             batch["length"] = torch.tensor([item["length"] for item in items], dtype=torch.int64)
             batch["mask"] = torch.stack([item["mask"] for item in items])
