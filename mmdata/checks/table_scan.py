@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmdata.checks import captions as caption_checks
+from mmdata.checks import events as event_checks
 from mmdata.checks import manifest as manifest_checks
 from mmdata.checks import tables as table_checks
 from mmdata.checks import temporal
@@ -129,6 +130,16 @@ def _check_table(context: _Context, name: str, collector: IssueCollector | list[
             name, context.sample_ids, context.spans(name)[1], intervals=spec.intervals,
             max_examples=options.max_examples, media=context.has_media,
             corpus_kind=dataset.manifest.corpus.get("kind"), has_feature=present))
+    if event_checks.made_of_events(entry.extractor, entry.config) and context.extra is not None:
+        # events past the audio's end: in no frame. A segment ending past it has frames there (and is an
+        # `intervals-outside` error of its own), so only samples whose frames stop at the audio's end are judged.
+        _, hi, media_end = context.spans(name)
+        tolerance = 0.5 / spec.frame_rate if spec.frame_rate else options.interval_tolerance
+        with np.errstate(invalid="ignore"):
+            judged = present & np.isfinite(media_end) & ~(hi > media_end + tolerance)
+        ends = event_checks.last_event_ends(context.extra, judged)
+        collector.extend(event_checks.check_events_within_media(name, context.sample_ids, ends, media_end, tolerance,
+                                                                max_examples=options.max_examples))
     if coverage:
         values = np.concatenate(coverage)
         values = values[np.isfinite(values)]
