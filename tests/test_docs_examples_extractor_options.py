@@ -26,6 +26,7 @@ SECTIONS = {
     "hashed-bow": "### `hashed-bow`",
     "word-embeddings": "### `word-embeddings`",
     "event-targets": "### `event-targets`",
+    "frame-grid": "### `frame-grid`",
     **dict.fromkeys(("librosa-logmel", "librosa-mfcc", "torchaudio-logmel", "torchaudio-mfcc"),
                     "### `librosa-logmel`, `librosa-mfcc`, `torchaudio-logmel`, `torchaudio-mfcc`"),
     "kaldi-fbank": "### `kaldi-fbank`",

@@ -7,3 +7,4 @@ from mmdata.features import speech_models  # noqa: F401
 from mmdata.features import video_models  # noqa: F401
 from mmdata.features import clip_models, clip_text  # noqa: F401
 from mmdata.features import event_targets  # noqa: F401
+from mmdata.features import frame_grid  # noqa: F401
