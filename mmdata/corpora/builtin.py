@@ -5,8 +5,10 @@ from mmdata.corpora import flickr8k, flickr30k  # noqa: F401
 from mmdata.corpora import activitynet_captions, audiocaps, charades_sta, clotho, msrvtt  # noqa: F401
 from mmdata.corpora import vggsound  # noqa: F401
 from mmdata.corpora import kinetics  # noqa: F401
+from mmdata.corpora import meld  # noqa: F401
 from mmdata.corpora import audioset  # noqa: F401
 from mmdata.corpora import esc50  # noqa: F401
+from mmdata.corpora import desed  # noqa: F401
 from mmdata.corpora import wavcaps  # noqa: F401
 from mmdata.corpora import vatex  # noqa: F401
 from mmdata.corpora import didemo  # noqa: F401
