@@ -31,21 +31,52 @@ a tiny WAV (0.2 s, 16 kHz) in `audios/balanced_train_segments/Y<youtube_id>.wav`
                row and missing segment named `file:line`, each WAV's header read for its duration, the media
                folders listed once into an index by file stem; mmdata-seq as above
 
+DESED (corpus kind `desed`): the DCASE baseline's `data/dcase/dataset` with its six sets at `--desed-scale` times
+their real sizes (1: weak 1,578 clips, unlabel_in_domain 14,412, audioset_strong 3,470 and
+synthetic21_train/soundscapes 10,000 in train; validation 1,168 with `validation_durations.tsv` and
+synthetic21_validation/soundscapes 2,500 with `durations.tsv`; strong sets 1-7 events a clip, ~4), TSVs under
+`metadata/<split>/`, a tiny WAV (0.2 s, 16 kHz) per clip in `audio/<split>/<folder>/` (`strong_label_real/` for
+audioset_strong), YouTube clips `Y<id>_<start>.000_<end>.000.wav` (3% listed and absent), soundscapes `<n>.wav`.
+
+  script       what the baseline's datasets (desed_task/dataio/datasets.py) do: `pandas.read_csv(sep="\t")` per
+               set, strong sets `dropna()` and grouped into {filename: [events]}, weak labels `split(",")`, the
+               unlabeled set `glob(folder/*.wav)`, `os.path.exists` per listed clip
+  script+hdr   the same, plus each clip's length: the durations TSV with pandas where its set has one, else
+               `soundfile.info(path).duration`
+  mmdata       `load_corpus("desed", root)`: every line checked (bad ones named `file:line`), each set's folder
+               listed once, the unlabeled folder's WAVs beside its TSV, durations from the durations files, else
+               each WAV's header; mmdata-seq as above
+  (agreement: the same clips, mmdata's id the stem of a YouTube clip and `<split>/<set>/<stem>` of a soundscape,
+  each strong clip with as many events, each weak clip with the same labels)
+
+MELD (corpus kind `meld`): `MELD.Raw/` with the three CSVs (the release's header, `--meld-utterances` rows over them
+in the release's 9,989 / 1,109 / 2,610 proportions, dialogues of 1-17 utterances, utterances quoted with commas,
+curly apostrophes, the raw U+0085 ellipsis) and a real MP4 per row (as Kinetics', ~1 s) in `train_splits/`,
+`dev_splits_complete/`, `output_repeated_splits_test/`, less one train and one dev clip (as the release).
+
+  script       `pandas.read_csv` of each CSV, `dia{D}_utt{U}.mp4` in its split's folder, `os.path.exists`
+  script+hdr   the same, plus each clip's stream durations with PyAV (`av.open`), as Kinetics'
+  mmdata       `load_corpus("meld", root)`: every row checked, each clip's header read for its video and audio
+               durations on threads; mmdata-seq as above
+
 Every method of a corpus must find the same clips (checked before timing). Methods run interleaved, in a shuffled
 order per round after a 0.3 s pause, each once untimed first (imports, the file cache); medians of `--runs`
 rounds. The 1-minute load average before and after is recorded: other jobs may run on the machine meanwhile.
 
-    python benchmarks/corpus_load_bench.py [--clips 600] [--clip-seconds 2] [--segments 20000] [--runs 5] [--quick]
+    python benchmarks/corpus_load_bench.py [--clips 600] [--clip-seconds 2] [--segments 20000] [--desed-scale 1]
+        [--meld-utterances 1500] [--only kinetics,audioset,desed,meld] [--runs 5] [--quick]
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import csv
+import glob
 import io
 import logging
 import os
 import random
+import re
 import shutil
 import statistics
 import string
@@ -322,6 +353,257 @@ def audioset_agreement(root: Path) -> dict[str, Any]:
             "samples_with_audio_duration": sum(1 for s in result.samples if "audio_duration" in s.extra)}
 
 
+# --- DESED ---------------------------------------------------------------------------------------------------
+
+DESED_CLASSES = ("Alarm_bell_ringing", "Blender", "Cat", "Dishes", "Dog", "Electric_shaver_toothbrush", "Frying",
+                 "Running_water", "Speech", "Vacuum_cleaner")
+#: The DCASE baseline's `data/dcase/dataset` sets at `--desed-scale 1`: (split, the TSV's path under
+#: metadata/<split>/ without .tsv, kind, clips, the audio folder under audio/<split>/, the durations file beside
+#: the TSV or None). The strong sets hold 1-7 events a clip (~4).
+DESED_SETS = (
+    ("train", "weak", "weak", 1578, "weak", None),
+    ("train", "unlabel_in_domain", "unlabeled", 14412, "unlabel_in_domain", None),
+    ("train", "audioset_strong", "strong", 3470, "strong_label_real", None),
+    ("train", "synthetic21_train/soundscapes", "strong", 10000, "synthetic21_train/soundscapes", None),
+    ("validation", "validation", "strong", 1168, "validation", "validation_durations"),
+    ("validation", "synthetic21_validation/soundscapes", "strong", 2500, "synthetic21_validation/soundscapes",
+     "synthetic21_validation/durations"),
+)
+#: The share of a YouTube-sourced set's listed clips whose file is not there (taken down before the download).
+DESED_MISSING = 0.03
+#: An AudioSet clip's file stem as DESED names it (`Y-BJNMHMZDcU_50.000_60.000`): its own sample id in mmdata.
+DESED_YOUTUBE_STEM = r"Y[A-Za-z0-9_-]{11}_\d+(?:\.\d+)?_\d+(?:\.\d+)?"
+#: Each kind's TSV header.
+KIND_HEADERS = {"strong": ("filename", "onset", "offset", "event_label"), "weak": ("filename", "event_labels"),
+                "unlabeled": ("filename",)}
+
+
+def desed_set_sizes(scale: float) -> list[int]:
+    return [max(2, round(clips * scale)) for _, _, _, clips, _, _ in DESED_SETS]
+
+
+def make_desed_corpus(scale: float, seed: int = 0) -> Path:
+    """A DESED `data/dcase/dataset`: the baseline's six sets at `scale` times their real sizes, their TSVs under
+    metadata/<split>/ (strong: a line per event; weak: comma-joined labels; unlabeled: `filename` alone; the two
+    validation sets' durations files) and a tiny WAV (0.2 s, 16 kHz) per clip in audio/<split>/<folder>/, 3% of
+    the YouTube clips (`Y<id>_<start>_<end>.wav`) listed and absent; synthetic soundscapes `<n>.wav` (cached on
+    disk; written once)."""
+    root = DATA_DIR / f"desed-x{scale:g}-s{seed}"
+    if (root / ".complete").is_file():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    rng = random.Random(seed)
+    sizes = desed_set_sizes(scale)
+    youtube = iter(youtube_ids(sum(n for n, (_, _, _, _, folder, _) in zip(sizes, DESED_SETS)
+                                   if not folder.startswith("synthetic")), rng))
+    noise = (np.random.default_rng(seed).standard_normal(int(WAV_RATE * WAV_SECONDS) * 4) * 3000).astype("<i2")
+    for (split, name, kind, _, folder, durations), count in zip(DESED_SETS, sizes):
+        synthetic = folder.startswith("synthetic")
+        audio_dir = root / "audio" / split / folder
+        audio_dir.mkdir(parents=True)
+        names = []
+        for index in range(count):
+            if synthetic:
+                names.append(f"{index}.wav")
+            else:
+                start = rng.randrange(0, 30) * 10
+                names.append(f"Y{next(youtube)}_{start}.000_{start + 10}.000.wav")
+        lines = ["\t".join(KIND_HEADERS[kind])]
+        for filename in names:
+            if kind == "weak":
+                lines.append(f"{filename}\t{','.join(sorted(rng.sample(DESED_CLASSES, rng.randint(1, 3))))}")
+            elif kind == "unlabeled":
+                lines.append(filename)
+            else:
+                events, wanted = set(), rng.randint(1, 7)
+                while len(events) < wanted:
+                    onset = round(rng.uniform(0, 9.5), 3)
+                    events.add((onset, round(rng.uniform(onset + 0.1, 10.0), 3), rng.choice(DESED_CLASSES)))
+                lines += [f"{filename}\t{onset:.3f}\t{offset:.3f}\t{label}" for onset, offset, label in sorted(events)]
+            if synthetic or rng.random() >= DESED_MISSING:
+                offset = rng.randrange(0, len(noise) * 3 // 4)
+                write_wav(audio_dir / filename, noise[offset : offset + int(WAV_RATE * WAV_SECONDS)])
+        tsv = root / "metadata" / split / f"{name}.tsv"
+        tsv.parent.mkdir(parents=True, exist_ok=True)
+        tsv.write_text("\n".join(lines) + "\n")
+        if durations:
+            rows = ["filename\tduration", *(f"{filename}\t{WAV_SECONDS:.3f}" for filename in names)]
+            (root / "metadata" / split / f"{durations}.tsv").write_text("\n".join(rows) + "\n")
+    (root / ".complete").touch()
+    return root
+
+
+def desed_script(root: Path, read_header: Callable[[str], Any] | None = None) -> dict[tuple[str, str, str], Any]:
+    """What the DCASE baseline's datasets (desed_task/dataio/datasets.py) do: each set's TSV with
+    `pandas.read_csv(sep="\\t")`; a strong set's `dropna()`, its events grouped by file; a weak set's labels
+    `split(",")`; the unlabeled set the `glob` of its folder's WAVs; `os.path.exists` per listed clip (the
+    baseline's own loops use `iterrows`, slower: this is the fast form). With `read_header`: each clip's length
+    from its set's durations file with pandas where there is one, else `read_header(path)`. Returns
+    (split, set, file name) -> events (strong), labels (weak) or None (unlabeled) of each clip found."""
+    import pandas as pd
+
+    found: dict[tuple[str, str, str], Any] = {}
+    for split, name, kind, _, folder, durations in DESED_SETS:
+        audio_dir = os.path.join(root, "audio", split, folder)
+        tsv = os.path.join(root, "metadata", split, f"{name}.tsv")
+        lengths: dict[str, float] = {}
+        if read_header is not None and durations:
+            table = pd.read_csv(os.path.join(root, "metadata", split, f"{durations}.tsv"), sep="\t")
+            lengths = dict(zip(table["filename"], table["duration"]))
+        clips: dict[str, Any] = {}
+        if kind == "unlabeled":
+            clips = {os.path.basename(path): None for path in glob.glob(os.path.join(audio_dir, "*.wav"))}
+        elif kind == "weak":
+            table = pd.read_csv(tsv, sep="\t")
+            for filename, labels in zip(table["filename"], table["event_labels"]):
+                if filename not in clips:
+                    clips[filename] = labels.split(",")
+        else:
+            table = pd.read_csv(tsv, sep="\t").dropna()
+            for filename, onset, offset, label in zip(table["filename"], table["onset"], table["offset"],
+                                                      table["event_label"]):
+                clips.setdefault(filename, []).append({"event_label": label, "onset": onset, "offset": offset})
+        for filename, target in clips.items():
+            path = os.path.join(audio_dir, filename)
+            if kind == "unlabeled" or os.path.exists(path):
+                if read_header is not None and filename not in lengths:
+                    read_header(path)
+                found[(split, name, filename)] = target
+    return found
+
+
+def desed_mmdata(root: Path) -> Any:
+    return load_corpus("desed", root)
+
+
+def desed_agreement(root: Path) -> dict[str, Any]:
+    """The same clips on both sides (mmdata's id: the stem of an AudioSet name, else `<split>/<set>/<stem>`), each
+    strong clip with as many events, each weak clip with the same labels; mmdata's problems one per clip listed and
+    not found."""
+    def sample_id(split: str, name: str, filename: str) -> str:
+        stem = filename.removesuffix(".wav")
+        return stem if re.fullmatch(DESED_YOUTUBE_STEM, stem) else f"{split}/{name}/{stem}"
+
+    def target(value: Any) -> Any:
+        if value is None or isinstance(value[0], str):
+            return None if value is None else sorted(set(value))
+        return len(value)
+
+    script = {sample_id(*key): target(value) for key, value in desed_script(root).items()}
+    result = desed_mmdata(root)
+    ours = {s.sample_id: len(s.extra["events"]) if "events" in s.extra else s.extra.get("labels")
+            for s in result.samples}
+    assert ours == script, "mmdata and the script found different clips, events or labels"
+    return {"clips_found": len(ours), "clips_listed": result.metadata["clips_listed"],
+            "clips_missing": result.metadata["clips_missing"], "problems_named": len(result.problems),
+            "events": sum(v for v in ours.values() if isinstance(v, int)),
+            "samples_with_audio_duration": sum(1 for s in result.samples if "audio_duration" in s.extra)}
+
+
+# --- MELD ----------------------------------------------------------------------------------------------------
+
+#: Each split as mmdata names it, its CSV, its clip folder in MELD.Raw/, and its utterances in the release.
+MELD_SPLITS = (("train", "train_sent_emo.csv", "train_splits", 9989),
+               ("val", "dev_sent_emo.csv", "dev_splits_complete", 1109),
+               ("test", "test_sent_emo.csv", "output_repeated_splits_test", 2610))
+MELD_HEADER = ("Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID", "Season",
+               "Episode", "StartTime", "EndTime")
+MELD_EMOTIONS = {"neutral": ("neutral",), "joy": ("positive",), "surprise": ("positive", "negative"),
+                 "sadness": ("negative",), "anger": ("negative",), "fear": ("negative",), "disgust": ("negative",)}
+MELD_SPEAKERS = ("Chandler", "Joey", "Monica", "Rachel", "Ross", "Phoebe", "Mr. Geller", "Janice", "Gunther")
+MELD_PHRASES = ("Oh my God, he’s lost it.", "He’s totally lost it.", "What?", "Okay, okay, okay.",
+                "I don’t know, I mean, it’s just… weird.", "Y’know what? Fine.", "Hey, how you doin’?",
+                "We were on a break!", "No, no, no, that’s not what I said.", "Could I BE any more sorry?",
+                "Pivot! Pivot!", "Well, uh, she said \"maybe\", so.", "Umm, I-I can’t, I’ve got to go.")
+#: Each clip's length (the writer's ±10%): the release's are ~3 s; a header read costs the same, a write less.
+MELD_CLIP_SECONDS = 1.0
+
+
+def meld_split_sizes(utterances: int) -> list[int]:
+    total = sum(size for *_, size in MELD_SPLITS)
+    return [max(3, round(utterances * size / total)) for *_, size in MELD_SPLITS]
+
+
+def make_meld_corpus(utterances: int, seed: int = 0) -> Path:
+    """`MELD.Raw/` as its tarballs unpack: the three CSVs (the release's header and proportions, ~`utterances`
+    rows in all, dialogues of 1-17 utterances, utterances quoted with commas, curly apostrophes and the release's
+    raw U+0085 ellipsis, times `"00:20:57,256"`) and a real MP4 (96 x 64 H.264 + AAC, ~1 s) per row in
+    train_splits/, dev_splits_complete/, output_repeated_splits_test/, but for one train and one dev clip, as the
+    release lacks dia125_utt3 and copies dia110_utt7 (cached on disk; written once)."""
+    root = DATA_DIR / f"meld-{utterances}-{MELD_CLIP_SECONDS:g}s-{CLIP_SIZE[0]}x{CLIP_SIZE[1]}-s{seed}"
+    if (root / ".complete").is_file():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    rng = random.Random(seed)
+    base = root / "MELD.Raw"
+    for (split, csv_name, folder, _), count in zip(MELD_SPLITS, meld_split_sizes(utterances)):
+        (base / folder).mkdir(parents=True)
+        rows, dialogue = [], 0
+        while len(rows) < count:
+            season, episode = rng.randint(1, 10), rng.randint(1, 24)
+            start = rng.uniform(0, 1300)
+            for utterance in range(min(rng.randint(1, 17), count - len(rows))):
+                emotion = rng.choice(list(MELD_EMOTIONS))
+                text = " ".join(rng.sample(MELD_PHRASES, rng.randint(1, 3))).replace("…", "\x85")
+                end = start + rng.uniform(1, 6)
+                rows.append([len(rows) + 1, text, rng.choice(MELD_SPEAKERS), emotion,
+                             rng.choice(MELD_EMOTIONS[emotion]), dialogue, utterance, season, episode,
+                             episode_time(start), episode_time(end)])
+                start = end + rng.uniform(0, 2)
+            dialogue += 1
+        with open(base / csv_name, "w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(MELD_HEADER)
+            writer.writerows(rows)
+        absent = rng.randrange(len(rows)) if split != "test" else None
+        for index, row in enumerate(rows):
+            if index != absent:
+                write_clip(base / folder / f"dia{row[5]}_utt{row[6]}.mp4", MELD_CLIP_SECONDS,
+                           np.random.default_rng(seed * 100003 + index))
+    (root / ".complete").touch()
+    return root
+
+
+def episode_time(seconds: float) -> str:
+    """`00:20:57,256`, a time in the episode as MELD's CSVs write it."""
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d},{int((seconds - whole) * 1000):03d}"
+
+
+def meld_script(root: Path, read_header: Callable[[str], Any] | None = None) -> list[tuple[str, str]]:
+    """The minimal script: each CSV with `pandas.read_csv`, each row's clip `dia{D}_utt{U}.mp4` in its split's
+    folder, `os.path.exists` (and `read_header(path)` of each clip found, where given). Returns (mmdata's sample
+    id, emotion) of the utterances found."""
+    import pandas as pd
+
+    base = os.path.join(root, "MELD.Raw")
+    found = []
+    for split, csv_name, folder, _ in MELD_SPLITS:
+        table = pd.read_csv(os.path.join(base, csv_name))
+        for dialogue, utterance, emotion in zip(table["Dialogue_ID"], table["Utterance_ID"], table["Emotion"]):
+            path = os.path.join(base, folder, f"dia{dialogue}_utt{utterance}.mp4")
+            if os.path.exists(path):
+                if read_header is not None:
+                    read_header(path)
+                found.append((f"{split}_dia{dialogue}_utt{utterance}", emotion))
+    return found
+
+
+def meld_mmdata(root: Path) -> Any:
+    return load_corpus("meld", root)
+
+
+def meld_agreement(root: Path) -> dict[str, Any]:
+    """The same utterances with the same emotions on both sides; mmdata's problems one per clip not found."""
+    script = dict(meld_script(root))
+    result = meld_mmdata(root)
+    ours = {s.sample_id: s.extra["emotion"] for s in result.samples}
+    assert ours == script, "mmdata and the script found different utterances or emotions"
+    with_durations = sum(1 for s in result.samples if "video_duration" in s.extra and "audio_duration" in s.extra)
+    return {"utterances_found": len(ours), "utterances_listed": result.metadata["clips_listed"],
+            "clips_missing_named": len(result.problems), "samples_with_video_and_audio_durations": with_durations}
+
+
 # --- measuring -----------------------------------------------------------------------------------------------
 
 
@@ -341,6 +623,11 @@ METHODS = {
     "audioset": {"script": "PANNs-style pandas + os.path.exists",
                  "script_headers": "the same + soundfile.info per WAV",
                  "mmdata_sequential": "mmdata load_corpus, MMDATA_HEADER_THREADS=1", "mmdata": "mmdata load_corpus"},
+    "desed": {"script": "DCASE-baseline pandas + glob + os.path.exists",
+              "script_headers": "the same + durations TSVs, soundfile.info per other WAV",
+              "mmdata_sequential": "mmdata load_corpus, MMDATA_HEADER_THREADS=1", "mmdata": "mmdata load_corpus"},
+    "meld": {"script": "pandas + os.path.exists", "script_headers": "the same + PyAV header per clip",
+             "mmdata_sequential": "mmdata load_corpus, MMDATA_HEADER_THREADS=1", "mmdata": "mmdata load_corpus"},
 }
 
 
@@ -369,19 +656,52 @@ def measure_audioset(root: Path, runs: int) -> dict[str, Any]:
     return {**summary(wall, agreement["segments_listed"]), "agreement": agreement}
 
 
+def measure_desed(root: Path, runs: int) -> dict[str, Any]:
+    agreement = desed_agreement(root)
+    wall = interleaved({"script": lambda: desed_script(root),
+                        "script_headers": lambda: desed_script(root, sound_file_duration),
+                        "mmdata_sequential": lambda: sequential(desed_mmdata, root),
+                        "mmdata": lambda: desed_mmdata(root)}, runs, seed=2)
+    return {**summary(wall, agreement["clips_listed"]), "agreement": agreement}
+
+
+def measure_meld(root: Path, runs: int) -> dict[str, Any]:
+    agreement = meld_agreement(root)
+    wall = interleaved({"script": lambda: meld_script(root),
+                        "script_headers": lambda: meld_script(root, container_durations),
+                        "mmdata_sequential": lambda: sequential(meld_mmdata, root),
+                        "mmdata": lambda: meld_mmdata(root)}, runs, seed=3)
+    return {**summary(wall, agreement["utterances_listed"]), "agreement": agreement}
+
+
 def report(results: dict[str, Any]) -> None:
     rows = [("corpus", "method", "median wall s", "us per row", "mmdata's time over it", "runs s")]
-    for corpus, labels in METHODS.items():
-        figures = results[corpus]
+    corpora = [corpus for corpus in METHODS if corpus in results]
+    for corpus in corpora:
+        labels, figures = METHODS[corpus], results[corpus]
         for key, label in labels.items():
             ratio = f"{figures['mmdata_time_over'][key]:.2f}x" if key != "mmdata" else ""
             rows.append((corpus, label, f"{figures['wall_s'][key]:.3f}", f"{figures['us_per_row'][key]:.0f}", ratio,
                          " ".join(f"{x:.3f}" for x in figures["wall_runs_s"][key])))
     print_table(rows)
-    for corpus in METHODS:
+    for corpus in corpora:
         print(f"{corpus}: {results[corpus]['agreement']}")
     load = results["load_average_1min"]
     print(f"load average (1 min) {load[0]:.2f} -> {load[1]:.2f} on {os.cpu_count()} CPUs")
+
+
+#: The corpora measured, in the order they run (`--only` picks some).
+CORPORA = ("kinetics", "audioset", "desed", "meld")
+
+
+def chosen_corpora(text: str) -> list[str]:
+    """`--only`'s comma-separated corpora, in CORPORA's order."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CORPORA]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown corpus {', '.join(unknown) or text!r}; expected some of "
+                                         f"{','.join(CORPORA)}")
+    return [corpus for corpus in CORPORA if corpus in names]
 
 
 def main() -> None:
@@ -390,27 +710,46 @@ def main() -> None:
     parser.add_argument("--clip-seconds", type=float, default=CLIP_SECONDS,
                         help="length of each clip (torchvision counts every frame; mmdata reads the header)")
     parser.add_argument("--segments", type=int, default=20000)
+    parser.add_argument("--desed-scale", type=float, default=None,
+                        help="DESED's sets at this share of their real sizes (default 1: 33,128 clips; --quick 0.02)")
+    parser.add_argument("--meld-utterances", type=int, default=None,
+                        help="MELD rows over the three CSVs, a ~1 s MP4 each (default 1500; --quick 60)")
+    parser.add_argument("--only", type=chosen_corpora, default=list(CORPORA),
+                        help=f"comma-separated corpora to measure (default all: {','.join(CORPORA)})")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="24 clips, 500 segments, 1 round; writes no results")
-    parser.add_argument("--out", type=Path, help="where the JSON goes (default results/corpus_load.json)")
+    parser.add_argument("--quick", action="store_true",
+                        help="24 clips, 500 segments, DESED at 0.02, 60 MELD rows, 1 round; writes no results")
+    parser.add_argument("--out", type=Path, help="where the JSON goes (default results/corpus_load.json; with "
+                                                 "--only a subset, results/corpus_load_<corpora>.json)")
     args = parser.parse_args()
     if args.quick:
         args.clips, args.segments, args.runs = 24, 500, 1
+    if args.desed_scale is None:
+        args.desed_scale = 0.02 if args.quick else 1.0
+    if args.meld_utterances is None:
+        args.meld_utterances = 60 if args.quick else 1500
     logging.getLogger("mmdata").setLevel(logging.ERROR)  # the missing-clips warning, once per run
-    kinetics_root = make_kinetics_corpus(args.clips, args.clip_seconds)
-    audioset_root = make_audioset_corpus(args.segments)
+    makers = {"kinetics": lambda: make_kinetics_corpus(args.clips, args.clip_seconds),
+              "audioset": lambda: make_audioset_corpus(args.segments),
+              "desed": lambda: make_desed_corpus(args.desed_scale),
+              "meld": lambda: make_meld_corpus(args.meld_utterances)}
+    measures = {"kinetics": measure_kinetics, "audioset": measure_audioset, "desed": measure_desed,
+                "meld": measure_meld}
+    roots = {corpus: makers[corpus]() for corpus in args.only}
     load_before = os.getloadavg()[0]
-    results = {"clips": args.clips, "segments": args.segments, "runs": args.runs,
-               "mmdata_header_threads": os.environ.get(HEADER_THREADS_VARIABLE, "the default"),
-               "clip": {"size": list(CLIP_SIZE), "rate": CLIP_RATE, "seconds": args.clip_seconds,
-                        "audio_rate": AUDIO_RATE},
-               "kinetics": measure_kinetics(kinetics_root, args.runs),
-               "audioset": measure_audioset(audioset_root, args.runs)}
+    results: dict[str, Any] = {
+        "corpora": args.only, "clips": args.clips, "segments": args.segments, "desed_scale": args.desed_scale,
+        "desed_set_clips": {name: size for (_, name, *_), size in zip(DESED_SETS, desed_set_sizes(args.desed_scale))},
+        "meld_utterances": args.meld_utterances, "meld_clip_seconds": MELD_CLIP_SECONDS, "runs": args.runs,
+        "mmdata_header_threads": os.environ.get(HEADER_THREADS_VARIABLE, "the default"),
+        "clip": {"size": list(CLIP_SIZE), "rate": CLIP_RATE, "seconds": args.clip_seconds, "audio_rate": AUDIO_RATE}}
+    for corpus, root in roots.items():
+        results[corpus] = measures[corpus](root, args.runs)
     results["load_average_1min"] = [load_before, os.getloadavg()[0]]
     report(results)
     if not args.quick:
-        print("wrote", write_results("corpus_load", results, args.out))
-
+        name = "corpus_load" if args.only == list(CORPORA) else "corpus_load_" + "_".join(args.only)
+        print("wrote", write_results(name, results, args.out))
 
 if __name__ == "__main__":
     main()
