@@ -82,10 +82,12 @@ def test_frames_aligned_to_the_grid_fuse_every_clip_strong_ones_with_their_targe
     run_mmdata("align", str(data.root), "--reference", GRID, "-t", FRAMES)
     fused = tmp / "sed"
     run_mmdata("fuse", str(data.root), str(fused), "--format", "arrow", "--sequences", "pad", "--missing", "zero",
-               "-t", ALIGNED, "--targets", TARGETS)  # --stats-split train, the default
+               "-t", ALIGNED, "--targets", TARGETS,  # --stats-split train, the default
+               "--class-label", "labels", "--classes", str(tmp / "desed_classes.txt"), "--missing-class", "keep")
     meta = read_fused_metadata(fused)
     assert meta["targets"]["classes"] == list(CLASSES) and meta["targets"]["present_flag"] == 1
     reference = {sid: row["feature"] for sid, row in table_rows(data, TARGETS).items()}
+    labels = {row["sample_id"]: json.loads(row["extra"]).get("labels") for row in data.samples_table().to_pylist()}
     durations = {clip.stem if clip.stem.startswith("Y") else f"{s.split}/{s.name}/{clip.stem}": clip.duration
                  for s in FAKE_SETS for clip in s.clips}
     seen = set()
@@ -96,11 +98,16 @@ def test_frames_aligned_to_the_grid_fuse_every_clip_strong_ones_with_their_targe
             targets, frames = item["targets"].numpy(), item["feature"].numpy()
             assert targets.shape[1] == len(CLASSES)
             assert length == round(durations[sid] * 10) and np.abs(frames[:length]).sum() > 0  # its frames kept
+            clip_labels = labels.get(sid)
+            expected = np.full(len(CLASSES), -1.0) if clip_labels is None else \
+                np.isin(CLASSES, clip_labels).astype(np.float32)  # the weak loss's clip-level targets
+            np.testing.assert_array_equal(item["class_targets"].numpy(), expected)
             if sid in UNTIMED:
                 assert item["present"].tolist() == [True, False]
                 assert not targets.any()
             else:
                 assert item["present"].tolist() == [True, True]
                 np.testing.assert_array_equal(targets[:length], np.array(reference[sid], np.float32))
+                assert set(np.array(CLASSES)[targets[:length].any(axis=0)]) <= set(clip_labels)
             assert not targets[length:].any()
     assert seen == set(fake.expected)
