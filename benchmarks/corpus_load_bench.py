@@ -638,40 +638,40 @@ def summary(wall: dict[str, list[float]], rows: int) -> dict[str, Any]:
             "mmdata_time_over": {k: medians["mmdata"] / v for k, v in medians.items() if k != "mmdata"}}
 
 
+def measure(agreement: dict[str, Any], rows: int, script: Callable[..., Any], read_header: Callable[[str], Any],
+            load: Callable[[Path], Any], root: Path, runs: int, seed: int,
+            others: dict[str, Callable[[], Any]] | None = None) -> dict[str, Any]:
+    """The interleaved timings of a corpus's methods: `others` (a peer's loader), the user's `script` without and
+    with `read_header` per file, and mmdata's `load` with one header thread and as configured."""
+    wall = interleaved({**(others or {}), "script": lambda: script(root),
+                        "script_headers": lambda: script(root, read_header),
+                        "mmdata_sequential": lambda: sequential(load, root),
+                        "mmdata": lambda: load(root)}, runs, seed=seed)
+    return {**summary(wall, rows), "agreement": agreement}
+
+
 def measure_kinetics(root: Path, runs: int) -> dict[str, Any]:
     agreement = kinetics_agreement(root)
-    wall = interleaved({"torchvision": lambda: kinetics_torchvision(root), "script": lambda: kinetics_script(root),
-                        "script_headers": lambda: kinetics_script(root, container_durations),
-                        "mmdata_sequential": lambda: sequential(kinetics_mmdata, root),
-                        "mmdata": lambda: kinetics_mmdata(root)}, runs, seed=0)
-    return {**summary(wall, agreement["clips_listed"]), "agreement": agreement}
+    return measure(agreement, agreement["clips_listed"], kinetics_script, container_durations, kinetics_mmdata,
+                   root, runs, seed=0, others={"torchvision": lambda: kinetics_torchvision(root)})
 
 
 def measure_audioset(root: Path, runs: int) -> dict[str, Any]:
     agreement = audioset_agreement(root)
-    wall = interleaved({"script": lambda: audioset_script(root),
-                        "script_headers": lambda: audioset_script(root, sound_file_duration),
-                        "mmdata_sequential": lambda: sequential(audioset_mmdata, root),
-                        "mmdata": lambda: audioset_mmdata(root)}, runs, seed=1)
-    return {**summary(wall, agreement["segments_listed"]), "agreement": agreement}
+    return measure(agreement, agreement["segments_listed"], audioset_script, sound_file_duration, audioset_mmdata,
+                   root, runs, seed=1)
 
 
 def measure_desed(root: Path, runs: int) -> dict[str, Any]:
     agreement = desed_agreement(root)
-    wall = interleaved({"script": lambda: desed_script(root),
-                        "script_headers": lambda: desed_script(root, sound_file_duration),
-                        "mmdata_sequential": lambda: sequential(desed_mmdata, root),
-                        "mmdata": lambda: desed_mmdata(root)}, runs, seed=2)
-    return {**summary(wall, agreement["clips_listed"]), "agreement": agreement}
+    return measure(agreement, agreement["clips_listed"], desed_script, sound_file_duration, desed_mmdata, root, runs,
+                   seed=2)
 
 
 def measure_meld(root: Path, runs: int) -> dict[str, Any]:
     agreement = meld_agreement(root)
-    wall = interleaved({"script": lambda: meld_script(root),
-                        "script_headers": lambda: meld_script(root, container_durations),
-                        "mmdata_sequential": lambda: sequential(meld_mmdata, root),
-                        "mmdata": lambda: meld_mmdata(root)}, runs, seed=3)
-    return {**summary(wall, agreement["utterances_listed"]), "agreement": agreement}
+    return measure(agreement, agreement["utterances_listed"], meld_script, container_durations, meld_mmdata, root,
+                   runs, seed=3)
 
 
 def report(results: dict[str, Any]) -> None:
