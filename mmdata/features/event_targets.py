@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from mmdata.alignment.core import EPSILON as ALIGN_EPSILON
 from mmdata.errors import ConfigError, CorpusFormatError
 from mmdata.features.base import Extractor, register_extractor
 from mmdata.fusion.classes import closest_class, names_fingerprint, read_classes_file
@@ -157,8 +158,12 @@ def _number_or_nan(value: Any) -> float:
 
 def frame_edges(span_start: float, span_end: float, frame_rate: float) -> np.ndarray:
     """(T + 1,) float64 edges of the frames tiling [span_start, span_end] at `frame_rate`: frame k is
-    [start + k/r, start + (k+1)/r), the last cut at span_end; T = ceil((end - start) x r), 0 for an empty span."""
-    count = max(0, math.ceil((span_end - span_start) * frame_rate - FRAME_COUNT_SLACK))
+    [start + k/r, start + (k+1)/r), the last cut at span_end; T = ceil((end - start) x r), 0 for an empty span.
+
+    No last frame shorter than `align`'s epsilon (`alignment.core.EPSILON`, 10 us) is laid: align skips such a
+    reference step, so frames aligned to a `frame-grid` would have one step fewer than these targets, and `fuse`
+    would refuse them (a clip of 2.000004 s at 10 Hz: 20 frames, not 21 with the last 4 us long)."""
+    count = max(0, math.ceil((span_end - span_start - ALIGN_EPSILON) * frame_rate - FRAME_COUNT_SLACK))
     edges = span_start + np.arange(count + 1, dtype=np.float64) / frame_rate
     if count:
         edges[-1] = min(edges[-1], span_end)

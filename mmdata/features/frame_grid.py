@@ -7,13 +7,15 @@ to `event-targets` would drop the second kind; aligning the frames and the targe
 every clip's frames and, where it has them, its targets, step for step:
 
     mmdata extract ... --audio librosa-logmel --audio event-targets:classes=FILE --audio frame-grid
-    mmdata align OUT --reference audio.frame-grid -t audio.librosa-logmel,audio.event-targets
+    mmdata align OUT --reference audio.frame-grid -t audio.librosa-logmel
     mmdata fuse OUT EXPORT --sequences pad -t audio.librosa-logmel@audio.frame-grid \
-        --targets audio.event-targets@audio.frame-grid --missing zero
+        --targets audio.event-targets --missing zero
 
-The grid is `event-targets`' own (`event_targets.frame_edges` over `event_targets.audio_span`): at the same
-`frame_rate`, targets aligned to it keep their values. Each step's one value is its centre in seconds of the
-audio file. Reads the samples table only (a duration key of the audio, or a segment's end), no media.
+The targets are not aligned: they lie on this grid already (`event_targets.frame_edges` over
+`event_targets.audio_span`, at the same `frame_rate`), and one `align` run of frames and targets together would
+fail a clip in every output when the targets lack it. Each step's one value is its centre in seconds of the audio
+file (float32: approximate past a few hours; the intervals are float64). Reads the samples table only (a duration
+key of the audio, or a segment's end), no media.
 """
 from __future__ import annotations
 

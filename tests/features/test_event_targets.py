@@ -285,8 +285,12 @@ def test_the_extractor_travels_to_workers_with_its_class_names_not_the_path(clas
 
 
 def test_a_last_frame_cut_to_a_sliver_is_held_to_half_of_itself(classes_file):
-    # 1000 Hz over 1.0000000015 s: the last frame is [1.0, 1.0000000015]; an event ending at 0.5 covers none of it
+    # 1000 Hz over 1.00002 s: the last frame is [1.0, 1.00002] (20 us: one shorter than align's 10 us is not laid);
+    # an event ending at 0.5 covers none of it
     (values, intervals), = targets(extractor(classes_file, frame_rate=1000),
-                                   row([[0.0, 0.5, "Speech"]], audio_duration=1.0000000015))
+                                   row([[0.0, 0.5, "Speech"]], audio_duration=1.00002))
     assert len(values) == 1001 and intervals[-1][0] == pytest.approx(1.0)
     assert values[499, 0] == 1.0 and values[500, 0] == 0.0 and values[-1, 0] == 0.0
+    (values, intervals), = targets(extractor(classes_file, frame_rate=1000),
+                                   row([[0.0, 0.5, "Speech"]], audio_duration=1.0000000015))
+    assert len(values) == 1000 and intervals[-1][1] == 1.0  # a 1.5 ns sliver: no frame

@@ -82,3 +82,20 @@ def test_a_rate_that_is_no_positive_number_is_refused(tmp_path):
     corpus, out = write_corpus(tmp_path / "corpus", ROWS), tmp_path / "out"
     result = extract(corpus, out, "frame-grid:frame_rate=0")
     assert result.exit_code != 0 and "frame_rate must be a number of steps per second > 0" in result.output
+
+
+def test_a_last_frame_shorter_than_align_skips_is_laid_by_neither_table(tmp_path):
+    """2.0000004 s at 10 Hz: 20 frames, not 21 with a 0.4 us last one, which `align` would skip as a reference step
+    (the frames aligned to the grid one step short of the targets: `fuse` would refuse the clip)."""
+    clips = {"sliver": {"events": [[0.0, 2.0000004, "Dog"]], "audio_duration": 2.0000004}}
+    corpus, out = write_corpus(tmp_path / "corpus", clips), tmp_path / "out"
+    made = extract(corpus, out, f"event-targets:classes={corpus / 'classes.txt'}", "frame-grid",
+                   "torchaudio-logmel:n_mels=16")
+    assert made.exit_code == 0, made.output
+    grid = rows(out, GRID)["sliver"]["intervals"]
+    assert len(grid) == 20 and grid[-1] == [1.9, 2.0]
+    assert len(rows(out, TARGETS)["sliver"]["feature"]) == 20
+    assert runner.invoke(app, ["align", str(out), "--reference", GRID, "-t", FRAMES]).exit_code == 0
+    fused = runner.invoke(app, ["fuse", str(out), str(tmp_path / "sed"), "--sequences", "pad", "-t", ALIGNED,
+                                "--targets", TARGETS, "--stats-split", "all"])
+    assert fused.exit_code == 0, fused.output
