@@ -52,8 +52,13 @@ class EventTargetsConfig:
     targets: Targets = "hard"
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.frame_rate) and self.frame_rate > 0):
-            raise ValueError(f"frame_rate must be a number of frames per second > 0, got {self.frame_rate}")
+        check_frame_rate(self.frame_rate, "frames")
+
+
+def check_frame_rate(frame_rate: float, unit: str) -> None:
+    """Refuse a `frame_rate` option that is no finite number > 0 of `unit` ("frames", "steps") per second."""
+    if not (math.isfinite(frame_rate) and frame_rate > 0):
+        raise ValueError(f"frame_rate must be a number of {unit} per second > 0, got {frame_rate}")
 
 
 @dataclass(frozen=True)

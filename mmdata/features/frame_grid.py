@@ -19,7 +19,6 @@ key of the audio, or a segment's end), no media.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,7 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmdata.features.base import Extractor, register_extractor
-from mmdata.features.event_targets import audio_span, frame_edges
+from mmdata.features.event_targets import audio_span, check_frame_rate, frame_edges
 from mmdata.records import row_extra
 from mmdata.store.metadata import FeatureSpec
 
@@ -38,8 +37,7 @@ class FrameGridConfig:
     frame_rate: float = 10.0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.frame_rate) and self.frame_rate > 0):
-            raise ValueError(f"frame_rate must be a number of steps per second > 0, got {self.frame_rate}")
+        check_frame_rate(self.frame_rate, "steps")
 
 
 @register_extractor
