@@ -2,7 +2,7 @@
 
 What a corpus promises comes from its kind (the `corpus` column / the manifest): image–text
 corpora promise captions, MOSI-style raw corpora a transcript per segment, sentiment corpora a
-label in a known range (CMU-MOSI/MOSEI [-3, 3], CH-SIMS [-1, 1]).
+label in a known range (CMU-MOSI/MOSEI [-3, 3], CH-SIMS [-1, 1], MELD's sentiment classes -1, 0, 1).
 """
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ LABEL_RANGES: dict[str, tuple[float, float]] = {
     "sims": (-1.0, 1.0),
     "sims-v2": (-1.0, 1.0),
     "simsv2": (-1.0, 1.0),
+    # MELD's `label` is its sentiment class as a number (negative -1, neutral 0, positive 1): a range to check,
+    # not a score to regress (`sentiment_checks.metric_set_of` refuses it; `train classify` scores it).
+    "meld": (-1.0, 1.0),
 }
 
 

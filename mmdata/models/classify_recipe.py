@@ -2,11 +2,12 @@
 
 A multinomial logistic regression on the fused vectors of the train split, its L2 strength chosen on the
 validation split (`classify_probe.C_GRID`), scored on the validation and test splits: accuracy, top-5
-accuracy (more than 5 classes in train), macro-F1, and each class's support and F1. The `majority` row
-(always the most frequent train class) is the floor. Exports without class ids, a train split of one
-class and NaN/inf features are refused in one line; rows without a class (class_id -1) are left out and
-counted. The metrics path must be new, empty or an earlier metrics JSON. A multi-label export (a class_targets
-column) gets a one-vs-rest probe scored by mAP, micro-F1 and macro-F1 instead (`classify_multilabel_recipe`).
+accuracy (more than 5 classes in train), macro-F1, weighted-F1 (the support-weighted mean of the classes' F1,
+which MELD and IEMOCAP results report), and each class's support and F1. The `majority` row (always the most
+frequent train class) is the floor. Exports without class ids, a train split of one class and NaN/inf features
+are refused in one line; rows without a class (class_id -1) are left out and counted. The metrics path must be
+new, empty or an earlier metrics JSON. A multi-label export (a class_targets column) gets a one-vs-rest probe
+scored by mAP, micro-F1 and macro-F1 instead (`classify_multilabel_recipe`).
 
     report = run_classify_recipe("out/vggsound-fused", "out/vggsound-fused/classify-metrics.json")
     print(report.text())
@@ -33,18 +34,20 @@ from mmdata.models.trainer import limit_threads
 
 log = logging.getLogger(__name__)
 
-CLASSIFY_COLUMNS = [("acc", "Acc"), ("top5", "Top-5"), ("macro_f1", "Macro-F1")]
-PERCENT_METRICS = ("acc", "top5", "macro_f1")
+CLASSIFY_COLUMNS = [("acc", "Acc"), ("top5", "Top-5"), ("macro_f1", "Macro-F1"), ("weighted_f1", "Weighted-F1")]
+PERCENT_METRICS = ("acc", "top5", "macro_f1", "weighted_f1")
 CLASSIFY_DEFINITIONS: dict[str, object] = {
     "acc": "fraction of rows whose top-1 class is the true class",
     "top5": f"fraction of rows whose true class is among the {TOP_K} highest-scored classes; null unless the probe "
             f"knows more than {TOP_K} classes (those of the train split)",
     "macro_f1": "mean F1 over the classes in the split's labels or top-1 predictions (sklearn f1_score average='macro')",
+    "weighted_f1": "mean F1 over the classes in the split's labels, each weighted by its support (its rows), as MELD "
+                   "and IEMOCAP results report (sklearn f1_score average='weighted')",
     "per_class": "each class of the split: support (its rows) and F1",
     "majority": "reference row: always the train split's most frequent class (top-5: its 5 most frequent)",
 }
-CLASSIFY_LEGEND = ("Acc, Top-5 and Macro-F1 in % (JSON: fractions); Top-5 n/a with 5 train classes or fewer; "
-                   "majority: always the most frequent train class")
+CLASSIFY_LEGEND = ("Acc, Top-5, Macro-F1 and Weighted-F1 (F1 weighted by class support) in % (JSON: fractions); "
+                   "Top-5 n/a with 5 train classes or fewer; majority: always the most frequent train class")
 
 
 @dataclass(frozen=True)

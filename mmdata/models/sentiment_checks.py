@@ -5,8 +5,9 @@ their features must be finite (`check_finite_features`); labels must be signed s
 class ids, and the train labels must vary (`check_sentiment_labels`, which also warns about labels
 outside the corpus's range and CH-SIMS-like labels scored as MOSI's); splits with fewer than
 `FEW_ROWS` labelled rows, and z-score statistics taken from a split the recipe evaluates on, get a
-warning. `metric_set_of` picks MOSI's or CH-SIMS's metrics from the export's corpus;
-`undefined_metric_notes` says why a metric of the report is undefined (n/a).
+warning. `metric_set_of` picks MOSI's or CH-SIMS's metrics from the export's corpus name, and refuses a
+corpus whose labels are classes (MELD); `undefined_metric_notes` says why a metric of the report is
+undefined (n/a).
 The recipe itself (`mmdata.models.sentiment_recipe`) runs these; they stay importable from there.
 """
 from __future__ import annotations
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 FEW_ROWS = 20
 #: The label range CH-SIMS implies; labels scored with MOSI's metrics that all lie in it get a warning.
 SIMS_RANGE = (-1.0, 1.0)
+#: The corpus names (`checks.samples.corpus_dataset`) scored with CH-SIMS's metrics (MMSA's SIMS definitions).
+SIMS_DATASETS = frozenset({"ch-sims", "sims", "sims-v2", "simsv2"})
+#: Corpora whose `label` holds a class, not a score to regress: the `extra` key naming their classes, and the
+#: classes. MELD's sentiment is 3 classes, scored by weighted-F1 in its papers.
+CLASS_LABEL_DATASETS = {"meld": ("sentiment", "negative -1, neutral 0, positive 1")}
 #: Fewer labels than this may all lie in [-1, 1] by chance even on MOSI: no warning then.
 RANGE_CHECK_MIN_LABELS = 20
 #: What to do about an export whose splits share or repeat samples.
@@ -34,12 +40,27 @@ _REFUSE_HINT = "fuse the dataset again with `mmdata fuse` (it writes each sample
 
 
 def metric_set_of(export_dir: Path) -> str:
-    """'sims' for an export of a corpus labelled in [-1, 1] (CH-SIMS), else 'mosi' (MOSI/MOSEI, [-3, 3])."""
-    from mmdata.checks.samples import label_range_for
+    """'sims' for an export of CH-SIMS (by the corpus name `corpus_dataset` finds: kind, `dataset` option or
+    the dataset the loader recognised), else 'mosi' (CMU-MOSI/MOSEI, and a corpus of no known name).
+
+    The name decides, not the label range: MELD's labels lie in [-1, 1] too, but they are classes.
+
+    Raises:
+        DatasetError: an export of a corpus whose labels are classes (`CLASS_LABEL_DATASETS`: MELD), with the
+            hint to fuse its classes and run `mmdata train classify`.
+    """
+    from mmdata.checks.samples import corpus_dataset
     from mmdata.fusion import read_fused_metadata
 
     source = read_fused_metadata(export_dir).get("source", {})
-    return "sims" if label_range_for(source.get("corpus") or {}, source.get("loader")) == (-1.0, 1.0) else "mosi"
+    dataset = corpus_dataset(source.get("corpus") or {}, source.get("loader"))
+    if dataset in CLASS_LABEL_DATASETS:
+        key, classes = CLASS_LABEL_DATASETS[dataset]
+        raise DatasetError(f"fused export {export_dir} is of {dataset!r}, whose labels are {key} classes ({classes}), "
+                           "not scores to regress; expected a MOSI/MOSEI or CH-SIMS export: fuse the dataset with "
+                           f"`mmdata fuse DATASET OUT --class-label {key}` (extra.{key}) and run "
+                           "`mmdata train classify OUT` (scored by weighted-F1, as its papers are)")
+    return "sims" if dataset in SIMS_DATASETS else "mosi"
 
 
 def check_disjoint_splits(export_dir: Path, parts: dict[str, SplitArrays]) -> None:

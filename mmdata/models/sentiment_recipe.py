@@ -8,7 +8,8 @@ and test splits must differ; an export whose normalization statistics came from 
 split is trained with a warning, and the report records the statistics splits. A sample id in two of
 the train, validation and test rows (or twice in one), and a NaN/inf feature in them, are refused.
 Labels must be signed sentiment scores: an export without labels, with class ids (non-negative
-integers only) or with train labels that all have one value is refused; labels outside the corpus's
+integers only), of a corpus whose labels are classes (MELD: fuse `--class-label sentiment` and run
+`train classify`) or with train labels that all have one value is refused; labels outside the corpus's
 range, labels scored as MOSI's that all lie in CH-SIMS's [-1, 1], and splits with fewer than
 `FEW_ROWS` labelled rows get a warning. The metrics path must be new, empty or an earlier metrics JSON
 (never the export's fused.json or a data file).
@@ -155,6 +156,7 @@ def run_sentiment_recipe(
 def _run(export_dir: Path, output_path: str | Path | None, config: SentimentRecipeConfig) -> SentimentReport:
     from mmdata.fusion import read_fused_metadata
 
+    metric_set = metric_set_of(export_dir)  # first: a corpus of classes (MELD) is refused before any reading
     train, valid, test, valid_name = load_sentiment_splits(export_dir, config)
     parts = {config.train_split: train, valid_name: valid, config.test_split: test}
     check_disjoint_splits(export_dir, parts)
@@ -162,7 +164,6 @@ def _run(export_dir: Path, output_path: str | Path | None, config: SentimentReci
     check_label_variation(export_dir, config.train_split, train)
     check_sentiment_labels(export_dir, [train, valid, test])
     small_splits = warn_small_splits(export_dir, parts)
-    metric_set = metric_set_of(export_dir)
     normalization = normalization_of(export_dir, config.train_split, evaluated=(valid_name, config.test_split))
     score = METRIC_SETS[metric_set][0]
     modalities = sorted(train.features)

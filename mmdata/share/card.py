@@ -333,7 +333,9 @@ def _labels_section(manifest: Manifest, labels: LabelSummary | None) -> list[str
     known = label_range_for(manifest.corpus, loader)
     if known is not None:
         dataset = (manifest.corpus.get("options") or {}).get("dataset") or loader.get("dataset") or manifest.corpus.get("kind")
-        text += (f" They are `{dataset}` sentiment scores, whose range is [{known[0]:g}, {known[1]:g}] "
+        what = ("sentiment classes as numbers (negative -1, neutral 0, positive 1)" if dataset == "meld"
+                else "sentiment scores")
+        text += (f" They are `{dataset}` {what}, whose range is [{known[0]:g}, {known[1]:g}] "
                  "(the range `mmdata check` checks them against).")
     names, fields = loader.get("label_names") or [], loader.get("label_fields") or {}
     if names:
