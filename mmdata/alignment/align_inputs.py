@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from mmdata.alignment.core import CollapseSpec, OnMissing
+from mmdata.alignment.core import CollapseSpec, OnAbsent, OnMissing
 from mmdata.errors import ConfigError, DatasetError, UnknownNameError
 from mmdata.options import did_you_mean
 from mmdata.store import layout
@@ -26,13 +26,14 @@ def aligned_name(table: str, reference: str) -> str:
 
 
 def _refuse_out_of_step(dataset: Dataset, reference: str, names: list[str], collapse: CollapseSpec,
-                        on_missing: OnMissing, skip_pauses: bool) -> None:
+                        on_missing: OnMissing, skip_pauses: bool, on_absent: OnAbsent = "drop") -> None:
     """Refuse a run that would rewrite `<reference>@<reference>` under tables an earlier run aligned to it.
 
     Which reference intervals are kept depends on the settings and, with on_missing='drop', on every
     table aligned together (an interval one of them does not overlap is dropped from all): aligning
     another table alone would rewrite the reference's rows and leave the earlier outputs out of step
-    with them. Tables aligned with 'impute' or 'error' and the same skip_pauses keep the same rows.
+    with them. Tables aligned with 'impute' or 'error' and the same skip_pauses and on_absent keep the same
+    rows (on_absent decides whether a sample one table lacks has rows in the others at all).
     """
     stale = []
     for out in dataset.table_names:
@@ -47,20 +48,26 @@ def _refuse_out_of_step(dataset: Dataset, reference: str, names: list[str], coll
                         "is left as it is and may be out of step with %r: remove it", out, dataset.root, table,
                         aligned_name(reference, reference))
             continue
-        if on_missing == "drop" or entry.config.get("on_missing") == "drop" or entry.config.get("skip_pauses") != skip_pauses:
-            stale.append((out, table, entry.config.get("on_missing"), entry.config.get("skip_pauses")))
+        if (on_missing == "drop" or entry.config.get("on_missing") == "drop" or entry.config.get("skip_pauses") != skip_pauses
+                or entry.config.get("on_absent", "drop") != on_absent):
+            stale.append((out, table, entry.config.get("on_missing"), entry.config.get("skip_pauses"),
+                          entry.config.get("on_absent", "drop")))
     if stale:
-        out, _, their_missing, their_pauses = stale[0]
-        flags = " ".join([*(f"-t {n}" for n in [*names[1:], *(table for _, table, _, _ in stale)]),
+        out, _, their_missing, their_pauses, their_absent = stale[0]
+        flags = " ".join([*(f"-t {n}" for n in [*names[1:], *(table for _, table, _, _, _ in stale)]),
                           *([f"--collapse {collapse}"] if isinstance(collapse, str) and collapse != "mean" else []),
                           *([f"--on-missing {on_missing}"] if on_missing != "drop" else []),
-                          *(["--skip-pauses"] if skip_pauses else [])])
+                          *(["--skip-pauses"] if skip_pauses else []),
+                          *(["--on-absent keep"] if on_absent != "drop" else [])])
+        why = ("with on_missing 'drop' an interval is kept only where every table aligned together overlaps it"
+               if on_missing == "drop" or their_missing == "drop" or their_pauses != skip_pauses else
+               "on_absent decides whether a sample one table lacks has rows in the others")
         raise DatasetError(
             f"table {out!r} of {dataset.root} was aligned to {reference!r} by an earlier run (on_missing {their_missing!r}, "
-            f"skip_pauses {their_pauses}); aligning {names[1:]} without it (on_missing {on_missing!r}, skip_pauses "
-            f"{skip_pauses}) would rewrite {aligned_name(reference, reference)!r} with other reference intervals and "
-            f"leave {[o for o, _, _, _ in stale]} out of step (with on_missing 'drop' an interval is kept only where "
-            f"every table aligned together overlaps it); expected one run for all of them: "
+            f"skip_pauses {their_pauses}, on_absent {their_absent!r}); aligning {names[1:]} without it (on_missing "
+            f"{on_missing!r}, skip_pauses {skip_pauses}, on_absent {on_absent!r}) would rewrite "
+            f"{aligned_name(reference, reference)!r} with other reference intervals and leave "
+            f"{[o for o, *_ in stale]} out of step ({why}); expected one run for all of them: "
             f"`mmdata align {dataset.root} -r {reference} {flags} --force`")
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from mmdata.alignment.core import CollapseSpec, OnMissing, align_video, interval_problem
+from mmdata.alignment.core import CollapseSpec, OnAbsent, OnMissing, align_video, interval_problem
 from mmdata.alignment.row_batches import batch_sequences, shard_row_batches
 from mmdata.corpora.csd import is_pause
 from mmdata.errors import DatasetError, ExtractionError
@@ -40,11 +40,21 @@ class _ShardOutput:
     keys: list[list[str] | None] = field(default_factory=list)
     words: dict[str, list[list[str] | None]] = field(default_factory=dict)
     errors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    absent: dict[str, list[int]] = field(default_factory=dict)  # rows (of `keys`) null in that table alone
+
+    def keys_of(self, name: str) -> list[list[str] | None]:
+        """The `keys` column of table `name`'s output: null where the table lacked the sample."""
+        if not self.absent.get(name):
+            return self.keys
+        keys = list(self.keys)
+        for row in self.absent[name]:
+            keys[row] = None
+        return keys
 
 
 def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str], outputs: dict[str, Any],
                  collapse: CollapseSpec, on_missing: OnMissing, skip_pauses: bool, on_error: OnError,
-                 report: AlignReport) -> None:
+                 on_absent: OnAbsent, report: AlignReport) -> None:
     shard = layout.shard_name(index)  # errors tables are Parquet
     paths = {name: shard_path(dataset, name, index) for name in names}
     for name, path in paths.items():
@@ -66,9 +76,12 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
                                f"({[row[0] for row in rows]}); the dataset is inconsistent, re-run `mmdata extract`")
         by_name = dict(zip(names, rows))
         absent = [name for name in names if by_name[name][1] is None]
-        if absent:
-            _add_failed(out, outputs, names, sample_id, _no_features(absent[0]), on_error, ExtractionError)
+        if absent and (on_absent == "drop" or reference in absent):
+            lacking = reference if reference in absent else absent[0]  # with 'keep', the reference: nothing to align to
+            _add_failed(out, outputs, names, sample_id, _no_features(lacking), on_error, ExtractionError)
             continue
+        for name in absent:  # on_absent='keep': the sample is aligned in the tables that have it
+            del by_name[name]
         _check_rows_match(shard, sample_id, by_name)
         bad_times = _bad_times(by_name, reference)
         if bad_times:
@@ -78,7 +91,7 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
         keep = None
         if skip_pauses and reference in word_tables:
             keep = np.array([not is_pause(w) for w in by_name[reference][2]], dtype=bool)
-        aligned = align_video(ref_intervals, {n: by_name[n][1] for n in names if n != reference}, collapse=collapse,
+        aligned = align_video(ref_intervals, {n: by_name[n][1] for n in by_name if n != reference}, collapse=collapse,
                               on_missing=on_missing, keep=keep, where=f"sample {sample_id!r} aligned to {reference!r}")
         report.intervals += len(ref_intervals)
         report.kept += len(aligned.index)
@@ -89,13 +102,18 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
         out.keys.append([f"{sample_id}[{i}]" for i in aligned.index])
         out.builders[reference].add(sample_id, ref_features[aligned.index], aligned.intervals)
         for name in names[1:]:
+            if name in absent:
+                _add_absent(out, outputs, name, sample_id)
+                report.absent[name] += 1
+                continue
             out.builders[name].add(sample_id, aligned.features[name], aligned.intervals)
             report.imputed[name] += aligned.imputed[name]
         for name in word_tables:
-            out.words[name].append(_aligned_words(by_name[name][2], aligned, None if name == reference else name))
+            out.words[name].append(None if name in absent else
+                                   _aligned_words(by_name[name][2], aligned, None if name == reference else name))
     for name in names:
         out_name = outputs[name][0]
-        table = out.builders[name].build().append_column(pa.field("keys", STRINGS), pa.array(out.keys, STRINGS))
+        table = out.builders[name].build().append_column(pa.field("keys", STRINGS), pa.array(out.keys_of(name), STRINGS))
         if name in word_tables:
             table = table.append_column(pa.field("words", STRINGS), pa.array(out.words[name], STRINGS))
         err_path = layout.errors_dir(dataset.root, out_name) / shard
@@ -146,6 +164,16 @@ def _add_failed(out: _ShardOutput, outputs: dict[str, Any], names: list[str], sa
     out.keys.append(None)
     for name in out.words:
         out.words[name].append(None)
+
+
+def _add_absent(out: _ShardOutput, outputs: dict[str, Any], name: str, sample_id: str) -> None:
+    """A null row for the sample in table `name`'s output alone, its reason in that output's errors table
+    (on_absent='keep': the other outputs hold the sample, aligned without this table)."""
+    out.builders[name].add(sample_id, None)
+    out.absent.setdefault(name, []).append(len(out.keys) - 1)
+    out.errors[name].append({"table": outputs[name][0], "sample_id": sample_id, "stage": "align",
+                             "error_type": "DatasetError",
+                             "reason": f"{_no_features(name)}; aligned in the other tables without it (on_absent='keep')"})
 
 
 def _aligned_words(tokens: list[str], aligned: Any, name: str | None) -> list[str]:

@@ -34,6 +34,9 @@ EPSILON = 1e-5  # the SDK's `epsilon = 10e-6`
 Collapse = Literal["mean", "max", "first", "last"]
 COLLAPSES: tuple[str, ...] = ("mean", "max", "first", "last")
 OnMissing = Literal["drop", "impute", "error"]
+#: A sample one aligned table has no features for: null in every output (`drop`, the SDK's unified keys), or
+#: only in that table's output, the others aligned without it (`keep`). See `mmdata.alignment.dataset`.
+OnAbsent = Literal["drop", "keep"]
 CollapseFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # SDK signature: f(intervals, features) -> (D',)
 CollapseSpec = Union[Collapse, CollapseFn]
 

@@ -50,7 +50,7 @@ from mmdata.alignment.align_shard import (  # noqa: F401 - also re-exported from
     STRINGS, _add_failed, _align_shard, _aligned_words, _check_rows_match, _ShardOutput, _stream_rows,
 )
 from mmdata.alignment.collapse_setting import collapse_config
-from mmdata.alignment.core import COLLAPSES, EPSILON, CollapseSpec, OnMissing, collapsed_dim
+from mmdata.alignment.core import COLLAPSES, EPSILON, CollapseSpec, OnAbsent, OnMissing, collapsed_dim
 from mmdata.alignment.row_batches import (  # noqa: F401 - also re-exported from here
     BATCH_BYTES, batch_sequences, shard_row_batches,
 )
@@ -89,6 +89,8 @@ class AlignReport:
     dropped: int = 0  # intervals some table did not overlap (on_missing='drop')
     skipped: int = 0  # zero-length (< 1e-5 s) or pause intervals, never aligned
     imputed: dict[str, int] = field(default_factory=dict)  # zero-filled intervals per table (on_missing='impute')
+    # Samples a table had no features for, kept in the other tables' outputs, per table (on_absent='keep').
+    absent: dict[str, int] = field(default_factory=dict)
     # Samples aligned to no interval (no reference row, or all dropped or skipped): empty sequences in every output.
     empty_samples: list[str] = field(default_factory=list)
     shards_aligned: int = 0  # samples shards aligned by this call: the counts above are theirs
@@ -107,7 +109,9 @@ class AlignReport:
             lines.append(f"{len(self.empty_samples)} samples aligned to no interval: {self.empty_samples[:3]}")
         lines += [f"{t.name}: {t.rows} rows, {t.errors} failed"
                   + (f", {self.imputed[source]} intervals imputed" if self.imputed.get(source := t.name.split(
-                      ALIGNED_SEPARATOR)[0]) else "") + f" -> {t.path}" for t in self.tables[:8]]
+                      ALIGNED_SEPARATOR)[0]) else "")
+                  + (f", {self.absent[source]} sample{'s' if self.absent[source] != 1 else ''} it lacks (null in it alone)" if self.absent.get(source) else "")
+                  + f" -> {t.path}" for t in self.tables[:8]]
         if len(self.tables) > 8:
             lines.append(f"... {len(self.tables) - 8} more tables")
         return short_repr(type(self).__name__, lines)
@@ -122,6 +126,7 @@ def align_dataset(
     on_missing: OnMissing = "drop",
     skip_pauses: bool = False,
     on_error: OnError = "skip",
+    on_absent: OnAbsent = "drop",
     force: bool = False,
 ) -> AlignReport:
     """Align temporal tables of a dataset to the intervals of `reference` and write `<table>@<reference>`.
@@ -137,7 +142,13 @@ def align_dataset(
         skip_pauses: leave out reference rows whose word is a pause token (`sp`, any case), with their rows
             (the reference must have words: a word or phone table).
         on_error: a sample that has no features in an input table (it failed earlier) gets null
-            outputs recorded in the errors table ('skip'), or stops the run ('fail').
+            outputs recorded in the errors table ('skip'), or stops the run ('fail'); with
+            on_absent='keep', only a sample the reference lacks does.
+        on_absent: a sample some table (not the reference) has no features for: null in every output
+            ('drop', the SDK's keys present in every sequence), or null only in that table's output, its
+            reason in that output's errors table, and aligned in the others without it ('keep': with
+            on_missing='drop' its intervals are those every table that has it covers). `fuse --missing
+            zero` then exports it with that modality zero and flagged absent.
         force: write the outputs from scratch, replacing those an earlier run made with other settings
             (without it a rerun keeps the finished shards of the same settings and refuses other ones).
 
@@ -161,15 +172,16 @@ def align_dataset(
     dataset_dir = dataset_path(dataset_dir)
     tables = optional_name_list(tables, argument="tables")
     check_options(reference=reference, collapse=collapse, on_missing=on_missing, skip_pauses=skip_pauses,
-                  on_error=on_error, force=force)
+                  on_error=on_error, on_absent=on_absent, force=force)
     if not dataset_dir.is_dir():
         open_dataset(dataset_dir)  # the usual error for a path that is no dataset, before any lock
     with named_write_errors(dataset_dir), writing(dataset_dir, "alignment"):
-        return _align(open_dataset(dataset_dir), reference, tables, collapse, on_missing, skip_pauses, on_error, force)
+        return _align(open_dataset(dataset_dir), reference, tables, collapse, on_missing, skip_pauses, on_error,
+                      on_absent, force)
 
 
 def check_options(*, reference: Any, collapse: Any, on_missing: Any, skip_pauses: Any, on_error: Any,
-                  force: Any) -> None:
+                  on_absent: Any = "drop", force: Any) -> None:
     """Refuse, before the dataset is locked or anything written, an option value `align_dataset` does not
     take: recorded in the outputs' config, it would make the next run with the defaults a refusal.
 
@@ -183,12 +195,13 @@ def check_options(*, reference: Any, collapse: Any, on_missing: Any, skip_pauses
                           "(or a function f(intervals, features) -> vector)")
     check_choice("on_missing", on_missing, literal_choices(OnMissing))
     check_choice("on_error", on_error, literal_choices(OnError))
+    check_choice("on_absent", on_absent, literal_choices(OnAbsent))
     check_flag("skip_pauses", skip_pauses)
     check_flag("force", force)
 
 
 def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse: CollapseSpec, on_missing: OnMissing,
-           skip_pauses: bool, on_error: OnError, force: bool) -> AlignReport:
+           skip_pauses: bool, on_error: OnError, on_absent: OnAbsent, force: bool) -> AlignReport:
     _check_input(dataset, reference, "reference", reference)
     if skip_pauses:
         _check_has_words(dataset, reference)
@@ -200,19 +213,21 @@ def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse:
         raise DatasetError(f"dataset {dataset.root} has no temporal table to align to {reference!r} besides it")
     names = [reference, *[s for s in sources if s != reference]]
     _refuse_incomplete_inputs(dataset, names)
-    planned = {name: _provenance(dataset, name, reference, collapse, on_missing, skip_pauses) for name in names}
+    planned = {name: _provenance(dataset, name, reference, collapse, on_missing, skip_pauses, on_absent)
+               for name in names}
     if not _up_to_date(dataset, planned):
-        _refuse_out_of_step(dataset, reference, names, collapse, on_missing, skip_pauses)
+        _refuse_out_of_step(dataset, reference, names, collapse, on_missing, skip_pauses, on_absent)
     with restored_on_refusal(dataset, [planned[name][0] for name in names], ALIGN_PREVIOUS_DIR):
         outputs = _claim_all(dataset, names, reference, planned, force)
-        report = AlignReport(reference=reference, imputed={name: 0 for name in names})
+        report = AlignReport(reference=reference, imputed={name: 0 for name in names}, absent={name: 0 for name in names})
         written = {name: 0 for name in names}
         for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
             if all(shard_path(dataset, out, index).is_file() for out, _, _ in outputs.values()):
                 report.shards_done += 1
                 continue
             report.shards_aligned += 1
-            _align_shard(dataset, index, reference, names, outputs, collapse, on_missing, skip_pauses, on_error, report)
+            _align_shard(dataset, index, reference, names, outputs, collapse, on_missing, skip_pauses, on_error,
+                         on_absent, report)
             for name in names:
                 written[name] += 1
         for name, (out, spec, provenance) in outputs.items():
@@ -239,8 +254,13 @@ def _refuse_incomplete_inputs(dataset: Dataset, names: list[str]) -> None:
 
 
 def _provenance(dataset: Dataset, name: str, reference: str, collapse: CollapseSpec, on_missing: OnMissing,
-                skip_pauses: bool) -> tuple[str, FeatureSpec, dict[str, Any]]:
-    """(output name, spec, provenance) of `name` aligned to `reference` with these settings."""
+                skip_pauses: bool, on_absent: OnAbsent = "drop") -> tuple[str, FeatureSpec, dict[str, Any]]:
+    """(output name, spec, provenance) of `name` aligned to `reference` with these settings.
+
+    The config names on_absent only when it is 'keep', so outputs made before the option existed (all 'drop')
+    keep their config. The classes file the input's columns are named from (`event-targets` records it) is
+    recorded as the input recorded it: the output's columns are the input's, as they were when aligned (unless a
+    collapse function makes other columns: a width of its own)."""
     out = aligned_name(name, reference)
     source_spec, ref_spec = dataset.spec(name), dataset.spec(reference)
     dim = source_spec.dim if name == reference else collapsed_dim(collapse, np.zeros((1, source_spec.dim or 1)))
@@ -248,14 +268,22 @@ def _provenance(dataset: Dataset, name: str, reference: str, collapse: CollapseS
     source_entry = dataset.entry(name)
     config = {
         "reference": reference, "table": name, "on_missing": on_missing, "skip_pauses": skip_pauses, "epsilon": EPSILON,
+        **({"on_absent": on_absent} if on_absent != "drop" else {}),
         **collapse_config(collapse),  # a function: its name and a fingerprint of its code
         "inputs": config_fingerprint(inputs := _input_tables(dataset, name, reference)),
     }
     provenance = {"table": out, "modality": source_entry.modality, "extractor": "align", "config": config,
                   "spec": spec.to_json(), "versions": library_versions(("mmdata", "numpy", "pyarrow")),
                   "samples_fingerprint": dataset.manifest.samples["fingerprint"], INPUT_TABLES: inputs}
+    classes = read_table_metadata(layout.feature_dir(dataset.root, name)).get(CLASSES_KEY)
+    if classes is not None and dim == source_spec.dim:  # a collapse function may make other columns
+        provenance[CLASSES_KEY] = classes
     return out, spec, provenance
 
+
+#: Shard-metadata key of the classes file a table's columns are named from (`event-targets` writes it; `fuse
+#: --targets` names the targets' columns by it): an aligned table keeps its input's.
+CLASSES_KEY = "classes"
 
 #: Shard-metadata key of an aligned table: what its config's `inputs` fingerprint was made of, {input table:
 #: [its config, its rows]}, so that a refused resume names the input that changed instead of two hashes.

@@ -259,7 +259,8 @@ def _rewrite_hint(entry: TableEntry) -> str:
         options = " ".join([f"--reference {reference}", *([f"-t {source}"] if source != reference else []),
                             *([f"--collapse {collapse}"] if collapse in ("mean", "max", "first", "last") else []),
                             f"--on-missing {config.get('on_missing', 'drop')}",
-                            *(["--skip-pauses"] if config.get("skip_pauses") else [])])
+                            *(["--skip-pauses"] if config.get("skip_pauses") else []),
+                            *(["--on-absent keep"] if config.get("on_absent") == "keep" else [])])
         by_function = "" if collapse in (None, "mean", "max", "first", "last") else (
             f" (it was collapsed by the function {collapse!r}: pass it to `align_dataset`)")
         return (f"an aligned table: run `mmdata align DATASET {options}` again (with the other tables aligned to that "

@@ -19,12 +19,13 @@ def align_command(
     on_missing: Annotated[Literal["drop", "impute", "error"], typer.Option(help="A reference interval a table does not overlap: drop it everywhere, zero-fill it, or stop.")] = "drop",
     skip_pauses: Annotated[bool, typer.Option("--skip-pauses", help="Leave out reference words that are pauses (sp).")] = False,
     on_error: Annotated[Literal["skip", "fail"], typer.Option(help="A sample without input features: record it and go on, or stop.")] = "skip",
+    on_absent: Annotated[Literal["drop", "keep"], typer.Option(help="A sample one table lacks: null in every output, or in that table's alone (the others aligned without it).")] = "drop",
     force: Annotated[bool, typer.Option("--force", help="Redo outputs aligned earlier with other settings.")] = False,
 ) -> None:
     """Align temporal tables to a reference table's intervals and write them into the dataset."""
     chosen = table_names(table)
     report = align_dataset(dataset_dir, reference, tables=chosen, collapse=collapse, on_missing=on_missing,
-                           skip_pauses=skip_pauses, on_error=on_error, force=force)
+                           skip_pauses=skip_pauses, on_error=on_error, on_absent=on_absent, force=force)
     if report.up_to_date:
         typer.echo(f"reference {reference}: the aligned tables {', '.join(t.name for t in report.tables)} are already "
                    f"there (every shard written by an earlier run); nothing recomputed")
@@ -38,5 +39,7 @@ def align_command(
                    f"or skipped), e.g. {report.empty_samples[0]!r}: empty sequences in every output")
     for t in report.tables:
         imputed = report.imputed.get(t.name.removesuffix(f"@{reference}"), 0)
+        absent = report.absent.get(t.name.removesuffix(f"@{reference}"), 0)
         typer.echo(f"table {t.name}: {t.rows} rows, {t.errors} failed" + (f", {imputed} intervals imputed" if imputed else "")
+                   + (f", {absent} sample{'s' if absent != 1 else ''} it lacks (null in it alone)" if absent else "")
                    + f" ({t.shards_written} shards written, {t.shards_skipped} already done) -> {t.path}")

@@ -244,7 +244,10 @@ def _aligned_line(config: dict[str, Any]) -> str:
             f"`{config.get('collapse')}` of the `{table}` rows overlapping interval *i* of `{reference}`, clipped to "
             f"it (the CMU-MultimodalSDK's semantics). Every table aligned to `{reference}` has the same steps "
             f"(`intervals`; `keys` names each `<sample_id>[i]`); intervals a table does not cover were {on_missing}"
-            + ("; pause tokens (`sp`) were skipped" if config.get("skip_pauses") else "") + ".\n")
+            + (" (of those holding the sample)" if config.get("on_absent") == "keep" and config.get("on_missing") == "drop" else "")
+            + ("; pause tokens (`sp`) were skipped" if config.get("skip_pauses") else "")
+            + ("; a sample one table had no features for is null in that table alone, aligned in the others"
+               if config.get("on_absent") == "keep" else "") + ".\n")
 
 
 def _splits_table(splits: dict[str, int], split_names: dict[str, str]) -> str:

@@ -388,7 +388,7 @@ def align_commands(dataset: Dataset, names: Sequence[str]) -> list[str]:
 
 
 def _align_command(dataset: Dataset, reference: str) -> str:
-    """`mmdata align DIR -r REF -t A -t B [--collapse ...] [--on-missing ...] [--skip-pauses]` of the tables the
+    """`mmdata align DIR -r REF -t A -t B [--collapse ...] [--on-missing ...] [--skip-pauses] [--on-absent keep]` of the tables the
     manifest records as aligned to `reference`."""
     configs = [entry.config for entry in dataset.manifest.tables.values()
                if entry.extractor == ALIGN_EXTRACTOR and isinstance(entry.config, dict)
@@ -396,9 +396,11 @@ def _align_command(dataset: Dataset, reference: str) -> str:
     tables = sorted({str(config.get("table")) for config in configs} - {reference})
     config = configs[0] if configs else {}
     on_missing, skip_pauses = config.get("on_missing", "drop"), bool(config.get("skip_pauses"))
+    on_absent = config.get("on_absent", "drop")
     if "collapse_code" in config:  # a function: only the Python call takes it
         return (f"align_dataset({str(dataset.root)!r}, {reference!r}, tables={tables!r}, collapse=<the function "
-                f"{config['collapse']}>, on_missing={on_missing!r}, skip_pauses={skip_pauses})")
+                f"{config['collapse']}>, on_missing={on_missing!r}, skip_pauses={skip_pauses}"
+                + (f", on_absent={on_absent!r}" if on_absent != "drop" else "") + ")")
     words = ["mmdata", "align", str(dataset.root), "-r", reference, *(w for t in tables for w in ("-t", t))]
     if config.get("collapse", "mean") != "mean":
         words += ["--collapse", str(config["collapse"])]
@@ -406,6 +408,8 @@ def _align_command(dataset: Dataset, reference: str) -> str:
         words += ["--on-missing", str(on_missing)]
     if skip_pauses:
         words.append("--skip-pauses")
+    if on_absent != "drop":
+        words += ["--on-absent", str(on_absent)]
     return shlex.join(words)
 
 

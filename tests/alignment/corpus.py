@@ -64,3 +64,20 @@ def read_errors(dataset: Path, table: str) -> dict[str, dict[str, Any]]:
     """{sample_id: errors-table row} of a table (empty when it has no errors table)."""
     folder = dataset / "errors" / table
     return {r["sample_id"]: r for path in sorted(folder.glob("*.parquet")) for r in pq.read_table(path).to_pylist()}
+
+
+def set_absent(dataset: Path, table: str, sample_id: str) -> None:
+    """Give `sample_id` a null row in `table` (features and intervals), as a sample whose extraction failed has."""
+    for path in layout.shard_files(dataset / "features" / table):
+        shard = pq.read_table(path)
+        ids = shard.column("sample_id").to_pylist()
+        if sample_id not in ids:
+            continue
+        for column in ("feature", "intervals"):
+            values = shard.column(column).to_pylist()
+            values[ids.index(sample_id)] = None
+            field = shard.schema.field(column)
+            shard = shard.set_column(shard.schema.get_field_index(column), field, pa.array(values, field.type))
+        pq.write_table(shard, path)
+        return
+    raise AssertionError(f"no sample {sample_id!r} in {table}")
