@@ -2,7 +2,7 @@
 
     splits = read_class_splits("out/vggsound-fused")     # {"train": ClassSplit(ids, x (n, D), y (n,) int64)}
     probe, search = fit_probe(train, valid, seed=0)      # sklearn LogisticRegression, C chosen on valid
-    metrics, per_class, top = score_probe(probe, test, classes)  # acc, top5, macro_f1, weighted_f1
+    metrics, per_class, top = score_probe(probe, test, classes)  # acc, top5, macro_f1, weighted_f1, balanced_acc
 
 The probe is a multinomial logistic regression (scikit-learn's, L-BFGS, as `train sentiment` scores with
 scikit-learn) on the fused vector as exported (z-scored with the export's statistics); its L2 strength
@@ -158,19 +158,22 @@ def majority_top(train: ClassSplit, rows: int) -> np.ndarray:
 
 
 def classification_metrics(truth: np.ndarray, top: np.ndarray, known: int) -> dict[str, float]:
-    """{acc, top5 (NaN unless more than `TOP_K` classes are known), macro_f1, weighted_f1} of ranked
-    predictions (n, <= K).
+    """{acc, top5 (NaN unless more than `TOP_K` classes are known), macro_f1, weighted_f1, balanced_acc} of
+    ranked predictions (n, <= K).
 
     macro_f1 is the mean F1 over the classes in the truth or the top-1 predictions (scikit-learn's
     `f1_score(average='macro')`); weighted_f1 the mean F1 weighted by each class's support, its rows in the
-    truth (`average='weighted'`: a class only predicted weighs 0), the figure MELD and IEMOCAP results give."""
+    truth (`average='weighted'`: a class only predicted weighs 0), the figure MELD and IEMOCAP results give;
+    balanced_acc the mean recall over the classes in the truth (`balanced_accuracy_score`), the unweighted
+    accuracy (UA) of speech emotion results, beside acc, their weighted accuracy (WA)."""
     predicted = top[:, 0]
     top5 = float(np.mean((top == truth[:, None]).any(axis=1))) if known > TOP_K else float("nan")
     labels = np.union1d(truth, predicted)
     f1 = np.array([_f1(truth, predicted, c) for c in labels])
     support = np.array([np.sum(truth == c) for c in labels])
+    recall = [np.mean(predicted[truth == c] == c) for c in np.unique(truth)]
     return {"acc": float(np.mean(predicted == truth)), "top5": top5, "macro_f1": float(np.mean(f1)),
-            "weighted_f1": float(np.dot(f1, support) / support.sum())}
+            "weighted_f1": float(np.dot(f1, support) / support.sum()), "balanced_acc": float(np.mean(recall))}
 
 
 def per_class(truth: np.ndarray, predicted: np.ndarray, classes: tuple[str, ...]) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 A multinomial logistic regression on the fused vectors of the train split, its L2 strength chosen on the
 validation split (`classify_probe.C_GRID`), scored on the validation and test splits: accuracy, top-5
 accuracy (more than 5 classes in train), macro-F1, weighted-F1 (the support-weighted mean of the classes' F1,
-which MELD and IEMOCAP results report), and each class's support and F1. The `majority` row (always the most
+which MELD and IEMOCAP results report), balanced accuracy (the mean recall per class: speech emotion results' UA),
+and each class's support and F1. The `majority` row (always the most
 frequent train class) is the floor. Exports without class ids, a train split of one class and NaN/inf features
 are refused in one line; rows without a class (class_id -1) are left out and counted. The metrics path must be
 new, empty or an earlier metrics JSON. A multi-label export (a class_targets column) gets a one-vs-rest probe
@@ -34,8 +35,9 @@ from mmdata.models.trainer import limit_threads
 
 log = logging.getLogger(__name__)
 
-CLASSIFY_COLUMNS = [("acc", "Acc"), ("top5", "Top-5"), ("macro_f1", "Macro-F1"), ("weighted_f1", "Weighted-F1")]
-PERCENT_METRICS = ("acc", "top5", "macro_f1", "weighted_f1")
+CLASSIFY_COLUMNS = [("acc", "Acc"), ("top5", "Top-5"), ("macro_f1", "Macro-F1"), ("weighted_f1", "Weighted-F1"),
+                    ("balanced_acc", "Bal-Acc")]
+PERCENT_METRICS = ("acc", "top5", "macro_f1", "weighted_f1", "balanced_acc")
 CLASSIFY_DEFINITIONS: dict[str, object] = {
     "acc": "fraction of rows whose top-1 class is the true class",
     "top5": f"fraction of rows whose true class is among the {TOP_K} highest-scored classes; null unless the probe "
@@ -43,10 +45,13 @@ CLASSIFY_DEFINITIONS: dict[str, object] = {
     "macro_f1": "mean F1 over the classes in the split's labels or top-1 predictions (sklearn f1_score average='macro')",
     "weighted_f1": "mean F1 over the classes in the split's labels, each weighted by its support (its rows), as MELD "
                    "and IEMOCAP results report (sklearn f1_score average='weighted')",
+    "balanced_acc": "mean recall over the classes in the split's labels (sklearn balanced_accuracy_score): the "
+                    "unweighted accuracy (UA) speech emotion results report beside acc, their weighted accuracy (WA)",
     "per_class": "each class of the split: support (its rows) and F1",
     "majority": "reference row: always the train split's most frequent class (top-5: its 5 most frequent)",
 }
-CLASSIFY_LEGEND = ("Acc, Top-5, Macro-F1 and Weighted-F1 (F1 weighted by class support) in % (JSON: fractions); "
+CLASSIFY_LEGEND = ("Acc, Top-5, Macro-F1, Weighted-F1 (F1 weighted by class support) and Bal-Acc (mean recall "
+                   "per class: UA) in % (JSON: fractions); "
                    "Top-5 n/a with 5 train classes or fewer; majority: always the most frequent train class")
 
 

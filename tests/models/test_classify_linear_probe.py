@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pyarrow as pa
 import pytest
-from sklearn.metrics import f1_score
+from sklearn.metrics import balanced_accuracy_score, f1_score
 from typer.testing import CliRunner
 
 from mmdata.cli import app
@@ -79,7 +79,8 @@ def test_the_probe_beats_chance_and_its_metrics_equal_a_numpy_recomputation(anim
         assert (predictions["top"] == top).all()
         expected = {"acc": np.mean(top[:, 0] == truth), "top5": np.mean((top == truth[:, None]).any(axis=1)),
                     "macro_f1": f1_score(truth, top[:, 0], average="macro"),
-                    "weighted_f1": f1_score(truth, top[:, 0], average="weighted")}
+                    "weighted_f1": f1_score(truth, top[:, 0], average="weighted"),
+                    "balanced_acc": balanced_accuracy_score(truth, top[:, 0])}
         row = report.row("linear", split)
         assert row.metrics == pytest.approx(expected, abs=1e-12)
         assert next(r for r in saved["results"] if r["model"] == "linear" and r["details"]["split"] == split)["metrics"] \
@@ -135,7 +136,7 @@ def test_cli_prints_a_table_per_split_and_writes_the_json_to_stdout(animals_expo
     assert metrics["recipe"] == "classify" and metrics["classes"] == CLASSES
     assert metrics["rows"] == SPLITS
     assert "split 'val' (32 rows):" in result.stderr and "split 'test' (48 rows):" in result.stderr
-    assert "Macro-F1  Weighted-F1" in result.stderr and "linear" in result.stderr
+    assert "Macro-F1  Weighted-F1  Bal-Acc" in result.stderr and "linear" in result.stderr
 
 
 def test_an_export_without_class_ids_is_refused_saying_to_fuse_with_class_label(animals, tmp_path):

@@ -1,14 +1,15 @@
 """`train classify` reports weighted-F1 (each class's F1 weighted by its support, the figure MELD and IEMOCAP
 results give) beside accuracy, top-5 and macro-F1: equal to scikit-learn's `f1_score(average='weighted')` on the
 probe's predictions and on the majority row's, in the table, its legend, the JSON and its definitions; on
-classes of unequal support it differs from macro-F1."""
+classes of unequal support it differs from macro-F1. And balanced accuracy (the mean recall per class, the UA of
+speech emotion results): scikit-learn's `balanced_accuracy_score`."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score
+from sklearn.metrics import balanced_accuracy_score, f1_score
 
 from mmdata.fusion import fuse
 from mmdata.models.classify_probe import classification_metrics
@@ -85,14 +86,15 @@ def test_the_majority_rows_weighted_f1_is_sklearns_for_always_the_most_frequent_
 def test_the_table_legend_and_json_carry_weighted_f1_beside_the_other_metrics(report_and_json):
     report, saved = report_and_json
     assert CLASSIFY_COLUMNS == [("acc", "Acc"), ("top5", "Top-5"), ("macro_f1", "Macro-F1"),
-                                ("weighted_f1", "Weighted-F1")]
+                                ("weighted_f1", "Weighted-F1"), ("balanced_acc", "Bal-Acc")]
     header = report.table().splitlines()[1].split()
-    assert header == ["model", "kind", "modalities", "Acc", "Top-5", "Macro-F1", "Weighted-F1"]
+    assert header == ["model", "kind", "modalities", "Acc", "Top-5", "Macro-F1", "Weighted-F1", "Bal-Acc"]
     linear = report.table().split("split 'test'", 1)[1].splitlines()[-1].split()
-    assert linear[-1] == f"{100 * report.row('linear', 'test').metrics['weighted_f1']:.1f}"  # shown in %
-    assert "Weighted-F1 (F1 weighted by class support) in %" in report.text()
+    metrics = report.row('linear', 'test').metrics
+    assert linear[-2:] == [f"{100 * metrics['weighted_f1']:.1f}", f"{100 * metrics['balanced_acc']:.1f}"]  # in %
+    assert "Weighted-F1 (F1 weighted by class support) and Bal-Acc (mean recall per class: UA) in %" in report.text()
     for row in saved["results"]:
-        assert set(row["metrics"]) == {"acc", "top5", "macro_f1", "weighted_f1"}
+        assert set(row["metrics"]) == {"acc", "top5", "macro_f1", "weighted_f1", "balanced_acc"}
     assert saved["metric_definitions"] == CLASSIFY_DEFINITIONS
     assert "average='weighted'" in saved["metric_definitions"]["weighted_f1"]
 
@@ -108,3 +110,18 @@ def test_classification_metrics_weighted_f1_matches_sklearn(truth, predicted):
     metrics = classification_metrics(truth, predicted[:, None], known=4)
     assert metrics["weighted_f1"] == pytest.approx(f1_score(truth, predicted, average="weighted", zero_division=0))
     assert metrics["macro_f1"] == pytest.approx(f1_score(truth, predicted, average="macro", zero_division=0))
+    assert metrics["balanced_acc"] == pytest.approx(balanced_accuracy_score(truth, predicted))
+
+
+def test_balanced_accuracy_equals_sklearn_for_the_probe_and_the_majority_row(report_and_json):
+    report, saved = report_and_json
+    most_frequent = report.info["classes"].index("ant")
+    for split in ("val", "test"):
+        rows = report.predictions[split]
+        truth = rows["class_id"]
+        expected = balanced_accuracy_score(truth, rows["top"][:, 0])
+        assert saved_metrics(saved, "linear", split)["balanced_acc"] == pytest.approx(expected, abs=1e-12)
+        majority = balanced_accuracy_score(truth, np.full(len(truth), most_frequent))
+        assert majority == pytest.approx(1 / len(np.unique(truth)))  # one class fully recalled, the others never
+        assert saved_metrics(saved, "majority", split)["balanced_acc"] == pytest.approx(majority, abs=1e-12)
+    assert "balanced_accuracy_score" in saved["metric_definitions"]["balanced_acc"]
