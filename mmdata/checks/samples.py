@@ -23,16 +23,16 @@ from mmdata.records import BLANK_CATEGORIES
 CAPTIONED_CORPORA = frozenset({"coco", "karpathy", "flickr30k", "flickr8k"})
 #: Corpus kinds whose every sample has a transcript.
 TRANSCRIBED_CORPORA = frozenset({"mosi-raw", "mmsa-raw", "cmu-mosi", "cmu-mosei", "ch-sims"})
+#: The names of CH-SIMS (v1 and v2) as a corpus kind or a `dataset` option: its label range, its unimodal labels,
+#: and the SIMS metrics of `train sentiment` (`models.sentiment_checks.metric_set_of`).
+SIMS_NAMES = ("ch-sims", "sims", "sims-v2", "simsv2")
 #: Label ranges by corpus (kind, or the `dataset` option of a generic kind such as `mmsa`).
 LABEL_RANGES: dict[str, tuple[float, float]] = {
     "cmu-mosi": (-3.0, 3.0),
     "mosi": (-3.0, 3.0),
     "cmu-mosei": (-3.0, 3.0),
     "mosei": (-3.0, 3.0),
-    "ch-sims": (-1.0, 1.0),
-    "sims": (-1.0, 1.0),
-    "sims-v2": (-1.0, 1.0),
-    "simsv2": (-1.0, 1.0),
+    **{name: (-1.0, 1.0) for name in SIMS_NAMES},
     # MELD's `label` is its sentiment class as a number (negative -1, neutral 0, positive 1): a range to check,
     # not a score to regress (`sentiment_checks.metric_set_of` refuses it; `train classify` scores it).
     "meld": (-1.0, 1.0),
@@ -48,7 +48,7 @@ SIMS_UNIMODAL: AuxRanges = {key: ((key,), (-1.0, 1.0)) for key in ("label_T", "l
 MOSEI_EMOTIONS: AuxRanges = {f"labels[{i}] ({emotion})": (("labels", i), (0.0, 3.0))
                              for i, emotion in enumerate(MOSEI_LABEL_NAMES) if i}
 AUX_LABEL_RANGES: dict[str, AuxRanges] = {
-    **{name: SIMS_UNIMODAL for name in ("ch-sims", "sims", "sims-v2", "simsv2")},
+    **{name: SIMS_UNIMODAL for name in SIMS_NAMES},
     **{name: MOSEI_EMOTIONS for name in ("cmu-mosei", "mosei")},
 }
 

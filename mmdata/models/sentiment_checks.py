@@ -28,11 +28,9 @@ log = logging.getLogger(__name__)
 FEW_ROWS = 20
 #: The label range CH-SIMS implies; labels scored with MOSI's metrics that all lie in it get a warning.
 SIMS_RANGE = (-1.0, 1.0)
-#: The corpus names (`checks.samples.corpus_dataset`) scored with CH-SIMS's metrics (MMSA's SIMS definitions).
-SIMS_DATASETS = frozenset({"ch-sims", "sims", "sims-v2", "simsv2"})
-#: Corpora whose `label` holds a class, not a score to regress: the `extra` key naming their classes, and the
-#: classes. MELD's sentiment is 3 classes, scored by weighted-F1 in its papers.
-CLASS_LABEL_DATASETS = {"meld": ("sentiment", "negative -1, neutral 0, positive 1")}
+#: Corpora whose `label` holds a class, not a score to regress: the `extra` key naming their classes, the classes,
+#: and the key of their other classes. MELD's sentiment is 3 classes, scored by weighted-F1 in its papers.
+CLASS_LABEL_DATASETS = {"meld": ("sentiment", "negative -1, neutral 0, positive 1", "emotion")}
 #: Fewer labels than this may all lie in [-1, 1] by chance even on MOSI: no warning then.
 RANGE_CHECK_MIN_LABELS = 20
 #: What to do about an export whose splits share or repeat samples.
@@ -49,18 +47,23 @@ def metric_set_of(export_dir: Path) -> str:
         DatasetError: an export of a corpus whose labels are classes (`CLASS_LABEL_DATASETS`: MELD), with the
             hint to fuse its classes and run `mmdata train classify`.
     """
-    from mmdata.checks.samples import corpus_dataset
+    from mmdata.checks.samples import SIMS_NAMES, corpus_dataset
     from mmdata.fusion import read_fused_metadata
 
-    source = read_fused_metadata(export_dir).get("source", {})
+    metadata = read_fused_metadata(export_dir)
+    source = metadata.get("source", {})
     dataset = corpus_dataset(source.get("corpus") or {}, source.get("loader"))
     if dataset in CLASS_LABEL_DATASETS:
-        key, classes = CLASS_LABEL_DATASETS[dataset]
+        key, classes, others = CLASS_LABEL_DATASETS[dataset]
+        fused_classes = (metadata.get("class_label") or {}).get("key")
+        how = (f"it holds class ids of extra.{fused_classes}: run `mmdata train classify {export_dir}`"
+               if fused_classes else
+               f"fuse the dataset with `mmdata fuse DATASET OUT --class-label {key}` (or --class-label {others}) and "
+               "run `mmdata train classify OUT`")
         raise DatasetError(f"fused export {export_dir} is of {dataset!r}, whose labels are {key} classes ({classes}), "
-                           "not scores to regress; expected a MOSI/MOSEI or CH-SIMS export: fuse the dataset with "
-                           f"`mmdata fuse DATASET OUT --class-label {key}` (extra.{key}) and run "
-                           "`mmdata train classify OUT` (scored by weighted-F1, as its papers are)")
-    return "sims" if dataset in SIMS_DATASETS else "mosi"
+                           f"not scores to regress; expected a MOSI/MOSEI or CH-SIMS export: {how} (scored by "
+                           "weighted-F1, as its papers are)")
+    return "sims" if dataset in SIMS_NAMES else "mosi"
 
 
 def check_disjoint_splits(export_dir: Path, parts: dict[str, SplitArrays]) -> None:
@@ -167,7 +170,7 @@ def check_sentiment_labels(export_dir: Path, parts: list[SplitArrays]) -> None:
     Raises:
         DatasetError: every label is a non-negative integer (class ids, not signed sentiment scores).
     """
-    from mmdata.checks.samples import label_range_for
+    from mmdata.checks.samples import SIMS_NAMES, corpus_dataset, label_range_for
     from mmdata.fusion import read_fused_metadata
 
     labels = np.concatenate([part.labels for part in parts])
@@ -183,12 +186,13 @@ def check_sentiment_labels(export_dir: Path, parts: list[SplitArrays]) -> None:
     source = read_fused_metadata(export_dir).get("source", {})
     corpus = source.get("corpus") or {}
     expected = label_range_for(corpus, source.get("loader"))
+    scored_as_sims = corpus_dataset(corpus, source.get("loader")) in SIMS_NAMES  # as `metric_set_of` decides
     if expected is not None and (low < expected[0] - 1e-6 or high > expected[1] + 1e-6):
         log.warning("the labels of %s span [%g, %g], outside [%g, %g] of its corpus (%s %s); check the corpus's "
                     "dataset option (`mmdata check` lists the rows out of range)", export_dir, low, high, *expected,
                     corpus.get("kind"), corpus.get("options") or "")
     within_sims_range = SIMS_RANGE[0] <= low and high <= SIMS_RANGE[1]
-    if expected != SIMS_RANGE and len(labels) >= RANGE_CHECK_MIN_LABELS and within_sims_range:
+    if not scored_as_sims and len(labels) >= RANGE_CHECK_MIN_LABELS and within_sims_range:
         log.warning("the labels of %s all lie in [%g, %g], as CH-SIMS labels do, but its corpus (%s %s) is scored as "
                     "MOSI/MOSEI (Acc-7/Acc-5 on [-3, 3]); if it is CH-SIMS, declare it (e.g. `mmdata extract mmsa "
                     "-o dataset=ch-sims`) and fuse again for the SIMS metrics", export_dir, low, high,

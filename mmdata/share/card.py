@@ -328,7 +328,8 @@ def _labels_section(manifest: Manifest, labels: LabelSummary | None) -> list[str
     """`## Labels`: the label column, its observed span and the range its dataset defines; nothing without labels."""
     if labels is None:
         return []
-    from mmdata.checks.samples import label_range_for
+    from mmdata.checks.samples import corpus_dataset, label_range_for
+    from mmdata.models.sentiment_checks import CLASS_LABEL_DATASETS
 
     loader = manifest.extra.get("loader") or {}
     text = (f"`label` (float64, in `samples`) holds a label for {labels.labelled} of {labels.rows} samples, "
@@ -336,8 +337,8 @@ def _labels_section(manifest: Manifest, labels: LabelSummary | None) -> list[str
     known = label_range_for(manifest.corpus, loader)
     if known is not None:
         dataset = (manifest.corpus.get("options") or {}).get("dataset") or loader.get("dataset") or manifest.corpus.get("kind")
-        what = ("sentiment classes as numbers (negative -1, neutral 0, positive 1)" if dataset == "meld"
-                else "sentiment scores")
+        what = ("sentiment classes as numbers (negative -1, neutral 0, positive 1)"
+                if corpus_dataset(manifest.corpus, loader) in CLASS_LABEL_DATASETS else "sentiment scores")
         text += (f" They are `{dataset}` {what}, whose range is [{known[0]:g}, {known[1]:g}] "
                  "(the range `mmdata check` checks them against).")
     names, fields = loader.get("label_names") or [], loader.get("label_fields") or {}

@@ -45,3 +45,12 @@ def test_train_sentiment_refuses_the_meld_export_naming_class_label_sentiment(me
     run_mmdata("fuse", str(dataset), str(tmp / "meld-plain"))
     line = one_line_error(invoke_mmdata("train", "sentiment", str(tmp / "meld-plain")))
     assert "is of 'meld'" in line and "--class-label sentiment" in line and "`mmdata train classify OUT`" in line
+
+
+def test_train_sentiment_on_a_meld_export_of_class_ids_says_to_train_classify_on_it(meld):
+    tmp, dataset = meld
+    export = tmp / "meld-emotion-ids"
+    run_mmdata("fuse", str(dataset), str(export), "--class-label", "emotion")
+    line = one_line_error(invoke_mmdata("train", "sentiment", str(export)))
+    assert f"it holds class ids of extra.emotion: run `mmdata train classify {export}`" in line
+    assert "DATASET" not in line

@@ -53,8 +53,8 @@ def test_a_meld_export_has_no_sentiment_metric_set_though_its_labels_lie_in_sims
 
 def test_the_recipe_refuses_a_meld_export_before_training_naming_class_label_sentiment(write_export):
     export = of_corpus(write_export("export", COUNTS, labels=MELD_LABELS), {"kind": "meld", "options": {}})
-    with pytest.raises(DatasetError, match=r"`mmdata fuse DATASET OUT --class-label sentiment` \(extra.sentiment\) "
-                                           r"and run `mmdata train classify OUT` \(scored by weighted-F1"):
+    with pytest.raises(DatasetError, match=r"`mmdata fuse DATASET OUT --class-label sentiment` \(or --class-label "
+                                           r"emotion\) and run `mmdata train classify OUT` \(scored by weighted-F1"):
         run_sentiment_recipe(export, export / "metrics.json", FAST)
     assert not (export / "metrics.json").exists()
 
