@@ -6,6 +6,7 @@ from mmdata.corpora import activitynet_captions, audiocaps, charades_sta, clotho
 from mmdata.corpora import vggsound  # noqa: F401
 from mmdata.corpora import kinetics  # noqa: F401
 from mmdata.corpora import meld  # noqa: F401
+from mmdata.corpora import iemocap  # noqa: F401
 from mmdata.corpora import audioset  # noqa: F401
 from mmdata.corpora import esc50  # noqa: F401
 from mmdata.corpora import desed  # noqa: F401
