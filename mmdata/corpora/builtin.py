@@ -2,6 +2,7 @@
 from mmdata.corpora import coco  # noqa: F401
 from mmdata.corpora import karpathy  # noqa: F401
 from mmdata.corpora import flickr8k, flickr30k  # noqa: F401
+from mmdata.corpora import img2dataset  # noqa: F401
 from mmdata.corpora import activitynet_captions, audiocaps, charades_sta, clotho, msrvtt  # noqa: F401
 from mmdata.corpora import vggsound  # noqa: F401
 from mmdata.corpora import kinetics  # noqa: F401

@@ -1,5 +1,8 @@
 """What a media path names, checked before any decoder opens it, for every media kind.
 
+An image path may also name a member of an uncompressed tar (`shard.tar/key.jpg`, a webdataset shard read like
+a folder: `mmdata.media.tar_members`): the tar is checked as a file, then the member must be in it and not empty.
+
 A row's image, audio or video path can name something other than a readable file: a folder, a
 link to nothing, a file without read permission, an empty file, a FIFO, socket or device. Saying
 "file not found" for all of them sends the user looking for a file that is there; each gets its own
@@ -14,6 +17,7 @@ import stat
 from pathlib import Path
 
 from mmdata.errors import MediaError
+from mmdata.media.tar_members import TarMember, member_size, tar_member
 
 _SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
                   (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
@@ -22,13 +26,19 @@ _SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
 def check_media_file(path: str | Path, kind: str = "media") -> int:
     """The size in bytes of the regular, readable, non-empty file at `path`.
 
-    `kind` ('image', 'audio', 'video', 'clip', ...) names the file in the message.
+    `kind` ('image', 'audio', 'video', 'clip', ...) names the file in the message. For an image, `path` may
+    name a member of a tar (`shard.tar/key.jpg`): the member's size then.
 
     Raises:
         MediaError: the path is missing, a broken link or a link loop, a folder, not a regular file
             (FIFO, socket, device), empty, or cannot be opened for reading (permission denied); the
-            message says which, names the path, and says what to do.
+            message says which, names the path, and says what to do; for a tar member, the tar is not
+            readable, the member is not in it or is empty, or the kind is not 'image' (only images are read
+            from inside a tar).
     """
+    member = tar_member(path)
+    if member is not None:
+        return _tar_member_size(member, kind)
     path = Path(path)
     try:
         info = path.stat()
@@ -64,6 +74,14 @@ def is_regular_file(path: str | Path) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except (OSError, ValueError):
         return False
+
+
+def _tar_member_size(member: TarMember, kind: str) -> int:
+    if kind != "image":
+        raise MediaError(f"{kind} path names a member of a tar: {member}; only images are read from inside a tar "
+                         f"({member.tar}); extract it (tar -xf) and point the rows at the files")
+    check_media_file(member.tar, "tar")
+    return member_size(member, kind)
 
 
 def _check_readable(path: Path, kind: str) -> None:

@@ -32,12 +32,16 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from mmdata.errors import MediaError
 from mmdata.media.files import check_media_file
+from mmdata.media.tar_members import read_member, tar_member
 
 
 def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
     """Decode an image as RGB; with `min_size`, JPEGs decode at the smallest scale whose shorter
     side is still >= min_size (draft mode). That includes the multi-picture JPEGs (MPO) many cameras
     and phones write as .jpg: their first picture is a plain JPEG.
+
+    `path` may name a member of an uncompressed tar (`00000.tar/000000012.jpg`, a webdataset shard), read in
+    place (`mmdata.media.tar_members`).
 
     Raises:
         MediaError: the path is not a readable file (missing, a folder, a broken link, a FIFO,
@@ -46,8 +50,10 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
             has pixels with no 8-bit reading; the message names the file.
     """
     check_media_file(path, "image")
+    member = tar_member(path)  # `shard.tar/key.jpg`: read from inside the tar
+    source = path if member is None else io.BytesIO(read_member(member, "image"))
     try:
-        with _truncated_files_fail(), Image.open(path) as img:
+        with _truncated_files_fail(), Image.open(source) as img:
             if min_size is not None and img.format in _JPEG_FORMATS:
                 width, height = img.size
                 scale = min(width, height) / float(min_size)
@@ -61,8 +67,7 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
     except Image.DecompressionBombError as e:
         raise _too_large(str(path), e) from e
     except UnidentifiedImageError as e:
-        with open(path, "rb") as f:
-            head = f.read(16)
+        head = _head(source)
         raise MediaError(
             f"image file is corrupt or truncated, or not an image: {path} (Pillow recognises no image format "
             f"in it; it starts with {head!r}); expected a JPEG, PNG, WebP, GIF, TIFF or BMP file"
@@ -72,6 +77,14 @@ def open_image(path: Path, *, min_size: int | None = None) -> Image.Image:
             f"image file is corrupt or truncated: {path} ({type(e).__name__}: {e}); expected every pixel of the "
             f"image to be readable; {_DAMAGED_FILE_HINT}"
         ) from e
+
+
+def _head(source: Path | io.BytesIO) -> bytes:
+    """The first 16 bytes of a file or of a tar member's bytes, to show what a file that is no image holds."""
+    if isinstance(source, io.BytesIO):
+        return source.getvalue()[:16]
+    with open(source, "rb") as f:
+        return f.read(16)
 
 
 def decode_image_bytes(data: bytes, name: str) -> Image.Image:

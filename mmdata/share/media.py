@@ -38,6 +38,7 @@ import pyarrow as pa
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import MediaError
 from mmdata.media.files import media_file_problem
+from mmdata.media.tar_members import read_media_bytes
 from mmdata.share.hf import MEDIA_TYPE, MediaKind
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def _embed_one(column: str, relative: str, row: dict[str, Any], corpus_root: Pat
     whole = row["start"] is None and row["end"] is None
     if column == "image":
         _require_decodable_image(path)
-        return {"bytes": path.read_bytes(), "path": name}
+        return {"bytes": read_media_bytes(path, "image"), "path": name}  # a file, or a member of a tar
     if whole and path.suffix.lower() in _RAW_AUDIO_SUFFIXES:
         _require_decodable_audio(path)
         return {"bytes": path.read_bytes(), "path": name}
