@@ -38,9 +38,9 @@ from mmdata.corpora.base import (
     read_csv_records,
     register_corpus,
 )
+from mmdata.corpora.held_out import check_held_out, held_out_split, wanted_split
 from mmdata.corpora.media_captions import (
     MediaFolders,
-    check_split,
     media_pair,
     media_path,
     missing_media_problem,
@@ -48,7 +48,7 @@ from mmdata.corpora.media_captions import (
     repeated_entry_problem,
     shown_path,
 )
-from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 from mmdata.records import Sample
 
 CORPUS = "esc50"
@@ -82,12 +82,7 @@ class Esc50Options:
     allow_outside_root: bool = False
 
     def __post_init__(self) -> None:
-        if self.test_fold not in FOLDS:
-            raise ValueError(f"option test_fold={self.test_fold!r}: expected a fold of {list(FOLDS)} (the fold held "
-                             "out as split 'test'; run each of 1 to 5 for the 5-fold protocol)")
-        if self.val_fold is not None and (self.val_fold not in FOLDS or self.val_fold == self.test_fold):
-            raise ValueError(f"option val_fold={self.val_fold!r}: expected a fold of {list(FOLDS)} other than "
-                             f"test_fold={self.test_fold} (the fold held out as split 'val'), or none for no 'val'")
+        check_held_out("fold", FOLDS, test=self.test_fold, val=self.val_fold, protocol="the 5-fold protocol")
 
 
 @dataclass(frozen=True)
@@ -149,7 +144,7 @@ def load_esc50(corpus_dir: Path, options: Esc50Options, split: str | None) -> Lo
         ConfigError: an unknown split (`val` without val_fold), test_fold not 1-5, val_fold not another fold,
             subset not esc50 or esc10.
     """
-    wanted = _wanted_split(split, options)
+    wanted = wanted_split(split, "ESC-50", "fold", test=options.test_fold, val=options.val_fold, splits=SPLITS)
     path = _csv_path(corpus_dir, options.csv_file)
     result = LoadResult(samples=[])
     clips = _read_clips(path, result.problems)
@@ -165,18 +160,6 @@ def load_esc50(corpus_dir: Path, options: Esc50Options, split: str | None) -> Lo
     result.metadata = {"annotation_file": shown_path(corpus_dir, path), "test_fold": options.test_fold,
                        "val_fold": options.val_fold, "subset": options.subset}
     return result
-
-
-def _wanted_split(split: str | None, options: Esc50Options) -> str | None:
-    """The split asked (None for every split); `val` only where option val_fold names its fold.
-
-    Raises:
-        ConfigError: an unknown split, or `val` without val_fold.
-    """
-    if split == "val" and options.val_fold is None:
-        raise ConfigError("ESC-50 has no split 'val' unless -o val_fold=N names the fold held out for it (another "
-                          f"fold than test_fold={options.test_fold}); expected one of ['all', 'train', 'test']")
-    return check_split(split, SPLITS, {}, "ESC-50")
 
 
 def _subset_clips(path: Path, clips: list[_Clip], subset: str) -> list[_Clip]:
@@ -197,9 +180,7 @@ def _subset_clips(path: Path, clips: list[_Clip], subset: str) -> list[_Clip]:
 
 def _split_of(clip: _Clip, options: Esc50Options) -> str:
     """`test` for a clip of the fold held out, `val` for one of option val_fold's fold, else `train`."""
-    if clip.fold == options.test_fold:
-        return "test"
-    return "val" if clip.fold == options.val_fold else "train"
+    return held_out_split(clip.fold, test=options.test_fold, val=options.val_fold)
 
 
 def _group_of(clip: _Clip) -> str:

@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mmdata.corpora.base import LoadProblem, LoadResult, read_text, register_corpus
+from mmdata.corpora.held_out import check_held_out, held_out_split, wanted_split
 from mmdata.corpora.media_captions import (
     MediaFolders,
-    check_split,
     media_pair,
     media_path,
     missing_media_problem,
@@ -109,12 +109,8 @@ class IemocapOptions:
     allow_outside_root: bool = False
 
     def __post_init__(self) -> None:
-        if self.test_session not in SESSIONS:
-            raise ValueError(f"option test_session={self.test_session!r}: expected a session of {list(SESSIONS)} (the "
-                             "session held out as split 'test'; run each of 1 to 5 for leave-one-session-out)")
-        if self.val_session is not None and (self.val_session not in SESSIONS or self.val_session == self.test_session):
-            raise ValueError(f"option val_session={self.val_session!r}: expected a session of {list(SESSIONS)} other "
-                             f"than test_session={self.test_session} (the session held out as split 'val'), or none")
+        check_held_out("session", SESSIONS, test=self.test_session, val=self.val_session,
+                       protocol="leave-one-session-out")
         if any(s not in SESSIONS for s in self.sessions) or len(set(self.sessions)) < len(self.sessions):
             raise ValueError(f"option sessions={'+'.join(map(str, self.sessions))!r}: expected sessions of "
                              f"{list(SESSIONS)}, each once, joined by '+' (e.g. 1+2+5), or none for every session")
@@ -158,7 +154,8 @@ def load_iemocap(corpus_dir: Path, options: IemocapOptions, split: str | None) -
         ConfigError: an unknown split, `val` without val_session, a split none of whose sessions option sessions
             names.
     """
-    wanted = _wanted_split(split, options)
+    wanted = wanted_split(split, "IEMOCAP", "session", test=options.test_session, val=options.val_session,
+                          splits=SPLITS, aliases={"dev": "val", "valid": "val", "validation": "val"})
     parent, present = _session_parent(corpus_dir)
     asked = [s for s in (options.sessions or SESSIONS) if wanted in (None, _split_of(s, options))]
     absent = [s for s in asked if s not in present]
@@ -213,23 +210,8 @@ def load_iemocap(corpus_dir: Path, options: IemocapOptions, split: str | None) -
     return result
 
 
-def _wanted_split(split: str | None, options: IemocapOptions) -> str | None:
-    """The split asked (None for every split); `val` only where option val_session names its session.
-
-    Raises:
-        ConfigError: an unknown split, or `val` without val_session.
-    """
-    if split in ("val", "dev", "valid", "validation") and options.val_session is None:
-        raise ConfigError(f"IEMOCAP has no split {split!r} unless -o val_session=N names the session held out for it "
-                          f"(another than test_session={options.test_session}); expected one of ['all', 'train', "
-                          "'test']")
-    return check_split(split, SPLITS, {"dev": "val", "valid": "val", "validation": "val"}, "IEMOCAP")
-
-
 def _split_of(session: int, options: IemocapOptions) -> str:
-    if session == options.test_session:
-        return "test"
-    return "val" if session == options.val_session else "train"
+    return held_out_split(session, test=options.test_session, val=options.val_session)
 
 
 def _session_parent(corpus_dir: Path) -> tuple[str, list[int]]:
