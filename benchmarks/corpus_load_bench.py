@@ -59,12 +59,41 @@ curly apostrophes, the raw U+0085 ellipsis) and a real MP4 per row (as Kinetics'
   mmdata       `load_corpus("meld", root)`: every row checked, each clip's header read for its video and audio
                durations on threads; mmdata-seq as above
 
+img2dataset (corpus kind `img2dataset`): a `webdataset`-format output folder as img2dataset writes it for CC3M,
+`--img2dataset-urls` URLs in shards of 2,000 (per shard `NNNNN.parquet` with img2dataset's columns, ~10% of the rows
+failed downloads or resizes; `NNNNN.tar` holding `<key>.jpg`, `<key>.json`, `<key>.txt` of each success, written by
+`tarfile` with a float mtime as webdataset's TarWriter does (pax headers); `NNNNN_stats.json`). One small real JPEG
+(a 64 x 64 crop of scikit-image's astronaut) is every image: neither side opens one.
+
+  script       what a CC3M user writes: `pyarrow.parquet.read_table` per shard, the rows with status == 'success'
+               (`pyarrow.compute`), `tarfile.open(tar).getnames()`, the keys whose `.jpg` is in the tar
+  mmdata       `load_corpus("img2dataset", root)`: every row checked, each failed URL named with its status and
+               error, each tar's headers scanned into a member index (the per-process cache of 8 tars emptied before
+               each run: a fresh process's load); no header variants (no image is opened by either side)
+  (agreement: the same (key, caption) of the successes with images)
+
+IEMOCAP (corpus kind `iemocap`): `IEMOCAP_full_release/` at `--iemocap-scale` times the release (1: 5 sessions, 151
+dialogs, 10,039 labelled utterances in the release's emotion counts, xxx 2,507 ... dis 2): EmoEvaluation label
+files (the `%` header, a turn line per utterance, evaluators' lines, blank lines; a Categorical/ folder), a
+transcription file per dialog, a 0.1 s 16 kHz WAV per utterance in `sentences/wav/<dialog>/`; `IEMOCAP` a link to
+it (the folder torchaudio opens).
+
+  script       torchaudio's `IEMOCAP` indexing restated: per session the sorted `glob("*/*.wav")` of sentences/wav,
+               EmoEvaluation `*.txt` lines starting with `[` split on tab and newline, utterances with a WAV kept; its
+               6-emotion filter dropped (all labelled utterances, as mmdata) and its list membership test a set
+  script+hdr   the same, plus `soundfile.info(path).duration` of each WAV kept
+  mmdata       `load_corpus("iemocap", root)`: every turn line checked, transcriptions read, each WAV's header read
+               for its duration on threads; mmdata-seq as above
+  (agreement: the same utterance ids with the same emotions; where torchaudio is installed, its `IEMOCAP(root)`
+  finds the script's utterances of its 6 emotions)
+
 Every method of a corpus must find the same clips (checked before timing). Methods run interleaved, in a shuffled
 order per round after a 0.3 s pause, each once untimed first (imports, the file cache); medians of `--runs`
 rounds. The 1-minute load average before and after is recorded: other jobs may run on the machine meanwhile.
 
     python benchmarks/corpus_load_bench.py [--clips 600] [--clip-seconds 2] [--segments 20000] [--desed-scale 1]
-        [--meld-utterances 1500] [--only kinetics,audioset,desed,meld] [--runs 5] [--quick]
+        [--meld-utterances 1500] [--img2dataset-urls 40000] [--iemocap-scale 1]
+        [--only kinetics,audioset,desed,meld,img2dataset,iemocap] [--runs 5] [--quick]
 """
 from __future__ import annotations
 
@@ -73,7 +102,9 @@ import contextlib
 import csv
 import glob
 import io
+import json
 import logging
+import math
 import os
 import random
 import re
@@ -81,6 +112,7 @@ import shutil
 import statistics
 import string
 import sys
+import tarfile
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -604,6 +636,288 @@ def meld_agreement(root: Path) -> dict[str, Any]:
             "clips_missing_named": len(result.problems), "samples_with_video_and_audio_durations": with_durations}
 
 
+# --- img2dataset ---------------------------------------------------------------------------------------------
+
+#: URLs a shard holds (img2dataset's number_sample_per_shard; its default is 10,000, CC3M runs often use less).
+I2D_PER_SHARD = 2000
+#: The share of URLs whose download or resize failed (CC3M's dead links run higher today; 10% is a fresh crawl's).
+I2D_FAILED = 0.10
+#: (status, error_message) of failed rows, as img2dataset records them.
+I2D_ERRORS = (("failed_to_download", "HTTP Error 404: Not Found"), ("failed_to_download", "HTTP Error 403: Forbidden"),
+              ("failed_to_download", "<urlopen error timed out>"), ("failed_to_download", "timed out"),
+              ("failed_to_download", "[Errno 104] Connection reset by peer"),
+              ("failed_to_resize", "image too small"), ("failed_to_resize", "cannot identify image file"))
+#: Words of CC3M-like (hypernymized) captions.
+I2D_WORDS = ("actor", "attends", "the", "premiere", "of", "film", "a", "person", "walking", "on", "beach", "at",
+             "sunset", "vector", "illustration", "with", "flowers", "and", "leaves", "city", "skyline", "night",
+             "football", "player", "celebrates", "goal", "during", "match", "between", "teams", "dog", "sits", "in",
+             "grass", "house", "interior", "modern", "kitchen", "wooden", "table", "cartoon", "character", "smiling")
+#: The one JPEG every tar holds (a crop of scikit-image's astronaut, resized): the loader reads tar headers, not
+#: images, so its size only sets the bytes seeked over.
+I2D_IMAGE_SIZE = (64, 64)
+
+
+def img2dataset_shard_sizes(urls: int) -> list[int]:
+    """URLs per shard: `urls` in shards of I2D_PER_SHARD (at least 2 shards)."""
+    shards = max(2, math.ceil(urls / I2D_PER_SHARD))
+    return [urls // shards + (index < urls % shards) for index in range(shards)]
+
+
+def make_img2dataset_corpus(urls: int, seed: int = 0) -> Path:
+    """An img2dataset `webdataset` output folder of `urls` URLs (CC3M-like captions, ~10% failed): per shard
+    `NNNNN.parquet` (img2dataset's columns: url, caption, key, status, error_message, width, height,
+    original_width, original_height, exif, sha256), `NNNNN.tar` holding `<key>.jpg`, `<key>.json`, `<key>.txt` of
+    each success (in TarWriter's order, a float mtime as webdataset writes it: pax headers) and `NNNNN_stats.json`
+    (cached on disk; written once)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+    from skimage import data
+
+    root = DATA_DIR / f"img2dataset-{urls}-s{seed}"
+    if (root / ".complete").is_file():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    rng = random.Random(seed)
+    out = io.BytesIO()
+    Image.fromarray(np.asarray(data.astronaut())[30:230, 150:350]).resize(I2D_IMAGE_SIZE).save(out, "JPEG", quality=90)
+    jpeg = out.getvalue()
+    schema = pa.schema([("url", pa.string()), ("caption", pa.string()), ("key", pa.string()),
+                        ("status", pa.string()), ("error_message", pa.string()), ("width", pa.int64()),
+                        ("height", pa.int64()), ("original_width", pa.int64()), ("original_height", pa.int64()),
+                        ("exif", pa.string()), ("sha256", pa.string())])
+    sizes = img2dataset_shard_sizes(urls)
+    digits = math.ceil(math.log10(max(sizes)))  # img2dataset's oom_sample_per_shard
+    mtime = 1700000000.0
+    for shard, count in enumerate(sizes):
+        rows, statuses = [], {}
+        with tarfile.open(root / f"{shard:05d}.tar", "w") as tar:
+            for index in range(count):
+                key = f"{shard:05d}{index:0{digits}d}"
+                caption = " ".join(rng.choice(I2D_WORDS) for _ in range(rng.randint(5, 16)))
+                failed = rng.random() < I2D_FAILED
+                status, error = rng.choice(I2D_ERRORS) if failed else ("success", None)
+                width, height = (None, None) if failed else I2D_IMAGE_SIZE
+                row = {"url": f"https://img{rng.randrange(100)}.example.com/photos/{rng.getrandbits(48):012x}.jpg",
+                       "caption": caption, "key": key, "status": status, "error_message": error,
+                       "width": width, "height": height,
+                       "original_width": None if failed else rng.randint(300, 1600),
+                       "original_height": None if failed else rng.randint(300, 1200),
+                       "exif": None if failed else json.dumps({"Image Make": "Canon", "Image Orientation": "1"}),
+                       "sha256": None if failed else f"{rng.getrandbits(256):064x}"}
+                rows.append(row)
+                statuses[status] = statuses.get(status, 0) + 1
+                if failed:
+                    continue
+                mtime += rng.uniform(0.001, 0.5)
+                for name, body in ((f"{key}.jpg", jpeg), (f"{key}.json", json.dumps(row, indent=4).encode()),
+                                   (f"{key}.txt", caption.encode())):
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mtime = len(body), mtime  # a float, as webdataset's TarWriter (time.time())
+                    tar.addfile(info, io.BytesIO(body))
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), root / f"{shard:05d}.parquet")
+        successes = statuses.get("success", 0)
+        (root / f"{shard:05d}_stats.json").write_text(json.dumps(
+            {"count": count, "successes": successes, "failed_to_download": statuses.get("failed_to_download", 0),
+             "failed_to_resize": statuses.get("failed_to_resize", 0), "duration": 12.5, "start_time": mtime - 12.5,
+             "end_time": mtime, "status_dict": {k: v for k, v in statuses.items() if k != "success"}}, indent=4))
+    (root / ".complete").touch()
+    return root
+
+
+def img2dataset_script(root: Path) -> list[tuple[str, str]]:
+    """What a CC3M user writes: each shard's Parquet with `pyarrow.parquet.read_table`, its rows filtered to
+    status == 'success', its tar's member names with `tarfile.open(...).getnames()`, the keys whose `.jpg` is there
+    kept. Returns (key, caption) of each success with its image."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    found = []
+    for parquet in sorted(glob.glob(os.path.join(root, "*.parquet"))):
+        table = pq.read_table(parquet)
+        table = table.filter(pc.equal(table["status"], "success"))
+        with tarfile.open(parquet.removesuffix(".parquet") + ".tar") as tar:
+            images = {name[:-4] for name in tar.getnames() if name.endswith(".jpg")}
+        found += [(key, caption) for key, caption in zip(table["key"].to_pylist(), table["caption"].to_pylist())
+                  if key in images]
+    return found
+
+
+def img2dataset_mmdata(root: Path) -> Any:
+    """`load_corpus("img2dataset", root)` as a fresh process runs it: the per-process cache of tar indexes
+    (`mmdata.media.tar_members`, 8 tars) emptied first, so a run does not reuse the run before's scans (at 20
+    shards read in order it would not anyway; at a smoke test's 2 it would)."""
+    from mmdata.media import tar_members
+
+    tar_members._index.cache_clear()
+    return load_corpus("img2dataset", root)
+
+
+def img2dataset_agreement(root: Path) -> dict[str, Any]:
+    """The same (key, caption) of the successes with images on both sides; mmdata's problems one per failed URL."""
+    script = img2dataset_script(root)
+    result = img2dataset_mmdata(root)
+    ours = [(s.sample_id, s.captions[0] if s.captions else None) for s in result.samples]
+    assert len(set(script)) == len(script) and len(set(ours)) == len(ours), "a key found twice"
+    assert set(ours) == set(script), "mmdata and the script found different samples or captions"
+    statuses = result.metadata["statuses"]
+    return {"samples_found": len(ours), "urls_listed": sum(statuses.values()), "shards": result.metadata["shards"],
+            "statuses": statuses, "problems_named": len(result.problems)}
+
+
+# --- IEMOCAP -------------------------------------------------------------------------------------------------
+
+#: The release's emotion codes and how many of its 10,039 labelled utterances have each.
+IEMOCAP_EMOTIONS = {"xxx": 2507, "fru": 1849, "neu": 1708, "ang": 1103, "sad": 1084, "exc": 1041, "hap": 595,
+                    "sur": 107, "fea": 40, "oth": 3, "dis": 2}
+#: torchaudio's `IEMOCAP` keeps these six; the script keeps every labelled utterance (as mmdata does).
+TORCHAUDIO_EMOTIONS = ("neu", "hap", "ang", "sad", "exc", "fru")
+IEMOCAP_UTTERANCES = 10039
+IEMOCAP_HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]"
+IEMOCAP_EVALUATORS = ("C-E1:\t{emotion};\t()", "C-E2:\t{emotion};\t()", "C-E4:\tNeutral;\tFrustration;\t()",
+                      "A-E1:\tval 3; act 2; dom  3;\t()", "A-E2:\tval 2; act 3; dom  3;\t()")
+IEMOCAP_WORDS = ("I", "you", "what", "don't", "know", "it's", "just", "that", "the", "job", "yeah", "okay", "well",
+                 "why", "would", "do", "this", "right", "here", "now", "we", "can't", "go", "again", "really")
+#: An evaluator's name of each emotion code, for the `C-E1:` lines.
+EMOTIONS_NAMED = {"neu": "Neutral", "hap": "Happiness", "sad": "Sadness", "ang": "Anger", "exc": "Excited",
+                  "fru": "Frustration", "fea": "Fear", "sur": "Surprise", "dis": "Disgust"}
+#: Each sentence WAV's length (16 kHz silence): a header read costs the same whatever the length.
+IEMOCAP_WAV_SECONDS = 0.1
+
+
+def iemocap_dialogs() -> list[str]:
+    """The release's 151 dialog ids: per session the F and M actors' impro01-08 and script01_1-3, 02_1-2, 03_1-2
+    (session 1 without impro08; session 3's male impro05 and impro08 in parts a and b; session 5's script01_1b)."""
+    dialogs = []
+    scripts = ("script01_1", "script01_2", "script01_3", "script02_1", "script02_2", "script03_1", "script03_2")
+    for session in range(1, 6):
+        for actor in "FM":
+            impros = [f"impro{n:02d}" for n in range(1, 8 if session == 1 else 9)]
+            if session == 3 and actor == "M":
+                impros = [part for name in impros for part in
+                          ((name + "a", name + "b") if name in ("impro05", "impro08") else (name,))]
+            extra = ["script01_1b"] if session == 5 and actor == "M" else []
+            dialogs += [f"Ses0{session}{actor}_{name}" for name in (*impros, *scripts, *extra)]
+    return dialogs
+
+
+def make_iemocap_corpus(scale: float, seed: int = 0) -> Path:
+    """`IEMOCAP_full_release/` at `scale` times the release's size (1: 5 sessions, 151 dialogs, 10,039 labelled
+    utterances with the release's emotion counts): per session `dialog/EmoEvaluation/<dialog>.txt` (the `%` header,
+    a turn line per utterance followed by evaluators' `C-E1:`/`A-E1:` lines and a blank line; a Categorical/ folder
+    of an evaluator's files), `dialog/transcriptions/<dialog>.txt` (a line per utterance, an `MXX` line of none),
+    and a 0.1 s 16 kHz WAV per utterance in `sentences/wav/<dialog>/`; no dialog WAVs or AVIs (media=sentences reads
+    none). `IEMOCAP` beside it is a link to it, the folder torchaudio's `IEMOCAP(root)` opens (cached on disk;
+    written once)."""
+    root = DATA_DIR / f"iemocap-x{scale:g}-s{seed}"
+    if (root / ".complete").is_file():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    rng = random.Random(seed)
+    base = root / "IEMOCAP_full_release"
+    every = iemocap_dialogs()
+    by_session = [[d for d in every if d.startswith(f"Ses0{s}")] for s in range(1, 6)]
+    dialogs = [d for names in by_session for d in names[: max(1, round(len(names) * scale))]]
+    total = max(len(dialogs), round(IEMOCAP_UTTERANCES * scale))
+    weights = [rng.uniform(0.4, 1.6) for _ in dialogs]
+    counts = [max(1, round(total * w / sum(weights))) for w in weights]
+    counts[counts.index(max(counts))] += total - sum(counts)
+    silence = np.zeros(int(WAV_RATE * IEMOCAP_WAV_SECONDS), dtype="<i2")
+    codes, code_weights = list(IEMOCAP_EMOTIONS), list(IEMOCAP_EMOTIONS.values())
+    for dialog, count in zip(dialogs, counts):
+        session_dir = base / f"Session{int(dialog[3:5])}"
+        labels_dir = session_dir / "dialog" / "EmoEvaluation"
+        transcripts_dir = session_dir / "dialog" / "transcriptions"
+        wav_dir = session_dir / "sentences" / "wav" / dialog
+        for folder in (labels_dir / "Categorical", transcripts_dir, wav_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        labels, transcripts, categorical = [IEMOCAP_HEADER, ""], [], []
+        spoken, start = {"F": 0, "M": 0}, rng.uniform(1, 8)
+        for _ in range(count):
+            speaker = rng.choice("FM")
+            utterance = f"{dialog}_{speaker}{spoken[speaker]:03d}"
+            spoken[speaker] += 1
+            end = start + rng.uniform(0.6, 12)
+            code = rng.choices(codes, code_weights)[0]
+            v, a, d = (rng.randint(2, 10) / 2 for _ in range(3))
+            labels += [f"[{start:.4f} - {end:.4f}]\t{utterance}\t{code}\t[{v:.4f}, {a:.4f}, {d:.4f}]",
+                       *(line.format(emotion=EMOTIONS_NAMED.get(code, "Other")) for line in IEMOCAP_EVALUATORS), ""]
+            text = " ".join(rng.choice(IEMOCAP_WORDS) for _ in range(rng.randint(1, 14)))
+            transcripts.append(f"{utterance} [{start:08.4f}-{end:08.4f}]: {text[0].upper()}{text[1:]}.")
+            if rng.random() < 0.05:
+                transcripts.append(f"{dialog}_MXX{rng.randrange(10)} [{end:08.4f}-{end + 0.5:08.4f}]: [LAUGHTER]")
+            categorical.append(f"{utterance} :{EMOTIONS_NAMED.get(code, 'Other')}; ()")
+            write_wav(wav_dir / f"{utterance}.wav", silence)
+            start = end + rng.uniform(0.1, 3)
+        (labels_dir / f"{dialog}.txt").write_text("\n".join(labels) + "\n")
+        (labels_dir / "Categorical" / f"{dialog}_e1_cat.txt").write_text("\n".join(categorical) + "\n")
+        (transcripts_dir / f"{dialog}.txt").write_text("\n".join(transcripts) + "\n")
+    (root / "IEMOCAP").symlink_to("IEMOCAP_full_release")
+    (root / ".complete").touch()
+    return root
+
+
+def iemocap_script(root: Path, read_header: Callable[[str], Any] | None = None) -> dict[str, str]:
+    """What torchaudio's `IEMOCAP(root)` does to index the corpus, as a plain script: per session the sorted
+    `glob("*/*.wav")` of `sentences/wav/`, each EmoEvaluation `*.txt` line starting with `[` split on tab and
+    newline, the utterance kept where its WAV was globbed; then `read_header(path)` of each WAV kept, where given.
+    Two changes from torchaudio: no filter to its 6 emotions (every labelled utterance is kept, as mmdata keeps
+    them), and the WAV stems in a set (torchaudio tests `in` a list of every stem globbed so far: quadratic).
+    Returns utterance id -> emotion code."""
+    base = Path(root) / "IEMOCAP_full_release"
+    found: dict[str, str] = {}
+    for session in range(1, 6):
+        session_dir = base / f"Session{session}"
+        wav_paths = sorted(str(p) for p in (session_dir / "sentences" / "wav").glob("*/*.wav"))
+        stems = {Path(path).stem for path in wav_paths}
+        labels: dict[str, str] = {}
+        for label_path in (session_dir / "dialog" / "EmoEvaluation").glob("*.txt"):
+            with open(label_path) as f:
+                for line in f:
+                    if not line.startswith("["):
+                        continue
+                    fields = re.split("[\t\n]", line)
+                    if fields[1] in stems:
+                        labels[fields[1]] = fields[2]
+        for path in wav_paths:
+            stem = Path(path).stem
+            if stem in labels:
+                if read_header is not None:
+                    read_header(path)
+                found[stem] = labels[stem]
+    return found
+
+
+def iemocap_mmdata(root: Path) -> Any:
+    return load_corpus("iemocap", root)
+
+
+def iemocap_agreement(root: Path) -> dict[str, Any]:
+    """The same utterances with the same emotions on both sides; where torchaudio is installed, its `IEMOCAP(root)`
+    finds the script's utterances of its 6 emotions (the restatement checked against the original)."""
+    from mmdata.corpora.iemocap import EMOTIONS
+
+    script = iemocap_script(root)
+    result = iemocap_mmdata(root)
+    name_of = {name: code for code, name in EMOTIONS.items()}
+    ours = {s.sample_id: name_of[s.extra["emotion"]] for s in result.samples}
+    assert ours == script, "mmdata and the script found different utterances or emotions"
+    agreement = {"utterances_found": len(ours), "utterances_listed": result.metadata["utterances_listed"],
+                 "problems_named": len(result.problems),
+                 "samples_with_audio_duration": sum(1 for s in result.samples if "audio_duration" in s.extra)}
+    try:
+        from torchaudio.datasets import IEMOCAP
+    except ImportError:
+        agreement["torchaudio"] = "not installed: not checked"
+        return agreement
+    theirs = IEMOCAP(str(root))
+    six = {sid for sid, code in script.items() if code in TORCHAUDIO_EMOTIONS}
+    assert set(theirs.data) == six and len(theirs.data) == len(six), "torchaudio and the script disagree"
+    agreement["torchaudio_utterances_of_its_6_emotions"] = len(theirs.data)
+    return agreement
+
+
 # --- measuring -----------------------------------------------------------------------------------------------
 
 
@@ -628,6 +942,11 @@ METHODS = {
               "mmdata_sequential": "mmdata load_corpus, MMDATA_HEADER_THREADS=1", "mmdata": "mmdata load_corpus"},
     "meld": {"script": "pandas + os.path.exists", "script_headers": "the same + PyAV header per clip",
              "mmdata_sequential": "mmdata load_corpus, MMDATA_HEADER_THREADS=1", "mmdata": "mmdata load_corpus"},
+    "img2dataset": {"script": "pyarrow read_table + status filter + tarfile getnames",
+                    "mmdata": "mmdata load_corpus (tar index cache emptied)"},
+    "iemocap": {"script": "torchaudio IEMOCAP's indexing (glob + EmoEvaluation lines)",
+                "script_headers": "the same + soundfile.info per WAV",
+                "mmdata_sequential": "mmdata load_corpus, MMDATA_HEADER_THREADS=1", "mmdata": "mmdata load_corpus"},
 }
 
 
@@ -674,6 +993,20 @@ def measure_meld(root: Path, runs: int) -> dict[str, Any]:
                    runs, seed=3)
 
 
+def measure_img2dataset(root: Path, runs: int) -> dict[str, Any]:
+    """No header-reading variants: neither side opens an image (the sizes come from the Parquet)."""
+    agreement = img2dataset_agreement(root)
+    wall = interleaved({"script": lambda: img2dataset_script(root), "mmdata": lambda: img2dataset_mmdata(root)},
+                       runs, seed=4)
+    return {**summary(wall, agreement["urls_listed"]), "agreement": agreement}
+
+
+def measure_iemocap(root: Path, runs: int) -> dict[str, Any]:
+    agreement = iemocap_agreement(root)
+    return measure(agreement, agreement["utterances_listed"], iemocap_script, sound_file_duration, iemocap_mmdata,
+                   root, runs, seed=5)
+
+
 def report(results: dict[str, Any]) -> None:
     rows = [("corpus", "method", "median wall s", "us per row", "mmdata's time over it", "runs s")]
     corpora = [corpus for corpus in METHODS if corpus in results]
@@ -691,7 +1024,7 @@ def report(results: dict[str, Any]) -> None:
 
 
 #: The corpora measured, in the order they run (`--only` picks some).
-CORPORA = ("kinetics", "audioset", "desed", "meld")
+CORPORA = ("kinetics", "audioset", "desed", "meld", "img2dataset", "iemocap")
 
 
 def chosen_corpora(text: str) -> list[str]:
@@ -714,11 +1047,17 @@ def main() -> None:
                         help="DESED's sets at this share of their real sizes (default 1: 33,128 clips; --quick 0.02)")
     parser.add_argument("--meld-utterances", type=int, default=None,
                         help="MELD rows over the three CSVs, a ~1 s MP4 each (default 1500; --quick 60)")
+    parser.add_argument("--img2dataset-urls", type=int, default=None,
+                        help=f"img2dataset URLs in shards of {I2D_PER_SHARD:,} (default 40000: 20 shards; --quick 400)")
+    parser.add_argument("--iemocap-scale", type=float, default=None,
+                        help="IEMOCAP at this share of the release (default 1: 151 dialogs, 10,039 utterances; "
+                             "--quick 0.02)")
     parser.add_argument("--only", type=chosen_corpora, default=list(CORPORA),
                         help=f"comma-separated corpora to measure (default all: {','.join(CORPORA)})")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true",
-                        help="24 clips, 500 segments, DESED at 0.02, 60 MELD rows, 1 round; writes no results")
+                        help="24 clips, 500 segments, DESED at 0.02, 60 MELD rows, 400 img2dataset URLs, "
+                             "IEMOCAP at 0.02, 1 round; writes no results")
     parser.add_argument("--out", type=Path, help="where the JSON goes (default results/corpus_load.json; with "
                                                  "--only a subset, results/corpus_load_<corpora>.json)")
     args = parser.parse_args()
@@ -728,19 +1067,28 @@ def main() -> None:
         args.desed_scale = 0.02 if args.quick else 1.0
     if args.meld_utterances is None:
         args.meld_utterances = 60 if args.quick else 1500
+    if args.img2dataset_urls is None:
+        args.img2dataset_urls = 400 if args.quick else 40000
+    if args.iemocap_scale is None:
+        args.iemocap_scale = 0.02 if args.quick else 1.0
     logging.getLogger("mmdata").setLevel(logging.ERROR)  # the missing-clips warning, once per run
     makers = {"kinetics": lambda: make_kinetics_corpus(args.clips, args.clip_seconds),
               "audioset": lambda: make_audioset_corpus(args.segments),
               "desed": lambda: make_desed_corpus(args.desed_scale),
-              "meld": lambda: make_meld_corpus(args.meld_utterances)}
+              "meld": lambda: make_meld_corpus(args.meld_utterances),
+              "img2dataset": lambda: make_img2dataset_corpus(args.img2dataset_urls),
+              "iemocap": lambda: make_iemocap_corpus(args.iemocap_scale)}
     measures = {"kinetics": measure_kinetics, "audioset": measure_audioset, "desed": measure_desed,
-                "meld": measure_meld}
+                "meld": measure_meld, "img2dataset": measure_img2dataset, "iemocap": measure_iemocap}
     roots = {corpus: makers[corpus]() for corpus in args.only}
     load_before = os.getloadavg()[0]
     results: dict[str, Any] = {
         "corpora": args.only, "clips": args.clips, "segments": args.segments, "desed_scale": args.desed_scale,
         "desed_set_clips": {name: size for (_, name, *_), size in zip(DESED_SETS, desed_set_sizes(args.desed_scale))},
-        "meld_utterances": args.meld_utterances, "meld_clip_seconds": MELD_CLIP_SECONDS, "runs": args.runs,
+        "meld_utterances": args.meld_utterances, "meld_clip_seconds": MELD_CLIP_SECONDS,
+        "img2dataset_urls": args.img2dataset_urls,
+        "img2dataset_shards": len(img2dataset_shard_sizes(args.img2dataset_urls)),
+        "iemocap_scale": args.iemocap_scale, "runs": args.runs,
         "mmdata_header_threads": os.environ.get(HEADER_THREADS_VARIABLE, "the default"),
         "clip": {"size": list(CLIP_SIZE), "rate": CLIP_RATE, "seconds": args.clip_seconds, "audio_rate": AUDIO_RATE}}
     for corpus, root in roots.items():
