@@ -25,7 +25,8 @@ others `train`: leave-one-session-out, speakers never shared between splits), `t
 emotions: `fuse --class-label emotion4 --missing-class keep`), `valence`, `arousal`, `dominance`, `speaker`,
 `session`, `dialog`, `improvised`, `dialog_start` and `dialog_end` (the utterance's span in the dialog, in seconds),
 and the durations the media files' headers state. With option media=dialog the sample's audio and video are the
-dialog's WAV and AVI and its start/end that span, so extractors read the utterance alone.
+dialog's WAV and AVI and its start/end that span, so extractors read the utterance alone; media=dialog-audio takes
+the dialog's WAV alone so (for copies without the videos).
 
 Left out and named `file:line`: a turn line that is not `[START - END] ID EMOTION [V, A, D]`, times that are no
 numbers >= 0, an end not after its start, an utterance id not of the file's dialog, an emotion code not IEMOCAP's,
@@ -97,8 +98,8 @@ TURN_FORM = "'[START - END]<TAB>UTTERANCE_ID<TAB>EMOTION<TAB>[V, A, D]' (as [6.2
 class IemocapOptions:
     #: `sentences`: each utterance's own WAV (`sentences/wav/<dialog>/<utterance>.wav`), no video, no start/end;
     #: `dialog`: the dialog's WAV (`dialog/wav/`) and DivX AVI (`dialog/avi/DivX/`), the sample's start/end the
-    #: utterance's span in them.
-    media: Literal["sentences", "dialog"] = "sentences"
+    #: utterance's span in them; `dialog-audio`: the dialog's WAV alone so (copies without the videos).
+    media: Literal["sentences", "dialog", "dialog-audio"] = "sentences"
     #: The session held out as split `test` (1-5): the other sessions train (leave-one-session-out: run 1 to 5).
     test_session: int = 5
     #: The session held out as split `val` (none by default), another than test_session.
@@ -371,8 +372,10 @@ def _media_names(utterance: _Utterance, media: str) -> list[tuple[str, str, str]
     """(kind, folder relative to the root, file name) of each media file of an utterance's sample."""
     if media == "sentences":
         return [("audio", f"{utterance.session_dir}/{SENTENCE_DIR}/{utterance.dialog}", f"{utterance.sample_id}.wav")]
-    return [("audio", f"{utterance.session_dir}/{DIALOG_WAV_DIR}", f"{utterance.dialog}.wav"),
-            ("video", f"{utterance.session_dir}/{DIALOG_AVI_DIR}", f"{utterance.dialog}.avi")]
+    audio = ("audio", f"{utterance.session_dir}/{DIALOG_WAV_DIR}", f"{utterance.dialog}.wav")
+    if media == "dialog-audio":
+        return [audio]
+    return [audio, ("video", f"{utterance.session_dir}/{DIALOG_AVI_DIR}", f"{utterance.dialog}.avi")]
 
 
 def _add_samples(corpus_dir: Path, options: IemocapOptions, utterances: list[_Utterance],
@@ -402,14 +405,16 @@ def _add_samples(corpus_dir: Path, options: IemocapOptions, utterances: list[_Ut
         missing.append(utterance.sample_id)
     if utterances and not located:
         kind, folder, name = first_missing
-        other = "dialog" if options.media == "sentences" else "sentences"
+        others = {"sentences": "-o media=dialog reads the dialogs' files", "dialog": (
+            "-o media=dialog-audio reads the dialogs' WAVs alone (a copy without the videos)" if kind == "video" else
+            "-o media=sentences reads the utterances' files"), "dialog-audio": "-o media=sentences reads the "
+            "utterances' files"}[options.media]
         raise CorpusNotFoundError(f"none of the {len(utterances)} IEMOCAP utterances' {kind} files found in "
-                                  f"{corpus_dir} (the first looked for as {folder}/{name}); -o media={other} reads "
-                                  f"the {'dialogs' if other == 'dialog' else 'utterances'}' files instead")
+                                  f"{corpus_dir} (the first looked for as {folder}/{name}); {others} instead")
     pairs = list(dict.fromkeys(media_pair(corpus_dir, paths.get("video"), paths["audio"]) for _, paths in located))
     headers = dict(zip(pairs, read_media_headers(pairs)))
     untranscribed = []
-    spanned = options.media == "dialog"
+    spanned = options.media != "sentences"
     for utterance, paths in located:
         transcript = transcripts.get(utterance.sample_id, ("", ""))[0] or None
         if transcript is None:
@@ -450,7 +455,7 @@ def _extra(utterance: _Utterance) -> dict[str, Any]:
 def _log_missing(missing: list[str], untranscribed: list[str], listed: int, media: str) -> None:
     """A warning counting the utterances left out for want of a media file, and one counting those kept without a
     transcription, naming the first of them."""
-    for ids, what in ((missing, f"IEMOCAP utterances' {'dialog files' if media == 'dialog' else 'WAV files'} not "
+    for ids, what in ((missing, f"IEMOCAP utterances' {'WAV files' if media == 'sentences' else 'dialog files'} not "
                                 "found (utterances left out)"),
                       (untranscribed, "IEMOCAP utterances without a transcription (kept, transcript null)")):
         if ids:

@@ -144,7 +144,7 @@ def test_option_sessions_loads_those_sessions(iemocap):
     ({"val_session": 9}, "option val_session=9: expected a session"),
     ({"sessions": "1+1"}, "option sessions='1+1': expected sessions of [1, 2, 3, 4, 5], each once"),
     ({"sessions": "2+7"}, "option sessions='2+7': expected sessions of [1, 2, 3, 4, 5]"),
-    ({"media": "video"}, "'video' is not one of ['sentences', 'dialog']"),
+    ({"media": "video"}, "'video' is not one of ['sentences', 'dialog', 'dialog-audio']"),
 ])
 def test_options_out_of_range_are_refused_in_one_line(iemocap, options, message):
     with pytest.raises(ConfigError, match=re.escape(message)) as refused:
@@ -392,13 +392,22 @@ def test_a_transcription_line_with_a_tab_after_the_id_is_read(tmp_path):
     assert samples["Ses01F_impro01_F000"].transcript == "Excuse me."
 
 
-def test_dialog_media_without_the_videos_names_the_video_it_looked_for(tmp_path):
+def test_dialog_media_without_the_videos_names_the_video_it_looked_for_and_dialog_audio_reads_the_wavs(tmp_path):
     fake = write_fake_iemocap(tmp_path / "novideo")
     for session in fake.root.glob("Session*"):
         shutil.rmtree(session / "dialog" / "avi")
     with pytest.raises(CorpusNotFoundError, match=r"utterances' video files found .* \(the first looked for as "
-                                                  r"Session1/dialog/avi/DivX/Ses01F_impro01\.avi\)"):
+                                                  r"Session1/dialog/avi/DivX/Ses01F_impro01\.avi\); -o "
+                                                  r"media=dialog-audio reads the dialogs' WAVs alone"):
         load(fake, media="dialog")
+    with_video = {s.sample_id: s for s in load(write_fake_iemocap(tmp_path / "whole"), media="dialog").samples}
+    result = load(fake, media="dialog-audio")
+    assert {s.sample_id for s in result.samples} == set(with_video)
+    for sample in result.samples:
+        twin = with_video[sample.sample_id]
+        assert sample.video is None and "video_duration" not in sample.extra
+        assert (sample.audio, sample.start, sample.end) == (twin.audio, twin.start, twin.end)
+        assert sample.extra["audio_duration"] == twin.extra["audio_duration"]
 
 
 def test_a_stray_session_folder_beside_the_release_does_not_hide_it(tmp_path):
