@@ -113,7 +113,8 @@ def _align_shard(dataset: Dataset, index: int, reference: str, names: list[str],
                                    _aligned_words(by_name[name][2], aligned, None if name == reference else name))
     for name in names:
         out_name = outputs[name][0]
-        table = out.builders[name].build().append_column(pa.field("keys", STRINGS), pa.array(out.keys_of(name), STRINGS))
+        keys = pa.array(out.keys_of(name), STRINGS)
+        table = out.builders[name].build().append_column(pa.field("keys", STRINGS), keys)
         if name in word_tables:
             table = table.append_column(pa.field("words", STRINGS), pa.array(out.words[name], STRINGS))
         err_path = layout.errors_dir(dataset.root, out_name) / shard
@@ -171,9 +172,9 @@ def _add_absent(out: _ShardOutput, outputs: dict[str, Any], name: str, sample_id
     (on_absent='keep': the other outputs hold the sample, aligned without this table)."""
     out.builders[name].add(sample_id, None)
     out.absent.setdefault(name, []).append(len(out.keys) - 1)
+    reason = f"{_no_features(name)}; aligned in the other tables without it (on_absent='keep')"
     out.errors[name].append({"table": outputs[name][0], "sample_id": sample_id, "stage": "align",
-                             "error_type": "DatasetError",
-                             "reason": f"{_no_features(name)}; aligned in the other tables without it (on_absent='keep')"})
+                             "error_type": "DatasetError", "reason": reason})
 
 
 def _aligned_words(tokens: list[str], aligned: Any, name: str | None) -> list[str]:

@@ -110,11 +110,16 @@ class AlignReport:
         lines += [f"{t.name}: {t.rows} rows, {t.errors} failed"
                   + (f", {self.imputed[source]} intervals imputed" if self.imputed.get(source := t.name.split(
                       ALIGNED_SEPARATOR)[0]) else "")
-                  + (f", {self.absent[source]} sample{'s' if self.absent[source] != 1 else ''} it lacks (null in it alone)" if self.absent.get(source) else "")
+                  + absent_note(self.absent.get(source, 0))
                   + f" -> {t.path}" for t in self.tables[:8]]
         if len(self.tables) > 8:
             lines.append(f"... {len(self.tables) - 8} more tables")
         return short_repr(type(self).__name__, lines)
+
+
+def absent_note(count: int) -> str:
+    """How a table's report line counts the samples it lacked (on_absent='keep'); nothing for none."""
+    return f", {count} sample{'s' * (count != 1)} it lacks (null in it alone)" if count else ""
 
 
 def align_dataset(
@@ -219,7 +224,7 @@ def _align(dataset: Dataset, reference: str, tables: list[str] | None, collapse:
         _refuse_out_of_step(dataset, reference, names, collapse, on_missing, skip_pauses, on_absent)
     with restored_on_refusal(dataset, [planned[name][0] for name in names], ALIGN_PREVIOUS_DIR):
         outputs = _claim_all(dataset, names, reference, planned, force)
-        report = AlignReport(reference=reference, imputed={name: 0 for name in names}, absent={name: 0 for name in names})
+        report = AlignReport(reference=reference, imputed=dict.fromkeys(names, 0), absent=dict.fromkeys(names, 0))
         written = {name: 0 for name in names}
         for index, samples_shard in enumerate(layout.shard_files(layout.samples_dir(dataset.root))):
             if all(shard_path(dataset, out, index).is_file() for out, _, _ in outputs.values()):

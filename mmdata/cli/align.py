@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from mmdata.alignment.dataset import align_dataset
+from mmdata.alignment.dataset import absent_note, align_dataset
 from mmdata.cli.app import command, table_names
 
 
@@ -41,5 +41,5 @@ def align_command(
         imputed = report.imputed.get(t.name.removesuffix(f"@{reference}"), 0)
         absent = report.absent.get(t.name.removesuffix(f"@{reference}"), 0)
         typer.echo(f"table {t.name}: {t.rows} rows, {t.errors} failed" + (f", {imputed} intervals imputed" if imputed else "")
-                   + (f", {absent} sample{'s' if absent != 1 else ''} it lacks (null in it alone)" if absent else "")
+                   + absent_note(absent)
                    + f" ({t.shards_written} shards written, {t.shards_skipped} already done) -> {t.path}")

@@ -97,7 +97,8 @@ def classify_command(
     test_split: Annotated[Optional[str], typer.Option(help="Split to score (default: test, when there is one).")] = None,
 ) -> None:
     """Linear probe (multinomial logistic regression): accuracy, top-5, macro-F1, weighted-F1, balanced accuracy,
-    per-class support; on a multi-label export one-vs-rest logistic regression: mAP, micro-F1, macro-F1, per-class AP."""
+    per-class support; on a multi-label export one-vs-rest logistic regression: mAP, micro-F1, macro-F1, per-class
+    AP."""
     from mmdata.models.classify_recipe import ClassifyRecipeConfig, run_classify_recipe
 
     config = ClassifyRecipeConfig(train_split=train_split, valid_split=valid_split, test_split=test_split, seed=seed)

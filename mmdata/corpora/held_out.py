@@ -35,7 +35,8 @@ def wanted_split(split: str | None, corpus: str, part: str, *, test: int, val: i
     """
     aliases = aliases or {}
     if val is None and (split == "val" or aliases.get(split or "") == "val"):
-        raise ConfigError(f"{corpus} has no split {split!r} unless -o val_{part}=N names the {part} held out for it "
+        asked = "'val'" if split == "val" else f"'val' (asked as {split!r})"
+        raise ConfigError(f"{corpus} has no split {asked} unless -o val_{part}=N names the {part} held out for it "
                           f"(another {part} than test_{part}={test}); expected one of ['all', 'train', 'test']")
     return check_split(split, splits, dict(aliases), corpus)
 

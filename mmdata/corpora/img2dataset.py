@@ -139,9 +139,9 @@ def load_img2dataset(corpus_dir: Path, options: Img2datasetOptions, split: str |
                     continue
                 statuses[str(status)] += 1
                 if status != SUCCESS:
-                    problems.append(LoadProblem(key, where, f"status {status!r}: {row.get('error_message')} (url "
-                                                f"{row.get('url')}); img2dataset wrote no image for this URL, no sample",
-                                                DOWNLOAD_FAILED))
+                    reason = (f"status {status!r}: {row.get('error_message')} (url {row.get('url')}); img2dataset "
+                              "wrote no image for this URL, no sample")
+                    problems.append(LoadProblem(key, where, reason, DOWNLOAD_FAILED))
                     continue
                 images = _shard_images(root, shard, fmt) if images is None else images
                 image = images.get(key)
@@ -235,6 +235,9 @@ def _check_options(options: Img2datasetOptions, split: str | None) -> dict[str, 
             raise ConfigError(f"split {split!r} asked, but img2dataset output has no splits: hold some out with "
                               "the options val_shards/test_shards (shard numbers) or val_fraction/test_fraction, "
                               "or ask for no split")
+        if split != "train" and not (getattr(options, f"{split}_shards") or getattr(options, f"{split}_fraction")):
+            raise ConfigError(f"split {split!r} asked, but no option holds any out for it (its split would be empty): "
+                              f"expected {split}_shards or {split}_fraction")
     if not holds_out:
         return None
     return {"val": set(options.val_shards), "test": set(options.test_shards),

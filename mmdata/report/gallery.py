@@ -20,6 +20,7 @@ import numpy as np
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import MediaError
 from mmdata.media.files import media_file_problem
+from mmdata.media.tar_members import tar_member
 from mmdata.records import text_items
 from mmdata.store.reader import Dataset
 
@@ -106,7 +107,7 @@ def _media_path(row: dict[str, Any], column: str, corpus_root: Path | None) -> P
                                 "name); pass --corpus-root where it lies")
     path = resolve_media(corpus_root, row[column])
     problem = media_file_problem(path, column)  # a folder, a broken link, a FIFO (never opened), ...
-    if problem is not None and not os.path.lexists(path):  # nothing there, not even a broken link
+    if problem is not None and tar_member(path) is None and not os.path.lexists(path):  # nothing there at all
         raise FileNotFoundError(f"not found at {path} (pass --corpus-root if the corpus moved)")
     if problem is not None:
         raise MediaError(problem)

@@ -244,7 +244,8 @@ def _aligned_line(config: dict[str, Any]) -> str:
             f"`{config.get('collapse')}` of the `{table}` rows overlapping interval *i* of `{reference}`, clipped to "
             f"it (the CMU-MultimodalSDK's semantics). Every table aligned to `{reference}` has the same steps "
             f"(`intervals`; `keys` names each `<sample_id>[i]`); intervals a table does not cover were {on_missing}"
-            + (" (of those holding the sample)" if config.get("on_absent") == "keep" and config.get("on_missing") == "drop" else "")
+            + (" (of those holding the sample)" if config.get("on_absent") == "keep"
+               and config.get("on_missing") == "drop" else "")
             + ("; pause tokens (`sp`) were skipped" if config.get("skip_pauses") else "")
             + ("; a sample one table had no features for is null in that table alone, aligned in the others"
                if config.get("on_absent") == "keep" else "") + ".\n")

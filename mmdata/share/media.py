@@ -38,7 +38,7 @@ import pyarrow as pa
 from mmdata.corpora.base import resolve_media
 from mmdata.errors import MediaError
 from mmdata.media.files import media_file_problem
-from mmdata.media.tar_members import read_media_bytes
+from mmdata.media.tar_members import read_media_bytes, tar_member
 from mmdata.share.hf import MEDIA_TYPE, MediaKind
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def _require_media_file(path: Path, column: str) -> None:
     problem = media_file_problem(path, column)
     if problem is None:
         return
-    if not os.path.lexists(path):  # nothing there, not even a broken link
+    if tar_member(path) is None and not os.path.lexists(path):  # nothing there (a tar member: the tar says why)
         problem = f"{problem}; pass the corpus root (--corpus-root) if it moved"
     raise MediaError(problem)
 

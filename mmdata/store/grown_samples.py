@@ -388,8 +388,8 @@ def align_commands(dataset: Dataset, names: Sequence[str]) -> list[str]:
 
 
 def _align_command(dataset: Dataset, reference: str) -> str:
-    """`mmdata align DIR -r REF -t A -t B [--collapse ...] [--on-missing ...] [--skip-pauses] [--on-absent keep]` of the tables the
-    manifest records as aligned to `reference`."""
+    """`mmdata align DIR -r REF -t A -t B [--collapse ...] [--on-missing ...] [--skip-pauses] [--on-absent keep]`
+    of the tables the manifest records as aligned to `reference`."""
     configs = [entry.config for entry in dataset.manifest.tables.values()
                if entry.extractor == ALIGN_EXTRACTOR and isinstance(entry.config, dict)
                and entry.config.get("reference") == reference]

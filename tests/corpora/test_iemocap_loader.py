@@ -119,7 +119,7 @@ def test_split_loads_its_sessions_alone(iemocap):
     assert len(load(iemocap, "all").samples) == len(UTTERANCES)
     with pytest.raises(ConfigError, match=re.escape("no split 'val' unless -o val_session=N names the session")):
         load(iemocap, "val")
-    with pytest.raises(ConfigError, match=re.escape("no split 'dev' unless -o val_session=N names the session")):
+    with pytest.raises(ConfigError, match=re.escape("no split 'val' (asked as 'dev') unless -o val_session=N names the session")):
         load(iemocap, "dev")  # not "named 'val' here": val is refused too without val_session
     with pytest.raises(ConfigError, match=re.escape("IEMOCAP's split 'dev' is named 'val' here")):
         load(iemocap, "dev", val_session=2)

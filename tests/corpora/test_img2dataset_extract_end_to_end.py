@@ -1,6 +1,7 @@
 """`mmdata extract img2dataset` end to end on both output formats, in this process (`-j 0`) and in worker processes
-(`-j 2`, the tar members read there, shard 2 held out as val): a row per downloaded image, the failed URLs and the missing image in the
-errors table, the same colour histograms from the folder and the tars, a `check` that exits 0, and `fuse`."""
+(`-j 2`, the tar members read there, shard 2 held out as val): a row per downloaded image, the failed URLs and the
+missing image in the errors table, the same colour histograms from the folder and the tars, a `check` that exits 0,
+and `fuse`."""
 from __future__ import annotations
 
 import numpy as np

@@ -28,7 +28,8 @@ def without_shard_folder(image: str) -> str:
 
 
 def test_both_formats_give_the_same_samples_with_the_parquet_metadata(tmp_path):
-    results = {fmt: load_corpus(KIND, write_fake_img2dataset(tmp_path / fmt, fmt).root) for fmt in ("files", "webdataset")}
+    results = {fmt: load_corpus(KIND, write_fake_img2dataset(tmp_path / fmt, fmt).root)
+               for fmt in ("files", "webdataset")}
     files, tars = (samples_by_id(results[f]) for f in ("files", "webdataset"))
     assert sorted(files) == sorted(tars) == ["000000000", "000000003", "000020000", "000020001", "000020002"]
     for key, sample in files.items():
@@ -97,7 +98,8 @@ def test_keep_exif_keeps_it(fake):
 
 def test_held_out_shards_and_fractions_give_stable_splits(fake):
     by_shard = samples_by_id(load_corpus(KIND, fake.root, options={"val_shards": "2"}))
-    assert {k: s.split for k, s in by_shard.items()} == {k: "val" if k.startswith("00002") else "train" for k in by_shard}
+    assert {k: s.split for k, s in by_shard.items()} == {k: "val" if k.startswith("00002") else "train"
+                                                         for k in by_shard}
     options = {"val_fraction": 0.3, "test_fraction": 0.3}
     first = {s.sample_id: s.split for s in load_corpus(KIND, fake.root, options=options).samples}
     assert first == {s.sample_id: s.split for s in load_corpus(KIND, fake.root, options=options).samples}

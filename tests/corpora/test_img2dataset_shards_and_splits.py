@@ -108,3 +108,10 @@ def test_a_tar_is_listed_only_when_a_sample_of_it_is_loaded(tmp_path):
     tar_members._index.cache_clear()
     load_corpus(KIND, fake.root, split="val", options={"val_shards": (2,)})
     assert tar_members._index.cache_info().currsize == 1  # 00002.tar alone; 00000.tar holds no val sample
+
+
+def test_a_split_no_option_holds_out_is_refused(fake):
+    with pytest.raises(ConfigError, match="split 'val' asked, but no option holds any out for it .* expected "
+                                          "val_shards or val_fraction"):
+        load_corpus(KIND, fake.root, split="val", options={"test_shards": (2,)})
+    assert load_corpus(KIND, fake.root, split="train", options={"test_shards": (2,)}).samples

@@ -4,6 +4,7 @@ tar, `check_media_file`'s checks, and an index rebuilt when the tar is rewritten
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -104,3 +105,20 @@ def _decode_in_worker(path: str) -> tuple[int, ...]:
 def test_a_spawned_worker_reads_members_with_its_own_index(shard):
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         assert pool.submit(_decode_in_worker, str(shard / "000000000.jpg")).result() == (48, 64, 3)
+
+
+def test_a_missing_member_of_a_one_member_tar_lists_it_without_an_ellipsis(tmp_path):
+    one = write_tar(tmp_path / "one.tar", {"a.jpg": jpeg_bytes(0)})
+    with pytest.raises(MediaError, match=re.escape("(1 member: 'a.jpg'); expected the path <tar>/<member>")):
+        open_image(one / "b.jpg")
+
+
+def test_the_report_gallery_and_share_name_a_missing_member_by_its_tar_not_as_a_moved_corpus(shard):
+    from mmdata.report.gallery import _media_path
+    from mmdata.share.media import _require_media_file
+
+    for read in (lambda: _media_path({"image": "00000.tar/000000009.jpg"}, "image", shard.parent),
+                 lambda: _require_media_file(shard / "000000009.jpg", "image")):
+        with pytest.raises(MediaError, match="member '000000009.jpg' is not in the tar") as raised:
+            read()
+        assert "--corpus-root" not in str(raised.value)
