@@ -49,7 +49,8 @@ def _refuse_out_of_step(dataset: Dataset, reference: str, names: list[str], coll
                         aligned_name(reference, reference))
             continue
         if (on_missing == "drop" or entry.config.get("on_missing") == "drop"
-                or entry.config.get("skip_pauses") != skip_pauses or entry.config.get("on_absent", "drop") != on_absent):
+                or entry.config.get("skip_pauses") != skip_pauses
+                or entry.config.get("on_absent", "drop") != on_absent):
             stale.append((out, table, entry.config.get("on_missing"), entry.config.get("skip_pauses"),
                           entry.config.get("on_absent", "drop")))
     if stale:

@@ -31,7 +31,8 @@ def last_event_ends(extra: pa.Array | pa.ChunkedArray, rows: np.ndarray | None =
     `[start, end, name]` with a finite end, or a row whose JSON cannot be read, is skipped (extraction reports it,
     naming the sample)."""
     out = np.full(len(extra), np.nan)
-    named = np.asarray(pc.fill_null(pc.match_substring(extra, f'"{EVENTS_KEY}"'), False).to_numpy(zero_copy_only=False), bool)
+    named = pc.fill_null(pc.match_substring(extra, f'"{EVENTS_KEY}"'), False)
+    named = np.asarray(named.to_numpy(zero_copy_only=False), bool)
     chosen = np.flatnonzero(named if rows is None else named & rows)
     if not len(chosen):
         return out

@@ -41,8 +41,8 @@ CODES: dict[str, str] = {
     "coverage-low": "a modality covers less of the segment than the coverage threshold",
     "duration-unknown": "samples have no end time and no media duration: intervals are checked up to the last one only",
     "frame-count": "the number of frames differs from duration x frame rate beyond the tolerance",
-    "events-past-media": "a sample's timed sound events (extra.events) end past its audio's end, where its event-targets "
-                         "table has no frame",
+    "events-past-media": "a sample's timed sound events (extra.events) end past its audio's end, where its "
+                         "event-targets table has no frame",
     "aligned-out-of-step": "a table aligned to a reference has other time steps than the reference's own aligned table",
     "caption-count": "a caption-level table holds another number of items for a sample than the sample has texts "
                      "(captions, else its transcript)",

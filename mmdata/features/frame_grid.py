@@ -11,11 +11,11 @@ every clip's frames and, where it has them, its targets, step for step:
     mmdata fuse OUT EXPORT --sequences pad -t audio.librosa-logmel@audio.frame-grid \
         --targets audio.event-targets --missing zero
 
-The targets are not aligned: they lie on this grid already (`event_targets.frame_edges` over
-`event_targets.audio_span`, at the same `frame_rate`), and one `align` run of frames and targets together would
-fail a clip in every output when the targets lack it. Each step's one value is its centre in seconds of the audio
-file (float32: approximate past a few hours; the intervals are float64). Reads the samples table only (a duration
-key of the audio, or a segment's end), no media.
+The targets need no alignment: they lie on this grid already (`event_targets.frame_edges` over
+`event_targets.audio_span`, at the same `frame_rate`). Aligned with the frames in one run, they need `--on-absent
+keep`: by default a clip the targets lack is null in every output. Each step's one value is its centre in seconds of
+the audio file (float32: approximate past a few hours; the intervals are float64). Reads the samples table only (a
+duration key of the audio, or a segment's end), no media.
 """
 from __future__ import annotations
 

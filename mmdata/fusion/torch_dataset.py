@@ -10,16 +10,16 @@ Nothing is copied at open: Arrow IPC and .npy files are memory-mapped and each i
 the mapped buffers, ids and labels included (no Python object per row is held, so a worker's private
 memory does not grow with the split's rows). Worker processes reopen the files themselves (only the path
 is pickled).
-An item is a dict: sample_id (str), feature (D,) / (T, D) float32 tensor, label (float, the value
-the export holds; NaN when absent), plus length (int) for sequences, mask (L,) bool for padded rows,
-present (m,) bool with missing='zero' ((m + 1,) with targets, theirs last), and labels (k,) float32 when the
-export has auxiliary labels (`fuse --labels`): their values in the order of `FusedDataset.label_names` (NaN where
-the sample has none), and class_id (a 0-d int64 tensor, -1 for no class) when it has a class label (`fuse --class-label`;
-names in `FusedDataset.classes`), or class_targets ((C,) float32 multi-hot, -1s for no class) when that is
-multi-label, and targets ((C,) / (T, C) float32, shaped as feature) when the export has a targets table (`fuse
---targets`; column names in `FusedDataset.target_names`). `collate_fused` stacks them into float32, int64 and bool
-tensors (labels: (B, k), class_id: (B,), class_targets: (B, C), targets as feature: (B, C) or (B, T, C), padded
-alike). As with a list, data[-1] is the last item and data[a:b] (or data[[i, j]]) a list of items.
+An item is a dict: sample_id (str), feature (D,) / (T, D) float32 tensor, label (float, the value the export holds;
+NaN when absent), plus length (int) for sequences, mask (L,) bool for padded rows, present (m,) bool with
+missing='zero' ((m + 1,) with targets, theirs last), and labels (k,) float32 when the export has auxiliary labels
+(`fuse --labels`): their values in the order of `FusedDataset.label_names` (NaN where the sample has none), and
+class_id (a 0-d int64 tensor, -1 for no class) when it has a class label (`fuse --class-label`; names in
+`FusedDataset.classes`), or class_targets ((C,) float32 multi-hot, -1s for no class) when that is multi-label, and
+targets ((C,) / (T, C) float32, shaped as feature) when the export has a targets table (`fuse --targets`; column
+names in `FusedDataset.target_names`). `collate_fused` stacks them into float32, int64 and bool tensors (labels: (B,
+k), class_id: (B,), class_targets: (B, C), targets as feature: (B, C) or (B, T, C), padded alike). As with a list,
+data[-1] is the last item and data[a:b] (or data[[i, j]]) a list of items.
 """
 from __future__ import annotations
 

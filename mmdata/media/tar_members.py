@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import stat
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,11 +53,13 @@ def tar_member(path: str | Path) -> TarMember | None:
     text = os.fspath(path)
     if TAR_SUFFIX + "/" not in text and TAR_SUFFIX + os.sep not in text:
         return None  # the common case: no work, no system call
+    from mmdata.media.files import is_regular_file  # here: `files` imports this module
+
     parts = Path(text).parts
     for i, part in enumerate(parts[:-1]):
         if part.endswith(TAR_SUFFIX) and len(part) > len(TAR_SUFFIX):
             tar = Path(*parts[: i + 1])
-            if _is_regular_file(tar):
+            if is_regular_file(tar):
                 return TarMember(tar, "/".join(parts[i + 1:]))
     return None
 
@@ -83,6 +84,11 @@ def member_size(member: TarMember, kind: str = "media") -> int:
     Raises:
         MediaError: the tar is unreadable, the member is not in it, or is empty; the message names both.
     """
+    return _located(member, kind)[1]
+
+
+def _located(member: TarMember, kind: str) -> tuple[int, int]:
+    """(data offset, size) of a member that is there and not empty (raises as `member_size`)."""
     names = member_names(member.tar)
     if member.name not in names:
         shown = ", ".join(repr(n) for n in list(names)[:3]) + (", ..." if len(names) > 3 else "")
@@ -94,7 +100,7 @@ def member_size(member: TarMember, kind: str = "media") -> int:
     if size == 0:
         raise MediaError(f"{kind} file is empty (0 bytes): member {member.name!r} of the tar {member.tar}; the "
                          "download that wrote it may have failed: fetch it again")
-    return size
+    return names[member.name]
 
 
 def read_member(member: TarMember, kind: str = "media") -> bytes:
@@ -103,8 +109,7 @@ def read_member(member: TarMember, kind: str = "media") -> bytes:
     Raises:
         MediaError: as `member_size`, or the tar ends before the member's last byte (a truncated tar).
     """
-    size = member_size(member, kind)
-    offset = member_names(member.tar)[member.name][0]
+    offset, size = _located(member, kind)
     try:
         with open(member.tar, "rb") as f:
             f.seek(offset)
@@ -122,13 +127,6 @@ def read_media_bytes(path: str | Path, kind: str = "media") -> bytes:
     """The bytes of a media file, or of the tar member `path` names."""
     member = tar_member(path)
     return Path(path).read_bytes() if member is None else read_member(member, kind)
-
-
-def _is_regular_file(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except (OSError, ValueError):
-        return False
 
 
 @functools.lru_cache(maxsize=_CACHED_TARS)
