@@ -25,7 +25,7 @@ from mmdata.environment import prefer_jemalloc_arrow_pool
 
 prefer_jemalloc_arrow_pool()  # before anything imports pyarrow
 
-__version__ = "0.5.8"
+__version__ = "0.5.9"
 
 #: Public names and the module that defines each.
 _EXPORTS = {
@@ -44,6 +44,7 @@ _EXPORTS = {
     # fuse, and read a fused export for training
     "fuse": "mmdata.fusion.fuse",
     "FuseOptions": "mmdata.fusion.fuse",
+    "FoldSplits": "mmdata.fusion.folds",
     "FusedDataset": "mmdata.fusion.torch_dataset",
     "collate_fused": "mmdata.fusion.torch_dataset",
     "read_fused_metadata": "mmdata.fusion.torch_dataset",

@@ -8,7 +8,7 @@ import typer
 
 from mmdata.cli.app import command, table_names
 from mmdata.cli.paths import output_dir as checked_dir
-from mmdata.fusion import FuseOptions, FuseReport, fuse
+from mmdata.fusion import FoldSplits, FuseOptions, FuseReport, fuse
 from mmdata.fusion.fuse import parse_normalization
 
 
@@ -48,6 +48,14 @@ def fuse_command(
     targets: Annotated[Optional[str], typer.Option(
         "--targets", metavar="TABLE", help="A table exported as a targets column beside the features, not normalized "
                                            "(event-targets' frame targets; pooled rows: max over time).")] = None,
+    fold_by: Annotated[Optional[str], typer.Option(
+        "--fold-by", metavar="KEY", help="Deal the splits again by the fold at the samples' extra[KEY] (fold, "
+                                         "session, actor): --test-fold held out as test, --val-fold as val, the "
+                                         "rest train; the loader's splits are not used.")] = None,
+    test_fold: Annotated[Optional[str], typer.Option(
+        "--test-fold", metavar="FOLD", help="With --fold-by: the fold exported as split test.")] = None,
+    val_fold: Annotated[Optional[str], typer.Option(
+        "--val-fold", metavar="FOLD", help="With --fold-by: the fold exported as split val (default: none).")] = None,
 ) -> None:
     """Concatenate one feature table per modality, normalize with train-only statistics, export."""
     if (output_dir is None) == (out is None):
@@ -62,12 +70,13 @@ def fuse_command(
                           max_length=max_length, stats_splits=tuple(table_names(stats_split) or ()), overwrite=force,
                           allow_split_leaks=allow_split_leaks, labels=tuple(labels) if labels else None,
                           class_label=class_label, classes_file=classes, missing_class=missing_class,  # type: ignore[arg-type]
-                          class_separator=class_separator, targets=targets)
+                          class_separator=class_separator, targets=targets,
+                          folds=fold_splits(fold_by, test_fold, val_fold))
     export_dir = checked_dir(output_dir, "OUTPUT_DIR") if output_dir is not None else checked_dir(out, "--out")
     report = fuse(dataset_dir, export_dir, options)
     typer.echo(f"fused {report.total_rows} rows x {report.dim} dims ({', '.join(report.tables)}) -> {report.output_dir} "
                f"[{report.format}] in {report.seconds:.2f} s")
-    typer.echo("rows per split: " + ", ".join(f"{k}: {v}" for k, v in report.rows.items()))
+    typer.echo("rows per split: " + ", ".join(f"{k}: {v}" for k, v in report.rows.items()) + _dealt(options.folds))
     listed = f" (listed in {report.dropped_samples})" if report.dropped_samples else ""
     typer.echo("missing: " + ", ".join(f"{k}: {v}" + _no_time_step(report, k) for k, v in report.missing.items())
                + f"; dropped {report.dropped}{listed}")
@@ -81,6 +90,30 @@ def fuse_command(
         column = "class_targets" if report.multi_label else "class_id"
         typer.echo(f"classes: {len(report.classes)} ({column}); present per split: " + ", ".join(
             f"{split} {sum(1 for n in counts if n)}" for split, counts in report.class_counts.items()))
+
+
+def fold_splits(fold_by: str | None, test_fold: str | None, val_fold: str | None) -> FoldSplits | None:
+    """--fold-by KEY --test-fold FOLD [--val-fold FOLD] as `FoldSplits`; None without them.
+
+    Raises:
+        typer.BadParameter: a fold without --fold-by, or --fold-by without --test-fold."""
+    if fold_by is None:
+        given = [name for name, value in (("--test-fold", test_fold), ("--val-fold", val_fold)) if value is not None]
+        if given:
+            raise typer.BadParameter(f"{given[0]} needs --fold-by KEY: the key of the samples' extra holding each "
+                                     "sample's fold (fold, session, actor)")
+        return None
+    if test_fold is None:
+        raise typer.BadParameter(f"--fold-by {fold_by} needs --test-fold FOLD: the fold exported as split test "
+                                 "(`mmdata train cross-validate` runs every fold)")
+    return FoldSplits(fold_by, test_fold, val_fold)
+
+
+def _dealt(folds: FoldSplits | None) -> str:
+    """What follows the rows per split when the splits were dealt by fold: " (dealt by fold: test 3, val 4)"."""
+    if folds is None:
+        return ""
+    return f" (dealt by {folds.by}: test {folds.test}" + (f", val {folds.val}" if folds.val else "") + ")"
 
 
 def _no_time_step(report: FuseReport, table: str) -> str:

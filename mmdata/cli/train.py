@@ -17,7 +17,7 @@ import typer
 
 from mmdata.cli.app import FOUND_ERRORS_EXIT_CODE, app, command
 from mmdata.cli.json_output import JSON_METAVAR
-from mmdata.cli.paths import output_dir
+from mmdata.cli.paths import output_dir as checked_dir
 from mmdata.cli.train_output import metrics_destination, run_with_metrics
 
 train_app = typer.Typer(help="Train the recipe models on an export and report standard metrics.", no_args_is_help=True)
@@ -106,6 +106,51 @@ def classify_command(
     _finish(run_with_metrics(lambda path: run_classify_recipe(export_dir, path, config), destination))
 
 
+@command("cross-validate", group=train_app)
+def cross_validate_command(
+    dataset_dir: Annotated[Path, typer.Argument(
+        help="Dataset written by `mmdata extract`, each sample's fold in its extra.")],
+    output_dir: Annotated[Path, typer.Argument(help="Folder of the folds' exports and cross-validate.json (new, or an "
+                                                    "earlier run to resume).")],
+    fold_by: Annotated[str, typer.Option("--fold-by", metavar="KEY", help="Key of the samples' extra holding the "
+                                         "fold: fold (ESC-50, RAVDESS, CREMA-D), session (IEMOCAP), actor, ...")],
+    class_label: Annotated[str, typer.Option("--class-label", help="Key of the samples' extra holding the class "
+                                                                   "name (as for `mmdata fuse`).")],
+    folds: Annotated[Optional[list[str]], typer.Option(
+        "--folds", help="Folds to hold out as test (repeat or comma list; default: every fold).")] = None,
+    val: Annotated[str, typer.Option(
+        "--val", help="none (C = 1, every other fold trains) | next (the next fold is val and chooses C).")] = "none",
+    tables: Annotated[Optional[list[str]], typer.Option(
+        "--tables", "--table", "-t", help="Tables or modalities to fuse (as for `mmdata fuse`).")] = None,
+    normalize: Annotated[list[str], typer.Option(help="zscore|l2|none, or TABLE=METHOD,... (statistics of each fold's "
+                                                      "train split).")] = ["zscore"],  # noqa: B006
+    missing: Annotated[str, typer.Option(help="error | zero | drop (as for `mmdata fuse`).")] = "error",
+    missing_class: Annotated[str, typer.Option(help="A sample without a class: error | keep (left out of the "
+                                                    "probe, counted).")] = "error",
+    classes: Annotated[Optional[Path], typer.Option("--classes", metavar="FILE", help="Class names in id order "
+                                                    "(as for `mmdata fuse`).")] = None,
+    seed: Seed = 0,
+    force: Annotated[bool, typer.Option("--force", help="Run there although the folder holds a cross-validation "
+                                                         "of other options (its folds are replaced).")] = False,
+) -> None:
+    """Hold each fold out as test in turn from one extraction: fuse, linear probe, mean and std over the folds."""
+    from mmdata.cli.app import table_names
+    from mmdata.fusion import FuseOptions
+    from mmdata.fusion.fuse import parse_normalization
+    from mmdata.models.cross_validate import CROSS_VALIDATE_FILE, CrossValidateConfig, run_cross_validation
+
+    fuse_options = FuseOptions(tables=tuple(table_names(tables) or ()) or None,
+                               normalize=parse_normalization(normalize), missing=missing,  # type: ignore[arg-type]
+                               class_label=class_label, classes_file=classes,
+                               missing_class=missing_class)  # type: ignore[arg-type]
+    config = CrossValidateConfig(fold_by=fold_by, fuse=fuse_options, folds=tuple(table_names(folds) or ()) or None,
+                                 val=val, seed=seed)  # type: ignore[arg-type]
+    report = run_cross_validation(dataset_dir, checked_dir(output_dir, "OUTPUT_DIR"), config, force=force)
+    typer.echo(report.text())
+    typer.echo(f"metrics: {report.output_dir / CROSS_VALIDATE_FILE}")
+    _exit_if_failed([f"fold {fold.fold}: {row['error']}" for fold in report.folds for row in fold.failed()])
+
+
 @command("demo", group=train_app)
 def demo_command(
     work_dir: Annotated[Path, typer.Argument(help="Work directory (corpus, dataset, export, metrics).")] = Path("out/train-demo"),
@@ -117,7 +162,7 @@ def demo_command(
     from mmdata.models.demo import run_demos
 
     failed = []
-    for name, report, path in run_demos(output_dir(work_dir, "WORK_DIR"), task, num_workers=num_workers, audio=audio):
+    for name, report, path in run_demos(checked_dir(work_dir, "WORK_DIR"), task, num_workers=num_workers, audio=audio):
         typer.echo(f"\n{name} ({path}):\n{report.text()}")
         failed += [f"{name}: {row.error}" for row in report.failed()]
     _exit_if_failed(failed)

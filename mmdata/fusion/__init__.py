@@ -8,11 +8,12 @@
 Modules: `plan` (table selection, validation, shard reader), `normalize` (z-score/L2, pooling), `rows`
 (row layout and batches), `sequences` (aligned time axis), `passes` (the two streaming passes),
 `formats` (Parquet, Arrow IPC, HF, NumPy sinks), `labels` (auxiliary labels), `classes` (class ids),
-`class_targets` (multi-hot targets of multi-label classes),
+`class_targets` (multi-hot targets of multi-label classes), `folds` (splits dealt by fold),
 `fuse` (options, report, atomic export), `torch_dataset` (with `export_files`, its mapped columns),
 `bucketing` (batches of similar lengths).
 """
 from mmdata.fusion.bucketing import LengthBucketSampler
+from mmdata.fusion.folds import FoldSplits
 from mmdata.fusion.formats import EXPORT_FORMATS, FUSED_METADATA, ExportFormat
 from mmdata.fusion.fuse import FuseOptions, FuseReport, MissingPolicy, SequenceMode, fuse
 from mmdata.fusion.normalize import Normalization, NormStats, Pooling
@@ -22,6 +23,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "FUSED_METADATA",
     "ExportFormat",
+    "FoldSplits",
     "FuseOptions",
     "FuseReport",
     "FusedDataset",

@@ -102,7 +102,7 @@ def choose_classes(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArra
     values = read_class_names(extra, sample_ids, key, separator)
     if values.null_count == len(values):
         raise ConfigError(f"no sample of dataset {where} has a class name at extra[{key!r}]; keys its samples' extra "
-                          f"holds: {_extra_keys(extra)}{did_you_mean(key, _extra_keys(extra))} (--class-label NAME)")
+                          f"holds: {extra_keys(extra)}{did_you_mean(key, extra_keys(extra))} (--class-label NAME)")
     if pa.types.is_list(values.type):
         from mmdata.fusion.class_targets import choose_class_lists
 
@@ -290,9 +290,9 @@ def read_class_names(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedAr
     """
     from mmdata.fusion.class_targets import LIST_TYPE, split_names
 
-    names = _names_in_one_parse(extra, key, pa.string())
+    names = values_in_one_parse(extra, key, pa.string())
     if names is None:
-        names = _names_in_one_parse(extra, key, LIST_TYPE)
+        names = values_in_one_parse(extra, key, LIST_TYPE)
     if names is None:
         names = _names_row_by_row(extra, sample_ids, key, separator)
     if pa.types.is_list(names.type):
@@ -302,10 +302,12 @@ def read_class_names(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedAr
     return split_names(names, separator) if separator is not None else names
 
 
-def _names_in_one_parse(extra: pa.ChunkedArray | pa.Array, key: str, value_type: pa.DataType) -> pa.Array | None:
-    """The names from one Arrow JSON parse of the rows as newline-delimited JSON, or None where Arrow cannot
-    read them all as `value_type` (`_names_row_by_row` then reads them, or names the bad sample)."""
-    import pyarrow.json as pa_json  # here: a fuse without class labels does not load it
+def values_in_one_parse(extra: pa.ChunkedArray | pa.Array, key: str,
+                        value_type: pa.DataType) -> pa.Array | None:
+    """The values at `extra[key]` from one Arrow JSON parse of the rows as newline-delimited JSON, or None where
+    Arrow cannot read them all as `value_type` (the caller's row-by-row parse then reads them, or names the bad
+    sample: `_names_row_by_row`, `folds`)."""
+    import pyarrow.json as pa_json  # here: a fuse without class labels or folds does not load it
 
     lines = pc.fill_null(single_chunk(extra), "{}")
     if not len(lines):
@@ -371,7 +373,7 @@ def closest_class(name: str, names: list[str]) -> str:
     return f"; the closest class there is {close[0]!r}" if close else ""
 
 
-def _extra_keys(extra: pa.ChunkedArray | pa.Array, rows: int = 100) -> list[str]:
+def extra_keys(extra: pa.ChunkedArray | pa.Array, rows: int = 100) -> list[str]:
     """The keys of the first `rows` samples' `extra` objects, for the hint of a key no sample has."""
     keys: dict[str, None] = {}
     for text in single_chunk(extra).slice(0, rows).to_pylist():

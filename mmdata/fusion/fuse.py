@@ -32,6 +32,7 @@ from mmdata.errors import ConfigError
 from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_it_direct, direct_pass
 from mmdata.fusion.formats import DROPPED_SAMPLES, EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
 from mmdata.fusion.classes import MissingClassPolicy, class_report
+from mmdata.fusion.folds import FoldSplits
 from mmdata.fusion.labels import ALL_LABELS
 from mmdata.fusion.rows import RowLayout
 from mmdata.fusion.normalize import NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling
@@ -95,6 +96,10 @@ class FuseOptions:
         sample: `mmdata align --reference TARGETS`); pooled rows take each target column's max over time
         (frame targets -> clip targets). A sample lacking it follows `missing` as a feature table does (its
         `present` flag is the last one). None (the default): no such column.
+    folds: deal the splits again by each sample's fold at `extra[folds.by]` (`folds.FoldSplits`): `test` held
+        out as split test, `val` (where given) as val, every other fold train; the loader's splits are not
+        used. One extraction then gives every fold's export (cross-validation; `mmdata train cross-validate`).
+        None (the default): the samples' splits.
     """
 
     tables: tuple[str, ...] | None = None
@@ -115,6 +120,7 @@ class FuseOptions:
     missing_class: MissingClassPolicy = "error"
     class_separator: str | None = None
     targets: str | None = None
+    folds: FoldSplits | None = None
 
     def __post_init__(self) -> None:
         if self.stats_splits is None:
@@ -132,6 +138,8 @@ class FuseOptions:
             object.__setattr__(self, "labels", _label_names(self.labels))
         _check_class_options(self)
         _check_targets_option(self)
+        if self.folds is not None and not isinstance(self.folds, FoldSplits):
+            raise ConfigError(f"fuse option folds={self.folds!r}: expected a FoldSplits(by, test, val) or None")
         _expect_choice("missing", self.missing, ("error", "zero", "drop"))
         _expect_choice("non_finite", self.non_finite, ("error", "missing"))
         _expect_choice("format", self.format, EXPORT_FORMATS)
@@ -224,7 +232,7 @@ def fuse(dataset_dir: str | Path | Dataset, output_dir: str | Path, options: Fus
         **overrides: any `FuseOptions` field by name (`fuse(d, out, normalize="l2")`): tables,
             normalize, missing, non_finite, format, stats_splits, sequences, pool, max_length,
             shard_rows, overwrite, allow_split_leaks, labels, class_label, classes_file,
-            missing_class, class_separator; `force` is the same as `overwrite`
+            missing_class, class_separator, targets, folds; `force` is the same as `overwrite`
             (the name extract, align, segment and the command line use). `tables`, `stats_splits`
             and `labels` take a list or a comma-separated string.
 
@@ -389,6 +397,8 @@ def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats],
     targets = targets_metadata(plan, present_flag=layout.presence is not None)
     if targets is not None:  # and the targets column
         labels.update(targets=targets)
+    if options.folds is not None:  # and the folds the splits were dealt by
+        labels.update(folds=options.folds.to_json(plan.fold_values))
     features = plan.feature_tables
     return {
         **labels,

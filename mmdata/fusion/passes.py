@@ -126,9 +126,12 @@ def stored_statistics(plan: FusePlan, options: FuseOptions) -> dict[str, NormSta
     --non-finite missing, pass 1 leaves those rows out), or when dropping samples would leave rows
     out of a table's statistics that its moments include: with missing='drop', a sample lacking
     any table's feature leaves every table, so then every table must be pooled and have a feature
-    for every sample (its moments count every row of each shard)."""
+    for every sample (its moments count every row of each shard). Splits dealt again by fold
+    (`FuseOptions.folds`) are not the splits the moments were kept by: None then."""
     if not any(t.method == "zscore" for t in plan.tables):
         return _finish({}, plan)
+    if plan.fold_values is not None:
+        return None
     drop = options.missing == "drop"
     if drop and any(t.spec.kind != "pooled" for t in plan.tables):
         return None  # a sequence can pool to nothing: its sample leaves the other tables' statistics

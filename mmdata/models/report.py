@@ -105,7 +105,7 @@ def write_metrics_json(path: str | Path, report: dict[str, Any]) -> Path:
         OutputPathError: as `metrics_file`; nothing is written.
     """
     path = metrics_file(path, "metrics path", "metrics.json")
-    return write_text_atomic(path, json.dumps(_clean(report), indent=2, sort_keys=False) + "\n")
+    return write_text_atomic(path, json.dumps(json_ready(report), indent=2, sort_keys=False) + "\n")
 
 
 def metrics_file(path: str | Path, what: str, example: str) -> Path:
@@ -167,15 +167,17 @@ def _json_number(value: Any) -> Any:
     return value
 
 
-def _clean(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """`value` as JSON holds it: keys as strings, tuples as lists, paths as strings, NumPy values as Python
+    ones, NaN and Inf as None."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, np.ndarray):  # a list of its values, whatever its size (`item` takes size 1 only)
-        return _clean(value.tolist())
+        return json_ready(value.tolist())
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         value = value.item()
     return _json_number(value)

@@ -240,7 +240,7 @@ def test_python_m_mmdata_is_the_same_command_line():
 @pytest.mark.parametrize(("words", "expected"), [
     ("mmdata ex", ["extract", "export-csd"]),
     ("mmdata export-csd DS OUT --keys ", ["sample", "sdk"]),
-    ("mmdata train ", ["sentiment", "retrieval", "classify", "demo"]),
+    ("mmdata train ", ["sentiment", "retrieval", "classify", "cross-validate", "demo"]),
 ])
 def test_shell_completion_completes_commands_and_choices(words, expected):
     env = {"_MMDATA_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}

@@ -122,3 +122,17 @@ def test_the_releases_recordings_in_two_classes_and_folds_fuse_for_every_test_fo
     tested = {item["sample_id"] for item in FusedDataset(tmp_path / "fused", split="test")}
     assert tested == {sid for sid, e in fake.expected.items() if e.split == "test"}
     assert {c.filename.removesuffix(".wav") for c in TWO_CLASS_RECORDINGS if c.fold == test_fold} <= tested
+
+
+def test_the_5_fold_protocol_runs_from_this_one_extraction(extracted):
+    tmp, _, data = extracted
+    result = run_mmdata("train", "cross-validate", str(data.root), str(tmp / "cv"), "--fold-by", "fold",
+                        "--class-label", "class")
+    saved = json.loads((tmp / "cv" / "cross-validate.json").read_text())
+    assert [f["fold"] for f in saved["folds"]] == ["1", "2", "3", "4", "5"]
+    for fold in saved["folds"]:
+        [linear] = [r for r in fold["results"] if r["model"] == "linear" and r["details"]["split"] == "test"]
+        assert linear["details"]["rows"] == 2 * len(CLASSES)  # that fold's clips, whatever test_fold the load used
+        assert linear["metrics"]["acc"] == 1.0
+    assert saved["summary"]["models"]["linear"]["acc"] == {"mean": 1.0, "std": 0.0, "min": 1.0, "max": 1.0, "n": 5}
+    assert "5 folds of extra['fold']" in result.output

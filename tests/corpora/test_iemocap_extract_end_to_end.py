@@ -117,3 +117,18 @@ def test_an_utterance_without_transcription_is_kept_named_by_the_loader_and_the_
     assert errors == {("loader", "Ses01F_impro01_M000"), ("text.hashed-bow", "Ses01F_impro01_M000")}
     assert "Ses01F_impro01_M000" in data.read_table("audio.librosa-logmel").column("sample_id").to_pylist()
     run_mmdata("check", str(data.root))  # warnings, exit 0
+
+
+def test_leave_one_session_out_runs_from_this_one_extraction(extracted):
+    tmp, _, data = extracted
+    run_mmdata("train", "cross-validate", str(data.root), str(tmp / "cv"), "--fold-by", "session",
+               "--class-label", "emotion4", "--missing-class", "keep", "--val", "next")
+    saved = json.loads((tmp / "cv" / "cross-validate.json").read_text())
+    sessions = sorted({u.session for u in UTTERANCES})  # the fake's: 1, 2, 3, 5
+    assert [(f["fold"], f["val"]) for f in saved["folds"]] == [
+        (str(s), str(sessions[(i + 1) % len(sessions)])) for i, s in enumerate(sessions)]
+    for fold in saved["folds"]:
+        [linear] = [r for r in fold["results"] if r["model"] == "linear" and r["details"]["split"] == "test"]
+        assert linear["details"]["rows"] == sum(u.session == int(fold["fold"]) and u.code in EMOTION4
+                                                and u.sample_id != GONE for u in UTTERANCES)
+    assert saved["summary"]["models"]["linear"]["acc"]["n"] == len(sessions)

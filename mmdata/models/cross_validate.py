@@ -1,0 +1,481 @@
+"""Cross-validation from one extraction: each fold held out as test in turn, a linear probe per fold, and the
+mean and spread over the folds, as ESC-50, IEMOCAP and speaker-independent emotion results report them.
+
+    config = CrossValidateConfig(fold_by="fold", fuse=FuseOptions(class_label="class"))
+    report = run_cross_validation("out/esc50", "out/esc50-cv", config)
+    print(report.text())
+
+OUT holds, per fold F, the export `fold-F/` (`fuse --fold-by KEY --test-fold F --format arrow`, the
+normalization statistics of that fold's train split) with its `classify-metrics.json` (`train classify`), and
+`cross-validate.json`: the config, every fold's results, and per model the mean, standard deviation (n - 1),
+minimum and maximum of each test metric. The folds are the values at the samples' `extra[KEY]` (ESC-50's
+`fold`, IEMOCAP's `session`, an emotion corpus's `actor`). A run stopped part way resumes: run the same command
+again and the folds it finished are read back, not redone. A finished fold is one `cross-validate.json` lists with
+the digests of its fused.json and metrics, made from the same dataset (its manifest, every sample's fold) with the
+same options (which folds are run aside); anything else is fused and fit again.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import shutil
+import time
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from mmdata.errors import ConfigError, DatasetError, MmdataError
+from mmdata.fusion.folds import FoldSplits, check_fold_key, fold_values, natural_order
+from mmdata.fusion.fuse import FuseOptions
+
+log = logging.getLogger(__name__)
+
+#: The summary file, and the marker of a cross-validation output folder.
+CROSS_VALIDATE_FILE = "cross-validate.json"
+#: Each fold's metrics, inside its export (as `train classify` names them).
+FOLD_METRICS = "classify-metrics.json"
+ValChoice = Literal["none", "next"]
+STATISTICS = ("mean", "std", "min", "max")
+
+
+@dataclass(frozen=True)
+class CrossValidateConfig:
+    """Which folds, how each is fused, and how its probe is fit.
+
+    fold_by: the key of the samples' `extra` holding each sample's fold.
+    folds: the folds to hold out as test, in order (default: every fold there is).
+    val: 'none' (each probe trains on every other fold, C = 1, as ESC-50's 5-fold results do) or 'next' (the
+        next fold in order, the last one's being the first, is held out as val to choose C on).
+    fuse: the fuse options of every fold's export (`class_label` needed; `folds`, `format` and `overwrite` are
+        set per fold).
+    seed: the probe's seed.
+    """
+
+    fold_by: str
+    fuse: FuseOptions
+    folds: tuple[str, ...] | None = None
+    val: ValChoice = "none"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_fold_key(self.fold_by)
+        if self.fuse.class_label is None:
+            raise ConfigError("cross-validation scores a class label: give the fuse options a class_label "
+                              "(--class-label NAME), the key of the samples' extra holding each sample's class")
+        if self.fuse.folds is not None:
+            raise ConfigError("cross-validation deals the folds itself: leave the fuse options' folds None "
+                              "(--fold-by names the key)")
+        if self.val not in ("none", "next"):
+            raise ConfigError(f"--val {self.val!r}: expected none (C = 1, every other fold trains) or next (the "
+                              "next fold chooses C)")
+        if self.fuse.classes_file is not None:  # absolute: a rerun from another folder is the same run
+            absolute = str(Path(self.fuse.classes_file).resolve())
+            object.__setattr__(self, "fuse", replace(self.fuse, classes_file=absolute))
+        if self.folds is not None:
+            object.__setattr__(self, "folds", tuple(str(f).strip() for f in self.folds))
+            if not self.folds or len(set(self.folds)) < len(self.folds):
+                raise ConfigError(f"--folds {','.join(self.folds)!r}: expected distinct folds to hold out, or none "
+                                  "for every fold")
+
+    def to_json(self) -> dict[str, Any]:
+        """The options (paths as absolute strings); `folds` apart, a resumed run must match them."""
+        options = {f.name: _plain(getattr(self.fuse, f.name)) for f in fields(FuseOptions)
+                   if f.name not in ("folds", "format", "overwrite")}
+        return {"fold_by": self.fold_by, "folds": list(self.folds) if self.folds else None, "val": self.val,
+                "seed": self.seed, "fuse": options}
+
+    def result_options(self) -> dict[str, Any]:
+        """The options a fold's result depends on: all but which folds are run."""
+        return {k: v for k, v in self.to_json().items() if k != "folds"}
+
+
+@dataclass
+class FoldResult:
+    """One fold held out: its export, its val fold, and its metrics JSON (`ClassifyReport.to_json`)."""
+
+    fold: str
+    val: str | None
+    export: Path
+    metrics: dict[str, Any]
+    resumed: bool = False
+
+    def rows(self, split: str = "test") -> list[dict[str, Any]]:
+        """The result rows (`ResultRow.to_json`) scored on `split`."""
+        return [r for r in self.metrics["results"] if r["details"].get("split") == split]
+
+    def failed(self) -> list[dict[str, Any]]:
+        """The rows of models that failed (their `error` says why)."""
+        return [r for r in self.metrics["results"] if r["status"] == "failed"]
+
+
+@dataclass
+class CrossValidateReport:
+    """Every fold's results and, per model, the statistics of each test metric over the folds."""
+
+    dataset_dir: Path
+    output_dir: Path
+    config: CrossValidateConfig
+    folds: list[FoldResult]
+    summary: dict[str, dict[str, dict[str, float | int | None]]]
+    columns: list[tuple[str, str]]
+    percent: tuple[str, ...]
+    legend: str
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def table(self) -> str:
+        """The probe's test metrics per fold, then the mean and std over the folds and the reference's mean."""
+        header = ["fold", "test rows", *[h for _, h in self.columns]]
+        lines = [header]
+        for result in self.folds:
+            row = next((r for r in result.rows() if r["model"] == "linear"), None)
+            cells = [result.fold, str(row["details"]["rows"]) if row else "-"]
+            failed = row is None or row["status"] == "failed"
+            lines.append(cells + (["FAILED"] + ["-"] * (len(self.columns) - 1) if failed
+                                  else [self._cell(key, row["metrics"].get(key)) for key, _ in self.columns]))
+        linear, reference = self.summary.get("linear", {}), self.summary.get(_reference_model(self.folds), {})
+        lines.append(["mean", ""] + [self._cell(key, linear.get(key, {}).get("mean")) for key, _ in self.columns])
+        lines.append(["std", ""] + [self._cell(key, linear.get(key, {}).get("std")) for key, _ in self.columns])
+        lines.append([f"{_reference_model(self.folds)} mean", ""]
+                     + [self._cell(key, reference.get(key, {}).get("mean")) for key, _ in self.columns])
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        rendered = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+                    for line in lines]
+        rendered.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(rendered)
+
+    def text(self) -> str:
+        val = ("C chosen on the next fold, held out as val" if self.config.val == "next"
+               else "C = 1, every other fold trains")
+        count = f"{len(self.folds)} fold{'s' if len(self.folds) != 1 else ''}"
+        head = (f"{count} of extra[{self.config.fold_by!r}] in {self.dataset_dir}, each held out as "
+                f"test once ({val}); linear probe:")
+        return "\n".join([head, self.table(), self.legend + "; std over the folds (n - 1)", *self.notes,
+                          *[f"FAILED: fold {r.fold}: {row['error']}" for r in self.folds for row in r.failed()]])
+
+    def failed(self) -> list[dict[str, Any]]:
+        return [row for result in self.folds for row in result.failed()]
+
+    def to_json(self) -> dict[str, Any]:
+        from mmdata.models.report import environment
+
+        return {
+            "recipe": "cross-validate",
+            "dataset": str(self.dataset_dir.resolve()),  # what a rerun from another folder compares
+            "config": self.config.to_json(),
+            "folds": [{"fold": r.fold, "val": r.val, "export": r.export.name, "rows": r.metrics.get("rows"),
+                       "results": r.metrics["results"]} for r in self.folds],
+            "summary": {"split": "test", "models": self.summary},
+            "statistics": "over the folds' test metrics: mean, std (n - 1; null for one fold), min, max; n folds",
+            "notes": self.notes,
+            "environment": environment(),
+        }
+
+    def _cell(self, key: str, value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        return f"{100 * value:.1f}" if key in self.percent else f"{value:.3f}"
+
+
+def run_cross_validation(dataset_dir: str | Path, output_dir: str | Path, config: CrossValidateConfig, *,
+                         force: bool = False) -> CrossValidateReport:
+    """Fuse and probe every fold; write `cross-validate.json` in `output_dir` and return the report.
+
+    `output_dir` is new, or an earlier cross-validation: of this dataset with these options (`config.folds`
+    aside), its finished folds are read back (resumed); of this dataset changed since (extracted again), every
+    fold is redone; with other options it is refused unless `force`. `force` redoes every fold.
+
+    Raises:
+        ConfigError: a fold key or class label no sample has, a fold in `config.folds` there is not, fewer than
+            two folds (or three with val 'next'); DatasetError: an output folder that is something else, or an
+            earlier cross-validation of other options without `force`; what `fuse` and `train classify` raise
+            for a fold, its message starting with the fold.
+    """
+    from mmdata.store.lock import output_lock
+    from mmdata.store.reader import open_dataset
+
+    began = time.perf_counter()
+    dataset = open_dataset(dataset_dir)
+    output_dir = Path(output_dir)
+    all_folds, folds_digest = _read_folds(dataset, config)
+    chosen = _chosen_folds(config, all_folds)
+    key = _resume_key(dataset, config, folds_digest)
+    with output_lock(output_dir, "train cross-validate"):  # one run at a time decides what is resumed
+        report = _run_folds(dataset, output_dir, config, all_folds, chosen, key, force)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _run_folds(dataset: Any, output_dir: Path, config: CrossValidateConfig, all_folds: list[str], chosen: list[str],
+               key: str, force: bool) -> CrossValidateReport:
+    """Each chosen fold's export and metrics (read back where an earlier run finished them), then the summary;
+    `cross-validate.json` lists every finished fold as soon as it is."""
+    finished = _prepare_output(output_dir, dataset.root, config, key, force)
+    record = {"recipe": "cross-validate", "status": "running", "dataset": str(dataset.root.resolve()),
+              "resume_key": key, "config": config.to_json(), "finished": finished}
+    _write_summary(output_dir, record)
+    results = []
+    for fold in chosen:
+        val = _val_fold(fold, all_folds) if config.val == "next" else None
+        splits = FoldSplits(config.fold_by, fold, val)
+        export = output_dir / _fold_dir(fold)
+        metrics = _finished_fold(export, val, finished.get(fold))
+        resumed = metrics is not None
+        if resumed:
+            log.info("fold %s: read back from %s", fold, export)
+        else:
+            metrics = _run_fold(dataset.root, export, config, splits)
+            finished[fold] = _fold_record(export, val)
+            _write_summary(output_dir, record)
+        results.append(FoldResult(fold, val, export, metrics, resumed=resumed))
+    report = _report(dataset.root, output_dir, config, results)
+    _write_summary(output_dir, {**record, **report.to_json(), "status": "done"})
+    return report
+
+
+def _read_folds(dataset: Any, config: CrossValidateConfig) -> tuple[list[str], str]:
+    """Every fold at the samples' extra[fold_by], in natural order, and a digest of every sample's fold; the class
+    label checked as `fuse` would check it for every fold, before anything is written."""
+    import hashlib
+
+    import pyarrow.compute as pc
+
+    from mmdata.checks.stream import scan_samples
+    from mmdata.fusion.classes import choose_classes
+
+    samples, _ = scan_samples(dataset, ["sample_id", "extra"])
+    ids, extra = samples.column("sample_id"), samples.column("extra")
+    values = fold_values(extra, ids, config.fold_by, str(dataset.root))
+    options = config.fuse
+    assert options.class_label is not None  # CrossValidateConfig refuses a config without one
+    choose_classes(extra, ids, options.class_label, options.classes_file, options.missing_class, str(dataset.root),
+                   options.class_separator)
+    digest = hashlib.sha256()
+    for sample_id, value in zip(ids.to_pylist(), values.to_pylist()):
+        digest.update(f"{sample_id}\t{value}\n".encode())
+    return natural_order(pc.unique(values).to_pylist()), digest.hexdigest()
+
+
+def _resume_key(dataset: Any, config: CrossValidateConfig, folds_digest: str) -> str:
+    """A digest of what every fold's result depends on: the dataset's manifest (its tables, extractors, versions,
+    samples), every sample's fold, the classes file's text and the options (which folds are run aside)."""
+    import hashlib
+
+    from mmdata.store.layout import MANIFEST_NAME
+
+    digest = hashlib.sha256()
+    for part in (str(dataset.root.resolve()).encode(), (dataset.root / MANIFEST_NAME).read_bytes(),
+                 folds_digest.encode(), json.dumps(config.result_options(), sort_keys=True).encode()):
+        digest.update(hashlib.sha256(part).digest())
+    classes_file = config.fuse.classes_file
+    if classes_file is not None and Path(classes_file).is_file():
+        digest.update(hashlib.sha256(Path(classes_file).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _chosen_folds(config: CrossValidateConfig, folds: list[str]) -> list[str]:
+    """The folds to hold out as test: `config.folds` (each one there is) or every fold."""
+    least = 3 if config.val == "next" else 2
+    if len(folds) < least:
+        raise ConfigError(f"extra[{config.fold_by!r}] holds {len(folds)} fold(s) ({folds}); cross-validation needs at "
+                          f"least {least}" + (" with --val next (test, val and train)" if least == 3 else
+                                              " (one to test, the others to train)"))
+    unknown = [f for f in config.folds or () if f not in folds]
+    if unknown:
+        raise ConfigError(f"--folds names {unknown}, which no sample holds at extra[{config.fold_by!r}]; the folds "
+                          f"there: {folds}")
+    by_folder: dict[str, str] = {}
+    for fold in folds:  # case aside: folders of names differing in case alone are one on some file systems
+        other = by_folder.setdefault(_fold_dir(fold).casefold(), fold)
+        if other != fold:
+            raise ConfigError(f"folds {other!r} and {fold!r} of extra[{config.fold_by!r}] would share the folder "
+                              f"{_fold_dir(fold)}; rename one in the corpus, or choose another --fold-by")
+    return list(config.folds) if config.folds else folds
+
+
+def _val_fold(fold: str, folds: list[str]) -> str:
+    """The fold after `fold` in order, the first after the last."""
+    return folds[(folds.index(fold) + 1) % len(folds)]
+
+
+def _fold_dir(fold: str) -> str:
+    """`fold-<name>`, characters a folder name should not hold made `_`."""
+    return "fold-" + re.sub(r"[^A-Za-z0-9._-]", "_", fold)
+
+
+def _prepare_output(output_dir: Path, dataset_root: Path, config: CrossValidateConfig, key: str,
+                    force: bool) -> dict[str, dict[str, Any]]:
+    """The folds an earlier run in `output_dir` finished that may be read back (`_fold_record`s by fold); {} for a
+    new folder, with `force`, or after the dataset changed (the earlier folds are removed then).
+
+    Raises:
+        DatasetError: a file, a non-empty folder that is no cross-validation output, one inside the dataset's
+            tables, or an earlier cross-validation of other options (without `force`)."""
+    from mmdata.store.output_dirs import check_replaceable
+
+    check_replaceable(output_dir, [dataset_root], force=True, marker=CROSS_VALIDATE_FILE, what="cross-validate")
+    summary = output_dir / CROSS_VALIDATE_FILE
+    if not summary.is_file():
+        folds = sorted(p.name for p in output_dir.glob("fold-*")) if output_dir.is_dir() else []
+        if folds:
+            raise DatasetError(f"output directory {output_dir} holds {folds[0]} but no {CROSS_VALIDATE_FILE}; choose "
+                               "another path, or remove it yourself")
+        return {}
+    try:
+        earlier = json.loads(summary.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise DatasetError(f"{summary} is not JSON ({e}); remove {output_dir} or choose another path") from e
+    finished = earlier.get("finished")
+    if not force and earlier.get("resume_key") == key and isinstance(finished, dict):
+        return finished
+    same_options = (earlier.get("dataset") == str(dataset_root.resolve())
+                    and _result_options(earlier.get("config")) == config.result_options())
+    if not force and not same_options:
+        differences = _differences(earlier.get("config"), config)
+        raise DatasetError(f"output directory {output_dir} holds a cross-validation of {earlier.get('dataset')} with "
+                           f"other options ({differences}); pass --force (force=True) to run this one there instead, "
+                           "or choose another path")
+    # forced, or the same options on a dataset changed since (extracted again): nothing earlier is read back
+    for export in output_dir.glob("fold-*"):
+        if export.is_dir():
+            shutil.rmtree(export)
+    return {}
+
+
+def _result_options(earlier: Any) -> Any:
+    """An earlier run's recorded options without `folds` (as `CrossValidateConfig.result_options`)."""
+    return {k: v for k, v in earlier.items() if k != "folds"} if isinstance(earlier, dict) else earlier
+
+
+def _differences(earlier: Any, config: CrossValidateConfig) -> str:
+    """The options that differ from an earlier run's, for the refusal."""
+    now = config.result_options()
+    if not isinstance(earlier, dict):
+        return "unreadable config"
+    earlier = _result_options(earlier)
+    flat_now = {**{k: v for k, v in now.items() if k != "fuse"}, **now["fuse"]}
+    flat_then = {**{k: v for k, v in earlier.items() if k != "fuse"}, **(earlier.get("fuse") or {})}
+    keys = [k for k in dict.fromkeys([*flat_now, *flat_then]) if flat_now.get(k) != flat_then.get(k)]
+    return ", ".join(f"{k}: {flat_then.get(k)!r} then, {flat_now.get(k)!r} now" for k in keys[:3]) or "another dataset"
+
+
+def _finished_fold(export: Path, val: str | None, entry: Any) -> dict[str, Any] | None:
+    """The metrics of a fold an earlier run of the same resume key finished: `entry`, its record in
+    cross-validate.json, is this val fold's with the digests of the fold's fused.json and metrics as they are
+    now; None otherwise (a fold not finished, or replaced since)."""
+    if not isinstance(entry, dict) or entry != _fold_record(export, val) or entry.get("metrics_sha256") is None:
+        return None
+    try:
+        metrics = json.loads((export / FOLD_METRICS).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return metrics if isinstance(metrics, dict) and metrics.get("recipe") == "classify" else None
+
+
+def _fold_record(export: Path, val: str | None) -> dict[str, Any]:
+    """What cross-validate.json records of a finished fold: its val fold and the sha256 of its fused.json and
+    metrics (None where one is missing)."""
+    import hashlib
+
+    def digest(path: Path) -> str | None:
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    return {"val": val, "fused_sha256": digest(export / "fused.json"), "metrics_sha256": digest(export / FOLD_METRICS)}
+
+
+def _run_fold(dataset_root: Path, export: Path, config: CrossValidateConfig, splits: FoldSplits) -> dict[str, Any]:
+    """Fuse the fold's export and fit its probe; the metrics JSON.
+
+    Raises:
+        MmdataError: of the same class as fuse's or the probe's, its message starting with the fold."""
+    from mmdata.fusion.fuse import fuse
+    from mmdata.models.classify_recipe import ClassifyRecipeConfig, run_classify_recipe
+
+    options = replace(config.fuse, folds=splits, format="arrow", overwrite=True)
+    try:
+        fuse(dataset_root, export, options)
+        report = run_classify_recipe(export, export / FOLD_METRICS, ClassifyRecipeConfig(seed=config.seed))
+    except MmdataError as e:
+        raise _named_for_fold(e, splits.test) from e
+    log.info("fold %s: %s", splits.test, report.text().splitlines()[0] if report.rows else "no rows")
+    return report.to_json()
+
+
+def _named_for_fold(error: MmdataError, fold: str) -> MmdataError:
+    """`error` again, its message starting with the fold it stopped."""
+    try:
+        return type(error)(f"fold {fold} (--test-fold {fold}): {error}")
+    except TypeError:  # a class of another signature: the message still says it
+        return DatasetError(f"fold {fold} (--test-fold {fold}): {error}")
+
+
+def _report(dataset_root: Path, output_dir: Path, config: CrossValidateConfig,
+            results: list[FoldResult]) -> CrossValidateReport:
+    """The per-model statistics over the folds' test rows, and the table's columns for the export's kind."""
+    from mmdata.models.classify_multilabel import MULTI_COLUMNS, MULTI_LEGEND, MULTI_PERCENT
+    from mmdata.models.classify_recipe import CLASSIFY_COLUMNS, CLASSIFY_LEGEND, PERCENT_METRICS
+
+    multi = any(r["model"] == "prior" for result in results for r in result.rows())
+    columns, percent, legend = ((MULTI_COLUMNS, MULTI_PERCENT, MULTI_LEGEND) if multi
+                                else (CLASSIFY_COLUMNS, PERCENT_METRICS, CLASSIFY_LEGEND))
+    summary: dict[str, dict[str, dict[str, float | int | None]]] = {}
+    for model in dict.fromkeys(r["model"] for result in results for r in result.rows()):
+        rows = [r for result in results for r in result.rows() if r["model"] == model and r["status"] == "ok"]
+        keys = dict.fromkeys(k for r in rows for k in r["metrics"])
+        summary[model] = {key: fold_statistics([r["metrics"][key] for r in rows]) for key in keys}
+    notes = [f"fold {result.fold}: {note}" for result in results for note in result.metrics.get("notes", ())
+             if not note.startswith("C = ")]
+    headers = dict(columns)
+    for key, stats in summary.get("linear", {}).items():
+        if key in headers and 0 < int(stats["n"] or 0) < len(results):
+            notes.append(f"{headers[key]}: defined in {stats['n']} of {len(results)} folds; its mean and std are "
+                         "over those")
+    resumed = [r.fold for r in results if r.resumed]
+    if resumed:
+        notes.append(f"folds {resumed} read back from the earlier run's exports and metrics")
+    return CrossValidateReport(dataset_root, output_dir, config, results, summary, list(columns), tuple(percent),
+                               legend, notes=notes)
+
+
+def fold_statistics(values: list[Any]) -> dict[str, float | int | None]:
+    """Mean, sample standard deviation (n - 1; None for one value), min and max of the defined values, and n."""
+    import numpy as np
+
+    defined = np.array([v for v in values if isinstance(v, (int, float)) and math.isfinite(v)], dtype=float)
+    if not len(defined):
+        return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
+    return {"mean": float(defined.mean()), "std": float(defined.std(ddof=1)) if len(defined) > 1 else None,
+            "min": float(defined.min()), "max": float(defined.max()), "n": int(len(defined))}
+
+
+def _reference_model(results: list[FoldResult]) -> str:
+    """The reference row's model: majority, or prior for a multi-label probe."""
+    return "prior" if any(r["model"] == "prior" for res in results for r in res.rows()) else "majority"
+
+
+def _write_summary(output_dir: Path, document: dict[str, Any]) -> None:
+    from mmdata.models.report import json_ready
+    from mmdata.store.files import write_text_atomic
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(output_dir / CROSS_VALIDATE_FILE, json.dumps(json_ready(document), indent=2) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    """A fuse option as JSON holds it: paths as strings, tuples as lists, mappings as dicts."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in dict(value).items()}
+    return value
+
+
+__all__ = ["CROSS_VALIDATE_FILE", "CrossValidateConfig", "CrossValidateReport", "FoldResult", "fold_statistics",
+           "run_cross_validation"]
