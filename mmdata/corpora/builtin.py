@@ -8,6 +8,8 @@ from mmdata.corpora import vggsound  # noqa: F401
 from mmdata.corpora import kinetics  # noqa: F401
 from mmdata.corpora import meld  # noqa: F401
 from mmdata.corpora import iemocap  # noqa: F401
+from mmdata.corpora import ravdess  # noqa: F401
+from mmdata.corpora import crema_d  # noqa: F401
 from mmdata.corpora import audioset  # noqa: F401
 from mmdata.corpora import esc50  # noqa: F401
 from mmdata.corpora import desed  # noqa: F401
