@@ -53,19 +53,18 @@ from mmdata.corpora.base import (
     _named_columns,
     read_csv_records,
     register_corpus,
+    safe_relative_path,
 )
 from mmdata.corpora.held_out import check_held_out, held_out_split, wanted_split
 from mmdata.corpora.media_captions import (
     MediaFolders,
     check_split,
     media_pair,
-    media_path,
     read_media_headers,
-    regular_file_names,
 )
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 from mmdata.media.files import media_file_problem
-from mmdata.records import Sample
+from mmdata.records import MODALITY_DURATION_KEYS, Sample
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +149,7 @@ class _Clip:
     emotion: str
     level: str
     files: dict[str, str]  # medium ("audio", "video") -> path relative to the root
+    wheres: dict[str, str]  # medium -> the file's path as listed, which problems name
 
 
 @register_corpus(CORPUS, CremaDOptions)
@@ -184,10 +184,11 @@ def load_crema_d(corpus_dir: Path, options: CremaDOptions, split: str | None) ->
         raise CorpusNotFoundError(f"no CREMA-D clip (ACTOR_SENTENCE_EMOTION_LEVEL, as 1001_DFA_ANG_XX.wav) in "
                                   f"{corpus_dir}: looked for {looked}; -o audio_dir= (or video_dir=) names the folder "
                                   "holding them (AudioWAV/ or VideoFlash/ as the repository clones)")
-    if not clips and (tried or not named):  # else no clip of the split asked
+    read = _read_clips(corpus_dir, clips, result.problems)
+    if not read and (tried or not named):  # else no clip of the split asked
         raise CorpusNotFoundError(_none_readable(corpus_dir, result.problems))
     demographics = _read_demographics(corpus_dir / DEMOGRAPHICS_FILE, result.problems)
-    chosen = [(clip, _split_of(clip.actor, options)) for clip in clips]
+    chosen = [(clip, _split_of(clip.actor, options), header) for clip, header in read]
     first_problem = len(result.problems)
     _add_samples(corpus_dir, options, chosen, demographics, result)
     if chosen and not result.samples:  # every WAV's header states no sound
@@ -231,9 +232,12 @@ def _find_clips(corpus_dir: Path, folders: dict[str, MediaFolders], options: Cre
     """The clips of split `wanted` (None: every split) whose files the media folders hold (sorted by id), whether
     any file is named as a clip's, and whether any is a clip's of the split(s) loaded. A name that is no clip's (or a
     clip-named entry that is no clip file: `_not_a_clip`) is a problem in every load; a clip's file is looked at
-    only where its split is loaded: a damaged clip (`DAMAGED_CLIPS`), a second file of a clip, an unreadable file
-    and a clip of `audio+video` one folder lacks are problems."""
-    found: dict[str, dict[str, str]] = {}
+    only where its split is loaded: a damaged clip (`DAMAGED_CLIPS`), a second file of a clip and a clip of
+    `audio+video` one folder lacks are problems. A file is opened here only where the clip has another (another
+    letter case: the first readable by name is read) or lacks its other medium (`_file_problem`); the others are
+    judged by their header read (`_read_clips`). One listing a folder; a file's path is checked against the root
+    (`safe_relative_path`) once a folder, and again for each link."""
+    found: dict[str, dict[str, tuple[str, str]]] = {}  # clip -> medium -> (path relative to the root, where)
     seen: set[tuple[str, str]] = set()  # (medium, clip) of each file of the split(s) loaded
     parsed: dict[str, _Clip] = {}
     damaged: set[str] = set()  # the damaged clips named
@@ -241,14 +245,17 @@ def _find_clips(corpus_dir: Path, folders: dict[str, MediaFolders], options: Cre
     listed: set[str] = set()
     for kind, media in folders.items():
         folder = media.folders[0]
-        files = set(regular_file_names(corpus_dir / folder))
-        for name in _entry_names(corpus_dir / folder):
-            relative = f"{folder}/{name}" if folder else name
-            where = str(corpus_dir / relative)
+        base = str(corpus_dir / folder)
+        base = base if base.endswith(os.sep) else base + os.sep
+        entries = _entries(corpus_dir / folder)
+        copies = Counter(name.lower() for name, is_file, _ in entries if is_file)  # > 1: a clip's copies
+        prefix = None  # the checked path of the folder's files that are no links, less their name
+        for name, is_file, is_link in entries:
+            where = base + name
             if name.startswith("._"):
                 continue  # macOS's AppleDouble `._*` copies: no clip
-            if name not in files or not name.lower().endswith(SUFFIXES[kind]):
-                problem = _not_a_clip(name, where, name in files, kind, media) if folder not in listed else None
+            if not is_file or not name.lower().endswith(SUFFIXES[kind]):
+                problem = _not_a_clip(name, where, is_file, kind, media) if folder not in listed else None
                 if problem is not None:
                     problems.append(problem)
                 continue
@@ -269,44 +276,79 @@ def _find_clips(corpus_dir: Path, folders: dict[str, MediaFolders], options: Cre
             read = found.get(clip.sample_id, {}).get(kind)
             if read is not None:
                 problems.append(LoadProblem(clip.sample_id, where, (
-                    f"a second file of clip {clip.sample_id} (another letter case); {corpus_dir / read} is read; "
+                    f"a second file of clip {clip.sample_id} (another letter case); {corpus_dir / read[0]} is read; "
                     "file left out"), REPEATED_ENTRY))
                 continue
-            path = media_path(corpus_dir, media, name, where=where, allow_outside=options.allow_outside_root)
-            if path is None:  # a regular file as the folder was listed, not as MediaFolders listed it: gone since
-                problems.append(LoadProblem(clip.sample_id, where, f"{kind} file is gone since its folder was listed; "
-                                            "file left out"))
-                continue
-            reason = _file_problem(corpus_dir / path, kind)
-            if reason is not None:
-                problems.append(LoadProblem(clip.sample_id, where, f"{reason}; file left out"))
-                continue
+            if prefix is None or is_link:  # a link is judged by where it leads; the folder's other files by it
+                path = safe_relative_path(corpus_dir, f"{folder}/{name}" if folder else name, where=where,
+                                          allow_outside=options.allow_outside_root)
+                if not is_link and path.endswith(name):
+                    prefix = path[:-len(name)]
+            else:
+                path = prefix + name
+            if copies[name.lower()] > 1:  # another letter case: an unreadable copy sorting first is not read
+                reason = _file_problem(corpus_dir / path, kind)
+                if reason is not None:
+                    problems.append(LoadProblem(clip.sample_id, where, f"{reason}; file left out"))
+                    continue
             parsed.setdefault(clip.sample_id, clip)
-            found.setdefault(clip.sample_id, {})[kind] = path
+            found.setdefault(clip.sample_id, {})[kind] = (path, where)
         listed.add(folder)
     clips = []
     for sample_id in sorted(found):
         files_of = found[sample_id]
         lacking = [kind for kind in folders if kind not in files_of]
         if lacking:
-            kind = lacking[0]
-            if (kind, sample_id) not in seen:  # else named already, as unreadable
-                have = next(iter(files_of))
-                problems.append(LoadProblem(sample_id, str(corpus_dir / files_of[have]), (
-                    f"no {kind} file {sample_id}{SUFFIXES[kind]} in {folders[kind].searched_folders()} beside it "
-                    f"(option media={options.media} reads both); clip left out")))
+            _name_lacking(corpus_dir, folders[lacking[0]], options, sample_id, files_of, lacking[0],
+                          (lacking[0], sample_id) not in seen, problems)
             continue
         clip = parsed[sample_id]
-        clips.append(_Clip(sample_id, clip.actor, clip.sentence, clip.emotion, clip.level, files_of))
+        clips.append(_Clip(sample_id, clip.actor, clip.sentence, clip.emotion, clip.level,
+                           {kind: path for kind, (path, _) in files_of.items()},
+                           {kind: where for kind, (_, where) in files_of.items()}))
     return clips, named, bool(seen)
 
 
-def _entry_names(folder: Path) -> list[str]:
-    """The names in `folder` (files, folders and the rest), sorted; none where it cannot be listed."""
+def _name_lacking(corpus_dir: Path, media: MediaFolders, options: CremaDOptions, sample_id: str,
+                  files_of: dict[str, tuple[str, str]], kind: str, unseen: bool, problems: list[LoadProblem]) -> None:
+    """Name a clip of `audio+video` whose `kind` file `media` lacks: each of its files that is unreadable
+    (`_file_problem`), then (`unseen`: no `kind` file of it was left out, named already) the file lacking, beside
+    the first readable one; nothing more where none is readable."""
+    readable = []
+    for medium, (path, where) in files_of.items():
+        reason = _file_problem(corpus_dir / path, medium)
+        if reason is None:
+            readable.append(path)
+        else:
+            problems.append(LoadProblem(sample_id, where, f"{reason}; file left out"))
+    if readable and unseen:
+        problems.append(LoadProblem(sample_id, str(corpus_dir / readable[0]), (
+            f"no {kind} file {sample_id}{SUFFIXES[kind]} in {media.searched_folders()} beside it "
+            f"(option media={options.media} reads both); clip left out")))
+
+
+def _entries(folder: Path) -> list[tuple[str, bool, bool]]:
+    """`(name, is a regular file (links followed), is a link)` of each entry of `folder` (files, folders and the
+    rest), sorted by name: one `os.scandir`; none where it cannot be listed."""
     try:
-        return sorted(os.listdir(folder))
+        with os.scandir(folder) as listing:
+            return sorted((entry.name, _is_file(entry), _is_link(entry)) for entry in listing)
     except OSError:
         return []
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()  # follows links, as opening the file will
+    except OSError:
+        return False
+
+
+def _is_link(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True  # judged by where it leads, as a link is
 
 
 def _not_a_clip(name: str, where: str, is_file: bool, kind: str, media: MediaFolders) -> LoadProblem | None:
@@ -352,7 +394,27 @@ def _parse_name(name: str, where: str, problems: list[LoadProblem]) -> _Clip | N
     if reason is not None:
         problems.append(LoadProblem(sample_id, where, f"{reason}; file left out"))
         return None
-    return _Clip(sample_id, actor, sentence, emotion, level, {})
+    return _Clip(sample_id, actor, sentence, emotion, level, {}, {})
+
+
+def _read_clips(corpus_dir: Path, clips: list[_Clip],
+                problems: list[LoadProblem]) -> list[tuple[_Clip, dict[str, float]]]:
+    """Each clip with the values its files' headers state (read together: `read_media_headers`), in order; a file
+    whose header states no duration of its medium is looked at (`_file_problem`): an empty or unreadable file or a
+    git-lfs pointer is named and its clip left out (a WAV stating no sound is `_add_samples`'s to name)."""
+    pairs = [media_pair(corpus_dir, clip.files.get("video"), clip.files.get("audio")) for clip in clips]
+    read = []
+    for clip, header in zip(clips, read_media_headers(pairs)):
+        readable = True
+        for kind, path in clip.files.items():
+            if MODALITY_DURATION_KEYS[kind] not in header:
+                reason = _file_problem(corpus_dir / path, kind)
+                if reason is not None:
+                    problems.append(LoadProblem(clip.sample_id, clip.wheres[kind], f"{reason}; file left out"))
+                    readable = False
+        if readable:
+            read.append((clip, header))
+    return read
 
 
 def _file_problem(path: Path, kind: str) -> str | None:
@@ -422,14 +484,12 @@ def _demographics_problem(row: dict[str, str]) -> str | None:
     return f"empty {', '.join(empty)}" if empty else None
 
 
-def _add_samples(corpus_dir: Path, options: CremaDOptions, chosen: list[tuple[_Clip, str]],
+def _add_samples(corpus_dir: Path, options: CremaDOptions, chosen: list[tuple[_Clip, str, dict[str, float]]],
                  demographics: dict[int, dict[str, Any]] | None, result: LoadResult) -> None:
-    """A sample per `(clip, split)`, with the durations its files' headers state (read together:
-    `read_media_headers`); a WAV whose header states no sound is a problem. An actor the demographics lack is
-    named once, at the file."""
-    pairs = [media_pair(corpus_dir, clip.files.get("video"), clip.files.get("audio")) for clip, _ in chosen]
+    """A sample per `(clip, split, header)`, with the durations its files' headers state (`_read_clips`); a WAV
+    whose header states no sound is a problem. An actor the demographics lack is named once, at the file."""
     unknown: Counter[int] = Counter()
-    for (clip, split), header in zip(chosen, read_media_headers(pairs)):
+    for clip, split, header in chosen:
         if "audio" in clip.files and not header.get("audio_duration"):
             result.problems.append(LoadProblem(clip.sample_id, str(corpus_dir / clip.files["audio"]), (
                 "audio file's header states no sound (a WAV of 0 frames, or no WAV soundfile can read); fetch it "

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mmdata.corpora.crema_d  # noqa: F401  (registers `crema-d` until builtin.py imports it)
+from mmdata.corpora import crema_d
 from mmdata.corpora import load_corpus
 from mmdata.corpora.base import REPEATED_ENTRY
 from mmdata.corpora.crema_d import DAMAGED_CLIPS, TFDS_TEST_ACTORS, TFDS_VAL_ACTORS, fold_of
@@ -263,6 +264,63 @@ def test_an_empty_wav_an_lfs_pointer_and_a_wav_of_no_frames_are_left_out_and_nam
         "its media: run `git lfs pull` in it (or clone with git-lfs installed); file left out"))
     assert reasons["1003_DFA_ANG_XX"][1].startswith("audio file's header states no sound (a WAV of 0 frames")
     assert len(result.samples) == len(crema.expected) - 3
+
+
+def test_a_readable_clip_file_is_opened_once_by_its_header_read_and_only_copies_looked_at(crema, monkeypatch):
+    looked_at = []
+    real = crema_d.media_file_problem
+    monkeypatch.setattr(crema_d, "media_file_problem", lambda path, kind: looked_at.append(path) or real(path, kind))
+    assert len(load(crema).samples) == len(crema.expected) and looked_at == []
+    audio = crema.root / "AudioWAV"
+    write_tone_wav(audio / "1001_dfa_ang_xx.wav", duration=0.5)  # a copy: the clip's first file is looked at
+    write_silent_wav(audio / "1002_DFA_ANG_XX.wav", duration=0.0)  # its header states no sound: looked at, kept
+    result = load(crema)
+    assert looked_at == [audio / "1001_DFA_ANG_XX.wav", audio / "1002_DFA_ANG_XX.wav"]
+    assert [p.sample_id for p in result.problems] == ["1001_DFA_ANG_XX", "1002_DFA_ANG_XX"]
+    assert result.problems[1].reason.startswith("audio file's header states no sound")
+
+
+def test_media_audio_video_names_an_unreadable_file_of_a_clip_the_other_folder_lacks_not_the_lack(tmp_path):
+    fake = write_fake_crema_d(tmp_path / "c", fake_clips((1001,)), media="audio+video")
+    (fake.root / "VideoFlash" / "1001_DFA_SAD_XX.flv").unlink()
+    write_empty_file(fake.root / "AudioWAV" / "1001_DFA_SAD_XX.wav")
+    write_empty_file(fake.root / "VideoFlash" / "1001_TIE_NEU_XX.flv")
+    result = load(fake, media="audio+video")
+    assert [(p.sample_id, p.path) for p in result.problems] == [
+        ("1001_DFA_SAD_XX", f"{fake.root}/AudioWAV/1001_DFA_SAD_XX.wav"),
+        ("1001_TIE_NEU_XX", f"{fake.root}/VideoFlash/1001_TIE_NEU_XX.flv")]
+    assert result.problems[0].reason.startswith("audio file is empty (0 bytes)")
+    assert result.problems[1].reason.startswith("video file is empty (0 bytes)")
+    assert len(result.samples) == len(fake.expected) - 2
+
+
+def test_a_link_out_of_the_root_is_refused_unless_allow_outside_root_and_the_other_files_stay_relative(crema):
+    outside = crema.root.parent / "elsewhere.wav"
+    write_tone_wav(outside, duration=0.5)
+    link = crema.root / "AudioWAV" / "1001_DFA_SAD_XX.wav"
+    link.unlink()
+    link.symlink_to(outside)
+    (crema.root / "AudioWAV" / "1002_DFA_SAD_XX.wav").unlink()
+    (crema.root / "AudioWAV" / "1002_DFA_SAD_XX.wav").symlink_to("1002_DFA_ANG_XX.wav")  # a link inside: kept
+    with pytest.raises(CorpusFormatError, match=re.escape(f"{link}: media path 'AudioWAV/1001_DFA_SAD_XX.wav' points "
+                                                          "outside the corpus root")):
+        load(crema)
+    samples = samples_by_id(load(crema, allow_outside_root="true"))
+    assert samples["1001_DFA_SAD_XX"].audio == str(outside.resolve())
+    assert samples["1002_DFA_SAD_XX"].audio == "AudioWAV/1002_DFA_SAD_XX.wav"
+    assert {s.audio for sid, s in samples.items() if sid != "1001_DFA_SAD_XX"} == {
+        f"AudioWAV/{sid}.wav" for sid in crema.expected if sid != "1001_DFA_SAD_XX"}
+
+
+def test_an_audio_dir_given_absolute_is_kept_relative_inside_the_root_and_refused_outside(crema, tmp_path):
+    samples = load(crema, audio_dir=str(crema.root / "AudioWAV")).samples
+    assert sorted(s.audio for s in samples) == sorted(f"AudioWAV/{sid}.wav" for sid in crema.expected)
+    moved = tmp_path / "wavs"
+    (crema.root / "AudioWAV").rename(moved)
+    with pytest.raises(CorpusFormatError, match="points outside the corpus root"):
+        load(crema, audio_dir=str(moved))
+    samples = load(crema, audio_dir=str(moved), allow_outside_root="true").samples
+    assert sorted(s.audio for s in samples) == sorted(f"{moved.resolve()}/{sid}.wav" for sid in crema.expected)
 
 
 def test_a_clone_without_git_lfs_is_refused_naming_the_pointers_and_git_lfs_pull(crema):
