@@ -8,7 +8,8 @@ CVDF copy; its Kinetics-600 downloader saves `train.txt` and `val.txt`, the same
 `kinetics600_holdout_test.csv`, which is not read), `kinetics_train.csv` (mmaction2's download),
 `kinetics-400_train.csv`, `kinetics_600_val.csv` in the older zips and the ActivityNet crawler's `data/` folder
 (which holds several versions side by side). Some test files have no `label` column (CVDF's copy of Kinetics-600,
-Kinetics-700's, 700-2020's): such clips load without a class.
+Kinetics-700's, 700-2020's): such clips load without a class. Kinetics-400's first release also has a JSON file per
+split (`kinetics_train.json`, `train.json`: `kinetics_json`), read for a split without CSV (`-o annotations=`).
 
 The clips are not in the release: each copy downloads them from YouTube, and every downloader names a clip
 `<youtube_id>_<time_start:06d>_<time_end:06d>.mp4` (the crawler's `%06d`; `.mkv` or `.webm` where youtube-dl
@@ -24,8 +25,9 @@ found, `extra.class` the label (`fuse --class-label class`), with `youtube_id`, 
 clip's span in the YouTube video, kept as information: the sample has no start/end, so extractors read the
 whole file, as for `vggsound`, unless the file is the whole video) and the durations the file's header states
 (read in one open: `media_captions.video_file_extra`, many files at once: `read_headers`). Every copy lacks
-clips of videos taken down: each is named in the errors table (`file:line`) and their count logged and kept in the
-manifest. A row that cannot be read and a clip listed again are left out the same way.
+clips of videos taken down: each is named in the errors table (`file:line`; a JSON entry `file:line:column:
+<youtube_id>`) and their count logged and kept in the manifest. A row or entry that cannot be read and a clip listed
+again are left out the same way.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ from mmdata.corpora.base import (
     register_corpus,
     seconds_or_none,
 )
+from mmdata.corpora.kinetics_json import MAX_SECONDS, Clip, read_json_clips, whole_seconds
 from mmdata.corpora.media_captions import (
     MediaFolders,
     check_split,
@@ -70,11 +73,14 @@ SPLITS = ("train", "val", "test")
 NATIVE_SPLITS = {"validate": "val", "validation": "val", "training": "train", "testing": "test"}
 #: The versions a file name may state (`kinetics-600_train.csv`), and `auto`: whichever the files are.
 Version = Literal["auto", "400", "600", "700", "700-2020"]
+#: Which annotation files are read: `csv`, `json`, or `auto`: a split's CSV, else its JSON (`kinetics_json`).
+AnnotationFormat = Literal["auto", "csv", "json"]
 #: An annotation file's name: an optional `kinetics[-_]<version>[-_]` prefix, then the split, `.csv` or `.txt` (the
-#: CVDF copy of Kinetics-600 saves its train and val CSVs as `train.txt`, `val.txt`, as the release's URLs name them).
+#: CVDF copy of Kinetics-600 saves its train and val CSVs as `train.txt`, `val.txt`, as the release's URLs name them),
+#: or `.json` (Kinetics-400's first release).
 ANNOTATION_NAME = re.compile(
-    r"kinetics[-_]?(?P<version>400|600|700(?:[-_]2020)?)?[-_](?P<split>train|validate|val|test)\.(?:csv|txt)"
-    r"|(?P<bare>train|validate|val|test)\.(?:csv|txt)", re.IGNORECASE)
+    r"kinetics[-_]?(?P<version>400|600|700(?:[-_]2020)?)?[-_](?P<split>train|validate|val|test)\.(?:csv|txt|json)"
+    r"|(?P<bare>train|validate|val|test)\.(?:csv|txt|json)", re.IGNORECASE)
 FILE_SPLITS = {"train": "train", "validate": "val", "val": "val", "test": "test"}
 #: Where the annotation CSVs sit, relative to the root, first first ("" is the root itself).
 ANNOTATION_DIRS = ("", "annotations", "data")
@@ -112,27 +118,15 @@ class KineticsOptions:
     video_dir: str | None = None
     #: Accept clip paths outside the corpus root (`../`, absolute, symlinks out).
     allow_outside_root: bool = False
-
-
-@dataclass(frozen=True)
-class Clip:
-    """One readable row of an annotation CSV (`label` None: a test file without labels)."""
-
-    youtube_id: str
-    start: float
-    end: float
-    label: str | None
-    split: str
-    where: str
-
-    @property
-    def sample_id(self) -> str:
-        return f"{self.youtube_id}_{int(self.start):06d}_{int(self.end):06d}"
+    #: The annotation files read: `auto` (a split's CSV, else its JSON: the first folder holding a CSV, else one
+    #: holding a JSON), `csv` or `json` alone.
+    annotations: AnnotationFormat = "auto"
 
 
 @register_corpus(CORPUS, KineticsOptions)
 def load_kinetics(corpus_dir: Path, options: KineticsOptions, split: str | None) -> LoadResult:
-    """Kinetics-400/600/700 (`train.csv`, `validate.csv`, `test.csv` + the clips), one sample per clip with its class.
+    """Kinetics-400/600/700 (`train.csv`, `validate.csv`, `test.csv`, or Kinetics-400's `kinetics_train.json`, ...,
+    + the clips), one sample per clip with its class.
 
     `split`: none or `all` for every split whose file is there, `train`, `val` or `test`.
 
@@ -142,19 +136,20 @@ def load_kinetics(corpus_dir: Path, options: KineticsOptions, split: str | None)
         ('0347ZoDXyP0_000014_000024', 'val/0347ZoDXyP0_000014_000024.mp4', 'abseiling')
 
     Raises:
-        CorpusNotFoundError: no annotation CSV (naming the folders searched and `-o annotations_dir=`), none of
+        CorpusNotFoundError: no annotation file (naming the folders searched and `-o annotations_dir=`), none of
             split `split`, or none of the clips listed found (a wrong folder, not a few videos gone).
-        CorpusFormatError: a CSV that is not UTF-8, or whose header lacks youtube_id, time_start or time_end.
+        CorpusFormatError: a file that is not UTF-8, a CSV whose header lacks youtube_id, time_start or time_end, a
+            JSON file that is not an object of entries (`kinetics_json.read_json_clips`).
         ConfigError: an unknown split, files of several versions without `-o version=`, or two files of a split.
     """
     wanted = check_split(split, SPLITS, NATIVE_SPLITS, "Kinetics")
-    files = annotation_files(corpus_dir, options.annotations_dir, options.version)
+    files, beside = annotation_files(corpus_dir, options.annotations_dir, options.version, options.annotations)
     if wanted is not None and wanted not in files:
-        raise CorpusNotFoundError(f"split {wanted!r} asked, but no Kinetics {wanted} CSV is in "
+        raise CorpusNotFoundError(f"split {wanted!r} asked, but no Kinetics {wanted} annotation file is in "
                                   f"{files[next(iter(files))].parent}; splits there: {list(files)}")
     result = LoadResult(samples=[])
     hint = _other_folders_hint(corpus_dir, files, options.annotations_dir)
-    listed = {s: read_clips(files[s], s, result.problems, hint=hint) if wanted in (None, s) else
+    listed = {s: read_split(files[s], s, result.problems, hint=hint) if wanted in (None, s) else
               _other_split_clips(files[s], s) for s in files}
     clips = first_listings([c for s in files if wanted in (None, s) for c in listed[s]], result.problems, "clip")
     found = _add_samples(corpus_dir, options, clips, _clips_per_video(listed), result)
@@ -168,7 +163,27 @@ def load_kinetics(corpus_dir: Path, options: KineticsOptions, split: str | None)
     result.metadata = {"annotation_files": [shown_path(corpus_dir, files[s]) for s in files if wanted in (None, s)],
                        "clips_listed": len(clips), "clips_missing": found.missing}
     _note_unstated_lengths(found.unstated_length, result.metadata)
+    _note_files_beside(corpus_dir, [p for s, p in beside if wanted in (None, s)], result.metadata)
     return result
+
+
+def read_split(path: Path, split: str, problems: list[LoadProblem], *, hint: str = "") -> list[Clip]:
+    """The clips of one split's annotation file: a CSV (`read_clips`) or, by its `.json` suffix, Kinetics-400's
+    JSON (`kinetics_json.read_json_clips`)."""
+    if path.suffix.lower() == ".json":
+        return read_json_clips(path, split, problems)
+    return read_clips(path, split, problems, hint=hint)
+
+
+def _note_files_beside(corpus_dir: Path, paths: list[Path], metadata: dict[str, Any]) -> None:
+    """Keep in `metadata` (`annotation_files_not_read`) and log the files of a split loaded from its other file (a
+    JSON beside its CSV: DeepMind's kinetics400.tar.gz ships both, listing the same clips)."""
+    if not paths:
+        return
+    metadata["annotation_files_not_read"] = [shown_path(corpus_dir, p) for p in paths]
+    kind = "json" if paths[0].suffix.lower() == ".json" else "csv"
+    log.info("Kinetics annotation files not read, as their split's %s file is (-o annotations=%s reads them): %s",
+             "JSON" if kind == "csv" else "CSV", kind, ", ".join(metadata["annotation_files_not_read"]))
 
 
 def _note_unstated_lengths(videos: list[str], metadata: dict[str, Any]) -> None:
@@ -198,7 +213,7 @@ def _other_split_clips(path: Path, split: str) -> list[Clip]:
     """The clips of a split file `--split` does not load, read only to count each video's clips: its problems
     are its own load's to name (none where it cannot be read)."""
     try:
-        return read_clips(path, split, [])
+        return read_split(path, split, [])
     except CorpusFormatError:
         return []
 
@@ -209,25 +224,48 @@ def _clips_per_video(listed: dict[str, list[Clip]]) -> Counter:
     return Counter(youtube_id for youtube_id, _ in {(c.youtube_id, c.sample_id) for cs in listed.values() for c in cs})
 
 
-def annotation_files(corpus_dir: Path, annotations_dir: str | None, version: str) -> dict[str, Path]:
-    """Each split's annotation CSV (split order), from option `annotations_dir`, else the first of
-    `ANNOTATION_DIRS` holding one; files stating another version than `version` are left out.
+def annotation_files(corpus_dir: Path, annotations_dir: str | None, version: str,
+                     annotations: str = "auto") -> tuple[dict[str, Path], list[tuple[str, Path]]]:
+    """Each split's annotation file (split order), from option `annotations_dir`, else the first of
+    `ANNOTATION_DIRS` holding one of the kind `annotations` reads (`auto`: one holding a CSV, else a JSON); files
+    stating another version than `version` are left out. A split with a CSV and a JSON there is read from the CSV
+    (`json`: the JSON); the other (split, file) pairs come second, not read.
 
     Raises:
-        CorpusNotFoundError: no annotation CSV, naming where it was looked for and the option.
-        ConfigError: files of several versions and `version` auto, or two files of one split.
+        CorpusNotFoundError: no annotation file, naming where it was looked for and the options.
+        ConfigError: files of several versions and `version` auto, or two files of one split and kind.
     """
     folders = [corpus_dir / annotations_dir] if annotations_dir is not None else \
         [corpus_dir / d for d in ANNOTATION_DIRS]
-    for folder in folders:
+    kinds = ("csv", "json") if annotations == "auto" else (annotations,)
+    for folder, kind in ((f, k) for k in kinds for f in folders):
         named = _annotation_names(folder)
-        if named:
-            return _one_per_split(folder, _of_version(folder, named, version))
+        if any(_kind(n) == kind for n, _, _ in named):
+            readable = _of_version(folder, [n for n in named if _kind(n[0]) in kinds], version)
+            with_csv = {split for name, _, split in readable if _kind(name) == "csv"}
+            read = [n for n in readable if _kind(n[0]) == "csv" or n[2] not in with_csv]
+            files = _one_per_split(folder, read)
+            beside = [(split, folder / name) for name, stated, split in named if (name, stated, split) not in read
+                      and split in files and (version == "auto" or stated in (None, version))]
+            return files, sorted(beside, key=lambda b: SPLITS.index(b[0]))
     looked = f"{folders[0]} (option annotations_dir)" if annotations_dir is not None else \
         ", ".join(str(f) for f in folders)
-    raise CorpusNotFoundError(f"no Kinetics annotation CSV (train.csv, validate.csv, val.csv, test.csv, or "
-                              f"kinetics[-_<version>]_<split>.csv) found in {looked}; -o annotations_dir= names the "
-                              "folder holding them (the release's label,youtube_id,time_start,time_end,split rows)")
+    raise CorpusNotFoundError(f"no Kinetics annotation {' or '.join(k.upper() for k in kinds)} ({_names_of(kinds)}) "
+                              f"found in {looked}; -o annotations_dir= names the folder holding them (the release's "
+                              "label,youtube_id,time_start,time_end,split rows)"
+                              f"{'' if annotations == 'auto' else '; -o annotations=auto reads either kind'}")
+
+
+def _kind(name: str) -> str:
+    """`json` for an annotation file named `.json`, else `csv` (`.csv`, `.txt`)."""
+    return "json" if name.lower().endswith(".json") else "csv"
+
+
+def _names_of(kinds: tuple[str, ...]) -> str:
+    """The annotation file names of `kinds`, as a refusal lists them."""
+    names = {"csv": "train.csv, validate.csv, val.csv, test.csv, or kinetics[-_<version>]_<split>.csv",
+             "json": "kinetics_train.json, kinetics_val.json, kinetics_test.json, train.json, ..."}
+    return "; ".join(names[k] for k in kinds)
 
 
 def _annotation_names(folder: Path) -> list[tuple[str, str | None, str]]:
@@ -349,12 +387,12 @@ def _row_reason(youtube_id: str, fields: dict[str, str], start: float | None, en
 
 
 def _seconds(text: str) -> float | None:
-    """A time in seconds (`14`, `14.0`): an int where whole (as the file names print it), else a float; None
-    where no finite number >= 0 (`base.seconds_or_none`) or none below 10**9 s."""
+    """A time in seconds (`14`, `14.0`): an int where whole (as the file names print it: `whole_seconds`), else a
+    float; None where no finite number >= 0 (`base.seconds_or_none`) or none below 10**9 s."""
     value = seconds_or_none(text)
-    if value is None or value >= 10**9:
+    if value is None or value >= MAX_SECONDS:
         return None
-    return int(value) if value.is_integer() else value
+    return whole_seconds(value)
 
 
 @dataclass
@@ -411,8 +449,8 @@ def _locate_clips(corpus_dir: Path, options: KineticsOptions, clips: list[Clip],
     for clip in clips:
         stems = [clip.sample_id, *([clip.youtube_id] if clips_of_video[clip.youtube_id] == 1 else [])]
         where = folders.of(clip.split, clip.label)
-        video = first_media_path(corpus_dir, where, [s + x for s in stems for x in VIDEO_SUFFIXES], where=clip.where,
-                                 allow_outside=options.allow_outside_root)
+        video = first_media_path(corpus_dir, where, [s + x for s in stems for x in VIDEO_SUFFIXES],
+                                 where=clip.location, allow_outside=options.allow_outside_root)
         located.append(LocatedClip(clip, where, stems, video))
     return located
 
@@ -448,7 +486,7 @@ def _whole_video_span(clip: Clip, video: str, extra: dict[str, Any]) -> tuple[fl
     length = extra.get(START_KEYS[MODALITY_DURATION_KEYS["video"]], 0.0) + duration
     if clip.start >= length:
         return None, None
-    end = held_end(extra, clip.start, clip.end, length, sample_id=clip.sample_id, where=clip.where, part="clip",
+    end = held_end(extra, clip.start, clip.end, length, sample_id=clip.sample_id, where=clip.location, part="clip",
                    length_name="stated end", source=f", from {video}'s header, the whole video", left_out="row")
     return (None, None) if isinstance(end, LoadProblem) else (clip.start, end)  # no problem: it starts before
 

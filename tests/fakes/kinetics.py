@@ -2,15 +2,18 @@
 `label,youtube_id,time_start,time_end,split,is_cc`; a test file without labels as Kinetics-600's and 700-2020's)
 and real clips named `<youtube_id>_<start:06d>_<end:06d>`: flat in `train/`, `val/`, `test/` (the CVDF tarballs), or
 in one folder per class (`<split>/<label>/`, as the ActivityNet crawler writes them, spaces or `_` in the name).
+Kinetics-400's first release instead (or as well) as JSON, one object per split keyed by YouTube id
+(`kinetics_train.json`: `{"0347ZoDXyP0": {"annotations": {"label": ..., "segment": [14.0, 24.0]}, ...}}`).
 
 `write_fake_kinetics` returns a `FakeCorpus` whose `expected` holds the samples a loader must yield for no split;
 `CLASSES` gives each labelled sample's class.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from tests.fakes import ExpectedSample, FakeCorpus, register_fake
+from tests.fakes import ExpectedSample, FakeCorpus, register_fake, replace_line
 from tests.fakes.av import tone, write_mp4
 from tests.fakes.vggsound import garble_line
 
@@ -27,7 +30,14 @@ CLIPS: tuple[tuple[str, str, int, int, str], ...] = (
 )
 #: The split folders of the CVDF copy.
 SPLIT_FOLDERS = {"train": "train", "val": "val", "test": "test"}
+#: The clips a JSON file can hold (one per YouTube video in a split: the files are keyed by YouTube id), as
+#: Kinetics-400's are.
+JSON_CLIPS = tuple(c for i, c in enumerate(CLIPS) if all(c[1] != d[1] or c[4] != d[4] for d in CLIPS[:i]))
 HEADER = "label,youtube_id,time_start,time_end,split,is_cc"
+#: Each split's `subset` as the release's JSON writes it.
+SUBSETS = {"train": "train", "val": "validate", "test": "test"}
+#: The JSON files' names in Kinetics-400's first release.
+JSON_NAMES = {"train": "kinetics_train.json", "val": "kinetics_val.json", "test": "kinetics_test.json"}
 UNLABELLED_HEADER = "youtube_id,time_start,time_end,split"
 
 
@@ -49,15 +59,31 @@ def annotation_csv(rows: list[tuple[str, str, int, int, str]], *, labelled: bool
     return "".join(line + "\n" for line in lines)
 
 
+def annotation_json(rows: list[tuple[str, str, int, int, str]], *, labelled: bool = True) -> str:
+    """The rows as Kinetics-400's first release writes a split's JSON: one object keyed by YouTube id, on one line,
+    each segment's times as floats (`[14.0, 24.0]`), the label left out of unlabelled entries."""
+    entries = {}
+    for label, youtube_id, start, end, split in rows:
+        if youtube_id in entries:
+            raise ValueError(f"a JSON file holds one clip per YouTube video; {youtube_id} twice (use JSON_CLIPS)")
+        annotations = {**({"label": label} if labelled else {}), "segment": [float(start), float(end)]}
+        entries[youtube_id] = {"annotations": annotations, "duration": float(end - start), "subset": SUBSETS[split],
+                               "url": f"https://www.youtube.com/watch?v={youtube_id}"}
+    return json.dumps(entries)
+
+
 def write_fake_kinetics(root: Path, *, annotations_dir: str = "annotations", file_names: dict[str, str] | None = None,
                         media_dir: str = "", class_folders: bool = False, labelled_test: bool = True,
                         suffixes: dict[str, str] | None = None,
-                        clips: tuple[tuple[str, str, int, int, str], ...] = CLIPS) -> FakeCorpus:
+                        clips: tuple[tuple[str, str, int, int, str], ...] = CLIPS,
+                        json_names: dict[str, str] | None = None) -> FakeCorpus:
     """A split CSV each in `annotations_dir` (`file_names`: split -> name; default train.csv, validate.csv,
-    test.csv) and each clip in `<media_dir>/<split>/` (in its class's folder with `class_folders`, the train
+    test.csv; `{}`: none) and a split JSON each named in `json_names` (`{"train": "kinetics_train.json"}`, see
+    `JSON_NAMES`), and each clip in `<media_dir>/<split>/` (in its class's folder with `class_folders`, the train
     split's named as the label, the others with `_` for spaces), as `<id>_<start:06d>_<end:06d><suffix>`
-    (`suffixes`: sample id -> suffix; default .mp4)."""
-    names = file_names or {"train": "train.csv", "val": "validate.csv", "test": "test.csv"}
+    (`suffixes`: sample id -> suffix; default .mp4). The fake's annotation file is the train split's CSV, else
+    its JSON."""
+    names = {"train": "train.csv", "val": "validate.csv", "test": "test.csv"} if file_names is None else file_names
     expected: dict[str, ExpectedSample] = {}
     for seed, (label, youtube_id, start, end, split) in enumerate(clips):
         sample_id = clip_id(youtube_id, start, end)
@@ -71,8 +97,15 @@ def write_fake_kinetics(root: Path, *, annotations_dir: str = "annotations", fil
     for split, name in names.items():
         rows = [c for c in clips if c[4] == split]
         (folder / name).write_text(annotation_csv(rows, labelled=labelled_test or split != "test"), encoding="utf-8")
-    train_csv = folder / names["train"]
-    return FakeCorpus("kinetics", root, train_csv, expected, corrupt=lambda: garble_line(train_csv, 3))
+    for split, name in (json_names or {}).items():
+        rows = [c for c in clips if c[4] == split]
+        (folder / name).write_text(annotation_json(rows, labelled=labelled_test or split != "test"), encoding="utf-8")
+    if "train" in names:
+        train_csv = folder / names["train"]
+        return FakeCorpus("kinetics", root, train_csv, expected, corrupt=lambda: garble_line(train_csv, 3))
+    train_json = folder / (json_names or {})["train"]
+    return FakeCorpus("kinetics", root, train_json, expected,
+                      corrupt=lambda: replace_line(train_json, 1, '{"0347ZoDXyP0": {"annotations": fourteen}}'))
 
 
 def write_video_clip(path: Path, seed: int, duration: float = 1.0) -> Path:
@@ -99,6 +132,14 @@ def write_fake_kinetics_crawler(root: Path) -> FakeCorpus:
     return write_fake_kinetics(root, annotations_dir="data", file_names=names, media_dir="videos",
                                class_folders=True, labelled_test=False,
                                suffixes={clip_id("-3Ssbl6_Xo8", 0, 10): ".mkv"})
+
+
+@register_fake("kinetics", "first-release-json")
+def write_fake_kinetics_json(root: Path) -> FakeCorpus:
+    """Kinetics-400's first release: data/kinetics_{train,val,test}.json (one line each, the test entries without
+    labels) and no CSV, every clip an MP4 in train/, val/, test/."""
+    return write_fake_kinetics(root, annotations_dir="data", file_names={}, json_names=JSON_NAMES,
+                               labelled_test=False, clips=JSON_CLIPS)
 
 
 def write_live_matroska_clip(path: Path, seed: int, duration: float = 1.0) -> Path:
