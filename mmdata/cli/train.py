@@ -118,7 +118,7 @@ def cross_validate_command(
                                                                    "name (as for `mmdata fuse`).")],
     folds: Annotated[Optional[list[str]], typer.Option(
         "--folds", help="Folds to hold out as test (repeat or comma list; default: every fold).")] = None,
-    val: Annotated[str, typer.Option(
+    val: Annotated[Literal["none", "next"], typer.Option(
         "--val", help="none (C = 1, every other fold trains) | next (the next fold is val and chooses C).")] = "none",
     tables: Annotated[Optional[list[str]], typer.Option(
         "--tables", "--table", "-t", help="Tables or modalities to fuse (as for `mmdata fuse`).")] = None,
@@ -144,7 +144,7 @@ def cross_validate_command(
                                class_label=class_label, classes_file=classes,
                                missing_class=missing_class)  # type: ignore[arg-type]
     config = CrossValidateConfig(fold_by=fold_by, fuse=fuse_options, folds=tuple(table_names(folds) or ()) or None,
-                                 val=val, seed=seed)  # type: ignore[arg-type]
+                                 val=val, seed=seed)
     report = run_cross_validation(dataset_dir, checked_dir(output_dir, "OUTPUT_DIR"), config, force=force)
     typer.echo(report.text())
     typer.echo(f"metrics: {report.output_dir / CROSS_VALIDATE_FILE}")

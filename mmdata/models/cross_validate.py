@@ -29,6 +29,7 @@ from typing import Any, Literal
 from mmdata.errors import ConfigError, DatasetError, MmdataError
 from mmdata.fusion.folds import FoldSplits, check_fold_key, fold_values, natural_order
 from mmdata.fusion.fuse import FuseOptions
+from mmdata.models.report import json_ready
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class CrossValidateConfig:
 
     def to_json(self) -> dict[str, Any]:
         """The options (paths as absolute strings); `folds` apart, a resumed run must match them."""
-        options = {f.name: _plain(getattr(self.fuse, f.name)) for f in fields(FuseOptions)
+        options = {f.name: json_ready(getattr(self.fuse, f.name)) for f in fields(FuseOptions)
                    if f.name not in ("folds", "format", "overwrite")}
         return {"fold_by": self.fold_by, "folds": list(self.folds) if self.folds else None, "val": self.val,
                 "seed": self.seed, "fuse": options}
@@ -409,9 +410,9 @@ def _run_fold(dataset_root: Path, export: Path, config: CrossValidateConfig, spl
 def _named_for_fold(error: MmdataError, fold: str) -> MmdataError:
     """`error` again, its message starting with the fold it stopped."""
     try:
-        return type(error)(f"fold {fold} (--test-fold {fold}): {error}")
+        return type(error)(f"fold {fold} (held out as test): {error}")
     except TypeError:  # a class of another signature: the message still says it
-        return DatasetError(f"fold {fold} (--test-fold {fold}): {error}")
+        return DatasetError(f"fold {fold} (held out as test): {error}")
 
 
 def _report(dataset_root: Path, output_dir: Path, config: CrossValidateConfig,
@@ -459,22 +460,10 @@ def _reference_model(results: list[FoldResult]) -> str:
 
 
 def _write_summary(output_dir: Path, document: dict[str, Any]) -> None:
-    from mmdata.models.report import json_ready
     from mmdata.store.files import write_text_atomic
 
     output_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(output_dir / CROSS_VALIDATE_FILE, json.dumps(json_ready(document), indent=2) + "\n")
-
-
-def _plain(value: Any) -> Any:
-    """A fuse option as JSON holds it: paths as strings, tuples as lists, mappings as dicts."""
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): _plain(v) for k, v in dict(value).items()}
-    return value
 
 
 __all__ = ["CROSS_VALIDATE_FILE", "CrossValidateConfig", "CrossValidateReport", "FoldResult", "fold_statistics",

@@ -138,7 +138,7 @@ def test_a_fold_error_names_the_fold_and_keeps_the_folds_done(tmp_path):
         row["class"] = row["class"] if row["fold"] == 1 else "ant"
     (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     extract("manifest", corpus, tmp_path / "ds", extractors=["hashed-bow:dim=8"], num_workers=0)
-    with pytest.raises(DatasetError, match="^fold 1 \\(--test-fold 1\\): split 'train' of .*fold-1: all 16 rows "
+    with pytest.raises(DatasetError, match="^fold 1 \\(held out as test\\): split 'train' of .*fold-1: all 16 rows "
                                            "with a class are 'ant'"):
         run_cross_validation(tmp_path / "ds", tmp_path / "cv", config(folds=("2", "1")))
     saved = json.loads((tmp_path / "cv" / CROSS_VALIDATE_FILE).read_text())
