@@ -25,6 +25,7 @@ import csv
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -334,12 +335,7 @@ def _names_row_by_row(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedA
 
     out: list[str | list[str] | None] = []
     first_list = first_name = None
-    for row, text in enumerate(extra.to_pylist()):
-        try:
-            parsed = json.loads(text) if text is not None else {}
-        except ValueError as e:
-            raise DatasetError(f"sample {sample_ids[row].as_py()!r}: its `extra` is not JSON ({e}); the samples table "
-                               "is damaged: extract the corpus again into a new output directory") from e
+    for row, parsed in parsed_extra(extra, sample_ids):
         value = row_value(parsed.get(key) if isinstance(parsed, dict) else None, sample_ids[row].as_py(), key, separator)
         if isinstance(value, list) and first_list is None:
             first_list = row
@@ -351,6 +347,20 @@ def _names_row_by_row(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedA
     if first_name is not None:
         refuse_mixed(sample_ids[first_list].as_py(), sample_ids[first_name].as_py(), str(out[first_name]), key)
     return pa.array(out, LIST_TYPE)
+
+
+def parsed_extra(extra: pa.ChunkedArray | pa.Array,
+                 sample_ids: pa.ChunkedArray | pa.Array) -> Iterator[tuple[int, Any]]:
+    """(row, its `extra` parsed) for every sample, {} where it has none: the strict path of readers of one key.
+
+    Raises:
+        DatasetError: an `extra` that is not JSON, naming the sample."""
+    for row, text in enumerate(single_chunk(extra).to_pylist()):
+        try:
+            yield row, json.loads(text) if text is not None else {}
+        except ValueError as e:
+            raise DatasetError(f"sample {sample_ids[row].as_py()!r}: its `extra` is not JSON ({e}); the samples table "
+                               "is damaged: extract the corpus again into a new output directory") from e
 
 
 def _refuse_missing(values: pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str) -> None:

@@ -15,7 +15,6 @@ refused in one line naming the sample or the values there are.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.fusion.classes import extra_keys, values_in_one_parse
+from mmdata.fusion.classes import extra_keys, parsed_extra, values_in_one_parse
 from mmdata.options import did_you_mean
-from mmdata.store.arrays import single_chunk
 
 #: Sample ids a refusal names.
 EXAMPLES = 3
@@ -144,12 +142,7 @@ def _values_row_by_row(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.Chunked
                        key: str) -> pa.Array:
     """The values from a Python parse of each row: the strict path, which names a bad sample."""
     out: list[str | None] = []
-    for row, text in enumerate(single_chunk(extra).to_pylist()):
-        try:
-            parsed = json.loads(text) if text is not None else {}
-        except ValueError as e:
-            raise DatasetError(f"sample {sample_ids[row].as_py()!r}: its `extra` is not JSON ({e}); the samples table "
-                               "is damaged: extract the corpus again into a new output directory") from e
+    for row, parsed in parsed_extra(extra, sample_ids):
         value = parsed.get(key) if isinstance(parsed, dict) else None
         if isinstance(value, float) and value.is_integer():
             value = int(value)
