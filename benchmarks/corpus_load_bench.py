@@ -328,11 +328,12 @@ def make_audioset_corpus(num_segments: int, seed: int = 0) -> Path:
     return root
 
 
-def write_wav(path: Path, samples: np.ndarray) -> None:
+def write_wav(path: Path, samples: np.ndarray, rate: int = WAV_RATE) -> None:
+    """A 16-bit mono WAV at `rate` (16 kHz by default)."""
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
-        out.setframerate(WAV_RATE)
+        out.setframerate(rate)
         out.writeframes(samples.tobytes())
 
 

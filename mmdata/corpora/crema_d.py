@@ -15,9 +15,10 @@ Cloned without git-lfs (or downloaded as the repository's zip) every media file 
 One sample per clip: sample_id the stem (`1001_DFA_ANG_XX`), group_id the actor (`1001`, so `check` reports an
 actor in two splits), `transcript` the sentence said, `label` null, and in `extra`: `emotion` (anger, disgust, fear,
 happy, neutral, sad: `fuse --class-label emotion`), `level` (low, medium, high, unspecified), `sentence` (its code),
-`actor` (a number), `fold`, the actor's `age`, `sex`, `race` and `ethnicity` from VideoDemographics.csv where it
-has the actor's row, and the durations the media headers state. Option media: `audio` (AudioWAV/, the default),
-`video` (VideoFlash/'s FLV as the sample's video: audio extractors read its sound track), `audio+video` (both).
+`actor` (a number), `fold`, the actor's `age`, `sex` (male, female: lower case, as RAVDESS's), `race` and
+`ethnicity` from VideoDemographics.csv where it has the actor's row, and the durations the media headers state.
+Option media: `audio` (AudioWAV/, the default), `video` (VideoFlash/'s FLV as the sample's video: audio extractors
+read its sound track), `audio+video` (both).
 
 Splits are by actor: CREMA-D ships none. `extra.fold` deals the actors in id order into 5 folds, (actor - 1001)
 % 5 + 1 (18 or 19 actors each); option test_fold (5 by default) is `test`, val_fold (none) `val`, the others `train`.
@@ -59,7 +60,9 @@ from mmdata.corpora.held_out import check_held_out, held_out_split, wanted_split
 from mmdata.corpora.media_captions import (
     MediaFolders,
     check_split,
+    folder_entries,
     media_pair,
+    most_common_kind,
     read_media_headers,
 )
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
@@ -108,6 +111,7 @@ SPLIT_ALIASES = {"validation": "val"}
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
 #: A clip's stem: `1001_DFA_ANG_XX`.
 CLIP_NAME = re.compile(r"(?P<actor>[0-9]{4})_(?P<sentence>[A-Za-z]{3})_(?P<emotion>[A-Za-z]{3})_(?P<level>[A-Za-z]{2})")
+#: VideoDemographics.csv's Sex values; `extra.sex` holds them lower case (`male`, as RAVDESS's `extra.sex`).
 SEXES = ("Male", "Female")
 
 
@@ -247,8 +251,8 @@ def _find_clips(corpus_dir: Path, folders: dict[str, MediaFolders], options: Cre
         folder = media.folders[0]
         base = str(corpus_dir / folder)
         base = base if base.endswith(os.sep) else base + os.sep
-        entries = _entries(corpus_dir / folder)
-        copies = Counter(name.lower() for name, is_file, _ in entries if is_file)  # > 1: a clip's copies
+        entries = folder_entries(corpus_dir / folder)
+        copies = Counter(entry.name.lower() for entry in entries if entry.is_file)  # > 1: a clip's copies
         prefix = None  # the checked path of the folder's files that are no links, less their name
         for name, is_file, is_link in entries:
             where = base + name
@@ -325,30 +329,6 @@ def _name_lacking(corpus_dir: Path, media: MediaFolders, options: CremaDOptions,
         problems.append(LoadProblem(sample_id, str(corpus_dir / readable[0]), (
             f"no {kind} file {sample_id}{SUFFIXES[kind]} in {media.searched_folders()} beside it "
             f"(option media={options.media} reads both); clip left out")))
-
-
-def _entries(folder: Path) -> list[tuple[str, bool, bool]]:
-    """`(name, is a regular file (links followed), is a link)` of each entry of `folder` (files, folders and the
-    rest), sorted by name: one `os.scandir`; none where it cannot be listed."""
-    try:
-        with os.scandir(folder) as listing:
-            return sorted((entry.name, _is_file(entry), _is_link(entry)) for entry in listing)
-    except OSError:
-        return []
-
-
-def _is_file(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_file()  # follows links, as opening the file will
-    except OSError:
-        return False
-
-
-def _is_link(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_symlink()
-    except OSError:
-        return True  # judged by where it leads, as a link is
 
 
 def _not_a_clip(name: str, where: str, is_file: bool, kind: str, media: MediaFolders) -> LoadProblem | None:
@@ -431,8 +411,8 @@ def _file_problem(path: Path, kind: str) -> str | None:
 
 
 def _read_demographics(path: Path, problems: list[LoadProblem]) -> dict[int, dict[str, Any]] | None:
-    """Actor -> {age, sex, race, ethnicity} from VideoDemographics.csv (None where there is no such file: logged);
-    a row that is not an actor's is named `file:line`.
+    """Actor -> {age, sex, race, ethnicity} from VideoDemographics.csv (None where there is no such file: logged),
+    sex lower case (`male`, `female`, as RAVDESS's); a row that is not an actor's is named `file:line`.
 
     Raises:
         CorpusFormatError: an empty file, a header lacking a column of `DEMOGRAPHICS_COLUMNS` or naming one twice or
@@ -466,7 +446,7 @@ def _read_demographics(path: Path, problems: list[LoadProblem]) -> dict[int, dic
             problems.append(LoadProblem(None, where, f"{reason}; row left out"))
             continue
         first_at[int(row["ActorID"])] = where
-        actors[int(row["ActorID"])] = {"age": int(row["Age"]), "sex": row["Sex"], "race": row["Race"],
+        actors[int(row["ActorID"])] = {"age": int(row["Age"]), "sex": row["Sex"].lower(), "race": row["Race"],
                                        "ethnicity": row["Ethnicity"]}
     return actors
 
@@ -512,9 +492,7 @@ def _add_samples(corpus_dir: Path, options: CremaDOptions, chosen: list[tuple[_C
 def _none_readable(corpus_dir: Path, problems: list[LoadProblem]) -> str:
     """Why a load found clip files but loaded none: the most common reason (by its first words), with its first
     file."""
-    kinds = Counter(_reason_kind(p.reason) for p in problems)
-    kind, count = kinds.most_common(1)[0]
-    first = next(p for p in problems if _reason_kind(p.reason) == kind)
+    first, count = most_common_kind(problems, lambda p: _reason_kind(p.reason))
     return (f"none of the CREMA-D clip files in {corpus_dir} loads; the most common reason ({count} of "
             f"{len(problems)} problems, first {first.path}): {first.reason.removesuffix('; file left out')}")
 

@@ -25,7 +25,6 @@ a file none of whose rows is left stops the load, naming the most common reason.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -44,6 +43,7 @@ from mmdata.corpora.media_captions import (
     media_pair,
     media_path,
     missing_media_problem,
+    most_common_kind,
     read_media_headers,
     repeated_entry_problem,
     shown_path,
@@ -288,9 +288,7 @@ def _no_clip_message(path: Path, row_count: int, problems: list[LoadProblem]) ->
     if not problems:
         return (f"{path}: no row under the header; expected one row per clip (ESC-50's meta/esc50.csv lists "
                 "2,000)")
-    kinds = Counter(p.reason.split(" ", 1)[0] for p in problems)
-    kind, count = kinds.most_common(1)[0]
-    first = next(p for p in problems if p.reason.split(" ", 1)[0] == kind)
+    first, count = most_common_kind(problems, lambda p: p.reason.split(" ", 1)[0])
     return (f"{path}: none of its {row_count} rows is a clip; the most common reason ({count} of {len(problems)} "
             f"rows, first at {first.path}): {first.reason.removesuffix('; row left out')}; expected rows as "
             "ESC-50's meta/esc50.csv writes them (1-100032-A-0.wav,1,0,dog,True,100032,A)")

@@ -15,11 +15,11 @@ alone is read in one thread unless that variable is set: `read_media_headers`).
 from __future__ import annotations
 
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, given_image_dir, safe_relative_path
 from mmdata.errors import ConfigError, CorpusNotFoundError
@@ -84,12 +84,42 @@ class MediaFolders:
         return self.listings[folder]
 
 
+class FolderEntry(NamedTuple):
+    """An entry of a folder as `folder_entries` lists it."""
+
+    name: str
+    #: A regular file, links followed (as opening it will); False where that cannot be told.
+    is_file: bool
+    #: A symbolic link (whatever it leads to); True where that cannot be told (judged by where it would lead).
+    is_link: bool
+
+
 def regular_file_names(folder: Path) -> list[str]:
     """The names of the regular files (links followed) in `folder`, in the order the system lists them; none where
     there is no such folder or it cannot be read (it holds nothing a loader finds). One `os.scandir`."""
     try:
         with os.scandir(folder) as entries:
             return [e.name for e in entries if _is_file(e)]
+    except OSError:
+        return []
+
+
+def subfolder_names(folder: Path) -> list[str]:
+    """The names of the folders (links followed) in `folder`, sorted; none where it cannot be listed. One
+    `os.scandir`."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(e.name for e in entries if _is_dir(e))
+    except OSError:
+        return []
+
+
+def folder_entries(folder: Path) -> list[FolderEntry]:
+    """Every entry of `folder` (files, folders and the rest, hidden ones too), sorted by name: whether each is a
+    regular file and whether it is a link; none where `folder` cannot be listed. One `os.scandir`."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(FolderEntry(e.name, _is_file(e), _is_link(e)) for e in entries)
     except OSError:
         return []
 
@@ -120,10 +150,37 @@ def folder_list(folders: Iterable[str]) -> str:
 
 
 def _is_file(entry: os.DirEntry) -> bool:
+    """Whether a listed entry is a regular file, links followed (as opening it will); False where it cannot tell."""
     try:
-        return entry.is_file()  # follows symlinks, as opening the file will
+        return entry.is_file()
     except OSError:
         return False
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    """Whether a listed entry is a folder, links followed; False where it cannot tell."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_link(entry: os.DirEntry) -> bool:
+    """Whether a listed entry is a symbolic link; True where it cannot tell (judged by where it leads, as a link)."""
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True
+
+
+def most_common_kind(items: Iterable[Item], kind: Callable[[Item], str]) -> tuple[Item, int]:
+    """The first of `items` (at least one) of the kind most of them have (`kind(item)`: a problem's kind of reason),
+    and how many have it; of kinds as common, the one met first. What a refusal of a load none of whose entries is
+    kept names: the most common reason, at its first file or row."""
+    listed = list(items)
+    kinds = [kind(item) for item in listed]
+    top, count = Counter(kinds).most_common(1)[0]
+    return listed[kinds.index(top)], count
 
 
 def media_path(corpus_dir: Path, folders: MediaFolders, name: str, *, where: str | Callable[[], str],

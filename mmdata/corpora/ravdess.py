@@ -52,7 +52,14 @@ from typing import Any, Literal
 
 from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, LoadResult, register_corpus, safe_relative_path
 from mmdata.corpora.held_out import check_held_out, held_out_split, wanted_split
-from mmdata.corpora.media_captions import holds_file_with_suffix, media_pair, read_media_headers
+from mmdata.corpora.media_captions import (
+    folder_entries,
+    holds_file_with_suffix,
+    media_pair,
+    most_common_kind,
+    read_media_headers,
+    subfolder_names,
+)
 from mmdata.errors import CorpusFormatError, CorpusNotFoundError
 from mmdata.media.files import media_file_problem
 from mmdata.records import MODALITY_DURATION_KEYS, Sample
@@ -200,11 +207,11 @@ def _actor_folders(corpus_dir: Path) -> list[tuple[str, int]]:
     """(folder relative to the root, its actor) of each `Actor_NN` folder in the root or in a folder of it named as
     a zip unpacks (`Audio_Speech_Actors_01-24/`), in name order, the root's first."""
     found = []
-    for name in _subfolders(corpus_dir):
+    for name in subfolder_names(corpus_dir):
         if ACTOR_DIR.fullmatch(name):
             found.append((name, int(name[-2:])))
         elif ZIP_DIR.fullmatch(name):
-            found += [(f"{name}/{sub}", int(sub[-2:])) for sub in _subfolders(corpus_dir / name)
+            found += [(f"{name}/{sub}", int(sub[-2:])) for sub in subfolder_names(corpus_dir / name)
                       if ACTOR_DIR.fullmatch(sub)]
     found.sort(key=lambda folder: ("/" in folder[0], folder[0]))
     return found
@@ -224,7 +231,7 @@ def _no_file_found(corpus_dir: Path, folders: list[tuple[str, int]]) -> CorpusNo
 def _loose_mp4s(corpus_dir: Path) -> str:
     """Where the root's zip-named folders hold MP4s themselves, outside any `Actor_NN` folder (no deeper look: one
     listing each, up to its first MP4), the loader not reading them, and where they belong ("" for none)."""
-    loose = [f"{name}/" for name in _subfolders(corpus_dir)
+    loose = [f"{name}/" for name in subfolder_names(corpus_dir)
              if ZIP_DIR.fullmatch(name) and _holds_mp4(corpus_dir / name)]
     if not loose:
         return ""
@@ -240,46 +247,19 @@ def _holds_mp4(folder: Path) -> bool:
         return False
 
 
-def _subfolders(folder: Path) -> list[str]:
-    """The names of the folders (links followed) in `folder`, sorted; none where it cannot be listed."""
-    try:
-        with os.scandir(folder) as entries:
-            return sorted(e.name for e in entries if _is_dir(e))
-    except OSError:
-        return []
-
-
-def _is_dir(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
 def _visible_files(folder: Path) -> tuple[list[str], list[str]]:
     """The names of the regular files (links followed) of `folder` and of its links whose target is missing (a
     git-annex or DataLad copy whose content was not fetched), each sorted, hidden ones (`.DS_Store`, AppleDouble
-    `._*`) left out; none where `folder` cannot be listed. One `os.scandir`."""
+    `._*`) left out; none where `folder` cannot be listed. One `os.scandir` (`folder_entries`)."""
     files, dangling = [], []
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if _is_file(entry):
-                    files.append(entry.name)
-                elif entry.is_symlink() and not os.path.exists(entry.path):
-                    dangling.append(entry.name)
-    except OSError:
-        return [], []
-    return sorted(files), sorted(dangling)
-
-
-def _is_file(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_file()
-    except OSError:
-        return False
+    for entry in folder_entries(folder):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file:
+            files.append(entry.name)
+        elif entry.is_link and not os.path.exists(folder / entry.name):
+            dangling.append(entry.name)
+    return files, dangling
 
 
 def _read_file_names(corpus_dir: Path, folders: list[tuple[str, int]], problems: list[LoadProblem]) -> list[_File]:
@@ -359,8 +339,7 @@ def _no_link_target(corpus_dir: Path, links: list[LoadProblem]) -> CorpusNotFoun
 def _no_file_message(corpus_dir: Path, named: int, rejected: list[tuple[str, str, str]]) -> str:
     """Why no file of the actor folders is a RAVDESS file: the most common kind of reason (`rejected`: (kind, path,
     reason) of each file), at its first file."""
-    kind, count = Counter(k for k, _, _ in rejected).most_common(1)[0]
-    _, path, reason = next(r for r in rejected if r[0] == kind)
+    (_, path, reason), count = most_common_kind(rejected, lambda r: r[0])
     return (f"none of the {named} files in the Actor_NN folders of {corpus_dir} is named as RAVDESS names them; the "
             f"most common reason ({count} of {named} files), first {path}: {reason}")
 

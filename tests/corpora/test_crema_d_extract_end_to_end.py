@@ -43,7 +43,7 @@ def test_every_clip_is_a_row_with_its_emotion_actor_and_a_log_mel_sequence(extra
     extra = json.loads(row["extra"])
     assert (row["split"], row["group_id"]) == ("test", "1010")
     assert (extra["emotion"], extra["level"], extra["actor"], extra["fold"], extra["sex"]) == (
-        "anger", "high", 1010, 5, "Female")
+        "anger", "high", 1010, 5, "female")
     logmel = data.read_table("audio.librosa-logmel").column("sample_id").to_pylist()
     assert sorted(logmel) == sorted(fake.expected)
 

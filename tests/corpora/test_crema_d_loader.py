@@ -49,9 +49,11 @@ def test_one_sample_per_clip_with_its_emotion_actor_and_demographics(crema):
     assert (clip.split, clip.group_id, clip.corpus, clip.label, clip.captions) == ("test", "1005", "crema-d", None, ())
     assert clip.transcript == "It's eleven o'clock"
     assert clip.extra == {"emotion": "anger", "level": "high", "sentence": "IEO", "actor": 1005, "fold": 5, "age": 29,
-                          "sex": "Male", "race": "African American", "ethnicity": "Not Hispanic",
+                          "sex": "male", "race": "African American", "ethnicity": "Not Hispanic",
                           "audio_duration": 0.5}
     assert samples["1002_TIE_SAD_XX"].extra["level"] == "unspecified"
+    # the CSV's Male/Female lower case, as RAVDESS's extra.sex: `fuse --class-label sex` lines the two up
+    assert {s.extra["sex"] for s in samples.values()} == {"male", "female"}
     assert result.metadata == {"media": "audio", "split_scheme": "folds", "test_fold": 5, "val_fold": None,
                                "keep_damaged": False, "demographics_file": "VideoDemographics.csv",
                                "media_dirs": {"audio": "AudioWAV"}}
@@ -358,7 +360,7 @@ def test_malformed_demographics_rows_are_named_at_their_line_and_their_actors_ke
         f"{a},AGE,SEX,RACE,ETHNICITY)" for a in (1003, 1004, 1010)]
     samples = samples_by_id(result)
     assert len(samples) == len(crema.expected)
-    assert "sex" not in samples["1003_DFA_ANG_XX"].extra and samples["1001_DFA_ANG_XX"].extra["sex"] == "Male"
+    assert "sex" not in samples["1003_DFA_ANG_XX"].extra and samples["1001_DFA_ANG_XX"].extra["sex"] == "male"
 
 
 def test_no_demographics_file_is_a_warning_and_no_field(tmp_path, caplog):

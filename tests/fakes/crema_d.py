@@ -22,7 +22,8 @@ ACTORS = (1001, 1002, 1003, 1004, 1005, 1010, 1015)
 PITCH = {"ANG": 880.0, "NEU": 220.0, "SAD": 440.0, "HAP": 660.0, "FEA": 550.0, "DIS": 330.0}
 EMOTIONS = ("ANG", "NEU", "SAD")
 SENTENCES = {"DFA": "Don't forget a jacket", "TIE": "That is exactly what happened", "IEO": "It's eleven o'clock"}
-#: (age, sex, race, ethnicity) of each actor, as VideoDemographics.csv gives the release's first ones.
+#: (age, sex, race, ethnicity) of each actor, as VideoDemographics.csv gives the release's first ones (the loader's
+#: `extra.sex` is the Sex lower case: `male`, `female`).
 PEOPLE = {1001: (51, "Male", "Caucasian", "Not Hispanic"), 1002: (21, "Female", "Caucasian", "Not Hispanic"),
           1003: (21, "Female", "Caucasian", "Not Hispanic"), 1004: (42, "Female", "Caucasian", "Not Hispanic"),
           1005: (29, "Male", "African American", "Not Hispanic"), 1010: (27, "Female", "Caucasian", "Not Hispanic"),
