@@ -241,19 +241,26 @@ def annotation_files(corpus_dir: Path, annotations_dir: str | None, version: str
     for folder, kind in ((f, k) for k in kinds for f in folders):
         named = _annotation_names(folder)
         if any(_kind(n) == kind for n, _, _ in named):
-            readable = _of_version(folder, [n for n in named if _kind(n[0]) in kinds], version)
-            with_csv = {split for name, _, split in readable if _kind(name) == "csv"}
-            read = [n for n in readable if _kind(n[0]) == "csv" or n[2] not in with_csv]
+            # the CSVs decide the splits they hold: a JSON is a candidate only for a split without one (so a stray
+            # JSON of another version beside them neither counts in the version check nor is listed as unread)
+            csvs = [n for n in named if _kind(n[0]) == "csv" and "csv" in kinds]
+            with_csv = {split for _, _, split in csvs}
+            jsons = [n for n in named if _kind(n[0]) == "json" and "json" in kinds and n[2] not in with_csv]
+            read = _of_version(folder, csvs + jsons, version)
             files = _one_per_split(folder, read)
+            versions = {stated for _, stated, _ in read if stated is not None}
             beside = [(split, folder / name) for name, stated, split in named if (name, stated, split) not in read
-                      and split in files and (version == "auto" or stated in (None, version))]
+                      and split in files and (stated is None or stated in (versions or {stated}))
+                      and (version == "auto" or stated in (None, version))]
             return files, sorted(beside, key=lambda b: SPLITS.index(b[0]))
     looked = f"{folders[0]} (option annotations_dir)" if annotations_dir is not None else \
         ", ".join(str(f) for f in folders)
+    held = ("label,youtube_id,time_start,time_end,split rows" if kinds == ("csv",) else
+            "objects of clips by YouTube id" if kinds == ("json",) else
+            "CSVs of label,youtube_id,time_start,time_end,split rows, or JSON objects of clips")
     raise CorpusNotFoundError(f"no Kinetics annotation {' or '.join(k.upper() for k in kinds)} ({_names_of(kinds)}) "
                               f"found in {looked}; -o annotations_dir= names the folder holding them (the release's "
-                              "label,youtube_id,time_start,time_end,split rows)"
-                              f"{'' if annotations == 'auto' else '; -o annotations=auto reads either kind'}")
+                              f"{held}){'' if annotations == 'auto' else '; -o annotations=auto reads either kind'}")
 
 
 def _kind(name: str) -> str:

@@ -6,7 +6,7 @@ object keyed by YouTube id (`train.json`, `kinetics-400_train.json`, `kinetics_6
     {"---QUuC4vJs": {"annotations": {"label": "testifying", "segment": [84.0, 94.0]}, "duration": 10.0,
                      "subset": "train", "url": "https://www.youtube.com/watch?v=---QUuC4vJs"}, ...}
 An entry is the clip a CSV row is: `segment` its time_start and time_end (integers where whole, as the clip files'
-`%06d` names print them); a test entry may have no `label`. `duration` and `url` are not read. The release writes
+`%06d` names print them); a test entry may have no `label` (or an empty one). `duration` and `url` are not read. The release writes
 each file on one line, so an entry is named `file:line:column: ---QUuC4vJs` (its member `...: ---QUuC4vJs.subset`),
 located only when a problem names it.
 """
@@ -18,8 +18,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mmdata.corpora.base import REPEATED_ENTRY, JsonLocator, LoadProblem, expect, json_number, read_json, \
-    short_repr, text_problem
+from mmdata.corpora.base import REPEATED_ENTRY, JsonLocator, LoadProblem, json_number, read_json, short_repr, \
+    text_problem
 from mmdata.corpora.json_keys import REPEATED_KEY_HINT, RepeatedKey
 from mmdata.errors import CorpusFormatError
 
@@ -72,7 +72,8 @@ def read_json_clips(path: Path, split: str, problems: list[LoadProblem]) -> list
     repeats: list[RepeatedKey] = []
     data = read_json(path, repeats)
     locate = JsonLocator(path, first_of_repeated=True)  # a repeated YouTube id's entry kept is its first
-    expect(isinstance(data, dict), locate.where(), f"expected an object of clips, {LAYOUT}, got {short_repr(data)}")
+    if not isinstance(data, dict):  # the message only then: a whole file's repr is no small cost
+        raise CorpusFormatError(f"{locate.where()}: expected an object of clips, {LAYOUT}, got {short_repr(data)}")
     if data and not any(isinstance(entry, dict) and "annotations" in entry for entry in data.values()):
         raise CorpusFormatError(f"{locate.where()}: no entry has 'annotations' (keys: {short_repr(list(data))}); "
                                 f"expected {LAYOUT}; -o annotations=csv reads the CSVs alone")
@@ -140,6 +141,8 @@ def _read_entry(youtube_id: str, entry: Any, split: str,
 def _label(annotations: dict, split: str) -> str | None | tuple[tuple[str, ...], str]:
     """The entry's stripped label (None: none, allowed in the test split alone), or (steps, why) of a fault."""
     label = annotations.get("label")
+    if split == "test" and isinstance(label, str) and not label.strip():
+        label = None  # a test entry's empty label: no class, as a test CSV without a label column
     if label is None:
         return None if split == "test" else (("annotations",), "no annotations.label; expected the clip's class "
                                                               "(only test entries go without)")

@@ -197,6 +197,26 @@ def test_the_annotations_option_chooses_the_kind_and_auto_prefers_a_folder_of_cs
         load_corpus("kinetics", json_only.root)
 
 
+def test_a_stray_json_of_another_version_beside_the_csvs_changes_nothing(tmp_path):
+    names = {split: f"kinetics-400_{split}.csv" for split in ("train", "val", "test")}
+    root = tmp_path / "c"
+    write_fake_kinetics(root, file_names=names, clips=JSON_CLIPS)
+    (root / "annotations" / "kinetics_600_train.json").write_text(annotation_json([JSON_CLIPS[0]]))
+    for options in ({}, {"annotations": "csv"}):
+        result = load_corpus("kinetics", root, options=options)
+        assert len(result.samples) == len(JSON_CLIPS) and result.problems == []
+        assert "annotation_files_not_read" not in result.metadata  # not this copy's train split in another form
+
+
+def test_a_test_entry_with_an_empty_label_is_a_clip_without_a_class(tmp_path):
+    fake = _json_copy(tmp_path / "c", labelled_test=False)
+    test_file = fake.root / "data" / JSON_NAMES["test"]
+    _edit_entries(test_file, lambda entries: [e["annotations"].update(label="") for e in entries.values()])
+    result = load_corpus("kinetics", fake.root)
+    assert result.problems == [] and len(result.samples) == len(JSON_CLIPS)
+    assert all("class" not in s.extra for s in result.samples if s.split == "test")
+
+
 def test_two_json_files_of_a_split_or_of_two_versions_are_refused(tmp_path):
     fake = _json_copy(tmp_path / "c")
     data = fake.root / "data"
