@@ -57,6 +57,7 @@ from corpus_load_bench import (  # noqa: E402
     HEADER_THREADS_VARIABLE,
     WAV_RATE,
     WAV_SECONDS,
+    chosen_corpora,
     measure,
     sound_file_duration,
     write_wav,
@@ -302,16 +303,6 @@ def report(results: dict[str, Any]) -> None:
     print(f"load average (1 min) {load[0]:.2f} -> {load[1]:.2f} on {os.cpu_count()} CPUs")
 
 
-def chosen_corpora(text: str) -> list[str]:
-    """`--only`'s comma-separated corpora, in CORPORA's order."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in CORPORA]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown corpus {', '.join(unknown) or text!r}; expected some of "
-                                         f"{','.join(CORPORA)}")
-    return [corpus for corpus in CORPORA if corpus in names]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ravdess-actors", type=int, default=None,
@@ -320,7 +311,7 @@ def main() -> None:
     parser.add_argument("--ravdess-seconds", type=float, default=RAVDESS_SECONDS, help="each RAVDESS WAV's length")
     parser.add_argument("--crema-actors", type=int, default=None,
                         help=f"CREMA-D actors, 1-{CREMA_ACTORS} (default {CREMA_ACTORS}: 7,442 WAVs; --quick 3)")
-    parser.add_argument("--only", type=chosen_corpora, default=list(CORPORA),
+    parser.add_argument("--only", type=lambda text: chosen_corpora(text, CORPORA), default=list(CORPORA),
                         help=f"comma-separated corpora to measure (default all: {','.join(CORPORA)})")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true",
