@@ -89,12 +89,12 @@ def deal_folds(samples: pa.Table, folds: FoldSplits, where: str) -> tuple[pa.Tab
         if fold is not None and fold not in names:
             raise ConfigError(f"--{which}-fold {fold}: no sample of dataset {where} has extra[{folds.by!r}] = {fold}; "
                               f"the folds there: {names}{did_you_mean(fold, names)}")
-    if folds.test in names and len([n for n in names if n not in (folds.test, folds.val)]) == 0:
+    if not [n for n in names if n not in (folds.test, folds.val)]:
         raise ConfigError(f"every sample of dataset {where} is in the test fold {folds.test}"
                           + (f" or the val fold {folds.val}" if folds.val else "") + f" (extra[{folds.by!r}] holds "
                           f"{names}): no fold is left to train on; choose another --fold-by")
-    split = pc.if_else(pc.equal(values, folds.test), "test",
-                       pc.if_else(pc.equal(values, folds.val or ""), "val", "train") if folds.val else "train")
+    rest = "train" if folds.val is None else pc.if_else(pc.equal(values, folds.val), "val", "train")
+    split = pc.if_else(pc.equal(values, folds.test), "test", rest)
     position = samples.schema.get_field_index("split")
     return samples.set_column(position, "split", split.cast(samples.schema.field("split").type)), names
 

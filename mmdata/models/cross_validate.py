@@ -29,7 +29,7 @@ from typing import Any, Literal
 from mmdata.errors import ConfigError, DatasetError, MmdataError
 from mmdata.fusion.folds import FoldSplits, check_fold_key, fold_values, natural_order
 from mmdata.fusion.fuse import FuseOptions
-from mmdata.models.report import json_ready
+from mmdata.models.report import aligned_table, json_ready, metric_cell
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ CROSS_VALIDATE_FILE = "cross-validate.json"
 #: Each fold's metrics, inside its export (as `train classify` names them).
 FOLD_METRICS = "classify-metrics.json"
 ValChoice = Literal["none", "next"]
-STATISTICS = ("mean", "std", "min", "max")
 
 
 @dataclass(frozen=True)
@@ -123,6 +122,8 @@ class CrossValidateReport:
     columns: list[tuple[str, str]]
     percent: tuple[str, ...]
     legend: str
+    #: The reference row's model: `majority`, or `prior` for a multi-label probe.
+    reference: str = "majority"
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -136,16 +137,12 @@ class CrossValidateReport:
             failed = row is None or row["status"] == "failed"
             lines.append(cells + (["FAILED"] + ["-"] * (len(self.columns) - 1) if failed
                                   else [self._cell(key, row["metrics"].get(key)) for key, _ in self.columns]))
-        linear, reference = self.summary.get("linear", {}), self.summary.get(_reference_model(self.folds), {})
+        linear, reference = self.summary.get("linear", {}), self.summary.get(self.reference, {})
         lines.append(["mean", ""] + [self._cell(key, linear.get(key, {}).get("mean")) for key, _ in self.columns])
         lines.append(["std", ""] + [self._cell(key, linear.get(key, {}).get("std")) for key, _ in self.columns])
-        lines.append([f"{_reference_model(self.folds)} mean", ""]
+        lines.append([f"{self.reference} mean", ""]
                      + [self._cell(key, reference.get(key, {}).get("mean")) for key, _ in self.columns])
-        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-        rendered = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
-                    for line in lines]
-        rendered.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(rendered)
+        return aligned_table(lines, left=1)
 
     def text(self) -> str:
         val = ("C chosen on the next fold, held out as val" if self.config.val == "next"
@@ -175,9 +172,7 @@ class CrossValidateReport:
         }
 
     def _cell(self, key: str, value: Any) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "-"
-        return f"{100 * value:.1f}" if key in self.percent else f"{value:.3f}"
+        return metric_cell(key, value, self.percent)
 
 
 def run_cross_validation(dataset_dir: str | Path, output_dir: str | Path, config: CrossValidateConfig, *,
@@ -241,10 +236,12 @@ def _read_folds(dataset: Any, config: CrossValidateConfig) -> tuple[list[str], s
     label checked as `fuse` would check it for every fold, before anything is written."""
     import hashlib
 
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     from mmdata.checks.stream import scan_samples
     from mmdata.fusion.classes import choose_classes
+    from mmdata.store.arrays import single_chunk
 
     samples, _ = scan_samples(dataset, ["sample_id", "extra"])
     ids, extra = samples.column("sample_id"), samples.column("extra")
@@ -253,10 +250,10 @@ def _read_folds(dataset: Any, config: CrossValidateConfig) -> tuple[list[str], s
     assert options.class_label is not None  # CrossValidateConfig refuses a config without one
     choose_classes(extra, ids, options.class_label, options.classes_file, options.missing_class, str(dataset.root),
                    options.class_separator)
-    digest = hashlib.sha256()
-    for sample_id, value in zip(ids.to_pylist(), values.to_pylist()):
-        digest.update(f"{sample_id}\t{value}\n".encode())
-    return natural_order(pc.unique(values).to_pylist()), digest.hexdigest()
+    lines = pc.binary_join_element_wise(single_chunk(ids), values, "\t")  # "<sample id>\t<fold>" per sample
+    text = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines), "\n")[0]
+    digest = hashlib.sha256(text.as_buffer() if text.is_valid else b"").hexdigest()
+    return natural_order(pc.unique(values).to_pylist()), digest
 
 
 def _resume_key(dataset: Any, config: CrossValidateConfig, folds_digest: str) -> str:
@@ -440,7 +437,7 @@ def _report(dataset_root: Path, output_dir: Path, config: CrossValidateConfig,
     if resumed:
         notes.append(f"folds {resumed} read back from the earlier run's exports and metrics")
     return CrossValidateReport(dataset_root, output_dir, config, results, summary, list(columns), tuple(percent),
-                               legend, notes=notes)
+                               legend, reference="prior" if multi else "majority", notes=notes)
 
 
 def fold_statistics(values: list[Any]) -> dict[str, float | int | None]:
@@ -452,11 +449,6 @@ def fold_statistics(values: list[Any]) -> dict[str, float | int | None]:
         return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
     return {"mean": float(defined.mean()), "std": float(defined.std(ddof=1)) if len(defined) > 1 else None,
             "min": float(defined.min()), "max": float(defined.max()), "n": int(len(defined))}
-
-
-def _reference_model(results: list[FoldResult]) -> str:
-    """The reference row's model: majority, or prior for a multi-label probe."""
-    return "prior" if any(r["model"] == "prior" for res in results for r in res.rows()) else "majority"
 
 
 def _write_summary(output_dir: Path, document: dict[str, Any]) -> None:

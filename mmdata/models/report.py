@@ -67,17 +67,26 @@ def format_table(
         if row.failed:
             lines.append(cells + ["FAILED"] + ["-"] * (len(columns) - 1))
             continue
-        for key, _ in columns:
-            value = row.metrics.get(key)
-            if value is None:
-                cells.append("-")
-            elif isinstance(value, float) and math.isnan(value):
-                cells.append("n/a")
-            else:
-                cells.append(f"{100 * value:.1f}" if key in percent else f"{value:.{decimals}f}")
-        lines.append(cells)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    rendered = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
+        lines.append(cells + [metric_cell(key, row.metrics.get(key), percent, decimals) for key, _ in columns])
+    return aligned_table(lines, left=3)
+
+
+def metric_cell(key: str, value: Any, percent: Sequence[str] = (), decimals: int = 3) -> str:
+    """A metric as a table shows it: a percentage with one decimal (metrics in `percent`, fractions), else
+    `decimals` decimals; '-' where there is none, 'n/a' where it is undefined (NaN)."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and math.isnan(value):
+        return "n/a"
+    return f"{100 * value:.1f}" if key in percent else f"{value:.{decimals}f}"
+
+
+def aligned_table(lines: Sequence[Sequence[str]], *, left: int) -> str:
+    """Rows of cells as aligned columns, the first line the header with a rule under it: the first `left`
+    columns flush left, the others (the figures) flush right."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    rendered = ["  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+                for line in lines]
     rendered.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(rendered)
 
