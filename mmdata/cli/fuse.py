@@ -45,6 +45,12 @@ def fuse_command(
     class_separator: Annotated[Optional[str], typer.Option(
         "--class-separator", metavar="SEP", help="Split each class name at SEP (a CSV cell 'Drama|Comedy'): "
                                                  "multi-label class_targets.")] = None,
+    class_map: Annotated[Optional[str], typer.Option(
+        "--class-map", metavar="FILE|NAME", help="Map class names to the class each counts as, before ids are "
+                                                 "made: a CSV/TSV of name,class lines (empty class: no class; names "
+                                                 "not listed kept) or a .json object; or the built-in emotions "
+                                                 "(RAVDESS, CREMA-D, IEMOCAP, MELD -> angry, disgust, fear, happy, "
+                                                 "neutral, sad, surprise; ids fixed, unlisted names refused).")] = None,
     targets: Annotated[Optional[str], typer.Option(
         "--targets", metavar="TABLE", help="A table exported as a targets column beside the features, not normalized "
                                            "(event-targets' frame targets; pooled rows: max over time).")] = None,
@@ -70,7 +76,7 @@ def fuse_command(
                           max_length=max_length, stats_splits=tuple(table_names(stats_split) or ()), overwrite=force,
                           allow_split_leaks=allow_split_leaks, labels=tuple(labels) if labels else None,
                           class_label=class_label, classes_file=classes, missing_class=missing_class,  # type: ignore[arg-type]
-                          class_separator=class_separator, targets=targets,
+                          class_separator=class_separator, class_map=class_map, targets=targets,
                           folds=fold_splits(fold_by, test_fold, val_fold))
     export_dir = checked_dir(output_dir, "OUTPUT_DIR") if output_dir is not None else checked_dir(out, "--out")
     report = fuse(dataset_dir, export_dir, options)

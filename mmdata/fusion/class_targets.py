@@ -97,11 +97,20 @@ def refuse_mixed(first_list: str, first_name: str, name: str, key: str) -> None:
                        "to read each name as a list split at SEP")
 
 
+def refuse_blank_item(values: pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str, row: int) -> None:
+    """Sample `row`'s list holds a null or empty name."""
+    raise DatasetError(f"sample {sample_ids[row].as_py()!r}: extra[{key!r}] is {values[row].as_py()!r}, which holds "
+                       "a blank class name; expected a class name in every place of the list (an empty list "
+                       "for a sample of no class): fix the corpus and extract it again")
+
+
 def choose_class_lists(values: pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str,
-                       file_names: list[str] | None, where: str) -> tuple[list[str], ClassLists]:
+                       file_names: list[str] | None, where: str,
+                       mapped_by: str | None = None) -> tuple[list[str], ClassLists]:
     """(class names, every sample's positive classes) of list values (null: no value).
 
-    Names are sorted, or those of the classes file (`file_names`) in its order.
+    Names are sorted, or those of the classes file (`file_names`) in its order; `mapped_by` names the class
+    map the names went through (`ClassMap.describe`), for a refusal's hint.
 
     Raises:
         ConfigError: no list names a class and there is no classes file.
@@ -113,10 +122,7 @@ def choose_class_lists(values: pa.Array, sample_ids: pa.ChunkedArray | pa.Array,
     parents = pc.list_parent_indices(values)
     blank = pc.or_kleene(pc.is_null(flat), pc.equal(pc.utf8_length(pc.fill_null(flat, "")), 0))
     if pc.any(blank).as_py():
-        row = parents[pc.index(blank, True).as_py()].as_py()
-        raise DatasetError(f"sample {sample_ids[row].as_py()!r}: extra[{key!r}] is {values[row].as_py()!r}, which holds "
-                           "a blank class name; expected a class name in every place of the list (an empty list "
-                           "for a sample of no class): fix the corpus and extract it again")
+        refuse_blank_item(values, sample_ids, key, parents[pc.index(blank, True).as_py()].as_py())
     names = file_names if file_names is not None else sorted(pc.unique(flat).to_pylist())
     if not names:
         raise ConfigError(f"every class list of dataset {where} at extra[{key!r}] is empty: there is no class to export; "
@@ -125,10 +131,12 @@ def choose_class_lists(values: pa.Array, sample_ids: pa.ChunkedArray | pa.Array,
     if codes.null_count:
         position = pc.index(pc.is_null(codes), True).as_py()
         row, name = parents[position].as_py(), flat[position].as_py()
-        raise DatasetError(f"sample {sample_ids[row].as_py()!r}: class {name!r} (in extra[{key!r}]) is not in the classes "
+        where_from = f"in extra[{key!r}], as the {mapped_by} names it" if mapped_by else f"in extra[{key!r}]"
+        hint = (f"map the corpus's name to a class the file lists in the class map, or add {name!r} to the classes file"
+                if mapped_by else "add it to the file, or fix the sample's classes in the corpus and extract it again")
+        raise DatasetError(f"sample {sample_ids[row].as_py()!r}: class {name!r} ({where_from}) is not in the classes "
                            f"file ({len(pc.unique(pc.filter(flat, pc.is_null(codes))))} such class names)"
-                           f"{closest_class(name, names)}; add it to the file, or fix the sample's classes in the corpus "
-                           "and extract it again")
+                           f"{closest_class(name, names)}; {hint}")
     lists = ClassLists(_offsets(values), codes.to_numpy(zero_copy_only=False).astype(np.int64),
                        pc.is_valid(values).to_numpy(zero_copy_only=False), len(names))
     return names, lists

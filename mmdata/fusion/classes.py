@@ -8,6 +8,9 @@ Kinetics', a manifest's `class` column):
     export  class_id int64 (after label and the label_<name> columns); -1 = no class (missing_class='keep')
     fused.json  classes [names, index = id]; class_label {key, column, order, classes_file, missing, counts, ...}
 
+`FuseOptions.class_map` maps the names first, as the corpus writes them, to the class each counts as
+(`class_map.py`: a map file, or a built-in map whose classes fix the ids).
+
 Values that are lists of names (or names split at `FuseOptions.class_separator`) make a multi-label export:
 a float32 multi-hot `class_targets` column instead (`class_targets.py`).
 
@@ -66,6 +69,8 @@ class ClassLabels:
     classes_file: str | None
     missing: MissingClassPolicy
     lists: ClassLists | None = None
+    #: fused.json's record of the class map the names went through (`ClassMap.to_json`); None without one.
+    class_map: dict[str, Any] | None = None
 
     @property
     def multi_label(self) -> bool:
@@ -83,59 +88,87 @@ class ClassLabels:
         from mmdata.fusion.class_targets import TARGETS_COLUMN
 
         multi = {"column": TARGETS_COLUMN, "multi_label": True} if self.multi_label else {}
-        return {"key": self.key, "column": CLASS_COLUMN, "order": "file" if self.classes_file else "sorted",
-                "classes_file": self.classes_file, "missing": self.missing, **multi}
+        mapped = {"class_map": self.class_map} if self.class_map is not None else {}
+        order = "file" if self.classes_file else "class_map" if self.class_map and self.class_map["builtin"] else "sorted"
+        return {"key": self.key, "column": CLASS_COLUMN, "order": order,
+                "classes_file": self.classes_file, "missing": self.missing, **multi, **mapped}
 
 
 def choose_classes(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str,
                    classes_file: str | Path | None, missing: MissingClassPolicy, where: str,
-                   separator: str | None = None) -> ClassLabels:
+                   separator: str | None = None, class_map: str | Path | None = None) -> ClassLabels:
     """Every sample's class id from the class name at `extra[key]`, or, where the values are lists of names
-    (or `separator` splits them), every sample's classes (multi-label, `class_targets.py`).
+    (or `separator` splits them), every sample's classes (multi-label, `class_targets.py`); the names first
+    mapped by `class_map` (a file or a built-in name, `class_map.py`), whose built-in classes give the ids where
+    there is no classes file.
 
     Raises:
         ConfigError: no sample has `key` (the keys `extra` has are listed), a classes file that cannot be
-            read, is empty or names a class twice (its line).
+            read, is empty or names a class twice (its line); a class map that cannot be read (`read_class_map`),
+            or that leaves no sample a class.
         DatasetError: a sample whose name is not in the classes file (the closest class named), a value that
-            is no class name, or samples without one with missing='error' (count, first ids, a hint); in a
-            multi-label corpus a bare name among lists, or a blank name in a list.
+            is no class name, or samples without one with missing='error' (count, first ids, a hint; those the
+            class map made classless said so); a name a built-in class map does not list; in a multi-label corpus
+            a bare name among lists, or a blank name in a list.
     """
     values = read_class_names(extra, sample_ids, key, separator)
     if values.null_count == len(values):
         raise ConfigError(f"no sample of dataset {where} has a class name at extra[{key!r}]; keys its samples' extra "
                           f"holds: {extra_keys(extra)}{did_you_mean(key, extra_keys(extra))} (--class-label NAME)")
+    mapping, record, classless, original = None, None, "", values
+    if class_map is not None:
+        from mmdata.fusion.class_map import read_class_map
+
+        mapping = read_class_map(class_map)
+        values, count = mapping.apply(values, sample_ids, key)
+        record = mapping.to_json(count)
+        if count.classless:
+            classless = (f"; the {mapping.describe()} made {count.classless} of them classless (it maps "
+                         f"{', '.join(map(repr, count.dropped_names))} to no class)")
+        left = pc.list_flatten(values) if pa.types.is_list(values.type) else values
+        if count.dropped_names and left.null_count == len(left):
+            raise ConfigError(f"the {mapping.describe()} maps every class name at extra[{key!r}] of dataset {where} to "
+                              f"no class (it maps {', '.join(map(repr, count.dropped_names))} to no class): no sample "
+                              "has a class to export; expected a class for at least one name in the map")
+    file_names = read_classes_file(classes_file) if classes_file is not None else \
+        mapping.classes if mapping is not None else None
+    file = None if classes_file is None else str(classes_file)
     if pa.types.is_list(values.type):
         from mmdata.fusion.class_targets import choose_class_lists
 
-        names, lists = choose_class_lists(values, sample_ids, key, None if classes_file is None else
-                                          read_classes_file(classes_file), where)
+        names, lists = choose_class_lists(values, sample_ids, key, file_names, where,
+                                          mapping.describe() if mapping is not None else None)
         if missing == "error" and values.null_count:
-            _refuse_missing(values, sample_ids, key)
+            _refuse_missing(values, sample_ids, key, classless)
         if missing == "empty":  # a null list has no item: its multi-hot row is all 0 once it counts as labeled
             lists = replace(lists, labeled=np.ones_like(lists.labeled))
-        return ClassLabels(key, tuple(names), None, None if classes_file is None else str(classes_file), missing, lists)
+        return ClassLabels(key, tuple(names), None, file, missing, lists, record)
     if missing == "empty":
         raise ConfigError(f"--missing-class empty (missing_class='empty') gives a sample without a value no class, "
                           f"which only a multi-label class label has; extra[{key!r}] holds one class name per sample "
                           f"in dataset {where}: pass --missing-class error or keep, or --class-separator SEP for names "
                           "that list several classes")
-    if classes_file is not None:
-        names = read_classes_file(classes_file)
-    else:
-        names = sorted(pc.unique(values).drop_null().to_pylist())
+    names = file_names if file_names is not None else sorted(pc.unique(values).drop_null().to_pylist())
     ids = pc.index_in(values, value_set=pa.array(names, pa.string()))
     unknown = pc.and_(pc.is_null(ids), pc.is_valid(values))
     if pc.any(unknown).as_py():
         row = pc.index(unknown, True).as_py()
-        name = values[row].as_py()
+        name, before = values[row].as_py(), original[row].as_py()
+        hint = "add it to the file, or fix the sample's class in the corpus and extract it again"
+        mapped = ""
+        if mapping is not None and before != name:
+            mapped = f" {before!r}, which the {mapping.describe()} maps to {name!r}"
+            hint = f"map {before!r} to a class the file lists in the class map, or add {name!r} to the classes file"
+        elif mapping is not None:
+            mapped = f", a name the {mapping.describe()} does not list"
+            hint = f"map {name!r} to a class the file lists in the class map, or add it to the classes file"
         raise DatasetError(
-            f"sample {sample_ids[row].as_py()!r}: class {name!r} (extra[{key!r}]) is not in {classes_file} "
-            f"({int(pc.sum(unknown).as_py())} such samples){closest_class(name, names)}; add it to the file, or fix the "
-            "sample's class in the corpus and extract it again")
+            f"sample {sample_ids[row].as_py()!r}: class {name!r} (extra[{key!r}]{mapped}) is not in {classes_file} "
+            f"({int(pc.sum(unknown).as_py())} such samples){closest_class(name, names)}; {hint}")
     if missing == "error" and values.null_count:
-        _refuse_missing(values, sample_ids, key)
+        _refuse_missing(values, sample_ids, key, classless)
     codes = pc.fill_null(ids, NO_CLASS).to_numpy(zero_copy_only=False).astype(np.int64)
-    return ClassLabels(key, tuple(names), codes, None if classes_file is None else str(classes_file), missing)
+    return ClassLabels(key, tuple(names), codes, file, missing, class_map=record)
 
 
 def names_fingerprint(names: tuple[str, ...] | list[str]) -> str:
@@ -363,16 +396,17 @@ def parsed_extra(extra: pa.ChunkedArray | pa.Array,
                                "is damaged: extract the corpus again into a new output directory") from e
 
 
-def _refuse_missing(values: pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str) -> None:
-    """Samples without a class name, with missing='error': one line, their count and the first ids."""
+def _refuse_missing(values: pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str, classless: str = "") -> None:
+    """Samples without a class name, with missing='error': one line, their count and the first ids (and
+    `classless`: how many of them a class map made so)."""
     rows = np.flatnonzero(pc.is_null(values).to_numpy(zero_copy_only=False))
     first = ", ".join(repr(sample_ids[int(r)].as_py()) for r in rows[:EXAMPLES])
     marked = (f"every class_targets value {NO_CLASS}" if pa.types.is_list(values.type)
               else f"class_id {NO_CLASS}, as `datasets` marks an unlabeled row")
     raise DatasetError(
-        f"{len(rows)} of {len(values)} samples have no class name at extra[{key!r}] (first: {first}); give every "
-        "sample a class in the corpus, or pass --missing-class keep (missing_class='keep') to export them with "
-        f"{marked}")
+        f"{len(rows)} of {len(values)} samples have no class name at extra[{key!r}] (first: {first}){classless}; give "
+        f"every sample a class in the corpus{', or a class in a map file of your own' if classless else ''}, or pass "
+        f"--missing-class keep (missing_class='keep') to export them with {marked}")
 
 
 def closest_class(name: str, names: list[str]) -> str:

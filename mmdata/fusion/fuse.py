@@ -90,6 +90,12 @@ class FuseOptions:
         without a class is refused unless `missing_class` is 'keep' (class_id -1; 'empty': multi-label, a row of
         no class). Values that are lists of names (MM-IMDb's genres), or names split at `class_separator` ('|' for a CSV cell
         `Drama|Comedy`), make it multi-label: a float32 multi-hot `class_targets` column instead (`class_targets`).
+    class_map: a map of the class names as the corpus writes them to the class each counts as, applied before
+        the ids are made (`class_map`): a CSV/TSV file of name,class lines (an empty class: no class; a name it
+        does not list keeps its own) or a .json object, or a built-in map's name ('emotions': RAVDESS's, CREMA-D's,
+        IEMOCAP's and MELD's emotions as Ekman's six and neutral), whose sorted classes are the ids (unless
+        `classes_file` gives them) and which refuses a name it does not list. A path that exists wins over a
+        built-in name. fused.json's `class_label.class_map` records it and how many samples it renamed.
     targets: a feature table exported as training targets beside the features (`event-targets`' frame-level
         sound-event targets): a `targets` column of the same shape as `feature`, dim C, not normalized and not
         part of the fused vector. Kept sequences need it on the features' time steps (the same number per
@@ -119,6 +125,7 @@ class FuseOptions:
     classes_file: str | Path | None = None
     missing_class: MissingClassPolicy = "error"
     class_separator: str | None = None
+    class_map: str | Path | None = None
     targets: str | None = None
     folds: FoldSplits | None = None
 
@@ -232,7 +239,7 @@ def fuse(dataset_dir: str | Path | Dataset, output_dir: str | Path, options: Fus
         **overrides: any `FuseOptions` field by name (`fuse(d, out, normalize="l2")`): tables,
             normalize, missing, non_finite, format, stats_splits, sequences, pool, max_length,
             shard_rows, overwrite, allow_split_leaks, labels, class_label, classes_file,
-            missing_class, class_separator, targets, folds; `force` is the same as `overwrite`
+            missing_class, class_separator, class_map, targets, folds; `force` is the same as `overwrite`
             (the name extract, align, segment and the command line use). `tables`, `stats_splits`
             and `labels` take a list or a comma-separated string.
 
@@ -469,7 +476,8 @@ def _label_names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...] | 
 
 
 def _check_class_options(options: FuseOptions) -> None:
-    """class_label is one non-empty key; classes_file, missing_class and class_separator only go with it."""
+    """class_label is one non-empty key; classes_file, missing_class, class_separator and class_map only go
+    with it."""
     if options.class_label is not None and (not isinstance(options.class_label, str) or not options.class_label.strip()):
         raise ConfigError(f"fuse option class_label={options.class_label!r}: expected the key of the samples' extra "
                           "that holds the class name, e.g. 'class' (--class-label class)")
@@ -477,9 +485,14 @@ def _check_class_options(options: FuseOptions) -> None:
     if options.class_separator is not None and (not isinstance(options.class_separator, str) or not options.class_separator):
         raise ConfigError(f"fuse option class_separator={options.class_separator!r}: expected the text between class "
                           "names in one value, e.g. '|' (--class-separator '|')")
+    class_map = options.class_map
+    if class_map is not None and (not isinstance(class_map, (str, Path)) or not str(class_map).strip()):
+        raise ConfigError(f"fuse option class_map={options.class_map!r}: expected a class map file (name,class lines) or "
+                          "a built-in map's name, e.g. 'emotions' (--class-map emotions)")
     given = [name for name, value in (("classes_file (--classes)", options.classes_file is not None),
                                       ("missing_class (--missing-class)", options.missing_class != "error"),
-                                      ("class_separator (--class-separator)", options.class_separator is not None)) if value]
+                                      ("class_separator (--class-separator)", options.class_separator is not None),
+                                      ("class_map (--class-map)", options.class_map is not None)) if value]
     if options.class_label is None and given:
         raise ConfigError(f"fuse option {given[0]} needs class_label (--class-label NAME): the key of the samples' "
                           "extra that holds the class name")

@@ -237,7 +237,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
             read_label_values(samples.column("extra"), samples.column("sample_id"), labels)
         class_labels = None if options.class_label is None else choose_classes(
             samples.column("extra"), samples.column("sample_id"), options.class_label, options.classes_file,
-            options.missing_class, str(dataset.root), options.class_separator)
+            options.missing_class, str(dataset.root), options.class_separator, options.class_map)
         samples = samples.select(["sample_id", "split", "label"])  # what the passes need; the keys go
         sample_ids = samples.column("sample_id").combine_chunks()  # for the comparisons; the passes slice `samples`
         tables, start = [], 0

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mmdata.errors import ConfigError, DatasetError, MmdataError
+from mmdata.fusion.class_map import builtin_class_map, class_map_bytes
 from mmdata.fusion.folds import FoldSplits, check_fold_key, fold_values, natural_order
 from mmdata.fusion.fuse import FuseOptions
 from mmdata.models.report import aligned_table, json_ready, metric_cell
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 CROSS_VALIDATE_FILE = "cross-validate.json"
 #: Each fold's metrics, inside its export (as `train classify` names them).
 FOLD_METRICS = "classify-metrics.json"
+#: Fuse options newer than the saved config of 0.5.9: recorded only when set, so that an earlier run's config
+#: and resume key (which lack them) match an unchanged rerun's.
+OPTIONAL_SINCE = ("class_map",)
 ValChoice = Literal["none", "next"]
 
 
@@ -73,6 +77,10 @@ class CrossValidateConfig:
         if self.fuse.classes_file is not None:  # absolute: a rerun from another folder is the same run
             absolute = str(Path(self.fuse.classes_file).resolve())
             object.__setattr__(self, "fuse", replace(self.fuse, classes_file=absolute))
+        if (self.fuse.class_map is not None and builtin_class_map(self.fuse.class_map) is None
+                and Path(self.fuse.class_map).expanduser().exists()):  # a file: likewise (else as typed, for the error)
+            absolute = str(Path(self.fuse.class_map).expanduser().resolve())
+            object.__setattr__(self, "fuse", replace(self.fuse, class_map=absolute))
         if self.folds is not None:
             object.__setattr__(self, "folds", tuple(str(f).strip() for f in self.folds))
             if not self.folds or len(set(self.folds)) < len(self.folds):
@@ -80,9 +88,11 @@ class CrossValidateConfig:
                                   "for every fold")
 
     def to_json(self) -> dict[str, Any]:
-        """The options (paths as absolute strings); `folds` apart, a resumed run must match them."""
+        """The options (paths as absolute strings); `folds` apart, a resumed run must match them. An option newer
+        than 0.5.9 is left out while it is unset (`OPTIONAL_SINCE`), so a run of that release still resumes."""
         options = {f.name: json_ready(getattr(self.fuse, f.name)) for f in fields(FuseOptions)
-                   if f.name not in ("folds", "format", "overwrite")}
+                   if f.name not in ("folds", "format", "overwrite")
+                   and not (f.name in OPTIONAL_SINCE and getattr(self.fuse, f.name) is None)}
         return {"fold_by": self.fold_by, "folds": list(self.folds) if self.folds else None, "val": self.val,
                 "seed": self.seed, "fuse": options}
 
@@ -249,7 +259,7 @@ def _read_folds(dataset: Any, config: CrossValidateConfig) -> tuple[list[str], s
     options = config.fuse
     assert options.class_label is not None  # CrossValidateConfig refuses a config without one
     choose_classes(extra, ids, options.class_label, options.classes_file, options.missing_class, str(dataset.root),
-                   options.class_separator)
+                   options.class_separator, options.class_map)
     lines = pc.binary_join_element_wise(single_chunk(ids), values, "\t")  # "<sample id>\t<fold>" per sample
     text = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines), "\n")[0]
     digest = hashlib.sha256(text.as_buffer() if text.is_valid else b"").hexdigest()
@@ -258,7 +268,8 @@ def _read_folds(dataset: Any, config: CrossValidateConfig) -> tuple[list[str], s
 
 def _resume_key(dataset: Any, config: CrossValidateConfig, folds_digest: str) -> str:
     """A digest of what every fold's result depends on: the dataset's manifest (its tables, extractors, versions,
-    samples), every sample's fold, the classes file's text and the options (which folds are run aside)."""
+    samples), every sample's fold, the classes file's and the class map's bytes, and the options (which folds are
+    run aside)."""
     import hashlib
 
     from mmdata.store.layout import MANIFEST_NAME
@@ -270,6 +281,9 @@ def _resume_key(dataset: Any, config: CrossValidateConfig, folds_digest: str) ->
     classes_file = config.fuse.classes_file
     if classes_file is not None and Path(classes_file).is_file():
         digest.update(hashlib.sha256(Path(classes_file).read_bytes()).digest())
+    class_map = None if config.fuse.class_map is None else class_map_bytes(config.fuse.class_map)
+    if class_map is not None:  # a built-in's too: another release's map is another run
+        digest.update(hashlib.sha256(class_map).digest())
     return digest.hexdigest()
 
 
@@ -343,8 +357,14 @@ def _prepare_output(output_dir: Path, dataset_root: Path, config: CrossValidateC
 
 
 def _result_options(earlier: Any) -> Any:
-    """An earlier run's recorded options without `folds` (as `CrossValidateConfig.result_options`)."""
-    return {k: v for k, v in earlier.items() if k != "folds"} if isinstance(earlier, dict) else earlier
+    """An earlier run's recorded options without `folds` (as `CrossValidateConfig.result_options`), an option of
+    `OPTIONAL_SINCE` recorded as null left out as it is now."""
+    if not isinstance(earlier, dict):
+        return earlier
+    options = {k: v for k, v in earlier.items() if k != "folds"}
+    if isinstance(options.get("fuse"), dict):
+        options["fuse"] = {k: v for k, v in options["fuse"].items() if not (k in OPTIONAL_SINCE and v is None)}
+    return options
 
 
 def _differences(earlier: Any, config: CrossValidateConfig) -> str:
