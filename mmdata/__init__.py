@@ -41,6 +41,9 @@ _EXPORTS = {
     # align and segment temporal tables
     "align_dataset": "mmdata.alignment.dataset",
     "segment_dataset": "mmdata.alignment.segment",
+    # merge datasets made with the same extractors
+    "merge_datasets": "mmdata.merge.dataset",
+    "MergeReport": "mmdata.merge.dataset",
     # fuse, and read a fused export for training
     "fuse": "mmdata.fusion.fuse",
     "FuseOptions": "mmdata.fusion.fuse",

@@ -79,6 +79,11 @@ def _prepare(
                 f"{output_dir} holds a dataset of this corpus loaded with other settings ({changes}); use the "
                 "settings it was made with to add tables, or choose another output directory"
             )
+        if manifest.corpus.get("kind") == "merged":  # `mmdata merge`'s output: its corpora are each dataset's
+            sources = [s.get("name") for s in manifest.extra.get("merge", {}).get("sources", [])]
+            raise DatasetError(
+                f"{output_dir} is a merged dataset (of {', '.join(map(str, sources))}): tables are not extracted into "
+                "it; extract the table into each dataset it was made of, then run `mmdata merge` again (--force)")
         raise DatasetError(
             f"{output_dir} already holds a dataset of another corpus ({manifest.corpus['kind']} at "
             f"{manifest.corpus['root']}, split {manifest.corpus.get('split')}); choose another output directory"

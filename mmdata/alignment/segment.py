@@ -53,7 +53,6 @@ name, so replacing it here reaches the run.
 """
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -85,7 +84,7 @@ from mmdata.pipeline import samples_entry, write_samples
 from mmdata.records import samples_to_table
 from mmdata.store import layout
 from mmdata.store.lock import output_lock
-from mmdata.store.manifest import Manifest, write_manifest
+from mmdata.store.manifest import Manifest, records_extra, write_manifest
 from mmdata.store.reader import Dataset, open_dataset
 from mmdata.store.shards import shard_schema
 from mmdata.store.tables import TableReport, claim_table, finish_table
@@ -261,17 +260,8 @@ def _manifest(source: Dataset, table: pa.Table, shard_size: int, problems: list[
 
 def _check_output(source: Dataset, output_dir: Path, force: bool) -> None:
     check_replaceable(output_dir, [source.root], force=force, marker=layout.MANIFEST_NAME, what="segment")
-    if force and (output_dir / layout.MANIFEST_NAME).is_file() and not _written_by_segment(output_dir):
+    if force and (output_dir / layout.MANIFEST_NAME).is_file() and not records_extra(output_dir, "segment"):
         raise DatasetError(
             f"output directory {output_dir} is a dataset that `mmdata segment` did not write (its "
             f"{layout.MANIFEST_NAME} records no segmentation: an `extract`, `align` or `share` output); force=True (--force) "
             "replaces only an earlier segment output: choose another path, or remove that dataset yourself")
-
-
-def _written_by_segment(dataset_dir: Path) -> bool:
-    """Whether the dataset's manifest holds the record only `segment` writes (`extra.segment`)."""
-    try:
-        extra = json.loads((dataset_dir / layout.MANIFEST_NAME).read_text(encoding="utf-8")).get("extra")
-    except (OSError, ValueError, AttributeError):
-        return False
-    return isinstance(extra, dict) and "segment" in extra

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from mmdata.checks.issues import Issue, Severity, make_issue
 from mmdata.corpora.csd_labels import MOSEI_LABEL_NAMES, value_at
 from mmdata.records import BLANK_CATEGORIES
+from mmdata.store.layout import MERGED_KIND  # a merged dataset's manifest lists each corpus's kind and labelled corpus
 
 #: Corpus kinds whose every sample has at least one caption.
 CAPTIONED_CORPORA = frozenset({"coco", "karpathy", "flickr30k", "flickr8k"})
@@ -69,6 +70,9 @@ def corpus_dataset(corpus: Mapping[str, Any], loader: Mapping[str, Any] | None =
     Looks at the corpus kind, then at a `dataset`/`name` option (e.g. `mmsa` with dataset=ch-sims),
     then at the dataset the loader recognised (`extra.loader.dataset`, e.g. a CMU_MOSI_*.csd label file).
     """
+    if corpus.get("kind") == MERGED_KIND:  # `mmdata merge`: the one labelled corpus all its datasets are of, if any
+        found = set(corpus.get("datasets") or [None])
+        return found.pop() if len(found) == 1 else None
     names = [corpus.get("kind")]
     options = corpus.get("options") or {}
     names += [options.get("dataset"), options.get("name"), (loader or {}).get("dataset")]
@@ -80,6 +84,9 @@ def corpus_dataset(corpus: Mapping[str, Any], loader: Mapping[str, Any] | None =
 
 def label_range_for(corpus: Mapping[str, Any], loader: Mapping[str, Any] | None = None) -> tuple[float, float] | None:
     """The label range a manifest's corpus entry implies (`corpus_dataset`), or None when it implies none."""
+    if corpus.get("kind") == MERGED_KIND:  # merged corpora of one label range (MOSI and MOSEI: [-3, 3]) keep it
+        ranges = {LABEL_RANGES.get(d) if isinstance(d, str) else None for d in corpus.get("datasets") or [None]}
+        return ranges.pop() if len(ranges) == 1 else None
     dataset = corpus_dataset(corpus, loader)
     return LABEL_RANGES[dataset] if dataset else None
 
@@ -169,7 +176,8 @@ def check_text(samples: pa.Table, *, max_examples: int = 5, uncaptioned_splits: 
 def reads_words(corpus: Mapping[str, Any]) -> bool:
     """Whether `check_text` wants the samples' `extra` (their word lists) for a dataset of this
     manifest corpus entry: only a transcribed corpus's, so captioned datasets are read as before."""
-    return corpus.get("kind") in TRANSCRIBED_CORPORA
+    return corpus.get("kind") in TRANSCRIBED_CORPORA or any(
+        kind in TRANSCRIBED_CORPORA for kind in corpus.get("kinds") or [])  # a merged dataset's corpora
 
 
 #: An `extra` JSON object holding a `words` list (empty or not): the sample has word timings.

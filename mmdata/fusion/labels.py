@@ -71,6 +71,10 @@ def choose_labels(manifest: Manifest, requested: str | tuple[str, ...] | None, w
     loader = manifest.extra.get("loader") or {}
     known = [str(n) for n in loader.get(LABEL_NAMES_KEY) or []]
     fields = loader.get(LABEL_FIELDS_KEY) or {}
+    if not known and manifest.corpus.get("kind") == "merged":
+        raise ConfigError(f"dataset {where} names no auxiliary labels: the datasets merged into it record other label "
+                          "names (or none), and a merge keeps only those every dataset records alike; fuse without "
+                          "--labels, or merge datasets of corpora with one label set")
     if not known:
         raise ConfigError(
             f"dataset {where} names no auxiliary labels (its manifest's extra.loader.{LABEL_NAMES_KEY} is empty: the "

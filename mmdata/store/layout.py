@@ -13,6 +13,10 @@ ERRORS_DIR = "errors"
 #: The checksums file `mmdata share` and `mmdata checksum` write beside the manifest.
 CHECKSUMS_NAME = "checksums.sha256"
 LOADER_ERRORS_TABLE = "loader"
+#: The corpus kind of a dataset `mmdata merge` made, and its folder of links to each merged corpus (its corpus
+#: root, wherever the dataset lies now: `reader.Dataset` reads it so).
+MERGED_KIND = "merged"
+MERGED_CORPORA_DIR = "corpora"
 DEFAULT_SHARD_SIZE = 1000
 #: On-disk formats of a table's shards, by file suffix. The samples and errors tables are Parquet.
 #: Feature tables are Parquet by default (every tool reads it; `pyarrow.dataset.dataset(path)` with no

@@ -217,3 +217,13 @@ def write_manifest(dataset_dir: str | Path, manifest: Manifest) -> None:
 
     manifest.mmdata_version = __version__
     write_text_atomic(manifest_path(Path(dataset_dir)), json.dumps(manifest.to_json(), indent=2, sort_keys=True) + "\n")
+
+
+def records_extra(dataset_dir: str | Path, key: str) -> bool:
+    """Whether the manifest in `dataset_dir` holds `extra[key]`, the record only the command writing such a dataset
+    leaves (`segment`, `merge`): what `--force` may replace. False for no manifest or an unreadable one."""
+    try:
+        extra = json.loads(manifest_path(Path(dataset_dir)).read_text(encoding="utf-8")).get("extra")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(extra, dict) and key in extra

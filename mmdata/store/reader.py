@@ -19,7 +19,7 @@ from mmdata.errors import ArgumentTypeError, DatasetError, DatasetNotFoundError,
 from mmdata.options import dataset_path
 from mmdata.store.grown_samples import SamplesGrowth, rows_in_finished_shards, update_left_reason
 from mmdata.store.arrays import fixed_rows, sequence_rows, single_chunk
-from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, shard_files
+from mmdata.store.layout import ERRORS_DIR, MANIFEST_NAME, MERGED_CORPORA_DIR, MERGED_KIND, shard_files
 from mmdata.store.layout import samples_dir as layout_samples_dir
 from mmdata.store.manifest import Manifest, TableEntry, read_manifest
 from mmdata.store.metadata import FeatureSpec, decode_metadata, shown_dim, shown_kind
@@ -62,6 +62,10 @@ class Dataset:
     #: which every reader of an incomplete table asks): keyed by how it was told (None is a value).
     _samples_growth: dict[str, SamplesGrowth | None] = field(default_factory=dict, init=False, repr=False,
                                                              compare=False)
+
+    def __post_init__(self) -> None:
+        if self.manifest.corpus.get("kind") == MERGED_KIND:  # its links move with the folder: the root is here now
+            self.manifest.corpus["root"] = str(Path(self.root).resolve() / MERGED_CORPORA_DIR)
 
     @property
     def table_names(self) -> list[str]:
