@@ -11,7 +11,7 @@ IPC tables. Measured in shuffled rounds (medians):
 The script checks nothing and writes no moments, no errors tables and no manifest. Before timing, both outputs
 are compared: the same ids and vectors in the same order.
 
-    python benchmarks/merge_bench.py [--sizes 60000,40000] [--rounds 3]
+    python benchmarks/merge_bench.py [--sizes 60000,40000] [--rounds 5]
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def same_output(merged: Path, script: Path, table_format: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="60000,40000", help="samples of the two datasets")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--work", type=Path, default=None, help="folder for the outputs (default: a temporary one)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]

@@ -14,7 +14,7 @@ from mmdata.errors import DatasetError, ExtractionError, SchemaMismatchError
 from mmdata.features.base import library_versions
 from mmdata.store import layout
 from mmdata.store.manifest import write_manifest
-from mmdata.store.metadata import decode_metadata, read_table_metadata, with_metadata
+from mmdata.store.metadata import NONFINITE_VALUES_KEY, decode_metadata, read_table_metadata, with_metadata
 from mmdata.store.reader import Dataset
 from mmdata.store.shards import read_shard
 from mmdata.store.tables import (
@@ -71,8 +71,8 @@ def _write_table(dataset: Dataset, table: PrecomputedTable, on_error: str, table
         _write_shard(_shard_pieces(table, provenance, ids, samples_shard, on_error), out_path, errors_path)
         written += 1
     shards = layout.shard_files(table_dir)
-    nonfinite = sum(int(read_table_metadata(s).get("nonfinite_values", 0)) for s in shards)
-    dataset.manifest.extra.setdefault("nonfinite_values", {})[table.name] = nonfinite
+    nonfinite = sum(int(read_table_metadata(s).get(NONFINITE_VALUES_KEY, 0)) for s in shards)
+    dataset.manifest.extra.setdefault(NONFINITE_VALUES_KEY, {})[table.name] = nonfinite
     if nonfinite:
         policy = table.config.get("nonfinite")
         hint = "; -o nonfinite=zero sets them to 0, as MulT and MMSA do" if policy == "error" else ""
@@ -110,7 +110,7 @@ def _write_shard(pieces: Iterator[_Piece], path: Path, errors_path: Path) -> Non
 
 
 def _counted_schema(schema: pa.Schema, nonfinite: int) -> pa.Schema:
-    return with_metadata(schema, {**decode_metadata(schema), "nonfinite_values": nonfinite})
+    return with_metadata(schema, {**decode_metadata(schema), NONFINITE_VALUES_KEY: nonfinite})
 
 
 def _write_errors(errors: list[dict], errors_path: Path) -> None:

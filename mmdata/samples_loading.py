@@ -79,7 +79,7 @@ def _prepare(
                 f"{output_dir} holds a dataset of this corpus loaded with other settings ({changes}); use the "
                 "settings it was made with to add tables, or choose another output directory"
             )
-        if manifest.corpus.get("kind") == "merged":  # `mmdata merge`'s output: its corpora are each dataset's
+        if manifest.corpus.get("kind") == layout.MERGED_KIND:  # `mmdata merge`'s output: its corpora are each dataset's
             sources = [s.get("name") for s in manifest.extra.get("merge", {}).get("sources", [])]
             raise DatasetError(
                 f"{output_dir} is a merged dataset (of {', '.join(map(str, sources))}): tables are not extracted into "

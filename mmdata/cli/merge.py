@@ -33,7 +33,7 @@ def merge_command(
     report = merge_datasets(datasets, output, names=table_names(name), tables=table_names(table),
                             splits=_pairs(split or [], "--split", "SPLIT", "the split for all its samples", "ravdess=test"),
                             corpus_roots=_pairs(corpus_root or [], "--corpus-root", "DIR", "the folder holding its corpus",
-                                                "ravdess=/data/RAVDESS"), shared_groups=shared_groups, any_versions=any_versions,
+                                                "ravdess=/data/RAVDESS", comma_lists=False), shared_groups=shared_groups, any_versions=any_versions,
                             shard_size=shard_size, force=force)
     typer.echo(f"samples: {sum(report.samples.values())} ("
                + ", ".join(f"{n} {count}" for n, count in report.samples.items()) + f") -> {report.output_dir}")
@@ -49,10 +49,12 @@ def merge_command(
                    "embedded media; the merged samples name media by path)", err=True)
 
 
-def _pairs(values: list[str], option: str, value: str, meaning: str, example: str) -> dict[str, str]:
-    """{name: value} from NAME=VALUE options (each may be a comma list)."""
+def _pairs(values: list[str], option: str, value: str, meaning: str, example: str, *,
+           comma_lists: bool = True) -> dict[str, str]:
+    """{name: value} from NAME=VALUE options (each may be a comma list where `comma_lists`; a folder may hold a
+    comma, so not a --corpus-root)."""
     out: dict[str, str] = {}
-    for item in (v for given in values for v in given.split(",")):
+    for item in (v for given in values for v in (given.split(",") if comma_lists else [given])):
         name, sep, text = item.partition("=")
         if not sep or not name.strip() or not text.strip():
             raise ConfigError(f"{option} {item!r}: expected NAME={value}, a dataset's name and {meaning}, e.g. "

@@ -109,11 +109,12 @@ def classify_command(
 @command("cross-validate", group=train_app)
 def cross_validate_command(
     dataset_dir: Annotated[Path, typer.Argument(
-        help="Dataset written by `mmdata extract`, each sample's fold in its extra.")],
+        help="Dataset written by `mmdata extract` or `mmdata merge`, each sample's fold in its extra.")],
     output_dir: Annotated[Path, typer.Argument(help="Folder of the folds' exports and cross-validate.json (new, or an "
                                                     "earlier run to resume).")],
     fold_by: Annotated[str, typer.Option("--fold-by", metavar="KEY", help="Key of the samples' extra holding the "
-                                         "fold: fold (ESC-50, RAVDESS, CREMA-D), session (IEMOCAP), actor, ...")],
+                                         "fold: fold (ESC-50, RAVDESS, CREMA-D), session (IEMOCAP), actor, source_dataset (a merged dataset: "
+                                         "leave one corpus out), ...")],
     class_label: Annotated[str, typer.Option("--class-label", help="Key of the samples' extra holding the class "
                                                                    "name (as for `mmdata fuse`).")],
     folds: Annotated[Optional[list[str]], typer.Option(

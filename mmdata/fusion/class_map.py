@@ -118,6 +118,15 @@ class ClassMap:
         return {"map": self.source, "builtin": self.builtin, "sha256": self.sha256, "renamed": count.renamed,
                 "classless": count.classless}
 
+    def unknown_name_hint(self, before: str, name: str) -> tuple[str, str]:
+        """(what to say of a name a classes file lacks, the way out) where this map made the name `name` of the
+        corpus's `before`: the classes file or the map is to change."""
+        if before != name:
+            return (f" {before!r}, which the {self.describe()} maps to {name!r}",
+                    f"map {before!r} to a class the file lists in the class map, or add {name!r} to the classes file")
+        return (f", a name the {self.describe()} does not list",
+                f"map {name!r} to a class the file lists in the class map, or add it to the classes file")
+
     def _refuse_unlisted(self, name: str, sample_id: str, key: str, names: int) -> None:
         if not name.strip():
             raise DatasetError(f"sample {sample_id!r}: extra[{key!r}] is {name!r}, a blank class name; expected a class "
@@ -144,10 +153,31 @@ class MapCount:
     dropped_names: list[str]
 
 
+def map_class_names(values: pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str, class_map: str | Path,
+                    where: str) -> tuple[pa.Array, ClassMap, dict[str, Any], str]:
+    """(`values` mapped by the class map `class_map` names, the map, fused.json's record of it, what a refusal of
+    samples without a class adds about those the map made so: "" when none).
+
+    Raises:
+        ConfigError: the map cannot be read (`read_class_map`), or it leaves no sample a class.
+        DatasetError: a name a built-in map does not list."""
+    mapping = read_class_map(class_map)
+    values, count = mapping.apply(values, sample_ids, key)
+    dropped = ", ".join(map(repr, count.dropped_names))
+    classless = (f"; the {mapping.describe()} made {count.classless} of them classless (it maps {dropped} to no class)"
+                 if count.classless else "")
+    left = pc.list_flatten(values) if pa.types.is_list(values.type) else values
+    if count.dropped_names and left.null_count == len(left):
+        raise ConfigError(f"the {mapping.describe()} maps every class name at extra[{key!r}] of dataset {where} to no "
+                          f"class (it maps {dropped} to no class): no sample has a class to export; expected a class "
+                          "for at least one name in the map")
+    return values, mapping, mapping.to_json(count), classless
+
+
 def builtin_class_map(value: str | Path) -> str | None:
     """The built-in map `value` names, or None where it is a path (one that exists wins over a built-in name)."""
     text = str(value)
-    return text if text in BUILTIN_CLASS_MAPS and not Path(text).expanduser().exists() else None
+    return text if text in BUILTIN_CLASS_MAPS and not Path(text).expanduser().is_file() else None  # a folder: no map
 
 
 def class_map_bytes(value: str | Path) -> bytes | None:
@@ -169,7 +199,7 @@ def read_class_map(value: str | Path) -> ClassMap:
     """
     name = builtin_class_map(value)
     path = BUILTIN_DIR / f"{name}.csv" if name else Path(value).expanduser()
-    if name is None and not path.exists():
+    if name is None and not path.is_file():
         raise ConfigError(f"--class-map {value}: no such file, and no built-in class map of that name (built-in: "
                           f"{', '.join(BUILTIN_CLASS_MAPS)}); expected a CSV or TSV file of name,class lines, a .json "
                           "file of one object, or a built-in name")

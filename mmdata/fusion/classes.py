@@ -117,19 +117,9 @@ def choose_classes(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArra
                           f"holds: {extra_keys(extra)}{did_you_mean(key, extra_keys(extra))} (--class-label NAME)")
     mapping, record, classless, original = None, None, "", values
     if class_map is not None:
-        from mmdata.fusion.class_map import read_class_map
+        from mmdata.fusion.class_map import map_class_names
 
-        mapping = read_class_map(class_map)
-        values, count = mapping.apply(values, sample_ids, key)
-        record = mapping.to_json(count)
-        if count.classless:
-            classless = (f"; the {mapping.describe()} made {count.classless} of them classless (it maps "
-                         f"{', '.join(map(repr, count.dropped_names))} to no class)")
-        left = pc.list_flatten(values) if pa.types.is_list(values.type) else values
-        if count.dropped_names and left.null_count == len(left):
-            raise ConfigError(f"the {mapping.describe()} maps every class name at extra[{key!r}] of dataset {where} to "
-                              f"no class (it maps {', '.join(map(repr, count.dropped_names))} to no class): no sample "
-                              "has a class to export; expected a class for at least one name in the map")
+        values, mapping, record, classless = map_class_names(values, sample_ids, key, class_map, where)
     file_names = read_classes_file(classes_file) if classes_file is not None else \
         mapping.classes if mapping is not None else None
     file = None if classes_file is None else str(classes_file)
@@ -154,14 +144,9 @@ def choose_classes(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArra
     if pc.any(unknown).as_py():
         row = pc.index(unknown, True).as_py()
         name, before = values[row].as_py(), original[row].as_py()
-        hint = "add it to the file, or fix the sample's class in the corpus and extract it again"
-        mapped = ""
-        if mapping is not None and before != name:
-            mapped = f" {before!r}, which the {mapping.describe()} maps to {name!r}"
-            hint = f"map {before!r} to a class the file lists in the class map, or add {name!r} to the classes file"
-        elif mapping is not None:
-            mapped = f", a name the {mapping.describe()} does not list"
-            hint = f"map {name!r} to a class the file lists in the class map, or add it to the classes file"
+        mapped, hint = "", "add it to the file, or fix the sample's class in the corpus and extract it again"
+        if mapping is not None:
+            mapped, hint = mapping.unknown_name_hint(before, name)
         raise DatasetError(
             f"sample {sample_ids[row].as_py()!r}: class {name!r} (extra[{key!r}]{mapped}) is not in {classes_file} "
             f"({int(pc.sum(unknown).as_py())} such samples){closest_class(name, names)}; {hint}")

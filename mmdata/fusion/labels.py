@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.store.arrays import single_chunk
+from mmdata.store.layout import MERGED_KIND
 
 if TYPE_CHECKING:
     from mmdata.store.manifest import Manifest
@@ -71,7 +72,7 @@ def choose_labels(manifest: Manifest, requested: str | tuple[str, ...] | None, w
     loader = manifest.extra.get("loader") or {}
     known = [str(n) for n in loader.get(LABEL_NAMES_KEY) or []]
     fields = loader.get(LABEL_FIELDS_KEY) or {}
-    if not known and manifest.corpus.get("kind") == "merged":
+    if not known and manifest.corpus.get("kind") == MERGED_KIND:
         raise ConfigError(f"dataset {where} names no auxiliary labels: the datasets merged into it record other label "
                           "names (or none), and a merge keeps only those every dataset records alike; fuse without "
                           "--labels, or merge datasets of corpora with one label set")

@@ -17,17 +17,17 @@ the output at the end: a failure or an interruption leaves no half dataset, and 
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from mmdata.checks.samples import corpus_dataset
 from mmdata.errors import ConfigError, DatasetError
 from mmdata.merge.samples import SOURCE_KEY, merged_errors, merged_samples
-from mmdata.checks.samples import corpus_dataset
 from mmdata.merge.sources import MergeSource, choose_tables, open_sources
 from mmdata.merge.tables import claim_merged_table, merged_entries, source_tables, write_merged_shards
 from mmdata.options import did_you_mean, check_count, check_flag, dataset_path, optional_name_list, path_argument, short_repr
@@ -36,6 +36,7 @@ from mmdata.store import layout
 from mmdata.store.layout import MERGED_KIND
 from mmdata.store.lock import output_lock
 from mmdata.store.manifest import Manifest, records_extra, write_manifest
+from mmdata.store.metadata import NONFINITE_VALUES_KEY
 from mmdata.store.reader import open_dataset
 from mmdata.store.tables import TableReport, finish_table
 from mmdata.store.write_errors import named_write_errors
@@ -44,8 +45,6 @@ from mmdata.store.writer import check_replaceable, staged_dir, write_table_atomi
 
 #: Tables written at once.
 WRITER_THREADS = 2
-#: The merged dataset's folder of links to each dataset's corpus: its corpus root.
-CORPORA_DIR = layout.MERGED_CORPORA_DIR
 
 
 @dataclass(repr=False)
@@ -126,6 +125,9 @@ def merge_datasets(
         raise ConfigError(f"splits: expected a mapping of dataset name -> split, e.g. {{'ravdess': 'test'}}, got {splits!r}")
     for flag in ("shared_groups", "any_versions", "force"):
         check_flag(flag, locals()[flag])
+    if corpus_roots is not None and not isinstance(corpus_roots, Mapping):
+        raise ConfigError(f"corpus_roots: expected a mapping of dataset name -> folder, e.g. {{'ravdess': '/data/RAVDESS'}}, "
+                          f"got {corpus_roots!r}")
     check_count("shard_size", shard_size, optional=True)
     sources = open_sources(paths, names, splits)
     roots = corpus_folders(sources, corpus_roots)
@@ -203,7 +205,7 @@ def unreachable(sources: Sequence[MergeSource], roots: Mapping[str, Path | None]
 
 def _link_corpora(tmp: Path, roots: Mapping[str, Path | None]) -> None:
     """`corpora/<name>`: a link to each corpus folder, the merged samples' media paths being `<name>/<path>`."""
-    folder = tmp / CORPORA_DIR
+    folder = tmp / layout.MERGED_CORPORA_DIR
     folder.mkdir()
     for name, root in roots.items():
         if root is not None:
@@ -222,7 +224,7 @@ def _manifest(sources: Sequence[MergeSource], output_dir: Path, samples: dict[st
             "samples": manifest.samples["rows"], "fingerprint": manifest.samples.get("fingerprint"),
             "splits": manifest.samples.get("splits"), "split": source.split, "mmdata_version": manifest.mmdata_version,
             "loader": manifest.extra.get("loader"), "tables": tables})
-    corpus = {"kind": MERGED_KIND, "root": str(output_dir.resolve() / CORPORA_DIR), "split": None,
+    corpus = {"kind": MERGED_KIND, "root": str(output_dir.resolve() / layout.MERGED_CORPORA_DIR), "split": None,
               "options": _merged_options(sources),
               # what checks keyed on a corpus read of each dataset's (`checks.samples`)
               "kinds": [s.dataset.manifest.corpus.get("kind") for s in sources],
@@ -234,15 +236,11 @@ def _manifest(sources: Sequence[MergeSource], output_dir: Path, samples: dict[st
     loader = _merged_loader(sources)
     if loader:
         extra["loader"] = loader
-    nonfinite = {name: sum(int((s.dataset.manifest.extra.get(NONFINITE_KEY) or {}).get(name, 0)) for s in sources)
+    nonfinite = {name: sum(int((s.dataset.manifest.extra.get(NONFINITE_VALUES_KEY) or {}).get(name, 0)) for s in sources)
                  for name in names}
     if any(nonfinite.values()):
-        extra[NONFINITE_KEY] = {name: count for name, count in nonfinite.items() if count}
+        extra[NONFINITE_VALUES_KEY] = {name: count for name, count in nonfinite.items() if count}
     return Manifest(corpus=corpus, samples=samples, extra=extra)
-
-
-#: The manifest's count of non-finite values kept per table (tables read from corpus files).
-NONFINITE_KEY = "nonfinite_values"
 
 
 def _merged_options(sources: Sequence[MergeSource]) -> dict[str, Any]:

@@ -107,7 +107,9 @@ def choose_tables(sources: Sequence[MergeSource], tables: Sequence[str] | None,
                 raise DatasetError(f"table {name!r} is in none of the datasets; their tables: {every}{did_you_mean(name, every)}")
             why = why_not_merged(sources, name, any_versions)
             if why is not None:
-                raise DatasetError(f"table {name!r} cannot be merged: {why}")
+                hint = "" if "; " in why else ("; extract it the same way into each dataset, or leave it out of --table "
+                                               "(tables=)")
+                raise DatasetError(f"table {name!r} cannot be merged: {why}{hint}")
         return list(dict.fromkeys(tables)), {}
     chosen, skipped = [], {}
     for name in every:

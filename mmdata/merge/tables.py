@@ -29,7 +29,7 @@ from mmdata.errors import DatasetError
 from mmdata.merge.samples import merged_errors, prefixed
 from mmdata.merge.sources import MergeSource
 from mmdata.store import layout
-from mmdata.store.metadata import FeatureSpec, decode_metadata, with_metadata
+from mmdata.store.metadata import NONFINITE_VALUES_KEY, FeatureSpec, decode_metadata, with_metadata
 from mmdata.store.moments import feature_moments, has_moments, write_shard_moments
 from mmdata.store.reader import Dataset
 from mmdata.store.shards import map_shard, open_shard_batches, shard_schema
@@ -42,7 +42,7 @@ PIECE_BYTES = 64 << 20
 PIECE_ROWS = 1 << 16
 #: Shard metadata that counts one source shard's rows (a table read from corpus files counts the non-finite
 #: values it kept): not copied to an output shard, whose rows are others (the manifest keeps the table's total).
-PER_SHARD_KEYS = frozenset({"nonfinite_values"})
+PER_SHARD_KEYS = frozenset({NONFINITE_VALUES_KEY})
 
 
 @dataclass(frozen=True)

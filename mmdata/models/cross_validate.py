@@ -78,7 +78,7 @@ class CrossValidateConfig:
             absolute = str(Path(self.fuse.classes_file).resolve())
             object.__setattr__(self, "fuse", replace(self.fuse, classes_file=absolute))
         if (self.fuse.class_map is not None and builtin_class_map(self.fuse.class_map) is None
-                and Path(self.fuse.class_map).expanduser().exists()):  # a file: likewise (else as typed, for the error)
+                and Path(self.fuse.class_map).expanduser().is_file()):  # a file: likewise (else as typed, for the error)
             absolute = str(Path(self.fuse.class_map).expanduser().resolve())
             object.__setattr__(self, "fuse", replace(self.fuse, class_map=absolute))
         if self.folds is not None:

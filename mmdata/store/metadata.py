@@ -222,6 +222,11 @@ def feature_schema(spec: FeatureSpec, metadata: dict[str, Any] | None = None) ->
     return with_metadata(schema, metadata) if metadata else schema
 
 
+#: Shard metadata and manifest `extra` key: the non-finite values a table read from corpus files kept (per shard;
+#: per table in the manifest).
+NONFINITE_VALUES_KEY = "nonfinite_values"
+
+
 def with_metadata(schema: pa.Schema, metadata: dict[str, Any]) -> pa.Schema:
     return schema.with_metadata({METADATA_KEY: json.dumps(metadata, sort_keys=True).encode()})
 

@@ -217,6 +217,10 @@ def test_a_file_that_exists_wins_over_a_built_in_name_and_an_unknown_word_lists_
     with pytest.raises(ConfigError, match=r"--class-map emotion: no such file, and no built-in class map of that name "
                                           r"\(built-in: emotions\)"):
         fuse(dataset, tmp_path / "fused", class_label="class", class_map="emotion")
+    (tmp_path / "emotions").mkdir()  # a folder of that name (a dataset, say) does not hide the built-in
+    with pytest.raises(DatasetError, match="is not listed in the built-in class map 'emotions'"):
+        fuse(dataset, tmp_path / "fused", class_label="class", class_map="emotions")
+    (tmp_path / "emotions").rmdir()
     (tmp_path / "emotions").write_text("puppy,dog\n", encoding="utf-8")
     fuse(dataset, tmp_path / "fused", class_label="class", class_map="emotions")  # the file: 'cat' etc. allowed
     record = read_fused_metadata(tmp_path / "fused")["class_label"]["class_map"]

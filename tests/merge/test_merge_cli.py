@@ -45,7 +45,8 @@ def test_a_table_asked_for_that_cannot_be_merged_is_one_line_with_exit_2(tmp_pat
     a, b, _ = _datasets(tmp_path)
     result = runner.invoke(app, ["merge", str(a), str(b), str(tmp_path / "m"), "--table", "text.y"])
     assert result.exit_code == 2
-    assert one_line_error(result) == "error: table 'text.y' cannot be merged: not in b"
+    assert one_line_error(result) == ("error: table 'text.y' cannot be merged: not in b; extract it the same way into "
+                                      "each dataset, or leave it out of --table (tables=)")
     assert not (tmp_path / "m").exists()
 
 

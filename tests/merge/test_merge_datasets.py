@@ -229,6 +229,7 @@ def test_names_and_splits_are_checked_before_anything_is_written(two, tmp_path):
         (dict(names=["x/y", "z"]), ConfigError, "dataset name 'x/y' \(given\): expected letters"),
         (dict(splits={"flick": "test"}), ConfigError, "no dataset of the merge is named so; .*did you mean 'flickr'"),
         (dict(splits={"flickr": " test"}), ConfigError, "expected a split name"),
+        (dict(corpus_roots="flickr=/data"), ConfigError, "corpus_roots: expected a mapping of dataset name -> folder"),
     ]
     for kwargs, error, message in cases:
         datasets = kwargs.pop("datasets", [a, b])
