@@ -20,6 +20,9 @@ IEMOCAP's `excited` counts as happy, as most IEMOCAP work merges the two (and th
 RAVDESS's `calm` and IEMOCAP's frustration, other and no-agreement have no class: none is one of the seven (some
 work merges `calm` into neutral, which a map file of your own with `calm,neutral` does).
 
+`emotions4` maps them onto the four classes of most cross-corpus speech emotion work, IEMOCAP's four (angry, happy,
+neutral, sad; excited counting as happy, MELD's joy too): every other emotion has no class.
+
 A value given to `class_map` names a file where such a path exists, else a built-in map.
 """
 from __future__ import annotations
@@ -41,7 +44,7 @@ from mmdata.errors import ConfigError, DatasetError
 #: The folder of the built-in maps, shipped as package data: <name>.csv each.
 BUILTIN_DIR = Path(__file__).resolve().parent / "class_maps"
 #: The built-in maps' names (`fuse --class-map emotions`).
-BUILTIN_CLASS_MAPS = ("emotions",)
+BUILTIN_CLASS_MAPS = ("emotions", "emotions4")
 #: The header line a map file may start with (case aside).
 MAP_HEADER = ("name", "class")
 #: Names a refusal lists.

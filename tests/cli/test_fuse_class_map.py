@@ -121,7 +121,7 @@ def test_cross_validate_names_a_mistyped_built_in_map_as_typed(tmp_path, monkeyp
     result = runner.invoke(app, ["train", "cross-validate", "ds", "cv", "--fold-by", "fold", "--class-label", "class",
                                  "--class-map", "emotion"])
     assert result.exit_code == 2, result.output
-    assert "--class-map emotion: no such file, and no built-in class map of that name (built-in: emotions)" in \
+    assert "--class-map emotion: no such file, and no built-in class map of that name (built-in: emotions, emotions4)" in \
         result.stderr
     assert str(tmp_path / "emotion") not in result.stderr
     config = CrossValidateConfig(fold_by="fold", fuse=FuseOptions(class_label="class", class_map="maps/mine.csv"))

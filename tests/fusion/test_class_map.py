@@ -215,7 +215,7 @@ def test_a_file_that_exists_wins_over_a_built_in_name_and_an_unknown_word_lists_
     dataset, _ = animals
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match=r"--class-map emotion: no such file, and no built-in class map of that name "
-                                          r"\(built-in: emotions\)"):
+                                          r"\(built-in: emotions, emotions4\)"):
         fuse(dataset, tmp_path / "fused", class_label="class", class_map="emotion")
     (tmp_path / "emotions").mkdir()  # a folder of that name (a dataset, say) does not hide the built-in
     with pytest.raises(DatasetError, match="is not listed in the built-in class map 'emotions'"):
@@ -327,3 +327,23 @@ def test_a_class_map_without_a_class_label_is_refused():
         FuseOptions(class_map="emotions")
     with pytest.raises(ConfigError, match=r"class_map=3: expected a class map file"):
         FuseOptions(class_label="emotion", class_map=3)
+
+
+def test_the_built_in_emotions4_map_gives_four_corpora_the_four_classes_of_cross_corpus_work(tmp_path):
+    four = ["angry", "happy", "neutral", "sad"]
+    corpora = {"ravdess": list(ravdess.EMOTIONS.values()), "crema-d": list(crema_d.EMOTIONS.values()),
+               "iemocap": list(iemocap.EMOTIONS.values()), "iemocap4": sorted(set(iemocap.EMOTION4.values())),
+               "meld": list(meld.EMOTIONS)}
+    to_four = {"angry": "angry", "anger": "angry", "happy": "happy", "happiness": "happy", "excited": "happy",
+               "joy": "happy", "neutral": "neutral", "sad": "sad", "sadness": "sad"}
+    for corpus, names in corpora.items():
+        rows = emotion_rows(names)
+        out = tmp_path / f"{corpus}-fused"
+        report = fuse(text_dataset(tmp_path, rows, corpus), out, format="arrow", class_label="emotion",
+                      class_map="emotions4", missing_class="keep", normalize="none")
+        assert report.classes == four, corpus
+        assert exported_classes(out) == {r["id"]: to_four.get(r["emotion"]) for r in rows}, corpus
+    with pytest.raises(ConfigError, match="no such file, and no built-in class map of that name "
+                                          r"\(built-in: emotions, emotions4\)"):
+        fuse(text_dataset(tmp_path, emotion_rows(["sad"]), "x"), tmp_path / "f", class_label="emotion",
+             class_map="emotions5")
