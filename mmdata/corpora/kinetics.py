@@ -28,75 +28,58 @@ whole file, as for `vggsound`, unless the file is the whole video) and the durat
 clips of videos taken down: each is named in the errors table (`file:line`; a JSON entry `file:line:column:
 <youtube_id>`) and their count logged and kept in the manifest. A row or entry that cannot be read and a clip listed
 again are left out the same way.
+
+This module holds the options, the loader and the samples made of the clips found; the rest lives in:
+    mmdata.corpora.kinetics_csv     the annotation files found (folder, version, split) and their CSVs read
+    mmdata.corpora.kinetics_json    Kinetics-400's first-release JSON files, and the clip record
+    mmdata.corpora.kinetics_clips   the folders a clip is looked for in, its file found, a clip not found
+The names moved there stay importable from here.
 """
 from __future__ import annotations
 
 import logging
-import os
-import re
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from mmdata.corpora.base import (
-    LoadProblem,
-    LoadResult,
-    _named_columns,
-    given_image_dir,
-    read_csv_records,
-    register_corpus,
-    seconds_or_none,
+from mmdata.corpora.base import LoadProblem, LoadResult, register_corpus
+from mmdata.corpora.kinetics_clips import (  # noqa: F401 - also re-exported from here
+    MEDIA_DIRS, REPLACEMENT_DIRS, SPLIT_DIRS, VIDEO_SUFFIXES, ClipFolders, LocatedClip, _every_suffix,
+    _locate_clips, _media_parents, _missing_clip, _subfolders_by_key, class_folder_key,
 )
-from mmdata.corpora.kinetics_json import MAX_SECONDS, Clip, read_json_clips, whole_seconds
+from mmdata.corpora.kinetics_csv import (  # noqa: F401 - also re-exported from here
+    ANNOTATION_DIRS, ANNOTATION_NAME, FILE_SPLITS, LABEL_COLUMN, REQUIRED_COLUMNS, SPLITS, _annotation_names, _kind,
+    _names_of, _of_version, _one_per_split, _other_folders_hint, _other_split_clips, _row_clip, _row_reason,
+    _seconds, _txt_beside_csv_hint, annotation_files, read_clips, read_split,
+)
+from mmdata.corpora.kinetics_json import (  # noqa: F401 - also re-exported from here
+    MAX_SECONDS, Clip, read_json_clips, whole_seconds,
+)
 from mmdata.corpora.media_captions import (
-    MediaFolders,
     check_split,
     first_listings,
-    first_media_path,
     folder_list,
     held_end,
-    missing_media_problem,
     read_headers,
     require_videos_found,
     shown_path,
     video_file_extra,
 )
-from mmdata.errors import ConfigError, CorpusFormatError, CorpusNotFoundError
+from mmdata.errors import CorpusNotFoundError
 from mmdata.records import MODALITY_DURATION_KEYS, START_KEYS, Sample
 
 log = logging.getLogger(__name__)
 
 CORPUS = "kinetics"
-SPLITS = ("train", "val", "test")
 #: Kinetics' own split names, as `--split` is told to name them here.
 NATIVE_SPLITS = {"validate": "val", "validation": "val", "training": "train", "testing": "test"}
 #: The versions a file name may state (`kinetics-600_train.csv`), and `auto`: whichever the files are.
 Version = Literal["auto", "400", "600", "700", "700-2020"]
 #: Which annotation files are read: `csv`, `json`, or `auto`: a split's CSV, else its JSON (`kinetics_json`).
 AnnotationFormat = Literal["auto", "csv", "json"]
-#: An annotation file's name: an optional `kinetics[-_]<version>[-_]` prefix, then the split, `.csv` or `.txt` (the
-#: CVDF copy of Kinetics-600 saves its train and val CSVs as `train.txt`, `val.txt`, as the release's URLs name them),
-#: or `.json` (Kinetics-400's first release).
-ANNOTATION_NAME = re.compile(
-    r"kinetics[-_]?(?P<version>400|600|700(?:[-_]2020)?)?[-_](?P<split>train|validate|val|test)\.(?:csv|txt|json)"
-    r"|(?P<bare>train|validate|val|test)\.(?:csv|txt|json)", re.IGNORECASE)
-FILE_SPLITS = {"train": "train", "validate": "val", "val": "val", "test": "test"}
-#: Where the annotation CSVs sit, relative to the root, first first ("" is the root itself).
-ANNOTATION_DIRS = ("", "annotations", "data")
-REQUIRED_COLUMNS = ("youtube_id", "time_start", "time_end")
-LABEL_COLUMN = "label"
 #: The key of `extra` holding the class name (`mmdata fuse --class-label class`).
 CLASS_KEY = "class"
-#: Folders holding the split folders (or the clips), relative to the root, first first.
-MEDIA_DIRS = ("", "videos", "video", "clips")
-#: Each split's folder names under a media folder, first first.
-SPLIT_DIRS = {"train": ("train", "videos_train"), "val": ("val", "validate", "videos_val"),
-              "test": ("test", "videos_test", "test/test")}  # test/test: the crawler given videos/test as output
-#: The CVDF copy's re-downloads of clips whose first file was corrupt, looked in (under the root and under each
-#: media folder) before the split folders.
-REPLACEMENT_DIRS = ("replacement/replacement_for_corrupted_k400",)
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm")
 #: How much longer than its clip (time_end - time_start) a file found by the bare YouTube id may be and still be
 #: the cut clip (a cut at key frames runs over by up to a GOP); longer, it is the whole video and the sample gets
 #: the clip's span.
@@ -167,14 +150,6 @@ def load_kinetics(corpus_dir: Path, options: KineticsOptions, split: str | None)
     return result
 
 
-def read_split(path: Path, split: str, problems: list[LoadProblem], *, hint: str = "") -> list[Clip]:
-    """The clips of one split's annotation file: a CSV (`read_clips`) or, by its `.json` suffix, Kinetics-400's
-    JSON (`kinetics_json.read_json_clips`)."""
-    if path.suffix.lower() == ".json":
-        return read_json_clips(path, split, problems)
-    return read_clips(path, split, problems, hint=hint)
-
-
 def _note_files_beside(corpus_dir: Path, paths: list[Path], metadata: dict[str, Any]) -> None:
     """Keep in `metadata` (`annotation_files_not_read`) and log the files of a split loaded from its other file (a
     JSON beside its CSV: DeepMind's kinetics400.tar.gz ships both, listing the same clips)."""
@@ -198,208 +173,10 @@ def _note_unstated_lengths(videos: list[str], metadata: dict[str, Any]) -> None:
                 "(ffmpeg -i X.mkv -c copy X.mp4) to read the clip's span of it", len(videos), ", ".join(videos[:3]))
 
 
-def _other_folders_hint(corpus_dir: Path, files: dict[str, Path], annotations_dir: str | None) -> str:
-    """The advice ending a refusal of a file's header: `-o annotations_dir=`, and the folders searched after the
-    one read that hold annotation files too (PySlowFast's headerless `train.csv` in the root hides `annotations/`)."""
-    read = files[next(iter(files))].parent
-    others = [] if annotations_dir is not None else \
-        [f"{d}/" for d in ANNOTATION_DIRS if corpus_dir / d != read and _annotation_names(corpus_dir / d)]
-    first = "the root's" if read == corpus_dir else f"{shown_path(corpus_dir, read)}/"
-    skipped = f" ({' and '.join(others)} holds annotation files too, not read: {first} came first)" if others else ""
-    return f"; -o annotations_dir= names the folder of the release's CSVs{skipped}"
-
-
-def _other_split_clips(path: Path, split: str) -> list[Clip]:
-    """The clips of a split file `--split` does not load, read only to count each video's clips: its problems
-    are its own load's to name (none where it cannot be read)."""
-    try:
-        return read_split(path, split, [])
-    except CorpusFormatError:
-        return []
-
-
 def _clips_per_video(listed: dict[str, list[Clip]]) -> Counter:
     """How many clips every split file present lists of each video (whatever `--split` loads, so that a copy's
     samples do not depend on it): a file named by the bare YouTube id is read as a clip only where it is one."""
     return Counter(youtube_id for youtube_id, _ in {(c.youtube_id, c.sample_id) for cs in listed.values() for c in cs})
-
-
-def annotation_files(corpus_dir: Path, annotations_dir: str | None, version: str,
-                     annotations: str = "auto") -> tuple[dict[str, Path], list[tuple[str, Path]]]:
-    """Each split's annotation file (split order), from option `annotations_dir`, else the first of
-    `ANNOTATION_DIRS` holding one of the kind `annotations` reads (`auto`: one holding a CSV, else a JSON); files
-    stating another version than `version` are left out. A split with a CSV and a JSON there is read from the CSV
-    (`json`: the JSON); the other (split, file) pairs come second, not read.
-
-    Raises:
-        CorpusNotFoundError: no annotation file, naming where it was looked for and the options.
-        ConfigError: files of several versions and `version` auto, or two files of one split and kind.
-    """
-    folders = [corpus_dir / annotations_dir] if annotations_dir is not None else \
-        [corpus_dir / d for d in ANNOTATION_DIRS]
-    kinds = ("csv", "json") if annotations == "auto" else (annotations,)
-    for folder, kind in ((f, k) for k in kinds for f in folders):
-        named = _annotation_names(folder)
-        if any(_kind(n) == kind for n, _, _ in named):
-            # the CSVs decide the splits they hold: a JSON is a candidate only for a split without one (so a stray
-            # JSON of another version beside them neither counts in the version check nor is listed as unread)
-            csvs = [n for n in named if _kind(n[0]) == "csv" and "csv" in kinds]
-            with_csv = {split for _, _, split in csvs}
-            jsons = [n for n in named if _kind(n[0]) == "json" and "json" in kinds and n[2] not in with_csv]
-            read = _of_version(folder, csvs + jsons, version)
-            files = _one_per_split(folder, read)
-            versions = {stated for _, stated, _ in read if stated is not None}
-            beside = [(split, folder / name) for name, stated, split in named if (name, stated, split) not in read
-                      and split in files and (stated is None or stated in (versions or {stated}))
-                      and (version == "auto" or stated in (None, version))]
-            return files, sorted(beside, key=lambda b: SPLITS.index(b[0]))
-    looked = f"{folders[0]} (option annotations_dir)" if annotations_dir is not None else \
-        ", ".join(str(f) for f in folders)
-    held = ("label,youtube_id,time_start,time_end,split rows" if kinds == ("csv",) else
-            "objects of clips by YouTube id" if kinds == ("json",) else
-            "CSVs of label,youtube_id,time_start,time_end,split rows, or JSON objects of clips")
-    raise CorpusNotFoundError(f"no Kinetics annotation {' or '.join(k.upper() for k in kinds)} ({_names_of(kinds)}) "
-                              f"found in {looked}; -o annotations_dir= names the folder holding them (the release's "
-                              f"{held}){'' if annotations == 'auto' else '; -o annotations=auto reads either kind'}")
-
-
-def _kind(name: str) -> str:
-    """`json` for an annotation file named `.json`, else `csv` (`.csv`, `.txt`)."""
-    return "json" if name.lower().endswith(".json") else "csv"
-
-
-def _names_of(kinds: tuple[str, ...]) -> str:
-    """The annotation file names of `kinds`, as a refusal lists them."""
-    names = {"csv": "train.csv, validate.csv, val.csv, test.csv, or kinetics[-_<version>]_<split>.csv",
-             "json": "kinetics_train.json, kinetics_val.json, kinetics_test.json, train.json, ..."}
-    return "; ".join(names[k] for k in kinds)
-
-
-def _annotation_names(folder: Path) -> list[tuple[str, str | None, str]]:
-    """(file name, version stated or None, split) of every annotation CSV in `folder`, by name."""
-    try:
-        names = sorted(e.name for e in os.scandir(folder) if e.is_file())
-    except OSError:
-        return []
-    found = []
-    for name in names:
-        match = ANNOTATION_NAME.fullmatch(name)
-        if match is not None:
-            stated = match["version"].replace("_", "-") if match["version"] else None
-            found.append((name, stated, FILE_SPLITS[(match["split"] or match["bare"]).lower()]))
-    return found
-
-
-def _of_version(folder: Path, named: list[tuple[str, str | None, str]],
-                version: str) -> list[tuple[str, str | None, str]]:
-    """The files of `version` (with those stating none); with `auto`, refuse files stating several."""
-    stated = sorted({v for _, v, _ in named if v is not None})
-    if version == "auto" and len(stated) > 1:
-        raise ConfigError(f"{folder} holds the annotation files of Kinetics {', '.join(stated)} "
-                          f"({', '.join(n for n, v, _ in named if v)}); -o version= names the one to read")
-    kept = [n for n in named if n[1] in (None, version) or version == "auto"]
-    if not kept:
-        raise CorpusNotFoundError(f"-o version={version}: no annotation file of that version in {folder}; files "
-                                  f"there: {', '.join(n for n, _, _ in named)}")
-    return kept
-
-
-def _one_per_split(folder: Path, named: list[tuple[str, str | None, str]]) -> dict[str, Path]:
-    """split -> file, in split order.
-
-    Raises:
-        ConfigError: two files of one split (`val.csv` and `validate.csv`): which holds the split is no telling.
-    """
-    by_split: dict[str, list[str]] = {}
-    for name, _, split in named:
-        by_split.setdefault(split, []).append(name)
-    for split, names in by_split.items():
-        if len(names) > 1:
-            raise ConfigError(f"{folder} holds {len(names)} Kinetics annotation files of split {split!r}: "
-                              f"{', '.join(names)}; expected one; move the others out of the folder, or point "
-                              f"-o annotations_dir= at a folder holding one per split{_txt_beside_csv_hint(names)}")
-    return {split: folder / by_split[split][0] for split in SPLITS if split in by_split}
-
-
-def _txt_beside_csv_hint(names: list[str]) -> str:
-    """Which to keep where a split's `.txt` lies beside its `.csv` (CVDF's Kinetics-600 copy ships both, and only
-    the `.txt` is complete: cvdfoundation/kinetics-dataset#33), else ''."""
-    stems = Counter(PurePosixPath(n).stem.lower() for n in names if PurePosixPath(n).suffix.lower() in (".csv", ".txt"))
-    if not any(count > 1 for count in stems.values()):
-        return ""
-    return ("; in CVDF's Kinetics-600 copy the .txt is the complete file and the .csv a partial one "
-            "(cvdfoundation/kinetics-dataset#33): keep the .txt")
-
-
-def read_clips(path: Path, split: str, problems: list[LoadProblem], *, hint: str = "") -> list[Clip]:
-    """The readable rows of one annotation CSV in file order, of `split` (the file's, whatever its `split`
-    column says); a row that is not one clip is named in `problems` (`file:line`) and left out.
-
-    Raises:
-        CorpusFormatError: the file is not UTF-8, is empty, or its header lacks a required column or names one
-            twice, named `file:line`; `hint` ends the message of a header lacking a column.
-    """
-    rows = read_csv_records(path)
-    if not rows:
-        raise CorpusFormatError(f"{path}:1: empty file; expected the header label,youtube_id,time_start,time_end,"
-                                "split (the release's)")
-    header_line, values = rows[0]
-    header = [h.strip() for h in values]
-    kept = _named_columns(f"{path}:{header_line}", header, ",")
-    absent = [c for c in REQUIRED_COLUMNS if c not in [header[i] for i in kept]]
-    if absent:
-        raise CorpusFormatError(f"{path}:{header_line}: header {','.join(header)[:120]!r} lacks {', '.join(absent)}; "
-                                "expected label,youtube_id,time_start,time_end,split (the release's; label absent "
-                                f"from unpublished test labels){hint}")
-    labelled = LABEL_COLUMN in header
-    clips = []
-    for line, row in rows[1:]:
-        clip = _row_clip(header, row, labelled, split, f"{path}:{line}", problems)
-        if clip is not None:
-            clips.append(clip)
-    return clips
-
-
-def _row_clip(header: list[str], values: list[str], labelled: bool, split: str, where: str,
-              problems: list[LoadProblem]) -> Clip | None:
-    """The clip a row names, or None with its problem recorded."""
-    if len(values) != len(header):
-        problems.append(LoadProblem(None, where, f"expected {len(header)} fields ({','.join(header)}), got "
-                                    f"{len(values)}: {','.join(values)[:120]!r}; row left out"))
-        return None
-    fields = {name: value.strip() for name, value in zip(header, values)}
-    youtube_id = fields["youtube_id"]
-    start, end = _seconds(fields["time_start"]), _seconds(fields["time_end"])
-    label = fields[LABEL_COLUMN] if labelled else None
-    reason = _row_reason(youtube_id, fields, start, end, label)
-    if reason is not None or start is None or end is None:
-        problems.append(LoadProblem(youtube_id or None, where, f"{reason}; row left out"))
-        return None
-    return Clip(youtube_id, start, end, label, split, where)
-
-
-def _row_reason(youtube_id: str, fields: dict[str, str], start: float | None, end: float | None,
-                label: str | None) -> str | None:
-    """Why a row of the header's fields names no clip (`start`, `end`: read, None where unreadable), or None."""
-    if not youtube_id or "/" in youtube_id:
-        return f"youtube_id {youtube_id!r} is {'empty' if not youtube_id else 'no YouTube id (holds a /)'}"
-    for name, value in (("time_start", start), ("time_end", end)):
-        if value is None:
-            return f"{name} {fields[name]!r} is not a number of seconds >= 0 (expected e.g. 14)"
-    if start >= end:  # type: ignore[operator]  # both read above
-        return f"time_start {fields['time_start']} is not before time_end {fields['time_end']}"
-    if label is not None and not label:
-        return "empty label; expected the clip's class name"
-    return None
-
-
-def _seconds(text: str) -> float | None:
-    """A time in seconds (`14`, `14.0`): an int where whole (as the file names print it: `whole_seconds`), else a
-    float; None where no finite number >= 0 (`base.seconds_or_none`) or none below 10**9 s."""
-    value = seconds_or_none(text)
-    if value is None or value >= MAX_SECONDS:
-        return None
-    return whole_seconds(value)
 
 
 @dataclass
@@ -409,16 +186,6 @@ class FoundClips:
 
     missing: int = 0
     unstated_length: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class LocatedClip:
-    """A clip with the folders of its split and class, the file stems looked for, and the file found (None: none)."""
-
-    clip: Clip
-    folders: MediaFolders
-    stems: list[str]
-    video: str | None
 
 
 def _add_samples(corpus_dir: Path, options: KineticsOptions, clips: list[Clip], clips_of_video: Counter,
@@ -441,25 +208,6 @@ def _add_samples(corpus_dir: Path, options: KineticsOptions, clips: list[Clip], 
             found.unstated_length.append(video)
         result.samples.append(sample)
     return found
-
-
-def _locate_clips(corpus_dir: Path, options: KineticsOptions, clips: list[Clip],
-                  clips_of_video: Counter) -> list[LocatedClip]:
-    """Each clip with the first file a folder of its split and class holds, by its id, else (where its video has
-    one clip) by the bare YouTube id, each with every suffix.
-
-    Raises:
-        CorpusFormatError: a file found leads outside the root without `allow_outside_root`, named at its row.
-    """
-    folders = ClipFolders(corpus_dir, _media_parents(corpus_dir, options.video_dir))
-    located = []
-    for clip in clips:
-        stems = [clip.sample_id, *([clip.youtube_id] if clips_of_video[clip.youtube_id] == 1 else [])]
-        where = folders.of(clip.split, clip.label)
-        video = first_media_path(corpus_dir, where, [s + x for s in stems for x in VIDEO_SUFFIXES],
-                                 where=clip.location, allow_outside=options.allow_outside_root)
-        located.append(LocatedClip(clip, where, stems, video))
-    return located
 
 
 def _bare_id(clip: Clip, video: str) -> bool:
@@ -496,89 +244,3 @@ def _whole_video_span(clip: Clip, video: str, extra: dict[str, Any]) -> tuple[fl
     end = held_end(extra, clip.start, clip.end, length, sample_id=clip.sample_id, where=clip.location, part="clip",
                    length_name="stated end", source=f", from {video}'s header, the whole video", left_out="row")
     return (None, None) if isinstance(end, LoadProblem) else (clip.start, end)  # no problem: it starts before
-
-
-def _missing_clip(corpus_dir: Path, folders: MediaFolders, clip: Clip, stems: list[str]) -> LoadProblem:
-    """The problem of a clip no folder holds: its file name with every suffix, and the bare id where looked for."""
-    also = ", ".join(_every_suffix(stem) for stem in stems[1:])
-    there = next((stems[0] + s for s in VIDEO_SUFFIXES
-                  if os.path.lexists(corpus_dir / folders.expected(stems[0] + s))), None)
-    problem = missing_media_problem(corpus_dir, folders, there or _every_suffix(stems[0]), clip.sample_id,
-                                    clip.where, "clip", also=also)
-    if there is not None:
-        return problem
-    return replace(problem, reason=f"{problem.reason} (a video taken down since the release is gone from every copy)")
-
-
-def _every_suffix(stem: str) -> str:
-    """`stem` with each suffix looked for, as messages name it: `X_000014_000024.{mp4,mkv,webm}`."""
-    return f"{stem}.{{{','.join(s.lstrip('.') for s in VIDEO_SUFFIXES)}}}"
-
-
-def _media_parents(corpus_dir: Path, video_dir: str | None) -> list[str]:
-    """The folders holding split folders, class folders or clips: option `video_dir`, else those of
-    `MEDIA_DIRS` that are there."""
-    if video_dir is not None:
-        return [given_image_dir(video_dir)]
-    return [d for d in MEDIA_DIRS if (corpus_dir / d).is_dir()]
-
-
-def class_folder_key(name: str) -> str:
-    """A class folder's name as compared with a label: lower case, letters and digits only, so that `playing
-    guitar`, `playing_guitar` (mmaction2's rename_classnames.sh, detox) and `passing_American_football_in_game`
-    all match their label."""
-    return "".join(c for c in name.lower() if c.isalnum())
-
-
-class ClipFolders:
-    """The folders a clip of a split and class is looked for in, first first: the CVDF replacements, then under
-    each parent its split folder's class folder, the split folder, the parent's class folder, the parent.
-    Every folder is listed once for all clips (shared listings), and each folder's class folders once."""
-
-    def __init__(self, corpus_dir: Path, parents: list[str]) -> None:
-        self.corpus_dir = corpus_dir
-        self.parents = parents
-        self.listings: dict[str, set[str]] = {}
-        self._class_folders: dict[str, dict[str, str]] = {}
-        self._folders: dict[tuple[str, str | None], MediaFolders] = {}
-
-    def of(self, split: str, label: str | None) -> MediaFolders:
-        """The folders of a clip of `split` and `label` (None: no class folder)."""
-        key = (split, label)
-        if key not in self._folders:
-            self._folders[key] = MediaFolders(self.corpus_dir, self._folder_list(split, label), self.listings)
-        return self._folders[key]
-
-    def _folder_list(self, split: str, label: str | None) -> list[str]:
-        replacements = [f"{p}/{d}" if p else d for p in dict.fromkeys(["", *self.parents]) for d in REPLACEMENT_DIRS]
-        found = [d for d in replacements if (self.corpus_dir / d).is_dir()]
-        for parent in self.parents:
-            for split_dir in SPLIT_DIRS[split]:
-                folder = f"{parent}/{split_dir}" if parent else split_dir
-                if (self.corpus_dir / folder).is_dir():
-                    found += [*self._class_folder(folder, label), folder]
-        for parent in self.parents:
-            found += [*self._class_folder(parent, label), parent]
-        return list(dict.fromkeys(found)) or [""]
-
-    def _class_folder(self, folder: str, label: str | None) -> list[str]:
-        """The class folder of `label` in `folder` (its name matched by `class_folder_key`), where there is one."""
-        if label is None:
-            return []
-        if folder not in self._class_folders:
-            self._class_folders[folder] = _subfolders_by_key(self.corpus_dir / folder)
-        name = self._class_folders[folder].get(class_folder_key(label))
-        return [f"{folder}/{name}" if folder else name] if name is not None else []
-
-
-def _subfolders_by_key(path: Path) -> dict[str, str]:
-    """`class_folder_key(name)` -> name of every folder in `path` (the first by name where two share a key)."""
-    try:
-        with os.scandir(path) as entries:
-            names = sorted(e.name for e in entries if e.is_dir())
-    except OSError:
-        return {}
-    by_key: dict[str, str] = {}
-    for name in names:
-        by_key.setdefault(class_folder_key(name), name)
-    return by_key

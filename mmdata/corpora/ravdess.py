@@ -39,28 +39,34 @@ file option media asks for, and a WAV or MP4 that is empty (0 bytes) or whose he
 of the same name and size (Kaggle's copy holds `Actor_NN/` twice, in the root and in `audio_speech_actors_01-24/`)
 are the same files, read once: one problem per folder says so. No file at all stops the load, naming the root and
 the folders looked for; files none of which is named as RAVDESS names them stop it naming the most common reason.
+
+This module holds the options, the loader, the choice of the utterances of a split and of their files, and the
+samples; the rest lives in:
+    mmdata.corpora.ravdess_files   the Actor_NN folders however the zips were unpacked, and their files listed
+    mmdata.corpora.ravdess_names   a file's name: its seven codes read and checked, the utterance they name
+The names moved there stay importable from here.
 """
 from __future__ import annotations
 
 import importlib.util
-import os
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from mmdata.corpora.base import REPEATED_ENTRY, LoadProblem, LoadResult, register_corpus, safe_relative_path
+from mmdata.corpora.base import LoadProblem, LoadResult, register_corpus, safe_relative_path
 from mmdata.corpora.held_out import check_held_out, held_out_split, wanted_split
-from mmdata.corpora.media_captions import (
-    folder_entries,
-    holds_file_with_suffix,
-    media_pair,
-    most_common_kind,
-    read_media_headers,
-    subfolder_names,
+from mmdata.corpora.media_captions import media_pair, read_media_headers
+from mmdata.corpora.ravdess_files import (  # noqa: F401 - also re-exported from here
+    ACTOR_DIR, ZIP_DIR, ZIP_DIRS, _actor_folders, _dangling_link_problem, _holds_mp4, _loose_mp4s, _no_file_found,
+    _no_file_message, _no_link_target, _read_file_names, _same_file, _visible_files,
 )
-from mmdata.errors import CorpusFormatError, CorpusNotFoundError
+from mmdata.corpora.ravdess_names import (  # noqa: F401 - also re-exported from here
+    ACTORS, ACTORS_PER_FOLD, AUDIO_ONLY, CHANNELS, EMOTIONS, FILE_NAME, FULL_AV, INTENSITIES, MODALITIES, NAME_FORM,
+    NEUTRAL, REPETITIONS, SONG_EMOTIONS, STATEMENTS, _code_list, _code_problem, _combination_problem, _File,
+    _parse_name, _Rejected, _Utterance,
+)
+from mmdata.errors import CorpusNotFoundError
 from mmdata.media.files import media_file_problem
 from mmdata.records import MODALITY_DURATION_KEYS, Sample
 
@@ -68,26 +74,6 @@ CORPUS = "ravdess"
 SPLITS = ("train", "val", "test")
 #: mmdata's folds: four consecutive actors each (RAVDESS ships no split).
 FOLDS = (1, 2, 3, 4, 5, 6)
-ACTORS_PER_FOLD = 4
-ACTORS = range(1, 25)
-#: An actor's folder, and a folder as a zip unpacks (`Audio_Speech_Actors_01-24`, `Video_Song_Actor_07`).
-ACTOR_DIR = re.compile(r"Actor_(\d\d)", re.IGNORECASE | re.ASCII)
-ZIP_DIR = re.compile(r"(Audio|Video)_(Speech|Song)_Actors?_\d\d(-\d\d)?", re.IGNORECASE | re.ASCII)
-ZIP_DIRS = "Audio_Speech_Actors_01-24/, Audio_Song_Actors_01-24/, Video_Speech_Actor_NN/, Video_Song_Actor_NN/"
-#: A file name: seven two-digit codes and a suffix (`03-01-06-01-02-01-12.wav`).
-FILE_NAME = re.compile(r"(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)(\.[A-Za-z0-9]+)", re.ASCII)
-NAME_FORM = "seven two-digit codes MM-VV-EE-II-SS-RR-AA and a suffix (as 03-01-06-01-02-01-12.wav)"
-#: Modality code -> (what it is, the suffix of its files).
-MODALITIES = {1: ("full-AV", ".mp4"), 2: ("video-only", ".mp4"), 3: ("audio-only", ".wav")}
-FULL_AV, AUDIO_ONLY = 1, 3
-CHANNELS = {1: "speech", 2: "song"}
-EMOTIONS = {1: "neutral", 2: "calm", 3: "happy", 4: "sad", 5: "angry", 6: "fearful", 7: "disgust", 8: "surprised"}
-#: The emotions RAVDESS's songs are sung in (no disgust, no surprise).
-SONG_EMOTIONS = (1, 2, 3, 4, 5, 6)
-NEUTRAL = 1
-INTENSITIES = {1: "normal", 2: "strong"}
-STATEMENTS = {1: "Kids are talking by the door", 2: "Dogs are sitting by the door"}
-REPETITIONS = (1, 2)
 #: What option media makes of an utterance's files: sample field -> the modality whose file it is.
 MEDIA = {"audio": {"audio": AUDIO_ONLY}, "video": {"video": FULL_AV},
          "audio+video": {"audio": AUDIO_ONLY, "video": FULL_AV}}
@@ -111,55 +97,6 @@ class RavdessOptions:
     def __post_init__(self) -> None:
         check_held_out("fold", FOLDS, test=self.test_fold, val=self.val_fold,
                        protocol="the speaker-independent 6-fold protocol")
-
-
-@dataclass(frozen=True)
-class _Utterance:
-    """The six codes after the modality: what one actor said or sang once."""
-
-    channel: int
-    emotion: int
-    intensity: int
-    statement: int
-    repetition: int
-    actor: int
-
-    @property
-    def sample_id(self) -> str:
-        return "-".join(f"{code:02d}" for code in (self.channel, self.emotion, self.intensity, self.statement,
-                                                   self.repetition, self.actor))
-
-    @property
-    def fold(self) -> int:
-        return (self.actor - 1) // ACTORS_PER_FOLD + 1
-
-
-@dataclass(frozen=True)
-class _File:
-    """A file whose name passed its checks: its utterance, its modality and its path relative to the root."""
-
-    utterance: _Utterance
-    modality: int
-    path: str
-    where: str  # its absolute path, as problems name it
-
-    @property
-    def folder(self) -> str:
-        return self.path.rpartition("/")[0]
-
-    @property
-    def name(self) -> str:
-        return self.path.rpartition("/")[2]
-
-
-@dataclass(frozen=True)
-class _Rejected:
-    """Why a file's name is not one RAVDESS gives its files: the kind of reason (`name`, the field of a code out of
-    range, `suffix`, ...), the utterance's sample id where the codes name one, and the reason."""
-
-    kind: str
-    sample_id: str | None
-    reason: str
 
 
 @register_corpus(CORPUS, RavdessOptions)
@@ -201,197 +138,6 @@ def load_ravdess(corpus_dir: Path, options: RavdessOptions, split: str | None) -
                        "channels": options.channels, "test_fold": options.test_fold, "val_fold": options.val_fold,
                        "files": dict(read)}
     return result
-
-
-def _actor_folders(corpus_dir: Path) -> list[tuple[str, int]]:
-    """(folder relative to the root, its actor) of each `Actor_NN` folder in the root or in a folder of it named as
-    a zip unpacks (`Audio_Speech_Actors_01-24/`), in name order, the root's first."""
-    found = []
-    for name in subfolder_names(corpus_dir):
-        if ACTOR_DIR.fullmatch(name):
-            found.append((name, int(name[-2:])))
-        elif ZIP_DIR.fullmatch(name):
-            found += [(f"{name}/{sub}", int(sub[-2:])) for sub in subfolder_names(corpus_dir / name)
-                      if ACTOR_DIR.fullmatch(sub)]
-    found.sort(key=lambda folder: ("/" in folder[0], folder[0]))
-    return found
-
-
-def _no_file_found(corpus_dir: Path, folders: list[tuple[str, int]]) -> CorpusNotFoundError:
-    """The refusal of a root without a file in an `Actor_NN` folder, naming the root and the folders looked for."""
-    what = f"only empty Actor_NN folders ({', '.join(f'{f}/' for f, _ in folders[:3])}...)" if folders else \
-        "no Actor_NN folder"
-    loose = _loose_mp4s(corpus_dir)
-    return CorpusNotFoundError(f"no RAVDESS file in {corpus_dir}: {what}; expected the Actor_01/ to Actor_24/ folders "
-                               f"the zips unpack (files named as 03-01-06-01-02-01-12.wav) in it, or in folders of it "
-                               f"named as the zips ({ZIP_DIRS}); pass the folder the zips were unpacked into as the "
-                               f"corpus root{f'; {loose}' if loose else ''}")
-
-
-def _loose_mp4s(corpus_dir: Path) -> str:
-    """Where the root's zip-named folders hold MP4s themselves, outside any `Actor_NN` folder (no deeper look: one
-    listing each, up to its first MP4), the loader not reading them, and where they belong ("" for none)."""
-    loose = [f"{name}/" for name in subfolder_names(corpus_dir)
-             if ZIP_DIR.fullmatch(name) and _holds_mp4(corpus_dir / name)]
-    if not loose:
-        return ""
-    return (f"the MP4s in {', '.join(loose[:3])}{' ...' if len(loose) > 3 else ''} are outside any Actor_NN folder, "
-            "where the loader does not look; expected them in its Actor_NN/ folder, as the Video_*_Actor_NN zips "
-            "unpack (Video_Speech_Actor_01/Actor_01/01-01-01-01-01-01-01.mp4)")
-
-
-def _holds_mp4(folder: Path) -> bool:
-    try:
-        return holds_file_with_suffix(folder, (".mp4",))
-    except OSError:
-        return False
-
-
-def _visible_files(folder: Path) -> tuple[list[str], list[str]]:
-    """The names of the regular files (links followed) of `folder` and of its links whose target is missing (a
-    git-annex or DataLad copy whose content was not fetched), each sorted, hidden ones (`.DS_Store`, AppleDouble
-    `._*`) left out; none where `folder` cannot be listed. One `os.scandir` (`folder_entries`)."""
-    files, dangling = [], []
-    for entry in folder_entries(folder):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_file:
-            files.append(entry.name)
-        elif entry.is_link and not os.path.exists(folder / entry.name):
-            dangling.append(entry.name)
-    return files, dangling
-
-
-def _read_file_names(corpus_dir: Path, folders: list[tuple[str, int]], problems: list[LoadProblem]) -> list[_File]:
-    """The files of the actor folders whose names pass their checks, the first copy of an utterance's file of one
-    modality, in the folders' order; the others are problems named by path: a link whose target is missing, a name
-    that fails, a second copy of another size (`REPEATED_ENTRY`). Second copies of the first's name and size are the
-    same files (Kaggle's copy holds the Actor_NN folders twice): one problem per folder names them all.
-
-    Raises:
-        CorpusNotFoundError: no file in those folders, naming the root and the folders looked for (or the links
-            whose targets are missing, where only such links are there).
-        CorpusFormatError: files none of which passes, naming the most common reason and its first file.
-    """
-    files, first_at, rejected, links, named = [], {}, [], [], 0
-    same: Counter[tuple[str, str]] = Counter()  # (folder, the first copies' folder) -> same files repeated
-    for folder, actor in folders:
-        names, dangling = _visible_files(corpus_dir / folder)
-        for name in dangling:
-            links.append(_dangling_link_problem(corpus_dir, folder, actor, name))
-        for name in names:
-            named += 1
-            where = str(corpus_dir / folder / name)
-            file = _parse_name(name, actor, folder, where)
-            if isinstance(file, _Rejected):
-                rejected.append((file.kind, where, file.reason))
-                problems.append(LoadProblem(file.sample_id, where, f"{name}: {file.reason}; file left out"))
-                continue
-            first = first_at.setdefault((file.utterance, file.modality), file)
-            if first is file:
-                files.append(file)
-            elif _same_file(first, file):
-                same[(folder, first.folder)] += 1
-            else:
-                problems.append(LoadProblem(file.utterance.sample_id, file.where, (
-                    f"{name}: utterance {file.utterance.sample_id}'s {MODALITIES[file.modality][0]} file is also "
-                    f"{first.where}; expected one copy of each file (a zip unpacked twice?); this copy left out"),
-                    REPEATED_ENTRY))
-    problems += links
-    problems += [LoadProblem(None, str(corpus_dir / folder), (
-        f"{count} files of {folder}/ repeat {other}/'s (same names and sizes): each read once from {other}/"),
-        REPEATED_ENTRY) for (folder, other), count in same.items()]
-    if not named:
-        raise _no_link_target(corpus_dir, links) if links else _no_file_found(corpus_dir, folders)
-    if not files:
-        raise CorpusFormatError(_no_file_message(corpus_dir, named, rejected))
-    return files
-
-
-def _same_file(first: _File, copy: _File) -> bool:
-    """Whether `copy` is `first` again: the same name and the same size in bytes (both sizes read)."""
-    if first.name != copy.name:
-        return False
-    try:
-        return os.stat(first.where).st_size == os.stat(copy.where).st_size
-    except OSError:
-        return False
-
-
-def _dangling_link_problem(corpus_dir: Path, folder: str, actor: int, name: str) -> LoadProblem:
-    """The problem of the link `name` of an actor's folder whose target is missing, with its utterance's sample id
-    where its name is one RAVDESS gives its files."""
-    where = str(corpus_dir / folder / name)
-    file = _parse_name(name, actor, folder, where)
-    return LoadProblem(file.utterance.sample_id if isinstance(file, _File) else None, where,
-                       f"{name}: a link whose target is missing; expected the file's content there: fetch it "
-                       "(`git annex get` or `datalad get` in a git-annex or DataLad copy); file left out")
-
-
-def _no_link_target(corpus_dir: Path, links: list[LoadProblem]) -> CorpusNotFoundError:
-    """The refusal of actor folders holding only links whose targets are missing."""
-    return CorpusNotFoundError(f"no RAVDESS file in {corpus_dir}: the {len(links)} files in its Actor_NN folders are "
-                               f"links whose targets are missing (first {links[0].path}): the content was not "
-                               "fetched; fetch it (`git annex get .` or `datalad get .` in the root of a git-annex or "
-                               "DataLad copy), or copy the files themselves")
-
-
-def _no_file_message(corpus_dir: Path, named: int, rejected: list[tuple[str, str, str]]) -> str:
-    """Why no file of the actor folders is a RAVDESS file: the most common kind of reason (`rejected`: (kind, path,
-    reason) of each file), at its first file."""
-    (_, path, reason), count = most_common_kind(rejected, lambda r: r[0])
-    return (f"none of the {named} files in the Actor_NN folders of {corpus_dir} is named as RAVDESS names them; the "
-            f"most common reason ({count} of {named} files), first {path}: {reason}")
-
-
-def _parse_name(name: str, actor_of_folder: int, folder: str, where: str) -> _File | _Rejected:
-    """The file `name` of an actor's folder (`where` its absolute path), or why its name is not one RAVDESS gives
-    its files, or names another actor than its folder's."""
-    match = FILE_NAME.fullmatch(name)
-    if match is None:
-        return _Rejected("name", None, f"name is not {NAME_FORM}")
-    codes = [int(code) for code in match.groups()[:7]]
-    utterance = _Utterance(*codes[1:])
-    out_of_range = _code_problem(codes)
-    kind, reason = out_of_range or _combination_problem(utterance) or (None, None)
-    modality = codes[0]
-    if reason is None and match[8].lower() != MODALITIES[modality][1]:
-        kind, reason = "suffix", (f"suffix {match[8]!r} is not {MODALITIES[modality][1]!r}, as modality {match[1]} "
-                                  f"({MODALITIES[modality][0]}) files are")
-    if reason is None and utterance.actor != actor_of_folder:
-        kind, reason = "folder", (f"actor code {match[7]} is not its folder's ({folder}/); expected the actor of the "
-                                  "Actor_NN folder")
-    if reason is not None:
-        return _Rejected(kind, None if out_of_range else utterance.sample_id, reason)
-    return _File(utterance, modality, f"{folder}/{name}", where)
-
-
-def _code_problem(codes: list[int]) -> tuple[str, str] | None:
-    """(field, reason) of the first of a name's seven codes out of its range (None: every one is in it)."""
-    ranges = (("modality", MODALITIES), ("vocal channel", CHANNELS), ("emotion", EMOTIONS),
-              ("intensity", INTENSITIES), ("statement", STATEMENTS), ("repetition", REPETITIONS), ("actor", ACTORS))
-    for (what, known), code in zip(ranges, codes):
-        if code not in known:
-            return what, f"{what} code {code:02d} is not one of {_code_list(known)}"
-    return None
-
-
-def _code_list(codes) -> str:
-    """`01-08`, `01, 02`: the codes a field may hold."""
-    codes = list(codes)
-    return f"{codes[0]:02d}-{codes[-1]:02d}" if len(codes) > 2 else ", ".join(f"{c:02d}" for c in codes)
-
-
-def _combination_problem(utterance: _Utterance) -> tuple[str, str] | None:
-    """(kind, reason) of codes each in range that RAVDESS never combines: a strong neutral, a song of disgust or
-    surprise."""
-    if utterance.emotion == NEUTRAL and utterance.intensity != 1:
-        return "strong neutral", "intensity code 02 (strong) with emotion 01 (neutral); RAVDESS has no strong neutral"
-    if CHANNELS[utterance.channel] == "song" and utterance.emotion not in SONG_EMOTIONS:
-        return "song emotion", (f"emotion code {utterance.emotion:02d} ({EMOTIONS[utterance.emotion]}) in a song "
-                                f"(vocal channel 02); RAVDESS's songs are "
-                                f"{', '.join(EMOTIONS[e] for e in SONG_EMOTIONS)} only")
-    return None
 
 
 def _files_of_utterances(corpus_dir: Path, files: list[_File], channels: str) -> dict[_Utterance, dict[int, _File]]:
