@@ -1,8 +1,10 @@
 """The datasets a merge reads: their names, their splits, and the tables every one of them holds alike.
 
 A table is merged when each dataset holds it complete and made the same way: the same extractor, options
-(`same_config`), feature spec and library versions. A table some dataset lacks, holds incomplete or made
-otherwise is skipped (and said why) unless it was asked for by name, which refuses it instead.
+(`same_config`, but for those naming a dataset's own files or rows: `comparable_config`), feature spec, columns
+and library versions (mmdata's by minor series), and, for an aligned table, inputs that would merge too. A table
+some dataset lacks, holds incomplete or made otherwise is skipped (and said why) unless it was asked for by
+name, which refuses it instead.
 """
 from __future__ import annotations
 
