@@ -25,7 +25,7 @@ from mmdata.environment import prefer_jemalloc_arrow_pool
 
 prefer_jemalloc_arrow_pool()  # before anything imports pyarrow
 
-__version__ = "0.5.10"
+__version__ = "0.5.11"
 
 #: Public names and the module that defines each.
 _EXPORTS = {

@@ -54,6 +54,10 @@ def fuse_command(
     targets: Annotated[Optional[str], typer.Option(
         "--targets", metavar="TABLE", help="A table exported as a targets column beside the features, not normalized "
                                            "(event-targets' frame targets; pooled rows: max over time).")] = None,
+    normalize_by: Annotated[Optional[str], typer.Option(
+        "--normalize-by", metavar="KEY", help="Z-score per group of samples, each with its own statistics (every "
+                                              "split's rows, features only): group_id or a key of the samples' "
+                                              "extra (speaker, source_dataset).")] = None,
     fold_by: Annotated[Optional[str], typer.Option(
         "--fold-by", metavar="KEY", help="Deal the splits again by the fold at the samples' extra[KEY] (fold, "
                                          "session, actor): --test-fold held out as test, --val-fold as val, the "
@@ -77,7 +81,7 @@ def fuse_command(
                           allow_split_leaks=allow_split_leaks, labels=tuple(labels) if labels else None,
                           class_label=class_label, classes_file=classes, missing_class=missing_class,  # type: ignore[arg-type]
                           class_separator=class_separator, class_map=class_map, targets=targets,
-                          folds=fold_splits(fold_by, test_fold, val_fold))
+                          folds=fold_splits(fold_by, test_fold, val_fold), normalize_by=normalize_by)
     export_dir = checked_dir(output_dir, "OUTPUT_DIR") if output_dir is not None else checked_dir(out, "--out")
     report = fuse(dataset_dir, export_dir, options)
     typer.echo(f"fused {report.total_rows} rows x {report.dim} dims ({', '.join(report.tables)}) -> {report.output_dir} "
@@ -88,6 +92,9 @@ def fuse_command(
                + f"; dropped {report.dropped}{listed}")
     if report.no_time_step_warning:
         typer.echo(f"warning: {report.no_time_step_warning}", err=True)
+    if report.normalize_by:
+        grouped = [name for name, method in report.normalization.items() if method == "zscore"]
+        typer.echo(f"z-scored by {report.normalize_by} ({report.groups} groups): {', '.join(grouped)}")
     if report.targets:
         typer.echo(f"targets: {report.targets} ({report.target_dim} dims)")
     if report.labels:

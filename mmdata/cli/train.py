@@ -133,6 +133,10 @@ def cross_validate_command(
     class_map: Annotated[Optional[str], typer.Option(
         "--class-map", metavar="FILE|NAME", help="Class names mapped to the class each counts as: a name,class "
                                                  "file or the built-in emotions (as for `mmdata fuse`).")] = None,
+    normalize_by: Annotated[Optional[str], typer.Option(
+        "--normalize-by", metavar="KEY", help="Z-score per group, each with its own statistics: group_id or a key "
+                                              "of the samples' extra (speaker, source_dataset) (as for `mmdata "
+                                              "fuse`).")] = None,
     seed: Seed = 0,
     force: Annotated[bool, typer.Option("--force", help="Run there although the folder holds a cross-validation "
                                                          "of other options (its folds are replaced).")] = False,
@@ -146,7 +150,7 @@ def cross_validate_command(
     fuse_options = FuseOptions(tables=tuple(table_names(tables) or ()) or None,
                                normalize=parse_normalization(normalize), missing=missing,  # type: ignore[arg-type]
                                class_label=class_label, classes_file=classes, class_map=class_map,
-                               missing_class=missing_class)  # type: ignore[arg-type]
+                               missing_class=missing_class, normalize_by=normalize_by)  # type: ignore[arg-type]
     config = CrossValidateConfig(fold_by=fold_by, fuse=fuse_options, folds=tuple(table_names(folds) or ()) or None,
                                  val=val, seed=seed)
     report = run_cross_validation(dataset_dir, checked_dir(output_dir, "OUTPUT_DIR"), config, force=force)

@@ -77,9 +77,13 @@ class MappableCopies:
             self.files[table.name].append(path)
 
     def plan(self, plan: FusePlan) -> FusePlan:
-        """The plan reading the copies instead of the Parquet tables."""
+        """The plan reading the copies instead of the Parquet tables (rows normalized per group are copied so:
+        the copies are not normalized again)."""
         tables = [replace(t, files=self.files[t.name]) if t.name in self.files else t for t in plan.tables]
-        return replace(plan, tables=tables)
+        grouping = plan.group_norm
+        if grouping is not None:
+            grouping = replace(grouping, tables=tuple(name for name in grouping.tables if name not in self.files))
+        return replace(plan, tables=tables, group_norm=grouping)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

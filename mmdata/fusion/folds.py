@@ -99,25 +99,39 @@ def deal_folds(samples: pa.Table, folds: FoldSplits, where: str) -> tuple[pa.Tab
     return samples.set_column(position, "split", split.cast(samples.schema.field("split").type)), names
 
 
+@dataclass(frozen=True)
+class KeyRole:
+    """What the values at a key of the samples' extra are for, as refusals name it."""
+
+    what: str = "fold"  # a fold, a group
+    option: str = "--fold-by"
+    purpose: str = "to be dealt into train, val or test"
+
+
+FOLD = KeyRole()
+
+
 def fold_values(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array, key: str,
-                where: str) -> pa.Array:
-    """Every sample's fold at `extra[key]` as a string array (integers as their decimal string).
+                where: str, role: KeyRole = FOLD) -> pa.Array:
+    """Every sample's fold (or the value `role` names) at `extra[key]` as a string array (integers as their
+    decimal string).
 
     Raises:
         ConfigError: no sample has the key; DatasetError: some samples lack it, or hold no fold name there."""
     values = _values_in_one_parse(extra, key)
     if values is None:
-        values = _values_row_by_row(extra, sample_ids, key)
+        values = _values_row_by_row(extra, sample_ids, key, role)
     if values.null_count == len(values) and len(values):
         keys = extra_keys(extra)
-        raise ConfigError(f"no sample of dataset {where} has a fold at extra[{key!r}]; keys its samples' extra holds: "
-                          f"{keys}{did_you_mean(key, keys)} (--fold-by KEY)")
+        raise ConfigError(f"no sample of dataset {where} has a {role.what} at extra[{key!r}]; keys its samples' extra "
+                          f"holds: {keys}{did_you_mean(key, keys)} ({role.option} KEY)")
     if values.null_count:
         rows = np.flatnonzero(pc.is_null(values).to_numpy(zero_copy_only=False))
         first = ", ".join(repr(sample_ids[int(r)].as_py()) for r in rows[:EXAMPLES])
-        raise DatasetError(f"{len(rows)} of {len(values)} samples of dataset {where} have no fold at extra[{key!r}] "
-                           f"(first: {first}); every sample needs one to be dealt into train, val or test: choose "
-                           "another --fold-by, or give those samples their fold in the corpus and extract it again")
+        raise DatasetError(f"{len(rows)} of {len(values)} samples of dataset {where} have no {role.what} at "
+                           f"extra[{key!r}] (first: {first}); every sample needs one {role.purpose}: choose "
+                           f"another {role.option}, or give those samples their {role.what} in the corpus and extract "
+                           "it again")
     return values
 
 
@@ -139,7 +153,7 @@ def _values_in_one_parse(extra: pa.ChunkedArray | pa.Array, key: str) -> pa.Arra
 
 
 def _values_row_by_row(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.ChunkedArray | pa.Array,
-                       key: str) -> pa.Array:
+                       key: str, role: KeyRole = FOLD) -> pa.Array:
     """The values from a Python parse of each row: the strict path, which names a bad sample."""
     out: list[str | None] = []
     for row, parsed in parsed_extra(extra, sample_ids):
@@ -147,10 +161,10 @@ def _values_row_by_row(extra: pa.ChunkedArray | pa.Array, sample_ids: pa.Chunked
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, (str, int, type(None))):
-            raise DatasetError(f"sample {sample_ids[row].as_py()!r}: extra[{key!r}] is {value!r}, expected a fold (a "
-                               "string or an integer); choose another --fold-by")
+            raise DatasetError(f"sample {sample_ids[row].as_py()!r}: extra[{key!r}] is {value!r}, expected a "
+                               f"{role.what} (a string or an integer); choose another {role.option}")
         out.append(None if value is None or not str(value).strip() else str(value).strip())
     return pa.array(out, pa.string())
 
 
-__all__ = ["FoldSplits", "check_fold_key", "deal_folds", "fold_values", "natural_order"]
+__all__ = ["FOLD", "FoldSplits", "KeyRole", "check_fold_key", "deal_folds", "fold_values", "natural_order"]

@@ -58,10 +58,12 @@ EXPORT_FORMATS: tuple[str, ...] = ("parquet", "arrow", "hf", "npy")
 FUSED_METADATA = "fused.json"
 #: The samples `--missing drop` left out, with the tables each lacked (`passes.DROPPED_SCHEMA`), when any was.
 DROPPED_SAMPLES = "dropped.parquet"
+#: Every group's statistics when the export was z-scored per group (`group_norm`, `FuseOptions.normalize_by`).
+GROUP_STATS_FILE = "normalization_groups.parquet"
 DATA_DIR = "data"
 #: Names at the top of an export that are the export's own, so no split may take them (an hf or npy
 #: split is a folder there).
-EXPORT_OWN_NAMES = frozenset({FUSED_METADATA, DROPPED_SAMPLES, "dataset_dict.json"})
+EXPORT_OWN_NAMES = frozenset({FUSED_METADATA, DROPPED_SAMPLES, GROUP_STATS_FILE, "dataset_dict.json"})
 #: An npy export's class column -> its .npy file, memory-mapped by readers (a multi-hot class_targets column is
 #: N x C float32: 4 GB at AudioSet's 2M x 527); index.parquet keeps the column too, for pandas and pyarrow readers.
 NPY_CLASS_FILES = {"class_id": "class_ids.npy", "class_targets": "class_targets.npy"}

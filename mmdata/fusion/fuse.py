@@ -30,9 +30,12 @@ import pyarrow.parquet as pq
 
 from mmdata.errors import ConfigError
 from mmdata.fusion.direct import MappableCopies, can_fuse_directly, copies_make_it_direct, direct_pass
-from mmdata.fusion.formats import DROPPED_SAMPLES, EXPORT_FORMATS, FUSED_METADATA, BackgroundSink, ExportFormat, open_sink
+from mmdata.fusion.formats import (
+    DROPPED_SAMPLES, EXPORT_FORMATS, FUSED_METADATA, GROUP_STATS_FILE, BackgroundSink, ExportFormat, open_sink,
+)
 from mmdata.fusion.classes import MissingClassPolicy, class_report
 from mmdata.fusion.folds import FoldSplits
+from mmdata.fusion.group_norm import check_group_key, group_statistics
 from mmdata.fusion.labels import ALL_LABELS
 from mmdata.fusion.rows import RowLayout
 from mmdata.fusion.normalize import NORMALIZATIONS, POOLINGS, Normalization, NormStats, Pooling
@@ -106,6 +109,11 @@ class FuseOptions:
         out as split test, `val` (where given) as val, every other fold train; the loader's splits are not
         used. One extraction then gives every fold's export (cross-validation; `mmdata train cross-validate`).
         None (the default): the samples' splits.
+    normalize_by: z-score every z-scored table per group of samples instead of with the statistics splits'
+        statistics (`group_norm`): 'group_id', or a key of the samples' `extra` holding each sample's group
+        (IEMOCAP's and MELD's 'speaker', a merged dataset's 'source_dataset'). A group's statistics are those of
+        its own rows in every split (a test speaker's come from the test speaker's features; no label is read);
+        the export holds them in `normalization_groups.parquet`. None (the default): one set of statistics.
     """
 
     tables: tuple[str, ...] | None = None
@@ -128,6 +136,7 @@ class FuseOptions:
     class_map: str | Path | None = None
     targets: str | None = None
     folds: FoldSplits | None = None
+    normalize_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.stats_splits is None:
@@ -145,6 +154,9 @@ class FuseOptions:
             object.__setattr__(self, "labels", _label_names(self.labels))
         _check_class_options(self)
         _check_targets_option(self)
+        if self.normalize_by is not None:
+            check_group_key(self.normalize_by)
+            object.__setattr__(self, "normalize_by", self.normalize_by.strip())
         if self.folds is not None and not isinstance(self.folds, FoldSplits):
             raise ConfigError(f"fuse option folds={self.folds!r}: expected a FoldSplits(by, test, val) or None")
         _expect_choice("missing", self.missing, ("error", "zero", "drop"))
@@ -197,16 +209,23 @@ class FuseReport:
     #: The table exported as the `targets` column (`FuseOptions.targets`) and its dim C; None and 0 without.
     targets: str | None = None
     target_dim: int = 0
+    #: The key the z-scored tables were normalized by, per group (`FuseOptions.normalize_by`), and its groups.
+    normalize_by: str | None = None
+    groups: int = 0
 
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
+
+    def _grouped(self, table: str) -> bool:
+        return self.normalize_by is not None and self.normalization.get(table) == "zscore"
 
     def __repr__(self) -> str:
         rows = ", ".join(f"{split}: {n}" for split, n in self.rows.items())
         lines = [f"output_dir={str(self.output_dir)!r} ({self.format}, {sum(len(f) for f in self.files.values())} files)",
                  f"{self.total_rows} rows ({rows}) x {self.dim} dims",
                  "tables: " + ", ".join(f"{name} [{a}:{b}] {self.normalization.get(name, '')}"
+                                        + (f" by {self.normalize_by}" if self._grouped(name) else "")
                                         for name, (a, b) in list(self.slices.items())[:8])
                  + (f", ... {len(self.slices) - 8} more" if len(self.slices) > 8 else "")]
         missing = {name: n for name, n in self.missing.items() if n}
@@ -297,6 +316,9 @@ def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, starte
     sink: BackgroundSink | None = None
     with staged_dir(output_dir) as tmp:  # written there, moved onto output_dir when complete
         try:
+            if plan.group_norm is not None:  # a pass of its own: the passes below read the rows normalized
+                group_statistics(plan, options)
+                plan.group_norm.write(tmp / GROUP_STATS_FILE)
             # For pooled rows a first pass only gathers statistics (and counts, for .npy): moments
             # stored at extraction replace it when every shard has them, and then every table,
             # Parquet too, is read once, in the direct pass.
@@ -344,23 +366,29 @@ def _fuse_into(dataset_dir: Path, output_dir: Path, options: FuseOptions, starte
             if sink is not None:
                 sink.abort()  # before the folder it writes into goes
             raise
-    features = plan.feature_tables
+    features, grouping = plan.feature_tables, plan.group_norm
     report = FuseReport(
         output_dir=output_dir, format=options.format, dim=plan.feature_dim, tables=[t.name for t in features],
         slices={t.name: (t.start, t.stop) for t in features}, rows=rows, missing=missing, dropped=dropped,
-        normalization={t.name: t.method for t in features}, files=files, seconds=time.perf_counter() - started,
+        normalization={t.name: "zscore" if grouping is not None and t.name in grouping.tables else t.method
+                       for t in features}, files=files, seconds=time.perf_counter() - started,
         labels=list(plan.label_columns), emptied_splits=metadata["missing"]["emptied_splits"],
         dropped_samples=output_dir / DROPPED_SAMPLES if dropped else None,
         no_time_step={k: v for k, v in tally.no_time_step.tables.items() if v},
         no_time_step_warning=tally.no_time_step.warning(), classes=list(plan.classes or ()),
         class_counts=class_info.get("counts", {}), class_warning=class_warning, multi_label=plan.multi_label,
         targets=plan.target_table.name if plan.target_table else None, target_dim=plan.target_dim,
+        normalize_by=grouping.key if grouping is not None else None, groups=len(grouping.names) if grouping else 0,
     )
     if report.emptied_splits:
         log.warning("--missing drop left no row of split(s) %s: every sample there lacks a table (missing: %s)",
                     ", ".join(report.emptied_splits), ", ".join(f"{k} {v}" for k, v in missing.items() if v))
     if class_warning:
         log.warning("%s", class_warning)
+    lone = grouping.single_sample_groups() if grouping is not None else []
+    if lone:
+        log.warning("--normalize-by %s: %d group(s) have one row in a table (%s%s): their values there are all 0",
+                    grouping.key, len(lone), ", ".join(lone[:3]), ", ..." if len(lone) > 3 else "")
     log.info("fused %d rows x %d dims into %s in %.2f s", report.total_rows, report.dim, output_dir, report.seconds)
     return report
 
@@ -431,10 +459,22 @@ def _metadata(plan: FusePlan, options: FuseOptions, stats: dict[str, NormStats],
                       # the features' pooling: pooled targets take their max (`targets.pool`)
                       "pool": options.pool if any(t.spec.kind == "sequence" for t in features) else None}
         if plan.has_sequences else None,
-        "normalization": {"stats_splits": list(plan.stats_splits),
-                          "tables": {t.name: stats[t.name].to_json() for t in features}},
+        "normalization": _normalization(plan, stats),
         "columns": layout.schema().names,
     }
+
+
+def _normalization(plan: FusePlan, stats: dict[str, NormStats]) -> dict[str, Any]:
+    """fused.json's `normalization`: the statistics splits and each table's method and statistics; with
+    `normalize_by`, `by` (the key, the groups, the file holding their statistics) and the grouped tables'
+    entries (method zscore, by, rows and groups counted)."""
+    grouping = plan.group_norm
+    tables = {t.name: grouping.table_json(t.name) if grouping is not None and t.name in grouping.tables
+              else stats[t.name].to_json() for t in plan.feature_tables}
+    # stats_splits: [] when every z-scored table was normalized per group (no statistics came from a split)
+    splits_used = grouping is None or any(t.method == "zscore" for t in plan.feature_tables)
+    return {"stats_splits": list(plan.stats_splits) if splits_used else [], "tables": tables,
+            **({"by": grouping.to_json()} if grouping is not None else {})}
 
 
 def parse_normalization(values: list[str] | tuple[str, ...] | str) -> Normalization | dict[str, Normalization]:

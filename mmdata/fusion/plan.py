@@ -38,6 +38,7 @@ from mmdata.errors import ConfigError, DatasetError, SchemaMismatchError
 from mmdata.fusion.classes import ClassLabels, choose_classes
 from mmdata.fusion.folds import deal_folds
 from mmdata.fusion.formats import check_split_name
+from mmdata.fusion.group_norm import GROUP_COLUMN, GroupNormalization, group_codes
 from mmdata.fusion.labels import AuxLabels, choose_labels, read_label_values
 from mmdata.fusion.normalize import Normalization, pool_sequences
 from mmdata.store.arrays import non_finite_rows, single_chunk
@@ -113,6 +114,9 @@ class FusePlan:
     class_labels: ClassLabels | None = None
     #: The folds there are, in natural order, when the splits were dealt by fold (`FuseOptions.folds`).
     fold_values: list[str] | None = None
+    #: Every sample's group and the grouped tables' per-group statistics (`FuseOptions.normalize_by`): the
+    #: shards' rows of those tables are read z-scored per group, and the tables' `method` is then "none".
+    group_norm: GroupNormalization | None = None
 
     @property
     def dim(self) -> int:
@@ -225,8 +229,9 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
     with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
         reads = [pool.submit(read_shard_infos_and_ids, dataset.table_dir(name)) for name in names]
         # JSON of every sample: read only when labels, a class label or folds need it
+        grouped_by_extra = options.normalize_by not in (None, GROUP_COLUMN)
         wanted = (labels, options.class_label, options.folds)
-        extra = ["extra"] if any(value is not None for value in wanted) else []
+        extra = ["extra"] if any(value is not None for value in wanted) or grouped_by_extra else []
         samples, sample_rows = scan_samples(dataset, ["sample_id", "split", "label", *LEAK_KEYS, *extra], threads=0)
         fold_values = None
         if options.folds is not None:  # before the leak check: the export's splits are these
@@ -238,6 +243,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
         class_labels = None if options.class_label is None else choose_classes(
             samples.column("extra"), samples.column("sample_id"), options.class_label, options.classes_file,
             options.missing_class, str(dataset.root), options.class_separator, options.class_map)
+        groups = None if options.normalize_by is None else group_codes(samples, options.normalize_by, str(dataset.root))
         samples = samples.select(["sample_id", "split", "label"])  # what the passes need; the keys go
         sample_ids = samples.column("sample_id").combine_chunks()  # for the comparisons; the passes slice `samples`
         tables, start = [], 0
@@ -249,6 +255,7 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
                 table.target, table.method = True, "none"
                 table.classes_record = next((s.metadata.get("classes") for s in shards), None)
             tables.append(table)
+    group_norm = None if groups is None else _group_normalization(tables, options, *groups)
     sample_files = shard_files(samples_dir(dataset.root))
     stats_splits = tuple(options.stats_splits)
     if any(t.method == "zscore" for t in tables):
@@ -271,7 +278,21 @@ def plan_fusion(dataset: Dataset, options: FuseOptions) -> FusePlan:
                     compare_intervals=keeps and len(with_intervals) > 1, samples=samples,
                     sample_starts=[int(x) for x in np.cumsum([0, *sample_rows])],
                     split_codes=split_codes, split_names=split_names, non_finite=options.non_finite,
-                    labels=labels, label_values=label_values, class_labels=class_labels, fold_values=fold_values)
+                    labels=labels, label_values=label_values, class_labels=class_labels, fold_values=fold_values,
+                    group_norm=group_norm)
+
+
+def _group_normalization(tables: list[TablePlan], options: FuseOptions, codes: np.ndarray,
+                         names: list[str]) -> GroupNormalization:
+    """The z-scored tables normalized per group instead (their method becomes "none": their rows are read so)."""
+    grouped = [t for t in tables if t.method == "zscore" and not t.target]
+    if not grouped:
+        raise ConfigError(f"--normalize-by {options.normalize_by} z-scores per group, and no fused table is z-scored "
+                          f"(--normalize {options.normalize}); pass --normalize zscore, or TABLE=zscore for the "
+                          "tables to normalize per group")
+    for table in grouped:
+        table.method = "none"
+    return GroupNormalization(str(options.normalize_by), codes, names, tuple(t.name for t in grouped))
 
 
 def _split_codes(splits: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -317,6 +338,8 @@ def _read_shard(plan: FusePlan, index: int) -> ShardData:
                       class_ids=None if plan.class_labels is None else plan.class_labels.rows(start, stop))
     for table in plan.tables:
         shard.tables[table.name] = _read_table_shard(plan, table, index, shard.sample_ids)
+    if plan.group_norm is not None:
+        plan.group_norm.apply(shard, start, stop)
     if plan.keeps_sequences:
         from mmdata.fusion.sequences import common_lengths
 

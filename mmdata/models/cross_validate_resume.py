@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 CROSS_VALIDATE_FILE = "cross-validate.json"
 #: Each fold's metrics, inside its export (as `train classify` names them).
 FOLD_METRICS = "classify-metrics.json"
-#: Fuse options newer than the saved config of 0.5.9: recorded only when set, so that an earlier run's config
-#: and resume key (which lack them) match an unchanged rerun's.
-OPTIONAL_SINCE = ("class_map",)
+#: Fuse options newer than the saved config of 0.5.9 (class_map: 0.5.10; normalize_by: 0.5.11): recorded only
+#: when set, so that an earlier run's config and resume key (which lack them) match an unchanged rerun's.
+OPTIONAL_SINCE = ("class_map", "normalize_by")
 
 
 def _resume_key(dataset: Any, config: CrossValidateConfig, folds_digest: str) -> str:

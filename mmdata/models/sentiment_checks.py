@@ -200,7 +200,8 @@ def check_sentiment_labels(export_dir: Path, parts: list[SplitArrays]) -> None:
 
 
 def normalization_of(export_dir: Path, train_split: str, evaluated: tuple[str, ...]) -> dict[str, Any]:
-    """How the export was normalised: statistics splits and each table's method (from its fused.json).
+    """How the export was normalised: statistics splits, each table's method and, z-scored per group, the group key
+    (from its fused.json).
 
     Logs a warning when z-score statistics came from a split the recipe evaluates on (validation, test).
     """
@@ -213,4 +214,5 @@ def normalization_of(export_dir: Path, train_split: str, evaluated: tuple[str, .
     if leaked and "zscore" in methods.values():
         log.warning("%s was z-scored with statistics of split(s) %s that the recipe evaluates on; re-fuse with "
                     "--stats-split %s for train-only statistics", export_dir, leaked, train_split)
-    return {"stats_splits": stats_splits, "methods": methods}
+    by = (normalization.get("by") or {}).get("key")  # z-scored per group (`fuse --normalize-by`)
+    return {"stats_splits": stats_splits, "methods": methods, **({"by": by} if by else {})}

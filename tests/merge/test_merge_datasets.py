@@ -13,7 +13,7 @@ import pytest
 
 from mmdata import check_dataset, fuse, open_dataset
 from mmdata.errors import ConfigError, DatasetError
-from mmdata.fusion import FuseOptions
+from mmdata.fusion import FusedDataset, FuseOptions
 from mmdata.fusion.folds import FoldSplits
 from mmdata.merge import merge_datasets
 from mmdata.store import layout
@@ -108,6 +108,24 @@ def test_a_dataset_put_in_one_split_and_folds_dealt_by_source_dataset(two):
     fused = fuse(tmp / "m", tmp / "loco", FuseOptions(format="arrow", missing="zero",
                                                           folds=FoldSplits(by="source_dataset", test="c")))
     assert fused.rows == {"train": 7, "test": 12}
+
+
+def test_each_merged_corpus_is_z_scored_with_its_own_statistics_by_source_dataset(two):
+    """Cross-corpus work normalizes each corpus by itself: `normalize_by="source_dataset"`."""
+    tmp, a, b = two
+    merge_datasets([a, b], tmp / "m", names=["c", "f"], tables=["image.a"])
+    report = fuse(tmp / "m", tmp / "out", FuseOptions(format="arrow", missing="zero", normalize_by="source_dataset"))
+    assert report.groups == 2
+    data = open_dataset(tmp / "m")
+    ids = data.samples_table(["sample_id"]).column("sample_id").to_pylist()
+    values = data.read_table("image.a").column("feature").to_pylist()
+    for split in report.rows:
+        for item in FusedDataset(tmp / "out", split=split):
+            corpus = item["sample_id"].split("/")[0]
+            rows = np.array([v for i, v in zip(ids, values) if i.startswith(corpus + "/") and v is not None])
+            own = np.asarray(values[ids.index(item["sample_id"])] or np.zeros(4), np.float64)
+            expected = (own - rows.mean(axis=0)) / rows.std(axis=0) if item["present"][0] else np.zeros(4)
+            np.testing.assert_allclose(item["feature"], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_group_ids_of_two_datasets_of_one_corpus_share_a_namespace_and_check_sees_the_leak(tmp_path):
