@@ -5,7 +5,8 @@ Data: the fuse/check benchmark's 100k samples x 3 pooled float32 tables (512 + 3
 the other as corpora lay them out (IEMOCAP by session and dialog, MOSI by video: a shard holds ~10 speakers) or
 dealt at random over the rows (every shard holds ~630 of them: the statistics pass's worst case), with Parquet
 tables and with Arrow IPC tables.
-Measured in shuffled rounds (medians; each output removed and the page cache flushed to disk before a call):
+Measured in shuffled rounds (medians; each call in a fresh process, timed after its imports, its output removed
+and the page cache flushed to disk before it):
   - mmdata  `fuse(..., format="arrow", normalize_by="speaker")`: a statistics pass per speaker (`GroupMoments`), then
             the export's pass, every row normalized with its speaker's statistics, written atomically;
   - script  pyarrow reads every table whole, concatenates the (N, 970) matrix, reads each sample's speaker from
@@ -13,18 +14,22 @@ Measured in shuffled rounds (medians; each output removed and the page cache flu
             and writes one Arrow IPC file of the same columns;
   - (info)  mmdata `fuse(..., format="arrow")` with one set of train statistics: what the grouping costs.
 The script checks nothing and holds the whole matrix in memory (three copies at its peak). Before timing, both
-outputs are compared: the same rows and values.
+outputs are compared: the same rows and values. Also measured: one block of 1,000 x 512 rows merged into
+running per-group moments by `GroupMoments.update` against the same merge of float64 sums of the rows sorted by
+group.
 
     python benchmarks/normalize_by_bench.py [--samples 100000] [--rounds 5]
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -121,55 +126,112 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def timed_rounds(calls: dict, outputs: dict[str, Path], rounds: int) -> dict[str, list[float]]:
-    """Wall seconds per call, each round in a shuffled (seeded) order, each call's output removed and dirty pages
-    written out (untimed) before it."""
-    wall: dict[str, list[float]] = {key: [] for key in calls}
-    order = random.Random(0)
+def run_one(method: str, root: Path, out: Path) -> float:
+    """One call's wall seconds, timed after its imports (in a fresh process: `--one`, which prints them)."""
+    for module in ("mmdata.fusion.group_norm", "mmdata.fusion.normalize", "scipy.sparse"):
+        importlib.import_module(module)  # imports done before the clock starts
+
+    calls = {
+        "mmdata": lambda: fuse(root, out, tables=tuple(DIMS), format="arrow", normalize_by="speaker"),
+        "script": lambda: script_normalize(root, out),
+        "global": lambda: fuse(root, out, tables=tuple(DIMS), format="arrow"),
+    }
+    start = time.perf_counter()
+    calls[method]()
+    return time.perf_counter() - start
+
+
+def timed_rounds(methods: list[str], root: Path, outputs: dict[str, Path], rounds: int, seed: int) -> dict[str, list[float]]:
+    """Wall seconds of each method's call, each call in a fresh process (so that no call inherits another's memory
+    or page cache state), each round in a shuffled order (seeded per case), the output removed and dirty pages
+    written out (untimed) before each call."""
+    wall: dict[str, list[float]] = {key: [] for key in methods}
+    order = random.Random(seed)
     for _ in range(rounds):
-        for key in order.sample(list(calls), len(calls)):
+        for key in order.sample(methods, len(methods)):
             remove(outputs[key])
             os.sync()
             time.sleep(0.3)
-            start = time.perf_counter()
-            calls[key]()
-            wall[key].append(time.perf_counter() - start)
+            done = subprocess.run([sys.executable, __file__, "--one", key, str(root), str(outputs[key])],
+                                  capture_output=True, text=True, check=True)
+            wall[key].append(float(done.stdout.strip().splitlines()[-1]))
     return wall
+
+
+def block_sums_ms(repeats: int = 21) -> dict[str, float]:
+    """Milliseconds (median) to merge one block of 1,000 x 512 float32 rows into running per-group moments, with
+    ~630 groups (speakers dealt at random) and with 10 (one after the other): `GroupMoments.update` against the
+    same merge (Chan's update in float64) of moments from float64 copies of the rows sorted by group
+    (`np.add.reduceat`, the script's way)."""
+    from mmdata.fusion.group_norm import GroupMoments
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(1000, 512)).astype(np.float32)
+
+    def sorted_float64(running: GroupMoments, codes: np.ndarray) -> None:
+        order = np.argsort(codes, kind="stable")
+        ordered = codes[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        groups, counts = ordered[starts], np.diff(np.r_[starts, len(ordered)])
+        x = rows[order].astype(np.float64)
+        means = np.add.reduceat(x, starts, axis=0) / counts[:, None]
+        x -= np.repeat(means, counts, axis=0)
+        m2 = np.add.reduceat(x * x, starts, axis=0)
+        before = running.count[groups]
+        total = before + counts
+        delta = means - running.mean[groups]
+        running.mean[groups] += delta * (counts / total)[:, None]
+        running.m2[groups] += m2 + delta * delta * (before * counts / total)[:, None]
+        running.count[groups] = total
+
+    out = {}
+    for label, codes in (("630_groups", rng.integers(0, 1000, 1000)), ("10_groups", np.sort(rng.integers(0, 10, 1000)))):
+        mine, theirs = GroupMoments.empty(1000, 512), GroupMoments.empty(1000, 512)
+        for name, call in (("mmdata", lambda: mine.update(rows, codes)),
+                           ("sorted_float64", lambda: sorted_float64(theirs, codes))):
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - start)
+            out[f"{label}_{name}"] = 1000 * statistics.median(times)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--one", nargs=3, metavar=("METHOD", "DATASET", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        print(run_one(args.one[0], Path(args.one[1]), Path(args.one[2])))
+        return
     results: dict = {"samples": args.samples, "speakers": SPEAKERS, "dims": DIMS, "rounds": args.rounds,
                      "load_average_at_start": os.getloadavg()[0], "formats": {}}
     work = Path(tempfile.mkdtemp(prefix="normalize-by-bench-"))
     rows = []
     try:
-        for layout_name, table_format in [(a, b) for a in LAYOUTS for b in ("parquet", "arrow")]:
+        for seed, (layout_name, table_format) in enumerate([(a, b) for a in LAYOUTS for b in ("parquet", "arrow")]):
             root = with_speakers(make_dataset(args.samples, table_format), table_format, args.samples, layout_name)
             outputs = {"mmdata": work / "grouped", "script": work / "script.arrow", "global": work / "global"}
-            calls = {
-                "mmdata": lambda: fuse(root, outputs["mmdata"], tables=tuple(DIMS), format="arrow",
-                                       normalize_by="speaker"),
-                "script": lambda: script_normalize(root, outputs["script"]),
-                "global": lambda: fuse(root, outputs["global"], tables=tuple(DIMS), format="arrow"),
-            }
-            for key in ("mmdata", "script"):
+            for key in ("mmdata", "script"):  # the same rows and values, before any timing
                 remove(outputs[key])
-                calls[key]()
+                run_one(key, root, outputs[key])
             difference = compare(outputs["mmdata"], outputs["script"])
             assert difference < 1e-4, f"mmdata and the script disagree by {difference}"
-            wall = timed_rounds(calls, outputs, args.rounds)
+            wall = timed_rounds(list(outputs), root, outputs, args.rounds, seed)
             medians = {key: statistics.median(times) for key, times in wall.items()}
             results["formats"][f"{layout_name}/{table_format}"] = {"wall_s": wall, "median_s": medians,
                                                                  "max_difference": difference}
-            rows.append((f"{layout_name} speakers, {table_format} tables", f"{medians['mmdata']:.2f} s", f"{medians['script']:.2f} s",
-                         f"{medians['mmdata'] / medians['script']:.2f}x", f"{medians['global']:.2f} s"))
+            rows.append((f"{layout_name} speakers, {table_format} tables", f"{medians['mmdata']:.2f} s",
+                         f"{medians['script']:.2f} s", f"{medians['mmdata'] / medians['script']:.2f}x",
+                         f"{medians['global']:.2f} s"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    results["block_sums_ms"] = block_sums_ms()
     print_table([("data", "fuse --normalize-by", "NumPy script", "time ratio", "fuse (train stats)"), *rows])
+    print("one block's group moments, ms:", {k: round(v, 2) for k, v in results["block_sums_ms"].items()})
     print(f"results: {write_results('normalize_by', results)}")
 
 

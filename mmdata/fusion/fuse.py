@@ -280,9 +280,8 @@ def _normalization(plan: FusePlan, stats: dict[str, NormStats]) -> dict[str, Any
     grouping = plan.group_norm
     tables = {t.name: grouping.table_json(t.name) if grouping is not None and t.name in grouping.tables
               else stats[t.name].to_json() for t in plan.feature_tables}
-    # stats_splits: [] when every z-scored table was normalized per group (no statistics came from a split)
-    splits_used = grouping is None or any(t.method == "zscore" for t in plan.feature_tables)
-    return {"stats_splits": list(plan.stats_splits) if splits_used else [], "tables": tables,
+    # stats_splits: [] with normalize_by, which groups every z-scored table (no statistics came from a split)
+    return {"stats_splits": list(plan.stats_splits) if grouping is None else [], "tables": tables,
             **({"by": grouping.to_json()} if grouping is not None else {})}
 
 

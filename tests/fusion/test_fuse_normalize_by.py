@@ -372,6 +372,14 @@ def test_bad_group_keys_are_refused_in_one_line_and_nothing_is_written(tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
 
 
+def test_a_blank_group_id_is_no_group(tmp_path):
+    samples = [replace(s, group_id=" " if i == 5 else f"g{i % 3}", extra={}) for i, s in enumerate(S)]
+    with pytest.raises(DatasetError, match=r"1 of 15 samples of dataset .* have no group_id \(first: '000000000005'\)"):
+        fuse(_dataset(tmp_path, samples=samples), tmp_path / "out", format="arrow", normalize_by="group_id",
+             allow_split_leaks=True)
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("key", ["", "  ", 3])
 def test_an_empty_or_non_text_key_is_refused_before_any_read(key):
     with pytest.raises(ConfigError, match=r"normalize_by=.*expected 'group_id' or the key of the samples' extra"):
