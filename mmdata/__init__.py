@@ -46,11 +46,12 @@ _EXPORTS = {
     "MergeReport": "mmdata.merge.dataset",
     # fuse, and read a fused export for training
     "fuse": "mmdata.fusion.fuse",
-    "FuseOptions": "mmdata.fusion.fuse",
+    "FuseOptions": "mmdata.fusion.fuse_options",
     "FoldSplits": "mmdata.fusion.folds",
     "FusedDataset": "mmdata.fusion.torch_dataset",
     "collate_fused": "mmdata.fusion.torch_dataset",
     "read_fused_metadata": "mmdata.fusion.torch_dataset",
+    "ExportNormalizer": "mmdata.fusion.normalizer",
     # share, report, export
     "share_dataset": "mmdata.share.export",
     "verify_checksums": "mmdata.share.checksums",

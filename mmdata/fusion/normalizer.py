@@ -1,0 +1,170 @@
+"""The normalization an export was made with, applied to the features of new samples.
+
+A model trained on a fused export expects its inputs normalized as the export's rows were: the train split's
+z-score statistics (or each speaker's, `fuse --normalize-by`), L2, or none, per table, concatenated in the
+export's order. `ExportNormalizer` reads them back from the export (`fused.json`, and
+`normalization_groups.parquet` for per-group statistics) and applies them with the same arithmetic `fuse` used:
+
+    normalizer = ExportNormalizer.from_export("out/iemocap-fused")
+    x = normalizer({"audio": egemaps_rows, "text": minilm_rows}, groups="Ses01F")   # (n, D) float32
+
+Keys are the export's table names or modalities; each value is one vector (D_t,) or rows (n, D_t) (a kept
+sequence's time steps are rows too). Features of a table fused with `--missing zero` may be left out: they are
+zeros there, as in the export.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from mmdata.errors import ConfigError, DatasetError
+from mmdata.fusion.formats import GROUP_STATS_FILE
+from mmdata.fusion.group_norm import GroupStats
+from mmdata.fusion.normalize import NormStats, apply_normalization
+from mmdata.options import did_you_mean, path_argument
+
+
+@dataclass
+class ExportNormalizer:
+    """Each fused table's slice and normalization, in the export's order; per-group statistics where it has them."""
+
+    tables: list[str]
+    modalities: list[str]
+    slices: dict[str, tuple[int, int]]
+    stats: dict[str, NormStats]
+    #: `fuse --normalize-by`: the key, the groups (in the statistics' order) and each grouped table's statistics.
+    group_key: str | None = None
+    group_names: list[str] = field(default_factory=list)
+    group_stats: dict[str, GroupStats] = field(default_factory=dict)
+    #: The export filled a missing table with zeros (`--missing zero`): its features may be left out.
+    zero_fill: bool = False
+    source: str = ""
+
+    @classmethod
+    def from_export(cls, export_dir: str | Path) -> ExportNormalizer:
+        """Read an export's normalization (any export `fuse` wrote: its fused.json, and the groups' file).
+
+        Raises:
+            DatasetError: no fused export there, or its per-group statistics file is missing."""
+        from mmdata.fusion.torch_dataset import read_fused_metadata
+
+        export_dir = path_argument(export_dir, argument="export_dir", what="a fused export's folder (str or Path)")
+        meta = read_fused_metadata(export_dir)
+        normalization = meta.get("normalization") or {}
+        entries = normalization.get("tables") or {}
+        tables = list(meta["tables"])
+        stats = {name: NormStats.from_json(entries[name]) if "by" not in entries.get(name, {})
+                 else NormStats("none") for name in tables}
+        out = cls(tables, list(meta.get("modalities") or [""] * len(tables)),
+                  {name: (int(a), int(b)) for name, (a, b) in meta["slices"].items() if name in tables}, stats,
+                  zero_fill=(meta.get("missing") or {}).get("policy") == "zero", source=str(export_dir))
+        by = normalization.get("by")
+        if by:
+            out._read_groups(export_dir / str(by.get("file") or GROUP_STATS_FILE), str(by["key"]),
+                             [name for name in tables if "by" in entries.get(name, {})])
+        return out
+
+    def _read_groups(self, path: Path, key: str, grouped: list[str]) -> None:
+        if not path.is_file():
+            raise DatasetError(f"{self.source}: fused.json says its tables were z-scored per {key}, and {path.name}, "
+                               "which holds those statistics, is not there; fuse the dataset again")
+        table = pq.read_table(path).to_pydict()
+        self.group_key = key
+        for name in grouped:
+            rows = [i for i, t in enumerate(table["table"]) if t == name]
+            if not self.group_names:
+                self.group_names = [table["group"][i] for i in rows]
+            self.group_stats[name] = GroupStats(np.array([table["mean"][i] for i in rows], np.float64),
+                                                np.array([table["std"][i] for i in rows], np.float64),
+                                                np.array([table["count"][i] for i in rows], np.int64))
+
+    @property
+    def dim(self) -> int:
+        """The fused feature's dim D."""
+        return max((stop for _, stop in self.slices.values()), default=0)
+
+    def __call__(self, features: Mapping[str, Any], groups: str | Sequence[str] | None = None) -> np.ndarray:
+        """The fused, normalized features of new samples: (n, D) float32, or (D,) for one vector per table.
+
+        Args:
+            features: {table name or modality: (D_t,) or (n, D_t) array}, every table of the export (a table
+                the export zero-filled may be left out: zeros).
+            groups: with per-group statistics, each row's group (one for every row, or n of them).
+
+        Raises:
+            ConfigError: a key no table or modality of the export has, a table given twice or left out, rows of
+                another dim or count, NaN/Inf, a group missing or one the statistics do not hold."""
+        given = self._by_table(features)
+        single = all(np.ndim(v) == 1 for v in given.values()) and bool(given)
+        rows = {name: np.atleast_2d(np.asarray(v, np.float32)) for name, v in given.items()}
+        counts = {len(r) for r in rows.values()}
+        if len(counts) > 1:
+            raise ConfigError(f"the features hold different numbers of rows: "
+                              f"{ {name: len(r) for name, r in rows.items()} }; give each table the same samples")
+        n = counts.pop() if counts else 1
+        codes = self._codes(groups, n) if self.group_stats else None
+        out = np.zeros((n, self.dim), np.float32)
+        for name in self.tables:
+            if name not in rows:
+                continue
+            start, stop = self.slices[name]
+            values = rows[name]
+            if values.ndim != 2 or values.shape[1] != stop - start:
+                raise ConfigError(f"table {name!r}: expected vectors of dim {stop - start}, got shape "
+                                  f"{np.shape(given[name])}")
+            if not np.isfinite(values).all():
+                row = int(np.argmax(~np.isfinite(values).all(axis=1)))
+                raise ConfigError(f"table {name!r}: row {row} holds NaN or Inf; the export has no such value")
+            if name in self.group_stats:
+                out[:, start:stop] = self.group_stats[name].normalized(values, codes)
+            else:
+                out[:, start:stop] = apply_normalization(values, self.stats[name])
+        return out[0] if single else out
+
+    def _by_table(self, features: Mapping[str, Any]) -> dict[str, Any]:
+        """{table name: values}, keys given as table names or modalities."""
+        if not isinstance(features, Mapping):
+            raise ConfigError(f"features: expected a mapping of table name or modality to vectors, got "
+                              f"{type(features).__name__}")
+        out: dict[str, Any] = {}
+        for key, values in features.items():
+            name = key if key in self.tables else next(
+                (t for t, m in zip(self.tables, self.modalities) if m == key), None)
+            if name is None:
+                known = [*self.tables, *self.modalities]
+                raise ConfigError(f"features: {key!r} is no table or modality of {self.source}{did_you_mean(key, known)}"
+                                  f"; its tables: {self.tables}")
+            if name in out:
+                raise ConfigError(f"features: table {name!r} is given twice (as {key!r} too)")
+            out[name] = values
+        if not out:
+            raise ConfigError(f"features: none given; {self.source} fuses {self.tables}")
+        lacking = [name for name in self.tables if name not in out]
+        if lacking and not self.zero_fill:
+            raise ConfigError(f"features: no values for table(s) {lacking}; {self.source} fuses {self.tables} and was "
+                              "fused with --missing error or drop, so every row has every table")
+        return out
+
+    def _codes(self, groups: str | Sequence[str] | None, n: int) -> np.ndarray:
+        """Each row's group as an index into the statistics."""
+        if groups is None:
+            raise ConfigError(f"{self.source} was z-scored per {self.group_key}: give each row's {self.group_key} "
+                              "(groups=...)")
+        names = [groups] * n if isinstance(groups, str) else [str(g) for g in groups]
+        if len(names) != n:
+            raise ConfigError(f"groups: {len(names)} given for {n} rows")
+        index = {name: i for i, name in enumerate(self.group_names)}
+        unknown = [name for name in dict.fromkeys(names) if name not in index]
+        if unknown:
+            raise ConfigError(f"{self.group_key} {unknown[0]!r}: the statistics of {self.source} hold no such group "
+                              f"({len(self.group_names)} groups{did_you_mean(unknown[0], self.group_names)}); a "
+                              "group's statistics come from its samples in the fused dataset")
+        return np.array([index[name] for name in names], np.int64)
+
+
+__all__ = ["ExportNormalizer"]
