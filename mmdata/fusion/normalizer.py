@@ -9,8 +9,9 @@ export's order. `ExportNormalizer` reads them back from the export (`fused.json`
     x = normalizer({"audio": egemaps_rows, "text": minilm_rows}, groups="Ses01F")   # (n, D) float32
 
 Keys are the export's table names or modalities; each value is one vector (D_t,) or rows (n, D_t) (a kept
-sequence's time steps are rows too). Features of a table fused with `--missing zero` may be left out: they are
-zeros there, as in the export.
+sequence's time steps are rows too: padding to `max_length` and repeating a pooled table at each step are the
+caller's). A sequence table the export pooled is given pooled, as `fuse --pool` did (`pooled` names them and the
+pooling). Features of a table fused with `--missing zero` may be left out: they are zeros there, as in the export.
 """
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ class ExportNormalizer:
     #: The export filled a missing table with zeros (`--missing zero`): its features may be left out.
     zero_fill: bool = False
     source: str = ""
+    #: Sequence tables the export pooled to one vector per sample, and how (fused.json's `sequences.pool`): give
+    #: their pooled vectors (the export's rows are of pooled vectors; a sequence's frames are no rows of it).
+    pooled: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_export(cls, export_dir: str | Path) -> ExportNormalizer:
@@ -63,6 +67,11 @@ class ExportNormalizer:
         out = cls(tables, list(meta.get("modalities") or [""] * len(tables)),
                   {name: (int(a), int(b)) for name, (a, b) in meta["slices"].items() if name in tables}, stats,
                   zero_fill=(meta.get("missing") or {}).get("policy") == "zero", source=str(export_dir))
+        if meta.get("rows_kind") == "pooled":
+            pool = str((meta.get("sequences") or {}).get("pool") or "mean")
+            specs = {name: (entry.get("spec") or {}) for name, entry in ((meta.get("source") or {}).get("tables")
+                                                                         or {}).items()}
+            out.pooled = {name: pool for name in tables if specs.get(name, {}).get("kind") == "sequence"}
         by = normalization.get("by")
         if by:
             out._read_groups(export_dir / str(by.get("file") or GROUP_STATS_FILE), str(by["key"]),
@@ -99,15 +108,18 @@ class ExportNormalizer:
         Raises:
             ConfigError: a key no table or modality of the export has, a table given twice or left out, rows of
                 another dim or count, NaN/Inf, a group missing or one the statistics do not hold."""
-        given = self._by_table(features)
-        single = all(np.ndim(v) == 1 for v in given.values()) and bool(given)
-        rows = {name: np.atleast_2d(np.asarray(v, np.float32)) for name, v in given.items()}
+        given = {name: self._array(name, values) for name, values in self._by_table(features).items()}
+        single = all(v.ndim == 1 for v in given.values())
+        rows = {name: np.atleast_2d(values) for name, values in given.items()}
         counts = {len(r) for r in rows.values()}
         if len(counts) > 1:
             raise ConfigError(f"the features hold different numbers of rows: "
                               f"{ {name: len(r) for name, r in rows.items()} }; give each table the same samples")
         n = counts.pop() if counts else 1
-        codes = self._codes(groups, n) if self.group_stats else None
+        if groups is not None and not self.group_stats:
+            raise ConfigError(f"groups given, and {self.source} was not normalized per group: leave groups out")
+        grouped = [name for name in rows if name in self.group_stats]
+        codes = self._codes(groups, n) if grouped else None
         out = np.zeros((n, self.dim), np.float32)
         for name in self.tables:
             if name not in rows:
@@ -119,12 +131,30 @@ class ExportNormalizer:
                                   f"{np.shape(given[name])}")
             if not np.isfinite(values).all():
                 row = int(np.argmax(~np.isfinite(values).all(axis=1)))
-                raise ConfigError(f"table {name!r}: row {row} holds NaN or Inf; the export has no such value")
+                raise ConfigError(f"table {name!r}: row {row} holds NaN or Inf (or a value beyond float32); fuse "
+                                  "exported no such value (it stopped, or left the feature out as missing)")
             if name in self.group_stats:
-                out[:, start:stop] = self.group_stats[name].normalized(values, codes)
+                stats = self.group_stats[name]
+                empty = stats.count[codes] == 0
+                if empty.any():
+                    group = self.group_names[int(codes[np.argmax(empty)])]
+                    raise ConfigError(f"{self.group_key} {group!r} has no statistics for table {name!r}: none of its "
+                                      f"samples had that feature when {self.source} was fused")
+                out[:, start:stop] = stats.normalized(values, codes)
             else:
                 out[:, start:stop] = apply_normalization(values, self.stats[name])
         return out[0] if single else out
+
+    def _array(self, name: str, values: Any) -> np.ndarray:
+        """A table's values as a float32 vector (D_t,) or rows (n, D_t)."""
+        try:
+            rows = np.asarray(values, np.float32)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"table {name!r}: expected a vector or (n, dim) rows of numbers, got "
+                              f"{type(values).__name__} ({e})") from None
+        if rows.ndim not in (1, 2):
+            raise ConfigError(f"table {name!r}: expected a vector or (n, dim) rows, got shape {rows.shape}")
+        return rows
 
     def _by_table(self, features: Mapping[str, Any]) -> dict[str, Any]:
         """{table name: values}, keys given as table names or modalities."""
@@ -155,7 +185,12 @@ class ExportNormalizer:
         if groups is None:
             raise ConfigError(f"{self.source} was z-scored per {self.group_key}: give each row's {self.group_key} "
                               "(groups=...)")
-        names = [groups] * n if isinstance(groups, str) else [str(g) for g in groups]
+        if isinstance(groups, str):
+            names = [groups] * n
+        elif isinstance(groups, Sequence) or isinstance(groups, np.ndarray):
+            names = [str(g) for g in groups]
+        else:
+            raise ConfigError(f"groups={groups!r}: expected one {self.group_key} (a string) or one for each row")
         if len(names) != n:
             raise ConfigError(f"groups: {len(names)} given for {n} rows")
         index = {name: i for i, name in enumerate(self.group_names)}

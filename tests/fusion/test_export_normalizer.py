@@ -79,3 +79,48 @@ def test_features_that_do_not_fit_the_export_are_refused_in_one_line(tmp_path, f
     fuse(_dataset(tmp_path), tmp_path / "out", format="arrow")
     with pytest.raises(ConfigError, match=error):
         ExportNormalizer.from_export(tmp_path / "out")(features)
+
+
+def test_a_group_without_statistics_for_a_table_is_refused(tmp_path):
+    """Every image of speaker cy failed: its image statistics do not exist, and raw values would pass as normalized."""
+    image = IMAGE
+    for i, speaker in enumerate(SPEAKER):
+        if speaker == "cy":
+            image = with_value(image, i, None)
+    fuse(_dataset(tmp_path, image=image), tmp_path / "out", format="arrow", missing="zero", normalize_by="speaker",
+         normalize={"image": "zscore", "text": "l2"})
+    normalizer = ExportNormalizer.from_export(tmp_path / "out")
+    with pytest.raises(ConfigError, match=r"speaker 'cy' has no statistics for table 'image.a': none of its samples "
+                                          r"had that feature"):
+        normalizer({"image": RAW["image.a"][2], "text": RAW["text.b"][2]}, groups="cy")
+    text_only = normalizer({"text": RAW["text.b"][2]})  # no grouped table given: no group needed
+    np.testing.assert_allclose(text_only, _export_rows(tmp_path / "out")[2], rtol=1e-6, atol=1e-6)
+
+
+def test_sequence_tables_the_export_pooled_are_given_pooled(tmp_path):
+    from tests.checks.builder import build_dataset
+    from tests.fusion.test_fuse_normalize_by import FACE, FRAMES, MS
+
+    dataset = build_dataset(tmp_path / "mosi", MS, [FRAMES, FACE], corpus_kind="mosi-raw", shard_size=5)
+    fuse(dataset, tmp_path / "out", tables=("audio", "image"), format="arrow", pool="max")
+    normalizer = ExportNormalizer.from_export(tmp_path / "out")
+    assert normalizer.pooled == {"audio.f": "max"}
+    pooled = np.stack([frames.max(axis=0) for frames in FRAMES.values])
+    got = normalizer({"audio": pooled, "image": np.stack(FACE.values)})
+    rows = {item["sample_id"]: np.asarray(item["feature"]) for split in read_fused_metadata(tmp_path / "out")["rows"]
+            for item in FusedDataset(tmp_path / "out", split=split)}
+    np.testing.assert_allclose(got, np.stack([rows[s.sample_id] for s in MS]), rtol=1e-6, atol=1e-6)
+
+
+def test_groups_and_values_of_the_wrong_kind_are_refused_in_one_line(tmp_path):
+    fuse(_dataset(tmp_path), tmp_path / "out", format="arrow")
+    plain = ExportNormalizer.from_export(tmp_path / "out")
+    with pytest.raises(ConfigError, match=r"groups given, and .* was not normalized per group: leave groups out"):
+        plain(RAW, groups="ana")
+    with pytest.raises(ConfigError, match=r"table 'image.a': expected a vector or \(n, dim\) rows of numbers, got list"):
+        plain({"image": [[1, 2, 3, 4], [1, 2]], "text": RAW["text.b"][:2]})
+    with pytest.raises(ConfigError, match=r"table 'image.a': expected a vector or \(n, dim\) rows, got shape \(1, 15, 4\)"):
+        plain({"image": RAW["image.a"][None], "text": RAW["text.b"]})
+    fuse(_dataset(tmp_path / "g"), tmp_path / "grouped-out", format="arrow", normalize_by="speaker")
+    with pytest.raises(ConfigError, match=r"groups=3: expected one speaker \(a string\) or one for each row"):
+        ExportNormalizer.from_export(tmp_path / "grouped-out")(RAW, groups=3)
